@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# install-deps.sh — every Debian 12 package chatham needs to build, test and run.
+# Idempotent: apt-get skips what is installed. Run as root (or with sudo).
+set -euo pipefail
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+PKGS=(
+	# build
+	build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
+	# core libraries
+	libsodium-dev libuv1-dev libmsgpack-dev liblmdb-dev
+	# node libraries
+	libjansson-dev libinih-dev libsystemd-dev
+	# tests: unit framework, LMDB tools, independent Noise peer, SIEM puller, unit checks
+	libcmocka-dev lmdb-utils python3 python3-lmdb python3-msgpack python3-dissononce
+	systemd valgrind
+	# man pages
+	scdoc
+)
+# STIX validation in tests uses ajv from npm (test-only); use the machine's npm if it has one.
+command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+$SUDO apt-get update -q
+if [ ${#missing[@]} -gt 0 ]; then
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+echo "install-deps: all ${#PKGS[@]} packages present"

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proto/error.h — the one table of chatham error codes.
+ *
+ * Every chatham function that can fail returns an int: 0 on success, a negative value on
+ * failure. A failure is either a negative errno (-ENOMEM, -EIO, ...) or one of the project
+ * codes below. Project codes live in the band [-9999, -1000], which cannot clash with errno
+ * values (Linux errno values are below 200). proto_error_str() names both kinds.
+ *
+ * Bands (add new codes at the end of the band they belong to; never renumber, the numbers
+ * appear in API responses and logs):
+ *   -1000..-1099  canonical msgpack decoding (shared by every codec)
+ *   -1100..-1199  indicators
+ *   -1200..-1299  reports
+ *   -1300..-1399  rosters and community
+ *   -1400..-1499  key bundles
+ *   -1500..-1599  Noise and link messages
+ *   -1600..-1699  ring signatures
+ *   -2000..-2099  store
+ *   -3000..-3099  node (config, API, import/export)
+ */
+#ifndef CHATHAM_PROTO_ERROR_H
+#define CHATHAM_PROTO_ERROR_H
+
+#define PROTO_ERRORS(X)                                                                           \
+	/* canonical msgpack */                                                                   \
+	X(PROTO_E_TRUNCATED, -1000, "input ends inside a value")                                  \
+	X(PROTO_E_TRAILING, -1001, "trailing bytes after the value")                              \
+	X(PROTO_E_NONMINIMAL, -1002, "integer or length not in its shortest encoding")            \
+	X(PROTO_E_FLOAT, -1003, "floats are not allowed")                                         \
+	X(PROTO_E_UTF8, -1004, "str is not valid UTF-8")                                          \
+	X(PROTO_E_TYPE, -1005, "value has the wrong msgpack type")                                \
+	X(PROTO_E_KEY_ORDER, -1006, "map keys not in ascending order")                            \
+	X(PROTO_E_KEY_DUP, -1007, "duplicate map key")                                            \
+	X(PROTO_E_KEY_UNKNOWN, -1008, "unknown map key")                                          \
+	X(PROTO_E_KEY_MISSING, -1009, "required map key missing")                                 \
+	X(PROTO_E_DEPTH, -1010, "nesting too deep")                                               \
+	X(PROTO_E_TOO_LARGE, -1011, "size or count over the documented limit")                    \
+	X(PROTO_E_RANGE, -1012, "integer out of range")                                           \
+	X(PROTO_E_RESERVED, -1013, "reserved or extension msgpack type")                          \
+	X(PROTO_E_VERSION, -1014, "unsupported format version")                                   \
+	X(PROTO_E_EMPTY, -1015, "empty value where one is required")                              \
+	/* indicators */                                                                          \
+	X(PROTO_E_IND_TYPE, -1100, "unknown indicator type")                                      \
+	X(PROTO_E_IND_VALUE, -1101, "invalid indicator value")                                    \
+	/* reports */                                                                             \
+	X(PROTO_E_REPORT_KIND, -1200, "unknown report kind")                                      \
+	X(PROTO_E_REPORT_TLP, -1201, "missing or unknown TLP")                                    \
+	X(PROTO_E_REPORT_CONFIDENCE, -1202, "confidence must be 0-100")                           \
+	X(PROTO_E_REPORT_RECIPIENTS, -1203, "recipients only with AMBER/RED, and required there") \
+	X(PROTO_E_REPORT_SIG, -1204, "report signature does not verify")                          \
+	X(PROTO_E_REPORT_PROVENANCE, -1205, "invalid provenance")                                 \
+	X(PROTO_E_REPORT_TIME, -1206, "invalid created/valid_until time")                         \
+	X(PROTO_E_REPORT_TAG, -1207, "invalid tag")                                               \
+	/* rosters */                                                                             \
+	X(PROTO_E_ROSTER_SIG, -1300, "roster steward signature does not verify")                  \
+	X(PROTO_E_ROSTER_QUORUM, -1301, "fewer than k distinct steward signatures")               \
+	X(PROTO_E_ROSTER_STEWARD, -1302, "signature by an unknown steward")                       \
+	X(PROTO_E_ROSTER_DUP_SIG, -1303, "duplicate steward signature")                           \
+	X(PROTO_E_ROSTER_EPOCH, -1304, "roster epoch not newer than the one held")                \
+	X(PROTO_E_ROSTER_COMMUNITY, -1305, "roster is for another community")                     \
+	X(PROTO_E_ROSTER_MEMBER, -1306, "invalid or duplicate roster member")                     \
+	X(PROTO_E_ROSTER_NOT_MEMBER, -1307, "not a member of the roster")                         \
+	/* key bundles */                                                                         \
+	X(PROTO_E_KEY_FORMAT, -1400, "not a chatham key file")                                    \
+	X(PROTO_E_KEY_VERSION, -1401, "unsupported key file version")                             \
+	X(PROTO_E_KEY_MISMATCH, -1402, "public key does not match secret key")                    \
+	X(PROTO_E_KEY_PERMS, -1403, "key file is readable by group or others (chmod 0600)")       \
+	/* Noise and link messages */                                                             \
+	X(PROTO_E_NOISE_DECRYPT, -1500, "Noise message failed authentication")                    \
+	X(PROTO_E_NOISE_STATE, -1501, "Noise message out of order")                               \
+	X(PROTO_E_NOISE_DH, -1502, "all-zero Diffie-Hellman result")                              \
+	X(PROTO_E_NOISE_NONCE, -1503, "Noise nonce exhausted")                                    \
+	X(PROTO_E_NOISE_SIZE, -1504, "Noise message too large or too small")                      \
+	X(PROTO_E_LINK_MSG, -1505, "unknown or malformed link message")                           \
+	/* ring signatures */                                                                     \
+	X(PROTO_E_RING_SIG, -1600, "ring signature does not verify")                              \
+	X(PROTO_E_RING_POINT, -1601, "invalid ristretto255 point")                                \
+	X(PROTO_E_RING_SCALAR, -1602, "non-canonical scalar")                                     \
+	X(PROTO_E_RING_SIZE, -1603, "ring size out of bounds")                                    \
+	X(PROTO_E_RING_SIGNER, -1604, "signer key is not in the ring")                            \
+	/* store */                                                                               \
+	X(STORE_E_MAP_FULL, -2000,                                                                \
+	  "store map is full at map_max_mb; raise [store] map_max_mb in the config")              \
+	X(STORE_E_CORRUPT, -2001, "stored value is corrupt")                                      \
+	X(STORE_E_SCHEMA_NEWER, -2002,                                                            \
+	  "store was written by a newer chatham (schema version too high)")                       \
+	X(STORE_E_NOT_FOUND, -2003, "not found")                                                  \
+	X(STORE_E_READERS, -2004, "LMDB reader table full")                                       \
+	X(STORE_E_LMDB, -2005, "LMDB error")                                                      \
+	X(STORE_E_BUSY, -2006, "store is locked by another process")                              \
+	/* node */                                                                                \
+	X(NODE_E_CONFIG, -3000, "invalid configuration")                                          \
+	X(NODE_E_REQUEST, -3001, "invalid request")                                               \
+	X(NODE_E_IMPORT, -3002, "invalid import file")                                            \
+	X(NODE_E_EXPORT, -3003, "export failed")                                                  \
+	X(NODE_E_PERM, -3004, "permission denied")                                                \
+	X(NODE_E_OVERLOAD, -3005, "node overloaded, try again")
+
+enum proto_error {
+#define PROTO_ERROR_ENUM(name, value, text) name = (value),
+	PROTO_ERRORS(PROTO_ERROR_ENUM)
+#undef PROTO_ERROR_ENUM
+};
+
+/*
+ * proto_error_str() - human-readable text for any chatham result code.
+ * @err: 0, a negative errno, or a PROTO_/STORE_/NODE_ code.
+ *
+ * Returns a static string; never NULL. Unknown codes get a generic text. Thread-safe.
+ */
+const char *proto_error_str(int err);
+
+/*
+ * proto_error_name() - the symbolic name ("PROTO_E_UTF8", "ENOMEM", ...) of a result code,
+ * for machine-readable API errors. Returns a static string; never NULL.
+ */
+const char *proto_error_name(int err);
+
+#endif
