@@ -13,10 +13,14 @@
  *                    10: description (str, optional), 11: recipients (array of member ids,
  *                    bin 32, ascending and distinct; required for AMBER, AMBER+STRICT and
  *                    RED, forbidden for CLEAR and GREEN), 12: provenance (map) }
- *     provenance (attributed) = map { 0: 0, 1: signer member id (bin 32) }
+ *     provenance (attributed) = map { 0: 0, 1: signer member id (bin 32), 2: roster epoch }
  *     provenance (anonymous)  = map { 0: 1, 2: roster epoch, 3: ring (array of member
  *                    indexes into that epoch's member list, ascending and distinct; omitted
  *                    when the ring is the whole roster), 4: linkability tag (bin 32) }
+ *
+ * The roster epoch named in the provenance is the one the report is verified against: nodes
+ * keep every roster epoch they accepted. Anonymous provenance is allowed only for CLEAR and
+ * GREEN: AMBER and RED travel directly from the origin, which reveals it to the recipient.
  *
  * The signature covers "chatham/report/1" || body: Ed25519 by the signer's identity key for
  * attributed reports (64 bytes), a linkable ring signature (proto/ring.h) for anonymous ones.
@@ -90,7 +94,7 @@ struct proto_report {
 
 	uint8_t prov;			      /* enum proto_provenance */
 	uint8_t signer[32];		      /* attributed: member id */
-	uint64_t epoch;			      /* anonymous: roster epoch of the ring */
+	uint64_t epoch;			      /* roster epoch the report is verified against */
 	size_t ring_n;			      /* anonymous: 0 = whole roster of @epoch */
 	uint16_t ring[PROTO_REPORT_RING_MAX]; /* anonymous: member indexes, ascending */
 	uint8_t link_tag[32];		      /* anonymous: linkability tag */
