@@ -7,14 +7,33 @@
  * on. indicator_id = BLAKE2b-256("chatham/ind/1" || type name || 0x00 || canonical value),
  * where "type name" is the lower-case ASCII name returned by proto_indicator_type_name().
  *
- * Canonical forms:
- *   ipv4     dotted quad as inet_ntop prints it; CIDR "a.b.c.d/len" with host bits zero
- *   ipv6     inet_ntop form (RFC 5952, lower case); CIDR "addr/len" with host bits zero;
- *            zone ids ("%eth0") are rejected: they name a local interface, not an indicator
- *   domain   lower-case LDH labels, no trailing dot, IDNA "xn--" labels kept as is
- *   url      scheme and host lower-cased, everything else byte for byte
- *   email    local part as given, domain lower-cased
+ * Canonical forms (every canonical value is printable ASCII; non-ASCII input is rejected):
+ *   ipv4     strict dotted quad (four decimal octets, no leading zeros: "01" is ambiguous
+ *            octal) as inet_ntop prints it; CIDR "a.b.c.d/len" (len 0..32, no leading
+ *            zero) with host bits zero; "/32" is one host and canonicalises to the bare
+ *            address ("1.2.3.4/32" -> "1.2.3.4")
+ *   ipv6     inet_ntop form (RFC 5952, lower case; IPv4-mapped as "::ffff:a.b.c.d"); CIDR
+ *            "addr/len" (len 0..128) with host bits zero; "/128" canonicalises to the bare
+ *            address; zone ids ("%eth0") are rejected: they name a local interface, not an
+ *            indicator
+ *   domain   lower-case LDH labels (1..63 characters, no leading/trailing '-'), at least two
+ *            labels, top-level label not all digits, at most 253 characters; one trailing
+ *            dot is removed; IDNA "xn--" labels kept as is (raw UTF-8 is rejected: convert
+ *            to punycode first); '_' is rejected
+ *   url      "scheme://[userinfo@]host[:port]rest": scheme [A-Za-z][A-Za-z0-9+.-]*, host a
+ *            domain (as above, trailing dot allowed), a dotted-quad IPv4 address or a
+ *            bracketed IPv6 address, port 1..65535 without leading zeros; scheme and host are
+ *            lower-cased, everything else byte for byte (a bracketed IPv6 host is not
+ *            recompressed); no whitespace, control characters, non-ASCII bytes, '\', '<',
+ *            '>' or '"'; at most PROTO_IND_VALUE_MAX bytes
+ *   email    "local@domain", exactly one '@': local part (1..64 printable ASCII) as given,
+ *            domain checked as a domain and lower-cased (trailing dot removed); at most 254
  *   md5/sha1/sha256/sha512  lower-case hex of exactly 32/40/64/128 digits
+ *
+ * Defanged values ("example[.]com", "hxxp://", "user[at]example.com") are rejected with a
+ * reason that says to refang them: the parser never guesses.
+ *
+ * All functions are pure, allocation-free and thread-safe.
  */
 #ifndef CHATHAM_PROTO_INDICATOR_H
 #define CHATHAM_PROTO_INDICATOR_H
@@ -47,21 +66,28 @@ struct proto_indicator {
 };
 
 /*
- * proto_indicator_parse() - validate @in (@len bytes, borrowed, need not be NUL-terminated)
- * as an indicator of @type and store its canonical form in @out (caller storage).
- * Leading/trailing ASCII whitespace is not trimmed: callers that read files trim first.
+ * proto_indicator_parse() - validate @in (@len bytes, borrowed, need not be NUL-terminated;
+ * may be NULL when @len is 0) as an indicator of @type and store its canonical form in @out
+ * (caller storage, must not be NULL). Leading/trailing ASCII whitespace is not trimmed:
+ * callers that read files trim first. Whitespace anywhere is an error.
  *
- * Returns 0; PROTO_E_IND_TYPE for an unknown @type; PROTO_E_IND_VALUE when @in is not valid
- * for @type, with *@reason (if @reason is non-NULL) set to a static, specific English reason
- * such as "IPv4 octet out of range" or "domain label longer than 63 characters".
+ * Returns 0 with *@reason (if @reason is non-NULL) set to NULL; PROTO_E_IND_TYPE for an
+ * unknown @type; PROTO_E_IND_VALUE when @in is not valid for @type, with *@reason set to a
+ * static, specific English reason such as "IPv4 octet out of range" or "domain label longer
+ * than 63 characters". Every failure mode of a type has its own reason. On failure @out is
+ * left empty (type 0, len 0, value "").
  */
 int proto_indicator_parse(struct proto_indicator *out, int type, const char *in, size_t len,
 			  const char **reason);
 
 /*
  * proto_indicator_detect() - guess the type of a bare value from a plain-text import line
- * (IPv4/IPv6 with or without CIDR, URL with scheme, email, hashes by length, else domain)
- * and parse it as that type. Same results as proto_indicator_parse().
+ * and parse it as that type. The guess, in order: a run of scheme characters followed by
+ * "://" -> url; contains '@' -> email; only hex digits, ':', '.', '/' (a '%' zone id may
+ * follow) with at least two ':' -> ipv6; starts with a digit, contains '.', only digits, '.',
+ * '/' and ':' -> ipv4; only hex digits and 32/40/64/128 of them -> md5/sha1/sha256/sha512;
+ * else domain. Same results and errors as proto_indicator_parse() with that type, so a
+ * rejected value gets the reason of the type it looks like.
  */
 int proto_indicator_detect(struct proto_indicator *out, const char *in, size_t len,
 			   const char **reason);
@@ -71,7 +97,9 @@ void proto_indicator_id(const struct proto_indicator *ind, uint8_t id[32]);
 
 /*
  * proto_indicator_id_raw() - the same id from a type and a canonical value that is already
- * known to be canonical (e.g. decoded from a verified report). @value is borrowed.
+ * known to be canonical (e.g. decoded from a verified report). @value is borrowed. The value
+ * is hashed as given, not re-canonicalised. An unknown @type (a programmer error) yields
+ * an all-zero id, which no real indicator has.
  */
 void proto_indicator_id_raw(int type, const char *value, size_t len, uint8_t id[32]);
 
