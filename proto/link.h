@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proto/link.h — link messages: what travels inside Noise transport messages once a link's
+ * handshake is done (DESIGN.md §4 "Link messages").
+ *
+ * Every link message is one canonical msgpack array whose first element is the type (a
+ * uint), followed by exactly the elements its type defines. One link message fills one
+ * Noise transport message, so its encoding is at most PROTO_LINK_MAX_BYTES (65519).
+ *
+ *   #   name    layout                               meaning
+ *   0   HELLO   [0, {0: version, 1: member id (bin 32), 2: roster epoch, ...}]
+ *               The first transport message each side sends. version: link protocol
+ *               version, PROTO_LINK_VERSION today, >= 1. member id: the sender's Ed25519
+ *               identity key (the node checks it matches the roster entry whose transport
+ *               key authenticated the handshake). roster epoch: the newest roster the sender
+ *               holds (0 = none). Keys 0-2 are required; keys >= 3 are extensions of later
+ *               versions: this decoder checks they are canonical (ascending, depth <= 4,
+ *               no floats/ext/nil) and ignores them, counting them in n_ext.
+ *   1   PING    [1, nonce (uint64)]       liveness probe.
+ *   2   PONG    [2, nonce (uint64)]       answer to PING, carrying the same nonce.
+ *   3   REKEY   [3]                       the sender rekeyed its sending cipher right after
+ *               this message (proto/noise.h "Rekey"): the receiver must call
+ *               proto_noise_rekey_recv() after decrypting it and before decrypting the next
+ *               message.
+ *   4   PUSH    [4, report (bin)]         eager gossip of a signed report (CLEAR/GREEN).
+ *   5   IHAVE   [5, [id (bin 32), ...]]   lazy gossip: report ids the sender holds.
+ *   6   GRAFT   [6, [id (bin 32), ...]]   please send these reports eagerly and keep this
+ *               link in the eager (tree) set.
+ *   7   PRUNE   [7]                       move this link to the lazy set (duplicate seen).
+ *   8   DIRECT  [8, report (bin)]         an AMBER/AMBER+STRICT/RED report delivered to a
+ *               named recipient: the link peer itself. Never forwarded.
+ *   9   ACK     [9, report id (bin 32)]   DIRECT report stored (committed); stop retrying.
+ *   10  STEM    [10, report (bin)]        anonymous report in its Dandelion stem phase.
+ *   11  RECON   [11, message (bin)]       set reconciliation message; the payload is owned
+ *               and defined by the reconciliation module.
+ *   12  ROSTER  [12, signed roster (bin)] a signed roster (proto/roster.h wire form).
+ *   13  FETCH   [13, [id (bin 32), ...]]  please send these reports (catch-up after RECON).
+ * Numbers 14 and up are unassigned; new types take the next free number, never reuse one.
+ *
+ * Id lists (IHAVE, GRAFT, FETCH) hold 1..PROTO_LINK_IDS_MAX ids (an empty list is
+ * PROTO_E_EMPTY). bin payloads are 1 byte or more: PUSH, DIRECT and STEM carry one signed
+ * report, at most PROTO_REPORT_MAX_BYTES (proto/report.h); RECON and ROSTER are bounded
+ * only by the message limit, PROTO_LINK_BIN_MAX (65514) bytes. Payload contents are decoded
+ * by their own modules (report, roster, reconciliation), not here.
+ * Note that a roster larger than PROTO_LINK_BIN_MAX (proto/roster.h allows 1 MiB) does not
+ * fit one ROSTER message.
+ *
+ * All functions are pure and thread-safe.
+ */
+#ifndef CHATHAM_PROTO_LINK_H
+#define CHATHAM_PROTO_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROTO_LINK_VERSION 1
+#define PROTO_LINK_MAX_BYTES 65519		      /* == PROTO_NOISE_MAX_PAYLOAD */
+#define PROTO_LINK_BIN_MAX (PROTO_LINK_MAX_BYTES - 5) /* array hdr, type, bin16 header */
+#define PROTO_LINK_IDS_MAX 1024
+#define PROTO_LINK_ID_LEN 32
+
+enum proto_link_type {
+	PROTO_LINK_HELLO = 0,
+	PROTO_LINK_PING = 1,
+	PROTO_LINK_PONG = 2,
+	PROTO_LINK_REKEY = 3,
+	PROTO_LINK_PUSH = 4,
+	PROTO_LINK_IHAVE = 5,
+	PROTO_LINK_GRAFT = 6,
+	PROTO_LINK_PRUNE = 7,
+	PROTO_LINK_DIRECT = 8,
+	PROTO_LINK_ACK = 9,
+	PROTO_LINK_STEM = 10,
+	PROTO_LINK_RECON = 11,
+	PROTO_LINK_ROSTER = 12,
+	PROTO_LINK_FETCH = 13,
+	PROTO_LINK_TYPE_COUNT = 14,
+};
+
+struct proto_link_hello {
+	uint64_t version;
+	uint8_t member_id[32];
+	uint64_t roster_epoch;
+	unsigned n_ext; /* decode: extension keys (>= 3) seen and ignored; encode: unused */
+};
+
+/*
+ * A decoded link message. Views (bin.p, ids.p) borrow the buffer given to
+ * proto_link_decode() and are valid only while it is.
+ */
+struct proto_link_msg {
+	enum proto_link_type type;
+	union {
+		struct proto_link_hello hello; /* HELLO */
+		uint64_t nonce;		       /* PING, PONG */
+		struct {
+			const uint8_t *p;
+			size_t len;
+		} bin; /* PUSH, DIRECT, STEM, RECON, ROSTER */
+		struct {
+			const uint8_t *p; /* encoded list; read with proto_link_id() */
+			size_t n;
+		} ids;		/* IHAVE, GRAFT, FETCH */
+		uint8_t id[32]; /* ACK */
+	} u;
+};
+
+/*
+ * proto_link_decode() - strictly decode one link message from @buf (@len bytes, borrowed).
+ * @m: caller storage, filled on success (views into @buf); unspecified on failure.
+ *
+ * Returns 0; PROTO_E_TOO_LARGE when @len > PROTO_LINK_MAX_BYTES or a list/bin is over
+ * its limit; PROTO_E_LINK_MSG for an unknown type or an element count that does not
+ * match the type; PROTO_E_EMPTY for an empty id list or bin payload; PROTO_E_TRAILING for
+ * bytes after the array; or the canonical-msgpack code of the first bad value
+ * (PROTO_E_TRUNCATED, PROTO_E_NONMINIMAL, PROTO_E_TYPE, PROTO_E_RANGE for a HELLO
+ * version 0 or an id shorter than 32 bytes, PROTO_E_TOO_LARGE for one longer,
+ * PROTO_E_KEY_ORDER/_DUP, PROTO_E_KEY_MISSING, PROTO_E_DEPTH, PROTO_E_FLOAT,
+ * PROTO_E_RESERVED, PROTO_E_UTF8).
+ */
+int proto_link_decode(struct proto_link_msg *m, const uint8_t *buf, size_t len);
+
+/*
+ * proto_link_id() - the @i-th id (i < m->u.ids.n) of a decoded IHAVE/GRAFT/FETCH, as a
+ * pointer to 32 bytes inside the decoded buffer (borrowed, same lifetime).
+ */
+const uint8_t *proto_link_id(const struct proto_link_msg *m, size_t i);
+
+/*
+ * Encoders. Each writes the canonical encoding into *@out (malloc'd, owned by the caller,
+ * free()) and its length into *@out_len. They return 0, -ENOMEM, -EINVAL for a @type that
+ * does not have that layout or a NULL pointer with a non-zero count, PROTO_E_EMPTY for an
+ * empty id list or bin payload, PROTO_E_TOO_LARGE when a list or payload is over its
+ * limit, PROTO_E_RANGE for a HELLO version of 0.
+ */
+int proto_link_encode_hello(const struct proto_link_hello *h, uint8_t **out, size_t *out_len);
+
+/* PING or PONG (@type) with @nonce. */
+int proto_link_encode_nonce(enum proto_link_type type, uint64_t nonce, uint8_t **out,
+			    size_t *out_len);
+
+/* REKEY or PRUNE (@type): the bare type. */
+int proto_link_encode_bare(enum proto_link_type type, uint8_t **out, size_t *out_len);
+
+/* PUSH, DIRECT, STEM, RECON or ROSTER (@type) with @len bytes of @p (borrowed). */
+int proto_link_encode_bin(enum proto_link_type type, const uint8_t *p, size_t len, uint8_t **out,
+			  size_t *out_len);
+
+/* IHAVE, GRAFT or FETCH (@type) with @n ids (@ids borrowed, n * 32 bytes). */
+int proto_link_encode_ids(enum proto_link_type type, const uint8_t (*ids)[32], size_t n,
+			  uint8_t **out, size_t *out_len);
+
+/* ACK of report @id. */
+int proto_link_encode_ack(const uint8_t id[32], uint8_t **out, size_t *out_len);
+
+/* proto_link_type_name() - "HELLO", "PING", ... or "UNKNOWN"; static string, for logs. */
+const char *proto_link_type_name(uint64_t type);
+
+#endif
