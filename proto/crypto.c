@@ -74,3 +74,8 @@ void proto_crypto_raw_ed25519_keypair(uint8_t pk[32], uint8_t sk[64])
 {
 	crypto_sign_keypair(pk, sk);
 }
+
+void proto_crypto_raw_ed25519_seed_keypair(uint8_t pk[32], uint8_t sk[64], const uint8_t seed[32])
+{
+	crypto_sign_seed_keypair(pk, sk, seed);
+}

@@ -51,5 +51,10 @@ int proto_crypto_raw_ed25519_verify(const uint8_t sig[64], const uint8_t *msg, s
 void proto_crypto_raw_ed25519_sign(uint8_t sig[64], const uint8_t *msg, size_t len,
 				   const uint8_t sk[64]);
 void proto_crypto_raw_ed25519_keypair(uint8_t pk[32], uint8_t sk[64]);
+/*
+ * proto_crypto_raw_ed25519_seed_keypair() - the Ed25519 key pair derived from a 32-byte
+ * @seed (borrowed). Deterministic: for test vectors and fixtures, never for real keys.
+ */
+void proto_crypto_raw_ed25519_seed_keypair(uint8_t pk[32], uint8_t sk[64], const uint8_t seed[32]);
 
 #endif
