@@ -61,11 +61,15 @@
 	X(PROTO_E_ROSTER_COMMUNITY, -1305, "roster is for another community")                     \
 	X(PROTO_E_ROSTER_MEMBER, -1306, "invalid or duplicate roster member")                     \
 	X(PROTO_E_ROSTER_NOT_MEMBER, -1307, "not a member of the roster")                         \
+	X(PROTO_E_ROSTER_SIG_ORDER, -1308, "roster signatures not ascending by steward index")    \
+	X(PROTO_E_ROSTER_TEXT, -1309, "control character in a roster name or list entry")         \
+	X(PROTO_E_COMMUNITY_FORMAT, -1310, "not a chatham community file")                        \
 	/* key bundles */                                                                         \
 	X(PROTO_E_KEY_FORMAT, -1400, "not a chatham key file")                                    \
 	X(PROTO_E_KEY_VERSION, -1401, "unsupported key file version")                             \
 	X(PROTO_E_KEY_MISMATCH, -1402, "public key does not match secret key")                    \
 	X(PROTO_E_KEY_PERMS, -1403, "key file is readable by group or others (chmod 0600)")       \
+	X(PROTO_E_KEY_FILETYPE, -1404, "not a regular file (symlink, directory or device)")       \
 	/* Noise and link messages */                                                             \
 	X(PROTO_E_NOISE_DECRYPT, -1500, "Noise message failed authentication")                    \
 	X(PROTO_E_NOISE_STATE, -1501, "Noise message out of order")                               \
@@ -79,6 +83,8 @@
 	X(PROTO_E_RING_SCALAR, -1602, "non-canonical scalar")                                     \
 	X(PROTO_E_RING_SIZE, -1603, "ring size out of bounds")                                    \
 	X(PROTO_E_RING_SIGNER, -1604, "signer key is not in the ring")                            \
+	X(PROTO_E_RING_SIG_LEN, -1605, "ring signature length does not match the ring size")      \
+	X(PROTO_E_RING_DUP, -1606, "duplicate key in the ring")                                   \
 	/* store */                                                                               \
 	X(STORE_E_MAP_FULL, -2000,                                                                \
 	  "store map is full at map_max_mb; raise [store] map_max_mb in the config")              \
@@ -89,13 +95,25 @@
 	X(STORE_E_READERS, -2004, "LMDB reader table full")                                       \
 	X(STORE_E_LMDB, -2005, "LMDB error")                                                      \
 	X(STORE_E_BUSY, -2006, "store is locked by another process")                              \
+	X(STORE_E_TXN_FULL, -2007,                                                                \
+	  "batch too large for one store transaction; use smaller batches")                       \
+	X(STORE_E_EXPORT_MAP_FULL, -2008,                                                         \
+	  "export map is full at its maximum; raise [export] map_max_mb")                         \
+	X(STORE_E_EXPORT_FOREIGN, -2009,                                                          \
+	  "export dir was derived from another state dir; move it away to rebuild")               \
 	/* node */                                                                                \
 	X(NODE_E_CONFIG, -3000, "invalid configuration")                                          \
 	X(NODE_E_REQUEST, -3001, "invalid request")                                               \
 	X(NODE_E_IMPORT, -3002, "invalid import file")                                            \
 	X(NODE_E_EXPORT, -3003, "export failed")                                                  \
 	X(NODE_E_PERM, -3004, "permission denied")                                                \
-	X(NODE_E_OVERLOAD, -3005, "node overloaded, try again")
+	X(NODE_E_OVERLOAD, -3005, "node overloaded, try again")                                   \
+	X(NODE_E_JSON, -3006, "request is not valid JSON")                                        \
+	X(NODE_E_OP, -3007, "unknown op")                                                         \
+	X(NODE_E_FIELD, -3008, "missing or invalid request field")                                \
+	X(NODE_E_LINE_TOO_LONG, -3009, "request line longer than [api] max_line_bytes")           \
+	X(NODE_E_SHUTDOWN, -3010, "node is shutting down")                                        \
+	X(NODE_E_POLICY, -3011, "refused by the admission policy")
 
 enum proto_error {
 #define PROTO_ERROR_ENUM(name, value, text) name = (value),
