@@ -16,6 +16,7 @@
  *   -1400..-1499  key bundles
  *   -1500..-1599  Noise and link messages
  *   -1600..-1699  ring signatures
+ *   -1700..-1799  gossip and reconciliation
  *   -2000..-2099  store
  *   -3000..-3099  node (config, API, import/export)
  */
@@ -85,6 +86,16 @@
 	X(PROTO_E_RING_SIGNER, -1604, "signer key is not in the ring")                            \
 	X(PROTO_E_RING_SIG_LEN, -1605, "ring signature length does not match the ring size")      \
 	X(PROTO_E_RING_DUP, -1606, "duplicate key in the ring")                                   \
+	/* gossip and reconciliation */                                                           \
+	X(PROTO_E_GOSSIP_LINK, -1700, "gossip link handle out of range or not up")                \
+	X(PROTO_E_GOSSIP_KNOWN, -1701, "report id already known to gossip")                       \
+	X(PROTO_E_GOSSIP_STATE, -1702, "report id not awaiting a forwarding decision")            \
+	X(PROTO_E_RECON_MODE, -1710, "unknown reconciliation range mode or layout")               \
+	X(PROTO_E_RECON_BOUND, -1711, "reconciliation bounds not ascending or not minimal")       \
+	X(PROTO_E_RECON_IDS, -1712, "reconciliation id list not ascending 32-byte ids")           \
+	X(PROTO_E_RECON_SKIP, -1713, "reconciliation skip ranges not merged")                     \
+	X(PROTO_E_RECON_ROUNDS, -1714, "reconciliation round limit reached")                      \
+	X(PROTO_E_RECON_STATE, -1715, "reconciliation message out of turn or after the end")      \
 	/* store */                                                                               \
 	X(STORE_E_MAP_FULL, -2000,                                                                \
 	  "store map is full at map_max_mb; raise [store] map_max_mb in the config")              \

@@ -24,6 +24,49 @@
  * steward set signed it: for epoch 1 the set pinned in the node's community file, for a later
  * epoch the stewards and k of the newest roster already held (so a roster cannot appoint its
  * own stewards). Nodes keep every accepted epoch.
+ *
+ * Canonical rules beyond proto/mp.h, enforced identically by the encoder and the decoder (so
+ * a decoded roster re-encodes to exactly the bytes it came from, and the encoder never emits
+ * what the decoder would refuse):
+ *   - every body key 0..7 and every settings key 0..2 is present, defaults included, so one
+ *     roster has one encoding; optional member lists (2, 3, 6) are omitted when empty and
+ *     never present as an empty array (PROTO_E_EMPTY);
+ *   - names (community and display) are 1..PROTO_ROSTER_NAME_MAX bytes, list entries (aliases,
+ *     domains, addresses) 1..PROTO_ROSTER_ADDR_MAX bytes, at most PROTO_ROSTER_ALIASES_MAX
+ *     entries per list, distinct within their list; all text is UTF-8 without control
+ *     characters (C0, DEL, C1; PROTO_E_ROSTER_TEXT) — so NUL never hides inside a C string;
+ *   - domains are canonical domain indicators (proto/indicator.h: lower case, no trailing
+ *     dot, at least two labels); addresses are "host:port" with host a dotted-quad IPv4
+ *     address or an LDH host name (labels 1..63, total <= 253), or "[ipv6]:port"; port
+ *     1..65535 in decimal without leading zeros;
+ *   - members strictly ascending by id (memcmp order); every key in the roster — steward
+ *     keys and each member's id, transport and ring key — is distinct from every other one,
+ *     because one key never does two jobs and two members never share a key
+ *     (PROTO_E_ROSTER_MEMBER; PROTO_E_ROSTER_STEWARD when two stewards are equal);
+ *   - member ids and steward keys are valid Ed25519 public keys (canonical, prime-order
+ *     subgroup), ring keys valid ristretto255 encodings (PROTO_E_ROSTER_MEMBER /
+ *     PROTO_E_ROSTER_STEWARD);
+ *   - 1 <= n_stewards <= PROTO_ROSTER_STEWARDS_MAX, 1 <= threshold <= n_stewards,
+ *     1 <= n_members <= PROTO_ROSTER_MEMBERS_MAX, epoch >= 1,
+ *     2 <= min_ring_size <= PROTO_ROSTER_MEMBERS_MAX (PROTO_E_RANGE / PROTO_E_EMPTY /
+ *     PROTO_E_TOO_LARGE);
+ *   - signatures: at most PROTO_ROSTER_STEWARDS_MAX, steward index < PROTO_ROSTER_STEWARDS_MAX
+ *     (PROTO_E_ROSTER_STEWARD), strictly ascending (PROTO_E_ROSTER_DUP_SIG for a repeated
+ *     index, PROTO_E_ROSTER_SIG_ORDER for a descending one). An empty signature list is
+ *     valid encoding: that is a roster circulating among stewards for signing.
+ *
+ * roster_id = BLAKE2b-256 of the signed encoding (proto_roster_id()); it changes whenever a
+ * signature is added.
+ *
+ * Cost: checking a member's keys takes about 65 µs (the Ed25519 prime-order subgroup check
+ * dominates), so encoding, decoding and verifying each take about 0.25 s for a roster of
+ * PROTO_ROSTER_MEMBERS_MAX members on one core, and a few milliseconds for typical sizes.
+ * Rosters change rarely; keep decoded ones rather than decoding again.
+ *
+ * Building a roster in memory: start from proto_roster_new(), set the fields (every pointer
+ * malloc'd, since proto_roster_free() frees them), add members with proto_roster_add_member()
+ * and sign with proto_roster_sign(). Functions here are reentrant; a roster is not locked, so
+ * callers that share one between threads only read it.
  */
 #ifndef CHATHAM_PROTO_ROSTER_H
 #define CHATHAM_PROTO_ROSTER_H
@@ -33,12 +76,17 @@
 #include <stdint.h>
 
 #define PROTO_ROSTER_DOMAIN "chatham/roster/1"
+#define PROTO_ROSTER_VERSION 1
 #define PROTO_ROSTER_MAX_BYTES (1u << 20)
 #define PROTO_ROSTER_MEMBERS_MAX 4096
 #define PROTO_ROSTER_STEWARDS_MAX 32
 #define PROTO_ROSTER_NAME_MAX 128   /* display/community name bytes */
 #define PROTO_ROSTER_ALIASES_MAX 16 /* aliases, domains and addresses per member, each */
 #define PROTO_ROSTER_ADDR_MAX 255   /* bytes per address/alias/domain */
+
+/* Settings defaults, as proto_roster_new() sets them. */
+#define PROTO_ROSTER_MIN_RING_DEFAULT 4
+#define PROTO_ROSTER_MIN_RING_MIN 2
 
 struct proto_member {
 	uint8_t id[32]; /* Ed25519 identity public key */
@@ -76,19 +124,53 @@ struct proto_roster {
 };
 
 /*
+ * proto_roster_new() - an empty roster (no name, stewards, members or signatures; default
+ * settings), to be filled in by the caller. Returns NULL when out of memory.
+ */
+struct proto_roster *proto_roster_new(void);
+
+/*
+ * proto_roster_check() - apply every rule of the canonical encoding (see above) to @r
+ * (borrowed; signatures included). Returns 0, -ENOMEM, or the PROTO_E_* code of the first
+ * broken rule.
+ */
+int proto_roster_check(const struct proto_roster *r);
+
+/*
+ * proto_roster_check_member() - the rules for one member on its own (text, lists, domains,
+ * addresses, key validity, its three keys distinct). @m is borrowed. On failure *@reason (if
+ * @reason is non-NULL) is set to a static English reason naming the field, for CLI messages.
+ * Returns 0, PROTO_E_ROSTER_MEMBER, PROTO_E_ROSTER_TEXT, PROTO_E_UTF8, PROTO_E_EMPTY or
+ * PROTO_E_TOO_LARGE.
+ */
+int proto_roster_check_member(const struct proto_member *m, const char **reason);
+
+/*
+ * proto_roster_check_text() - the rule for roster text (also used by the community file):
+ * @len bytes at @s (borrowed), 1..@max bytes, UTF-8, no control characters.
+ * Returns 0, PROTO_E_EMPTY, PROTO_E_TOO_LARGE, PROTO_E_UTF8 or PROTO_E_ROSTER_TEXT.
+ */
+int proto_roster_check_text(const char *s, size_t len, size_t max);
+
+/*
  * proto_roster_encode_body() - canonical body of @r (borrowed; n_sigs/sigs ignored). Members
  * must be ascending and distinct by id. *@out is malloc'd, caller frees.
+ * Returns 0, -ENOMEM, or the PROTO_E_* code of the first broken rule (proto_roster_check()).
  */
 int proto_roster_encode_body(const struct proto_roster *r, uint8_t **out, size_t *out_len);
 
 /*
  * proto_roster_encode() - the signed encoding: body plus the signatures held in @r.
+ * Same results as proto_roster_encode_body(), plus the signature-list errors.
  */
 int proto_roster_encode(const struct proto_roster *r, uint8_t **out, size_t *out_len);
 
 /*
- * proto_roster_decode() - strict canonical decode of a signed roster. On success *@out is a
- * new roster owned by the caller. Signatures are NOT verified here.
+ * proto_roster_decode() - strict canonical decode of a signed roster (@buf borrowed, nothing
+ * retained). On success *@out is a new roster owned by the caller. Signatures are NOT
+ * verified here. Returns 0, -ENOMEM, PROTO_E_TOO_LARGE when @len > PROTO_ROSTER_MAX_BYTES,
+ * PROTO_E_VERSION, a proto/mp.h decoding error, or the PROTO_E_ROSTER_* / PROTO_E_* code of the
+ * first broken rule. On failure *@out is NULL.
  */
 int proto_roster_decode(struct proto_roster **out, const uint8_t *buf, size_t len);
 
@@ -96,25 +178,60 @@ int proto_roster_decode(struct proto_roster **out, const uint8_t *buf, size_t le
  * proto_roster_sign() - add (or replace) the signature of steward @idx (index into
  * @authority's stewards) made with @steward_sk (borrowed, 64 bytes, public half must equal
  * authority->stewards[idx]). @authority is the roster whose stewards authorise @r (for
- * epoch 1, @r itself). Keeps signatures sorted. Returns 0, -ENOMEM, PROTO_E_ROSTER_STEWARD.
+ * epoch 1, @r itself). Keeps signatures sorted. Returns 0, -ENOMEM, PROTO_E_ROSTER_STEWARD,
+ * or an encoding error of @r's body.
  */
 int proto_roster_sign(struct proto_roster *r, const struct proto_roster *authority, uint32_t idx,
 		      const uint8_t steward_sk[64]);
 
 /*
+ * proto_roster_sign_with() - proto_roster_sign() against an explicit authorising steward set
+ * (@stewards, @n_stewards; e.g. the community file's for epoch 1).
+ */
+int proto_roster_sign_with(struct proto_roster *r, const uint8_t (*stewards)[32], size_t n_stewards,
+			   uint32_t idx, const uint8_t steward_sk[64]);
+
+/*
  * proto_roster_verify() - check @r against an authorising steward set (@stewards, @n_stewards,
  * @threshold: the newest held roster's, or the community file's for epoch 1) and @held_epoch
  * (0 if none held): same @community, epoch > @held_epoch, >= @threshold distinct valid steward
- * signatures, no duplicate or unknown signers. Returns 0 or PROTO_E_ROSTER_* naming the first
- * failure.
+ * signatures, no duplicate or unknown signers. Every signature present must verify: a bad one
+ * fails the roster even when the others reach k, so garbage never rides along.
+ *
+ * Checks in this order and returns the first failure: -EINVAL for an unusable authority
+ * (@n_stewards 0 or over PROTO_ROSTER_STEWARDS_MAX, @threshold 0 or over @n_stewards, two
+ * equal authority keys); PROTO_E_ROSTER_COMMUNITY; PROTO_E_ROSTER_EPOCH; per signature
+ * PROTO_E_ROSTER_STEWARD (index >= @n_stewards) and PROTO_E_ROSTER_DUP_SIG; an encoding error
+ * of the body; PROTO_E_ROSTER_SIG; PROTO_E_ROSTER_QUORUM. Returns 0 when valid.
  */
 int proto_roster_verify(const struct proto_roster *r, const uint8_t community[32],
 			const uint8_t (*stewards)[32], size_t n_stewards, uint32_t threshold,
 			uint64_t held_epoch);
 
-/* Lookups: index of the member, or -1. */
+/* proto_roster_id() - roster_id = BLAKE2b-256 of the signed encoding @buf. */
+void proto_roster_id(const uint8_t *buf, size_t len, uint8_t id[32]);
+
+/* Lookups: index of the member, or -1. find_member is a binary search (members are sorted). */
 int proto_roster_find_member(const struct proto_roster *r, const uint8_t id[32]);
 int proto_roster_find_transport(const struct proto_roster *r, const uint8_t transport_pk[32]);
+
+/*
+ * proto_roster_add_member() - insert a deep copy of @m (borrowed) at its sorted place. The
+ * body changes, so every signature in @r is dropped. The member is not checked here (encode
+ * and proto_roster_check_member() do that). Returns 0, -ENOMEM, PROTO_E_TOO_LARGE at
+ * PROTO_ROSTER_MEMBERS_MAX members, PROTO_E_ROSTER_MEMBER when the id is already present,
+ * -EINVAL when a list count is non-zero but its array is NULL.
+ */
+int proto_roster_add_member(struct proto_roster *r, const struct proto_member *m);
+
+/*
+ * proto_roster_remove_member() - remove the member @id and drop every signature.
+ * Returns 0 or PROTO_E_ROSTER_NOT_MEMBER.
+ */
+int proto_roster_remove_member(struct proto_roster *r, const uint8_t id[32]);
+
+/* proto_roster_clear_sigs() - drop every signature (after editing the body in place). */
+void proto_roster_clear_sigs(struct proto_roster *r);
 
 /* proto_roster_free() - free @r and everything it owns. NULL is a no-op. */
 void proto_roster_free(struct proto_roster *r);

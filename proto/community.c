@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Community definition and network key codecs. The community file pins the stewards that
+ * authorise roster epoch 1, so its rules are the roster's rules for the same fields
+ * (proto_roster_check_text(), valid distinct Ed25519 steward keys, 1 <= k <= n).
+ */
+#include "proto/community.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <string.h>
+
+#include "proto/error.h"
+#include "proto/mp.h"
+
+int proto_community_check(const struct proto_community *c)
+{
+	size_t len = strnlen(c->name, sizeof(c->name));
+	int err;
+
+	if (len == sizeof(c->name))
+		return PROTO_E_TOO_LARGE;
+	if ((err = proto_roster_check_text(c->name, len, PROTO_ROSTER_NAME_MAX)))
+		return err;
+	if (c->n_stewards == 0)
+		return PROTO_E_EMPTY;
+	if (c->n_stewards > PROTO_ROSTER_STEWARDS_MAX)
+		return PROTO_E_TOO_LARGE;
+	for (size_t i = 0; i < c->n_stewards; i++) {
+		if (!crypto_core_ed25519_is_valid_point(c->stewards[i]))
+			return PROTO_E_ROSTER_STEWARD;
+		for (size_t j = 0; j < i; j++)
+			if (memcmp(c->stewards[i], c->stewards[j], 32) == 0)
+				return PROTO_E_ROSTER_STEWARD;
+	}
+	if (c->threshold == 0 || c->threshold > c->n_stewards)
+		return PROTO_E_RANGE;
+	return 0;
+}
+
+int proto_community_encode(const struct proto_community *c, uint8_t **out, size_t *out_len)
+{
+	struct proto_mp_writer w;
+	int err = proto_community_check(c);
+
+	if (err)
+		return err;
+	proto_mp_writer_init(&w);
+	proto_mp_write_map(&w, 6);
+	proto_mp_write_uint(&w, 0);
+	proto_mp_write_cstr(&w, PROTO_COMMUNITY_MAGIC);
+	proto_mp_write_uint(&w, 1);
+	proto_mp_write_uint(&w, PROTO_COMMUNITY_VERSION);
+	proto_mp_write_uint(&w, 2);
+	proto_mp_write_bin(&w, c->id, 32);
+	proto_mp_write_uint(&w, 3);
+	proto_mp_write_cstr(&w, c->name);
+	proto_mp_write_uint(&w, 4);
+	proto_mp_write_array(&w, c->n_stewards);
+	for (size_t i = 0; i < c->n_stewards; i++)
+		proto_mp_write_bin(&w, c->stewards[i], 32);
+	proto_mp_write_uint(&w, 5);
+	proto_mp_write_uint(&w, c->threshold);
+	return proto_mp_writer_finish(&w, out, out_len);
+}
+
+/*
+ * Magic and version of either file: a map whose key 0 is @magic and key 1 the version.
+ * Returns 0, @not_ours when the bytes are not recognisably this kind of file, @bad_version
+ * for a recognised file of another version (whatever shape follows).
+ */
+static int read_header(struct proto_mp_reader *rd, struct proto_mp_map *m, const char *magic,
+		       int not_ours, int bad_version)
+{
+	const char *s;
+	size_t n;
+	uint64_t key, v;
+
+	if (proto_mp_map_begin(rd, m, 16) != 0 || proto_mp_map_next(rd, m, &key) != 1 || key != 0 ||
+	    proto_mp_read_str(rd, 64, &s, &n) != 0 || n != strlen(magic) ||
+	    memcmp(s, magic, n) != 0)
+		return not_ours;
+	if (proto_mp_map_next(rd, m, &key) != 1 || key != 1 || proto_mp_read_uint(rd, &v) != 0)
+		return not_ours;
+	return v == PROTO_COMMUNITY_VERSION ? 0 : bad_version;
+}
+
+/* The next map entry must have key @want. */
+static int expect_key(struct proto_mp_reader *rd, struct proto_mp_map *m, uint64_t want)
+{
+	uint64_t key;
+	int err = proto_mp_map_next(rd, m, &key);
+
+	if (err < 0)
+		return err;
+	return err == 0 || key != want ? PROTO_E_KEY_MISSING : 0;
+}
+
+static int expect_end(struct proto_mp_reader *rd, struct proto_mp_map *m)
+{
+	uint64_t key;
+	int err = proto_mp_map_next(rd, m, &key);
+
+	if (err < 0)
+		return err;
+	return err > 0 ? PROTO_E_KEY_UNKNOWN : proto_mp_reader_finish(rd);
+}
+
+static int read_community(struct proto_mp_reader *rd, struct proto_mp_map *m,
+			  struct proto_community *c)
+{
+	const char *name;
+	size_t n;
+	uint64_t k;
+	int err;
+
+	if ((err = read_header(rd, m, PROTO_COMMUNITY_MAGIC, PROTO_E_COMMUNITY_FORMAT,
+			       PROTO_E_VERSION)) ||
+	    (err = expect_key(rd, m, 2)) || (err = proto_mp_read_bin_fixed(rd, c->id, 32)) ||
+	    (err = expect_key(rd, m, 3)) ||
+	    (err = proto_mp_read_str(rd, PROTO_ROSTER_NAME_MAX, &name, &n)) ||
+	    (err = proto_roster_check_text(name, n, PROTO_ROSTER_NAME_MAX)))
+		return err;
+	memcpy(c->name, name, n);
+	c->name[n] = 0;
+	if ((err = expect_key(rd, m, 4)) ||
+	    (err = proto_mp_read_array(rd, PROTO_ROSTER_STEWARDS_MAX, &c->n_stewards)))
+		return err;
+	for (size_t i = 0; i < c->n_stewards; i++)
+		if ((err = proto_mp_read_bin_fixed(rd, c->stewards[i], 32)))
+			return err;
+	if ((err = expect_key(rd, m, 5)) ||
+	    (err = proto_mp_read_uint_max(rd, PROTO_ROSTER_STEWARDS_MAX, &k)))
+		return err;
+	c->threshold = (uint32_t)k;
+	if ((err = expect_end(rd, m)))
+		return err;
+	return proto_community_check(c);
+}
+
+int proto_community_decode(struct proto_community *c, const uint8_t *buf, size_t len)
+{
+	struct proto_mp_reader rd;
+	struct proto_mp_map m;
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	proto_mp_reader_init(&rd, buf, len);
+	err = read_community(&rd, &m, c);
+	if (err)
+		memset(c, 0, sizeof(*c));
+	return err;
+}
+
+void proto_community_netkey_generate(uint8_t key[32])
+{
+	randombytes_buf(key, 32);
+}
+
+int proto_community_netkey_encode(const uint8_t key[32], uint8_t **out, size_t *out_len)
+{
+	struct proto_mp_writer w;
+
+	/* One allocation at msgpack-c's initial size: no reallocation leaves a key copy. */
+	proto_mp_writer_init(&w);
+	proto_mp_write_map(&w, 3);
+	proto_mp_write_uint(&w, 0);
+	proto_mp_write_cstr(&w, PROTO_NETKEY_MAGIC);
+	proto_mp_write_uint(&w, 1);
+	proto_mp_write_uint(&w, PROTO_COMMUNITY_VERSION);
+	proto_mp_write_uint(&w, 2);
+	proto_mp_write_bin(&w, key, 32);
+	return proto_mp_writer_finish(&w, out, out_len);
+}
+
+int proto_community_netkey_decode(uint8_t key[32], const uint8_t *buf, size_t len)
+{
+	struct proto_mp_reader rd;
+	struct proto_mp_map m;
+	int err;
+
+	proto_mp_reader_init(&rd, buf, len);
+	if ((err = read_header(&rd, &m, PROTO_NETKEY_MAGIC, PROTO_E_KEY_FORMAT,
+			       PROTO_E_KEY_VERSION)) ||
+	    (err = expect_key(&rd, &m, 2)) || (err = proto_mp_read_bin_fixed(&rd, key, 32)) ||
+	    (err = expect_end(&rd, &m)))
+		goto out;
+	if (sodium_is_zero(key, 32))
+		err = PROTO_E_KEY_FORMAT;
+out:
+	if (err)
+		sodium_memzero(key, 32);
+	return err;
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proto/community.h — the public community definition (the trust anchor for roster epoch 1)
+ * and the secret network key, as bytes. File I/O is node/keyfile.h's job.
+ *
+ * Community file (public, canonical msgpack, versioned):
+ *     map { 0: "chatham-community", 1: version (1), 2: community id (bin 32),
+ *           3: name (str), 4: steward public keys (array of bin 32), 5: threshold k (uint) }
+ * Rules as for the same fields of a roster (proto/roster.h): name 1..PROTO_ROSTER_NAME_MAX
+ * bytes of UTF-8 without control characters; 1..PROTO_ROSTER_STEWARDS_MAX distinct valid
+ * Ed25519 steward keys; 1 <= k <= number of stewards. Epoch 1 of the roster is verified with
+ * proto_roster_verify(r, c->id, c->stewards, c->n_stewards, c->threshold, 0).
+ *
+ * Network key file (SECRET, mode 0600; the Noise PSK, DESIGN.md §4):
+ *     map { 0: "chatham-network-key", 1: version (1), 2: key (bin 32) }
+ *
+ * All functions are reentrant; structs are caller storage with no heap pointers.
+ */
+#ifndef CHATHAM_PROTO_COMMUNITY_H
+#define CHATHAM_PROTO_COMMUNITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/roster.h"
+
+#define PROTO_COMMUNITY_MAGIC "chatham-community"
+#define PROTO_NETKEY_MAGIC "chatham-network-key"
+#define PROTO_COMMUNITY_VERSION 1
+/* Longest valid community encoding, a safe read limit for files. */
+#define PROTO_COMMUNITY_MAX_BYTES 2048
+
+struct proto_community {
+	uint8_t id[32];
+	char name[PROTO_ROSTER_NAME_MAX + 1]; /* NUL-terminated */
+	uint32_t threshold;
+	size_t n_stewards;
+	uint8_t stewards[PROTO_ROSTER_STEWARDS_MAX][32];
+};
+
+/*
+ * proto_community_check() - the rules above applied to @c (borrowed). Returns 0 or the
+ * PROTO_E_* code of the first broken rule (PROTO_E_ROSTER_STEWARD for an invalid or repeated
+ * steward key, PROTO_E_RANGE for k, the proto_roster_check_text() codes for the name,
+ * PROTO_E_EMPTY / PROTO_E_TOO_LARGE for the steward count).
+ */
+int proto_community_check(const struct proto_community *c);
+
+/*
+ * proto_community_encode() - canonical encoding of @c (borrowed). *@out is malloc'd, the
+ * caller frees it. Returns 0, -ENOMEM or a proto_community_check() code.
+ */
+int proto_community_encode(const struct proto_community *c, uint8_t **out, size_t *out_len);
+
+/*
+ * proto_community_decode() - strict decode of @buf (borrowed) into @c (caller storage).
+ * Returns 0; PROTO_E_COMMUNITY_FORMAT when @buf is not a map starting with the magic;
+ * PROTO_E_VERSION for another version; a proto/mp.h code for a damaged file; or a
+ * proto_community_check() code. On failure @c is zeroed.
+ */
+int proto_community_decode(struct proto_community *c, const uint8_t *buf, size_t len);
+
+/* proto_community_netkey_generate() - 32 random bytes from the OS CSPRNG. */
+void proto_community_netkey_generate(uint8_t key[32]);
+
+/*
+ * proto_community_netkey_encode() - the secret network key file bytes. *@out is malloc'd;
+ * the caller wipes (proto_wipe) and frees it. Returns 0 or -ENOMEM.
+ */
+int proto_community_netkey_encode(const uint8_t key[32], uint8_t **out, size_t *out_len);
+
+/*
+ * proto_community_netkey_decode() - decode a network key file. Returns 0 or, with @key
+ * wiped: PROTO_E_KEY_FORMAT (not a network key file, or an all-zero key), PROTO_E_KEY_VERSION,
+ * or a proto/mp.h code for a damaged file.
+ */
+int proto_community_netkey_decode(uint8_t key[32], const uint8_t *buf, size_t len);
+
+#endif

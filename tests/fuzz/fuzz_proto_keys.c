@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Key file decoding: member bundles, steward keys and network keys. Whatever decodes must
+ * re-encode to exactly the input (the formats are canonical), and a failed decode must leave
+ * no secret behind in the output.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/community.h"
+#include "proto/crypto.h"
+#include "proto/keys.h"
+
+static bool zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+static void same(int err, uint8_t *out, size_t out_len, const uint8_t *data, size_t size)
+{
+	if (err != 0 || out_len != size || memcmp(out, data, size) != 0)
+		__builtin_trap();
+	proto_wipe(out, out_len);
+	free(out);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static int init;
+	struct proto_keys k;
+	uint8_t pk[32], sk[64], key[32], *out = NULL;
+	size_t out_len = 0;
+	int err;
+
+	if (!init) {
+		if (proto_crypto_init() != 0)
+			__builtin_trap();
+		init = 1;
+	}
+	if (proto_keys_decode(&k, data, size) == 0) {
+		err = proto_keys_encode(&k, &out, &out_len);
+		same(err, out, out_len, data, size);
+	} else if (!zero(&k, sizeof(k))) {
+		__builtin_trap();
+	}
+	proto_keys_wipe(&k);
+
+	if (proto_keys_steward_decode(pk, sk, data, size) == 0) {
+		err = proto_keys_steward_encode(sk, &out, &out_len);
+		same(err, out, out_len, data, size);
+	} else if (!zero(sk, sizeof(sk))) {
+		__builtin_trap();
+	}
+
+	if (proto_community_netkey_decode(key, data, size) == 0) {
+		err = proto_community_netkey_encode(key, &out, &out_len);
+		same(err, out, out_len, data, size);
+	} else if (!zero(key, sizeof(key))) {
+		__builtin_trap();
+	}
+	proto_wipe(sk, sizeof(sk));
+	proto_wipe(key, sizeof(key));
+	return 0;
+}

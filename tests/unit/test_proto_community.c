@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Community definition and network key files: round trips, a pinned encoding, every
+ * rejection, and the community file as the trust anchor of roster epoch 1.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "proto/community.h"
+#include "proto/crypto.h"
+#include "proto/error.h"
+#include "proto/keys.h"
+#include "proto/mp.h"
+#include "proto/roster.h"
+#include "testutil.h"
+
+static int setup(void **state)
+{
+	(void)state;
+	return proto_crypto_init();
+}
+
+static void steward_key(unsigned i, uint8_t pk[32], uint8_t sk[64])
+{
+	uint8_t seed[32];
+
+	memset(seed, (int)(0x10 + i), 32);
+	proto_crypto_raw_ed25519_seed_keypair(pk, sk, seed);
+}
+
+/* Three stewards (seeds 0x10, 0x11, 0x12), k = 2, id 32 bytes 0x07. */
+static void make_community(struct proto_community *c)
+{
+	uint8_t sk[64];
+
+	memset(c, 0, sizeof(*c));
+	memset(c->id, 0x07, 32);
+	strcpy(c->name, "Nordic CSIRT Circle");
+	c->n_stewards = 3;
+	for (unsigned i = 0; i < 3; i++)
+		steward_key(i, c->stewards[i], sk);
+	c->threshold = 2;
+}
+
+static bool all_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+/*
+ * The encoding of make_community(), pinned: the community file format is on disk. Checked
+ * independently with Python's msgpack (canonical re-pack is identical) and OpenSSL (the
+ * steward keys are the Ed25519 public keys of the seeds).
+ */
+static const char vector_community[] =
+	"8600b16368617468616d2d636f6d6d756e697479010102c42007070707070707070707070707070707070707"
+	"0707070707070707070707070703b34e6f7264696320435349525420436972636c650493c4205c9c6df261c9"
+	"cb840475776aaefcd944b405328fab28f9b3a95ef40490d3de84c420d04ab232742bb4ab3a1368bd4615e4e6"
+	"d0224ab71a016baf8520a332c9778737c420204040e364c10f2bec9c1fe500a1cd4c247c89d650a01ed7e82c"
+	"aba867877c210502";
+
+static void test_roundtrip_and_vector(void **state)
+{
+	struct proto_community c, d;
+	uint8_t *buf;
+	size_t len;
+	char *hex;
+
+	(void)state;
+	make_community(&c);
+	assert_int_equal(proto_community_encode(&c, &buf, &len), 0);
+	assert_true(len <= PROTO_COMMUNITY_MAX_BYTES);
+	hex = malloc(2 * len + 1);
+	proto_hex_encode(hex, buf, len);
+	if (strcmp(hex, vector_community) != 0)
+		fail_msg("community file format changed; now:\n%s", hex);
+	free(hex);
+	assert_int_equal(proto_community_decode(&d, buf, len), 0);
+	assert_memory_equal(&d, &c, sizeof(c));
+	for (size_t n = 0; n < len; n++)
+		assert_int_not_equal(proto_community_decode(&d, buf, n), 0);
+	free(buf);
+}
+
+struct cshape {
+	const char *magic;
+	uint64_t version;
+	bool omit_threshold;
+	bool extra_key;
+	bool trailing;
+};
+
+static void build(const struct proto_community *c, const struct cshape *s, uint8_t **out,
+		  size_t *len)
+{
+	struct proto_mp_writer w;
+
+	proto_mp_writer_init(&w);
+	proto_mp_write_map(&w, 6 - s->omit_threshold + s->extra_key);
+	proto_mp_write_uint(&w, 0);
+	proto_mp_write_cstr(&w, s->magic ? s->magic : PROTO_COMMUNITY_MAGIC);
+	proto_mp_write_uint(&w, 1);
+	proto_mp_write_uint(&w, s->version ? s->version : 1);
+	proto_mp_write_uint(&w, 2);
+	proto_mp_write_bin(&w, c->id, 32);
+	proto_mp_write_uint(&w, 3);
+	proto_mp_write_cstr(&w, c->name);
+	proto_mp_write_uint(&w, 4);
+	proto_mp_write_array(&w, c->n_stewards);
+	for (size_t i = 0; i < c->n_stewards; i++)
+		proto_mp_write_bin(&w, c->stewards[i], 32);
+	if (!s->omit_threshold) {
+		proto_mp_write_uint(&w, 5);
+		proto_mp_write_uint(&w, c->threshold);
+	}
+	if (s->extra_key) {
+		proto_mp_write_uint(&w, 6);
+		proto_mp_write_uint(&w, 0);
+	}
+	if (s->trailing)
+		proto_mp_write_uint(&w, 0);
+	assert_int_equal(proto_mp_writer_finish(&w, out, len), 0);
+}
+
+static void c_threshold0(struct proto_community *c)
+{
+	c->threshold = 0;
+}
+static void c_threshold_high(struct proto_community *c)
+{
+	c->threshold = 4;
+}
+static void c_dup_steward(struct proto_community *c)
+{
+	memcpy(c->stewards[2], c->stewards[0], 32);
+}
+static void c_bad_steward(struct proto_community *c)
+{
+	memset(c->stewards[1], 0xff, 32);
+}
+static void c_no_stewards(struct proto_community *c)
+{
+	c->n_stewards = 0;
+	c->threshold = 0;
+}
+static void c_bad_utf8(struct proto_community *c)
+{
+	strcpy(c->name, "caf\xc3");
+}
+static void c_control(struct proto_community *c)
+{
+	strcpy(c->name, "a\tb");
+}
+static void c_empty_name(struct proto_community *c)
+{
+	c->name[0] = 0;
+}
+static void c_nothing(struct proto_community *c)
+{
+	(void)c;
+}
+
+static void test_rejects(void **state)
+{
+	static const struct {
+		const char *name;
+		void (*fn)(struct proto_community *c);
+		struct cshape s;
+		int err;
+	} cases[] = {
+		{"valid", c_nothing, {0}, 0},
+		{"network key magic",
+		 c_nothing,
+		 {.magic = PROTO_NETKEY_MAGIC},
+		 PROTO_E_COMMUNITY_FORMAT},
+		{"member key magic",
+		 c_nothing,
+		 {.magic = "chatham-member-key"},
+		 PROTO_E_COMMUNITY_FORMAT},
+		{"version 2", c_nothing, {.version = 2}, PROTO_E_VERSION},
+		{"threshold missing", c_nothing, {.omit_threshold = true}, PROTO_E_KEY_MISSING},
+		{"unknown key", c_nothing, {.extra_key = true}, PROTO_E_KEY_UNKNOWN},
+		{"trailing bytes", c_nothing, {.trailing = true}, PROTO_E_TRAILING},
+		{"threshold 0", c_threshold0, {0}, PROTO_E_RANGE},
+		{"threshold above stewards", c_threshold_high, {0}, PROTO_E_RANGE},
+		{"duplicate steward", c_dup_steward, {0}, PROTO_E_ROSTER_STEWARD},
+		{"invalid steward key", c_bad_steward, {0}, PROTO_E_ROSTER_STEWARD},
+		{"no stewards", c_no_stewards, {0}, PROTO_E_EMPTY},
+		{"bad UTF-8 name", c_bad_utf8, {0}, PROTO_E_UTF8},
+		{"control character in name", c_control, {0}, PROTO_E_ROSTER_TEXT},
+		{"empty name", c_empty_name, {0}, PROTO_E_EMPTY},
+	};
+	struct proto_community c, d;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t *buf, *enc;
+		size_t len, enc_len;
+		int got;
+
+		make_community(&c);
+		cases[i].fn(&c);
+		build(&c, &cases[i].s, &buf, &len);
+		memset(&d, 0xa5, sizeof(d));
+		got = proto_community_decode(&d, buf, len);
+		if (got != cases[i].err)
+			fail_msg("%s: got %s, want %s", cases[i].name, proto_error_name(got),
+				 proto_error_name(cases[i].err));
+		if (got != 0 && !all_zero(&d, sizeof(d)))
+			fail_msg("%s: output not cleared on failure", cases[i].name);
+		/* Field rules are the encoder's too. */
+		if (cases[i].fn != c_nothing) {
+			got = proto_community_encode(&c, &enc, &enc_len);
+			if (got != cases[i].err)
+				fail_msg("%s: encode got %s", cases[i].name, proto_error_name(got));
+		}
+		free(buf);
+	}
+}
+
+static void test_netkey(void **state)
+{
+	uint8_t key[32], got[32], *buf, *cbuf;
+	size_t len, clen;
+	struct proto_community c;
+
+	(void)state;
+	proto_community_netkey_generate(key);
+	assert_false(all_zero(key, 32));
+	assert_int_equal(proto_community_netkey_encode(key, &buf, &len), 0);
+	assert_int_equal(proto_community_netkey_decode(got, buf, len), 0);
+	assert_memory_equal(got, key, 32);
+	for (size_t n = 0; n < len; n++) {
+		memset(got, 0xa5, 32);
+		assert_int_not_equal(proto_community_netkey_decode(got, buf, n), 0);
+		assert_true(all_zero(got, 32));
+	}
+	/* A network key file is not a community file and vice versa. */
+	assert_int_equal(proto_community_decode(&c, buf, len), PROTO_E_COMMUNITY_FORMAT);
+	make_community(&c);
+	assert_int_equal(proto_community_encode(&c, &cbuf, &clen), 0);
+	assert_int_equal(proto_community_netkey_decode(got, cbuf, clen), PROTO_E_KEY_FORMAT);
+	free(cbuf);
+	proto_wipe(buf, len);
+	free(buf);
+
+	/* An all-zero key is a placeholder, not a secret. */
+	memset(key, 0, 32);
+	assert_int_equal(proto_community_netkey_encode(key, &buf, &len), 0);
+	assert_int_equal(proto_community_netkey_decode(got, buf, len), PROTO_E_KEY_FORMAT);
+	free(buf);
+}
+
+/* Epoch 1 of a roster is verified against the stewards and k pinned in the community file. */
+static void test_anchor_for_epoch1(void **state)
+{
+	struct proto_community c;
+	struct proto_roster *r = proto_roster_new();
+	struct proto_keys k;
+	struct proto_member m = {.name = "Member"};
+	uint8_t pk[32], sk[64], seed[32];
+
+	(void)state;
+	make_community(&c);
+	memcpy(r->community, c.id, 32);
+	r->name = strdup(c.name);
+	r->epoch = 1;
+	r->threshold = 1;
+	r->n_stewards = 1;
+	r->stewards = malloc(32);
+	steward_key(0, r->stewards[0], sk); /* the roster names only steward 0, k = 1 ... */
+	memset(seed, 0x33, 32);
+	assert_int_equal(proto_keys_from_seed(&k, seed), 0);
+	memcpy(m.id, k.id_pk, 32);
+	memcpy(m.transport_pk, k.tx_pk, 32);
+	memcpy(m.ring_pk, k.ring_pk, 32);
+	proto_keys_wipe(&k);
+	assert_int_equal(proto_roster_add_member(r, &m), 0);
+
+	assert_int_equal(
+		proto_roster_sign_with(r, (const uint8_t(*)[32])c.stewards, c.n_stewards, 0, sk),
+		0);
+	/* ... but the community file's k = 2 governs, so one signature is not enough. */
+	assert_int_equal(proto_roster_verify(r, c.id, (const uint8_t(*)[32])c.stewards,
+					     c.n_stewards, c.threshold, 0),
+			 PROTO_E_ROSTER_QUORUM);
+	steward_key(2, pk, sk);
+	assert_int_equal(
+		proto_roster_sign_with(r, (const uint8_t(*)[32])c.stewards, c.n_stewards, 2, sk),
+		0);
+	assert_int_equal(proto_roster_verify(r, c.id, (const uint8_t(*)[32])c.stewards,
+					     c.n_stewards, c.threshold, 0),
+			 0);
+	proto_wipe(sk, sizeof(sk));
+	proto_roster_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip_and_vector),
+		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_netkey),
+		cmocka_unit_test(test_anchor_for_epoch1),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
