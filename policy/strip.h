@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * policy/strip.h — Chatham House stripping: the views that may leave the community boundary
+ * (SIEM export, public feed, local output without show_attribution). DESIGN.md §6.
+ *
+ * A view carries aggregates and redacted text only. It has no field for, and is never filled
+ * from: signer ids or keys, linkability tags, recipients, received-from, network addresses,
+ * roster indexes. The only attribution it carries is `reported_by_us`/`ours`, which names
+ * the node's own organisation and nobody else.
+ *
+ * Text (descriptions and tags) goes through policy/redact.h against a redactor built from
+ * the node's rosters. Tags are additionally filtered:
+ *   - tags beginning (after leading ASCII spaces, ASCII case-insensitive) with "org:",
+ *     "source:" or "reporter:" are dropped: they exist to attribute;
+ *   - a tag that, once redacted, has no letter or digit left outside "[member]" tokens is
+ *     dropped: all it would say is that some member was named.
+ * Descriptions follow cfg->descriptions: redact (default), drop, or keep — verbatim only
+ * for a TLP:CLEAR report attributed to cfg->own_id, redacted for every other report. Any
+ * other value of cfg->descriptions drops (fail closed).
+ *
+ * Views are caller storage (large: tens of kilobytes, allocate them on the heap); every
+ * string in them is NUL-terminated, owned by the view, and valid UTF-8 when the inputs were.
+ * All functions are pure and thread-safe; inputs are borrowed.
+ */
+#ifndef CHATHAM_POLICY_STRIP_H
+#define CHATHAM_POLICY_STRIP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy/config.h"
+#include "policy/redact.h"
+#include "proto/report.h"
+#include "proto/summary.h"
+
+#define POLICY_VIEW_TAGS_MAX 16 /* distinct tags kept per indicator */
+#define POLICY_VIEW_TAG_MAX POLICY_REDACT_OUT_MAX(PROTO_REPORT_TAG_LEN_MAX)
+#define POLICY_VIEW_DESC_MAX POLICY_REDACT_OUT_MAX(PROTO_REPORT_DESC_MAX)
+
+/* The export view of one indicator. */
+struct policy_view {
+	struct proto_indicator ind; /* type and canonical value */
+	uint8_t tlp;		    /* strictest TLP of the summary and the votes */
+	uint8_t state;		    /* enum proto_summary_state */
+	uint8_t confidence;	    /* aggregate (the summary's) */
+	uint64_t first_seen_ms;
+	uint64_t last_seen_ms;
+	uint64_t valid_until_ms; /* 0: no expiry */
+	uint32_t n_members;	 /* distinct reporting members (live indicator votes) */
+	uint32_t n_sightings;
+	uint32_t n_false_positive;
+	bool reported_by_us; /* a live indicator vote in the input is this node's own */
+	size_t n_tags;
+	char tags[POLICY_VIEW_TAGS_MAX][POLICY_VIEW_TAG_MAX + 1]; /* most frequent first */
+	bool has_description;
+	size_t description_len;
+	char description[POLICY_VIEW_DESC_MAX + 1];
+	char community[PROTO_ROSTER_NAME_MAX + 1]; /* cfg->community_name */
+};
+
+/*
+ * policy_strip_view() - fill @v (caller storage) with the export view of one indicator.
+ * @cfg:     own_id, descriptions mode, community name.
+ * @rd:      redactor over the node's rosters (NULL: no roster held; then every description
+ *           and tag that would need redaction is dropped instead, fail closed).
+ * @s:       the store's summary of the indicator (counts, times, state, strictest TLP).
+ * @votes:   @n_votes decoded reports of the indicator: its current votes (and, if the caller
+ *           wishes, its sightings), used for tags, the description and reported_by_us.
+ *           Every one must be on the summary's indicator.
+ * @own_tag: optional (NULL or 32 bytes): this node's linkability tag on this indicator, so
+ *           that its own anonymous reports count for reported_by_us.
+ *
+ * Tags: the stripped tags of all @votes, deduplicated ASCII case-insensitively, the most
+ * frequent first (ties in byte order), at most POLICY_VIEW_TAGS_MAX.
+ * Description: from the newest `indicator` vote that has one (else the newest vote of any
+ * kind that has one; ties go to the earlier in @votes), treated per cfg->descriptions.
+ *
+ * Returns 0; -EINVAL when the summary's or a vote's TLP is unknown (an unmarked export is
+ * never produced), the summary's indicator type is unknown, or a vote is on another
+ * indicator; -ENOMEM. On error @v is zeroed.
+ */
+int policy_strip_view(struct policy_view *v, const struct policy_config *cfg,
+		      const struct policy_redactor *rd, const struct proto_summary *s,
+		      const struct proto_report *const *votes, size_t n_votes,
+		      const uint8_t *own_tag);
+
+/*
+ * The stripped form of one report, for local output without show_attribution (e.g. the
+ * reports behind an indicator in `chatham query`). No signer, tag, recipients or epoch.
+ */
+struct policy_report_view {
+	uint8_t kind; /* enum proto_report_kind */
+	uint8_t tlp;
+	uint8_t confidence;
+	uint64_t created_ms;
+	uint64_t valid_until_ms;
+	bool ours; /* attributed to cfg->own_id, or anonymous with the given own tag */
+	size_t n_tags;
+	char tags[PROTO_REPORT_TAGS_MAX][POLICY_VIEW_TAG_MAX + 1]; /* in report order */
+	bool has_description;
+	size_t description_len;
+	char description[POLICY_VIEW_DESC_MAX + 1];
+};
+
+/*
+ * policy_strip_report() - fill @v (caller storage) from @r with the same tag and description
+ * rules as policy_strip_view(). @own_tag as there. Returns 0, -EINVAL (unknown TLP), -ENOMEM;
+ * on error @v is zeroed.
+ */
+int policy_strip_report(struct policy_report_view *v, const struct policy_config *cfg,
+			const struct policy_redactor *rd, const struct proto_report *r,
+			const uint8_t *own_tag);
+
+/*
+ * policy_strip_tag() - one tag through the tag rules: @tag (@len bytes, borrowed) into @out
+ * (@cap bytes; @cap >= POLICY_VIEW_TAG_MAX + 1 suffices for any tag a report can carry).
+ * Returns 1 when the tag is kept (*@out_len set, may be NULL), 0 when it is dropped (@out is
+ * then ""), -ENOSPC, -ENOMEM. @rd NULL: every tag that is not dropped by prefix is dropped
+ * too (nothing can be checked against a roster).
+ */
+int policy_strip_tag(const struct policy_redactor *rd, const char *tag, size_t len, char *out,
+		     size_t cap, size_t *out_len);
+
+#endif

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fuzz harness: redaction of free text against a roster (policy/redact.h).
+ *
+ * Input: one byte giving the member count (1..6), then for each member four NUL-terminated
+ * strings (display name, alias, domain, address; empty = absent), then the text to redact.
+ * The harness aborts when an invariant of policy/redact.h is violated:
+ *   - the output fits POLICY_REDACT_OUT_MAX(len), its reported length is right, and it is
+ *     valid UTF-8 whenever the text was;
+ *   - a capacity one byte short of the output gives -ENOSPC and an empty string; the exact
+ *     capacity gives the same output;
+ *   - no member name, alias or domain that is a plain ASCII word (or dotted word) survives
+ *     as a whole word (ASCII boundaries) in any letter case.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/redact.h"
+#include "proto/roster.h"
+
+#define MAX_MEMBERS 6
+#define STR_MAX 96
+
+struct input {
+	const uint8_t *p;
+	size_t n;
+};
+
+static uint8_t take_byte(struct input *in)
+{
+	uint8_t b;
+
+	if (in->n == 0)
+		return 0;
+	b = in->p[0];
+	in->p++;
+	in->n--;
+	return b;
+}
+
+/* A NUL-terminated string of at most STR_MAX bytes (longer ones are cut). */
+static void take_str(struct input *in, char out[STR_MAX + 1])
+{
+	size_t k = 0;
+
+	while (in->n > 0) {
+		uint8_t c = take_byte(in);
+
+		if (c == 0)
+			break;
+		if (k < STR_MAX)
+			out[k++] = (char)c;
+	}
+	out[k] = '\0';
+}
+
+static bool utf8_valid(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t n;
+
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (p[i] >= 0xC2 && p[i] <= 0xDF)
+			n = 2, cp = p[i] & 0x1F;
+		else if (p[i] >= 0xE0 && p[i] <= 0xEF)
+			n = 3, cp = p[i] & 0x0F;
+		else if (p[i] >= 0xF0 && p[i] <= 0xF4)
+			n = 4, cp = p[i] & 0x07;
+		else
+			return false;
+		if (i + n > len)
+			return false;
+		for (size_t k = 1; k < n; k++) {
+			if ((p[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i + k] & 0x3F);
+		}
+		if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+		    (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+static bool alnum(uint8_t c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static uint8_t lower(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+}
+
+/*
+ * Whether @w is a word the property applies to: ASCII letters/digits, optionally dotted
+ * labels (a domain), alphanumeric at both ends, and not "member" (which every "[member]"
+ * contains as a whole word).
+ */
+static bool checkable(const char *w)
+{
+	size_t n = strlen(w);
+
+	if (n == 0 || !alnum((uint8_t)w[0]) || !alnum((uint8_t)w[n - 1]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!alnum((uint8_t)w[i]) && w[i] != '.')
+			return false;
+	for (size_t i = 0; i + 1 < n; i++)
+		if (w[i] == '.' && w[i + 1] == '.')
+			return false;
+	return !(n == 6 && lower((uint8_t)w[0]) == 'm' && lower((uint8_t)w[1]) == 'e' &&
+		 lower((uint8_t)w[2]) == 'm' && lower((uint8_t)w[3]) == 'b' &&
+		 lower((uint8_t)w[4]) == 'e' && lower((uint8_t)w[5]) == 'r');
+}
+
+/* Whole-word, ASCII case-insensitive occurrence of @w in @s (ASCII boundaries only). */
+static bool has_word(const uint8_t *s, size_t len, const char *w)
+{
+	size_t n = strlen(w);
+
+	for (size_t i = 0; i + n <= len; i++) {
+		size_t k = 0;
+
+		if (i > 0 && (s[i - 1] >= 0x80 || alnum(s[i - 1])))
+			continue;
+		while (k < n && lower(s[i + k]) == lower((uint8_t)w[k]))
+			k++;
+		if (k < n)
+			continue;
+		if (i + n < len && (s[i + n] >= 0x80 || alnum(s[i + n])))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char strs[MAX_MEMBERS][4][STR_MAX + 1];
+	struct input in = {data, size};
+	struct proto_roster *r = proto_roster_new();
+	const struct proto_roster *rs[1] = {r};
+	struct policy_redactor *rd = NULL;
+	size_t n = 1 + take_byte(&in) % MAX_MEMBERS, out_len, nred, again_len;
+	char *out = NULL, *again = NULL;
+	int rc;
+
+	if (!r)
+		return 0;
+	r->epoch = 1;
+	for (size_t i = 0; i < n; i++) {
+		struct proto_member m;
+		char *alias[1], *domain[1], *addr[1];
+
+		for (int k = 0; k < 4; k++)
+			take_str(&in, strs[i][k]);
+		memset(&m, 0, sizeof(m));
+		memset(m.id, (int)(i + 1), 32);
+		memset(m.transport_pk, (int)(i + 0x41), 32);
+		memset(m.ring_pk, (int)(i + 0x81), 32);
+		m.name = strs[i][0];
+		alias[0] = strs[i][1];
+		domain[0] = strs[i][2];
+		addr[0] = strs[i][3];
+		m.n_aliases = alias[0][0] != 0;
+		m.aliases = alias;
+		m.n_domains = domain[0][0] != 0;
+		m.domains = domain;
+		m.n_addrs = addr[0][0] != 0;
+		m.addrs = addr;
+		if (proto_roster_add_member(r, &m) != 0)
+			goto out;
+	}
+	rd = policy_redact_new(rs, 1);
+	if (!rd)
+		goto out;
+
+	out = malloc(POLICY_REDACT_OUT_MAX(in.n) + 1);
+	again = malloc(POLICY_REDACT_OUT_MAX(in.n) + 1);
+	if (!out || !again)
+		goto out;
+	rc = policy_redact_text(rd, (const char *)in.p, in.n, out, POLICY_REDACT_OUT_MAX(in.n) + 1,
+				&out_len, &nred);
+	if (rc == -ENOMEM)
+		goto out;
+	if (rc != 0 || out_len > POLICY_REDACT_OUT_MAX(in.n) || out[out_len] != '\0')
+		abort();
+	if (nred * POLICY_REDACT_TOKEN_LEN > out_len || (nred == 0 && out_len != in.n))
+		abort();
+	if (utf8_valid(in.p, in.n) && !utf8_valid((const uint8_t *)out, out_len))
+		abort();
+
+	rc = policy_redact_text(rd, (const char *)in.p, in.n, again, out_len + 1, &again_len, NULL);
+	if (rc != 0 || again_len != out_len || memcmp(again, out, out_len) != 0)
+		abort();
+	rc = policy_redact_text(rd, (const char *)in.p, in.n, again, out_len, &again_len, NULL);
+	if (rc != -ENOSPC || (out_len > 0 && again[0] != '\0') || again_len != 0)
+		abort();
+
+	for (size_t i = 0; i < n; i++)
+		for (int k = 0; k < 3; k++)
+			if (checkable(strs[i][k]) &&
+			    has_word((const uint8_t *)out, out_len, strs[i][k]))
+				abort();
+out:
+	free(out);
+	free(again);
+	policy_redact_free(rd);
+	proto_roster_free(r);
+	return 0;
+}

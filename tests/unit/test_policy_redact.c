@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/unit/test_policy_redact.c — redaction of free text against roster members.
+ * Every expected output is written out by hand.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "policy/redact.h"
+#include "proto/roster.h"
+
+struct tmember {
+	const char *name;
+	const char *aliases[4];
+	const char *domains[4];
+	const char *addrs[4];
+	uint8_t id_byte, tx_byte, ring_byte;
+};
+
+static size_t count(const char *const *v)
+{
+	size_t n = 0;
+
+	while (n < 4 && v[n])
+		n++;
+	return n;
+}
+
+static struct proto_roster *roster_build(const struct tmember *tm, size_t n, uint64_t epoch)
+{
+	struct proto_roster *r = proto_roster_new();
+
+	assert_non_null(r);
+	r->epoch = epoch;
+	for (size_t i = 0; i < n; i++) {
+		struct proto_member m;
+
+		memset(&m, 0, sizeof(m));
+		memset(m.id, tm[i].id_byte, 32);
+		memset(m.transport_pk, tm[i].tx_byte, 32);
+		memset(m.ring_pk, tm[i].ring_byte, 32);
+		m.name = (char *)tm[i].name;
+		m.n_aliases = count(tm[i].aliases);
+		m.aliases = (char **)tm[i].aliases;
+		m.n_domains = count(tm[i].domains);
+		m.domains = (char **)tm[i].domains;
+		m.n_addrs = count(tm[i].addrs);
+		m.addrs = (char **)tm[i].addrs;
+		assert_int_equal(proto_roster_add_member(r, &m), 0);
+	}
+	return r;
+}
+
+static const struct tmember members[] = {
+	{"Acme CERT",
+	 {"ACME", "Acme Computer Emergency Response Team"},
+	 {"cert.acme.example"},
+	 {"192.0.2.10:4000", "[2001:db8::7]:4000", "node.acmenet.example:4000"},
+	 0xAB,
+	 0xCD,
+	 0xEF},
+	{"Soci\xc3\xa9t\xc3\xa9 G\xc3\xa9n\xc3\xa9rale CSIRT",
+	 {"SG-CSIRT"},
+	 {"sg.example"},
+	 {0},
+	 0x21,
+	 0x22,
+	 0x23},
+	{"\xce\x95\xce\x98\xce\x9d\xce\x99\xce\x9a\xce\x9f CERT",
+	 {"\xc3\x98stfold Sikkerhet", "\xc5\x81\xc3\xb3\x64\xc5\xba SOC"},
+	 {"xn--bcher-kva.example"},
+	 {0},
+	 0x31,
+	 0x32,
+	 0x33},
+	{"***", {0}, {"*.wild.example."}, {0}, 0x41, 0x42, 0x43},
+};
+
+static struct policy_redactor *fixture(void)
+{
+	struct proto_roster *r = roster_build(members, 4, 1);
+	const struct proto_roster *rs[] = {r};
+	struct policy_redactor *rd = policy_redact_new(rs, 1);
+
+	proto_roster_free(r); /* the redactor keeps copies */
+	assert_non_null(rd);
+	return rd;
+}
+
+static bool utf8_valid(const char *s, size_t len)
+{
+	const uint8_t *p = (const uint8_t *)s;
+
+	for (size_t i = 0; i < len;) {
+		uint8_t c = p[i];
+		size_t n;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF)
+			n = 2, cp = c & 0x1F;
+		else if (c >= 0xE0 && c <= 0xEF)
+			n = 3, cp = c & 0x0F;
+		else if (c >= 0xF0 && c <= 0xF4)
+			n = 4, cp = c & 0x07;
+		else
+			return false;
+		if (i + n > len)
+			return false;
+		for (size_t k = 1; k < n; k++) {
+			if ((p[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i + k] & 0x3F);
+		}
+		if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+		    (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+static const struct {
+	const char *in;
+	const char *out;
+} cases[] = {
+	/* names and aliases, whole words, any case, flexible separators */
+	{"Reported by Acme CERT yesterday", "Reported by [member] yesterday"},
+	{"acme-cert saw it", "[member] saw it"},
+	{"ACME", "[member]"},
+	{"acme, CERT", "[member]"},
+	{"Acme CERTs were here", "[member] CERTs were here"},
+	{"acmez is fine", "acmez is fine"},
+	{"xacme", "xacme"},
+	{"the acme-net", "the [member]-net"},
+	{"\xc3\xa9"
+	 "acme",
+	 "\xc3\xa9"
+	 "acme"},
+	{"emergency response team", "emergency response team"},
+	{"ACME COMPUTER   emergency/response_team!", "[member]!"},
+	/* non-ASCII names, folded */
+	{"la SOCI\xc3\x89T\xc3\x89 G\xc3\x89N\xc3\x89RALE csirt a dit", "la [member] a dit"},
+	{"\xcf\x84\xce\xbf \xce\xb5\xce\xb8\xce\xbd\xce\xb9\xce\xba\xce\xbf cert",
+	 "\xcf\x84\xce\xbf [member]"},
+	{"\xc3\x98STFOLD SIKKERHET", "[member]"},
+	{"\xc5\x81\xc3\x93\x44\xc5\xb9 soc", "[member]"},
+	/* typographic separators and invisible characters */
+	{"Acme\xe2\x80\x99s analysts", "[member]\xe2\x80\x99s analysts"},
+	{"Acme\xc2\xa0"
+	 "CERT",
+	 "[member]"},
+	{"\xe2\x80\x9c"
+	 "Acme\xe2\x80\x9d",
+	 "\xe2\x80\x9c[member]\xe2\x80\x9d"},
+	{"Ac\xc2\xadme", "[member]"},
+	{"A\xe2\x80\x8b"
+	 "cme!",
+	 "[member]!"},
+	{"\xef\xbc\xa1\xef\xbc\xa3\xef\xbc\xad\xef\xbc\xa5", "[member]"},
+	/* domains, host names, email addresses */
+	{"contact soc@cert.acme.example now", "contact [member] now"},
+	{"see https://mail.cert.acme.example/x?y=1", "see https://[member]/x?y=1"},
+	{"host CERT.ACME.EXAMPLE.", "host [member]."},
+	{"cert.acme.example.org is other", "[member] is other"},
+	{"SG-CSIRT and sg.example", "[member] and [member]"},
+	{"notsg.example stays", "notsg.example stays"},
+	{"sg.examples stays", "sg.examples stays"},
+	{"xn--bcher-kva.example", "[member]"},
+	{"mail: bob.smith+x@XN--BCHER-KVA.EXAMPLE.", "mail: [member]."},
+	{"x.wild.example", "[member]"},
+	{"wild.example-2 too", "[member] too"},
+	/* address hosts */
+	{"from 192.0.2.10 port", "from [member] port"},
+	{"192.0.2.100 is not", "192.0.2.100 is not"},
+	{"v6 2001:DB8::7 seen", "v6 [member] seen"},
+	{"node.acmenet.example:4000", "[member]:4000"},
+	/* key hex, either case */
+	{"id ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB.", "id [member]."},
+	{"tx cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd", "tx [member]"},
+	{"ring efefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefef0",
+	 "ring efefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefef0"},
+	/* a name without letters or digits is a plain substring */
+	{"a *** b", "a [member] b"},
+	{"a****b c", "[member] c"},
+	/* nothing to do */
+	{"", ""},
+	{"phishing kit, wave 3", "phishing kit, wave 3"},
+};
+
+static void test_cases(void **state)
+{
+	struct policy_redactor *rd = fixture();
+	char out[1024];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = 12345;
+		int rc = policy_redact_text(rd, cases[i].in, strlen(cases[i].in), out, sizeof(out),
+					    &len, NULL);
+
+		assert_int_equal(rc, 0);
+		if (strcmp(out, cases[i].out) != 0)
+			fail_msg("case %zu: \"%s\" -> \"%s\", want \"%s\"", i, cases[i].in, out,
+				 cases[i].out);
+		assert_int_equal(len, strlen(cases[i].out));
+		assert_true(utf8_valid(out, len));
+	}
+	policy_redact_free(rd);
+}
+
+static void test_counts(void **state)
+{
+	struct policy_redactor *rd = fixture();
+	const char *in = "Acme CERT and ACME, then sg.example";
+	char out[256];
+	size_t len, n;
+
+	(void)state;
+	assert_int_equal(policy_redact_text(rd, in, strlen(in), out, sizeof(out), &len, &n), 0);
+	assert_string_equal(out, "[member] and [member], then [member]");
+	assert_int_equal(n, 3);
+	assert_int_equal(policy_redact_text(rd, "nothing", 7, out, sizeof(out), &len, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(len, 7);
+	policy_redact_free(rd);
+}
+
+/* Output that does not fit is never returned truncated. */
+static void test_nospace(void **state)
+{
+	struct policy_redactor *rd = fixture();
+	const char *in = "by acme";
+	char out[64];
+	size_t len = 99;
+
+	(void)state;
+	/* "by [member]" is 11 bytes: 12 with the NUL. */
+	assert_int_equal(policy_redact_text(rd, in, strlen(in), out, 12, &len, NULL), 0);
+	assert_string_equal(out, "by [member]");
+	assert_int_equal(len, 11);
+	memset(out, 'Z', sizeof(out));
+	assert_int_equal(policy_redact_text(rd, in, strlen(in), out, 11, &len, NULL), -ENOSPC);
+	assert_string_equal(out, "");
+	assert_int_equal(len, 0);
+	assert_int_equal(policy_redact_text(rd, in, strlen(in), out, 3, &len, NULL), -ENOSPC);
+	assert_string_equal(out, "");
+	assert_int_equal(policy_redact_text(rd, in, strlen(in), out, 0, &len, NULL), -ENOSPC);
+	assert_int_equal(policy_redact_text(rd, "", 0, out, 1, &len, NULL), 0);
+	assert_string_equal(out, "");
+	policy_redact_free(rd);
+}
+
+/* The documented bound holds for the worst expansion: one-byte matches. */
+static void test_bound(void **state)
+{
+	static const struct tmember one[] = {{"x", {"-"}, {0}, {0}, 1, 2, 3}};
+	struct proto_roster *r = roster_build(one, 1, 1);
+	const struct proto_roster *rs[] = {r};
+	struct policy_redactor *rd = policy_redact_new(rs, 1);
+	const char *in = "x-x-x-x-x";
+	size_t in_len = strlen(in), len;
+	char *out = malloc(POLICY_REDACT_OUT_MAX(in_len) + 1);
+
+	(void)state;
+	assert_non_null(rd);
+	assert_non_null(out);
+	assert_int_equal(policy_redact_text(rd, in, in_len, out, POLICY_REDACT_OUT_MAX(in_len) + 1,
+					    &len, NULL),
+			 0);
+	assert_string_equal(out, "[member]");
+	assert_int_equal(
+		policy_redact_text(rd, "x", 1, out, POLICY_REDACT_OUT_MAX(1) + 1, &len, NULL), 0);
+	assert_string_equal(out, "[member]");
+	assert_int_equal(len, POLICY_REDACT_OUT_MAX(1));
+	free(out);
+	policy_redact_free(rd);
+	proto_roster_free(r);
+}
+
+/* Every roster given counts: a member who left in a later epoch is still never named. */
+static void test_several_rosters(void **state)
+{
+	static const struct tmember old_m[] = {
+		{"Departed CSIRT", {0}, {"gone.example"}, {0}, 5, 6, 7}};
+	static const struct tmember new_m[] = {{"Newcomer CERT", {0}, {0}, {0}, 8, 9, 10}};
+	struct proto_roster *r1 = roster_build(old_m, 1, 1), *r2 = roster_build(new_m, 1, 2);
+	const struct proto_roster *rs[] = {r1, NULL, r2};
+	struct policy_redactor *rd = policy_redact_new(rs, 3);
+	const char *in = "departed csirt and NEWCOMER cert at www.gone.example";
+	char out[256];
+
+	(void)state;
+	assert_non_null(rd);
+	assert_int_equal(policy_redact_text(rd, in, strlen(in), out, sizeof(out), NULL, NULL), 0);
+	assert_string_equal(out, "[member] and [member] at [member]");
+	policy_redact_free(rd);
+
+	/* The same member in two epochs yields each pattern once. */
+	rs[1] = r1;
+	rd = policy_redact_new(rs, 2);
+	assert_non_null(rd);
+	/* name, domain and three key hexes */
+	assert_int_equal(policy_redact_patterns(rd), 5);
+	policy_redact_free(rd);
+	proto_roster_free(r1);
+	proto_roster_free(r2);
+}
+
+static void test_empty(void **state)
+{
+	struct policy_redactor *rd = policy_redact_new(NULL, 0);
+	const char *in = "Acme CERT";
+	char out[32];
+	size_t len;
+
+	(void)state;
+	assert_non_null(rd);
+	assert_int_equal(policy_redact_patterns(rd), 0);
+	assert_int_equal(policy_redact_text(rd, in, strlen(in), out, sizeof(out), &len, NULL), 0);
+	assert_string_equal(out, in);
+	policy_redact_free(rd);
+	policy_redact_free(NULL);
+	assert_int_equal(policy_redact_patterns(NULL), 0);
+}
+
+/* Bytes that are not UTF-8, and NULs, never break matching around them or the bound. */
+static void test_binary_input(void **state)
+{
+	struct policy_redactor *rd = fixture();
+	const char in[] = "\xff"
+			  "acme\x00"
+			  "ACME\xc3"
+			  "x acme \xe2\x80";
+	size_t in_len = sizeof(in) - 1, len;
+	char out[256];
+
+	(void)state;
+	assert_int_equal(policy_redact_text(rd, in, in_len, out, sizeof(out), &len, NULL), 0);
+	/*
+	 * Stray \xff and \xc3 are word characters, so "\xff" "acme" and "ACME\xc3x" are not
+	 * the word "acme"; the NUL is a separator; the truncated sequence at the end is copied.
+	 */
+	assert_int_equal(len, 1 + 4 + 1 + 4 + 1 + 1 + 1 + 8 + 1 + 2);
+	assert_memory_equal(out,
+			    "\xff"
+			    "acme\x00"
+			    "ACME\xc3x [member] \xe2\x80",
+			    len);
+	policy_redact_free(rd);
+}
+
+/* Hundreds of members whose names share their first words, and one very long alias. */
+static void test_shared_prefixes(void **state)
+{
+	enum { N = 300 };
+	static char names[N][64];
+	static const char long_alias[] = "the one computer emergency response team that has a "
+					 "remarkably long alias of twenty words in total";
+	struct proto_roster *r = proto_roster_new();
+	const struct proto_roster *rs[1] = {r};
+	struct policy_redactor *rd;
+	const char *in = "national CSIRT of country 17, National Csirt of Country "
+			 "299 and national csirt of country 300, national csirt of country; "
+			 "THE ONE computer emergency response team that has a remarkably long "
+			 "alias of twenty words in total!";
+	char out[512];
+
+	(void)state;
+	assert_non_null(r);
+	for (int i = 0; i < N; i++) {
+		struct proto_member m;
+		char *alias[1] = {(char *)long_alias};
+
+		memset(&m, 0, sizeof(m));
+		m.id[0] = (uint8_t)(i >> 8);
+		m.id[1] = (uint8_t)i;
+		m.transport_pk[0] = (uint8_t)i;
+		m.transport_pk[1] = 1;
+		m.ring_pk[0] = (uint8_t)i;
+		m.ring_pk[1] = 2;
+		snprintf(names[i], sizeof(names[i]), "National CSIRT of Country %d", i);
+		m.name = names[i];
+		m.n_aliases = i == 42;
+		m.aliases = alias;
+		assert_int_equal(proto_roster_add_member(r, &m), 0);
+	}
+	rd = policy_redact_new(rs, 1);
+	assert_non_null(rd);
+	assert_int_equal(policy_redact_text(rd, in, strlen(in), out, sizeof(out), NULL, NULL), 0);
+	assert_string_equal(out, "[member], [member] and national csirt of country 300, "
+				 "national csirt of country; [member]!");
+	policy_redact_free(rd);
+	proto_roster_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cases),		cmocka_unit_test(test_counts),
+		cmocka_unit_test(test_nospace),		cmocka_unit_test(test_bound),
+		cmocka_unit_test(test_several_rosters), cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_binary_input),	cmocka_unit_test(test_shared_prefixes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

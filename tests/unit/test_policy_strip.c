@@ -1,0 +1,1051 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/unit/test_policy_strip.c — Chatham House stripping: export view, per-report view,
+ * tag rules, description modes, and the leak oracle (10,000 seeded random rosters and
+ * reports: nothing in a view or a redacted text names another member).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "policy/strip.h"
+#include "proto/crypto.h"
+#include "testutil.h"
+
+/* ---- fixed fixture ---- */
+
+static struct proto_roster *roster;
+static struct policy_redactor *rd;
+static uint8_t own_id[32], other_id[32], third_id[32];
+
+static void add_member(struct proto_roster *r, const uint8_t id[32], const char *name,
+		       const char *alias, const char *domain)
+{
+	struct proto_member m;
+	char *aliases[1] = {(char *)alias}, *domains[1] = {(char *)domain};
+
+	memset(&m, 0, sizeof(m));
+	memcpy(m.id, id, 32);
+	memset(m.transport_pk, id[0] ^ 0x55, 32);
+	memset(m.ring_pk, id[0] ^ 0xAA, 32);
+	m.name = (char *)name;
+	m.n_aliases = alias ? 1 : 0;
+	m.aliases = aliases;
+	m.n_domains = domain ? 1 : 0;
+	m.domains = domains;
+	assert_int_equal(proto_roster_add_member(r, &m), 0);
+}
+
+static int setup(void **state)
+{
+	const struct proto_roster *rs[1];
+
+	(void)state;
+	memset(own_id, 0x11, 32);
+	memset(other_id, 0x22, 32);
+	memset(third_id, 0x33, 32);
+	roster = proto_roster_new();
+	assert_non_null(roster);
+	roster->epoch = 1;
+	add_member(roster, own_id, "Home CERT", "HomeCERT", "home.example");
+	add_member(roster, other_id, "Acme CSIRT", "ACME", "acme.example");
+	add_member(roster, third_id, "Globex Security", NULL, "globex.example");
+	rs[0] = roster;
+	rd = policy_redact_new(rs, 1);
+	assert_non_null(rd);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	policy_redact_free(rd);
+	proto_roster_free(roster);
+	return 0;
+}
+
+static void cfg_init(struct policy_config *cfg)
+{
+	policy_config_init(cfg);
+	memcpy(cfg->own_id, own_id, 32);
+	memset(cfg->community, 0xC0, 32);
+	assert_int_equal(policy_config_set_community_name(cfg, "Example CSIRT Network"), 0);
+}
+
+static const char ind_value[] = "evil.example";
+
+static void summary_init(struct proto_summary *s, int tlp)
+{
+	memset(s, 0, sizeof(*s));
+	s->ind.type = PROTO_IND_DOMAIN;
+	s->ind.len = sizeof(ind_value) - 1;
+	memcpy(s->ind.value, ind_value, sizeof(ind_value));
+	s->state = PROTO_SUMMARY_ACTIVE;
+	s->tlp = (uint8_t)tlp;
+	s->confidence = 75;
+	s->first_seen_ms = 1000;
+	s->last_seen_ms = 5000;
+	s->valid_until_ms = 9000;
+	s->n_members = 3;
+	s->n_false_positive = 1;
+	s->n_sightings = 7;
+	s->n_reports = 11;
+}
+
+static void vote_init(struct proto_report *r, int kind, int tlp, const uint8_t *signer,
+		      uint64_t created)
+{
+	memset(r, 0, sizeof(*r));
+	memset(r->community, 0xC0, 32);
+	r->kind = (uint8_t)kind;
+	r->tlp = (uint8_t)tlp;
+	r->confidence = 50;
+	r->created_ms = created;
+	r->ind_type = PROTO_IND_DOMAIN;
+	r->ind_value.ptr = ind_value;
+	r->ind_value.len = sizeof(ind_value) - 1;
+	r->epoch = 1;
+	if (signer) {
+		r->prov = PROTO_PROV_ATTRIBUTED;
+		memcpy(r->signer, signer, 32);
+	} else {
+		r->prov = PROTO_PROV_ANONYMOUS;
+		memset(r->link_tag, 0x77, 32);
+	}
+}
+
+static void set_tags(struct proto_report *r, const char *const *tags)
+{
+	r->n_tags = 0;
+	while (tags[r->n_tags]) {
+		r->tags[r->n_tags].ptr = tags[r->n_tags];
+		r->tags[r->n_tags].len = strlen(tags[r->n_tags]);
+		r->n_tags++;
+	}
+}
+
+static void set_desc(struct proto_report *r, const char *d)
+{
+	r->description.ptr = d;
+	r->description.len = strlen(d);
+}
+
+/* ---- fixed cases ---- */
+
+static void test_view_fields(void **state)
+{
+	struct policy_config cfg;
+	struct proto_summary s;
+	struct proto_report a, b;
+	const struct proto_report *votes[2] = {&a, &b};
+	struct policy_view *v = malloc(sizeof(*v));
+
+	(void)state;
+	assert_non_null(v);
+	cfg_init(&cfg);
+	summary_init(&s, PROTO_TLP_GREEN);
+	vote_init(&a, PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, other_id, 2000);
+	vote_init(&b, PROTO_KIND_INDICATOR, PROTO_TLP_AMBER, third_id, 3000);
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, votes, 2, NULL), 0);
+	assert_int_equal(v->ind.type, PROTO_IND_DOMAIN);
+	assert_string_equal(v->ind.value, "evil.example");
+	assert_int_equal(v->ind.len, 12);
+	assert_int_equal(v->tlp, PROTO_TLP_AMBER); /* strictest of summary and votes */
+	assert_int_equal(v->state, PROTO_SUMMARY_ACTIVE);
+	assert_int_equal(v->confidence, 75);
+	assert_int_equal(v->first_seen_ms, 1000);
+	assert_int_equal(v->last_seen_ms, 5000);
+	assert_int_equal(v->valid_until_ms, 9000);
+	assert_int_equal(v->n_members, 3);
+	assert_int_equal(v->n_false_positive, 1);
+	assert_int_equal(v->n_sightings, 7);
+	assert_false(v->reported_by_us);
+	assert_string_equal(v->community, "Example CSIRT Network");
+	assert_int_equal(v->n_tags, 0);
+	assert_false(v->has_description);
+
+	/* Summary stricter than the votes. */
+	summary_init(&s, PROTO_TLP_RED);
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, votes, 2, NULL), 0);
+	assert_int_equal(v->tlp, PROTO_TLP_RED);
+
+	/* No votes at all: aggregates only. */
+	summary_init(&s, PROTO_TLP_CLEAR);
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, NULL, 0, NULL), 0);
+	assert_int_equal(v->tlp, PROTO_TLP_CLEAR);
+	assert_int_equal(v->n_members, 3);
+	free(v);
+}
+
+static void test_reported_by_us(void **state)
+{
+	struct policy_config cfg;
+	struct proto_summary s;
+	struct proto_report a, b;
+	const struct proto_report *votes[2] = {&a, &b};
+	struct policy_view *v = malloc(sizeof(*v));
+	uint8_t tag[32], wrong[32];
+
+	(void)state;
+	assert_non_null(v);
+	cfg_init(&cfg);
+	summary_init(&s, PROTO_TLP_GREEN);
+	vote_init(&a, PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, other_id, 2000);
+	vote_init(&b, PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, own_id, 3000);
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, votes, 2, NULL), 0);
+	assert_true(v->reported_by_us);
+
+	/* Our false positive is not "reported by us". */
+	b.kind = PROTO_KIND_FALSE_POSITIVE;
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, votes, 2, NULL), 0);
+	assert_false(v->reported_by_us);
+
+	/* Our anonymous vote counts only when the caller gives our tag. */
+	vote_init(&b, PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, NULL, 3000);
+	memset(tag, 0x77, 32);
+	memset(wrong, 0x78, 32);
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, votes, 2, NULL), 0);
+	assert_false(v->reported_by_us);
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, votes, 2, wrong), 0);
+	assert_false(v->reported_by_us);
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, votes, 2, tag), 0);
+	assert_true(v->reported_by_us);
+	free(v);
+}
+
+static void test_tags(void **state)
+{
+	static const char *const tags_a[] = {"phishing",     "org:Acme CSIRT",	 "ACME",
+					     "seen-by-acme", "  Source:partner", NULL};
+	static const char *const tags_b[] = {"Phishing",     "reporter:x", "wave-3",
+					     "acme.example", "[member]",   NULL};
+	static const char *const tags_c[] = {"phishing", "wave-3", "ORG:y", "banking", NULL};
+	struct policy_config cfg;
+	struct proto_summary s;
+	struct proto_report a, b, c;
+	const struct proto_report *votes[3] = {&a, &b, &c};
+	struct policy_view *v = malloc(sizeof(*v));
+
+	(void)state;
+	assert_non_null(v);
+	cfg_init(&cfg);
+	summary_init(&s, PROTO_TLP_GREEN);
+	vote_init(&a, PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, other_id, 2000);
+	vote_init(&b, PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, third_id, 2000);
+	vote_init(&c, PROTO_KIND_SIGHTING, PROTO_TLP_GREEN, own_id, 2000);
+	set_tags(&a, tags_a);
+	set_tags(&b, tags_b);
+	set_tags(&c, tags_c);
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, votes, 3, NULL), 0);
+	/*
+	 * phishing x3 (one group, "Phishing" is its byte-wise smallest spelling), wave-3 x2, then
+	 * one each in byte order: "[member]" (typed literally: no member was named, kept),
+	 * "banking", "seen-by-[member]". Dropped: the org:/source:/reporter: tags, "ACME" and
+	 * "acme.example" (nothing left but a member).
+	 */
+	assert_int_equal(v->n_tags, 5);
+	assert_string_equal(v->tags[0], "Phishing");
+	assert_string_equal(v->tags[1], "wave-3");
+	assert_string_equal(v->tags[2], "[member]");
+	assert_string_equal(v->tags[3], "banking");
+	assert_string_equal(v->tags[4], "seen-by-[member]");
+	free(v);
+}
+
+static void test_tag_limit(void **state)
+{
+	struct policy_config cfg;
+	struct proto_summary s;
+	struct proto_report votes_s[3];
+	const struct proto_report *votes[3];
+	char names[3][PROTO_REPORT_TAGS_MAX][16];
+	struct policy_view *v = malloc(sizeof(*v));
+
+	(void)state;
+	assert_non_null(v);
+	cfg_init(&cfg);
+	summary_init(&s, PROTO_TLP_GREEN);
+	for (int i = 0; i < 3; i++) {
+		vote_init(&votes_s[i], PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, other_id, 2000);
+		votes[i] = &votes_s[i];
+		for (int t = 0; t < PROTO_REPORT_TAGS_MAX; t++) {
+			/* "common" tags in every vote, others unique */
+			if (t < 2)
+				snprintf(names[i][t], sizeof(names[i][t]), "common%d", t);
+			else
+				snprintf(names[i][t], sizeof(names[i][t]), "v%d-t%02d", i, t);
+			votes_s[i].tags[t].ptr = names[i][t];
+			votes_s[i].tags[t].len = strlen(names[i][t]);
+		}
+		votes_s[i].n_tags = PROTO_REPORT_TAGS_MAX;
+	}
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, votes, 3, NULL), 0);
+	assert_int_equal(v->n_tags, POLICY_VIEW_TAGS_MAX);
+	assert_string_equal(v->tags[0], "common0");
+	assert_string_equal(v->tags[1], "common1");
+	assert_string_equal(v->tags[2], "v0-t02");
+	assert_string_equal(v->tags[15], "v0-t15");
+	free(v);
+}
+
+static void test_strip_tag(void **state)
+{
+	static const struct {
+		const char *in;
+		int rc;
+		const char *out;
+	} cases[] = {
+		{"phishing", 1, "phishing"},
+		{"org:acme", 0, ""},
+		{"ORG:acme", 0, ""},
+		{" \tsource:feed", 0, ""},
+		{"Reporter:someone", 0, ""},
+		{"organisation", 1, "organisation"},
+		{"sources:x", 1, "sources:x"},
+		{"Acme CSIRT", 0, ""},
+		{"acme/globex.example", 0, ""},
+		{"by acme", 1, "by [member]"},
+		{"acme-2", 1, "[member]-2"},
+		{"", 0, ""},
+		{"   ", 0, ""},
+		{"!!", 1, "!!"},
+	};
+	char out[POLICY_VIEW_TAG_MAX + 1];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = 999;
+		int rc = policy_strip_tag(rd, cases[i].in, strlen(cases[i].in), out, sizeof(out),
+					  &len);
+
+		if (rc != cases[i].rc || strcmp(out, cases[i].out) != 0)
+			fail_msg("tag %zu \"%s\": %d \"%s\", want %d \"%s\"", i, cases[i].in, rc,
+				 out, cases[i].rc, cases[i].out);
+		assert_int_equal(len, rc == 1 ? strlen(cases[i].out) : 0);
+	}
+	/* Without a redactor nothing can be vetted: every tag is dropped. */
+	assert_int_equal(policy_strip_tag(NULL, "phishing", 8, out, sizeof(out), NULL), 0);
+	assert_string_equal(out, "");
+	/* Output too small. */
+	assert_int_equal(policy_strip_tag(rd, "by acme", 7, out, 5, NULL), -ENOSPC);
+}
+
+static void test_descriptions(void **state)
+{
+	static const char text[] = "Acme CSIRT saw this; mail soc@acme.example";
+	static const char redacted[] = "[member] saw this; mail [member]";
+	struct policy_config cfg;
+	struct proto_summary s;
+	struct proto_report own, other;
+	const struct proto_report *only_own[1] = {&own}, *only_other[1] = {&other};
+	struct policy_view *v = malloc(sizeof(*v));
+
+	(void)state;
+	assert_non_null(v);
+	cfg_init(&cfg);
+	summary_init(&s, PROTO_TLP_GREEN);
+	vote_init(&own, PROTO_KIND_INDICATOR, PROTO_TLP_CLEAR, own_id, 2000);
+	vote_init(&other, PROTO_KIND_INDICATOR, PROTO_TLP_CLEAR, other_id, 2000);
+	set_desc(&own, text);
+	set_desc(&other, text);
+
+	/* redact (default) */
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, only_own, 1, NULL), 0);
+	assert_true(v->has_description);
+	assert_string_equal(v->description, redacted);
+	assert_int_equal(v->description_len, strlen(redacted));
+
+	/* drop */
+	cfg.descriptions = POLICY_DESC_DROP;
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, only_own, 1, NULL), 0);
+	assert_false(v->has_description);
+	assert_string_equal(v->description, "");
+
+	/* keep: verbatim only for our own TLP:CLEAR report */
+	cfg.descriptions = POLICY_DESC_KEEP;
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, only_own, 1, NULL), 0);
+	assert_string_equal(v->description, text);
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, only_other, 1, NULL), 0);
+	assert_string_equal(v->description, redacted);
+	own.tlp = PROTO_TLP_GREEN;
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, only_own, 1, NULL), 0);
+	assert_string_equal(v->description, redacted);
+	own.tlp = PROTO_TLP_CLEAR;
+	own.prov = PROTO_PROV_ANONYMOUS; /* signer bytes still ours, but not attributed */
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, only_own, 1, NULL), 0);
+	assert_string_equal(v->description, redacted);
+	own.prov = PROTO_PROV_ATTRIBUTED;
+
+	/* keep works without a redactor; redact without one drops */
+	assert_int_equal(policy_strip_view(v, &cfg, NULL, &s, only_own, 1, NULL), 0);
+	assert_string_equal(v->description, text);
+	assert_int_equal(policy_strip_view(v, &cfg, NULL, &s, only_other, 1, NULL), 0);
+	assert_false(v->has_description);
+	cfg.descriptions = POLICY_DESC_REDACT;
+	assert_int_equal(policy_strip_view(v, &cfg, NULL, &s, only_own, 1, NULL), 0);
+	assert_false(v->has_description);
+
+	/* an unknown mode drops */
+	cfg.descriptions = 9;
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, only_own, 1, NULL), 0);
+	assert_false(v->has_description);
+	free(v);
+}
+
+static void test_description_choice(void **state)
+{
+	struct policy_config cfg;
+	struct proto_summary s;
+	struct proto_report a, b, c, d;
+	const struct proto_report *votes[4] = {&a, &b, &c, &d};
+	struct policy_view *v = malloc(sizeof(*v));
+
+	(void)state;
+	assert_non_null(v);
+	cfg_init(&cfg);
+	summary_init(&s, PROTO_TLP_GREEN);
+	vote_init(&a, PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, other_id, 2000);
+	vote_init(&b, PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, third_id, 4000);
+	vote_init(&c, PROTO_KIND_FALSE_POSITIVE, PROTO_TLP_GREEN, own_id, 9000);
+	vote_init(&d, PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, own_id, 8000);
+	set_desc(&a, "older");
+	set_desc(&b, "newest indicator");
+	set_desc(&c, "newest of all, but a false positive");
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, votes, 4, NULL), 0);
+	assert_string_equal(v->description, "newest indicator");
+	/* with no indicator description, the newest of any kind */
+	a.description.len = 0;
+	b.description.len = 0;
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, votes, 4, NULL), 0);
+	assert_string_equal(v->description, "newest of all, but a false positive");
+	free(v);
+}
+
+static void test_view_errors(void **state)
+{
+	static const char other_value[] = "other.example";
+	struct policy_config cfg;
+	struct proto_summary s;
+	struct proto_report a;
+	const struct proto_report *votes[1] = {&a};
+	struct policy_view *v = malloc(sizeof(*v));
+
+	(void)state;
+	assert_non_null(v);
+	cfg_init(&cfg);
+	vote_init(&a, PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, other_id, 2000);
+
+	summary_init(&s, 0);
+	memset(v, 0x5A, sizeof(*v));
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, votes, 1, NULL), -EINVAL);
+	assert_int_equal(v->n_tags, 0);
+	assert_int_equal(v->ind.len, 0);
+	summary_init(&s, 6);
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, votes, 1, NULL), -EINVAL);
+
+	summary_init(&s, PROTO_TLP_GREEN);
+	a.tlp = 0;
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, votes, 1, NULL), -EINVAL);
+	a.tlp = PROTO_TLP_GREEN;
+	a.ind_value.ptr = other_value;
+	a.ind_value.len = sizeof(other_value) - 1;
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, votes, 1, NULL), -EINVAL);
+	a.ind_value.ptr = ind_value;
+	a.ind_value.len = sizeof(ind_value) - 1;
+	a.ind_type = PROTO_IND_URL;
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, votes, 1, NULL), -EINVAL);
+	a.ind_type = PROTO_IND_DOMAIN;
+	s.ind.type = 0;
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, votes, 1, NULL), -EINVAL);
+	s.ind.type = PROTO_IND_DOMAIN;
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, votes, 1, NULL), 0);
+	free(v);
+}
+
+static void test_report_view(void **state)
+{
+	static const char *const tags[] = {"org:acme", "phishing", "Globex Security",
+					   "via globex security", NULL};
+	struct policy_config cfg;
+	struct proto_report r;
+	uint8_t rcpt[2][32];
+	struct policy_report_view *v = malloc(sizeof(*v));
+
+	(void)state;
+	assert_non_null(v);
+	cfg_init(&cfg);
+	vote_init(&r, PROTO_KIND_SIGHTING, PROTO_TLP_AMBER, other_id, 4242);
+	r.confidence = 90;
+	r.valid_until_ms = 9999;
+	memcpy(rcpt[0], own_id, 32);
+	memcpy(rcpt[1], third_id, 32);
+	r.recipients = &rcpt[0][0];
+	r.n_recipients = 2;
+	set_tags(&r, tags);
+	set_desc(&r, "Globex Security asked us");
+	assert_int_equal(policy_strip_report(v, &cfg, rd, &r, NULL), 0);
+	assert_int_equal(v->kind, PROTO_KIND_SIGHTING);
+	assert_int_equal(v->tlp, PROTO_TLP_AMBER);
+	assert_int_equal(v->confidence, 90);
+	assert_int_equal(v->created_ms, 4242);
+	assert_int_equal(v->valid_until_ms, 9999);
+	assert_false(v->ours);
+	assert_int_equal(v->n_tags, 2);
+	assert_string_equal(v->tags[0], "phishing");
+	assert_string_equal(v->tags[1], "via [member]");
+	assert_true(v->has_description);
+	assert_string_equal(v->description, "[member] asked us");
+	/* No byte of any member id made it into the view. */
+	assert_null(memmem(v, sizeof(*v), other_id, 32));
+	assert_null(memmem(v, sizeof(*v), own_id, 32));
+	assert_null(memmem(v, sizeof(*v), third_id, 32));
+
+	memcpy(r.signer, own_id, 32);
+	assert_int_equal(policy_strip_report(v, &cfg, rd, &r, NULL), 0);
+	assert_true(v->ours);
+	r.tlp = 0;
+	assert_int_equal(policy_strip_report(v, &cfg, rd, &r, NULL), -EINVAL);
+	assert_false(v->ours);
+	free(v);
+}
+
+/* ---- leak oracle ---- */
+
+#define ORACLE_CASES 10000
+#define MAX_M 8
+
+/*
+ * Member text uses consonants only, filler text vowels and digits: they never overlap. No
+ * letter of "https", so that no member word can hide inside a URL scheme.
+ */
+static const char consonants[] = "bcdfgjklmnqrvwxz";
+static const char vowels[] = "aeiouy";
+
+struct gen_member {
+	uint8_t id[32], tx[32], ring[32];
+	char name[64];
+	char aliases[2][40];
+	size_t n_aliases;
+	char domains[2][40];
+	size_t n_domains;
+	char addr[64];
+	char host[48];
+	bool has_addr;
+};
+
+static uint32_t rnd(uint64_t *s, uint32_t n)
+{
+	return (uint32_t)(tu_rand(s) % n);
+}
+
+static void gen_word(uint64_t *s, char *out, size_t min, size_t max, const char *alphabet)
+{
+	size_t n = min + rnd(s, (uint32_t)(max - min + 1)), k = strlen(alphabet);
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = alphabet[rnd(s, (uint32_t)k)];
+	out[n] = '\0';
+}
+
+/* "w1 w2 ..." of @words consonant words, or a domain "l1.l2" (dots) */
+static void gen_phrase(uint64_t *s, char *out, size_t words, char sep)
+{
+	char w[16];
+
+	out[0] = '\0';
+	for (size_t i = 0; i < words; i++) {
+		gen_word(s, w, 4, 8, consonants);
+		if (i)
+			strncat(out, (char[2]){sep, 0}, 2);
+		strcat(out, w);
+	}
+}
+
+static void gen_roster(uint64_t *s, struct gen_member *gm, size_t n, struct proto_roster *r)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct gen_member *g = &gm[i];
+		struct proto_member m;
+		char *al[2], *dm[2], *ad[1];
+
+		memset(g, 0, sizeof(*g));
+		for (int k = 0; k < 32; k++) {
+			g->id[k] = (uint8_t)tu_rand(s);
+			g->tx[k] = (uint8_t)tu_rand(s);
+			g->ring[k] = (uint8_t)tu_rand(s);
+		}
+		gen_phrase(s, g->name, 1 + rnd(s, 3), ' ');
+		g->n_aliases = rnd(s, 3);
+		for (size_t k = 0; k < g->n_aliases; k++)
+			gen_phrase(s, g->aliases[k], 1 + rnd(s, 2), ' ');
+		g->n_domains = rnd(s, 3);
+		for (size_t k = 0; k < g->n_domains; k++)
+			gen_phrase(s, g->domains[k], 2 + rnd(s, 2), '.');
+		g->has_addr = rnd(s, 2);
+		if (g->has_addr) {
+			gen_phrase(s, g->host, 3, '.');
+			snprintf(g->addr, sizeof(g->addr), "%s:%u", g->host, 1024 + rnd(s, 60000));
+		}
+
+		memset(&m, 0, sizeof(m));
+		memcpy(m.id, g->id, 32);
+		memcpy(m.transport_pk, g->tx, 32);
+		memcpy(m.ring_pk, g->ring, 32);
+		m.name = g->name;
+		for (size_t k = 0; k < 2; k++) {
+			al[k] = g->aliases[k];
+			dm[k] = g->domains[k];
+		}
+		ad[0] = g->addr;
+		m.n_aliases = g->n_aliases;
+		m.aliases = al;
+		m.n_domains = g->n_domains;
+		m.domains = dm;
+		m.n_addrs = g->has_addr;
+		m.addrs = ad;
+		/* Ids are random: a duplicate would be a 2^-256 event. */
+		assert_int_equal(proto_roster_add_member(r, &m), 0);
+	}
+}
+
+static void append(char *buf, size_t cap, size_t *len, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (*len + n + 1 > cap)
+		return;
+	memcpy(buf + *len, s, n + 1);
+	*len += n;
+}
+
+/* @s in a random letter case (ASCII). */
+static void append_case(uint64_t *rs, char *buf, size_t cap, size_t *len, const char *s)
+{
+	size_t start = *len;
+
+	append(buf, cap, len, s);
+	for (size_t i = start; i < *len; i++)
+		if (buf[i] >= 'a' && buf[i] <= 'z' && rnd(rs, 2))
+			buf[i] = (char)(buf[i] - 'a' + 'A');
+}
+
+static const char *const separators[] = {
+	" ",	    ", ",	    ". ",	 " - ",	      "/",  " (",
+	") ",	    "\n",	    ": ",	 "\"",	      " '", "\xe2\x80\x99",
+	"\xc2\xa0", "\xe2\x80\x94", " \xc2\xab", "\xc2\xbb ", "\t", "; ",
+};
+
+/* A piece that names member @g in one of the ways a writer might. */
+static void append_mention(uint64_t *rs, char *buf, size_t cap, size_t *len,
+			   const struct gen_member *g)
+{
+	char tmp[160], hex[65], w[16];
+
+	switch (rnd(rs, 8)) {
+	case 0: {
+		/* the name, words joined by random separators */
+		char name[64];
+		char *save = NULL, *tok;
+		bool first = true;
+
+		snprintf(name, sizeof(name), "%s", g->name);
+		for (tok = strtok_r(name, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+			if (!first)
+				append(buf, cap, len, rnd(rs, 2) ? " " : separators[rnd(rs, 18)]);
+			append_case(rs, buf, cap, len, tok);
+			first = false;
+		}
+		return;
+	}
+	case 1:
+		if (g->n_aliases) {
+			append_case(rs, buf, cap, len, g->aliases[rnd(rs, (uint32_t)g->n_aliases)]);
+			return;
+		}
+		append_case(rs, buf, cap, len, g->name);
+		return;
+	case 2:
+	case 3:
+		if (g->n_domains) {
+			const char *d = g->domains[rnd(rs, (uint32_t)g->n_domains)];
+
+			gen_word(rs, w, 2, 6, vowels);
+			switch (rnd(rs, 4)) {
+			case 0:
+				snprintf(tmp, sizeof(tmp), "%s", d);
+				break;
+			case 1:
+				snprintf(tmp, sizeof(tmp), "%s.%s", w, d);
+				break;
+			case 2:
+				snprintf(tmp, sizeof(tmp), "%s.%s@%s", w, w, d);
+				break;
+			default:
+				snprintf(tmp, sizeof(tmp), "https://%s.%s/%s?%s=1", w, d, w, w);
+				break;
+			}
+			append_case(rs, buf, cap, len, tmp);
+			return;
+		}
+		append_case(rs, buf, cap, len, g->name);
+		return;
+	case 4:
+		if (g->has_addr) {
+			append_case(rs, buf, cap, len, rnd(rs, 2) ? g->host : g->addr);
+			return;
+		}
+		append_case(rs, buf, cap, len, g->name);
+		return;
+	default: {
+		const uint8_t *key = rnd(rs, 3) == 0 ? g->id : rnd(rs, 2) ? g->tx : g->ring;
+
+		proto_hex_encode(hex, key, 32);
+		append_case(rs, buf, cap, len, hex);
+		return;
+	}
+	}
+}
+
+/* Random text up to @cap-1 bytes: filler words and mentions of roster members. */
+static size_t gen_text(uint64_t *rs, char *buf, size_t cap, const struct gen_member *gm, size_t n,
+		       size_t pieces)
+{
+	size_t len = 0;
+	char w[16];
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < pieces; i++) {
+		if (i)
+			append(buf, cap, &len, separators[rnd(rs, 18)]);
+		if (rnd(rs, 3) == 0) {
+			append_mention(rs, buf, cap, &len, &gm[rnd(rs, (uint32_t)n)]);
+		} else {
+			gen_word(rs, w, 1, 9, rnd(rs, 4) ? vowels : "0123456789");
+			append_case(rs, buf, cap, &len, w);
+		}
+	}
+	return len;
+}
+
+/* ASCII case-insensitive substring search. */
+static bool contains_ci(const char *hay, size_t hay_len, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	if (n == 0 || n > hay_len)
+		return false;
+	for (size_t i = 0; i + n <= hay_len; i++) {
+		size_t k = 0;
+
+		while (k < n && (hay[i + k] | 0x20) == (needle[k] | 0x20) &&
+		       ((hay[i + k] >= 'A' && hay[i + k] <= 'Z') ||
+			(hay[i + k] >= 'a' && hay[i + k] <= 'z') || hay[i + k] == needle[k]))
+			k++;
+		if (k == n)
+			return true;
+	}
+	return false;
+}
+
+/* Every word of @phrase (split at ' ' and '.') that occurs in @text is a leak. */
+static const char *leaked_word(const char *text, size_t len, const char *phrase)
+{
+	static char word[64];
+	size_t i = 0;
+
+	while (phrase[i]) {
+		size_t k = 0;
+
+		while (phrase[i] && phrase[i] != ' ' && phrase[i] != '.' && k + 1 < sizeof(word))
+			word[k++] = phrase[i++];
+		word[k] = '\0';
+		if (k && contains_ci(text, len, word))
+			return word;
+		while (phrase[i] == ' ' || phrase[i] == '.')
+			i++;
+	}
+	return NULL;
+}
+
+/* The name of what @g leaks into @text, or NULL. */
+static const char *member_leak(const char *text, size_t len, const struct gen_member *g)
+{
+	static char hex[65];
+	const char *w;
+	const uint8_t *keys[3] = {g->id, g->tx, g->ring};
+
+	if ((w = leaked_word(text, len, g->name)))
+		return w;
+	for (size_t k = 0; k < g->n_aliases; k++)
+		if ((w = leaked_word(text, len, g->aliases[k])))
+			return w;
+	for (size_t k = 0; k < g->n_domains; k++)
+		if ((w = leaked_word(text, len, g->domains[k])))
+			return w;
+	if (g->has_addr && (w = leaked_word(text, len, g->host)))
+		return w;
+	for (size_t k = 0; k < 3; k++) {
+		proto_hex_encode(hex, keys[k], 32);
+		if (contains_ci(text, len, hex))
+			return hex;
+		/* raw key bytes, and any 8-byte window of them */
+		for (size_t off = 0; off + 8 <= 32; off += 8)
+			if (memmem(text, len, keys[k] + off, 8))
+				return "raw key bytes";
+	}
+	return NULL;
+}
+
+static bool utf8_ok(const char *s, size_t len)
+{
+	const uint8_t *p = (const uint8_t *)s;
+
+	for (size_t i = 0; i < len;) {
+		size_t n = p[i] < 0x80	  ? 1
+			   : p[i] >= 0xF0 ? 4
+			   : p[i] >= 0xE0 ? 3
+			   : p[i] >= 0xC2 ? 2
+					  : 0;
+
+		if (n == 0 || i + n > len)
+			return false;
+		for (size_t k = 1; k < n; k++)
+			if ((p[i + k] & 0xC0) != 0x80)
+				return false;
+		i += n;
+	}
+	return true;
+}
+
+struct oracle_stats {
+	size_t texts, mentions_redacted, views, tags_kept, descriptions;
+};
+
+static void oracle_case(uint64_t seed, struct oracle_stats *st, struct policy_view *v, char *out)
+{
+	struct gen_member gm[MAX_M];
+	struct proto_roster *r = proto_roster_new();
+	const struct proto_roster *rs[1] = {r};
+	struct policy_redactor *red;
+	struct policy_config cfg;
+	struct proto_summary s;
+	struct proto_report votes_s[5];
+	const struct proto_report *votes[5];
+	char texts[5][PROTO_REPORT_DESC_MAX + 1];
+	char tags[5][PROTO_REPORT_TAGS_MAX][PROTO_REPORT_TAG_LEN_MAX + 1];
+	char value[64], w[16];
+	uint64_t rs_state = seed * 0x9E3779B97F4A7C15ull + 1;
+	uint64_t *rsp = &rs_state;
+	size_t n = 2 + rnd(rsp, MAX_M - 1), n_votes = 1 + rnd(rsp, 5), own = rnd(rsp, (uint32_t)n);
+	size_t len, nred;
+	uint8_t max_tlp;
+
+	assert_non_null(r);
+	r->epoch = 1;
+	gen_roster(rsp, gm, n, r);
+	red = policy_redact_new(rs, 1);
+	assert_non_null(red);
+
+	cfg_init(&cfg);
+	memcpy(cfg.own_id, gm[own].id, 32);
+	cfg.descriptions = (uint8_t)rnd(rsp, 3);
+
+	/* 1. Redaction alone: no member at all survives, whatever the text. */
+	len = gen_text(rsp, texts[0], sizeof(texts[0]), gm, n, 5 + rnd(rsp, 60));
+	assert_int_equal(policy_redact_text(red, texts[0], len, out,
+					    POLICY_REDACT_OUT_MAX(PROTO_REPORT_DESC_MAX) + 1, &len,
+					    &nred),
+			 0);
+	for (size_t i = 0; i < n; i++) {
+		const char *leak = member_leak(out, len, &gm[i]);
+
+		if (leak)
+			fail_msg("seed %llu: redacted text leaks \"%s\" of member %zu:\n%s\n->\n%s",
+				 (unsigned long long)seed, leak, i, texts[0], out);
+	}
+	assert_true(utf8_ok(out, len));
+	st->texts++;
+	st->mentions_redacted += nred;
+
+	/* 2. The export view of an indicator with random votes. */
+	gen_word(rsp, w, 3, 8, vowels);
+	snprintf(value, sizeof(value), "%s.%s", w, "example");
+	memset(&s, 0, sizeof(s));
+	s.ind.type = PROTO_IND_DOMAIN;
+	s.ind.len = (uint16_t)strlen(value);
+	memcpy(s.ind.value, value, s.ind.len + 1);
+	max_tlp = PROTO_TLP_CLEAR;
+	for (size_t i = 0; i < n_votes; i++) {
+		struct proto_report *vr = &votes_s[i];
+		size_t signer = rnd(rsp, (uint32_t)n);
+
+		votes[i] = vr;
+		memset(vr, 0, sizeof(*vr));
+		vr->kind = (uint8_t)rnd(rsp, 3);
+		vr->tlp = (uint8_t)(1 + rnd(rsp, 5));
+		if (vr->tlp > max_tlp)
+			max_tlp = vr->tlp;
+		vr->confidence = (uint8_t)rnd(rsp, 101);
+		vr->created_ms = 1000 + rnd(rsp, 100000);
+		vr->ind_type = PROTO_IND_DOMAIN;
+		vr->ind_value.ptr = s.ind.value;
+		vr->ind_value.len = s.ind.len;
+		vr->epoch = 1;
+		if (vr->tlp <= PROTO_TLP_GREEN && rnd(rsp, 2)) {
+			vr->prov = PROTO_PROV_ANONYMOUS;
+			for (int k = 0; k < 32; k++)
+				vr->link_tag[k] = (uint8_t)tu_rand(rsp);
+		} else {
+			vr->prov = PROTO_PROV_ATTRIBUTED;
+			memcpy(vr->signer, gm[signer].id, 32);
+		}
+		if (vr->tlp >= PROTO_TLP_AMBER) {
+			vr->recipients = gm[rnd(rsp, (uint32_t)n)].id;
+			vr->n_recipients = 1;
+		}
+		if (rnd(rsp, 3)) {
+			len = gen_text(rsp, texts[i], sizeof(texts[i]), gm, n, 1 + rnd(rsp, 40));
+			vr->description.ptr = texts[i];
+			vr->description.len = len;
+		}
+		vr->n_tags = rnd(rsp, PROTO_REPORT_TAGS_MAX + 1);
+		for (size_t t = 0; t < vr->n_tags; t++) {
+			static const char *const prefixes[] = {
+				"", "", "", "org:", "Source:", "reporter:", "seen-by-", "via "};
+			size_t tl = 0;
+			char *tag = tags[i][t];
+
+			tag[0] = '\0';
+			append(tag, sizeof(tags[i][t]), &tl, prefixes[rnd(rsp, 8)]);
+			if (rnd(rsp, 2)) {
+				append_mention(rsp, tag, sizeof(tags[i][t]), &tl,
+					       &gm[rnd(rsp, (uint32_t)n)]);
+			} else {
+				gen_word(rsp, w, 3, 9, vowels);
+				append(tag, sizeof(tags[i][t]), &tl, w);
+			}
+			if (tl == 0)
+				append(tag, sizeof(tags[i][t]), &tl, "x");
+			vr->tags[t].ptr = tag;
+			vr->tags[t].len = tl;
+		}
+	}
+	s.tlp = (uint8_t)(1 + rnd(rsp, max_tlp));
+	s.confidence = (uint8_t)rnd(rsp, 101);
+	s.n_members = rnd(rsp, 10);
+	s.n_sightings = rnd(rsp, 10);
+
+	assert_int_equal(policy_strip_view(v, &cfg, red, &s, votes, n_votes, NULL), 0);
+	st->views++;
+	st->tags_kept += v->n_tags;
+	st->descriptions += v->has_description;
+
+	/* No raw byte string of any member key or of any vote's tag/recipient in the view. */
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *keys[3] = {gm[i].id, gm[i].tx, gm[i].ring};
+
+		for (size_t k = 0; k < 3; k++)
+			for (size_t off = 0; off + 8 <= 32; off += 8)
+				if (memmem(v, sizeof(*v), keys[k] + off, 8))
+					fail_msg("seed %llu: key bytes of member %zu in the view",
+						 (unsigned long long)seed, i);
+	}
+	for (size_t i = 0; i < n_votes; i++)
+		if (votes[i]->prov == PROTO_PROV_ANONYMOUS &&
+		    memmem(v, sizeof(*v), votes[i]->link_tag, 8))
+			fail_msg("seed %llu: a linkability tag in the view",
+				 (unsigned long long)seed);
+
+	/* No text of another member in any string of the view. */
+	for (size_t i = 0; i < n; i++) {
+		const char *leak;
+
+		if (i == own)
+			continue;
+		for (size_t t = 0; t < v->n_tags; t++) {
+			leak = member_leak(v->tags[t], strlen(v->tags[t]), &gm[i]);
+			if (leak)
+				fail_msg("seed %llu: tag \"%s\" leaks \"%s\"",
+					 (unsigned long long)seed, v->tags[t], leak);
+			assert_true(utf8_ok(v->tags[t], strlen(v->tags[t])));
+		}
+		leak = member_leak(v->community, strlen(v->community), &gm[i]);
+		assert_null(leak);
+		leak = member_leak(v->ind.value, v->ind.len, &gm[i]);
+		assert_null(leak);
+		if (!v->has_description)
+			continue;
+		assert_int_equal(strlen(v->description), v->description_len);
+		assert_true(utf8_ok(v->description, v->description_len));
+		leak = member_leak(v->description, v->description_len, &gm[i]);
+		if (leak) {
+			/*
+			 * The only exemption: keep mode with our own TLP:CLEAR report, whose text
+			 * the operator chose to publish verbatim.
+			 */
+			bool kept = false;
+
+			for (size_t k = 0; k < n_votes; k++)
+				kept |= cfg.descriptions == POLICY_DESC_KEEP &&
+					votes[k]->tlp == PROTO_TLP_CLEAR &&
+					votes[k]->prov == PROTO_PROV_ATTRIBUTED &&
+					memcmp(votes[k]->signer, cfg.own_id, 32) == 0 &&
+					votes[k]->description.len == v->description_len &&
+					memcmp(votes[k]->description.ptr, v->description,
+					       v->description_len) == 0;
+			if (!kept)
+				fail_msg("seed %llu: description leaks \"%s\":\n%s",
+					 (unsigned long long)seed, leak, v->description);
+		}
+	}
+	policy_redact_free(red);
+	proto_roster_free(r);
+}
+
+static void test_leak_oracle(void **state)
+{
+	struct policy_view *v = malloc(sizeof(*v));
+	char *out = malloc(POLICY_REDACT_OUT_MAX(PROTO_REPORT_DESC_MAX) + 1);
+	struct oracle_stats st = {0};
+
+	(void)state;
+	assert_non_null(v);
+	assert_non_null(out);
+	for (uint64_t seed = 1; seed <= ORACLE_CASES; seed++)
+		oracle_case(seed, &st, v, out);
+	print_message("leak oracle: %zu texts (%zu mentions redacted), %zu views (%zu tags kept, "
+		      "%zu descriptions)\n",
+		      st.texts, st.mentions_redacted, st.views, st.tags_kept, st.descriptions);
+	/* The generator really does name members, and views really do carry text. */
+	assert_true(st.mentions_redacted > ORACLE_CASES);
+	assert_true(st.tags_kept > ORACLE_CASES);
+	assert_true(st.descriptions > ORACLE_CASES / 2);
+	free(out);
+	free(v);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_view_fields),
+		cmocka_unit_test(test_reported_by_us),
+		cmocka_unit_test(test_tags),
+		cmocka_unit_test(test_tag_limit),
+		cmocka_unit_test(test_strip_tag),
+		cmocka_unit_test(test_descriptions),
+		cmocka_unit_test(test_description_choice),
+		cmocka_unit_test(test_view_errors),
+		cmocka_unit_test(test_report_view),
+		cmocka_unit_test(test_leak_oracle),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
