@@ -9,7 +9,7 @@ bad=0
 check() { # folder-glob-exclusion regex description
 	local regex=$1 allowed=$2 what=$3 hits
 	hits=$(grep -rlE "#include *[<\"]($regex)" --include='*.[ch]' proto store policy node tests/unit tests/fuzz tests/bench tests/sim 2>/dev/null |
-		grep -vE "^($allowed)/" || true)
+		grep -vE "^($allowed)(/|$)" || true)
 	if [ -n "$hits" ]; then
 		echo "layering: $what included outside $allowed/:"; echo "$hits" | sed 's/^/  /'; bad=1
 	fi

@@ -1,0 +1,453 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The export environment. Its contents are a pure function of the main feed and the
+ * renderer, keyed by main feed sequence, which is what makes crash recovery trivial: a
+ * sync renders the entries after meta.last_seq and commits documents and last_seq together,
+ * so a crash anywhere leaves either the old or the new last_seq with exactly the documents
+ * that belong to it.
+ *
+ * Rendering happens inside a main-store read snapshot and ends before the export write
+ * transaction starts, so the two environments are never locked at the same time by one
+ * sync, and SIEM readers of the export never touch the main store.
+ */
+#include "store/export.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "proto/crypto.h"
+#include "proto/error.h"
+#include "store/mdb.h"
+
+#define DEFAULT_MAP_INITIAL ((size_t)16 << 20)
+#define DEFAULT_MAP_MAX ((size_t)16 << 30)
+#define DEFAULT_READERS 126u
+#define DEFAULT_BATCH 1024u
+
+#define mval(p, n) ((MDB_val){.mv_size = (n), .mv_data = (void *)(p)})
+
+struct store_export {
+	struct store_mdb m;
+	MDB_dbi feed, meta;
+};
+
+static size_t page_round(size_t n)
+{
+	return (n + 4095) & ~(size_t)4095;
+}
+
+/* Read meta key @name into @out (exactly @len bytes). STORE_E_NOT_FOUND if absent. */
+static int meta_get(MDB_txn *txn, struct store_export *x, const char *name, void *out, size_t len)
+{
+	MDB_val k = mval(name, strlen(name)), d;
+	int rc = mdb_get(txn, x->meta, &k, &d);
+
+	if (rc != 0)
+		return store_mdb_err(rc);
+	if (d.mv_size != len)
+		return STORE_E_CORRUPT;
+	memcpy(out, d.mv_data, len);
+	return 0;
+}
+
+static int meta_put(MDB_txn *txn, struct store_export *x, const char *name, const void *val,
+		    size_t len)
+{
+	MDB_val k = mval(name, strlen(name)), d = mval(val, len);
+
+	return store_mdb_err(mdb_put(txn, x->meta, &k, &d, 0));
+}
+
+static int check_schema(MDB_txn *txn, struct store_export *x, bool create)
+{
+	uint8_t ver[4];
+	int rc = meta_get(txn, x, "schema", ver, 4);
+
+	if (rc == STORE_E_NOT_FOUND && create) {
+		store_be32_put(ver, STORE_EXPORT_SCHEMA_VERSION);
+		return meta_put(txn, x, "schema", ver, 4);
+	}
+	if (rc != 0)
+		return rc;
+	if (store_be32_get(ver) > STORE_EXPORT_SCHEMA_VERSION)
+		return STORE_E_SCHEMA_NEWER;
+	return store_be32_get(ver) == 0 ? STORE_E_CORRUPT : 0;
+}
+
+struct open_ctx {
+	struct store_export *x;
+	const char *community;
+};
+
+static int open_body(MDB_txn *txn, void *arg)
+{
+	struct open_ctx *oc = arg;
+	struct store_export *x = oc->x;
+	uint8_t id[16];
+	int rc;
+
+	if ((rc = mdb_dbi_open(txn, "feed", MDB_CREATE, &x->feed)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &x->meta)) != 0)
+		return store_mdb_err(rc);
+	rc = meta_get(txn, x, "env_id", id, sizeof(id));
+	if (rc == STORE_E_NOT_FOUND) {
+		/*
+		 * A new environment has no schema either. One with a schema but no env_id is a
+		 * main store: refuse to write export data into it.
+		 */
+		if (meta_get(txn, x, "schema", id, 4) != STORE_E_NOT_FOUND)
+			return -EINVAL;
+		proto_random(id, sizeof(id));
+		rc = meta_put(txn, x, "env_id", id, sizeof(id));
+	}
+	if (rc != 0)
+		return rc;
+	if ((rc = check_schema(txn, x, true)) != 0)
+		return rc;
+	return meta_put(txn, x, "community", oc->community, strlen(oc->community));
+}
+
+/* SIEM readers need rw on the lock file and r on the data file (see export.h). */
+static int set_modes(const char *dir)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/lock.mdb", dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	if (chmod(path, 0660) != 0)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	if (chmod(path, 0640) != 0)
+		return -errno;
+	return 0;
+}
+
+int store_export_open(struct store_export **out, const struct store_export_config *cfg)
+{
+	struct store_export *x;
+	struct open_ctx oc;
+	size_t init, max;
+	int rc;
+
+	*out = NULL;
+	if (!cfg || !cfg->dir || !*cfg->dir || !cfg->community)
+		return -EINVAL;
+	if (proto_crypto_init() != 0)
+		return -EIO;
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	if (mkdir(cfg->dir, 0750) != 0 && errno != EEXIST) {
+		rc = -errno;
+		goto fail;
+	}
+	init = page_round(cfg->map_size_initial ? cfg->map_size_initial : DEFAULT_MAP_INITIAL);
+	max = page_round(cfg->map_size_max ? cfg->map_size_max : DEFAULT_MAP_MAX);
+	rc = store_mdb_open(&x->m, cfg->dir, 0, init, max,
+			    cfg->max_readers ? cfg->max_readers : DEFAULT_READERS, 4, 0640,
+			    STORE_E_EXPORT_MAP_FULL);
+	if (rc != 0)
+		goto fail;
+	if ((rc = set_modes(cfg->dir)) != 0)
+		goto fail;
+	oc.x = x;
+	oc.community = cfg->community;
+	if ((rc = store_mdb_write(&x->m, open_body, &oc)) != 0)
+		goto fail;
+	*out = x;
+	return 0;
+fail:
+	store_export_close(x);
+	return rc;
+}
+
+int store_export_open_readonly(struct store_export **out, const char *dir)
+{
+	struct store_export *x;
+	MDB_txn *txn;
+	int rc;
+
+	*out = NULL;
+	if (!dir || !*dir)
+		return -EINVAL;
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	rc = store_mdb_open(&x->m, dir, MDB_RDONLY, 0, 0, DEFAULT_READERS, 4, 0640,
+			    STORE_E_EXPORT_MAP_FULL);
+	if (rc == -ENOENT)
+		rc = STORE_E_NOT_FOUND;
+	if (rc != 0)
+		goto fail;
+	/*
+	 * Named databases opened in a read-only transaction survive only if it commits, so this
+	 * one transaction is committed rather than ended with store_mdb_read_end().
+	 */
+	rc = store_mdb_read_begin(&x->m, &txn);
+	if (rc != 0)
+		goto fail;
+	if ((rc = mdb_dbi_open(txn, "feed", 0, &x->feed)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "meta", 0, &x->meta)) != 0)
+		rc = store_mdb_err(rc);
+	else
+		rc = check_schema(txn, x, false);
+	if (rc == 0) {
+		uint8_t id[16];
+
+		/* Only an export has env_id: a main state dir is "no export here". */
+		rc = meta_get(txn, x, "env_id", id, sizeof(id));
+	}
+	if (rc == 0)
+		rc = store_mdb_err(mdb_txn_commit(txn));
+	else
+		mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&x->m.lock);
+	if (rc != 0)
+		goto fail;
+	*out = x;
+	return 0;
+fail:
+	store_export_close(x);
+	return rc;
+}
+
+void store_export_close(struct store_export *x)
+{
+	if (!x)
+		return;
+	store_mdb_close(&x->m);
+	free(x);
+}
+
+/* ------------------------------------------------------------------ sync */
+
+struct rendered {
+	uint64_t seq;
+	uint8_t *doc; /* NULL: skipped */
+	size_t len;
+};
+
+struct sync_ctx {
+	struct store *s;
+	struct store_export *x;
+	struct store_read *rd;
+	store_export_render_fn fn;
+	void *ctx;
+	struct rendered *out;
+	size_t n, cap;
+	uint64_t last_seq;
+	uint8_t store_id[16];
+	bool has_store_id;
+};
+
+static int render_one(void *arg, const struct store_feed_entry *e)
+{
+	struct sync_ctx *sc = arg;
+	struct rendered *r;
+	int rc;
+
+	if (sc->n == sc->cap)
+		return -EOVERFLOW; /* cannot happen: the feed walk is limited to cap */
+	r = &sc->out[sc->n];
+	r->seq = e->seq;
+	r->doc = NULL;
+	r->len = 0;
+	rc = sc->fn(sc->ctx, sc->s, sc->rd, e, &r->doc, &r->len);
+	if (rc < 0) {
+		free(r->doc);
+		r->doc = NULL;
+		return rc;
+	}
+	if (rc > 0) {
+		free(r->doc);
+		return -EINVAL;
+	}
+	sc->n++;
+	return 0;
+}
+
+static int sync_body(MDB_txn *txn, void *arg)
+{
+	struct sync_ctx *sc = arg;
+	struct store_export *x = sc->x;
+	uint8_t kb[8];
+	MDB_val k, d;
+	int rc;
+
+	for (size_t i = 0; i < sc->n; i++) {
+		if (!sc->out[i].doc)
+			continue;
+		store_be64_put(kb, sc->out[i].seq);
+		k = mval(kb, 8);
+		d = mval(sc->out[i].doc, sc->out[i].len);
+		if ((rc = mdb_put(txn, x->feed, &k, &d, 0)) != 0)
+			return store_mdb_err(rc);
+	}
+	store_be64_put(kb, sc->last_seq);
+	if ((rc = meta_put(txn, x, "last_seq", kb, 8)) != 0)
+		return rc;
+	if (!sc->has_store_id)
+		return meta_put(txn, x, "store_id", sc->store_id, sizeof(sc->store_id));
+	return 0;
+}
+
+/* meta last_seq and store_id of the export, in one snapshot. */
+static int export_position(struct store_export *x, uint64_t *last, uint8_t sid[16], bool *has_sid)
+{
+	MDB_txn *txn;
+	uint8_t kb[8];
+	int rc;
+
+	if ((rc = store_mdb_read_begin(&x->m, &txn)) != 0)
+		return rc;
+	rc = meta_get(txn, x, "last_seq", kb, 8);
+	if (rc == 0)
+		*last = store_be64_get(kb);
+	else if (rc == STORE_E_NOT_FOUND)
+		*last = 0, rc = 0;
+	if (rc == 0) {
+		rc = meta_get(txn, x, "store_id", sid, 16);
+		*has_sid = rc == 0;
+		if (rc == STORE_E_NOT_FOUND)
+			rc = 0;
+	}
+	store_mdb_read_end(&x->m, txn);
+	return rc;
+}
+
+int store_export_sync(struct store *s, struct store_export *x, store_export_render_fn fn, void *ctx,
+		      size_t max_batch)
+{
+	struct sync_ctx sc = {.s = s, .x = x, .fn = fn, .ctx = ctx};
+	uint8_t main_id[16], sid[16];
+	uint64_t last, main_last;
+	int rc, dead;
+
+	if (!s || !x || !fn)
+		return -EINVAL;
+	if (x->m.readonly)
+		return -EROFS;
+	if (max_batch == 0)
+		max_batch = DEFAULT_BATCH;
+	if (max_batch > INT_MAX)
+		max_batch = INT_MAX;
+	mdb_reader_check(x->m.env, &dead);
+	if ((rc = export_position(x, &last, sid, &sc.has_store_id)) != 0)
+		return rc;
+	store_id(s, main_id);
+	if (sc.has_store_id && memcmp(sid, main_id, 16) != 0)
+		return STORE_E_EXPORT_FOREIGN;
+	memcpy(sc.store_id, main_id, 16);
+
+	sc.out = calloc(max_batch, sizeof(*sc.out));
+	if (!sc.out)
+		return -ENOMEM;
+	sc.cap = max_batch;
+	if ((rc = store_read_begin(s, &sc.rd)) != 0)
+		goto out;
+	rc = store_feed_last(s, sc.rd, &main_last);
+	if (rc == 0 && last > main_last)
+		rc = STORE_E_EXPORT_FOREIGN;
+	if (rc == 0)
+		rc = store_feed_iter(s, sc.rd, last, max_batch, render_one, &sc);
+	store_read_end(sc.rd);
+	if (rc < 0)
+		goto out;
+	if (sc.n == 0 && sc.has_store_id) {
+		rc = 0;
+		goto out;
+	}
+	sc.last_seq = sc.n ? sc.out[sc.n - 1].seq : last;
+	rc = store_mdb_write(&x->m, sync_body, &sc);
+	if (rc == 0)
+		rc = (int)sc.n;
+out:
+	for (size_t i = 0; i < sc.n; i++)
+		free(sc.out[i].doc);
+	free(sc.out);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ readers */
+
+int store_export_last_seq(struct store_export *x, uint64_t *seq)
+{
+	uint8_t sid[16];
+	bool has;
+
+	return export_position(x, seq, sid, &has);
+}
+
+int store_export_iter(struct store_export *x, uint64_t since, size_t limit, store_export_doc_cb cb,
+		      void *ctx)
+{
+	MDB_txn *txn;
+	MDB_cursor *c = NULL;
+	MDB_val k, d;
+	uint8_t kb[8];
+	int rc, count = 0;
+
+	if (since == UINT64_MAX)
+		return 0;
+	if ((rc = store_mdb_read_begin(&x->m, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, x->feed, &c)) != 0) {
+		rc = store_mdb_err(rc);
+		goto out;
+	}
+	store_be64_put(kb, since + 1);
+	k = mval(kb, 8);
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+	     rc == 0 && (!limit || (size_t)count < limit) && count < INT_MAX;
+	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		if (k.mv_size != 8) {
+			rc = STORE_E_CORRUPT;
+			goto out;
+		}
+		if ((rc = cb(ctx, store_be64_get(k.mv_data), d.mv_data, d.mv_size)) != 0)
+			goto out;
+		count++;
+	}
+	rc = (rc == MDB_NOTFOUND || rc == 0) ? count : store_mdb_err(rc);
+out:
+	mdb_cursor_close(c);
+	store_mdb_read_end(&x->m, txn);
+	return rc;
+}
+
+int store_export_community(struct store_export *x, char *buf, size_t cap)
+{
+	MDB_txn *txn;
+	MDB_val k = mval("community", 9), d;
+	int rc;
+
+	if (cap == 0)
+		return -EINVAL;
+	if ((rc = store_mdb_read_begin(&x->m, &txn)) != 0)
+		return rc;
+	rc = store_mdb_err(mdb_get(txn, x->meta, &k, &d));
+	if (rc == 0 && d.mv_size >= cap)
+		rc = -ENOSPC;
+	if (rc == 0) {
+		memcpy(buf, d.mv_data, d.mv_size);
+		buf[d.mv_size] = 0;
+	}
+	store_mdb_read_end(&x->m, txn);
+	return rc;
+}
+
+int store_export_env_id(struct store_export *x, uint8_t id[16])
+{
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = store_mdb_read_begin(&x->m, &txn)) != 0)
+		return rc;
+	rc = meta_get(txn, x, "env_id", id, 16);
+	store_mdb_read_end(&x->m, txn);
+	return rc;
+}

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store/export.h — the SIEM export environment (DESIGN.md §7): a second LMDB environment in
+ * its own directory that holds only stripped documents, so that SIEM readers never pin pages
+ * of (or read anything from) the main store.
+ *
+ * Databases:
+ *   feed  main feed sequence u64 BE -> one document (bytes produced by the render callback:
+ *         the indicator's stripped state, or its withdrawal/expiry, as one line of JSON)
+ *   meta  "schema" -> u32 BE; "last_seq" -> u64 BE, the last main feed sequence consumed
+ *         (rendered or skipped); "community" -> community name (UTF-8); "store_id" -> the
+ *         id of the main store it derives from; "env_id" -> 16 random bytes naming this
+ *         export environment (a SIEM state file keyed on it notices a rebuilt export)
+ *
+ * Derivation: store_export_sync() reads main feed entries after meta.last_seq, renders them
+ * and writes the documents together with the new last_seq in ONE export transaction. The
+ * export key is the main feed sequence, so after a crash between the main commit and the
+ * export commit the next sync renders exactly the missing entries: nothing is lost and
+ * nothing is duplicated. Sequences in the export feed are increasing but may have gaps
+ * (entries the renderer skipped).
+ *
+ * Files: the directory is created 0750 if missing; data.mdb is made 0640 and lock.mdb 0660
+ * so that a SIEM account in the directory's group can open the environment read-only with
+ * a reader-table lock (LMDB readers need write access to lock.mdb, never to data.mdb).
+ * Readers never block the writer; a reader that dies holding a slot is reclaimed at the next
+ * sync (mdb_reader_check).
+ *
+ * Both environments are durable (fsync on every commit). Thread rules are those of
+ * store/store.h: a struct store_export may be shared; writes serialise.
+ * Errors: 0 or a negative errno / STORE_E_* code (proto/error.h); STORE_E_EXPORT_MAP_FULL
+ * names the setting to raise.
+ */
+#ifndef CHATHAM_STORE_EXPORT_H
+#define CHATHAM_STORE_EXPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define STORE_EXPORT_SCHEMA_VERSION 1
+
+struct store_export;
+
+struct store_export_config {
+	const char *dir;	 /* export directory (not the state dir) */
+	const char *community;	 /* community name recorded in meta (replaced if changed) */
+	size_t map_size_initial; /* bytes; 0 = 16 MiB */
+	size_t map_size_max;	 /* bytes; 0 = 16 GiB */
+	unsigned max_readers;	 /* reader slots for SIEM readers; 0 = 126 */
+};
+
+/*
+ * store_export_open() - open (creating if needed) the export environment for writing.
+ * cfg->dir must not be the state directory (nor any environment this process has open).
+ * Errors: STORE_E_SCHEMA_NEWER, STORE_E_CORRUPT, -EINVAL (missing dir/community, or @dir
+ * holds a main store), -errno.
+ */
+int store_export_open(struct store_export **out, const struct store_export_config *cfg);
+
+/*
+ * store_export_open_readonly() - open an existing export environment read-only (MDB_RDONLY;
+ * used by `chatham export`). Needs read access to data.mdb and read/write to lock.mdb.
+ * Errors: STORE_E_NOT_FOUND (no export environment there), STORE_E_SCHEMA_NEWER, -errno.
+ */
+int store_export_open_readonly(struct store_export **out, const char *dir);
+
+/* store_export_close() - NULL-safe. */
+void store_export_close(struct store_export *x);
+
+/*
+ * Render callback of store_export_sync(): turn main feed entry @e into a document.
+ * It runs inside the main store's read snapshot @rd and may call store read functions with
+ * (@s, @rd) — typically store_summary_get() and store_votes_iter() — and nothing else.
+ * On success set *@doc to a malloc'd buffer (ownership passes to the store) and *@len, or
+ * *@doc = NULL to skip the entry (policy denies it, e.g. RED with export_red off, or the
+ * entry is superseded). A negative return aborts the sync; nothing is written.
+ */
+typedef int (*store_export_render_fn)(void *ctx, struct store *s, struct store_read *rd,
+				      const struct store_feed_entry *e, uint8_t **doc, size_t *len);
+
+/*
+ * store_export_sync() - render up to @max_batch (0 = 1024) main feed entries after the
+ * export's last_seq and commit the documents and the new last_seq in one export
+ * transaction. Returns the number of feed entries consumed (0 = caught up), or an error:
+ * STORE_E_EXPORT_FOREIGN when the export derives from another main store (different
+ * store_id, or its last_seq is beyond the main feed), the callback's error, or a store
+ * error. Call it in a loop until it returns 0 to catch up completely.
+ */
+int store_export_sync(struct store *s, struct store_export *x, store_export_render_fn fn, void *ctx,
+		      size_t max_batch);
+
+/* store_export_last_seq() - meta last_seq (0 for a new export). */
+int store_export_last_seq(struct store_export *x, uint64_t *seq);
+
+/*
+ * Document callback: @doc is valid during the call only. Return 0 to continue; a non-zero
+ * value stops the walk and is returned by store_export_iter().
+ */
+typedef int (*store_export_doc_cb)(void *ctx, uint64_t seq, const uint8_t *doc, size_t len);
+
+/*
+ * store_export_iter() - documents with sequence > @since, ascending, at most @limit (0 = no
+ * limit), in one read snapshot. Returns the number visited, or the callback's value/error.
+ */
+int store_export_iter(struct store_export *x, uint64_t since, size_t limit, store_export_doc_cb cb,
+		      void *ctx);
+
+/* store_export_community() - the community name as a NUL-terminated string in @buf. */
+int store_export_community(struct store_export *x, char *buf, size_t cap);
+
+/* store_export_env_id() - the 16-byte id of this export environment. */
+int store_export_env_id(struct store_export *x, uint8_t id[16]);
+
+#endif

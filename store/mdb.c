@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * LMDB plumbing: error translation, durable environment setup, and the retry rules for
+ * reader-table exhaustion, maps resized by another process and maps that fill up.
+ *
+ * Every transaction of this process runs with m->lock held shared. LMDB 0.9 requires that
+ * mdb_env_set_mapsize() is called while the process has no transaction open, so growing or
+ * adopting a new map size takes the lock exclusively. The lock is writer-preferring so a
+ * steady stream of short reads cannot starve a resize.
+ */
+#include "store/mdb.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "proto/error.h"
+
+int store_mdb_err(int rc)
+{
+	switch (rc) {
+	case 0:
+		return 0;
+	case MDB_NOTFOUND:
+		return STORE_E_NOT_FOUND;
+	case MDB_MAP_FULL:
+		return STORE_E_MAP_FULL;
+	case MDB_READERS_FULL:
+		return STORE_E_READERS;
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INVALID:
+	case MDB_VERSION_MISMATCH:
+		return STORE_E_CORRUPT;
+	case MDB_TXN_FULL:
+		return STORE_E_TXN_FULL;
+	case MDB_KEYEXIST:
+		return -EEXIST;
+	case MDB_MAP_RESIZED:
+		return -EAGAIN;
+	default:
+		break;
+	}
+	if (rc > 0 && rc < 1000)
+		return -rc;
+	return STORE_E_LMDB;
+}
+
+int store_mdb_open(struct store_mdb *m, const char *dir, unsigned flags, size_t map_initial,
+		   size_t map_max, unsigned max_readers, unsigned max_dbs, mode_t mode,
+		   int map_full_err)
+{
+	pthread_rwlockattr_t attr;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if (flags & (MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP | MDB_MAPASYNC))
+		return -EINVAL;
+	if (map_max < map_initial)
+		map_max = map_initial;
+	m->map_max = map_max;
+	m->map_full_err = map_full_err;
+	m->readonly = (flags & MDB_RDONLY) != 0;
+
+	if (pthread_rwlockattr_init(&attr) != 0)
+		return -ENOMEM;
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	rc = pthread_rwlock_init(&m->lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	if (rc != 0)
+		return -rc;
+	m->lock_init = true;
+
+	if (!m->readonly && mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return -errno;
+	rc = mdb_env_create(&m->env);
+	if (rc != 0) {
+		m->env = NULL;
+		goto fail;
+	}
+	if ((rc = mdb_env_set_maxdbs(m->env, max_dbs)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(m->env, max_readers)) != 0 ||
+	    (!m->readonly && (rc = mdb_env_set_mapsize(m->env, map_initial)) != 0))
+		goto fail;
+	rc = mdb_env_open(m->env, dir, flags | MDB_NOTLS, mode);
+	if (rc != 0)
+		goto fail;
+	return 0;
+fail:
+	store_mdb_close(m);
+	return store_mdb_err(rc);
+}
+
+void store_mdb_close(struct store_mdb *m)
+{
+	if (!m)
+		return;
+	if (m->env)
+		mdb_env_close(m->env);
+	m->env = NULL;
+	if (m->lock_init)
+		pthread_rwlock_destroy(&m->lock);
+	m->lock_init = false;
+}
+
+size_t store_mdb_map_size(struct store_mdb *m)
+{
+	MDB_envinfo info;
+
+	if (mdb_env_info(m->env, &info) != 0)
+		return 0;
+	return info.me_mapsize;
+}
+
+/*
+ * Adopt a map size another process set (new_size 0) or grow ours. Called with no lock held;
+ * takes the lock exclusively so no transaction of this process is open meanwhile.
+ */
+static int resize(struct store_mdb *m, size_t new_size)
+{
+	int rc;
+
+	pthread_rwlock_wrlock(&m->lock);
+	rc = mdb_env_set_mapsize(m->env, new_size);
+	if (rc == 0 && new_size)
+		m->n_grow++;
+	pthread_rwlock_unlock(&m->lock);
+	return store_mdb_err(rc);
+}
+
+/*
+ * Begin a transaction with the lock held shared. Stale reader slots left by dead processes
+ * are reclaimed once; a map grown by another process is adopted once. Any other failure is
+ * returned with the lock released.
+ */
+static int txn_begin(struct store_mdb *m, unsigned flags, MDB_txn **txn)
+{
+	bool checked_readers = false, adopted_map = false;
+	int rc;
+
+	for (;;) {
+		pthread_rwlock_rdlock(&m->lock);
+		rc = mdb_txn_begin(m->env, NULL, flags, txn);
+		if (rc == 0)
+			return 0;
+		pthread_rwlock_unlock(&m->lock);
+		if (rc == MDB_READERS_FULL && !checked_readers) {
+			int dead = 0;
+
+			checked_readers = true;
+			mdb_reader_check(m->env, &dead);
+			continue;
+		}
+		if (rc == MDB_MAP_RESIZED && !adopted_map) {
+			adopted_map = true;
+			rc = resize(m, 0);
+			if (rc != 0)
+				return rc;
+			continue;
+		}
+		return store_mdb_err(rc);
+	}
+}
+
+int store_mdb_read_begin(struct store_mdb *m, MDB_txn **txn)
+{
+	return txn_begin(m, MDB_RDONLY, txn);
+}
+
+void store_mdb_read_end(struct store_mdb *m, MDB_txn *txn)
+{
+	if (!txn)
+		return;
+	mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&m->lock);
+}
+
+/* The next map size after a map-full, or 0 when the cap has been reached. */
+static size_t next_size(struct store_mdb *m)
+{
+	size_t cur = store_mdb_map_size(m), next;
+
+	if (cur >= m->map_max)
+		return 0;
+	next = cur > m->map_max / 2 ? m->map_max : cur * 2;
+	return next;
+}
+
+int store_mdb_write(struct store_mdb *m, store_mdb_write_fn fn, void *ctx)
+{
+	MDB_txn *txn;
+	size_t grow;
+	int rc;
+
+	if (m->readonly)
+		return -EROFS;
+	for (;;) {
+		rc = txn_begin(m, 0, &txn);
+		if (rc != 0)
+			return rc;
+		rc = fn(txn, ctx);
+		if (rc == 0)
+			rc = store_mdb_err(mdb_txn_commit(txn));
+		else
+			mdb_txn_abort(txn);
+		pthread_rwlock_unlock(&m->lock);
+		if (rc != STORE_E_MAP_FULL)
+			return rc;
+		grow = next_size(m);
+		if (grow == 0)
+			return m->map_full_err;
+		rc = resize(m, grow);
+		if (rc != 0)
+			return rc;
+	}
+}

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store/mdb.h — internal LMDB plumbing shared by the main store (store.c) and the export
+ * environment (export.c). Not part of the public store API: only store/ includes lmdb.h.
+ *
+ * What it owns:
+ *   - store_mdb_err(): the ONE place where LMDB return codes become chatham codes.
+ *   - An environment wrapper whose transactions all run under a process-local rwlock held
+ *     shared, so that a map resize (which LMDB 0.9 allows only while this process has no
+ *     transaction open) can take it exclusively. The lock prefers writers, so a resize is
+ *     never starved by a stream of readers.
+ *   - Reader-slot and map-size recovery: MDB_READERS_FULL -> mdb_reader_check() and retry
+ *     once; MDB_MAP_RESIZED -> adopt the new size (mdb_env_set_mapsize(env, 0)) and retry
+ *     once; MDB_MAP_FULL in a write -> grow the map (doubling, capped at the configured
+ *     maximum) and re-run the whole write from the start.
+ *
+ * Thread rules: a struct store_mdb may be used from any number of threads. A thread that
+ * holds a read transaction must not start a write on the same environment (the resize path
+ * would wait for that thread's shared lock forever).
+ */
+#ifndef CHATHAM_STORE_MDB_H
+#define CHATHAM_STORE_MDB_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct store_mdb {
+	MDB_env *env;
+	pthread_rwlock_t lock; /* shared: any transaction of this process; exclusive: resize */
+	bool lock_init;
+	bool readonly;
+	size_t map_max;	  /* growth cap in bytes */
+	int map_full_err; /* chatham code returned when the cap is reached */
+	uint64_t n_grow;  /* times the map was grown (for tests and status) */
+};
+
+/*
+ * store_mdb_err() - translate an LMDB/errno result into a chatham result code.
+ * 0 -> 0; MDB_NOTFOUND -> STORE_E_NOT_FOUND; MDB_MAP_FULL -> STORE_E_MAP_FULL;
+ * MDB_READERS_FULL -> STORE_E_READERS; MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_INVALID,
+ * MDB_VERSION_MISMATCH -> STORE_E_CORRUPT; MDB_TXN_FULL -> STORE_E_TXN_FULL;
+ * MDB_KEYEXIST -> -EEXIST; MDB_MAP_RESIZED -> -EAGAIN (callers retry); positive errno
+ * values -> their negation; any other MDB_* code -> STORE_E_LMDB.
+ */
+int store_mdb_err(int rc);
+
+/*
+ * store_mdb_open() - create and open an environment in directory @dir (created with mode
+ * 0700 if missing, one level only). @flags are extra mdb_env_open() flags (MDB_RDONLY for
+ * readers); MDB_NOTLS is always added, and MDB_NOSYNC/MDB_NOMETASYNC/MDB_WRITEMAP are
+ * refused with -EINVAL: every store environment is durable. @map_initial is raised to the
+ * size of an existing data file by LMDB itself. @map_full_err is what a write returns once
+ * the map cannot grow past @map_max. @m is caller storage; on failure it is left closed.
+ * Returns 0, -errno, STORE_E_* (via store_mdb_err()).
+ */
+int store_mdb_open(struct store_mdb *m, const char *dir, unsigned flags, size_t map_initial,
+		   size_t map_max, unsigned max_readers, unsigned max_dbs, mode_t mode,
+		   int map_full_err);
+
+/* store_mdb_close() - close the environment. Safe on a zeroed or half-opened @m. */
+void store_mdb_close(struct store_mdb *m);
+
+/*
+ * store_mdb_read_begin() - take the shared lock and begin a read-only transaction, with the
+ * reader-table and resized-map recovery described above. On success the caller must call
+ * store_mdb_read_end() (which aborts the txn and drops the lock) from the same thread.
+ */
+int store_mdb_read_begin(struct store_mdb *m, MDB_txn **txn);
+void store_mdb_read_end(struct store_mdb *m, MDB_txn *txn);
+
+/*
+ * A write body: runs inside a write transaction, returns 0 to commit or a chatham code to
+ * abort. It may be run several times (after a map growth) and must therefore reset any
+ * output it produces at its start. STORE_E_MAP_FULL from the body means "grow and retry".
+ */
+typedef int (*store_mdb_write_fn)(MDB_txn *txn, void *ctx);
+
+/*
+ * store_mdb_write() - run @fn in one write transaction and commit it durably. On
+ * STORE_E_MAP_FULL (from the body or the commit) the map grows by doubling up to map_max
+ * and the body is re-run; at the cap the result is m->map_full_err. Returns 0 only after
+ * the commit succeeded.
+ */
+int store_mdb_write(struct store_mdb *m, store_mdb_write_fn fn, void *ctx);
+
+/* store_mdb_map_size() - the current map size in bytes. */
+size_t store_mdb_map_size(struct store_mdb *m);
+
+/* Big-endian helpers for keys and stored values. */
+static inline void store_be64_put(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static inline uint64_t store_be64_get(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static inline void store_be32_put(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline uint32_t store_be32_get(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+#endif

@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store/store.h — the node's durable state: one LMDB environment in the state directory
+ * (DESIGN.md §7). The store keeps reports as the signed bytes it was given and maintains
+ * every index in the same write transaction; it never verifies signatures (the caller
+ * decodes and admits first) and never decides policy.
+ *
+ * Named databases (all opened in one startup transaction):
+ *   reports     report id (32) -> record: indicator id, local envelope (received from,
+ *               when, hops, local flag; never leaves the node), then the signed bytes
+ *               exactly as ingested (store/codec.h "report")
+ *   indicators  everything about one indicator, clustered under its id:
+ *                 indicator id (32)                           -> summary
+ *                 indicator id || 0x01 || report id (65)      -> report meta: the
+ *                                                                per-indicator report index
+ *                 indicator id || 0x02 || prov || voter (66)  -> latest vote of a signer id
+ *                                                                (prov 0) or link tag (1)
+ *   recon       created ms u64 BE || report id (40) -> empty; CLEAR and GREEN reports only
+ *   expiry      valid_until ms u64 BE || indicator id (40) -> empty; ACTIVE indicators
+ *               whose votes all carry a valid_until
+ *   feed        sequence u64 BE -> change (indicator id, state after the change, time)
+ *   outbox      report id || recipient member id (64) -> next attempt time, attempts
+ *   rosters     epoch u64 BE -> signed roster bytes
+ *   meta        "schema" -> u32 BE; "store_id" -> 16 random bytes (names this store);
+ *               "n_ind" -> u64 BE number of summaries
+ * The summary, report index and votes share one B-tree, and envelopes live in the report
+ * record, because durable ingest is bound by the pages each commit writes: every separate
+ * tree keyed by a random id adds about one dirty page per report (docs/perf-store.md).
+ *
+ * Vote semantics (proto/summary.h): one vote per (indicator, signer id or linkability tag).
+ * `indicator`, `false_positive` and `revoke` reports compete for it; the newest `created`
+ * wins, a tie goes to the larger report id (so every node converges on the same vote). A
+ * winning `revoke` removes the vote but is kept as a tombstone, so an older report that
+ * arrives later cannot bring the vote back. `sighting` reports never vote; each distinct
+ * sighting report is counted.
+ *
+ * Summary rules: tlp is the strictest TLP of any stored report on the indicator;
+ * first/last_seen span every report's `created`; confidence is the maximum among live
+ * `indicator` votes and valid_until_ms the latest of their valid_until (0 if any of them has
+ * none). State: ACTIVE with at least one live `indicator` vote, EXPIRED when all of those
+ * have passed valid_until (set at ingest and by store_expire()), WITHDRAWN when none is left
+ * but some `indicator` report was stored, OBSERVED otherwise.
+ *
+ * Feed: each committed write that changes indicators appends ONE feed entry per changed
+ * indicator (not one per report): a batch that adds 5 reports on one indicator yields one
+ * entry. Sequences start at 1, increase by one and are never reused. The summary records the
+ * sequence of its latest entry (feed_seq), so an entry with seq < summary.feed_seq has been
+ * superseded.
+ *
+ * Durability: every write is one LMDB write transaction committed with fsync (no NOSYNC,
+ * NOMETASYNC or WRITEMAP). A function that writes returns 0 only after its commit succeeded.
+ * The map grows by doubling up to map_size_max when full; at the cap the write fails with
+ * STORE_E_MAP_FULL, whose text names the setting to raise.
+ *
+ * Threads: a struct store may be shared by threads (the environment is opened MDB_NOTLS).
+ * Reads may run concurrently with each other and with one writer; writers serialise. A
+ * struct store_read belongs to one thread at a time, and a thread holding one must not call
+ * a write function (a map resize would wait for it forever) nor a read function with a NULL
+ * @rd (it could deadlock against a waiting resize). Callbacks run inside the read
+ * transaction: they may call read functions with the @rd they were given, nothing else.
+ *
+ * Errors: every function returns 0 (or a documented count) on success, else a negative
+ * errno (-EINVAL for bad arguments, -ENOMEM) or a STORE_E_* code from proto/error.h:
+ * STORE_E_NOT_FOUND, STORE_E_CORRUPT (a stored value failed its strict decoder),
+ * STORE_E_MAP_FULL, STORE_E_READERS, STORE_E_TXN_FULL, STORE_E_LMDB, STORE_E_BUSY.
+ *
+ * Ownership: all pointer parameters are borrowed for the duration of the call unless a
+ * comment says the result is malloc'd (then the caller free()s it). Pointers handed to
+ * callbacks point into the LMDB map and are valid only during the callback.
+ */
+#ifndef CHATHAM_STORE_STORE_H
+#define CHATHAM_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/report.h"
+#include "proto/summary.h"
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_RECON_KEY_LEN 40 /* created ms u64 BE || report id */
+
+struct store;
+struct store_read;
+
+struct store_config {
+	const char *dir;	 /* state directory; created 0700 if missing (one level) */
+	size_t map_size_initial; /* bytes; 0 = 64 MiB; an existing larger file wins */
+	size_t map_size_max;	 /* bytes; 0 = 64 GiB; growth stops here (STORE_E_MAP_FULL) */
+	unsigned max_readers;	 /* LMDB reader slots; 0 = 126 */
+};
+
+/*
+ * store_open() - open (creating if needed) the store in cfg->dir and take an exclusive
+ * advisory lock on <dir>/store.lock so that one process owns it.
+ * On success *@out owns the store; release with store_close().
+ * Errors: STORE_E_BUSY (another process holds the lock), STORE_E_SCHEMA_NEWER (written by a
+ * newer chatham; the message says so), STORE_E_CORRUPT, -errno.
+ */
+int store_open(struct store **out, const struct store_config *cfg);
+
+/* store_close() - close the store. NULL-safe. No store_read may be open. */
+void store_close(struct store *s);
+
+/* ------------------------------------------------------------------ ingest */
+
+/* Per-item results of store_ingest() (errors are negative codes). */
+enum store_result {
+	STORE_NEW = 1, /* stored; indexes and summary updated */
+	STORE_DUP = 2, /* report id already stored (or earlier in the batch): nothing changed */
+};
+
+/* What this node knows about a report beyond its bytes. Never exported. */
+struct store_envelope {
+	uint8_t received_from[32]; /* opaque link/member id; all zero for local */
+	uint64_t received_ms;
+	uint16_t hops;
+	bool local; /* published by this node */
+};
+
+struct store_item {
+	/* In (borrowed for the call). */
+	const uint8_t *bytes; /* signed encoding, 1..PROTO_REPORT_MAX_BYTES */
+	size_t len;
+	uint8_t report_id[32];	      /* BLAKE2b-256 of @bytes, computed by the caller */
+	const struct proto_report *r; /* decoded view of @bytes (pointers may borrow @bytes) */
+	struct store_envelope env;
+	/*
+	 * Optional: member ids (n_outbox * 32 bytes) to queue for direct delivery in the same
+	 * transaction (a local AMBER/RED publish). Only allowed when r->tlp >= AMBER.
+	 */
+	const uint8_t *outbox_to;
+	size_t n_outbox;
+	/* Out, valid once store_ingest() returned 0. */
+	int result;	    /* STORE_NEW, STORE_DUP, or a negative code: why it was rejected */
+	uint8_t ind_id[32]; /* indicator id of r (set for NEW and DUP) */
+};
+
+/*
+ * store_ingest() - store @n reports in ONE durable write transaction.
+ * @items: borrowed; each item's result and ind_id are written.
+ * @now_ms: the node's clock, used for expiry state and feed entry times.
+ *
+ * A report whose fields break the store's invariants is rejected per item without failing
+ * the batch: -EINVAL (NULL bytes/view, outbox on CLEAR/GREEN), PROTO_E_TOO_LARGE (len),
+ * PROTO_E_REPORT_KIND, PROTO_E_REPORT_TLP, PROTO_E_REPORT_CONFIDENCE, PROTO_E_IND_TYPE,
+ * PROTO_E_IND_VALUE (empty, too long or containing NUL), PROTO_E_REPORT_PROVENANCE,
+ * PROTO_E_REPORT_TIME (valid_until before created). Duplicates (also within the batch) are
+ * STORE_DUP and change nothing. New reports update every index; recon only gets CLEAR and
+ * GREEN reports. Then one feed entry is appended per indicator that changed.
+ *
+ * Returns 0 once the transaction committed: only then are the results valid and may new
+ * reports be acknowledged to their publisher or peer. On a negative return nothing was
+ * stored and no result may be used. @n == 0 is a no-op returning 0.
+ */
+int store_ingest(struct store *s, struct store_item *items, size_t n, uint64_t now_ms);
+
+/*
+ * store_expire() - expiry sweep: every ACTIVE indicator whose latest valid_until is <=
+ * @now_ms becomes EXPIRED, with a feed entry (state EXPIRED). At most @max indicators per
+ * call (0 = no limit), in one transaction. *@n_expired (optional) gets the count.
+ */
+int store_expire(struct store *s, uint64_t now_ms, size_t max, size_t *n_expired);
+
+/* ------------------------------------------------------------------ reads */
+
+/*
+ * store_read_begin() - open a read snapshot for several reads (and for callbacks). Every
+ * read function takes an optional @rd: NULL runs the read in its own short snapshot. End
+ * with store_read_end() (NULL-safe) from the same thread; keep it short, a long snapshot
+ * pins pages and makes the file grow.
+ */
+int store_read_begin(struct store *s, struct store_read **rd);
+void store_read_end(struct store_read *rd);
+
+/* store_report_get() - copy of the signed bytes of report @id into a malloc'd *@out. */
+int store_report_get(struct store *s, struct store_read *rd, const uint8_t id[32], uint8_t **out,
+		     size_t *len);
+
+/* store_report_has() - @present[i] = whether report @ids[i] is stored, for @n ids. */
+int store_report_has(struct store *s, struct store_read *rd, const uint8_t (*ids)[32], size_t n,
+		     bool *present);
+
+/* store_envelope_get() - the local envelope of report @id. */
+int store_envelope_get(struct store *s, struct store_read *rd, const uint8_t id[32],
+		       struct store_envelope *env);
+
+/* store_summary_get() - the summary of indicator @ind_id into caller storage @out. */
+int store_summary_get(struct store *s, struct store_read *rd, const uint8_t ind_id[32],
+		      struct proto_summary *out);
+
+/* One stored report of an indicator, as its index knows it. */
+struct store_report_info {
+	uint8_t report_id[32];
+	uint8_t kind, tlp, confidence;
+	uint64_t created_ms, valid_until_ms;
+};
+
+/*
+ * Report callback: @bytes/@len is the signed report (valid during the call). Return 0 to
+ * continue, anything else to stop the iteration (the iterator then returns that value).
+ */
+typedef int (*store_report_cb)(void *ctx, const struct store_report_info *info,
+			       const uint8_t *bytes, size_t len);
+
+/*
+ * store_votes_iter() - call @cb for each live vote of indicator @ind_id (the winning
+ * `indicator` or `false_positive` report of each member or tag; revoked votes are skipped),
+ * in an unspecified but stable order. Returns 0, @cb's non-zero value, or an error.
+ */
+int store_votes_iter(struct store *s, struct store_read *rd, const uint8_t ind_id[32],
+		     store_report_cb cb, void *ctx);
+
+/* store_reports_iter() - like store_votes_iter() for every stored report of the indicator. */
+int store_reports_iter(struct store *s, struct store_read *rd, const uint8_t ind_id[32],
+		       store_report_cb cb, void *ctx);
+
+/* ------------------------------------------------------------------ feed */
+
+struct store_feed_entry {
+	uint64_t seq;
+	uint8_t ind_id[32];
+	uint8_t state;	  /* enum proto_summary_state right after the change */
+	uint64_t time_ms; /* now_ms of the write that made it */
+};
+
+typedef int (*store_feed_cb)(void *ctx, const struct store_feed_entry *e);
+
+/*
+ * store_feed_iter() - call @cb for feed entries with seq > @since in ascending order, at most
+ * @limit of them (0 = no limit). Returns the number of entries visited, or @cb's non-zero
+ * value (if negative) or an error. A positive non-zero @cb value stops the walk and is
+ * returned as-is.
+ */
+int store_feed_iter(struct store *s, struct store_read *rd, uint64_t since, size_t limit,
+		    store_feed_cb cb, void *ctx);
+
+/* store_feed_last() - the highest feed sequence, 0 when the feed is empty. */
+int store_feed_last(struct store *s, struct store_read *rd, uint64_t *seq);
+
+/* store_id() - the 16 random bytes created with this store (names it to derived data). */
+void store_id(const struct store *s, uint8_t id[16]);
+
+/* ------------------------------------------------------------------ reconciliation */
+
+/* store_recon_key() - build the 40-byte reconciliation key of (created_ms, report id). */
+void store_recon_key(uint8_t key[STORE_RECON_KEY_LEN], uint64_t created_ms, const uint8_t id[32]);
+
+/*
+ * store_recon_fingerprint() - fingerprint and count of the reconciliation items in the
+ * half-open range [@lo, @hi) (keys of STORE_RECON_KEY_LEN bytes; NULL @lo = from the first
+ * item, NULL @hi = to the end). @fp = sum of the items' report ids, each read as a 256-bit
+ * little-endian integer, mod 2^256 (all zero for an empty range). Additive, so ranges can
+ * be combined and the sum maintained incrementally; the wire protocol should hash it
+ * together with @count before sending. Cost: a linear scan, O(items in range).
+ */
+int store_recon_fingerprint(struct store *s, struct store_read *rd, const uint8_t *lo,
+			    const uint8_t *hi, uint8_t fp[32], uint64_t *count);
+
+/*
+ * store_recon_list() - the first @cap keys in [@lo, @hi) into @keys (caller storage of @cap
+ * keys), ascending; *@n = how many were written.
+ */
+int store_recon_list(struct store *s, struct store_read *rd, const uint8_t *lo, const uint8_t *hi,
+		     uint8_t (*keys)[STORE_RECON_KEY_LEN], size_t cap, size_t *n);
+
+/* ------------------------------------------------------------------ outbox */
+
+struct store_outbox_entry {
+	uint8_t report_id[32];
+	uint8_t recipient[32]; /* member id */
+	uint64_t next_attempt_ms;
+	uint32_t attempts;
+};
+
+/* store_outbox_put() - insert or replace @n entries (e.g. reschedule) in one transaction. */
+int store_outbox_put(struct store *s, const struct store_outbox_entry *e, size_t n);
+
+/* store_outbox_del() - drop an entry once acknowledged. STORE_E_NOT_FOUND if absent. */
+int store_outbox_del(struct store *s, const uint8_t report_id[32], const uint8_t recipient[32]);
+
+/*
+ * store_outbox_due() - up to @cap entries with next_attempt_ms <= @now_ms into @out;
+ * *@n = count. Scans the whole outbox (it holds only undelivered AMBER/RED copies).
+ */
+int store_outbox_due(struct store *s, struct store_read *rd, uint64_t now_ms,
+		     struct store_outbox_entry *out, size_t cap, size_t *n);
+
+/* ------------------------------------------------------------------ rosters */
+
+/*
+ * store_roster_put() - keep the signed roster of @epoch. Storing the same bytes again is a
+ * no-op; different bytes for a stored epoch are refused with -EEXIST.
+ */
+int store_roster_put(struct store *s, uint64_t epoch, const uint8_t *bytes, size_t len);
+
+/* store_roster_get() - malloc'd copy of the roster of @epoch. STORE_E_NOT_FOUND if absent. */
+int store_roster_get(struct store *s, struct store_read *rd, uint64_t epoch, uint8_t **out,
+		     size_t *len);
+
+/* store_roster_latest() - the highest stored epoch; STORE_E_NOT_FOUND if none. */
+int store_roster_latest(struct store *s, struct store_read *rd, uint64_t *epoch);
+
+/* ------------------------------------------------------------------ operations */
+
+struct store_stat {
+	size_t map_size;  /* current map size, bytes */
+	size_t map_used;  /* bytes of the map in use (last page number * page size) */
+	uint64_t n_grow;  /* map growths since open */
+	uint64_t reports; /* entries in reports */
+	uint64_t indicators;
+	uint64_t recon;
+	uint64_t outbox;
+	uint64_t feed_last;
+};
+
+int store_stat(struct store *s, struct store_stat *st);
+
+/*
+ * store_verify() - full consistency check (an fsck): every report record decodes and has its
+ * index entry and, if CLEAR/GREEN, its recon entry (and nothing else has); every summary equals
+ * what its index and votes imply; every vote is the winner of its voter's reports; the
+ * expiry index matches the summaries; each summary's feed_seq names an entry of its
+ * indicator. Linear in the store's size. Returns 0, or STORE_E_CORRUPT with a short
+ * description in @why (caller storage of @why_len bytes, may be NULL).
+ */
+int store_verify(struct store *s, char *why, size_t why_len);
+
+/*
+ * store_raw_put_rate() - benchmark helper: the raw mdb_put rate of the store's key shape
+ * (32-byte random keys, @val_len-byte values, durable commits of @batch puts) for @n puts
+ * into a fresh environment in @dir. *@per_sec = puts per second.
+ */
+int store_raw_put_rate(const char *dir, size_t n, size_t batch, size_t val_len, double *per_sec);
+
+/*
+ * store_debug_put() - write raw bytes into named database @db ("reports", "indicators",
+ * "recon", "expiry", "feed", "outbox", "rosters", "meta") in one transaction, bypassing every invariant. For tests that corrupt a store and
+ * for repair tools only.
+ */
+int store_debug_put(struct store *s, const char *db, const void *key, size_t klen, const void *val,
+		    size_t vlen);
+
+#endif

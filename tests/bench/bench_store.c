@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_store — store throughput against the machine's own LMDB limit, in one run:
+ *   1. ingest N distinct reports (default 1,000,000; each on its own indicator, so every
+ *      report writes every index and one feed entry) in durable batches of 1,000;
+ *   2. re-ingest 100,000 of them (duplicates);
+ *   3. 1,000,000 random report lookups (one-shot snapshots) and summary lookups (one shared
+ *      snapshot per 1,000);
+ *   4. export appends: store_export_sync() of the feed with a ~250-byte JSON renderer;
+ *   5. the raw mdb_put rate of the same key shape (32-byte random keys, same value size,
+ *      durable commits of 1,000) and the ratio of (1) to it.
+ * Reports are built directly as decoded views with 240 bytes standing for the signed
+ * encoding: signing is not what is measured. Usage: bench_store [N_REPORTS] [DIR]
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proto/crypto.h"
+#include "proto/error.h"
+#include "proto/indicator.h"
+#include "store/export.h"
+#include "store/store.h"
+
+#define BATCH 1000
+#define REPORT_BYTES 240
+#define DUPS 100000
+#define LOOKUPS 1000000
+#define EXPORT_MAX 300000
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t xs(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*s = x;
+	return x;
+}
+
+struct batch {
+	struct proto_report r[BATCH];
+	char values[BATCH][40];
+	uint8_t bytes[BATCH][REPORT_BYTES];
+	struct store_item items[BATCH];
+};
+
+/* Report @i: a distinct domain, GREEN, attributed to one of 64 members. */
+static void build(struct batch *b, size_t first, size_t n, uint8_t (*ids)[32])
+{
+	for (size_t j = 0; j < n; j++) {
+		size_t i = first + j;
+		struct proto_report *r = &b->r[j];
+		uint64_t seed = 0x9e3779b97f4a7c15ull ^ (i * 0x100000001b3ull);
+
+		memset(r, 0, offsetof(struct proto_report, ring));
+		r->kind = PROTO_KIND_INDICATOR;
+		r->tlp = PROTO_TLP_GREEN;
+		r->confidence = (uint8_t)(i % 101);
+		r->created_ms = 1700000000000ull + i;
+		r->ind_type = PROTO_IND_DOMAIN;
+		r->ind_value.len = (size_t)snprintf(b->values[j], sizeof(b->values[j]),
+						    "h%08zu.bench.example", i);
+		r->ind_value.ptr = b->values[j];
+		r->prov = PROTO_PROV_ATTRIBUTED;
+		memset(r->signer, (int)(i % 64), 32);
+		for (size_t k = 0; k < REPORT_BYTES; k += 8) {
+			uint64_t x = xs(&seed);
+
+			memcpy(b->bytes[j] + k, &x, 8);
+		}
+		memcpy(ids[i], b->bytes[j], 32); /* random enough to stand for BLAKE2b */
+		memset(&b->items[j], 0, sizeof(b->items[j]));
+		b->items[j].bytes = b->bytes[j];
+		b->items[j].len = REPORT_BYTES;
+		memcpy(b->items[j].report_id, ids[i], 32);
+		b->items[j].r = r;
+		b->items[j].env.received_ms = r->created_ms;
+		b->items[j].env.hops = 1;
+	}
+}
+
+static int render(void *ctx, struct store *s, struct store_read *rd,
+		  const struct store_feed_entry *e, uint8_t **doc, size_t *len)
+{
+	struct proto_summary sum;
+	char hex[65], *out;
+	int n, rc;
+
+	(void)ctx;
+	rc = store_summary_get(s, rd, e->ind_id, &sum);
+	if (rc)
+		return rc;
+	proto_hex_encode(hex, e->ind_id, 32);
+	n = asprintf(
+		&out,
+		"{\"seq\":%llu,\"indicator\":{\"id\":\"%s\",\"type\":\"domain\",\"value\":\"%s\"},"
+		"\"tlp\":%u,\"confidence\":%u,\"members\":%u,\"sightings\":%u,"
+		"\"first_seen\":%llu,\"last_seen\":%llu}",
+		(unsigned long long)e->seq, hex, sum.ind.value, sum.tlp, sum.confidence,
+		sum.n_members, sum.n_sightings, (unsigned long long)sum.first_seen_ms,
+		(unsigned long long)sum.last_seen_ms);
+	if (n < 0)
+		return -ENOMEM;
+	*doc = (uint8_t *)out;
+	*len = (size_t)n;
+	return 0;
+}
+
+static void die(const char *what, int rc)
+{
+	fprintf(stderr, "bench_store: %s: %s\n", what, proto_error_str(rc));
+	exit(1);
+}
+
+int main(int argc, char **argv)
+{
+	size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
+	const char *base = argc > 2 ? argv[2] : NULL;
+	char tmpl[] = "/var/tmp/bench_store-XXXXXX", path[512], cmd[600];
+	struct store_config sc = {0};
+	struct store_export_config xc = {0};
+	struct store *s;
+	struct store_export *x;
+	struct store_stat st;
+	struct batch *b = malloc(sizeof(*b));
+	uint8_t(*ids)[32] = malloc(n * 32);
+	double t, t_ingest = 0, t_dup = 0, rate, raw, look, look_sum, xrate;
+	uint64_t rng = 88172645463325252ull, feed_last;
+	size_t exported = 0;
+	int rc;
+
+	if (!b || !ids || n < BATCH)
+		return 1;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (proto_crypto_init() != 0)
+		return 1;
+	if (!base) {
+		base = mkdtemp(tmpl);
+		if (!base)
+			return 1;
+	}
+	snprintf(path, sizeof(path), "%s/state", base);
+	sc.dir = path;
+	sc.map_size_initial = (size_t)256 << 20;
+	if ((rc = store_open(&s, &sc)) != 0)
+		die("store_open", rc);
+	printf("bench_store: %zu reports of %d bytes, batches of %d, durable commits, dir %s\n", n,
+	       REPORT_BYTES, BATCH, base);
+
+	/* 1. distinct reports */
+	for (size_t i = 0; i < n; i += BATCH) {
+		size_t k = n - i < BATCH ? n - i : BATCH;
+
+		build(b, i, k, ids);
+		t = now_s();
+		if ((rc = store_ingest(s, b->items, k, 1700000000000ull + i)) != 0)
+			die("store_ingest", rc);
+		t_ingest += now_s() - t;
+		for (size_t j = 0; j < k; j++)
+			if (b->items[j].result != STORE_NEW)
+				die("unexpected result", b->items[j].result);
+	}
+	rate = (double)n / t_ingest;
+	store_stat(s, &st);
+	printf("ingest:   %10.0f reports/s  (%zu in %.2f s; map %zu MiB, used %zu MiB, %llu "
+	       "growths)\n",
+	       rate, n, t_ingest, st.map_size >> 20, st.map_used >> 20,
+	       (unsigned long long)st.n_grow);
+
+	/* 2. duplicates */
+	for (size_t d = 0; d < DUPS; d += BATCH) {
+		size_t first = (size_t)(xs(&rng) % (n / BATCH)) * BATCH;
+
+		build(b, first, BATCH, ids);
+		t = now_s();
+		if ((rc = store_ingest(s, b->items, BATCH, 1700000000000ull + n)) != 0)
+			die("store_ingest dup", rc);
+		t_dup += now_s() - t;
+		for (size_t j = 0; j < BATCH; j++)
+			if (b->items[j].result != STORE_DUP)
+				die("duplicate not detected", b->items[j].result);
+	}
+	printf("dups:     %10.0f reports/s  (%d in %.2f s)\n", DUPS / t_dup, DUPS, t_dup);
+
+	/* 3. lookups */
+	t = now_s();
+	for (size_t i = 0; i < LOOKUPS; i++) {
+		uint8_t *out;
+		size_t len;
+
+		rc = store_report_get(s, NULL, ids[xs(&rng) % n], &out, &len);
+		if (rc != 0)
+			die("store_report_get", rc);
+		free(out);
+	}
+	look = LOOKUPS / (now_s() - t);
+	printf("lookups:  %10.0f reports/s  (store_report_get, one snapshot each)\n", look);
+	{
+		uint8_t(*q)[32] = malloc(BATCH * 32);
+		bool present[BATCH];
+		double look_has;
+
+		if (!q)
+			return 1;
+		t = now_s();
+		for (size_t i = 0; i < LOOKUPS; i += BATCH) {
+			for (size_t j = 0; j < BATCH; j++)
+				memcpy(q[j], ids[xs(&rng) % n], 32);
+			if ((rc = store_report_has(s, NULL, (const uint8_t(*)[32])q, BATCH,
+						   present)) != 0)
+				die("store_report_has", rc);
+			for (size_t j = 0; j < BATCH; j++)
+				if (!present[j])
+					die("stored report not found", 0);
+		}
+		look_has = LOOKUPS / (now_s() - t);
+		printf("lookups:  %10.0f ids/s      (store_report_has, batches of %d, e.g. IHAVE)\n",
+		       look_has, BATCH);
+		free(q);
+	}
+	{
+		struct store_read *rd = NULL;
+		struct proto_summary sum;
+		char v[40];
+		uint8_t ind[32];
+
+		t = now_s();
+		for (size_t i = 0; i < LOOKUPS; i++) {
+			size_t k = xs(&rng) % n;
+
+			if (i % 1000 == 0) {
+				store_read_end(rd);
+				if ((rc = store_read_begin(s, &rd)) != 0)
+					die("store_read_begin", rc);
+			}
+			snprintf(v, sizeof(v), "h%08zu.bench.example", k);
+			proto_indicator_id_raw(PROTO_IND_DOMAIN, v, strlen(v), ind);
+			if ((rc = store_summary_get(s, rd, ind, &sum)) != 0)
+				die("store_summary_get", rc);
+		}
+		store_read_end(rd);
+		look_sum = LOOKUPS / (now_s() - t);
+		printf("lookups:  %10.0f summaries/s (incl. indicator id hash; snapshot per 1,000)\n",
+		       look_sum);
+	}
+
+	{
+		uint8_t fp[32];
+		uint64_t count;
+
+		t = now_s();
+		if ((rc = store_recon_fingerprint(s, NULL, NULL, NULL, fp, &count)) != 0)
+			die("store_recon_fingerprint", rc);
+		t = now_s() - t;
+		printf("recon:    %10.1f ns/item    (fingerprint of the whole set, %llu items, "
+		       "%.3f s)\n",
+		       t * 1e9 / (double)count, (unsigned long long)count, t);
+	}
+
+	/* 4. export appends */
+	snprintf(path, sizeof(path), "%s/export", base);
+	xc.dir = path;
+	xc.community = "bench";
+	xc.map_size_initial = (size_t)256 << 20;
+	if ((rc = store_export_open(&x, &xc)) != 0)
+		die("store_export_open", rc);
+	store_feed_last(s, NULL, &feed_last);
+	t = now_s();
+	while (exported < EXPORT_MAX && exported < feed_last) {
+		rc = store_export_sync(s, x, render, NULL, BATCH);
+		if (rc < 0)
+			die("store_export_sync", rc);
+		if (rc == 0)
+			break;
+		exported += (size_t)rc;
+	}
+	xrate = (double)exported / (now_s() - t);
+	printf("export:   %10.0f docs/s     (%zu rendered+appended, batches of %d, durable)\n",
+	       xrate, exported, BATCH);
+	store_export_close(x);
+	store_close(s);
+
+	/* 5. the machine's raw LMDB rate for the same key shape */
+	snprintf(path, sizeof(path), "%s/raw", base);
+	if ((rc = store_raw_put_rate(path, n, BATCH, REPORT_BYTES, &raw)) != 0)
+		die("store_raw_put_rate", rc);
+	printf("raw put:  %10.0f puts/s     (mdb_put, 32-byte random keys, %d-byte values, "
+	       "durable commits of %d)\n",
+	       raw, REPORT_BYTES, BATCH);
+	printf("ratio:    ingest / raw put = %.3f (a report writes 6 records: report+envelope,\n"
+	       "          index, vote, summary, recon, feed; two of them under random keys)\n",
+	       rate / raw);
+	printf("targets:  ingest >= 40000/s: %s; lookups >= 500000/s: %s\n",
+	       rate >= 40000 ? "met" : "NOT met", look >= 500000 ? "met" : "NOT met");
+	if (argc <= 2) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+		if (system(cmd) != 0)
+			fprintf(stderr, "bench_store: could not remove %s\n", base);
+	}
+	free(ids);
+	free(b);
+	return 0;
+}
