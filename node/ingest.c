@@ -204,6 +204,7 @@ static int sign_item(struct job *j, size_t i, struct slot *s)
 		.roster_for_epoch = node_snap_roster_cb,
 		.roster_ctx = (void *)snap,
 		.newest = snap->newest,
+		.signed_here = true, /* proto_report_sign() above, with our identity key */
 	};
 	s->reason = policy_admit_check(&snap->pcfg, &actx, s->bytes, s->len, &s->r);
 	if (s->reason != POLICY_ACCEPT)

@@ -164,6 +164,9 @@ enum policy_reason policy_admit_check_report(const struct policy_config *cfg,
 			return POLICY_REJECT_EXPELLED;
 		if (set->require_anonymous && r->tlp <= PROTO_TLP_GREEN)
 			return POLICY_REJECT_ATTRIBUTED;
+		if (ctx->signed_here && ctx->arrival == POLICY_ARRIVAL_LOCAL &&
+		    memcmp(r->signer, cfg->own_id, 32) == 0)
+			return POLICY_ACCEPT;
 		if (proto_report_verify_attributed(r, r->signer) != 0)
 			return POLICY_REJECT_BAD_SIGNATURE;
 		return POLICY_ACCEPT;

@@ -757,6 +757,41 @@ static void test_expelled(void **state)
 	proto_roster_free(r2);
 }
 
+/* signed_here skips only the re-verification of this node's own, locally signed reports. */
+static void test_signed_here(void **state)
+{
+	struct policy_config cfg;
+	struct policy_admit_ctx ctx;
+	struct proto_report r, out;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	cfg_init(&cfg);
+	report_init(&r, CLEAR, NULL);
+	buf = sign_attributed(&r, OWN, &len);
+	buf[len - 1] ^= 1; /* break the signature */
+	ctx_init(&ctx, POLICY_ARRIVAL_LOCAL, -1, only_roster1);
+	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out),
+			 POLICY_REJECT_BAD_SIGNATURE);
+	ctx.signed_here = true;
+	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_ACCEPT);
+	/* From a link the flag means nothing. */
+	ctx_init(&ctx, POLICY_ARRIVAL_GOSSIP, PEER, only_roster1);
+	ctx.signed_here = true;
+	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out),
+			 POLICY_REJECT_BAD_SIGNATURE);
+	free(buf);
+
+	/* Nor for a local report signed by someone else (it is refused as not ours first). */
+	report_init(&r, CLEAR, NULL);
+	buf = sign_attributed(&r, SIGNER, &len);
+	ctx_init(&ctx, POLICY_ARRIVAL_LOCAL, -1, only_roster1);
+	ctx.signed_here = true;
+	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_REJECT_NOT_OWN);
+	free(buf);
+}
+
 static void test_not_member(void **state)
 {
 	struct policy_config cfg;
@@ -1133,6 +1168,7 @@ int main(void)
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_epochs),
 		cmocka_unit_test(test_expelled),
+		cmocka_unit_test(test_signed_here),
 		cmocka_unit_test(test_not_member),
 		cmocka_unit_test(test_bad_signatures),
 		cmocka_unit_test(test_ring_tag_mismatch),
