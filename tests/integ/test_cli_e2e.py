@@ -1,0 +1,219 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""The operator's path end to end with a real node: community init, two member keys, a
+roster signed by a 2-of-3 steward quorum, `chatham run`, `publish --file` in every import
+format, and `export` in every format from the node's export directory, with the STIX
+bundle checked against the OASIS schemas (ajv, when npm can install it).
+
+Synchronisation is by polling state (the socket, the export's contents), never by sleeping
+a fixed time."""
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cli_exportenv import StixValidator, check_stix_bundle, chatham_bin, run  # noqa: E402
+
+COMMUNITY = "E2E Community"
+
+
+def poll(what, fn, timeout=30.0):
+    end = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < end:
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what + " (last: %r)" % (last,))
+
+
+class Node:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.conf = os.path.join(tmp, "chatham.conf")
+        self.sock = os.path.join(tmp, "api.sock")
+        self.export = os.path.join(tmp, "export")
+        self.log = open(os.path.join(tmp, "node.log"), "w+")
+        self.proc = None
+
+    def setup(self):
+        t = self.tmp
+        comm = os.path.join(t, "comm")
+        run("community", "init", "--name", COMMUNITY, "--stewards", "3", "--threshold", "2",
+            "--out-dir", comm, check=0)
+        run("keygen", "--out", os.path.join(t, "alpha.key"), "--name", "Alpha CERT", check=0)
+        run("keygen", "--out", os.path.join(t, "bravo.key"), "--name", "Bravo CSIRT", check=0)
+        roster = os.path.join(t, "roster")
+        run("roster", "add", "--roster", roster, "--community", os.path.join(comm, "community"),
+            "--key", os.path.join(t, "alpha.key.pub"), "--domain", "alpha.example",
+            "--address", "127.0.0.1:1", check=0)
+        run("roster", "add", "--roster", roster, "--key", os.path.join(t, "bravo.key.pub"),
+            "--domain", "bravo.example", "--address", "127.0.0.1:2", check=0)
+        for k in ("steward-1.key", "steward-2.key"):
+            run("roster", "sign", "--roster", roster, "--community",
+                os.path.join(comm, "community"), "--steward-key", os.path.join(comm, k),
+                check=0)
+        run("roster", "verify", "--roster", roster, "--community",
+            os.path.join(comm, "community"), check=0)
+        self.bravo_id = json.load(open(os.path.join(t, "bravo.key.pub")))["member_id"]
+        with open(self.conf, "w") as f:
+            f.write("[node]\nstate_dir = %s\nexport_dir = %s\nkey_file = %s\n"
+                    "community_file = %s\nroster_file = %s\n[api]\nsocket = %s\n" % (
+                        os.path.join(t, "state"), self.export, os.path.join(t, "alpha.key"),
+                        os.path.join(comm, "community"), roster, self.sock))
+        run("check-config", self.conf, check=0)
+
+    def start(self):
+        self.proc = subprocess.Popen([chatham_bin(), "run", "--config", self.conf],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+
+        def up():
+            if self.proc.poll() is not None:
+                self.log.seek(0)
+                raise AssertionError("node exited %d:\n%s" % (self.proc.returncode,
+                                                              self.log.read()))
+            return os.path.exists(self.sock) and run("status", "--socket", self.sock,
+                                                     "--json").returncode == 0
+        poll("the node's API socket", up)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.seek(0)
+        return self.log.read()
+
+
+def publish(node, path, *args, want):
+    p = run("publish", "--file", path, "--socket", node.sock, "--json", *args)
+    s = json.loads(p.stdout.strip().splitlines()[-1])
+    got = {k: s[k] for k in want}
+    assert got == want, (path, got, want, p.stderr)
+    return p
+
+
+def export(node, fmt, *args):
+    return run("export", "--format", fmt, "--export-dir", node.export, *args, check=0)
+
+
+def test_flow(node, tmp):
+    files = {}
+
+    def w(name, text):
+        files[name] = os.path.join(tmp, name)
+        with open(files[name], "w") as f:
+            f.write(text if isinstance(text, str) else json.dumps(text))
+
+    w("list.txt", "# plain\n198.51.100.1\nevil-one.example\nexample[.]com\n")
+    w("list.csv", "value,type,tlp,confidence,tags\n198.51.100.2,ipv4,clear,90,c2;scan\n"
+                  "http://evil-two.example/x,url,green,,\nbad..example,,green,,\n")
+    w("bundle.json", {"type": "bundle", "id": "bundle--6b6f1a5e-0a7e-4f8c-9c55-2b9a1f3d9e10",
+                      "objects": [{"type": "indicator", "spec_version": "2.1",
+                                   "id": "indicator--0e5b2a55-9d1c-4a55-8d0c-9c1b9e7e2b01",
+                                   "pattern_type": "stix", "confidence": 70,
+                                   "object_marking_refs": [
+                                       "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"],
+                                   "pattern": "[domain-name:value = 'evil-three.example' OR "
+                                              "file:hashes.'SHA-256' = 'e3b0c44298fc1c149afbf4c"
+                                              "8996fb92427ae41e4649b934ca495991b7852b855']"}]})
+    w("event.json", {"Event": {"info": "e2e", "Tag": [{"name": "tlp:amber"}], "Attribute": [
+        {"type": "ip-dst", "value": "203.0.113.9", "to_ids": True},
+        {"type": "email-src", "value": "phish@evil-four.example", "to_ids": True}]}})
+
+    publish(node, files["list.txt"], "--tlp", "green", want={"new": 2, "invalid": 1})
+    publish(node, files["list.csv"], want={"new": 2, "invalid": 1})
+    publish(node, files["bundle.json"], want={"new": 2, "invalid": 0})
+    # AMBER from the MISP tags: delivered to the named recipient.
+    publish(node, files["event.json"], "--recipient", node.bravo_id,
+            want={"new": 2, "invalid": 0})
+    # The same file again: every report is a duplicate... or new with a new timestamp; the
+    # indicators stay the same either way, which is what the export shows.
+    values = {"198.51.100.1", "evil-one.example", "198.51.100.2", "http://evil-two.example/x",
+              "evil-three.example",
+              "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+              "203.0.113.9", "phish@evil-four.example"}
+
+    def exported():
+        p = export(node, "plain")
+        got = set(p.stdout.split())
+        return got if got == values else None
+    poll("all eight indicators in the export", exported)
+
+    rows = list(csv.DictReader(io.StringIO(export(node, "csv").stdout, newline="")))
+    assert {r["value"] for r in rows} == values
+    tlp = {r["value"]: r["tlp"] for r in rows}
+    assert tlp["198.51.100.2"] == "CLEAR" and tlp["203.0.113.9"] == "AMBER", tlp
+    jl = [json.loads(x) for x in export(node, "jsonl").stdout.splitlines()]
+    assert {d["chatham"]["value"] for d in jl} == values
+    text = export(node, "jsonl").stdout
+    for name in ("Alpha CERT", "Bravo CSIRT", "alpha.example", "bravo.example", node.bravo_id):
+        assert name not in text, "export names a member: " + name
+
+    out = os.path.join(tmp, "bundle-out.json")
+    export(node, "stix21", "--out", out)
+    b = json.load(open(out))
+    check_stix_bundle(b, COMMUNITY)
+    assert len([o for o in b["objects"] if o["type"] == "indicator"]) == 8
+    v = StixValidator()
+    if v.available:
+        ok, msg = v.validate(out)
+        assert ok, msg
+        print("     STIX bundle of the node's export is valid against the OASIS schemas")
+    else:
+        print("     (STIX schema check skipped: %s)" % v.reason)
+
+    misp = os.path.join(tmp, "misp")
+    export(node, "misp-feed", "--out", misp)
+    man = json.load(open(os.path.join(misp, "manifest.json")))
+    ev = json.load(open(os.path.join(misp, next(iter(man)) + ".json")))["Event"]
+    assert {a["value"] for a in ev["Attribute"]} == values
+    assert len(open(os.path.join(misp, "hashes.csv")).read().splitlines()) == 8
+
+    # The node's own CSV export imports back as is (unknown columns ignored).
+    back = os.path.join(tmp, "back.csv")
+    export(node, "csv", "--out", back)
+    p = run("publish", "--file", back, "--dry-run", "--json", "--recipient", node.bravo_id)
+    s = json.loads(p.stdout)
+    assert s["format"] == "csv" and s["valid"] == 8 and s["invalid"] == 0, (s, p.stderr)
+
+
+def main():
+    chatham_bin()
+    if run("keygen", "--help").returncode != 0:
+        print("SKIP: this chatham has no keygen command")
+        return 77
+    passed = failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        node = Node(tmp)
+        try:
+            node.setup()
+            node.start()
+            test_flow(node, tmp)
+            passed += 1
+            print("ok   test_flow")
+        except Exception:
+            failed += 1
+            print("FAIL test_flow")
+            traceback.print_exc()
+        finally:
+            log = node.stop()
+            if failed:
+                print("--- node log ---\n" + log[-4000:])
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

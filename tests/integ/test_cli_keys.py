@@ -1,0 +1,255 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Key, community and roster commands end to end on files: what they write (modes, public
+parts), the roster life cycle across two epochs with a 2-of-3 steward quorum, the checks
+`roster verify` makes, and the errors and exit codes an operator meets."""
+import json
+import os
+import stat
+import sys
+import tempfile
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cli_exportenv import chatham_bin, run  # noqa: E402
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def pub(path):
+    return json.load(open(path + ".pub"))
+
+
+class World:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.comm = os.path.join(tmp, "comm")
+
+    def p(self, *parts):
+        return os.path.join(self.tmp, *parts)
+
+
+def test_community_init(w):
+    p = run("community", "init", "--name", "Example CSIRT Network", "--stewards", "3",
+            "--threshold", "2", "--out-dir", w.comm, "--json", check=0)
+    res = json.loads(p.stdout)
+    assert res["name"] == "Example CSIRT Network" and res["threshold"] == 2
+    assert len(res["community_id"]) == 64 and len(res["steward_pks"]) == 3
+    assert mode(w.comm) == 0o750
+    assert mode(os.path.join(w.comm, "network.key")) == 0o600
+    for i in (1, 2, 3):
+        k = os.path.join(w.comm, "steward-%d.key" % i)
+        assert mode(k) == 0o600
+        assert pub(k)["steward_pk"] == res["steward_pks"][i - 1]
+    assert mode(os.path.join(w.comm, "community")) & 0o077 in (0o044, 0o004, 0o040, 0)
+    # Nothing secret on stdout: no key file content appears there.
+    secret = open(os.path.join(w.comm, "network.key"), "rb").read()
+    assert secret.hex()[-64:] not in p.stdout
+    # A second init into the same directory refuses to replace the files.
+    p = run("community", "init", "--name", "X", "--stewards", "1", "--out-dir", w.comm)
+    assert p.returncode == 1 and "already exists" in p.stderr, p.stderr
+
+
+def test_community_usage(w):
+    for args in (["community"], ["community", "init", "--stewards", "2", "--out-dir", w.p("c")],
+                 ["community", "init", "--name", "A", "--stewards", "2", "--out-dir", w.p("c")],
+                 ["community", "init", "--name", "A", "--stewards", "2", "--threshold", "3",
+                  "--out-dir", w.p("c")],
+                 ["community", "init", "--name", "A", "--steward-pk", "zz", "--out-dir",
+                  w.p("c")],
+                 ["community", "frobnicate"]):
+        p = run(*args)
+        assert p.returncode == 2, (args, p.returncode, p.stderr)
+    assert not os.path.exists(w.p("c"))
+    # External steward keys: one generated elsewhere, one here, 2-of-2.
+    run("keygen", "--steward", "--out", w.p("ext.key"), check=0)
+    p = run("community", "init", "--name", "Mixed", "--steward-pk", pub(w.p("ext.key"))[
+        "steward_pk"], "--stewards", "1", "--threshold", "2", "--out-dir", w.p("mixed"),
+        "--json", check=0)
+    assert json.loads(p.stdout)["steward_pks"][0] == pub(w.p("ext.key"))["steward_pk"]
+
+
+def test_keygen(w):
+    a = w.p("alpha.key")
+    p = run("keygen", "--out", a, "--name", "Alpha CERT", check=0)
+    info = pub(a)
+    assert info["chatham"] == "member-public-key" and info["name"] == "Alpha CERT"
+    for k in ("member_id", "transport_pk", "ring_pk"):
+        assert len(info[k]) == 64 and info[k] in p.stdout
+    assert len({info["member_id"], info["transport_pk"], info["ring_pk"]}) == 3
+    assert mode(a) == 0o600
+    before = open(a, "rb").read()
+    p = run("keygen", "--out", a)
+    assert p.returncode == 1 and "--force" in p.stderr
+    assert open(a, "rb").read() == before
+    run("keygen", "--out", a, "--force", "--name", "Alpha CERT", check=0)
+    assert open(a, "rb").read() != before
+    run("keygen", "--out", w.p("bravo.key"), check=0)
+    run("keygen", "--out", w.p("charlie.key"), "--name", "Charlie", check=0)
+    assert run("keygen").returncode == 2
+    assert run("keygen", "--out", w.p("x.key"), "--steward", "--name", "N").returncode == 2
+
+
+def test_roster_epoch1(w):
+    r1 = w.p("roster1")
+    community = os.path.join(w.comm, "community")
+    p = run("roster", "add", "--roster", r1, "--key", w.p("alpha.key.pub"))
+    assert p.returncode == 1 and "--community" in p.stderr
+    run("roster", "add", "--roster", r1, "--community", community, "--key", w.p("alpha.key.pub"),
+        "--alias", "Alpha", "--domain", "Alpha.Example", "--address", "127.0.0.1:7400",
+        check=0)
+    # A member key bundle works too (public halves); its name must then be given.
+    p = run("roster", "add", "--roster", r1, "--key", w.p("bravo.key"))
+    assert p.returncode == 2 and "--name" in p.stderr
+    run("roster", "add", "--roster", r1, "--key", w.p("bravo.key"), "--name", "Bravo",
+        check=0)
+    show = json.loads(run("roster", "show", "--roster", r1, "--json", check=0).stdout)
+    assert show["epoch"] == 1 and show["signed_by"] == [] and len(show["members"]) == 2
+    alpha = [m for m in show["members"] if m["name"] == "Alpha CERT"][0]
+    assert alpha["member_id"] == pub(w.p("alpha.key"))["member_id"]
+    assert alpha["domains"] == ["alpha.example"] and alpha["addresses"] == ["127.0.0.1:7400"]
+
+    p = run("roster", "verify", "--roster", r1, "--community", community)
+    assert p.returncode == 1 and "0 valid signatures" in p.stderr, p.stderr
+    p = run("roster", "sign", "--roster", r1, "--steward-key", os.path.join(w.comm, "steward-1.key"))
+    assert p.returncode == 1 and "--community" in p.stderr
+    p = run("roster", "sign", "--roster", r1, "--community", community, "--steward-key",
+            os.path.join(w.comm, "steward-1.key"), check=0)
+    assert "more signatures needed" in p.stdout
+    p = run("roster", "verify", "--roster", r1, "--community", community)
+    assert p.returncode == 1 and "1 valid signature," in p.stderr
+    p = run("roster", "sign", "--roster", r1, "--authority", community, "--steward-key",
+            os.path.join(w.comm, "steward-3.key"), check=0)
+    assert "complete" in p.stdout
+    p = run("roster", "verify", "--roster", r1, "--community", community, check=0)
+    assert p.stdout.strip() == "valid: epoch 1, 2 members, 2/3 signatures (threshold 2)", p.stdout
+    # A steward of another community cannot sign.
+    p = run("roster", "sign", "--roster", r1, "--community", community, "--steward-key",
+            w.p("ext.key"))
+    assert p.returncode == 1 and "not one of the 3 stewards" in p.stderr
+    # Another community's file is not this roster's authority.
+    p = run("roster", "verify", "--roster", r1, "--community", os.path.join(w.p("mixed"),
+                                                                             "community"))
+    assert p.returncode == 1 and "another community" in p.stderr, p.stderr
+
+
+def test_roster_tampered(w):
+    bad = w.p("roster-bad")
+    data = bytearray(open(w.p("roster1"), "rb").read())
+    data[-3] ^= 0x40  # inside the last signature
+    open(bad, "wb").write(bytes(data))
+    p = run("roster", "verify", "--roster", bad, "--community", os.path.join(w.comm, "community"))
+    assert p.returncode == 1 and "does not verify" in p.stderr, p.stderr
+    open(bad, "wb").write(b"not a roster")
+    p = run("roster", "show", "--roster", bad)
+    assert p.returncode == 1 and "roster" in p.stderr
+
+
+def test_roster_epoch2(w):
+    r1, r2 = w.p("roster1"), w.p("roster2")
+    community = os.path.join(w.comm, "community")
+    before = open(r1, "rb").read()
+    p = run("roster", "add", "--roster", r1, "--key", w.p("charlie.key.pub"))
+    assert p.returncode == 1 and "--out" in p.stderr
+    assert open(r1, "rb").read() == before, "a complete roster was modified"
+    run("roster", "add", "--roster", r1, "--key", w.p("charlie.key.pub"), "--out", r2,
+        "--min-ring-size", "3", check=0)
+    show = json.loads(run("roster", "show", "--roster", r2, "--json", check=0).stdout)
+    assert show["epoch"] == 2 and len(show["members"]) == 3
+    assert show["settings"]["min_ring_size"] == 3
+    p = run("roster", "sign", "--roster", r2, "--community", community, "--steward-key",
+            os.path.join(w.comm, "steward-2.key"))
+    assert p.returncode == 1 and "--previous" in p.stderr
+    for k in ("steward-2.key", "steward-3.key"):
+        run("roster", "sign", "--roster", r2, "--previous", r1, "--steward-key",
+            os.path.join(w.comm, k), check=0)
+    p = run("roster", "verify", "--roster", r2, "--community", community)
+    assert p.returncode == 1 and "--previous" in p.stderr
+    p = run("roster", "verify", "--roster", r2, "--community", community, "--previous", r1,
+            "--json", check=0)
+    v = json.loads(p.stdout)
+    assert v == {"valid": True, "epoch": 2, "members": 3, "signatures": 2, "stewards": 3,
+                 "threshold": 2}, v
+    # Epoch 1 cannot be presented as newer than epoch 2.
+    p = run("roster", "verify", "--roster", r1, "--community", community, "--previous", r2)
+    assert p.returncode == 0  # epoch 1 is always checked against the community file
+    # Removing a member from the complete epoch 2 starts epoch 3.
+    cid = pub(w.p("charlie.key"))["member_id"]
+    run("roster", "remove", "--roster", r2, "--member-id", cid, "--out", w.p("roster3"), check=0)
+    show = json.loads(run("roster", "show", "--roster", w.p("roster3"), "--json",
+                          check=0).stdout)
+    assert show["epoch"] == 3 and len(show["members"]) == 2
+
+
+def test_roster_edit_draft(w):
+    d = w.p("draft")
+    community = os.path.join(w.comm, "community")
+    run("roster", "add", "--roster", d, "--community", community, "--key",
+        w.p("alpha.key.pub"), check=0)
+    run("roster", "sign", "--roster", d, "--community", community, "--steward-key",
+        os.path.join(w.comm, "steward-1.key"), check=0)
+    # Editing a partially signed draft keeps the epoch and drops the signature.
+    p = run("roster", "add", "--roster", d, "--key", w.p("bravo.key.pub"), "--name", "B",
+            check=0)
+    assert "dropping 1 signature" in p.stderr
+    show = json.loads(run("roster", "show", "--roster", d, "--json", check=0).stdout)
+    assert show["epoch"] == 1 and show["signed_by"] == []
+    # Updating a member replaces its entry.
+    run("roster", "add", "--roster", d, "--key", w.p("bravo.key.pub"), "--name", "Bravo 2",
+        "--alias", "B2", check=0)
+    show = json.loads(run("roster", "show", "--roster", d, "--json", check=0).stdout)
+    assert sorted(m["name"] for m in show["members"]) == ["Alpha CERT", "Bravo 2"]
+    # Errors in member data are named.
+    for args, msg in ((["--domain", "bad domain"], "--domain"),
+                      (["--address", "nohostport"], "address"),
+                      (["--alias", "x\ty"], "alias")):
+        p = run("roster", "add", "--roster", d, "--key", w.p("charlie.key.pub"), *args)
+        assert p.returncode == 1 and msg in p.stderr, (args, p.stderr)
+    hexid = "ab" * 32
+    p = run("roster", "add", "--roster", d, "--member-id", hexid, "--transport-pk", "cd" * 32,
+            "--ring-pk", "ef" * 32, "--name", "X")
+    assert p.returncode == 1 and "not a valid" in p.stderr, p.stderr
+    p = run("roster", "remove", "--roster", d, "--member-id", hexid)
+    assert p.returncode == 1 and "no member" in p.stderr
+    # The last member cannot be removed.
+    one = w.p("one")
+    run("roster", "add", "--roster", one, "--community", community, "--key",
+        w.p("alpha.key.pub"), check=0)
+    p = run("roster", "remove", "--roster", one, "--member-id", pub(w.p("alpha.key"))["member_id"])
+    assert p.returncode == 1 and "at least one member" in p.stderr
+
+
+def test_help(w):
+    for cmd in (["keygen"], ["community"], ["community", "init"], ["roster"],
+                ["roster", "add"], ["roster", "sign"], ["roster", "show"], ["roster", "verify"],
+                ["export"]):
+        p = run(*cmd, "--help", check=0)
+        assert p.stdout.startswith("usage: chatham"), (cmd, p.stdout[:80])
+    assert run("roster", "frobnicate").returncode == 2
+    assert run("roster").returncode == 2
+
+
+def main():
+    chatham_bin()
+    passed = failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        w = World(tmp)
+        # Order matters: later tests use the files earlier ones made.
+        for t in (test_community_init, test_community_usage, test_keygen, test_roster_epoch1,
+                  test_roster_tampered, test_roster_epoch2, test_roster_edit_draft, test_help):
+            try:
+                t(w)
+                passed += 1
+                print("ok   " + t.__name__)
+            except Exception:
+                failed += 1
+                print("FAIL " + t.__name__)
+                traceback.print_exc()
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
