@@ -105,6 +105,9 @@ static const char report_usage[] =
 	"  -d, --description TEXT   free text (redacted before it leaves the community)\n"
 	"  -r, --recipient ID       member id (64 hex digits) of a recipient; AMBER,\n"
 	"                           AMBER+STRICT and RED need at least one (repeatable)\n"
+	"  -a, --anonymous          sign with a ring signature over the roster's members\n"
+	"                           instead of this node's key (CLEAR and GREEN only); a\n"
+	"                           revoke of an anonymous report must be anonymous too\n"
 	"  -s, --socket PATH        the node's API socket (default: $CHATHAM_SOCKET, else\n"
 	"                           [api] socket of the config file)\n"
 	"  -c, --config FILE        config file to read the socket path from\n"
@@ -158,13 +161,14 @@ static int report_command(int argc, char **argv, const char *op, const char *wha
 		{"tag", required_argument, NULL, 'g'},
 		{"description", required_argument, NULL, 'd'},
 		{"recipient", required_argument, NULL, 'r'},
+		{"anonymous", no_argument, NULL, 'a'},
 		{"socket", required_argument, NULL, OPT_SOCKET},
 		{"config", required_argument, NULL, OPT_CONFIG},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0},
 	};
-	bool is_publish = !strcmp(op, "publish"), raw = false;
+	bool is_publish = !strcmp(op, "publish"), raw = false, anonymous = false;
 	const char *socket = NULL, *config = NULL, *value = NULL, *tlp = NULL;
 	json_t *req = json_pack("{s:s}", "op", op), *tags = json_array(), *rcpts = json_array();
 	json_t *resp = NULL;
@@ -176,7 +180,7 @@ static int report_command(int argc, char **argv, const char *op, const char *wha
 		code = NODE_CMD_EXIT_FAIL;
 		goto out;
 	}
-	while ((c = getopt_long(argc, argv, "v:t:T:k:C:u:l:g:d:r:s:c:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "v:t:T:k:C:u:l:g:d:r:as:c:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			value = optarg;
@@ -234,6 +238,10 @@ static int report_command(int argc, char **argv, const char *op, const char *wha
 		case 'r':
 			json_array_append_new(rcpts, json_string(optarg));
 			break;
+		case 'a':
+			anonymous = true;
+			json_object_set_new(req, "anonymous", json_true());
+			break;
 		case OPT_SOCKET:
 			socket = optarg;
 			break;
@@ -287,10 +295,10 @@ static int report_command(int argc, char **argv, const char *op, const char *wha
 	} else if (!json_is_true(json_object_get(resp, "ok"))) {
 		code = node_cmd_print_error(argv[0], json_object_get(resp, "error"));
 	} else {
-		printf("%s report %.16s... on %s %s (indicator %.16s...)\n",
+		printf("%s%s report %.16s... on %s %s (indicator %.16s...)\n",
 		       !strcmp(jstr(resp, "result"), "new") ? "new" : "duplicate",
-		       jstr(resp, "report_id"), jstr(resp, "type"), jstr(resp, "value"),
-		       jstr(resp, "indicator_id"));
+		       anonymous ? " anonymous" : "", jstr(resp, "report_id"), jstr(resp, "type"),
+		       jstr(resp, "value"), jstr(resp, "indicator_id"));
 		code = NODE_CMD_EXIT_OK;
 	}
 out:
@@ -605,6 +613,12 @@ int node_cmd_status(int argc, char **argv)
 		printf("export     feed %lld\n", jint(json_object_get(resp, "export"), "last_seq"));
 		printf("api        %lld connection(s)\n",
 		       jint(json_object_get(resp, "api"), "connections"));
+		json_t *o = json_object_get(resp, "overlay");
+		if (!strcmp(jstr(o, "state"), "on"))
+			printf("overlay    %lld link(s) up, %lld of %lld wanted members linked\n",
+			       jint(o, "links_up"), jint(o, "wanted_up"), jint(o, "wanted"));
+		else if (o)
+			printf("overlay    %s\n", jstr(o, "state"));
 		printf("ingest     %lld accepted, %lld duplicates, %lld rejected, %lld pending\n",
 		       jint(i, "accepted"), jint(i, "duplicates"), jint(i, "rejected"),
 		       jint(i, "pending"));
@@ -614,10 +628,77 @@ int node_cmd_status(int argc, char **argv)
 	return code;
 }
 
+/*
+ * One line per link. MEMBER and ADDRESS columns appear only when the node sent them
+ * ([policy] show_attribution), so the default output can be pasted into a ticket.
+ */
+static void print_peers(json_t *resp)
+{
+	json_t *sum = json_object_get(resp, "summary"), *links = json_object_get(resp, "peers");
+	json_t *closed = json_object_get(resp, "closed"), *l, *v;
+	const char *state = jstr(resp, "overlay"), *k;
+	bool attribution = false;
+	size_t i, shown = 0;
+
+	if (strcmp(state, "on")) {
+		printf("overlay %s%s; the roster has %lld members\n", state,
+		       strcmp(state, "off") ? "" : " (no network key file)",
+		       jint(resp, "roster_members"));
+		return;
+	}
+	printf("%lld link(s) up, %lld pending; %lld of %lld wanted members linked; the roster has "
+	       "%lld members (epoch %lld)\n",
+	       jint(sum, "links_up"), jint(sum, "links_pending"), jint(sum, "wanted_up"),
+	       jint(sum, "wanted"), jint(resp, "roster_members"), jint(sum, "roster_epoch"));
+	json_array_foreach(links, i, l)
+	{
+		attribution |= json_object_get(l, "member") || json_object_get(l, "address");
+	}
+	if (json_array_size(links))
+		printf("%-6s %-10s %-8s %10s %12s %12s %9s%s\n", "LINK", "STATE", "DIR", "UPTIME",
+		       "BYTES_IN", "BYTES_OUT", "RTT_MS", attribution ? "  MEMBER (ADDRESS)" : "");
+	json_array_foreach(links, i, l)
+	{
+		long long up = jint(l, "uptime_s");
+		json_t *rtt = json_object_get(l, "rtt_ms");
+		char upbuf[32], rttbuf[32];
+
+		snprintf(upbuf, sizeof(upbuf), "%lldh%02lldm%02llds", up / 3600, up / 60 % 60,
+			 up % 60);
+		if (json_is_number(rtt))
+			snprintf(rttbuf, sizeof(rttbuf), "%.2f", json_number_value(rtt));
+		else
+			snprintf(rttbuf, sizeof(rttbuf), "-");
+		printf("%-6lld %-10s %-8s %10s %12lld %12lld %9s", jint(l, "id"), jstr(l, "state"),
+		       jstr(l, "direction"), upbuf, jint(l, "bytes_in"), jint(l, "bytes_out"),
+		       rttbuf);
+		if (attribution) {
+			json_t *m = json_object_get(l, "member");
+
+			printf("  %s (%s)", m ? jstr(m, "name") : "unidentified",
+			       jstr(l, "address"));
+		}
+		printf("\n");
+	}
+	json_object_foreach(closed, k, v)
+	{
+		if (!json_integer_value(v))
+			continue;
+		printf("%s%s %lld", shown++ ? ", " : "closed since start: ", k,
+		       (long long)json_integer_value(v));
+	}
+	if (shown)
+		printf("\n");
+}
+
 int node_cmd_peers(int argc, char **argv)
 {
-	static const char usage[] = "usage: chatham peers [OPTIONS]\n\n"
-				    "Show the node's links to other members.\n\n";
+	static const char usage[] =
+		"usage: chatham peers [OPTIONS]\n\n"
+		"Show the node's overlay links: state, direction, uptime, bytes in and out and\n"
+		"round-trip time of each, and why links were closed since the node started.\n"
+		"Which member a link leads to is shown only when the node's config sets\n"
+		"[policy] show_attribution = true, so the default output can go into a ticket.\n\n";
 	struct read_opts ro = {0};
 	json_t *req = json_pack("{s:s}", "op", "peers"), *resp = NULL;
 	int code;
@@ -638,9 +719,7 @@ int node_cmd_peers(int argc, char **argv)
 	} else if (!json_is_true(json_object_get(resp, "ok"))) {
 		code = node_cmd_print_error(argv[0], json_object_get(resp, "error"));
 	} else {
-		printf("%zu link(s); the roster has %lld members\n",
-		       json_array_size(json_object_get(resp, "peers")),
-		       jint(resp, "roster_members"));
+		print_peers(resp);
 		code = NODE_CMD_EXIT_OK;
 	}
 	json_decref(resp);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "node/overlay.h"
 #include "proto/error.h"
 
 struct opt_def {
@@ -55,6 +56,8 @@ struct value {
 	char *s;       /* PATH; ENUM: the chosen word */
 	uint32_t *ids; /* UIDS/GIDS */
 	size_t n_ids;
+	char **addrs; /* ADDRS, as written */
+	size_t n_addrs;
 };
 
 struct node_config {
@@ -79,6 +82,9 @@ struct parse_ctx {
 
 static void value_clear(struct value *v)
 {
+	for (size_t i = 0; i < v->n_addrs; i++)
+		free(v->addrs[i]);
+	free(v->addrs);
 	free(v->s);
 	free(v->ids);
 	memset(v, 0, sizeof(*v));
@@ -372,6 +378,40 @@ static int resolve_id(bool group, const char *tok, uint32_t *out)
 	return 0;
 }
 
+/* Adds one "ip:port" of an ADDRS list; @why gets the reason on failure. */
+static int add_addr(const struct opt_def *d, struct value *v, const char *tok, char *why,
+		    size_t whylen)
+{
+	struct sockaddr_storage ss, other;
+	char **p;
+
+	if (node_overlay_parse_addr(tok, &ss) < 0) {
+		snprintf(why, whylen,
+			 "'%s' is not a numeric address a.b.c.d:port or [v6]:port (port 0-65535)",
+			 tok);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < v->n_addrs; i++) {
+		node_overlay_parse_addr(v->addrs[i], &other);
+		if (!memcmp(&ss, &other, sizeof(ss))) {
+			snprintf(why, whylen, "'%s' is listed twice", tok);
+			return -EINVAL;
+		}
+	}
+	if (v->n_addrs >= (size_t)d->max) {
+		snprintf(why, whylen, "more than %lld addresses", (long long)d->max);
+		return -E2BIG;
+	}
+	p = realloc(v->addrs, (v->n_addrs + 1) * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	v->addrs = p;
+	if (!(v->addrs[v->n_addrs] = strdup(tok)))
+		return -ENOMEM;
+	v->n_addrs++;
+	return 0;
+}
+
 /*
  * Parses @s as a value of @d into @out. On failure writes the reason into @why and returns
  * a negative errno (-EINVAL, -ERANGE, -ENOMEM).
@@ -500,6 +540,19 @@ static int parse_value(const struct opt_def *d, const char *s, struct value *out
 			value_clear(out);
 		return r;
 	}
+	case NODE_OPT_ADDRS: {
+		char *copy = strdup(s), *save = NULL;
+		if (!copy)
+			return -ENOMEM;
+		r = 0;
+		for (char *tok = strtok_r(copy, ", \t", &save); tok && !r;
+		     tok = strtok_r(NULL, ", \t", &save))
+			r = add_addr(d, out, tok, why, whylen);
+		free(copy);
+		if (r)
+			value_clear(out);
+		return r;
+	}
 	}
 	snprintf(why, whylen, "internal: unknown option type");
 	return -EINVAL;
@@ -611,6 +664,36 @@ bad:
 	return -EINVAL;
 }
 
+/*
+ * Relations between options (config.h). An option whose own value was refused has its
+ * default now; it is skipped so that one mistake is reported once.
+ */
+static void check_relations(struct parse_ctx *c)
+{
+	static const struct {
+		enum node_opt lo, hi;
+		bool strict;
+	} rel[] = {
+		{NODE_OVERLAY_KEEPALIVE_MS, NODE_OVERLAY_DEAD_AFTER_MS, true},
+		{NODE_OVERLAY_BACKOFF_MIN_MS, NODE_OVERLAY_BACKOFF_MAX_MS, false},
+	};
+	const struct node_config *cfg = c->cfg;
+
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		enum node_opt lo = rel[i].lo, hi = rel[i].hi;
+		int64_t a = cfg->v[lo].i, b = cfg->v[hi].i;
+		unsigned line = cfg->line[lo] > cfg->line[hi] ? cfg->line[lo] : cfg->line[hi];
+
+		if ((c->seen[lo] && !cfg->line[lo]) || (c->seen[hi] && !cfg->line[hi]))
+			continue;
+		if (rel[i].strict ? b > a : b >= a)
+			continue;
+		report(c, line, "[%s] %s (%lld) must be %s %s (%lld)", opts[hi].section,
+		       opts[hi].name, (long long)b, rel[i].strict ? "greater than" : "at least",
+		       opts[lo].name, (long long)a);
+	}
+}
+
 static int apply_defaults(struct parse_ctx *c)
 {
 	struct node_config *cfg = c->cfg;
@@ -672,6 +755,7 @@ int node_config_load_buffer(const char *buf, size_t len, node_config_report_fn r
 		r = -ENOMEM;
 		goto fail;
 	}
+	check_relations(&c);
 	if (c.n_errors) {
 		r = NODE_E_CONFIG;
 		goto fail;
@@ -765,6 +849,13 @@ const uint32_t *node_config_ids(const struct node_config *cfg, enum node_opt opt
 	return cfg->v[opt].ids;
 }
 
+const char *const *node_config_addrs(const struct node_config *cfg, enum node_opt opt, size_t *n)
+{
+	assert(opts[opt].type == NODE_OPT_ADDRS);
+	*n = cfg->v[opt].n_addrs;
+	return (const char *const *)cfg->v[opt].addrs;
+}
+
 unsigned node_config_line(const struct node_config *cfg, enum node_opt opt)
 {
 	return cfg->line[opt];
@@ -812,6 +903,10 @@ const char *node_config_value_str(const struct node_config *cfg, enum node_opt o
 		for (size_t i = 0; i < v->n_ids; i++)
 			append(buf, len, &o, "%s%u", i ? "," : "", v->ids[i]);
 		break;
+	case NODE_OPT_ADDRS:
+		for (size_t i = 0; i < v->n_addrs; i++)
+			append(buf, len, &o, "%s%s", i ? ", " : "", v->addrs[i]);
+		break;
 	}
 	return buf;
 }
@@ -822,12 +917,26 @@ static int value_copy(struct value *dst, const struct value *src)
 
 	v.s = NULL;
 	v.ids = NULL;
-	if (src->s && !(v.s = strdup(src->s)))
+	v.addrs = NULL;
+	v.n_addrs = 0;
+	for (size_t i = 0; i < src->n_addrs; i++) {
+		char **p = realloc(v.addrs, (i + 1) * sizeof(*p));
+		if (!p || !(p[i] = strdup(src->addrs[i]))) {
+			v.addrs = p ? p : v.addrs;
+			value_clear(&v);
+			return -ENOMEM;
+		}
+		v.addrs = p;
+		v.n_addrs = i + 1;
+	}
+	if (src->s && !(v.s = strdup(src->s))) {
+		value_clear(&v);
 		return -ENOMEM;
+	}
 	if (src->n_ids) {
 		v.ids = malloc(src->n_ids * sizeof(*v.ids));
 		if (!v.ids) {
-			free(v.s);
+			value_clear(&v);
 			return -ENOMEM;
 		}
 		memcpy(v.ids, src->ids, src->n_ids * sizeof(*v.ids));
@@ -882,6 +991,8 @@ static const char *type_word(const struct opt_def *d)
 		return "list of users";
 	case NODE_OPT_GIDS:
 		return "list of groups";
+	case NODE_OPT_ADDRS:
+		return "list of ip:port addresses";
 	}
 	return "?";
 }

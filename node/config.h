@@ -14,13 +14,18 @@
  *   - values must fit the option's type and bounds: integers are decimal, sizes may end in
  *     k, M or G (binary multiples), booleans are true/false/yes/no/on/off/1/0, modes are
  *     octal, paths are absolute, uid/gid lists are names or numbers separated by commas or
- *     spaces;
+ *     spaces, address lists are numeric "a.b.c.d:port" or "[v6]:port" separated by commas or
+ *     spaces (node_overlay_parse_addr(), no duplicates);
  *   - lines longer than NODE_CONFIG_LINE_MAX bytes and NUL bytes are errors.
  *
  * Defaults of paths may name systemd's directory variables, expanded when a file is loaded:
  * "${VAR:-fallback}" is the first entry of $VAR (systemd passes colon-separated lists) or
  * the fallback when VAR is unset or empty, and "%{section.name}" is the final value of an
  * option declared earlier in the table.
+ *
+ * Relations between options are checked once every option has its value (file or default)
+ * and reported on the line of the option that breaks them: [overlay] dead_after_ms must be
+ * greater than keepalive_ms, and backoff_max_ms at least backoff_min_ms.
  *
  * Thread rules: loading uses inih's process-wide settings, so load on one thread at a time
  * (the loop thread in the daemon). A loaded config is immutable and may be read from any
@@ -40,13 +45,14 @@
 
 enum node_opt_type {
 	NODE_OPT_BOOL,
-	NODE_OPT_INT,  /* decimal, within [min, max] */
-	NODE_OPT_SIZE, /* bytes, with optional k/M/G suffix, within [min, max] */
-	NODE_OPT_MODE, /* octal file mode, within [min, max] */
-	NODE_OPT_ENUM, /* one of the '|'-separated words in the bounds string */
-	NODE_OPT_PATH, /* absolute path, at most max bytes */
-	NODE_OPT_UIDS, /* list of user names or uids */
-	NODE_OPT_GIDS, /* list of group names or gids */
+	NODE_OPT_INT,	/* decimal, within [min, max] */
+	NODE_OPT_SIZE,	/* bytes, with optional k/M/G suffix, within [min, max] */
+	NODE_OPT_MODE,	/* octal file mode, within [min, max] */
+	NODE_OPT_ENUM,	/* one of the '|'-separated words in the bounds string */
+	NODE_OPT_PATH,	/* absolute path, at most max bytes */
+	NODE_OPT_UIDS,	/* list of user names or uids */
+	NODE_OPT_GIDS,	/* list of group names or gids */
+	NODE_OPT_ADDRS, /* list of numeric "ip:port" / "[ip6]:port", at most max entries */
 };
 
 /*
@@ -73,6 +79,12 @@ enum node_opt_type {
 	  "${CONFIGURATION_DIRECTORY:-/etc/chatham}/community", 1, 4000, NULL, false,              \
 	  "The community file (chatham community init): community id, name and the steward "       \
 	  "keys that authorise the first roster.")                                                 \
+	X(NODE_NETWORK_KEY_FILE, "node", "network_key_file", NODE_OPT_PATH,                        \
+	  "${CREDENTIALS_DIRECTORY:-/etc/chatham}/network.key", 1, 4000, NULL, false,              \
+	  "The community's secret network key (chatham community init), the pre-shared key of "    \
+	  "every overlay link. Must be mode 0600 or stricter. Under systemd the unit passes it "   \
+	  "as the credential network.key. When the file does not exist the overlay stays off: "    \
+	  "the node links with no other member and logs a warning.")                               \
 	X(NODE_ROSTER_FILE, "node", "roster_file", NODE_OPT_PATH,                                  \
 	  "${CONFIGURATION_DIRECTORY:-/etc/chatham}/roster", 1, 4000, NULL, true,                  \
 	  "The newest signed roster. Read at start and at every reload; a newer epoch that "       \
@@ -119,14 +131,76 @@ enum node_opt_type {
 	  "reports (others are still redacted).")                                                  \
 	X(NODE_POLICY_SHOW_ATTRIBUTION, "policy", "show_attribution", NODE_OPT_BOOL, "false", 0,   \
 	  0, NULL, true,                                                                           \
-	  "Whether local API and CLI output may name the member that signed a report. Exports "    \
-	  "never do.")                                                                             \
+	  "Whether local API and CLI output may name the member that signed a report or that a "   \
+	  "link leads to (chatham peers). Exports never do.")                                      \
 	X(NODE_POLICY_MAX_CLOCK_SKEW_S, "policy", "max_clock_skew_s", NODE_OPT_INT, "300", 0,      \
 	  86400, NULL, true,                                                                       \
 	  "Reports created more than this many seconds in the future are refused.")                \
 	X(NODE_LOG_LEVEL, "log", "level", NODE_OPT_ENUM, "info", 0, 0,                             \
 	  "err|warning|notice|info|debug", true,                                                   \
-	  "Lowest priority written to stderr. Other members' identities appear only at debug.")
+	  "Lowest priority written to stderr. Other members' identities appear only at debug.")    \
+	X(NODE_GOSSIP_IHAVE_FLUSH_MS, "gossip", "ihave_flush_ms", NODE_OPT_INT, "20", 1, 10000,    \
+	  NULL, false,                                                                             \
+	  "Longest a report id waits before it is announced (IHAVE) on the links outside the "     \
+	  "gossip tree; ids are batched within this time.")                                        \
+	X(NODE_GOSSIP_GRAFT_TIMEOUT_MS, "gossip", "graft_timeout_ms", NODE_OPT_INT, "250", 10,     \
+	  60000, NULL, false,                                                                      \
+	  "Wait after a report id was announced but the report itself did not arrive before "      \
+	  "asking the announcer for it (GRAFT), which also repairs the gossip tree.")              \
+	X(NODE_GOSSIP_RECON_INTERVAL_S, "gossip", "recon_interval_s", NODE_OPT_INT, "30", 0,       \
+	  86400, NULL, true,                                                                       \
+	  "Every this many seconds the node reconciles its CLEAR/GREEN reports with one random "   \
+	  "linked member (catch-up also runs whenever a link comes up); 0 turns the periodic "     \
+	  "run off.")                                                                              \
+	X(NODE_GOSSIP_DIRECT_RETRY_MIN_MS, "gossip", "direct_retry_min_ms", NODE_OPT_INT, "2000",  \
+	  100, 3600000, NULL, true,                                                                \
+	  "First retry delay of a direct AMBER/RED delivery that was not acknowledged; it "        \
+	  "doubles with each attempt.")                                                            \
+	X(NODE_GOSSIP_DIRECT_RETRY_MAX_MS, "gossip", "direct_retry_max_ms", NODE_OPT_INT,          \
+	  "600000", 100, 86400000, NULL, true,                                                     \
+	  "Upper bound of the direct delivery retry delay (raised to direct_retry_min_ms when "    \
+	  "lower).")                                                                               \
+	X(NODE_OVERLAY_LISTEN, "overlay", "listen", NODE_OPT_ADDRS, "0.0.0.0:7400", 0, 16, NULL,   \
+	  false,                                                                                   \
+	  "Addresses on which other members' links are accepted: numeric a.b.c.d:port or "         \
+	  "[v6]:port, separated by commas; empty to only dial out. The roster lists where the "    \
+	  "other members reach this node.")                                                        \
+	X(NODE_OVERLAY_DEGREE, "overlay", "degree", NODE_OPT_INT, "6", 1, 1024, NULL, true,        \
+	  "Members this node dials and keeps links to, chosen at random among the roster "         \
+	  "members that list an address (all of them in a smaller community). Other members "      \
+	  "may link in as well.")                                                                  \
+	X(NODE_OVERLAY_HANDSHAKE_TIMEOUT_MS, "overlay", "handshake_timeout_ms", NODE_OPT_INT,      \
+	  "5000", 100, 600000, NULL, true,                                                         \
+	  "A new connection that has not finished the Noise handshake and the HELLO exchange "     \
+	  "within this many milliseconds is closed.")                                              \
+	X(NODE_OVERLAY_MAX_HANDSHAKES, "overlay", "max_handshakes", NODE_OPT_INT, "64", 1, 65536,  \
+	  NULL, true,                                                                              \
+	  "Inbound connections allowed in their handshake at the same time; further ones are "     \
+	  "accepted and closed at once, before a byte is read.")                                   \
+	X(NODE_OVERLAY_MAX_FRAME, "overlay", "max_frame", NODE_OPT_SIZE, "65537", 1024, 65537,     \
+	  NULL, true,                                                                              \
+	  "Largest frame accepted on an established link (2-byte length and one Noise "            \
+	  "message); a peer announcing more is disconnected. 65537 admits every valid message.")   \
+	X(NODE_OVERLAY_SEND_QUEUE_MAX_BYTES, "overlay", "send_queue_max_bytes", NODE_OPT_SIZE,     \
+	  "4M", 131074, 1073741824, NULL, true,                                                    \
+	  "Bytes queued for one link and not yet taken by the kernel. A peer that reads slower "   \
+	  "than this node sends is disconnected, with a warning, when its queue would exceed "     \
+	  "this.")                                                                                 \
+	X(NODE_OVERLAY_KEEPALIVE_MS, "overlay", "keepalive_ms", NODE_OPT_INT, "15000", 10,         \
+	  3600000, NULL, true,                                                                     \
+	  "Interval of the PING sent on every link; its PONG gives the round-trip time shown by "  \
+	  "chatham peers.")                                                                        \
+	X(NODE_OVERLAY_DEAD_AFTER_MS, "overlay", "dead_after_ms", NODE_OPT_INT, "60000", 20,       \
+	  86400000, NULL, true,                                                                    \
+	  "A link on which nothing arrived for this many milliseconds is closed and redialled. "   \
+	  "Must be greater than keepalive_ms.")                                                    \
+	X(NODE_OVERLAY_BACKOFF_MIN_MS, "overlay", "backoff_min_ms", NODE_OPT_INT, "1000", 10,      \
+	  3600000, NULL, true,                                                                     \
+	  "Delay before redialling a member after the first failure; it doubles with every "       \
+	  "further failure, and each delay is drawn at random between half and all of it.")        \
+	X(NODE_OVERLAY_BACKOFF_MAX_MS, "overlay", "backoff_max_ms", NODE_OPT_INT, "60000", 10,     \
+	  86400000, NULL, true,                                                                    \
+	  "Upper bound of the redial delay. Must be at least backoff_min_ms.")
 
 enum node_opt {
 #define NODE_OPT_ENUM_ID(id, ...) id,
@@ -170,12 +244,14 @@ void node_config_free(struct node_config *cfg);
  *   node_config_enum() index of the value among the option's choices
  *   node_config_str()  PATH options and the chosen word of ENUM options
  *   node_config_ids()  UIDS/GIDS options: *@n ids, array owned by @cfg
+ *   node_config_addrs() ADDRS options: *@n addresses as written, array owned by @cfg
  */
 bool node_config_bool(const struct node_config *cfg, enum node_opt opt);
 int64_t node_config_int(const struct node_config *cfg, enum node_opt opt);
 int node_config_enum(const struct node_config *cfg, enum node_opt opt);
 const char *node_config_str(const struct node_config *cfg, enum node_opt opt);
 const uint32_t *node_config_ids(const struct node_config *cfg, enum node_opt opt, size_t *n);
+const char *const *node_config_addrs(const struct node_config *cfg, enum node_opt opt, size_t *n);
 
 /* node_config_line() - line that set @opt, or 0 when it has its default. */
 unsigned node_config_line(const struct node_config *cfg, enum node_opt opt);

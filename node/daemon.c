@@ -24,11 +24,13 @@
 
 #include "node/api.h"
 #include "node/config.h"
+#include "node/dissem.h"
 #include "node/exporter.h"
 #include "node/ingest.h"
 #include "node/keyfile.h"
 #include "node/log.h"
 #include "node/notify.h"
+#include "node/overlay.h"
 #include "node/snap.h"
 #include "policy/egress.h"
 #include "policy/strip.h"
@@ -58,6 +60,8 @@ struct node_daemon {
 	struct node_api *api;
 	struct node_ingest *ingest;
 	struct node_exporter *exporter;
+	struct node_overlay *overlay; /* NULL: off (no network key) or stopping */
+	struct node_dissem *dissem;   /* with the overlay; NULL once stopped */
 
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t watchdog, housekeeping, shutdown_poll;
@@ -112,9 +116,13 @@ static void fill_policy(const struct node_daemon *d, const struct node_config *c
 static struct node_snap *make_snap(const struct node_daemon *d, const struct node_config *cfg)
 {
 	struct policy_config p;
+	struct node_snap *s;
 
 	fill_policy(d, cfg, &p);
-	return node_snap_new(&p, (const struct proto_roster *const *)d->rosters, d->n_rosters);
+	s = node_snap_new(&p, (const struct proto_roster *const *)d->rosters, d->n_rosters);
+	if (s)
+		s->own_ring_sk = d->keys.ring_sk;
+	return s;
 }
 
 static void api_limits(const struct node_config *cfg, struct node_api_limits *lim)
@@ -126,6 +134,33 @@ static void api_limits(const struct node_config *cfg, struct node_api_limits *li
 	lim->timeout_ms = (uint64_t)node_config_int(cfg, NODE_API_CLIENT_TIMEOUT_S) * 1000;
 	lim->uids = node_config_ids(cfg, NODE_API_ALLOWED_UIDS, &lim->n_uids);
 	lim->gids = node_config_ids(cfg, NODE_API_ALLOWED_GIDS, &lim->n_gids);
+}
+
+static void dissem_config(const struct node_config *cfg, struct node_dissem_config *dc)
+{
+	memset(dc, 0, sizeof(*dc));
+	dc->ihave_flush_ms = (uint32_t)node_config_int(cfg, NODE_GOSSIP_IHAVE_FLUSH_MS);
+	dc->graft_timeout_ms = (uint32_t)node_config_int(cfg, NODE_GOSSIP_GRAFT_TIMEOUT_MS);
+	dc->recon_interval_ms = (uint64_t)node_config_int(cfg, NODE_GOSSIP_RECON_INTERVAL_S) * 1000;
+	dc->retry_min_ms = (uint64_t)node_config_int(cfg, NODE_GOSSIP_DIRECT_RETRY_MIN_MS);
+	dc->retry_max_ms = (uint64_t)node_config_int(cfg, NODE_GOSSIP_DIRECT_RETRY_MAX_MS);
+	if (dc->retry_max_ms < dc->retry_min_ms)
+		dc->retry_max_ms = dc->retry_min_ms;
+}
+
+static void overlay_limits(const struct node_config *cfg, struct node_overlay_limits *lim)
+{
+	*lim = (struct node_overlay_limits)NODE_OVERLAY_LIMITS_DEFAULT;
+	lim->degree = (unsigned)node_config_int(cfg, NODE_OVERLAY_DEGREE);
+	lim->handshake_timeout_ms =
+		(uint64_t)node_config_int(cfg, NODE_OVERLAY_HANDSHAKE_TIMEOUT_MS);
+	lim->max_handshakes = (unsigned)node_config_int(cfg, NODE_OVERLAY_MAX_HANDSHAKES);
+	lim->max_frame = (size_t)node_config_int(cfg, NODE_OVERLAY_MAX_FRAME);
+	lim->send_queue_max = (size_t)node_config_int(cfg, NODE_OVERLAY_SEND_QUEUE_MAX_BYTES);
+	lim->keepalive_ms = (uint64_t)node_config_int(cfg, NODE_OVERLAY_KEEPALIVE_MS);
+	lim->dead_after_ms = (uint64_t)node_config_int(cfg, NODE_OVERLAY_DEAD_AFTER_MS);
+	lim->backoff_min_ms = (uint64_t)node_config_int(cfg, NODE_OVERLAY_BACKOFF_MIN_MS);
+	lim->backoff_max_ms = (uint64_t)node_config_int(cfg, NODE_OVERLAY_BACKOFF_MAX_MS);
 }
 
 /* ------------------------------------------------------------------ rosters */
@@ -274,7 +309,11 @@ static int load_rosters(struct node_daemon *d)
  *            "map_used"}, "export": {"last_seq", "errors"}, "api": {"connections"},
  *            "ingest": {"accepted", "duplicates", "rejected", "commits", "pending",
  *            "refused": {policy reason id: count}}, "reload": {"count", "failures"}}
- *   peers   {"ok":true, "peers": [] (no overlay links yet), "roster_members"}
+ *   peers   {"ok":true, "overlay": "on"|"off"|"stopping", "roster_members", and with the
+ *            overlay on node_overlay_peers_json()'s "peers" (one object per link: id, state,
+ *            direction, uptime_s, bytes_in/out, msgs_in/out, rtt_ms, queued; "member" and
+ *            "address" only with show_attribution), "summary", "closed" and, with
+ *            show_attribution, "members"; "peers": [] when the overlay is off}
  *   query   {"ok":true, "found":false, "indicator_id" [, "type", "value"]} or
  *           {"ok":true, "found":true, "indicator": ECS document (node/exporter.h) built
  *            for POLICY_PATH_LOCAL_OUTPUT, "reports": [{"report_id", "kind", "tlp",
@@ -322,6 +361,22 @@ static json_t *status_json(struct node_daemon *d)
 		(json_int_t)ist.rejected, "commits", (json_int_t)ist.commits, "pending",
 		(json_int_t)ist.pending_items, "refused", refused, "reload", "count",
 		(json_int_t)d->reloads, "failures", (json_int_t)d->reload_failures);
+	if (resp && d->overlay) {
+		struct node_overlay_stats os;
+
+		node_overlay_stats(d->overlay, &os);
+		json_object_set_new(resp, "overlay",
+				    json_pack("{s:s, s:I, s:I, s:I, s:I}", "state", "on",
+					      "links_up", (json_int_t)os.links_up, "wanted",
+					      (json_int_t)os.wanted, "wanted_up",
+					      (json_int_t)os.wanted_up, "handshakes_in",
+					      (json_int_t)os.handshakes_in));
+	} else if (resp) {
+		json_object_set_new(resp, "overlay",
+				    json_pack("{s:s}", "state", d->stopping ? "stopping" : "off"));
+	}
+	if (resp && d->dissem)
+		json_object_set_new(resp, "gossip", node_dissem_status_json(d->dissem));
 	return resp;
 }
 
@@ -334,12 +389,17 @@ static void send_status(struct node_daemon *d)
 	node_ingest_get_stats(d->ingest, &ist);
 	if (store_stat(d->store, &st))
 		memset(&st, 0, sizeof(st));
+	struct node_overlay_stats os = {0};
+
+	if (d->overlay)
+		node_overlay_stats(d->overlay, &os);
 	snprintf(buf, sizeof(buf),
-		 "STATUS=%s: %llu indicators, %llu reports, feed %llu, export %llu, %zu clients",
+		 "STATUS=%s: %llu indicators, %llu reports, feed %llu, export %llu, %zu clients, "
+		 "%zu links",
 		 d->stopping ? "stopping" : "serving", (unsigned long long)st.indicators,
 		 (unsigned long long)st.reports, (unsigned long long)st.feed_last,
 		 (unsigned long long)node_exporter_last_seq(d->exporter),
-		 node_api_connections(d->api));
+		 node_api_connections(d->api), os.links_up);
 	if (!strcmp(buf, d->last_status))
 		return;
 	memcpy(d->last_status, buf, sizeof(buf));
@@ -359,6 +419,9 @@ struct read_job {
 
 struct report_walk {
 	const struct node_snap *snap;
+	const uint8_t *own_tag; /* this node's tag on the indicator, NULL until needed */
+	uint8_t own_tag_buf[32];
+	const uint8_t *ind_id;
 	struct policy_report_view *rv;
 	json_t *arr;
 	size_t n;
@@ -387,7 +450,11 @@ static int walk_report(void *ctx, const struct store_report_info *info, const ui
 	}
 	if (proto_report_decode(&r, bytes, len))
 		return STORE_E_CORRUPT;
-	if (policy_strip_report(w->rv, &w->snap->pcfg, w->snap->redactor, &r, NULL))
+	/* "ours" for this node's anonymous reports: our tag, computed at the first one. */
+	if (r.prov == PROTO_PROV_ANONYMOUS && !w->own_tag &&
+	    !node_snap_own_tag(w->snap, w->ind_id, w->own_tag_buf))
+		w->own_tag = w->own_tag_buf;
+	if (policy_strip_report(w->rv, &w->snap->pcfg, w->snap->redactor, &r, w->own_tag))
 		return 0; /* unknown TLP: never shown */
 	tags = json_array();
 	for (size_t i = 0; tags && i < w->rv->n_tags; i++)
@@ -444,7 +511,7 @@ static json_t *query_json(struct read_job *j, struct store_read *rd, struct poli
 		return resp;
 	}
 	doc = node_exporter_document(v, req->ind_id, sum.feed_seq, sum.last_seen_ms);
-	struct report_walk w = {.snap = j->snap, .arr = json_array()};
+	struct report_walk w = {.snap = j->snap, .ind_id = req->ind_id, .arr = json_array()};
 	w.rv = malloc(sizeof(*w.rv));
 	if (!doc || !w.arr || !w.rv) {
 		json_decref(doc);
@@ -588,13 +655,28 @@ static void on_request(void *ctx, struct node_api_req *areq, struct node_request
 		node_request_free(req);
 		node_api_respond(areq, status_json(d));
 		return;
-	case NODE_OP_PEERS:
-		/* No overlay links exist yet: the list is honestly empty. */
+	case NODE_OP_PEERS: {
+		json_t *r =
+			d->overlay ? node_overlay_peers_json(
+					     d->overlay,
+					     node_config_bool(d->cfg, NODE_POLICY_SHOW_ATTRIBUTION))
+				   : json_pack("{s:[]}", "peers");
+
 		node_request_free(req);
-		node_api_respond(areq,
-				 json_pack("{s:b, s:[], s:I}", "ok", 1, "peers", "roster_members",
-					   (json_int_t)d->snap->newest->n_members));
+		if (r &&
+		    (json_object_set_new(r, "ok", json_true()) ||
+		     json_object_set_new(r, "overlay",
+					 json_string(d->overlay	   ? "on"
+						     : d->stopping ? "stopping"
+								   : "off")) ||
+		     json_object_set_new(r, "roster_members",
+					 json_integer((json_int_t)d->snap->newest->n_members)))) {
+			json_decref(r);
+			r = NULL;
+		}
+		node_api_respond(areq, r);
 		return;
+	}
 	case NODE_OP_QUERY:
 	case NODE_OP_LIST: {
 		struct read_job *j = calloc(1, sizeof(*j));
@@ -692,6 +774,10 @@ static void reload_done(uv_work_t *work, int status)
 		} else {
 			log_notice("roster epoch %llu adopted (%zu members)",
 				   (unsigned long long)j->roster->epoch, j->roster->n_members);
+			/* The daemon keeps every adopted roster until exit: the overlay borrows it. */
+			if (d->overlay && node_overlay_set_roster(d->overlay, j->roster))
+				log_err("overlay: out of memory switching to roster epoch %llu",
+					(unsigned long long)j->roster->epoch);
 			if (proto_roster_find_member(j->roster, d->keys.id_pk) < 0)
 				log_err("this node is not a member of roster epoch %llu: its "
 					"publishes will be refused",
@@ -711,6 +797,22 @@ static void reload_done(uv_work_t *work, int status)
 	d->snap = snap;
 	node_config_free(d->cfg);
 	d->cfg = j->cfg;
+	if (d->dissem) {
+		struct node_dissem_config dc;
+
+		dissem_config(d->cfg, &dc);
+		node_dissem_set_snap(d->dissem, d->snap);
+		node_dissem_set_config(d->dissem, &dc);
+		if (j->roster && newest_roster(d) == j->roster)
+			node_dissem_roster_adopted(d->dissem, j->roster->epoch);
+	}
+	if (d->overlay) {
+		struct node_overlay_limits ol;
+
+		overlay_limits(d->cfg, &ol);
+		if (node_overlay_set_limits(d->overlay, &ol))
+			log_err("reload: [overlay] limits refused; keeping the running ones");
+	}
 	node_log_set_level(node_log_level_from_name(node_config_str(d->cfg, NODE_LOG_LEVEL)));
 	d->reloads++;
 	log_notice("configuration reloaded from %s%s", d->config_path,
@@ -839,7 +941,8 @@ static void on_shutdown_poll(uv_timer_t *t)
 
 	if (d->api_closing)
 		return;
-	if (!node_ingest_idle(d->ingest) || d->reloading || d->expiring || d->reads_pending)
+	if (!node_ingest_idle(d->ingest) || d->reloading || d->expiring || d->reads_pending ||
+	    d->dissem)
 		return;
 	if (!d->final_export_kicked) {
 		d->final_export_kicked = true;
@@ -852,6 +955,20 @@ static void on_shutdown_poll(uv_timer_t *t)
 	node_api_close(d->api, DRAIN_MS, on_api_closed, d);
 }
 
+static void on_dissem_stopped(void *arg)
+{
+	struct node_daemon *d = arg;
+
+	d->dissem = NULL;
+}
+
+static void on_overlay_stopped(void *arg)
+{
+	struct node_daemon *d = arg;
+
+	node_dissem_stop(d->dissem, on_dissem_stopped, d);
+}
+
 static void begin_shutdown(struct node_daemon *d, const char *why)
 {
 	if (d->stopping)
@@ -860,6 +977,12 @@ static void begin_shutdown(struct node_daemon *d, const char *why)
 	log_notice("stopping (%s)", why);
 	node_notify("STOPPING=1\nSTATUS=stopping");
 	node_api_stop_accepting(d->api);
+	/*
+	 * Links close now; the overlay frees itself in its last close callback, and then the
+	 * dissemination driver stops (it sees every link go down first).
+	 */
+	node_overlay_stop(d->overlay, on_overlay_stopped, d);
+	d->overlay = NULL;
 	uv_timer_stop(&d->housekeeping);
 	uv_timer_start(&d->shutdown_poll, on_shutdown_poll, 0, SHUTDOWN_POLL_MS);
 }
@@ -936,6 +1059,133 @@ static int start_loop_handles(struct node_daemon *d)
 	return 0;
 }
 
+/*
+ * The overlay: network key, listeners, then the newest roster (dialling starts on the next
+ * loop iteration). A missing network key file leaves the overlay off, with a warning.
+ * Returns 0 or a process exit code.
+ */
+/*
+ * A signed roster arrived on a link (node/dissem.h roster gossip): adopt it when its epoch is
+ * newer than ours and it verifies against the stewards and threshold of our newest roster.
+ * The store write runs on the loop thread: rosters change rarely and are small. Refused
+ * while a reload is running, because the reload job reads the roster list from the pool
+ * (the peer offers it again on its next link up).
+ */
+static int on_gossip_roster(void *ctx, const uint8_t *bytes, size_t len)
+{
+	struct node_daemon *d = ctx;
+	const struct proto_roster *held = newest_roster(d);
+	struct proto_roster *r = NULL;
+	struct node_snap *snap;
+	int err;
+
+	if (d->stopping || d->reloading)
+		return -EBUSY;
+	err = proto_roster_decode(&r, bytes, len);
+	if (err)
+		return err;
+	if (r->epoch <= held->epoch) {
+		proto_roster_free(r);
+		return PROTO_E_ROSTER_EPOCH;
+	}
+	err = proto_roster_verify(r, d->community.id, (const uint8_t(*)[32])held->stewards,
+				  held->n_stewards, held->threshold, held->epoch);
+	if (!err)
+		err = store_roster_put(d->store, r->epoch, bytes, len);
+	if (!err)
+		err = add_roster(d, r);
+	if (err) {
+		proto_roster_free(r);
+		return err;
+	}
+	log_notice("roster epoch %llu received from a member and adopted (%zu members)",
+		   (unsigned long long)r->epoch, r->n_members);
+	if (proto_roster_find_member(r, d->keys.id_pk) < 0)
+		log_err("this node is not a member of roster epoch %llu: its publishes will be "
+			"refused",
+			(unsigned long long)r->epoch);
+	snap = make_snap(d, d->cfg);
+	if (snap) {
+		node_snap_unref(d->snap);
+		d->snap = snap;
+		node_dissem_set_snap(d->dissem, d->snap);
+	} else {
+		log_err("out of memory switching to roster epoch %llu",
+			(unsigned long long)r->epoch);
+	}
+	if (d->overlay && node_overlay_set_roster(d->overlay, r))
+		log_err("overlay: out of memory switching to roster epoch %llu",
+			(unsigned long long)r->epoch);
+	node_dissem_roster_adopted(d->dissem, r->epoch);
+	node_exporter_kick(d->exporter, d->snap);
+	return 0;
+}
+
+/* A locally published report was committed: gossip it or deliver it directly. */
+static void on_published(void *ctx, const uint8_t id[32], uint8_t tlp)
+{
+	struct node_daemon *d = ctx;
+
+	if (d->dissem)
+		node_dissem_published(d->dissem, id, tlp);
+}
+
+static int start_overlay(struct node_daemon *d)
+{
+	const char *path = node_config_str(d->cfg, NODE_NETWORK_KEY_FILE);
+	struct node_overlay_callbacks cb;
+	struct node_dissem_config dc;
+	struct node_overlay_config oc;
+	uint8_t netkey[32];
+	int err;
+
+	err = node_keyfile_load_netkey(path, netkey);
+	if (err == -ENOENT) {
+		log_warning("network key file %s does not exist: the overlay is off and this node "
+			    "links with no other member",
+			    path);
+		return 0;
+	}
+	if (err) {
+		log_err("network key file %s: %s", path, proto_error_str(err));
+		return NODE_DAEMON_EXIT_CONFIG;
+	}
+	dissem_config(d->cfg, &dc);
+	d->dissem = node_dissem_new(&d->loop, d->store, d->snap, &dc, on_gossip_roster, d);
+	if (!d->dissem) {
+		proto_wipe(netkey, sizeof(netkey));
+		log_err("out of memory");
+		return 1;
+	}
+	node_dissem_callbacks(d->dissem, &cb);
+	node_dissem_set_commit_hook(d->dissem, on_commit, d);
+	node_ingest_set_report_hook(d->ingest, on_published, d);
+	memset(&oc, 0, sizeof(oc));
+	oc.listen = node_config_addrs(d->cfg, NODE_OVERLAY_LISTEN, &oc.n_listen);
+	memcpy(oc.community_id, d->community.id, 32);
+	oc.network_key = netkey;
+	oc.keys = &d->keys;
+	overlay_limits(d->cfg, &oc.lim);
+	err = node_overlay_start(&d->loop, &oc, &cb, &d->overlay);
+	proto_wipe(netkey, sizeof(netkey));
+	if (err) {
+		log_err("overlay: cannot start: %s", proto_error_str(err));
+		node_dissem_stop(d->dissem, NULL, NULL); /* not attached: frees at once */
+		d->dissem = NULL;
+		return err == -EINVAL ? NODE_DAEMON_EXIT_CONFIG : 1;
+	}
+	if (node_overlay_set_roster(d->overlay, newest_roster(d))) {
+		log_err("overlay: out of memory");
+		return 1;
+	}
+	err = node_dissem_attach(d->dissem, d->overlay);
+	if (err) {
+		log_err("gossip: cannot start its timer: %s", uv_strerror(err));
+		return 1;
+	}
+	return 0;
+}
+
 static int start(struct node_daemon *d)
 {
 	struct config_report_ctx rc = {d->config_path, NODE_LOG_ERR};
@@ -997,7 +1247,7 @@ static int start(struct node_daemon *d)
 					   : proto_error_str(err));
 		return 1;
 	}
-	return 0;
+	return start_overlay(d);
 }
 
 /* Frees everything start() may have created; handles must already be closed. */
@@ -1046,6 +1296,8 @@ int node_daemon_run(const char *config_path)
 		node_exporter_kick(d->exporter, d->snap);
 	} else {
 		/* Unwind what started: nothing was queued to the pool yet. */
+		node_overlay_stop(d->overlay, on_overlay_stopped, d);
+		d->overlay = NULL;
 		node_api_close(d->api, 0, NULL, NULL);
 		d->api = NULL;
 		close_own_handles(d);

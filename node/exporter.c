@@ -121,10 +121,20 @@ int node_exporter_view(const struct node_snap *snap, struct store *s, struct sto
 		return 0;
 	r = store_votes_iter(s, rd, ind_id, collect_vote, &votes);
 	if (r >= 0) {
-		for (size_t i = 0; i < votes.n; i++)
+		uint8_t tag[32];
+		bool anon = false;
+		for (size_t i = 0; i < votes.n; i++) {
 			votes.ptr[i] = &votes.r[i];
+			anon |= votes.r[i].prov == PROTO_PROV_ANONYMOUS;
+		}
+		/*
+		 * Our own tag lets reported_by_us cover this node's anonymous reports; it never
+		 * leaves the node and is computed only when an anonymous vote is there to match.
+		 */
+		bool own = anon && !node_snap_own_tag(snap, ind_id, tag);
 		r = policy_strip_view(v, &snap->pcfg, snap->redactor, sum, votes.ptr, votes.n,
-				      NULL);
+				      own ? tag : NULL);
+		proto_wipe(tag, sizeof(tag));
 	}
 	votes_free(&votes);
 	return r < 0 ? r : 1;

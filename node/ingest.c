@@ -20,8 +20,15 @@
 #include "node/log.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
+#include "proto/ring.h"
 
 #define CHUNK_ITEMS 512
+/*
+ * A ring signature plus its verification by admission costs milliseconds where an Ed25519
+ * one costs tens of microseconds, so requests with anonymous items are cut into smaller
+ * chunks: even a batch of a few dozen then spreads over the whole thread pool.
+ */
+#define ANON_CHUNK_ITEMS 16
 #define LEAD_MAX_MS 1000 /* how far creation times may run ahead of the clock */
 
 static double mono_ms(void)
@@ -77,6 +84,8 @@ struct node_ingest {
 	const struct proto_keys *keys;
 	node_ingest_commit_fn on_commit;
 	void *ctx;
+	node_ingest_report_fn on_report;
+	void *report_ctx;
 	uint64_t last_created_ms;
 	size_t jobs_signing;
 	struct job *ready, **ready_tail;
@@ -107,6 +116,12 @@ void node_ingest_free(struct node_ingest *ing)
 		return;
 	assert(node_ingest_idle(ing));
 	free(ing);
+}
+
+void node_ingest_set_report_hook(struct node_ingest *ing, node_ingest_report_fn fn, void *ctx)
+{
+	ing->on_report = fn;
+	ing->report_ctx = ctx;
 }
 
 bool node_ingest_idle(const struct node_ingest *ing)
@@ -161,6 +176,63 @@ static void item_fail(struct job *j, size_t i, int code, const char *name, const
 
 /* ------------------------------------------------------------------ sign + admit (pool) */
 
+/*
+ * Anonymous provenance: a linkable ring signature (proto/ring.h) over the ring keys of the
+ * newest roster. The ring is the whole roster (indexes omitted from the report) unless the
+ * roster is larger than a report's ring may be; then it is a uniformly random set of
+ * PROTO_REPORT_RING_MAX members that includes this node. check_item() made sure this node
+ * is in the roster with our ring key and that the ring meets min_ring_size.
+ */
+static int sign_anonymous(struct job *j, struct proto_report *r, struct slot *s)
+{
+	const struct proto_roster *ros = j->snap->newest;
+	const struct proto_keys *keys = j->ing->keys;
+	size_t n = ros->n_members, k = n, signer = (size_t)j->snap->own_index;
+	uint8_t ind_id[32], (*ring)[32] = NULL, *body = NULL, *msg = NULL, *sig = NULL;
+	size_t body_len, sig_len, dom = strlen(PROTO_REPORT_DOMAIN);
+	int err;
+
+	r->prov = PROTO_PROV_ANONYMOUS;
+	r->ring_n = 0;
+	if (n > PROTO_REPORT_RING_MAX) {
+		k = PROTO_REPORT_RING_MAX;
+		err = proto_ring_pick(r->ring, k, n, signer);
+		if (err < 0)
+			return err;
+		r->ring_n = k;
+		signer = (size_t)err;
+	}
+	proto_indicator_id_raw(r->ind_type, r->ind_value.ptr, r->ind_value.len, ind_id);
+	err = proto_ring_tag(r->link_tag, keys->ring_sk, ind_id);
+	if (err)
+		return err;
+	err = proto_report_encode_body(r, &body, &body_len);
+	if (err)
+		return err;
+	sig_len = proto_ring_sig_size(k);
+	ring = malloc(k * sizeof(*ring));
+	msg = malloc(dom + body_len);
+	sig = malloc(sig_len);
+	if (!ring || !msg || !sig) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t m = 0; m < k; m++)
+		memcpy(ring[m], ros->members[r->ring_n ? r->ring[m] : m].ring_pk, 32);
+	memcpy(msg, PROTO_REPORT_DOMAIN, dom);
+	memcpy(msg + dom, body, body_len);
+	err = proto_ring_sign(sig, sig_len, msg, dom + body_len, r->epoch,
+			      (const uint8_t(*)[32])ring, k, signer, keys->ring_sk, ind_id);
+	if (!err)
+		err = proto_report_assemble(body, body_len, sig, sig_len, &s->bytes, &s->len);
+out:
+	free(ring);
+	free(msg);
+	free(sig);
+	free(body);
+	return err;
+}
+
 static int sign_item(struct job *j, size_t i, struct slot *s)
 {
 	const struct node_req_item *it = &j->req->items[i];
@@ -189,11 +261,14 @@ static int sign_item(struct job *j, size_t i, struct slot *s)
 	}
 	r.n_recipients = it->n_recipients;
 	r.recipients = it->n_recipients ? it->recipients[0] : NULL;
-	r.prov = PROTO_PROV_ATTRIBUTED;
-	memcpy(r.signer, j->ing->keys->id_pk, 32);
 	r.epoch = snap->newest->epoch;
-
-	err = proto_report_sign(&r, j->ing->keys->id_sk, &s->bytes, &s->len);
+	if (it->anonymous) {
+		err = sign_anonymous(j, &r, s);
+	} else {
+		r.prov = PROTO_PROV_ATTRIBUTED;
+		memcpy(r.signer, j->ing->keys->id_pk, 32);
+		err = proto_report_sign(&r, j->ing->keys->id_sk, &s->bytes, &s->len);
+	}
 	if (err)
 		return err;
 	proto_report_id(s->bytes, s->len, s->report_id);
@@ -204,7 +279,12 @@ static int sign_item(struct job *j, size_t i, struct slot *s)
 		.roster_for_epoch = node_snap_roster_cb,
 		.roster_ctx = (void *)snap,
 		.newest = snap->newest,
-		.signed_here = true, /* proto_report_sign() above, with our identity key */
+		/*
+		 * Attributed: proto_report_sign() above, with our identity key. A ring signature
+		 * is verified like any peer's, so a fault in the signing path can never store
+		 * a report the rest of the community would refuse.
+		 */
+		.signed_here = !it->anonymous,
 	};
 	s->reason = policy_admit_check(&snap->pcfg, &actx, s->bytes, s->len, &s->r);
 	if (s->reason != POLICY_ACCEPT)
@@ -420,6 +500,9 @@ static void commit_done(uv_work_t *w, int status)
 					ing->st.refused[j->slots[i].reason]++;
 			} else if (j->slots[i].result == STORE_NEW) {
 				ing->st.accepted++;
+				if (ing->on_report)
+					ing->on_report(ing->report_ctx, j->slots[i].report_id,
+						       it->tlp);
 			} else {
 				ing->st.duplicates++;
 			}
@@ -539,6 +622,44 @@ static long spread_repeats(struct job *j, uint64_t base)
 	return lead;
 }
 
+/*
+ * Whether this node can sign item @i anonymously under the newest roster; fails the item
+ * with the reason an operator can act on otherwise. The ring size rule is the one
+ * admission applies (policy/admit.h, RING_TOO_SMALL), checked here to name the numbers.
+ */
+static bool check_anonymous(struct job *j, size_t i)
+{
+	const struct proto_roster *newest = j->snap->newest;
+	int own = j->snap->own_index;
+	size_t k = newest->n_members;
+
+	if (own < 0) {
+		item_fail(j, i, PROTO_E_REPORT_PROVENANCE, "anonymous",
+			  "this node is not a member of roster epoch %llu: it cannot sign "
+			  "anonymously",
+			  (unsigned long long)newest->epoch);
+		return false;
+	}
+	if (!proto_ct_equal(newest->members[own].ring_pk, j->ing->keys->ring_pk, 32)) {
+		item_fail(j, i, PROTO_E_RING_SIGNER, "anonymous",
+			  "roster epoch %llu lists another ring key for this node than the one "
+			  "in its key file",
+			  (unsigned long long)newest->epoch);
+		return false;
+	}
+	if (k > PROTO_REPORT_RING_MAX)
+		k = PROTO_REPORT_RING_MAX;
+	if (k < newest->settings.min_ring_size) {
+		item_fail(j, i, PROTO_E_RING_SIZE, "anonymous",
+			  "the community's minimum ring size is %u members but roster epoch %llu "
+			  "has %zu: too few members to hide among",
+			  (unsigned)newest->settings.min_ring_size,
+			  (unsigned long long)newest->epoch, k);
+		return false;
+	}
+	return true;
+}
+
 static void check_item(struct job *j, size_t i)
 {
 	struct node_req_item *it = &j->req->items[i];
@@ -556,6 +677,8 @@ static void check_item(struct job *j, size_t i)
 			  "valid_until is not in the future");
 		return;
 	}
+	if (it->anonymous && !check_anonymous(j, i))
+		return;
 	for (size_t r = 0; r < it->n_recipients; r++) {
 		if (proto_roster_find_member(newest, it->recipients[r]) < 0) {
 			char hex[65];
@@ -599,7 +722,11 @@ int node_ingest_submit(struct node_ingest *ing, struct node_snap *snap, struct n
 	for (size_t i = 0; i < n; i++)
 		check_item(j, i);
 
-	n_chunks = (n + CHUNK_ITEMS - 1) / CHUNK_ITEMS;
+	size_t per_chunk = CHUNK_ITEMS;
+	for (size_t i = 0; i < n; i++)
+		if (req->items[i].anonymous && !req->items[i].error.code)
+			per_chunk = ANON_CHUNK_ITEMS;
+	n_chunks = (n + per_chunk - 1) / per_chunk;
 	struct chunk **chunks = calloc(n_chunks, sizeof(*chunks));
 	if (!chunks)
 		goto oom;
@@ -618,8 +745,8 @@ int node_ingest_submit(struct node_ingest *ing, struct node_snap *snap, struct n
 	for (size_t c = 0; c < n_chunks; c++) {
 		struct chunk *ch = chunks[c];
 		ch->job = j;
-		ch->from = c * CHUNK_ITEMS;
-		ch->to = ch->from + CHUNK_ITEMS < n ? ch->from + CHUNK_ITEMS : n;
+		ch->from = c * per_chunk;
+		ch->to = ch->from + per_chunk < n ? ch->from + per_chunk : n;
 		ch->work.data = ch;
 		int r = uv_queue_work(ing->loop, &ch->work, chunk_work, chunk_done);
 		assert(r == 0);

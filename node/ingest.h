@@ -7,9 +7,18 @@
  *
  *   submit (loop)   creation times, TTLs, recipients checked against the newest roster
  *   sign (pool)     per chunk of items, chunks of one request in parallel: build the report
- *                   (attributed to this node, newest roster epoch), Ed25519-sign it, and
- *                   run policy_admit_check() on the signed bytes (ARRIVAL_LOCAL) exactly as
- *                   for a report from a peer
+ *                   (newest roster epoch), sign it, and run policy_admit_check() on the
+ *                   signed bytes (ARRIVAL_LOCAL) exactly as for a report from a peer.
+ *                   Attributed items are Ed25519-signed with this node's identity key.
+ *                   Anonymous items ("anonymous": true, CLEAR/GREEN only) carry this node's
+ *                   linkability tag on the indicator and a ring signature over the newest
+ *                   roster's ring keys: the whole roster (ring indexes omitted), or a random
+ *                   PROTO_REPORT_RING_MAX of them including this node when the roster is
+ *                   larger; admission verifies the ring signature like a peer's. Refused on
+ *                   the loop thread, with "field": "anonymous", when this node is not in
+ *                   the newest roster (PROTO_E_REPORT_PROVENANCE), the roster lists another
+ *                   ring key for it (PROTO_E_RING_SIGNER), or the ring would be smaller
+ *                   than the roster's min_ring_size (PROTO_E_RING_SIZE).
  *   commit (pool)   one store_ingest() transaction for every request whose signing has
  *                   finished (group commit: requests arriving while a commit runs share the
  *                   next one); the response text is built here too
@@ -76,6 +85,15 @@ struct node_ingest *node_ingest_new(uv_loop_t *loop, struct store *store,
  */
 int node_ingest_submit(struct node_ingest *ing, struct node_snap *snap, struct node_request *req,
 		       uint64_t now_ms, node_ingest_done_fn done, void *arg);
+
+/*
+ * Called on the loop thread for every report that a commit stored as new, with its id and
+ * TLP, after the commit (dissemination: gossip or direct delivery). Before on_commit.
+ */
+typedef void (*node_ingest_report_fn)(void *ctx, const uint8_t id[32], uint8_t tlp);
+
+/* node_ingest_set_report_hook() - install (or with NULL @fn remove) the per-report hook. */
+void node_ingest_set_report_hook(struct node_ingest *ing, node_ingest_report_fn fn, void *ctx);
 
 /* node_ingest_idle() - no request is being signed, committed or waiting. */
 bool node_ingest_idle(const struct node_ingest *ing);

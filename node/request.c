@@ -26,9 +26,9 @@ static const char *const op_names[] = {
 #define N_OPS (sizeof(op_names) / sizeof(op_names[0]))
 
 /* Fields of a report object; the order is the order in which problems are reported. */
-static const char *const item_fields[] = {"value",	 "type",	"tlp", "kind",
-					  "confidence",	 "valid_until", "ttl", "tags",
-					  "description", "recipients"};
+static const char *const item_fields[] = {"value",	 "type",	"tlp",	     "kind",
+					  "confidence",	 "valid_until", "ttl",	     "tags",
+					  "description", "anonymous",	"recipients"};
 #define N_ITEM_FIELDS (sizeof(item_fields) / sizeof(item_fields[0]))
 
 const char *node_req_op_name(int op)
@@ -416,6 +416,27 @@ static int parse_item(json_t *obj, int fixed_kind, const char *prefix, bool top,
 				return -ENOMEM;
 		}
 	}
+
+	v = json_object_get(obj, "anonymous");
+	if (v) {
+		if (!json_is_boolean(v))
+			return node_req_error_set(err, NODE_E_FIELD,
+						  path(f, sizeof(f), prefix, "anonymous"),
+						  "anonymous must be true or false");
+		it->anonymous = json_is_true(v);
+	}
+	/*
+	 * AMBER and RED travel directly from the origin to each recipient, which tells every
+	 * recipient who sent them: a ring signature would promise an anonymity the delivery
+	 * path cannot keep, so the combination is refused rather than silently attributed.
+	 */
+	if (it->anonymous && it->tlp >= PROTO_TLP_AMBER)
+		return node_req_error_set(
+			err, PROTO_E_REPORT_PROVENANCE, path(f, sizeof(f), prefix, "anonymous"),
+			"anonymous reports are only for TLP:CLEAR and TLP:GREEN; "
+			"TLP:%s goes directly to its recipients, which reveals the "
+			"sender",
+			proto_tlp_name(it->tlp));
 
 	v = json_object_get(obj, "recipients");
 	bool needs = it->tlp >= PROTO_TLP_AMBER;

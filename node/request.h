@@ -22,6 +22,11 @@
  *         ttl          integer seconds 1..NODE_REQ_TTL_MAX (exclusive with valid_until)
  *         tags         array of at most 16 strings, 1..64 bytes, no control characters
  *         description  string, at most 2048 bytes
+ *         anonymous    boolean, default false: sign with a linkable ring signature over
+ *                      the newest roster's members instead of this node's identity key
+ *                      (proto/ring.h); only for CLEAR and GREEN (PROTO_E_REPORT_PROVENANCE
+ *                      on "anonymous" otherwise). An anonymous revoke withdraws this
+ *                      node's anonymous report on the indicator (same linkability tag).
  *         recipients   array of member ids (64 hex digits); required for AMBER,
  *                      AMBER+STRICT and RED, refused for CLEAR and GREEN
  *   query      "indicator_id" (64 hex digits), or "value" with optional "type"
@@ -34,9 +39,9 @@
  * Errors: node_request_parse() fills a struct node_req_error with a code (a proto/error.h
  * value: NODE_E_JSON, NODE_E_OP, NODE_E_FIELD, PROTO_E_IND_TYPE, PROTO_E_IND_VALUE,
  * PROTO_E_REPORT_TLP, PROTO_E_REPORT_KIND, PROTO_E_REPORT_CONFIDENCE,
- * PROTO_E_REPORT_RECIPIENTS, PROTO_E_REPORT_TIME, PROTO_E_REPORT_TAG, PROTO_E_TOO_LARGE), the
- * field's path ("value", "reports[3].tlp", "tags[1]"; empty when no field is at fault) and
- * an English message. node_req_error_json() renders it as the "error" member of a response:
+ * PROTO_E_REPORT_PROVENANCE, PROTO_E_REPORT_RECIPIENTS, PROTO_E_REPORT_TIME,
+ * PROTO_E_REPORT_TAG, PROTO_E_TOO_LARGE), the field's path ("value", "reports[3].tlp",
+ * "tags[1]"; empty when no field is at fault) and an English message. node_req_error_json() renders it as the "error" member of a response:
  * {"code": "PROTO_E_IND_VALUE", "number": -1101, "field": "value", "message": "..."}
  * ("field" is null when empty).
  *
@@ -90,6 +95,7 @@ struct node_req_item {
 	size_t n_tags;
 	char *tags[PROTO_REPORT_TAGS_MAX];
 	char *description; /* NULL = none */
+	bool anonymous;	   /* ring-signed; only with CLEAR/GREEN */
 	size_t n_recipients;
 	uint8_t (*recipients)[32]; /* ascending, distinct */
 };

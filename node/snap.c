@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include "node/snap.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "proto/ring.h"
 
 struct node_snap *node_snap_new(const struct policy_config *pcfg,
 				const struct proto_roster *const *rosters, size_t n)
@@ -66,4 +69,11 @@ const struct proto_roster *node_snap_roster(const struct node_snap *s, uint64_t 
 const struct proto_roster *node_snap_roster_cb(void *ctx, uint64_t epoch)
 {
 	return node_snap_roster(ctx, epoch);
+}
+
+int node_snap_own_tag(const struct node_snap *s, const uint8_t ind_id[32], uint8_t tag[32])
+{
+	if (!s->own_ring_sk)
+		return -ENOENT;
+	return proto_ring_tag(tag, s->own_ring_sk, ind_id);
 }

@@ -28,6 +28,11 @@ struct node_snap {
 	const struct proto_roster *newest;
 	struct policy_redactor *redactor; /* owned */
 	int own_index;			  /* this node's index in @newest, -1 if absent */
+	/*
+	 * This node's ring secret key (32 bytes), borrowed from the daemon's key bundle, which
+	 * outlives every snapshot; NULL when not set. Only node_snap_own_tag() reads it.
+	 */
+	const uint8_t *own_ring_sk;
 };
 
 /*
@@ -43,6 +48,14 @@ void node_snap_unref(struct node_snap *s);
 
 /* node_snap_roster() - the roster of @epoch, or NULL. Any thread. */
 const struct proto_roster *node_snap_roster(const struct node_snap *s, uint64_t epoch);
+
+/*
+ * node_snap_own_tag() - this node's linkability tag on indicator @ind_id into @tag, so that
+ * local output can recognise its own anonymous reports (policy_strip_view()'s own_tag).
+ * Costs one scalar multiplication: call it only when an anonymous report is at hand.
+ * Returns 0, -ENOENT when @s has no own_ring_sk, or an error of proto_ring_tag(). Any thread.
+ */
+int node_snap_own_tag(const struct node_snap *s, const uint8_t ind_id[32], uint8_t tag[32]);
 
 /* policy_roster_fn adapter: @ctx is a const struct node_snap *. */
 const struct proto_roster *node_snap_roster_cb(void *ctx, uint64_t epoch);

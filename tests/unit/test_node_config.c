@@ -66,6 +66,17 @@ static void test_defaults(void **state)
 	assert_int_equal(node_config_enum(cfg, NODE_POLICY_DESCRIPTIONS), 0);
 	assert_string_equal(node_config_str(cfg, NODE_POLICY_DESCRIPTIONS), "redact");
 	assert_string_equal(node_config_str(cfg, NODE_LOG_LEVEL), "info");
+	assert_string_equal(node_config_str(cfg, NODE_NETWORK_KEY_FILE),
+			    "/etc/chatham/network.key");
+	{
+		size_t na;
+		const char *const *addrs = node_config_addrs(cfg, NODE_OVERLAY_LISTEN, &na);
+
+		assert_int_equal(na, 1);
+		assert_string_equal(addrs[0], "0.0.0.0:7400");
+	}
+	assert_int_equal(node_config_int(cfg, NODE_OVERLAY_DEGREE), 6);
+	assert_int_equal(node_config_int(cfg, NODE_OVERLAY_MAX_FRAME), 65537);
 	assert_null(node_config_ids(cfg, NODE_API_ALLOWED_UIDS, &n));
 	assert_int_equal(n, 0);
 	for (int o = 0; o < NODE_OPT__COUNT; o++)
@@ -132,6 +143,13 @@ static const struct {
 	{"\xef\xbb\xbf[node]\r\nstate_dir = /x\r\n", NODE_STATE_DIR, "/x"},
 	{"# comment\n; comment\n\n[node]\nkey_file = /k/member.key", NODE_KEY_FILE,
 	 "/k/member.key"},
+	{"[overlay]\nlisten = 127.0.0.1:7400", NODE_OVERLAY_LISTEN, "127.0.0.1:7400"},
+	{"[overlay]\nlisten = 0.0.0.0:1,[::]:1  [::1]:0", NODE_OVERLAY_LISTEN,
+	 "0.0.0.0:1, [::]:1, [::1]:0"},
+	{"[overlay]\nlisten =", NODE_OVERLAY_LISTEN, ""},
+	{"[overlay]\nmax_frame = 64k", NODE_OVERLAY_MAX_FRAME, "65536"},
+	{"[overlay]\nkeepalive_ms = 59999", NODE_OVERLAY_KEEPALIVE_MS, "59999"},
+	{"[overlay]\nbackoff_min_ms = 60000", NODE_OVERLAY_BACKOFF_MIN_MS, "60000"},
 };
 
 static void test_good_values(void **state)
@@ -188,6 +206,24 @@ static const struct {
 	{"[node]\nstate_dir = /a\n\nstate_dir = /b", 4, "set twice (first at line 2)"},
 	{"[api]\nmax_connections = 0\nmax_connections = 3", 3, "set twice (first at line 2)"},
 	{"[node]\nstate_dir = /a\0b", 2, "NUL byte"},
+	{"[overlay]\nlisten = localhost:7400", 2, "not a numeric address"},
+	{"[overlay]\nlisten = 127.0.0.1", 2, "not a numeric address"},
+	{"[overlay]\nlisten = 127.0.0.1:65536", 2, "not a numeric address"},
+	{"[overlay]\nlisten = ::1:7400", 2, "not a numeric address"},
+	{"[overlay]\nlisten = 127.0.0.1:1, 127.0.0.1:1", 2, "listed twice"},
+	{"[overlay]\nlisten = 1.0.0.1:1,1.0.0.2:1,1.0.0.3:1,1.0.0.4:1,1.0.0.5:1,1.0.0.6:1,"
+	 "1.0.0.7:1,1.0.0.8:1,1.0.0.9:1,1.0.0.10:1,1.0.0.11:1,1.0.0.12:1,1.0.0.13:1,1.0.0.14:1,"
+	 "1.0.0.15:1,1.0.0.16:1,1.0.0.17:1",
+	 2, "more than 16 addresses"},
+	{"[overlay]\nmax_frame = 65538", 2, "above the maximum 65537"},
+	{"[overlay]\nkeepalive_ms = 60000", 2,
+	 "dead_after_ms (60000) must be greater than "
+	 "keepalive_ms (60000)"},
+	{"[overlay]\ndead_after_ms = 100\n\nkeepalive_ms = 200", 4,
+	 "dead_after_ms (100) must be greater than keepalive_ms (200)"},
+	{"[overlay]\nbackoff_max_ms = 999", 2,
+	 "backoff_max_ms (999) must be at least "
+	 "backoff_min_ms (1000)"},
 };
 
 static void test_bad_values(void **state)

@@ -63,6 +63,15 @@ static const struct {
 	 PROTO_E_TOO_LARGE, "tags"},
 	{"{\"op\":\"publish\",\"value\":\"1.2.3.4\",\"tlp\":\"GREEN\",\"description\":7}",
 	 NODE_E_FIELD, "description"},
+	{"{\"op\":\"publish\",\"value\":\"1.2.3.4\",\"tlp\":\"GREEN\",\"anonymous\":1}",
+	 NODE_E_FIELD, "anonymous"},
+	{"{\"op\":\"publish\",\"value\":\"1.2.3.4\",\"tlp\":\"GREEN\",\"anonymous\":\"yes\"}",
+	 NODE_E_FIELD, "anonymous"},
+	{"{\"op\":\"publish\",\"value\":\"1.2.3.4\",\"tlp\":\"AMBER\",\"anonymous\":true,"
+	 "\"recipients\":[\"0101010101010101010101010101010101010101010101010101010101010101\"]}",
+	 PROTO_E_REPORT_PROVENANCE, "anonymous"},
+	{"{\"op\":\"revoke\",\"value\":\"1.2.3.4\",\"tlp\":\"red\",\"anonymous\":true}",
+	 PROTO_E_REPORT_PROVENANCE, "anonymous"},
 	{"{\"op\":\"publish\",\"value\":\"1.2.3.4\",\"tlp\":\"RED\",\"recipients\":[]}",
 	 PROTO_E_REPORT_RECIPIENTS, "recipients"},
 	{"{\"op\":\"publish\",\"value\":\"1.2.3.4\",\"tlp\":\"RED\",\"recipients\":["
@@ -149,6 +158,34 @@ static void test_single_publish(void **state)
 	assert_int_equal(it->n_recipients, 2);
 	assert_int_equal(it->recipients[0][0], 0x01); /* sorted */
 	assert_int_equal(it->recipients[1][0], 0xff);
+	node_request_free(req);
+}
+
+/* "anonymous" is a per-item boolean, refused with AMBER and stricter, default false. */
+static void test_anonymous(void **state)
+{
+	static const char line[] =
+		"{\"op\":\"revoke\",\"reports\":[{\"value\":\"1.2.3.4\",\"tlp\":\"GREEN\","
+		"\"anonymous\":true},{\"value\":\"1.2.3.4\",\"tlp\":\"CLEAR\",\"anonymous\":false},"
+		"{\"value\":\"1.2.3.4\",\"tlp\":\"CLEAR\"},"
+		"{\"value\":\"1.2.3.4\",\"tlp\":\"AMBER+STRICT\",\"anonymous\":true,"
+		"\"recipients\":[\"0101010101010101010101010101010101010101010101010101010101010101\"]}]}";
+	struct node_request *req;
+	struct node_req_error err;
+
+	(void)state;
+	assert_int_equal(node_request_parse(line, strlen(line), &req, NULL, &err), 0);
+	assert_int_equal(req->n_items, 4);
+	assert_int_equal(req->items[0].error.code, 0);
+	assert_true(req->items[0].anonymous);
+	assert_int_equal(req->items[0].kind, PROTO_KIND_REVOKE);
+	assert_int_equal(req->items[1].error.code, 0);
+	assert_false(req->items[1].anonymous);
+	assert_int_equal(req->items[2].error.code, 0);
+	assert_false(req->items[2].anonymous);
+	assert_int_equal(req->items[3].error.code, PROTO_E_REPORT_PROVENANCE);
+	assert_string_equal(req->items[3].error.field, "reports[3].anonymous");
+	assert_non_null(strstr(req->items[3].error.message, "CLEAR and TLP:GREEN"));
 	node_request_free(req);
 }
 
@@ -247,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_error_echoes_id),
 		cmocka_unit_test(test_single_publish),
+		cmocka_unit_test(test_anonymous),
 		cmocka_unit_test(test_batch_and_kinds),
 		cmocka_unit_test(test_query_list),
 		cmocka_unit_test(test_times),

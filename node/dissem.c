@@ -1,0 +1,1402 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The dissemination driver (node/dissem.h). It owns one Plumtree engine, a slot per up
+ * link (gossip handle = slot index), the reconciliation sessions of each link, a backlog
+ * per link, and one admission+commit pipeline for everything that arrives.
+ *
+ * The pipeline: inbound reports (gossip, catch-up and direct copies) and outbox changes
+ * (reschedules, ACKed deletions) collect in pending arrays on the loop thread; at most one
+ * job runs in the thread pool at a time and takes everything pending (up to
+ * NODE_DISSEM_BATCH_MAX reports), admits each report with the job's snapshot, stores the
+ * accepted ones in one store_ingest() transaction and applies the outbox changes. What
+ * arrives meanwhile waits for the next job, so a burst becomes few large commits (group
+ * commit). Only after the job's commit does the loop forward, discard or ACK, which is the
+ * "acknowledge after commit" rule of DESIGN.md §7.
+ *
+ * Clocks: the engine and the timers use uv_now() (monotonic ms); admission, the store and
+ * the outbox use the wall clock (ms since the Unix epoch), like the publish path.
+ */
+#include "node/dissem.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "node/log.h"
+#include "policy/admit.h"
+#include "policy/egress.h"
+#include "proto/crypto.h"
+#include "proto/error.h"
+#include "proto/gossip.h"
+#include "proto/link.h"
+#include "proto/recon.h"
+#include "proto/report.h"
+
+#define PERIODIC_MS 1000     /* outbox scan and periodic recon check */
+#define OUTBOX_SCAN_MAX 1024 /* due entries handled per scan */
+#define CATCHUP_MARGIN_MS 1000
+#define ROOM_MARGIN 128 /* frame header, AEAD tag and slack per message */
+
+enum qkind {
+	Q_MSG = 0,    /* encoded link message */
+	Q_PUSH = 1,   /* PUSH of a stored report, loaded when sent (egress GOSSIP) */
+	Q_DIRECT = 2, /* DIRECT of a stored report to the link peer (egress DIRECT) */
+};
+
+struct qent {
+	struct qent *next;
+	uint8_t kind;
+	uint8_t id[32];
+	uint8_t *msg;
+	size_t len;
+};
+
+struct dlink {
+	struct node_link *l; /* NULL: slot free */
+	int member;
+	uint8_t member_id[32];
+	uint64_t peer_epoch;
+	struct proto_recon *ri, *rr; /* sessions we initiated / answer */
+	uint64_t catchup_until;	     /* mono ms: end of the catch-up window */
+	uint64_t catchup_before;     /* wall ms: older reports on this link are catch-up copies */
+	struct qent *qh, **qt;
+	size_t qn;
+	uint64_t rejected, received;
+	bool recon_wanted;	 /* start a session here once the node is not catching up */
+	uint64_t fetch_wait;	 /* FETCHed ids not yet answered */
+	uint64_t fetch_deadline; /* mono ms: give up waiting for them */
+	uint8_t *deferred;	 /* a peer's opening RECON message, answered when not busy */
+	size_t deferred_len;
+};
+
+enum in_path { IN_GOSSIP = 1, IN_CATCHUP = 2, IN_DIRECT = 3 };
+
+struct inb {
+	uint8_t *bytes;
+	size_t len;
+	uint8_t id[32];
+	uint8_t path;
+	uint8_t peer[32];
+	uint32_t link; /* slot it arrived on (counting only; may be reused by then) */
+	struct node_link *l;
+	int reason;
+	int result;
+};
+
+struct del {
+	uint8_t report_id[32];
+	uint8_t recipient[32];
+};
+
+struct job {
+	uv_work_t w;
+	struct node_dissem *d;
+	struct node_snap *snap;
+	struct inb *items;
+	size_t n;
+	struct store_outbox_entry *puts;
+	size_t n_puts;
+	struct del *dels;
+	size_t n_dels;
+	uint64_t now_ms;
+	int err;
+};
+
+struct counters {
+	uint64_t received, duplicates, forwarded, published, catchup_received, pushes_received;
+	uint64_t backlog_dropped, egress_denied, inbound_dropped;
+	uint64_t rejected[POLICY_REASON_COUNT];
+	uint64_t sessions, completed, failed, recon_bytes_sent, recon_bytes_recv;
+	uint64_t fetch_sent, fetched_ids, fetch_ids_recv, catchup_pushed;
+	uint64_t direct_sent, direct_recv, acked, ack_sent;
+	uint64_t roster_sent, roster_recv, roster_adopted;
+	uint64_t store_errors;
+};
+
+struct node_dissem {
+	uv_loop_t *loop;
+	struct store *store;
+	struct node_snap *snap;
+	struct node_overlay *ov;
+	struct node_dissem_config cfg;
+	node_dissem_roster_fn roster_fn;
+	void *roster_ctx;
+	void (*commit_fn)(void *ctx);
+	void *commit_ctx;
+	struct proto_gossip *g;
+	struct proto_recon_source src;
+	struct dlink links[NODE_DISSEM_LINKS_MAX];
+	uv_timer_t timer;
+	bool timer_open, stopping;
+	uint64_t next_periodic, next_recon;
+	uint64_t rnd;
+
+	struct inb *pend;
+	size_t n_pend, cap_pend;
+	struct store_outbox_entry *puts;
+	size_t n_puts, cap_puts;
+	struct del *dels;
+	size_t n_dels, cap_dels;
+	bool job_running;
+
+	struct proto_report scratch; /* loop-thread decodes */
+	struct counters c;
+	void (*done)(void *);
+	void *done_arg;
+};
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t xrand(struct node_dissem *d)
+{
+	uint64_t z = (d->rnd += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static int check_config(const struct node_dissem_config *c)
+{
+	if (!c->retry_min_ms || c->retry_max_ms < c->retry_min_ms)
+		return -EINVAL;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ sending */
+
+static struct dlink *slot_of(struct node_dissem *d, const struct node_link *l)
+{
+	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++)
+		if (d->links[i].l == l)
+			return &d->links[i];
+	return NULL;
+}
+
+static struct dlink *slot_of_member(struct node_dissem *d, const uint8_t id[32])
+{
+	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++)
+		if (d->links[i].l && !memcmp(d->links[i].member_id, id, 32))
+			return &d->links[i];
+	return NULL;
+}
+
+static void qent_free(struct qent *e)
+{
+	if (e) {
+		free(e->msg);
+		free(e);
+	}
+}
+
+static void queue_clear(struct dlink *dl)
+{
+	struct qent *e = dl->qh, *next;
+
+	for (; e; e = next) {
+		next = e->next;
+		qent_free(e);
+	}
+	dl->qh = NULL;
+	dl->qt = &dl->qh;
+	dl->qn = 0;
+}
+
+/*
+ * Load report @id and encode it as a link message of @type (PUSH or DIRECT) if egress
+ * allows it on @path towards @target. Returns 0 with *@out set, 1 when it must not (or can
+ * no longer) be sent, or a negative error.
+ */
+static int load_report_msg(struct node_dissem *d, const uint8_t id[32], enum proto_link_type type,
+			   int path, const uint8_t *target, uint8_t **out, size_t *out_len)
+{
+	uint8_t *bytes = NULL;
+	size_t len;
+	int rc = store_report_get(d->store, NULL, id, &bytes, &len);
+
+	if (rc == STORE_E_NOT_FOUND)
+		return 1;
+	if (rc)
+		return rc;
+	if (proto_report_decode(&d->scratch, bytes, len) ||
+	    policy_egress_check_report(&d->snap->pcfg, path, &d->scratch, target) ==
+		    POLICY_EGRESS_DENY) {
+		d->c.egress_denied++;
+		free(bytes);
+		return 1;
+	}
+	rc = proto_link_encode_bin(type, bytes, len, out, out_len);
+	free(bytes);
+	return rc;
+}
+
+/* Send what the link's queue has room for; stops early if the link goes down. */
+static void flush(struct node_dissem *d, struct dlink *dl)
+{
+	struct node_link *l = dl->l;
+
+	while (dl->l == l && dl->qh) {
+		struct qent *e = dl->qh;
+		uint8_t *msg = e->msg;
+		size_t len = e->len;
+		int rc = 0;
+
+		if (e->kind == Q_PUSH || e->kind == Q_DIRECT) {
+			if (node_link_room(l) < PROTO_REPORT_MAX_BYTES + ROOM_MARGIN)
+				return;
+			rc = e->kind == Q_PUSH
+				     ? load_report_msg(d, e->id, PROTO_LINK_PUSH,
+						       POLICY_PATH_GOSSIP, NULL, &msg, &len)
+				     : load_report_msg(d, e->id, PROTO_LINK_DIRECT,
+						       POLICY_PATH_DIRECT, dl->member_id, &msg,
+						       &len);
+		} else if (node_link_room(l) < len + ROOM_MARGIN) {
+			return;
+		}
+		dl->qh = e->next;
+		if (!dl->qh)
+			dl->qt = &dl->qh;
+		dl->qn--;
+		if (rc == 0) {
+			rc = node_overlay_send(l, msg, len);
+			if (rc == 0 && e->kind == Q_DIRECT)
+				d->c.direct_sent++;
+		} else if (rc < 0) {
+			log_warning("dissem: cannot load a report to send: %s",
+				    proto_error_str(rc));
+		}
+		if (msg != e->msg)
+			free(msg);
+		qent_free(e);
+		/* A failed send closed the link; down() already cleared the slot. */
+	}
+}
+
+static int enqueue(struct node_dissem *d, struct dlink *dl, uint8_t kind, const uint8_t *id,
+		   uint8_t *msg, size_t len)
+{
+	struct qent *e;
+
+	if (!dl->l) {
+		free(msg);
+		return -ENOTCONN;
+	}
+	if (kind != Q_MSG && dl->qn >= NODE_DISSEM_BACKLOG_MAX) {
+		d->c.backlog_dropped++;
+		return -ENOBUFS;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		free(msg);
+		return -ENOMEM;
+	}
+	e->kind = kind;
+	if (id)
+		memcpy(e->id, id, 32);
+	e->msg = msg;
+	e->len = len;
+	*dl->qt = e;
+	dl->qt = &e->next;
+	dl->qn++;
+	if (dl->qn == 1)
+		flush(d, dl);
+	return 0;
+}
+
+/* Returns the encoded bytes queued. */
+static size_t enqueue_ids(struct node_dissem *d, struct dlink *dl, enum proto_link_type type,
+			  const uint8_t (*ids)[32], size_t n)
+{
+	size_t total = 0;
+
+	while (n) {
+		size_t k = n < PROTO_LINK_IDS_MAX ? n : PROTO_LINK_IDS_MAX;
+		uint8_t *msg;
+		size_t len;
+
+		if (proto_link_encode_ids(type, ids, k, &msg, &len) == 0 &&
+		    enqueue(d, dl, Q_MSG, NULL, msg, len) == 0)
+			total += len;
+		ids += k;
+		n -= k;
+	}
+	return total;
+}
+
+static void enqueue_bare(struct node_dissem *d, struct dlink *dl, enum proto_link_type type)
+{
+	uint8_t *msg;
+	size_t len;
+
+	if (proto_link_encode_bare(type, &msg, &len) == 0)
+		enqueue(d, dl, Q_MSG, NULL, msg, len);
+}
+
+/* Turn the engine's queued actions into link messages. */
+static void drain_engine(struct node_dissem *d)
+{
+	struct proto_gossip_action a;
+
+	while (proto_gossip_poll(d->g, &a)) {
+		struct dlink *dl = a.link < NODE_DISSEM_LINKS_MAX ? &d->links[a.link] : NULL;
+
+		if (!dl || !dl->l)
+			continue;
+		switch (a.type) {
+		case PROTO_LINK_PUSH:
+			enqueue(d, dl, Q_PUSH, a.ids[0], NULL, 0);
+			break;
+		case PROTO_LINK_IHAVE:
+		case PROTO_LINK_GRAFT:
+			enqueue_ids(d, dl, a.type, a.ids, a.n);
+			break;
+		case PROTO_LINK_PRUNE:
+			enqueue_bare(d, dl, PROTO_LINK_PRUNE);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ timer */
+
+static void on_timer(uv_timer_t *t);
+
+static void arm_timer(struct node_dissem *d)
+{
+	uint64_t now = uv_now(d->loop), at = d->next_periodic;
+	uint64_t gd = proto_gossip_next_deadline(d->g);
+
+	if (!d->timer_open || d->stopping)
+		return;
+	if (gd < at)
+		at = gd;
+	uv_timer_start(&d->timer, on_timer, at > now ? at - now : 0, 0);
+}
+
+/* ------------------------------------------------------------------ the job */
+
+static bool have_pending(const struct node_dissem *d)
+{
+	return d->n_pend || d->n_puts || d->n_dels;
+}
+
+static void job_work(uv_work_t *w)
+{
+	struct job *j = w->data;
+	struct store_item *si = j->n ? calloc(j->n, sizeof(*si)) : NULL;
+	struct proto_report *reps = j->n ? calloc(j->n, sizeof(*reps)) : NULL;
+	size_t *map = j->n ? calloc(j->n, sizeof(*map)) : NULL;
+	size_t k = 0;
+
+	if (j->n && (!si || !reps || !map)) {
+		j->err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < j->n; i++) {
+		struct inb *it = &j->items[i];
+		struct policy_admit_ctx ctx = {
+			.now_ms = j->now_ms,
+			.arrival = it->path == IN_DIRECT ? POLICY_ARRIVAL_DIRECT
+							 : POLICY_ARRIVAL_GOSSIP,
+			.roster_for_epoch = node_snap_roster_cb,
+			.roster_ctx = j->snap,
+			.newest = j->snap->newest,
+		};
+		memcpy(ctx.peer, it->peer, 32);
+		it->reason = policy_admit_check(&j->snap->pcfg, &ctx, it->bytes, it->len, &reps[i]);
+		if (it->reason != POLICY_ACCEPT)
+			continue;
+		si[k].bytes = it->bytes;
+		si[k].len = it->len;
+		memcpy(si[k].report_id, it->id, 32);
+		si[k].r = &reps[i];
+		memcpy(si[k].env.received_from, it->peer, 32);
+		si[k].env.received_ms = j->now_ms;
+		si[k].env.hops = 1;
+		map[k++] = i;
+	}
+	if (k) {
+		j->err = store_ingest(j->d->store, si, k, j->now_ms);
+		for (size_t m = 0; m < k; m++)
+			j->items[map[m]].result = j->err ? j->err : si[m].result;
+	}
+	if (j->n_puts) {
+		int rc = store_outbox_put(j->d->store, j->puts, j->n_puts);
+		if (rc && !j->err)
+			j->err = rc;
+	}
+	for (size_t i = 0; i < j->n_dels; i++) {
+		int rc = store_outbox_del(j->d->store, j->dels[i].report_id, j->dels[i].recipient);
+		if (rc && rc != STORE_E_NOT_FOUND && !j->err)
+			j->err = rc;
+	}
+out:
+	free(si);
+	free(reps);
+	free(map);
+}
+
+static void kick(struct node_dissem *d);
+static void maybe_finish_stop(struct node_dissem *d);
+static void start_wanted_recons(struct node_dissem *d);
+
+static void send_ack(struct node_dissem *d, struct inb *it)
+{
+	struct dlink *dl = slot_of_member(d, it->peer);
+	uint8_t *msg;
+	size_t len;
+
+	if (!dl || proto_link_encode_ack(it->id, &msg, &len))
+		return;
+	if (enqueue(d, dl, Q_MSG, NULL, msg, len) == 0)
+		d->c.ack_sent++;
+}
+
+static void job_done(uv_work_t *w, int status)
+{
+	struct job *j = w->data;
+	struct node_dissem *d = j->d;
+	uint64_t now = uv_now(d->loop);
+	size_t n_new = 0;
+
+	if (j->err)
+		log_err("dissem: storing received reports failed: %s", proto_error_str(j->err));
+	for (size_t i = 0; i < j->n; i++) {
+		struct inb *it = &j->items[i];
+		bool ok = status == 0 && !j->err && it->reason == POLICY_ACCEPT &&
+			  (it->result == STORE_NEW || it->result == STORE_DUP);
+
+		n_new += ok && it->result == STORE_NEW;
+
+		if (status == 0 && it->reason != POLICY_ACCEPT) {
+			if (it->reason > 0 && it->reason < POLICY_REASON_COUNT)
+				d->c.rejected[it->reason]++;
+			struct dlink *dl = &d->links[it->link];
+			if (dl->l == it->l)
+				dl->rejected++;
+			log_debug("dissem: refused a report: %s",
+				  policy_admit_reason_text(it->reason));
+		} else if (it->reason == POLICY_ACCEPT && it->result < 0) {
+			d->c.store_errors++;
+		}
+		switch (it->path) {
+		case IN_GOSSIP:
+			if (!d->stopping) {
+				if (ok && it->result == STORE_NEW) {
+					proto_gossip_forward(d->g, it->id, now);
+					d->c.forwarded++;
+				} else {
+					proto_gossip_discard(d->g, it->id, now);
+				}
+			}
+			break;
+		case IN_CATCHUP:
+			if (ok && it->result == STORE_NEW)
+				d->c.fetched_ids++;
+			break;
+		case IN_DIRECT:
+			if (ok && !d->stopping)
+				send_ack(d, it);
+			break;
+		}
+		free(it->bytes);
+	}
+	node_snap_unref(j->snap);
+	free(j->items);
+	free(j->puts);
+	free(j->dels);
+	free(j);
+	d->job_running = false;
+	if (n_new && d->commit_fn)
+		d->commit_fn(d->commit_ctx);
+	if (d->stopping) {
+		maybe_finish_stop(d);
+		return;
+	}
+	drain_engine(d);
+	kick(d);
+	start_wanted_recons(d);
+	arm_timer(d);
+}
+
+static void kick(struct node_dissem *d)
+{
+	struct job *j;
+	size_t n;
+
+	if (d->job_running || d->stopping || !have_pending(d))
+		return;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return;
+	n = d->n_pend < NODE_DISSEM_BATCH_MAX ? d->n_pend : NODE_DISSEM_BATCH_MAX;
+	if (n) {
+		j->items = malloc(n * sizeof(*j->items));
+		if (!j->items) {
+			free(j);
+			return;
+		}
+		memcpy(j->items, d->pend, n * sizeof(*j->items));
+		memmove(d->pend, d->pend + n, (d->n_pend - n) * sizeof(*d->pend));
+		d->n_pend -= n;
+		j->n = n;
+	}
+	j->puts = d->puts;
+	j->n_puts = d->n_puts;
+	d->puts = NULL;
+	d->n_puts = d->cap_puts = 0;
+	j->dels = d->dels;
+	j->n_dels = d->n_dels;
+	d->dels = NULL;
+	d->n_dels = d->cap_dels = 0;
+	j->d = d;
+	j->snap = node_snap_ref(d->snap);
+	j->now_ms = wall_ms();
+	j->w.data = j;
+	if (uv_queue_work(d->loop, &j->w, job_work, job_done)) {
+		/* Cannot happen with a valid loop and callbacks; keep nothing half-done. */
+		for (size_t i = 0; i < j->n; i++)
+			free(j->items[i].bytes);
+		node_snap_unref(j->snap);
+		free(j->items);
+		free(j->puts);
+		free(j->dels);
+		free(j);
+		return;
+	}
+	d->job_running = true;
+}
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	void *p;
+	size_t nc;
+
+	if (need <= *cap)
+		return 0;
+	nc = *cap ? *cap * 2 : 64;
+	while (nc < need)
+		nc *= 2;
+	p = realloc(*arr, nc * elem);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = nc;
+	return 0;
+}
+
+/* Queue a received report (bytes copied) for admission; @l, @dl the link it came on. */
+static int add_inbound(struct node_dissem *d, struct dlink *dl, const uint8_t *bytes, size_t len,
+		       const uint8_t id[32], uint8_t path)
+{
+	struct inb *it;
+
+	if (d->n_pend >= NODE_DISSEM_PENDING_MAX) {
+		d->c.inbound_dropped++;
+		return -ENOBUFS;
+	}
+	if (grow((void **)&d->pend, &d->cap_pend, d->n_pend + 1, sizeof(*d->pend)))
+		return -ENOMEM;
+	it = &d->pend[d->n_pend];
+	memset(it, 0, sizeof(*it));
+	it->bytes = malloc(len);
+	if (!it->bytes)
+		return -ENOMEM;
+	memcpy(it->bytes, bytes, len);
+	it->len = len;
+	memcpy(it->id, id, 32);
+	it->path = path;
+	memcpy(it->peer, dl->member_id, 32);
+	it->link = (uint32_t)(dl - d->links);
+	it->l = dl->l;
+	d->n_pend++;
+	kick(d);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ reconciliation */
+
+static int src_fingerprint(void *ctx, const uint8_t *lo, const uint8_t *hi, uint8_t sum[32],
+			   uint64_t *count)
+{
+	struct node_dissem *d = ctx;
+
+	return store_recon_fingerprint(d->store, NULL, lo, hi, sum, count);
+}
+
+static int src_list(void *ctx, const uint8_t *lo, const uint8_t *hi,
+		    uint8_t (*keys)[PROTO_RECON_KEY_LEN], size_t cap, size_t *n)
+{
+	struct node_dissem *d = ctx;
+
+	return store_recon_list(d->store, NULL, lo, hi, keys, cap, n);
+}
+
+static void open_window(struct node_dissem *d, struct dlink *dl)
+{
+	uint64_t before = wall_ms() - CATCHUP_MARGIN_MS;
+
+	if (uv_now(d->loop) >= dl->catchup_until || before > dl->catchup_before)
+		dl->catchup_before = before;
+	dl->catchup_until = uv_now(d->loop) + NODE_DISSEM_CATCHUP_WINDOW_MS;
+}
+
+static void send_recon(struct node_dissem *d, struct dlink *dl, uint8_t *payload, size_t len)
+{
+	uint8_t *msg;
+	size_t mlen;
+
+	if (!payload)
+		return;
+	if (proto_link_encode_bin(PROTO_LINK_RECON, payload, len, &msg, &mlen) == 0) {
+		d->c.recon_bytes_sent += mlen;
+		enqueue(d, dl, Q_MSG, NULL, msg, mlen);
+	}
+	free(payload);
+}
+
+/* Push the session's "have" reports and FETCH its "need" ids. */
+static void drain_session(struct node_dissem *d, struct dlink *dl, struct proto_recon *r)
+{
+	static uint8_t ids[PROTO_LINK_IDS_MAX][32];
+	size_t n;
+
+	for (;;) {
+		if (proto_recon_have(r, ids, PROTO_LINK_IDS_MAX, &n) || !n)
+			break;
+		for (size_t i = 0; i < n; i++)
+			enqueue(d, dl, Q_PUSH, ids[i], NULL, 0);
+		d->c.catchup_pushed += n;
+	}
+	for (;;) {
+		proto_recon_need(r, ids, PROTO_LINK_IDS_MAX, &n);
+		if (!n)
+			break;
+		d->c.fetch_sent++;
+		dl->fetch_wait += n;
+		dl->fetch_deadline = uv_now(d->loop) + NODE_DISSEM_CATCHUP_WINDOW_MS;
+		/* FETCH bytes count as catch-up traffic. */
+		d->c.recon_bytes_sent +=
+			enqueue_ids(d, dl, PROTO_LINK_FETCH, (const uint8_t(*)[32])ids, n);
+	}
+}
+
+/*
+ * Catch-up sessions run one at a time per node, and the next one starts only once the
+ * copies found by the previous one are stored (nothing pending, no FETCH unanswered):
+ * a node that comes back with several links would otherwise fetch what it missed once per
+ * link.
+ */
+static bool catching_up(struct node_dissem *d)
+{
+	uint64_t now = uv_now(d->loop);
+
+	if (d->job_running || d->n_pend)
+		return true;
+	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++) {
+		struct dlink *dl = &d->links[i];
+		if (!dl->l)
+			continue;
+		if (dl->ri || dl->rr)
+			return true;
+		if (dl->fetch_wait && now < dl->fetch_deadline)
+			return true;
+	}
+	return false;
+}
+
+static void start_recon(struct node_dissem *d, struct dlink *dl);
+static void on_recon(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len);
+
+static void start_wanted_recons(struct node_dissem *d)
+{
+	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX && !d->stopping; i++) {
+		struct dlink *dl = &d->links[i];
+		if (!dl->l || !dl->deferred)
+			continue;
+		if (catching_up(d))
+			return;
+		uint8_t *p = dl->deferred;
+		dl->deferred = NULL;
+		on_recon(d, dl, p, dl->deferred_len);
+		free(p);
+	}
+	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX && !d->stopping; i++) {
+		struct dlink *dl = &d->links[i];
+		if (!dl->l || !dl->recon_wanted)
+			continue;
+		if (catching_up(d))
+			return;
+		dl->recon_wanted = false;
+		start_recon(d, dl);
+	}
+}
+
+static void start_recon(struct node_dissem *d, struct dlink *dl)
+{
+	uint8_t *out = NULL;
+	size_t len;
+	int rc;
+
+	if (dl->ri && uv_now(d->loop) < dl->catchup_until)
+		return; /* a session is still running */
+	proto_recon_free(dl->ri);
+	dl->ri = proto_recon_new(NULL, &d->src);
+	if (!dl->ri)
+		return;
+	d->c.sessions++;
+	open_window(d, dl);
+	rc = proto_recon_initiate(dl->ri, &out, &len);
+	if (rc) {
+		d->c.failed++;
+		log_warning("dissem: catch-up session could not start: %s", proto_error_str(rc));
+		proto_recon_free(dl->ri);
+		dl->ri = NULL;
+		return;
+	}
+	send_recon(d, dl, out, len);
+}
+
+static void on_recon(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len)
+{
+	int role = proto_recon_msg_role(p, len);
+	struct proto_recon **sp;
+	uint8_t *out = NULL;
+	size_t olen = 0;
+	bool fresh;
+	int rc;
+
+	d->c.recon_bytes_recv += len + 5;
+	if (role < 0) {
+		d->c.failed++;
+		return;
+	}
+	sp = role == 0 ? &dl->rr : &dl->ri;
+	if (!*sp && role != 0) {
+		d->c.failed++;
+		return;
+	}
+	fresh = !*sp;
+	if (fresh && catching_up(d)) {
+		/*
+		 * A session the peer opened while this node is still storing what another
+		 * session found: answer it afterwards, or it would fetch the same reports
+		 * twice. The peer waits (its session times out after a quiet window).
+		 */
+		uint8_t *copy = malloc(len);
+		if (copy) {
+			memcpy(copy, p, len);
+			free(dl->deferred);
+			dl->deferred = copy;
+			dl->deferred_len = len;
+		}
+		return;
+	}
+	if (fresh) {
+		*sp = proto_recon_new(NULL, &d->src);
+		if (!*sp)
+			return;
+		d->c.sessions++;
+	}
+	open_window(d, dl);
+	rc = proto_recon_receive(*sp, p, len, &out, &olen);
+	if (rc < 0 && role == 0 && !fresh) {
+		/*
+		 * The peer gave up the session we were answering and opened a new one (its
+		 * first message does not fit the old session): answer the new one.
+		 */
+		proto_recon_free(*sp);
+		*sp = proto_recon_new(NULL, &d->src);
+		if (!*sp)
+			return;
+		d->c.sessions++;
+		rc = proto_recon_receive(*sp, p, len, &out, &olen);
+	}
+	drain_session(d, dl, *sp);
+	if (rc == 0 || rc == PROTO_RECON_DONE)
+		send_recon(d, dl, out, olen);
+	if (rc == PROTO_RECON_DONE) {
+		d->c.completed++;
+		proto_recon_free(*sp);
+		*sp = NULL;
+		start_wanted_recons(d);
+	} else if (rc < 0) {
+		d->c.failed++;
+		log_info("dissem: catch-up session failed: %s", proto_error_str(rc));
+		proto_recon_free(*sp);
+		*sp = NULL;
+	}
+}
+
+/* ------------------------------------------------------------------ outbox and roster */
+
+static uint64_t retry_delay(const struct node_dissem *d, uint32_t attempts)
+{
+	uint64_t delay = d->cfg.retry_min_ms;
+
+	while (attempts-- > 0 && delay < d->cfg.retry_max_ms)
+		delay *= 2;
+	return delay < d->cfg.retry_max_ms ? delay : d->cfg.retry_max_ms;
+}
+
+/*
+ * Send every due outbox entry whose recipient has an up link and reschedule it; entries of
+ * recipients without a link stay due and go as soon as a link to them comes up.
+ */
+static void scan_outbox(struct node_dissem *d)
+{
+	static struct store_outbox_entry due[OUTBOX_SCAN_MAX];
+	uint64_t now = wall_ms();
+	size_t n = 0;
+	int rc = store_outbox_due(d->store, NULL, now, due, OUTBOX_SCAN_MAX, &n);
+
+	if (rc) {
+		log_warning("dissem: reading the outbox failed: %s", proto_error_str(rc));
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct dlink *dl = slot_of_member(d, due[i].recipient);
+		struct store_outbox_entry *e;
+
+		if (!dl)
+			continue;
+		if (grow((void **)&d->puts, &d->cap_puts, d->n_puts + 1, sizeof(*d->puts)))
+			break;
+		enqueue(d, dl, Q_DIRECT, due[i].report_id, NULL, 0);
+		e = &d->puts[d->n_puts++];
+		*e = due[i];
+		e->next_attempt_ms = now + retry_delay(d, e->attempts);
+		e->attempts++;
+	}
+	kick(d);
+}
+
+static void send_roster(struct node_dissem *d, struct dlink *dl, uint64_t epoch)
+{
+	uint8_t *bytes = NULL, *msg;
+	size_t len, mlen;
+
+	if (store_roster_get(d->store, NULL, epoch, &bytes, &len))
+		return;
+	if (proto_link_encode_bin(PROTO_LINK_ROSTER, bytes, len, &msg, &mlen) == 0 &&
+	    enqueue(d, dl, Q_MSG, NULL, msg, mlen) == 0) {
+		d->c.roster_sent++;
+		dl->peer_epoch = epoch;
+	}
+	free(bytes);
+}
+
+void node_dissem_roster_adopted(struct node_dissem *d, uint64_t epoch)
+{
+	d->c.roster_adopted++;
+	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++)
+		if (d->links[i].l && d->links[i].peer_epoch < epoch)
+			send_roster(d, &d->links[i], epoch);
+}
+
+/* ------------------------------------------------------------------ overlay callbacks */
+
+static void cb_up(void *ctx, struct node_link *l, int member)
+{
+	struct node_dissem *d = ctx;
+	const struct proto_roster *nr = d->snap->newest;
+	struct node_link_info info;
+	struct dlink *dl = slot_of(d, NULL);
+	uint32_t h;
+
+	if (d->stopping || !dl || member < 0 || (size_t)member >= nr->n_members) {
+		if (!dl)
+			log_warning("dissem: more than %d links; one is left out of gossip",
+				    NODE_DISSEM_LINKS_MAX);
+		return;
+	}
+	h = (uint32_t)(dl - d->links);
+	memset(dl, 0, sizeof(*dl));
+	dl->l = l;
+	dl->member = member;
+	memcpy(dl->member_id, nr->members[member].id, 32);
+	dl->qt = &dl->qh;
+	node_link_info(l, &info);
+	dl->peer_epoch = info.peer_epoch;
+	if (proto_gossip_link_up(d->g, h, uv_now(d->loop))) {
+		dl->l = NULL;
+		return;
+	}
+	if (dl->peer_epoch < nr->epoch)
+		send_roster(d, dl, nr->epoch);
+	/* One catch-up session per link: the side that dialled starts it. */
+	if (node_link_outbound(l)) {
+		dl->recon_wanted = true;
+		start_wanted_recons(d);
+	}
+	drain_engine(d);
+	scan_outbox(d);
+	arm_timer(d);
+}
+
+static void cb_down(void *ctx, struct node_link *l, int member, enum node_link_reason reason)
+{
+	struct node_dissem *d = ctx;
+	struct dlink *dl = slot_of(d, l);
+
+	(void)member;
+	(void)reason;
+	if (!dl)
+		return;
+	proto_gossip_link_down(d->g, (uint32_t)(dl - d->links), uv_now(d->loop));
+	proto_recon_free(dl->ri);
+	proto_recon_free(dl->rr);
+	free(dl->deferred);
+	queue_clear(dl);
+	if (dl->rejected)
+		log_debug("dissem: link %llu closed after %llu refused report(s)",
+			  (unsigned long long)node_link_id(l), (unsigned long long)dl->rejected);
+	memset(dl, 0, sizeof(*dl));
+	dl->qt = &dl->qh;
+	drain_engine(d);
+	arm_timer(d);
+}
+
+static void cb_drained(void *ctx, struct node_link *l, int member)
+{
+	struct node_dissem *d = ctx;
+	struct dlink *dl = slot_of(d, l);
+
+	(void)member;
+	if (dl)
+		flush(d, dl);
+}
+
+static bool is_catchup(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len)
+{
+	if (uv_now(d->loop) >= dl->catchup_until)
+		return false;
+	if (proto_report_decode(&d->scratch, p, len))
+		return false; /* admission will refuse it; the path does not matter */
+	return d->scratch.created_ms < dl->catchup_before;
+}
+
+static void on_push(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len)
+{
+	uint8_t id[32];
+	uint64_t now = uv_now(d->loop);
+	int rc;
+
+	d->c.pushes_received++;
+	dl->received++;
+	proto_report_id(p, len, id);
+	if (is_catchup(d, dl, p, len)) {
+		if (proto_gossip_seen(d->g, id)) {
+			d->c.duplicates++;
+			if (dl->fetch_wait)
+				dl->fetch_wait--;
+			return;
+		}
+		d->c.catchup_received++;
+		dl->catchup_until = now + NODE_DISSEM_CATCHUP_WINDOW_MS;
+		if (dl->fetch_wait)
+			dl->fetch_wait--;
+		add_inbound(d, dl, p, len, id, IN_CATCHUP);
+		return;
+	}
+	rc = proto_gossip_on_push(d->g, (uint32_t)(dl - d->links), id, now);
+	if (rc == PROTO_GOSSIP_NEW) {
+		d->c.received++;
+		if (add_inbound(d, dl, p, len, id, IN_GOSSIP))
+			proto_gossip_discard(d->g, id, now);
+	} else if (rc == PROTO_GOSSIP_DUPLICATE) {
+		d->c.duplicates++;
+	}
+	drain_engine(d);
+	arm_timer(d);
+}
+
+static void on_ids(struct node_dissem *d, struct dlink *dl, const struct proto_link_msg *m)
+{
+	static uint8_t ids[PROTO_LINK_IDS_MAX][32];
+	static bool present[PROTO_LINK_IDS_MAX];
+	uint32_t h = (uint32_t)(dl - d->links);
+	uint64_t now = uv_now(d->loop);
+	size_t n = m->u.ids.n, k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		memcpy(ids[i], proto_link_id(m, i), 32);
+	switch (m->type) {
+	case PROTO_LINK_IHAVE:
+		/* Ids already stored (by catch-up, say) need no GRAFT. */
+		if (store_report_has(d->store, NULL, (const uint8_t(*)[32])ids, n, present))
+			memset(present, 0, n * sizeof(*present));
+		for (size_t i = 0; i < n; i++)
+			if (!present[i])
+				memmove(ids[k++], ids[i], 32);
+		proto_gossip_on_ihave(d->g, h, (const uint8_t(*)[32])ids, k, now);
+		break;
+	case PROTO_LINK_GRAFT:
+		proto_gossip_on_graft(d->g, h, (const uint8_t(*)[32])ids, n, now);
+		break;
+	case PROTO_LINK_FETCH:
+		d->c.fetch_ids_recv += n;
+		open_window(d, dl);
+		for (size_t i = 0; i < n; i++)
+			enqueue(d, dl, Q_PUSH, ids[i], NULL, 0);
+		break;
+	default:
+		break;
+	}
+	drain_engine(d);
+	arm_timer(d);
+}
+
+static void on_direct(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len)
+{
+	uint8_t id[32];
+
+	d->c.direct_recv++;
+	proto_report_id(p, len, id);
+	add_inbound(d, dl, p, len, id, IN_DIRECT);
+}
+
+static void on_ack(struct node_dissem *d, struct dlink *dl, const uint8_t id[32])
+{
+	struct del *x;
+
+	if (grow((void **)&d->dels, &d->cap_dels, d->n_dels + 1, sizeof(*d->dels)))
+		return;
+	x = &d->dels[d->n_dels++];
+	memcpy(x->report_id, id, 32);
+	memcpy(x->recipient, dl->member_id, 32);
+	d->c.acked++;
+	kick(d);
+}
+
+static void on_roster(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len)
+{
+	int rc;
+
+	d->c.roster_recv++;
+	if (!d->roster_fn)
+		return;
+	rc = d->roster_fn(d->roster_ctx, p, len);
+	if (rc)
+		log_debug("dissem: roster from link %llu not adopted: %s",
+			  (unsigned long long)node_link_id(dl->l), proto_error_str(rc));
+}
+
+static void cb_message(void *ctx, struct node_link *l, int member, const struct proto_link_msg *m)
+{
+	struct node_dissem *d = ctx;
+	struct dlink *dl = slot_of(d, l);
+
+	(void)member;
+	if (!dl || d->stopping)
+		return;
+	switch (m->type) {
+	case PROTO_LINK_PUSH:
+		on_push(d, dl, m->u.bin.p, m->u.bin.len);
+		break;
+	case PROTO_LINK_IHAVE:
+	case PROTO_LINK_GRAFT:
+	case PROTO_LINK_FETCH:
+		on_ids(d, dl, m);
+		break;
+	case PROTO_LINK_PRUNE:
+		proto_gossip_on_prune(d->g, (uint32_t)(dl - d->links), uv_now(d->loop));
+		drain_engine(d);
+		break;
+	case PROTO_LINK_DIRECT:
+		on_direct(d, dl, m->u.bin.p, m->u.bin.len);
+		break;
+	case PROTO_LINK_ACK:
+		on_ack(d, dl, m->u.id);
+		break;
+	case PROTO_LINK_RECON:
+		on_recon(d, dl, m->u.bin.p, m->u.bin.len);
+		break;
+	case PROTO_LINK_ROSTER:
+		on_roster(d, dl, m->u.bin.p, m->u.bin.len);
+		break;
+	default:
+		/* STEM: the Dandelion stem phase is not implemented; such messages are dropped. */
+		break;
+	}
+}
+
+/* ------------------------------------------------------------------ timer and public API */
+
+static void periodic(struct node_dissem *d, uint64_t now)
+{
+	d->next_periodic = now + PERIODIC_MS;
+	scan_outbox(d);
+	if (d->cfg.recon_interval_ms && now >= d->next_recon) {
+		struct dlink *up[NODE_DISSEM_LINKS_MAX];
+		size_t n = 0;
+
+		d->next_recon = now + d->cfg.recon_interval_ms;
+		for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++)
+			if (d->links[i].l)
+				up[n++] = &d->links[i];
+		if (n)
+			up[xrand(d) % n]->recon_wanted = true;
+	}
+	/* Sessions stuck for a whole window (a silent peer) are given up. */
+	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++) {
+		struct dlink *dl = &d->links[i];
+		if (dl->l && (dl->ri || dl->rr) && now >= dl->catchup_until) {
+			d->c.failed++;
+			proto_recon_free(dl->ri);
+			proto_recon_free(dl->rr);
+			dl->ri = dl->rr = NULL;
+		}
+	}
+	start_wanted_recons(d);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	struct node_dissem *d = t->data;
+	uint64_t now = uv_now(d->loop);
+
+	proto_gossip_tick(d->g, now);
+	drain_engine(d);
+	if (now >= d->next_periodic)
+		periodic(d, now);
+	arm_timer(d);
+}
+
+static struct proto_gossip *make_engine(const struct node_dissem_config *cfg, uint64_t seed)
+{
+	struct proto_gossip_config gc = {
+		.max_links = NODE_DISSEM_LINKS_MAX,
+		.ihave_flush_ms = cfg->ihave_flush_ms,
+		.graft_timeout_ms = cfg->graft_timeout_ms,
+		.seed = seed,
+	};
+
+	return proto_gossip_new(&gc);
+}
+
+struct node_dissem *node_dissem_new(uv_loop_t *loop, struct store *store, struct node_snap *snap,
+				    const struct node_dissem_config *cfg,
+				    node_dissem_roster_fn roster_fn, void *roster_ctx)
+{
+	struct node_dissem *d;
+
+	if (check_config(cfg))
+		return NULL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->loop = loop;
+	d->store = store;
+	d->cfg = *cfg;
+	d->roster_fn = roster_fn;
+	d->roster_ctx = roster_ctx;
+	proto_random(&d->rnd, sizeof(d->rnd));
+	d->g = make_engine(cfg, d->rnd);
+	if (!d->g) {
+		free(d);
+		return NULL;
+	}
+	d->src.fingerprint = src_fingerprint;
+	d->src.list = src_list;
+	d->src.ctx = d;
+	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++)
+		d->links[i].qt = &d->links[i].qh;
+	d->snap = node_snap_ref(snap);
+	return d;
+}
+
+void node_dissem_set_commit_hook(struct node_dissem *d, void (*fn)(void *ctx), void *ctx)
+{
+	d->commit_fn = fn;
+	d->commit_ctx = ctx;
+}
+
+void node_dissem_callbacks(struct node_dissem *d, struct node_overlay_callbacks *cb)
+{
+	memset(cb, 0, sizeof(*cb));
+	cb->up = cb_up;
+	cb->down = cb_down;
+	cb->message = cb_message;
+	cb->drained = cb_drained;
+	cb->ctx = d;
+}
+
+int node_dissem_attach(struct node_dissem *d, struct node_overlay *ov)
+{
+	int rc = uv_timer_init(d->loop, &d->timer);
+
+	if (rc)
+		return rc;
+	d->timer.data = d;
+	d->timer_open = true;
+	d->ov = ov;
+	d->next_periodic = uv_now(d->loop) + PERIODIC_MS;
+	d->next_recon = uv_now(d->loop) + d->cfg.recon_interval_ms;
+	arm_timer(d);
+	return 0;
+}
+
+void node_dissem_set_snap(struct node_dissem *d, struct node_snap *snap)
+{
+	struct node_snap *old = d->snap;
+
+	d->snap = node_snap_ref(snap);
+	node_snap_unref(old);
+}
+
+int node_dissem_set_config(struct node_dissem *d, const struct node_dissem_config *cfg)
+{
+	if (check_config(cfg))
+		return -EINVAL;
+	/* Engine timings are fixed at creation; the rest applies at once. */
+	d->cfg.recon_interval_ms = cfg->recon_interval_ms;
+	d->cfg.retry_min_ms = cfg->retry_min_ms;
+	d->cfg.retry_max_ms = cfg->retry_max_ms;
+	d->next_recon = uv_now(d->loop) + d->cfg.recon_interval_ms;
+	return 0;
+}
+
+void node_dissem_published(struct node_dissem *d, const uint8_t id[32], uint8_t tlp)
+{
+	if (d->stopping)
+		return;
+	if (tlp == PROTO_TLP_CLEAR || tlp == PROTO_TLP_GREEN) {
+		if (proto_gossip_publish(d->g, id, uv_now(d->loop)) == 0)
+			d->c.published++;
+		drain_engine(d);
+		arm_timer(d);
+	} else {
+		scan_outbox(d);
+	}
+}
+
+bool node_dissem_idle(const struct node_dissem *d)
+{
+	return !d->job_running && !have_pending(d);
+}
+
+static void free_all(struct node_dissem *d)
+{
+	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++) {
+		proto_recon_free(d->links[i].ri);
+		proto_recon_free(d->links[i].rr);
+		free(d->links[i].deferred);
+		queue_clear(&d->links[i]);
+	}
+	for (size_t i = 0; i < d->n_pend; i++)
+		free(d->pend[i].bytes);
+	free(d->pend);
+	free(d->puts);
+	free(d->dels);
+	proto_gossip_free(d->g);
+	node_snap_unref(d->snap);
+	free(d);
+}
+
+static void maybe_finish_stop(struct node_dissem *d)
+{
+	void (*done)(void *) = d->done;
+	void *arg = d->done_arg;
+
+	if (d->timer_open || d->job_running)
+		return;
+	free_all(d);
+	if (done)
+		done(arg);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+	struct node_dissem *d = h->data;
+
+	d->timer_open = false;
+	maybe_finish_stop(d);
+}
+
+void node_dissem_stop(struct node_dissem *d, void (*done)(void *arg), void *arg)
+{
+	if (!d) {
+		if (done)
+			done(arg);
+		return;
+	}
+	d->stopping = true;
+	d->done = done;
+	d->done_arg = arg;
+	if (d->timer_open) {
+		uv_close((uv_handle_t *)&d->timer, on_timer_closed);
+		return;
+	}
+	maybe_finish_stop(d);
+}
+
+json_t *node_dissem_status_json(const struct node_dissem *d)
+{
+	struct proto_gossip_stats gs;
+	const struct counters *c = &d->c;
+	json_t *rej = json_object(), *links = json_array(), *o;
+	size_t backlog = 0;
+
+	proto_gossip_get_stats(d->g, &gs);
+	for (int i = 1; rej && i < POLICY_REASON_COUNT; i++)
+		if (c->rejected[i])
+			json_object_set_new(rej, policy_admit_reason_name(i),
+					    json_integer((json_int_t)c->rejected[i]));
+	for (size_t i = 0; links && i < NODE_DISSEM_LINKS_MAX; i++) {
+		const struct dlink *dl = &d->links[i];
+		if (!dl->l)
+			continue;
+		backlog += dl->qn;
+		json_array_append_new(links, json_pack("{s:I, s:s, s:I, s:I, s:I}", "link",
+						       (json_int_t)node_link_id(dl->l), "mode",
+						       proto_gossip_link_state(d->g, (uint32_t)i) ==
+								       PROTO_GOSSIP_LINK_EAGER
+							       ? "eager"
+							       : "lazy",
+						       "received", (json_int_t)dl->received,
+						       "rejected", (json_int_t)dl->rejected,
+						       "backlog", (json_int_t)dl->qn));
+	}
+	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+		      " s:o*, s:o*}",
+		      "published", (json_int_t)c->published, "received", (json_int_t)c->received,
+		      "duplicates", (json_int_t)c->duplicates, "forwarded",
+		      (json_int_t)c->forwarded, "catchup_received", (json_int_t)c->catchup_received,
+		      "pushes_received", (json_int_t)c->pushes_received, "push_sent",
+		      (json_int_t)gs.push_sent, "ihave_sent", (json_int_t)gs.ihave_sent,
+		      "graft_sent", (json_int_t)gs.graft_sent, "prune_sent",
+		      (json_int_t)gs.prune_sent, "backlog", (json_int_t)backlog, "inbound_dropped",
+		      (json_int_t)c->inbound_dropped, "backlog_dropped",
+		      (json_int_t)c->backlog_dropped, "egress_denied", (json_int_t)c->egress_denied,
+		      "store_errors", (json_int_t)c->store_errors, "rejected", rej, "links", links);
+	if (!o)
+		return NULL;
+	json_object_set_new(
+		o, "recon",
+		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "sessions",
+			  (json_int_t)c->sessions, "completed", (json_int_t)c->completed, "failed",
+			  (json_int_t)c->failed, "bytes_sent", (json_int_t)c->recon_bytes_sent,
+			  "bytes_received", (json_int_t)c->recon_bytes_recv, "fetch_sent",
+			  (json_int_t)c->fetch_sent, "fetch_ids_received",
+			  (json_int_t)c->fetch_ids_recv, "pushed", (json_int_t)c->catchup_pushed,
+			  "fetched_ids", (json_int_t)c->fetched_ids));
+	json_object_set_new(o, "direct",
+			    json_pack("{s:I, s:I, s:I, s:I}", "sent", (json_int_t)c->direct_sent,
+				      "received", (json_int_t)c->direct_recv, "acked",
+				      (json_int_t)c->acked, "ack_sent", (json_int_t)c->ack_sent));
+	json_object_set_new(o, "roster",
+			    json_pack("{s:I, s:I, s:I}", "sent", (json_int_t)c->roster_sent,
+				      "received", (json_int_t)c->roster_recv, "adopted",
+				      (json_int_t)c->roster_adopted));
+	return o;
+}

@@ -1,0 +1,928 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Plumtree engine (proto/gossip.h).
+ *
+ * State: the link table (eager/lazy/down and each link's pending IHAVE ids), two bounded
+ * id maps — "seen" (every report id published, received or discarded, with what is
+ * needed to forward it) and "missing" (ids announced by IHAVE but not received, with
+ * their announcers and GRAFT timer) — the short list of held reports, and the action
+ * queue.
+ *
+ * Both maps are one structure: a slab of fixed-size entries threaded on an age list
+ * (oldest first, for eviction and expiry) and indexed by an open-addressing hash table
+ * with linear probing and backward-shift deletion. The table hashes ids with SipHash
+ * under a key derived from the seed: ids in IHAVE and GRAFT come from peers, and a keyed
+ * hash keeps a hostile peer from choosing ids that all collide.
+ *
+ * Timers are scanned rather than kept in a heap: the missing map, the held list and the
+ * links with queued IHAVE ids are all small in steady state (an id is missing only while
+ * its eager copy is late), and a scan keeps the structures simple to bound.
+ */
+#include "proto/gossip.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "proto/crypto.h"
+#include "proto/error.h"
+
+#define NIL UINT32_MAX
+#define NO_LINK UINT16_MAX
+
+/* Header of every map entry; the map's entries embed it first. */
+struct ent {
+	uint8_t id[32];
+	uint32_t h; /* hash of id */
+	uint32_t prev, next;
+};
+
+struct idmap {
+	uint8_t *slab;
+	size_t esz;
+	uint32_t cap, used, max; /* slab entries allocated, ever handed out, limit */
+	uint32_t free_head;
+	uint32_t oldest, newest;
+	uint32_t count;
+	uint32_t *slots; /* entry index + 1; 0 = empty */
+	uint32_t mask;
+	const uint8_t *key;
+};
+
+enum seen_state { S_PENDING, S_HELD, S_FORWARDED, S_DISCARDED };
+
+struct seen_ent {
+	struct ent e;
+	uint64_t t;
+	uint16_t from; /* first sender, NO_LINK for our own reports */
+	uint16_t tree; /* eager link the tree copy of an off-tree report came on */
+	uint8_t state;
+	uint8_t lazy_first; /* first copy came on a lazy link */
+	uint16_t regraft;   /* link asked (after a hold) to push it again: no PRUNE for that */
+};
+
+struct miss_ent {
+	struct ent e;
+	uint64_t deadline;
+	uint8_t n_ann, next_ann;
+	uint16_t ann[PROTO_GOSSIP_ANNOUNCERS_MAX];
+};
+
+struct held {
+	uint8_t id[32];
+	uint64_t deadline;
+};
+
+struct link {
+	uint8_t state;
+	uint32_t up_pos; /* index in proto_gossip.up */
+	uint8_t (*q)[32];
+	uint32_t nq, capq;
+	uint64_t since;	     /* when the oldest queued IHAVE id was queued */
+	uint32_t dup_streak; /* duplicates received since the last new report */
+	bool fresh;	     /* eager since link_up, never pruned */
+};
+
+struct act {
+	uint32_t link; /* NIL = cancelled by link_down */
+	uint8_t type;
+	uint32_t off, n;
+};
+
+struct graft_req {
+	uint32_t link;
+	uint32_t seq; /* keeps qsort stable */
+	uint8_t id[32];
+};
+
+struct proto_gossip {
+	struct proto_gossip_config cfg;
+	uint8_t hkey[crypto_shorthash_KEYBYTES];
+	uint64_t rng;
+	struct link *links;
+	uint32_t *up;
+	uint32_t n_up;
+	struct idmap seen, miss;
+	struct held *held;
+	size_t n_held, cap_held;
+	struct act *acts;
+	size_t n_acts, head_acts, cap_acts;
+	uint8_t (*abuf)[32];
+	size_t n_abuf, cap_abuf;
+	struct proto_gossip_stats st;
+	uint8_t formation[32]; /* first report received: its duplicates shape the tree */
+	bool formed;
+};
+
+/* splitmix64 over the seeded state: deterministic, not for secrets. */
+static uint64_t rnd(struct proto_gossip *g)
+{
+	uint64_t z = (g->rng += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static uint32_t rnd_below(struct proto_gossip *g, uint32_t n)
+{
+	return (uint32_t)(((unsigned __int128)rnd(g) * n) >> 64);
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t n = *cap ? *cap : 16;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	q = realloc(*p, n * elem);
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+/* Id maps ------------------------------------------------------------------------------ */
+
+static struct ent *E(const struct idmap *m, uint32_t i)
+{
+	return (struct ent *)(m->slab + (size_t)i * m->esz);
+}
+
+static uint32_t id_hash(const uint8_t *key, const uint8_t id[32])
+{
+	uint8_t out[crypto_shorthash_BYTES];
+	uint32_t h;
+
+	crypto_shorthash(out, id, 32, key);
+	memcpy(&h, out, sizeof(h));
+	return h;
+}
+
+static int map_init(struct idmap *m, size_t esz, uint32_t max, const uint8_t *key)
+{
+	memset(m, 0, sizeof(*m));
+	m->esz = esz;
+	m->max = max;
+	m->key = key;
+	m->free_head = m->oldest = m->newest = NIL;
+	m->mask = 63;
+	m->slots = calloc(m->mask + 1, sizeof(*m->slots));
+	return m->slots ? 0 : -ENOMEM;
+}
+
+static void map_deinit(struct idmap *m)
+{
+	free(m->slab);
+	free(m->slots);
+	memset(m, 0, sizeof(*m));
+}
+
+static uint32_t map_find(const struct idmap *m, const uint8_t id[32])
+{
+	uint32_t h = id_hash(m->key, id), p = h & m->mask;
+
+	while (m->slots[p]) {
+		struct ent *e = E(m, m->slots[p] - 1);
+
+		if (e->h == h && memcmp(e->id, id, 32) == 0)
+			return m->slots[p] - 1;
+		p = (p + 1) & m->mask;
+	}
+	return NIL;
+}
+
+static void slot_put(uint32_t *slots, uint32_t mask, uint32_t h, uint32_t i)
+{
+	uint32_t p = h & mask;
+
+	while (slots[p])
+		p = (p + 1) & mask;
+	slots[p] = i + 1;
+}
+
+static int map_rehash(struct idmap *m, uint32_t mask)
+{
+	uint32_t *slots = calloc((size_t)mask + 1, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (uint32_t i = m->oldest; i != NIL; i = E(m, i)->next)
+		slot_put(slots, mask, E(m, i)->h, i);
+	free(m->slots);
+	m->slots = slots;
+	m->mask = mask;
+	return 0;
+}
+
+static void map_remove(struct idmap *m, uint32_t i)
+{
+	struct ent *e = E(m, i);
+	uint32_t p = e->h & m->mask, q;
+
+	while (m->slots[p] != i + 1)
+		p = (p + 1) & m->mask;
+	/* Backward-shift deletion: pull later members of the probe run into the hole. */
+	for (q = p;;) {
+		uint32_t home;
+
+		q = (q + 1) & m->mask;
+		if (!m->slots[q])
+			break;
+		home = E(m, m->slots[q] - 1)->h & m->mask;
+		if (q > p ? (home > p && home <= q) : (home > p || home <= q))
+			continue;
+		m->slots[p] = m->slots[q];
+		p = q;
+	}
+	m->slots[p] = 0;
+	if (e->prev != NIL)
+		E(m, e->prev)->next = e->next;
+	else
+		m->oldest = e->next;
+	if (e->next != NIL)
+		E(m, e->next)->prev = e->prev;
+	else
+		m->newest = e->prev;
+	e->next = m->free_head;
+	m->free_head = i;
+	m->count--;
+}
+
+/*
+ * A new zeroed entry for @id (not present), newest in age order. When the map is full the
+ * oldest entry is removed first and *@evicted set. Returns the entry or NULL (-ENOMEM).
+ */
+static void *map_insert(struct idmap *m, const uint8_t id[32], bool *evicted)
+{
+	uint32_t i;
+	struct ent *e;
+
+	*evicted = false;
+	if (m->count >= m->max) {
+		map_remove(m, m->oldest);
+		*evicted = true;
+	}
+	if ((size_t)(m->count + 1) * 2 > (size_t)m->mask + 1 &&
+	    map_rehash(m, m->mask * 2 + 1) < 0)
+		return NULL;
+	if (m->free_head != NIL) {
+		i = m->free_head;
+		m->free_head = E(m, i)->next;
+	} else {
+		if (m->used == m->cap) {
+			uint32_t cap = m->cap ? m->cap * 2 : 64;
+			uint8_t *slab;
+
+			if (cap > m->max)
+				cap = m->max;
+			slab = realloc(m->slab, (size_t)cap * m->esz);
+			if (!slab)
+				return NULL;
+			m->slab = slab;
+			m->cap = cap;
+		}
+		i = m->used++;
+	}
+	e = E(m, i);
+	memset(e, 0, m->esz);
+	memcpy(e->id, id, 32);
+	e->h = id_hash(m->key, id);
+	e->prev = m->newest;
+	e->next = NIL;
+	if (m->newest != NIL)
+		E(m, m->newest)->next = i;
+	else
+		m->oldest = i;
+	m->newest = i;
+	slot_put(m->slots, m->mask, e->h, i);
+	m->count++;
+	return e;
+}
+
+static void *map_get(const struct idmap *m, const uint8_t id[32])
+{
+	uint32_t i = map_find(m, id);
+
+	return i == NIL ? NULL : E(m, i);
+}
+
+static void map_del(struct idmap *m, const uint8_t id[32])
+{
+	uint32_t i = map_find(m, id);
+
+	if (i != NIL)
+		map_remove(m, i);
+}
+
+/* Actions ------------------------------------------------------------------------------ */
+
+static int act_add(struct proto_gossip *g, uint32_t link, enum proto_link_type type,
+		   const uint8_t (*ids)[32], size_t n)
+{
+	struct act *a;
+	int err;
+
+	if ((err = grow((void **)&g->acts, &g->cap_acts, g->n_acts + 1, sizeof(*g->acts))) < 0)
+		return err;
+	if (n && (err = grow((void **)&g->abuf, &g->cap_abuf, g->n_abuf + n, 32)) < 0)
+		return err;
+	a = &g->acts[g->n_acts++];
+	a->link = link;
+	a->type = (uint8_t)type;
+	a->off = (uint32_t)g->n_abuf;
+	a->n = (uint32_t)n;
+	if (n)
+		memcpy(g->abuf[g->n_abuf], ids, n * 32);
+	g->n_abuf += n;
+	return 0;
+}
+
+static int push(struct proto_gossip *g, uint32_t link, const uint8_t id[32])
+{
+	g->st.push_sent++;
+	return act_add(g, link, PROTO_LINK_PUSH, (const uint8_t(*)[32])id, 1);
+}
+
+static int flush_ihave(struct proto_gossip *g, uint32_t link)
+{
+	struct link *l = &g->links[link];
+	int err;
+
+	if (!l->nq)
+		return 0;
+	if ((err = act_add(g, link, PROTO_LINK_IHAVE, (const uint8_t(*)[32])l->q, l->nq)) < 0)
+		return err;
+	g->st.ihave_sent++;
+	g->st.ihave_ids_sent += l->nq;
+	l->nq = 0;
+	return 0;
+}
+
+static int queue_ihave(struct proto_gossip *g, uint32_t link, const uint8_t id[32],
+		       uint64_t now)
+{
+	struct link *l = &g->links[link];
+	int err;
+
+	if (l->nq == l->capq) {
+		size_t cap = l->capq;
+
+		if ((err = grow((void **)&l->q, &cap, l->nq + 1, 32)) < 0)
+			return err;
+		l->capq = (uint32_t)cap;
+	}
+	if (!l->nq)
+		l->since = now;
+	memcpy(l->q[l->nq++], id, 32);
+	return l->nq >= g->cfg.ihave_batch ? flush_ihave(g, link) : 0;
+}
+
+/* Engine ------------------------------------------------------------------------------- */
+
+struct proto_gossip *proto_gossip_new(const struct proto_gossip_config *cfg)
+{
+	struct proto_gossip_config c = {0};
+	struct proto_gossip *g;
+	uint8_t seed_le[8];
+	const void *parts[2] = {"chatham/gossip/hash/1", seed_le};
+	size_t lens[2] = {21, 8};
+
+	if (cfg)
+		c = *cfg;
+	if (!c.max_links)
+		c.max_links = 64;
+	if (!c.ihave_batch)
+		c.ihave_batch = 256;
+	if (!c.ihave_flush_ms)
+		c.ihave_flush_ms = 20;
+	if (!c.graft_timeout_ms)
+		c.graft_timeout_ms = 250;
+	if (!c.graft_retry_ms)
+		c.graft_retry_ms = 150;
+	if (!c.hold_ms)
+		c.hold_ms = c.graft_timeout_ms;
+	if (!c.seen_max)
+		c.seen_max = 65536;
+	if (!c.seen_ttl_ms)
+		c.seen_ttl_ms = 3600000;
+	if (!c.missing_max)
+		c.missing_max = 4096;
+	if (!c.announcers_max)
+		c.announcers_max = 4;
+	if (!c.prune_dups)
+		c.prune_dups = 6;
+	if (c.max_links > PROTO_GOSSIP_LINKS_MAX || c.ihave_batch > PROTO_LINK_IDS_MAX ||
+	    c.seen_max < 16 || c.missing_max < 16 ||
+	    c.announcers_max > PROTO_GOSSIP_ANNOUNCERS_MAX)
+		return NULL;
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return NULL;
+	g->cfg = c;
+	for (int i = 0; i < 8; i++)
+		seed_le[i] = (uint8_t)(c.seed >> (8 * i));
+	proto_hash(g->hkey, sizeof(g->hkey), parts, lens, 2);
+	g->rng = c.seed;
+	g->links = calloc(c.max_links, sizeof(*g->links));
+	g->up = calloc(c.max_links, sizeof(*g->up));
+	if (!g->links || !g->up || map_init(&g->seen, sizeof(struct seen_ent), c.seen_max, g->hkey) ||
+	    map_init(&g->miss, sizeof(struct miss_ent), c.missing_max, g->hkey)) {
+		proto_gossip_free(g);
+		return NULL;
+	}
+	return g;
+}
+
+void proto_gossip_free(struct proto_gossip *g)
+{
+	if (!g)
+		return;
+	if (g->links)
+		for (uint32_t i = 0; i < g->cfg.max_links; i++)
+			free(g->links[i].q);
+	free(g->links);
+	free(g->up);
+	map_deinit(&g->seen);
+	map_deinit(&g->miss);
+	free(g->held);
+	free(g->acts);
+	free(g->abuf);
+	free(g);
+}
+
+static bool link_ok(const struct proto_gossip *g, uint32_t link)
+{
+	return link < g->cfg.max_links && g->links[link].state != PROTO_GOSSIP_LINK_DOWN;
+}
+
+int proto_gossip_link_up(struct proto_gossip *g, uint32_t link, uint64_t now_ms)
+{
+	if (link >= g->cfg.max_links || g->links[link].state != PROTO_GOSSIP_LINK_DOWN)
+		return PROTO_E_GOSSIP_LINK;
+	g->links[link].state = PROTO_GOSSIP_LINK_EAGER;
+	g->links[link].fresh = true;
+	g->links[link].dup_streak = 0;
+	g->links[link].nq = 0;
+	g->links[link].up_pos = g->n_up;
+	g->up[g->n_up++] = link;
+	return 0;
+}
+
+int proto_gossip_link_down(struct proto_gossip *g, uint32_t link, uint64_t now_ms)
+{
+	struct link *l;
+	uint32_t last;
+
+	if (!link_ok(g, link))
+		return PROTO_E_GOSSIP_LINK;
+	l = &g->links[link];
+	l->state = PROTO_GOSSIP_LINK_DOWN;
+	l->nq = 0;
+	last = g->up[--g->n_up];
+	g->up[l->up_pos] = last;
+	g->links[last].up_pos = l->up_pos;
+	for (size_t i = g->head_acts; i < g->n_acts; i++)
+		if (g->acts[i].link == link)
+			g->acts[i].link = NIL;
+	for (uint32_t i = g->miss.oldest; i != NIL; i = E(&g->miss, i)->next) {
+		struct miss_ent *m = (struct miss_ent *)E(&g->miss, i);
+		uint8_t k = 0;
+
+		/* Keep the untried announcers in order, minus this link. */
+		for (uint8_t j = m->next_ann; j < m->n_ann; j++)
+			if (m->ann[j] != link)
+				m->ann[k++] = m->ann[j];
+		m->n_ann = k;
+		m->next_ann = 0;
+	}
+	return 0;
+}
+
+enum proto_gossip_link_state proto_gossip_link_state(const struct proto_gossip *g, uint32_t link)
+{
+	return link < g->cfg.max_links ? (enum proto_gossip_link_state)g->links[link].state
+				       : PROTO_GOSSIP_LINK_DOWN;
+}
+
+/* Forget ids older than the TTL. */
+static void expire_seen(struct proto_gossip *g, uint64_t now)
+{
+	while (g->seen.oldest != NIL) {
+		struct seen_ent *s = (struct seen_ent *)E(&g->seen, g->seen.oldest);
+
+		if (s->t + g->cfg.seen_ttl_ms > now)
+			break;
+		map_remove(&g->seen, g->seen.oldest);
+	}
+}
+
+static struct seen_ent *seen_add(struct proto_gossip *g, const uint8_t id[32], uint64_t now)
+{
+	struct seen_ent *s;
+	bool evicted;
+
+	expire_seen(g, now);
+	s = map_insert(&g->seen, id, &evicted);
+	if (!s)
+		return NULL;
+	if (evicted)
+		g->st.seen_evicted++;
+	s->t = now;
+	s->from = s->tree = s->regraft = NO_LINK;
+	map_del(&g->miss, id);
+	return s;
+}
+
+/* Push on eager links, announce on lazy ones, skipping the links that sent it to us. */
+static int do_forward(struct proto_gossip *g, struct seen_ent *s, uint64_t now)
+{
+	uint8_t id[32];
+	int err;
+
+	memcpy(id, s->e.id, 32);
+	s->state = S_FORWARDED;
+	g->st.forwarded++;
+	for (uint32_t i = 0; i < g->n_up; i++) {
+		uint32_t link = g->up[i];
+
+		if (link == s->from || link == s->tree)
+			continue;
+		if (g->links[link].state == PROTO_GOSSIP_LINK_EAGER)
+			err = push(g, link, id);
+		else
+			err = queue_ihave(g, link, id, now);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+static void held_remove(struct proto_gossip *g, const uint8_t id[32])
+{
+	for (size_t i = 0; i < g->n_held; i++)
+		if (memcmp(g->held[i].id, id, 32) == 0) {
+			g->held[i] = g->held[--g->n_held];
+			return;
+		}
+}
+
+int proto_gossip_publish(struct proto_gossip *g, const uint8_t id[32], uint64_t now_ms)
+{
+	struct seen_ent *s;
+	int err;
+
+	if (map_get(&g->seen, id))
+		return PROTO_E_GOSSIP_KNOWN;
+	if (!(s = seen_add(g, id, now_ms)))
+		return -ENOMEM;
+	s->state = S_FORWARDED;
+	g->st.published++;
+	for (uint32_t i = 0; i < g->n_up; i++)
+		if ((err = push(g, g->up[i], id)) < 0)
+			return err;
+	return 0;
+}
+
+static int send_prune(struct proto_gossip *g, uint32_t link)
+{
+	g->st.prune_sent++;
+	return act_add(g, link, PROTO_LINK_PRUNE, NULL, 0);
+}
+
+int proto_gossip_on_push(struct proto_gossip *g, uint32_t link, const uint8_t id[32],
+			 uint64_t now_ms)
+{
+	struct link *l;
+	struct seen_ent *s;
+	int err;
+
+	if (!link_ok(g, link))
+		return PROTO_E_GOSSIP_LINK;
+	l = &g->links[link];
+	s = map_get(&g->seen, id);
+	if (!s) {
+		if (!(s = seen_add(g, id, now_ms)))
+			return -ENOMEM;
+		s->state = S_PENDING;
+		s->from = (uint16_t)link;
+		s->lazy_first = l->state == PROTO_GOSSIP_LINK_LAZY;
+		l->dup_streak = 0;
+		g->st.push_new++;
+		if (!g->formed) {
+			memcpy(g->formation, id, 32);
+			g->formed = true;
+		}
+		return PROTO_GOSSIP_NEW;
+	}
+	g->st.push_dup++;
+	if (s->lazy_first && s->tree == NO_LINK && s->from != link &&
+	    l->state == PROTO_GOSSIP_LINK_EAGER) {
+		/*
+		 * The tree copy of a report that first came off the tree: expected, not a
+		 * cycle, so this link stays. The off-tree sender is told to prune us: a no-op
+		 * for an origin (we are lazy there already), and the cure when it holds us
+		 * eager by mistake (a PRUNE and a GRAFT that crossed).
+		 */
+		s->tree = (uint16_t)link;
+		if (link_ok(g, s->from) && g->links[s->from].state == PROTO_GOSSIP_LINK_LAZY &&
+		    (err = send_prune(g, s->from)) < 0)
+			return err;
+		if (s->state == S_HELD) {
+			held_remove(g, id);
+			if ((err = do_forward(g, s, now_ms)) < 0)
+				return err;
+		}
+		return PROTO_GOSSIP_DUPLICATE;
+	}
+	/*
+	 * On a lazy link the sender holds us eager (or is an origin): tell it to stop. On an
+	 * eager link the copy closes a cycle; the link is pruned once it has brought
+	 * prune_dups copies in a row and nothing new. A single duplicate is weak evidence
+	 * while many reports are in flight: two reports meeting on one cycle at different
+	 * places would otherwise cut it twice and split the tree.
+	 */
+	if (s->regraft == link) {
+		s->regraft = NO_LINK; /* the answer to our own GRAFT after a hold */
+		return PROTO_GOSSIP_DUPLICATE;
+	}
+	if (l->state == PROTO_GOSSIP_LINK_EAGER &&
+	    !(l->fresh && memcmp(id, g->formation, 32) == 0) &&
+	    ++l->dup_streak < g->cfg.prune_dups)
+		return PROTO_GOSSIP_DUPLICATE;
+	l->state = PROTO_GOSSIP_LINK_LAZY;
+	l->fresh = false;
+	l->dup_streak = 0;
+	if ((err = send_prune(g, link)) < 0)
+		return err;
+	return PROTO_GOSSIP_DUPLICATE;
+}
+
+int proto_gossip_forward(struct proto_gossip *g, const uint8_t id[32], uint64_t now_ms)
+{
+	struct seen_ent *s = map_get(&g->seen, id);
+	int err;
+
+	if (!s || s->state != S_PENDING)
+		return PROTO_E_GOSSIP_STATE;
+	if (s->lazy_first && s->tree == NO_LINK) {
+		if ((err = grow((void **)&g->held, &g->cap_held, g->n_held + 1,
+				sizeof(*g->held))) < 0)
+			return err;
+		memcpy(g->held[g->n_held].id, id, 32);
+		g->held[g->n_held++].deadline = now_ms + g->cfg.hold_ms;
+		s->state = S_HELD;
+		g->st.held++;
+		return 0;
+	}
+	return do_forward(g, s, now_ms);
+}
+
+int proto_gossip_discard(struct proto_gossip *g, const uint8_t id[32], uint64_t now_ms)
+{
+	struct seen_ent *s = map_get(&g->seen, id);
+
+	if (!s || s->state != S_PENDING)
+		return PROTO_E_GOSSIP_STATE;
+	s->state = S_DISCARDED;
+	g->st.discarded++;
+	return 0;
+}
+
+int proto_gossip_on_ihave(struct proto_gossip *g, uint32_t link, const uint8_t (*ids)[32],
+			  size_t n, uint64_t now_ms)
+{
+	if (!link_ok(g, link))
+		return PROTO_E_GOSSIP_LINK;
+	if (!ids && n)
+		return -EINVAL;
+	g->st.ihave_ids_recv += n;
+	for (size_t i = 0; i < n; i++) {
+		struct miss_ent *m;
+		bool evicted, known = false;
+
+		if (map_get(&g->seen, ids[i]))
+			continue;
+		m = map_get(&g->miss, ids[i]);
+		if (!m) {
+			if (!(m = map_insert(&g->miss, ids[i], &evicted)))
+				return -ENOMEM;
+			if (evicted)
+				g->st.missing_evicted++;
+			/* Jitter spreads the GRAFTs of nodes cut off together: the first one
+			   to graft often repairs the others before their timers fire. */
+			m->deadline = now_ms + g->cfg.graft_timeout_ms +
+				      rnd_below(g, g->cfg.graft_timeout_ms / 2 + 1);
+		}
+		for (uint8_t j = 0; j < m->n_ann; j++)
+			known |= m->ann[j] == link;
+		if (!known && m->n_ann < g->cfg.announcers_max)
+			m->ann[m->n_ann++] = (uint16_t)link;
+	}
+	return 0;
+}
+
+int proto_gossip_on_graft(struct proto_gossip *g, uint32_t link, const uint8_t (*ids)[32],
+			  size_t n, uint64_t now_ms)
+{
+	int err;
+
+	if (!link_ok(g, link))
+		return PROTO_E_GOSSIP_LINK;
+	if (!ids && n)
+		return -EINVAL;
+	g->links[link].state = PROTO_GOSSIP_LINK_EAGER;
+	g->st.graft_ids_recv += n;
+	for (size_t i = 0; i < n; i++) {
+		struct seen_ent *s = map_get(&g->seen, ids[i]);
+
+		if (s && (s->state == S_FORWARDED || s->state == S_HELD) &&
+		    (err = push(g, link, ids[i])) < 0)
+			return err;
+	}
+	return 0;
+}
+
+int proto_gossip_on_prune(struct proto_gossip *g, uint32_t link, uint64_t now_ms)
+{
+	if (!link_ok(g, link))
+		return PROTO_E_GOSSIP_LINK;
+	g->links[link].state = PROTO_GOSSIP_LINK_LAZY;
+	g->links[link].fresh = false;
+	g->st.prune_recv++;
+	return 0;
+}
+
+static int cmp_graft(const void *a, const void *b)
+{
+	const struct graft_req *x = a, *y = b;
+
+	if (x->link != y->link)
+		return x->link < y->link ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* GRAFT timers: ask the next announcer of every overdue id, one GRAFT per link. */
+static int run_grafts(struct proto_gossip *g, uint64_t now)
+{
+	struct graft_req *req = NULL;
+	size_t n = 0, cap = 0;
+	uint32_t i = g->miss.oldest;
+	int err = 0;
+
+	while (i != NIL) {
+		struct miss_ent *m = (struct miss_ent *)E(&g->miss, i);
+		uint32_t next = m->e.next;
+
+		if (m->deadline <= now) {
+			if (m->next_ann >= m->n_ann) {
+				g->st.missing_gave_up++;
+				map_remove(&g->miss, i);
+			} else {
+				uint32_t link = m->ann[m->next_ann++];
+
+				if ((err = grow((void **)&req, &cap, n + 1, sizeof(*req))) < 0)
+					goto out;
+				req[n].link = link;
+				req[n].seq = (uint32_t)n;
+				memcpy(req[n].id, m->e.id, 32);
+				n++;
+				m->deadline = now + g->cfg.graft_retry_ms;
+			}
+		}
+		i = next;
+	}
+	if (n > 1)
+		qsort(req, n, sizeof(*req), cmp_graft);
+	for (size_t a = 0; a < n;) {
+		uint32_t link = req[a].link;
+		size_t b = a;
+		uint8_t(*ids)[32];
+
+		while (b < n && req[b].link == link && b - a < PROTO_LINK_IDS_MAX)
+			b++;
+		if ((err = grow((void **)&g->abuf, &g->cap_abuf, g->n_abuf + (b - a), 32)) < 0)
+			goto out;
+		if ((err = act_add(g, link, PROTO_LINK_GRAFT, NULL, 0)) < 0)
+			goto out;
+		ids = &g->abuf[g->n_abuf];
+		for (size_t k = a; k < b; k++)
+			memcpy(ids[k - a], req[k].id, 32);
+		g->acts[g->n_acts - 1].n = (uint32_t)(b - a);
+		g->n_abuf += b - a;
+		g->links[link].state = PROTO_GOSSIP_LINK_EAGER;
+		g->st.graft_sent++;
+		g->st.graft_ids_sent += b - a;
+		a = b;
+	}
+out:
+	free(req);
+	return err;
+}
+
+int proto_gossip_tick(struct proto_gossip *g, uint64_t now_ms)
+{
+	int err;
+
+	expire_seen(g, now_ms);
+	for (size_t i = 0; i < g->n_held;) {
+		struct seen_ent *s = map_get(&g->seen, g->held[i].id);
+
+		if (s && s->state != S_HELD)
+			s = NULL;
+		if (s && g->held[i].deadline > now_ms) {
+			i++;
+			continue;
+		}
+		g->held[i] = g->held[--g->n_held];
+		if (s) {
+			/*
+			 * No tree copy came: the link that sent it is in fact our way to its
+			 * origin (it holds us eager by mistake, or the tree is cut), so graft
+			 * it, as the paper does for the sender of any new report, but with a
+			 * GRAFT so that both ends agree. Its answer is a copy we expect.
+			 */
+			if (link_ok(g, s->from) &&
+			    g->links[s->from].state == PROTO_GOSSIP_LINK_LAZY) {
+				g->links[s->from].state = PROTO_GOSSIP_LINK_EAGER;
+				s->regraft = s->from;
+				g->st.graft_sent++;
+				g->st.graft_ids_sent++;
+				if ((err = act_add(g, s->from, PROTO_LINK_GRAFT,
+						   (const uint8_t(*)[32])s->e.id, 1)) < 0)
+					return err;
+			}
+			g->st.held_expired++;
+			if ((err = do_forward(g, s, now_ms)) < 0)
+				return err;
+		}
+	}
+	if ((err = run_grafts(g, now_ms)) < 0)
+		return err;
+	for (uint32_t i = 0; i < g->n_up; i++) {
+		struct link *l = &g->links[g->up[i]];
+
+		if (l->nq && l->since + g->cfg.ihave_flush_ms <= now_ms &&
+		    (err = flush_ihave(g, g->up[i])) < 0)
+			return err;
+	}
+	return 0;
+}
+
+uint64_t proto_gossip_next_deadline(const struct proto_gossip *g)
+{
+	uint64_t d = UINT64_MAX;
+
+	if (g->seen.oldest != NIL)
+		d = ((struct seen_ent *)E(&g->seen, g->seen.oldest))->t + g->cfg.seen_ttl_ms;
+	for (uint32_t i = g->miss.oldest; i != NIL; i = E(&g->miss, i)->next) {
+		const struct miss_ent *m = (const struct miss_ent *)E(&g->miss, i);
+
+		if (m->deadline < d)
+			d = m->deadline;
+	}
+	for (size_t i = 0; i < g->n_held; i++)
+		if (g->held[i].deadline < d)
+			d = g->held[i].deadline;
+	for (uint32_t i = 0; i < g->n_up; i++) {
+		const struct link *l = &g->links[g->up[i]];
+
+		if (l->nq && l->since + g->cfg.ihave_flush_ms < d)
+			d = l->since + g->cfg.ihave_flush_ms;
+	}
+	return d;
+}
+
+bool proto_gossip_poll(struct proto_gossip *g, struct proto_gossip_action *a)
+{
+	while (g->head_acts < g->n_acts) {
+		const struct act *x = &g->acts[g->head_acts++];
+
+		if (x->link == NIL)
+			continue;
+		a->link = x->link;
+		a->type = (enum proto_link_type)x->type;
+		a->n = x->n;
+		a->ids = x->n ? (const uint8_t(*)[32])g->abuf[x->off] : NULL;
+		return true;
+	}
+	g->head_acts = g->n_acts = 0;
+	g->n_abuf = 0;
+	return false;
+}
+
+bool proto_gossip_seen(const struct proto_gossip *g, const uint8_t id[32])
+{
+	return map_get(&g->seen, id) != NULL;
+}
+
+void proto_gossip_get_stats(const struct proto_gossip *g, struct proto_gossip_stats *st)
+{
+	*st = g->st;
+}
