@@ -122,8 +122,9 @@ static json_t *call(struct fx *f, const struct proto_roster *ros, const struct p
 static void expect_ok(json_t *resp, const char *result)
 {
 	if (!json_is_true(json_object_get(resp, "ok"))) {
-		char *t = json_dumps(resp, 0);
-		fail_msg("not ok: %s", t);
+		char text[512] = "";
+		json_dumpb(resp, text, sizeof(text) - 1, 0);
+		fail_msg("not ok: %s", text);
 	}
 	assert_string_equal(json_string_value(json_object_get(resp, "result")), result);
 	json_decref(resp);
