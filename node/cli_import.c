@@ -400,40 +400,6 @@ static int on_event(void *ctx, const struct node_import_event *ev)
 
 /* ------------------------------------------------------------------ options */
 
-static int parse_duration(const char *s, long long *out)
-{
-	char *end;
-	long long v, mul = 1;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || end == s || v <= 0)
-		return -EINVAL;
-	if (*end) {
-		if (end[1])
-			return -EINVAL;
-		switch (*end) {
-		case 's':
-			break;
-		case 'm':
-			mul = 60;
-			break;
-		case 'h':
-			mul = 3600;
-			break;
-		case 'd':
-			mul = 86400;
-			break;
-		default:
-			return -EINVAL;
-		}
-	}
-	if (v > NODE_REQ_TTL_MAX / mul)
-		return -ERANGE;
-	*out = v * mul;
-	return 0;
-}
-
 enum { OPT_KEEP_TEXT = 1000, OPT_NON_IDS };
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -513,7 +479,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		}
 		case 'l':
-			if (parse_duration(optarg, &o->ttl_s))
+			if (node_req_ttl_parse(optarg, &o->ttl_s))
 				return usage_error(
 					"--ttl takes seconds or a number with s/m/h/d, at "
 					"most 10 years");

@@ -114,40 +114,6 @@ static const char report_usage[] =
 	"  -j, --json               print the node's raw JSON response\n"
 	"  -h, --help               this text\n";
 
-static int parse_duration(const char *s, long long *out)
-{
-	char *end;
-	long long v, mul = 1;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || end == s || v <= 0)
-		return -EINVAL;
-	if (*end) {
-		if (end[1])
-			return -EINVAL;
-		switch (*end) {
-		case 's':
-			break;
-		case 'm':
-			mul = 60;
-			break;
-		case 'h':
-			mul = 3600;
-			break;
-		case 'd':
-			mul = 86400;
-			break;
-		default:
-			return -EINVAL;
-		}
-	}
-	if (v > NODE_REQ_TTL_MAX / mul)
-		return -ERANGE;
-	*out = v * mul;
-	return 0;
-}
-
 static int report_command(int argc, char **argv, const char *op, const char *what)
 {
 	static const struct option opts[] = {
@@ -219,7 +185,7 @@ static int report_command(int argc, char **argv, const char *op, const char *wha
 		}
 		case 'l': {
 			long long secs;
-			if (parse_duration(optarg, &secs)) {
+			if (node_req_ttl_parse(optarg, &secs)) {
 				fprintf(stderr,
 					"chatham: %s: --ttl takes seconds or a number with s/m/h/d, "
 					"at most 10 years\n",

@@ -141,55 +141,6 @@ static bool ieq(const char *a, size_t alen, const char *b)
 	return alen == strlen(b) && strncasecmp(a, b, alen) == 0;
 }
 
-/*
- * Strict UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF). With @no_ctl, C0,
- * DEL and C1 control characters are refused too (the tag rule of proto/report.h).
- */
-static bool utf8_ok(const char *s, size_t len, bool no_ctl)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned c = p[i];
-		size_t n;
-		unsigned cp;
-
-		if (c < 0x80) {
-			if (no_ctl && (c < 0x20 || c == 0x7f))
-				return false;
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (len - i <= n)
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		if (no_ctl && cp >= 0x80 && cp <= 0x9f)
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
-
 /* Largest prefix of @s no longer than @max bytes that ends on a UTF-8 character boundary. */
 static size_t utf8_cut(const char *s, size_t len, size_t max)
 {
@@ -213,7 +164,7 @@ static void item_reset(struct node_import_item *it)
 /* Adds a tag if it is a valid, new tag. Returns 1 added, 0 duplicate, -1 invalid, -2 full. */
 static int item_add_tag(struct node_import_item *it, const char *s, size_t len)
 {
-	if (len == 0 || len > PROTO_REPORT_TAG_LEN_MAX || !utf8_ok(s, len, true))
+	if (!proto_report_tag_valid(s, len))
 		return -1;
 	for (size_t i = 0; i < it->n_tags; i++)
 		if (strlen(it->tags[i]) == len && memcmp(it->tags[i], s, len) == 0)
@@ -232,7 +183,7 @@ static int item_add_tag(struct node_import_item *it, const char *s, size_t len)
  */
 static int item_set_description(struct node_import_item *it, const char *s, size_t len, bool cut)
 {
-	if (!utf8_ok(s, len, false) || memchr(s, '\0', len))
+	if (!proto_report_text_valid(s, len) || memchr(s, '\0', len))
 		return -1;
 	if (len > PROTO_REPORT_DESC_MAX) {
 		if (!cut)

@@ -103,6 +103,40 @@ static int digits(const char *s, int n, unsigned *out)
 	return 0;
 }
 
+int node_req_ttl_parse(const char *s, long long *out)
+{
+	char *end;
+	long long v, mul = 1;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || v <= 0)
+		return -EINVAL;
+	if (*end) {
+		if (end[1])
+			return -EINVAL;
+		switch (*end) {
+		case 's':
+			break;
+		case 'm':
+			mul = 60;
+			break;
+		case 'h':
+			mul = 3600;
+			break;
+		case 'd':
+			mul = 86400;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (v > NODE_REQ_TTL_MAX / mul)
+		return -ERANGE;
+	*out = v * mul;
+	return 0;
+}
+
 int node_req_time_parse(const char *s, uint64_t *ms)
 {
 	static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

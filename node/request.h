@@ -156,6 +156,13 @@ json_t *node_req_error_response(json_t *id, const struct node_req_error *err);
  */
 int node_req_time_parse(const char *s, uint64_t *ms);
 
+/*
+ * node_req_ttl_parse() - a positive duration for --ttl: seconds, or a number with one of the
+ * suffixes s, m, h, d. Returns 0 with *@seconds set, -EINVAL for bad syntax, -ERANGE above
+ * NODE_REQ_TTL_MAX.
+ */
+int node_req_ttl_parse(const char *s, long long *seconds);
+
 /* node_req_time_format() - @ms as "YYYY-MM-DDTHH:MM:SS.fffZ" into @buf (>= 25 bytes). */
 char *node_req_time_format(uint64_t ms, char *buf, size_t len);
 

@@ -101,6 +101,18 @@ static bool tag_text_ok(const struct proto_str *t)
 	return true;
 }
 
+bool proto_report_tag_valid(const char *s, size_t len)
+{
+	struct proto_str t = {s, len};
+
+	return len > 0 && len <= PROTO_REPORT_TAG_LEN_MAX && tag_text_ok(&t);
+}
+
+bool proto_report_text_valid(const char *s, size_t len)
+{
+	return proto_mp_utf8_valid(s, len);
+}
+
 /* Bytewise lexicographic order; a proper prefix sorts first. */
 static int str_cmp(const struct proto_str *a, const struct proto_str *b)
 {

@@ -190,6 +190,15 @@ int proto_report_decode(struct proto_report *r, const uint8_t *buf, size_t len);
  */
 int proto_report_verify_attributed(const struct proto_report *r, const uint8_t identity_pk[32]);
 
+/*
+ * proto_report_tag_valid() - whether @s (@len bytes, borrowed) is acceptable as a tag:
+ * 1..PROTO_REPORT_TAG_LEN_MAX bytes of valid UTF-8 without control characters (C0, DEL, C1).
+ * proto_report_text_valid() - whether @s is valid UTF-8 (the rule for descriptions, apart
+ * from their length). Importers use these to refuse what the codec would refuse.
+ */
+bool proto_report_tag_valid(const char *s, size_t len);
+bool proto_report_text_valid(const char *s, size_t len);
+
 /* proto_report_id() - report_id = BLAKE2b-256 of the signed encoding @buf. */
 void proto_report_id(const uint8_t *buf, size_t len, uint8_t id[32]);
 
