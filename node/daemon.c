@@ -308,7 +308,8 @@ static int load_rosters(struct node_daemon *d)
  *            "store": {"reports", "indicators", "feed_last", "outbox", "map_size",
  *            "map_used"}, "export": {"last_seq", "errors"}, "api": {"connections"},
  *            "ingest": {"accepted", "duplicates", "rejected", "commits", "pending",
- *            "refused": {policy reason id: count}}, "reload": {"count", "failures"}}
+ *            "refused": {policy reason id: count}}, "reload": {"count", "failures"}},
+ *            and while the overlay runs "gossip": node_dissem_status_json()
  *   peers   {"ok":true, "overlay": "on"|"off"|"stopping", "roster_members", and with the
  *            overlay on node_overlay_peers_json()'s "peers" (one object per link: id, state,
  *            direction, uptime_s, bytes_in/out, msgs_in/out, rtt_ms, queued; "member" and

@@ -32,6 +32,7 @@
 #include "proto/link.h"
 #include "proto/recon.h"
 #include "proto/report.h"
+#include "proto/stem.h"
 
 #define PERIODIC_MS 1000     /* outbox scan and periodic recon check */
 #define OUTBOX_SCAN_MAX 1024 /* due entries handled per scan */
@@ -42,6 +43,7 @@ enum qkind {
 	Q_MSG = 0,    /* encoded link message */
 	Q_PUSH = 1,   /* PUSH of a stored report, loaded when sent (egress GOSSIP) */
 	Q_DIRECT = 2, /* DIRECT of a stored report to the link peer (egress DIRECT) */
+	Q_STEM = 3,   /* STEM of a stored report, loaded when sent (egress GOSSIP) */
 };
 
 struct qent {
@@ -68,15 +70,34 @@ struct dlink {
 	uint64_t fetch_deadline; /* mono ms: give up waiting for them */
 	uint8_t *deferred;	 /* a peer's opening RECON message, answered when not busy */
 	size_t deferred_len;
+	/* Budget per PEER_BUDGET_WINDOW_MS: a member past it is disconnected (NODE_LINK_R_ABUSE). */
+	uint64_t budget_start;
+	uint32_t budget_sessions, budget_rejects;
+	bool abusive;
 };
 
-enum in_path { IN_GOSSIP = 1, IN_CATCHUP = 2, IN_DIRECT = 3 };
+/*
+ * A member whose reports keep failing admission, or who keeps opening catch-up sessions
+ * (e.g. one that never converges, restarted each time it hits the round limit), costs this
+ * node CPU for nothing. Past these budgets per window its link is closed; it may reconnect
+ * after the overlay's backoff, so an honest node hit by a transient fault recovers.
+ */
+#define PEER_BUDGET_WINDOW_MS 60000
+#define PEER_BUDGET_SESSIONS 20
+#define PEER_BUDGET_REJECTS 200
+
+struct node_dissem;
+static bool charge(struct node_dissem *d, struct dlink *dl, bool session);
+static void close_abusive(struct node_dissem *d);
+
+enum in_path { IN_GOSSIP = 1, IN_CATCHUP = 2, IN_DIRECT = 3, IN_STEM = 4 };
 
 struct inb {
 	uint8_t *bytes;
 	size_t len;
 	uint8_t id[32];
 	uint8_t path;
+	uint64_t created_ms; /* IN_GOSSIP: the report's `created` (0 if it does not decode) */
 	uint8_t peer[32];
 	uint32_t link; /* slot it arrived on (counting only; may be reused by then) */
 	struct node_link *l;
@@ -105,12 +126,13 @@ struct job {
 
 struct counters {
 	uint64_t received, duplicates, forwarded, published, catchup_received, pushes_received;
-	uint64_t backlog_dropped, egress_denied, inbound_dropped;
+	uint64_t backlog_dropped, egress_denied, inbound_dropped, abusive;
 	uint64_t rejected[POLICY_REASON_COUNT];
 	uint64_t sessions, completed, failed, recon_bytes_sent, recon_bytes_recv;
 	uint64_t fetch_sent, fetched_ids, fetch_ids_recv, catchup_pushed;
 	uint64_t direct_sent, direct_recv, acked, ack_sent;
 	uint64_t roster_sent, roster_recv, roster_adopted;
+	uint64_t stem_originated, stem_received, stem_forwarded, stem_fluffed, stem_embargo;
 	uint64_t store_errors;
 };
 
@@ -125,6 +147,7 @@ struct node_dissem {
 	void (*commit_fn)(void *ctx);
 	void *commit_ctx;
 	struct proto_gossip *g;
+	struct proto_stem *stem; /* same link handles as g */
 	struct proto_recon_source src;
 	struct dlink links[NODE_DISSEM_LINKS_MAX];
 	uv_timer_t timer;
@@ -138,7 +161,7 @@ struct node_dissem {
 	size_t n_puts, cap_puts;
 	struct del *dels;
 	size_t n_dels, cap_dels;
-	bool job_running;
+	unsigned jobs_running;
 
 	struct proto_report scratch; /* loop-thread decodes */
 	struct counters c;
@@ -248,15 +271,17 @@ static void flush(struct node_dissem *d, struct dlink *dl)
 		size_t len = e->len;
 		int rc = 0;
 
-		if (e->kind == Q_PUSH || e->kind == Q_DIRECT) {
+		if (e->kind != Q_MSG) {
 			if (node_link_room(l) < PROTO_REPORT_MAX_BYTES + ROOM_MARGIN)
 				return;
-			rc = e->kind == Q_PUSH
-				     ? load_report_msg(d, e->id, PROTO_LINK_PUSH,
-						       POLICY_PATH_GOSSIP, NULL, &msg, &len)
-				     : load_report_msg(d, e->id, PROTO_LINK_DIRECT,
-						       POLICY_PATH_DIRECT, dl->member_id, &msg,
-						       &len);
+			if (e->kind == Q_DIRECT)
+				rc = load_report_msg(d, e->id, PROTO_LINK_DIRECT,
+						     POLICY_PATH_DIRECT, dl->member_id, &msg, &len);
+			else
+				rc = load_report_msg(d, e->id,
+						     e->kind == Q_STEM ? PROTO_LINK_STEM
+								       : PROTO_LINK_PUSH,
+						     POLICY_PATH_GOSSIP, NULL, &msg, &len);
 		} else if (node_link_room(l) < len + ROOM_MARGIN) {
 			return;
 		}
@@ -373,12 +398,14 @@ static void on_timer(uv_timer_t *t);
 static void arm_timer(struct node_dissem *d)
 {
 	uint64_t now = uv_now(d->loop), at = d->next_periodic;
-	uint64_t gd = proto_gossip_next_deadline(d->g);
+	uint64_t gd = proto_gossip_next_deadline(d->g), sd = proto_stem_next_deadline(d->stem);
 
 	if (!d->timer_open || d->stopping)
 		return;
 	if (gd < at)
 		at = gd;
+	if (sd < at)
+		at = sd;
 	uv_timer_start(&d->timer, on_timer, at > now ? at - now : 0, 0);
 }
 
@@ -419,7 +446,9 @@ static void job_work(uv_work_t *w)
 		si[k].len = it->len;
 		memcpy(si[k].report_id, it->id, 32);
 		si[k].r = &reps[i];
-		memcpy(si[k].env.received_from, it->peer, 32);
+		/* Who relayed an anonymous report is exactly what its signer hides: not kept. */
+		if (reps[i].prov != PROTO_PROV_ANONYMOUS)
+			memcpy(si[k].env.received_from, it->peer, 32);
 		si[k].env.received_ms = j->now_ms;
 		si[k].env.hops = 1;
 		map[k++] = i;
@@ -446,6 +475,8 @@ out:
 }
 
 static void kick(struct node_dissem *d);
+static int start_job(struct node_dissem *d);
+static void stem_relay(struct node_dissem *d, const struct inb *it);
 static void maybe_finish_stop(struct node_dissem *d);
 static void start_wanted_recons(struct node_dissem *d);
 
@@ -481,8 +512,10 @@ static void job_done(uv_work_t *w, int status)
 			if (it->reason > 0 && it->reason < POLICY_REASON_COUNT)
 				d->c.rejected[it->reason]++;
 			struct dlink *dl = &d->links[it->link];
-			if (dl->l == it->l)
+			if (dl->l == it->l) {
 				dl->rejected++;
+				charge(d, dl, false);
+			}
 			log_debug("dissem: refused a report: %s",
 				  policy_admit_reason_text(it->reason));
 		} else if (it->reason == POLICY_ACCEPT && it->result < 0) {
@@ -491,7 +524,15 @@ static void job_done(uv_work_t *w, int status)
 		switch (it->path) {
 		case IN_GOSSIP:
 			if (!d->stopping) {
-				if (ok && it->result == STORE_NEW) {
+				/*
+				 * New to the store, or stored shortly before by catch-up or the
+				 * stem (which bypass the engine): this is the engine's first copy,
+				 * so it goes on along the tree. An old report already held is not
+				 * gossiped again: peers whose engines forgot it would pass it on
+				 * in a wave of duplicates.
+				 */
+				if (ok && (it->result == STORE_NEW ||
+					   it->created_ms + NODE_DISSEM_FRESH_MS >= j->now_ms)) {
 					proto_gossip_forward(d->g, it->id, now);
 					d->c.forwarded++;
 				} else {
@@ -507,6 +548,17 @@ static void job_done(uv_work_t *w, int status)
 			if (ok && !d->stopping)
 				send_ack(d, it);
 			break;
+		case IN_STEM:
+			/*
+			 * Stored now, or before (a loop of the stem, or catch-up was first): the
+			 * stem router decides. An old report held long since is not put back
+			 * into the stem, for the same reason as in IN_GOSSIP.
+			 */
+			if (ok && !d->stopping &&
+			    (it->result == STORE_NEW ||
+			     it->created_ms + NODE_DISSEM_FRESH_MS >= j->now_ms))
+				stem_relay(d, it);
+			break;
 		}
 		free(it->bytes);
 	}
@@ -515,49 +567,69 @@ static void job_done(uv_work_t *w, int status)
 	free(j->puts);
 	free(j->dels);
 	free(j);
-	d->job_running = false;
+	d->jobs_running--;
 	if (n_new && d->commit_fn)
 		d->commit_fn(d->commit_ctx);
 	if (d->stopping) {
 		maybe_finish_stop(d);
 		return;
 	}
+	close_abusive(d);
 	drain_engine(d);
 	kick(d);
 	start_wanted_recons(d);
 	arm_timer(d);
 }
 
+/*
+ * Start admission jobs. A second (up to NODE_DISSEM_JOBS_MAX) runs in parallel only when at
+ * least half a batch waits, so a trickle still makes few large commits while a burst uses
+ * more than one core for verification. Outbox changes go only with a job that runs alone,
+ * which keeps a reschedule and the deletion of the same entry in order.
+ */
 static void kick(struct node_dissem *d)
 {
+	while (!d->stopping && d->jobs_running < NODE_DISSEM_JOBS_MAX && have_pending(d)) {
+		if (d->jobs_running && d->n_pend < NODE_DISSEM_BATCH_MAX / 2)
+			return;
+		if (start_job(d))
+			return;
+	}
+}
+
+static int start_job(struct node_dissem *d)
+{
+	bool with_outbox = !d->jobs_running;
 	struct job *j;
 	size_t n;
 
-	if (d->job_running || d->stopping || !have_pending(d))
-		return;
+	if (!d->n_pend && !with_outbox)
+		return -EAGAIN;
 	j = calloc(1, sizeof(*j));
 	if (!j)
-		return;
+		return -ENOMEM;
 	n = d->n_pend < NODE_DISSEM_BATCH_MAX ? d->n_pend : NODE_DISSEM_BATCH_MAX;
 	if (n) {
 		j->items = malloc(n * sizeof(*j->items));
 		if (!j->items) {
 			free(j);
-			return;
+			return -ENOMEM;
 		}
 		memcpy(j->items, d->pend, n * sizeof(*j->items));
 		memmove(d->pend, d->pend + n, (d->n_pend - n) * sizeof(*d->pend));
 		d->n_pend -= n;
 		j->n = n;
 	}
-	j->puts = d->puts;
-	j->n_puts = d->n_puts;
-	d->puts = NULL;
-	d->n_puts = d->cap_puts = 0;
-	j->dels = d->dels;
-	j->n_dels = d->n_dels;
-	d->dels = NULL;
-	d->n_dels = d->cap_dels = 0;
+	if (with_outbox) {
+		j->puts = d->puts;
+		j->n_puts = d->n_puts;
+		d->puts = NULL;
+		d->n_puts = d->cap_puts = 0;
+		j->dels = d->dels;
+		j->n_dels = d->n_dels;
+		d->dels = NULL;
+		d->n_dels = d->cap_dels = 0;
+	}
 	j->d = d;
 	j->snap = node_snap_ref(d->snap);
 	j->now_ms = wall_ms();
@@ -571,9 +643,10 @@ static void kick(struct node_dissem *d)
 		free(j->puts);
 		free(j->dels);
 		free(j);
-		return;
+		return -ENOMEM;
 	}
-	d->job_running = true;
+	d->jobs_running++;
+	return 0;
 }
 
 static int grow(void **arr, size_t *cap, size_t need, size_t elem)
@@ -596,7 +669,7 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 
 /* Queue a received report (bytes copied) for admission; @l, @dl the link it came on. */
 static int add_inbound(struct node_dissem *d, struct dlink *dl, const uint8_t *bytes, size_t len,
-		       const uint8_t id[32], uint8_t path)
+		       const uint8_t id[32], uint8_t path, uint64_t created_ms)
 {
 	struct inb *it;
 
@@ -615,6 +688,7 @@ static int add_inbound(struct node_dissem *d, struct dlink *dl, const uint8_t *b
 	it->len = len;
 	memcpy(it->id, id, 32);
 	it->path = path;
+	it->created_ms = created_ms;
 	memcpy(it->peer, dl->member_id, 32);
 	it->link = (uint32_t)(dl - d->links);
 	it->l = dl->l;
@@ -700,7 +774,7 @@ static bool catching_up(struct node_dissem *d)
 {
 	uint64_t now = uv_now(d->loop);
 
-	if (d->job_running || d->n_pend)
+	if (d->jobs_running || d->n_pend)
 		return true;
 	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++) {
 		struct dlink *dl = &d->links[i];
@@ -716,6 +790,38 @@ static bool catching_up(struct node_dissem *d)
 
 static void start_recon(struct node_dissem *d, struct dlink *dl);
 static void on_recon(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len);
+
+/* Charge one session or one refused report to @dl; true (and the link marked) when over. */
+static bool charge(struct node_dissem *d, struct dlink *dl, bool session)
+{
+	uint64_t now = uv_now(d->loop);
+
+	if (now - dl->budget_start >= PEER_BUDGET_WINDOW_MS) {
+		dl->budget_start = now;
+		dl->budget_sessions = dl->budget_rejects = 0;
+	}
+	if (session ? ++dl->budget_sessions > PEER_BUDGET_SESSIONS
+		    : ++dl->budget_rejects > PEER_BUDGET_REJECTS)
+		dl->abusive = true;
+	return dl->abusive;
+}
+
+/* Close the links marked abusive; never called from inside a link's own callbacks' frames. */
+static void close_abusive(struct node_dissem *d)
+{
+	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++) {
+		struct dlink *dl = &d->links[i];
+
+		if (dl->l && dl->abusive) {
+			d->c.abusive++;
+			log_warning(
+				"dissem: link %llu closed: over its budget of refused reports or "
+				"catch-up sessions",
+				(unsigned long long)node_link_id(dl->l));
+			node_link_close(dl->l, NODE_LINK_R_ABUSE);
+		}
+	}
+}
 
 static void start_wanted_recons(struct node_dissem *d)
 {
@@ -802,6 +908,8 @@ static void on_recon(struct node_dissem *d, struct dlink *dl, const uint8_t *p, 
 		return;
 	}
 	if (fresh) {
+		if (role == 0 && charge(d, dl, true))
+			return;
 		*sp = proto_recon_new(NULL, &d->src);
 		if (!*sp)
 			return;
@@ -815,6 +923,9 @@ static void on_recon(struct node_dissem *d, struct dlink *dl, const uint8_t *p, 
 		 * first message does not fit the old session): answer the new one.
 		 */
 		proto_recon_free(*sp);
+		*sp = NULL;
+		if (charge(d, dl, true))
+			return;
 		*sp = proto_recon_new(NULL, &d->src);
 		if (!*sp)
 			return;
@@ -931,6 +1042,8 @@ static void cb_up(void *ctx, struct node_link *l, int member)
 		dl->l = NULL;
 		return;
 	}
+	/* Cannot fail: the stem router tracks the same handles as the engine. */
+	proto_stem_link_up(d->stem, h, uv_now(d->loop));
 	if (dl->peer_epoch < nr->epoch)
 		send_roster(d, dl, nr->epoch);
 	/* One catch-up session per link: the side that dialled starts it. */
@@ -953,6 +1066,7 @@ static void cb_down(void *ctx, struct node_link *l, int member, enum node_link_r
 	if (!dl)
 		return;
 	proto_gossip_link_down(d->g, (uint32_t)(dl - d->links), uv_now(d->loop));
+	proto_stem_link_down(d->stem, (uint32_t)(dl - d->links), uv_now(d->loop));
 	proto_recon_free(dl->ri);
 	proto_recon_free(dl->rr);
 	free(dl->deferred);
@@ -976,25 +1090,49 @@ static void cb_drained(void *ctx, struct node_link *l, int member)
 		flush(d, dl);
 }
 
-static bool is_catchup(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len)
+/*
+ * The report's `created` (0 when it does not decode: admission refuses it whatever the path)
+ * and whether it is a catch-up copy (see node/dissem.h).
+ */
+static bool is_catchup(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len,
+		       uint64_t *created_ms)
 {
-	if (uv_now(d->loop) >= dl->catchup_until)
-		return false;
+	*created_ms = 0;
 	if (proto_report_decode(&d->scratch, p, len))
-		return false; /* admission will refuse it; the path does not matter */
-	return d->scratch.created_ms < dl->catchup_before;
+		return false;
+	*created_ms = d->scratch.created_ms;
+	return uv_now(d->loop) < dl->catchup_until && *created_ms < dl->catchup_before;
+}
+
+/* The `created` of stored report @id, 0 when it cannot be read. */
+static uint64_t stored_created(struct node_dissem *d, const uint8_t id[32], bool *anonymous)
+{
+	uint8_t *bytes = NULL;
+	size_t len;
+	uint64_t created = 0;
+
+	if (anonymous)
+		*anonymous = false;
+	if (store_report_get(d->store, NULL, id, &bytes, &len) == 0 &&
+	    proto_report_decode(&d->scratch, bytes, len) == 0) {
+		created = d->scratch.created_ms;
+		if (anonymous)
+			*anonymous = d->scratch.prov == PROTO_PROV_ANONYMOUS;
+	}
+	free(bytes);
+	return created;
 }
 
 static void on_push(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len)
 {
 	uint8_t id[32];
-	uint64_t now = uv_now(d->loop);
+	uint64_t now = uv_now(d->loop), created;
 	int rc;
 
 	d->c.pushes_received++;
 	dl->received++;
 	proto_report_id(p, len, id);
-	if (is_catchup(d, dl, p, len)) {
+	if (is_catchup(d, dl, p, len, &created)) {
 		if (proto_gossip_seen(d->g, id)) {
 			d->c.duplicates++;
 			if (dl->fetch_wait)
@@ -1005,13 +1143,15 @@ static void on_push(struct node_dissem *d, struct dlink *dl, const uint8_t *p, s
 		dl->catchup_until = now + NODE_DISSEM_CATCHUP_WINDOW_MS;
 		if (dl->fetch_wait)
 			dl->fetch_wait--;
-		add_inbound(d, dl, p, len, id, IN_CATCHUP);
+		add_inbound(d, dl, p, len, id, IN_CATCHUP, created);
 		return;
 	}
-	rc = proto_gossip_on_push(d->g, (uint32_t)(dl - d->links), id, now);
+	/* Gossip brought it: a stem through this node has ended, its embargo too. */
+	proto_stem_on_gossip(d->stem, id, now);
+	rc = proto_gossip_on_push(d->g, (uint32_t)(dl - d->links), id, created, now);
 	if (rc == PROTO_GOSSIP_NEW) {
 		d->c.received++;
-		if (add_inbound(d, dl, p, len, id, IN_GOSSIP))
+		if (add_inbound(d, dl, p, len, id, IN_GOSSIP, created))
 			proto_gossip_discard(d->g, id, now);
 	} else if (rc == PROTO_GOSSIP_DUPLICATE) {
 		d->c.duplicates++;
@@ -1062,7 +1202,7 @@ static void on_direct(struct node_dissem *d, struct dlink *dl, const uint8_t *p,
 
 	d->c.direct_recv++;
 	proto_report_id(p, len, id);
-	add_inbound(d, dl, p, len, id, IN_DIRECT);
+	add_inbound(d, dl, p, len, id, IN_DIRECT, 0);
 }
 
 static void on_ack(struct node_dissem *d, struct dlink *dl, const uint8_t id[32])
@@ -1076,6 +1216,76 @@ static void on_ack(struct node_dissem *d, struct dlink *dl, const uint8_t id[32]
 	memcpy(x->recipient, dl->member_id, 32);
 	d->c.acked++;
 	kick(d);
+}
+
+/* ------------------------------------------------------------------ Dandelion stem */
+
+/* Fluff report @id (stored): gossip it as if this node were its origin. */
+static void stem_fluff(struct node_dissem *d, const uint8_t id[32])
+{
+	uint64_t now = uv_now(d->loop);
+
+	proto_stem_on_gossip(d->stem, id, now);
+	if (proto_gossip_publish(d->g, id, stored_created(d, id, NULL), now) == 0)
+		d->c.stem_fluffed++;
+	drain_engine(d);
+	arm_timer(d);
+}
+
+/*
+ * Act on a verdict of the stem router for report @id. A FORWARD that cannot be queued (a
+ * backlog over its limit) is not retried: the embargo this node now keeps fluffs it later.
+ */
+static void stem_act(struct node_dissem *d, const uint8_t id[32], int verdict, uint32_t link)
+{
+	if (verdict == PROTO_STEM_FORWARD) {
+		if (link < NODE_DISSEM_LINKS_MAX &&
+		    enqueue(d, &d->links[link], Q_STEM, id, NULL, 0) == 0)
+			d->c.stem_forwarded++;
+		arm_timer(d);
+	} else if (verdict == PROTO_STEM_FLUFF) {
+		stem_fluff(d, id);
+	}
+}
+
+/* A STEM copy of @it was admitted and stored: pass it on along the stem, or fluff it. */
+static void stem_relay(struct node_dissem *d, const struct inb *it)
+{
+	uint32_t link = 0;
+	int v = PROTO_STEM_FLUFF;
+
+	if (proto_gossip_seen(d->g, it->id))
+		return; /* gossip brought it meanwhile: the stem has ended */
+	/* If the link it came on went down meanwhile, this relay ends the stem itself. */
+	if (d->links[it->link].l == it->l)
+		v = proto_stem_on_stem(d->stem, it->link, it->id, uv_now(d->loop), &link);
+	stem_act(d, it->id, v < 0 ? PROTO_STEM_FLUFF : v, link);
+}
+
+static void on_stem(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len)
+{
+	uint8_t id[32];
+	uint64_t created;
+
+	d->c.stem_received++;
+	proto_report_id(p, len, id);
+	if (proto_gossip_seen(d->g, id))
+		return; /* gossip brought it already: the stem has ended */
+	created = proto_report_decode(&d->scratch, p, len) ? 0 : d->scratch.created_ms;
+	add_inbound(d, dl, p, len, id, IN_STEM, created);
+}
+
+/* Embargoes due: fluff what gossip has not brought back. */
+static void stem_tick(struct node_dissem *d, uint64_t now)
+{
+	uint8_t id[32];
+
+	while (proto_stem_expire(d->stem, now, id)) {
+		if (proto_gossip_seen(d->g, id))
+			continue;
+		d->c.stem_embargo++;
+		stem_fluff(d, id);
+	}
 }
 
 static void on_roster(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len)
@@ -1124,10 +1334,14 @@ static void cb_message(void *ctx, struct node_link *l, int member, const struct 
 	case PROTO_LINK_ROSTER:
 		on_roster(d, dl, m->u.bin.p, m->u.bin.len);
 		break;
+	case PROTO_LINK_STEM:
+		on_stem(d, dl, m->u.bin.p, m->u.bin.len);
+		break;
 	default:
-		/* STEM: the Dandelion stem phase is not implemented; such messages are dropped. */
 		break;
 	}
+	if (dl->abusive)
+		close_abusive(d); /* the link stops reading its buffered frames (node/link.c) */
 }
 
 /* ------------------------------------------------------------------ timer and public API */
@@ -1135,6 +1349,14 @@ static void cb_message(void *ctx, struct node_link *l, int member, const struct 
 static void periodic(struct node_dissem *d, uint64_t now)
 {
 	d->next_periodic = now + PERIODIC_MS;
+	/*
+	 * The overlay's drained() fires only after a send took a queue past half its bound;
+	 * a backlog that stopped just below that mark would otherwise wait for the next
+	 * enqueue. Retrying here bounds that wait to a second.
+	 */
+	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++)
+		if (d->links[i].l && d->links[i].qh)
+			flush(d, &d->links[i]);
 	scan_outbox(d);
 	if (d->cfg.recon_interval_ms && now >= d->next_recon) {
 		struct dlink *up[NODE_DISSEM_LINKS_MAX];
@@ -1167,6 +1389,7 @@ static void on_timer(uv_timer_t *t)
 
 	proto_gossip_tick(d->g, now);
 	drain_engine(d);
+	stem_tick(d, now);
 	if (now >= d->next_periodic)
 		periodic(d, now);
 	arm_timer(d);
@@ -1182,6 +1405,23 @@ static struct proto_gossip *make_engine(const struct node_dissem_config *cfg, ui
 	};
 
 	return proto_gossip_new(&gc);
+}
+
+/* The stem's coins and successors must be unpredictable: its key comes from the OS. */
+static struct proto_stem *make_stem(void)
+{
+	struct proto_stem_config sc = {
+		.max_links = NODE_DISSEM_LINKS_MAX,
+		.fluff_permille = NODE_DISSEM_STEM_FLUFF_PERMILLE,
+		.embargo_ms = NODE_DISSEM_STEM_EMBARGO_MS,
+		.max_reports = NODE_DISSEM_STEM_REPORTS_MAX,
+	};
+	struct proto_stem *s;
+
+	proto_random(&sc.seed, sizeof(sc.seed));
+	s = proto_stem_new(&sc);
+	proto_wipe(&sc.seed, sizeof(sc.seed));
+	return s;
 }
 
 struct node_dissem *node_dissem_new(uv_loop_t *loop, struct store *store, struct node_snap *snap,
@@ -1202,7 +1442,10 @@ struct node_dissem *node_dissem_new(uv_loop_t *loop, struct store *store, struct
 	d->roster_ctx = roster_ctx;
 	proto_random(&d->rnd, sizeof(d->rnd));
 	d->g = make_engine(cfg, d->rnd);
-	if (!d->g) {
+	d->stem = make_stem();
+	if (!d->g || !d->stem) {
+		proto_gossip_free(d->g);
+		proto_stem_free(d->stem);
 		free(d);
 		return NULL;
 	}
@@ -1271,7 +1514,31 @@ void node_dissem_published(struct node_dissem *d, const uint8_t id[32], uint8_t 
 	if (d->stopping)
 		return;
 	if (tlp == PROTO_TLP_CLEAR || tlp == PROTO_TLP_GREEN) {
-		if (proto_gossip_publish(d->g, id, uv_now(d->loop)) == 0)
+		bool anon;
+		uint64_t created = stored_created(d, id, &anon);
+
+		if (anon) {
+			uint32_t link = 0;
+			int v = proto_stem_originate(d->stem, id, uv_now(d->loop), &link);
+
+			/*
+			 * Origin hiding: the first node to broadcast it must not be this one.
+			 * With no link up (FLUFF) there is nobody to hide among yet and catch-up
+			 * will carry it. With the stem full (a burst of more than
+			 * NODE_DISSEM_STEM_REPORTS_MAX anonymous reports within an embargo)
+			 * delivery wins over hiding, and the operator is told.
+			 */
+			d->c.stem_originated++;
+			if (v < 0) {
+				log_warning("dissem: anonymous report gossiped from here, not sent "
+					    "into the stem: %s",
+					    proto_error_str(v));
+				v = PROTO_STEM_FLUFF;
+			}
+			stem_act(d, id, v, link);
+			return;
+		}
+		if (proto_gossip_publish(d->g, id, created, uv_now(d->loop)) == 0)
 			d->c.published++;
 		drain_engine(d);
 		arm_timer(d);
@@ -1282,7 +1549,7 @@ void node_dissem_published(struct node_dissem *d, const uint8_t id[32], uint8_t 
 
 bool node_dissem_idle(const struct node_dissem *d)
 {
-	return !d->job_running && !have_pending(d);
+	return !d->jobs_running && !have_pending(d);
 }
 
 static void free_all(struct node_dissem *d)
@@ -1298,6 +1565,7 @@ static void free_all(struct node_dissem *d)
 	free(d->pend);
 	free(d->puts);
 	free(d->dels);
+	proto_stem_free(d->stem);
 	proto_gossip_free(d->g);
 	node_snap_unref(d->snap);
 	free(d);
@@ -1308,7 +1576,7 @@ static void maybe_finish_stop(struct node_dissem *d)
 	void (*done)(void *) = d->done;
 	void *arg = d->done_arg;
 
-	if (d->timer_open || d->job_running)
+	if (d->timer_open || d->jobs_running)
 		return;
 	free_all(d);
 	if (done)
@@ -1368,7 +1636,7 @@ json_t *node_dissem_status_json(const struct node_dissem *d)
 						       "backlog", (json_int_t)dl->qn));
 	}
 	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-		      " s:o*, s:o*}",
+		      " s:I, s:o*, s:o*}",
 		      "published", (json_int_t)c->published, "received", (json_int_t)c->received,
 		      "duplicates", (json_int_t)c->duplicates, "forwarded",
 		      (json_int_t)c->forwarded, "catchup_received", (json_int_t)c->catchup_received,
@@ -1378,7 +1646,8 @@ json_t *node_dissem_status_json(const struct node_dissem *d)
 		      (json_int_t)gs.prune_sent, "backlog", (json_int_t)backlog, "inbound_dropped",
 		      (json_int_t)c->inbound_dropped, "backlog_dropped",
 		      (json_int_t)c->backlog_dropped, "egress_denied", (json_int_t)c->egress_denied,
-		      "store_errors", (json_int_t)c->store_errors, "rejected", rej, "links", links);
+		      "store_errors", (json_int_t)c->store_errors, "links_closed_abusive",
+		      (json_int_t)c->abusive, "rejected", rej, "links", links);
 	if (!o)
 		return NULL;
 	json_object_set_new(
@@ -1394,6 +1663,14 @@ json_t *node_dissem_status_json(const struct node_dissem *d)
 			    json_pack("{s:I, s:I, s:I, s:I}", "sent", (json_int_t)c->direct_sent,
 				      "received", (json_int_t)c->direct_recv, "acked",
 				      (json_int_t)c->acked, "ack_sent", (json_int_t)c->ack_sent));
+	json_object_set_new(o, "stem",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "originated",
+				      (json_int_t)c->stem_originated, "received",
+				      (json_int_t)c->stem_received, "forwarded",
+				      (json_int_t)c->stem_forwarded, "fluffed",
+				      (json_int_t)c->stem_fluffed, "embargo_expired",
+				      (json_int_t)c->stem_embargo, "embargoed",
+				      (json_int_t)proto_stem_embargoed(d->stem)));
 	json_object_set_new(o, "roster",
 			    json_pack("{s:I, s:I, s:I}", "sent", (json_int_t)c->roster_sent,
 				      "received", (json_int_t)c->roster_recv, "adopted",

@@ -9,7 +9,8 @@
  *   gossip     PUSH/IHAVE/GRAFT/PRUNE go through one proto_gossip engine. A NEW PUSH is
  *              admitted (arrival GOSSIP, the link peer's member id) and stored off the loop
  *              thread, in batches (uv_queue_work: Ed25519 verification costs ~50 us); only
- *              after the commit is it forwarded, and only when it was new to the store.
+ *              after the commit is it forwarded: when it was new to the store, or stored
+ *              before by catch-up or the stem and created in the last NODE_DISSEM_FRESH_MS.
  *              Refused reports are discarded and counted per reason and per link.
  *   catch-up   one reconciliation session per link on link up (started by the side that
  *              dialled) and every recon_interval_ms with one random up link. "have" ids
@@ -24,7 +25,19 @@
  *              opening message is answered) only once what the previous one found is
  *              stored and every FETCH answered, so a node that returns with several links
  *              fetches each missed report once. A session quiet for a whole window fails.
- *   stem       STEM messages (Dandelion stem phase) are not implemented; they are dropped.
+ *   stem       network-level origin hiding for anonymous reports (DESIGN.md §4,
+ *              Dandelion++), routed by one proto_stem router (proto/stem.h; same link
+ *              handles as the engine): a locally published anonymous CLEAR/GREEN report is
+ *              not gossiped by its origin but sent as STEM to this epoch's relay. A node
+ *              receiving a STEM admits and stores it (arrival GOSSIP) and then, unless
+ *              gossip brought it meanwhile, fluffs it into gossip as if it were the origin
+ *              with probability NODE_DISSEM_STEM_FLUFF_PERMILLE / 1000, or passes it on as
+ *              STEM to the fixed successor of the link it came on. Every stem node keeps
+ *              an embargo timer (relays uniform in [E, 2E), the origin in [2E, 3E), with
+ *              E = NODE_DISSEM_STEM_EMBARGO_MS): if gossip has not brought the report back
+ *              by then, it fluffs it itself; a PUSH of it cancels the embargo. No node
+ *              records the link an anonymous report came from (its envelope's
+ *              received_from stays zero, whatever the path).
  *   local      node_dissem_published() after the publish commit: CLEAR/GREEN enter the
  *              engine as origin; AMBER and stricter wake the outbox.
  *   direct     the outbox (filled by the publish commit, store_ingest outbox_to) is
@@ -65,12 +78,25 @@
 #include "node/snap.h"
 #include "store/store.h"
 
-#define NODE_DISSEM_LINKS_MAX 256	/* gossip link handles */
-#define NODE_DISSEM_BACKLOG_MAX 1000000 /* queued messages per link */
-#define NODE_DISSEM_BATCH_MAX 1024	/* reports per admission+commit job */
+/* Gossip link handles. */
+#define NODE_DISSEM_LINKS_MAX 256
+/* Queued messages per link. */
+#define NODE_DISSEM_BACKLOG_MAX 1000000
+/* Reports per admission+commit job. */
+#define NODE_DISSEM_BATCH_MAX 1024
+/* Admission+commit jobs in parallel. */
+#define NODE_DISSEM_JOBS_MAX 2
+/* See "catch-up" above. */
 #define NODE_DISSEM_CATCHUP_WINDOW_MS 10000
-#define NODE_DISSEM_PENDING_MAX \
-	262144 /* received reports awaiting admission; more are dropped */ /* see "catch-up" above */
+/* Stem: fluff probability per hop in 1/1000; embargo base E (see "stem" above); reports in
+ * their stem here at once (docs/perf-stem.md). */
+#define NODE_DISSEM_STEM_FLUFF_PERMILLE 150
+#define NODE_DISSEM_STEM_EMBARGO_MS 5000
+#define NODE_DISSEM_STEM_REPORTS_MAX 65536
+/* A gossip copy of a report already stored is forwarded only when created this recently. */
+#define NODE_DISSEM_FRESH_MS 600000
+/* Received reports awaiting admission; more are dropped (counted). */
+#define NODE_DISSEM_PENDING_MAX 262144
 
 struct node_dissem_config {
 	uint32_t ihave_flush_ms;    /* proto_gossip ihave_flush_ms (0: engine default) */
@@ -154,7 +180,8 @@ void node_dissem_stop(struct node_dissem *d, void (*done)(void *arg), void *arg)
  * "recon": {"sessions", "completed", "failed", "bytes_sent", "bytes_received",
  * "fetch_sent", "fetch_ids_received", "pushed" (catch-up copies sent), "fetched_ids"}
  * (bytes: RECON messages both ways plus FETCH sent), "direct": {"sent", "received", "acked", "ack_sent"},
- * "roster": {"sent", "received", "adopted"}}. New reference or NULL (out of memory).
+ * "stem": {"originated", "received", "forwarded", "fluffed", "embargo_expired",
+ * "embargoed"}, "roster": {"sent", "received", "adopted"}}. New reference or NULL.
  */
 json_t *node_dissem_status_json(const struct node_dissem *d);
 

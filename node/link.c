@@ -524,7 +524,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	l->bytes_in += (uint64_t)nread;
 	l->last_rx_ms = now_ms(l);
-	while (off < (size_t)nread) {
+	/* A handler may close the link; frames behind that point must not be processed. */
+	while (off < (size_t)nread && l->state != NODE_LINK_CLOSING) {
 		const uint8_t *msg;
 		size_t used, mlen;
 		int rc = proto_noise_framer_feed(l->framer, data + off, (size_t)nread - off, &used,

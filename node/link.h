@@ -85,6 +85,8 @@ enum node_link_state {
 	X(NODE_LINK_R_DEAD, "dead", "nothing received for dead_after_ms")                         \
 	X(NODE_LINK_R_DUPLICATE, "duplicate", "tie-break: the other link to this member is kept") \
 	X(NODE_LINK_R_ROSTER, "roster", "member left the roster or changed its transport key")    \
+	X(NODE_LINK_R_ABUSE, "abuse",                                                             \
+	  "peer exceeded its budget of refused reports or catch-up sessions")                     \
 	X(NODE_LINK_R_NOMEM, "nomem", "out of memory")
 
 enum node_link_reason {

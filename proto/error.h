@@ -96,6 +96,8 @@
 	X(PROTO_E_RECON_SKIP, -1713, "reconciliation skip ranges not merged")                     \
 	X(PROTO_E_RECON_ROUNDS, -1714, "reconciliation round limit reached")                      \
 	X(PROTO_E_RECON_STATE, -1715, "reconciliation message out of turn or after the end")      \
+	X(PROTO_E_STEM_LINK, -1730, "stem link handle out of range or not in that state")         \
+	X(PROTO_E_STEM_KNOWN, -1731, "report id already known to the stem")                       \
 	/* store */                                                                               \
 	X(STORE_E_MAP_FULL, -2000,                                                                \
 	  "store map is full at map_max_mb; raise [store] map_max_mb in the config")              \

@@ -82,7 +82,7 @@ struct link {
 	uint32_t nq, capq;
 	uint64_t since;	     /* when the oldest queued IHAVE id was queued */
 	uint32_t dup_streak; /* duplicates received since the last new report */
-	bool fresh;	     /* eager since link_up, never pruned */
+	bool cand_dup;	     /* brought a copy of the formation candidate after its first */
 };
 
 struct act {
@@ -112,8 +112,11 @@ struct proto_gossip {
 	uint8_t (*abuf)[32];
 	size_t n_abuf, cap_abuf;
 	struct proto_gossip_stats st;
-	uint8_t formation[32]; /* first report received: its duplicates shape the tree */
-	bool formed;
+	/* Formation: the oldest report seen in the first formation_ms shapes the tree. */
+	bool formed, have_cand;
+	uint64_t form_end, formed_at;
+	uint8_t cand_id[32];
+	uint64_t cand_created;
 };
 
 /* splitmix64 over the seeded state: deterministic, not for secrets. */
@@ -269,8 +272,7 @@ static void *map_insert(struct idmap *m, const uint8_t id[32], bool *evicted)
 		map_remove(m, m->oldest);
 		*evicted = true;
 	}
-	if ((size_t)(m->count + 1) * 2 > (size_t)m->mask + 1 &&
-	    map_rehash(m, m->mask * 2 + 1) < 0)
+	if ((size_t)(m->count + 1) * 2 > (size_t)m->mask + 1 && map_rehash(m, m->mask * 2 + 1) < 0)
 		return NULL;
 	if (m->free_head != NIL) {
 		i = m->free_head;
@@ -365,8 +367,7 @@ static int flush_ihave(struct proto_gossip *g, uint32_t link)
 	return 0;
 }
 
-static int queue_ihave(struct proto_gossip *g, uint32_t link, const uint8_t id[32],
-		       uint64_t now)
+static int queue_ihave(struct proto_gossip *g, uint32_t link, const uint8_t id[32], uint64_t now)
 {
 	struct link *l = &g->links[link];
 	int err;
@@ -403,11 +404,11 @@ struct proto_gossip *proto_gossip_new(const struct proto_gossip_config *cfg)
 	if (!c.ihave_flush_ms)
 		c.ihave_flush_ms = 20;
 	if (!c.graft_timeout_ms)
-		c.graft_timeout_ms = 250;
+		c.graft_timeout_ms = 1000;
 	if (!c.graft_retry_ms)
-		c.graft_retry_ms = 150;
+		c.graft_retry_ms = 500;
 	if (!c.hold_ms)
-		c.hold_ms = c.graft_timeout_ms;
+		c.hold_ms = 2 * c.graft_timeout_ms;
 	if (!c.seen_max)
 		c.seen_max = 65536;
 	if (!c.seen_ttl_ms)
@@ -418,9 +419,10 @@ struct proto_gossip *proto_gossip_new(const struct proto_gossip_config *cfg)
 		c.announcers_max = 4;
 	if (!c.prune_dups)
 		c.prune_dups = 6;
+	if (!c.formation_ms)
+		c.formation_ms = 1000;
 	if (c.max_links > PROTO_GOSSIP_LINKS_MAX || c.ihave_batch > PROTO_LINK_IDS_MAX ||
-	    c.seen_max < 16 || c.missing_max < 16 ||
-	    c.announcers_max > PROTO_GOSSIP_ANNOUNCERS_MAX)
+	    c.seen_max < 16 || c.missing_max < 16 || c.announcers_max > PROTO_GOSSIP_ANNOUNCERS_MAX)
 		return NULL;
 	g = calloc(1, sizeof(*g));
 	if (!g)
@@ -432,7 +434,8 @@ struct proto_gossip *proto_gossip_new(const struct proto_gossip_config *cfg)
 	g->rng = c.seed;
 	g->links = calloc(c.max_links, sizeof(*g->links));
 	g->up = calloc(c.max_links, sizeof(*g->up));
-	if (!g->links || !g->up || map_init(&g->seen, sizeof(struct seen_ent), c.seen_max, g->hkey) ||
+	if (!g->links || !g->up ||
+	    map_init(&g->seen, sizeof(struct seen_ent), c.seen_max, g->hkey) ||
 	    map_init(&g->miss, sizeof(struct miss_ent), c.missing_max, g->hkey)) {
 		proto_gossip_free(g);
 		return NULL;
@@ -467,7 +470,7 @@ int proto_gossip_link_up(struct proto_gossip *g, uint32_t link, uint64_t now_ms)
 	if (link >= g->cfg.max_links || g->links[link].state != PROTO_GOSSIP_LINK_DOWN)
 		return PROTO_E_GOSSIP_LINK;
 	g->links[link].state = PROTO_GOSSIP_LINK_EAGER;
-	g->links[link].fresh = true;
+	g->links[link].cand_dup = false;
 	g->links[link].dup_streak = 0;
 	g->links[link].nq = 0;
 	g->links[link].up_pos = g->n_up;
@@ -573,7 +576,61 @@ static void held_remove(struct proto_gossip *g, const uint8_t id[32])
 		}
 }
 
-int proto_gossip_publish(struct proto_gossip *g, const uint8_t id[32], uint64_t now_ms)
+static int send_prune(struct proto_gossip *g, uint32_t link)
+{
+	g->st.prune_sent++;
+	return act_add(g, link, PROTO_LINK_PRUNE, NULL, 0);
+}
+
+/*
+ * Formation. A fresh overlay starts with every link eager, so the first reports flood.
+ * Pruning on the duplicates of whichever report came first at each node would shape
+ * every region of the network after another report (those published close together)
+ * and cut the links between the regions. Instead, for formation_ms after its first report
+ * a node prunes nothing and notes the oldest report it saw (created time, then id): the
+ * same report at every node, since the oldest one published reaches everybody within the
+ * window. Then it prunes the links that brought a second copy of that report, leaving
+ * exactly that report's first-arrival tree, which is a spanning tree of the overlay.
+ */
+static void form_candidate(struct proto_gossip *g, const uint8_t id[32], uint64_t created,
+			   uint64_t now)
+{
+	if (g->formed)
+		return;
+	if (!g->form_end)
+		g->form_end = now + g->cfg.formation_ms;
+	if (g->have_cand && (created > g->cand_created ||
+			     (created == g->cand_created && memcmp(id, g->cand_id, 32) >= 0)))
+		return;
+	g->have_cand = true;
+	g->cand_created = created;
+	memcpy(g->cand_id, id, 32);
+	for (uint32_t i = 0; i < g->n_up; i++)
+		g->links[g->up[i]].cand_dup = false;
+}
+
+static int form_finish(struct proto_gossip *g, uint64_t now)
+{
+	int err;
+
+	if (g->formed || !g->form_end || now < g->form_end)
+		return 0;
+	g->formed = true;
+	g->formed_at = now;
+	for (uint32_t i = 0; i < g->n_up; i++) {
+		struct link *l = &g->links[g->up[i]];
+
+		if (!l->cand_dup || l->state != PROTO_GOSSIP_LINK_EAGER)
+			continue;
+		l->state = PROTO_GOSSIP_LINK_LAZY;
+		if ((err = send_prune(g, g->up[i])) < 0)
+			return err;
+	}
+	return 0;
+}
+
+int proto_gossip_publish(struct proto_gossip *g, const uint8_t id[32], uint64_t created_ms,
+			 uint64_t now_ms)
 {
 	struct seen_ent *s;
 	int err;
@@ -584,20 +641,15 @@ int proto_gossip_publish(struct proto_gossip *g, const uint8_t id[32], uint64_t 
 		return -ENOMEM;
 	s->state = S_FORWARDED;
 	g->st.published++;
+	form_candidate(g, id, created_ms, now_ms);
 	for (uint32_t i = 0; i < g->n_up; i++)
 		if ((err = push(g, g->up[i], id)) < 0)
 			return err;
 	return 0;
 }
 
-static int send_prune(struct proto_gossip *g, uint32_t link)
-{
-	g->st.prune_sent++;
-	return act_add(g, link, PROTO_LINK_PRUNE, NULL, 0);
-}
-
 int proto_gossip_on_push(struct proto_gossip *g, uint32_t link, const uint8_t id[32],
-			 uint64_t now_ms)
+			 uint64_t created_ms, uint64_t now_ms)
 {
 	struct link *l;
 	struct seen_ent *s;
@@ -615,13 +667,12 @@ int proto_gossip_on_push(struct proto_gossip *g, uint32_t link, const uint8_t id
 		s->lazy_first = l->state == PROTO_GOSSIP_LINK_LAZY;
 		l->dup_streak = 0;
 		g->st.push_new++;
-		if (!g->formed) {
-			memcpy(g->formation, id, 32);
-			g->formed = true;
-		}
+		form_candidate(g, id, created_ms, now_ms);
 		return PROTO_GOSSIP_NEW;
 	}
 	g->st.push_dup++;
+	if (!g->formed && g->have_cand && memcmp(id, g->cand_id, 32) == 0)
+		l->cand_dup = true;
 	if (s->lazy_first && s->tree == NO_LINK && s->from != link &&
 	    l->state == PROTO_GOSSIP_LINK_EAGER) {
 		/*
@@ -652,12 +703,15 @@ int proto_gossip_on_push(struct proto_gossip *g, uint32_t link, const uint8_t id
 		s->regraft = NO_LINK; /* the answer to our own GRAFT after a hold */
 		return PROTO_GOSSIP_DUPLICATE;
 	}
+	/*
+	 * Copies of reports that were flooding while the tree took shape say nothing about
+	 * it: neighbours shape theirs up to formation_ms apart and flood until then.
+	 */
 	if (l->state == PROTO_GOSSIP_LINK_EAGER &&
-	    !(l->fresh && memcmp(id, g->formation, 32) == 0) &&
-	    ++l->dup_streak < g->cfg.prune_dups)
+	    (!g->formed || s->t < g->formed_at + g->cfg.formation_ms ||
+	     ++l->dup_streak < g->cfg.prune_dups))
 		return PROTO_GOSSIP_DUPLICATE;
 	l->state = PROTO_GOSSIP_LINK_LAZY;
-	l->fresh = false;
 	l->dup_streak = 0;
 	if ((err = send_prune(g, link)) < 0)
 		return err;
@@ -672,8 +726,8 @@ int proto_gossip_forward(struct proto_gossip *g, const uint8_t id[32], uint64_t 
 	if (!s || s->state != S_PENDING)
 		return PROTO_E_GOSSIP_STATE;
 	if (s->lazy_first && s->tree == NO_LINK) {
-		if ((err = grow((void **)&g->held, &g->cap_held, g->n_held + 1,
-				sizeof(*g->held))) < 0)
+		if ((err = grow((void **)&g->held, &g->cap_held, g->n_held + 1, sizeof(*g->held))) <
+		    0)
 			return err;
 		memcpy(g->held[g->n_held].id, id, 32);
 		g->held[g->n_held++].deadline = now_ms + g->cfg.hold_ms;
@@ -695,8 +749,8 @@ int proto_gossip_discard(struct proto_gossip *g, const uint8_t id[32], uint64_t 
 	return 0;
 }
 
-int proto_gossip_on_ihave(struct proto_gossip *g, uint32_t link, const uint8_t (*ids)[32],
-			  size_t n, uint64_t now_ms)
+int proto_gossip_on_ihave(struct proto_gossip *g, uint32_t link, const uint8_t (*ids)[32], size_t n,
+			  uint64_t now_ms)
 {
 	if (!link_ok(g, link))
 		return PROTO_E_GOSSIP_LINK;
@@ -728,8 +782,8 @@ int proto_gossip_on_ihave(struct proto_gossip *g, uint32_t link, const uint8_t (
 	return 0;
 }
 
-int proto_gossip_on_graft(struct proto_gossip *g, uint32_t link, const uint8_t (*ids)[32],
-			  size_t n, uint64_t now_ms)
+int proto_gossip_on_graft(struct proto_gossip *g, uint32_t link, const uint8_t (*ids)[32], size_t n,
+			  uint64_t now_ms)
 {
 	int err;
 
@@ -754,7 +808,7 @@ int proto_gossip_on_prune(struct proto_gossip *g, uint32_t link, uint64_t now_ms
 	if (!link_ok(g, link))
 		return PROTO_E_GOSSIP_LINK;
 	g->links[link].state = PROTO_GOSSIP_LINK_LAZY;
-	g->links[link].fresh = false;
+	g->links[link].dup_streak = 0;
 	g->st.prune_recv++;
 	return 0;
 }
@@ -831,6 +885,8 @@ int proto_gossip_tick(struct proto_gossip *g, uint64_t now_ms)
 	int err;
 
 	expire_seen(g, now_ms);
+	if ((err = form_finish(g, now_ms)) < 0)
+		return err;
 	for (size_t i = 0; i < g->n_held;) {
 		struct seen_ent *s = map_get(&g->seen, g->held[i].id);
 
@@ -890,6 +946,8 @@ uint64_t proto_gossip_next_deadline(const struct proto_gossip *g)
 	for (size_t i = 0; i < g->n_held; i++)
 		if (g->held[i].deadline < d)
 			d = g->held[i].deadline;
+	if (!g->formed && g->form_end && g->form_end < d)
+		d = g->form_end;
 	for (uint32_t i = 0; i < g->n_up; i++) {
 		const struct link *l = &g->links[g->up[i]];
 

@@ -22,23 +22,49 @@
  *    that arrived by catch-up, for instance): a refused report is never forwarded, and a
  *    relay forwards the report bytes unchanged. Forwarding pushes it on every other eager
  *    link and announces it on every other lazy link.
- *  - A DUPLICATE on an eager link means the tree has a cycle: the engine sends PRUNE on
- *    that link and makes it lazy. Receiving PRUNE makes the link lazy.
- *  - An IHAVE of an id not seen starts a timer (graft_timeout_ms). If the report has not
- *    arrived when it fires, the engine sends GRAFT for it to the first link that
- *    announced it and makes that link eager, then waits graft_retry_ms before trying the
- *    next announcer; with no announcer left it gives up (catch-up, proto/recon.h, will
- *    find the report). Receiving GRAFT makes the link eager and pushes every requested
- *    report that was forwarded or published here.
- *  - Deviation from the paper, needed because the origin pushes to all links: a report
- *    whose first copy came over a LAZY link was injected off the tree (by its origin, or
- *    raced a PRUNE), so its copy along the tree is still on its way. Forwarding it at once
- *    would meet that copy head-on and PRUNE a tree link. Instead the engine holds it
- *    (after proto_gossip_forward()) until the copy arrives on an eager link, which is then
- *    not pruned, and forwards it from there like any tree copy; if no copy comes within
- *    hold_ms, it forwards on its own. So the origin's extra pushes never break the tree.
- *    The paper's "add the sender of a new report to the eager set" is dropped for the same
- *    reason: eagerness only changes by PRUNE and GRAFT, which both ends apply alike.
+ *  - A duplicate on an eager link means the eager links contain a cycle; the engine sends
+ *    PRUNE on that link and makes it lazy (see "Pruning" for when). Receiving PRUNE makes
+ *    the link lazy. A duplicate on a lazy link comes from a peer that still holds this
+ *    link eager (or an origin): it is answered with PRUNE at once.
+ *  - An IHAVE of an id not seen starts a timer (graft_timeout_ms, plus up to half of it
+ *    drawn from the seeded RNG so that nodes cut off together do not all GRAFT at once).
+ *    If the report has not arrived when it fires, the engine sends GRAFT for it to the
+ *    first link that announced it and makes that link eager, then waits graft_retry_ms
+ *    before trying the next announcer; with no announcer left it gives up (catch-up,
+ *    proto/recon.h, will find the report). Receiving GRAFT makes the link eager and
+ *    pushes every requested report that was forwarded or published here.
+ *
+ * Where this engine departs from the paper, and why (tests/sim measures each choice):
+ *  - Formation. A fresh overlay has every link eager, so the first reports flood. The
+ *    paper prunes on any duplicate; with several reports in flight that cuts each cycle
+ *    once per report, at different places, and splits the tree into regions. Here a node
+ *    prunes nothing for formation_ms after its first report and remembers the oldest
+ *    report seen meanwhile (smallest created_ms, then id): the same report at every
+ *    node, since the oldest one published reaches every node within the window. It then
+ *    prunes the links that brought a second copy of that report. What is left is that
+ *    report's first-arrival tree, a spanning tree of the overlay, the same at both ends
+ *    of every link. formation_ms must exceed the time a report takes to cross the
+ *    overlay.
+ *  - Pruning after formation needs prune_dups duplicates in a row on a link (a new
+ *    report on it resets the count), and copies of reports first seen within formation_ms
+ *    of forming do not count (neighbours are still flooding). One duplicate is weak
+ *    evidence while many reports are in flight, and pruning on it splits the tree the
+ *    same way as above; a real cycle keeps producing duplicates.
+ *  - The origin pushes to all links, so a report's first copy may come on a LAZY link,
+ *    off the tree; its copy along the tree is then still on its way. Forwarding at once
+ *    would meet that copy head-on and break a tree link. Instead the engine holds the
+ *    report (after proto_gossip_forward()) until the tree copy arrives on an eager link,
+ *    which is then neither pruned nor pushed back to, and forwards it from there like
+ *    any tree copy; the off-tree sender gets a PRUNE (a no-op for an origin, the cure
+ *    for a peer that holds this link eager after a PRUNE and a GRAFT crossed). If no
+ *    tree copy comes within hold_ms, that sender is in fact our way to the origin: the
+ *    engine GRAFTs it (its answer, a copy we already have, does not count as a
+ *    duplicate) and forwards the report.
+ *  - The paper's "add the sender of a new report to the eager set" is dropped for the
+ *    same reason: eagerness changes only by PRUNE and GRAFT, which both ends apply.
+ *  - The paper's optimisation (swap a tree link for a lazy one whose IHAVE came many
+ *    hops earlier) is not implemented: PUSH carries no hop count, and with a tree shared
+ *    by all origins a swap that helps one origin hurts another (measured: endless churn).
  *
  * Memory is bounded by the config: seen_max ids remembered (oldest evicted first, and
  * each for at most seen_ttl_ms), missing_max awaited ids (oldest evicted), announcers_max
@@ -46,11 +72,12 @@
  * calls since the last drain (at most one action per link and report id per call).
  *
  * Timers: proto_gossip_next_deadline() says when proto_gossip_tick() next has work (IHAVE
- * batches to flush, GRAFT timers, held reports); calling tick earlier or more often is
- * harmless. All calls take now_ms; it must not go backwards.
+ * batches to flush, GRAFT timers, held reports, the end of formation); calling tick earlier
+ * or more often is harmless. All calls take now_ms; it must not go backwards.
  *
- * Randomness comes only from cfg.seed (reserved for the Dandelion stem phase), so a run is
- * reproducible from its inputs. One engine per node; not thread-safe (one thread at a time).
+ * Randomness comes only from cfg.seed (GRAFT timer jitter and the id-hash key), so a run is
+ * reproducible from its inputs; the node should seed it from proto_random(). One engine per
+ * node; not thread-safe (one thread at a time).
  */
 #ifndef CHATHAM_PROTO_GOSSIP_H
 #define CHATHAM_PROTO_GOSSIP_H
@@ -68,21 +95,27 @@
 #define PROTO_GOSSIP_NEW 1
 #define PROTO_GOSSIP_DUPLICATE 2
 
-/* Configuration. Zero fields take the default in brackets. */
+/*
+ * Configuration. Zero fields take the default in brackets. The timers must exceed the
+ * time a report takes to cross the overlay along its tree (about one second for 1,000
+ * nodes at 20-80 ms per link), or spurious GRAFTs keep reshaping the tree.
+ */
 struct proto_gossip_config {
 	unsigned max_links;	   /* link handles are 0..max_links-1 [64]; <= 4096 */
 	unsigned ihave_batch;	   /* ids per IHAVE [256]; <= PROTO_LINK_IDS_MAX */
 	uint32_t ihave_flush_ms;   /* longest an id waits for its IHAVE batch [20] */
-	uint32_t graft_timeout_ms; /* wait from the first IHAVE of a missing id to GRAFT [250] */
-	uint32_t graft_retry_ms;   /* wait after a GRAFT before grafting the next announcer [150] */
+	uint32_t graft_timeout_ms; /* wait from the first IHAVE of a missing id to GRAFT [1000] */
+	uint32_t graft_retry_ms;   /* wait after a GRAFT before grafting the next announcer [500] */
 	uint32_t hold_ms;	   /* wait for the tree copy of a report first received on a lazy
-				      link [graft_timeout_ms] */
+				      link [2 * graft_timeout_ms] */
 	unsigned seen_max;	   /* report ids remembered [65536]; >= 16 */
 	uint64_t seen_ttl_ms;	   /* how long an id is remembered [3600000] */
 	unsigned missing_max;	   /* announced ids awaited at once [4096]; >= 16 */
 	unsigned announcers_max;   /* announcers kept per awaited id [4]; <= 16 */
 	unsigned prune_dups;	   /* duplicates in a row that prune an eager link [6] */
-	uint64_t seed;		   /* deterministic randomness (stem phase) */
+	uint32_t formation_ms;	   /* flood this long after the first report, then shape the tree
+				      [3000] */
+	uint64_t seed;		   /* deterministic randomness */
 };
 
 enum proto_gossip_link_state {
@@ -105,25 +138,25 @@ struct proto_gossip_action {
 };
 
 struct proto_gossip_stats {
-	uint64_t published;	   /* proto_gossip_publish() */
-	uint64_t push_new;	   /* PUSH received: NEW */
-	uint64_t push_dup;	   /* PUSH received: DUPLICATE */
-	uint64_t forwarded;	   /* reports forwarded (at once or after a hold) */
-	uint64_t discarded;	   /* proto_gossip_discard() */
-	uint64_t held;		   /* reports first received off-tree and held */
-	uint64_t held_expired;	   /* ... forwarded after hold_ms without a tree copy */
-	uint64_t push_sent;	   /* PUSH actions (publish, forward, GRAFT answers) */
-	uint64_t ihave_sent;	   /* IHAVE actions */
-	uint64_t ihave_ids_sent;   /* ids in them */
-	uint64_t graft_sent;	   /* GRAFT actions */
-	uint64_t graft_ids_sent;   /* ids in them */
-	uint64_t prune_sent;	   /* PRUNE actions */
-	uint64_t ihave_ids_recv;   /* ids received in IHAVE */
-	uint64_t graft_ids_recv;   /* ids received in GRAFT */
-	uint64_t prune_recv;	   /* PRUNE received */
-	uint64_t missing_gave_up;  /* awaited ids dropped with no announcer left */
-	uint64_t missing_evicted;  /* awaited ids dropped at missing_max */
-	uint64_t seen_evicted;	   /* ids forgotten at seen_max (not by age) */
+	uint64_t published;	  /* proto_gossip_publish() */
+	uint64_t push_new;	  /* PUSH received: NEW */
+	uint64_t push_dup;	  /* PUSH received: DUPLICATE */
+	uint64_t forwarded;	  /* reports forwarded (at once or after a hold) */
+	uint64_t discarded;	  /* proto_gossip_discard() */
+	uint64_t held;		  /* reports first received off-tree and held */
+	uint64_t held_expired;	  /* ... forwarded after hold_ms without a tree copy */
+	uint64_t push_sent;	  /* PUSH actions (publish, forward, GRAFT answers) */
+	uint64_t ihave_sent;	  /* IHAVE actions */
+	uint64_t ihave_ids_sent;  /* ids in them */
+	uint64_t graft_sent;	  /* GRAFT actions */
+	uint64_t graft_ids_sent;  /* ids in them */
+	uint64_t prune_sent;	  /* PRUNE actions */
+	uint64_t ihave_ids_recv;  /* ids received in IHAVE */
+	uint64_t graft_ids_recv;  /* ids received in GRAFT */
+	uint64_t prune_recv;	  /* PRUNE received */
+	uint64_t missing_gave_up; /* awaited ids dropped with no announcer left */
+	uint64_t missing_evicted; /* awaited ids dropped at missing_max */
+	uint64_t seen_evicted;	  /* ids forgotten at seen_max (not by age) */
 };
 
 struct proto_gossip;
@@ -150,19 +183,23 @@ enum proto_gossip_link_state proto_gossip_link_state(const struct proto_gossip *
 
 /*
  * proto_gossip_publish() - this node is the origin of report @id (already admitted and
- * stored): push it to every up link. PROTO_E_GOSSIP_KNOWN if the id was seen already;
+ * stored), created at @created_ms (the report's own field; it only orders reports for
+ * formation): push it to every up link. PROTO_E_GOSSIP_KNOWN if the id was seen already;
  * -ENOMEM.
  */
-int proto_gossip_publish(struct proto_gossip *g, const uint8_t id[32], uint64_t now_ms);
+int proto_gossip_publish(struct proto_gossip *g, const uint8_t id[32], uint64_t created_ms,
+			 uint64_t now_ms);
 
 /*
- * proto_gossip_on_push() - a PUSH of report @id arrived on @link (up). Returns
+ * proto_gossip_on_push() - a PUSH of report @id, created at @created_ms (read from the
+ * report before admission; a false value only affects the tree's shape), arrived on @link
+ * (up). Returns
  * PROTO_GOSSIP_NEW (the caller admits and stores it, then calls proto_gossip_forward() or
  * proto_gossip_discard()), PROTO_GOSSIP_DUPLICATE (drop the bytes), PROTO_E_GOSSIP_LINK,
  * -ENOMEM.
  */
 int proto_gossip_on_push(struct proto_gossip *g, uint32_t link, const uint8_t id[32],
-			 uint64_t now_ms);
+			 uint64_t created_ms, uint64_t now_ms);
 
 /*
  * proto_gossip_forward() - report @id, NEW from proto_gossip_on_push(), was admitted and
@@ -183,15 +220,15 @@ int proto_gossip_discard(struct proto_gossip *g, const uint8_t id[32], uint64_t 
  * ignored; the caller may also filter out ids its store already holds. PROTO_E_GOSSIP_LINK,
  * -EINVAL for NULL @ids with n > 0.
  */
-int proto_gossip_on_ihave(struct proto_gossip *g, uint32_t link, const uint8_t (*ids)[32],
-			  size_t n, uint64_t now_ms);
+int proto_gossip_on_ihave(struct proto_gossip *g, uint32_t link, const uint8_t (*ids)[32], size_t n,
+			  uint64_t now_ms);
 
 /*
  * proto_gossip_on_graft() - @link asked for @n ids: the link becomes eager and every id
  * forwarded or published here is pushed to it (others are ignored). Errors as on_ihave.
  */
-int proto_gossip_on_graft(struct proto_gossip *g, uint32_t link, const uint8_t (*ids)[32],
-			  size_t n, uint64_t now_ms);
+int proto_gossip_on_graft(struct proto_gossip *g, uint32_t link, const uint8_t (*ids)[32], size_t n,
+			  uint64_t now_ms);
 
 /* proto_gossip_on_prune() - @link sent PRUNE: it becomes lazy. PROTO_E_GOSSIP_LINK. */
 int proto_gossip_on_prune(struct proto_gossip *g, uint32_t link, uint64_t now_ms);

@@ -31,11 +31,11 @@
 #define KEY_LEN PROTO_RECON_KEY_LEN
 #define ID_LEN PROTO_RECON_ID_LEN
 #define TS_LEN 8
-#define PAGE 256	 /* keys per source list() call; >= PROTO_RECON_IDLIST_MAX */
-#define FP_RANGE_MAX 72	 /* largest encoded FINGERPRINT range: 1+9+34+1+18+9 */
-#define TAIL_RESERVE 32	 /* closing FINGERPRINT range without bound: 1+1+18+9, rounded up */
-#define HEADER_MAX 5	 /* array header (3) + version + role */
-#define MSG_SLACK 128	 /* header, one merged SKIP and the tail on top of one answer */
+#define PAGE 256	/* keys per source list() call; >= PROTO_RECON_IDLIST_MAX */
+#define FP_RANGE_MAX 72 /* largest encoded FINGERPRINT range: 1+9+34+1+18+9 */
+#define TAIL_RESERVE 32 /* closing FINGERPRINT range without bound: 1+1+18+9, rounded up */
+#define HEADER_MAX 5	/* array header (3) + version + role */
+#define MSG_SLACK 128	/* header, one merged SKIP and the tail on top of one answer */
 
 enum role { ROLE_NONE, ROLE_INITIATOR, ROLE_RESPONDER };
 enum state { ST_ACTIVE, ST_DONE, ST_DEAD };
@@ -113,8 +113,7 @@ void proto_recon_sum_sub(uint8_t sum[32], const uint8_t id[32])
 	}
 }
 
-void proto_recon_fingerprint(uint8_t fp[PROTO_RECON_FP_LEN], const uint8_t sum[32],
-			     uint64_t count)
+void proto_recon_fingerprint(uint8_t fp[PROTO_RECON_FP_LEN], const uint8_t sum[32], uint64_t count)
 {
 	uint8_t le[8];
 	const void *parts[2] = {sum, le};
@@ -639,8 +638,8 @@ static bool id_in(const uint8_t *ids, size_t n, const uint8_t *id)
  * [@lo, @hi): its id list when small, else its items split into `buckets` ranges of equal
  * count, each with its fingerprint. The answers go to the scratch list @a.
  */
-static int answer_items(struct proto_recon *r, const uint8_t *lo, const uint8_t *hi,
-			uint64_t count, struct out *a)
+static int answer_items(struct proto_recon *r, const uint8_t *lo, const uint8_t *hi, uint64_t count,
+			struct out *a)
 {
 	struct proto_recon_range rg = {0};
 	uint8_t cursor[KEY_LEN], prev[KEY_LEN], sum[32] = {0};
@@ -721,8 +720,7 @@ static int add_have(struct proto_recon *r, const uint8_t *lo, const uint8_t *hi,
 	}
 	if ((err = grow((void **)&r->have, &r->cap_have, r->n_have + 1, sizeof(*r->have))) < 0)
 		return err;
-	if (n_excl &&
-	    (err = grow((void **)&r->excl, &r->cap_excl, r->n_excl + n_excl, ID_LEN)) < 0)
+	if (n_excl && (err = grow((void **)&r->excl, &r->cap_excl, r->n_excl + n_excl, ID_LEN)) < 0)
 		return err;
 	h = &r->have[r->n_have++];
 	memcpy(h->lo, lo, KEY_LEN);

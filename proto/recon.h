@@ -190,6 +190,9 @@ int proto_recon_have(struct proto_recon *r, uint8_t (*ids)[32], size_t cap, size
 /*
  * proto_recon_need() - hand out up to @cap ids the peer holds and this side lacks; the
  * caller sends FETCH for them (at most PROTO_LINK_IDS_MAX per message). *@n = ids written.
+ * "Lacks" is judged within the range the peer listed them in: a peer that lies about an
+ * id's time can make us ask for a report we hold, so the caller may skip ids its store
+ * has (and admits whatever arrives like any report).
  */
 void proto_recon_need(struct proto_recon *r, uint8_t (*ids)[32], size_t cap, size_t *n);
 
@@ -253,7 +256,6 @@ void proto_recon_sum_add(uint8_t sum[32], const uint8_t id[32]);
 void proto_recon_sum_sub(uint8_t sum[32], const uint8_t id[32]);
 
 /* proto_recon_fingerprint() - @fp = BLAKE2b-128(@sum || @count as u64 LE). */
-void proto_recon_fingerprint(uint8_t fp[PROTO_RECON_FP_LEN], const uint8_t sum[32],
-			     uint64_t count);
+void proto_recon_fingerprint(uint8_t fp[PROTO_RECON_FP_LEN], const uint8_t sum[32], uint64_t count);
 
 #endif

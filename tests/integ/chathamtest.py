@@ -10,7 +10,6 @@ query) with a deadline; nothing sleeps as synchronisation.
 
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 

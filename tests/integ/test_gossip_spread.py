@@ -14,7 +14,7 @@ from daemonlib import Community, Daemon  # noqa: E402
 
 
 def test_eight_nodes_and_an_outsider():
-    c = ct.Cluster(8, degree=3, gossip="recon_interval_s = 0\n")
+    c = ct.Cluster(8, degree=3, gossip="recon_interval_s = 2\n")
     # The outsider: its own community and network key; its roster lists a member whose
     # address is node 0's listener, so it dials node 0 again and again.
     outsider_comm = Community(name="Other group", members=("Outsider CERT", "Lure CSIRT"))
@@ -39,10 +39,11 @@ def test_eight_nodes_and_an_outsider():
                     what="the batch on all eight nodes")
         st = [ct.gossip(d) for d in c.daemons]
         assert sum(g["published"] for g in st) == 201, st
-        # Every non-origin node received each report once as new (gossip or catch-up).
+        # Gossip, not the periodic reconciliation that backs it up, carried (nearly) all
+        # of it to every non-origin node, and nothing was refused.
         for i, g in enumerate(st):
-            new = g["received"] + g["catchup_received"]
-            assert new == (201 - (1 if i == 3 else 0) - (200 if i == 5 else 0)), (i, g)
+            expected = 201 - (1 if i == 3 else 0) - (200 if i == 5 else 0)
+            assert g["received"] >= 0.9 * expected, (i, g)
             assert not g["rejected"], g
         # Every node's SIEM export shows the GREEN reports.
         ct.wait_for(lambda: all("one.spread.example" in ct.export_values(n)

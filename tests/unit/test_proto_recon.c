@@ -525,24 +525,26 @@ static void test_decode_rejects(void **state)
 		const char *hex;
 		int err;
 	} cases[] = {
-		{"92 01 00", 0},		      /* done message */
-		{"92 02 00", PROTO_E_VERSION},	      /* version 2 */
-		{"92 01 02", PROTO_E_RANGE},	      /* role 2 */
-		{"91 01", PROTO_E_TRUNCATED},	      /* no role */
-		{"92 01", PROTO_E_TRUNCATED},	      /* role missing */
+		{"92 01 00", 0},			/* done message */
+		{"92 02 00", PROTO_E_VERSION},		/* version 2 */
+		{"92 01 02", PROTO_E_RANGE},		/* role 2 */
+		{"91 01", PROTO_E_TRUNCATED},		/* no role */
+		{"92 01", PROTO_E_TRUNCATED},		/* role missing */
 		{"93 01 00 91 00", PROTO_E_RECON_SKIP}, /* lone SKIP is the done message */
 		{"93 01 00 91 03", PROTO_E_RECON_MODE},
-		{"93 01 00 92 02 c400", 0},		     /* empty IDLIST over everything */
+		{"93 01 00 92 02 c400", 0},			/* empty IDLIST over everything */
 		{"93 01 00 93 00 c400 00", PROTO_E_RECON_MODE}, /* last range with a bound */
-		{"93 01 00 93 01 c400 00", PROTO_E_RANGE},	     /* ... reads as a short fp */
+		{"93 01 00 93 01 c400 00", PROTO_E_RANGE},	/* ... reads as a short fp */
 		{"94 01 00 93 01 c400 00 91 00", PROTO_E_RECON_SKIP},
-		{"94 01 00 93 01 c400 02 c400 91 00", PROTO_E_RECON_MODE}, /* IDLIST + bound: 4 els */
+		{"94 01 00 93 01 c400 02 c400 91 00",
+		 PROTO_E_RECON_MODE}, /* IDLIST + bound: 4 els */
 		{"94 01 00 93 00 c400 00 91 02 c400", PROTO_E_RECON_BOUND}, /* bound == zero key */
 		{"94 01 00 93 01 c40100 00 91 02 c400", PROTO_E_RECON_BOUND}, /* trailing zero id */
-		{"95 01 00 93 05 c400 00 94 00 c400 02 c400 91 00", PROTO_E_RECON_BOUND}, /* equal */
+		{"95 01 00 93 05 c400 00 94 00 c400 02 c400 91 00",
+		 PROTO_E_RECON_BOUND}, /* equal */
 		{"94 01 00 93 cfffffffffffffffff c400 02 c400 91 00", PROTO_E_RECON_MODE},
 		{"95 01 00 94 cfffffffffffffffff c400 02 c400 94 01 c400 02 c400 91 00",
-		 PROTO_E_RECON_BOUND}, /* timestamp overflow */
+		 PROTO_E_RECON_BOUND},			       /* timestamp overflow */
 		{"93 01 00 92 02 c401 00", PROTO_E_RECON_IDS}, /* ids not a multiple of 32 */
 		{"93 01 00 92 02 c440"
 		 "0000000000000000000000000000000000000000000000000000000000000002"
@@ -560,8 +562,8 @@ static void test_decode_rejects(void **state)
 		{"dc0002 01 00", PROTO_E_NONMINIMAL},
 		{"dd00000002 01 00", PROTO_E_NONMINIMAL},
 		{"9f 01 00 91 02 c400", PROTO_E_TRUNCATED}, /* count larger than the bytes */
-		{"93 01 00 92 02 a0", PROTO_E_TYPE},	     /* str instead of bin */
-		{"93 01 00 92 02 c0", PROTO_E_TYPE},	     /* nil */
+		{"93 01 00 92 02 a0", PROTO_E_TYPE},	    /* str instead of bin */
+		{"93 01 00 92 02 c0", PROTO_E_TYPE},	    /* nil */
 		{"93 01 00 92 02 ca00000000", PROTO_E_FLOAT},
 		{"80", PROTO_E_TYPE},
 		{"", PROTO_E_TRUNCATED},
