@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Plumtree engine (proto/gossip.h).
+ * Plumtree engine (proto/gossip.h; its header explains the protocol and where and why it
+ * departs from the paper: formation on one report, pruning after a streak of duplicates,
+ * holding off-tree copies until their tree copy arrives).
  *
- * State: the link table (eager/lazy/down and each link's pending IHAVE ids), two bounded
- * id maps — "seen" (every report id published, received or discarded, with what is
- * needed to forward it) and "missing" (ids announced by IHAVE but not received, with
- * their announcers and GRAFT timer) — the short list of held reports, and the action
- * queue.
+ * State: the link table (eager/lazy/down, each link's pending IHAVE ids, duplicate streak
+ * and formation mark), two bounded id maps — "seen" (every report id published, received
+ * or discarded, with what is needed to forward it) and "missing" (ids announced by IHAVE
+ * but not received, with their announcers and GRAFT timer) — the short list of held
+ * reports, the formation candidate, and the action queue.
  *
  * Both maps are one structure: a slab of fixed-size entries threaded on an age list
  * (oldest first, for eviction and expiry) and indexed by an open-addressing hash table

@@ -23,7 +23,7 @@
  *    relay forwards the report bytes unchanged. Forwarding pushes it on every other eager
  *    link and announces it on every other lazy link.
  *  - A duplicate on an eager link means the eager links contain a cycle; the engine sends
- *    PRUNE on that link and makes it lazy (see "Pruning" for when). Receiving PRUNE makes
+ *    PRUNE on that link and makes it lazy (when: see "Pruning" below). Receiving PRUNE makes
  *    the link lazy. A duplicate on a lazy link comes from a peer that still holds this
  *    link eager (or an origin): it is answered with PRUNE at once.
  *  - An IHAVE of an id not seen starts a timer (graft_timeout_ms, plus up to half of it
@@ -45,7 +45,7 @@
  *    report's first-arrival tree, a spanning tree of the overlay, the same at both ends
  *    of every link. formation_ms must exceed the time a report takes to cross the
  *    overlay.
- *  - Pruning after formation needs prune_dups duplicates in a row on a link (a new
+ *  - Pruning. After formation it takes prune_dups duplicates in a row on a link (a new
  *    report on it resets the count), and copies of reports first seen within formation_ms
  *    of forming do not count (neighbours are still flooding). One duplicate is weak
  *    evidence while many reports are in flight, and pruning on it splits the tree the
@@ -114,7 +114,7 @@ struct proto_gossip_config {
 	unsigned announcers_max;   /* announcers kept per awaited id [4]; <= 16 */
 	unsigned prune_dups;	   /* duplicates in a row that prune an eager link [6] */
 	uint32_t formation_ms;	   /* flood this long after the first report, then shape the tree
-				      [3000] */
+				      [1000] */
 	uint64_t seed;		   /* deterministic randomness */
 };
 

@@ -351,12 +351,14 @@ int main(int argc, char **argv)
 	printf("ratio to the raw sign rate: %.2f; slowest batch round trip %.3f s\n",
 	       rate / sign_rate, max_batch);
 	/*
-	 * Every published report is signed and then admitted like any inbound report, which
-	 * verifies the signature again: that is the crypto floor of the node's CPU per report.
+	 * Every published report is signed; admission then runs every check but the
+	 * re-verification of that fresh signature (policy/admit.h, signed_here), so one sign is
+	 * the crypto floor of the node's CPU per report. The verify rate is printed as the
+	 * machine's reference for inbound reports, which are verified.
 	 */
-	printf("node CPU per report: %.1f us (sign + verify floor %.1f us); client CPU per "
+	printf("node CPU per report: %.1f us (sign floor %.1f us); client CPU per "
 	       "report: %.1f us; CPUs busy on average: %.2f\n",
-	       node_cpu * 1e6 / (double)reports, 1e6 / sign_rate + 1e6 / verify_rate,
+	       node_cpu * 1e6 / (double)reports, 1e6 / sign_rate,
 	       client_cpu * 1e6 / (double)reports, (node_cpu + client_cpu) / elapsed);
 	printf("node exit status after SIGTERM: %d\n",
 	       WIFEXITED(wst) ? WEXITSTATUS(wst) : 128 + WTERMSIG(wst));

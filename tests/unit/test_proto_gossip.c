@@ -1,0 +1,795 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/unit/test_proto_gossip.c — the Plumtree engine: origin pushes to all links,
+ * forward/discard after admission, duplicate -> PRUNE (at once and after a streak), tree
+ * formation on the oldest report, IHAVE -> GRAFT after the timeout (and the next
+ * announcer after that), GRAFT -> PUSH, PRUNE -> lazy, off-tree copies held without
+ * breaking the tree (and grafted when no tree copy comes), IHAVE batching, link_down
+ * cleanup, bounded caches, and a spanning tree on a small network.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "proto/crypto.h"
+#include "proto/error.h"
+#include "proto/gossip.h"
+#include "testutil.h"
+
+#define MAXA 64
+
+struct acts {
+	size_t n;
+	struct {
+		uint32_t link;
+		enum proto_link_type type;
+		size_t n;
+		uint8_t ids[8][32];
+	} a[MAXA];
+};
+
+static void drain(struct proto_gossip *g, struct acts *out)
+{
+	struct proto_gossip_action a;
+
+	out->n = 0;
+	while (proto_gossip_poll(g, &a)) {
+		assert_true(out->n < MAXA);
+		out->a[out->n].link = a.link;
+		out->a[out->n].type = a.type;
+		out->a[out->n].n = a.n;
+		for (size_t i = 0; i < a.n && i < 8; i++)
+			memcpy(out->a[out->n].ids[i], a.ids[i], 32);
+		out->n++;
+	}
+}
+
+/* Index of the action (@type on @link), or -1. */
+static int find(const struct acts *x, enum proto_link_type type, uint32_t link)
+{
+	for (size_t i = 0; i < x->n; i++)
+		if (x->a[i].type == type && x->a[i].link == link)
+			return (int)i;
+	return -1;
+}
+
+static size_t count(const struct acts *x, enum proto_link_type type)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < x->n; i++)
+		n += x->a[i].type == type;
+	return n;
+}
+
+static void mkid(uint8_t id[32], unsigned v)
+{
+	memset(id, 0, 32);
+	id[0] = (uint8_t)v;
+	id[1] = (uint8_t)(v >> 8);
+	id[31] = 0x5a;
+}
+
+#define FORM_MS 10
+#define T0 100 /* after formation and its settling time: every test event happens later */
+
+/*
+ * An engine with links 0..n-1 up (all eager) and its tree formation over: a report of its
+ * own at time 0 starts the formation window, which ends (pruning nothing) at FORM_MS.
+ * Defaults: formation_ms FORM_MS, prune_dups 1 (the paper's rule) unless @cfg says.
+ */
+static struct proto_gossip *engine(const struct proto_gossip_config *cfg, unsigned n)
+{
+	struct proto_gossip_config c = {0};
+	struct proto_gossip *g;
+	struct acts x;
+	uint8_t own[32];
+
+	if (cfg)
+		c = *cfg;
+	if (!c.formation_ms)
+		c.formation_ms = FORM_MS;
+	if (!c.prune_dups)
+		c.prune_dups = 1;
+	g = proto_gossip_new(&c);
+	assert_non_null(g);
+	for (unsigned i = 0; i < n; i++)
+		assert_int_equal(proto_gossip_link_up(g, i, 0), 0);
+	memset(own, 0xee, sizeof(own));
+	assert_int_equal(proto_gossip_publish(g, own, 1, 0), 0);
+	assert_int_equal(proto_gossip_tick(g, FORM_MS), 0);
+	drain(g, &x);
+	assert_int_equal(count(&x, PROTO_LINK_PUSH), n);
+	assert_int_equal(count(&x, PROTO_LINK_PRUNE), 0);
+	return g;
+}
+
+static void test_publish_pushes_all(void **state)
+{
+	struct proto_gossip *g = engine(NULL, 4);
+	struct acts x;
+	uint8_t id[32];
+
+	(void)state;
+	assert_int_equal(proto_gossip_on_prune(g, 1, T0), 0);
+	assert_int_equal(proto_gossip_on_prune(g, 3, T0), 0);
+	assert_int_equal(proto_gossip_link_state(g, 1), PROTO_GOSSIP_LINK_LAZY);
+	mkid(id, 1);
+	assert_int_equal(proto_gossip_publish(g, id, 5, T0 + 10), 0);
+	drain(g, &x);
+	/* The origin pushes to every link, lazy ones included, and announces nothing. */
+	assert_int_equal(x.n, 4);
+	for (uint32_t l = 0; l < 4; l++) {
+		int i = find(&x, PROTO_LINK_PUSH, l);
+
+		assert_true(i >= 0);
+		assert_int_equal(x.a[i].n, 1);
+		assert_memory_equal(x.a[i].ids[0], id, 32);
+	}
+	assert_int_equal(proto_gossip_publish(g, id, 5, T0 + 11), PROTO_E_GOSSIP_KNOWN);
+	assert_true(proto_gossip_seen(g, id));
+	/* Nothing pending but the expiry of the first remembered id. */
+	assert_int_equal(proto_gossip_next_deadline(g), 0 + 3600000);
+	proto_gossip_free(g);
+}
+
+static void test_forward_and_duplicate(void **state)
+{
+	struct proto_gossip_config cfg = {.ihave_flush_ms = 30};
+	struct proto_gossip *g = engine(&cfg, 4);
+	struct proto_gossip_stats st;
+	struct acts x;
+	uint8_t id[32];
+	int i;
+
+	(void)state;
+	assert_int_equal(proto_gossip_on_prune(g, 3, T0), 0); /* 0,1,2 eager; 3 lazy */
+	mkid(id, 7);
+	assert_int_equal(proto_gossip_on_push(g, 0, id, 5, T0 + 100), PROTO_GOSSIP_NEW);
+	drain(g, &x);
+	assert_int_equal(x.n, 0); /* nothing before admission */
+	assert_int_equal(proto_gossip_forward(g, id, T0 + 105), 0);
+	drain(g, &x);
+	/* Eager links but the sender get the report; the lazy link waits for its batch. */
+	assert_int_equal(x.n, 2);
+	assert_true(find(&x, PROTO_LINK_PUSH, 1) >= 0);
+	assert_true(find(&x, PROTO_LINK_PUSH, 2) >= 0);
+	assert_int_equal(proto_gossip_next_deadline(g), T0 + 135);
+	assert_int_equal(proto_gossip_tick(g, T0 + 134), 0);
+	drain(g, &x);
+	assert_int_equal(x.n, 0);
+	assert_int_equal(proto_gossip_tick(g, T0 + 135), 0);
+	drain(g, &x);
+	assert_int_equal(x.n, 1);
+	i = find(&x, PROTO_LINK_IHAVE, 3);
+	assert_true(i >= 0);
+	assert_int_equal(x.a[i].n, 1);
+	assert_memory_equal(x.a[i].ids[0], id, 32);
+	assert_int_equal(proto_gossip_forward(g, id, T0 + 140), PROTO_E_GOSSIP_STATE);
+
+	/* A copy on an eager link closes a cycle: PRUNE it. */
+	assert_int_equal(proto_gossip_on_push(g, 2, id, 5, T0 + 150), PROTO_GOSSIP_DUPLICATE);
+	drain(g, &x);
+	assert_int_equal(x.n, 1);
+	assert_int_equal(x.a[0].type, PROTO_LINK_PRUNE);
+	assert_int_equal(x.a[0].link, 2);
+	assert_int_equal(x.a[0].n, 0);
+	assert_int_equal(proto_gossip_link_state(g, 2), PROTO_GOSSIP_LINK_LAZY);
+	/* A copy on a lazy link: its sender still pushes to us, so it is told again. */
+	assert_int_equal(proto_gossip_on_push(g, 3, id, 5, T0 + 151), PROTO_GOSSIP_DUPLICATE);
+	drain(g, &x);
+	assert_int_equal(x.n, 1);
+	assert_true(find(&x, PROTO_LINK_PRUNE, 3) >= 0);
+	assert_int_equal(proto_gossip_link_state(g, 3), PROTO_GOSSIP_LINK_LAZY);
+	proto_gossip_get_stats(g, &st);
+	assert_int_equal(st.push_new, 1);
+	assert_int_equal(st.push_dup, 2);
+	assert_int_equal(st.prune_sent, 2);
+	assert_int_equal(st.ihave_ids_sent, 1);
+	proto_gossip_free(g);
+}
+
+/* After formation an eager link is pruned only after prune_dups duplicates in a row. */
+static void test_prune_streak(void **state)
+{
+	struct proto_gossip_config cfg = {.prune_dups = 3};
+	struct proto_gossip *g = engine(&cfg, 2);
+	struct acts x;
+	uint8_t id[32];
+	unsigned k = 200;
+
+	(void)state;
+	/* Each report first on link 0, copy on link 1: two copies, then a new one on 1. */
+	for (int round = 0; round < 2; round++) {
+		for (int j = 0; j < 2; j++, k++) {
+			mkid(id, k);
+			assert_int_equal(proto_gossip_on_push(g, 0, id, 5, T0 + k),
+					 PROTO_GOSSIP_NEW);
+			assert_int_equal(proto_gossip_forward(g, id, T0 + k), 0);
+			assert_int_equal(proto_gossip_on_push(g, 1, id, 5, T0 + k),
+					 PROTO_GOSSIP_DUPLICATE);
+		}
+		mkid(id, k++);
+		assert_int_equal(proto_gossip_on_push(g, 1, id, 5, T0 + k), PROTO_GOSSIP_NEW);
+		assert_int_equal(proto_gossip_forward(g, id, T0 + k), 0);
+	}
+	drain(g, &x);
+	assert_int_equal(count(&x, PROTO_LINK_PRUNE), 0);
+	assert_int_equal(proto_gossip_link_state(g, 1), PROTO_GOSSIP_LINK_EAGER);
+	/* Three in a row do it. */
+	for (int j = 0; j < 3; j++, k++) {
+		mkid(id, k);
+		assert_int_equal(proto_gossip_on_push(g, 0, id, 5, T0 + k), PROTO_GOSSIP_NEW);
+		assert_int_equal(proto_gossip_forward(g, id, T0 + k), 0);
+		assert_int_equal(proto_gossip_on_push(g, 1, id, 5, T0 + k), PROTO_GOSSIP_DUPLICATE);
+	}
+	drain(g, &x);
+	assert_int_equal(count(&x, PROTO_LINK_PRUNE), 1);
+	assert_true(find(&x, PROTO_LINK_PRUNE, 1) >= 0);
+	assert_int_equal(proto_gossip_link_state(g, 1), PROTO_GOSSIP_LINK_LAZY);
+	proto_gossip_free(g);
+}
+
+/*
+ * Formation: nothing is pruned for formation_ms after the first report; then the links
+ * that brought a second copy of the OLDEST report seen meanwhile are pruned, and copies of
+ * reports flooded during formation never count against a link afterwards.
+ */
+static void test_formation(void **state)
+{
+	struct proto_gossip_config cfg = {.formation_ms = 100, .prune_dups = 1};
+	struct proto_gossip *g = proto_gossip_new(&cfg);
+	struct acts x;
+	uint8_t newer[32], older[32], late[32];
+
+	(void)state;
+	assert_non_null(g);
+	for (uint32_t l = 0; l < 5; l++)
+		assert_int_equal(proto_gossip_link_up(g, l, 0), 0);
+	mkid(newer, 1);
+	mkid(older, 2);
+	mkid(late, 3);
+	assert_int_equal(proto_gossip_next_deadline(g), UINT64_MAX);
+	/* A newer report first (it starts the window), flooded on links 0, 1, 2. */
+	assert_int_equal(proto_gossip_on_push(g, 0, newer, 2000, 1000), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_forward(g, newer, 1000), 0);
+	assert_int_equal(proto_gossip_next_deadline(g), 1100);
+	assert_int_equal(proto_gossip_on_push(g, 1, newer, 2000, 1010), PROTO_GOSSIP_DUPLICATE);
+	assert_int_equal(proto_gossip_on_push(g, 2, newer, 2000, 1011), PROTO_GOSSIP_DUPLICATE);
+	/* The older report arrives later, first on link 3, again on 4 and 0. */
+	assert_int_equal(proto_gossip_on_push(g, 3, older, 1500, 1020), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_forward(g, older, 1020), 0);
+	assert_int_equal(proto_gossip_on_push(g, 4, older, 1500, 1030), PROTO_GOSSIP_DUPLICATE);
+	assert_int_equal(proto_gossip_on_push(g, 0, older, 1500, 1031), PROTO_GOSSIP_DUPLICATE);
+	drain(g, &x);
+	assert_int_equal(count(&x, PROTO_LINK_PRUNE), 0); /* flooding: no PRUNE yet */
+	assert_int_equal(proto_gossip_tick(g, 1099), 0);
+	drain(g, &x);
+	assert_int_equal(x.n, 0);
+	/* The older report's tree: its second copies came on links 4 and 0. */
+	assert_int_equal(proto_gossip_tick(g, 1100), 0);
+	drain(g, &x);
+	assert_int_equal(x.n, 2);
+	assert_true(find(&x, PROTO_LINK_PRUNE, 4) >= 0);
+	assert_true(find(&x, PROTO_LINK_PRUNE, 0) >= 0);
+	assert_int_equal(proto_gossip_link_state(g, 1), PROTO_GOSSIP_LINK_EAGER);
+	assert_int_equal(proto_gossip_link_state(g, 2), PROTO_GOSSIP_LINK_EAGER);
+	assert_int_equal(proto_gossip_link_state(g, 3), PROTO_GOSSIP_LINK_EAGER);
+	/* A report still flooding from neighbours that formed later: its copies are ignored. */
+	assert_int_equal(proto_gossip_on_push(g, 1, late, 1600, 1150), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_forward(g, late, 1150), 0);
+	assert_int_equal(proto_gossip_on_push(g, 2, late, 1600, 1160), PROTO_GOSSIP_DUPLICATE);
+	drain(g, &x);
+	assert_int_equal(count(&x, PROTO_LINK_PRUNE), 0);
+	assert_int_equal(proto_gossip_link_state(g, 2), PROTO_GOSSIP_LINK_EAGER);
+	proto_gossip_free(g);
+}
+
+static void test_discard_never_forwarded(void **state)
+{
+	struct proto_gossip *g = engine(NULL, 3);
+	struct acts x;
+	uint8_t id[32];
+
+	(void)state;
+	mkid(id, 9);
+	assert_int_equal(proto_gossip_on_push(g, 0, id, 5, T0), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_discard(g, id, T0 + 1), 0);
+	assert_int_equal(proto_gossip_forward(g, id, T0 + 2), PROTO_E_GOSSIP_STATE);
+	assert_int_equal(proto_gossip_discard(g, id, T0 + 2), PROTO_E_GOSSIP_STATE);
+	/* Not even on request, and announcements of it start no timer. */
+	assert_int_equal(proto_gossip_on_graft(g, 1, (const uint8_t(*)[32])id, 1, T0 + 3), 0);
+	assert_int_equal(proto_gossip_on_ihave(g, 2, (const uint8_t(*)[32])id, 1, T0 + 3), 0);
+	assert_int_equal(proto_gossip_tick(g, 100000), 0);
+	drain(g, &x);
+	assert_int_equal(x.n, 0);
+	/* Copies are still duplicates (a pending or refused id is seen). */
+	assert_int_equal(proto_gossip_on_push(g, 2, id, 5, T0 + 5), PROTO_GOSSIP_DUPLICATE);
+	mkid(id, 10);
+	assert_int_equal(proto_gossip_forward(g, id, T0 + 6), PROTO_E_GOSSIP_STATE);
+	proto_gossip_free(g);
+}
+
+static void test_ihave_graft_timeout(void **state)
+{
+	struct proto_gossip_config cfg = {.graft_timeout_ms = 200, .graft_retry_ms = 100};
+	struct proto_gossip *g = engine(&cfg, 4);
+	struct proto_gossip_stats st;
+	struct acts x;
+	uint8_t ids[3][32];
+	uint64_t d;
+	int i;
+
+	(void)state;
+	for (int k = 0; k < 3; k++)
+		mkid(ids[k], 20 + k);
+	assert_int_equal(proto_gossip_on_prune(g, 2, T0), 0);
+	assert_int_equal(proto_gossip_on_prune(g, 3, T0), 0);
+	/* Link 2 announces two ids, link 3 the first one too, a bit later. */
+	assert_int_equal(proto_gossip_on_ihave(g, 2, (const uint8_t(*)[32])ids, 2, 1000), 0);
+	assert_int_equal(proto_gossip_on_ihave(g, 3, (const uint8_t(*)[32])ids, 1, 1050), 0);
+	drain(g, &x);
+	assert_int_equal(x.n, 0);
+	/* The timer: 200 ms plus up to 100 ms of jitter. */
+	d = proto_gossip_next_deadline(g);
+	assert_true(d >= 1200 && d <= 1300);
+	assert_int_equal(proto_gossip_tick(g, 1199), 0);
+	drain(g, &x);
+	assert_int_equal(x.n, 0);
+	/* Timeout: one GRAFT with both ids to the first announcer, which becomes eager. */
+	assert_int_equal(proto_gossip_tick(g, 1300), 0);
+	drain(g, &x);
+	assert_int_equal(x.n, 1);
+	i = find(&x, PROTO_LINK_GRAFT, 2);
+	assert_true(i >= 0);
+	assert_int_equal(x.a[i].n, 2);
+	assert_memory_equal(x.a[i].ids[0], ids[0], 32);
+	assert_memory_equal(x.a[i].ids[1], ids[1], 32);
+	assert_int_equal(proto_gossip_link_state(g, 2), PROTO_GOSSIP_LINK_EAGER);
+	/* The second id arrives; the first does not: the next announcer is grafted. */
+	assert_int_equal(proto_gossip_on_push(g, 2, ids[1], 5, 1350), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_next_deadline(g), 1400);
+	assert_int_equal(proto_gossip_tick(g, 1400), 0);
+	drain(g, &x);
+	assert_int_equal(x.n, 1);
+	i = find(&x, PROTO_LINK_GRAFT, 3);
+	assert_true(i >= 0);
+	assert_int_equal(x.a[i].n, 1);
+	assert_memory_equal(x.a[i].ids[0], ids[0], 32);
+	/* Nobody left: give up (catch-up will find it). */
+	assert_int_equal(proto_gossip_tick(g, 1500), 0);
+	drain(g, &x);
+	assert_int_equal(x.n, 0);
+	proto_gossip_get_stats(g, &st);
+	assert_int_equal(st.missing_gave_up, 1);
+	assert_int_equal(st.graft_sent, 2);
+	assert_int_equal(st.graft_ids_sent, 3);
+	/* An id that arrives before its timer needs no GRAFT. */
+	assert_int_equal(proto_gossip_on_ihave(g, 3, (const uint8_t(*)[32])ids[2], 1, 2000), 0);
+	assert_int_equal(proto_gossip_on_push(g, 0, ids[2], 5, 2100), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_tick(g, 5000), 0);
+	drain(g, &x);
+	assert_int_equal(count(&x, PROTO_LINK_GRAFT), 0);
+	proto_gossip_free(g);
+}
+
+static void test_graft_pushes(void **state)
+{
+	struct proto_gossip *g = engine(NULL, 3);
+	struct acts x;
+	uint8_t ids[3][32];
+	int i;
+
+	(void)state;
+	for (int k = 0; k < 3; k++)
+		mkid(ids[k], 40 + k);
+	assert_int_equal(proto_gossip_on_prune(g, 2, T0), 0);
+	assert_int_equal(proto_gossip_publish(g, ids[0], 5, T0 + 1), 0);
+	assert_int_equal(proto_gossip_on_push(g, 0, ids[1], 5, T0 + 1), PROTO_GOSSIP_NEW);
+	drain(g, &x);
+	/* GRAFT: the link is eager again and gets what we hold (not the unadmitted id). */
+	assert_int_equal(proto_gossip_on_graft(g, 2, (const uint8_t(*)[32])ids, 3, T0 + 2), 0);
+	drain(g, &x);
+	assert_int_equal(x.n, 1);
+	i = find(&x, PROTO_LINK_PUSH, 2);
+	assert_true(i >= 0);
+	assert_memory_equal(x.a[i].ids[0], ids[0], 32);
+	assert_int_equal(proto_gossip_link_state(g, 2), PROTO_GOSSIP_LINK_EAGER);
+	proto_gossip_free(g);
+}
+
+/* A report first received on a lazy link waits for its tree copy and prunes no tree link. */
+static void test_off_tree_copy_held(void **state)
+{
+	struct proto_gossip_config cfg = {.hold_ms = 300};
+	struct proto_gossip *g = engine(&cfg, 4);
+	struct proto_gossip_stats st;
+	struct acts x;
+	uint8_t id[32], id2[32];
+	int i;
+
+	(void)state;
+	assert_int_equal(proto_gossip_on_prune(g, 0, T0), 0); /* 0 lazy (the origin, say) */
+	assert_int_equal(proto_gossip_on_prune(g, 3, T0), 0); /* 3 lazy */
+	mkid(id, 60);
+	assert_int_equal(proto_gossip_on_push(g, 0, id, 5, T0 + 100), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_forward(g, id, T0 + 101), 0);
+	drain(g, &x);
+	assert_int_equal(x.n, 0);
+	assert_int_equal(proto_gossip_next_deadline(g), T0 + 401);
+	/* The tree copy on eager link 1: kept, forwarded from there, not sent back. */
+	assert_int_equal(proto_gossip_on_push(g, 1, id, 5, T0 + 150), PROTO_GOSSIP_DUPLICATE);
+	drain(g, &x);
+	assert_int_equal(count(&x, PROTO_LINK_PUSH), 1);
+	assert_true(find(&x, PROTO_LINK_PUSH, 2) >= 0);
+	/* The off-tree sender is told it holds us lazy (a no-op for an origin). */
+	assert_int_equal(count(&x, PROTO_LINK_PRUNE), 1);
+	assert_true(find(&x, PROTO_LINK_PRUNE, 0) >= 0);
+	assert_int_equal(proto_gossip_link_state(g, 1), PROTO_GOSSIP_LINK_EAGER);
+	assert_int_equal(proto_gossip_tick(g, T0 + 200), 0); /* IHAVE to 3 only (0 sent it) */
+	drain(g, &x);
+	assert_int_equal(x.n, 1);
+	assert_true(find(&x, PROTO_LINK_IHAVE, 3) >= 0);
+	/* A third copy on an eager link is a real cycle. */
+	assert_int_equal(proto_gossip_on_push(g, 2, id, 5, T0 + 210), PROTO_GOSSIP_DUPLICATE);
+	drain(g, &x);
+	assert_true(find(&x, PROTO_LINK_PRUNE, 2) >= 0);
+
+	/* No tree copy at all: after hold_ms the sender is grafted and the report forwarded. */
+	mkid(id2, 61);
+	assert_int_equal(proto_gossip_on_push(g, 3, id2, 5, T0 + 1000), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_forward(g, id2, T0 + 1000), 0);
+	assert_int_equal(proto_gossip_tick(g, T0 + 1299), 0);
+	drain(g, &x);
+	assert_int_equal(x.n, 0);
+	assert_int_equal(proto_gossip_tick(g, T0 + 1300), 0);
+	drain(g, &x);
+	i = find(&x, PROTO_LINK_GRAFT, 3);
+	assert_true(i >= 0);
+	assert_int_equal(x.a[i].n, 1);
+	assert_memory_equal(x.a[i].ids[0], id2, 32);
+	assert_int_equal(proto_gossip_link_state(g, 3), PROTO_GOSSIP_LINK_EAGER);
+	assert_int_equal(count(&x, PROTO_LINK_PUSH), 1); /* link 1, the only other eager one */
+	assert_true(find(&x, PROTO_LINK_PUSH, 1) >= 0);
+	/* The GRAFT's answer is a copy we asked for, not a cycle. */
+	assert_int_equal(proto_gossip_on_push(g, 3, id2, 5, T0 + 1350), PROTO_GOSSIP_DUPLICATE);
+	drain(g, &x);
+	assert_int_equal(x.n, 0);
+	assert_int_equal(proto_gossip_link_state(g, 3), PROTO_GOSSIP_LINK_EAGER);
+	proto_gossip_get_stats(g, &st);
+	assert_int_equal(st.held, 2);
+	assert_int_equal(st.held_expired, 1);
+	proto_gossip_free(g);
+}
+
+static void test_ihave_batches(void **state)
+{
+	struct proto_gossip_config cfg = {.ihave_batch = 3, .ihave_flush_ms = 50};
+	struct proto_gossip *g = engine(&cfg, 2);
+	struct acts x;
+	uint8_t id[32];
+
+	(void)state;
+	assert_int_equal(proto_gossip_on_prune(g, 1, T0), 0);
+	for (unsigned k = 0; k < 7; k++) {
+		mkid(id, 100 + k);
+		assert_int_equal(proto_gossip_on_push(g, 0, id, 5, T0 + 10 + k), PROTO_GOSSIP_NEW);
+		assert_int_equal(proto_gossip_forward(g, id, T0 + 10 + k), 0);
+	}
+	drain(g, &x);
+	/* Two full batches at once, the seventh id when its wait is over. */
+	assert_int_equal(x.n, 2);
+	assert_int_equal(x.a[0].n, 3);
+	assert_int_equal(x.a[1].n, 3);
+	assert_int_equal(x.a[1].ids[2][0], 105);
+	assert_int_equal(proto_gossip_next_deadline(g), T0 + 16 + 50);
+	assert_int_equal(proto_gossip_tick(g, T0 + 66), 0);
+	drain(g, &x);
+	assert_int_equal(x.n, 1);
+	assert_int_equal(x.a[0].n, 1);
+	assert_int_equal(x.a[0].ids[0][0], 106);
+	proto_gossip_free(g);
+}
+
+static void test_link_events(void **state)
+{
+	struct proto_gossip_config cfg = {.max_links = 8, .graft_timeout_ms = 100};
+	struct proto_gossip *g = engine(&cfg, 3);
+	struct acts x;
+	uint8_t id[32], id2[32];
+
+	(void)state;
+	mkid(id, 1);
+	assert_int_equal(proto_gossip_link_up(g, 1, T0), PROTO_E_GOSSIP_LINK);
+	assert_int_equal(proto_gossip_link_up(g, 8, T0), PROTO_E_GOSSIP_LINK);
+	assert_int_equal(proto_gossip_link_down(g, 5, T0), PROTO_E_GOSSIP_LINK);
+	assert_int_equal(proto_gossip_on_push(g, 5, id, 5, T0), PROTO_E_GOSSIP_LINK);
+	assert_int_equal(proto_gossip_on_push(g, 100, id, 5, T0), PROTO_E_GOSSIP_LINK);
+	assert_int_equal(proto_gossip_on_ihave(g, 5, (const uint8_t(*)[32])id, 1, T0),
+			 PROTO_E_GOSSIP_LINK);
+	assert_int_equal(proto_gossip_on_graft(g, 5, (const uint8_t(*)[32])id, 1, T0),
+			 PROTO_E_GOSSIP_LINK);
+	assert_int_equal(proto_gossip_on_prune(g, 5, T0), PROTO_E_GOSSIP_LINK);
+	assert_int_equal(proto_gossip_on_ihave(g, 1, NULL, 1, T0), -EINVAL);
+	assert_int_equal(proto_gossip_link_state(g, 100), PROTO_GOSSIP_LINK_DOWN);
+
+	/* Undrained actions for a link that goes down are dropped. */
+	assert_int_equal(proto_gossip_publish(g, id, 5, T0 + 1), 0);
+	assert_int_equal(proto_gossip_link_down(g, 1, T0 + 2), 0);
+	drain(g, &x);
+	assert_int_equal(x.n, 2);
+	assert_int_equal(find(&x, PROTO_LINK_PUSH, 1), -1);
+	/* A link that went down is no announcer any more. */
+	mkid(id2, 2);
+	assert_int_equal(proto_gossip_on_ihave(g, 2, (const uint8_t(*)[32])id2, 1, T0 + 10), 0);
+	assert_int_equal(proto_gossip_on_ihave(g, 0, (const uint8_t(*)[32])id2, 1, T0 + 20), 0);
+	assert_int_equal(proto_gossip_link_down(g, 2, T0 + 30), 0);
+	assert_int_equal(proto_gossip_tick(g, T0 + 200), 0);
+	drain(g, &x);
+	assert_int_equal(x.n, 1);
+	assert_true(find(&x, PROTO_LINK_GRAFT, 0) >= 0);
+	/* Back up: eager again, and it gets new reports. */
+	assert_int_equal(proto_gossip_link_up(g, 1, T0 + 300), 0);
+	assert_int_equal(proto_gossip_link_state(g, 1), PROTO_GOSSIP_LINK_EAGER);
+	mkid(id, 3);
+	assert_int_equal(proto_gossip_publish(g, id, 5, T0 + 301), 0);
+	drain(g, &x);
+	assert_int_equal(x.n, 2);
+	assert_true(find(&x, PROTO_LINK_PUSH, 1) >= 0);
+	assert_true(find(&x, PROTO_LINK_PUSH, 0) >= 0);
+	proto_gossip_free(g);
+	proto_gossip_free(NULL);
+}
+
+static void test_bounded_caches(void **state)
+{
+	struct proto_gossip_config cfg = {
+		.seen_max = 16, .seen_ttl_ms = 1000, .missing_max = 16, .graft_timeout_ms = 10};
+	struct proto_gossip *g = engine(&cfg, 1);
+	struct proto_gossip_stats st;
+	struct acts x;
+	uint8_t id[32];
+
+	(void)state;
+	for (unsigned k = 0; k < 40; k++) {
+		mkid(id, k);
+		assert_int_equal(proto_gossip_publish(g, id, 5, T0 + k), 0);
+	}
+	drain(g, &x);
+	proto_gossip_get_stats(g, &st);
+	assert_int_equal(st.seen_evicted, 25); /* the formation report went first */
+	for (unsigned k = 0; k < 40; k++) {
+		mkid(id, k);
+		assert_int_equal(proto_gossip_seen(g, id), k >= 24);
+	}
+	/* Age: everything is forgotten after the TTL. */
+	assert_int_equal(proto_gossip_tick(g, T0 + 39 + 1000), 0);
+	for (unsigned k = 0; k < 40; k++) {
+		mkid(id, k);
+		assert_false(proto_gossip_seen(g, id));
+	}
+	/* Awaited ids: the oldest go first. */
+	for (unsigned k = 0; k < 40; k++) {
+		mkid(id, 1000 + k);
+		assert_int_equal(proto_gossip_on_ihave(g, 0, (const uint8_t(*)[32])id, 1, 2000), 0);
+	}
+	proto_gossip_get_stats(g, &st);
+	assert_int_equal(st.missing_evicted, 24);
+	assert_int_equal(proto_gossip_tick(g, 2015), 0);
+	{
+		struct proto_gossip_action a;
+		size_t n = 0;
+
+		while (proto_gossip_poll(g, &a)) {
+			assert_int_equal(a.type, PROTO_LINK_GRAFT);
+			assert_int_equal(a.n, 16);
+			assert_int_equal(a.ids[0][0], (1000 + 24) & 0xff);
+			n++;
+		}
+		assert_int_equal(n, 1);
+	}
+	/* Invalid configs. */
+	{
+		struct proto_gossip_config bad[] = {
+			{.max_links = PROTO_GOSSIP_LINKS_MAX + 1},
+			{.ihave_batch = PROTO_LINK_IDS_MAX + 1},
+			{.seen_max = 15},
+			{.missing_max = 3},
+			{.announcers_max = PROTO_GOSSIP_ANNOUNCERS_MAX + 1},
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			assert_null(proto_gossip_new(&bad[i]));
+	}
+	proto_gossip_free(g);
+}
+
+/*
+ * A spanning tree: N engines on a fixed graph, messages delivered in FIFO order with one
+ * step of latency each. After formation, a report from any origin reaches every node with
+ * exactly one copy per node plus the origin's extra pushes to its lazy links, and the
+ * eager links of both ends agree on a spanning tree.
+ */
+#define TN 12
+#define TQ 4096
+
+struct tmsg {
+	unsigned from, to;
+	enum proto_link_type type;
+	size_t n;
+	uint8_t ids[4][32];
+};
+
+struct tnet {
+	struct proto_gossip *g[TN];
+	int link_of[TN][TN]; /* handle on node a for its link to node b, or -1 */
+	unsigned peer[TN][TN];
+	struct tmsg q[TQ];
+	size_t head, tail;
+	unsigned pushes, dups, got[TN];
+};
+
+static void tnet_out(struct tnet *t, unsigned node)
+{
+	struct proto_gossip_action a;
+
+	while (proto_gossip_poll(t->g[node], &a)) {
+		struct tmsg *m = &t->q[t->tail++ % TQ];
+
+		assert_true(t->tail - t->head < TQ);
+		assert_true(a.n <= 4);
+		m->from = node;
+		m->to = t->peer[node][a.link];
+		m->type = a.type;
+		m->n = a.n;
+		if (a.n)
+			memcpy(m->ids, a.ids, a.n * 32);
+	}
+}
+
+static void tnet_run(struct tnet *t, uint64_t *now)
+{
+	while (t->head != t->tail) {
+		struct tmsg m = t->q[t->head++ % TQ];
+		struct proto_gossip *g = t->g[m.to];
+		uint32_t link = (uint32_t)t->link_of[m.to][m.from];
+		int rc;
+
+		(*now)++;
+		switch (m.type) {
+		case PROTO_LINK_PUSH:
+			t->pushes++;
+			rc = proto_gossip_on_push(g, link, m.ids[0],
+						  m.ids[0][1] * 256 + m.ids[0][0], *now);
+			if (rc == PROTO_GOSSIP_NEW) {
+				t->got[m.to]++;
+				assert_int_equal(proto_gossip_forward(g, m.ids[0], *now), 0);
+			} else {
+				assert_int_equal(rc, PROTO_GOSSIP_DUPLICATE);
+				t->dups++;
+			}
+			break;
+		case PROTO_LINK_IHAVE:
+			assert_int_equal(proto_gossip_on_ihave(g, link, (const uint8_t(*)[32])m.ids,
+							       m.n, *now),
+					 0);
+			break;
+		case PROTO_LINK_GRAFT:
+			assert_int_equal(proto_gossip_on_graft(g, link, (const uint8_t(*)[32])m.ids,
+							       m.n, *now),
+					 0);
+			break;
+		case PROTO_LINK_PRUNE:
+			assert_int_equal(proto_gossip_on_prune(g, link, *now), 0);
+			break;
+		default:
+			fail();
+		}
+		tnet_out(t, m.to);
+		if (t->head == t->tail) {
+			/* Quiet: let every timer run. */
+			*now += 1000;
+			for (unsigned i = 0; i < TN; i++) {
+				assert_int_equal(proto_gossip_tick(t->g[i], *now), 0);
+				tnet_out(t, i);
+			}
+		}
+	}
+}
+
+static void test_tree_formation(void **state)
+{
+	static const unsigned edges[][2] = {
+		{0, 1},	 {1, 2},   {2, 3},  {3, 4}, {4, 5}, {5, 6}, {6, 7},  {7, 8}, {8, 9},
+		{9, 10}, {10, 11}, {11, 0}, {0, 6}, {1, 7}, {2, 9}, {3, 10}, {4, 8}, {5, 11},
+	};
+	struct proto_gossip_config cfg = {
+		.ihave_flush_ms = 5, .graft_timeout_ms = 5000, .formation_ms = 100};
+	struct tnet *t = calloc(1, sizeof(*t));
+	uint64_t now = 0;
+	uint64_t rng = 17;
+	unsigned eager_edges = 0, degree[TN] = {0};
+
+	(void)state;
+	assert_non_null(t);
+	memset(t->link_of, -1, sizeof(t->link_of));
+	for (unsigned i = 0; i < TN; i++) {
+		cfg.seed = i;
+		t->g[i] = proto_gossip_new(&cfg);
+		assert_non_null(t->g[i]);
+	}
+	for (size_t e = 0; e < sizeof(edges) / sizeof(edges[0]); e++) {
+		unsigned a = edges[e][0], b = edges[e][1];
+
+		t->link_of[a][b] = (int)degree[a];
+		t->peer[a][degree[a]] = b;
+		assert_int_equal(proto_gossip_link_up(t->g[a], degree[a]++, 0), 0);
+		t->link_of[b][a] = (int)degree[b];
+		t->peer[b][degree[b]] = a;
+		assert_int_equal(proto_gossip_link_up(t->g[b], degree[b]++, 0), 0);
+	}
+	for (unsigned r = 0; r < 30; r++) {
+		unsigned origin = (unsigned)(tu_rand(&rng) % TN), lazy = 0;
+		uint8_t id[32];
+
+		mkid(id, 500 + r); /* created = 500 + r: the first report is the oldest */
+		memset(t->got, 0, sizeof(t->got));
+		t->pushes = t->dups = 0;
+		for (unsigned l = 0; l < degree[origin]; l++)
+			lazy += proto_gossip_link_state(t->g[origin], l) == PROTO_GOSSIP_LINK_LAZY;
+		assert_int_equal(proto_gossip_publish(t->g[origin], id, 500 + r, now), 0);
+		tnet_out(t, origin);
+		tnet_run(t, &now);
+		for (unsigned i = 0; i < TN; i++)
+			assert_int_equal(t->got[i], i != origin);
+		if (r == 0) /* formation: the first report floods */
+			assert_int_equal(t->pushes, 2 * 18 - (TN - 1));
+		else /* one copy per node, plus the origin's pushes off the tree */
+			assert_int_equal(t->pushes, TN - 1 + lazy);
+	}
+	for (unsigned a = 0; a < TN; a++)
+		for (unsigned b = 0; b < TN; b++) {
+			int la = t->link_of[a][b], lb = t->link_of[b][a];
+
+			if (la < 0)
+				continue;
+			assert_int_equal(proto_gossip_link_state(t->g[a], (uint32_t)la),
+					 proto_gossip_link_state(t->g[b], (uint32_t)lb));
+			if (a < b && proto_gossip_link_state(t->g[a], (uint32_t)la) ==
+					     PROTO_GOSSIP_LINK_EAGER)
+				eager_edges++;
+		}
+	assert_int_equal(eager_edges, TN - 1);
+	for (unsigned i = 0; i < TN; i++)
+		proto_gossip_free(t->g[i]);
+	free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_publish_pushes_all),
+		cmocka_unit_test(test_forward_and_duplicate),
+		cmocka_unit_test(test_prune_streak),
+		cmocka_unit_test(test_formation),
+		cmocka_unit_test(test_discard_never_forwarded),
+		cmocka_unit_test(test_ihave_graft_timeout),
+		cmocka_unit_test(test_graft_pushes),
+		cmocka_unit_test(test_off_tree_copy_held),
+		cmocka_unit_test(test_ihave_batches),
+		cmocka_unit_test(test_link_events),
+		cmocka_unit_test(test_bounded_caches),
+		cmocka_unit_test(test_tree_formation),
+	};
+
+	if (proto_crypto_init() != 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
