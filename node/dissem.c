@@ -752,9 +752,24 @@ static void drain_session(struct node_dissem *d, struct dlink *dl, struct proto_
 		d->c.catchup_pushed += n;
 	}
 	for (;;) {
+		static bool present[PROTO_LINK_IDS_MAX];
+		size_t k = 0;
+
 		proto_recon_need(r, ids, PROTO_LINK_IDS_MAX, &n);
 		if (!n)
 			break;
+		/*
+		 * A peer that lies about a report's `created` can make its id look missing
+		 * (proto/recon.h): never FETCH what the store already holds.
+		 */
+		if (store_report_has(d->store, NULL, (const uint8_t(*)[32])ids, n, present) == 0) {
+			for (size_t i = 0; i < n; i++)
+				if (!present[i])
+					memmove(ids[k++], ids[i], 32);
+			n = k;
+		}
+		if (!n)
+			continue;
 		d->c.fetch_sent++;
 		dl->fetch_wait += n;
 		dl->fetch_deadline = uv_now(d->loop) + NODE_DISSEM_CATCHUP_WINDOW_MS;
