@@ -89,7 +89,7 @@
 /* See "catch-up" above. */
 #define NODE_DISSEM_CATCHUP_WINDOW_MS 10000
 /* Stem: fluff probability per hop in 1/1000; embargo base E (see "stem" above); reports in
- * their stem here at once (docs/perf-stem.md). */
+ * their stem here at once (docs/PERFORMANCE.md). */
 #define NODE_DISSEM_STEM_FLUFF_PERMILLE 150
 #define NODE_DISSEM_STEM_EMBARGO_MS 5000
 #define NODE_DISSEM_STEM_REPORTS_MAX 65536

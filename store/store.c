@@ -39,7 +39,7 @@
 /*
  * The indicators database clusters everything about one indicator under its id, so that a
  * batch touches one region of one B-tree per indicator instead of one page in each of
- * several trees (measured: this is what bounds durable ingest, see docs/perf-store.md):
+ * several trees (measured: this is what bounds durable ingest, see docs/PERFORMANCE.md):
  *   ind_id                              -> summary
  *   ind_id || TAG_INDEX || report id     -> report meta    (the per-indicator report index)
  *   ind_id || TAG_VOTE || prov || voter  -> vote           (one per signer id or link tag)

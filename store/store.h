@@ -25,7 +25,7 @@
  *               "n_ind" -> u64 BE number of summaries
  * The summary, report index and votes share one B-tree, and envelopes live in the report
  * record, because durable ingest is bound by the pages each commit writes: every separate
- * tree keyed by a random id adds about one dirty page per report (docs/perf-store.md).
+ * tree keyed by a random id adds about one dirty page per report (docs/PERFORMANCE.md).
  *
  * Vote semantics (proto/summary.h): one vote per (indicator, signer id or linkability tag).
  * `indicator`, `false_positive` and `revoke` reports compete for it; the newest `created`

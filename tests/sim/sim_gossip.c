@@ -34,7 +34,7 @@
  * (copies <= 1.2 per node per report once the tree formed, max latency <= 1.8 x flooding,
  * 100 % delivery after catch-up, <= 40 bytes of catch-up traffic per missing id,
  * identical output for the same seed) and exits 1 if one is missed. Results and their
- * discussion: docs/perf-sim.md.
+ * discussion: docs/PERFORMANCE.md.
  */
 #include <errno.h>
 #include <inttypes.h>
