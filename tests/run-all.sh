@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run-all.sh — the whole chatham test suite from a fresh Debian 12 machine (as root).
 # Installs dependencies, builds with ASan+UBSan and -Werror, runs lint, unit, simulator and
-# integration tests, then builds the libFuzzer harnesses with clang and runs each briefly.
+# integration tests, then builds the libFuzzer harnesses with clang and runs each briefly,
+# and finally runs the daemon integration tests under valgrind memcheck (release build).
 # Environment: JOBS (default: nproc), FUZZ_SECONDS (default 10 per harness).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,3 +23,8 @@ echo "== fuzz smoke run (clang + libFuzzer, ${FUZZ_SECONDS}s per harness)"
 cmake --preset fuzz -DCHATHAM_WERROR=ON -DFUZZ_SECONDS="$FUZZ_SECONDS" >/dev/null
 cmake --build --preset fuzz -j "$JOBS"
 ctest --preset fuzz -L fuzz -j "$JOBS"
+
+echo "== daemon integration tests under valgrind memcheck (release build, no sanitizers)"
+cmake --preset release -DCHATHAM_WERROR=ON >/dev/null
+cmake --build --preset release -j "$JOBS"
+ctest --test-dir build/release -L valgrind --output-on-failure
