@@ -116,11 +116,14 @@ echo "== CERT Gamma's SIEM export (ECS JSON lines):"
 "$chatham" export --export-dir "$W/gamma/export" --format jsonl
 echo "== the same as a STIX 2.1 bundle:"
 "$chatham" export --export-dir "$W/gamma/export" --format stix21 --out "$W/gamma/bundle.json"
-/usr/bin/python3 -m json.tool "$W/gamma/bundle.json" | head -60
+# Pretty-print to a file first: `| head` would close the pipe early and, under pipefail,
+# fail the demo.
+/usr/bin/python3 -m json.tool "$W/gamma/bundle.json" >"$W/gamma/bundle.pretty.json"
+head -n 60 "$W/gamma/bundle.pretty.json"
 echo "   ... full bundle: $W/gamma/bundle.json"
 
-if "$chatham" export --export-dir "$W/gamma/export" --format jsonl |
-	grep -qiE 'cert alpha|cert-alpha|cert beta|cert-beta'; then
+export_jsonl=$("$chatham" export --export-dir "$W/gamma/export" --format jsonl 2>/dev/null)
+if grep -qiE 'cert alpha|cert-alpha|cert beta|cert-beta' <<<"$export_jsonl"; then
 	echo "demo: FAILED: the export names a member" >&2
 	exit 1
 fi
