@@ -994,14 +994,19 @@ static int report_cb(MDB_txn *txn, struct store *s, const struct store_report_in
 	return cb(ctx, info, rec.bytes, rec.len);
 }
 
-int store_votes_iter(struct store *s, struct store_read *rd, const uint8_t ind_id[32],
-		     store_report_cb cb, void *ctx)
+/*
+ * Walk the entries of one indicator under @tag (TAG_VOTE: current votes, revoke tombstones
+ * skipped; TAG_INDEX: every report) and hand each report to @cb. Both entry kinds carry the
+ * same report facts, in different records.
+ */
+static int iter_tagged(struct store *s, struct store_read *rd, const uint8_t ind_id[32],
+		       uint8_t tag, store_report_cb cb, void *ctx)
 {
-	struct store_codec_vote v;
 	struct store_report_info info;
 	MDB_txn *txn;
 	MDB_cursor *c = NULL;
 	MDB_val k, d;
+	size_t key_len = tag == TAG_VOTE ? VOTE_KEY_LEN : IDX_KEY_LEN;
 	int rc;
 
 	if ((rc = read_enter(s, rd, &txn)) != 0)
@@ -1010,24 +1015,39 @@ int store_votes_iter(struct store *s, struct store_read *rd, const uint8_t ind_i
 		rc = store_mdb_err(rc);
 		goto out;
 	}
-	for (rc = tag_first(c, ind_id, TAG_VOTE, &k, &d); rc == 0;
+	for (rc = tag_first(c, ind_id, tag, &k, &d); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		if (!tag_in(&k, ind_id, TAG_VOTE))
+		if (!tag_in(&k, ind_id, tag))
 			break;
-		if (k.mv_size != VOTE_KEY_LEN) {
+		if (k.mv_size != key_len) {
 			rc = STORE_E_CORRUPT;
 			goto out;
 		}
-		if ((rc = store_codec_vote_decode(&v, d.mv_data, d.mv_size)) != 0)
-			goto out;
-		if (v.kind == PROTO_KIND_REVOKE)
-			continue;
-		memcpy(info.report_id, v.report_id, 32);
-		info.kind = v.kind;
-		info.tlp = v.tlp;
-		info.confidence = v.confidence;
-		info.created_ms = v.created_ms;
-		info.valid_until_ms = v.valid_until_ms;
+		if (tag == TAG_VOTE) {
+			struct store_codec_vote v;
+
+			if ((rc = store_codec_vote_decode(&v, d.mv_data, d.mv_size)) != 0)
+				goto out;
+			if (v.kind == PROTO_KIND_REVOKE)
+				continue;
+			memcpy(info.report_id, v.report_id, 32);
+			info.kind = v.kind;
+			info.tlp = v.tlp;
+			info.confidence = v.confidence;
+			info.created_ms = v.created_ms;
+			info.valid_until_ms = v.valid_until_ms;
+		} else {
+			struct store_codec_rmeta m;
+
+			if ((rc = store_codec_rmeta_decode(&m, d.mv_data, d.mv_size)) != 0)
+				goto out;
+			memcpy(info.report_id, (const uint8_t *)k.mv_data + 33, 32);
+			info.kind = m.kind;
+			info.tlp = m.tlp;
+			info.confidence = m.confidence;
+			info.created_ms = m.created_ms;
+			info.valid_until_ms = m.valid_until_ms;
+		}
 		if ((rc = report_cb(txn, s, &info, cb, ctx)) != 0)
 			goto out;
 	}
@@ -1038,46 +1058,16 @@ out:
 	return rc;
 }
 
+int store_votes_iter(struct store *s, struct store_read *rd, const uint8_t ind_id[32],
+		     store_report_cb cb, void *ctx)
+{
+	return iter_tagged(s, rd, ind_id, TAG_VOTE, cb, ctx);
+}
+
 int store_reports_iter(struct store *s, struct store_read *rd, const uint8_t ind_id[32],
 		       store_report_cb cb, void *ctx)
 {
-	struct store_codec_rmeta m;
-	struct store_report_info info;
-	MDB_txn *txn;
-	MDB_cursor *c = NULL;
-	MDB_val k, d;
-	int rc;
-
-	if ((rc = read_enter(s, rd, &txn)) != 0)
-		return rc;
-	if ((rc = mdb_cursor_open(txn, s->indicators, &c)) != 0) {
-		rc = store_mdb_err(rc);
-		goto out;
-	}
-	for (rc = tag_first(c, ind_id, TAG_INDEX, &k, &d); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		if (!tag_in(&k, ind_id, TAG_INDEX))
-			break;
-		if (k.mv_size != IDX_KEY_LEN) {
-			rc = STORE_E_CORRUPT;
-			goto out;
-		}
-		if ((rc = store_codec_rmeta_decode(&m, d.mv_data, d.mv_size)) != 0)
-			goto out;
-		memcpy(info.report_id, (const uint8_t *)k.mv_data + 33, 32);
-		info.kind = m.kind;
-		info.tlp = m.tlp;
-		info.confidence = m.confidence;
-		info.created_ms = m.created_ms;
-		info.valid_until_ms = m.valid_until_ms;
-		if ((rc = report_cb(txn, s, &info, cb, ctx)) != 0)
-			goto out;
-	}
-	rc = (rc == MDB_NOTFOUND || rc == 0) ? 0 : store_mdb_err(rc);
-out:
-	mdb_cursor_close(c);
-	read_leave(s, rd, txn);
-	return rc;
+	return iter_tagged(s, rd, ind_id, TAG_INDEX, cb, ctx);
 }
 
 /* ------------------------------------------------------------------ feed */
