@@ -26,10 +26,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <uv.h>
-
 #include "node/log.h"
-#include "node/overlay.h"
+#include "node/overlay.h" /* node's API: uv.h comes with it */
 #include "proto/crypto.h"
 #include "proto/keys.h"
 #include "proto/link.h"

@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <getopt.h>
-#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "node/apiclient.h"
+#include "node/apiclient.h" /* node's API: jansson.h comes with it */
 #include "node/keyfile.h"
 #include "proto/community.h"
 #include "proto/crypto.h"
