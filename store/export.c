@@ -108,6 +108,14 @@ static int open_body(MDB_txn *txn, void *arg)
 		return rc;
 	if ((rc = check_schema(txn, x, true)) != 0)
 		return rc;
+	/* A reader of a new export sees last_seq 0, not a missing key, before the first sync. */
+	rc = meta_get(txn, x, "last_seq", id, 8);
+	if (rc == STORE_E_NOT_FOUND) {
+		memset(id, 0, 8);
+		rc = meta_put(txn, x, "last_seq", id, 8);
+	}
+	if (rc != 0)
+		return rc;
 	return meta_put(txn, x, "community", oc->community, strlen(oc->community));
 }
 

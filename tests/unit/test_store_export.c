@@ -474,6 +474,32 @@ static void test_map_resized_by_other_process(void **state)
 	store_export_close(ro);
 }
 
+/* A SIEM that reads a new export before its first sync sees meta last_seq = 0. */
+static void test_new_export_has_last_seq(void **state)
+{
+	struct fx *f = *state;
+	char *code, *out;
+	size_t len;
+
+	if (!have_python_lmdb())
+		skip();
+	assert_true(asprintf(&code,
+			     "import lmdb, sys\n"
+			     "env = lmdb.open('%s', readonly=True, max_dbs=4)\n"
+			     "db = env.open_db(b'meta', create=False)\n"
+			     "with env.begin() as t:\n"
+			     "    sys.stdout.write(t.get(b'last_seq', db=db).hex())\n",
+			     f->xdir) > 0);
+	{
+		char *argv[] = {"python3", "-c", code, NULL};
+
+		assert_int_equal(run_python(argv, &out, &len), 0);
+	}
+	free(code);
+	assert_string_equal(out, "0000000000000000");
+	free(out);
+}
+
 static void test_schema_newer_refused(void **state)
 {
 	struct fx *f = *state;
@@ -629,6 +655,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_readonly_reader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_reader_slot_reclaimed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_resized_by_other_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_export_has_last_seq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_newer_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_siem_pull_concurrent, setup, teardown),
 	};
