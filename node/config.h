@@ -160,6 +160,16 @@ enum node_opt_type {
 	  "600000", 100, 86400000, NULL, true,                                                     \
 	  "Upper bound of the direct delivery retry delay (raised to direct_retry_min_ms when "    \
 	  "lower).")                                                                               \
+	X(NODE_GOSSIP_MEMBER_RATE_PER_MIN, "gossip", "member_rate_per_min", NODE_OPT_INT, "60000", \
+	  0, 100000000, NULL, true,                                                                \
+	  "New reports from the overlay admitted per minute for any one member: per signer for "   \
+	  "attributed reports, per delivering link's member for anonymous ones. Reports over "     \
+	  "the limit are refused (rate_limited) and come again later through catch-up; a member "  \
+	  "whose own reports keep exceeding it is disconnected. 0 turns the limit off.")           \
+	X(NODE_GOSSIP_MEMBER_BURST, "gossip", "member_burst", NODE_OPT_INT, "100000", 1,           \
+	  100000000, NULL, true,                                                                   \
+	  "Reports a member may send at once above member_rate_per_min before the limit "          \
+	  "applies (the token bucket's size).")                                                    \
 	X(NODE_OVERLAY_LISTEN, "overlay", "listen", NODE_OPT_ADDRS, "0.0.0.0:7400", 0, 16, NULL,   \
 	  false,                                                                                   \
 	  "Addresses on which other members' links are accepted: numeric a.b.c.d:port or "         \

@@ -19,6 +19,7 @@
 #include "node/dissem.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,6 +27,7 @@
 #include "node/log.h"
 #include "policy/admit.h"
 #include "policy/egress.h"
+#include "policy/rate.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "proto/gossip.h"
@@ -72,22 +74,31 @@ struct dlink {
 	size_t deferred_len;
 	/* Budget per PEER_BUDGET_WINDOW_MS: a member past it is disconnected (NODE_LINK_R_ABUSE). */
 	uint64_t budget_start;
-	uint32_t budget_sessions, budget_rejects;
+	uint32_t budget[3]; /* per enum charge */
 	bool abusive;
 };
 
 /*
- * A member whose reports keep failing admission, or who keeps opening catch-up sessions
- * (e.g. one that never converges, restarted each time it hits the round limit), costs this
- * node CPU for nothing. Past these budgets per window its link is closed; it may reconnect
- * after the overlay's backoff, so an honest node hit by a transient fault recovers.
+ * A member whose reports keep failing admission, whose catch-up sessions keep failing (e.g.
+ * one that never converges, restarted each time it hits the round limit) or who opens
+ * sessions far more often than any honest interval costs this node CPU for nothing. Past
+ * one of these budgets per window its link is closed; it may reconnect after the overlay's
+ * backoff, so an honest node hit by a transient fault recovers.
  */
 #define PEER_BUDGET_WINDOW_MS 60000
-#define PEER_BUDGET_SESSIONS 20
-#define PEER_BUDGET_REJECTS 200
+enum charge {
+	CHARGE_REJECT,	/* a report refused by admission (or its own over its rate limit) */
+	CHARGE_FAILED,	/* a session it opened that failed or that it abandoned */
+	CHARGE_SESSION, /* any session it opened */
+};
+static const uint32_t peer_budget[] = {
+	[CHARGE_REJECT] = 200,
+	[CHARGE_FAILED] = 20,
+	[CHARGE_SESSION] = 600, /* one every 100 ms; honest nodes open one per interval */
+};
 
 struct node_dissem;
-static bool charge(struct node_dissem *d, struct dlink *dl, bool session);
+static bool charge(struct node_dissem *d, struct dlink *dl, enum charge what);
 static void close_abusive(struct node_dissem *d);
 
 enum in_path { IN_GOSSIP = 1, IN_CATCHUP = 2, IN_DIRECT = 3, IN_STEM = 4 };
@@ -103,6 +114,7 @@ struct inb {
 	struct node_link *l;
 	int reason;
 	int result;
+	bool own; /* attributed and signed by the member of the link it came on */
 };
 
 struct del {
@@ -163,6 +175,21 @@ struct node_dissem {
 	size_t n_dels, cap_dels;
 	unsigned jobs_running;
 
+	/*
+	 * Rate limits on admitted new reports (policy/rate.h), shared by the admission jobs:
+	 * attributed reports per signer, anonymous ones per member whose link delivered them.
+	 */
+	pthread_mutex_t rate_lock;
+	struct policy_rate *rate_signed, *rate_anon;
+
+	/*
+	 * Recon keys of the anonymous reports in their stem phase here, ascending. Catch-up
+	 * must not show them before they fluff: a peer that found one in this node's set
+	 * before anyone else had it would know (or, at a relay, narrow down) where it started.
+	 */
+	uint8_t (*hidden)[STORE_RECON_KEY_LEN];
+	size_t n_hidden, cap_hidden;
+
 	struct proto_report scratch; /* loop-thread decodes */
 	struct counters c;
 	void (*done)(void *);
@@ -189,6 +216,8 @@ static uint64_t xrand(struct node_dissem *d)
 static int check_config(const struct node_dissem_config *c)
 {
 	if (!c->retry_min_ms || c->retry_max_ms < c->retry_min_ms)
+		return -EINVAL;
+	if (c->member_rate.per_min && !c->member_rate.burst)
 		return -EINVAL;
 	return 0;
 }
@@ -416,6 +445,55 @@ static bool have_pending(const struct node_dissem *d)
 	return d->n_pend || d->n_puts || d->n_dels;
 }
 
+/*
+ * Take a token for each admitted report that is not stored yet (a duplicate costs its signer
+ * nothing); refuse those over their member's limit. Returns how many of the @k admitted
+ * items (@si, with @map into j->items and @reps) remain, compacted in place.
+ */
+static size_t rate_limit(struct job *j, struct store_item *si, const struct proto_report *reps,
+			 size_t *map, size_t k)
+{
+	struct node_dissem *d = j->d;
+	uint8_t(*ids)[32] = NULL;
+	bool *present = NULL;
+	size_t out = 0;
+
+	if (!k)
+		return 0;
+	ids = malloc(k * sizeof(*ids));
+	present = calloc(k, sizeof(*present));
+	if (ids && present) {
+		for (size_t m = 0; m < k; m++)
+			memcpy(ids[m], si[m].report_id, 32);
+		if (store_report_has(d->store, NULL, (const uint8_t(*)[32])ids, k, present))
+			memset(present, 0, k * sizeof(*present));
+	}
+	pthread_mutex_lock(&d->rate_lock);
+	for (size_t m = 0; m < k; m++) {
+		struct inb *it = &j->items[map[m]];
+		const struct proto_report *r = &reps[map[m]];
+		bool anon = r->prov == PROTO_PROV_ANONYMOUS;
+		int rc = 1;
+
+		if (!present || !present[m])
+			rc = !ids || !present
+				     ? -ENOMEM
+				     : policy_rate_take(anon ? d->rate_anon : d->rate_signed,
+							anon ? it->peer : r->signer, j->now_ms);
+		if (rc == 1) {
+			si[out] = si[m];
+			map[out++] = map[m];
+			continue;
+		}
+		it->reason = rc == 0 ? POLICY_REJECT_RATE_LIMITED : POLICY_REJECT_INTERNAL;
+		it->own = !anon && memcmp(r->signer, it->peer, 32) == 0;
+	}
+	pthread_mutex_unlock(&d->rate_lock);
+	free(ids);
+	free(present);
+	return out;
+}
+
 static void job_work(uv_work_t *w)
 {
 	struct job *j = w->data;
@@ -453,6 +531,7 @@ static void job_work(uv_work_t *w)
 		si[k].env.hops = 1;
 		map[k++] = i;
 	}
+	k = rate_limit(j, si, reps, map, k);
 	if (k) {
 		j->err = store_ingest(j->d->store, si, k, j->now_ms);
 		for (size_t m = 0; m < k; m++)
@@ -512,9 +591,16 @@ static void job_done(uv_work_t *w, int status)
 			if (it->reason > 0 && it->reason < POLICY_REASON_COUNT)
 				d->c.rejected[it->reason]++;
 			struct dlink *dl = &d->links[it->link];
+			/*
+			 * Over a rate limit is the link's fault only when its member signed the
+			 * report: an honest relay passes on what others flood.
+			 */
+			bool blame = it->reason != POLICY_REJECT_RATE_LIMITED || it->own;
+
 			if (dl->l == it->l) {
 				dl->rejected++;
-				charge(d, dl, false);
+				if (blame)
+					charge(d, dl, CHARGE_REJECT);
 			}
 			log_debug("dissem: refused a report: %s",
 				  policy_admit_reason_text(it->reason));
@@ -535,6 +621,10 @@ static void job_done(uv_work_t *w, int status)
 					   it->created_ms + NODE_DISSEM_FRESH_MS >= j->now_ms)) {
 					proto_gossip_forward(d->g, it->id, now);
 					d->c.forwarded++;
+				} else if (it->reason == POLICY_REJECT_RATE_LIMITED ||
+					   it->reason == POLICY_REJECT_INTERNAL) {
+					/* Refused for now: a later copy may pass. */
+					proto_gossip_forget(d->g, it->id, now);
 				} else {
 					proto_gossip_discard(d->g, it->id, now);
 				}
@@ -699,20 +789,120 @@ static int add_inbound(struct node_dissem *d, struct dlink *dl, const uint8_t *b
 
 /* ------------------------------------------------------------------ reconciliation */
 
+/* Index of the first hidden key >= @key (NULL: 0). */
+static size_t hidden_lower(const struct node_dissem *d, const uint8_t *key)
+{
+	size_t a = 0, b = d->n_hidden;
+
+	while (key && a < b) {
+		size_t m = a + (b - a) / 2;
+
+		if (memcmp(d->hidden[m], key, STORE_RECON_KEY_LEN) < 0)
+			a = m + 1;
+		else
+			b = m;
+	}
+	return a;
+}
+
+/* Drop the hidden keys whose stem has ended here (fluffed, embargo over, gossip came). */
+static void hidden_prune(struct node_dissem *d)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < d->n_hidden; i++)
+		if (proto_stem_pending(d->stem, d->hidden[i] + 8))
+			memmove(d->hidden[out++], d->hidden[i], STORE_RECON_KEY_LEN);
+	d->n_hidden = out;
+}
+
+/* Hide stored report @id (created at @created_ms) from catch-up while its stem runs. */
+static void hide(struct node_dissem *d, uint64_t created_ms, const uint8_t id[32])
+{
+	uint8_t key[STORE_RECON_KEY_LEN];
+	size_t at;
+
+	hidden_prune(d);
+	store_recon_key(key, created_ms, id);
+	at = hidden_lower(d, key);
+	if (at < d->n_hidden && memcmp(d->hidden[at], key, sizeof(key)) == 0)
+		return;
+	if (grow((void **)&d->hidden, &d->cap_hidden, d->n_hidden + 1, sizeof(*d->hidden))) {
+		log_warning("dissem: out of memory: an anonymous report in its stem is visible to "
+			    "catch-up");
+		return;
+	}
+	memmove(d->hidden[at + 1], d->hidden[at], (d->n_hidden - at) * sizeof(*d->hidden));
+	memcpy(d->hidden[at], key, sizeof(key));
+	d->n_hidden++;
+}
+
+static bool is_hidden(const struct node_dissem *d, const uint8_t key[STORE_RECON_KEY_LEN])
+{
+	size_t at = hidden_lower(d, key);
+
+	return at < d->n_hidden && memcmp(d->hidden[at], key, STORE_RECON_KEY_LEN) == 0 &&
+	       proto_stem_pending(d->stem, key + 8);
+}
+
 static int src_fingerprint(void *ctx, const uint8_t *lo, const uint8_t *hi, uint8_t sum[32],
 			   uint64_t *count)
 {
 	struct node_dissem *d = ctx;
+	int rc = store_recon_fingerprint(d->store, NULL, lo, hi, sum, count);
 
-	return store_recon_fingerprint(d->store, NULL, lo, hi, sum, count);
+	for (size_t i = hidden_lower(d, lo); rc == 0 && i < d->n_hidden; i++) {
+		if (hi && memcmp(d->hidden[i], hi, STORE_RECON_KEY_LEN) >= 0)
+			break;
+		/* Stored before it was hidden, so it is counted in the store's figures. */
+		if (proto_stem_pending(d->stem, d->hidden[i] + 8) && *count) {
+			proto_recon_sum_sub(sum, d->hidden[i] + 8);
+			(*count)--;
+		}
+	}
+	return rc;
+}
+
+/* The next key after @key in byte order among keys of the same length; false at the end. */
+static bool key_next(uint8_t key[STORE_RECON_KEY_LEN])
+{
+	for (size_t i = STORE_RECON_KEY_LEN; i-- > 0;)
+		if (++key[i] != 0)
+			return true;
+	return false;
 }
 
 static int src_list(void *ctx, const uint8_t *lo, const uint8_t *hi,
 		    uint8_t (*keys)[PROTO_RECON_KEY_LEN], size_t cap, size_t *n)
 {
 	struct node_dissem *d = ctx;
+	uint8_t cursor[STORE_RECON_KEY_LEN];
+	size_t got = 0;
 
-	return store_recon_list(d->store, NULL, lo, hi, keys, cap, n);
+	if (!d->n_hidden)
+		return store_recon_list(d->store, NULL, lo, hi, keys, cap, n);
+	/* Page past the hidden keys until @cap visible ones or the end of the range. */
+	for (const uint8_t *from = lo;;) {
+		size_t want = cap - got, k, kept = 0;
+		int rc = store_recon_list(d->store, NULL, from, hi, keys + got, want, &k);
+
+		if (rc)
+			return rc;
+		for (size_t i = 0; i < k; i++)
+			if (!is_hidden(d, keys[got + i]))
+				memmove(keys[got + kept++], keys[got + i], STORE_RECON_KEY_LEN);
+		if (k < want || !k) {
+			got += kept;
+			break;
+		}
+		memcpy(cursor, keys[got + k - 1], STORE_RECON_KEY_LEN);
+		got += kept;
+		if (got == cap || !key_next(cursor))
+			break;
+		from = cursor;
+	}
+	*n = got;
+	return 0;
 }
 
 static void open_window(struct node_dissem *d, struct dlink *dl)
@@ -806,17 +996,16 @@ static bool catching_up(struct node_dissem *d)
 static void start_recon(struct node_dissem *d, struct dlink *dl);
 static void on_recon(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len);
 
-/* Charge one session or one refused report to @dl; true (and the link marked) when over. */
-static bool charge(struct node_dissem *d, struct dlink *dl, bool session)
+/* Charge @what to @dl; true (and the link marked) when it is over that budget. */
+static bool charge(struct node_dissem *d, struct dlink *dl, enum charge what)
 {
 	uint64_t now = uv_now(d->loop);
 
 	if (now - dl->budget_start >= PEER_BUDGET_WINDOW_MS) {
 		dl->budget_start = now;
-		dl->budget_sessions = dl->budget_rejects = 0;
+		memset(dl->budget, 0, sizeof(dl->budget));
 	}
-	if (session ? ++dl->budget_sessions > PEER_BUDGET_SESSIONS
-		    : ++dl->budget_rejects > PEER_BUDGET_REJECTS)
+	if (++dl->budget[what] > peer_budget[what])
 		dl->abusive = true;
 	return dl->abusive;
 }
@@ -923,7 +1112,7 @@ static void on_recon(struct node_dissem *d, struct dlink *dl, const uint8_t *p, 
 		return;
 	}
 	if (fresh) {
-		if (role == 0 && charge(d, dl, true))
+		if (role == 0 && charge(d, dl, CHARGE_SESSION))
 			return;
 		*sp = proto_recon_new(NULL, &d->src);
 		if (!*sp)
@@ -939,7 +1128,7 @@ static void on_recon(struct node_dissem *d, struct dlink *dl, const uint8_t *p, 
 		 */
 		proto_recon_free(*sp);
 		*sp = NULL;
-		if (charge(d, dl, true))
+		if (charge(d, dl, CHARGE_FAILED) || charge(d, dl, CHARGE_SESSION))
 			return;
 		*sp = proto_recon_new(NULL, &d->src);
 		if (!*sp)
@@ -960,6 +1149,8 @@ static void on_recon(struct node_dissem *d, struct dlink *dl, const uint8_t *p, 
 		log_info("dissem: catch-up session failed: %s", proto_error_str(rc));
 		proto_recon_free(*sp);
 		*sp = NULL;
+		if (role == 0)
+			charge(d, dl, CHARGE_FAILED);
 	}
 }
 
@@ -1251,9 +1442,11 @@ static void stem_fluff(struct node_dissem *d, const uint8_t id[32])
  * Act on a verdict of the stem router for report @id. A FORWARD that cannot be queued (a
  * backlog over its limit) is not retried: the embargo this node now keeps fluffs it later.
  */
-static void stem_act(struct node_dissem *d, const uint8_t id[32], int verdict, uint32_t link)
+static void stem_act(struct node_dissem *d, const uint8_t id[32], uint64_t created_ms, int verdict,
+		     uint32_t link)
 {
 	if (verdict == PROTO_STEM_FORWARD) {
+		hide(d, created_ms, id);
 		if (link < NODE_DISSEM_LINKS_MAX &&
 		    enqueue(d, &d->links[link], Q_STEM, id, NULL, 0) == 0)
 			d->c.stem_forwarded++;
@@ -1274,7 +1467,7 @@ static void stem_relay(struct node_dissem *d, const struct inb *it)
 	/* If the link it came on went down meanwhile, this relay ends the stem itself. */
 	if (d->links[it->link].l == it->l)
 		v = proto_stem_on_stem(d->stem, it->link, it->id, uv_now(d->loop), &link);
-	stem_act(d, it->id, v < 0 ? PROTO_STEM_FLUFF : v, link);
+	stem_act(d, it->id, it->created_ms, v < 0 ? PROTO_STEM_FLUFF : v, link);
 }
 
 static void on_stem(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len)
@@ -1373,6 +1566,7 @@ static void periodic(struct node_dissem *d, uint64_t now)
 		if (d->links[i].l && d->links[i].qh)
 			flush(d, &d->links[i]);
 	scan_outbox(d);
+	hidden_prune(d);
 	if (d->cfg.recon_interval_ms && now >= d->next_recon) {
 		struct dlink *up[NODE_DISSEM_LINKS_MAX];
 		size_t n = 0;
@@ -1458,12 +1652,17 @@ struct node_dissem *node_dissem_new(uv_loop_t *loop, struct store *store, struct
 	proto_random(&d->rnd, sizeof(d->rnd));
 	d->g = make_engine(cfg, d->rnd);
 	d->stem = make_stem();
-	if (!d->g || !d->stem) {
+	d->rate_signed = policy_rate_new(&cfg->member_rate);
+	d->rate_anon = policy_rate_new(&cfg->member_rate);
+	if (!d->g || !d->stem || !d->rate_signed || !d->rate_anon) {
 		proto_gossip_free(d->g);
 		proto_stem_free(d->stem);
+		policy_rate_free(d->rate_signed);
+		policy_rate_free(d->rate_anon);
 		free(d);
 		return NULL;
 	}
+	pthread_mutex_init(&d->rate_lock, NULL);
 	d->src.fingerprint = src_fingerprint;
 	d->src.list = src_list;
 	d->src.ctx = d;
@@ -1520,6 +1719,11 @@ int node_dissem_set_config(struct node_dissem *d, const struct node_dissem_confi
 	d->cfg.recon_interval_ms = cfg->recon_interval_ms;
 	d->cfg.retry_min_ms = cfg->retry_min_ms;
 	d->cfg.retry_max_ms = cfg->retry_max_ms;
+	d->cfg.member_rate = cfg->member_rate;
+	pthread_mutex_lock(&d->rate_lock);
+	policy_rate_set_config(d->rate_signed, &cfg->member_rate);
+	policy_rate_set_config(d->rate_anon, &cfg->member_rate);
+	pthread_mutex_unlock(&d->rate_lock);
 	d->next_recon = uv_now(d->loop) + d->cfg.recon_interval_ms;
 	return 0;
 }
@@ -1550,7 +1754,7 @@ void node_dissem_published(struct node_dissem *d, const uint8_t id[32], uint8_t 
 					    proto_error_str(v));
 				v = PROTO_STEM_FLUFF;
 			}
-			stem_act(d, id, v, link);
+			stem_act(d, id, created, v, link);
 			return;
 		}
 		if (proto_gossip_publish(d->g, id, created, uv_now(d->loop)) == 0)
@@ -1578,10 +1782,14 @@ static void free_all(struct node_dissem *d)
 	for (size_t i = 0; i < d->n_pend; i++)
 		free(d->pend[i].bytes);
 	free(d->pend);
+	free(d->hidden);
 	free(d->puts);
 	free(d->dels);
 	proto_stem_free(d->stem);
 	proto_gossip_free(d->g);
+	policy_rate_free(d->rate_signed);
+	policy_rate_free(d->rate_anon);
+	pthread_mutex_destroy(&d->rate_lock);
 	node_snap_unref(d->snap);
 	free(d);
 }

@@ -76,6 +76,7 @@
 
 #include "node/overlay.h"
 #include "node/snap.h"
+#include "policy/rate.h"
 #include "store/store.h"
 
 /* Gossip link handles. */
@@ -104,6 +105,8 @@ struct node_dissem_config {
 	uint64_t recon_interval_ms; /* periodic catch-up with one random link; 0 = never */
 	uint64_t retry_min_ms;	    /* first DIRECT retry delay, >= 1 */
 	uint64_t retry_max_ms;	    /* retry delay cap, >= retry_min_ms */
+	/* Admitted new reports per member (policy/rate.h); burst >= 1 unless per_min is 0. */
+	struct policy_rate_config member_rate;
 };
 
 /*

@@ -85,7 +85,9 @@
 	X(POLICY_REJECT_INTERNAL, 18, "internal",                                                  \
 	  "verification could not run (out of memory or invalid arguments); retry later")          \
 	X(POLICY_REJECT_EXPELLED, 19, "expelled",                                                  \
-	  "signer, or a member of the ring, is not in the newest roster")
+	  "signer, or a member of the ring, is not in the newest roster")                          \
+	X(POLICY_REJECT_RATE_LIMITED, 20, "rate_limited",                                          \
+	  "member over its report rate limit (policy/rate.h); catch-up brings it later")
 
 enum policy_reason {
 #define POLICY_REASON_ENUM(name, value, id, text) name = (value),

@@ -751,6 +751,15 @@ int proto_gossip_discard(struct proto_gossip *g, const uint8_t id[32], uint64_t 
 	return 0;
 }
 
+int proto_gossip_forget(struct proto_gossip *g, const uint8_t id[32], uint64_t now_ms)
+{
+	int rc = proto_gossip_discard(g, id, now_ms);
+
+	if (rc == 0)
+		map_del(&g->seen, id);
+	return rc;
+}
+
 int proto_gossip_on_ihave(struct proto_gossip *g, uint32_t link, const uint8_t (*ids)[32], size_t n,
 			  uint64_t now_ms)
 {

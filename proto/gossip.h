@@ -216,6 +216,14 @@ int proto_gossip_forward(struct proto_gossip *g, const uint8_t id[32], uint64_t 
 int proto_gossip_discard(struct proto_gossip *g, const uint8_t id[32], uint64_t now_ms);
 
 /*
+ * proto_gossip_forget() - report @id, NEW from proto_gossip_on_push(), was refused for a
+ * reason that may pass later (a member's rate limit): not forwarded, and its id forgotten,
+ * so a later copy (gossip, catch-up, an IHAVE) is NEW again. PROTO_E_GOSSIP_STATE as for
+ * forward.
+ */
+int proto_gossip_forget(struct proto_gossip *g, const uint8_t id[32], uint64_t now_ms);
+
+/*
  * proto_gossip_on_ihave() - @link announced @n ids (@ids borrowed). Ids already seen are
  * ignored; the caller may also filter out ids its store already holds. PROTO_E_GOSSIP_LINK,
  * -EINVAL for NULL @ids with n > 0.

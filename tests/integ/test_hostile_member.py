@@ -40,11 +40,17 @@ budget of catch-up sessions the node closes the link (peers closed.abuse, status
 gossip.links_closed_abusive). A member whose reports keep failing admission (300 forged
 signatures) is disconnected the same way (node/dissem.c).
 
-Not covered, because the node has no such mechanism yet: rate limits on a member's valid
-reports.
+Rate limits (A runs with [gossip] member_burst = 20, member_rate_per_min = 60): the peer
+floods 400 valid reports it signed itself. A stores what is left of its burst plus one a
+second, refuses the rest as rate_limited, and closes the link as abuse once the peer is
+past 200 refusals. Then G, an honest member, publishes a batch of 40 over its own
+remaining burst: A refuses part of it (rate_limited) without closing G's link, and after
+an operator raises the limit and turns periodic catch-up on by SIGHUP, catch-up brings
+every report of the batch: a limit delays reports, it loses none.
 """
 
 import os
+import signal
 import sys
 import threading
 import time
@@ -59,6 +65,7 @@ PUSH, IHAVE, GRAFT, RECON = 4, 5, 6, 11
 TLP = {"CLEAR": 1, "GREEN": 2, "AMBER": 3, "RED": 5}
 DOMAIN = 3
 MAX_FRAME = 32768
+BURST = 20
 
 
 def now_ms():
@@ -148,8 +155,10 @@ class Hostile:
 
 class Env:
     def __init__(self):
-        self.community = dl.Community(members=("Alpha CERT", "Hostile Peer", "Gamma CSIRT"))
-        self.alpha, self.me, self.gamma = self.community.members
+        # Delta never runs: it makes the ring big enough (4) for anonymous reports.
+        self.community = dl.Community(members=("Alpha CERT", "Hostile Peer", "Gamma CSIRT",
+                                               "Delta CERT"))
+        self.alpha, self.me, self.gamma = self.community.members[:3]
         self.outsider = dl.Member("Outsider CERT")
         self.netkey = os.urandom(32)
         self.port_a, self.port_g = ol.free_port(), ol.free_port()
@@ -157,13 +166,15 @@ class Env:
                  "Gamma CSIRT": [f"127.0.0.1:{self.port_g}"]}
         extra = ol.OVERLAY_FAST + f"degree = 2\nmax_frame = {MAX_FRAME}\n"
         gossip = "[gossip]\nrecon_interval_s = 0\n"
+        self.limits = f"member_burst = {BURST}\nmember_rate_per_min = 60\n"
         self.node_a = ol.overlay_node(self.community, 0, self.netkey, self.port_a, addrs,
-                                      extra, extra_config=gossip)
+                                      extra, extra_config=gossip + self.limits)
         self.node_g = ol.overlay_node(self.community, 2, self.netkey, self.port_g, addrs,
                                       extra, extra_config=gossip)
         self.a = dl.Daemon(self.node_a)
         self.g = dl.Daemon(self.node_g)
         self.refused_values = []
+        self.admitted = []  # further values A must hold
         self.served = 0
 
     def status(self):
@@ -365,7 +376,7 @@ def case_ihave_flood(env):
 def env_values(env):
     """Values A should hold: G's honest reports and the control."""
     return [f"honest{i}.gamma-feed.net" for i in range(1, env.served + 1)] + \
-        ["control.hostile-feed.net"]
+        ["control.hostile-feed.net"] + env.admitted
 
 
 def case_garbage_recon(env):
@@ -399,6 +410,66 @@ def case_refused_flood(env):
         h.close()
     for i in range(300):
         assert not env.found(f"flood{i}.hostile-feed.net")
+
+
+def case_valid_flood(env):
+    """400 valid reports the peer signed itself, sent as fast as it can: A admits its
+    remaining burst plus one a second, refuses the rest as rate_limited and, because the
+    flooder signed them, closes its link as abuse past 200 refusals."""
+    abuse0, limited0 = env.closed("abuse"), env.rejected("rate_limited")
+    reports0 = env.status()["store"]["reports"]
+    values = [f"valid{i}.hostile-feed.net" for i in range(400)]
+    h = Hostile(env)
+    t0 = time.monotonic()
+    try:
+        for v in values:
+            if h.closed.is_set():
+                break
+            try:
+                h.send([PUSH, env.good(v)])
+            except OSError:
+                break
+        assert h.closed.wait(60), "a member flooding valid reports kept its link"
+        ol.wait_for(lambda: env.closed("abuse") == abuse0 + 1, what="closed.abuse count")
+    finally:
+        h.close()
+    elapsed = time.monotonic() - t0
+    stored = [v for v in values if env.found(v)]
+    limited = env.rejected("rate_limited") - limited0
+    assert limited > 200, f"only {limited} refused as rate_limited"
+    # At most a full bucket (the control report was long ago) plus one a second.
+    assert 1 <= len(stored) <= BURST + elapsed + 1, (len(stored), elapsed)
+    assert env.status()["store"]["reports"] == reports0 + len(stored)
+    env.admitted += stored
+    print(f"    {len(stored)} admitted, {limited} refused as rate_limited in {elapsed:.1f} s",
+          flush=True)
+
+
+def case_limit_delays(env):
+    """G (honest) publishes 40 reports at once, over what is left of its burst at A: A
+    refuses some as rate_limited but keeps G's link. Raising the limit and turning on
+    periodic catch-up by SIGHUP then brings every one of them."""
+    abuse0, limited0 = env.closed("abuse"), env.rejected("rate_limited")
+    values = [f"batch{i}.gamma-feed.net" for i in range(40)]
+    r = env.g.call({"op": "publish",
+                    "reports": [{"value": v, "tlp": "GREEN"} for v in values]})
+    assert r.get("ok") and r["accepted"] == 40, r
+    ol.wait_for(lambda: env.rejected("rate_limited") > limited0, timeout=30,
+                what="part of G's batch refused as rate_limited")
+    held = sum(1 for v in values if env.found(v))
+    assert held < 40, "the whole batch passed a burst of 20"
+    assert env.closed("abuse") == abuse0, "an honest member was disconnected"
+    text = open(env.node_a.config).read()
+    text = text.replace(env.limits, "member_rate_per_min = 0\n").replace(
+        "recon_interval_s = 0\n", "recon_interval_s = 1\n")
+    env.node_a.write_config(text=text)
+    env.a.signal(signal.SIGHUP)
+    env.a.wait_log("configuration reloaded")
+    ol.wait_for(lambda: all(env.found(v) for v in values), timeout=60,
+                what="catch-up bringing the rest of G's batch")
+    assert env.closed("abuse") == abuse0
+    env.admitted += values
+    print(f"    {held} of 40 passed at once, the rest came by catch-up", flush=True)
 
 
 def case_recon_never_converges(env):
@@ -440,6 +511,72 @@ def case_recon_never_converges(env):
     print(f"    {rounds[0]} reconciliation rounds answered meanwhile", flush=True)
 
 
+def recon_ids(h, since_ms):
+    """Opens a catch-up session whose only compared range is [since_ms, +inf), with a
+    fingerprint that cannot match; a node holding few reports there answers with their ids,
+    which are returned."""
+    n0 = len(h.received)
+    h.send([RECON, pack([1, 0, [since_ms, b"", 0], [1, os.urandom(16), 1]])])
+    ol.wait_for(lambda: any(m[0] == RECON for m in h.received[n0:]), timeout=20,
+                what="the node's RECON answer")
+    answer = msgpack.unpackb(next(m[1] for m in h.received[n0:] if m[0] == RECON))
+    assert answer[:2] == [1, 1], answer
+    ids = set()
+    ranges = answer[2:]
+    for i, r in enumerate(ranges):
+        mode, args = (r[0], r[1:]) if i == len(ranges) - 1 else (r[2], r[3:])
+        assert mode != 1, f"fingerprint where an id list was expected: {answer}"
+        if mode == 2:
+            ids |= {args[0][j:j + 32] for j in range(0, len(args[0]), 32)}
+    return ids
+
+
+def test_stem_hidden_from_catchup():
+    """An anonymous report in its stem phase at its origin is not in the origin's
+    reconciliation set: a member running catch-up against the origin (here its only link,
+    so also its stem relay) does not find it there until the stem has ended, while an
+    attributed report published at the same time is listed at once."""
+    env = Env()
+    ok = False
+    try:
+        env.a.start()
+        h = Hostile(env)
+        try:
+            ol.wait_for(lambda: len(ol.links_up(env.a)) == 1, what="the peer's link up")
+            since = now_ms() - 1000
+            r = env.a.call({"op": "publish", "value": "attributed.alpha-feed.net",
+                            "tlp": "GREEN"})
+            assert r.get("ok"), r
+            attributed = bytes.fromhex(r["report_id"])
+            r = env.a.call({"op": "publish", "value": "anonymous.alpha-feed.net",
+                            "tlp": "GREEN", "anonymous": True})
+            assert r.get("ok"), r
+            anonymous = bytes.fromhex(r["report_id"])
+            stem = env.status()["gossip"]["stem"]
+            assert stem["originated"] == 1 and stem["embargoed"] == 1, stem
+            ids = recon_ids(h, since)
+            assert env.status()["gossip"]["stem"]["embargoed"] == 1, "stem ended too soon"
+            assert attributed in ids, "the attributed report is missing from the answer"
+            assert anonymous not in ids, "catch-up showed a report still in its stem"
+            # The embargo ends (the relay never fluffs it): the origin fluffs, and from
+            # then on catch-up lists it like any other report.
+            ol.wait_for(lambda: env.status()["gossip"]["stem"]["embargoed"] == 0,
+                        timeout=30, what="the origin's embargo to end")
+            ids = recon_ids(h, since)
+            assert {attributed, anonymous} <= ids, "not listed after the stem ended"
+        finally:
+            h.close()
+        assert env.a.stop() == 0
+        ok = True
+    finally:
+        if env.a.proc and env.a.proc.poll() is None:
+            env.a.kill()
+        if not ok:
+            print(f"--- log of node A:\n{env.a.log()[-5000:]}---", flush=True)
+        env.node_a.cleanup()
+        env.node_g.cleanup()
+
+
 def test_hostile_member():
     env = Env()
     ok = False
@@ -457,7 +594,7 @@ def test_hostile_member():
         env.still_serving()
         for case in (case_malformed_link_message, case_oversize_frame, case_oversize_report,
                      case_ihave_flood, case_garbage_recon, case_refused_flood,
-                     case_recon_never_converges):
+                     case_recon_never_converges, case_valid_flood, case_limit_delays):
             case(env)
             env.still_serving()
             print(f"  ok {case.__name__}", flush=True)
@@ -484,4 +621,4 @@ def raw_store_has(state, value):
 
 
 if __name__ == "__main__":
-    dl.main([test_hostile_member])
+    dl.main([test_stem_hidden_from_catchup, test_hostile_member])

@@ -1156,7 +1156,8 @@ static void test_reason_names(void **state)
 	/* Stable numbers: they appear in counters and API responses. */
 	assert_int_equal(POLICY_REJECT_BAD_SIGNATURE, 17);
 	assert_int_equal(POLICY_REJECT_EXPELLED, 19);
-	assert_int_equal(POLICY_REASON_COUNT, 20);
+	assert_int_equal(POLICY_REJECT_RATE_LIMITED, 20);
+	assert_int_equal(POLICY_REASON_COUNT, 21);
 }
 
 int main(void)

@@ -317,6 +317,33 @@ static void test_discard_never_forwarded(void **state)
 	proto_gossip_free(g);
 }
 
+/* A forgotten id (refused for now, e.g. rate limited) is NEW again on its next copy. */
+static void test_forget(void **state)
+{
+	struct proto_gossip *g = engine(NULL, 3);
+	struct acts x;
+	uint8_t id[32];
+
+	(void)state;
+	mkid(id, 11);
+	assert_int_equal(proto_gossip_forget(g, id, T0), PROTO_E_GOSSIP_STATE);
+	assert_int_equal(proto_gossip_on_push(g, 0, id, 5, T0), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_forget(g, id, T0 + 1), 0);
+	assert_false(proto_gossip_seen(g, id));
+	drain(g, &x);
+	assert_int_equal(count(&x, PROTO_LINK_PUSH), 0);
+	assert_int_equal(proto_gossip_forget(g, id, T0 + 2), PROTO_E_GOSSIP_STATE);
+	/* An announcement of it now starts a GRAFT timer, and a copy is NEW. */
+	assert_int_equal(proto_gossip_on_ihave(g, 2, (const uint8_t(*)[32])id, 1, T0 + 3), 0);
+	assert_int_equal(proto_gossip_tick(g, T0 + 100000), 0);
+	drain(g, &x);
+	assert_int_equal(count(&x, PROTO_LINK_GRAFT), 1);
+	assert_int_equal(proto_gossip_on_push(g, 1, id, 5, T0 + 100001), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_forward(g, id, T0 + 100002), 0);
+	assert_int_equal(proto_gossip_on_push(g, 2, id, 5, T0 + 100003), PROTO_GOSSIP_DUPLICATE);
+	proto_gossip_free(g);
+}
+
 static void test_ihave_graft_timeout(void **state)
 {
 	struct proto_gossip_config cfg = {.graft_timeout_ms = 200, .graft_retry_ms = 100};
@@ -780,6 +807,7 @@ int main(void)
 		cmocka_unit_test(test_prune_streak),
 		cmocka_unit_test(test_formation),
 		cmocka_unit_test(test_discard_never_forwarded),
+		cmocka_unit_test(test_forget),
 		cmocka_unit_test(test_ihave_graft_timeout),
 		cmocka_unit_test(test_graft_pushes),
 		cmocka_unit_test(test_off_tree_copy_held),
