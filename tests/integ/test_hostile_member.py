@@ -36,8 +36,8 @@ A answers its API; at the end A's store holds exactly G's reports and the contro
 none of the refused values occurs anywhere in its data file.
 
 A never-converging peer restarts its session each time it hits the round limit; past its
-budget of catch-up sessions the node closes the link (peers closed.abuse, status
-gossip.links_closed_abusive). A member whose reports keep failing admission (300 forged
+budget of failed or abandoned catch-up sessions (20 a minute) the node closes the link
+(peers closed.abuse, status gossip.links_closed_abusive). A member whose reports keep failing admission (300 forged
 signatures) is disconnected the same way (node/dissem.c).
 
 Rate limits (A runs with [gossip] member_burst = 20, member_rate_per_min = 60): the peer
@@ -475,8 +475,8 @@ def case_limit_delays(env):
 def case_recon_never_converges(env):
     """We open a session and answer every reply with a fresh random fingerprint over the
     whole key space, so it can never converge. While that runs, the node keeps serving G
-    (gossip) and its API, and once the peer is past its budget of sessions the node closes
-    the link as abuse and counts it."""
+    (gossip) and its API, and once the peer is past its budget of failed sessions the node
+    closes the link as abuse and counts it."""
     abuse0 = env.closed("abuse")
     h = Hostile(env)
     stop = threading.Event()
