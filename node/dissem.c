@@ -34,6 +34,7 @@
 #include "proto/link.h"
 #include "proto/recon.h"
 #include "proto/report.h"
+#include "proto/roster.h"
 #include "proto/stem.h"
 
 #define PERIODIC_MS 1000     /* outbox scan and periodic recon check */
@@ -72,6 +73,9 @@ struct dlink {
 	uint64_t fetch_deadline; /* mono ms: give up waiting for them */
 	uint8_t *deferred;	 /* a peer's opening RECON message, answered when not busy */
 	size_t deferred_len;
+	uint8_t *parts; /* a roster arriving in ROSTER_PART messages: the parts so far */
+	size_t parts_len;
+	uint32_t parts_next, parts_total;
 	/* Budget per PEER_BUDGET_WINDOW_MS: a member past it is disconnected (NODE_LINK_R_ABUSE). */
 	uint64_t budget_start;
 	uint32_t budget[3]; /* per enum charge */
@@ -1197,17 +1201,39 @@ static void scan_outbox(struct node_dissem *d)
 	kick(d);
 }
 
+/* Send roster @epoch to @dl: one ROSTER, or ROSTER_PARTs when it does not fit one message. */
 static void send_roster(struct node_dissem *d, struct dlink *dl, uint64_t epoch)
 {
 	uint8_t *bytes = NULL, *msg;
 	size_t len, mlen;
+	uint32_t total;
+	int rc = 0;
 
 	if (store_roster_get(d->store, NULL, epoch, &bytes, &len))
 		return;
-	if (proto_link_encode_bin(PROTO_LINK_ROSTER, bytes, len, &msg, &mlen) == 0 &&
-	    enqueue(d, dl, Q_MSG, NULL, msg, mlen) == 0) {
+	if (len <= PROTO_LINK_BIN_MAX) {
+		rc = proto_link_encode_bin(PROTO_LINK_ROSTER, bytes, len, &msg, &mlen);
+		if (rc == 0)
+			rc = enqueue(d, dl, Q_MSG, NULL, msg, mlen);
+	} else {
+		total = (uint32_t)((len + PROTO_LINK_PART_MAX - 1) / PROTO_LINK_PART_MAX);
+		for (uint32_t i = 0; rc == 0 && i < total; i++) {
+			size_t off = (size_t)i * PROTO_LINK_PART_MAX;
+			size_t n =
+				len - off < PROTO_LINK_PART_MAX ? len - off : PROTO_LINK_PART_MAX;
+
+			rc = proto_link_encode_part(i, total, bytes + off, n, &msg, &mlen);
+			if (rc == 0)
+				rc = enqueue(d, dl, Q_MSG, NULL, msg, mlen);
+		}
+	}
+	if (rc == 0) {
 		d->c.roster_sent++;
 		dl->peer_epoch = epoch;
+	} else {
+		log_warning("dissem: roster epoch %llu not sent on link %llu: %s",
+			    (unsigned long long)epoch, (unsigned long long)node_link_id(dl->l),
+			    proto_error_str(rc));
 	}
 	free(bytes);
 }
@@ -1276,6 +1302,7 @@ static void cb_down(void *ctx, struct node_link *l, int member, enum node_link_r
 	proto_recon_free(dl->ri);
 	proto_recon_free(dl->rr);
 	free(dl->deferred);
+	free(dl->parts);
 	queue_clear(dl);
 	if (dl->rejected)
 		log_debug("dissem: link %llu closed after %llu refused report(s)",
@@ -1509,6 +1536,48 @@ static void on_roster(struct node_dissem *d, struct dlink *dl, const uint8_t *p,
 			  (unsigned long long)node_link_id(dl->l), proto_error_str(rc));
 }
 
+/*
+ * One part of a roster sent in ROSTER_PART messages. Parts must come in order, 0 first;
+ * anything else drops the parts joined so far and counts against the link like a refused
+ * report. The joined roster goes through on_roster() like a ROSTER.
+ */
+static void on_roster_part(struct node_dissem *d, struct dlink *dl, const struct proto_link_msg *m)
+{
+	uint32_t index = m->u.part.index, total = m->u.part.total;
+	uint8_t *grown;
+
+	if (index == 0) {
+		free(dl->parts);
+		dl->parts = NULL;
+		dl->parts_len = 0;
+		dl->parts_total = total;
+	} else if (!dl->parts || index != dl->parts_next || total != dl->parts_total) {
+		goto bad;
+	}
+	if (dl->parts_len + m->u.part.len > PROTO_ROSTER_MAX_BYTES)
+		goto bad;
+	grown = realloc(dl->parts, dl->parts_len + m->u.part.len);
+	if (!grown)
+		goto drop;
+	memcpy(grown + dl->parts_len, m->u.part.p, m->u.part.len);
+	dl->parts = grown;
+	dl->parts_len += m->u.part.len;
+	dl->parts_next = index + 1;
+	if (dl->parts_next < total)
+		return;
+	on_roster(d, dl, dl->parts, dl->parts_len);
+	goto drop;
+bad:
+	log_debug("dissem: roster part %u/%u from link %llu out of order or too large; dropped",
+		  index, total, (unsigned long long)node_link_id(dl->l));
+	charge(d, dl, CHARGE_REJECT);
+drop:
+	free(dl->parts);
+	dl->parts = NULL;
+	dl->parts_len = 0;
+	dl->parts_next = dl->parts_total = 0;
+}
+
 static void cb_message(void *ctx, struct node_link *l, int member, const struct proto_link_msg *m)
 {
 	struct node_dissem *d = ctx;
@@ -1541,6 +1610,9 @@ static void cb_message(void *ctx, struct node_link *l, int member, const struct 
 		break;
 	case PROTO_LINK_ROSTER:
 		on_roster(d, dl, m->u.bin.p, m->u.bin.len);
+		break;
+	case PROTO_LINK_ROSTER_PART:
+		on_roster_part(d, dl, m);
 		break;
 	case PROTO_LINK_STEM:
 		on_stem(d, dl, m->u.bin.p, m->u.bin.len);
@@ -1777,6 +1849,7 @@ static void free_all(struct node_dissem *d)
 		proto_recon_free(d->links[i].ri);
 		proto_recon_free(d->links[i].rr);
 		free(d->links[i].deferred);
+		free(d->links[i].parts);
 		queue_clear(&d->links[i]);
 	}
 	for (size_t i = 0; i < d->n_pend; i++)

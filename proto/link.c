@@ -25,13 +25,21 @@
 #define EXT_COUNT_MAX 64
 
 static const char *const type_names[PROTO_LINK_TYPE_COUNT] = {
-	[PROTO_LINK_HELLO] = "HELLO",	[PROTO_LINK_PING] = "PING",
-	[PROTO_LINK_PONG] = "PONG",	[PROTO_LINK_REKEY] = "REKEY",
-	[PROTO_LINK_PUSH] = "PUSH",	[PROTO_LINK_IHAVE] = "IHAVE",
-	[PROTO_LINK_GRAFT] = "GRAFT",	[PROTO_LINK_PRUNE] = "PRUNE",
-	[PROTO_LINK_DIRECT] = "DIRECT", [PROTO_LINK_ACK] = "ACK",
-	[PROTO_LINK_STEM] = "STEM",	[PROTO_LINK_RECON] = "RECON",
-	[PROTO_LINK_ROSTER] = "ROSTER", [PROTO_LINK_FETCH] = "FETCH",
+	[PROTO_LINK_HELLO] = "HELLO",
+	[PROTO_LINK_PING] = "PING",
+	[PROTO_LINK_PONG] = "PONG",
+	[PROTO_LINK_REKEY] = "REKEY",
+	[PROTO_LINK_PUSH] = "PUSH",
+	[PROTO_LINK_IHAVE] = "IHAVE",
+	[PROTO_LINK_GRAFT] = "GRAFT",
+	[PROTO_LINK_PRUNE] = "PRUNE",
+	[PROTO_LINK_DIRECT] = "DIRECT",
+	[PROTO_LINK_ACK] = "ACK",
+	[PROTO_LINK_STEM] = "STEM",
+	[PROTO_LINK_RECON] = "RECON",
+	[PROTO_LINK_ROSTER] = "ROSTER",
+	[PROTO_LINK_FETCH] = "FETCH",
+	[PROTO_LINK_ROSTER_PART] = "ROSTER_PART",
 };
 
 const char *proto_link_type_name(uint64_t type)
@@ -60,7 +68,14 @@ static bool is_ids_type(enum proto_link_type t)
 /* Array length (type included) that each message type must have. */
 static size_t expected_count(enum proto_link_type t)
 {
+	if (t == PROTO_LINK_ROSTER_PART)
+		return 4;
 	return t == PROTO_LINK_REKEY || t == PROTO_LINK_PRUNE ? 1 : 2;
+}
+
+static bool part_ok(uint64_t index, uint64_t total)
+{
+	return total >= 2 && total <= PROTO_LINK_PARTS_MAX && index < total;
 }
 
 /* Encoding ---------------------------------------------------------------------------- */
@@ -163,7 +178,49 @@ int proto_link_encode_ack(const uint8_t id[32], uint8_t **out, size_t *out_len)
 	return proto_mp_writer_finish(&w, out, out_len);
 }
 
+int proto_link_encode_part(uint32_t index, uint32_t total, const uint8_t *p, size_t len,
+			   uint8_t **out, size_t *out_len)
+{
+	struct proto_mp_writer w;
+
+	if (!p && len)
+		return -EINVAL;
+	if (!part_ok(index, total))
+		return PROTO_E_RANGE;
+	if (len == 0)
+		return PROTO_E_EMPTY;
+	if (len > PROTO_LINK_PART_MAX)
+		return PROTO_E_TOO_LARGE;
+	proto_mp_writer_init(&w);
+	proto_mp_write_array(&w, 4);
+	proto_mp_write_uint(&w, PROTO_LINK_ROSTER_PART);
+	proto_mp_write_uint(&w, index);
+	proto_mp_write_uint(&w, total);
+	proto_mp_write_bin(&w, p, len);
+	return proto_mp_writer_finish(&w, out, out_len);
+}
+
 /* Decoding ---------------------------------------------------------------------------- */
+
+static int decode_part(struct proto_mp_reader *r, struct proto_link_msg *m)
+{
+	uint64_t index, total;
+	size_t len;
+	int err;
+
+	if ((err = proto_mp_read_uint(r, &index)) || (err = proto_mp_read_uint(r, &total)))
+		return err;
+	if (!part_ok(index, total))
+		return PROTO_E_RANGE;
+	if ((err = proto_mp_read_bin(r, PROTO_LINK_PART_MAX, &m->u.part.p, &len)))
+		return err;
+	if (len == 0)
+		return PROTO_E_EMPTY;
+	m->u.part.index = (uint32_t)index;
+	m->u.part.total = (uint32_t)total;
+	m->u.part.len = len;
+	return 0;
+}
 
 /*
  * Validate and skip one HELLO extension value. Only the canonical value kinds are allowed
@@ -311,6 +368,9 @@ int proto_link_decode(struct proto_link_msg *m, const uint8_t *buf, size_t len)
 	case PROTO_LINK_GRAFT:
 	case PROTO_LINK_FETCH:
 		err = decode_ids(&r, m);
+		break;
+	case PROTO_LINK_ROSTER_PART:
+		err = decode_part(&r, m);
 		break;
 	default: /* the bin types */
 		err = proto_mp_read_bin(&r, bin_max(m->type), &m->u.bin.p, &blen);

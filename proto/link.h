@@ -35,15 +35,19 @@
  *               and defined by the reconciliation module.
  *   12  ROSTER  [12, signed roster (bin)] a signed roster (proto/roster.h wire form).
  *   13  FETCH   [13, [id (bin 32), ...]]  please send these reports (catch-up after RECON).
- * Numbers 14 and up are unassigned; new types take the next free number, never reuse one.
+ *   14  ROSTER_PART [14, index (uint), total (uint), chunk (bin)]
+ *               a signed roster too large for one ROSTER message (over PROTO_LINK_BIN_MAX
+ *               bytes; proto/roster.h allows 1 MiB), cut into @total (2..PROTO_LINK_PARTS_MAX)
+ *               consecutive chunks of 1..PROTO_LINK_PART_MAX bytes. The parts go in order
+ *               (index 0 first) on one link; the receiver joins them and handles the result
+ *               as a ROSTER. A part out of order discards what was joined so far.
+ * Numbers 15 and up are unassigned; new types take the next free number, never reuse one.
  *
  * Id lists (IHAVE, GRAFT, FETCH) hold 1..PROTO_LINK_IDS_MAX ids (an empty list is
  * PROTO_E_EMPTY). bin payloads are 1 byte or more: PUSH, DIRECT and STEM carry one signed
  * report, at most PROTO_REPORT_MAX_BYTES (proto/report.h); RECON and ROSTER are bounded
  * only by the message limit, PROTO_LINK_BIN_MAX (65514) bytes. Payload contents are decoded
  * by their own modules (report, roster, reconciliation), not here.
- * Note that a roster larger than PROTO_LINK_BIN_MAX (proto/roster.h allows 1 MiB) does not
- * fit one ROSTER message.
  *
  * All functions are pure and thread-safe.
  */
@@ -58,6 +62,8 @@
 #define PROTO_LINK_BIN_MAX (PROTO_LINK_MAX_BYTES - 5) /* array hdr, type, bin16 header */
 #define PROTO_LINK_IDS_MAX 1024
 #define PROTO_LINK_ID_LEN 32
+#define PROTO_LINK_PART_MAX (PROTO_LINK_MAX_BYTES - 16) /* ROSTER_PART chunk bytes */
+#define PROTO_LINK_PARTS_MAX 32 /* ROSTER_PART total: 32 chunks hold more than 1 MiB */
 
 enum proto_link_type {
 	PROTO_LINK_HELLO = 0,
@@ -74,7 +80,8 @@ enum proto_link_type {
 	PROTO_LINK_RECON = 11,
 	PROTO_LINK_ROSTER = 12,
 	PROTO_LINK_FETCH = 13,
-	PROTO_LINK_TYPE_COUNT = 14,
+	PROTO_LINK_ROSTER_PART = 14,
+	PROTO_LINK_TYPE_COUNT = 15,
 };
 
 struct proto_link_hello {
@@ -102,6 +109,11 @@ struct proto_link_msg {
 			size_t n;
 		} ids;		/* IHAVE, GRAFT, FETCH */
 		uint8_t id[32]; /* ACK */
+		struct {
+			uint32_t index, total;
+			const uint8_t *p;
+			size_t len;
+		} part; /* ROSTER_PART */
 	} u;
 };
 
@@ -112,7 +124,8 @@ struct proto_link_msg {
  * Returns 0; PROTO_E_TOO_LARGE when @len > PROTO_LINK_MAX_BYTES or a list/bin is over
  * its limit; PROTO_E_LINK_MSG for an unknown type or an element count that does not
  * match the type; PROTO_E_EMPTY for an empty id list or bin payload; PROTO_E_TRAILING for
- * bytes after the array; or the canonical-msgpack code of the first bad value
+ * bytes after the array; PROTO_E_RANGE for a ROSTER_PART whose index or total is out of
+ * range; or the canonical-msgpack code of the first bad value
  * (PROTO_E_TRUNCATED, PROTO_E_NONMINIMAL, PROTO_E_TYPE, PROTO_E_RANGE for a HELLO
  * version 0 or an id shorter than 32 bytes, PROTO_E_TOO_LARGE for one longer,
  * PROTO_E_KEY_ORDER/_DUP, PROTO_E_KEY_MISSING, PROTO_E_DEPTH, PROTO_E_FLOAT,
@@ -152,6 +165,14 @@ int proto_link_encode_ids(enum proto_link_type type, const uint8_t (*ids)[32], s
 
 /* ACK of report @id. */
 int proto_link_encode_ack(const uint8_t id[32], uint8_t **out, size_t *out_len);
+
+/*
+ * ROSTER_PART @index of @total with @len bytes of @p (borrowed). PROTO_E_RANGE unless
+ * index < total and 2 <= total <= PROTO_LINK_PARTS_MAX; PROTO_E_EMPTY / PROTO_E_TOO_LARGE
+ * for a chunk of 0 or over PROTO_LINK_PART_MAX bytes.
+ */
+int proto_link_encode_part(uint32_t index, uint32_t total, const uint8_t *p, size_t len,
+			   uint8_t **out, size_t *out_len);
 
 /* proto_link_type_name() - "HELLO", "PING", ... or "UNKNOWN"; static string, for logs. */
 const char *proto_link_type_name(uint64_t type);

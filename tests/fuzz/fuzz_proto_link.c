@@ -28,6 +28,9 @@ static int reencode(const struct proto_link_msg *m, uint8_t **out, size_t *len)
 		return proto_link_encode_bare(m->type, out, len);
 	case PROTO_LINK_ACK:
 		return proto_link_encode_ack(m->u.id, out, len);
+	case PROTO_LINK_ROSTER_PART:
+		return proto_link_encode_part(m->u.part.index, m->u.part.total, m->u.part.p,
+					      m->u.part.len, out, len);
 	case PROTO_LINK_IHAVE:
 	case PROTO_LINK_GRAFT:
 	case PROTO_LINK_FETCH: {
@@ -67,6 +70,12 @@ static void check_views(const struct proto_link_msg *m, const uint8_t *data, siz
 	case PROTO_LINK_RECON:
 	case PROTO_LINK_ROSTER:
 		if (m->u.bin.len == 0 || m->u.bin.p < data || m->u.bin.p + m->u.bin.len > end)
+			abort();
+		break;
+	case PROTO_LINK_ROSTER_PART:
+		if (m->u.part.len == 0 || m->u.part.len > PROTO_LINK_PART_MAX ||
+		    m->u.part.index >= m->u.part.total || m->u.part.p < data ||
+		    m->u.part.p + m->u.part.len > end)
 			abort();
 		break;
 	default:

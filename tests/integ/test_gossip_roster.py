@@ -4,7 +4,8 @@
 HELLO named an older epoch) although their roster files still say epoch 1. Then epoch 3,
 without member 2, reaches node 1 the same way and both close their links to the removed
 member. A roster signed by a key that is not a steward is refused (at reload) and spreads
-nowhere."""
+nowhere. Last, epoch 4 adds 600 members: at over 64 KiB it no longer fits one ROSTER
+message and travels as ROSTER_PART messages, joined and adopted by node 1."""
 
 import os
 import signal
@@ -59,6 +60,17 @@ def test_roster_spreads():
         ct.wait_for(lambda: epoch(c.daemons[1]) == 3, timeout=20, what="epoch 3 on node 1")
         ct.wait_for(lambda: ct.links_up(c.daemons[0]) == 1 and ct.links_up(c.daemons[1]) == 1,
                     what="the links to the removed member closed")
+
+        members4 = members3 + [daemonlib.Member(f"Team {i:03d} CSIRT") for i in range(600)]
+        big = overlaylib.roster_file(c.community, addrs, epoch=4, members=members4)
+        assert len(big) > 65514, len(big)
+        sent = ct.gossip(c.daemons[0])["roster"]["sent"]
+        daemonlib.write_file(c.nodes[0].roster, big)
+        c.daemons[0].signal(signal.SIGHUP)
+        ct.wait_for(lambda: epoch(c.daemons[1]) == 4, timeout=30, what="epoch 4 on node 1")
+        assert ct.status(c.daemons[1])["roster"]["members"] == len(members4)
+        assert ct.gossip(c.daemons[0])["roster"]["sent"] == sent + 1
+        assert ct.links_up(c.daemons[0]) == 1 and ct.links_up(c.daemons[1]) == 1
         for i in range(3):
             c.stop(i)
         ok = True

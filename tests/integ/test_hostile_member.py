@@ -24,7 +24,8 @@ in status gossip.rejected and on the peer's link, and store nothing):
   created 1 day in the future                 future
   another community's id                      community
 
-Link cases (each on its own link): a malformed link message and a frame over the node's
+Link cases (each on its own link): ROSTER_PART messages out of order are dropped and
+complete garbage ones refused by roster verification; a malformed link message and a frame over the node's
 max_frame close the link (peers closed.protocol / closed.frame); a report over 16 KiB is
 refused (encoding) or closes the link (protocol); an IHAVE flood of 100,000 unknown ids is
 answered with GRAFTs and costs bounded memory (RssAnon growth < 64 MiB); garbage RECON
@@ -472,6 +473,25 @@ def case_limit_delays(env):
     print(f"    {held} of 40 passed at once, the rest came by catch-up", flush=True)
 
 
+def case_roster_parts(env):
+    """ROSTER_PART messages out of order are dropped; parts in order that join into
+    garbage reach roster verification, which refuses them. The roster stays at epoch 1."""
+    h = Hostile(env)
+    try:
+        before = env.status()["gossip"]["roster"]["received"]
+        h.send([14, 1, 3, b"x" * 100])                  # no part 0 first
+        h.send([14, 0, 3, b"x" * 100])
+        h.send([14, 2, 3, b"x" * 100])                  # skips part 1
+        h.send([14, 0, 2, os.urandom(20000)])            # under this node's max_frame
+        h.send([14, 1, 2, os.urandom(20000)])            # complete, but not a roster
+        h.sync()
+        st = env.status()
+        assert st["gossip"]["roster"]["received"] == before + 1, st["gossip"]["roster"]
+        assert st["roster"]["epoch"] == 1, st["roster"]
+    finally:
+        h.close()
+
+
 def case_recon_never_converges(env):
     """We open a session and answer every reply with a fresh random fingerprint over the
     whole key space, so it can never converge. While that runs, the node keeps serving G
@@ -593,7 +613,7 @@ def test_hostile_member():
             h.close()
         env.still_serving()
         for case in (case_malformed_link_message, case_oversize_frame, case_oversize_report,
-                     case_ihave_flood, case_garbage_recon, case_refused_flood,
+                     case_ihave_flood, case_garbage_recon, case_roster_parts, case_refused_flood,
                      case_recon_never_converges, case_valid_flood, case_limit_delays):
             case(env)
             env.still_serving()

@@ -83,6 +83,8 @@ static void test_exact_encodings(void **state)
 	expect_bytes(
 		out, len,
 		"92 0d 91 c4 20 5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a");
+	assert_int_equal(proto_link_encode_part(1, 3, (const uint8_t *)"xy", 2, &out, &len), 0);
+	expect_bytes(out, len, "94 0e 01 03 c4 02 7879");
 }
 
 static void test_round_trip_every_type(void **state)
@@ -125,6 +127,9 @@ static void test_round_trip_every_type(void **state)
 		case PROTO_LINK_ACK:
 			rc = proto_link_encode_ack(ids[2], &out, &len);
 			break;
+		case PROTO_LINK_ROSTER_PART:
+			rc = proto_link_encode_part(30, 31, payload, sizeof(payload), &out, &len);
+			break;
 		default:
 			rc = proto_link_encode_bin(type, payload, sizeof(payload), &out, &len);
 			break;
@@ -157,6 +162,13 @@ static void test_round_trip_every_type(void **state)
 		case PROTO_LINK_ACK:
 			assert_memory_equal(m.u.id, ids[2], 32);
 			break;
+		case PROTO_LINK_ROSTER_PART:
+			assert_int_equal(m.u.part.index, 30);
+			assert_int_equal(m.u.part.total, 31);
+			assert_int_equal(m.u.part.len, sizeof(payload));
+			assert_memory_equal(m.u.part.p, payload, sizeof(payload));
+			assert_true(m.u.part.p > out && m.u.part.p < out + len);
+			break;
 		default:
 			assert_int_equal(m.u.bin.len, sizeof(payload));
 			assert_memory_equal(m.u.bin.p, payload, sizeof(payload));
@@ -182,7 +194,14 @@ static void test_decode_rejects(void **state)
 	} cases[] = {
 		{"", PROTO_E_TRUNCATED, "empty input"},
 		{"90", PROTO_E_LINK_MSG, "empty array"},
-		{"91 0e", PROTO_E_LINK_MSG, "type 14 is unassigned"},
+		{"91 0f", PROTO_E_LINK_MSG, "type 15 is unassigned"},
+		{"92 0e c4 01 78", PROTO_E_LINK_MSG, "ROSTER_PART without index and total"},
+		{"94 0e 02 02 c4 01 78", PROTO_E_RANGE, "ROSTER_PART index == total"},
+		{"94 0e 00 01 c4 01 78", PROTO_E_RANGE, "ROSTER_PART of one part"},
+		{"94 0e 00 21 c4 01 78", PROTO_E_RANGE, "ROSTER_PART of 33 parts"},
+		{"94 0e 00 02 c4 00", PROTO_E_EMPTY, "empty ROSTER_PART chunk"},
+		{"94 0e 00 02 a1 78", PROTO_E_TYPE, "ROSTER_PART chunk as str"},
+		{"94 0e 00 cc 02 c4 01 78", PROTO_E_NONMINIMAL, "ROSTER_PART non-minimal total"},
 		{"92 cf 0000000100000000 00", PROTO_E_LINK_MSG, "huge type"},
 		{"91 01", PROTO_E_LINK_MSG, "PING without nonce"},
 		{"93 01 05 05", PROTO_E_LINK_MSG, "PING with an extra element"},
@@ -307,6 +326,17 @@ static void test_limits(void **state)
 	free(out);
 	assert_int_equal(proto_link_encode_bin(PROTO_LINK_RECON, big, big_len, &out, &len),
 			 PROTO_E_TOO_LARGE);
+	/* A ROSTER_PART of the largest chunk fits one transport message; one more byte not. */
+	assert_int_equal(proto_link_encode_part(PROTO_LINK_PARTS_MAX - 1, PROTO_LINK_PARTS_MAX, big,
+						PROTO_LINK_PART_MAX, &out, &len),
+			 0);
+	assert_true(len <= PROTO_LINK_MAX_BYTES);
+	assert_int_equal(proto_link_decode(&m, out, len), 0);
+	assert_int_equal(m.u.part.len, PROTO_LINK_PART_MAX);
+	free(out);
+	assert_int_equal(proto_link_encode_part(0, 2, big, PROTO_LINK_PART_MAX + 1, &out, &len),
+			 PROTO_E_TOO_LARGE);
+	assert_true((size_t)PROTO_LINK_PARTS_MAX * PROTO_LINK_PART_MAX >= (1u << 20));
 	assert_int_equal(proto_link_decode(&m, big, PROTO_LINK_MAX_BYTES + 1), PROTO_E_TOO_LARGE);
 
 	assert_int_equal(proto_link_encode_ids(PROTO_LINK_IHAVE, (const uint8_t(*)[32])ids,
@@ -353,6 +383,12 @@ static void test_encode_errors(void **state)
 		proto_link_encode_ids(PROTO_LINK_GRAFT, (const uint8_t(*)[32])id, 0, &out, &len),
 		PROTO_E_EMPTY);
 	assert_int_equal(proto_link_encode_ack(NULL, &out, &len), -EINVAL);
+	assert_int_equal(proto_link_encode_part(0, 1, id[0], 1, &out, &len), PROTO_E_RANGE);
+	assert_int_equal(proto_link_encode_part(2, 2, id[0], 1, &out, &len), PROTO_E_RANGE);
+	assert_int_equal(proto_link_encode_part(0, PROTO_LINK_PARTS_MAX + 1, id[0], 1, &out, &len),
+			 PROTO_E_RANGE);
+	assert_int_equal(proto_link_encode_part(0, 2, id[0], 0, &out, &len), PROTO_E_EMPTY);
+	assert_int_equal(proto_link_encode_part(0, 2, NULL, 1, &out, &len), -EINVAL);
 	assert_null(out);
 }
 
