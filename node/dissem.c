@@ -39,14 +39,14 @@
 
 #define PERIODIC_MS 1000     /* outbox scan and periodic recon check */
 #define OUTBOX_SCAN_MAX 1024 /* due entries handled per scan */
-#define CATCHUP_MARGIN_MS 1000
-#define ROOM_MARGIN 128 /* frame header, AEAD tag and slack per message */
+#define ROOM_MARGIN 128	     /* frame header, AEAD tag and slack per message */
 
 enum qkind {
-	Q_MSG = 0,    /* encoded link message */
-	Q_PUSH = 1,   /* PUSH of a stored report, loaded when sent (egress GOSSIP) */
-	Q_DIRECT = 2, /* DIRECT of a stored report to the link peer (egress DIRECT) */
-	Q_STEM = 3,   /* STEM of a stored report, loaded when sent (egress GOSSIP) */
+	Q_MSG = 0,     /* encoded link message */
+	Q_PUSH = 1,    /* PUSH of a stored report, loaded when sent (egress GOSSIP) */
+	Q_DIRECT = 2,  /* DIRECT of a stored report to the link peer (egress DIRECT) */
+	Q_STEM = 3,    /* STEM of a stored report, loaded when sent (egress GOSSIP) */
+	Q_CATCHUP = 4, /* CATCHUP of a stored report, loaded when sent (egress GOSSIP) */
 };
 
 struct qent {
@@ -64,7 +64,6 @@ struct dlink {
 	uint64_t peer_epoch;
 	struct proto_recon *ri, *rr; /* sessions we initiated / answer */
 	uint64_t catchup_until;	     /* mono ms: end of the catch-up window */
-	uint64_t catchup_before;     /* wall ms: older reports on this link are catch-up copies */
 	struct qent *qh, **qt;
 	size_t qn;
 	uint64_t rejected, received;
@@ -312,8 +311,9 @@ static void flush(struct node_dissem *d, struct dlink *dl)
 						     POLICY_PATH_DIRECT, dl->member_id, &msg, &len);
 			else
 				rc = load_report_msg(d, e->id,
-						     e->kind == Q_STEM ? PROTO_LINK_STEM
-								       : PROTO_LINK_PUSH,
+						     e->kind == Q_STEM	    ? PROTO_LINK_STEM
+						     : e->kind == Q_CATCHUP ? PROTO_LINK_CATCHUP
+									    : PROTO_LINK_PUSH,
 						     POLICY_PATH_GOSSIP, NULL, &msg, &len);
 		} else if (node_link_room(l) < len + ROOM_MARGIN) {
 			return;
@@ -911,10 +911,6 @@ static int src_list(void *ctx, const uint8_t *lo, const uint8_t *hi,
 
 static void open_window(struct node_dissem *d, struct dlink *dl)
 {
-	uint64_t before = wall_ms() - CATCHUP_MARGIN_MS;
-
-	if (uv_now(d->loop) >= dl->catchup_until || before > dl->catchup_before)
-		dl->catchup_before = before;
 	dl->catchup_until = uv_now(d->loop) + NODE_DISSEM_CATCHUP_WINDOW_MS;
 }
 
@@ -942,7 +938,7 @@ static void drain_session(struct node_dissem *d, struct dlink *dl, struct proto_
 		if (proto_recon_have(r, ids, PROTO_LINK_IDS_MAX, &n) || !n)
 			break;
 		for (size_t i = 0; i < n; i++)
-			enqueue(d, dl, Q_PUSH, ids[i], NULL, 0);
+			enqueue(d, dl, Q_CATCHUP, ids[i], NULL, 0);
 		d->c.catchup_pushed += n;
 	}
 	for (;;) {
@@ -1327,14 +1323,10 @@ static void cb_drained(void *ctx, struct node_link *l, int member)
  * The report's `created` (0 when it does not decode: admission refuses it whatever the path)
  * and whether it is a catch-up copy (see node/dissem.h).
  */
-static bool is_catchup(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len,
-		       uint64_t *created_ms)
+/* The `created` of report bytes @p, 0 when they do not decode (admission refuses them). */
+static uint64_t created_of(struct node_dissem *d, const uint8_t *p, size_t len)
 {
-	*created_ms = 0;
-	if (proto_report_decode(&d->scratch, p, len))
-		return false;
-	*created_ms = d->scratch.created_ms;
-	return uv_now(d->loop) < dl->catchup_until && *created_ms < dl->catchup_before;
+	return proto_report_decode(&d->scratch, p, len) ? 0 : d->scratch.created_ms;
 }
 
 /* The `created` of stored report @id, 0 when it cannot be read. */
@@ -1356,6 +1348,28 @@ static uint64_t stored_created(struct node_dissem *d, const uint8_t id[32], bool
 	return created;
 }
 
+/*
+ * A catch-up copy (a session's "have" item, or the answer to our FETCH): stored, never
+ * handed to the engine, so it can neither prune a tree link nor be gossiped on.
+ */
+static void on_catchup(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len)
+{
+	uint8_t id[32];
+
+	d->c.pushes_received++; /* payload copies, gossip and catch-up alike */
+	dl->received++;
+	if (dl->fetch_wait)
+		dl->fetch_wait--;
+	proto_report_id(p, len, id);
+	if (proto_gossip_seen(d->g, id)) {
+		d->c.duplicates++;
+		return;
+	}
+	d->c.catchup_received++;
+	dl->catchup_until = uv_now(d->loop) + NODE_DISSEM_CATCHUP_WINDOW_MS;
+	add_inbound(d, dl, p, len, id, IN_CATCHUP, created_of(d, p, len));
+}
+
 static void on_push(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len)
 {
 	uint8_t id[32];
@@ -1365,20 +1379,7 @@ static void on_push(struct node_dissem *d, struct dlink *dl, const uint8_t *p, s
 	d->c.pushes_received++;
 	dl->received++;
 	proto_report_id(p, len, id);
-	if (is_catchup(d, dl, p, len, &created)) {
-		if (proto_gossip_seen(d->g, id)) {
-			d->c.duplicates++;
-			if (dl->fetch_wait)
-				dl->fetch_wait--;
-			return;
-		}
-		d->c.catchup_received++;
-		dl->catchup_until = now + NODE_DISSEM_CATCHUP_WINDOW_MS;
-		if (dl->fetch_wait)
-			dl->fetch_wait--;
-		add_inbound(d, dl, p, len, id, IN_CATCHUP, created);
-		return;
-	}
+	created = created_of(d, p, len);
 	/* Gossip brought it: a stem through this node has ended, its embargo too. */
 	proto_stem_on_gossip(d->stem, id, now);
 	rc = proto_gossip_on_push(d->g, (uint32_t)(dl - d->links), id, created, now);
@@ -1420,7 +1421,7 @@ static void on_ids(struct node_dissem *d, struct dlink *dl, const struct proto_l
 		d->c.fetch_ids_recv += n;
 		open_window(d, dl);
 		for (size_t i = 0; i < n; i++)
-			enqueue(d, dl, Q_PUSH, ids[i], NULL, 0);
+			enqueue(d, dl, Q_CATCHUP, ids[i], NULL, 0);
 		break;
 	default:
 		break;
@@ -1589,6 +1590,9 @@ static void cb_message(void *ctx, struct node_link *l, int member, const struct 
 	switch (m->type) {
 	case PROTO_LINK_PUSH:
 		on_push(d, dl, m->u.bin.p, m->u.bin.len);
+		break;
+	case PROTO_LINK_CATCHUP:
+		on_catchup(d, dl, m->u.bin.p, m->u.bin.len);
 		break;
 	case PROTO_LINK_IHAVE:
 	case PROTO_LINK_GRAFT:

@@ -14,13 +14,9 @@
  *              Refused reports are discarded and counted per reason and per link.
  *   catch-up   one reconciliation session per link on link up (started by the side that
  *              dialled) and every recon_interval_ms with one random up link. "have" ids
- *              are PUSHed, "need" ids FETCHed; a FETCH is answered with PUSHes. Catch-up
- *              copies are stored but never gossiped on: a PUSH on a link that is in a
- *              session (or finished one less than NODE_DISSEM_CATCHUP_WINDOW_MS ago) of a
- *              report created before that session began is a catch-up copy. Catch-up
- *              copies bypass the engine, so they can neither prune a tree link nor be
- *              forwarded; a misclassified gossip copy is only not forwarded by this node
- *              (its neighbours still get it by IHAVE/GRAFT or their own catch-up).
+ *              are sent as CATCHUP messages, "need" ids FETCHed; a FETCH is answered with
+ *              CATCHUPs. Catch-up copies are stored but never gossiped on: they bypass the
+ *              engine, so they can neither prune a tree link nor be forwarded.
  *              Sessions run one at a time per node, and the next starts (or a peer's
  *              opening message is answered) only once what the previous one found is
  *              stored and every FETCH answered, so a node that returns with several links
@@ -176,7 +172,8 @@ void node_dissem_stop(struct node_dissem *d, void (*done)(void *arg), void *arg)
 
 /*
  * node_dissem_status_json() - the "gossip" object of `status`: {"published", "received",
- * "duplicates", "forwarded", "catchup_received", "pushes_received", "push_sent",
+ * "duplicates", "forwarded", "catchup_received", "pushes_received" (report payloads that
+ * came by PUSH or CATCHUP, duplicates included), "push_sent",
  * "ihave_sent", "graft_sent", "prune_sent", "backlog", "inbound_dropped" (over
  * NODE_DISSEM_PENDING_MAX), "backlog_dropped", "egress_denied", "store_errors",
  * "rejected": {reason: n}, "links": [{"link", "mode", "received", "rejected", "backlog"}],

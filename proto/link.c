@@ -40,6 +40,7 @@ static const char *const type_names[PROTO_LINK_TYPE_COUNT] = {
 	[PROTO_LINK_ROSTER] = "ROSTER",
 	[PROTO_LINK_FETCH] = "FETCH",
 	[PROTO_LINK_ROSTER_PART] = "ROSTER_PART",
+	[PROTO_LINK_CATCHUP] = "CATCHUP",
 };
 
 const char *proto_link_type_name(uint64_t type)
@@ -50,7 +51,7 @@ const char *proto_link_type_name(uint64_t type)
 static bool is_bin_type(enum proto_link_type t)
 {
 	return t == PROTO_LINK_PUSH || t == PROTO_LINK_DIRECT || t == PROTO_LINK_STEM ||
-	       t == PROTO_LINK_RECON || t == PROTO_LINK_ROSTER;
+	       t == PROTO_LINK_RECON || t == PROTO_LINK_ROSTER || t == PROTO_LINK_CATCHUP;
 }
 
 /* Payload limit per bin type: reports are bounded by their own codec's limit. */

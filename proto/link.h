@@ -41,10 +41,13 @@
  *               consecutive chunks of 1..PROTO_LINK_PART_MAX bytes. The parts go in order
  *               (index 0 first) on one link; the receiver joins them and handles the result
  *               as a ROSTER. A part out of order discards what was joined so far.
- * Numbers 15 and up are unassigned; new types take the next free number, never reuse one.
+ *   15  CATCHUP [15, report (bin)]      a CLEAR/GREEN report sent by catch-up (a session's
+ *               "have" item or the answer to FETCH), not by gossip: the receiver stores it
+ *               without passing it to its gossip engine, so it is never re-gossiped.
+ * Numbers 16 and up are unassigned; new types take the next free number, never reuse one.
  *
  * Id lists (IHAVE, GRAFT, FETCH) hold 1..PROTO_LINK_IDS_MAX ids (an empty list is
- * PROTO_E_EMPTY). bin payloads are 1 byte or more: PUSH, DIRECT and STEM carry one signed
+ * PROTO_E_EMPTY). bin payloads are 1 byte or more: PUSH, DIRECT, STEM and CATCHUP carry one signed
  * report, at most PROTO_REPORT_MAX_BYTES (proto/report.h); RECON and ROSTER are bounded
  * only by the message limit, PROTO_LINK_BIN_MAX (65514) bytes. Payload contents are decoded
  * by their own modules (report, roster, reconciliation), not here.
@@ -81,7 +84,8 @@ enum proto_link_type {
 	PROTO_LINK_ROSTER = 12,
 	PROTO_LINK_FETCH = 13,
 	PROTO_LINK_ROSTER_PART = 14,
-	PROTO_LINK_TYPE_COUNT = 15,
+	PROTO_LINK_CATCHUP = 15,
+	PROTO_LINK_TYPE_COUNT = 16,
 };
 
 struct proto_link_hello {
@@ -103,7 +107,7 @@ struct proto_link_msg {
 		struct {
 			const uint8_t *p;
 			size_t len;
-		} bin; /* PUSH, DIRECT, STEM, RECON, ROSTER */
+		} bin; /* PUSH, DIRECT, STEM, RECON, ROSTER, CATCHUP */
 		struct {
 			const uint8_t *p; /* encoded list; read with proto_link_id() */
 			size_t n;
@@ -155,7 +159,7 @@ int proto_link_encode_nonce(enum proto_link_type type, uint64_t nonce, uint8_t *
 /* REKEY or PRUNE (@type): the bare type. */
 int proto_link_encode_bare(enum proto_link_type type, uint8_t **out, size_t *out_len);
 
-/* PUSH, DIRECT, STEM, RECON or ROSTER (@type) with @len bytes of @p (borrowed). */
+/* PUSH, DIRECT, STEM, RECON, ROSTER or CATCHUP (@type) with @len bytes of @p (borrowed). */
 int proto_link_encode_bin(enum proto_link_type type, const uint8_t *p, size_t len, uint8_t **out,
 			  size_t *out_len);
 

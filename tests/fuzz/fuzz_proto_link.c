@@ -69,6 +69,7 @@ static void check_views(const struct proto_link_msg *m, const uint8_t *data, siz
 	case PROTO_LINK_STEM:
 	case PROTO_LINK_RECON:
 	case PROTO_LINK_ROSTER:
+	case PROTO_LINK_CATCHUP:
 		if (m->u.bin.len == 0 || m->u.bin.p < data || m->u.bin.p + m->u.bin.len > end)
 			abort();
 		break;
