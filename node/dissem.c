@@ -192,6 +192,7 @@ struct node_dissem {
 	 */
 	uint8_t (*hidden)[STORE_RECON_KEY_LEN];
 	size_t n_hidden, cap_hidden;
+	size_t parts_bytes; /* ROSTER_PART bytes held over all links */
 
 	struct proto_report scratch; /* loop-thread decodes */
 	struct counters c;
@@ -1284,6 +1285,16 @@ static void cb_up(void *ctx, struct node_link *l, int member)
 	arm_timer(d);
 }
 
+/* Forget the roster parts joined so far on @dl. */
+static void parts_drop(struct node_dissem *d, struct dlink *dl)
+{
+	d->parts_bytes -= dl->parts_len;
+	free(dl->parts);
+	dl->parts = NULL;
+	dl->parts_len = 0;
+	dl->parts_next = dl->parts_total = 0;
+}
+
 static void cb_down(void *ctx, struct node_link *l, int member, enum node_link_reason reason)
 {
 	struct node_dissem *d = ctx;
@@ -1298,7 +1309,7 @@ static void cb_down(void *ctx, struct node_link *l, int member, enum node_link_r
 	proto_recon_free(dl->ri);
 	proto_recon_free(dl->rr);
 	free(dl->deferred);
-	free(dl->parts);
+	parts_drop(d, dl);
 	queue_clear(dl);
 	if (dl->rejected)
 		log_debug("dissem: link %llu closed after %llu refused report(s)",
@@ -1545,38 +1556,44 @@ static void on_roster(struct node_dissem *d, struct dlink *dl, const uint8_t *p,
 static void on_roster_part(struct node_dissem *d, struct dlink *dl, const struct proto_link_msg *m)
 {
 	uint32_t index = m->u.part.index, total = m->u.part.total;
+	size_t len = m->u.part.len;
 	uint8_t *grown;
 
 	if (index == 0) {
-		free(dl->parts);
-		dl->parts = NULL;
-		dl->parts_len = 0;
+		parts_drop(d, dl);
 		dl->parts_total = total;
 	} else if (!dl->parts || index != dl->parts_next || total != dl->parts_total) {
 		goto bad;
 	}
-	if (dl->parts_len + m->u.part.len > PROTO_ROSTER_MAX_BYTES)
+	if (dl->parts_len + len > PROTO_ROSTER_MAX_BYTES)
 		goto bad;
-	grown = realloc(dl->parts, dl->parts_len + m->u.part.len);
-	if (!grown)
-		goto drop;
-	memcpy(grown + dl->parts_len, m->u.part.p, m->u.part.len);
-	dl->parts = grown;
-	dl->parts_len += m->u.part.len;
-	dl->parts_next = index + 1;
-	if (dl->parts_next < total)
+	if (d->parts_bytes + len > NODE_DISSEM_PARTS_BYTES_MAX) {
+		log_warning("dissem: more than %u bytes of rosters arriving in parts at once; "
+			    "one from link %llu dropped (it is sent again on the next link up)",
+			    NODE_DISSEM_PARTS_BYTES_MAX, (unsigned long long)node_link_id(dl->l));
+		parts_drop(d, dl);
 		return;
-	on_roster(d, dl, dl->parts, dl->parts_len);
-	goto drop;
+	}
+	grown = realloc(dl->parts, dl->parts_len + len);
+	if (!grown) {
+		parts_drop(d, dl);
+		return;
+	}
+	memcpy(grown + dl->parts_len, m->u.part.p, len);
+	dl->parts = grown;
+	dl->parts_len += len;
+	d->parts_bytes += len;
+	dl->parts_next = index + 1;
+	if (dl->parts_next == total) {
+		on_roster(d, dl, dl->parts, dl->parts_len);
+		parts_drop(d, dl);
+	}
+	return;
 bad:
 	log_debug("dissem: roster part %u/%u from link %llu out of order or too large; dropped",
 		  index, total, (unsigned long long)node_link_id(dl->l));
 	charge(d, dl, CHARGE_REJECT);
-drop:
-	free(dl->parts);
-	dl->parts = NULL;
-	dl->parts_len = 0;
-	dl->parts_next = dl->parts_total = 0;
+	parts_drop(d, dl);
 }
 
 static void cb_message(void *ctx, struct node_link *l, int member, const struct proto_link_msg *m)

@@ -85,6 +85,8 @@
 #define NODE_DISSEM_JOBS_MAX 2
 /* See "catch-up" above. */
 #define NODE_DISSEM_CATCHUP_WINDOW_MS 10000
+/* Bytes of rosters arriving in ROSTER_PART messages held at once, over all links. */
+#define NODE_DISSEM_PARTS_BYTES_MAX (4u << 20)
 /* Stem: fluff probability per hop in 1/1000; embargo base E (see "stem" above); reports in
  * their stem here at once (docs/PERFORMANCE.md). */
 #define NODE_DISSEM_STEM_FLUFF_PERMILLE 150
