@@ -166,6 +166,16 @@ enum node_opt_type {
 	  "attributed reports, per delivering link's member for anonymous ones. Reports over "     \
 	  "the limit are refused (rate_limited) and come again later through catch-up; a member "  \
 	  "whose own reports keep exceeding it is disconnected. 0 turns the limit off.")           \
+	X(NODE_GOSSIP_STEM_FLUFF_PERCENT, "gossip", "stem_fluff_percent", NODE_OPT_INT, "15", 1,   \
+	  100, NULL, false,                                                                        \
+	  "Chance, per hop, that a node passing on an anonymous report in its stem phase "         \
+	  "broadcasts it instead (fluff). Lower hides the origin better and delays delivery "      \
+	  "more; 100 makes every stem one hop long.")                                              \
+	X(NODE_GOSSIP_STEM_EMBARGO_MS, "gossip", "stem_embargo_ms", NODE_OPT_INT, "5000", 100,     \
+	  3600000, NULL, false,                                                                    \
+	  "How long the origin of an anonymous report waits for it to come back by gossip "        \
+	  "before it broadcasts the report itself (relays wait less), so a dropped stem still "    \
+	  "delivers.")                                                                             \
 	X(NODE_GOSSIP_MEMBER_BURST, "gossip", "member_burst", NODE_OPT_INT, "100000", 1,           \
 	  100000000, NULL, true,                                                                   \
 	  "Reports a member may send at once above member_rate_per_min before the limit "          \

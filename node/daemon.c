@@ -144,6 +144,9 @@ static void dissem_config(const struct node_config *cfg, struct node_dissem_conf
 	dc->recon_interval_ms = (uint64_t)node_config_int(cfg, NODE_GOSSIP_RECON_INTERVAL_S) * 1000;
 	dc->retry_min_ms = (uint64_t)node_config_int(cfg, NODE_GOSSIP_DIRECT_RETRY_MIN_MS);
 	dc->retry_max_ms = (uint64_t)node_config_int(cfg, NODE_GOSSIP_DIRECT_RETRY_MAX_MS);
+	dc->stem_fluff_permille =
+		(uint32_t)node_config_int(cfg, NODE_GOSSIP_STEM_FLUFF_PERCENT) * 10;
+	dc->stem_embargo_ms = (uint32_t)node_config_int(cfg, NODE_GOSSIP_STEM_EMBARGO_MS);
 	dc->member_rate.per_min = (uint32_t)node_config_int(cfg, NODE_GOSSIP_MEMBER_RATE_PER_MIN);
 	dc->member_rate.burst = (uint32_t)node_config_int(cfg, NODE_GOSSIP_MEMBER_BURST);
 	if (dc->retry_max_ms < dc->retry_min_ms)

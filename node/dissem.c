@@ -1710,12 +1710,12 @@ static struct proto_gossip *make_engine(const struct node_dissem_config *cfg, ui
 }
 
 /* The stem's coins and successors must be unpredictable: its key comes from the OS. */
-static struct proto_stem *make_stem(void)
+static struct proto_stem *make_stem(const struct node_dissem_config *cfg)
 {
 	struct proto_stem_config sc = {
 		.max_links = NODE_DISSEM_LINKS_MAX,
-		.fluff_permille = NODE_DISSEM_STEM_FLUFF_PERMILLE,
-		.embargo_ms = NODE_DISSEM_STEM_EMBARGO_MS,
+		.fluff_permille = cfg->stem_fluff_permille,
+		.embargo_ms = cfg->stem_embargo_ms,
 		.max_reports = NODE_DISSEM_STEM_REPORTS_MAX,
 	};
 	struct proto_stem *s;
@@ -1744,7 +1744,7 @@ struct node_dissem *node_dissem_new(uv_loop_t *loop, struct store *store, struct
 	d->roster_ctx = roster_ctx;
 	proto_random(&d->rnd, sizeof(d->rnd));
 	d->g = make_engine(cfg, d->rnd);
-	d->stem = make_stem();
+	d->stem = make_stem(cfg);
 	d->rate_signed = policy_rate_new(&cfg->member_rate);
 	d->rate_anon = policy_rate_new(&cfg->member_rate);
 	if (!d->g || !d->stem || !d->rate_signed || !d->rate_anon) {

@@ -27,10 +27,10 @@
  *              not gossiped by its origin but sent as STEM to this epoch's relay. A node
  *              receiving a STEM admits and stores it (arrival GOSSIP) and then, unless
  *              gossip brought it meanwhile, fluffs it into gossip as if it were the origin
- *              with probability NODE_DISSEM_STEM_FLUFF_PERMILLE / 1000, or passes it on as
+ *              with probability cfg.stem_fluff_permille / 1000, or passes it on as
  *              STEM to the fixed successor of the link it came on. Every stem node keeps
  *              an embargo timer (relays uniform in [E, 2E), the origin in [2E, 3E), with
- *              E = NODE_DISSEM_STEM_EMBARGO_MS): if gossip has not brought the report back
+ *              E = cfg.stem_embargo_ms): if gossip has not brought the report back
  *              by then, it fluffs it itself; a PUSH of it cancels the embargo. No node
  *              records the link an anonymous report came from (its envelope's
  *              received_from stays zero, whatever the path).
@@ -87,10 +87,7 @@
 #define NODE_DISSEM_CATCHUP_WINDOW_MS 10000
 /* Bytes of rosters arriving in ROSTER_PART messages held at once, over all links. */
 #define NODE_DISSEM_PARTS_BYTES_MAX (4u << 20)
-/* Stem: fluff probability per hop in 1/1000; embargo base E (see "stem" above); reports in
- * their stem here at once (docs/PERFORMANCE.md). */
-#define NODE_DISSEM_STEM_FLUFF_PERMILLE 150
-#define NODE_DISSEM_STEM_EMBARGO_MS 5000
+/* Stem: reports in their stem here at once (docs/PERFORMANCE.md). */
 #define NODE_DISSEM_STEM_REPORTS_MAX 65536
 /* A gossip copy of a report already stored is forwarded only when created this recently. */
 #define NODE_DISSEM_FRESH_MS 600000
@@ -103,6 +100,10 @@ struct node_dissem_config {
 	uint64_t recon_interval_ms; /* periodic catch-up with one random link; 0 = never */
 	uint64_t retry_min_ms;	    /* first DIRECT retry delay, >= 1 */
 	uint64_t retry_max_ms;	    /* retry delay cap, >= retry_min_ms */
+	/* Stem: fluff probability per hop in 1/1000 and embargo base E ("stem" above); 0 takes
+	 * proto/stem.h's default. Fixed at creation. */
+	uint32_t stem_fluff_permille;
+	uint32_t stem_embargo_ms;
 	/* Admitted new reports per member (policy/rate.h); burst >= 1 unless per_min is 0. */
 	struct policy_rate_config member_rate;
 };

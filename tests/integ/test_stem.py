@@ -9,6 +9,10 @@ where an anonymous report came from: the received_from of its local envelope (st
 python3-lmdb after the daemons stopped. An attributed report published by node 0 for
 comparison does record node 0's member id on the node that got it from node 0 directly.
 
+The settings take effect: with [gossip] stem_fluff_percent = 100 on four nodes the first
+relay always fluffs, so the origin forwards the stem once, no relay passes it on, exactly
+one node fluffs it, and no embargo (stem_embargo_ms = 60000) has to fire.
+
 Skipped (77) only when the build has no gossip between nodes."""
 
 import os
@@ -92,9 +96,32 @@ def test_stem_five_nodes():
         c.cleanup(failed=not ok)
 
 
+def test_stem_settings():
+    c = ct.Cluster(4, degree=3, gossip="stem_fluff_percent = 100\nstem_embargo_ms = 60000\n")
+    ok = False
+    try:
+        c.start()
+        ct.wait_links(c.daemons, 2)
+        r = c.daemons[0].call({"op": "publish", "value": ANON, "type": "domain",
+                               "tlp": "GREEN", "anonymous": True})
+        assert r.get("ok") and r["result"] == "new", r
+        ct.wait_for(lambda: all(ct.has_indicator(d, ANON) for d in c.daemons), timeout=30,
+                    what="the anonymous report on all four nodes")
+        stems = [ct.gossip(d)["stem"] for d in c.daemons]
+        assert stems[0]["originated"] == 1 and stems[0]["forwarded"] == 1, stems[0]
+        assert sum(s["forwarded"] for s in stems[1:]) == 0, stems
+        assert sum(s["fluffed"] for s in stems) == 1, stems
+        assert sum(s["embargo_expired"] for s in stems) == 0, stems
+        for i in range(4):
+            c.stop(i)
+        ok = True
+    finally:
+        c.cleanup(failed=not ok)
+
+
 if __name__ == "__main__":
     if not gossip_available():
         print("skipped: this build has no gossip between nodes "
               "(no [gossip] section in `chatham check-config --example`)")
         raise SystemExit(dl.SKIP)
-    ct.main([test_stem_five_nodes])
+    ct.main([test_stem_five_nodes, test_stem_settings])
