@@ -9,8 +9,9 @@ Starts N `chatham run` nodes (default 16, overlay degree 6) and measures:
      loop itself takes ~1 ms per node, so this is an upper bound at that resolution.
   2. burst: B reports (default 100,000) published on one node in API batches; time until
      every node holds all of them; reports/s per node = B / that time.
-  3. payload copies per node: PUSH payloads received (gossip + catch-up, from each node's
-     status counters) divided by reports x (N - 1).
+  3. payload copies per node: report payloads received (PUSH and CATCHUP, from each node's
+     status counters) divided by reports x (N - 1); how many were catch-up copies, and
+     the reports refused by admission on any node (the rate limits among them).
   4. catch-up: one node is stopped, M reports (default 10,000) are published elsewhere, the
      node restarts; reconciliation bytes (RECON + FETCH, both directions) per missing report.
 Machine limits measured in the same run, so the figures can be judged: the raw Ed25519
@@ -18,7 +19,8 @@ verification rate of one core (every node verifies every report once) gives the 
     reports/s per node <= cores x verify rate / N
 when all N nodes share this machine's cores.
 
-Usage: bench_overlay.py [--nodes N] [--burst B] [--missed M] [--latency-reports R]
+Usage: bench_overlay.py [--nodes N] [--degree D] [--burst B] [--missed M]
+                        [--latency-reports R] [--graft-timeout-ms T]
 Needs CHATHAM_BIN (or CHATHAM_BUILD_DIR); a release build gives the meaningful figures.
 """
 
@@ -75,6 +77,8 @@ def main():
     ap.add_argument("--burst", type=int, default=100000)
     ap.add_argument("--missed", type=int, default=10000)
     ap.add_argument("--latency-reports", type=int, default=20)
+    ap.add_argument("--graft-timeout-ms", type=int, default=0,
+                    help="[gossip] graft_timeout_ms of every node (0: the default)")
     a = ap.parse_args()
     n = a.nodes
     cores = os.cpu_count() or 1
@@ -84,7 +88,10 @@ def main():
 
     # Periodic reconciliation on, as in production (default 30 s, here 5 s): it repairs what
     # gossip loses under load, and the figures say how much that was.
-    c = ct.Cluster(n, degree=a.degree, gossip="recon_interval_s = 5\n",
+    gossip = "recon_interval_s = 5\n"
+    if a.graft_timeout_ms:
+        gossip += f"graft_timeout_ms = {a.graft_timeout_ms}\n"
+    c = ct.Cluster(n, degree=a.degree, gossip=gossip,
                    extra_config="[store]\nmap_size_mb = 512\n")
     try:
         c.start()
@@ -128,9 +135,16 @@ def main():
         # 3. copies
         cp = copies(c, range(n)) - cp0
         repaired = sum(ct.gossip(d)["catchup_received"] for d in c.daemons)
+        catchup_sent = sum(ct.gossip(d)["recon"]["pushed"] for d in c.daemons)
         print(f"payload copies per node per report: {cp / (a.burst * (n - 1)):.3f} "
               f"({cp:,} PUSH payloads received for {a.burst:,} reports x {n - 1} nodes; "
-              f"{repaired:,} deliveries by reconciliation)", flush=True)
+              f"{catchup_sent:,} of them catch-up copies, {repaired:,} of which were "
+              f"deliveries)", flush=True)
+        refused = {}
+        for d in c.daemons:
+            for reason, k in ct.gossip(d).get("rejected", {}).items():
+                refused[reason] = refused.get(reason, 0) + k
+        print(f"reports refused by admission on all nodes: {refused or 'none'}", flush=True)
 
         # 4. catch-up
         victim = n - 1
