@@ -33,6 +33,7 @@
 
 #define NIL UINT32_MAX
 #define NO_LINK UINT16_MAX
+#define PRUNE_REPEAT_MS 1000 /* see send_prune() */
 
 /* Header of every map entry; the map's entries embed it first. */
 struct ent {
@@ -85,6 +86,8 @@ struct link {
 	uint64_t since;	     /* when the oldest queued IHAVE id was queued */
 	uint32_t dup_streak; /* duplicates received since the last new report */
 	bool cand_dup;	     /* brought a copy of the formation candidate after its first */
+	bool pruned;	     /* a PRUNE was sent on it, at pruned_ms */
+	uint64_t pruned_ms;
 };
 
 struct act {
@@ -474,6 +477,7 @@ int proto_gossip_link_up(struct proto_gossip *g, uint32_t link, uint64_t now_ms)
 	g->links[link].state = PROTO_GOSSIP_LINK_EAGER;
 	g->links[link].cand_dup = false;
 	g->links[link].dup_streak = 0;
+	g->links[link].pruned = false;
 	g->links[link].nq = 0;
 	g->links[link].up_pos = g->n_up;
 	g->up[g->n_up++] = link;
@@ -578,8 +582,25 @@ static void held_remove(struct proto_gossip *g, const uint8_t id[32])
 		}
 }
 
-static int send_prune(struct proto_gossip *g, uint32_t link)
+/*
+ * Make @link lazy and send it a PRUNE. A link that is lazy here already and still brings
+ * copies belongs to an origin (which pushes to every link) or has our PRUNE on its way:
+ * telling it again more than once per PRUNE_REPEAT_MS would only cost messages (one per
+ * report of a busy origin).
+ */
+static int send_prune(struct proto_gossip *g, uint32_t link, uint64_t now_ms)
 {
+	struct link *l = &g->links[link];
+	bool was_lazy = l->state == PROTO_GOSSIP_LINK_LAZY;
+
+	l->state = PROTO_GOSSIP_LINK_LAZY;
+	l->dup_streak = 0;
+	if (was_lazy && l->pruned && now_ms < l->pruned_ms + PRUNE_REPEAT_MS) {
+		g->st.prune_repeats_saved++;
+		return 0;
+	}
+	l->pruned = true;
+	l->pruned_ms = now_ms;
 	g->st.prune_sent++;
 	return act_add(g, link, PROTO_LINK_PRUNE, NULL, 0);
 }
@@ -624,8 +645,7 @@ static int form_finish(struct proto_gossip *g, uint64_t now)
 
 		if (!l->cand_dup || l->state != PROTO_GOSSIP_LINK_EAGER)
 			continue;
-		l->state = PROTO_GOSSIP_LINK_LAZY;
-		if ((err = send_prune(g, g->up[i])) < 0)
+		if ((err = send_prune(g, g->up[i], now)) < 0)
 			return err;
 	}
 	return 0;
@@ -685,7 +705,7 @@ int proto_gossip_on_push(struct proto_gossip *g, uint32_t link, const uint8_t id
 		 */
 		s->tree = (uint16_t)link;
 		if (link_ok(g, s->from) && g->links[s->from].state == PROTO_GOSSIP_LINK_LAZY &&
-		    (err = send_prune(g, s->from)) < 0)
+		    (err = send_prune(g, s->from, now_ms)) < 0)
 			return err;
 		if (s->state == S_HELD) {
 			held_remove(g, id);
@@ -713,9 +733,7 @@ int proto_gossip_on_push(struct proto_gossip *g, uint32_t link, const uint8_t id
 	    (!g->formed || s->t < g->formed_at + g->cfg.formation_ms ||
 	     ++l->dup_streak < g->cfg.prune_dups))
 		return PROTO_GOSSIP_DUPLICATE;
-	l->state = PROTO_GOSSIP_LINK_LAZY;
-	l->dup_streak = 0;
-	if ((err = send_prune(g, link)) < 0)
+	if ((err = send_prune(g, link, now_ms)) < 0)
 		return err;
 	return PROTO_GOSSIP_DUPLICATE;
 }

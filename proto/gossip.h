@@ -138,25 +138,26 @@ struct proto_gossip_action {
 };
 
 struct proto_gossip_stats {
-	uint64_t published;	  /* proto_gossip_publish() */
-	uint64_t push_new;	  /* PUSH received: NEW */
-	uint64_t push_dup;	  /* PUSH received: DUPLICATE */
-	uint64_t forwarded;	  /* reports forwarded (at once or after a hold) */
-	uint64_t discarded;	  /* proto_gossip_discard() */
-	uint64_t held;		  /* reports first received off-tree and held */
-	uint64_t held_expired;	  /* ... forwarded after hold_ms without a tree copy */
-	uint64_t push_sent;	  /* PUSH actions (publish, forward, GRAFT answers) */
-	uint64_t ihave_sent;	  /* IHAVE actions */
-	uint64_t ihave_ids_sent;  /* ids in them */
-	uint64_t graft_sent;	  /* GRAFT actions */
-	uint64_t graft_ids_sent;  /* ids in them */
-	uint64_t prune_sent;	  /* PRUNE actions */
-	uint64_t ihave_ids_recv;  /* ids received in IHAVE */
-	uint64_t graft_ids_recv;  /* ids received in GRAFT */
-	uint64_t prune_recv;	  /* PRUNE received */
-	uint64_t missing_gave_up; /* awaited ids dropped with no announcer left */
-	uint64_t missing_evicted; /* awaited ids dropped at missing_max */
-	uint64_t seen_evicted;	  /* ids forgotten at seen_max (not by age) */
+	uint64_t published;	      /* proto_gossip_publish() */
+	uint64_t push_new;	      /* PUSH received: NEW */
+	uint64_t push_dup;	      /* PUSH received: DUPLICATE */
+	uint64_t forwarded;	      /* reports forwarded (at once or after a hold) */
+	uint64_t discarded;	      /* proto_gossip_discard() */
+	uint64_t held;		      /* reports first received off-tree and held */
+	uint64_t held_expired;	      /* ... forwarded after hold_ms without a tree copy */
+	uint64_t push_sent;	      /* PUSH actions (publish, forward, GRAFT answers) */
+	uint64_t ihave_sent;	      /* IHAVE actions */
+	uint64_t ihave_ids_sent;      /* ids in them */
+	uint64_t graft_sent;	      /* GRAFT actions */
+	uint64_t graft_ids_sent;      /* ids in them */
+	uint64_t prune_sent;	      /* PRUNE actions */
+	uint64_t prune_repeats_saved; /* PRUNEs not repeated on a lazy link (send_prune()) */
+	uint64_t ihave_ids_recv;      /* ids received in IHAVE */
+	uint64_t graft_ids_recv;      /* ids received in GRAFT */
+	uint64_t prune_recv;	      /* PRUNE received */
+	uint64_t missing_gave_up;     /* awaited ids dropped with no announcer left */
+	uint64_t missing_evicted;     /* awaited ids dropped at missing_max */
+	uint64_t seen_evicted;	      /* ids forgotten at seen_max (not by age) */
 };
 
 struct proto_gossip;

@@ -11,7 +11,8 @@ Starts N `chatham run` nodes (default 16, overlay degree 6) and measures:
      every node holds all of them; reports/s per node = B / that time.
   3. payload copies per node: report payloads received (PUSH and CATCHUP, from each node's
      status counters) divided by reports x (N - 1); how many were catch-up copies, and
-     the reports refused by admission on any node (the rate limits among them).
+     the reports refused by admission on any node (the rate limits among them); GRAFT,
+     PRUNE and duplicate counts during the burst; links per node before it.
   4. catch-up: one node is stopped, M reports (default 10,000) are published elsewhere, the
      node restarts; reconciliation bytes (RECON + FETCH, both directions) per missing report.
 Machine limits measured in the same run, so the figures can be judged: the raw Ed25519
@@ -64,6 +65,17 @@ def copies(c, idx):
     return sum(ct.gossip(c.daemons[i])["pushes_received"] for i in idx)
 
 
+def control(c):
+    """Sums of the tree-maintenance counters over all nodes."""
+    keys = ("graft_sent", "prune_sent", "duplicates")
+    out = dict.fromkeys(keys, 0)
+    for d in c.daemons:
+        g = ct.gossip(d)
+        for k in keys:
+            out[k] += g.get(k, 0)
+    return out
+
+
 def publish_many(d, prefix, n):
     for b in range(0, n, BATCH):
         k = min(BATCH, n - b)
@@ -99,6 +111,10 @@ def main():
         ct.wait_for(lambda: all(ct.links_up(d) >= min(a.degree, n - 1) for d in c.daemons),
                     timeout=60, what="overlay degree reached")
 
+        links = [ct.links_up(d) for d in c.daemons]
+        print(f"links per node (dialled up to --degree {a.degree}, plus those dialled in): "
+              f"origin {links[0]}, mean {sum(links) / n:.1f}, max {max(links)}", flush=True)
+
         # 1. latency
         lat = []
         for r in range(a.latency_reports):
@@ -117,6 +133,7 @@ def main():
         base = a.latency_reports
         ct.wait_for(lambda: all(ct.reports(d) == base for d in c.daemons), timeout=30)
         cp0 = copies(c, range(n))
+        ctl0 = control(c)
         print(f"single-report latency to all {n} nodes: p50 {pct(lat, 50):.1f} ms, "
               f"p99 {pct(lat, 99):.1f} ms ({len(lat)} samples, polled)", flush=True)
 
@@ -140,6 +157,10 @@ def main():
               f"({cp:,} PUSH payloads received for {a.burst:,} reports x {n - 1} nodes; "
               f"{catchup_sent:,} of them catch-up copies, {repaired:,} of which were "
               f"deliveries)", flush=True)
+        ctl = {k: v - ctl0[k] for k, v in control(c).items()}
+        print(f"tree maintenance during the burst, all nodes: {ctl['graft_sent']:,} GRAFT ids, "
+              f"{ctl['prune_sent']:,} PRUNE, {ctl['duplicates']:,} duplicate payloads",
+              flush=True)
         refused = {}
         for d in c.daemons:
             for reason, k in ct.gossip(d).get("rejected", {}).items():

@@ -196,6 +196,42 @@ static void test_forward_and_duplicate(void **state)
 	proto_gossip_free(g);
 }
 
+/*
+ * A lazy link that keeps bringing copies (an origin pushes to every link) is told PRUNE
+ * once per second at most, not once per copy.
+ */
+static void test_prune_repeat_limited(void **state)
+{
+	struct proto_gossip *g = engine(NULL, 2);
+	struct proto_gossip_stats st;
+	struct acts x;
+	uint8_t id[32];
+
+	(void)state;
+	assert_int_equal(proto_gossip_on_prune(g, 1, T0), 0); /* 1 is lazy here */
+	for (unsigned k = 0; k < 50; k++) {
+		mkid(id, 300 + k);
+		assert_int_equal(proto_gossip_on_push(g, 0, id, 5, T0 + k), PROTO_GOSSIP_NEW);
+		assert_int_equal(proto_gossip_forward(g, id, T0 + k), 0);
+		assert_int_equal(proto_gossip_on_push(g, 1, id, 5, T0 + k), PROTO_GOSSIP_DUPLICATE);
+	}
+	drain(g, &x);
+	assert_int_equal(count(&x, PROTO_LINK_PRUNE), 1);
+	assert_true(find(&x, PROTO_LINK_PRUNE, 1) >= 0);
+	/* A second later it is told again. */
+	mkid(id, 400);
+	assert_int_equal(proto_gossip_on_push(g, 0, id, 5, T0 + 1000), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_forward(g, id, T0 + 1000), 0);
+	assert_int_equal(proto_gossip_on_push(g, 1, id, 5, T0 + 1000), PROTO_GOSSIP_DUPLICATE);
+	drain(g, &x);
+	assert_int_equal(count(&x, PROTO_LINK_PRUNE), 1);
+	proto_gossip_get_stats(g, &st);
+	assert_int_equal(st.prune_sent, 2);
+	assert_int_equal(st.prune_repeats_saved, 49);
+	assert_int_equal(proto_gossip_link_state(g, 0), PROTO_GOSSIP_LINK_EAGER);
+	proto_gossip_free(g);
+}
+
 /* After formation an eager link is pruned only after prune_dups duplicates in a row. */
 static void test_prune_streak(void **state)
 {
@@ -808,6 +844,7 @@ int main(void)
 		cmocka_unit_test(test_formation),
 		cmocka_unit_test(test_discard_never_forwarded),
 		cmocka_unit_test(test_forget),
+		cmocka_unit_test(test_prune_repeat_limited),
 		cmocka_unit_test(test_ihave_graft_timeout),
 		cmocka_unit_test(test_graft_pushes),
 		cmocka_unit_test(test_off_tree_copy_held),
