@@ -56,7 +56,8 @@
  *    report (after proto_gossip_forward()) until the tree copy arrives on an eager link,
  *    which is then neither pruned nor pushed back to, and forwards it from there like
  *    any tree copy; the off-tree sender gets a PRUNE (a no-op for an origin, the cure
- *    for a peer that holds this link eager after a PRUNE and a GRAFT crossed). If no
+ *    for a peer that holds this link eager after a PRUNE and a GRAFT crossed), at most
+ *    once a second per link that is lazy already, not once per report. If no
  *    tree copy comes within hold_ms, that sender is in fact our way to the origin: the
  *    engine GRAFTs it (its answer, a copy we already have, does not count as a
  *    duplicate) and forwards the report.
