@@ -9,6 +9,8 @@ PKGS=(
 	build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
 	# core libraries
 	libsodium-dev libuv1-dev libmsgpack-dev liblmdb-dev
+	# policy: NFKC case folding and the TR39 confusable skeleton for redaction
+	libicu-dev
 	# node libraries
 	libjansson-dev libinih-dev libsystemd-dev
 	# tests: unit framework, LMDB tools, independent Noise peer, SIEM puller, unit checks

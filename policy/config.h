@@ -19,6 +19,8 @@
 
 #include "proto/roster.h"
 
+struct policy_vocab;
+
 /* What happens to report descriptions in stripped views. */
 enum policy_desc_mode {
 	POLICY_DESC_REDACT = 0, /* default: member names, aliases, domains replaced by [member] */
@@ -38,6 +40,8 @@ struct policy_config {
 	uint8_t descriptions;  /* enum policy_desc_mode */
 	bool export_red;       /* TLP:RED may be written to the SIEM export (default off) */
 	bool show_attribution; /* local CLI/API output may name other members (default off) */
+	/* tags that leave unchanged (policy/vocab.h); borrowed, NULL: none */
+	const struct policy_vocab *tag_vocab;
 };
 
 /*

@@ -1,406 +1,208 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Redaction works on a normalised copy of the text (folded case, separators as spaces,
- * invisible characters removed) that records, for every byte, the input code point it came
- * from; matches found in the copy are marked on the input in a mask. Matches from different
- * patterns may overlap or touch; the mask merges them, and each maximal masked run is emitted
- * as one "[member]". Working on a mask instead of rewriting the text pattern by pattern means
- * one pattern's replacement can never create or hide a match of another, and marking whole
- * source code points keeps the output valid UTF-8.
+ * Redaction maps the text to its skeleton (policy/skeleton.h), finds the member patterns in
+ * the skeleton and marks the input bytes each match came from in a mask; each maximal run
+ * of masked bytes becomes one "[member]". Working on a mask rather than rewriting the text
+ * pattern by pattern means one pattern's replacement can never create or hide a match of
+ * another. The output is then mapped and searched once more: whatever still matches there
+ * drops the field, so the function's promise does not depend on the first pass being
+ * perfect.
  *
- * A roster may hold thousands of members with dozens of patterns each, and a text is at most
- * a few kilobytes, so the text is not scanned once per pattern. Every word/exact pattern is
- * indexed by a hash of its words; at each word of the text the scan hashes the runs of 1 ..
- * max_words words starting there and looks up only the patterns with exactly those words
- * (about 30 us for 2 KB of text against 4,096 members with seven patterns each). Literal
- * patterns (names without any letter or digit) are rare and are searched directly.
+ * A roster may hold hundreds of members with a dozen patterns each, and a text is at most a
+ * few kilobytes, so the text is not scanned once per pattern. Patterns are indexed by the
+ * hash of their first L skeleton code points, L the largest of 4, 8, 16, 32 not longer than
+ * the pattern (for key prefixes: not longer than the shortest prefix that counts); at each
+ * word boundary of the text the scan hashes the next 4, 8, 16 and 32 code points and tries
+ * only the patterns in those buckets. Names sharing a long common start ("National CSIRT
+ * of ...") land in the 16- or 32-point index and do not share a bucket. Patterns shorter
+ * than 4 are tried directly at hard boundaries, literals by a plain search of the input.
  */
 #include "policy/redact.h"
 
 #include <errno.h>
-#include <stdbool.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy/skeleton.h"
 #include "proto/crypto.h"
 
 enum pat_kind {
-	PAT_WORDS = 0,	 /* words in order, any separator run between them */
-	PAT_EXACT = 1,	 /* exact folded bytes, whole word; expands to host name / email */
-	PAT_LITERAL = 2, /* exact folded bytes anywhere */
+	PAT_NAME = 0,	 /* name or alias; may take a plural */
+	PAT_HOST = 1,	 /* domain or address host; widens over the host name / address */
+	PAT_KEY = 2,	 /* key encoding; any prefix of at least min_len */
+	PAT_LITERAL = 3, /* no letter or digit: ASCII-folded bytes, searched in the input */
 };
 
+#define SHORT_LEN 4
+#define N_LEVELS 4
+static const size_t level_len[N_LEVELS] = {4, 8, 16, 32};
+#define HEX_PREFIX_MIN 8
+#define B64_PREFIX_MIN 16
+#define PREFILTER_BITS 18
+
 struct pattern {
-	uint8_t *text; /* folded; PAT_WORDS: the words joined by single spaces */
+	uint32_t *s; /* skeleton; PAT_LITERAL: folded bytes, one per element */
 	size_t len;
+	size_t min_len; /* PAT_KEY: shortest prefix that counts (skeleton code points) */
 	uint8_t kind;
+	uint32_t owner; /* index into ids */
 };
 
 struct index_entry {
-	uint64_t hash; /* index key, see key_len() */
-	size_t pat;
+	uint64_t hash;
+	uint32_t pat;
 };
 
 struct policy_redactor {
+	struct policy_skeleton *sk;
 	struct pattern *pats;
-	size_t n_pats;
-	size_t cap_pats;
-	struct index_entry *index; /* PAT_WORDS and PAT_EXACT, ascending by hash */
-	size_t n_index;
-	size_t *literals; /* indexes of PAT_LITERAL patterns */
+	size_t n_pats, cap_pats;
+	uint8_t (*ids)[32];
+	size_t n_ids, cap_ids;
+	struct index_entry *index[N_LEVELS];
+	size_t n_index[N_LEVELS];
+	uint32_t *shorts; /* patterns of fewer than SHORT_LEN code points */
+	size_t n_shorts;
+	uint32_t *literals;
 	size_t n_literals;
-	size_t max_words;     /* most words in an indexed pattern */
-	bool *has_word_count; /* [k]: some indexed pattern has exactly k words (0..max_words) */
+	/* bit set: some indexed pattern starts with the 3 code points of this slot */
+	uint8_t prefixes[(1u << PREFILTER_BITS) / 8];
 };
-
-/* A normalised text and, per byte, the source unit [from, to) it came from. */
-struct norm {
-	uint8_t *b;
-	size_t len;
-	size_t *from;
-	size_t *to;
-};
-
-static bool is_word(uint8_t c)
-{
-	return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-	       (c >= 'A' && c <= 'Z');
-}
-
-static bool is_host(uint8_t c)
-{
-	return is_word(c) || c == '.' || c == '-' || c == '_';
-}
-
-/* Characters of an email local part (RFC 5322 atext and dots; non-ASCII for RFC 6531). */
-static bool is_local(uint8_t c)
-{
-	return is_word(c) || (c && strchr(".!#$%&'*+/=?^_`{|}~-", c) != NULL);
-}
-
-/*
- * Simple case folding restricted to code points whose lower-case form is no longer in UTF-8
- * (all below U+0800).
- */
-static uint32_t fold_cp(uint32_t cp)
-{
-	if (cp >= 'A' && cp <= 'Z')
-		return cp + ('a' - 'A');
-	if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7)
-		return cp + 0x20;
-	if (cp >= 0x100 && cp <= 0x17F) {
-		if (cp == 0x130 || cp == 0x131) /* dotted capital I and dotless i */
-			return 'i';
-		if (cp <= 0x12F || (cp >= 0x132 && cp <= 0x137) || (cp >= 0x14A && cp <= 0x177))
-			return (cp & 1) ? cp : cp + 1;
-		if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E))
-			return (cp & 1) ? cp + 1 : cp;
-		if (cp == 0x178)
-			return 0xFF;
-		return cp;
-	}
-	if (cp >= 0x391 && cp <= 0x3A9 && cp != 0x3A2)
-		return cp + 0x20;
-	if (cp == 0x3C2) /* final sigma */
-		return 0x3C3;
-	if (cp >= 0x410 && cp <= 0x42F)
-		return cp + 0x20;
-	if (cp >= 0x400 && cp <= 0x40F)
-		return cp + 0x50;
-	return cp;
-}
-
-/* Invisible code points that would otherwise split a word: soft hyphen, zero-width and bidi
- * controls, word joiner, BOM. */
-static bool is_ignorable(uint32_t cp)
-{
-	return cp == 0xAD || (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
-	       (cp >= 0x2060 && cp <= 0x206F) || cp == 0xFEFF || cp == 0x180E;
-}
-
-/* Non-ASCII spaces and punctuation that separate words like ASCII punctuation does. */
-static bool is_separator(uint32_t cp)
-{
-	switch (cp) {
-	case 0xA0: /* no-break space */
-	case 0xA1:
-	case 0xA6:
-	case 0xA7:
-	case 0xAB: /* guillemets */
-	case 0xB6:
-	case 0xB7:
-	case 0xBB:
-	case 0xBF:
-	case 0x3000: /* ideographic space, comma, full stop */
-	case 0x3001:
-	case 0x3002:
-		return true;
-	}
-	/* General Punctuation spaces, dashes, quotes, ellipsis, line separators, per mille... */
-	return (cp >= 0x2000 && cp <= 0x200A) || (cp >= 0x2010 && cp <= 0x2029) ||
-	       (cp >= 0x202F && cp <= 0x205F);
-}
-
-/*
- * Decode one unit at @in (@len > 0 bytes left): a well-formed UTF-8 sequence, or a single
- * byte when the input is not well-formed there. Returns the unit's length; *@cp is the code
- * point, or -1 for a raw byte.
- */
-static size_t decode_unit(const uint8_t *in, size_t len, int32_t *cp)
-{
-	uint8_t c = in[0];
-	size_t n;
-	uint32_t v;
-	uint8_t lo = 0x80, hi = 0xBF;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xC2 && c <= 0xDF) {
-		n = 2;
-		v = c & 0x1F;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3;
-		v = c & 0x0F;
-		if (c == 0xE0)
-			lo = 0xA0; /* overlong */
-		if (c == 0xED)
-			hi = 0x9F; /* surrogates */
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4;
-		v = c & 0x07;
-		if (c == 0xF0)
-			lo = 0x90;
-		if (c == 0xF4)
-			hi = 0x8F;
-	} else {
-		*cp = -1;
-		return 1;
-	}
-	if (len < n || in[1] < lo || in[1] > hi) {
-		*cp = -1;
-		return 1;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((in[i] & 0xC0) != 0x80) {
-			*cp = -1;
-			return 1;
-		}
-		v = (v << 6) | (in[i] & 0x3F);
-	}
-	*cp = (int32_t)v;
-	return n;
-}
-
-/*
- * The matching form of one code point into @out; returns its length, never more than the
- * code point's own UTF-8 length (so a normalised text is never longer than its source).
- */
-static size_t normalize_cp(uint32_t cp, uint8_t out[4])
-{
-	if (is_ignorable(cp))
-		return 0;
-	if (is_separator(cp)) {
-		out[0] = ' ';
-		return 1;
-	}
-	if (cp >= 0xFF01 && cp <= 0xFF5E) /* full-width ASCII */
-		cp -= 0xFEE0;
-	cp = fold_cp(cp);
-	if (cp < 0x80) {
-		out[0] = (uint8_t)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (uint8_t)(0xC0 | (cp >> 6));
-		out[1] = (uint8_t)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (uint8_t)(0xE0 | (cp >> 12));
-		out[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-		out[2] = (uint8_t)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	out[0] = (uint8_t)(0xF0 | (cp >> 18));
-	out[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
-	out[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-	out[3] = (uint8_t)(0x80 | (cp & 0x3F));
-	return 4;
-}
-
-/*
- * Normalise @len bytes at @in into @out (room for @len bytes). When @from/@to are not NULL,
- * each output byte records the source unit it came from as [from, to), so a match in the
- * normalised text maps back to whole code points of the input. Returns the output length.
- */
-static size_t normalize(const uint8_t *in, size_t len, uint8_t *out, size_t *from, size_t *to)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len;) {
-		uint8_t tmp[4];
-		int32_t cp;
-		size_t n = decode_unit(in + i, len - i, &cp);
-		size_t m;
-
-		if (cp < 0) {
-			tmp[0] = in[i];
-			m = 1;
-		} else {
-			m = normalize_cp((uint32_t)cp, tmp);
-		}
-		for (size_t k = 0; k < m; k++) {
-			out[o] = tmp[k];
-			if (from) {
-				from[o] = i;
-				to[o] = i + n;
-			}
-			o++;
-		}
-		i += n;
-	}
-	return o;
-}
 
 #define HASH_INIT 0xcbf29ce484222325ull
 
-static uint64_t hash_update(uint64_t h, const uint8_t *p, size_t len)
+static uint64_t hash_cp(uint64_t h, uint32_t cp)
 {
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
+	return (h ^ cp) * 0x100000001b3ull;
 }
 
-/*
- * The index key of a word or exact pattern: the hash of its words joined by single spaces,
- * whatever separated them ("cert.acme.example" and "Acme CERT" alike), and its word count.
- * The scan hashes the same way every run of 1..max_words consecutive words of the text, so
- * a bucket holds only patterns with exactly those words (and rare hash collisions): members
- * whose names start alike ("National CSIRT of ...") never share one.
- */
-static uint64_t pattern_key(const struct pattern *p, size_t *n_words)
+/* The prefilter's slot for a pattern or text position starting with @a, @b, @c. */
+static uint32_t prefix_slot(uint32_t a, uint32_t b, uint32_t c)
 {
-	static const uint8_t space = ' ';
-	uint64_t h = HASH_INIT;
-	size_t n = 0;
-
-	for (size_t i = 0; i < p->len;) {
-		size_t e = i;
-
-		if (!is_word(p->text[i])) {
-			i++;
-			continue;
-		}
-		while (e < p->len && is_word(p->text[e]))
-			e++;
-		if (n++)
-			h = hash_update(h, &space, 1);
-		h = hash_update(h, p->text + i, e - i);
-		i = e;
-	}
-	*n_words = n;
-	return h;
+	return (((a * 0x9E3779B1u) ^ b) * 0x85EBCA6Bu ^ c) * 0xC2B2AE35u >> (32 - PREFILTER_BITS);
 }
 
-static int push_pattern(struct policy_redactor *rd, uint8_t *text, size_t len, uint8_t kind)
+static int push_pattern(struct policy_redactor *rd, uint32_t *s, size_t len, size_t min_len,
+			uint8_t kind)
 {
 	if (rd->n_pats == rd->cap_pats) {
 		size_t cap = rd->cap_pats ? 2 * rd->cap_pats : 64;
 		struct pattern *p = realloc(rd->pats, cap * sizeof(*p));
 
 		if (!p) {
-			free(text);
+			free(s);
 			return -ENOMEM;
 		}
 		rd->pats = p;
 		rd->cap_pats = cap;
 	}
-	rd->pats[rd->n_pats].text = text;
-	rd->pats[rd->n_pats].len = len;
-	rd->pats[rd->n_pats].kind = kind;
+	rd->pats[rd->n_pats] = (struct pattern){.s = s,
+						.len = len,
+						.min_len = min_len,
+						.kind = kind,
+						.owner = (uint32_t)(rd->n_ids - 1)};
 	rd->n_pats++;
 	return 0;
 }
 
-static bool all_space(const uint8_t *p, size_t len)
+static bool is_space(uint8_t c)
 {
-	for (size_t i = 0; i < len; i++)
-		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r' && p[i] != '\v' &&
-		    p[i] != '\f')
-			return false;
-	return true;
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static uint8_t lower(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
 }
 
 /*
- * Add a name or alias: its words joined by one space. A name without any word is kept as a
- * literal so that it is still hidden wherever it appears.
+ * Add the skeleton of @len bytes at @s as a pattern of @kind. @prefix_chars > 0 (keys): the
+ * shortest prefix that counts is the skeleton of the first @prefix_chars bytes. A name with
+ * an empty skeleton becomes a literal of its trimmed, ASCII-folded bytes.
  */
-static int add_words(struct policy_redactor *rd, const char *s)
+static int add_text(struct policy_redactor *rd, const char *s, size_t len, uint8_t kind,
+		    size_t prefix_chars)
 {
-	size_t len = strlen(s), n, o = 0;
-	uint8_t *f;
+	struct policy_skel_text t = {0};
+	size_t min_len = 0;
+	uint32_t *copy;
+	int rc;
 
 	if (len == 0)
 		return 0;
-	f = malloc(len);
-	if (!f)
-		return -ENOMEM;
-	n = normalize((const uint8_t *)s, len, f, NULL, NULL);
-	if (n == 0 || all_space(f, n)) {
-		free(f);
-		return 0;
+	if (prefix_chars) {
+		rc = policy_skeleton_map(rd->sk, s, prefix_chars < len ? prefix_chars : len, 0, 0,
+					 &t);
+		min_len = t.len;
+		policy_skel_text_deinit(&t);
+		if (rc < 0)
+			return rc;
 	}
-	/* Compact the words in place: the output never outgrows the input. */
-	for (size_t i = 0; i < n;) {
-		if (!is_word(f[i])) {
-			i++;
-			continue;
+	rc = policy_skeleton_map(rd->sk, s, len, 0, 0, &t);
+	if (rc < 0)
+		goto out;
+	if (t.len == 0) {
+		size_t a = 0, b = len;
+
+		while (a < b && is_space((uint8_t)s[a]))
+			a++;
+		while (b > a && is_space((uint8_t)s[b - 1]))
+			b--;
+		if (a == b || kind != PAT_NAME)
+			goto out;
+		copy = malloc((b - a) * sizeof(*copy));
+		if (!copy) {
+			rc = -ENOMEM;
+			goto out;
 		}
-		if (o > 0)
-			f[o++] = ' ';
-		while (i < n && is_word(f[i]))
-			f[o++] = f[i++];
+		for (size_t i = a; i < b; i++)
+			copy[i - a] = lower((uint8_t)s[i]);
+		rc = push_pattern(rd, copy, b - a, 0, PAT_LITERAL);
+		goto out;
 	}
-	if (o == 0) /* nothing was written: f still holds the whole normalised name */
-		return push_pattern(rd, f, n, PAT_LITERAL);
-	return push_pattern(rd, f, o, PAT_WORDS);
+	copy = malloc(t.len * sizeof(*copy));
+	if (!copy) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	memcpy(copy, t.cp, t.len * sizeof(*copy));
+	rc = push_pattern(rd, copy, t.len, min_len ? min_len : t.len, kind);
+out:
+	policy_skel_text_deinit(&t);
+	return rc;
 }
 
-/*
- * Add a domain, address host or key hex: leading/trailing dots and wildcard stars are
- * dropped ("*.cert.example." is "cert.example"); what still begins or ends with a non-word
- * character (e.g. "fe80::") is kept as a literal.
- */
-static int add_exact(struct policy_redactor *rd, const char *s, size_t len)
+/* A domain or host: without a leading "*." or dots and trailing dots; also with every dot
+ * spelled "dot" ("alpha[dot]example", "alpha dot example"). */
+static int add_host(struct policy_redactor *rd, const char *s, size_t len)
 {
-	size_t n, start = 0;
-	uint8_t *f;
-	uint8_t kind = PAT_EXACT;
+	char *dotted;
+	size_t o = 0;
+	int rc;
 
-	if (len == 0)
-		return 0;
-	f = malloc(len);
-	if (!f)
-		return -ENOMEM;
-	n = normalize((const uint8_t *)s, len, f, NULL, NULL);
-	while (start < n && (f[start] == '.' || f[start] == '*'))
-		start++;
-	while (n > start && (f[n - 1] == '.' || f[n - 1] == '*'))
-		n--;
-	if (n == start || all_space(f + start, n - start)) {
-		free(f);
-		return 0;
+	while (len > 0 && (s[0] == '*' || s[0] == '.')) {
+		s++;
+		len--;
 	}
-	n -= start;
-	memmove(f, f + start, n);
-	if (!is_word(f[0]) || !is_word(f[n - 1]))
-		kind = PAT_LITERAL;
-	return push_pattern(rd, f, n, kind);
+	while (len > 0 && s[len - 1] == '.')
+		len--;
+	rc = add_text(rd, s, len, PAT_HOST, 0);
+	if (rc < 0 || !memchr(s, '.', len))
+		return rc;
+	dotted = malloc(len * 5 + 1);
+	if (!dotted)
+		return -ENOMEM;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '.') {
+			memcpy(dotted + o, " dot ", 5);
+			o += 5;
+		} else {
+			dotted[o++] = s[i];
+		}
+	}
+	rc = add_text(rd, dotted, o, PAT_HOST, 0);
+	free(dotted);
+	return rc;
 }
 
 /* The host of "host:port", "[v6]:port", a bare host or a bare IPv6 address. */
@@ -412,58 +214,108 @@ static int add_address(struct policy_redactor *rd, const char *addr)
 		const char *end = strchr(addr, ']');
 
 		if (!end)
-			return add_exact(rd, addr + 1, strlen(addr + 1));
-		return add_exact(rd, addr + 1, (size_t)(end - addr - 1));
+			return add_host(rd, addr + 1, strlen(addr + 1));
+		return add_host(rd, addr + 1, (size_t)(end - addr - 1));
 	}
 	if (colon && !strchr(colon + 1, ':'))
-		return add_exact(rd, addr, (size_t)(colon - addr));
-	return add_exact(rd, addr, strlen(addr));
+		return add_host(rd, addr, (size_t)(colon - addr));
+	return add_host(rd, addr, strlen(addr));
 }
 
-static int add_key_hex(struct policy_redactor *rd, const uint8_t key[32])
+/* Unpadded base64 of @in (@len bytes) into @out with the given last two characters. */
+static size_t base64(char *out, const uint8_t *in, size_t len, char c62, char c63)
 {
-	char hex[65];
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	size_t o = 0;
 
-	proto_hex_encode(hex, key, 32);
-	return add_exact(rd, hex, 64);
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16;
+		size_t n = len - i < 3 ? len - i : 3;
+
+		if (n > 1)
+			v |= (uint32_t)in[i + 1] << 8;
+		if (n > 2)
+			v |= in[i + 2];
+		for (size_t k = 0; k < n + 1; k++) {
+			uint32_t x = (v >> (18 - 6 * k)) & 63;
+
+			out[o++] = x < 62 ? a[x] : (x == 62 ? c62 : c63);
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
+static int add_key(struct policy_redactor *rd, const uint8_t key[32])
+{
+	char enc[65];
+	size_t n;
+	int rc;
+
+	proto_hex_encode(enc, key, 32);
+	rc = add_text(rd, enc, 64, PAT_KEY, HEX_PREFIX_MIN);
+	if (rc < 0)
+		return rc;
+	n = base64(enc, key, 32, '+', '/');
+	rc = add_text(rd, enc, n, PAT_KEY, B64_PREFIX_MIN);
+	if (rc < 0)
+		return rc;
+	n = base64(enc, key, 32, '-', '_');
+	return add_text(rd, enc, n, PAT_KEY, B64_PREFIX_MIN);
 }
 
 static int add_member(struct policy_redactor *rd, const struct proto_member *m)
 {
 	int rc = 0;
 
+	if (rd->n_ids == rd->cap_ids) {
+		size_t cap = rd->cap_ids ? 2 * rd->cap_ids : 64;
+		void *p = realloc(rd->ids, cap * sizeof(*rd->ids));
+
+		if (!p)
+			return -ENOMEM;
+		rd->ids = p;
+		rd->cap_ids = cap;
+	}
+	memcpy(rd->ids[rd->n_ids++], m->id, 32);
 	if (m->name)
-		rc = add_words(rd, m->name);
+		rc = add_text(rd, m->name, strlen(m->name), PAT_NAME, 0);
 	for (size_t i = 0; rc == 0 && i < m->n_aliases; i++)
 		if (m->aliases[i])
-			rc = add_words(rd, m->aliases[i]);
+			rc = add_text(rd, m->aliases[i], strlen(m->aliases[i]), PAT_NAME, 0);
 	for (size_t i = 0; rc == 0 && i < m->n_domains; i++)
 		if (m->domains[i])
-			rc = add_exact(rd, m->domains[i], strlen(m->domains[i]));
+			rc = add_host(rd, m->domains[i], strlen(m->domains[i]));
 	for (size_t i = 0; rc == 0 && i < m->n_addrs; i++)
 		if (m->addrs[i])
 			rc = add_address(rd, m->addrs[i]);
 	if (rc == 0)
-		rc = add_key_hex(rd, m->id);
+		rc = add_key(rd, m->id);
 	if (rc == 0)
-		rc = add_key_hex(rd, m->transport_pk);
+		rc = add_key(rd, m->transport_pk);
 	if (rc == 0)
-		rc = add_key_hex(rd, m->ring_pk);
+		rc = add_key(rd, m->ring_pk);
 	return rc;
 }
+
+/* qsort has no context argument; the ids are compared through this pointer while building
+ * (policy_redact_new() is not reentrant for one redactor, and nothing else uses it). */
+static _Thread_local const struct policy_redactor *sorting;
 
 static int cmp_pattern(const void *a, const void *b)
 {
 	const struct pattern *x = a, *y = b;
-	size_t n = x->len < y->len ? x->len : y->len;
-	int c;
 
 	if (x->kind != y->kind)
 		return x->kind < y->kind ? -1 : 1;
-	c = memcmp(x->text, y->text, n);
-	if (c)
-		return c;
-	return x->len < y->len ? -1 : x->len > y->len;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	if (x->min_len != y->min_len)
+		return x->min_len < y->min_len ? -1 : 1;
+	for (size_t i = 0; i < x->len; i++)
+		if (x->s[i] != y->s[i])
+			return x->s[i] < y->s[i] ? -1 : 1;
+	return memcmp(sorting->ids[x->owner], sorting->ids[y->owner], 32);
 }
 
 static int cmp_index(const void *a, const void *b)
@@ -477,45 +329,55 @@ static int cmp_index(const void *a, const void *b)
 
 static int build_index(struct policy_redactor *rd)
 {
-	size_t o = 0, words;
+	size_t o = 0;
 
 	if (rd->n_pats == 0)
 		return 0;
+	sorting = rd;
 	qsort(rd->pats, rd->n_pats, sizeof(*rd->pats), cmp_pattern);
 	for (size_t i = 0; i < rd->n_pats; i++) {
 		if (o > 0 && cmp_pattern(&rd->pats[o - 1], &rd->pats[i]) == 0) {
-			free(rd->pats[i].text);
+			free(rd->pats[i].s);
 			continue;
 		}
 		rd->pats[o++] = rd->pats[i];
 	}
+	sorting = NULL;
 	rd->n_pats = o;
-
-	rd->index = calloc(rd->n_pats, sizeof(*rd->index));
+	for (int l = 0; l < N_LEVELS; l++) {
+		rd->index[l] = calloc(rd->n_pats, sizeof(*rd->index[l]));
+		if (!rd->index[l])
+			return -ENOMEM;
+	}
+	rd->shorts = calloc(rd->n_pats, sizeof(*rd->shorts));
 	rd->literals = calloc(rd->n_pats, sizeof(*rd->literals));
-	if (!rd->index || !rd->literals)
+	if (!rd->shorts || !rd->literals)
 		return -ENOMEM;
 	for (size_t i = 0; i < rd->n_pats; i++) {
 		const struct pattern *p = &rd->pats[i];
+		size_t key_len = p->kind == PAT_KEY ? p->min_len : p->len;
+		int l = N_LEVELS - 1;
+		uint64_t h = HASH_INIT;
+		uint32_t slot;
 
 		if (p->kind == PAT_LITERAL) {
-			rd->literals[rd->n_literals++] = i;
+			rd->literals[rd->n_literals++] = (uint32_t)i;
 			continue;
 		}
-		rd->index[rd->n_index].hash = pattern_key(p, &words);
-		rd->index[rd->n_index].pat = i;
-		rd->n_index++;
-		if (words > rd->max_words)
-			rd->max_words = words;
+		if (key_len < SHORT_LEN) {
+			rd->shorts[rd->n_shorts++] = (uint32_t)i;
+			continue;
+		}
+		while (level_len[l] > key_len)
+			l--;
+		slot = prefix_slot(p->s[0], p->s[1], p->s[2]);
+		rd->prefixes[slot / 8] |= (uint8_t)(1u << (slot % 8));
+		for (size_t k = 0; k < level_len[l]; k++)
+			h = hash_cp(h, p->s[k]);
+		rd->index[l][rd->n_index[l]++] = (struct index_entry){h, (uint32_t)i};
 	}
-	qsort(rd->index, rd->n_index, sizeof(*rd->index), cmp_index);
-	rd->has_word_count = calloc(rd->max_words + 1, sizeof(*rd->has_word_count));
-	if (!rd->has_word_count)
-		return -ENOMEM;
-	for (size_t i = 0; i < rd->n_index; i++) {
-		pattern_key(&rd->pats[rd->index[i].pat], &words);
-		rd->has_word_count[words] = true;
-	}
+	for (int l = 0; l < N_LEVELS; l++)
+		qsort(rd->index[l], rd->n_index[l], sizeof(*rd->index[l]), cmp_index);
 	return 0;
 }
 
@@ -525,6 +387,9 @@ struct policy_redactor *policy_redact_new(const struct proto_roster *const *rost
 
 	if (!rd)
 		return NULL;
+	rd->sk = policy_skeleton_new();
+	if (!rd->sk)
+		goto fail;
 	for (size_t r = 0; r < n; r++) {
 		if (!rosters[r])
 			continue;
@@ -545,11 +410,14 @@ void policy_redact_free(struct policy_redactor *rd)
 	if (!rd)
 		return;
 	for (size_t i = 0; i < rd->n_pats; i++)
-		free(rd->pats[i].text);
+		free(rd->pats[i].s);
 	free(rd->pats);
-	free(rd->index);
+	free(rd->ids);
+	for (int l = 0; l < N_LEVELS; l++)
+		free(rd->index[l]);
+	free(rd->shorts);
 	free(rd->literals);
-	free(rd->has_word_count);
+	policy_skeleton_free(rd->sk);
 	free(rd);
 }
 
@@ -558,217 +426,385 @@ size_t policy_redact_patterns(const struct policy_redactor *rd)
 	return rd ? rd->n_pats : 0;
 }
 
-/* End of a PAT_WORDS match starting at @pos (a word start), or 0 when it does not match. */
-static size_t match_words(const struct pattern *p, const uint8_t *f, size_t len, size_t pos)
-{
-	size_t t = pos;
-
-	for (size_t j = 0; j < p->len; j++) {
-		if (p->text[j] == ' ') {
-			size_t s = t;
-
-			while (t < len && !is_word(f[t]))
-				t++;
-			if (t == s)
-				return 0;
-			continue;
-		}
-		if (t >= len || f[t] != p->text[j])
-			return 0;
-		t++;
-	}
-	if (t < len && is_word(f[t]))
-		return 0;
-	return t;
-}
-
-/* Hide the source bytes of normalised bytes [s, e) (e > s). */
-static void mark(const struct norm *t, uint8_t *mask, size_t s, size_t e)
-{
-	size_t from = t->from[s], to = t->to[e - 1];
-
-	memset(mask + from, 1, to - from);
-}
-
 /*
- * A PAT_EXACT match at [ms, me): hide the whole host name around it, and the whole address
- * when the host follows an '@'. Leading and trailing dots/hyphens belong to the sentence
- * ("see mail.cert.example.") and stay visible.
+ * Where a match of @p starting at skeleton index @i ends (exclusive), or 0 when there is
+ * none. The start boundary was checked by the caller.
  */
-static void mark_exact(const struct norm *t, uint8_t *mask, size_t ms, size_t me)
+static size_t match_at(const struct pattern *p, const struct policy_skel_text *t, size_t i)
 {
-	const uint8_t *f = t->b;
-	size_t hs = ms, he = me;
+	const uint32_t *c = t->cp;
+	size_t n = t->len, e;
 
-	while (hs > 0 && is_host(f[hs - 1]))
-		hs--;
-	while (hs < ms && !is_word(f[hs]))
-		hs++;
-	while (he < t->len && is_host(f[he]))
-		he++;
-	while (he > me && !is_word(f[he - 1]))
-		he--;
-	if (hs > 0 && f[hs - 1] == '@') {
-		hs--;
-		while (hs > 0 && is_local(f[hs - 1]))
-			hs--;
+	if (p->kind == PAT_KEY) {
+		size_t lcp = 0;
+
+		if (t->bnd[i] != POLICY_SKEL_HARD)
+			return 0;
+		while (lcp < p->len && i + lcp < n && c[i + lcp] == p->s[lcp])
+			lcp++;
+		for (size_t q = lcp; q >= p->min_len && q > 0; q--)
+			if (t->bnd[i + q] == POLICY_SKEL_HARD)
+				return i + q;
+		return 0;
 	}
-	mark(t, mask, hs, he);
+	if (i + p->len > n || memcmp(c + i, p->s, p->len * sizeof(*c)) != 0)
+		return 0;
+	e = i + p->len;
+	if (p->len < SHORT_LEN)
+		return t->bnd[i] == POLICY_SKEL_HARD && t->bnd[e] == POLICY_SKEL_HARD ? e : 0;
+	if (t->bnd[e] != POLICY_SKEL_NONE)
+		return e;
+	if (p->kind != PAT_NAME)
+		return 0;
+	if (c[e] == 's' && t->bnd[e + 1] != POLICY_SKEL_NONE)
+		return e + 1;
+	if (e + 1 < n && c[e] == 'e' && c[e + 1] == 's' && t->bnd[e + 2] != POLICY_SKEL_NONE)
+		return e + 2;
+	return 0;
 }
 
-static size_t index_lower_bound(const struct policy_redactor *rd, uint64_t h)
+/* What to do with each match: the source bytes it covers, and the owner. */
+struct sink {
+	const uint8_t *src; /* the joined source (mask mode) */
+	size_t src_len;
+	uint8_t *mask; /* NULL: names mode */
+	const uint8_t *except;
+	uint8_t *found;
+	bool named;
+};
+
+static bool is_hostish(uint8_t c)
 {
-	size_t lo = 0, hi = rd->n_index;
+	return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+	       (c >= 'A' && c <= 'Z') || c == '.' || c == '-' || c == '_' || c == '@' || c == '+';
+}
+
+static bool is_word_byte(uint8_t c)
+{
+	return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+	       (c >= 'A' && c <= 'Z');
+}
+
+static void on_match(const struct policy_redactor *rd, struct sink *k, const struct pattern *p,
+		     size_t from, size_t to)
+{
+	if (!k->mask) {
+		if (!k->except || memcmp(rd->ids[p->owner], k->except, 32) != 0) {
+			if (k->found && !k->named)
+				memcpy(k->found, rd->ids[p->owner], 32);
+			k->named = true;
+		}
+		return;
+	}
+	if (p->kind == PAT_HOST) {
+		size_t s = from, e = to;
+
+		while (s > 0 && is_hostish(k->src[s - 1]))
+			s--;
+		while (s < from && !is_word_byte(k->src[s]))
+			s++;
+		while (e < k->src_len && is_hostish(k->src[e]))
+			e++;
+		while (e > to && !is_word_byte(k->src[e - 1]))
+			e--;
+		from = s;
+		to = e;
+	}
+	memset(k->mask + from, 1, to - from);
+}
+
+static void try_bucket(const struct policy_redactor *rd, int l, uint64_t h,
+		       const struct policy_skel_text *t, size_t i, struct sink *k)
+{
+	const struct index_entry *ix = rd->index[l];
+	size_t lo = 0, hi = rd->n_index[l];
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (rd->index[mid].hash < h)
+		if (ix[mid].hash < h)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo;
-}
+	for (; lo < rd->n_index[l] && ix[lo].hash == h; lo++) {
+		const struct pattern *p = &rd->pats[ix[lo].pat];
+		size_t e = match_at(p, t, i);
 
-/* Try every pattern whose key is @h at the word starting at @i. */
-static void try_bucket(const struct policy_redactor *rd, const struct norm *t, uint8_t *mask,
-		       size_t i, uint64_t h)
-{
-	const uint8_t *f = t->b;
-	size_t len = t->len;
-
-	for (size_t k = index_lower_bound(rd, h); k < rd->n_index && rd->index[k].hash == h; k++) {
-		const struct pattern *p = &rd->pats[rd->index[k].pat];
-
-		if (p->kind == PAT_WORDS) {
-			size_t end = match_words(p, f, len, i);
-
-			if (end)
-				mark(t, mask, i, end);
-		} else if (p->len <= len - i && memcmp(f + i, p->text, p->len) == 0 &&
-			   (i + p->len == len || !is_word(f[i + p->len]))) {
-			mark_exact(t, mask, i, i + p->len);
-		}
+		if (e)
+			on_match(rd, k, p, t->from[i], t->to[e - 1]);
 	}
 }
 
-static void scan(const struct policy_redactor *rd, const struct norm *t, uint8_t *mask)
+static void scan_literals(const struct policy_redactor *rd, const uint8_t *src, size_t len,
+			  struct sink *k)
 {
-	static const uint8_t space = ' ';
-	const uint8_t *f = t->b;
-	size_t len = t->len;
-
-	for (size_t i = 0; i < len;) {
-		size_t first_end = i, w = i;
-		uint64_t h = HASH_INIT;
-
-		if (!is_word(f[i])) {
-			i++;
-			continue;
-		}
-		/* Keys of the runs of 1, 2, ... max_words words starting here. */
-		for (size_t k = 1; k <= rd->max_words; k++) {
-			size_t e = w;
-
-			while (e < len && is_word(f[e]))
-				e++;
-			if (k == 1)
-				first_end = e;
-			else
-				h = hash_update(h, &space, 1);
-			h = hash_update(h, f + w, e - w);
-			if (rd->has_word_count[k])
-				try_bucket(rd, t, mask, i, h);
-			w = e;
-			while (w < len && !is_word(f[w]))
-				w++;
-			if (w == len)
-				break;
-		}
-		i = first_end;
-	}
-	for (size_t k = 0; k < rd->n_literals; k++) {
-		const struct pattern *p = &rd->pats[rd->literals[k]];
+	for (size_t j = 0; j < rd->n_literals; j++) {
+		const struct pattern *p = &rd->pats[rd->literals[j]];
 
 		for (size_t i = 0; p->len <= len && i <= len - p->len; i++) {
-			size_t s = i, e = i + p->len;
+			size_t q = 0, s = i, e = i + p->len;
 
-			if (memcmp(f + i, p->text, p->len) != 0)
+			while (q < p->len && lower(src[i + q]) == p->s[q])
+				q++;
+			if (q < p->len)
 				continue;
-			/*
-			 * A literal may start or end inside a word; hiding only its bytes would cut
-			 * that word and make its remainder look like a word of its own, so the
-			 * words it touches are hidden with it.
-			 */
-			while (s > 0 && is_word(f[s - 1]))
+			/* hiding only part of a word would leave its rest looking like a word */
+			while (s > 0 && is_word_byte(src[s - 1]))
 				s--;
-			while (e < len && is_word(f[e]))
+			while (e < len && is_word_byte(src[e]))
 				e++;
-			mark(t, mask, s, e);
+			on_match(rd, k, p, s, e);
 		}
 	}
+}
+
+static void scan(const struct policy_redactor *rd, const struct policy_skel_text *t,
+		 const uint8_t *src, size_t src_len, bool skip_literals, struct sink *k)
+{
+	for (size_t i = 0; i < t->len; i++) {
+		uint64_t h = HASH_INIT;
+		size_t done = 0;
+		uint32_t slot;
+
+		if (t->bnd[i] == POLICY_SKEL_NONE)
+			continue;
+		slot = i + 2 < t->len ? prefix_slot(t->cp[i], t->cp[i + 1], t->cp[i + 2]) : 0;
+		for (int l = 0; l < N_LEVELS && i + level_len[l] <= t->len &&
+				(rd->prefixes[slot / 8] >> (slot % 8) & 1);
+		     l++) {
+			for (; done < level_len[l]; done++)
+				h = hash_cp(h, t->cp[i + done]);
+			if (rd->n_index[l])
+				try_bucket(rd, l, h, t, i, k);
+		}
+		if (t->bnd[i] != POLICY_SKEL_HARD)
+			continue;
+		for (size_t j = 0; j < rd->n_shorts; j++) {
+			const struct pattern *p = &rd->pats[rd->shorts[j]];
+			size_t e = match_at(p, t, i);
+
+			if (e)
+				on_match(rd, k, p, t->from[i], t->to[e - 1]);
+		}
+	}
+	if (!skip_literals)
+		scan_literals(rd, src, src_len, k);
+}
+
+/*
+ * Join @n fields (the in or the out side) into one buffer, one 0x1F byte between fields
+ * (a control character, so host widening and literals never cross it). *@base receives
+ * each field's offset.
+ */
+static int join(const char *const *s, const size_t *len, size_t n, uint8_t **joined,
+		size_t *joined_len, size_t *base)
+{
+	size_t total = n, o = 0;
+
+	for (size_t i = 0; i < n; i++)
+		total += len[i];
+	*joined = malloc(total ? total : 1);
+	if (!*joined)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		base[i] = o;
+		if (len[i])
+			memcpy(*joined + o, s[i], len[i]);
+		o += len[i];
+		(*joined)[o++] = 0x1F;
+	}
+	*joined_len = o;
+	return 0;
+}
+
+static bool has_markup(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == '<' || s[i] == '&' || s[i] == '%' || s[i] == '\\' || s[i] == '[' ||
+		    s[i] == '(' || s[i] == '{')
+			return true;
+	return false;
+}
+
+/*
+ * Map the @n fields to the skeleton and scan it into @k. A text with markup is read twice,
+ * decoded and as plain text (policy/skeleton.h): "<Alpha>" or "&Delta;" name a member in
+ * one reading and not in the other, and either reading may be the one a person sees.
+ */
+static int map_scan(const struct policy_redactor *rd, const char *const *s, const size_t *len,
+		    size_t n, const size_t *base, const uint8_t *joined, size_t joined_len,
+		    struct sink *k)
+{
+	bool markup = false;
+	int rc = 0;
+
+	for (size_t i = 0; i < n && !markup; i++)
+		markup = has_markup(s[i], len[i]);
+	for (unsigned plain = 0; plain <= (markup ? 1u : 0u) && rc == 0; plain++) {
+		struct policy_skel_text t = {0};
+
+		for (size_t i = 0; i < n && rc == 0; i++)
+			rc = policy_skeleton_map(rd->sk, s[i], len[i], base[i],
+						 plain ? POLICY_SKEL_PLAIN : 0, &t);
+		if (rc == 0)
+			scan(rd, &t, joined, joined_len, plain, k);
+		policy_skel_text_deinit(&t);
+	}
+	return rc;
+}
+
+/* Write field @f's bytes of @src [@b, @b + f->len) with masked runs as tokens. */
+static int emit(struct policy_redact_field *f, const uint8_t *src, const uint8_t *mask, size_t b)
+{
+	size_t o = 0, nred = 0;
+
+	for (size_t i = b; i < b + f->len;) {
+		if (mask && mask[i]) {
+			while (i < b + f->len && mask[i])
+				i++;
+			if (f->cap < POLICY_REDACT_TOKEN_LEN + 1 ||
+			    o > f->cap - POLICY_REDACT_TOKEN_LEN - 1)
+				return -ENOSPC;
+			memcpy(f->out + o, POLICY_REDACT_TOKEN, POLICY_REDACT_TOKEN_LEN);
+			o += POLICY_REDACT_TOKEN_LEN;
+			nred++;
+		} else {
+			if (o + 1 >= f->cap)
+				return -ENOSPC;
+			f->out[o++] = (char)src[i++];
+		}
+	}
+	if (f->cap == 0)
+		return -ENOSPC;
+	f->out[o] = '\0';
+	f->out_len = o;
+	f->n_redacted = nred;
+	return 0;
+}
+
+/* Search the outputs again; drop every field that a remaining match touches. */
+static int verify(const struct policy_redactor *rd, struct policy_redact_field *f, size_t n,
+		  const char **s, size_t *len, size_t *base)
+{
+	uint8_t *joined = NULL, *mask = NULL;
+	size_t joined_len = 0;
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		s[i] = f[i].out;
+		len[i] = f[i].out_len;
+	}
+	rc = join(s, len, n, &joined, &joined_len, base);
+	if (rc < 0)
+		goto out;
+	mask = calloc(joined_len ? joined_len : 1, 1);
+	if (!mask) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = map_scan(rd, s, len, n, base, joined, joined_len,
+		      &(struct sink){.src = joined, .src_len = joined_len, .mask = mask});
+	if (rc < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (!memchr(mask + base[i], 1, len[i]))
+			continue;
+		f[i].dropped = true;
+		f[i].out[0] = '\0';
+		f[i].out_len = 0;
+		f[i].n_redacted = 0;
+	}
+out:
+	free(joined);
+	free(mask);
+	return rc;
+}
+
+int policy_redact_fields(const struct policy_redactor *rd, struct policy_redact_field *f, size_t n)
+{
+	const char **s = calloc(n ? n : 1, sizeof(*s));
+	size_t *len = calloc(n ? n : 1, sizeof(*len));
+	size_t *base = calloc(n ? n : 1, sizeof(*base));
+	uint8_t *joined = NULL, *mask = NULL;
+	size_t joined_len = 0;
+	bool active = rd && rd->n_pats > 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (f[i].cap > 0)
+			f[i].out[0] = '\0';
+		f[i].out_len = f[i].n_redacted = 0;
+		f[i].dropped = false;
+		s[i] = f[i].in;
+		len[i] = f[i].len;
+	}
+	if (!s || !len || !base) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = join(s, len, active ? n : 0, &joined, &joined_len, base);
+	if (rc < 0)
+		goto out;
+	if (active) {
+		mask = calloc(joined_len ? joined_len : 1, 1);
+		if (!mask) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		rc = map_scan(rd, s, len, n, base, joined, joined_len,
+			      &(struct sink){.src = joined, .src_len = joined_len, .mask = mask});
+		if (rc < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		rc = active ? emit(&f[i], joined, mask, base[i])
+			    : emit(&f[i], (const uint8_t *)f[i].in, NULL, 0);
+		if (rc < 0)
+			goto out;
+	}
+	/* Unchanged outputs are the inputs, in which the first pass found nothing. */
+	if (active && memchr(mask, 1, joined_len))
+		rc = verify(rd, f, n, s, len, base);
+out:
+	if (rc < 0)
+		for (size_t i = 0; i < n; i++) {
+			if (f[i].cap > 0)
+				f[i].out[0] = '\0';
+			f[i].out_len = f[i].n_redacted = 0;
+		}
+	free(joined);
+	free(mask);
+	free(s);
+	free(len);
+	free(base);
+	return rc;
 }
 
 int policy_redact_text(const struct policy_redactor *rd, const char *in, size_t len, char *out,
 		       size_t cap, size_t *out_len, size_t *n_redacted)
 {
-	const uint8_t *src = (const uint8_t *)in;
-	struct norm t = {0};
-	uint8_t *mask = NULL;
-	size_t o = 0, nred = 0;
-	int rc = 0;
+	struct policy_redact_field f = {.in = in, .len = len, .out = out, .cap = cap};
+	int rc = policy_redact_fields(rd, &f, 1);
 
-	if (cap > 0)
-		out[0] = '\0';
 	if (out_len)
-		*out_len = 0;
+		*out_len = f.out_len;
 	if (n_redacted)
-		*n_redacted = 0;
-	if (len > 0 && rd && rd->n_pats > 0) {
-		t.b = malloc(len);
-		t.from = malloc(len * sizeof(*t.from));
-		t.to = malloc(len * sizeof(*t.to));
-		mask = calloc(len, 1);
-		if (!t.b || !t.from || !t.to || !mask) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		t.len = normalize(src, len, t.b, t.from, t.to);
-		scan(rd, &t, mask);
-	}
-	for (size_t i = 0; i < len;) {
-		if (mask && mask[i]) {
-			while (i < len && mask[i])
-				i++;
-			if (cap < POLICY_REDACT_TOKEN_LEN + 1 ||
-			    o > cap - POLICY_REDACT_TOKEN_LEN - 1)
-				goto nospace;
-			memcpy(out + o, POLICY_REDACT_TOKEN, POLICY_REDACT_TOKEN_LEN);
-			o += POLICY_REDACT_TOKEN_LEN;
-			nred++;
-		} else {
-			if (o + 1 >= cap)
-				goto nospace;
-			out[o++] = (char)src[i++];
-		}
-	}
-	if (cap == 0)
-		goto nospace;
-	out[o] = '\0';
-	if (out_len)
-		*out_len = o;
-	if (n_redacted)
-		*n_redacted = nred;
-	goto out;
-nospace:
-	if (cap > 0)
-		out[0] = '\0';
-	rc = -ENOSPC;
-out:
-	free(t.b);
-	free(t.from);
-	free(t.to);
-	free(mask);
-	return rc;
+		*n_redacted = f.n_redacted;
+	if (rc < 0)
+		return rc;
+	return f.dropped ? POLICY_REDACT_DROPPED : 0;
+}
+
+int policy_redact_names(const struct policy_redactor *rd, const char *in, size_t len,
+			const uint8_t *except, uint8_t *found)
+{
+	struct sink k = {.except = except, .found = found};
+	size_t base = 0;
+	int rc;
+
+	if (!rd || rd->n_pats == 0 || len == 0)
+		return 0;
+	rc = map_scan(rd, &in, &len, 1, &base, (const uint8_t *)in, len, &k);
+	return rc < 0 ? rc : k.named ? 1 : 0;
 }

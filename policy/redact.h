@@ -1,52 +1,68 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * policy/redact.h — Chatham House redaction of free text (descriptions, tags) against the
- * roster (DESIGN.md §6).
+ * roster (DESIGN.md §6). Nothing that leaves the community may name a member.
  *
  * A redactor is built once from one or more rosters (normally every epoch the node holds, so
- * a member who left is still never named) and then redacts any number of texts. Everything
- * a member could be recognised by is a pattern:
+ * a member who left is still never named) and then redacts any number of texts. Matching
+ * happens on the canonical skeleton of policy/skeleton.h (markup, entities, percent and
+ * backslash escapes and defanging undone; NFKC case fold; TR39 confusables mapped to their
+ * prototype; marks and format characters removed; separators ignored but remembered as
+ * word boundaries). Every member contributes these patterns, each as a skeleton:
  *
- *   - display name and aliases: matched word by word. The pattern's words (maximal runs of
- *     ASCII letters/digits and non-ASCII characters) must appear as whole words, in order,
- *     separated in the text by any non-empty run of non-word characters: "Acme CERT" also
- *     matches "ACME-cert" and "acme, CERT". A single word of a multi-word name is NOT a match
- *     (aliases exist for short forms).
- *   - domains, the host part of network addresses, and the lower-case hex of the member id,
- *     transport key and ring key: matched byte for byte (after case folding) as a whole word.
- *     A match inside a host name redacts the whole host name ("mail.cert.example" for member
- *     domain "cert.example"); a host name right after '@' redacts the whole email address.
- *   - a name, alias or address that contains no letter or digit at all, or an address or
- *     domain that starts or ends with punctuation, is matched as a plain substring, and the
- *     words it touches on either side are hidden with it.
+ *   - display name and aliases, with their separators removed: "CERT Alpha" also matches
+ *     "CERTAlpha", "cert-alpha", "C.E.R.T. Alpha", "CERT&nbsp;Alpha", "<b>CERT</b> Alpha",
+ *     "CERT%20Alpha", "ϹЕRТ Аlрhа" (Greek/Cyrillic lookalikes), "CERT Al\u00adpha", and
+ *     inflected "CERT Alpha's", "CERT Alphas", "CERT Alphaes". A single word of a
+ *     multi-word name is NOT a match (aliases exist for short forms);
+ *   - domains (a leading "*." dropped) and the host of every network address, also spelled
+ *     with "dot" for each dot ("alpha dot example", "alpha[dot]example"; "alpha[.]example"
+ *     needs nothing special). A match widens over the whole host name and an e-mail
+ *     address around it ("soc@mail.alpha.example");
+ *   - the member id, transport key and ring key: any prefix of at least 8 digits of the
+ *     hex (so the 16-digit prefix the CLI prints, and the whole key), in either case, with
+ *     any separators ("ab:cd:ef...", "ab cd ef...", "0x..."); and any prefix of at least
+ *     16 characters of the standard and URL-safe base64 of each key.
+ *   A name or alias with no letter or digit at all ("***") is matched as a plain
+ *   ASCII-case-insensitive substring of the input, widened over the words it touches.
  *
- * Normalisation before matching (texts and patterns alike):
- *   - case folding of ASCII, Latin-1 Supplement, Latin Extended-A, Greek and Cyrillic
- *     capitals (dotted/dotless i fold to "i"); full-width ASCII (U+FF01..U+FF5E) is ASCII;
- *   - non-ASCII spaces and punctuation (no-break space, typographic quotes and apostrophes,
- *     dashes, ellipsis, guillemets, ideographic space...) separate words like ASCII
- *     punctuation, so "Acme’s" and "Acme\u00a0CERT" match;
- *   - invisible code points (soft hyphen, zero-width space/joiners, bidi controls, word
- *     joiner, BOM) are ignored, so "Ac\u00adme" matches "Acme".
- * Other scripts compare code point for code point. Bytes that are not well-formed UTF-8 are
- * compared as they are and count as word characters.
+ * A text containing markup characters ('<', '&', '%', '\\', brackets) is read twice, decoded
+ * and as plain text (POLICY_SKEL_PLAIN): "<Alpha>" is a tag in one reading and a name in
+ * the other, and either reading may be the one a person sees; a match in either counts.
  *
- * Word boundaries: the character before and after a match is the string end or an ASCII
- * character (or one of the separators above) that is not a letter or digit. Non-ASCII
- * characters count as word characters. A match is always widened to whole code points of the
- * input, so valid UTF-8 input gives valid UTF-8 output.
+ * How false positives are bounded: a match must begin at a word boundary of the original
+ * text (start, after a separator, or at a case or letter/digit change: "CERTAlpha",
+ * "AlphaNationalCSIRT") and end at one, or after a plural "s"/"es" that ends at one; so
+ * member "Alpha" does not redact "alphabet.example" or "alphas2", and domain "sg.example"
+ * does not redact "notsg.example". Names and hosts of fewer than 4 skeleton characters need
+ * a separator (not a case change) on both sides and take no plural. Key prefixes must be
+ * at least 8 hex digits (16 base64 characters) long and end at a separator, so a longer
+ * hex string that merely starts like a key is not touched. The skeleton itself merges
+ * lookalikes ('0'/'o', '1'/'l'/'I'/'i', 'rn'/'m'): that is what makes hostile spellings
+ * match, and costs a false positive only where a text spells a member's name in
+ * lookalikes.
+ *
+ * Fail closed: every skeleton code point knows the input bytes it came from, so a match
+ * hides exactly the bytes that spelled it. The output is then mapped and searched again;
+ * if any member pattern still matches there (a name cut in two by a redaction, or spelled
+ * across several fields of one call), the field is DROPPED: its output is the empty
+ * string and the result says so, and the caller must not emit it. Nothing partial, and
+ * nothing that still names a member, is ever returned.
  *
  * Every maximal run of redacted bytes becomes one POLICY_REDACT_TOKEN. Redaction only ever
  * replaces a run of at least one byte by 8 bytes, so the output is at most
- * POLICY_REDACT_OUT_MAX(len) bytes plus a NUL.
+ * POLICY_REDACT_OUT_MAX(len) bytes plus a NUL. A match is always widened to whole input
+ * units, so valid UTF-8 input gives valid UTF-8 output.
  *
  * Thread rules: a built redactor is immutable; any number of threads may call
- * policy_redact_text() on it at once.
+ * policy_redact_text(), policy_redact_fields() and policy_redact_names() on it at once.
  */
 #ifndef CHATHAM_POLICY_REDACT_H
 #define CHATHAM_POLICY_REDACT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "proto/roster.h"
 
@@ -54,6 +70,8 @@
 #define POLICY_REDACT_TOKEN_LEN 8
 /* Largest output (without the NUL) for @len input bytes. */
 #define POLICY_REDACT_OUT_MAX(len) ((size_t)(len)*POLICY_REDACT_TOKEN_LEN)
+/* policy_redact_text() result: the text could not be redacted safely; never emit it. */
+#define POLICY_REDACT_DROPPED 1
 
 struct policy_redactor;
 
@@ -61,14 +79,15 @@ struct policy_redactor;
  * policy_redact_new() - build a redactor from every member of @rosters[0..@n) (the array and
  * the rosters are borrowed for the duration of the call; everything needed is copied).
  * @n may be 0 (a redactor that changes nothing). NULL entries are skipped.
- * Returns the redactor, owned by the caller, or NULL when out of memory.
+ * Returns the redactor, owned by the caller, or NULL when out of memory or when ICU's
+ * data cannot be loaded.
  */
 struct policy_redactor *policy_redact_new(const struct proto_roster *const *rosters, size_t n);
 
 /* policy_redact_free() - free @rd. NULL is a no-op. */
 void policy_redact_free(struct policy_redactor *rd);
 
-/* policy_redact_patterns() - number of distinct patterns held (for status and tests). */
+/* policy_redact_patterns() - number of distinct (pattern, member) pairs held. */
 size_t policy_redact_patterns(const struct policy_redactor *rd);
 
 /*
@@ -77,12 +96,44 @@ size_t policy_redact_patterns(const struct policy_redactor *rd);
  * *@out_len (may be NULL) receives the output length without the NUL, *@n_redacted (may be
  * NULL) the number of POLICY_REDACT_TOKENs written.
  *
- * @cap >= POLICY_REDACT_OUT_MAX(@len) + 1 always suffices.
- * Returns 0; -ENOSPC when the output does not fit (then @out is the empty string: a truncated
- * redaction could cut a name in a way that defeats whole-word matching, so nothing partial is
- * ever returned); -ENOMEM.
+ * @cap >= POLICY_REDACT_OUT_MAX(@len) + 1 always suffices. @rd NULL copies @in unchanged.
+ * Returns 0; POLICY_REDACT_DROPPED when the redacted text would still name a member (then
+ * @out is the empty string and must not be emitted); -ENOSPC when the output does not fit
+ * (then @out is the empty string: nothing partial is ever returned); -ENOMEM.
  */
 int policy_redact_text(const struct policy_redactor *rd, const char *in, size_t len, char *out,
 		       size_t cap, size_t *out_len, size_t *n_redacted);
+
+/* One field of policy_redact_fields(). */
+struct policy_redact_field {
+	const char *in; /* borrowed, @len bytes, need not be NUL-terminated */
+	size_t len;
+	char *out; /* caller storage of @cap bytes */
+	size_t cap;
+	size_t out_len;	   /* set: output length without the NUL */
+	size_t n_redacted; /* set: POLICY_REDACT_TOKENs written */
+	bool dropped;	   /* set: @out is "" and must not be emitted */
+};
+
+/*
+ * policy_redact_fields() - redact @n fields that leave together (the tags and description
+ * of one indicator) as one text: a name spelled across fields ("CERT" and "Alpha" as two
+ * tags, or the end of a tag and the start of the description) is found like one spelled
+ * in a single field. The fields are separate words (a hard boundary lies between them).
+ * Each field's part of a match is redacted in that field; a field whose output, read
+ * together with the other outputs, still names a member is dropped.
+ * Returns 0 (see each field's @dropped), -ENOSPC when some field's output does not fit
+ * (every output is then ""), -ENOMEM.
+ */
+int policy_redact_fields(const struct policy_redactor *rd, struct policy_redact_field *f, size_t n);
+
+/*
+ * policy_redact_names() - whether @len bytes at @in name any member whose id is not
+ * @except (32 bytes, or NULL for none excepted), by the same rules as redaction. When one
+ * is found and @found is not NULL, its id is copied to @found (32 bytes).
+ * Returns 1 (named), 0 (not), -ENOMEM.
+ */
+int policy_redact_names(const struct policy_redactor *rd, const char *in, size_t len,
+			const uint8_t *except, uint8_t *found);
 
 #endif

@@ -10,8 +10,11 @@
 #include "policy/strip.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "policy/vocab.h"
 
 static const char *const attributing_prefixes[] = {"org:", "source:", "reporter:"};
 
@@ -74,6 +77,8 @@ int policy_strip_tag(const struct policy_redactor *rd, const char *tag, size_t l
 	rc = policy_redact_text(rd, tag, len, out, cap, &n, &nred);
 	if (rc < 0)
 		return rc;
+	if (rc == POLICY_REDACT_DROPPED)
+		return 0;
 	if (nred > 0 && !has_content(out, n)) {
 		out[0] = '\0';
 		return 0;
@@ -99,7 +104,7 @@ static bool is_ours(const struct policy_config *cfg, const struct proto_report *
  */
 static int strip_description(const struct policy_config *cfg, const struct policy_redactor *rd,
 			     const struct proto_report *r, char *out, size_t cap, bool *has,
-			     size_t *out_len)
+			     size_t *out_len, bool *kept, uint32_t *n_dropped)
 {
 	const struct proto_str *d = &r->description;
 	bool keep;
@@ -114,6 +119,7 @@ static int strip_description(const struct policy_config *cfg, const struct polic
 		return 0;
 	keep = cfg->descriptions == POLICY_DESC_KEEP && r->tlp == PROTO_TLP_CLEAR &&
 	       r->prov == PROTO_PROV_ATTRIBUTED && memcmp(r->signer, cfg->own_id, 32) == 0;
+	*kept = keep;
 	if (keep) {
 		if (d->len + 1 > cap)
 			return -ENOSPC;
@@ -126,12 +132,125 @@ static int strip_description(const struct policy_config *cfg, const struct polic
 	if (!rd)
 		return 0;
 	rc = policy_redact_text(rd, d->ptr, d->len, out, cap, out_len, NULL);
-	if (rc == -ENOSPC) /* longer than any valid report's description: drop it */
+	if (rc == -ENOSPC || rc == POLICY_REDACT_DROPPED) { /* ENOSPC: longer than any valid */
+		(*n_dropped)++;
+		*out_len = 0;
 		return 0;
+	}
 	if (rc < 0)
 		return rc;
 	*has = true;
 	return 0;
+}
+
+/*
+ * The tag @t (@len bytes) of a view: a vocabulary tag verbatim (1), otherwise through
+ * policy_strip_tag(). A tag the redactor could not make safe counts in *@n_dropped.
+ */
+static int strip_one_tag(const struct policy_config *cfg, const struct policy_redactor *rd,
+			 const char *t, size_t len, char *out, size_t cap, size_t *out_len,
+			 uint32_t *n_dropped)
+{
+	size_t start = 0, n;
+	int rc;
+
+	while (start < len && (t[start] == ' ' || t[start] == '\t'))
+		start++;
+	for (size_t i = 0; i < sizeof(attributing_prefixes) / sizeof(attributing_prefixes[0]); i++)
+		if (prefix_ci(t + start, len - start, attributing_prefixes[i]))
+			return 0;
+	if (rd && policy_vocab_has(cfg->tag_vocab, t, len)) {
+		if (len + 1 > cap)
+			return -ENOSPC;
+		memcpy(out, t, len);
+		out[len] = '\0';
+		*out_len = len;
+		return 1;
+	}
+	rc = policy_strip_tag(rd, t, len, out, cap, &n);
+	if (rc == -ENOSPC) { /* longer than any valid report's tag */
+		(*n_dropped)++;
+		return 0;
+	}
+	if (rc == 0 && rd &&
+	    policy_redact_text(rd, t, len, out, cap, NULL, NULL) == POLICY_REDACT_DROPPED)
+		(*n_dropped)++;
+	if (rc == 0)
+		out[0] = '\0';
+	*out_len = rc == 1 ? n : 0;
+	return rc;
+}
+
+/*
+ * Read the tags (@n_tags, rows of @tag_cap bytes) and the description together
+ * (policy_redact_fields()) and apply what that finds: a tag the reading changes loses its
+ * redacted parts (or, if in the vocabulary, is dropped whole); fields that cannot be made
+ * safe are removed and counted. Tags keep their order.
+ */
+static int cross_check(const struct policy_config *cfg, const struct policy_redactor *rd,
+		       char *tags, size_t tag_cap, size_t *n_tags, char *desc, size_t desc_cap,
+		       bool *has_desc, size_t *desc_len, bool desc_kept, uint32_t *n_dropped)
+{
+	bool with_desc = *has_desc && !desc_kept;
+	size_t n = *n_tags + (with_desc ? 1 : 0), kept = 0, total = 0;
+	struct policy_redact_field *f;
+	char *buf = NULL;
+	int rc;
+
+	if (!rd || n == 0)
+		return 0;
+	f = calloc(n, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		bool is_desc = i == *n_tags;
+
+		f[i].in = is_desc ? desc : tags + i * tag_cap;
+		f[i].len = is_desc ? *desc_len : strlen(f[i].in);
+		f[i].cap = POLICY_REDACT_OUT_MAX(f[i].len) + 1;
+		total += f[i].cap;
+	}
+	buf = malloc(total);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0, o = 0; i < n; o += f[i].cap, i++)
+		f[i].out = buf + o;
+	rc = policy_redact_fields(rd, f, n);
+	if (rc < 0)
+		goto out;
+	for (size_t i = 0; i < *n_tags; i++) {
+		char *t = tags + i * tag_cap;
+		bool vocab = policy_vocab_has(cfg->tag_vocab, t, f[i].len);
+
+		if (f[i].dropped || f[i].out_len + 1 > tag_cap) {
+			(*n_dropped)++;
+			continue;
+		}
+		if (f[i].n_redacted > 0 && (vocab || !has_content(f[i].out, f[i].out_len)))
+			continue;
+		memmove(tags + kept * tag_cap, f[i].out, f[i].out_len + 1);
+		kept++;
+	}
+	*n_tags = kept;
+	if (with_desc) {
+		struct policy_redact_field *d = &f[n - 1];
+
+		if (d->dropped || d->out_len + 1 > desc_cap) {
+			(*n_dropped)++;
+			*has_desc = false;
+			*desc_len = 0;
+			desc[0] = '\0';
+		} else {
+			memcpy(desc, d->out, d->out_len + 1);
+			*desc_len = d->out_len;
+		}
+	}
+out:
+	free(f);
+	free(buf);
+	return rc;
 }
 
 static bool tlp_known(int tlp)
@@ -188,8 +307,9 @@ static int cmp_rank(const void *pa, const void *pb)
  * Stripped tags of all @votes, merged and ranked, into v->tags. Within a case-insensitive
  * group the byte-wise smallest spelling represents it (the sort puts it first).
  */
-static int collect_tags(struct policy_view *v, const struct policy_redactor *rd,
-			const struct proto_report *const *votes, size_t n_votes)
+static int collect_tags(struct policy_view *v, const struct policy_config *cfg,
+			const struct policy_redactor *rd, const struct proto_report *const *votes,
+			size_t n_votes)
 {
 	struct tag_entry *e = NULL;
 	size_t n = 0, total = 0, groups = 0;
@@ -213,10 +333,8 @@ static int collect_tags(struct policy_view *v, const struct policy_redactor *rd,
 		for (size_t t = 0; t < r->n_tags && t < PROTO_REPORT_TAGS_MAX; t++) {
 			size_t len;
 
-			rc = policy_strip_tag(rd, r->tags[t].ptr, r->tags[t].len, buf,
-					      POLICY_VIEW_TAG_MAX + 1, &len);
-			if (rc == -ENOSPC) /* longer than any valid report's tag: drop it */
-				rc = 0;
+			rc = strip_one_tag(cfg, rd, r->tags[t].ptr, r->tags[t].len, buf,
+					   POLICY_VIEW_TAG_MAX + 1, &len, &v->n_dropped);
 			if (rc < 0)
 				goto out;
 			if (rc == 0)
@@ -293,6 +411,7 @@ int policy_strip_view(struct policy_view *v, const struct policy_config *cfg,
 		      const uint8_t *own_tag)
 {
 	const struct proto_report *desc;
+	bool kept = false;
 	uint8_t tlp = s->tlp;
 	size_t name_len;
 	int rc;
@@ -331,11 +450,17 @@ int policy_strip_view(struct policy_view *v, const struct policy_config *cfg,
 	desc = pick_description(votes, n_votes);
 	if (desc) {
 		rc = strip_description(cfg, rd, desc, v->description, sizeof(v->description),
-				       &v->has_description, &v->description_len);
+				       &v->has_description, &v->description_len, &kept,
+				       &v->n_dropped);
 		if (rc < 0)
 			goto fail;
 	}
-	rc = collect_tags(v, rd, votes, n_votes);
+	rc = collect_tags(v, cfg, rd, votes, n_votes);
+	if (rc < 0)
+		goto fail;
+	rc = cross_check(cfg, rd, &v->tags[0][0], sizeof(v->tags[0]), &v->n_tags, v->description,
+			 sizeof(v->description), &v->has_description, &v->description_len, kept,
+			 &v->n_dropped);
 	if (rc < 0)
 		goto fail;
 	return 0;
@@ -348,6 +473,7 @@ int policy_strip_report(struct policy_report_view *v, const struct policy_config
 			const struct policy_redactor *rd, const struct proto_report *r,
 			const uint8_t *own_tag)
 {
+	bool kept = false;
 	int rc;
 
 	memset(v, 0, sizeof(*v));
@@ -360,17 +486,22 @@ int policy_strip_report(struct policy_report_view *v, const struct policy_config
 	v->valid_until_ms = r->valid_until_ms;
 	v->ours = is_ours(cfg, r, own_tag);
 	for (size_t t = 0; t < r->n_tags && t < PROTO_REPORT_TAGS_MAX; t++) {
-		rc = policy_strip_tag(rd, r->tags[t].ptr, r->tags[t].len, v->tags[v->n_tags],
-				      sizeof(v->tags[0]), NULL);
-		if (rc == -ENOSPC)
-			continue;
+		size_t len;
+
+		rc = strip_one_tag(cfg, rd, r->tags[t].ptr, r->tags[t].len, v->tags[v->n_tags],
+				   sizeof(v->tags[0]), &len, &v->n_dropped);
 		if (rc < 0)
 			goto fail;
 		if (rc == 1)
 			v->n_tags++;
 	}
 	rc = strip_description(cfg, rd, r, v->description, sizeof(v->description),
-			       &v->has_description, &v->description_len);
+			       &v->has_description, &v->description_len, &kept, &v->n_dropped);
+	if (rc < 0)
+		goto fail;
+	rc = cross_check(cfg, rd, &v->tags[0][0], sizeof(v->tags[0]), &v->n_tags, v->description,
+			 sizeof(v->description), &v->has_description, &v->description_len, kept,
+			 &v->n_dropped);
 	if (rc < 0)
 		goto fail;
 	return 0;

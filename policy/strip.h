@@ -12,8 +12,15 @@
  * the node's rosters. Tags are additionally filtered:
  *   - tags beginning (after leading ASCII spaces, ASCII case-insensitive) with "org:",
  *     "source:" or "reporter:" are dropped: they exist to attribute;
+ *   - a tag in cfg->tag_vocab (policy/vocab.h) is kept as it is; every other tag is
+ *     redacted as text;
  *   - a tag that, once redacted, has no letter or digit left outside "[member]" tokens is
  *     dropped: all it would say is that some member was named.
+ * Then every tag and the description of the view are read once more TOGETHER
+ * (policy_redact_fields()): a name spelled across fields ("CERT" + "Alpha" as two tags, or
+ * a tag and the description) is redacted in each field it touches; a vocabulary tag it
+ * touches is dropped rather than rewritten. A field the redactor cannot make safe
+ * (POLICY_REDACT_DROPPED) is left out and counted in the view's n_dropped.
  * Descriptions follow cfg->descriptions: redact (default), drop, or keep — verbatim only
  * for a TLP:CLEAR report attributed to cfg->own_id, redacted for every other report. Any
  * other value of cfg->descriptions drops (fail closed).
@@ -57,6 +64,8 @@ struct policy_view {
 	size_t description_len;
 	char description[POLICY_VIEW_DESC_MAX + 1];
 	char community[PROTO_ROSTER_NAME_MAX + 1]; /* cfg->community_name */
+	uint32_t n_dropped; /* tags and descriptions left out because they could not be
+			     * redacted safely (never counts tags dropped by prefix) */
 };
 
 /*
@@ -101,6 +110,7 @@ struct policy_report_view {
 	bool has_description;
 	size_t description_len;
 	char description[POLICY_VIEW_DESC_MAX + 1];
+	uint32_t n_dropped; /* as in struct policy_view */
 };
 
 /*
@@ -117,7 +127,8 @@ int policy_strip_report(struct policy_report_view *v, const struct policy_config
  * (@cap bytes; @cap >= POLICY_VIEW_TAG_MAX + 1 suffices for any tag a report can carry).
  * Returns 1 when the tag is kept (*@out_len set, may be NULL), 0 when it is dropped (@out is
  * then ""), -ENOSPC, -ENOMEM. @rd NULL: every tag that is not dropped by prefix is dropped
- * too (nothing can be checked against a roster).
+ * too (nothing can be checked against a roster). The vocabulary and the cross-field check
+ * are not applied here (they need the view).
  */
 int policy_strip_tag(const struct policy_redactor *rd, const char *tag, size_t len, char *out,
 		     size_t cap, size_t *out_len);

@@ -5,6 +5,7 @@
  * Input: one byte giving the member count (1..6), then for each member four NUL-terminated
  * strings (display name, alias, domain, address; empty = absent), then the text to redact.
  * The harness aborts when an invariant of policy/redact.h is violated:
+ *   - a dropped text (POLICY_REDACT_DROPPED) leaves an empty output;
  *   - the output fits POLICY_REDACT_OUT_MAX(len), its reported length is right, and it is
  *     valid UTF-8 whenever the text was;
  *   - a capacity one byte short of the output gives -ENOSPC and an empty string; the exact
@@ -192,6 +193,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				&out_len, &nred);
 	if (rc == -ENOMEM)
 		goto out;
+	if (rc == POLICY_REDACT_DROPPED) { /* nothing may be written, nothing else to check */
+		if (out[0] != '\0' || out_len != 0 || nred != 0)
+			abort();
+		goto out;
+	}
 	if (rc != 0 || out_len > POLICY_REDACT_OUT_MAX(in.n) || out[out_len] != '\0')
 		abort();
 	if (nred * POLICY_REDACT_TOKEN_LEN > out_len || (nred == 0 && out_len != in.n))

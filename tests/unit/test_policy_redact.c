@@ -141,7 +141,7 @@ static const struct {
 	{"acme-cert saw it", "[member] saw it"},
 	{"ACME", "[member]"},
 	{"acme, CERT", "[member]"},
-	{"Acme CERTs were here", "[member] CERTs were here"},
+	{"Acme CERTs were here", "[member] were here"}, /* plural */
 	{"acmez is fine", "acmez is fine"},
 	{"xacme", "xacme"},
 	{"the acme-net", "the [member]-net"},
@@ -312,8 +312,11 @@ static void test_several_rosters(void **state)
 	rs[1] = r1;
 	rd = policy_redact_new(rs, 2);
 	assert_non_null(rd);
-	/* name, domain and three key hexes */
-	assert_int_equal(policy_redact_patterns(rd), 5);
+	/*
+	 * name, domain as written and with "dot", and per key its hex and base64 (the
+	 * URL-safe base64 of these keys has no '+' or '/', so it is the same pattern)
+	 */
+	assert_int_equal(policy_redact_patterns(rd), 9);
 	policy_redact_free(rd);
 	proto_roster_free(r1);
 	proto_roster_free(r2);

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "policy/strip.h"
+#include "policy/vocab.h"
 #include "proto/crypto.h"
 #include "testutil.h"
 
@@ -515,6 +516,55 @@ static void test_report_view(void **state)
 	assert_int_equal(policy_strip_report(v, &cfg, rd, &r, NULL), -EINVAL);
 	assert_false(v->ours);
 	free(v);
+}
+
+/* A name split across tags, or across a tag and the description, is caught; vocabulary tags
+ * leave unchanged unless they complete a name. */
+static void test_cross_field_and_vocab(void **state)
+{
+	static const char vocab_text[] = "# test vocabulary\nphishing\n  TLP:Amber \n"
+					 "misp:tool=\"Acme Kit\"\nGlobex\n";
+	static const char *const tags[] = {"Globex",	"Security", "phishing",
+					   "tlp:amber", "Home",	    NULL};
+	struct policy_vocab *vocab = policy_vocab_new();
+	struct policy_config cfg;
+	struct proto_report r;
+	struct policy_report_view *v = malloc(sizeof(*v));
+	size_t bad = 0;
+
+	(void)state;
+	assert_non_null(v);
+	assert_non_null(vocab);
+	assert_int_equal(policy_vocab_add(vocab, vocab_text, strlen(vocab_text), &bad), 0);
+	assert_int_equal(policy_vocab_seal(vocab), 0);
+	assert_int_equal(policy_vocab_size(vocab), 4);
+	assert_true(policy_vocab_has(vocab, "Phishing", 8));
+	assert_true(policy_vocab_has(vocab, " tlp:amber", 10));
+	assert_true(policy_vocab_has(vocab, "MISP:tool=\"Acme Kit\"", 20));
+	assert_false(policy_vocab_has(vocab, "misp:tool=\"acme kit\"", 20));
+	assert_false(policy_vocab_has(vocab, "phish", 5));
+	assert_int_equal(policy_vocab_add(vocab, "ok\nbad:\"open\n", 14, &bad), -EINVAL);
+	assert_int_equal(bad, 2);
+
+	cfg_init(&cfg);
+	cfg.tag_vocab = vocab;
+	vote_init(&r, PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, third_id, 1);
+	set_tags(&r, tags);
+	set_desc(&r, "CERT reported it first");
+	assert_int_equal(policy_strip_report(v, &cfg, rd, &r, NULL), 0);
+	/*
+	 * "Globex" + "Security" is member "Globex Security": the vocabulary tag "Globex" is
+	 * dropped rather than rewritten, "Security" is only "[member]" and goes too; "Home" +
+	 * the description's "CERT" is "Home CERT": the tag goes, the description is redacted.
+	 */
+	assert_int_equal(v->n_tags, 2);
+	assert_string_equal(v->tags[0], "phishing");
+	assert_string_equal(v->tags[1], "tlp:amber");
+	assert_true(v->has_description);
+	assert_string_equal(v->description, "[member] reported it first");
+	assert_int_equal(v->n_dropped, 0);
+	free(v);
+	policy_vocab_free(vocab);
 }
 
 /* ---- leak oracle ---- */
@@ -1044,6 +1094,7 @@ int main(void)
 		cmocka_unit_test(test_description_choice),
 		cmocka_unit_test(test_view_errors),
 		cmocka_unit_test(test_report_view),
+		cmocka_unit_test(test_cross_field_and_vocab),
 		cmocka_unit_test(test_leak_oracle),
 	};
 

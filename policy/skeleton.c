@@ -1,0 +1,651 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The skeleton is computed one input unit (code point, entity, escape) at a time so that
+ * every skeleton code point knows exactly which input bytes it came from: a match on the
+ * skeleton then hides precisely those bytes. Working per code point is exact for the TR39
+ * skeleton, which is defined character by character after decomposition; the only thing
+ * lost is NFKC composition across characters, and composed forms are decomposed again and
+ * their marks dropped anyway.
+ *
+ * ICU is asked about each code point above U+00FF (a few microseconds); the first 256 are
+ * computed once into a table because threat-intelligence text is mostly ASCII.
+ */
+#include "policy/skeleton.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <unicode/uchar.h>
+#include <unicode/unorm2.h>
+#include <unicode/uspoof.h>
+#include <unicode/utf16.h>
+
+#define CP_SKEL_MAX 24	   /* skeleton code points kept per input code point */
+#define OPAQUE 0xFFFFFFFFu /* the skeleton of a byte that is not UTF-8: matches nothing */
+
+enum unit_kind { K_IGNORE = 0, K_SEP = 1, K_WORD = 2 };
+enum cp_class { C_OTHER = 0, C_UPPER = 1, C_LOWER = 2, C_DIGIT = 3 };
+
+struct cp_info {
+	uint8_t kind;
+	uint8_t cls;
+	uint8_t n;
+	uint32_t s[CP_SKEL_MAX];
+};
+
+struct policy_skeleton {
+	USpoofChecker *spoof;
+	const UNormalizer2 *nfkc_cf;
+	const UNormalizer2 *nfd;
+	struct cp_info latin[256];
+};
+
+static bool gc_word(int8_t gc)
+{
+	return (gc >= U_UPPERCASE_LETTER && gc <= U_OTHER_LETTER) ||
+	       (gc >= U_DECIMAL_DIGIT_NUMBER && gc <= U_OTHER_NUMBER);
+}
+
+static bool gc_vanish(int8_t gc)
+{
+	return gc == U_NON_SPACING_MARK || gc == U_ENCLOSING_MARK ||
+	       gc == U_COMBINING_SPACING_MARK || gc == U_FORMAT_CHAR;
+}
+
+/* Normalise @src (@n UTF-16 units) with @norm into @dst (@cap units); -1 on error. */
+static int32_t norm16(const UNormalizer2 *norm, const UChar *src, int32_t n, UChar *dst,
+		      int32_t cap)
+{
+	UErrorCode e = U_ZERO_ERROR;
+	int32_t r = unorm2_normalize(norm, src, n, dst, cap, &e);
+
+	return U_FAILURE(e) ? -1 : r;
+}
+
+/*
+ * The letters and numbers of NFD(case fold(skeleton(@c))) into @out (at most @max); returns
+ * how many, or -1 when ICU refuses.
+ */
+static int skel_of(const struct policy_skeleton *sk, UChar32 c, uint32_t *out, int max)
+{
+	UChar a[8], b[64], d[64], f[128];
+	int32_t na = 0, nb, nd, nf;
+	UErrorCode e = U_ZERO_ERROR;
+	UBool err = false;
+	int n = 0;
+
+	U16_APPEND(a, na, 8, c, err);
+	nb = uspoof_getSkeleton(sk->spoof, 0, a, na, b, 64, &e);
+	if (U_FAILURE(e) || err)
+		return -1;
+	nd = norm16(sk->nfkc_cf, b, nb, d, 64);
+	nf = nd < 0 ? -1 : norm16(sk->nfd, d, nd, f, 128);
+	if (nf < 0)
+		return -1;
+	for (int32_t i = 0; i < nf;) {
+		UChar32 x;
+
+		U16_NEXT(f, i, nf, x);
+		if (gc_word(u_charType(x)) && n < max)
+			out[n++] = (uint32_t)(x == 'i' ? 'l' : x);
+	}
+	return n;
+}
+
+static bool all_ascii(const uint32_t *s, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (s[i] >= 0x80)
+			return false;
+	return true;
+}
+
+/*
+ * Skeleton of one case-folded letter or number @c. TR39 maps capitals to capitals ('Τ' to
+ * 'T') but small letters sometimes elsewhere ('τ' to small capital 'ᴛ'), so both the letter
+ * and its upper case are asked, and the upper case's answer wins when it is plain ASCII.
+ * The choice depends only on the two answers, which a letter and its capital share: case
+ * stays irrelevant, and lookalikes of either case meet their Latin prototype.
+ */
+static void skel_letter(const struct policy_skeleton *sk, UChar32 c, struct cp_info *ci)
+{
+	uint32_t low[CP_SKEL_MAX], up[CP_SKEL_MAX];
+	int max = CP_SKEL_MAX - ci->n;
+	int nl = skel_of(sk, c, low, max), nu = skel_of(sk, u_toupper(c), up, max);
+
+	if (nu > 0 && all_ascii(up, nu)) {
+		memcpy(ci->s + ci->n, up, (size_t)nu * sizeof(*up));
+		ci->n = (uint8_t)(ci->n + nu);
+	} else if (nl >= 0) {
+		memcpy(ci->s + ci->n, low, (size_t)nl * sizeof(*low));
+		ci->n = (uint8_t)(ci->n + nl);
+	} else if (ci->n < CP_SKEL_MAX) { /* ICU refused: the letter stands for itself */
+		ci->s[ci->n++] = (uint32_t)c;
+	}
+}
+
+static void compute_cp(const struct policy_skeleton *sk, UChar32 c, struct cp_info *ci)
+{
+	UChar src[4], a[64];
+	int32_t ns = 0, na;
+	UBool err = false;
+	bool any_sep = false;
+
+	memset(ci, 0, sizeof(*ci));
+	if (u_isupper(c))
+		ci->cls = C_UPPER;
+	else if (u_islower(c))
+		ci->cls = C_LOWER;
+	else if (u_isdigit(c))
+		ci->cls = C_DIGIT;
+	if (gc_vanish(u_charType(c)) ||
+	    u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT)) {
+		ci->kind = K_IGNORE;
+		return;
+	}
+	U16_APPEND(src, ns, 4, c, err);
+	na = err ? -1 : norm16(sk->nfkc_cf, src, ns, a, 64);
+	if (na < 0) {
+		ci->kind = K_SEP;
+		return;
+	}
+	for (int32_t i = 0; i < na;) {
+		UChar32 x;
+		int8_t gc;
+
+		U16_NEXT(a, i, na, x);
+		gc = u_charType(x);
+		if (gc_word(gc))
+			skel_letter(sk, x, ci);
+		else if (!gc_vanish(gc) &&
+			 !u_hasBinaryProperty(x, UCHAR_DEFAULT_IGNORABLE_CODE_POINT))
+			any_sep = true;
+	}
+	if (ci->n > 0)
+		ci->kind = K_WORD;
+	else
+		ci->kind = any_sep ? K_SEP : K_IGNORE;
+}
+
+struct policy_skeleton *policy_skeleton_new(void)
+{
+	struct policy_skeleton *sk = calloc(1, sizeof(*sk));
+	UErrorCode e = U_ZERO_ERROR;
+
+	if (!sk)
+		return NULL;
+	sk->spoof = uspoof_open(&e);
+	if (U_FAILURE(e))
+		goto fail;
+	sk->nfkc_cf = unorm2_getNFKCCasefoldInstance(&e);
+	if (U_FAILURE(e))
+		goto fail;
+	sk->nfd = unorm2_getNFDInstance(&e);
+	if (U_FAILURE(e))
+		goto fail;
+	for (UChar32 c = 0; c < 256; c++)
+		compute_cp(sk, c, &sk->latin[c]);
+	return sk;
+fail:
+	policy_skeleton_free(sk);
+	return NULL;
+}
+
+void policy_skeleton_free(struct policy_skeleton *sk)
+{
+	if (!sk)
+		return;
+	if (sk->spoof)
+		uspoof_close(sk->spoof);
+	free(sk);
+}
+
+/*
+ * Asking ICU costs microseconds per code point; a text in another script repeats a few dozen
+ * letters, so each text keeps a small direct-mapped cache of its own (no shared state: the
+ * skeleton context stays immutable and needs no lock).
+ */
+#define CACHE_SLOTS 128
+
+struct cache_entry {
+	uint32_t cp; /* 0: empty (only code points above U+00FF are cached) */
+	struct cp_info ci;
+};
+
+static const struct cp_info *lookup(const struct policy_skeleton *sk, struct policy_skel_text *t,
+				    uint32_t cp, struct cp_info *tmp)
+{
+	struct cache_entry *c = t->cache, *e;
+
+	if (!c) {
+		c = t->cache = calloc(CACHE_SLOTS, sizeof(*c));
+		if (!c) {
+			compute_cp(sk, (UChar32)cp, tmp);
+			return tmp;
+		}
+	}
+	e = &c[cp % CACHE_SLOTS];
+	if (e->cp != cp) {
+		compute_cp(sk, (UChar32)cp, &e->ci);
+		e->cp = cp;
+	}
+	return &e->ci;
+}
+
+void policy_skel_text_deinit(struct policy_skel_text *t)
+{
+	free(t->cache);
+	free(t->cp);
+	free(t->from);
+	free(t->to);
+	free(t->bnd);
+	memset(t, 0, sizeof(*t));
+}
+
+static int reserve(struct policy_skel_text *t, size_t more)
+{
+	size_t cap;
+	void *p;
+
+	if (t->len + more + 1 <= t->cap)
+		return 0;
+	cap = t->cap ? t->cap : 256;
+	while (cap < t->len + more + 1)
+		cap *= 2;
+	if (!(p = realloc(t->cp, cap * sizeof(*t->cp))))
+		return -ENOMEM;
+	t->cp = p;
+	if (!(p = realloc(t->from, cap * sizeof(*t->from))))
+		return -ENOMEM;
+	t->from = p;
+	if (!(p = realloc(t->to, cap * sizeof(*t->to))))
+		return -ENOMEM;
+	t->to = p;
+	if (!(p = realloc(t->bnd, cap * sizeof(*t->bnd))))
+		return -ENOMEM;
+	t->bnd = p;
+	t->cap = cap;
+	return 0;
+}
+
+static int hexval(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static uint8_t lower(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+}
+
+static bool is_alpha(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool valid_cp(uint32_t cp)
+{
+	return cp > 0 && cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF);
+}
+
+/* Well-formed UTF-8 at @in (@len > 0): length and *@cp, or 0 when not well-formed. */
+static size_t utf8_decode(const uint8_t *in, size_t len, uint32_t *cp)
+{
+	uint8_t c = in[0], lo = 0x80, hi = 0xBF;
+	size_t n;
+	uint32_t v;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xC2 && c <= 0xDF) {
+		n = 2;
+		v = c & 0x1F;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		n = 3;
+		v = c & 0x0F;
+		lo = c == 0xE0 ? 0xA0 : 0x80;
+		hi = c == 0xED ? 0x9F : 0xBF;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		n = 4;
+		v = c & 0x07;
+		lo = c == 0xF0 ? 0x90 : 0x80;
+		hi = c == 0xF4 ? 0x8F : 0xBF;
+	} else {
+		return 0;
+	}
+	if (len < n || in[1] < lo || in[1] > hi)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((in[i] & 0xC0) != 0x80)
+			return 0;
+		v = (v << 6) | (in[i] & 0x3F);
+	}
+	*cp = v;
+	return n;
+}
+
+static const struct {
+	const char *name;
+	uint32_t cp;
+} entities[] = {
+	{"nbsp", 0xA0},	     {"amp", '&'},	 {"lt", '<'},	    {"gt", '>'},
+	{"quot", '"'},	     {"apos", '\''},	 {"shy", 0xAD},	    {"zwj", 0x200D},
+	{"zwnj", 0x200C},    {"lrm", 0x200E},	 {"rlm", 0x200F},   {"ensp", 0x2002},
+	{"emsp", 0x2003},    {"thinsp", 0x2009}, {"ndash", 0x2013}, {"mdash", 0x2014},
+	{"hellip", 0x2026},  {"middot", 0xB7},	 {"period", '.'},   {"comma", ','},
+	{"colon", ':'},	     {"semi", ';'},	 {"lpar", '('},	    {"rpar", ')'},
+	{"lsqb", '['},	     {"rsqb", ']'},	 {"lbrack", '['},   {"rbrack", ']'},
+	{"sol", '/'},	     {"bsol", '\\'},	 {"commat", '@'},   {"hyphen", 0x2010},
+	{"dash", 0x2010},    {"lowbar", '_'},	 {"num", '#'},	    {"excl", '!'},
+	{"quest", '?'},	     {"ast", '*'},	 {"plus", '+'},	    {"equals", '='},
+	{"percnt", '%'},     {"tab", '\t'},	 {"newline", '\n'}, {"zerowidthspace", 0x200B},
+	{"nobreak", 0x2060}, {"lsquo", 0x2018},	 {"rsquo", 0x2019}, {"ldquo", 0x201C},
+	{"rdquo", 0x201D},   {"laquo", 0xAB},	 {"raquo", 0xBB},   {"szlig", 0xDF},
+	{"aelig", 0xE6},     {"oslash", 0xF8},	 {"thorn", 0xFE},   {"eth", 0xF0},
+};
+
+static const char *const greek[] = {
+	"alpha", "beta",   "gamma",   "delta", "epsilon", "zeta",    "eta",  "theta", "iota",
+	"kappa", "lambda", "mu",      "nu",    "xi",	  "omicron", "pi",   "rho",   "sigmaf",
+	"sigma", "tau",	   "upsilon", "phi",   "chi",	  "psi",     "omega"};
+
+static const char *const accents[] = {"acute", "grave", "uml", "circ", "tilde", "ring", "cedil"};
+
+/* The code point of named entity @name (@n letters), or 0. Case matters only for Greek and
+ * accented letters ("&Alpha;" is capital), which is exactly what a browser does. */
+static uint32_t named_entity(const uint8_t *name, size_t n)
+{
+	char low[16];
+
+	if (n >= sizeof(low))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		low[i] = (char)lower(name[i]);
+	low[n] = '\0';
+	for (size_t i = 0; i < sizeof(entities) / sizeof(entities[0]); i++)
+		if (strcmp(low, entities[i].name) == 0)
+			return entities[i].cp;
+	for (size_t i = 0; i < sizeof(greek) / sizeof(greek[0]); i++)
+		if (strcmp(low, greek[i]) == 0)
+			return (name[0] >= 'A' && name[0] <= 'Z' ? 0x391 : 0x3B1) + (uint32_t)i;
+	for (size_t i = 0; i < sizeof(accents) / sizeof(accents[0]); i++)
+		if (n == 1 + strlen(accents[i]) && strcmp(low + 1, accents[i]) == 0 &&
+		    is_alpha(name[0]))
+			return name[0]; /* the mark vanishes in the skeleton anyway */
+	return 0;
+}
+
+/* "&...;" at @in: length consumed and *@cp, or 0 when it is not an entity. */
+static size_t entity(const uint8_t *in, size_t len, uint32_t *cp)
+{
+	size_t i = 1;
+	uint32_t v = 0;
+
+	if (len >= 3 && in[1] == '#') {
+		bool hex = lower(in[2]) == 'x';
+		size_t digits = 0;
+
+		i = hex ? 3 : 2;
+		for (; i < len && digits < 8; i++, digits++) {
+			int d = hex ? hexval(in[i])
+				    : (in[i] >= '0' && in[i] <= '9' ? in[i] - '0' : -1);
+
+			if (d < 0)
+				break;
+			v = v * (hex ? 16 : 10) + (uint32_t)d;
+		}
+		if (digits == 0)
+			return 0;
+		if (i < len && in[i] == ';')
+			i++;
+		*cp = valid_cp(v) ? v : OPAQUE;
+		return i;
+	}
+	while (i < len && i < 20 && is_alpha(in[i]))
+		i++;
+	if (i == 1 || i >= len || in[i] != ';')
+		return 0;
+	v = named_entity(in + 1, i - 1);
+	if (!v)
+		return 0;
+	*cp = v;
+	return i + 1;
+}
+
+/* "%XX" escapes at @in forming one UTF-8 character: length consumed and *@cp, or 0. */
+static size_t percent(const uint8_t *in, size_t len, uint32_t *cp)
+{
+	uint8_t bytes[4];
+	size_t k = 0, i = 0;
+	uint32_t v;
+
+	while (k < 4 && i + 2 < len && in[i] == '%' && hexval(in[i + 1]) >= 0 &&
+	       hexval(in[i + 2]) >= 0) {
+		bytes[k] = (uint8_t)(hexval(in[i + 1]) << 4 | hexval(in[i + 2]));
+		if (k > 0 && (bytes[k] & 0xC0) != 0x80)
+			break;
+		k++;
+		i += 3;
+		if (bytes[0] < 0x80 || (k > 0 && utf8_decode(bytes, k, &v) == k))
+			break;
+	}
+	if (k == 0)
+		return 0;
+	if (utf8_decode(bytes, k, &v) != k) {
+		*cp = OPAQUE;
+		return 3;
+	}
+	*cp = v;
+	return 3 * k;
+}
+
+/* "\uXXXX" or "\xXX" at @in: length consumed and *@cp, or 0. */
+static size_t backslash(const uint8_t *in, size_t len, uint32_t *cp)
+{
+	size_t n = len >= 2 && in[1] == 'u' ? 4 : (len >= 2 && in[1] == 'x' ? 2 : 0);
+	uint32_t v = 0;
+
+	if (n == 0 || len < 2 + n)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		int d = hexval(in[2 + i]);
+
+		if (d < 0)
+			return 0;
+		v = v << 4 | (uint32_t)d;
+	}
+	*cp = valid_cp(v) ? v : OPAQUE;
+	return 2 + n;
+}
+
+/* "[dot]", "(at)"... at @in: its length, or 0. */
+static size_t defang_word(const uint8_t *in, size_t len)
+{
+	static const char open[] = "[({", close[] = "])}";
+	const char *o = memchr(open, in[0], 3);
+	size_t n;
+
+	if (!o || in[0] == '\0')
+		return 0;
+	for (n = 1; n < len && n < 5 && is_alpha(in[n]); n++)
+		;
+	if (n >= len || in[n] != close[o - open])
+		return 0;
+	if ((n == 4 && lower(in[1]) == 'd' && lower(in[2]) == 'o' && lower(in[3]) == 't') ||
+	    (n == 3 && lower(in[1]) == 'a' && lower(in[2]) == 't'))
+		return n + 1;
+	return 0;
+}
+
+/*
+ * The start of an HTML tag at @in: "<", an optional "/" and the tag name, and the closing
+ * ">" when the tag has no attributes. Its length, or 0. Attributes are left to be read as
+ * text (a member's domain in an href is still found); so is a comment's content.
+ */
+static size_t html_tag(const uint8_t *in, size_t len)
+{
+	size_t i = 1;
+
+	if (i < len && (in[i] == '/' || in[i] == '!'))
+		i++;
+	if (i + 1 < len && in[i - 1] == '!' && in[i] == '-' && in[i + 1] == '-')
+		return i + 2;
+	if (i >= len || !is_alpha(in[i]))
+		return 0;
+	while (i < len && (is_alpha(in[i]) || (in[i] >= '0' && in[i] <= '9') || in[i] == '-'))
+		i++;
+	if (i < len && in[i] == '>')
+		i++;
+	else if (i + 1 < len && in[i] == '/' && in[i + 1] == '>')
+		i += 2;
+	return i;
+}
+
+/*
+ * One input unit at @in (@len > 0): its length, and either *@cp (a code point, or OPAQUE)
+ * or *@sep set when the whole unit is a separator.
+ */
+static size_t next_unit(const uint8_t *in, size_t len, unsigned flags, uint32_t *cp, bool *sep)
+{
+	size_t n;
+
+	*sep = false;
+	switch ((flags & POLICY_SKEL_PLAIN) ? 0 : in[0]) {
+	case '<':
+		if ((n = html_tag(in, len))) {
+			*sep = true;
+			return n;
+		}
+		break;
+	case '&':
+		if ((n = entity(in, len, cp)))
+			return n;
+		break;
+	case '%':
+		if ((n = percent(in, len, cp)))
+			return n;
+		break;
+	case '\\':
+		if ((n = backslash(in, len, cp)))
+			return n;
+		break;
+	case '[':
+		if (len >= 8 && memcmp(in, "[member]", 8) == 0) {
+			*sep = true;
+			return 8;
+		}
+		/* fall through */
+	case '(':
+	case '{':
+		if ((n = defang_word(in, len))) {
+			*sep = true;
+			return n;
+		}
+		break;
+	}
+	n = utf8_decode(in, len, cp);
+	if (n == 0) {
+		*cp = OPAQUE;
+		n = 1;
+	}
+	return n;
+}
+
+/* The boundary scanner's memory of the last two word units. */
+struct bstate {
+	unsigned pend;	       /* boundary owed to the next word unit */
+	unsigned cls1;	       /* class of the previous word unit (C_OTHER after a separator) */
+	unsigned cls2;	       /* and of the one before it */
+	size_t start1;	       /* skeleton index of the previous word unit's first code point */
+	unsigned prev_is_zero; /* previous unit was '0' at a hard boundary ("0x...") */
+	unsigned prev_is_0x;   /* previous two units were "0x" at a hard boundary */
+};
+
+static void word_unit(struct policy_skel_text *t, struct bstate *b, const struct cp_info *ci,
+		      uint32_t raw, size_t from, size_t to)
+{
+	uint8_t bnd = (uint8_t)b->pend;
+
+	if (bnd == POLICY_SKEL_NONE) {
+		if ((b->cls1 == C_LOWER && ci->cls == C_UPPER) ||
+		    ((b->cls1 == C_DIGIT) != (ci->cls == C_DIGIT)))
+			bnd = POLICY_SKEL_SOFT;
+		if (b->prev_is_0x) /* "0x" is a prefix, not part of the number */
+			bnd = POLICY_SKEL_HARD;
+		/* "CERTAlpha": the boundary is before the last capital of a run */
+		if (b->cls2 == C_UPPER && b->cls1 == C_UPPER && ci->cls == C_LOWER &&
+		    t->bnd[b->start1] == POLICY_SKEL_NONE)
+			t->bnd[b->start1] = POLICY_SKEL_SOFT;
+	}
+	b->prev_is_0x = b->prev_is_zero && (raw == 'x' || raw == 'X');
+	b->prev_is_zero = bnd == POLICY_SKEL_HARD && raw == '0';
+	b->start1 = t->len;
+	for (size_t k = 0; k < ci->n; k++) {
+		t->cp[t->len] = ci->s[k];
+		t->from[t->len] = from;
+		t->to[t->len] = to;
+		t->bnd[t->len] = k == 0 ? bnd : POLICY_SKEL_NONE;
+		t->len++;
+	}
+	b->cls2 = b->cls1;
+	b->cls1 = ci->cls;
+	b->pend = POLICY_SKEL_NONE;
+}
+
+int policy_skeleton_map(const struct policy_skeleton *sk, const char *text, size_t len, size_t base,
+			unsigned flags, struct policy_skel_text *t)
+{
+	const uint8_t *in = (const uint8_t *)text;
+	struct bstate b = {.pend = POLICY_SKEL_HARD};
+	struct cp_info tmp;
+
+	if (reserve(t, len) < 0) /* ASCII never grows; other scripts reserve as they go */
+		return -ENOMEM;
+	for (size_t i = 0; i < len;) {
+		uint32_t cp = 0;
+		bool sep;
+		size_t n = next_unit(in + i, len - i, flags, &cp, &sep);
+		const struct cp_info *ci;
+
+		if (sep) {
+			b.pend = POLICY_SKEL_HARD;
+			b.cls1 = b.cls2 = C_OTHER;
+			b.prev_is_zero = b.prev_is_0x = false;
+			i += n;
+			continue;
+		}
+		if (cp == OPAQUE) {
+			tmp.kind = K_WORD;
+			tmp.cls = C_OTHER;
+			tmp.n = 1;
+			tmp.s[0] = OPAQUE;
+			ci = &tmp;
+		} else if (cp < 256) {
+			ci = &sk->latin[cp];
+		} else {
+			ci = lookup(sk, t, cp, &tmp);
+		}
+		if (ci->kind == K_SEP) {
+			b.pend = POLICY_SKEL_HARD;
+			b.cls1 = b.cls2 = C_OTHER;
+			b.prev_is_zero = b.prev_is_0x = false;
+		} else if (ci->kind == K_WORD) {
+			if (reserve(t, ci->n) < 0)
+				return -ENOMEM;
+			word_unit(t, &b, ci, cp, base + i, base + i + n);
+		}
+		i += n;
+	}
+	t->bnd[t->len] = POLICY_SKEL_HARD;
+	return 0;
+}

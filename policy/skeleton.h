@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * policy/skeleton.h — the canonical skeleton that redaction matches on (policy/redact.h).
+ *
+ * A text is mapped to a sequence of skeleton code points, each remembering the input bytes
+ * it came from, in three steps:
+ *
+ *  1. Markup and encodings are undone, one input unit at a time: HTML tags ("<b>", "</i>",
+ *     "<br/>"; of a tag with attributes only "<a": the attributes are read as text) are
+ *     separators; HTML entities (named: a fixed table of the
+ *     spaces, punctuation, invisible characters and Greek letters; numeric "&#65;" and
+ *     "&#x41;", ';' optional) become their code point; percent-encoding ("%41", "%C3%A9")
+ *     and backslash escapes ("\u0041", "\x41") become their code point; the defanging words
+ *     "[dot]", "(dot)", "{dot}", "[at]", "(at)", "{at}" (any case) are separators (bracketed
+ *     punctuation such as "[.]" already is). The literal "[member]" (the redaction token) is
+ *     a separator. Bytes that are not well-formed UTF-8 are opaque word characters that match
+ *     nothing.
+ *  2. Every code point goes through NFKC case folding; each resulting letter or number
+ *     through the Unicode TR39 confusable skeleton (ICU's uspoof_getSkeleton), case folding
+ *     again and canonical decomposition, of which letters and numbers are kept. TR39 maps a
+ *     capital to a capital ('Τ' to 'T') but a small letter sometimes elsewhere ('τ' to 'ᴛ'),
+ *     so the upper case of the letter is asked too and its answer wins when it is plain
+ *     ASCII; either way a letter and its capital get the same skeleton. 'i' is 'l' (TR39
+ *     makes 'I' and 'l' one, case folding 'I' and 'i'). Combining marks, format characters
+ *     (Cf: zero width, bidi, soft hyphen...) and default-ignorable code points vanish
+ *     without a trace ("Al\u00adpha" is "alpha"); everything else (spaces, punctuation,
+ *     symbols, controls) is a separator.
+ *  3. Separators do not appear in the skeleton; they only set boundaries. Each skeleton
+ *     code point carries the boundary before it: POLICY_SKEL_HARD after a separator (or at
+ *     the start), POLICY_SKEL_SOFT inside a run of letters where the case or the kind
+ *     changes in the original ("certAlpha", "CERTAlpha", "Alpha2"), or 0.
+ *
+ * The skeleton is a matching form only, never output. Thread rules: a built skeleton
+ * context is immutable and may be used by any number of threads at once.
+ */
+#ifndef CHATHAM_POLICY_SKELETON_H
+#define CHATHAM_POLICY_SKELETON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+	POLICY_SKEL_NONE = 0,
+	POLICY_SKEL_SOFT = 1,
+	POLICY_SKEL_HARD = 2,
+};
+
+struct policy_skeleton;
+
+/*
+ * A mapped text: @len skeleton code points @cp, each from input bytes [@from, @to) and with
+ * the boundary @bnd before it; @bnd[@len] is the boundary at the end (always HARD).
+ * Initialise with {0}; policy_skeleton_map() appends, policy_skel_text_deinit() frees.
+ */
+struct policy_skel_text {
+	uint32_t *cp;
+	size_t *from;
+	size_t *to;
+	uint8_t *bnd;
+	size_t len;
+	size_t cap;
+	void *cache; /* private: code points above U+00FF already looked up */
+};
+
+/* policy_skeleton_new() - open the ICU services and build the table of the first 256 code
+ * points. Returns NULL when out of memory or when ICU's data cannot be loaded. */
+struct policy_skeleton *policy_skeleton_new(void);
+
+/* policy_skeleton_free() - NULL is a no-op. */
+void policy_skeleton_free(struct policy_skeleton *sk);
+
+/* policy_skeleton_map() flag: read the text as plain text (step 1 only decodes UTF-8). */
+#define POLICY_SKEL_PLAIN 1u
+
+/*
+ * policy_skeleton_map() - append the skeleton of @len bytes at @in (borrowed) to @t. Source
+ * offsets are recorded as @base + offset in @in, so several fields can be mapped into one
+ * text (their skeletons are separated by a HARD boundary). @flags: 0 or POLICY_SKEL_PLAIN.
+ * Returns 0 or -ENOMEM (then @t holds a prefix and must still be deinitialised).
+ */
+int policy_skeleton_map(const struct policy_skeleton *sk, const char *in, size_t len, size_t base,
+			unsigned flags, struct policy_skel_text *t);
+
+/* policy_skel_text_deinit() - free @t's arrays and reset it to empty. */
+void policy_skel_text_deinit(struct policy_skel_text *t);
+
+#endif

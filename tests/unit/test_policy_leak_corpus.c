@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/unit/test_policy_leak_corpus.c — the leak-oracle corpus (tests/data/leak-corpus/)
+ * through the redactor. Each line is one report's tags and description, redacted together
+ * with policy_redact_fields() as policy/strip.c does:
+ *   - "leak" lines: some field is redacted or dropped, the outputs read together name no
+ *     member (policy_redact_names()), and, independently of the redactor's own matching, no
+ *     member's name, alias or domain (letters and digits only, ASCII case folded) and no
+ *     key's 8-digit hex or 16-character base64 prefix appears in them;
+ *   - "keep" lines (controls): every field leaves unchanged.
+ * Prints how many fields were dropped rather than redacted. A missing corpus fails.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "policy/redact.h"
+#include "proto/crypto.h"
+#include "proto/roster.h"
+
+#define MAX_MEMBERS 8
+#define MAX_FIELDS 8
+#define MAX_NEEDLES 256
+
+struct corpus_member {
+	char name[64];
+	char *aliases[4], *domains[4];
+	size_t n_aliases, n_domains;
+	uint8_t keys[3][32]; /* id, transport, ring */
+};
+
+static struct corpus_member cm[MAX_MEMBERS];
+static size_t n_cm;
+static char needles[MAX_NEEDLES][80]; /* letters-only folded names; key prefixes */
+static bool needle_raw[MAX_NEEDLES];  /* compared byte for byte (base64) */
+static size_t n_needles;
+
+static char *read_file(const char *name)
+{
+	const char *src = getenv("CHATHAM_SOURCE_DIR");
+	char path[1024];
+	FILE *f;
+	char *buf;
+	long n;
+
+	assert_non_null(src); /* set by ctest: the corpus must be found, never skipped */
+	snprintf(path, sizeof(path), "%s/tests/data/leak-corpus/%s", src, name);
+	f = fopen(path, "rb");
+	if (!f)
+		fail_msg("leak corpus missing: %s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void trim(char *s)
+{
+	size_t n = strlen(s), a = 0;
+
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\r'))
+		s[--n] = '\0';
+	while (s[a] == ' ')
+		a++;
+	memmove(s, s + a, n - a + 1);
+}
+
+/* Split @s at @sep into at most @max trimmed, strdup'ed parts. */
+static size_t split(const char *s, char sep, char **out, size_t max)
+{
+	size_t n = 0;
+
+	while (*s && n < max) {
+		const char *e = strchr(s, sep);
+		size_t len = e ? (size_t)(e - s) : strlen(s);
+
+		out[n] = strndup(s, len);
+		assert_non_null(out[n]);
+		trim(out[n]);
+		if (*out[n])
+			n++;
+		else
+			free(out[n]);
+		s += len + (e ? 1 : 0);
+	}
+	return n;
+}
+
+static void add_needle(const char *s, bool raw)
+{
+	size_t o = 0;
+
+	assert_true(n_needles < MAX_NEEDLES);
+	for (; *s && o < sizeof(needles[0]) - 1; s++) {
+		char c = *s;
+
+		if (raw) {
+			needles[n_needles][o++] = c;
+			continue;
+		}
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c + 32);
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+			needles[n_needles][o++] = c;
+	}
+	needles[n_needles][o] = '\0';
+	needle_raw[n_needles] = raw;
+	if (o >= 4)
+		n_needles++;
+}
+
+static size_t b64(char *out, const uint8_t *in, size_t len, bool url, bool pad)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16;
+		size_t n = len - i < 3 ? len - i : 3;
+
+		if (n > 1)
+			v |= (uint32_t)in[i + 1] << 8;
+		if (n > 2)
+			v |= in[i + 2];
+		for (size_t k = 0; k < 4; k++) {
+			uint32_t x = (v >> (18 - 6 * k)) & 63;
+
+			if (k > n) {
+				if (pad)
+					out[o++] = '=';
+				continue;
+			}
+			out[o++] = x < 62 ? a[x] : x == 62 ? (url ? '-' : '+') : (url ? '_' : '/');
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
+static struct proto_roster *load_roster(void)
+{
+	char *text = read_file("roster.txt"), *lines[64];
+	size_t n_lines = split(text, '\n', lines, 64);
+	struct proto_roster *r = proto_roster_new();
+	uint64_t x = 0x5eed;
+
+	assert_non_null(r);
+	r->epoch = 1;
+	for (size_t l = 0; l < n_lines; l++) {
+		char *parts[3] = {0};
+		struct corpus_member *c;
+		struct proto_member m;
+
+		if (lines[l][0] == '#') {
+			free(lines[l]);
+			continue;
+		}
+		assert_int_equal(split(lines[l], '|', parts, 3), 3);
+		assert_true(n_cm < MAX_MEMBERS);
+		c = &cm[n_cm++];
+		snprintf(c->name, sizeof(c->name), "%s", parts[0]);
+		c->n_aliases = split(parts[1], ';', c->aliases, 4);
+		c->n_domains = split(parts[2], ';', c->domains, 4);
+		for (int k = 0; k < 3; k++)
+			for (int b = 0; b < 32; b++) {
+				x ^= x << 13;
+				x ^= x >> 7;
+				x ^= x << 17;
+				c->keys[k][b] = (uint8_t)x;
+			}
+		memset(&m, 0, sizeof(m));
+		memcpy(m.id, c->keys[0], 32);
+		memcpy(m.transport_pk, c->keys[1], 32);
+		memcpy(m.ring_pk, c->keys[2], 32);
+		m.name = c->name;
+		m.n_aliases = c->n_aliases;
+		m.aliases = c->aliases;
+		m.n_domains = c->n_domains;
+		m.domains = c->domains;
+		assert_int_equal(proto_roster_add_member(r, &m), 0);
+		add_needle(c->name, false);
+		for (size_t i = 0; i < c->n_aliases; i++)
+			add_needle(c->aliases[i], false);
+		for (size_t i = 0; i < c->n_domains; i++)
+			add_needle(c->domains[i], false);
+		for (int k = 0; k < 3; k++) {
+			char enc[80];
+
+			proto_hex_encode(enc, c->keys[k], 32);
+			enc[8] = '\0';
+			add_needle(enc, false);
+			b64(enc, c->keys[k], 32, false, false);
+			enc[16] = '\0';
+			add_needle(enc, true);
+			b64(enc, c->keys[k], 32, true, false);
+			enc[16] = '\0';
+			add_needle(enc, true);
+		}
+		for (int i = 0; i < 3; i++)
+			free(parts[i]);
+		free(lines[l]);
+	}
+	free(text);
+	assert_true(n_cm >= 3);
+	return r;
+}
+
+/* The encoding @form of key @k of member @m into @out. */
+static void key_form(char *out, size_t cap, const uint8_t *key, const char *form)
+{
+	char hex[65];
+
+	proto_hex_encode(hex, key, 32);
+	if (strcmp(form, "hex") == 0) {
+		snprintf(out, cap, "%s", hex);
+	} else if (strcmp(form, "HEX") == 0 || strcmp(form, "HEX16") == 0) {
+		for (int i = 0; i < 64; i++)
+			hex[i] = (char)(hex[i] >= 'a' ? hex[i] - 32 : hex[i]);
+		snprintf(out, cap, "%.*s", form[3] ? 16 : 64, hex);
+	} else if (strncmp(form, "hex", 3) == 0 && form[3] >= '0' && form[3] <= '9') {
+		snprintf(out, cap, "%.*s", atoi(form + 3), hex);
+	} else if (strcmp(form, "hexcolon") == 0 || strcmp(form, "hexcolon8") == 0 ||
+		   strcmp(form, "hexspace") == 0) {
+		size_t bytes = strcmp(form, "hexcolon") == 0 ? 32 : 8, o = 0;
+
+		for (size_t i = 0; i < bytes; i++)
+			o += (size_t)snprintf(out + o, cap - o, "%s%.2s",
+					      i ? (form[3] == 's' ? " " : ":") : "", hex + 2 * i);
+	} else if (strcmp(form, "0x") == 0) {
+		snprintf(out, cap, "0x%.16s", hex);
+	} else if (strncmp(form, "b64", 3) == 0) {
+		char enc[64];
+
+		b64(enc, key, 32, strcmp(form, "b64url") == 0, strcmp(form, "b64") == 0);
+		snprintf(out, cap, "%.*s", strcmp(form, "b64_20") == 0 ? 20 : 64, enc);
+	} else {
+		fail_msg("unknown key form %s", form);
+	}
+}
+
+/* Unescape \t \n \\ and substitute {id|tx|ring:M:FORM}; returns a malloc'ed string. */
+static char *expand(const char *s)
+{
+	char *out = malloc(4096), kind[8], form[16];
+	size_t o = 0;
+	unsigned m;
+
+	assert_non_null(out);
+	while (*s) {
+		if (s[0] == '\\' && s[1]) {
+			out[o++] = s[1] == 't' ? '\t' : s[1] == 'n' ? '\n' : s[1];
+			s += 2;
+		} else if (s[0] == '{' && sscanf(s, "{%7[a-z]:%u:%15[^}]}", kind, &m, form) == 3) {
+			const uint8_t *key;
+
+			assert_true(m < n_cm);
+			key = cm[m].keys[strcmp(kind, "id") == 0   ? 0
+					 : strcmp(kind, "tx") == 0 ? 1
+								   : 2];
+			key_form(out + o, 4096 - o, key, form);
+			o += strlen(out + o);
+			s = strchr(s, '}') + 1;
+		} else {
+			out[o++] = *s++;
+		}
+		assert_true(o < 3000);
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Letters and digits of @s, ASCII case folded. */
+static void fold(const char *s, size_t len, char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c + 32);
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+			out[o++] = c;
+	}
+	out[o] = '\0';
+}
+
+static void test_corpus(void **state)
+{
+	struct proto_roster *r = load_roster();
+	const struct proto_roster *rs[1] = {r};
+	struct policy_redactor *rd = policy_redact_new(rs, 1);
+	char *text = read_file("corpus.txt"), *lines[512];
+	size_t n_lines = split(text, '\n', lines, 512);
+	size_t n_leak = 0, n_keep = 0, n_fields = 0, n_dropped = 0, n_redacted = 0, bad = 0;
+
+	(void)state;
+	assert_non_null(rd);
+	for (size_t l = 0; l < n_lines; l++) {
+		char *cols[MAX_FIELDS + 2], *in[MAX_FIELDS];
+		struct policy_redact_field f[MAX_FIELDS];
+		size_t n_cols, n_f, joined_len = 0;
+		char joined[8192], folded[8192];
+		bool leak, changed = false, fail = false;
+
+		if (lines[l][0] == '#') {
+			free(lines[l]);
+			continue;
+		}
+		n_cols = split(lines[l], '\t', cols, MAX_FIELDS + 2);
+		assert_true(n_cols >= 3);
+		leak = strcmp(cols[0], "leak") == 0;
+		assert_true(leak || strcmp(cols[0], "keep") == 0);
+		n_f = n_cols - 2;
+		memset(f, 0, sizeof(f));
+		for (size_t i = 0; i < n_f; i++) {
+			const char *c = cols[2 + i];
+
+			assert_true(strncmp(c, "tag:", 4) == 0 || strncmp(c, "desc:", 5) == 0);
+			in[i] = expand(strchr(c, ':') + 1);
+			f[i].in = in[i];
+			f[i].len = strlen(in[i]);
+			f[i].cap = POLICY_REDACT_OUT_MAX(f[i].len) + 1;
+			f[i].out = malloc(f[i].cap);
+			assert_non_null(f[i].out);
+		}
+		assert_int_equal(policy_redact_fields(rd, f, n_f), 0);
+		for (size_t i = 0; i < n_f; i++) {
+			n_fields++;
+			n_dropped += f[i].dropped;
+			n_redacted += !f[i].dropped && f[i].n_redacted > 0;
+			changed |= f[i].dropped || f[i].n_redacted > 0;
+			if (!f[i].dropped) {
+				memcpy(joined + joined_len, f[i].out, f[i].out_len);
+				joined_len += f[i].out_len;
+				joined[joined_len++] = '\n';
+			}
+		}
+		if (leak) {
+			n_leak++;
+			fail = !changed ||
+			       policy_redact_names(rd, joined, joined_len, NULL, NULL) != 0;
+			fold(joined, joined_len, folded);
+			for (size_t k = 0; k < n_needles && !fail; k++)
+				fail = needle_raw[k] ? memmem(joined, joined_len, needles[k],
+							      strlen(needles[k])) != NULL
+						     : strstr(folded, needles[k]) != NULL;
+		} else {
+			n_keep++;
+			for (size_t i = 0; i < n_f; i++)
+				fail |= f[i].dropped || f[i].out_len != f[i].len ||
+					memcmp(f[i].out, f[i].in, f[i].len) != 0;
+		}
+		if (fail) {
+			bad++;
+			fprintf(stderr, "CORPUS FAIL (%s %s):", cols[0], cols[1]);
+			for (size_t i = 0; i < n_f; i++)
+				fprintf(stderr, " [%s] -> [%s]%s", in[i], f[i].out,
+					f[i].dropped ? " (dropped)" : "");
+			fprintf(stderr, "\n");
+		}
+		for (size_t i = 0; i < n_f; i++) {
+			free(in[i]);
+			free(f[i].out);
+		}
+		for (size_t i = 0; i < n_cols; i++)
+			free(cols[i]);
+		free(lines[l]);
+	}
+	printf("leak corpus: %zu leak lines, %zu controls; %zu fields: %zu redacted, %zu dropped "
+	       "rather than redacted; %zu failures\n",
+	       n_leak, n_keep, n_fields, n_redacted, n_dropped, bad);
+	assert_true(n_leak >= 150);
+	assert_true(n_keep >= 20);
+	assert_int_equal(bad, 0);
+	free(text);
+	policy_redact_free(rd);
+	proto_roster_free(r);
+	for (size_t i = 0; i < n_cm; i++) {
+		for (size_t k = 0; k < cm[i].n_aliases; k++)
+			free(cm[i].aliases[k]);
+		for (size_t k = 0; k < cm[i].n_domains; k++)
+			free(cm[i].domains[k]);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_corpus),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
