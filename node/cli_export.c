@@ -70,7 +70,7 @@ struct run {
 	int type; /* 0: all */
 	struct node_export_latest *latest;
 	struct node_export_writer *w;
-	uint64_t end;  /* last sequence of the range (pass 1) */
+	uint64_t end;	  /* last sequence of the range (pass 1) */
 	uint64_t docs;	  /* documents in the range that match the filter */
 	uint64_t skipped; /* documents that could not be read (pass 1) */
 	bool pass2;

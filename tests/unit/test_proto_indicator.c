@@ -1010,7 +1010,8 @@ static void test_detect(void **state)
 		{"d41d8cd98f00b204e9800998ecf8427", 0,
 		 "hex digits of no hash length (md5 32, sha1 40, sha256 64, sha512 128)",
 		 PROTO_E_IND_VALUE},
-		{"deadbeef", 0, "hex digits of no hash length (md5 32, sha1 40, sha256 64, sha512 128)",
+		{"deadbeef", 0,
+		 "hex digits of no hash length (md5 32, sha1 40, sha256 64, sha512 128)",
 		 PROTO_E_IND_VALUE},
 		{"", PROTO_IND_DOMAIN, "empty value", PROTO_E_IND_VALUE},
 	};
