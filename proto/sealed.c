@@ -215,22 +215,19 @@ static int decode_plain(const uint8_t *buf, size_t len, struct proto_sealed_valu
 	return 0;
 }
 
-int proto_sealed_seal(uint8_t **out, size_t *out_len, const struct proto_sealed_value *value,
+int proto_sealed_make(struct proto_sealed *s, const struct proto_sealed_value *value,
 		      const uint8_t r[32], const uint8_t community[32], uint64_t epoch, uint8_t k,
-		      uint32_t bucket, const uint8_t (*ring_keys)[32], const uint16_t *ring_idx,
-		      size_t n, size_t signer_pos, const uint8_t ring_sk[32])
+		      uint32_t bucket, const uint16_t *ring_idx, size_t n,
+		      const uint8_t ring_sk[32])
 {
 	struct proto_sealed_secret sec;
-	struct proto_sealed *s = NULL;
-	uint8_t *plain = NULL, *body = NULL, *msg = NULL, *sig = NULL, ring_id[32], ad[69];
-	size_t plain_len, body_len, msg_len, sig_len;
+	uint8_t *plain = NULL, ring_id[32], ad[69];
+	size_t plain_len = 0;
 	unsigned long long ct_len;
-	struct proto_mp_writer w;
 	int err;
 
-	*out = NULL;
-	*out_len = 0;
-	if (n == 0 || n > PROTO_REPORT_RING_MAX || signer_pos >= n)
+	memset(s, 0, sizeof *s);
+	if (n == 0 || n > PROTO_REPORT_RING_MAX)
 		return -EINVAL;
 	for (size_t i = 1; i < n; i++)
 		if (ring_idx[i] <= ring_idx[i - 1])
@@ -238,11 +235,6 @@ int proto_sealed_seal(uint8_t **out, size_t *out_len, const struct proto_sealed_
 	err = proto_sealed_derive(&sec, r, k);
 	if (err)
 		return err;
-	s = calloc(1, sizeof *s);
-	if (!s) {
-		err = -ENOMEM;
-		goto out;
-	}
 	memcpy(s->community, community, 32);
 	s->epoch = epoch;
 	s->k = k;
@@ -269,6 +261,35 @@ int proto_sealed_seal(uint8_t **out, size_t *out_len, const struct proto_sealed_
 	memcpy(s->ring, ring_idx, n * sizeof *ring_idx);
 	proto_sealed_ring_id(ring_id, s->group);
 	err = proto_ring_tag(s->tag, ring_sk, ring_id);
+out:
+	proto_wipe(&sec, sizeof sec);
+	if (plain)
+		proto_wipe(plain, plain_len);
+	free(plain);
+	if (err)
+		memset(s, 0, sizeof *s);
+	return err;
+}
+
+int proto_sealed_seal(uint8_t **out, size_t *out_len, const struct proto_sealed_value *value,
+		      const uint8_t r[32], const uint8_t community[32], uint64_t epoch, uint8_t k,
+		      uint32_t bucket, const uint8_t (*ring_keys)[32], const uint16_t *ring_idx,
+		      size_t n, size_t signer_pos, const uint8_t ring_sk[32])
+{
+	struct proto_sealed *s;
+	uint8_t *body = NULL, *msg = NULL, *sig = NULL, ring_id[32];
+	size_t body_len, msg_len, sig_len;
+	struct proto_mp_writer w;
+	int err;
+
+	*out = NULL;
+	*out_len = 0;
+	if (signer_pos >= n)
+		return -EINVAL;
+	s = malloc(sizeof *s);
+	if (!s)
+		return -ENOMEM;
+	err = proto_sealed_make(s, value, r, community, epoch, k, bucket, ring_idx, n, ring_sk);
 	if (err)
 		goto out;
 	err = encode_body(&body, &body_len, s);
@@ -281,6 +302,7 @@ int proto_sealed_seal(uint8_t **out, size_t *out_len, const struct proto_sealed_
 		err = -ENOMEM;
 		goto out;
 	}
+	proto_sealed_ring_id(ring_id, s->group);
 	err = proto_ring_sign(sig, sig_len, msg, msg_len, epoch, ring_keys, n, signer_pos, ring_sk,
 			      ring_id);
 	if (err)
@@ -291,10 +313,6 @@ int proto_sealed_seal(uint8_t **out, size_t *out_len, const struct proto_sealed_
 	proto_mp_write_bin(&w, sig, sig_len);
 	err = proto_mp_writer_finish(&w, out, out_len);
 out:
-	proto_wipe(&sec, sizeof sec);
-	if (plain)
-		proto_wipe(plain, plain_len);
-	free(plain);
 	free(body);
 	free(msg);
 	free(sig);

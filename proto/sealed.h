@@ -91,12 +91,23 @@ int proto_sealed_derive(struct proto_sealed_secret *out, const uint8_t r[32], ui
 void proto_sealed_ring_id(uint8_t id[32], const uint8_t g[32]);
 
 /*
- * proto_sealed_seal() - seal @value (the member's own sighting, already canonical) whose
- * OPRF output is @r, for @community, roster @epoch and threshold @k, in day @bucket, signed
- * with ring secret key @ring_sk over the ring @ring_keys[0..@n) whose roster member indices
- * are @ring_idx[0..@n) (ascending), the signer at position @signer_pos. On success *@out
- * (owned by the caller, free()) holds the wire bytes.
- * Returns 0, PROTO_E_SEALED_K, any proto_ring_sign() error, -EINVAL, -ENOMEM.
+ * proto_sealed_make() - the submission of @value (the member's own sighting, canonical) whose
+ * OPRF output is @r, for @community, roster @epoch and threshold @k, in day @bucket, with
+ * the ring tag of ring secret key @ring_sk, over the ring of roster member indices
+ * @ring_idx[0..@n) (ascending): a fresh share point, the share, the ciphertext and the tag.
+ * Unsigned: proto_sealed_seal() signs and encodes it; the simulator opens it directly.
+ * Returns 0, PROTO_E_SEALED_K, PROTO_E_TOO_LARGE, PROTO_E_RING_SCALAR, -EINVAL, -ENOMEM.
+ */
+int proto_sealed_make(struct proto_sealed *out, const struct proto_sealed_value *value,
+		      const uint8_t r[32], const uint8_t community[32], uint64_t epoch, uint8_t k,
+		      uint32_t bucket, const uint16_t *ring_idx, size_t n,
+		      const uint8_t ring_sk[32]);
+
+/*
+ * proto_sealed_seal() - proto_sealed_make(), signed with @ring_sk over the ring keys
+ * @ring_keys[0..@n) (the keys of members @ring_idx, the signer at position @signer_pos) and
+ * encoded. On success *@out (owned by the caller, free()) holds the wire bytes.
+ * Returns 0, any proto_sealed_make() or proto_ring_sign() error, -EINVAL, -ENOMEM.
  */
 int proto_sealed_seal(uint8_t **out, size_t *out_len, const struct proto_sealed_value *value,
 		      const uint8_t r[32], const uint8_t community[32], uint64_t epoch, uint8_t k,
