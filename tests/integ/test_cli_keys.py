@@ -183,6 +183,82 @@ def test_roster_epoch2(w):
     assert show["epoch"] == 3 and len(show["members"]) == 2
 
 
+def test_roster_stewards(w):
+    """Epoch 2 (complete, 2 of stewards 1-3) -> epoch 3 draft that replaces steward 1 by a
+    new steward 4 and raises k to 3. The new steward cannot sign its own appointment; two of
+    the stewards in office make it complete; from then on k = 3 of the new set."""
+    r2, r3 = w.p("roster2"), w.p("roster3s")
+    community = os.path.join(w.comm, "community")
+    run("keygen", "--steward", "--out", w.p("steward-4.key"), check=0)
+    new = pub(w.p("steward-4.key"))["steward_pk"]
+    old = pub(os.path.join(w.comm, "steward-1.key"))["steward_pk"]
+    p = run("roster", "stewards", "--roster", r2, "--out", r3)
+    assert p.returncode == 2 and "nothing to change" in p.stderr, p.stderr
+    p = run("roster", "stewards", "--roster", r2, "--out", r3, "--remove-steward", new)
+    assert p.returncode == 1 and "not a steward" in p.stderr, p.stderr
+    p = run("roster", "stewards", "--roster", r2, "--out", r3, "--add-steward", new,
+            "--remove-steward", old, "--threshold", "4")
+    assert p.returncode == 1 and "threshold" in p.stderr, p.stderr
+    run("roster", "stewards", "--roster", r2, "--out", r3, "--add-steward", new,
+        "--remove-steward", old, "--threshold", "3", check=0)
+    show = json.loads(run("roster", "show", "--roster", r3, "--json", check=0).stdout)
+    assert show["epoch"] == 3 and show["threshold"] == 3 and show["signed_by"] == []
+    assert new in show["stewards"] and old not in show["stewards"]
+    assert len(show["stewards"]) == 3
+    p = run("roster", "sign", "--roster", r3, "--previous", r2, "--steward-key",
+            w.p("steward-4.key"))
+    assert p.returncode == 1 and "not one of the 3 stewards" in p.stderr, p.stderr
+    run("roster", "sign", "--roster", r3, "--previous", r2, "--steward-key",
+        os.path.join(w.comm, "steward-1.key"), check=0)
+    p = run("roster", "verify", "--roster", r3, "--community", community, "--previous", r2)
+    assert p.returncode == 1 and "threshold is 2" in p.stderr, p.stderr
+    run("roster", "sign", "--roster", r3, "--previous", r2, "--steward-key",
+        os.path.join(w.comm, "steward-3.key"), check=0)
+    p = run("roster", "verify", "--roster", r3, "--community", community, "--previous", r2,
+            "--json", check=0)
+    assert json.loads(p.stdout)["valid"] is True
+
+
+def test_roster_revoke(w):
+    """Charlie's key is compromised: epoch 3 (from the complete epoch 2) adds Charlie's new
+    keys, retires the old member id from a time with the new id as successor, and the old
+    key can never come back."""
+    r2, r3 = w.p("roster2"), w.p("roster3r")
+    community = os.path.join(w.comm, "community")
+    old = pub(w.p("charlie.key"))["member_id"]
+    run("keygen", "--out", w.p("charlie2.key"), "--name", "Charlie CERT", check=0)
+    new = pub(w.p("charlie2.key"))["member_id"]
+    p = run("roster", "revoke", "--roster", r2, "--out", r3, "--member-id", old)
+    assert p.returncode == 2 and "--from" in p.stderr, p.stderr
+    p = run("roster", "revoke", "--roster", r2, "--out", r3, "--member-id", old, "--from",
+            "yesterday")
+    assert p.returncode == 2 and "RFC 3339" in p.stderr, p.stderr
+    p = run("roster", "revoke", "--roster", r2, "--out", r3, "--member-id", old, "--from",
+            "2026-01-31T12:00:00Z", "--successor", new)
+    assert p.returncode == 1 and "roster add" in p.stderr, p.stderr
+    run("roster", "add", "--roster", r2, "--out", r3, "--key", w.p("charlie2.key.pub"),
+        check=0)
+    p = run("roster", "revoke", "--roster", r3, "--member-id", old, "--from",
+            "2026-01-31T12:00:00Z", "--successor", new, check=0)
+    assert "retired" in p.stdout
+    show = json.loads(run("roster", "show", "--roster", r3, "--json", check=0).stdout)
+    assert show["epoch"] == 3
+    assert show["retired"] == [{"member_id": old, "not_after_ms": 1769860800000,
+                                "successor": new}], show["retired"]
+    assert old not in [m["member_id"] for m in show["members"]]
+    text = run("roster", "show", "--roster", r3, check=0).stdout
+    assert "after 2026-01-31T12:00:00Z" in text and "successor: " + new in text
+    # The retired key cannot come back as anyone's key.
+    p = run("roster", "add", "--roster", r3, "--key", w.p("charlie.key.pub"), "--name", "C")
+    assert p.returncode == 1 and "already used" in p.stderr, p.stderr
+    for k in ("steward-1.key", "steward-2.key"):
+        run("roster", "sign", "--roster", r3, "--previous", r2, "--steward-key",
+            os.path.join(w.comm, k), check=0)
+    p = run("roster", "verify", "--roster", r3, "--community", community, "--previous", r2,
+            "--json", check=0)
+    assert json.loads(p.stdout)["valid"] is True
+
+
 def test_roster_edit_draft(w):
     d = w.p("draft")
     community = os.path.join(w.comm, "community")
@@ -238,7 +314,8 @@ def main():
         w = World(tmp)
         # Order matters: later tests use the files earlier ones made.
         for t in (test_community_init, test_community_usage, test_keygen, test_roster_epoch1,
-                  test_roster_tampered, test_roster_epoch2, test_roster_edit_draft, test_help):
+                  test_roster_tampered, test_roster_epoch2, test_roster_stewards, test_roster_revoke,
+                  test_roster_edit_draft, test_help):
             try:
                 t(w)
                 passed += 1
