@@ -3,7 +3,7 @@
 
 - run(): the chatham binary from $CHATHAM_BIN, with a timeout and captured output.
 - ExportEnv: an export environment (store/export.h) written directly with python3-lmdb, in
-  the document shape node/exporter.c produces, so `chatham export` can be tested without
+  the document shape node/daemon/exporter.c produces, so `chatham export` can be tested without
   a running node.
 - StixValidator: the OASIS STIX 2.1 JSON schemas in $CHATHAM_SHARED_DATA/stix21 checked
   with ajv from npm, installed into a cache directory on first use.

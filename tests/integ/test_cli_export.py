@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """`chatham export` against an export environment written with python3-lmdb (the document
-shape of node/exporter.c): every format, --since, --type, newest state per indicator, the
+shape of node/daemon/exporter.c): every format, --since, --type, newest state per indicator, the
 MISP feed directory, atomic output files, and the errors an operator can meet."""
 import csv
 import hashlib

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Export renderers (node/export_fmt.h). Documents are made by the daemon's own builder,
+ * Export renderers (node/format/export_fmt.h). Documents are made by the daemon's own builder,
  * node_exporter_document(), so these tests also pin the contract between the export writer
  * and `chatham export`. Each format's output is parsed back (jansson for JSON, a line split
  * for CSV/plain) and checked field by field: TLP 2.0 marking ids, deterministic ids, what
@@ -20,8 +20,8 @@
 
 #include <cmocka.h>
 
-#include "node/export_fmt.h"
-#include "node/exporter.h"
+#include "node/format/export_fmt.h"
+#include "node/daemon/exporter.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "proto/indicator.h"

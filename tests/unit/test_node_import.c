@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Import parsers (node/import.h): plain lines, RFC 4180 CSV, STIX 2.1 bundles and MISP
+ * Import parsers (node/format/import.h): plain lines, RFC 4180 CSV, STIX 2.1 bundles and MISP
  * events. Each case feeds a document and compares the exact sequence of events (status,
  * place, type, canonical value, TLP, ...) with what the header promises. Every document is
  * also fed one byte at a time and in pseudo-random chunks, which must give the same events:
@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "node/import.h"
+#include "node/format/import.h"
 #include "proto/error.h"
 #include "proto/report.h"
 #include "testutil.h"

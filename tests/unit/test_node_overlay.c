@@ -20,8 +20,8 @@
 
 #include <cmocka.h>
 
-#include "node/log.h"
-#include "node/overlay.h" /* and uv.h, jansson.h through it */
+#include "node/common/log.h"
+#include "node/overlay/overlay.h" /* and uv.h, jansson.h through it */
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "proto/keys.h"
