@@ -10,7 +10,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "node/cli/cmd.h"
 #include "node/format/config.h"
+#include "proto/error.h"
 
 #define DEFAULT_CONFIG "/etc/chatham/chatham.conf"
 
@@ -194,4 +196,44 @@ int node_apiclient_call(struct node_apiclient *c, json_t *req, json_t **resp)
 	if (r)
 		return r;
 	return node_apiclient_recv(c, resp);
+}
+
+#define CLIENT_TIMEOUT_MS 600000 /* a batch of 10000 on a busy node takes seconds, not minutes */
+
+int node_apiclient_request(const char *cmd, const char *socket, const char *config, json_t *req,
+			   json_t **resp)
+{
+	struct node_apiclient *c = NULL;
+	char path[4096];
+	int err;
+
+	node_apiclient_socket_path(socket, config, path, sizeof(path));
+	err = node_apiclient_connect(path, CLIENT_TIMEOUT_MS, &c);
+	if (err) {
+		fprintf(stderr, "chatham: %s: cannot connect to %s: %s%s\n", cmd, path,
+			proto_error_str(err),
+			err == -ENOENT || err == -ECONNREFUSED
+				? " (is the node running? see --socket)"
+				: "");
+		return NODE_CMD_EXIT_FAIL;
+	}
+	err = node_apiclient_call(c, req, resp);
+	node_apiclient_close(c);
+	if (err) {
+		fprintf(stderr, "chatham: %s: no response from the node: %s\n", cmd,
+			proto_error_str(err));
+		return NODE_CMD_EXIT_FAIL;
+	}
+	return 0;
+}
+
+int node_apiclient_print_error(const char *cmd, json_t *error)
+{
+	const char *code = json_string_value(json_object_get(error, "code"));
+	const char *field = json_string_value(json_object_get(error, "field"));
+	const char *msg = json_string_value(json_object_get(error, "message"));
+
+	fprintf(stderr, "chatham: %s: %s%s%s (%s)\n", cmd, field ? field : "", field ? ": " : "",
+		msg ? msg : "request failed", code ? code : "?");
+	return NODE_CMD_EXIT_FAIL;
 }

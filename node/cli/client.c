@@ -6,7 +6,6 @@
  * the only check made here is the one that must fail closed before anything is sent: a
  * report without --tlp.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,47 +15,6 @@
 #include "node/cli/cli.h"
 #include "node/cli/cmd.h"
 #include "node/format/request.h"
-#include "proto/error.h"
-
-#define CLIENT_TIMEOUT_MS 600000 /* a batch of 10000 on a busy node takes seconds, not minutes */
-
-int node_cmd_call(const char *cmd, const char *socket, const char *config, json_t *req,
-		  json_t **resp)
-{
-	struct node_apiclient *c = NULL;
-	char path[4096];
-	int err;
-
-	node_apiclient_socket_path(socket, config, path, sizeof(path));
-	err = node_apiclient_connect(path, CLIENT_TIMEOUT_MS, &c);
-	if (err) {
-		fprintf(stderr, "chatham: %s: cannot connect to %s: %s%s\n", cmd, path,
-			proto_error_str(err),
-			err == -ENOENT || err == -ECONNREFUSED
-				? " (is the node running? see --socket)"
-				: "");
-		return NODE_CMD_EXIT_FAIL;
-	}
-	err = node_apiclient_call(c, req, resp);
-	node_apiclient_close(c);
-	if (err) {
-		fprintf(stderr, "chatham: %s: no response from the node: %s\n", cmd,
-			proto_error_str(err));
-		return NODE_CMD_EXIT_FAIL;
-	}
-	return 0;
-}
-
-int node_cmd_print_error(const char *cmd, json_t *error)
-{
-	const char *code = json_string_value(json_object_get(error, "code"));
-	const char *field = json_string_value(json_object_get(error, "field"));
-	const char *msg = json_string_value(json_object_get(error, "message"));
-
-	fprintf(stderr, "chatham: %s: %s%s%s (%s)\n", cmd, field ? field : "", field ? ": " : "",
-		msg ? msg : "request failed", code ? code : "?");
-	return NODE_CMD_EXIT_FAIL;
-}
 
 static const char *jstr(json_t *o, const char *key)
 {
@@ -253,13 +211,13 @@ static int report_command(int argc, char **argv, const char *op, const char *wha
 	if (json_array_size(rcpts))
 		json_object_set(req, "recipients", rcpts);
 
-	code = node_cmd_call(argv[0], socket, config, req, &resp);
+	code = node_apiclient_request(argv[0], socket, config, req, &resp);
 	if (code)
 		goto out;
 	if (raw) {
 		code = print_raw(resp);
 	} else if (!json_is_true(json_object_get(resp, "ok"))) {
-		code = node_cmd_print_error(argv[0], json_object_get(resp, "error"));
+		code = node_apiclient_print_error(argv[0], json_object_get(resp, "error"));
 	} else {
 		printf("%s%s report %.16s... on %s %s (indicator %.16s...)\n",
 		       !strcmp(jstr(resp, "result"), "new") ? "new" : "duplicate",
@@ -447,14 +405,14 @@ int node_cmd_query(int argc, char **argv)
 		json_decref(req);
 		return NODE_CMD_EXIT_USAGE;
 	}
-	code = node_cmd_call(argv[0], ro.socket, ro.config, req, &resp);
+	code = node_apiclient_request(argv[0], ro.socket, ro.config, req, &resp);
 	json_decref(req);
 	if (code)
 		return code;
 	if (ro.raw) {
 		code = print_raw(resp);
 	} else if (!json_is_true(json_object_get(resp, "ok"))) {
-		code = node_cmd_print_error(argv[0], json_object_get(resp, "error"));
+		code = node_apiclient_print_error(argv[0], json_object_get(resp, "error"));
 	} else if (!json_is_true(json_object_get(resp, "found"))) {
 		printf("not known: %s%s%s (indicator %s)\n", jstr(resp, "type"),
 		       *jstr(resp, "type") ? " " : "", jstr(resp, "value"),
@@ -518,14 +476,14 @@ int node_cmd_list(int argc, char **argv)
 		json_decref(req);
 		return NODE_CMD_EXIT_USAGE;
 	}
-	code = node_cmd_call(argv[0], ro.socket, ro.config, req, &resp);
+	code = node_apiclient_request(argv[0], ro.socket, ro.config, req, &resp);
 	json_decref(req);
 	if (code)
 		return code;
 	if (ro.raw) {
 		code = print_raw(resp);
 	} else if (!json_is_true(json_object_get(resp, "ok"))) {
-		code = node_cmd_print_error(argv[0], json_object_get(resp, "error"));
+		code = node_apiclient_print_error(argv[0], json_object_get(resp, "error"));
 	} else {
 		json_array_foreach(json_object_get(resp, "items"), i, doc)
 		{
@@ -556,14 +514,14 @@ int node_cmd_status(int argc, char **argv)
 				argv[optind]);
 		return code < 0 ? NODE_CMD_EXIT_OK : NODE_CMD_EXIT_USAGE;
 	}
-	code = node_cmd_call(argv[0], ro.socket, ro.config, req, &resp);
+	code = node_apiclient_request(argv[0], ro.socket, ro.config, req, &resp);
 	json_decref(req);
 	if (code)
 		return code;
 	if (ro.raw) {
 		code = print_raw(resp);
 	} else if (!json_is_true(json_object_get(resp, "ok"))) {
-		code = node_cmd_print_error(argv[0], json_object_get(resp, "error"));
+		code = node_apiclient_print_error(argv[0], json_object_get(resp, "error"));
 	} else {
 		json_t *m = json_object_get(resp, "member"), *r = json_object_get(resp, "roster");
 		json_t *s = json_object_get(resp, "store"), *i = json_object_get(resp, "ingest");
@@ -676,14 +634,14 @@ int node_cmd_peers(int argc, char **argv)
 			fprintf(stderr, "chatham: peers: unexpected argument '%s'\n", argv[optind]);
 		return code < 0 ? NODE_CMD_EXIT_OK : NODE_CMD_EXIT_USAGE;
 	}
-	code = node_cmd_call(argv[0], ro.socket, ro.config, req, &resp);
+	code = node_apiclient_request(argv[0], ro.socket, ro.config, req, &resp);
 	json_decref(req);
 	if (code)
 		return code;
 	if (ro.raw) {
 		code = print_raw(resp);
 	} else if (!json_is_true(json_object_get(resp, "ok"))) {
-		code = node_cmd_print_error(argv[0], json_object_get(resp, "error"));
+		code = node_apiclient_print_error(argv[0], json_object_get(resp, "error"));
 	} else {
 		print_peers(resp);
 		code = NODE_CMD_EXIT_OK;

@@ -42,19 +42,4 @@ NODE_COMMANDS(NODE_CMD_DECLARE)
 /* Default config file: $CONFIGURATION_DIRECTORY/chatham.conf, else /etc/chatham/chatham.conf. */
 const char *node_cmd_default_config(char *buf, size_t len);
 
-/*
- * Helpers shared by the API client commands (node/cli/client.c).
- *
- * node_cmd_call() - connect to the node's socket (resolved by node_apiclient_socket_path()
- * from @socket and @config), send @req (borrowed) and receive the response in *@resp (new
- * reference). On a transport failure prints "chatham: CMD: ..." to stderr and returns
- * NODE_CMD_EXIT_FAIL; returns 0 when a response (ok or not) was received.
- *
- * node_cmd_print_error() - print the "error" object of a failed response as
- * "chatham: CMD: FIELD: MESSAGE (CODE)" on stderr. Returns NODE_CMD_EXIT_FAIL.
- */
-int node_cmd_call(const char *cmd, const char *socket, const char *config, json_t *req,
-		  json_t **resp);
-int node_cmd_print_error(const char *cmd, json_t *error);
-
 #endif

@@ -243,7 +243,7 @@ static int flush(struct imp *im)
 		}
 		json_decref(req);
 		progress_clear(im);
-		node_cmd_print_error("publish", json_object_get(resp, "error"));
+		node_apiclient_print_error("publish", json_object_get(resp, "error"));
 		json_decref(resp);
 		return im->fatal = NODE_CMD_EXIT_FAIL;
 	}
