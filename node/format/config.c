@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "node/overlay/overlay.h"
+#include "node/format/addr.h"
 #include "proto/error.h"
 
 struct opt_def {
@@ -385,14 +385,14 @@ static int add_addr(const struct opt_def *d, struct value *v, const char *tok, c
 	struct sockaddr_storage ss, other;
 	char **p;
 
-	if (node_overlay_parse_addr(tok, &ss) < 0) {
+	if (node_addr_parse(tok, &ss) < 0) {
 		snprintf(why, whylen,
 			 "'%s' is not a numeric address a.b.c.d:port or [v6]:port (port 0-65535)",
 			 tok);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < v->n_addrs; i++) {
-		node_overlay_parse_addr(v->addrs[i], &other);
+		node_addr_parse(v->addrs[i], &other);
 		if (!memcmp(&ss, &other, sizeof(ss))) {
 			snprintf(why, whylen, "'%s' is listed twice", tok);
 			return -EINVAL;

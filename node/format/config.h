@@ -15,7 +15,7 @@
  *     k, M or G (binary multiples), booleans are true/false/yes/no/on/off/1/0, modes are
  *     octal, paths are absolute, uid/gid lists are names or numbers separated by commas or
  *     spaces, address lists are numeric "a.b.c.d:port" or "[v6]:port" separated by commas or
- *     spaces (node_overlay_parse_addr(), no duplicates);
+ *     spaces (node_addr_parse(), no duplicates);
  *   - lines longer than NODE_CONFIG_LINE_MAX bytes and NUL bytes are errors.
  *
  * Defaults of paths may name systemd's directory variables, expanded when a file is loaded:

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "node/common/log.h"
+#include "node/format/addr.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 
@@ -95,67 +96,6 @@ struct node_overlay {
 static void kick(struct node_overlay *ov);
 
 /* Addresses ------------------------------------------------------------------------- */
-
-/*
- * Split "host:port" / "[v6]:port" into @host (NUL-terminated) and @port; *@v6 tells whether
- * the host was bracketed.
- */
-static int split_addr(const char *s, char *host, size_t cap, uint16_t *port, bool *v6)
-{
-	const char *h = s, *colon, *end;
-	size_t hlen;
-	char *endp;
-	unsigned long p;
-
-	*v6 = s[0] == '[';
-	if (*v6) {
-		end = strchr(s, ']');
-		if (!end || end[1] != ':')
-			return -EINVAL;
-		h = s + 1;
-		hlen = (size_t)(end - h);
-		colon = end + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon)
-			return -EINVAL;
-		hlen = (size_t)(colon - s);
-		if (memchr(s, ':', hlen))
-			return -EINVAL; /* bare IPv6 without brackets */
-	}
-	if (hlen == 0 || hlen >= cap || colon[1] < '0' || colon[1] > '9')
-		return -EINVAL;
-	errno = 0;
-	p = strtoul(colon + 1, &endp, 10);
-	if (errno || *endp || p > 65535 || (colon[1] == '0' && colon[2]))
-		return -EINVAL;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	*port = (uint16_t)p;
-	return 0;
-}
-
-/* Numeric host and port into @ss: IPv6 exactly when it was bracketed. */
-static int numeric_addr(const char *host, uint16_t port, bool v6, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (!v6 && uv_ip4_addr(host, port, (struct sockaddr_in *)ss) == 0)
-		return 0;
-	if (v6 && uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss) == 0)
-		return 0;
-	return -EINVAL;
-}
-
-int node_overlay_parse_addr(const char *s, struct sockaddr_storage *ss)
-{
-	char host[ADDR_STR_MAX];
-	uint16_t port;
-	bool v6;
-
-	if (!s || split_addr(s, host, sizeof(host), &port, &v6) < 0)
-		return -EINVAL;
-	return numeric_addr(host, port, v6, ss);
-}
 
 static const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t cap)
 {
@@ -468,11 +408,11 @@ static void dial(struct node_overlay *ov, int idx)
 	int rc;
 
 	ov->dials++;
-	if (split_addr(a, host, sizeof(host), &port, &v6) < 0) {
+	if (node_addr_split(a, host, sizeof(host), &port, &v6) < 0) {
 		failed(ov, m); /* the roster codec checks addresses; this is belt and braces */
 		return;
 	}
-	if (numeric_addr(host, port, v6, &ss) == 0) {
+	if (node_addr_numeric(host, port, v6, &ss) == 0) {
 		connect_member(ov, idx, (const struct sockaddr *)&ss);
 		return;
 	}
@@ -847,7 +787,7 @@ int node_overlay_start(uv_loop_t *loop, const struct node_overlay_config *cfg,
 	    node_overlay_check_limits(&cfg->lim) < 0)
 		return -EINVAL;
 	for (size_t i = 0; i < cfg->n_listen; i++)
-		if (node_overlay_parse_addr(cfg->listen[i], &addrs[i]) < 0)
+		if (node_addr_parse(cfg->listen[i], &addrs[i]) < 0)
 			return -EINVAL;
 	ov = calloc(1, sizeof(*ov));
 	if (!ov)

@@ -124,12 +124,6 @@ struct node_overlay_callbacks {
 int node_overlay_check_limits(const struct node_overlay_limits *lim);
 
 /*
- * node_overlay_parse_addr() - parse "a.b.c.d:port" or "[v6]:port" (numeric only, port
- * 0..65535) into @ss. Returns 0 or -EINVAL.
- */
-int node_overlay_parse_addr(const char *s, struct sockaddr_storage *ss);
-
-/*
  * node_overlay_start() - bind and listen on every address of @cfg and start the overlay
  * with no roster (it dials nobody and admits nobody until node_overlay_set_roster()).
  * @cb is copied. Returns 0 with the overlay in *@out, -EINVAL for bad limits or addresses,
