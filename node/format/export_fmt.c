@@ -37,7 +37,7 @@
 #define TLP20_CREATED "2022-10-01T00:00:00.000Z"
 #define MANIFEST_MAX (256u << 20)
 
-/* TLP 2.0 marking definitions, as published by OASIS (../shared/data/stix21/tlp20). */
+/* TLP 2.0 marking definitions, as published by OASIS (tests/data/stix21/tlp20). */
 static const struct {
 	const char *id, *name, *word, *misp_colour;
 } tlp_defs[6] = {

@@ -708,7 +708,7 @@ struct tlp_mark {
 	int tlp;
 };
 
-/* TLP 2.0 (../shared/data/stix21/tlp20) and the TLP 1.0 ids of the STIX 2.1 specification. */
+/* TLP 2.0 (tests/data/stix21/tlp20) and the TLP 1.0 ids of the STIX 2.1 specification. */
 static const struct tlp_mark known_marks[] = {
 	{"marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487", PROTO_TLP_CLEAR},
 	{"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb", PROTO_TLP_GREEN},

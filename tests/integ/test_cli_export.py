@@ -186,8 +186,8 @@ def main():
     try:
         import lmdb  # noqa: F401
     except ImportError:
-        print("SKIP: python3-lmdb is not installed")
-        return 77
+        print("FAIL: python3-lmdb is not installed (deploy/install-deps.sh installs it)")
+        return 1
     tests = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
     passed = failed = 0
     with tempfile.TemporaryDirectory() as tmp:

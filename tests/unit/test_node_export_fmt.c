@@ -312,7 +312,7 @@ static void test_stix_pattern(void **state)
 	assert_null(node_export_stix_tlp_id(6));
 }
 
-/* The ids in the code equal those of the OASIS TLP 2.0 files in ../shared/data. */
+/* The ids in the code equal those of the OASIS TLP 2.0 files in tests/data/stix21/tlp20. */
 static void test_tlp_ids_match_oasis(void **state)
 {
 	(void)state;
@@ -321,11 +321,7 @@ static void test_tlp_ids_match_oasis(void **state)
 		const char *id = node_export_stix_tlp_id(tlp);
 		json_t *b, *o;
 		snprintf(rel, sizeof(rel), "stix21/tlp20/%s.json", id);
-		path = tu_shared_path(rel);
-		if (!path) {
-			print_message("skipping: %s not in $CHATHAM_SHARED_DATA\n", rel);
-			return;
-		}
+		path = tu_data_path(rel);
 		b = json_load_file(path, 0, NULL);
 		free(path);
 		assert_non_null(b);

@@ -460,14 +460,10 @@ static void test_stix_examples(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		char *path = tu_shared_path(files[i].file);
+		char *path = tu_data_path(files[i].file);
 		size_t len, n[4] = {0};
 		uint8_t *data;
 
-		if (!path) {
-			print_message("skipping %s: not in $CHATHAM_SHARED_DATA\n", files[i].file);
-			continue;
-		}
 		data = tu_read_file(path, &len);
 		free(path);
 		assert_non_null(data);
