@@ -31,7 +31,7 @@
 #include "node/common/log.h"
 #include "node/daemon/notify.h"
 #include "node/overlay/overlay.h"
-#include "node/daemon/snap.h"
+#include "node/common/snap.h"
 #include "policy/egress.h"
 #include "policy/strip.h"
 #include "proto/community.h"

@@ -37,7 +37,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "node/daemon/snap.h"
+#include "node/common/snap.h"
 #include "policy/strip.h"
 #include "store/export.h"
 #include "store/store.h"

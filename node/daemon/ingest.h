@@ -45,7 +45,7 @@
 #include <uv.h>
 
 #include "node/format/request.h"
-#include "node/daemon/snap.h"
+#include "node/common/snap.h"
 #include "policy/admit.h"
 #include "proto/keys.h"
 #include "store/store.h"

@@ -71,7 +71,7 @@
 #include <uv.h>
 
 #include "node/overlay/overlay.h"
-#include "node/daemon/snap.h"
+#include "node/common/snap.h"
 #include "policy/rate.h"
 #include "store/store.h"
 

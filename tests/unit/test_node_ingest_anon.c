@@ -21,7 +21,7 @@
 #include "node/daemon/exporter.h"
 #include "node/daemon/ingest.h"
 #include "node/format/request.h"
-#include "node/daemon/snap.h"
+#include "node/common/snap.h"
 #include "policy/config.h"
 #include "policy/egress.h"
 #include "proto/crypto.h"

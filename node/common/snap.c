@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "node/daemon/snap.h"
+#include "node/common/snap.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * node/daemon/snap.h — an immutable snapshot of what policy decisions need: the policy settings,
+ * node/common/snap.h — an immutable snapshot of what policy decisions need: the policy settings,
  * the held rosters and the redactor built from them. Worker threads (ingest, export, query)
  * read a snapshot while the loop thread may install a newer one at SIGHUP; each job takes a
  * reference on the loop thread when it is queued and drops it on the loop thread when its
