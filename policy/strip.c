@@ -98,159 +98,174 @@ static bool is_ours(const struct policy_config *cfg, const struct proto_report *
 	return false;
 }
 
+enum desc_fate { DESC_NONE, DESC_KEEP, DESC_REDACT, DESC_DROPPED };
+
 /*
- * The description of @r into @out (@cap >= POLICY_VIEW_DESC_MAX + 1) per cfg->descriptions.
- * An unknown mode drops, like `drop`: keeping or redacting would be a guess.
+ * What happens to @r's description per cfg->descriptions. An unknown mode drops, like
+ * `drop`: keeping or redacting would be a guess. A description longer than any valid
+ * report's is dropped and counted.
  */
-static int strip_description(const struct policy_config *cfg, const struct policy_redactor *rd,
-			     const struct proto_report *r, char *out, size_t cap, bool *has,
-			     size_t *out_len, bool *kept, uint32_t *n_dropped)
+static enum desc_fate desc_fate(const struct policy_config *cfg, const struct policy_redactor *rd,
+				const struct proto_report *r)
 {
 	const struct proto_str *d = &r->description;
-	bool keep;
-	int rc;
 
-	*has = false;
-	*out_len = 0;
-	out[0] = '\0';
-	if (d->len == 0 || !d->ptr)
-		return 0;
+	if (!r || d->len == 0 || !d->ptr)
+		return DESC_NONE;
 	if (cfg->descriptions != POLICY_DESC_REDACT && cfg->descriptions != POLICY_DESC_KEEP)
-		return 0;
-	keep = cfg->descriptions == POLICY_DESC_KEEP && r->tlp == PROTO_TLP_CLEAR &&
-	       r->prov == PROTO_PROV_ATTRIBUTED && memcmp(r->signer, cfg->own_id, 32) == 0;
-	*kept = keep;
-	if (keep) {
-		if (d->len + 1 > cap)
-			return -ENOSPC;
-		memcpy(out, d->ptr, d->len);
-		out[d->len] = '\0';
-		*out_len = d->len;
-		*has = true;
-		return 0;
-	}
-	if (!rd)
-		return 0;
-	rc = policy_redact_text(rd, d->ptr, d->len, out, cap, out_len, NULL);
-	if (rc == -ENOSPC || rc == POLICY_REDACT_DROPPED) { /* ENOSPC: longer than any valid */
-		(*n_dropped)++;
-		*out_len = 0;
-		return 0;
-	}
-	if (rc < 0)
-		return rc;
-	*has = true;
-	return 0;
+		return DESC_NONE;
+	if (d->len > PROTO_REPORT_DESC_MAX)
+		return DESC_DROPPED;
+	if (cfg->descriptions == POLICY_DESC_KEEP && r->tlp == PROTO_TLP_CLEAR &&
+	    r->prov == PROTO_PROV_ATTRIBUTED && memcmp(r->signer, cfg->own_id, 32) == 0)
+		return DESC_KEEP;
+	return rd ? DESC_REDACT : DESC_NONE;
 }
 
+/* One text of a view on its way out: a candidate tag or the description. */
+struct text_in {
+	const char *p;
+	size_t len;
+	bool vocab; /* a tag in cfg->tag_vocab */
+};
+
 /*
- * The tag @t (@len bytes) of a view: a vocabulary tag verbatim (1), otherwise through
- * policy_strip_tag(). A tag the redactor could not make safe counts in *@n_dropped.
+ * Whether tag @t (@len bytes) may be a candidate at all: not attributing by prefix, not
+ * blank, and @rd exists (without a roster nothing can be checked). A tag longer than any
+ * valid report's is dropped and counted.
  */
-static int strip_one_tag(const struct policy_config *cfg, const struct policy_redactor *rd,
-			 const char *t, size_t len, char *out, size_t cap, size_t *out_len,
-			 uint32_t *n_dropped)
+static bool tag_candidate(const struct policy_redactor *rd, const char *t, size_t len,
+			  uint32_t *n_dropped)
 {
-	size_t start = 0, n;
-	int rc;
+	size_t start = 0;
 
 	while (start < len && (t[start] == ' ' || t[start] == '\t'))
 		start++;
 	for (size_t i = 0; i < sizeof(attributing_prefixes) / sizeof(attributing_prefixes[0]); i++)
 		if (prefix_ci(t + start, len - start, attributing_prefixes[i]))
-			return 0;
-	if (rd && policy_vocab_has(cfg->tag_vocab, t, len)) {
-		if (len + 1 > cap)
-			return -ENOSPC;
-		memcpy(out, t, len);
-		out[len] = '\0';
-		*out_len = len;
-		return 1;
-	}
-	rc = policy_strip_tag(rd, t, len, out, cap, &n);
-	if (rc == -ENOSPC) { /* longer than any valid report's tag */
+			return false;
+	if (!rd || start == len)
+		return false;
+	if (len > PROTO_REPORT_TAG_LEN_MAX) {
 		(*n_dropped)++;
-		return 0;
+		return false;
 	}
-	if (rc == 0 && rd &&
-	    policy_redact_text(rd, t, len, out, cap, NULL, NULL) == POLICY_REDACT_DROPPED)
-		(*n_dropped)++;
-	if (rc == 0)
-		out[0] = '\0';
-	*out_len = rc == 1 ? n : 0;
+	return true;
+}
+
+/*
+ * Redact the @n texts together (policy_redact_fields(): a name split across two tags or a
+ * tag and the description is found like one in a single field). Tags are a set, so the
+ * outputs are read together once more in the opposite order (the description first, then
+ * the tags from last to first): "Beta" + "C.E.R.T." is caught like "C.E.R.T." + "Beta".
+ * *@f and *@buf are new (caller frees both); each field's output has room for any
+ * redaction of its input.
+ */
+static int redact_together(const struct policy_redactor *rd, const struct text_in *in, size_t n,
+			   struct policy_redact_field **f, char **buf)
+{
+	struct policy_redact_field *r = NULL;
+	char *rbuf = NULL;
+	size_t total = 0, o = 0;
+	int rc;
+
+	*f = calloc(n ? n : 1, sizeof(**f));
+	for (size_t i = 0; i < n; i++)
+		total += POLICY_REDACT_OUT_MAX(in[i].len) + 1;
+	*buf = malloc(total ? total : 1);
+	if (!*f || !*buf)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		(*f)[i].in = in[i].p;
+		(*f)[i].len = in[i].len;
+		(*f)[i].out = *buf + o;
+		(*f)[i].cap = POLICY_REDACT_OUT_MAX(in[i].len) + 1;
+		o += (*f)[i].cap;
+	}
+	rc = policy_redact_fields(rd, *f, n);
+	if (rc < 0 || n < 2)
+		return rc;
+	total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += POLICY_REDACT_OUT_MAX((*f)[i].out_len) + 1;
+	r = calloc(n, sizeof(*r));
+	rbuf = malloc(total);
+	if (!r || !rbuf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	o = 0;
+	for (size_t k = 0; k < n; k++) {
+		const struct policy_redact_field *src = &(*f)[n - 1 - k];
+
+		r[k].in = src->out;
+		r[k].len = src->out_len;
+		r[k].out = rbuf + o;
+		r[k].cap = POLICY_REDACT_OUT_MAX(src->out_len) + 1;
+		o += r[k].cap;
+	}
+	rc = policy_redact_fields(rd, r, n);
+	if (rc < 0)
+		goto out;
+	for (size_t k = 0; k < n; k++) {
+		struct policy_redact_field *dst = &(*f)[n - 1 - k];
+
+		if (dst->dropped || r[k].n_redacted == 0)
+			continue;
+		if (r[k].dropped || r[k].out_len + 1 > dst->cap) {
+			dst->dropped = true;
+			dst->out[0] = '\0';
+			dst->out_len = 0;
+			continue;
+		}
+		memcpy(dst->out, r[k].out, r[k].out_len + 1);
+		dst->out_len = r[k].out_len;
+		dst->n_redacted += r[k].n_redacted;
+	}
+out:
+	free(r);
+	free(rbuf);
 	return rc;
 }
 
 /*
- * Read the tags (@n_tags, rows of @tag_cap bytes) and the description together
- * (policy_redact_fields()) and apply what that finds: a tag the reading changes loses its
- * redacted parts (or, if in the vocabulary, is dropped whole); fields that cannot be made
- * safe are removed and counted. Tags keep their order.
+ * Whether the redacted tag @f leaves: not dropped (counted), and a vocabulary tag only
+ * unchanged, any other only with something besides "[member]" left.
  */
-static int cross_check(const struct policy_config *cfg, const struct policy_redactor *rd,
-		       char *tags, size_t tag_cap, size_t *n_tags, char *desc, size_t desc_cap,
-		       bool *has_desc, size_t *desc_len, bool desc_kept, uint32_t *n_dropped)
+static bool tag_leaves(const struct policy_redact_field *f, bool vocab, uint32_t *n_dropped)
 {
-	bool with_desc = *has_desc && !desc_kept;
-	size_t n = *n_tags + (with_desc ? 1 : 0), kept = 0, total = 0;
-	struct policy_redact_field *f;
-	char *buf = NULL;
-	int rc;
-
-	if (!rd || n == 0)
-		return 0;
-	f = calloc(n, sizeof(*f));
-	if (!f)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		bool is_desc = i == *n_tags;
-
-		f[i].in = is_desc ? desc : tags + i * tag_cap;
-		f[i].len = is_desc ? *desc_len : strlen(f[i].in);
-		f[i].cap = POLICY_REDACT_OUT_MAX(f[i].len) + 1;
-		total += f[i].cap;
+	if (f->dropped || f->out_len > POLICY_VIEW_TAG_MAX) {
+		(*n_dropped)++;
+		return false;
 	}
-	buf = malloc(total);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0, o = 0; i < n; o += f[i].cap, i++)
-		f[i].out = buf + o;
-	rc = policy_redact_fields(rd, f, n);
-	if (rc < 0)
-		goto out;
-	for (size_t i = 0; i < *n_tags; i++) {
-		char *t = tags + i * tag_cap;
-		bool vocab = policy_vocab_has(cfg->tag_vocab, t, f[i].len);
+	if (f->n_redacted > 0 && (vocab || !has_content(f->out, f->out_len)))
+		return false;
+	return true;
+}
 
-		if (f[i].dropped || f[i].out_len + 1 > tag_cap) {
-			(*n_dropped)++;
-			continue;
-		}
-		if (f[i].n_redacted > 0 && (vocab || !has_content(f[i].out, f[i].out_len)))
-			continue;
-		memmove(tags + kept * tag_cap, f[i].out, f[i].out_len + 1);
-		kept++;
+/* The description's result @f into @out (@cap bytes). */
+static void set_description(const struct policy_redact_field *f, char *out, size_t cap, bool *has,
+			    size_t *out_len, uint32_t *n_dropped)
+{
+	if (f->dropped || f->out_len + 1 > cap) {
+		(*n_dropped)++;
+		return;
 	}
-	*n_tags = kept;
-	if (with_desc) {
-		struct policy_redact_field *d = &f[n - 1];
+	memcpy(out, f->out, f->out_len + 1);
+	*out_len = f->out_len;
+	*has = true;
+}
 
-		if (d->dropped || d->out_len + 1 > desc_cap) {
-			(*n_dropped)++;
-			*has_desc = false;
-			*desc_len = 0;
-			desc[0] = '\0';
-		} else {
-			memcpy(desc, d->out, d->out_len + 1);
-			*desc_len = d->out_len;
-		}
-	}
-out:
-	free(f);
-	free(buf);
-	return rc;
+/* Verbatim description (DESC_KEEP) of @r into @out (@cap bytes). */
+static void keep_description(const struct proto_report *r, char *out, size_t cap, bool *has,
+			     size_t *out_len)
+{
+	if (r->description.len + 1 > cap)
+		return;
+	memcpy(out, r->description.ptr, r->description.len);
+	out[r->description.len] = '\0';
+	*out_len = r->description.len;
+	*has = true;
 }
 
 static bool tlp_known(int tlp)
@@ -304,26 +319,27 @@ static int cmp_rank(const void *pa, const void *pb)
 }
 
 /*
- * Stripped tags of all @votes, merged and ranked, into v->tags. Within a case-insensitive
- * group the byte-wise smallest spelling represents it (the sort puts it first).
+ * The tags of all @votes and the description of @desc_r (NULL: none to redact) through one
+ * redaction, then the tags merged and ranked into v->tags. Within a case-insensitive group
+ * the byte-wise smallest spelling represents it (the sort puts it first).
  */
-static int collect_tags(struct policy_view *v, const struct policy_config *cfg,
-			const struct policy_redactor *rd, const struct proto_report *const *votes,
-			size_t n_votes)
+static int collect(struct policy_view *v, const struct policy_config *cfg,
+		   const struct policy_redactor *rd, const struct proto_report *const *votes,
+		   size_t n_votes, const struct proto_report *desc_r)
 {
+	struct text_in *in = NULL;
 	struct tag_entry *e = NULL;
-	size_t n = 0, total = 0, groups = 0;
+	struct policy_redact_field *f = NULL;
 	char *buf = NULL;
+	size_t n_in = 0, n = 0, total = 1, groups = 0;
 	int rc = 0;
 
 	for (size_t i = 0; i < n_votes; i++)
 		total += votes[i]->n_tags < PROTO_REPORT_TAGS_MAX ? votes[i]->n_tags
 								  : PROTO_REPORT_TAGS_MAX;
-	if (total == 0)
-		return 0;
+	in = calloc(total, sizeof(*in));
 	e = calloc(total, sizeof(*e));
-	buf = malloc(POLICY_VIEW_TAG_MAX + 1);
-	if (!e || !buf) {
+	if (!in || !e) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -331,26 +347,41 @@ static int collect_tags(struct policy_view *v, const struct policy_config *cfg,
 		const struct proto_report *r = votes[i];
 
 		for (size_t t = 0; t < r->n_tags && t < PROTO_REPORT_TAGS_MAX; t++) {
-			size_t len;
-
-			rc = strip_one_tag(cfg, rd, r->tags[t].ptr, r->tags[t].len, buf,
-					   POLICY_VIEW_TAG_MAX + 1, &len, &v->n_dropped);
-			if (rc < 0)
-				goto out;
-			if (rc == 0)
+			if (!tag_candidate(rd, r->tags[t].ptr, r->tags[t].len, &v->n_dropped))
 				continue;
-			rc = 0;
-			e[n].text = malloc(len + 1);
-			if (!e[n].text) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			memcpy(e[n].text, buf, len + 1);
-			e[n].len = len;
-			e[n].count = 1;
-			n++;
+			in[n_in].p = r->tags[t].ptr;
+			in[n_in].len = r->tags[t].len;
+			in[n_in].vocab =
+				policy_vocab_has(cfg->tag_vocab, r->tags[t].ptr, r->tags[t].len);
+			n_in++;
 		}
 	}
+	if (desc_r) {
+		in[n_in].p = desc_r->description.ptr;
+		in[n_in].len = desc_r->description.len;
+		n_in++;
+	}
+	if (n_in == 0)
+		goto out;
+	rc = redact_together(rd, in, n_in, &f, &buf);
+	if (rc < 0)
+		goto out;
+	for (size_t i = 0; i < n_in - (desc_r ? 1 : 0); i++) {
+		if (!tag_leaves(&f[i], in[i].vocab, &v->n_dropped))
+			continue;
+		e[n].text = malloc(f[i].out_len + 1);
+		if (!e[n].text) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		memcpy(e[n].text, f[i].out, f[i].out_len + 1);
+		e[n].len = f[i].out_len;
+		e[n].count = 1;
+		n++;
+	}
+	if (desc_r)
+		set_description(&f[n_in - 1], v->description, sizeof(v->description),
+				&v->has_description, &v->description_len, &v->n_dropped);
 	qsort(e, n, sizeof(*e), cmp_key);
 	for (size_t i = 0; i < n; i++) {
 		if (groups > 0 && cmp_ci(&e[groups - 1], &e[i]) == 0) {
@@ -376,6 +407,8 @@ out:
 		for (size_t i = 0; i < total; i++)
 			free(e[i].text);
 	free(e);
+	free(in);
+	free(f);
 	free(buf);
 	return rc;
 }
@@ -411,7 +444,7 @@ int policy_strip_view(struct policy_view *v, const struct policy_config *cfg,
 		      const uint8_t *own_tag)
 {
 	const struct proto_report *desc;
-	bool kept = false;
+	enum desc_fate fate;
 	uint8_t tlp = s->tlp;
 	size_t name_len;
 	int rc;
@@ -448,19 +481,13 @@ int policy_strip_view(struct policy_view *v, const struct policy_config *cfg,
 	v->community[name_len] = '\0';
 
 	desc = pick_description(votes, n_votes);
-	if (desc) {
-		rc = strip_description(cfg, rd, desc, v->description, sizeof(v->description),
-				       &v->has_description, &v->description_len, &kept,
-				       &v->n_dropped);
-		if (rc < 0)
-			goto fail;
-	}
-	rc = collect_tags(v, cfg, rd, votes, n_votes);
-	if (rc < 0)
-		goto fail;
-	rc = cross_check(cfg, rd, &v->tags[0][0], sizeof(v->tags[0]), &v->n_tags, v->description,
-			 sizeof(v->description), &v->has_description, &v->description_len, kept,
-			 &v->n_dropped);
+	fate = desc ? desc_fate(cfg, rd, desc) : DESC_NONE;
+	if (fate == DESC_KEEP)
+		keep_description(desc, v->description, sizeof(v->description), &v->has_description,
+				 &v->description_len);
+	else if (fate == DESC_DROPPED)
+		v->n_dropped++;
+	rc = collect(v, cfg, rd, votes, n_votes, fate == DESC_REDACT ? desc : NULL);
 	if (rc < 0)
 		goto fail;
 	return 0;
@@ -473,7 +500,11 @@ int policy_strip_report(struct policy_report_view *v, const struct policy_config
 			const struct policy_redactor *rd, const struct proto_report *r,
 			const uint8_t *own_tag)
 {
-	bool kept = false;
+	struct text_in in[PROTO_REPORT_TAGS_MAX + 1];
+	struct policy_redact_field *f = NULL;
+	char *buf = NULL;
+	size_t n_in = 0, n_tags_in;
+	enum desc_fate fate;
 	int rc;
 
 	memset(v, 0, sizeof(*v));
@@ -485,27 +516,43 @@ int policy_strip_report(struct policy_report_view *v, const struct policy_config
 	v->created_ms = r->created_ms;
 	v->valid_until_ms = r->valid_until_ms;
 	v->ours = is_ours(cfg, r, own_tag);
+	fate = desc_fate(cfg, rd, r);
+	if (fate == DESC_KEEP)
+		keep_description(r, v->description, sizeof(v->description), &v->has_description,
+				 &v->description_len);
+	else if (fate == DESC_DROPPED)
+		v->n_dropped++;
 	for (size_t t = 0; t < r->n_tags && t < PROTO_REPORT_TAGS_MAX; t++) {
-		size_t len;
-
-		rc = strip_one_tag(cfg, rd, r->tags[t].ptr, r->tags[t].len, v->tags[v->n_tags],
-				   sizeof(v->tags[0]), &len, &v->n_dropped);
+		if (!tag_candidate(rd, r->tags[t].ptr, r->tags[t].len, &v->n_dropped))
+			continue;
+		in[n_in].p = r->tags[t].ptr;
+		in[n_in].len = r->tags[t].len;
+		in[n_in].vocab = policy_vocab_has(cfg->tag_vocab, r->tags[t].ptr, r->tags[t].len);
+		n_in++;
+	}
+	n_tags_in = n_in;
+	if (fate == DESC_REDACT) {
+		in[n_in].p = r->description.ptr;
+		in[n_in].len = r->description.len;
+		n_in++;
+	}
+	if (n_in > 0) {
+		rc = redact_together(rd, in, n_in, &f, &buf);
 		if (rc < 0)
 			goto fail;
-		if (rc == 1)
-			v->n_tags++;
 	}
-	rc = strip_description(cfg, rd, r, v->description, sizeof(v->description),
-			       &v->has_description, &v->description_len, &kept, &v->n_dropped);
-	if (rc < 0)
-		goto fail;
-	rc = cross_check(cfg, rd, &v->tags[0][0], sizeof(v->tags[0]), &v->n_tags, v->description,
-			 sizeof(v->description), &v->has_description, &v->description_len, kept,
-			 &v->n_dropped);
-	if (rc < 0)
-		goto fail;
+	for (size_t i = 0; i < n_tags_in; i++)
+		if (tag_leaves(&f[i], in[i].vocab, &v->n_dropped))
+			memcpy(v->tags[v->n_tags++], f[i].out, f[i].out_len + 1);
+	if (fate == DESC_REDACT)
+		set_description(&f[n_in - 1], v->description, sizeof(v->description),
+				&v->has_description, &v->description_len, &v->n_dropped);
+	free(f);
+	free(buf);
 	return 0;
 fail:
+	free(f);
+	free(buf);
 	memset(v, 0, sizeof(*v));
 	return rc;
 }

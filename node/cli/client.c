@@ -66,6 +66,9 @@ static const char report_usage[] =
 	"  -a, --anonymous          sign with a ring signature over the roster's members\n"
 	"                           instead of this node's key (CLEAR and GREEN only); a\n"
 	"                           revoke of an anonymous report must be anonymous too\n"
+	"  -N, --allow-names        sign even though the description or a tag names another\n"
+	"                           member (refused otherwise: outside the community every\n"
+	"                           name becomes [member])\n"
 	"  -s, --socket PATH        the node's API socket (default: $CHATHAM_SOCKET, else\n"
 	"                           [api] socket of the config file)\n"
 	"  -c, --config FILE        config file to read the socket path from\n"
@@ -86,6 +89,7 @@ static int report_command(int argc, char **argv, const char *op, const char *wha
 		{"description", required_argument, NULL, 'd'},
 		{"recipient", required_argument, NULL, 'r'},
 		{"anonymous", no_argument, NULL, 'a'},
+		{"allow-names", no_argument, NULL, 'N'},
 		{"socket", required_argument, NULL, OPT_SOCKET},
 		{"config", required_argument, NULL, OPT_CONFIG},
 		{"json", no_argument, NULL, OPT_JSON},
@@ -104,7 +108,7 @@ static int report_command(int argc, char **argv, const char *op, const char *wha
 		code = NODE_CMD_EXIT_FAIL;
 		goto out;
 	}
-	while ((c = getopt_long(argc, argv, "v:t:T:k:C:u:l:g:d:r:as:c:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "v:t:T:k:C:u:l:g:d:r:aNs:c:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			value = optarg;
@@ -165,6 +169,9 @@ static int report_command(int argc, char **argv, const char *op, const char *wha
 		case 'a':
 			anonymous = true;
 			json_object_set_new(req, "anonymous", json_true());
+			break;
+		case 'N':
+			json_object_set_new(req, "allow_names", json_true());
 			break;
 		case OPT_SOCKET:
 			socket = optarg;

@@ -62,6 +62,8 @@ static const char import_usage[] =
 	"                           (repeatable; such items are invalid without one)\n"
 	"      --keep-text          also import STIX labels/description and MISP tags/comments\n"
 	"                           (off: free text from other tools may name organisations)\n"
+	"      --allow-names        publish items whose description or tags name another\n"
+	"                           member (refused per item otherwise)\n"
 	"      --include-non-ids    import MISP attributes whose to_ids is false\n"
 	"  -b, --batch-size N       reports per request, 1-10000 (default 10000)\n"
 	"  -n, --dry-run            parse and check only; publish nothing, no node needed\n"
@@ -83,7 +85,7 @@ struct opts {
 	long long ttl_s;
 	json_t *tags, *recipients;
 	size_t batch_size;
-	bool keep_text, include_non_ids, dry_run, json, quiet, verbose;
+	bool keep_text, include_non_ids, dry_run, json, quiet, verbose, allow_names;
 };
 
 struct imp {
@@ -329,6 +331,8 @@ static json_t *item_json(struct imp *im, const struct node_import_item *it, int 
 		json_object_set_new(j, "description", json_string(o->description));
 	if (tlp >= PROTO_TLP_AMBER)
 		json_object_set(j, "recipients", o->recipients);
+	if (o->allow_names)
+		json_object_set_new(j, "allow_names", json_true());
 	return j;
 }
 
@@ -400,7 +404,7 @@ static int on_event(void *ctx, const struct node_import_event *ev)
 
 /* ------------------------------------------------------------------ options */
 
-enum { OPT_KEEP_TEXT = 1000, OPT_NON_IDS };
+enum { OPT_KEEP_TEXT = 1000, OPT_NON_IDS, OPT_ALLOW_NAMES };
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -416,6 +420,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"description", required_argument, NULL, 'd'},
 		{"recipient", required_argument, NULL, 'r'},
 		{"keep-text", no_argument, NULL, OPT_KEEP_TEXT},
+		{"allow-names", no_argument, NULL, OPT_ALLOW_NAMES},
 		{"include-non-ids", no_argument, NULL, OPT_NON_IDS},
 		{"batch-size", required_argument, NULL, 'b'},
 		{"dry-run", no_argument, NULL, 'n'},
@@ -492,6 +497,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'r':
 			json_array_append_new(o->recipients, json_string(optarg));
+			break;
+		case OPT_ALLOW_NAMES:
+			o->allow_names = true;
 			break;
 		case OPT_KEEP_TEXT:
 			o->keep_text = true;

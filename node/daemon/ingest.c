@@ -233,12 +233,54 @@ out:
 	return err;
 }
 
+/*
+ * Whether item @it's tags and description, read together (one name may be split across
+ * them, as redaction reads them), name a member other than this node. Stopping it here,
+ * before signing, is cheaper than redacting it later: the report would stay as written
+ * inside the community, but every export would carry "[member]" where the author meant a
+ * name. 1: named, 0: not, -ENOMEM.
+ */
+static int names_other_member(const struct job *j, const struct node_req_item *it)
+{
+	size_t len = it->description ? strlen(it->description) : 0, o = 0;
+	char *text;
+	int rc;
+
+	if (it->allow_names || !j->snap->redactor)
+		return 0;
+	for (size_t t = 0; t < it->n_tags; t++)
+		len += strlen(it->tags[t]) + 1;
+	if (len == 0)
+		return 0;
+	text = malloc(len + 1);
+	if (!text)
+		return -ENOMEM;
+	for (size_t t = 0; t < it->n_tags; t++) {
+		size_t n = strlen(it->tags[t]);
+
+		memcpy(text + o, it->tags[t], n);
+		o += n;
+		text[o++] = '\n';
+	}
+	if (it->description) {
+		memcpy(text + o, it->description, strlen(it->description));
+		o += strlen(it->description);
+	}
+	rc = policy_redact_names(j->snap->redactor, text, o, j->ing->keys->id_pk, NULL);
+	free(text);
+	return rc;
+}
+
 static int sign_item(struct job *j, size_t i, struct slot *s)
 {
 	const struct node_req_item *it = &j->req->items[i];
 	const struct node_snap *snap = j->snap;
 	struct proto_report r;
 	int err;
+
+	err = names_other_member(j, it);
+	if (err)
+		return err < 0 ? err : NODE_E_NAMES_MEMBER;
 
 	memset(&r, 0, sizeof(r));
 	memcpy(r.community, snap->pcfg.community, 32);
@@ -307,7 +349,14 @@ static void chunk_work(uv_work_t *w)
 		if (it->error.code)
 			continue;
 		err = sign_item(j, i, s);
-		if (err == NODE_E_POLICY)
+		if (err == NODE_E_NAMES_MEMBER)
+			/* no name here: this message is logged, and logs leave the community */
+			item_fail(j, i, err, "description",
+				  "the description or a tag names another member of the "
+				  "community: outside it every name is replaced by [member]; "
+				  "publish with allow_names (chatham publish --allow-names) to "
+				  "sign it as written");
+		else if (err == NODE_E_POLICY)
 			item_fail(j, i, err, "", "refused by admission policy: %s (%s)",
 				  policy_admit_reason_text(s->reason),
 				  policy_admit_reason_name(s->reason));

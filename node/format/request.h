@@ -30,6 +30,9 @@
  *                      node's anonymous report on the indicator (same linkability tag).
  *         recipients   array of member ids (64 hex digits); required for AMBER,
  *                      AMBER+STRICT and RED, refused for CLEAR and GREEN
+ *         allow_names  boolean, default false: publish even though the description or a
+ *                      tag names a member other than this node (NODE_E_NAMES_MEMBER
+ *                      otherwise, before anything is signed; policy/redact.h decides)
  *   query      "indicator_id" (64 hex digits), or "value" with optional "type"
  *   list       "since" (feed sequence, default 0), "limit" (1..NODE_REQ_LIST_MAX, default 100)
  *   status, peers   no fields
@@ -97,6 +100,7 @@ struct node_req_item {
 	char *tags[PROTO_REPORT_TAGS_MAX];
 	char *description; /* NULL = none */
 	bool anonymous;	   /* ring-signed; only with CLEAR/GREEN */
+	bool allow_names;  /* the text may name other members */
 	size_t n_recipients;
 	uint8_t (*recipients)[32]; /* ascending, distinct */
 };

@@ -50,10 +50,15 @@ def test_publish_query_list_export():
     other = COMMUNITY.members[1]
     try:
         with dl.Daemon(node).start() as d:
-            r = d.call({"op": "publish", "id": 7, "type": "ipv4", "value": "192.0.2.10",
-                        "tlp": "tlp:green", "confidence": 80, "tags": ["c2", "org:Beta"],
-                        "description": "reported to Beta CSIRT by beta.example",
-                        "ttl": 3600})
+            item = {"op": "publish", "id": 7, "type": "ipv4", "value": "192.0.2.10",
+                    "tlp": "tlp:green", "confidence": 80, "tags": ["c2", "org:Beta"],
+                    "description": "reported to Beta CSIRT by beta.example", "ttl": 3600}
+            # Naming another member is refused before signing unless allow_names says so;
+            # the refusal itself names nobody.
+            r = d.call(item)
+            assert not r["ok"] and r["error"]["code"] == "NODE_E_NAMES_MEMBER", r
+            assert "Beta" not in json.dumps(r) and "beta.example" not in json.dumps(r)
+            r = d.call(dict(item, allow_names=True))
             assert r["ok"] and r["result"] == "new" and r["id"] == 7, r
             assert r["type"] == "ipv4" and r["value"] == "192.0.2.10"
             ind_id = r["indicator_id"]

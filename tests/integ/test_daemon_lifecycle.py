@@ -208,7 +208,8 @@ def test_journal_prefixes_and_quiet_identities():
             d.call({"op": "publish", "value": "198.51.100.7", "tlp": "AMBER",
                     "recipients": [rcpt.id.hex(), "00" * 32]})
             d.call({"op": "publish", "value": "198.51.100.8", "tlp": "AMBER",
-                    "recipients": [rcpt.id.hex()], "description": "from Beta CSIRT"})
+                    "recipients": [rcpt.id.hex()], "description": "from Beta CSIRT",
+                    "allow_names": True})
             os.kill(d.proc.pid, signal.SIGHUP)
             d.proc.send_signal(signal.SIGTERM)
             assert d.proc.wait(60) == 0

@@ -121,7 +121,7 @@ def mention_tags(c5, others):
 
 
 def publish(d, **item):
-    r = d.call({"op": "publish", **item})
+    r = d.call({"op": "publish", "allow_names": True, **item})
     assert r.get("ok") and r.get("result") == "new", r
     return r
 

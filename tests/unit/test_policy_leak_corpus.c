@@ -2,7 +2,8 @@
 /*
  * tests/unit/test_policy_leak_corpus.c — the leak-oracle corpus (tests/data/leak-corpus/)
  * through the redactor. Each line is one report's tags and description, redacted together
- * with policy_redact_fields() as policy/strip.c does:
+ * through policy_strip_report() (the path of `query`; export views use the same joint
+ * redaction):
  *   - "leak" lines: some field is redacted or dropped, the outputs read together name no
  *     member (policy_redact_names()), and, independently of the redactor's own matching, no
  *     member's name, alias or domain (letters and digits only, ASCII case folded) and no
@@ -23,6 +24,7 @@
 #include <cmocka.h>
 
 #include "policy/redact.h"
+#include "policy/strip.h"
 #include "proto/crypto.h"
 #include "proto/roster.h"
 
@@ -306,15 +308,19 @@ static void test_corpus(void **state)
 	char *text = read_file("corpus.txt"), *lines[512];
 	size_t n_lines = split(text, '\n', lines, 512);
 	size_t n_leak = 0, n_keep = 0, n_fields = 0, n_dropped = 0, n_redacted = 0, bad = 0;
+	struct policy_report_view *v = malloc(sizeof(*v));
+	struct policy_config cfg;
 
 	(void)state;
 	assert_non_null(rd);
+	assert_non_null(v);
+	policy_config_init(&cfg);
 	for (size_t l = 0; l < n_lines; l++) {
 		char *cols[MAX_FIELDS + 2], *in[MAX_FIELDS];
-		struct policy_redact_field f[MAX_FIELDS];
-		size_t n_cols, n_f, joined_len = 0;
-		char joined[8192], folded[8192];
-		bool leak, changed = false, fail = false;
+		size_t n_cols, n_f, n_tags = 0, joined_len = 0, desc_i = SIZE_MAX;
+		char joined[16384], folded[16384];
+		bool leak, changed, fail = false;
+		struct proto_report rep;
 
 		if (lines[l][0] == '#') {
 			free(lines[l]);
@@ -325,29 +331,45 @@ static void test_corpus(void **state)
 		leak = strcmp(cols[0], "leak") == 0;
 		assert_true(leak || strcmp(cols[0], "keep") == 0);
 		n_f = n_cols - 2;
-		memset(f, 0, sizeof(f));
+		memset(&rep, 0, sizeof(rep));
+		rep.kind = PROTO_KIND_INDICATOR;
+		rep.tlp = PROTO_TLP_GREEN;
+		rep.prov = PROTO_PROV_ATTRIBUTED;
+		memcpy(rep.signer, cm[n_cm - 1].keys[0], 32);
 		for (size_t i = 0; i < n_f; i++) {
 			const char *c = cols[2 + i];
 
 			assert_true(strncmp(c, "tag:", 4) == 0 || strncmp(c, "desc:", 5) == 0);
 			in[i] = expand(strchr(c, ':') + 1);
-			f[i].in = in[i];
-			f[i].len = strlen(in[i]);
-			f[i].cap = POLICY_REDACT_OUT_MAX(f[i].len) + 1;
-			f[i].out = malloc(f[i].cap);
-			assert_non_null(f[i].out);
-		}
-		assert_int_equal(policy_redact_fields(rd, f, n_f), 0);
-		for (size_t i = 0; i < n_f; i++) {
-			n_fields++;
-			n_dropped += f[i].dropped;
-			n_redacted += !f[i].dropped && f[i].n_redacted > 0;
-			changed |= f[i].dropped || f[i].n_redacted > 0;
-			if (!f[i].dropped) {
-				memcpy(joined + joined_len, f[i].out, f[i].out_len);
-				joined_len += f[i].out_len;
-				joined[joined_len++] = '\n';
+			if (c[0] == 't') {
+				rep.tags[n_tags].ptr = in[i];
+				rep.tags[n_tags++].len = strlen(in[i]);
+			} else {
+				rep.description.ptr = in[i];
+				rep.description.len = strlen(in[i]);
+				desc_i = i;
 			}
+		}
+		rep.n_tags = n_tags;
+		assert_int_equal(policy_strip_report(v, &cfg, rd, &rep, NULL), 0);
+		n_fields += n_f;
+		n_dropped += v->n_dropped;
+		changed = v->n_tags != n_tags ||
+			  (desc_i != SIZE_MAX &&
+			   (!v->has_description || strcmp(v->description, in[desc_i]) != 0));
+		for (size_t t = 0; t < v->n_tags && !changed; t++)
+			changed = strcmp(v->tags[t], rep.tags[t].ptr) != 0;
+		for (size_t t = 0; t < v->n_tags; t++) {
+			joined_len +=
+				(size_t)snprintf(joined + joined_len, sizeof(joined) - joined_len,
+						 "%s\n", v->tags[t]);
+			n_redacted += strstr(v->tags[t], POLICY_REDACT_TOKEN) != NULL;
+		}
+		if (v->has_description) {
+			joined_len +=
+				(size_t)snprintf(joined + joined_len, sizeof(joined) - joined_len,
+						 "%s", v->description);
+			n_redacted += strstr(v->description, POLICY_REDACT_TOKEN) != NULL;
 		}
 		if (leak) {
 			n_leak++;
@@ -360,22 +382,17 @@ static void test_corpus(void **state)
 						     : strstr(folded, needles[k]) != NULL;
 		} else {
 			n_keep++;
-			for (size_t i = 0; i < n_f; i++)
-				fail |= f[i].dropped || f[i].out_len != f[i].len ||
-					memcmp(f[i].out, f[i].in, f[i].len) != 0;
+			fail = changed || v->n_dropped != 0;
 		}
 		if (fail) {
 			bad++;
 			fprintf(stderr, "CORPUS FAIL (%s %s):", cols[0], cols[1]);
 			for (size_t i = 0; i < n_f; i++)
-				fprintf(stderr, " [%s] -> [%s]%s", in[i], f[i].out,
-					f[i].dropped ? " (dropped)" : "");
-			fprintf(stderr, "\n");
+				fprintf(stderr, " [%s]", in[i]);
+			fprintf(stderr, " -> [%.*s]\n", (int)joined_len, joined);
 		}
-		for (size_t i = 0; i < n_f; i++) {
+		for (size_t i = 0; i < n_f; i++)
 			free(in[i]);
-			free(f[i].out);
-		}
 		for (size_t i = 0; i < n_cols; i++)
 			free(cols[i]);
 		free(lines[l]);
@@ -387,6 +404,7 @@ static void test_corpus(void **state)
 	assert_true(n_keep >= 20);
 	assert_int_equal(bad, 0);
 	free(text);
+	free(v);
 	policy_redact_free(rd);
 	proto_roster_free(r);
 	for (size_t i = 0; i < n_cm; i++) {
