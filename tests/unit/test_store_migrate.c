@@ -38,7 +38,7 @@
 #define ROUNDS 24
 
 struct v1 {
-	char *dir;	 /* tests/data/store-v1 */
+	char *dir; /* tests/data/store-v1 */
 	uint8_t (*ids)[32];
 	size_t n_ids;
 	struct store_stat want; /* reports, indicators, outbox, feed_last */
