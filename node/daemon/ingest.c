@@ -260,7 +260,8 @@ static int sign_item(struct job *j, size_t i, struct slot *s)
 		r.description.len = strlen(it->description);
 	}
 	r.n_recipients = it->n_recipients;
-	r.recipients = it->n_recipients ? it->recipients[0] : NULL;
+	if (it->n_recipients <= PROTO_REPORT_RECIPIENTS_MAX) /* else the encoder refuses it */
+		memcpy(r.recipients, it->recipients, it->n_recipients * 32);
 	r.epoch = snap->newest->epoch;
 	if (it->anonymous) {
 		err = sign_anonymous(j, &r, s);
