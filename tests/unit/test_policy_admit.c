@@ -24,6 +24,7 @@
 #include "policy/admit.h"
 #include "policy/egress.h"
 #include "proto/crypto.h"
+#include "proto/crypto_test.h"
 #include "proto/error.h"
 #include "proto/ring.h"
 
