@@ -758,7 +758,7 @@ static void free_all(struct node_dissem *d)
 		proto_recon_free(d->links[i].ri);
 		proto_recon_free(d->links[i].rr);
 		free(d->links[i].deferred);
-		free(d->links[i].parts);
+		proto_parts_reset(&d->links[i].parts);
 		queue_clear(&d->links[i]);
 	}
 	for (size_t i = 0; i < d->n_pend; i++)

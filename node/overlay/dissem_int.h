@@ -27,6 +27,7 @@
 #include "policy/admit.h"
 #include "policy/rate.h"
 #include "proto/link.h"
+#include "proto/parts.h"
 #include "proto/recon.h"
 #include "proto/report.h"
 #include "store/store.h"
@@ -65,9 +66,7 @@ struct dlink {
 	uint64_t fetch_deadline; /* mono ms: give up waiting for them */
 	uint8_t *deferred;	 /* a peer's opening RECON message, answered when not busy */
 	size_t deferred_len;
-	uint8_t *parts; /* a roster arriving in ROSTER_PART messages: the parts so far */
-	size_t parts_len;
-	uint32_t parts_next, parts_total;
+	struct proto_parts parts; /* a roster arriving in ROSTER_PART messages, so far */
 	/* Budget per PEER_BUDGET_WINDOW_MS: a member past it is disconnected (NODE_LINK_R_ABUSE). */
 	uint64_t budget_start;
 	uint32_t budget[3]; /* per enum charge */

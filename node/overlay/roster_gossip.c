@@ -13,6 +13,7 @@
 #include "node/overlay/dissem_int.h"
 #include "proto/error.h"
 #include "proto/link.h"
+#include "proto/parts.h"
 #include "proto/roster.h"
 
 /* Send roster @epoch to @dl: one ROSTER, or ROSTER_PARTs when it does not fit one message. */
@@ -63,11 +64,8 @@ void node_dissem_roster_adopted(struct node_dissem *d, uint64_t epoch)
 /* Forget the roster parts joined so far on @dl. */
 void node_roster_gossip_drop_parts(struct node_dissem *d, struct dlink *dl)
 {
-	d->parts_bytes -= dl->parts_len;
-	free(dl->parts);
-	dl->parts = NULL;
-	dl->parts_len = 0;
-	dl->parts_next = dl->parts_total = 0;
+	d->parts_bytes -= dl->parts.len;
+	proto_parts_reset(&dl->parts);
 }
 
 void node_roster_gossip_on_roster(struct node_dissem *d, struct dlink *dl, const uint8_t *p,
@@ -85,50 +83,34 @@ void node_roster_gossip_on_roster(struct node_dissem *d, struct dlink *dl, const
 }
 
 /*
- * One part of a roster sent in ROSTER_PART messages. Parts must come in order, 0 first;
- * anything else drops the parts joined so far and counts against the link like a refused
- * report. The joined roster goes through node_roster_gossip_on_roster() like a ROSTER.
+ * One part of a roster sent in ROSTER_PART messages, joined by proto/parts.h: a part out of
+ * order or past PROTO_ROSTER_MAX_BYTES drops the parts joined so far and counts against the
+ * link like a refused report. Past NODE_DISSEM_PARTS_BYTES_MAX over all links the roster is
+ * dropped without blame (it is sent again on the next link up). The joined roster goes
+ * through node_roster_gossip_on_roster() like a ROSTER.
  */
 void node_roster_gossip_on_part(struct node_dissem *d, struct dlink *dl,
 				const struct proto_link_msg *m)
 {
 	uint32_t index = m->u.part.index, total = m->u.part.total;
-	size_t len = m->u.part.len;
-	uint8_t *grown;
+	size_t before = dl->parts.len, len;
+	const uint8_t *joined;
+	int rc = proto_parts_add(&dl->parts, index, total, m->u.part.p, m->u.part.len,
+				 PROTO_ROSTER_MAX_BYTES, &joined, &len);
 
-	if (index == 0) {
+	d->parts_bytes = d->parts_bytes - before + dl->parts.len;
+	if (rc == PROTO_PARTS_DONE) {
+		node_roster_gossip_on_roster(d, dl, joined, len);
 		node_roster_gossip_drop_parts(d, dl);
-		dl->parts_total = total;
-	} else if (!dl->parts || index != dl->parts_next || total != dl->parts_total) {
-		goto bad;
-	}
-	if (dl->parts_len + len > PROTO_ROSTER_MAX_BYTES)
-		goto bad;
-	if (d->parts_bytes + len > NODE_DISSEM_PARTS_BYTES_MAX) {
+	} else if (rc == PROTO_PARTS_MORE && d->parts_bytes > NODE_DISSEM_PARTS_BYTES_MAX) {
 		log_warning("dissem: more than %u bytes of rosters arriving in parts at once; "
 			    "one from link %llu dropped (it is sent again on the next link up)",
 			    NODE_DISSEM_PARTS_BYTES_MAX, (unsigned long long)node_link_id(dl->l));
 		node_roster_gossip_drop_parts(d, dl);
-		return;
+	} else if (rc == -EPROTO || rc == PROTO_E_TOO_LARGE) {
+		log_debug("dissem: roster part %u/%u from link %llu out of order or too large; "
+			  "dropped",
+			  index, total, (unsigned long long)node_link_id(dl->l));
+		node_dissem_charge(d, dl, CHARGE_REJECT);
 	}
-	grown = realloc(dl->parts, dl->parts_len + len);
-	if (!grown) {
-		node_roster_gossip_drop_parts(d, dl);
-		return;
-	}
-	memcpy(grown + dl->parts_len, m->u.part.p, len);
-	dl->parts = grown;
-	dl->parts_len += len;
-	d->parts_bytes += len;
-	dl->parts_next = index + 1;
-	if (dl->parts_next == total) {
-		node_roster_gossip_on_roster(d, dl, dl->parts, dl->parts_len);
-		node_roster_gossip_drop_parts(d, dl);
-	}
-	return;
-bad:
-	log_debug("dissem: roster part %u/%u from link %llu out of order or too large; dropped",
-		  index, total, (unsigned long long)node_link_id(dl->l));
-	node_dissem_charge(d, dl, CHARGE_REJECT);
-	node_roster_gossip_drop_parts(d, dl);
 }
