@@ -18,6 +18,7 @@
 #include "policy/rate.h"
 #include "proto/error.h"
 #include "proto/gossip.h"
+#include "proto/relay.h"
 #include "proto/report.h"
 
 static int start_job(struct node_dissem *d);
@@ -150,6 +151,14 @@ static void job_done(uv_work_t *w, int status)
 			  (it->result == STORE_NEW || it->result == STORE_DUP);
 
 		n_new += ok && it->result == STORE_NEW;
+		struct proto_relay_outcome out = {
+			.stored = ok,
+			.new_to_store = ok && it->result == STORE_NEW,
+			.retry_later = it->reason == POLICY_REJECT_RATE_LIMITED ||
+				       it->reason == POLICY_REJECT_INTERNAL,
+			.created_ms = it->created_ms,
+		};
+		enum proto_relay relay = proto_relay_decide(&out, j->now_ms);
 
 		if (status == 0 && it->reason != POLICY_ACCEPT) {
 			if (it->reason > 0 && it->reason < POLICY_REASON_COUNT)
@@ -173,25 +182,16 @@ static void job_done(uv_work_t *w, int status)
 		}
 		switch (it->path) {
 		case IN_GOSSIP:
-			if (!d->stopping) {
-				/*
-				 * New to the store, or stored shortly before by catch-up or the
-				 * stem (which bypass the engine): this is the engine's first copy,
-				 * so it goes on along the tree. An old report already held is not
-				 * gossiped again: peers whose engines forgot it would pass it on
-				 * in a wave of duplicates.
-				 */
-				if (ok && (it->result == STORE_NEW ||
-					   it->created_ms + NODE_DISSEM_FRESH_MS >= j->now_ms)) {
-					proto_gossip_forward(d->g, it->id, now);
-					d->c.forwarded++;
-				} else if (it->reason == POLICY_REJECT_RATE_LIMITED ||
-					   it->reason == POLICY_REJECT_INTERNAL) {
-					/* Refused for now: a later copy may pass. */
-					proto_gossip_forget(d->g, it->id, now);
-				} else {
-					proto_gossip_discard(d->g, it->id, now);
-				}
+			/* The engine's first copy: the forwarding rule (proto/relay.h) decides. */
+			if (d->stopping)
+				break;
+			if (relay == PROTO_RELAY_FORWARD) {
+				proto_gossip_forward(d->g, it->id, now);
+				d->c.forwarded++;
+			} else if (relay == PROTO_RELAY_FORGET) {
+				proto_gossip_forget(d->g, it->id, now);
+			} else {
+				proto_gossip_discard(d->g, it->id, now);
 			}
 			break;
 		case IN_CATCHUP:
@@ -205,12 +205,10 @@ static void job_done(uv_work_t *w, int status)
 		case IN_STEM:
 			/*
 			 * Stored now, or before (a loop of the stem, or catch-up was first): the
-			 * stem router decides. An old report held long since is not put back
-			 * into the stem, for the same reason as in IN_GOSSIP.
+			 * stem router decides, unless the forwarding rule keeps an old report
+			 * held long since out of the stem.
 			 */
-			if (ok && !d->stopping &&
-			    (it->result == STORE_NEW ||
-			     it->created_ms + NODE_DISSEM_FRESH_MS >= j->now_ms))
+			if (!d->stopping && relay == PROTO_RELAY_FORWARD)
 				node_stem_relay(d, it);
 			break;
 		}
