@@ -263,7 +263,8 @@ static int sign_item(struct job *j, size_t i, struct slot *s)
 		r.description.len = strlen(it->description);
 	}
 	r.n_recipients = it->n_recipients;
-	if (it->n_recipients <= PROTO_REPORT_RECIPIENTS_MAX) /* else the encoder refuses it */
+	/* More than PROTO_REPORT_RECIPIENTS_MAX: the encoder refuses the count. */
+	if (it->n_recipients && it->n_recipients <= PROTO_REPORT_RECIPIENTS_MAX)
 		memcpy(r.recipients, it->recipients, it->n_recipients * 32);
 	r.epoch = snap->newest->epoch;
 	if (it->anonymous) {
