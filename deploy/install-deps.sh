@@ -12,7 +12,7 @@ PKGS=(
 	# policy: NFKC case folding and the TR39 confusable skeleton for redaction
 	libicu-dev
 	# node libraries
-	libjansson-dev libinih-dev
+	libjansson-dev libinih-dev libmd-dev
 	# tests: unit framework, LMDB tools, independent Noise peer, SIEM puller, unit checks
 	libcmocka-dev lmdb-utils python3 python3-lmdb python3-msgpack python3-dissononce
 	systemd valgrind
