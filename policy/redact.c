@@ -618,30 +618,20 @@ static int join(const char *const *s, const size_t *len, size_t n, uint8_t **joi
 	return 0;
 }
 
-static bool has_markup(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (s[i] == '<' || s[i] == '&' || s[i] == '%' || s[i] == '\\' || s[i] == '[' ||
-		    s[i] == '(' || s[i] == '{')
-			return true;
-	return false;
-}
-
 /*
- * Map the @n fields to the skeleton and scan it into @k. A text with markup is read twice,
- * decoded and as plain text (policy/skeleton.h): "<Alpha>" or "&Delta;" name a member in
- * one reading and not in the other, and either reading may be the one a person sees.
+ * Map the @n fields to the skeleton and scan it into @k. A text in which markup decoding
+ * changed something is read twice, decoded and as plain text (policy/skeleton.h): "<Alpha>"
+ * or "&Delta;" name a member in one reading and not in the other, and either reading may be
+ * the one a person sees.
  */
 static int map_scan(const struct policy_redactor *rd, const char *const *s, const size_t *len,
 		    size_t n, const size_t *base, const uint8_t *joined, size_t joined_len,
 		    struct sink *k)
 {
-	bool markup = false;
+	bool again = false;
 	int rc = 0;
 
-	for (size_t i = 0; i < n && !markup; i++)
-		markup = has_markup(s[i], len[i]);
-	for (unsigned plain = 0; plain <= (markup ? 1u : 0u) && rc == 0; plain++) {
+	for (unsigned plain = 0; plain <= (again ? 1u : 0u) && rc == 0; plain++) {
 		struct policy_skel_text t = {0};
 
 		for (size_t i = 0; i < n && rc == 0; i++)
@@ -649,6 +639,7 @@ static int map_scan(const struct policy_redactor *rd, const char *const *s, cons
 						 plain ? POLICY_SKEL_PLAIN : 0, &t);
 		if (rc == 0)
 			scan(rd, &t, joined, joined_len, plain, k);
+		again = t.n_decoded > 0;
 		policy_skel_text_deinit(&t);
 	}
 	return rc;

@@ -26,7 +26,7 @@
  *   A name or alias with no letter or digit at all ("***") is matched as a plain
  *   ASCII-case-insensitive substring of the input, widened over the words it touches.
  *
- * A text containing markup characters ('<', '&', '%', '\\', brackets) is read twice, decoded
+ * A text in which markup decoding changed something is read twice, decoded
  * and as plain text (POLICY_SKEL_PLAIN): "<Alpha>" is a tag in one reading and a name in
  * the other, and either reading may be the one a person sees; a match in either counts.
  *

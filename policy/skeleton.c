@@ -617,6 +617,10 @@ int policy_skeleton_map(const struct policy_skeleton *sk, const char *text, size
 		size_t n = next_unit(in + i, len - i, flags, &cp, &sep);
 		const struct cp_info *ci;
 
+		if (n > 1 && in[i] && strchr("<&%\\[({", in[i]) &&
+		    !(n == 8 && memcmp(in + i, "[member]", 8) == 0))
+			t->n_decoded++;
+
 		if (sep) {
 			b.pend = POLICY_SKEL_HARD;
 			b.cls1 = b.cls2 = C_OTHER;

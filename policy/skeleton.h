@@ -59,7 +59,9 @@ struct policy_skel_text {
 	uint8_t *bnd;
 	size_t len;
 	size_t cap;
-	void *cache; /* private: code points above U+00FF already looked up */
+	size_t n_decoded; /* units markup decoding read otherwise than plain text would
+			   * (tags, entities, escapes, defang words; not "[member]") */
+	void *cache;	  /* private: code points above U+00FF already looked up */
 };
 
 /* policy_skeleton_new() - open the ICU services and build the table of the first 256 code
