@@ -764,6 +764,54 @@ int proto_roster_decode(struct proto_roster **out, const uint8_t *buf, size_t le
 	return 0;
 }
 
+int proto_roster_peek_epoch(const uint8_t *buf, size_t len, uint64_t *epoch)
+{
+	struct proto_mp_reader rd, brd;
+	struct proto_mp_map map;
+	const uint8_t *body;
+	const char *s;
+	size_t n, body_len, slen;
+	uint64_t key, v;
+	uint8_t community[32];
+	int err;
+
+	if (len > PROTO_ROSTER_MAX_BYTES)
+		return PROTO_E_TOO_LARGE;
+	proto_mp_reader_init(&rd, buf, len);
+	if ((err = proto_mp_read_array(&rd, 2, &n)))
+		return err;
+	if (n != 2)
+		return PROTO_E_TYPE;
+	if ((err = proto_mp_read_bin(&rd, PROTO_ROSTER_MAX_BYTES, &body, &body_len)))
+		return err;
+	/* Keys ascend (canonical form): version, community, name, then the epoch. */
+	proto_mp_reader_init(&brd, body, body_len);
+	if ((err = proto_mp_map_begin(&brd, &map, 16)))
+		return err;
+	while ((err = proto_mp_map_next(&brd, &map, &key)) > 0) {
+		switch (key) {
+		case 0:
+			err = proto_mp_read_uint(&brd, &v);
+			if (err == 0 && v != PROTO_ROSTER_VERSION)
+				err = PROTO_E_VERSION;
+			break;
+		case 1:
+			err = proto_mp_read_bin_fixed(&brd, community, 32);
+			break;
+		case 2:
+			err = proto_mp_read_str(&brd, PROTO_ROSTER_NAME_MAX, &s, &slen);
+			break;
+		case 3:
+			return proto_mp_read_uint(&brd, epoch);
+		default:
+			return key > 3 ? PROTO_E_KEY_MISSING : PROTO_E_KEY_UNKNOWN;
+		}
+		if (err)
+			return err;
+	}
+	return err ? err : PROTO_E_KEY_MISSING;
+}
+
 /* ---- signatures ------------------------------------------------------------------------ */
 
 /* "chatham/roster/1" || body, the exact bytes a steward signs. Caller frees *@msg. */
