@@ -801,9 +801,36 @@ struct reload_job {
 	struct node_daemon *d;
 	struct node_config *cfg;
 	struct proto_roster *roster; /* newer roster adopted, or NULL */
+	struct node_snap *snap;	     /* built here with its redactor (NULL: out of memory) */
 	int held_back;
 	bool conflict; /* the roster file conflicts with a held epoch */
 };
+
+/*
+ * The snapshot of @cfg over the held rosters and @extra (NULL: none), built in a pool job:
+ * the redactor over every roster is the slow part. Nothing it reads changes meanwhile (one
+ * reload or roster job at a time). NULL when out of memory.
+ */
+static struct node_snap *build_snap(const struct node_daemon *d, const struct node_config *cfg,
+				    struct proto_roster *extra)
+{
+	struct proto_roster **all = malloc((d->n_rosters + 1) * sizeof(*all));
+	struct policy_config p;
+	struct node_snap *s;
+	size_t n = d->n_rosters;
+
+	if (!all)
+		return NULL;
+	memcpy(all, d->rosters, n * sizeof(*all));
+	if (extra)
+		all[n++] = extra;
+	fill_policy(d, cfg, &p);
+	s = node_snap_new(&p, (const struct proto_roster *const *)all, n);
+	free(all);
+	if (s)
+		s->own_ring_sk = d->keys.ring_sk;
+	return s;
+}
 
 static void reload_work(uv_work_t *work)
 {
@@ -834,6 +861,7 @@ static void reload_work(uv_work_t *work)
 	if (err < 0)
 		log_warning("reload: keeping roster epoch %llu",
 			    (unsigned long long)newest_roster(d)->epoch);
+	j->snap = build_snap(d, j->cfg, j->roster);
 }
 
 static void reload_done(uv_work_t *work, int status)
@@ -851,10 +879,13 @@ static void reload_done(uv_work_t *work, int status)
 		proto_roster_free(j->roster);
 		goto out;
 	}
+	snap = j->snap;
 	if (j->roster) {
 		if (add_roster(d, j->roster)) {
 			log_err("reload: out of memory adopting roster epoch %llu",
 				(unsigned long long)j->roster->epoch);
+			node_snap_unref(snap); /* it holds the roster about to be freed */
+			snap = NULL;
 			proto_roster_free(j->roster);
 		} else {
 			log_notice("roster epoch %llu adopted (%zu members)",
@@ -869,7 +900,8 @@ static void reload_done(uv_work_t *work, int status)
 					(unsigned long long)j->roster->epoch);
 		}
 	}
-	snap = make_snap(d, j->cfg);
+	if (!snap)
+		snap = make_snap(d, j->cfg); /* the job's ran out of memory: try once more here */
 	api_limits(j->cfg, &lim);
 	if (!snap || node_api_set_limits(d->api, &lim)) {
 		node_snap_unref(snap);
@@ -1175,12 +1207,7 @@ struct roster_job {
 	uint8_t peer[32];
 	uint8_t *bytes;
 	size_t len;
-	/* Read by the job, owned by the loop (unchanged while it runs): */
-	struct proto_roster **held;
-	size_t n_held;
-	struct policy_config pcfg;
-	const char *state_dir;
-	/* Results: */
+	/* Results (the job reads d's rosters and configuration, unchanged while it runs): */
 	struct proto_roster *r;
 	struct node_snap *snap;
 	int err;
@@ -1189,27 +1216,16 @@ struct roster_job {
 static void roster_work(uv_work_t *w)
 {
 	struct roster_job *j = w->data;
-	struct proto_roster **all;
+	struct node_daemon *d = j->d;
 
 	j->err = proto_roster_decode(&j->r, j->bytes, j->len);
 	if (!j->err)
-		j->err = judge_roster(&j->d->community, j->held, j->n_held, j->state_dir, j->r,
-				      "a member");
+		j->err = judge_roster(&d->community, d->rosters, d->n_rosters,
+				      node_config_str(d->cfg, NODE_STATE_DIR), j->r, "a member");
 	if (!j->err)
-		j->err = store_roster_put(j->d->store, j->r->epoch, j->bytes, j->len);
-	if (j->err)
-		return;
-	all = malloc((j->n_held + 1) * sizeof(*all));
-	if (!all) {
+		j->err = store_roster_put(d->store, j->r->epoch, j->bytes, j->len);
+	if (!j->err && !(j->snap = build_snap(d, d->cfg, j->r)))
 		j->err = -ENOMEM;
-		return;
-	}
-	memcpy(all, j->held, j->n_held * sizeof(*all));
-	all[j->n_held] = j->r;
-	j->snap = node_snap_new(&j->pcfg, (const struct proto_roster *const *)all, j->n_held + 1);
-	free(all);
-	if (j->snap)
-		j->snap->own_ring_sk = j->d->keys.ring_sk;
 }
 
 static void start_roster_job(struct node_daemon *d);
@@ -1218,7 +1234,6 @@ static void start_reload(struct node_daemon *d);
 static void roster_job_free(struct roster_job *j)
 {
 	free(j->bytes);
-	free(j->held);
 	free(j);
 }
 
@@ -1285,15 +1300,6 @@ static void start_roster_job(struct node_daemon *d)
 	j = d->rosters_waiting[0];
 	memmove(d->rosters_waiting, d->rosters_waiting + 1,
 		--d->n_rosters_waiting * sizeof(*d->rosters_waiting));
-	j->held = malloc(d->n_rosters * sizeof(*j->held));
-	if (!j->held) {
-		roster_job_free(j);
-		return;
-	}
-	memcpy(j->held, d->rosters, d->n_rosters * sizeof(*j->held));
-	j->n_held = d->n_rosters;
-	fill_policy(d, d->cfg, &j->pcfg);
-	j->state_dir = node_config_str(d->cfg, NODE_STATE_DIR);
 	j->work.data = j;
 	d->roster_job = true;
 	/* uv_queue_work() fails only for a NULL work callback. */
