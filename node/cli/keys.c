@@ -22,17 +22,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "node/cli/cli.h"
 #include "node/cli/cmd.h"
 #include "node/common/keyfile.h"
+#include "node/format/request.h"
 #include "proto/community.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "proto/indicator.h"
 #include "proto/keys.h"
+#include "proto/poc.h"
 #include "proto/roster.h"
 
 #define PUB_MAX 4096
@@ -710,9 +714,14 @@ static const char roster_usage[] =
 	"usage: chatham roster add --roster FILE [--community FILE] [--out FILE]\n"
 	"           (--key FILE | --member-id HEX --transport-pk HEX --ring-pk HEX)\n"
 	"           [--name NAME] [--alias NAME]... [--domain DOMAIN]... [--address HOST:PORT]...\n"
+	"           [--poc-email ADDR] [--poc-url URL] [--poc-phone PHONE] [--poc-hours TEXT]\n"
+	"           [--poc-tz ZONE] [--poc-lang TAG]... [--poc-pgp FINGERPRINT]\n"
+	"           [--prefix CIDR]... [--asn N]... [--constituency-domain DOMAIN]...\n"
 	"           [--min-ring-size N] [--require-anonymous | --allow-attributed]\n"
 	"           [--max-report-age SECONDS]\n"
 	"       chatham roster remove --roster FILE --member-id HEX [--out FILE]\n"
+	"       chatham roster revoke --roster FILE --member-id HEX --from TIME\n"
+	"           [--successor HEX] [--out FILE]\n"
 	"       chatham roster stewards --roster FILE [--add-steward HEX]...\n"
 	"           [--remove-steward HEX]... [--threshold K] [--out FILE]\n"
 	"       chatham roster sign --roster FILE --steward-key FILE\n"
@@ -732,9 +741,21 @@ static const char roster_usage[] =
 	"                                 redact free text)\n"
 	"          -d, --domain DOMAIN    a domain of the member (repeatable; redaction)\n"
 	"          -A, --address HOST:PORT  where the member's node listens (repeatable)\n"
+	"          --poc-email ADDR, --poc-url URL, --poc-phone PHONE, --poc-hours TEXT,\n"
+	"          --poc-tz ZONE (e.g. Asia/Tokyo), --poc-lang TAG (repeatable, e.g. ja),\n"
+	"          --poc-pgp FINGERPRINT   the team's point of contact (chatham poc show)\n"
+	"          --prefix CIDR, --asn N, --constituency-domain DOMAIN (each repeatable)\n"
+	"                                 what the team answers for (chatham poc whois)\n"
+	"                                 An update given none of these keeps them.\n"
 	"          --min-ring-size N, --require-anonymous, --allow-attributed,\n"
 	"          --max-report-age SECONDS (0: unlimited)   community settings\n"
 	"remove  Remove the member with that id (same epoch rules as add).\n"
+	"revoke  Retire a member id (a compromised key, or a member's old id after it got new\n"
+	"        keys): it leaves the member list, and every node refuses what it signed after\n"
+	"        TIME (RFC 3339 UTC, or now), attributed or over a ring that holds it, and keeps\n"
+	"        what it signed before. Same epoch rules as add.\n"
+	"          --from TIME            the last moment the key is trusted\n"
+	"          --successor HEX        the member id that continues this member (a member)\n"
 	"stewards  Add, remove or replace stewards and set the threshold K of the next epoch\n"
 	"        (same epoch rules as add). The stewards and K in office (the previous\n"
 	"        roster's) sign the change; the new ones take over from the epoch after.\n"
@@ -764,6 +785,18 @@ enum {
 	OPT_ADD_STEWARD,
 	OPT_REMOVE_STEWARD,
 	OPT_THRESHOLD,
+	OPT_FROM,
+	OPT_SUCCESSOR,
+	OPT_POC_EMAIL,
+	OPT_POC_URL,
+	OPT_POC_PHONE,
+	OPT_POC_HOURS,
+	OPT_POC_TZ,
+	OPT_POC_LANG,
+	OPT_POC_PGP,
+	OPT_PREFIX,
+	OPT_ASN,
+	OPT_CONST_DOMAIN,
 };
 
 static const struct option roster_opts[] = {
@@ -788,6 +821,18 @@ static const struct option roster_opts[] = {
 	{"add-steward", required_argument, NULL, OPT_ADD_STEWARD},
 	{"remove-steward", required_argument, NULL, OPT_REMOVE_STEWARD},
 	{"threshold", required_argument, NULL, OPT_THRESHOLD},
+	{"from", required_argument, NULL, OPT_FROM},
+	{"successor", required_argument, NULL, OPT_SUCCESSOR},
+	{"poc-email", required_argument, NULL, OPT_POC_EMAIL},
+	{"poc-url", required_argument, NULL, OPT_POC_URL},
+	{"poc-phone", required_argument, NULL, OPT_POC_PHONE},
+	{"poc-hours", required_argument, NULL, OPT_POC_HOURS},
+	{"poc-tz", required_argument, NULL, OPT_POC_TZ},
+	{"poc-lang", required_argument, NULL, OPT_POC_LANG},
+	{"poc-pgp", required_argument, NULL, OPT_POC_PGP},
+	{"prefix", required_argument, NULL, OPT_PREFIX},
+	{"asn", required_argument, NULL, OPT_ASN},
+	{"constituency-domain", required_argument, NULL, OPT_CONST_DOMAIN},
 	{"json", no_argument, NULL, 'j'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -795,7 +840,7 @@ static const struct option roster_opts[] = {
 
 struct roster_args {
 	const char *roster, *community, *out, *key, *name, *previous, *authority, *steward_key;
-	const char *member_id, *transport_pk, *ring_pk;
+	const char *member_id, *transport_pk, *ring_pk, *from, *successor;
 	size_t n_alias, n_domain, n_addr;
 	char *alias[PROTO_ROSTER_ALIASES_MAX];
 	char *domain[PROTO_ROSTER_ALIASES_MAX];
@@ -807,6 +852,13 @@ struct roster_args {
 	size_t n_add_st, n_rm_st;
 	uint8_t add_st[PROTO_ROSTER_STEWARDS_MAX][32];
 	uint8_t rm_st[PROTO_ROSTER_STEWARDS_MAX][32];
+	/* The member's directory entry (proto/poc.h); has_* when any option of it was given. */
+	bool has_poc, has_cons;
+	char *langs[PROTO_POC_LANGS_MAX];
+	char *prefixes[PROTO_POC_LIST_MAX], *cdomains[PROTO_POC_LIST_MAX];
+	uint32_t asns[PROTO_POC_LIST_MAX];
+	struct proto_poc poc;		/* borrows optarg strings and the arrays above */
+	struct proto_constituency cons; /* likewise */
 	bool json;
 };
 
@@ -898,6 +950,68 @@ static int roster_parse(const char *cmd, int argc, char **argv, struct roster_ar
 			(*n)++;
 			break;
 		}
+		case OPT_FROM:
+			a->from = optarg;
+			break;
+		case OPT_SUCCESSOR:
+			a->successor = optarg;
+			break;
+		case OPT_POC_EMAIL:
+		case OPT_POC_URL:
+		case OPT_POC_PHONE:
+		case OPT_POC_HOURS:
+		case OPT_POC_TZ: {
+			char **f[] = {&a->poc.email, &a->poc.url, &a->poc.phone, &a->poc.hours,
+				      &a->poc.tz};
+
+			*f[opt - OPT_POC_EMAIL] = optarg;
+			a->has_poc = true;
+			break;
+		}
+		case OPT_POC_LANG:
+			if (a->poc.n_languages == PROTO_POC_LANGS_MAX)
+				return usage_error(cmd, "at most 8 --poc-lang");
+			a->langs[a->poc.n_languages++] = optarg;
+			a->poc.languages = a->langs;
+			a->has_poc = true;
+			break;
+		case OPT_POC_PGP: {
+			size_t hl = strlen(optarg);
+
+			if ((hl != 40 && hl != 64) ||
+			    proto_hex_decode(a->poc.pgp, hl / 2, optarg) != 0)
+				return usage_error(cmd,
+						   "--poc-pgp takes an OpenPGP fingerprint: 40 "
+						   "or 64 hex digits");
+			a->poc.pgp_len = (uint8_t)(hl / 2);
+			a->has_poc = true;
+			break;
+		}
+		case OPT_PREFIX:
+		case OPT_CONST_DOMAIN: {
+			size_t *n = opt == OPT_PREFIX ? &a->cons.n_prefixes : &a->cons.n_domains;
+
+			if (*n == PROTO_POC_LIST_MAX)
+				return usage_error(cmd, "at most 256 --prefix, --asn and "
+							"--constituency-domain each");
+			(opt == OPT_PREFIX ? a->prefixes : a->cdomains)[(*n)++] = optarg;
+			a->cons.prefixes = a->prefixes;
+			a->cons.domains = a->cdomains;
+			a->has_cons = true;
+			break;
+		}
+		case OPT_ASN: {
+			const char *num = optarg + (strncasecmp(optarg, "AS", 2) ? 0 : 2);
+
+			if (a->cons.n_asns == PROTO_POC_LIST_MAX)
+				return usage_error(cmd, "at most 256 --asn");
+			if (parse_uint(num, UINT32_MAX, &v) || v == 0)
+				return usage_error(cmd, "--asn takes an AS number 1-4294967295");
+			a->asns[a->cons.n_asns++] = (uint32_t)v;
+			a->cons.asns = a->asns;
+			a->has_cons = true;
+			break;
+		}
 		case OPT_THRESHOLD:
 			if (parse_uint(optarg, PROTO_ROSTER_STEWARDS_MAX, &v) || !v)
 				return usage_error(cmd, "--threshold takes 1-32");
@@ -922,9 +1036,47 @@ static int roster_parse(const char *cmd, int argc, char **argv, struct roster_ar
 	return -1;
 }
 
+/*
+ * The member's directory entry from the --poc-* and constituency options: prefixes and
+ * domains canonicalised (an address or CIDR as proto/indicator.h writes it, a domain in
+ * lower case) into @a's own storage, lists sorted, every rule checked with the field named.
+ */
+static int directory_args(const char *cmd, struct roster_args *a, struct proto_member *m)
+{
+	static char canon[2][PROTO_POC_LIST_MAX][PROTO_IND_VALUE_MAX + 1];
+	const char *reason = NULL;
+
+	for (size_t i = 0; i < a->cons.n_prefixes; i++) {
+		struct proto_indicator ind;
+		const char *in = a->prefixes[i];
+
+		if (proto_indicator_parse(&ind, strchr(in, ':') ? PROTO_IND_IPV6 : PROTO_IND_IPV4,
+					  in, strlen(in), &reason))
+			return errorf(cmd, "--prefix %s: %s", in, reason);
+		memcpy(canon[0][i], ind.value, ind.len + 1);
+		a->prefixes[i] = canon[0][i];
+	}
+	for (size_t i = 0; i < a->cons.n_domains; i++) {
+		struct proto_indicator ind;
+		const char *in = a->cdomains[i];
+
+		if (proto_indicator_parse(&ind, PROTO_IND_DOMAIN, in, strlen(in), &reason))
+			return errorf(cmd, "--constituency-domain %s: %s", in, reason);
+		memcpy(canon[1][i], ind.value, ind.len + 1);
+		a->cdomains[i] = canon[1][i];
+	}
+	proto_constituency_sort(&a->cons);
+	if (proto_poc_check(&a->poc, &reason) || proto_constituency_check(&a->cons, &reason))
+		return errorf(cmd, "%s", reason ? reason : "invalid directory entry");
+	m->poc = a->poc;
+	m->constituency = a->cons;
+	return 0;
+}
+
 static int roster_add(const char *cmd, struct roster_args *a)
 {
-	struct proto_member m = {0};
+	struct proto_member m = {0}, kept = {0};
+	int idx;
 	struct proto_roster *r = NULL;
 	struct proto_community c;
 	char name[PROTO_ROSTER_NAME_MAX + 1] = "", hex[65];
@@ -967,6 +1119,8 @@ static int roster_add(const char *cmd, struct roster_args *a)
 	m.domains = a->n_domain ? domains : NULL;
 	m.n_addrs = a->n_addr;
 	m.addrs = a->n_addr ? a->addr : NULL;
+	if (directory_args(cmd, a, &m))
+		return NODE_CMD_EXIT_FAIL;
 	if (proto_roster_check_member(&m, &reason))
 		return errorf(cmd, "member: %s", reason ? reason : "invalid");
 
@@ -1002,7 +1156,18 @@ static int roster_add(const char *cmd, struct roster_args *a)
 		if (begin_edit(cmd, r, a->roster, a->out))
 			goto out;
 	}
-	if (proto_roster_find_member(r, m.id) >= 0) {
+	if ((idx = proto_roster_find_member(r, m.id)) >= 0) {
+		/* An update without directory options keeps the member's directory entry. */
+		if ((!a->has_poc && proto_poc_copy(&kept.poc, &r->members[idx].poc)) ||
+		    (!a->has_cons &&
+		     proto_constituency_copy(&kept.constituency, &r->members[idx].constituency))) {
+			code = errorf(cmd, "out of memory");
+			goto out;
+		}
+		if (!a->has_poc)
+			m.poc = kept.poc;
+		if (!a->has_cons)
+			m.constituency = kept.constituency;
 		proto_roster_remove_member(r, m.id);
 		updated = true;
 	}
@@ -1034,6 +1199,8 @@ static int roster_add(const char *cmd, struct roster_args *a)
 	       a->out, r->n_members, r->n_members == 1 ? "" : "s");
 	code = NODE_CMD_EXIT_OK;
 out:
+	proto_poc_deinit(&kept.poc);
+	proto_constituency_deinit(&kept.constituency);
 	proto_roster_free(r);
 	return code;
 }
@@ -1063,6 +1230,77 @@ static int roster_remove(const char *cmd, struct roster_args *a)
 		goto out;
 	printf("removed member %.16s... from the epoch %llu draft %s: %zu member%s left\n",
 	       a->member_id, (unsigned long long)r->epoch, a->out, r->n_members,
+	       r->n_members == 1 ? "" : "s");
+	code = NODE_CMD_EXIT_OK;
+out:
+	proto_roster_free(r);
+	return code;
+}
+
+static int roster_revoke(const char *cmd, struct roster_args *a)
+{
+	struct proto_roster *r = NULL;
+	struct proto_retired e = {0};
+	struct timespec ts;
+	bool was_member, again;
+	char hex[65];
+	int code = NODE_CMD_EXIT_FAIL, err;
+
+	if (parse_hex32(a->member_id, e.id))
+		return usage_error(cmd, "--member-id HEX (64 hex digits) is required");
+	if (!a->from)
+		return usage_error(cmd, "--from TIME is required (RFC 3339 UTC, or now): the last "
+					"moment the key is trusted");
+	if (!strcmp(a->from, "now")) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		e.not_after_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	} else if (node_req_time_parse(a->from, &e.not_after_ms)) {
+		return usage_error(cmd, "--from takes an RFC 3339 time such as "
+					"2026-01-31T12:00:00Z, or now");
+	}
+	if (a->successor) {
+		if (parse_hex32(a->successor, e.successor))
+			return usage_error(cmd, "--successor takes 64 hex digits (a member id)");
+		e.has_successor = true;
+	}
+	if (load_roster(cmd, a->roster, &r))
+		return NODE_CMD_EXIT_FAIL;
+	was_member = proto_roster_find_member(r, e.id) >= 0;
+	again = proto_roster_find_retired(r, e.id) != NULL;
+	if (!was_member && !again)
+		fprintf(stderr,
+			"chatham: %s: %.16s... is not a member of %s; retiring it anyway (a key of "
+			"an earlier epoch)\n",
+			cmd, hex32(hex, e.id), a->roster);
+	if (was_member && r->n_members == 1) {
+		code = errorf(cmd, "a roster needs at least one member; nothing written");
+		goto out;
+	}
+	if (e.has_successor && proto_roster_find_member(r, e.successor) < 0) {
+		code = errorf(cmd,
+			      "the successor %.16s... is not a member of %s: add its new keys "
+			      "with chatham roster add first",
+			      hex32(hex, e.successor), a->roster);
+		goto out;
+	}
+	if (begin_edit(cmd, r, a->roster, a->out))
+		goto out;
+	err = proto_roster_retire(r, &e);
+	if (!err)
+		err = proto_roster_check(r);
+	if (err) {
+		code = errorf(cmd, "the roster would be invalid: %s%s", proto_error_str(err),
+			      err == PROTO_E_ROSTER_MEMBER
+				      ? " (the id is a steward key, or a key another member uses)"
+				      : "");
+		goto out;
+	}
+	if (save_roster(cmd, a->out, r))
+		goto out;
+	printf("%s %.16s... in the epoch %llu draft %s: reports it signs after %s are refused; "
+	       "%zu member%s\n",
+	       again ? "re-dated the retired id" : "retired", hex32(hex, e.id),
+	       (unsigned long long)r->epoch, a->out, a->from, r->n_members,
 	       r->n_members == 1 ? "" : "s");
 	code = NODE_CMD_EXIT_OK;
 out:
@@ -1252,12 +1490,13 @@ static json_t *str_list(char **list, size_t n)
 
 static json_t *roster_json(const struct proto_roster *r)
 {
-	json_t *o, *st = json_array(), *sig = json_array(), *mem = json_array();
+	json_t *o, *st = json_array(), *sig = json_array(), *mem = json_array(),
+		   *ret = json_array();
 	uint8_t *bytes = NULL, rid[32];
 	size_t len;
 	char hex[65], rhex[65];
 
-	if (!st || !sig || !mem)
+	if (!st || !sig || !mem || !ret)
 		goto fail;
 	for (size_t i = 0; i < r->n_stewards; i++)
 		json_array_append_new(st, json_string(hex32(hex, r->stewards[i])));
@@ -1274,6 +1513,14 @@ static json_t *roster_json(const struct proto_roster *r)
 		json_object_set_new(j, "addresses", str_list(m->addrs, m->n_addrs));
 		json_array_append_new(mem, j);
 	}
+	for (size_t i = 0; i < r->n_retired; i++) {
+		const struct proto_retired *e = &r->retired[i];
+		json_t *j = json_pack("{s:s, s:I}", "member_id", hex32(hex, e->id), "not_after_ms",
+				      (json_int_t)e->not_after_ms);
+		if (e->has_successor)
+			json_object_set_new(j, "successor", json_string(hex32(hex, e->successor)));
+		json_array_append_new(ret, j);
+	}
 	if (proto_roster_encode(r, &bytes, &len) == 0)
 		proto_roster_id(bytes, len, rid);
 	else
@@ -1286,8 +1533,13 @@ static json_t *roster_json(const struct proto_roster *r)
 		      (int)r->settings.min_ring_size, "require_anonymous",
 		      (int)r->settings.require_anonymous, "max_report_age_ms",
 		      (json_int_t)r->settings.max_report_age_ms, "members", mem);
+	if (o)
+		json_object_set_new(o, "retired", ret);
+	else
+		json_decref(ret);
 	return o;
 fail:
+	json_decref(ret);
 	json_decref(st);
 	json_decref(sig);
 	json_decref(mem);
@@ -1348,6 +1600,21 @@ static int roster_show(const char *cmd, struct roster_args *a)
 		print_list("aliases", m->aliases, m->n_aliases);
 		print_list("domains", m->domains, m->n_domains);
 		print_list("addresses", m->addrs, m->n_addrs);
+	}
+	if (r->n_retired)
+		printf("retired ids (%zu): refused for reports created after the time shown\n",
+		       r->n_retired);
+	for (size_t i = 0; i < r->n_retired; i++) {
+		const struct proto_retired *e = &r->retired[i];
+		char when[32];
+		time_t t = (time_t)(e->not_after_ms / 1000);
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		printf("  %s  after %s\n", hex32(hex, e->id), when);
+		if (e->has_successor)
+			printf("      successor: %s\n", hex32(hex, e->successor));
 	}
 	json_decref(j);
 	proto_roster_free(r);
@@ -1419,8 +1686,9 @@ int node_cmd_roster(int argc, char **argv)
 		const char *name;
 		int (*fn)(const char *cmd, struct roster_args *a);
 	} subs[] = {
-		{"add", roster_add},   {"remove", roster_remove}, {"stewards", roster_stewards},
-		{"sign", roster_sign}, {"show", roster_show},	  {"verify", roster_verify},
+		{"add", roster_add},	       {"remove", roster_remove}, {"revoke", roster_revoke},
+		{"stewards", roster_stewards}, {"sign", roster_sign},	  {"show", roster_show},
+		{"verify", roster_verify},
 	};
 	struct roster_args a;
 	char cmd[32];
@@ -1442,8 +1710,8 @@ int node_cmd_roster(int argc, char **argv)
 		return subs[i].fn(cmd, &a);
 	}
 	fprintf(stderr,
-		"chatham: roster: unknown subcommand '%s' (add, remove, stewards, sign, "
-		"show, verify)\n",
+		"chatham: roster: unknown subcommand '%s' (add, remove, revoke, stewards, "
+		"sign, show, verify)\n",
 		argv[1]);
 	return NODE_CMD_EXIT_USAGE;
 }
