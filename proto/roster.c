@@ -706,13 +706,6 @@ static int read_members(struct proto_mp_reader *rd, struct proto_roster *r)
 	return 0;
 }
 
-<<<<<<< HEAD
-/*
- * Reads the body into @r. With @head_only, stops once the epoch (key 3) is read: keys ascend
- * in the canonical form, so nothing after it (stewards, settings, members) is touched.
- */
-static int read_body(struct proto_roster *r, const uint8_t *buf, size_t len, bool head_only)
-=======
 static int read_retired_entry(struct proto_mp_reader *rd, struct proto_retired *e)
 {
 	struct proto_mp_map map;
@@ -765,8 +758,11 @@ static int read_retired(struct proto_mp_reader *rd, struct proto_roster *r)
 	return 0;
 }
 
-static int read_body(struct proto_roster *r, const uint8_t *buf, size_t len)
->>>>>>> ccb3429fccae6f3b314147e4bdb9222847665b08
+/*
+ * Reads the body into @r. With @head_only, stops once the epoch (key 3) is read: keys ascend
+ * in the canonical form, so nothing after it (stewards, settings, members) is touched.
+ */
+static int read_body(struct proto_roster *r, const uint8_t *buf, size_t len, bool head_only)
 {
 	struct proto_mp_reader rd;
 	struct proto_mp_map map;
