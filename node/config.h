@@ -193,10 +193,24 @@ enum node_opt_type {
 	  "5000", 100, 600000, NULL, true,                                                         \
 	  "A new connection that has not finished the Noise handshake and the HELLO exchange "     \
 	  "within this many milliseconds is closed.")                                              \
+	X(NODE_OVERLAY_PREAUTH_TIMEOUT_MS, "overlay", "preauth_timeout_ms", NODE_OPT_INT, "1000",  \
+	  10, 600000, NULL, true,                                                                  \
+	  "A new connection must present the first handshake message, which proves the "           \
+	  "network key, within this many milliseconds; until then it holds no handshake slot, "    \
+	  "gets no byte and is closed at the deadline.")                                           \
+	X(NODE_OVERLAY_MAX_PREAUTH, "overlay", "max_preauth", NODE_OPT_INT, "8192", 1, 1048576,    \
+	  NULL, true,                                                                              \
+	  "New connections waiting for their first handshake message at the same time (at most "   \
+	  "half of the file descriptors the node may use). When full, the oldest is closed to "    \
+	  "make room: a member's connection waits one round trip, an idle outsider's longest.")    \
+	X(NODE_OVERLAY_MAX_PREAUTH_PER_ADDRESS, "overlay", "max_preauth_per_address",              \
+	  NODE_OPT_INT, "8", 1, 1048576, NULL, true,                                               \
+	  "Of those, connections from one source address (IPv4 address or IPv6 /64); past it the " \
+	  "oldest from that address is closed.")                                                   \
 	X(NODE_OVERLAY_MAX_HANDSHAKES, "overlay", "max_handshakes", NODE_OPT_INT, "64", 1, 65536,  \
 	  NULL, true,                                                                              \
-	  "Inbound connections allowed in their handshake at the same time; further ones are "     \
-	  "accepted and closed at once, before a byte is read.")                                   \
+	  "Inbound connections that proved the network key and are still in their handshake at "   \
+	  "the same time; past it the oldest of them is closed.")                                  \
 	X(NODE_OVERLAY_MAX_FRAME, "overlay", "max_frame", NODE_OPT_SIZE, "65537", 1024, 65537,     \
 	  NULL, true,                                                                              \
 	  "Largest frame accepted on an established link (2-byte length and one Noise "            \

@@ -8,9 +8,15 @@
  * the stream is being destroyed). Write requests are separate allocations, each freed in its
  * own callback, so a frame's bytes stay valid until the kernel has them.
  *
- * The single timer carries whatever deadline matters in the current state: the
- * pre-authentication deadline (creation + handshake_timeout_ms) until UP, then the earlier
- * of the next PING and the dead-link deadline.
+ * The single timer carries whatever deadline matters in the current state: message 1's
+ * deadline (creation + preauth_timeout_ms) in PREAUTH, the pre-authentication deadline
+ * (creation + handshake_timeout_ms) until UP, then the earlier of the next PING and the
+ * dead-link deadline.
+ *
+ * PREAUTH costs an idle connection one socket, this struct and a timer: message 1 is read
+ * into l->m1 (the read callback is given exactly the bytes still missing, so nothing behind
+ * it is consumed), and the Noise session and the 64 KiB framer are allocated only once a
+ * whole message 1 is there.
  *
  * Error handling follows the Noise rule that a session never skips a bad message: any
  * framing, handshake, decryption or decoding error closes the link at once, before anything
@@ -39,6 +45,9 @@ struct node_link {
 	bool want_drain; /* queue went above half the bound: call ops->drained() below it */
 	bool ping_out;	 /* a PING is waiting for its PONG */
 	unsigned hs_reads;
+	size_t m1_have;
+	uint8_t m1[PROTO_NOISE_FRAME_HDR + PROTO_NOISE_HANDSHAKE_MAX]; /* PREAUTH: message 1 */
+	struct node_gate_entry gate;
 	uint64_t id;
 	int tag;
 	struct proto_noise *noise;
@@ -97,6 +106,8 @@ const char *node_link_state_name(enum node_link_state s)
 		return "up";
 	case NODE_LINK_CLOSING:
 		return "closing";
+	case NODE_LINK_PREAUTH:
+		return "preauth";
 	}
 	return "unknown";
 }
@@ -142,6 +153,7 @@ static void shut(struct node_link *l, enum node_link_reason reason, bool notify)
 	if (was == NODE_LINK_CLOSING)
 		return;
 	l->state = NODE_LINK_CLOSING;
+	node_gate_remove(&l->env->gate, &l->gate);
 	if (l->counted) {
 		l->env->handshakes_in--;
 		l->counted = false;
@@ -360,7 +372,8 @@ static void on_timer(uv_timer_t *t)
 	if (l->state == NODE_LINK_CLOSING)
 		return;
 	if (l->state != NODE_LINK_UP) {
-		node_link_close(l, NODE_LINK_R_TIMEOUT);
+		node_link_close(l, l->state == NODE_LINK_PREAUTH ? NODE_LINK_R_PREAUTH
+								 : NODE_LINK_R_TIMEOUT);
 		return;
 	}
 	if (now - l->last_rx_ms >= lim->dead_after_ms) {
@@ -403,7 +416,8 @@ static void handshake_done(struct node_link *l)
 	send_owned(l, enc, len, rc);
 }
 
-static void handle_handshake(struct node_link *l, const uint8_t *msg, size_t len)
+/* Read one handshake message. Returns 0, or negative with the link closed. */
+static int handshake_read(struct node_link *l, const uint8_t *msg, size_t len)
 {
 	int rc = proto_noise_read_message(l->noise, msg, len);
 
@@ -416,12 +430,81 @@ static void handle_handshake(struct node_link *l, const uint8_t *msg, size_t len
 		bool netkey = !l->outbound && l->hs_reads == 1 && rc == PROTO_E_NOISE_DECRYPT;
 
 		node_link_close(l, netkey ? NODE_LINK_R_NETKEY : NODE_LINK_R_HANDSHAKE);
-		return;
 	}
+	return rc;
+}
+
+static void handle_handshake(struct node_link *l, const uint8_t *msg, size_t len)
+{
+	if (handshake_read(l, msg, len) < 0)
+		return;
 	if (proto_noise_status(l->noise) == PROTO_NOISE_WRITE && handshake_write(l) < 0)
 		return;
 	if (proto_noise_status(l->noise) == PROTO_NOISE_TRANSPORT)
 		handshake_done(l);
+}
+
+/* Noise session and framer: at creation for outbound links, after message 1 for inbound. */
+static int session_new(struct node_link *l)
+{
+	struct node_link_env *env = l->env;
+	uint8_t eph[32];
+
+	l->framer = proto_noise_framer_new(PROTO_NOISE_HANDSHAKE_MAX);
+	proto_random(eph, sizeof(eph));
+	l->noise = proto_noise_new(l->outbound ? PROTO_NOISE_INITIATOR : PROTO_NOISE_RESPONDER,
+				   env->community_id, env->network_key, env->static_sk, eph);
+	proto_wipe(eph, sizeof(eph));
+	return l->framer && l->noise ? 0 : -ENOMEM;
+}
+
+/*
+ * A whole message 1 is in l->m1. Its tag verifies only under the network key, so from here
+ * on the connection has proved it belongs to the community and may hold a handshake slot.
+ */
+static void preauth_done(struct node_link *l, size_t len)
+{
+	struct node_link_env *env = l->env;
+	enum node_link_reason r;
+	uint64_t age;
+
+	node_gate_remove(&env->gate, &l->gate);
+	if (session_new(l) < 0) {
+		node_link_close(l, NODE_LINK_R_NOMEM);
+		return;
+	}
+	if (handshake_read(l, l->m1 + PROTO_NOISE_FRAME_HDR, len) < 0)
+		return;
+	r = env->ops->admit ? env->ops->admit(l) : NODE_LINK_R_NONE;
+	if (r != NODE_LINK_R_NONE) {
+		node_link_close(l, r);
+		return;
+	}
+	if (l->state != NODE_LINK_PREAUTH)
+		return;
+	l->state = NODE_LINK_HANDSHAKE;
+	env->handshakes_in++;
+	l->counted = true;
+	age = now_ms(l) - l->created_ms;
+	arm_timer(l, env->lim.handshake_timeout_ms > age ? env->lim.handshake_timeout_ms - age : 1);
+	handshake_write(l); /* message 2 */
+}
+
+/* PREAUTH: @n more bytes arrived in l->m1 (on_alloc asked for no more than missing). */
+static void handle_preauth(struct node_link *l, size_t n)
+{
+	size_t len;
+
+	l->m1_have += n;
+	if (l->m1_have < PROTO_NOISE_FRAME_HDR)
+		return;
+	len = (size_t)l->m1[0] << 8 | l->m1[1];
+	if (len == 0 || len > PROTO_NOISE_HANDSHAKE_MAX) {
+		node_link_close(l, NODE_LINK_R_FRAME);
+		return;
+	}
+	if (l->m1_have == PROTO_NOISE_FRAME_HDR + len)
+		preauth_done(l, len);
 }
 
 static void go_up(struct node_link *l)
@@ -506,8 +589,17 @@ static void handle_transport(struct node_link *l, const uint8_t *msg, size_t len
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct node_link *l = h->data;
+	size_t want;
 
-	*buf = uv_buf_init((char *)l->env->rbuf, (unsigned)l->env->rbuf_len);
+	if (l->state != NODE_LINK_PREAUTH) {
+		*buf = uv_buf_init((char *)l->env->rbuf, (unsigned)l->env->rbuf_len);
+		return;
+	}
+	/* The header first, then exactly the message it announces (checked by then). */
+	want = l->m1_have < PROTO_NOISE_FRAME_HDR
+		       ? PROTO_NOISE_FRAME_HDR
+		       : PROTO_NOISE_FRAME_HDR + ((size_t)l->m1[0] << 8 | l->m1[1]);
+	*buf = uv_buf_init((char *)l->m1 + l->m1_have, (unsigned)(want - l->m1_have));
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -524,6 +616,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	l->bytes_in += (uint64_t)nread;
 	l->last_rx_ms = now_ms(l);
+	if (l->state == NODE_LINK_PREAUTH) {
+		handle_preauth(l, (size_t)nread);
+		return;
+	}
 	/* A handler may close the link; frames behind that point must not be processed. */
 	while (off < (size_t)nread && l->state != NODE_LINK_CLOSING) {
 		const uint8_t *msg;
@@ -547,10 +643,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	}
 }
 
-/* A link with both handles initialised, in CONNECTING state, listed in @env. */
+/*
+ * A link with both handles initialised, in CONNECTING state, listed in @env. Outbound links
+ * get their Noise session now, inbound ones after message 1.
+ */
 static int link_new(struct node_link_env *env, bool outbound, struct node_link **out)
 {
-	uint8_t eph[32];
 	struct node_link *l;
 	int rc;
 
@@ -564,15 +662,9 @@ static int link_new(struct node_link_env *env, bool outbound, struct node_link *
 	l->rtt_us = -1;
 	l->state = NODE_LINK_CONNECTING;
 	l->peer.ss_family = AF_UNSPEC;
-	l->framer = proto_noise_framer_new(PROTO_NOISE_HANDSHAKE_MAX);
-	proto_random(eph, sizeof(eph));
-	l->noise = proto_noise_new(outbound ? PROTO_NOISE_INITIATOR : PROTO_NOISE_RESPONDER,
-				   env->community_id, env->network_key, env->static_sk, eph);
-	proto_wipe(eph, sizeof(eph));
-	if (!l->framer || !l->noise) {
-		rc = -ENOMEM;
+	rc = outbound ? session_new(l) : 0;
+	if (rc < 0)
 		goto fail;
-	}
 	rc = uv_tcp_init(env->loop, &l->tcp);
 	if (rc < 0)
 		goto fail;
@@ -602,17 +694,17 @@ fail:
 	return rc;
 }
 
-/* Both directions: reading, no Nagle delay for small messages, pre-auth deadline. */
-static int link_begin(struct node_link *l)
+/* Both directions: reading, no Nagle delay for small messages; then @state. */
+static int link_begin(struct node_link *l, enum node_link_state state)
 {
 	int rc;
 
 	uv_tcp_nodelay(&l->tcp, 1);
+	l->state = state; /* before reading: on_alloc() looks at it */
 	rc = uv_read_start((uv_stream_t *)&l->tcp, on_alloc, on_read);
 	if (rc < 0)
-		return rc;
-	l->state = NODE_LINK_HANDSHAKE;
-	return 0;
+		l->state = NODE_LINK_CONNECTING;
+	return rc;
 }
 
 static void on_connect(uv_connect_t *req, int status)
@@ -625,7 +717,7 @@ static void on_connect(uv_connect_t *req, int status)
 		node_link_close(l, NODE_LINK_R_CONNECT);
 		return;
 	}
-	if (link_begin(l) < 0) {
+	if (link_begin(l, NODE_LINK_HANDSHAKE) < 0) {
 		node_link_close(l, NODE_LINK_R_IO);
 		return;
 	}
@@ -670,17 +762,19 @@ int node_link_accept(struct node_link_env *env, uv_stream_t *server, struct node
 	if (rc < 0)
 		return rc;
 	rc = uv_accept(server, (uv_stream_t *)&l->tcp);
+	if (rc == 0 && uv_tcp_getpeername(&l->tcp, (struct sockaddr *)&l->peer, &len) < 0)
+		l->peer.ss_family = AF_UNSPEC;
 	if (rc == 0)
-		rc = link_begin(l);
+		rc = node_gate_add(&env->gate, &l->gate, &l->peer);
+	if (rc == 0)
+		rc = link_begin(l, NODE_LINK_PREAUTH);
 	if (rc < 0) {
 		shut(l, NODE_LINK_R_IO, false);
 		return rc;
 	}
-	if (uv_tcp_getpeername(&l->tcp, (struct sockaddr *)&l->peer, &len) < 0)
-		l->peer.ss_family = AF_UNSPEC;
-	env->handshakes_in++;
-	l->counted = true;
-	arm_timer(l, env->lim.handshake_timeout_ms);
+	arm_timer(l, env->lim.preauth_timeout_ms < env->lim.handshake_timeout_ms
+			     ? env->lim.preauth_timeout_ms
+			     : env->lim.handshake_timeout_ms);
 	l->announced = true;
 	*out = l;
 	return 0;
@@ -756,4 +850,23 @@ int node_link_tag(const struct node_link *l)
 void node_link_set_tag(struct node_link *l, int tag)
 {
 	l->tag = tag;
+}
+
+struct node_link *node_link_preauth_oldest(const struct node_link_env *env)
+{
+	struct node_gate_entry *e = node_gate_oldest(&env->gate);
+
+	return e ? (struct node_link *)((char *)e - offsetof(struct node_link, gate)) : NULL;
+}
+
+struct node_link *node_link_preauth_source_oldest(const struct node_link *l)
+{
+	struct node_gate_entry *e = node_gate_source_oldest(&l->gate);
+
+	return e ? (struct node_link *)((char *)e - offsetof(struct node_link, gate)) : NULL;
+}
+
+size_t node_link_preauth_source_count(const struct node_link *l)
+{
+	return node_gate_source_count(&l->gate);
 }

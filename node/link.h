@@ -6,6 +6,13 @@
  *
  * Life of a link (enum node_link_state):
  *
+ *   PREAUTH     inbound only: accepted, waiting for Noise message 1. Nothing is allocated for
+ *               the handshake and nothing is written; only the frame header and up to
+ *               PROTO_NOISE_HANDSHAKE_MAX bytes are read. The link sits in env->gate (the
+ *               pre-authentication pool, node/gate.h) so the owner can bound it, and must
+ *               present a whole message 1 within preauth_timeout_ms (NODE_LINK_R_PREAUTH).
+ *               A message 1 whose tag verifies proves the network key: ops->admit() is then
+ *               asked, and the link moves on to HANDSHAKE with our message 2 written.
  *   CONNECTING  outbound only: TCP connect in progress.
  *   HANDSHAKE   Noise_XXpsk0 handshake. Frames are limited to PROTO_NOISE_HANDSHAKE_MAX bytes.
  *               The responder never writes before it has read and authenticated message 1,
@@ -23,7 +30,8 @@
  * Pre-authentication bounds: everything up to UP (connect, handshake, HELLO) must finish
  * within handshake_timeout_ms of the link's creation (NODE_LINK_R_TIMEOUT otherwise), frames
  * announcing more than the current limit close the link at once (NODE_LINK_R_FRAME), and
- * env->handshakes_in counts inbound links still in HANDSHAKE so the owner can bound them.
+ * env->handshakes_in counts inbound links in HANDSHAKE (past message 1) so the owner can bound
+ * them, as env->gate does the PREAUTH ones.
  *
  * Send queue: every frame is handed to uv_write() at once (libuv writes it synchronously when
  * the socket has room); the bytes of frames whose write has not completed are the link's
@@ -45,6 +53,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include "node/gate.h"
 #include "proto/link.h"
 #include "proto/noise.h"
 
@@ -59,6 +68,7 @@ enum node_link_state {
 	NODE_LINK_HELLO = 2,
 	NODE_LINK_UP = 3,
 	NODE_LINK_CLOSING = 4,
+	NODE_LINK_PREAUTH = 5,
 };
 
 /*
@@ -70,7 +80,7 @@ enum node_link_state {
 	X(NODE_LINK_R_EOF, "eof", "peer closed the connection")                                   \
 	X(NODE_LINK_R_IO, "io", "socket error")                                                   \
 	X(NODE_LINK_R_CONNECT, "connect", "TCP connect failed")                                   \
-	X(NODE_LINK_R_BUSY, "busy", "refused: too many handshakes in progress")                   \
+	X(NODE_LINK_R_BUSY, "busy", "refused: too many handshakes (no longer used)")              \
 	X(NODE_LINK_R_TIMEOUT, "timeout",                                                         \
 	  "handshake and HELLO not done within handshake_timeout_ms")                             \
 	X(NODE_LINK_R_FRAME, "frame", "frame length 0 or over the limit")                         \
@@ -87,7 +97,11 @@ enum node_link_state {
 	X(NODE_LINK_R_ROSTER, "roster", "member left the roster or changed its transport key")    \
 	X(NODE_LINK_R_ABUSE, "abuse",                                                             \
 	  "peer exceeded its budget of refused reports or catch-up sessions")                     \
-	X(NODE_LINK_R_NOMEM, "nomem", "out of memory")
+	X(NODE_LINK_R_NOMEM, "nomem", "out of memory")                                            \
+	X(NODE_LINK_R_PREAUTH, "preauth_timeout",                                                 \
+	  "no valid first handshake message within preauth_timeout_ms")                           \
+	X(NODE_LINK_R_EVICTED, "evicted",                                                         \
+	  "oldest of a full pre-authentication pool or set of handshake slots")
 
 enum node_link_reason {
 	NODE_LINK_R_NONE = 0, /* "keep the link" in ops return values; never a close reason */
@@ -100,11 +114,12 @@ enum node_link_reason {
 /* Short name ("eof", ...) and log text of @r; static strings, "unknown" when out of range. */
 const char *node_link_reason_name(enum node_link_reason r);
 const char *node_link_reason_text(enum node_link_reason r);
-/* "connecting", "handshake", "hello", "up", "closing". */
+/* "connecting", "handshake", "hello", "up", "closing", "preauth". */
 const char *node_link_state_name(enum node_link_state s);
 
 /* Limits read by every link of an environment at the moment they apply (SIGHUP-safe). */
 struct node_link_limits {
+	uint64_t preauth_timeout_ms;   /* accept -> valid message 1, >= 1 */
 	uint64_t handshake_timeout_ms; /* creation -> UP, >= 1 */
 	size_t max_frame;	/* frame bytes incl. the 2-byte length, NODE_LINK_FRAME_MIN..MAX */
 	size_t send_queue_max;	/* unwritten bytes per link, >= NODE_LINK_FRAME_MAX */
@@ -121,6 +136,12 @@ struct node_link;
  * (node_link_close() on it or on any other link is safe), but never freed.
  */
 struct node_link_ops {
+	/*
+	 * An inbound link presented a valid message 1 (it holds the network key) and is about
+	 * to enter HANDSHAKE and count in env->handshakes_in. Return NODE_LINK_R_NONE to go on
+	 * or the reason to close it with. May be NULL.
+	 */
+	enum node_link_reason (*admit)(struct node_link *l);
 	/*
 	 * The handshake completed (state is already HELLO); node_link_remote_static() holds the
 	 * authenticated peer key. Return NODE_LINK_R_NONE to keep the link (our HELLO is then
@@ -172,9 +193,10 @@ struct node_link_env {
 	uint8_t *pbuf;		       /* owner, PROTO_NOISE_MAX_MSG bytes */
 	/* This module's: */
 	struct node_link *links; /* every link not yet freed, newest first */
-	size_t n_links;		 /* links not yet freed (closing ones included) */
+	size_t n_links;		 /* links not yet freed (closing ones included): open sockets */
 	unsigned handshakes_in;	 /* inbound links in HANDSHAKE */
 	uint64_t next_id;	 /* last link id handed out */
+	struct node_gate gate;	 /* links in PREAUTH; node_gate_deinit() it after the last */
 };
 
 /* A snapshot of one link for status output. */
@@ -194,7 +216,7 @@ struct node_link_info {
 
 /*
  * node_link_accept() - accept one pending connection of @server into a new inbound link in
- * HANDSHAKE state, counted in env->handshakes_in. Returns 0 and the link in *@out, or a
+ * PREAUTH state, the newest entry of env->gate. Returns 0 and the link in *@out, or a
  * negative errno (-ENOMEM, libuv errors translated). On failure *@out is NULL and no
  * callback is ever called for it (a half-made link is released on its own).
  */
@@ -237,6 +259,14 @@ size_t node_link_room(const struct node_link *l);
 void node_link_info(const struct node_link *l, struct node_link_info *info);
 /* The next link of the environment's list (env->links is the first); NULL at the end. */
 struct node_link *node_link_next(const struct node_link *l);
+
+/*
+ * The pre-authentication pool: the oldest PREAUTH link of @env, and of @l's source address
+ * (NULL when none / @l is not in PREAUTH); links in PREAUTH from @l's source address.
+ */
+struct node_link *node_link_preauth_oldest(const struct node_link_env *env);
+struct node_link *node_link_preauth_source_oldest(const struct node_link *l);
+size_t node_link_preauth_source_count(const struct node_link *l);
 
 /* An integer the owner attaches to a link (the overlay's member index); -1 initially. */
 int node_link_tag(const struct node_link *l);
