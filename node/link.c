@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "proto/crypto.h"
 #include "proto/error.h"
@@ -44,6 +45,7 @@ struct node_link {
 	bool counted;	 /* counted in env->handshakes_in */
 	bool want_drain; /* queue went above half the bound: call ops->drained() below it */
 	bool ping_out;	 /* a PING is waiting for its PONG */
+	bool grace;	 /* PREAUTH deadline passed once; closes at the next expiry */
 	unsigned hs_reads;
 	size_t m1_have;
 	uint8_t m1[PROTO_NOISE_FRAME_HDR + PROTO_NOISE_HANDSHAKE_MAX]; /* PREAUTH: message 1 */
@@ -371,6 +373,16 @@ static void on_timer(uv_timer_t *t)
 
 	if (l->state == NODE_LINK_CLOSING)
 		return;
+	if (l->state == NODE_LINK_PREAUTH && !l->grace) {
+		/*
+		 * libuv runs timers before it polls: after a stall of the loop the deadline would
+		 * fire before a message 1 already waiting in the socket is read. One more poll
+		 * first.
+		 */
+		l->grace = true;
+		arm_timer(l, 1);
+		return;
+	}
 	if (l->state != NODE_LINK_UP) {
 		node_link_close(l, l->state == NODE_LINK_PREAUTH ? NODE_LINK_R_PREAUTH
 								 : NODE_LINK_R_TIMEOUT);
@@ -586,20 +598,51 @@ static void handle_transport(struct node_link *l, const uint8_t *msg, size_t len
 		go_up(l);
 }
 
+/* PREAUTH: bytes of message 1 still missing: the header first, then the message it announces. */
+static size_t preauth_missing(const struct node_link *l)
+{
+	size_t want = l->m1_have < PROTO_NOISE_FRAME_HDR
+			      ? PROTO_NOISE_FRAME_HDR
+			      : PROTO_NOISE_FRAME_HDR + ((size_t)l->m1[0] << 8 | l->m1[1]);
+
+	return want - l->m1_have;
+}
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct node_link *l = h->data;
-	size_t want;
 
 	if (l->state != NODE_LINK_PREAUTH) {
 		*buf = uv_buf_init((char *)l->env->rbuf, (unsigned)l->env->rbuf_len);
 		return;
 	}
-	/* The header first, then exactly the message it announces (checked by then). */
-	want = l->m1_have < PROTO_NOISE_FRAME_HDR
-		       ? PROTO_NOISE_FRAME_HDR
-		       : PROTO_NOISE_FRAME_HDR + ((size_t)l->m1[0] << 8 | l->m1[1]);
-	*buf = uv_buf_init((char *)l->m1 + l->m1_have, (unsigned)(want - l->m1_have));
+	*buf = uv_buf_init((char *)l->m1 + l->m1_have, (unsigned)preauth_missing(l));
+}
+
+/*
+ * Read what is already in the socket of a link just accepted. A member writes message 1
+ * right after connecting, so it is usually there: the link then leaves the pool before the
+ * owner accepts the next connection, and no later arrival can evict it. What is not there
+ * yet comes through the normal read callback (libuv's epoll is level-triggered).
+ */
+static void preauth_read_now(struct node_link *l)
+{
+	uv_os_fd_t fd;
+
+	if (uv_fileno((const uv_handle_t *)&l->tcp, &fd) < 0)
+		return;
+	while (l->state == NODE_LINK_PREAUTH) {
+		size_t want = preauth_missing(l);
+		ssize_t n = recv(fd, l->m1 + l->m1_have, want, MSG_DONTWAIT);
+
+		if (n <= 0)
+			return; /* nothing yet, EOF or an error: the read callback reports it */
+		l->bytes_in += (uint64_t)n;
+		l->last_rx_ms = now_ms(l);
+		handle_preauth(l, (size_t)n);
+		if ((size_t)n < want)
+			return;
+	}
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -777,6 +820,7 @@ int node_link_accept(struct node_link_env *env, uv_stream_t *server, struct node
 			     : env->lim.handshake_timeout_ms);
 	l->announced = true;
 	*out = l;
+	preauth_read_now(l); /* may move it on, or close it */
 	return 0;
 }
 

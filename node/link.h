@@ -216,9 +216,12 @@ struct node_link_info {
 
 /*
  * node_link_accept() - accept one pending connection of @server into a new inbound link in
- * PREAUTH state, the newest entry of env->gate. Returns 0 and the link in *@out, or a
- * negative errno (-ENOMEM, libuv errors translated). On failure *@out is NULL and no
- * callback is ever called for it (a half-made link is released on its own).
+ * PREAUTH state, the newest entry of env->gate, and read the part of message 1 that is
+ * already there: when it is whole and valid, ops->admit() runs and the link is in HANDSHAKE
+ * by the time this returns; when it is invalid, the link is already closed (ops->closed()
+ * called). Returns 0 and the link in *@out, or a negative errno (-ENOMEM, libuv errors
+ * translated). On failure *@out is NULL and no callback is ever called for it (a half-made
+ * link is released on its own).
  */
 int node_link_accept(struct node_link_env *env, uv_stream_t *server, struct node_link **out);
 

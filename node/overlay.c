@@ -36,7 +36,7 @@
 struct listener {
 	uv_tcp_t tcp;
 	struct node_overlay *ov;
-	bool deferred; /* a connection waits in libuv for uv_accept() (max_fds reached) */
+	bool deferred; /* a connection waits in libuv for uv_accept() (accept_must_wait()) */
 };
 
 struct member {
@@ -60,9 +60,11 @@ struct resolve {
 struct node_overlay {
 	uv_loop_t *loop;
 	uv_timer_t timer;
+	uv_prepare_t prepare; /* marks loop iterations for the accept budget */
+	size_t iter_accepts;  /* connections accepted since the last poll began */
 	struct listener listeners[NODE_OVERLAY_LISTEN_MAX];
 	size_t n_listeners;
-	unsigned handles; /* timer and listeners not yet closed */
+	unsigned handles; /* timer, prepare and listeners not yet closed */
 	struct resolve *resolves;
 	unsigned n_resolves;
 	bool stopping;
@@ -259,6 +261,7 @@ void node_overlay_stop(struct node_overlay *ov, void (*done)(void *arg), void *a
 	ov->done = done;
 	ov->done_arg = arg;
 	uv_close((uv_handle_t *)&ov->timer, on_handle_closed);
+	uv_close((uv_handle_t *)&ov->prepare, on_handle_closed);
 	for (size_t i = 0; i < ov->n_listeners; i++)
 		uv_close((uv_handle_t *)&ov->listeners[i].tcp, on_listener_closed);
 	for (struct resolve *r = ov->resolves; r; r = r->next)
@@ -785,9 +788,18 @@ static size_t preauth_cap(const struct node_overlay *ov)
 	return cap;
 }
 
-static bool sockets_full(const struct node_overlay *ov)
+/*
+ * Accepting must wait: the overlay's sockets reached max_fds, or half the pool was accepted
+ * in this loop iteration. The second keeps every connection in the pool for at least one
+ * poll of its socket before later arrivals can evict it (a burst from the backlog evicts
+ * older connections, never the ones it brought in itself).
+ */
+static bool accept_must_wait(const struct node_overlay *ov)
 {
-	return ov->lim.max_fds && ov->env.n_links >= ov->lim.max_fds;
+	size_t budget = preauth_cap(ov) / 2;
+
+	return (ov->lim.max_fds && ov->env.n_links >= ov->lim.max_fds) ||
+	       ov->iter_accepts >= (budget ? budget : 1);
 }
 
 /* Close the oldest pooled connection; false when the pool is empty. */
@@ -809,6 +821,7 @@ static void accept_one(struct node_overlay *ov, uv_stream_t *server)
 	while (ov->env.gate.n >= preauth_cap(ov) && evict_oldest(ov))
 		;
 	ov->accepted++;
+	ov->iter_accepts++;
 	rc = node_link_accept(&ov->env, server, &l);
 	if (rc < 0) {
 		log_warning("overlay: accept failed: %s", proto_error_str(rc));
@@ -820,10 +833,10 @@ static void accept_one(struct node_overlay *ov, uv_stream_t *server)
 	}
 }
 
-/* A socket was released: take the connections that waited for one (sockets_full()). */
+/* Take the connections that waited (accept_must_wait()) while there is room again. */
 static void accept_pending(struct node_overlay *ov)
 {
-	for (size_t i = 0; i < ov->n_listeners && !sockets_full(ov); i++) {
+	for (size_t i = 0; i < ov->n_listeners && !accept_must_wait(ov); i++) {
 		struct listener *li = &ov->listeners[i];
 
 		if (!li->deferred)
@@ -831,6 +844,14 @@ static void accept_pending(struct node_overlay *ov)
 		li->deferred = false;
 		accept_one(ov, (uv_stream_t *)&li->tcp); /* uv_accept() resumes listening */
 	}
+}
+
+static void on_prepare(uv_prepare_t *p)
+{
+	struct node_overlay *ov = p->data;
+
+	ov->iter_accepts = 0;
+	accept_pending(ov);
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -857,7 +878,7 @@ static void on_connection(uv_stream_t *server, int status)
 		}
 		return;
 	}
-	if (sockets_full(ov)) {
+	if (accept_must_wait(ov)) {
 		/*
 		 * Not calling uv_accept() leaves the connection with libuv, which stops watching
 		 * the listener until accept_pending() takes it: the rest wait in the backlog.
@@ -948,6 +969,11 @@ int node_overlay_start(uv_loop_t *loop, const struct node_overlay_config *cfg,
 	}
 	ov->timer.data = ov;
 	ov->handles = 1;
+	/* libuv documents both as always succeeding. */
+	uv_prepare_init(loop, &ov->prepare);
+	ov->prepare.data = ov;
+	ov->handles++;
+	uv_prepare_start(&ov->prepare, on_prepare);
 	for (size_t i = 0; i < cfg->n_listen; i++) {
 		rc = listen_on(ov, &addrs[i]);
 		if (rc < 0) {

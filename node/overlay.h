@@ -30,8 +30,11 @@
  * max_handshakes inbound links are past message 1 and not yet authenticated. When any of
  * these is full, the oldest such connection is closed (NODE_LINK_R_EVICTED) and the new one
  * is kept: an honest member's connection leaves the pool within one round trip, an idle
- * outsider's is the oldest, so flooding evicts the flood. Nothing is ever written to a
- * connection before its message 1 verified. Sockets: when max_fds is set and this overlay's
+ * outsider's is the oldest, so flooding evicts the flood. A message 1 already in the socket
+ * when the connection is accepted is read at once, and at most half the pool is accepted per
+ * loop iteration (the rest wait in the backlog), so every connection's socket is polled at
+ * least once before later arrivals can evict it. Nothing is ever written to a connection
+ * before its message 1 verified. Sockets: when max_fds is set and this overlay's
  * open sockets (links, closing ones included) reach it, new connections wait in the kernel's
  * backlog until a socket is released, so the node never runs out of descriptors because of
  * the overlay; should accept() fail anyway (EMFILE/ENFILE, descriptors used elsewhere), the
@@ -213,7 +216,8 @@ struct node_overlay_stats {
 	size_t preauth;		/* inbound connections waiting for message 1 */
 	unsigned handshakes_in; /* inbound handshakes in progress (past message 1) */
 	uint64_t accepted;	/* inbound connections accepted */
-	uint64_t deferred;	/* times accepting waited for a socket to be released (max_fds) */
+	uint64_t deferred;	/* times accepting waited (sockets at max_fds, or half the
+				   pool accepted in one loop iteration) */
 	uint64_t accept_errors; /* accept() failures (EMFILE, ENFILE, ...) */
 	uint64_t dials;		/* outbound connection attempts */
 	uint64_t closed[NODE_LINK_R__COUNT]; /* links closed, by reason */
