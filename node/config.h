@@ -217,9 +217,9 @@ enum node_opt_type {
 	  "message); a peer announcing more is disconnected. 65537 admits every valid message.")   \
 	X(NODE_OVERLAY_SEND_QUEUE_MAX_BYTES, "overlay", "send_queue_max_bytes", NODE_OPT_SIZE,     \
 	  "4M", 131074, 1073741824, NULL, true,                                                    \
-	  "Bytes queued for one link and not yet taken by the kernel. A peer that reads slower "   \
-	  "than this node sends is disconnected, with a warning, when its queue would exceed "     \
-	  "this.")                                                                                 \
+	  "Memory this node holds for one link's frames not yet taken by the kernel, buffers "     \
+	  "included (small frames are packed together). A peer that reads slower than this node "  \
+	  "sends is disconnected, with a warning, when its queue would exceed this.")              \
 	X(NODE_OVERLAY_KEEPALIVE_MS, "overlay", "keepalive_ms", NODE_OPT_INT, "15000", 10,         \
 	  3600000, NULL, true,                                                                     \
 	  "Interval of the PING sent on every link; its PONG gives the round-trip time shown by "  \

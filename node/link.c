@@ -59,15 +59,19 @@ struct node_link {
 	uint64_t ping_nonce, ping_sent_ns;
 	int64_t rtt_us;
 	uint64_t bytes_in, bytes_out, msgs_in, msgs_out;
-	size_t queued;
+	size_t queued;			    /* memory of all write buffers (wreq_cost) */
+	unsigned inflight;		    /* buffers handed to uv_write(), callback not yet run */
+	struct wreq *pend_head, *pend_tail; /* buffers not yet handed over, oldest first */
 	uint64_t peer_epoch;
 	struct sockaddr_storage peer;
 };
 
+/* A write buffer: one or more whole frames, pending (l->pend_*) or handed to uv_write(). */
 struct wreq {
 	uv_write_t req;
 	struct node_link *link;
-	size_t len;
+	struct wreq *next; /* pending list */
+	size_t len, cap;   /* frame bytes held, room */
 	uint8_t data[];
 };
 
@@ -147,6 +151,24 @@ static void on_handle_closed(uv_handle_t *h)
 		release(l);
 }
 
+/* Memory one write buffer of @cap frame bytes costs: the struct, the bytes, malloc's header. */
+static size_t wreq_cost(size_t cap)
+{
+	return sizeof(struct wreq) + cap + NODE_LINK_ALLOC_OVERHEAD;
+}
+
+static void free_pending(struct node_link *l)
+{
+	struct wreq *w, *next;
+
+	for (w = l->pend_head; w; w = next) {
+		next = w->next;
+		l->queued -= wreq_cost(w->cap);
+		free(w);
+	}
+	l->pend_head = l->pend_tail = NULL;
+}
+
 /* Close the handles; the owner hears about it only when @notify (the link was announced). */
 static void shut(struct node_link *l, enum node_link_reason reason, bool notify)
 {
@@ -156,6 +178,7 @@ static void shut(struct node_link *l, enum node_link_reason reason, bool notify)
 		return;
 	l->state = NODE_LINK_CLOSING;
 	node_gate_remove(&l->env->gate, &l->gate);
+	free_pending(l);
 	if (l->counted) {
 		l->env->handshakes_in--;
 		l->counted = false;
@@ -174,12 +197,37 @@ void node_link_close(struct node_link *l, enum node_link_reason reason)
 		shut(l, reason, true);
 }
 
+static void on_written(uv_write_t *req, int status);
+
+/* Hand every pending buffer to libuv, in order. Returns 0, or negative with the link closed. */
+static int flush(struct node_link *l)
+{
+	struct wreq *w;
+	uv_buf_t b;
+	int rc;
+
+	while ((w = l->pend_head)) {
+		b = uv_buf_init((char *)w->data, (unsigned)w->len);
+		rc = uv_write(&w->req, (uv_stream_t *)&l->tcp, &b, 1, on_written);
+		if (rc < 0) {
+			node_link_close(l, NODE_LINK_R_IO); /* frees the pending buffers */
+			return rc;
+		}
+		l->pend_head = w->next;
+		if (!l->pend_head)
+			l->pend_tail = NULL;
+		l->inflight++;
+	}
+	return 0;
+}
+
 static void on_written(uv_write_t *req, int status)
 {
 	struct wreq *w = (struct wreq *)req;
 	struct node_link *l = w->link;
 
-	l->queued -= w->len;
+	l->inflight--;
+	l->queued -= wreq_cost(w->cap);
 	if (status == 0)
 		l->bytes_out += w->len;
 	free(w);
@@ -188,6 +236,10 @@ static void on_written(uv_write_t *req, int status)
 			node_link_close(l, NODE_LINK_R_IO);
 		return;
 	}
+	if (l->state == NODE_LINK_CLOSING)
+		return;
+	if (!l->inflight && flush(l) < 0)
+		return;
 	if (l->want_drain && l->state == NODE_LINK_UP &&
 	    l->queued <= l->env->lim.send_queue_max / 2) {
 		l->want_drain = false;
@@ -197,54 +249,63 @@ static void on_written(uv_write_t *req, int status)
 }
 
 /*
- * Allocate a write request with room for a frame of @msg_len message bytes; the caller
- * fills w->data + 2 with the message. NULL when out of memory.
+ * Room for a frame of @n bytes (header included) at the end of the send queue: the caller
+ * writes the frame there and calls frame_commit(). With nothing queued the frame gets a
+ * buffer of its own size and is written at once; while writes are in flight frames are
+ * appended to pending buffers of NODE_LINK_SEND_CHUNK bytes, written when the last write
+ * completes. The queue's bound counts those buffers' whole cost, so a peer that does not
+ * read holds at most send_queue_max bytes of this node's memory however small its frames.
+ * Returns the room, or NULL with the link closed (*@rc: -ENOBUFS over the bound, -ENOMEM).
  */
-static struct wreq *wreq_new(size_t msg_len)
+static uint8_t *frame_room(struct node_link *l, size_t n, int *rc)
 {
-	struct wreq *w = malloc(sizeof(*w) + PROTO_NOISE_FRAME_HDR + msg_len);
+	struct wreq *t = l->pend_tail, *w;
+	size_t cap;
 
-	if (w)
-		w->len = PROTO_NOISE_FRAME_HDR + msg_len;
-	return w;
-}
-
-/* Hand a filled frame to libuv. Takes ownership of @w. On failure the link is closed. */
-static int queue_frame(struct node_link *l, struct wreq *w)
-{
-	uv_buf_t b;
-	int rc;
-
-	proto_noise_frame_header(w->data, w->len - PROTO_NOISE_FRAME_HDR);
-	w->link = l;
-	b = uv_buf_init((char *)w->data, (unsigned)w->len);
-	rc = uv_write(&w->req, (uv_stream_t *)&l->tcp, &b, 1, on_written);
-	if (rc < 0) {
-		free(w);
-		node_link_close(l, NODE_LINK_R_IO);
-		return rc;
+	if (t && t->cap - t->len >= n)
+		return t->data + t->len;
+	cap = n;
+	if ((l->inflight || t) && n < NODE_LINK_SEND_CHUNK - sizeof(*w))
+		cap = NODE_LINK_SEND_CHUNK - sizeof(*w);
+	if (l->queued + wreq_cost(cap) > l->env->lim.send_queue_max) {
+		node_link_close(l, NODE_LINK_R_QUEUE);
+		*rc = -ENOBUFS;
+		return NULL;
 	}
-	l->queued += w->len;
+	w = malloc(sizeof(*w) + cap);
+	if (!w) {
+		node_link_close(l, NODE_LINK_R_NOMEM);
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	w->link = l;
+	w->next = NULL;
+	w->len = 0;
+	w->cap = cap;
+	if (t)
+		t->next = w;
+	else
+		l->pend_head = w;
+	l->pend_tail = w;
+	l->queued += wreq_cost(cap);
 	if (l->queued > l->env->lim.send_queue_max / 2)
 		l->want_drain = true;
-	return 0;
+	return w->data;
 }
 
-/* Would a frame of @msg_len message bytes take the queue over its bound? Then close. */
-static int check_room(struct node_link *l, size_t msg_len)
+/* The frame of @n bytes at frame_room() is complete. Returns 0, or negative (link closed). */
+static int frame_commit(struct node_link *l, size_t n)
 {
-	if (l->queued + PROTO_NOISE_FRAME_HDR + msg_len > l->env->lim.send_queue_max) {
-		node_link_close(l, NODE_LINK_R_QUEUE);
-		return -ENOBUFS;
-	}
-	return 0;
+	proto_noise_frame_header(l->pend_tail->data + l->pend_tail->len, n - PROTO_NOISE_FRAME_HDR);
+	l->pend_tail->len += n;
+	return l->inflight ? 0 : flush(l);
 }
 
 int node_link_send(struct node_link *l, const uint8_t *msg, size_t len)
 {
-	struct wreq *w;
-	size_t ct_len;
-	int rc;
+	size_t n = PROTO_NOISE_FRAME_HDR + len + PROTO_NOISE_TAG_LEN, ct_len;
+	uint8_t *room;
+	int rc = 0;
 
 	if (l->state != NODE_LINK_UP && l->state != NODE_LINK_HELLO)
 		return -ENOTCONN;
@@ -254,22 +315,16 @@ int node_link_send(struct node_link *l, const uint8_t *msg, size_t len)
 	 * The bound is checked before encrypting: once a message has consumed a nonce it must
 	 * reach the peer or the stream is out of step, so a refused send also ends the link.
 	 */
-	rc = check_room(l, len + PROTO_NOISE_TAG_LEN);
-	if (rc < 0)
+	room = frame_room(l, n, &rc);
+	if (!room)
 		return rc;
-	w = wreq_new(len + PROTO_NOISE_TAG_LEN);
-	if (!w) {
-		node_link_close(l, NODE_LINK_R_NOMEM);
-		return -ENOMEM;
-	}
-	rc = proto_noise_encrypt(l->noise, msg, len, w->data + PROTO_NOISE_FRAME_HDR,
+	rc = proto_noise_encrypt(l->noise, msg, len, room + PROTO_NOISE_FRAME_HDR,
 				 len + PROTO_NOISE_TAG_LEN, &ct_len);
 	if (rc < 0) {
-		free(w);
 		node_link_close(l, NODE_LINK_R_PROTOCOL);
 		return rc;
 	}
-	rc = queue_frame(l, w);
+	rc = frame_commit(l, n);
 	if (rc == 0)
 		l->msgs_out++;
 	return rc;
@@ -292,26 +347,20 @@ static int send_owned(struct node_link *l, uint8_t *enc, size_t len, int enc_rc)
 /* Write our next handshake message. Returns 0, or negative with the link closed. */
 static int handshake_write(struct node_link *l)
 {
-	uint8_t msg[PROTO_NOISE_HANDSHAKE_MAX];
-	struct wreq *w;
+	uint8_t msg[PROTO_NOISE_HANDSHAKE_MAX], *room;
 	size_t len;
-	int rc;
+	int rc = 0;
 
 	rc = proto_noise_write_message(l->noise, msg, sizeof(msg), &len);
 	if (rc < 0) {
 		node_link_close(l, NODE_LINK_R_HANDSHAKE);
 		return rc;
 	}
-	rc = check_room(l, len);
-	if (rc < 0)
+	room = frame_room(l, PROTO_NOISE_FRAME_HDR + len, &rc);
+	if (!room)
 		return rc;
-	w = wreq_new(len);
-	if (!w) {
-		node_link_close(l, NODE_LINK_R_NOMEM);
-		return -ENOMEM;
-	}
-	memcpy(w->data + PROTO_NOISE_FRAME_HDR, msg, len);
-	return queue_frame(l, w);
+	memcpy(room + PROTO_NOISE_FRAME_HDR, msg, len);
+	return frame_commit(l, PROTO_NOISE_FRAME_HDR + len);
 }
 
 static void on_timer(uv_timer_t *t);

@@ -33,11 +33,15 @@
  * env->handshakes_in counts inbound links in HANDSHAKE (past message 1) so the owner can bound
  * them, as env->gate does the PREAUTH ones.
  *
- * Send queue: every frame is handed to uv_write() at once (libuv writes it synchronously when
- * the socket has room); the bytes of frames whose write has not completed are the link's
- * queue. A send that would take the queue over send_queue_max closes the link
- * (NODE_LINK_R_QUEUE) and fails with -ENOBUFS: a peer that does not read cannot grow the
- * node's memory beyond that bound (plus one frame of ours per link being handshaken).
+ * Send queue: with no write in flight a frame gets a buffer of its own and goes to uv_write()
+ * at once (libuv writes it synchronously when the socket has room); frames sent while writes
+ * are in flight are packed into shared buffers of NODE_LINK_SEND_CHUNK bytes, handed over when
+ * the last write completes (in order, one writev-sized write per buffer). The queue is the
+ * memory of all those buffers — struct, capacity and NODE_LINK_ALLOC_OVERHEAD each, not just
+ * frame bytes. A send that would take it over send_queue_max closes the link
+ * (NODE_LINK_R_QUEUE) and fails with -ENOBUFS: a peer that does not read, however small the
+ * frames it makes this node send (a PING flood's PONGs), holds at most that much of the
+ * node's memory.
  *
  * Ownership: links are created by node_link_accept()/node_link_connect() and owned by the
  * environment they were created in (struct node_link_env, owned by the caller and outliving
@@ -61,6 +65,14 @@
 #define NODE_LINK_FRAME_MAX (PROTO_NOISE_FRAME_HDR + PROTO_NOISE_MAX_MSG)
 /* Smallest configurable frame limit: a HELLO with room for extensions fits. */
 #define NODE_LINK_FRAME_MIN 1024
+/*
+ * Frames queued behind a write in flight share buffers of this many bytes, struct included:
+ * a little under 16 KiB, so that allocators with size classes (ASan's, jemalloc's) do not
+ * round each one up by a quarter.
+ */
+#define NODE_LINK_SEND_CHUNK 16000
+/* Allocator overhead counted per buffer (glibc: 8-byte header, 16-byte alignment). */
+#define NODE_LINK_ALLOC_OVERHEAD 16
 
 enum node_link_state {
 	NODE_LINK_CONNECTING = 0,
@@ -122,7 +134,7 @@ struct node_link_limits {
 	uint64_t preauth_timeout_ms;   /* accept -> valid message 1, >= 1 */
 	uint64_t handshake_timeout_ms; /* creation -> UP, >= 1 */
 	size_t max_frame;	/* frame bytes incl. the 2-byte length, NODE_LINK_FRAME_MIN..MAX */
-	size_t send_queue_max;	/* unwritten bytes per link, >= NODE_LINK_FRAME_MAX */
+	size_t send_queue_max;	/* send queue memory per link, >= 2 * NODE_LINK_FRAME_MAX */
 	uint64_t keepalive_ms;	/* PING interval on UP links, >= 1 */
 	uint64_t dead_after_ms; /* close an UP link after this long without a byte, >= 1 */
 	uint64_t rekey_ms;	/* hourly rekey interval; 0 = PROTO_NOISE_REKEY_MS */
@@ -209,7 +221,7 @@ struct node_link_info {
 	uint64_t bytes_in, bytes_out; /* TCP payload bytes read / written (frames included) */
 	uint64_t msgs_in, msgs_out;   /* link messages received / sent (handshake excluded) */
 	int64_t rtt_us;		      /* last PING->PONG round trip; -1 before the first PONG */
-	size_t queued;		      /* bytes handed to the socket but not yet written */
+	size_t queued;		      /* send queue memory (link.h "Send queue") */
 	uint64_t peer_epoch;	      /* roster epoch from the peer's HELLO; 0 before */
 	struct sockaddr_storage peer; /* remote address (AF_UNSPEC when unknown) */
 };
@@ -256,7 +268,7 @@ uint64_t node_link_id(const struct node_link *l);
 void *node_link_owner(const struct node_link *l);
 /* The authenticated remote static key (32 bytes, owned by @l); all zero before HELLO. */
 const uint8_t *node_link_remote_static(const struct node_link *l);
-/* Unwritten bytes and the room left under send_queue_max (0 when closing). */
+/* Send queue memory and the room left under send_queue_max (0 when closing). */
 size_t node_link_queued(const struct node_link *l);
 size_t node_link_room(const struct node_link *l);
 void node_link_info(const struct node_link *l, struct node_link_info *info);
