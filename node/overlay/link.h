@@ -9,7 +9,7 @@
  *   PREAUTH     inbound only: accepted, waiting for Noise message 1. Nothing is allocated for
  *               the handshake and nothing is written; only the frame header and up to
  *               PROTO_NOISE_HANDSHAKE_MAX bytes are read. The link sits in env->gate (the
- *               pre-authentication pool, node/gate.h) so the owner can bound it, and must
+ *               pre-authentication pool, node/overlay/gate.h) so the owner can bound it, and must
  *               present a whole message 1 within preauth_timeout_ms (NODE_LINK_R_PREAUTH).
  *               A message 1 whose tag verifies proves the network key: ops->admit() is then
  *               asked, and the link moves on to HANDSHAKE with our message 2 written.
@@ -57,7 +57,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
-#include "node/gate.h"
+#include "node/overlay/gate.h"
 #include "proto/link.h"
 #include "proto/noise.h"
 

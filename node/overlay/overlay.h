@@ -23,7 +23,7 @@
  *
  * Bounds before authentication, in the spirit of WireGuard's: message 1 of XXpsk0 carries a
  * tag keyed by the network key, so an accepted connection first waits in the
- * pre-authentication pool (node/link.h PREAUTH) and holds a handshake slot only once it has
+ * pre-authentication pool (node/overlay/link.h PREAUTH) and holds a handshake slot only once it has
  * presented a valid message 1, within preauth_timeout_ms (NODE_LINK_R_PREAUTH otherwise).
  * The pool holds at most max_preauth connections (and at most half of max_fds), at most
  * max_preauth_per_address of them from one source address (IPv4 address, IPv6 /64); at most

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""Outsiders without the network key cannot keep a member out (node/overlay.h "Admission").
+"""Outsiders without the network key cannot keep a member out (node/overlay/overlay.h "Admission").
 
 An outsider (preauth_flood.py) opens 10,000 idle TCP connections to a real `chatham run`
 from 500 source addresses in 127.0.0.0/8 and keeps 10,000 open or opening from then on:

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """A member that floods PINGs and never reads the PONGs costs the node at most
-send_queue_max_bytes (+20 %) of memory before its link is closed (node/link.h "Send queue").
+send_queue_max_bytes (+20 %) of memory before its link is closed (node/overlay/link.h "Send queue").
 
 The member links in with a 4 KiB receive buffer, then sends PINGs in batches and reads
 nothing. The node answers each with a PONG that cannot leave; the link must close with

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of node/gate: arrival order globally and per source, IPv6 /64 sources, table
+ * Unit tests of node/overlay/gate: arrival order globally and per source, IPv6 /64 sources, table
  * growth past many sources, removal in any order, and an empty table freed at deinit.
  */
 #include <arpa/inet.h>
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "node/gate.h"
+#include "node/overlay/gate.h"
 #include "proto/crypto.h"
 #include "testutil.h"
 

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * node/gate.c — the pre-authentication pool (see gate.h).
+ * node/overlay/gate.c — the pre-authentication pool (see gate.h).
  *
  * Per-source records live in a chained hash table that doubles when it holds more sources
  * than buckets, so chains stay short on average; the bucket of a source comes from a keyed
  * BLAKE2b of its 17-byte key, so an outsider choosing addresses cannot pile them into one
  * chain. A record is freed when its last entry leaves.
  */
-#include "node/gate.h"
+#include "node/overlay/gate.h"
 
 #include <errno.h>
 #include <netinet/in.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * node/gate.h — the pre-authentication pool of inbound connections (node/overlay.h
+ * node/overlay/gate.h — the pre-authentication pool of inbound connections (overlay.h
  * "Admission"): connections that have not yet presented a valid Noise message 1.
  *
  * The pool keeps its entries in arrival order, globally and per source address, so the
