@@ -23,8 +23,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -832,25 +830,6 @@ static void on_connection(uv_stream_t *server, int status)
 	accept_one(ov, server);
 }
 
-/*
- * TCP_DEFER_ACCEPT (Linux): the kernel hands a connection to accept() only once data has
- * arrived, or after about preauth_timeout_ms without any. A member's connection then
- * arrives with its message 1 (read at once, it never waits in the pool), while idle ones
- * reach the pool only after the kernel's wait. An optimisation on top of the pool's bounds,
- * so failing to set it is only logged.
- */
-static void defer_accept(const struct node_overlay *ov, struct listener *li)
-{
-#ifdef TCP_DEFER_ACCEPT
-	int secs = (int)((ov->lim.preauth_timeout_ms + 999) / 1000);
-	uv_os_fd_t fd;
-
-	if (uv_fileno((const uv_handle_t *)&li->tcp, &fd) < 0 ||
-	    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs)) < 0)
-		log_info("overlay: TCP_DEFER_ACCEPT not available: %s", strerror(errno));
-#endif
-}
-
 static int listen_on(struct node_overlay *ov, const struct sockaddr_storage *ss)
 {
 	struct listener *li = &ov->listeners[ov->n_listeners];
@@ -865,8 +844,6 @@ static int listen_on(struct node_overlay *ov, const struct sockaddr_storage *ss)
 	ov->handles++;
 	rc = uv_tcp_bind(&li->tcp, (const struct sockaddr *)ss,
 			 ss->ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
-	if (rc == 0)
-		defer_accept(ov, li);
 	if (rc == 0)
 		rc = uv_listen((uv_stream_t *)&li->tcp, SOMAXCONN, on_connection);
 	return rc;

@@ -33,11 +33,10 @@
  * outsider's is the oldest, so flooding evicts the flood. A message 1 already in the socket
  * when the connection is accepted is read at once, and at most half the pool is accepted per
  * loop iteration (the rest wait in the backlog), so every connection's socket is polled at
- * least once before later arrivals can evict it. On Linux the listeners set
- * TCP_DEFER_ACCEPT (preauth_timeout_ms rounded up to seconds): the kernel hands over a
- * connection once data arrived, so a member's comes with its message 1 and never waits in
- * the pool, and idle ones come only after the kernel's wait. Nothing is ever written to a
- * connection before its message 1 verified. Sockets: when max_fds is set and this overlay's
+ * least once before later arrivals can evict it. Nothing is ever written to a connection
+ * before its message 1 verified. (TCP_DEFER_ACCEPT was tried and left out: the kernel hands
+ * idle connections over in bursts when its wait ends, overflowing the accept queue, and a
+ * member's SYN arriving then is dropped and retried a second or three later.) Sockets: when max_fds is set and this overlay's
  * open sockets (links, closing ones included) reach it, new connections wait in the kernel's
  * backlog until a socket is released, so the node never runs out of descriptors because of
  * the overlay; should accept() fail anyway (EMFILE/ENFILE, descriptors used elsewhere), the

@@ -873,8 +873,6 @@ static int count_eof(struct raw **r, int n)
  * no handshake slot; past max_preauth_per_address (one source: 127.0.0.1) or max_preauth
  * the oldest is evicted, the rest close at preauth_timeout_ms. Past max_handshakes the
  * oldest handshake stalled after message 1 is evicted, so a member still links in.
- * (TCP_DEFER_ACCEPT: the kernel hands idle connections over only after about a second,
- * hence the longer waits.)
  */
 static void test_preauth_pool_and_slots(void **state)
 {
