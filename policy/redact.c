@@ -54,7 +54,7 @@ struct index_entry {
 };
 
 struct policy_redactor {
-	struct policy_skeleton *sk;
+	const struct policy_skeleton *sk; /* policy_skeleton_shared(), never freed */
 	struct pattern *pats;
 	size_t n_pats, cap_pats;
 	uint8_t (*ids)[32];
@@ -387,7 +387,7 @@ struct policy_redactor *policy_redact_new(const struct proto_roster *const *rost
 
 	if (!rd)
 		return NULL;
-	rd->sk = policy_skeleton_new();
+	rd->sk = policy_skeleton_shared();
 	if (!rd->sk)
 		goto fail;
 	for (size_t r = 0; r < n; r++) {
@@ -417,7 +417,6 @@ void policy_redact_free(struct policy_redactor *rd)
 		free(rd->index[l]);
 	free(rd->shorts);
 	free(rd->literals);
-	policy_skeleton_free(rd->sk);
 	free(rd);
 }
 

@@ -13,6 +13,7 @@
 #include "policy/skeleton.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,20 @@ struct policy_skeleton *policy_skeleton_new(void)
 fail:
 	policy_skeleton_free(sk);
 	return NULL;
+}
+
+static struct policy_skeleton *shared;
+static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
+
+static void shared_init(void)
+{
+	shared = policy_skeleton_new();
+}
+
+const struct policy_skeleton *policy_skeleton_shared(void)
+{
+	pthread_once(&shared_once, shared_init);
+	return shared;
 }
 
 void policy_skeleton_free(struct policy_skeleton *sk)

@@ -68,7 +68,14 @@ struct policy_skel_text {
  * points. Returns NULL when out of memory or when ICU's data cannot be loaded. */
 struct policy_skeleton *policy_skeleton_new(void);
 
-/* policy_skeleton_free() - NULL is a no-op. */
+/*
+ * policy_skeleton_shared() - one process-wide context, built on the first call (any thread;
+ * pthread_once) and never freed, so that a redactor rebuilt at every roster change or reload
+ * does not pay for the ICU services and the table again. NULL when it could not be built.
+ */
+const struct policy_skeleton *policy_skeleton_shared(void);
+
+/* policy_skeleton_free() - NULL is a no-op. Never on the shared context. */
 void policy_skeleton_free(struct policy_skeleton *sk);
 
 /* policy_skeleton_map() flag: read the text as plain text (step 1 only decodes UTF-8). */
