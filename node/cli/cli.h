@@ -32,8 +32,8 @@ int node_cmd_keygen(int argc, char **argv);
 int node_cmd_community(int argc, char **argv);
 int node_cmd_roster(int argc, char **argv);
 int node_cmd_export(int argc, char **argv);
-int node_cmd_backup(int argc, char **argv);  /* node/cli_backup.c */
-int node_cmd_restore(int argc, char **argv); /* node/cli_backup.c */
+int node_cmd_backup(int argc, char **argv);  /* node/cli/backup.c */
+int node_cmd_restore(int argc, char **argv); /* node/cli/backup.c */
 
 /*
  * node_cmd_publish_file() - `chatham publish --file FILE ...`: the whole publish argv

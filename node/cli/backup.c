@@ -17,10 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "node/cli.h"
-#include "node/cmd.h"
-#include "node/config.h"
-#include "node/keyfile.h"
+#include "node/cli/cli.h"
+#include "node/cli/cmd.h"
+#include "node/common/keyfile.h"
+#include "node/format/config.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "store/backup.h"
