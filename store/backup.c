@@ -20,6 +20,7 @@
 #include "proto/error.h"
 #include "store/mdb.h"
 #include "store/store.h"
+#include "store/store_test.h"
 
 #define COPY_ATTEMPTS 4
 

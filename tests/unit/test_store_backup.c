@@ -23,6 +23,7 @@
 #include "store/backup.h"
 #include "store/export.h"
 #include "store/store.h"
+#include "store/store_test.h"
 #include "testutil.h"
 
 #define T0 1700000000000ull
