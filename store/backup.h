@@ -11,7 +11,7 @@
  *
  * A restore puts such a file in place as the state directory's data.mdb. It needs the node
  * stopped (it takes the store lock, STORE_E_BUSY otherwise), checks the file first (it must
- * open as a main store and pass store_verify()), and replaces data.mdb atomically (copy to a
+ * be readable page by page in every database and open as a main store), and replaces data.mdb atomically (copy to a
  * temporary file, fsync, rename, fsync the directory). A data.mdb already there is kept
  * beside it as data.mdb.before-restore, never deleted.
  *
@@ -42,8 +42,8 @@ int store_backup_copy(const char *state_dir, const char *dest, uint64_t *bytes);
 /*
  * store_backup_restore() - make the backup file @src the main store of @state_dir (created
  * 0700 if missing). @src is checked first: it is copied into a scratch directory
- * @state_dir/restore.tmp, opened as a store and verified (store_verify(); @why gets the
- * reason, @why_len bytes, when it fails). Then it becomes data.mdb as described above.
+ * @state_dir/restore.tmp, read entry by entry in every database, and opened as a
+ * store (@why gets the reason, @why_len bytes, when it fails). Then it becomes data.mdb as described above.
  * Errors: STORE_E_BUSY (a node runs on @state_dir), STORE_E_CORRUPT (the file is not a
  * sound store; @why says why), STORE_E_SCHEMA_NEWER, -errno.
  */
