@@ -214,9 +214,9 @@ class Bed:
         ip("route", "add", "default", "via", router4, ns=inside)
         run("sysctl", "-qw", "net.ipv4.ip_forward=1", ns=router)
         run("nft", "-f", "-", ns=router, input=(
-            "table ip nat {\n chain post {\n  type nat hook postrouting priority 100;\n"
+            "table ip nat {\n chain postrouting {\n  type nat hook postrouting priority 100;\n"
             "  oifname \"eth0\" masquerade\n }\n}\n"
-            "table ip filter {\n chain fwd {\n  type filter hook forward priority 0;"
+            "table ip filter {\n chain forward {\n  type filter hook forward priority 0;"
             " policy drop;\n  ct state established,related accept\n"
             "  iifname \"eth1\" oifname \"eth0\" accept\n }\n}\n"))
         return inside
