@@ -16,6 +16,8 @@ PKGS=(
 	systemd valgrind
 	# network test bed (tests/net): NAT in a namespace, clock skew with libfaketime
 	nftables iproute2 faketime
+	# the Debian package (tests/pkg): dpkg-buildpackage with debhelper, lintian
+	debhelper dpkg-dev fakeroot lintian man-db
 	# man pages
 	scdoc
 )

@@ -3,8 +3,9 @@
 (members 0-7 and 8-15) go down - data dropped, new connections black-holed - while both
 halves publish; the partition is checked to be real (neither half has a report of the
 other). After healing, every member must hold the same set within HEAL_LIMIT_S. Prints the
-convergence time and the catch-up bytes per missing (member, report) pair, counted on the
-relays (everything on the wire: Noise frames, keepalives, reconciliation, copies).
+convergence time and the catch-up bytes per missing (member, report) pair: counted on the
+relays (everything on the wire: Noise frames, keepalives, reconciliation, the copies
+themselves) and as the nodes' own reconciliation bytes (RECON and FETCH messages only).
 
 CI: a 15 s partition; long variant (CHATHAM_NET_LONG=1 or --long): 60 s.
 """
@@ -63,6 +64,7 @@ def test_partition_and_heal():
 
         missing = per_side * len(B) + per_side * len(A)
         bytes0 = wan.relay_bytes()
+        recon0 = sum(nb.status(d)["gossip"]["recon"]["bytes_sent"] for d in wan.daemons)
         t_heal = time.monotonic()
         wan.relay.call(op="state", ids=cross, state="up")
         total = 1 + 2 * per_side
@@ -73,6 +75,8 @@ def test_partition_and_heal():
                     timeout=HEAL_LIMIT_S, what=f"convergence within {HEAL_LIMIT_S} s")
         converged_s = time.monotonic() - t_heal
         catchup_bytes = wan.relay_bytes() - bytes0
+        recon_bytes = sum(nb.status(d)["gossip"]["recon"]["bytes_sent"]
+                          for d in wan.daemons) - recon0
         for d in wan.daemons:
             assert nb.has(d, published["A"][-1]) and nb.has(d, published["B"][-1])
             g = nb.status(d)["gossip"]
@@ -81,7 +85,8 @@ def test_partition_and_heal():
               f" missing_pairs={missing} first_cross_link_s={relinked_s:.1f}"
               f" converged_s={converged_s:.1f}"
               f" wire_bytes_after_heal={catchup_bytes}"
-              f" bytes_per_missing_pair={catchup_bytes / missing:.0f}", flush=True)
+              f" wire_bytes_per_missing_pair={catchup_bytes / missing:.0f}"
+              f" recon_bytes_per_missing_pair={recon_bytes / missing:.1f}", flush=True)
         for i in range(n):
             wan.members.stop(i)
         ok = True
