@@ -18,20 +18,18 @@ daemonlib and overlaylib. Run as root with /usr/bin/python3.
 
 import atexit
 import heapq
-import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integ"))
 
+import chathamtest  # noqa: E402
 import daemonlib  # noqa: E402
 import overlaylib  # noqa: E402
 
@@ -133,22 +131,11 @@ class NsDaemon(daemonlib.Daemon):
         return self.proc is not None and self.proc.poll() is None
 
 
-class RelayControl:
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(30)
-        self.sock.connect(path)
-        self.buf = b""
+class RelayControl(daemonlib.ApiClient):
+    """relay.py's control socket: the same newline-delimited JSON as the node's API."""
 
     def call(self, **req):
-        self.sock.sendall(json.dumps(req).encode() + b"\n")
-        while b"\n" not in self.buf:
-            chunk = self.sock.recv(1 << 20)
-            if not chunk:
-                raise ConnectionError("relay closed its control socket")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        res = json.loads(line)
+        res = super().call(req)
         if not res.get("ok"):
             raise RuntimeError(f"relay: {res.get('error')}")
         return res
@@ -372,31 +359,8 @@ class Members:
         return edges
 
 
-def status(d):
-    r = d.call({"op": "status"})
-    assert r.get("ok"), r
-    return r
-
-
-def reports(d):
-    return status(d)["store"]["reports"]
-
-
-def links_up(d):
-    return status(d).get("overlay", {}).get("links_up", 0)
-
-
-def has(d, value):
-    q = d.call({"op": "query", "value": value})
-    assert q.get("ok"), q
-    return q["found"]
-
-
-def publish(d, values, tlp="GREEN"):
-    r = d.call({"op": "publish", "reports": [{"value": v, "tlp": tlp, "type": "domain"}
-                                             for v in values]})
-    assert r.get("ok") and r["accepted"] == len(values), r
-    return r
+status, reports, links_up = chathamtest.status, chathamtest.reports, chathamtest.links_up
+has, publish = chathamtest.has_indicator, chathamtest.publish_batch
 
 
 def main(tests):
