@@ -63,6 +63,7 @@ static const char import_usage[] =
 	"      --keep-text          also import STIX labels/description and MISP tags/comments\n"
 	"                           (off: free text from other tools may name organisations)\n"
 	"      --include-non-ids    import MISP attributes whose to_ids is false\n"
+	"      --allow-warninglisted  publish values on the node's warninglists all the same\n"
 	"  -b, --batch-size N       reports per request, 1-10000 (default 10000)\n"
 	"  -n, --dry-run            parse and check only; publish nothing, no node needed\n"
 	"  -s, --socket PATH        the node's API socket (default: $CHATHAM_SOCKET, else\n"
@@ -83,7 +84,7 @@ struct opts {
 	long long ttl_s;
 	json_t *tags, *recipients;
 	size_t batch_size;
-	bool keep_text, include_non_ids, dry_run, json, quiet, verbose;
+	bool keep_text, include_non_ids, dry_run, json, quiet, verbose, allow_warninglisted;
 };
 
 struct imp {
@@ -329,6 +330,8 @@ static json_t *item_json(struct imp *im, const struct node_import_item *it, int 
 		json_object_set_new(j, "description", json_string(o->description));
 	if (tlp >= PROTO_TLP_AMBER)
 		json_object_set(j, "recipients", o->recipients);
+	if (o->allow_warninglisted)
+		json_object_set_new(j, "allow_warninglisted", json_true());
 	return j;
 }
 
@@ -400,7 +403,7 @@ static int on_event(void *ctx, const struct node_import_event *ev)
 
 /* ------------------------------------------------------------------ options */
 
-enum { OPT_KEEP_TEXT = 1000, OPT_NON_IDS };
+enum { OPT_KEEP_TEXT = 1000, OPT_NON_IDS, OPT_ALLOW_WARNINGLISTED };
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -417,6 +420,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"recipient", required_argument, NULL, 'r'},
 		{"keep-text", no_argument, NULL, OPT_KEEP_TEXT},
 		{"include-non-ids", no_argument, NULL, OPT_NON_IDS},
+		{"allow-warninglisted", no_argument, NULL, OPT_ALLOW_WARNINGLISTED},
 		{"batch-size", required_argument, NULL, 'b'},
 		{"dry-run", no_argument, NULL, 'n'},
 		{"socket", required_argument, NULL, 's'},
@@ -498,6 +502,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_NON_IDS:
 			o->include_non_ids = true;
+			break;
+		case OPT_ALLOW_WARNINGLISTED:
+			o->allow_warninglisted = true;
 			break;
 		case 'b': {
 			long v = strtol(optarg, &end, 10);

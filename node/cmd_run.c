@@ -9,6 +9,7 @@
 #include "node/cmd.h"
 #include "node/config.h"
 #include "node/daemon.h"
+#include "node/warnlists.h"
 #include "proto/error.h"
 
 const char *node_cmd_default_config(char *buf, size_t len)
@@ -140,6 +141,26 @@ int node_cmd_check_config(int argc, char **argv)
 			fprintf(stderr, "%s: %u problem%s\n", cc.path, cc.n, cc.n == 1 ? "" : "s");
 		return NODE_CMD_EXIT_FAIL;
 	}
+	/* The warninglists are read at start like the file itself: a bad line stops the node. */
+	const char *wdir = node_config_str(cfg, NODE_POLICY_WARNINGLIST_DIR);
+	struct node_warnlists *wl = NULL;
+	char why[512];
+
+	err = node_warnlists_load(wdir, (unsigned)node_config_int(cfg, NODE_POLICY_MIN_PREFIX_IPV4),
+				  (unsigned)node_config_int(cfg, NODE_POLICY_MIN_PREFIX_IPV6), &wl,
+				  why, sizeof(why));
+	if (err) {
+		fprintf(stderr, "%s: [policy] warninglist_dir: %s\n", cc.path,
+			why[0] ? why : proto_error_str(err));
+		node_config_free(cfg);
+		return NODE_CMD_EXIT_FAIL;
+	}
+	if (wl->dir_missing)
+		fprintf(stderr,
+			"%s: warning: [policy] warninglist_dir %s does not exist; only the minimum "
+			"prefix lengths guard publishing and the blocklist exports\n",
+			cc.path, wdir);
+	node_warnlists_unref(wl);
 	printf("%s: ok\n", cc.path);
 	if (effective)
 		node_config_write_effective(cfg, stdout);

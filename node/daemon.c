@@ -32,6 +32,7 @@
 #include "node/notify.h"
 #include "node/overlay.h"
 #include "node/snap.h"
+#include "node/warnlists.h"
 #include "policy/egress.h"
 #include "policy/strip.h"
 #include "proto/community.h"
@@ -55,6 +56,7 @@ struct node_daemon {
 	struct proto_roster **rosters; /* ascending epoch */
 	size_t n_rosters;
 	struct node_snap *snap;
+	struct node_warnlists *warnlists; /* the newest loaded; snapshots hold references */
 	struct store *store;
 	struct store_export *xport;
 	struct node_api *api;
@@ -111,6 +113,32 @@ static void fill_policy(const struct node_daemon *d, const struct node_config *c
 		(uint8_t)policy_desc_mode_from_name(node_config_str(cfg, NODE_POLICY_DESCRIPTIONS));
 	p->export_red = node_config_bool(cfg, NODE_POLICY_EXPORT_RED);
 	p->show_attribution = node_config_bool(cfg, NODE_POLICY_SHOW_ATTRIBUTION);
+	p->export_warninglisted = node_config_bool(cfg, NODE_POLICY_EXPORT_WARNINGLISTED);
+}
+
+/* Read [policy] warninglist_dir; any thread. Logs what it found or why it failed. */
+static struct node_warnlists *load_warnlists(const struct node_config *cfg)
+{
+	const char *dir = node_config_str(cfg, NODE_POLICY_WARNINGLIST_DIR);
+	struct node_warnlists *w;
+	char why[512];
+	int err;
+
+	err = node_warnlists_load(dir, (unsigned)node_config_int(cfg, NODE_POLICY_MIN_PREFIX_IPV4),
+				  (unsigned)node_config_int(cfg, NODE_POLICY_MIN_PREFIX_IPV6), &w,
+				  why, sizeof(why));
+	if (err) {
+		log_err("warninglists: %s", why[0] ? why : proto_error_str(err));
+		return NULL;
+	}
+	if (w->dir_missing)
+		log_warning("warninglists: %s does not exist; only the minimum prefix lengths "
+			    "guard publishing and the blocklist exports ([policy] warninglist_dir)",
+			    dir);
+	else
+		log_info("warninglists: %zu lists, %zu entries from %s", w->n_lists,
+			 policy_warnlist_size(w->wl), dir);
+	return w;
 }
 
 static struct node_snap *make_snap(const struct node_daemon *d, const struct node_config *cfg)
@@ -120,8 +148,10 @@ static struct node_snap *make_snap(const struct node_daemon *d, const struct nod
 
 	fill_policy(d, cfg, &p);
 	s = node_snap_new(&p, (const struct proto_roster *const *)d->rosters, d->n_rosters);
-	if (s)
+	if (s) {
 		s->own_ring_sk = d->keys.ring_sk;
+		node_snap_set_warnlists(s, d->warnlists);
+	}
 	return s;
 }
 
@@ -727,6 +757,7 @@ struct reload_job {
 	struct node_daemon *d;
 	struct node_config *cfg;
 	struct proto_roster *roster; /* newer roster adopted, or NULL */
+	struct node_warnlists *warnlists;
 	int held_back;
 };
 
@@ -748,6 +779,13 @@ static void reload_work(uv_work_t *work)
 	j->held_back = node_config_merge_reload(j->cfg, d->cfg, config_report, &rc);
 	if (j->held_back < 0) {
 		log_err("reload: out of memory; keeping the running configuration");
+		node_config_free(j->cfg);
+		j->cfg = NULL;
+		return;
+	}
+	j->warnlists = load_warnlists(j->cfg);
+	if (!j->warnlists) {
+		log_err("reload: keeping the running configuration");
 		node_config_free(j->cfg);
 		j->cfg = NULL;
 		return;
@@ -790,6 +828,9 @@ static void reload_done(uv_work_t *work, int status)
 					(unsigned long long)j->roster->epoch);
 		}
 	}
+	node_warnlists_unref(d->warnlists);
+	d->warnlists = j->warnlists;
+	j->warnlists = NULL;
 	snap = make_snap(d, j->cfg);
 	api_limits(j->cfg, &lim);
 	if (!snap || node_api_set_limits(d->api, &lim)) {
@@ -1227,6 +1268,9 @@ static int start(struct node_daemon *d)
 	err = load_rosters(d);
 	if (err)
 		return err == -ENOMEM || err == STORE_E_LMDB ? 1 : NODE_DAEMON_EXIT_CONFIG;
+	d->warnlists = load_warnlists(d->cfg);
+	if (!d->warnlists)
+		return NODE_DAEMON_EXIT_CONFIG;
 	d->snap = make_snap(d, d->cfg);
 	if (!d->snap) {
 		log_err("out of memory");
@@ -1262,6 +1306,7 @@ static void teardown(struct node_daemon *d)
 	node_ingest_free(d->ingest);
 	node_exporter_free(d->exporter);
 	node_snap_unref(d->snap);
+	node_warnlists_unref(d->warnlists);
 	store_export_close(d->xport);
 	store_close(d->store);
 	for (size_t i = 0; i < d->n_rosters; i++)

@@ -248,7 +248,12 @@ json_t *node_exporter_document(const struct policy_view *v, const uint8_t ind_id
 			ecs_type(v->ind.type), "first_seen", first, "last_seen", last, "modified",
 			ts, "confidence", ecs_confidence(v->confidence), "marking", "tlp", tlp,
 			"provider", v->community, "sightings", (json_int_t)v->n_sightings);
-	if (!ind || set_value_field(ind, &v->ind))
+	/*
+	 * A withheld (warninglisted) value gets no ECS value field: SIEM indicator-match rules
+	 * read those, and 8.8.8.8 or 10.0.0.0/8 there would alert on, or block, everything.
+	 * chatham.value still names it.
+	 */
+	if (!ind || (!v->withheld && set_value_field(ind, &v->ind)))
 		goto fail;
 	if (v->has_description &&
 	    json_object_set_new(ind, "description",
@@ -276,6 +281,10 @@ json_t *node_exporter_document(const struct policy_view *v, const uint8_t ind_id
 	if (v->has_description &&
 	    json_object_set_new(ch, "description",
 				json_stringn(v->description, v->description_len)))
+		goto fail;
+	if (v->warninglist &&
+	    (json_object_set_new(ch, "warninglist", json_string(v->warninglist)) ||
+	     json_object_set_new(ch, "withheld", json_boolean(v->withheld))))
 		goto fail;
 
 	doc = json_pack("{s:s, s:{s:s}, s:{s:s, s:[s], s:[s]}, s:{s:O}, s:O}", "@timestamp", ts,

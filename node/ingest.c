@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "node/log.h"
+#include "policy/warnlist.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "proto/ring.h"
@@ -679,6 +680,31 @@ static void check_item(struct job *j, size_t i)
 	}
 	if (it->anonymous && !check_anonymous(j, i))
 		return;
+	/*
+	 * Only a claim of maliciousness puts a value into blocklists: a sighting, a false
+	 * positive or a revoke of a warninglisted value stays allowed.
+	 */
+	if (it->kind == PROTO_KIND_INDICATOR && !it->allow_warninglisted) {
+		struct proto_indicator ind = {.type = it->ind_type, .len = it->ind_len};
+		const char *list;
+
+		memcpy(ind.value, it->ind_value, (size_t)it->ind_len + 1);
+		list = policy_warnlist_match(j->snap->pcfg.warnlist, &ind);
+		if (list && !strcmp(list, POLICY_WARNLIST_PREFIX)) {
+			item_fail(j, i, NODE_E_WARNINGLISTED, "value",
+				  "the network is broader than [policy] min_prefix_ipv4/ipv6 allow "
+				  "(as a blocklist entry it blocks far more than one attacker); set "
+				  "allow_warninglisted to publish it anyway");
+			return;
+		}
+		if (list) {
+			item_fail(j, i, NODE_E_WARNINGLISTED, "value",
+				  "the value is on the warninglist \"%s\" (values that must never "
+				  "be blocked); set allow_warninglisted to publish it anyway",
+				  list);
+			return;
+		}
+	}
 	for (size_t r = 0; r < it->n_recipients; r++) {
 		if (proto_roster_find_member(newest, it->recipients[r]) < 0) {
 			char hex[65];

@@ -26,9 +26,9 @@ static const char *const op_names[] = {
 #define N_OPS (sizeof(op_names) / sizeof(op_names[0]))
 
 /* Fields of a report object; the order is the order in which problems are reported. */
-static const char *const item_fields[] = {"value",	 "type",	"tlp",	     "kind",
-					  "confidence",	 "valid_until", "ttl",	     "tags",
-					  "description", "anonymous",	"recipients"};
+static const char *const item_fields[] = {
+	"value", "type", "tlp",		"kind",	     "confidence", "valid_until",
+	"ttl",	 "tags", "description", "anonymous", "recipients", "allow_warninglisted"};
 #define N_ITEM_FIELDS (sizeof(item_fields) / sizeof(item_fields[0]))
 
 const char *node_req_op_name(int op)
@@ -463,6 +463,14 @@ static int parse_item(json_t *obj, int fixed_kind, const char *prefix, bool top,
 						  path(f, sizeof(f), prefix, "anonymous"),
 						  "anonymous must be true or false");
 		it->anonymous = json_is_true(v);
+	}
+	v = json_object_get(obj, "allow_warninglisted");
+	if (v) {
+		if (!json_is_boolean(v))
+			return node_req_error_set(err, NODE_E_FIELD,
+						  path(f, sizeof(f), prefix, "allow_warninglisted"),
+						  "allow_warninglisted must be true or false");
+		it->allow_warninglisted = json_is_true(v);
 	}
 	/*
 	 * AMBER and RED travel directly from the origin to each recipient, which tells every

@@ -30,6 +30,9 @@
  *                      node's anonymous report on the indicator (same linkability tag).
  *         recipients   array of member ids (64 hex digits); required for AMBER,
  *                      AMBER+STRICT and RED, refused for CLEAR and GREEN
+ *         allow_warninglisted  boolean, default false: publish (kind indicator) a value
+ *                      on the node's warninglists (policy/warnlist.h) all the same;
+ *                      without it such an item fails with NODE_E_WARNINGLISTED
  *   query      "indicator_id" (64 hex digits), or "value" with optional "type"
  *   list       "since" (feed sequence, default 0), "limit" (1..NODE_REQ_LIST_MAX, default 100)
  *   status, peers   no fields
@@ -95,8 +98,9 @@ struct node_req_item {
 	uint64_t ttl_ms;	 /* relative to creation, 0 = none; exclusive with the above */
 	size_t n_tags;
 	char *tags[PROTO_REPORT_TAGS_MAX];
-	char *description; /* NULL = none */
-	bool anonymous;	   /* ring-signed; only with CLEAR/GREEN */
+	char *description;	  /* NULL = none */
+	bool anonymous;		  /* ring-signed; only with CLEAR/GREEN */
+	bool allow_warninglisted; /* publish even when the value is warninglisted */
 	size_t n_recipients;
 	uint8_t (*recipients)[32]; /* ascending, distinct */
 };
