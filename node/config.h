@@ -116,6 +116,11 @@ enum node_opt_type {
 	  NULL, true,                                                                              \
 	  "Seconds a client may leave a request line unfinished or its responses unread before "   \
 	  "the node closes the connection.")                                                       \
+	X(NODE_API_LINE_TIMEOUT_S, "api", "line_timeout_s", NODE_OPT_INT, "30", 1, 3600, NULL,     \
+	  true,                                                                                    \
+	  "Seconds from the first byte of a request line to its newline, however steadily it "     \
+	  "arrives; then the client gets an error and is disconnected. A full 16 MiB batch "       \
+	  "arrives in well under a second.")                                                       \
 	X(NODE_STORE_MAP_SIZE_MB, "store", "map_size_mb", NODE_OPT_INT, "64", 1, 1048576, NULL,    \
 	  false, "Initial size of the store's LMDB map in MiB; an existing larger file wins.")     \
 	X(NODE_STORE_MAP_MAX_MB, "store", "map_max_mb", NODE_OPT_INT, "65536", 1, 16777216, NULL,  \

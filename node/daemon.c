@@ -163,6 +163,7 @@ static void api_limits(const struct node_config *cfg, struct node_api_limits *li
 	lim->max_output = (size_t)node_config_int(cfg, NODE_API_MAX_OUTPUT_BYTES);
 	lim->max_conns = (unsigned)node_config_int(cfg, NODE_API_MAX_CONNECTIONS);
 	lim->timeout_ms = (uint64_t)node_config_int(cfg, NODE_API_CLIENT_TIMEOUT_S) * 1000;
+	lim->line_timeout_ms = (uint64_t)node_config_int(cfg, NODE_API_LINE_TIMEOUT_S) * 1000;
 	lim->uids = node_config_ids(cfg, NODE_API_ALLOWED_UIDS, &lim->n_uids);
 	lim->gids = node_config_ids(cfg, NODE_API_ALLOWED_GIDS, &lim->n_gids);
 }

@@ -89,6 +89,8 @@ struct node_ingest {
 	void *report_ctx;
 	uint64_t last_created_ms;
 	size_t jobs_signing;
+	size_t running_items;		     /* items of started jobs, not yet answered */
+	struct job *waiting, **waiting_tail; /* submitted, not started (over the budget) */
 	struct job *ready, **ready_tail;
 	bool committing;
 	struct node_ingest_stats st;
@@ -108,6 +110,7 @@ struct node_ingest *node_ingest_new(uv_loop_t *loop, struct store *store,
 	ing->on_commit = on_commit;
 	ing->ctx = ctx;
 	ing->ready_tail = &ing->ready;
+	ing->waiting_tail = &ing->waiting;
 	return ing;
 }
 
@@ -127,7 +130,7 @@ void node_ingest_set_report_hook(struct node_ingest *ing, node_ingest_report_fn 
 
 bool node_ingest_idle(const struct node_ingest *ing)
 {
-	return !ing->jobs_signing && !ing->ready && !ing->committing;
+	return !ing->jobs_signing && !ing->ready && !ing->committing && !ing->waiting;
 }
 
 void node_ingest_get_stats(const struct node_ingest *ing, struct node_ingest_stats *st)
@@ -321,6 +324,7 @@ static void chunk_work(uv_work_t *w)
 }
 
 static void start_commit(struct node_ingest *ing);
+static void start_waiting(struct node_ingest *ing);
 
 static void chunk_done(uv_work_t *w, int status)
 {
@@ -509,6 +513,7 @@ static void commit_done(uv_work_t *w, int status)
 			}
 		}
 		ing->st.pending_items -= j->req->n_items;
+		ing->running_items -= j->req->n_items;
 		n_new += j->n_new;
 		char *text = j->response;
 		j->response = NULL;
@@ -520,6 +525,7 @@ static void commit_done(uv_work_t *w, int status)
 	if (n_new && ing->on_commit)
 		ing->on_commit(ing->ctx);
 	start_commit(ing);
+	start_waiting(ing);
 }
 
 static void start_commit(struct node_ingest *ing)
@@ -691,10 +697,11 @@ static void check_item(struct job *j, size_t i)
 		memcpy(ind.value, it->ind_value, (size_t)it->ind_len + 1);
 		list = policy_warnlist_match(j->snap->pcfg.warnlist, &ind);
 		if (list && !strcmp(list, POLICY_WARNLIST_PREFIX)) {
-			item_fail(j, i, NODE_E_WARNINGLISTED, "value",
-				  "the network is broader than [policy] min_prefix_ipv4/ipv6 allow "
-				  "(as a blocklist entry it blocks far more than one attacker); set "
-				  "allow_warninglisted to publish it anyway");
+			item_fail(
+				j, i, NODE_E_WARNINGLISTED, "value",
+				"the network is broader than [policy] min_prefix_ipv4/ipv6 allow "
+				"(as a blocklist entry it blocks far more than one attacker); set "
+				"allow_warninglisted to publish it anyway");
 			return;
 		}
 		if (list) {
@@ -717,23 +724,15 @@ static void check_item(struct job *j, size_t i)
 	}
 }
 
-int node_ingest_submit(struct node_ingest *ing, struct node_snap *snap, struct node_request *req,
-		       uint64_t now_ms, node_ingest_done_fn done, void *arg)
+/* Signs and admits @j in the pool. On -ENOMEM @j is freed (with its request). */
+static int job_start(struct job *j, uint64_t now_ms)
 {
-	struct job *j = calloc(1, sizeof(*j));
+	struct node_ingest *ing = j->ing;
+	struct node_request *req = j->req;
 	size_t n = req->n_items, n_chunks;
 	uint64_t base;
 	long lead;
 
-	if (!j) {
-		node_request_free(req);
-		return -ENOMEM;
-	}
-	j->ing = ing;
-	j->req = req;
-	j->snap = node_snap_ref(snap);
-	j->done = done;
-	j->arg = arg;
 	j->slots = calloc(n, sizeof(*j->slots));
 	if (!j->slots)
 		goto oom;
@@ -766,7 +765,7 @@ int node_ingest_submit(struct node_ingest *ing, struct node_snap *snap, struct n
 		}
 	}
 	ing->jobs_signing++;
-	ing->st.pending_items += n;
+	ing->running_items += n;
 	j->chunks_left = n_chunks;
 	for (size_t c = 0; c < n_chunks; c++) {
 		struct chunk *ch = chunks[c];
@@ -783,4 +782,70 @@ int node_ingest_submit(struct node_ingest *ing, struct node_snap *snap, struct n
 oom:
 	job_free(j);
 	return -ENOMEM;
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static bool fits(const struct node_ingest *ing, size_t n)
+{
+	return ing->running_items == 0 || ing->running_items + n <= NODE_INGEST_RUNNING_MAX;
+}
+
+/* Starts queued requests, in arrival order, while they fit. */
+static void start_waiting(struct node_ingest *ing)
+{
+	while (ing->waiting && fits(ing, ing->waiting->req->n_items)) {
+		struct job *j = ing->waiting;
+		size_t n = j->req->n_items;
+		node_ingest_done_fn done = j->done;
+		void *arg = j->arg;
+
+		ing->waiting = j->next;
+		if (!ing->waiting)
+			ing->waiting_tail = &ing->waiting;
+		j->next = NULL;
+		if (job_start(j, wall_ms())) {
+			ing->st.pending_items -= n;
+			done(arg, NULL); /* answered "out of memory"; the job is gone */
+		}
+	}
+}
+
+int node_ingest_submit(struct node_ingest *ing, struct node_snap *snap, struct node_request *req,
+		       uint64_t now_ms, node_ingest_done_fn done, void *arg)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	size_t n = req->n_items;
+	int r;
+
+	if (!j) {
+		node_request_free(req);
+		return -ENOMEM;
+	}
+	j->ing = ing;
+	j->req = req;
+	j->snap = node_snap_ref(snap);
+	j->done = done;
+	j->arg = arg;
+	ing->st.pending_items += n;
+	if (ing->waiting || !fits(ing, n)) {
+		/*
+		 * Signing slots and decoded reports cost about 3.5 KiB per item: only
+		 * NODE_INGEST_RUNNING_MAX items are worked on at once, later requests wait
+		 * here as parsed requests, in order.
+		 */
+		*ing->waiting_tail = j;
+		ing->waiting_tail = &j->next;
+		return 0;
+	}
+	r = job_start(j, now_ms);
+	if (r)
+		ing->st.pending_items -= n;
+	return r;
 }

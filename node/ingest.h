@@ -50,6 +50,13 @@
 #include "proto/keys.h"
 #include "store/store.h"
 
+/*
+ * Items (reports) signed, admitted and committed at once. Each costs about 3.5 KiB while it
+ * is worked on; requests beyond it wait in arrival order as parsed requests (a request
+ * larger than the budget runs alone).
+ */
+#define NODE_INGEST_RUNNING_MAX 20000
+
 struct node_ingest;
 
 /*

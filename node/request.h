@@ -67,6 +67,14 @@
 #define NODE_REQ_LIST_DEFAULT 100
 #define NODE_REQ_CONFIDENCE_DEFAULT 50
 #define NODE_REQ_TTL_MAX (10ll * 366 * 24 * 3600) /* seconds */
+/*
+ * Shape limits checked on the text before it is parsed (memory is spent per JSON value, not
+ * per byte): objects and arrays, and ',' and ':' separators, outside strings. A report
+ * needs at most 3 containers (itself, tags, recipients) and 104 separators (13 fields,
+ * 16 tags, 64 recipients, the ',' after it).
+ */
+#define NODE_REQ_CONTAINERS_MAX (3 * NODE_REQ_BATCH_MAX + 8)
+#define NODE_REQ_SEPARATORS_MAX (105 * NODE_REQ_BATCH_MAX + 64)
 
 enum node_req_op {
 	NODE_OP_PUBLISH,
@@ -124,7 +132,8 @@ struct node_request {
 
 /*
  * node_request_parse() - parse and validate one request line @line (@len bytes, borrowed,
- * without the newline). On success *@out is a new request owned by the caller
+ * without the newline). A line over the shape limits above is refused with
+ * PROTO_E_TOO_LARGE before anything is allocated. On success *@out is a new request owned by the caller
  * (node_request_free()) and 0 is returned. On failure *@out is NULL, @err is filled and its
  * code returned; when the line was a JSON object its "id", if any, is still returned in
  * *@id_out (a new reference, caller json_decref()s) so the error response can echo it.
