@@ -6,7 +6,9 @@
 - a 10,000-row CSV import with long descriptions goes through at the default batch size
   (the CLI splits batches by bytes as well as by count);
 - a client the node refuses (here: a uid not allowed) sees the node's NODE_E_PERM, not
-  "Broken pipe", even when the refusal cuts its request short.
+  "Broken pipe", even when the refusal cuts its request short;
+- `chatham check-config` makes the checks `chatham run` makes before it serves, so "ok"
+  means the node starts and every refusal names what stops it.
 The memory bounds are in test_api_memory.py."""
 
 import os
@@ -106,6 +108,67 @@ def test_refused_client_sees_node_error():
         node.cleanup()
 
 
+def check_config(node):
+    return subprocess.run([dl.chatham_bin(), "check-config", node.config], capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_check_config_startup():
+    import overlaylib
+    node = dl.Node(COMMUNITY)
+    try:
+        p = check_config(node)
+        assert p.returncode == 0 and ": ok" in p.stdout, (p.stdout, p.stderr)
+        with dl.Daemon(node).start() as d:
+            # beside a running node: still ok, and it says why the socket answers
+            p = check_config(node)
+            assert p.returncode == 0 and "a node answers" in p.stdout, (p.stdout, p.stderr)
+            assert d.stop() == 0
+        # each of these made `chatham run` exit while check-config said "ok"
+        os.chmod(node.key, 0o644)
+        p = check_config(node)
+        assert p.returncode == 1 and "key_file" in p.stderr and "0600" in p.stderr, p.stderr
+        r = dl.Daemon(node).start(wait=False)
+        assert r.proc.wait(60) != 0
+        os.chmod(node.key, 0o600)
+
+        good = open(node.roster, "rb").read()
+        with open(node.roster, "wb") as f:
+            f.write(b"not a roster")
+        p = check_config(node)
+        assert p.returncode == 1 and "roster_file" in p.stderr, p.stderr
+        other = dl.Community(name="Other CSIRTs")
+        with open(node.roster, "wb") as f:
+            f.write(other.roster_file())
+        p = check_config(node)
+        assert p.returncode == 1 and "roster_file" in p.stderr, p.stderr
+        with open(node.roster, "wb") as f:
+            f.write(good)
+
+        netkey = os.path.join(node.root, "network.key")
+        with open(netkey, "wb") as f:
+            f.write(overlaylib.netkey_file(os.urandom(32)))
+        os.chmod(netkey, 0o600)
+        with socket.socket() as held:
+            held.bind(("127.0.0.1", 0))
+            held.listen(1)
+            port = held.getsockname()[1]
+            node.write_config(text=node.config_text(
+                "[overlay]\nlisten = 127.0.0.1:%d\n" % port).replace(
+                "[node]\n", "[node]\nnetwork_key_file = %s\n" % netkey))
+            p = check_config(node)
+            assert p.returncode == 1 and "127.0.0.1:%d" % port in p.stderr, p.stderr
+        p = check_config(node)  # the port is free again
+        assert p.returncode == 0, (p.stdout, p.stderr)
+
+        node.write_config(text=node.config_text().replace(
+            "state_dir = %s" % node.state, "state_dir = /nonexistent/chatham/state"))
+        p = check_config(node)
+        assert p.returncode == 1 and "state_dir" in p.stderr, p.stderr
+    finally:
+        node.cleanup()
+
+
 if __name__ == "__main__":
     dl.main([test_slow_clients, test_csv_long_descriptions,
-             test_refused_client_sees_node_error])
+             test_refused_client_sees_node_error, test_check_config_startup])
