@@ -997,7 +997,10 @@ static void on_housekeeping(uv_timer_t *t)
 	struct expire_job *j;
 
 	send_status(d);
-	if (d->expiring || d->stopping)
+	if (d->stopping)
+		return;
+	node_exporter_retry(d->exporter, d->snap);
+	if (d->expiring)
 		return;
 	j = calloc(1, sizeof(*j));
 	if (!j)

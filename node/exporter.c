@@ -32,6 +32,7 @@ struct node_exporter {
 	struct node_snap *again_snap;
 	uint64_t last_seq;
 	uint64_t errors;
+	bool failed; /* the last sync ended in an error: node_exporter_retry() retries it */
 };
 
 struct sync_job {
@@ -365,9 +366,13 @@ static void sync_done(uv_work_t *w, int status)
 
 	(void)status;
 	e->running = false;
+	e->failed = job->err != 0;
 	if (job->err) {
 		e->errors++;
-		log_err("export: sync failed: %s", proto_error_str(job->err));
+		log_err("export: sync failed: %s%s", proto_error_str(job->err),
+			job->err == -ENOSPC ? " (free space on the disk of [node] export_dir; "
+					      "the export is retried every 10 s)"
+					    : "; retried every 10 s");
 	}
 	if (job->last_seq)
 		e->last_seq = job->last_seq;
@@ -422,6 +427,12 @@ struct node_exporter *node_exporter_new(uv_loop_t *loop, struct store *s, struct
 	if (store_export_last_seq(x, &e->last_seq))
 		e->last_seq = 0;
 	return e;
+}
+
+void node_exporter_retry(struct node_exporter *e, struct node_snap *snap)
+{
+	if (e->failed && !e->running)
+		start_sync(e, snap);
 }
 
 bool node_exporter_idle(const struct node_exporter *e)

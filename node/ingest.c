@@ -62,6 +62,7 @@ struct job {
 	void *arg;
 	char *response;
 	size_t n_new;
+	int store_err; /* the commit of this job's reports failed with it (0: stored) */
 	struct job *next;
 };
 
@@ -405,6 +406,23 @@ static void build_response(struct job *j)
 					   (json_int_t)acc, "duplicates", (json_int_t)dup,
 					   "rejected", (json_int_t)rej, "results", results)
 			       : NULL;
+		/*
+		 * Nothing of the batch was stored because the store failed (disk or map full):
+		 * that is the request's failure, not one of its items, so say so at the top
+		 * level; a client that only looks at "ok" must not count it as done.
+		 */
+		if (resp && j->store_err && !acc && !dup) {
+			struct node_req_error e;
+
+			node_req_error_set(&e, j->store_err, NULL,
+					   "nothing of this batch was stored: %s%s",
+					   proto_error_str(j->store_err),
+					   j->store_err == -ENOSPC
+						   ? " (free space on the disk of [node] state_dir)"
+						   : "");
+			json_object_set_new(resp, "ok", json_false());
+			json_object_set_new(resp, "error", node_req_error_json(&e));
+		}
 	}
 	if (resp && j->req->id)
 		json_object_set(resp, "id", j->req->id);
@@ -458,6 +476,8 @@ static void commit_work(uv_work_t *w)
 				continue;
 			const struct store_item *si = &items[k++];
 			int res = cm->err ? cm->err : si->result;
+			if (cm->err)
+				j->store_err = cm->err;
 			if (res == STORE_NEW || res == STORE_DUP) {
 				s->result = res;
 				memcpy(s->ind_id, si->ind_id, 32);
