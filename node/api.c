@@ -43,6 +43,7 @@ struct conn {
 	pid_t pid;
 	bool busy, reading, closing, eof, skipping, in_process, close_after_write;
 	bool large;   /* holds a large-request slot */
+	bool served;  /* a complete line was read from it */
 	bool waiting; /* needs a slot to read on; not read meanwhile */
 };
 
@@ -548,6 +549,7 @@ static void conn_process(struct conn *c)
 		c->start = s + n + 1;
 		c->scanned = 0;
 		c->line_start = c->start < c->len ? uv_now(api->loop) : 0;
+		c->served = true;
 		if (n > api->lim.max_line) {
 			char msg[128];
 			snprintf(msg, sizeof(msg),
@@ -723,15 +725,17 @@ static void on_connection(uv_stream_t *server, int status)
 	}
 	if (api->n_conns > api->lim.max_conns) {
 		/*
-		 * Full: the client whose unfinished line is oldest makes room (else the one
-		 * idle longest), so clients that connect and trickle, hold a partial line or
-		 * send nothing cannot lock the others out. A client with a request in flight
-		 * or responses to read is never chosen.
+		 * Full: the client whose unfinished line is oldest makes room (else the oldest
+		 * one that has not sent a line yet), so clients that connect and trickle,
+		 * hold a partial line or send nothing cannot lock the others out. A client
+		 * that has been served and waits idle, has a request in flight or responses
+		 * to read is never chosen: then the new client is refused.
 		 */
 		struct conn *victim = NULL;
 
 		for (struct conn *o = api->conns; o; o = o->next) {
-			if (o == c || o->closing || o->busy || o->unsent)
+			if (o == c || o->closing || o->busy || o->unsent ||
+			    (!o->line_start && o->served))
 				continue;
 			uint64_t t = o->line_start ? o->line_start : o->last_progress;
 			uint64_t vt = victim ? (victim->line_start ? victim->line_start
@@ -746,7 +750,7 @@ static void on_connection(uv_stream_t *server, int status)
 				   "client (pid %d) %s",
 				   api->lim.max_conns, (int)victim->pid,
 				   victim->line_start ? "whose line has been unfinished longest"
-						      : "idle longest");
+						      : "that has sent nothing for longest");
 			conn_close(victim);
 			log_debug("api: client connected (uid %u, pid %d)", (unsigned)c->uid,
 				  (int)c->pid);
@@ -786,6 +790,7 @@ static void on_sweep(uv_timer_t *t)
 				 "closing",
 				 (unsigned long long)(api->lim.line_timeout_ms / 1000));
 			c->close_after_write = true;
+			c->eof = true;	   /* nothing more is read from it */
 			c->start = c->len; /* the partial line is dropped */
 			c->line_start = 0;
 			conn_send_error(c, NULL, NODE_E_OVERLOAD, NULL, msg);

@@ -81,7 +81,7 @@ int node_cmd_run(int argc, char **argv)
 }
 
 static const char check_usage[] =
-	"usage: chatham check-config [FILE]\n"
+	"usage: chatham check-config [--syntax-only] [--effective] [FILE]\n"
 	"       chatham check-config --example\n\n"
 	"Parse FILE (default: $CONFIGURATION_DIRECTORY/chatham.conf, else\n"
 	"/etc/chatham/chatham.conf) exactly as `chatham run` does and print every problem as\n"
@@ -90,9 +90,11 @@ static const char check_usage[] =
 	"succession rule and this node's membership, the state, export and socket\n"
 	"directories, the overlay's listen addresses, the warninglists. Exit status 0 (\"ok\")\n"
 	"when the node will start, 1 when it will not.\n\n"
-	"  -e, --effective  also print every option's effective value\n"
-	"      --example    print a complete example configuration, every option commented\n"
-	"  -h, --help       this text\n";
+	"  -s, --syntax-only  only parse the file (no files, directories or addresses are\n"
+	"                     checked): for a file meant for another machine\n"
+	"  -e, --effective    also print every option's effective value\n"
+	"      --example      print a complete example configuration, every option commented\n"
+	"  -h, --help         this text\n";
 
 struct check_ctx {
 	const char *path;
@@ -205,9 +207,10 @@ static void check_roster(struct check_ctx *c, const struct node_config *cfg,
 			}
 		}
 	} else if (running) {
-		printf("%s: note: a node is running with this configuration; the roster file is "
-		       "judged against the community file only\n",
-		       c->path);
+		fprintf(stderr,
+			"%s: note: a node is running with this configuration; the roster file is "
+			"judged against the community file only\n",
+			c->path);
 	}
 	err = proto_community_roster_judge(comm, (const struct proto_roster *const *)held, n_held,
 					   r);
@@ -283,9 +286,10 @@ static void check_startup(struct check_ctx *c, const struct node_config *cfg)
 	err = node_keyfile_load_netkey(node_config_str(cfg, NODE_NETWORK_KEY_FILE), netkey);
 	proto_wipe(netkey, sizeof(netkey));
 	if (err == -ENOENT)
-		printf("%s: note: network_key_file %s does not exist: the node will run with the "
-		       "overlay off\n",
-		       c->path, node_config_str(cfg, NODE_NETWORK_KEY_FILE));
+		fprintf(stderr,
+			"%s: note: network_key_file %s does not exist: the node will run with the "
+			"overlay off\n",
+			c->path, node_config_str(cfg, NODE_NETWORK_KEY_FILE));
 	else if (err)
 		problem(c, "network_key_file %s: %s", node_config_str(cfg, NODE_NETWORK_KEY_FILE),
 			proto_error_str(err));
@@ -298,8 +302,9 @@ static void check_startup(struct check_ctx *c, const struct node_config *cfg)
 	if (slash)
 		*(slash == sockdir ? slash + 1 : slash) = '\0';
 	if (running)
-		printf("%s: note: a node answers on %s (running with this configuration?)\n",
-		       c->path, sock);
+		fprintf(stderr,
+			"%s: note: a node answers on %s (running with this configuration?)\n",
+			c->path, sock);
 	else
 		check_dir(c, "[api] socket's directory", sockdir);
 }
@@ -315,19 +320,44 @@ static void check_report(void *ctx, unsigned line, const char *msg)
 		fprintf(stderr, "%s: %s\n", c->path, msg);
 }
 
+/* The warninglists are read at start like the file itself: a bad line stops the node. */
+static void check_warnlists(struct check_ctx *c, const struct node_config *cfg)
+{
+	const char *wdir = node_config_str(cfg, NODE_POLICY_WARNINGLIST_DIR);
+	struct node_warnlists *wl = NULL;
+	char why[512];
+	int err;
+
+	err = node_warnlists_load(wdir, (unsigned)node_config_int(cfg, NODE_POLICY_MIN_PREFIX_IPV4),
+				  (unsigned)node_config_int(cfg, NODE_POLICY_MIN_PREFIX_IPV6), &wl,
+				  why, sizeof(why));
+	if (err)
+		problem(c, "[policy] warninglist_dir: %s", why[0] ? why : proto_error_str(err));
+	else if (wl->dir_missing)
+		fprintf(stderr,
+			"%s: warning: [policy] warninglist_dir %s does not exist; only the minimum "
+			"prefix lengths guard publishing and the blocklist exports\n",
+			c->path, wdir);
+	node_warnlists_unref(wl);
+}
+
 int node_cmd_check_config(int argc, char **argv)
 {
 	static const struct option opts[] = {{"effective", no_argument, NULL, 'e'},
+					     {"syntax-only", no_argument, NULL, 's'},
 					     {"example", no_argument, NULL, 'x'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	struct node_config *cfg = NULL;
-	bool effective = false, example = false;
+	bool effective = false, example = false, syntax_only = false;
 	char def[4096];
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "eh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "seh", opts, NULL)) != -1) {
 		switch (c) {
+		case 's':
+			syntax_only = true;
+			break;
 		case 'e':
 			effective = true;
 			break;
@@ -364,33 +394,20 @@ int node_cmd_check_config(int argc, char **argv)
 			fprintf(stderr, "%s: %u problem%s\n", cc.path, cc.n, cc.n == 1 ? "" : "s");
 		return NODE_CMD_EXIT_FAIL;
 	}
-	if (proto_crypto_init()) {
-		fprintf(stderr, "chatham: check-config: cannot initialise libsodium\n");
-		node_config_free(cfg);
-		return NODE_CMD_EXIT_FAIL;
-	}
-	check_startup(&cc, cfg);
-	/* The warninglists are read at start like the file itself: a bad line stops the node. */
-	const char *wdir = node_config_str(cfg, NODE_POLICY_WARNINGLIST_DIR);
-	struct node_warnlists *wl = NULL;
-	char why[512];
-
-	err = node_warnlists_load(wdir, (unsigned)node_config_int(cfg, NODE_POLICY_MIN_PREFIX_IPV4),
-				  (unsigned)node_config_int(cfg, NODE_POLICY_MIN_PREFIX_IPV6), &wl,
-				  why, sizeof(why));
-	if (err)
-		problem(&cc, "[policy] warninglist_dir: %s", why[0] ? why : proto_error_str(err));
-	else if (wl->dir_missing)
-		fprintf(stderr,
-			"%s: warning: [policy] warninglist_dir %s does not exist; only the minimum "
-			"prefix lengths guard publishing and the blocklist exports\n",
-			cc.path, wdir);
-	node_warnlists_unref(wl);
-	if (cc.n) {
-		fprintf(stderr, "%s: %u problem%s: the node would not start\n", cc.path, cc.n,
-			cc.n == 1 ? "" : "s");
-		node_config_free(cfg);
-		return NODE_CMD_EXIT_FAIL;
+	if (!syntax_only) {
+		if (proto_crypto_init()) {
+			fprintf(stderr, "chatham: check-config: cannot initialise libsodium\n");
+			node_config_free(cfg);
+			return NODE_CMD_EXIT_FAIL;
+		}
+		check_startup(&cc, cfg);
+		check_warnlists(&cc, cfg);
+		if (cc.n) {
+			fprintf(stderr, "%s: %u problem%s: the node would not start\n", cc.path,
+				cc.n, cc.n == 1 ? "" : "s");
+			node_config_free(cfg);
+			return NODE_CMD_EXIT_FAIL;
+		}
 	}
 	printf("%s: ok\n", cc.path);
 	if (effective)

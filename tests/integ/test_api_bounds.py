@@ -122,7 +122,7 @@ def test_check_config_startup():
         with dl.Daemon(node).start() as d:
             # beside a running node: still ok, and it says why the socket answers
             p = check_config(node)
-            assert p.returncode == 0 and "a node answers" in p.stdout, (p.stdout, p.stderr)
+            assert p.returncode == 0 and "a node answers" in p.stderr, (p.stdout, p.stderr)
             assert d.stop() == 0
         # each of these made `chatham run` exit while check-config said "ok"
         os.chmod(node.key, 0o644)
