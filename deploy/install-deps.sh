@@ -10,7 +10,7 @@ PKGS=(
 	# core libraries
 	libsodium-dev libuv1-dev libmsgpack-dev liblmdb-dev
 	# node libraries
-	libjansson-dev libinih-dev
+	libjansson-dev libinih-dev libmd-dev
 	# tests: unit framework, LMDB tools, independent Noise peer, SIEM puller, unit checks
 	libcmocka-dev lmdb-utils python3 python3-lmdb python3-msgpack python3-dissononce
 	systemd valgrind

@@ -33,7 +33,9 @@
 	X("keygen", keygen, "create a member or steward key file")                          \
 	X("community", community, "create a community (community file and network key)")    \
 	X("roster", roster, "add, remove, sign, show or verify roster members")             \
-	X("export", export, "read the SIEM export as JSON lines, CSV, STIX, MISP or lists")
+	X("export", export, "read the SIEM export as JSON lines, CSV, STIX, MISP or lists") \
+	X("form", form, "print or check incident and vulnerability notice forms")           \
+	X("poc", poc, "show members' points of contact; whose constituency holds a value")
 
 #define NODE_CMD_DECLARE(name, fn, summary) int node_cmd_##fn(int argc, char **argv);
 NODE_COMMANDS(NODE_CMD_DECLARE)

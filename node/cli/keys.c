@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@
 #include "proto/error.h"
 #include "proto/indicator.h"
 #include "proto/keys.h"
+#include "proto/poc.h"
 #include "proto/roster.h"
 
 #define PUB_MAX 4096
@@ -563,20 +565,9 @@ static bool roster_complete(const struct proto_roster *r)
 static size_t diagnose_sigs(const struct proto_roster *r, const struct authority *a,
 			    const char *cmd)
 {
-	static const char dom[] = PROTO_ROSTER_DOMAIN;
-	uint8_t *body = NULL, *msg;
-	size_t len, good = 0;
+	size_t good = 0;
 	char hex[65];
 
-	if (proto_roster_encode_body(r, &body, &len))
-		return 0;
-	msg = malloc(sizeof(dom) - 1 + len);
-	if (!msg) {
-		free(body);
-		return 0;
-	}
-	memcpy(msg, dom, sizeof(dom) - 1);
-	memcpy(msg + sizeof(dom) - 1, body, len);
 	for (size_t i = 0; i < r->n_sigs; i++) {
 		uint32_t idx = r->sig_steward[i];
 		if (idx >= a->n) {
@@ -584,8 +575,7 @@ static size_t diagnose_sigs(const struct proto_roster *r, const struct authority
 				"chatham: %s: signature %zu names steward %u; the authority "
 				"has %zu stewards\n",
 				cmd, i, idx, a->n);
-		} else if (proto_crypto_raw_ed25519_verify(r->sigs[i], msg, sizeof(dom) - 1 + len,
-							   a->stewards[idx]) != 0) {
+		} else if (proto_roster_verify_sig(r, i, a->stewards[idx]) != 0) {
 			fprintf(stderr,
 				"chatham: %s: signature of steward %u (%.16s...) does not "
 				"verify\n",
@@ -594,8 +584,6 @@ static size_t diagnose_sigs(const struct proto_roster *r, const struct authority
 			good++;
 		}
 	}
-	free(msg);
-	free(body);
 	return good;
 }
 
@@ -726,6 +714,9 @@ static const char roster_usage[] =
 	"usage: chatham roster add --roster FILE [--community FILE] [--out FILE]\n"
 	"           (--key FILE | --member-id HEX --transport-pk HEX --ring-pk HEX)\n"
 	"           [--name NAME] [--alias NAME]... [--domain DOMAIN]... [--address HOST:PORT]...\n"
+	"           [--poc-email ADDR] [--poc-url URL] [--poc-phone PHONE] [--poc-hours TEXT]\n"
+	"           [--poc-tz ZONE] [--poc-lang TAG]... [--poc-pgp FINGERPRINT]\n"
+	"           [--prefix CIDR]... [--asn N]... [--constituency-domain DOMAIN]...\n"
 	"           [--min-ring-size N] [--require-anonymous | --allow-attributed]\n"
 	"           [--max-report-age SECONDS]\n"
 	"       chatham roster remove --roster FILE --member-id HEX [--out FILE]\n"
@@ -750,6 +741,12 @@ static const char roster_usage[] =
 	"                                 redact free text)\n"
 	"          -d, --domain DOMAIN    a domain of the member (repeatable; redaction)\n"
 	"          -A, --address HOST:PORT  where the member's node listens (repeatable)\n"
+	"          --poc-email ADDR, --poc-url URL, --poc-phone PHONE, --poc-hours TEXT,\n"
+	"          --poc-tz ZONE (e.g. Asia/Tokyo), --poc-lang TAG (repeatable, e.g. ja),\n"
+	"          --poc-pgp FINGERPRINT   the team's point of contact (chatham poc show)\n"
+	"          --prefix CIDR, --asn N, --constituency-domain DOMAIN (each repeatable)\n"
+	"                                 what the team answers for (chatham poc whois)\n"
+	"                                 An update given none of these keeps them.\n"
 	"          --min-ring-size N, --require-anonymous, --allow-attributed,\n"
 	"          --max-report-age SECONDS (0: unlimited)   community settings\n"
 	"remove  Remove the member with that id (same epoch rules as add).\n"
@@ -790,6 +787,16 @@ enum {
 	OPT_THRESHOLD,
 	OPT_FROM,
 	OPT_SUCCESSOR,
+	OPT_POC_EMAIL,
+	OPT_POC_URL,
+	OPT_POC_PHONE,
+	OPT_POC_HOURS,
+	OPT_POC_TZ,
+	OPT_POC_LANG,
+	OPT_POC_PGP,
+	OPT_PREFIX,
+	OPT_ASN,
+	OPT_CONST_DOMAIN,
 };
 
 static const struct option roster_opts[] = {
@@ -816,6 +823,16 @@ static const struct option roster_opts[] = {
 	{"threshold", required_argument, NULL, OPT_THRESHOLD},
 	{"from", required_argument, NULL, OPT_FROM},
 	{"successor", required_argument, NULL, OPT_SUCCESSOR},
+	{"poc-email", required_argument, NULL, OPT_POC_EMAIL},
+	{"poc-url", required_argument, NULL, OPT_POC_URL},
+	{"poc-phone", required_argument, NULL, OPT_POC_PHONE},
+	{"poc-hours", required_argument, NULL, OPT_POC_HOURS},
+	{"poc-tz", required_argument, NULL, OPT_POC_TZ},
+	{"poc-lang", required_argument, NULL, OPT_POC_LANG},
+	{"poc-pgp", required_argument, NULL, OPT_POC_PGP},
+	{"prefix", required_argument, NULL, OPT_PREFIX},
+	{"asn", required_argument, NULL, OPT_ASN},
+	{"constituency-domain", required_argument, NULL, OPT_CONST_DOMAIN},
 	{"json", no_argument, NULL, 'j'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -835,6 +852,13 @@ struct roster_args {
 	size_t n_add_st, n_rm_st;
 	uint8_t add_st[PROTO_ROSTER_STEWARDS_MAX][32];
 	uint8_t rm_st[PROTO_ROSTER_STEWARDS_MAX][32];
+	/* The member's directory entry (proto/poc.h); has_* when any option of it was given. */
+	bool has_poc, has_cons;
+	char *langs[PROTO_POC_LANGS_MAX];
+	char *prefixes[PROTO_POC_LIST_MAX], *cdomains[PROTO_POC_LIST_MAX];
+	uint32_t asns[PROTO_POC_LIST_MAX];
+	struct proto_poc poc;		/* borrows optarg strings and the arrays above */
+	struct proto_constituency cons; /* likewise */
 	bool json;
 };
 
@@ -932,6 +956,62 @@ static int roster_parse(const char *cmd, int argc, char **argv, struct roster_ar
 		case OPT_SUCCESSOR:
 			a->successor = optarg;
 			break;
+		case OPT_POC_EMAIL:
+		case OPT_POC_URL:
+		case OPT_POC_PHONE:
+		case OPT_POC_HOURS:
+		case OPT_POC_TZ: {
+			char **f[] = {&a->poc.email, &a->poc.url, &a->poc.phone, &a->poc.hours,
+				      &a->poc.tz};
+
+			*f[opt - OPT_POC_EMAIL] = optarg;
+			a->has_poc = true;
+			break;
+		}
+		case OPT_POC_LANG:
+			if (a->poc.n_languages == PROTO_POC_LANGS_MAX)
+				return usage_error(cmd, "at most 8 --poc-lang");
+			a->langs[a->poc.n_languages++] = optarg;
+			a->poc.languages = a->langs;
+			a->has_poc = true;
+			break;
+		case OPT_POC_PGP: {
+			size_t hl = strlen(optarg);
+
+			if ((hl != 40 && hl != 64) ||
+			    proto_hex_decode(a->poc.pgp, hl / 2, optarg) != 0)
+				return usage_error(cmd,
+						   "--poc-pgp takes an OpenPGP fingerprint: 40 "
+						   "or 64 hex digits");
+			a->poc.pgp_len = (uint8_t)(hl / 2);
+			a->has_poc = true;
+			break;
+		}
+		case OPT_PREFIX:
+		case OPT_CONST_DOMAIN: {
+			size_t *n = opt == OPT_PREFIX ? &a->cons.n_prefixes : &a->cons.n_domains;
+
+			if (*n == PROTO_POC_LIST_MAX)
+				return usage_error(cmd, "at most 256 --prefix, --asn and "
+							"--constituency-domain each");
+			(opt == OPT_PREFIX ? a->prefixes : a->cdomains)[(*n)++] = optarg;
+			a->cons.prefixes = a->prefixes;
+			a->cons.domains = a->cdomains;
+			a->has_cons = true;
+			break;
+		}
+		case OPT_ASN: {
+			const char *num = optarg + (strncasecmp(optarg, "AS", 2) ? 0 : 2);
+
+			if (a->cons.n_asns == PROTO_POC_LIST_MAX)
+				return usage_error(cmd, "at most 256 --asn");
+			if (parse_uint(num, UINT32_MAX, &v) || v == 0)
+				return usage_error(cmd, "--asn takes an AS number 1-4294967295");
+			a->asns[a->cons.n_asns++] = (uint32_t)v;
+			a->cons.asns = a->asns;
+			a->has_cons = true;
+			break;
+		}
 		case OPT_THRESHOLD:
 			if (parse_uint(optarg, PROTO_ROSTER_STEWARDS_MAX, &v) || !v)
 				return usage_error(cmd, "--threshold takes 1-32");
@@ -956,9 +1036,47 @@ static int roster_parse(const char *cmd, int argc, char **argv, struct roster_ar
 	return -1;
 }
 
+/*
+ * The member's directory entry from the --poc-* and constituency options: prefixes and
+ * domains canonicalised (an address or CIDR as proto/indicator.h writes it, a domain in
+ * lower case) into @a's own storage, lists sorted, every rule checked with the field named.
+ */
+static int directory_args(const char *cmd, struct roster_args *a, struct proto_member *m)
+{
+	static char canon[2][PROTO_POC_LIST_MAX][PROTO_IND_VALUE_MAX + 1];
+	const char *reason = NULL;
+
+	for (size_t i = 0; i < a->cons.n_prefixes; i++) {
+		struct proto_indicator ind;
+		const char *in = a->prefixes[i];
+
+		if (proto_indicator_parse(&ind, strchr(in, ':') ? PROTO_IND_IPV6 : PROTO_IND_IPV4,
+					  in, strlen(in), &reason))
+			return errorf(cmd, "--prefix %s: %s", in, reason);
+		memcpy(canon[0][i], ind.value, ind.len + 1);
+		a->prefixes[i] = canon[0][i];
+	}
+	for (size_t i = 0; i < a->cons.n_domains; i++) {
+		struct proto_indicator ind;
+		const char *in = a->cdomains[i];
+
+		if (proto_indicator_parse(&ind, PROTO_IND_DOMAIN, in, strlen(in), &reason))
+			return errorf(cmd, "--constituency-domain %s: %s", in, reason);
+		memcpy(canon[1][i], ind.value, ind.len + 1);
+		a->cdomains[i] = canon[1][i];
+	}
+	proto_constituency_sort(&a->cons);
+	if (proto_poc_check(&a->poc, &reason) || proto_constituency_check(&a->cons, &reason))
+		return errorf(cmd, "%s", reason ? reason : "invalid directory entry");
+	m->poc = a->poc;
+	m->constituency = a->cons;
+	return 0;
+}
+
 static int roster_add(const char *cmd, struct roster_args *a)
 {
-	struct proto_member m = {0};
+	struct proto_member m = {0}, kept = {0};
+	int idx;
 	struct proto_roster *r = NULL;
 	struct proto_community c;
 	char name[PROTO_ROSTER_NAME_MAX + 1] = "", hex[65];
@@ -1001,6 +1119,8 @@ static int roster_add(const char *cmd, struct roster_args *a)
 	m.domains = a->n_domain ? domains : NULL;
 	m.n_addrs = a->n_addr;
 	m.addrs = a->n_addr ? a->addr : NULL;
+	if (directory_args(cmd, a, &m))
+		return NODE_CMD_EXIT_FAIL;
 	if (proto_roster_check_member(&m, &reason))
 		return errorf(cmd, "member: %s", reason ? reason : "invalid");
 
@@ -1036,7 +1156,18 @@ static int roster_add(const char *cmd, struct roster_args *a)
 		if (begin_edit(cmd, r, a->roster, a->out))
 			goto out;
 	}
-	if (proto_roster_find_member(r, m.id) >= 0) {
+	if ((idx = proto_roster_find_member(r, m.id)) >= 0) {
+		/* An update without directory options keeps the member's directory entry. */
+		if ((!a->has_poc && proto_poc_copy(&kept.poc, &r->members[idx].poc)) ||
+		    (!a->has_cons &&
+		     proto_constituency_copy(&kept.constituency, &r->members[idx].constituency))) {
+			code = errorf(cmd, "out of memory");
+			goto out;
+		}
+		if (!a->has_poc)
+			m.poc = kept.poc;
+		if (!a->has_cons)
+			m.constituency = kept.constituency;
 		proto_roster_remove_member(r, m.id);
 		updated = true;
 	}
@@ -1068,6 +1199,8 @@ static int roster_add(const char *cmd, struct roster_args *a)
 	       a->out, r->n_members, r->n_members == 1 ? "" : "s");
 	code = NODE_CMD_EXIT_OK;
 out:
+	proto_poc_deinit(&kept.poc);
+	proto_constituency_deinit(&kept.constituency);
 	proto_roster_free(r);
 	return code;
 }

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "node/common/log.h"
+#include "node/daemon/pool.h"
 #include "policy/warnlist.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
@@ -67,7 +68,7 @@ struct job {
 };
 
 struct chunk {
-	uv_work_t work;
+	struct node_pool_work work; /* in the sign lane */
 	struct job *job;
 	size_t from, to;
 };
@@ -90,6 +91,7 @@ struct node_ingest {
 	void *report_ctx;
 	uint64_t last_created_ms;
 	size_t jobs_signing;
+	struct node_pool_lane sign;	     /* signing chunks in the pool: at most one per CPU */
 	size_t running_items;		     /* items of started jobs, not yet answered */
 	struct job *waiting, **waiting_tail; /* submitted, not started (over the budget) */
 	struct job *ready, **ready_tail;
@@ -111,6 +113,7 @@ struct node_ingest *node_ingest_new(uv_loop_t *loop, struct store *store,
 	ing->on_commit = on_commit;
 	ing->ctx = ctx;
 	ing->ready_tail = &ing->ready;
+	node_pool_lane_init(&ing->sign, loop, node_pool_cpus());
 	ing->waiting_tail = &ing->waiting;
 	return ing;
 }
@@ -265,7 +268,9 @@ static int sign_item(struct job *j, size_t i, struct slot *s)
 		r.description.len = strlen(it->description);
 	}
 	r.n_recipients = it->n_recipients;
-	r.recipients = it->n_recipients ? it->recipients[0] : NULL;
+	/* More than PROTO_REPORT_RECIPIENTS_MAX: the encoder refuses the count. */
+	if (it->n_recipients && it->n_recipients <= PROTO_REPORT_RECIPIENTS_MAX)
+		memcpy(r.recipients, it->recipients, it->n_recipients * 32);
 	r.epoch = snap->newest->epoch;
 	if (it->anonymous) {
 		err = sign_anonymous(j, &r, s);
@@ -792,10 +797,8 @@ static int job_start(struct job *j, uint64_t now_ms)
 		ch->job = j;
 		ch->from = c * per_chunk;
 		ch->to = ch->from + per_chunk < n ? ch->from + per_chunk : n;
-		ch->work.data = ch;
-		int r = uv_queue_work(ing->loop, &ch->work, chunk_work, chunk_done);
-		assert(r == 0);
-		(void)r;
+		ch->work.w.data = ch;
+		node_pool_submit(&ing->sign, &ch->work, chunk_work, chunk_done);
 	}
 	free(chunks);
 	return 0;
