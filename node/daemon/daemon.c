@@ -455,7 +455,7 @@ static int load_rosters(struct node_daemon *d)
  *            "map_used"}, "export": {"last_seq", "errors"}, "api": {"connections"},
  *            "ingest": {"accepted", "duplicates", "rejected", "commits", "pending",
  *            "refused": {policy reason id: count}}, "reload": {"count", "failures"}},
- *            "loop": node_looplag_json() (the loop's delay since start-up), and while
+ *            "loop": node_looplag_json() (the loop's delay since ready), and while
  *            the overlay runs "gossip": node_dissem_status_json()
  *   peers   {"ok":true, "overlay": "on"|"off"|"stopping", "roster_members", and with the
  *            overlay on node_overlay_peers_json()'s "peers" (one object per link: id, state,
@@ -1243,7 +1243,7 @@ static int start_loop_handles(struct node_daemon *d)
 	uv_timer_init(&d->loop, &d->watchdog);
 	uv_timer_init(&d->loop, &d->housekeeping);
 	uv_timer_init(&d->loop, &d->shutdown_poll);
-	node_looplag_start(&d->lag, &d->loop); /* cannot fail on an initialised loop */
+	node_looplag_init(&d->lag, &d->loop); /* cannot fail on an initialised loop */
 	d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
 	d->watchdog.data = d->housekeeping.data = d->shutdown_poll.data = d;
 	d->handles_open = true;
@@ -1632,6 +1632,7 @@ int node_daemon_run(const char *config_path)
 			CHATHAM_VERSION, d->community.name, (unsigned long long)nr->epoch,
 			nr->n_members, node_config_str(d->cfg, NODE_API_SOCKET));
 		node_notify("READY=1");
+		node_looplag_start(&d->lag); /* start-up work is not lag */
 		send_status(d);
 		node_exporter_kick(d->exporter, d->snap);
 	} else {
