@@ -20,6 +20,7 @@
 #include "proto/roster.h"
 
 struct policy_vocab;
+struct policy_warnlist;
 
 /* What happens to report descriptions in stripped views. */
 enum policy_desc_mode {
@@ -42,12 +43,20 @@ struct policy_config {
 	bool show_attribution; /* local CLI/API output may name other members (default off) */
 	/* tags that leave unchanged (policy/vocab.h); borrowed, NULL: none */
 	const struct policy_vocab *tag_vocab;
+	/*
+	 * Values that must never be blocked (policy/warnlist.h); borrowed, NULL: none. A view
+	 * of a matching indicator is flagged, and withheld from blocklists unless
+	 * @export_warninglisted.
+	 */
+	const struct policy_warnlist *warnlist;
+	bool export_warninglisted;
 };
 
 /*
  * policy_config_init() - fill @cfg (caller storage) with the defaults: zero ids, empty
  * community name, max_skew_ms = POLICY_DEFAULT_MAX_SKEW_MS, descriptions = redact,
- * export_red = false, show_attribution = false. The caller then sets own_id and community.
+ * export_red = false, show_attribution = false, no warnlist, export_warninglisted = false.
+ * The caller then sets own_id and community.
  */
 void policy_config_init(struct policy_config *cfg);
 

@@ -66,6 +66,13 @@ struct policy_view {
 	char community[PROTO_ROSTER_NAME_MAX + 1]; /* cfg->community_name */
 	uint32_t n_dropped; /* tags and descriptions left out because they could not be
 			     * redacted safely (never counts tags dropped by prefix) */
+	/*
+	 * The cfg->warnlist list the indicator matches (borrowed from it), or NULL; @withheld
+	 * when it matches and cfg->export_warninglisted is off: the value must not reach a
+	 * blocklist (the `plain` export, ECS threat.indicator value fields).
+	 */
+	const char *warninglist;
+	bool withheld;
 };
 
 /*

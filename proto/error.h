@@ -135,7 +135,9 @@
 	X(NODE_E_LINE_TOO_LONG, -3009, "request line longer than [api] max_line_bytes")           \
 	X(NODE_E_SHUTDOWN, -3010, "node is shutting down")                                        \
 	X(NODE_E_POLICY, -3011, "refused by the admission policy")                                \
-	X(NODE_E_NAMES_MEMBER, -3012,                                                             \
+	X(NODE_E_WARNINGLISTED, -3012,                                                            \
+	  "value is on a warninglist (must never be blocked); allow_warninglisted overrides")     \
+	X(NODE_E_NAMES_MEMBER, -3013,                                                             \
 	  "text names another member (allow_names to publish as written)")
 
 enum proto_error {

@@ -329,7 +329,11 @@ int store_open(struct store **out, const struct store_config *cfg)
 		free(s);
 		return rc;
 	}
-	if (mkdir(cfg->dir, 0700) != 0 && errno != EEXIST) {
+	/*
+	 * 0750, as systemd's StateDirectoryMode= in deploy/chatham.service: the export directory
+	 * inside it must be reachable by the SIEM's group. The store's own files are 0600.
+	 */
+	if (mkdir(cfg->dir, 0750) != 0 && errno != EEXIST) {
 		rc = -errno;
 		goto fail;
 	}
@@ -1632,6 +1636,52 @@ int store_outbox_due(struct store *s, struct store_read *rd, uint64_t now_ms,
 out:
 	mdb_cursor_close(c);
 	read_leave(s, rd, txn);
+	return rc;
+}
+
+struct outbox_drop_ctx {
+	struct store *s;
+	store_outbox_keep_fn keep;
+	void *ctx;
+	size_t dropped;
+};
+
+static int outbox_drop_body(MDB_txn *txn, void *arg)
+{
+	struct outbox_drop_ctx *oc = arg;
+	MDB_cursor *c = NULL;
+	MDB_val k, d;
+	int rc;
+
+	oc->dropped = 0; /* the body may run again after a map growth */
+	if ((rc = mdb_cursor_open(txn, oc->s->outbox, &c)) != 0)
+		return store_mdb_err(rc);
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		if (k.mv_size != PAIR_KEY_LEN) {
+			rc = STORE_E_CORRUPT;
+			break;
+		}
+		if (oc->keep(oc->ctx, (const uint8_t *)k.mv_data + 32))
+			continue;
+		if ((rc = mdb_cursor_del(c, 0)) != 0)
+			break;
+		oc->dropped++;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc);
+}
+
+int store_outbox_drop(struct store *s, store_outbox_keep_fn keep, void *ctx, size_t *n_dropped)
+{
+	struct outbox_drop_ctx oc = {.s = s, .keep = keep, .ctx = ctx};
+	int rc;
+
+	if (!keep)
+		return -EINVAL;
+	rc = store_mdb_write(&s->m, outbox_drop_body, &oc);
+	if (n_dropped)
+		*n_dropped = rc == 0 ? oc.dropped : 0;
 	return rc;
 }
 

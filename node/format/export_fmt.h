@@ -12,7 +12,8 @@
  *   jsonl      every document as stored, one per line (a change log, nothing dropped)
  *   csv        RFC 4180, CRLF: header "type,value,tlp,state,confidence,first_seen,last_seen,
  *              members,sightings,false_positives,seq", one row per indicator, every state
- *   plain      the values of active indicators, one per line (for blocklists)
+ *   plain      the values of active indicators, one per line (for blocklists), except
+ *              documents with chatham.withheld (warninglisted values, policy/warnlist.h)
  *   stix21     one bundle: one `identity` for the community (the only created_by_ref), one
  *              `indicator` per active indicator (and, for an incremental export, a revoked
  *              version of each withdrawn or expired one, so a consumer retires it), and the
@@ -69,6 +70,8 @@ struct node_export_doc {
 	json_t *tags;		 /* array of strings (borrowed) */
 	const char *description; /* NULL: none */
 	const char *provider;	 /* community name, NULL if absent */
+	const char *warninglist; /* the warninglist the value is on (policy/warnlist.h), or NULL */
+	bool withheld;		 /* kept out of blocklists: the plain format skips it */
 };
 
 /*

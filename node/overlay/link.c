@@ -62,7 +62,7 @@ struct node_link {
 	size_t queued;			    /* memory of all write buffers (wreq_cost) */
 	unsigned inflight;		    /* buffers handed to uv_write(), callback not yet run */
 	struct wreq *pend_head, *pend_tail; /* buffers not yet handed over, oldest first */
-	uint64_t peer_epoch;
+	uint64_t peer_epoch, peer_version, peer_min_version, version;
 	struct sockaddr_storage peer;
 };
 
@@ -638,6 +638,12 @@ static void handle_transport(struct node_link *l, const uint8_t *msg, size_t len
 		return;
 	}
 	l->peer_epoch = m.u.hello.roster_epoch;
+	l->peer_version = m.u.hello.version;
+	l->peer_min_version = m.u.hello.min_version ? m.u.hello.min_version : m.u.hello.version;
+	if (!proto_link_version_agree(&env->hello, &m.u.hello, &l->version)) {
+		node_link_close(l, NODE_LINK_R_VERSION);
+		return;
+	}
 	r = env->ops->hello(l, &m.u.hello);
 	if (r != NODE_LINK_R_NONE) {
 		node_link_close(l, r);
@@ -905,11 +911,20 @@ size_t node_link_queued(const struct node_link *l)
 
 size_t node_link_room(const struct node_link *l)
 {
-	size_t max = l->env->lim.send_queue_max;
+	size_t max = l->env->lim.send_queue_max,
+	       fixed = sizeof(struct wreq) + NODE_LINK_ALLOC_OVERHEAD;
+	size_t avail, fresh, tail;
 
 	if (l->state == NODE_LINK_CLOSING || l->queued >= max)
 		return 0;
-	return max - l->queued;
+	/* The largest frame frame_room() takes: in the pending buffer, or in a new one. */
+	avail = max - l->queued;
+	fresh = avail > fixed ? avail - fixed : 0;
+	if ((l->inflight || l->pend_tail) &&
+	    avail < NODE_LINK_SEND_CHUNK + NODE_LINK_ALLOC_OVERHEAD)
+		fresh = 0; /* a new buffer would be a whole chunk */
+	tail = l->pend_tail ? l->pend_tail->cap - l->pend_tail->len : 0;
+	return fresh > tail ? fresh : tail;
 }
 
 void node_link_info(const struct node_link *l, struct node_link_info *info)
@@ -927,6 +942,9 @@ void node_link_info(const struct node_link *l, struct node_link_info *info)
 	info->rtt_us = l->rtt_us;
 	info->queued = l->queued;
 	info->peer_epoch = l->peer_epoch;
+	info->peer_version = l->peer_version;
+	info->peer_min_version = l->peer_min_version;
+	info->version = l->version;
 	info->peer = l->peer;
 }
 

@@ -113,7 +113,8 @@ enum node_link_state {
 	X(NODE_LINK_R_PREAUTH, "preauth_timeout",                                                 \
 	  "no valid first handshake message within preauth_timeout_ms")                           \
 	X(NODE_LINK_R_EVICTED, "evicted",                                                         \
-	  "oldest of a full pre-authentication pool or set of handshake slots")
+	  "oldest of a full pre-authentication pool or set of handshake slots")                   \
+	X(NODE_LINK_R_VERSION, "version", "no link protocol version in common (proto/link.h)")
 
 enum node_link_reason {
 	NODE_LINK_R_NONE = 0, /* "keep the link" in ops return values; never a close reason */
@@ -223,6 +224,9 @@ struct node_link_info {
 	int64_t rtt_us;		      /* last PING->PONG round trip; -1 before the first PONG */
 	size_t queued;		      /* send queue memory (link.h "Send queue") */
 	uint64_t peer_epoch;	      /* roster epoch from the peer's HELLO; 0 before */
+	uint64_t peer_version;	      /* newest link version in the peer's HELLO; 0 before */
+	uint64_t peer_min_version;    /* its oldest one (= peer_version when not sent) */
+	uint64_t version;	      /* the version the link uses; 0 before HELLO */
 	struct sockaddr_storage peer; /* remote address (AF_UNSPEC when unknown) */
 };
 
@@ -268,7 +272,11 @@ uint64_t node_link_id(const struct node_link *l);
 void *node_link_owner(const struct node_link *l);
 /* The authenticated remote static key (32 bytes, owned by @l); all zero before HELLO. */
 const uint8_t *node_link_remote_static(const struct node_link *l);
-/* Send queue memory and the room left under send_queue_max (0 when closing). */
+/*
+ * Send queue memory, and the largest frame (2-byte header, message and tag) a send can queue
+ * now without going over send_queue_max (0 when closing): what node_link_send() takes for a
+ * message of up to room - 18 bytes.
+ */
 size_t node_link_queued(const struct node_link *l);
 size_t node_link_room(const struct node_link *l);
 void node_link_info(const struct node_link *l, struct node_link_info *info);
