@@ -9,11 +9,11 @@ PKGS=(
 	build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
 	# core libraries
 	libsodium-dev libuv1-dev libmsgpack-dev liblmdb-dev
-	# node libraries
-	libjansson-dev libinih-dev libsystemd-dev
+	# node libraries; chatham-taxii's HTTPS (libmicrohttpd uses GnuTLS)
+	libjansson-dev libinih-dev libsystemd-dev libmicrohttpd-dev libgnutls28-dev
 	# tests: unit framework, LMDB tools, independent Noise peer, SIEM puller, unit checks
 	libcmocka-dev lmdb-utils python3 python3-lmdb python3-msgpack python3-dissononce
-	systemd valgrind
+	systemd valgrind openssl
 	# man pages
 	scdoc
 )
