@@ -62,6 +62,8 @@ static const char export_usage[] =
 	"  -q, --quiet           no summary on standard error\n"
 	"  -h, --help            this text\n";
 
+#define SKIPPED_SHOWN 10 /* unreadable documents named one by one; the rest are counted */
+
 struct run {
 	const char *cmd;
 	struct store_export *x;
@@ -69,8 +71,9 @@ struct run {
 	int type; /* 0: all */
 	struct node_export_latest *latest;
 	struct node_export_writer *w;
-	uint64_t end;  /* last sequence of the range (pass 1) */
-	uint64_t docs; /* documents in the range that match the filter */
+	uint64_t end;	  /* last sequence of the range (pass 1) */
+	uint64_t docs;	  /* documents in the range that match the filter */
+	uint64_t skipped; /* documents that could not be read (pass 1) */
 	bool pass2;
 	int err;
 	char why[160];
@@ -102,7 +105,7 @@ static int usage_error(const char *msg)
 static int visit(void *ctx, uint64_t seq, const uint8_t *doc, size_t len)
 {
 	struct run *run = ctx;
-	struct node_export_doc d;
+	struct node_export_doc d = {0};
 	const char *why = "not JSON";
 	json_error_t jerr;
 	json_t *j;
@@ -112,11 +115,35 @@ static int visit(void *ctx, uint64_t seq, const uint8_t *doc, size_t len)
 		return 1; /* past the range fixed by pass 1 */
 	j = json_loadb((const char *)doc, len, 0, &jerr);
 	if (!j || node_export_doc_parse(j, &d, &why)) {
-		snprintf(run->why, sizeof(run->why), "document at sequence %" PRIu64 ": %s", seq,
-			 why);
+		/*
+		 * One unreadable document must not stop the export (a node that stored a
+		 * report with a 5-digit year would otherwise break every export downstream):
+		 * it is skipped, counted and named on standard error. Its indicator, when it
+		 * can be read, still counts as changed at @seq, so an older state of it is not
+		 * exported in its place: the indicator is left out until a newer document.
+		 */
+		if (!run->pass2) {
+			run->skipped++;
+			if (run->skipped <= SKIPPED_SHOWN)
+				fprintf(stderr,
+					"chatham: %s: skipped the document at sequence %" PRIu64
+					": %s\n",
+					run->cmd, seq, why);
+			if (run->latest && d.ind_id_hex && strlen(d.ind_id_hex) == 64 &&
+			    !proto_hex_decode(d.ind_id, 32, d.ind_id_hex) &&
+			    (!run->type || d.type == run->type)) {
+				if (seq > run->end)
+					run->end = seq;
+				r = node_export_latest_put(run->latest, d.ind_id, seq);
+				if (r) {
+					json_decref(j);
+					run->err = r;
+					return -1;
+				}
+			}
+		}
 		json_decref(j);
-		run->err = NODE_E_EXPORT;
-		return -1;
+		return 0;
 	}
 	if (run->type && d.type != run->type) {
 		json_decref(j);
@@ -357,6 +384,12 @@ int node_cmd_export(int argc, char **argv)
 		}
 		tmp[0] = '\0';
 	}
+	if (run.skipped)
+		fprintf(stderr,
+			"chatham: export: %" PRIu64 " unreadable document%s skipped%s; the "
+			"rest is exported\n",
+			run.skipped, run.skipped == 1 ? "" : "s",
+			run.skipped > SKIPPED_SHOWN ? " (the first ones are named above)" : "");
 	if (!quiet) {
 		uint64_t n = node_export_writer_count(run.w);
 		fprintf(stderr,

@@ -727,6 +727,8 @@ static const char roster_usage[] =
 	"           [--min-ring-size N] [--require-anonymous | --allow-attributed]\n"
 	"           [--max-report-age SECONDS]\n"
 	"       chatham roster remove --roster FILE --member-id HEX [--out FILE]\n"
+	"       chatham roster stewards --roster FILE [--add-steward HEX]...\n"
+	"           [--remove-steward HEX]... [--threshold K] [--out FILE]\n"
 	"       chatham roster sign --roster FILE --steward-key FILE\n"
 	"           (--community FILE | --previous FILE | --authority FILE) [--out FILE]\n"
 	"       chatham roster show --roster FILE [--json]\n"
@@ -747,6 +749,12 @@ static const char roster_usage[] =
 	"          --min-ring-size N, --require-anonymous, --allow-attributed,\n"
 	"          --max-report-age SECONDS (0: unlimited)   community settings\n"
 	"remove  Remove the member with that id (same epoch rules as add).\n"
+	"stewards  Add, remove or replace stewards and set the threshold K of the next epoch\n"
+	"        (same epoch rules as add). The stewards and K in office (the previous\n"
+	"        roster's) sign the change; the new ones take over from the epoch after.\n"
+	"          --add-steward HEX      a steward public key (repeatable)\n"
+	"          --remove-steward HEX   (repeatable)\n"
+	"          -k, --threshold K      signatures a roster needs from then on\n"
 	"sign    Add this steward's signature. Epoch 1 is authorised by the community file\n"
 	"        (--community), a later epoch by the previous complete roster (--previous);\n"
 	"        --authority takes either.\n"
@@ -767,6 +775,9 @@ enum {
 	OPT_PREVIOUS,
 	OPT_AUTHORITY,
 	OPT_STEWARD_KEY,
+	OPT_ADD_STEWARD,
+	OPT_REMOVE_STEWARD,
+	OPT_THRESHOLD,
 };
 
 static const struct option roster_opts[] = {
@@ -788,6 +799,9 @@ static const struct option roster_opts[] = {
 	{"previous", required_argument, NULL, OPT_PREVIOUS},
 	{"authority", required_argument, NULL, OPT_AUTHORITY},
 	{"steward-key", required_argument, NULL, OPT_STEWARD_KEY},
+	{"add-steward", required_argument, NULL, OPT_ADD_STEWARD},
+	{"remove-steward", required_argument, NULL, OPT_REMOVE_STEWARD},
+	{"threshold", required_argument, NULL, OPT_THRESHOLD},
 	{"json", no_argument, NULL, 'j'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -803,6 +817,10 @@ struct roster_args {
 	long long min_ring;  /* -1: unchanged */
 	int require_anon;    /* -1: unchanged */
 	long long max_age_s; /* -1: unchanged */
+	long long threshold; /* -1: unchanged */
+	size_t n_add_st, n_rm_st;
+	uint8_t add_st[PROTO_ROSTER_STEWARDS_MAX][32];
+	uint8_t rm_st[PROTO_ROSTER_STEWARDS_MAX][32];
 	bool json;
 };
 
@@ -813,7 +831,7 @@ static int roster_parse(const char *cmd, int argc, char **argv, struct roster_ar
 	int opt;
 
 	memset(a, 0, sizeof(*a));
-	a->min_ring = a->require_anon = a->max_age_s = -1;
+	a->min_ring = a->require_anon = a->max_age_s = a->threshold = -1;
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "r:c:o:k:n:a:d:A:jh", roster_opts, NULL)) != -1) {
 		switch (opt) {
@@ -880,6 +898,24 @@ static int roster_parse(const char *cmd, int argc, char **argv, struct roster_ar
 			break;
 		case OPT_STEWARD_KEY:
 			a->steward_key = optarg;
+			break;
+		case OPT_ADD_STEWARD:
+		case OPT_REMOVE_STEWARD: {
+			size_t *n = opt == OPT_ADD_STEWARD ? &a->n_add_st : &a->n_rm_st;
+			uint8_t(*list)[32] = opt == OPT_ADD_STEWARD ? a->add_st : a->rm_st;
+			if (*n == PROTO_ROSTER_STEWARDS_MAX)
+				return usage_error(cmd, "at most 32 stewards");
+			if (parse_hex32(optarg, list[*n]))
+				return usage_error(cmd,
+						   "--add-steward and --remove-steward take 64 "
+						   "hex digits (a steward_pk)");
+			(*n)++;
+			break;
+		}
+		case OPT_THRESHOLD:
+			if (parse_uint(optarg, PROTO_ROSTER_STEWARDS_MAX, &v) || !v)
+				return usage_error(cmd, "--threshold takes 1-32");
+			a->threshold = (long long)v;
 			break;
 		case 'j':
 			a->json = true;
@@ -1044,6 +1080,89 @@ static int roster_remove(const char *cmd, struct roster_args *a)
 	       r->n_members == 1 ? "" : "s");
 	code = NODE_CMD_EXIT_OK;
 out:
+	proto_roster_free(r);
+	return code;
+}
+
+/*
+ * The steward set and threshold of the draft. Nothing here is trusted by the nodes: the
+ * change only counts once k stewards of the roster in office have signed the draft
+ * (proto_community_roster_judge()).
+ */
+static int roster_stewards(const char *cmd, struct roster_args *a)
+{
+	struct proto_roster *r = NULL;
+	uint8_t(*st)[32] = NULL;
+	size_t n;
+	char hex[65];
+	int code = NODE_CMD_EXIT_FAIL, e, i;
+
+	if (!a->n_add_st && !a->n_rm_st && a->threshold < 0)
+		return usage_error(cmd, "nothing to change: give --add-steward, --remove-steward "
+					"or --threshold");
+	if (load_roster(cmd, a->roster, &r))
+		return NODE_CMD_EXIT_FAIL;
+	st = malloc((r->n_stewards + a->n_add_st) * 32);
+	if (!st) {
+		code = errorf(cmd, "out of memory");
+		goto out;
+	}
+	memcpy(st, r->stewards, r->n_stewards * 32);
+	n = r->n_stewards;
+	for (size_t k = 0; k < a->n_rm_st; k++) {
+		for (i = 0; i < (int)n && memcmp(st[i], a->rm_st[k], 32); i++)
+			;
+		if (i == (int)n) {
+			code = errorf(cmd, "%.16s... is not a steward of %s",
+				      hex32(hex, a->rm_st[k]), a->roster);
+			goto out;
+		}
+		memmove(st[i], st[i + 1], (n - (size_t)i - 1) * 32);
+		n--;
+	}
+	for (size_t k = 0; k < a->n_add_st; k++) {
+		for (i = 0; i < (int)n && memcmp(st[i], a->add_st[k], 32); i++)
+			;
+		if (i < (int)n) {
+			code = errorf(cmd, "%.16s... is a steward already",
+				      hex32(hex, a->add_st[k]));
+			goto out;
+		}
+		memcpy(st[n++], a->add_st[k], 32);
+	}
+	if (n == 0 || n > PROTO_ROSTER_STEWARDS_MAX) {
+		code = errorf(cmd, "a roster needs 1-32 stewards, this change leaves %zu", n);
+		goto out;
+	}
+	if (begin_edit(cmd, r, a->roster, a->out))
+		goto out;
+	free(r->stewards);
+	r->stewards = st;
+	st = NULL;
+	r->n_stewards = n;
+	if (a->threshold >= 0)
+		r->threshold = (uint32_t)a->threshold;
+	if (r->threshold > n) {
+		code = errorf(cmd, "threshold %u is larger than the %zu stewards; give --threshold",
+			      r->threshold, n);
+		goto out;
+	}
+	e = proto_roster_check(r);
+	if (e) {
+		code = errorf(cmd, "the roster would be invalid: %s%s", proto_error_str(e),
+			      e == PROTO_E_ROSTER_STEWARD || e == PROTO_E_ROSTER_MEMBER
+				      ? " (a steward key is invalid or also used by a member)"
+				      : "");
+		goto out;
+	}
+	if (save_roster(cmd, a->out, r))
+		goto out;
+	printf("epoch %llu draft %s: %zu steward%s, threshold %u; the stewards of the previous "
+	       "roster sign it with chatham roster sign --previous\n",
+	       (unsigned long long)r->epoch, a->out, n, n == 1 ? "" : "s", r->threshold);
+	code = NODE_CMD_EXIT_OK;
+out:
+	free(st);
 	proto_roster_free(r);
 	return code;
 }
@@ -1314,8 +1433,8 @@ int node_cmd_roster(int argc, char **argv)
 		const char *name;
 		int (*fn)(const char *cmd, struct roster_args *a);
 	} subs[] = {
-		{"add", roster_add},   {"remove", roster_remove}, {"sign", roster_sign},
-		{"show", roster_show}, {"verify", roster_verify},
+		{"add", roster_add},   {"remove", roster_remove}, {"stewards", roster_stewards},
+		{"sign", roster_sign}, {"show", roster_show},	  {"verify", roster_verify},
 	};
 	struct roster_args a;
 	char cmd[32];
@@ -1337,8 +1456,8 @@ int node_cmd_roster(int argc, char **argv)
 		return subs[i].fn(cmd, &a);
 	}
 	fprintf(stderr,
-		"chatham: roster: unknown subcommand '%s' (add, remove, sign, show, "
-		"verify)\n",
+		"chatham: roster: unknown subcommand '%s' (add, remove, stewards, sign, "
+		"show, verify)\n",
 		argv[1]);
 	return NODE_CMD_EXIT_USAGE;
 }

@@ -72,6 +72,7 @@ struct node_daemon {
 	bool reloading, expiring;
 	unsigned reads_pending; /* query/list jobs in the pool */
 	uint64_t reloads, reload_failures;
+	uint64_t roster_conflicts; /* rosters refused as a second roster of a held epoch */
 	char last_status[256];
 	int exit_code;
 };
@@ -187,17 +188,69 @@ static const struct proto_roster *newest_roster(const struct node_daemon *d)
 }
 
 /*
- * Reads @path and decides whether it is a roster to adopt: newer than @held (NULL: none
- * held) and verified against the right steward set. Returns 1 with *@out (caller owns) and
- * its signed bytes stored, 0 when the file holds nothing newer, or a negative error (logged).
- * Runs at start-up and in the reload job (pool thread; @held is not changed meanwhile).
+ * The succession rule (proto_community_roster_judge()) applied to @r, which came from
+ * @origin ("roster file PATH", "a member"), against the held chain @held[0..@n_held-1].
+ * Returns 0 to adopt, or the rule's code. A conflict (stewards signed two rosters for one
+ * epoch) is the one outcome that is never benign: it is logged at error level with both
+ * roster ids, and @r is kept as evidence in @state_dir as roster-conflict-EPOCH-ID (written
+ * once per distinct roster). Runs on the loop thread or in the reload job; it touches
+ * nothing shared.
+ */
+static int judge_roster(const struct proto_community *comm, struct proto_roster *const *held,
+			size_t n_held, const char *state_dir, const struct proto_roster *r,
+			const char *origin)
+{
+	uint8_t *bytes = NULL, id[32], hid[32];
+	char path[4096], hex[65], hhex[65];
+	size_t len;
+	int err = proto_community_roster_judge(comm, (const struct proto_roster *const *)held,
+					       n_held, r),
+	    werr;
+
+	if (err != PROTO_E_ROSTER_CONFLICT)
+		return err;
+	memset(hid, 0, sizeof(hid));
+	for (size_t i = 0; i < n_held; i++) {
+		if (held[i]->epoch == r->epoch && !proto_roster_encode(held[i], &bytes, &len)) {
+			proto_roster_id(bytes, len, hid);
+			free(bytes);
+			bytes = NULL;
+		}
+	}
+	werr = proto_roster_encode(r, &bytes, &len);
+	if (!werr) {
+		proto_roster_id(bytes, len, id);
+		snprintf(path, sizeof(path), "%s/roster-conflict-%llu-%s", state_dir,
+			 (unsigned long long)r->epoch, proto_hex_encode(hex, id, 32));
+		werr = node_keyfile_write_public(path, bytes, len, 0);
+		if (werr == -EEXIST)
+			werr = 0;
+	}
+	log_err("ROSTER CONFLICT: %s offers epoch %llu as roster id %s, but this node holds "
+		"roster id %s for that epoch, and the stewards in office signed both. Refused; "
+		"the node keeps the roster it had. Evidence: %s%s. Ask the stewards why two "
+		"rosters of one epoch exist",
+		origin, (unsigned long long)r->epoch, werr ? "(unknown)" : hex,
+		proto_hex_encode(hhex, hid, 32), werr ? "not kept: " : path,
+		werr ? proto_error_str(werr) : "");
+	free(bytes);
+	return err;
+}
+
+/*
+ * Reads @path and decides whether it is a roster to adopt under the succession rule against
+ * the held chain. Returns 1 with *@out (caller owns) and its signed bytes stored, 0 when the
+ * file holds nothing newer (an older epoch, or a copy of a held one), or a negative error
+ * (logged; PROTO_E_ROSTER_CONFLICT for a conflicting roster). Runs at start-up and in the
+ * reload job (pool thread; the held chain is not changed meanwhile).
  */
 static int adopt_roster_file(struct store *store, const struct proto_community *comm,
-			     const struct proto_roster *held, const char *path,
-			     struct proto_roster **out)
+			     struct proto_roster *const *held, size_t n_held, const char *state_dir,
+			     const char *path, struct proto_roster **out)
 {
 	struct proto_roster *r = NULL;
 	uint8_t *bytes = NULL;
+	char origin[4200];
 	size_t len;
 	int err;
 
@@ -207,28 +260,25 @@ static int adopt_roster_file(struct store *store, const struct proto_community *
 		log_err("roster file %s: %s", path, proto_error_str(err));
 		return err;
 	}
-	if (held && r->epoch <= held->epoch) {
-		if (r->epoch < held->epoch)
+	snprintf(origin, sizeof(origin), "roster file %s", path);
+	err = judge_roster(comm, held, n_held, state_dir, r, origin);
+	if (err == PROTO_E_ROSTER_KNOWN || err == PROTO_E_ROSTER_EPOCH) {
+		if (r->epoch < held[n_held - 1]->epoch)
 			log_notice(
 				"roster file %s has epoch %llu; keeping the newer epoch %llu from "
 				"the store",
 				path, (unsigned long long)r->epoch,
-				(unsigned long long)held->epoch);
+				(unsigned long long)held[n_held - 1]->epoch);
 		proto_roster_free(r);
 		return 0;
 	}
-	if (held)
-		err = proto_roster_verify(r, comm->id, (const uint8_t(*)[32])held->stewards,
-					  held->n_stewards, held->threshold, held->epoch);
-	else
-		err = proto_roster_verify(r, comm->id, (const uint8_t(*)[32])comm->stewards,
-					  comm->n_stewards, comm->threshold, 0);
 	if (err) {
-		log_err("roster file %s (epoch %llu) does not verify against %s: %s", path,
-			(unsigned long long)r->epoch,
-			held ? "the stewards of the newest held roster"
-			     : "the community file's stewards",
-			proto_error_str(err));
+		if (err != PROTO_E_ROSTER_CONFLICT)
+			log_err("roster file %s (epoch %llu) does not verify against %s: %s", path,
+				(unsigned long long)r->epoch,
+				n_held ? "the stewards of the newest held roster"
+				       : "the community file's stewards",
+				proto_error_str(err));
 		proto_roster_free(r);
 		return err;
 	}
@@ -277,7 +327,10 @@ static int load_rosters(struct node_daemon *d)
 		}
 	}
 	if (access(path, F_OK) == 0 || !d->n_rosters) {
-		err = adopt_roster_file(d->store, &d->community, newest_roster(d), path, &r);
+		err = adopt_roster_file(d->store, &d->community, d->rosters, d->n_rosters,
+					node_config_str(d->cfg, NODE_STATE_DIR), path, &r);
+		if (err == PROTO_E_ROSTER_CONFLICT)
+			d->roster_conflicts++;
 		if (err < 0 && !d->n_rosters)
 			return err;
 		if (err == 1 && (err = add_roster(d, r))) {
@@ -349,17 +402,17 @@ static json_t *status_json(struct node_daemon *d)
 			json_object_set_new(refused, policy_admit_reason_name(i),
 					    json_integer((json_int_t)ist.refused[i]));
 	resp = json_pack(
-		"{s:b, s:s, s:s, s:I, s:s, s:{s:s, s:s*}, s:{s:I, s:I}, "
-		"s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:{s:I}, "
+		"{s:b, s:s, s:s, s:I, s:s, s:{s:s, s:s*}, "
+		"s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:{s:I}, "
 		"s:{s:I, s:I, s:I, s:I, s:I, s:o}, s:{s:I, s:I}}",
 		"ok", 1, "version", CHATHAM_VERSION, "state", d->stopping ? "stopping" : "running",
 		"uptime_s", (json_int_t)((now_ms() - d->start_ms) / 1000), "community",
 		d->community.name, "member", "id", proto_hex_encode(hex, d->keys.id_pk, 32), "name",
 		own >= 0 ? nr->members[own].name : NULL, "roster", "epoch", (json_int_t)nr->epoch,
-		"members", (json_int_t)nr->n_members, "store", "reports", (json_int_t)st.reports,
-		"indicators", (json_int_t)st.indicators, "feed_last", (json_int_t)st.feed_last,
-		"outbox", (json_int_t)st.outbox, "map_size", (json_int_t)st.map_size, "map_used",
-		(json_int_t)st.map_used, "export", "last_seq",
+		"members", (json_int_t)nr->n_members, "conflicts", (json_int_t)d->roster_conflicts,
+		"store", "reports", (json_int_t)st.reports, "indicators", (json_int_t)st.indicators,
+		"feed_last", (json_int_t)st.feed_last, "outbox", (json_int_t)st.outbox, "map_size",
+		(json_int_t)st.map_size, "map_used", (json_int_t)st.map_used, "export", "last_seq",
 		(json_int_t)node_exporter_last_seq(d->exporter), "errors",
 		(json_int_t)node_exporter_errors(d->exporter), "api", "connections",
 		(json_int_t)node_api_connections(d->api), "ingest", "accepted",
@@ -728,6 +781,7 @@ struct reload_job {
 	struct node_config *cfg;
 	struct proto_roster *roster; /* newer roster adopted, or NULL */
 	int held_back;
+	bool conflict; /* the roster file conflicts with a held epoch */
 };
 
 static void reload_work(uv_work_t *work)
@@ -753,7 +807,10 @@ static void reload_work(uv_work_t *work)
 		return;
 	}
 	const char *path = node_config_str(j->cfg, NODE_ROSTER_FILE);
-	if (adopt_roster_file(d->store, &d->community, newest_roster(d), path, &j->roster) < 0)
+	err = adopt_roster_file(d->store, &d->community, d->rosters, d->n_rosters,
+				node_config_str(d->cfg, NODE_STATE_DIR), path, &j->roster);
+	j->conflict = err == PROTO_E_ROSTER_CONFLICT;
+	if (err < 0)
 		log_warning("reload: keeping roster epoch %llu",
 			    (unsigned long long)newest_roster(d)->epoch);
 }
@@ -767,6 +824,7 @@ static void reload_done(uv_work_t *work, int status)
 
 	(void)status;
 	d->reloading = false;
+	d->roster_conflicts += j->conflict;
 	if (!j->cfg) {
 		d->reload_failures++;
 		proto_roster_free(j->roster);
@@ -1090,12 +1148,14 @@ static int on_gossip_roster(void *ctx, const uint8_t *bytes, size_t len)
 	err = proto_roster_decode(&r, bytes, len);
 	if (err)
 		return err;
-	if (r->epoch <= held->epoch) {
-		proto_roster_free(r);
-		return PROTO_E_ROSTER_EPOCH;
-	}
-	err = proto_roster_verify(r, d->community.id, (const uint8_t(*)[32])held->stewards,
-				  held->n_stewards, held->threshold, held->epoch);
+	err = judge_roster(&d->community, d->rosters, d->n_rosters,
+			   node_config_str(d->cfg, NODE_STATE_DIR), r, "a member");
+	if (err == PROTO_E_ROSTER_CONFLICT)
+		d->roster_conflicts++;
+	else if (err == PROTO_E_ROSTER_EPOCH && r->epoch < held->epoch)
+		log_warning("a member sent roster epoch %llu, older than the held epoch %llu, "
+			    "of an epoch this node never held: refused (a rollback)",
+			    (unsigned long long)r->epoch, (unsigned long long)held->epoch);
 	if (!err)
 		err = store_roster_put(d->store, r->epoch, bytes, len);
 	if (!err)

@@ -46,6 +46,7 @@ struct sync_job {
 /* Copies of the signed vote reports of one indicator, decoded. Grows as needed. */
 struct votes {
 	size_t n, cap;
+	size_t undecodable; /* stored reports this version's decoder refuses (skipped) */
 	uint8_t **bytes;
 	struct proto_report *r;
 	const struct proto_report **ptr;
@@ -88,9 +89,15 @@ static int collect_vote(void *ctx, const struct store_report_info *info, const u
 		return -ENOMEM;
 	memcpy(copy, bytes, len);
 	if (proto_report_decode(&v->r[v->n], copy, len)) {
-		/* The store only holds reports that decoded at ingest: this one is damaged. */
+		/*
+		 * It decoded at ingest, under the rules of the version that stored it; a later
+		 * version may refuse it (a time past year 9999, a URL that is no longer
+		 * canonical). One such report must not stop the export or a query of its
+		 * indicator: it no longer votes, and it is counted and logged.
+		 */
 		free(copy);
-		return STORE_E_CORRUPT;
+		v->undecodable++;
+		return 0;
 	}
 	v->bytes[v->n++] = copy;
 	return 0;
@@ -135,6 +142,15 @@ int node_exporter_view(const struct node_snap *snap, struct store *s, struct sto
 		r = policy_strip_view(v, &snap->pcfg, snap->redactor, sum, votes.ptr, votes.n,
 				      own ? tag : NULL);
 		proto_wipe(tag, sizeof(tag));
+	}
+	if (votes.undecodable) {
+		char hex[65];
+
+		log_warning("indicator %s: %zu stored report%s no longer decode%s and do%s not "
+			    "count (stored by an older version?)",
+			    proto_hex_encode(hex, ind_id, 32), votes.undecodable,
+			    votes.undecodable == 1 ? "" : "s", votes.undecodable == 1 ? "s" : "",
+			    votes.undecodable == 1 ? "es" : "");
 	}
 	votes_free(&votes);
 	return r < 0 ? r : 1;

@@ -188,6 +188,8 @@ int node_req_time_parse(const char *s, uint64_t *ms)
 	t -= sign * (int64_t)(oh * 3600 + om * 60);
 	if (t < 0)
 		return -EINVAL;
+	if ((uint64_t)t * 1000 + frac > PROTO_REPORT_TIME_MAX_MS)
+		return -ERANGE; /* e.g. 9999-12-31T23:30:00-01:00 */
 	*ms = (uint64_t)t * 1000 + frac;
 	return 0;
 }
@@ -378,15 +380,18 @@ static int parse_item(json_t *obj, int fixed_kind, const char *prefix, bool top,
 	v = json_object_get(obj, "valid_until");
 	if (v) {
 		uint64_t ms = 0;
-		if (json_is_integer(v) && json_integer_value(v) > 0)
+		if (json_is_integer(v) && json_integer_value(v) > 0 &&
+		    (uint64_t)json_integer_value(v) <= PROTO_REPORT_TIME_MAX_MS)
 			ms = (uint64_t)json_integer_value(v);
 		else if (!json_is_string(v) || node_req_time_parse(json_string_value(v), &ms))
 			ms = 0;
 		if (!ms)
 			return node_req_error_set(
 				err, PROTO_E_REPORT_TIME, path(f, sizeof(f), prefix, "valid_until"),
-				"valid_until must be milliseconds since the epoch or an RFC 3339 "
-				"UTC time such as 2030-01-31T00:00:00Z");
+				"valid_until must be milliseconds since the epoch (1-%llu) or an "
+				"RFC 3339 UTC time such as 2030-01-31T00:00:00Z, at most "
+				"9999-12-31T23:59:59.999Z",
+				(unsigned long long)PROTO_REPORT_TIME_MAX_MS);
 		it->valid_until_ms = ms;
 	}
 	v = json_object_get(obj, "ttl");

@@ -18,7 +18,8 @@
  *                      case-insensitive, optional "TLP:" prefix
  *         confidence   integer 0..100, default 50
  *         valid_until  integer milliseconds since the Unix epoch, or an RFC 3339 UTC time
- *                      "YYYY-MM-DDTHH:MM:SS[.fff]Z"
+ *                      "YYYY-MM-DDTHH:MM:SS[.fff]Z"; 1970-01-01T00:00:00.001Z ..
+ *                      9999-12-31T23:59:59.999Z (PROTO_REPORT_TIME_MAX_MS)
  *         ttl          integer seconds 1..NODE_REQ_TTL_MAX (exclusive with valid_until)
  *         tags         array of at most 16 strings, 1..64 bytes, no control characters
  *         description  string, at most 2048 bytes
@@ -152,7 +153,8 @@ json_t *node_req_error_response(json_t *id, const struct node_req_error *err);
 
 /*
  * node_req_time_parse() - an RFC 3339 UTC time "YYYY-MM-DDTHH:MM:SS[.fraction]Z" (or with
- * a numeric offset "+hh:mm") into milliseconds since the Unix epoch. Returns 0 or -EINVAL.
+ * a numeric offset "+hh:mm") into milliseconds since the Unix epoch. Returns 0, -EINVAL, or
+ * -ERANGE for a time after PROTO_REPORT_TIME_MAX_MS (9999-12-31T23:59:59.999Z).
  */
 int node_req_time_parse(const char *s, uint64_t *ms);
 

@@ -37,6 +37,14 @@ static enum policy_reason check_times(const struct policy_config *cfg,
 
 	if (limit < ctx->now_ms) /* saturate instead of wrapping */
 		limit = UINT64_MAX;
+	/*
+	 * The codec refuses these already; a report handed in as a struct (not from the decoder)
+	 * must not carry a time no export format can print either.
+	 */
+	if (r->created_ms == 0 || r->created_ms > PROTO_REPORT_TIME_MAX_MS ||
+	    r->valid_until_ms > PROTO_REPORT_TIME_MAX_MS ||
+	    (r->valid_until_ms != 0 && r->valid_until_ms <= r->created_ms))
+		return POLICY_REJECT_ENCODING;
 	if (r->created_ms > limit)
 		return POLICY_REJECT_FUTURE;
 	if (max_age_ms != 0 && ctx->now_ms > r->created_ms &&

@@ -17,7 +17,10 @@
  *   3. community id equals cfg->community                                       -> COMMUNITY
  *   4. provenance kind known                                                    -> PROVENANCE
  *      anonymous provenance only with CLEAR/GREEN                              -> ANON_RESTRICTED
- *   5. `created` at most cfg->max_skew_ms after ctx->now_ms                     -> FUTURE
+ *   5. `created` and `valid_until` inside the codec's range (1 ms ..
+ *      PROTO_REPORT_TIME_MAX_MS, valid_until > created; a report struct that did not
+ *      come from the decoder can break it)                                       -> ENCODING
+ *      `created` at most cfg->max_skew_ms after ctx->now_ms                     -> FUTURE
  *   6. arrival kind known                                                       -> ARRIVAL
  *      a LOCAL attributed report is signed by cfg->own_id                       -> NOT_OWN
  *   7. AMBER, AMBER+STRICT, RED: LOCAL (own report, checked in 6), or DIRECT with the link

@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <sodium.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto/error.h"
@@ -62,6 +64,65 @@ int proto_community_encode(const struct proto_community *c, uint8_t **out, size_
 	proto_mp_write_uint(&w, 5);
 	proto_mp_write_uint(&w, c->threshold);
 	return proto_mp_writer_finish(&w, out, out_len);
+}
+
+/* The authority of held[i]: the roster held before it, or the community file for the first. */
+static int verify_as(const struct proto_community *c, const struct proto_roster *const *held,
+		     size_t i, const struct proto_roster *r)
+{
+	const struct proto_roster *a = i > 0 ? held[i - 1] : NULL;
+
+	if (!a)
+		return proto_roster_verify(r, c->id, (const uint8_t(*)[32])c->stewards,
+					   c->n_stewards, c->threshold, 0);
+	return proto_roster_verify(r, c->id, (const uint8_t(*)[32])a->stewards, a->n_stewards,
+				   a->threshold, a->epoch);
+}
+
+/* 1 when @a and @b have the same body, 0 when not, or an encoding error. */
+static int same_body(const struct proto_roster *a, const struct proto_roster *b)
+{
+	uint8_t *ba = NULL, *bb = NULL;
+	size_t la, lb;
+	int err;
+
+	if ((err = proto_roster_encode_body(a, &ba, &la)) ||
+	    (err = proto_roster_encode_body(b, &bb, &lb)))
+		goto out;
+	err = la == lb && memcmp(ba, bb, la) == 0;
+out:
+	free(ba);
+	free(bb);
+	return err;
+}
+
+int proto_community_roster_judge(const struct proto_community *c,
+				 const struct proto_roster *const *held, size_t n_held,
+				 const struct proto_roster *r)
+{
+	size_t i;
+	int err;
+
+	if (memcmp(r->community, c->id, 32) != 0)
+		return PROTO_E_ROSTER_COMMUNITY;
+	if (n_held == 0 || r->epoch > held[n_held - 1]->epoch)
+		return verify_as(c, held, n_held, r);
+	for (i = 0; i < n_held && held[i]->epoch != r->epoch; i++)
+		;
+	if (i == n_held)
+		return PROTO_E_ROSTER_EPOCH;
+	err = same_body(held[i], r);
+	if (err < 0)
+		return err;
+	if (err == 1)
+		return PROTO_E_ROSTER_KNOWN;
+	/*
+	 * Another body for an epoch we hold. Only when it is signed by the same authority as
+	 * the held one is it proof that stewards equivocated; anything else is a forgery that
+	 * proves nothing about them.
+	 */
+	err = verify_as(c, held, i, r);
+	return err ? err : PROTO_E_ROSTER_CONFLICT;
 }
 
 /*

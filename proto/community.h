@@ -60,6 +60,33 @@ int proto_community_encode(const struct proto_community *c, uint8_t **out, size_
  */
 int proto_community_decode(struct proto_community *c, const uint8_t *buf, size_t len);
 
+/*
+ * proto_community_roster_judge() - the one succession rule for rosters: what a node of
+ * community @c that holds the rosters @held[0..@n_held-1] (borrowed; each accepted through
+ * this function, ascending by epoch, not necessarily consecutive) does with the decoded
+ * roster @r (borrowed; its signatures are checked here).
+ *
+ *   - @r newer than every held roster: it must verify (proto_roster_verify()) against the
+ *     stewards and k of the newest held roster, or of @c when nothing is held. So a roster
+ *     never appoints the stewards that sign it, and adding, removing or replacing stewards
+ *     or changing k takes k signatures of the stewards in office. Returns 0: adopt it.
+ *   - @r of an epoch held already, with the same body (signatures may differ): a copy,
+ *     PROTO_E_ROSTER_KNOWN.
+ *   - @r of an epoch held already with another body, and valid under the authority that
+ *     authorised the held one (the roster held before it, or @c): stewards signed two
+ *     rosters for one epoch. PROTO_E_ROSTER_CONFLICT; the caller refuses it, keeps @r as
+ *     evidence and tells the operator. The held roster stays (first seen wins).
+ *     With another body and not valid there: the proto_roster_verify() code (a forgery).
+ *   - @r older than the newest held roster, of an epoch not held: a rollback,
+ *     PROTO_E_ROSTER_EPOCH (nothing to compare it with).
+ *
+ * Also PROTO_E_ROSTER_COMMUNITY for another community, -ENOMEM, or an encoding error of a
+ * body. Reentrant.
+ */
+int proto_community_roster_judge(const struct proto_community *c,
+				 const struct proto_roster *const *held, size_t n_held,
+				 const struct proto_roster *r);
+
 /* proto_community_netkey_generate() - 32 random bytes from the OS CSPRNG. */
 void proto_community_netkey_generate(uint8_t key[32]);
 

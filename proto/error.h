@@ -65,6 +65,8 @@
 	X(PROTO_E_ROSTER_SIG_ORDER, -1308, "roster signatures not ascending by steward index")    \
 	X(PROTO_E_ROSTER_TEXT, -1309, "control character in a roster name or list entry")         \
 	X(PROTO_E_COMMUNITY_FORMAT, -1310, "not a chatham community file")                        \
+	X(PROTO_E_ROSTER_CONFLICT, -1311, "stewards signed two different rosters for one epoch")  \
+	X(PROTO_E_ROSTER_KNOWN, -1312, "roster already held")                                     \
 	/* key bundles */                                                                         \
 	X(PROTO_E_KEY_FORMAT, -1400, "not a chatham key file")                                    \
 	X(PROTO_E_KEY_VERSION, -1401, "unsupported key file version")                             \

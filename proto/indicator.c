@@ -32,6 +32,7 @@
 #define LABEL_MAX 63
 #define EMAIL_MAX 254
 #define EMAIL_LOCAL_MAX 64
+#define R_HEX_LENGTH "hex digits of no hash length (md5 32, sha1 40, sha256 64, sha512 128)"
 
 static const char *const type_names[PROTO_IND_TYPE_MAX + 1] = {
 	[PROTO_IND_IPV4] = "ipv4", [PROTO_IND_IPV6] = "ipv6",	  [PROTO_IND_DOMAIN] = "domain",
@@ -505,11 +506,24 @@ static const char *parse_domain(struct proto_indicator *out, const char *s, size
 	return NULL;
 }
 
+/* Schemes whose default port is dropped and whose empty path means "/" (RFC 3986 6.2.3). */
+static const struct {
+	const char *scheme;
+	unsigned port;
+} url_defaults[] = {
+	{"http", 80}, {"https", 443}, {"ws", 80}, {"wss", 443}, {"ftp", 21},
+};
+
 /*
- * URL: RFC 3986 shape "scheme://[userinfo@]host[:port][/path][?query][#fragment]". Only the
- * scheme and host are case-insensitive, so only they are lower-cased; path, query and
- * fragment stay byte for byte (a server may treat /A and /a differently). The host is not
- * otherwise rewritten: a bracketed IPv6 host keeps its spelling, a trailing dot stays.
+ * URL: RFC 3986 shape "scheme://[userinfo@]host[:port][/path][?query][#fragment]",
+ * normalised as RFC 3986 6.2.2-6.2.3 allows, so spellings of one resource merge into one
+ * indicator: scheme and host lower-cased, the host's trailing dot removed, a bracketed IPv6
+ * host written as inet_ntop prints it, the scheme's default port dropped and an empty path
+ * written as "/" (both only for the schemes in url_defaults[]). Userinfo is removed: it is
+ * either a credential, which must not be signed and spread, or a lure in front of the real
+ * host ("http://bank.example@evil.example/" is evil.example's URL). Path, query and fragment
+ * stay byte for byte (a server may treat /A and /a differently; percent-encoding is not
+ * rewritten).
  */
 static const char *parse_url(struct proto_indicator *out, const char *s, size_t n)
 {
@@ -610,10 +624,50 @@ static const char *parse_url(struct proto_indicator *out, const char *s, size_t 
 			return "URL port out of range (1-65535)";
 	}
 
-	for (i = 0; i < n; i++)
-		out->value[i] = (i < scheme || (i >= host && i < hend)) ? to_lower(s[i]) : s[i];
-	out->value[n] = '\0';
-	out->len = (uint16_t)n;
+	/*
+	 * Write the canonical form, scheme "://" host [":" port] ["/"] rest, into a buffer
+	 * with room for what can grow (inet_ntop may print an IPv6 host a few bytes longer
+	 * than it was given, the empty path adds one byte), then check the limit.
+	 */
+	char o[PROTO_IND_VALUE_MAX + INET6_ADDRSTRLEN + 8];
+	size_t len = 0;
+	int def = -1;
+
+	for (i = 0; i < sizeof(url_defaults) / sizeof(url_defaults[0]); i++)
+		if (strlen(url_defaults[i].scheme) == scheme &&
+		    strncasecmp(s, url_defaults[i].scheme, scheme) == 0)
+			def = (int)i;
+	for (i = 0; i < scheme; i++)
+		o[len++] = to_lower(s[i]);
+	memcpy(o + len, "://", 3);
+	len += 3;
+	if (s[host] == '[') {
+		o[len++] = '[';
+		if (!inet_ntop(AF_INET6, a, o + len, INET6_ADDRSTRLEN))
+			return "invalid IPv6 address";
+		len += strlen(o + len);
+		o[len++] = ']';
+	} else {
+		size_t hn = hend - host;
+
+		if (s[hend - 1] == '.')
+			hn--; /* "evil.example." is "evil.example" (domain_check allowed one dot) */
+		for (i = 0; i < hn; i++)
+			o[len++] = to_lower(s[host + i]);
+	}
+	if (hend < end && !(def >= 0 && pv == url_defaults[def].port)) {
+		memcpy(o + len, s + hend, end - hend);
+		len += end - hend;
+	}
+	if (def >= 0 && (end == n || s[end] != '/'))
+		o[len++] = '/';
+	if (len + (n - end) > PROTO_IND_VALUE_MAX)
+		return "URL longer than 2048 bytes";
+	memcpy(o + len, s + end, n - end);
+	len += n - end;
+	memcpy(out->value, o, len);
+	out->value[len] = '\0';
+	out->len = (uint16_t)len;
 	return NULL;
 }
 
@@ -869,6 +923,11 @@ static int detect_type(const char *s, size_t n)
 		case 128:
 			return PROTO_IND_SHA512;
 		}
+		/*
+		 * Only hex digits and no dot: not a domain (that needs two labels) nor an
+		 * address, so it is a hash of the wrong length, and its reason must say so.
+		 */
+		return 0;
 	}
 	return PROTO_IND_DOMAIN;
 }
@@ -876,9 +935,20 @@ static int detect_type(const char *s, size_t n)
 int proto_indicator_detect(struct proto_indicator *out, const char *in, size_t len,
 			   const char **reason)
 {
+	int type;
+
 	if (len && !in)
 		len = 0;
-	return proto_indicator_parse(out, detect_type(in, len), in, len, reason);
+	type = detect_type(in, len);
+	if (type == 0) {
+		out->type = 0;
+		out->len = 0;
+		out->value[0] = '\0';
+		if (reason)
+			*reason = R_HEX_LENGTH;
+		return PROTO_E_IND_VALUE;
+	}
+	return proto_indicator_parse(out, type, in, len, reason);
 }
 
 void proto_indicator_id_raw(int type, const char *value, size_t len, uint8_t id[32])

@@ -22,10 +22,16 @@
  *            to punycode first); '_' is rejected
  *   url      "scheme://[userinfo@]host[:port]rest": scheme [A-Za-z][A-Za-z0-9+.-]*, host a
  *            domain (as above, trailing dot allowed), a dotted-quad IPv4 address or a
- *            bracketed IPv6 address, port 1..65535 without leading zeros; scheme and host are
- *            lower-cased, everything else byte for byte (a bracketed IPv6 host is not
- *            recompressed); no whitespace, control characters, non-ASCII bytes, '\', '<',
- *            '>' or '"'; at most PROTO_IND_VALUE_MAX bytes
+ *            bracketed IPv6 address, port 1..65535 without leading zeros; no whitespace,
+ *            control characters, non-ASCII bytes, '\', '<', '>' or '"'; at most
+ *            PROTO_IND_VALUE_MAX bytes. Canonical form (RFC 3986 6.2.2-6.2.3, so spellings
+ *            of one resource are one indicator): scheme and host lower-cased; the host's
+ *            trailing dot removed; a bracketed IPv6 host in inet_ntop form; userinfo
+ *            REMOVED (a credential must not be signed and spread, and a "bank.example@"
+ *            lure is not part of the host: the host is what follows the last '@'); for
+ *            http, https, ws, wss and ftp the default port (80, 443, 80, 443, 21) is
+ *            dropped and an empty path is written "/"; path, query and fragment byte for
+ *            byte. E.g. "HTTP://u:p@Evil.Example.:80?q" -> "http://evil.example/?q"
  *   email    "local@domain", exactly one '@': local part (1..64 printable ASCII) as given,
  *            domain checked as a domain and lower-cased (trailing dot removed); at most 254
  *   md5/sha1/sha256/sha512  lower-case hex of exactly 32/40/64/128 digits
@@ -86,7 +92,9 @@ int proto_indicator_parse(struct proto_indicator *out, int type, const char *in,
  * "://" -> url; contains '@' -> email; only hex digits, ':', '.', '/' (a '%' zone id may
  * follow) with at least two ':' -> ipv6; starts with a digit, contains '.', only digits, '.',
  * '/' and ':' -> ipv4; only hex digits and 32/40/64/128 of them -> md5/sha1/sha256/sha512;
- * else domain. Same results and errors as proto_indicator_parse() with that type, so a
+ * only hex digits of another count -> PROTO_E_IND_VALUE, reason "hex digits of no hash
+ * length (...)" (neither a domain nor an address could be written so); else domain.
+ * Otherwise the same results and errors as proto_indicator_parse() with that type, so a
  * rejected value gets the reason of the type it looks like.
  */
 int proto_indicator_detect(struct proto_indicator *out, const char *in, size_t len,

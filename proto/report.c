@@ -182,7 +182,8 @@ static int validate(const struct proto_report *r, const struct proto_str *tags, 
 		return PROTO_E_REPORT_TLP;
 	if (r->confidence > 100)
 		return PROTO_E_REPORT_CONFIDENCE;
-	if (r->created_ms == 0)
+	if (r->created_ms == 0 || r->created_ms > PROTO_REPORT_TIME_MAX_MS ||
+	    r->valid_until_ms > PROTO_REPORT_TIME_MAX_MS)
 		return PROTO_E_REPORT_TIME;
 	if (r->valid_until_ms != 0 && r->valid_until_ms <= r->created_ms)
 		return PROTO_E_REPORT_TIME;

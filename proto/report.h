@@ -33,7 +33,9 @@
  *   [PROTO_E_IND_TYPE] and value already canonical, i.e. proto_indicator_parse() gives back
  *   the same bytes [PROTO_E_IND_VALUE]; tlp 1..5, and a body without key 5 is refused (fail
  *   closed) [PROTO_E_REPORT_TLP]; confidence 0..100 [PROTO_E_REPORT_CONFIDENCE]; created > 0,
- *   valid_until absent or > created [PROTO_E_REPORT_TIME]; tags 1..64 bytes of UTF-8 without
+ *   valid_until absent or > created, both at most PROTO_REPORT_TIME_MAX_MS (the last
+ *   millisecond of 9999-12-31 UTC, so every time has a 4-digit RFC 3339 year)
+ *   [PROTO_E_REPORT_TIME]; tags 1..64 bytes of UTF-8 without
  *   control characters (C0, DEL, C1), ascending bytewise and distinct [PROTO_E_REPORT_TAG];
  *   recipients ascending and distinct, present exactly when tlp >= AMBER
  *   [PROTO_E_REPORT_RECIPIENTS]; provenance type 0/1, epoch >= 1, only the keys of its type,
@@ -74,6 +76,12 @@
 #define PROTO_REPORT_RECIPIENTS_MAX 64 /* named recipients of an AMBER/RED report */
 #define PROTO_REPORT_RING_MAX 256      /* members in an anonymous report's ring */
 #define PROTO_REPORT_SIG_MAX ((PROTO_REPORT_RING_MAX + 1) * 32 + 32)
+/*
+ * Latest time any report field may name: 9999-12-31T23:59:59.999Z in ms since the Unix epoch
+ * (earliest: 1 ms after the epoch). A later time would need a 5-digit year, which RFC 3339,
+ * STIX and most SIEM parsers refuse; the API, this codec and admission all enforce it.
+ */
+#define PROTO_REPORT_TIME_MAX_MS 253402300799999ull
 
 #define PROTO_REPORT_DOMAIN "chatham/report/1"
 

@@ -47,14 +47,25 @@ def member_entry(member, addrs):
 
 def roster_file(community, addrs, epoch=1, members=None):
     """Signed roster like daemonlib's, with member addresses (@addrs: member -> list)."""
+    return signed_roster(community, addrs, epoch, members)
+
+
+def signed_roster(community, addrs, epoch=1, members=None, stewards=None, threshold=1,
+                  signers=None, settings=None):
+    """A roster of @community with member addresses (@addrs: member name -> list).
+    @stewards: the steward public keys it names (default: the community's one steward),
+    @threshold: its k, @signers: [(index into the AUTHORISING steward set, secret key)]
+    (default: the community's steward as index 0), @settings: the settings map."""
     s = daemonlib.sodium()
     members = community.members if members is None else members
-    body = daemonlib.pack({0: 1, 1: community.id, 2: community.name, 3: epoch, 4: 1,
-                           5: [community.steward_pk], 6: {0: 4, 1: False, 2: 0},
+    stewards = [community.steward_pk] if stewards is None else stewards
+    signers = [(0, community.steward_sk)] if signers is None else signers
+    body = daemonlib.pack({0: 1, 1: community.id, 2: community.name, 3: epoch, 4: threshold,
+                           5: stewards, 6: settings or {0: 4, 1: False, 2: 0},
                            7: [member_entry(m, addrs.get(m.name, []))
                                for m in sorted(members, key=lambda m: m.id)]})
-    sig = s.ed25519_sign(community.steward_sk, b"chatham/roster/1" + body)
-    return daemonlib.pack([body, [[0, sig]]])
+    sigs = [[i, s.ed25519_sign(sk, b"chatham/roster/1" + body)] for i, sk in sorted(signers)]
+    return daemonlib.pack([body, sigs])
 
 
 def netkey_file(key):

@@ -163,17 +163,38 @@ def test_errors(tmp, d, docs, raw):
 
 
 def test_bad_document(tmp, d, docs, raw):
+    """One unreadable document never stops an export (issue 13, "export poison"): it is
+    skipped, counted and named, and its indicator is left out rather than shown in an older
+    state."""
     env = ExportEnv(os.path.join(tmp, "bad"), COMMUNITY)
     env.add(make_doc(1, "ipv4", "192.0.2.1"))
     bad = make_doc(2, "ipv4", "192.0.2.2")
     del bad["chatham"]["state"]
     env.add(bad)
+    # A report stored with valid_until in year 10000 (accepted by versions before the
+    # time range): the exporter printed a 5-digit year, which no reader accepts.
+    env.add(make_doc(3, "domain", "poison.example"))
+    poison = make_doc(4, "domain", "poison.example")
+    poison["chatham"]["valid_until"] = "10000-01-01T00:00:00.000Z"
+    env.add(poison)
+    env.add(make_doc(5, "sha1", "da39a3ee5e6b4b0d3255bfef95601890afd80709"))
     env.close()
-    out = os.path.join(tmp, "bad.csv")
-    p = run("export", "--format", "csv", "--export-dir", env.path, "--out", out)
-    assert p.returncode == 1 and "sequence 2" in p.stderr and "chatham.state" in p.stderr, \
-        p.stderr
-    assert not os.path.exists(out)
+    for fmt in ("csv", "plain", "stix21", "jsonl"):
+        out = os.path.join(tmp, "bad." + fmt)
+        p = run("export", "--format", fmt, "--export-dir", env.path, "--out", out)
+        assert p.returncode == 0, (fmt, p.stderr)
+        assert "sequence 2: chatham.state" in p.stderr, p.stderr
+        assert "sequence 4: chatham.valid_until" in p.stderr, p.stderr
+        assert "2 unreadable documents skipped" in p.stderr, p.stderr
+        text = open(out).read()
+        assert "192.0.2.1" in text and "da39a3ee5e6b4b0d3255bfef95601890afd80709" in text, \
+            (fmt, text)
+        assert "192.0.2.2" not in text, (fmt, text)
+        if fmt != "jsonl":  # the change log keeps seq 3; snapshots leave poison out
+            assert "poison.example" not in text, (fmt, text)
+    p = run("export", "--format", "plain", "--export-dir", env.path, "--type", "sha1",
+            check=0)
+    assert p.stdout.split() == ["da39a3ee5e6b4b0d3255bfef95601890afd80709"], p.stdout
 
 
 def test_config_lookup(tmp, d, docs, raw):

@@ -183,6 +183,42 @@ def test_roster_epoch2(w):
     assert show["epoch"] == 3 and len(show["members"]) == 2
 
 
+def test_roster_stewards(w):
+    """Epoch 2 (complete, 2 of stewards 1-3) -> epoch 3 draft that replaces steward 1 by a
+    new steward 4 and raises k to 3. The new steward cannot sign its own appointment; two of
+    the stewards in office make it complete; from then on k = 3 of the new set."""
+    r2, r3 = w.p("roster2"), w.p("roster3s")
+    community = os.path.join(w.comm, "community")
+    run("keygen", "--steward", "--out", w.p("steward-4.key"), check=0)
+    new = pub(w.p("steward-4.key"))["steward_pk"]
+    old = pub(os.path.join(w.comm, "steward-1.key"))["steward_pk"]
+    p = run("roster", "stewards", "--roster", r2, "--out", r3)
+    assert p.returncode == 2 and "nothing to change" in p.stderr, p.stderr
+    p = run("roster", "stewards", "--roster", r2, "--out", r3, "--remove-steward", new)
+    assert p.returncode == 1 and "not a steward" in p.stderr, p.stderr
+    p = run("roster", "stewards", "--roster", r2, "--out", r3, "--add-steward", new,
+            "--remove-steward", old, "--threshold", "4")
+    assert p.returncode == 1 and "threshold" in p.stderr, p.stderr
+    run("roster", "stewards", "--roster", r2, "--out", r3, "--add-steward", new,
+        "--remove-steward", old, "--threshold", "3", check=0)
+    show = json.loads(run("roster", "show", "--roster", r3, "--json", check=0).stdout)
+    assert show["epoch"] == 3 and show["threshold"] == 3 and show["signed_by"] == []
+    assert new in show["stewards"] and old not in show["stewards"]
+    assert len(show["stewards"]) == 3
+    p = run("roster", "sign", "--roster", r3, "--previous", r2, "--steward-key",
+            w.p("steward-4.key"))
+    assert p.returncode == 1 and "not one of the 3 stewards" in p.stderr, p.stderr
+    run("roster", "sign", "--roster", r3, "--previous", r2, "--steward-key",
+        os.path.join(w.comm, "steward-1.key"), check=0)
+    p = run("roster", "verify", "--roster", r3, "--community", community, "--previous", r2)
+    assert p.returncode == 1 and "threshold is 2" in p.stderr, p.stderr
+    run("roster", "sign", "--roster", r3, "--previous", r2, "--steward-key",
+        os.path.join(w.comm, "steward-3.key"), check=0)
+    p = run("roster", "verify", "--roster", r3, "--community", community, "--previous", r2,
+            "--json", check=0)
+    assert json.loads(p.stdout)["valid"] is True
+
+
 def test_roster_edit_draft(w):
     d = w.p("draft")
     community = os.path.join(w.comm, "community")
@@ -238,7 +274,8 @@ def main():
         w = World(tmp)
         # Order matters: later tests use the files earlier ones made.
         for t in (test_community_init, test_community_usage, test_keygen, test_roster_epoch1,
-                  test_roster_tampered, test_roster_epoch2, test_roster_edit_draft, test_help):
+                  test_roster_tampered, test_roster_epoch2, test_roster_stewards,
+                  test_roster_edit_draft, test_help):
             try:
                 t(w)
                 passed += 1

@@ -54,6 +54,16 @@ static const struct {
 	{"{\"op\":\"publish\",\"value\":\"1.2.3.4\",\"tlp\":\"GREEN\","
 	 "\"valid_until\":\"2030-02-30T00:00:00Z\"}",
 	 PROTO_E_REPORT_TIME, "valid_until"},
+	/* Year 10000 or later: an export could not print it (issue 13, "export poison"). */
+	{"{\"op\":\"publish\",\"value\":\"1.2.3.4\",\"tlp\":\"GREEN\","
+	 "\"valid_until\":9223372036854775807}",
+	 PROTO_E_REPORT_TIME, "valid_until"},
+	{"{\"op\":\"publish\",\"value\":\"1.2.3.4\",\"tlp\":\"GREEN\","
+	 "\"valid_until\":253402300800000}",
+	 PROTO_E_REPORT_TIME, "valid_until"},
+	{"{\"op\":\"publish\",\"value\":\"1.2.3.4\",\"tlp\":\"GREEN\","
+	 "\"valid_until\":\"9999-12-31T23:30:00-01:00\"}",
+	 PROTO_E_REPORT_TIME, "valid_until"},
 	{"{\"op\":\"publish\",\"value\":\"1.2.3.4\",\"tlp\":\"GREEN\",\"tags\":\"a\"}",
 	 PROTO_E_REPORT_TAG, "tags"},
 	{"{\"op\":\"publish\",\"value\":\"1.2.3.4\",\"tlp\":\"GREEN\",\"tags\":[\"\"]}",
@@ -264,6 +274,8 @@ static void test_times(void **state)
 		{"2030-01-01T00:00:00.Z", -EINVAL, 0},
 		{"2030-01-01 00:00:00Z", -EINVAL, 0},
 		{"2030-01-01T00:00:00Zjunk", -EINVAL, 0},
+		{"9999-12-31T23:59:59.999Z", 0, PROTO_REPORT_TIME_MAX_MS},
+		{"9999-12-31T23:59:59.999-00:01", -ERANGE, 0},
 	};
 	char buf[40];
 

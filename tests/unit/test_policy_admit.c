@@ -659,6 +659,20 @@ static void test_times(void **state)
 	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_REJECT_TOO_OLD);
 	aged->settings.max_report_age_ms = 0;
 	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_ACCEPT);
+
+	/*
+	 * A report struct that did not come from the decoder cannot carry a time the codec
+	 * refuses: a year-10000 valid_until would poison every export downstream.
+	 */
+	assert_int_equal(policy_admit_check_report(&cfg, &ctx, &out), POLICY_ACCEPT);
+	out.valid_until_ms = PROTO_REPORT_TIME_MAX_MS + 1;
+	assert_int_equal(policy_admit_check_report(&cfg, &ctx, &out), POLICY_REJECT_ENCODING);
+	out.valid_until_ms = out.created_ms;
+	assert_int_equal(policy_admit_check_report(&cfg, &ctx, &out), POLICY_REJECT_ENCODING);
+	out.valid_until_ms = 0;
+	out.created_ms = PROTO_REPORT_TIME_MAX_MS + 1;
+	cfg.max_skew_ms = UINT64_MAX;
+	assert_int_equal(policy_admit_check_report(&cfg, &ctx, &out), POLICY_REJECT_ENCODING);
 	free(buf);
 	proto_roster_free(aged);
 }

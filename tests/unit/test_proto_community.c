@@ -307,6 +307,142 @@ static void test_anchor_for_epoch1(void **state)
 	proto_roster_free(r);
 }
 
+/* ---- succession: proto_community_roster_judge() ----------------------------------------- */
+
+/*
+ * A roster of community @c at @epoch whose stewards are steward keys @st[0..n-1] with
+ * threshold @k, and one member from seed byte @member. Unsigned.
+ */
+static struct proto_roster *chain_roster(const struct proto_community *c, uint64_t epoch,
+					 const unsigned *st, size_t n, uint32_t k, uint8_t member)
+{
+	struct proto_roster *r = proto_roster_new();
+	struct proto_keys keys;
+	struct proto_member m = {.name = "Member"};
+	uint8_t sk[64], seed[32];
+
+	assert_non_null(r);
+	memcpy(r->community, c->id, 32);
+	r->name = strdup(c->name);
+	r->epoch = epoch;
+	r->threshold = k;
+	r->n_stewards = n;
+	r->stewards = malloc(n * 32);
+	for (size_t i = 0; i < n; i++)
+		steward_key(st[i], r->stewards[i], sk);
+	memset(seed, member, 32);
+	assert_int_equal(proto_keys_from_seed(&keys, seed), 0);
+	memcpy(m.id, keys.id_pk, 32);
+	memcpy(m.transport_pk, keys.tx_pk, 32);
+	memcpy(m.ring_pk, keys.ring_pk, 32);
+	proto_keys_wipe(&keys);
+	assert_int_equal(proto_roster_add_member(r, &m), 0);
+	proto_wipe(sk, sizeof(sk));
+	return r;
+}
+
+/* Sign @r as steward key @key, which sits at @idx of the authorising set @st[0..n-1]. */
+static void chain_sign(struct proto_roster *r, const unsigned *st, size_t n, uint32_t idx)
+{
+	uint8_t stewards[PROTO_ROSTER_STEWARDS_MAX][32], pk[32], sk[64];
+
+	for (size_t i = 0; i < n; i++)
+		steward_key(st[i], stewards[i], sk);
+	steward_key(st[idx], pk, sk);
+	assert_int_equal(proto_roster_sign_with(r, (const uint8_t(*)[32])stewards, n, idx, sk), 0);
+	proto_wipe(sk, sizeof(sk));
+}
+
+#define JUDGE(c, held, n, r) \
+	proto_community_roster_judge(c, (const struct proto_roster *const *)(held), n, r)
+
+/*
+ * Steward changes: epoch 2 replaces steward 1 by steward 5 and raises k to 3 (signed by k = 2
+ * of the community's stewards); epoch 3 is then valid only with 3 of the new set. Every
+ * forbidden shortcut is refused: the new set signing its own appointment, too few of the
+ * old set, a rollback, a conflicting roster of a held epoch (reported as a conflict only
+ * when the right authority signed it).
+ */
+static void test_succession(void **state)
+{
+	static const unsigned s1[] = {0, 1, 2}, s2[] = {0, 5, 2, 6};
+	struct proto_community c;
+	struct proto_roster *held[3] = {NULL}, *r;
+
+	(void)state;
+	make_community(&c);
+	held[0] = chain_roster(&c, 1, s1, 3, 2, 0x40);
+	assert_int_equal(JUDGE(&c, held, 0, held[0]), PROTO_E_ROSTER_QUORUM);
+	chain_sign(held[0], s1, 3, 0);
+	chain_sign(held[0], s1, 3, 2);
+	assert_int_equal(JUDGE(&c, held, 0, held[0]), 0);
+
+	/* Epoch 2: stewards {0, 5, 2, 6}, k = 3. */
+	held[1] = chain_roster(&c, 2, s2, 4, 3, 0x41);
+	/* It cannot appoint itself: signed by three of its own stewards, two of them new. */
+	chain_sign(held[1], s2, 4, 1);
+	chain_sign(held[1], s2, 4, 3);
+	assert_int_not_equal(JUDGE(&c, held, 1, held[1]), 0);
+	proto_roster_clear_sigs(held[1]);
+	chain_sign(held[1], s1, 3, 1); /* one of the stewards in office: under k = 2 */
+	assert_int_equal(JUDGE(&c, held, 1, held[1]), PROTO_E_ROSTER_QUORUM);
+	chain_sign(held[1], s1, 3, 0);
+	assert_int_equal(JUDGE(&c, held, 1, held[1]), 0);
+
+	/* Epoch 3 under the new k = 3: two signatures are not enough, the removed one never counts. */
+	held[2] = chain_roster(&c, 3, s2, 4, 3, 0x42);
+	chain_sign(held[2], s2, 4, 0);
+	chain_sign(held[2], s2, 4, 1);
+	assert_int_equal(JUDGE(&c, held, 2, held[2]), PROTO_E_ROSTER_QUORUM);
+	r = chain_roster(&c, 3, s1, 3, 2, 0x42); /* the removed steward 1 with steward 0 */
+	chain_sign(r, s1, 3, 0);
+	chain_sign(r, s1, 3, 1);
+	assert_int_not_equal(JUDGE(&c, held, 2, r), 0);
+	proto_roster_free(r);
+	chain_sign(held[2], s2, 4, 3);
+	assert_int_equal(JUDGE(&c, held, 2, held[2]), 0);
+
+	/* A copy of a held epoch, even signed by another quorum, is known, not a conflict. */
+	r = chain_roster(&c, 2, s2, 4, 3, 0x41);
+	chain_sign(r, s1, 3, 1);
+	chain_sign(r, s1, 3, 2);
+	assert_int_equal(JUDGE(&c, held, 3, r), PROTO_E_ROSTER_KNOWN);
+	proto_roster_free(r);
+
+	/* Two rosters of epoch 2 signed by the stewards of epoch 1: a conflict. */
+	r = chain_roster(&c, 2, s1, 3, 2, 0x43);
+	chain_sign(r, s1, 3, 0);
+	chain_sign(r, s1, 3, 2);
+	assert_int_equal(JUDGE(&c, held, 3, r), PROTO_E_ROSTER_CONFLICT);
+	/* The same body signed by an authority that never authorised epoch 2: no proof. */
+	proto_roster_clear_sigs(r);
+	chain_sign(r, s2, 4, 1);
+	chain_sign(r, s2, 4, 3);
+	chain_sign(r, s2, 4, 0);
+	assert_int_not_equal(JUDGE(&c, held, 3, r), 0);
+	assert_int_not_equal(JUDGE(&c, held, 3, r), PROTO_E_ROSTER_CONFLICT);
+	proto_roster_free(r);
+
+	/* A conflict for epoch 1 is judged against the community file. */
+	r = chain_roster(&c, 1, s1, 3, 2, 0x44);
+	chain_sign(r, s1, 3, 1);
+	chain_sign(r, s1, 3, 2);
+	assert_int_equal(JUDGE(&c, held, 3, r), PROTO_E_ROSTER_CONFLICT);
+	proto_roster_free(r);
+
+	/* Rollback: a node that holds only epoch 3 is offered a valid epoch 2. */
+	assert_int_equal(JUDGE(&c, &held[2], 1, held[1]), PROTO_E_ROSTER_EPOCH);
+
+	/* Another community. */
+	r = chain_roster(&c, 4, s2, 4, 3, 0x45);
+	r->community[0] ^= 1;
+	assert_int_equal(JUDGE(&c, held, 3, r), PROTO_E_ROSTER_COMMUNITY);
+	proto_roster_free(r);
+
+	for (size_t i = 0; i < 3; i++)
+		proto_roster_free(held[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -314,6 +450,7 @@ int main(void)
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_netkey),
 		cmocka_unit_test(test_anchor_for_epoch1),
+		cmocka_unit_test(test_succession),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

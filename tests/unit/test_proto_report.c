@@ -733,6 +733,19 @@ MUT(m_valid_until_0, {
 	put_uint(&V, 0);
 	set_v(8);
 })
+/* Year 10000 and later: no 4-digit RFC 3339 year, so no export format could print it. */
+MUT(m_valid_until_year_10000, {
+	put_uint(&V, PROTO_REPORT_TIME_MAX_MS + 1);
+	set_v(8);
+})
+MUT(m_valid_until_u64_max, {
+	put_uint(&V, UINT64_MAX);
+	set_v(8);
+})
+MUT(m_created_year_10000, {
+	put_uint(&V, PROTO_REPORT_TIME_MAX_MS + 1);
+	set_v(7);
+})
 MUT(m_tags_unsorted, {
 	put_array(&V, 2);
 	put_str(&V, "phish", 5);
@@ -1017,6 +1030,9 @@ static const struct reject_case reject_cases[] = {
 	{"valid_until == created", m_valid_until_eq, PROTO_E_REPORT_TIME},
 	{"valid_until < created", m_valid_until_before, PROTO_E_REPORT_TIME},
 	{"valid_until 0 present", m_valid_until_0, PROTO_E_REPORT_TIME},
+	{"valid_until in year 10000", m_valid_until_year_10000, PROTO_E_REPORT_TIME},
+	{"valid_until 2^64-1", m_valid_until_u64_max, PROTO_E_REPORT_TIME},
+	{"created in year 10000", m_created_year_10000, PROTO_E_REPORT_TIME},
 	{"tags unsorted", m_tags_unsorted, PROTO_E_REPORT_TAG},
 	{"tags duplicate", m_tags_dup, PROTO_E_REPORT_TAG},
 	{"tag prefix after longer", m_tag_prefix_order, PROTO_E_REPORT_TAG},
@@ -1086,7 +1102,7 @@ MUT(ok_limits, {
 	set_v(5);
 	put_uint(&V, 100);
 	set_v(6);
-	put_uint(&V, UINT64_MAX);
+	put_uint(&V, PROTO_REPORT_TIME_MAX_MS);
 	set_v(8);
 	put_array(&V, 16);
 	for (int i = 0; i < 16; i++) {
@@ -1139,7 +1155,7 @@ static void test_decode_accepts(void **state)
 	assert_int_equal(r.n_tags, PROTO_REPORT_TAGS_MAX);
 	assert_int_equal(r.n_recipients, PROTO_REPORT_RECIPIENTS_MAX);
 	assert_int_equal(r.description.len, PROTO_REPORT_DESC_MAX);
-	assert_true(r.valid_until_ms == UINT64_MAX);
+	assert_true(r.valid_until_ms == PROTO_REPORT_TIME_MAX_MS);
 	assert_int_equal(r.recipients[32 * 63], 63);
 	body_reset();
 	ok_anon_ring();
@@ -1255,6 +1271,11 @@ static void test_encode_rejects(void **state)
 	EXPECT(r.created_ms = 0, PROTO_E_REPORT_TIME);
 	EXPECT(r.valid_until_ms = CREATED, PROTO_E_REPORT_TIME);
 	EXPECT(r.valid_until_ms = CREATED + 1, 0);
+	EXPECT(r.valid_until_ms = PROTO_REPORT_TIME_MAX_MS, 0);
+	EXPECT(r.valid_until_ms = PROTO_REPORT_TIME_MAX_MS + 1, PROTO_E_REPORT_TIME);
+	EXPECT(r.valid_until_ms = INT64_MAX, PROTO_E_REPORT_TIME);
+	EXPECT((r.created_ms = PROTO_REPORT_TIME_MAX_MS + 1, r.valid_until_ms = 0),
+	       PROTO_E_REPORT_TIME);
 	EXPECT(r.n_tags = PROTO_REPORT_TAGS_MAX + 1, PROTO_E_TOO_LARGE);
 	EXPECT((r.n_tags = 1, r.tags[0] = (struct proto_str){big, 65}), PROTO_E_TOO_LARGE);
 	EXPECT((r.n_tags = 1, r.tags[0] = (struct proto_str){big, 64}), 0);
@@ -1758,8 +1779,8 @@ static const struct golden golden[] = {
 	 .conf = 100,
 	 .type = PROTO_IND_DOMAIN,
 	 .value = "xn--bcher-kva.example",
-	 .created = UINT64_MAX - 1,
-	 .valid_until = UINT64_MAX,
+	 .created = PROTO_REPORT_TIME_MAX_MS - 1,
+	 .valid_until = PROTO_REPORT_TIME_MAX_MS,
 	 .epoch = UINT64_MAX,
 	 .signer_seed = 0x01,
 	 .n_rcpt = 64,
