@@ -16,7 +16,7 @@
  *   -1400..-1499  key bundles
  *   -1500..-1599  Noise and link messages
  *   -1600..-1699  ring signatures
- *   -1700..-1799  gossip and reconciliation
+ *   -1700..-1799  gossip and reconciliation (-1760..: sealed sightings, OPRF)
  *   -2000..-2099  store
  *   -3000..-3099  node (config, API, import/export)
  */
@@ -100,6 +100,10 @@
 	X(PROTO_E_RECON_STATE, -1715, "reconciliation message out of turn or after the end")      \
 	X(PROTO_E_STEM_LINK, -1730, "stem link handle out of range or not in that state")         \
 	X(PROTO_E_STEM_KNOWN, -1731, "report id already known to the stem")                       \
+	X(PROTO_E_OPRF_PROOF, -1760, "OPRF share or DLEQ proof does not verify")                  \
+	X(PROTO_E_OPRF_INDEX, -1761, "steward index is zero, too large or repeated")              \
+	X(PROTO_E_SEALED_K, -1762, "sealed sighting threshold k out of range")                    \
+	X(PROTO_E_SEALED_OPEN, -1763, "sealed group does not open with the shares held")          \
 	/* store */                                                                               \
 	X(STORE_E_MAP_FULL, -2000,                                                                \
 	  "store map is full at map_max_mb; raise [store] map_max_mb in the config")              \
