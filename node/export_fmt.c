@@ -436,11 +436,22 @@ struct node_export_writer *node_export_writer_new(const struct node_export_optio
 	return w;
 }
 
-/* CSV field: quoted when it holds a comma, quote, CR or LF (RFC 4180). */
+/*
+ * CSV field: quoted when it holds a comma, quote, CR or LF (RFC 4180). A field a spreadsheet
+ * would run as a formula (starting with =, +, -, @, TAB or CR: a valid e-mail address can
+ * be "=1+2@x.example") is written quoted with a leading apostrophe, which spreadsheets show
+ * as text and `chatham publish --format csv` removes again (OWASP's CSV injection advice).
+ */
 static void csv_field(struct node_export_writer *w, const char *s, bool last)
 {
-	if (strpbrk(s, ",\"\r\n")) {
-		w_puts(w, "\"");
+	static const char lead[] = "=+-@\t\r";
+	/* A value that starts with the apostrophe itself gets one more, so import is exact. */
+	const bool formula = (s[0] && strchr(lead, s[0])) ||
+			     (s[0] == '\'' && s[1] &&
+			      (strchr(lead, s[1]) || (s[1] == '\'' && s[2] && strchr(lead, s[2]))));
+
+	if (formula || strpbrk(s, ",\"\r\n")) {
+		w_puts(w, formula ? "\"'" : "\"");
 		for (const char *p = s; *p; p++) {
 			const char *q = strchr(p, '"');
 			size_t n = q ? (size_t)(q - p) : strlen(p);

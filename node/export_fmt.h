@@ -11,7 +11,10 @@
  * node_export_latest):
  *   jsonl      every document as stored, one per line (a change log, nothing dropped)
  *   csv        RFC 4180, CRLF: header "type,value,tlp,state,confidence,first_seen,last_seen,
- *              members,sightings,false_positives,seq", one row per indicator, every state
+ *              members,sightings,false_positives,seq", one row per indicator, every state;
+ *              a field starting with = + - @ TAB or CR (a spreadsheet formula) is written
+ *              quoted with a leading apostrophe (one more when it already starts with an
+ *              apostrophe and such a character), which node/import.c drops again
  *   plain      the values of active indicators, one per line (for blocklists)
  *   stix21     one bundle: one `identity` for the community (the only created_by_ref), one
  *              `indicator` per active indicator and a revoked version of each withdrawn or
