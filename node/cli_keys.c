@@ -23,11 +23,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "node/cli.h"
 #include "node/cmd.h"
 #include "node/keyfile.h"
+#include "node/request.h"
 #include "proto/community.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
@@ -727,6 +729,8 @@ static const char roster_usage[] =
 	"           [--min-ring-size N] [--require-anonymous | --allow-attributed]\n"
 	"           [--max-report-age SECONDS]\n"
 	"       chatham roster remove --roster FILE --member-id HEX [--out FILE]\n"
+	"       chatham roster revoke --roster FILE --member-id HEX --from TIME\n"
+	"           [--successor HEX] [--out FILE]\n"
 	"       chatham roster stewards --roster FILE [--add-steward HEX]...\n"
 	"           [--remove-steward HEX]... [--threshold K] [--out FILE]\n"
 	"       chatham roster sign --roster FILE --steward-key FILE\n"
@@ -749,6 +753,12 @@ static const char roster_usage[] =
 	"          --min-ring-size N, --require-anonymous, --allow-attributed,\n"
 	"          --max-report-age SECONDS (0: unlimited)   community settings\n"
 	"remove  Remove the member with that id (same epoch rules as add).\n"
+	"revoke  Retire a member id (a compromised key, or a member's old id after it got new\n"
+	"        keys): it leaves the member list, and every node refuses what it signed after\n"
+	"        TIME (RFC 3339 UTC, or now), attributed or over a ring that holds it, and keeps\n"
+	"        what it signed before. Same epoch rules as add.\n"
+	"          --from TIME            the last moment the key is trusted\n"
+	"          --successor HEX        the member id that continues this member (a member)\n"
 	"stewards  Add, remove or replace stewards and set the threshold K of the next epoch\n"
 	"        (same epoch rules as add). The stewards and K in office (the previous\n"
 	"        roster's) sign the change; the new ones take over from the epoch after.\n"
@@ -778,6 +788,8 @@ enum {
 	OPT_ADD_STEWARD,
 	OPT_REMOVE_STEWARD,
 	OPT_THRESHOLD,
+	OPT_FROM,
+	OPT_SUCCESSOR,
 };
 
 static const struct option roster_opts[] = {
@@ -802,6 +814,8 @@ static const struct option roster_opts[] = {
 	{"add-steward", required_argument, NULL, OPT_ADD_STEWARD},
 	{"remove-steward", required_argument, NULL, OPT_REMOVE_STEWARD},
 	{"threshold", required_argument, NULL, OPT_THRESHOLD},
+	{"from", required_argument, NULL, OPT_FROM},
+	{"successor", required_argument, NULL, OPT_SUCCESSOR},
 	{"json", no_argument, NULL, 'j'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -809,7 +823,7 @@ static const struct option roster_opts[] = {
 
 struct roster_args {
 	const char *roster, *community, *out, *key, *name, *previous, *authority, *steward_key;
-	const char *member_id, *transport_pk, *ring_pk;
+	const char *member_id, *transport_pk, *ring_pk, *from, *successor;
 	size_t n_alias, n_domain, n_addr;
 	char *alias[PROTO_ROSTER_ALIASES_MAX];
 	char *domain[PROTO_ROSTER_ALIASES_MAX];
@@ -912,6 +926,12 @@ static int roster_parse(const char *cmd, int argc, char **argv, struct roster_ar
 			(*n)++;
 			break;
 		}
+		case OPT_FROM:
+			a->from = optarg;
+			break;
+		case OPT_SUCCESSOR:
+			a->successor = optarg;
+			break;
 		case OPT_THRESHOLD:
 			if (parse_uint(optarg, PROTO_ROSTER_STEWARDS_MAX, &v) || !v)
 				return usage_error(cmd, "--threshold takes 1-32");
@@ -1077,6 +1097,77 @@ static int roster_remove(const char *cmd, struct roster_args *a)
 		goto out;
 	printf("removed member %.16s... from the epoch %llu draft %s: %zu member%s left\n",
 	       a->member_id, (unsigned long long)r->epoch, a->out, r->n_members,
+	       r->n_members == 1 ? "" : "s");
+	code = NODE_CMD_EXIT_OK;
+out:
+	proto_roster_free(r);
+	return code;
+}
+
+static int roster_revoke(const char *cmd, struct roster_args *a)
+{
+	struct proto_roster *r = NULL;
+	struct proto_retired e = {0};
+	struct timespec ts;
+	bool was_member, again;
+	char hex[65];
+	int code = NODE_CMD_EXIT_FAIL, err;
+
+	if (parse_hex32(a->member_id, e.id))
+		return usage_error(cmd, "--member-id HEX (64 hex digits) is required");
+	if (!a->from)
+		return usage_error(cmd, "--from TIME is required (RFC 3339 UTC, or now): the last "
+					"moment the key is trusted");
+	if (!strcmp(a->from, "now")) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		e.not_after_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	} else if (node_req_time_parse(a->from, &e.not_after_ms)) {
+		return usage_error(cmd, "--from takes an RFC 3339 time such as "
+					"2026-01-31T12:00:00Z, or now");
+	}
+	if (a->successor) {
+		if (parse_hex32(a->successor, e.successor))
+			return usage_error(cmd, "--successor takes 64 hex digits (a member id)");
+		e.has_successor = true;
+	}
+	if (load_roster(cmd, a->roster, &r))
+		return NODE_CMD_EXIT_FAIL;
+	was_member = proto_roster_find_member(r, e.id) >= 0;
+	again = proto_roster_find_retired(r, e.id) != NULL;
+	if (!was_member && !again)
+		fprintf(stderr,
+			"chatham: %s: %.16s... is not a member of %s; retiring it anyway (a key of "
+			"an earlier epoch)\n",
+			cmd, hex32(hex, e.id), a->roster);
+	if (was_member && r->n_members == 1) {
+		code = errorf(cmd, "a roster needs at least one member; nothing written");
+		goto out;
+	}
+	if (e.has_successor && proto_roster_find_member(r, e.successor) < 0) {
+		code = errorf(cmd,
+			      "the successor %.16s... is not a member of %s: add its new keys "
+			      "with chatham roster add first",
+			      hex32(hex, e.successor), a->roster);
+		goto out;
+	}
+	if (begin_edit(cmd, r, a->roster, a->out))
+		goto out;
+	err = proto_roster_retire(r, &e);
+	if (!err)
+		err = proto_roster_check(r);
+	if (err) {
+		code = errorf(cmd, "the roster would be invalid: %s%s", proto_error_str(err),
+			      err == PROTO_E_ROSTER_MEMBER
+				      ? " (the id is a steward key, or a key another member uses)"
+				      : "");
+		goto out;
+	}
+	if (save_roster(cmd, a->out, r))
+		goto out;
+	printf("%s %.16s... in the epoch %llu draft %s: reports it signs after %s are refused; "
+	       "%zu member%s\n",
+	       again ? "re-dated the retired id" : "retired", hex32(hex, e.id),
+	       (unsigned long long)r->epoch, a->out, a->from, r->n_members,
 	       r->n_members == 1 ? "" : "s");
 	code = NODE_CMD_EXIT_OK;
 out:
@@ -1266,12 +1357,13 @@ static json_t *str_list(char **list, size_t n)
 
 static json_t *roster_json(const struct proto_roster *r)
 {
-	json_t *o, *st = json_array(), *sig = json_array(), *mem = json_array();
+	json_t *o, *st = json_array(), *sig = json_array(), *mem = json_array(),
+		   *ret = json_array();
 	uint8_t *bytes = NULL, rid[32];
 	size_t len;
 	char hex[65], rhex[65];
 
-	if (!st || !sig || !mem)
+	if (!st || !sig || !mem || !ret)
 		goto fail;
 	for (size_t i = 0; i < r->n_stewards; i++)
 		json_array_append_new(st, json_string(hex32(hex, r->stewards[i])));
@@ -1288,6 +1380,14 @@ static json_t *roster_json(const struct proto_roster *r)
 		json_object_set_new(j, "addresses", str_list(m->addrs, m->n_addrs));
 		json_array_append_new(mem, j);
 	}
+	for (size_t i = 0; i < r->n_retired; i++) {
+		const struct proto_retired *e = &r->retired[i];
+		json_t *j = json_pack("{s:s, s:I}", "member_id", hex32(hex, e->id), "not_after_ms",
+				      (json_int_t)e->not_after_ms);
+		if (e->has_successor)
+			json_object_set_new(j, "successor", json_string(hex32(hex, e->successor)));
+		json_array_append_new(ret, j);
+	}
 	if (proto_roster_encode(r, &bytes, &len) == 0)
 		proto_roster_id(bytes, len, rid);
 	else
@@ -1300,8 +1400,13 @@ static json_t *roster_json(const struct proto_roster *r)
 		      (int)r->settings.min_ring_size, "require_anonymous",
 		      (int)r->settings.require_anonymous, "max_report_age_ms",
 		      (json_int_t)r->settings.max_report_age_ms, "members", mem);
+	if (o)
+		json_object_set_new(o, "retired", ret);
+	else
+		json_decref(ret);
 	return o;
 fail:
+	json_decref(ret);
 	json_decref(st);
 	json_decref(sig);
 	json_decref(mem);
@@ -1362,6 +1467,21 @@ static int roster_show(const char *cmd, struct roster_args *a)
 		print_list("aliases", m->aliases, m->n_aliases);
 		print_list("domains", m->domains, m->n_domains);
 		print_list("addresses", m->addrs, m->n_addrs);
+	}
+	if (r->n_retired)
+		printf("retired ids (%zu): refused for reports created after the time shown\n",
+		       r->n_retired);
+	for (size_t i = 0; i < r->n_retired; i++) {
+		const struct proto_retired *e = &r->retired[i];
+		char when[32];
+		time_t t = (time_t)(e->not_after_ms / 1000);
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		printf("  %s  after %s\n", hex32(hex, e->id), when);
+		if (e->has_successor)
+			printf("      successor: %s\n", hex32(hex, e->successor));
 	}
 	json_decref(j);
 	proto_roster_free(r);
@@ -1433,8 +1553,9 @@ int node_cmd_roster(int argc, char **argv)
 		const char *name;
 		int (*fn)(const char *cmd, struct roster_args *a);
 	} subs[] = {
-		{"add", roster_add},   {"remove", roster_remove}, {"stewards", roster_stewards},
-		{"sign", roster_sign}, {"show", roster_show},	  {"verify", roster_verify},
+		{"add", roster_add},	       {"remove", roster_remove}, {"revoke", roster_revoke},
+		{"stewards", roster_stewards}, {"sign", roster_sign},	  {"show", roster_show},
+		{"verify", roster_verify},
 	};
 	struct roster_args a;
 	char cmd[32];
@@ -1456,8 +1577,8 @@ int node_cmd_roster(int argc, char **argv)
 		return subs[i].fn(cmd, &a);
 	}
 	fprintf(stderr,
-		"chatham: roster: unknown subcommand '%s' (add, remove, stewards, sign, "
-		"show, verify)\n",
+		"chatham: roster: unknown subcommand '%s' (add, remove, revoke, stewards, "
+		"sign, show, verify)\n",
 		argv[1]);
 	return NODE_CMD_EXIT_USAGE;
 }

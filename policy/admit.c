@@ -119,6 +119,26 @@ out:
 	return reason;
 }
 
+/*
+ * Whether member @id of @roster (the report's epoch) may still speak at the report's
+ * `created` time, judged by @current (the newest roster, or @roster itself): refused when
+ * @id is retired there and the report was created after its not_after_ms; expelled when @id
+ * is neither a member of @current nor retired there.
+ */
+static enum policy_reason check_current(const struct policy_admit_ctx *ctx,
+					const struct proto_roster *roster,
+					const struct proto_roster *current,
+					const struct proto_report *r, const uint8_t id[32])
+{
+	const struct proto_retired *ret = proto_roster_find_retired(current, id);
+
+	if (ret)
+		return r->created_ms > ret->not_after_ms ? POLICY_REJECT_REVOKED : POLICY_ACCEPT;
+	if (ctx->newest && ctx->newest != roster && proto_roster_find_member(ctx->newest, id) < 0)
+		return POLICY_REJECT_EXPELLED;
+	return POLICY_ACCEPT;
+}
+
 enum policy_reason policy_admit_check_report(const struct policy_config *cfg,
 					     const struct policy_admit_ctx *ctx,
 					     const struct proto_report *r)
@@ -162,14 +182,15 @@ enum policy_reason policy_admit_check_report(const struct policy_config *cfg,
 	 * A report names the epoch it was signed under, so old reports stay verifiable, but a
 	 * member removed since then must not keep publishing under its old epoch: the signer
 	 * (attributed) or every ring member (anonymous — the signer is one of them) must also be
-	 * in the newest roster.
+	 * in the newest roster. A retired key is the exception with a date: what it signed
+	 * before its not_after_ms stays admissible, what it signed after is refused.
 	 */
 	if (r->prov == PROTO_PROV_ATTRIBUTED) {
 		if (proto_roster_find_member(roster, r->signer) < 0)
 			return POLICY_REJECT_NOT_MEMBER;
-		if (ctx->newest && ctx->newest != roster &&
-		    proto_roster_find_member(ctx->newest, r->signer) < 0)
-			return POLICY_REJECT_EXPELLED;
+		reason = check_current(ctx, roster, settings_from, r, r->signer);
+		if (reason != POLICY_ACCEPT)
+			return reason;
 		if (set->require_anonymous && r->tlp <= PROTO_TLP_GREEN)
 			return POLICY_REJECT_ATTRIBUTED;
 		if (ctx->signed_here && ctx->arrival == POLICY_ARRIVAL_LOCAL &&
@@ -187,12 +208,18 @@ enum policy_reason policy_admit_check_report(const struct policy_config *cfg,
 			return POLICY_REJECT_RING_MEMBER;
 	if (n < set->min_ring_size)
 		return POLICY_REJECT_RING_TOO_SMALL;
-	if (ctx->newest && ctx->newest != roster) {
-		for (size_t i = 0; i < n; i++) {
-			size_t idx = r->ring_n ? r->ring[i] : i;
+	if (settings_from != roster) {
+		/* REVOKED outranks EXPELLED: look for a retired key over the whole ring first. */
+		for (int pass = 0; pass < 2; pass++) {
+			for (size_t i = 0; i < n; i++) {
+				size_t idx = r->ring_n ? r->ring[i] : i;
 
-			if (proto_roster_find_member(ctx->newest, roster->members[idx].id) < 0)
-				return POLICY_REJECT_EXPELLED;
+				reason = check_current(ctx, roster, settings_from, r,
+						       roster->members[idx].id);
+				if (reason == POLICY_REJECT_REVOKED ||
+				    (pass == 1 && reason != POLICY_ACCEPT))
+					return reason;
+			}
 		}
 	}
 	return verify_ring(r, roster, n);

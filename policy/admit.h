@@ -31,10 +31,20 @@
  *   9. when the community's max_report_age_ms is not 0, `created` is at most that
  *      much older than ctx->now_ms                                              -> TOO_OLD
  *  10. attributed: the signer is a member of that roster                        -> NOT_MEMBER
+ *      and not retired (proto/roster.h) in the settings roster with `created` after the
+ *      entry's not_after_ms                                                       -> REVOKED
+ *      and a member of the newest roster, or retired there (with `created` before
+ *      not_after_ms: a report from before the key was retired)                   -> EXPELLED
  *      and, for CLEAR/GREEN, the community does not require anonymity           -> ATTRIBUTED
  *      (AMBER/RED cannot be anonymous, so require_anonymous does not apply to them);
  *      anonymous: every ring index names a member of that roster                -> RING_MEMBER
  *      and the ring holds at least min_ring_size keys                           -> RING_TOO_SMALL
+ *      and no ring member is retired with `created` after its not_after_ms       -> REVOKED
+ *      and every ring member is in the newest roster or retired there            -> EXPELLED
+ *      (A ring of an old epoch proves only that one of its members signed. Once a key
+ *      in it is retired, that one may be whoever holds the retired key, so a report
+ *      created after the retirement over such a ring is refused; one created before
+ *      stays valid. The honest members publish over the newer epoch's ring.)
  *  11. the signature verifies: Ed25519 by the signer's identity key, or the linkable ring
  *      signature (proto/ring.h) over "chatham/report/1" || body with the ring keys of that
  *      roster (the whole roster in member order when the report names no ring, else the
@@ -42,7 +52,8 @@
  *      to the report's linkability tag                                           -> BAD_SIGNATURE
  *      (out of memory during ring verification                                   -> INTERNAL)
  *
- * Community settings (require_anonymous, min_ring_size, max_report_age_ms) are read from
+ * Community settings (require_anonymous, min_ring_size, max_report_age_ms) and retired keys
+ * are read from
  * ctx->newest when given (the node's newest roster: settings changes apply at once, to old
  * epochs too) and otherwise from the roster of the report's epoch.
  *
@@ -90,7 +101,9 @@
 	X(POLICY_REJECT_EXPELLED, 19, "expelled",                                                  \
 	  "signer, or a member of the ring, is not in the newest roster")                          \
 	X(POLICY_REJECT_RATE_LIMITED, 20, "rate_limited",                                          \
-	  "member over its report rate limit (policy/rate.h); catch-up brings it later")
+	  "member over its report rate limit (policy/rate.h); catch-up brings it later")           \
+	X(POLICY_REJECT_REVOKED, 21, "revoked",                                                    \
+	  "signed with a key (or over a ring holding a key) retired before the report was created")
 
 enum policy_reason {
 #define POLICY_REASON_ENUM(name, value, id, text) name = (value),

@@ -105,8 +105,18 @@ int proto_community_roster_judge(const struct proto_community *c,
 
 	if (memcmp(r->community, c->id, 32) != 0)
 		return PROTO_E_ROSTER_COMMUNITY;
-	if (n_held == 0 || r->epoch > held[n_held - 1]->epoch)
+	if (n_held == 0 || r->epoch > held[n_held - 1]->epoch) {
+		const struct proto_roster *h = n_held ? held[n_held - 1] : NULL;
+
+		for (i = 0; h && i < h->n_retired; i++) {
+			const struct proto_retired *e =
+				proto_roster_find_retired(r, h->retired[i].id);
+
+			if (!e || e->not_after_ms > h->retired[i].not_after_ms)
+				return PROTO_E_ROSTER_RETIRED;
+		}
 		return verify_as(c, held, n_held, r);
+	}
 	for (i = 0; i < n_held && held[i]->epoch != r->epoch; i++)
 		;
 	if (i == n_held)

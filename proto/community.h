@@ -69,7 +69,9 @@ int proto_community_decode(struct proto_community *c, const uint8_t *buf, size_t
  *   - @r newer than every held roster: it must verify (proto_roster_verify()) against the
  *     stewards and k of the newest held roster, or of @c when nothing is held. So a roster
  *     never appoints the stewards that sign it, and adding, removing or replacing stewards
- *     or changing k takes k signatures of the stewards in office. Returns 0: adopt it.
+ *     or changing k takes k signatures of the stewards in office. It must also keep every
+ *     key the newest held roster retired, with the same or an earlier not_after_ms: a
+ *     retirement is never undone (PROTO_E_ROSTER_RETIRED). Returns 0: adopt it.
  *   - @r of an epoch held already, with the same body (signatures may differ): a copy,
  *     PROTO_E_ROSTER_KNOWN.
  *   - @r of an epoch held already with another body, and valid under the authority that

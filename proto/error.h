@@ -67,6 +67,8 @@
 	X(PROTO_E_COMMUNITY_FORMAT, -1310, "not a chatham community file")                        \
 	X(PROTO_E_ROSTER_CONFLICT, -1311, "stewards signed two different rosters for one epoch")  \
 	X(PROTO_E_ROSTER_KNOWN, -1312, "roster already held")                                     \
+	X(PROTO_E_ROSTER_RETIRED, -1313,                                                          \
+	  "roster drops or postpones a key retired by the roster before it")                      \
 	/* key bundles */                                                                         \
 	X(PROTO_E_KEY_FORMAT, -1400, "not a chatham key file")                                    \
 	X(PROTO_E_KEY_VERSION, -1401, "unsupported key file version")                             \

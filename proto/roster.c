@@ -74,6 +74,7 @@ void proto_roster_free(struct proto_roster *r)
 			member_deinit(&r->members[i]);
 		free(r->members);
 	}
+	free(r->retired);
 	proto_roster_clear_sigs(r);
 	free(r);
 }
@@ -295,7 +296,7 @@ static int cmp_key(const void *a, const void *b)
  */
 static int check_keys_distinct(const struct proto_roster *r)
 {
-	size_t n = r->n_stewards + 3 * r->n_members, k = 0;
+	size_t n = r->n_stewards + 3 * r->n_members + r->n_retired, k = 0;
 	uint8_t(*keys)[32] = malloc(n * 32);
 	int err = 0;
 
@@ -308,6 +309,8 @@ static int check_keys_distinct(const struct proto_roster *r)
 		memcpy(keys[k++], r->members[i].transport_pk, 32);
 		memcpy(keys[k++], r->members[i].ring_pk, 32);
 	}
+	for (size_t i = 0; i < r->n_retired; i++)
+		memcpy(keys[k++], r->retired[i].id, 32);
 	qsort(keys, n, 32, cmp_key);
 	for (size_t i = 1; i < n; i++) {
 		if (memcmp(keys[i - 1], keys[i], 32) == 0) {
@@ -354,6 +357,20 @@ static int check_body(const struct proto_roster *r)
 		if (err)
 			return err;
 		if (i > 0 && memcmp(r->members[i - 1].id, r->members[i].id, 32) >= 0)
+			return PROTO_E_ROSTER_MEMBER;
+	}
+	if (r->n_retired > PROTO_ROSTER_RETIRED_MAX)
+		return PROTO_E_TOO_LARGE;
+	if (r->n_retired > 0 && !r->retired)
+		return PROTO_E_EMPTY;
+	for (size_t i = 0; i < r->n_retired; i++) {
+		const struct proto_retired *e = &r->retired[i];
+
+		if (!crypto_core_ed25519_is_valid_point(e->id))
+			return PROTO_E_ROSTER_MEMBER;
+		if (i > 0 && memcmp(r->retired[i - 1].id, e->id, 32) >= 0)
+			return PROTO_E_ROSTER_MEMBER;
+		if (e->has_successor && proto_roster_find_member(r, e->successor) < 0)
 			return PROTO_E_ROSTER_MEMBER;
 	}
 	return check_keys_distinct(r);
@@ -417,9 +434,22 @@ static void write_member(struct proto_mp_writer *w, const struct proto_member *m
 	}
 }
 
+static void write_retired(struct proto_mp_writer *w, const struct proto_retired *e)
+{
+	proto_mp_write_map(w, 2 + e->has_successor);
+	proto_mp_write_uint(w, 0);
+	proto_mp_write_bin(w, e->id, 32);
+	proto_mp_write_uint(w, 1);
+	proto_mp_write_uint(w, e->not_after_ms);
+	if (e->has_successor) {
+		proto_mp_write_uint(w, 2);
+		proto_mp_write_bin(w, e->successor, 32);
+	}
+}
+
 static void write_body(struct proto_mp_writer *w, const struct proto_roster *r)
 {
-	proto_mp_write_map(w, 8);
+	proto_mp_write_map(w, 8 + (r->n_retired > 0));
 	proto_mp_write_uint(w, 0);
 	proto_mp_write_uint(w, PROTO_ROSTER_VERSION);
 	proto_mp_write_uint(w, 1);
@@ -446,6 +476,12 @@ static void write_body(struct proto_mp_writer *w, const struct proto_roster *r)
 	proto_mp_write_array(w, r->n_members);
 	for (size_t i = 0; i < r->n_members; i++)
 		write_member(w, &r->members[i]);
+	if (r->n_retired > 0) {
+		proto_mp_write_uint(w, 8);
+		proto_mp_write_array(w, r->n_retired);
+		for (size_t i = 0; i < r->n_retired; i++)
+			write_retired(w, &r->retired[i]);
+	}
 }
 
 int proto_roster_encode_body(const struct proto_roster *r, uint8_t **out, size_t *out_len)
@@ -649,6 +685,58 @@ static int read_members(struct proto_mp_reader *rd, struct proto_roster *r)
 	return 0;
 }
 
+static int read_retired_entry(struct proto_mp_reader *rd, struct proto_retired *e)
+{
+	struct proto_mp_map map;
+	unsigned seen = 0;
+	uint64_t key;
+	int err;
+
+	if ((err = proto_mp_map_begin(rd, &map, 16)))
+		return err;
+	while ((err = proto_mp_map_next(rd, &map, &key)) > 0) {
+		switch (key) {
+		case 0:
+			err = proto_mp_read_bin_fixed(rd, e->id, 32);
+			break;
+		case 1:
+			err = proto_mp_read_uint(rd, &e->not_after_ms);
+			break;
+		case 2:
+			err = proto_mp_read_bin_fixed(rd, e->successor, 32);
+			e->has_successor = true;
+			break;
+		default:
+			return PROTO_E_KEY_UNKNOWN;
+		}
+		if (err)
+			return err;
+		seen |= 1u << key;
+	}
+	if (err)
+		return err;
+	return (seen & 0x3) == 0x3 ? 0 : PROTO_E_KEY_MISSING;
+}
+
+static int read_retired(struct proto_mp_reader *rd, struct proto_roster *r)
+{
+	size_t n;
+	int err;
+
+	if ((err = proto_mp_read_array(rd, PROTO_ROSTER_RETIRED_MAX, &n)))
+		return err;
+	if (n == 0)
+		return PROTO_E_EMPTY;
+	r->retired = calloc(n, sizeof(*r->retired));
+	if (!r->retired)
+		return -ENOMEM;
+	r->n_retired = n;
+	for (size_t i = 0; i < n; i++)
+		if ((err = read_retired_entry(rd, &r->retired[i])))
+			return err;
+	return 0;
+}
+
 static int read_body(struct proto_roster *r, const uint8_t *buf, size_t len)
 {
 	struct proto_mp_reader rd;
@@ -689,6 +777,9 @@ static int read_body(struct proto_roster *r, const uint8_t *buf, size_t len)
 		case 7:
 			err = read_members(&rd, r);
 			break;
+		case 8:
+			err = read_retired(&rd, r);
+			break;
 		default:
 			return PROTO_E_KEY_UNKNOWN;
 		}
@@ -698,7 +789,7 @@ static int read_body(struct proto_roster *r, const uint8_t *buf, size_t len)
 	}
 	if (err)
 		return err;
-	if (seen != 0xff)
+	if ((seen & 0xff) != 0xff)
 		return PROTO_E_KEY_MISSING;
 	return proto_mp_reader_finish(&rd);
 }
@@ -901,6 +992,51 @@ int proto_roster_find_member(const struct proto_roster *r, const uint8_t id[32])
 	size_t i = lower_bound(r, id);
 
 	return i < r->n_members && memcmp(r->members[i].id, id, 32) == 0 ? (int)i : -1;
+}
+
+const struct proto_retired *proto_roster_find_retired(const struct proto_roster *r,
+						      const uint8_t id[32])
+{
+	size_t lo = 0, hi = r->n_retired;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(r->retired[mid].id, id, 32);
+
+		if (c == 0)
+			return &r->retired[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+int proto_roster_retire(struct proto_roster *r, const struct proto_retired *e)
+{
+	struct proto_retired *nr;
+	size_t pos = 0;
+
+	while (pos < r->n_retired && memcmp(r->retired[pos].id, e->id, 32) < 0)
+		pos++;
+	if (pos < r->n_retired && memcmp(r->retired[pos].id, e->id, 32) == 0) {
+		r->retired[pos] = *e;
+	} else {
+		if (r->n_retired >= PROTO_ROSTER_RETIRED_MAX)
+			return PROTO_E_TOO_LARGE;
+		nr = realloc(r->retired, (r->n_retired + 1) * sizeof(*nr));
+		if (!nr)
+			return -ENOMEM;
+		r->retired = nr;
+		memmove(&nr[pos + 1], &nr[pos], (r->n_retired - pos) * sizeof(*nr));
+		nr[pos] = *e;
+		r->n_retired++;
+	}
+	if (proto_roster_find_member(r, e->id) >= 0)
+		proto_roster_remove_member(r, e->id);
+	proto_roster_clear_sigs(r);
+	return 0;
 }
 
 int proto_roster_find_transport(const struct proto_roster *r, const uint8_t transport_pk[32])

@@ -11,12 +11,24 @@
  *                     6: settings map { 0: min_ring_size (uint, default 4),
  *                                       1: require_anonymous (bool, default false),
  *                                       2: max_report_age_ms (uint, 0 = unlimited) },
- *                     7: members (array of member maps, ascending by member id) }
+ *                     7: members (array of member maps, ascending by member id),
+ *                     8: retired keys (array of retired maps, ascending by id; optional,
+ *                        absent when there are none, never an empty array) }
  *     member  = map { 0: member id = Ed25519 identity public key (bin 32),
  *                     1: display name (str), 2: aliases (array of str, optional),
  *                     3: domains (array of str, optional), 4: X25519 transport public key
  *                     (bin 32), 5: ristretto255 ring public key (bin 32),
  *                     6: addresses ("host:port" str array, optional) }
+ *     retired = map { 0: retired member id (bin 32), 1: not_after_ms (uint),
+ *                     2: successor member id (bin 32, optional) }
+ *
+ * Retired keys. A member id that must no longer sign: a compromised key, or a member's old
+ * id after it replaced its keys. Reports signed by it (attributed, or anonymous over a ring
+ * that holds its ring key) are refused when `created` is after not_after_ms, and admitted
+ * when not (policy/admit.h). The successor, when given, is the member id that now speaks for
+ * the same member (its history continues under it). A retired id is never a member of the
+ * roster that retires it, nor of any later one (it stays in the list, as every key in a
+ * roster is distinct: it cannot come back as anyone's key); a successor is a member of it.
  *
  * Steward signatures are Ed25519 over "chatham/roster/1" || body; sigs are ascending by
  * steward index (an index into the stewards array of the roster that authorises this one)
@@ -46,6 +58,9 @@
  *   - member ids and steward keys are valid Ed25519 public keys (canonical, prime-order
  *     subgroup), ring keys valid ristretto255 encodings (PROTO_E_ROSTER_MEMBER /
  *     PROTO_E_ROSTER_STEWARD);
+ *   - retired ids strictly ascending, valid Ed25519 keys, distinct from every key of the
+ *     roster; a successor is a member id of the roster (PROTO_E_ROSTER_MEMBER); at most
+ *     PROTO_ROSTER_RETIRED_MAX entries (PROTO_E_TOO_LARGE);
  *   - 1 <= n_stewards <= PROTO_ROSTER_STEWARDS_MAX, 1 <= threshold <= n_stewards,
  *     1 <= n_members <= PROTO_ROSTER_MEMBERS_MAX, epoch >= 1,
  *     2 <= min_ring_size <= PROTO_ROSTER_MEMBERS_MAX (PROTO_E_RANGE / PROTO_E_EMPTY /
@@ -83,6 +98,7 @@
 #define PROTO_ROSTER_NAME_MAX 128   /* display/community name bytes */
 #define PROTO_ROSTER_ALIASES_MAX 16 /* aliases, domains and addresses per member, each */
 #define PROTO_ROSTER_ADDR_MAX 255   /* bytes per address/alias/domain */
+#define PROTO_ROSTER_RETIRED_MAX 4096
 
 /* Settings defaults, as proto_roster_new() sets them. */
 #define PROTO_ROSTER_MIN_RING_DEFAULT 4
@@ -107,6 +123,14 @@ struct proto_roster_settings {
 	uint64_t max_report_age_ms;
 };
 
+/* A retired member id (see "Retired keys" above). */
+struct proto_retired {
+	uint8_t id[32];
+	uint64_t not_after_ms; /* reports created after this (ms since the Unix epoch) refused */
+	bool has_successor;
+	uint8_t successor[32]; /* when has_successor: a member of the same roster */
+};
+
 /* A decoded roster. Every pointer is owned by it; free with proto_roster_free(). */
 struct proto_roster {
 	uint8_t community[32];
@@ -118,6 +142,8 @@ struct proto_roster {
 	struct proto_roster_settings settings;
 	size_t n_members;
 	struct proto_member *members; /* ascending by id */
+	size_t n_retired;
+	struct proto_retired *retired; /* ascending by id */
 	size_t n_sigs;
 	uint32_t *sig_steward; /* steward index of each signature */
 	uint8_t (*sigs)[64];
@@ -214,6 +240,19 @@ void proto_roster_id(const uint8_t *buf, size_t len, uint8_t id[32]);
 /* Lookups: index of the member, or -1. find_member is a binary search (members are sorted). */
 int proto_roster_find_member(const struct proto_roster *r, const uint8_t id[32]);
 int proto_roster_find_transport(const struct proto_roster *r, const uint8_t transport_pk[32]);
+
+/* proto_roster_find_retired() - the retired entry of @id in @r, or NULL (binary search). */
+const struct proto_retired *proto_roster_find_retired(const struct proto_roster *r,
+						      const uint8_t id[32]);
+
+/*
+ * proto_roster_retire() - retire @e->id (borrowed entry) in @r: the member of that id, if
+ * present, is removed, and the entry inserted at its sorted place or, when @e->id is retired
+ * already, replaces the old entry. Every signature is dropped. The entry is not checked
+ * here (encode does that). Returns 0, -ENOMEM, or PROTO_E_TOO_LARGE at
+ * PROTO_ROSTER_RETIRED_MAX entries.
+ */
+int proto_roster_retire(struct proto_roster *r, const struct proto_retired *e);
 
 /*
  * proto_roster_add_member() - insert a deep copy of @m (borrowed) at its sorted place. The

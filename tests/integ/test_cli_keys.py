@@ -219,6 +219,46 @@ def test_roster_stewards(w):
     assert json.loads(p.stdout)["valid"] is True
 
 
+def test_roster_revoke(w):
+    """Charlie's key is compromised: epoch 3 (from the complete epoch 2) adds Charlie's new
+    keys, retires the old member id from a time with the new id as successor, and the old
+    key can never come back."""
+    r2, r3 = w.p("roster2"), w.p("roster3r")
+    community = os.path.join(w.comm, "community")
+    old = pub(w.p("charlie.key"))["member_id"]
+    run("keygen", "--out", w.p("charlie2.key"), "--name", "Charlie CERT", check=0)
+    new = pub(w.p("charlie2.key"))["member_id"]
+    p = run("roster", "revoke", "--roster", r2, "--out", r3, "--member-id", old)
+    assert p.returncode == 2 and "--from" in p.stderr, p.stderr
+    p = run("roster", "revoke", "--roster", r2, "--out", r3, "--member-id", old, "--from",
+            "yesterday")
+    assert p.returncode == 2 and "RFC 3339" in p.stderr, p.stderr
+    p = run("roster", "revoke", "--roster", r2, "--out", r3, "--member-id", old, "--from",
+            "2026-01-31T12:00:00Z", "--successor", new)
+    assert p.returncode == 1 and "roster add" in p.stderr, p.stderr
+    run("roster", "add", "--roster", r2, "--out", r3, "--key", w.p("charlie2.key.pub"),
+        check=0)
+    p = run("roster", "revoke", "--roster", r3, "--member-id", old, "--from",
+            "2026-01-31T12:00:00Z", "--successor", new, check=0)
+    assert "retired" in p.stdout
+    show = json.loads(run("roster", "show", "--roster", r3, "--json", check=0).stdout)
+    assert show["epoch"] == 3
+    assert show["retired"] == [{"member_id": old, "not_after_ms": 1769860800000,
+                                "successor": new}], show["retired"]
+    assert old not in [m["member_id"] for m in show["members"]]
+    text = run("roster", "show", "--roster", r3, check=0).stdout
+    assert "after 2026-01-31T12:00:00Z" in text and "successor: " + new in text
+    # The retired key cannot come back as anyone's key.
+    p = run("roster", "add", "--roster", r3, "--key", w.p("charlie.key.pub"), "--name", "C")
+    assert p.returncode == 1 and "already used" in p.stderr, p.stderr
+    for k in ("steward-1.key", "steward-2.key"):
+        run("roster", "sign", "--roster", r3, "--previous", r2, "--steward-key",
+            os.path.join(w.comm, k), check=0)
+    p = run("roster", "verify", "--roster", r3, "--community", community, "--previous", r2,
+            "--json", check=0)
+    assert json.loads(p.stdout)["valid"] is True
+
+
 def test_roster_edit_draft(w):
     d = w.p("draft")
     community = os.path.join(w.comm, "community")
@@ -274,7 +314,7 @@ def main():
         w = World(tmp)
         # Order matters: later tests use the files earlier ones made.
         for t in (test_community_init, test_community_usage, test_keygen, test_roster_epoch1,
-                  test_roster_tampered, test_roster_epoch2, test_roster_stewards,
+                  test_roster_tampered, test_roster_epoch2, test_roster_stewards, test_roster_revoke,
                   test_roster_edit_draft, test_help):
             try:
                 t(w)

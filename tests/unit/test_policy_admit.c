@@ -771,6 +771,77 @@ static void test_expelled(void **state)
 	proto_roster_free(r2);
 }
 
+/*
+ * A key retired in epoch 2 (SIGNER's, its successor PEER): what it signed after not_after_ms
+ * is refused (revoked), what it signed before stays admissible (and is not "expelled"),
+ * attributed or as a member of an epoch-1 ring; and REVOKED outranks EXPELLED in a ring.
+ */
+static void test_revoked(void **state)
+{
+	static const int without_signer[] = {OWN, PEER, FOURTH, FIFTH};
+	static const int without_two[] = {OWN, PEER, FOURTH};
+	struct proto_roster *r2 = make_roster(2, without_signer, 4);
+	struct proto_roster *r3 = make_roster(3, without_two, 3);
+	const struct proto_roster *both[3] = {roster1, r2, NULL};
+	const struct proto_roster *three[4] = {roster1, r2, r3, NULL};
+	struct proto_retired e = {.not_after_ms = NOW - 30000, .has_successor = true};
+	struct policy_config cfg;
+	struct policy_admit_ctx ctx;
+	struct proto_report r, out;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	memcpy(e.id, keys[SIGNER].id_pk, 32);
+	memcpy(e.successor, keys[PEER].id_pk, 32);
+	assert_int_equal(proto_roster_retire(r2, &e), 0);
+	assert_int_equal(proto_roster_retire(r3, &e), 0);
+	cfg_init(&cfg);
+	ctx_init(&ctx, POLICY_ARRIVAL_GOSSIP, PEER, both);
+	ctx.newest = r2;
+
+	report_init(&r, CLEAR, NULL); /* created NOW - 60 s: before the retirement */
+	buf = sign_attributed(&r, SIGNER, &len);
+	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_ACCEPT);
+	free(buf);
+	report_init(&r, CLEAR, NULL);
+	r.created_ms = NOW - 29999; /* after */
+	buf = sign_attributed(&r, SIGNER, &len);
+	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_REJECT_REVOKED);
+	/* Without the newest roster the node cannot know, and epoch 1 still holds the key. */
+	ctx.newest = NULL;
+	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_ACCEPT);
+	ctx.newest = r2;
+	free(buf);
+	report_init(&r, CLEAR, NULL);
+	r.created_ms = e.not_after_ms; /* the boundary belongs to "before" */
+	buf = sign_attributed(&r, SIGNER, &len);
+	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_ACCEPT);
+	free(buf);
+
+	/* Epoch 1's whole ring holds the retired key. */
+	report_init(&r, CLEAR, NULL);
+	buf = sign_anonymous(&r, PEER, roster1, &len);
+	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_ACCEPT);
+	free(buf);
+	report_init(&r, CLEAR, NULL);
+	r.created_ms = NOW - 1000;
+	buf = sign_anonymous(&r, PEER, roster1, &len);
+	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_REJECT_REVOKED);
+	/* Epoch 3 also dropped FIFTH (expelled, listed after SIGNER in no particular order):
+	 * the revoked key is named, whatever the ring order. */
+	ctx_init(&ctx, POLICY_ARRIVAL_GOSSIP, PEER, three);
+	ctx.newest = r3;
+	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_REJECT_REVOKED);
+	free(buf);
+	report_init(&r, CLEAR, NULL); /* before the retirement, FIFTH still expelled */
+	buf = sign_anonymous(&r, PEER, roster1, &len);
+	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_REJECT_EXPELLED);
+	free(buf);
+	proto_roster_free(r2);
+	proto_roster_free(r3);
+}
+
 /* signed_here skips only the re-verification of this node's own, locally signed reports. */
 static void test_signed_here(void **state)
 {
@@ -1171,7 +1242,8 @@ static void test_reason_names(void **state)
 	assert_int_equal(POLICY_REJECT_BAD_SIGNATURE, 17);
 	assert_int_equal(POLICY_REJECT_EXPELLED, 19);
 	assert_int_equal(POLICY_REJECT_RATE_LIMITED, 20);
-	assert_int_equal(POLICY_REASON_COUNT, 21);
+	assert_int_equal(POLICY_REJECT_REVOKED, 21);
+	assert_int_equal(POLICY_REASON_COUNT, 22);
 }
 
 int main(void)
@@ -1183,6 +1255,7 @@ int main(void)
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_epochs),
 		cmocka_unit_test(test_expelled),
+		cmocka_unit_test(test_revoked),
 		cmocka_unit_test(test_signed_here),
 		cmocka_unit_test(test_not_member),
 		cmocka_unit_test(test_bad_signatures),

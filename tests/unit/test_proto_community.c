@@ -433,6 +433,37 @@ static void test_succession(void **state)
 	/* Rollback: a node that holds only epoch 3 is offered a valid epoch 2. */
 	assert_int_equal(JUDGE(&c, &held[2], 1, held[1]), PROTO_E_ROSTER_EPOCH);
 
+	/* A retirement is never undone: epoch 4 must keep epoch 3's, not postponed. */
+	{
+		struct proto_retired e = {.not_after_ms = 1000};
+		struct proto_keys keys;
+		uint8_t seed[32];
+
+		memset(seed, 0x66, 32);
+		assert_int_equal(proto_keys_from_seed(&keys, seed), 0);
+		memcpy(e.id, keys.id_pk, 32);
+		proto_keys_wipe(&keys);
+		assert_int_equal(proto_roster_retire(held[2], &e), 0); /* held as if signed */
+		r = chain_roster(&c, 4, s2, 4, 3, 0x45);
+		chain_sign(r, s2, 4, 0);
+		chain_sign(r, s2, 4, 1);
+		chain_sign(r, s2, 4, 2);
+		assert_int_equal(JUDGE(&c, held, 3, r), PROTO_E_ROSTER_RETIRED);
+		e.not_after_ms = 1001;
+		assert_int_equal(proto_roster_retire(r, &e), 0);
+		chain_sign(r, s2, 4, 0);
+		chain_sign(r, s2, 4, 1);
+		chain_sign(r, s2, 4, 2);
+		assert_int_equal(JUDGE(&c, held, 3, r), PROTO_E_ROSTER_RETIRED);
+		e.not_after_ms = 999; /* earlier is stricter: allowed */
+		assert_int_equal(proto_roster_retire(r, &e), 0);
+		chain_sign(r, s2, 4, 0);
+		chain_sign(r, s2, 4, 1);
+		chain_sign(r, s2, 4, 2);
+		assert_int_equal(JUDGE(&c, held, 3, r), 0);
+		proto_roster_free(r);
+	}
+
 	/* Another community. */
 	r = chain_roster(&c, 4, s2, 4, 3, 0x45);
 	r->community[0] ^= 1;

@@ -132,7 +132,7 @@ static int setup(void **state)
 
 struct quirks {
 	uint64_t version;
-	bool extra_body_key;	/* key 8 after the members */
+	bool extra_body_key;	/* key 9 after the members */
 	bool empty_aliases;	/* aliases key present with an empty array */
 	bool omit_settings_key; /* settings without max_report_age_ms */
 	size_t sig_count;	/* write this many sigs... */
@@ -203,7 +203,7 @@ static void raw_encode(const struct proto_roster *r, const struct quirks *q, uin
 		raw_list(&w, 6, m->addrs, m->n_addrs, false);
 	}
 	if (q->extra_body_key) {
-		proto_mp_write_uint(&w, 8);
+		proto_mp_write_uint(&w, 9);
 		proto_mp_write_uint(&w, 0);
 	}
 	assert_int_equal(proto_mp_writer_finish(&w, &body, &body_len), 0);
@@ -1041,6 +1041,82 @@ static void test_golden(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/*
+ * Retired keys: round trip with and without a successor, lookups, the rules (a retired id is
+ * no member and no other key, a successor is a member, ascending, no empty list on the
+ * wire), and that proto_roster_retire() removes the member and drops the signatures.
+ */
+static void test_retired(void **state)
+{
+	struct proto_roster *r = make_roster(4, 2, 1, 3), *d;
+	struct proto_retired e = {0}, f = {0};
+	struct proto_keys k;
+	uint8_t *buf, *buf2;
+	size_t len, len2;
+
+	(void)state;
+	sign_by(r, r, 0, 0);
+	memcpy(e.id, r->members[1].id, 32);
+	e.not_after_ms = 1700000000000ull;
+	e.has_successor = true;
+	memcpy(e.successor, r->members[2].id, 32);
+	assert_int_equal(proto_roster_retire(r, &e), 0);
+	assert_int_equal(r->n_members, 3);
+	assert_int_equal(r->n_sigs, 0);
+	assert_int_equal(proto_roster_find_member(r, e.id), -1);
+	member_key(90, &k); /* never a member: retired without a successor */
+	memcpy(f.id, k.id_pk, 32);
+	proto_keys_wipe(&k);
+	f.not_after_ms = 5;
+	assert_int_equal(proto_roster_retire(r, &f), 0);
+	assert_int_equal(r->n_retired, 2);
+	assert_int_equal(proto_roster_check(r), 0);
+
+	assert_int_equal(proto_roster_encode(r, &buf, &len), 0);
+	assert_int_equal(proto_roster_decode(&d, buf, len), 0);
+	assert_int_equal(d->n_retired, 2);
+	assert_non_null(proto_roster_find_retired(d, e.id));
+	assert_true(proto_roster_find_retired(d, e.id)->has_successor);
+	assert_memory_equal(proto_roster_find_retired(d, e.id)->successor, e.successor, 32);
+	assert_int_equal(proto_roster_find_retired(d, e.id)->not_after_ms, e.not_after_ms);
+	assert_false(proto_roster_find_retired(d, f.id)->has_successor);
+	assert_null(proto_roster_find_retired(d, d->members[0].id));
+	assert_int_equal(proto_roster_encode(d, &buf2, &len2), 0);
+	assert_int_equal(len, len2);
+	assert_memory_equal(buf, buf2, len);
+	free(buf2);
+	proto_roster_free(d);
+
+	/* Retiring again replaces the entry (here: an earlier time). */
+	e.not_after_ms = 1600000000000ull;
+	assert_int_equal(proto_roster_retire(r, &e), 0);
+	assert_int_equal(r->n_retired, 2);
+	assert_int_equal(proto_roster_find_retired(r, e.id)->not_after_ms, e.not_after_ms);
+
+	/* A successor that is not a member; a retired id that is a member or steward key. */
+	r->retired[0].successor[0] ^= 1;
+	assert_int_equal(proto_roster_check(r), PROTO_E_ROSTER_MEMBER);
+	r->retired[0].successor[0] ^= 1;
+	assert_int_equal(proto_roster_check(r), 0);
+	memcpy(f.id, r->stewards[0], 32);
+	assert_int_equal(proto_roster_retire(r, &f), 0);
+	assert_int_equal(proto_roster_check(r), PROTO_E_ROSTER_MEMBER);
+	proto_roster_free(r);
+
+	/* Out of order: the check refuses it (and so the encoder: it never writes it). */
+	assert_int_equal(proto_roster_decode(&r, buf, len), 0);
+	f = r->retired[0];
+	r->retired[0] = r->retired[1];
+	r->retired[1] = f;
+	assert_int_equal(proto_roster_check(r), PROTO_E_ROSTER_MEMBER);
+	r->n_retired = 0; /* an empty list is encoded by leaving key 8 out */
+	assert_int_equal(proto_roster_encode(r, &buf2, &len2), 0);
+	assert_true(len2 < len);
+	free(buf2);
+	proto_roster_free(r);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1059,6 +1135,7 @@ int main(void)
 		cmocka_unit_test(test_lookups_and_editing),
 		cmocka_unit_test(test_check_member_reasons),
 		cmocka_unit_test(test_golden),
+		cmocka_unit_test(test_retired),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
