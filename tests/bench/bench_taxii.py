@@ -7,8 +7,9 @@ shape, written with python3-lmdb in one transaction as tests/integ/cli_exportenv
 node runs), every one GREEN, 1,000 documents per millisecond-spaced batch boundary being
 irrelevant because date_added is made strictly increasing by the server. Then:
 
-  1. the server starts and indexes the feed (start-up time, and the resident memory of the
-     index: VmRSS after start minus VmRSS of the same server on an empty export);
+  1. the server starts and indexes the feed (start-up time, and the memory of the index:
+     anonymous resident memory (RssAnon; LMDB's map is file-backed and not counted) after
+     start minus that of the same server on an empty export);
   2. --clients processes (default 16), each with its own TLS connection, ask for pages of
      --limit objects (default 1,000) with added_after set to a random date_added of the
      collection (taken from one manifest walk), for --seconds; every answer is checked (200,
@@ -18,9 +19,10 @@ irrelevant because date_added is made strictly increasing by the server. Then:
      objects per second per core.
 
 Printed: objects served per second (all clients), pages per second, p50/p99/max latency of
-a page, the ratio of objects/s to the renderer's single-core rate times the cores used, peak
-resident memory of the server during the load (VmHWM) and the memory bound per request
-(limit x the largest served object, the page buffer each request may hold).
+a page, the ratio of objects/s to the renderer's single-core rate times the cores used, the
+server's anonymous memory before and at its peak during the load (sampled every 0.1 s) per
+concurrent client, and the bound per request (limit x the largest served object: the page a
+request holds).
 
 Usage: bench_taxii.py [--n 1000000] [--clients 16] [--limit 1000] [--seconds 30]
                       [--threads 4] [--keep DIR] [--json]
@@ -37,6 +39,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -113,7 +116,7 @@ def client(args):
         r = conn.getresponse()
         body = r.read()
         lat.append(time.perf_counter() - t0)
-        n = body.count(b'"type":"indicator"')
+        n = body.count(b'"spec_version":"2.1"')  # every object has one
         if r.status != 200 or (n != limit and b'"more":false' not in body):
             errors += 1
         objs += n
@@ -147,7 +150,7 @@ def main():
         os.makedirs(os.path.join(tmp, "s0"))
         idle = TaxiiServer(os.path.join(tmp, "s0"), empty, consumers,
                            collections="GREEN").start()
-        base_rss = rss(idle.proc.pid)
+        base_rss = rss(idle.proc.pid, "RssAnon")
         idle.stop()
         os.makedirs(os.path.join(tmp, "s1"))
         t0 = time.monotonic()
@@ -155,7 +158,7 @@ def main():
                           max_page=a.limit, threads=a.threads,
                           max_connections=a.clients + 8).start(timeout=1800)
         out["startup_s"] = round(time.monotonic() - t0, 2)
-        out["index_bytes"] = rss(srv.proc.pid) - base_rss
+        out["index_bytes"] = rss(srv.proc.pid, "RssAnon") - base_rss
         try:
             c = srv.client("bench")
             st, _, b = c.get("/chatham/collections/")
@@ -171,13 +174,27 @@ def main():
                     break
                 q = "limit=%d&next=%s" % (a.limit, b["next"])
             c.close()
+            anon_before = rss(srv.proc.pid, "RssAnon")
+            peak = [anon_before]
+            stop = threading.Event()
+
+            def sample():
+                while not stop.wait(0.1):
+                    peak[0] = max(peak[0], rss(srv.proc.pid, "RssAnon"))
+
+            th = threading.Thread(target=sample)
+            th.start()
             t0 = time.monotonic()
             with multiprocessing.Pool(a.clients) as pool:
                 res = pool.map(client, [(srv.port, srv.cert, "bench", srv.secrets["bench"],
                                          coll, dates, a.limit, a.seconds, i)
                                         for i in range(a.clients)])
             wall = time.monotonic() - t0
-            out["peak_rss_bytes"] = rss(srv.proc.pid, "VmHWM")
+            stop.set()
+            th.join()
+            out["anon_before_load_bytes"] = anon_before
+            out["anon_peak_load_bytes"] = peak[0]
+            out["anon_per_client_bytes"] = (peak[0] - anon_before) // a.clients
         finally:
             srv.stop()
         lat = sorted(x for r in res for x in r[0])
@@ -221,8 +238,10 @@ def main():
         print("  renderer limit (same run)   %(export_objects_per_s_one_core)d objects/s "
               "on one core; served / (limit x %(cores)d cores) = "
               "%(ratio_to_renderer_x_cores)s" % out)
-        print("  memory                      peak RSS %(peak_rss_bytes)d bytes; bound per "
-              "request %(bound_per_request_bytes)d bytes (limit x largest object)" % out)
+        print("  memory (anonymous)          %(anon_before_load_bytes)d before the load, peak "
+              "%(anon_peak_load_bytes)d during it: %(anon_per_client_bytes)d per concurrent "
+              "client; bound per request %(bound_per_request_bytes)d bytes (limit x largest "
+              "response object)" % out)
     return 1 if out.get("errors") else 0
 
 
