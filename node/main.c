@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* chatham — command dispatcher. The commands live in node/cmd.h's table. */
+/* chatham — command dispatcher. The commands live in node/cli/cmd.h's table. */
 #include <stdio.h>
 #include <string.h>
 
-#include "node/cmd.h"
-#include "node/log.h"
+#include "node/cli/cmd.h"
+#include "node/common/log.h"
 
 struct cmd {
 	const char *name;

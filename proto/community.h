@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * proto/community.h — the public community definition (the trust anchor for roster epoch 1)
- * and the secret network key, as bytes. File I/O is node/keyfile.h's job.
+ * and the secret network key, as bytes. File I/O is node/common/keyfile.h's job.
  *
  * Community file (public, canonical msgpack, versioned):
  *     map { 0: "chatham-community", 1: version (1), 2: community id (bin 32),

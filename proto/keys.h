@@ -5,7 +5,7 @@
  * A member has three separate keys, never one key for two jobs: an Ed25519 identity key
  * (signs attributed reports; its public key is the member id), an X25519 transport key (the
  * Noise static key) and a ristretto255 ring key (anonymous reports). File I/O (mode 0600,
- * refusing group/other-readable files) is node/'s job (node/keyfile.h); this module only
+ * refusing group/other-readable files) is node/'s job (node/common/keyfile.h); this module only
  * encodes bytes.
  *
  * Secret bundle encoding (versioned, canonical msgpack):

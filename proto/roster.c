@@ -51,6 +51,8 @@ static void member_deinit(struct proto_member *m)
 	free_list(m->aliases, m->n_aliases);
 	free_list(m->domains, m->n_domains);
 	free_list(m->addrs, m->n_addrs);
+	proto_poc_deinit(&m->poc);
+	proto_constituency_deinit(&m->constituency);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -266,7 +268,9 @@ int proto_roster_check_member(const struct proto_member *m, const char **reason)
 	}
 	if ((err = check_list(m->aliases, m->n_aliases, LIST_ALIAS, reason)) ||
 	    (err = check_list(m->domains, m->n_domains, LIST_DOMAIN, reason)) ||
-	    (err = check_list(m->addrs, m->n_addrs, LIST_ADDR, reason)))
+	    (err = check_list(m->addrs, m->n_addrs, LIST_ADDR, reason)) ||
+	    (err = proto_poc_check(&m->poc, reason)) ||
+	    (err = proto_constituency_check(&m->constituency, reason)))
 		return err;
 	if (!crypto_core_ed25519_is_valid_point(m->id)) {
 		*reason = "member id is not a valid Ed25519 public key";
@@ -411,7 +415,10 @@ static void write_list(struct proto_mp_writer *w, char *const *v, size_t n)
 
 static void write_member(struct proto_mp_writer *w, const struct proto_member *m)
 {
-	proto_mp_write_map(w, 4 + (m->n_aliases > 0) + (m->n_domains > 0) + (m->n_addrs > 0));
+	bool poc = !proto_poc_empty(&m->poc), cons = !proto_constituency_empty(&m->constituency);
+
+	proto_mp_write_map(w, 4 + (m->n_aliases > 0) + (m->n_domains > 0) + (m->n_addrs > 0) + poc +
+				      cons);
 	proto_mp_write_uint(w, 0);
 	proto_mp_write_bin(w, m->id, 32);
 	proto_mp_write_uint(w, 1);
@@ -431,6 +438,14 @@ static void write_member(struct proto_mp_writer *w, const struct proto_member *m
 	if (m->n_addrs > 0) {
 		proto_mp_write_uint(w, 6);
 		write_list(w, m->addrs, m->n_addrs);
+	}
+	if (poc) {
+		proto_mp_write_uint(w, 7);
+		proto_poc_write(w, &m->poc);
+	}
+	if (cons) {
+		proto_mp_write_uint(w, 8);
+		proto_constituency_write(w, &m->constituency);
 	}
 }
 
@@ -599,6 +614,12 @@ static int read_member(struct proto_mp_reader *rd, struct proto_member *m)
 			break;
 		case 6:
 			err = read_list(rd, &m->addrs, &m->n_addrs);
+			break;
+		case 7:
+			err = proto_poc_read(rd, &m->poc);
+			break;
+		case 8:
+			err = proto_constituency_read(rd, &m->constituency);
 			break;
 		default:
 			return PROTO_E_KEY_UNKNOWN;
@@ -1076,7 +1097,9 @@ static int member_copy(struct proto_member *dst, const struct proto_member *src)
 	if (err ||
 	    (err = copy_list(&dst->aliases, &dst->n_aliases, src->aliases, src->n_aliases)) ||
 	    (err = copy_list(&dst->domains, &dst->n_domains, src->domains, src->n_domains)) ||
-	    (err = copy_list(&dst->addrs, &dst->n_addrs, src->addrs, src->n_addrs)))
+	    (err = copy_list(&dst->addrs, &dst->n_addrs, src->addrs, src->n_addrs)) ||
+	    (err = proto_poc_copy(&dst->poc, &src->poc)) ||
+	    (err = proto_constituency_copy(&dst->constituency, &src->constituency)))
 		member_deinit(dst);
 	return err;
 }

@@ -18,7 +18,9 @@
  *                     1: display name (str), 2: aliases (array of str, optional),
  *                     3: domains (array of str, optional), 4: X25519 transport public key
  *                     (bin 32), 5: ristretto255 ring public key (bin 32),
- *                     6: addresses ("host:port" str array, optional) }
+ *                     6: addresses ("host:port" str array, optional),
+ *                     7: point of contact (map, optional), 8: constituency (map,
+ *                     optional): both in proto/poc.h }
  *     retired = map { 0: retired member id (bin 32), 1: not_after_ms (uint),
  *                     2: successor member id (bin 32, optional) }
  *
@@ -90,6 +92,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/poc.h"
+
 #define PROTO_ROSTER_DOMAIN "chatham/roster/1"
 #define PROTO_ROSTER_VERSION 1
 #define PROTO_ROSTER_MAX_BYTES (1u << 20)
@@ -115,6 +119,8 @@ struct proto_member {
 	char **domains;
 	size_t n_addrs;
 	char **addrs;
+	struct proto_poc poc;			/* optional; empty when absent (proto/poc.h) */
+	struct proto_constituency constituency; /* optional; empty when absent */
 };
 
 struct proto_roster_settings {

@@ -33,7 +33,7 @@
  *    the random spread keeps the first timer to fire from pointing at the start of the
  *    path, and the origin's longer range makes it the last node to fall back.
  *
- * The router never sees report bytes, sockets or a clock: the caller (node/dissem.c, or
+ * The router never sees report bytes, sockets or a clock: the caller (node/overlay/dissem.c, or
  * tests/sim/sim_stem.c) feeds it link events, report ids and the time, and acts on the
  * verdicts: PROTO_STEM_FORWARD (send [10, report] on the returned link), PROTO_STEM_FLUFF
  * (hand the report to gossip as if published here: proto_gossip_publish()) or

@@ -199,16 +199,19 @@ int store_export_open_readonly(struct store_export **out, const char *dir)
 	if (rc != 0)
 		goto fail;
 	if ((rc = mdb_dbi_open(txn, "feed", 0, &x->feed)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "meta", 0, &x->meta)) != 0)
+	    (rc = mdb_dbi_open(txn, "meta", 0, &x->meta)) != 0) {
 		rc = store_mdb_err(rc);
-	else
-		rc = check_schema(txn, x, false);
-	if (rc == 0) {
+	} else {
 		uint8_t id[16];
 
-		/* Only an export has env_id: a main state dir is "no export here". */
+		/*
+		 * Only an export has env_id: a main state dir is "no export here", whatever its
+		 * own schema version says.
+		 */
 		rc = meta_get(txn, x, "env_id", id, sizeof(id));
 	}
+	if (rc == 0)
+		rc = check_schema(txn, x, false);
 	if (rc == 0)
 		rc = store_mdb_err(mdb_txn_commit(txn));
 	else

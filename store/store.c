@@ -31,7 +31,9 @@
 #include "proto/error.h"
 #include "proto/indicator.h"
 #include "store/codec.h"
+#include "store/hint.h"
 #include "store/mdb.h"
+#include "store/store_test.h"
 
 #define DEFAULT_MAP_INITIAL ((size_t)64 << 20)
 #define DEFAULT_MAP_MAX ((size_t)64 << 30)
@@ -50,12 +52,26 @@
 #define VOTE_KEY_LEN 66
 #define PAIR_KEY_LEN 64
 #define EXPIRY_KEY_LEN 40
+/*
+ * Report records are keyed by sequence (u64 BE, 1, 2, ... in the order this node stored
+ * them) || report id: new records are appended at the end of the B-tree, so a batch dirties
+ * a few fresh pages instead of one random leaf per report. Finding a record by id goes through
+ * the in-memory hint (store/hint.h), confirmed by an exact lookup of the full key. Schema 1
+ * keyed records by report id alone; store_open() migrates such a store in place.
+ */
+#define REC_KEY_LEN 40
+#define SCHEMA_V1 1
+#define MIGRATE_BATCH_DEFAULT 10000
+#define MIGRATE_MARK_LEN 40 /* last schema-1 key moved (32) || next sequence u64 BE */
 
 struct store {
 	struct store_mdb m;
 	int lock_fd;
 	MDB_dbi reports, indicators, recon, expiry, feed, outbox, rosters, meta;
 	uint8_t id[16];
+	struct store_hint hint;
+	bool migrate;	      /* a schema-1 layout remains (set by open_body) */
+	size_t migrate_batch; /* records moved per migration transaction */
 };
 
 struct store_read {
@@ -93,6 +109,7 @@ static int open_body(MDB_txn *txn, void *arg)
 	uint8_t ver[4];
 	int rc;
 
+	s->migrate = false;
 	for (size_t i = 0; i < sizeof(db_names) / sizeof(db_names[0]); i++) {
 		rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, db_slot(s, i));
 		if (rc != 0)
@@ -101,12 +118,21 @@ static int open_body(MDB_txn *txn, void *arg)
 	k = mval("schema", 6);
 	rc = mdb_get(txn, s->meta, &k, &v);
 	if (rc == 0) {
+		uint32_t have;
+
 		if (v.mv_size != 4)
 			return STORE_E_CORRUPT;
-		if (store_be32_get(v.mv_data) > STORE_SCHEMA_VERSION)
+		have = store_be32_get(v.mv_data);
+		if (have > STORE_SCHEMA_VERSION)
 			return STORE_E_SCHEMA_NEWER;
-		if (store_be32_get(v.mv_data) == 0)
+		if (have == 0)
 			return STORE_E_CORRUPT;
+		/* Schema 1, or schema 2 with a migration that a crash interrupted. */
+		k = mval("migrate", 7);
+		rc = have == SCHEMA_V1 ? 0 : mdb_get(txn, s->meta, &k, &v);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return store_mdb_err(rc);
+		s->migrate = rc == 0;
 	} else if (rc == MDB_NOTFOUND) {
 		store_be32_put(ver, STORE_SCHEMA_VERSION);
 		v = mval(ver, 4);
@@ -132,6 +158,151 @@ static int open_body(MDB_txn *txn, void *arg)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ schema 1 -> 2 */
+
+static void rec_key(uint8_t key[REC_KEY_LEN], uint64_t seq, const uint8_t rid[32])
+{
+	store_be64_put(key, seq);
+	memcpy(key + 8, rid, 32);
+}
+
+struct migrate_ctx {
+	struct store *s;
+	uint8_t *buf; /* one record value */
+	bool done;
+};
+
+/*
+ * One migration transaction: move up to migrate_batch schema-1 records (key: report id, 32
+ * bytes) to their schema-2 key (sequence || report id), and record in meta "migrate" the last
+ * id moved and the next sequence. The first one also sets the schema to 2, so from then on an
+ * older chatham refuses the store instead of reading half of it. Each transaction moves
+ * records and the mark together, so a crash at any point resumes where the last commit left
+ * off; the last one deletes the mark. Values are untouched (store/codec.h "report").
+ */
+static int migrate_body(MDB_txn *txn, void *arg)
+{
+	struct migrate_ctx *mc = arg;
+	struct store *s = mc->s;
+	uint8_t mark[MIGRATE_MARK_LEN], ver[4], nk[REC_KEY_LEN];
+	uint64_t next = 1;
+	bool have_pos = false;
+	MDB_cursor *c = NULL;
+	MDB_val k = mval("migrate", 7), d;
+	size_t moved = 0;
+	int rc;
+
+	mc->done = false;
+	memset(mark, 0, sizeof(mark));
+	rc = mdb_get(txn, s->meta, &k, &d);
+	if (rc == 0) {
+		if (d.mv_size != MIGRATE_MARK_LEN)
+			return STORE_E_CORRUPT;
+		memcpy(mark, d.mv_data, MIGRATE_MARK_LEN);
+		next = store_be64_get(mark + 32);
+		have_pos = true;
+	} else if (rc != MDB_NOTFOUND) {
+		return store_mdb_err(rc);
+	}
+	store_be32_put(ver, STORE_SCHEMA_VERSION);
+	k = mval("schema", 6);
+	d = mval(ver, 4);
+	if ((rc = mdb_put(txn, s->meta, &k, &d, 0)) != 0)
+		return store_mdb_err(rc);
+	if ((rc = mdb_cursor_open(txn, s->reports, &c)) != 0)
+		return store_mdb_err(rc);
+	while (moved < s->migrate_batch) {
+		/* Re-seek after each move: the puts and deletes below reshape the tree. */
+		k = mval(mark, 32);
+		rc = mdb_cursor_get(c, &k, &d, have_pos ? MDB_SET_RANGE : MDB_FIRST);
+		while (rc == 0 && k.mv_size == REC_KEY_LEN)
+			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+		if (rc == MDB_NOTFOUND)
+			break;
+		if (rc != 0)
+			goto out;
+		if (k.mv_size != 32 ||
+		    d.mv_size > STORE_CODEC_REPORT_HEAD + PROTO_REPORT_MAX_BYTES) {
+			mdb_cursor_close(c);
+			return STORE_E_CORRUPT;
+		}
+		memcpy(mark, k.mv_data, 32);
+		memcpy(mc->buf, d.mv_data, d.mv_size);
+		rec_key(nk, next++, mark);
+		k = mval(nk, REC_KEY_LEN);
+		d = mval(mc->buf, d.mv_size);
+		if ((rc = mdb_put(txn, s->reports, &k, &d, MDB_NOOVERWRITE)) != 0)
+			goto out;
+		k = mval(mark, 32);
+		if ((rc = mdb_del(txn, s->reports, &k, NULL)) != 0)
+			goto out;
+		have_pos = true;
+		moved++;
+	}
+	k = mval("migrate", 7);
+	if (moved == 0) {
+		mc->done = true;
+		rc = mdb_del(txn, s->meta, &k, NULL);
+		rc = rc == MDB_NOTFOUND ? 0 : rc;
+	} else {
+		store_be64_put(mark + 32, next);
+		d = mval(mark, MIGRATE_MARK_LEN);
+		rc = mdb_put(txn, s->meta, &k, &d, 0);
+	}
+out:
+	mdb_cursor_close(c);
+	return store_mdb_err(rc);
+}
+
+static int migrate(struct store *s)
+{
+	struct migrate_ctx mc = {.s = s};
+	int rc;
+
+	mc.buf = malloc(STORE_CODEC_REPORT_HEAD + PROTO_REPORT_MAX_BYTES);
+	if (!mc.buf)
+		return -ENOMEM;
+	do
+		rc = store_mdb_write(&s->m, migrate_body, &mc);
+	while (rc == 0 && !mc.done);
+	free(mc.buf);
+	if (rc == 0)
+		s->migrate = false;
+	return rc;
+}
+
+/* Fill the id hint from the record keys (store/hint.h: it is never stored). */
+static int hint_rebuild(struct store *s)
+{
+	MDB_txn *txn;
+	MDB_cursor *c = NULL;
+	MDB_val k, d;
+	int rc;
+
+	store_hint_clear(&s->hint);
+	if ((rc = store_mdb_read_begin(&s->m, &txn)) != 0)
+		return rc;
+	if ((rc = store_mdb_err(mdb_cursor_open(txn, s->reports, &c))) != 0)
+		goto out;
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		uint64_t seq = k.mv_size == REC_KEY_LEN ? store_be64_get(k.mv_data) : 0;
+
+		if (seq == 0 || seq > UINT32_MAX) {
+			rc = STORE_E_CORRUPT;
+			goto out;
+		}
+		if ((rc = store_hint_add(&s->hint, (const uint8_t *)k.mv_data + 8,
+					 (uint32_t)seq)) != 0)
+			goto out;
+	}
+	rc = rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc);
+out:
+	mdb_cursor_close(c);
+	store_mdb_read_end(&s->m, txn);
+	return rc;
+}
+
 static size_t page_round(size_t n)
 {
 	return (n + 4095) & ~(size_t)4095;
@@ -154,6 +325,10 @@ int store_open(struct store **out, const struct store_config *cfg)
 	if (!s)
 		return -ENOMEM;
 	s->lock_fd = -1;
+	if ((rc = store_hint_init(&s->hint)) != 0) {
+		free(s);
+		return rc;
+	}
 	if (mkdir(cfg->dir, 0700) != 0 && errno != EEXIST) {
 		rc = -errno;
 		goto fail;
@@ -183,6 +358,11 @@ int store_open(struct store **out, const struct store_config *cfg)
 	rc = store_mdb_write(&s->m, open_body, &oc);
 	if (rc != 0)
 		goto fail;
+	s->migrate_batch = cfg->migrate_batch ? cfg->migrate_batch : MIGRATE_BATCH_DEFAULT;
+	if (s->migrate && (rc = migrate(s)) != 0)
+		goto fail;
+	if ((rc = hint_rebuild(s)) != 0)
+		goto fail;
 	free(lockpath);
 	*out = s;
 	return 0;
@@ -197,6 +377,7 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	store_mdb_close(&s->m);
+	store_hint_deinit(&s->hint);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
 	free(s);
@@ -249,6 +430,39 @@ static void read_leave(struct store *s, struct store_read *rd, MDB_txn *txn)
 {
 	if (!rd)
 		store_mdb_read_end(&s->m, txn);
+}
+
+/*
+ * Find the record of report @rid in @txn: each candidate sequence from the hint is confirmed by
+ * an exact lookup of sequence || id. Returns 0 with *@d set (and @key, if not NULL, the
+ * record's key), MDB_NOTFOUND, or an LMDB/errno code (positive errno) for store_mdb_err().
+ */
+static int rec_find(MDB_txn *txn, struct store *s, const uint8_t rid[32], MDB_val *d,
+		    uint8_t key[REC_KEY_LEN])
+{
+	uint32_t few[8], *seqs = few;
+	uint8_t kb[REC_KEY_LEN];
+	size_t n = store_hint_find(&s->hint, rid, few, 8), cap = 8;
+	MDB_val k = mval(kb, REC_KEY_LEN);
+	int rc = MDB_NOTFOUND;
+
+	if (n > cap) {
+		/* Ids sharing their first 32 bits: rare unless ground on purpose. */
+		seqs = malloc(n * sizeof(*seqs));
+		if (!seqs)
+			return ENOMEM;
+		cap = n;
+		n = store_hint_find(&s->hint, rid, seqs, cap);
+	}
+	for (size_t i = 0; i < n && i < cap && rc == MDB_NOTFOUND; i++) {
+		rec_key(kb, seqs[i], rid);
+		rc = mdb_get(txn, s->reports, &k, d);
+	}
+	if (rc == 0 && key)
+		memcpy(key, kb, REC_KEY_LEN);
+	if (seqs != few)
+		free(seqs);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ small helpers */
@@ -592,7 +806,9 @@ struct ingest_ctx {
 	int *pre;      /* validation result per item (0 = valid) */
 	size_t *order; /* indexes of NEW items, sorted by indicator id */
 	size_t n_new;
-	MDB_cursor *cur; /* on indicators, shared by every step of the body */
+	MDB_cursor *cur;   /* on indicators, shared by every step of the body */
+	MDB_cursor *rcur;  /* on reports: every new record is appended through it */
+	uint64_t next_seq; /* sequence of the next new record */
 };
 
 static int update_vote(MDB_cursor *c, const struct store_item *it)
@@ -633,15 +849,27 @@ static int ingest_one(MDB_txn *txn, struct ingest_ctx *ic, struct store_item *it
 	struct store_codec_report rec;
 	struct store_codec_outbox ob = {.attempts = 0, .next_attempt_ms = ic->now};
 	uint8_t key[IDX_KEY_LEN], vb[STORE_CODEC_RMETA_LEN];
-	MDB_val k = mval(it->report_id, 32), d = mval(NULL, STORE_CODEC_REPORT_HEAD + it->len);
+	MDB_val k, d;
 	int rc;
 
-	/* Reserve the record in place: the dedup test and the copy in one B-tree descent. */
-	rc = mdb_put(txn, s->reports, &k, &d, MDB_NOOVERWRITE | MDB_RESERVE);
-	if (rc == MDB_KEYEXIST)
+	/* The dedup test (also against earlier items of this batch: the hint has them). */
+	rc = rec_find(txn, s, it->report_id, &d, NULL);
+	if (rc == 0)
 		return STORE_DUP;
+	if (rc != MDB_NOTFOUND)
+		return store_mdb_err(rc);
+	if (ic->next_seq > UINT32_MAX)
+		return -EOVERFLOW;
+	/* Append the record, reserved in place, then tell the hint where it is. */
+	rec_key(key, ic->next_seq, it->report_id);
+	k = mval(key, REC_KEY_LEN);
+	d = mval(NULL, STORE_CODEC_REPORT_HEAD + it->len);
+	rc = mdb_cursor_put(ic->rcur, &k, &d, MDB_APPEND | MDB_RESERVE);
 	if (rc != 0)
 		return store_mdb_err(rc);
+	rc = store_hint_add(&s->hint, it->report_id, (uint32_t)ic->next_seq++);
+	if (rc != 0)
+		return rc;
 	memcpy(rec.ind_id, it->ind_id, 32);
 	rec.env.local = it->env.local;
 	rec.env.hops = it->env.hops;
@@ -701,13 +929,29 @@ static int ingest_steps(MDB_txn *txn, struct ingest_ctx *ic);
 static int ingest_body(MDB_txn *txn, void *arg)
 {
 	struct ingest_ctx *ic = arg;
+	MDB_val k, d;
 	int rc = mdb_cursor_open(txn, ic->s->indicators, &ic->cur);
 
 	if (rc != 0)
 		return store_mdb_err(rc);
+	if ((rc = mdb_cursor_open(txn, ic->s->reports, &ic->rcur)) != 0) {
+		rc = store_mdb_err(rc);
+		goto out;
+	}
+	rc = mdb_cursor_get(ic->rcur, &k, &d, MDB_LAST);
+	if (rc == 0 && k.mv_size == REC_KEY_LEN) {
+		ic->next_seq = store_be64_get(k.mv_data) + 1;
+	} else if (rc == MDB_NOTFOUND) {
+		ic->next_seq = 1;
+	} else {
+		rc = rc ? store_mdb_err(rc) : STORE_E_CORRUPT;
+		goto out;
+	}
 	rc = ingest_steps(txn, ic);
+out:
+	mdb_cursor_close(ic->rcur);
 	mdb_cursor_close(ic->cur);
-	ic->cur = NULL;
+	ic->cur = ic->rcur = NULL;
 	return rc;
 }
 
@@ -896,7 +1140,7 @@ int store_report_get(struct store *s, struct store_read *rd, const uint8_t id[32
 		     size_t *len)
 {
 	MDB_txn *txn;
-	MDB_val k = mval(id, 32), d;
+	MDB_val d;
 	int rc;
 
 	struct store_codec_report rec;
@@ -905,7 +1149,7 @@ int store_report_get(struct store *s, struct store_read *rd, const uint8_t id[32
 	*len = 0;
 	if ((rc = read_enter(s, rd, &txn)) != 0)
 		return rc;
-	rc = store_mdb_err(mdb_get(txn, s->reports, &k, &d));
+	rc = store_mdb_err(rec_find(txn, s, id, &d, NULL));
 	if (rc == 0)
 		rc = store_codec_report_decode(&rec, d.mv_data, d.mv_size);
 	if (rc == 0) {
@@ -920,14 +1164,13 @@ int store_report_has(struct store *s, struct store_read *rd, const uint8_t (*ids
 		     bool *present)
 {
 	MDB_txn *txn;
-	MDB_val k, d;
+	MDB_val d;
 	int rc;
 
 	if ((rc = read_enter(s, rd, &txn)) != 0)
 		return rc;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		k = mval(ids[i], 32);
-		int g = mdb_get(txn, s->reports, &k, &d);
+		int g = rec_find(txn, s, ids[i], &d, NULL);
 
 		if (g == 0 || g == MDB_NOTFOUND)
 			present[i] = g == 0;
@@ -943,12 +1186,12 @@ int store_envelope_get(struct store *s, struct store_read *rd, const uint8_t id[
 {
 	struct store_codec_report rec;
 	MDB_txn *txn;
-	MDB_val k = mval(id, 32), d;
+	MDB_val d;
 	int rc;
 
 	if ((rc = read_enter(s, rd, &txn)) != 0)
 		return rc;
-	rc = store_mdb_err(mdb_get(txn, s->reports, &k, &d));
+	rc = store_mdb_err(rec_find(txn, s, id, &d, NULL));
 	if (rc == 0)
 		rc = store_codec_report_decode(&rec, d.mv_data, d.mv_size);
 	read_leave(s, rd, txn);
@@ -982,8 +1225,8 @@ static int report_cb(MDB_txn *txn, struct store *s, const struct store_report_in
 		     store_report_cb cb, void *ctx)
 {
 	struct store_codec_report rec;
-	MDB_val k = mval(info->report_id, 32), d;
-	int rc = mdb_get(txn, s->reports, &k, &d);
+	MDB_val d;
+	int rc = rec_find(txn, s, info->report_id, &d, NULL);
 
 	if (rc == MDB_NOTFOUND)
 		return STORE_E_CORRUPT; /* an index names a report that is not stored */
@@ -1483,6 +1726,24 @@ int store_debug_put(struct store *s, const char *db, const void *key, size_t kle
 	return store_mdb_write(&s->m, raw_put_body, &r);
 }
 
+int store_debug_report_key(struct store *s, const uint8_t rid[32], uint8_t key[40])
+{
+	MDB_txn *txn;
+	MDB_val d;
+	int rc;
+
+	if ((rc = store_mdb_read_begin(&s->m, &txn)) != 0)
+		return rc;
+	rc = store_mdb_err(rec_find(txn, s, rid, &d, key));
+	store_mdb_read_end(&s->m, txn);
+	return rc;
+}
+
+size_t store_debug_hint_bytes(struct store *s)
+{
+	return store_hint_bytes(&s->hint);
+}
+
 static double now_sec(void)
 {
 	struct timespec ts;
@@ -1714,13 +1975,12 @@ static int vrf_index_entry(struct vrf *v, const MDB_val *k, const MDB_val *d)
 	struct store_codec_report rec;
 	struct vrf_entry e;
 	uint8_t rk[STORE_RECON_KEY_LEN];
-	MDB_val rkv, rdv;
+	MDB_val rdv;
 
 	memcpy(e.rid, (const uint8_t *)k->mv_data + 33, 32);
 	if (store_codec_rmeta_decode(&e.m, d->mv_data, d->mv_size) != 0)
 		return vrf_fail(v, "index value corrupt");
-	rkv = mval(e.rid, 32);
-	if (mdb_get(v->txn, s->reports, &rkv, &rdv) != 0 ||
+	if (rec_find(v->txn, s, e.rid, &rdv, NULL) != 0 ||
 	    store_codec_report_decode(&rec, rdv.mv_data, rdv.mv_size) != 0 ||
 	    memcmp(rec.ind_id, v->ind, 32) != 0)
 		return vrf_fail(v, "index names a report that is not stored under this indicator");
@@ -1791,14 +2051,17 @@ static int vrf_indicators(struct vrf *v)
 	return rc > 0 ? store_mdb_err(rc) : rc;
 }
 
-/* Every report record decodes and has its index entry under the indicator it names. */
+/*
+ * Every report record decodes, is found by its id (through the hint, under its own sequence:
+ * so no id is stored twice) and has its index entry under the indicator it names.
+ */
 static int vrf_reports(struct vrf *v, uint64_t *n_reports)
 {
 	struct store *s = v->s;
 	struct store_codec_report rec;
-	uint8_t key[IDX_KEY_LEN];
+	uint8_t key[IDX_KEY_LEN], found[REC_KEY_LEN];
 	MDB_cursor *c;
-	MDB_val k, d;
+	MDB_val k, d, d2;
 	int rc;
 
 	*n_reports = 0;
@@ -1807,11 +2070,19 @@ static int vrf_reports(struct vrf *v, uint64_t *n_reports)
 		return store_mdb_err(rc);
 	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		if (k.mv_size != 32 || store_codec_report_decode(&rec, d.mv_data, d.mv_size) != 0) {
+		const uint8_t *rid = (const uint8_t *)k.mv_data + 8;
+
+		if (k.mv_size != REC_KEY_LEN || store_be64_get(k.mv_data) == 0 ||
+		    store_codec_report_decode(&rec, d.mv_data, d.mv_size) != 0) {
 			rc = vrf_fail(v, "report record corrupt");
 			break;
 		}
-		idx_key(key, rec.ind_id, k.mv_data);
+		if (rec_find(v->txn, s, rid, &d2, found) != 0 ||
+		    memcmp(found, k.mv_data, REC_KEY_LEN) != 0) {
+			rc = vrf_fail(v, "report record not found by its id (stored twice?)");
+			break;
+		}
+		idx_key(key, rec.ind_id, rid);
 		if (!has_key(v, s->indicators, key, sizeof(key))) {
 			rc = vrf_fail(v, "report missing from its indicator's index");
 			break;
@@ -1827,6 +2098,7 @@ static int vrf_outbox(struct vrf *v)
 	MDB_cursor *c;
 	MDB_val k, d;
 	struct store_codec_outbox ob;
+	MDB_val rd;
 	int rc = mdb_cursor_open(v->txn, v->s->outbox, &c);
 
 	if (rc != 0)
@@ -1835,7 +2107,7 @@ static int vrf_outbox(struct vrf *v)
 	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
 		if (k.mv_size != PAIR_KEY_LEN ||
 		    store_codec_outbox_decode(&ob, d.mv_data, d.mv_size) ||
-		    !has_key(v, v->s->reports, k.mv_data, 32)) {
+		    rec_find(v->txn, v->s, k.mv_data, &rd, NULL) != 0) {
 			rc = vrf_fail(v, "outbox entry corrupt or for a report not stored");
 			break;
 		}
@@ -1856,6 +2128,20 @@ int store_verify(struct store *s, char *why, size_t why_len)
 		return rc;
 	if ((rc = feed_last_txn(v.txn, s, &v.feed_last)) != 0)
 		goto out;
+	{
+		MDB_val k = mval("schema", 6), d;
+
+		if (mdb_get(v.txn, s->meta, &k, &d) != 0 || d.mv_size != 4 ||
+		    store_be32_get(d.mv_data) != STORE_SCHEMA_VERSION) {
+			rc = vrf_fail(&v, "schema version is not %d", STORE_SCHEMA_VERSION);
+			goto out;
+		}
+		k = mval("migrate", 7);
+		if (mdb_get(v.txn, s->meta, &k, &d) == 0) {
+			rc = vrf_fail(&v, "a schema migration is unfinished");
+			goto out;
+		}
+	}
 	if (db_entries(v.txn, s->feed) != v.feed_last) {
 		rc = vrf_fail(&v, "feed has gaps: %llu entries, last sequence %llu",
 			      (unsigned long long)db_entries(v.txn, s->feed),

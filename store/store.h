@@ -6,9 +6,12 @@
  * decodes and admits first) and never decides policy.
  *
  * Named databases (all opened in one startup transaction):
- *   reports     report id (32) -> record: indicator id, local envelope (received from,
- *               when, hops, local flag; never leaves the node), then the signed bytes
- *               exactly as ingested (store/codec.h "report")
+ *   reports     sequence u64 BE || report id (40) -> record: indicator id, local envelope
+ *               (received from, when, hops, local flag; never leaves the node), then the
+ *               signed bytes exactly as ingested (store/codec.h "report"). The sequence
+ *               numbers records in the order this node stored them (1, 2, ...), so new
+ *               records are appended; a record is found by id through an in-memory map
+ *               from id to sequence that the store rebuilds when it opens (store/hint.h).
  *   indicators  everything about one indicator, clustered under its id:
  *                 indicator id (32)                           -> summary
  *                 indicator id || 0x01 || report id (65)      -> report meta: the
@@ -22,10 +25,13 @@
  *   outbox      report id || recipient member id (64) -> next attempt time, attempts
  *   rosters     epoch u64 BE -> signed roster bytes
  *   meta        "schema" -> u32 BE; "store_id" -> 16 random bytes (names this store);
- *               "n_ind" -> u64 BE number of summaries
- * The summary, report index and votes share one B-tree, and envelopes live in the report
- * record, because durable ingest is bound by the pages each commit writes: every separate
- * tree keyed by a random id adds about one dirty page per report (docs/PERFORMANCE.md).
+ *               "n_ind" -> u64 BE number of summaries; "migrate" -> progress of an
+ *               unfinished migration from schema 1 (see store_open())
+ * The summary, report index and votes share one B-tree, envelopes live in the report record,
+ * and report records are appended under sequence numbers, because durable ingest is bound by
+ * the pages each commit writes: every tree keyed by a random id adds about one dirty page per
+ * report (docs/PERFORMANCE.md). The indicators database is the only one left keyed by a
+ * random id.
  *
  * Vote semantics (proto/summary.h): one vote per (indicator, signer id or linkability tag).
  * `indicator`, `false_positive` and `revoke` reports compete for it; the newest `created`
@@ -78,7 +84,8 @@
 #include "proto/report.h"
 #include "proto/summary.h"
 
-#define STORE_SCHEMA_VERSION 1
+/* 1: reports keyed by report id; 2: by sequence || report id. */
+#define STORE_SCHEMA_VERSION 2
 #define STORE_RECON_KEY_LEN 40 /* created ms u64 BE || report id */
 
 struct store;
@@ -89,12 +96,18 @@ struct store_config {
 	size_t map_size_initial; /* bytes; 0 = 64 MiB; an existing larger file wins */
 	size_t map_size_max;	 /* bytes; 0 = 64 GiB; growth stops here (STORE_E_MAP_FULL) */
 	unsigned max_readers;	 /* LMDB reader slots; 0 = 126 */
+	size_t migrate_batch;	 /* records per schema-migration transaction; 0 = 10,000 */
 };
 
 /*
  * store_open() - open (creating if needed) the store in cfg->dir and take an exclusive
  * advisory lock on <dir>/store.lock so that one process owns it.
  * On success *@out owns the store; release with store_close().
+ * A store of schema 1 is migrated in place first, in transactions of cfg->migrate_batch
+ * records: the first sets the schema to 2 (an older chatham then refuses the store), each
+ * records its progress in meta, so a crash at any point resumes on the next open. Then the
+ * id map is built from the record keys (about 0.1 s per million reports); it takes 8 bytes
+ * per slot at most 3/4 full (16 MiB at 1 M reports).
  * Errors: STORE_E_BUSY (another process holds the lock), STORE_E_SCHEMA_NEWER (written by a
  * newer chatham; the message says so), STORE_E_CORRUPT, -errno.
  */
@@ -316,30 +329,5 @@ struct store_stat {
 };
 
 int store_stat(struct store *s, struct store_stat *st);
-
-/*
- * store_verify() - full consistency check (an fsck): every report record decodes and has its
- * index entry and, if CLEAR/GREEN, its recon entry (and nothing else has); every summary equals
- * what its index and votes imply; every vote is the winner of its voter's reports; the
- * expiry index matches the summaries; each summary's feed_seq names an entry of its
- * indicator. Linear in the store's size. Returns 0, or STORE_E_CORRUPT with a short
- * description in @why (caller storage of @why_len bytes, may be NULL).
- */
-int store_verify(struct store *s, char *why, size_t why_len);
-
-/*
- * store_raw_put_rate() - benchmark helper: the raw mdb_put rate of the store's key shape
- * (32-byte random keys, @val_len-byte values, durable commits of @batch puts) for @n puts
- * into a fresh environment in @dir. *@per_sec = puts per second.
- */
-int store_raw_put_rate(const char *dir, size_t n, size_t batch, size_t val_len, double *per_sec);
-
-/*
- * store_debug_put() - write raw bytes into named database @db ("reports", "indicators",
- * "recon", "expiry", "feed", "outbox", "rosters", "meta") in one transaction, bypassing every invariant. For tests that corrupt a store and
- * for repair tools only.
- */
-int store_debug_put(struct store *s, const char *db, const void *key, size_t klen, const void *val,
-		    size_t vlen);
 
 #endif

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "node/export_fmt.h"
+#include "node/format/export_fmt.h"
 #include "proto/report.h"
 #include "proto/summary.h"
 

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "node/log.h"
-#include "node/notify.h"
+#include "node/common/log.h"
+#include "node/daemon/notify.h"
 #include "node/taxii/config.h"
 #include "node/taxii/index.h"
 #include "node/taxii/server.h"

@@ -28,9 +28,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include "node/export_fmt.h"
-#include "node/log.h"
-#include "node/request.h"
+#include "node/format/export_fmt.h"
+#include "node/common/log.h"
+#include "node/format/request.h"
 #include "node/taxii/query.h"
 #include "proto/report.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bench_overlay_link — bulk transport throughput over a real loopback TCP link between two
- * overlay instances (node/overlay.h) in this one process, against the machine's raw AEAD.
+ * overlay instances (node/overlay/overlay.h) in this one process, against the machine's raw AEAD.
  *
  * Overlay: node A sends RECON link messages of a fixed size to node B as fast as A's send
  * queue allows (flow control through the drained() callback) for about the given time; B
@@ -26,8 +26,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "node/log.h"
-#include "node/overlay.h" /* node's API: uv.h comes with it */
+#include "node/common/log.h"
+#include "node/overlay/overlay.h" /* node's API: uv.h comes with it */
 #include "proto/crypto.h"
 #include "proto/keys.h"
 #include "proto/link.h"

@@ -28,8 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "node/apiclient.h" /* node's API: jansson.h comes with it */
-#include "node/keyfile.h"
+#include "node/cli/apiclient.h" /* node's API: jansson.h comes with it */
+#include "node/common/keyfile.h"
 #include "proto/community.h"
 #include "proto/crypto.h"
 #include "proto/error.h"

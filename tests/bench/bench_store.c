@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "proto/crypto.h"
@@ -24,6 +25,7 @@
 #include "proto/indicator.h"
 #include "store/export.h"
 #include "store/store.h"
+#include "store/store_test.h"
 
 #define BATCH 1000
 #define REPORT_BYTES 240
@@ -37,6 +39,42 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* What the process has cost so far: CPU seconds and bytes it made the kernel write. */
+struct cost {
+	double wall, cpu;
+	unsigned long long wbytes;
+};
+
+static unsigned long long proc_field(const char *file, const char *name)
+{
+	char line[256];
+	unsigned long long v = 0;
+	size_t n = strlen(name);
+	FILE *f = fopen(file, "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, name, n) == 0) {
+			v = strtoull(line + n, NULL, 10);
+			break;
+		}
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static struct cost cost_now(void)
+{
+	struct rusage ru;
+	struct cost c;
+
+	getrusage(RUSAGE_SELF, &ru);
+	c.wall = now_s();
+	c.cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+		(double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	c.wbytes = proc_field("/proc/self/io", "write_bytes:");
+	return c;
 }
 
 static uint64_t xs(uint64_t *s)
@@ -138,6 +176,7 @@ int main(int argc, char **argv)
 	struct batch *b = malloc(sizeof(*b));
 	uint8_t(*ids)[32] = malloc(n * 32);
 	double t, t_ingest = 0, t_dup = 0, rate, raw, look, look_sum, xrate;
+	struct cost c0, c1, r0, r1;
 	uint64_t rng = 88172645463325252ull, feed_last;
 	size_t exported = 0;
 	int rc;
@@ -161,6 +200,7 @@ int main(int argc, char **argv)
 	       REPORT_BYTES, BATCH, base);
 
 	/* 1. distinct reports */
+	c0 = cost_now();
 	for (size_t i = 0; i < n; i += BATCH) {
 		size_t k = n - i < BATCH ? n - i : BATCH;
 
@@ -173,12 +213,28 @@ int main(int argc, char **argv)
 			if (b->items[j].result != STORE_NEW)
 				die("unexpected result", b->items[j].result);
 	}
+	c1 = cost_now();
 	rate = (double)n / t_ingest;
 	store_stat(s, &st);
 	printf("ingest:   %10.0f reports/s  (%zu in %.2f s; map %zu MiB, used %zu MiB, %llu "
 	       "growths)\n",
 	       rate, n, t_ingest, st.map_size >> 20, st.map_used >> 20,
 	       (unsigned long long)st.n_grow);
+	printf("ingest:   %10.1f us CPU, %.0f bytes written per report\n",
+	       (c1.cpu - c0.cpu) * 1e6 / (double)n, (double)(c1.wbytes - c0.wbytes) / (double)n);
+	printf("memory:   %10.1f MiB anonymous RSS (RssAnon: the process without LMDB's file "
+	       "pages), of which the id map %.1f MiB; peak RSS %.0f MiB\n",
+	       (double)proc_field("/proc/self/status", "RssAnon:") / 1024.0,
+	       (double)store_debug_hint_bytes(s) / 1048576.0,
+	       (double)proc_field("/proc/self/status", "VmHWM:") / 1024.0);
+
+	/* Reopen: the id map is rebuilt from the record keys. */
+	store_close(s);
+	t = now_s();
+	if ((rc = store_open(&s, &sc)) != 0)
+		die("store_open (reopen)", rc);
+	printf("reopen:   %10.3f s         (store_open, rebuilds the id map of %zu reports)\n",
+	       now_s() - t, n);
 
 	/* 2. duplicates */
 	for (size_t d = 0; d < DUPS; d += BATCH) {
@@ -295,14 +351,21 @@ int main(int argc, char **argv)
 
 	/* 5. the machine's raw LMDB rate for the same key shape */
 	snprintf(path, sizeof(path), "%s/raw", base);
+	r0 = cost_now();
 	if ((rc = store_raw_put_rate(path, n, BATCH, REPORT_BYTES, &raw)) != 0)
 		die("store_raw_put_rate", rc);
+	r1 = cost_now();
 	printf("raw put:  %10.0f puts/s     (mdb_put, 32-byte random keys, %d-byte values, "
 	       "durable commits of %d)\n",
 	       raw, REPORT_BYTES, BATCH);
+	printf("raw put:  %10.1f us CPU, %.0f bytes written per put\n",
+	       (r1.cpu - r0.cpu) * 1e6 / (double)n, (double)(r1.wbytes - r0.wbytes) / (double)n);
 	printf("ratio:    ingest / raw put = %.3f (a report writes 6 records: report+envelope,\n"
-	       "          index, vote, summary, recon, feed; two of them under random keys)\n",
+	       "          index, vote, summary, recon, feed; one of them under a random key)\n",
 	       rate / raw);
+	printf("ratio:    per report / per raw put: CPU %.2f, bytes written %.2f\n",
+	       ((c1.cpu - c0.cpu) / (double)n) / ((r1.cpu - r0.cpu) / (double)n),
+	       (double)(c1.wbytes - c0.wbytes) / (double)(r1.wbytes - r0.wbytes));
 	printf("targets:  ingest >= 40000/s: %s; lookups >= 500000/s: %s\n",
 	       rate >= 40000 ? "met" : "NOT met", look >= 500000 ? "met" : "NOT met");
 	if (argc <= 2) {

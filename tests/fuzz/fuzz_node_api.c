@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "node/request.h"
+#include "node/format/request.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -3,7 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "node/config.h"
+#include "node/format/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

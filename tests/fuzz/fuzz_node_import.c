@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz harness: import parsers (node/import.h). Input layout: byte 0 selects the format
+ * Fuzz harness: import parsers (node/format/import.h). Input layout: byte 0 selects the format
  * (low 3 bits mod 5: auto, plain, csv, stix21, misp) and options (bit 3 keep_text, bit 4
  * include_non_ids, bit 5 a fixed "now" for STIX expiry); byte 1 sets the chunk size of a
  * second, streamed run (1..256 bytes); the rest is the file.
  *
- * The harness aborts only when a promise of node/import.h is broken:
+ * The harness aborts only when a promise of node/format/import.h is broken:
  *   - the result is 0 or NODE_E_IMPORT with a message (callbacks never stop here);
  *   - every OK item holds a canonical indicator (re-parsing it as its type gives the same
  *     bytes), a TLP of 0..5, confidence -1..100, distinct valid tags and a valid UTF-8
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "node/import.h"
+#include "node/format/import.h"
 #include "proto/error.h"
 #include "proto/indicator.h"
 #include "proto/report.h"

@@ -3,10 +3,11 @@
 
 - run(): the chatham binary from $CHATHAM_BIN, with a timeout and captured output.
 - ExportEnv: an export environment (store/export.h) written directly with python3-lmdb, in
-  the document shape node/exporter.c produces, so `chatham export` can be tested without
+  the document shape node/daemon/exporter.c produces, so `chatham export` can be tested without
   a running node.
-- StixValidator: the OASIS STIX 2.1 JSON schemas in $CHATHAM_SHARED_DATA/stix21 checked
-  with ajv from npm, installed into a cache directory on first use.
+- StixValidator: the OASIS STIX 2.1 JSON schemas in tests/data/stix21 ($CHATHAM_TEST_DATA)
+  checked with ajv from npm, installed into the build directory on first use. When the
+  schemas are missing or ajv cannot be installed the test fails: it never skips.
 """
 import datetime
 import hashlib
@@ -18,23 +19,22 @@ import subprocess
 import sys
 import tempfile
 
-SKIP = 77
-
 TYPE_ECS = {
     "ipv4": "ipv4-addr", "ipv6": "ipv6-addr", "domain": "domain-name", "url": "url",
     "email": "email-addr", "md5": "file", "sha1": "file", "sha256": "file", "sha512": "file",
 }
 
 
-def skip(msg):
-    print("SKIP: " + msg)
-    sys.exit(SKIP)
+def fail(msg):
+    """Stops the test as failed: what it needs (a binary, a package, data) is missing."""
+    print("FAIL: " + msg)
+    sys.exit(1)
 
 
 def chatham_bin():
     b = os.environ.get("CHATHAM_BIN")
     if not b or not os.access(b, os.X_OK):
-        skip("CHATHAM_BIN is not an executable (build the chatham target)")
+        fail("CHATHAM_BIN is not an executable (build the chatham target)")
     return b
 
 
@@ -173,19 +173,16 @@ process.exit(bad ? 1 : 0);
 
 
 class StixValidator:
-    """ajv over the OASIS schemas. available is False (with reason) when it cannot run."""
+    """ajv over the OASIS schemas; fails the test (fail()) when it cannot run."""
 
     def __init__(self):
-        self.available = False
-        self.reason = ""
-        data = os.environ.get("CHATHAM_SHARED_DATA", "")
+        data = os.environ.get("CHATHAM_TEST_DATA") or os.path.join(
+            os.path.dirname(os.path.abspath(__file__)), "..", "data")
         self.root = os.path.join(data, "stix21")
         if not os.path.isdir(os.path.join(self.root, "schemas")):
-            self.reason = "no STIX schemas in $CHATHAM_SHARED_DATA/stix21"
-            return
+            fail("no STIX schemas in %s (tests/data/stix21)" % self.root)
         if not shutil.which("npm") or not shutil.which("node"):
-            self.reason = "npm/node not installed"
-            return
+            fail("npm/node not installed (deploy/install-deps.sh installs them)")
         base = os.environ.get("CHATHAM_BUILD_DIR") or tempfile.gettempdir()
         self.prefix = os.path.join(base, "npm-ajv")
         mods = os.path.join(self.prefix, "node_modules")
@@ -196,14 +193,11 @@ class StixValidator:
                                     "--no-fund", "--loglevel=error", "ajv@8", "ajv-formats@3"],
                                    capture_output=True, text=True, timeout=300)
             except subprocess.TimeoutExpired:
-                self.reason = "npm install ajv timed out (registry unreachable?)"
-                return
+                fail("npm install ajv timed out (registry unreachable?)")
             if p.returncode != 0:
-                self.reason = "npm install ajv failed (registry unreachable?): " + \
-                    (p.stderr.strip().splitlines() or ["?"])[-1]
-                return
+                fail("npm install ajv failed (registry unreachable?): " +
+                     (p.stderr.strip().splitlines() or ["?"])[-1])
         self.node_path = mods
-        self.available = True
 
     def validate(self, *paths):
         """Returns (ok, output)."""

@@ -27,8 +27,6 @@ import time
 
 import msgpack
 
-SKIP = 77
-
 
 def chatham_bin():
     path = os.environ.get("CHATHAM_BIN")

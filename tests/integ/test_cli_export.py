@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """`chatham export` against an export environment written with python3-lmdb (the document
-shape of node/exporter.c): every format, --since, --type, newest state per indicator, the
+shape of node/daemon/exporter.c): every format, --since, --type, newest state per indicator, the
 MISP feed directory, atomic output files, and the errors an operator can meet."""
 import csv
 import hashlib
@@ -264,8 +264,8 @@ def main():
     try:
         import lmdb  # noqa: F401
     except ImportError:
-        print("SKIP: python3-lmdb is not installed")
-        return 77
+        print("FAIL: python3-lmdb is not installed (deploy/install-deps.sh installs it)")
+        return 1
     tests = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
     passed = failed = 0
     with tempfile.TemporaryDirectory() as tmp:

@@ -135,7 +135,7 @@ def test_kill9_during_gossip_ingest():
         # Both paths were exercised: gossip ingest was running when R was killed, and R
         # completed reconciliation sessions after its restarts. (How a copy that arrives
         # during catch-up is counted — catchup_received or received — depends on timing,
-        # see node/dissem.c, so the two counters are printed, not asserted separately.)
+        # see node/overlay/dissem.c, so the two counters are printed, not asserted separately.)
         assert by_gossip + by_catchup > 0 and recon_done > 0, (by_gossip, by_catchup, recon_done)
         pub.stop()
         assert r.stop() == 0 and p.stop() == 0

@@ -49,7 +49,10 @@ def test_amber_and_red_direct():
         assert not ct.store_has_value(c.nodes[3].state, "red.direct.example")
         for i in (1, 2):
             g = ct.gossip(c.daemons[i])
-            assert g["direct"]["received"] == 2 and g["direct"]["ack_sent"] == 2, g
+            # At least once: a copy whose ACK was lost with a closed link (a tie-break while
+            # the links come up) is sent again, and every copy received is acknowledged.
+            assert g["direct"]["received"] >= 2, g
+            assert g["direct"]["ack_sent"] == g["direct"]["received"], g
             assert not g["rejected"], g
         # Exports: AMBER marked at both recipients; RED only where export_red is on.
         ct.wait_for(lambda: "amber.direct.example" in ct.export_values(c.nodes[1]) and

@@ -39,7 +39,7 @@ none of the refused values occurs anywhere in its data file.
 A never-converging peer restarts its session each time it hits the round limit; past its
 budget of failed or abandoned catch-up sessions (20 a minute) the node closes the link
 (peers closed.abuse, status gossip.links_closed_abusive). A member whose reports keep failing admission (300 forged
-signatures) is disconnected the same way (node/dissem.c).
+signatures) is disconnected the same way (node/overlay/dissem.c).
 
 Rate limits (A runs with [gossip] member_burst = 20, member_rate_per_min = 60): the peer
 floods 400 valid reports it signed itself. A stores what is left of its burst plus one a

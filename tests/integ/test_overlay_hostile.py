@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """Hostile connections against a real `chatham run`: each is refused as described in
-node/overlay.h and node/link.h, the node stays up and keeps serving members.
+node/overlay/overlay.h and node/overlay/link.h, the node stays up and keeps serving members.
 
   wrong network key          closed after message 1, not one byte sent back
   non-member static key      closed right after the handshake, no HELLO

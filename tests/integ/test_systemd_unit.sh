@@ -9,7 +9,7 @@ set -uo pipefail
 src=${CHATHAM_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 bin=${CHATHAM_BIN:-$src/build/dev/node/chatham}
 unit=$src/deploy/chatham.service
-command -v systemd-analyze >/dev/null || { echo "systemd-analyze missing: skipped"; exit 77; }
+command -v systemd-analyze >/dev/null || { echo "FAIL: systemd-analyze missing (deploy/install-deps.sh)"; exit 1; }
 [ -x "$bin" ] || { echo "chatham binary missing at $bin"; exit 1; }
 bin=$(realpath "$bin")
 work=$(mktemp -d)

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "node/config.h"
+#include "node/format/config.h"
 #include "proto/error.h"
 
 #define MAX_DIAG 32

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "node/exporter.h"
+#include "node/daemon/exporter.h"
 #include "proto/indicator.h"
 #include "proto/report.h"
 #include "proto/summary.h"

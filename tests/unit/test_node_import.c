@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Import parsers (node/import.h): plain lines, RFC 4180 CSV, STIX 2.1 bundles and MISP
+ * Import parsers (node/format/import.h): plain lines, RFC 4180 CSV, STIX 2.1 bundles and MISP
  * events. Each case feeds a document and compares the exact sequence of events (status,
  * place, type, canonical value, TLP, ...) with what the header promises. Every document is
  * also fed one byte at a time and in pseudo-random chunks, which must give the same events:
@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "node/import.h"
+#include "node/format/import.h"
 #include "proto/error.h"
 #include "proto/report.h"
 #include "testutil.h"
@@ -481,14 +481,10 @@ static void test_stix_examples(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		char *path = tu_shared_path(files[i].file);
+		char *path = tu_data_path(files[i].file);
 		size_t len, n[4] = {0};
 		uint8_t *data;
 
-		if (!path) {
-			print_message("skipping %s: not in $CHATHAM_SHARED_DATA\n", files[i].file);
-			continue;
-		}
 		data = tu_read_file(path, &len);
 		free(path);
 		assert_non_null(data);

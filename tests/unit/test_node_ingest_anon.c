@@ -18,10 +18,10 @@
 
 #include <cmocka.h>
 
-#include "node/exporter.h"
-#include "node/ingest.h"
-#include "node/request.h"
-#include "node/snap.h"
+#include "node/daemon/exporter.h"
+#include "node/daemon/ingest.h"
+#include "node/format/request.h"
+#include "node/common/snap.h"
 #include "policy/config.h"
 #include "policy/egress.h"
 #include "proto/crypto.h"

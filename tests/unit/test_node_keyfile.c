@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "node/keyfile.h"
+#include "node/common/keyfile.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "testutil.h"

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "node/notify.h"
+#include "node/daemon/notify.h"
 #include "testutil.h"
 
 static int bind_dgram(const char *name, bool abstract)

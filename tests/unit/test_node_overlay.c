@@ -20,8 +20,9 @@
 
 #include <cmocka.h>
 
-#include "node/log.h"
-#include "node/overlay.h" /* and uv.h, jansson.h through it */
+#include "node/common/log.h"
+#include "node/format/addr.h"
+#include "node/overlay/overlay.h" /* and uv.h, jansson.h through it */
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "proto/keys.h"
@@ -580,7 +581,7 @@ static void test_limits_and_addrs(void **state)
 	lim.degree = 0;
 	assert_int_equal(node_overlay_check_limits(&lim), -EINVAL);
 	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
-		int rc = node_overlay_parse_addr(addrs[i].s, &ss);
+		int rc = node_addr_parse(addrs[i].s, &ss);
 
 		if ((rc == 0) != addrs[i].ok)
 			fail_msg("parse_addr(\"%s\") = %d", addrs[i].s, rc);

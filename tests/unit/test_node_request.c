@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "node/request.h"
+#include "node/format/request.h"
 #include "proto/error.h"
 
 static const struct {

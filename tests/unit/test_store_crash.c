@@ -32,6 +32,7 @@
 #include "proto/indicator.h"
 #include "store/export.h"
 #include "store/store.h"
+#include "store/store_test.h"
 #include "testutil.h"
 
 #define T0 1700000000000ull

@@ -21,6 +21,7 @@
 #include "proto/indicator.h"
 #include "proto/report.h"
 #include "store/store.h"
+#include "store/store_test.h"
 #include "testutil.h"
 
 #define T0 1700000000000ull /* a fixed "now" in ms */
@@ -929,7 +930,13 @@ static void test_corrupt_values_are_errors(void **state)
 	assert_int_equal(store_summary_get(f->s, NULL, id, &s), STORE_E_CORRUPT);
 	assert_int_equal(store_verify(f->s, why, sizeof(why)), STORE_E_CORRUPT);
 	assert_true(strlen(why) > 0);
-	assert_int_equal(store_debug_put(f->s, "reports", t.id, 32, "x", 1), 0);
+	{
+		uint8_t rk[40];
+
+		assert_int_equal(store_debug_report_key(f->s, t.id, rk), 0);
+		assert_memory_equal(rk + 8, t.id, 32);
+		assert_int_equal(store_debug_put(f->s, "reports", rk, 40, "x", 1), 0);
+	}
 	assert_int_equal(store_envelope_get(f->s, NULL, t.id, &env), STORE_E_CORRUPT);
 	{
 		uint8_t *out;

@@ -3,10 +3,16 @@
 
 #define _XOPEN_SOURCE 700
 #include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 char *tu_tmpdir(void)
 {
@@ -38,19 +44,17 @@ void tu_rmtree(const char *path)
 		nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-char *tu_shared_path(const char *rel)
+char *tu_data_path(const char *rel)
 {
-	const char *base = getenv("CHATHAM_SHARED_DATA");
+	const char *base = getenv("CHATHAM_TEST_DATA");
 	char *p;
 
-	if (!base)
-		base = "../shared/data";
+	if (!base || !*base)
+		base = CHATHAM_TEST_DATA_DIR;
 	if (asprintf(&p, "%s/%s", base, rel) < 0)
-		return NULL;
-	if (access(p, R_OK) != 0) {
-		free(p);
-		return NULL;
-	}
+		fail_msg("out of memory");
+	if (access(p, R_OK) != 0)
+		fail_msg("test data %s is missing (tests/data/%s)", p, rel);
 	return p;
 }
 

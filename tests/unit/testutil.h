@@ -11,10 +11,10 @@ char *tu_tmpdir(void);
 void tu_rmtree(const char *path);
 
 /*
- * The path of a file under ../shared/data (from $CHATHAM_SHARED_DATA), malloc'd, or NULL
- * when the file is absent — the test then skips with a message saying what is missing.
+ * The path of the file @rel under tests/data ($CHATHAM_TEST_DATA, else the source tree's
+ * tests/data), malloc'd. A missing file fails the test, naming it.
  */
-char *tu_shared_path(const char *rel);
+char *tu_data_path(const char *rel);
 
 /* Read a whole file into a malloc'd buffer (NUL-terminated); NULL on error. */
 uint8_t *tu_read_file(const char *path, size_t *len);

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * node/cli/cli.h — the operator commands that work on files rather than on a running node:
+ * keys, community, rosters (node/cli/keys.c), `export` from the SIEM export environment
+ * (node/cli/export.c) and `publish --file` (node/cli/publish_file.c, which talks to the node).
+ *
+ * Each function follows node/cli/cmd.h's convention: argv[0] is the command's own name, options
+ * are parsed with getopt_long (optind is reset, so commands may run one after another in one
+ * process), --help prints usage on stdout and returns 0, and the result is the process exit
+ * code: NODE_CMD_EXIT_OK, NODE_CMD_EXIT_FAIL (a message "chatham: CMD: ..." on stderr) or
+ * NODE_CMD_EXIT_USAGE. Secrets are never printed and are wiped after use.
+ *
+ *   keygen      [--steward] --out FILE [--name NAME] [--force] [--json]
+ *   community   init --name NAME (--stewards N | --steward-pk HEX...) [--threshold K]
+ *               --out-dir DIR [--force] [--json]
+ *   roster      add | remove | sign | show | verify (see chatham(1))
+ *   export      --export-dir DIR --format FMT [--since SEQ] [--type TYPE] [--out PATH]
+ *   publish --file FILE [--format F] [--tlp TLP] ...   (node_cmd_publish_file)
+ *
+ * Public key files written by keygen (FILE.pub, JSON) and read by `roster add --key`:
+ *   {"chatham": "member-public-key", "version": 1, "member_id": HEX, "transport_pk": HEX,
+ *    "ring_pk": HEX, "name": NAME (optional)}
+ *   {"chatham": "steward-public-key", "version": 1, "steward_pk": HEX}
+ */
+#ifndef CHATHAM_NODE_CLI_H
+#define CHATHAM_NODE_CLI_H
+
+#include <stdbool.h>
+
+int node_cmd_keygen(int argc, char **argv);
+int node_cmd_community(int argc, char **argv);
+int node_cmd_roster(int argc, char **argv);
+int node_cmd_export(int argc, char **argv);
+
+/*
+ * node_cmd_publish_file() - `chatham publish --file FILE ...`: the whole publish argv
+ * (argv[0] "publish"); the single-indicator publish command hands over to it when it sees
+ * --file.
+ */
+int node_cmd_publish_file(int argc, char **argv);
+
+/* node_cli_has_file_option() - whether @argv (a publish command line) has -f/--file. */
+bool node_cli_has_file_option(int argc, char **argv);
+
+#endif

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * node/cli/cmd.h — the `chatham` command table. Each command is a function
+ * `int node_cmd_<fn>(int argc, char **argv)` that receives its own name as argv[0], parses
+ * its options with getopt_long, answers --help on stdout with exit code 0, and returns the
+ * process exit code: 0 success, 1 failure (a message on stderr), 2 usage error.
+ *
+ * Adding a command: one X() line here (name as typed, C identifier, one-line summary) and
+ * its function in a file under node/cli/; node/main.c needs no change.
+ */
+#ifndef CHATHAM_NODE_CMD_H
+#define CHATHAM_NODE_CMD_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#define NODE_CMD_EXIT_OK 0
+#define NODE_CMD_EXIT_FAIL 1
+#define NODE_CMD_EXIT_USAGE 2
+
+/* X(name, fn, summary) */
+#define NODE_COMMANDS(X)                                                                    \
+	X("run", run, "run the node in the foreground (systemd: Type=notify)")              \
+	X("check-config", check_config, "check a configuration file, naming every problem") \
+	X("publish", publish, "publish an indicator report through the running node")       \
+	X("revoke", revoke, "withdraw this node's report on an indicator")                  \
+	X("sight", sight, "report a sighting of an indicator")                              \
+	X("false-positive", false_positive, "report an indicator as a false positive")      \
+	X("query", query, "show what the node knows about an indicator")                    \
+	X("list", list, "list indicator changes from the node's feed")                      \
+	X("status", status, "show the running node's status")                               \
+	X("peers", peers, "show the node's overlay links")                                  \
+	X("keygen", keygen, "create a member or steward key file")                          \
+	X("community", community, "create a community (community file and network key)")    \
+	X("roster", roster, "add, remove, sign, show or verify roster members")             \
+	X("export", export, "read the SIEM export as JSON lines, CSV, STIX, MISP or lists") \
+	X("form", form, "print or check incident and vulnerability notice forms")           \
+	X("poc", poc, "show members' points of contact; whose constituency holds a value")
+
+#define NODE_CMD_DECLARE(name, fn, summary) int node_cmd_##fn(int argc, char **argv);
+NODE_COMMANDS(NODE_CMD_DECLARE)
+#undef NODE_CMD_DECLARE
+
+/* Default config file: $CONFIGURATION_DIRECTORY/chatham.conf, else /etc/chatham/chatham.conf. */
+const char *node_cmd_default_config(char *buf, size_t len);
+
+#endif

@@ -1,0 +1,1386 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon: start-up, the API request dispatcher, reload, housekeeping and shutdown.
+ * Everything that touches a file or a database after start-up runs in the thread pool
+ * (ingest, export, expiry, query/list, reload); the loop thread only parses requests,
+ * dispatches, and answers `status` from cheap counters and an LMDB stat.
+ *
+ * Ownership: the daemon owns the config, the keys, every roster it accepted (rosters only
+ * ever get added while running), the current snapshot reference, the store, the export
+ * environment, the API server, the ingest and the exporter. Shutdown is a small state
+ * machine polled by a timer: wait for the pool jobs to finish, let the export catch up,
+ * drain and close the API, close the loop's own handles; uv_run() then returns and the
+ * stores are closed.
+ */
+#include "node/daemon/daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "node/daemon/api.h"
+#include "node/format/config.h"
+#include "node/overlay/dissem.h"
+#include "node/daemon/exporter.h"
+#include "node/daemon/ingest.h"
+#include "node/common/keyfile.h"
+#include "node/common/log.h"
+#include "node/daemon/notify.h"
+#include "node/overlay/overlay.h"
+#include "node/common/snap.h"
+#include "policy/egress.h"
+#include "policy/strip.h"
+#include "proto/community.h"
+#include "proto/crypto.h"
+#include "proto/error.h"
+#include "store/export.h"
+#include "store/store.h"
+
+#define HOUSEKEEPING_MS 10000
+#define SHUTDOWN_POLL_MS 20
+#define DRAIN_MS 3000
+#define EXPIRE_MAX 10000
+#define QUERY_REPORTS_MAX 1000
+
+struct node_daemon {
+	uv_loop_t loop;
+	const char *config_path;
+	struct node_config *cfg;
+	struct proto_keys keys;
+	struct proto_community community;
+	struct proto_roster **rosters; /* ascending epoch */
+	size_t n_rosters;
+	struct node_snap *snap;
+	struct store *store;
+	struct store_export *xport;
+	struct node_api *api;
+	struct node_ingest *ingest;
+	struct node_exporter *exporter;
+	struct node_overlay *overlay; /* NULL: off (no network key) or stopping */
+	struct node_dissem *dissem;   /* with the overlay; NULL once stopped */
+
+	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_timer_t watchdog, housekeeping, shutdown_poll;
+	bool handles_open;
+
+	uint64_t start_ms;
+	bool stopping, api_closing, final_export_kicked;
+	bool reloading, expiring;
+	unsigned reads_pending; /* query/list jobs in the pool */
+	uint64_t reloads, reload_failures;
+	uint64_t roster_conflicts; /* rosters refused as a second roster of a held epoch */
+	char last_status[256];
+	int exit_code;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct config_report_ctx {
+	const char *path;
+	int level;
+};
+
+static void config_report(void *ctx, unsigned line, const char *msg)
+{
+	const struct config_report_ctx *c = ctx;
+
+	if (line)
+		node_log(c->level, "%s:%u: %s", c->path, line, msg);
+	else
+		node_log(c->level, "%s: %s", c->path, msg);
+}
+
+static void fill_policy(const struct node_daemon *d, const struct node_config *cfg,
+			struct policy_config *p)
+{
+	policy_config_init(p);
+	memcpy(p->own_id, d->keys.id_pk, 32);
+	memcpy(p->community, d->community.id, 32);
+	policy_config_set_community_name(p, d->community.name);
+	p->max_skew_ms = (uint64_t)node_config_int(cfg, NODE_POLICY_MAX_CLOCK_SKEW_S) * 1000;
+	p->descriptions =
+		(uint8_t)policy_desc_mode_from_name(node_config_str(cfg, NODE_POLICY_DESCRIPTIONS));
+	p->export_red = node_config_bool(cfg, NODE_POLICY_EXPORT_RED);
+	p->show_attribution = node_config_bool(cfg, NODE_POLICY_SHOW_ATTRIBUTION);
+}
+
+static struct node_snap *make_snap(const struct node_daemon *d, const struct node_config *cfg)
+{
+	struct policy_config p;
+	struct node_snap *s;
+
+	fill_policy(d, cfg, &p);
+	s = node_snap_new(&p, (const struct proto_roster *const *)d->rosters, d->n_rosters);
+	if (s)
+		s->own_ring_sk = d->keys.ring_sk;
+	return s;
+}
+
+static void api_limits(const struct node_config *cfg, struct node_api_limits *lim)
+{
+	memset(lim, 0, sizeof(*lim));
+	lim->max_line = (size_t)node_config_int(cfg, NODE_API_MAX_LINE_BYTES);
+	lim->max_output = (size_t)node_config_int(cfg, NODE_API_MAX_OUTPUT_BYTES);
+	lim->max_conns = (unsigned)node_config_int(cfg, NODE_API_MAX_CONNECTIONS);
+	lim->timeout_ms = (uint64_t)node_config_int(cfg, NODE_API_CLIENT_TIMEOUT_S) * 1000;
+	lim->uids = node_config_ids(cfg, NODE_API_ALLOWED_UIDS, &lim->n_uids);
+	lim->gids = node_config_ids(cfg, NODE_API_ALLOWED_GIDS, &lim->n_gids);
+	lim->read_uids = node_config_ids(cfg, NODE_API_READ_UIDS, &lim->n_read_uids);
+	lim->read_gids = node_config_ids(cfg, NODE_API_READ_GIDS, &lim->n_read_gids);
+}
+
+static void dissem_config(const struct node_config *cfg, struct node_dissem_config *dc)
+{
+	memset(dc, 0, sizeof(*dc));
+	dc->ihave_flush_ms = (uint32_t)node_config_int(cfg, NODE_GOSSIP_IHAVE_FLUSH_MS);
+	dc->graft_timeout_ms = (uint32_t)node_config_int(cfg, NODE_GOSSIP_GRAFT_TIMEOUT_MS);
+	dc->recon_interval_ms = (uint64_t)node_config_int(cfg, NODE_GOSSIP_RECON_INTERVAL_S) * 1000;
+	dc->retry_min_ms = (uint64_t)node_config_int(cfg, NODE_GOSSIP_DIRECT_RETRY_MIN_MS);
+	dc->retry_max_ms = (uint64_t)node_config_int(cfg, NODE_GOSSIP_DIRECT_RETRY_MAX_MS);
+	dc->stem_fluff_permille =
+		(uint32_t)node_config_int(cfg, NODE_GOSSIP_STEM_FLUFF_PERCENT) * 10;
+	dc->stem_embargo_ms = (uint32_t)node_config_int(cfg, NODE_GOSSIP_STEM_EMBARGO_MS);
+	dc->member_rate.per_min = (uint32_t)node_config_int(cfg, NODE_GOSSIP_MEMBER_RATE_PER_MIN);
+	dc->member_rate.burst = (uint32_t)node_config_int(cfg, NODE_GOSSIP_MEMBER_BURST);
+	if (dc->retry_max_ms < dc->retry_min_ms)
+		dc->retry_max_ms = dc->retry_min_ms;
+}
+
+static void overlay_limits(const struct node_config *cfg, struct node_overlay_limits *lim)
+{
+	*lim = (struct node_overlay_limits)NODE_OVERLAY_LIMITS_DEFAULT;
+	lim->degree = (unsigned)node_config_int(cfg, NODE_OVERLAY_DEGREE);
+	lim->handshake_timeout_ms =
+		(uint64_t)node_config_int(cfg, NODE_OVERLAY_HANDSHAKE_TIMEOUT_MS);
+	lim->max_handshakes = (unsigned)node_config_int(cfg, NODE_OVERLAY_MAX_HANDSHAKES);
+	lim->max_frame = (size_t)node_config_int(cfg, NODE_OVERLAY_MAX_FRAME);
+	lim->send_queue_max = (size_t)node_config_int(cfg, NODE_OVERLAY_SEND_QUEUE_MAX_BYTES);
+	lim->keepalive_ms = (uint64_t)node_config_int(cfg, NODE_OVERLAY_KEEPALIVE_MS);
+	lim->dead_after_ms = (uint64_t)node_config_int(cfg, NODE_OVERLAY_DEAD_AFTER_MS);
+	lim->backoff_min_ms = (uint64_t)node_config_int(cfg, NODE_OVERLAY_BACKOFF_MIN_MS);
+	lim->backoff_max_ms = (uint64_t)node_config_int(cfg, NODE_OVERLAY_BACKOFF_MAX_MS);
+}
+
+/* ------------------------------------------------------------------ rosters */
+
+static int add_roster(struct node_daemon *d, struct proto_roster *r)
+{
+	struct proto_roster **p = realloc(d->rosters, (d->n_rosters + 1) * sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	d->rosters = p;
+	d->rosters[d->n_rosters++] = r;
+	return 0;
+}
+
+static const struct proto_roster *newest_roster(const struct node_daemon *d)
+{
+	return d->n_rosters ? d->rosters[d->n_rosters - 1] : NULL;
+}
+
+/*
+ * The succession rule (proto_community_roster_judge()) applied to @r, which came from
+ * @origin ("roster file PATH", "a member"), against the held chain @held[0..@n_held-1].
+ * Returns 0 to adopt, or the rule's code. A conflict (stewards signed two rosters for one
+ * epoch) is the one outcome that is never benign: it is logged at error level with both
+ * roster ids, and @r is kept as evidence in @state_dir as roster-conflict-EPOCH-ID (written
+ * once per distinct roster). Runs on the loop thread or in the reload job; it touches
+ * nothing shared.
+ */
+static int judge_roster(const struct proto_community *comm, struct proto_roster *const *held,
+			size_t n_held, const char *state_dir, const struct proto_roster *r,
+			const char *origin)
+{
+	uint8_t *bytes = NULL, id[32], hid[32];
+	char path[4096], hex[65], hhex[65];
+	size_t len;
+	int err = proto_community_roster_judge(comm, (const struct proto_roster *const *)held,
+					       n_held, r),
+	    werr;
+
+	if (err != PROTO_E_ROSTER_CONFLICT)
+		return err;
+	memset(hid, 0, sizeof(hid));
+	for (size_t i = 0; i < n_held; i++) {
+		if (held[i]->epoch == r->epoch && !proto_roster_encode(held[i], &bytes, &len)) {
+			proto_roster_id(bytes, len, hid);
+			free(bytes);
+			bytes = NULL;
+		}
+	}
+	werr = proto_roster_encode(r, &bytes, &len);
+	if (!werr) {
+		proto_roster_id(bytes, len, id);
+		snprintf(path, sizeof(path), "%s/roster-conflict-%llu-%s", state_dir,
+			 (unsigned long long)r->epoch, proto_hex_encode(hex, id, 32));
+		werr = node_keyfile_write_public(path, bytes, len, 0);
+		if (werr == -EEXIST)
+			werr = 0;
+	}
+	log_err("ROSTER CONFLICT: %s offers epoch %llu as roster id %s, but this node holds "
+		"roster id %s for that epoch, and the stewards in office signed both. Refused; "
+		"the node keeps the roster it had. Evidence: %s%s. Ask the stewards why two "
+		"rosters of one epoch exist",
+		origin, (unsigned long long)r->epoch, werr ? "(unknown)" : hex,
+		proto_hex_encode(hhex, hid, 32), werr ? "not kept: " : path,
+		werr ? proto_error_str(werr) : "");
+	free(bytes);
+	return err;
+}
+
+/*
+ * Reads @path and decides whether it is a roster to adopt under the succession rule against
+ * the held chain. Returns 1 with *@out (caller owns) and its signed bytes stored, 0 when the
+ * file holds nothing newer (an older epoch, or a copy of a held one), or a negative error
+ * (logged; PROTO_E_ROSTER_CONFLICT for a conflicting roster). Runs at start-up and in the
+ * reload job (pool thread; the held chain is not changed meanwhile).
+ */
+static int adopt_roster_file(struct store *store, const struct proto_community *comm,
+			     struct proto_roster *const *held, size_t n_held, const char *state_dir,
+			     const char *path, struct proto_roster **out)
+{
+	struct proto_roster *r = NULL;
+	uint8_t *bytes = NULL;
+	char origin[4200];
+	size_t len;
+	int err;
+
+	*out = NULL;
+	err = node_keyfile_load_roster(path, &r);
+	if (err) {
+		log_err("roster file %s: %s", path, proto_error_str(err));
+		return err;
+	}
+	snprintf(origin, sizeof(origin), "roster file %s", path);
+	err = judge_roster(comm, held, n_held, state_dir, r, origin);
+	if (err == PROTO_E_ROSTER_KNOWN || err == PROTO_E_ROSTER_EPOCH) {
+		if (r->epoch < held[n_held - 1]->epoch)
+			log_notice(
+				"roster file %s has epoch %llu; keeping the newer epoch %llu from "
+				"the store",
+				path, (unsigned long long)r->epoch,
+				(unsigned long long)held[n_held - 1]->epoch);
+		proto_roster_free(r);
+		return 0;
+	}
+	if (err) {
+		if (err != PROTO_E_ROSTER_CONFLICT)
+			log_err("roster file %s (epoch %llu) does not verify against %s: %s", path,
+				(unsigned long long)r->epoch,
+				n_held ? "the stewards of the newest held roster"
+				       : "the community file's stewards",
+				proto_error_str(err));
+		proto_roster_free(r);
+		return err;
+	}
+	err = proto_roster_encode(r, &bytes, &len);
+	if (!err)
+		err = store_roster_put(store, r->epoch, bytes, len);
+	free(bytes);
+	if (err) {
+		log_err("cannot keep roster epoch %llu in the store: %s",
+			(unsigned long long)r->epoch, proto_error_str(err));
+		proto_roster_free(r);
+		return err;
+	}
+	*out = r;
+	return 1;
+}
+
+static int load_rosters(struct node_daemon *d)
+{
+	const char *path = node_config_str(d->cfg, NODE_ROSTER_FILE);
+	struct proto_roster *r;
+	uint64_t latest = 0;
+	int err;
+
+	err = store_roster_latest(d->store, NULL, &latest);
+	if (err && err != STORE_E_NOT_FOUND) {
+		log_err("store: cannot read the held rosters: %s", proto_error_str(err));
+		return err;
+	}
+	for (uint64_t e = 1; latest && e <= latest; e++) {
+		uint8_t *bytes;
+		size_t len;
+		err = store_roster_get(d->store, NULL, e, &bytes, &len);
+		if (err == STORE_E_NOT_FOUND)
+			continue;
+		if (!err) {
+			err = proto_roster_decode(&r, bytes, len);
+			free(bytes);
+		}
+		if (!err && (err = add_roster(d, r)))
+			proto_roster_free(r);
+		if (err) {
+			log_err("store: roster epoch %llu: %s", (unsigned long long)e,
+				proto_error_str(err));
+			return err;
+		}
+	}
+	if (access(path, F_OK) == 0 || !d->n_rosters) {
+		err = adopt_roster_file(d->store, &d->community, d->rosters, d->n_rosters,
+					node_config_str(d->cfg, NODE_STATE_DIR), path, &r);
+		if (err == PROTO_E_ROSTER_CONFLICT)
+			d->roster_conflicts++;
+		if (err < 0 && !d->n_rosters)
+			return err;
+		if (err == 1 && (err = add_roster(d, r))) {
+			proto_roster_free(r);
+			return err;
+		}
+	}
+	const struct proto_roster *nr = newest_roster(d);
+	if (memcmp(nr->community, d->community.id, 32)) {
+		log_err("roster epoch %llu is for another community than %s",
+			(unsigned long long)nr->epoch,
+			node_config_str(d->cfg, NODE_COMMUNITY_FILE));
+		return PROTO_E_ROSTER_COMMUNITY;
+	}
+	if (proto_roster_find_member(nr, d->keys.id_pk) < 0) {
+		char hex[65];
+		log_err("this node's key (member id %s, from %s) is not a member of roster epoch "
+			"%llu",
+			proto_hex_encode(hex, d->keys.id_pk, 32),
+			node_config_str(d->cfg, NODE_KEY_FILE), (unsigned long long)nr->epoch);
+		return PROTO_E_ROSTER_NOT_MEMBER;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ status */
+
+/*
+ * Responses of the read ops (publish responses are described in node/daemon/ingest.h):
+ *
+ *   status  {"ok":true, "version", "state": "running"|"stopping", "uptime_s", "community",
+ *            "member": {"id", "name"} (this node only), "roster": {"epoch", "members"},
+ *            "store": {"reports", "indicators", "feed_last", "outbox", "map_size",
+ *            "map_used"}, "export": {"last_seq", "errors"}, "api": {"connections"},
+ *            "ingest": {"accepted", "duplicates", "rejected", "commits", "pending",
+ *            "refused": {policy reason id: count}}, "reload": {"count", "failures"}},
+ *            and while the overlay runs "gossip": node_dissem_status_json()
+ *   peers   {"ok":true, "overlay": "on"|"off"|"stopping", "roster_members", and with the
+ *            overlay on node_overlay_peers_json()'s "peers" (one object per link: id, state,
+ *            direction, uptime_s, bytes_in/out, msgs_in/out, rtt_ms, queued; "member" and
+ *            "address" only with show_attribution), "summary", "closed" and, with
+ *            show_attribution, "members"; "peers": [] when the overlay is off}
+ *   query   {"ok":true, "found":false, "indicator_id" [, "type", "value"]} or
+ *           {"ok":true, "found":true, "indicator": ECS document (node/daemon/exporter.h) built
+ *            for POLICY_PATH_LOCAL_OUTPUT, "reports": [{"report_id", "kind", "tlp",
+ *            "confidence", "created", "valid_until"?, "ours", "tags", "description"?,
+ *            "anonymous"? | "signer"? (only with show_attribution, or our own)}] (at most
+ *            1000), "reports_truncated"}
+ *   list    {"ok":true, "items": [ECS documents of feed entries after "since" that are
+ *            still their indicator's latest], "next": last sequence read (pass it as the
+ *            next "since"), "feed_last", "more"}
+ */
+
+static json_t *status_json(struct node_daemon *d)
+{
+	const struct proto_roster *nr = d->snap->newest;
+	struct node_ingest_stats ist;
+	struct store_stat st;
+	char hex[65];
+	json_t *refused, *resp;
+	int own = d->snap->own_index;
+
+	node_ingest_get_stats(d->ingest, &ist);
+	if (store_stat(d->store, &st))
+		memset(&st, 0, sizeof(st));
+	refused = json_object();
+	for (int i = 1; refused && i < POLICY_REASON_COUNT; i++)
+		if (ist.refused[i])
+			json_object_set_new(refused, policy_admit_reason_name(i),
+					    json_integer((json_int_t)ist.refused[i]));
+	resp = json_pack(
+		"{s:b, s:s, s:s, s:I, s:s, s:{s:s, s:s*}, "
+		"s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:{s:I}, "
+		"s:{s:I, s:I, s:I, s:I, s:I, s:o}, s:{s:I, s:I}}",
+		"ok", 1, "version", CHATHAM_VERSION, "state", d->stopping ? "stopping" : "running",
+		"uptime_s", (json_int_t)((now_ms() - d->start_ms) / 1000), "community",
+		d->community.name, "member", "id", proto_hex_encode(hex, d->keys.id_pk, 32), "name",
+		own >= 0 ? nr->members[own].name : NULL, "roster", "epoch", (json_int_t)nr->epoch,
+		"members", (json_int_t)nr->n_members, "conflicts", (json_int_t)d->roster_conflicts,
+		"store", "reports", (json_int_t)st.reports, "indicators", (json_int_t)st.indicators,
+		"feed_last", (json_int_t)st.feed_last, "outbox", (json_int_t)st.outbox, "map_size",
+		(json_int_t)st.map_size, "map_used", (json_int_t)st.map_used, "export", "last_seq",
+		(json_int_t)node_exporter_last_seq(d->exporter), "errors",
+		(json_int_t)node_exporter_errors(d->exporter), "api", "connections",
+		(json_int_t)node_api_connections(d->api), "ingest", "accepted",
+		(json_int_t)ist.accepted, "duplicates", (json_int_t)ist.duplicates, "rejected",
+		(json_int_t)ist.rejected, "commits", (json_int_t)ist.commits, "pending",
+		(json_int_t)ist.pending_items, "refused", refused, "reload", "count",
+		(json_int_t)d->reloads, "failures", (json_int_t)d->reload_failures);
+	if (resp && d->overlay) {
+		struct node_overlay_stats os;
+
+		node_overlay_stats(d->overlay, &os);
+		json_object_set_new(resp, "overlay",
+				    json_pack("{s:s, s:I, s:I, s:I, s:I}", "state", "on",
+					      "links_up", (json_int_t)os.links_up, "wanted",
+					      (json_int_t)os.wanted, "wanted_up",
+					      (json_int_t)os.wanted_up, "handshakes_in",
+					      (json_int_t)os.handshakes_in));
+	} else if (resp) {
+		json_object_set_new(resp, "overlay",
+				    json_pack("{s:s}", "state", d->stopping ? "stopping" : "off"));
+	}
+	if (resp && d->dissem)
+		json_object_set_new(resp, "gossip", node_dissem_status_json(d->dissem));
+	return resp;
+}
+
+static void send_status(struct node_daemon *d)
+{
+	struct node_ingest_stats ist;
+	struct store_stat st;
+	char buf[256];
+
+	node_ingest_get_stats(d->ingest, &ist);
+	if (store_stat(d->store, &st))
+		memset(&st, 0, sizeof(st));
+	struct node_overlay_stats os = {0};
+
+	if (d->overlay)
+		node_overlay_stats(d->overlay, &os);
+	snprintf(buf, sizeof(buf),
+		 "STATUS=%s: %llu indicators, %llu reports, feed %llu, export %llu, %zu clients, "
+		 "%zu links",
+		 d->stopping ? "stopping" : "serving", (unsigned long long)st.indicators,
+		 (unsigned long long)st.reports, (unsigned long long)st.feed_last,
+		 (unsigned long long)node_exporter_last_seq(d->exporter),
+		 node_api_connections(d->api), os.links_up);
+	if (!strcmp(buf, d->last_status))
+		return;
+	memcpy(d->last_status, buf, sizeof(buf));
+	node_notify(buf);
+}
+
+/* ------------------------------------------------------------------ query and list (pool) */
+
+struct read_job {
+	uv_work_t work;
+	struct node_daemon *d;
+	struct node_snap *snap;
+	struct node_request *req;
+	struct node_api_req *areq;
+	char *text;
+};
+
+struct report_walk {
+	const struct node_snap *snap;
+	const uint8_t *own_tag; /* this node's tag on the indicator, NULL until needed */
+	uint8_t own_tag_buf[32];
+	const uint8_t *ind_id;
+	struct policy_report_view *rv;
+	json_t *arr;
+	size_t n;
+	bool truncated;
+};
+
+static const char *member_name(const struct node_snap *snap, const struct proto_report *r)
+{
+	const struct proto_roster *ros = node_snap_roster(snap, r->epoch);
+	int idx = ros ? proto_roster_find_member(ros, r->signer) : -1;
+
+	return idx >= 0 ? ros->members[idx].name : "[unknown member]";
+}
+
+static int walk_report(void *ctx, const struct store_report_info *info, const uint8_t *bytes,
+		       size_t len)
+{
+	struct report_walk *w = ctx;
+	struct proto_report r;
+	char ts[40], until[40], rid[65];
+	json_t *o, *tags;
+
+	if (w->n == QUERY_REPORTS_MAX) {
+		w->truncated = true;
+		return 1;
+	}
+	if (proto_report_decode(&r, bytes, len))
+		return STORE_E_CORRUPT;
+	/* "ours" for this node's anonymous reports: our tag, computed at the first one. */
+	if (r.prov == PROTO_PROV_ANONYMOUS && !w->own_tag &&
+	    !node_snap_own_tag(w->snap, w->ind_id, w->own_tag_buf))
+		w->own_tag = w->own_tag_buf;
+	if (policy_strip_report(w->rv, &w->snap->pcfg, w->snap->redactor, &r, w->own_tag))
+		return 0; /* unknown TLP: never shown */
+	tags = json_array();
+	for (size_t i = 0; tags && i < w->rv->n_tags; i++)
+		json_array_append_new(tags, json_string(w->rv->tags[i]));
+	o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:b, s:o*}", "report_id",
+		      proto_hex_encode(rid, info->report_id, 32), "kind",
+		      proto_report_kind_name(w->rv->kind), "tlp", proto_tlp_name(w->rv->tlp),
+		      "confidence", (int)w->rv->confidence, "created",
+		      node_req_time_format(w->rv->created_ms, ts, sizeof(ts)), "ours",
+		      (int)w->rv->ours, "tags", tags);
+	if (!o)
+		return -ENOMEM;
+	if (w->rv->valid_until_ms)
+		json_object_set_new(o, "valid_until",
+				    json_string(node_req_time_format(w->rv->valid_until_ms, until,
+								     sizeof(until))));
+	if (w->rv->has_description)
+		json_object_set_new(o, "description",
+				    json_stringn(w->rv->description, w->rv->description_len));
+	/* Names another member only when the operator enabled show_attribution. */
+	if (r.prov == PROTO_PROV_ANONYMOUS)
+		json_object_set_new(o, "anonymous", json_true());
+	else if (policy_egress_attribution_visible(&w->snap->pcfg, &r))
+		json_object_set_new(o, "signer", json_string(member_name(w->snap, &r)));
+	if (json_array_append_new(w->arr, o))
+		return -ENOMEM;
+	w->n++;
+	return 0;
+}
+
+static json_t *query_json(struct read_job *j, struct store_read *rd, struct policy_view *v)
+{
+	const struct node_request *req = j->req;
+	struct proto_summary sum;
+	char hex[65];
+	json_t *resp, *doc;
+	int r;
+
+	r = node_exporter_view(j->snap, j->d->store, rd, req->ind_id, POLICY_PATH_LOCAL_OUTPUT, v,
+			       &sum);
+	if (r < 0) {
+		struct node_req_error e;
+		node_req_error_set(&e, r, NULL, "query failed: %s", proto_error_str(r));
+		return node_req_error_response(NULL, &e);
+	}
+	if (r == 0) {
+		resp = json_pack("{s:b, s:b, s:s}", "ok", 1, "found", 0, "indicator_id",
+				 proto_hex_encode(hex, req->ind_id, 32));
+		if (resp && req->has_ind) {
+			json_object_set_new(resp, "type",
+					    json_string(proto_indicator_type_name(req->ind_type)));
+			json_object_set_new(resp, "value", json_string(req->ind_value));
+		}
+		return resp;
+	}
+	doc = node_exporter_document(v, req->ind_id, sum.feed_seq, sum.last_seen_ms);
+	struct report_walk w = {.snap = j->snap, .ind_id = req->ind_id, .arr = json_array()};
+	w.rv = malloc(sizeof(*w.rv));
+	if (!doc || !w.arr || !w.rv) {
+		json_decref(doc);
+		json_decref(w.arr);
+		free(w.rv);
+		return NULL;
+	}
+	r = store_reports_iter(j->d->store, rd, req->ind_id, walk_report, &w);
+	free(w.rv);
+	if (r < 0) {
+		json_decref(doc);
+		json_decref(w.arr);
+		struct node_req_error e;
+		node_req_error_set(&e, r, NULL, "query failed: %s", proto_error_str(r));
+		return node_req_error_response(NULL, &e);
+	}
+	return json_pack("{s:b, s:b, s:o, s:o, s:b}", "ok", 1, "found", 1, "indicator", doc,
+			 "reports", w.arr, "reports_truncated", (int)w.truncated);
+}
+
+struct list_walk {
+	struct read_job *j;
+	struct store_read *rd;
+	struct policy_view *v;
+	json_t *items;
+	uint64_t last;
+	int err;
+};
+
+static int walk_feed(void *ctx, const struct store_feed_entry *e)
+{
+	struct list_walk *w = ctx;
+	struct proto_summary sum;
+	int r;
+
+	w->last = e->seq;
+	r = node_exporter_view(w->j->snap, w->j->d->store, w->rd, e->ind_id,
+			       POLICY_PATH_LOCAL_OUTPUT, w->v, &sum);
+	if (r < 0)
+		return r;
+	if (r == 0 || sum.feed_seq > e->seq)
+		return 0; /* denied, or superseded by a later entry of the same indicator */
+	json_t *doc = node_exporter_document(w->v, e->ind_id, e->seq, e->time_ms);
+	if (!doc || json_array_append_new(w->items, doc))
+		return -ENOMEM;
+	return 0;
+}
+
+static json_t *list_json(struct read_job *j, struct store_read *rd, struct policy_view *v)
+{
+	struct list_walk w = {
+		.j = j, .rd = rd, .v = v, .items = json_array(), .last = j->req->since};
+	uint64_t feed_last = 0;
+	int r;
+
+	if (!w.items)
+		return NULL;
+	r = store_feed_iter(j->d->store, rd, j->req->since, j->req->limit, walk_feed, &w);
+	if (r >= 0)
+		r = store_feed_last(j->d->store, rd, &feed_last);
+	if (r < 0) {
+		struct node_req_error e;
+		json_decref(w.items);
+		node_req_error_set(&e, r, NULL, "list failed: %s", proto_error_str(r));
+		return node_req_error_response(NULL, &e);
+	}
+	return json_pack("{s:b, s:o, s:I, s:I, s:b}", "ok", 1, "items", w.items, "next",
+			 (json_int_t)w.last, "feed_last", (json_int_t)feed_last, "more",
+			 (int)(w.last < feed_last));
+}
+
+static void read_work(uv_work_t *work)
+{
+	struct read_job *j = work->data;
+	struct store_read *rd = NULL;
+	struct policy_view *v = malloc(sizeof(*v));
+	json_t *resp = NULL;
+	int r;
+
+	if (!v)
+		return;
+	r = store_read_begin(j->d->store, &rd);
+	if (r) {
+		struct node_req_error e;
+		node_req_error_set(&e, r, NULL, "store read failed: %s", proto_error_str(r));
+		resp = node_req_error_response(NULL, &e);
+	} else {
+		resp = j->req->op == NODE_OP_QUERY ? query_json(j, rd, v) : list_json(j, rd, v);
+		store_read_end(rd);
+	}
+	free(v);
+	if (resp && j->req->id)
+		json_object_set(resp, "id", j->req->id);
+	j->text = resp ? json_dumps(resp, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	json_decref(resp);
+}
+
+static void read_done(uv_work_t *work, int status)
+{
+	struct read_job *j = work->data;
+
+	(void)status;
+	j->d->reads_pending--;
+	node_api_respond_text(j->areq, j->text);
+	node_request_free(j->req);
+	node_snap_unref(j->snap);
+	free(j);
+}
+
+/* ------------------------------------------------------------------ request dispatch */
+
+static void on_ingest_done(void *arg, char *text)
+{
+	node_api_respond_text(arg, text);
+}
+
+static void respond_error(struct node_api_req *areq, int code, const char *msg)
+{
+	struct node_req_error e;
+
+	node_req_error_set(&e, code, NULL, "%s", msg);
+	node_api_respond_error(areq, &e);
+}
+
+static void on_request(void *ctx, struct node_api_req *areq, struct node_request *req)
+{
+	struct node_daemon *d = ctx;
+
+	if (node_req_op_is_publish(req->op)) {
+		if (d->stopping) {
+			node_request_free(req);
+			respond_error(areq, NODE_E_SHUTDOWN, "node is shutting down; retry later");
+			return;
+		}
+		if (node_ingest_submit(d->ingest, d->snap, req, now_ms(), on_ingest_done, areq))
+			respond_error(areq, NODE_E_OVERLOAD, "out of memory");
+		return;
+	}
+	switch (req->op) {
+	case NODE_OP_STATUS:
+		node_request_free(req);
+		node_api_respond(areq, status_json(d));
+		return;
+	case NODE_OP_PEERS: {
+		json_t *r =
+			d->overlay ? node_overlay_peers_json(
+					     d->overlay,
+					     node_config_bool(d->cfg, NODE_POLICY_SHOW_ATTRIBUTION))
+				   : json_pack("{s:[]}", "peers");
+
+		node_request_free(req);
+		if (r &&
+		    (json_object_set_new(r, "ok", json_true()) ||
+		     json_object_set_new(r, "overlay",
+					 json_string(d->overlay	   ? "on"
+						     : d->stopping ? "stopping"
+								   : "off")) ||
+		     json_object_set_new(r, "roster_members",
+					 json_integer((json_int_t)d->snap->newest->n_members)))) {
+			json_decref(r);
+			r = NULL;
+		}
+		node_api_respond(areq, r);
+		return;
+	}
+	case NODE_OP_QUERY:
+	case NODE_OP_LIST: {
+		struct read_job *j = calloc(1, sizeof(*j));
+		if (!j) {
+			node_request_free(req);
+			respond_error(areq, NODE_E_OVERLOAD, "out of memory");
+			return;
+		}
+		j->d = d;
+		j->snap = node_snap_ref(d->snap);
+		j->req = req;
+		j->areq = areq;
+		j->work.data = j;
+		d->reads_pending++;
+		if (uv_queue_work(&d->loop, &j->work, read_work, read_done)) {
+			d->reads_pending--;
+			node_snap_unref(j->snap);
+			free(j);
+			node_request_free(req);
+			respond_error(areq, NODE_E_OVERLOAD, "cannot queue the read");
+		}
+		return;
+	}
+	default:
+		node_request_free(req);
+		respond_error(areq, NODE_E_OP, "op not handled");
+		return;
+	}
+}
+
+static void on_commit(void *ctx)
+{
+	struct node_daemon *d = ctx;
+
+	node_exporter_kick(d->exporter, d->snap);
+}
+
+/* ------------------------------------------------------------------ reload (pool) */
+
+struct reload_job {
+	uv_work_t work;
+	struct node_daemon *d;
+	struct node_config *cfg;
+	struct proto_roster *roster; /* newer roster adopted, or NULL */
+	int held_back;
+	bool conflict; /* the roster file conflicts with a held epoch */
+};
+
+static void reload_work(uv_work_t *work)
+{
+	struct reload_job *j = work->data;
+	struct node_daemon *d = j->d;
+	struct config_report_ctx rc = {d->config_path, NODE_LOG_ERR};
+	int err;
+
+	err = node_config_load_file(d->config_path, config_report, &rc, &j->cfg);
+	if (err) {
+		log_err("reload: %s is not valid (%s); keeping the running configuration",
+			d->config_path, proto_error_str(err));
+		j->cfg = NULL;
+		return;
+	}
+	rc.level = NODE_LOG_WARNING;
+	j->held_back = node_config_merge_reload(j->cfg, d->cfg, config_report, &rc);
+	if (j->held_back < 0) {
+		log_err("reload: out of memory; keeping the running configuration");
+		node_config_free(j->cfg);
+		j->cfg = NULL;
+		return;
+	}
+	const char *path = node_config_str(j->cfg, NODE_ROSTER_FILE);
+	err = adopt_roster_file(d->store, &d->community, d->rosters, d->n_rosters,
+				node_config_str(d->cfg, NODE_STATE_DIR), path, &j->roster);
+	j->conflict = err == PROTO_E_ROSTER_CONFLICT;
+	if (err < 0)
+		log_warning("reload: keeping roster epoch %llu",
+			    (unsigned long long)newest_roster(d)->epoch);
+}
+
+static void reload_done(uv_work_t *work, int status)
+{
+	struct reload_job *j = work->data;
+	struct node_daemon *d = j->d;
+	struct node_snap *snap;
+	struct node_api_limits lim;
+
+	(void)status;
+	d->reloading = false;
+	d->roster_conflicts += j->conflict;
+	if (!j->cfg) {
+		d->reload_failures++;
+		proto_roster_free(j->roster);
+		goto out;
+	}
+	if (j->roster) {
+		if (add_roster(d, j->roster)) {
+			log_err("reload: out of memory adopting roster epoch %llu",
+				(unsigned long long)j->roster->epoch);
+			proto_roster_free(j->roster);
+		} else {
+			log_notice("roster epoch %llu adopted (%zu members)",
+				   (unsigned long long)j->roster->epoch, j->roster->n_members);
+			/* The daemon keeps every adopted roster until exit: the overlay borrows it. */
+			if (d->overlay && node_overlay_set_roster(d->overlay, j->roster))
+				log_err("overlay: out of memory switching to roster epoch %llu",
+					(unsigned long long)j->roster->epoch);
+			if (proto_roster_find_member(j->roster, d->keys.id_pk) < 0)
+				log_err("this node is not a member of roster epoch %llu: its "
+					"publishes will be refused",
+					(unsigned long long)j->roster->epoch);
+		}
+	}
+	snap = make_snap(d, j->cfg);
+	api_limits(j->cfg, &lim);
+	if (!snap || node_api_set_limits(d->api, &lim)) {
+		node_snap_unref(snap);
+		log_err("reload: out of memory; keeping the running configuration");
+		node_config_free(j->cfg);
+		d->reload_failures++;
+		goto out;
+	}
+	node_snap_unref(d->snap);
+	d->snap = snap;
+	node_config_free(d->cfg);
+	d->cfg = j->cfg;
+	if (d->dissem) {
+		struct node_dissem_config dc;
+
+		dissem_config(d->cfg, &dc);
+		node_dissem_set_snap(d->dissem, d->snap);
+		node_dissem_set_config(d->dissem, &dc);
+		if (j->roster && newest_roster(d) == j->roster)
+			node_dissem_roster_adopted(d->dissem, j->roster->epoch);
+	}
+	if (d->overlay) {
+		struct node_overlay_limits ol;
+
+		overlay_limits(d->cfg, &ol);
+		if (node_overlay_set_limits(d->overlay, &ol))
+			log_err("reload: [overlay] limits refused; keeping the running ones");
+	}
+	node_log_set_level(node_log_level_from_name(node_config_str(d->cfg, NODE_LOG_LEVEL)));
+	d->reloads++;
+	log_notice("configuration reloaded from %s%s", d->config_path,
+		   j->held_back ? " (some changes need a restart, see above)" : "");
+	node_exporter_kick(d->exporter, d->snap); /* export_red or redaction may have changed */
+out:
+	free(j);
+	d->last_status[0] = '\0';
+	node_notify("READY=1");
+	send_status(d);
+}
+
+static void start_reload(struct node_daemon *d)
+{
+	struct reload_job *j;
+
+	if (d->stopping)
+		return;
+	if (d->reloading) {
+		log_notice("reload already in progress");
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		log_err("reload: out of memory");
+		return;
+	}
+	j->d = d;
+	j->work.data = j;
+	d->reloading = true;
+	node_notifyf("RELOADING=1\nSTATUS=reloading %s", d->config_path);
+	log_info("reloading %s", d->config_path);
+	if (uv_queue_work(&d->loop, &j->work, reload_work, reload_done)) {
+		d->reloading = false;
+		free(j);
+		node_notify("READY=1");
+	}
+}
+
+/* ------------------------------------------------------------------ housekeeping */
+
+struct expire_job {
+	uv_work_t work;
+	struct node_daemon *d;
+	uint64_t now;
+	size_t n;
+	int err;
+};
+
+static void expire_work(uv_work_t *work)
+{
+	struct expire_job *j = work->data;
+
+	j->err = store_expire(j->d->store, j->now, EXPIRE_MAX, &j->n);
+}
+
+static void expire_done(uv_work_t *work, int status)
+{
+	struct expire_job *j = work->data;
+	struct node_daemon *d = j->d;
+
+	(void)status;
+	d->expiring = false;
+	if (j->err)
+		log_err("store: expiry sweep failed: %s", proto_error_str(j->err));
+	else if (j->n) {
+		log_info("%zu indicator(s) expired", j->n);
+		node_exporter_kick(d->exporter, d->snap);
+	}
+	free(j);
+}
+
+static void on_housekeeping(uv_timer_t *t)
+{
+	struct node_daemon *d = t->data;
+	struct expire_job *j;
+
+	send_status(d);
+	if (d->expiring || d->stopping)
+		return;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return;
+	j->d = d;
+	j->now = now_ms();
+	j->work.data = j;
+	d->expiring = true;
+	if (uv_queue_work(&d->loop, &j->work, expire_work, expire_done)) {
+		d->expiring = false;
+		free(j);
+	}
+}
+
+static void on_watchdog(uv_timer_t *t)
+{
+	(void)t;
+	node_notify("WATCHDOG=1");
+}
+
+/* ------------------------------------------------------------------ shutdown */
+
+static void close_own_handles(struct node_daemon *d)
+{
+	if (!d->handles_open)
+		return;
+	d->handles_open = false;
+	uv_close((uv_handle_t *)&d->sig_term, NULL);
+	uv_close((uv_handle_t *)&d->sig_int, NULL);
+	uv_close((uv_handle_t *)&d->sig_hup, NULL);
+	uv_close((uv_handle_t *)&d->watchdog, NULL);
+	uv_close((uv_handle_t *)&d->housekeeping, NULL);
+	uv_close((uv_handle_t *)&d->shutdown_poll, NULL);
+}
+
+static void on_api_closed(void *arg)
+{
+	struct node_daemon *d = arg;
+
+	d->api = NULL;
+	close_own_handles(d);
+}
+
+static void on_shutdown_poll(uv_timer_t *t)
+{
+	struct node_daemon *d = t->data;
+
+	if (d->api_closing)
+		return;
+	if (!node_ingest_idle(d->ingest) || d->reloading || d->expiring || d->reads_pending ||
+	    d->dissem)
+		return;
+	if (!d->final_export_kicked) {
+		d->final_export_kicked = true;
+		node_exporter_kick(d->exporter, d->snap);
+	}
+	if (!node_exporter_idle(d->exporter))
+		return;
+	d->api_closing = true;
+	uv_timer_stop(t);
+	node_api_close(d->api, DRAIN_MS, on_api_closed, d);
+}
+
+static void on_dissem_stopped(void *arg)
+{
+	struct node_daemon *d = arg;
+
+	d->dissem = NULL;
+}
+
+static void on_overlay_stopped(void *arg)
+{
+	struct node_daemon *d = arg;
+
+	node_dissem_stop(d->dissem, on_dissem_stopped, d);
+}
+
+static void begin_shutdown(struct node_daemon *d, const char *why)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	log_notice("stopping (%s)", why);
+	node_notify("STOPPING=1\nSTATUS=stopping");
+	node_api_stop_accepting(d->api);
+	/*
+	 * Links close now; the overlay frees itself in its last close callback, and then the
+	 * dissemination driver stops (it sees every link go down first).
+	 */
+	node_overlay_stop(d->overlay, on_overlay_stopped, d);
+	d->overlay = NULL;
+	uv_timer_stop(&d->housekeeping);
+	uv_timer_start(&d->shutdown_poll, on_shutdown_poll, 0, SHUTDOWN_POLL_MS);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct node_daemon *d = s->data;
+
+	if (signum == SIGHUP)
+		start_reload(d);
+	else
+		begin_shutdown(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+/* ------------------------------------------------------------------ start-up */
+
+static int open_stores(struct node_daemon *d)
+{
+	struct store_config sc = {
+		.dir = node_config_str(d->cfg, NODE_STATE_DIR),
+		.map_size_initial = (size_t)node_config_int(d->cfg, NODE_STORE_MAP_SIZE_MB) << 20,
+		.map_size_max = (size_t)node_config_int(d->cfg, NODE_STORE_MAP_MAX_MB) << 20,
+	};
+	int err;
+
+	err = store_open(&d->store, &sc);
+	if (err) {
+		log_err("cannot open the store in %s: %s", sc.dir, proto_error_str(err));
+		return err;
+	}
+	return 0;
+}
+
+static int open_export(struct node_daemon *d)
+{
+	struct store_export_config xc = {
+		.dir = node_config_str(d->cfg, NODE_EXPORT_DIR),
+		.community = d->community.name,
+	};
+	int err = store_export_open(&d->xport, &xc);
+
+	if (err)
+		log_err("cannot open the export environment in %s: %s", xc.dir,
+			proto_error_str(err));
+	return err;
+}
+
+static int start_loop_handles(struct node_daemon *d)
+{
+	uint64_t wd = node_notify_watchdog_usec();
+	int err;
+
+	uv_signal_init(&d->loop, &d->sig_term);
+	uv_signal_init(&d->loop, &d->sig_int);
+	uv_signal_init(&d->loop, &d->sig_hup);
+	uv_timer_init(&d->loop, &d->watchdog);
+	uv_timer_init(&d->loop, &d->housekeeping);
+	uv_timer_init(&d->loop, &d->shutdown_poll);
+	d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
+	d->watchdog.data = d->housekeeping.data = d->shutdown_poll.data = d;
+	d->handles_open = true;
+	if ((err = uv_signal_start(&d->sig_term, on_signal, SIGTERM)) ||
+	    (err = uv_signal_start(&d->sig_int, on_signal, SIGINT)) ||
+	    (err = uv_signal_start(&d->sig_hup, on_signal, SIGHUP))) {
+		log_err("cannot install signal handlers: %s", uv_strerror(err));
+		return err;
+	}
+	if (wd) {
+		uint64_t every = wd / 2000 ? wd / 2000 : 1;
+		uv_timer_start(&d->watchdog, on_watchdog, every, every);
+		log_info("watchdog: pinging systemd every %llu ms", (unsigned long long)every);
+	}
+	uv_timer_start(&d->housekeeping, on_housekeeping, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
+	return 0;
+}
+
+/*
+ * The overlay: network key, listeners, then the newest roster (dialling starts on the next
+ * loop iteration). A missing network key file leaves the overlay off, with a warning.
+ * Returns 0 or a process exit code.
+ */
+/*
+ * A signed roster arrived on a link (node/overlay/dissem.h roster gossip): adopt it when its epoch is
+ * newer than ours and it verifies against the stewards and threshold of our newest roster.
+ * The store write runs on the loop thread: rosters change rarely and are small. Refused
+ * while a reload is running, because the reload job reads the roster list from the pool
+ * (the peer offers it again on its next link up).
+ */
+static int on_gossip_roster(void *ctx, const uint8_t *bytes, size_t len)
+{
+	struct node_daemon *d = ctx;
+	const struct proto_roster *held = newest_roster(d);
+	struct proto_roster *r = NULL;
+	struct node_snap *snap;
+	int err;
+
+	if (d->stopping || d->reloading)
+		return -EBUSY;
+	err = proto_roster_decode(&r, bytes, len);
+	if (err)
+		return err;
+	err = judge_roster(&d->community, d->rosters, d->n_rosters,
+			   node_config_str(d->cfg, NODE_STATE_DIR), r, "a member");
+	if (err == PROTO_E_ROSTER_CONFLICT)
+		d->roster_conflicts++;
+	else if (err == PROTO_E_ROSTER_EPOCH && r->epoch < held->epoch)
+		log_warning("a member sent roster epoch %llu, older than the held epoch %llu, "
+			    "of an epoch this node never held: refused (a rollback)",
+			    (unsigned long long)r->epoch, (unsigned long long)held->epoch);
+	if (!err)
+		err = store_roster_put(d->store, r->epoch, bytes, len);
+	if (!err)
+		err = add_roster(d, r);
+	if (err) {
+		proto_roster_free(r);
+		return err;
+	}
+	log_notice("roster epoch %llu received from a member and adopted (%zu members)",
+		   (unsigned long long)r->epoch, r->n_members);
+	if (proto_roster_find_member(r, d->keys.id_pk) < 0)
+		log_err("this node is not a member of roster epoch %llu: its publishes will be "
+			"refused",
+			(unsigned long long)r->epoch);
+	snap = make_snap(d, d->cfg);
+	if (snap) {
+		node_snap_unref(d->snap);
+		d->snap = snap;
+		node_dissem_set_snap(d->dissem, d->snap);
+	} else {
+		log_err("out of memory switching to roster epoch %llu",
+			(unsigned long long)r->epoch);
+	}
+	if (d->overlay && node_overlay_set_roster(d->overlay, r))
+		log_err("overlay: out of memory switching to roster epoch %llu",
+			(unsigned long long)r->epoch);
+	node_dissem_roster_adopted(d->dissem, r->epoch);
+	node_exporter_kick(d->exporter, d->snap);
+	return 0;
+}
+
+/* A locally published report was committed: gossip it or deliver it directly. */
+static void on_published(void *ctx, const uint8_t id[32], uint8_t tlp)
+{
+	struct node_daemon *d = ctx;
+
+	if (d->dissem)
+		node_dissem_published(d->dissem, id, tlp);
+}
+
+static int start_overlay(struct node_daemon *d)
+{
+	const char *path = node_config_str(d->cfg, NODE_NETWORK_KEY_FILE);
+	struct node_overlay_callbacks cb;
+	struct node_dissem_config dc;
+	struct node_overlay_config oc;
+	uint8_t netkey[32];
+	int err;
+
+	err = node_keyfile_load_netkey(path, netkey);
+	if (err == -ENOENT) {
+		log_warning("network key file %s does not exist: the overlay is off and this node "
+			    "links with no other member",
+			    path);
+		return 0;
+	}
+	if (err) {
+		log_err("network key file %s: %s", path, proto_error_str(err));
+		return NODE_DAEMON_EXIT_CONFIG;
+	}
+	dissem_config(d->cfg, &dc);
+	d->dissem = node_dissem_new(&d->loop, d->store, d->snap, &dc, on_gossip_roster, d);
+	if (!d->dissem) {
+		proto_wipe(netkey, sizeof(netkey));
+		log_err("out of memory");
+		return 1;
+	}
+	node_dissem_callbacks(d->dissem, &cb);
+	node_dissem_set_commit_hook(d->dissem, on_commit, d);
+	node_ingest_set_report_hook(d->ingest, on_published, d);
+	memset(&oc, 0, sizeof(oc));
+	oc.listen = node_config_addrs(d->cfg, NODE_OVERLAY_LISTEN, &oc.n_listen);
+	memcpy(oc.community_id, d->community.id, 32);
+	oc.network_key = netkey;
+	oc.keys = &d->keys;
+	overlay_limits(d->cfg, &oc.lim);
+	err = node_overlay_start(&d->loop, &oc, &cb, &d->overlay);
+	proto_wipe(netkey, sizeof(netkey));
+	if (err) {
+		log_err("overlay: cannot start: %s", proto_error_str(err));
+		node_dissem_stop(d->dissem, NULL, NULL); /* not attached: frees at once */
+		d->dissem = NULL;
+		return err == -EINVAL ? NODE_DAEMON_EXIT_CONFIG : 1;
+	}
+	if (node_overlay_set_roster(d->overlay, newest_roster(d))) {
+		log_err("overlay: out of memory");
+		return 1;
+	}
+	err = node_dissem_attach(d->dissem, d->overlay);
+	if (err) {
+		log_err("gossip: cannot start its timer: %s", uv_strerror(err));
+		return 1;
+	}
+	return 0;
+}
+
+static int start(struct node_daemon *d)
+{
+	struct config_report_ctx rc = {d->config_path, NODE_LOG_ERR};
+	struct node_api_limits lim;
+	const char *path;
+	int err;
+
+	err = node_config_load_file(d->config_path, config_report, &rc, &d->cfg);
+	if (err) {
+		log_err("%s: configuration not usable (chatham check-config %s lists every problem)",
+			d->config_path, d->config_path);
+		return NODE_DAEMON_EXIT_CONFIG;
+	}
+	node_log_init(node_log_level_from_name(node_config_str(d->cfg, NODE_LOG_LEVEL)), false);
+	if (proto_crypto_init()) {
+		log_err("cannot initialise libsodium");
+		return 1;
+	}
+	path = node_config_str(d->cfg, NODE_KEY_FILE);
+	err = node_keyfile_load_member(path, &d->keys);
+	if (err) {
+		log_err("key file %s: %s", path, proto_error_str(err));
+		return NODE_DAEMON_EXIT_CONFIG;
+	}
+	path = node_config_str(d->cfg, NODE_COMMUNITY_FILE);
+	err = node_keyfile_load_community(path, &d->community);
+	if (err) {
+		log_err("community file %s: %s", path, proto_error_str(err));
+		return NODE_DAEMON_EXIT_CONFIG;
+	}
+	if (open_stores(d))
+		return 1;
+	err = load_rosters(d);
+	if (err)
+		return err == -ENOMEM || err == STORE_E_LMDB ? 1 : NODE_DAEMON_EXIT_CONFIG;
+	d->snap = make_snap(d, d->cfg);
+	if (!d->snap) {
+		log_err("out of memory");
+		return 1;
+	}
+	if (open_export(d))
+		return 1;
+	d->ingest = node_ingest_new(&d->loop, d->store, &d->keys, on_commit, d);
+	d->exporter = node_exporter_new(&d->loop, d->store, d->xport);
+	if (!d->ingest || !d->exporter) {
+		log_err("out of memory");
+		return 1;
+	}
+	if (start_loop_handles(d))
+		return 1;
+	path = node_config_str(d->cfg, NODE_API_SOCKET);
+	api_limits(d->cfg, &lim);
+	err = node_api_start(&d->loop, path,
+			     (unsigned)node_config_int(d->cfg, NODE_API_SOCKET_MODE), &lim,
+			     on_request, d, &d->api);
+	if (err) {
+		log_err("cannot listen on %s: %s", path,
+			err == -EADDRINUSE ? "another node is already listening there"
+					   : proto_error_str(err));
+		return 1;
+	}
+	return start_overlay(d);
+}
+
+/* Frees everything start() may have created; handles must already be closed. */
+static void teardown(struct node_daemon *d)
+{
+	node_ingest_free(d->ingest);
+	node_exporter_free(d->exporter);
+	node_snap_unref(d->snap);
+	store_export_close(d->xport);
+	store_close(d->store);
+	for (size_t i = 0; i < d->n_rosters; i++)
+		proto_roster_free(d->rosters[i]);
+	free(d->rosters);
+	proto_keys_wipe(&d->keys);
+	node_config_free(d->cfg);
+}
+
+int node_daemon_run(const char *config_path)
+{
+	struct node_daemon *d = calloc(1, sizeof(*d));
+	int code, err;
+
+	if (!d) {
+		log_err("out of memory");
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	d->config_path = config_path;
+	d->start_ms = now_ms();
+	err = uv_loop_init(&d->loop);
+	if (err) {
+		log_err("cannot create the event loop: %s", uv_strerror(err));
+		free(d);
+		return 1;
+	}
+	code = start(d);
+	if (code == 0) {
+		const struct proto_roster *nr = d->snap->newest;
+		log_notice(
+			"chatham %s ready: community %s, roster epoch %llu (%zu members), API on "
+			"%s",
+			CHATHAM_VERSION, d->community.name, (unsigned long long)nr->epoch,
+			nr->n_members, node_config_str(d->cfg, NODE_API_SOCKET));
+		node_notify("READY=1");
+		send_status(d);
+		node_exporter_kick(d->exporter, d->snap);
+	} else {
+		/* Unwind what started: nothing was queued to the pool yet. */
+		node_overlay_stop(d->overlay, on_overlay_stopped, d);
+		d->overlay = NULL;
+		node_api_close(d->api, 0, NULL, NULL);
+		d->api = NULL;
+		close_own_handles(d);
+	}
+	uv_run(&d->loop, UV_RUN_DEFAULT);
+
+	teardown(d);
+	err = uv_loop_close(&d->loop);
+	if (err) {
+		log_err("event loop closed with handles still open: %s", uv_strerror(err));
+		if (code == 0)
+			code = 1;
+	} else if (code == 0) {
+		log_notice("stopped cleanly");
+	}
+	free(d);
+	return code;
+}

@@ -1,0 +1,537 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Export writer. store_export_sync() drives the derivation and its crash safety (the export
+ * key is the main feed sequence, so a sync after a crash renders exactly what is missing);
+ * this module supplies the render callback and runs syncs off the loop thread. The render
+ * path reads the indicator's summary and live votes from the main store, hands them to
+ * policy for the Chatham House view, and formats that view; it never sees anything policy
+ * did not put in the view.
+ */
+#include "node/daemon/exporter.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/common/log.h"
+#include "node/format/request.h"
+#include "policy/egress.h"
+#include "proto/crypto.h"
+#include "proto/error.h"
+
+#define SYNC_BATCH 1024
+#define SYNC_ROUNDS 16 /* batches per pool job; then yield so shutdown is not held up */
+#define VOTES_MAX 4096 /* votes read per indicator (a roster has at most 4096 members) */
+
+struct node_exporter {
+	uv_loop_t *loop;
+	struct store *store;
+	struct store_export *x;
+	bool running, again;
+	struct node_snap *again_snap;
+	uint64_t last_seq;
+	uint64_t errors;
+};
+
+struct sync_job {
+	uv_work_t work;
+	struct node_exporter *e;
+	struct node_snap *snap;
+	int err;
+	bool more; /* stopped after SYNC_ROUNDS with entries left */
+	uint64_t last_seq;
+};
+
+/* Copies of the signed vote reports of one indicator, decoded. Grows as needed. */
+struct votes {
+	size_t n, cap;
+	size_t undecodable; /* stored reports this version's decoder refuses (skipped) */
+	uint8_t **bytes;
+	struct proto_report *r;
+	const struct proto_report **ptr;
+};
+
+static int votes_grow(struct votes *v)
+{
+	size_t cap = v->cap ? 2 * v->cap : 8;
+	uint8_t **b = realloc(v->bytes, cap * sizeof(*b));
+
+	if (!b)
+		return -ENOMEM;
+	v->bytes = b;
+	struct proto_report *r = realloc(v->r, cap * sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	v->r = r;
+	const struct proto_report **p = realloc(v->ptr, cap * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	v->ptr = p;
+	v->cap = cap;
+	/* r moved: the pointer array is rebuilt after collection. */
+	return 0;
+}
+
+static int collect_vote(void *ctx, const struct store_report_info *info, const uint8_t *bytes,
+			size_t len)
+{
+	struct votes *v = ctx;
+	uint8_t *copy;
+
+	(void)info;
+	if (v->n == VOTES_MAX)
+		return 1;
+	if (v->n == v->cap && votes_grow(v))
+		return -ENOMEM;
+	copy = malloc(len);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, bytes, len);
+	if (proto_report_decode(&v->r[v->n], copy, len)) {
+		/*
+		 * It decoded at ingest, under the rules of the version that stored it; a later
+		 * version may refuse it (a time past year 9999, a URL that is no longer
+		 * canonical). One such report must not stop the export or a query of its
+		 * indicator: it no longer votes, and it is counted and logged.
+		 */
+		free(copy);
+		v->undecodable++;
+		return 0;
+	}
+	v->bytes[v->n++] = copy;
+	return 0;
+}
+
+static void votes_free(struct votes *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->bytes[i]);
+	free(v->bytes);
+	free(v->r);
+	free(v->ptr);
+}
+
+int node_exporter_view(const struct node_snap *snap, struct store *s, struct store_read *rd,
+		       const uint8_t ind_id[32], int path, struct policy_view *v,
+		       struct proto_summary *sum)
+{
+	struct votes votes = {0};
+	int r;
+
+	r = store_summary_get(s, rd, ind_id, sum);
+	if (r == STORE_E_NOT_FOUND)
+		return 0;
+	if (r)
+		return r;
+	if (policy_egress_check_summary(&snap->pcfg, path, sum) == POLICY_EGRESS_DENY)
+		return 0;
+	r = store_votes_iter(s, rd, ind_id, collect_vote, &votes);
+	if (r >= 0) {
+		uint8_t tag[32];
+		bool anon = false;
+		for (size_t i = 0; i < votes.n; i++) {
+			votes.ptr[i] = &votes.r[i];
+			anon |= votes.r[i].prov == PROTO_PROV_ANONYMOUS;
+		}
+		/*
+		 * Our own tag lets reported_by_us cover this node's anonymous reports; it never
+		 * leaves the node and is computed only when an anonymous vote is there to match.
+		 */
+		bool own = anon && !node_snap_own_tag(snap, ind_id, tag);
+		r = policy_strip_view(v, &snap->pcfg, snap->redactor, sum, votes.ptr, votes.n,
+				      own ? tag : NULL);
+		proto_wipe(tag, sizeof(tag));
+	}
+	if (votes.undecodable) {
+		char hex[65];
+
+		log_warning("indicator %s: %zu stored report%s no longer decode%s and do%s not "
+			    "count (stored by an older version?)",
+			    proto_hex_encode(hex, ind_id, 32), votes.undecodable,
+			    votes.undecodable == 1 ? "" : "s", votes.undecodable == 1 ? "s" : "",
+			    votes.undecodable == 1 ? "es" : "");
+	}
+	votes_free(&votes);
+	return r < 0 ? r : 1;
+}
+
+static const char *ecs_type(int type)
+{
+	switch (type) {
+	case PROTO_IND_IPV4:
+		return "ipv4-addr";
+	case PROTO_IND_IPV6:
+		return "ipv6-addr";
+	case PROTO_IND_DOMAIN:
+		return "domain-name";
+	case PROTO_IND_URL:
+		return "url";
+	case PROTO_IND_EMAIL:
+		return "email-addr";
+	default:
+		return "file";
+	}
+}
+
+/* ECS threat.indicator.confidence is a word; the number stays in chatham.confidence. */
+static const char *ecs_confidence(unsigned c)
+{
+	if (c == 0)
+		return "None";
+	if (c < 34)
+		return "Low";
+	if (c < 67)
+		return "Medium";
+	return "High";
+}
+
+static const char *state_name(int state)
+{
+	switch (state) {
+	case PROTO_SUMMARY_ACTIVE:
+		return "active";
+	case PROTO_SUMMARY_WITHDRAWN:
+		return "withdrawn";
+	case PROTO_SUMMARY_EXPIRED:
+		return "expired";
+	default:
+		return "observed";
+	}
+}
+
+/*
+ * A CIDR range's first and last address as text, and whether it holds at most
+ * CIDR_EXPAND_MAX addresses. Returns 0, or -EINVAL for a value that is not a range.
+ */
+#define CIDR_EXPAND_MAX 256
+
+static int cidr_bounds(const char *v, int family, char *lo, char *hi, size_t len, bool *small)
+{
+	uint8_t a[16], b[16];
+	char addr[INET6_ADDRSTRLEN];
+	const char *slash = strchr(v, '/');
+	size_t n = family == AF_INET ? 4 : 16;
+	unsigned long bits;
+	char *end;
+
+	if (!slash || (size_t)(slash - v) >= sizeof(addr))
+		return -EINVAL;
+	memcpy(addr, v, (size_t)(slash - v));
+	addr[slash - v] = '\0';
+	bits = strtoul(slash + 1, &end, 10);
+	if (*end || bits > n * 8 || inet_pton(family, addr, a) != 1)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		unsigned keep = bits >= 8 * (i + 1) ? 8
+				: bits > 8 * i	    ? (unsigned)(bits - 8 * i)
+						    : 0;
+		uint8_t mask = (uint8_t)(0xff00u >> keep);
+		a[i] &= mask;
+		b[i] = (uint8_t)(a[i] | (uint8_t)~mask);
+	}
+	*small = n * 8 - bits <= 8; /* at most 2^8 = CIDR_EXPAND_MAX addresses */
+	if (!inet_ntop(family, a, lo, (socklen_t)len) || !inet_ntop(family, b, hi, (socklen_t)len))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * The ECS fields that carry the indicator's value, added to @ind (threat.indicator) and @ch
+ * (chatham). A CIDR range has no single ECS value: a range of at most 256 addresses is
+ * expanded into threat.indicator.ip as an array (an indicator-match rule matches any of
+ * them), and every range also gets chatham.ip_range {gte, lte}, which an index template
+ * maps as ip_range so a range query or an ES|QL/enrich match finds the addresses inside.
+ */
+static int set_value_field(json_t *ind, json_t *ch, const struct proto_indicator *pi)
+{
+	const char *v = pi->value;
+
+	switch (pi->type) {
+	case PROTO_IND_IPV4:
+	case PROTO_IND_IPV6: {
+		int fam = pi->type == PROTO_IND_IPV4 ? AF_INET : AF_INET6;
+		char lo[INET6_ADDRSTRLEN], hi[INET6_ADDRSTRLEN];
+		bool small;
+		json_t *arr;
+		uint8_t a[16];
+
+		if (!strchr(v, '/'))
+			return json_object_set_new(ind, "ip", json_string(v));
+		if (cidr_bounds(v, fam, lo, hi, sizeof(lo), &small))
+			return 0; /* not a range we can read: chatham.value only */
+		if (json_object_set_new(ch, "ip_range",
+					json_pack("{s:s, s:s}", "gte", lo, "lte", hi)))
+			return -1;
+		if (!small)
+			return 0;
+		arr = json_array();
+		if (!arr || inet_pton(fam, lo, a) != 1)
+			return -1;
+		for (unsigned k = 0; k < CIDR_EXPAND_MAX; k++) {
+			char one[INET6_ADDRSTRLEN];
+			if (!inet_ntop(fam, a, one, sizeof(one)) ||
+			    json_array_append_new(arr, json_string(one))) {
+				json_decref(arr);
+				return -1;
+			}
+			if (!strcmp(one, hi))
+				break;
+			for (int i = fam == AF_INET ? 3 : 15; i >= 0 && ++a[i] == 0; i--)
+				;
+		}
+		return json_object_set_new(ind, "ip", arr);
+	}
+	case PROTO_IND_DOMAIN:
+		return json_object_set_new(ind, "url", json_pack("{s:s}", "domain", v));
+	case PROTO_IND_URL:
+		return json_object_set_new(ind, "url",
+					   json_pack("{s:s, s:s}", "full", v, "original", v));
+	case PROTO_IND_EMAIL:
+		return json_object_set_new(ind, "email", json_pack("{s:s}", "address", v));
+	case PROTO_IND_MD5:
+	case PROTO_IND_SHA1:
+	case PROTO_IND_SHA256:
+	case PROTO_IND_SHA512:
+		return json_object_set_new(
+			ind, "file",
+			json_pack("{s:{s:s}}", "hash", proto_indicator_type_name(pi->type), v));
+	default:
+		return -1;
+	}
+}
+
+json_t *node_exporter_document(const struct policy_view *v, const uint8_t ind_id[32], uint64_t seq,
+			       uint64_t time_ms)
+{
+	char ts[40], first[40], last[40], until[40], end[40], hex[65],
+		feed[PROTO_ROSTER_NAME_MAX + 16];
+	json_t *doc = NULL, *ind = NULL, *ch = NULL, *tags = NULL, *ev = NULL;
+	const char *tlp = proto_tlp_name(v->tlp);
+	const bool live = v->state == PROTO_SUMMARY_ACTIVE;
+	uint64_t end_ms;
+
+	if (!tlp)
+		return NULL; /* never an unmarked document */
+	node_req_time_format(time_ms, ts, sizeof(ts));
+	node_req_time_format(v->first_seen_ms, first, sizeof(first));
+	node_req_time_format(v->last_seen_ms, last, sizeof(last));
+	snprintf(feed, sizeof(feed), "chatham %s", v->community);
+
+	ind = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:s, s:I}", "type",
+			ecs_type(v->ind.type), "first_seen", first, "last_seen", last, "modified",
+			ts, "confidence", ecs_confidence(v->confidence), "marking", "tlp", tlp,
+			"tlp_version", "2.0", "provider", v->community, "sightings",
+			(json_int_t)v->n_sightings);
+	if (!ind)
+		goto fail;
+	if (v->has_description &&
+	    json_object_set_new(ind, "description",
+				json_stringn(v->description, v->description_len)))
+		goto fail;
+
+	tags = json_array();
+	for (size_t i = 0; tags && i < v->n_tags; i++)
+		if (json_array_append_new(tags, json_string(v->tags[i])))
+			goto fail;
+	ch = json_pack("{s:I, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:b, s:O}", "seq",
+		       (json_int_t)seq, "indicator_id", proto_hex_encode(hex, ind_id, 32), "type",
+		       proto_indicator_type_name(v->ind.type), "value", v->ind.value, "state",
+		       state_name(v->state), "confidence", (int)v->confidence, "members",
+		       (json_int_t)v->n_members, "sightings", (json_int_t)v->n_sightings,
+		       "false_positives", (json_int_t)v->n_false_positive, "reported_by_us",
+		       (int)v->reported_by_us, "tags", tags);
+	if (!ch)
+		goto fail;
+	/*
+	 * Only an active indicator is matchable: a retired one (withdrawn, expired, or only
+	 * ever observed or flagged false-positive) carries no threat.indicator value field,
+	 * so indicator-match rules cannot hit it, and its event.type is "deletion", not
+	 * "indicator". Its expiry (event.end) is when it stopped being valid.
+	 */
+	if (live && set_value_field(ind, ch, &v->ind))
+		goto fail;
+	if (v->valid_until_ms &&
+	    json_object_set_new(
+		    ch, "valid_until",
+		    json_string(node_req_time_format(v->valid_until_ms, until, sizeof(until)))))
+		goto fail;
+	if (v->has_description &&
+	    json_object_set_new(ch, "description",
+				json_stringn(v->description, v->description_len)))
+		goto fail;
+
+	ev = json_pack("{s:s, s:[s], s:[s]}", "kind", "enrichment", "category", "threat", "type",
+		       live ? "indicator" : "deletion");
+	if (!ev)
+		goto fail;
+	end_ms = live ? v->valid_until_ms
+		      : (v->state == PROTO_SUMMARY_EXPIRED && v->valid_until_ms ? v->valid_until_ms
+										: time_ms);
+	if (end_ms &&
+	    json_object_set_new(ev, "end",
+				json_string(node_req_time_format(end_ms, end, sizeof(end)))))
+		goto fail;
+
+	doc = json_pack("{s:s, s:{s:s}, s:O, s:{s:O, s:{s:s}}, s:O}", "@timestamp", ts, "ecs",
+			"version", "8.11.0", "event", ev, "threat", "indicator", ind, "feed",
+			"name", feed, "chatham", ch);
+fail:
+	json_decref(ind);
+	json_decref(ch);
+	json_decref(tags);
+	json_decref(ev);
+	return doc;
+}
+
+struct render_ctx {
+	const struct node_snap *snap;
+	struct policy_view *view;
+};
+
+static int render(void *ctx, struct store *s, struct store_read *rd,
+		  const struct store_feed_entry *e, uint8_t **doc, size_t *len)
+{
+	struct render_ctx *rc = ctx;
+	struct proto_summary sum;
+	json_t *j;
+	char *text;
+	int r;
+
+	*doc = NULL;
+	*len = 0;
+	r = node_exporter_view(rc->snap, s, rd, e->ind_id, POLICY_PATH_SIEM_EXPORT, rc->view, &sum);
+	if (r <= 0)
+		return r;
+	/* A later entry of the same indicator renders its current state; skip this one. */
+	if (sum.feed_seq > e->seq)
+		return 0;
+	j = node_exporter_document(rc->view, e->ind_id, e->seq, e->time_ms);
+	if (!j)
+		return -ENOMEM;
+	text = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(j);
+	if (!text)
+		return -ENOMEM;
+	*doc = (uint8_t *)text;
+	*len = strlen(text);
+	return 0;
+}
+
+static void sync_work(uv_work_t *w)
+{
+	struct sync_job *job = w->data;
+	struct render_ctx rc = {.snap = job->snap};
+	int r = 0;
+
+	rc.view = malloc(sizeof(*rc.view));
+	if (!rc.view) {
+		job->err = -ENOMEM;
+		return;
+	}
+	for (int round = 0; round < SYNC_ROUNDS; round++) {
+		r = store_export_sync(job->e->store, job->e->x, render, &rc, SYNC_BATCH);
+		if (r <= 0)
+			break;
+		if (round == SYNC_ROUNDS - 1)
+			job->more = true;
+	}
+	job->err = r < 0 ? r : 0;
+	free(rc.view);
+	if (store_export_last_seq(job->e->x, &job->last_seq))
+		job->last_seq = 0;
+}
+
+static void start_sync(struct node_exporter *e, struct node_snap *snap);
+
+static void sync_done(uv_work_t *w, int status)
+{
+	struct sync_job *job = w->data;
+	struct node_exporter *e = job->e;
+	struct node_snap *next;
+
+	(void)status;
+	e->running = false;
+	if (job->err) {
+		e->errors++;
+		log_err("export: sync failed: %s", proto_error_str(job->err));
+	}
+	if (job->last_seq)
+		e->last_seq = job->last_seq;
+	if (job->more || e->again) {
+		next = e->again_snap ? e->again_snap : node_snap_ref(job->snap);
+		e->again_snap = NULL;
+		e->again = false;
+		start_sync(e, next);
+		node_snap_unref(next);
+	}
+	node_snap_unref(job->snap);
+	free(job);
+}
+
+static void start_sync(struct node_exporter *e, struct node_snap *snap)
+{
+	struct sync_job *job = calloc(1, sizeof(*job));
+
+	if (!job) {
+		log_err("export: out of memory starting a sync; retrying at the next change");
+		return;
+	}
+	job->e = e;
+	job->snap = node_snap_ref(snap);
+	job->work.data = job;
+	e->running = true;
+	int r = uv_queue_work(e->loop, &job->work, sync_work, sync_done);
+	assert(r == 0);
+	(void)r;
+}
+
+void node_exporter_kick(struct node_exporter *e, struct node_snap *snap)
+{
+	if (e->running) {
+		e->again = true;
+		node_snap_unref(e->again_snap);
+		e->again_snap = node_snap_ref(snap);
+		return;
+	}
+	start_sync(e, snap);
+}
+
+struct node_exporter *node_exporter_new(uv_loop_t *loop, struct store *s, struct store_export *x)
+{
+	struct node_exporter *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->loop = loop;
+	e->store = s;
+	e->x = x;
+	if (store_export_last_seq(x, &e->last_seq))
+		e->last_seq = 0;
+	return e;
+}
+
+bool node_exporter_idle(const struct node_exporter *e)
+{
+	return !e->running && !e->again;
+}
+
+uint64_t node_exporter_last_seq(const struct node_exporter *e)
+{
+	return e->last_seq;
+}
+
+uint64_t node_exporter_errors(const struct node_exporter *e)
+{
+	return e->errors;
+}
+
+void node_exporter_free(struct node_exporter *e)
+{
+	if (!e)
+		return;
+	assert(node_exporter_idle(e));
+	node_snap_unref(e->again_snap);
+	free(e);
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * node/daemon/exporter.h — keeps the SIEM export environment (store/export.h) in step with the main
+ * feed, and renders the stripped ECS documents it holds.
+ *
+ * Each main feed entry that is still the indicator's latest and that the egress policy lets
+ * out on the SIEM path (POLICY_PATH_SIEM_EXPORT: RED only with [policy] export_red) becomes
+ * one JSON document built from policy_strip_view(); superseded and denied entries are
+ * skipped (the export feed has gaps, never duplicates). Document shape (ECS 8.11):
+ *
+ *   {"@timestamp": change time, "ecs": {"version": "8.11.0"},
+ *    "event": {"kind": "enrichment", "category": ["threat"],
+ *              "type": ["indicator"] (active) | ["deletion"] (retired),
+ *              "end": expiry: valid_until while active, the retirement time once retired},
+ *    "threat": {"indicator": {
+ *        "type": "ipv4-addr" | "ipv6-addr" | "domain-name" | "url" | "email-addr" | "file",
+ *        value fields, ACTIVE INDICATORS ONLY (a retired one is not matchable):
+ *          "ip" (a CIDR range of at most 256 addresses: the array of its addresses) |
+ *          "url": {"domain"} | "url": {"full", "original"} | "email": {"address"} |
+ *          "file": {"hash": {"md5"|"sha1"|"sha256"|"sha512"}},
+ *        "first_seen", "last_seen", "modified", "confidence": "None"|"Low"|"Medium"|"High",
+ *        "marking": {"tlp": "CLEAR"|"GREEN"|"AMBER"|"AMBER+STRICT"|"RED",
+ *                    "tlp_version": "2.0"},
+ *        "provider": community name, "sightings": n, "description": redacted text},
+ *               "feed": {"name": "chatham <community>"}},
+ *    "chatham": {"seq", "indicator_id" (the dedup key: one indicator, many documents),
+ *        "type", "value", "state": "active"|"withdrawn"|"expired"|"observed",
+ *        "confidence": 0-100, "members", "sightings", "false_positives", "reported_by_us",
+ *        "valid_until", "tags", "description",
+ *        "ip_range": {"gte", "lte"} for CIDR ranges (map as ip_range)}}
+ *
+ * Retired = withdrawn, expired, or observed (only sightings or false positives, never
+ * reported as an indicator): "deletion", no value field, event.end set.
+ *
+ * Nothing in a document names a member other than this node ("reported_by_us").
+ *
+ * Sync runs in the thread pool, one at a time; a kick while a sync runs makes it run once
+ * more afterwards. Thread rules: the node_exporter_* functions run on the loop thread;
+ * node_exporter_document() and node_exporter_render() are pure and may run anywhere.
+ */
+#ifndef CHATHAM_NODE_EXPORTER_H
+#define CHATHAM_NODE_EXPORTER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "node/common/snap.h"
+#include "policy/strip.h"
+#include "store/export.h"
+#include "store/store.h"
+
+struct node_exporter;
+
+/* node_exporter_new() - NULL when out of memory. @s and @x must outlive the exporter. */
+struct node_exporter *node_exporter_new(uv_loop_t *loop, struct store *s, struct store_export *x);
+
+/*
+ * node_exporter_kick() - make the export catch up with the main feed using the policy of
+ * @snap (a reference is taken for the sync). Coalesces with a running sync.
+ */
+void node_exporter_kick(struct node_exporter *e, struct node_snap *snap);
+
+/* node_exporter_idle() - no sync running or pending. */
+bool node_exporter_idle(const struct node_exporter *e);
+
+/* node_exporter_last_seq() - main feed sequence the export has consumed (after the last sync). */
+uint64_t node_exporter_last_seq(const struct node_exporter *e);
+
+/* node_exporter_errors() - failed syncs since start (each is logged). */
+uint64_t node_exporter_errors(const struct node_exporter *e);
+
+/* node_exporter_free() - free an idle exporter (asserted). NULL-safe. */
+void node_exporter_free(struct node_exporter *e);
+
+/*
+ * node_exporter_document() - the document above for view @v of indicator @ind_id, feed
+ * sequence @seq changed at @time_ms. New reference, or NULL when out of memory.
+ */
+json_t *node_exporter_document(const struct policy_view *v, const uint8_t ind_id[32], uint64_t seq,
+			       uint64_t time_ms);
+
+/*
+ * node_exporter_view() - build the stripped view of indicator @ind_id as of read snapshot
+ * @rd for egress @path (POLICY_PATH_SIEM_EXPORT or POLICY_PATH_LOCAL_OUTPUT) under @snap.
+ * @v is caller storage (heap: it is large); *@sum receives the summary.
+ * Returns 1 when a view was built, 0 when the indicator is unknown or the policy denies it,
+ * or a negative error.
+ */
+int node_exporter_view(const struct node_snap *snap, struct store *s, struct store_read *rd,
+		       const uint8_t ind_id[32], int path, struct policy_view *v,
+		       struct proto_summary *sum);
+
+#endif

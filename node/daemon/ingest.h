@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * node/daemon/ingest.h — the local publish path: validated API items become signed reports that
+ * pass admission and are stored durably, and only then is the client answered.
+ *
+ * Pipeline (all heavy work off the loop thread, through uv_queue_work):
+ *
+ *   submit (loop)   creation times, TTLs, recipients checked against the newest roster
+ *   sign (pool)     per chunk of items, chunks of one request in parallel: build the report
+ *                   (newest roster epoch), sign it, and run policy_admit_check() on the
+ *                   signed bytes (ARRIVAL_LOCAL) exactly as for a report from a peer.
+ *                   Attributed items are Ed25519-signed with this node's identity key.
+ *                   Anonymous items ("anonymous": true, CLEAR/GREEN only) carry this node's
+ *                   linkability tag on the indicator and a ring signature over the newest
+ *                   roster's ring keys: the whole roster (ring indexes omitted), or a random
+ *                   PROTO_REPORT_RING_MAX of them including this node when the roster is
+ *                   larger; admission verifies the ring signature like a peer's. Refused on
+ *                   the loop thread, with "field": "anonymous", when this node is not in
+ *                   the newest roster (PROTO_E_REPORT_PROVENANCE), the roster lists another
+ *                   ring key for it (PROTO_E_RING_SIGNER), or the ring would be smaller
+ *                   than the roster's min_ring_size (PROTO_E_RING_SIZE).
+ *   commit (pool)   one store_ingest() transaction for every request whose signing has
+ *                   finished (group commit: requests arriving while a commit runs share the
+ *                   next one); the response text is built here too
+ *   answer (loop)   the response is handed to the done callback; on_commit is called
+ *
+ * Creation times: every report gets the wall clock, but never less than 1 ms after the
+ * previous request's (while the lead stays under a second), and within one batch each
+ * repeat of an indicator 1 ms after the previous one, so "publish X; revoke X" in quick
+ * succession always orders the revoke last (votes are decided by `created`).
+ *
+ * Responses: single report {"ok":true,"result":"new"|"duplicate",
+ * "report_id","indicator_id","type","value","created"} or {"ok":false,"error":{...}};
+ * batch {"ok":true,"accepted","duplicates","rejected","results":[per item the same
+ * objects without "type"/"value"]}. An admission refusal is NODE_E_POLICY with the policy
+ * reason id in "reason".
+ *
+ * Thread rules: all functions on the loop thread. @keys and @store must outlive the ingest.
+ */
+#ifndef CHATHAM_NODE_INGEST_H
+#define CHATHAM_NODE_INGEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "node/format/request.h"
+#include "node/common/snap.h"
+#include "policy/admit.h"
+#include "proto/keys.h"
+#include "store/store.h"
+
+struct node_ingest;
+
+/*
+ * Done callback: @text is the complete response (a malloc'd NUL-terminated JSON object
+ * without newline, including the request's "id"; ownership passes to the callee), or NULL
+ * when the response could not be built (out of memory).
+ */
+typedef void (*node_ingest_done_fn)(void *arg, char *text);
+
+/* Called on the loop thread after every commit that stored at least one new report. */
+typedef void (*node_ingest_commit_fn)(void *ctx);
+
+struct node_ingest_stats {
+	uint64_t accepted;   /* new reports stored */
+	uint64_t duplicates; /* already stored */
+	uint64_t rejected;   /* invalid items, admission refusals, store refusals */
+	uint64_t commits;    /* store transactions */
+	uint64_t refused[POLICY_REASON_COUNT]; /* admission refusals per reason */
+	uint64_t pending_items;		       /* submitted, not yet answered */
+};
+
+/* node_ingest_new() - NULL when out of memory. */
+struct node_ingest *node_ingest_new(uv_loop_t *loop, struct store *store,
+				    const struct proto_keys *keys, node_ingest_commit_fn on_commit,
+				    void *ctx);
+
+/*
+ * node_ingest_submit() - publish the items of @req (a publish-family request; ownership
+ * transferred) under @snap (a reference is taken). @now_ms is the wall clock. @done is
+ * called exactly once on the loop thread, after the thread pool has run the job (so not
+ * from within this call). Returns 0, or -ENOMEM (then @req was freed and @done is not
+ * called).
+ */
+int node_ingest_submit(struct node_ingest *ing, struct node_snap *snap, struct node_request *req,
+		       uint64_t now_ms, node_ingest_done_fn done, void *arg);
+
+/*
+ * Called on the loop thread for every report that a commit stored as new, with its id and
+ * TLP, after the commit (dissemination: gossip or direct delivery). Before on_commit.
+ */
+typedef void (*node_ingest_report_fn)(void *ctx, const uint8_t id[32], uint8_t tlp);
+
+/* node_ingest_set_report_hook() - install (or with NULL @fn remove) the per-report hook. */
+void node_ingest_set_report_hook(struct node_ingest *ing, node_ingest_report_fn fn, void *ctx);
+
+/* node_ingest_idle() - no request is being signed, committed or waiting. */
+bool node_ingest_idle(const struct node_ingest *ing);
+
+/* node_ingest_get_stats() - counters since start. */
+void node_ingest_get_stats(const struct node_ingest *ing, struct node_ingest_stats *st);
+
+/* node_ingest_free() - free an idle ingest (asserted). NULL-safe. */
+void node_ingest_free(struct node_ingest *ing);
+
+#endif

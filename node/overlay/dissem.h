@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * node/overlay/dissem.h — dissemination and catch-up (DESIGN.md §5): the driver that connects the
+ * overlay's links (node/overlay/overlay.h) to the Plumtree engine (proto/gossip.h), to
+ * reconciliation sessions (proto/recon.h) over the store, to admission (policy/admit.h) and
+ * egress (policy/egress.h), and to the AMBER/RED outbox.
+ *
+ * Paths:
+ *   gossip     PUSH/IHAVE/GRAFT/PRUNE go through one proto_gossip engine. A NEW PUSH is
+ *              admitted (arrival GOSSIP, the link peer's member id) and stored off the loop
+ *              thread, in batches (uv_queue_work: Ed25519 verification costs ~50 us); only
+ *              after the commit is it forwarded: when it was new to the store, or stored
+ *              before by catch-up or the stem and created in the last NODE_DISSEM_FRESH_MS.
+ *              Refused reports are discarded and counted per reason and per link.
+ *   catch-up   one reconciliation session per link on link up (started by the side that
+ *              dialled) and every recon_interval_ms with one random up link. "have" ids
+ *              are sent as CATCHUP messages, "need" ids FETCHed; a FETCH is answered with
+ *              CATCHUPs. Catch-up copies are stored but never gossiped on: they bypass the
+ *              engine, so they can neither prune a tree link nor be forwarded.
+ *              Sessions run one at a time per node, and the next starts (or a peer's
+ *              opening message is answered) only once what the previous one found is
+ *              stored and every FETCH answered, so a node that returns with several links
+ *              fetches each missed report once. A session quiet for a whole window fails.
+ *   stem       network-level origin hiding for anonymous reports (DESIGN.md §4,
+ *              Dandelion++), routed by one proto_stem router (proto/stem.h; same link
+ *              handles as the engine): a locally published anonymous CLEAR/GREEN report is
+ *              not gossiped by its origin but sent as STEM to this epoch's relay. A node
+ *              receiving a STEM admits and stores it (arrival GOSSIP) and then, unless
+ *              gossip brought it meanwhile, fluffs it into gossip as if it were the origin
+ *              with probability cfg.stem_fluff_permille / 1000, or passes it on as
+ *              STEM to the fixed successor of the link it came on. Every stem node keeps
+ *              an embargo timer (relays uniform in [E, 2E), the origin in [2E, 3E), with
+ *              E = cfg.stem_embargo_ms): if gossip has not brought the report back
+ *              by then, it fluffs it itself; a PUSH of it cancels the embargo. No node
+ *              records the link an anonymous report came from (its envelope's
+ *              received_from stays zero, whatever the path).
+ *   local      node_dissem_published() after the publish commit: CLEAR/GREEN enter the
+ *              engine as origin; AMBER and stricter wake the outbox.
+ *   direct     the outbox (filled by the publish commit, store_ingest outbox_to) is
+ *              scanned every second and when a link comes up: each due entry whose
+ *              recipient has an up link is sent as DIRECT (egress DIRECT check) and
+ *              rescheduled with exponential backoff (retry_min_ms doubling to retry_max_ms)
+ *              until the recipient's ACK deletes it. A received DIRECT is admitted with
+ *              arrival DIRECT (the policy requires peer == signer and this node among the
+ *              recipients), stored, never forwarded, and ACKed only after the commit.
+ *   roster     on link up, a peer whose HELLO names an older epoch gets our newest signed
+ *              roster (ROSTER). A received ROSTER is handed to the roster callback (the
+ *              daemon verifies and adopts it), and once adopted it is sent on to every other
+ *              up link whose peer announced an older epoch.
+ *
+ * Every report that leaves by PUSH asks policy_egress_check_report(GOSSIP) first, so only
+ * CLEAR and GREEN ever go over gossip or catch-up; DIRECT asks for the DIRECT path with the
+ * recipient as target.
+ *
+ * Flow control: messages go straight to the link while its send queue has room, else into a
+ * per-link backlog (PUSH entries hold only the report id; the bytes are loaded when sent)
+ * flushed by the overlay's drained() callback, so a burst never overflows a link's queue
+ * (which would close it). A backlog over NODE_DISSEM_BACKLOG_MAX entries drops new PUSH
+ * entries (counted; reconciliation repairs them).
+ *
+ * Threads: everything on the loop thread except the admission+commit jobs, which read only
+ * their own batch, the store and a referenced snapshot.
+ */
+#ifndef CHATHAM_NODE_DISSEM_H
+#define CHATHAM_NODE_DISSEM_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "node/overlay/overlay.h"
+#include "node/common/snap.h"
+#include "policy/rate.h"
+#include "store/store.h"
+
+/* Gossip link handles. */
+#define NODE_DISSEM_LINKS_MAX 256
+/* Queued messages per link. */
+#define NODE_DISSEM_BACKLOG_MAX 1000000
+/* Reports per admission+commit job. */
+#define NODE_DISSEM_BATCH_MAX 1024
+/* Admission+commit jobs in parallel. */
+#define NODE_DISSEM_JOBS_MAX 2
+/* See "catch-up" above. */
+#define NODE_DISSEM_CATCHUP_WINDOW_MS 10000
+/* Bytes of rosters arriving in ROSTER_PART messages held at once, over all links. */
+#define NODE_DISSEM_PARTS_BYTES_MAX (4u << 20)
+/* Stem: reports in their stem here at once (docs/PERFORMANCE.md). */
+#define NODE_DISSEM_STEM_REPORTS_MAX 65536
+/* A gossip copy of a report already stored is forwarded only when created this recently. */
+#define NODE_DISSEM_FRESH_MS 600000
+/* Received reports awaiting admission; more are dropped (counted). */
+#define NODE_DISSEM_PENDING_MAX 262144
+
+struct node_dissem_config {
+	uint32_t ihave_flush_ms;    /* proto_gossip ihave_flush_ms (0: engine default) */
+	uint32_t graft_timeout_ms;  /* proto_gossip graft_timeout_ms (0: engine default) */
+	uint64_t recon_interval_ms; /* periodic catch-up with one random link; 0 = never */
+	uint64_t retry_min_ms;	    /* first DIRECT retry delay, >= 1 */
+	uint64_t retry_max_ms;	    /* retry delay cap, >= retry_min_ms */
+	/* Stem: fluff probability per hop in 1/1000 and embargo base E ("stem" above); 0 takes
+	 * proto/stem.h's default. Fixed at creation. */
+	uint32_t stem_fluff_permille;
+	uint32_t stem_embargo_ms;
+	/* Admitted new reports per member (policy/rate.h); burst >= 1 unless per_min is 0. */
+	struct policy_rate_config member_rate;
+};
+
+/*
+ * Roster callback: the signed roster @bytes (@len, borrowed for the call) arrived on a link.
+ * The daemon decodes it, verifies it against its newest roster (epoch must be higher),
+ * stores it, installs it (overlay, snapshot: node_dissem_set_snap()) and returns 0, or a
+ * negative code when it was refused (old epoch, bad signatures, ...).
+ */
+typedef int (*node_dissem_roster_fn)(void *ctx, const uint8_t *bytes, size_t len);
+
+struct node_dissem;
+
+/*
+ * node_dissem_new() - a driver for @store (borrowed, must outlive it) using @snap (a
+ * reference is taken) for policy (its pcfg.own_id names this node; its newest roster maps
+ * the overlay's member indices to member ids). @cfg is copied. @roster_fn (may be NULL:
+ * received rosters are then ignored) and @roster_ctx are kept. Returns NULL when out of
+ * memory or @cfg is out of bounds. Start it with node_dissem_attach() once the overlay
+ * runs; before that it may be freed with node_dissem_stop(), which then completes at once.
+ */
+struct node_dissem *node_dissem_new(uv_loop_t *loop, struct store *store, struct node_snap *snap,
+				    const struct node_dissem_config *cfg,
+				    node_dissem_roster_fn roster_fn, void *roster_ctx);
+
+/*
+ * node_dissem_callbacks() - fill @cb with the overlay callbacks of @d, to pass to
+ * node_overlay_start().
+ */
+void node_dissem_callbacks(struct node_dissem *d, struct node_overlay_callbacks *cb);
+
+/*
+ * node_dissem_set_commit_hook() - call @fn(@ctx) on the loop thread after every commit that
+ * stored at least one new received report (the daemon kicks the SIEM export).
+ */
+void node_dissem_set_commit_hook(struct node_dissem *d, void (*fn)(void *ctx), void *ctx);
+
+/* node_dissem_attach() - start the timers; @ov (borrowed) is used for roster changes. */
+int node_dissem_attach(struct node_dissem *d, struct node_overlay *ov);
+
+/* node_dissem_set_snap() - use @snap (a reference is taken) from now on (reload, roster). */
+void node_dissem_set_snap(struct node_dissem *d, struct node_snap *snap);
+
+/* node_dissem_set_config() - apply reloadable settings (@cfg copied). -EINVAL if out of bounds. */
+int node_dissem_set_config(struct node_dissem *d, const struct node_dissem_config *cfg);
+
+/*
+ * node_dissem_published() - a locally published report @id of TLP @tlp was committed: gossip
+ * it as origin (CLEAR/GREEN) or wake the outbox (AMBER and stricter).
+ */
+void node_dissem_published(struct node_dissem *d, const uint8_t id[32], uint8_t tlp);
+
+/*
+ * node_dissem_roster_adopted() - the daemon adopted a roster of epoch @epoch (stored
+ * under that epoch): offer it to every up link whose peer announced an older epoch.
+ */
+void node_dissem_roster_adopted(struct node_dissem *d, uint64_t epoch);
+
+/* node_dissem_idle() - no admission/commit job is running or pending. */
+bool node_dissem_idle(const struct node_dissem *d);
+
+/*
+ * node_dissem_stop() - stop accepting input, close the timer, let a running job finish,
+ * then free @d and call @done(@arg). The overlay must be stopped first (or at the same
+ * time): dissem no longer sends after this. NULL @d calls @done at once.
+ */
+void node_dissem_stop(struct node_dissem *d, void (*done)(void *arg), void *arg);
+
+/*
+ * node_dissem_status_json() - the "gossip" object of `status`: {"published", "received",
+ * "duplicates", "forwarded", "catchup_received", "pushes_received" (report payloads that
+ * came by PUSH or CATCHUP, duplicates included), "push_sent",
+ * "ihave_sent", "graft_sent", "prune_sent", "backlog", "inbound_dropped" (over
+ * NODE_DISSEM_PENDING_MAX), "backlog_dropped", "egress_denied", "store_errors",
+ * "rejected": {reason: n}, "links": [{"link", "mode", "received", "rejected", "backlog"}],
+ * "recon": {"sessions", "completed", "failed", "bytes_sent", "bytes_received",
+ * "fetch_sent", "fetch_ids_received", "pushed" (catch-up copies sent), "fetched_ids"}
+ * (bytes: RECON messages both ways plus FETCH sent), "direct": {"sent", "received", "acked", "ack_sent"},
+ * "stem": {"originated", "received", "forwarded", "fluffed", "embargo_expired",
+ * "embargoed"}, "roster": {"sent", "received", "adopted"}}. New reference or NULL.
+ */
+json_t *node_dissem_status_json(const struct node_dissem *d);
+
+#endif

@@ -1,0 +1,1107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * node/overlay/overlay.c — the link manager (see overlay.h for the rules it implements).
+ *
+ * State: one struct member per roster member, indexed like the roster, holding the member's
+ * authenticated link (at most one), our outbound attempt still in progress (at most one),
+ * whether it is wanted and its backoff. Every link carries its member index as its tag
+ * (node_link_tag): the member it leads to once authenticated, the member it was dialled
+ * for before that, -1 for an inbound link still in its handshake.
+ *
+ * Scheduling: one timer runs maintain(), which refills the wanted set and dials every wanted
+ * member that has no link, no attempt in progress and whose backoff has expired, then re-arms
+ * itself for the earliest backoff deadline. Events that may change that picture (a link
+ * closed, a roster change, new limits) only restart the timer with a zero timeout, so dialling
+ * never happens from inside a link callback and nothing re-enters the link that is closing.
+ *
+ * Shutdown: node_overlay_stop() closes the timer, the listeners and every link and cancels
+ * pending name resolutions; the overlay counts its own handles, its links (env.n_links) and
+ * its resolutions, and frees itself when all three reach zero.
+ */
+#include "node/overlay/overlay.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/common/log.h"
+#include "node/format/addr.h"
+#include "proto/crypto.h"
+#include "proto/error.h"
+
+#define READ_BUF_LEN 65536
+#define ADDR_STR_MAX 64 /* "[v6]:port" */
+
+struct listener {
+	uv_tcp_t tcp;
+	struct node_overlay *ov;
+};
+
+struct member {
+	struct node_link *link; /* authenticated link (HELLO or UP) */
+	struct node_link *dial; /* our outbound attempt, not yet authenticated */
+	bool wanted;
+	bool resolving; /* a uv_getaddrinfo() for it is in flight */
+	unsigned failures;
+	uint64_t next_ms; /* earliest next dial */
+	unsigned addr_next;
+};
+
+struct resolve {
+	uv_getaddrinfo_t req;
+	struct node_overlay *ov;
+	struct resolve *prev, *next;
+	uint8_t id[32]; /* member id: the roster may change before the answer comes */
+	uint16_t port;
+};
+
+struct refused {
+	uv_tcp_t tcp;
+	struct node_overlay *ov;
+};
+
+struct node_overlay {
+	uv_loop_t *loop;
+	uv_timer_t timer;
+	struct listener listeners[NODE_OVERLAY_LISTEN_MAX];
+	size_t n_listeners;
+	unsigned handles; /* timer, listeners and refused sockets not yet closed */
+	struct resolve *resolves;
+	unsigned n_resolves;
+	bool stopping;
+	void (*done)(void *arg);
+	void *done_arg;
+
+	struct node_overlay_limits lim;
+	struct node_overlay_callbacks cb;
+	struct node_link_env env;
+	uint8_t id_pk[32], tx_pk[32];
+
+	const struct proto_roster *roster;
+	struct member *members;
+	int self;
+
+	uint64_t accepted, dials;
+	uint64_t closed[NODE_LINK_R__COUNT];
+	uint64_t refused[NODE_LINK_R__COUNT];  /* inbound links closed before UP */
+	uint64_t reported[NODE_LINK_R__COUNT]; /* refused[] at the last summary */
+	uint64_t summary_ms;
+
+	uint8_t rbuf[READ_BUF_LEN];
+	uint8_t pbuf[PROTO_NOISE_MAX_MSG];
+};
+
+static void kick(struct node_overlay *ov);
+
+/* Addresses ------------------------------------------------------------------------- */
+
+static const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+
+		uv_ip4_name(in, ip, sizeof(ip));
+		snprintf(buf, cap, "%s:%u", ip, ntohs(in->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+
+		uv_ip6_name(in6, ip, sizeof(ip));
+		snprintf(buf, cap, "[%s]:%u", ip, ntohs(in6->sin6_port));
+	} else {
+		snprintf(buf, cap, "unknown");
+	}
+	return buf;
+}
+
+/* Limits ---------------------------------------------------------------------------- */
+
+int node_overlay_check_limits(const struct node_overlay_limits *lim)
+{
+	if (!lim || lim->degree < 1 || lim->degree > 1024 || lim->handshake_timeout_ms < 1 ||
+	    lim->max_handshakes < 1 || lim->max_frame < NODE_LINK_FRAME_MIN ||
+	    lim->max_frame > NODE_LINK_FRAME_MAX || lim->send_queue_max < 2 * NODE_LINK_FRAME_MAX ||
+	    lim->keepalive_ms < 1 || lim->dead_after_ms < 1 || lim->backoff_min_ms < 1 ||
+	    lim->backoff_max_ms < lim->backoff_min_ms)
+		return -EINVAL;
+	return 0;
+}
+
+static void apply_limits(struct node_overlay *ov, const struct node_overlay_limits *lim)
+{
+	ov->lim = *lim;
+	ov->env.lim.handshake_timeout_ms = lim->handshake_timeout_ms;
+	ov->env.lim.max_frame = lim->max_frame;
+	ov->env.lim.send_queue_max = lim->send_queue_max;
+	ov->env.lim.keepalive_ms = lim->keepalive_ms;
+	ov->env.lim.dead_after_ms = lim->dead_after_ms;
+	ov->env.lim.rekey_ms = lim->rekey_ms;
+}
+
+int node_overlay_set_limits(struct node_overlay *ov, const struct node_overlay_limits *lim)
+{
+	if (node_overlay_check_limits(lim) < 0)
+		return -EINVAL;
+	apply_limits(ov, lim);
+	kick(ov);
+	return 0;
+}
+
+/* Teardown -------------------------------------------------------------------------- */
+
+static void maybe_finish(struct node_overlay *ov)
+{
+	void (*done)(void *arg) = ov->done;
+	void *arg = ov->done_arg;
+
+	if (!ov->stopping || ov->handles || ov->env.n_links || ov->n_resolves)
+		return;
+	proto_wipe(ov->env.network_key, sizeof(ov->env.network_key));
+	proto_wipe(ov->env.static_sk, sizeof(ov->env.static_sk));
+	free(ov->members);
+	free(ov);
+	if (done)
+		done(arg);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	struct node_overlay *ov = h->data;
+
+	ov->handles--;
+	maybe_finish(ov);
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+	struct node_overlay *ov = ((struct listener *)h->data)->ov;
+
+	ov->handles--;
+	maybe_finish(ov);
+}
+
+static void on_refused_closed(uv_handle_t *h)
+{
+	struct refused *r = h->data;
+	struct node_overlay *ov = r->ov;
+
+	free(r);
+	ov->handles--;
+	maybe_finish(ov);
+}
+
+void node_overlay_stop(struct node_overlay *ov, void (*done)(void *arg), void *arg)
+{
+	struct node_link *l;
+
+	if (!ov) {
+		if (done)
+			done(arg);
+		return;
+	}
+	if (ov->stopping)
+		return;
+	ov->stopping = true;
+	ov->done = done;
+	ov->done_arg = arg;
+	uv_close((uv_handle_t *)&ov->timer, on_handle_closed);
+	for (size_t i = 0; i < ov->n_listeners; i++)
+		uv_close((uv_handle_t *)&ov->listeners[i].tcp, on_listener_closed);
+	for (struct resolve *r = ov->resolves; r; r = r->next)
+		uv_cancel((uv_req_t *)&r->req);
+	/* Closing never unlinks (links leave the list when freed), so the walk is safe. */
+	for (l = ov->env.links; l; l = node_link_next(l))
+		node_link_close(l, NODE_LINK_R_STOP);
+	maybe_finish(ov);
+}
+
+/* Members and backoff --------------------------------------------------------------- */
+
+static bool dialable(const struct node_overlay *ov, size_t i)
+{
+	return (int)i != ov->self && ov->roster->members[i].n_addrs > 0;
+}
+
+static uint64_t backoff_delay(const struct node_overlay *ov, unsigned failures)
+{
+	uint64_t d = ov->lim.backoff_min_ms;
+
+	for (unsigned k = 1; k < failures && d < ov->lim.backoff_max_ms; k++)
+		d *= 2;
+	if (d > ov->lim.backoff_max_ms)
+		d = ov->lim.backoff_max_ms;
+	if (d > UINT32_MAX)
+		d = UINT32_MAX;
+	/* Uniform in [d/2, d]: nodes that lost the same peer do not come back in lockstep. */
+	return d / 2 + proto_random_u32((uint32_t)(d - d / 2) + 1);
+}
+
+static void failed(struct node_overlay *ov, struct member *m)
+{
+	m->failures++;
+	m->addr_next++;
+	m->next_ms = uv_now(ov->loop) + backoff_delay(ov, m->failures);
+}
+
+/* Pick a random dialable, unwanted member, preferring ones that have not failed repeatedly. */
+static int pick_candidate(const struct node_overlay *ov)
+{
+	size_t n = ov->roster->n_members, good = 0, any = 0, k;
+	bool prefer;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!dialable(ov, i) || ov->members[i].wanted)
+			continue;
+		any++;
+		if (ov->members[i].failures < NODE_OVERLAY_REPLACE_AFTER)
+			good++;
+	}
+	if (!any)
+		return -1;
+	prefer = good > 0;
+	k = proto_random_u32((uint32_t)(prefer ? good : any));
+	for (size_t i = 0; i < n; i++) {
+		if (!dialable(ov, i) || ov->members[i].wanted)
+			continue;
+		if (prefer && ov->members[i].failures >= NODE_OVERLAY_REPLACE_AFTER)
+			continue;
+		if (k-- == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+static void fill_wanted(struct node_overlay *ov)
+{
+	size_t n = ov->roster->n_members, wanted = 0, n_dialable = 0, target;
+
+	for (size_t i = 0; i < n; i++) {
+		struct member *m = &ov->members[i];
+
+		if (!dialable(ov, i)) {
+			m->wanted = false;
+			continue;
+		}
+		n_dialable++;
+		if (!m->wanted)
+			continue;
+		/*
+		 * Replace a member we keep failing to reach when a member that has not failed
+		 * is available; the refill below picks one of those.
+		 */
+		if (m->failures >= NODE_OVERLAY_REPLACE_AFTER && !m->link && !m->dial &&
+		    !m->resolving) {
+			int c = pick_candidate(ov);
+
+			if (c >= 0 && ov->members[c].failures < NODE_OVERLAY_REPLACE_AFTER) {
+				m->wanted = false;
+				continue;
+			}
+		}
+		wanted++;
+	}
+	target = ov->lim.degree < n_dialable ? ov->lim.degree : n_dialable;
+	/* Degree lowered at reload: give up unlinked members first, then any. */
+	for (int pass = 0; pass < 2 && wanted > target; pass++)
+		for (size_t i = 0; i < n && wanted > target; i++)
+			if (ov->members[i].wanted && (pass == 1 || !ov->members[i].link)) {
+				ov->members[i].wanted = false;
+				wanted--;
+			}
+	while (wanted < target) {
+		int c = pick_candidate(ov);
+
+		if (c < 0)
+			break;
+		ov->members[c].wanted = true;
+		wanted++;
+	}
+}
+
+static void connect_member(struct node_overlay *ov, int idx, const struct sockaddr *sa)
+{
+	struct member *m = &ov->members[idx];
+	struct node_link *l;
+	char buf[ADDR_STR_MAX];
+	int rc;
+
+	rc = node_link_connect(&ov->env, sa, &l);
+	if (rc < 0) {
+		log_debug("overlay: dial %s failed: %s",
+			  addr_str((const struct sockaddr_storage *)sa, buf, sizeof(buf)),
+			  proto_error_str(rc));
+		failed(ov, m);
+		return;
+	}
+	node_link_set_tag(l, idx);
+	m->dial = l;
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	struct resolve *r = (struct resolve *)req;
+	struct node_overlay *ov = r->ov;
+	const struct addrinfo *ai;
+	unsigned n_ok = 0, pick;
+	int idx;
+
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		ov->resolves = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	ov->n_resolves--;
+	if (ov->stopping)
+		goto out;
+	idx = ov->roster ? proto_roster_find_member(ov->roster, r->id) : -1;
+	if (idx < 0)
+		goto out; /* left the roster meanwhile */
+	ov->members[idx].resolving = false;
+	/*
+	 * Successive attempts take successive results (a name may resolve to ::1 first while
+	 * the member listens on 127.0.0.1 only), so one unreachable result never blocks it.
+	 */
+	for (ai = status == 0 ? res : NULL; ai; ai = ai->ai_next)
+		n_ok += ai->ai_family == AF_INET || ai->ai_family == AF_INET6;
+	pick = n_ok ? ov->members[idx].failures % n_ok : 0;
+	for (ai = n_ok ? res : NULL; ai; ai = ai->ai_next)
+		if ((ai->ai_family == AF_INET || ai->ai_family == AF_INET6) && pick-- == 0)
+			break;
+	if (!ai) {
+		log_debug("overlay: cannot resolve a member address: %s",
+			  status < 0 ? uv_strerror(status) : "no IPv4/IPv6 address");
+		failed(ov, &ov->members[idx]);
+	} else if (ov->members[idx].wanted && !ov->members[idx].link && !ov->members[idx].dial) {
+		struct sockaddr_storage ss;
+
+		memset(&ss, 0, sizeof(ss));
+		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+		if (ss.ss_family == AF_INET)
+			((struct sockaddr_in *)&ss)->sin_port = htons(r->port);
+		else
+			((struct sockaddr_in6 *)&ss)->sin6_port = htons(r->port);
+		connect_member(ov, idx, (const struct sockaddr *)&ss);
+	}
+	kick(ov);
+out:
+	uv_freeaddrinfo(res);
+	free(r);
+	if (ov->stopping)
+		maybe_finish(ov);
+}
+
+static void dial(struct node_overlay *ov, int idx)
+{
+	const struct proto_member *pm = &ov->roster->members[idx];
+	struct member *m = &ov->members[idx];
+	const char *a = pm->addrs[m->addr_next % pm->n_addrs];
+	struct sockaddr_storage ss;
+	struct addrinfo hints;
+	char host[PROTO_ROSTER_ADDR_MAX + 1];
+	struct resolve *r;
+	uint16_t port;
+	bool v6;
+	int rc;
+
+	ov->dials++;
+	if (node_addr_split(a, host, sizeof(host), &port, &v6) < 0) {
+		failed(ov, m); /* the roster codec checks addresses; this is belt and braces */
+		return;
+	}
+	if (node_addr_numeric(host, port, v6, &ss) == 0) {
+		connect_member(ov, idx, (const struct sockaddr *)&ss);
+		return;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		failed(ov, m);
+		return;
+	}
+	r->ov = ov;
+	r->port = port;
+	memcpy(r->id, pm->id, 32);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	rc = uv_getaddrinfo(ov->loop, &r->req, on_resolved, host, NULL, &hints);
+	if (rc < 0) {
+		log_debug("overlay: cannot start resolving a member address: %s", uv_strerror(rc));
+		free(r);
+		failed(ov, m);
+		return;
+	}
+	r->next = ov->resolves;
+	if (ov->resolves)
+		ov->resolves->prev = r;
+	ov->resolves = r;
+	ov->n_resolves++;
+	m->resolving = true;
+}
+
+static bool refusals_pending(const struct node_overlay *ov)
+{
+	for (int r = 1; r < NODE_LINK_R__COUNT; r++)
+		if (ov->refused[r] != ov->reported[r])
+			return true;
+	return false;
+}
+
+/* One notice per NODE_OVERLAY_SUMMARY_MS instead of one line per hostile connection. */
+static void summarize(struct node_overlay *ov)
+{
+	char line[NODE_LOG_LINE_MAX];
+	size_t off = 0;
+	uint64_t total = 0;
+
+	for (int r = 1; r < NODE_LINK_R__COUNT; r++) {
+		uint64_t d = ov->refused[r] - ov->reported[r];
+
+		if (!d)
+			continue;
+		total += d;
+		if (off < sizeof(line))
+			off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%s %" PRIu64,
+						off ? ", " : "", node_link_reason_name(r), d);
+		ov->reported[r] = ov->refused[r];
+	}
+	ov->summary_ms = uv_now(ov->loop);
+	if (total)
+		log_notice("overlay: %" PRIu64 " inbound connection(s) closed before the link was "
+			   "up since the last report (%s)",
+			   total, line);
+}
+
+static void on_tick(uv_timer_t *t);
+
+static void maintain(struct node_overlay *ov)
+{
+	uint64_t now = uv_now(ov->loop), next = UINT64_MAX;
+
+	if (ov->stopping)
+		return;
+	if (ov->roster) {
+		fill_wanted(ov);
+		for (size_t i = 0; i < ov->roster->n_members; i++) {
+			struct member *m = &ov->members[i];
+
+			if (!m->wanted || m->link || m->dial || m->resolving)
+				continue;
+			if (now >= m->next_ms)
+				dial(ov, (int)i);
+			if (!m->dial && !m->resolving && m->next_ms < next)
+				next = m->next_ms;
+		}
+	}
+	if (refusals_pending(ov)) {
+		if (now - ov->summary_ms >= NODE_OVERLAY_SUMMARY_MS)
+			summarize(ov);
+		else if (ov->summary_ms + NODE_OVERLAY_SUMMARY_MS < next)
+			next = ov->summary_ms + NODE_OVERLAY_SUMMARY_MS;
+	}
+	if (next != UINT64_MAX)
+		uv_timer_start(&ov->timer, on_tick, next > now ? next - now : 1, 0);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	maintain(t->data);
+}
+
+static void kick(struct node_overlay *ov)
+{
+	if (!ov->stopping)
+		uv_timer_start(&ov->timer, on_tick, 0, 0);
+}
+
+/* Link callbacks -------------------------------------------------------------------- */
+
+static struct node_overlay *owner_of(const struct node_link *l)
+{
+	return node_link_owner(l);
+}
+
+static bool valid_member(const struct node_overlay *ov, int idx)
+{
+	return ov->roster && idx >= 0 && (size_t)idx < ov->roster->n_members;
+}
+
+/* Tie-break (overlay.h): keep @fresh rather than @old, both authenticated to member @idx? */
+static bool keep_fresh(const struct node_overlay *ov, const struct node_link *old,
+		       const struct node_link *fresh, int idx)
+{
+	bool we_are_smaller;
+
+	if (node_link_outbound(old) == node_link_outbound(fresh))
+		return true;
+	we_are_smaller = memcmp(ov->id_pk, ov->roster->members[idx].id, 32) < 0;
+	/* The link opened by the smaller id wins; ours are the outbound ones. */
+	return node_link_outbound(fresh) == we_are_smaller;
+}
+
+static enum node_link_reason on_authenticated(struct node_link *l)
+{
+	struct node_overlay *ov = owner_of(l);
+	int idx = ov->roster ? proto_roster_find_transport(ov->roster, node_link_remote_static(l))
+			     : -1;
+	struct node_link *old;
+	struct member *m;
+
+	if (idx < 0)
+		return NODE_LINK_R_NOT_MEMBER;
+	if (idx == ov->self)
+		return NODE_LINK_R_SELF;
+	if (node_link_outbound(l) && idx != node_link_tag(l))
+		return NODE_LINK_R_UNEXPECTED;
+	m = &ov->members[idx];
+	if (m->dial == l)
+		m->dial = NULL;
+	node_link_set_tag(l, idx);
+	old = m->link;
+	if (old && !keep_fresh(ov, old, l, idx))
+		return NODE_LINK_R_DUPLICATE;
+	/* Registered before the loser closes, so its closed() sees the member still linked. */
+	m->link = l;
+	if (old)
+		node_link_close(old, NODE_LINK_R_DUPLICATE);
+	return NODE_LINK_R_NONE;
+}
+
+static enum node_link_reason on_hello(struct node_link *l, const struct proto_link_hello *h)
+{
+	struct node_overlay *ov = owner_of(l);
+	int idx = node_link_tag(l);
+
+	if (!valid_member(ov, idx) || memcmp(h->member_id, ov->roster->members[idx].id, 32) != 0)
+		return NODE_LINK_R_PROTOCOL;
+	return NODE_LINK_R_NONE;
+}
+
+static size_t count_up(const struct node_overlay *ov)
+{
+	size_t n = 0;
+
+	for (const struct node_link *l = ov->env.links; l; l = node_link_next(l))
+		n += node_link_state(l) == NODE_LINK_UP;
+	return n;
+}
+
+static void on_up(struct node_link *l)
+{
+	struct node_overlay *ov = owner_of(l);
+	int idx = node_link_tag(l);
+	char buf[ADDR_STR_MAX];
+	struct node_link_info info;
+
+	ov->members[idx].failures = 0;
+	log_info("overlay: link %" PRIu64 " up (%s); %zu link(s) up", node_link_id(l),
+		 node_link_outbound(l) ? "outbound" : "inbound", count_up(ov));
+	if (node_log_enabled(NODE_LOG_DEBUG)) {
+		node_link_info(l, &info);
+		log_debug("overlay: link %" PRIu64 " leads to member \"%s\" at %s", info.id,
+			  ov->roster->members[idx].name, addr_str(&info.peer, buf, sizeof(buf)));
+	}
+	if (ov->cb.up)
+		ov->cb.up(ov->cb.ctx, l, idx);
+}
+
+static void on_message(struct node_link *l, const struct proto_link_msg *m)
+{
+	struct node_overlay *ov = owner_of(l);
+
+	if (ov->cb.message)
+		ov->cb.message(ov->cb.ctx, l, node_link_tag(l), m);
+}
+
+static void on_drained(struct node_link *l)
+{
+	struct node_overlay *ov = owner_of(l);
+
+	if (ov->cb.drained)
+		ov->cb.drained(ov->cb.ctx, l, node_link_tag(l));
+}
+
+static void log_closed(struct node_overlay *ov, struct node_link *l, enum node_link_reason reason,
+		       enum node_link_state was)
+{
+	struct node_link_info info;
+	char buf[ADDR_STR_MAX];
+
+	node_link_info(l, &info);
+	if (reason == NODE_LINK_R_QUEUE)
+		log_warning("overlay: link %" PRIu64 " closed: %s (%zu bytes)", info.id,
+			    node_link_reason_text(reason), ov->lim.send_queue_max);
+	else if (was == NODE_LINK_UP && reason != NODE_LINK_R_STOP)
+		log_info("overlay: link %" PRIu64 " down: %s", info.id,
+			 node_link_reason_text(reason));
+	else if (info.outbound && (reason == NODE_LINK_R_NOT_MEMBER ||
+				   reason == NODE_LINK_R_UNEXPECTED || reason == NODE_LINK_R_SELF))
+		log_notice("overlay: outbound link %" PRIu64 " refused: %s (check the roster's "
+			   "addresses)",
+			   info.id, node_link_reason_text(reason));
+	log_debug("overlay: link %" PRIu64 " (%s, %s, peer %s) closed in state %s: %s", info.id,
+		  info.outbound ? "outbound" : "inbound",
+		  valid_member(ov, node_link_tag(l)) ? ov->roster->members[node_link_tag(l)].name
+						     : "unidentified",
+		  addr_str(&info.peer, buf, sizeof(buf)), node_link_state_name(was),
+		  node_link_reason_text(reason));
+}
+
+static void on_closed(struct node_link *l, enum node_link_reason reason, enum node_link_state was)
+{
+	struct node_overlay *ov = owner_of(l);
+	int idx = node_link_tag(l);
+
+	ov->closed[reason]++;
+	if (!node_link_outbound(l) && was != NODE_LINK_UP)
+		ov->refused[reason]++;
+	log_closed(ov, l, reason, was);
+	if (!valid_member(ov, idx)) {
+		if (was == NODE_LINK_UP && ov->cb.down)
+			ov->cb.down(ov->cb.ctx, l, -1, reason);
+		kick(ov);
+		return;
+	}
+	struct member *m = &ov->members[idx];
+
+	if (m->link == l)
+		m->link = NULL;
+	if (m->dial == l)
+		m->dial = NULL;
+	if (was == NODE_LINK_UP && ov->cb.down)
+		ov->cb.down(ov->cb.ctx, l, idx, reason);
+	if (!ov->stopping && m->wanted && !m->link && !m->dial && !m->resolving)
+		failed(ov, m);
+	kick(ov);
+}
+
+static void on_freed(struct node_link *l)
+{
+	struct node_overlay *ov = owner_of(l);
+
+	if (ov->stopping)
+		maybe_finish(ov);
+}
+
+static const struct node_link_ops link_ops = {
+	.authenticated = on_authenticated,
+	.hello = on_hello,
+	.up = on_up,
+	.message = on_message,
+	.drained = on_drained,
+	.closed = on_closed,
+	.freed = on_freed,
+};
+
+/* Listening ------------------------------------------------------------------------- */
+
+static void refuse(struct node_overlay *ov, uv_stream_t *server)
+{
+	struct refused *r = malloc(sizeof(*r));
+
+	/* Accept and close at once: the connection leaves the backlog, nothing is read. */
+	if (!r || uv_tcp_init(ov->loop, &r->tcp) < 0) {
+		free(r);
+		return;
+	}
+	r->ov = ov;
+	r->tcp.data = r;
+	ov->handles++;
+	uv_accept(server, (uv_stream_t *)&r->tcp);
+	uv_close((uv_handle_t *)&r->tcp, on_refused_closed);
+	ov->closed[NODE_LINK_R_BUSY]++;
+	ov->refused[NODE_LINK_R_BUSY]++;
+	kick(ov);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	struct listener *li = server->data;
+	struct node_overlay *ov = li->ov;
+	struct node_link *l;
+	int rc;
+
+	if (status < 0) {
+		log_warning("overlay: accept failed: %s", uv_strerror(status));
+		return;
+	}
+	if (ov->stopping)
+		return;
+	ov->accepted++;
+	if (ov->env.handshakes_in >= ov->lim.max_handshakes) {
+		refuse(ov, server);
+		return;
+	}
+	rc = node_link_accept(&ov->env, server, &l);
+	if (rc < 0)
+		log_warning("overlay: accept failed: %s", proto_error_str(rc));
+}
+
+static int listen_on(struct node_overlay *ov, const struct sockaddr_storage *ss)
+{
+	struct listener *li = &ov->listeners[ov->n_listeners];
+	int rc;
+
+	rc = uv_tcp_init(ov->loop, &li->tcp);
+	if (rc < 0)
+		return rc;
+	li->ov = ov;
+	li->tcp.data = li;
+	ov->n_listeners++;
+	ov->handles++;
+	rc = uv_tcp_bind(&li->tcp, (const struct sockaddr *)ss,
+			 ss->ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&li->tcp, SOMAXCONN, on_connection);
+	return rc;
+}
+
+uint16_t node_overlay_listen_port(const struct node_overlay *ov, size_t i)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+
+	if (i >= ov->n_listeners ||
+	    uv_tcp_getsockname(&ov->listeners[i].tcp, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
+
+int node_overlay_start(uv_loop_t *loop, const struct node_overlay_config *cfg,
+		       const struct node_overlay_callbacks *cb, struct node_overlay **out)
+{
+	struct sockaddr_storage addrs[NODE_OVERLAY_LISTEN_MAX];
+	struct node_overlay *ov;
+	int rc;
+
+	*out = NULL;
+	if (!cfg->keys || !cfg->network_key || cfg->n_listen > NODE_OVERLAY_LISTEN_MAX ||
+	    node_overlay_check_limits(&cfg->lim) < 0)
+		return -EINVAL;
+	for (size_t i = 0; i < cfg->n_listen; i++)
+		if (node_addr_parse(cfg->listen[i], &addrs[i]) < 0)
+			return -EINVAL;
+	ov = calloc(1, sizeof(*ov));
+	if (!ov)
+		return -ENOMEM;
+	ov->loop = loop;
+	ov->self = -1;
+	if (cb)
+		ov->cb = *cb;
+	memcpy(ov->id_pk, cfg->keys->id_pk, 32);
+	memcpy(ov->tx_pk, cfg->keys->tx_pk, 32);
+	ov->env.loop = loop;
+	ov->env.ops = &link_ops;
+	ov->env.owner = ov;
+	memcpy(ov->env.community_id, cfg->community_id, 32);
+	memcpy(ov->env.network_key, cfg->network_key, 32);
+	memcpy(ov->env.static_sk, cfg->keys->tx_sk, 32);
+	ov->env.hello.version = PROTO_LINK_VERSION;
+	memcpy(ov->env.hello.member_id, cfg->keys->id_pk, 32);
+	ov->env.rbuf = ov->rbuf;
+	ov->env.rbuf_len = sizeof(ov->rbuf);
+	ov->env.pbuf = ov->pbuf;
+	apply_limits(ov, &cfg->lim);
+	ov->summary_ms = uv_now(loop);
+	rc = uv_timer_init(loop, &ov->timer);
+	if (rc < 0) {
+		proto_wipe(ov->env.network_key, 32);
+		proto_wipe(ov->env.static_sk, 32);
+		free(ov);
+		return rc;
+	}
+	ov->timer.data = ov;
+	ov->handles = 1;
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		rc = listen_on(ov, &addrs[i]);
+		if (rc < 0) {
+			log_err("overlay: cannot listen on %s: %s", cfg->listen[i],
+				uv_strerror(rc));
+			node_overlay_stop(ov, NULL, NULL);
+			return rc;
+		}
+		log_info("overlay: listening on %s (port %u)", cfg->listen[i],
+			 node_overlay_listen_port(ov, i));
+	}
+	*out = ov;
+	return 0;
+}
+
+/* Roster ---------------------------------------------------------------------------- */
+
+int node_overlay_set_roster(struct node_overlay *ov, const struct proto_roster *roster)
+{
+	const struct proto_roster *old = ov->roster;
+	struct member *nm;
+	struct node_link *l;
+	size_t n_doomed = 0;
+
+	if (!roster)
+		return -EINVAL;
+	if (old && roster->epoch <= old->epoch)
+		return PROTO_E_ROSTER_EPOCH;
+	nm = calloc(roster->n_members ? roster->n_members : 1, sizeof(*nm));
+	if (!nm)
+		return -ENOMEM;
+	for (size_t i = 0; old && i < roster->n_members; i++) {
+		int j = proto_roster_find_member(old, roster->members[i].id);
+
+		if (j < 0)
+			continue;
+		nm[i].wanted = ov->members[j].wanted;
+		nm[i].resolving = ov->members[j].resolving;
+		nm[i].failures = ov->members[j].failures;
+		nm[i].next_ms = ov->members[j].next_ms;
+		nm[i].addr_next = ov->members[j].addr_next;
+	}
+	/*
+	 * Re-tag every link for the new roster before anything closes: links whose member left
+	 * (or now has another transport key) get tag -2 and are closed after the switch, when
+	 * their closed() can no longer touch a member.
+	 */
+	for (l = ov->env.links; l; l = node_link_next(l)) {
+		enum node_link_state st = node_link_state(l);
+		int t = node_link_tag(l), k;
+
+		if (st == NODE_LINK_CLOSING || t < 0 || !old)
+			continue;
+		k = proto_roster_find_member(roster, old->members[t].id);
+		if (st == NODE_LINK_HELLO || st == NODE_LINK_UP) {
+			if (k < 0 || memcmp(roster->members[k].transport_pk,
+					    node_link_remote_static(l), 32) != 0) {
+				node_link_set_tag(l, -2);
+				n_doomed++;
+				continue;
+			}
+			nm[k].link = l;
+		} else {
+			if (k < 0) {
+				node_link_set_tag(l, -2);
+				n_doomed++;
+				continue;
+			}
+			nm[k].dial = l;
+		}
+		node_link_set_tag(l, k);
+	}
+	free(ov->members);
+	ov->members = nm;
+	ov->roster = roster;
+	ov->env.hello.roster_epoch = roster->epoch;
+	ov->self = proto_roster_find_member(roster, ov->id_pk);
+	if (ov->self < 0)
+		log_warning("overlay: this node is not a member of roster epoch %" PRIu64
+			    "; other members will refuse its links",
+			    roster->epoch);
+	else if (memcmp(roster->members[ov->self].transport_pk, ov->tx_pk, 32) != 0)
+		log_warning("overlay: roster epoch %" PRIu64 " lists another transport key for "
+			    "this node; other members will refuse its links",
+			    roster->epoch);
+	for (l = ov->env.links; l && n_doomed; l = node_link_next(l))
+		if (node_link_tag(l) == -2 && node_link_state(l) != NODE_LINK_CLOSING) {
+			n_doomed--;
+			node_link_close(l, NODE_LINK_R_ROSTER);
+		}
+	log_info("overlay: roster epoch %" PRIu64 " with %zu member(s)", roster->epoch,
+		 roster->n_members);
+	kick(ov);
+	return 0;
+}
+
+/* Dissemination interface ----------------------------------------------------------- */
+
+int node_overlay_send(struct node_link *l, const uint8_t *msg, size_t len)
+{
+	if (node_link_state(l) != NODE_LINK_UP)
+		return -ENOTCONN;
+	return node_link_send(l, msg, len);
+}
+
+int node_overlay_link_member(const struct node_link *l)
+{
+	enum node_link_state st = node_link_state(l);
+
+	if (st != NODE_LINK_HELLO && st != NODE_LINK_UP)
+		return -1;
+	return node_link_tag(l) >= 0 ? node_link_tag(l) : -1;
+}
+
+struct node_link *node_overlay_link_for_member(const struct node_overlay *ov, int member)
+{
+	struct node_link *l;
+
+	if (!valid_member(ov, member))
+		return NULL;
+	l = ov->members[member].link;
+	return l && node_link_state(l) == NODE_LINK_UP ? l : NULL;
+}
+
+void node_overlay_for_each_up(struct node_overlay *ov,
+			      void (*fn)(void *arg, struct node_link *l, int member), void *arg)
+{
+	for (struct node_link *l = ov->env.links; l; l = node_link_next(l))
+		if (node_link_state(l) == NODE_LINK_UP)
+			fn(arg, l, node_link_tag(l));
+}
+
+/* Status ---------------------------------------------------------------------------- */
+
+void node_overlay_stats(const struct node_overlay *ov, struct node_overlay_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->self = ov->self;
+	st->handshakes_in = ov->env.handshakes_in;
+	st->accepted = ov->accepted;
+	st->dials = ov->dials;
+	memcpy(st->closed, ov->closed, sizeof(st->closed));
+	for (const struct node_link *l = ov->env.links; l; l = node_link_next(l)) {
+		enum node_link_state s = node_link_state(l);
+
+		if (s == NODE_LINK_UP)
+			st->links_up++;
+		else if (s != NODE_LINK_CLOSING)
+			st->links_pending++;
+	}
+	if (!ov->roster)
+		return;
+	st->epoch = ov->roster->epoch;
+	st->members = ov->roster->n_members;
+	for (size_t i = 0; i < ov->roster->n_members; i++) {
+		const struct member *m = &ov->members[i];
+
+		if (!m->wanted)
+			continue;
+		st->wanted++;
+		if (m->link && node_link_state(m->link) == NODE_LINK_UP)
+			st->wanted_up++;
+	}
+}
+
+/* json_object_set_new() on a NULL value fails and the object stays consistent; count it. */
+static int jset(json_t *o, const char *k, json_t *v)
+{
+	return json_object_set_new(o, k, v);
+}
+
+static json_t *link_json(const struct node_overlay *ov, const struct node_link *l, uint64_t now,
+			 bool attribution)
+{
+	struct node_link_info info;
+	char buf[ADDR_STR_MAX], hex[65];
+	json_t *o = json_object();
+	int idx = node_overlay_link_member(l), bad = 0;
+
+	if (!o)
+		return NULL;
+	node_link_info(l, &info);
+	bad |= jset(o, "id", json_integer((json_int_t)info.id));
+	bad |= jset(o, "state", json_string(node_link_state_name(info.state)));
+	bad |= jset(o, "direction", json_string(info.outbound ? "outbound" : "inbound"));
+	bad |= jset(o, "uptime_s",
+		    json_integer(info.up_ms ? (json_int_t)((now - info.up_ms) / 1000) : 0));
+	bad |= jset(o, "bytes_in", json_integer((json_int_t)info.bytes_in));
+	bad |= jset(o, "bytes_out", json_integer((json_int_t)info.bytes_out));
+	bad |= jset(o, "msgs_in", json_integer((json_int_t)info.msgs_in));
+	bad |= jset(o, "msgs_out", json_integer((json_int_t)info.msgs_out));
+	bad |= jset(o, "rtt_ms",
+		    info.rtt_us >= 0 ? json_real((double)info.rtt_us / 1000.0) : json_null());
+	bad |= jset(o, "queued", json_integer((json_int_t)info.queued));
+	if (attribution) {
+		if (valid_member(ov, idx)) {
+			const struct proto_member *pm = &ov->roster->members[idx];
+
+			bad |= jset(o, "member",
+				    json_pack("{s:s, s:s}", "name", pm->name, "id",
+					      proto_hex_encode(hex, pm->id, 32)));
+		}
+		bad |= jset(o, "address", json_string(addr_str(&info.peer, buf, sizeof(buf))));
+	}
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *members_json(const struct node_overlay *ov, uint64_t now)
+{
+	json_t *a = json_array();
+	char hex[65];
+
+	if (!a || !ov->roster)
+		return a;
+	for (size_t i = 0; i < ov->roster->n_members; i++) {
+		const struct member *m = &ov->members[i];
+		const struct proto_member *pm = &ov->roster->members[i];
+		bool up = m->link && node_link_state(m->link) == NODE_LINK_UP;
+		json_t *o;
+
+		if (!m->wanted)
+			continue;
+		o = json_pack("{s:s, s:s, s:b, s:I, s:I}", "name", pm->name, "id",
+			      proto_hex_encode(hex, pm->id, 32), "linked", up, "failures",
+			      (json_int_t)m->failures, "retry_in_ms",
+			      (json_int_t)(!up && m->next_ms > now ? m->next_ms - now : 0));
+		if (!o || json_array_append_new(a, o) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+json_t *node_overlay_peers_json(const struct node_overlay *ov, bool attribution)
+{
+	struct node_overlay_stats st;
+	uint64_t now = uv_now(ov->loop);
+	json_t *res = json_object(), *links = json_array(), *closed = json_object(), *summary;
+	int bad = !res || !links || !closed;
+
+	node_overlay_stats(ov, &st);
+	for (const struct node_link *l = ov->env.links; !bad && l; l = node_link_next(l)) {
+		enum node_link_state s = node_link_state(l);
+		json_t *o;
+
+		/* Unidentified inbound handshakes are counted in the summary, not listed. */
+		if (s == NODE_LINK_CLOSING || (!node_link_outbound(l) && s == NODE_LINK_HANDSHAKE))
+			continue;
+		o = link_json(ov, l, now, attribution);
+		bad |= !o || json_array_append_new(links, o) < 0;
+	}
+	for (int r = 1; !bad && r < NODE_LINK_R__COUNT; r++)
+		bad |= jset(closed, node_link_reason_name(r),
+			    json_integer((json_int_t)st.closed[r]));
+	summary =
+		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "roster_epoch",
+			  (json_int_t)st.epoch, "members", (json_int_t)st.members, "wanted",
+			  (json_int_t)st.wanted, "wanted_up", (json_int_t)st.wanted_up, "links_up",
+			  (json_int_t)st.links_up, "links_pending", (json_int_t)st.links_pending,
+			  "handshakes_in", (json_int_t)st.handshakes_in, "accepted",
+			  (json_int_t)st.accepted, "dials", (json_int_t)st.dials);
+	if (!bad) {
+		bad |= jset(res, "summary", summary);
+		summary = NULL;
+		bad |= jset(res, "peers", links);
+		links = NULL;
+		bad |= jset(res, "closed", closed);
+		closed = NULL;
+		if (attribution && !bad)
+			bad |= jset(res, "members", members_json(ov, now));
+	}
+	json_decref(summary);
+	json_decref(links);
+	json_decref(closed);
+	if (bad) {
+		json_decref(res);
+		return NULL;
+	}
+	return res;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store/store_test.h — hooks for tests, benchmarks and repair tools; the daemon does not use
+ * them. Same rules as store/store.h (threads, errors, ownership).
+ */
+#ifndef CHATHAM_STORE_STORE_TEST_H
+#define CHATHAM_STORE_STORE_TEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+/*
+ * store_verify() - full consistency check (an fsck): the schema is current and no migration
+ * is unfinished; every report record decodes, is found by its id under its own key (so no id
+ * is stored twice) and has its index entry and, if CLEAR/GREEN, its recon entry (and nothing
+ * else has); every summary equals what its index and votes imply; every vote is the winner of
+ * its voter's reports; the expiry index matches the summaries; each summary's feed_seq names
+ * an entry of its indicator; every outbox entry names a stored report. Linear in the store's
+ * size. Returns 0, or STORE_E_CORRUPT with a short description in @why (caller storage of
+ * @why_len bytes, may be NULL).
+ */
+int store_verify(struct store *s, char *why, size_t why_len);
+
+/*
+ * store_raw_put_rate() - benchmark helper: the raw mdb_put rate of one B-tree keyed by random
+ * ids (32-byte random keys, @val_len-byte values, durable commits of @batch puts) for @n puts
+ * into a fresh environment in @dir. *@per_sec = puts per second.
+ */
+int store_raw_put_rate(const char *dir, size_t n, size_t batch, size_t val_len, double *per_sec);
+
+/*
+ * store_debug_put() - write raw bytes into named database @db ("reports", "indicators",
+ * "recon", "expiry", "feed", "outbox", "rosters", "meta") in one transaction, bypassing
+ * every invariant. For tests that corrupt a store and for repair tools only.
+ */
+int store_debug_put(struct store *s, const char *db, const void *key, size_t klen, const void *val,
+		    size_t vlen);
+
+/* store_debug_report_key() - the 40-byte key of report @rid's record (store/store.h). */
+int store_debug_report_key(struct store *s, const uint8_t rid[32], uint8_t key[40]);
+
+/* store_debug_hint_bytes() - memory held by the in-memory id map (store/hint.h). */
+size_t store_debug_hint_bytes(struct store *s);
+
+#endif
