@@ -313,16 +313,13 @@ def run_checks(srv, env, exp, docs, seq, tmp):
     check("new document served after added_after", len(got) == 1, got)
 
     # --- schema validation of everything served
-    v = StixValidator()
-    if v.available:
-        path = os.path.join(tmp, "served.json")
-        with open(path, "w") as f:
-            json.dump({"type": "bundle", "id": "bundle--6f1e7d4c-2d1a-4b6e-9c1a-1f2e3d4c5b6a",
-                       "objects": list(newest(allv + all_objs).values())}, f)
-        ok, text = v.validate(path)
-        check("served objects validate against the OASIS STIX 2.1 schemas", ok, text[-2000:])
-    else:
-        check("OASIS STIX 2.1 schema validation could run", False, v.reason)
+    v = StixValidator()  # fails the test itself when it cannot run
+    path = os.path.join(tmp, "served.json")
+    with open(path, "w") as f:
+        json.dump({"type": "bundle", "id": "bundle--6f1e7d4c-2d1a-4b6e-9c1a-1f2e3d4c5b6a",
+                   "objects": list(newest(allv + all_objs).values())}, f)
+    ok, text = v.validate(path)
+    check("served objects validate against the OASIS STIX 2.1 schemas", ok, text[-2000:])
 
 
 if __name__ == "__main__":
