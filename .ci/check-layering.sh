@@ -26,6 +26,16 @@ for pair in "store:node/|policy/" "policy:node/|store/" "proto:node/|store/|poli
 	hits=$(grep -rlE "#include *\"($pat)" "$dir" 2>/dev/null || true)
 	if [ -n "$hits" ]; then echo "layering: $dir/ points back at ($pat):"; echo "$hits" | sed 's/^/  /'; bad=1; fi
 done
+# Test hooks (*_test.h) are for tests, fuzzers and benchmarks; production code never includes
+# one, except the module that implements it (store/store.c may include store/store_test.h).
+hits=$(grep -rnoE '#include *"[a-z]+/[a-z_]+_test\.h"' --include='*.[ch]' proto store policy node 2>/dev/null |
+	while IFS=: read -r file _ inc; do
+		h=${inc#*\"}; h=${h%\"}
+		[ "$h" = "${file%.c}_test.h" ] || echo "$file ($h)"
+	done || true)
+if [ -n "$hits" ]; then
+	echo "layering: production code includes a test header:"; echo "$hits" | sed 's/^/  /'; bad=1
+fi
 hits=$(grep -lE '#include *[<"](uv\.h|node/(daemon|overlay|cli|common)/)' node/format/*.[ch] 2>/dev/null || true)
 if [ -n "$hits" ]; then
 	echo "layering: node/format/ includes libuv or another node/ room:"; echo "$hits" | sed 's/^/  /'; bad=1

@@ -10,7 +10,7 @@ PKGS=(
 	# core libraries
 	libsodium-dev libuv1-dev libmsgpack-dev liblmdb-dev
 	# node libraries; chatham-taxii's HTTPS (libmicrohttpd uses GnuTLS)
-	libjansson-dev libinih-dev libmicrohttpd-dev libgnutls28-dev
+	libjansson-dev libinih-dev libmd-dev libmicrohttpd-dev libgnutls28-dev
 	# tests: unit framework, LMDB tools, independent Noise peer, SIEM puller, unit checks
 	libcmocka-dev lmdb-utils python3 python3-lmdb python3-msgpack python3-dissononce
 	systemd valgrind openssl

@@ -21,10 +21,8 @@
 
 static bool in_recipients(const struct proto_report *r, const uint8_t id[32])
 {
-	if (!r->recipients)
-		return false;
 	for (size_t i = 0; i < r->n_recipients; i++)
-		if (memcmp(r->recipients + 32 * i, id, 32) == 0)
+		if (memcmp(r->recipients[i], id, 32) == 0)
 			return true;
 	return false;
 }

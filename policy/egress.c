@@ -52,7 +52,7 @@ enum policy_egress policy_egress_check(const struct policy_config *cfg, int path
 static bool in_recipients(const struct proto_report *r, const uint8_t *id)
 {
 	for (size_t i = 0; i < r->n_recipients; i++)
-		if (memcmp(r->recipients + 32 * i, id, 32) == 0)
+		if (memcmp(r->recipients[i], id, 32) == 0)
 			return true;
 	return false;
 }
@@ -61,7 +61,7 @@ enum policy_egress policy_egress_check_report(const struct policy_config *cfg, i
 					      const struct proto_report *r, const uint8_t *target)
 {
 	bool origin = r->prov == PROTO_PROV_ATTRIBUTED && memcmp(r->signer, cfg->own_id, 32) == 0;
-	bool recipient = target && r->recipients && in_recipients(r, target);
+	bool recipient = target && in_recipients(r, target);
 
 	return policy_egress_check(cfg, path, r->tlp, origin, recipient);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "proto/crypto.h"
+#include "proto/crypto_test.h"
 
 #include <errno.h>
 #include <sodium.h>

@@ -45,16 +45,4 @@ char *proto_hex_encode(char *out, const uint8_t *in, size_t len);
  */
 int proto_hex_decode(uint8_t *out, size_t len, const char *in);
 
-/* Raw primitives, exposed for benchmarks that compare chatham against the machine's limit. */
-int proto_crypto_raw_ed25519_verify(const uint8_t sig[64], const uint8_t *msg, size_t len,
-				    const uint8_t pk[32]);
-void proto_crypto_raw_ed25519_sign(uint8_t sig[64], const uint8_t *msg, size_t len,
-				   const uint8_t sk[64]);
-void proto_crypto_raw_ed25519_keypair(uint8_t pk[32], uint8_t sk[64]);
-/*
- * proto_crypto_raw_ed25519_seed_keypair() - the Ed25519 key pair derived from a 32-byte
- * @seed (borrowed). Deterministic: for test vectors and fixtures, never for real keys.
- */
-void proto_crypto_raw_ed25519_seed_keypair(uint8_t pk[32], uint8_t sk[64], const uint8_t seed[32]);
-
 #endif

@@ -342,8 +342,6 @@ static int sort_sets(const struct proto_report *r, struct sorted_sets *s)
 		qsort(s->tags, r->n_tags, sizeof(s->tags[0]), str_cmp_q);
 	}
 	if (r->n_recipients) {
-		if (!r->recipients)
-			return PROTO_E_REPORT_RECIPIENTS;
 		memcpy(s->rcpt, r->recipients, r->n_recipients * 32);
 		qsort(s->rcpt, r->n_recipients, 32, id_cmp_q);
 	}
@@ -641,11 +639,10 @@ static int decode_recipients(struct proto_report *r, struct proto_mp_reader *rd)
 	if (n == 0)
 		return PROTO_E_EMPTY;
 	for (size_t i = 0; i < n; i++) {
-		err = rd_id(rd, r->recipients_buf + 32 * i);
+		err = rd_id(rd, r->recipients[i]);
 		if (err)
 			return err;
 	}
-	r->recipients = r->recipients_buf;
 	r->n_recipients = n;
 	return 0;
 }
@@ -743,7 +740,7 @@ static int decode_body(struct proto_report *r, const uint8_t *body, size_t len)
 		return PROTO_E_KEY_MISSING;
 	if (!(seen & 1u << K_TLP))
 		return PROTO_E_REPORT_TLP;
-	return validate(r, r->tags, r->recipients, r->ring);
+	return validate(r, r->tags, r->recipients[0], r->ring);
 }
 
 /* Reset the scalar fields and the views; the large arrays are only read up to their counts. */
@@ -760,7 +757,6 @@ static void report_reset(struct proto_report *r)
 	r->n_tags = 0;
 	r->description = (struct proto_str){0};
 	r->n_recipients = 0;
-	r->recipients = NULL;
 	r->prov = 0;
 	memset(r->signer, 0, sizeof(r->signer));
 	r->epoch = 0;

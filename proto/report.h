@@ -125,12 +125,11 @@ struct proto_report {
 	struct proto_str description; /* len 0: none */
 	size_t n_recipients;
 	/*
-	 * n_recipients * 32 bytes. Encoding: borrowed from the caller, any order (the encoder
-	 * sorts a copy). Decoding: points at @recipients_buf of this same struct, because the
-	 * wire form interleaves the ids with bin headers; re-point it after copying the struct.
+	 * The first n_recipients member ids. Encoding: filled by the caller, any order (the
+	 * encoder sorts a copy). Decoding: filled in wire order. Held in the struct itself (the
+	 * wire form interleaves the ids with bin headers), so a copy of the struct is complete.
 	 */
-	const uint8_t *recipients;
-	uint8_t recipients_buf[PROTO_REPORT_RECIPIENTS_MAX * 32]; /* filled by decode only */
+	uint8_t recipients[PROTO_REPORT_RECIPIENTS_MAX][32];
 
 	uint8_t prov;			      /* enum proto_provenance */
 	uint8_t signer[32];		      /* attributed: member id */

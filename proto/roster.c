@@ -986,6 +986,22 @@ int proto_roster_verify(const struct proto_roster *r, const uint8_t community[32
 	return r->n_sigs >= threshold ? 0 : PROTO_E_ROSTER_QUORUM;
 }
 
+int proto_roster_verify_sig(const struct proto_roster *r, size_t i, const uint8_t steward_pk[32])
+{
+	uint8_t *msg;
+	size_t msg_len;
+	int err;
+
+	if (i >= r->n_sigs)
+		return -EINVAL;
+	if ((err = signed_message(r, &msg, &msg_len)))
+		return err;
+	if (crypto_sign_verify_detached(r->sigs[i], msg, msg_len, steward_pk) != 0)
+		err = PROTO_E_ROSTER_SIG;
+	free(msg);
+	return err;
+}
+
 void proto_roster_id(const uint8_t *buf, size_t len, uint8_t id[32])
 {
 	crypto_generichash(id, 32, buf, len, NULL, 0);

@@ -240,6 +240,14 @@ int proto_roster_verify(const struct proto_roster *r, const uint8_t community[32
 			const uint8_t (*stewards)[32], size_t n_stewards, uint32_t threshold,
 			uint64_t held_epoch);
 
+/*
+ * proto_roster_verify_sig() - whether signature @i of @r verifies under @steward_pk (borrowed)
+ * over PROTO_ROSTER_DOMAIN || body: for diagnosing one signature (`chatham roster verify`);
+ * deciding about a roster is proto_roster_verify()'s job. Returns 0, PROTO_E_ROSTER_SIG,
+ * -EINVAL (@i >= n_sigs), or an encoding error of the body.
+ */
+int proto_roster_verify_sig(const struct proto_roster *r, size_t i, const uint8_t steward_pk[32]);
+
 /* proto_roster_id() - roster_id = BLAKE2b-256 of the signed encoding @buf. */
 void proto_roster_id(const uint8_t *buf, size_t len, uint8_t id[32]);
 

@@ -565,20 +565,9 @@ static bool roster_complete(const struct proto_roster *r)
 static size_t diagnose_sigs(const struct proto_roster *r, const struct authority *a,
 			    const char *cmd)
 {
-	static const char dom[] = PROTO_ROSTER_DOMAIN;
-	uint8_t *body = NULL, *msg;
-	size_t len, good = 0;
+	size_t good = 0;
 	char hex[65];
 
-	if (proto_roster_encode_body(r, &body, &len))
-		return 0;
-	msg = malloc(sizeof(dom) - 1 + len);
-	if (!msg) {
-		free(body);
-		return 0;
-	}
-	memcpy(msg, dom, sizeof(dom) - 1);
-	memcpy(msg + sizeof(dom) - 1, body, len);
 	for (size_t i = 0; i < r->n_sigs; i++) {
 		uint32_t idx = r->sig_steward[i];
 		if (idx >= a->n) {
@@ -586,8 +575,7 @@ static size_t diagnose_sigs(const struct proto_roster *r, const struct authority
 				"chatham: %s: signature %zu names steward %u; the authority "
 				"has %zu stewards\n",
 				cmd, i, idx, a->n);
-		} else if (proto_crypto_raw_ed25519_verify(r->sigs[i], msg, sizeof(dom) - 1 + len,
-							   a->stewards[idx]) != 0) {
+		} else if (proto_roster_verify_sig(r, i, a->stewards[idx]) != 0) {
 			fprintf(stderr,
 				"chatham: %s: signature of steward %u (%.16s...) does not "
 				"verify\n",
@@ -596,8 +584,6 @@ static size_t diagnose_sigs(const struct proto_roster *r, const struct authority
 			good++;
 		}
 	}
-	free(msg);
-	free(body);
 	return good;
 }
 

@@ -27,6 +27,8 @@
 #include "node/overlay/dissem.h"
 #include "node/daemon/exporter.h"
 #include "node/daemon/ingest.h"
+#include "node/daemon/looplag.h"
+#include "node/daemon/pool.h"
 #include "node/common/keyfile.h"
 #include "node/common/log.h"
 #include "node/daemon/notify.h"
@@ -45,6 +47,7 @@
 #define DRAIN_MS 3000
 #define EXPIRE_MAX 10000
 #define QUERY_REPORTS_MAX 1000
+#define READS_IN_POOL 2 /* query/list jobs in the thread pool at once (node/daemon/pool.h) */
 
 struct node_daemon {
 	uv_loop_t loop;
@@ -65,12 +68,14 @@ struct node_daemon {
 
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t watchdog, housekeeping, shutdown_poll;
+	struct node_looplag lag; /* the loop's own delay, for status */
 	bool handles_open;
 
 	uint64_t start_ms;
 	bool stopping, api_closing, final_export_kicked;
 	bool reloading, expiring;
-	unsigned reads_pending; /* query/list jobs in the pool */
+	unsigned reads_pending;	     /* query/list jobs in the pool or waiting in its lane */
+	struct node_pool_lane reads; /* at most READS_IN_POOL of them in the pool at once */
 	uint64_t reloads, reload_failures;
 	uint64_t roster_conflicts; /* rosters refused as a second roster of a held epoch */
 	char last_status[256];
@@ -369,7 +374,8 @@ static int load_rosters(struct node_daemon *d)
  *            "map_used"}, "export": {"last_seq", "errors"}, "api": {"connections"},
  *            "ingest": {"accepted", "duplicates", "rejected", "commits", "pending",
  *            "refused": {policy reason id: count}}, "reload": {"count", "failures"}},
- *            and while the overlay runs "gossip": node_dissem_status_json()
+ *            "loop": node_looplag_json() (the loop's delay since start-up), and while
+ *            the overlay runs "gossip": node_dissem_status_json()
  *   peers   {"ok":true, "overlay": "on"|"off"|"stopping", "roster_members", and with the
  *            overlay on node_overlay_peers_json()'s "peers" (one object per link: id, state,
  *            direction, uptime_s, bytes_in/out, msgs_in/out, rtt_ms, queued; "member" and
@@ -438,6 +444,8 @@ static json_t *status_json(struct node_daemon *d)
 	}
 	if (resp && d->dissem)
 		json_object_set_new(resp, "gossip", node_dissem_status_json(d->dissem));
+	if (resp)
+		json_object_set_new(resp, "loop", node_looplag_json(&d->lag));
 	return resp;
 }
 
@@ -470,7 +478,7 @@ static void send_status(struct node_daemon *d)
 /* ------------------------------------------------------------------ query and list (pool) */
 
 struct read_job {
-	uv_work_t work;
+	struct node_pool_work work; /* in the read lane */
 	struct node_daemon *d;
 	struct node_snap *snap;
 	struct node_request *req;
@@ -750,15 +758,9 @@ static void on_request(void *ctx, struct node_api_req *areq, struct node_request
 		j->snap = node_snap_ref(d->snap);
 		j->req = req;
 		j->areq = areq;
-		j->work.data = j;
+		j->work.w.data = j;
 		d->reads_pending++;
-		if (uv_queue_work(&d->loop, &j->work, read_work, read_done)) {
-			d->reads_pending--;
-			node_snap_unref(j->snap);
-			free(j);
-			node_request_free(req);
-			respond_error(areq, NODE_E_OVERLOAD, "cannot queue the read");
-		}
+		node_pool_submit(&d->reads, &j->work, read_work, read_done);
 		return;
 	}
 	default:
@@ -991,6 +993,7 @@ static void close_own_handles(struct node_daemon *d)
 	uv_close((uv_handle_t *)&d->watchdog, NULL);
 	uv_close((uv_handle_t *)&d->housekeeping, NULL);
 	uv_close((uv_handle_t *)&d->shutdown_poll, NULL);
+	node_looplag_close(&d->lag);
 }
 
 static void on_api_closed(void *arg)
@@ -1107,6 +1110,7 @@ static int start_loop_handles(struct node_daemon *d)
 	uv_timer_init(&d->loop, &d->watchdog);
 	uv_timer_init(&d->loop, &d->housekeeping);
 	uv_timer_init(&d->loop, &d->shutdown_poll);
+	node_looplag_start(&d->lag, &d->loop); /* cannot fail on an initialised loop */
 	d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
 	d->watchdog.data = d->housekeeping.data = d->shutdown_poll.data = d;
 	d->handles_open = true;
@@ -1343,6 +1347,7 @@ int node_daemon_run(const char *config_path)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	log_info("thread pool: %u threads", node_pool_init()); /* before anything is queued */
 	d->config_path = config_path;
 	d->start_ms = now_ms();
 	err = uv_loop_init(&d->loop);
@@ -1351,6 +1356,7 @@ int node_daemon_run(const char *config_path)
 		free(d);
 		return 1;
 	}
+	node_pool_lane_init(&d->reads, &d->loop, READS_IN_POOL);
 	code = start(d);
 	if (code == 0) {
 		const struct proto_roster *nr = d->snap->newest;

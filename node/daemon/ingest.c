@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "node/common/log.h"
+#include "node/daemon/pool.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "proto/ring.h"
@@ -65,7 +66,7 @@ struct job {
 };
 
 struct chunk {
-	uv_work_t work;
+	struct node_pool_work work; /* in the sign lane */
 	struct job *job;
 	size_t from, to;
 };
@@ -88,6 +89,7 @@ struct node_ingest {
 	void *report_ctx;
 	uint64_t last_created_ms;
 	size_t jobs_signing;
+	struct node_pool_lane sign; /* signing chunks in the pool: at most one per CPU */
 	struct job *ready, **ready_tail;
 	bool committing;
 	struct node_ingest_stats st;
@@ -107,6 +109,7 @@ struct node_ingest *node_ingest_new(uv_loop_t *loop, struct store *store,
 	ing->on_commit = on_commit;
 	ing->ctx = ctx;
 	ing->ready_tail = &ing->ready;
+	node_pool_lane_init(&ing->sign, loop, node_pool_cpus());
 	return ing;
 }
 
@@ -260,7 +263,9 @@ static int sign_item(struct job *j, size_t i, struct slot *s)
 		r.description.len = strlen(it->description);
 	}
 	r.n_recipients = it->n_recipients;
-	r.recipients = it->n_recipients ? it->recipients[0] : NULL;
+	/* More than PROTO_REPORT_RECIPIENTS_MAX: the encoder refuses the count. */
+	if (it->n_recipients && it->n_recipients <= PROTO_REPORT_RECIPIENTS_MAX)
+		memcpy(r.recipients, it->recipients, it->n_recipients * 32);
 	r.epoch = snap->newest->epoch;
 	if (it->anonymous) {
 		err = sign_anonymous(j, &r, s);
@@ -747,10 +752,8 @@ int node_ingest_submit(struct node_ingest *ing, struct node_snap *snap, struct n
 		ch->job = j;
 		ch->from = c * per_chunk;
 		ch->to = ch->from + per_chunk < n ? ch->from + per_chunk : n;
-		ch->work.data = ch;
-		int r = uv_queue_work(ing->loop, &ch->work, chunk_work, chunk_done);
-		assert(r == 0);
-		(void)r;
+		ch->work.w.data = ch;
+		node_pool_submit(&ing->sign, &ch->work, chunk_work, chunk_done);
 	}
 	free(chunks);
 	return 0;

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <md5.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -101,99 +102,9 @@ void node_export_uuid(char out[37], const char *ns, const void *data, size_t len
 	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }
 
-/* MD5 (RFC 1321), compact and only for MISP's hashes.csv. */
-struct md5 {
-	uint32_t a, b, c, d;
-	uint64_t len;
-	uint8_t buf[64];
-};
-
-static uint32_t rol(uint32_t x, unsigned c)
-{
-	return (x << c) | (x >> (32 - c));
-}
-
-static void md5_block(struct md5 *m, const uint8_t *p)
-{
-	static const uint32_t K[64] = {
-		0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613,
-		0xfd469501, 0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193,
-		0xa679438e, 0x49b40821, 0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d,
-		0x02441453, 0xd8a1e681, 0xe7d3fbc8, 0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed,
-		0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a, 0xfffa3942, 0x8771f681, 0x6d9d6122,
-		0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70, 0x289b7ec6, 0xeaa127fa,
-		0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665, 0xf4292244,
-		0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
-		0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb,
-		0xeb86d391};
-	static const unsigned R[64] = {7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
-				       5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20,
-				       4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
-				       6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21};
-	uint32_t w[16], a = m->a, b = m->b, c = m->c, d = m->d;
-
-	for (int i = 0; i < 16; i++)
-		w[i] = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
-		       (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
-	for (unsigned i = 0; i < 64; i++) {
-		uint32_t f;
-		unsigned g;
-		if (i < 16) {
-			f = (b & c) | (~b & d);
-			g = i;
-		} else if (i < 32) {
-			f = (d & b) | (~d & c);
-			g = (5 * i + 1) % 16;
-		} else if (i < 48) {
-			f = b ^ c ^ d;
-			g = (3 * i + 5) % 16;
-		} else {
-			f = c ^ (b | ~d);
-			g = (7 * i) % 16;
-		}
-		uint32_t t = d;
-		d = c;
-		c = b;
-		b = b + rol(a + f + K[i] + w[g], R[i]);
-		a = t;
-	}
-	m->a += a;
-	m->b += b;
-	m->c += c;
-	m->d += d;
-}
-
 void node_export_md5_hex(const void *data, size_t len, char out[33])
 {
-	struct md5 m = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0, {0}};
-	const uint8_t *p = data;
-	uint8_t digest[16];
-	size_t fill = 0;
-
-	m.len = (uint64_t)len * 8;
-	while (len >= 64) {
-		md5_block(&m, p);
-		p += 64;
-		len -= 64;
-	}
-	memcpy(m.buf, p, len);
-	fill = len;
-	m.buf[fill++] = 0x80;
-	if (fill > 56) {
-		memset(m.buf + fill, 0, 64 - fill);
-		md5_block(&m, m.buf);
-		fill = 0;
-	}
-	memset(m.buf + fill, 0, 56 - fill);
-	for (int i = 0; i < 8; i++)
-		m.buf[56 + i] = (uint8_t)(m.len >> (8 * i));
-	md5_block(&m, m.buf);
-	for (int i = 0; i < 4; i++) {
-		uint32_t v = i == 0 ? m.a : i == 1 ? m.b : i == 2 ? m.c : m.d;
-		for (int k = 0; k < 4; k++)
-			digest[4 * i + k] = (uint8_t)(v >> (8 * k));
-	}
-	proto_hex_encode(out, digest, 16);
+	MD5Data(data, len, out); /* libmd: 32 lower-case hex digits and a NUL */
 }
 
 /* ------------------------------------------------------------------ documents */

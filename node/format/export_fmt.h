@@ -85,8 +85,12 @@ int node_export_doc_parse(json_t *doc, struct node_export_doc *d, const char **w
 /*
  * node_export_uuid() - a deterministic RFC 4122 version-4-format UUID string (36 characters
  * and a NUL into @out) from BLAKE2b-128("chatham/uuid/1" || @ns || 0x00 || @data): the same
- * inputs always give the same id (so re-exports update objects instead of duplicating them),
- * and STIX 2.1 asks for UUIDv4 in SDO ids. @ns and @data are borrowed.
+ * inputs always give the same id (so re-exports update objects instead of duplicating them).
+ * Why not a name-based UUIDv5 (libuuid's uuid_generate_sha1): STIX 2.1 (section 2.9) says
+ * domain objects, relationships, marking/meta objects and bundles SHOULD use UUIDv4 and
+ * reserves v5 for cyber-observables, and every id chatham writes is one of the former (MISP
+ * takes any UUID); the version-4 form with hash bits keeps the ids stable without claiming
+ * to be v5. @ns and @data are borrowed.
  */
 void node_export_uuid(char out[37], const char *ns, const void *data, size_t len);
 

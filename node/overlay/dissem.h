@@ -10,7 +10,7 @@
  *              admitted (arrival GOSSIP, the link peer's member id) and stored off the loop
  *              thread, in batches (uv_queue_work: Ed25519 verification costs ~50 us); only
  *              after the commit is it forwarded: when it was new to the store, or stored
- *              before by catch-up or the stem and created in the last NODE_DISSEM_FRESH_MS.
+ *              before by catch-up or the stem and recently created (proto/relay.h).
  *              Refused reports are discarded and counted per reason and per link.
  *   catch-up   one reconciliation session per link on link up (started by the side that
  *              dialled) and every recon_interval_ms with one random up link. "have" ids
@@ -89,8 +89,6 @@
 #define NODE_DISSEM_PARTS_BYTES_MAX (4u << 20)
 /* Stem: reports in their stem here at once (docs/PERFORMANCE.md). */
 #define NODE_DISSEM_STEM_REPORTS_MAX 65536
-/* A gossip copy of a report already stored is forwarded only when created this recently. */
-#define NODE_DISSEM_FRESH_MS 600000
 /* Received reports awaiting admission; more are dropped (counted). */
 #define NODE_DISSEM_PENDING_MAX 262144
 

@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "proto/crypto.h"
+#include "proto/crypto_test.h"
 #include "proto/error.h"
 #include "proto/report.h"
 

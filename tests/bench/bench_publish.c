@@ -32,6 +32,7 @@
 #include "node/common/keyfile.h"
 #include "proto/community.h"
 #include "proto/crypto.h"
+#include "proto/crypto_test.h"
 #include "proto/error.h"
 #include "proto/keys.h"
 #include "proto/roster.h"

@@ -79,7 +79,7 @@ static void init(void)
 static bool names_us(const struct proto_report *r)
 {
 	for (size_t i = 0; i < r->n_recipients; i++)
-		if (memcmp(r->recipients + 32 * i, cfg.own_id, 32) == 0)
+		if (memcmp(r->recipients[i], cfg.own_id, 32) == 0)
 			return true;
 	return false;
 }

@@ -47,10 +47,8 @@ static void check_views(const uint8_t *buf, size_t len)
 		    r.tags[i].len > PROTO_REPORT_TAG_LEN_MAX)
 			abort();
 	}
-	if (r.n_recipients && r.recipients != r.recipients_buf)
-		abort();
 	for (size_t i = 1; i < r.n_recipients; i++)
-		if (memcmp(r.recipients + 32 * (i - 1), r.recipients + 32 * i, 32) >= 0)
+		if (memcmp(r.recipients[i - 1], r.recipients[i], 32) >= 0)
 			abort();
 	for (size_t i = 1; i < r.ring_n; i++)
 		if (r.ring[i - 1] >= r.ring[i])

@@ -224,6 +224,10 @@ def test_bad_requests_one_connection():
             assert c.recv_line()["error"]["code"] == "NODE_E_LINE_TOO_LONG"
             r = c.call({"op": "status"})
             assert r["ok"] and r["ingest"]["accepted"] == 0, r
+            # the loop's own delay (node/daemon/looplag.h): a 1 ms timer has been firing
+            lag = r["loop"]
+            assert lag["samples"] > 0, lag
+            assert 0 <= lag["lag_p50_ms"] <= lag["lag_p99_ms"] <= lag["lag_max_ms"], lag
             # blank lines are not requests
             c.send_raw(b"\n\r\n   \n")
             assert c.call({"op": "peers"})["peers"] == []

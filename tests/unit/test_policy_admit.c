@@ -24,6 +24,7 @@
 #include "policy/admit.h"
 #include "policy/egress.h"
 #include "proto/crypto.h"
+#include "proto/crypto_test.h"
 #include "proto/error.h"
 #include "proto/ring.h"
 
@@ -164,7 +165,7 @@ static void report_init(struct proto_report *r, int tlp, const struct rcpt *rc)
 	r->ind_value.len = sizeof(value) - 1;
 	r->epoch = 1;
 	if (rc && rc->n) {
-		r->recipients = &rc->ids[0][0];
+		memcpy(r->recipients, rc->ids, rc->n * 32);
 		r->n_recipients = rc->n;
 	}
 }

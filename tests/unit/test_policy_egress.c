@@ -231,7 +231,7 @@ static void test_check_report(void **state)
 	r.tlp = PROTO_TLP_AMBER;
 	r.prov = PROTO_PROV_ATTRIBUTED;
 	memcpy(r.signer, cfg.own_id, 32);
-	r.recipients = &rcpt[0][0];
+	memcpy(r.recipients, rcpt, sizeof(rcpt));
 	r.n_recipients = 2;
 
 	assert_int_equal(policy_egress_check_report(&cfg, PATH_DIRECT, &r, rcpt[0]), U);
@@ -259,7 +259,6 @@ static void test_check_report(void **state)
 	assert_int_equal(policy_egress_check_report(&cfg, PATH_SIEM_EXPORT, &r, NULL), S);
 
 	r.tlp = PROTO_TLP_CLEAR;
-	r.recipients = NULL;
 	r.n_recipients = 0;
 	assert_int_equal(policy_egress_check_report(&cfg, PATH_DIRECT, &r, rcpt[0]), D);
 	assert_int_equal(policy_egress_check_report(&cfg, PATH_GOSSIP, &r, rcpt[0]), U);

@@ -487,7 +487,7 @@ static void test_report_view(void **state)
 	r.valid_until_ms = 9999;
 	memcpy(rcpt[0], own_id, 32);
 	memcpy(rcpt[1], third_id, 32);
-	r.recipients = &rcpt[0][0];
+	memcpy(r.recipients, rcpt, 2 * 32);
 	r.n_recipients = 2;
 	set_tags(&r, tags);
 	set_desc(&r, "Globex Security asked us");
@@ -908,7 +908,7 @@ static void oracle_case(uint64_t seed, struct oracle_stats *st, struct policy_vi
 			memcpy(vr->signer, gm[signer].id, 32);
 		}
 		if (vr->tlp >= PROTO_TLP_AMBER) {
-			vr->recipients = gm[rnd(rsp, (uint32_t)n)].id;
+			memcpy(vr->recipients[0], gm[rnd(rsp, (uint32_t)n)].id, 32);
 			vr->n_recipients = 1;
 		}
 		if (rnd(rsp, 3)) {

@@ -15,6 +15,7 @@
 
 #include "proto/community.h"
 #include "proto/crypto.h"
+#include "proto/crypto_test.h"
 #include "proto/error.h"
 #include "proto/keys.h"
 #include "proto/mp.h"

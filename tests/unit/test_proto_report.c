@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "proto/crypto.h"
+#include "proto/crypto_test.h"
 #include "proto/error.h"
 #include "proto/indicator.h"
 #include "proto/mp.h"
@@ -1156,7 +1157,7 @@ static void test_decode_accepts(void **state)
 	assert_int_equal(r.n_recipients, PROTO_REPORT_RECIPIENTS_MAX);
 	assert_int_equal(r.description.len, PROTO_REPORT_DESC_MAX);
 	assert_true(r.valid_until_ms == PROTO_REPORT_TIME_MAX_MS);
-	assert_int_equal(r.recipients[32 * 63], 63);
+	assert_int_equal(r.recipients[63][0], 63);
 	body_reset();
 	ok_anon_ring();
 	envelope();
@@ -1286,15 +1287,18 @@ static void test_encode_rejects(void **state)
 	EXPECT(r.description = ((struct proto_str){big, 2049}), PROTO_E_TOO_LARGE);
 	EXPECT(r.description = ((struct proto_str){big, 2048}), 0);
 	EXPECT(r.description = S("\xe2\x82"), PROTO_E_UTF8);
-	EXPECT((r.n_recipients = 1, r.recipients = ids[0]), PROTO_E_REPORT_RECIPIENTS);
+	EXPECT((r.n_recipients = 1, memcpy(r.recipients, ids, sizeof(ids))),
+	       PROTO_E_REPORT_RECIPIENTS);
 	EXPECT(r.tlp = PROTO_TLP_AMBER, PROTO_E_REPORT_RECIPIENTS);
 	EXPECT(r.tlp = PROTO_TLP_AMBER_STRICT, PROTO_E_REPORT_RECIPIENTS);
-	EXPECT((r.tlp = PROTO_TLP_AMBER, r.n_recipients = 1, r.recipients = ids[0]), 0);
-	EXPECT((r.tlp = PROTO_TLP_RED, r.n_recipients = 2, r.recipients = ids[0],
-		memcpy(ids[1], ids[0], 32)),
+	EXPECT((r.tlp = PROTO_TLP_AMBER, r.n_recipients = 1,
+		memcpy(r.recipients, ids, sizeof(ids))),
+	       0);
+	EXPECT((r.tlp = PROTO_TLP_RED, r.n_recipients = 2, memcpy(ids[1], ids[0], 32),
+		memcpy(r.recipients, ids, sizeof(ids))),
 	       PROTO_E_REPORT_RECIPIENTS);
 	memset(ids[1], 2, 32);
-	EXPECT((r.tlp = PROTO_TLP_RED, r.n_recipients = 65, r.recipients = ids[0]),
+	EXPECT((r.tlp = PROTO_TLP_RED, r.n_recipients = 65, memcpy(r.recipients, ids, sizeof(ids))),
 	       PROTO_E_TOO_LARGE);
 	EXPECT(r.epoch = 0, PROTO_E_REPORT_PROVENANCE);
 	EXPECT(r.prov = 2, PROTO_E_REPORT_PROVENANCE);
@@ -1302,7 +1306,7 @@ static void test_encode_rejects(void **state)
 	EXPECT(r.prov = PROTO_PROV_ANONYMOUS, 0);
 	EXPECT((r.prov = PROTO_PROV_ANONYMOUS, r.tlp = PROTO_TLP_GREEN), 0);
 	EXPECT((r.prov = PROTO_PROV_ANONYMOUS, r.tlp = PROTO_TLP_AMBER, r.n_recipients = 1,
-		r.recipients = ids[0]),
+		memcpy(r.recipients, ids, sizeof(ids))),
 	       PROTO_E_REPORT_PROVENANCE);
 	EXPECT((r.prov = PROTO_PROV_ANONYMOUS, r.ring_n = 2, r.ring[0] = 9, r.ring[1] = 9),
 	       PROTO_E_REPORT_PROVENANCE);
@@ -1310,6 +1314,39 @@ static void test_encode_rejects(void **state)
 	EXPECT((r.prov = PROTO_PROV_ANONYMOUS, r.ring_n = PROTO_REPORT_RING_MAX + 1),
 	       PROTO_E_TOO_LARGE);
 #undef EXPECT
+}
+
+/*
+ * A decoded report is a plain value: a copy (as exporter.c makes when it grows an array of
+ * them) keeps every recipient after the original is overwritten.
+ */
+static void test_decoded_copy_is_complete(void **state)
+{
+	struct proto_report r, *d = malloc(sizeof(*d)), *copy;
+	uint8_t sk[64], ids[2][32];
+	uint8_t *signed_buf;
+	size_t len;
+
+	(void)state;
+	assert_non_null(d);
+	memset(ids[0], 7, 32);
+	memset(ids[1], 5, 32);
+	base_report(&r, sk);
+	r.tlp = PROTO_TLP_RED;
+	r.n_recipients = 2;
+	memcpy(r.recipients, ids, sizeof(ids));
+	assert_int_equal(proto_report_sign(&r, sk, &signed_buf, &len), 0);
+	assert_int_equal(proto_report_decode(d, signed_buf, len), 0);
+	copy = malloc(sizeof(*copy));
+	assert_non_null(copy);
+	*copy = *d;
+	memset(d, 0xAA, sizeof(*d));
+	free(d);
+	assert_int_equal(copy->n_recipients, 2);
+	assert_int_equal(copy->recipients[0][0], 5);
+	assert_int_equal(copy->recipients[1][0], 7);
+	free(copy);
+	free(signed_buf);
 }
 
 /* The encoder sorts copies of the three sets and leaves the caller's arrays alone. */
@@ -1328,7 +1365,7 @@ static void test_encode_sorts(void **state)
 	base_report(&r, sk);
 	r.tlp = PROTO_TLP_AMBER;
 	r.n_recipients = 3;
-	r.recipients = &ids[0][0];
+	memcpy(r.recipients, ids, sizeof(ids));
 	r.n_tags = 4;
 	r.tags[0] = S("phishing");
 	r.tags[1] = S("c2");
@@ -1340,10 +1377,10 @@ static void test_encode_sorts(void **state)
 	assert_true(str_eq(d.tags[1], S("c2")));
 	assert_true(str_eq(d.tags[2], S("phishing")));
 	assert_true(str_eq(d.tags[3], S("\xc3\x84")));
-	assert_int_equal(d.recipients[0], 3);
-	assert_int_equal(d.recipients[32], 6);
-	assert_int_equal(d.recipients[64], 9);
-	assert_int_equal(ids[0][0], 9); /* caller's order untouched */
+	assert_int_equal(d.recipients[0][0], 3);
+	assert_int_equal(d.recipients[1][0], 6);
+	assert_int_equal(d.recipients[2][0], 9);
+	assert_int_equal(r.recipients[0][0], 9); /* caller's order untouched */
 	assert_true(str_eq(r.tags[0], S("phishing")));
 	free(signed_buf);
 
@@ -1410,7 +1447,7 @@ static void test_round_trips(void **state)
 					r.epoch = 3 + (uint64_t)kind;
 					if (tlp >= PROTO_TLP_AMBER) {
 						r.n_recipients = 2;
-						r.recipients = &rcpt[0][0];
+						memcpy(r.recipients, rcpt, 2 * 32);
 					}
 					if (extras) {
 						r.valid_until_ms = CREATED + 86400000;
@@ -1561,7 +1598,7 @@ static void test_bit_flips(void **state)
 	memcpy(pk_orig, r.signer, 32);
 	r.tlp = PROTO_TLP_AMBER;
 	r.n_recipients = 2;
-	r.recipients = &ids[0][0];
+	memcpy(r.recipients, ids, sizeof(ids));
 	r.valid_until_ms = CREATED + 1000;
 	r.n_tags = 2;
 	r.tags[0] = S("c2");
@@ -1845,7 +1882,7 @@ static void golden_build(const struct golden *g, struct golden_store *st, uint8_
 	for (size_t i = 0; i < g->n_rcpt; i++)
 		seed_key(st->rcpt[i], sk, g->maxed ? (uint8_t)(0x40 + i) : g->rcpt_seeds[i]);
 	r.n_recipients = g->n_rcpt;
-	r.recipients = &st->rcpt[0][0];
+	memcpy(r.recipients, st->rcpt, g->n_rcpt * 32);
 	if (g->maxed) {
 		/* every tag 64 bytes, reverse order (the encoder sorts), description 2048 bytes */
 		for (size_t i = 0; i < PROTO_REPORT_TAGS_MAX; i++) {
@@ -1992,6 +2029,7 @@ int main(void)
 		cmocka_unit_test(test_envelope_rejects),
 		cmocka_unit_test(test_encode_rejects),
 		cmocka_unit_test(test_encode_sorts),
+		cmocka_unit_test(test_decoded_copy_is_complete),
 		cmocka_unit_test(test_round_trips),
 		cmocka_unit_test(test_sign_rules),
 		cmocka_unit_test(test_domain_separation),

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "proto/crypto.h"
+#include "proto/crypto_test.h"
 #include "proto/error.h"
 #include "proto/keys.h"
 #include "proto/mp.h"

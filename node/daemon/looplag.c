@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+#include "node/daemon/looplag.h"
+
+#include <jansson.h>
+#include <string.h>
+
+#define PERIOD_MS 1
+
+/* Bucket of @us: below NODE_LOOPLAG_SUB one per µs; above, NODE_LOOPLAG_SUB per power of 2. */
+static unsigned bucket_of(uint64_t us)
+{
+	unsigned p, b;
+
+	if (us < NODE_LOOPLAG_SUB)
+		return (unsigned)us;
+	p = 63u - (unsigned)__builtin_clzll(us); /* 2^p <= us < 2^(p+1), p >= 3 */
+	b = (p - 2) * NODE_LOOPLAG_SUB + (unsigned)((us >> (p - 3)) & (NODE_LOOPLAG_SUB - 1));
+	return b < NODE_LOOPLAG_BUCKETS ? b : NODE_LOOPLAG_BUCKETS - 1;
+}
+
+/* Largest value of bucket @b. */
+static uint64_t bucket_top(unsigned b)
+{
+	unsigned p = b / NODE_LOOPLAG_SUB + 2, s = b % NODE_LOOPLAG_SUB;
+
+	if (b < NODE_LOOPLAG_SUB)
+		return b;
+	return ((uint64_t)(NODE_LOOPLAG_SUB + s + 1) << (p - 3)) - 1;
+}
+
+void node_looplag_hist_add(struct node_looplag_hist *h, uint64_t us)
+{
+	h->n++;
+	if (us > h->max_us)
+		h->max_us = us;
+	h->bucket[bucket_of(us)]++;
+}
+
+uint64_t node_looplag_hist_quantile(const struct node_looplag_hist *h, double q)
+{
+	uint64_t want, seen = 0;
+
+	if (!h->n)
+		return 0;
+	want = (uint64_t)(q * (double)h->n + 0.999999);
+	if (want < 1)
+		want = 1;
+	for (unsigned b = 0; b < NODE_LOOPLAG_BUCKETS; b++) {
+		seen += h->bucket[b];
+		if (seen >= want) {
+			uint64_t top = bucket_top(b);
+			/* The last bucket is open-ended: the maximum bounds it. */
+			return top < h->max_us && b < NODE_LOOPLAG_BUCKETS - 1 ? top : h->max_us;
+		}
+	}
+	return h->max_us;
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	struct node_looplag *l = t->data;
+	uint64_t now = uv_hrtime();
+
+	if (l->last_ns) {
+		uint64_t gap_us = (now - l->last_ns) / 1000;
+
+		node_looplag_hist_add(&l->hist,
+				      gap_us > PERIOD_MS * 1000 ? gap_us - PERIOD_MS * 1000 : 0);
+	}
+	l->last_ns = now;
+}
+
+int node_looplag_start(struct node_looplag *l, uv_loop_t *loop)
+{
+	int rc;
+
+	memset(l, 0, sizeof(*l));
+	rc = uv_timer_init(loop, &l->timer);
+	if (rc)
+		return rc;
+	l->timer.data = l;
+	uv_unref((uv_handle_t *)&l->timer);
+	return uv_timer_start(&l->timer, on_tick, PERIOD_MS, PERIOD_MS);
+}
+
+void node_looplag_close(struct node_looplag *l)
+{
+	uv_close((uv_handle_t *)&l->timer, NULL);
+}
+
+static json_t *ms(uint64_t us)
+{
+	return json_real((double)us / 1000.0);
+}
+
+json_t *node_looplag_json(const struct node_looplag *l)
+{
+	const struct node_looplag_hist *h = &l->hist;
+
+	return json_pack("{s:I, s:o, s:o, s:o}", "samples", (json_int_t)h->n, "lag_p50_ms",
+			 ms(node_looplag_hist_quantile(h, 0.50)), "lag_p99_ms",
+			 ms(node_looplag_hist_quantile(h, 0.99)), "lag_max_ms", ms(h->max_us));
+}

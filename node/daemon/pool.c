@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+#include "node/daemon/pool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define POOL_MIN 4
+#define POOL_MAX 32
+
+unsigned node_pool_cpus(void)
+{
+	unsigned n = uv_available_parallelism();
+
+	return n ? n : 1;
+}
+
+unsigned node_pool_init(void)
+{
+	const char *env = getenv("UV_THREADPOOL_SIZE");
+	unsigned n;
+	char buf[16];
+
+	if (env && *env)
+		return (unsigned)strtoul(env, NULL, 10);
+	n = node_pool_cpus() + NODE_POOL_IO_THREADS;
+	if (n < POOL_MIN)
+		n = POOL_MIN;
+	if (n > POOL_MAX)
+		n = POOL_MAX;
+	snprintf(buf, sizeof(buf), "%u", n);
+	setenv("UV_THREADPOOL_SIZE", buf, 0);
+	return n;
+}
+
+void node_pool_lane_init(struct node_pool_lane *lane, uv_loop_t *loop, unsigned cap)
+{
+	lane->loop = loop;
+	lane->cap = cap ? cap : 1;
+	lane->running = 0;
+	lane->head = NULL;
+	lane->tail = &lane->head;
+	lane->queued = 0;
+}
+
+static void start(struct node_pool_lane *lane, struct node_pool_work *pw);
+
+static void on_work(uv_work_t *w)
+{
+	struct node_pool_work *pw = (struct node_pool_work *)w;
+
+	pw->work(w);
+}
+
+static void on_done(uv_work_t *w, int status)
+{
+	struct node_pool_work *pw = (struct node_pool_work *)w;
+	struct node_pool_lane *lane = pw->lane;
+	struct node_pool_work *next;
+
+	lane->running--;
+	/* Start the next one first: @done may free whatever holds the lane's user. */
+	next = lane->head;
+	if (next) {
+		lane->head = next->next;
+		if (!lane->head)
+			lane->tail = &lane->head;
+		start(lane, next);
+	}
+	pw->done(w, status);
+}
+
+static void start(struct node_pool_lane *lane, struct node_pool_work *pw)
+{
+	lane->running++;
+	/* Fails only for a NULL work callback, which node_pool_submit() never passes. */
+	uv_queue_work(lane->loop, &pw->w, on_work, on_done);
+}
+
+void node_pool_submit(struct node_pool_lane *lane, struct node_pool_work *pw, uv_work_cb work,
+		      uv_after_work_cb done)
+{
+	pw->lane = lane;
+	pw->work = work;
+	pw->done = done;
+	pw->next = NULL;
+	if (lane->running < lane->cap) {
+		start(lane, pw);
+		return;
+	}
+	lane->queued++;
+	*lane->tail = pw;
+	lane->tail = &pw->next;
+}
+
+int node_pool_lane_idle(const struct node_pool_lane *lane)
+{
+	return !lane->running && !lane->head;
+}

@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * node/overlay/catchup.c — catch-up: range reconciliation sessions (proto/recon.h) over the
+ * store's range fingerprints, one at a time per node, the FETCH of what a session found
+ * missing, and the anonymous reports hidden from catch-up while their stem runs.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/common/log.h"
+#include "node/overlay/dissem_int.h"
+#include "proto/error.h"
+#include "proto/gossip.h"
+#include "proto/link.h"
+#include "proto/recon.h"
+#include "proto/report.h"
+#include "proto/stem.h"
+
+static void start_recon(struct node_dissem *d, struct dlink *dl);
+
+static uint64_t xrand(struct node_dissem *d)
+{
+	uint64_t z = (d->rnd += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Index of the first hidden key >= @key (NULL: 0). */
+static size_t hidden_lower(const struct node_dissem *d, const uint8_t *key)
+{
+	size_t a = 0, b = d->n_hidden;
+
+	while (key && a < b) {
+		size_t m = a + (b - a) / 2;
+
+		if (memcmp(d->hidden[m], key, STORE_RECON_KEY_LEN) < 0)
+			a = m + 1;
+		else
+			b = m;
+	}
+	return a;
+}
+
+/* Drop the hidden keys whose stem has ended here (fluffed, embargo over, gossip came). */
+void node_catchup_prune_hidden(struct node_dissem *d)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < d->n_hidden; i++)
+		if (proto_stem_pending(d->stem, d->hidden[i] + 8))
+			memmove(d->hidden[out++], d->hidden[i], STORE_RECON_KEY_LEN);
+	d->n_hidden = out;
+}
+
+/* Hide stored report @id (created at @created_ms) from catch-up while its stem runs. */
+void node_catchup_hide(struct node_dissem *d, uint64_t created_ms, const uint8_t id[32])
+{
+	uint8_t key[STORE_RECON_KEY_LEN];
+	size_t at;
+
+	node_catchup_prune_hidden(d);
+	store_recon_key(key, created_ms, id);
+	at = hidden_lower(d, key);
+	if (at < d->n_hidden && memcmp(d->hidden[at], key, sizeof(key)) == 0)
+		return;
+	if (node_dissem_grow((void **)&d->hidden, &d->cap_hidden, d->n_hidden + 1,
+			     sizeof(*d->hidden))) {
+		log_warning("dissem: out of memory: an anonymous report in its stem is visible to "
+			    "catch-up");
+		return;
+	}
+	memmove(d->hidden[at + 1], d->hidden[at], (d->n_hidden - at) * sizeof(*d->hidden));
+	memcpy(d->hidden[at], key, sizeof(key));
+	d->n_hidden++;
+}
+
+static bool is_hidden(const struct node_dissem *d, const uint8_t key[STORE_RECON_KEY_LEN])
+{
+	size_t at = hidden_lower(d, key);
+
+	return at < d->n_hidden && memcmp(d->hidden[at], key, STORE_RECON_KEY_LEN) == 0 &&
+	       proto_stem_pending(d->stem, key + 8);
+}
+
+static int src_fingerprint(void *ctx, const uint8_t *lo, const uint8_t *hi, uint8_t sum[32],
+			   uint64_t *count)
+{
+	struct node_dissem *d = ctx;
+	int rc = store_recon_fingerprint(d->store, NULL, lo, hi, sum, count);
+
+	for (size_t i = hidden_lower(d, lo); rc == 0 && i < d->n_hidden; i++) {
+		if (hi && memcmp(d->hidden[i], hi, STORE_RECON_KEY_LEN) >= 0)
+			break;
+		/* Stored before it was hidden, so it is counted in the store's figures. */
+		if (proto_stem_pending(d->stem, d->hidden[i] + 8) && *count) {
+			proto_recon_sum_sub(sum, d->hidden[i] + 8);
+			(*count)--;
+		}
+	}
+	return rc;
+}
+
+/* The next key after @key in byte order among keys of the same length; false at the end. */
+static bool key_next(uint8_t key[STORE_RECON_KEY_LEN])
+{
+	for (size_t i = STORE_RECON_KEY_LEN; i-- > 0;)
+		if (++key[i] != 0)
+			return true;
+	return false;
+}
+
+static int src_list(void *ctx, const uint8_t *lo, const uint8_t *hi,
+		    uint8_t (*keys)[PROTO_RECON_KEY_LEN], size_t cap, size_t *n)
+{
+	struct node_dissem *d = ctx;
+	uint8_t cursor[STORE_RECON_KEY_LEN];
+	size_t got = 0;
+
+	if (!d->n_hidden)
+		return store_recon_list(d->store, NULL, lo, hi, keys, cap, n);
+	/* Page past the hidden keys until @cap visible ones or the end of the range. */
+	for (const uint8_t *from = lo;;) {
+		size_t want = cap - got, k, kept = 0;
+		int rc = store_recon_list(d->store, NULL, from, hi, keys + got, want, &k);
+
+		if (rc)
+			return rc;
+		for (size_t i = 0; i < k; i++)
+			if (!is_hidden(d, keys[got + i]))
+				memmove(keys[got + kept++], keys[got + i], STORE_RECON_KEY_LEN);
+		if (k < want || !k) {
+			got += kept;
+			break;
+		}
+		memcpy(cursor, keys[got + k - 1], STORE_RECON_KEY_LEN);
+		got += kept;
+		if (got == cap || !key_next(cursor))
+			break;
+		from = cursor;
+	}
+	*n = got;
+	return 0;
+}
+
+void node_catchup_open_window(struct node_dissem *d, struct dlink *dl)
+{
+	dl->catchup_until = uv_now(d->loop) + NODE_DISSEM_CATCHUP_WINDOW_MS;
+}
+
+static void send_recon(struct node_dissem *d, struct dlink *dl, uint8_t *payload, size_t len)
+{
+	uint8_t *msg;
+	size_t mlen;
+
+	if (!payload)
+		return;
+	if (proto_link_encode_bin(PROTO_LINK_RECON, payload, len, &msg, &mlen) == 0) {
+		d->c.recon_bytes_sent += mlen;
+		node_dissem_enqueue(d, dl, Q_MSG, NULL, msg, mlen);
+	}
+	free(payload);
+}
+
+/* Push the session's "have" reports and FETCH its "need" ids. */
+static void drain_session(struct node_dissem *d, struct dlink *dl, struct proto_recon *r)
+{
+	static uint8_t ids[PROTO_LINK_IDS_MAX][32];
+	size_t n;
+
+	for (;;) {
+		if (proto_recon_have(r, ids, PROTO_LINK_IDS_MAX, &n) || !n)
+			break;
+		for (size_t i = 0; i < n; i++)
+			node_dissem_enqueue(d, dl, Q_CATCHUP, ids[i], NULL, 0);
+		d->c.catchup_pushed += n;
+	}
+	for (;;) {
+		static bool present[PROTO_LINK_IDS_MAX];
+		size_t k = 0;
+
+		proto_recon_need(r, ids, PROTO_LINK_IDS_MAX, &n);
+		if (!n)
+			break;
+		/*
+		 * A peer that lies about a report's `created` can make its id look missing
+		 * (proto/recon.h): never FETCH what the store already holds.
+		 */
+		if (store_report_has(d->store, NULL, (const uint8_t(*)[32])ids, n, present) == 0) {
+			for (size_t i = 0; i < n; i++)
+				if (!present[i])
+					memmove(ids[k++], ids[i], 32);
+			n = k;
+		}
+		if (!n)
+			continue;
+		d->c.fetch_sent++;
+		dl->fetch_wait += n;
+		dl->fetch_deadline = uv_now(d->loop) + NODE_DISSEM_CATCHUP_WINDOW_MS;
+		/* FETCH bytes count as catch-up traffic. */
+		d->c.recon_bytes_sent += node_dissem_enqueue_ids(d, dl, PROTO_LINK_FETCH,
+								 (const uint8_t(*)[32])ids, n);
+	}
+}
+
+/*
+ * Catch-up sessions run one at a time per node, and the next one starts only once the
+ * copies found by the previous one are stored (nothing pending, no FETCH unanswered):
+ * a node that comes back with several links would otherwise fetch what it missed once per
+ * link.
+ */
+static bool catching_up(struct node_dissem *d)
+{
+	uint64_t now = uv_now(d->loop);
+
+	if (d->jobs_running || d->n_pend)
+		return true;
+	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++) {
+		struct dlink *dl = &d->links[i];
+		if (!dl->l)
+			continue;
+		if (dl->ri || dl->rr)
+			return true;
+		if (dl->fetch_wait && now < dl->fetch_deadline)
+			return true;
+	}
+	return false;
+}
+
+void node_catchup_start_wanted(struct node_dissem *d)
+{
+	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX && !d->stopping; i++) {
+		struct dlink *dl = &d->links[i];
+		if (!dl->l || !dl->deferred)
+			continue;
+		if (catching_up(d))
+			return;
+		uint8_t *p = dl->deferred;
+		dl->deferred = NULL;
+		node_catchup_on_recon(d, dl, p, dl->deferred_len);
+		free(p);
+	}
+	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX && !d->stopping; i++) {
+		struct dlink *dl = &d->links[i];
+		if (!dl->l || !dl->recon_wanted)
+			continue;
+		if (catching_up(d))
+			return;
+		dl->recon_wanted = false;
+		start_recon(d, dl);
+	}
+}
+
+static void start_recon(struct node_dissem *d, struct dlink *dl)
+{
+	uint8_t *out = NULL;
+	size_t len;
+	int rc;
+
+	if (dl->ri && uv_now(d->loop) < dl->catchup_until)
+		return; /* a session is still running */
+	proto_recon_free(dl->ri);
+	dl->ri = proto_recon_new(NULL, &d->src);
+	if (!dl->ri)
+		return;
+	d->c.sessions++;
+	node_catchup_open_window(d, dl);
+	rc = proto_recon_initiate(dl->ri, &out, &len);
+	if (rc) {
+		d->c.failed++;
+		log_warning("dissem: catch-up session could not start: %s", proto_error_str(rc));
+		proto_recon_free(dl->ri);
+		dl->ri = NULL;
+		return;
+	}
+	send_recon(d, dl, out, len);
+}
+
+void node_catchup_on_recon(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len)
+{
+	int role = proto_recon_msg_role(p, len);
+	struct proto_recon **sp;
+	uint8_t *out = NULL;
+	size_t olen = 0;
+	bool fresh;
+	int rc;
+
+	d->c.recon_bytes_recv += len + 5;
+	if (role < 0) {
+		d->c.failed++;
+		return;
+	}
+	sp = role == 0 ? &dl->rr : &dl->ri;
+	if (!*sp && role != 0) {
+		d->c.failed++;
+		return;
+	}
+	fresh = !*sp;
+	if (fresh && catching_up(d)) {
+		/*
+		 * A session the peer opened while this node is still storing what another
+		 * session found: answer it afterwards, or it would fetch the same reports
+		 * twice. The peer waits (its session times out after a quiet window).
+		 */
+		uint8_t *copy = malloc(len);
+		if (copy) {
+			memcpy(copy, p, len);
+			free(dl->deferred);
+			dl->deferred = copy;
+			dl->deferred_len = len;
+		}
+		return;
+	}
+	if (fresh) {
+		if (role == 0 && node_dissem_charge(d, dl, CHARGE_SESSION))
+			return;
+		*sp = proto_recon_new(NULL, &d->src);
+		if (!*sp)
+			return;
+		d->c.sessions++;
+	}
+	node_catchup_open_window(d, dl);
+	rc = proto_recon_receive(*sp, p, len, &out, &olen);
+	if (rc < 0 && role == 0 && !fresh) {
+		/*
+		 * The peer gave up the session we were answering and opened a new one (its
+		 * first message does not fit the old session): answer the new one.
+		 */
+		proto_recon_free(*sp);
+		*sp = NULL;
+		if (node_dissem_charge(d, dl, CHARGE_FAILED) ||
+		    node_dissem_charge(d, dl, CHARGE_SESSION))
+			return;
+		*sp = proto_recon_new(NULL, &d->src);
+		if (!*sp)
+			return;
+		d->c.sessions++;
+		rc = proto_recon_receive(*sp, p, len, &out, &olen);
+	}
+	drain_session(d, dl, *sp);
+	if (rc == 0 || rc == PROTO_RECON_DONE)
+		send_recon(d, dl, out, olen);
+	if (rc == PROTO_RECON_DONE) {
+		d->c.completed++;
+		proto_recon_free(*sp);
+		*sp = NULL;
+		node_catchup_start_wanted(d);
+	} else if (rc < 0) {
+		d->c.failed++;
+		log_info("dissem: catch-up session failed: %s", proto_error_str(rc));
+		proto_recon_free(*sp);
+		*sp = NULL;
+		if (role == 0)
+			node_dissem_charge(d, dl, CHARGE_FAILED);
+	}
+}
+
+/*
+ * A catch-up copy (a session's "have" item, or the answer to our FETCH): stored, never
+ * handed to the engine, so it can neither prune a tree link nor be gossiped on.
+ */
+void node_catchup_on_copy(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len)
+{
+	uint8_t id[32];
+
+	d->c.pushes_received++; /* payload copies, gossip and catch-up alike */
+	dl->received++;
+	if (dl->fetch_wait)
+		dl->fetch_wait--;
+	proto_report_id(p, len, id);
+	if (proto_gossip_seen(d->g, id)) {
+		d->c.duplicates++;
+		return;
+	}
+	d->c.catchup_received++;
+	dl->catchup_until = uv_now(d->loop) + NODE_DISSEM_CATCHUP_WINDOW_MS;
+	node_admission_add(d, dl, p, len, id, IN_CATCHUP, node_dissem_created_of(d, p, len));
+}
+
+void node_catchup_source_init(struct node_dissem *d)
+{
+	d->src.fingerprint = src_fingerprint;
+	d->src.list = src_list;
+	d->src.ctx = d;
+}
+
+void node_catchup_periodic(struct node_dissem *d, uint64_t now)
+{
+	node_catchup_prune_hidden(d);
+	if (d->cfg.recon_interval_ms && now >= d->next_recon) {
+		struct dlink *up[NODE_DISSEM_LINKS_MAX];
+		size_t n = 0;
+
+		d->next_recon = now + d->cfg.recon_interval_ms;
+		for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++)
+			if (d->links[i].l)
+				up[n++] = &d->links[i];
+		if (n)
+			up[xrand(d) % n]->recon_wanted = true;
+	}
+	/* Sessions stuck for a whole window (a silent peer) are given up. */
+	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++) {
+		struct dlink *dl = &d->links[i];
+		if (dl->l && (dl->ri || dl->rr) && now >= dl->catchup_until) {
+			d->c.failed++;
+			proto_recon_free(dl->ri);
+			proto_recon_free(dl->rr);
+			dl->ri = dl->rr = NULL;
+		}
+	}
+	node_catchup_start_wanted(d);
+}

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * node/overlay/dissem_int.h — the dissemination driver's own state, shared by the files that
+ * implement node/overlay/dissem.h and by nothing else:
+ *
+ *   dissem.c          the gossip driver: life cycle, link callbacks and message dispatch,
+ *                     per-link send queues, the timer, peer budgets
+ *   admission.c       the admission and commit pipeline (thread-pool jobs)
+ *   catchup.c         range reconciliation sessions and FETCH
+ *   outbox.c          direct delivery of AMBER/RED reports and their ACKs
+ *   roster_gossip.c   rosters sent to and received from peers
+ *   stem_driver.c     the Dandelion stem on links
+ *   dissem_status.c   the counters as JSON
+ *
+ * Thread rules: everything here runs on the loop thread, except job_work() in admission.c,
+ * which reads only its job, the store and the rate limiters (under rate_lock).
+ */
+#ifndef CHATHAM_NODE_DISSEM_INT_H
+#define CHATHAM_NODE_DISSEM_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/overlay/dissem.h"
+#include "policy/admit.h"
+#include "policy/rate.h"
+#include "proto/link.h"
+#include "proto/parts.h"
+#include "proto/recon.h"
+#include "proto/report.h"
+#include "store/store.h"
+
+struct proto_gossip;
+struct proto_stem;
+
+enum qkind {
+	Q_MSG = 0,     /* encoded link message */
+	Q_PUSH = 1,    /* PUSH of a stored report, loaded when sent (egress GOSSIP) */
+	Q_DIRECT = 2,  /* DIRECT of a stored report to the link peer (egress DIRECT) */
+	Q_STEM = 3,    /* STEM of a stored report, loaded when sent (egress GOSSIP) */
+	Q_CATCHUP = 4, /* CATCHUP of a stored report, loaded when sent (egress GOSSIP) */
+};
+
+struct qent {
+	struct qent *next;
+	uint8_t kind;
+	uint8_t id[32];
+	uint8_t *msg;
+	size_t len;
+};
+
+struct dlink {
+	struct node_link *l; /* NULL: slot free */
+	int member;
+	uint8_t member_id[32];
+	uint64_t peer_epoch;
+	struct proto_recon *ri, *rr; /* sessions we initiated / answer */
+	uint64_t catchup_until;	     /* mono ms: end of the catch-up window */
+	struct qent *qh, **qt;
+	size_t qn;
+	uint64_t rejected, received;
+	bool recon_wanted;	 /* start a session here once the node is not catching up */
+	uint64_t fetch_wait;	 /* FETCHed ids not yet answered */
+	uint64_t fetch_deadline; /* mono ms: give up waiting for them */
+	uint8_t *deferred;	 /* a peer's opening RECON message, answered when not busy */
+	size_t deferred_len;
+	struct proto_parts parts; /* a roster arriving in ROSTER_PART messages, so far */
+	/* Budget per PEER_BUDGET_WINDOW_MS: a member past it is disconnected (NODE_LINK_R_ABUSE). */
+	uint64_t budget_start;
+	uint32_t budget[3]; /* per enum charge */
+	bool abusive;
+};
+
+/* What a peer is charged for against its budget (node_dissem_charge()). */
+enum charge {
+	CHARGE_REJECT,	/* a report refused by admission (or its own over its rate limit) */
+	CHARGE_FAILED,	/* a session it opened that failed or that it abandoned */
+	CHARGE_SESSION, /* any session it opened */
+};
+
+enum in_path { IN_GOSSIP = 1, IN_CATCHUP = 2, IN_DIRECT = 3, IN_STEM = 4 };
+
+struct inb {
+	uint8_t *bytes;
+	size_t len;
+	uint8_t id[32];
+	uint8_t path;
+	uint64_t created_ms; /* IN_GOSSIP: the report's `created` (0 if it does not decode) */
+	uint8_t peer[32];
+	uint32_t link; /* slot it arrived on (counting only; may be reused by then) */
+	struct node_link *l;
+	int reason;
+	int result;
+	bool own; /* attributed and signed by the member of the link it came on */
+};
+
+struct del {
+	uint8_t report_id[32];
+	uint8_t recipient[32];
+};
+
+struct job {
+	uv_work_t w;
+	struct node_dissem *d;
+	struct node_snap *snap;
+	struct inb *items;
+	size_t n;
+	struct store_outbox_entry *puts;
+	size_t n_puts;
+	struct del *dels;
+	size_t n_dels;
+	uint64_t now_ms;
+	int err;
+};
+
+struct counters {
+	uint64_t received, duplicates, forwarded, published, catchup_received, pushes_received;
+	uint64_t backlog_dropped, egress_denied, inbound_dropped, abusive;
+	uint64_t rejected[POLICY_REASON_COUNT];
+	uint64_t sessions, completed, failed, recon_bytes_sent, recon_bytes_recv;
+	uint64_t fetch_sent, fetched_ids, fetch_ids_recv, catchup_pushed;
+	uint64_t direct_sent, direct_recv, acked, ack_sent;
+	uint64_t roster_sent, roster_recv, roster_adopted;
+	uint64_t stem_originated, stem_received, stem_forwarded, stem_fluffed, stem_embargo;
+	uint64_t store_errors;
+};
+
+struct node_dissem {
+	uv_loop_t *loop;
+	struct store *store;
+	struct node_snap *snap;
+	struct node_overlay *ov;
+	struct node_dissem_config cfg;
+	node_dissem_roster_fn roster_fn;
+	void *roster_ctx;
+	void (*commit_fn)(void *ctx);
+	void *commit_ctx;
+	struct proto_gossip *g;
+	struct proto_stem *stem; /* same link handles as g */
+	struct proto_recon_source src;
+	struct dlink links[NODE_DISSEM_LINKS_MAX];
+	uv_timer_t timer;
+	bool timer_open, stopping;
+	uint64_t next_periodic, next_recon;
+	uint64_t rnd;
+
+	struct inb *pend;
+	size_t n_pend, cap_pend;
+	struct store_outbox_entry *puts;
+	size_t n_puts, cap_puts;
+	struct del *dels;
+	size_t n_dels, cap_dels;
+	unsigned jobs_running;
+
+	/*
+	 * Rate limits on admitted new reports (policy/rate.h), shared by the admission jobs:
+	 * attributed reports per signer, anonymous ones per member whose link delivered them.
+	 */
+	pthread_mutex_t rate_lock;
+	struct policy_rate *rate_signed, *rate_anon;
+
+	/*
+	 * Recon keys of the anonymous reports in their stem phase here, ascending. Catch-up
+	 * must not show them before they fluff: a peer that found one in this node's set
+	 * before anyone else had it would know (or, at a relay, narrow down) where it started.
+	 */
+	uint8_t (*hidden)[STORE_RECON_KEY_LEN];
+	size_t n_hidden, cap_hidden;
+	size_t parts_bytes; /* ROSTER_PART bytes held over all links */
+
+	struct proto_report scratch; /* loop-thread decodes */
+	struct counters c;
+	void (*done)(void *);
+	void *done_arg;
+};
+
+/* dissem.c: the driver ------------------------------------------------------------------ */
+
+/* Wall clock, ms since the Unix epoch (admission, the store and the outbox use it). */
+uint64_t node_dissem_wall_ms(void);
+
+/* Grow *@arr (elements of @elem bytes, capacity *@cap) to hold @need. 0 or -ENOMEM. */
+int node_dissem_grow(void **arr, size_t *cap, size_t need, size_t elem);
+
+/* The up link to member @id, or NULL. */
+struct dlink *node_dissem_slot_of_member(struct node_dissem *d, const uint8_t id[32]);
+
+/*
+ * node_dissem_enqueue() - queue @msg (owned, Q_MSG) or a stored report @id to load when sent
+ * (Q_PUSH/Q_DIRECT/Q_STEM/Q_CATCHUP) on @dl, and send what fits. Returns 0, -ENOTCONN (slot
+ * free), -ENOBUFS (backlog full, reports only) or -ENOMEM.
+ * node_dissem_enqueue_ids() - @n ids in messages of @type; returns the encoded bytes queued.
+ */
+int node_dissem_enqueue(struct node_dissem *d, struct dlink *dl, uint8_t kind, const uint8_t *id,
+			uint8_t *msg, size_t len);
+size_t node_dissem_enqueue_ids(struct node_dissem *d, struct dlink *dl, enum proto_link_type type,
+			       const uint8_t (*ids)[32], size_t n);
+
+/* Turn the engine's queued actions into link messages. */
+void node_dissem_drain_engine(struct node_dissem *d);
+
+/* (Re)arm the timer for the earliest engine, stem or periodic deadline. */
+void node_dissem_arm_timer(struct node_dissem *d);
+
+/*
+ * node_dissem_charge() - charge @what to @dl; true (and the link marked abusive) when it is
+ * over that budget. node_dissem_close_abusive() closes the marked links; never call it from
+ * inside a link's own callback frames.
+ */
+bool node_dissem_charge(struct node_dissem *d, struct dlink *dl, enum charge what);
+void node_dissem_close_abusive(struct node_dissem *d);
+
+/* The `created` of report bytes @p (0 when they do not decode), of stored report @id. */
+uint64_t node_dissem_created_of(struct node_dissem *d, const uint8_t *p, size_t len);
+uint64_t node_dissem_stored_created(struct node_dissem *d, const uint8_t id[32], bool *anonymous);
+
+/* Free everything once the timer is closed and no job runs, then call the stop callback. */
+void node_dissem_maybe_finish_stop(struct node_dissem *d);
+
+/* admission.c ---------------------------------------------------------------------------- */
+
+/* Queue a received report (bytes copied) from @dl for admission. 0, -ENOBUFS or -ENOMEM. */
+int node_admission_add(struct node_dissem *d, struct dlink *dl, const uint8_t *bytes, size_t len,
+		       const uint8_t id[32], uint8_t path, uint64_t created_ms);
+/* Start admission jobs for what is pending, within NODE_DISSEM_JOBS_MAX. */
+void node_admission_kick(struct node_dissem *d);
+/* Reports or outbox changes wait for a job. */
+bool node_admission_pending(const struct node_dissem *d);
+
+/* catchup.c ------------------------------------------------------------------------------ */
+
+/* Point d->src (the recon source) at the store, minus the hidden keys. */
+void node_catchup_source_init(struct node_dissem *d);
+/* Hide stored report @id from catch-up while its stem runs; forget ended stems. */
+void node_catchup_hide(struct node_dissem *d, uint64_t created_ms, const uint8_t id[32]);
+void node_catchup_prune_hidden(struct node_dissem *d);
+/* Extend @dl's catch-up window from now. */
+void node_catchup_open_window(struct node_dissem *d, struct dlink *dl);
+/* Start the deferred and wanted sessions, while the node is not catching up. */
+void node_catchup_start_wanted(struct node_dissem *d);
+/* Once a second: pick a random link to reconcile with, give up stuck sessions. */
+void node_catchup_periodic(struct node_dissem *d, uint64_t now);
+/* A RECON message, a CATCHUP copy from @dl. */
+void node_catchup_on_recon(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len);
+void node_catchup_on_copy(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len);
+
+/* outbox.c ------------------------------------------------------------------------------- */
+
+/* Send due outbox entries to recipients with a link up and reschedule them. */
+void node_outbox_scan(struct node_dissem *d);
+/* A DIRECT copy, an ACK from @dl; ACK a committed DIRECT copy @it. */
+void node_outbox_on_direct(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len);
+void node_outbox_on_ack(struct node_dissem *d, struct dlink *dl, const uint8_t id[32]);
+void node_outbox_ack(struct node_dissem *d, struct inb *it);
+
+/* roster_gossip.c ------------------------------------------------------------------------ */
+
+/* Send roster @epoch to @dl (ROSTER, or ROSTER_PARTs). */
+void node_roster_gossip_send(struct node_dissem *d, struct dlink *dl, uint64_t epoch);
+/* A ROSTER, a ROSTER_PART from @dl; forget @dl's parts joined so far. */
+void node_roster_gossip_on_roster(struct node_dissem *d, struct dlink *dl, const uint8_t *p,
+				  size_t len);
+void node_roster_gossip_on_part(struct node_dissem *d, struct dlink *dl,
+				const struct proto_link_msg *m);
+void node_roster_gossip_drop_parts(struct node_dissem *d, struct dlink *dl);
+
+/* stem_driver.c -------------------------------------------------------------------------- */
+
+/* Act on the stem router's verdict @verdict for stored report @id (FORWARD on @link, FLUFF). */
+void node_stem_act(struct node_dissem *d, const uint8_t id[32], uint64_t created_ms, int verdict,
+		   uint32_t link);
+/* A STEM copy @it was admitted and stored: pass it on, or fluff it. */
+void node_stem_relay(struct node_dissem *d, const struct inb *it);
+/* A STEM message from @dl; embargoes due at @now. */
+void node_stem_on_stem(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len);
+void node_stem_tick(struct node_dissem *d, uint64_t now);
+
+#endif

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * node/overlay/roster_gossip.c — rosters on links: a peer whose roster epoch is behind is
+ * sent the newest one (ROSTER, or ROSTER_PARTs when it does not fit one message); a roster
+ * received is handed to the daemon's adoption callback.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/common/log.h"
+#include "node/overlay/dissem_int.h"
+#include "proto/error.h"
+#include "proto/link.h"
+#include "proto/parts.h"
+#include "proto/roster.h"
+
+/* Send roster @epoch to @dl: one ROSTER, or ROSTER_PARTs when it does not fit one message. */
+void node_roster_gossip_send(struct node_dissem *d, struct dlink *dl, uint64_t epoch)
+{
+	uint8_t *bytes = NULL, *msg;
+	size_t len, mlen;
+	uint32_t total;
+	int rc = 0;
+
+	if (store_roster_get(d->store, NULL, epoch, &bytes, &len))
+		return;
+	if (len <= PROTO_LINK_BIN_MAX) {
+		rc = proto_link_encode_bin(PROTO_LINK_ROSTER, bytes, len, &msg, &mlen);
+		if (rc == 0)
+			rc = node_dissem_enqueue(d, dl, Q_MSG, NULL, msg, mlen);
+	} else {
+		total = (uint32_t)((len + PROTO_LINK_PART_MAX - 1) / PROTO_LINK_PART_MAX);
+		for (uint32_t i = 0; rc == 0 && i < total; i++) {
+			size_t off = (size_t)i * PROTO_LINK_PART_MAX;
+			size_t n =
+				len - off < PROTO_LINK_PART_MAX ? len - off : PROTO_LINK_PART_MAX;
+
+			rc = proto_link_encode_part(i, total, bytes + off, n, &msg, &mlen);
+			if (rc == 0)
+				rc = node_dissem_enqueue(d, dl, Q_MSG, NULL, msg, mlen);
+		}
+	}
+	if (rc == 0) {
+		d->c.roster_sent++;
+		dl->peer_epoch = epoch;
+	} else {
+		log_warning("dissem: roster epoch %llu not sent on link %llu: %s",
+			    (unsigned long long)epoch, (unsigned long long)node_link_id(dl->l),
+			    proto_error_str(rc));
+	}
+	free(bytes);
+}
+
+void node_dissem_roster_adopted(struct node_dissem *d, uint64_t epoch)
+{
+	d->c.roster_adopted++;
+	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++)
+		if (d->links[i].l && d->links[i].peer_epoch < epoch)
+			node_roster_gossip_send(d, &d->links[i], epoch);
+}
+
+/* Forget the roster parts joined so far on @dl. */
+void node_roster_gossip_drop_parts(struct node_dissem *d, struct dlink *dl)
+{
+	d->parts_bytes -= dl->parts.len;
+	proto_parts_reset(&dl->parts);
+}
+
+void node_roster_gossip_on_roster(struct node_dissem *d, struct dlink *dl, const uint8_t *p,
+				  size_t len)
+{
+	int rc;
+
+	d->c.roster_recv++;
+	if (!d->roster_fn)
+		return;
+	rc = d->roster_fn(d->roster_ctx, p, len);
+	if (rc)
+		log_debug("dissem: roster from link %llu not adopted: %s",
+			  (unsigned long long)node_link_id(dl->l), proto_error_str(rc));
+}
+
+/*
+ * One part of a roster sent in ROSTER_PART messages, joined by proto/parts.h: a part out of
+ * order or past PROTO_ROSTER_MAX_BYTES drops the parts joined so far and counts against the
+ * link like a refused report. Past NODE_DISSEM_PARTS_BYTES_MAX over all links the roster is
+ * dropped without blame (it is sent again on the next link up). The joined roster goes
+ * through node_roster_gossip_on_roster() like a ROSTER.
+ */
+void node_roster_gossip_on_part(struct node_dissem *d, struct dlink *dl,
+				const struct proto_link_msg *m)
+{
+	uint32_t index = m->u.part.index, total = m->u.part.total;
+	size_t before = dl->parts.len, len;
+	const uint8_t *joined;
+	int rc = proto_parts_add(&dl->parts, index, total, m->u.part.p, m->u.part.len,
+				 PROTO_ROSTER_MAX_BYTES, &joined, &len);
+
+	d->parts_bytes = d->parts_bytes - before + dl->parts.len;
+	if (rc == PROTO_PARTS_DONE) {
+		node_roster_gossip_on_roster(d, dl, joined, len);
+		node_roster_gossip_drop_parts(d, dl);
+	} else if (rc == PROTO_PARTS_MORE && d->parts_bytes > NODE_DISSEM_PARTS_BYTES_MAX) {
+		log_warning("dissem: more than %u bytes of rosters arriving in parts at once; "
+			    "one from link %llu dropped (it is sent again on the next link up)",
+			    NODE_DISSEM_PARTS_BYTES_MAX, (unsigned long long)node_link_id(dl->l));
+		node_roster_gossip_drop_parts(d, dl);
+	} else if (rc == -EPROTO || rc == PROTO_E_TOO_LARGE) {
+		log_debug("dissem: roster part %u/%u from link %llu out of order or too large; "
+			  "dropped",
+			  index, total, (unsigned long long)node_link_id(dl->l));
+		node_dissem_charge(d, dl, CHARGE_REJECT);
+	}
+}
