@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "proto/crypto.h"
+#include "proto/crypto_test.h"
 #include "proto/error.h"
 #include "proto/notice.h"
 

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "proto/crypto.h"
+#include "proto/crypto_test.h"
 #include "proto/error.h"
 #include "proto/notice.h"
 #include "proto/report.h"
