@@ -664,9 +664,16 @@ int proto_gossip_publish(struct proto_gossip *g, const uint8_t id[32], uint64_t 
 	s->state = S_FORWARDED;
 	g->st.published++;
 	form_candidate(g, id, created_ms, now_ms);
-	for (uint32_t i = 0; i < g->n_up; i++)
-		if ((err = push(g, g->up[i], id)) < 0)
+	for (uint32_t i = 0; i < g->n_up; i++) {
+		uint32_t link = g->up[i];
+
+		if (g->cfg.origin_push_all || g->links[link].state == PROTO_GOSSIP_LINK_EAGER)
+			err = push(g, link, id);
+		else
+			err = queue_ihave(g, link, id, now_ms);
+		if (err < 0)
 			return err;
+	}
 	return 0;
 }
 

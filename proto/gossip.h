@@ -15,7 +15,8 @@
  * Protocol (Leitão, Pereira, Rodrigues: "Epidemic Broadcast Trees", SRDS 2007). Each link
  * is EAGER (part of the spanning tree: reports are pushed whole) or LAZY (only ids are
  * announced, in IHAVE batches). A new link starts EAGER.
- *  - Origin: proto_gossip_publish() pushes the report to ALL up links, eager and lazy.
+ *  - Origin: proto_gossip_publish() pushes the report on its eager links and announces it
+ *    on its lazy links, like a relay (cfg.origin_push_all: push on every link).
  *  - Receiving a PUSH: proto_gossip_on_push() says NEW or DUPLICATE. For NEW the caller
  *    asks policy/ to admit the report, stores it, and then calls proto_gossip_forward(),
  *    or proto_gossip_discard() when policy refused it or it is not for gossip (a report
@@ -50,8 +51,13 @@
  *    of forming do not count (neighbours are still flooding). One duplicate is weak
  *    evidence while many reports are in flight, and pruning on it splits the tree the
  *    same way as above; a real cycle keeps producing duplicates.
- *  - The origin pushes to all links, so a report's first copy may come on a LAZY link,
- *    off the tree; its copy along the tree is then still on its way. Forwarding at once
+ *  - The origin announces on lazy links. It used to push on all of them (the paper's
+ *    latency shortcut): in tests/sim (N = 1,000, seeds 1-5) that changed the largest
+ *    latency by -0.05..+0.1 x flooding and cost an extra copy per lazy link of the origin,
+ *    the largest term of the copies on 16 real daemons (docs/PERFORMANCE.md). A report's
+ *    first copy can still come on a LAZY link, off the tree (an origin with
+ *    origin_push_all, a link whose PRUNE is in flight); its copy along the tree is then
+ *    still on its way. Forwarding at once
  *    would meet that copy head-on and break a tree link. Instead the engine holds the
  *    report (after proto_gossip_forward()) until the tree copy arrives on an eager link,
  *    which is then neither pruned nor pushed back to, and forwards it from there like
@@ -116,6 +122,8 @@ struct proto_gossip_config {
 	unsigned prune_dups;	   /* duplicates in a row that prune an eager link [6] */
 	uint32_t formation_ms;	   /* flood this long after the first report, then shape the tree
 				      [1000] */
+	bool origin_push_all;	   /* the origin pushes on lazy links too, instead of announcing
+				      [false] */
 	uint64_t seed;		   /* deterministic randomness */
 };
 

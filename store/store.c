@@ -1015,37 +1015,94 @@ static int ingest_steps(MDB_txn *txn, struct ingest_ctx *ic)
 	return n_ind_add(txn, s, created);
 }
 
-int store_ingest(struct store *s, struct store_item *items, size_t n, uint64_t now_ms)
+struct outbox_put_ctx {
+	struct store *s;
+	const struct store_outbox_entry *e;
+	size_t n;
+};
+
+static int outbox_put_body(MDB_txn *txn, void *arg);
+
+struct apply_ctx {
+	struct ingest_ctx ic;
+	struct store_batch *b;
+};
+
+static int apply_body(MDB_txn *txn, void *arg)
 {
-	struct ingest_ctx ic = {.s = s, .items = items, .n = n, .now = now_ms};
+	struct apply_ctx *ac = arg;
+	struct store_batch *b = ac->b;
+	struct outbox_put_ctx oc = {.s = ac->ic.s, .e = b->puts, .n = b->n_puts};
+	uint8_t key[PAIR_KEY_LEN];
+	MDB_val k;
 	int rc;
 
-	if (!s || (n && !items))
+	b->n_deleted = 0;
+	if (b->n_items && (rc = ingest_body(txn, &ac->ic)) != 0)
+		return rc;
+	if ((rc = outbox_put_body(txn, &oc)) != 0)
+		return rc;
+	for (size_t i = 0; i < b->n_dels; i++) {
+		pair_key(key, b->dels[i].report_id, b->dels[i].recipient);
+		k = mval(key, sizeof(key));
+		rc = mdb_del(txn, oc.s->outbox, &k, NULL);
+		if (rc == 0)
+			b->n_deleted++;
+		else if (rc != MDB_NOTFOUND)
+			return store_mdb_err(rc);
+	}
+	return 0;
+}
+
+int store_apply(struct store *s, struct store_batch *b, uint64_t now_ms)
+{
+	struct apply_ctx ac = {.b = b};
+	struct ingest_ctx *ic = &ac.ic;
+	size_t n;
+	int rc;
+
+	if (!s || !b || (b->n_items && !b->items) || (b->n_puts && !b->puts) ||
+	    (b->n_dels && !b->dels))
 		return -EINVAL;
-	if (n == 0)
+	n = b->n_items;
+	b->n_deleted = 0;
+	if (n == 0 && b->n_puts == 0 && b->n_dels == 0)
 		return 0;
-	ic.pre = calloc(n, sizeof(*ic.pre));
-	ic.order = calloc(n, sizeof(*ic.order));
-	if (!ic.pre || !ic.order) {
+	*ic = (struct ingest_ctx){.s = s, .items = b->items, .n = n, .now = now_ms};
+	ic->pre = calloc(n ? n : 1, sizeof(*ic->pre));
+	ic->order = calloc(n ? n : 1, sizeof(*ic->order));
+	if (!ic->pre || !ic->order) {
 		rc = -ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		items[i].result = 0;
-		ic.pre[i] = validate_item(&items[i]);
-		if (ic.pre[i] == 0)
-			proto_indicator_id_raw(items[i].r->ind_type, items[i].r->ind_value.ptr,
-					       items[i].r->ind_value.len, items[i].ind_id);
+		struct store_item *it = &b->items[i];
+
+		it->result = 0;
+		ic->pre[i] = validate_item(it);
+		if (ic->pre[i] == 0)
+			proto_indicator_id_raw(it->r->ind_type, it->r->ind_value.ptr,
+					       it->r->ind_value.len, it->ind_id);
 	}
-	rc = store_mdb_write(&s->m, ingest_body, &ic);
+	rc = store_mdb_write(&s->m, apply_body, &ac);
 	if (rc != 0) {
 		for (size_t i = 0; i < n; i++)
-			items[i].result = 0;
+			b->items[i].result = 0;
+		b->n_deleted = 0;
 	}
 out:
-	free(ic.pre);
-	free(ic.order);
+	free(ic->pre);
+	free(ic->order);
 	return rc;
+}
+
+int store_ingest(struct store *s, struct store_item *items, size_t n, uint64_t now_ms)
+{
+	struct store_batch b = {.items = items, .n_items = n};
+
+	if (!s || (n && !items))
+		return -EINVAL;
+	return store_apply(s, &b, now_ms);
 }
 
 /* ------------------------------------------------------------------ expiry */
@@ -1483,12 +1540,6 @@ out:
 
 /* ------------------------------------------------------------------ outbox */
 
-struct outbox_put_ctx {
-	struct store *s;
-	const struct store_outbox_entry *e;
-	size_t n;
-};
-
 static int outbox_put_body(MDB_txn *txn, void *arg)
 {
 	struct outbox_put_ctx *oc = arg;
@@ -1807,6 +1858,57 @@ int store_raw_put_rate(const char *dir, size_t n, size_t batch, size_t val_len, 
 	store_mdb_close(&m);
 out_free:
 	free(val);
+	return rc;
+}
+
+int store_raw_get_rate(const char *dir, size_t n_keys, size_t n_gets, double *per_sec)
+{
+	struct store_mdb m;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, d;
+	uint8_t(*keys)[32];
+	uint64_t x = 0x9e3779b97f4a7c15ull, r = 88172645463325252ull;
+	double t0;
+	int rc;
+
+	*per_sec = 0;
+	if (n_keys == 0 || n_gets == 0)
+		return -EINVAL;
+	keys = malloc(n_keys * 32);
+	if (!keys)
+		return -ENOMEM;
+	/* The keys store_raw_put_rate() wrote: the same xorshift sequence. */
+	for (size_t i = 0; i < n_keys; i++)
+		for (int w = 0; w < 4; w++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			memcpy(keys[i] + 8 * w, &x, 8);
+		}
+	rc = store_mdb_open(&m, dir, MDB_RDONLY, 0, 0, 16, 2, 0600, STORE_E_MAP_FULL);
+	if (rc != 0)
+		goto out;
+	if ((rc = store_mdb_read_begin(&m, &txn)) == 0) {
+		rc = store_mdb_err(mdb_dbi_open(txn, NULL, 0, &dbi));
+		store_mdb_read_end(&m, txn);
+	}
+	t0 = now_sec();
+	for (size_t i = 0; i < n_gets && rc == 0; i++) {
+		r ^= r << 13;
+		r ^= r >> 7;
+		r ^= r << 17;
+		k = mval(keys[r % n_keys], 32);
+		if ((rc = store_mdb_read_begin(&m, &txn)) != 0)
+			break;
+		rc = store_mdb_err(mdb_get(txn, dbi, &k, &d));
+		store_mdb_read_end(&m, txn);
+	}
+	if (rc == 0)
+		*per_sec = (double)n_gets / (now_sec() - t0);
+	store_mdb_close(&m);
+out:
+	free(keys);
 	return rc;
 }
 

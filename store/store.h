@@ -169,6 +169,30 @@ struct store_item {
  */
 int store_ingest(struct store *s, struct store_item *items, size_t n, uint64_t now_ms);
 
+struct store_outbox_entry;
+
+/* One write transaction's worth of work: new reports and outbox changes (store_apply()). */
+struct store_batch {
+	struct store_item *items; /* as store_ingest(); results written */
+	size_t n_items;
+	const struct store_outbox_entry *puts; /* insert or replace (store_outbox_put()) */
+	size_t n_puts;
+	/* Entries to drop (only report_id and recipient are read); absent ones are skipped. */
+	const struct store_outbox_entry *dels;
+	size_t n_dels;
+	size_t n_deleted; /* out: how many of @dels were present and are now gone */
+};
+
+/*
+ * store_apply() - store_ingest() of b->items, then b->puts, then b->dels, in ONE durable
+ * write transaction (one commit for a whole admission job, e.g. the reports that arrived on
+ * the links plus the ACKs that came with them). Item validation and results are exactly as
+ * store_ingest(); a delete of an entry that is not there is not an error. Returns 0 once
+ * committed; on a negative return nothing was written and no result may be used. A batch
+ * with nothing in it is a no-op returning 0.
+ */
+int store_apply(struct store *s, struct store_batch *b, uint64_t now_ms);
+
 /*
  * store_expire() - expiry sweep: every ACTIVE indicator whose latest valid_until is <=
  * @now_ms becomes EXPIRED, with a feed entry (state EXPIRED). At most @max indicators per

@@ -31,6 +31,13 @@ int store_verify(struct store *s, char *why, size_t why_len);
 int store_raw_put_rate(const char *dir, size_t n, size_t batch, size_t val_len, double *per_sec);
 
 /*
+ * store_raw_get_rate() - benchmark helper: one-shot lookups (a read transaction each, like
+ * store_report_get() with no @rd) of random keys among the first @n_keys that
+ * store_raw_put_rate() wrote into @dir, @n_gets of them. *@per_sec = lookups per second.
+ */
+int store_raw_get_rate(const char *dir, size_t n_keys, size_t n_gets, double *per_sec);
+
+/*
  * store_debug_put() - write raw bytes into named database @db ("reports", "indicators",
  * "recon", "expiry", "feed", "outbox", "rosters", "meta") in one transaction, bypassing
  * every invariant. For tests that corrupt a store and for repair tools only.

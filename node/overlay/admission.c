@@ -3,9 +3,9 @@
  * node/overlay/admission.c — the admission and commit pipeline of the dissemination driver
  * (see node/overlay/dissem.c for the whole picture): inbound reports and outbox changes
  * collect on the loop thread; at most NODE_DISSEM_JOBS_MAX jobs run in the thread pool, each
- * admits its batch with the job's snapshot, applies the per-member rate limits, stores the
- * accepted reports in one store_ingest() transaction and applies the outbox changes. Only
- * after the commit does the loop forward, discard or ACK (DESIGN.md §7).
+ * admits its batch with the job's snapshot, applies the per-member rate limits, and stores the
+ * accepted reports, the outbox reschedules and the ACKed deletions in one store_apply()
+ * transaction. Only after the commit does the loop forward, discard or ACK (DESIGN.md §7).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -83,6 +83,8 @@ static void job_work(uv_work_t *w)
 	struct store_item *si = j->n ? calloc(j->n, sizeof(*si)) : NULL;
 	struct proto_report *reps = j->n ? calloc(j->n, sizeof(*reps)) : NULL;
 	size_t *map = j->n ? calloc(j->n, sizeof(*map)) : NULL;
+	struct store_outbox_entry *dels = NULL;
+	struct store_batch b;
 	size_t k = 0;
 
 	if (j->n && (!si || !reps || !map)) {
@@ -115,22 +117,31 @@ static void job_work(uv_work_t *w)
 		map[k++] = i;
 	}
 	k = rate_limit(j, si, reps, map, k);
-	if (k) {
-		j->err = store_ingest(j->d->store, si, k, j->now_ms);
-		for (size_t m = 0; m < k; m++)
-			j->items[map[m]].result = j->err ? j->err : si[m].result;
-	}
-	if (j->n_puts) {
-		int rc = store_outbox_put(j->d->store, j->puts, j->n_puts);
-		if (rc && !j->err)
-			j->err = rc;
+	if (j->n_dels && !(dels = calloc(j->n_dels, sizeof(*dels)))) {
+		j->err = -ENOMEM;
+		goto out;
 	}
 	for (size_t i = 0; i < j->n_dels; i++) {
-		int rc = store_outbox_del(j->d->store, j->dels[i].report_id, j->dels[i].recipient);
-		if (rc && rc != STORE_E_NOT_FOUND && !j->err)
-			j->err = rc;
+		memcpy(dels[i].report_id, j->dels[i].report_id, 32);
+		memcpy(dels[i].recipient, j->dels[i].recipient, 32);
 	}
+	/*
+	 * One transaction for the whole job: the admitted reports, the outbox reschedules and
+	 * the ACKed entries (an ACK for an entry already gone is skipped). If it fails nothing
+	 * is stored; the reports are then not forwarded or ACKed, and a lost ACK only means the
+	 * report is delivered and acknowledged once more.
+	 */
+	b = (struct store_batch){.items = si,
+				 .n_items = k,
+				 .puts = j->puts,
+				 .n_puts = j->n_puts,
+				 .dels = dels,
+				 .n_dels = j->n_dels};
+	j->err = store_apply(j->d->store, &b, j->now_ms);
+	for (size_t m = 0; m < k; m++)
+		j->items[map[m]].result = j->err ? j->err : si[m].result;
 out:
+	free(dels);
 	free(si);
 	free(reps);
 	free(map);

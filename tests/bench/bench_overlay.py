@@ -20,16 +20,43 @@ verification rate of one core (every node verifies every report once) gives the 
     reports/s per node <= cores x verify rate / N
 when all N nodes share this machine's cores.
 
+With --peer-workload it runs instead the workload of the gossipsub peer bench
+(../shared/peer-bench/gossipsub, bench.mjs) and prints the same figures, so the two can be put
+side by side (tests/bench/bench_vs_gossipsub.sh runs both):
+  - the overlay is the peer's graph: a random connected degree-regular graph (--graph-json
+    takes the edge list from a peer result file; otherwise one is drawn with --seed), each
+    node dialling only its neighbours, so every node has exactly --degree links;
+  - --warmup messages (not counted; they also form the gossip tree), then --messages, each
+    published on a node drawn uniformly at random, as fast as possible with at most
+    --inflight published but not yet held by every node; each message is one GREEN report
+    whose description is sized so that the signed report is --size bytes (as close as the
+    report encoding allows; the size used is printed);
+  - figures: messages reaching every node per second (first publish to last delivery),
+    publish -> last node latency p50/p99/max (from each node's feed times, ms resolution:
+    the origin's time is when its API received the publish), payload copies received per
+    node per message (PUSH + CATCHUP payloads / (M x N), the peer's definition), overlay
+    TCP bytes read per node / (M x S) (all link traffic: control, keepalive, catch-up), CPU
+    of all daemons per delivery (deliveries = M x (N - 1)), peak RSS per node (VmHWM).
+In-flight is counted from the nodes' report counters: published - min over nodes of reports
+received since the start, which can undercount in-flight by the messages that are at some
+nodes only; the bench says how often that allowance was reached.
+
 Usage: bench_overlay.py [--nodes N] [--degree D] [--burst B] [--missed M]
                         [--latency-reports R] [--graft-timeout-ms T]
+       bench_overlay.py --peer-workload [--nodes N] [--degree D] [--messages M] [--size S]
+                        [--inflight K] [--warmup W] [--seed X] [--graph-json FILE]
+                        [--json-out FILE]
 Needs CHATHAM_BIN (or CHATHAM_BUILD_DIR); a release build gives the meaningful figures.
 """
 
 import argparse
 import ctypes
+import datetime
+import json
 import os
 import random
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -82,6 +109,247 @@ def publish_many(d, prefix, n):
         ct.publish_batch(d, [f"{prefix}{i}.bench.example" for i in range(b, b + k)])
 
 
+def regular_graph(n, d, rng):
+    """A random connected d-regular graph on n vertices (pairing model, retried)."""
+    for _ in range(10000):
+        stubs = [v for v in range(n) for _ in range(d)]
+        rng.shuffle(stubs)
+        nb = [set() for _ in range(n)]
+        ok = True
+        for i in range(0, len(stubs), 2):
+            u, v = stubs[i], stubs[i + 1]
+            if u == v or v in nb[u]:
+                ok = False
+                break
+            nb[u].add(v)
+            nb[v].add(u)
+        if not ok:
+            continue
+        seen, todo = {0}, [0]
+        while todo:
+            for w in nb[todo.pop()]:
+                if w not in seen:
+                    seen.add(w)
+                    todo.append(w)
+        if len(seen) == n:
+            return [sorted(x) for x in nb]
+    raise SystemExit(f"no connected {d}-regular graph on {n} vertices")
+
+
+def proc_cpu_s(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_hwm_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def link_bytes_in(d):
+    r = d.call({"op": "peers"})
+    assert r.get("ok"), r
+    return sum(p.get("bytes_in", 0) for p in r.get("links", r.get("peers", [])))
+
+
+def feed_times(d, since):
+    """{indicator value: feed time in ms} of every entry after feed sequence @since."""
+    out = {}
+    while True:
+        r = d.call({"op": "list", "since": since, "limit": 1000})
+        assert r.get("ok"), r
+        for doc in r["items"]:
+            ts = datetime.datetime.strptime(doc["@timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ")
+            ms = ts.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000
+            out[doc["chatham"]["value"]] = round(ms)
+        since = r["next"]
+        if not r["more"]:
+            return out, since
+
+
+def signed_size(state, value):
+    """The signed size of the stored report on indicator @value (python3-lmdb, read-only)."""
+    import lmdb
+    env = lmdb.open(state, readonly=True, max_dbs=16, lock=True)
+    try:
+        with env.begin(db=env.open_db(b"reports", create=False)) as t:
+            for _, v in t.cursor():
+                if value.encode() in bytes(v):
+                    return len(v) - 76  # store/codec.h: 76-byte head, then the signed bytes
+    finally:
+        env.close()
+    raise SystemExit(f"calibration report {value} not found in the store")
+
+
+def peer_workload(a):
+    n, deg, m, size, k = a.nodes, a.degree, a.messages, a.size, a.inflight
+    rng = random.Random(a.seed)
+    if a.graph_json:
+        with open(a.graph_json) as f:
+            edges = json.load(f)["graph"]["edges"]
+        nbrs = [[] for _ in range(n)]
+        for u, v in edges:
+            nbrs[u].append(v)
+            nbrs[v].append(u)
+    else:
+        nbrs = regular_graph(n, deg, rng)
+    c = ct.Cluster(n, degree=deg, dial=lambda i: nbrs[i],
+                   extra_config="[store]\nmap_size_mb = 512\n")
+    result = {"tool": "chatham bench_overlay.py --peer-workload", "nodes": n, "degree": deg,
+              "messages": m, "warmup": a.warmup, "inflight": k, "seed": a.seed}
+    try:
+        c.start()
+        ct.wait_for(lambda: all(ct.links_up(d) >= len(nbrs[i]) for i, d in enumerate(c.daemons)),
+                    timeout=60, what="every graph edge up")
+        print(f"graph: {n} nodes, degree {deg}; links per node "
+              f"{sorted(set(ct.links_up(d) for d in c.daemons))}", flush=True)
+
+        # Calibrate the description so the signed report is about --size bytes.
+        probe = "calibrate.peer.example"
+        ct.publish_batch(c.daemons[0], [probe])
+        base = signed_size(c.nodes[0].state, probe)
+        desc_len = max(0, size - base - 3)  # msgpack str header of 2-3 bytes
+
+        def item(v):
+            it = {"value": v, "tlp": "GREEN", "type": "domain"}
+            if desc_len:
+                it["description"] = "d" * desc_len
+            return it
+
+        c.daemons[1 % n].call({"op": "publish", "reports": [item("calibrate2.peer.example")]})
+        got = signed_size(c.nodes[1 % n].state, "calibrate2.peer.example")
+        if got != size and desc_len:
+            desc_len = max(0, desc_len + size - got)
+        c.daemons[2 % n].call({"op": "publish", "reports": [item("calibrate3.peer.example")]})
+        s_real = signed_size(c.nodes[2 % n].state, "calibrate3.peer.example")
+        print(f"payload: signed report of {s_real} bytes (asked {size}; the bare report is "
+              f"{base} bytes)", flush=True)
+        result["size"] = s_real
+        pre = 3
+        ct.wait_for(lambda: all(ct.reports(d) == pre for d in c.daemons), timeout=60)
+
+        def run(prefix, count, origins):
+            """Publish @count messages; returns (first publish time, stats of the window)."""
+            base_counts = [ct.reports(d) for d in c.daemons]
+            lock = threading.Condition()
+            state = {"published": 0, "done": 0, "waits": 0, "err": None}
+            queues = [[] for _ in range(n)]
+            for j in range(count):
+                queues[origins[j]].append(j)
+
+            def worker(i):
+                cl = c.daemons[i].client()
+                try:
+                    for j in queues[i]:
+                        with lock:
+                            while state["published"] - state["done"] >= k:
+                                state["waits"] += 1
+                                lock.wait(0.05)
+                            state["published"] += 1
+                        r = cl.call({"op": "publish", "reports": [item(f"{prefix}{j}.peer.example")]})
+                        if not r.get("ok"):
+                            state["err"] = r
+                            return
+                finally:
+                    cl.close()
+
+            def monitor():
+                while True:
+                    counts = [ct.reports(d) - b for d, b in zip(c.daemons, base_counts)]
+                    with lock:
+                        state["done"] = min(counts)
+                        lock.notify_all()
+                        if state["done"] >= count or state["err"]:
+                            return
+                    time.sleep(0.01)
+
+            t0 = time.time()
+            ths = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+            mon = threading.Thread(target=monitor)
+            for t in ths + [mon]:
+                t.start()
+            for t in ths + [mon]:
+                t.join()
+            if state["err"]:
+                raise SystemExit(f"publish failed: {state['err']}")
+            return t0, state
+
+        # Warm-up: forms the tree, not counted.
+        origins = [rng.randrange(n) for _ in range(a.warmup)]
+        run("warm", a.warmup, origins)
+        feeds0 = [feed_times(d, 0)[1] for d in c.daemons]
+        pids = [d.proc.pid for d in c.daemons]
+        cpu0 = [proc_cpu_s(p) for p in pids]
+        bin0 = [link_bytes_in(d) for d in c.daemons]
+        g0 = [ct.gossip(d) for d in c.daemons]
+        own0 = time.process_time()
+
+        origins = [rng.randrange(n) for _ in range(m)]
+        t_start, st = run("msg", m, origins)
+        cpu1 = [proc_cpu_s(p) for p in pids]
+        bin1 = [link_bytes_in(d) for d in c.daemons]
+        g1 = [ct.gossip(d) for d in c.daemons]
+        own = time.process_time() - own0
+        hwm = [proc_hwm_mib(p) for p in pids]
+
+        times = [feed_times(d, s0)[0] for d, s0 in zip(c.daemons, feeds0)]
+        last, lat = [], []
+        first_pub, last_recv = float("inf"), 0
+        for j in range(m):
+            v = f"msg{j}.peer.example"
+            o = origins[j]
+            t_pub = times[o][v]
+            t_last = max(times[i][v] for i in range(n) if i != o)
+            first_pub = min(first_pub, t_pub)
+            last_recv = max(last_recv, t_last)
+            lat.append(t_last - t_pub)
+        window = (last_recv - first_pub) / 1000
+        deliveries = m * (n - 1)
+        copies = sum(b["pushes_received"] - a_["pushes_received"] for a_, b in zip(g0, g1))
+        dups = sum(b.get("duplicates", 0) - a_.get("duplicates", 0) for a_, b in zip(g0, g1))
+        wire = sum(b - a_ for a_, b in zip(bin0, bin1)) / n
+        cpu = sum(b - a_ for a_, b in zip(cpu0, cpu1))
+        lat.sort()
+        r = {
+            "messages_per_s_at_every_node": m / window,
+            "latency_ms": {"p50": pct(lat, 50), "p99": pct(lat, 99), "max": lat[-1]},
+            "copies_per_node_per_msg": copies / (m * n),
+            "duplicates_per_node_per_msg": dups / (m * n),
+            "wire_in_per_node_over_MS": wire / (m * s_real),
+            "cpu_us_per_delivery": cpu * 1e6 / deliveries,
+            "cpu_cores_busy": cpu / window,
+            "coordinator_cpu_s": own,
+            "peak_rss_mib_per_node": {"mean": sum(hwm) / n, "max": max(hwm)},
+            "inflight_waits": st["waits"],
+        }
+        result["results"] = r
+        print(f"messages reaching every node: {r['messages_per_s_at_every_node']:.1f}/s "
+              f"(window {window:.2f} s)", flush=True)
+        print(f"latency publish->last node: p50 {pct(lat, 50)} ms  p99 {pct(lat, 99)} ms  "
+              f"max {lat[-1]} ms (feed times, 1 ms resolution)", flush=True)
+        print(f"payload copies per node per msg: {r['copies_per_node_per_msg']:.3f} "
+              f"(duplicates {r['duplicates_per_node_per_msg']:.3f}); over N - 1 receivers: "
+              f"{copies / (m * (n - 1)):.3f}", flush=True)
+        print(f"wire bytes in per node: {wire:,.0f} = {r['wire_in_per_node_over_MS']:.3f} x "
+              f"(M x S)  [ideal one copy: {(n - 1) / n:.3f}]", flush=True)
+        print(f"CPU of all {n} daemons: {cpu:.2f} s ({r['cpu_cores_busy']:.2f} cores busy), "
+              f"{r['cpu_us_per_delivery']:.1f} us per delivery; coordinator {own:.2f} s",
+              flush=True)
+        print(f"peak RSS per node: mean {r['peak_rss_mib_per_node']['mean']:.1f} MiB, max "
+              f"{r['peak_rss_mib_per_node']['max']:.1f} MiB", flush=True)
+        if a.json_out:
+            with open(a.json_out, "w") as f:
+                json.dump(result, f, indent=1)
+        for i in range(n):
+            c.stop(i)
+    finally:
+        c.cleanup()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--nodes", type=int, default=16)
@@ -91,7 +359,19 @@ def main():
     ap.add_argument("--latency-reports", type=int, default=20)
     ap.add_argument("--graft-timeout-ms", type=int, default=0,
                     help="[gossip] graft_timeout_ms of every node (0: the default)")
+    ap.add_argument("--peer-workload", action="store_true",
+                    help="the gossipsub peer bench's workload and figures instead")
+    ap.add_argument("--messages", type=int, default=3000)
+    ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--size", type=int, default=600)
+    ap.add_argument("--inflight", type=int, default=64)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--graph-json", default="")
+    ap.add_argument("--json-out", default="")
     a = ap.parse_args()
+    if a.peer_workload:
+        peer_workload(a)
+        return
     n = a.nodes
     cores = os.cpu_count() or 1
     vr = verify_rate()

@@ -363,6 +363,15 @@ int main(int argc, char **argv)
 	printf("ratio:    ingest / raw put = %.3f (a report writes 6 records: report+envelope,\n"
 	       "          index, vote, summary, recon, feed; one of them under a random key)\n",
 	       rate / raw);
+	{
+		double raw_get;
+
+		if ((rc = store_raw_get_rate(path, n, LOOKUPS, &raw_get)) != 0)
+			die("store_raw_get_rate", rc);
+		printf("raw get:  %10.0f gets/s     (mdb_get in its own read txn, same tree)\n",
+		       raw_get);
+		printf("ratio:    store_report_get / raw get = %.3f\n", look / raw_get);
+	}
 	printf("ratio:    per report / per raw put: CPU %.2f, bytes written %.2f\n",
 	       ((c1.cpu - c0.cpu) / (double)n) / ((r1.cpu - r0.cpu) / (double)n),
 	       (double)(c1.wbytes - c0.wbytes) / (double)(r1.wbytes - r0.wbytes));

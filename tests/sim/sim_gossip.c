@@ -106,6 +106,7 @@ struct cfg {
 	unsigned lat_min, lat_max;
 	double fail_frac;
 	unsigned graft_timeout_ms, graft_retry_ms, hold_ms, flush_ms; /* 0 = engine default */
+	bool origin_push_all; /* the engine's origin_push_all: the origin's old rule */
 };
 
 /* ------------------------------------------------------------------ events */
@@ -864,6 +865,7 @@ static void run_mode(enum mode mode, const struct world *tmpl, const bool *fail_
 			.graft_retry_ms = c->graft_retry_ms,
 			.hold_ms = c->hold_ms,
 			.ihave_flush_ms = c->flush_ms,
+			.origin_push_all = c->origin_push_all,
 		};
 
 		a->tick_at = UINT64_MAX;
@@ -1106,7 +1108,7 @@ static void usage(void)
 	fprintf(stderr, "usage: sim_gossip [--nodes N] [--reports R] [--seed S] [--degree D]\n"
 			"                  [--interval MS] [--loss P] [--latency link|message]\n"
 			"                  [--graft-timeout MS] [--graft-retry MS] [--hold MS]\n"
-			"                  [--flush MS] [--check]\n");
+			"                  [--flush MS] [--origin-push-all] [--check]\n");
 	exit(2);
 }
 
@@ -1130,6 +1132,10 @@ int main(int argc, char **argv)
 
 		if (!strcmp(a, "--check")) {
 			check = true;
+			continue;
+		}
+		if (!strcmp(a, "--origin-push-all")) {
+			c.origin_push_all = true;
 			continue;
 		}
 		if (!v)

@@ -111,9 +111,40 @@ static struct proto_gossip *engine(const struct proto_gossip_config *cfg, unsign
 	return g;
 }
 
+/* The default: the origin pushes on eager links and announces on lazy ones. */
+static void test_publish_eager_only(void **state)
+{
+	struct proto_gossip_config cfg = {.ihave_flush_ms = 20};
+	struct proto_gossip *g = engine(&cfg, 4);
+	struct acts x;
+	uint8_t id[32];
+
+	(void)state;
+	assert_int_equal(proto_gossip_on_prune(g, 1, T0), 0);
+	assert_int_equal(proto_gossip_on_prune(g, 3, T0), 0);
+	mkid(id, 1);
+	assert_int_equal(proto_gossip_publish(g, id, 5, T0 + 10), 0);
+	drain(g, &x);
+	assert_int_equal(x.n, 2);
+	assert_true(find(&x, PROTO_LINK_PUSH, 0) >= 0);
+	assert_true(find(&x, PROTO_LINK_PUSH, 2) >= 0);
+	assert_int_equal(proto_gossip_tick(g, T0 + 30), 0);
+	drain(g, &x);
+	assert_int_equal(x.n, 2);
+	for (uint32_t l = 1; l < 4; l += 2) {
+		int i = find(&x, PROTO_LINK_IHAVE, l);
+
+		assert_true(i >= 0);
+		assert_int_equal(x.a[i].n, 1);
+		assert_memory_equal(x.a[i].ids[0], id, 32);
+	}
+	proto_gossip_free(g);
+}
+
 static void test_publish_pushes_all(void **state)
 {
-	struct proto_gossip *g = engine(NULL, 4);
+	struct proto_gossip_config cfg = {.origin_push_all = true};
+	struct proto_gossip *g = engine(&cfg, 4);
 	struct acts x;
 	uint8_t id[32];
 
@@ -124,7 +155,7 @@ static void test_publish_pushes_all(void **state)
 	mkid(id, 1);
 	assert_int_equal(proto_gossip_publish(g, id, 5, T0 + 10), 0);
 	drain(g, &x);
-	/* The origin pushes to every link, lazy ones included, and announces nothing. */
+	/* origin_push_all: the origin pushes to every link, lazy ones included. */
 	assert_int_equal(x.n, 4);
 	for (uint32_t l = 0; l < 4; l++) {
 		int i = find(&x, PROTO_LINK_PUSH, l);
@@ -799,14 +830,12 @@ static void test_tree_formation(void **state)
 		assert_int_equal(proto_gossip_link_up(t->g[b], degree[b]++, 0), 0);
 	}
 	for (unsigned r = 0; r < 30; r++) {
-		unsigned origin = (unsigned)(tu_rand(&rng) % TN), lazy = 0;
+		unsigned origin = (unsigned)(tu_rand(&rng) % TN);
 		uint8_t id[32];
 
 		mkid(id, 500 + r); /* created = 500 + r: the first report is the oldest */
 		memset(t->got, 0, sizeof(t->got));
 		t->pushes = t->dups = 0;
-		for (unsigned l = 0; l < degree[origin]; l++)
-			lazy += proto_gossip_link_state(t->g[origin], l) == PROTO_GOSSIP_LINK_LAZY;
 		assert_int_equal(proto_gossip_publish(t->g[origin], id, 500 + r, now), 0);
 		tnet_out(t, origin);
 		tnet_run(t, &now);
@@ -814,8 +843,8 @@ static void test_tree_formation(void **state)
 			assert_int_equal(t->got[i], i != origin);
 		if (r == 0) /* formation: the first report floods */
 			assert_int_equal(t->pushes, 2 * 18 - (TN - 1));
-		else /* one copy per node, plus the origin's pushes off the tree */
-			assert_int_equal(t->pushes, TN - 1 + lazy);
+		else /* one copy per node: the origin announces on its lazy links */
+			assert_int_equal(t->pushes, TN - 1);
 	}
 	for (unsigned a = 0; a < TN; a++)
 		for (unsigned b = 0; b < TN; b++) {
@@ -838,6 +867,7 @@ static void test_tree_formation(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_publish_eager_only),
 		cmocka_unit_test(test_publish_pushes_all),
 		cmocka_unit_test(test_forward_and_duplicate),
 		cmocka_unit_test(test_prune_streak),

@@ -777,6 +777,78 @@ static void test_outbox(void **state)
 	assert_verified(f->s);
 }
 
+/*
+ * store_apply(): new reports (with their outbox entries), a reschedule and acknowledgements,
+ * one of them for an entry that is not there, in one transaction; acks alone; an empty batch
+ * and bad arguments.
+ */
+static void test_apply_batch(void **state)
+{
+	struct fx *f = *state;
+	struct tr t1, t2;
+	struct store_item it[2];
+	struct store_outbox_entry due[8], upd, dels[2];
+	struct store_batch b = {0};
+	struct store_stat st;
+	uint8_t recips[2 * 32];
+	size_t n;
+
+	memset(recips, 0x10, 32);
+	memset(recips + 32, 0x20, 32);
+	mk(&t1, PROTO_KIND_INDICATOR, PROTO_TLP_AMBER, "apply1.example", 1, T0, 0, 50, 0);
+	item_of(&it[0], &t1);
+	it[0].outbox_to = recips;
+	it[0].n_outbox = 2;
+	b.items = it;
+	b.n_items = 1;
+	assert_int_equal(store_apply(f->s, &b, T0), 0);
+	assert_int_equal(it[0].result, STORE_NEW);
+	assert_int_equal(b.n_deleted, 0);
+
+	/* Next job: one new report, one reschedule, one ack present and one absent. */
+	mk(&t2, PROTO_KIND_SIGHTING, PROTO_TLP_GREEN, "apply2.example", 2, T0 + 1, 0, 0, 0);
+	item_of(&it[1], &t2);
+	memset(&upd, 0, sizeof(upd));
+	memcpy(upd.report_id, t1.id, 32);
+	memcpy(upd.recipient, recips + 32, 32);
+	upd.attempts = 3;
+	upd.next_attempt_ms = T0 + 5000;
+	memset(dels, 0, sizeof(dels));
+	memcpy(dels[0].report_id, t1.id, 32);
+	memcpy(dels[0].recipient, recips, 32);
+	memcpy(dels[1].report_id, t2.id, 32);
+	memcpy(dels[1].recipient, recips, 32);
+	b = (struct store_batch){.items = &it[1],
+				 .n_items = 1,
+				 .puts = &upd,
+				 .n_puts = 1,
+				 .dels = dels,
+				 .n_dels = 2};
+	assert_int_equal(store_apply(f->s, &b, T0 + 1), 0);
+	assert_int_equal(it[1].result, STORE_NEW);
+	assert_int_equal(b.n_deleted, 1);
+	assert_int_equal(store_outbox_due(f->s, NULL, UINT64_MAX, due, 8, &n), 0);
+	assert_int_equal(n, 1);
+	assert_memory_equal(due[0].recipient, recips + 32, 32);
+	assert_int_equal(due[0].attempts, 3);
+	assert_int_equal(due[0].next_attempt_ms, T0 + 5000);
+	assert_int_equal(store_stat(f->s, &st), 0);
+	assert_int_equal(st.reports, 2);
+
+	/* Only acks: no report, one transaction. Empty: a no-op. Bad arguments: -EINVAL. */
+	memcpy(dels[0].recipient, recips + 32, 32);
+	b = (struct store_batch){.dels = dels, .n_dels = 1};
+	assert_int_equal(store_apply(f->s, &b, T0 + 2), 0);
+	assert_int_equal(b.n_deleted, 1);
+	b = (struct store_batch){0};
+	assert_int_equal(store_apply(f->s, &b, T0 + 2), 0);
+	b = (struct store_batch){.n_puts = 1};
+	assert_int_equal(store_apply(f->s, &b, T0 + 2), -EINVAL);
+	assert_int_equal(store_outbox_due(f->s, NULL, UINT64_MAX, due, 8, &n), 0);
+	assert_int_equal(n, 0);
+	assert_verified(f->s);
+}
+
 /* ------------------------------------------------------------------ rosters */
 
 static void test_rosters(void **state)
@@ -1044,6 +1116,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expiry_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_feed_one_entry_per_indicator, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rosters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_newer_and_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_open_busy, setup, teardown),
