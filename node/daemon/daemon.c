@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
@@ -161,6 +162,33 @@ static void dissem_config(const struct node_config *cfg, struct node_dissem_conf
 		dc->retry_max_ms = dc->retry_min_ms;
 }
 
+/*
+ * Sockets the overlay may hold: the descriptor limit less API clients and a reserve for the
+ * stores, files, log and signals (NODE_DAEMON_FD_RESERVE). At least 16.
+ */
+static size_t overlay_max_fds(const struct node_config *cfg)
+{
+	struct rlimit rl;
+	size_t other =
+		(size_t)node_config_int(cfg, NODE_API_MAX_CONNECTIONS) + NODE_DAEMON_FD_RESERVE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	return rl.rlim_cur > other + 16 ? (size_t)(rl.rlim_cur - other) : 16;
+}
+
+/* Raise the soft descriptor limit to the hard one: an overlay under attack holds many. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warning("cannot raise the file descriptor limit: %s", strerror(errno));
+}
+
 static void overlay_limits(const struct node_config *cfg, struct node_overlay_limits *lim)
 {
 	*lim = (struct node_overlay_limits)NODE_OVERLAY_LIMITS_DEFAULT;
@@ -168,6 +196,11 @@ static void overlay_limits(const struct node_config *cfg, struct node_overlay_li
 	lim->handshake_timeout_ms =
 		(uint64_t)node_config_int(cfg, NODE_OVERLAY_HANDSHAKE_TIMEOUT_MS);
 	lim->max_handshakes = (unsigned)node_config_int(cfg, NODE_OVERLAY_MAX_HANDSHAKES);
+	lim->preauth_timeout_ms = (uint64_t)node_config_int(cfg, NODE_OVERLAY_PREAUTH_TIMEOUT_MS);
+	lim->max_preauth = (unsigned)node_config_int(cfg, NODE_OVERLAY_MAX_PREAUTH);
+	lim->max_preauth_per_address =
+		(unsigned)node_config_int(cfg, NODE_OVERLAY_MAX_PREAUTH_PER_ADDRESS);
+	lim->max_fds = overlay_max_fds(cfg);
 	lim->max_frame = (size_t)node_config_int(cfg, NODE_OVERLAY_MAX_FRAME);
 	lim->send_queue_max = (size_t)node_config_int(cfg, NODE_OVERLAY_SEND_QUEUE_MAX_BYTES);
 	lim->keepalive_ms = (uint64_t)node_config_int(cfg, NODE_OVERLAY_KEEPALIVE_MS);
@@ -1272,6 +1305,7 @@ static int start(struct node_daemon *d)
 		return NODE_DAEMON_EXIT_CONFIG;
 	}
 	node_log_init(node_log_level_from_name(node_config_str(d->cfg, NODE_LOG_LEVEL)), false);
+	raise_fd_limit();
 	if (proto_crypto_init()) {
 		log_err("cannot initialise libsodium");
 		return 1;

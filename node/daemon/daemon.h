@@ -28,6 +28,10 @@
  * STATUS= line to systemd. WATCHDOG=1 is sent at half of $WATCHDOG_USEC from a loop timer,
  * so a stalled loop is noticed.
  *
+ * File descriptors: at start the soft RLIMIT_NOFILE is raised to the hard limit; the overlay
+ * may hold all of it but [api] max_connections and NODE_DAEMON_FD_RESERVE (node/overlay.h
+ * max_fds), and half of that at most for connections not yet past Noise message 1.
+ *
  * Exit codes: 0 after a clean shutdown, NODE_DAEMON_EXIT_CONFIG (78, EX_CONFIG) when the
  * configuration or a file it names is unusable (the unit does not restart on it), 1 for any
  * other failure.
@@ -36,6 +40,7 @@
 #define CHATHAM_NODE_DAEMON_H
 
 #define NODE_DAEMON_EXIT_CONFIG 78
+#define NODE_DAEMON_FD_RESERVE 64 /* descriptors kept for stores, files, log, signals */
 
 /*
  * node_daemon_run() - run the node with the config file @config_path (borrowed) until it is

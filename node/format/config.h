@@ -199,19 +199,33 @@ enum node_opt_type {
 	  "5000", 100, 600000, NULL, true,                                                         \
 	  "A new connection that has not finished the Noise handshake and the HELLO exchange "     \
 	  "within this many milliseconds is closed.")                                              \
+	X(NODE_OVERLAY_PREAUTH_TIMEOUT_MS, "overlay", "preauth_timeout_ms", NODE_OPT_INT, "1000",  \
+	  10, 600000, NULL, true,                                                                  \
+	  "A new connection must present the first handshake message, which proves the "           \
+	  "network key, within this many milliseconds; until then it holds no handshake slot, "    \
+	  "gets no byte and is closed at the deadline.")                                           \
+	X(NODE_OVERLAY_MAX_PREAUTH, "overlay", "max_preauth", NODE_OPT_INT, "8192", 1, 1048576,    \
+	  NULL, true,                                                                              \
+	  "New connections waiting for their first handshake message at the same time (at most "   \
+	  "half of the file descriptors the node may use). When full, the oldest is closed to "    \
+	  "make room: a member's connection waits one round trip, an idle outsider's longest.")    \
+	X(NODE_OVERLAY_MAX_PREAUTH_PER_ADDRESS, "overlay", "max_preauth_per_address",              \
+	  NODE_OPT_INT, "8", 1, 1048576, NULL, true,                                               \
+	  "Of those, connections from one source address (IPv4 address or IPv6 /64); past it the " \
+	  "oldest from that address is closed.")                                                   \
 	X(NODE_OVERLAY_MAX_HANDSHAKES, "overlay", "max_handshakes", NODE_OPT_INT, "64", 1, 65536,  \
 	  NULL, true,                                                                              \
-	  "Inbound connections allowed in their handshake at the same time; further ones are "     \
-	  "accepted and closed at once, before a byte is read.")                                   \
+	  "Inbound connections that proved the network key and are still in their handshake at "   \
+	  "the same time; past it the oldest of them is closed.")                                  \
 	X(NODE_OVERLAY_MAX_FRAME, "overlay", "max_frame", NODE_OPT_SIZE, "65537", 1024, 65537,     \
 	  NULL, true,                                                                              \
 	  "Largest frame accepted on an established link (2-byte length and one Noise "            \
 	  "message); a peer announcing more is disconnected. 65537 admits every valid message.")   \
 	X(NODE_OVERLAY_SEND_QUEUE_MAX_BYTES, "overlay", "send_queue_max_bytes", NODE_OPT_SIZE,     \
 	  "4M", 131074, 1073741824, NULL, true,                                                    \
-	  "Bytes queued for one link and not yet taken by the kernel. A peer that reads slower "   \
-	  "than this node sends is disconnected, with a warning, when its queue would exceed "     \
-	  "this.")                                                                                 \
+	  "Memory this node holds for one link's frames not yet taken by the kernel, buffers "     \
+	  "included (small frames are packed together). A peer that reads slower than this node "  \
+	  "sends is disconnected, with a warning, when its queue would exceed this.")              \
 	X(NODE_OVERLAY_KEEPALIVE_MS, "overlay", "keepalive_ms", NODE_OPT_INT, "15000", 10,         \
 	  3600000, NULL, true,                                                                     \
 	  "Interval of the PING sent on every link; its PONG gives the round-trip time shown by "  \

@@ -223,6 +223,8 @@ static const char *type_name(const json_t *v)
 
 static void join(char *out, size_t cap, const char *base, const char *key, long idx)
 {
+	if (!key)
+		key = "";
 	if (idx >= 0)
 		snprintf(out, cap, "%s[%ld]", base, idx);
 	else if (*base)

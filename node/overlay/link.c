@@ -8,9 +8,15 @@
  * the stream is being destroyed). Write requests are separate allocations, each freed in its
  * own callback, so a frame's bytes stay valid until the kernel has them.
  *
- * The single timer carries whatever deadline matters in the current state: the
- * pre-authentication deadline (creation + handshake_timeout_ms) until UP, then the earlier
- * of the next PING and the dead-link deadline.
+ * The single timer carries whatever deadline matters in the current state: message 1's
+ * deadline (creation + preauth_timeout_ms) in PREAUTH, the pre-authentication deadline
+ * (creation + handshake_timeout_ms) until UP, then the earlier of the next PING and the
+ * dead-link deadline.
+ *
+ * PREAUTH costs an idle connection one socket, this struct and a timer: message 1 is read
+ * into l->m1 (the read callback is given exactly the bytes still missing, so nothing behind
+ * it is consumed), and the Noise session and the 64 KiB framer are allocated only once a
+ * whole message 1 is there.
  *
  * Error handling follows the Noise rule that a session never skips a bad message: any
  * framing, handshake, decryption or decoding error closes the link at once, before anything
@@ -21,6 +27,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "proto/crypto.h"
 #include "proto/error.h"
@@ -38,7 +45,11 @@ struct node_link {
 	bool counted;	 /* counted in env->handshakes_in */
 	bool want_drain; /* queue went above half the bound: call ops->drained() below it */
 	bool ping_out;	 /* a PING is waiting for its PONG */
+	bool grace;	 /* PREAUTH deadline passed once; closes at the next expiry */
 	unsigned hs_reads;
+	size_t m1_have;
+	uint8_t m1[PROTO_NOISE_FRAME_HDR + PROTO_NOISE_HANDSHAKE_MAX]; /* PREAUTH: message 1 */
+	struct node_gate_entry gate;
 	uint64_t id;
 	int tag;
 	struct proto_noise *noise;
@@ -48,15 +59,19 @@ struct node_link {
 	uint64_t ping_nonce, ping_sent_ns;
 	int64_t rtt_us;
 	uint64_t bytes_in, bytes_out, msgs_in, msgs_out;
-	size_t queued;
+	size_t queued;			    /* memory of all write buffers (wreq_cost) */
+	unsigned inflight;		    /* buffers handed to uv_write(), callback not yet run */
+	struct wreq *pend_head, *pend_tail; /* buffers not yet handed over, oldest first */
 	uint64_t peer_epoch;
 	struct sockaddr_storage peer;
 };
 
+/* A write buffer: one or more whole frames, pending (l->pend_*) or handed to uv_write(). */
 struct wreq {
 	uv_write_t req;
 	struct node_link *link;
-	size_t len;
+	struct wreq *next; /* pending list */
+	size_t len, cap;   /* frame bytes held, room */
 	uint8_t data[];
 };
 
@@ -97,6 +112,8 @@ const char *node_link_state_name(enum node_link_state s)
 		return "up";
 	case NODE_LINK_CLOSING:
 		return "closing";
+	case NODE_LINK_PREAUTH:
+		return "preauth";
 	}
 	return "unknown";
 }
@@ -134,6 +151,24 @@ static void on_handle_closed(uv_handle_t *h)
 		release(l);
 }
 
+/* Memory one write buffer of @cap frame bytes costs: the struct, the bytes, malloc's header. */
+static size_t wreq_cost(size_t cap)
+{
+	return sizeof(struct wreq) + cap + NODE_LINK_ALLOC_OVERHEAD;
+}
+
+static void free_pending(struct node_link *l)
+{
+	struct wreq *w, *next;
+
+	for (w = l->pend_head; w; w = next) {
+		next = w->next;
+		l->queued -= wreq_cost(w->cap);
+		free(w);
+	}
+	l->pend_head = l->pend_tail = NULL;
+}
+
 /* Close the handles; the owner hears about it only when @notify (the link was announced). */
 static void shut(struct node_link *l, enum node_link_reason reason, bool notify)
 {
@@ -142,6 +177,8 @@ static void shut(struct node_link *l, enum node_link_reason reason, bool notify)
 	if (was == NODE_LINK_CLOSING)
 		return;
 	l->state = NODE_LINK_CLOSING;
+	node_gate_remove(&l->env->gate, &l->gate);
+	free_pending(l);
 	if (l->counted) {
 		l->env->handshakes_in--;
 		l->counted = false;
@@ -160,12 +197,37 @@ void node_link_close(struct node_link *l, enum node_link_reason reason)
 		shut(l, reason, true);
 }
 
+static void on_written(uv_write_t *req, int status);
+
+/* Hand every pending buffer to libuv, in order. Returns 0, or negative with the link closed. */
+static int flush(struct node_link *l)
+{
+	struct wreq *w;
+	uv_buf_t b;
+	int rc;
+
+	while ((w = l->pend_head)) {
+		b = uv_buf_init((char *)w->data, (unsigned)w->len);
+		rc = uv_write(&w->req, (uv_stream_t *)&l->tcp, &b, 1, on_written);
+		if (rc < 0) {
+			node_link_close(l, NODE_LINK_R_IO); /* frees the pending buffers */
+			return rc;
+		}
+		l->pend_head = w->next;
+		if (!l->pend_head)
+			l->pend_tail = NULL;
+		l->inflight++;
+	}
+	return 0;
+}
+
 static void on_written(uv_write_t *req, int status)
 {
 	struct wreq *w = (struct wreq *)req;
 	struct node_link *l = w->link;
 
-	l->queued -= w->len;
+	l->inflight--;
+	l->queued -= wreq_cost(w->cap);
 	if (status == 0)
 		l->bytes_out += w->len;
 	free(w);
@@ -174,6 +236,10 @@ static void on_written(uv_write_t *req, int status)
 			node_link_close(l, NODE_LINK_R_IO);
 		return;
 	}
+	if (l->state == NODE_LINK_CLOSING)
+		return;
+	if (!l->inflight && flush(l) < 0)
+		return;
 	if (l->want_drain && l->state == NODE_LINK_UP &&
 	    l->queued <= l->env->lim.send_queue_max / 2) {
 		l->want_drain = false;
@@ -183,54 +249,63 @@ static void on_written(uv_write_t *req, int status)
 }
 
 /*
- * Allocate a write request with room for a frame of @msg_len message bytes; the caller
- * fills w->data + 2 with the message. NULL when out of memory.
+ * Room for a frame of @n bytes (header included) at the end of the send queue: the caller
+ * writes the frame there and calls frame_commit(). With nothing queued the frame gets a
+ * buffer of its own size and is written at once; while writes are in flight frames are
+ * appended to pending buffers of NODE_LINK_SEND_CHUNK bytes, written when the last write
+ * completes. The queue's bound counts those buffers' whole cost, so a peer that does not
+ * read holds at most send_queue_max bytes of this node's memory however small its frames.
+ * Returns the room, or NULL with the link closed (*@rc: -ENOBUFS over the bound, -ENOMEM).
  */
-static struct wreq *wreq_new(size_t msg_len)
+static uint8_t *frame_room(struct node_link *l, size_t n, int *rc)
 {
-	struct wreq *w = malloc(sizeof(*w) + PROTO_NOISE_FRAME_HDR + msg_len);
+	struct wreq *t = l->pend_tail, *w;
+	size_t cap;
 
-	if (w)
-		w->len = PROTO_NOISE_FRAME_HDR + msg_len;
-	return w;
-}
-
-/* Hand a filled frame to libuv. Takes ownership of @w. On failure the link is closed. */
-static int queue_frame(struct node_link *l, struct wreq *w)
-{
-	uv_buf_t b;
-	int rc;
-
-	proto_noise_frame_header(w->data, w->len - PROTO_NOISE_FRAME_HDR);
-	w->link = l;
-	b = uv_buf_init((char *)w->data, (unsigned)w->len);
-	rc = uv_write(&w->req, (uv_stream_t *)&l->tcp, &b, 1, on_written);
-	if (rc < 0) {
-		free(w);
-		node_link_close(l, NODE_LINK_R_IO);
-		return rc;
+	if (t && t->cap - t->len >= n)
+		return t->data + t->len;
+	cap = n;
+	if ((l->inflight || t) && n < NODE_LINK_SEND_CHUNK - sizeof(*w))
+		cap = NODE_LINK_SEND_CHUNK - sizeof(*w);
+	if (l->queued + wreq_cost(cap) > l->env->lim.send_queue_max) {
+		node_link_close(l, NODE_LINK_R_QUEUE);
+		*rc = -ENOBUFS;
+		return NULL;
 	}
-	l->queued += w->len;
+	w = malloc(sizeof(*w) + cap);
+	if (!w) {
+		node_link_close(l, NODE_LINK_R_NOMEM);
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	w->link = l;
+	w->next = NULL;
+	w->len = 0;
+	w->cap = cap;
+	if (t)
+		t->next = w;
+	else
+		l->pend_head = w;
+	l->pend_tail = w;
+	l->queued += wreq_cost(cap);
 	if (l->queued > l->env->lim.send_queue_max / 2)
 		l->want_drain = true;
-	return 0;
+	return w->data;
 }
 
-/* Would a frame of @msg_len message bytes take the queue over its bound? Then close. */
-static int check_room(struct node_link *l, size_t msg_len)
+/* The frame of @n bytes at frame_room() is complete. Returns 0, or negative (link closed). */
+static int frame_commit(struct node_link *l, size_t n)
 {
-	if (l->queued + PROTO_NOISE_FRAME_HDR + msg_len > l->env->lim.send_queue_max) {
-		node_link_close(l, NODE_LINK_R_QUEUE);
-		return -ENOBUFS;
-	}
-	return 0;
+	proto_noise_frame_header(l->pend_tail->data + l->pend_tail->len, n - PROTO_NOISE_FRAME_HDR);
+	l->pend_tail->len += n;
+	return l->inflight ? 0 : flush(l);
 }
 
 int node_link_send(struct node_link *l, const uint8_t *msg, size_t len)
 {
-	struct wreq *w;
-	size_t ct_len;
-	int rc;
+	size_t n = PROTO_NOISE_FRAME_HDR + len + PROTO_NOISE_TAG_LEN, ct_len;
+	uint8_t *room;
+	int rc = 0;
 
 	if (l->state != NODE_LINK_UP && l->state != NODE_LINK_HELLO)
 		return -ENOTCONN;
@@ -240,22 +315,16 @@ int node_link_send(struct node_link *l, const uint8_t *msg, size_t len)
 	 * The bound is checked before encrypting: once a message has consumed a nonce it must
 	 * reach the peer or the stream is out of step, so a refused send also ends the link.
 	 */
-	rc = check_room(l, len + PROTO_NOISE_TAG_LEN);
-	if (rc < 0)
+	room = frame_room(l, n, &rc);
+	if (!room)
 		return rc;
-	w = wreq_new(len + PROTO_NOISE_TAG_LEN);
-	if (!w) {
-		node_link_close(l, NODE_LINK_R_NOMEM);
-		return -ENOMEM;
-	}
-	rc = proto_noise_encrypt(l->noise, msg, len, w->data + PROTO_NOISE_FRAME_HDR,
+	rc = proto_noise_encrypt(l->noise, msg, len, room + PROTO_NOISE_FRAME_HDR,
 				 len + PROTO_NOISE_TAG_LEN, &ct_len);
 	if (rc < 0) {
-		free(w);
 		node_link_close(l, NODE_LINK_R_PROTOCOL);
 		return rc;
 	}
-	rc = queue_frame(l, w);
+	rc = frame_commit(l, n);
 	if (rc == 0)
 		l->msgs_out++;
 	return rc;
@@ -278,26 +347,20 @@ static int send_owned(struct node_link *l, uint8_t *enc, size_t len, int enc_rc)
 /* Write our next handshake message. Returns 0, or negative with the link closed. */
 static int handshake_write(struct node_link *l)
 {
-	uint8_t msg[PROTO_NOISE_HANDSHAKE_MAX];
-	struct wreq *w;
+	uint8_t msg[PROTO_NOISE_HANDSHAKE_MAX], *room;
 	size_t len;
-	int rc;
+	int rc = 0;
 
 	rc = proto_noise_write_message(l->noise, msg, sizeof(msg), &len);
 	if (rc < 0) {
 		node_link_close(l, NODE_LINK_R_HANDSHAKE);
 		return rc;
 	}
-	rc = check_room(l, len);
-	if (rc < 0)
+	room = frame_room(l, PROTO_NOISE_FRAME_HDR + len, &rc);
+	if (!room)
 		return rc;
-	w = wreq_new(len);
-	if (!w) {
-		node_link_close(l, NODE_LINK_R_NOMEM);
-		return -ENOMEM;
-	}
-	memcpy(w->data + PROTO_NOISE_FRAME_HDR, msg, len);
-	return queue_frame(l, w);
+	memcpy(room + PROTO_NOISE_FRAME_HDR, msg, len);
+	return frame_commit(l, PROTO_NOISE_FRAME_HDR + len);
 }
 
 static void on_timer(uv_timer_t *t);
@@ -359,8 +422,19 @@ static void on_timer(uv_timer_t *t)
 
 	if (l->state == NODE_LINK_CLOSING)
 		return;
+	if (l->state == NODE_LINK_PREAUTH && !l->grace) {
+		/*
+		 * libuv runs timers before it polls: after a stall of the loop the deadline would
+		 * fire before a message 1 already waiting in the socket is read. One more poll
+		 * first.
+		 */
+		l->grace = true;
+		arm_timer(l, 1);
+		return;
+	}
 	if (l->state != NODE_LINK_UP) {
-		node_link_close(l, NODE_LINK_R_TIMEOUT);
+		node_link_close(l, l->state == NODE_LINK_PREAUTH ? NODE_LINK_R_PREAUTH
+								 : NODE_LINK_R_TIMEOUT);
 		return;
 	}
 	if (now - l->last_rx_ms >= lim->dead_after_ms) {
@@ -403,7 +477,8 @@ static void handshake_done(struct node_link *l)
 	send_owned(l, enc, len, rc);
 }
 
-static void handle_handshake(struct node_link *l, const uint8_t *msg, size_t len)
+/* Read one handshake message. Returns 0, or negative with the link closed. */
+static int handshake_read(struct node_link *l, const uint8_t *msg, size_t len)
 {
 	int rc = proto_noise_read_message(l->noise, msg, len);
 
@@ -416,12 +491,81 @@ static void handle_handshake(struct node_link *l, const uint8_t *msg, size_t len
 		bool netkey = !l->outbound && l->hs_reads == 1 && rc == PROTO_E_NOISE_DECRYPT;
 
 		node_link_close(l, netkey ? NODE_LINK_R_NETKEY : NODE_LINK_R_HANDSHAKE);
-		return;
 	}
+	return rc;
+}
+
+static void handle_handshake(struct node_link *l, const uint8_t *msg, size_t len)
+{
+	if (handshake_read(l, msg, len) < 0)
+		return;
 	if (proto_noise_status(l->noise) == PROTO_NOISE_WRITE && handshake_write(l) < 0)
 		return;
 	if (proto_noise_status(l->noise) == PROTO_NOISE_TRANSPORT)
 		handshake_done(l);
+}
+
+/* Noise session and framer: at creation for outbound links, after message 1 for inbound. */
+static int session_new(struct node_link *l)
+{
+	struct node_link_env *env = l->env;
+	uint8_t eph[32];
+
+	l->framer = proto_noise_framer_new(PROTO_NOISE_HANDSHAKE_MAX);
+	proto_random(eph, sizeof(eph));
+	l->noise = proto_noise_new(l->outbound ? PROTO_NOISE_INITIATOR : PROTO_NOISE_RESPONDER,
+				   env->community_id, env->network_key, env->static_sk, eph);
+	proto_wipe(eph, sizeof(eph));
+	return l->framer && l->noise ? 0 : -ENOMEM;
+}
+
+/*
+ * A whole message 1 is in l->m1. Its tag verifies only under the network key, so from here
+ * on the connection has proved it belongs to the community and may hold a handshake slot.
+ */
+static void preauth_done(struct node_link *l, size_t len)
+{
+	struct node_link_env *env = l->env;
+	enum node_link_reason r;
+	uint64_t age;
+
+	node_gate_remove(&env->gate, &l->gate);
+	if (session_new(l) < 0) {
+		node_link_close(l, NODE_LINK_R_NOMEM);
+		return;
+	}
+	if (handshake_read(l, l->m1 + PROTO_NOISE_FRAME_HDR, len) < 0)
+		return;
+	r = env->ops->admit ? env->ops->admit(l) : NODE_LINK_R_NONE;
+	if (r != NODE_LINK_R_NONE) {
+		node_link_close(l, r);
+		return;
+	}
+	if (l->state != NODE_LINK_PREAUTH)
+		return;
+	l->state = NODE_LINK_HANDSHAKE;
+	env->handshakes_in++;
+	l->counted = true;
+	age = now_ms(l) - l->created_ms;
+	arm_timer(l, env->lim.handshake_timeout_ms > age ? env->lim.handshake_timeout_ms - age : 1);
+	handshake_write(l); /* message 2 */
+}
+
+/* PREAUTH: @n more bytes arrived in l->m1 (on_alloc asked for no more than missing). */
+static void handle_preauth(struct node_link *l, size_t n)
+{
+	size_t len;
+
+	l->m1_have += n;
+	if (l->m1_have < PROTO_NOISE_FRAME_HDR)
+		return;
+	len = (size_t)l->m1[0] << 8 | l->m1[1];
+	if (len == 0 || len > PROTO_NOISE_HANDSHAKE_MAX) {
+		node_link_close(l, NODE_LINK_R_FRAME);
+		return;
+	}
+	if (l->m1_have == PROTO_NOISE_FRAME_HDR + len)
+		preauth_done(l, len);
 }
 
 static void go_up(struct node_link *l)
@@ -503,11 +647,51 @@ static void handle_transport(struct node_link *l, const uint8_t *msg, size_t len
 		go_up(l);
 }
 
+/* PREAUTH: bytes of message 1 still missing: the header first, then the message it announces. */
+static size_t preauth_missing(const struct node_link *l)
+{
+	size_t want = l->m1_have < PROTO_NOISE_FRAME_HDR
+			      ? PROTO_NOISE_FRAME_HDR
+			      : PROTO_NOISE_FRAME_HDR + ((size_t)l->m1[0] << 8 | l->m1[1]);
+
+	return want - l->m1_have;
+}
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct node_link *l = h->data;
 
-	*buf = uv_buf_init((char *)l->env->rbuf, (unsigned)l->env->rbuf_len);
+	if (l->state != NODE_LINK_PREAUTH) {
+		*buf = uv_buf_init((char *)l->env->rbuf, (unsigned)l->env->rbuf_len);
+		return;
+	}
+	*buf = uv_buf_init((char *)l->m1 + l->m1_have, (unsigned)preauth_missing(l));
+}
+
+/*
+ * Read what is already in the socket of a link just accepted. A member writes message 1
+ * right after connecting, so it is usually there: the link then leaves the pool before the
+ * owner accepts the next connection, and no later arrival can evict it. What is not there
+ * yet comes through the normal read callback (libuv's epoll is level-triggered).
+ */
+static void preauth_read_now(struct node_link *l)
+{
+	uv_os_fd_t fd;
+
+	if (uv_fileno((const uv_handle_t *)&l->tcp, &fd) < 0)
+		return;
+	while (l->state == NODE_LINK_PREAUTH) {
+		size_t want = preauth_missing(l);
+		ssize_t n = recv(fd, l->m1 + l->m1_have, want, MSG_DONTWAIT);
+
+		if (n <= 0)
+			return; /* nothing yet, EOF or an error: the read callback reports it */
+		l->bytes_in += (uint64_t)n;
+		l->last_rx_ms = now_ms(l);
+		handle_preauth(l, (size_t)n);
+		if ((size_t)n < want)
+			return;
+	}
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -524,6 +708,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	l->bytes_in += (uint64_t)nread;
 	l->last_rx_ms = now_ms(l);
+	if (l->state == NODE_LINK_PREAUTH) {
+		handle_preauth(l, (size_t)nread);
+		return;
+	}
 	/* A handler may close the link; frames behind that point must not be processed. */
 	while (off < (size_t)nread && l->state != NODE_LINK_CLOSING) {
 		const uint8_t *msg;
@@ -547,10 +735,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	}
 }
 
-/* A link with both handles initialised, in CONNECTING state, listed in @env. */
+/*
+ * A link with both handles initialised, in CONNECTING state, listed in @env. Outbound links
+ * get their Noise session now, inbound ones after message 1.
+ */
 static int link_new(struct node_link_env *env, bool outbound, struct node_link **out)
 {
-	uint8_t eph[32];
 	struct node_link *l;
 	int rc;
 
@@ -564,15 +754,9 @@ static int link_new(struct node_link_env *env, bool outbound, struct node_link *
 	l->rtt_us = -1;
 	l->state = NODE_LINK_CONNECTING;
 	l->peer.ss_family = AF_UNSPEC;
-	l->framer = proto_noise_framer_new(PROTO_NOISE_HANDSHAKE_MAX);
-	proto_random(eph, sizeof(eph));
-	l->noise = proto_noise_new(outbound ? PROTO_NOISE_INITIATOR : PROTO_NOISE_RESPONDER,
-				   env->community_id, env->network_key, env->static_sk, eph);
-	proto_wipe(eph, sizeof(eph));
-	if (!l->framer || !l->noise) {
-		rc = -ENOMEM;
+	rc = outbound ? session_new(l) : 0;
+	if (rc < 0)
 		goto fail;
-	}
 	rc = uv_tcp_init(env->loop, &l->tcp);
 	if (rc < 0)
 		goto fail;
@@ -602,17 +786,17 @@ fail:
 	return rc;
 }
 
-/* Both directions: reading, no Nagle delay for small messages, pre-auth deadline. */
-static int link_begin(struct node_link *l)
+/* Both directions: reading, no Nagle delay for small messages; then @state. */
+static int link_begin(struct node_link *l, enum node_link_state state)
 {
 	int rc;
 
 	uv_tcp_nodelay(&l->tcp, 1);
+	l->state = state; /* before reading: on_alloc() looks at it */
 	rc = uv_read_start((uv_stream_t *)&l->tcp, on_alloc, on_read);
 	if (rc < 0)
-		return rc;
-	l->state = NODE_LINK_HANDSHAKE;
-	return 0;
+		l->state = NODE_LINK_CONNECTING;
+	return rc;
 }
 
 static void on_connect(uv_connect_t *req, int status)
@@ -625,7 +809,7 @@ static void on_connect(uv_connect_t *req, int status)
 		node_link_close(l, NODE_LINK_R_CONNECT);
 		return;
 	}
-	if (link_begin(l) < 0) {
+	if (link_begin(l, NODE_LINK_HANDSHAKE) < 0) {
 		node_link_close(l, NODE_LINK_R_IO);
 		return;
 	}
@@ -670,19 +854,22 @@ int node_link_accept(struct node_link_env *env, uv_stream_t *server, struct node
 	if (rc < 0)
 		return rc;
 	rc = uv_accept(server, (uv_stream_t *)&l->tcp);
+	if (rc == 0 && uv_tcp_getpeername(&l->tcp, (struct sockaddr *)&l->peer, &len) < 0)
+		l->peer.ss_family = AF_UNSPEC;
 	if (rc == 0)
-		rc = link_begin(l);
+		rc = node_gate_add(&env->gate, &l->gate, &l->peer);
+	if (rc == 0)
+		rc = link_begin(l, NODE_LINK_PREAUTH);
 	if (rc < 0) {
 		shut(l, NODE_LINK_R_IO, false);
 		return rc;
 	}
-	if (uv_tcp_getpeername(&l->tcp, (struct sockaddr *)&l->peer, &len) < 0)
-		l->peer.ss_family = AF_UNSPEC;
-	env->handshakes_in++;
-	l->counted = true;
-	arm_timer(l, env->lim.handshake_timeout_ms);
+	arm_timer(l, env->lim.preauth_timeout_ms < env->lim.handshake_timeout_ms
+			     ? env->lim.preauth_timeout_ms
+			     : env->lim.handshake_timeout_ms);
 	l->announced = true;
 	*out = l;
+	preauth_read_now(l); /* may move it on, or close it */
 	return 0;
 }
 
@@ -756,4 +943,23 @@ int node_link_tag(const struct node_link *l)
 void node_link_set_tag(struct node_link *l, int tag)
 {
 	l->tag = tag;
+}
+
+struct node_link *node_link_preauth_oldest(const struct node_link_env *env)
+{
+	struct node_gate_entry *e = node_gate_oldest(&env->gate);
+
+	return e ? (struct node_link *)((char *)e - offsetof(struct node_link, gate)) : NULL;
+}
+
+struct node_link *node_link_preauth_source_oldest(const struct node_link *l)
+{
+	struct node_gate_entry *e = node_gate_source_oldest(&l->gate);
+
+	return e ? (struct node_link *)((char *)e - offsetof(struct node_link, gate)) : NULL;
+}
+
+size_t node_link_preauth_source_count(const struct node_link *l)
+{
+	return node_gate_source_count(&l->gate);
 }

@@ -6,6 +6,13 @@
  *
  * Life of a link (enum node_link_state):
  *
+ *   PREAUTH     inbound only: accepted, waiting for Noise message 1. Nothing is allocated for
+ *               the handshake and nothing is written; only the frame header and up to
+ *               PROTO_NOISE_HANDSHAKE_MAX bytes are read. The link sits in env->gate (the
+ *               pre-authentication pool, node/overlay/gate.h) so the owner can bound it, and must
+ *               present a whole message 1 within preauth_timeout_ms (NODE_LINK_R_PREAUTH).
+ *               A message 1 whose tag verifies proves the network key: ops->admit() is then
+ *               asked, and the link moves on to HANDSHAKE with our message 2 written.
  *   CONNECTING  outbound only: TCP connect in progress.
  *   HANDSHAKE   Noise_XXpsk0 handshake. Frames are limited to PROTO_NOISE_HANDSHAKE_MAX bytes.
  *               The responder never writes before it has read and authenticated message 1,
@@ -23,13 +30,18 @@
  * Pre-authentication bounds: everything up to UP (connect, handshake, HELLO) must finish
  * within handshake_timeout_ms of the link's creation (NODE_LINK_R_TIMEOUT otherwise), frames
  * announcing more than the current limit close the link at once (NODE_LINK_R_FRAME), and
- * env->handshakes_in counts inbound links still in HANDSHAKE so the owner can bound them.
+ * env->handshakes_in counts inbound links in HANDSHAKE (past message 1) so the owner can bound
+ * them, as env->gate does the PREAUTH ones.
  *
- * Send queue: every frame is handed to uv_write() at once (libuv writes it synchronously when
- * the socket has room); the bytes of frames whose write has not completed are the link's
- * queue. A send that would take the queue over send_queue_max closes the link
- * (NODE_LINK_R_QUEUE) and fails with -ENOBUFS: a peer that does not read cannot grow the
- * node's memory beyond that bound (plus one frame of ours per link being handshaken).
+ * Send queue: with no write in flight a frame gets a buffer of its own and goes to uv_write()
+ * at once (libuv writes it synchronously when the socket has room); frames sent while writes
+ * are in flight are packed into shared buffers of NODE_LINK_SEND_CHUNK bytes, handed over when
+ * the last write completes (in order, one writev-sized write per buffer). The queue is the
+ * memory of all those buffers — struct, capacity and NODE_LINK_ALLOC_OVERHEAD each, not just
+ * frame bytes. A send that would take it over send_queue_max closes the link
+ * (NODE_LINK_R_QUEUE) and fails with -ENOBUFS: a peer that does not read, however small the
+ * frames it makes this node send (a PING flood's PONGs), holds at most that much of the
+ * node's memory.
  *
  * Ownership: links are created by node_link_accept()/node_link_connect() and owned by the
  * environment they were created in (struct node_link_env, owned by the caller and outliving
@@ -45,6 +57,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include "node/overlay/gate.h"
 #include "proto/link.h"
 #include "proto/noise.h"
 
@@ -52,6 +65,14 @@
 #define NODE_LINK_FRAME_MAX (PROTO_NOISE_FRAME_HDR + PROTO_NOISE_MAX_MSG)
 /* Smallest configurable frame limit: a HELLO with room for extensions fits. */
 #define NODE_LINK_FRAME_MIN 1024
+/*
+ * Frames queued behind a write in flight share buffers of this many bytes, struct included:
+ * a little under 16 KiB, so that allocators with size classes (ASan's, jemalloc's) do not
+ * round each one up by a quarter.
+ */
+#define NODE_LINK_SEND_CHUNK 16000
+/* Allocator overhead counted per buffer (glibc: 8-byte header, 16-byte alignment). */
+#define NODE_LINK_ALLOC_OVERHEAD 16
 
 enum node_link_state {
 	NODE_LINK_CONNECTING = 0,
@@ -59,6 +80,7 @@ enum node_link_state {
 	NODE_LINK_HELLO = 2,
 	NODE_LINK_UP = 3,
 	NODE_LINK_CLOSING = 4,
+	NODE_LINK_PREAUTH = 5,
 };
 
 /*
@@ -70,7 +92,7 @@ enum node_link_state {
 	X(NODE_LINK_R_EOF, "eof", "peer closed the connection")                                   \
 	X(NODE_LINK_R_IO, "io", "socket error")                                                   \
 	X(NODE_LINK_R_CONNECT, "connect", "TCP connect failed")                                   \
-	X(NODE_LINK_R_BUSY, "busy", "refused: too many handshakes in progress")                   \
+	X(NODE_LINK_R_BUSY, "busy", "refused: too many handshakes (no longer used)")              \
 	X(NODE_LINK_R_TIMEOUT, "timeout",                                                         \
 	  "handshake and HELLO not done within handshake_timeout_ms")                             \
 	X(NODE_LINK_R_FRAME, "frame", "frame length 0 or over the limit")                         \
@@ -87,7 +109,11 @@ enum node_link_state {
 	X(NODE_LINK_R_ROSTER, "roster", "member left the roster or changed its transport key")    \
 	X(NODE_LINK_R_ABUSE, "abuse",                                                             \
 	  "peer exceeded its budget of refused reports or catch-up sessions")                     \
-	X(NODE_LINK_R_NOMEM, "nomem", "out of memory")
+	X(NODE_LINK_R_NOMEM, "nomem", "out of memory")                                            \
+	X(NODE_LINK_R_PREAUTH, "preauth_timeout",                                                 \
+	  "no valid first handshake message within preauth_timeout_ms")                           \
+	X(NODE_LINK_R_EVICTED, "evicted",                                                         \
+	  "oldest of a full pre-authentication pool or set of handshake slots")
 
 enum node_link_reason {
 	NODE_LINK_R_NONE = 0, /* "keep the link" in ops return values; never a close reason */
@@ -100,14 +126,15 @@ enum node_link_reason {
 /* Short name ("eof", ...) and log text of @r; static strings, "unknown" when out of range. */
 const char *node_link_reason_name(enum node_link_reason r);
 const char *node_link_reason_text(enum node_link_reason r);
-/* "connecting", "handshake", "hello", "up", "closing". */
+/* "connecting", "handshake", "hello", "up", "closing", "preauth". */
 const char *node_link_state_name(enum node_link_state s);
 
 /* Limits read by every link of an environment at the moment they apply (SIGHUP-safe). */
 struct node_link_limits {
+	uint64_t preauth_timeout_ms;   /* accept -> valid message 1, >= 1 */
 	uint64_t handshake_timeout_ms; /* creation -> UP, >= 1 */
 	size_t max_frame;	/* frame bytes incl. the 2-byte length, NODE_LINK_FRAME_MIN..MAX */
-	size_t send_queue_max;	/* unwritten bytes per link, >= NODE_LINK_FRAME_MAX */
+	size_t send_queue_max;	/* send queue memory per link, >= 2 * NODE_LINK_FRAME_MAX */
 	uint64_t keepalive_ms;	/* PING interval on UP links, >= 1 */
 	uint64_t dead_after_ms; /* close an UP link after this long without a byte, >= 1 */
 	uint64_t rekey_ms;	/* hourly rekey interval; 0 = PROTO_NOISE_REKEY_MS */
@@ -121,6 +148,12 @@ struct node_link;
  * (node_link_close() on it or on any other link is safe), but never freed.
  */
 struct node_link_ops {
+	/*
+	 * An inbound link presented a valid message 1 (it holds the network key) and is about
+	 * to enter HANDSHAKE and count in env->handshakes_in. Return NODE_LINK_R_NONE to go on
+	 * or the reason to close it with. May be NULL.
+	 */
+	enum node_link_reason (*admit)(struct node_link *l);
 	/*
 	 * The handshake completed (state is already HELLO); node_link_remote_static() holds the
 	 * authenticated peer key. Return NODE_LINK_R_NONE to keep the link (our HELLO is then
@@ -172,9 +205,10 @@ struct node_link_env {
 	uint8_t *pbuf;		       /* owner, PROTO_NOISE_MAX_MSG bytes */
 	/* This module's: */
 	struct node_link *links; /* every link not yet freed, newest first */
-	size_t n_links;		 /* links not yet freed (closing ones included) */
+	size_t n_links;		 /* links not yet freed (closing ones included): open sockets */
 	unsigned handshakes_in;	 /* inbound links in HANDSHAKE */
 	uint64_t next_id;	 /* last link id handed out */
+	struct node_gate gate;	 /* links in PREAUTH; node_gate_deinit() it after the last */
 };
 
 /* A snapshot of one link for status output. */
@@ -187,16 +221,19 @@ struct node_link_info {
 	uint64_t bytes_in, bytes_out; /* TCP payload bytes read / written (frames included) */
 	uint64_t msgs_in, msgs_out;   /* link messages received / sent (handshake excluded) */
 	int64_t rtt_us;		      /* last PING->PONG round trip; -1 before the first PONG */
-	size_t queued;		      /* bytes handed to the socket but not yet written */
+	size_t queued;		      /* send queue memory (link.h "Send queue") */
 	uint64_t peer_epoch;	      /* roster epoch from the peer's HELLO; 0 before */
 	struct sockaddr_storage peer; /* remote address (AF_UNSPEC when unknown) */
 };
 
 /*
  * node_link_accept() - accept one pending connection of @server into a new inbound link in
- * HANDSHAKE state, counted in env->handshakes_in. Returns 0 and the link in *@out, or a
- * negative errno (-ENOMEM, libuv errors translated). On failure *@out is NULL and no
- * callback is ever called for it (a half-made link is released on its own).
+ * PREAUTH state, the newest entry of env->gate, and read the part of message 1 that is
+ * already there: when it is whole and valid, ops->admit() runs and the link is in HANDSHAKE
+ * by the time this returns; when it is invalid, the link is already closed (ops->closed()
+ * called). Returns 0 and the link in *@out, or a negative errno (-ENOMEM, libuv errors
+ * translated). On failure *@out is NULL and no callback is ever called for it (a half-made
+ * link is released on its own).
  */
 int node_link_accept(struct node_link_env *env, uv_stream_t *server, struct node_link **out);
 
@@ -231,12 +268,20 @@ uint64_t node_link_id(const struct node_link *l);
 void *node_link_owner(const struct node_link *l);
 /* The authenticated remote static key (32 bytes, owned by @l); all zero before HELLO. */
 const uint8_t *node_link_remote_static(const struct node_link *l);
-/* Unwritten bytes and the room left under send_queue_max (0 when closing). */
+/* Send queue memory and the room left under send_queue_max (0 when closing). */
 size_t node_link_queued(const struct node_link *l);
 size_t node_link_room(const struct node_link *l);
 void node_link_info(const struct node_link *l, struct node_link_info *info);
 /* The next link of the environment's list (env->links is the first); NULL at the end. */
 struct node_link *node_link_next(const struct node_link *l);
+
+/*
+ * The pre-authentication pool: the oldest PREAUTH link of @env, and of @l's source address
+ * (NULL when none / @l is not in PREAUTH); links in PREAUTH from @l's source address.
+ */
+struct node_link *node_link_preauth_oldest(const struct node_link_env *env);
+struct node_link *node_link_preauth_source_oldest(const struct node_link *l);
+size_t node_link_preauth_source_count(const struct node_link *l);
 
 /* An integer the owner attaches to a link (the overlay's member index); -1 initially. */
 int node_link_tag(const struct node_link *l);

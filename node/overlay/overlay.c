@@ -37,6 +37,7 @@
 struct listener {
 	uv_tcp_t tcp;
 	struct node_overlay *ov;
+	bool deferred; /* a connection waits in libuv for uv_accept() (accept_must_wait()) */
 };
 
 struct member {
@@ -57,17 +58,14 @@ struct resolve {
 	uint16_t port;
 };
 
-struct refused {
-	uv_tcp_t tcp;
-	struct node_overlay *ov;
-};
-
 struct node_overlay {
 	uv_loop_t *loop;
 	uv_timer_t timer;
+	uv_prepare_t prepare; /* marks loop iterations for the accept budget */
+	size_t iter_accepts;  /* connections accepted since the last poll began */
 	struct listener listeners[NODE_OVERLAY_LISTEN_MAX];
 	size_t n_listeners;
-	unsigned handles; /* timer, listeners and refused sockets not yet closed */
+	unsigned handles; /* timer, prepare and listeners not yet closed */
 	struct resolve *resolves;
 	unsigned n_resolves;
 	bool stopping;
@@ -83,7 +81,8 @@ struct node_overlay {
 	struct member *members;
 	int self;
 
-	uint64_t accepted, dials;
+	uint64_t accepted, dials, deferred, accept_errors;
+	uint64_t accept_error_ms; /* last accept() failure logged */
 	uint64_t closed[NODE_LINK_R__COUNT];
 	uint64_t refused[NODE_LINK_R__COUNT];  /* inbound links closed before UP */
 	uint64_t reported[NODE_LINK_R__COUNT]; /* refused[] at the last summary */
@@ -122,9 +121,11 @@ static const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t
 int node_overlay_check_limits(const struct node_overlay_limits *lim)
 {
 	if (!lim || lim->degree < 1 || lim->degree > 1024 || lim->handshake_timeout_ms < 1 ||
-	    lim->max_handshakes < 1 || lim->max_frame < NODE_LINK_FRAME_MIN ||
-	    lim->max_frame > NODE_LINK_FRAME_MAX || lim->send_queue_max < 2 * NODE_LINK_FRAME_MAX ||
-	    lim->keepalive_ms < 1 || lim->dead_after_ms < 1 || lim->backoff_min_ms < 1 ||
+	    lim->preauth_timeout_ms < 1 || lim->max_preauth < 1 ||
+	    lim->max_preauth_per_address < 1 || lim->max_handshakes < 1 ||
+	    lim->max_frame < NODE_LINK_FRAME_MIN || lim->max_frame > NODE_LINK_FRAME_MAX ||
+	    lim->send_queue_max < 2 * NODE_LINK_FRAME_MAX || lim->keepalive_ms < 1 ||
+	    lim->dead_after_ms < 1 || lim->backoff_min_ms < 1 ||
 	    lim->backoff_max_ms < lim->backoff_min_ms)
 		return -EINVAL;
 	return 0;
@@ -134,6 +135,7 @@ static void apply_limits(struct node_overlay *ov, const struct node_overlay_limi
 {
 	ov->lim = *lim;
 	ov->env.lim.handshake_timeout_ms = lim->handshake_timeout_ms;
+	ov->env.lim.preauth_timeout_ms = lim->preauth_timeout_ms;
 	ov->env.lim.max_frame = lim->max_frame;
 	ov->env.lim.send_queue_max = lim->send_queue_max;
 	ov->env.lim.keepalive_ms = lim->keepalive_ms;
@@ -161,6 +163,7 @@ static void maybe_finish(struct node_overlay *ov)
 		return;
 	proto_wipe(ov->env.network_key, sizeof(ov->env.network_key));
 	proto_wipe(ov->env.static_sk, sizeof(ov->env.static_sk));
+	node_gate_deinit(&ov->env.gate);
 	free(ov->members);
 	free(ov);
 	if (done)
@@ -183,16 +186,6 @@ static void on_listener_closed(uv_handle_t *h)
 	maybe_finish(ov);
 }
 
-static void on_refused_closed(uv_handle_t *h)
-{
-	struct refused *r = h->data;
-	struct node_overlay *ov = r->ov;
-
-	free(r);
-	ov->handles--;
-	maybe_finish(ov);
-}
-
 void node_overlay_stop(struct node_overlay *ov, void (*done)(void *arg), void *arg)
 {
 	struct node_link *l;
@@ -208,6 +201,7 @@ void node_overlay_stop(struct node_overlay *ov, void (*done)(void *arg), void *a
 	ov->done = done;
 	ov->done_arg = arg;
 	uv_close((uv_handle_t *)&ov->timer, on_handle_closed);
+	uv_close((uv_handle_t *)&ov->prepare, on_handle_closed);
 	for (size_t i = 0; i < ov->n_listeners; i++)
 		uv_close((uv_handle_t *)&ov->listeners[i].tcp, on_listener_closed);
 	for (struct resolve *r = ov->resolves; r; r = r->next)
@@ -543,6 +537,26 @@ static bool keep_fresh(const struct node_overlay *ov, const struct node_link *ol
 	return node_link_outbound(fresh) == we_are_smaller;
 }
 
+/*
+ * @l proved the network key with message 1. Past max_handshakes, the oldest inbound link
+ * still in its handshake makes room: a handshake takes one round trip, so the oldest is the
+ * one most likely stalled.
+ */
+static enum node_link_reason on_admit(struct node_link *l)
+{
+	struct node_overlay *ov = owner_of(l);
+	struct node_link *oldest = NULL;
+
+	if (ov->env.handshakes_in < ov->lim.max_handshakes)
+		return NODE_LINK_R_NONE;
+	for (struct node_link *k = ov->env.links; k; k = node_link_next(k))
+		if (!node_link_outbound(k) && node_link_state(k) == NODE_LINK_HANDSHAKE)
+			oldest = k; /* the list is newest first */
+	if (oldest)
+		node_link_close(oldest, NODE_LINK_R_EVICTED);
+	return NODE_LINK_R_NONE;
+}
+
 static enum node_link_reason on_authenticated(struct node_link *l)
 {
 	struct node_overlay *ov = owner_of(l);
@@ -679,15 +693,20 @@ static void on_closed(struct node_link *l, enum node_link_reason reason, enum no
 	kick(ov);
 }
 
+static void accept_pending(struct node_overlay *ov);
+
 static void on_freed(struct node_link *l)
 {
 	struct node_overlay *ov = owner_of(l);
 
 	if (ov->stopping)
 		maybe_finish(ov);
+	else
+		accept_pending(ov); /* a socket was released */
 }
 
 static const struct node_link_ops link_ops = {
+	.admit = on_admit,
 	.authenticated = on_authenticated,
 	.hello = on_hello,
 	.up = on_up,
@@ -699,46 +718,116 @@ static const struct node_link_ops link_ops = {
 
 /* Listening ------------------------------------------------------------------------- */
 
-static void refuse(struct node_overlay *ov, uv_stream_t *server)
+/* The pre-authentication pool's size: max_preauth, and at most half of the sockets. */
+static size_t preauth_cap(const struct node_overlay *ov)
 {
-	struct refused *r = malloc(sizeof(*r));
+	size_t cap = ov->lim.max_preauth;
 
-	/* Accept and close at once: the connection leaves the backlog, nothing is read. */
-	if (!r || uv_tcp_init(ov->loop, &r->tcp) < 0) {
-		free(r);
+	if (ov->lim.max_fds && cap > ov->lim.max_fds / 2)
+		cap = ov->lim.max_fds / 2 ? ov->lim.max_fds / 2 : 1;
+	return cap;
+}
+
+/*
+ * Accepting must wait: the overlay's sockets reached max_fds, or half the pool was accepted
+ * in this loop iteration. The second keeps every connection in the pool for at least one
+ * poll of its socket before later arrivals can evict it (a burst from the backlog evicts
+ * older connections, never the ones it brought in itself).
+ */
+static bool accept_must_wait(const struct node_overlay *ov)
+{
+	size_t budget = preauth_cap(ov) / 2;
+
+	return (ov->lim.max_fds && ov->env.n_links >= ov->lim.max_fds) ||
+	       ov->iter_accepts >= (budget ? budget : 1);
+}
+
+/* Close the oldest pooled connection; false when the pool is empty. */
+static bool evict_oldest(struct node_overlay *ov)
+{
+	struct node_link *old = node_link_preauth_oldest(&ov->env);
+
+	if (old)
+		node_link_close(old, NODE_LINK_R_EVICTED);
+	return old != NULL;
+}
+
+/* Accept the connection libuv holds for @server into the pool, evicting as overlay.h says. */
+static void accept_one(struct node_overlay *ov, uv_stream_t *server)
+{
+	struct node_link *l, *old;
+	int rc;
+
+	while (ov->env.gate.n >= preauth_cap(ov) && evict_oldest(ov))
+		;
+	ov->accepted++;
+	ov->iter_accepts++;
+	rc = node_link_accept(&ov->env, server, &l);
+	if (rc < 0) {
+		log_warning("overlay: accept failed: %s", proto_error_str(rc));
 		return;
 	}
-	r->ov = ov;
-	r->tcp.data = r;
-	ov->handles++;
-	uv_accept(server, (uv_stream_t *)&r->tcp);
-	uv_close((uv_handle_t *)&r->tcp, on_refused_closed);
-	ov->closed[NODE_LINK_R_BUSY]++;
-	ov->refused[NODE_LINK_R_BUSY]++;
-	kick(ov);
+	if (node_link_preauth_source_count(l) > ov->lim.max_preauth_per_address) {
+		old = node_link_preauth_source_oldest(l);
+		node_link_close(old, NODE_LINK_R_EVICTED);
+	}
+}
+
+/* Take the connections that waited (accept_must_wait()) while there is room again. */
+static void accept_pending(struct node_overlay *ov)
+{
+	for (size_t i = 0; i < ov->n_listeners && !accept_must_wait(ov); i++) {
+		struct listener *li = &ov->listeners[i];
+
+		if (!li->deferred)
+			continue;
+		li->deferred = false;
+		accept_one(ov, (uv_stream_t *)&li->tcp); /* uv_accept() resumes listening */
+	}
+}
+
+static void on_prepare(uv_prepare_t *p)
+{
+	struct node_overlay *ov = p->data;
+
+	ov->iter_accepts = 0;
+	accept_pending(ov);
 }
 
 static void on_connection(uv_stream_t *server, int status)
 {
 	struct listener *li = server->data;
 	struct node_overlay *ov = li->ov;
-	struct node_link *l;
-	int rc;
+	uint64_t now = uv_now(ov->loop);
 
-	if (status < 0) {
-		log_warning("overlay: accept failed: %s", uv_strerror(status));
-		return;
-	}
 	if (ov->stopping)
 		return;
-	ov->accepted++;
-	if (ov->env.handshakes_in >= ov->lim.max_handshakes) {
-		refuse(ov, server);
+	if (status < 0) {
+		/*
+		 * libuv has already dropped the backlog to get out of EMFILE. Descriptors are
+		 * taken elsewhere too (API clients, files): give some back from the pool, and log
+		 * once per summary period, not per connection.
+		 */
+		ov->accept_errors++;
+		for (int k = 0; k < 16 && evict_oldest(ov); k++)
+			;
+		if (!ov->accept_error_ms || now - ov->accept_error_ms >= NODE_OVERLAY_SUMMARY_MS) {
+			ov->accept_error_ms = now;
+			log_warning("overlay: accept failed: %s (%" PRIu64 " failure(s) so far)",
+				    uv_strerror(status), ov->accept_errors);
+		}
 		return;
 	}
-	rc = node_link_accept(&ov->env, server, &l);
-	if (rc < 0)
-		log_warning("overlay: accept failed: %s", proto_error_str(rc));
+	if (accept_must_wait(ov)) {
+		/*
+		 * Not calling uv_accept() leaves the connection with libuv, which stops watching
+		 * the listener until accept_pending() takes it: the rest wait in the backlog.
+		 */
+		li->deferred = true;
+		ov->deferred++;
+		return;
+	}
+	accept_one(ov, server);
 }
 
 static int listen_on(struct node_overlay *ov, const struct sockaddr_storage *ss)
@@ -820,6 +909,11 @@ int node_overlay_start(uv_loop_t *loop, const struct node_overlay_config *cfg,
 	}
 	ov->timer.data = ov;
 	ov->handles = 1;
+	/* libuv documents both as always succeeding. */
+	uv_prepare_init(loop, &ov->prepare);
+	ov->prepare.data = ov;
+	ov->handles++;
+	uv_prepare_start(&ov->prepare, on_prepare);
 	for (size_t i = 0; i < cfg->n_listen; i++) {
 		rc = listen_on(ov, &addrs[i]);
 		if (rc < 0) {
@@ -959,7 +1053,10 @@ void node_overlay_stats(const struct node_overlay *ov, struct node_overlay_stats
 	memset(st, 0, sizeof(*st));
 	st->self = ov->self;
 	st->handshakes_in = ov->env.handshakes_in;
+	st->preauth = ov->env.gate.n;
 	st->accepted = ov->accepted;
+	st->deferred = ov->deferred;
+	st->accept_errors = ov->accept_errors;
 	st->dials = ov->dials;
 	memcpy(st->closed, ov->closed, sizeof(st->closed));
 	for (const struct node_link *l = ov->env.links; l; l = node_link_next(l)) {
@@ -967,7 +1064,7 @@ void node_overlay_stats(const struct node_overlay *ov, struct node_overlay_stats
 
 		if (s == NODE_LINK_UP)
 			st->links_up++;
-		else if (s != NODE_LINK_CLOSING)
+		else if (s != NODE_LINK_CLOSING && s != NODE_LINK_PREAUTH)
 			st->links_pending++;
 	}
 	if (!ov->roster)
@@ -1070,8 +1167,9 @@ json_t *node_overlay_peers_json(const struct node_overlay *ov, bool attribution)
 		enum node_link_state s = node_link_state(l);
 		json_t *o;
 
-		/* Unidentified inbound handshakes are counted in the summary, not listed. */
-		if (s == NODE_LINK_CLOSING || (!node_link_outbound(l) && s == NODE_LINK_HANDSHAKE))
+		/* Unidentified inbound connections are counted in the summary, not listed. */
+		if (s == NODE_LINK_CLOSING || s == NODE_LINK_PREAUTH ||
+		    (!node_link_outbound(l) && s == NODE_LINK_HANDSHAKE))
 			continue;
 		o = link_json(ov, l, now, attribution);
 		bad |= !o || json_array_append_new(links, o) < 0;
@@ -1079,13 +1177,14 @@ json_t *node_overlay_peers_json(const struct node_overlay *ov, bool attribution)
 	for (int r = 1; !bad && r < NODE_LINK_R__COUNT; r++)
 		bad |= jset(closed, node_link_reason_name(r),
 			    json_integer((json_int_t)st.closed[r]));
-	summary =
-		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "roster_epoch",
-			  (json_int_t)st.epoch, "members", (json_int_t)st.members, "wanted",
-			  (json_int_t)st.wanted, "wanted_up", (json_int_t)st.wanted_up, "links_up",
-			  (json_int_t)st.links_up, "links_pending", (json_int_t)st.links_pending,
-			  "handshakes_in", (json_int_t)st.handshakes_in, "accepted",
-			  (json_int_t)st.accepted, "dials", (json_int_t)st.dials);
+	summary = json_pack(
+		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "roster_epoch",
+		(json_int_t)st.epoch, "members", (json_int_t)st.members, "wanted",
+		(json_int_t)st.wanted, "wanted_up", (json_int_t)st.wanted_up, "links_up",
+		(json_int_t)st.links_up, "links_pending", (json_int_t)st.links_pending, "preauth",
+		(json_int_t)st.preauth, "handshakes_in", (json_int_t)st.handshakes_in, "accepted",
+		(json_int_t)st.accepted, "deferred", (json_int_t)st.deferred, "accept_errors",
+		(json_int_t)st.accept_errors, "dials", (json_int_t)st.dials);
 	if (!bad) {
 		bad |= jset(res, "summary", summary);
 		summary = NULL;

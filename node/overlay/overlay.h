@@ -19,9 +19,28 @@
  * Admission: after the Noise handshake the remote static key must be the transport key of a
  * member of the current roster other than this node (NODE_LINK_R_NOT_MEMBER / _SELF), and an
  * outbound link must lead to the member it dialled (NODE_LINK_R_UNEXPECTED). The peer's HELLO
- * must carry that member's id. Beyond max_handshakes inbound handshakes in progress a new
- * connection is accepted and closed at once (NODE_LINK_R_BUSY) so it leaves the kernel's
- * backlog without costing a handshake.
+ * must carry that member's id.
+ *
+ * Bounds before authentication, in the spirit of WireGuard's: message 1 of XXpsk0 carries a
+ * tag keyed by the network key, so an accepted connection first waits in the
+ * pre-authentication pool (node/overlay/link.h PREAUTH) and holds a handshake slot only once it has
+ * presented a valid message 1, within preauth_timeout_ms (NODE_LINK_R_PREAUTH otherwise).
+ * The pool holds at most max_preauth connections (and at most half of max_fds), at most
+ * max_preauth_per_address of them from one source address (IPv4 address, IPv6 /64); at most
+ * max_handshakes inbound links are past message 1 and not yet authenticated. When any of
+ * these is full, the oldest such connection is closed (NODE_LINK_R_EVICTED) and the new one
+ * is kept: an honest member's connection leaves the pool within one round trip, an idle
+ * outsider's is the oldest, so flooding evicts the flood. A message 1 already in the socket
+ * when the connection is accepted is read at once, and at most half the pool is accepted per
+ * loop iteration (the rest wait in the backlog), so every connection's socket is polled at
+ * least once before later arrivals can evict it. Nothing is ever written to a connection
+ * before its message 1 verified. (TCP_DEFER_ACCEPT was tried and left out: the kernel hands
+ * idle connections over in bursts when its wait ends, overflowing the accept queue, and a
+ * member's SYN arriving then is dropped and retried a second or three later.) Sockets: when max_fds is set and this overlay's
+ * open sockets (links, closing ones included) reach it, new connections wait in the kernel's
+ * backlog until a socket is released, so the node never runs out of descriptors because of
+ * the overlay; should accept() fail anyway (EMFILE/ENFILE, descriptors used elsewhere), the
+ * oldest pooled connections are closed to make room.
  *
  * One link per member pair — the tie-break. When a link to member M completes its handshake
  * while another authenticated link to M exists (states HELLO or UP):
@@ -69,24 +88,29 @@
 
 /* Tunables; the defaults are NODE_OVERLAY_LIMITS_DEFAULT. All reloadable. */
 struct node_overlay_limits {
-	unsigned degree;	       /* wanted members, 1..1024 (default 6) */
-	uint64_t handshake_timeout_ms; /* creation -> UP (default 5000) */
-	unsigned max_handshakes;       /* inbound handshakes in progress (default 64) */
-	size_t max_frame;	       /* frame bytes incl. length (default NODE_LINK_FRAME_MAX) */
-	size_t send_queue_max;	       /* unwritten bytes per link (default 4 MiB) */
-	uint64_t keepalive_ms;	       /* PING interval (default 15000) */
-	uint64_t dead_after_ms;	       /* silence before an UP link is closed (default 60000) */
-	uint64_t backoff_min_ms;       /* first reconnect delay (default 1000) */
-	uint64_t backoff_max_ms;       /* cap (default 60000), >= backoff_min_ms */
-	uint64_t rekey_ms;	       /* transport rekey interval; 0 = hourly (tests shorten it) */
+	unsigned degree;		  /* wanted members, 1..1024 (default 6) */
+	uint64_t handshake_timeout_ms;	  /* creation -> UP (default 5000) */
+	uint64_t preauth_timeout_ms;	  /* accept -> valid message 1 (default 1000) */
+	unsigned max_preauth;		  /* connections in the pre-authentication pool (8192) */
+	unsigned max_preauth_per_address; /* of them from one source address (default 8) */
+	unsigned max_handshakes;	  /* inbound links past message 1, not yet up (64) */
+	size_t max_fds;		 /* open overlay sockets, 0 = unbounded (the daemon derives it) */
+	size_t max_frame;	 /* frame bytes incl. length (default NODE_LINK_FRAME_MAX) */
+	size_t send_queue_max;	 /* unwritten bytes per link (default 4 MiB) */
+	uint64_t keepalive_ms;	 /* PING interval (default 15000) */
+	uint64_t dead_after_ms;	 /* silence before an UP link is closed (default 60000) */
+	uint64_t backoff_min_ms; /* first reconnect delay (default 1000) */
+	uint64_t backoff_max_ms; /* cap (default 60000), >= backoff_min_ms */
+	uint64_t rekey_ms;	 /* transport rekey interval; 0 = hourly (tests shorten it) */
 };
 
-#define NODE_OVERLAY_LIMITS_DEFAULT                                                    \
-	{                                                                              \
-		.degree = 6, .handshake_timeout_ms = 5000, .max_handshakes = 64,       \
-		.max_frame = NODE_LINK_FRAME_MAX, .send_queue_max = 4u << 20,          \
-		.keepalive_ms = 15000, .dead_after_ms = 60000, .backoff_min_ms = 1000, \
-		.backoff_max_ms = 60000, .rekey_ms = 0,                                \
+#define NODE_OVERLAY_LIMITS_DEFAULT                                                      \
+	{                                                                                \
+		.degree = 6, .handshake_timeout_ms = 5000, .preauth_timeout_ms = 1000,   \
+		.max_preauth = 8192, .max_preauth_per_address = 8, .max_handshakes = 64, \
+		.max_frame = NODE_LINK_FRAME_MAX, .send_queue_max = 4u << 20,            \
+		.keepalive_ms = 15000, .dead_after_ms = 60000, .backoff_min_ms = 1000,   \
+		.backoff_max_ms = 60000, .rekey_ms = 0,                                  \
 	}
 
 struct node_overlay_config {
@@ -185,8 +209,12 @@ struct node_overlay_stats {
 	size_t wanted_up;	/* wanted members with an UP link */
 	size_t links_up;	/* UP links (any direction) */
 	size_t links_pending;	/* links not yet UP (connecting, handshake, hello) */
-	unsigned handshakes_in; /* inbound handshakes in progress */
-	uint64_t accepted;	/* inbound connections accepted (refused ones included) */
+	size_t preauth;		/* inbound connections waiting for message 1 */
+	unsigned handshakes_in; /* inbound handshakes in progress (past message 1) */
+	uint64_t accepted;	/* inbound connections accepted */
+	uint64_t deferred;	/* times accepting waited (sockets at max_fds, or half the
+				   pool accepted in one loop iteration) */
+	uint64_t accept_errors; /* accept() failures (EMFILE, ENFILE, ...) */
 	uint64_t dials;		/* outbound connection attempts */
 	uint64_t closed[NODE_LINK_R__COUNT]; /* links closed, by reason */
 };

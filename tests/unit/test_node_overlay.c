@@ -859,33 +859,76 @@ static void test_oversize_after_handshake(void **state)
 	fix_stop(&f);
 }
 
-static void test_stalled_handshake_and_busy(void **state)
+static int count_eof(struct raw **r, int n)
+{
+	int k = 0;
+
+	for (int i = 0; i < n; i++)
+		k += r[i]->eof;
+	return k;
+}
+
+/*
+ * Connections that send nothing wait in the pre-authentication pool, get no byte and hold
+ * no handshake slot; past max_preauth_per_address (one source: 127.0.0.1) or max_preauth
+ * the oldest is evicted, the rest close at preauth_timeout_ms. Past max_handshakes the
+ * oldest handshake stalled after message 1 is evicted, so a member still links in.
+ */
+static void test_preauth_pool_and_slots(void **state)
 {
 	struct node_overlay_limits lim = fast_limits();
-	struct raw *idle[10], *r;
+	struct raw *idle[10], *stalled[3], *r;
 	struct fix f;
 	uint64_t t0;
 
-	lim.handshake_timeout_ms = 300;
-	lim.max_handshakes = 4;
+	lim.preauth_timeout_ms = 300;
+	lim.max_preauth_per_address = 4;
+	lim.max_handshakes = 2;
 	fix_start(&f, lim);
 	for (int i = 0; i < 10; i++)
 		idle[i] = raw_open(f.a.port, netkey, &f.m, RAW_HELLO, false);
-	/* Four hold a handshake slot; the other six are accepted and closed at once. */
-	WAIT_FOR(stats(&f.a).closed[NODE_LINK_R_BUSY] == 6, 1000);
-	assert_int_equal(stats(&f.a).handshakes_in, 4);
-	t0 = uv_now(&loop);
-	WAIT_FOR(stats(&f.a).closed[NODE_LINK_R_TIMEOUT] == 4, 2000);
-	assert_true(uv_now(&loop) - t0 <= 400);
+	/* One address: six are evicted, four wait. */
+	WAIT_FOR(stats(&f.a).closed[NODE_LINK_R_EVICTED] == 6, 5000);
+	WAIT_FOR(count_eof(idle, 10) == 6, 1000);
+	assert_int_equal(stats(&f.a).preauth, 4);
 	assert_int_equal(stats(&f.a).handshakes_in, 0);
+	t0 = uv_now(&loop);
+	WAIT_FOR(stats(&f.a).closed[NODE_LINK_R_PREAUTH] == 4, 1000);
+	assert_true(uv_now(&loop) - t0 <= 400);
+	assert_int_equal(stats(&f.a).preauth, 0);
 	for (int i = 0; i < 10; i++) {
 		WAIT_FOR(idle[i]->eof, 1000);
 		assert_int_equal(idle[i]->rx_bytes, 0);
 		raw_free(idle[i]);
 	}
-	/* Slots free again: a member links. */
+
+	/* The whole pool: max_preauth 3 evicts the oldest of five whatever their address. */
+	lim.max_preauth = 3;
+	lim.max_preauth_per_address = 100;
+	assert_int_equal(node_overlay_set_limits(f.a.ov, &lim), 0);
+	for (int i = 0; i < 5; i++)
+		idle[i] = raw_open(f.a.port, netkey, &f.m, RAW_HELLO, false);
+	WAIT_FOR(stats(&f.a).closed[NODE_LINK_R_EVICTED] == 8, 5000);
+	WAIT_FOR(count_eof(idle, 5) == 2, 1000);
+	assert_int_equal(stats(&f.a).preauth, 3);
+	for (int i = 0; i < 5; i++)
+		raw_free(idle[i]);
+	WAIT_FOR(stats(&f.a).preauth == 0, 1000);
+
+	/* Message 1 under the network key, then silence: these hold handshake slots. */
+	for (int i = 0; i < 3; i++) {
+		stalled[i] = raw_open(f.a.port, netkey, &f.m, RAW_HELLO, true);
+		uv_read_stop((uv_stream_t *)&stalled[i]->tcp); /* never answers message 2 */
+		WAIT_FOR(stats(&f.a).handshakes_in == (i < 2 ? (unsigned)i + 1 : 2u), 1000);
+	}
+	WAIT_FOR(stats(&f.a).closed[NODE_LINK_R_EVICTED] == 9, 1000);
+	/* A member links in: its message 1 evicts the oldest stalled handshake left. */
 	r = raw_open(f.a.port, netkey, &f.m, RAW_HELLO, true);
 	WAIT_FOR(f.a.ups == 1, 2000);
+	assert_int_equal(stats(&f.a).closed[NODE_LINK_R_EVICTED], 10);
+	assert_int_equal(stats(&f.a).closed[NODE_LINK_R_BUSY], 0);
+	for (int i = 0; i < 3; i++)
+		raw_free(stalled[i]);
 	raw_free(r);
 	fix_stop(&f);
 }
@@ -1186,7 +1229,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_not_member, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_and_protocol, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversize_after_handshake, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stalled_handshake_and_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_preauth_pool_and_slots, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ping_pong_rekey, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_queue_bound, setup, teardown),
