@@ -758,7 +758,11 @@ static int read_retired(struct proto_mp_reader *rd, struct proto_roster *r)
 	return 0;
 }
 
-static int read_body(struct proto_roster *r, const uint8_t *buf, size_t len)
+/*
+ * Reads the body into @r. With @head_only, stops once the epoch (key 3) is read: keys ascend
+ * in the canonical form, so nothing after it (stewards, settings, members) is touched.
+ */
+static int read_body(struct proto_roster *r, const uint8_t *buf, size_t len, bool head_only)
 {
 	struct proto_mp_reader rd;
 	struct proto_mp_map map;
@@ -770,6 +774,8 @@ static int read_body(struct proto_roster *r, const uint8_t *buf, size_t len)
 	if ((err = proto_mp_map_begin(&rd, &map, 16)))
 		return err;
 	while ((err = proto_mp_map_next(&rd, &map, &key)) > 0) {
+		if (head_only && key > 3)
+			return PROTO_E_KEY_MISSING;
 		switch (key) {
 		case 0:
 			err = proto_mp_read_uint(&rd, &v);
@@ -784,6 +790,8 @@ static int read_body(struct proto_roster *r, const uint8_t *buf, size_t len)
 			break;
 		case 3:
 			err = proto_mp_read_uint(&rd, &r->epoch);
+			if (head_only)
+				return err;
 			break;
 		case 4:
 			err = proto_mp_read_uint_max(&rd, PROTO_ROSTER_STEWARDS_MAX, &v);
@@ -846,34 +854,63 @@ static int read_sigs(struct proto_mp_reader *rd, struct proto_roster *r)
 	return 0;
 }
 
+/* The outer [body, signatures] array up to the signatures: the body in @body/@body_len. */
+static int read_outer(struct proto_mp_reader *rd, const uint8_t *buf, size_t len,
+		      const uint8_t **body, size_t *body_len)
+{
+	size_t n;
+	int err;
+
+	if (len > PROTO_ROSTER_MAX_BYTES)
+		return PROTO_E_TOO_LARGE;
+	proto_mp_reader_init(rd, buf, len);
+	if ((err = proto_mp_read_array(rd, 2, &n)))
+		return err;
+	if (n != 2)
+		return PROTO_E_TYPE;
+	return proto_mp_read_bin(rd, PROTO_ROSTER_MAX_BYTES, body, body_len);
+}
+
 int proto_roster_decode(struct proto_roster **out, const uint8_t *buf, size_t len)
 {
 	struct proto_mp_reader rd;
 	struct proto_roster *r = NULL;
 	const uint8_t *body;
-	size_t n, body_len;
+	size_t body_len;
 	int err;
 
 	*out = NULL;
-	if (len > PROTO_ROSTER_MAX_BYTES)
-		return PROTO_E_TOO_LARGE;
-	proto_mp_reader_init(&rd, buf, len);
-	if ((err = proto_mp_read_array(&rd, 2, &n)))
-		return err;
-	if (n != 2)
-		return PROTO_E_TYPE;
-	if ((err = proto_mp_read_bin(&rd, PROTO_ROSTER_MAX_BYTES, &body, &body_len)))
+	if ((err = read_outer(&rd, buf, len, &body, &body_len)))
 		return err;
 	r = proto_roster_new();
 	if (!r)
 		return -ENOMEM;
 	if ((err = read_sigs(&rd, r)) || (err = proto_mp_reader_finish(&rd)) ||
-	    (err = read_body(r, body, body_len)) || (err = proto_roster_check(r))) {
+	    (err = read_body(r, body, body_len, false)) || (err = proto_roster_check(r))) {
 		proto_roster_free(r);
 		return err;
 	}
 	*out = r;
 	return 0;
+}
+
+int proto_roster_peek_epoch(const uint8_t *buf, size_t len, uint64_t *epoch)
+{
+	struct proto_mp_reader rd;
+	struct proto_roster *r;
+	const uint8_t *body;
+	size_t body_len;
+	int err = read_outer(&rd, buf, len, &body, &body_len);
+
+	if (err)
+		return err;
+	r = proto_roster_new();
+	if (!r)
+		return -ENOMEM;
+	err = read_body(r, body, body_len, true);
+	*epoch = r->epoch;
+	proto_roster_free(r);
+	return err;
 }
 
 /* ---- signatures ------------------------------------------------------------------------ */

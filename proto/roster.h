@@ -248,6 +248,16 @@ int proto_roster_verify(const struct proto_roster *r, const uint8_t community[32
  */
 int proto_roster_verify_sig(const struct proto_roster *r, size_t i, const uint8_t steward_pk[32]);
 
+/*
+ * proto_roster_peek_epoch() - the epoch of the signed roster encoding @buf (@len bytes,
+ * borrowed) from its header alone: the outer array, the body's version, community and name
+ * are read and nothing after the epoch (no members, no signature check). For deciding
+ * cheaply whether a roster is worth decoding; a roster that passes must still go through
+ * proto_roster_decode() and proto_roster_verify(). Returns 0 with *@epoch set,
+ * PROTO_E_TOO_LARGE, PROTO_E_VERSION, PROTO_E_KEY_MISSING or a msgpack reading error.
+ */
+int proto_roster_peek_epoch(const uint8_t *buf, size_t len, uint64_t *epoch);
+
 /* proto_roster_id() - roster_id = BLAKE2b-256 of the signed encoding @buf. */
 void proto_roster_id(const uint8_t *buf, size_t len, uint8_t id[32]);
 

@@ -546,6 +546,12 @@ int node_cmd_status(int argc, char **argv)
 		printf("ingest     %lld accepted, %lld duplicates, %lld rejected, %lld pending\n",
 		       jint(i, "accepted"), jint(i, "duplicates"), jint(i, "rejected"),
 		       jint(i, "pending"));
+		json_t *lag = json_object_get(resp, "loop");
+		if (lag)
+			printf("loop lag   p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+			       json_number_value(json_object_get(lag, "lag_p50_ms")),
+			       json_number_value(json_object_get(lag, "lag_p99_ms")),
+			       json_number_value(json_object_get(lag, "lag_max_ms")));
 		code = NODE_CMD_EXIT_OK;
 	}
 	json_decref(resp);

@@ -48,7 +48,10 @@
 #define DRAIN_MS 3000
 #define EXPIRE_MAX 10000
 #define QUERY_REPORTS_MAX 1000
-#define READS_IN_POOL 2 /* query/list jobs in the thread pool at once (node/daemon/pool.h) */
+#define ROSTER_WAITING_MAX 64 /* rosters from links waiting for the roster job */
+#define READS_IN_POOL 2	      /* query/list jobs in the thread pool at once (node/daemon/pool.h) */
+
+struct roster_job;
 
 struct node_daemon {
 	uv_loop_t loop;
@@ -57,7 +60,12 @@ struct node_daemon {
 	struct proto_keys keys;
 	struct proto_community community;
 	struct proto_roster **rosters; /* ascending epoch */
+	uint8_t (*roster_ids)[32];     /* rosters[i]'s roster id */
 	size_t n_rosters;
+	/* Rosters from links: one job in the pool, one waiting per member (on_gossip_roster()). */
+	bool roster_job, reload_wanted;
+	struct roster_job *rosters_waiting[ROSTER_WAITING_MAX];
+	size_t n_rosters_waiting;
 	struct node_snap *snap;
 	struct store *store;
 	struct store_export *xport;
@@ -214,10 +222,21 @@ static void overlay_limits(const struct node_config *cfg, struct node_overlay_li
 static int add_roster(struct node_daemon *d, struct proto_roster *r)
 {
 	struct proto_roster **p = realloc(d->rosters, (d->n_rosters + 1) * sizeof(*p));
+	uint8_t(*ids)[32];
+	uint8_t *bytes;
+	size_t len;
 
 	if (!p)
 		return -ENOMEM;
 	d->rosters = p;
+	ids = realloc(d->roster_ids, (d->n_rosters + 1) * sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	d->roster_ids = ids;
+	if (proto_roster_encode(r, &bytes, &len))
+		return -ENOMEM; /* it decoded or was built by us: only memory can fail */
+	proto_roster_id(bytes, len, ids[d->n_rosters]);
+	free(bytes);
 	d->rosters[d->n_rosters++] = r;
 	return 0;
 }
@@ -817,9 +836,36 @@ struct reload_job {
 	struct node_daemon *d;
 	struct node_config *cfg;
 	struct proto_roster *roster; /* newer roster adopted, or NULL */
+	struct node_snap *snap;	     /* built here with its redactor (NULL: out of memory) */
 	int held_back;
 	bool conflict; /* the roster file conflicts with a held epoch */
 };
+
+/*
+ * The snapshot of @cfg over the held rosters and @extra (NULL: none), built in a pool job:
+ * the redactor over every roster is the slow part. Nothing it reads changes meanwhile (one
+ * reload or roster job at a time). NULL when out of memory.
+ */
+static struct node_snap *build_snap(const struct node_daemon *d, const struct node_config *cfg,
+				    struct proto_roster *extra)
+{
+	struct proto_roster **all = malloc((d->n_rosters + 1) * sizeof(*all));
+	struct policy_config p;
+	struct node_snap *s;
+	size_t n = d->n_rosters;
+
+	if (!all)
+		return NULL;
+	memcpy(all, d->rosters, n * sizeof(*all));
+	if (extra)
+		all[n++] = extra;
+	fill_policy(d, cfg, &p);
+	s = node_snap_new(&p, (const struct proto_roster *const *)all, n);
+	free(all);
+	if (s)
+		s->own_ring_sk = d->keys.ring_sk;
+	return s;
+}
 
 static void reload_work(uv_work_t *work)
 {
@@ -850,6 +896,7 @@ static void reload_work(uv_work_t *work)
 	if (err < 0)
 		log_warning("reload: keeping roster epoch %llu",
 			    (unsigned long long)newest_roster(d)->epoch);
+	j->snap = build_snap(d, j->cfg, j->roster);
 }
 
 static void reload_done(uv_work_t *work, int status)
@@ -867,10 +914,13 @@ static void reload_done(uv_work_t *work, int status)
 		proto_roster_free(j->roster);
 		goto out;
 	}
+	snap = j->snap;
 	if (j->roster) {
 		if (add_roster(d, j->roster)) {
 			log_err("reload: out of memory adopting roster epoch %llu",
 				(unsigned long long)j->roster->epoch);
+			node_snap_unref(snap); /* it holds the roster about to be freed */
+			snap = NULL;
 			proto_roster_free(j->roster);
 		} else {
 			log_notice("roster epoch %llu adopted (%zu members)",
@@ -885,7 +935,8 @@ static void reload_done(uv_work_t *work, int status)
 					(unsigned long long)j->roster->epoch);
 		}
 	}
-	snap = make_snap(d, j->cfg);
+	if (!snap)
+		snap = make_snap(d, j->cfg); /* the job's ran out of memory: try once more here */
 	api_limits(j->cfg, &lim);
 	if (!snap || node_api_set_limits(d->api, &lim)) {
 		node_snap_unref(snap);
@@ -934,6 +985,10 @@ static void start_reload(struct node_daemon *d)
 		return;
 	if (d->reloading) {
 		log_notice("reload already in progress");
+		return;
+	}
+	if (d->roster_job) {
+		d->reload_wanted = true; /* after the roster job: both change the roster chain */
 		return;
 	}
 	j = calloc(1, sizeof(*j));
@@ -1044,7 +1099,7 @@ static void on_shutdown_poll(uv_timer_t *t)
 	if (d->api_closing)
 		return;
 	if (!node_ingest_idle(d->ingest) || d->reloading || d->expiring || d->reads_pending ||
-	    d->dissem)
+	    d->roster_job || d->dissem)
 		return;
 	if (!d->final_export_kicked) {
 		d->final_export_kicked = true;
@@ -1168,40 +1223,74 @@ static int start_loop_handles(struct node_daemon *d)
  * Returns 0 or a process exit code.
  */
 /*
- * A signed roster arrived on a link (node/overlay/dissem.h roster gossip): adopt it when its epoch is
- * newer than ours and it verifies against the stewards and threshold of our newest roster.
- * The store write runs on the loop thread: rosters change rarely and are small. Refused
- * while a reload is running, because the reload job reads the roster list from the pool
- * (the peer offers it again on its next link up).
+ * Rosters from links (node/overlay/dissem.h roster gossip). A member can send any number of
+ * rosters, each up to PROTO_ROSTER_MAX_BYTES, so the loop thread only does what is cheap:
+ * a copy of a held roster (same roster id) is known at once, and a roster whose epoch is
+ * older than every held one, or older than the newest without being a held epoch (a
+ * rollback), is refused from its header (proto_roster_peek()) without decoding its members.
+ * The rest — decoding, the succession rule with its signature checks, the conflict evidence,
+ * the durable store write and the new snapshot with its redactor — runs in one job in the
+ * thread pool; only the installation of the result is back on the loop. One job runs at a
+ * time and each link may have one roster waiting behind it (a newer one from the same member
+ * replaces it), so a member that floods rosters holds one slot, not the loop.
+ * A refusal is reported to the dissemination driver (node_dissem_roster_refused()), which
+ * charges the member's link.
  */
-static int on_gossip_roster(void *ctx, const uint8_t *bytes, size_t len)
-{
-	struct node_daemon *d = ctx;
-	const struct proto_roster *held = newest_roster(d);
-	struct proto_roster *r = NULL;
+struct roster_job {
+	uv_work_t work;
+	struct node_daemon *d;
+	uint8_t peer[32];
+	uint8_t *bytes;
+	size_t len;
+	/* Results (the job reads d's rosters and configuration, unchanged while it runs): */
+	struct proto_roster *r;
 	struct node_snap *snap;
 	int err;
+};
 
-	if (d->stopping || d->reloading)
-		return -EBUSY;
-	err = proto_roster_decode(&r, bytes, len);
-	if (err)
-		return err;
-	err = judge_roster(&d->community, d->rosters, d->n_rosters,
-			   node_config_str(d->cfg, NODE_STATE_DIR), r, "a member");
-	if (err == PROTO_E_ROSTER_CONFLICT)
-		d->roster_conflicts++;
-	else if (err == PROTO_E_ROSTER_EPOCH && r->epoch < held->epoch)
-		log_warning("a member sent roster epoch %llu, older than the held epoch %llu, "
-			    "of an epoch this node never held: refused (a rollback)",
-			    (unsigned long long)r->epoch, (unsigned long long)held->epoch);
-	if (!err)
-		err = store_roster_put(d->store, r->epoch, bytes, len);
-	if (!err)
-		err = add_roster(d, r);
+static void roster_work(uv_work_t *w)
+{
+	struct roster_job *j = w->data;
+	struct node_daemon *d = j->d;
+
+	j->err = proto_roster_decode(&j->r, j->bytes, j->len);
+	if (!j->err)
+		j->err = judge_roster(&d->community, d->rosters, d->n_rosters,
+				      node_config_str(d->cfg, NODE_STATE_DIR), j->r, "a member");
+	if (!j->err)
+		j->err = store_roster_put(d->store, j->r->epoch, j->bytes, j->len);
+	if (!j->err && !(j->snap = build_snap(d, d->cfg, j->r)))
+		j->err = -ENOMEM;
+}
+
+static void start_roster_job(struct node_daemon *d);
+static void start_reload(struct node_daemon *d);
+
+static void roster_job_free(struct roster_job *j)
+{
+	free(j->bytes);
+	free(j);
+}
+
+static void roster_done(uv_work_t *w, int status)
+{
+	struct roster_job *j = w->data;
+	struct node_daemon *d = j->d;
+	struct proto_roster *r = j->r;
+	int err = status ? status : j->err;
+
+	d->roster_job = false;
+	if (!err && add_roster(d, r))
+		err = -ENOMEM;
 	if (err) {
+		if (err == PROTO_E_ROSTER_CONFLICT)
+			d->roster_conflicts++;
+		log_debug("roster from a member not adopted: %s", proto_error_str(err));
+		if (d->dissem)
+			node_dissem_roster_refused(d->dissem, j->peer, err);
+		node_snap_unref(j->snap);
 		proto_roster_free(r);
-		return err;
+		goto next;
 	}
 	log_notice("roster epoch %llu received from a member and adopted (%zu members)",
 		   (unsigned long long)r->epoch, r->n_members);
@@ -1209,11 +1298,11 @@ static int on_gossip_roster(void *ctx, const uint8_t *bytes, size_t len)
 		log_err("this node is not a member of roster epoch %llu: its publishes will be "
 			"refused",
 			(unsigned long long)r->epoch);
-	snap = make_snap(d, d->cfg);
-	if (snap) {
+	if (j->snap) {
 		node_snap_unref(d->snap);
-		d->snap = snap;
-		node_dissem_set_snap(d->dissem, d->snap);
+		d->snap = j->snap;
+		if (d->dissem)
+			node_dissem_set_snap(d->dissem, d->snap);
 	} else {
 		log_err("out of memory switching to roster epoch %llu",
 			(unsigned long long)r->epoch);
@@ -1221,8 +1310,98 @@ static int on_gossip_roster(void *ctx, const uint8_t *bytes, size_t len)
 	if (d->overlay && node_overlay_set_roster(d->overlay, r))
 		log_err("overlay: out of memory switching to roster epoch %llu",
 			(unsigned long long)r->epoch);
-	node_dissem_roster_adopted(d->dissem, r->epoch);
+	if (d->dissem)
+		node_dissem_roster_adopted(d->dissem, r->epoch);
 	node_exporter_kick(d->exporter, d->snap);
+next:
+	roster_job_free(j);
+	if (d->stopping)
+		return;
+	if (d->reload_wanted) {
+		d->reload_wanted = false;
+		start_reload(d);
+	} else {
+		start_roster_job(d);
+	}
+}
+
+/* Start the job for the first roster waiting, if none runs. */
+static void start_roster_job(struct node_daemon *d)
+{
+	struct roster_job *j;
+
+	if (d->roster_job || d->reloading || d->stopping || !d->n_rosters_waiting)
+		return;
+	j = d->rosters_waiting[0];
+	memmove(d->rosters_waiting, d->rosters_waiting + 1,
+		--d->n_rosters_waiting * sizeof(*d->rosters_waiting));
+	j->work.data = j;
+	d->roster_job = true;
+	/* uv_queue_work() fails only for a NULL work callback. */
+	uv_queue_work(&d->loop, &j->work, roster_work, roster_done);
+}
+
+/* The cheap checks of a roster from member @peer; 0 to go on to the job, 1 when known. */
+static int roster_precheck(struct node_daemon *d, const uint8_t *bytes, size_t len)
+{
+	const struct proto_roster *held = newest_roster(d);
+	uint8_t id[32];
+	uint64_t epoch;
+	bool held_epoch = false;
+	int err = proto_roster_peek_epoch(bytes, len, &epoch);
+
+	if (err)
+		return err;
+	proto_roster_id(bytes, len, id);
+	for (size_t i = 0; i < d->n_rosters; i++) {
+		if (d->rosters[i]->epoch != epoch)
+			continue;
+		held_epoch = true;
+		if (!memcmp(id, d->roster_ids[i], 32))
+			return 1; /* a copy of a held roster */
+	}
+	if (epoch < held->epoch && !held_epoch) {
+		log_warning("a member sent roster epoch %llu, older than the held epoch %llu, "
+			    "of an epoch this node never held: refused (a rollback)",
+			    (unsigned long long)epoch, (unsigned long long)held->epoch);
+		return PROTO_E_ROSTER_EPOCH;
+	}
+	return 0;
+}
+
+static int on_gossip_roster(void *ctx, const uint8_t peer[32], const uint8_t *bytes, size_t len)
+{
+	struct node_daemon *d = ctx;
+	struct roster_job *j;
+	size_t at;
+	int err;
+
+	if (d->stopping)
+		return -EBUSY;
+	err = roster_precheck(d, bytes, len);
+	if (err)
+		return err < 0 ? err : 0;
+	for (at = 0; at < d->n_rosters_waiting; at++)
+		if (!memcmp(d->rosters_waiting[at]->peer, peer, 32))
+			break;
+	if (at == d->n_rosters_waiting && at == ROSTER_WAITING_MAX)
+		return -EBUSY; /* offered again on the member's next link up */
+	j = calloc(1, sizeof(*j));
+	if (!j || !(j->bytes = malloc(len))) {
+		free(j);
+		return -ENOMEM;
+	}
+	memcpy(j->bytes, bytes, len);
+	j->len = len;
+	memcpy(j->peer, peer, 32);
+	j->d = d;
+	if (at < d->n_rosters_waiting) {
+		roster_job_free(d->rosters_waiting[at]); /* the member's newer offer replaces it */
+	} else {
+		d->n_rosters_waiting++;
+	}
+	d->rosters_waiting[at] = j;
+	start_roster_job(d);
 	return 0;
 }
 
@@ -1367,6 +1546,9 @@ static void teardown(struct node_daemon *d)
 	for (size_t i = 0; i < d->n_rosters; i++)
 		proto_roster_free(d->rosters[i]);
 	free(d->rosters);
+	free(d->roster_ids);
+	for (size_t i = 0; i < d->n_rosters_waiting; i++)
+		roster_job_free(d->rosters_waiting[i]);
 	proto_keys_wipe(&d->keys);
 	node_config_free(d->cfg);
 }

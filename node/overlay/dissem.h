@@ -107,12 +107,15 @@ struct node_dissem_config {
 };
 
 /*
- * Roster callback: the signed roster @bytes (@len, borrowed for the call) arrived on a link.
- * The daemon decodes it, verifies it against its newest roster (epoch must be higher),
- * stores it, installs it (overlay, snapshot: node_dissem_set_snap()) and returns 0, or a
- * negative code when it was refused (old epoch, bad signatures, ...).
+ * Roster callback: the signed roster @bytes (@len, borrowed for the call) arrived on the link
+ * of member @peer. The daemon answers at once from cheap checks: 0 when it took the roster
+ * (a copy of a held one, or one queued for verification off the loop), -EBUSY/-ENOMEM when
+ * it cannot take it now, or another negative code when it refused it (an older epoch, a
+ * header that does not decode). A roster taken for verification that is then refused is
+ * reported with node_dissem_roster_refused(); one adopted with node_dissem_roster_adopted().
  */
-typedef int (*node_dissem_roster_fn)(void *ctx, const uint8_t *bytes, size_t len);
+typedef int (*node_dissem_roster_fn)(void *ctx, const uint8_t peer[32], const uint8_t *bytes,
+				     size_t len);
 
 struct node_dissem;
 
@@ -160,6 +163,12 @@ void node_dissem_published(struct node_dissem *d, const uint8_t id[32], uint8_t 
  * under that epoch): offer it to every up link whose peer announced an older epoch.
  */
 void node_dissem_roster_adopted(struct node_dissem *d, uint64_t epoch);
+
+/*
+ * node_dissem_roster_refused() - a roster from member @peer was refused with @err after
+ * verification: the member's link, if still up, is charged as for a refused report.
+ */
+void node_dissem_roster_refused(struct node_dissem *d, const uint8_t peer[32], int err);
 
 /* node_dissem_idle() - no admission/commit job is running or pending. */
 bool node_dissem_idle(const struct node_dissem *d);

@@ -76,10 +76,24 @@ void node_roster_gossip_on_roster(struct node_dissem *d, struct dlink *dl, const
 	d->c.roster_recv++;
 	if (!d->roster_fn)
 		return;
-	rc = d->roster_fn(d->roster_ctx, p, len);
-	if (rc)
+	rc = d->roster_fn(d->roster_ctx, dl->member_id, p, len);
+	if (rc) {
 		log_debug("dissem: roster from link %llu not adopted: %s",
 			  (unsigned long long)node_link_id(dl->l), proto_error_str(rc));
+		/* Refused on its face (not merely "busy"): charged like a refused report. */
+		if (rc != -EBUSY && rc != -ENOMEM)
+			node_dissem_charge(d, dl, CHARGE_REJECT);
+	}
+}
+
+void node_dissem_roster_refused(struct node_dissem *d, const uint8_t peer[32], int err)
+{
+	struct dlink *dl = node_dissem_slot_of_member(d, peer);
+
+	if (err == -EBUSY || err == -ENOMEM || !dl || d->stopping)
+		return;
+	node_dissem_charge(d, dl, CHARGE_REJECT);
+	node_dissem_close_abusive(d);
 }
 
 /*

@@ -252,6 +252,30 @@ static void assert_members_equal(const struct proto_member *a, const struct prot
 		assert_string_equal(a->addrs[i], b->addrs[i]);
 }
 
+/* The epoch from the header alone (proto_roster_peek_epoch()). */
+static void test_peek_epoch(void **state)
+{
+	struct proto_roster *r = make_roster(5, 3, 2, 7), *d = NULL;
+	uint8_t *buf;
+	size_t len;
+	uint64_t epoch = 0;
+
+	(void)state;
+	sign_by(r, r, 0, 0);
+	assert_int_equal(proto_roster_encode(r, &buf, &len), 0);
+	assert_int_equal(proto_roster_peek_epoch(buf, len, &epoch), 0);
+	assert_true(epoch == 7);
+	/* Cut inside the signatures: decoding fails, the peek (header only) still answers. */
+	assert_int_not_equal(proto_roster_decode(&d, buf, len - 40), 0);
+	epoch = 0;
+	assert_int_equal(proto_roster_peek_epoch(buf, len - 40, &epoch), 0);
+	assert_true(epoch == 7);
+	/* Not a roster at all. */
+	assert_int_not_equal(proto_roster_peek_epoch(buf + 1, len - 1, &epoch), 0);
+	free(buf);
+	proto_roster_free(r);
+}
+
 static void test_roundtrip(void **state)
 {
 	struct proto_roster *r = make_roster(5, 3, 2, 4), *d;
@@ -1136,6 +1160,7 @@ int main(void)
 		cmocka_unit_test(test_lookups_and_editing),
 		cmocka_unit_test(test_check_member_reasons),
 		cmocka_unit_test(test_golden),
+		cmocka_unit_test(test_peek_epoch),
 		cmocka_unit_test(test_retired),
 	};
 
