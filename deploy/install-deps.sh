@@ -14,6 +14,10 @@ PKGS=(
 	# tests: unit framework, LMDB tools, independent Noise peer, SIEM puller, unit checks
 	libcmocka-dev lmdb-utils python3 python3-lmdb python3-msgpack python3-dissononce
 	systemd valgrind openssl
+	# network test bed (tests/net): NAT in a namespace, clock skew with libfaketime
+	nftables iproute2 faketime
+	# the Debian package (tests/pkg): dpkg-buildpackage with debhelper, lintian
+	debhelper dpkg-dev fakeroot lintian man-db
 	# man pages
 	scdoc
 )

@@ -84,22 +84,45 @@ static bool part_ok(uint64_t index, uint64_t total)
 int proto_link_encode_hello(const struct proto_link_hello *h, uint8_t **out, size_t *out_len)
 {
 	struct proto_mp_writer w;
+	bool range;
 
 	if (!h)
 		return -EINVAL;
-	if (h->version == 0)
+	if (h->version == 0 || h->min_version > h->version)
 		return PROTO_E_RANGE;
+	/*
+	 * Key 3 only when it says something: a HELLO of a node that speaks one version stays
+	 * byte for byte what version 1 nodes have always sent.
+	 */
+	range = h->min_version != 0 && h->min_version < h->version;
 	proto_mp_writer_init(&w);
 	proto_mp_write_array(&w, 2);
 	proto_mp_write_uint(&w, PROTO_LINK_HELLO);
-	proto_mp_write_map(&w, 3);
+	proto_mp_write_map(&w, range ? 4 : 3);
 	proto_mp_write_uint(&w, 0);
 	proto_mp_write_uint(&w, h->version);
 	proto_mp_write_uint(&w, 1);
 	proto_mp_write_bin(&w, h->member_id, sizeof(h->member_id));
 	proto_mp_write_uint(&w, 2);
 	proto_mp_write_uint(&w, h->roster_epoch);
+	if (range) {
+		proto_mp_write_uint(&w, 3);
+		proto_mp_write_uint(&w, h->min_version);
+	}
 	return proto_mp_writer_finish(&w, out, out_len);
+}
+
+bool proto_link_version_agree(const struct proto_link_hello *ours,
+			      const struct proto_link_hello *theirs, uint64_t *agreed)
+{
+	uint64_t our_min = ours->min_version ? ours->min_version : ours->version;
+	uint64_t their_min = theirs->min_version ? theirs->min_version : theirs->version;
+	uint64_t v = ours->version < theirs->version ? ours->version : theirs->version;
+
+	if (v < our_min || v < their_min)
+		return false;
+	*agreed = v;
+	return true;
 }
 
 int proto_link_encode_nonce(enum proto_link_type type, uint64_t nonce, uint8_t **out,
@@ -293,6 +316,11 @@ static int decode_hello(struct proto_mp_reader *r, struct proto_link_hello *h)
 			break;
 		case 2:
 			err = proto_mp_read_uint(r, &h->roster_epoch);
+			break;
+		case 3:
+			err = proto_mp_read_uint(r, &h->min_version);
+			if (!err && (h->min_version == 0 || h->min_version > h->version))
+				err = PROTO_E_RANGE;
 			break;
 		default:
 			err = skip_value(r, 1);

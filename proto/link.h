@@ -8,14 +8,25 @@
  * Noise transport message, so its encoding is at most PROTO_LINK_MAX_BYTES (65519).
  *
  *   #   name    layout                               meaning
- *   0   HELLO   [0, {0: version, 1: member id (bin 32), 2: roster epoch, ...}]
- *               The first transport message each side sends. version: link protocol
- *               version, PROTO_LINK_VERSION today, >= 1. member id: the sender's Ed25519
- *               identity key (the node checks it matches the roster entry whose transport
- *               key authenticated the handshake). roster epoch: the newest roster the sender
- *               holds (0 = none). Keys 0-2 are required; keys >= 3 are extensions of later
- *               versions: this decoder checks they are canonical (ascending, depth <= 4,
- *               no floats/ext/nil) and ignores them, counting them in n_ext.
+ *   0   HELLO   [0, {0: version, 1: member id (bin 32), 2: roster epoch,
+ *                    3: oldest version (optional), ...}]
+ *               The first transport message each side sends. version: the newest link
+ *               protocol version the sender speaks, PROTO_LINK_VERSION today, >= 1. member
+ *               id: the sender's Ed25519 identity key (the node checks it matches the roster
+ *               entry whose transport key authenticated the handshake). roster epoch: the
+ *               newest roster the sender holds (0 = none). oldest version: the oldest
+ *               version the sender still speaks, 1..version; absent means "only version"
+ *               (and is how version 1 nodes, which never send it, are read). Keys 0-2 are
+ *               required; keys >= 4 are extensions of later versions: this decoder checks
+ *               they are canonical (ascending, depth <= 4, no floats/ext/nil) and ignores
+ *               them, counting them in n_ext.
+ *
+ *               Compatibility rule (proto_link_version_agree()): two nodes speaking
+ *               [oldest_a, newest_a] and [oldest_b, newest_b] use version
+ *               min(newest_a, newest_b) if it is >= max(oldest_a, oldest_b), otherwise they
+ *               do not link. A release that changes the link protocol raises
+ *               PROTO_LINK_VERSION and keeps PROTO_LINK_VERSION_MIN at the previous version
+ *               for at least one release, so members can upgrade one at a time.
  *   1   PING    [1, nonce (uint64)]       liveness probe.
  *   2   PONG    [2, nonce (uint64)]       answer to PING, carrying the same nonce.
  *   3   REKEY   [3]                       the sender rekeyed its sending cipher right after
@@ -57,11 +68,13 @@
 #ifndef CHATHAM_PROTO_LINK_H
 #define CHATHAM_PROTO_LINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_LINK_VERSION 1
-#define PROTO_LINK_MAX_BYTES 65519		      /* == PROTO_NOISE_MAX_PAYLOAD */
+#define PROTO_LINK_VERSION 1	   /* the newest link protocol version this code speaks */
+#define PROTO_LINK_VERSION_MIN 1   /* the oldest one it still speaks */
+#define PROTO_LINK_MAX_BYTES 65519 /* == PROTO_NOISE_MAX_PAYLOAD */
 #define PROTO_LINK_BIN_MAX (PROTO_LINK_MAX_BYTES - 5) /* array hdr, type, bin16 header */
 #define PROTO_LINK_IDS_MAX 1024
 #define PROTO_LINK_ID_LEN 32
@@ -92,7 +105,8 @@ struct proto_link_hello {
 	uint64_t version;
 	uint8_t member_id[32];
 	uint64_t roster_epoch;
-	unsigned n_ext; /* decode: extension keys (>= 3) seen and ignored; encode: unused */
+	uint64_t min_version; /* key 3; 0 = absent (decode) / not sent (encode): only version */
+	unsigned n_ext;	      /* decode: extension keys (>= 4) seen and ignored; encode: unused */
 };
 
 /*
@@ -148,9 +162,18 @@ const uint8_t *proto_link_id(const struct proto_link_msg *m, size_t i);
  * free()) and its length into *@out_len. They return 0, -ENOMEM, -EINVAL for a @type that
  * does not have that layout or a NULL pointer with a non-zero count, PROTO_E_EMPTY for an
  * empty id list or bin payload, PROTO_E_TOO_LARGE when a list or payload is over its
- * limit, PROTO_E_RANGE for a HELLO version of 0.
+ * limit, PROTO_E_RANGE for a HELLO version of 0 or a min_version over version.
  */
 int proto_link_encode_hello(const struct proto_link_hello *h, uint8_t **out, size_t *out_len);
+
+/*
+ * proto_link_version_agree() - the compatibility rule (see HELLO above) between our HELLO
+ * @ours and the peer's decoded HELLO @theirs (both borrowed; a min_version of 0 means "only
+ * version"). Returns true and the version the link uses in *@agreed, or false when the two
+ * ranges do not overlap (*@agreed untouched): the link must not be used.
+ */
+bool proto_link_version_agree(const struct proto_link_hello *ours,
+			      const struct proto_link_hello *theirs, uint64_t *agreed);
 
 /* PING or PONG (@type) with @nonce. */
 int proto_link_encode_nonce(enum proto_link_type type, uint64_t nonce, uint8_t **out,

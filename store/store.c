@@ -329,7 +329,11 @@ int store_open(struct store **out, const struct store_config *cfg)
 		free(s);
 		return rc;
 	}
-	if (mkdir(cfg->dir, 0700) != 0 && errno != EEXIST) {
+	/*
+	 * 0750, as systemd's StateDirectoryMode= in deploy/chatham.service: the export directory
+	 * inside it must be reachable by the SIEM's group. The store's own files are 0600.
+	 */
+	if (mkdir(cfg->dir, 0750) != 0 && errno != EEXIST) {
 		rc = -errno;
 		goto fail;
 	}

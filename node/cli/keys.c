@@ -141,6 +141,7 @@ static const char keygen_usage[] =
 	"and a ristretto255 ring key) or, with --steward, a steward's Ed25519 signing key.\n"
 	"The secret goes to FILE (mode 0600, written atomically); the public part goes to\n"
 	"FILE.pub (JSON), which is what a steward needs for `chatham roster add --key`.\n"
+	"Missing directories on the way to FILE are created (mode 0700).\n"
 	"Only public keys are printed.\n\n"
 	"  -o, --out FILE    where to write the secret key (required)\n"
 	"  -n, --name NAME   organisation name to suggest in FILE.pub (members only)\n"
@@ -148,6 +149,35 @@ static const char keygen_usage[] =
 	"  -f, --force       replace FILE and FILE.pub if they exist\n"
 	"  -j, --json        print the public keys as JSON\n"
 	"  -h, --help        this text\n";
+
+/*
+ * Creates the missing directories on the way to @path's parent, each 0700 (they are about to
+ * hold a secret key); existing ones are left as they are. Returns 0 or a negative errno
+ * (-ENOTDIR when a component exists but is not a directory).
+ */
+static int make_parents(const char *path)
+{
+	char *p = strdup(path);
+	struct stat st;
+	int rc = 0;
+
+	if (!p)
+		return -ENOMEM;
+	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		if (mkdir(p, 0700) != 0 && errno != EEXIST)
+			rc = -errno;
+		else if (stat(p, &st) != 0)
+			rc = -errno;
+		else if (!S_ISDIR(st.st_mode))
+			rc = -ENOTDIR;
+		*s = '/';
+		if (rc)
+			break;
+	}
+	free(p);
+	return rc;
+}
 
 int node_cmd_keygen(int argc, char **argv)
 {
@@ -211,6 +241,11 @@ int node_cmd_keygen(int argc, char **argv)
 		return errorf(cmd, "out of memory");
 	if (!force && access(pub, F_OK) == 0) {
 		code = file_error(cmd, "public key file", pub, -EEXIST);
+		goto out;
+	}
+	r = make_parents(out);
+	if (r) {
+		code = file_error(cmd, "directory of", out, r);
 		goto out;
 	}
 

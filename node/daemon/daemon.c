@@ -430,8 +430,8 @@ static int load_rosters(struct node_daemon *d)
  *            the overlay runs "gossip": node_dissem_status_json()
  *   peers   {"ok":true, "overlay": "on"|"off"|"stopping", "roster_members", and with the
  *            overlay on node_overlay_peers_json()'s "peers" (one object per link: id, state,
- *            direction, uptime_s, bytes_in/out, msgs_in/out, rtt_ms, queued; "member" and
- *            "address" only with show_attribution), "summary", "closed" and, with
+ *            direction, uptime_s, bytes_in/out, msgs_in/out, rtt_ms, queued, version;
+ *            "member" and "address" only with show_attribution), "summary", "closed" and, with
  *            show_attribution, "members"; "peers": [] when the overlay is off}
  *   query   {"ok":true, "found":false, "indicator_id" [, "type", "value"]} or
  *           {"ok":true, "found":true, "indicator": ECS document (node/daemon/exporter.h) built

@@ -62,7 +62,7 @@ struct node_link {
 	size_t queued;			    /* memory of all write buffers (wreq_cost) */
 	unsigned inflight;		    /* buffers handed to uv_write(), callback not yet run */
 	struct wreq *pend_head, *pend_tail; /* buffers not yet handed over, oldest first */
-	uint64_t peer_epoch;
+	uint64_t peer_epoch, peer_version, peer_min_version, version;
 	struct sockaddr_storage peer;
 };
 
@@ -638,6 +638,12 @@ static void handle_transport(struct node_link *l, const uint8_t *msg, size_t len
 		return;
 	}
 	l->peer_epoch = m.u.hello.roster_epoch;
+	l->peer_version = m.u.hello.version;
+	l->peer_min_version = m.u.hello.min_version ? m.u.hello.min_version : m.u.hello.version;
+	if (!proto_link_version_agree(&env->hello, &m.u.hello, &l->version)) {
+		node_link_close(l, NODE_LINK_R_VERSION);
+		return;
+	}
 	r = env->ops->hello(l, &m.u.hello);
 	if (r != NODE_LINK_R_NONE) {
 		node_link_close(l, r);
@@ -927,6 +933,9 @@ void node_link_info(const struct node_link *l, struct node_link_info *info)
 	info->rtt_us = l->rtt_us;
 	info->queued = l->queued;
 	info->peer_epoch = l->peer_epoch;
+	info->peer_version = l->peer_version;
+	info->peer_min_version = l->peer_min_version;
+	info->version = l->version;
 	info->peer = l->peer;
 }
 

@@ -113,7 +113,8 @@ enum node_link_state {
 	X(NODE_LINK_R_PREAUTH, "preauth_timeout",                                                 \
 	  "no valid first handshake message within preauth_timeout_ms")                           \
 	X(NODE_LINK_R_EVICTED, "evicted",                                                         \
-	  "oldest of a full pre-authentication pool or set of handshake slots")
+	  "oldest of a full pre-authentication pool or set of handshake slots")                   \
+	X(NODE_LINK_R_VERSION, "version", "no link protocol version in common (proto/link.h)")
 
 enum node_link_reason {
 	NODE_LINK_R_NONE = 0, /* "keep the link" in ops return values; never a close reason */
@@ -223,6 +224,9 @@ struct node_link_info {
 	int64_t rtt_us;		      /* last PING->PONG round trip; -1 before the first PONG */
 	size_t queued;		      /* send queue memory (link.h "Send queue") */
 	uint64_t peer_epoch;	      /* roster epoch from the peer's HELLO; 0 before */
+	uint64_t peer_version;	      /* newest link version in the peer's HELLO; 0 before */
+	uint64_t peer_min_version;    /* its oldest one (= peer_version when not sent) */
+	uint64_t version;	      /* the version the link uses; 0 before HELLO */
 	struct sockaddr_storage peer; /* remote address (AF_UNSPEC when unknown) */
 };
 

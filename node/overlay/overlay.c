@@ -652,6 +652,12 @@ static void log_closed(struct node_overlay *ov, struct node_link *l, enum node_l
 	else if (was == NODE_LINK_UP && reason != NODE_LINK_R_STOP)
 		log_info("overlay: link %" PRIu64 " down: %s", info.id,
 			 node_link_reason_text(reason));
+	else if (reason == NODE_LINK_R_VERSION)
+		log_warning("overlay: link %" PRIu64 " refused: the peer speaks link protocol "
+			    "versions %" PRIu64 "-%" PRIu64 ", this node %d-%d (upgrade the older "
+			    "node)",
+			    info.id, info.peer_min_version, info.peer_version,
+			    PROTO_LINK_VERSION_MIN, PROTO_LINK_VERSION);
 	else if (info.outbound && (reason == NODE_LINK_R_NOT_MEMBER ||
 				   reason == NODE_LINK_R_UNEXPECTED || reason == NODE_LINK_R_SELF))
 		log_notice("overlay: outbound link %" PRIu64 " refused: %s (check the roster's "
@@ -894,6 +900,7 @@ int node_overlay_start(uv_loop_t *loop, const struct node_overlay_config *cfg,
 	memcpy(ov->env.network_key, cfg->network_key, 32);
 	memcpy(ov->env.static_sk, cfg->keys->tx_sk, 32);
 	ov->env.hello.version = PROTO_LINK_VERSION;
+	ov->env.hello.min_version = PROTO_LINK_VERSION_MIN;
 	memcpy(ov->env.hello.member_id, cfg->keys->id_pk, 32);
 	ov->env.rbuf = ov->rbuf;
 	ov->env.rbuf_len = sizeof(ov->rbuf);
@@ -1111,6 +1118,7 @@ static json_t *link_json(const struct node_overlay *ov, const struct node_link *
 	bad |= jset(o, "rtt_ms",
 		    info.rtt_us >= 0 ? json_real((double)info.rtt_us / 1000.0) : json_null());
 	bad |= jset(o, "queued", json_integer((json_int_t)info.queued));
+	bad |= jset(o, "version", json_integer((json_int_t)info.version));
 	if (attribution) {
 		if (valid_member(ov, idx)) {
 			const struct proto_member *pm = &ov->roster->members[idx];

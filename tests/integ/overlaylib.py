@@ -77,8 +77,9 @@ OVERLAY_FAST = ("keepalive_ms = 500\ndead_after_ms = 3000\nbackoff_min_ms = 100\
 
 
 def overlay_node(community, index, netkey, listen_port, addrs, overlay_extra="",
-                 extra_config="", root=None):
-    """A daemonlib.Node with a network key, a roster with @addrs and an [overlay] section."""
+                 extra_config="", root=None, listen=None):
+    """A daemonlib.Node with a network key, a roster with @addrs and an [overlay] section
+    listening on @listen ("host:port"; default 127.0.0.1:@listen_port)."""
     node = daemonlib.Node(community, member_index=index, root=root)
     node.netkey = os.path.join(node.root, "network.key")
     daemonlib.write_file(node.netkey, netkey_file(netkey), 0o600)
@@ -86,7 +87,8 @@ def overlay_node(community, index, netkey, listen_port, addrs, overlay_extra="",
     node.port = listen_port
     text = node.config_text()
     text = text.replace("[api]\n", f"network_key_file = {node.netkey}\n[api]\n", 1)
-    text += f"[overlay]\nlisten = 127.0.0.1:{listen_port}\n{overlay_extra}{extra_config}"
+    listen = listen or f"127.0.0.1:{listen_port}"
+    text += f"[overlay]\nlisten = {listen}\n{overlay_extra}{extra_config}"
     node.write_config(text=text)
     return node
 

@@ -241,14 +241,14 @@ static void test_decode_rejects(void **state)
 		{"92 00 83 00 00 " MEMBER " 02 05", PROTO_E_RANGE, "HELLO version 0"},
 		{"92 00 83 00 01 01 a1 78 02 05", PROTO_E_TYPE, "HELLO member id as str"},
 		{"92 00 83 00 01 01 c4 01 00 02 05", PROTO_E_RANGE, "HELLO short member id"},
-		{"92 00 84 00 01 " MEMBER " 02 05 03 ca 00000000", PROTO_E_FLOAT,
+		{"92 00 84 00 01 " MEMBER " 02 05 04 ca 00000000", PROTO_E_FLOAT,
 		 "HELLO float extension"},
-		{"92 00 84 00 01 " MEMBER " 02 05 03 c0", PROTO_E_TYPE, "HELLO nil extension"},
-		{"92 00 84 00 01 " MEMBER " 02 05 03 91919191 01", PROTO_E_DEPTH,
+		{"92 00 84 00 01 " MEMBER " 02 05 04 c0", PROTO_E_TYPE, "HELLO nil extension"},
+		{"92 00 84 00 01 " MEMBER " 02 05 04 91919191 01", PROTO_E_DEPTH,
 		 "HELLO extension too deep"},
-		{"92 00 84 00 01 " MEMBER " 02 05 03 a2 c328", PROTO_E_UTF8,
+		{"92 00 84 00 01 " MEMBER " 02 05 04 a2 c328", PROTO_E_UTF8,
 		 "HELLO extension invalid UTF-8"},
-		{"92 00 84 00 01 " MEMBER " 02 05 03 82 01 01 01 02", PROTO_E_KEY_DUP,
+		{"92 00 84 00 01 " MEMBER " 02 05 04 82 01 01 01 02", PROTO_E_KEY_DUP,
 		 "HELLO extension map duplicate key"},
 		{"92 00 85 00 01 " MEMBER " 02 05 04 01 03 01", PROTO_E_KEY_ORDER,
 		 "HELLO extension keys out of order"},
@@ -275,7 +275,7 @@ static void test_hello_extensions_ignored(void **state)
 {
 	struct proto_link_msg m;
 	size_t len;
-	uint8_t *buf = hex("92 00 86 00 02 " MEMBER " 02 07 03 c3 09 82 00 a0 05 92 c4 01 ff 90"
+	uint8_t *buf = hex("92 00 86 00 02 " MEMBER " 02 07 04 c3 09 82 00 a0 05 92 c4 01 ff 90"
 			   " 7f c4 00",
 			   &len);
 
@@ -286,6 +286,77 @@ static void test_hello_extensions_ignored(void **state)
 	assert_true(m.u.hello.roster_epoch == 7);
 	assert_int_equal(m.u.hello.n_ext, 3);
 	free(buf);
+}
+
+/*
+ * HELLO key 3, the oldest version the sender speaks: sent only when it differs from the
+ * newest (so a one-version HELLO is byte for byte a version 1 HELLO), checked on decode, and
+ * the compatibility rule between two ranges.
+ */
+static void test_hello_version_range(void **state)
+{
+	struct proto_link_hello h = {.version = 3, .min_version = 1, .roster_epoch = 5}, one;
+	struct proto_link_msg m;
+	uint8_t *out, *buf;
+	size_t len, len1;
+	uint64_t v = 99;
+
+	(void)state;
+	assert_int_equal(proto_link_encode_hello(&h, &out, &len), 0);
+	assert_int_equal(proto_link_decode(&m, out, len), 0);
+	assert_true(m.u.hello.version == 3 && m.u.hello.min_version == 1);
+	assert_int_equal(m.u.hello.n_ext, 0);
+	free(out);
+
+	/* min_version == version or 0: the three-key HELLO of version 1 nodes. */
+	one = (struct proto_link_hello){.version = 3, .roster_epoch = 5};
+	assert_int_equal(proto_link_encode_hello(&one, &buf, &len1), 0);
+	h.min_version = 3;
+	assert_int_equal(proto_link_encode_hello(&h, &out, &len), 0);
+	assert_int_equal(len, len1);
+	assert_memory_equal(out, buf, len);
+	assert_int_equal(proto_link_decode(&m, out, len), 0);
+	assert_true(m.u.hello.min_version == 0);
+	free(out);
+	free(buf);
+
+	h.min_version = 4;
+	assert_int_equal(proto_link_encode_hello(&h, &out, &len), PROTO_E_RANGE);
+	buf = hex("92 00 84 00 02 " MEMBER " 02 07 03 00", &len);
+	assert_int_equal(proto_link_decode(&m, buf, len), PROTO_E_RANGE);
+	free(buf);
+	buf = hex("92 00 84 00 02 " MEMBER " 02 07 03 03", &len);
+	assert_int_equal(proto_link_decode(&m, buf, len), PROTO_E_RANGE);
+	free(buf);
+	buf = hex("92 00 84 00 02 " MEMBER " 02 07 03 c3", &len);
+	assert_int_equal(proto_link_decode(&m, buf, len), PROTO_E_TYPE);
+	free(buf);
+
+	/* The rule: min(newest) if it is >= max(oldest). */
+	struct {
+		uint64_t a_min, a_max, b_min, b_max;
+		bool ok;
+		uint64_t v;
+	} cases[] = {
+		{0, 1, 0, 1, true, 1}, /* two version 1 nodes */
+		{1, 2, 0, 1, true, 1}, /* this release (1-2) with the previous (1 only) */
+		{0, 1, 1, 2, true, 1}, /* and the other way round */
+		{2, 3, 1, 2, true, 2},	{1, 3, 1, 5, true, 3},
+		{0, 2, 0, 1, false, 0}, /* 2 only vs 1 only */
+		{3, 4, 1, 2, false, 0}, /* a node two releases ahead */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct proto_link_hello a = {.version = cases[i].a_max,
+					     .min_version = cases[i].a_min};
+		struct proto_link_hello b = {.version = cases[i].b_max,
+					     .min_version = cases[i].b_min};
+
+		v = 99;
+		assert_int_equal(proto_link_version_agree(&a, &b, &v), cases[i].ok);
+		assert_true(v == (cases[i].ok ? cases[i].v : 99));
+		v = 99;
+		assert_int_equal(proto_link_version_agree(&b, &a, &v), cases[i].ok);
+	}
 }
 
 static void test_limits(void **state)
@@ -400,6 +471,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip_every_type),
 		cmocka_unit_test(test_decode_rejects),
 		cmocka_unit_test(test_hello_extensions_ignored),
+		cmocka_unit_test(test_hello_version_range),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_encode_errors),
 	};
