@@ -19,6 +19,8 @@
 
 #include "proto/roster.h"
 
+struct policy_warnlist;
+
 /* What happens to report descriptions in stripped views. */
 enum policy_desc_mode {
 	POLICY_DESC_REDACT = 0, /* default: member names, aliases, domains replaced by [member] */
@@ -38,12 +40,20 @@ struct policy_config {
 	uint8_t descriptions;  /* enum policy_desc_mode */
 	bool export_red;       /* TLP:RED may be written to the SIEM export (default off) */
 	bool show_attribution; /* local CLI/API output may name other members (default off) */
+	/*
+	 * Values that must never be blocked (policy/warnlist.h); borrowed, NULL: none. A view
+	 * of a matching indicator is flagged, and withheld from blocklists unless
+	 * @export_warninglisted.
+	 */
+	const struct policy_warnlist *warnlist;
+	bool export_warninglisted;
 };
 
 /*
  * policy_config_init() - fill @cfg (caller storage) with the defaults: zero ids, empty
  * community name, max_skew_ms = POLICY_DEFAULT_MAX_SKEW_MS, descriptions = redact,
- * export_red = false, show_attribution = false. The caller then sets own_id and community.
+ * export_red = false, show_attribution = false, no warnlist, export_warninglisted = false.
+ * The caller then sets own_id and community.
  */
 void policy_config_init(struct policy_config *cfg);
 

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy/warnlist.h"
+
 static const char *const attributing_prefixes[] = {"org:", "source:", "reporter:"};
 
 static uint8_t lower(uint8_t c)
@@ -324,6 +326,8 @@ int policy_strip_view(struct policy_view *v, const struct policy_config *cfg,
 	for (size_t i = 0; i < n_votes; i++)
 		if (votes[i]->kind == PROTO_KIND_INDICATOR && is_ours(cfg, votes[i], own_tag))
 			v->reported_by_us = true;
+	v->warninglist = policy_warnlist_match(cfg->warnlist, &v->ind);
+	v->withheld = v->warninglist && !cfg->export_warninglisted;
 	name_len = strnlen(cfg->community_name, PROTO_ROSTER_NAME_MAX);
 	memcpy(v->community, cfg->community_name, name_len);
 	v->community[name_len] = '\0';

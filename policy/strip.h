@@ -57,6 +57,13 @@ struct policy_view {
 	size_t description_len;
 	char description[POLICY_VIEW_DESC_MAX + 1];
 	char community[PROTO_ROSTER_NAME_MAX + 1]; /* cfg->community_name */
+	/*
+	 * The cfg->warnlist list the indicator matches (borrowed from it), or NULL; @withheld
+	 * when it matches and cfg->export_warninglisted is off: the value must not reach a
+	 * blocklist (the `plain` export, ECS threat.indicator value fields).
+	 */
+	const char *warninglist;
+	bool withheld;
 };
 
 /*

@@ -134,7 +134,9 @@
 	X(NODE_E_FIELD, -3008, "missing or invalid request field")                                \
 	X(NODE_E_LINE_TOO_LONG, -3009, "request line longer than [api] max_line_bytes")           \
 	X(NODE_E_SHUTDOWN, -3010, "node is shutting down")                                        \
-	X(NODE_E_POLICY, -3011, "refused by the admission policy")
+	X(NODE_E_POLICY, -3011, "refused by the admission policy")                                \
+	X(NODE_E_WARNINGLISTED, -3012,                                                            \
+	  "value is on a warninglist (must never be blocked); allow_warninglisted overrides")
 
 enum proto_error {
 #define PROTO_ERROR_ENUM(name, value, text) name = (value),

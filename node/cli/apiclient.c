@@ -193,6 +193,15 @@ int node_apiclient_call(struct node_apiclient *c, json_t *req, json_t **resp)
 {
 	int r = node_apiclient_send(c, req);
 
+	/*
+	 * A node that refuses a client (not allowed, too many connections, a line deadline)
+	 * answers with an error and closes: the rest of the request then fails with EPIPE,
+	 * but the node's answer is waiting to be read, and it is what the user needs to see.
+	 */
+	if (r == -EPIPE || r == -ECONNRESET) {
+		*resp = NULL;
+		return node_apiclient_recv(c, resp) == 0 ? 0 : r;
+	}
 	if (r)
 		return r;
 	return node_apiclient_recv(c, resp);

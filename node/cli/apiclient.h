@@ -48,7 +48,12 @@ void node_apiclient_close(struct node_apiclient *c);
 int node_apiclient_send(struct node_apiclient *c, json_t *req);
 int node_apiclient_recv(struct node_apiclient *c, json_t **resp);
 
-/* node_apiclient_call() - send @req and receive its response. Same errors. */
+/*
+ * node_apiclient_call() - send @req and receive its response. Same errors; but when the
+ * node closed the connection while the request was being sent (it refused the client:
+ * NODE_E_PERM, NODE_E_OVERLOAD), the error response it sent first is returned as the
+ * response instead of -EPIPE.
+ */
 int node_apiclient_call(struct node_apiclient *c, json_t *req, json_t **resp);
 
 /*

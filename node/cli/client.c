@@ -45,6 +45,7 @@ enum {
 	OPT_CONFIG = 'c',
 	OPT_JSON = 'j',
 	OPT_HELP = 'h',
+	OPT_ALLOW_WARNINGLISTED = 256,
 };
 
 static const char report_usage[] =
@@ -66,6 +67,9 @@ static const char report_usage[] =
 	"  -a, --anonymous          sign with a ring signature over the roster's members\n"
 	"                           instead of this node's key (CLEAR and GREEN only); a\n"
 	"                           revoke of an anonymous report must be anonymous too\n"
+	"      --allow-warninglisted  (publish) publish a value on the node's warninglists\n"
+	"                           (private ranges, public resolvers, top sites, networks\n"
+	"                           broader than the minimum prefix) all the same\n"
 	"  -s, --socket PATH        the node's API socket (default: $CHATHAM_SOCKET, else\n"
 	"                           [api] socket of the config file)\n"
 	"  -c, --config FILE        config file to read the socket path from\n"
@@ -86,6 +90,7 @@ static int report_command(int argc, char **argv, const char *op, const char *wha
 		{"description", required_argument, NULL, 'd'},
 		{"recipient", required_argument, NULL, 'r'},
 		{"anonymous", no_argument, NULL, 'a'},
+		{"allow-warninglisted", no_argument, NULL, OPT_ALLOW_WARNINGLISTED},
 		{"socket", required_argument, NULL, OPT_SOCKET},
 		{"config", required_argument, NULL, OPT_CONFIG},
 		{"json", no_argument, NULL, OPT_JSON},
@@ -165,6 +170,15 @@ static int report_command(int argc, char **argv, const char *op, const char *wha
 		case 'a':
 			anonymous = true;
 			json_object_set_new(req, "anonymous", json_true());
+			break;
+		case OPT_ALLOW_WARNINGLISTED:
+			if (!is_publish) {
+				fprintf(stderr,
+					"chatham: %s: --allow-warninglisted is only for publish\n",
+					argv[0]);
+				goto out;
+			}
+			json_object_set_new(req, "allow_warninglisted", json_true());
 			break;
 		case OPT_SOCKET:
 			socket = optarg;

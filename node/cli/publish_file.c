@@ -2,8 +2,10 @@
 /*
  * `chatham publish --file FILE`: parse an indicator file (node/format/import.h) and publish what
  * it holds through the running node's API socket, in batches of up to NODE_REQ_BATCH_MAX
- * reports per request (node/format/request.h). The file is read in chunks and parsed as it
- * streams; only one batch (and, for JSON formats, the file) is held in memory.
+ * reports and BATCH_BYTES_MAX bytes per request (node/format/request.h): 10,000 reports with long
+ * descriptions are over 16 MiB, the node's default line limit, so a batch is split by size
+ * as well as by count. The file is read in chunks and parsed as it streams; only one batch
+ * (and, for JSON formats, the file) is held in memory.
  *
  * Every item ends in exactly one count: new, duplicate (the node already had that report),
  * invalid (refused by the parser, by the checks here, or by the node, each reported with its
@@ -37,6 +39,13 @@
 #define SHOW_INVALID_MAX 100 /* invalid items listed without --verbose */
 #define OVERLOAD_RETRIES 6
 #define WHERE_MAX 128
+/*
+ * Request bytes per batch: far below [api] max_line_bytes (16 MiB by default, at least
+ * 4 KiB) and small enough that the node parses and signs one batch in well under a second.
+ * A single report never exceeds it (its fields are bounded, PROTO_REPORT_MAX_BYTES).
+ */
+#define BATCH_BYTES_MAX (4u << 20)
+#define BATCH_BYTES_OVERHEAD 64 /* {"op":"publish","reports":[...]} and the newline */
 
 static const char import_usage[] =
 	"usage: chatham publish --file FILE [--format FORMAT] [--tlp TLP] [OPTIONS]\n\n"
@@ -63,7 +72,9 @@ static const char import_usage[] =
 	"      --keep-text          also import STIX labels/description and MISP tags/comments\n"
 	"                           (off: free text from other tools may name organisations)\n"
 	"      --include-non-ids    import MISP attributes whose to_ids is false\n"
-	"  -b, --batch-size N       reports per request, 1-10000 (default 10000)\n"
+	"      --allow-warninglisted  publish values on the node's warninglists all the same\n"
+	"  -b, --batch-size N       reports per request, 1-10000 (default 10000); a request\n"
+	"                           is also kept under 4 MiB, whatever the count\n"
 	"  -n, --dry-run            parse and check only; publish nothing, no node needed\n"
 	"  -s, --socket PATH        the node's API socket (default: $CHATHAM_SOCKET, else\n"
 	"                           [api] socket of the config file)\n"
@@ -83,14 +94,15 @@ struct opts {
 	long long ttl_s;
 	json_t *tags, *recipients;
 	size_t batch_size;
-	bool keep_text, include_non_ids, dry_run, json, quiet, verbose;
+	bool keep_text, include_non_ids, dry_run, json, quiet, verbose, allow_warninglisted;
 };
 
 struct imp {
 	struct opts *o;
 	const char *name; /* file name for messages */
 	struct node_apiclient *client;
-	json_t *batch; /* array of report objects */
+	json_t *batch;	    /* array of report objects */
+	size_t batch_bytes; /* their encoded size, with separators */
 	char (*where)[WHERE_MAX];
 	uint64_t n_new, n_dup, n_invalid, n_skipped, n_valid_dry, shown;
 	uint64_t n_no_tlp, n_no_rcpt; /* invalid for a missing option: listed once */
@@ -211,6 +223,7 @@ static int flush(struct imp *im)
 	if (im->o->dry_run) {
 		im->n_valid_dry += n;
 		json_array_clear(im->batch);
+		im->batch_bytes = 0;
 		return 0;
 	}
 	req = json_pack("{s:s, s:O}", "op", "publish", "reports", im->batch);
@@ -275,6 +288,7 @@ static int flush(struct imp *im)
 	}
 	json_decref(resp);
 	json_array_clear(im->batch);
+	im->batch_bytes = 0;
 	return 0;
 }
 
@@ -329,6 +343,8 @@ static json_t *item_json(struct imp *im, const struct node_import_item *it, int 
 		json_object_set_new(j, "description", json_string(o->description));
 	if (tlp >= PROTO_TLP_AMBER)
 		json_object_set(j, "recipients", o->recipients);
+	if (o->allow_warninglisted)
+		json_object_set_new(j, "allow_warninglisted", json_true());
 	return j;
 }
 
@@ -389,9 +405,16 @@ static int on_event(void *ctx, const struct node_import_event *ev)
 			return invalid(im, ev->where, why);
 		return im->fatal = errorf("out of memory");
 	}
+	/* Encoded as node_apiclient_call() will send it, plus the ',' before it. */
+	size_t item_bytes = json_dumpb(j, NULL, 0, JSON_COMPACT) + 1;
+	if (im->batch_bytes + item_bytes + BATCH_BYTES_OVERHEAD > BATCH_BYTES_MAX && flush(im)) {
+		json_decref(j);
+		return im->fatal;
+	}
 	snprintf(im->where[json_array_size(im->batch)], WHERE_MAX, "%s", ev->where);
 	if (json_array_append_new(im->batch, j))
 		return im->fatal = errorf("out of memory");
+	im->batch_bytes += item_bytes;
 	if (json_array_size(im->batch) >= im->o->batch_size && flush(im))
 		return im->fatal;
 	progress(im, false);
@@ -400,7 +423,7 @@ static int on_event(void *ctx, const struct node_import_event *ev)
 
 /* ------------------------------------------------------------------ options */
 
-enum { OPT_KEEP_TEXT = 1000, OPT_NON_IDS };
+enum { OPT_KEEP_TEXT = 1000, OPT_NON_IDS, OPT_ALLOW_WARNINGLISTED };
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -417,6 +440,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"recipient", required_argument, NULL, 'r'},
 		{"keep-text", no_argument, NULL, OPT_KEEP_TEXT},
 		{"include-non-ids", no_argument, NULL, OPT_NON_IDS},
+		{"allow-warninglisted", no_argument, NULL, OPT_ALLOW_WARNINGLISTED},
 		{"batch-size", required_argument, NULL, 'b'},
 		{"dry-run", no_argument, NULL, 'n'},
 		{"socket", required_argument, NULL, 's'},
@@ -498,6 +522,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_NON_IDS:
 			o->include_non_ids = true;
+			break;
+		case OPT_ALLOW_WARNINGLISTED:
+			o->allow_warninglisted = true;
 			break;
 		case 'b': {
 			long v = strtol(optarg, &end, 10);

@@ -2,14 +2,29 @@
 /* `chatham run` and `chatham check-config`. */
 #include <errno.h>
 #include <getopt.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "node/cli/cmd.h"
 #include "node/format/config.h"
 #include "node/daemon/daemon.h"
+#include "node/common/keyfile.h"
+#include "node/common/warnlists.h"
+#include "node/format/addr.h"
+#include "proto/community.h"
+#include "proto/crypto.h"
 #include "proto/error.h"
+#include "proto/keys.h"
+#include "proto/roster.h"
+#include "store/store.h"
 
 const char *node_cmd_default_config(char *buf, size_t len)
 {
@@ -66,19 +81,233 @@ int node_cmd_run(int argc, char **argv)
 }
 
 static const char check_usage[] =
-	"usage: chatham check-config [FILE]\n"
+	"usage: chatham check-config [--syntax-only] [--effective] [FILE]\n"
 	"       chatham check-config --example\n\n"
 	"Parse FILE (default: $CONFIGURATION_DIRECTORY/chatham.conf, else\n"
 	"/etc/chatham/chatham.conf) exactly as `chatham run` does and print every problem as\n"
-	"FILE:LINE: message. Exit status 0 when the file is valid, 1 when it is not.\n\n"
-	"  -e, --effective  also print every option's effective value\n"
-	"      --example    print a complete example configuration, every option commented\n"
-	"  -h, --help       this text\n";
+	"FILE:LINE: message; then make every check `chatham run` makes before it serves: key,\n"
+	"community and network key files (format, permissions), the roster file under the\n"
+	"succession rule and this node's membership, the state, export and socket\n"
+	"directories, the overlay's listen addresses, the warninglists. Exit status 0 (\"ok\")\n"
+	"when the node will start, 1 when it will not.\n\n"
+	"  -s, --syntax-only  only parse the file (no files, directories or addresses are\n"
+	"                     checked): for a file meant for another machine\n"
+	"  -e, --effective    also print every option's effective value\n"
+	"      --example      print a complete example configuration, every option commented\n"
+	"  -h, --help         this text\n";
 
 struct check_ctx {
 	const char *path;
 	unsigned n;
 };
+
+static void problem(struct check_ctx *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void problem(struct check_ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->n++;
+	fprintf(stderr, "%s: ", c->path);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* A directory the node creates if missing: it or its parent must be a writable directory. */
+static void check_dir(struct check_ctx *c, const char *opt, const char *dir)
+{
+	char parent[4096];
+	struct stat st;
+	char *slash;
+
+	if (stat(dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode))
+			problem(c, "%s %s is not a directory", opt, dir);
+		else if (access(dir, W_OK | X_OK) != 0)
+			problem(c, "%s %s is not writable by this user", opt, dir);
+		return;
+	}
+	snprintf(parent, sizeof(parent), "%s", dir);
+	slash = strrchr(parent, '/');
+	if (slash)
+		*(slash == parent ? slash + 1 : slash) = '\0';
+	if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode))
+		problem(c, "%s %s does not exist, nor does its parent %s", opt, dir, parent);
+	else if (access(parent, W_OK | X_OK) != 0)
+		problem(c, "%s %s does not exist and %s is not writable by this user", opt, dir,
+			parent);
+}
+
+/* Whether a node answers on the API socket @path (then its resources are in use). */
+static bool node_running(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return false;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	return r == 0;
+}
+
+/*
+ * The roster file under the succession rule, as `chatham run` judges it: against the
+ * rosters its store holds, or against the community file when there is no store yet.
+ */
+static void check_roster(struct check_ctx *c, const struct node_config *cfg,
+			 const struct proto_community *comm, const struct proto_keys *keys,
+			 bool running)
+{
+	const char *path = node_config_str(cfg, NODE_ROSTER_FILE);
+	const char *dir = node_config_str(cfg, NODE_STATE_DIR);
+	struct proto_roster *held[64] = {NULL}, *r = NULL;
+	struct store *s = NULL;
+	size_t n_held = 0;
+	char data[4200];
+	int err;
+
+	err = node_keyfile_load_roster(path, &r);
+	snprintf(data, sizeof(data), "%s/data.mdb", dir);
+	if (err) {
+		/* A node with held rosters starts without the file; a new one cannot. */
+		if (err != -ENOENT || access(data, F_OK) != 0)
+			problem(c, "roster_file %s: %s", path, proto_error_str(err));
+		return;
+	}
+	if (access(data, F_OK) == 0 && !running) {
+		struct store_config sc = {.dir = dir};
+		uint64_t latest = 0;
+
+		err = store_open(&s, &sc);
+		if (err) {
+			problem(c, "state_dir %s: cannot open the store: %s", dir,
+				proto_error_str(err));
+			goto out;
+		}
+		if (store_roster_latest(s, NULL, &latest) == 0) {
+			/* Only the newest few matter to the rule; older ones are kept on disk. */
+			uint64_t first = latest > 64 ? latest - 63 : 1;
+			for (uint64_t e = first; e <= latest && n_held < 64; e++) {
+				uint8_t *bytes;
+				size_t len;
+
+				if (store_roster_get(s, NULL, e, &bytes, &len))
+					continue;
+				if (proto_roster_decode(&held[n_held], bytes, len) == 0)
+					n_held++;
+				free(bytes);
+			}
+		}
+	} else if (running) {
+		fprintf(stderr,
+			"%s: note: a node is running with this configuration; the roster file is "
+			"judged against the community file only\n",
+			c->path);
+	}
+	err = proto_community_roster_judge(comm, (const struct proto_roster *const *)held, n_held,
+					   r);
+	if (err && err != PROTO_E_ROSTER_KNOWN && err != PROTO_E_ROSTER_EPOCH)
+		problem(c, "roster_file %s (epoch %llu) is not accepted: %s", path,
+			(unsigned long long)r->epoch, proto_error_str(err));
+	else if (!err && proto_roster_find_member(r, keys->id_pk) < 0)
+		problem(c,
+			"roster_file %s: this node's key (key_file) is not a member of epoch "
+			"%llu",
+			path, (unsigned long long)r->epoch);
+out:
+	for (size_t i = 0; i < n_held; i++)
+		proto_roster_free(held[i]);
+	proto_roster_free(r);
+	store_close(s);
+}
+
+static void check_listen(struct check_ctx *c, const struct node_config *cfg)
+{
+	size_t n = 0;
+	const char *const *addrs = node_config_addrs(cfg, NODE_OVERLAY_LISTEN, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		struct sockaddr_storage ss;
+		int one = 1, fd;
+
+		if (node_addr_parse(addrs[i], &ss))
+			continue; /* the config parser reported it */
+		fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (struct sockaddr *)&ss,
+			 ss.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+						 : sizeof(struct sockaddr_in6)) != 0)
+			problem(c, "[overlay] listen %s cannot be bound: %s", addrs[i],
+				strerror(errno));
+		close(fd);
+	}
+}
+
+/*
+ * Every check `chatham run` makes before it serves, in its order, so that "ok" means the
+ * node will start: key, community and network key files (format, permissions), the roster
+ * under the succession rule, the state and export directories, the API socket's directory
+ * (and that no other node listens there), the overlay's listen addresses, the warninglists.
+ * When a node already runs with this file (its API socket answers), the resources it holds
+ * (store, socket, listen addresses) are not counted as problems.
+ */
+static void check_startup(struct check_ctx *c, const struct node_config *cfg)
+{
+	const char *sock = node_config_str(cfg, NODE_API_SOCKET);
+	bool running = node_running(sock);
+	struct proto_community comm;
+	struct proto_keys keys;
+	uint8_t netkey[32];
+	char sockdir[4096], *slash;
+	int err;
+
+	memset(&keys, 0, sizeof(keys));
+	err = node_keyfile_load_member(node_config_str(cfg, NODE_KEY_FILE), &keys);
+	if (err)
+		problem(c, "key_file %s: %s", node_config_str(cfg, NODE_KEY_FILE),
+			proto_error_str(err));
+	err = node_keyfile_load_community(node_config_str(cfg, NODE_COMMUNITY_FILE), &comm);
+	if (err)
+		problem(c, "community_file %s: %s", node_config_str(cfg, NODE_COMMUNITY_FILE),
+			proto_error_str(err));
+	else
+		check_roster(c, cfg, &comm, &keys, running);
+	proto_wipe(&keys, sizeof(keys));
+	err = node_keyfile_load_netkey(node_config_str(cfg, NODE_NETWORK_KEY_FILE), netkey);
+	proto_wipe(netkey, sizeof(netkey));
+	if (err == -ENOENT)
+		fprintf(stderr,
+			"%s: note: network_key_file %s does not exist: the node will run with the "
+			"overlay off\n",
+			c->path, node_config_str(cfg, NODE_NETWORK_KEY_FILE));
+	else if (err)
+		problem(c, "network_key_file %s: %s", node_config_str(cfg, NODE_NETWORK_KEY_FILE),
+			proto_error_str(err));
+	else if (!running)
+		check_listen(c, cfg);
+	check_dir(c, "state_dir", node_config_str(cfg, NODE_STATE_DIR));
+	check_dir(c, "export_dir", node_config_str(cfg, NODE_EXPORT_DIR));
+	snprintf(sockdir, sizeof(sockdir), "%s", sock);
+	slash = strrchr(sockdir, '/');
+	if (slash)
+		*(slash == sockdir ? slash + 1 : slash) = '\0';
+	if (running)
+		fprintf(stderr,
+			"%s: note: a node answers on %s (running with this configuration?)\n",
+			c->path, sock);
+	else
+		check_dir(c, "[api] socket's directory", sockdir);
+}
 
 static void check_report(void *ctx, unsigned line, const char *msg)
 {
@@ -91,19 +320,44 @@ static void check_report(void *ctx, unsigned line, const char *msg)
 		fprintf(stderr, "%s: %s\n", c->path, msg);
 }
 
+/* The warninglists are read at start like the file itself: a bad line stops the node. */
+static void check_warnlists(struct check_ctx *c, const struct node_config *cfg)
+{
+	const char *wdir = node_config_str(cfg, NODE_POLICY_WARNINGLIST_DIR);
+	struct node_warnlists *wl = NULL;
+	char why[512];
+	int err;
+
+	err = node_warnlists_load(wdir, (unsigned)node_config_int(cfg, NODE_POLICY_MIN_PREFIX_IPV4),
+				  (unsigned)node_config_int(cfg, NODE_POLICY_MIN_PREFIX_IPV6), &wl,
+				  why, sizeof(why));
+	if (err)
+		problem(c, "[policy] warninglist_dir: %s", why[0] ? why : proto_error_str(err));
+	else if (wl->dir_missing)
+		fprintf(stderr,
+			"%s: warning: [policy] warninglist_dir %s does not exist; only the minimum "
+			"prefix lengths guard publishing and the blocklist exports\n",
+			c->path, wdir);
+	node_warnlists_unref(wl);
+}
+
 int node_cmd_check_config(int argc, char **argv)
 {
 	static const struct option opts[] = {{"effective", no_argument, NULL, 'e'},
+					     {"syntax-only", no_argument, NULL, 's'},
 					     {"example", no_argument, NULL, 'x'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	struct node_config *cfg = NULL;
-	bool effective = false, example = false;
+	bool effective = false, example = false, syntax_only = false;
 	char def[4096];
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "eh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "seh", opts, NULL)) != -1) {
 		switch (c) {
+		case 's':
+			syntax_only = true;
+			break;
 		case 'e':
 			effective = true;
 			break;
@@ -139,6 +393,21 @@ int node_cmd_check_config(int argc, char **argv)
 		else
 			fprintf(stderr, "%s: %u problem%s\n", cc.path, cc.n, cc.n == 1 ? "" : "s");
 		return NODE_CMD_EXIT_FAIL;
+	}
+	if (!syntax_only) {
+		if (proto_crypto_init()) {
+			fprintf(stderr, "chatham: check-config: cannot initialise libsodium\n");
+			node_config_free(cfg);
+			return NODE_CMD_EXIT_FAIL;
+		}
+		check_startup(&cc, cfg);
+		check_warnlists(&cc, cfg);
+		if (cc.n) {
+			fprintf(stderr, "%s: %u problem%s: the node would not start\n", cc.path,
+				cc.n, cc.n == 1 ? "" : "s");
+			node_config_free(cfg);
+			return NODE_CMD_EXIT_FAIL;
+		}
 	}
 	printf("%s: ok\n", cc.path);
 	if (effective)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "node/common/warnlists.h"
 #include "proto/ring.h"
 
 struct node_snap *node_snap_new(const struct policy_config *pcfg,
@@ -34,6 +35,12 @@ struct node_snap *node_snap_new(const struct policy_config *pcfg,
 	return s;
 }
 
+void node_snap_set_warnlists(struct node_snap *s, struct node_warnlists *w)
+{
+	s->warnlists = node_warnlists_ref(w);
+	s->pcfg.warnlist = w ? w->wl : NULL;
+}
+
 struct node_snap *node_snap_ref(struct node_snap *s)
 {
 	if (s)
@@ -45,6 +52,7 @@ void node_snap_unref(struct node_snap *s)
 {
 	if (!s || --s->refs)
 		return;
+	node_warnlists_unref(s->warnlists);
 	policy_redact_free(s->redactor);
 	free(s->rosters);
 	free(s);

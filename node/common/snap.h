@@ -20,6 +20,8 @@
 #include "policy/redact.h"
 #include "proto/roster.h"
 
+struct node_warnlists;
+
 struct node_snap {
 	unsigned refs; /* loop thread only */
 	struct policy_config pcfg;
@@ -33,6 +35,11 @@ struct node_snap {
 	 * outlives every snapshot; NULL when not set. Only node_snap_own_tag() reads it.
 	 */
 	const uint8_t *own_ring_sk;
+	/*
+	 * A reference on the warninglists pcfg.warnlist points into (node/common/warnlists.h), or NULL;
+	 * set with node_snap_set_warnlists().
+	 */
+	struct node_warnlists *warnlists;
 };
 
 /*
@@ -41,6 +48,12 @@ struct node_snap {
  */
 struct node_snap *node_snap_new(const struct policy_config *pcfg,
 				const struct proto_roster *const *rosters, size_t n);
+
+/*
+ * node_snap_set_warnlists() - take a reference on @w (NULL: none) and point pcfg.warnlist
+ * at its list. Call once, right after node_snap_new(), on the loop thread.
+ */
+void node_snap_set_warnlists(struct node_snap *s, struct node_warnlists *w);
 
 /* node_snap_ref()/node_snap_unref() - loop thread only; unref frees at zero. NULL-safe. */
 struct node_snap *node_snap_ref(struct node_snap *s);

@@ -38,10 +38,14 @@ struct conn {
 	size_t scanned; /* bytes after start known to hold no newline */
 	size_t unsent;	/* response bytes queued but not yet written */
 	uint64_t last_progress;
+	uint64_t line_start; /* when the unfinished line's clock started (0: none) */
 	uid_t uid;
 	pid_t pid;
 	bool busy, reading, closing, eof, skipping, in_process, close_after_write;
 	bool read_only; /* admitted by [api] read_uids/read_gids only */
+	bool large;	/* holds a large-request slot */
+	bool served;	/* a complete line was read from it */
+	bool waiting;	/* needs a slot to read on; not read meanwhile */
 };
 
 struct node_api_req {
@@ -64,6 +68,7 @@ struct node_api {
 	void *ctx;
 	struct conn *conns;
 	size_t n_conns;
+	unsigned large_in_use; /* NODE_API_LARGE_SLOTS held */
 	unsigned open_handles;
 	bool listening, closing;
 	void (*done)(void *);
@@ -107,10 +112,44 @@ static void on_api_handle_closed(uv_handle_t *h)
 	api_maybe_done(api);
 }
 
+static void update_reading(struct conn *c);
+
+/* Gives a free large-request slot to the connection that has waited longest for one. */
+static void wake_waiting(struct node_api *api)
+{
+	struct conn *first = NULL;
+
+	if (!api || api->large_in_use >= NODE_API_LARGE_SLOTS)
+		return;
+	for (struct conn *c = api->conns; c; c = c->next)
+		if (c->waiting && !c->closing)
+			first = c; /* the list is newest first: the last one waited longest */
+	if (!first)
+		return;
+	first->waiting = false;
+	first->large = true;
+	api->large_in_use++;
+	/* Its clocks did not run while it waited. */
+	first->line_start = first->last_progress = uv_now(api->loop);
+	update_reading(first);
+}
+
+static void release_large(struct conn *c)
+{
+	if (!c->large)
+		return;
+	c->large = false;
+	if (c->api) {
+		c->api->large_in_use--;
+		wake_waiting(c->api);
+	}
+}
+
 static void conn_unref(struct conn *c)
 {
 	if (--c->refs)
 		return;
+	release_large(c);
 	free(c->buf);
 	free(c);
 }
@@ -128,6 +167,12 @@ static void on_conn_closed(uv_handle_t *h)
 		c->next->prev = c->prev;
 	api->n_conns--;
 	api->open_handles--;
+	c->waiting = false;
+	/*
+	 * The slot goes with the connection: a request still in flight is bounded by the
+	 * ingest queue, and the api may be freed before it is answered.
+	 */
+	release_large(c);
 	c->api = NULL;
 	conn_unref(c);
 	api_maybe_done(api);
@@ -258,8 +303,17 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 		}
 		if (c->cap - c->len < READ_CHUNK) {
 			size_t cap = c->cap ? c->cap * 2 : 2 * READ_CHUNK;
+			size_t most = c->large ? c->api->lim.max_line + 2 * READ_CHUNK
+					       : NODE_API_SMALL_BYTES;
 			while (cap - c->len < READ_CHUNK)
 				cap *= 2;
+			if (cap > most)
+				cap = most; /* no doubling past what a line may need */
+			if (cap - c->len < READ_CHUNK) {
+				/* update_reading() stops reading before this: defensive */
+				*buf = uv_buf_init(NULL, 0);
+				return;
+			}
 			char *p = realloc(c->buf, cap);
 			if (!p) {
 				*buf = uv_buf_init(NULL, 0);
@@ -278,7 +332,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 	(void)buf;
 	if (n == UV_ENOBUFS) {
-		log_warning("api: out of memory for a client's input; closing it");
+		log_warning("api: no buffer for a client's input (out of memory); closing it");
 		conn_close(c);
 		return;
 	}
@@ -293,6 +347,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		conn_close(c);
 		return;
 	}
+	if (c->len == c->start)
+		c->line_start = uv_now(c->api->loop); /* the first byte of a new line */
 	c->len += (size_t)n;
 	c->last_progress = uv_now(c->api->loop);
 	conn_process(c);
@@ -421,7 +477,20 @@ static void handle_line(struct conn *c, const char *line, size_t n)
 
 static void update_reading(struct conn *c)
 {
-	bool want = !c->closing && !c->eof && !c->busy && c->unsent <= c->api->lim.max_output;
+	struct node_api *api = c->api;
+	bool want = !c->closing && !c->eof && !c->busy && c->unsent <= api->lim.max_output;
+
+	/* A line about to outgrow the small buffer needs a large-request slot. */
+	if (want && !c->large && c->len - c->start + READ_CHUNK > NODE_API_SMALL_BYTES) {
+		if (api->large_in_use < NODE_API_LARGE_SLOTS) {
+			api->large_in_use++;
+			c->large = true;
+			c->waiting = false;
+		} else {
+			c->waiting = true;
+			want = false;
+		}
+	}
 
 	if (want && !c->reading) {
 		if (uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) == 0)
@@ -490,6 +559,8 @@ static void conn_process(struct conn *c)
 		size_t s = c->start, n = (size_t)(nl - (c->buf + s));
 		c->start = s + n + 1;
 		c->scanned = 0;
+		c->line_start = c->start < c->len ? uv_now(api->loop) : 0;
+		c->served = true;
 		if (n > api->lim.max_line) {
 			char msg[128];
 			snprintf(msg, sizeof(msg),
@@ -506,6 +577,28 @@ static void conn_process(struct conn *c)
 	if (c->eof && !c->busy && c->start == c->len && c->unsent == 0) {
 		conn_close(c);
 		return;
+	}
+	if (c->start == c->len)
+		c->line_start = 0;
+	/* Done with a large line: give its memory and its slot back. */
+	if (c->large && !c->busy && c->len - c->start + READ_CHUNK <= NODE_API_SMALL_BYTES) {
+		if (c->start == c->len) {
+			free(c->buf);
+			c->buf = NULL;
+			c->start = c->len = c->cap = c->scanned = 0;
+		} else if (c->cap > NODE_API_SMALL_BYTES) {
+			char *p;
+
+			memmove(c->buf, c->buf + c->start, c->len - c->start);
+			c->len -= c->start;
+			c->start = 0;
+			p = realloc(c->buf, NODE_API_SMALL_BYTES);
+			if (p) {
+				c->buf = p;
+				c->cap = NODE_API_SMALL_BYTES;
+			}
+		}
+		release_large(c);
 	}
 	update_reading(c);
 }
@@ -656,6 +749,39 @@ static void on_connection(uv_stream_t *server, int status)
 	}
 	c->read_only = role == ROLE_READ;
 	if (api->n_conns > api->lim.max_conns) {
+		/*
+		 * Full: the client whose unfinished line is oldest makes room (else the oldest
+		 * one that has not sent a line yet), so clients that connect and trickle,
+		 * hold a partial line or send nothing cannot lock the others out. A client
+		 * that has been served and waits idle, has a request in flight or responses
+		 * to read is never chosen: then the new client is refused.
+		 */
+		struct conn *victim = NULL;
+
+		for (struct conn *o = api->conns; o; o = o->next) {
+			if (o == c || o->closing || o->busy || o->unsent ||
+			    (!o->line_start && o->served))
+				continue;
+			uint64_t t = o->line_start ? o->line_start : o->last_progress;
+			uint64_t vt = victim ? (victim->line_start ? victim->line_start
+								   : victim->last_progress)
+					     : 0;
+			if (!victim || (o->line_start && !victim->line_start) ||
+			    (!o->line_start == !victim->line_start && t <= vt))
+				victim = o;
+		}
+		if (victim) {
+			log_notice("api: %u connections open ([api] max_connections): closing the "
+				   "client (pid %d) %s",
+				   api->lim.max_conns, (int)victim->pid,
+				   victim->line_start ? "whose line has been unfinished longest"
+						      : "that has sent nothing for longest");
+			conn_close(victim);
+			log_debug("api: client connected (uid %u, pid %d)", (unsigned)c->uid,
+				  (int)c->pid);
+			update_reading(c);
+			return;
+		}
 		log_warning("api: refused a client: %u connections open ([api] max_connections)",
 			    api->lim.max_conns);
 		c->close_after_write = true;
@@ -675,8 +801,27 @@ static void on_sweep(uv_timer_t *t)
 
 	for (struct conn *c = api->conns, *next; c; c = next) {
 		next = c->next;
-		if (c->closing || c->busy)
+		if (c->closing || c->busy || c->waiting)
+			continue; /* a waiting client is not at fault: the node does not read it */
+		if (c->line_start && !c->skipping && api->lim.line_timeout_ms &&
+		    now - c->line_start > api->lim.line_timeout_ms) {
+			char msg[160];
+
+			log_notice("api: closing a client (pid %d) whose request line was not "
+				   "finished within %llu ms ([api] line_timeout_s)",
+				   (int)c->pid, (unsigned long long)api->lim.line_timeout_ms);
+			snprintf(msg, sizeof(msg),
+				 "request line not finished within %llu s ([api] line_timeout_s); "
+				 "closing",
+				 (unsigned long long)(api->lim.line_timeout_ms / 1000));
+			c->close_after_write = true;
+			c->eof = true;	   /* nothing more is read from it */
+			c->start = c->len; /* the partial line is dropped */
+			c->line_start = 0;
+			conn_send_error(c, NULL, NODE_E_OVERLOAD, NULL, msg);
+			update_reading(c);
 			continue;
+		}
 		bool stalled = c->unsent > 0 || c->len > c->start || c->skipping;
 		if (stalled && now - c->last_progress > api->lim.timeout_ms) {
 			log_notice("api: closing a stalled client (pid %d) after %llu ms ([api] "

@@ -12,12 +12,22 @@
  *     answered as soon as it passes the limit and the rest of it is skipped;
  *   - the connection is closed by the node only for: failed peer-credential check or too
  *     many connections (each after one error response), a client that leaves a line
- *     unfinished or its responses unread for client_timeout_ms, a write error, shutdown.
+ *     unfinished or its responses unread for client_timeout_ms, a line not finished within
+ *     line_timeout_ms of its first byte (after an error response), eviction (below), a
+ *     write error, shutdown.
  *
  * Protection of the node: each connection has at most one request in flight (pipelined lines
- * wait in its input buffer, and the node stops reading from it meanwhile), at most
- * max_line + 64 KiB of input buffered, and stops being read while more than max_output
- * response bytes are unsent. Peer credentials (SO_PEERCRED, SO_PEERGROUPS) are checked on
+ * wait in its input buffer, and the node stops reading from it meanwhile) and stops being
+ * read while more than max_output response bytes are unsent. A connection buffers up to
+ * NODE_API_SMALL_BYTES of input on its own; a longer line needs one of
+ * NODE_API_LARGE_SLOTS large-request slots, held until its request is answered, so at
+ * most that many lines of up to max_line + 128 KiB (and their parsed requests) are in
+ * memory at once; a connection waiting for a slot is not read (its client blocks in
+ * write) and its line clock starts when it gets one. When max_conns connections are open,
+ * a new client evicts the one whose unfinished line is oldest (else the oldest that has
+ * sent nothing yet) instead of being refused, so slow or stuck clients cannot lock others
+ * out; when every connection has been served and is idle, has a request in flight or
+ * unsent responses, the new one is refused as before. Peer credentials (SO_PEERCRED, SO_PEERGROUPS) are checked on
  * accept: root, the node's own uid, uids in @uids and processes whose primary or
  * supplementary groups meet @gids are allowed.
  *
@@ -33,14 +43,18 @@
 
 #include "node/format/request.h"
 
+#define NODE_API_SMALL_BYTES (128u * 1024) /* input a connection buffers without a slot */
+#define NODE_API_LARGE_SLOTS 2		   /* connections holding a longer line at once */
+
 struct node_api;
 struct node_api_req;
 
 struct node_api_limits {
-	size_t max_line;     /* bytes of one request line */
-	size_t max_output;   /* unsent response bytes before reading pauses */
-	unsigned max_conns;  /* concurrent connections */
-	uint64_t timeout_ms; /* stalled partial line / unread responses */
+	size_t max_line;	  /* bytes of one request line */
+	size_t max_output;	  /* unsent response bytes before reading pauses */
+	unsigned max_conns;	  /* concurrent connections */
+	uint64_t timeout_ms;	  /* stalled partial line / unread responses */
+	uint64_t line_timeout_ms; /* a line must be complete this long after its first byte */
 	/*
 	 * Who may connect (root and the node's own user always may): uids/gids every operation;
 	 * read_uids/read_gids only the read-only ones (query, list, status, peers). Borrowed

@@ -35,6 +35,7 @@
 #include "node/daemon/notify.h"
 #include "node/overlay/overlay.h"
 #include "node/common/snap.h"
+#include "node/common/warnlists.h"
 #include "policy/egress.h"
 #include "policy/strip.h"
 #include "proto/community.h"
@@ -67,6 +68,7 @@ struct node_daemon {
 	struct roster_job *rosters_waiting[ROSTER_WAITING_MAX];
 	size_t n_rosters_waiting;
 	struct node_snap *snap;
+	struct node_warnlists *warnlists; /* the newest loaded; snapshots hold references */
 	struct store *store;
 	struct store_export *xport;
 	struct node_api *api;
@@ -126,6 +128,32 @@ static void fill_policy(const struct node_daemon *d, const struct node_config *c
 		(uint8_t)policy_desc_mode_from_name(node_config_str(cfg, NODE_POLICY_DESCRIPTIONS));
 	p->export_red = node_config_bool(cfg, NODE_POLICY_EXPORT_RED);
 	p->show_attribution = node_config_bool(cfg, NODE_POLICY_SHOW_ATTRIBUTION);
+	p->export_warninglisted = node_config_bool(cfg, NODE_POLICY_EXPORT_WARNINGLISTED);
+}
+
+/* Read [policy] warninglist_dir; any thread. Logs what it found or why it failed. */
+static struct node_warnlists *load_warnlists(const struct node_config *cfg)
+{
+	const char *dir = node_config_str(cfg, NODE_POLICY_WARNINGLIST_DIR);
+	struct node_warnlists *w;
+	char why[512];
+	int err;
+
+	err = node_warnlists_load(dir, (unsigned)node_config_int(cfg, NODE_POLICY_MIN_PREFIX_IPV4),
+				  (unsigned)node_config_int(cfg, NODE_POLICY_MIN_PREFIX_IPV6), &w,
+				  why, sizeof(why));
+	if (err) {
+		log_err("warninglists: %s", why[0] ? why : proto_error_str(err));
+		return NULL;
+	}
+	if (w->dir_missing)
+		log_warning("warninglists: %s does not exist; only the minimum prefix lengths "
+			    "guard publishing and the blocklist exports ([policy] warninglist_dir)",
+			    dir);
+	else
+		log_info("warninglists: %zu lists, %zu entries from %s", w->n_lists,
+			 policy_warnlist_size(w->wl), dir);
+	return w;
 }
 
 static struct node_snap *make_snap(const struct node_daemon *d, const struct node_config *cfg)
@@ -135,8 +163,10 @@ static struct node_snap *make_snap(const struct node_daemon *d, const struct nod
 
 	fill_policy(d, cfg, &p);
 	s = node_snap_new(&p, (const struct proto_roster *const *)d->rosters, d->n_rosters);
-	if (s)
+	if (s) {
 		s->own_ring_sk = d->keys.ring_sk;
+		node_snap_set_warnlists(s, d->warnlists);
+	}
 	return s;
 }
 
@@ -147,6 +177,7 @@ static void api_limits(const struct node_config *cfg, struct node_api_limits *li
 	lim->max_output = (size_t)node_config_int(cfg, NODE_API_MAX_OUTPUT_BYTES);
 	lim->max_conns = (unsigned)node_config_int(cfg, NODE_API_MAX_CONNECTIONS);
 	lim->timeout_ms = (uint64_t)node_config_int(cfg, NODE_API_CLIENT_TIMEOUT_S) * 1000;
+	lim->line_timeout_ms = (uint64_t)node_config_int(cfg, NODE_API_LINE_TIMEOUT_S) * 1000;
 	lim->uids = node_config_ids(cfg, NODE_API_ALLOWED_UIDS, &lim->n_uids);
 	lim->gids = node_config_ids(cfg, NODE_API_ALLOWED_GIDS, &lim->n_gids);
 	lim->read_uids = node_config_ids(cfg, NODE_API_READ_UIDS, &lim->n_read_uids);
@@ -426,7 +457,7 @@ static int load_rosters(struct node_daemon *d)
  *            "map_used"}, "export": {"last_seq", "errors"}, "api": {"connections"},
  *            "ingest": {"accepted", "duplicates", "rejected", "commits", "pending",
  *            "refused": {policy reason id: count}}, "reload": {"count", "failures"}},
- *            "loop": node_looplag_json() (the loop's delay since start-up), and while
+ *            "loop": node_looplag_json() (the loop's delay since ready), and while
  *            the overlay runs "gossip": node_dissem_status_json()
  *   peers   {"ok":true, "overlay": "on"|"off"|"stopping", "roster_members", and with the
  *            overlay on node_overlay_peers_json()'s "peers" (one object per link: id, state,
@@ -835,8 +866,9 @@ struct reload_job {
 	uv_work_t work;
 	struct node_daemon *d;
 	struct node_config *cfg;
-	struct proto_roster *roster; /* newer roster adopted, or NULL */
-	struct node_snap *snap;	     /* built here with its redactor (NULL: out of memory) */
+	struct proto_roster *roster;	  /* newer roster adopted, or NULL */
+	struct node_snap *snap;		  /* built here with its redactor (NULL: out of memory) */
+	struct node_warnlists *warnlists; /* read here; the snapshot gets it on the loop */
 	int held_back;
 	bool conflict; /* the roster file conflicts with a held epoch */
 };
@@ -889,6 +921,13 @@ static void reload_work(uv_work_t *work)
 		j->cfg = NULL;
 		return;
 	}
+	j->warnlists = load_warnlists(j->cfg);
+	if (!j->warnlists) {
+		log_err("reload: keeping the running configuration");
+		node_config_free(j->cfg);
+		j->cfg = NULL;
+		return;
+	}
 	const char *path = node_config_str(j->cfg, NODE_ROSTER_FILE);
 	err = adopt_roster_file(d->store, &d->community, d->rosters, d->n_rosters,
 				node_config_str(d->cfg, NODE_STATE_DIR), path, &j->roster);
@@ -935,8 +974,13 @@ static void reload_done(uv_work_t *work, int status)
 					(unsigned long long)j->roster->epoch);
 		}
 	}
+	node_warnlists_unref(d->warnlists);
+	d->warnlists = j->warnlists;
+	j->warnlists = NULL;
 	if (!snap)
 		snap = make_snap(d, j->cfg); /* the job's ran out of memory: try once more here */
+	else
+		node_snap_set_warnlists(snap, d->warnlists); /* refcounts are the loop's */
 	api_limits(j->cfg, &lim);
 	if (!snap || node_api_set_limits(d->api, &lim)) {
 		node_snap_unref(snap);
@@ -1047,7 +1091,10 @@ static void on_housekeeping(uv_timer_t *t)
 	struct expire_job *j;
 
 	send_status(d);
-	if (d->expiring || d->stopping)
+	if (d->stopping)
+		return;
+	node_exporter_retry(d->exporter, d->snap);
+	if (d->expiring)
 		return;
 	j = calloc(1, sizeof(*j));
 	if (!j)
@@ -1198,7 +1245,7 @@ static int start_loop_handles(struct node_daemon *d)
 	uv_timer_init(&d->loop, &d->watchdog);
 	uv_timer_init(&d->loop, &d->housekeeping);
 	uv_timer_init(&d->loop, &d->shutdown_poll);
-	node_looplag_start(&d->lag, &d->loop); /* cannot fail on an initialised loop */
+	node_looplag_init(&d->lag, &d->loop); /* cannot fail on an initialised loop */
 	d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
 	d->watchdog.data = d->housekeeping.data = d->shutdown_poll.data = d;
 	d->handles_open = true;
@@ -1299,6 +1346,7 @@ static void roster_done(uv_work_t *w, int status)
 			"refused",
 			(unsigned long long)r->epoch);
 	if (j->snap) {
+		node_snap_set_warnlists(j->snap, d->warnlists); /* refcounts are the loop's */
 		node_snap_unref(d->snap);
 		d->snap = j->snap;
 		if (d->dissem)
@@ -1506,6 +1554,9 @@ static int start(struct node_daemon *d)
 	err = load_rosters(d);
 	if (err)
 		return err == -ENOMEM || err == STORE_E_LMDB ? 1 : NODE_DAEMON_EXIT_CONFIG;
+	d->warnlists = load_warnlists(d->cfg);
+	if (!d->warnlists)
+		return NODE_DAEMON_EXIT_CONFIG;
 	d->snap = make_snap(d, d->cfg);
 	if (!d->snap) {
 		log_err("out of memory");
@@ -1541,6 +1592,7 @@ static void teardown(struct node_daemon *d)
 	node_ingest_free(d->ingest);
 	node_exporter_free(d->exporter);
 	node_snap_unref(d->snap);
+	node_warnlists_unref(d->warnlists);
 	store_export_close(d->xport);
 	store_close(d->store);
 	for (size_t i = 0; i < d->n_rosters; i++)
@@ -1582,6 +1634,7 @@ int node_daemon_run(const char *config_path)
 			CHATHAM_VERSION, d->community.name, (unsigned long long)nr->epoch,
 			nr->n_members, node_config_str(d->cfg, NODE_API_SOCKET));
 		node_notify("READY=1");
+		node_looplag_start(&d->lag); /* start-up work is not lag */
 		send_status(d);
 		node_exporter_kick(d->exporter, d->snap);
 	} else {

@@ -33,6 +33,7 @@ struct node_exporter {
 	struct node_snap *again_snap;
 	uint64_t last_seq;
 	uint64_t errors;
+	bool failed; /* the last sync ended in an error: node_exporter_retry() retries it */
 };
 
 struct sync_job {
@@ -350,7 +351,8 @@ json_t *node_exporter_document(const struct policy_view *v, const uint8_t ind_id
 	 * so indicator-match rules cannot hit it, and its event.type is "deletion", not
 	 * "indicator". Its expiry (event.end) is when it stopped being valid.
 	 */
-	if (live && set_value_field(ind, ch, &v->ind))
+	/* A withheld (warninglisted) value gets no ECS value field either (chatham.value names it). */
+	if (live && !v->withheld && set_value_field(ind, ch, &v->ind))
 		goto fail;
 	if (v->valid_until_ms &&
 	    json_object_set_new(
@@ -360,6 +362,10 @@ json_t *node_exporter_document(const struct policy_view *v, const uint8_t ind_id
 	if (v->has_description &&
 	    json_object_set_new(ch, "description",
 				json_stringn(v->description, v->description_len)))
+		goto fail;
+	if (v->warninglist &&
+	    (json_object_set_new(ch, "warninglist", json_string(v->warninglist)) ||
+	     json_object_set_new(ch, "withheld", json_boolean(v->withheld))))
 		goto fail;
 
 	ev = json_pack("{s:s, s:[s], s:[s]}", "kind", "enrichment", "category", "threat", "type",
@@ -453,9 +459,13 @@ static void sync_done(uv_work_t *w, int status)
 
 	(void)status;
 	e->running = false;
+	e->failed = job->err != 0;
 	if (job->err) {
 		e->errors++;
-		log_err("export: sync failed: %s", proto_error_str(job->err));
+		log_err("export: sync failed: %s%s", proto_error_str(job->err),
+			job->err == -ENOSPC ? " (free space on the disk of [node] export_dir; "
+					      "the export is retried every 10 s)"
+					    : "; retried every 10 s");
 	}
 	if (job->last_seq)
 		e->last_seq = job->last_seq;
@@ -510,6 +520,12 @@ struct node_exporter *node_exporter_new(uv_loop_t *loop, struct store *s, struct
 	if (store_export_last_seq(x, &e->last_seq))
 		e->last_seq = 0;
 	return e;
+}
+
+void node_exporter_retry(struct node_exporter *e, struct node_snap *snap)
+{
+	if (e->failed && !e->running)
+		start_sync(e, snap);
 }
 
 bool node_exporter_idle(const struct node_exporter *e)

@@ -68,6 +68,13 @@ bool node_exporter_idle(const struct node_exporter *e);
 /* node_exporter_last_seq() - main feed sequence the export has consumed (after the last sync). */
 uint64_t node_exporter_last_seq(const struct node_exporter *e);
 
+/*
+ * node_exporter_retry() - start a sync if the last one failed (disk full, map full) and
+ * none runs: the export catches up by itself once the cause is gone, without waiting for
+ * the next change. The daemon calls it from its housekeeping timer. Loop thread.
+ */
+void node_exporter_retry(struct node_exporter *e, struct node_snap *snap);
+
 /* node_exporter_errors() - failed syncs since start (each is logged). */
 uint64_t node_exporter_errors(const struct node_exporter *e);
 

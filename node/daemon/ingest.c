@@ -19,6 +19,7 @@
 
 #include "node/common/log.h"
 #include "node/daemon/pool.h"
+#include "policy/warnlist.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "proto/ring.h"
@@ -62,6 +63,7 @@ struct job {
 	void *arg;
 	char *response;
 	size_t n_new;
+	int store_err; /* the commit of this job's reports failed with it (0: stored) */
 	struct job *next;
 };
 
@@ -89,7 +91,9 @@ struct node_ingest {
 	void *report_ctx;
 	uint64_t last_created_ms;
 	size_t jobs_signing;
-	struct node_pool_lane sign; /* signing chunks in the pool: at most one per CPU */
+	struct node_pool_lane sign;	     /* signing chunks in the pool: at most one per CPU */
+	size_t running_items;		     /* items of started jobs, not yet answered */
+	struct job *waiting, **waiting_tail; /* submitted, not started (over the budget) */
 	struct job *ready, **ready_tail;
 	bool committing;
 	struct node_ingest_stats st;
@@ -110,6 +114,7 @@ struct node_ingest *node_ingest_new(uv_loop_t *loop, struct store *store,
 	ing->ctx = ctx;
 	ing->ready_tail = &ing->ready;
 	node_pool_lane_init(&ing->sign, loop, node_pool_cpus());
+	ing->waiting_tail = &ing->waiting;
 	return ing;
 }
 
@@ -129,7 +134,7 @@ void node_ingest_set_report_hook(struct node_ingest *ing, node_ingest_report_fn 
 
 bool node_ingest_idle(const struct node_ingest *ing)
 {
-	return !ing->jobs_signing && !ing->ready && !ing->committing;
+	return !ing->jobs_signing && !ing->ready && !ing->committing && !ing->waiting;
 }
 
 void node_ingest_get_stats(const struct node_ingest *ing, struct node_ingest_stats *st)
@@ -325,6 +330,7 @@ static void chunk_work(uv_work_t *w)
 }
 
 static void start_commit(struct node_ingest *ing);
+static void start_waiting(struct node_ingest *ing);
 
 static void chunk_done(uv_work_t *w, int status)
 {
@@ -405,6 +411,23 @@ static void build_response(struct job *j)
 					   (json_int_t)acc, "duplicates", (json_int_t)dup,
 					   "rejected", (json_int_t)rej, "results", results)
 			       : NULL;
+		/*
+		 * Nothing of the batch was stored because the store failed (disk or map full):
+		 * that is the request's failure, not one of its items, so say so at the top
+		 * level; a client that only looks at "ok" must not count it as done.
+		 */
+		if (resp && j->store_err && !acc && !dup) {
+			struct node_req_error e;
+
+			node_req_error_set(&e, j->store_err, NULL,
+					   "nothing of this batch was stored: %s%s",
+					   proto_error_str(j->store_err),
+					   j->store_err == -ENOSPC
+						   ? " (free space on the disk of [node] state_dir)"
+						   : "");
+			json_object_set_new(resp, "ok", json_false());
+			json_object_set_new(resp, "error", node_req_error_json(&e));
+		}
 	}
 	if (resp && j->req->id)
 		json_object_set(resp, "id", j->req->id);
@@ -458,6 +481,8 @@ static void commit_work(uv_work_t *w)
 				continue;
 			const struct store_item *si = &items[k++];
 			int res = cm->err ? cm->err : si->result;
+			if (cm->err)
+				j->store_err = cm->err;
 			if (res == STORE_NEW || res == STORE_DUP) {
 				s->result = res;
 				memcpy(s->ind_id, si->ind_id, 32);
@@ -513,6 +538,7 @@ static void commit_done(uv_work_t *w, int status)
 			}
 		}
 		ing->st.pending_items -= j->req->n_items;
+		ing->running_items -= j->req->n_items;
 		n_new += j->n_new;
 		char *text = j->response;
 		j->response = NULL;
@@ -524,6 +550,7 @@ static void commit_done(uv_work_t *w, int status)
 	if (n_new && ing->on_commit)
 		ing->on_commit(ing->ctx);
 	start_commit(ing);
+	start_waiting(ing);
 }
 
 static void start_commit(struct node_ingest *ing)
@@ -684,6 +711,32 @@ static void check_item(struct job *j, size_t i)
 	}
 	if (it->anonymous && !check_anonymous(j, i))
 		return;
+	/*
+	 * Only a claim of maliciousness puts a value into blocklists: a sighting, a false
+	 * positive or a revoke of a warninglisted value stays allowed.
+	 */
+	if (it->kind == PROTO_KIND_INDICATOR && !it->allow_warninglisted) {
+		struct proto_indicator ind = {.type = it->ind_type, .len = it->ind_len};
+		const char *list;
+
+		memcpy(ind.value, it->ind_value, (size_t)it->ind_len + 1);
+		list = policy_warnlist_match(j->snap->pcfg.warnlist, &ind);
+		if (list && !strcmp(list, POLICY_WARNLIST_PREFIX)) {
+			item_fail(
+				j, i, NODE_E_WARNINGLISTED, "value",
+				"the network is broader than [policy] min_prefix_ipv4/ipv6 allow "
+				"(as a blocklist entry it blocks far more than one attacker); set "
+				"allow_warninglisted to publish it anyway");
+			return;
+		}
+		if (list) {
+			item_fail(j, i, NODE_E_WARNINGLISTED, "value",
+				  "the value is on the warninglist \"%s\" (values that must never "
+				  "be blocked); set allow_warninglisted to publish it anyway",
+				  list);
+			return;
+		}
+	}
 	for (size_t r = 0; r < it->n_recipients; r++) {
 		if (proto_roster_find_member(newest, it->recipients[r]) < 0) {
 			char hex[65];
@@ -696,23 +749,15 @@ static void check_item(struct job *j, size_t i)
 	}
 }
 
-int node_ingest_submit(struct node_ingest *ing, struct node_snap *snap, struct node_request *req,
-		       uint64_t now_ms, node_ingest_done_fn done, void *arg)
+/* Signs and admits @j in the pool. On -ENOMEM @j is freed (with its request). */
+static int job_start(struct job *j, uint64_t now_ms)
 {
-	struct job *j = calloc(1, sizeof(*j));
+	struct node_ingest *ing = j->ing;
+	struct node_request *req = j->req;
 	size_t n = req->n_items, n_chunks;
 	uint64_t base;
 	long lead;
 
-	if (!j) {
-		node_request_free(req);
-		return -ENOMEM;
-	}
-	j->ing = ing;
-	j->req = req;
-	j->snap = node_snap_ref(snap);
-	j->done = done;
-	j->arg = arg;
 	j->slots = calloc(n, sizeof(*j->slots));
 	if (!j->slots)
 		goto oom;
@@ -745,7 +790,7 @@ int node_ingest_submit(struct node_ingest *ing, struct node_snap *snap, struct n
 		}
 	}
 	ing->jobs_signing++;
-	ing->st.pending_items += n;
+	ing->running_items += n;
 	j->chunks_left = n_chunks;
 	for (size_t c = 0; c < n_chunks; c++) {
 		struct chunk *ch = chunks[c];
@@ -760,4 +805,70 @@ int node_ingest_submit(struct node_ingest *ing, struct node_snap *snap, struct n
 oom:
 	job_free(j);
 	return -ENOMEM;
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static bool fits(const struct node_ingest *ing, size_t n)
+{
+	return ing->running_items == 0 || ing->running_items + n <= NODE_INGEST_RUNNING_MAX;
+}
+
+/* Starts queued requests, in arrival order, while they fit. */
+static void start_waiting(struct node_ingest *ing)
+{
+	while (ing->waiting && fits(ing, ing->waiting->req->n_items)) {
+		struct job *j = ing->waiting;
+		size_t n = j->req->n_items;
+		node_ingest_done_fn done = j->done;
+		void *arg = j->arg;
+
+		ing->waiting = j->next;
+		if (!ing->waiting)
+			ing->waiting_tail = &ing->waiting;
+		j->next = NULL;
+		if (job_start(j, wall_ms())) {
+			ing->st.pending_items -= n;
+			done(arg, NULL); /* answered "out of memory"; the job is gone */
+		}
+	}
+}
+
+int node_ingest_submit(struct node_ingest *ing, struct node_snap *snap, struct node_request *req,
+		       uint64_t now_ms, node_ingest_done_fn done, void *arg)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	size_t n = req->n_items;
+	int r;
+
+	if (!j) {
+		node_request_free(req);
+		return -ENOMEM;
+	}
+	j->ing = ing;
+	j->req = req;
+	j->snap = node_snap_ref(snap);
+	j->done = done;
+	j->arg = arg;
+	ing->st.pending_items += n;
+	if (ing->waiting || !fits(ing, n)) {
+		/*
+		 * Signing slots and decoded reports cost about 3.5 KiB per item: only
+		 * NODE_INGEST_RUNNING_MAX items are worked on at once, later requests wait
+		 * here as parsed requests, in order.
+		 */
+		*ing->waiting_tail = j;
+		ing->waiting_tail = &j->next;
+		return 0;
+	}
+	r = job_start(j, now_ms);
+	if (r)
+		ing->st.pending_items -= n;
+	return r;
 }

@@ -33,7 +33,10 @@
  * "report_id","indicator_id","type","value","created"} or {"ok":false,"error":{...}};
  * batch {"ok":true,"accepted","duplicates","rejected","results":[per item the same
  * objects without "type"/"value"]}. An admission refusal is NODE_E_POLICY with the policy
- * reason id in "reason".
+ * reason id in "reason". When the store could not commit and nothing of a batch was
+ * stored (disk full: ENOSPC; map at its cap: STORE_E_MAP_FULL), the batch response says
+ * "ok": false with a top-level "error" as well as the per-item ones. Items are worked on
+ * NODE_INGEST_RUNNING_MAX at a time (see there).
  *
  * Thread rules: all functions on the loop thread. @keys and @store must outlive the ingest.
  */
@@ -49,6 +52,13 @@
 #include "policy/admit.h"
 #include "proto/keys.h"
 #include "store/store.h"
+
+/*
+ * Items (reports) signed, admitted and committed at once. Each costs about 3.5 KiB while it
+ * is worked on; requests beyond it wait in arrival order as parsed requests (a request
+ * larger than the budget runs alone).
+ */
+#define NODE_INGEST_RUNNING_MAX 20000
 
 struct node_ingest;
 

@@ -70,7 +70,7 @@ static void on_tick(uv_timer_t *t)
 	l->last_ns = now;
 }
 
-int node_looplag_start(struct node_looplag *l, uv_loop_t *loop)
+int node_looplag_init(struct node_looplag *l, uv_loop_t *loop)
 {
 	int rc;
 
@@ -80,7 +80,13 @@ int node_looplag_start(struct node_looplag *l, uv_loop_t *loop)
 		return rc;
 	l->timer.data = l;
 	uv_unref((uv_handle_t *)&l->timer);
-	return uv_timer_start(&l->timer, on_tick, PERIOD_MS, PERIOD_MS);
+	return 0;
+}
+
+void node_looplag_start(struct node_looplag *l)
+{
+	l->last_ns = 0;
+	uv_timer_start(&l->timer, on_tick, PERIOD_MS, PERIOD_MS);
 }
 
 void node_looplag_close(struct node_looplag *l)

@@ -5,7 +5,7 @@
  * histogram (8 steps per power of two, from 1 µs up). Whatever blocks the loop thread
  * (a slow callback, a synchronous disk write, a long verification) shows as lag; the daemon
  * reports it in `status` ("loop": {"samples", "lag_p50_ms", "lag_p99_ms", "lag_max_ms"}),
- * counted since start-up.
+ * counted since the daemon became ready.
  *
  * The histogram itself is plain data (node_looplag_hist_*), so tests and benchmarks use it
  * without a loop. Thread rules: loop thread only.
@@ -44,12 +44,15 @@ struct node_looplag {
 };
 
 /*
- * node_looplag_start() - initialise @l (caller storage) and start its timer on @loop. The
- * timer does not keep the loop alive. Returns 0 or a libuv error.
+ * node_looplag_init() - initialise @l (caller storage) and its timer on @loop; nothing is
+ * measured yet. Returns 0 or a libuv error.
+ * node_looplag_start() - start measuring (the daemon does so once start-up is done, so its
+ * own start-up work is not counted as lag). The timer does not keep the loop alive.
  * node_looplag_close() - close the timer (uv_close; @l must live until the loop has run the
  * close, as for any handle).
  */
-int node_looplag_start(struct node_looplag *l, uv_loop_t *loop);
+int node_looplag_init(struct node_looplag *l, uv_loop_t *loop);
+void node_looplag_start(struct node_looplag *l);
 void node_looplag_close(struct node_looplag *l);
 
 /* node_looplag_json() - {"samples", "lag_p50_ms", "lag_p99_ms", "lag_max_ms"}; new reference. */

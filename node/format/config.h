@@ -122,6 +122,11 @@ enum node_opt_type {
 	  NULL, true,                                                                              \
 	  "Seconds a client may leave a request line unfinished or its responses unread before "   \
 	  "the node closes the connection.")                                                       \
+	X(NODE_API_LINE_TIMEOUT_S, "api", "line_timeout_s", NODE_OPT_INT, "30", 1, 3600, NULL,     \
+	  true,                                                                                    \
+	  "Seconds from the first byte of a request line to its newline, however steadily it "     \
+	  "arrives; then the client gets an error and is disconnected. A full 16 MiB batch "       \
+	  "arrives in well under a second.")                                                       \
 	X(NODE_STORE_MAP_SIZE_MB, "store", "map_size_mb", NODE_OPT_INT, "64", 1, 1048576, NULL,    \
 	  false, "Initial size of the store's LMDB map in MiB; an existing larger file wins.")     \
 	X(NODE_STORE_MAP_MAX_MB, "store", "map_max_mb", NODE_OPT_INT, "65536", 1, 16777216, NULL,  \
@@ -142,6 +147,26 @@ enum node_opt_type {
 	X(NODE_POLICY_MAX_CLOCK_SKEW_S, "policy", "max_clock_skew_s", NODE_OPT_INT, "300", 0,      \
 	  86400, NULL, true,                                                                       \
 	  "Reports created more than this many seconds in the future are refused.")                \
+	X(NODE_POLICY_WARNINGLIST_DIR, "policy", "warninglist_dir", NODE_OPT_PATH,                 \
+	  "/usr/share/chatham/warninglists", 1, 4000, NULL, true,                                  \
+	  "Directory of warninglists: values that must never be blocked (special-purpose and "     \
+	  "private ranges, multicast, public resolvers, top sites, empty-file hashes). Every "     \
+	  "*.txt file in it is one list, one value a line. Publishing a listed value is refused "  \
+	  "without allow_warninglisted; a received one is stored but flagged and kept out of "     \
+	  "blocklist exports. Read at start and at every reload; a missing directory leaves "      \
+	  "only the minimum prefix lengths (logged).")                                             \
+	X(NODE_POLICY_MIN_PREFIX_IPV4, "policy", "min_prefix_ipv4", NODE_OPT_INT, "16", 0, 32,     \
+	  NULL, true,                                                                              \
+	  "IPv4 networks broader than this prefix length are treated as warninglisted (0: no "     \
+	  "minimum).")                                                                             \
+	X(NODE_POLICY_MIN_PREFIX_IPV6, "policy", "min_prefix_ipv6", NODE_OPT_INT, "32", 0, 128,    \
+	  NULL, true,                                                                              \
+	  "IPv6 networks broader than this prefix length are treated as warninglisted (0: no "     \
+	  "minimum).")                                                                             \
+	X(NODE_POLICY_EXPORT_WARNINGLISTED, "policy", "export_warninglisted", NODE_OPT_BOOL,       \
+	  "false", 0, 0, NULL, true,                                                               \
+	  "Whether warninglisted indicators reach the blocklist exports (plain, the value fields " \
+	  "of ECS threat.indicator). They are always flagged with chatham.warninglist.")           \
 	X(NODE_LOG_LEVEL, "log", "level", NODE_OPT_ENUM, "info", 0, 0,                             \
 	  "err|warning|notice|info|debug", true,                                                   \
 	  "Lowest priority written to stderr. Other members' identities appear only at debug.")    \

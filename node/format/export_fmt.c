@@ -233,6 +233,18 @@ int node_export_doc_parse(json_t *doc, struct node_export_doc *d, const char **w
 		goto bad;
 	}
 	d->provider = json_string_value(json_object_get(ti, "provider"));
+	v = json_object_get(ch, "warninglist");
+	d->warninglist = json_string_value(v);
+	if (v && !d->warninglist) {
+		w = "chatham.warninglist";
+		goto bad;
+	}
+	v = json_object_get(ch, "withheld");
+	if (v && !json_is_boolean(v)) {
+		w = "chatham.withheld";
+		goto bad;
+	}
+	d->withheld = json_is_true(v);
 	return 0;
 bad:
 	if (why)
@@ -407,7 +419,7 @@ static int add_csv(struct node_export_writer *w, const struct node_export_doc *d
 
 static int add_plain(struct node_export_writer *w, const struct node_export_doc *d)
 {
-	if (d->state != PROTO_SUMMARY_ACTIVE)
+	if (d->state != PROTO_SUMMARY_ACTIVE || d->withheld)
 		return 0;
 	w_puts(w, d->value);
 	w_puts(w, "\n");

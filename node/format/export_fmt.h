@@ -15,7 +15,8 @@
  *              a field starting with = + - @ TAB or CR (a spreadsheet formula) is written
  *              quoted with a leading apostrophe (one more when it already starts with an
  *              apostrophe and such a character), which node/import.c drops again
- *   plain      the values of active indicators, one per line (for blocklists)
+ *   plain      the values of active indicators, one per line (for blocklists), except
+ *              documents with chatham.withheld (warninglisted values, policy/warnlist.h)
  *   stix21     one bundle: one `identity` for the community (the only created_by_ref), one
  *              `indicator` per active indicator and a revoked version of each withdrawn or
  *              expired one, in full and incremental exports alike (a consumer that holds it
@@ -74,6 +75,8 @@ struct node_export_doc {
 	json_t *tags;		 /* array of strings (borrowed) */
 	const char *description; /* NULL: none */
 	const char *provider;	 /* community name, NULL if absent */
+	const char *warninglist; /* the warninglist the value is on (policy/warnlist.h), or NULL */
+	bool withheld;		 /* kept out of blocklists: the plain format skips it */
 };
 
 /*

@@ -26,9 +26,9 @@ static const char *const op_names[] = {
 #define N_OPS (sizeof(op_names) / sizeof(op_names[0]))
 
 /* Fields of a report object; the order is the order in which problems are reported. */
-static const char *const item_fields[] = {"value",	 "type",	"tlp",	     "kind",
-					  "confidence",	 "valid_until", "ttl",	     "tags",
-					  "description", "anonymous",	"recipients"};
+static const char *const item_fields[] = {
+	"value", "type", "tlp",		"kind",	     "confidence", "valid_until",
+	"ttl",	 "tags", "description", "anonymous", "recipients", "allow_warninglisted"};
 #define N_ITEM_FIELDS (sizeof(item_fields) / sizeof(item_fields[0]))
 
 const char *node_req_op_name(int op)
@@ -464,6 +464,14 @@ static int parse_item(json_t *obj, int fixed_kind, const char *prefix, bool top,
 						  "anonymous must be true or false");
 		it->anonymous = json_is_true(v);
 	}
+	v = json_object_get(obj, "allow_warninglisted");
+	if (v) {
+		if (!json_is_boolean(v))
+			return node_req_error_set(err, NODE_E_FIELD,
+						  path(f, sizeof(f), prefix, "allow_warninglisted"),
+						  "allow_warninglisted must be true or false");
+		it->allow_warninglisted = json_is_true(v);
+	}
 	/*
 	 * AMBER and RED travel directly from the origin to each recipient, which tells every
 	 * recipient who sent them: a ring signature would promise an anonymity the delivery
@@ -672,6 +680,46 @@ static int parse_list(json_t *root, struct node_request *req, struct node_req_er
 	return 0;
 }
 
+/*
+ * The JSON tree jansson builds costs about 100-250 bytes per value whatever its text costs:
+ * "{}," is 3 bytes and an object of about 250, so a 15 MiB line of empty objects took
+ * 1.9 GB before any field was looked at. One pass over the text counts containers and
+ * separators (outside strings) and refuses a line that no valid request needs, so the tree
+ * of any parsed line stays within a bound of its own (docs/ARCHITECTURE.md).
+ */
+static int check_shape(const char *s, size_t n, struct node_req_error *err)
+{
+	size_t containers = 0, separators = 0;
+	bool in_str = false;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		if (c == '"')
+			in_str = true;
+		else if (c == '{' || c == '[')
+			containers++;
+		else if (c == ',' || c == ':')
+			separators++;
+	}
+	if (containers > NODE_REQ_CONTAINERS_MAX || separators > NODE_REQ_SEPARATORS_MAX)
+		return node_req_error_set(
+			err, PROTO_E_TOO_LARGE, NULL,
+			"request has %zu objects/arrays and %zu values; a request "
+			"may have at most %d and %d (a full batch of %d reports "
+			"never needs more)",
+			containers, separators, NODE_REQ_CONTAINERS_MAX, NODE_REQ_SEPARATORS_MAX,
+			NODE_REQ_BATCH_MAX);
+	return 0;
+}
+
 int node_request_parse(const char *line, size_t len, struct node_request **out, json_t **id_out,
 		       struct node_req_error *err)
 {
@@ -686,6 +734,9 @@ int node_request_parse(const char *line, size_t len, struct node_request **out, 
 	if (id_out)
 		*id_out = NULL;
 	memset(err, 0, sizeof(*err));
+	r = check_shape(line, len, err);
+	if (r)
+		return r;
 	root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
 		return node_req_error_set(err, NODE_E_JSON, NULL, "malformed JSON at column %d: %s",

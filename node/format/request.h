@@ -30,6 +30,9 @@
  *                      node's anonymous report on the indicator (same linkability tag).
  *         recipients   array of member ids (64 hex digits); required for AMBER,
  *                      AMBER+STRICT and RED, refused for CLEAR and GREEN
+ *         allow_warninglisted  boolean, default false: publish (kind indicator) a value
+ *                      on the node's warninglists (policy/warnlist.h) all the same;
+ *                      without it such an item fails with NODE_E_WARNINGLISTED
  *   query      "indicator_id" (64 hex digits), or "value" with optional "type"
  *   list       "since" (feed sequence, default 0), "limit" (1..NODE_REQ_LIST_MAX, default 100)
  *   status, peers   no fields
@@ -64,6 +67,14 @@
 #define NODE_REQ_LIST_DEFAULT 100
 #define NODE_REQ_CONFIDENCE_DEFAULT 50
 #define NODE_REQ_TTL_MAX (10ll * 366 * 24 * 3600) /* seconds */
+/*
+ * Shape limits checked on the text before it is parsed (memory is spent per JSON value, not
+ * per byte): objects and arrays, and ',' and ':' separators, outside strings. A report
+ * needs at most 3 containers (itself, tags, recipients) and 104 separators (13 fields,
+ * 16 tags, 64 recipients, the ',' after it).
+ */
+#define NODE_REQ_CONTAINERS_MAX (3 * NODE_REQ_BATCH_MAX + 8)
+#define NODE_REQ_SEPARATORS_MAX (105 * NODE_REQ_BATCH_MAX + 64)
 
 enum node_req_op {
 	NODE_OP_PUBLISH,
@@ -95,8 +106,9 @@ struct node_req_item {
 	uint64_t ttl_ms;	 /* relative to creation, 0 = none; exclusive with the above */
 	size_t n_tags;
 	char *tags[PROTO_REPORT_TAGS_MAX];
-	char *description; /* NULL = none */
-	bool anonymous;	   /* ring-signed; only with CLEAR/GREEN */
+	char *description;	  /* NULL = none */
+	bool anonymous;		  /* ring-signed; only with CLEAR/GREEN */
+	bool allow_warninglisted; /* publish even when the value is warninglisted */
 	size_t n_recipients;
 	uint8_t (*recipients)[32]; /* ascending, distinct */
 };
@@ -120,7 +132,8 @@ struct node_request {
 
 /*
  * node_request_parse() - parse and validate one request line @line (@len bytes, borrowed,
- * without the newline). On success *@out is a new request owned by the caller
+ * without the newline). A line over the shape limits above is refused with
+ * PROTO_E_TOO_LARGE before anything is allocated. On success *@out is a new request owned by the caller
  * (node_request_free()) and 0 is returned. On failure *@out is NULL, @err is filled and its
  * code returned; when the line was a JSON object its "id", if any, is still returned in
  * *@id_out (a new reference, caller json_decref()s) so the error response can echo it.

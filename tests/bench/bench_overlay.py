@@ -448,7 +448,7 @@ def main():
         print(f"reports refused by admission on all nodes: {refused or 'none'}", flush=True)
         lags = [ct.status(d).get("loop") for d in c.daemons]
         if all(lags):  # nodes that report their loop lag (node/daemon/looplag.h)
-            print(f"loop lag since start-up (a 1 ms timer), worst node: p99 "
+            print(f"loop lag since ready (a 1 ms timer), worst node: p99 "
                   f"{max(x['lag_p99_ms'] for x in lags):.1f} ms, max "
                   f"{max(x['lag_max_ms'] for x in lags):.1f} ms; median node p99 "
                   f"{pct([x['lag_p99_ms'] for x in lags], 50):.1f} ms", flush=True)

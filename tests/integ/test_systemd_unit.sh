@@ -66,10 +66,12 @@ if "$bin" check-config --example | cmp -s - "$src/deploy/chatham.conf.example"; 
 else
 	bad "deploy/chatham.conf.example differs from chatham check-config --example"
 fi
-out=$("$bin" check-config "$src/deploy/chatham.conf.example" 2>&1) && ok "example config is valid" ||
-	bad "example config" "$out"
-n_opts=$(grep -c '^#[a-z_]* =' "$src/deploy/chatham.conf.example")
-n_help=$("$bin" check-config --effective "$src/deploy/chatham.conf.example" | grep -c ' = ')
+# --syntax-only: the example names /etc/chatham files this machine does not have
+out=$("$bin" check-config --syntax-only "$src/deploy/chatham.conf.example" 2>&1) &&
+	ok "example config is valid" || bad "example config" "$out"
+n_opts=$(grep -c '^#[a-z0-9_]* =' "$src/deploy/chatham.conf.example")
+n_help=$("$bin" check-config --syntax-only --effective "$src/deploy/chatham.conf.example" |
+	grep -c ' = ')
 [ "$n_opts" -eq "$n_help" ] && [ "$n_opts" -gt 10 ] && ok "example documents all $n_opts options" ||
 	bad "example has $n_opts options, config knows $n_help"
 

@@ -67,7 +67,8 @@ static void test_blocked_loop_shows(void **state)
 
 	(void)state;
 	assert_int_equal(uv_loop_init(&loop), 0);
-	assert_int_equal(node_looplag_start(&lag, &loop), 0);
+	assert_int_equal(node_looplag_init(&lag, &loop), 0);
+	node_looplag_start(&lag);
 	uv_timer_init(&loop, &blocker);
 	uv_timer_init(&loop, &stopper);
 	uv_timer_start(&blocker, block_ms, 20, 0);

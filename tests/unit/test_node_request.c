@@ -253,6 +253,34 @@ static void test_query_list(void **state)
 	node_request_free(req);
 }
 
+/* Issue 13: a line no valid request needs is refused before jansson builds its tree. */
+static void test_shape_limits(void **state)
+{
+	size_t n = NODE_REQ_CONTAINERS_MAX + 1, len = 0;
+	char *line = malloc(32 + 3 * n);
+	struct node_request *req = NULL;
+	struct node_req_error err;
+	json_t *id = NULL;
+
+	(void)state;
+	assert_non_null(line);
+	len += (size_t)sprintf(line, "{\"op\":\"publish\",\"reports\":[");
+	for (size_t i = 0; i < n - 2; i++)
+		len += (size_t)sprintf(line + len, "{},");
+	len += (size_t)sprintf(line + len, "{}]}");
+	assert_int_equal(node_request_parse(line, len, &req, &id, &err), PROTO_E_TOO_LARGE);
+	assert_null(req);
+	assert_non_null(strstr(err.message, "objects/arrays"));
+	/* the same characters inside a string (even after an escaped quote) are text */
+	len = (size_t)sprintf(line, "{\"op\":\"publish\",\"tlp\":\"GREEN\",\"value\":\"\\\"");
+	memset(line + len, '{', n);
+	len += n;
+	len += (size_t)sprintf(line + len, "\"}");
+	assert_int_equal(node_request_parse(line, len, &req, &id, &err), PROTO_E_IND_VALUE);
+	json_decref(id);
+	free(line);
+}
+
 static void test_times(void **state)
 {
 	static const struct {
@@ -300,6 +328,7 @@ int main(void)
 		cmocka_unit_test(test_batch_and_kinds),
 		cmocka_unit_test(test_query_list),
 		cmocka_unit_test(test_times),
+		cmocka_unit_test(test_shape_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
