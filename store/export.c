@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "proto/crypto.h"
 #include "proto/error.h"
@@ -461,4 +462,32 @@ int store_export_env_id(struct store_export *x, uint8_t id[16])
 	rc = meta_get(txn, x, "env_id", id, 16);
 	store_mdb_read_end(&x->m, txn);
 	return rc;
+}
+
+int store_export_discard(const char *dir, uint8_t env_id[16])
+{
+	struct store_export *x = NULL;
+	uint8_t id[16];
+	char p[4096];
+	int rc;
+
+	if (!dir)
+		return -EINVAL;
+	/* Opening it read-only proves it is an export (it has an env_id), not a main store. */
+	rc = store_export_open_readonly(&x, dir);
+	if (rc == 0)
+		rc = store_export_env_id(x, id);
+	store_export_close(x);
+	if (rc)
+		return rc;
+	if ((size_t)snprintf(p, sizeof(p), "%s/data.mdb", dir) >= sizeof(p))
+		return -ENAMETOOLONG;
+	if (unlink(p) != 0)
+		return -errno;
+	snprintf(p, sizeof(p), "%s/lock.mdb", dir);
+	if (unlink(p) != 0 && errno != ENOENT)
+		return -errno;
+	if (env_id)
+		memcpy(env_id, id, 16);
+	return 0;
 }

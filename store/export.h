@@ -112,4 +112,16 @@ int store_export_community(struct store_export *x, char *buf, size_t cap);
 /* store_export_env_id() - the 16-byte id of this export environment. */
 int store_export_env_id(struct store_export *x, uint8_t id[16]);
 
+/*
+ * store_export_discard() - remove the export environment in @dir (its data.mdb and
+ * lock.mdb; the directory stays) so that the node builds a new one, with a new env id, at
+ * its next start: after the main store was restored from a backup, the old export's
+ * sequences no longer match the main feed's. Only the writer (node) calls it, with the node
+ * stopped; SIEM readers that have the old files open keep reading the old data until they
+ * reopen and see the new env id. *@env_id (optional) gets the removed environment's id.
+ * Returns 0; STORE_E_NOT_FOUND when @dir holds no export environment (nothing removed, and
+ * a main store there is never touched); -errno.
+ */
+int store_export_discard(const char *dir, uint8_t env_id[16]);
+
 #endif

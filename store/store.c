@@ -1639,6 +1639,52 @@ out:
 	return rc;
 }
 
+struct outbox_drop_ctx {
+	struct store *s;
+	store_outbox_keep_fn keep;
+	void *ctx;
+	size_t dropped;
+};
+
+static int outbox_drop_body(MDB_txn *txn, void *arg)
+{
+	struct outbox_drop_ctx *oc = arg;
+	MDB_cursor *c = NULL;
+	MDB_val k, d;
+	int rc;
+
+	oc->dropped = 0; /* the body may run again after a map growth */
+	if ((rc = mdb_cursor_open(txn, oc->s->outbox, &c)) != 0)
+		return store_mdb_err(rc);
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		if (k.mv_size != PAIR_KEY_LEN) {
+			rc = STORE_E_CORRUPT;
+			break;
+		}
+		if (oc->keep(oc->ctx, (const uint8_t *)k.mv_data + 32))
+			continue;
+		if ((rc = mdb_cursor_del(c, 0)) != 0)
+			break;
+		oc->dropped++;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc);
+}
+
+int store_outbox_drop(struct store *s, store_outbox_keep_fn keep, void *ctx, size_t *n_dropped)
+{
+	struct outbox_drop_ctx oc = {.s = s, .keep = keep, .ctx = ctx};
+	int rc;
+
+	if (!keep)
+		return -EINVAL;
+	rc = store_mdb_write(&s->m, outbox_drop_body, &oc);
+	if (n_dropped)
+		*n_dropped = rc == 0 ? oc.dropped : 0;
+	return rc;
+}
+
 /* ------------------------------------------------------------------ rosters */
 
 struct roster_ctx {

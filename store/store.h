@@ -324,6 +324,17 @@ int store_outbox_del(struct store *s, const uint8_t report_id[32], const uint8_t
 int store_outbox_due(struct store *s, struct store_read *rd, uint64_t now_ms,
 		     struct store_outbox_entry *out, size_t cap, size_t *n);
 
+/* Whether the outbox keeps entries for @recipient (a member id); see store_outbox_drop(). */
+typedef bool (*store_outbox_keep_fn)(void *ctx, const uint8_t recipient[32]);
+
+/*
+ * store_outbox_drop() - delete, in one transaction, every outbox entry whose recipient
+ * @keep (called once per entry, inside the write transaction: no store calls) does not keep:
+ * undelivered AMBER/RED copies for a member that left the roster. *@n_dropped (optional)
+ * gets the count. Returns 0, -EINVAL (no @keep), or a store error (nothing dropped).
+ */
+int store_outbox_drop(struct store *s, store_outbox_keep_fn keep, void *ctx, size_t *n_dropped);
+
 /* ------------------------------------------------------------------ rosters */
 
 /*

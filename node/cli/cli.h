@@ -15,6 +15,7 @@
  *               --out-dir DIR [--force] [--json]
  *   roster      add | remove | sign | show | verify (see chatham(1))
  *   export      --export-dir DIR --format FMT [--since SEQ] [--type TYPE] [--out PATH]
+ *   backup      --out DIR [--config FILE] [--keys]; restore --from DIR [--keys] [--force]
  *   publish --file FILE [--format F] [--tlp TLP] ...   (node_cmd_publish_file)
  *
  * Public key files written by keygen (FILE.pub, JSON) and read by `roster add --key`:
@@ -31,6 +32,8 @@ int node_cmd_keygen(int argc, char **argv);
 int node_cmd_community(int argc, char **argv);
 int node_cmd_roster(int argc, char **argv);
 int node_cmd_export(int argc, char **argv);
+int node_cmd_backup(int argc, char **argv);  /* node/cli/backup.c */
+int node_cmd_restore(int argc, char **argv); /* node/cli/backup.c */
 
 /*
  * node_cmd_publish_file() - `chatham publish --file FILE ...`: the whole publish argv

@@ -35,7 +35,9 @@
 	X("roster", roster, "add, remove, sign, show or verify roster members")             \
 	X("export", export, "read the SIEM export as JSON lines, CSV, STIX, MISP or lists") \
 	X("form", form, "print or check incident and vulnerability notice forms")           \
-	X("poc", poc, "show members' points of contact; whose constituency holds a value")
+	X("poc", poc, "show members' points of contact; whose constituency holds a value")  \
+	X("backup", backup, "copy the node's store (and keys if asked) while it runs")      \
+	X("restore", restore, "make a backup the stopped node's store")
 
 #define NODE_CMD_DECLARE(name, fn, summary) int node_cmd_##fn(int argc, char **argv);
 NODE_COMMANDS(NODE_CMD_DECLARE)

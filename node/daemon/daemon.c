@@ -89,6 +89,7 @@ struct node_daemon {
 	struct node_pool_lane reads; /* at most READS_IN_POOL of them in the pool at once */
 	uint64_t reloads, reload_failures;
 	uint64_t roster_conflicts; /* rosters refused as a second roster of a held epoch */
+	uint64_t outbox_departed;  /* outbox copies dropped because the recipient left */
 	char last_status[256];
 	int exit_code;
 };
@@ -494,15 +495,16 @@ static json_t *status_json(struct node_daemon *d)
 					    json_integer((json_int_t)ist.refused[i]));
 	resp = json_pack(
 		"{s:b, s:s, s:s, s:I, s:s, s:{s:s, s:s*}, "
-		"s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:{s:I}, "
+		"s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:{s:I}, "
 		"s:{s:I, s:I, s:I, s:I, s:I, s:o}, s:{s:I, s:I}}",
 		"ok", 1, "version", CHATHAM_VERSION, "state", d->stopping ? "stopping" : "running",
 		"uptime_s", (json_int_t)((now_ms() - d->start_ms) / 1000), "community",
 		d->community.name, "member", "id", proto_hex_encode(hex, d->keys.id_pk, 32), "name",
 		own >= 0 ? nr->members[own].name : NULL, "roster", "epoch", (json_int_t)nr->epoch,
 		"members", (json_int_t)nr->n_members, "conflicts", (json_int_t)d->roster_conflicts,
-		"store", "reports", (json_int_t)st.reports, "indicators", (json_int_t)st.indicators,
-		"feed_last", (json_int_t)st.feed_last, "outbox", (json_int_t)st.outbox, "map_size",
+		"outbox_dropped", (json_int_t)d->outbox_departed, "store", "reports",
+		(json_int_t)st.reports, "indicators", (json_int_t)st.indicators, "feed_last",
+		(json_int_t)st.feed_last, "outbox", (json_int_t)st.outbox, "map_size",
 		(json_int_t)st.map_size, "map_used", (json_int_t)st.map_used, "export", "last_seq",
 		(json_int_t)node_exporter_last_seq(d->exporter), "errors",
 		(json_int_t)node_exporter_errors(d->exporter), "api", "connections",
@@ -938,6 +940,35 @@ static void reload_work(uv_work_t *work)
 	j->snap = build_snap(d, j->cfg, j->roster);
 }
 
+static bool keep_member(void *ctx, const uint8_t recipient[32])
+{
+	return proto_roster_find_member(ctx, recipient) >= 0;
+}
+
+/*
+ * Departure: the undelivered AMBER/RED copies for members that are not in the newly adopted
+ * roster @r would wait for a link that never comes (and take room in every outbox scan), so
+ * they are dropped and counted. The reports themselves stay. One write transaction on the
+ * loop thread, at a roster change only.
+ */
+static void drop_departed(struct node_daemon *d, const struct proto_roster *r)
+{
+	size_t n = 0;
+	int err = store_outbox_drop(d->store, keep_member, (void *)r, &n);
+
+	if (err) {
+		log_err("roster epoch %llu: cannot drop the outbox copies for departed members: "
+			"%s",
+			(unsigned long long)r->epoch, proto_error_str(err));
+		return;
+	}
+	d->outbox_departed += n;
+	if (n)
+		log_notice("roster epoch %llu: dropped %zu undelivered AMBER/RED cop%s for members "
+			   "no longer in the roster",
+			   (unsigned long long)r->epoch, n, n == 1 ? "y" : "ies");
+}
+
 static void reload_done(uv_work_t *work, int status)
 {
 	struct reload_job *j = work->data;
@@ -972,6 +1003,7 @@ static void reload_done(uv_work_t *work, int status)
 				log_err("this node is not a member of roster epoch %llu: its "
 					"publishes will be refused",
 					(unsigned long long)j->roster->epoch);
+			drop_departed(d, j->roster);
 		}
 	}
 	node_warnlists_unref(d->warnlists);
@@ -1345,6 +1377,7 @@ static void roster_done(uv_work_t *w, int status)
 		log_err("this node is not a member of roster epoch %llu: its publishes will be "
 			"refused",
 			(unsigned long long)r->epoch);
+	drop_departed(d, r);
 	if (j->snap) {
 		node_snap_set_warnlists(j->snap, d->warnlists); /* refcounts are the loop's */
 		node_snap_unref(d->snap);

@@ -911,11 +911,20 @@ size_t node_link_queued(const struct node_link *l)
 
 size_t node_link_room(const struct node_link *l)
 {
-	size_t max = l->env->lim.send_queue_max;
+	size_t max = l->env->lim.send_queue_max,
+	       fixed = sizeof(struct wreq) + NODE_LINK_ALLOC_OVERHEAD;
+	size_t avail, fresh, tail;
 
 	if (l->state == NODE_LINK_CLOSING || l->queued >= max)
 		return 0;
-	return max - l->queued;
+	/* The largest frame frame_room() takes: in the pending buffer, or in a new one. */
+	avail = max - l->queued;
+	fresh = avail > fixed ? avail - fixed : 0;
+	if ((l->inflight || l->pend_tail) &&
+	    avail < NODE_LINK_SEND_CHUNK + NODE_LINK_ALLOC_OVERHEAD)
+		fresh = 0; /* a new buffer would be a whole chunk */
+	tail = l->pend_tail ? l->pend_tail->cap - l->pend_tail->len : 0;
+	return fresh > tail ? fresh : tail;
 }
 
 void node_link_info(const struct node_link *l, struct node_link_info *info)

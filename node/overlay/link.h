@@ -272,7 +272,11 @@ uint64_t node_link_id(const struct node_link *l);
 void *node_link_owner(const struct node_link *l);
 /* The authenticated remote static key (32 bytes, owned by @l); all zero before HELLO. */
 const uint8_t *node_link_remote_static(const struct node_link *l);
-/* Send queue memory and the room left under send_queue_max (0 when closing). */
+/*
+ * Send queue memory, and the largest frame (2-byte header, message and tag) a send can queue
+ * now without going over send_queue_max (0 when closing): what node_link_send() takes for a
+ * message of up to room - 18 bytes.
+ */
 size_t node_link_queued(const struct node_link *l);
 size_t node_link_room(const struct node_link *l);
 void node_link_info(const struct node_link *l, struct node_link_info *info);

@@ -1021,6 +1021,47 @@ static void test_send_queue_bound(void **state)
 	fix_stop(&f);
 }
 
+/*
+ * node_link_room() is a promise: small messages sent while it allows, to a peer that reads
+ * nothing, fill the queue up to its bound (packed into shared buffers) and never close the
+ * link; one more than it allows does.
+ */
+static void test_room_small_frames(void **state)
+{
+	struct node_overlay_limits lim = fast_limits();
+	struct node_link *l;
+	struct fix f;
+	struct raw *r;
+	uint8_t *enc;
+	size_t len;
+	int sent = 0;
+
+	lim.send_queue_max = 256 * 1024;
+	fix_start(&f, lim);
+	r = raw_open(f.a.port, netkey, &f.m, RAW_HELLO, true);
+	WAIT_FOR(f.a.ups == 1 && r->got_hello, 2000);
+	uv_read_stop((uv_stream_t *)&r->tcp);
+	l = f.a.link;
+	assert_int_equal(proto_link_encode_nonce(PROTO_LINK_PING, 5, &enc, &len), 0);
+	/* Until the kernel's buffers and then the queue are full. */
+	while (sent < 2000000 &&
+	       node_link_room(l) >= PROTO_NOISE_FRAME_HDR + len + PROTO_NOISE_TAG_LEN) {
+		assert_int_equal(node_overlay_send(l, enc, len), 0);
+		sent++;
+		if (sent % 256 == 0)
+			uv_run(&loop, UV_RUN_NOWAIT);
+	}
+	assert_true(node_link_room(l) < PROTO_NOISE_FRAME_HDR + len + PROTO_NOISE_TAG_LEN);
+	assert_true(node_link_queued(l) <= lim.send_queue_max);
+	assert_true(node_link_queued(l) > lim.send_queue_max - NODE_LINK_SEND_CHUNK - 64);
+	assert_int_equal(f.a.downs, 0);
+	assert_int_equal(node_overlay_send(l, enc, len), -ENOBUFS);
+	assert_int_equal(f.a.last_down, NODE_LINK_R_QUEUE);
+	free(enc);
+	raw_free(r);
+	fix_stop(&f);
+}
+
 /* The queue drains: drained() fires and the bulk sender can go on (flow control). */
 static void test_drained(void **state)
 {
@@ -1233,6 +1274,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ping_pong_rekey, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_queue_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_room_small_frames, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drained, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_roster_removal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backoff_and_replacement, setup, teardown),
