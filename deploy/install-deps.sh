@@ -11,11 +11,11 @@ PKGS=(
 	libsodium-dev libuv1-dev libmsgpack-dev liblmdb-dev
 	# policy: NFKC case folding and the TR39 confusable skeleton for redaction
 	libicu-dev
-	# node libraries
-	libjansson-dev libinih-dev libmd-dev
+	# node libraries; chatham-taxii's HTTPS (libmicrohttpd uses GnuTLS)
+	libjansson-dev libinih-dev libmd-dev libmicrohttpd-dev libgnutls28-dev
 	# tests: unit framework, LMDB tools, independent Noise peer, SIEM puller, unit checks
 	libcmocka-dev lmdb-utils python3 python3-lmdb python3-msgpack python3-dissononce
-	systemd valgrind
+	systemd valgrind openssl
 	# network test bed (tests/net): NAT in a namespace, clock skew with libfaketime
 	nftables iproute2 faketime
 	# the Debian package (tests/pkg): dpkg-buildpackage with debhelper, lintian

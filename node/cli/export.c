@@ -39,12 +39,13 @@
 
 static const char export_usage[] =
 	"usage: chatham export --format FORMAT [--export-dir DIR | --config FILE]\n"
-	"           [--since SEQ] [--type TYPE] [--out PATH] [--quiet]\n\n"
+	"           [--since SEQ | --state FILE] [--type TYPE] [--out PATH] [--quiet]\n\n"
 	"Write the node's SIEM export (stripped indicators, no member names) in FORMAT. Reads\n"
 	"only the export directory, read-only; the node need not run.\n\n"
 	"  -F, --format FORMAT   jsonl      every stored ECS document, one per line\n"
 	"                        csv        one row per indicator (RFC 4180)\n"
-	"                        stix21     a STIX 2.1 bundle of the active indicators\n"
+	"                        stix21     a STIX 2.1 bundle: active indicators, retired\n"
+	"                                   ones as revoked versions\n"
 	"                        misp-feed  a MISP feed directory (needs --out DIR): one event\n"
 	"                                   per export, manifest.json, hashes.csv\n"
 	"                        plain      the values of the active indicators (blocklist)\n"
@@ -58,6 +59,10 @@ static const char export_usage[] =
 	"                        sha256 sha512)\n"
 	"  -o, --out PATH        file to write (default: standard output); a directory for\n"
 	"                        misp-feed (created if missing)\n"
+	"  -s, --state FILE      the cursor: read --since from FILE when it exists, and write\n"
+	"                        the next one there after a successful export, as\n"
+	"                        {\"env_id\": HEX, \"seq\": N} (chatham-siem-pull's format); a\n"
+	"                        rebuilt export (another env_id) starts from the beginning\n"
 	"  -q, --quiet           no summary on standard error\n"
 	"  -h, --help            this text\n";
 
@@ -197,6 +202,61 @@ static void warn_config(void *ctx, unsigned line, const char *msg)
 	fprintf(stderr, "chatham: export: %s:%u: %s\n", (const char *)ctx, line, msg);
 }
 
+/*
+ * The cursor file: {"env_id": 32 hex digits, "seq": N}, the format of chatham-siem-pull's
+ * state. Returns 0 with *@since set, 2 when the file does not exist (since 0), 1 when it
+ * names another export environment (since 0: the export was rebuilt), or -EINVAL.
+ */
+static int state_read(const char *path, const uint8_t env_id[16], uint64_t *since)
+{
+	json_error_t jerr;
+	json_t *j, *seq;
+	uint8_t id[16];
+	const char *hex;
+	int r = -EINVAL;
+
+	*since = 0;
+	if (access(path, F_OK) != 0 && errno == ENOENT)
+		return 2;
+	j = json_load_file(path, 0, &jerr);
+	hex = json_string_value(json_object_get(j, "env_id"));
+	seq = json_object_get(j, "seq");
+	if (hex && strlen(hex) == 32 && !proto_hex_decode(id, 16, hex) && json_is_integer(seq) &&
+	    json_integer_value(seq) >= 0) {
+		if (memcmp(id, env_id, 16)) {
+			r = 1;
+		} else {
+			*since = (uint64_t)json_integer_value(seq);
+			r = 0;
+		}
+	}
+	json_decref(j);
+	return r;
+}
+
+/* Writes the cursor atomically (temporary file, fsync, rename) with mode 0640. */
+static int state_write(const char *path, const uint8_t env_id[16], uint64_t seq)
+{
+	char tmp[4200], dir[4096], hex[33], text[128];
+	int fd, r = 0, n;
+
+	proto_hex_encode(hex, env_id, 16);
+	n = snprintf(text, sizeof(text), "{\"env_id\": \"%s\", \"seq\": %" PRIu64 "}\n", hex, seq);
+	snprintf(tmp, sizeof(tmp), "%s/.chatham-state-XXXXXX", dir_of(path, dir, sizeof(dir)));
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return -errno;
+	if (fchmod(fd, 0640) != 0 || write(fd, text, (size_t)n) != n || fsync(fd) != 0)
+		r = -errno;
+	if (close(fd) != 0 && !r)
+		r = -errno;
+	if (!r && rename(tmp, path) != 0)
+		r = -errno;
+	if (r)
+		unlink(tmp);
+	return r;
+}
+
 int node_cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -207,10 +267,13 @@ int node_cmd_export(int argc, char **argv)
 		{"type", required_argument, NULL, 't'},
 		{"out", required_argument, NULL, 'o'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"state", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *cmd = "export", *dir = NULL, *config = NULL, *out = NULL, *type_name = NULL;
+	const char *state = NULL;
+	bool since_given = false;
 	struct node_export_options o = {.format = -1};
 	struct node_config *cfg = NULL;
 	struct run run = {.cmd = cmd};
@@ -223,7 +286,7 @@ int node_cmd_export(int argc, char **argv)
 
 	tmp[0] = '\0';
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "F:e:c:S:t:o:qh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "F:e:c:S:t:o:s:qh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'F':
 			o.format = node_export_format_from_name(optarg);
@@ -243,6 +306,10 @@ int node_cmd_export(int argc, char **argv)
 			run.since = strtoull(optarg, &end, 10);
 			if (errno || *end || end == optarg || optarg[0] == '-')
 				return usage_error("--since takes a feed sequence number");
+			since_given = true;
+			break;
+		case 's':
+			state = optarg;
 			break;
 		case 't':
 			type_name = optarg;
@@ -269,6 +336,8 @@ int node_cmd_export(int argc, char **argv)
 		return usage_error("unexpected argument");
 	if (o.format < 0)
 		return usage_error("--format is required");
+	if (state && since_given)
+		return usage_error("--since and --state both give the start: use one");
 	if (o.format == NODE_EXPORT_MISP_FEED && !out)
 		return usage_error("misp-feed writes a directory: give --out DIR");
 	if (!dir) {
@@ -297,6 +366,19 @@ int node_cmd_export(int argc, char **argv)
 	if (r) {
 		errorf(cmd, "cannot read the export's metadata: %s", proto_error_str(r));
 		goto out;
+	}
+	if (state) {
+		r = state_read(state, o.env_id, &run.since);
+		if (r < 0) {
+			errorf(cmd, "%s is not a cursor state file ({\"env_id\": HEX, \"seq\": N})",
+			       state);
+			goto out;
+		}
+		if (r == 1 && !quiet)
+			fprintf(stderr,
+				"chatham: export: %s names another export environment (the "
+				"export was rebuilt): starting from its first document\n",
+				state);
 	}
 	o.community = community;
 	o.since = run.since;
@@ -389,6 +471,14 @@ int node_cmd_export(int argc, char **argv)
 			"rest is exported\n",
 			run.skipped, run.skipped == 1 ? "" : "s",
 			run.skipped > SKIPPED_SHOWN ? " (the first ones are named above)" : "");
+	if (state) {
+		r = state_write(state, o.env_id, run.end > run.since ? run.end : run.since);
+		if (r) {
+			errorf(cmd, "the export is written, but the cursor %s is not: %s", state,
+			       proto_error_str(r));
+			goto out_tmp;
+		}
+	}
 	if (!quiet) {
 		uint64_t n = node_export_writer_count(run.w);
 		fprintf(stderr,

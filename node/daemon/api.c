@@ -42,9 +42,10 @@ struct conn {
 	uid_t uid;
 	pid_t pid;
 	bool busy, reading, closing, eof, skipping, in_process, close_after_write;
-	bool large;   /* holds a large-request slot */
-	bool served;  /* a complete line was read from it */
-	bool waiting; /* needs a slot to read on; not read meanwhile */
+	bool read_only; /* admitted by [api] read_uids/read_gids only */
+	bool large;	/* holds a large-request slot */
+	bool served;	/* a complete line was read from it */
+	bool waiting;	/* needs a slot to read on; not read meanwhile */
 };
 
 struct node_api_req {
@@ -61,8 +62,8 @@ struct node_api {
 	char *path;
 	dev_t sock_dev;
 	ino_t sock_ino;
-	struct node_api_limits lim; /* uids/gids point at own_uids/own_gids */
-	uint32_t *own_uids, *own_gids;
+	struct node_api_limits lim; /* the id lists point at own_ids */
+	uint32_t *own_ids[4];	    /* uids, gids, read_uids, read_gids */
 	node_api_handler handler;
 	void *ctx;
 	struct conn *conns;
@@ -95,8 +96,8 @@ static void api_maybe_done(struct node_api *api)
 		return;
 	void (*done)(void *) = api->done;
 	void *arg = api->done_arg;
-	free(api->own_uids);
-	free(api->own_gids);
+	for (int i = 0; i < 4; i++)
+		free(api->own_ids[i]);
 	free(api->path);
 	free(api);
 	if (done)
@@ -378,6 +379,16 @@ static void dispatch(struct conn *c, int r, struct node_request *req, json_t *id
 		return;
 	}
 	json_decref(id);
+	if (c->read_only && req->op != NODE_OP_QUERY && req->op != NODE_OP_LIST &&
+	    req->op != NODE_OP_STATUS && req->op != NODE_OP_PEERS) {
+		/* Publishing operations sign as the CSIRT: not for a read-only client. */
+		conn_send_error(c, req->id, NODE_E_PERM, "op",
+				"permission denied: this client may only read (query, list, "
+				"status, peers; [api] read_uids/read_gids); publishing needs "
+				"allowed_uids or allowed_gids");
+		node_request_free(req);
+		return;
+	}
 	areq = calloc(1, sizeof(*areq));
 	if (!areq) {
 		node_request_free(req);
@@ -658,28 +669,39 @@ static bool id_in(uint32_t id, const uint32_t *list, size_t n)
 	return false;
 }
 
-static bool peer_allowed(struct node_api *api, int fd, struct conn *c)
+enum { ROLE_NONE, ROLE_READ, ROLE_FULL };
+
+/* The peer's role: every operation, read-only ones, or none. */
+static int peer_role(struct node_api *api, int fd, struct conn *c)
 {
+	const struct node_api_limits *l = &api->lim;
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
 	gid_t groups[MAX_PEER_GROUPS];
+	int role = ROLE_NONE;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
-		return false;
+		return ROLE_NONE;
 	c->uid = cr.uid;
 	c->pid = cr.pid;
-	if (cr.uid == 0 || cr.uid == geteuid() || id_in(cr.uid, api->lim.uids, api->lim.n_uids) ||
-	    id_in(cr.gid, api->lim.gids, api->lim.n_gids))
-		return true;
-	if (!api->lim.n_gids)
-		return false;
+	if (cr.uid == 0 || cr.uid == geteuid() || id_in(cr.uid, l->uids, l->n_uids) ||
+	    id_in(cr.gid, l->gids, l->n_gids))
+		return ROLE_FULL;
+	if (id_in(cr.uid, l->read_uids, l->n_read_uids) ||
+	    id_in(cr.gid, l->read_gids, l->n_read_gids))
+		role = ROLE_READ;
+	if (!l->n_gids && (role == ROLE_READ || !l->n_read_gids))
+		return role;
 	len = sizeof(groups);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
-		return false;
-	for (size_t i = 0; i < len / sizeof(gid_t); i++)
-		if (id_in(groups[i], api->lim.gids, api->lim.n_gids))
-			return true;
-	return false;
+		return role;
+	for (size_t i = 0; i < len / sizeof(gid_t); i++) {
+		if (id_in(groups[i], l->gids, l->n_gids))
+			return ROLE_FULL;
+		if (id_in(groups[i], l->read_gids, l->n_read_gids))
+			role = ROLE_READ;
+	}
+	return role;
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -687,6 +709,7 @@ static void on_connection(uv_stream_t *server, int status)
 	struct node_api *api = server->data;
 	struct conn *c;
 	uv_os_fd_t fd;
+	int role;
 
 	if (status < 0) {
 		log_warning("api: accept failed: %s", uv_strerror(status));
@@ -713,16 +736,18 @@ static void on_connection(uv_stream_t *server, int status)
 		conn_close(c);
 		return;
 	}
-	if (!peer_allowed(api, fd, c)) {
-		log_notice("api: refused a client with uid %u (pid %d): not in [api] allowed_uids "
-			   "or allowed_gids",
+	role = peer_role(api, fd, c);
+	if (role == ROLE_NONE) {
+		log_notice("api: refused a client with uid %u (pid %d): not in [api] allowed_uids, "
+			   "allowed_gids, read_uids or read_gids",
 			   (unsigned)c->uid, (int)c->pid);
 		c->close_after_write = true;
 		conn_send_error(c, NULL, NODE_E_PERM, NULL,
-				"permission denied: this uid is not allowed by [api] allowed_uids "
-				"or allowed_gids");
+				"permission denied: this uid is not allowed by [api] allowed_uids, "
+				"allowed_gids, read_uids or read_gids");
 		return;
 	}
+	c->read_only = role == ROLE_READ;
 	if (api->n_conns > api->lim.max_conns) {
 		/*
 		 * Full: the client whose unfinished line is oldest makes room (else the oldest
@@ -825,23 +850,31 @@ static int copy_ids(uint32_t **dst, size_t *n_dst, const uint32_t *src, size_t n
 
 int node_api_set_limits(struct node_api *api, const struct node_api_limits *lim)
 {
-	uint32_t *uids = NULL, *gids = NULL;
-	size_t nu = 0, ng = 0;
+	const uint32_t *in[4] = {lim->uids, lim->gids, lim->read_uids, lim->read_gids};
+	const size_t n_in[4] = {lim->n_uids, lim->n_gids, lim->n_read_uids, lim->n_read_gids};
+	uint32_t *ids[4] = {NULL, NULL, NULL, NULL};
+	size_t n[4] = {0, 0, 0, 0};
 
-	if (copy_ids(&uids, &nu, lim->uids, lim->n_uids) ||
-	    copy_ids(&gids, &ng, lim->gids, lim->n_gids)) {
-		free(uids);
-		return -ENOMEM;
+	for (int i = 0; i < 4; i++) {
+		if (copy_ids(&ids[i], &n[i], in[i], n_in[i])) {
+			for (int k = 0; k < i; k++)
+				free(ids[k]);
+			return -ENOMEM;
+		}
 	}
-	free(api->own_uids);
-	free(api->own_gids);
-	api->own_uids = uids;
-	api->own_gids = gids;
+	for (int i = 0; i < 4; i++) {
+		free(api->own_ids[i]);
+		api->own_ids[i] = ids[i];
+	}
 	api->lim = *lim;
-	api->lim.uids = uids;
-	api->lim.n_uids = nu;
-	api->lim.gids = gids;
-	api->lim.n_gids = ng;
+	api->lim.uids = ids[0];
+	api->lim.n_uids = n[0];
+	api->lim.gids = ids[1];
+	api->lim.n_gids = n[1];
+	api->lim.read_uids = ids[2];
+	api->lim.n_read_uids = n[2];
+	api->lim.read_gids = ids[3];
+	api->lim.n_read_gids = n[3];
 	return 0;
 }
 
@@ -896,8 +929,8 @@ int node_api_start(uv_loop_t *loop, const char *path, unsigned mode,
 	}
 	r = uv_pipe_init(loop, &api->server, 0);
 	if (r) {
-		free(api->own_uids);
-		free(api->own_gids);
+		for (int i = 0; i < 4; i++)
+			free(api->own_ids[i]);
 		free(api->path);
 		free(api);
 		return r;

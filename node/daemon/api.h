@@ -55,10 +55,19 @@ struct node_api_limits {
 	unsigned max_conns;	  /* concurrent connections */
 	uint64_t timeout_ms;	  /* stalled partial line / unread responses */
 	uint64_t line_timeout_ms; /* a line must be complete this long after its first byte */
-	const uint32_t *uids;	  /* borrowed for the call; copied */
+	/*
+	 * Who may connect (root and the node's own user always may): uids/gids every operation;
+	 * read_uids/read_gids only the read-only ones (query, list, status, peers). Borrowed
+	 * for the call; copied.
+	 */
+	const uint32_t *uids;
 	size_t n_uids;
 	const uint32_t *gids;
 	size_t n_gids;
+	const uint32_t *read_uids;
+	size_t n_read_uids;
+	const uint32_t *read_gids;
+	size_t n_read_gids;
 };
 
 /*

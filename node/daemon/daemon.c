@@ -181,6 +181,8 @@ static void api_limits(const struct node_config *cfg, struct node_api_limits *li
 	lim->line_timeout_ms = (uint64_t)node_config_int(cfg, NODE_API_LINE_TIMEOUT_S) * 1000;
 	lim->uids = node_config_ids(cfg, NODE_API_ALLOWED_UIDS, &lim->n_uids);
 	lim->gids = node_config_ids(cfg, NODE_API_ALLOWED_GIDS, &lim->n_gids);
+	lim->read_uids = node_config_ids(cfg, NODE_API_READ_UIDS, &lim->n_read_uids);
+	lim->read_gids = node_config_ids(cfg, NODE_API_READ_GIDS, &lim->n_read_gids);
 }
 
 static void dissem_config(const struct node_config *cfg, struct node_dissem_config *dc)

@@ -9,6 +9,7 @@
  */
 #include "node/daemon/exporter.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -201,18 +202,88 @@ static const char *state_name(int state)
 	}
 }
 
-/* The ECS field that carries the indicator's value, added to @ind. */
-static int set_value_field(json_t *ind, const struct proto_indicator *pi)
+/*
+ * A CIDR range's first and last address as text, and whether it holds at most
+ * CIDR_EXPAND_MAX addresses. Returns 0, or -EINVAL for a value that is not a range.
+ */
+#define CIDR_EXPAND_MAX 256
+
+static int cidr_bounds(const char *v, int family, char *lo, char *hi, size_t len, bool *small)
+{
+	uint8_t a[16], b[16];
+	char addr[INET6_ADDRSTRLEN];
+	const char *slash = strchr(v, '/');
+	size_t n = family == AF_INET ? 4 : 16;
+	unsigned long bits;
+	char *end;
+
+	if (!slash || (size_t)(slash - v) >= sizeof(addr))
+		return -EINVAL;
+	memcpy(addr, v, (size_t)(slash - v));
+	addr[slash - v] = '\0';
+	bits = strtoul(slash + 1, &end, 10);
+	if (*end || bits > n * 8 || inet_pton(family, addr, a) != 1)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		unsigned keep = bits >= 8 * (i + 1) ? 8
+				: bits > 8 * i	    ? (unsigned)(bits - 8 * i)
+						    : 0;
+		uint8_t mask = (uint8_t)(0xff00u >> keep);
+		a[i] &= mask;
+		b[i] = (uint8_t)(a[i] | (uint8_t)~mask);
+	}
+	*small = n * 8 - bits <= 8; /* at most 2^8 = CIDR_EXPAND_MAX addresses */
+	if (!inet_ntop(family, a, lo, (socklen_t)len) || !inet_ntop(family, b, hi, (socklen_t)len))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * The ECS fields that carry the indicator's value, added to @ind (threat.indicator) and @ch
+ * (chatham). A CIDR range has no single ECS value: a range of at most 256 addresses is
+ * expanded into threat.indicator.ip as an array (an indicator-match rule matches any of
+ * them), and every range also gets chatham.ip_range {gte, lte}, which an index template
+ * maps as ip_range so a range query or an ES|QL/enrich match finds the addresses inside.
+ */
+static int set_value_field(json_t *ind, json_t *ch, const struct proto_indicator *pi)
 {
 	const char *v = pi->value;
 
 	switch (pi->type) {
 	case PROTO_IND_IPV4:
-	case PROTO_IND_IPV6:
-		/* ECS "ip" holds one address; a CIDR range is only in chatham.value. */
-		if (strchr(v, '/'))
+	case PROTO_IND_IPV6: {
+		int fam = pi->type == PROTO_IND_IPV4 ? AF_INET : AF_INET6;
+		char lo[INET6_ADDRSTRLEN], hi[INET6_ADDRSTRLEN];
+		bool small;
+		json_t *arr;
+		uint8_t a[16];
+
+		if (!strchr(v, '/'))
+			return json_object_set_new(ind, "ip", json_string(v));
+		if (cidr_bounds(v, fam, lo, hi, sizeof(lo), &small))
+			return 0; /* not a range we can read: chatham.value only */
+		if (json_object_set_new(ch, "ip_range",
+					json_pack("{s:s, s:s}", "gte", lo, "lte", hi)))
+			return -1;
+		if (!small)
 			return 0;
-		return json_object_set_new(ind, "ip", json_string(v));
+		arr = json_array();
+		if (!arr || inet_pton(fam, lo, a) != 1)
+			return -1;
+		for (unsigned k = 0; k < CIDR_EXPAND_MAX; k++) {
+			char one[INET6_ADDRSTRLEN];
+			if (!inet_ntop(fam, a, one, sizeof(one)) ||
+			    json_array_append_new(arr, json_string(one))) {
+				json_decref(arr);
+				return -1;
+			}
+			if (!strcmp(one, hi))
+				break;
+			for (int i = fam == AF_INET ? 3 : 15; i >= 0 && ++a[i] == 0; i--)
+				;
+		}
+		return json_object_set_new(ind, "ip", arr);
+	}
 	case PROTO_IND_DOMAIN:
 		return json_object_set_new(ind, "url", json_pack("{s:s}", "domain", v));
 	case PROTO_IND_URL:
@@ -235,26 +306,26 @@ static int set_value_field(json_t *ind, const struct proto_indicator *pi)
 json_t *node_exporter_document(const struct policy_view *v, const uint8_t ind_id[32], uint64_t seq,
 			       uint64_t time_ms)
 {
-	char ts[40], first[40], last[40], until[40], hex[65];
-	json_t *doc = NULL, *ind = NULL, *ch = NULL, *tags = NULL;
+	char ts[40], first[40], last[40], until[40], end[40], hex[65],
+		feed[PROTO_ROSTER_NAME_MAX + 16];
+	json_t *doc = NULL, *ind = NULL, *ch = NULL, *tags = NULL, *ev = NULL;
 	const char *tlp = proto_tlp_name(v->tlp);
+	const bool live = v->state == PROTO_SUMMARY_ACTIVE;
+	uint64_t end_ms;
 
 	if (!tlp)
 		return NULL; /* never an unmarked document */
 	node_req_time_format(time_ms, ts, sizeof(ts));
 	node_req_time_format(v->first_seen_ms, first, sizeof(first));
 	node_req_time_format(v->last_seen_ms, last, sizeof(last));
+	snprintf(feed, sizeof(feed), "chatham %s", v->community);
 
-	ind = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}, s:s, s:I}", "type",
+	ind = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:s, s:I}", "type",
 			ecs_type(v->ind.type), "first_seen", first, "last_seen", last, "modified",
 			ts, "confidence", ecs_confidence(v->confidence), "marking", "tlp", tlp,
-			"provider", v->community, "sightings", (json_int_t)v->n_sightings);
-	/*
-	 * A withheld (warninglisted) value gets no ECS value field: SIEM indicator-match rules
-	 * read those, and 8.8.8.8 or 10.0.0.0/8 there would alert on, or block, everything.
-	 * chatham.value still names it.
-	 */
-	if (!ind || (!v->withheld && set_value_field(ind, &v->ind)))
+			"tlp_version", "2.0", "provider", v->community, "sightings",
+			(json_int_t)v->n_sightings);
+	if (!ind)
 		goto fail;
 	if (v->has_description &&
 	    json_object_set_new(ind, "description",
@@ -274,6 +345,15 @@ json_t *node_exporter_document(const struct policy_view *v, const uint8_t ind_id
 		       (int)v->reported_by_us, "tags", tags);
 	if (!ch)
 		goto fail;
+	/*
+	 * Only an active indicator is matchable: a retired one (withdrawn, expired, or only
+	 * ever observed or flagged false-positive) carries no threat.indicator value field,
+	 * so indicator-match rules cannot hit it, and its event.type is "deletion", not
+	 * "indicator". Its expiry (event.end) is when it stopped being valid.
+	 */
+	/* A withheld (warninglisted) value gets no ECS value field either (chatham.value names it). */
+	if (live && !v->withheld && set_value_field(ind, ch, &v->ind))
+		goto fail;
 	if (v->valid_until_ms &&
 	    json_object_set_new(
 		    ch, "valid_until",
@@ -288,13 +368,26 @@ json_t *node_exporter_document(const struct policy_view *v, const uint8_t ind_id
 	     json_object_set_new(ch, "withheld", json_boolean(v->withheld))))
 		goto fail;
 
-	doc = json_pack("{s:s, s:{s:s}, s:{s:s, s:[s], s:[s]}, s:{s:O}, s:O}", "@timestamp", ts,
-			"ecs", "version", "8.11.0", "event", "kind", "enrichment", "category",
-			"threat", "type", "indicator", "threat", "indicator", ind, "chatham", ch);
+	ev = json_pack("{s:s, s:[s], s:[s]}", "kind", "enrichment", "category", "threat", "type",
+		       live ? "indicator" : "deletion");
+	if (!ev)
+		goto fail;
+	end_ms = live ? v->valid_until_ms
+		      : (v->state == PROTO_SUMMARY_EXPIRED && v->valid_until_ms ? v->valid_until_ms
+										: time_ms);
+	if (end_ms &&
+	    json_object_set_new(ev, "end",
+				json_string(node_req_time_format(end_ms, end, sizeof(end)))))
+		goto fail;
+
+	doc = json_pack("{s:s, s:{s:s}, s:O, s:{s:O, s:{s:s}}, s:O}", "@timestamp", ts, "ecs",
+			"version", "8.11.0", "event", ev, "threat", "indicator", ind, "feed",
+			"name", feed, "chatham", ch);
 fail:
 	json_decref(ind);
 	json_decref(ch);
 	json_decref(tags);
+	json_decref(ev);
 	return doc;
 }
 

@@ -9,19 +9,28 @@
  * skipped (the export feed has gaps, never duplicates). Document shape (ECS 8.11):
  *
  *   {"@timestamp": change time, "ecs": {"version": "8.11.0"},
- *    "event": {"kind": "enrichment", "category": ["threat"], "type": ["indicator"]},
+ *    "event": {"kind": "enrichment", "category": ["threat"],
+ *              "type": ["indicator"] (active) | ["deletion"] (retired),
+ *              "end": expiry: valid_until while active, the retirement time once retired},
  *    "threat": {"indicator": {
  *        "type": "ipv4-addr" | "ipv6-addr" | "domain-name" | "url" | "email-addr" | "file",
- *        "ip" | "url": {"domain"} | "url": {"full", "original"} | "email": {"address"} |
- *          "file": {"hash": {"md5"|"sha1"|"sha256"|"sha512"}}   (CIDR ranges: no ECS field,
- *          see chatham.value),
+ *        value fields, ACTIVE INDICATORS ONLY (a retired one is not matchable):
+ *          "ip" (a CIDR range of at most 256 addresses: the array of its addresses) |
+ *          "url": {"domain"} | "url": {"full", "original"} | "email": {"address"} |
+ *          "file": {"hash": {"md5"|"sha1"|"sha256"|"sha512"}},
  *        "first_seen", "last_seen", "modified", "confidence": "None"|"Low"|"Medium"|"High",
- *        "marking": {"tlp": "CLEAR"|"GREEN"|"AMBER"|"AMBER+STRICT"|"RED"},
- *        "provider": community name, "sightings": n, "description": redacted text}},
- *    "chatham": {"seq", "indicator_id", "type", "value", "state":
- *        "active"|"withdrawn"|"expired"|"observed", "confidence": 0-100, "members",
- *        "sightings", "false_positives", "reported_by_us", "valid_until", "tags",
- *        "description"}}
+ *        "marking": {"tlp": "CLEAR"|"GREEN"|"AMBER"|"AMBER+STRICT"|"RED",
+ *                    "tlp_version": "2.0"},
+ *        "provider": community name, "sightings": n, "description": redacted text},
+ *               "feed": {"name": "chatham <community>"}},
+ *    "chatham": {"seq", "indicator_id" (the dedup key: one indicator, many documents),
+ *        "type", "value", "state": "active"|"withdrawn"|"expired"|"observed",
+ *        "confidence": 0-100, "members", "sightings", "false_positives", "reported_by_us",
+ *        "valid_until", "tags", "description",
+ *        "ip_range": {"gte", "lte"} for CIDR ranges (map as ip_range)}}
+ *
+ * Retired = withdrawn, expired, or observed (only sightings or false positives, never
+ * reported as an indicator): "deletion", no value field, event.end set.
  *
  * Nothing in a document names a member other than this node ("reported_by_us").
  *

@@ -97,11 +97,17 @@ enum node_opt_type {
 	  "File mode of the API socket. Access is also checked per connection against "            \
 	  "allowed_uids and allowed_gids.")                                                        \
 	X(NODE_API_ALLOWED_UIDS, "api", "allowed_uids", NODE_OPT_UIDS, "", 0, 0, NULL, true,       \
-	  "Users (names or numbers) allowed to use the API socket besides root and the node's "    \
-	  "own user.")                                                                             \
+	  "Users (names or numbers) allowed every operation of the API socket besides root and "   \
+	  "the node's own user: also publish, revoke, sight and false_positive, which sign as "    \
+	  "the CSIRT.")                                                                            \
 	X(NODE_API_ALLOWED_GIDS, "api", "allowed_gids", NODE_OPT_GIDS, "", 0, 0, NULL, true,       \
-	  "Groups (names or numbers) whose members may use the API socket; the client's primary "  \
-	  "and supplementary groups count.")                                                       \
+	  "Groups (names or numbers) whose members are allowed every operation, as allowed_uids; " \
+	  "the client's primary and supplementary groups count.")                                  \
+	X(NODE_API_READ_UIDS, "api", "read_uids", NODE_OPT_UIDS, "", 0, 0, NULL, true,             \
+	  "Users allowed the read-only operations only: query, list, status and peers. A "         \
+	  "publishing operation from them is refused with permission denied.")                     \
+	X(NODE_API_READ_GIDS, "api", "read_gids", NODE_OPT_GIDS, "", 0, 0, NULL, true,             \
+	  "Groups whose members are allowed the read-only operations only, as read_uids.")         \
 	X(NODE_API_MAX_LINE_BYTES, "api", "max_line_bytes", NODE_OPT_SIZE, "16M", 4096, 268435456, \
 	  NULL, true,                                                                              \
 	  "Longest request line accepted. A batch of 10000 reports needs a few MiB; a longer "     \

@@ -33,7 +33,6 @@
  * The identity object is the same in every export (STIX: objects with one id and one
  * `modified` must be identical), so its times are a fixed date, not the export's.
  */
-#define STIX_IDENTITY_TIME "2024-01-01T00:00:00.000Z"
 #define TLP20_EXT "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
 #define TLP20_CREATED "2022-10-01T00:00:00.000Z"
 #define MANIFEST_MAX (256u << 20)
@@ -348,7 +347,6 @@ static void w_json(struct node_export_writer *w, json_t *j)
 struct node_export_writer *node_export_writer_new(const struct node_export_options *opts, FILE *out)
 {
 	struct node_export_writer *w;
-	char uuid[37];
 
 	if (!node_export_format_name(opts->format) || !opts->community || !out)
 		return NULL;
@@ -357,16 +355,26 @@ struct node_export_writer *node_export_writer_new(const struct node_export_optio
 		return NULL;
 	w->o = *opts;
 	w->out = out;
-	node_export_uuid(uuid, "stix/identity", opts->community, strlen(opts->community));
-	snprintf(w->identity_id, sizeof(w->identity_id), "identity--%s", uuid);
+	node_export_stix_identity_id(opts->community, w->identity_id);
 	return w;
 }
 
-/* CSV field: quoted when it holds a comma, quote, CR or LF (RFC 4180). */
+/*
+ * CSV field: quoted when it holds a comma, quote, CR or LF (RFC 4180). A field a spreadsheet
+ * would run as a formula (starting with =, +, -, @, TAB or CR: a valid e-mail address can
+ * be "=1+2@x.example") is written quoted with a leading apostrophe, which spreadsheets show
+ * as text and `chatham publish --format csv` removes again (OWASP's CSV injection advice).
+ */
 static void csv_field(struct node_export_writer *w, const char *s, bool last)
 {
-	if (strpbrk(s, ",\"\r\n")) {
-		w_puts(w, "\"");
+	static const char lead[] = "=+-@\t\r";
+	/* A value that starts with the apostrophe itself gets one more, so import is exact. */
+	const bool formula = (s[0] && strchr(lead, s[0])) ||
+			     (s[0] == '\'' && s[1] &&
+			      (strchr(lead, s[1]) || (s[1] == '\'' && s[2] && strchr(lead, s[2]))));
+
+	if (formula || strpbrk(s, ",\"\r\n")) {
+		w_puts(w, formula ? "\"'" : "\"");
 		for (const char *p = s; *p; p++) {
 			const char *q = strchr(p, '"');
 			size_t n = q ? (size_t)(q - p) : strlen(p);
@@ -427,14 +435,25 @@ static bool wanted_feed(const struct node_export_writer *w, const struct node_ex
 	       (d->state == PROTO_SUMMARY_WITHDRAWN || d->state == PROTO_SUMMARY_EXPIRED);
 }
 
-static json_t *stix_identity(const struct node_export_writer *w)
+json_t *node_export_stix_identity(const char *community)
 {
+	char id[64];
+
+	node_export_stix_identity_id(community, id);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type", "identity",
-			 "spec_version", "2.1", "id", w->identity_id, "created", STIX_IDENTITY_TIME,
-			 "modified", STIX_IDENTITY_TIME, "name", w->o.community, "identity_class",
-			 "group", "description",
+			 "spec_version", "2.1", "id", id, "created", NODE_EXPORT_STIX_IDENTITY_TIME,
+			 "modified", NODE_EXPORT_STIX_IDENTITY_TIME, "name", community,
+			 "identity_class", "group", "description",
 			 "chatham community: indicators aggregated from its members' reports; no "
 			 "member is named (Chatham House Rule).");
+}
+
+void node_export_stix_identity_id(const char *community, char out[64])
+{
+	char uuid[37];
+
+	node_export_uuid(uuid, "stix/identity", community, strlen(community));
+	snprintf(out, 64, "identity--%s", uuid);
 }
 
 static void stix_begin(struct node_export_writer *w)
@@ -461,36 +480,34 @@ static void stix_begin(struct node_export_writer *w)
 	w_puts(w, "{\"type\":\"bundle\",\"id\":\"bundle--");
 	w_puts(w, uuid);
 	w_puts(w, "\",\"objects\":[\n");
-	w_json(w, stix_identity(w));
+	w_json(w, node_export_stix_identity(w->o.community));
 }
 
-static int add_stix(struct node_export_writer *w, const struct node_export_doc *d)
+json_t *node_export_stix_indicator(const struct node_export_doc *d, const char *identity_id)
 {
 	char uuid[37], id[64];
 	const char *tlp_id = node_export_stix_tlp_id(d->tlp);
 	json_t *o;
 	char *pattern;
 
-	if (!wanted_feed(w, d))
-		return 0;
+	if (!tlp_id)
+		return NULL;
 	pattern = node_export_stix_pattern(d->type, d->value);
 	if (!pattern)
-		return -ENOMEM;
-	if (w->count == 0)
-		stix_begin(w);
+		return NULL;
 	node_export_uuid(uuid, "stix/indicator", d->ind_id, 32);
 	snprintf(id, sizeof(id), "indicator--%s", uuid);
 	/* STIX requires modified >= created; a late-arriving older report can move first_seen. */
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:[s], s:s, s:s, s:s, s:s, s:i, s:[s]}",
 		      "type", "indicator", "spec_version", "2.1", "id", id, "created_by_ref",
-		      w->identity_id, "created", d->first_seen, "modified",
+		      identity_id, "created", d->first_seen, "modified",
 		      d->modified_ms >= d->first_seen_ms ? d->modified : d->first_seen, "name",
 		      d->value, "indicator_types", "malicious-activity", "pattern", pattern,
 		      "pattern_type", "stix", "pattern_version", "2.1", "valid_from", d->first_seen,
 		      "confidence", d->confidence, "object_marking_refs", tlp_id);
 	free(pattern);
 	if (!o)
-		return -ENOMEM;
+		return NULL;
 	if (d->valid_until_ms > d->first_seen_ms) {
 		char vu[40];
 		node_req_time_format(d->valid_until_ms, vu, sizeof(vu));
@@ -507,14 +524,36 @@ static int add_stix(struct node_export_writer *w, const struct node_export_doc *
 	json_object_set_new(o, "x_chatham_sightings", json_integer((json_int_t)d->sightings));
 	json_object_set_new(o, "x_chatham_false_positives",
 			    json_integer((json_int_t)d->false_positives));
+	return o;
+}
+
+static int add_stix(struct node_export_writer *w, const struct node_export_doc *d)
+{
+	json_t *o;
+
+	/*
+	 * Every export carries retirements: a consumer that got the indicator from another
+	 * export (or a TAXII poll) must see it revoked. Observed-only indicators were never
+	 * reported as indicators (a state that never follows an active one), so they are left
+	 * out.
+	 */
+	if (d->state == PROTO_SUMMARY_OBSERVED)
+		return 0;
+	o = node_export_stix_indicator(d, w->identity_id);
+	if (!o)
+		return -ENOMEM;
+	if (w->count == 0)
+		stix_begin(w);
 	w_puts(w, ",\n");
 	w_json(w, o);
 	w->tlps_used |= 1u << d->tlp;
 	return 1;
 }
 
-static json_t *stix_marking(int tlp)
+json_t *node_export_stix_marking(int tlp)
 {
+	if (!tlp_known(tlp))
+		return NULL;
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:{s:s, s:s}}}", "type",
 			 "marking-definition", "spec_version", "2.1", "id", tlp_defs[tlp].id,
 			 "created", TLP20_CREATED, "name", tlp_defs[tlp].name, "extensions",
@@ -530,7 +569,7 @@ static void stix_end(struct node_export_writer *w)
 		if (!(w->tlps_used & (1u << t)))
 			continue;
 		w_puts(w, ",\n");
-		w_json(w, stix_marking(t));
+		w_json(w, node_export_stix_marking(t));
 	}
 	w_puts(w, "\n]}\n");
 }

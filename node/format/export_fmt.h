@@ -11,12 +11,17 @@
  * node_export_latest):
  *   jsonl      every document as stored, one per line (a change log, nothing dropped)
  *   csv        RFC 4180, CRLF: header "type,value,tlp,state,confidence,first_seen,last_seen,
- *              members,sightings,false_positives,seq", one row per indicator, every state
+ *              members,sightings,false_positives,seq", one row per indicator, every state;
+ *              a field starting with = + - @ TAB or CR (a spreadsheet formula) is written
+ *              quoted with a leading apostrophe (one more when it already starts with an
+ *              apostrophe and such a character), which node/import.c drops again
  *   plain      the values of active indicators, one per line (for blocklists), except
  *              documents with chatham.withheld (warninglisted values, policy/warnlist.h)
  *   stix21     one bundle: one `identity` for the community (the only created_by_ref), one
- *              `indicator` per active indicator (and, for an incremental export, a revoked
- *              version of each withdrawn or expired one, so a consumer retires it), and the
+ *              `indicator` per active indicator and a revoked version of each withdrawn or
+ *              expired one, in full and incremental exports alike (a consumer that holds it
+ *              from an earlier export or from TAXII retires it; observed-only indicators,
+ *              never reported as indicators, are left out), and the
  *              TLP 2.0 marking-definition objects the indicators refer to, copied from the
  *              OASIS definitions. Ids are deterministic: an indicator keeps its id across
  *              exports and a new export is a new version (a later `modified`).
@@ -105,6 +110,25 @@ const char *node_export_stix_tlp_id(int tlp);
  * string (caller frees) or NULL for an unknown type or out of memory.
  */
 char *node_export_stix_pattern(int type, const char *value);
+
+/*
+ * The STIX 2.1 objects of the stix21 export, shared with the TAXII server (node/taxii) so both
+ * serve the same bytes for the same document. Each returns a new reference, or NULL when
+ * out of memory (or, for the indicator, for a document of an unknown type or TLP).
+ *
+ * node_export_stix_identity() - the community's `identity` (the only created_by_ref); its
+ *   times are NODE_EXPORT_STIX_IDENTITY_TIME in every export, so it never changes version.
+ * node_export_stix_identity_id() - its id ("identity--<uuid>") into @out.
+ * node_export_stix_marking() - the OASIS TLP 2.0 marking-definition of @tlp.
+ * node_export_stix_indicator() - the `indicator` version that document @d (borrowed)
+ *   describes: id from the indicator id, `modified` the document's change time, `revoked`
+ *   when its state is not active (a retirement is a new version of the same id).
+ */
+#define NODE_EXPORT_STIX_IDENTITY_TIME "2024-01-01T00:00:00.000Z"
+json_t *node_export_stix_identity(const char *community);
+void node_export_stix_identity_id(const char *community, char out[64]);
+json_t *node_export_stix_marking(int tlp);
+json_t *node_export_stix_indicator(const struct node_export_doc *d, const char *identity_id);
 
 struct node_export_options {
 	int format;		 /* enum node_export_format */

@@ -540,6 +540,18 @@ static int csv_data(struct node_import *im)
 				     PROTO_REPORT_DESC_MAX);
 	}
 	s = field(im, (size_t)im->col[COL_VALUE], &len);
+	/*
+	 * `chatham export --format csv` writes a value a spreadsheet would run as a formula
+	 * ("=1+2@x.example") with a leading apostrophe, and adds one to a value that already
+	 * starts with an apostrophe and such a character; exactly one is dropped again here,
+	 * so the export imports as is.
+	 */
+	if (len >= 2 && s[0] == '\'' && s[1] &&
+	    (strchr("=+-@\t\r", s[1]) ||
+	     (len >= 3 && s[1] == '\'' && s[2] && strchr("=+-@\t\r", s[2])))) {
+		s++;
+		len--;
+	}
 	return emit_value(im, type, s, len);
 }
 

@@ -66,8 +66,12 @@ def make_doc(seq, typ, value, tlp="GREEN", state="active", community="Test Commu
           "modified": iso(first + 1000 * seq),
           "confidence": "None" if confidence == 0 else "Low" if confidence < 34
           else "Medium" if confidence < 67 else "High",
-          "marking": {"tlp": tlp}, "provider": community, "sightings": sightings}
-    if typ in ("ipv4", "ipv6") and "/" not in value:
+          "marking": {"tlp": tlp, "tlp_version": "2.0"}, "provider": community,
+          "sightings": sightings}
+    live = state == "active"
+    if not live:
+        pass  # retired: no value field, so nothing matches it (node/exporter.h)
+    elif typ in ("ipv4", "ipv6") and "/" not in value:
         ti["ip"] = value
     elif typ == "domain":
         ti["url"] = {"domain": value}
@@ -87,9 +91,15 @@ def make_doc(seq, typ, value, tlp="GREEN", state="active", community="Test Commu
         ch["valid_until"] = iso(valid_until)
     if description:
         ch["description"] = description
+    event = {"kind": "enrichment", "category": ["threat"],
+             "type": ["indicator" if live else "deletion"]}
+    if valid_until and (live or state == "expired"):
+        event["end"] = iso(valid_until)
+    elif not live:
+        event["end"] = iso(first + 1000 * seq)
     return {"@timestamp": iso(first + 1000 * seq), "ecs": {"version": "8.11.0"},
-            "event": {"kind": "enrichment", "category": ["threat"], "type": ["indicator"]},
-            "threat": {"indicator": ti}, "chatham": ch}
+            "event": event, "threat": {"indicator": ti, "feed": {"name": "chatham " + community}},
+            "chatham": ch}
 
 
 class ExportEnv:

@@ -85,12 +85,16 @@ def test_stix(tmp, d, docs, raw):
     p = run("export", "--format", "stix21", "--export-dir", d, check=0)
     b = json.loads(p.stdout)
     check_stix_bundle(b, COMMUNITY)
-    inds = [o for o in b["objects"] if o["type"] == "indicator"]
+    inds = [o for o in b["objects"] if o["type"] == "indicator" and not o.get("revoked")]
     assert sorted(o["pattern"] for o in inds) == sorted([
         "[url:value = 'http://evil.example/a,b?q=\\'x\\'']",
         "[file:hashes.'SHA-256' = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855']",
         "[ipv4-addr:value = '198.51.100.7']"]), [o["pattern"] for o in inds]
-    assert not any(o.get("revoked") for o in inds)
+    # A full export carries retirements too: the withdrawn domain and the expired range.
+    rev_full = sorted(o["pattern"] for o in b["objects"]
+                      if o["type"] == "indicator" and o.get("revoked"))
+    assert rev_full == ["[domain-name:value = 'evil.example']",
+                        "[ipv6-addr:value = '2001:db8::/32']"], rev_full
     again = run("export", "--format", "stix21", "--export-dir", d, check=0)
     assert again.stdout == p.stdout, "not deterministic"
     # Incremental: the withdrawn domain and the expired range come as revoked versions.
@@ -200,6 +204,59 @@ def test_config_lookup(tmp, d, docs, raw):
     p = run("export", "--format", "plain", "--config", conf)
     assert p.returncode == 0, p.stderr
     assert "198.51.100.7" in p.stdout
+
+
+def test_state_cursor(tmp, d, docs, raw):
+    """--state: every format gives its next cursor in a file; runs add up to the full export."""
+    for fmt in ("jsonl", "csv", "stix21", "plain"):
+        st = os.path.join(tmp, "cursor-%s.json" % fmt)
+        p = run("export", "--format", fmt, "--export-dir", d, "--state", st, "--quiet", check=0)
+        cur = json.load(open(st))
+        assert cur["seq"] == 9 and len(cur["env_id"]) == 32, cur
+        assert stat.S_IMODE(os.stat(st).st_mode) == 0o640
+        # Nothing new: the next run is empty and keeps the cursor.
+        p = run("export", "--format", fmt, "--export-dir", d, "--state", st, check=0)
+        assert json.load(open(st))["seq"] == 9
+        if fmt in ("jsonl", "plain"):
+            assert p.stdout == "", p.stdout
+    # A partial cursor continues where it stopped.
+    st = os.path.join(tmp, "cursor-part.json")
+    with open(st, "w") as f:
+        json.dump({"env_id": json.load(open(os.path.join(tmp, "cursor-jsonl.json")))["env_id"],
+                   "seq": 4}, f)
+    p = run("export", "--format", "jsonl", "--export-dir", d, "--state", st, check=0)
+    assert [json.loads(x)["chatham"]["seq"] for x in p.stdout.splitlines()] == [5, 6, 8, 9]
+    # A cursor of another (rebuilt) export starts from the beginning, and says so.
+    with open(st, "w") as f:
+        json.dump({"env_id": "00" * 16, "seq": 8}, f)
+    p = run("export", "--format", "jsonl", "--export-dir", d, "--state", st, check=0)
+    assert len(p.stdout.splitlines()) == len(raw) and "rebuilt" in p.stderr, p.stderr
+    with open(st, "w") as f:
+        f.write("not json")
+    p = run("export", "--format", "jsonl", "--export-dir", d, "--state", st, check=1)
+    assert "cursor" in p.stderr, p.stderr
+    p = run("export", "--format", "jsonl", "--export-dir", d, "--state", st, "--since", "1",
+            check=2)
+
+
+def test_csv_formula(tmp, d, docs, raw):
+    """A value a spreadsheet would run is neutralised, and imports back unchanged."""
+    env = ExportEnv(os.path.join(tmp, "export-formula"), COMMUNITY)
+    env.add(make_doc(1, "email", "=1+2@x.example", "GREEN"))
+    env.add(make_doc(2, "email", "-x@evil.example", "GREEN"))
+    env.add(make_doc(3, "domain", "plain.example", "GREEN"))
+    env.close()
+    out = os.path.join(tmp, "formula.csv")
+    run("export", "--format", "csv", "--export-dir", env.path, "--out", out, check=0)
+    text = open(out, newline="").read()
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    vals = [r["value"] for r in rows]
+    assert vals == ["'=1+2@x.example", "'-x@evil.example", "plain.example"], vals
+    for line in text.splitlines()[1:]:
+        assert line.split(",")[1][:1] not in "=+-@", line
+    # publish --dry-run reads the file as an import would: every row valid, apostrophe gone.
+    p = run("publish", "--file", out, "--format", "csv", "--dry-run", "--json", check=0)
+    assert "'=" not in p.stdout, p.stdout
 
 
 def main():

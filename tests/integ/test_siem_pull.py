@@ -325,11 +325,21 @@ def test_concurrent_pull():
         node.cleanup()
 
 
+def test_help_names_real_options():
+    """The help names the config option that really holds the directory, and the group."""
+    p = subprocess.run([PYTHON, PULLER, "--help"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    text = " ".join(p.stdout.split())
+    assert "[node] export_dir" in text, text
+    assert "[export] dir" not in text, text
+    assert "chatham-siem" in text, text
+
+
 def main():
     if importlib.util.find_spec("lmdb") is None:
         print("FAIL: the puller needs Debian's python3-lmdb (deploy/install-deps.sh)")
         raise SystemExit(1)
-    dl.main([test_concurrent_pull])
+    dl.main([test_help_names_real_options, test_concurrent_pull])
 
 
 if __name__ == "__main__":

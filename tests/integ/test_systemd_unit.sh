@@ -47,9 +47,11 @@ if [ "$(id -u)" -eq 0 ]; then
 		gid=$(awk -F: '$1 == "chatham" { print $3 }' "$root/etc/group") && [ -n "$gid" ]; then
 		ok "sysusers creates user and group chatham ($uid:$gid)"
 		out=$(systemd-tmpfiles --create --root="$root" - < "$src/deploy/chatham.tmpfiles" 2>&1)
+		siem=$(awk -F: '$1 == "chatham-siem" { print $3 }' "$root/etc/group")
 		got=$(stat -c '%a %u %g' "$root/etc/chatham" "$root/var/lib/chatham" \
 			"$root/var/lib/chatham/export" 2>&1 | tr '\n' ' ')
-		want="750 0 $gid 750 $uid $gid 750 $uid $gid "
+		# The export is the only thing group chatham-siem reaches (setgid: new files too).
+		want="750 0 $gid 751 $uid $gid 2750 $uid $siem "
 		[ "$got" = "$want" ] && ok "tmpfiles creates the directories" ||
 			bad "tmpfiles: got '$got', want '$want'" "$out"
 	else

@@ -83,8 +83,8 @@ expect /usr/lib/sysusers.d/chatham.conf "root:root 644"
 expect /usr/lib/tmpfiles.d/chatham.conf "root:root 644"
 expect /usr/share/doc/chatham/chatham.conf.example.gz "root:root 644"
 expect /etc/chatham "root:chatham 750"
-expect /var/lib/chatham "chatham:chatham 750"
-expect /var/lib/chatham/export "chatham:chatham 750"
+expect /var/lib/chatham "chatham:chatham 751"  # group chatham-siem passes through to the export
+expect /var/lib/chatham/export "chatham:chatham-siem 2750"  # readable by group chatham-siem only
 
 # Never started without a configuration: the unit is not enabled (and so not started).
 if ls /etc/systemd/system/*.wants/chatham.service >/dev/null 2>&1; then

@@ -441,15 +441,23 @@ static void test_stix(void **state)
 
 	(void)state;
 	assert_non_null(b);
-	assert_int_equal(n, 3);
+	/* Three active indicators and, in a full export too, two revoked (retired) ones. */
+	assert_int_equal(n, 5);
 	assert_string_equal(json_string_value(json_object_get(b, "type")), "bundle");
 	assert_int_equal(strncmp(json_string_value(json_object_get(b, "id")), "bundle--", 8), 0);
 	objs = json_object_get(b, "objects");
 	assert_int_equal(count_type(objs, "identity"), 1);
-	assert_int_equal(count_type(objs, "indicator"), 3);
-	/* GREEN, AMBER, AMBER+STRICT are used; CLEAR and RED only by left-out documents. */
-	assert_int_equal(count_type(objs, "marking-definition"), 3);
-	assert_int_equal(json_array_size(objs), 7);
+	assert_int_equal(count_type(objs, "indicator"), 5);
+	assert_int_equal(count_type(objs, "marking-definition"), 5);
+	assert_int_equal(json_array_size(objs), 11);
+	size_t revoked_full = 0;
+	json_array_foreach(objs, i, o)
+	{
+		if (json_is_true(json_object_get(o, "revoked")))
+			revoked_full++;
+	}
+	assert_int_equal(revoked_full, 2);
+	assert_null(strstr(out, "observed.example"));
 
 	ident = find_by_type(objs, "identity", 0);
 	ident_id = json_string_value(json_object_get(ident, "id"));
@@ -489,7 +497,7 @@ static void test_stix(void **state)
 	snprintf(want, sizeof(want), "indicator--%s", uuid);
 	assert_string_equal(json_string_value(json_object_get(ind, "id")), want);
 
-	o = find_by_type(objs, "marking-definition", 0);
+	o = find_by_type(objs, "marking-definition", 1); /* CLEAR comes first */
 	assert_string_equal(json_string_value(json_object_get(o, "name")), "TLP:GREEN");
 	assert_string_equal(
 		json_string_value(json_object_get(

@@ -300,6 +300,27 @@ static void test_csv(void **state)
 	assert_int_equal(R.ev[3].confidence, 5);
 }
 
+/* The apostrophe `chatham export --format csv` puts before a would-be formula is dropped. */
+static void test_csv_formula(void **state)
+{
+	struct node_import_config cfg = {.format = NODE_IMPORT_CSV};
+	const char *text = "type,value,tlp\r\n"
+			   "email,\"'=1+2@x.example\",green\r\n"
+			   "email,'-x@evil.example,green\r\n"
+			   "email,\"''=y@x.example\",green\r\n"
+			   "email,'o@x.example,green\r\n";
+	const struct want w[] = {
+		{OK, "line 2", PROTO_IND_EMAIL, "=1+2@x.example", PROTO_TLP_GREEN, NULL},
+		{OK, "line 3", PROTO_IND_EMAIL, "-x@evil.example", PROTO_TLP_GREEN, NULL},
+		{OK, "line 4", PROTO_IND_EMAIL, "'=y@x.example", PROTO_TLP_GREEN, NULL},
+		{OK, "line 5", PROTO_IND_EMAIL, "'o@x.example", PROTO_TLP_GREEN, NULL},
+	};
+
+	(void)state;
+	assert_int_equal(parse(&cfg, text, &R, ERR, sizeof(ERR)), 0);
+	expect(&R, w, sizeof(w) / sizeof(w[0]));
+}
+
 static void test_csv_file_errors(void **state)
 {
 	struct node_import_config cfg = {.format = NODE_IMPORT_CSV};
@@ -687,12 +708,19 @@ static void test_callback_stop(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_plain),	      cmocka_unit_test(test_plain_long_line),
-		cmocka_unit_test(test_csv),	      cmocka_unit_test(test_csv_file_errors),
-		cmocka_unit_test(test_csv_records),   cmocka_unit_test(test_stix),
-		cmocka_unit_test(test_stix_examples), cmocka_unit_test(test_json_file_errors),
-		cmocka_unit_test(test_misp),	      cmocka_unit_test(test_misp_wrappers),
-		cmocka_unit_test(test_detect),	      cmocka_unit_test(test_auto_format),
+		cmocka_unit_test(test_plain),
+		cmocka_unit_test(test_plain_long_line),
+		cmocka_unit_test(test_csv),
+		cmocka_unit_test(test_csv_formula),
+		cmocka_unit_test(test_csv_file_errors),
+		cmocka_unit_test(test_csv_records),
+		cmocka_unit_test(test_stix),
+		cmocka_unit_test(test_stix_examples),
+		cmocka_unit_test(test_json_file_errors),
+		cmocka_unit_test(test_misp),
+		cmocka_unit_test(test_misp_wrappers),
+		cmocka_unit_test(test_detect),
+		cmocka_unit_test(test_auto_format),
 		cmocka_unit_test(test_callback_stop),
 	};
 
