@@ -45,9 +45,12 @@ CLIENTS = 2
 
 
 def value_of(n):
-    """The n-th indicator value: distinct IPv4 addresses in 10.0.0.0/8, then domains."""
-    if n < (1 << 24):
-        return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
+    """The n-th indicator value: distinct IPv4 addresses in the benchmarking range
+    198.18.0.0/15, then domains. Not 10.0.0.0/8: private ranges are on the warninglists a
+    node loads when they are installed (/usr/share/chatham/warninglists), and a publish of
+    one is refused."""
+    if n < (1 << 17):
+        return f"198.{18 + (n >> 16)}.{(n >> 8) & 255}.{n & 255}"
     return f"h{n}.crash.example"
 
 
