@@ -769,7 +769,8 @@ static void uuid_bytes(const char *s, uint8_t out[16])
 		memset(out, 0, 16);
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+/* libmicrohttpd's own messages: their format strings come from the library. */
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char buf[512];
 
