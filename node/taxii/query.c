@@ -240,10 +240,16 @@ char *taxii_time_format(uint64_t us, char buf[TAXII_TIME_LEN])
 	int64_t y;
 	unsigned m, d;
 
+	/* Every field is in range, so the text is exactly TAXII_TIME_LEN - 1 bytes; the wider
+	 * scratch buffer only keeps -Wformat-truncation from guessing otherwise. */
+	char tmp[64];
+
 	civil_from_days((int64_t)day, &y, &m, &d);
-	snprintf(buf, TAXII_TIME_LEN, "%04u-%02u-%02uT%02u:%02u:%02u.%06uZ", (unsigned)(y % 10000),
-		 m, d, (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60), (unsigned)(rem % 60),
-		 (unsigned)(us % 1000000));
+	snprintf(tmp, sizeof(tmp), "%04u-%02u-%02uT%02u:%02u:%02u.%06uZ", (unsigned)(y % 10000),
+		 m % 100, d % 100, (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60),
+		 (unsigned)(rem % 60), (unsigned)(us % 1000000));
+	memcpy(buf, tmp, TAXII_TIME_LEN - 1);
+	buf[TAXII_TIME_LEN - 1] = '\0';
 	return buf;
 }
 
