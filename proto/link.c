@@ -318,8 +318,9 @@ static int decode_hello(struct proto_mp_reader *r, struct proto_link_hello *h)
 			err = proto_mp_read_uint(r, &h->roster_epoch);
 			break;
 		case 3:
+			/* Written only when it says something (oldest < newest): one encoding. */
 			err = proto_mp_read_uint(r, &h->min_version);
-			if (!err && (h->min_version == 0 || h->min_version > h->version))
+			if (!err && (h->min_version == 0 || h->min_version >= h->version))
 				err = PROTO_E_RANGE;
 			break;
 		default:
