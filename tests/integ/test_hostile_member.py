@@ -537,6 +537,10 @@ def case_roster_bombs(env):
     h = Hostile(env)
     try:
         before = env.status()["gossip"]
+        # 50 ms at native speed. Under valgrind (the valgrind label) everything the loop does
+        # is some 20 times slower, the 100 rosters' cheap checks included; the bound scales
+        # with it, and still fails a loop that verifies rosters inline (seconds there).
+        bound = 50 * (20 if "valgrind" in os.environ.get("CHATHAM_DAEMON_WRAPPER", "") else 1)
         added = []
         for _ in range(5):
             base_ping = min(ping_ms(h) for _ in range(3))
@@ -549,11 +553,11 @@ def case_roster_bombs(env):
             lat["ping"] = ping_ms(h)
             t.join()
             added.append((lat["ping"] - base_ping, lat["status"] - base_status))
-            if min(a for a, _ in added) <= 50 and min(b for _, b in added) <= 50:
+            if min(a for a, _ in added) <= bound and min(b for _, b in added) <= bound:
                 break
         print(f"    roster bombs: added delay (PING, status) in ms per round: "
               f"{[(round(a), round(b)) for a, b in added]}", flush=True)
-        assert min(a for a, _ in added) <= 50 and min(b for _, b in added) <= 50, added
+        assert min(a for a, _ in added) <= bound and min(b for _, b in added) <= bound, added
         ol.wait_for(lambda: env.status()["gossip"]["roster"]["received"] >=
                     before["roster"]["received"] + 100 * len(added), what="the rosters counted")
         st = env.status()
