@@ -116,8 +116,13 @@ static void problem(struct check_ctx *c, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/* A directory the node creates if missing: it or its parent must be a writable directory. */
-static void check_dir(struct check_ctx *c, const char *opt, const char *dir)
+/*
+ * A directory the node creates if missing: it or its parent must be a writable directory.
+ * A parent equal to @made_first (a directory the node creates before this one, already
+ * checked) counts as present.
+ */
+static void check_dir(struct check_ctx *c, const char *opt, const char *dir,
+		      const char *made_first)
 {
 	char parent[4096];
 	struct stat st;
@@ -134,6 +139,8 @@ static void check_dir(struct check_ctx *c, const char *opt, const char *dir)
 	slash = strrchr(parent, '/');
 	if (slash)
 		*(slash == parent ? slash + 1 : slash) = '\0';
+	if (made_first && strcmp(parent, made_first) == 0 && stat(parent, &st) != 0)
+		return;
 	if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode))
 		problem(c, "%s %s does not exist, nor does its parent %s", opt, dir, parent);
 	else if (access(parent, W_OK | X_OK) != 0)
@@ -295,8 +302,10 @@ static void check_startup(struct check_ctx *c, const struct node_config *cfg)
 			proto_error_str(err));
 	else if (!running)
 		check_listen(c, cfg);
-	check_dir(c, "state_dir", node_config_str(cfg, NODE_STATE_DIR));
-	check_dir(c, "export_dir", node_config_str(cfg, NODE_EXPORT_DIR));
+	/* The store makes the state directory before the exporter makes its own. */
+	check_dir(c, "state_dir", node_config_str(cfg, NODE_STATE_DIR), NULL);
+	check_dir(c, "export_dir", node_config_str(cfg, NODE_EXPORT_DIR),
+		  node_config_str(cfg, NODE_STATE_DIR));
 	snprintf(sockdir, sizeof(sockdir), "%s", sock);
 	slash = strrchr(sockdir, '/');
 	if (slash)

@@ -537,10 +537,12 @@ def case_roster_bombs(env):
     h = Hostile(env)
     try:
         before = env.status()["gossip"]
-        # 50 ms at native speed. Under valgrind (the valgrind label) everything the loop does
-        # is some 20 times slower, the 100 rosters' cheap checks included; the bound scales
-        # with it, and still fails a loop that verifies rosters inline (seconds there).
-        bound = 50 * (20 if "valgrind" in os.environ.get("CHATHAM_DAEMON_WRAPPER", "") else 1)
+        # 50 ms at native speed. Valgrind (the valgrind label) runs one thread at a time, so
+        # work moved off the loop still delays it there: the latency bound says nothing
+        # under valgrind and is not asserted; the rest of the case (every roster counted,
+        # none adopted, no memory error) still is.
+        timed = "valgrind" not in os.environ.get("CHATHAM_DAEMON_WRAPPER", "")
+        bound = 50 if timed else float("inf")
         added = []
         for _ in range(5):
             base_ping = min(ping_ms(h) for _ in range(3))
@@ -553,7 +555,8 @@ def case_roster_bombs(env):
             lat["ping"] = ping_ms(h)
             t.join()
             added.append((lat["ping"] - base_ping, lat["status"] - base_status))
-            if min(a for a, _ in added) <= bound and min(b for _, b in added) <= bound:
+            if not timed or (min(a for a, _ in added) <= bound and
+                             min(b for _, b in added) <= bound):
                 break
         print(f"    roster bombs: added delay (PING, status) in ms per round: "
               f"{[(round(a), round(b)) for a, b in added]}", flush=True)
