@@ -121,8 +121,7 @@ static void problem(struct check_ctx *c, const char *fmt, ...)
  * A parent equal to @made_first (a directory the node creates before this one, already
  * checked) counts as present.
  */
-static void check_dir(struct check_ctx *c, const char *opt, const char *dir,
-		      const char *made_first)
+static void check_dir(struct check_ctx *c, const char *opt, const char *dir, const char *made_first)
 {
 	char parent[4096];
 	struct stat st;
