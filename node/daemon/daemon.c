@@ -1485,8 +1485,7 @@ static int on_gossip_roster(void *ctx, const uint8_t peer[32], const uint8_t *by
 			break;
 		n_peer++;
 	}
-	if (at == d->n_rosters_waiting &&
-	    (at == ROSTER_WAITING_MAX || n_peer == ROSTER_CHAIN_MAX))
+	if (at == d->n_rosters_waiting && (at == ROSTER_WAITING_MAX || n_peer == ROSTER_CHAIN_MAX))
 		return -EBUSY; /* offered again on the member's next link up */
 	j = calloc(1, sizeof(*j));
 	if (!j || !(j->bytes = malloc(len))) {
