@@ -314,7 +314,7 @@ static void check_startup(struct check_ctx *c, const struct node_config *cfg)
 			"%s: note: a node answers on %s (running with this configuration?)\n",
 			c->path, sock);
 	else
-		check_dir(c, "[api] socket's directory", sockdir);
+		check_dir(c, "[api] socket's directory", sockdir, NULL);
 }
 
 static void check_report(void *ctx, unsigned line, const char *msg)
