@@ -94,14 +94,6 @@ static int load_authority(const char *path, struct authority *a, const char **wh
 	return e1 == PROTO_E_COMMUNITY_FORMAT ? e2 : e1;
 }
 
-/* Complete: a quorum of the roster's own stewards signed it (see the header comment). */
-static bool roster_complete(const struct proto_roster *r)
-{
-	return r->n_sigs > 0 &&
-	       proto_roster_verify(r, r->community, (const uint8_t(*)[32])r->stewards,
-				   r->n_stewards, r->threshold, 0) == 0;
-}
-
 /*
  * Which signatures verify against @a: the precise diagnosis for `roster verify`. Prints one
  * line per bad signature to stderr; returns the number of good ones.
@@ -145,30 +137,6 @@ static int load_roster(const char *cmd, const char *path, struct proto_roster **
  * Prepares @r for an edit: a draft stays in its epoch (partial signatures dropped, with a
  * note), a complete roster becomes the next epoch's draft, which may not overwrite it.
  */
-static int begin_edit(const char *cmd, struct proto_roster *r, const char *in, const char *out)
-{
-	if (roster_complete(r)) {
-		if (!strcmp(in, out))
-			return node_cli_errorf(
-				cmd,
-				"%s is a complete roster (epoch %llu, signed by the stewards); "
-				"write the epoch %llu draft to another file with --out FILE",
-				in, (unsigned long long)r->epoch, (unsigned long long)r->epoch + 1);
-		r->epoch++;
-		proto_roster_clear_sigs(r);
-		fprintf(stderr, "chatham: %s: starting the epoch %llu draft in %s\n", cmd,
-			(unsigned long long)r->epoch, out);
-		return 0;
-	}
-	if (r->n_sigs) {
-		fprintf(stderr,
-			"chatham: %s: dropping %zu signature(s) of the epoch %llu draft: the "
-			"stewards must sign the changed roster again\n",
-			cmd, r->n_sigs, (unsigned long long)r->epoch);
-		proto_roster_clear_sigs(r);
-	}
-	return 0;
-}
 
 static int save_roster(const char *cmd, const char *path, const struct proto_roster *r)
 {
@@ -708,7 +676,7 @@ static int roster_add(const char *cmd, struct roster_args *a)
 				goto out;
 			}
 		}
-		if (begin_edit(cmd, r, a->roster, a->out))
+		if (node_cli_roster_begin_edit(cmd, r, a->roster, a->out))
 			goto out;
 	}
 	if ((idx = proto_roster_find_member(r, m.id)) >= 0) {
@@ -779,7 +747,7 @@ static int roster_remove(const char *cmd, struct roster_args *a)
 		code = node_cli_errorf(cmd, "a roster needs at least one member; nothing written");
 		goto out;
 	}
-	if (begin_edit(cmd, r, a->roster, a->out))
+	if (node_cli_roster_begin_edit(cmd, r, a->roster, a->out))
 		goto out;
 	proto_roster_remove_member(r, id);
 	if (save_roster(cmd, a->out, r))
@@ -842,7 +810,7 @@ static int roster_revoke(const char *cmd, struct roster_args *a)
 			node_cli_hex32(hex, e.successor), a->roster);
 		goto out;
 	}
-	if (begin_edit(cmd, r, a->roster, a->out))
+	if (node_cli_roster_begin_edit(cmd, r, a->roster, a->out))
 		goto out;
 	err = proto_roster_retire(r, &e);
 	if (!err)
@@ -920,7 +888,7 @@ static int roster_stewards(const char *cmd, struct roster_args *a)
 				       n);
 		goto out;
 	}
-	if (begin_edit(cmd, r, a->roster, a->out))
+	if (node_cli_roster_begin_edit(cmd, r, a->roster, a->out))
 		goto out;
 	free(r->stewards);
 	r->stewards = st;
@@ -1109,6 +1077,11 @@ static json_t *roster_json(const struct proto_roster *r)
 		json_object_set_new(o, "retired", ret);
 	else
 		json_decref(ret);
+	if (o && r->netkey_sealed)
+		json_object_set_new(o, "new_network_key",
+				    json_pack("{s:I, s:I}", "old_key_until_ms",
+					      (json_int_t)r->netkey_old_until_ms, "sealed_to",
+					      (json_int_t)r->n_members));
 	return o;
 fail:
 	json_decref(ret);
@@ -1188,6 +1161,17 @@ static int roster_show(const char *cmd, struct roster_args *a)
 		printf("  %s  after %s\n", node_cli_hex32(hex, e->id), when);
 		if (e->has_successor)
 			printf("      successor: %s\n", node_cli_hex32(hex, e->successor));
+	}
+	if (r->netkey_sealed) {
+		char when[32];
+		time_t t = (time_t)(r->netkey_old_until_ms / 1000);
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		printf("new network key: sealed to each of the %zu members; the old key is "
+		       "accepted until %s\n",
+		       r->n_members, when);
 	}
 	json_decref(j);
 	proto_roster_free(r);

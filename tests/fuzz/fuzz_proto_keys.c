@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Key file decoding: member bundles, steward keys and network keys. Whatever decodes must
- * re-encode to exactly the input (the formats are canonical), and a failed decode must leave
- * no secret behind in the output.
+ * Key file decoding: member bundles, steward keys and network keys (with a rotation's epoch
+ * and previous key). Whatever decodes must re-encode to exactly the input (the formats are
+ * canonical), and a failed decode must leave no secret behind in the output.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -36,6 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int init;
 	struct proto_keys k;
+	struct proto_netkey_state ns;
 	uint8_t pk[32], sk[64], key[32], *out = NULL;
 	size_t out_len = 0;
 	int err;
@@ -60,12 +61,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 	}
 
-	if (proto_community_netkey_decode(key, data, size) == 0) {
-		err = proto_community_netkey_encode(key, &out, &out_len);
+	if (proto_community_netkey_state_decode(&ns, data, size) == 0) {
+		err = proto_community_netkey_state_encode(&ns, &out, &out_len);
 		same(err, out, out_len, data, size);
-	} else if (!zero(key, sizeof(key))) {
+	} else if (!zero(&ns, sizeof(ns))) {
 		__builtin_trap();
 	}
+	/* The one-key reader reads the key in use of every file the full reader accepts. */
+	err = proto_community_netkey_decode(key, data, size);
+	if (err == 0 ? memcmp(key, ns.key, 32) != 0 : !zero(key, sizeof(key)))
+		__builtin_trap();
+	proto_wipe(&ns, sizeof(ns));
 	proto_wipe(sk, sizeof(sk));
 	proto_wipe(key, sizeof(key));
 	return 0;

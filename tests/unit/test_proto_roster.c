@@ -133,7 +133,8 @@ static int setup(void **state)
 
 struct quirks {
 	uint64_t version;
-	bool extra_body_key;	/* key 9 after the members */
+	bool extra_body_key;	/* key 10 after the members */
+	unsigned netkey;	/* key 9: 1 one sealed key short, 2 a zero time */
 	bool empty_aliases;	/* aliases key present with an empty array */
 	bool omit_settings_key; /* settings without max_report_age_ms */
 	size_t sig_count;	/* write this many sigs... */
@@ -158,7 +159,7 @@ static void raw_encode(const struct proto_roster *r, const struct quirks *q, uin
 	size_t body_len;
 
 	proto_mp_writer_init(&w);
-	proto_mp_write_map(&w, 8 + q->extra_body_key);
+	proto_mp_write_map(&w, 8 + q->extra_body_key + (q->netkey > 0));
 	proto_mp_write_uint(&w, 0);
 	proto_mp_write_uint(&w, q->version ? q->version : 1);
 	proto_mp_write_uint(&w, 1);
@@ -203,8 +204,21 @@ static void raw_encode(const struct proto_roster *r, const struct quirks *q, uin
 		proto_mp_write_bin(&w, m->ring_pk, 32);
 		raw_list(&w, 6, m->addrs, m->n_addrs, false);
 	}
-	if (q->extra_body_key) {
+	if (q->netkey) {
+		size_t n = q->netkey == 1 ? r->n_members - 1 : r->n_members;
+		uint8_t sealed[PROTO_ROSTER_SEALED_NETKEY_LEN] = {1};
+
 		proto_mp_write_uint(&w, 9);
+		proto_mp_write_map(&w, 2);
+		proto_mp_write_uint(&w, 0);
+		proto_mp_write_uint(&w, q->netkey == 2 ? 0 : 1);
+		proto_mp_write_uint(&w, 1);
+		proto_mp_write_array(&w, n);
+		for (size_t i = 0; i < n; i++)
+			proto_mp_write_bin(&w, sealed, sizeof(sealed));
+	}
+	if (q->extra_body_key) {
+		proto_mp_write_uint(&w, 10);
 		proto_mp_write_uint(&w, 0);
 	}
 	assert_int_equal(proto_mp_writer_finish(&w, &body, &body_len), 0);
@@ -784,6 +798,8 @@ static void test_decode_rejects_bytes(void **state)
 	} cases[] = {
 		{"version 2", {.version = 2}, PROTO_E_VERSION},
 		{"unknown body key", {.extra_body_key = true}, PROTO_E_KEY_UNKNOWN},
+		{"sealed network keys not one per member", {.netkey = 1}, PROTO_E_RANGE},
+		{"new network key with a zero time", {.netkey = 2}, PROTO_E_RANGE},
 		{"empty optional list present", {.empty_aliases = true}, PROTO_E_EMPTY},
 		{"settings key missing", {.omit_settings_key = true}, PROTO_E_KEY_MISSING},
 		{"duplicate signature",
