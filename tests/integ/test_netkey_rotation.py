@@ -122,7 +122,8 @@ def test_rotation():
         ct.wait_for(lambda: time.time() * 1000 >= until_ms + 100, timeout=OVERLAP_S + 5,
                     interval=0.2, what="the end of the overlap")
         for i in range(4):
-            assert not answers_message1(c.ports[i], com, old, gone.tx_sk), i
+            assert not answers_message1(c.ports[i], com, old, gone.tx_sk), \
+                (i, netkey(c.daemons[i]), key_file(c.nodes[i]), time.time() * 1000, until_ms)
             assert answers_message1(c.ports[i], com, new, gone.tx_sk), i
         ct.wait_for(lambda: all(4 not in key_file(n) for n in c.nodes[:4]), timeout=20,
                     what="the old key dropped from every key file")
