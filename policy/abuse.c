@@ -160,8 +160,7 @@ static uint64_t refused_ms(const struct policy_abuse_config *cfg,
 	return d < cfg->backoff_max_ms ? d : cfg->backoff_max_ms;
 }
 
-static bool window_over(const struct policy_abuse_config *cfg, const struct entry *e,
-			uint64_t now)
+static bool window_over(const struct policy_abuse_config *cfg, const struct entry *e, uint64_t now)
 {
 	return now < e->window_start || now - e->window_start >= cfg->window_ms;
 }
@@ -222,7 +221,8 @@ int64_t policy_abuse_reserve(struct policy_abuse *t, const uint8_t id[32],
 	if (refused_ms(&t->cfg, &e->rec, now_ms))
 		return 0;
 	count = window_over(&t->cfg, e, now_ms) ? 0 : e->count[what];
-	left = t->cfg.budget[what] + 1 - (count <= t->cfg.budget[what] ? count : t->cfg.budget[what]);
+	left = t->cfg.budget[what] + 1 -
+	       (count <= t->cfg.budget[what] ? count : t->cfg.budget[what]);
 	if (!count)
 		avail = left;
 	else

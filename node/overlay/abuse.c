@@ -40,10 +40,13 @@ bool node_dissem_charge(struct node_dissem *d, const uint8_t id[32], enum charge
 	if (v != POLICY_ABUSE_OFFENCE)
 		return v == POLICY_ABUSE_REFUSED;
 	d->c.abuse_offences++;
-	log_warning("dissem: a member went over its budget of refused reports or catch-up "
-		    "sessions (offence %u): refused for %llu s",
-		    rec.offences, (unsigned long long)(policy_abuse_refused_ms(
-					  d->abuse, id, node_dissem_wall_ms()) + 999) / 1000);
+	log_warning(
+		"dissem: a member went over its budget of refused reports or catch-up "
+		"sessions (offence %u): refused for %llu s",
+		rec.offences,
+		(unsigned long long)(policy_abuse_refused_ms(d->abuse, id, node_dissem_wall_ms()) +
+				     999) /
+			1000);
 	dl = node_dissem_slot_of_member(d, id);
 	if (dl)
 		dl->abusive = true;
