@@ -13,9 +13,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <uv.h>
 
-#include "node/daemon/looplag.h"
+#include "node/daemon/looplag.h" /* and uv.h */
 
 static void on_signal(uv_signal_t *s, int signum)
 {

@@ -300,10 +300,8 @@ static void test_rekey(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hello_first),
-		cmocka_unit_test(test_version),
-		cmocka_unit_test(test_up_messages),
-		cmocka_unit_test(test_deadlines),
+		cmocka_unit_test(test_hello_first), cmocka_unit_test(test_version),
+		cmocka_unit_test(test_up_messages), cmocka_unit_test(test_deadlines),
 		cmocka_unit_test(test_rekey),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
