@@ -410,9 +410,8 @@ out:
 	return err;
 }
 
-int proto_community_oprf_share_check(const struct proto_community *c,
-				     const uint8_t community[32], uint32_t index,
-				     const uint8_t share[32])
+int proto_community_oprf_share_check(const struct proto_community *c, const uint8_t community[32],
+				     uint32_t index, const uint8_t share[32])
 {
 	if (memcmp(c->id, community, 32) != 0)
 		return PROTO_E_ROSTER_COMMUNITY;

@@ -160,8 +160,7 @@ int proto_community_oprf_share_decode(uint8_t community[32], uint32_t *index, ui
  * share·G = V_index). PROTO_E_ROSTER_COMMUNITY, PROTO_E_KEY_MISSING (no sealed settings),
  * PROTO_E_RANGE, PROTO_E_OPRF_PROOF otherwise.
  */
-int proto_community_oprf_share_check(const struct proto_community *c,
-				     const uint8_t community[32], uint32_t index,
-				     const uint8_t share[32]);
+int proto_community_oprf_share_check(const struct proto_community *c, const uint8_t community[32],
+				     uint32_t index, const uint8_t share[32]);
 
 #endif

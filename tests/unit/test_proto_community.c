@@ -491,8 +491,8 @@ static void make_sealed(struct proto_community *c, uint8_t shares[3][32])
 }
 
 /* The sealed map written by hand, with one field replaced by @bad_key/@bad_val. */
-static void build_sealed(const struct proto_community *c, int bad_key, uint64_t bad_val,
-			 bool extra, uint8_t **out, size_t *len)
+static void build_sealed(const struct proto_community *c, int bad_key, uint64_t bad_val, bool extra,
+			 uint8_t **out, size_t *len)
 {
 	const struct proto_community_sealed *s = &c->sealed;
 	uint64_t v[4] = {s->k, s->t, s->quota, s->window_days};
@@ -628,8 +628,8 @@ static void test_oprf_share_file(void **state)
 		assert_int_equal(proto_community_oprf_share_check(&c, id, idx, got),
 				 PROTO_E_ROSTER_COMMUNITY);
 		for (size_t n = 0; n < len; n++) {
-			assert_int_not_equal(proto_community_oprf_share_decode(id, &idx, got, buf, n),
-					     0);
+			assert_int_not_equal(
+				proto_community_oprf_share_decode(id, &idx, got, buf, n), 0);
 			assert_true(all_zero(got, 32));
 		}
 		proto_wipe(buf, len);
@@ -646,8 +646,7 @@ static void test_oprf_share_file(void **state)
 			 PROTO_E_RING_SCALAR);
 	free(buf);
 	assert_int_equal(proto_community_oprf_share_encode(c.id, 33, shares[0], &buf, &len), 0);
-	assert_int_equal(proto_community_oprf_share_decode(id, &idx, got, buf, len),
-			 PROTO_E_RANGE);
+	assert_int_equal(proto_community_oprf_share_decode(id, &idx, got, buf, len), PROTO_E_RANGE);
 	assert_true(all_zero(got, 32));
 	proto_wipe(buf, len);
 	free(buf);
