@@ -24,7 +24,7 @@ static const char form_usage[] =
 	"  list            print the form names: incident, ics-incident, vuln-product, vuln-web\n"
 	"  template FORM   print an empty FORM to fill in (fields left empty count as absent)\n"
 	"  check FILE      validate a filled form (- reads standard input); on a problem, name\n"
-	"                  the field (e.g. affected.occurred_at) and exit 1\n"
+	"                  the field (e.g. affected.occurred_at) and exit 65\n"
 	"Times are RFC 3339 with their time zone, e.g. 2026-12-06T09:30:00+09:00.\n"
 	"\n"
 	"  -h, --help      this text\n";
