@@ -50,6 +50,7 @@
 #define EXPIRE_MAX 10000
 #define QUERY_REPORTS_MAX 1000
 #define ROSTER_WAITING_MAX 64 /* rosters from links waiting for the roster job */
+#define ROSTER_CHAIN_MAX 32   /* of them from one member (NODE_DISSEM_ROSTER_CHAIN_MAX) */
 #define READS_IN_POOL 2	      /* query/list jobs in the thread pool at once (node/daemon/pool.h) */
 
 struct roster_job;
@@ -198,6 +199,13 @@ static void dissem_config(const struct node_config *cfg, struct node_dissem_conf
 	dc->stem_embargo_ms = (uint32_t)node_config_int(cfg, NODE_GOSSIP_STEM_EMBARGO_MS);
 	dc->member_rate.per_min = (uint32_t)node_config_int(cfg, NODE_GOSSIP_MEMBER_RATE_PER_MIN);
 	dc->member_rate.burst = (uint32_t)node_config_int(cfg, NODE_GOSSIP_MEMBER_BURST);
+	dc->abuse = (struct policy_abuse_config)POLICY_ABUSE_CONFIG_DEFAULT;
+	dc->abuse.backoff_ms = (uint64_t)node_config_int(cfg, NODE_GOSSIP_ABUSE_BACKOFF_S) * 1000;
+	dc->abuse.backoff_max_ms =
+		(uint64_t)node_config_int(cfg, NODE_GOSSIP_ABUSE_BACKOFF_MAX_S) * 1000;
+	if (dc->abuse.backoff_max_ms < dc->abuse.backoff_ms)
+		dc->abuse.backoff_max_ms = dc->abuse.backoff_ms;
+	dc->abuse.forgive_ms = (uint64_t)node_config_int(cfg, NODE_GOSSIP_ABUSE_FORGIVE_S) * 1000;
 	if (dc->retry_max_ms < dc->retry_min_ms)
 		dc->retry_max_ms = dc->retry_min_ms;
 }
@@ -464,7 +472,9 @@ static int load_rosters(struct node_daemon *d)
  *            overlay on node_overlay_peers_json()'s "peers" (one object per link: id, state,
  *            direction, uptime_s, bytes_in/out, msgs_in/out, rtt_ms, queued, version;
  *            "member" and "address" only with show_attribution), "summary", "closed" and, with
- *            show_attribution, "members"; "peers": [] when the overlay is off}
+ *            show_attribution, "members"; "peers": [] when the overlay is off; "abuse":
+ *            node_dissem_abuse_json() (members with offences; which member only with
+ *            show_attribution) while dissemination runs}
  *   query   {"ok":true, "found":false, "indicator_id" [, "type", "value"]} or
  *           {"ok":true, "found":true, "indicator": ECS document (node/daemon/exporter.h) built
  *            for POLICY_PATH_LOCAL_OUTPUT, "reports": [{"report_id", "kind", "tlp",
@@ -810,13 +820,17 @@ static void on_request(void *ctx, struct node_api_req *areq, struct node_request
 		node_api_respond(areq, status_json(d));
 		return;
 	case NODE_OP_PEERS: {
-		json_t *r =
-			d->overlay ? node_overlay_peers_json(
-					     d->overlay,
-					     node_config_bool(d->cfg, NODE_POLICY_SHOW_ATTRIBUTION))
-				   : json_pack("{s:[]}", "peers");
+		bool attribution = node_config_bool(d->cfg, NODE_POLICY_SHOW_ATTRIBUTION);
+		json_t *r = d->overlay ? node_overlay_peers_json(d->overlay, attribution)
+				       : json_pack("{s:[]}", "peers");
 
 		node_request_free(req);
+		if (r && d->dissem &&
+		    json_object_set_new(r, "abuse",
+					node_dissem_abuse_json(d->dissem, attribution))) {
+			json_decref(r);
+			r = NULL;
+		}
 		if (r &&
 		    (json_object_set_new(r, "ok", json_true()) ||
 		     json_object_set_new(r, "overlay",
@@ -1310,8 +1324,10 @@ static int start_loop_handles(struct node_daemon *d)
  * The rest — decoding, the succession rule with its signature checks, the conflict evidence,
  * the durable store write and the new snapshot with its redactor — runs in one job in the
  * thread pool; only the installation of the result is back on the loop. One job runs at a
- * time and each link may have one roster waiting behind it (a newer one from the same member
- * replaces it), so a member that floods rosters holds one slot, not the loop.
+ * time, for the waiting roster of the lowest epoch (a peer sends the epochs we missed oldest
+ * first, and each is verified under the stewards of the one before). Each member may have
+ * up to ROSTER_CHAIN_MAX rosters of distinct epochs waiting (a second offer of an epoch
+ * replaces the first), so a member that floods rosters holds that many slots, not the loop.
  * A refusal is reported to the dissemination driver (node_dissem_roster_refused()), which
  * charges the member's link.
  */
@@ -1319,6 +1335,7 @@ struct roster_job {
 	uv_work_t work;
 	struct node_daemon *d;
 	uint8_t peer[32];
+	uint64_t epoch; /* from the header (proto_roster_peek_epoch()) */
 	uint8_t *bytes;
 	size_t len;
 	/* Results (the job reads d's rosters and configuration, unchanged while it runs): */
@@ -1365,7 +1382,9 @@ static void roster_done(uv_work_t *w, int status)
 		if (err == PROTO_E_ROSTER_CONFLICT)
 			d->roster_conflicts++;
 		log_debug("roster from a member not adopted: %s", proto_error_str(err));
-		if (d->dissem)
+		/* A copy adopted meanwhile from another member (both sent their chain) is no
+		 * fault of the sender. */
+		if (d->dissem && err != PROTO_E_ROSTER_KNOWN)
 			node_dissem_roster_refused(d->dissem, j->peer, err);
 		node_snap_unref(j->snap);
 		proto_roster_free(r);
@@ -1410,20 +1429,28 @@ next:
 static void start_roster_job(struct node_daemon *d)
 {
 	struct roster_job *j;
+	size_t low = 0;
 
 	if (d->roster_job || d->reloading || d->stopping || !d->n_rosters_waiting)
 		return;
-	j = d->rosters_waiting[0];
-	memmove(d->rosters_waiting, d->rosters_waiting + 1,
-		--d->n_rosters_waiting * sizeof(*d->rosters_waiting));
+	for (size_t i = 1; i < d->n_rosters_waiting; i++)
+		if (d->rosters_waiting[i]->epoch < d->rosters_waiting[low]->epoch)
+			low = i;
+	j = d->rosters_waiting[low];
+	memmove(d->rosters_waiting + low, d->rosters_waiting + low + 1,
+		(--d->n_rosters_waiting - low) * sizeof(*d->rosters_waiting));
 	j->work.data = j;
 	d->roster_job = true;
 	/* uv_queue_work() fails only for a NULL work callback. */
 	uv_queue_work(&d->loop, &j->work, roster_work, roster_done);
 }
 
-/* The cheap checks of a roster from member @peer; 0 to go on to the job, 1 when known. */
-static int roster_precheck(struct node_daemon *d, const uint8_t *bytes, size_t len)
+/*
+ * The cheap checks of a roster from a member; 0 to go on to the job (*@epoch_out set), 1
+ * when known.
+ */
+static int roster_precheck(struct node_daemon *d, const uint8_t *bytes, size_t len,
+			   uint64_t *epoch_out)
 {
 	const struct proto_roster *held = newest_roster(d);
 	uint8_t id[32];
@@ -1447,6 +1474,7 @@ static int roster_precheck(struct node_daemon *d, const uint8_t *bytes, size_t l
 			    (unsigned long long)epoch, (unsigned long long)held->epoch);
 		return PROTO_E_ROSTER_EPOCH;
 	}
+	*epoch_out = epoch;
 	return 0;
 }
 
@@ -1454,18 +1482,23 @@ static int on_gossip_roster(void *ctx, const uint8_t peer[32], const uint8_t *by
 {
 	struct node_daemon *d = ctx;
 	struct roster_job *j;
-	size_t at;
+	size_t at, n_peer = 0;
+	uint64_t epoch = 0;
 	int err;
 
 	if (d->stopping)
 		return -EBUSY;
-	err = roster_precheck(d, bytes, len);
+	err = roster_precheck(d, bytes, len, &epoch);
 	if (err)
 		return err < 0 ? err : 0;
-	for (at = 0; at < d->n_rosters_waiting; at++)
-		if (!memcmp(d->rosters_waiting[at]->peer, peer, 32))
+	for (at = 0; at < d->n_rosters_waiting; at++) {
+		if (memcmp(d->rosters_waiting[at]->peer, peer, 32))
+			continue;
+		if (d->rosters_waiting[at]->epoch == epoch)
 			break;
-	if (at == d->n_rosters_waiting && at == ROSTER_WAITING_MAX)
+		n_peer++;
+	}
+	if (at == d->n_rosters_waiting && (at == ROSTER_WAITING_MAX || n_peer == ROSTER_CHAIN_MAX))
 		return -EBUSY; /* offered again on the member's next link up */
 	j = calloc(1, sizeof(*j));
 	if (!j || !(j->bytes = malloc(len))) {
@@ -1475,9 +1508,10 @@ static int on_gossip_roster(void *ctx, const uint8_t peer[32], const uint8_t *by
 	memcpy(j->bytes, bytes, len);
 	j->len = len;
 	memcpy(j->peer, peer, 32);
+	j->epoch = epoch;
 	j->d = d;
 	if (at < d->n_rosters_waiting) {
-		roster_job_free(d->rosters_waiting[at]); /* the member's newer offer replaces it */
+		roster_job_free(d->rosters_waiting[at]); /* the member's new offer replaces it */
 	} else {
 		d->n_rosters_waiting++;
 	}
