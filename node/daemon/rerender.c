@@ -162,8 +162,8 @@ static void chunk_clear(struct chunk *c)
 }
 
 /* Recheck every document; *@reset when the export must be reset instead. */
-static int recheck_all(struct store *s, struct store_export *x, struct chunk *c,
-		       uint64_t now_ms, bool *reset)
+static int recheck_all(struct store *s, struct store_export *x, struct chunk *c, uint64_t now_ms,
+		       bool *reset)
 {
 	int r = 0;
 
