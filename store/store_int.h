@@ -11,6 +11,7 @@
  *   outbox.c       the persistent outbox of AMBER/RED copies
  *   roster.c       signed rosters by epoch
  *   sealed.c       store/sealed.h: sealed submissions, opened groups, OPRF quotas
+ *   touch.c        store_feed_touch(): new feed entries for indicators rendered again
  *   store_test.c   store_test.h: store_verify() and the debug and benchmark hooks
  *
  * Internal functions shared between these files are named store__*; they run inside a
