@@ -24,6 +24,7 @@
  *   feed        sequence u64 BE -> change (indicator id, state after the change, time)
  *   outbox      report id || recipient member id (64) -> next attempt time, attempts
  *   rosters     epoch u64 BE -> signed roster bytes
+ *   sealed, sealed_exp, sealed_open, sealed_quota   sealed sightings (store/sealed.h)
  *   meta        "schema" -> u32 BE; "store_id" -> 16 random bytes (names this store);
  *               "n_ind" -> u64 BE number of summaries; "migrate" -> progress of an
  *               unfinished migration from schema 1 (see store_open()); "abuse" || member
