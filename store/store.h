@@ -24,9 +24,11 @@
  *   feed        sequence u64 BE -> change (indicator id, state after the change, time)
  *   outbox      report id || recipient member id (64) -> next attempt time, attempts
  *   rosters     epoch u64 BE -> signed roster bytes
+ *   sealed, sealed_exp, sealed_open, sealed_quota   sealed sightings (store/sealed.h)
  *   meta        "schema" -> u32 BE; "store_id" -> 16 random bytes (names this store);
  *               "n_ind" -> u64 BE number of summaries; "migrate" -> progress of an
- *               unfinished migration from schema 1 (see store_open())
+ *               unfinished migration from schema 1 (see store_open()); "abuse" || member
+ *               id -> a member's abuse record (store/abuse.h)
  * The summary, report index and votes share one B-tree, envelopes live in the report record,
  * and report records are appended under sequence numbers, because durable ingest is bound by
  * the pages each commit writes: every tree keyed by a random id adds about one dirty page per
@@ -199,6 +201,17 @@ int store_apply(struct store *s, struct store_batch *b, uint64_t now_ms);
  * call (0 = no limit), in one transaction. *@n_expired (optional) gets the count.
  */
 int store_expire(struct store *s, uint64_t now_ms, size_t max, size_t *n_expired);
+
+/*
+ * store_feed_touch() - append a feed entry (the indicator's current state, time @now_ms) for
+ * each of the @n indicators @ind_ids that has a summary, and make it the summary's feed_seq,
+ * in ONE durable transaction; nothing about the indicators changes. For derived data whose
+ * rendering rules changed (the SIEM export after a roster change): readers of the feed
+ * "after N" see the indicator again under a new sequence. Unknown ids are skipped; an id
+ * listed twice gets one entry. *@n_touched (optional) gets the number of entries appended.
+ */
+int store_feed_touch(struct store *s, const uint8_t (*ind_ids)[32], size_t n, uint64_t now_ms,
+		     size_t *n_touched);
 
 /* ------------------------------------------------------------------ reads */
 

@@ -20,25 +20,38 @@
 #include "proto/community.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
+#include "proto/oprf.h"
+#include "proto/sealed.h"
 
 /* ------------------------------------------------------------------ community init */
 
 static const char community_usage[] =
 	"usage: chatham community init --name NAME --out-dir DIR\n"
-	"           (--stewards N | --steward-pk HEX ...) [--threshold K] [--force] [--json]\n\n"
+	"           (--stewards N | --steward-pk HEX ...) [--threshold K]\n"
+	"           [--sealed-k K [--oprf-threshold T] [--sealed-quota N] [--sealed-window DAYS]]\n"
+	"           [--force] [--json]\n\n"
 	"Create a community: a random 32-byte community id, the secret network key (the Noise\n"
 	"PSK every member needs), and the public community file naming the steward keys and\n"
 	"the threshold K of steward signatures a roster needs. Written to DIR (created 0750 if\n"
 	"missing):\n"
 	"  DIR/community        public: give it to every member (config: community_file)\n"
 	"  DIR/network.key      SECRET (0600): give it to every member, out of band\n"
-	"  DIR/steward-N.key    SECRET (0600): one per generated steward, plus .pub files\n\n"
+	"  DIR/steward-N.key    SECRET (0600): one per generated steward, plus .pub files\n"
+	"  DIR/oprf-share-J.key SECRET (0600): with --sealed-k, the OPRF key share of steward J\n"
+	"                       (J = 1..number of stewards, in the order listed): only the node\n"
+	"                       of steward J gets it (config: [sealed] oprf_share_file)\n\n"
 	"  -n, --name NAME        community name (1-128 bytes)\n"
 	"  -s, --stewards N       generate N steward keys here\n"
 	"  -p, --steward-pk HEX   add a steward public key made elsewhere with\n"
 	"                         `chatham keygen --steward` (repeatable)\n"
 	"  -k, --threshold K      steward signatures a roster needs (default: 1 with one\n"
 	"                         steward, else required)\n"
+	"  -S, --sealed-k K       enable sealed sightings: a value opens when K (2-32)\n"
+	"                         members sealed it; deals the OPRF key among the stewards\n"
+	"  -T, --oprf-threshold T OPRF key shares a member needs (default: --threshold)\n"
+	"  -Q, --sealed-quota N   OPRF evaluations a member may ask of each steward per UTC\n"
+	"                         day (default 100000)\n"
+	"  -W, --sealed-window DAYS  days a sealed sighting is kept and counted (default 30)\n"
 	"  -o, --out-dir DIR      where to write the files (required)\n"
 	"  -f, --force            replace existing files\n"
 	"  -j, --json             print the result as JSON\n"
@@ -55,6 +68,38 @@ static int make_dir(const char *dir)
 	return errno == EEXIST ? -ENOTDIR : -errno;
 }
 
+/*
+ * Deal the OPRF key of sealed sightings (docs/SEALED.md §1): one share per steward, in the
+ * community file's steward order, each written to its own 0600 file; the verification keys
+ * go into @c. The shares are wiped here; this process never writes the key itself.
+ */
+static int deal_oprf(const char *cmd, const char *dir, unsigned flags, struct proto_community *c,
+		     json_t *files)
+{
+	uint8_t shares[PROTO_ROSTER_STEWARDS_MAX][32];
+	char path[4096];
+	int r;
+
+	c->sealed.n = c->n_stewards;
+	r = proto_oprf_deal(shares, c->sealed.vks, c->sealed.vk, c->sealed.t, c->sealed.n);
+	if (r) {
+		node_cli_errorf(cmd, "dealing the OPRF key: %s", proto_error_str(r));
+		goto out;
+	}
+	for (size_t j = 1; j <= c->sealed.n; j++) {
+		snprintf(path, sizeof(path), "%s/oprf-share-%zu.key", dir, j);
+		r = node_keyfile_save_oprf_share(path, c->id, (uint32_t)j, shares[j - 1], flags);
+		if (r) {
+			node_cli_file_error(cmd, "OPRF key share", path, r);
+			goto out;
+		}
+		json_array_append_new(files, json_string(path));
+	}
+out:
+	proto_wipe(shares, sizeof(shares));
+	return r;
+}
+
 static int community_init(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -62,6 +107,10 @@ static int community_init(int argc, char **argv)
 		{"stewards", required_argument, NULL, 's'},
 		{"steward-pk", required_argument, NULL, 'p'},
 		{"threshold", required_argument, NULL, 'k'},
+		{"sealed-k", required_argument, NULL, 'S'},
+		{"oprf-threshold", required_argument, NULL, 'T'},
+		{"sealed-quota", required_argument, NULL, 'Q'},
+		{"sealed-window", required_argument, NULL, 'W'},
 		{"out-dir", required_argument, NULL, 'o'},
 		{"force", no_argument, NULL, 'f'},
 		{"json", no_argument, NULL, 'j'},
@@ -69,8 +118,9 @@ static int community_init(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *cmd = "community init", *name = NULL, *dir = NULL;
-	unsigned long long n_gen = 0, threshold = 0;
-	bool force = false, json = false, have_k = false;
+	unsigned long long n_gen = 0, threshold = 0, sealed_k = 0, oprf_t = 0, quota = 100000;
+	unsigned long long window = 30;
+	bool force = false, json = false, have_k = false, sealed_opts = false;
 	struct proto_community c = {0};
 	uint8_t netkey[32], ssk[64];
 	char path[4096], hex[65];
@@ -80,7 +130,7 @@ static int community_init(int argc, char **argv)
 	int opt, r;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "n:s:p:k:o:fjh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":n:s:p:k:S:T:Q:W:o:fjh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
 			name = optarg;
@@ -105,6 +155,31 @@ static int community_init(int argc, char **argv)
 				return node_cli_usage_error("community", "--threshold takes 1-32");
 			have_k = true;
 			break;
+		case 'S':
+			if (node_cli_parse_uint(optarg, PROTO_SEALED_K_MAX, &sealed_k) ||
+			    sealed_k < PROTO_SEALED_K_MIN)
+				return node_cli_usage_error("community", "--sealed-k takes 2-32");
+			break;
+		case 'T':
+			sealed_opts = true;
+			if (node_cli_parse_uint(optarg, PROTO_ROSTER_STEWARDS_MAX, &oprf_t) ||
+			    !oprf_t)
+				return node_cli_usage_error("community",
+							    "--oprf-threshold takes 1-32");
+			break;
+		case 'Q':
+			sealed_opts = true;
+			if (node_cli_parse_uint(optarg, UINT32_MAX, &quota) || !quota)
+				return node_cli_usage_error("community",
+							    "--sealed-quota takes 1-4294967295");
+			break;
+		case 'W':
+			sealed_opts = true;
+			if (node_cli_parse_uint(optarg, PROTO_SEALED_WINDOW_MAX, &window) ||
+			    !window)
+				return node_cli_usage_error("community",
+							    "--sealed-window takes 1-366 days");
+			break;
 		case 'o':
 			dir = optarg;
 			break;
@@ -118,7 +193,7 @@ static int community_init(int argc, char **argv)
 			fputs(community_usage, stdout);
 			return NODE_CMD_EXIT_OK;
 		default:
-			return node_cli_usage_error("community", NULL);
+			return node_cli_option_error("community", opt, argv);
 		}
 	}
 	if (optind != argc)
@@ -140,6 +215,14 @@ static int community_init(int argc, char **argv)
 	if (threshold > n_gen + n_given)
 		return node_cli_usage_error("community",
 					    "--threshold is larger than the number of stewards");
+	if (!sealed_k && sealed_opts)
+		return node_cli_usage_error("community", "--oprf-threshold, --sealed-quota and "
+							 "--sealed-window need --sealed-k");
+	if (sealed_k && !oprf_t)
+		oprf_t = threshold;
+	if (oprf_t > n_gen + n_given)
+		return node_cli_usage_error(
+			"community", "--oprf-threshold is larger than the number of stewards");
 	if (proto_crypto_init())
 		return node_cli_errorf(cmd, "cannot initialise libsodium");
 	r = proto_roster_check_text(name, strlen(name), PROTO_ROSTER_NAME_MAX);
@@ -186,6 +269,19 @@ static int community_init(int argc, char **argv)
 		}
 		c.n_stewards++;
 	}
+	if (sealed_k) {
+		c.sealed.k = (uint8_t)sealed_k;
+		c.sealed.t = (uint8_t)oprf_t;
+		c.sealed.quota = (uint32_t)quota;
+		c.sealed.window_days = (uint32_t)window;
+		if ((r = deal_oprf(cmd, dir, flags, &c, files)))
+			goto fail_quiet;
+		json_object_set_new(res, "sealed",
+				    json_pack("{s:i, s:i, s:i, s:I, s:i}", "k", (int)sealed_k,
+					      "oprf_threshold", (int)oprf_t, "oprf_shares",
+					      (int)c.sealed.n, "quota", (json_int_t)quota,
+					      "window_days", (int)window));
+	}
 	r = proto_community_check(&c);
 	if (r) {
 		node_cli_errorf(cmd, "%s%s", proto_error_str(r),
@@ -223,6 +319,11 @@ static int community_init(int argc, char **argv)
 		       c.name, node_cli_hex32(hex, c.id), c.n_stewards, threshold);
 		for (size_t i = 0; i < c.n_stewards; i++)
 			printf("  steward %zu: %s\n", i, node_cli_hex32(hex, c.stewards[i]));
+		if (sealed_k)
+			printf("sealed sightings: k %llu, OPRF key shared %llu of %zu (oprf-share-J.key "
+			       "goes to the node of steward J-1 above), quota %llu a day, window "
+			       "%llu days\n",
+			       sealed_k, oprf_t, c.sealed.n, quota, window);
 		printf("files:\n");
 		for (size_t i = 0; i < json_array_size(files); i++)
 			printf("  %s\n", json_string_value(json_array_get(files, i)));
@@ -306,7 +407,7 @@ static int community_rotate(int argc, char **argv)
 	int opt, err, code = NODE_CMD_EXIT_FAIL;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "r:o:w:jh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":r:o:w:jh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'r':
 			in = optarg;
@@ -328,7 +429,7 @@ static int community_rotate(int argc, char **argv)
 			fputs(rotate_usage, stdout);
 			return NODE_CMD_EXIT_OK;
 		default:
-			return node_cli_usage_error(cmd, NULL);
+			return node_cli_option_error("community rotate-network-key", opt, argv);
 		}
 	}
 	if (optind != argc)

@@ -3,6 +3,7 @@
 #include "node/cli/util.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,4 +130,18 @@ int node_cli_roster_begin_edit(const char *cmd, struct proto_roster *r, const ch
 		proto_roster_clear_sigs(r);
 	}
 	return 0;
+}
+
+int node_cli_option_error(const char *cmd, int c, char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+
+	if (c == ':')
+		fprintf(stderr, "chatham: %s: option '%s' needs a value\n", cmd, arg);
+	else if (optopt && optopt < 256 && strncmp(arg, "--", 2) != 0)
+		fprintf(stderr, "chatham: %s: unknown option '-%c'\n", cmd, optopt);
+	else
+		fprintf(stderr, "chatham: %s: unknown or ambiguous option '%s'\n", cmd, arg);
+	fprintf(stderr, "chatham: %s: see chatham %s --help\n", cmd, cmd);
+	return NODE_CMD_EXIT_USAGE;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Key file decoding: member bundles, steward keys and network keys (with a rotation's epoch
- * and previous key). Whatever decodes must re-encode to exactly the input (the formats are
- * canonical), and a failed decode must leave no secret behind in the output.
+ * Key file decoding: member bundles, steward keys, network keys (with a rotation's epoch and
+ * previous key) and OPRF key shares. Whatever decodes must re-encode to exactly the input
+ * (the formats are canonical), and a failed decode must leave no secret behind in the output.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -37,7 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static int init;
 	struct proto_keys k;
 	struct proto_netkey_state ns;
-	uint8_t pk[32], sk[64], key[32], *out = NULL;
+	uint8_t pk[32], sk[64], key[32], cid[32], *out = NULL;
+	uint32_t idx;
 	size_t out_len = 0;
 	int err;
 
@@ -72,6 +73,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (err == 0 ? memcmp(key, ns.key, 32) != 0 : !zero(key, sizeof(key)))
 		__builtin_trap();
 	proto_wipe(&ns, sizeof(ns));
+
+	if (proto_community_oprf_share_decode(cid, &idx, key, data, size) == 0) {
+		err = proto_community_oprf_share_encode(cid, idx, key, &out, &out_len);
+		same(err, out, out_len, data, size);
+	} else if (!zero(key, sizeof(key))) {
+		__builtin_trap();
+	}
 	proto_wipe(sk, sizeof(sk));
 	proto_wipe(key, sizeof(key));
 	return 0;
