@@ -446,6 +446,10 @@ int node_cmd_query(int argc, char **argv)
 		printf("reports (%zu%s):\n", json_array_size(rep),
 		       json_is_true(json_object_get(resp, "reports_truncated")) ? ", truncated"
 										: "");
+		if (jint(resp, "reports_undecodable"))
+			printf("(%lld stored report(s) left out: this version no longer decodes "
+			       "them)\n",
+			       jint(resp, "reports_undecodable"));
 		json_array_foreach(rep, i, r)
 		{
 			printf("  %s  %-14s %-12s confidence %3lld%s%s%s\n", jstr(r, "created"),
