@@ -14,6 +14,24 @@
 
 #include "proto/error.h"
 #include "proto/mp.h"
+#include "proto/oprf.h"
+#include "proto/ring.h"
+#include "proto/sealed.h"
+
+static int sealed_check(const struct proto_community_sealed *s)
+{
+	if (s->k < PROTO_SEALED_K_MIN || s->k > PROTO_SEALED_K_MAX)
+		return PROTO_E_SEALED_K;
+	if (s->n == 0 || s->n > PROTO_ROSTER_STEWARDS_MAX || s->t == 0 || s->t > s->n ||
+	    s->quota == 0 || s->window_days == 0 || s->window_days > PROTO_SEALED_WINDOW_MAX)
+		return PROTO_E_RANGE;
+	if (proto_ring_pk_check(s->vk))
+		return PROTO_E_RING_POINT;
+	for (size_t i = 0; i < s->n; i++)
+		if (proto_ring_pk_check(s->vks[i]))
+			return PROTO_E_RING_POINT;
+	return proto_oprf_vks_check((const uint8_t(*)[32])s->vks, s->n, s->t, s->vk);
+}
 
 int proto_community_check(const struct proto_community *c)
 {
@@ -37,7 +55,7 @@ int proto_community_check(const struct proto_community *c)
 	}
 	if (c->threshold == 0 || c->threshold > c->n_stewards)
 		return PROTO_E_RANGE;
-	return 0;
+	return c->sealed.k ? sealed_check(&c->sealed) : 0;
 }
 
 int proto_community_encode(const struct proto_community *c, uint8_t **out, size_t *out_len)
@@ -48,7 +66,7 @@ int proto_community_encode(const struct proto_community *c, uint8_t **out, size_
 	if (err)
 		return err;
 	proto_mp_writer_init(&w);
-	proto_mp_write_map(&w, 6);
+	proto_mp_write_map(&w, c->sealed.k ? 7 : 6);
 	proto_mp_write_uint(&w, 0);
 	proto_mp_write_cstr(&w, PROTO_COMMUNITY_MAGIC);
 	proto_mp_write_uint(&w, 1);
@@ -63,6 +81,26 @@ int proto_community_encode(const struct proto_community *c, uint8_t **out, size_
 		proto_mp_write_bin(&w, c->stewards[i], 32);
 	proto_mp_write_uint(&w, 5);
 	proto_mp_write_uint(&w, c->threshold);
+	if (c->sealed.k) {
+		const struct proto_community_sealed *s = &c->sealed;
+
+		proto_mp_write_uint(&w, 6);
+		proto_mp_write_map(&w, 6);
+		proto_mp_write_uint(&w, 0);
+		proto_mp_write_uint(&w, s->k);
+		proto_mp_write_uint(&w, 1);
+		proto_mp_write_uint(&w, s->t);
+		proto_mp_write_uint(&w, 2);
+		proto_mp_write_uint(&w, s->quota);
+		proto_mp_write_uint(&w, 3);
+		proto_mp_write_uint(&w, s->window_days);
+		proto_mp_write_uint(&w, 4);
+		proto_mp_write_bin(&w, s->vk, 32);
+		proto_mp_write_uint(&w, 5);
+		proto_mp_write_array(&w, s->n);
+		for (size_t i = 0; i < s->n; i++)
+			proto_mp_write_bin(&w, s->vks[i], 32);
+	}
 	return proto_mp_writer_finish(&w, out, out_len);
 }
 
@@ -177,6 +215,38 @@ static int expect_end(struct proto_mp_reader *rd, struct proto_mp_map *m)
 	return err > 0 ? PROTO_E_KEY_UNKNOWN : proto_mp_reader_finish(rd);
 }
 
+/* Key 6: the sealed-sighting settings map (ranges are proto_community_check()'s job). */
+static int read_sealed(struct proto_mp_reader *rd, struct proto_community_sealed *s)
+{
+	struct proto_mp_map m;
+	uint64_t v;
+	int err;
+
+	if ((err = proto_mp_map_begin(rd, &m, 16)) || (err = expect_key(rd, &m, 0)) ||
+	    (err = proto_mp_read_uint_max(rd, UINT8_MAX, &v)))
+		return err;
+	s->k = (uint8_t)v;
+	if ((err = expect_key(rd, &m, 1)) || (err = proto_mp_read_uint_max(rd, UINT8_MAX, &v)))
+		return err;
+	s->t = (uint8_t)v;
+	if ((err = expect_key(rd, &m, 2)) || (err = proto_mp_read_uint_max(rd, UINT32_MAX, &v)))
+		return err;
+	s->quota = (uint32_t)v;
+	if ((err = expect_key(rd, &m, 3)) || (err = proto_mp_read_uint_max(rd, UINT32_MAX, &v)))
+		return err;
+	s->window_days = (uint32_t)v;
+	if ((err = expect_key(rd, &m, 4)) || (err = proto_mp_read_bin_fixed(rd, s->vk, 32)) ||
+	    (err = expect_key(rd, &m, 5)) ||
+	    (err = proto_mp_read_array(rd, PROTO_ROSTER_STEWARDS_MAX, &s->n)))
+		return err;
+	for (size_t i = 0; i < s->n; i++)
+		if ((err = proto_mp_read_bin_fixed(rd, s->vks[i], 32)))
+			return err;
+	if ((err = proto_mp_map_next(rd, &m, &v)) < 0)
+		return err;
+	return err > 0 ? PROTO_E_KEY_UNKNOWN : 0;
+}
+
 static int read_community(struct proto_mp_reader *rd, struct proto_mp_map *m,
 			  struct proto_community *c)
 {
@@ -204,8 +274,21 @@ static int read_community(struct proto_mp_reader *rd, struct proto_mp_map *m,
 	    (err = proto_mp_read_uint_max(rd, PROTO_ROSTER_STEWARDS_MAX, &k)))
 		return err;
 	c->threshold = (uint32_t)k;
-	if ((err = expect_end(rd, m)))
+	err = proto_mp_map_next(rd, m, &k);
+	if (err < 0)
 		return err;
+	if (err > 0) {
+		if (k != 6)
+			return PROTO_E_KEY_UNKNOWN;
+		if ((err = read_sealed(rd, &c->sealed)))
+			return err;
+		if (c->sealed.k == 0)
+			return PROTO_E_SEALED_K; /* absent is written as absent, never as k = 0 */
+		if ((err = expect_end(rd, m)))
+			return err;
+	} else if ((err = proto_mp_reader_finish(rd))) {
+		return err;
+	}
 	return proto_community_check(c);
 }
 
@@ -262,4 +345,79 @@ out:
 	if (err)
 		sodium_memzero(key, 32);
 	return err;
+}
+
+int proto_community_oprf_share_encode(const uint8_t community[32], uint32_t index,
+				      const uint8_t share[32], uint8_t **out, size_t *out_len)
+{
+	struct proto_mp_writer w;
+
+	if (index == 0)
+		return -EINVAL;
+	proto_mp_writer_init(&w);
+	proto_mp_write_map(&w, 5);
+	proto_mp_write_uint(&w, 0);
+	proto_mp_write_cstr(&w, PROTO_OPRF_SHARE_MAGIC);
+	proto_mp_write_uint(&w, 1);
+	proto_mp_write_uint(&w, PROTO_COMMUNITY_VERSION);
+	proto_mp_write_uint(&w, 2);
+	proto_mp_write_bin(&w, community, 32);
+	proto_mp_write_uint(&w, 3);
+	proto_mp_write_uint(&w, index);
+	proto_mp_write_uint(&w, 4);
+	proto_mp_write_bin(&w, share, 32);
+	return proto_mp_writer_finish(&w, out, out_len);
+}
+
+/* A canonical (< L: reducing it changes nothing) non-zero scalar. */
+static bool scalar_valid(const uint8_t s[32])
+{
+	uint8_t wide[64] = {0}, red[32];
+	bool ok;
+
+	memcpy(wide, s, 32);
+	crypto_core_ristretto255_scalar_reduce(red, wide);
+	ok = sodium_memcmp(red, s, 32) == 0 && !sodium_is_zero(s, 32);
+	sodium_memzero(wide, sizeof(wide));
+	sodium_memzero(red, sizeof(red));
+	return ok;
+}
+
+int proto_community_oprf_share_decode(uint8_t community[32], uint32_t *index, uint8_t share[32],
+				      const uint8_t *buf, size_t len)
+{
+	struct proto_mp_reader rd;
+	struct proto_mp_map m;
+	uint64_t j = 0;
+	int err;
+
+	proto_mp_reader_init(&rd, buf, len);
+	if ((err = read_header(&rd, &m, PROTO_OPRF_SHARE_MAGIC, PROTO_E_KEY_FORMAT,
+			       PROTO_E_KEY_VERSION)) ||
+	    (err = expect_key(&rd, &m, 2)) || (err = proto_mp_read_bin_fixed(&rd, community, 32)) ||
+	    (err = expect_key(&rd, &m, 3)) || (err = proto_mp_read_uint(&rd, &j)) ||
+	    (err = expect_key(&rd, &m, 4)) || (err = proto_mp_read_bin_fixed(&rd, share, 32)) ||
+	    (err = expect_end(&rd, &m)))
+		goto out;
+	if (j == 0 || j > PROTO_ROSTER_STEWARDS_MAX)
+		err = PROTO_E_RANGE;
+	else if (!scalar_valid(share))
+		err = PROTO_E_RING_SCALAR;
+	*index = (uint32_t)j;
+out:
+	if (err)
+		sodium_memzero(share, 32);
+	return err;
+}
+
+int proto_community_oprf_share_check(const struct proto_community *c, const uint8_t community[32],
+				     uint32_t index, const uint8_t share[32])
+{
+	if (memcmp(c->id, community, 32) != 0)
+		return PROTO_E_ROSTER_COMMUNITY;
+	if (!c->sealed.k)
+		return PROTO_E_KEY_MISSING;
+	if (index == 0 || index > c->sealed.n)
+		return PROTO_E_RANGE;
+	return proto_oprf_share_check(share, c->sealed.vks[index - 1]);
 }

@@ -5,11 +5,27 @@
  *
  * Community file (public, canonical msgpack, versioned):
  *     map { 0: "chatham-community", 1: version (1), 2: community id (bin 32),
- *           3: name (str), 4: steward public keys (array of bin 32), 5: threshold k (uint) }
+ *           3: name (str), 4: steward public keys (array of bin 32), 5: threshold k (uint),
+ *           6: sealed sightings (optional map, docs/SEALED.md) }
  * Rules as for the same fields of a roster (proto/roster.h): name 1..PROTO_ROSTER_NAME_MAX
  * bytes of UTF-8 without control characters; 1..PROTO_ROSTER_STEWARDS_MAX distinct valid
  * Ed25519 steward keys; 1 <= k <= number of stewards. Epoch 1 of the roster is verified with
  * proto_roster_verify(r, c->id, c->stewards, c->n_stewards, c->threshold, 0).
+ *
+ * Sealed sightings (key 6, absent when the community does not use them; files without it,
+ * written before it existed, read as before):
+ *     map { 0: k (members needed to open, PROTO_SEALED_K_MIN..MAX),
+ *           1: t (OPRF share holders needed, 1..n), 2: quota (OPRF evaluations a member may
+ *           ask of each share holder per UTC day, >= 1), 3: window (days a submission is
+ *           kept and counted, 1..PROTO_SEALED_WINDOW_MAX), 4: V (bin 32, the OPRF key's
+ *           verification key), 5: [V_1 .. V_n] (array of bin 32; V_j belongs to the
+ *           holder of share j; n = 1..PROTO_ROSTER_STEWARDS_MAX) }
+ * Every V_j is a valid ristretto255 point and all lie on one polynomial of degree t-1
+ * through V (proto_oprf_vks_check()): any t shares evaluate the same OPRF.
+ *
+ * OPRF share file (SECRET, mode 0600; one per share holder, written at community init):
+ *     map { 0: "chatham-oprf-share", 1: version (1), 2: community id (bin 32),
+ *           3: index j (1..n), 4: share s_j (bin 32, canonical non-zero scalar) }
  *
  * Network key file (SECRET, mode 0600; the Noise PSK, DESIGN.md §4):
  *     map { 0: "chatham-network-key", 1: version (1), 2: key (bin 32) }
@@ -26,9 +42,22 @@
 
 #define PROTO_COMMUNITY_MAGIC "chatham-community"
 #define PROTO_NETKEY_MAGIC "chatham-network-key"
+#define PROTO_OPRF_SHARE_MAGIC "chatham-oprf-share"
 #define PROTO_COMMUNITY_VERSION 1
 /* Longest valid community encoding, a safe read limit for files. */
-#define PROTO_COMMUNITY_MAX_BYTES 2048
+#define PROTO_COMMUNITY_MAX_BYTES 4096
+#define PROTO_SEALED_WINDOW_MAX 366 /* days */
+
+/* The community's sealed-sighting settings (key 6); k == 0 means absent. */
+struct proto_community_sealed {
+	uint8_t k;
+	uint8_t t;
+	uint32_t quota;
+	uint32_t window_days;
+	uint8_t vk[32];
+	size_t n;
+	uint8_t vks[PROTO_ROSTER_STEWARDS_MAX][32];
+};
 
 struct proto_community {
 	uint8_t id[32];
@@ -36,13 +65,15 @@ struct proto_community {
 	uint32_t threshold;
 	size_t n_stewards;
 	uint8_t stewards[PROTO_ROSTER_STEWARDS_MAX][32];
+	struct proto_community_sealed sealed;
 };
 
 /*
  * proto_community_check() - the rules above applied to @c (borrowed). Returns 0 or the
  * PROTO_E_* code of the first broken rule (PROTO_E_ROSTER_STEWARD for an invalid or repeated
  * steward key, PROTO_E_RANGE for k, the proto_roster_check_text() codes for the name,
- * PROTO_E_EMPTY / PROTO_E_TOO_LARGE for the steward count).
+ * PROTO_E_EMPTY / PROTO_E_TOO_LARGE for the steward count; for sealed settings
+ * PROTO_E_SEALED_K, PROTO_E_RANGE, PROTO_E_RING_POINT or PROTO_E_OPRF_PROOF).
  */
 int proto_community_check(const struct proto_community *c);
 
@@ -104,5 +135,32 @@ int proto_community_netkey_encode(const uint8_t key[32], uint8_t **out, size_t *
  * or a proto/mp.h code for a damaged file.
  */
 int proto_community_netkey_decode(uint8_t key[32], const uint8_t *buf, size_t len);
+
+/*
+ * proto_community_oprf_share_encode() - the secret OPRF share file of holder @index (1..n)
+ * of community @community. *@out is malloc'd; the caller wipes and frees it.
+ * Returns 0, -EINVAL for index 0, -ENOMEM.
+ */
+int proto_community_oprf_share_encode(const uint8_t community[32], uint32_t index,
+				      const uint8_t share[32], uint8_t **out, size_t *out_len);
+
+/*
+ * proto_community_oprf_share_decode() - decode an OPRF share file. Returns 0 or, with
+ * @share wiped: PROTO_E_KEY_FORMAT (not a share file), PROTO_E_KEY_VERSION, PROTO_E_RANGE
+ * (index 0 or over PROTO_ROSTER_STEWARDS_MAX), PROTO_E_RING_SCALAR (zero or non-canonical
+ * share), or a proto/mp.h code. Whether the share belongs to a community file is
+ * proto_community_oprf_share_check()'s question.
+ */
+int proto_community_oprf_share_decode(uint8_t community[32], uint32_t *index, uint8_t share[32],
+				      const uint8_t *buf, size_t len);
+
+/*
+ * proto_community_oprf_share_check() - 0 when share @index/@share of community @community
+ * is share @index of @c's OPRF key (same community, sealed settings present, @index <= n,
+ * share·G = V_index). PROTO_E_ROSTER_COMMUNITY, PROTO_E_KEY_MISSING (no sealed settings),
+ * PROTO_E_RANGE, PROTO_E_OPRF_PROOF otherwise.
+ */
+int proto_community_oprf_share_check(const struct proto_community *c, const uint8_t community[32],
+				     uint32_t index, const uint8_t share[32]);
 
 #endif

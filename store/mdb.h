@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * store/mdb.h — internal LMDB plumbing shared by the main store (store.c) and the export
- * environment (export.c). Not part of the public store API: only store/ includes lmdb.h.
+ * store/mdb.h — internal LMDB plumbing shared by the main store (the files listed in
+ * store/store_int.h) and the export environment (export.c). Not part of the public store
+ * API: only store/ includes lmdb.h.
  *
  * What it owns:
  *   - store_mdb_err(): the ONE place where LMDB return codes become chatham codes.

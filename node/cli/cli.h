@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * node/cli/cli.h — the operator commands that work on files rather than on a running node:
- * keys, community, rosters (node/cli/keys.c), `export` from the SIEM export environment
+ * keys (node/cli/keygen.c), community (community.c), rosters (roster.c), `export` from the SIEM export environment
  * (node/cli/export.c) and `publish --file` (node/cli/publish_file.c, which talks to the node).
  *
  * Each function follows node/cli/cmd.h's convention: argv[0] is the command's own name, options

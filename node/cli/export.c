@@ -31,6 +31,7 @@
 #include "node/cli/cmd.h"
 #include "node/format/config.h"
 #include "node/format/export_fmt.h"
+#include "node/format/misp_feed.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "proto/indicator.h"
@@ -46,8 +47,9 @@ static const char export_usage[] =
 	"                        csv        one row per indicator (RFC 4180)\n"
 	"                        stix21     a STIX 2.1 bundle: active indicators, retired\n"
 	"                                   ones as revoked versions\n"
-	"                        misp-feed  a MISP feed directory (needs --out DIR): one event\n"
-	"                                   per export, manifest.json, hashes.csv\n"
+	"                        misp-feed  a MISP feed directory (needs --out DIR), kept up\n"
+	"                                   to date: one event per TLP and first-seen day,\n"
+	"                                   rewritten when its indicators change\n"
 	"                        plain      the values of the active indicators (blocklist)\n"
 	"  -e, --export-dir DIR  the export directory (default: [node] export_dir of the config)\n"
 	"  -c, --config FILE     config file to read export_dir from (default:\n"
@@ -278,7 +280,8 @@ int node_cmd_export(int argc, char **argv)
 	struct node_config *cfg = NULL;
 	struct run run = {.cmd = cmd};
 	char community[PROTO_ROSTER_NAME_MAX * 4 + 1], tmp[4200], odir[4096], cfgbuf[4096];
-	char uuid[37] = "";
+	struct node_misp_feed_stats mst = {0};
+	const char *why = NULL;
 	bool quiet = false;
 	FILE *f = NULL;
 	int opt, r, code = NODE_CMD_EXIT_FAIL, fd = -1;
@@ -399,18 +402,18 @@ int node_cmd_export(int argc, char **argv)
 		goto out;
 	}
 
-	/* The destination: a temporary file beside it (or in the MISP directory). */
-	if (out) {
-		if (o.format == NODE_EXPORT_MISP_FEED) {
-			r = make_dir(out);
-			if (r) {
-				errorf(cmd, "cannot create %s: %s", out, proto_error_str(r));
-				goto out;
-			}
-			snprintf(odir, sizeof(odir), "%s", out);
-		} else {
-			dir_of(out, odir, sizeof(odir));
+	/* The destination: the MISP feed directory, or a temporary file beside the output. */
+	if (o.format == NODE_EXPORT_MISP_FEED) {
+		r = make_dir(out);
+		if (!r)
+			r = node_misp_feed_open(&o.misp, out, community, &why);
+		if (r) {
+			errorf(cmd, "cannot update the MISP feed in %s: %s", out,
+			       why ? why : proto_error_str(r));
+			goto out;
 		}
+	} else if (out) {
+		dir_of(out, odir, sizeof(odir));
 		snprintf(tmp, sizeof(tmp), "%s/.chatham-export-XXXXXX", odir);
 		fd = mkstemp(tmp);
 		if (fd < 0 || fchmod(fd, 0640) != 0 || !(f = fdopen(fd, "w"))) {
@@ -446,21 +449,22 @@ int node_cmd_export(int argc, char **argv)
 		       proto_error_str(r));
 		goto out_tmp;
 	}
-	if (out) {
+	if (o.misp) {
+		r = node_misp_feed_commit(o.misp, &mst, &why);
+		if (r) {
+			errorf(cmd, "cannot update the MISP feed in %s: %s", out,
+			       why ? why : proto_error_str(r));
+			goto out_tmp;
+		}
+	} else if (out) {
 		if (fsync(fileno(f)) != 0 || fclose(f) != 0) {
 			f = NULL;
 			errorf(cmd, "writing %s failed: %s", out, strerror(errno));
 			goto out_tmp;
 		}
 		f = NULL;
-		if (o.format == NODE_EXPORT_MISP_FEED)
-			r = node_export_misp_commit(run.w, out, tmp, uuid);
-		else
-			r = rename(tmp, out) == 0 ? 0 : -errno;
-		if (r) {
-			errorf(cmd, "cannot install %s: %s", out,
-			       r == NODE_E_EXPORT ? "manifest.json there is not a MISP manifest"
-						  : proto_error_str(r));
+		if (rename(tmp, out) != 0) {
+			errorf(cmd, "cannot install %s: %s", out, strerror(errno));
 			goto out_tmp;
 		}
 		tmp[0] = '\0';
@@ -481,14 +485,20 @@ int node_cmd_export(int argc, char **argv)
 	}
 	if (!quiet) {
 		uint64_t n = node_export_writer_count(run.w);
+		char feed[160] = "";
+		if (o.misp)
+			snprintf(feed, sizeof(feed),
+				 " (MISP attributes: %" PRIu64 " new, %" PRIu64 " changed, %" PRIu64
+				 " unchanged; %" PRIu64 " event%s written)",
+				 mst.added, mst.changed, mst.unchanged, mst.events,
+				 mst.events == 1 ? "" : "s");
 		fprintf(stderr,
 			"chatham: export: %" PRIu64 " %s from %" PRIu64
 			" change%s after sequence %" PRIu64
 			"%s%s%s; next incremental export: --since %" PRIu64 "\n",
 			n, o.format == NODE_EXPORT_JSONL ? "documents" : "indicators", run.docs,
 			run.docs == 1 ? "" : "s", run.since, out ? " to " : "", out ? out : "",
-			uuid[0] ? " (new MISP event)" : "",
-			run.end > run.since ? run.end : run.since);
+			feed, run.end > run.since ? run.end : run.since);
 	}
 	code = NODE_CMD_EXIT_OK;
 out_tmp:
@@ -498,6 +508,7 @@ out_tmp:
 		unlink(tmp);
 out:
 	node_export_writer_free(run.w);
+	node_misp_feed_free(o.misp);
 	node_export_latest_free(run.latest);
 	store_export_close(run.x);
 	node_config_free(cfg);

@@ -301,6 +301,37 @@ int node_keyfile_save_netkey(const char *path, const uint8_t key[32], unsigned f
 	return err;
 }
 
+int node_keyfile_load_oprf_share(const char *path, uint8_t community[32], uint32_t *index,
+				 uint8_t share[32])
+{
+	uint8_t *buf;
+	size_t len;
+	int err = node_keyfile_read_secret(path, &buf, &len);
+
+	if (err) {
+		proto_wipe(share, 32);
+		return err;
+	}
+	err = proto_community_oprf_share_decode(community, index, share, buf, len);
+	node_keyfile_free_secret(buf, len);
+	return err;
+}
+
+int node_keyfile_save_oprf_share(const char *path, const uint8_t community[32], uint32_t index,
+				 const uint8_t share[32], unsigned flags)
+{
+	uint8_t *buf;
+	size_t len;
+	int err = proto_community_oprf_share_encode(community, index, share, &buf, &len);
+
+	if (err)
+		return err;
+	err = node_keyfile_write_secret(path, buf, len, flags);
+	proto_wipe(buf, len);
+	free(buf);
+	return err;
+}
+
 int node_keyfile_load_community(const char *path, struct proto_community *c)
 {
 	uint8_t *buf;

@@ -77,6 +77,15 @@ int node_keyfile_save_steward(const char *path, const uint8_t sk[64], unsigned f
 int node_keyfile_load_netkey(const char *path, uint8_t key[32]);
 int node_keyfile_save_netkey(const char *path, const uint8_t key[32], unsigned flags);
 
+/*
+ * OPRF key share of a sealed-sighting share holder (proto/community.h), secret. Loading
+ * decodes; proto_community_oprf_share_check() says whether it belongs to a community file.
+ */
+int node_keyfile_load_oprf_share(const char *path, uint8_t community[32], uint32_t *index,
+				 uint8_t share[32]);
+int node_keyfile_save_oprf_share(const char *path, const uint8_t community[32], uint32_t index,
+				 const uint8_t share[32], unsigned flags);
+
 /* Community definition (proto/community.h), public. */
 int node_keyfile_load_community(const char *path, struct proto_community *c);
 int node_keyfile_save_community(const char *path, const struct proto_community *c, unsigned flags);

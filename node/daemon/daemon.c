@@ -53,6 +53,7 @@
 #define EXPIRE_MAX 10000
 #define QUERY_REPORTS_MAX 1000
 #define ROSTER_WAITING_MAX 64 /* rosters from links waiting for the roster job */
+#define ROSTER_CHAIN_MAX 32   /* of them from one member (NODE_DISSEM_ROSTER_CHAIN_MAX) */
 #define READS_IN_POOL 2	      /* query/list jobs in the thread pool at once (node/daemon/pool.h) */
 
 struct roster_job;
@@ -1338,8 +1339,10 @@ static int start_loop_handles(struct node_daemon *d)
  * The rest — decoding, the succession rule with its signature checks, the conflict evidence,
  * the durable store write and the new snapshot with its redactor — runs in one job in the
  * thread pool; only the installation of the result is back on the loop. One job runs at a
- * time and each link may have one roster waiting behind it (a newer one from the same member
- * replaces it), so a member that floods rosters holds one slot, not the loop.
+ * time, for the waiting roster of the lowest epoch (a peer sends the epochs we missed oldest
+ * first, and each is verified under the stewards of the one before). Each member may have
+ * up to ROSTER_CHAIN_MAX rosters of distinct epochs waiting (a second offer of an epoch
+ * replaces the first), so a member that floods rosters holds that many slots, not the loop.
  * A refusal is reported to the dissemination driver (node_dissem_roster_refused()), which
  * charges the member's link.
  */
@@ -1347,6 +1350,7 @@ struct roster_job {
 	uv_work_t work;
 	struct node_daemon *d;
 	uint8_t peer[32];
+	uint64_t epoch; /* from the header (proto_roster_peek_epoch()) */
 	uint8_t *bytes;
 	size_t len;
 	/* Results (the job reads d's rosters and configuration, unchanged while it runs): */
@@ -1393,7 +1397,9 @@ static void roster_done(uv_work_t *w, int status)
 		if (err == PROTO_E_ROSTER_CONFLICT)
 			d->roster_conflicts++;
 		log_debug("roster from a member not adopted: %s", proto_error_str(err));
-		if (d->dissem)
+		/* A copy adopted meanwhile from another member (both sent their chain) is no
+		 * fault of the sender. */
+		if (d->dissem && err != PROTO_E_ROSTER_KNOWN)
 			node_dissem_roster_refused(d->dissem, j->peer, err);
 		node_snap_unref(j->snap);
 		proto_roster_free(r);
@@ -1438,20 +1444,28 @@ next:
 static void start_roster_job(struct node_daemon *d)
 {
 	struct roster_job *j;
+	size_t low = 0;
 
 	if (d->roster_job || d->reloading || d->stopping || !d->n_rosters_waiting)
 		return;
-	j = d->rosters_waiting[0];
-	memmove(d->rosters_waiting, d->rosters_waiting + 1,
-		--d->n_rosters_waiting * sizeof(*d->rosters_waiting));
+	for (size_t i = 1; i < d->n_rosters_waiting; i++)
+		if (d->rosters_waiting[i]->epoch < d->rosters_waiting[low]->epoch)
+			low = i;
+	j = d->rosters_waiting[low];
+	memmove(d->rosters_waiting + low, d->rosters_waiting + low + 1,
+		(--d->n_rosters_waiting - low) * sizeof(*d->rosters_waiting));
 	j->work.data = j;
 	d->roster_job = true;
 	/* uv_queue_work() fails only for a NULL work callback. */
 	uv_queue_work(&d->loop, &j->work, roster_work, roster_done);
 }
 
-/* The cheap checks of a roster from member @peer; 0 to go on to the job, 1 when known. */
-static int roster_precheck(struct node_daemon *d, const uint8_t *bytes, size_t len)
+/*
+ * The cheap checks of a roster from a member; 0 to go on to the job (*@epoch_out set), 1
+ * when known.
+ */
+static int roster_precheck(struct node_daemon *d, const uint8_t *bytes, size_t len,
+			   uint64_t *epoch_out)
 {
 	const struct proto_roster *held = newest_roster(d);
 	uint8_t id[32];
@@ -1475,6 +1489,7 @@ static int roster_precheck(struct node_daemon *d, const uint8_t *bytes, size_t l
 			    (unsigned long long)epoch, (unsigned long long)held->epoch);
 		return PROTO_E_ROSTER_EPOCH;
 	}
+	*epoch_out = epoch;
 	return 0;
 }
 
@@ -1482,18 +1497,23 @@ static int on_gossip_roster(void *ctx, const uint8_t peer[32], const uint8_t *by
 {
 	struct node_daemon *d = ctx;
 	struct roster_job *j;
-	size_t at;
+	size_t at, n_peer = 0;
+	uint64_t epoch = 0;
 	int err;
 
 	if (d->stopping)
 		return -EBUSY;
-	err = roster_precheck(d, bytes, len);
+	err = roster_precheck(d, bytes, len, &epoch);
 	if (err)
 		return err < 0 ? err : 0;
-	for (at = 0; at < d->n_rosters_waiting; at++)
-		if (!memcmp(d->rosters_waiting[at]->peer, peer, 32))
+	for (at = 0; at < d->n_rosters_waiting; at++) {
+		if (memcmp(d->rosters_waiting[at]->peer, peer, 32))
+			continue;
+		if (d->rosters_waiting[at]->epoch == epoch)
 			break;
-	if (at == d->n_rosters_waiting && at == ROSTER_WAITING_MAX)
+		n_peer++;
+	}
+	if (at == d->n_rosters_waiting && (at == ROSTER_WAITING_MAX || n_peer == ROSTER_CHAIN_MAX))
 		return -EBUSY; /* offered again on the member's next link up */
 	j = calloc(1, sizeof(*j));
 	if (!j || !(j->bytes = malloc(len))) {
@@ -1503,9 +1523,10 @@ static int on_gossip_roster(void *ctx, const uint8_t peer[32], const uint8_t *by
 	memcpy(j->bytes, bytes, len);
 	j->len = len;
 	memcpy(j->peer, peer, 32);
+	j->epoch = epoch;
 	j->d = d;
 	if (at < d->n_rosters_waiting) {
-		roster_job_free(d->rosters_waiting[at]); /* the member's newer offer replaces it */
+		roster_job_free(d->rosters_waiting[at]); /* the member's new offer replaces it */
 	} else {
 		d->n_rosters_waiting++;
 	}

@@ -99,11 +99,27 @@ static json_t *ms(uint64_t us)
 	return json_real((double)us / 1000.0);
 }
 
+/* [[upper edge in µs, count], ...] of the buckets that counted something, in order. */
+static json_t *hist_json(const struct node_looplag_hist *h)
+{
+	json_t *a = json_array();
+
+	for (unsigned b = 0; a && b < NODE_LOOPLAG_BUCKETS; b++)
+		if (h->bucket[b] &&
+		    json_array_append_new(a, json_pack("[I, I]", (json_int_t)bucket_top(b),
+						       (json_int_t)h->bucket[b])) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
 json_t *node_looplag_json(const struct node_looplag *l)
 {
 	const struct node_looplag_hist *h = &l->hist;
 
-	return json_pack("{s:I, s:o, s:o, s:o}", "samples", (json_int_t)h->n, "lag_p50_ms",
+	return json_pack("{s:I, s:o, s:o, s:o, s:o}", "samples", (json_int_t)h->n, "lag_p50_ms",
 			 ms(node_looplag_hist_quantile(h, 0.50)), "lag_p99_ms",
-			 ms(node_looplag_hist_quantile(h, 0.99)), "lag_max_ms", ms(h->max_us));
+			 ms(node_looplag_hist_quantile(h, 0.99)), "lag_max_ms", ms(h->max_us),
+			 "hist_us", hist_json(h));
 }

@@ -4,7 +4,8 @@
  * each firing, how much later than 1 ms after the previous firing it ran, into a log-linear
  * histogram (8 steps per power of two, from 1 µs up). Whatever blocks the loop thread
  * (a slow callback, a synchronous disk write, a long verification) shows as lag; the daemon
- * reports it in `status` ("loop": {"samples", "lag_p50_ms", "lag_p99_ms", "lag_max_ms"}),
+ * reports it in `status` ("loop": {"samples", "lag_p50_ms", "lag_p99_ms", "lag_max_ms",
+ * "hist_us"}),
  * counted since the daemon became ready.
  *
  * The histogram itself is plain data (node_looplag_hist_*), so tests and benchmarks use it
@@ -55,7 +56,12 @@ int node_looplag_init(struct node_looplag *l, uv_loop_t *loop);
 void node_looplag_start(struct node_looplag *l);
 void node_looplag_close(struct node_looplag *l);
 
-/* node_looplag_json() - {"samples", "lag_p50_ms", "lag_p99_ms", "lag_max_ms"}; new reference. */
+/*
+ * node_looplag_json() - {"samples", "lag_p50_ms", "lag_p99_ms", "lag_max_ms", "hist_us"}; new
+ * reference, NULL on ENOMEM. "hist_us" is the histogram itself, [[upper edge µs, count], ...]
+ * over the buckets that counted something, so that a reader can take the difference of two
+ * readings and get the quantiles of the time between them (bench_overlay.py does).
+ */
 json_t *node_looplag_json(const struct node_looplag *l);
 
 #endif

@@ -1,27 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Export renderers. Every format is written as a stream: one document in, its rendering
- * out, so an export of millions of indicators needs memory for one document plus, for STIX
- * and MISP, a few bytes of state (which TLP markings were used, the batch's time range and
- * the MISP hash lines).
+ * Export renderers. Every format but the MISP feed (node/format/misp_feed.c) is written as
+ * a stream: one document in, its rendering out, so an export of millions of indicators needs
+ * memory for one document plus, for STIX, a few bytes of state (which TLP markings were
+ * used).
  *
  * Determinism: the same export environment, range and filter render to the same bytes.
  * Object ids come from node_export_uuid() over stable inputs (the indicator id for STIX
  * indicators, the community name for the identity, the environment id and sequence range
- * for bundles and MISP events), and times come from the documents, never from the clock.
+ * for bundles), and times come from the documents, never from the clock.
  * That makes a re-run of an export idempotent for consumers that key on ids.
  */
 #include "node/format/export_fmt.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <md5.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "node/format/misp_feed.h"
 #include "node/format/request.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
@@ -35,22 +33,21 @@
  */
 #define TLP20_EXT "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
 #define TLP20_CREATED "2022-10-01T00:00:00.000Z"
-#define MANIFEST_MAX (256u << 20)
 
 /* TLP 2.0 marking definitions, as published by OASIS (tests/data/stix21/tlp20). */
 static const struct {
-	const char *id, *name, *word, *misp_colour;
+	const char *id, *name, *word;
 } tlp_defs[6] = {
 	[PROTO_TLP_CLEAR] = {"marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
-			     "TLP:CLEAR", "clear", "#ffffff"},
+			     "TLP:CLEAR", "clear"},
 	[PROTO_TLP_GREEN] = {"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
-			     "TLP:GREEN", "green", "#33ff00"},
+			     "TLP:GREEN", "green"},
 	[PROTO_TLP_AMBER] = {"marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
-			     "TLP:AMBER", "amber", "#ffc000"},
+			     "TLP:AMBER", "amber"},
 	[PROTO_TLP_AMBER_STRICT] = {"marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
-				    "TLP:AMBER+STRICT", "amber+strict", "#ffc000"},
+				    "TLP:AMBER+STRICT", "amber+strict"},
 	[PROTO_TLP_RED] = {"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1", "TLP:RED",
-			   "red", "#ff2b2b"},
+			   "red"},
 };
 
 static bool tlp_known(int tlp)
@@ -309,14 +306,8 @@ struct node_export_writer {
 	FILE *out;
 	uint64_t count;
 	int err;
-	unsigned tlps_used; /* bit per TLP (STIX markings, MISP event tag) */
+	unsigned tlps_used; /* bit per TLP (STIX markings) */
 	char identity_id[64];
-	/* MISP */
-	uint64_t min_seq, max_seq, max_modified_ms;
-	int strictest_tlp;
-	char *hashes; /* "md5,\n" lines (uuid appended at commit) */
-	size_t hashes_len, hashes_cap;
-	char event_uuid[37];
 };
 
 static void w_puts(struct node_export_writer *w, const char *s)
@@ -348,7 +339,8 @@ struct node_export_writer *node_export_writer_new(const struct node_export_optio
 {
 	struct node_export_writer *w;
 
-	if (!node_export_format_name(opts->format) || !opts->community || !out)
+	if (!node_export_format_name(opts->format) || !opts->community ||
+	    (opts->format == NODE_EXPORT_MISP_FEED ? !opts->misp : !out))
 		return NULL;
 	w = calloc(1, sizeof(*w));
 	if (!w)
@@ -424,15 +416,6 @@ static int add_plain(struct node_export_writer *w, const struct node_export_doc 
 	w_puts(w, d->value);
 	w_puts(w, "\n");
 	return 1;
-}
-
-/* Only active indicators, plus withdrawn/expired ones in an incremental export. */
-static bool wanted_feed(const struct node_export_writer *w, const struct node_export_doc *d)
-{
-	if (d->state == PROTO_SUMMARY_ACTIVE)
-		return true;
-	return w->o.since > 0 &&
-	       (d->state == PROTO_SUMMARY_WITHDRAWN || d->state == PROTO_SUMMARY_EXPIRED);
 }
 
 json_t *node_export_stix_identity(const char *community)
@@ -574,183 +557,10 @@ static void stix_end(struct node_export_writer *w)
 	w_puts(w, "\n]}\n");
 }
 
-/* MISP */
-
-static const char *misp_type(int type)
-{
-	switch (type) {
-	case PROTO_IND_IPV4:
-	case PROTO_IND_IPV6:
-		return "ip-dst";
-	case PROTO_IND_DOMAIN:
-		return "domain";
-	case PROTO_IND_URL:
-		return "url";
-	case PROTO_IND_EMAIL:
-		return "email-src";
-	case PROTO_IND_MD5:
-		return "md5";
-	case PROTO_IND_SHA1:
-		return "sha1";
-	case PROTO_IND_SHA256:
-		return "sha256";
-	case PROTO_IND_SHA512:
-		return "sha512";
-	default:
-		return NULL;
-	}
-}
-
-static const char *misp_category(int type)
-{
-	return type == PROTO_IND_IPV4 || type == PROTO_IND_IPV6 || type == PROTO_IND_DOMAIN ||
-			       type == PROTO_IND_URL
-		       ? "Network activity"
-		       : "Payload delivery";
-}
-
-static json_t *misp_tag(int tlp)
-{
-	char name[32];
-
-	snprintf(name, sizeof(name), "tlp:%s", tlp_defs[tlp].word);
-	return json_pack("{s:s, s:s}", "name", name, "colour", tlp_defs[tlp].misp_colour);
-}
-
+/* MISP: the feed object files the attribute; its commit writes the directory. */
 static int add_misp(struct node_export_writer *w, const struct node_export_doc *d)
 {
-	char uuid[37], md5[33];
-	uint8_t seed[16 + 8 + 32];
-	json_t *a;
-	size_t need;
-
-	if (!wanted_feed(w, d))
-		return 0;
-	if (w->count == 0)
-		w_puts(w, "{\"Event\":{\"Attribute\":[\n");
-	else
-		w_puts(w, ",\n");
-	/*
-	 * MISP attribute uuids must be unique across an instance, and one indicator appears in
-	 * many batches: the uuid names this document (environment, sequence, indicator).
-	 */
-	memcpy(seed, w->o.env_id, 16);
-	for (int i = 0; i < 8; i++)
-		seed[16 + i] = (uint8_t)(d->seq >> (56 - 8 * i));
-	memcpy(seed + 24, d->ind_id, 32);
-	node_export_uuid(uuid, "misp/attribute", seed, sizeof(seed));
-	a = json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:b, s:b, s:s, s:s, s:[o]}", "uuid", uuid,
-		      "type", misp_type(d->type), "category", misp_category(d->type), "value",
-		      d->value, "to_ids", d->state == PROTO_SUMMARY_ACTIVE, "timestamp",
-		      (json_int_t)(d->modified_ms / 1000), "deleted", 0, "disable_correlation", 0,
-		      "first_seen", d->first_seen, "last_seen", d->last_seen, "Tag",
-		      misp_tag(d->tlp));
-	if (a && d->description && *d->description)
-		json_object_set_new(a, "comment", json_string(d->description));
-	w_json(w, a);
-
-	node_export_md5_hex(d->value, strlen(d->value), md5);
-	need = w->hashes_len + 34;
-	if (need > w->hashes_cap) {
-		size_t cap = w->hashes_cap ? 2 * w->hashes_cap : 4096;
-		char *b = realloc(w->hashes, cap);
-		if (!b)
-			return -ENOMEM;
-		w->hashes = b;
-		w->hashes_cap = cap;
-	}
-	memcpy(w->hashes + w->hashes_len, md5, 32);
-	w->hashes[w->hashes_len + 32] = ',';
-	w->hashes[w->hashes_len + 33] = '\n';
-	w->hashes_len += 34;
-
-	if (w->count == 0 || d->seq < w->min_seq)
-		w->min_seq = d->seq;
-	if (d->seq > w->max_seq)
-		w->max_seq = d->seq;
-	if (d->modified_ms > w->max_modified_ms)
-		w->max_modified_ms = d->modified_ms;
-	if (d->tlp > w->strictest_tlp)
-		w->strictest_tlp = d->tlp;
-	return 1;
-}
-
-static void misp_event_uuid(struct node_export_writer *w)
-{
-	uint8_t seed[16 + 8 + 8 + 64];
-	size_t n = 16;
-
-	memcpy(seed, w->o.env_id, 16);
-	for (int i = 0; i < 8; i++)
-		seed[n++] = (uint8_t)(w->o.since >> (56 - 8 * i));
-	for (int i = 0; i < 8; i++)
-		seed[n++] = (uint8_t)(w->max_seq >> (56 - 8 * i));
-	if (w->o.type_filter) {
-		size_t l = strlen(w->o.type_filter);
-		if (l > 64)
-			l = 64;
-		memcpy(seed + n, w->o.type_filter, l);
-		n += l;
-	}
-	node_export_uuid(w->event_uuid, "misp/event", seed, n);
-}
-
-static void misp_info(const struct node_export_writer *w, char *buf, size_t len)
-{
-	snprintf(buf, len,
-		 "chatham %s: indicator changes after feed sequence %" PRIu64 " up to %" PRIu64
-		 "%s%s",
-		 w->o.community, w->o.since, w->max_seq, w->o.type_filter ? ", type " : "",
-		 w->o.type_filter ? w->o.type_filter : "");
-}
-
-static json_t *misp_orgc(const struct node_export_writer *w)
-{
-	char uuid[37];
-
-	node_export_uuid(uuid, "misp/org", w->o.community, strlen(w->o.community));
-	return json_pack("{s:s, s:s}", "name", w->o.community, "uuid", uuid);
-}
-
-static void misp_date(uint64_t ms, char *buf, size_t len)
-{
-	char t[40];
-
-	node_req_time_format(ms, t, sizeof(t));
-	snprintf(buf, len, "%.10s", t);
-}
-
-static void misp_end(struct node_export_writer *w)
-{
-	char info[400], date[16], *text;
-	json_t *head;
-
-	if (w->count == 0)
-		return; /* no event: node_export_misp_commit() installs nothing */
-	misp_event_uuid(w);
-	misp_info(w, info, sizeof(info));
-	misp_date(w->max_modified_ms, date, sizeof(date));
-	head = json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:i, s:i, s:o, s:[o]}", "uuid",
-			 w->event_uuid, "info", info, "date", date, "timestamp",
-			 (json_int_t)(w->max_modified_ms / 1000), "publish_timestamp",
-			 (json_int_t)(w->max_modified_ms / 1000), "published", 1, "analysis", 2,
-			 "threat_level_id", 4, "Orgc", misp_orgc(w), "Tag",
-			 misp_tag(w->strictest_tlp));
-	if (!head) {
-		w->err = w->err ? w->err : -ENOMEM;
-		return;
-	}
-	/* The attributes are already out; the rest of the event follows them: "{a,b}" -> ",a,b}". */
-	text = json_dumps(head, JSON_COMPACT | JSON_ENSURE_ASCII);
-	json_decref(head);
-	if (!text) {
-		w->err = w->err ? w->err : -ENOMEM;
-		return;
-	}
-	w_puts(w, "\n],");
-	w_puts(w, text + 1);
-	w_puts(w, "}\n");
-	free(text);
+	return node_misp_feed_add(w->o.misp, d);
 }
 
 int node_export_writer_add(struct node_export_writer *w, const char *raw, size_t raw_len,
@@ -791,11 +601,11 @@ int node_export_writer_finish(struct node_export_writer *w)
 {
 	if (w->o.format == NODE_EXPORT_STIX21)
 		stix_end(w);
-	else if (w->o.format == NODE_EXPORT_MISP_FEED)
-		misp_end(w);
 	else if (w->o.format == NODE_EXPORT_CSV && w->count == 0)
 		w_puts(w, "type,value,tlp,state,confidence,first_seen,last_seen,members,sightings,"
 			  "false_positives,seq\r\n");
+	if (w->o.format == NODE_EXPORT_MISP_FEED)
+		return w->err; /* node_misp_feed_commit() writes the directory */
 	if (!w->err && fflush(w->out) == EOF)
 		w->err = -EIO;
 	if (!w->err && ferror(w->out))
@@ -812,206 +622,7 @@ void node_export_writer_free(struct node_export_writer *w)
 {
 	if (!w)
 		return;
-	free(w->hashes);
 	free(w);
-}
-
-/* ------------------------------------------------------------------ MISP feed directory */
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
-/* A new temporary file next to @path: its descriptor, and its name in @tmp. */
-static int tmp_open(const char *dir, char *tmp, size_t len)
-{
-	int fd;
-
-	snprintf(tmp, len, "%s/.chatham-export-XXXXXX", dir);
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return -errno;
-	if (fchmod(fd, 0640) != 0) {
-		int e = -errno;
-		close(fd);
-		unlink(tmp);
-		return e;
-	}
-	return fd;
-}
-
-static int tmp_install(int fd, const char *tmp, const char *path)
-{
-	int r = 0;
-
-	if (fsync(fd) != 0)
-		r = -errno;
-	if (close(fd) != 0 && !r)
-		r = -errno;
-	if (!r && rename(tmp, path) != 0)
-		r = -errno;
-	if (r)
-		unlink(tmp);
-	return r;
-}
-
-static int fsync_path(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) != 0 && errno != EINVAL) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	close(fd);
-	return 0;
-}
-
-static int update_manifest(struct node_export_writer *w, const char *dir)
-{
-	char path[4096], tmp[4096], info[400], date[16];
-	json_t *man = NULL, *entry;
-	json_error_t jerr;
-	struct stat st;
-	char *text = NULL;
-	int fd, r;
-
-	snprintf(path, sizeof(path), "%s/manifest.json", dir);
-	if (stat(path, &st) == 0) {
-		if (st.st_size > (off_t)MANIFEST_MAX)
-			return NODE_E_EXPORT;
-		man = json_load_file(path, 0, &jerr);
-		if (!json_is_object(man)) {
-			json_decref(man);
-			return NODE_E_EXPORT;
-		}
-	} else if (errno != ENOENT) {
-		return -errno;
-	} else {
-		man = json_object();
-		if (!man)
-			return -ENOMEM;
-	}
-	misp_info(w, info, sizeof(info));
-	misp_date(w->max_modified_ms, date, sizeof(date));
-	entry = json_pack("{s:o, s:[o], s:s, s:s, s:i, s:i, s:I}", "Orgc", misp_orgc(w), "Tag",
-			  misp_tag(w->strictest_tlp), "info", info, "date", date, "analysis", 2,
-			  "threat_level_id", 4, "timestamp",
-			  (json_int_t)(w->max_modified_ms / 1000));
-	if (!entry || json_object_set_new(man, w->event_uuid, entry)) {
-		json_decref(man);
-		return -ENOMEM;
-	}
-	text = json_dumps(man, JSON_INDENT(1) | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
-	json_decref(man);
-	if (!text)
-		return -ENOMEM;
-	fd = tmp_open(dir, tmp, sizeof(tmp));
-	if (fd < 0) {
-		free(text);
-		return fd;
-	}
-	r = write_all(fd, text, strlen(text));
-	if (!r)
-		r = write_all(fd, "\n", 1);
-	free(text);
-	if (r) {
-		close(fd);
-		unlink(tmp);
-		return r;
-	}
-	return tmp_install(fd, tmp, path);
-}
-
-/* hashes.csv: every line of other events kept, this event's lines replaced. */
-static int update_hashes(struct node_export_writer *w, const char *dir)
-{
-	char path[4096], tmp[4096], suffix[40];
-	FILE *in;
-	char *line = NULL;
-	size_t cap = 0, slen;
-	ssize_t n;
-	int fd, r = 0;
-
-	snprintf(path, sizeof(path), "%s/hashes.csv", dir);
-	slen = (size_t)snprintf(suffix, sizeof(suffix), ",%s", w->event_uuid);
-	fd = tmp_open(dir, tmp, sizeof(tmp));
-	if (fd < 0)
-		return fd;
-	in = fopen(path, "re");
-	if (!in && errno != ENOENT)
-		r = -errno;
-	while (!r && in && (n = getline(&line, &cap, in)) > 0) {
-		size_t l = (size_t)n;
-		while (l && (line[l - 1] == '\n' || line[l - 1] == '\r'))
-			l--;
-		if (l >= slen && !memcmp(line + l - slen, suffix, slen))
-			continue;
-		line[l] = '\n';
-		r = write_all(fd, line, l + 1);
-	}
-	if (in) {
-		if (!r && ferror(in))
-			r = -EIO;
-		fclose(in);
-	}
-	free(line);
-	for (size_t o = 0; !r && o < w->hashes_len; o += 34) {
-		char l[80];
-		int k = snprintf(l, sizeof(l), "%.32s%s\n", w->hashes + o, suffix);
-		r = write_all(fd, l, (size_t)k);
-	}
-	if (r) {
-		close(fd);
-		unlink(tmp);
-		return r;
-	}
-	return tmp_install(fd, tmp, path);
-}
-
-int node_export_misp_commit(struct node_export_writer *w, const char *dir, const char *event_tmp,
-			    char *uuid_out)
-{
-	char path[4096];
-	int r;
-
-	if (w->o.format != NODE_EXPORT_MISP_FEED || w->err)
-		return w->err ? w->err : -EINVAL;
-	if (w->count == 0) {
-		unlink(event_tmp);
-		if (uuid_out)
-			uuid_out[0] = '\0';
-		return 0;
-	}
-	if (uuid_out)
-		memcpy(uuid_out, w->event_uuid, 37);
-	snprintf(path, sizeof(path), "%s/%s.json", dir, w->event_uuid);
-	if (chmod(event_tmp, 0640) != 0 || rename(event_tmp, path) != 0) {
-		r = -errno;
-		unlink(event_tmp);
-		return r;
-	}
-	/* The event is in place before the manifest names it, so a reader never misses it. */
-	r = update_hashes(w, dir);
-	if (!r)
-		r = update_manifest(w, dir);
-	if (!r)
-		r = fsync_path(dir);
-	return r;
 }
 
 /* ------------------------------------------------------------------ newest per indicator */

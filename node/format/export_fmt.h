@@ -2,9 +2,9 @@
 /*
  * node/format/export_fmt.h — renderers for `chatham export`: the stripped ECS documents of the
  * export environment (store/export.h; shape in node/daemon/exporter.h) as JSON lines, CSV, a STIX 2.1
- * bundle, a MISP feed event, or a plain blocklist. No LMDB here: the caller walks the export
- * environment and hands each document to a writer; the MISP feed directory update is the one
- * piece of file I/O (node_export_misp_commit()).
+ * bundle, a MISP feed, or a plain blocklist. No LMDB here: the caller walks the export
+ * environment and hands each document to a writer; the MISP feed directory is kept by
+ * node/format/misp_feed.h, the one piece of file I/O.
  *
  * What each format holds (documents are the latest state of an indicator; the caller keeps
  * only the newest document per indicator for every format except jsonl, see
@@ -25,10 +25,9 @@
  *              TLP 2.0 marking-definition objects the indicators refer to, copied from the
  *              OASIS definitions. Ids are deterministic: an indicator keeps its id across
  *              exports and a new export is a new version (a later `modified`).
- *   misp-feed  one MISP event per export batch: Attribute list (ip-dst, domain, url,
- *              email-src, md5, sha1, sha256, sha512; to_ids true for active indicators; with
- *              an incremental export, withdrawn or expired ones with to_ids false), TLP tags
- *              per attribute and the strictest one on the event, Orgc = the community.
+ *   misp-feed  the writer files each document with the node_misp_feed of the options
+ *              (stable events per TLP and first-seen day, updated in place: misp_feed.h);
+ *              @out is not used.
  * Nothing names a member: the documents carry none, and renderers add only the community.
  *
  * Errors: 0 or negative: NODE_E_EXPORT (a document without a field the format needs, with a
@@ -130,20 +129,23 @@ void node_export_stix_identity_id(const char *community, char out[64]);
 json_t *node_export_stix_marking(int tlp);
 json_t *node_export_stix_indicator(const struct node_export_doc *d, const char *identity_id);
 
+struct node_misp_feed; /* node/format/misp_feed.h */
+
 struct node_export_options {
-	int format;		 /* enum node_export_format */
-	const char *community;	 /* community name (identity, Orgc); borrowed, required */
-	uint8_t env_id[16];	 /* the export environment's id: seeds batch ids */
-	uint64_t since;		 /* sequence the export starts after; > 0: incremental */
-	const char *type_filter; /* indicator type name the caller filtered on, or NULL */
+	int format;		     /* enum node_export_format */
+	const char *community;	     /* community name (identity, Orgc); borrowed, required */
+	uint8_t env_id[16];	     /* the export environment's id: seeds batch ids */
+	uint64_t since;		     /* sequence the export starts after; > 0: incremental */
+	const char *type_filter;     /* indicator type name the caller filtered on, or NULL */
+	struct node_misp_feed *misp; /* misp-feed: the feed the writer adds to (borrowed) */
 };
 
 struct node_export_writer;
 
 /*
  * node_export_writer_new() - a writer of @opts->format (options copied, strings borrowed)
- * onto @out (borrowed, open for writing; for misp-feed it receives the event JSON). Nothing
- * is written before the first add or the finish. NULL when out of memory or on a bad format.
+ * onto @out (borrowed, open for writing; NULL for misp-feed, which needs @opts->misp).
+ * Nothing is written before the first add or the finish. NULL when out of memory or on a bad format.
  */
 struct node_export_writer *node_export_writer_new(const struct node_export_options *opts,
 						  FILE *out);
@@ -165,18 +167,6 @@ int node_export_writer_finish(struct node_export_writer *w);
 
 /* node_export_writer_count() - documents written (the add calls that returned 1). */
 uint64_t node_export_writer_count(const struct node_export_writer *w);
-
-/*
- * node_export_misp_commit() - after a successful finish of a misp-feed writer whose event
- * was written to the file @event_tmp: install it as DIR/<event uuid>.json, and update
- * DIR/manifest.json (this event's entry added or replaced) and DIR/hashes.csv (this event's
- * lines replaced), each atomically (temporary file, fsync, rename) with mode 0640.
- * @dir must exist. When the writer wrote no attribute nothing is installed and @event_tmp is
- * removed. *@uuid_out (if non-NULL, 37 bytes) receives the event uuid.
- * Returns 0, NODE_E_EXPORT (an existing manifest.json that is not a JSON object), -errno.
- */
-int node_export_misp_commit(struct node_export_writer *w, const char *dir, const char *event_tmp,
-			    char *uuid_out);
 
 /* node_export_writer_free() - NULL-safe; does not close @out. */
 void node_export_writer_free(struct node_export_writer *w);

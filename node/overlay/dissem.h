@@ -43,10 +43,12 @@
  *              until the recipient's ACK deletes it. A received DIRECT is admitted with
  *              arrival DIRECT (the policy requires peer == signer and this node among the
  *              recipients), stored, never forwarded, and ACKed only after the commit.
- *   roster     on link up, a peer whose HELLO names an older epoch gets our newest signed
- *              roster (ROSTER). A received ROSTER is handed to the roster callback (the
- *              daemon verifies and adopts it), and once adopted it is sent on to every other
- *              up link whose peer announced an older epoch.
+ *   roster     on link up, a peer whose HELLO names an older epoch gets every signed roster
+ *              we hold after its epoch, oldest first (ROSTER; at most
+ *              NODE_DISSEM_ROSTER_CHAIN_MAX per link up), so it can verify each under the
+ *              stewards of the one before. A received ROSTER is handed to the roster
+ *              callback (the daemon verifies and adopts it), and once adopted it is sent on
+ *              to every other up link whose peer announced an older epoch.
  *
  * Every report that leaves by PUSH asks policy_egress_check_report(GOSSIP) first, so only
  * CLEAR and GREEN ever go over gossip or catch-up; DIRECT asks for the DIRECT path with the
@@ -87,6 +89,10 @@
 #define NODE_DISSEM_CATCHUP_WINDOW_MS 10000
 /* Bytes of rosters arriving in ROSTER_PART messages held at once, over all links. */
 #define NODE_DISSEM_PARTS_BYTES_MAX (4u << 20)
+/* Rosters sent to a peer behind us per link up (its missed epochs, oldest first), and the
+ * epochs looked up for them at most. */
+#define NODE_DISSEM_ROSTER_CHAIN_MAX 32
+#define NODE_DISSEM_ROSTER_LOOKUP_MAX 4096
 /* Stem: reports in their stem here at once (docs/PERFORMANCE.md). */
 #define NODE_DISSEM_STEM_REPORTS_MAX 65536
 /* Received reports awaiting admission; more are dropped (counted). */

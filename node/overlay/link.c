@@ -8,10 +8,16 @@
  * the stream is being destroyed). Write requests are separate allocations, each freed in its
  * own callback, so a frame's bytes stay valid until the kernel has them.
  *
+ * The link's protocol decisions (the first transport message must be the HELLO, PING/PONG,
+ * REKEY, the handshake deadline, keepalive and dead-link rules) are proto/linkstate's, a
+ * machine without I/O that this file feeds with messages and the clock and whose actions it
+ * carries out (send, close, deliver); this file keeps the socket, the frames, the Noise
+ * session's encryption and the pre-authentication stage.
+ *
  * The single timer carries whatever deadline matters in the current state: message 1's
- * deadline (creation + preauth_timeout_ms) in PREAUTH, the pre-authentication deadline
- * (creation + handshake_timeout_ms) until UP, then the earlier of the next PING and the
- * dead-link deadline.
+ * deadline (creation + preauth_timeout_ms) in PREAUTH, then proto_linkstate_deadline(): the
+ * handshake deadline (creation + handshake_timeout_ms) until UP, then the earlier of the next
+ * PING and the dead-link deadline.
  *
  * PREAUTH costs an idle connection one socket, this struct and a timer: message 1 is read
  * into l->m1 (the read callback is given exactly the bytes still missing, so nothing behind
@@ -31,6 +37,7 @@
 
 #include "proto/crypto.h"
 #include "proto/error.h"
+#include "proto/linkstate.h"
 
 struct node_link {
 	uv_tcp_t tcp;
@@ -44,7 +51,6 @@ struct node_link {
 	bool announced;	 /* returned to the owner: ops->closed() is owed */
 	bool counted;	 /* counted in env->handshakes_in */
 	bool want_drain; /* queue went above half the bound: call ops->drained() below it */
-	bool ping_out;	 /* a PING is waiting for its PONG */
 	bool grace;	 /* PREAUTH deadline passed once; closes at the next expiry */
 	unsigned hs_reads;
 	size_t m1_have;
@@ -55,14 +61,13 @@ struct node_link {
 	struct proto_noise *noise;
 	struct proto_noise_framer *framer;
 	uint8_t remote_static[32];
-	uint64_t created_ms, up_ms, last_rx_ms, last_ping_ms;
-	uint64_t ping_nonce, ping_sent_ns;
+	struct proto_linkstate ls; /* the protocol state: timestamps, PING, the peer's HELLO */
+	uint64_t ping_sent_ns;
 	int64_t rtt_us;
 	uint64_t bytes_in, bytes_out, msgs_in, msgs_out;
 	size_t queued;			    /* memory of all write buffers (wreq_cost) */
 	unsigned inflight;		    /* buffers handed to uv_write(), callback not yet run */
 	struct wreq *pend_head, *pend_tail; /* buffers not yet handed over, oldest first */
-	uint64_t peer_epoch, peer_version, peer_min_version, version;
 	struct sockaddr_storage peer;
 };
 
@@ -370,46 +375,70 @@ static void arm_timer(struct node_link *l, uint64_t ms)
 	uv_timer_start(&l->timer, on_timer, ms ? ms : 1, 0);
 }
 
-static int send_ping(struct node_link *l)
+static enum node_link_reason close_reason(enum proto_linkstate_close c)
 {
-	uint8_t *enc = NULL;
-	size_t len = 0;
+	switch (c) {
+	case PROTO_LINKSTATE_VERSION:
+		return NODE_LINK_R_VERSION;
+	case PROTO_LINKSTATE_TIMEOUT:
+		return NODE_LINK_R_TIMEOUT;
+	case PROTO_LINKSTATE_DEAD:
+		return NODE_LINK_R_DEAD;
+	case PROTO_LINKSTATE_OPEN:
+	case PROTO_LINKSTATE_PROTOCOL:
+		break;
+	}
+	return NODE_LINK_R_PROTOCOL;
+}
+
+/*
+ * Carry out the sends and the close of @a (proto/linkstate.h), in order. A REKEY switches our
+ * sending cipher right after it is encrypted. Returns 0, or negative with the link closed.
+ */
+static int act(struct node_link *l, const struct proto_linkstate_act *a)
+{
+	uint8_t *enc;
+	size_t len;
 	int rc;
 
-	proto_random(&l->ping_nonce, sizeof(l->ping_nonce));
-	rc = proto_link_encode_nonce(PROTO_LINK_PING, l->ping_nonce, &enc, &len);
-	rc = send_owned(l, enc, len, rc);
-	if (rc < 0)
-		return rc;
-	l->ping_out = true;
-	l->ping_sent_ns = uv_hrtime();
-	l->last_ping_ms = now_ms(l);
+	for (unsigned i = 0; i < a->n_send; i++) {
+		const struct proto_linkstate_send *m = &a->send[i];
+
+		enc = NULL;
+		len = 0;
+		rc = m->type == PROTO_LINK_REKEY
+			     ? proto_link_encode_bare(m->type, &enc, &len)
+			     : proto_link_encode_nonce(m->type, m->nonce, &enc, &len);
+		if ((rc = send_owned(l, enc, len, rc)) < 0)
+			return rc;
+		if (m->type == PROTO_LINK_PING)
+			l->ping_sent_ns = uv_hrtime();
+		if (m->rekey_after && (rc = proto_noise_rekey_send(l->noise, now_ms(l))) < 0) {
+			node_link_close(l, NODE_LINK_R_PROTOCOL);
+			return rc;
+		}
+	}
+	if (a->pong)
+		l->rtt_us = (int64_t)((uv_hrtime() - l->ping_sent_ns) / 1000);
+	if (a->close != PROTO_LINKSTATE_OPEN) {
+		node_link_close(l, close_reason(a->close));
+		return -ECONNABORTED;
+	}
 	return 0;
 }
 
-static int send_rekey(struct node_link *l, uint64_t now)
+static uint64_t random_nonce(void)
 {
-	uint8_t *enc = NULL;
-	size_t len = 0;
-	int rc;
+	uint64_t nonce;
 
-	rc = proto_link_encode_bare(PROTO_LINK_REKEY, &enc, &len);
-	rc = send_owned(l, enc, len, rc);
-	if (rc < 0)
-		return rc;
-	rc = proto_noise_rekey_send(l->noise, now);
-	if (rc < 0)
-		node_link_close(l, NODE_LINK_R_PROTOCOL);
-	return rc;
+	proto_random(&nonce, sizeof(nonce));
+	return nonce;
 }
 
-/* UP: the earlier of the next PING and the dead-link deadline. */
-static void arm_keepalive(struct node_link *l)
+/* Arm the timer for the state machine's next deadline. */
+static void arm_deadline(struct node_link *l)
 {
-	const struct node_link_limits *lim = &l->env->lim;
-	uint64_t now = now_ms(l), ping_at = l->last_ping_ms + lim->keepalive_ms,
-		 dead_at = l->last_rx_ms + lim->dead_after_ms,
-		 at = ping_at < dead_at ? ping_at : dead_at;
+	uint64_t now = now_ms(l), at = proto_linkstate_deadline(&l->ls);
 
 	arm_timer(l, at > now ? at - now : 1);
 }
@@ -417,35 +446,28 @@ static void arm_keepalive(struct node_link *l)
 static void on_timer(uv_timer_t *t)
 {
 	struct node_link *l = t->data;
-	const struct node_link_limits *lim = &l->env->lim;
-	uint64_t now = now_ms(l);
+	struct proto_linkstate_act a;
 
 	if (l->state == NODE_LINK_CLOSING)
 		return;
-	if (l->state == NODE_LINK_PREAUTH && !l->grace) {
+	if (l->state == NODE_LINK_PREAUTH) {
 		/*
 		 * libuv runs timers before it polls: after a stall of the loop the deadline would
 		 * fire before a message 1 already waiting in the socket is read. One more poll
 		 * first.
 		 */
+		if (l->grace) {
+			node_link_close(l, NODE_LINK_R_PREAUTH);
+			return;
+		}
 		l->grace = true;
 		arm_timer(l, 1);
 		return;
 	}
-	if (l->state != NODE_LINK_UP) {
-		node_link_close(l, l->state == NODE_LINK_PREAUTH ? NODE_LINK_R_PREAUTH
-								 : NODE_LINK_R_TIMEOUT);
+	proto_linkstate_tick(&l->ls, now_ms(l), random_nonce(), &a);
+	if (act(l, &a) < 0)
 		return;
-	}
-	if (now - l->last_rx_ms >= lim->dead_after_ms) {
-		node_link_close(l, NODE_LINK_R_DEAD);
-		return;
-	}
-	if (now - l->last_ping_ms >= lim->keepalive_ms && send_ping(l) < 0)
-		return;
-	if (proto_noise_rekey_due(l->noise, now) && send_rekey(l, now) < 0)
-		return;
-	arm_keepalive(l);
+	arm_deadline(l);
 }
 
 static void handshake_done(struct node_link *l)
@@ -465,6 +487,7 @@ static void handshake_done(struct node_link *l)
 	proto_noise_framer_set_max(l->framer, lim->max_frame - PROTO_NOISE_FRAME_HDR);
 	if (lim->rekey_ms)
 		proto_noise_set_rekey_interval(l->noise, PROTO_NOISE_REKEY_MESSAGES, lim->rekey_ms);
+	proto_linkstate_transport(&l->ls, l->noise);
 	l->state = NODE_LINK_HELLO;
 	r = l->env->ops->authenticated(l);
 	if (r != NODE_LINK_R_NONE) {
@@ -527,7 +550,6 @@ static void preauth_done(struct node_link *l, size_t len)
 {
 	struct node_link_env *env = l->env;
 	enum node_link_reason r;
-	uint64_t age;
 
 	node_gate_remove(&env->gate, &l->gate);
 	if (session_new(l) < 0) {
@@ -546,8 +568,7 @@ static void preauth_done(struct node_link *l, size_t len)
 	l->state = NODE_LINK_HANDSHAKE;
 	env->handshakes_in++;
 	l->counted = true;
-	age = now_ms(l) - l->created_ms;
-	arm_timer(l, env->lim.handshake_timeout_ms > age ? env->lim.handshake_timeout_ms - age : 1);
+	arm_deadline(l);    /* the handshake's */
 	handshake_write(l); /* message 2 */
 }
 
@@ -570,51 +591,20 @@ static void handle_preauth(struct node_link *l, size_t n)
 
 static void go_up(struct node_link *l)
 {
-	uint64_t now = now_ms(l);
+	struct proto_linkstate_act a;
 
 	l->state = NODE_LINK_UP;
-	l->up_ms = now;
-	proto_noise_rekey_due(l->noise, now); /* starts the hourly interval */
-	if (send_ping(l) < 0)
+	proto_linkstate_up(&l->ls, now_ms(l), random_nonce(), &a); /* starts rekey clock, PING */
+	if (act(l, &a) < 0)
 		return;
-	arm_keepalive(l);
+	arm_deadline(l);
 	l->env->ops->up(l);
-}
-
-static void handle_up(struct node_link *l, const struct proto_link_msg *m)
-{
-	uint8_t *enc = NULL;
-	size_t len = 0;
-	int rc;
-
-	switch (m->type) {
-	case PROTO_LINK_HELLO:
-		node_link_close(l, NODE_LINK_R_PROTOCOL);
-		return;
-	case PROTO_LINK_PING:
-		rc = proto_link_encode_nonce(PROTO_LINK_PONG, m->u.nonce, &enc, &len);
-		send_owned(l, enc, len, rc);
-		return;
-	case PROTO_LINK_PONG:
-		/* A PONG for an older PING (superseded by a later one) is ignored. */
-		if (l->ping_out && m->u.nonce == l->ping_nonce) {
-			l->ping_out = false;
-			l->rtt_us = (int64_t)((uv_hrtime() - l->ping_sent_ns) / 1000);
-		}
-		return;
-	case PROTO_LINK_REKEY:
-		if (proto_noise_rekey_recv(l->noise) < 0)
-			node_link_close(l, NODE_LINK_R_PROTOCOL);
-		return;
-	default:
-		l->env->ops->message(l, m);
-		return;
-	}
 }
 
 static void handle_transport(struct node_link *l, const uint8_t *msg, size_t len)
 {
 	struct node_link_env *env = l->env;
+	struct proto_linkstate_act a;
 	struct proto_link_msg m;
 	enum node_link_reason r;
 	size_t plen;
@@ -628,22 +618,15 @@ static void handle_transport(struct node_link *l, const uint8_t *msg, size_t len
 		return;
 	}
 	l->msgs_in++;
-	if (l->state == NODE_LINK_UP) {
-		handle_up(l, &m);
+	proto_linkstate_message(&l->ls, &m, &env->hello, now_ms(l), &a);
+	if (act(l, &a) < 0)
+		return;
+	if (a.deliver) {
+		env->ops->message(l, &m);
 		return;
 	}
-	/* HELLO state: the peer's first transport message must be its HELLO. */
-	if (m.type != PROTO_LINK_HELLO) {
-		node_link_close(l, NODE_LINK_R_PROTOCOL);
+	if (!a.hello)
 		return;
-	}
-	l->peer_epoch = m.u.hello.roster_epoch;
-	l->peer_version = m.u.hello.version;
-	l->peer_min_version = m.u.hello.min_version ? m.u.hello.min_version : m.u.hello.version;
-	if (!proto_link_version_agree(&env->hello, &m.u.hello, &l->version)) {
-		node_link_close(l, NODE_LINK_R_VERSION);
-		return;
-	}
 	r = env->ops->hello(l, &m.u.hello);
 	if (r != NODE_LINK_R_NONE) {
 		node_link_close(l, r);
@@ -693,7 +676,7 @@ static void preauth_read_now(struct node_link *l)
 		if (n <= 0)
 			return; /* nothing yet, EOF or an error: the read callback reports it */
 		l->bytes_in += (uint64_t)n;
-		l->last_rx_ms = now_ms(l);
+		proto_linkstate_rx(&l->ls, now_ms(l));
 		handle_preauth(l, (size_t)n);
 		if ((size_t)n < want)
 			return;
@@ -713,7 +696,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if (nread == 0 || l->state == NODE_LINK_CLOSING)
 		return;
 	l->bytes_in += (uint64_t)nread;
-	l->last_rx_ms = now_ms(l);
+	proto_linkstate_rx(&l->ls, now_ms(l));
 	if (l->state == NODE_LINK_PREAUTH) {
 		handle_preauth(l, (size_t)nread);
 		return;
@@ -776,7 +759,13 @@ static int link_new(struct node_link_env *env, bool outbound, struct node_link *
 	env->links = l;
 	env->n_links++;
 	l->id = ++env->next_id;
-	l->created_ms = uv_now(env->loop);
+	proto_linkstate_init(&l->ls,
+			     &(struct proto_linkstate_limits){
+				     .handshake_timeout_ms = env->lim.handshake_timeout_ms,
+				     .keepalive_ms = env->lim.keepalive_ms,
+				     .dead_after_ms = env->lim.dead_after_ms,
+			     },
+			     uv_now(env->loop));
 	rc = uv_timer_init(env->loop, &l->timer);
 	if (rc < 0) {
 		shut(l, NODE_LINK_R_IO, false);
@@ -933,18 +922,18 @@ void node_link_info(const struct node_link *l, struct node_link_info *info)
 	info->id = l->id;
 	info->state = l->state;
 	info->outbound = l->outbound;
-	info->created_ms = l->created_ms;
-	info->up_ms = l->up_ms;
+	info->created_ms = l->ls.created_ms;
+	info->up_ms = l->ls.up_ms;
 	info->bytes_in = l->bytes_in;
 	info->bytes_out = l->bytes_out;
 	info->msgs_in = l->msgs_in;
 	info->msgs_out = l->msgs_out;
 	info->rtt_us = l->rtt_us;
 	info->queued = l->queued;
-	info->peer_epoch = l->peer_epoch;
-	info->peer_version = l->peer_version;
-	info->peer_min_version = l->peer_min_version;
-	info->version = l->version;
+	info->peer_epoch = l->ls.peer_epoch;
+	info->peer_version = l->ls.peer_version;
+	info->peer_min_version = l->ls.peer_min_version;
+	info->version = l->ls.version;
 	info->peer = l->peer;
 }
 

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * node/overlay/roster_gossip.c — rosters on links: a peer whose roster epoch is behind is
- * sent the newest one (ROSTER, or ROSTER_PARTs when it does not fit one message); a roster
- * received is handed to the daemon's adoption callback.
+ * sent every epoch this node holds after the peer's, oldest first (ROSTER, or ROSTER_PARTs
+ * when one does not fit a message), so a peer that missed a steward change verifies each
+ * epoch against the one before it; a roster received is handed to the daemon's adoption
+ * callback.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -17,15 +19,19 @@
 #include "proto/roster.h"
 
 /* Send roster @epoch to @dl: one ROSTER, or ROSTER_PARTs when it does not fit one message. */
-void node_roster_gossip_send(struct node_dissem *d, struct dlink *dl, uint64_t epoch)
+/* Send held roster @epoch to @dl. Returns 0, 1 when this node does not hold it, or < 0. */
+static int send_one(struct node_dissem *d, struct dlink *dl, uint64_t epoch)
 {
 	uint8_t *bytes = NULL, *msg;
 	size_t len, mlen;
 	uint32_t total;
 	int rc = 0;
 
-	if (store_roster_get(d->store, NULL, epoch, &bytes, &len))
-		return;
+	rc = store_roster_get(d->store, NULL, epoch, &bytes, &len);
+	if (rc == STORE_E_NOT_FOUND)
+		return 1; /* an epoch this node never held (it missed it too) */
+	if (rc)
+		goto out;
 	if (len <= PROTO_LINK_BIN_MAX) {
 		rc = proto_link_encode_bin(PROTO_LINK_ROSTER, bytes, len, &msg, &mlen);
 		if (rc == 0)
@@ -42,6 +48,7 @@ void node_roster_gossip_send(struct node_dissem *d, struct dlink *dl, uint64_t e
 				rc = node_dissem_enqueue(d, dl, Q_MSG, NULL, msg, mlen);
 		}
 	}
+out:
 	if (rc == 0) {
 		d->c.roster_sent++;
 		dl->peer_epoch = epoch;
@@ -51,6 +58,30 @@ void node_roster_gossip_send(struct node_dissem *d, struct dlink *dl, uint64_t e
 			    proto_error_str(rc));
 	}
 	free(bytes);
+	return rc;
+}
+
+/*
+ * Every held epoch after the peer's up to @newest, oldest first. The succession rule checks
+ * a roster against the newest one held, so a peer that missed a steward change needs each
+ * epoch in between, not only the newest. At most NODE_DISSEM_ROSTER_CHAIN_MAX are sent per
+ * call (the oldest ones: the peer adopts them in order and is offered the rest on its next
+ * link up or at this node's next adoption); a send that fails stops the chain.
+ */
+void node_roster_gossip_send(struct node_dissem *d, struct dlink *dl, uint64_t newest)
+{
+	uint64_t from = dl->peer_epoch + 1;
+	size_t sent = 0;
+	int rc;
+
+	if (newest - dl->peer_epoch > NODE_DISSEM_ROSTER_LOOKUP_MAX)
+		from = newest - NODE_DISSEM_ROSTER_LOOKUP_MAX + 1;
+	for (uint64_t e = from; e <= newest && sent < NODE_DISSEM_ROSTER_CHAIN_MAX; e++) {
+		rc = send_one(d, dl, e);
+		if (rc < 0)
+			break;
+		sent += rc == 0;
+	}
 }
 
 void node_dissem_roster_adopted(struct node_dissem *d, uint64_t epoch)

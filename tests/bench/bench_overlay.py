@@ -55,6 +55,8 @@ import datetime
 import json
 import os
 import random
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -107,6 +109,52 @@ def publish_many(d, prefix, n):
     for b in range(0, n, BATCH):
         k = min(BATCH, n - b)
         ct.publish_batch(d, [f"{prefix}{i}.bench.example" for i in range(b, b + k)])
+
+
+def lag_hist(d):
+    """A node's loop-lag histogram {upper edge us: count} (node/daemon/looplag.h)."""
+    return {top: n for top, n in ct.status(d)["loop"]["hist_us"]}
+
+
+def hist_quantiles(before, after):
+    """p50, p99 and max (ms, bucket upper edges: <= 12.5 % high) of the samples counted
+    between two readings of a histogram."""
+    diff = sorted((top, after[top] - before.get(top, 0)) for top in after)
+    diff = [(top, k) for top, k in diff if k > 0]
+    total = sum(k for _, k in diff)
+    if not total:
+        raise SystemExit("no loop-lag samples during the burst")
+    out = []
+    for q in (0.50, 0.99):
+        want, seen = max(1, int(q * total + 0.999999)), 0
+        for top, k in diff:
+            seen += k
+            if seen >= want:
+                out.append(top / 1000)
+                break
+    out.append(diff[-1][0] / 1000)
+    return out, total
+
+
+class LagProbe:
+    """bench_looplag_probe: an idle event loop's lag while the nodes work, i.e. what the
+    scheduler alone costs a loop on this machine in the same run."""
+
+    def __init__(self):
+        path = os.environ.get("CHATHAM_LOOPLAG_PROBE") or os.path.join(
+            os.path.dirname(os.path.dirname(daemonlib.chatham_bin())), "tests",
+            "bench_looplag_probe")
+        if not os.access(path, os.X_OK):
+            raise SystemExit(f"{path} missing: build the bench_looplag_probe target "
+                             "(or set CHATHAM_LOOPLAG_PROBE)")
+        self.p = subprocess.Popen([path], stdout=subprocess.PIPE, text=True)
+
+    def stop(self):
+        self.p.send_signal(signal.SIGTERM)
+        out, _ = self.p.communicate(timeout=30)
+        if self.p.returncode != 0:
+            raise SystemExit(f"bench_looplag_probe failed ({self.p.returncode})")
+        return {top: n for top, n in json.loads(out)["hist_us"]}
 
 
 def regular_graph(n, d, rng):
@@ -418,6 +466,8 @@ def main():
               f"p99 {pct(lat, 99):.1f} ms ({len(lat)} samples, polled)", flush=True)
 
         # 2. burst
+        lag0 = [lag_hist(d) for d in c.daemons]
+        probe = LagProbe()
         t0 = time.monotonic()
         publish_many(c.daemons[0], "burst", a.burst)
         t_pub = time.monotonic() - t0
@@ -425,6 +475,8 @@ def main():
         ct.wait_for(lambda: all(ct.reports(d) == total for d in c.daemons),
                     timeout=3600, interval=0.5, what="the burst everywhere")
         t_all = time.monotonic() - t0
+        probe_hist = probe.stop()
+        lag1 = [lag_hist(d) for d in c.daemons]
         print(f"burst of {a.burst:,} reports: published (signed, stored) in {t_pub:.1f} s, on "
               f"all {n} nodes after {t_all:.1f} s -> {a.burst / t_all:,.0f} reports/s per node "
               f"({a.burst / t_all / (cores * vr / n):.2f} of the machine bound)", flush=True)
@@ -446,12 +498,18 @@ def main():
             for reason, k in ct.gossip(d).get("rejected", {}).items():
                 refused[reason] = refused.get(reason, 0) + k
         print(f"reports refused by admission on all nodes: {refused or 'none'}", flush=True)
-        lags = [ct.status(d).get("loop") for d in c.daemons]
-        if all(lags):  # nodes that report their loop lag (node/daemon/looplag.h)
-            print(f"loop lag since ready (a 1 ms timer), worst node: p99 "
-                  f"{max(x['lag_p99_ms'] for x in lags):.1f} ms, max "
-                  f"{max(x['lag_max_ms'] for x in lags):.1f} ms; median node p99 "
-                  f"{pct([x['lag_p99_ms'] for x in lags], 50):.1f} ms", flush=True)
+        lq = [hist_quantiles(b, a)[0] for b, a in zip(lag0, lag1)]
+        (pp50, pp99, pmax), _ = hist_quantiles({}, probe_hist)
+        worst = max(range(n), key=lambda i: lq[i][1])
+        print(f"loop lag during the burst (a 1 ms timer; bucket edges, <= 12.5 % high): worst "
+              f"node p50 {lq[worst][0]:.2f} ms, p99 {lq[worst][1]:.2f} ms, max "
+              f"{max(x[2] for x in lq):.1f} ms (of all nodes); median node p99 "
+              f"{pct([x[1] for x in lq], 50):.2f} ms; nodes over p99 5 ms: "
+              f"{sum(x[1] > 5 for x in lq)}, over max 20 ms: {sum(x[2] > 20 for x in lq)}",
+              flush=True)
+        print(f"an idle loop on this machine meanwhile (bench_looplag_probe): p50 {pp50:.2f} ms, "
+              f"p99 {pp99:.2f} ms, max {pmax:.1f} ms; worst node p99 / idle p99 = "
+              f"{lq[worst][1] / pp99 if pp99 else float('inf'):.1f}", flush=True)
 
         # 4. catch-up
         victim = n - 1

@@ -13,17 +13,19 @@ irrelevant because date_added is made strictly increasing by the server. Then:
   2. --clients processes (default 16), each with its own TLS connection, ask for pages of
      --limit objects (default 1,000) with added_after set to a random date_added of the
      collection (taken from one manifest walk), for --seconds; every answer is checked (200,
-     `limit` objects or the end of the collection);
-  3. the machine's own limit, measured in the same run: `chatham export --format stix21`
-     rendering the newest 100,000 documents in one process (the same renderer, no TLS or
-     HTTP), in objects per CPU-second, against the server's objects per CPU-second during
-     the load (CPU time, because the machine is shared and wall-clock rates are not).
+     `limit` objects or the end of the collection). This runs twice: GET objects, then GET
+     manifest;
+  3. the machine's own limits, measured in the same run on the newest 100,000 documents in
+     one process (no TLS or HTTP): a raw read (`chatham export --format jsonl`: every stored
+     document read and copied as it is) and the same STIX renderer (`--format stix21`), in
+     objects per CPU-second, against the server's objects per CPU-second during each load
+     (CPU time, because the machine is shared and wall-clock rates are not).
 
-Printed: objects served per second (all clients), pages per second, p50/p99/max latency of
-a page, the ratio of the server's objects per CPU-second to the renderer's, the
-server's anonymous memory before and at its peak during the load (sampled every 0.1 s) per
-concurrent client, and the bound per request (limit x the largest served object: the page a
-request holds).
+Printed per phase: objects served per second (all clients), pages per second, p50/p90/p99/max
+latency of a page, the ratios of the server's objects per CPU-second to the raw read's and
+the renderer's, the server's anonymous memory before and at its peak during the load
+(sampled every 0.1 s) per concurrent client, and the bound per request (limit x the largest
+served object: the page a request holds).
 
 Usage: bench_taxii.py [--n 1000000] [--clients 16] [--limit 1000] [--seconds 30]
                       [--threads 4] [--keep DIR] [--json]
@@ -107,7 +109,7 @@ def proc_cpu(pid):
 
 
 def client(args):
-    port, cafile, user, secret, coll, dates, limit, seconds, seed = args
+    port, cafile, user, secret, coll, dates, limit, seconds, seed, kind = args
     import base64
     import http.client
     import ssl
@@ -120,12 +122,14 @@ def client(args):
     while time.monotonic() < end:
         after = rnd.choice(dates)
         t0 = time.perf_counter()
-        conn.request("GET", "/chatham/collections/%s/objects/?limit=%d&added_after=%s" %
-                     (coll, limit, after), headers={"Accept": MEDIA, "Authorization": auth})
+        conn.request("GET", "/chatham/collections/%s/%s/?limit=%d&added_after=%s" %
+                     (coll, kind, limit, after), headers={"Accept": MEDIA,
+                                                          "Authorization": auth})
         r = conn.getresponse()
         body = r.read()
         lat.append(time.perf_counter() - t0)
-        n = body.count(b'"spec_version":"2.1"')  # every object has one
+        # Every object has one spec_version, every manifest record one date_added.
+        n = body.count(b'"spec_version":"2.1"' if kind == "objects" else b'"date_added":')
         if r.status != 200 or (n != limit and b'"more":false' not in body):
             errors += 1
         objs += n
@@ -133,6 +137,60 @@ def client(args):
             biggest = max(biggest, len(body) // n)
     conn.close()
     return lat, objs, errors, biggest
+
+
+def load(srv, coll, dates, a, kind):
+    """--clients processes paging @kind ("objects" or "manifest") for --seconds."""
+    anon_before = rss(srv.proc.pid, "RssAnon")
+    peak = [anon_before]
+    stop = threading.Event()
+
+    def sample():
+        while not stop.wait(0.1):
+            peak[0] = max(peak[0], rss(srv.proc.pid, "RssAnon"))
+
+    th = threading.Thread(target=sample)
+    th.start()
+    cpu0 = proc_cpu(srv.proc.pid)
+    t0 = time.monotonic()
+    with multiprocessing.Pool(a.clients) as pool:
+        res = pool.map(client, [(srv.port, srv.cert, "bench", srv.secrets["bench"], coll,
+                                 dates, a.limit, a.seconds, i, kind)
+                                for i in range(a.clients)])
+    wall = time.monotonic() - t0
+    server_cpu = proc_cpu(srv.proc.pid) - cpu0
+    stop.set()
+    th.join()
+    lat = sorted(x for r in res for x in r[0])
+    objs = sum(r[1] for r in res)
+    return {"server_cpu_s": round(server_cpu, 1), "wall_s": round(wall, 1),
+            "anon_before_load_bytes": anon_before, "anon_peak_load_bytes": peak[0],
+            "anon_per_client_bytes": (peak[0] - anon_before) // a.clients,
+            "errors": sum(r[2] for r in res), "pages": len(lat),
+            "objects_per_s": round(objs / wall), "pages_per_s": round(len(lat) / wall, 1),
+            "p50_ms": round(lat[len(lat) // 2] * 1000, 1),
+            "p90_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.90))] * 1000, 1),
+            "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, 1),
+            "max_ms": round(lat[-1] * 1000, 1),
+            "objects_per_cpu_s": round(objs / max(server_cpu, 1e-9)),
+            "bound_per_request_bytes": a.limit * max(r[3] for r in res)}
+
+
+def local_read(exp, tmp, n, fmt):
+    """Objects per CPU-second of `chatham export --format @fmt` over the newest
+    min(@n, 100,000) documents: one process, no TLS or HTTP (CPU time from getrusage, which
+    the other load on the machine does not distort the way it distorts wall-clock time)."""
+    chatham = os.path.join(os.environ.get("CHATHAM_BUILD_DIR") or
+                           os.path.join(HERE, "../../build/dev"), "node/chatham")
+    k = min(n, 100000)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    p = subprocess.run([chatham, "export", "--format", fmt, "--export-dir", exp,
+                        "--since", str(n - k), "--out", os.path.join(tmp, "all." + fmt),
+                        "--quiet"], capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert p.returncode == 0, p.stderr
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return round(k / max(cpu, 1e-9))
 
 
 def main():
@@ -183,62 +241,18 @@ def main():
                     break
                 q = "limit=%d&next=%s" % (a.limit, b["next"])
             c.close()
-            anon_before = rss(srv.proc.pid, "RssAnon")
-            peak = [anon_before]
-            stop = threading.Event()
-
-            def sample():
-                while not stop.wait(0.1):
-                    peak[0] = max(peak[0], rss(srv.proc.pid, "RssAnon"))
-
-            th = threading.Thread(target=sample)
-            th.start()
-            cpu0 = proc_cpu(srv.proc.pid)
-            t0 = time.monotonic()
-            with multiprocessing.Pool(a.clients) as pool:
-                res = pool.map(client, [(srv.port, srv.cert, "bench", srv.secrets["bench"],
-                                         coll, dates, a.limit, a.seconds, i)
-                                        for i in range(a.clients)])
-            wall = time.monotonic() - t0
-            server_cpu = proc_cpu(srv.proc.pid) - cpu0
-            out["server_cpu_s"] = round(server_cpu, 1)
-            out["wall_s"] = round(wall, 1)
-            stop.set()
-            th.join()
-            out["anon_before_load_bytes"] = anon_before
-            out["anon_peak_load_bytes"] = peak[0]
-            out["anon_per_client_bytes"] = (peak[0] - anon_before) // a.clients
+            out["objects"] = load(srv, coll, dates, a, "objects")
+            out["manifest"] = load(srv, coll, dates, a, "manifest")
         finally:
             srv.stop()
-        lat = sorted(x for r in res for x in r[0])
-        objs = sum(r[1] for r in res)
-        out["errors"] = sum(r[2] for r in res)
-        out["pages"] = len(lat)
-        out["objects_per_s"] = round(objs / wall)
-        out["pages_per_s"] = round(len(lat) / wall, 1)
-        out["p50_ms"] = round(lat[len(lat) // 2] * 1000, 1)
-        out["p99_ms"] = round(lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, 1)
-        out["max_ms"] = round(lat[-1] * 1000, 1)
-        biggest = max(r[3] for r in res)
-        out["bound_per_request_bytes"] = a.limit * biggest
-        # The machine's limit: the same renderer in one process, no TLS or HTTP, over the
-        # newest min(N, 100,000) documents. Both sides are measured in CPU seconds (the
-        # server's from /proc, the export's from getrusage), which the other load on the
-        # machine does not distort the way it distorts wall-clock time.
-        chatham = os.path.join(os.environ.get("CHATHAM_BUILD_DIR") or
-                               os.path.join(HERE, "../../build/dev"), "node/chatham")
-        k = min(a.n, 100000)
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        p = subprocess.run([chatham, "export", "--format", "stix21", "--export-dir", exp,
-                            "--since", str(a.n - k), "--out", os.path.join(tmp, "all.json"),
-                            "--quiet"], capture_output=True, text=True)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        assert p.returncode == 0, p.stderr
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        out["export_objects_per_cpu_s"] = round(k / cpu)
-        out["server_objects_per_cpu_s"] = round(objs / max(server_cpu, 1e-9))
-        out["ratio_server_to_renderer_per_cpu_s"] = round(
-            out["server_objects_per_cpu_s"] / out["export_objects_per_cpu_s"], 3)
+        # The machine's limits, measured in the same run: the same STIX renderer, and a raw
+        # read of the stored documents (jsonl: each document read and copied as stored).
+        out["stix21_objects_per_cpu_s"] = local_read(exp, tmp, a.n, "stix21")
+        out["raw_objects_per_cpu_s"] = local_read(exp, tmp, a.n, "jsonl")
+        for kind in ("objects", "manifest"):
+            f = out[kind]
+            f["to_stix21"] = round(f["objects_per_cpu_s"] / out["stix21_objects_per_cpu_s"], 3)
+            f["to_raw"] = round(f["objects_per_cpu_s"] / out["raw_objects_per_cpu_s"], 3)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if a.json:
@@ -248,20 +262,23 @@ def main():
               "%(threads)d server threads" % out)
         print("  start-up (index the feed)   %(startup_s)s s, index %(index_bytes)d bytes "
               "resident" % out)
-        print("  objects served              %(objects_per_s)d /s  (%(pages_per_s)s pages/s, "
-              "%(pages)d pages, %(errors)d errors)" % out)
-        print("  page latency                p50 %(p50_ms)s ms, p99 %(p99_ms)s ms, "
-              "max %(max_ms)s ms" % out)
-        print("  CPU                         server %(server_cpu_s)s CPU-s in %(wall_s)s s: "
-              "%(server_objects_per_cpu_s)d objects per CPU-s" % out)
-        print("  renderer limit (same run)   chatham export --format stix21: "
-              "%(export_objects_per_cpu_s)d objects per CPU-s; served / renderer = "
-              "%(ratio_server_to_renderer_per_cpu_s)s" % out)
-        print("  memory (anonymous)          %(anon_before_load_bytes)d before the load, peak "
-              "%(anon_peak_load_bytes)d during it: %(anon_per_client_bytes)d per concurrent "
-              "client; bound per request %(bound_per_request_bytes)d bytes (limit x largest "
-              "response object)" % out)
-    return 1 if out.get("errors") else 0
+        print("  local limits (same run)     raw read (export --format jsonl) "
+              "%(raw_objects_per_cpu_s)d, stix21 renderer %(stix21_objects_per_cpu_s)d "
+              "objects per CPU-s" % out)
+        for kind in ("objects", "manifest"):
+            f = dict(out[kind], kind=kind)
+            print("  GET %(kind)s" % f)
+            print("    served                    %(objects_per_s)d /s  (%(pages_per_s)s "
+                  "pages/s, %(pages)d pages, %(errors)d errors)" % f)
+            print("    page latency              p50 %(p50_ms)s ms, p90 %(p90_ms)s ms, "
+                  "p99 %(p99_ms)s ms, max %(max_ms)s ms" % f)
+            print("    CPU                       server %(server_cpu_s)s CPU-s in %(wall_s)s "
+                  "s: %(objects_per_cpu_s)d per CPU-s = %(to_raw)s x raw read, "
+                  "%(to_stix21)s x stix21 renderer" % f)
+            print("    memory (anonymous)        %(anon_before_load_bytes)d before, peak "
+                  "%(anon_peak_load_bytes)d: %(anon_per_client_bytes)d per concurrent "
+                  "client; bound per request %(bound_per_request_bytes)d bytes" % f)
+    return 1 if out["objects"]["errors"] or out["manifest"]["errors"] else 0
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Key file decoding: member bundles, steward keys and network keys. Whatever decodes must
+ * Key file decoding: member bundles, steward keys, network keys and OPRF key shares. Whatever decodes must
  * re-encode to exactly the input (the formats are canonical), and a failed decode must leave
  * no secret behind in the output.
  */
@@ -36,7 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int init;
 	struct proto_keys k;
-	uint8_t pk[32], sk[64], key[32], *out = NULL;
+	uint8_t pk[32], sk[64], key[32], cid[32], *out = NULL;
+	uint32_t idx;
 	size_t out_len = 0;
 	int err;
 
@@ -62,6 +63,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (proto_community_netkey_decode(key, data, size) == 0) {
 		err = proto_community_netkey_encode(key, &out, &out_len);
+		same(err, out, out_len, data, size);
+	} else if (!zero(key, sizeof(key))) {
+		__builtin_trap();
+	}
+
+	if (proto_community_oprf_share_decode(cid, &idx, key, data, size) == 0) {
+		err = proto_community_oprf_share_encode(cid, idx, key, &out, &out_len);
 		same(err, out, out_len, data, size);
 	} else if (!zero(key, sizeof(key))) {
 		__builtin_trap();

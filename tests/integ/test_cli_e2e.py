@@ -173,8 +173,9 @@ def test_flow(node, tmp):
     misp = os.path.join(tmp, "misp")
     export(node, "misp-feed", "--out", misp)
     man = json.load(open(os.path.join(misp, "manifest.json")))
-    ev = json.load(open(os.path.join(misp, next(iter(man)) + ".json")))["Event"]
-    assert {a["value"] for a in ev["Attribute"]} == values
+    attrs = [a for uuid in man
+             for a in json.load(open(os.path.join(misp, uuid + ".json")))["Event"]["Attribute"]]
+    assert {a["value"] for a in attrs} == values and len(attrs) == len(values)
     assert len(open(os.path.join(misp, "hashes.csv")).read().splitlines()) == 8
 
     # The node's own CSV export imports back as is (unknown columns ignored).

@@ -110,35 +110,131 @@ def test_stix(tmp, d, docs, raw):
     assert ip["id"] == ip_full["id"], "indicator ids must be stable across exports"
 
 
+class MispFetcher:
+    """A MISP instance's feed pull, as MISP's Feed model does it: manifest.json first; an
+    event is fetched when it is unknown ("add") or its manifest timestamp is newer than the
+    local copy's ("edit"); an edit updates the attributes the copy holds by uuid only when
+    the new timestamp is newer, and adds the others. One attribute uuid may live in one
+    event only (MISP refuses a second). Feed filter rules read the manifest's Tag and Orgc."""
+
+    def __init__(self):
+        self.events = {}  # uuid -> {"timestamp": int, "attrs": {uuid: attribute}}
+        self.where = {}   # attribute uuid -> event uuid
+
+    def pull(self, feed):
+        manifest = json.load(open(os.path.join(feed, "manifest.json")))
+        fetched = []
+        for uuid, entry in sorted(manifest.items()):
+            assert set(entry) >= {"Orgc", "Tag", "info", "date", "analysis",
+                                  "threat_level_id", "timestamp"}, entry
+            local = self.events.get(uuid)
+            if local and local["timestamp"] >= int(entry["timestamp"]):
+                continue
+            ev = json.load(open(os.path.join(feed, uuid + ".json")))["Event"]
+            assert ev["uuid"] == uuid and int(ev["timestamp"]) == int(entry["timestamp"])
+            assert ev["Tag"] == entry["Tag"] and ev["info"] == entry["info"]
+            if local is None:
+                local = self.events[uuid] = {"timestamp": 0, "attrs": {}}
+            for a in ev["Attribute"]:
+                assert self.where.setdefault(a["uuid"], uuid) == uuid, \
+                    "attribute %s in two events" % a["uuid"]
+                old = local["attrs"].get(a["uuid"])
+                if old is None or int(a["timestamp"]) > int(old["timestamp"]):
+                    local["attrs"][a["uuid"]] = a
+            local["timestamp"] = int(ev["timestamp"])
+            fetched.append(uuid)
+        return fetched
+
+    def attr(self, value):
+        for uuid, ev in self.events.items():
+            for a in ev["attrs"].values():
+                if a["value"] == value:
+                    return uuid, a
+        raise AssertionError("%s is not in the MISP copy" % value)
+
+
+def check_hashes(feed):
+    """hashes.csv: md5(value),event uuid for every attribute of every event."""
+    manifest = json.load(open(os.path.join(feed, "manifest.json")))
+    want = set()
+    for uuid in manifest:
+        for a in json.load(open(os.path.join(feed, uuid + ".json")))["Event"]["Attribute"]:
+            want.add("%s,%s" % (hashlib.md5(a["value"].encode()).hexdigest(), uuid))
+    lines = open(os.path.join(feed, "hashes.csv")).read().splitlines()
+    assert len(lines) == len(set(lines)) and set(lines) == want, (lines, want)
+
+
 def test_misp(tmp, d, docs, raw):
-    out = os.path.join(tmp, "misp")
-    run("export", "--format", "misp-feed", "--export-dir", d, "--out", out, check=0)
-    manifest = json.load(open(os.path.join(out, "manifest.json")))
-    assert len(manifest) == 1
-    uuid = next(iter(manifest))
-    ev = json.load(open(os.path.join(out, uuid + ".json")))["Event"]
-    assert ev["uuid"] == uuid and ev["Orgc"]["name"] == COMMUNITY
-    assert manifest[uuid]["Orgc"]["name"] == COMMUNITY
-    vals = {a["value"]: a for a in ev["Attribute"]}
-    assert set(vals) == {"http://evil.example/a,b?q='x'", "198.51.100.7",
-                         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}
-    assert vals["198.51.100.7"]["type"] == "ip-dst" and vals["198.51.100.7"]["to_ids"] is True
-    assert vals["198.51.100.7"]["Tag"][0]["name"] == "tlp:green"
-    assert ev["Tag"][0]["name"] == "tlp:amber+strict"
-    hashes = open(os.path.join(out, "hashes.csv")).read().splitlines()
-    want = sorted("%s,%s" % (hashlib.md5(v.encode()).hexdigest(), uuid) for v in vals)
-    assert sorted(hashes) == want, hashes
-    # Same export again: same event, files unchanged in content.
-    run("export", "--format", "misp-feed", "--export-dir", d, "--out", out, check=0)
-    assert json.load(open(os.path.join(out, "manifest.json"))) == manifest
-    assert sorted(open(os.path.join(out, "hashes.csv")).read().splitlines()) == want
-    # An incremental batch is a second event.
-    run("export", "--format", "misp-feed", "--export-dir", d, "--out", out, "--since", "4",
-        check=0)
-    manifest2 = json.load(open(os.path.join(out, "manifest.json")))
-    assert len(manifest2) == 2
-    files = sorted(f for f in os.listdir(out) if f.endswith(".json") and f != "manifest.json")
-    assert len(files) == 2 and not [f for f in os.listdir(out) if f.startswith(".")]
+    """The MISP feed read the way MISP's feed fetcher reads it: stable events per TLP and
+    first-seen day, TLP per attribute, and a revoke that sets to_ids false in the event the
+    attribute already lives in, picked up by an incremental pull."""
+    env = ExportEnv(os.path.join(tmp, "export-misp"), COMMUNITY)
+    day2 = 1700000000000 + 86400000
+    for doc in [make_doc(1, "ipv4", "198.51.100.7", "GREEN", description="seen twice"),
+                make_doc(2, "domain", "evil.example", "AMBER", tags=["c2"]),
+                make_doc(3, "url", "http://evil.example/a,b?q='x'", "CLEAR"),
+                make_doc(4, "domain", "other.example", "AMBER"),
+                make_doc(5, "ipv4", "198.51.100.8", "GREEN", first=day2, last=day2),
+                make_doc(6, "email", "x@observed.example", "GREEN", state="observed"),
+                make_doc(7, "ipv6", "2001:db8::/32", "RED", state="expired")]:
+        env.add(doc)
+    out, cursor = os.path.join(tmp, "misp"), os.path.join(tmp, "misp-cursor.json")
+    p = run("export", "--format", "misp-feed", "--export-dir", env.path, "--out", out,
+            "--state", cursor, check=0)
+    assert "6 new, 0 changed" in p.stderr, p.stderr
+    misp = MispFetcher()
+    assert len(misp.pull(out)) == 5  # GREEN x 2 days, AMBER, CLEAR, RED
+    check_hashes(out)
+    for f in os.listdir(out):
+        assert stat.S_IMODE(os.stat(os.path.join(out, f)).st_mode) == 0o640, f
+    want_tlp = {"198.51.100.7": "tlp:green", "evil.example": "tlp:amber",
+                "other.example": "tlp:amber", "http://evil.example/a,b?q='x'": "tlp:clear",
+                "198.51.100.8": "tlp:green", "2001:db8::/32": "tlp:red"}
+    for value, tag in want_tlp.items():
+        ev, a = misp.attr(value)
+        assert a["Tag"][0]["name"] == tag, (value, a["Tag"])
+        assert json.load(open(os.path.join(out, "manifest.json")))[ev]["Tag"] == \
+            [{"name": tag, "colour": a["Tag"][0]["colour"]}]
+        assert a["to_ids"] is (value != "2001:db8::/32"), a
+    assert misp.attr("evil.example")[0] == misp.attr("other.example")[0]
+    assert misp.attr("198.51.100.7")[0] != misp.attr("198.51.100.8")[0]  # another day
+    assert {"name": 'chatham:state="expired"', "colour": "#808080"} in \
+        misp.attr("2001:db8::/32")[1]["Tag"]
+    ev_before, a_before = misp.attr("evil.example")
+    ts_before = misp.events[ev_before]["timestamp"]
+
+    # Nothing new: nothing is written, and MISP fetches nothing.
+    before = {f: open(os.path.join(out, f), "rb").read() for f in os.listdir(out)}
+    p = run("export", "--format", "misp-feed", "--export-dir", env.path, "--out", out,
+            "--state", cursor, check=0)
+    assert {f: open(os.path.join(out, f), "rb").read() for f in os.listdir(out)} == before
+    assert misp.pull(out) == []
+
+    # A revoke: the incremental export rewrites the event the attribute lives in.
+    env.add(make_doc(8, "domain", "evil.example", "AMBER", state="withdrawn", members=0))
+    p = run("export", "--format", "misp-feed", "--export-dir", env.path, "--out", out,
+            "--state", cursor, check=0)
+    assert "0 new, 1 changed" in p.stderr and "1 event written" in p.stderr, p.stderr
+    assert misp.pull(out) == [ev_before]
+    ev_after, a_after = misp.attr("evil.example")
+    assert ev_after == ev_before and a_after["uuid"] == a_before["uuid"]
+    assert a_before["to_ids"] is True and a_after["to_ids"] is False
+    assert {"name": 'chatham:state="withdrawn"', "colour": "#808080"} in a_after["Tag"]
+    assert int(a_after["timestamp"]) > int(a_before["timestamp"])
+    assert misp.events[ev_after]["timestamp"] > ts_before
+    assert misp.attr("other.example")[1]["to_ids"] is True
+    check_hashes(out)
+    assert len(json.load(open(os.path.join(out, "manifest.json")))) == 5
+
+    # A full export into a new directory gives the same events and attributes.
+    full = os.path.join(tmp, "misp-full")
+    run("export", "--format", "misp-feed", "--export-dir", env.path, "--out", full, check=0)
+    misp2 = MispFetcher()
+    misp2.pull(full)
+    assert misp2.where == misp.where
+    assert misp2.attr("evil.example")[1]["to_ids"] is False
+    env.close()
+    assert not [f for f in os.listdir(out) if f.startswith(".")]
 
 
 def test_errors(tmp, d, docs, raw):

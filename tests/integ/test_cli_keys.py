@@ -4,6 +4,7 @@
 parts), the roster life cycle across two epochs with a 2-of-3 steward quorum, the checks
 `roster verify` makes, and the errors and exit codes an operator meets."""
 import json
+import msgpack
 import os
 import stat
 import sys
@@ -69,6 +70,53 @@ def test_community_usage(w):
         "steward_pk"], "--stewards", "1", "--threshold", "2", "--out-dir", w.p("mixed"),
         "--json", check=0)
     assert json.loads(p.stdout)["steward_pks"][0] == pub(w.p("ext.key"))["steward_pk"]
+
+
+def test_community_sealed(w):
+    """--sealed-k deals the OPRF key: one 0600 share file per steward, in the community
+    file's steward order, the settings and verification keys public in the community file."""
+    d = w.p("sealed")
+    p = run("community", "init", "--name", "Sealed", "--stewards", "3", "--threshold", "2",
+            "--sealed-k", "3", "--sealed-quota", "500", "--sealed-window", "7", "--out-dir", d,
+            "--json", check=0)
+    res = json.loads(p.stdout)
+    assert res["sealed"] == {"k": 3, "oprf_threshold": 2, "oprf_shares": 3, "quota": 500,
+                             "window_days": 7}, res
+    comm = msgpack.unpackb(open(os.path.join(d, "community"), "rb").read(),
+                           strict_map_key=False)
+    sealed = comm[6]
+    assert [sealed[i] for i in range(4)] == [3, 2, 500, 7], sealed
+    assert len(sealed[4]) == 32 and len(sealed[5]) == 3
+    assert len(set(sealed[5]) | {sealed[4]}) == 4
+    for j in (1, 2, 3):
+        f = os.path.join(d, "oprf-share-%d.key" % j)
+        assert mode(f) == 0o600 and f in res["files"]
+        share = msgpack.unpackb(open(f, "rb").read(), strict_map_key=False)
+        assert share[0] == "chatham-oprf-share" and share[3] == j
+        assert share[2].hex() == res["community_id"]
+        assert share[4].hex() not in p.stdout
+    # The community file stays an authority for roster epoch 1.
+    run("keygen", "--out", w.p("sealed-m.key"), check=0)
+    r = w.p("sealed-roster")
+    run("roster", "add", "--roster", r, "--community", os.path.join(d, "community"), "--key",
+        w.p("sealed-m.key.pub"), "--name", "m", check=0)
+    # Defaults: the OPRF threshold follows --threshold; one steward deals a 1-of-1 key.
+    p = run("community", "init", "--name", "One", "--stewards", "1", "--sealed-k", "2",
+            "--out-dir", w.p("sealed1"), "--json", check=0)
+    assert json.loads(p.stdout)["sealed"] == {"k": 2, "oprf_threshold": 1, "oprf_shares": 1,
+                                              "quota": 100000, "window_days": 30}
+    # Without --sealed-k nothing is dealt and the file has no key 6.
+    comm = msgpack.unpackb(open(os.path.join(w.comm, "community"), "rb").read(),
+                           strict_map_key=False)
+    assert 6 not in comm and not any(f.startswith("oprf-share") for f in os.listdir(w.comm))
+    for args in (["--sealed-k", "1"], ["--sealed-k", "33"], ["--sealed-quota", "5"],
+                 ["--sealed-k", "3", "--oprf-threshold", "4"],
+                 ["--sealed-k", "3", "--sealed-window", "0"],
+                 ["--sealed-k", "3", "--sealed-quota", "0"]):
+        p = run("community", "init", "--name", "A", "--stewards", "3", "--threshold", "2",
+                "--out-dir", w.p("bad"), *args)
+        assert p.returncode == 2 and p.stderr, (args, p.returncode, p.stderr)
+    assert not os.path.exists(w.p("bad"))
 
 
 def test_keygen(w):
@@ -313,7 +361,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         w = World(tmp)
         # Order matters: later tests use the files earlier ones made.
-        for t in (test_community_init, test_community_usage, test_keygen, test_roster_epoch1,
+        for t in (test_community_init, test_community_usage, test_community_sealed, test_keygen, test_roster_epoch1,
                   test_roster_tampered, test_roster_epoch2, test_roster_stewards, test_roster_revoke,
                   test_roster_edit_draft, test_help):
             try:

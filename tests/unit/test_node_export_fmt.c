@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "node/format/export_fmt.h"
+#include "node/format/misp_feed.h"
 #include "node/daemon/exporter.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
@@ -551,144 +552,224 @@ static char *read_text(const char *dir, const char *name)
 	return (char *)tu_read_file(path, &len);
 }
 
-/* Renders a MISP batch into @dir; returns the event uuid in @uuid. */
-static void misp_batch(const char *dir, struct doc *docs, size_t n, uint64_t since, char *uuid)
+/* Runs one misp-feed export of @n docs into @dir, as `chatham export` does. */
+static int misp_run(const char *dir, struct doc **docs, size_t n, struct node_misp_feed_stats *st)
 {
-	struct node_export_options o = {
-		.format = NODE_EXPORT_MISP_FEED, .community = COMMUNITY, .since = since};
-	char tmp[4096];
-	FILE *f;
+	struct node_export_options o = {.format = NODE_EXPORT_MISP_FEED, .community = COMMUNITY};
 	struct node_export_writer *w;
+	const char *why = NULL;
+	int r;
 
-	memset(o.env_id, 0x5a, sizeof(o.env_id));
-	snprintf(tmp, sizeof(tmp), "%s/.event.tmp", dir);
-	f = fopen(tmp, "w");
-	assert_non_null(f);
-	w = node_export_writer_new(&o, f);
+	r = node_misp_feed_open(&o.misp, dir, COMMUNITY, &why);
+	if (r)
+		return r;
+	w = node_export_writer_new(&o, NULL);
 	assert_non_null(w);
 	for (size_t i = 0; i < n; i++)
-		assert_true(node_export_writer_add(w, docs[i].text, strlen(docs[i].text),
-						   &docs[i].d) >= 0);
+		assert_true(node_export_writer_add(w, docs[i]->text, strlen(docs[i]->text),
+						   &docs[i]->d) >= 0);
 	assert_int_equal(node_export_writer_finish(w), 0);
-	fclose(f);
-	assert_int_equal(node_export_misp_commit(w, dir, tmp, uuid), 0);
+	r = node_misp_feed_commit(o.misp, st, &why);
 	node_export_writer_free(w);
-	assert_int_equal(access(tmp, F_OK), -1);
+	node_misp_feed_free(o.misp);
+	return r;
+}
+
+static json_t *load_json(const char *dir, const char *name)
+{
+	char p[4096];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return json_load_file(p, 0, NULL);
+}
+
+/* The event (in @man's events) whose attributes hold @value; its attribute in *@attr. */
+static json_t *misp_find(const char *dir, json_t *man, const char *value, json_t **attr,
+			 const char **ev_uuid)
+{
+	const char *uuid;
+	json_t *entry;
+
+	json_object_foreach(man, uuid, entry)
+	{
+		char name[64];
+		json_t *root, *a;
+		size_t i;
+
+		snprintf(name, sizeof(name), "%s.json", uuid);
+		root = load_json(dir, name);
+		assert_non_null(root);
+		json_array_foreach(json_object_get(json_object_get(root, "Event"), "Attribute"), i,
+				   a)
+		{
+			if (!strcmp(json_string_value(json_object_get(a, "value")), value)) {
+				*attr = a;
+				*ev_uuid = uuid;
+				return root;
+			}
+		}
+		json_decref(root);
+	}
+	fail_msg("%s is in no event of the feed", value);
+	return NULL;
+}
+
+static const char *tag0(json_t *o)
+{
+	return json_string_value(
+		json_object_get(json_array_get(json_object_get(o, "Tag"), 0), "name"));
+}
+
+static json_int_t ts_of(json_t *o)
+{
+	return json_integer_value(json_object_get(o, "timestamp"));
 }
 
 static void test_misp_feed(void **state)
 {
-	char *dir = tu_tmpdir(), uuid[37], uuid2[37], name[64], md5[33], line[80];
-	char *text, *hashes;
-	json_t *root, *ev, *man, *attrs, *a;
-	struct stat st;
+	static const char *const want_tag[] = {"tlp:green",	   "tlp:amber", "tlp:clear",
+					       "tlp:amber+strict", NULL,	"tlp:red"};
+	char *dir = tu_tmpdir(), *hashes, *hashes2, *man_text, *man_text2, md5[33], line[80];
+	struct doc *all[N_DOCS], retired, amber, *one[1];
+	struct node_misp_feed_stats st;
+	json_t *man, *root, *a, *ev;
+	const char *uu, *uu2;
+	json_int_t a_ts, ev_ts;
+	char ev_uuid[37], a_uuid[37];
 
 	(void)state;
 	assert_non_null(dir);
-	misp_batch(dir, D, N_DOCS, 0, uuid);
-	assert_int_equal(strlen(uuid), 36);
+	for (int i = 0; i < N_DOCS; i++)
+		all[i] = &D[i];
+	assert_int_equal(misp_run(dir, all, N_DOCS, &st), 0);
+	/* Observed-only is left out; one event per TLP (all first seen on one day). */
+	assert_int_equal(st.added, 5);
+	assert_int_equal(st.events, 5);
+	man = load_json(dir, "manifest.json");
+	assert_int_equal(json_object_size(man), 5);
+	hashes = read_text(dir, "hashes.csv");
+	assert_int_equal(count_lines(hashes, "\n"), 5);
+	for (int i = 0; i < N_DOCS; i++) {
+		if (!want_tag[i])
+			continue;
+		root = misp_find(dir, man, D[i].d.value, &a, &uu);
+		ev = json_object_get(root, "Event");
+		/* TLP per attribute, and the event's tag is the strictest of its attributes. */
+		assert_string_equal(tag0(a), want_tag[i]);
+		assert_string_equal(tag0(ev), want_tag[i]);
+		assert_string_equal(tag0(json_object_get(man, uu)), want_tag[i]);
+		assert_string_equal(json_string_value(json_object_get(ev, "date")), "2023-11-14");
+		assert_int_equal(ts_of(json_object_get(man, uu)), ts_of(ev));
+		assert_string_equal(
+			json_string_value(json_object_get(json_object_get(ev, "Orgc"), "name")),
+			COMMUNITY);
+		/* Retired: not for IDS, and the retirement is a visible tag. */
+		assert_int_equal(json_is_true(json_object_get(a, "to_ids")),
+				 D[i].d.state == PROTO_SUMMARY_ACTIVE);
+		if (D[i].d.state != PROTO_SUMMARY_ACTIVE)
+			assert_string_equal(
+				json_string_value(json_object_get(
+					json_array_get(json_object_get(a, "Tag"), 1), "name")),
+				D[i].d.state == PROTO_SUMMARY_WITHDRAWN
+					? "chatham:state=\"withdrawn\""
+					: "chatham:state=\"expired\"");
+		node_export_md5_hex(D[i].d.value, strlen(D[i].d.value), md5);
+		snprintf(line, sizeof(line), "%s,%s\n", md5, uu);
+		assert_non_null(strstr(hashes, line));
+		json_decref(root);
+	}
 
-	snprintf(name, sizeof(name), "%s.json", uuid);
-	text = read_text(dir, name);
-	assert_non_null(text);
-	root = json_loads(text, 0, NULL);
-	ev = json_object_get(root, "Event");
-	assert_non_null(ev);
-	assert_string_equal(json_string_value(json_object_get(ev, "uuid")), uuid);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(ev, "Orgc"), "name")),
-			    COMMUNITY);
-	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(json_object_get(ev, "Tag"), 0), "name")),
-			    "tlp:amber+strict");
-	attrs = json_object_get(ev, "Attribute");
-	assert_int_equal(json_array_size(attrs), 3);
-	a = json_array_get(attrs, 0);
-	assert_string_equal(json_string_value(json_object_get(a, "type")), "ip-dst");
-	assert_string_equal(json_string_value(json_object_get(a, "value")), "198.51.100.7");
-	assert_true(json_is_true(json_object_get(a, "to_ids")));
-	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(json_object_get(a, "Tag"), 0), "name")),
-			    "tlp:green");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(attrs, 2), "type")),
-			    "sha256");
+	/* The same export again writes nothing. */
+	man_text = read_text(dir, "manifest.json");
+	assert_int_equal(misp_run(dir, all, N_DOCS, &st), 0);
+	assert_int_equal(st.unchanged, 5);
+	assert_int_equal(st.events + st.added + st.changed, 0);
+	man_text2 = read_text(dir, "manifest.json");
+	assert_string_equal(man_text, man_text2);
+	free(man_text2);
+
+	/* A revoke: the same attribute uuid in the same event, to_ids false, newer times
+	 * although the change is within the same second (MISP takes only newer ones). */
+	root = misp_find(dir, man, D[0].d.value, &a, &uu);
+	snprintf(ev_uuid, sizeof(ev_uuid), "%s", uu);
+	snprintf(a_uuid, sizeof(a_uuid), "%s", json_string_value(json_object_get(a, "uuid")));
+	a_ts = ts_of(a);
+	ev_ts = ts_of(json_object_get(root, "Event"));
 	json_decref(root);
-	free(text);
-
-	{
-		char p[4096];
-		snprintf(p, sizeof(p), "%s/manifest.json", dir);
-		man = json_load_file(p, 0, NULL);
-	}
-	assert_non_null(man);
-	assert_non_null(json_object_get(man, uuid));
-	assert_int_equal(json_object_size(man), 1);
-
-	hashes = read_text(dir, "hashes.csv");
-	assert_non_null(hashes);
-	node_export_md5_hex("198.51.100.7", strlen("198.51.100.7"), md5);
-	snprintf(line, sizeof(line), "%s,%s\n", md5, uuid);
-	assert_int_equal(strncmp(hashes, line, strlen(line)), 0);
-	assert_int_equal(count_lines(hashes, "\n"), 3);
-	free(hashes);
-
-	/* Same batch again: same event, no duplicate hash lines. */
-	misp_batch(dir, D, N_DOCS, 0, uuid2);
-	assert_string_equal(uuid, uuid2);
-	hashes = read_text(dir, "hashes.csv");
-	assert_int_equal(count_lines(hashes, "\n"), 3);
-	free(hashes);
-
-	/* An incremental batch is a second event; withdrawn/expired are not for IDS. */
-	misp_batch(dir, D + 2, 4, 6, uuid2);
-	assert_string_not_equal(uuid, uuid2);
-	hashes = read_text(dir, "hashes.csv");
-	assert_int_equal(count_lines(hashes, "\n"), 6);
-	free(hashes);
-	snprintf(name, sizeof(name), "%s.json", uuid2);
-	text = read_text(dir, name);
-	json_t *root2 = json_loads(text, 0, NULL);
-	attrs = json_object_get(json_object_get(root2, "Event"), "Attribute");
-	assert_int_equal(json_array_size(attrs), 3);
-	assert_true(json_is_false(json_object_get(json_array_get(attrs, 0), "to_ids")));
-	assert_true(json_is_true(json_object_get(json_array_get(attrs, 1), "to_ids")));
-	json_decref(root2);
-	free(text);
+	make_doc(&retired, PROTO_IND_IPV4, "198.51.100.7", PROTO_TLP_GREEN, PROTO_SUMMARY_WITHDRAWN,
+		 20, NULL);
+	assert_int_equal(retired.d.modified_ms / 1000, (uint64_t)a_ts);
+	one[0] = &retired;
+	assert_int_equal(misp_run(dir, one, 1, &st), 0);
+	assert_int_equal(st.changed, 1);
+	assert_int_equal(st.events, 1);
 	json_decref(man);
+	man = load_json(dir, "manifest.json");
+	assert_int_equal(json_object_size(man), 5);
+	root = misp_find(dir, man, D[0].d.value, &a, &uu2);
+	assert_string_equal(uu2, ev_uuid);
+	assert_string_equal(json_string_value(json_object_get(a, "uuid")), a_uuid);
+	assert_true(json_is_false(json_object_get(a, "to_ids")));
+	assert_true(ts_of(a) > a_ts);
+	assert_true(ts_of(json_object_get(root, "Event")) > ev_ts);
+	assert_int_equal(ts_of(json_object_get(man, ev_uuid)),
+			 ts_of(json_object_get(root, "Event")));
+	json_decref(root);
+	hashes2 = read_text(dir, "hashes.csv");
+	assert_string_equal(hashes, hashes2); /* no new placement */
+	free(hashes2);
+
+	/* A TLP that rises keeps the attribute in its event; the event's tag follows. */
+	make_doc(&amber, PROTO_IND_IPV4, "198.51.100.7", PROTO_TLP_AMBER, PROTO_SUMMARY_ACTIVE, 21,
+		 NULL);
+	one[0] = &amber;
+	assert_int_equal(misp_run(dir, one, 1, &st), 0);
+	json_decref(man);
+	man = load_json(dir, "manifest.json");
+	root = misp_find(dir, man, D[0].d.value, &a, &uu2);
+	assert_string_equal(uu2, ev_uuid);
+	assert_string_equal(tag0(a), "tlp:amber");
+	assert_string_equal(tag0(json_object_get(root, "Event")), "tlp:amber");
+	assert_string_equal(tag0(json_object_get(man, ev_uuid)), "tlp:amber");
+	assert_true(json_is_true(json_object_get(a, "to_ids")));
+	json_decref(root);
+
+	/* A manifest lost after its events were written is made whole by the next run. */
 	{
 		char p[4096];
-		snprintf(p, sizeof(p), "%s/manifest.json", dir);
-		man = json_load_file(p, 0, NULL);
-		assert_int_equal(json_object_size(man), 2);
-		json_decref(man);
-		assert_int_equal(stat(p, &st), 0);
-		assert_int_equal(st.st_mode & 0777, 0640);
-	}
-
-	/* Nothing to export: no event, no files touched. */
-	misp_batch(dir, D + 4, 1, 0, uuid2);
-	assert_string_equal(uuid2, "");
-
-	/* A manifest that is not a JSON object is not overwritten. */
-	{
-		char p[4096], tmp[4096];
-		struct node_export_options o = {.format = NODE_EXPORT_MISP_FEED,
-						.community = COMMUNITY};
 		FILE *f;
-		struct node_export_writer *w;
+		snprintf(p, sizeof(p), "%s/manifest.json", dir);
+		f = fopen(p, "w");
+		fputs("{}", f);
+		fclose(f);
+		assert_int_equal(misp_run(dir, all + 1, 1, &st), 0);
+		assert_int_equal(st.events, 0);
+		json_decref(man);
+		man = load_json(dir, "manifest.json");
+		assert_int_equal(json_object_size(man), 1);
+		root = misp_find(dir, man, D[1].d.value, &a, &uu2);
+		json_decref(root);
+	}
+	/* Files that are not the feed's are refused, not overwritten. */
+	{
+		char p[4096];
+		FILE *f;
 		snprintf(p, sizeof(p), "%s/manifest.json", dir);
 		f = fopen(p, "w");
 		fputs("[1]", f);
 		fclose(f);
-		snprintf(tmp, sizeof(tmp), "%s/.event.tmp", dir);
-		f = fopen(tmp, "w");
-		w = node_export_writer_new(&o, f);
-		assert_int_equal(node_export_writer_add(w, D[0].text, strlen(D[0].text), &D[0].d),
-				 1);
-		assert_int_equal(node_export_writer_finish(w), 0);
+		assert_int_equal(misp_run(dir, all, 1, &st), NODE_E_EXPORT);
+		snprintf(p, sizeof(p), "%s/hashes.csv", dir);
+		f = fopen(p, "a");
+		fputs("not,a,hash\n", f);
 		fclose(f);
-		assert_int_equal(node_export_misp_commit(w, dir, tmp, NULL), NODE_E_EXPORT);
-		node_export_writer_free(w);
+		assert_int_equal(misp_run(dir, all, 1, &st), NODE_E_EXPORT);
 	}
+	json_decref(man);
+	free_doc(&retired);
+	free_doc(&amber);
+	free(man_text);
+	free(hashes);
 	tu_rmtree(dir);
 	free(dir);
 }

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include <jansson.h>
+
 #include "node/daemon/looplag.h"
 
 static void test_quantiles(void **state)
@@ -44,6 +46,31 @@ static void test_quantiles(void **state)
 	for (uint64_t v = 0; v < 16; v++)
 		node_looplag_hist_add(&h, v);
 	assert_int_equal(node_looplag_hist_quantile(&h, 0.5), 7);
+}
+
+/* The histogram in the JSON adds up to the samples, edges rising, the block in the last one. */
+static void check_json(const struct node_looplag *lag)
+{
+	json_t *j = node_looplag_json(lag), *h = json_object_get(j, "hist_us"), *e;
+	json_int_t sum = 0, prev = -1;
+	size_t i;
+
+	assert_non_null(j);
+	assert_true(json_is_array(h) && json_array_size(h) > 0);
+	json_array_foreach(h, i, e)
+	{
+		json_int_t top = json_integer_value(json_array_get(e, 0)),
+			   n = json_integer_value(json_array_get(e, 1));
+
+		assert_true(top > prev);
+		assert_true(n > 0);
+		prev = top;
+		sum += n;
+	}
+	assert_int_equal(sum, (json_int_t)lag->hist.n);
+	assert_true(prev >= (json_int_t)lag->hist.max_us);
+	assert_true(prev <= (json_int_t)lag->hist.max_us * 9 / 8 + 1);
+	json_decref(j);
 }
 
 static void block_ms(uv_timer_t *t)
@@ -78,6 +105,7 @@ static void test_blocked_loop_shows(void **state)
 	assert_true(lag.hist.max_us >= 25000); /* the 30 ms block, less timer slack */
 	uv_close((uv_handle_t *)&blocker, NULL);
 	uv_close((uv_handle_t *)&stopper, NULL);
+	check_json(&lag);
 	node_looplag_close(&lag);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&loop), 0);

@@ -3,6 +3,7 @@
  * Community definition and network key files: round trips, a pinned encoding, every
  * rejection, and the community file as the trust anchor of roster epoch 1.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -19,6 +20,8 @@
 #include "proto/error.h"
 #include "proto/keys.h"
 #include "proto/mp.h"
+#include "proto/oprf.h"
+#include "proto/sealed.h"
 #include "proto/roster.h"
 #include "testutil.h"
 
@@ -127,7 +130,7 @@ static void build(const struct proto_community *c, const struct cshape *s, uint8
 		proto_mp_write_uint(&w, c->threshold);
 	}
 	if (s->extra_key) {
-		proto_mp_write_uint(&w, 6);
+		proto_mp_write_uint(&w, 7);
 		proto_mp_write_uint(&w, 0);
 	}
 	if (s->trailing)
@@ -475,6 +478,186 @@ static void test_succession(void **state)
 		proto_roster_free(held[i]);
 }
 
+/* make_community() with sealed settings k = 3 over a fresh 2-of-3 OPRF key. */
+static void make_sealed(struct proto_community *c, uint8_t shares[3][32])
+{
+	make_community(c);
+	c->sealed.k = 3;
+	c->sealed.t = 2;
+	c->sealed.quota = 1000;
+	c->sealed.window_days = 30;
+	c->sealed.n = 3;
+	assert_int_equal(proto_oprf_deal(shares, c->sealed.vks, c->sealed.vk, 2, 3), 0);
+}
+
+/* The sealed map written by hand, with one field replaced by @bad_key/@bad_val. */
+static void build_sealed(const struct proto_community *c, int bad_key, uint64_t bad_val, bool extra,
+			 uint8_t **out, size_t *len)
+{
+	const struct proto_community_sealed *s = &c->sealed;
+	uint64_t v[4] = {s->k, s->t, s->quota, s->window_days};
+	struct proto_mp_writer w;
+
+	if (bad_key >= 0)
+		v[bad_key] = bad_val;
+	proto_mp_writer_init(&w);
+	proto_mp_write_map(&w, 7);
+	proto_mp_write_uint(&w, 0);
+	proto_mp_write_cstr(&w, PROTO_COMMUNITY_MAGIC);
+	proto_mp_write_uint(&w, 1);
+	proto_mp_write_uint(&w, 1);
+	proto_mp_write_uint(&w, 2);
+	proto_mp_write_bin(&w, c->id, 32);
+	proto_mp_write_uint(&w, 3);
+	proto_mp_write_cstr(&w, c->name);
+	proto_mp_write_uint(&w, 4);
+	proto_mp_write_array(&w, c->n_stewards);
+	for (size_t i = 0; i < c->n_stewards; i++)
+		proto_mp_write_bin(&w, c->stewards[i], 32);
+	proto_mp_write_uint(&w, 5);
+	proto_mp_write_uint(&w, c->threshold);
+	proto_mp_write_uint(&w, 6);
+	proto_mp_write_map(&w, 6 + extra);
+	for (unsigned i = 0; i < 4; i++) {
+		proto_mp_write_uint(&w, i);
+		proto_mp_write_uint(&w, v[i]);
+	}
+	proto_mp_write_uint(&w, 4);
+	proto_mp_write_bin(&w, s->vk, 32);
+	proto_mp_write_uint(&w, 5);
+	proto_mp_write_array(&w, s->n);
+	for (size_t i = 0; i < s->n; i++)
+		proto_mp_write_bin(&w, s->vks[i], 32);
+	if (extra) {
+		proto_mp_write_uint(&w, 6);
+		proto_mp_write_uint(&w, 1);
+	}
+	assert_int_equal(proto_mp_writer_finish(&w, out, len), 0);
+}
+
+static void test_sealed_settings(void **state)
+{
+	static const struct {
+		const char *name;
+		int key;
+		uint64_t val;
+		bool extra;
+		int err;
+	} cases[] = {
+		{"as encoded", -1, 0, false, 0},
+		{"k written as 0", 0, 0, false, PROTO_E_SEALED_K},
+		{"k 1", 0, 1, false, PROTO_E_SEALED_K},
+		{"k over the maximum", 0, PROTO_SEALED_K_MAX + 1, false, PROTO_E_SEALED_K},
+		{"t 0", 1, 0, false, PROTO_E_RANGE},
+		{"t over n", 1, 4, false, PROTO_E_RANGE},
+		{"quota 0", 2, 0, false, PROTO_E_RANGE},
+		{"window 0", 3, 0, false, PROTO_E_RANGE},
+		{"window over a year", 3, PROTO_SEALED_WINDOW_MAX + 1, false, PROTO_E_RANGE},
+		{"unknown sealed key", -1, 0, true, PROTO_E_KEY_UNKNOWN},
+	};
+	struct proto_community c, d;
+	uint8_t shares[3][32], *buf, *enc;
+	size_t len, enc_len;
+
+	(void)state;
+	make_sealed(&c, shares);
+	assert_int_equal(proto_community_encode(&c, &enc, &enc_len), 0);
+	assert_true(enc_len <= PROTO_COMMUNITY_MAX_BYTES);
+	assert_int_equal(proto_community_decode(&d, enc, enc_len), 0);
+	assert_memory_equal(&d, &c, sizeof(c));
+	for (size_t n = 0; n < enc_len; n++)
+		assert_int_not_equal(proto_community_decode(&d, enc, n), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int got;
+
+		build_sealed(&c, cases[i].key, cases[i].val, cases[i].extra, &buf, &len);
+		if (cases[i].err == 0)
+			assert_memory_equal(buf, enc, enc_len);
+		got = proto_community_decode(&d, buf, len);
+		if (got != cases[i].err)
+			fail_msg("%s: got %s, want %s", cases[i].name, proto_error_name(got),
+				 proto_error_name(cases[i].err));
+		free(buf);
+	}
+	free(enc);
+
+	/* Verification keys off one polynomial, or a bad point, are refused both ways. */
+	make_sealed(&c, shares);
+	memcpy(c.sealed.vks[2], c.sealed.vks[0], 32);
+	assert_int_equal(proto_community_encode(&c, &enc, &enc_len), PROTO_E_OPRF_PROOF);
+	make_sealed(&c, shares);
+	memcpy(c.sealed.vk, c.sealed.vks[1], 32);
+	assert_int_equal(proto_community_encode(&c, &enc, &enc_len), PROTO_E_OPRF_PROOF);
+	c.sealed.vk[0] ^= 1;
+	c.sealed.vk[31] |= 0x80;
+	assert_int_equal(proto_community_encode(&c, &enc, &enc_len), PROTO_E_RING_POINT);
+
+	/* A file without key 6 (the pinned vector, written before it existed) reads as off. */
+	len = strlen(vector_community) / 2;
+	buf = malloc(len);
+	assert_int_equal(proto_hex_decode(buf, len, vector_community), 0);
+	assert_int_equal(proto_community_decode(&d, buf, len), 0);
+	assert_int_equal(d.sealed.k, 0);
+	free(buf);
+	proto_wipe(shares, sizeof(shares));
+}
+
+static void test_oprf_share_file(void **state)
+{
+	struct proto_community c;
+	uint8_t shares[3][32], id[32], got[32], *buf;
+	uint32_t idx;
+	size_t len;
+
+	(void)state;
+	make_sealed(&c, shares);
+	assert_int_equal(proto_community_oprf_share_encode(c.id, 0, shares[0], &buf, &len),
+			 -EINVAL);
+	for (uint32_t j = 1; j <= 3; j++) {
+		assert_int_equal(
+			proto_community_oprf_share_encode(c.id, j, shares[j - 1], &buf, &len), 0);
+		assert_int_equal(proto_community_oprf_share_decode(id, &idx, got, buf, len), 0);
+		assert_int_equal(idx, j);
+		assert_memory_equal(got, shares[j - 1], 32);
+		assert_int_equal(proto_community_oprf_share_check(&c, id, idx, got), 0);
+		/* Another holder's index, another community, no sealed settings. */
+		assert_int_equal(proto_community_oprf_share_check(&c, id, j % 3 + 1, got),
+				 PROTO_E_OPRF_PROOF);
+		assert_int_equal(proto_community_oprf_share_check(&c, id, 4, got), PROTO_E_RANGE);
+		id[0] ^= 1;
+		assert_int_equal(proto_community_oprf_share_check(&c, id, idx, got),
+				 PROTO_E_ROSTER_COMMUNITY);
+		for (size_t n = 0; n < len; n++) {
+			assert_int_not_equal(
+				proto_community_oprf_share_decode(id, &idx, got, buf, n), 0);
+			assert_true(all_zero(got, 32));
+		}
+		proto_wipe(buf, len);
+		free(buf);
+	}
+	c.sealed.k = 0;
+	assert_int_equal(proto_community_oprf_share_check(&c, c.id, 1, shares[0]),
+			 PROTO_E_KEY_MISSING);
+
+	/* A zero share, an index out of range, another file kind. */
+	memset(got, 0, 32);
+	assert_int_equal(proto_community_oprf_share_encode(c.id, 1, got, &buf, &len), 0);
+	assert_int_equal(proto_community_oprf_share_decode(id, &idx, got, buf, len),
+			 PROTO_E_RING_SCALAR);
+	free(buf);
+	assert_int_equal(proto_community_oprf_share_encode(c.id, 33, shares[0], &buf, &len), 0);
+	assert_int_equal(proto_community_oprf_share_decode(id, &idx, got, buf, len), PROTO_E_RANGE);
+	assert_true(all_zero(got, 32));
+	proto_wipe(buf, len);
+	free(buf);
+	assert_int_equal(proto_community_netkey_encode(shares[0], &buf, &len), 0);
+	assert_int_equal(proto_community_oprf_share_decode(id, &idx, got, buf, len),
+			 PROTO_E_KEY_FORMAT);
+	proto_wipe(buf, len);
+	free(buf);
+	proto_wipe(shares, sizeof(shares));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -483,6 +666,8 @@ int main(void)
 		cmocka_unit_test(test_netkey),
 		cmocka_unit_test(test_anchor_for_epoch1),
 		cmocka_unit_test(test_succession),
+		cmocka_unit_test(test_sealed_settings),
+		cmocka_unit_test(test_oprf_share_file),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Key, community and roster commands: the steward's and the member's tools for the files a
- * node is configured with. They work on files only, never on a running node.
+ * `chatham roster`: the steward's tool for the roster file a node is configured with. It
+ * works on files only, never on a running node.
  *
  * Roster life cycle. A roster file is either a draft (not yet signed by a quorum of the
  * stewards that authorise its epoch: epoch 1 by the community file's stewards, a later
@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "node/cli/cli.h"
 #include "node/cli/cmd.h"
+#include "node/cli/util.h"
 #include "node/common/keyfile.h"
 #include "node/format/request.h"
 #include "proto/community.h"
@@ -40,496 +39,6 @@
 #include "proto/roster.h"
 
 #define PUB_MAX 4096
-
-static int errorf(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int errorf(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "chatham: %s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return NODE_CMD_EXIT_FAIL;
-}
-
-static int usage_error(const char *cmd, const char *msg)
-{
-	if (msg)
-		fprintf(stderr, "chatham: %s: %s\n", cmd, msg);
-	fprintf(stderr, "chatham: %s: see chatham %s --help\n", cmd, cmd);
-	return NODE_CMD_EXIT_USAGE;
-}
-
-/* File errors with the fix an operator needs. */
-static int file_error(const char *cmd, const char *what, const char *path, int err)
-{
-	if (err == -EEXIST)
-		return errorf(cmd, "%s %s already exists (--force replaces it)", what, path);
-	return errorf(cmd, "%s %s: %s", what, path, proto_error_str(err));
-}
-
-static char *hex32(char out[65], const uint8_t k[32])
-{
-	return proto_hex_encode(out, k, 32);
-}
-
-static int parse_hex32(const char *s, uint8_t out[32])
-{
-	return s && strlen(s) == 64 && proto_hex_decode(out, 32, s) == 0 ? 0 : -EINVAL;
-}
-
-static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
-{
-	char *end;
-
-	if (!s || !*s || *s == '-')
-		return -EINVAL;
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	if (errno || *end || *out > max)
-		return -EINVAL;
-	return 0;
-}
-
-static void print_json(json_t *j)
-{
-	char *t = j ? json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII) : NULL;
-
-	if (t)
-		puts(t);
-	free(t);
-	json_decref(j);
-}
-
-/* Writes @j (stolen) as a public file @path (0644 & ~umask, atomic), newline-terminated. */
-static int write_public_json(const char *path, json_t *j, unsigned flags)
-{
-	char *t = j ? json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII) : NULL, *line = NULL;
-	int r, n;
-
-	json_decref(j);
-	if (!t)
-		return -ENOMEM;
-	n = asprintf(&line, "%s\n", t);
-	free(t);
-	if (n < 0)
-		return -ENOMEM;
-	r = node_keyfile_write_public(path, (const uint8_t *)line, (size_t)n, flags);
-	free(line);
-	return r;
-}
-
-static char *pub_path(const char *path)
-{
-	size_t n = strlen(path);
-	char *p = malloc(n + 5);
-
-	if (p)
-		snprintf(p, n + 5, "%s.pub", path);
-	return p;
-}
-
-/* ------------------------------------------------------------------ keygen */
-
-static const char keygen_usage[] =
-	"usage: chatham keygen --out FILE [--name NAME] [--force] [--json]\n"
-	"       chatham keygen --steward --out FILE [--force] [--json]\n\n"
-	"Generate this member's key bundle (an Ed25519 identity key, an X25519 transport key\n"
-	"and a ristretto255 ring key) or, with --steward, a steward's Ed25519 signing key.\n"
-	"The secret goes to FILE (mode 0600, written atomically); the public part goes to\n"
-	"FILE.pub (JSON), which is what a steward needs for `chatham roster add --key`.\n"
-	"Missing directories on the way to FILE are created (mode 0700).\n"
-	"Only public keys are printed.\n\n"
-	"  -o, --out FILE    where to write the secret key (required)\n"
-	"  -n, --name NAME   organisation name to suggest in FILE.pub (members only)\n"
-	"  -S, --steward     generate a steward key instead of a member key bundle\n"
-	"  -f, --force       replace FILE and FILE.pub if they exist\n"
-	"  -j, --json        print the public keys as JSON\n"
-	"  -h, --help        this text\n";
-
-/*
- * Creates the missing directories on the way to @path's parent, each 0700 (they are about to
- * hold a secret key); existing ones are left as they are. Returns 0 or a negative errno
- * (-ENOTDIR when a component exists but is not a directory).
- */
-static int make_parents(const char *path)
-{
-	char *p = strdup(path);
-	struct stat st;
-	int rc = 0;
-
-	if (!p)
-		return -ENOMEM;
-	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		if (mkdir(p, 0700) != 0 && errno != EEXIST)
-			rc = -errno;
-		else if (stat(p, &st) != 0)
-			rc = -errno;
-		else if (!S_ISDIR(st.st_mode))
-			rc = -ENOTDIR;
-		*s = '/';
-		if (rc)
-			break;
-	}
-	free(p);
-	return rc;
-}
-
-int node_cmd_keygen(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{"out", required_argument, NULL, 'o'},
-		{"name", required_argument, NULL, 'n'},
-		{"steward", no_argument, NULL, 'S'},
-		{"force", no_argument, NULL, 'f'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *cmd = argv[0], *out = NULL, *name = NULL;
-	bool steward = false, force = false, json = false;
-	unsigned flags;
-	char *pub = NULL, a[65], b[65], c[65];
-	struct proto_keys k;
-	uint8_t spk[32], ssk[64];
-	json_t *info;
-	int opt, r, code = NODE_CMD_EXIT_FAIL;
-
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "o:n:Sfjh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'o':
-			out = optarg;
-			break;
-		case 'n':
-			name = optarg;
-			break;
-		case 'S':
-			steward = true;
-			break;
-		case 'f':
-			force = true;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			fputs(keygen_usage, stdout);
-			return NODE_CMD_EXIT_OK;
-		default:
-			return usage_error(cmd, NULL);
-		}
-	}
-	if (optind != argc)
-		return usage_error(cmd, "unexpected argument");
-	if (!out)
-		return usage_error(cmd, "--out FILE is required (secrets are never printed)");
-	if (steward && name)
-		return usage_error(cmd, "--name is for member keys");
-	if (name && proto_roster_check_text(name, strlen(name), PROTO_ROSTER_NAME_MAX))
-		return usage_error(cmd, "--name must be 1-128 bytes of UTF-8 without control "
-					"characters");
-	if (proto_crypto_init())
-		return errorf(cmd, "cannot initialise libsodium");
-	flags = force ? NODE_KEYFILE_OVERWRITE : 0;
-	pub = pub_path(out);
-	if (!pub)
-		return errorf(cmd, "out of memory");
-	if (!force && access(pub, F_OK) == 0) {
-		code = file_error(cmd, "public key file", pub, -EEXIST);
-		goto out;
-	}
-	r = make_parents(out);
-	if (r) {
-		code = file_error(cmd, "directory of", out, r);
-		goto out;
-	}
-
-	if (steward) {
-		proto_keys_steward_generate(spk, ssk);
-		r = node_keyfile_save_steward(out, ssk, flags);
-		proto_wipe(ssk, sizeof(ssk));
-		if (r) {
-			code = file_error(cmd, "steward key", out, r);
-			goto out;
-		}
-		info = json_pack("{s:s, s:i, s:s}", "chatham", "steward-public-key", "version", 1,
-				 "steward_pk", hex32(a, spk));
-	} else {
-		proto_keys_generate(&k);
-		r = node_keyfile_save_member(out, &k, flags);
-		hex32(a, k.id_pk);
-		hex32(b, k.tx_pk);
-		hex32(c, k.ring_pk);
-		proto_keys_wipe(&k);
-		if (r) {
-			code = file_error(cmd, "member key", out, r);
-			goto out;
-		}
-		info = json_pack("{s:s, s:i, s:s, s:s, s:s}", "chatham", "member-public-key",
-				 "version", 1, "member_id", a, "transport_pk", b, "ring_pk", c);
-		if (info && name)
-			json_object_set_new(info, "name", json_string(name));
-	}
-	r = write_public_json(pub, json_incref(info), flags);
-	if (r) {
-		json_decref(info);
-		code = file_error(cmd, "public key file", pub, r);
-		goto out;
-	}
-	if (json) {
-		json_object_set_new(info, "key_file", json_string(out));
-		json_object_set_new(info, "public_file", json_string(pub));
-		print_json(info);
-	} else {
-		json_decref(info);
-		if (steward) {
-			printf("steward key written to %s (mode 0600), public key to %s\n"
-			       "steward public key: %s\n",
-			       out, pub, a);
-		} else {
-			printf("member key written to %s (mode 0600), public keys to %s\n"
-			       "member id:     %s\n"
-			       "transport key: %s\n"
-			       "ring key:      %s\n"
-			       "Send %s to the stewards: chatham roster add --key %s --name NAME\n",
-			       out, pub, a, b, c, pub, pub);
-		}
-	}
-	code = NODE_CMD_EXIT_OK;
-out:
-	free(pub);
-	return code;
-}
-
-/* ------------------------------------------------------------------ community init */
-
-static const char community_usage[] =
-	"usage: chatham community init --name NAME --out-dir DIR\n"
-	"           (--stewards N | --steward-pk HEX ...) [--threshold K] [--force] [--json]\n\n"
-	"Create a community: a random 32-byte community id, the secret network key (the Noise\n"
-	"PSK every member needs), and the public community file naming the steward keys and\n"
-	"the threshold K of steward signatures a roster needs. Written to DIR (created 0750 if\n"
-	"missing):\n"
-	"  DIR/community        public: give it to every member (config: community_file)\n"
-	"  DIR/network.key      SECRET (0600): give it to every member, out of band\n"
-	"  DIR/steward-N.key    SECRET (0600): one per generated steward, plus .pub files\n\n"
-	"  -n, --name NAME        community name (1-128 bytes)\n"
-	"  -s, --stewards N       generate N steward keys here\n"
-	"  -p, --steward-pk HEX   add a steward public key made elsewhere with\n"
-	"                         `chatham keygen --steward` (repeatable)\n"
-	"  -k, --threshold K      steward signatures a roster needs (default: 1 with one\n"
-	"                         steward, else required)\n"
-	"  -o, --out-dir DIR      where to write the files (required)\n"
-	"  -f, --force            replace existing files\n"
-	"  -j, --json             print the result as JSON\n"
-	"  -h, --help             this text\n";
-
-static int make_dir(const char *dir)
-{
-	struct stat st;
-
-	if (mkdir(dir, 0750) == 0)
-		return 0;
-	if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-		return 0;
-	return errno == EEXIST ? -ENOTDIR : -errno;
-}
-
-int node_cmd_community(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{"name", required_argument, NULL, 'n'},
-		{"stewards", required_argument, NULL, 's'},
-		{"steward-pk", required_argument, NULL, 'p'},
-		{"threshold", required_argument, NULL, 'k'},
-		{"out-dir", required_argument, NULL, 'o'},
-		{"force", no_argument, NULL, 'f'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *cmd = "community init", *name = NULL, *dir = NULL;
-	unsigned long long n_gen = 0, threshold = 0;
-	bool force = false, json = false, have_k = false;
-	struct proto_community c = {0};
-	uint8_t netkey[32], ssk[64];
-	char path[4096], hex[65];
-	json_t *res = NULL, *files = NULL;
-	unsigned flags;
-	size_t n_given = 0;
-	int opt, r;
-
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		fputs(community_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? NODE_CMD_EXIT_USAGE : NODE_CMD_EXIT_OK;
-	}
-	if (strcmp(argv[1], "init") != 0) {
-		fprintf(stderr, "chatham: community: unknown subcommand '%s' (only init)\n",
-			argv[1]);
-		return NODE_CMD_EXIT_USAGE;
-	}
-	argc--;
-	argv++;
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "n:s:p:k:o:fjh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'n':
-			name = optarg;
-			break;
-		case 's':
-			if (parse_uint(optarg, PROTO_ROSTER_STEWARDS_MAX, &n_gen))
-				return usage_error("community", "--stewards takes 0-32");
-			break;
-		case 'p':
-			if (n_given == PROTO_ROSTER_STEWARDS_MAX)
-				return usage_error("community", "at most 32 stewards");
-			if (parse_hex32(optarg, c.stewards[n_given]))
-				return usage_error(
-					"community",
-					"--steward-pk takes 64 hex digits (the steward_pk "
-					"of a keygen --steward .pub file)");
-			n_given++;
-			break;
-		case 'k':
-			if (parse_uint(optarg, PROTO_ROSTER_STEWARDS_MAX, &threshold) || !threshold)
-				return usage_error("community", "--threshold takes 1-32");
-			have_k = true;
-			break;
-		case 'o':
-			dir = optarg;
-			break;
-		case 'f':
-			force = true;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			fputs(community_usage, stdout);
-			return NODE_CMD_EXIT_OK;
-		default:
-			return usage_error("community", NULL);
-		}
-	}
-	if (optind != argc)
-		return usage_error("community", "unexpected argument");
-	if (!name || !dir)
-		return usage_error("community", "--name and --out-dir are required");
-	if (n_gen + n_given == 0)
-		return usage_error("community", "no stewards: give --stewards N or --steward-pk");
-	if (n_gen + n_given > PROTO_ROSTER_STEWARDS_MAX)
-		return usage_error("community", "at most 32 stewards");
-	if (!have_k) {
-		if (n_gen + n_given > 1)
-			return usage_error("community", "--threshold K is required with more than "
-							"one steward");
-		threshold = 1;
-	}
-	if (threshold > n_gen + n_given)
-		return usage_error("community",
-				   "--threshold is larger than the number of stewards");
-	if (proto_crypto_init())
-		return errorf(cmd, "cannot initialise libsodium");
-	r = proto_roster_check_text(name, strlen(name), PROTO_ROSTER_NAME_MAX);
-	if (r)
-		return errorf(cmd, "--name: %s (1-128 bytes of UTF-8, no control characters)",
-			      proto_error_str(r));
-	r = make_dir(dir);
-	if (r)
-		return errorf(cmd, "cannot create %s: %s", dir, proto_error_str(r));
-	flags = force ? NODE_KEYFILE_OVERWRITE : 0;
-
-	proto_random(c.id, sizeof(c.id));
-	snprintf(c.name, sizeof(c.name), "%s", name);
-	c.threshold = (uint32_t)threshold;
-	c.n_stewards = n_given;
-	res = json_pack("{s:s, s:s, s:i, s:i}", "community_id", hex32(hex, c.id), "name", name,
-			"threshold", (int)threshold, "stewards", (int)(n_given + n_gen));
-	files = json_array();
-	if (!res || !files) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	for (unsigned long long i = 0; i < n_gen; i++) {
-		uint8_t *pk = c.stewards[c.n_stewards];
-		proto_keys_steward_generate(pk, ssk);
-		snprintf(path, sizeof(path), "%s/steward-%llu.key", dir, i + 1);
-		r = node_keyfile_save_steward(path, ssk, flags);
-		proto_wipe(ssk, sizeof(ssk));
-		if (r) {
-			file_error(cmd, "steward key", path, r);
-			goto fail_quiet;
-		}
-		json_array_append_new(files, json_string(path));
-		snprintf(path, sizeof(path), "%s/steward-%llu.key.pub", dir, i + 1);
-		r = write_public_json(path,
-				      json_pack("{s:s, s:i, s:s}", "chatham", "steward-public-key",
-						"version", 1, "steward_pk", hex32(hex, pk)),
-				      flags);
-		if (r) {
-			file_error(cmd, "steward public key", path, r);
-			goto fail_quiet;
-		}
-		c.n_stewards++;
-	}
-	r = proto_community_check(&c);
-	if (r) {
-		errorf(cmd, "%s%s", proto_error_str(r),
-		       r == PROTO_E_ROSTER_STEWARD ? " (a --steward-pk is invalid or repeated)"
-						   : "");
-		goto fail_quiet;
-	}
-	proto_community_netkey_generate(netkey);
-	snprintf(path, sizeof(path), "%s/network.key", dir);
-	r = node_keyfile_save_netkey(path, netkey, flags);
-	proto_wipe(netkey, sizeof(netkey));
-	if (r) {
-		file_error(cmd, "network key", path, r);
-		goto fail_quiet;
-	}
-	json_array_append_new(files, json_string(path));
-	snprintf(path, sizeof(path), "%s/community", dir);
-	r = node_keyfile_save_community(path, &c, flags);
-	if (r) {
-		file_error(cmd, "community file", path, r);
-		goto fail_quiet;
-	}
-	json_array_insert_new(files, 0, json_string(path));
-
-	if (json) {
-		json_t *pks = json_array();
-		for (size_t i = 0; i < c.n_stewards; i++)
-			json_array_append_new(pks, json_string(hex32(hex, c.stewards[i])));
-		json_object_set_new(res, "steward_pks", pks);
-		json_object_set(res, "files", files);
-		print_json(res);
-	} else {
-		printf("community \"%s\"\ncommunity id: %s\nstewards: %zu, threshold %llu\n",
-		       c.name, hex32(hex, c.id), c.n_stewards, threshold);
-		for (size_t i = 0; i < c.n_stewards; i++)
-			printf("  steward %zu: %s\n", i, hex32(hex, c.stewards[i]));
-		printf("files:\n");
-		for (size_t i = 0; i < json_array_size(files); i++)
-			printf("  %s\n", json_string_value(json_array_get(files, i)));
-		printf("Next: each member runs `chatham keygen`; a steward builds the roster with "
-		       "`chatham roster add --community %s/community --roster ROSTER ...`\n",
-		       dir);
-		json_decref(res);
-	}
-	json_decref(files);
-	return NODE_CMD_EXIT_OK;
-fail:
-	errorf(cmd, "%s", proto_error_str(r));
-fail_quiet:
-	json_decref(res);
-	json_decref(files);
-	return NODE_CMD_EXIT_FAIL;
-}
 
 /* ------------------------------------------------------------------ roster helpers */
 
@@ -614,7 +123,7 @@ static size_t diagnose_sigs(const struct proto_roster *r, const struct authority
 			fprintf(stderr,
 				"chatham: %s: signature of steward %u (%.16s...) does not "
 				"verify\n",
-				cmd, idx, hex32(hex, a->stewards[idx]));
+				cmd, idx, node_cli_hex32(hex, a->stewards[idx]));
 		} else {
 			good++;
 		}
@@ -628,7 +137,7 @@ static int load_roster(const char *cmd, const char *path, struct proto_roster **
 	int e = node_keyfile_load_roster(path, r);
 
 	if (e)
-		return file_error(cmd, "roster", path, e);
+		return node_cli_file_error(cmd, "roster", path, e);
 	return 0;
 }
 
@@ -640,7 +149,7 @@ static int begin_edit(const char *cmd, struct proto_roster *r, const char *in, c
 {
 	if (roster_complete(r)) {
 		if (!strcmp(in, out))
-			return errorf(
+			return node_cli_errorf(
 				cmd,
 				"%s is a complete roster (epoch %llu, signed by the stewards); "
 				"write the epoch %llu draft to another file with --out FILE",
@@ -666,9 +175,9 @@ static int save_roster(const char *cmd, const char *path, const struct proto_ros
 	int e = node_keyfile_save_roster(path, r, NODE_KEYFILE_OVERWRITE);
 
 	if (e == PROTO_E_EMPTY && r->n_members == 0)
-		return errorf(cmd, "a roster needs at least one member; nothing written");
+		return node_cli_errorf(cmd, "a roster needs at least one member; nothing written");
 	if (e)
-		return errorf(cmd, "cannot write %s: %s", path, proto_error_str(e));
+		return node_cli_errorf(cmd, "cannot write %s: %s", path, proto_error_str(e));
 	return 0;
 }
 
@@ -710,20 +219,23 @@ static int member_keys_from_file(const char *cmd, const char *path, struct proto
 		free(buf);
 		if (!j || !kind || strcmp(kind, "member-public-key") != 0) {
 			json_decref(j);
-			return errorf(cmd,
-				      "%s is not a member public key file (chatham keygen "
-				      "writes FILE.pub)",
-				      path);
+			return node_cli_errorf(cmd,
+					       "%s is not a member public key file (chatham keygen "
+					       "writes FILE.pub)",
+					       path);
 		}
-		if (parse_hex32(json_string_value(json_object_get(j, "member_id")), m->id) ||
-		    parse_hex32(json_string_value(json_object_get(j, "transport_pk")),
-				m->transport_pk) ||
-		    parse_hex32(json_string_value(json_object_get(j, "ring_pk")), m->ring_pk)) {
+		if (node_cli_parse_hex32(json_string_value(json_object_get(j, "member_id")),
+					 m->id) ||
+		    node_cli_parse_hex32(json_string_value(json_object_get(j, "transport_pk")),
+					 m->transport_pk) ||
+		    node_cli_parse_hex32(json_string_value(json_object_get(j, "ring_pk")),
+					 m->ring_pk)) {
 			json_decref(j);
-			return errorf(cmd,
-				      "%s: member_id, transport_pk and ring_pk must be 64 hex "
-				      "digits each",
-				      path);
+			return node_cli_errorf(
+				cmd,
+				"%s: member_id, transport_pk and ring_pk must be 64 hex "
+				"digits each",
+				path);
 		}
 		if (nm)
 			snprintf(name, name_cap, "%s", nm);
@@ -735,7 +247,7 @@ static int member_keys_from_file(const char *cmd, const char *path, struct proto
 	struct proto_keys k;
 	e = node_keyfile_load_member(path, &k);
 	if (e)
-		return file_error(cmd, "member key", path, e);
+		return node_cli_file_error(cmd, "member key", path, e);
 	memcpy(m->id, k.id_pk, 32);
 	memcpy(m->transport_pk, k.tx_pk, 32);
 	memcpy(m->ring_pk, k.ring_pk, 32);
@@ -931,8 +443,9 @@ static int roster_parse(const char *cmd, int argc, char **argv, struct roster_ar
 						 : &a->n_addr;
 			char **list = opt == 'a' ? a->alias : opt == 'd' ? a->domain : a->addr;
 			if (*n == PROTO_ROSTER_ALIASES_MAX)
-				return usage_error(cmd, "at most 16 aliases, domains and addresses "
-							"each");
+				return node_cli_usage_error(
+					cmd, "at most 16 aliases, domains and addresses "
+					     "each");
 			list[(*n)++] = optarg;
 			break;
 		}
@@ -946,9 +459,9 @@ static int roster_parse(const char *cmd, int argc, char **argv, struct roster_ar
 			a->ring_pk = optarg;
 			break;
 		case OPT_MIN_RING:
-			if (parse_uint(optarg, PROTO_ROSTER_MEMBERS_MAX, &v) ||
+			if (node_cli_parse_uint(optarg, PROTO_ROSTER_MEMBERS_MAX, &v) ||
 			    v < PROTO_ROSTER_MIN_RING_MIN)
-				return usage_error(cmd, "--min-ring-size takes 2-4096");
+				return node_cli_usage_error(cmd, "--min-ring-size takes 2-4096");
 			a->min_ring = (long long)v;
 			break;
 		case OPT_REQUIRE_ANON:
@@ -958,9 +471,9 @@ static int roster_parse(const char *cmd, int argc, char **argv, struct roster_ar
 			a->require_anon = 0;
 			break;
 		case OPT_MAX_AGE:
-			if (parse_uint(optarg, 100ull * 366 * 86400, &v))
-				return usage_error(cmd,
-						   "--max-report-age takes seconds (0: unlimited)");
+			if (node_cli_parse_uint(optarg, 100ull * 366 * 86400, &v))
+				return node_cli_usage_error(
+					cmd, "--max-report-age takes seconds (0: unlimited)");
 			a->max_age_s = (long long)v;
 			break;
 		case OPT_PREVIOUS:
@@ -977,11 +490,11 @@ static int roster_parse(const char *cmd, int argc, char **argv, struct roster_ar
 			size_t *n = opt == OPT_ADD_STEWARD ? &a->n_add_st : &a->n_rm_st;
 			uint8_t(*list)[32] = opt == OPT_ADD_STEWARD ? a->add_st : a->rm_st;
 			if (*n == PROTO_ROSTER_STEWARDS_MAX)
-				return usage_error(cmd, "at most 32 stewards");
-			if (parse_hex32(optarg, list[*n]))
-				return usage_error(cmd,
-						   "--add-steward and --remove-steward take 64 "
-						   "hex digits (a steward_pk)");
+				return node_cli_usage_error(cmd, "at most 32 stewards");
+			if (node_cli_parse_hex32(optarg, list[*n]))
+				return node_cli_usage_error(
+					cmd, "--add-steward and --remove-steward take 64 "
+					     "hex digits (a steward_pk)");
 			(*n)++;
 			break;
 		}
@@ -1005,7 +518,7 @@ static int roster_parse(const char *cmd, int argc, char **argv, struct roster_ar
 		}
 		case OPT_POC_LANG:
 			if (a->poc.n_languages == PROTO_POC_LANGS_MAX)
-				return usage_error(cmd, "at most 8 --poc-lang");
+				return node_cli_usage_error(cmd, "at most 8 --poc-lang");
 			a->langs[a->poc.n_languages++] = optarg;
 			a->poc.languages = a->langs;
 			a->has_poc = true;
@@ -1015,9 +528,9 @@ static int roster_parse(const char *cmd, int argc, char **argv, struct roster_ar
 
 			if ((hl != 40 && hl != 64) ||
 			    proto_hex_decode(a->poc.pgp, hl / 2, optarg) != 0)
-				return usage_error(cmd,
-						   "--poc-pgp takes an OpenPGP fingerprint: 40 "
-						   "or 64 hex digits");
+				return node_cli_usage_error(
+					cmd, "--poc-pgp takes an OpenPGP fingerprint: 40 "
+					     "or 64 hex digits");
 			a->poc.pgp_len = (uint8_t)(hl / 2);
 			a->has_poc = true;
 			break;
@@ -1027,8 +540,8 @@ static int roster_parse(const char *cmd, int argc, char **argv, struct roster_ar
 			size_t *n = opt == OPT_PREFIX ? &a->cons.n_prefixes : &a->cons.n_domains;
 
 			if (*n == PROTO_POC_LIST_MAX)
-				return usage_error(cmd, "at most 256 --prefix, --asn and "
-							"--constituency-domain each");
+				return node_cli_usage_error(cmd, "at most 256 --prefix, --asn and "
+								 "--constituency-domain each");
 			(opt == OPT_PREFIX ? a->prefixes : a->cdomains)[(*n)++] = optarg;
 			a->cons.prefixes = a->prefixes;
 			a->cons.domains = a->cdomains;
@@ -1039,17 +552,18 @@ static int roster_parse(const char *cmd, int argc, char **argv, struct roster_ar
 			const char *num = optarg + (strncasecmp(optarg, "AS", 2) ? 0 : 2);
 
 			if (a->cons.n_asns == PROTO_POC_LIST_MAX)
-				return usage_error(cmd, "at most 256 --asn");
-			if (parse_uint(num, UINT32_MAX, &v) || v == 0)
-				return usage_error(cmd, "--asn takes an AS number 1-4294967295");
+				return node_cli_usage_error(cmd, "at most 256 --asn");
+			if (node_cli_parse_uint(num, UINT32_MAX, &v) || v == 0)
+				return node_cli_usage_error(
+					cmd, "--asn takes an AS number 1-4294967295");
 			a->asns[a->cons.n_asns++] = (uint32_t)v;
 			a->cons.asns = a->asns;
 			a->has_cons = true;
 			break;
 		}
 		case OPT_THRESHOLD:
-			if (parse_uint(optarg, PROTO_ROSTER_STEWARDS_MAX, &v) || !v)
-				return usage_error(cmd, "--threshold takes 1-32");
+			if (node_cli_parse_uint(optarg, PROTO_ROSTER_STEWARDS_MAX, &v) || !v)
+				return node_cli_usage_error(cmd, "--threshold takes 1-32");
 			a->threshold = (long long)v;
 			break;
 		case 'j':
@@ -1059,13 +573,13 @@ static int roster_parse(const char *cmd, int argc, char **argv, struct roster_ar
 			fputs(roster_usage, stdout);
 			return NODE_CMD_EXIT_OK;
 		default:
-			return usage_error(cmd, NULL);
+			return node_cli_usage_error(cmd, NULL);
 		}
 	}
 	if (optind != argc)
-		return usage_error(cmd, "unexpected argument");
+		return node_cli_usage_error(cmd, "unexpected argument");
 	if (!a->roster)
-		return usage_error(cmd, "--roster FILE is required");
+		return node_cli_usage_error(cmd, "--roster FILE is required");
 	if (!a->out)
 		a->out = a->roster;
 	return -1;
@@ -1087,7 +601,7 @@ static int directory_args(const char *cmd, struct roster_args *a, struct proto_m
 
 		if (proto_indicator_parse(&ind, strchr(in, ':') ? PROTO_IND_IPV6 : PROTO_IND_IPV4,
 					  in, strlen(in), &reason))
-			return errorf(cmd, "--prefix %s: %s", in, reason);
+			return node_cli_errorf(cmd, "--prefix %s: %s", in, reason);
 		memcpy(canon[0][i], ind.value, ind.len + 1);
 		a->prefixes[i] = canon[0][i];
 	}
@@ -1096,13 +610,13 @@ static int directory_args(const char *cmd, struct roster_args *a, struct proto_m
 		const char *in = a->cdomains[i];
 
 		if (proto_indicator_parse(&ind, PROTO_IND_DOMAIN, in, strlen(in), &reason))
-			return errorf(cmd, "--constituency-domain %s: %s", in, reason);
+			return node_cli_errorf(cmd, "--constituency-domain %s: %s", in, reason);
 		memcpy(canon[1][i], ind.value, ind.len + 1);
 		a->cdomains[i] = canon[1][i];
 	}
 	proto_constituency_sort(&a->cons);
 	if (proto_poc_check(&a->poc, &reason) || proto_constituency_check(&a->cons, &reason))
-		return errorf(cmd, "%s", reason ? reason : "invalid directory entry");
+		return node_cli_errorf(cmd, "%s", reason ? reason : "invalid directory entry");
 	m->poc = a->poc;
 	m->constituency = a->cons;
 	return 0;
@@ -1122,28 +636,32 @@ static int roster_add(const char *cmd, struct roster_args *a)
 	int code = NODE_CMD_EXIT_FAIL, e;
 
 	if (a->key && (a->member_id || a->transport_pk || a->ring_pk))
-		return usage_error(cmd, "give either --key or the three hex keys, not both");
+		return node_cli_usage_error(cmd,
+					    "give either --key or the three hex keys, not both");
 	if (!a->key && !(a->member_id && a->transport_pk && a->ring_pk))
-		return usage_error(cmd, "the member's public keys are required: --key FILE.pub, "
-					"or --member-id, --transport-pk and --ring-pk");
+		return node_cli_usage_error(
+			cmd, "the member's public keys are required: --key FILE.pub, "
+			     "or --member-id, --transport-pk and --ring-pk");
 	if (a->key) {
 		if (member_keys_from_file(cmd, a->key, &m, name, sizeof(name)))
 			return NODE_CMD_EXIT_FAIL;
-	} else if (parse_hex32(a->member_id, m.id) ||
-		   parse_hex32(a->transport_pk, m.transport_pk) ||
-		   parse_hex32(a->ring_pk, m.ring_pk)) {
-		return usage_error(cmd, "--member-id, --transport-pk and --ring-pk take 64 hex "
-					"digits each");
+	} else if (node_cli_parse_hex32(a->member_id, m.id) ||
+		   node_cli_parse_hex32(a->transport_pk, m.transport_pk) ||
+		   node_cli_parse_hex32(a->ring_pk, m.ring_pk)) {
+		return node_cli_usage_error(cmd,
+					    "--member-id, --transport-pk and --ring-pk take 64 hex "
+					    "digits each");
 	}
 	if (a->name)
 		snprintf(name, sizeof(name), "%s", a->name);
 	if (!name[0])
-		return usage_error(cmd, "--name is required (the public key file names none)");
+		return node_cli_usage_error(cmd,
+					    "--name is required (the public key file names none)");
 	for (size_t i = 0; i < a->n_domain; i++) {
 		struct proto_indicator ind;
 		if (proto_indicator_parse(&ind, PROTO_IND_DOMAIN, a->domain[i],
 					  strlen(a->domain[i]), &reason))
-			return errorf(cmd, "--domain %s: %s", a->domain[i], reason);
+			return node_cli_errorf(cmd, "--domain %s: %s", a->domain[i], reason);
 		memcpy(canon[i], ind.value, ind.len + 1);
 		domains[i] = canon[i];
 	}
@@ -1157,20 +675,21 @@ static int roster_add(const char *cmd, struct roster_args *a)
 	if (directory_args(cmd, a, &m))
 		return NODE_CMD_EXIT_FAIL;
 	if (proto_roster_check_member(&m, &reason))
-		return errorf(cmd, "member: %s", reason ? reason : "invalid");
+		return node_cli_errorf(cmd, "member: %s", reason ? reason : "invalid");
 
 	if (access(a->roster, F_OK) != 0 && errno == ENOENT) {
 		if (!a->community)
-			return errorf(cmd,
-				      "%s does not exist; give --community FILE to start an "
-				      "epoch 1 roster",
-				      a->roster);
+			return node_cli_errorf(
+				cmd,
+				"%s does not exist; give --community FILE to start an "
+				"epoch 1 roster",
+				a->roster);
 		e = node_keyfile_load_community(a->community, &c);
 		if (e)
-			return file_error(cmd, "community file", a->community, e);
+			return node_cli_file_error(cmd, "community file", a->community, e);
 		r = roster_from_community(&c);
 		if (!r)
-			return errorf(cmd, "out of memory");
+			return node_cli_errorf(cmd, "out of memory");
 		fprintf(stderr, "chatham: %s: starting an epoch 1 roster for community \"%s\"\n",
 			cmd, c.name);
 	} else {
@@ -1179,12 +698,13 @@ static int roster_add(const char *cmd, struct roster_args *a)
 		if (a->community) {
 			e = node_keyfile_load_community(a->community, &c);
 			if (e) {
-				code = file_error(cmd, "community file", a->community, e);
+				code = node_cli_file_error(cmd, "community file", a->community, e);
 				goto out;
 			}
 			if (memcmp(c.id, r->community, 32) != 0) {
-				code = errorf(cmd, "%s belongs to another community than %s",
-					      a->roster, a->community);
+				code = node_cli_errorf(cmd,
+						       "%s belongs to another community than %s",
+						       a->roster, a->community);
 				goto out;
 			}
 		}
@@ -1196,7 +716,7 @@ static int roster_add(const char *cmd, struct roster_args *a)
 		if ((!a->has_poc && proto_poc_copy(&kept.poc, &r->members[idx].poc)) ||
 		    (!a->has_cons &&
 		     proto_constituency_copy(&kept.constituency, &r->members[idx].constituency))) {
-			code = errorf(cmd, "out of memory");
+			code = node_cli_errorf(cmd, "out of memory");
 			goto out;
 		}
 		if (!a->has_poc)
@@ -1208,7 +728,7 @@ static int roster_add(const char *cmd, struct roster_args *a)
 	}
 	e = proto_roster_add_member(r, &m);
 	if (e) {
-		code = errorf(cmd, "cannot add the member: %s", proto_error_str(e));
+		code = node_cli_errorf(cmd, "cannot add the member: %s", proto_error_str(e));
 		goto out;
 	}
 	if (a->min_ring >= 0)
@@ -1219,19 +739,20 @@ static int roster_add(const char *cmd, struct roster_args *a)
 		r->settings.max_report_age_ms = (uint64_t)a->max_age_s * 1000;
 	e = proto_roster_check(r);
 	if (e) {
-		code = errorf(cmd, "the roster would be invalid: %s%s", proto_error_str(e),
-			      e == PROTO_E_ROSTER_MEMBER
-				      ? " (a key of this member is already used by another member "
-					"or a steward)"
-				      : "");
+		code = node_cli_errorf(
+			cmd, "the roster would be invalid: %s%s", proto_error_str(e),
+			e == PROTO_E_ROSTER_MEMBER
+				? " (a key of this member is already used by another member "
+				  "or a steward)"
+				: "");
 		goto out;
 	}
 	if (save_roster(cmd, a->out, r))
 		goto out;
 	printf("%s member %.16s... (%s) in the epoch %llu draft %s: %zu member%s; the stewards "
 	       "sign it with chatham roster sign\n",
-	       updated ? "updated" : "added", hex32(hex, m.id), name, (unsigned long long)r->epoch,
-	       a->out, r->n_members, r->n_members == 1 ? "" : "s");
+	       updated ? "updated" : "added", node_cli_hex32(hex, m.id), name,
+	       (unsigned long long)r->epoch, a->out, r->n_members, r->n_members == 1 ? "" : "s");
 	code = NODE_CMD_EXIT_OK;
 out:
 	proto_poc_deinit(&kept.poc);
@@ -1246,16 +767,16 @@ static int roster_remove(const char *cmd, struct roster_args *a)
 	uint8_t id[32];
 	int code = NODE_CMD_EXIT_FAIL;
 
-	if (parse_hex32(a->member_id, id))
-		return usage_error(cmd, "--member-id HEX (64 hex digits) is required");
+	if (node_cli_parse_hex32(a->member_id, id))
+		return node_cli_usage_error(cmd, "--member-id HEX (64 hex digits) is required");
 	if (load_roster(cmd, a->roster, &r))
 		return NODE_CMD_EXIT_FAIL;
 	if (proto_roster_find_member(r, id) < 0) {
-		code = errorf(cmd, "%s has no member %s", a->roster, a->member_id);
+		code = node_cli_errorf(cmd, "%s has no member %s", a->roster, a->member_id);
 		goto out;
 	}
 	if (r->n_members == 1) {
-		code = errorf(cmd, "a roster needs at least one member; nothing written");
+		code = node_cli_errorf(cmd, "a roster needs at least one member; nothing written");
 		goto out;
 	}
 	if (begin_edit(cmd, r, a->roster, a->out))
@@ -1281,21 +802,23 @@ static int roster_revoke(const char *cmd, struct roster_args *a)
 	char hex[65];
 	int code = NODE_CMD_EXIT_FAIL, err;
 
-	if (parse_hex32(a->member_id, e.id))
-		return usage_error(cmd, "--member-id HEX (64 hex digits) is required");
+	if (node_cli_parse_hex32(a->member_id, e.id))
+		return node_cli_usage_error(cmd, "--member-id HEX (64 hex digits) is required");
 	if (!a->from)
-		return usage_error(cmd, "--from TIME is required (RFC 3339 UTC, or now): the last "
-					"moment the key is trusted");
+		return node_cli_usage_error(
+			cmd, "--from TIME is required (RFC 3339 UTC, or now): the last "
+			     "moment the key is trusted");
 	if (!strcmp(a->from, "now")) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		e.not_after_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	} else if (node_req_time_parse(a->from, &e.not_after_ms)) {
-		return usage_error(cmd, "--from takes an RFC 3339 time such as "
-					"2026-01-31T12:00:00Z, or now");
+		return node_cli_usage_error(cmd, "--from takes an RFC 3339 time such as "
+						 "2026-01-31T12:00:00Z, or now");
 	}
 	if (a->successor) {
-		if (parse_hex32(a->successor, e.successor))
-			return usage_error(cmd, "--successor takes 64 hex digits (a member id)");
+		if (node_cli_parse_hex32(a->successor, e.successor))
+			return node_cli_usage_error(
+				cmd, "--successor takes 64 hex digits (a member id)");
 		e.has_successor = true;
 	}
 	if (load_roster(cmd, a->roster, &r))
@@ -1306,16 +829,17 @@ static int roster_revoke(const char *cmd, struct roster_args *a)
 		fprintf(stderr,
 			"chatham: %s: %.16s... is not a member of %s; retiring it anyway (a key of "
 			"an earlier epoch)\n",
-			cmd, hex32(hex, e.id), a->roster);
+			cmd, node_cli_hex32(hex, e.id), a->roster);
 	if (was_member && r->n_members == 1) {
-		code = errorf(cmd, "a roster needs at least one member; nothing written");
+		code = node_cli_errorf(cmd, "a roster needs at least one member; nothing written");
 		goto out;
 	}
 	if (e.has_successor && proto_roster_find_member(r, e.successor) < 0) {
-		code = errorf(cmd,
-			      "the successor %.16s... is not a member of %s: add its new keys "
-			      "with chatham roster add first",
-			      hex32(hex, e.successor), a->roster);
+		code = node_cli_errorf(
+			cmd,
+			"the successor %.16s... is not a member of %s: add its new keys "
+			"with chatham roster add first",
+			node_cli_hex32(hex, e.successor), a->roster);
 		goto out;
 	}
 	if (begin_edit(cmd, r, a->roster, a->out))
@@ -1324,17 +848,18 @@ static int roster_revoke(const char *cmd, struct roster_args *a)
 	if (!err)
 		err = proto_roster_check(r);
 	if (err) {
-		code = errorf(cmd, "the roster would be invalid: %s%s", proto_error_str(err),
-			      err == PROTO_E_ROSTER_MEMBER
-				      ? " (the id is a steward key, or a key another member uses)"
-				      : "");
+		code = node_cli_errorf(
+			cmd, "the roster would be invalid: %s%s", proto_error_str(err),
+			err == PROTO_E_ROSTER_MEMBER
+				? " (the id is a steward key, or a key another member uses)"
+				: "");
 		goto out;
 	}
 	if (save_roster(cmd, a->out, r))
 		goto out;
 	printf("%s %.16s... in the epoch %llu draft %s: reports it signs after %s are refused; "
 	       "%zu member%s\n",
-	       again ? "re-dated the retired id" : "retired", hex32(hex, e.id),
+	       again ? "re-dated the retired id" : "retired", node_cli_hex32(hex, e.id),
 	       (unsigned long long)r->epoch, a->out, a->from, r->n_members,
 	       r->n_members == 1 ? "" : "s");
 	code = NODE_CMD_EXIT_OK;
@@ -1357,13 +882,14 @@ static int roster_stewards(const char *cmd, struct roster_args *a)
 	int code = NODE_CMD_EXIT_FAIL, e, i;
 
 	if (!a->n_add_st && !a->n_rm_st && a->threshold < 0)
-		return usage_error(cmd, "nothing to change: give --add-steward, --remove-steward "
-					"or --threshold");
+		return node_cli_usage_error(
+			cmd, "nothing to change: give --add-steward, --remove-steward "
+			     "or --threshold");
 	if (load_roster(cmd, a->roster, &r))
 		return NODE_CMD_EXIT_FAIL;
 	st = malloc((r->n_stewards + a->n_add_st) * 32);
 	if (!st) {
-		code = errorf(cmd, "out of memory");
+		code = node_cli_errorf(cmd, "out of memory");
 		goto out;
 	}
 	memcpy(st, r->stewards, r->n_stewards * 32);
@@ -1372,8 +898,8 @@ static int roster_stewards(const char *cmd, struct roster_args *a)
 		for (i = 0; i < (int)n && memcmp(st[i], a->rm_st[k], 32); i++)
 			;
 		if (i == (int)n) {
-			code = errorf(cmd, "%.16s... is not a steward of %s",
-				      hex32(hex, a->rm_st[k]), a->roster);
+			code = node_cli_errorf(cmd, "%.16s... is not a steward of %s",
+					       node_cli_hex32(hex, a->rm_st[k]), a->roster);
 			goto out;
 		}
 		memmove(st[i], st[i + 1], (n - (size_t)i - 1) * 32);
@@ -1383,14 +909,15 @@ static int roster_stewards(const char *cmd, struct roster_args *a)
 		for (i = 0; i < (int)n && memcmp(st[i], a->add_st[k], 32); i++)
 			;
 		if (i < (int)n) {
-			code = errorf(cmd, "%.16s... is a steward already",
-				      hex32(hex, a->add_st[k]));
+			code = node_cli_errorf(cmd, "%.16s... is a steward already",
+					       node_cli_hex32(hex, a->add_st[k]));
 			goto out;
 		}
 		memcpy(st[n++], a->add_st[k], 32);
 	}
 	if (n == 0 || n > PROTO_ROSTER_STEWARDS_MAX) {
-		code = errorf(cmd, "a roster needs 1-32 stewards, this change leaves %zu", n);
+		code = node_cli_errorf(cmd, "a roster needs 1-32 stewards, this change leaves %zu",
+				       n);
 		goto out;
 	}
 	if (begin_edit(cmd, r, a->roster, a->out))
@@ -1402,16 +929,18 @@ static int roster_stewards(const char *cmd, struct roster_args *a)
 	if (a->threshold >= 0)
 		r->threshold = (uint32_t)a->threshold;
 	if (r->threshold > n) {
-		code = errorf(cmd, "threshold %u is larger than the %zu stewards; give --threshold",
-			      r->threshold, n);
+		code = node_cli_errorf(
+			cmd, "threshold %u is larger than the %zu stewards; give --threshold",
+			r->threshold, n);
 		goto out;
 	}
 	e = proto_roster_check(r);
 	if (e) {
-		code = errorf(cmd, "the roster would be invalid: %s%s", proto_error_str(e),
-			      e == PROTO_E_ROSTER_STEWARD || e == PROTO_E_ROSTER_MEMBER
-				      ? " (a steward key is invalid or also used by a member)"
-				      : "");
+		code = node_cli_errorf(
+			cmd, "the roster would be invalid: %s%s", proto_error_str(e),
+			e == PROTO_E_ROSTER_STEWARD || e == PROTO_E_ROSTER_MEMBER
+				? " (a steward key is invalid or also used by a member)"
+				: "");
 		goto out;
 	}
 	if (save_roster(cmd, a->out, r))
@@ -1437,30 +966,35 @@ static int resolve_authority(const char *cmd, const struct roster_args *a,
 		path = r->epoch == 1 ? a->community : a->previous;
 	if (!path) {
 		if (r->epoch == 1)
-			return errorf(cmd, "epoch 1 is authorised by the community file: give "
-					   "--community FILE");
-		return errorf(cmd,
-			      "epoch %llu is authorised by the stewards of the previous roster: "
-			      "give --previous FILE",
-			      (unsigned long long)r->epoch);
+			return node_cli_errorf(cmd,
+					       "epoch 1 is authorised by the community file: give "
+					       "--community FILE");
+		return node_cli_errorf(
+			cmd,
+			"epoch %llu is authorised by the stewards of the previous roster: "
+			"give --previous FILE",
+			(unsigned long long)r->epoch);
 	}
 	e = load_authority(path, auth, &what);
 	if (e)
-		return file_error(cmd, "authority", path, e);
+		return node_cli_file_error(cmd, "authority", path, e);
 	if (memcmp(auth->community, r->community, 32) != 0)
-		return errorf(cmd, "%s (%s) is for another community than the roster", path, what);
+		return node_cli_errorf(cmd, "%s (%s) is for another community than the roster",
+				       path, what);
 	if (r->epoch == 1 && auth->epoch != 0)
-		return errorf(cmd,
-			      "epoch 1 is authorised by the community file, and %s is a roster",
-			      path);
+		return node_cli_errorf(
+			cmd, "epoch 1 is authorised by the community file, and %s is a roster",
+			path);
 	if (r->epoch > 1 && auth->epoch == 0)
-		return errorf(cmd,
-			      "epoch %llu is authorised by the previous roster's stewards, not by "
-			      "the community file: give --previous FILE",
-			      (unsigned long long)r->epoch);
+		return node_cli_errorf(
+			cmd,
+			"epoch %llu is authorised by the previous roster's stewards, not by "
+			"the community file: give --previous FILE",
+			(unsigned long long)r->epoch);
 	if (auth->epoch && auth->epoch >= r->epoch)
-		return errorf(cmd, "%s is epoch %llu, not older than the roster's epoch %llu", path,
-			      (unsigned long long)auth->epoch, (unsigned long long)r->epoch);
+		return node_cli_errorf(
+			cmd, "%s is epoch %llu, not older than the roster's epoch %llu", path,
+			(unsigned long long)auth->epoch, (unsigned long long)r->epoch);
 	return 0;
 }
 
@@ -1473,14 +1007,14 @@ static int roster_sign(const char *cmd, struct roster_args *a)
 	int code = NODE_CMD_EXIT_FAIL, e, idx = -1;
 
 	if (!a->steward_key)
-		return usage_error(cmd, "--steward-key FILE is required");
+		return node_cli_usage_error(cmd, "--steward-key FILE is required");
 	if (load_roster(cmd, a->roster, &r))
 		return NODE_CMD_EXIT_FAIL;
 	if (resolve_authority(cmd, a, r, &auth))
 		goto out;
 	e = node_keyfile_load_steward(a->steward_key, pk, sk);
 	if (e) {
-		code = file_error(cmd, "steward key", a->steward_key, e);
+		code = node_cli_file_error(cmd, "steward key", a->steward_key, e);
 		goto out;
 	}
 	for (size_t i = 0; i < auth.n; i++)
@@ -1488,17 +1022,18 @@ static int roster_sign(const char *cmd, struct roster_args *a)
 			idx = (int)i;
 	if (idx < 0) {
 		proto_wipe(sk, sizeof(sk));
-		code = errorf(cmd,
-			      "steward key %.16s... is not one of the %zu stewards that authorise "
-			      "epoch %llu",
-			      hex32(hex, pk), auth.n, (unsigned long long)r->epoch);
+		code = node_cli_errorf(
+			cmd,
+			"steward key %.16s... is not one of the %zu stewards that authorise "
+			"epoch %llu",
+			node_cli_hex32(hex, pk), auth.n, (unsigned long long)r->epoch);
 		goto out;
 	}
 	e = proto_roster_sign_with(r, (const uint8_t(*)[32])auth.stewards, auth.n, (uint32_t)idx,
 				   sk);
 	proto_wipe(sk, sizeof(sk));
 	if (e) {
-		code = errorf(cmd, "cannot sign: %s", proto_error_str(e));
+		code = node_cli_errorf(cmd, "cannot sign: %s", proto_error_str(e));
 		goto out;
 	}
 	if (save_roster(cmd, a->out, r))
@@ -1534,15 +1069,16 @@ static json_t *roster_json(const struct proto_roster *r)
 	if (!st || !sig || !mem || !ret)
 		goto fail;
 	for (size_t i = 0; i < r->n_stewards; i++)
-		json_array_append_new(st, json_string(hex32(hex, r->stewards[i])));
+		json_array_append_new(st, json_string(node_cli_hex32(hex, r->stewards[i])));
 	for (size_t i = 0; i < r->n_sigs; i++)
 		json_array_append_new(sig, json_integer(r->sig_steward[i]));
 	for (size_t i = 0; i < r->n_members; i++) {
 		const struct proto_member *m = &r->members[i];
-		json_t *j =
-			json_pack("{s:s, s:s}", "member_id", hex32(hex, m->id), "name", m->name);
-		json_object_set_new(j, "transport_pk", json_string(hex32(hex, m->transport_pk)));
-		json_object_set_new(j, "ring_pk", json_string(hex32(hex, m->ring_pk)));
+		json_t *j = json_pack("{s:s, s:s}", "member_id", node_cli_hex32(hex, m->id), "name",
+				      m->name);
+		json_object_set_new(j, "transport_pk",
+				    json_string(node_cli_hex32(hex, m->transport_pk)));
+		json_object_set_new(j, "ring_pk", json_string(node_cli_hex32(hex, m->ring_pk)));
 		json_object_set_new(j, "aliases", str_list(m->aliases, m->n_aliases));
 		json_object_set_new(j, "domains", str_list(m->domains, m->n_domains));
 		json_object_set_new(j, "addresses", str_list(m->addrs, m->n_addrs));
@@ -1550,10 +1086,11 @@ static json_t *roster_json(const struct proto_roster *r)
 	}
 	for (size_t i = 0; i < r->n_retired; i++) {
 		const struct proto_retired *e = &r->retired[i];
-		json_t *j = json_pack("{s:s, s:I}", "member_id", hex32(hex, e->id), "not_after_ms",
-				      (json_int_t)e->not_after_ms);
+		json_t *j = json_pack("{s:s, s:I}", "member_id", node_cli_hex32(hex, e->id),
+				      "not_after_ms", (json_int_t)e->not_after_ms);
 		if (e->has_successor)
-			json_object_set_new(j, "successor", json_string(hex32(hex, e->successor)));
+			json_object_set_new(j, "successor",
+					    json_string(node_cli_hex32(hex, e->successor)));
 		json_array_append_new(ret, j);
 	}
 	if (proto_roster_encode(r, &bytes, &len) == 0)
@@ -1562,10 +1099,10 @@ static json_t *roster_json(const struct proto_roster *r)
 		memset(rid, 0, sizeof(rid));
 	free(bytes);
 	o = json_pack("{s:s, s:s, s:I, s:s, s:i, s:o, s:o, s:{s:i, s:b, s:I}, s:o}", "community_id",
-		      hex32(hex, r->community), "community", r->name, "epoch", (json_int_t)r->epoch,
-		      "roster_id", proto_hex_encode(rhex, rid, 32), "threshold", (int)r->threshold,
-		      "stewards", st, "signed_by", sig, "settings", "min_ring_size",
-		      (int)r->settings.min_ring_size, "require_anonymous",
+		      node_cli_hex32(hex, r->community), "community", r->name, "epoch",
+		      (json_int_t)r->epoch, "roster_id", proto_hex_encode(rhex, rid, 32),
+		      "threshold", (int)r->threshold, "stewards", st, "signed_by", sig, "settings",
+		      "min_ring_size", (int)r->settings.min_ring_size, "require_anonymous",
 		      (int)r->settings.require_anonymous, "max_report_age_ms",
 		      (json_int_t)r->settings.max_report_age_ms, "members", mem);
 	if (o)
@@ -1602,14 +1139,14 @@ static int roster_show(const char *cmd, struct roster_args *a)
 	j = roster_json(r);
 	if (!j) {
 		proto_roster_free(r);
-		return errorf(cmd, "out of memory");
+		return node_cli_errorf(cmd, "out of memory");
 	}
 	if (a->json) {
-		print_json(j);
+		node_cli_print_json(j);
 		proto_roster_free(r);
 		return NODE_CMD_EXIT_OK;
 	}
-	printf("community:  %s (%s)\n", r->name, hex32(hex, r->community));
+	printf("community:  %s (%s)\n", r->name, node_cli_hex32(hex, r->community));
 	printf("epoch:      %llu\n", (unsigned long long)r->epoch);
 	printf("roster id:  %s\n", json_string_value(json_object_get(j, "roster_id")));
 	printf("signatures: %zu (threshold %u of %zu stewards)%s\n", r->n_sigs, r->threshold,
@@ -1624,14 +1161,15 @@ static int roster_show(const char *cmd, struct roster_args *a)
 		bool s = false;
 		for (size_t k = 0; k < r->n_sigs; k++)
 			s |= r->sig_steward[k] == i;
-		printf("  %2zu %s%s\n", i, hex32(hex, r->stewards[i]), s ? "  signed" : "");
+		printf("  %2zu %s%s\n", i, node_cli_hex32(hex, r->stewards[i]),
+		       s ? "  signed" : "");
 	}
 	printf("members (%zu):\n", r->n_members);
 	for (size_t i = 0; i < r->n_members; i++) {
 		const struct proto_member *m = &r->members[i];
-		printf("  %s  %s\n", hex32(hex, m->id), m->name);
-		printf("      transport: %s\n", hex32(hex, m->transport_pk));
-		printf("      ring:      %s\n", hex32(hex, m->ring_pk));
+		printf("  %s  %s\n", node_cli_hex32(hex, m->id), m->name);
+		printf("      transport: %s\n", node_cli_hex32(hex, m->transport_pk));
+		printf("      ring:      %s\n", node_cli_hex32(hex, m->ring_pk));
 		print_list("aliases", m->aliases, m->n_aliases);
 		print_list("domains", m->domains, m->n_domains);
 		print_list("addresses", m->addrs, m->n_addrs);
@@ -1647,9 +1185,9 @@ static int roster_show(const char *cmd, struct roster_args *a)
 
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		printf("  %s  after %s\n", hex32(hex, e->id), when);
+		printf("  %s  after %s\n", node_cli_hex32(hex, e->id), when);
 		if (e->has_successor)
-			printf("      successor: %s\n", hex32(hex, e->successor));
+			printf("      successor: %s\n", node_cli_hex32(hex, e->successor));
 	}
 	json_decref(j);
 	proto_roster_free(r);
@@ -1665,14 +1203,15 @@ static int roster_verify(const char *cmd, struct roster_args *a)
 	size_t good;
 
 	if (!a->community)
-		return usage_error(cmd, "--community FILE is required (the trust anchor)");
+		return node_cli_usage_error(cmd, "--community FILE is required (the trust anchor)");
 	e = node_keyfile_load_community(a->community, &c);
 	if (e)
-		return file_error(cmd, "community file", a->community, e);
+		return node_cli_file_error(cmd, "community file", a->community, e);
 	if (load_roster(cmd, a->roster, &r))
 		return NODE_CMD_EXIT_FAIL;
 	if (memcmp(r->community, c.id, 32) != 0) {
-		code = errorf(cmd, "invalid: %s", proto_error_str(PROTO_E_ROSTER_COMMUNITY));
+		code = node_cli_errorf(cmd, "invalid: %s",
+				       proto_error_str(PROTO_E_ROSTER_COMMUNITY));
 		goto out;
 	}
 	if (r->epoch == 1) {
@@ -1689,21 +1228,21 @@ static int roster_verify(const char *cmd, struct roster_args *a)
 	if (e) {
 		good = diagnose_sigs(r, &auth, cmd);
 		if (e == PROTO_E_ROSTER_QUORUM)
-			code = errorf(
+			code = node_cli_errorf(
 				cmd,
 				"invalid: epoch %llu has %zu valid signature%s, the threshold "
 				"is %u",
 				(unsigned long long)r->epoch, good, good == 1 ? "" : "s",
 				auth.threshold);
 		else
-			code = errorf(cmd, "invalid: %s", proto_error_str(e));
+			code = node_cli_errorf(cmd, "invalid: %s", proto_error_str(e));
 		goto out;
 	}
 	if (a->json) {
-		print_json(json_pack("{s:b, s:I, s:i, s:i, s:i, s:i}", "valid", 1, "epoch",
-				     (json_int_t)r->epoch, "members", (int)r->n_members,
-				     "signatures", (int)r->n_sigs, "stewards", (int)auth.n,
-				     "threshold", (int)auth.threshold));
+		node_cli_print_json(json_pack("{s:b, s:I, s:i, s:i, s:i, s:i}", "valid", 1, "epoch",
+					      (json_int_t)r->epoch, "members", (int)r->n_members,
+					      "signatures", (int)r->n_sigs, "stewards", (int)auth.n,
+					      "threshold", (int)auth.threshold));
 	} else {
 		printf("valid: epoch %llu, %zu member%s, %zu/%zu signatures (threshold %u)\n",
 		       (unsigned long long)r->epoch, r->n_members, r->n_members == 1 ? "" : "s",
@@ -1741,7 +1280,7 @@ int node_cmd_roster(int argc, char **argv)
 		if (r >= 0)
 			return r;
 		if (proto_crypto_init())
-			return errorf(cmd, "cannot initialise libsodium");
+			return node_cli_errorf(cmd, "cannot initialise libsodium");
 		return subs[i].fn(cmd, &a);
 	}
 	fprintf(stderr,

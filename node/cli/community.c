@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `chatham community init`: a community's public file, its secret network key and, when
+ * asked, the steward keys. Secrets are written only through node/common/keyfile.h (0600,
+ * atomic) and wiped after use; nothing secret is ever printed.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "node/cli/cmd.h"
+#include "node/cli/util.h"
+#include "node/common/keyfile.h"
+#include "proto/community.h"
+#include "proto/crypto.h"
+#include "proto/error.h"
+#include "proto/oprf.h"
+#include "proto/sealed.h"
+
+/* ------------------------------------------------------------------ community init */
+
+static const char community_usage[] =
+	"usage: chatham community init --name NAME --out-dir DIR\n"
+	"           (--stewards N | --steward-pk HEX ...) [--threshold K]\n"
+	"           [--sealed-k K [--oprf-threshold T] [--sealed-quota N] [--sealed-window DAYS]]\n"
+	"           [--force] [--json]\n\n"
+	"Create a community: a random 32-byte community id, the secret network key (the Noise\n"
+	"PSK every member needs), and the public community file naming the steward keys and\n"
+	"the threshold K of steward signatures a roster needs. Written to DIR (created 0750 if\n"
+	"missing):\n"
+	"  DIR/community        public: give it to every member (config: community_file)\n"
+	"  DIR/network.key      SECRET (0600): give it to every member, out of band\n"
+	"  DIR/steward-N.key    SECRET (0600): one per generated steward, plus .pub files\n"
+	"  DIR/oprf-share-J.key SECRET (0600): with --sealed-k, the OPRF key share of steward J\n"
+	"                       (J = 1..number of stewards, in the order listed): only the node\n"
+	"                       of steward J gets it (config: [sealed] oprf_share_file)\n\n"
+	"  -n, --name NAME        community name (1-128 bytes)\n"
+	"  -s, --stewards N       generate N steward keys here\n"
+	"  -p, --steward-pk HEX   add a steward public key made elsewhere with\n"
+	"                         `chatham keygen --steward` (repeatable)\n"
+	"  -k, --threshold K      steward signatures a roster needs (default: 1 with one\n"
+	"                         steward, else required)\n"
+	"  -S, --sealed-k K       enable sealed sightings: a value opens when K (2-32)\n"
+	"                         members sealed it; deals the OPRF key among the stewards\n"
+	"  -T, --oprf-threshold T OPRF key shares a member needs (default: --threshold)\n"
+	"  -Q, --sealed-quota N   OPRF evaluations a member may ask of each steward per UTC\n"
+	"                         day (default 100000)\n"
+	"  -W, --sealed-window DAYS  days a sealed sighting is kept and counted (default 30)\n"
+	"  -o, --out-dir DIR      where to write the files (required)\n"
+	"  -f, --force            replace existing files\n"
+	"  -j, --json             print the result as JSON\n"
+	"  -h, --help             this text\n";
+
+static int make_dir(const char *dir)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0750) == 0)
+		return 0;
+	if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	return errno == EEXIST ? -ENOTDIR : -errno;
+}
+
+/*
+ * Deal the OPRF key of sealed sightings (docs/SEALED.md §1): one share per steward, in the
+ * community file's steward order, each written to its own 0600 file; the verification keys
+ * go into @c. The shares are wiped here; this process never writes the key itself.
+ */
+static int deal_oprf(const char *cmd, const char *dir, unsigned flags, struct proto_community *c,
+		     json_t *files)
+{
+	uint8_t shares[PROTO_ROSTER_STEWARDS_MAX][32];
+	char path[4096];
+	int r;
+
+	c->sealed.n = c->n_stewards;
+	r = proto_oprf_deal(shares, c->sealed.vks, c->sealed.vk, c->sealed.t, c->sealed.n);
+	if (r) {
+		node_cli_errorf(cmd, "dealing the OPRF key: %s", proto_error_str(r));
+		goto out;
+	}
+	for (size_t j = 1; j <= c->sealed.n; j++) {
+		snprintf(path, sizeof(path), "%s/oprf-share-%zu.key", dir, j);
+		r = node_keyfile_save_oprf_share(path, c->id, (uint32_t)j, shares[j - 1], flags);
+		if (r) {
+			node_cli_file_error(cmd, "OPRF key share", path, r);
+			goto out;
+		}
+		json_array_append_new(files, json_string(path));
+	}
+out:
+	proto_wipe(shares, sizeof(shares));
+	return r;
+}
+
+int node_cmd_community(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"name", required_argument, NULL, 'n'},
+		{"stewards", required_argument, NULL, 's'},
+		{"steward-pk", required_argument, NULL, 'p'},
+		{"threshold", required_argument, NULL, 'k'},
+		{"sealed-k", required_argument, NULL, 'S'},
+		{"oprf-threshold", required_argument, NULL, 'T'},
+		{"sealed-quota", required_argument, NULL, 'Q'},
+		{"sealed-window", required_argument, NULL, 'W'},
+		{"out-dir", required_argument, NULL, 'o'},
+		{"force", no_argument, NULL, 'f'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *cmd = "community init", *name = NULL, *dir = NULL;
+	unsigned long long n_gen = 0, threshold = 0, sealed_k = 0, oprf_t = 0, quota = 100000;
+	unsigned long long window = 30;
+	bool force = false, json = false, have_k = false, sealed_opts = false;
+	struct proto_community c = {0};
+	uint8_t netkey[32], ssk[64];
+	char path[4096], hex[65];
+	json_t *res = NULL, *files = NULL;
+	unsigned flags;
+	size_t n_given = 0;
+	int opt, r;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fputs(community_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? NODE_CMD_EXIT_USAGE : NODE_CMD_EXIT_OK;
+	}
+	if (strcmp(argv[1], "init") != 0) {
+		fprintf(stderr, "chatham: community: unknown subcommand '%s' (only init)\n",
+			argv[1]);
+		return NODE_CMD_EXIT_USAGE;
+	}
+	argc--;
+	argv++;
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "n:s:p:k:S:T:Q:W:o:fjh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'n':
+			name = optarg;
+			break;
+		case 's':
+			if (node_cli_parse_uint(optarg, PROTO_ROSTER_STEWARDS_MAX, &n_gen))
+				return node_cli_usage_error("community", "--stewards takes 0-32");
+			break;
+		case 'p':
+			if (n_given == PROTO_ROSTER_STEWARDS_MAX)
+				return node_cli_usage_error("community", "at most 32 stewards");
+			if (node_cli_parse_hex32(optarg, c.stewards[n_given]))
+				return node_cli_usage_error(
+					"community",
+					"--steward-pk takes 64 hex digits (the steward_pk "
+					"of a keygen --steward .pub file)");
+			n_given++;
+			break;
+		case 'k':
+			if (node_cli_parse_uint(optarg, PROTO_ROSTER_STEWARDS_MAX, &threshold) ||
+			    !threshold)
+				return node_cli_usage_error("community", "--threshold takes 1-32");
+			have_k = true;
+			break;
+		case 'S':
+			if (node_cli_parse_uint(optarg, PROTO_SEALED_K_MAX, &sealed_k) ||
+			    sealed_k < PROTO_SEALED_K_MIN)
+				return node_cli_usage_error("community", "--sealed-k takes 2-32");
+			break;
+		case 'T':
+			sealed_opts = true;
+			if (node_cli_parse_uint(optarg, PROTO_ROSTER_STEWARDS_MAX, &oprf_t) ||
+			    !oprf_t)
+				return node_cli_usage_error("community",
+							    "--oprf-threshold takes 1-32");
+			break;
+		case 'Q':
+			sealed_opts = true;
+			if (node_cli_parse_uint(optarg, UINT32_MAX, &quota) || !quota)
+				return node_cli_usage_error("community",
+							    "--sealed-quota takes 1-4294967295");
+			break;
+		case 'W':
+			sealed_opts = true;
+			if (node_cli_parse_uint(optarg, PROTO_SEALED_WINDOW_MAX, &window) ||
+			    !window)
+				return node_cli_usage_error("community",
+							    "--sealed-window takes 1-366 days");
+			break;
+		case 'o':
+			dir = optarg;
+			break;
+		case 'f':
+			force = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs(community_usage, stdout);
+			return NODE_CMD_EXIT_OK;
+		default:
+			return node_cli_usage_error("community", NULL);
+		}
+	}
+	if (optind != argc)
+		return node_cli_usage_error("community", "unexpected argument");
+	if (!name || !dir)
+		return node_cli_usage_error("community", "--name and --out-dir are required");
+	if (n_gen + n_given == 0)
+		return node_cli_usage_error("community",
+					    "no stewards: give --stewards N or --steward-pk");
+	if (n_gen + n_given > PROTO_ROSTER_STEWARDS_MAX)
+		return node_cli_usage_error("community", "at most 32 stewards");
+	if (!have_k) {
+		if (n_gen + n_given > 1)
+			return node_cli_usage_error("community",
+						    "--threshold K is required with more than "
+						    "one steward");
+		threshold = 1;
+	}
+	if (threshold > n_gen + n_given)
+		return node_cli_usage_error("community",
+					    "--threshold is larger than the number of stewards");
+	if (!sealed_k && sealed_opts)
+		return node_cli_usage_error("community", "--oprf-threshold, --sealed-quota and "
+							 "--sealed-window need --sealed-k");
+	if (sealed_k && !oprf_t)
+		oprf_t = threshold;
+	if (oprf_t > n_gen + n_given)
+		return node_cli_usage_error(
+			"community", "--oprf-threshold is larger than the number of stewards");
+	if (proto_crypto_init())
+		return node_cli_errorf(cmd, "cannot initialise libsodium");
+	r = proto_roster_check_text(name, strlen(name), PROTO_ROSTER_NAME_MAX);
+	if (r)
+		return node_cli_errorf(cmd,
+				       "--name: %s (1-128 bytes of UTF-8, no control characters)",
+				       proto_error_str(r));
+	r = make_dir(dir);
+	if (r)
+		return node_cli_errorf(cmd, "cannot create %s: %s", dir, proto_error_str(r));
+	flags = force ? NODE_KEYFILE_OVERWRITE : 0;
+
+	proto_random(c.id, sizeof(c.id));
+	snprintf(c.name, sizeof(c.name), "%s", name);
+	c.threshold = (uint32_t)threshold;
+	c.n_stewards = n_given;
+	res = json_pack("{s:s, s:s, s:i, s:i}", "community_id", node_cli_hex32(hex, c.id), "name",
+			name, "threshold", (int)threshold, "stewards", (int)(n_given + n_gen));
+	files = json_array();
+	if (!res || !files) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (unsigned long long i = 0; i < n_gen; i++) {
+		uint8_t *pk = c.stewards[c.n_stewards];
+		proto_keys_steward_generate(pk, ssk);
+		snprintf(path, sizeof(path), "%s/steward-%llu.key", dir, i + 1);
+		r = node_keyfile_save_steward(path, ssk, flags);
+		proto_wipe(ssk, sizeof(ssk));
+		if (r) {
+			node_cli_file_error(cmd, "steward key", path, r);
+			goto fail_quiet;
+		}
+		json_array_append_new(files, json_string(path));
+		snprintf(path, sizeof(path), "%s/steward-%llu.key.pub", dir, i + 1);
+		r = node_cli_write_public_json(path,
+					       json_pack("{s:s, s:i, s:s}", "chatham",
+							 "steward-public-key", "version", 1,
+							 "steward_pk", node_cli_hex32(hex, pk)),
+					       flags);
+		if (r) {
+			node_cli_file_error(cmd, "steward public key", path, r);
+			goto fail_quiet;
+		}
+		c.n_stewards++;
+	}
+	if (sealed_k) {
+		c.sealed.k = (uint8_t)sealed_k;
+		c.sealed.t = (uint8_t)oprf_t;
+		c.sealed.quota = (uint32_t)quota;
+		c.sealed.window_days = (uint32_t)window;
+		if ((r = deal_oprf(cmd, dir, flags, &c, files)))
+			goto fail_quiet;
+		json_object_set_new(res, "sealed",
+				    json_pack("{s:i, s:i, s:i, s:I, s:i}", "k", (int)sealed_k,
+					      "oprf_threshold", (int)oprf_t, "oprf_shares",
+					      (int)c.sealed.n, "quota", (json_int_t)quota,
+					      "window_days", (int)window));
+	}
+	r = proto_community_check(&c);
+	if (r) {
+		node_cli_errorf(cmd, "%s%s", proto_error_str(r),
+				r == PROTO_E_ROSTER_STEWARD
+					? " (a --steward-pk is invalid or repeated)"
+					: "");
+		goto fail_quiet;
+	}
+	proto_community_netkey_generate(netkey);
+	snprintf(path, sizeof(path), "%s/network.key", dir);
+	r = node_keyfile_save_netkey(path, netkey, flags);
+	proto_wipe(netkey, sizeof(netkey));
+	if (r) {
+		node_cli_file_error(cmd, "network key", path, r);
+		goto fail_quiet;
+	}
+	json_array_append_new(files, json_string(path));
+	snprintf(path, sizeof(path), "%s/community", dir);
+	r = node_keyfile_save_community(path, &c, flags);
+	if (r) {
+		node_cli_file_error(cmd, "community file", path, r);
+		goto fail_quiet;
+	}
+	json_array_insert_new(files, 0, json_string(path));
+
+	if (json) {
+		json_t *pks = json_array();
+		for (size_t i = 0; i < c.n_stewards; i++)
+			json_array_append_new(pks, json_string(node_cli_hex32(hex, c.stewards[i])));
+		json_object_set_new(res, "steward_pks", pks);
+		json_object_set(res, "files", files);
+		node_cli_print_json(res);
+	} else {
+		printf("community \"%s\"\ncommunity id: %s\nstewards: %zu, threshold %llu\n",
+		       c.name, node_cli_hex32(hex, c.id), c.n_stewards, threshold);
+		for (size_t i = 0; i < c.n_stewards; i++)
+			printf("  steward %zu: %s\n", i, node_cli_hex32(hex, c.stewards[i]));
+		if (sealed_k)
+			printf("sealed sightings: k %llu, OPRF key shared %llu of %zu (oprf-share-J.key "
+			       "goes to the node of steward J-1 above), quota %llu a day, window "
+			       "%llu days\n",
+			       sealed_k, oprf_t, c.sealed.n, quota, window);
+		printf("files:\n");
+		for (size_t i = 0; i < json_array_size(files); i++)
+			printf("  %s\n", json_string_value(json_array_get(files, i)));
+		printf("Next: each member runs `chatham keygen`; a steward builds the roster with "
+		       "`chatham roster add --community %s/community --roster ROSTER ...`\n",
+		       dir);
+		json_decref(res);
+	}
+	json_decref(files);
+	return NODE_CMD_EXIT_OK;
+fail:
+	node_cli_errorf(cmd, "%s", proto_error_str(r));
+fail_quiet:
+	json_decref(res);
+	json_decref(files);
+	return NODE_CMD_EXIT_FAIL;
+}
