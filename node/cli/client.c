@@ -580,6 +580,35 @@ int node_cmd_status(int argc, char **argv)
 }
 
 /*
+ * One line per member with abuse offences not yet forgiven; which member only when the node
+ * sent it ([policy] show_attribution).
+ */
+static void print_abuse(json_t *abuse)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(abuse, i, e)
+	{
+		json_t *m = json_object_get(e, "member");
+		double left = json_number_value(json_object_get(e, "refused_for_s"));
+
+		if (m)
+			printf("abuse: %s (%.16s): ",
+			       json_is_string(json_object_get(m, "name")) ? jstr(m, "name")
+									  : "not in the roster",
+			       jstr(m, "id"));
+		else
+			printf("abuse: a member: ");
+		printf("%lld offence(s), ", jint(e, "offences"));
+		if (left > 0)
+			printf("refused for %.0f s (until %s)\n", left, jstr(e, "refused_until"));
+		else
+			printf("not refused (last refusal ended %s)\n", jstr(e, "refused_until"));
+	}
+}
+
+/*
  * One line per link. MEMBER and ADDRESS columns appear only when the node sent them
  * ([policy] show_attribution), so the default output can be pasted into a ticket.
  */
@@ -640,6 +669,7 @@ static void print_peers(json_t *resp)
 	}
 	if (shown)
 		printf("\n");
+	print_abuse(json_object_get(resp, "abuse"));
 }
 
 int node_cmd_peers(int argc, char **argv)
@@ -647,7 +677,8 @@ int node_cmd_peers(int argc, char **argv)
 	static const char usage[] =
 		"usage: chatham peers [OPTIONS]\n\n"
 		"Show the node's overlay links: state, direction, uptime, bytes in and out and\n"
-		"round-trip time of each, and why links were closed since the node started.\n"
+		"round-trip time of each, why links were closed since the node started, and\n"
+		"members refused for abuse (offences, until when).\n"
 		"Which member a link leads to is shown only when the node's config sets\n"
 		"[policy] show_attribution = true, so the default output can go into a ticket.\n\n";
 	struct read_opts ro = {0};

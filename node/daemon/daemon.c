@@ -204,6 +204,13 @@ static void dissem_config(const struct node_config *cfg, struct node_dissem_conf
 	dc->stem_embargo_ms = (uint32_t)node_config_int(cfg, NODE_GOSSIP_STEM_EMBARGO_MS);
 	dc->member_rate.per_min = (uint32_t)node_config_int(cfg, NODE_GOSSIP_MEMBER_RATE_PER_MIN);
 	dc->member_rate.burst = (uint32_t)node_config_int(cfg, NODE_GOSSIP_MEMBER_BURST);
+	dc->abuse = (struct policy_abuse_config)POLICY_ABUSE_CONFIG_DEFAULT;
+	dc->abuse.backoff_ms = (uint64_t)node_config_int(cfg, NODE_GOSSIP_ABUSE_BACKOFF_S) * 1000;
+	dc->abuse.backoff_max_ms =
+		(uint64_t)node_config_int(cfg, NODE_GOSSIP_ABUSE_BACKOFF_MAX_S) * 1000;
+	if (dc->abuse.backoff_max_ms < dc->abuse.backoff_ms)
+		dc->abuse.backoff_max_ms = dc->abuse.backoff_ms;
+	dc->abuse.forgive_ms = (uint64_t)node_config_int(cfg, NODE_GOSSIP_ABUSE_FORGIVE_S) * 1000;
 	if (dc->retry_max_ms < dc->retry_min_ms)
 		dc->retry_max_ms = dc->retry_min_ms;
 }
@@ -471,7 +478,9 @@ static int load_rosters(struct node_daemon *d)
  *            overlay on node_overlay_peers_json()'s "peers" (one object per link: id, state,
  *            direction, uptime_s, bytes_in/out, msgs_in/out, rtt_ms, queued, version;
  *            "member" and "address" only with show_attribution), "summary", "closed" and, with
- *            show_attribution, "members"; "peers": [] when the overlay is off}
+ *            show_attribution, "members"; "peers": [] when the overlay is off; "abuse":
+ *            node_dissem_abuse_json() (members with offences; which member only with
+ *            show_attribution) while dissemination runs}
  *   query   {"ok":true, "found":false, "indicator_id" [, "type", "value"]} or
  *           {"ok":true, "found":true, "indicator": ECS document (node/daemon/exporter.h) built
  *            for POLICY_PATH_LOCAL_OUTPUT, "reports": [{"report_id", "kind", "tlp",
@@ -819,13 +828,17 @@ static void on_request(void *ctx, struct node_api_req *areq, struct node_request
 		node_api_respond(areq, status_json(d));
 		return;
 	case NODE_OP_PEERS: {
-		json_t *r =
-			d->overlay ? node_overlay_peers_json(
-					     d->overlay,
-					     node_config_bool(d->cfg, NODE_POLICY_SHOW_ATTRIBUTION))
-				   : json_pack("{s:[]}", "peers");
+		bool attribution = node_config_bool(d->cfg, NODE_POLICY_SHOW_ATTRIBUTION);
+		json_t *r = d->overlay ? node_overlay_peers_json(d->overlay, attribution)
+				       : json_pack("{s:[]}", "peers");
 
 		node_request_free(req);
+		if (r && d->dissem &&
+		    json_object_set_new(r, "abuse",
+					node_dissem_abuse_json(d->dissem, attribution))) {
+			json_decref(r);
+			r = NULL;
+		}
 		if (r &&
 		    (json_object_set_new(r, "ok", json_true()) ||
 		     json_object_set_new(r, "overlay",
