@@ -14,6 +14,7 @@
 #include "node/cli/apiclient.h"
 #include "node/cli/cli.h"
 #include "node/cli/cmd.h"
+#include "node/cli/util.h"
 #include "node/format/request.h"
 
 static const char *jstr(json_t *o, const char *key)
@@ -46,12 +47,13 @@ enum {
 	OPT_JSON = 'j',
 	OPT_HELP = 'h',
 	OPT_ALLOW_WARNINGLISTED = 256,
+	OPT_VALUE,
 };
 
 static const char report_usage[] =
 	"usage: chatham %s [OPTIONS] --tlp TLP VALUE\n\n"
 	"%s\n\n"
-	"  -v, --value VALUE        the indicator (or give it as the argument)\n"
+	"      --value VALUE        the indicator (or give it as the argument)\n"
 	"  -t, --type TYPE          ipv4 ipv6 domain url email md5 sha1 sha256 sha512\n"
 	"                           (detected from the value when omitted)\n"
 	"  -T, --tlp TLP            CLEAR GREEN AMBER AMBER+STRICT RED; required, there is no\n"
@@ -82,7 +84,7 @@ static const char report_usage[] =
 static int report_command(int argc, char **argv, const char *op, const char *what)
 {
 	static const struct option opts[] = {
-		{"value", required_argument, NULL, 'v'},
+		{"value", required_argument, NULL, OPT_VALUE},
 		{"type", required_argument, NULL, 't'},
 		{"tlp", required_argument, NULL, 'T'},
 		{"kind", required_argument, NULL, 'k'},
@@ -113,9 +115,9 @@ static int report_command(int argc, char **argv, const char *op, const char *wha
 		code = NODE_CMD_EXIT_FAIL;
 		goto out;
 	}
-	while ((c = getopt_long(argc, argv, "v:t:T:k:C:u:l:g:d:r:aNs:c:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:T:k:C:u:l:g:d:r:aNs:c:jh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'v':
+		case OPT_VALUE:
 			value = optarg;
 			break;
 		case 't':
@@ -207,7 +209,7 @@ static int report_command(int argc, char **argv, const char *op, const char *wha
 			code = NODE_CMD_EXIT_OK;
 			goto out;
 		default:
-			fprintf(stderr, "chatham: %s: see chatham %s --help\n", argv[0], argv[0]);
+			node_cli_option_error(argv[0], c, argv);
 			goto out;
 		}
 	}
@@ -359,7 +361,7 @@ static int read_command(int argc, char **argv, const char *usage, const char *ex
 	opts[n++] = (struct option){"json", no_argument, NULL, OPT_JSON};
 	opts[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
 	opts[n] = (struct option){NULL, 0, NULL, 0};
-	snprintf(shortopts, sizeof(shortopts), "%ss:c:jh", extra_short ? extra_short : "");
+	snprintf(shortopts, sizeof(shortopts), ":%ss:c:jh", extra_short ? extra_short : "");
 
 	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		switch (c) {
@@ -378,8 +380,7 @@ static int read_command(int argc, char **argv, const char *usage, const char *ex
 		default:
 			if (extra_cb && extra_cb(c, optarg, req) == 0)
 				break;
-			fprintf(stderr, "chatham: %s: see chatham %s --help\n", argv[0], argv[0]);
-			return NODE_CMD_EXIT_USAGE;
+			return node_cli_option_error(argv[0], c, argv);
 		}
 	}
 	return 0;

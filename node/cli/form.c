@@ -12,6 +12,7 @@
 
 #include "node/cli/cli.h"
 #include "node/cli/cmd.h"
+#include "node/cli/util.h"
 #include "node/format/form.h"
 
 static const char form_usage[] =
@@ -24,7 +25,7 @@ static const char form_usage[] =
 	"  list            print the form names: incident, ics-incident, vuln-product, vuln-web\n"
 	"  template FORM   print an empty FORM to fill in (fields left empty count as absent)\n"
 	"  check FILE      validate a filled form (- reads standard input); on a problem, name\n"
-	"                  the field (e.g. affected.occurred_at) and exit 1\n"
+	"                  the field (e.g. affected.occurred_at) and exit 65\n"
 	"Times are RFC 3339 with their time zone, e.g. 2026-12-06T09:30:00+09:00.\n"
 	"\n"
 	"  -h, --help      this text\n";
@@ -37,7 +38,7 @@ static int usage_error(const char *msg)
 	return NODE_CMD_EXIT_USAGE;
 }
 
-json_t *node_cli_form_load(const char *cmd, const char *path)
+json_t *node_cli_form_load(const char *cmd, const char *path, int *code)
 {
 	struct node_form_error err;
 	json_error_t je;
@@ -47,6 +48,8 @@ json_t *node_cli_form_load(const char *cmd, const char *path)
 				 : json_load_file(path, JSON_REJECT_DUPLICATES, &je);
 	if (!doc) {
 		fprintf(stderr, "chatham: %s: %s: line %d: %s\n", cmd, path, je.line, je.text);
+		/* jansson gives line -1 when the file cannot be read at all */
+		*code = je.line > 0 ? NODE_CMD_EXIT_DATAERR : NODE_CMD_EXIT_FAIL;
 		return NULL;
 	}
 	if (json_is_object(doc))
@@ -58,6 +61,7 @@ json_t *node_cli_form_load(const char *cmd, const char *path)
 		else
 			fprintf(stderr, "chatham: %s: %s: %s\n", cmd, path, err.message);
 		json_decref(doc);
+		*code = NODE_CMD_EXIT_DATAERR;
 		return NULL;
 	}
 	return doc;
@@ -80,10 +84,11 @@ int node_cli_form_template(const char *cmd, const char *name)
 
 static int form_check(const char *path)
 {
-	json_t *doc = node_cli_form_load("form", path);
+	int code;
+	json_t *doc = node_cli_form_load("form", path, &code);
 
 	if (!doc)
-		return NODE_CMD_EXIT_FAIL;
+		return code;
 	json_decref(doc);
 	printf("%s: valid\n", path);
 	return NODE_CMD_EXIT_OK;
@@ -95,12 +100,12 @@ int node_cmd_form(int argc, char **argv)
 	int opt;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		if (opt == 'h') {
 			fputs(form_usage, stdout);
 			return NODE_CMD_EXIT_OK;
 		}
-		return usage_error(NULL);
+		return node_cli_option_error("form", opt, argv);
 	}
 	argc -= optind;
 	argv += optind;

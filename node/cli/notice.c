@@ -12,6 +12,7 @@
 #include "node/cli/apiclient.h"
 #include "node/cli/cli.h"
 #include "node/cli/cmd.h"
+#include "node/cli/util.h"
 
 static const char notify_usage[] =
 	"usage: chatham notify --form FORM --file FILE (--to MEMBER | --to-owner-of VALUE)\n"
@@ -51,14 +52,6 @@ static const char notices_usage[] =
 	"  -h, --help               this text\n";
 
 enum { OPT_TEMPLATE = 256 };
-
-static int usage_error(const char *cmd, const char *msg)
-{
-	if (msg)
-		fprintf(stderr, "chatham: %s: %s\n", cmd, msg);
-	fprintf(stderr, "chatham: %s: see chatham %s --help\n", cmd, cmd);
-	return NODE_CMD_EXIT_USAGE;
-}
 
 /* Send @req (stolen) and print the response raw, or hand it to @print. */
 static int call(const char *cmd, const char *sock, const char *config, json_t *req, bool raw,
@@ -128,10 +121,10 @@ int node_cmd_notify(int argc, char **argv)
 	const char *sock = NULL, *config = NULL, *fname;
 	bool raw = false;
 	json_t *doc, *req;
-	int c;
+	int c, code;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "F:f:t:o:V:T:s:c:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":F:f:t:o:V:T:s:c:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'F':
 			form = optarg;
@@ -166,26 +159,27 @@ int node_cmd_notify(int argc, char **argv)
 			fputs(notify_usage, stdout);
 			return NODE_CMD_EXIT_OK;
 		default:
-			return usage_error("notify", NULL);
+			return node_cli_option_error("notify", c, argv);
 		}
 	}
 	if (optind < argc)
-		return usage_error("notify", "unexpected argument");
+		return node_cli_usage_error("notify", "unexpected argument");
 	if (!form || !file)
-		return usage_error("notify", "--form FORM and --file FILE are required");
+		return node_cli_usage_error("notify", "--form FORM and --file FILE are required");
 	if (!tlp)
-		return usage_error("notify", "--tlp is required (AMBER, AMBER+STRICT or RED)");
+		return node_cli_usage_error("notify",
+					    "--tlp is required (AMBER, AMBER+STRICT or RED)");
 	if (!to == !owner)
-		return usage_error("notify", "give exactly one of --to and --to-owner-of");
-	doc = node_cli_form_load("notify", file);
+		return node_cli_usage_error("notify", "give exactly one of --to and --to-owner-of");
+	doc = node_cli_form_load("notify", file, &code);
 	if (!doc)
-		return NODE_CMD_EXIT_FAIL;
+		return code;
 	fname = json_string_value(json_object_get(doc, "form"));
 	if (!fname || strcmp(fname, form)) {
 		fprintf(stderr, "chatham: notify: %s: field form: is \"%s\", not --form %s\n", file,
 			fname ? fname : "", form);
 		json_decref(doc);
-		return NODE_CMD_EXIT_FAIL;
+		return NODE_CMD_EXIT_DATAERR;
 	}
 	req = json_pack("{s:s, s:o, s:s}", "op", "notify", "form", doc, "tlp", tlp);
 	if (req && to)
@@ -272,7 +266,7 @@ int node_cmd_notices(int argc, char **argv)
 	int c;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "S:m:s:c:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":S:m:s:c:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'S':
 			status = optarg;
@@ -293,20 +287,21 @@ int node_cmd_notices(int argc, char **argv)
 			fputs(notices_usage, stdout);
 			return NODE_CMD_EXIT_OK;
 		default:
-			return usage_error("notices", NULL);
+			return node_cli_option_error("notices", c, argv);
 		}
 	}
 	if (optind == argc) {
 		if (status || comment)
-			return usage_error("notices", "--status and --comment belong to reply");
+			return node_cli_usage_error("notices",
+						    "--status and --comment belong to reply");
 		return call("notices", sock, config, json_pack("{s:s}", "op", "notices"), raw,
 			    print_notices);
 	}
 	if (strcmp(argv[optind], "reply") || optind + 2 != argc)
-		return usage_error("notices", "expected no argument, or reply ID");
+		return node_cli_usage_error("notices", "expected no argument, or reply ID");
 	if (!status)
-		return usage_error("notices",
-				   "reply needs --status received|investigating|resolved|not-ours");
+		return node_cli_usage_error(
+			"notices", "reply needs --status received|investigating|resolved|not-ours");
 	req = json_pack("{s:s, s:s, s:s}", "op", "notice_reply", "notice", argv[optind + 1],
 			"status", status);
 	if (req && comment)

@@ -468,7 +468,8 @@ static int load_rosters(struct node_daemon *d)
  *   status  {"ok":true, "version", "state": "running"|"stopping", "uptime_s", "community",
  *            "member": {"id", "name"} (this node only), "roster": {"epoch", "members"},
  *            "store": {"reports", "indicators", "feed_last", "outbox", "map_size",
- *            "map_used"}, "export": {"last_seq", "errors"}, "api": {"connections"},
+ *            "map_used"}, "export": {"last_seq", "errors", "rules_changes", "corrected",
+ *            "rerendered", "resets"} (node_exporter_rerender_stats()), "api": {"connections"},
  *            "ingest": {"accepted", "duplicates", "rejected", "commits", "pending",
  *            "refused": {policy reason id: count}}, "reload": {"count", "failures"}},
  *            "loop": node_looplag_json() (the loop's delay since ready), and while
@@ -496,12 +497,14 @@ static json_t *status_json(struct node_daemon *d)
 {
 	const struct proto_roster *nr = d->snap->newest;
 	struct node_ingest_stats ist;
+	struct node_exporter_rerender rr;
 	struct store_stat st;
 	char hex[65];
 	json_t *refused, *resp;
 	int own = d->snap->own_index;
 
 	node_ingest_get_stats(d->ingest, &ist);
+	node_exporter_rerender_stats(d->exporter, &rr);
 	if (store_stat(d->store, &st))
 		memset(&st, 0, sizeof(st));
 	refused = json_object();
@@ -511,7 +514,8 @@ static json_t *status_json(struct node_daemon *d)
 					    json_integer((json_int_t)ist.refused[i]));
 	resp = json_pack(
 		"{s:b, s:s, s:s, s:I, s:s, s:{s:s, s:s*}, "
-		"s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:{s:I}, "
+		"s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I}, "
+		"s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I}, "
 		"s:{s:I, s:I, s:I, s:I, s:I, s:o}, s:{s:I, s:I}}",
 		"ok", 1, "version", CHATHAM_VERSION, "state", d->stopping ? "stopping" : "running",
 		"uptime_s", (json_int_t)((now_ms() - d->start_ms) / 1000), "community",
@@ -523,7 +527,9 @@ static json_t *status_json(struct node_daemon *d)
 		(json_int_t)st.feed_last, "outbox", (json_int_t)st.outbox, "map_size",
 		(json_int_t)st.map_size, "map_used", (json_int_t)st.map_used, "export", "last_seq",
 		(json_int_t)node_exporter_last_seq(d->exporter), "errors",
-		(json_int_t)node_exporter_errors(d->exporter), "api", "connections",
+		(json_int_t)node_exporter_errors(d->exporter), "rules_changes", (json_int_t)rr.runs,
+		"corrected", (json_int_t)rr.corrected, "rerendered", (json_int_t)rr.rerendered,
+		"resets", (json_int_t)rr.resets, "api", "connections",
 		(json_int_t)node_api_connections(d->api), "ingest", "accepted",
 		(json_int_t)ist.accepted, "duplicates", (json_int_t)ist.duplicates, "rejected",
 		(json_int_t)ist.rejected, "commits", (json_int_t)ist.commits, "pending",

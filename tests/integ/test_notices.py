@@ -110,7 +110,7 @@ def test_notices():
             json.dump(bad, f)
         b = cli(a, "notify", "--form", "incident", "--file", os.path.join(tmp, "bad.json"),
                 "--to", r_id[:16], "--tlp", "AMBER")
-        assert b.returncode == 1 and "affected.occurred_at" in b.stderr, b
+        assert b.returncode == 65 and "affected.occurred_at" in b.stderr, b
         # The node checks as well: a request that skips the CLI is refused the same way.
         resp = c.daemons[0].call({"op": "notify", "form": bad, "tlp": "AMBER", "to": r_id})
         assert not resp["ok"] and resp["error"]["field"] == "form.affected.occurred_at", resp
