@@ -42,6 +42,10 @@ static const char *const type_names[PROTO_LINK_TYPE_COUNT] = {
 	[PROTO_LINK_FETCH] = "FETCH",
 	[PROTO_LINK_ROSTER_PART] = "ROSTER_PART",
 	[PROTO_LINK_CATCHUP] = "CATCHUP",
+	[PROTO_LINK_OPRF_EVAL] = "OPRF_EVAL",
+	[PROTO_LINK_OPRF_ANSWER] = "OPRF_ANSWER",
+	[PROTO_LINK_SEALED] = "SEALED",
+	[PROTO_LINK_OPRF_HOLDER] = "OPRF_HOLDER",
 	[PROTO_LINK_NOTICE] = "NOTICE",
 	[PROTO_LINK_NOTICE_ACK] = "NOTICE_ACK",
 };
@@ -51,11 +55,17 @@ const char *proto_link_type_name(uint64_t type)
 	return type < PROTO_LINK_TYPE_COUNT && type_names[type] ? type_names[type] : "UNKNOWN";
 }
 
+static bool is_sealed_type(enum proto_link_type t)
+{
+	return t == PROTO_LINK_OPRF_EVAL || t == PROTO_LINK_OPRF_ANSWER || t == PROTO_LINK_SEALED ||
+	       t == PROTO_LINK_OPRF_HOLDER;
+}
+
 static bool is_bin_type(enum proto_link_type t)
 {
 	return t == PROTO_LINK_PUSH || t == PROTO_LINK_DIRECT || t == PROTO_LINK_STEM ||
 	       t == PROTO_LINK_RECON || t == PROTO_LINK_ROSTER || t == PROTO_LINK_CATCHUP ||
-	       t == PROTO_LINK_NOTICE;
+	       is_sealed_type(t) || t == PROTO_LINK_NOTICE;
 }
 
 /* Payload limit per bin type: reports are bounded by their own codec's limit. */
@@ -65,8 +75,9 @@ static size_t bin_max(enum proto_link_type t)
 {
 	if (t == PROTO_LINK_NOTICE)
 		return PROTO_NOTICE_MAX_BYTES;
-	return t == PROTO_LINK_RECON || t == PROTO_LINK_ROSTER ? PROTO_LINK_BIN_MAX
-							       : PROTO_REPORT_MAX_BYTES;
+	return t == PROTO_LINK_RECON || t == PROTO_LINK_ROSTER || is_sealed_type(t)
+		       ? PROTO_LINK_BIN_MAX
+		       : PROTO_REPORT_MAX_BYTES;
 }
 
 static bool is_ids_type(enum proto_link_type t)
