@@ -67,6 +67,7 @@ struct policy_redactor {
 	size_t n_literals;
 	/* bit set: some indexed pattern starts with the 3 code points of this slot */
 	uint8_t prefixes[(1u << PREFILTER_BITS) / 8];
+	uint8_t fp[32]; /* policy_redact_fingerprint() */
 };
 
 #define HASH_INIT 0xcbf29ce484222325ull
@@ -327,12 +328,51 @@ static int cmp_index(const void *a, const void *b)
 	return x->pat < y->pat ? -1 : x->pat > y->pat;
 }
 
+/*
+ * The fingerprint chains one hash per pattern over the sorted, distinct patterns (their
+ * owners left out: who a pattern names does not change what is redacted).
+ */
+static void fingerprint(struct policy_redactor *rd)
+{
+	uint32_t head[4] = {POLICY_REDACT_RULES_VERSION, 0, 0, 0};
+	const void *parts[3] = {rd->fp, head, NULL};
+	size_t lens[3] = {sizeof(rd->fp), sizeof(head), 0};
+
+	memset(rd->fp, 0, sizeof(rd->fp));
+	proto_hash(rd->fp, sizeof(rd->fp), parts + 1, lens + 1, 1);
+	for (size_t i = 0; i < rd->n_pats; i++) {
+		const struct pattern *p = &rd->pats[i];
+
+		head[1] = p->kind;
+		head[2] = (uint32_t)p->len;
+		head[3] = (uint32_t)p->min_len;
+		parts[2] = p->s;
+		lens[2] = p->len * sizeof(*p->s);
+		proto_hash(rd->fp, sizeof(rd->fp), parts, lens, 3);
+	}
+}
+
+void policy_redact_fingerprint(const struct policy_redactor *rd, uint8_t fp[32])
+{
+	static const uint8_t none[] = "no roster";
+	const void *part = none;
+	size_t len = sizeof(none);
+
+	if (rd) {
+		memcpy(fp, rd->fp, 32);
+		return;
+	}
+	proto_hash(fp, 32, &part, &len, 1);
+}
+
 static int build_index(struct policy_redactor *rd)
 {
 	size_t o = 0;
 
-	if (rd->n_pats == 0)
+	if (rd->n_pats == 0) {
+		fingerprint(rd);
 		return 0;
+	}
 	sorting = rd;
 	qsort(rd->pats, rd->n_pats, sizeof(*rd->pats), cmp_pattern);
 	for (size_t i = 0; i < rd->n_pats; i++) {
@@ -344,6 +384,7 @@ static int build_index(struct policy_redactor *rd)
 	}
 	sorting = NULL;
 	rd->n_pats = o;
+	fingerprint(rd);
 	for (int l = 0; l < N_LEVELS; l++) {
 		rd->index[l] = calloc(rd->n_pats, sizeof(*rd->index[l]));
 		if (!rd->index[l])

@@ -87,6 +87,22 @@ struct policy_redactor *policy_redact_new(const struct proto_roster *const *rost
 /* policy_redact_free() - free @rd. NULL is a no-op. */
 void policy_redact_free(struct policy_redactor *rd);
 
+/*
+ * The version of the matching rules of this module and policy/skeleton.c. Raise it with any
+ * change that makes a redactor built from the same rosters redact some text differently: it
+ * goes into every fingerprint, so exports rendered under the old rules are checked again.
+ */
+#define POLICY_REDACT_RULES_VERSION 1
+
+/*
+ * policy_redact_fingerprint() - 32 bytes into @fp that change whenever what @rd redacts may
+ * change: BLAKE2b over POLICY_REDACT_RULES_VERSION and every distinct pattern (a member
+ * added or removed, a name, alias, domain, address or key changed). Computed when the
+ * redactor is built; equal rosters give equal fingerprints. @rd NULL (no roster) has its
+ * own fingerprint, different from that of a redactor with no patterns.
+ */
+void policy_redact_fingerprint(const struct policy_redactor *rd, uint8_t fp[32]);
+
 /* policy_redact_patterns() - number of distinct (pattern, member) pairs held. */
 size_t policy_redact_patterns(const struct policy_redactor *rd);
 

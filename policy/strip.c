@@ -16,6 +16,7 @@
 
 #include "policy/vocab.h"
 #include "policy/warnlist.h"
+#include "proto/crypto.h"
 
 static const char *const attributing_prefixes[] = {"org:", "source:", "reporter:"};
 
@@ -558,4 +559,101 @@ fail:
 	free(buf);
 	memset(v, 0, sizeof(*v));
 	return rc;
+}
+
+void policy_strip_rules_id(const struct policy_config *cfg, const struct policy_redactor *rd,
+			   uint8_t id[16])
+{
+	uint8_t red[32], voc[32], mode = cfg->descriptions;
+	const void *parts[4] = {red, voc, &mode, cfg->own_id};
+	const size_t lens[4] = {sizeof(red), sizeof(voc), 1, sizeof(cfg->own_id)};
+
+	policy_redact_fingerprint(rd, red);
+	policy_vocab_fingerprint(cfg->tag_vocab, voc);
+	proto_hash(id, 16, parts, lens, 4);
+}
+
+static bool same_text(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+	return a_len == b_len && (a_len == 0 || memcmp(a, b, a_len) == 0);
+}
+
+int policy_strip_recheck(struct policy_view *v, const struct policy_config *cfg,
+			 const struct policy_redactor *rd, const char *desc, size_t desc_len,
+			 const char *const *tags, const size_t *tag_lens, size_t n_tags)
+{
+	struct text_in in[POLICY_VIEW_TAGS_MAX + 1];
+	size_t from[POLICY_VIEW_TAGS_MAX];
+	struct policy_redact_field *f = NULL;
+	char *buf = NULL;
+	size_t n_in = 0, n_tags_in;
+	bool with_desc, changed = false;
+	int rc = 0;
+
+	memset(v, 0, sizeof(*v));
+	if (n_tags > POLICY_VIEW_TAGS_MAX)
+		return -EINVAL;
+	/*
+	 * Tags here are outputs, possibly longer than any report's tag (each "[member]" is 8
+	 * bytes), so only the prefix rule and the blank rule of tag_candidate() apply.
+	 */
+	for (size_t t = 0; t < n_tags; t++) {
+		size_t start = 0;
+		bool attributing = false;
+
+		while (start < tag_lens[t] && (tags[t][start] == ' ' || tags[t][start] == '\t'))
+			start++;
+		for (size_t i = 0; i < sizeof(attributing_prefixes) / sizeof(*attributing_prefixes);
+		     i++)
+			attributing |= prefix_ci(tags[t] + start, tag_lens[t] - start,
+						 attributing_prefixes[i]);
+		if (attributing || !rd || start == tag_lens[t]) {
+			changed = true;
+			continue;
+		}
+		in[n_in].p = tags[t];
+		in[n_in].len = tag_lens[t];
+		in[n_in].vocab = policy_vocab_has(cfg->tag_vocab, tags[t], tag_lens[t]);
+		from[n_in] = t;
+		n_in++;
+	}
+	n_tags_in = n_in;
+	with_desc =
+		desc && desc_len > 0 && rd &&
+		(cfg->descriptions == POLICY_DESC_REDACT || cfg->descriptions == POLICY_DESC_KEEP);
+	if (desc && desc_len > 0 && !with_desc)
+		changed = true;
+	if (with_desc) {
+		in[n_in].p = desc;
+		in[n_in].len = desc_len;
+		in[n_in].vocab = false;
+		n_in++;
+	}
+	if (n_in > 0) {
+		rc = redact_together(rd, in, n_in, &f, &buf);
+		if (rc < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < n_tags_in; i++) {
+		if (!tag_leaves(&f[i], in[i].vocab, &v->n_dropped)) {
+			changed = true;
+			continue;
+		}
+		changed |= !same_text(f[i].out, f[i].out_len, tags[from[i]], tag_lens[from[i]]);
+		memcpy(v->tags[v->n_tags++], f[i].out, f[i].out_len + 1);
+	}
+	if (with_desc) {
+		set_description(&f[n_in - 1], v->description, sizeof(v->description),
+				&v->has_description, &v->description_len, &v->n_dropped);
+		changed |= !v->has_description ||
+			   !same_text(v->description, v->description_len, desc, desc_len);
+	}
+out:
+	free(f);
+	free(buf);
+	if (rc < 0) {
+		memset(v, 0, sizeof(*v));
+		return rc;
+	}
+	return changed ? 1 : 0;
 }

@@ -130,6 +130,34 @@ int policy_strip_report(struct policy_report_view *v, const struct policy_config
 			const uint8_t *own_tag);
 
 /*
+ * policy_strip_rules_id() - 16 bytes into @id naming the rules that decide the text of every
+ * view besides its inputs: the redactor's patterns (policy_redact_fingerprint()), the tag
+ * vocabulary (policy_vocab_fingerprint()), cfg->descriptions and cfg->own_id. Views of equal
+ * inputs under equal ids have equal text; when the id changes, text that already left may
+ * now need redaction (policy_strip_recheck()).
+ */
+void policy_strip_rules_id(const struct policy_config *cfg, const struct policy_redactor *rd,
+			   uint8_t id[16]);
+
+/*
+ * policy_strip_recheck() - read text that already left, a rendered view's description
+ * (@desc, @desc_len bytes; NULL: none) and tags (@n_tags of them, @tags[i] with @tag_lens[i]
+ * bytes), again under @cfg and @rd, with the rules policy_strip_view() applies to votes: the
+ * tag prefix rule and vocabulary, every tag and the description read together, cfg->
+ * descriptions (drop removes the description; keep cannot tell this node's own verbatim
+ * text from a redacted one, so it redacts like redact). @v (caller storage) receives the
+ * result in n_tags/tags (input order, dropped tags left out), has_description/description/
+ * description_len and n_dropped; its other fields are zero.
+ * The inputs must not point into @v.
+ * Returns 1 when the result differs from the input (a tag or the description would now be
+ * redacted or dropped), 0 when it is the same, -EINVAL when @n_tags > POLICY_VIEW_TAGS_MAX,
+ * -ENOMEM. On error @v is zeroed.
+ */
+int policy_strip_recheck(struct policy_view *v, const struct policy_config *cfg,
+			 const struct policy_redactor *rd, const char *desc, size_t desc_len,
+			 const char *const *tags, const size_t *tag_lens, size_t n_tags);
+
+/*
  * policy_strip_tag() - one tag through the tag rules: @tag (@len bytes, borrowed) into @out
  * (@cap bytes; @cap >= POLICY_VIEW_TAG_MAX + 1 suffices for any tag a report can carry).
  * Returns 1 when the tag is kept (*@out_len set, may be NULL), 0 when it is dropped (@out is

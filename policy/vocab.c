@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/crypto.h"
 #include "proto/report.h"
 
 struct policy_vocab {
@@ -187,4 +188,18 @@ bool policy_vocab_has(const struct policy_vocab *v, const char *tag, size_t len)
 	if (c <= 0 || memchr(buf, '\0', (size_t)c))
 		return false;
 	return bsearch(&key, v->e, v->n, sizeof(*v->e), cmp_str) != NULL;
+}
+
+void policy_vocab_fingerprint(const struct policy_vocab *v, uint8_t fp[32])
+{
+	const void *parts[2] = {fp, NULL};
+	size_t lens[2] = {32, 0};
+
+	/* Entries are canonical, sorted and distinct once sealed; each hashed with its NUL. */
+	memset(fp, 0, 32);
+	for (size_t i = 0; v && i < v->n; i++) {
+		parts[1] = v->e[i];
+		lens[1] = strlen(v->e[i]) + 1;
+		proto_hash(fp, 32, parts, lens, 2);
+	}
 }

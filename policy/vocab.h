@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct policy_vocab;
 
@@ -46,6 +47,13 @@ size_t policy_vocab_size(const struct policy_vocab *v);
 
 /* policy_vocab_has() - whether the tag (@len bytes) is in the sealed @v (NULL: never). */
 bool policy_vocab_has(const struct policy_vocab *v, const char *tag, size_t len);
+
+/*
+ * policy_vocab_fingerprint() - 32 bytes into @fp naming the entries of the sealed @v (equal
+ * sets give equal fingerprints, whatever order and spelling the files used). NULL @v: the
+ * fingerprint of the empty vocabulary.
+ */
+void policy_vocab_fingerprint(const struct policy_vocab *v, uint8_t fp[32]);
 
 /* policy_vocab_free() - NULL is a no-op. */
 void policy_vocab_free(struct policy_vocab *v);

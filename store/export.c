@@ -384,6 +384,96 @@ out:
 	return rc;
 }
 
+/* ------------------------------------------------------------------ rules */
+
+int store_export_rules(struct store_export *x, uint8_t *buf, size_t cap, size_t *len)
+{
+	MDB_txn *txn;
+	MDB_val k = mval("rules", 5), d;
+	int rc;
+
+	*len = 0;
+	if ((rc = store_mdb_read_begin(&x->m, &txn)) != 0)
+		return rc;
+	rc = store_mdb_err(mdb_get(txn, x->meta, &k, &d));
+	if (rc == 0 && d.mv_size > cap)
+		rc = -ENOSPC;
+	if (rc == 0) {
+		memcpy(buf, d.mv_data, d.mv_size);
+		*len = d.mv_size;
+	}
+	store_mdb_read_end(&x->m, txn);
+	return rc;
+}
+
+struct rewrite_ctx {
+	struct store_export *x;
+	const struct store_export_doc *docs;
+	size_t n;
+	const uint8_t *rules;
+	size_t rules_len;
+	bool reset;
+};
+
+static int rewrite_body(MDB_txn *txn, void *arg)
+{
+	struct rewrite_ctx *rc = arg;
+	struct store_export *x = rc->x;
+	uint8_t kb[8], id[16];
+	MDB_val k, d;
+	int r;
+
+	if (rc->reset) {
+		if ((r = mdb_drop(txn, x->feed, 0)) != 0)
+			return store_mdb_err(r);
+		memset(kb, 0, 8);
+		proto_random(id, sizeof(id));
+		if ((r = meta_put(txn, x, "last_seq", kb, 8)) != 0 ||
+		    (r = meta_put(txn, x, "env_id", id, sizeof(id))) != 0)
+			return r;
+	}
+	for (size_t i = 0; i < rc->n; i++) {
+		store_be64_put(kb, rc->docs[i].seq);
+		k = mval(kb, 8);
+		r = mdb_get(txn, x->feed, &k, &d);
+		if (r == MDB_NOTFOUND)
+			continue;
+		d = mval(rc->docs[i].doc, rc->docs[i].len);
+		if (r != 0 || (r = mdb_put(txn, x->feed, &k, &d, 0)) != 0)
+			return store_mdb_err(r);
+	}
+	return rc->rules ? meta_put(txn, x, "rules", rc->rules, rc->rules_len) : 0;
+}
+
+int store_export_rewrite(struct store_export *x, const struct store_export_doc *docs, size_t n,
+			 const uint8_t *rules, size_t rules_len)
+{
+	struct rewrite_ctx rc = {
+		.x = x, .docs = docs, .n = n, .rules = rules, .rules_len = rules_len};
+
+	if (!x || (n && !docs) || (rules && (rules_len == 0 || rules_len > STORE_EXPORT_RULES_MAX)))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!docs[i].doc || !docs[i].len)
+			return -EINVAL;
+	if (x->m.readonly)
+		return -EROFS;
+	if (n == 0 && !rules)
+		return 0;
+	return store_mdb_write(&x->m, rewrite_body, &rc);
+}
+
+int store_export_reset(struct store_export *x, const uint8_t *rules, size_t rules_len)
+{
+	struct rewrite_ctx rc = {.x = x, .rules = rules, .rules_len = rules_len, .reset = true};
+
+	if (!x || !rules || rules_len == 0 || rules_len > STORE_EXPORT_RULES_MAX)
+		return -EINVAL;
+	if (x->m.readonly)
+		return -EROFS;
+	return store_mdb_write(&x->m, rewrite_body, &rc);
+}
+
 /* ------------------------------------------------------------------ readers */
 
 int store_export_last_seq(struct store_export *x, uint64_t *seq)
@@ -462,6 +552,20 @@ int store_export_env_id(struct store_export *x, uint8_t id[16])
 	rc = meta_get(txn, x, "env_id", id, 16);
 	store_mdb_read_end(&x->m, txn);
 	return rc;
+}
+
+int store_export_file_id(struct store_export *x, uint64_t *dev, uint64_t *ino)
+{
+	struct stat st;
+	int fd, rc = mdb_env_get_fd(x->m.env, &fd);
+
+	if (rc)
+		return store_mdb_err(rc);
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	*dev = (uint64_t)st.st_dev;
+	*ino = (uint64_t)st.st_ino;
+	return 0;
 }
 
 int store_export_discard(const char *dir, uint8_t env_id[16])

@@ -10,7 +10,10 @@
  *   meta  "schema" -> u32 BE; "last_seq" -> u64 BE, the last main feed sequence consumed
  *         (rendered or skipped); "community" -> community name (UTF-8); "store_id" -> the
  *         id of the main store it derives from; "env_id" -> 16 random bytes naming this
- *         export environment (a SIEM state file keyed on it notices a rebuilt export)
+ *         export environment (a SIEM state file keyed on it notices a rebuilt export);
+ *         "rules" -> the renderer's name for the rules its documents were rendered under
+ *         (opaque here, at most STORE_EXPORT_RULES_MAX bytes; absent in an export written
+ *         before rules were recorded)
  *
  * Derivation: store_export_sync() reads main feed entries after meta.last_seq, renders them
  * and writes the documents together with the new last_seq in ONE export transaction. The
@@ -111,6 +114,52 @@ int store_export_community(struct store_export *x, char *buf, size_t cap);
 
 /* store_export_env_id() - the 16-byte id of this export environment. */
 int store_export_env_id(struct store_export *x, uint8_t id[16]);
+
+#define STORE_EXPORT_RULES_MAX 64
+
+/*
+ * store_export_rules() - meta "rules" into @buf (@cap bytes), its length into *@len.
+ * Errors: STORE_E_NOT_FOUND (never recorded), -ENOSPC (longer than @cap), store errors.
+ */
+int store_export_rules(struct store_export *x, uint8_t *buf, size_t cap, size_t *len);
+
+/* A document replacing the one stored under @seq (store_export_rewrite()). */
+struct store_export_doc {
+	uint64_t seq;
+	const uint8_t *doc; /* borrowed */
+	size_t len;
+};
+
+/*
+ * store_export_rewrite() - in ONE export transaction, replace the document under each
+ * @docs[i].seq by @docs[i].doc (a sequence with no document is skipped: nothing is added,
+ * so the feed's sequences stay those of the main feed) and, when @rules is not NULL, set
+ * meta "rules" to @rules (@rules_len <= STORE_EXPORT_RULES_MAX bytes). Used when the
+ * rendering rules changed: a document already read by SIEMs is corrected in place, so its
+ * old text is nowhere in the export, while the corrected current state is rendered under a
+ * new sequence by store_export_sync() (the caller appends main feed entries for it first).
+ * last_seq is untouched. Errors: -EINVAL, -EROFS, STORE_E_EXPORT_MAP_FULL, store errors.
+ */
+int store_export_rewrite(struct store_export *x, const struct store_export_doc *docs, size_t n,
+			 const uint8_t *rules, size_t rules_len);
+
+/*
+ * store_export_reset() - in ONE export transaction, remove every document, set last_seq to
+ * 0, give the environment a new env id and set meta "rules" to @rules (@rules_len bytes),
+ * so that the next store_export_sync() calls render the whole main feed again. For rule
+ * changes that must make documents disappear, which the append-only feed cannot say to a
+ * reader that has them: readers keyed on the env id (chatham-siem-pull, `chatham export
+ * --state`) see a rebuilt export and start over. Readers with an open snapshot keep the
+ * old documents until they begin a new one. Errors: -EINVAL, -EROFS, store errors.
+ */
+int store_export_reset(struct store_export *x, const uint8_t *rules, size_t rules_len);
+
+/*
+ * store_export_file_id() - the device and inode of the data file @x has open. A reader that
+ * keeps the export open compares them with stat() of DIR/data.mdb to notice that
+ * store_export_discard() and the node's rebuild replaced it. Returns 0 or -errno.
+ */
+int store_export_file_id(struct store_export *x, uint64_t *dev, uint64_t *ino);
 
 /*
  * store_export_discard() - remove the export environment in @dir (its data.mdb and

@@ -200,6 +200,17 @@ int store_apply(struct store *s, struct store_batch *b, uint64_t now_ms);
  */
 int store_expire(struct store *s, uint64_t now_ms, size_t max, size_t *n_expired);
 
+/*
+ * store_feed_touch() - append a feed entry (the indicator's current state, time @now_ms) for
+ * each of the @n indicators @ind_ids that has a summary, and make it the summary's feed_seq,
+ * in ONE durable transaction; nothing about the indicators changes. For derived data whose
+ * rendering rules changed (the SIEM export after a roster change): readers of the feed
+ * "after N" see the indicator again under a new sequence. Unknown ids are skipped; an id
+ * listed twice gets one entry. *@n_touched (optional) gets the number of entries appended.
+ */
+int store_feed_touch(struct store *s, const uint8_t (*ind_ids)[32], size_t n, uint64_t now_ms,
+		     size_t *n_touched);
+
 /* ------------------------------------------------------------------ reads */
 
 /*

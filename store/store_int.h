@@ -10,6 +10,7 @@
  *   recon.c        the reconciliation index: keys, range fingerprints, range listing
  *   outbox.c       the persistent outbox of AMBER/RED copies
  *   roster.c       signed rosters by epoch
+ *   touch.c        store_feed_touch(): new feed entries for indicators rendered again
  *   store_test.c   store_test.h: store_verify() and the debug and benchmark hooks
  *
  * Internal functions shared between these files are named store__*; they run inside a

@@ -14,6 +14,7 @@
 #include "node/cli/apiclient.h"
 #include "node/cli/cli.h"
 #include "node/cli/cmd.h"
+#include "node/cli/util.h"
 #include "node/format/request.h"
 
 static const char *jstr(json_t *o, const char *key)
@@ -46,12 +47,13 @@ enum {
 	OPT_JSON = 'j',
 	OPT_HELP = 'h',
 	OPT_ALLOW_WARNINGLISTED = 256,
+	OPT_VALUE,
 };
 
 static const char report_usage[] =
 	"usage: chatham %s [OPTIONS] --tlp TLP VALUE\n\n"
 	"%s\n\n"
-	"  -v, --value VALUE        the indicator (or give it as the argument)\n"
+	"      --value VALUE        the indicator (or give it as the argument)\n"
 	"  -t, --type TYPE          ipv4 ipv6 domain url email md5 sha1 sha256 sha512\n"
 	"                           (detected from the value when omitted)\n"
 	"  -T, --tlp TLP            CLEAR GREEN AMBER AMBER+STRICT RED; required, there is no\n"
@@ -82,7 +84,7 @@ static const char report_usage[] =
 static int report_command(int argc, char **argv, const char *op, const char *what)
 {
 	static const struct option opts[] = {
-		{"value", required_argument, NULL, 'v'},
+		{"value", required_argument, NULL, OPT_VALUE},
 		{"type", required_argument, NULL, 't'},
 		{"tlp", required_argument, NULL, 'T'},
 		{"kind", required_argument, NULL, 'k'},
@@ -113,9 +115,9 @@ static int report_command(int argc, char **argv, const char *op, const char *wha
 		code = NODE_CMD_EXIT_FAIL;
 		goto out;
 	}
-	while ((c = getopt_long(argc, argv, "v:t:T:k:C:u:l:g:d:r:aNs:c:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:T:k:C:u:l:g:d:r:aNs:c:jh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'v':
+		case OPT_VALUE:
 			value = optarg;
 			break;
 		case 't':
@@ -207,7 +209,7 @@ static int report_command(int argc, char **argv, const char *op, const char *wha
 			code = NODE_CMD_EXIT_OK;
 			goto out;
 		default:
-			fprintf(stderr, "chatham: %s: see chatham %s --help\n", argv[0], argv[0]);
+			node_cli_option_error(argv[0], c, argv);
 			goto out;
 		}
 	}
@@ -359,7 +361,7 @@ static int read_command(int argc, char **argv, const char *usage, const char *ex
 	opts[n++] = (struct option){"json", no_argument, NULL, OPT_JSON};
 	opts[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
 	opts[n] = (struct option){NULL, 0, NULL, 0};
-	snprintf(shortopts, sizeof(shortopts), "%ss:c:jh", extra_short ? extra_short : "");
+	snprintf(shortopts, sizeof(shortopts), ":%ss:c:jh", extra_short ? extra_short : "");
 
 	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		switch (c) {
@@ -378,8 +380,7 @@ static int read_command(int argc, char **argv, const char *usage, const char *ex
 		default:
 			if (extra_cb && extra_cb(c, optarg, req) == 0)
 				break;
-			fprintf(stderr, "chatham: %s: see chatham %s --help\n", argv[0], argv[0]);
-			return NODE_CMD_EXIT_USAGE;
+			return node_cli_option_error(argv[0], c, argv);
 		}
 	}
 	return 0;
@@ -580,6 +581,35 @@ int node_cmd_status(int argc, char **argv)
 }
 
 /*
+ * One line per member with abuse offences not yet forgiven; which member only when the node
+ * sent it ([policy] show_attribution).
+ */
+static void print_abuse(json_t *abuse)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(abuse, i, e)
+	{
+		json_t *m = json_object_get(e, "member");
+		double left = json_number_value(json_object_get(e, "refused_for_s"));
+
+		if (m)
+			printf("abuse: %s (%.16s): ",
+			       json_is_string(json_object_get(m, "name")) ? jstr(m, "name")
+									  : "not in the roster",
+			       jstr(m, "id"));
+		else
+			printf("abuse: a member: ");
+		printf("%lld offence(s), ", jint(e, "offences"));
+		if (left > 0)
+			printf("refused for %.0f s (until %s)\n", left, jstr(e, "refused_until"));
+		else
+			printf("not refused (last refusal ended %s)\n", jstr(e, "refused_until"));
+	}
+}
+
+/*
  * One line per link. MEMBER and ADDRESS columns appear only when the node sent them
  * ([policy] show_attribution), so the default output can be pasted into a ticket.
  */
@@ -640,6 +670,7 @@ static void print_peers(json_t *resp)
 	}
 	if (shown)
 		printf("\n");
+	print_abuse(json_object_get(resp, "abuse"));
 }
 
 int node_cmd_peers(int argc, char **argv)
@@ -647,7 +678,8 @@ int node_cmd_peers(int argc, char **argv)
 	static const char usage[] =
 		"usage: chatham peers [OPTIONS]\n\n"
 		"Show the node's overlay links: state, direction, uptime, bytes in and out and\n"
-		"round-trip time of each, and why links were closed since the node started.\n"
+		"round-trip time of each, why links were closed since the node started, and\n"
+		"members refused for abuse (offences, until when).\n"
 		"Which member a link leads to is shown only when the node's config sets\n"
 		"[policy] show_attribution = true, so the default output can go into a ticket.\n\n";
 	struct read_opts ro = {0};

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "node/cli/cmd.h"
+#include "node/cli/util.h"
 #include "node/format/form.h"
 
 static const char form_usage[] =
@@ -23,7 +24,7 @@ static const char form_usage[] =
 	"  list            print the form names: incident, ics-incident, vuln-product, vuln-web\n"
 	"  template FORM   print an empty FORM to fill in (fields left empty count as absent)\n"
 	"  check FILE      validate a filled form (- reads standard input); on a problem, name\n"
-	"                  the field (e.g. affected.occurred_at) and exit 1\n"
+	"                  the field (e.g. affected.occurred_at) and exit 65\n"
 	"Times are RFC 3339 with their time zone, e.g. 2026-12-06T09:30:00+09:00.\n"
 	"\n"
 	"  -h, --help      this text\n";
@@ -47,7 +48,8 @@ static int form_check(const char *path)
 				 : json_load_file(path, JSON_REJECT_DUPLICATES, &je);
 	if (!doc) {
 		fprintf(stderr, "chatham: form: %s: line %d: %s\n", path, je.line, je.text);
-		return NODE_CMD_EXIT_FAIL;
+		/* jansson gives line -1 when the file cannot be read at all */
+		return je.line > 0 ? NODE_CMD_EXIT_DATAERR : NODE_CMD_EXIT_FAIL;
 	}
 	if (json_is_object(doc))
 		node_form_prune(doc);
@@ -59,7 +61,7 @@ static int form_check(const char *path)
 				err.message);
 		else
 			fprintf(stderr, "chatham: form: %s: %s\n", path, err.message);
-		return NODE_CMD_EXIT_FAIL;
+		return NODE_CMD_EXIT_DATAERR;
 	}
 	printf("%s: valid\n", path);
 	return NODE_CMD_EXIT_OK;
@@ -71,12 +73,12 @@ int node_cmd_form(int argc, char **argv)
 	int opt;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		if (opt == 'h') {
 			fputs(form_usage, stdout);
 			return NODE_CMD_EXIT_OK;
 		}
-		return usage_error(NULL);
+		return node_cli_option_error("form", opt, argv);
 	}
 	argc -= optind;
 	argv += optind;

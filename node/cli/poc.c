@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "node/cli/cmd.h"
+#include "node/cli/util.h"
 #include "node/common/keyfile.h"
 #include "node/format/config.h"
 #include "proto/crypto.h"
@@ -191,7 +192,7 @@ int node_cmd_poc(int argc, char **argv)
 	int opt, e, code = NODE_CMD_EXIT_FAIL;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "r:c:jh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":r:c:jh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'r':
 			roster = optarg;
@@ -206,7 +207,7 @@ int node_cmd_poc(int argc, char **argv)
 			fputs(poc_usage, stdout);
 			return NODE_CMD_EXIT_OK;
 		default:
-			return usage_error(NULL);
+			return node_cli_option_error("poc", opt, argv);
 		}
 	}
 	if (optind >= argc)

@@ -199,6 +199,13 @@ static void dissem_config(const struct node_config *cfg, struct node_dissem_conf
 	dc->stem_embargo_ms = (uint32_t)node_config_int(cfg, NODE_GOSSIP_STEM_EMBARGO_MS);
 	dc->member_rate.per_min = (uint32_t)node_config_int(cfg, NODE_GOSSIP_MEMBER_RATE_PER_MIN);
 	dc->member_rate.burst = (uint32_t)node_config_int(cfg, NODE_GOSSIP_MEMBER_BURST);
+	dc->abuse = (struct policy_abuse_config)POLICY_ABUSE_CONFIG_DEFAULT;
+	dc->abuse.backoff_ms = (uint64_t)node_config_int(cfg, NODE_GOSSIP_ABUSE_BACKOFF_S) * 1000;
+	dc->abuse.backoff_max_ms =
+		(uint64_t)node_config_int(cfg, NODE_GOSSIP_ABUSE_BACKOFF_MAX_S) * 1000;
+	if (dc->abuse.backoff_max_ms < dc->abuse.backoff_ms)
+		dc->abuse.backoff_max_ms = dc->abuse.backoff_ms;
+	dc->abuse.forgive_ms = (uint64_t)node_config_int(cfg, NODE_GOSSIP_ABUSE_FORGIVE_S) * 1000;
 	if (dc->retry_max_ms < dc->retry_min_ms)
 		dc->retry_max_ms = dc->retry_min_ms;
 }
@@ -456,7 +463,8 @@ static int load_rosters(struct node_daemon *d)
  *   status  {"ok":true, "version", "state": "running"|"stopping", "uptime_s", "community",
  *            "member": {"id", "name"} (this node only), "roster": {"epoch", "members"},
  *            "store": {"reports", "indicators", "feed_last", "outbox", "map_size",
- *            "map_used"}, "export": {"last_seq", "errors"}, "api": {"connections"},
+ *            "map_used"}, "export": {"last_seq", "errors", "rules_changes", "corrected",
+ *            "rerendered", "resets"} (node_exporter_rerender_stats()), "api": {"connections"},
  *            "ingest": {"accepted", "duplicates", "rejected", "commits", "pending",
  *            "refused": {policy reason id: count}}, "reload": {"count", "failures"}},
  *            "loop": node_looplag_json() (the loop's delay since ready), and while
@@ -465,7 +473,9 @@ static int load_rosters(struct node_daemon *d)
  *            overlay on node_overlay_peers_json()'s "peers" (one object per link: id, state,
  *            direction, uptime_s, bytes_in/out, msgs_in/out, rtt_ms, queued, version;
  *            "member" and "address" only with show_attribution), "summary", "closed" and, with
- *            show_attribution, "members"; "peers": [] when the overlay is off}
+ *            show_attribution, "members"; "peers": [] when the overlay is off; "abuse":
+ *            node_dissem_abuse_json() (members with offences; which member only with
+ *            show_attribution) while dissemination runs}
  *   query   {"ok":true, "found":false, "indicator_id" [, "type", "value"]} or
  *           {"ok":true, "found":true, "indicator": ECS document (node/daemon/exporter.h) built
  *            for POLICY_PATH_LOCAL_OUTPUT, "reports": [{"report_id", "kind", "tlp",
@@ -481,12 +491,14 @@ static json_t *status_json(struct node_daemon *d)
 {
 	const struct proto_roster *nr = d->snap->newest;
 	struct node_ingest_stats ist;
+	struct node_exporter_rerender rr;
 	struct store_stat st;
 	char hex[65];
 	json_t *refused, *resp;
 	int own = d->snap->own_index;
 
 	node_ingest_get_stats(d->ingest, &ist);
+	node_exporter_rerender_stats(d->exporter, &rr);
 	if (store_stat(d->store, &st))
 		memset(&st, 0, sizeof(st));
 	refused = json_object();
@@ -496,7 +508,8 @@ static json_t *status_json(struct node_daemon *d)
 					    json_integer((json_int_t)ist.refused[i]));
 	resp = json_pack(
 		"{s:b, s:s, s:s, s:I, s:s, s:{s:s, s:s*}, "
-		"s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:{s:I}, "
+		"s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I}, "
+		"s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I}, "
 		"s:{s:I, s:I, s:I, s:I, s:I, s:o}, s:{s:I, s:I}}",
 		"ok", 1, "version", CHATHAM_VERSION, "state", d->stopping ? "stopping" : "running",
 		"uptime_s", (json_int_t)((now_ms() - d->start_ms) / 1000), "community",
@@ -508,7 +521,9 @@ static json_t *status_json(struct node_daemon *d)
 		(json_int_t)st.feed_last, "outbox", (json_int_t)st.outbox, "map_size",
 		(json_int_t)st.map_size, "map_used", (json_int_t)st.map_used, "export", "last_seq",
 		(json_int_t)node_exporter_last_seq(d->exporter), "errors",
-		(json_int_t)node_exporter_errors(d->exporter), "api", "connections",
+		(json_int_t)node_exporter_errors(d->exporter), "rules_changes", (json_int_t)rr.runs,
+		"corrected", (json_int_t)rr.corrected, "rerendered", (json_int_t)rr.rerendered,
+		"resets", (json_int_t)rr.resets, "api", "connections",
 		(json_int_t)node_api_connections(d->api), "ingest", "accepted",
 		(json_int_t)ist.accepted, "duplicates", (json_int_t)ist.duplicates, "rejected",
 		(json_int_t)ist.rejected, "commits", (json_int_t)ist.commits, "pending",
@@ -811,13 +826,17 @@ static void on_request(void *ctx, struct node_api_req *areq, struct node_request
 		node_api_respond(areq, status_json(d));
 		return;
 	case NODE_OP_PEERS: {
-		json_t *r =
-			d->overlay ? node_overlay_peers_json(
-					     d->overlay,
-					     node_config_bool(d->cfg, NODE_POLICY_SHOW_ATTRIBUTION))
-				   : json_pack("{s:[]}", "peers");
+		bool attribution = node_config_bool(d->cfg, NODE_POLICY_SHOW_ATTRIBUTION);
+		json_t *r = d->overlay ? node_overlay_peers_json(d->overlay, attribution)
+				       : json_pack("{s:[]}", "peers");
 
 		node_request_free(req);
+		if (r && d->dissem &&
+		    json_object_set_new(r, "abuse",
+					node_dissem_abuse_json(d->dissem, attribution))) {
+			json_decref(r);
+			r = NULL;
+		}
 		if (r &&
 		    (json_object_set_new(r, "ok", json_true()) ||
 		     json_object_set_new(r, "overlay",

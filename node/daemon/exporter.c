@@ -15,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+
 #include "node/common/log.h"
+#include "node/daemon/rerender.h"
 #include "node/format/request.h"
 #include "policy/egress.h"
 #include "proto/crypto.h"
@@ -34,6 +37,7 @@ struct node_exporter {
 	uint64_t last_seq;
 	uint64_t errors;
 	bool failed; /* the last sync ended in an error: node_exporter_retry() retries it */
+	struct node_exporter_rerender rr;
 };
 
 struct sync_job {
@@ -43,6 +47,7 @@ struct sync_job {
 	int err;
 	bool more; /* stopped after SYNC_ROUNDS with entries left */
 	uint64_t last_seq;
+	struct node_rerender_stats rr;
 };
 
 /* Copies of the signed vote reports of one indicator, decoded. Grows as needed. */
@@ -431,6 +436,20 @@ static void sync_work(uv_work_t *w)
 	struct render_ctx rc = {.snap = job->snap};
 	int r = 0;
 
+	struct timespec ts;
+
+	/*
+	 * Documents already exported follow the snapshot's rules before anything new is
+	 * rendered under them (node/daemon/rerender.h); a no-op while the rules stay the same.
+	 */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	r = node_rerender_run(job->e->store, job->e->x, job->snap,
+			      (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,
+			      &job->rr);
+	if (r < 0) {
+		job->err = r;
+		return;
+	}
 	rc.view = malloc(sizeof(*rc.view));
 	if (!rc.view) {
 		job->err = -ENOMEM;
@@ -467,7 +486,25 @@ static void sync_done(uv_work_t *w, int status)
 					      "the export is retried every 10 s)"
 					    : "; retried every 10 s");
 	}
-	if (job->last_seq)
+	if (job->rr.ran) {
+		e->rr.runs++;
+		e->rr.corrected += job->rr.corrected;
+		e->rr.rerendered += job->rr.touched;
+		e->rr.resets += job->rr.reset;
+		if (job->rr.reset)
+			log_notice(
+				"export: [policy] export_red changed: export rebuilt under a new "
+				"env id (SIEM readers start over)");
+		else
+			log_notice("export: redaction rules changed: %llu documents checked, %llu "
+				   "corrected in place, %llu indicators rendered again under new "
+				   "sequences%s",
+				   (unsigned long long)job->rr.checked,
+				   (unsigned long long)job->rr.corrected,
+				   (unsigned long long)job->rr.touched,
+				   job->rr.bad ? " (some documents did not parse, see above)" : "");
+	}
+	if (job->last_seq || job->rr.reset)
 		e->last_seq = job->last_seq;
 	if (job->more || e->again) {
 		next = e->again_snap ? e->again_snap : node_snap_ref(job->snap);
@@ -541,6 +578,11 @@ uint64_t node_exporter_last_seq(const struct node_exporter *e)
 uint64_t node_exporter_errors(const struct node_exporter *e)
 {
 	return e->errors;
+}
+
+void node_exporter_rerender_stats(const struct node_exporter *e, struct node_exporter_rerender *out)
+{
+	*out = e->rr;
 }
 
 void node_exporter_free(struct node_exporter *e)

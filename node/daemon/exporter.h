@@ -34,6 +34,9 @@
  *
  * Nothing in a document names a member other than this node ("reported_by_us").
  *
+ * Before each sync renders anything, documents already in the export are brought to the
+ * snapshot's rules when those changed (node/daemon/rerender.h).
+ *
  * Sync runs in the thread pool, one at a time; a kick while a sync runs makes it run once
  * more afterwards. Thread rules: the node_exporter_* functions run on the loop thread;
  * node_exporter_document() and node_exporter_render() are pure and may run anywhere.
@@ -77,6 +80,18 @@ void node_exporter_retry(struct node_exporter *e, struct node_snap *snap);
 
 /* node_exporter_errors() - failed syncs since start (each is logged). */
 uint64_t node_exporter_errors(const struct node_exporter *e);
+
+/* Re-rendering after rules changes since start (node/daemon/rerender.h). */
+struct node_exporter_rerender {
+	uint64_t runs;	     /* syncs that found the rules changed */
+	uint64_t corrected;  /* documents corrected in place */
+	uint64_t rerendered; /* indicators rendered again under new sequences */
+	uint64_t resets;     /* exports rebuilt because export_red changed */
+};
+
+/* node_exporter_rerender_stats() - the counts above into @out. Loop thread. */
+void node_exporter_rerender_stats(const struct node_exporter *e,
+				  struct node_exporter_rerender *out);
 
 /* node_exporter_free() - free an idle exporter (asserted). NULL-safe. */
 void node_exporter_free(struct node_exporter *e);

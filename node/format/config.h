@@ -211,6 +211,20 @@ enum node_opt_type {
 	  100000000, NULL, true,                                                                   \
 	  "Reports a member may send at once above member_rate_per_min before the limit "          \
 	  "applies (the token bucket's size).")                                                    \
+	X(NODE_GOSSIP_ABUSE_BACKOFF_S, "gossip", "abuse_backoff_s", NODE_OPT_INT, "60", 1, 86400,  \
+	  NULL, true,                                                                              \
+	  "A member that goes over its budget (200 reports refused by admission, 20 failed or "    \
+	  "abandoned catch-up sessions, 600 sessions a minute) has its link closed and is "        \
+	  "refused this many seconds, doubling with each further offence up to "                   \
+	  "abuse_backoff_max_s. It is refused right after the handshake identifies it, before "    \
+	  "anything it sends is read, and is not dialled.")                                        \
+	X(NODE_GOSSIP_ABUSE_BACKOFF_MAX_S, "gossip", "abuse_backoff_max_s", NODE_OPT_INT, "86400", \
+	  1, 2592000, NULL, true,                                                                  \
+	  "Upper bound of that refusal (raised to abuse_backoff_s when lower).")                   \
+	X(NODE_GOSSIP_ABUSE_FORGIVE_S, "gossip", "abuse_forgive_s", NODE_OPT_INT, "3600", 1,       \
+	  31536000, NULL, true,                                                                    \
+	  "Each this many seconds without an offence after a refusal ended forgive one offence, "  \
+	  "halving the next refusal; a member with none left starts again at abuse_backoff_s.")    \
 	X(NODE_OVERLAY_LISTEN, "overlay", "listen", NODE_OPT_ADDRS, "0.0.0.0:7400", 0, 16, NULL,   \
 	  false,                                                                                   \
 	  "Addresses on which other members' links are accepted: numeric a.b.c.d:port or "         \

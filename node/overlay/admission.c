@@ -23,6 +23,20 @@
 
 static int start_job(struct node_dissem *d);
 
+/*
+ * A report of a member past its budget, not verified: counted and freed. The gossip engine
+ * forgets its id (as for a report refused for its rate), so an honest copy from another
+ * member is still admitted.
+ */
+static void drop(struct node_dissem *d, struct inb *it)
+{
+	d->c.abuse_dropped++;
+	if (it->path == IN_GOSSIP && !d->stopping)
+		proto_gossip_forget(d->g, it->id, uv_now(d->loop));
+	free(it->bytes);
+	it->bytes = NULL;
+}
+
 bool node_admission_pending(const struct node_dissem *d)
 {
 	return d->n_pend || d->n_puts || d->n_dels;
@@ -93,6 +107,7 @@ static void job_work(uv_work_t *w)
 	}
 	for (size_t i = 0; i < j->n; i++) {
 		struct inb *it = &j->items[i];
+		struct allowance *a = &j->allow[it->allow];
 		struct policy_admit_ctx ctx = {
 			.now_ms = j->now_ms,
 			.arrival = it->path == IN_DIRECT ? POLICY_ARRIVAL_DIRECT
@@ -101,10 +116,16 @@ static void job_work(uv_work_t *w)
 			.roster_ctx = j->snap,
 			.newest = j->snap->newest,
 		};
+		if (!a->left) {
+			it->dropped = true;
+			continue;
+		}
 		memcpy(ctx.peer, it->peer, 32);
 		it->reason = policy_admit_check(&j->snap->pcfg, &ctx, it->bytes, it->len, &reps[i]);
-		if (it->reason != POLICY_ACCEPT)
+		if (it->reason != POLICY_ACCEPT) {
+			a->left--;
 			continue;
+		}
 		si[k].bytes = it->bytes;
 		si[k].len = it->len;
 		memcpy(si[k].report_id, it->id, 32);
@@ -156,8 +177,16 @@ static void job_done(uv_work_t *w, int status)
 
 	if (j->err)
 		log_err("dissem: storing received reports failed: %s", proto_error_str(j->err));
+	for (size_t i = 0; i < j->n_allow; i++)
+		policy_abuse_release(d->abuse, j->allow[i].member, POLICY_ABUSE_REJECT,
+				     j->allow[i].reserved);
 	for (size_t i = 0; i < j->n; i++) {
 		struct inb *it = &j->items[i];
+
+		if (status == 0 && it->dropped) {
+			drop(d, it);
+			continue;
+		}
 		bool ok = status == 0 && !j->err && it->reason == POLICY_ACCEPT &&
 			  (it->result == STORE_NEW || it->result == STORE_DUP);
 
@@ -176,16 +205,16 @@ static void job_done(uv_work_t *w, int status)
 				d->c.rejected[it->reason]++;
 			struct dlink *dl = &d->links[it->link];
 			/*
-			 * Over a rate limit is the link's fault only when its member signed the
-			 * report: an honest relay passes on what others flood.
+			 * Over a rate limit is the member's fault only when it signed the report:
+			 * an honest relay passes on what others flood. Charged to the member even
+			 * when its link is gone meanwhile.
 			 */
 			bool blame = it->reason != POLICY_REJECT_RATE_LIMITED || it->own;
 
-			if (dl->l == it->l) {
+			if (dl->l == it->l)
 				dl->rejected++;
-				if (blame)
-					node_dissem_charge(d, dl, CHARGE_REJECT);
-			}
+			if (blame)
+				node_dissem_charge(d, it->peer, CHARGE_REJECT);
 			log_debug("dissem: refused a report: %s",
 				  policy_admit_reason_text(it->reason));
 		} else if (it->reason == POLICY_ACCEPT && it->result < 0) {
@@ -227,6 +256,7 @@ static void job_done(uv_work_t *w, int status)
 	}
 	node_snap_unref(j->snap);
 	free(j->items);
+	free(j->allow);
 	free(j->puts);
 	free(j->dels);
 	free(j);
@@ -261,28 +291,85 @@ void node_admission_kick(struct node_dissem *d)
 	}
 }
 
+/* The allowance of member @id in @j, added (and reserved from its budget) when new. */
+static int allowance_of(struct node_dissem *d, struct job *j, const uint8_t id[32], size_t cap)
+{
+	int64_t left;
+
+	for (size_t i = 0; i < j->n_allow; i++)
+		if (!memcmp(j->allow[i].member, id, 32))
+			return (int)i;
+	if (j->n_allow == cap)
+		return -ENOMEM;
+	left = policy_abuse_reserve(d->abuse, id, POLICY_ABUSE_REJECT, node_dissem_wall_ms());
+	if (left < 0)
+		return (int)left;
+	memcpy(j->allow[j->n_allow].member, id, 32);
+	j->allow[j->n_allow].reserved = j->allow[j->n_allow].left = (uint32_t)left;
+	return (int)j->n_allow++;
+}
+
+/*
+ * Take up to NODE_DISSEM_BATCH_MAX pending reports, in order, into @j: those of members
+ * refused for abuse are dropped unverified; the others carry their member's allowance.
+ */
+static int take_pending(struct node_dissem *d, struct job *j)
+{
+	size_t take = 0, keep = 0, cap, i;
+
+	cap = d->n_pend < NODE_DISSEM_BATCH_MAX ? d->n_pend : NODE_DISSEM_BATCH_MAX;
+	j->items = malloc(cap * sizeof(*j->items));
+	j->allow = malloc(cap * sizeof(*j->allow));
+	if (!j->items || !j->allow)
+		return -ENOMEM;
+	for (i = 0; i < d->n_pend && take < cap; i++) {
+		struct inb *it = &d->pend[i];
+		int a;
+
+		if (node_abuse_refused_ms(d, it->peer)) {
+			drop(d, it);
+			continue;
+		}
+		a = allowance_of(d, j, it->peer, cap);
+		if (a < 0) {
+			d->pend[keep++] = *it;
+			continue;
+		}
+		it->allow = (uint32_t)a;
+		j->items[take++] = *it;
+	}
+	memmove(d->pend + keep, d->pend + i, (d->n_pend - i) * sizeof(*d->pend));
+	d->n_pend = keep + (d->n_pend - i);
+	j->n = take;
+	return 0;
+}
+
+static void job_free_unstarted(struct job *j)
+{
+	for (size_t i = 0; i < j->n; i++)
+		free(j->items[i].bytes);
+	free(j->items);
+	free(j->allow);
+	free(j);
+}
+
 static int start_job(struct node_dissem *d)
 {
 	bool with_outbox = !d->jobs_running;
 	struct job *j;
-	size_t n;
 
 	if (!d->n_pend && !with_outbox)
 		return -EAGAIN;
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
-	n = d->n_pend < NODE_DISSEM_BATCH_MAX ? d->n_pend : NODE_DISSEM_BATCH_MAX;
-	if (n) {
-		j->items = malloc(n * sizeof(*j->items));
-		if (!j->items) {
-			free(j);
-			return -ENOMEM;
-		}
-		memcpy(j->items, d->pend, n * sizeof(*j->items));
-		memmove(d->pend, d->pend + n, (d->n_pend - n) * sizeof(*d->pend));
-		d->n_pend -= n;
-		j->n = n;
+	if (d->n_pend && take_pending(d, j)) {
+		job_free_unstarted(j);
+		return -ENOMEM;
+	}
+	if (!j->n && !with_outbox) {
+		job_free_unstarted(j);
+		return -EAGAIN;
 	}
 	if (with_outbox) {
 		j->puts = d->puts;
@@ -300,13 +387,13 @@ static int start_job(struct node_dissem *d)
 	j->w.data = j;
 	if (uv_queue_work(d->loop, &j->w, job_work, job_done)) {
 		/* Cannot happen with a valid loop and callbacks; keep nothing half-done. */
-		for (size_t i = 0; i < j->n; i++)
-			free(j->items[i].bytes);
+		for (size_t i = 0; i < j->n_allow; i++)
+			policy_abuse_release(d->abuse, j->allow[i].member, POLICY_ABUSE_REJECT,
+					     j->allow[i].reserved);
 		node_snap_unref(j->snap);
-		free(j->items);
 		free(j->puts);
 		free(j->dels);
-		free(j);
+		job_free_unstarted(j);
 		return -ENOMEM;
 	}
 	d->jobs_running++;

@@ -315,7 +315,7 @@ void node_catchup_on_recon(struct node_dissem *d, struct dlink *dl, const uint8_
 		return;
 	}
 	if (fresh) {
-		if (role == 0 && node_dissem_charge(d, dl, CHARGE_SESSION))
+		if (role == 0 && node_dissem_charge_link(d, dl, CHARGE_SESSION))
 			return;
 		*sp = proto_recon_new(NULL, &d->src);
 		if (!*sp)
@@ -331,8 +331,8 @@ void node_catchup_on_recon(struct node_dissem *d, struct dlink *dl, const uint8_
 		 */
 		proto_recon_free(*sp);
 		*sp = NULL;
-		if (node_dissem_charge(d, dl, CHARGE_FAILED) ||
-		    node_dissem_charge(d, dl, CHARGE_SESSION))
+		if (node_dissem_charge_link(d, dl, CHARGE_FAILED) ||
+		    node_dissem_charge_link(d, dl, CHARGE_SESSION))
 			return;
 		*sp = proto_recon_new(NULL, &d->src);
 		if (!*sp)
@@ -354,7 +354,7 @@ void node_catchup_on_recon(struct node_dissem *d, struct dlink *dl, const uint8_
 		proto_recon_free(*sp);
 		*sp = NULL;
 		if (role == 0)
-			node_dissem_charge(d, dl, CHARGE_FAILED);
+			node_dissem_charge_link(d, dl, CHARGE_FAILED);
 	}
 }
 

@@ -17,8 +17,8 @@
  * the outbox use the wall clock (ms since the Unix epoch), like the publish path.
  *
  * This file is the gossip driver itself: life cycle, link callbacks and message dispatch,
- * per-link send queues, the timer and the peer budgets. The other jobs have their own files
- * (node/overlay/dissem_int.h lists them): admission.c, catchup.c, outbox.c,
+ * per-link send queues and the timer. The other jobs have their own files
+ * (node/overlay/dissem_int.h lists them): abuse.c, admission.c, catchup.c, outbox.c,
  * roster_gossip.c, stem_driver.c and dissem_status.c.
  */
 #include "node/overlay/dissem.h"
@@ -46,20 +46,6 @@
 #define PERIODIC_MS 1000 /* outbox scan and periodic recon check */
 #define ROOM_MARGIN 128	 /* frame header, AEAD tag and slack per message */
 
-/*
- * A member whose reports keep failing admission, whose catch-up sessions keep failing (e.g.
- * one that never converges, restarted each time it hits the round limit) or who opens
- * sessions far more often than any honest interval costs this node CPU for nothing. Past
- * one of these budgets per window its link is closed; it may reconnect after the overlay's
- * backoff, so an honest node hit by a transient fault recovers.
- */
-#define PEER_BUDGET_WINDOW_MS 60000
-static const uint32_t peer_budget[] = {
-	[CHARGE_REJECT] = 200,
-	[CHARGE_FAILED] = 20,
-	[CHARGE_SESSION] = 600, /* one every 100 ms; honest nodes open one per interval */
-};
-
 uint64_t node_dissem_wall_ms(void)
 {
 	struct timespec ts;
@@ -74,7 +60,7 @@ static int check_config(const struct node_dissem_config *c)
 		return -EINVAL;
 	if (c->member_rate.per_min && !c->member_rate.burst)
 		return -EINVAL;
-	return 0;
+	return policy_abuse_check_config(&c->abuse);
 }
 
 /* ------------------------------------------------------------------ sending */
@@ -312,39 +298,6 @@ int node_dissem_grow(void **arr, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
-/* ------------------------------------------------------------------ peer budgets */
-
-/* Charge @what to @dl; true (and the link marked) when it is over that budget. */
-bool node_dissem_charge(struct node_dissem *d, struct dlink *dl, enum charge what)
-{
-	uint64_t now = uv_now(d->loop);
-
-	if (now - dl->budget_start >= PEER_BUDGET_WINDOW_MS) {
-		dl->budget_start = now;
-		memset(dl->budget, 0, sizeof(dl->budget));
-	}
-	if (++dl->budget[what] > peer_budget[what])
-		dl->abusive = true;
-	return dl->abusive;
-}
-
-/* Close the links marked abusive; never called from inside a link's own callbacks' frames. */
-void node_dissem_close_abusive(struct node_dissem *d)
-{
-	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++) {
-		struct dlink *dl = &d->links[i];
-
-		if (dl->l && dl->abusive) {
-			d->c.abusive++;
-			log_warning(
-				"dissem: link %llu closed: over its budget of refused reports or "
-				"catch-up sessions",
-				(unsigned long long)node_link_id(dl->l));
-			node_link_close(dl->l, NODE_LINK_R_ABUSE);
-		}
-	}
-}
-
 /* ------------------------------------------------------------------ overlay callbacks */
 
 static void cb_up(void *ctx, struct node_link *l, int member)
@@ -410,6 +363,11 @@ static void cb_down(void *ctx, struct node_link *l, int member, enum node_link_r
 	dl->qt = &dl->qh;
 	node_dissem_drain_engine(d);
 	node_dissem_arm_timer(d);
+}
+
+static uint64_t cb_refused(void *ctx, const uint8_t id[32])
+{
+	return node_abuse_refused_ms(ctx, id);
 }
 
 static void cb_drained(void *ctx, struct node_link *l, int member)
@@ -572,6 +530,7 @@ static void periodic(struct node_dissem *d, uint64_t now)
 			flush(d, &d->links[i]);
 	node_outbox_scan(d);
 	node_catchup_periodic(d, now);
+	node_abuse_periodic(d);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -637,7 +596,9 @@ struct node_dissem *node_dissem_new(uv_loop_t *loop, struct store *store, struct
 	d->stem = make_stem(cfg);
 	d->rate_signed = policy_rate_new(&cfg->member_rate);
 	d->rate_anon = policy_rate_new(&cfg->member_rate);
-	if (!d->g || !d->stem || !d->rate_signed || !d->rate_anon) {
+	if (!d->g || !d->stem || !d->rate_signed || !d->rate_anon ||
+	    node_abuse_open(d, &cfg->abuse)) {
+		node_abuse_close(d);
 		proto_gossip_free(d->g);
 		proto_stem_free(d->stem);
 		policy_rate_free(d->rate_signed);
@@ -666,6 +627,7 @@ void node_dissem_callbacks(struct node_dissem *d, struct node_overlay_callbacks 
 	cb->down = cb_down;
 	cb->message = cb_message;
 	cb->drained = cb_drained;
+	cb->refused = cb_refused;
 	cb->ctx = d;
 }
 
@@ -705,6 +667,8 @@ int node_dissem_set_config(struct node_dissem *d, const struct node_dissem_confi
 	policy_rate_set_config(d->rate_signed, &cfg->member_rate);
 	policy_rate_set_config(d->rate_anon, &cfg->member_rate);
 	pthread_mutex_unlock(&d->rate_lock);
+	d->cfg.abuse = cfg->abuse;
+	policy_abuse_set_config(d->abuse, &cfg->abuse); /* checked above */
 	d->next_recon = uv_now(d->loop) + d->cfg.recon_interval_ms;
 	return 0;
 }
@@ -771,6 +735,7 @@ static void free_all(struct node_dissem *d)
 	proto_gossip_free(d->g);
 	policy_rate_free(d->rate_signed);
 	policy_rate_free(d->rate_anon);
+	node_abuse_close(d);
 	pthread_mutex_destroy(&d->rate_lock);
 	node_snap_unref(d->snap);
 	free(d);

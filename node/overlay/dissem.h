@@ -50,6 +50,14 @@
  *              callback (the daemon verifies and adopts it), and once adopted it is sent on
  *              to every other up link whose peer announced an older epoch.
  *
+ * Abuse: each member has budgets per window (cfg.abuse, policy/abuse.h): reports refused by
+ * admission, catch-up sessions failed or abandoned, sessions opened. The charge past one is
+ * an offence: the member's link is closed (NODE_LINK_R_ABUSE), its reports still queued are
+ * dropped unverified, and it is refused for a backoff that doubles per offence; the overlay
+ * asks node_overlay_callbacks.refused right after a handshake, so a refused member's link
+ * closes before it sends anything (NODE_LINK_R_BACKOFF) and it is not dialled. An admission
+ * job stops verifying a member's reports once they reach what is left of its budget.
+ *
  * Every report that leaves by PUSH asks policy_egress_check_report(GOSSIP) first, so only
  * CLEAR and GREEN ever go over gossip or catch-up; DIRECT asks for the DIRECT path with the
  * recipient as target.
@@ -74,6 +82,7 @@
 
 #include "node/overlay/overlay.h"
 #include "node/common/snap.h"
+#include "policy/abuse.h"
 #include "policy/rate.h"
 #include "store/store.h"
 
@@ -110,6 +119,8 @@ struct node_dissem_config {
 	uint32_t stem_embargo_ms;
 	/* Admitted new reports per member (policy/rate.h); burst >= 1 unless per_min is 0. */
 	struct policy_rate_config member_rate;
+	/* Members' abuse budgets, backoff and forgiveness (policy/abuse.h). */
+	struct policy_abuse_config abuse;
 };
 
 /*
@@ -172,9 +183,17 @@ void node_dissem_roster_adopted(struct node_dissem *d, uint64_t epoch);
 
 /*
  * node_dissem_roster_refused() - a roster from member @peer was refused with @err after
- * verification: the member's link, if still up, is charged as for a refused report.
+ * verification: the member is charged as for a refused report (its link may be gone).
  */
 void node_dissem_roster_refused(struct node_dissem *d, const uint8_t peer[32], int err);
+
+/*
+ * node_dissem_abuse_json() - the members with offences not yet forgiven (policy/abuse.h), for
+ * `peers` "abuse": [{"offences", "refused_until" (RFC 3339, the end of the current or last
+ * refusal), "refused_for_s" (0 when no longer refused), and only with @attribution "member":
+ * {"name" (null when not in the newest roster), "id"}}]. New reference or NULL.
+ */
+json_t *node_dissem_abuse_json(const struct node_dissem *d, bool attribution);
 
 /* node_dissem_idle() - no admission/commit job is running or pending. */
 bool node_dissem_idle(const struct node_dissem *d);
@@ -192,6 +211,8 @@ void node_dissem_stop(struct node_dissem *d, void (*done)(void *arg), void *arg)
  * came by PUSH or CATCHUP, duplicates included), "push_sent",
  * "ihave_sent", "graft_sent", "prune_sent", "backlog", "inbound_dropped" (over
  * NODE_DISSEM_PENDING_MAX), "backlog_dropped", "egress_denied", "store_errors",
+ * "links_closed_abusive", "abuse_offences" (charges past a member's budget), "abuse_dropped"
+ * (reports of members past their budget, dropped unverified),
  * "rejected": {reason: n}, "links": [{"link", "mode", "received", "rejected", "backlog"}],
  * "recon": {"sessions", "completed", "failed", "bytes_sent", "bytes_received",
  * "fetch_sent", "fetch_ids_received", "pushed" (catch-up copies sent), "fetched_ids"}

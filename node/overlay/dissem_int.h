@@ -4,7 +4,9 @@
  * implement node/overlay/dissem.h and by nothing else:
  *
  *   dissem.c          the gossip driver: life cycle, link callbacks and message dispatch,
- *                     per-link send queues, the timer, peer budgets
+ *                     per-link send queues, the timer
+ *   abuse.c           members' abuse budgets (policy/abuse.h), their refusals and durable
+ *                     records
  *   admission.c       the admission and commit pipeline (thread-pool jobs)
  *   catchup.c         range reconciliation sessions and FETCH
  *   outbox.c          direct delivery of AMBER/RED reports and their ACKs
@@ -24,6 +26,7 @@
 #include <stdint.h>
 
 #include "node/overlay/dissem.h"
+#include "policy/abuse.h"
 #include "policy/admit.h"
 #include "policy/rate.h"
 #include "proto/link.h"
@@ -67,17 +70,15 @@ struct dlink {
 	uint8_t *deferred;	 /* a peer's opening RECON message, answered when not busy */
 	size_t deferred_len;
 	struct proto_parts parts; /* a roster arriving in ROSTER_PART messages, so far */
-	/* Budget per PEER_BUDGET_WINDOW_MS: a member past it is disconnected (NODE_LINK_R_ABUSE). */
-	uint64_t budget_start;
-	uint32_t budget[3]; /* per enum charge */
-	bool abusive;
+	bool abusive;		  /* its member offended: close it (NODE_LINK_R_ABUSE) */
 };
 
-/* What a peer is charged for against its budget (node_dissem_charge()). */
+/* What a member is charged for against its budget (node_dissem_charge(), policy/abuse.h). */
 enum charge {
-	CHARGE_REJECT,	/* a report refused by admission (or its own over its rate limit) */
-	CHARGE_FAILED,	/* a session it opened that failed or that it abandoned */
-	CHARGE_SESSION, /* any session it opened */
+	CHARGE_REJECT = POLICY_ABUSE_REJECT,   /* a report refused by admission (or its own
+						  over its rate limit), a refused roster */
+	CHARGE_FAILED = POLICY_ABUSE_FAILED,   /* a session it opened that failed or it abandoned */
+	CHARGE_SESSION = POLICY_ABUSE_SESSION, /* any session it opened */
 };
 
 enum in_path { IN_GOSSIP = 1, IN_CATCHUP = 2, IN_DIRECT = 3, IN_STEM = 4 };
@@ -93,7 +94,20 @@ struct inb {
 	struct node_link *l;
 	int reason;
 	int result;
-	bool own; /* attributed and signed by the member of the link it came on */
+	bool own;	/* attributed and signed by the member of the link it came on */
+	bool dropped;	/* not verified: its member is past its budget (struct allowance) */
+	uint32_t allow; /* index of its member's allowance in its job */
+};
+
+/*
+ * Refusals one job may find in one member's reports before its offence
+ * (policy_abuse_reserve()): past them the job stops verifying that member's reports, so an
+ * offending member costs its budget and no more, even with thousands of reports queued.
+ */
+struct allowance {
+	uint8_t member[32];
+	uint32_t reserved; /* taken from the member's budget, released when the job is done */
+	uint32_t left;	   /* refusals still allowed (the job's worker counts them down) */
 };
 
 struct del {
@@ -111,6 +125,8 @@ struct job {
 	size_t n_puts;
 	struct del *dels;
 	size_t n_dels;
+	struct allowance *allow;
+	size_t n_allow;
 	uint64_t now_ms;
 	int err;
 };
@@ -118,6 +134,8 @@ struct job {
 struct counters {
 	uint64_t received, duplicates, forwarded, published, catchup_received, pushes_received;
 	uint64_t backlog_dropped, egress_denied, inbound_dropped, abusive;
+	uint64_t abuse_offences; /* charges that went past a member's budget */
+	uint64_t abuse_dropped;	 /* reports of members past their budget, dropped unverified */
 	uint64_t rejected[POLICY_REASON_COUNT];
 	uint64_t sessions, completed, failed, recon_bytes_sent, recon_bytes_recv;
 	uint64_t fetch_sent, fetched_ids, fetch_ids_recv, catchup_pushed;
@@ -160,6 +178,9 @@ struct node_dissem {
 	 */
 	pthread_mutex_t rate_lock;
 	struct policy_rate *rate_signed, *rate_anon;
+
+	/* Members' abuse budgets and refusals (abuse.c; loop thread only). */
+	struct policy_abuse *abuse;
 
 	/*
 	 * Recon keys of the anonymous reports in their stem phase here, ascending. Catch-up
@@ -204,13 +225,31 @@ void node_dissem_drain_engine(struct node_dissem *d);
 /* (Re)arm the timer for the earliest engine, stem or periodic deadline. */
 void node_dissem_arm_timer(struct node_dissem *d);
 
+/* abuse.c -------------------------------------------------------------------------------- */
+
 /*
- * node_dissem_charge() - charge @what to @dl; true (and the link marked abusive) when it is
- * over that budget. node_dissem_close_abusive() closes the marked links; never call it from
- * inside a link's own callback frames.
+ * node_abuse_open() - the budgets table of @d with @cfg. 0, -EINVAL or -ENOMEM.
+ * node_abuse_close() frees it.
  */
-bool node_dissem_charge(struct node_dissem *d, struct dlink *dl, enum charge what);
+int node_abuse_open(struct node_dissem *d, const struct policy_abuse_config *cfg);
+void node_abuse_close(struct node_dissem *d);
+
+/*
+ * node_dissem_charge() - charge @what to member @id (node_dissem_charge_link(): to the member
+ * of @dl). When that is its offence, the record is stored (asynchronously) and the member's
+ * link, if up, is marked abusive. Returns true when the member is refused (now or already).
+ * node_dissem_close_abusive() closes the marked links; never call it from inside a link's own
+ * callback frames.
+ */
+bool node_dissem_charge(struct node_dissem *d, const uint8_t id[32], enum charge what);
+bool node_dissem_charge_link(struct node_dissem *d, struct dlink *dl, enum charge what);
 void node_dissem_close_abusive(struct node_dissem *d);
+
+/* How much longer (ms) member @id is refused; 0 when it is not. */
+uint64_t node_abuse_refused_ms(struct node_dissem *d, const uint8_t id[32]);
+
+/* Once a second: forget members with nothing to remember. */
+void node_abuse_periodic(struct node_dissem *d);
 
 /* The `created` of report bytes @p (0 when they do not decode), of stored report @id. */
 uint64_t node_dissem_created_of(struct node_dissem *d, const uint8_t *p, size_t len);

@@ -32,19 +32,20 @@ json_t *node_dissem_status_json(const struct node_dissem *d)
 						       "rejected", (json_int_t)dl->rejected,
 						       "backlog", (json_int_t)dl->qn));
 	}
-	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-		      " s:I, s:o*, s:o*}",
-		      "published", (json_int_t)c->published, "received", (json_int_t)c->received,
-		      "duplicates", (json_int_t)c->duplicates, "forwarded",
-		      (json_int_t)c->forwarded, "catchup_received", (json_int_t)c->catchup_received,
-		      "pushes_received", (json_int_t)c->pushes_received, "push_sent",
-		      (json_int_t)gs.push_sent, "ihave_sent", (json_int_t)gs.ihave_sent,
-		      "graft_sent", (json_int_t)gs.graft_sent, "prune_sent",
-		      (json_int_t)gs.prune_sent, "backlog", (json_int_t)backlog, "inbound_dropped",
-		      (json_int_t)c->inbound_dropped, "backlog_dropped",
-		      (json_int_t)c->backlog_dropped, "egress_denied", (json_int_t)c->egress_denied,
-		      "store_errors", (json_int_t)c->store_errors, "links_closed_abusive",
-		      (json_int_t)c->abusive, "rejected", rej, "links", links);
+	o = json_pack(
+		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+		" s:I, s:I, s:I, s:o*, s:o*}",
+		"published", (json_int_t)c->published, "received", (json_int_t)c->received,
+		"duplicates", (json_int_t)c->duplicates, "forwarded", (json_int_t)c->forwarded,
+		"catchup_received", (json_int_t)c->catchup_received, "pushes_received",
+		(json_int_t)c->pushes_received, "push_sent", (json_int_t)gs.push_sent, "ihave_sent",
+		(json_int_t)gs.ihave_sent, "graft_sent", (json_int_t)gs.graft_sent, "prune_sent",
+		(json_int_t)gs.prune_sent, "backlog", (json_int_t)backlog, "inbound_dropped",
+		(json_int_t)c->inbound_dropped, "backlog_dropped", (json_int_t)c->backlog_dropped,
+		"egress_denied", (json_int_t)c->egress_denied, "store_errors",
+		(json_int_t)c->store_errors, "links_closed_abusive", (json_int_t)c->abusive,
+		"abuse_offences", (json_int_t)c->abuse_offences, "abuse_dropped",
+		(json_int_t)c->abuse_dropped, "rejected", rej, "links", links);
 	if (!o)
 		return NULL;
 	json_object_set_new(

@@ -114,7 +114,9 @@ enum node_link_state {
 	  "no valid first handshake message within preauth_timeout_ms")                           \
 	X(NODE_LINK_R_EVICTED, "evicted",                                                         \
 	  "oldest of a full pre-authentication pool or set of handshake slots")                   \
-	X(NODE_LINK_R_VERSION, "version", "no link protocol version in common (proto/link.h)")
+	X(NODE_LINK_R_VERSION, "version", "no link protocol version in common (proto/link.h)")    \
+	X(NODE_LINK_R_BACKOFF, "abuse_backoff",                                                   \
+	  "member refused for a while after its link was closed for abuse")
 
 enum node_link_reason {
 	NODE_LINK_R_NONE = 0, /* "keep the link" in ops return values; never a close reason */

@@ -214,9 +214,16 @@ void node_overlay_stop(struct node_overlay *ov, void (*done)(void *arg), void *a
 
 /* Members and backoff --------------------------------------------------------------- */
 
+/* Milliseconds member @i is still refused for abuse (callbacks.refused), 0 when it is not. */
+static uint64_t refused(const struct node_overlay *ov, size_t i)
+{
+	return ov->cb.refused ? ov->cb.refused(ov->cb.ctx, ov->roster->members[i].id) : 0;
+}
+
+/* A member refused for abuse is neither dialled nor kept wanted until its refusal ends. */
 static bool dialable(const struct node_overlay *ov, size_t i)
 {
-	return (int)i != ov->self && ov->roster->members[i].n_addrs > 0;
+	return (int)i != ov->self && ov->roster->members[i].n_addrs > 0 && !refused(ov, i);
 }
 
 static uint64_t backoff_delay(const struct node_overlay *ov, unsigned failures)
@@ -575,6 +582,9 @@ static enum node_link_reason on_authenticated(struct node_link *l)
 	if (m->dial == l)
 		m->dial = NULL;
 	node_link_set_tag(l, idx);
+	/* Identified and nothing read yet: a member in its abuse backoff costs no more. */
+	if (refused(ov, (size_t)idx))
+		return NODE_LINK_R_BACKOFF;
 	old = m->link;
 	if (old && !keep_fresh(ov, old, l, idx))
 		return NODE_LINK_R_DUPLICATE;

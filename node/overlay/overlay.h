@@ -17,8 +17,9 @@
  * uv_getaddrinfo(); successive attempts take successive results.
  *
  * Admission: after the Noise handshake the remote static key must be the transport key of a
- * member of the current roster other than this node (NODE_LINK_R_NOT_MEMBER / _SELF), and an
- * outbound link must lead to the member it dialled (NODE_LINK_R_UNEXPECTED). The peer's HELLO
+ * member of the current roster other than this node (NODE_LINK_R_NOT_MEMBER / _SELF), an
+ * outbound link must lead to the member it dialled (NODE_LINK_R_UNEXPECTED), and the member
+ * must not be refused for abuse (callbacks.refused, NODE_LINK_R_BACKOFF). The peer's HELLO
  * must carry that member's id.
  *
  * Bounds before authentication, in the spirit of WireGuard's: message 1 of XXpsk0 carries a
@@ -137,6 +138,13 @@ struct node_overlay_callbacks {
 	void (*message)(void *ctx, struct node_link *l, int member, const struct proto_link_msg *m);
 	/* The link's queue drained to half its bound after node_overlay_send() filled it past. */
 	void (*drained)(void *ctx, struct node_link *l, int member);
+	/*
+	 * Milliseconds member @id is still refused (0: it is not). Asked right after a link's
+	 * handshake identified the member (a refused one is closed with NODE_LINK_R_BACKOFF
+	 * before any HELLO is exchanged) and before dialling one (a refused member is not
+	 * dialled, nor kept among the wanted ones). May be NULL.
+	 */
+	uint64_t (*refused)(void *ctx, const uint8_t id[32]);
 	void *ctx;
 };
 

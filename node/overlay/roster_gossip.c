@@ -113,17 +113,16 @@ void node_roster_gossip_on_roster(struct node_dissem *d, struct dlink *dl, const
 			  (unsigned long long)node_link_id(dl->l), proto_error_str(rc));
 		/* Refused on its face (not merely "busy"): charged like a refused report. */
 		if (rc != -EBUSY && rc != -ENOMEM)
-			node_dissem_charge(d, dl, CHARGE_REJECT);
+			node_dissem_charge_link(d, dl, CHARGE_REJECT);
 	}
 }
 
 void node_dissem_roster_refused(struct node_dissem *d, const uint8_t peer[32], int err)
 {
-	struct dlink *dl = node_dissem_slot_of_member(d, peer);
-
-	if (err == -EBUSY || err == -ENOMEM || !dl || d->stopping)
+	/* The member's budget, whether or not its link is still up. */
+	if (err == -EBUSY || err == -ENOMEM || d->stopping)
 		return;
-	node_dissem_charge(d, dl, CHARGE_REJECT);
+	node_dissem_charge(d, peer, CHARGE_REJECT);
 	node_dissem_close_abusive(d);
 }
 
@@ -156,6 +155,6 @@ void node_roster_gossip_on_part(struct node_dissem *d, struct dlink *dl,
 		log_debug("dissem: roster part %u/%u from link %llu out of order or too large; "
 			  "dropped",
 			  index, total, (unsigned long long)node_link_id(dl->l));
-		node_dissem_charge(d, dl, CHARGE_REJECT);
+		node_dissem_charge_link(d, dl, CHARGE_REJECT);
 	}
 }

@@ -242,13 +242,13 @@ def test_check_config_cli():
         node.write_config(text="[node]\nstate_dir = rel\n\n[api]\nmax_connections = 0\n"
                                "nonsense\nmax_connections = 3\n[nope]\n")
         r = dl.run_cli("check-config", node.config)
-        assert r.returncode == 1, r
+        assert r.returncode == 78, r
         for want in (":2: [node] state_dir", ":5: [api] max_connections: 0 is below",
                      ":6: expected 'name = value'", ":7: [api] max_connections: set twice",
                      ":8: unknown section [nope]", "5 problems"):
             assert want in r.stderr, (want, r.stderr)
         r = dl.run_cli("check-config", os.path.join(node.root, "missing.conf"))
-        assert r.returncode == 1 and "cannot open" in r.stderr, r
+        assert r.returncode == 78 and "cannot open" in r.stderr, r
     finally:
         node.cleanup()
 

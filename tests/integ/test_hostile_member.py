@@ -38,8 +38,11 @@ none of the refused values occurs anywhere in its data file.
 
 A never-converging peer restarts its session each time it hits the round limit; past its
 budget of failed or abandoned catch-up sessions (20 a minute) the node closes the link
-(peers closed.abuse, status gossip.links_closed_abusive). A member whose reports keep failing admission (300 forged
-signatures) is disconnected the same way (node/overlay/dissem.c).
+(peers closed.abuse, status gossip.links_closed_abusive). A member whose reports keep failing
+admission (300 forged signatures) is disconnected the same way (node/overlay/abuse.c). The
+budget is the member's, across its links: A runs with abuse_backoff_s = 1, so after each
+abuse close the peer waits out a refusal of 1, 2, then 4 s before its next case
+(test_abuse_backoff.py tests the backoff itself).
 
 Rate limits (A runs with [gossip] member_burst = 20, member_rate_per_min = 60): the peer
 floods 400 valid reports it signed itself. A stores what is left of its burst plus one a
@@ -102,12 +105,23 @@ class Hostile:
     everything else; sends are serialised (one Noise sending cipher)."""
 
     def __init__(self, env):
-        self.p = ol.NoisePeer.connect(env.port_a, env.community, env.netkey, env.me.tx_sk)
-        assert self.p.handshake() == env.alpha.tx_pk
+        deadline = time.monotonic() + 30
+        while True:
+            self.p = ol.NoisePeer.connect(env.port_a, env.community, env.netkey,
+                                          env.me.tx_sk)
+            assert self.p.handshake() == env.alpha.tx_pk
+            try:
+                first = self.p.recv_link()
+                break
+            except (EOFError, ConnectionResetError):
+                # Refused for the backoff after an earlier case's abuse close (A runs with
+                # abuse_backoff_s = 1, doubling per offence): try again until it ends.
+                self.p.close()
+                assert time.monotonic() < deadline, "A still refuses the member after 30 s"
+                time.sleep(0.1)
         self.lock = threading.Lock()
         self.closed = threading.Event()
         self.received = []
-        first = self.p.recv_link()
         assert first[0] == ol.HELLO, first
         self.p.hello(env.me.id)
         self.p.sock.settimeout(None)
@@ -171,7 +185,8 @@ class Env:
         gossip = "[gossip]\nrecon_interval_s = 0\n"
         self.limits = f"member_burst = {BURST}\nmember_rate_per_min = 60\n"
         self.node_a = ol.overlay_node(self.community, 0, self.netkey, self.port_a, addrs,
-                                      extra, extra_config=gossip + self.limits)
+                                      extra, extra_config=gossip + self.limits +
+                                      "abuse_backoff_s = 1\n")
         self.node_g = ol.overlay_node(self.community, 2, self.netkey, self.port_g, addrs,
                                       extra, extra_config=gossip)
         self.a = dl.Daemon(self.node_a)

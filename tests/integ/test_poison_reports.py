@@ -136,7 +136,7 @@ def test_warninglist_publish_and_export():
                         "allow_warninglisted": True})
             assert r["ok"], r
             p = cli("publish", "--socket", node.socket, "--tlp", "green", "1.1.1.1")
-            assert p.returncode == 1 and "warninglist" in p.stderr, (p.stdout, p.stderr)
+            assert p.returncode == 65 and "warninglist" in p.stderr, (p.stdout, p.stderr)
             cli("publish", "--socket", node.socket, "--tlp", "green", "--allow-warninglisted",
                 "1.1.1.1", check=0)
             ct.wait_for(lambda: os.path.exists(os.path.join(node.export, "data.mdb")) and
@@ -198,7 +198,7 @@ def test_check_config_warninglists():
         node = dl.Node(COMMUNITY, root=tmp, extra_config="[policy]\nwarninglist_dir = %s\n"
                        % lists)
         p = cli("check-config", node.config)
-        assert p.returncode == 1 and "mine.txt:4:" in p.stderr, p.stderr
+        assert p.returncode == 78 and "mine.txt:4:" in p.stderr, p.stderr
         with open(os.path.join(lists, "mine.txt"), "w") as f:
             f.write("10.0.0.0/8\n")
         p = cli("check-config", node.config, check=0)

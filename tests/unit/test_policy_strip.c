@@ -567,6 +567,104 @@ static void test_cross_field_and_vocab(void **state)
 	policy_vocab_free(vocab);
 }
 
+/*
+ * Text that already left, read under new rules: unchanged when nothing in it names a member
+ * now; a new alias is redacted, a tag that becomes only "[member]" goes, `descriptions =
+ * drop` removes the description. The rules id follows the roster, vocabulary and mode.
+ */
+static void test_recheck(void **state)
+{
+	static const char *const tags[] = {"phishing", "Initech", "Initech crew", "org:x"};
+	const size_t lens[] = {8, 7, 12, 5};
+	const struct proto_roster *rs[1];
+	struct proto_roster *r2 = proto_roster_new();
+	struct policy_redactor *rd2;
+	struct policy_view *v = malloc(sizeof(*v));
+	struct policy_vocab *vocab = policy_vocab_new();
+	struct policy_config cfg;
+	uint8_t id1[16], id2[16], id3[16], id4[16], fourth[32];
+	static const char desc[] = "seen by Initech and by the CERT team";
+
+	(void)state;
+	assert_non_null(v);
+	assert_non_null(r2);
+	assert_non_null(vocab);
+	cfg_init(&cfg);
+
+	/* Under the old roster nothing here names a member (the prefix tag goes anyway). */
+	assert_int_equal(policy_strip_recheck(v, &cfg, rd, desc, strlen(desc), tags, lens, 3), 0);
+	assert_int_equal(v->n_tags, 3);
+	assert_string_equal(v->description, desc);
+	assert_int_equal(policy_strip_recheck(v, &cfg, rd, desc, strlen(desc), tags, lens, 4), 1);
+	assert_int_equal(v->n_tags, 3);
+
+	/* A new member "Initech": the description is redacted, "Initech" goes, the crew stays. */
+	r2->epoch = 2;
+	memset(fourth, 0x44, 32);
+	add_member(r2, own_id, "Home CERT", "HomeCERT", "home.example");
+	add_member(r2, other_id, "Acme CSIRT", "ACME", "acme.example");
+	add_member(r2, third_id, "Globex Security", NULL, "globex.example");
+	add_member(r2, fourth, "Initech", NULL, NULL);
+	rs[0] = r2;
+	rd2 = policy_redact_new(rs, 1);
+	assert_non_null(rd2);
+	assert_int_equal(policy_strip_recheck(v, &cfg, rd2, desc, strlen(desc), tags, lens, 3), 1);
+	assert_int_equal(v->n_tags, 2);
+	assert_string_equal(v->tags[0], "phishing");
+	assert_string_equal(v->tags[1], "[member] crew");
+	assert_string_equal(v->description, "seen by [member] and by the CERT team");
+	/* Its output is stable under the same rules. */
+	{
+		char t0[32], t1[32];
+		const char *t2[] = {t0, t1};
+		const size_t l2[] = {strlen(v->tags[0]), strlen(v->tags[1])};
+
+		memcpy(t0, v->tags[0], l2[0] + 1);
+		memcpy(t1, v->tags[1], l2[1] + 1);
+		char d2[128];
+
+		assert_true(v->description_len < sizeof(d2));
+		memcpy(d2, v->description, v->description_len + 1);
+		assert_int_equal(policy_strip_recheck(v, &cfg, rd2, d2, strlen(d2), t2, l2, 2), 0);
+	}
+
+	/* descriptions = drop: the description goes. */
+	cfg.descriptions = POLICY_DESC_DROP;
+	assert_int_equal(policy_strip_recheck(v, &cfg, rd, desc, strlen(desc), tags, lens, 3), 1);
+	assert_false(v->has_description);
+	assert_int_equal(policy_strip_recheck(v, &cfg, rd, NULL, 0, tags, lens, 17), -EINVAL);
+
+	/* Rules ids: equal for equal rules, different for roster, mode and vocabulary. */
+	cfg_init(&cfg);
+	policy_strip_rules_id(&cfg, rd, id1);
+	policy_strip_rules_id(&cfg, rd2, id2);
+	assert_memory_not_equal(id1, id2, 16);
+	{
+		struct policy_redactor *again = policy_redact_new(rs, 1);
+
+		assert_non_null(again);
+		policy_strip_rules_id(&cfg, again, id3);
+		assert_memory_equal(id2, id3, 16);
+		policy_redact_free(again);
+	}
+	cfg.descriptions = POLICY_DESC_DROP;
+	policy_strip_rules_id(&cfg, rd2, id3);
+	assert_memory_not_equal(id2, id3, 16);
+	cfg.descriptions = POLICY_DESC_REDACT;
+	assert_int_equal(policy_vocab_add(vocab, "phishing\n", 9, NULL), 0);
+	assert_int_equal(policy_vocab_seal(vocab), 0);
+	cfg.tag_vocab = vocab;
+	policy_strip_rules_id(&cfg, rd2, id4);
+	assert_memory_not_equal(id2, id4, 16);
+	policy_strip_rules_id(&cfg, NULL, id3);
+	assert_memory_not_equal(id3, id4, 16);
+
+	policy_vocab_free(vocab);
+	policy_redact_free(rd2);
+	proto_roster_free(r2);
+	free(v);
+}
+
 /* ---- leak oracle ---- */
 
 #define ORACLE_CASES 10000
@@ -1095,6 +1193,7 @@ int main(void)
 		cmocka_unit_test(test_view_errors),
 		cmocka_unit_test(test_report_view),
 		cmocka_unit_test(test_cross_field_and_vocab),
+		cmocka_unit_test(test_recheck),
 		cmocka_unit_test(test_leak_oracle),
 	};
 

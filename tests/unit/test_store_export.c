@@ -644,10 +644,99 @@ static void test_siem_pull_concurrent(void **state)
 	free(statef);
 }
 
+static int feed_ids_cb(void *ctx, const struct store_feed_entry *e)
+{
+	uint8_t(*ids)[32] = ctx;
+
+	memcpy(ids[e->seq - 1], e->ind_id, 32);
+	return 0;
+}
+
+static int doc_text_cb(void *ctx, uint64_t seq, const uint8_t *doc, size_t len)
+{
+	char *out = ctx;
+
+	(void)seq;
+	memcpy(out, doc, len < 63 ? len : 63);
+	out[len < 63 ? len : 63] = '\0';
+	return 1;
+}
+
+/*
+ * Rules changes: store_feed_touch() gives known indicators (once each) new feed entries,
+ * store_export_rewrite() replaces existing documents only and records the rules,
+ * store_export_reset() empties the export under a new env id so a sync renders it again.
+ */
+static void test_rewrite_touch_reset(void **state)
+{
+	struct fx *f = *state;
+	uint8_t ids[8][32], env1[16], env2[16], rules[STORE_EXPORT_RULES_MAX], list[3][32];
+	const uint8_t(*touch)[32];
+	struct store_export_doc docs[2] = {
+		{.seq = 2, .doc = (const uint8_t *)"{\"seq\":2}", .len = 9},
+		{.seq = 99, .doc = (const uint8_t *)"{\"seq\":99}", .len = 10}};
+	struct proto_summary sum;
+	struct docs d = {0};
+	char text[64];
+	size_t n, len;
+	uint64_t last;
+
+	put(f->s, "a.example", PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, 1, 1);
+	put(f->s, "b.example", PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, 1, 2);
+	put(f->s, "c.example", PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, 1, 3);
+	assert_int_equal(sync_all(f, NULL, 0), 3);
+	assert_int_equal(store_feed_iter(f->s, NULL, 0, 0, feed_ids_cb, ids), 3);
+	assert_int_equal(store_export_rules(f->x, rules, sizeof(rules), &len), STORE_E_NOT_FOUND);
+
+	/* b, an unknown id and b again: one new entry, the summary points at it. */
+	memset(list, 0xee, sizeof(list));
+	memcpy(list[0], ids[1], 32);
+	memcpy(list[2], ids[1], 32);
+	touch = (const uint8_t(*)[32])list;
+	assert_int_equal(store_feed_touch(f->s, touch, 3, T0 + 10, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_feed_last(f->s, NULL, &last), 0);
+	assert_true(last == 4);
+	assert_int_equal(store_summary_get(f->s, NULL, ids[1], &sum), 0);
+	assert_true(sum.feed_seq == 4 && sum.state == PROTO_SUMMARY_ACTIVE);
+
+	/* seq 2 is replaced, 99 has no document and gets none; rules recorded. */
+	assert_int_equal(store_export_rewrite(f->x, docs, 2, (const uint8_t *)"r1", 2), 0);
+	assert_int_equal(store_export_iter(f->x, 1, 1, doc_text_cb, text), 1);
+	assert_string_equal(text, "{\"seq\":2}");
+	assert_int_equal(store_export_iter(f->x, 98, 0, doc_cb, &d), 0);
+	assert_int_equal(store_export_rules(f->x, rules, sizeof(rules), &len), 0);
+	assert_true(len == 2 && !memcmp(rules, "r1", 2));
+	assert_int_equal(store_export_last_seq(f->x, &last), 0);
+	assert_true(last == 3);
+	assert_int_equal(sync_all(f, NULL, 0), 1); /* b again, under 4 */
+	assert_int_equal(store_export_rules(f->x, rules, 1, &len), -ENOSPC);
+
+	/* Reset: nothing left, a new env id, then the whole feed again. */
+	assert_int_equal(store_export_env_id(f->x, env1), 0);
+	assert_int_equal(store_export_reset(f->x, (const uint8_t *)"r2", 2), 0);
+	assert_int_equal(store_export_env_id(f->x, env2), 0);
+	assert_memory_not_equal(env1, env2, 16);
+	assert_int_equal(store_export_iter(f->x, 0, 0, doc_cb, &d), 0);
+	assert_int_equal(store_export_last_seq(f->x, &last), 0);
+	assert_true(last == 0);
+	assert_int_equal(store_export_rules(f->x, rules, sizeof(rules), &len), 0);
+	assert_true(len == 2 && !memcmp(rules, "r2", 2));
+	assert_int_equal(sync_all(f, NULL, 0), 4);
+	assert_int_equal(store_export_iter(f->x, 0, 0, doc_cb, &d), 4);
+	assert_false(d.bad_json);
+
+	/* Bad arguments write nothing. */
+	assert_int_equal(store_export_reset(f->x, NULL, 0), -EINVAL);
+	assert_int_equal(store_export_rewrite(f->x, NULL, 1, NULL, 0), -EINVAL);
+	assert_int_equal(store_feed_touch(f->s, NULL, 1, T0, NULL), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sync_basic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rewrite_touch_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_batches_and_votes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_skip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_error_writes_nothing, setup, teardown),
