@@ -369,6 +369,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.retry_min_ms = 1000,
 		.retry_max_ms = 60000,
 		.member_rate = {.per_min = 600, .burst = 100},
+		.abuse = POLICY_ABUSE_CONFIG_DEFAULT,
 	};
 	char dir[64];
 	struct store_config sc = {.dir = dir, .map_size_initial = (size_t)1 << 20};
