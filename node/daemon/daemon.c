@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -1626,6 +1627,36 @@ static int start_overlay(struct node_daemon *d)
 	return 0;
 }
 
+/*
+ * Why the API socket @path cannot be bound (@err), with the fix: run by hand, the default
+ * directory /run/chatham (which systemd's RuntimeDirectory= makes) is usually missing or
+ * not writable, which bind() reports only as "Permission denied" or "No such file".
+ */
+static void log_api_listen_error(const char *path, int err)
+{
+	char dir[4096];
+	struct stat st;
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if (err == -EADDRINUSE)
+		log_err("cannot listen on %s: another node is already listening there", path);
+	else if ((err == -ENOENT || err == -EACCES) && slash && stat(dir, &st) != 0)
+		log_err("cannot listen on %s: the directory %s does not exist (the systemd unit "
+			"makes it; by hand, set [api] socket to a path in a directory this user "
+			"can write)",
+			path, dir);
+	else if (err == -EACCES)
+		log_err("cannot listen on %s: this user may not create it in %s (set [api] socket "
+			"to a path in a directory this user can write)",
+			path, dir);
+	else
+		log_err("cannot listen on %s: %s", path, proto_error_str(err));
+}
+
 static int start(struct node_daemon *d)
 {
 	struct config_report_ctx rc = {d->config_path, NODE_LOG_ERR};
@@ -1691,9 +1722,7 @@ static int start(struct node_daemon *d)
 			     (unsigned)node_config_int(d->cfg, NODE_API_SOCKET_MODE), &lim,
 			     on_request, d, &d->api);
 	if (err) {
-		log_err("cannot listen on %s: %s", path,
-			err == -EADDRINUSE ? "another node is already listening there"
-					   : proto_error_str(err));
+		log_api_listen_error(path, err);
 		return 1;
 	}
 	return start_overlay(d);
