@@ -41,6 +41,10 @@ static const char *const type_names[PROTO_LINK_TYPE_COUNT] = {
 	[PROTO_LINK_FETCH] = "FETCH",
 	[PROTO_LINK_ROSTER_PART] = "ROSTER_PART",
 	[PROTO_LINK_CATCHUP] = "CATCHUP",
+	[PROTO_LINK_OPRF_EVAL] = "OPRF_EVAL",
+	[PROTO_LINK_OPRF_ANSWER] = "OPRF_ANSWER",
+	[PROTO_LINK_SEALED] = "SEALED",
+	[PROTO_LINK_OPRF_HOLDER] = "OPRF_HOLDER",
 };
 
 const char *proto_link_type_name(uint64_t type)
@@ -48,17 +52,25 @@ const char *proto_link_type_name(uint64_t type)
 	return type < PROTO_LINK_TYPE_COUNT ? type_names[type] : "UNKNOWN";
 }
 
+static bool is_sealed_type(enum proto_link_type t)
+{
+	return t == PROTO_LINK_OPRF_EVAL || t == PROTO_LINK_OPRF_ANSWER || t == PROTO_LINK_SEALED ||
+	       t == PROTO_LINK_OPRF_HOLDER;
+}
+
 static bool is_bin_type(enum proto_link_type t)
 {
 	return t == PROTO_LINK_PUSH || t == PROTO_LINK_DIRECT || t == PROTO_LINK_STEM ||
-	       t == PROTO_LINK_RECON || t == PROTO_LINK_ROSTER || t == PROTO_LINK_CATCHUP;
+	       t == PROTO_LINK_RECON || t == PROTO_LINK_ROSTER || t == PROTO_LINK_CATCHUP ||
+	       is_sealed_type(t);
 }
 
 /* Payload limit per bin type: reports are bounded by their own codec's limit. */
 static size_t bin_max(enum proto_link_type t)
 {
-	return t == PROTO_LINK_RECON || t == PROTO_LINK_ROSTER ? PROTO_LINK_BIN_MAX
-							       : PROTO_REPORT_MAX_BYTES;
+	return t == PROTO_LINK_RECON || t == PROTO_LINK_ROSTER || is_sealed_type(t)
+		       ? PROTO_LINK_BIN_MAX
+		       : PROTO_REPORT_MAX_BYTES;
 }
 
 static bool is_ids_type(enum proto_link_type t)

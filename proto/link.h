@@ -55,7 +55,14 @@
  *   15  CATCHUP [15, report (bin)]      a CLEAR/GREEN report sent by catch-up (a session's
  *               "have" item or the answer to FETCH), not by gossip: the receiver stores it
  *               without passing it to its gossip engine, so it is never re-gossiped.
- * Numbers 16 and up are unassigned; new types take the next free number, never reuse one.
+ *   16  OPRF_EVAL   [16, payload (bin)]  sealed sightings (proto/sealed_msg.h, which
+ *   17  OPRF_ANSWER [17, payload (bin)]  defines and decodes the payloads): an OPRF
+ *   18  SEALED      [18, submission (bin)] evaluation request and its answer between a
+ *   19  OPRF_HOLDER [19, payload (bin)]  member and a share holder, a sealed submission
+ *               (gossiped to every link), and a share holder's announcement on link-up.
+ *               Their payloads are bounded only by the message limit.
+ * Numbers 20-31 are reserved (notices, key lifecycle); new types take the next free number,
+ * never reuse one.
  *
  * Id lists (IHAVE, GRAFT, FETCH) hold 1..PROTO_LINK_IDS_MAX ids (an empty list is
  * PROTO_E_EMPTY). bin payloads are 1 byte or more: PUSH, DIRECT, STEM and CATCHUP carry one signed
@@ -98,7 +105,11 @@ enum proto_link_type {
 	PROTO_LINK_FETCH = 13,
 	PROTO_LINK_ROSTER_PART = 14,
 	PROTO_LINK_CATCHUP = 15,
-	PROTO_LINK_TYPE_COUNT = 16,
+	PROTO_LINK_OPRF_EVAL = 16,
+	PROTO_LINK_OPRF_ANSWER = 17,
+	PROTO_LINK_SEALED = 18,
+	PROTO_LINK_OPRF_HOLDER = 19,
+	PROTO_LINK_TYPE_COUNT = 20,
 };
 
 struct proto_link_hello {
@@ -121,7 +132,7 @@ struct proto_link_msg {
 		struct {
 			const uint8_t *p;
 			size_t len;
-		} bin; /* PUSH, DIRECT, STEM, RECON, ROSTER, CATCHUP */
+		} bin; /* PUSH, DIRECT, STEM, RECON, ROSTER, CATCHUP, types 16-19 */
 		struct {
 			const uint8_t *p; /* encoded list; read with proto_link_id() */
 			size_t n;
@@ -182,7 +193,10 @@ int proto_link_encode_nonce(enum proto_link_type type, uint64_t nonce, uint8_t *
 /* REKEY or PRUNE (@type): the bare type. */
 int proto_link_encode_bare(enum proto_link_type type, uint8_t **out, size_t *out_len);
 
-/* PUSH, DIRECT, STEM, RECON, ROSTER or CATCHUP (@type) with @len bytes of @p (borrowed). */
+/*
+ * PUSH, DIRECT, STEM, RECON, ROSTER, CATCHUP, OPRF_EVAL, OPRF_ANSWER, SEALED or OPRF_HOLDER
+ * (@type) with @len bytes of @p (borrowed).
+ */
 int proto_link_encode_bin(enum proto_link_type type, const uint8_t *p, size_t len, uint8_t **out,
 			  size_t *out_len);
 

@@ -746,7 +746,7 @@ void node_dissem_maybe_finish_stop(struct node_dissem *d)
 	void (*done)(void *) = d->done;
 	void *arg = d->done_arg;
 
-	if (d->timer_open || d->jobs_running)
+	if (d->timer_open || d->jobs_running || d->abuse_saving)
 		return;
 	free_all(d);
 	if (done)
@@ -771,6 +771,7 @@ void node_dissem_stop(struct node_dissem *d, void (*done)(void *arg), void *arg)
 	d->stopping = true;
 	d->done = done;
 	d->done_arg = arg;
+	node_abuse_flush(d); /* offences not yet stored; maybe_finish_stop() waits for it */
 	if (d->timer_open) {
 		uv_close((uv_handle_t *)&d->timer, on_timer_closed);
 		return;

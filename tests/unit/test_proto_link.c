@@ -194,7 +194,7 @@ static void test_decode_rejects(void **state)
 	} cases[] = {
 		{"", PROTO_E_TRUNCATED, "empty input"},
 		{"90", PROTO_E_LINK_MSG, "empty array"},
-		{"91 10", PROTO_E_LINK_MSG, "type 16 is unassigned"},
+		{"91 7f", PROTO_E_LINK_MSG, "type 127 is unassigned"},
 		{"92 0f c4 00", PROTO_E_EMPTY, "empty CATCHUP"},
 		{"92 0e c4 01 78", PROTO_E_LINK_MSG, "ROSTER_PART without index and total"},
 		{"94 0e 02 02 c4 01 78", PROTO_E_RANGE, "ROSTER_PART index == total"},
