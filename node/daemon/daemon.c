@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -33,6 +34,7 @@
 #include "node/daemon/pool.h"
 #include "node/common/keyfile.h"
 #include "node/common/log.h"
+#include "node/daemon/notices.h"
 #include "node/daemon/notify.h"
 #include "node/overlay/overlay.h"
 #include "node/common/snap.h"
@@ -43,6 +45,7 @@
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "store/export.h"
+#include "store/notice.h"
 #include "store/store.h"
 
 #define HOUSEKEEPING_MS 10000
@@ -73,6 +76,8 @@ struct node_daemon {
 	struct node_warnlists *warnlists; /* the newest loaded; snapshots hold references */
 	struct store *store;
 	struct store_export *xport;
+	struct store_notices *notices_st; /* <state dir>/notices */
+	struct node_notices *notices;
 	struct node_api *api;
 	struct node_ingest *ingest;
 	struct node_exporter *exporter;
@@ -469,7 +474,8 @@ static int load_rosters(struct node_daemon *d)
  *            "ingest": {"accepted", "duplicates", "rejected", "commits", "pending",
  *            "refused": {policy reason id: count}}, "reload": {"count", "failures"}},
  *            "loop": node_looplag_json() (the loop's delay since ready), and while
- *            the overlay runs "gossip": node_dissem_status_json()
+ *            the overlay runs "gossip": node_dissem_status_json(); "notices":
+ *            node_notices_status_json()
  *   peers   {"ok":true, "overlay": "on"|"off"|"stopping", "roster_members", and with the
  *            overlay on node_overlay_peers_json()'s "peers" (one object per link: id, state,
  *            direction, uptime_s, bytes_in/out, msgs_in/out, rtt_ms, queued, version;
@@ -548,6 +554,8 @@ static json_t *status_json(struct node_daemon *d)
 		json_object_set_new(resp, "gossip", node_dissem_status_json(d->dissem));
 	if (resp)
 		json_object_set_new(resp, "loop", node_looplag_json(&d->lag));
+	if (resp && d->notices)
+		json_object_set_new(resp, "notices", node_notices_status_json(d->notices));
 	return resp;
 }
 
@@ -852,6 +860,16 @@ static void on_request(void *ctx, struct node_api_req *areq, struct node_request
 		node_api_respond(areq, r);
 		return;
 	}
+	case NODE_OP_NOTIFY:
+	case NODE_OP_NOTICES:
+	case NODE_OP_NOTICE_REPLY:
+		if (d->stopping) {
+			node_request_free(req);
+			respond_error(areq, NODE_E_SHUTDOWN, "node is shutting down; retry later");
+			return;
+		}
+		node_notices_submit(d->notices, req, on_ingest_done, areq);
+		return;
 	case NODE_OP_QUERY:
 	case NODE_OP_LIST: {
 		struct read_job *j = calloc(1, sizeof(*j));
@@ -1182,6 +1200,7 @@ static void close_own_handles(struct node_daemon *d)
 	uv_close((uv_handle_t *)&d->housekeeping, NULL);
 	uv_close((uv_handle_t *)&d->shutdown_poll, NULL);
 	node_looplag_close(&d->lag);
+	node_notices_close(d->notices);
 }
 
 static void on_api_closed(void *arg)
@@ -1199,7 +1218,7 @@ static void on_shutdown_poll(uv_timer_t *t)
 	if (d->api_closing)
 		return;
 	if (!node_ingest_idle(d->ingest) || d->reloading || d->expiring || d->reads_pending ||
-	    d->roster_job || d->dissem)
+	    d->roster_job || d->dissem || !node_notices_idle(d->notices))
 		return;
 	if (!d->final_export_kicked) {
 		d->final_export_kicked = true;
@@ -1217,6 +1236,7 @@ static void on_dissem_stopped(void *arg)
 	struct node_daemon *d = arg;
 
 	d->dissem = NULL;
+	node_notices_set_dissem(d->notices, NULL);
 }
 
 static void on_overlay_stopped(void *arg)
@@ -1265,12 +1285,20 @@ static int open_stores(struct node_daemon *d)
 	};
 	int err;
 
+	char dir[4096];
+
 	err = store_open(&d->store, &sc);
 	if (err) {
 		log_err("cannot open the store in %s: %s", sc.dir, proto_error_str(err));
 		return err;
 	}
-	return 0;
+	if (snprintf(dir, sizeof(dir), "%s/notices", sc.dir) >= (int)sizeof(dir))
+		err = -ENAMETOOLONG;
+	else
+		err = store_notices_open(&d->notices_st, dir);
+	if (err)
+		log_err("cannot open the notice store in %s: %s", dir, proto_error_str(err));
+	return err;
 }
 
 static int open_export(struct node_daemon *d)
@@ -1565,6 +1593,13 @@ static int start_overlay(struct node_daemon *d)
 	}
 	node_dissem_callbacks(d->dissem, &cb);
 	node_dissem_set_commit_hook(d->dissem, on_commit, d);
+	{
+		struct node_dissem_notice_hooks nh;
+
+		node_notices_hooks(d->notices, &nh);
+		node_dissem_set_notice_hooks(d->dissem, &nh);
+		node_notices_set_dissem(d->notices, d->dissem);
+	}
 	node_ingest_set_report_hook(d->ingest, on_published, d);
 	memset(&oc, 0, sizeof(oc));
 	oc.listen = node_config_addrs(d->cfg, NODE_OVERLAY_LISTEN, &oc.n_listen);
@@ -1676,6 +1711,11 @@ static int start(struct node_daemon *d)
 	}
 	if (start_loop_handles(d))
 		return 1;
+	d->notices = node_notices_new(&d->loop, d->notices_st, &d->keys, d->community.id, &d->snap);
+	if (!d->notices) {
+		log_err("out of memory");
+		return 1;
+	}
 	path = node_config_str(d->cfg, NODE_API_SOCKET);
 	api_limits(d->cfg, &lim);
 	err = node_api_start(&d->loop, path,
@@ -1695,6 +1735,8 @@ static void teardown(struct node_daemon *d)
 	node_exporter_free(d->exporter);
 	node_snap_unref(d->snap);
 	node_warnlists_unref(d->warnlists);
+	node_notices_free(d->notices);
+	store_notices_close(d->notices_st);
 	store_export_close(d->xport);
 	store_close(d->store);
 	for (size_t i = 0; i < d->n_rosters; i++)
