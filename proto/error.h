@@ -69,6 +69,7 @@
 	X(PROTO_E_ROSTER_KNOWN, -1312, "roster already held")                                     \
 	X(PROTO_E_ROSTER_RETIRED, -1313,                                                          \
 	  "roster drops or postpones a key retired by the roster before it")                      \
+	X(PROTO_E_REKEY_SIG, -1314, "key rotation statement signature does not verify")           \
 	/* key bundles */                                                                         \
 	X(PROTO_E_KEY_FORMAT, -1400, "not a chatham key file")                                    \
 	X(PROTO_E_KEY_VERSION, -1401, "unsupported key file version")                             \

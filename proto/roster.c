@@ -1144,6 +1144,18 @@ const struct proto_retired *proto_roster_find_retired(const struct proto_roster 
 	return NULL;
 }
 
+const uint8_t *proto_roster_successor(const struct proto_roster *r, const uint8_t id[32])
+{
+	const struct proto_retired *e = proto_roster_find_retired(r, id);
+	const uint8_t *to = NULL;
+
+	for (size_t i = 0; e && e->has_successor && i < r->n_retired; i++) {
+		to = e->successor;
+		e = proto_roster_find_retired(r, to);
+	}
+	return to;
+}
+
 int proto_roster_retire(struct proto_roster *r, const struct proto_retired *e)
 {
 	struct proto_retired *nr;

@@ -287,6 +287,14 @@ const struct proto_retired *proto_roster_find_retired(const struct proto_roster 
 						      const uint8_t id[32]);
 
 /*
+ * proto_roster_successor() - the member id that speaks for @id now: @id's retired entry's
+ * successor, followed through later retirements (at most n_retired steps, so a cycle a
+ * roster could never pass check for ends anyway). NULL when @id is not retired or has no
+ * successor. The pointer borrows @r.
+ */
+const uint8_t *proto_roster_successor(const struct proto_roster *r, const uint8_t id[32]);
+
+/*
  * proto_roster_retire() - retire @e->id (borrowed entry) in @r: the member of that id, if
  * present, is removed, and the entry inserted at its sorted place or, when @e->id is retired
  * already, replaces the old entry. Every signature and the new network key are dropped. The entry is not checked

@@ -87,6 +87,9 @@ struct node_daemon {
 	 * existed at start); changed only on the loop (netkey_update_finish(), expiry). */
 	struct proto_netkey_state netkeys;
 	bool netkey_on, netkey_writing;
+	/* Votes of retired ids moved to their successors up to this roster epoch (a job). */
+	uint64_t voters_epoch;
+	bool voters_job;
 
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t watchdog, housekeeping, shutdown_poll;
@@ -395,6 +398,93 @@ static void netkey_update_finish(struct node_daemon *d, struct netkey_update *u)
 				   (unsigned long long)d->netkeys.epoch);
 	}
 	proto_wipe(&u->k, sizeof(u->k));
+}
+
+/*
+ * A roster whose retired ids name successors (a member that replaced its keys): the votes of
+ * each retired id become its successor's on every indicator (store_voters_move(), a scan of
+ * the store in the pool), so the member keeps one vote per indicator. Reports that arrive
+ * later are stored under the successor at admission (store_item.voter). The store records
+ * the epoch done, so a restart repeats nothing and a crash before the commit repeats it.
+ */
+struct voters_job {
+	uv_work_t work;
+	struct node_daemon *d;
+	const struct proto_roster *r; /* held by d until exit */
+	struct store_voter_pair *pairs;
+	size_t n_pairs, moved;
+	int err;
+};
+
+static void voters_work(uv_work_t *w)
+{
+	struct voters_job *j = w->data;
+
+	j->err = store_voters_move(j->d->store, j->pairs, j->n_pairs, j->r->epoch, now_ms(),
+				   &j->moved);
+}
+
+static void start_voters_job(struct node_daemon *d);
+
+static void voters_done(uv_work_t *w, int status)
+{
+	struct voters_job *j = w->data;
+	struct node_daemon *d = j->d;
+	int err = status ? status : j->err;
+
+	d->voters_job = false;
+	if (err) {
+		log_err("roster epoch %llu: cannot move the votes of retired ids to their "
+			"successors: %s",
+			(unsigned long long)j->r->epoch, proto_error_str(err));
+	} else {
+		d->voters_epoch = j->r->epoch;
+		if (j->moved)
+			log_notice(
+				"roster epoch %llu: %zu vote(s) of %zu retired id(s) now count for "
+				"their successors",
+				(unsigned long long)j->r->epoch, j->moved, j->n_pairs);
+		node_exporter_kick(d->exporter, d->snap);
+	}
+	free(j->pairs);
+	free(j);
+	if (!err && !d->stopping)
+		start_voters_job(d); /* a newer roster may have come meanwhile */
+}
+
+static void start_voters_job(struct node_daemon *d)
+{
+	const struct proto_roster *r = newest_roster(d);
+	struct voters_job *j;
+	size_t n = 0;
+
+	if (d->voters_job || d->stopping || !r || r->epoch <= d->voters_epoch)
+		return;
+	for (size_t i = 0; i < r->n_retired; i++)
+		n += r->retired[i].has_successor;
+	if (n == 0) {
+		d->voters_epoch = r->epoch;
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j || !(j->pairs = calloc(n, sizeof(*j->pairs)))) {
+		free(j);
+		log_err("out of memory moving the votes of retired ids");
+		return;
+	}
+	for (size_t i = 0; i < r->n_retired; i++) {
+		const uint8_t *to = proto_roster_successor(r, r->retired[i].id);
+
+		if (!r->retired[i].has_successor || !to)
+			continue;
+		memcpy(j->pairs[j->n_pairs].from, r->retired[i].id, 32);
+		memcpy(j->pairs[j->n_pairs++].to, to, 32);
+	}
+	j->d = d;
+	j->r = r;
+	j->work.data = j;
+	d->voters_job = true;
+	uv_queue_work(&d->loop, &j->work, voters_work, voters_done);
 }
 
 struct netkey_job {
@@ -1240,6 +1330,7 @@ static void reload_done(uv_work_t *work, int status)
 					(unsigned long long)j->roster->epoch);
 			drop_departed(d, j->roster);
 			netkey_update_finish(d, &j->netkey);
+			start_voters_job(d);
 		}
 	}
 	node_warnlists_unref(d->warnlists);
@@ -1418,7 +1509,8 @@ static void on_shutdown_poll(uv_timer_t *t)
 	if (d->api_closing)
 		return;
 	if (!node_ingest_idle(d->ingest) || d->reloading || d->expiring || d->reads_pending ||
-	    d->roster_job || d->dissem || d->netkey_writing || !node_notices_idle(d->notices))
+	    d->roster_job || d->dissem || d->netkey_writing || d->voters_job ||
+	    !node_notices_idle(d->notices))
 		return;
 	if (!d->final_export_kicked) {
 		d->final_export_kicked = true;
@@ -1638,6 +1730,7 @@ static void roster_done(uv_work_t *w, int status)
 			(unsigned long long)r->epoch);
 	drop_departed(d, r);
 	netkey_update_finish(d, &j->netkey);
+	start_voters_job(d);
 	if (j->snap) {
 		node_snap_set_warnlists(j->snap, d->warnlists); /* refcounts are the loop's */
 		node_snap_unref(d->snap);
@@ -1947,6 +2040,12 @@ static int start(struct node_daemon *d)
 		log_api_listen_error(path, err);
 		return 1;
 	}
+	err = store_voters_epoch(d->store, &d->voters_epoch);
+	if (err)
+		log_err("store: cannot read which successors' votes were moved: %s",
+			proto_error_str(err));
+	else
+		start_voters_job(d);
 	return start_overlay(d);
 }
 

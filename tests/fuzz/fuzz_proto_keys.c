@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Key file decoding: member bundles, steward keys, network keys (with a rotation's epoch and
- * previous key) and OPRF key shares. Whatever decodes must re-encode to exactly the input
+ * previous key), OPRF key shares and key rotation statements (signatures checked). Whatever decodes must re-encode to exactly the input
  * (the formats are canonical), and a failed decode must leave no secret behind in the output.
  */
 #include <stdbool.h>
@@ -13,6 +13,7 @@
 #include "proto/community.h"
 #include "proto/crypto.h"
 #include "proto/keys.h"
+#include "proto/rekey.h"
 
 static bool zero(const void *p, size_t n)
 {
@@ -37,6 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static int init;
 	struct proto_keys k;
 	struct proto_netkey_state ns;
+	struct proto_rekey st;
 	uint8_t pk[32], sk[64], key[32], cid[32], *out = NULL;
 	uint32_t idx;
 	size_t out_len = 0;
@@ -80,6 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (!zero(key, sizeof(key))) {
 		__builtin_trap();
 	}
+	if (proto_rekey_decode(&st, data, size) != 0 && !zero(&st, sizeof(st)))
+		__builtin_trap();
 	proto_wipe(sk, sizeof(sk));
 	proto_wipe(key, sizeof(key));
 	return 0;
