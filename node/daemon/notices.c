@@ -989,7 +989,7 @@ void node_notices_watch(struct node_notices *n)
 {
 	struct op *o;
 
-	if (n->watch_queued || n->closing)
+	if (!n || n->watch_queued || n->closing)
 		return;
 	o = calloc(1, sizeof(*o));
 	if (!o)
@@ -1112,7 +1112,8 @@ struct node_notices *node_notices_new(uv_loop_t *loop, struct store_notices *st,
 
 void node_notices_set_dissem(struct node_notices *n, struct node_dissem *d)
 {
-	n->dissem = d;
+	if (n)
+		n->dissem = d;
 }
 
 json_t *node_notices_status_json(struct node_notices *n)

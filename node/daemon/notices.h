@@ -81,10 +81,10 @@ struct node_notices *node_notices_new(uv_loop_t *loop, struct store_notices *st,
 				      const struct proto_keys *keys, const uint8_t community[32],
 				      struct node_snap *const *snapp);
 
-/* node_notices_watch() - the main store committed something: look for local notices. */
+/* node_notices_watch() - the main store committed something: look for local notices. NULL-safe. */
 void node_notices_watch(struct node_notices *n);
 
-/* node_notices_set_dissem() - send through @d from now on (NULL: the links are gone). */
+/* node_notices_set_dissem() - send through @d from now on (NULL: the links are gone). NULL-safe. */
 void node_notices_set_dissem(struct node_notices *n, struct node_dissem *d);
 
 /* node_notices_hooks() - fill @h with the hooks to pass to node_dissem_set_notice_hooks(). */
