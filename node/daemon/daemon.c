@@ -488,7 +488,8 @@ static int load_rosters(struct node_daemon *d)
  *            for POLICY_PATH_LOCAL_OUTPUT, "reports": [{"report_id", "kind", "tlp",
  *            "confidence", "created", "valid_until"?, "ours", "tags", "description"?,
  *            "anonymous"? | "signer"? (only with show_attribution, or our own)}] (at most
- *            1000), "reports_truncated"}
+ *            1000), "reports_truncated", "reports_undecodable" (stored reports this
+ *            version no longer decodes: left out, and they do not vote)}
  *   list    {"ok":true, "items": [ECS documents of feed entries after "since" that are
  *            still their indicator's latest], "next": last sequence read (pass it as the
  *            next "since"), "feed_last", "more"}
@@ -604,6 +605,7 @@ struct report_walk {
 	struct policy_report_view *rv;
 	json_t *arr;
 	size_t n;
+	size_t undecodable; /* stored reports this version's decoder refuses (skipped) */
 	bool truncated;
 };
 
@@ -627,8 +629,14 @@ static int walk_report(void *ctx, const struct store_report_info *info, const ui
 		w->truncated = true;
 		return 1;
 	}
-	if (proto_report_decode(&r, bytes, len))
-		return STORE_E_CORRUPT;
+	if (proto_report_decode(&r, bytes, len)) {
+		/*
+		 * Stored under an older version's rules (node_exporter_view() skips it too): one
+		 * such report must not make its indicator unreadable. Counted in the answer.
+		 */
+		w->undecodable++;
+		return 0;
+	}
 	/* "ours" for this node's anonymous reports: our tag, computed at the first one. */
 	if (r.prov == PROTO_PROV_ANONYMOUS && !w->own_tag &&
 	    !node_snap_own_tag(w->snap, w->ind_id, w->own_tag_buf))
@@ -707,8 +715,9 @@ static json_t *query_json(struct read_job *j, struct store_read *rd, struct poli
 		node_req_error_set(&e, r, NULL, "query failed: %s", proto_error_str(r));
 		return node_req_error_response(NULL, &e);
 	}
-	return json_pack("{s:b, s:b, s:o, s:o, s:b}", "ok", 1, "found", 1, "indicator", doc,
-			 "reports", w.arr, "reports_truncated", (int)w.truncated);
+	return json_pack("{s:b, s:b, s:o, s:o, s:b, s:I}", "ok", 1, "found", 1, "indicator", doc,
+			 "reports", w.arr, "reports_truncated", (int)w.truncated,
+			 "reports_undecodable", (json_int_t)w.undecodable);
 }
 
 struct list_walk {
