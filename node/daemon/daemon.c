@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "node/common/prio.h"
 #include "node/daemon/api.h"
 #include "node/format/config.h"
 #include "node/overlay/dissem.h"
@@ -1181,6 +1182,7 @@ static void on_commit(void *ctx)
 	struct node_daemon *d = ctx;
 
 	node_exporter_kick(d->exporter, d->snap);
+	node_notices_watch(d->notices);
 }
 
 /* ------------------------------------------------------------------ reload (pool) */
@@ -1229,6 +1231,8 @@ static void reload_work(uv_work_t *work)
 	struct node_daemon *d = j->d;
 	struct config_report_ctx rc = {d->config_path, NODE_LOG_ERR};
 	int err;
+
+	node_prio_worker(); /* the loop thread first (node/common/prio.h) */
 
 	err = node_config_load_file(d->config_path, config_report, &rc, &j->cfg);
 	if (err) {
@@ -1426,6 +1430,8 @@ struct expire_job {
 static void expire_work(uv_work_t *work)
 {
 	struct expire_job *j = work->data;
+
+	node_prio_worker(); /* the loop thread first (node/common/prio.h) */
 
 	j->err = store_expire(j->d->store, j->now, EXPIRE_MAX, &j->n);
 }
@@ -1676,6 +1682,8 @@ static void roster_work(uv_work_t *w)
 {
 	struct roster_job *j = w->data;
 	struct node_daemon *d = j->d;
+
+	node_prio_worker(); /* the loop thread first (node/common/prio.h) */
 
 	j->err = proto_roster_decode(&j->r, j->bytes, j->len);
 	if (!j->err)
@@ -2026,7 +2034,8 @@ static int start(struct node_daemon *d)
 	}
 	if (start_loop_handles(d))
 		return 1;
-	d->notices = node_notices_new(&d->loop, d->notices_st, &d->keys, d->community.id, &d->snap);
+	d->notices = node_notices_new(&d->loop, d->notices_st, d->store, &d->keys, d->community.id,
+				      &d->snap);
 	if (!d->notices) {
 		log_err("out of memory");
 		return 1;
@@ -2103,6 +2112,7 @@ int node_daemon_run(const char *config_path)
 		node_looplag_start(&d->lag); /* start-up work is not lag */
 		send_status(d);
 		node_exporter_kick(d->exporter, d->snap);
+		node_notices_watch(d->notices); /* what was stored before a crash */
 	} else {
 		/* Unwind what started: nothing was queued to the pool yet. */
 		node_overlay_stop(d->overlay, on_overlay_stopped, d);
