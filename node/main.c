@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* chatham — command dispatcher. The commands live in node/cli/cmd.h's table. */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,6 +44,7 @@ int main(int argc, char **argv)
 	const struct cmd *c;
 
 	node_log_init(NODE_LOG_INFO, false);
+	opterr = 0; /* each command names a bad option itself (node_cli_option_error) */
 	if (argc < 2) {
 		usage(stderr);
 		return NODE_CMD_EXIT_USAGE;

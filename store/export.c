@@ -554,6 +554,20 @@ int store_export_env_id(struct store_export *x, uint8_t id[16])
 	return rc;
 }
 
+int store_export_file_id(struct store_export *x, uint64_t *dev, uint64_t *ino)
+{
+	struct stat st;
+	int fd, rc = mdb_env_get_fd(x->m.env, &fd);
+
+	if (rc)
+		return store_mdb_err(rc);
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	*dev = (uint64_t)st.st_dev;
+	*ino = (uint64_t)st.st_ino;
+	return 0;
+}
+
 int store_export_discard(const char *dir, uint8_t env_id[16])
 {
 	struct store_export *x = NULL;

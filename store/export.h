@@ -155,6 +155,13 @@ int store_export_rewrite(struct store_export *x, const struct store_export_doc *
 int store_export_reset(struct store_export *x, const uint8_t *rules, size_t rules_len);
 
 /*
+ * store_export_file_id() - the device and inode of the data file @x has open. A reader that
+ * keeps the export open compares them with stat() of DIR/data.mdb to notice that
+ * store_export_discard() and the node's rebuild replaced it. Returns 0 or -errno.
+ */
+int store_export_file_id(struct store_export *x, uint64_t *dev, uint64_t *ino);
+
+/*
  * store_export_discard() - remove the export environment in @dir (its data.mdb and
  * lock.mdb; the directory stays) so that the node builds a new one, with a new env id, at
  * its next start: after the main store was restored from a backup, the old export's

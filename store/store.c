@@ -31,14 +31,16 @@
 #define MIGRATE_MARK_LEN 40 /* last schema-1 key moved (32) || next sequence u64 BE */
 
 static const char *const db_names[] = {
-	"reports", "indicators", "recon", "expiry", "feed", "outbox", "rosters", "meta",
+	"reports", "indicators", "recon",  "expiry",	 "feed",	"outbox",
+	"rosters", "meta",	 "sealed", "sealed_exp", "sealed_open", "sealed_quota",
 };
 
 static MDB_dbi *db_slot(struct store *s, size_t i)
 {
 	MDB_dbi *slots[] = {
-		&s->reports, &s->indicators, &s->recon,	  &s->expiry,
-		&s->feed,    &s->outbox,     &s->rosters, &s->meta,
+		&s->reports, &s->indicators, &s->recon,	      &s->expiry,
+		&s->feed,    &s->outbox,     &s->rosters,     &s->meta,
+		&s->sealed,  &s->sealed_exp, &s->sealed_open, &s->sealed_quota,
 	};
 	return slots[i];
 }

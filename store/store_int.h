@@ -10,6 +10,7 @@
  *   recon.c        the reconciliation index: keys, range fingerprints, range listing
  *   outbox.c       the persistent outbox of AMBER/RED copies
  *   roster.c       signed rosters by epoch
+ *   sealed.c       store/sealed.h: sealed submissions, opened groups, OPRF quotas
  *   touch.c        store_feed_touch(): new feed entries for indicators rendered again
  *   store_test.c   store_test.h: store_verify() and the debug and benchmark hooks
  *
@@ -58,6 +59,7 @@ struct store {
 	struct store_mdb m;
 	int lock_fd;
 	MDB_dbi reports, indicators, recon, expiry, feed, outbox, rosters, meta;
+	MDB_dbi sealed, sealed_exp, sealed_open, sealed_quota; /* store/sealed.c */
 	uint8_t id[16];
 	struct store_hint hint;
 	bool migrate;	      /* a schema-1 layout remains (set by open_body) */

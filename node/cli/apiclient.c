@@ -224,16 +224,41 @@ int node_apiclient_request(const char *cmd, const char *socket, const char *conf
 			err == -ENOENT || err == -ECONNREFUSED
 				? " (is the node running? see --socket)"
 				: "");
-		return NODE_CMD_EXIT_FAIL;
+		return NODE_CMD_EXIT_UNAVAILABLE;
 	}
 	err = node_apiclient_call(c, req, resp);
 	node_apiclient_close(c);
 	if (err) {
 		fprintf(stderr, "chatham: %s: no response from the node: %s\n", cmd,
 			proto_error_str(err));
-		return NODE_CMD_EXIT_FAIL;
+		return NODE_CMD_EXIT_UNAVAILABLE;
 	}
 	return 0;
+}
+
+int node_cmd_exit_for_error(int number)
+{
+	switch (number) {
+	case NODE_E_PERM:
+		return NODE_CMD_EXIT_NOPERM;
+	case NODE_E_OVERLOAD:
+	case NODE_E_SHUTDOWN:
+		return NODE_CMD_EXIT_TEMPFAIL;
+	case NODE_E_REQUEST:
+	case NODE_E_IMPORT:
+	case NODE_E_JSON:
+	case NODE_E_OP:
+	case NODE_E_FIELD:
+	case NODE_E_LINE_TOO_LONG:
+	case NODE_E_POLICY:
+	case NODE_E_WARNINGLISTED:
+	case NODE_E_NAMES_MEMBER:
+		return NODE_CMD_EXIT_DATAERR;
+	default:
+		/* The protocol bands: a value, report or key the node found invalid. */
+		return number <= -1000 && number > -2000 ? NODE_CMD_EXIT_DATAERR
+							 : NODE_CMD_EXIT_FAIL;
+	}
 }
 
 int node_apiclient_print_error(const char *cmd, json_t *error)
@@ -244,5 +269,5 @@ int node_apiclient_print_error(const char *cmd, json_t *error)
 
 	fprintf(stderr, "chatham: %s: %s%s%s (%s)\n", cmd, field ? field : "", field ? ": " : "",
 		msg ? msg : "request failed", code ? code : "?");
-	return NODE_CMD_EXIT_FAIL;
+	return node_cmd_exit_for_error((int)json_integer_value(json_object_get(error, "number")));
 }

@@ -60,11 +60,12 @@ int node_apiclient_call(struct node_apiclient *c, json_t *req, json_t **resp);
  * node_apiclient_request() - for a CLI command named @cmd: connect to the node's socket
  * (node_apiclient_socket_path() from @socket and @config), send @req (borrowed) and receive
  * the response in *@resp (new reference). On a transport failure prints
- * "chatham: CMD: ..." to stderr and returns NODE_CMD_EXIT_FAIL (node/cli/cmd.h); returns 0
- * when a response (ok or not) was received.
+ * "chatham: CMD: ..." to stderr and returns NODE_CMD_EXIT_UNAVAILABLE (node/cli/cmd.h);
+ * returns 0 when a response (ok or not) was received.
  *
  * node_apiclient_print_error() - print the "error" object of a failed response as
- * "chatham: CMD: FIELD: MESSAGE (CODE)" on stderr. Returns NODE_CMD_EXIT_FAIL.
+ * "chatham: CMD: FIELD: MESSAGE (CODE)" on stderr. Returns the exit status of the error's
+ * class, node_cmd_exit_for_error().
  */
 int node_apiclient_request(const char *cmd, const char *socket, const char *config, json_t *req,
 			   json_t **resp);

@@ -19,6 +19,7 @@
 
 #include "node/cli/cli.h"
 #include "node/cli/cmd.h"
+#include "node/cli/util.h"
 #include "node/common/keyfile.h"
 #include "node/format/config.h"
 #include "proto/crypto.h"
@@ -119,7 +120,7 @@ int node_cmd_backup(int argc, char **argv)
 	int opt, r, code = NODE_CMD_EXIT_FAIL;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "o:c:kh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":o:c:kh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'o':
 			out = optarg;
@@ -134,8 +135,7 @@ int node_cmd_backup(int argc, char **argv)
 			fputs(backup_usage, stdout);
 			return NODE_CMD_EXIT_OK;
 		default:
-			fputs(backup_usage, stderr);
-			return NODE_CMD_EXIT_USAGE;
+			return node_cli_option_error("backup", opt, argv);
 		}
 	}
 	if (optind != argc || !out) {
@@ -198,7 +198,7 @@ int node_cmd_restore(int argc, char **argv)
 	int opt, r, code = NODE_CMD_EXIT_FAIL;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "f:c:kh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":f:c:kh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'f':
 			from = optarg;
@@ -216,8 +216,7 @@ int node_cmd_restore(int argc, char **argv)
 			fputs(restore_usage, stdout);
 			return NODE_CMD_EXIT_OK;
 		default:
-			fputs(restore_usage, stderr);
-			return NODE_CMD_EXIT_USAGE;
+			return node_cli_option_error("restore", opt, argv);
 		}
 	}
 	if (optind != argc || !from) {

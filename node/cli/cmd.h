@@ -14,9 +14,21 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+/*
+ * Exit status, one per class of failure (the values of BSD's sysexits.h where one fits),
+ * documented in chatham(1) EXIT STATUS:
+ */
 #define NODE_CMD_EXIT_OK 0
-#define NODE_CMD_EXIT_FAIL 1
-#define NODE_CMD_EXIT_USAGE 2
+#define NODE_CMD_EXIT_FAIL 1	     /* the operation failed (a file, the store, ...) */
+#define NODE_CMD_EXIT_USAGE 2	     /* bad option or argument */
+#define NODE_CMD_EXIT_DATAERR 65     /* the input was refused as invalid, by chatham or the node */
+#define NODE_CMD_EXIT_UNAVAILABLE 69 /* the node cannot be reached on its API socket */
+#define NODE_CMD_EXIT_TEMPFAIL 75    /* the node is overloaded or shutting down: try again */
+#define NODE_CMD_EXIT_NOPERM 77	     /* the node refuses this user ([api] allow lists) */
+#define NODE_CMD_EXIT_CONFIG 78	     /* the configuration, or a file it names, is unusable */
+
+/* The exit status for a failure the node answered with error number @number. */
+int node_cmd_exit_for_error(int number);
 
 /* X(name, fn, summary) */
 #define NODE_COMMANDS(X)                                                                    \
@@ -36,8 +48,10 @@
 	X("export", export, "read the SIEM export as JSON lines, CSV, STIX, MISP or lists") \
 	X("form", form, "print or check incident and vulnerability notice forms")           \
 	X("poc", poc, "show members' points of contact; whose constituency holds a value")  \
+	X("notify", notify, "send an incident or vulnerability notice to another member")   \
+	X("notices", notices, "list sent and received notices; reply with a status")        \
 	X("backup", backup, "copy the node's store (and keys if asked) while it runs")      \
-	X("restore", restore, "make a backup the stopped node's store")
+	X("restore", restore, "put a backup in place as the stopped node's store")
 
 #define NODE_CMD_DECLARE(name, fn, summary) int node_cmd_##fn(int argc, char **argv);
 NODE_COMMANDS(NODE_CMD_DECLARE)

@@ -139,7 +139,7 @@ int node_cmd_community(int argc, char **argv)
 	argc--;
 	argv++;
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "n:s:p:k:S:T:Q:W:o:fjh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":n:s:p:k:S:T:Q:W:o:fjh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
 			name = optarg;
@@ -202,7 +202,7 @@ int node_cmd_community(int argc, char **argv)
 			fputs(community_usage, stdout);
 			return NODE_CMD_EXIT_OK;
 		default:
-			return node_cli_usage_error("community", NULL);
+			return node_cli_option_error("community", opt, argv);
 		}
 	}
 	if (optind != argc)

@@ -29,6 +29,7 @@
 
 #include "node/cli/cli.h"
 #include "node/cli/cmd.h"
+#include "node/cli/util.h"
 #include "node/format/config.h"
 #include "node/format/export_fmt.h"
 #include "node/format/misp_feed.h"
@@ -289,7 +290,7 @@ int node_cmd_export(int argc, char **argv)
 
 	tmp[0] = '\0';
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "F:e:c:S:t:o:s:qh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":F:e:c:S:t:o:s:qh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'F':
 			o.format = node_export_format_from_name(optarg);
@@ -332,7 +333,7 @@ int node_cmd_export(int argc, char **argv)
 			fputs(export_usage, stdout);
 			return NODE_CMD_EXIT_OK;
 		default:
-			return usage_error(NULL);
+			return node_cli_option_error("export", opt, argv);
 		}
 	}
 	if (optind != argc)

@@ -98,7 +98,7 @@ int node_cmd_keygen(int argc, char **argv)
 	int opt, r, code = NODE_CMD_EXIT_FAIL;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "o:n:Sfjh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":o:n:Sfjh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'o':
 			out = optarg;
@@ -119,7 +119,7 @@ int node_cmd_keygen(int argc, char **argv)
 			fputs(keygen_usage, stdout);
 			return NODE_CMD_EXIT_OK;
 		default:
-			return node_cli_usage_error(cmd, NULL);
+			return node_cli_option_error(cmd, opt, argv);
 		}
 	}
 	if (optind != argc)

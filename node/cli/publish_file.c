@@ -29,6 +29,7 @@
 #include "node/cli/apiclient.h"
 #include "node/cli/cli.h"
 #include "node/cli/cmd.h"
+#include "node/cli/util.h"
 #include "node/format/import.h"
 #include "node/format/request.h"
 #include "proto/error.h"
@@ -86,8 +87,8 @@ static const char import_usage[] =
 	"  -v, --verbose            list every invalid item (default: the first 100)\n"
 	"  -h, --help               this text\n\n"
 	"Summary: \"published N new, M duplicate, K invalid, S skipped (unsupported)\".\n"
-	"Exit status: 0 when no item was invalid, 1 when some were (or on an error), 2 on a\n"
-	"usage error.\n";
+	"Exit status: 0 when no item was invalid, 65 when some were, 1 or another status of\n"
+	"chatham(1) EXIT STATUS when the import stopped early, 2 on a usage error.\n";
 
 struct opts {
 	const char *file, *tlp_name, *socket, *config, *description;
@@ -259,9 +260,9 @@ static int flush(struct imp *im)
 		}
 		json_decref(req);
 		progress_clear(im);
-		node_apiclient_print_error("publish", json_object_get(resp, "error"));
+		im->fatal = node_apiclient_print_error("publish", json_object_get(resp, "error"));
 		json_decref(resp);
-		return im->fatal = NODE_CMD_EXIT_FAIL;
+		return im->fatal;
 	}
 	json_decref(req);
 	results = json_object_get(resp, "results");
@@ -461,7 +462,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	int c;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "f:F:T:k:C:u:l:g:d:r:b:ns:c:jqvh", lopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, ":f:F:T:k:C:u:l:g:d:r:b:ns:c:jqvh", lopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'f':
@@ -564,7 +565,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			fputs(import_usage, stdout);
 			return NODE_CMD_EXIT_OK;
 		default:
-			return usage_error(NULL);
+			return node_cli_option_error("publish", c, argv);
 		}
 	}
 	if (optind != argc)
@@ -642,6 +643,7 @@ int node_cmd_publish_file(int argc, char **argv)
 					      ? " (is the node running? see --socket; --dry-run "
 						"checks the file without a node)"
 					      : "");
+			code = NODE_CMD_EXIT_UNAVAILABLE;
 			goto out;
 		}
 	}
@@ -677,7 +679,7 @@ int node_cmd_publish_file(int argc, char **argv)
 		code = errorf("%s: %s", im.name, proto_error_str(r));
 		goto summary;
 	}
-	code = im.n_invalid ? NODE_CMD_EXIT_FAIL : NODE_CMD_EXIT_OK;
+	code = im.n_invalid ? NODE_CMD_EXIT_DATAERR : NODE_CMD_EXIT_OK;
 summary:
 	if (!o.quiet && im.n_no_tlp > 1)
 		fprintf(stderr, "chatham: publish: %" PRIu64 " items in all have no TLP (--tlp)\n",
@@ -698,7 +700,7 @@ summary:
 			node_import_format_name(node_import_format_of(parser)), "dry_run",
 			o.dry_run, "new", (json_int_t)im.n_new, "duplicate", (json_int_t)im.n_dup,
 			"invalid", (json_int_t)im.n_invalid, "skipped", (json_int_t)im.n_skipped,
-			"stopped_early", code == NODE_CMD_EXIT_FAIL && (im.fatal || !im.n_invalid));
+			"stopped_early", code != NODE_CMD_EXIT_OK && code != NODE_CMD_EXIT_DATAERR);
 		if (s && o.dry_run)
 			json_object_set_new(s, "valid", json_integer((json_int_t)im.n_valid_dry));
 		char *t = s ? json_dumps(s, JSON_COMPACT) : NULL;
@@ -715,7 +717,7 @@ summary:
 		printf("published %" PRIu64 " new, %" PRIu64 " duplicate, %" PRIu64
 		       " invalid, %" PRIu64 " skipped (unsupported)%s\n",
 		       im.n_new, im.n_dup, im.n_invalid, im.n_skipped,
-		       im.fatal || (code == NODE_CMD_EXIT_FAIL && !im.n_invalid)
+		       code != NODE_CMD_EXIT_OK && code != NODE_CMD_EXIT_DATAERR
 			       ? "; stopped early, the rest of the file was not published"
 			       : "");
 	}

@@ -418,7 +418,7 @@ static int roster_parse(const char *cmd, int argc, char **argv, struct roster_ar
 	memset(a, 0, sizeof(*a));
 	a->min_ring = a->require_anon = a->max_age_s = a->threshold = -1;
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "r:c:o:k:n:a:d:A:jh", roster_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":r:c:o:k:n:a:d:A:jh", roster_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'r':
 			a->roster = optarg;
@@ -573,7 +573,7 @@ static int roster_parse(const char *cmd, int argc, char **argv, struct roster_ar
 			fputs(roster_usage, stdout);
 			return NODE_CMD_EXIT_OK;
 		default:
-			return node_cli_usage_error(cmd, NULL);
+			return node_cli_option_error(cmd, opt, argv);
 		}
 	}
 	if (optind != argc)

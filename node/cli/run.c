@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "node/cli/cmd.h"
+#include "node/cli/util.h"
 #include "node/format/config.h"
 #include "node/daemon/daemon.h"
 #include "node/common/keyfile.h"
@@ -59,7 +60,7 @@ int node_cmd_run(int argc, char **argv)
 	const char *config = NULL;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config = optarg;
@@ -68,8 +69,7 @@ int node_cmd_run(int argc, char **argv)
 			fputs(run_usage, stdout);
 			return NODE_CMD_EXIT_OK;
 		default:
-			fputs(run_usage, stderr);
-			return NODE_CMD_EXIT_USAGE;
+			return node_cli_option_error("run", c, argv);
 		}
 	}
 	if (optind != argc) {
@@ -90,8 +90,7 @@ static const char check_usage[] =
 	"community and network key files (format, permissions), the roster file under the\n"
 	"succession rule and this node's membership, the state, export and socket\n"
 	"directories, the overlay's listen addresses, the warninglists, the tag vocabulary.\n"
-	"Exit status 0 (\"ok\")\n"
-	"when the node will start, 1 when it will not.\n\n"
+	"Exit status 0 (\"ok\") when the node will start, 78 when it will not.\n\n"
 	"  -s, --syntax-only  only parse the file (no files, directories or addresses are\n"
 	"                     checked): for a file meant for another machine\n"
 	"  -e, --effective    also print every option's effective value\n"
@@ -386,7 +385,7 @@ int node_cmd_check_config(int argc, char **argv)
 	char def[4096];
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "seh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":seh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			syntax_only = true;
@@ -401,8 +400,7 @@ int node_cmd_check_config(int argc, char **argv)
 			fputs(check_usage, stdout);
 			return NODE_CMD_EXIT_OK;
 		default:
-			fputs(check_usage, stderr);
-			return NODE_CMD_EXIT_USAGE;
+			return node_cli_option_error("check-config", c, argv);
 		}
 	}
 	if (example) {
@@ -425,7 +423,7 @@ int node_cmd_check_config(int argc, char **argv)
 			fprintf(stderr, "chatham: check-config: out of memory\n");
 		else
 			fprintf(stderr, "%s: %u problem%s\n", cc.path, cc.n, cc.n == 1 ? "" : "s");
-		return NODE_CMD_EXIT_FAIL;
+		return err == -ENOMEM ? NODE_CMD_EXIT_FAIL : NODE_CMD_EXIT_CONFIG;
 	}
 	if (!syntax_only) {
 		if (proto_crypto_init()) {
@@ -440,7 +438,7 @@ int node_cmd_check_config(int argc, char **argv)
 			fprintf(stderr, "%s: %u problem%s: the node would not start\n", cc.path,
 				cc.n, cc.n == 1 ? "" : "s");
 			node_config_free(cfg);
-			return NODE_CMD_EXIT_FAIL;
+			return NODE_CMD_EXIT_CONFIG;
 		}
 	}
 	printf("%s: ok\n", cc.path);

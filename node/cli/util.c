@@ -3,6 +3,7 @@
 #include "node/cli/util.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,4 +90,18 @@ int node_cli_write_public_json(const char *path, json_t *j, unsigned flags)
 	r = node_keyfile_write_public(path, (const uint8_t *)line, (size_t)n, flags);
 	free(line);
 	return r;
+}
+
+int node_cli_option_error(const char *cmd, int c, char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+
+	if (c == ':')
+		fprintf(stderr, "chatham: %s: option '%s' needs a value\n", cmd, arg);
+	else if (optopt && optopt < 256 && strncmp(arg, "--", 2) != 0)
+		fprintf(stderr, "chatham: %s: unknown option '-%c'\n", cmd, optopt);
+	else
+		fprintf(stderr, "chatham: %s: unknown or ambiguous option '%s'\n", cmd, arg);
+	fprintf(stderr, "chatham: %s: see chatham %s --help\n", cmd, cmd);
+	return NODE_CMD_EXIT_USAGE;
 }

@@ -31,6 +31,14 @@ int node_cli_parse_hex32(const char *s, uint8_t out[32]);
 /* A decimal integer in [0, @max] without sign or trailing text: 0, or -EINVAL. */
 int node_cli_parse_uint(const char *s, unsigned long long max, unsigned long long *out);
 
+/*
+ * node_cli_option_error() - the answer to getopt_long() returning @c '?' or ':' (every
+ * optstring starts with ':' and main() clears opterr, so getopt itself prints nothing):
+ * "chatham: @cmd: unknown option '-x'" or "option '--out' needs a value", then the
+ * --help hint. Reads getopt's optind and optopt. Returns NODE_CMD_EXIT_USAGE.
+ */
+int node_cli_option_error(const char *cmd, int c, char **argv);
+
 /* Prints @j (stolen; NULL prints nothing) indented, ASCII-only, on stdout. */
 void node_cli_print_json(json_t *j);
 

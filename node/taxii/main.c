@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "node/common/log.h"
 #include "node/daemon/notify.h"
@@ -210,18 +211,27 @@ int main(int argc, char **argv)
 	cert = key = NULL;
 	if (!srv)
 		goto out;
+	x = NULL; /* the server's now */
 	{
 		size_t nv, ni;
 		taxii_index_rdlock(idx);
 		taxii_index_versions(idx, &nv);
 		taxii_index_ind(idx, &ni);
 		taxii_index_unlock(idx);
+		idx = NULL;
 		log_info("taxii: listening on %s port %u; %zu versions of %zu indicators",
 			 cfg->listen, taxii_server_port(srv), nv, ni);
 	}
 	node_notify("READY=1");
 	for (;;) {
-		if (sigwait(&set, &sig))
+		/* Between signals, once a second: has the node rebuilt the export? */
+		const struct timespec tick = {.tv_sec = 1};
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (sig < 0 && (errno == EAGAIN || errno == EINTR)) {
+			taxii_server_check_export(srv);
+			continue;
+		}
+		if (sig < 0)
 			break;
 		if (sig == SIGHUP) {
 			log_info("taxii: SIGHUP ignored: restart to reload the configuration");

@@ -14,6 +14,17 @@
  * [server] max_page objects and a request inspects at most SCAN_MAX positions, so its memory
  * and time are bounded whatever the filters: when the scan budget runs out the answer says
  * more=true with a next token and the client continues.
+ *
+ * A rebuilt export is a new env id: either a new data file in the same directory (the node
+ * discarded the export after a restore, store_export_discard()) or the same file emptied
+ * in place (store_export_reset(), when export_red changes). The main thread notices either
+ * (taxii_server_check_export()), indexes the new one while requests are still answered
+ * from the old one, and swaps them under the generation lock, which every request holds
+ * for reading. Collection ids depend on the community and the level
+ * only, so they survive; date_added is a function of the documents' change times, so a
+ * client's added_after cursor stays meaningful (versions it holds are not sent again,
+ * later changes are). `next` positions do not survive: a token carries the generation it
+ * was given in (bits 40 and up) and one of an older generation is refused with 400.
  */
 #include "node/taxii/server.h"
 
@@ -22,16 +33,20 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "node/format/export_fmt.h"
 #include "node/common/log.h"
 #include "node/format/request.h"
 #include "node/taxii/query.h"
+#include "proto/crypto.h"
+#include "proto/error.h"
 #include "proto/report.h"
 
 #define MEDIA_TAXII "application/taxii+json;version=2.1"
@@ -41,11 +56,19 @@
 #define REFRESH_BATCH 20000
 #define TLP20_CREATED_MS 1664582400000ull /* 2022-10-01T00:00:00.000Z */
 #define IDENTITY_MS 1704067200000ull	  /* NODE_EXPORT_STIX_IDENTITY_TIME */
+#define NEXT_GEN_SHIFT 40		  /* next token = generation << 40 | position */
+#define NEXT_GEN_MASK ((UINT64_C(1) << 22) - 1)
 
 struct taxii_server {
 	const struct taxii_config *cfg;
+	/* The export generation: swapped under gen_lock held for writing; requests hold it
+	 * for reading from start to end, so x and idx never change under them. */
+	pthread_rwlock_t gen_lock;
 	struct store_export *x;
 	struct taxii_index *idx;
+	uint64_t gen;
+	uint64_t file_dev, file_ino; /* of x's data file */
+	uint8_t env_id[16];
 	struct MHD_Daemon *d;
 	char community[1024];
 	char identity_id[64];
@@ -621,7 +644,8 @@ static enum MHD_Result serve_pages(struct taxii_server *s, struct MHD_Connection
 			w.items[i].seq = (uint64_t)tlp;
 	body = json_pack("{s:b}", "more", w.more);
 	if (body && w.more) {
-		snprintf(nexts, sizeof(nexts), "%" PRIu64, w.next);
+		snprintf(nexts, sizeof(nexts), "%" PRIu64,
+			 (s->gen & NEXT_GEN_MASK) << NEXT_GEN_SHIFT | w.next);
 		json_object_set_new(body, "next", json_string(nexts));
 	}
 	if (rt->endpoint == TAXII_EP_OBJECTS || rt->endpoint == TAXII_EP_OBJECT) {
@@ -631,8 +655,7 @@ static enum MHD_Result serve_pages(struct taxii_server *s, struct MHD_Connection
 			free(w.items);
 			log_err("taxii: rendering a page failed: %s", strerror(-err));
 			return send_error(c, err == -ESTALE ? 503 : 500, "export unavailable",
-					  err == -ESTALE ? "the export was rebuilt; restart "
-							   "chatham-taxii"
+					  err == -ESTALE ? "the export is being rebuilt; try again"
 							 : "could not render the page");
 		}
 		if (list)
@@ -677,17 +700,17 @@ static enum MHD_Result serve_pages(struct taxii_server *s, struct MHD_Connection
 	return send_json(c, 200, body, w.n ? first : NULL, w.n ? last : NULL);
 }
 
+static enum MHD_Result handle_locked(struct taxii_server *s, struct MHD_Connection *c,
+				     const char *url, const char *method);
+
+/* Every request runs under the generation lock (read), so a rebuilt export swaps between
+ * requests, never under one. */
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
 			      const char *method, const char *version, const char *upload_data,
 			      size_t *upload_data_size, void **con_cls)
 {
 	struct taxii_server *s = cls;
-	const struct taxii_consumer *cons;
-	struct taxii_route rt;
-	struct taxii_query q;
-	struct qctx qc = {.q = &q};
-	json_t *j;
-	int tlp = 0;
+	enum MHD_Result r;
 
 	(void)version;
 	(void)upload_data;
@@ -696,6 +719,22 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		*con_cls = s;
 	}
 	*upload_data_size = 0;
+	pthread_rwlock_rdlock(&s->gen_lock);
+	r = handle_locked(s, c, url, method);
+	pthread_rwlock_unlock(&s->gen_lock);
+	return r;
+}
+
+static enum MHD_Result handle_locked(struct taxii_server *s, struct MHD_Connection *c,
+				     const char *url, const char *method)
+{
+	const struct taxii_consumer *cons;
+	struct taxii_route rt;
+	struct taxii_query q;
+	struct qctx qc = {.q = &q};
+	json_t *j;
+	int tlp = 0;
+
 	cons = authenticate(s, c);
 	if (!cons)
 		return send_unauthorized(c);
@@ -725,6 +764,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_arg, &qc);
 	if (qc.err)
 		return send_error(c, 400, "bad query parameter", qc.why);
+	if (q.has_next) {
+		if (q.next >> NEXT_GEN_SHIFT != (s->gen & NEXT_GEN_MASK))
+			return send_error(c, 400, "bad next",
+					  "the export was rebuilt since this next token was given: "
+					  "continue with added_after");
+		q.next &= (UINT64_C(1) << NEXT_GEN_SHIFT) - 1;
+	}
 
 	switch (rt.endpoint) {
 	case TAXII_EP_DISCOVERY: {
@@ -780,12 +826,29 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 	log_notice("taxii: %s", buf);
 }
 
+/* Collection ids name the community and the level: the same across export rebuilds. */
+static void collection_ids(struct taxii_server *s)
+{
+	size_t cl = strlen(s->community);
+
+	for (int t = PROTO_TLP_CLEAR; t <= PROTO_TLP_RED; t++) {
+		uint8_t seed[sizeof(s->community) + 2];
+		const char *mid = node_export_stix_tlp_id(t);
+
+		memcpy(seed, s->community, cl);
+		seed[cl] = 0;
+		seed[cl + 1] = (uint8_t)t;
+		node_export_uuid(s->coll_id[t], "taxii/collection", seed, cl + 2);
+		uuid_bytes(s->coll_id[t], s->coll_uuid[t]);
+		uuid_bytes(mid + strlen("marking-definition--"), s->marking_uuid[t]);
+	}
+}
+
 struct taxii_server *taxii_server_start(const struct taxii_config *cfg, struct store_export *x,
 					struct taxii_index *idx, const char *cert, const char *key)
 {
 	struct taxii_server *s = calloc(1, sizeof(*s));
 	struct sockaddr_storage ss;
-	uint8_t env_id[16];
 	unsigned flags =
 		MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	int r;
@@ -793,28 +856,19 @@ struct taxii_server *taxii_server_start(const struct taxii_config *cfg, struct s
 	if (!s)
 		return NULL;
 	s->cfg = cfg;
-	s->x = x;
-	s->idx = idx;
 	r = store_export_community(x, s->community, sizeof(s->community));
 	if (!r)
-		r = store_export_env_id(x, env_id);
-	if (r) {
+		r = store_export_env_id(x, s->env_id);
+	if (!r)
+		r = store_export_file_id(x, &s->file_dev, &s->file_ino);
+	if (r || pthread_rwlock_init(&s->gen_lock, NULL)) {
 		log_err("taxii: cannot read the export's metadata");
 		free(s);
 		return NULL;
 	}
 	node_export_stix_identity_id(s->community, s->identity_id);
 	uuid_bytes(s->identity_id + strlen("identity--"), s->identity_uuid);
-	for (int t = PROTO_TLP_CLEAR; t <= PROTO_TLP_RED; t++) {
-		uint8_t seed[17];
-		const char *mid = node_export_stix_tlp_id(t);
-		memcpy(seed, env_id, 16);
-		seed[16] = (uint8_t)t;
-		/* Collection ids name the export environment and the level: stable. */
-		node_export_uuid(s->coll_id[t], "taxii/collection", seed, sizeof(seed));
-		uuid_bytes(s->coll_id[t], s->coll_uuid[t]);
-		uuid_bytes(mid + strlen("marking-definition--"), s->marking_uuid[t]);
-	}
+	collection_ids(s);
 	memset(&ss, 0, sizeof(ss));
 	if (inet_pton(AF_INET, cfg->listen, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
 		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
@@ -826,8 +880,7 @@ struct taxii_server *taxii_server_start(const struct taxii_config *cfg, struct s
 		flags |= MHD_USE_IPv6;
 	} else {
 		log_err("taxii: listen = %s is not an IPv4 or IPv6 address", cfg->listen);
-		free(s);
-		return NULL;
+		goto fail;
 	}
 	s->d = MHD_start_daemon(
 		flags, (uint16_t)cfg->port, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, &ss,
@@ -842,10 +895,100 @@ struct taxii_server *taxii_server_start(const struct taxii_config *cfg, struct s
 		log_err("taxii: cannot listen on %s port %u (address in use, or the certificate "
 			"and key do not load)",
 			cfg->listen, cfg->port);
-		free(s);
-		return NULL;
+		goto fail;
 	}
+	s->x = x;
+	s->idx = idx;
 	return s;
+fail:
+	pthread_rwlock_destroy(&s->gen_lock);
+	free(s);
+	return NULL;
+}
+
+int taxii_server_check_export(struct taxii_server *s)
+{
+	char path[4200], old_hex[33], new_hex[33], community[sizeof(s->community)];
+	struct store_export *x = NULL, *old_x;
+	struct taxii_index *idx = NULL, *old_idx;
+	uint8_t env_id[16];
+	uint64_t dev = s->file_dev, ino = s->file_ino;
+	size_t nv, ni;
+	struct stat st;
+	bool same_file;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/data.mdb", s->cfg->export_dir);
+	if (stat(path, &st) != 0)
+		return 0; /* discarded, not rebuilt yet: the old one is still served */
+	same_file = (uint64_t)st.st_dev == s->file_dev && (uint64_t)st.st_ino == s->file_ino;
+	if (same_file) {
+		/* The same file, reset in place under a new env id (store_export_reset()). */
+		if (store_export_env_id(s->x, env_id) || !memcmp(env_id, s->env_id, 16))
+			return 0;
+		x = s->x;
+	} else {
+		/* A new data file. The node may still be creating it: failures are retried. */
+		r = store_export_open_readonly(&x, s->cfg->export_dir);
+		if (!r)
+			r = store_export_env_id(x, env_id);
+		if (!r)
+			r = store_export_community(x, community, sizeof(community));
+		if (!r)
+			r = store_export_file_id(x, &dev, &ino);
+		if (r)
+			goto out;
+		if (strcmp(community, s->community)) {
+			log_err("taxii: the export in %s now belongs to community \"%s\", not "
+				"\"%s\": still serving the old one; restart chatham-taxii to serve "
+				"the new one",
+				s->cfg->export_dir, community, s->community);
+			s->file_dev = dev; /* said once */
+			s->file_ino = ino;
+			r = 0;
+			goto out;
+		}
+	}
+	idx = taxii_index_new(x);
+	if (!idx) {
+		r = -ENOMEM;
+		goto out;
+	}
+	while ((r = taxii_index_refresh(idx, 100000)) > 0)
+		;
+	if (r < 0)
+		goto out;
+	pthread_rwlock_wrlock(&s->gen_lock);
+	old_x = s->x;
+	old_idx = s->idx;
+	s->x = x;
+	s->idx = idx;
+	s->gen++;
+	s->file_dev = dev;
+	s->file_ino = ino;
+	proto_hex_encode(old_hex, s->env_id, 16);
+	memcpy(s->env_id, env_id, 16);
+	pthread_rwlock_unlock(&s->gen_lock);
+	taxii_index_free(old_idx);
+	if (!same_file)
+		store_export_close(old_x);
+	proto_hex_encode(new_hex, env_id, 16);
+	taxii_index_rdlock(idx);
+	taxii_index_versions(idx, &nv);
+	taxii_index_ind(idx, &ni);
+	taxii_index_unlock(idx);
+	log_info("taxii: the export was rebuilt (env id %s, was %s): now serving %zu versions "
+		 "of %zu indicators; next tokens given before are refused",
+		 new_hex, old_hex, nv, ni);
+	return 1;
+out:
+	if (r)
+		log_debug("taxii: a new export in %s is not readable yet: %s", s->cfg->export_dir,
+			  proto_error_str(r));
+	taxii_index_free(idx);
+	if (!same_file)
+		store_export_close(x);
+	return r;
 }
 
 unsigned taxii_server_port(const struct taxii_server *s)
@@ -860,5 +1003,8 @@ void taxii_server_stop(struct taxii_server *s)
 	if (!s)
 		return;
 	MHD_stop_daemon(s->d);
+	taxii_index_free(s->idx);
+	store_export_close(s->x);
+	pthread_rwlock_destroy(&s->gen_lock);
 	free(s);
 }

@@ -11,7 +11,8 @@
  * only the collections it may read (node/taxii/config.h) and gets 403 on the others.
  *
  * Thread rules: requests run in libmicrohttpd's thread pool; the only shared state is the
- * index (node/taxii/index.h, locked) and read-only LMDB transactions.
+ * export generation (the environment and its index, node/taxii/index.h), read-only LMDB
+ * transactions, and the generation lock that taxii_server_check_export() takes to swap it.
  * Errors: taxii_server_start() returns NULL and logs why.
  */
 #ifndef CHATHAM_NODE_TAXII_SERVER_H
@@ -28,10 +29,25 @@ struct taxii_server;
 /*
  * taxii_server_start() - listen on cfg->listen:cfg->port (0: an ephemeral port) with the PEM
  * certificate chain @cert and key @key (copied by GnuTLS; the caller wipes its copies).
- * @cfg, @x and @idx are borrowed and must outlive the server.
+ * @cfg is borrowed and must outlive the server; @x and @idx (an index of @x) belong to the
+ * server once it started (freed by taxii_server_stop(), or when a rebuild replaces them)
+ * and stay the caller's when it returns NULL.
  */
 struct taxii_server *taxii_server_start(const struct taxii_config *cfg, struct store_export *x,
 					struct taxii_index *idx, const char *cert, const char *key);
+
+/*
+ * taxii_server_check_export() - notice a rebuilt export: when [server] export_dir's data.mdb
+ * is no longer the file being served (store_export_discard() and a new export), or its env
+ * id changed in place (store_export_reset()), index the new one (requests go on being
+ * answered from the old one meanwhile), then swap them between requests. Collection ids
+ * and date_added are functions of the community and of the documents, so they carry over;
+ * `next` tokens of the old generation are refused with 400. Called periodically from one
+ * thread. Returns 1 when it switched, 0 when nothing changed (also while the new export is
+ * missing), a negative error when the new one cannot be read yet (retried next call; the
+ * old one is still served).
+ */
+int taxii_server_check_export(struct taxii_server *s);
 
 /* taxii_server_port() - the port bound (useful with port 0). */
 unsigned taxii_server_port(const struct taxii_server *s);

@@ -105,7 +105,7 @@ def make_doc(seq, typ, value, tlp="GREEN", state="active", community="Test Commu
 class ExportEnv:
     """An export directory with the databases and meta keys of store/export.c."""
 
-    def __init__(self, path, community="Test Community"):
+    def __init__(self, path, community="Test Community", env_id=None):
         import lmdb
         self.path = path
         self.community = community
@@ -115,7 +115,7 @@ class ExportEnv:
         self.meta = self.env.open_db(b"meta")
         with self.env.begin(write=True) as t:
             t.put(b"schema", struct.pack(">I", 1), db=self.meta)
-            t.put(b"env_id", hashlib.blake2b(path.encode(), digest_size=16).digest(),
+            t.put(b"env_id", env_id or hashlib.blake2b(path.encode(), digest_size=16).digest(),
                   db=self.meta)
             t.put(b"store_id", b"\x01" * 16, db=self.meta)
             t.put(b"community", community.encode(), db=self.meta)
@@ -128,6 +128,14 @@ class ExportEnv:
             t.put(struct.pack(">Q", seq), text, db=self.feed)
             t.put(b"last_seq", struct.pack(">Q", seq), db=self.meta)
         return text
+
+    def reset(self, env_id):
+        """store_export_reset(): every document removed, last_seq 0, a new env id, in one
+        transaction of the same data file."""
+        with self.env.begin(write=True) as t:
+            t.drop(self.feed, delete=False)
+            t.put(b"last_seq", struct.pack(">Q", 0), db=self.meta)
+            t.put(b"env_id", env_id, db=self.meta)
 
     def close(self):
         self.env.close()

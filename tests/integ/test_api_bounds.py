@@ -102,7 +102,7 @@ def test_refused_client_sees_node_error():
                                 dl.chatham_bin(), "publish", "--file", path, "--tlp", "green",
                                 "--socket", node.socket, "--quiet"],
                                capture_output=True, text=True, timeout=120)
-            assert p.returncode == 1, (p.returncode, p.stderr)
+            assert p.returncode == 77, (p.returncode, p.stderr)
             assert "permission denied" in p.stderr and "Broken pipe" not in p.stderr, p.stderr
     finally:
         node.cleanup()
@@ -127,7 +127,7 @@ def test_check_config_startup():
         # each of these made `chatham run` exit while check-config said "ok"
         os.chmod(node.key, 0o644)
         p = check_config(node)
-        assert p.returncode == 1 and "key_file" in p.stderr and "0600" in p.stderr, p.stderr
+        assert p.returncode == 78 and "key_file" in p.stderr and "0600" in p.stderr, p.stderr
         r = dl.Daemon(node).start(wait=False)
         assert r.proc.wait(60) != 0
         os.chmod(node.key, 0o600)
@@ -136,12 +136,12 @@ def test_check_config_startup():
         with open(node.roster, "wb") as f:
             f.write(b"not a roster")
         p = check_config(node)
-        assert p.returncode == 1 and "roster_file" in p.stderr, p.stderr
+        assert p.returncode == 78 and "roster_file" in p.stderr, p.stderr
         other = dl.Community(name="Other CSIRTs")
         with open(node.roster, "wb") as f:
             f.write(other.roster_file())
         p = check_config(node)
-        assert p.returncode == 1 and "roster_file" in p.stderr, p.stderr
+        assert p.returncode == 78 and "roster_file" in p.stderr, p.stderr
         with open(node.roster, "wb") as f:
             f.write(good)
 
@@ -157,14 +157,14 @@ def test_check_config_startup():
                 "[overlay]\nlisten = 127.0.0.1:%d\n" % port).replace(
                 "[node]\n", "[node]\nnetwork_key_file = %s\n" % netkey))
             p = check_config(node)
-            assert p.returncode == 1 and "127.0.0.1:%d" % port in p.stderr, p.stderr
+            assert p.returncode == 78 and "127.0.0.1:%d" % port in p.stderr, p.stderr
         p = check_config(node)  # the port is free again
         assert p.returncode == 0, (p.stdout, p.stderr)
 
         node.write_config(text=node.config_text().replace(
             "state_dir = %s" % node.state, "state_dir = /nonexistent/chatham/state"))
         p = check_config(node)
-        assert p.returncode == 1 and "state_dir" in p.stderr, p.stderr
+        assert p.returncode == 78 and "state_dir" in p.stderr, p.stderr
     finally:
         node.cleanup()
 

@@ -186,6 +186,43 @@ def test_flow(node, tmp):
     assert s["format"] == "csv" and s["valid"] == 8 and s["invalid"] == 0, (s, p.stderr)
 
 
+def test_cli_conventions(node, tmp):
+    """Every command: --help on stdout with exit 0 and its own usage line; a bad option named
+    with the `chatham: CMD:` prefix and exit 2. Then one failure of each class, with the exit
+    status chatham(1) EXIT STATUS gives it."""
+    p = run("--help", check=0)
+    listed = p.stdout.split("Commands:\n", 1)[1]
+    cmds = [ln.split()[0] for ln in listed.splitlines() if ln.startswith("  ")]
+    assert len(cmds) >= 18 and "publish" in cmds and "roster" in cmds, cmds
+    for c in cmds:
+        h = run(c, "--help", check=0)
+        assert h.stdout.startswith("usage: chatham " + c), (c, h.stdout[:200])
+        if c in ("community", "roster", "form", "poc"):
+            sub = {"community": "init", "roster": "add", "form": "", "poc": "show"}[c]
+            args = [c] + ([sub] if sub else []) + ["--no-such-option"]
+        else:
+            args = [c, "--no-such-option"]
+        e = run(*args, check=2)
+        assert e.stderr.startswith("chatham: " + c) and \
+            "--no-such-option" in e.stderr and "--help" in e.stderr, (args, e.stderr)
+    e = run("keygen", "--out", check=2)
+    assert e.stderr.startswith("chatham: keygen: option '--out' needs a value"), e.stderr
+    # 65: the node refuses the input (an AMBER report names no recipient).
+    e = run("publish", "--socket", node.sock, "--tlp", "AMBER", "x.example", check=65)
+    assert "PROTO_E_REPORT_RECIPIENTS" in e.stderr, e.stderr
+    # 65: a form that fails its schema.
+    run("form", "check", "-", stdin="{}", check=65)
+    # 69: no node on the socket.
+    e = run("status", "--socket", os.path.join(tmp, "nothing.sock"), check=69)
+    assert "cannot connect" in e.stderr, e.stderr
+    # 78: a configuration the node would not start with.
+    bad = os.path.join(tmp, "bad.conf")
+    with open(bad, "w") as f:
+        f.write("[node]\nstate_dir = relative\n")
+    e = run("check-config", bad, check=78)
+    assert "state_dir" in e.stderr, e.stderr
+
+
 def main():
     chatham_bin()
     passed = failed = 0
@@ -194,13 +231,15 @@ def main():
         try:
             node.setup()
             node.start()
-            test_flow(node, tmp)
-            passed += 1
-            print("ok   test_flow")
-        except Exception:
-            failed += 1
-            print("FAIL test_flow")
-            traceback.print_exc()
+            for t in (test_flow, test_cli_conventions):
+                try:
+                    t(node, tmp)
+                    passed += 1
+                    print("ok   " + t.__name__)
+                except Exception:
+                    failed += 1
+                    print("FAIL " + t.__name__)
+                    traceback.print_exc()
         finally:
             log = node.stop()
             if failed:

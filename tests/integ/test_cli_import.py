@@ -80,7 +80,7 @@ def test_plain(tmp):
     f = write(tmp, "list.txt", PLAIN)
     p, s = dry(f, "--tlp", "green", want={"format": "plain", "valid": 3, "invalid": 2,
                                            "skipped": 0})
-    assert p.returncode == 1
+    assert p.returncode == 65
     assert "list.txt: line 4: invalid:" in p.stderr and "refang" in p.stderr, p.stderr
     assert "line 5: invalid:" in p.stderr
     # Without --tlp a plain list is a usage error when the format is given...
@@ -130,7 +130,7 @@ def test_stdin_and_errors(tmp):
     assert p.returncode == 1 and "cannot open" in p.stderr
     p = run("publish", "--file", write(tmp, "x.txt", "1.1.1.1\n"), "--tlp", "green",
             "--socket", os.path.join(tmp, "no.sock"))
-    assert p.returncode == 1 and "cannot connect" in p.stderr and "--dry-run" in p.stderr
+    assert p.returncode == 69 and "cannot connect" in p.stderr and "--dry-run" in p.stderr
     for args in (["--tlp", "purple"], ["--format", "xml"], ["--batch-size", "0"],
                  ["--batch-size", "10001"], ["--confidence", "101"], ["--kind", "x"],
                  ["--ttl", "1d", "--valid-until", "2030-01-01T00:00:00Z"], ["extra-arg"]):

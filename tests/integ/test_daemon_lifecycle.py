@@ -163,6 +163,13 @@ def test_startup_failures():
         fails(78, "is not a member of roster epoch 1")
         dl.write_file(node.key, node.member.key_bundle(), 0o600)
 
+        # an API socket in a directory that does not exist (run by hand without the unit's
+        # RuntimeDirectory=): the error names the directory and the fix
+        missing = os.path.join(node.root, "no-such-dir", "chatham.sock")
+        node.write_config(text=node.config_text().replace(node.socket, missing))
+        fails(1, f"the directory {os.path.dirname(missing)} does not exist")
+        node.write_config()
+
         # a live node owns its socket; a stale socket file is replaced
         with dl.Daemon(node).start() as d1:
             other = dl.Node(COMMUNITY, member_index=1)
@@ -242,13 +249,13 @@ def test_check_config_cli():
         node.write_config(text="[node]\nstate_dir = rel\n\n[api]\nmax_connections = 0\n"
                                "nonsense\nmax_connections = 3\n[nope]\n")
         r = dl.run_cli("check-config", node.config)
-        assert r.returncode == 1, r
+        assert r.returncode == 78, r
         for want in (":2: [node] state_dir", ":5: [api] max_connections: 0 is below",
                      ":6: expected 'name = value'", ":7: [api] max_connections: set twice",
                      ":8: unknown section [nope]", "5 problems"):
             assert want in r.stderr, (want, r.stderr)
         r = dl.run_cli("check-config", os.path.join(node.root, "missing.conf"))
-        assert r.returncode == 1 and "cannot open" in r.stderr, r
+        assert r.returncode == 78 and "cannot open" in r.stderr, r
     finally:
         node.cleanup()
 

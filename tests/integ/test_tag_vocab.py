@@ -98,10 +98,10 @@ def test_tag_vocab():
         node.write_config(f"[policy]\ntag_vocab_dir = {SHIPPED}\n"
                           f"tag_vocab_files = {ours}, {tmp}/missing.txt\n")
         p = check_config(node)
-        assert p.returncode == 1 and b"missing.txt" in p.stderr, p.stderr
+        assert p.returncode == 78 and b"missing.txt" in p.stderr, p.stderr
         node.write_config(f"[policy]\ntag_vocab_dir = {SHIPPED}\ntag_vocab_files = {bad}\n")
         p = check_config(node)
-        assert p.returncode == 1 and f"{bad}:2:".encode() in p.stderr, p.stderr
+        assert p.returncode == 78 and f"{bad}:2:".encode() in p.stderr, p.stderr
         dd = dl.Daemon(node, stderr_path=os.path.join(tmp, "refused.log"))
         dd.start(wait=False)
         assert dd.proc.wait(60) != 0
