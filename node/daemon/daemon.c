@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "node/common/prio.h"
 #include "node/daemon/api.h"
 #include "node/format/config.h"
 #include "node/overlay/dissem.h"
@@ -957,6 +958,8 @@ static void reload_work(uv_work_t *work)
 	struct config_report_ctx rc = {d->config_path, NODE_LOG_ERR};
 	int err;
 
+	node_prio_worker(); /* the loop thread first (node/common/prio.h) */
+
 	err = node_config_load_file(d->config_path, config_report, &rc, &j->cfg);
 	if (err) {
 		log_err("reload: %s is not valid (%s); keeping the running configuration",
@@ -1146,6 +1149,8 @@ struct expire_job {
 static void expire_work(uv_work_t *work)
 {
 	struct expire_job *j = work->data;
+
+	node_prio_worker(); /* the loop thread first (node/common/prio.h) */
 
 	j->err = store_expire(j->d->store, j->now, EXPIRE_MAX, &j->n);
 }
@@ -1393,6 +1398,8 @@ static void roster_work(uv_work_t *w)
 {
 	struct roster_job *j = w->data;
 	struct node_daemon *d = j->d;
+
+	node_prio_worker(); /* the loop thread first (node/common/prio.h) */
 
 	j->err = proto_roster_decode(&j->r, j->bytes, j->len);
 	if (!j->err)
