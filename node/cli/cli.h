@@ -42,6 +42,13 @@ int node_cmd_restore(int argc, char **argv); /* node/cli/backup.c */
  */
 int node_cmd_publish_file(int argc, char **argv);
 
+/*
+ * node_cmd_sight_sealed() - `chatham sight --sealed ...` (node/cli/sealed.c): the whole sight
+ * argv; the sight command hands over to it when node_cli_has_sealed_option() sees --sealed.
+ */
+int node_cmd_sight_sealed(int argc, char **argv);
+bool node_cli_has_sealed_option(int argc, char **argv);
+
 /* node_cli_has_file_option() - whether @argv (a publish command line) has -f/--file. */
 bool node_cli_has_file_option(int argc, char **argv);
 
