@@ -27,7 +27,8 @@
  *   sealed, sealed_exp, sealed_open, sealed_quota   sealed sightings (store/sealed.h)
  *   meta        "schema" -> u32 BE; "store_id" -> 16 random bytes (names this store);
  *               "n_ind" -> u64 BE number of summaries; "migrate" -> progress of an
- *               unfinished migration from schema 1 (see store_open())
+ *               unfinished migration from schema 1 (see store_open()); "abuse" || member
+ *               id -> a member's abuse record (store/abuse.h)
  * The summary, report index and votes share one B-tree, envelopes live in the report record,
  * and report records are appended under sequence numbers, because durable ingest is bound by
  * the pages each commit writes: every tree keyed by a random id adds about one dirty page per

@@ -6,28 +6,154 @@
  * The budget belongs to the member, never to a link: charges are keyed by the member id the
  * handshake authenticated, so a member that reconnects finds its window, its offences and
  * its refusal where it left them. The table uses the wall clock, like the records it hands
- * back, so that a refusal means the same after a restart. Everything here runs on the loop
- * thread; the admission jobs see only the allowances copied into them.
+ * back, so that a refusal means the same after a restart: each offence's record is written
+ * to the store (store/abuse.h) by a job in the thread pool, one at a time, and the records
+ * are read back when the driver is created. Everything else here runs on the loop thread;
+ * the admission jobs see only the allowances copied into them.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "node/common/log.h"
 #include "node/format/request.h"
 #include "node/overlay/dissem_int.h"
 #include "proto/crypto.h"
+#include "proto/error.h"
 #include "proto/roster.h"
+#include "store/abuse.h"
 
+/* The policy's record of member @id as the store's. */
+static struct store_abuse_record to_store(const uint8_t id[32], const struct policy_abuse_record *r)
+{
+	struct store_abuse_record s = {
+		.offences = r->offences,
+		.refused_until_ms = r->refused_until_ms,
+		.forgiven_ms = r->forgiven_ms,
+	};
+
+	memcpy(s.member, id, 32);
+	return s;
+}
+
+/* Queue @r for the next save, replacing an unsaved record of the same member. */
+static int unsaved_add(struct node_dissem *d, const struct store_abuse_record *r)
+{
+	for (size_t i = 0; i < d->n_abuse_unsaved; i++)
+		if (!memcmp(d->abuse_unsaved[i].member, r->member, 32)) {
+			d->abuse_unsaved[i] = *r;
+			return 0;
+		}
+	if (node_dissem_grow((void **)&d->abuse_unsaved, &d->cap_abuse_unsaved,
+			     d->n_abuse_unsaved + 1, sizeof(*d->abuse_unsaved)))
+		return -ENOMEM;
+	d->abuse_unsaved[d->n_abuse_unsaved++] = *r;
+	return 0;
+}
+
+struct save {
+	uv_work_t w;
+	struct node_dissem *d;
+	struct store_abuse_record *r;
+	size_t n;
+	int err;
+};
+
+static void save_work(uv_work_t *w)
+{
+	struct save *sv = w->data;
+
+	sv->err = store_abuse_put(sv->d->store, sv->r, sv->n);
+}
+
+static void save_done(uv_work_t *w, int status)
+{
+	struct save *sv = w->data;
+	struct node_dissem *d = sv->d;
+
+	if (status || sv->err)
+		log_err("dissem: storing %zu abuse record(s) failed: %s; a restart of this node "
+			"would forget those refusals",
+			sv->n, proto_error_str(status ? status : sv->err));
+	free(sv->r);
+	free(sv);
+	d->abuse_saving = false;
+	node_abuse_flush(d);
+	if (d->stopping)
+		node_dissem_maybe_finish_stop(d);
+}
+
+void node_abuse_flush(struct node_dissem *d)
+{
+	struct save *sv;
+
+	if (d->abuse_saving || !d->n_abuse_unsaved)
+		return;
+	sv = calloc(1, sizeof(*sv));
+	if (!sv)
+		return; /* kept unsaved; the next offence or the stop tries again */
+	sv->d = d;
+	sv->r = d->abuse_unsaved;
+	sv->n = d->n_abuse_unsaved;
+	sv->w.data = sv;
+	if (uv_queue_work(d->loop, &sv->w, save_work, save_done)) {
+		free(sv);
+		return;
+	}
+	d->abuse_unsaved = NULL;
+	d->n_abuse_unsaved = d->cap_abuse_unsaved = 0;
+	d->abuse_saving = true;
+}
+
+/*
+ * The stored records are adopted; those with nothing left to remember (forgiven while the
+ * node was down) are deleted by the first save.
+ */
 int node_abuse_open(struct node_dissem *d, const struct policy_abuse_config *cfg)
 {
+	struct store_abuse_record *r = NULL;
+	uint64_t now = node_dissem_wall_ms();
+	size_t n = 0, kept = 0;
+	int rc;
+
 	d->abuse = policy_abuse_new(cfg);
-	return d->abuse ? 0 : policy_abuse_check_config(cfg) ? -EINVAL : -ENOMEM;
+	if (!d->abuse)
+		return policy_abuse_check_config(cfg) ? -EINVAL : -ENOMEM;
+	rc = store_abuse_list(d->store, &r, &n);
+	if (rc) {
+		log_err("dissem: reading the stored abuse records failed: %s", proto_error_str(rc));
+		return rc;
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct policy_abuse_record pr =
+						   {
+							   .offences = r[i].offences,
+							   .refused_until_ms =
+								   r[i].refused_until_ms,
+							   .forgiven_ms = r[i].forgiven_ms,
+						   },
+					   now_rec;
+
+		rc = policy_abuse_restore(d->abuse, r[i].member, &pr, now);
+		if (!rc && !policy_abuse_get(d->abuse, r[i].member, now, &now_rec)) {
+			r[i].offences = 0;
+			rc = unsaved_add(d, &r[i]);
+		}
+		kept += !rc && now_rec.offences;
+	}
+	free(r);
+	if (kept)
+		log_notice("dissem: %zu member(s) with abuse offences from earlier runs", kept);
+	return rc;
 }
 
 void node_abuse_close(struct node_dissem *d)
 {
 	policy_abuse_free(d->abuse);
 	d->abuse = NULL;
+	free(d->abuse_unsaved);
+	d->abuse_unsaved = NULL;
+	d->n_abuse_unsaved = d->cap_abuse_unsaved = 0;
 }
 
 bool node_dissem_charge(struct node_dissem *d, const uint8_t id[32], enum charge what)
@@ -47,6 +173,12 @@ bool node_dissem_charge(struct node_dissem *d, const uint8_t id[32], enum charge
 		(unsigned long long)(policy_abuse_refused_ms(d->abuse, id, node_dissem_wall_ms()) +
 				     999) /
 			1000);
+	/* Stored off the loop; until then (milliseconds) a restart would forget it. */
+	struct store_abuse_record sr = to_store(id, &rec);
+
+	if (unsaved_add(d, &sr))
+		log_err("dissem: out of memory: an abuse record will not be stored");
+	node_abuse_flush(d);
 	dl = node_dissem_slot_of_member(d, id);
 	if (dl)
 		dl->abusive = true;

@@ -34,6 +34,7 @@
 #include "proto/parts.h"
 #include "proto/recon.h"
 #include "proto/report.h"
+#include "store/abuse.h"
 #include "store/store.h"
 
 struct proto_gossip;
@@ -181,8 +182,14 @@ struct node_dissem {
 	pthread_mutex_t rate_lock;
 	struct policy_rate *rate_signed, *rate_anon;
 
-	/* Members' abuse budgets and refusals (abuse.c; loop thread only). */
+	/*
+	 * Members' abuse budgets and refusals (abuse.c; loop thread only), and their durable
+	 * records not yet stored: at most one job writes them at a time.
+	 */
 	struct policy_abuse *abuse;
+	struct store_abuse_record *abuse_unsaved;
+	size_t n_abuse_unsaved, cap_abuse_unsaved;
+	bool abuse_saving;
 
 	/*
 	 * Recon keys of the anonymous reports in their stem phase here, ascending. Catch-up
@@ -193,7 +200,8 @@ struct node_dissem {
 	size_t n_hidden, cap_hidden;
 	size_t parts_bytes; /* ROSTER_PART bytes held over all links */
 
-	struct node_sealed *sealed; /* sealed.c */
+	struct node_sealed *sealed;		/* sealed.c */
+	struct node_dissem_notice_hooks notice; /* node_dissem_set_notice_hooks() */
 
 	struct proto_report scratch; /* loop-thread decodes */
 	struct counters c;
@@ -232,8 +240,9 @@ void node_dissem_arm_timer(struct node_dissem *d);
 /* abuse.c -------------------------------------------------------------------------------- */
 
 /*
- * node_abuse_open() - the budgets table of @d with @cfg. 0, -EINVAL or -ENOMEM.
- * node_abuse_close() frees it.
+ * node_abuse_open() - the budgets table of @d with @cfg, and the records stored by earlier
+ * runs (store/abuse.h). 0, -EINVAL, -ENOMEM or the store's code. node_abuse_close() frees
+ * the table and any record not yet stored (node_dissem_stop() stores them first).
  */
 int node_abuse_open(struct node_dissem *d, const struct policy_abuse_config *cfg);
 void node_abuse_close(struct node_dissem *d);
@@ -254,6 +263,12 @@ uint64_t node_abuse_refused_ms(struct node_dissem *d, const uint8_t id[32]);
 
 /* Once a second: forget members with nothing to remember. */
 void node_abuse_periodic(struct node_dissem *d);
+
+/*
+ * node_abuse_flush() - start storing the records not yet stored, unless a save runs (its end
+ * starts the next). node_dissem_maybe_finish_stop() waits for d->abuse_saving.
+ */
+void node_abuse_flush(struct node_dissem *d);
 
 /* The `created` of report bytes @p (0 when they do not decode), of stored report @id. */
 uint64_t node_dissem_created_of(struct node_dissem *d, const uint8_t *p, size_t len);

@@ -16,6 +16,7 @@ under a minute. Now:
     checked);
   - the member's standing is visible in `peers` (offences, refused until; which member only
     with [policy] show_attribution) and in `chatham peers`;
+  - it persists across a restart of A: a restarted node still refuses the member;
   - once the backoff has run out, the member links again; a second offence doubles it.
 """
 
@@ -120,6 +121,14 @@ def test_reconnects_get_no_fresh_budget():
         assert out.returncode == 0, out.stderr
         assert "Hostile Peer" in out.stdout and "refused for" in out.stdout, out.stdout
 
+        # The standing is durable: a restarted A refuses the member still.
+        assert env.a.stop() == 0
+        env.a.start()
+        assert cycle(env) == "refused"
+        assert env.closed("abuse_backoff") == 1
+        assert env.rejected() == 0
+        e = env.standing()
+        assert e and e["offences"] == 1 and e["refused_for_s"] > 3000, e
         assert env.a.stop() == 0
         ok = True
     finally:

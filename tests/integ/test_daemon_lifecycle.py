@@ -163,6 +163,13 @@ def test_startup_failures():
         fails(78, "is not a member of roster epoch 1")
         dl.write_file(node.key, node.member.key_bundle(), 0o600)
 
+        # an API socket in a directory that does not exist (run by hand without the unit's
+        # RuntimeDirectory=): the error names the directory and the fix
+        missing = os.path.join(node.root, "no-such-dir", "chatham.sock")
+        node.write_config(text=node.config_text().replace(node.socket, missing))
+        fails(1, f"the directory {os.path.dirname(missing)} does not exist")
+        node.write_config()
+
         # a live node owns its socket; a stale socket file is replaced
         with dl.Daemon(node).start() as d1:
             other = dl.Node(COMMUNITY, member_index=1)
