@@ -11,13 +11,18 @@
 #include <string.h>
 
 #include "proto/error.h"
+#include "proto/summary.h"
+#include "store/codec.h"
 #include "store/mdb.h"
 #include "store/store_int.h"
 
 #define EXP_KEY_LEN (4 + STORE_SEALED_KEY_LEN)
 #define QUOTA_KEY_LEN 36
-/* opened_ms, updated_ms, count, first, last, confidence, type, value length, group, value */
-#define OPENED_FIXED (8 + 8 + 4 + 4 + 4 + 1 + 1 + 2 + 32)
+/*
+ * opened_ms, updated_ms, count, first, last, confidence, type, value length, group,
+ * feed sequence, value
+ */
+#define OPENED_FIXED (8 + 8 + 4 + 4 + 4 + 1 + 1 + 2 + 32 + 8)
 
 /* ------------------------------------------------------------------ submissions */
 
@@ -281,6 +286,7 @@ static size_t opened_encode(const struct store_sealed_opened *o, uint8_t *out)
 	out[30] = (uint8_t)(o->ind.len >> 8);
 	out[31] = (uint8_t)o->ind.len;
 	memcpy(out + 32, o->group, 32);
+	store_be64_put(out + 64, o->feed_seq);
 	memcpy(out + OPENED_FIXED, o->ind.value, o->ind.len);
 	return OPENED_FIXED + o->ind.len;
 }
@@ -295,6 +301,7 @@ static int opened_decode(struct store_sealed_opened *o, const uint8_t *p, size_t
 	if (vlen > PROTO_IND_VALUE_MAX || len != OPENED_FIXED + vlen)
 		return STORE_E_CORRUPT;
 	memcpy(o->group, p + 32, 32);
+	o->feed_seq = store_be64_get(p + 64);
 	o->opened_ms = store_be64_get(p);
 	o->updated_ms = store_be64_get(p + 8);
 	o->count = store_be32_get(p + 16);
@@ -318,8 +325,10 @@ static int opened_body(MDB_txn *txn, void *arg)
 {
 	struct opened_ctx *oc = arg;
 	struct store_sealed_opened held, rec = *oc->o;
-	uint8_t vb[OPENED_FIXED + PROTO_IND_VALUE_MAX], id[32];
+	uint8_t vb[OPENED_FIXED + PROTO_IND_VALUE_MAX], id[32], state = PROTO_SUMMARY_ACTIVE;
+	struct store_codec_summary sv;
 	MDB_val k = mval(id, 32), d;
+	uint64_t seq;
 	int rc;
 
 	proto_indicator_id(&rec.ind, id);
@@ -334,6 +343,21 @@ static int opened_body(MDB_txn *txn, void *arg)
 	} else if (rc != MDB_NOTFOUND) {
 		return store_mdb_err(rc);
 	}
+	/*
+	 * A feed entry makes the exporter render the opening (as the indicator's state when
+	 * reports on it exist too); its sequence in the record lets the exporter skip older
+	 * entries of the same opening.
+	 */
+	if ((rc = store__feed_last(txn, oc->s, &seq)) != 0)
+		return rc;
+	rc = store__summary_get(txn, oc->s, NULL, id, &sv);
+	if (rc == 0)
+		state = sv.sum.state;
+	else if (rc != STORE_E_NOT_FOUND)
+		return rc;
+	rec.feed_seq = seq + 1;
+	if ((rc = store__feed_append(txn, oc->s, rec.feed_seq, id, state, rec.updated_ms)) != 0)
+		return rc;
 	d = mval(vb, opened_encode(&rec, vb));
 	if ((rc = mdb_put(txn, oc->s->sealed_open, &k, &d, 0)) != 0)
 		return store_mdb_err(rc);

@@ -47,6 +47,7 @@ struct store_sealed_opened {
 	uint32_t first_bucket, last_bucket;
 	uint64_t opened_ms; /* when this node first opened it */
 	uint64_t updated_ms;
+	uint64_t feed_seq; /* set by store_sealed_opened_put(): its main feed entry */
 };
 
 /*
@@ -97,7 +98,9 @@ int store_sealed_quota_take(struct store *s, const uint8_t member[32], uint32_t 
 /*
  * store_sealed_opened_put() - record an opening: inserted when @o->ind is new, replaced
  * when @o->count is larger than the held count (opened_ms kept from the first), otherwise
- * left alone. *@changed (optional) says whether anything was written.
+ * left alone. A write appends a main feed entry for the value's indicator id (state ACTIVE,
+ * or the summary's when reports on it exist), so the SIEM export renders the opening, and
+ * records its sequence in the record. *@changed (optional) says whether anything was written.
  */
 int store_sealed_opened_put(struct store *s, const struct store_sealed_opened *o, bool *changed);
 

@@ -373,6 +373,9 @@ static void open_done(uv_work_t *w, int status)
 	(void)status;
 	sd->open_running = false;
 	sd->c.opened += j->opened;
+	/* An opening appended a main feed entry: the SIEM export renders it. */
+	if (j->opened && sd->d->commit_fn && !sd->d->stopping)
+		sd->d->commit_fn(sd->d->commit_ctx);
 	sd->c.open_dropped += j->dropped;
 	if (j->expired)
 		log_info("sealed: %llu submission(s) expired", (unsigned long long)j->expired);

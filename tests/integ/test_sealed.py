@@ -14,6 +14,7 @@ by its DLEQ proof and use another holder.
 Nothing is slept on: every step polls the nodes' status or query answers."""
 
 import ctypes
+import json
 import os
 import sys
 
@@ -84,6 +85,18 @@ def seal(d, *values):
     return r
 
 
+def export_text(node, fmt):
+    p = dl.run_cli("export", "--format", fmt, "--quiet", "--config", node.config)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+def export_doc(node, value):
+    docs = [json.loads(line) for line in export_text(node, "jsonl").splitlines() if line]
+    mine = [x for x in docs if x["chatham"]["value"] == value]
+    return mine[-1] if mine else None
+
+
 def test_five_nodes():
     c = ct.Cluster(5, degree=4)
     good = deal(T, 3)
@@ -148,6 +161,23 @@ def test_five_nodes():
             assert q["found"] is False and q["sealed"]["members"] == K, q
         p = dl.run_cli("query", "--config", c.nodes[1].config, VALUE)
         assert p.returncode == 0 and "3 members sealed it" in p.stdout, p.stdout + p.stderr
+
+        # Every node's SIEM export gets it as a TLP GREEN indicator seen by 3 members, and
+        # nothing there names a member; the lonely value is not exported.
+        ct.wait_for(lambda: all(export_doc(n, VALUE) for n in c.nodes), timeout=30,
+                    what="the opened value in every node's export")
+        for i, n in enumerate(c.nodes):
+            doc = export_doc(n, VALUE)
+            ch, ind = doc["chatham"], doc["threat"]["indicator"]
+            assert ch["sealed"]["members"] == K and ch["members"] == K, doc
+            assert ind["marking"]["tlp"] == "GREEN" and ind["ip"] == VALUE, doc
+            assert doc["event"]["type"] == ["indicator"] and ch["state"] == "active", doc
+            assert ch["reported_by_us"] is False, doc
+            text = export_text(n, "jsonl") + export_text(n, "stix21")
+            assert VALUE in export_text(n, "stix21") and LONELY not in text, i
+            for m in c.community.members:
+                for needle in (m.name, m.id.hex(), m.ring_pk.hex(), m.tx_pk.hex()):
+                    assert needle not in text, (i, m.name)
 
         # Quota: 12 evaluations when at most 10 a day are allowed per holder.
         listing = os.path.join(c.nodes[3].root, "seen.txt")
