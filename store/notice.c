@@ -144,7 +144,8 @@ static int apply_body(MDB_txn *txn, void *arg)
 
 		if (b->is_new)
 			b->is_new[i] = false;
-		rc = mdb_put(txn, s->msgs, &k, &d, MDB_NOOVERWRITE | MDB_RESERVE);
+		rc = mdb_put(txn, s->msgs, &k, &d,
+			     (m->flags & STORE_NOTICE_LOCAL ? 0 : MDB_NOOVERWRITE) | MDB_RESERVE);
 		if (rc == MDB_KEYEXIST)
 			continue;
 		if (rc != 0)
@@ -168,6 +169,14 @@ static int apply_body(MDB_txn *txn, void *arg)
 		if (rc != 0 && rc != MDB_NOTFOUND)
 			return store_mdb_err(rc);
 	}
+	if (b->set_watch) {
+		uint8_t v[8];
+		MDB_val k = mval("watch_seq", 9), d = mval(v, 8);
+
+		store_be64_put(v, b->watch_seq);
+		if ((rc = mdb_put(txn, s->meta, &k, &d, 0)) != 0)
+			return store_mdb_err(rc);
+	}
 	return 0;
 }
 
@@ -179,7 +188,7 @@ int store_notices_apply(struct store_notices *s, struct store_notices_batch *b)
 		if (!b->msgs[i].bytes || b->msgs[i].len == 0 ||
 		    b->msgs[i].len > PROTO_NOTICE_MAX_BYTES)
 			return -EINVAL;
-	if (!b->n_msgs && !b->n_puts && !b->n_dels)
+	if (!b->n_msgs && !b->n_puts && !b->n_dels && !b->set_watch)
 		return 0;
 	return store_mdb_write(&s->m, apply_body, &c);
 }
@@ -319,6 +328,26 @@ int store_notices_due(struct store_notices *s, uint64_t now_ms, struct store_not
 	c.ctx = &c;
 	rc = store_notices_iter(s, due_one, NULL, &c);
 	*n = rc == 0 ? c.n : 0;
+	return rc;
+}
+
+int store_notices_watch_seq(struct store_notices *s, uint64_t *seq)
+{
+	MDB_val k = mval("watch_seq", 9), d;
+	MDB_txn *txn;
+	int rc = store_mdb_read_begin(&s->m, &txn);
+
+	*seq = 0;
+	if (rc != 0)
+		return rc;
+	rc = mdb_get(txn, s->meta, &k, &d);
+	if (rc == 0 && d.mv_size == 8)
+		*seq = store_be64_get(d.mv_data);
+	else if (rc == 0)
+		rc = STORE_E_CORRUPT;
+	else
+		rc = rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc);
+	store_mdb_read_end(&s->m, txn);
 	return rc;
 }
 

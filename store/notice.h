@@ -14,7 +14,9 @@
  *   outbox  notice id (16) || next hop member id (32) -> next attempt ms (u64 BE), attempts
  *           (u32 BE); an entry lives until the next hop acknowledges the notice
  *   meta    "schema" -> u32 BE; "handle_key" -> 32 random bytes (secret: the key of the
- *           reply handles this node makes as a coordinator, proto_notice_handle_seal())
+ *           reply handles this node makes as a coordinator, proto_notice_handle_seal());
+ *           "watch_seq" -> u64 BE, the last main-store feed sequence looked at for local
+ *           notices (absent: 0)
  *
  * Durability and threads are those of store/store.h: every write is one durable
  * transaction, a struct store_notices may be shared by threads, writes serialise.
@@ -72,12 +74,16 @@ struct store_notices_batch {
 	size_t n_puts;
 	const struct store_notice_out *dels; /* id and recipient read; absent ones skipped */
 	size_t n_dels;
+	bool set_watch; /* write watch_seq */
+	uint64_t watch_seq;
 };
 
 /*
- * store_notices_apply() - b->msgs, then b->puts, then b->dels in ONE durable write
- * transaction; 0 only after the commit (then b->is_new is valid). -EINVAL for a message of
- * 0 or over PROTO_NOTICE_MAX_BYTES bytes (nothing written).
+ * store_notices_apply() - b->msgs, then b->puts, then b->dels (and watch_seq) in ONE durable
+ * write transaction; 0 only after the commit (then b->is_new is valid). A message with
+ * STORE_NOTICE_LOCAL replaces one of its id (a local notice is updated in place); any other
+ * is stored only if its id is not. -EINVAL for a message of 0 or over
+ * PROTO_NOTICE_MAX_BYTES bytes (nothing written).
  */
 int store_notices_apply(struct store_notices *s, struct store_notices_batch *b);
 
@@ -104,6 +110,9 @@ int store_notices_get(struct store_notices *s, const uint8_t id[16], uint8_t *fl
  */
 int store_notices_due(struct store_notices *s, uint64_t now_ms, struct store_notice_out *out,
 		      size_t cap, size_t *n);
+
+/* store_notices_watch_seq() - meta watch_seq (0 when never written). */
+int store_notices_watch_seq(struct store_notices *s, uint64_t *seq);
 
 /* store_notices_count() - messages and outbox entries held. */
 int store_notices_count(struct store_notices *s, uint64_t *msgs, uint64_t *outbox);

@@ -210,6 +210,25 @@ static int print_notices(json_t *r)
 		bool out = !strcmp(json_string_value(json_object_get(it, "direction")), "out");
 		char who[320];
 
+		if (!strcmp(kind, "local")) {
+			json_t *ind = json_object_get(it, "indicator");
+
+			printf("%slocal notice %s  %s: %s %s is in this node's constituency: %s, "
+			       "TLP:%s, %lld member(s), %lld sighting(s), confidence %lld, last seen "
+			       "%s\n",
+			       i ? "\n" : "", json_string_value(json_object_get(it, "id")),
+			       json_string_value(json_object_get(it, "stored")),
+			       json_string_value(json_object_get(ind, "type")),
+			       json_string_value(json_object_get(ind, "value")),
+			       json_string_value(json_object_get(ind, "state")),
+			       json_string_value(json_object_get(ind, "tlp")),
+			       (long long)json_integer_value(json_object_get(ind, "members")),
+			       (long long)json_integer_value(json_object_get(ind, "sightings")),
+			       (long long)json_integer_value(json_object_get(ind, "confidence")),
+			       json_string_value(json_object_get(ind, "last_seen")));
+			thread = "";
+			continue;
+		}
 		if (strcmp(th, thread))
 			printf("%sthread %s\n", i ? "\n" : "", th);
 		thread = th;

@@ -908,6 +908,7 @@ static void on_commit(void *ctx)
 	struct node_daemon *d = ctx;
 
 	node_exporter_kick(d->exporter, d->snap);
+	node_notices_watch(d->notices);
 }
 
 /* ------------------------------------------------------------------ reload (pool) */
@@ -1720,7 +1721,8 @@ static int start(struct node_daemon *d)
 	}
 	if (start_loop_handles(d))
 		return 1;
-	d->notices = node_notices_new(&d->loop, d->notices_st, &d->keys, d->community.id, &d->snap);
+	d->notices = node_notices_new(&d->loop, d->notices_st, d->store, &d->keys, d->community.id,
+				      &d->snap);
 	if (!d->notices) {
 		log_err("out of memory");
 		return 1;
@@ -1790,6 +1792,7 @@ int node_daemon_run(const char *config_path)
 		node_looplag_start(&d->lag); /* start-up work is not lag */
 		send_status(d);
 		node_exporter_kick(d->exporter, d->snap);
+		node_notices_watch(d->notices); /* what was stored before a crash */
 	} else {
 		/* Unwind what started: nothing was queued to the pool yet. */
 		node_overlay_stop(d->overlay, on_overlay_stopped, d);

@@ -22,11 +22,14 @@
 #include "proto/error.h"
 #include "proto/link.h"
 #include "proto/notice.h"
+#include "proto/poc.h"
 #include "proto/report.h"
+#include "store/store.h"
 
 #define SCAN_MS 1000
+#define WATCH_BATCH 10000 /* feed entries looked at per job */
 
-enum op_kind { OP_IN, OP_ACKED, OP_RESCHED, OP_API };
+enum op_kind { OP_IN, OP_ACKED, OP_RESCHED, OP_API, OP_WATCH };
 
 struct op {
 	struct op *next;
@@ -60,6 +63,9 @@ struct job {
 	struct store_notice_out *puts, *dels;
 	size_t n_puts, cap_puts, n_dels, cap_dels;
 	bool *is_new;
+	/* the constituency watch (OP_WATCH): feed entries looked at up to watch_seq */
+	bool set_watch, watch_more;
+	uint64_t watch_seq, raised;
 	/* counters, added on the loop */
 	uint64_t received, refused, duplicates, forwarded;
 };
@@ -67,6 +73,7 @@ struct job {
 struct node_notices {
 	uv_loop_t *loop;
 	struct store_notices *st;
+	struct store *main;
 	const struct proto_keys *keys;
 	uint8_t community[32];
 	struct node_snap *const *snapp;
@@ -75,8 +82,9 @@ struct node_notices {
 	bool timer_open, closing;
 	struct op *head, **tail;
 	size_t n_pending;
-	bool job_running;
+	bool job_running, watch_queued;
 	uint64_t received, refused, duplicates, sent, acked, ack_sent, forwarded, dropped;
+	uint64_t raised; /* local notices raised or updated */
 };
 
 /* ------------------------------------------------------------------ helpers */
@@ -488,6 +496,21 @@ static int list_msg(void *arg, const struct store_notice_msg *m)
 	bool pending = false;
 	json_t *o;
 
+	if (m->flags & STORE_NOTICE_LOCAL) {
+		json_t *ind = json_loadb((const char *)m->bytes, m->len, 0, NULL);
+
+		o = ind ? json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "id",
+				    proto_hex_encode(hex, m->id, 16), "thread", hex, "kind",
+				    "local", "direction", "in", "created",
+				    node_req_time_format(m->time_ms, t1, sizeof(t1)), "stored", t1,
+				    "indicator", ind)
+			: NULL;
+		if (o)
+			json_object_set_new(o, "message",
+					    json_string("a value in this node's constituency was "
+							"reported by another member"));
+		return o ? json_array_append_new(c->items, o) : 0;
+	}
 	if (proto_notice_decode(m->bytes, m->len, &nt))
 		return 0; /* stored after verification; a newer decoder may refuse it */
 	for (size_t i = 0; i < c->n_pending; i++)
@@ -565,6 +588,120 @@ static void list(struct job *j, struct op *o)
 	o->text = ok_text(o->req->id, json_pack("{s:o}", "notices", sorted));
 }
 
+/* ------------------------------------------------------------------ the job: local notices */
+
+struct watch_ctx {
+	struct job *j;
+	struct store_read *rd;
+	const struct proto_constituency *own;
+	size_t n_seen;
+};
+
+struct origin_ctx {
+	struct store *s;
+	struct store_read *rd;
+	uint32_t shared; /* CLEAR/GREEN reports that came from other members */
+};
+
+static int count_shared(void *arg, const struct store_report_info *info, const uint8_t *bytes,
+			size_t len)
+{
+	struct origin_ctx *c = arg;
+	struct store_envelope env;
+
+	(void)bytes;
+	(void)len;
+	if (info->tlp <= PROTO_TLP_GREEN &&
+	    store_envelope_get(c->s, c->rd, info->report_id, &env) == 0 && !env.local)
+		c->shared++;
+	return 0;
+}
+
+/*
+ * One changed indicator of the main feed: when its value lies in this node's constituency
+ * and another member shared a CLEAR/GREEN report on it, raise (or update) the local notice
+ * of that indicator, made of the summary's aggregates only: no report, signer or link.
+ */
+static int watch_one(void *arg, const struct store_feed_entry *e)
+{
+	struct watch_ctx *w = arg;
+	struct job *j = w->j;
+	struct origin_ctx oc = {.s = j->n->main, .rd = w->rd};
+	struct proto_summary sum;
+	char hex[65], t[4][32];
+	json_t *o;
+	char *text;
+	int rc;
+
+	j->watch_seq = e->seq;
+	w->n_seen++;
+	rc = store_summary_get(j->n->main, w->rd, e->ind_id, &sum);
+	if (rc == STORE_E_NOT_FOUND || (rc == 0 && sum.feed_seq > e->seq))
+		return 0; /* a later entry of the same indicator decides */
+	if (rc)
+		return rc;
+	if (!proto_constituency_match(w->own, sum.ind.value))
+		return 0;
+	rc = store_reports_iter(j->n->main, w->rd, e->ind_id, count_shared, &oc);
+	if (rc || !oc.shared)
+		return rc;
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:s, s:s, s:s?}",
+		      "indicator_id", proto_hex_encode(hex, e->ind_id, 32), "type",
+		      proto_indicator_type_name(sum.ind.type), "value", sum.ind.value, "tlp",
+		      proto_tlp_name(sum.tlp), "state",
+		      sum.state == PROTO_SUMMARY_ACTIVE	     ? "active"
+		      : sum.state == PROTO_SUMMARY_WITHDRAWN ? "withdrawn"
+		      : sum.state == PROTO_SUMMARY_EXPIRED   ? "expired"
+							     : "observed",
+		      "confidence", (int)sum.confidence, "members", (int)sum.n_members, "sightings",
+		      (int)sum.n_sightings, "false_positives", (int)sum.n_false_positive, "reports",
+		      (int)sum.n_reports, "first_seen",
+		      node_req_time_format(sum.first_seen_ms, t[0], sizeof(t[0])), "last_seen",
+		      node_req_time_format(sum.last_seen_ms, t[1], sizeof(t[1])), "valid_until",
+		      sum.valid_until_ms
+			      ? node_req_time_format(sum.valid_until_ms, t[2], sizeof(t[2]))
+			      : NULL);
+	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!text)
+		return -ENOMEM;
+	rc = add_msg(j, e->ind_id, STORE_NOTICE_LOCAL, (uint8_t *)text, strlen(text), true);
+	if (rc == 0)
+		j->raised++;
+	return rc;
+}
+
+/* Look at up to WATCH_BATCH feed entries after watch_seq. */
+static void watch(struct job *j)
+{
+	const struct proto_roster *r = j->snap->newest;
+	int own = j->snap->own_index;
+	struct watch_ctx w = {.j = j};
+	uint64_t last = 0;
+	int rc = store_notices_watch_seq(j->n->st, &j->watch_seq);
+
+	if (rc == 0)
+		rc = store_read_begin(j->n->main, &w.rd);
+	if (rc == 0)
+		rc = store_feed_last(j->n->main, w.rd, &last);
+	if (rc == 0 && last > j->watch_seq) {
+		if (own < 0 || proto_constituency_empty(&r->members[own].constituency)) {
+			j->watch_seq = last; /* nothing of ours can be in it */
+		} else {
+			w.own = &r->members[own].constituency;
+			rc = store_feed_iter(j->n->main, w.rd, j->watch_seq, WATCH_BATCH, watch_one,
+					     &w);
+			rc = rc < 0 ? rc : 0;
+		}
+		j->set_watch = rc == 0;
+		j->watch_more = rc == 0 && j->watch_seq < last;
+	}
+	store_read_end(w.rd);
+	if (rc)
+		log_warning("notices: reading the feed for local notices failed: %s",
+			    proto_error_str(rc));
+}
+
 /* ------------------------------------------------------------------ the job */
 
 static void job_work(uv_work_t *w)
@@ -599,6 +736,9 @@ static void job_work(uv_work_t *w)
 			else if (o->req->op == NODE_OP_NOTICE_REPLY)
 				reply(j, o);
 			break;
+		case OP_WATCH:
+			watch(j);
+			break;
 		}
 	}
 	j->is_new = calloc(j->n_msgs ? j->n_msgs : 1, sizeof(bool));
@@ -608,11 +748,15 @@ static void job_work(uv_work_t *w)
 					 .puts = j->puts,
 					 .n_puts = j->n_puts,
 					 .dels = j->dels,
-					 .n_dels = j->n_dels};
+					 .n_dels = j->n_dels,
+					 .set_watch = j->set_watch,
+					 .watch_seq = j->watch_seq};
 	rc = j->is_new ? store_notices_apply(j->n->st, &b) : -ENOMEM;
 	if (rc) {
 		log_err("notices: cannot commit: %s", proto_error_str(rc));
 		j->queued_out = false;
+		j->watch_more = false;
+		j->raised = 0;
 		for (struct op *o = j->ops; o; o = o->next) {
 			o->ack = false;
 			if (o->kind == OP_API) {
@@ -653,6 +797,7 @@ static void job_done(uv_work_t *w, int status)
 	n->refused += j->refused;
 	n->duplicates += j->duplicates;
 	n->forwarded += j->forwarded;
+	n->raised += j->raised;
 	while (j->ops) {
 		struct op *o = j->ops;
 
@@ -663,6 +808,8 @@ static void job_done(uv_work_t *w, int status)
 			o->done(o->arg, o->text);
 			o->text = NULL;
 		}
+		if (o->kind == OP_WATCH)
+			n->watch_queued = false;
 		op_free(o);
 	}
 	for (size_t i = 0; i < j->n_msgs; i++)
@@ -673,6 +820,8 @@ static void job_done(uv_work_t *w, int status)
 	free(j->dels);
 	free(j->is_new);
 	node_snap_unref(j->snap);
+	if (j->watch_more)
+		node_notices_watch(n);
 	free(j);
 	if (queued)
 		scan(n, NULL);
@@ -836,6 +985,23 @@ static void on_ack(void *ctx, const uint8_t peer[32], const uint8_t id[16])
 		op_free(o);
 }
 
+void node_notices_watch(struct node_notices *n)
+{
+	struct op *o;
+
+	if (!n || n->watch_queued || n->closing)
+		return;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return; /* the next commit asks again */
+	o->kind = OP_WATCH;
+	if (enqueue(n, o)) {
+		op_free(o);
+		return;
+	}
+	n->watch_queued = true;
+}
+
 static void on_link_up(void *ctx, const uint8_t peer[32])
 {
 	scan(ctx, peer);
@@ -922,7 +1088,7 @@ void node_notices_submit(struct node_notices *n, struct node_request *req,
 
 /* ------------------------------------------------------------------ life cycle */
 
-struct node_notices *node_notices_new(uv_loop_t *loop, struct store_notices *st,
+struct node_notices *node_notices_new(uv_loop_t *loop, struct store_notices *st, struct store *main,
 				      const struct proto_keys *keys, const uint8_t community[32],
 				      struct node_snap *const *snapp)
 {
@@ -932,6 +1098,7 @@ struct node_notices *node_notices_new(uv_loop_t *loop, struct store_notices *st,
 		return NULL;
 	n->loop = loop;
 	n->st = st;
+	n->main = main;
 	n->keys = keys;
 	memcpy(n->community, community, 32);
 	n->snapp = snapp;
@@ -945,7 +1112,8 @@ struct node_notices *node_notices_new(uv_loop_t *loop, struct store_notices *st,
 
 void node_notices_set_dissem(struct node_notices *n, struct node_dissem *d)
 {
-	n->dissem = d;
+	if (n)
+		n->dissem = d;
 }
 
 json_t *node_notices_status_json(struct node_notices *n)
@@ -953,12 +1121,13 @@ json_t *node_notices_status_json(struct node_notices *n)
 	uint64_t msgs = 0, outbox = 0;
 
 	store_notices_count(n->st, &msgs, &outbox);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "stored",
-			 (json_int_t)msgs, "outbox", (json_int_t)outbox, "received",
-			 (json_int_t)n->received, "refused", (json_int_t)n->refused, "duplicates",
-			 (json_int_t)n->duplicates, "sent", (json_int_t)n->sent, "acked",
-			 (json_int_t)n->acked, "ack_sent", (json_int_t)n->ack_sent, "forwarded",
-			 (json_int_t)n->forwarded, "dropped", (json_int_t)n->dropped);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "raised",
+			 (json_int_t)n->raised, "stored", (json_int_t)msgs, "outbox",
+			 (json_int_t)outbox, "received", (json_int_t)n->received, "refused",
+			 (json_int_t)n->refused, "duplicates", (json_int_t)n->duplicates, "sent",
+			 (json_int_t)n->sent, "acked", (json_int_t)n->acked, "ack_sent",
+			 (json_int_t)n->ack_sent, "forwarded", (json_int_t)n->forwarded, "dropped",
+			 (json_int_t)n->dropped);
 }
 
 bool node_notices_idle(const struct node_notices *n)

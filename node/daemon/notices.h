@@ -30,6 +30,15 @@
  *                 stored with the received one in the same commit as its acknowledgement.
  *   replying      notice_reply answers a received notice with a status to the member that
  *                 sent it (echoing its reply handle, if any), in its thread.
+ *   local         node_notices_watch() (after every commit to the main store) looks at the
+ *                 main feed after the notice store's watch_seq: an indicator whose value
+ *                 lies in this node's own constituency (newest roster) and on which another
+ *                 member shared a CLEAR/GREEN report gets a local notice, one per indicator,
+ *                 updated in place as it changes: the summary's aggregates only (value,
+ *                 type, state, TLP, confidence, counts of members, sightings, false
+ *                 positives and reports, first/last seen, valid until), never a reporter.
+ *                 It never leaves the node. watch_seq is committed with the notices, so a
+ *                 restart neither loses nor repeats one.
  *
  * Work on the store runs in ONE job at a time in the thread pool (signing, verifying,
  * storing, listing); operations arriving meanwhile wait for the next job, at most
@@ -52,6 +61,7 @@
 #include "node/overlay/dissem.h"
 #include "proto/keys.h"
 #include "store/notice.h"
+#include "store/store.h"
 
 #define NODE_NOTICES_RETRY_MIN_MS 2000
 #define NODE_NOTICES_RETRY_MAX_MS 60000
@@ -61,16 +71,20 @@
 struct node_notices;
 
 /*
- * node_notices_new() - the notice engine over @st (borrowed), signing with @keys (borrowed)
+ * node_notices_new() - the notice engine over @st and the main store @main (both borrowed;
+ * @main only read, for local notices), signing with @keys (borrowed)
  * for community @community (copied). *@snapp is the daemon's current snapshot (read when a
  * job is queued; a reference is held while it runs). Starts its scan timer on @loop.
  * Returns NULL when out of memory.
  */
-struct node_notices *node_notices_new(uv_loop_t *loop, struct store_notices *st,
+struct node_notices *node_notices_new(uv_loop_t *loop, struct store_notices *st, struct store *main,
 				      const struct proto_keys *keys, const uint8_t community[32],
 				      struct node_snap *const *snapp);
 
-/* node_notices_set_dissem() - send through @d from now on (NULL: the links are gone). */
+/* node_notices_watch() - the main store committed something: look for local notices. NULL-safe. */
+void node_notices_watch(struct node_notices *n);
+
+/* node_notices_set_dissem() - send through @d from now on (NULL: the links are gone). NULL-safe. */
 void node_notices_set_dissem(struct node_notices *n, struct node_dissem *d);
 
 /* node_notices_hooks() - fill @h with the hooks to pass to node_dissem_set_notice_hooks(). */
@@ -86,7 +100,7 @@ void node_notices_submit(struct node_notices *n, struct node_request *req,
 			 void (*done)(void *arg, char *text), void *arg);
 
 /*
- * node_notices_status_json() - {"stored", "outbox", "received", "refused", "duplicates",
+ * node_notices_status_json() - {"raised" (local notices raised or updated), "stored", "outbox", "received", "refused", "duplicates",
  * "sent", "acked", "ack_sent", "forwarded", "dropped"}. New reference or NULL.
  */
 json_t *node_notices_status_json(struct node_notices *n);

@@ -123,17 +123,40 @@ static void test_store_notice(void **state)
 	assert_int_equal(store_notices_apply(s, &b), -EINVAL);
 	assert_int_equal(store_notices_get(s, (uint8_t[16]){9}, NULL, &bytes, &len),
 			 STORE_E_NOT_FOUND);
+	/* A local notice is replaced in place; watch_seq commits with it. */
+	uint64_t seq = 99;
+	assert_int_equal(store_notices_watch_seq(s, &seq), 0);
+	assert_int_equal(seq, 0);
+	memset(m[1].id, 7, 16);
+	m[1].flags = STORE_NOTICE_LOCAL;
+	m[1].bytes = (const uint8_t *)"{\"v\":1}";
+	m[1].len = 7;
+	b = (struct store_notices_batch){
+		.msgs = &m[1], .n_msgs = 1, .is_new = is_new, .set_watch = true, .watch_seq = 41};
+	assert_int_equal(store_notices_apply(s, &b), 0);
+	m[1].bytes = (const uint8_t *)"{\"v\":22}";
+	m[1].len = 8;
+	b.watch_seq = 42;
+	assert_int_equal(store_notices_apply(s, &b), 0);
+	assert_true(is_new[0]);
+	assert_int_equal(store_notices_get(s, m[1].id, &flags, &bytes, &len), 0);
+	assert_int_equal(flags, STORE_NOTICE_LOCAL);
+	assert_int_equal(len, 8);
+	assert_memory_equal(bytes, "{\"v\":22}", 8);
+	free(bytes);
+	assert_int_equal(store_notices_watch_seq(s, &seq), 0);
+	assert_int_equal(seq, 42);
 	store_notices_close(s);
 
 	/* Durable, and the same handle key after a reopen. */
 	assert_int_equal(store_notices_open(&s, sub), 0);
 	assert_memory_equal(store_notices_handle_key(s), key, 32);
 	assert_int_equal(store_notices_count(s, &nm, &no), 0);
-	assert_int_equal(nm, 2);
+	assert_int_equal(nm, 3);
 	assert_int_equal(no, 1);
 	assert_int_equal(store_notices_iter(s, count_out, count_msg, &seen), 0);
 	assert_int_equal(seen.outs, 1);
-	assert_int_equal(seen.msgs, 2);
+	assert_int_equal(seen.msgs, 3);
 	assert_int_equal(seen.flags[0], STORE_NOTICE_OUT);
 	assert_int_equal(seen.lens[1], 6);
 	store_notices_close(s);
