@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "node/common/log.h"
+#include "node/common/prio.h"
 #include "node/daemon/rerender.h"
 #include "node/format/request.h"
 #include "policy/egress.h"
@@ -445,6 +446,8 @@ static void sync_work(uv_work_t *w)
 	struct sync_job *job = w->data;
 	struct render_ctx rc = {.snap = job->snap};
 	int r = 0;
+
+	node_prio_worker(); /* the loop thread first (node/common/prio.h) */
 
 	struct timespec ts;
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "node/common/log.h"
+#include "node/common/prio.h"
 #include "node/overlay/dissem_int.h"
 #include "policy/admit.h"
 #include "policy/rate.h"
@@ -111,6 +112,8 @@ static void job_work(uv_work_t *w)
 	struct store_outbox_entry *dels = NULL;
 	struct store_batch b;
 	size_t k = 0;
+
+	node_prio_worker(); /* the loop thread first (node/common/prio.h) */
 
 	if (j->n && (!si || !reps || !map)) {
 		j->err = -ENOMEM;
