@@ -719,8 +719,12 @@ static void job_work(uv_work_t *w)
 			if (rc) {
 				char hex[65];
 				j->refused++;
-				log_warning("notice from member %.16s refused: %s",
-					    proto_hex_encode(hex, o->peer, 32), why);
+				/* Other members are named at debug only (chatham.conf(5)). */
+				log_warning("notices: a notice from another member was refused: "
+					    "%s",
+					    why);
+				log_debug("notices: the refused notice came from member %.16s",
+					  proto_hex_encode(hex, o->peer, 32));
 			}
 			break;
 		case OP_ACKED:
