@@ -243,7 +243,7 @@ static bool form_ok(const char *p, size_t len, char *why, size_t why_len)
 	bool ok = doc && json_is_object(doc) && node_form_validate(doc, &fe) == 0;
 
 	if (!ok)
-		snprintf(why, why_len, "form %s%s%s", doc ? fe.field : "", doc ? ": " : "",
+		snprintf(why, why_len, "form %.96s%s%.120s", doc ? fe.field : "", doc ? ": " : "",
 			 doc ? fe.message : je.text);
 	json_decref(doc);
 	return ok;
