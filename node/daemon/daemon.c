@@ -101,6 +101,7 @@ struct node_daemon {
 	uint64_t reloads, reload_failures;
 	uint64_t roster_conflicts; /* rosters refused as a second roster of a held epoch */
 	uint64_t outbox_departed;  /* outbox copies dropped because the recipient left */
+	uint64_t notices_departed; /* notices dropped from their outbox for the same reason */
 	char last_status[256];
 	int exit_code;
 };
@@ -506,7 +507,8 @@ static int load_rosters(struct node_daemon *d)
  *            "refused": {policy reason id: count}}, "reload": {"count", "failures"}},
  *            "loop": node_looplag_json() (the loop's delay since ready), and while
  *            the overlay runs "gossip": node_dissem_status_json(); "notices":
- *            node_notices_status_json()
+ *            node_notices_status_json() and "departed_dropped" (undelivered notices for
+ *            members that left the roster, dropped at adoption)
  *   peers   {"ok":true, "overlay": "on"|"off"|"stopping", "roster_members", and with the
  *            overlay on node_overlay_peers_json()'s "peers" (one object per link: id, state,
  *            direction, uptime_s, bytes_in/out, msgs_in/out, rtt_ms, queued, version;
@@ -588,8 +590,14 @@ static json_t *status_json(struct node_daemon *d)
 		json_object_set_new(resp, "sealed", node_dissem_sealed_json(d->dissem));
 	if (resp)
 		json_object_set_new(resp, "loop", node_looplag_json(&d->lag));
-	if (resp && d->notices)
-		json_object_set_new(resp, "notices", node_notices_status_json(d->notices));
+	if (resp && d->notices) {
+		json_t *nj = node_notices_status_json(d->notices);
+
+		if (nj)
+			json_object_set_new(nj, "departed_dropped",
+					    json_integer((json_int_t)d->notices_departed));
+		json_object_set_new(resp, "notices", nj);
+	}
 	return resp;
 }
 
@@ -1116,6 +1124,16 @@ static void drop_departed(struct node_daemon *d, const struct proto_roster *r)
 		log_notice("roster epoch %llu: dropped %zu undelivered AMBER/RED cop%s for members "
 			   "no longer in the roster",
 			   (unsigned long long)r->epoch, n, n == 1 ? "y" : "ies");
+	err = store_notices_outbox_drop(d->notices_st, keep_member, (void *)r, &n);
+	if (err)
+		log_err("roster epoch %llu: cannot drop the notices for departed members: %s",
+			(unsigned long long)r->epoch, proto_error_str(err));
+	else
+		d->notices_departed += n;
+	if (!err && n)
+		log_notice("roster epoch %llu: dropped %zu undelivered notice%s for members no "
+			   "longer in the roster",
+			   (unsigned long long)r->epoch, n, n == 1 ? "" : "s");
 }
 
 static void reload_done(uv_work_t *work, int status)

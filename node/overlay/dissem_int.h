@@ -99,20 +99,23 @@ struct inb {
 	int result;
 	bool own;	/* attributed and signed by the member of the link it came on */
 	bool dropped;	/* not verified: its member is past its budget (struct allowance) */
-	uint32_t allow; /* index of its member's allowance in its job */
+	uint32_t allow; /* index of its member's allowance in its job's allow[] */
 };
 
 /*
- * Refusals one job may find in one member's reports before its offence
- * (policy_abuse_reserve()): past them the job stops verifying that member's reports, so an
- * offending member costs its budget and no more, even with thousands of reports queued.
+ * Refusals the running admission jobs may still find in one member's reports before its
+ * offence (policy_abuse_reserve()): past them a job stops verifying that member's reports, so
+ * an offending member costs its budget and no more, even with thousands of reports queued.
+ * One per member while jobs hold its reports, shared by those jobs (two jobs running at
+ * once draw on the same count), released when the last of them is done.
  */
 struct allowance {
+	struct allowance *next; /* d->allowances */
 	uint8_t member[32];
-	uint32_t reserved; /* taken from the member's budget, released when the job is done */
-	uint32_t left;	   /* refusals still allowed (the job's worker counts them down) */
+	uint32_t reserved; /* taken from the member's budget */
+	uint32_t left;	   /* refusals still allowed: the jobs' workers count it down (atomic) */
+	unsigned refs;	   /* jobs holding it (loop thread) */
 };
-
 struct del {
 	uint8_t report_id[32];
 	uint8_t recipient[32];
@@ -128,7 +131,7 @@ struct job {
 	size_t n_puts;
 	struct del *dels;
 	size_t n_dels;
-	struct allowance *allow;
+	struct allowance **allow; /* referenced, one per member */
 	size_t n_allow;
 	uint64_t now_ms;
 	int err;
@@ -187,6 +190,7 @@ struct node_dissem {
 	 * records not yet stored: at most one job writes them at a time.
 	 */
 	struct policy_abuse *abuse;
+	struct allowance *allowances; /* held by running admission jobs */
 	struct store_abuse_record *abuse_unsaved;
 	size_t n_abuse_unsaved, cap_abuse_unsaved;
 	bool abuse_saving;
