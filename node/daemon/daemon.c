@@ -2072,7 +2072,6 @@ static int start_overlay(struct node_daemon *d)
 	}
 	err = sealed_setup(d);
 	if (err) {
-		proto_wipe(netkey, sizeof(netkey));
 		node_dissem_stop(d->dissem, NULL, NULL);
 		d->dissem = NULL;
 		return err;
