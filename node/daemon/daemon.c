@@ -1413,6 +1413,9 @@ static void drop_departed(struct node_daemon *d, const struct proto_roster *r)
 			   (unsigned long long)r->epoch, n, n == 1 ? "" : "s");
 }
 
+static void start_reload(struct node_daemon *d);
+static void start_roster_job(struct node_daemon *d);
+
 static void reload_done(uv_work_t *work, int status)
 {
 	struct reload_job *j = work->data;
@@ -1503,6 +1506,15 @@ out:
 	d->last_status[0] = '\0';
 	node_notify("READY=1");
 	send_status(d);
+	/* A SIGHUP that came during this reload, else rosters that waited for it. */
+	if (d->stopping)
+		return;
+	if (d->reload_wanted) {
+		d->reload_wanted = false;
+		start_reload(d);
+	} else {
+		start_roster_job(d);
+	}
 }
 
 static void start_reload(struct node_daemon *d)
@@ -1512,7 +1524,9 @@ static void start_reload(struct node_daemon *d)
 	if (d->stopping)
 		return;
 	if (d->reloading) {
-		log_notice("reload already in progress");
+		log_notice("reload already in progress; it runs again when done");
+		d->reload_wanted =
+			true; /* the file may have changed since the running one read it */
 		return;
 	}
 	if (d->roster_job) {
@@ -1817,9 +1831,6 @@ static void roster_work(uv_work_t *w)
 	if (!j->err && !(j->snap = build_snap(d, d->cfg, j->r)))
 		j->err = -ENOMEM;
 }
-
-static void start_roster_job(struct node_daemon *d);
-static void start_reload(struct node_daemon *d);
 
 static void roster_job_free(struct roster_job *j)
 {
