@@ -12,6 +12,7 @@
  *   outbox.c          direct delivery of AMBER/RED reports and their ACKs
  *   roster_gossip.c   rosters sent to and received from peers
  *   stem_driver.c     the Dandelion stem on links
+ *   sealed.c          sealed sightings: OPRF requests and answers, sealed submissions
  *   dissem_status.c   the counters as JSON
  *
  * Thread rules: everything here runs on the loop thread, except job_work() in admission.c,
@@ -38,6 +39,7 @@
 
 struct proto_gossip;
 struct proto_stem;
+struct node_sealed;
 
 enum qkind {
 	Q_MSG = 0,     /* encoded link message */
@@ -202,6 +204,7 @@ struct node_dissem {
 	size_t n_hidden, cap_hidden;
 	size_t parts_bytes; /* ROSTER_PART bytes held over all links */
 
+	struct node_sealed *sealed;		/* sealed.c */
 	struct node_dissem_notice_hooks notice; /* node_dissem_set_notice_hooks() */
 
 	struct proto_report scratch; /* loop-thread decodes */
@@ -335,5 +338,19 @@ void node_stem_relay(struct node_dissem *d, const struct inb *it);
 /* A STEM message from @dl; embargoes due at @now. */
 void node_stem_on_stem(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len);
 void node_stem_tick(struct node_dissem *d, uint64_t now);
+
+/* sealed.c ------------------------------------------------------------------------------- */
+
+/* node_sealed_new() - the (disabled) sealed state of @d; 0 or -ENOMEM. node_sealed_free(). */
+int node_sealed_new(struct node_dissem *d);
+void node_sealed_free(struct node_dissem *d);
+/* Link @dl came up (announce our share, start re-sending), went down. */
+void node_sealed_on_up(struct node_dissem *d, struct dlink *dl);
+void node_sealed_on_down(struct node_dissem *d, struct dlink *dl);
+/* A message of type 16-19 from @dl. */
+void node_sealed_on_message(struct node_dissem *d, struct dlink *dl,
+			    const struct proto_link_msg *m);
+/* Once a second: re-send pages, time out questions, expire. */
+void node_sealed_periodic(struct node_dissem *d, uint64_t now);
 
 #endif
