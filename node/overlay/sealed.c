@@ -112,8 +112,7 @@ struct in_sub {
 	uint8_t key[STORE_SEALED_KEY_LEN]; /* g || ring tag */
 	uint8_t *bytes;
 	size_t len;
-	uint32_t slot;
-	struct node_link *l;
+	struct node_link *l; /* the link it came on: not sent back there */
 	bool stored;
 };
 
@@ -687,7 +686,6 @@ static void on_sealed(struct node_sealed *sd, struct dlink *dl, const uint8_t *p
 	sd->pend_used[slot] = true;
 	memcpy(it->bytes, p, len);
 	it->len = len;
-	it->slot = slot_no(d, dl);
 	it->l = dl->l;
 	sd->n_in++;
 	kick_in(sd);
@@ -1172,7 +1170,10 @@ static void finish_done(uv_work_t *w, int status)
 		a->subs = NULL;
 		a->sub_len = NULL;
 		a->state = ASK_WAITING;
-		ask_more(a);
+		if (a->n_ans >= sd->set.t)
+			ask_finish(a);
+		else
+			ask_more(a);
 		return;
 	}
 	if (a->err) {
