@@ -252,35 +252,45 @@ static const struct cp_info *lookup(const struct policy_skeleton *sk, struct pol
 void policy_skel_text_deinit(struct policy_skel_text *t)
 {
 	free(t->cache);
-	free(t->cp);
-	free(t->from);
-	free(t->to);
-	free(t->bnd);
+	free(t->from); /* one block holds all four arrays (reserve()) */
 	memset(t, 0, sizeof(*t));
 }
 
+/*
+ * The four arrays live in one block (from, to, cp, bnd, in that order, each of t->cap
+ * entries): one allocation per text instead of four, which is most of a short text's cost.
+ */
 static int reserve(struct policy_skel_text *t, size_t more)
 {
 	size_t cap;
-	void *p;
+	uint8_t *blk;
+	size_t *from, *to;
+	uint32_t *cp;
+	uint8_t *bnd;
 
 	if (t->len + more + 1 <= t->cap)
 		return 0;
 	cap = t->cap ? t->cap : 256;
 	while (cap < t->len + more + 1)
 		cap *= 2;
-	if (!(p = realloc(t->cp, cap * sizeof(*t->cp))))
+	blk = malloc(cap * (2 * sizeof(size_t) + sizeof(uint32_t) + 1));
+	if (!blk)
 		return -ENOMEM;
-	t->cp = p;
-	if (!(p = realloc(t->from, cap * sizeof(*t->from))))
-		return -ENOMEM;
-	t->from = p;
-	if (!(p = realloc(t->to, cap * sizeof(*t->to))))
-		return -ENOMEM;
-	t->to = p;
-	if (!(p = realloc(t->bnd, cap * sizeof(*t->bnd))))
-		return -ENOMEM;
-	t->bnd = p;
+	from = (size_t *)blk;
+	to = from + cap;
+	cp = (uint32_t *)(to + cap);
+	bnd = (uint8_t *)(cp + cap);
+	if (t->cap) {
+		memcpy(from, t->from, (t->len + 1) * sizeof(*from));
+		memcpy(to, t->to, (t->len + 1) * sizeof(*to));
+		memcpy(cp, t->cp, (t->len + 1) * sizeof(*cp));
+		memcpy(bnd, t->bnd, t->len + 1);
+		free(t->from);
+	}
+	t->from = from;
+	t->to = to;
+	t->cp = cp;
+	t->bnd = bnd;
 	t->cap = cap;
 	return 0;
 }
@@ -576,6 +586,12 @@ static size_t next_unit(const uint8_t *in, size_t len, unsigned flags, uint32_t 
 	return n;
 }
 
+/* Whether next_unit() may read more than the byte @c itself (markup, escapes, defanging). */
+static inline bool markup_start(uint8_t c)
+{
+	return c == '<' || c == '&' || c == '%' || c == '\\' || c == '[' || c == '(' || c == '{';
+}
+
 /* The boundary scanner's memory of the last two word units. */
 struct bstate {
 	unsigned pend;	       /* boundary owed to the next word unit */
@@ -617,6 +633,11 @@ static void word_unit(struct policy_skel_text *t, struct bstate *b, const struct
 	b->pend = POLICY_SKEL_NONE;
 }
 
+int policy_skel_text_reserve(struct policy_skel_text *t, size_t n)
+{
+	return reserve(t, n);
+}
+
 int policy_skeleton_map(const struct policy_skeleton *sk, const char *text, size_t len, size_t base,
 			unsigned flags, struct policy_skel_text *t)
 {
@@ -628,9 +649,29 @@ int policy_skeleton_map(const struct policy_skeleton *sk, const char *text, size
 		return -ENOMEM;
 	for (size_t i = 0; i < len;) {
 		uint32_t cp = 0;
-		bool sep;
-		size_t n = next_unit(in + i, len - i, flags, &cp, &sep);
+		bool sep = false;
+		size_t n;
 		const struct cp_info *ci;
+
+		/*
+		 * Most text is ASCII without markup: its units are single bytes, looked up in the
+		 * table directly (what next_unit() would return, without its calls).
+		 */
+		if (in[i] < 0x80 && ((flags & POLICY_SKEL_PLAIN) || !markup_start(in[i]))) {
+			ci = &sk->latin[in[i]];
+			if (ci->kind == K_WORD) {
+				if (ci->n > 1 && reserve(t, ci->n) < 0)
+					return -ENOMEM;
+				word_unit(t, &b, ci, in[i], base + i, base + i + 1);
+			} else if (ci->kind == K_SEP) {
+				b.pend = POLICY_SKEL_HARD;
+				b.cls1 = b.cls2 = C_OTHER;
+				b.prev_is_zero = b.prev_is_0x = false;
+			}
+			i++;
+			continue;
+		}
+		n = next_unit(in + i, len - i, flags, &cp, &sep);
 
 		if (n > 1 && in[i] && strchr("<&%\\[({", in[i]) &&
 		    !(n == 8 && memcmp(in + i, "[member]", 8) == 0))

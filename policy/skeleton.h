@@ -78,6 +78,13 @@ const struct policy_skeleton *policy_skeleton_shared(void);
 /* policy_skeleton_free() - NULL is a no-op. Never on the shared context. */
 void policy_skeleton_free(struct policy_skeleton *sk);
 
+/*
+ * policy_skel_text_reserve() - make room in @t for @n more code points, so that mapping
+ * several texts into it allocates once (ASCII text maps to at most one code point a byte).
+ * Returns 0 or -ENOMEM.
+ */
+int policy_skel_text_reserve(struct policy_skel_text *t, size_t n);
+
 /* policy_skeleton_map() flag: read the text as plain text (step 1 only decodes UTF-8). */
 #define POLICY_SKEL_PLAIN 1u
 
