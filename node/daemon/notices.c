@@ -245,7 +245,7 @@ static bool form_ok(const char *p, size_t len, char *why, size_t why_len)
 	bool ok = doc && json_is_object(doc) && node_form_validate(doc, &fe) == 0;
 
 	if (!ok)
-		snprintf(why, why_len, "form %s%s%s", doc ? fe.field : "", doc ? ": " : "",
+		snprintf(why, why_len, "form %.96s%s%.120s", doc ? fe.field : "", doc ? ": " : "",
 			 doc ? fe.message : je.text);
 	json_decref(doc);
 	return ok;
@@ -587,6 +587,8 @@ static int render_one(void *arg, const struct store_notice_msg *m)
 	if (m->flags || proto_notice_decode(m->bytes, m->len, &nt) ||
 	    nt.kind != PROTO_NOTICE_KIND_NOTICE)
 		return 0; /* received notices only */
+	if (nt.tlp == PROTO_TLP_RED && !c->j->snap->pcfg.export_red)
+		return 0; /* RED leaves the node only where [policy] export_red says so */
 	form = json_loadb(nt.form, nt.form_len, 0, NULL);
 	if (!form)
 		return 0;
@@ -814,8 +816,12 @@ static void job_work(uv_work_t *w)
 			if (rc) {
 				char hex[65];
 				j->refused++;
-				log_warning("notice from member %.16s refused: %s",
-					    proto_hex_encode(hex, o->peer, 32), why);
+				/* Other members are named at debug only (chatham.conf(5)). */
+				log_warning("notices: a notice from another member was refused: "
+					    "%s",
+					    why);
+				log_debug("notices: the refused notice came from member %.16s",
+					  proto_hex_encode(hex, o->peer, 32));
 			}
 			break;
 		case OP_ACKED:
