@@ -39,6 +39,7 @@
 #include "node/daemon/notify.h"
 #include "node/overlay/overlay.h"
 #include "node/common/snap.h"
+#include "node/common/tagvocab.h"
 #include "node/common/warnlists.h"
 #include "policy/egress.h"
 #include "policy/strip.h"
@@ -75,6 +76,7 @@ struct node_daemon {
 	size_t n_rosters_waiting;
 	struct node_snap *snap;
 	struct node_warnlists *warnlists; /* the newest loaded; snapshots hold references */
+	struct node_tagvocab *tagvocab;	  /* likewise */
 	struct store *store;
 	struct store_export *xport;
 	struct store_notices *notices_st; /* <state dir>/notices */
@@ -165,6 +167,32 @@ static struct node_warnlists *load_warnlists(const struct node_config *cfg)
 	return w;
 }
 
+/* Read [policy] tag_vocab_dir and tag_vocab_files; any thread. Logs as load_warnlists(). */
+static struct node_tagvocab *load_tagvocab(const struct node_config *cfg)
+{
+	const char *dir = node_config_str(cfg, NODE_POLICY_TAG_VOCAB_DIR);
+	const char *const *files;
+	struct node_tagvocab *t;
+	size_t n;
+	char why[512];
+	int err;
+
+	files = node_config_paths(cfg, NODE_POLICY_TAG_VOCAB_FILES, &n);
+	err = node_tagvocab_load(dir, files, n, &t, why, sizeof(why));
+	if (err) {
+		log_err("tag vocabulary: %s", why[0] ? why : proto_error_str(err));
+		return NULL;
+	}
+	if (t->dir_missing)
+		log_warning("tag vocabulary: %s does not exist ([policy] tag_vocab_dir); %zu "
+			    "entries from tag_vocab_files, every other tag is redacted as text",
+			    dir, policy_vocab_size(t->v));
+	else
+		log_info("tag vocabulary: %zu entries from %zu files", policy_vocab_size(t->v),
+			 t->n_files);
+	return t;
+}
+
 static struct node_snap *make_snap(const struct node_daemon *d, const struct node_config *cfg)
 {
 	struct policy_config p;
@@ -175,6 +203,7 @@ static struct node_snap *make_snap(const struct node_daemon *d, const struct nod
 	if (s) {
 		s->own_ring_sk = d->keys.ring_sk;
 		node_snap_set_warnlists(s, d->warnlists);
+		node_snap_set_tagvocab(s, d->tagvocab);
 	}
 	return s;
 }
@@ -921,6 +950,7 @@ struct reload_job {
 	struct proto_roster *roster;	  /* newer roster adopted, or NULL */
 	struct node_snap *snap;		  /* built here with its redactor (NULL: out of memory) */
 	struct node_warnlists *warnlists; /* read here; the snapshot gets it on the loop */
+	struct node_tagvocab *tagvocab;	  /* likewise */
 	int held_back;
 	bool conflict; /* the roster file conflicts with a held epoch */
 };
@@ -976,7 +1006,10 @@ static void reload_work(uv_work_t *work)
 		return;
 	}
 	j->warnlists = load_warnlists(j->cfg);
-	if (!j->warnlists) {
+	j->tagvocab = j->warnlists ? load_tagvocab(j->cfg) : NULL;
+	if (!j->tagvocab) {
+		node_warnlists_unref(j->warnlists); /* not shared yet: the pool may free it */
+		j->warnlists = NULL;
 		log_err("reload: keeping the running configuration");
 		node_config_free(j->cfg);
 		j->cfg = NULL;
@@ -1061,10 +1094,15 @@ static void reload_done(uv_work_t *work, int status)
 	node_warnlists_unref(d->warnlists);
 	d->warnlists = j->warnlists;
 	j->warnlists = NULL;
-	if (!snap)
+	node_tagvocab_unref(d->tagvocab);
+	d->tagvocab = j->tagvocab;
+	j->tagvocab = NULL;
+	if (!snap) {
 		snap = make_snap(d, j->cfg); /* the job's ran out of memory: try once more here */
-	else
+	} else {
 		node_snap_set_warnlists(snap, d->warnlists); /* refcounts are the loop's */
+		node_snap_set_tagvocab(snap, d->tagvocab);
+	}
 	api_limits(j->cfg, &lim);
 	if (!snap || node_api_set_limits(d->api, &lim)) {
 		node_snap_unref(snap);
@@ -1451,6 +1489,7 @@ static void roster_done(uv_work_t *w, int status)
 	drop_departed(d, r);
 	if (j->snap) {
 		node_snap_set_warnlists(j->snap, d->warnlists); /* refcounts are the loop's */
+		node_snap_set_tagvocab(j->snap, d->tagvocab);
 		node_snap_unref(d->snap);
 		d->snap = j->snap;
 		if (d->dissem)
@@ -1713,6 +1752,9 @@ static int start(struct node_daemon *d)
 	d->warnlists = load_warnlists(d->cfg);
 	if (!d->warnlists)
 		return NODE_DAEMON_EXIT_CONFIG;
+	d->tagvocab = load_tagvocab(d->cfg);
+	if (!d->tagvocab)
+		return NODE_DAEMON_EXIT_CONFIG;
 	d->snap = make_snap(d, d->cfg);
 	if (!d->snap) {
 		log_err("out of memory");
@@ -1753,6 +1795,7 @@ static void teardown(struct node_daemon *d)
 	node_exporter_free(d->exporter);
 	node_snap_unref(d->snap);
 	node_warnlists_unref(d->warnlists);
+	node_tagvocab_unref(d->tagvocab);
 	node_notices_free(d->notices);
 	store_notices_close(d->notices_st);
 	store_export_close(d->xport);

@@ -817,8 +817,12 @@ int node_request_parse(const char *line, size_t len, struct node_request **out, 
 		break;
 	case NODE_OP_STATUS:
 	case NODE_OP_PEERS:
-	case NODE_OP_NOTICES:
 		r = check_keys(root, bare_keys, 2, err);
+		break;
+	case NODE_OP_NOTICES:
+		r = check_keys(root, (const char *const[]){"op", "id", "format"}, 3, err);
+		if (!r)
+			r = node_req_parse_notices(root, req, err);
 		break;
 	case NODE_OP_NOTIFY:
 		r = check_keys(root,

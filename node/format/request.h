@@ -51,7 +51,9 @@
  *                      owner by constituency is the recipient; exactly one of the two
  *         via          string, optional: a coordinating member that forwards the notice
  *                      under its own signature, without the notifier's identity
- *   notices    no fields: every notice, status and local notice this node holds
+ *   notices    "format" (optional): "json" (default: every notice, status and local notice
+ *              this node holds), "stix21" or "misp" (the notices it received, their forms
+ *              redacted like descriptions, node/format/notice_fmt.h)
  *   notice_reply
  *         notice       string, required: the notice id (32 hex digits) or >= 8 of them
  *         status       string, required: received, investigating, resolved, not-ours
@@ -158,6 +160,14 @@ struct node_request {
 	/* notice_reply: notice (hex id or prefix), status (enum proto_notice_status), comment */
 	char *notice, *comment;
 	uint8_t status;
+	/* notices: enum node_req_notices_format */
+	uint8_t format;
+};
+
+enum node_req_notices_format {
+	NODE_NOTICES_JSON = 0,
+	NODE_NOTICES_STIX21 = 1,
+	NODE_NOTICES_MISP = 2,
 };
 
 /*
@@ -173,11 +183,13 @@ int node_request_parse(const char *line, size_t len, struct node_request **out, 
 		       struct node_req_error *err);
 
 /*
- * node_req_parse_notify(), node_req_parse_notice_reply() - the fields of those ops from
- * @root into @req (for node_request_parse(); errors as it describes).
+ * node_req_parse_notify(), node_req_parse_notice_reply(), node_req_parse_notices() - the
+ * fields of those ops from @root into @req (for node_request_parse(); errors as it
+ * describes).
  */
 int node_req_parse_notify(json_t *root, struct node_request *req, struct node_req_error *err);
 int node_req_parse_notice_reply(json_t *root, struct node_request *req, struct node_req_error *err);
+int node_req_parse_notices(json_t *root, struct node_request *req, struct node_req_error *err);
 
 /* node_req_status_name() - "received", "investigating", "resolved", "not-ours"; NULL. */
 const char *node_req_status_name(int status);
