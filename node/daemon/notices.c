@@ -245,7 +245,7 @@ static bool form_ok(const char *p, size_t len, char *why, size_t why_len)
 	bool ok = doc && json_is_object(doc) && node_form_validate(doc, &fe) == 0;
 
 	if (!ok)
-		snprintf(why, why_len, "form %s%s%s", doc ? fe.field : "", doc ? ": " : "",
+		snprintf(why, why_len, "form %.96s%s%.120s", doc ? fe.field : "", doc ? ": " : "",
 			 doc ? fe.message : je.text);
 	json_decref(doc);
 	return ok;
@@ -814,8 +814,12 @@ static void job_work(uv_work_t *w)
 			if (rc) {
 				char hex[65];
 				j->refused++;
-				log_warning("notice from member %.16s refused: %s",
-					    proto_hex_encode(hex, o->peer, 32), why);
+				/* Other members are named at debug only (chatham.conf(5)). */
+				log_warning("notices: a notice from another member was refused: "
+					    "%s",
+					    why);
+				log_debug("notices: the refused notice came from member %.16s",
+					  proto_hex_encode(hex, o->peer, 32));
 			}
 			break;
 		case OP_ACKED:

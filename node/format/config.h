@@ -87,6 +87,11 @@ enum node_opt_type {
 	  "every overlay link. Must be mode 0600 or stricter. Under systemd the unit passes it "   \
 	  "as the credential network.key. When the file does not exist the overlay stays off: "    \
 	  "the node links with no other member and logs a warning.")                               \
+	X(NODE_OPRF_SHARE_FILE, "node", "oprf_share_file", NODE_OPT_PATH,                          \
+	  "${CREDENTIALS_DIRECTORY:-/etc/chatham}/oprf-share.key", 1, 4000, NULL, false,           \
+	  "A steward node's share of the sealed-sighting OPRF key (oprf-share-J.key from "         \
+	  "chatham community init --sealed-k). Must be mode 0600 or stricter and belong to the "   \
+	  "community file. When the file does not exist the node holds no share.")                 \
 	X(NODE_ROSTER_FILE, "node", "roster_file", NODE_OPT_PATH,                                  \
 	  "${CONFIGURATION_DIRECTORY:-/etc/chatham}/roster", 1, 4000, NULL, true,                  \
 	  "The newest signed roster. Read at start and at every reload; a newer epoch that "       \

@@ -38,6 +38,9 @@
  *                      without it such an item fails with NODE_E_WARNINGLISTED
  *   query      "indicator_id" (64 hex digits), or "value" with optional "type"
  *   list       "since" (feed sequence, default 0), "limit" (1..NODE_REQ_LIST_MAX, default 100)
+ *   seal       "values": array of 1..NODE_REQ_SEAL_MAX objects {"value", "type" (optional,
+ *              detected when absent), "confidence" (0..100, default 50)}: sealed sightings
+ *              (docs/SEALED.md); the whole request fails on the first bad value
  *   status, peers   no fields
  *   notify     a notice to another member team (proto/notice.h):
  *         form         object, required: a form (node/format/form.h), validated against
@@ -86,6 +89,7 @@
 
 #define NODE_REQ_BATCH_MAX 10000
 #define NODE_REQ_LIST_MAX 1000
+#define NODE_REQ_SEAL_MAX 1024 /* one OPRF_EVAL batch (proto/sealed_msg.h) */
 #define NODE_REQ_LIST_DEFAULT 100
 #define NODE_REQ_CONFIDENCE_DEFAULT 50
 #define NODE_REQ_TTL_MAX (10ll * 366 * 24 * 3600) /* seconds */
@@ -110,6 +114,13 @@ enum node_req_op {
 	NODE_OP_NOTIFY,
 	NODE_OP_NOTICES,
 	NODE_OP_NOTICE_REPLY,
+	NODE_OP_SEAL,
+};
+
+/* One value to seal (op seal). */
+struct node_req_sealed {
+	struct proto_indicator ind; /* canonical */
+	uint8_t confidence;
 };
 
 struct node_req_error {
@@ -154,6 +165,9 @@ struct node_request {
 	/* list */
 	uint64_t since;
 	uint32_t limit;
+	/* seal */
+	size_t n_sealed;
+	struct node_req_sealed *sealed;
 	/* notify: form (compact JSON text), to / to_owner_of (one), via (optional); owned */
 	char *form, *to, *to_owner_of, *via;
 	uint8_t tlp;
