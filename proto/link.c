@@ -13,6 +13,7 @@
 
 #include "proto/error.h"
 #include "proto/mp.h"
+#include "proto/notice.h"
 #include "proto/report.h"
 
 #include <errno.h>
@@ -45,11 +46,13 @@ static const char *const type_names[PROTO_LINK_TYPE_COUNT] = {
 	[PROTO_LINK_OPRF_ANSWER] = "OPRF_ANSWER",
 	[PROTO_LINK_SEALED] = "SEALED",
 	[PROTO_LINK_OPRF_HOLDER] = "OPRF_HOLDER",
+	[PROTO_LINK_NOTICE] = "NOTICE",
+	[PROTO_LINK_NOTICE_ACK] = "NOTICE_ACK",
 };
 
 const char *proto_link_type_name(uint64_t type)
 {
-	return type < PROTO_LINK_TYPE_COUNT ? type_names[type] : "UNKNOWN";
+	return type < PROTO_LINK_TYPE_COUNT && type_names[type] ? type_names[type] : "UNKNOWN";
 }
 
 static bool is_sealed_type(enum proto_link_type t)
@@ -62,12 +65,16 @@ static bool is_bin_type(enum proto_link_type t)
 {
 	return t == PROTO_LINK_PUSH || t == PROTO_LINK_DIRECT || t == PROTO_LINK_STEM ||
 	       t == PROTO_LINK_RECON || t == PROTO_LINK_ROSTER || t == PROTO_LINK_CATCHUP ||
-	       is_sealed_type(t);
+	       is_sealed_type(t) || t == PROTO_LINK_NOTICE;
 }
 
 /* Payload limit per bin type: reports are bounded by their own codec's limit. */
+_Static_assert(PROTO_NOTICE_MAX_BYTES <= PROTO_LINK_BIN_MAX, "a notice fits one NOTICE message");
+
 static size_t bin_max(enum proto_link_type t)
 {
+	if (t == PROTO_LINK_NOTICE)
+		return PROTO_NOTICE_MAX_BYTES;
 	return t == PROTO_LINK_RECON || t == PROTO_LINK_ROSTER || is_sealed_type(t)
 		       ? PROTO_LINK_BIN_MAX
 		       : PROTO_REPORT_MAX_BYTES;
@@ -211,6 +218,19 @@ int proto_link_encode_ack(const uint8_t id[32], uint8_t **out, size_t *out_len)
 	proto_mp_write_array(&w, 2);
 	proto_mp_write_uint(&w, PROTO_LINK_ACK);
 	proto_mp_write_bin(&w, id, PROTO_LINK_ID_LEN);
+	return proto_mp_writer_finish(&w, out, out_len);
+}
+
+int proto_link_encode_notice_ack(const uint8_t id[16], uint8_t **out, size_t *out_len)
+{
+	struct proto_mp_writer w;
+
+	if (!id)
+		return -EINVAL;
+	proto_mp_writer_init(&w);
+	proto_mp_write_array(&w, 2);
+	proto_mp_write_uint(&w, PROTO_LINK_NOTICE_ACK);
+	proto_mp_write_bin(&w, id, 16);
 	return proto_mp_writer_finish(&w, out, out_len);
 }
 
@@ -387,7 +407,8 @@ int proto_link_decode(struct proto_link_msg *m, const uint8_t *buf, size_t len)
 	err = proto_mp_read_uint(&r, &type);
 	if (err)
 		return err;
-	if (type >= PROTO_LINK_TYPE_COUNT || n != expected_count((enum proto_link_type)type))
+	if (type >= PROTO_LINK_TYPE_COUNT || !type_names[type] ||
+	    n != expected_count((enum proto_link_type)type))
 		return PROTO_E_LINK_MSG;
 	memset(m, 0, sizeof(*m));
 	m->type = (enum proto_link_type)type;
@@ -405,6 +426,9 @@ int proto_link_decode(struct proto_link_msg *m, const uint8_t *buf, size_t len)
 		break;
 	case PROTO_LINK_ACK:
 		err = proto_mp_read_bin_fixed(&r, m->u.id, sizeof(m->u.id));
+		break;
+	case PROTO_LINK_NOTICE_ACK:
+		err = proto_mp_read_bin_fixed(&r, m->u.notice_id, sizeof(m->u.notice_id));
 		break;
 	case PROTO_LINK_IHAVE:
 	case PROTO_LINK_GRAFT:

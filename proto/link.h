@@ -61,8 +61,16 @@
  *   19  OPRF_HOLDER [19, payload (bin)]  member and a share holder, a sealed submission
  *               (gossiped to every link), and a share holder's announcement on link-up.
  *               Their payloads are bounded only by the message limit.
- * Numbers 20-31 are reserved (notices, key lifecycle); new types take the next free number,
- * never reuse one.
+ *   20  NOTICE  [20, signed notice (bin)]  a notice or status reply between member teams
+ *               (proto/notice.h wire form, at most PROTO_NOTICE_MAX_BYTES), delivered to
+ *               the link peer, which is the notice's `to`. Sent from a persistent outbox
+ *               and retried until NOTICE_ACK; never gossiped or forwarded as is (a
+ *               coordinator forwards a NEW notice signed by itself).
+ *   21  NOTICE_ACK [21, notice id (bin 16)]  the NOTICE with this id is stored (committed)
+ *               by the receiver; stop retrying.
+ *   22, 23      reserved for notices; 24-31 reserved (key lifecycle, issue 13).
+ * Unassigned numbers are refused as PROTO_E_LINK_MSG; new types take the next free number
+ * of their reserved band, never reuse one.
  *
  * Id lists (IHAVE, GRAFT, FETCH) hold 1..PROTO_LINK_IDS_MAX ids (an empty list is
  * PROTO_E_EMPTY). bin payloads are 1 byte or more: PUSH, DIRECT, STEM and CATCHUP carry one signed
@@ -109,7 +117,9 @@ enum proto_link_type {
 	PROTO_LINK_OPRF_ANSWER = 17,
 	PROTO_LINK_SEALED = 18,
 	PROTO_LINK_OPRF_HOLDER = 19,
-	PROTO_LINK_TYPE_COUNT = 20,
+	PROTO_LINK_NOTICE = 20,
+	PROTO_LINK_NOTICE_ACK = 21,
+	PROTO_LINK_TYPE_COUNT = 22, /* one past the highest assigned type; gaps are unassigned */
 };
 
 struct proto_link_hello {
@@ -132,12 +142,13 @@ struct proto_link_msg {
 		struct {
 			const uint8_t *p;
 			size_t len;
-		} bin; /* PUSH, DIRECT, STEM, RECON, ROSTER, CATCHUP, types 16-19 */
+		} bin; /* PUSH, DIRECT, STEM, RECON, ROSTER, CATCHUP, types 16-19, NOTICE */
 		struct {
 			const uint8_t *p; /* encoded list; read with proto_link_id() */
 			size_t n;
-		} ids;		/* IHAVE, GRAFT, FETCH */
-		uint8_t id[32]; /* ACK */
+		} ids;		       /* IHAVE, GRAFT, FETCH */
+		uint8_t id[32];	       /* ACK */
+		uint8_t notice_id[16]; /* NOTICE_ACK */
 		struct {
 			uint32_t index, total;
 			const uint8_t *p;
@@ -194,8 +205,8 @@ int proto_link_encode_nonce(enum proto_link_type type, uint64_t nonce, uint8_t *
 int proto_link_encode_bare(enum proto_link_type type, uint8_t **out, size_t *out_len);
 
 /*
- * PUSH, DIRECT, STEM, RECON, ROSTER, CATCHUP, OPRF_EVAL, OPRF_ANSWER, SEALED or OPRF_HOLDER
- * (@type) with @len bytes of @p (borrowed).
+ * PUSH, DIRECT, STEM, RECON, ROSTER, CATCHUP, OPRF_EVAL, OPRF_ANSWER, SEALED, OPRF_HOLDER
+ * or NOTICE (@type) with @len bytes of @p (borrowed).
  */
 int proto_link_encode_bin(enum proto_link_type type, const uint8_t *p, size_t len, uint8_t **out,
 			  size_t *out_len);
@@ -206,6 +217,9 @@ int proto_link_encode_ids(enum proto_link_type type, const uint8_t (*ids)[32], s
 
 /* ACK of report @id. */
 int proto_link_encode_ack(const uint8_t id[32], uint8_t **out, size_t *out_len);
+
+/* NOTICE_ACK of notice @id. */
+int proto_link_encode_notice_ack(const uint8_t id[16], uint8_t **out, size_t *out_len);
 
 /*
  * ROSTER_PART @index of @total with @len bytes of @p (borrowed). PROTO_E_RANGE unless

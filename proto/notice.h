@@ -37,7 +37,9 @@
 
 #define PROTO_NOTICE_VERSION 1
 #define PROTO_NOTICE_DOMAIN "chatham/notice/1"
-#define PROTO_NOTICE_FORM_MAX (96 * 1024)
+/* A notice travels in one link message (proto/link.h NOTICE, at most PROTO_LINK_BIN_MAX
+ * bytes), so a form is at most 60 KiB of UTF-8 whatever its schema allows in characters. */
+#define PROTO_NOTICE_FORM_MAX (60 * 1024)
 #define PROTO_NOTICE_COMMENT_MAX 4096
 #define PROTO_NOTICE_MAX_BYTES (PROTO_NOTICE_FORM_MAX + 1024)
 /* nonce (24) || sealed (member id 32 + notice id 16) || tag (16) */

@@ -26,6 +26,7 @@
 #ifndef CHATHAM_NODE_CLI_H
 #define CHATHAM_NODE_CLI_H
 
+#include <jansson.h>
 #include <stdbool.h>
 
 int node_cmd_keygen(int argc, char **argv);
@@ -41,6 +42,17 @@ int node_cmd_restore(int argc, char **argv); /* node/cli/backup.c */
  * --file.
  */
 int node_cmd_publish_file(int argc, char **argv);
+
+/*
+ * node_cli_form_load() - read the form in file @path ("-": standard input), drop its empty
+ * fields (node_form_prune()) and validate it. Returns the document (new reference), or NULL
+ * after printing "chatham: CMD: PATH: field F: why" on stderr with the exit code in *@code
+ * (NODE_CMD_EXIT_DATAERR for a form refused, NODE_CMD_EXIT_FAIL for a file not read).
+ * node_cli_form_template() - print an empty form @name; the exit code (usage error for an
+ * unknown form, with a message).
+ */
+json_t *node_cli_form_load(const char *cmd, const char *path, int *code);
+int node_cli_form_template(const char *cmd, const char *name);
 
 /* node_cli_has_file_option() - whether @argv (a publish command line) has -f/--file. */
 bool node_cli_has_file_option(int argc, char **argv);

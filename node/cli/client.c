@@ -29,14 +29,40 @@ static long long jint(json_t *o, const char *key)
 }
 
 /* Prints the response raw (--json) and returns the exit code it implies. */
-static int print_raw(json_t *resp)
+/*
+ * Sends @req to the node and does what every command does alike: a transport failure, --json
+ * (@raw: the response as it came) and an error response are printed here, and their exit
+ * status returned with *@resp NULL. Otherwise 0, and *@resp is the ok response for the
+ * caller to print and free.
+ */
+static int exchange(const char *cmd, const char *socket, const char *config, bool raw, json_t *req,
+		    json_t **resp)
 {
-	char *text = json_dumps(resp, JSON_COMPACT);
+	json_t *r = NULL, *err;
+	int code = node_apiclient_request(cmd, socket, config, req, &r);
 
-	if (text)
-		puts(text);
-	free(text);
-	return json_is_true(json_object_get(resp, "ok")) ? NODE_CMD_EXIT_OK : NODE_CMD_EXIT_FAIL;
+	*resp = NULL;
+	if (code)
+		return code;
+	err = json_object_get(r, "error");
+	if (raw) {
+		char *text = json_dumps(r, JSON_COMPACT);
+
+		if (text)
+			puts(text);
+		free(text);
+		code = json_is_true(json_object_get(r, "ok"))
+			       ? NODE_CMD_EXIT_OK
+			       : node_cmd_exit_for_error(
+					 (int)json_integer_value(json_object_get(err, "number")));
+	} else if (!json_is_true(json_object_get(r, "ok"))) {
+		code = node_apiclient_print_error(cmd, err);
+	} else {
+		*resp = r;
+		return 0;
+	}
+	json_decref(r);
+	return code;
 }
 
 /* ------------------------------------------------------------------ report commands */
@@ -234,14 +260,8 @@ static int report_command(int argc, char **argv, const char *op, const char *wha
 	if (json_array_size(rcpts))
 		json_object_set(req, "recipients", rcpts);
 
-	code = node_apiclient_request(argv[0], socket, config, req, &resp);
-	if (code)
-		goto out;
-	if (raw) {
-		code = print_raw(resp);
-	} else if (!json_is_true(json_object_get(resp, "ok"))) {
-		code = node_apiclient_print_error(argv[0], json_object_get(resp, "error"));
-	} else {
+	code = exchange(argv[0], socket, config, raw, req, &resp);
+	if (resp) {
 		printf("%s%s report %.16s... on %s %s (indicator %.16s...)\n",
 		       !strcmp(jstr(resp, "result"), "new") ? "new" : "duplicate",
 		       anonymous ? " anonymous" : "", jstr(resp, "report_id"), jstr(resp, "type"),
@@ -427,15 +447,11 @@ int node_cmd_query(int argc, char **argv)
 		json_decref(req);
 		return NODE_CMD_EXIT_USAGE;
 	}
-	code = node_apiclient_request(argv[0], ro.socket, ro.config, req, &resp);
+	code = exchange(argv[0], ro.socket, ro.config, ro.raw, req, &resp);
 	json_decref(req);
-	if (code)
+	if (!resp)
 		return code;
-	if (ro.raw) {
-		code = print_raw(resp);
-	} else if (!json_is_true(json_object_get(resp, "ok"))) {
-		code = node_apiclient_print_error(argv[0], json_object_get(resp, "error"));
-	} else if (!json_is_true(json_object_get(resp, "found"))) {
+	if (!json_is_true(json_object_get(resp, "found"))) {
 		printf("not known: %s%s%s (indicator %s)\n", jstr(resp, "type"),
 		       *jstr(resp, "type") ? " " : "", jstr(resp, "value"),
 		       jstr(resp, "indicator_id"));
@@ -446,6 +462,10 @@ int node_cmd_query(int argc, char **argv)
 		printf("reports (%zu%s):\n", json_array_size(rep),
 		       json_is_true(json_object_get(resp, "reports_truncated")) ? ", truncated"
 										: "");
+		if (jint(resp, "reports_undecodable"))
+			printf("(%lld stored report(s) left out: this version no longer decodes "
+			       "them)\n",
+			       jint(resp, "reports_undecodable"));
 		json_array_foreach(rep, i, r)
 		{
 			printf("  %s  %-14s %-12s confidence %3lld%s%s%s\n", jstr(r, "created"),
@@ -498,25 +518,18 @@ int node_cmd_list(int argc, char **argv)
 		json_decref(req);
 		return NODE_CMD_EXIT_USAGE;
 	}
-	code = node_apiclient_request(argv[0], ro.socket, ro.config, req, &resp);
+	code = exchange(argv[0], ro.socket, ro.config, ro.raw, req, &resp);
 	json_decref(req);
-	if (code)
+	if (!resp)
 		return code;
-	if (ro.raw) {
-		code = print_raw(resp);
-	} else if (!json_is_true(json_object_get(resp, "ok"))) {
-		code = node_apiclient_print_error(argv[0], json_object_get(resp, "error"));
-	} else {
-		json_array_foreach(json_object_get(resp, "items"), i, doc)
-		{
-			print_doc(doc, false);
-		}
-		printf("next %lld of %lld%s\n", jint(resp, "next"), jint(resp, "feed_last"),
-		       json_is_true(json_object_get(resp, "more")) ? " (more: use --since)" : "");
-		code = NODE_CMD_EXIT_OK;
+	json_array_foreach(json_object_get(resp, "items"), i, doc)
+	{
+		print_doc(doc, false);
 	}
+	printf("next %lld of %lld%s\n", jint(resp, "next"), jint(resp, "feed_last"),
+	       json_is_true(json_object_get(resp, "more")) ? " (more: use --since)" : "");
 	json_decref(resp);
-	return code;
+	return NODE_CMD_EXIT_OK;
 }
 
 int node_cmd_status(int argc, char **argv)
@@ -536,48 +549,40 @@ int node_cmd_status(int argc, char **argv)
 				argv[optind]);
 		return code < 0 ? NODE_CMD_EXIT_OK : NODE_CMD_EXIT_USAGE;
 	}
-	code = node_apiclient_request(argv[0], ro.socket, ro.config, req, &resp);
+	code = exchange(argv[0], ro.socket, ro.config, ro.raw, req, &resp);
 	json_decref(req);
-	if (code)
+	if (!resp)
 		return code;
-	if (ro.raw) {
-		code = print_raw(resp);
-	} else if (!json_is_true(json_object_get(resp, "ok"))) {
-		code = node_apiclient_print_error(argv[0], json_object_get(resp, "error"));
-	} else {
-		json_t *m = json_object_get(resp, "member"), *r = json_object_get(resp, "roster");
-		json_t *s = json_object_get(resp, "store"), *i = json_object_get(resp, "ingest");
-		long long up = jint(resp, "uptime_s");
-		printf("chatham %s, %s for %lldh%02lldm%02llds\n", jstr(resp, "version"),
-		       jstr(resp, "state"), up / 3600, up / 60 % 60, up % 60);
-		printf("community  %s (roster epoch %lld, %lld members)\n", jstr(resp, "community"),
-		       jint(r, "epoch"), jint(r, "members"));
-		printf("member     %s (%s)\n", jstr(m, "name"), jstr(m, "id"));
-		printf("store      %lld indicators, %lld reports, feed %lld, map %lld/%lld MiB\n",
-		       jint(s, "indicators"), jint(s, "reports"), jint(s, "feed_last"),
-		       jint(s, "map_used") >> 20, jint(s, "map_size") >> 20);
-		printf("export     feed %lld\n", jint(json_object_get(resp, "export"), "last_seq"));
-		printf("api        %lld connection(s)\n",
-		       jint(json_object_get(resp, "api"), "connections"));
-		json_t *o = json_object_get(resp, "overlay");
-		if (!strcmp(jstr(o, "state"), "on"))
-			printf("overlay    %lld link(s) up, %lld of %lld wanted members linked\n",
-			       jint(o, "links_up"), jint(o, "wanted_up"), jint(o, "wanted"));
-		else if (o)
-			printf("overlay    %s\n", jstr(o, "state"));
-		printf("ingest     %lld accepted, %lld duplicates, %lld rejected, %lld pending\n",
-		       jint(i, "accepted"), jint(i, "duplicates"), jint(i, "rejected"),
-		       jint(i, "pending"));
-		json_t *lag = json_object_get(resp, "loop");
-		if (lag)
-			printf("loop lag   p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
-			       json_number_value(json_object_get(lag, "lag_p50_ms")),
-			       json_number_value(json_object_get(lag, "lag_p99_ms")),
-			       json_number_value(json_object_get(lag, "lag_max_ms")));
-		code = NODE_CMD_EXIT_OK;
-	}
+	json_t *m = json_object_get(resp, "member"), *r = json_object_get(resp, "roster");
+	json_t *s = json_object_get(resp, "store"), *i = json_object_get(resp, "ingest");
+	long long up = jint(resp, "uptime_s");
+	printf("chatham %s, %s for %lldh%02lldm%02llds\n", jstr(resp, "version"),
+	       jstr(resp, "state"), up / 3600, up / 60 % 60, up % 60);
+	printf("community  %s (roster epoch %lld, %lld members)\n", jstr(resp, "community"),
+	       jint(r, "epoch"), jint(r, "members"));
+	printf("member     %s (%s)\n", jstr(m, "name"), jstr(m, "id"));
+	printf("store      %lld indicators, %lld reports, feed %lld, map %lld/%lld MiB\n",
+	       jint(s, "indicators"), jint(s, "reports"), jint(s, "feed_last"),
+	       jint(s, "map_used") >> 20, jint(s, "map_size") >> 20);
+	printf("export     feed %lld\n", jint(json_object_get(resp, "export"), "last_seq"));
+	printf("api        %lld connection(s)\n",
+	       jint(json_object_get(resp, "api"), "connections"));
+	json_t *o = json_object_get(resp, "overlay");
+	if (!strcmp(jstr(o, "state"), "on"))
+		printf("overlay    %lld link(s) up, %lld of %lld wanted members linked\n",
+		       jint(o, "links_up"), jint(o, "wanted_up"), jint(o, "wanted"));
+	else if (o)
+		printf("overlay    %s\n", jstr(o, "state"));
+	printf("ingest     %lld accepted, %lld duplicates, %lld rejected, %lld pending\n",
+	       jint(i, "accepted"), jint(i, "duplicates"), jint(i, "rejected"), jint(i, "pending"));
+	json_t *lag = json_object_get(resp, "loop");
+	if (lag)
+		printf("loop lag   p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+		       json_number_value(json_object_get(lag, "lag_p50_ms")),
+		       json_number_value(json_object_get(lag, "lag_p99_ms")),
+		       json_number_value(json_object_get(lag, "lag_max_ms")));
 	json_decref(resp);
-	return code;
+	return NODE_CMD_EXIT_OK;
 }
 
 /*
@@ -693,18 +698,11 @@ int node_cmd_peers(int argc, char **argv)
 			fprintf(stderr, "chatham: peers: unexpected argument '%s'\n", argv[optind]);
 		return code < 0 ? NODE_CMD_EXIT_OK : NODE_CMD_EXIT_USAGE;
 	}
-	code = node_apiclient_request(argv[0], ro.socket, ro.config, req, &resp);
+	code = exchange(argv[0], ro.socket, ro.config, ro.raw, req, &resp);
 	json_decref(req);
-	if (code)
+	if (!resp)
 		return code;
-	if (ro.raw) {
-		code = print_raw(resp);
-	} else if (!json_is_true(json_object_get(resp, "ok"))) {
-		code = node_apiclient_print_error(argv[0], json_object_get(resp, "error"));
-	} else {
-		print_peers(resp);
-		code = NODE_CMD_EXIT_OK;
-	}
+	print_peers(resp);
 	json_decref(resp);
-	return code;
+	return NODE_CMD_EXIT_OK;
 }

@@ -48,6 +48,8 @@ int node_cmd_exit_for_error(int number);
 	X("export", export, "read the SIEM export as JSON lines, CSV, STIX, MISP or lists") \
 	X("form", form, "print or check incident and vulnerability notice forms")           \
 	X("poc", poc, "show members' points of contact; whose constituency holds a value")  \
+	X("notify", notify, "send an incident or vulnerability notice to another member")   \
+	X("notices", notices, "list sent and received notices; reply with a status")        \
 	X("backup", backup, "copy the node's store (and keys if asked) while it runs")      \
 	X("restore", restore, "put a backup in place as the stopped node's store")
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "node/cli/cli.h"
 #include "node/cli/cmd.h"
 #include "node/cli/util.h"
 #include "node/format/form.h"
@@ -37,32 +38,58 @@ static int usage_error(const char *msg)
 	return NODE_CMD_EXIT_USAGE;
 }
 
-static int form_check(const char *path)
+json_t *node_cli_form_load(const char *cmd, const char *path, int *code)
 {
 	struct node_form_error err;
 	json_error_t je;
 	json_t *doc;
-	int rc;
 
 	doc = !strcmp(path, "-") ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &je)
 				 : json_load_file(path, JSON_REJECT_DUPLICATES, &je);
 	if (!doc) {
-		fprintf(stderr, "chatham: form: %s: line %d: %s\n", path, je.line, je.text);
+		fprintf(stderr, "chatham: %s: %s: line %d: %s\n", cmd, path, je.line, je.text);
 		/* jansson gives line -1 when the file cannot be read at all */
-		return je.line > 0 ? NODE_CMD_EXIT_DATAERR : NODE_CMD_EXIT_FAIL;
+		*code = je.line > 0 ? NODE_CMD_EXIT_DATAERR : NODE_CMD_EXIT_FAIL;
+		return NULL;
 	}
 	if (json_is_object(doc))
 		node_form_prune(doc);
-	rc = node_form_validate(doc, &err);
-	json_decref(doc);
-	if (rc) {
+	if (node_form_validate(doc, &err)) {
 		if (err.field[0])
-			fprintf(stderr, "chatham: form: %s: field %s: %s\n", path, err.field,
+			fprintf(stderr, "chatham: %s: %s: field %s: %s\n", cmd, path, err.field,
 				err.message);
 		else
-			fprintf(stderr, "chatham: form: %s: %s\n", path, err.message);
-		return NODE_CMD_EXIT_DATAERR;
+			fprintf(stderr, "chatham: %s: %s: %s\n", cmd, path, err.message);
+		json_decref(doc);
+		*code = NODE_CMD_EXIT_DATAERR;
+		return NULL;
 	}
+	return doc;
+}
+
+int node_cli_form_template(const char *cmd, const char *name)
+{
+	json_t *t = node_form_template(name);
+
+	if (!t) {
+		fprintf(stderr, "chatham: %s: unknown form %s (chatham form list names them)\n",
+			cmd, name);
+		return NODE_CMD_EXIT_USAGE;
+	}
+	json_dumpf(t, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	json_decref(t);
+	return NODE_CMD_EXIT_OK;
+}
+
+static int form_check(const char *path)
+{
+	int code;
+	json_t *doc = node_cli_form_load("form", path, &code);
+
+	if (!doc)
+		return code;
+	json_decref(doc);
 	printf("%s: valid\n", path);
 	return NODE_CMD_EXIT_OK;
 }
@@ -87,16 +114,8 @@ int node_cmd_form(int argc, char **argv)
 			printf("%s\n", node_form_names[i]);
 		return NODE_CMD_EXIT_OK;
 	}
-	if (argc == 2 && !strcmp(argv[0], "template")) {
-		json_t *t = node_form_template(argv[1]);
-
-		if (!t)
-			return usage_error("unknown form (chatham form list names them)");
-		json_dumpf(t, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		fputc('\n', stdout);
-		json_decref(t);
-		return NODE_CMD_EXIT_OK;
-	}
+	if (argc == 2 && !strcmp(argv[0], "template"))
+		return node_cli_form_template("form", argv[1]);
 	if (argc == 2 && !strcmp(argv[0], "check"))
 		return form_check(argv[1]);
 	return usage_error(argc ? "expected list, template FORM or check FILE"

@@ -16,6 +16,7 @@
 #include "node/cli/util.h"
 #include "node/common/keyfile.h"
 #include "node/format/config.h"
+#include "node/format/member.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "proto/poc.h"
@@ -143,31 +144,6 @@ static void member_text(const struct proto_member *m)
 	print_list("domains", c->domains, c->n_domains);
 }
 
-/* MEMBER: at least 8 hex digits of the id (a unique prefix), or a name or alias. */
-static int find_member(const struct proto_roster *r, const char *q)
-{
-	size_t ql = strlen(q);
-	int found = -1;
-	bool hex = ql >= 8 && ql <= 64 && strspn(q, "0123456789abcdefABCDEF") == ql;
-
-	for (size_t i = 0; i < r->n_members; i++) {
-		const struct proto_member *m = &r->members[i];
-		bool hit = !strcasecmp(m->name, q);
-		char idhex[65];
-
-		for (size_t a = 0; !hit && a < m->n_aliases; a++)
-			hit = !strcasecmp(m->aliases[a], q);
-		if (!hit && hex)
-			hit = !strncasecmp(proto_hex_encode(idhex, m->id, 32), q, ql);
-		if (!hit)
-			continue;
-		if (found >= 0)
-			return -2;
-		found = (int)i;
-	}
-	return found;
-}
-
 static int cmp_hit(const void *a, const void *b)
 {
 	const unsigned *x = a, *y = b;
@@ -244,13 +220,14 @@ int node_cmd_poc(int argc, char **argv)
 		int only = -1;
 
 		if (optind < argc) {
-			only = find_member(r, argv[optind]);
+			only = node_member_find(r, argv[optind]);
 			if (only < 0) {
 				fprintf(stderr, "chatham: poc: %s: %s\n", argv[optind],
-					only == -2 ? "matches more than one member; give more of "
-						     "its id"
-						   : "no such member (name, alias or 8+ hex digits "
-						     "of its id)");
+					only == NODE_MEMBER_AMBIGUOUS
+						? "matches more than one member; give more of "
+						  "its id"
+						: "no such member (name, alias or 8+ hex digits "
+						  "of its id)");
 				json_decref(all);
 				goto out;
 			}

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -33,6 +34,7 @@
 #include "node/daemon/pool.h"
 #include "node/common/keyfile.h"
 #include "node/common/log.h"
+#include "node/daemon/notices.h"
 #include "node/daemon/notify.h"
 #include "node/overlay/overlay.h"
 #include "node/common/snap.h"
@@ -43,6 +45,7 @@
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "store/export.h"
+#include "store/notice.h"
 #include "store/store.h"
 
 #define HOUSEKEEPING_MS 10000
@@ -73,6 +76,8 @@ struct node_daemon {
 	struct node_warnlists *warnlists; /* the newest loaded; snapshots hold references */
 	struct store *store;
 	struct store_export *xport;
+	struct store_notices *notices_st; /* <state dir>/notices */
+	struct node_notices *notices;
 	struct node_api *api;
 	struct node_ingest *ingest;
 	struct node_exporter *exporter;
@@ -469,7 +474,8 @@ static int load_rosters(struct node_daemon *d)
  *            "ingest": {"accepted", "duplicates", "rejected", "commits", "pending",
  *            "refused": {policy reason id: count}}, "reload": {"count", "failures"}},
  *            "loop": node_looplag_json() (the loop's delay since ready), and while
- *            the overlay runs "gossip": node_dissem_status_json()
+ *            the overlay runs "gossip": node_dissem_status_json(); "notices":
+ *            node_notices_status_json()
  *   peers   {"ok":true, "overlay": "on"|"off"|"stopping", "roster_members", and with the
  *            overlay on node_overlay_peers_json()'s "peers" (one object per link: id, state,
  *            direction, uptime_s, bytes_in/out, msgs_in/out, rtt_ms, queued, version;
@@ -482,7 +488,8 @@ static int load_rosters(struct node_daemon *d)
  *            for POLICY_PATH_LOCAL_OUTPUT, "reports": [{"report_id", "kind", "tlp",
  *            "confidence", "created", "valid_until"?, "ours", "tags", "description"?,
  *            "anonymous"? | "signer"? (only with show_attribution, or our own)}] (at most
- *            1000), "reports_truncated"}
+ *            1000), "reports_truncated", "reports_undecodable" (stored reports this
+ *            version no longer decodes: left out, and they do not vote)}
  *   list    {"ok":true, "items": [ECS documents of feed entries after "since" that are
  *            still their indicator's latest], "next": last sequence read (pass it as the
  *            next "since"), "feed_last", "more"}
@@ -548,6 +555,8 @@ static json_t *status_json(struct node_daemon *d)
 		json_object_set_new(resp, "gossip", node_dissem_status_json(d->dissem));
 	if (resp)
 		json_object_set_new(resp, "loop", node_looplag_json(&d->lag));
+	if (resp && d->notices)
+		json_object_set_new(resp, "notices", node_notices_status_json(d->notices));
 	return resp;
 }
 
@@ -596,6 +605,7 @@ struct report_walk {
 	struct policy_report_view *rv;
 	json_t *arr;
 	size_t n;
+	size_t undecodable; /* stored reports this version's decoder refuses (skipped) */
 	bool truncated;
 };
 
@@ -619,8 +629,14 @@ static int walk_report(void *ctx, const struct store_report_info *info, const ui
 		w->truncated = true;
 		return 1;
 	}
-	if (proto_report_decode(&r, bytes, len))
-		return STORE_E_CORRUPT;
+	if (proto_report_decode(&r, bytes, len)) {
+		/*
+		 * Stored under an older version's rules (node_exporter_view() skips it too): one
+		 * such report must not make its indicator unreadable. Counted in the answer.
+		 */
+		w->undecodable++;
+		return 0;
+	}
 	/* "ours" for this node's anonymous reports: our tag, computed at the first one. */
 	if (r.prov == PROTO_PROV_ANONYMOUS && !w->own_tag &&
 	    !node_snap_own_tag(w->snap, w->ind_id, w->own_tag_buf))
@@ -699,8 +715,9 @@ static json_t *query_json(struct read_job *j, struct store_read *rd, struct poli
 		node_req_error_set(&e, r, NULL, "query failed: %s", proto_error_str(r));
 		return node_req_error_response(NULL, &e);
 	}
-	return json_pack("{s:b, s:b, s:o, s:o, s:b}", "ok", 1, "found", 1, "indicator", doc,
-			 "reports", w.arr, "reports_truncated", (int)w.truncated);
+	return json_pack("{s:b, s:b, s:o, s:o, s:b, s:I}", "ok", 1, "found", 1, "indicator", doc,
+			 "reports", w.arr, "reports_truncated", (int)w.truncated,
+			 "reports_undecodable", (json_int_t)w.undecodable);
 }
 
 struct list_walk {
@@ -852,6 +869,16 @@ static void on_request(void *ctx, struct node_api_req *areq, struct node_request
 		node_api_respond(areq, r);
 		return;
 	}
+	case NODE_OP_NOTIFY:
+	case NODE_OP_NOTICES:
+	case NODE_OP_NOTICE_REPLY:
+		if (d->stopping) {
+			node_request_free(req);
+			respond_error(areq, NODE_E_SHUTDOWN, "node is shutting down; retry later");
+			return;
+		}
+		node_notices_submit(d->notices, req, on_ingest_done, areq);
+		return;
 	case NODE_OP_QUERY:
 	case NODE_OP_LIST: {
 		struct read_job *j = calloc(1, sizeof(*j));
@@ -881,6 +908,7 @@ static void on_commit(void *ctx)
 	struct node_daemon *d = ctx;
 
 	node_exporter_kick(d->exporter, d->snap);
+	node_notices_watch(d->notices);
 }
 
 /* ------------------------------------------------------------------ reload (pool) */
@@ -1182,6 +1210,7 @@ static void close_own_handles(struct node_daemon *d)
 	uv_close((uv_handle_t *)&d->housekeeping, NULL);
 	uv_close((uv_handle_t *)&d->shutdown_poll, NULL);
 	node_looplag_close(&d->lag);
+	node_notices_close(d->notices);
 }
 
 static void on_api_closed(void *arg)
@@ -1199,7 +1228,7 @@ static void on_shutdown_poll(uv_timer_t *t)
 	if (d->api_closing)
 		return;
 	if (!node_ingest_idle(d->ingest) || d->reloading || d->expiring || d->reads_pending ||
-	    d->roster_job || d->dissem)
+	    d->roster_job || d->dissem || !node_notices_idle(d->notices))
 		return;
 	if (!d->final_export_kicked) {
 		d->final_export_kicked = true;
@@ -1217,6 +1246,7 @@ static void on_dissem_stopped(void *arg)
 	struct node_daemon *d = arg;
 
 	d->dissem = NULL;
+	node_notices_set_dissem(d->notices, NULL);
 }
 
 static void on_overlay_stopped(void *arg)
@@ -1265,12 +1295,20 @@ static int open_stores(struct node_daemon *d)
 	};
 	int err;
 
+	char dir[4096];
+
 	err = store_open(&d->store, &sc);
 	if (err) {
 		log_err("cannot open the store in %s: %s", sc.dir, proto_error_str(err));
 		return err;
 	}
-	return 0;
+	if (snprintf(dir, sizeof(dir), "%s/notices", sc.dir) >= (int)sizeof(dir))
+		err = -ENAMETOOLONG;
+	else
+		err = store_notices_open(&d->notices_st, dir);
+	if (err)
+		log_err("cannot open the notice store in %s: %s", dir, proto_error_str(err));
+	return err;
 }
 
 static int open_export(struct node_daemon *d)
@@ -1565,6 +1603,13 @@ static int start_overlay(struct node_daemon *d)
 	}
 	node_dissem_callbacks(d->dissem, &cb);
 	node_dissem_set_commit_hook(d->dissem, on_commit, d);
+	{
+		struct node_dissem_notice_hooks nh;
+
+		node_notices_hooks(d->notices, &nh);
+		node_dissem_set_notice_hooks(d->dissem, &nh);
+		node_notices_set_dissem(d->notices, d->dissem);
+	}
 	node_ingest_set_report_hook(d->ingest, on_published, d);
 	memset(&oc, 0, sizeof(oc));
 	oc.listen = node_config_addrs(d->cfg, NODE_OVERLAY_LISTEN, &oc.n_listen);
@@ -1676,6 +1721,12 @@ static int start(struct node_daemon *d)
 	}
 	if (start_loop_handles(d))
 		return 1;
+	d->notices = node_notices_new(&d->loop, d->notices_st, d->store, &d->keys, d->community.id,
+				      &d->snap);
+	if (!d->notices) {
+		log_err("out of memory");
+		return 1;
+	}
 	path = node_config_str(d->cfg, NODE_API_SOCKET);
 	api_limits(d->cfg, &lim);
 	err = node_api_start(&d->loop, path,
@@ -1695,6 +1746,8 @@ static void teardown(struct node_daemon *d)
 	node_exporter_free(d->exporter);
 	node_snap_unref(d->snap);
 	node_warnlists_unref(d->warnlists);
+	node_notices_free(d->notices);
+	store_notices_close(d->notices_st);
 	store_export_close(d->xport);
 	store_close(d->store);
 	for (size_t i = 0; i < d->n_rosters; i++)
@@ -1739,6 +1792,7 @@ int node_daemon_run(const char *config_path)
 		node_looplag_start(&d->lag); /* start-up work is not lag */
 		send_status(d);
 		node_exporter_kick(d->exporter, d->snap);
+		node_notices_watch(d->notices); /* what was stored before a crash */
 	} else {
 		/* Unwind what started: nothing was queued to the pool yet. */
 		node_overlay_stop(d->overlay, on_overlay_stopped, d);

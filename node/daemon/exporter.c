@@ -384,6 +384,16 @@ json_t *node_exporter_document(const struct policy_view *v, const uint8_t ind_id
 	    json_object_set_new(ev, "end",
 				json_string(node_req_time_format(end_ms, end, sizeof(end)))))
 		goto fail;
+	/*
+	 * The same expiry the way Elastic's threat-intel integrations carry it
+	 * (<dataset>.ioc_expiration_date and .ioc_expiration_reason, which their latest-IOC
+	 * transforms drop indicators by): chatham.ioc_expiration_date and why.
+	 */
+	if (end_ms &&
+	    (json_object_set_new(ch, "ioc_expiration_date", json_string(end)) ||
+	     json_object_set_new(ch, "ioc_expiration_reason",
+				 json_string(live ? "valid_until" : state_name(v->state)))))
+		goto fail;
 
 	doc = json_pack("{s:s, s:{s:s}, s:O, s:{s:O, s:{s:s}}, s:O}", "@timestamp", ts, "ecs",
 			"version", "8.11.0", "event", ev, "threat", "indicator", ind, "feed",

@@ -18,10 +18,17 @@
 #include "proto/error.h"
 
 static const char *const op_names[] = {
-	[NODE_OP_PUBLISH] = "publish", [NODE_OP_REVOKE] = "revoke",
-	[NODE_OP_SIGHT] = "sight",     [NODE_OP_FALSE_POSITIVE] = "false_positive",
-	[NODE_OP_QUERY] = "query",     [NODE_OP_LIST] = "list",
-	[NODE_OP_STATUS] = "status",   [NODE_OP_PEERS] = "peers",
+	[NODE_OP_PUBLISH] = "publish",
+	[NODE_OP_REVOKE] = "revoke",
+	[NODE_OP_SIGHT] = "sight",
+	[NODE_OP_FALSE_POSITIVE] = "false_positive",
+	[NODE_OP_QUERY] = "query",
+	[NODE_OP_LIST] = "list",
+	[NODE_OP_STATUS] = "status",
+	[NODE_OP_PEERS] = "peers",
+	[NODE_OP_NOTIFY] = "notify",
+	[NODE_OP_NOTICES] = "notices",
+	[NODE_OP_NOTICE_REPLY] = "notice_reply",
 };
 #define N_OPS (sizeof(op_names) / sizeof(op_names[0]))
 
@@ -236,6 +243,12 @@ void node_request_free(struct node_request *req)
 		item_clear(&req->items[i]);
 	free(req->items);
 	free(req->ind_value);
+	free(req->form);
+	free(req->to);
+	free(req->to_owner_of);
+	free(req->via);
+	free(req->notice);
+	free(req->comment);
 	json_decref(req->id);
 	free(req);
 }
@@ -804,13 +817,29 @@ int node_request_parse(const char *line, size_t len, struct node_request **out, 
 		break;
 	case NODE_OP_STATUS:
 	case NODE_OP_PEERS:
+	case NODE_OP_NOTICES:
 		r = check_keys(root, bare_keys, 2, err);
+		break;
+	case NODE_OP_NOTIFY:
+		r = check_keys(root,
+			       (const char *const[]){"op", "id", "form", "tlp", "to", "to_owner_of",
+						     "via"},
+			       7, err);
+		if (!r)
+			r = node_req_parse_notify(root, req, err);
+		break;
+	case NODE_OP_NOTICE_REPLY:
+		r = check_keys(root,
+			       (const char *const[]){"op", "id", "notice", "status", "comment"}, 5,
+			       err);
+		if (!r)
+			r = node_req_parse_notice_reply(root, req, err);
 		break;
 	default:
 		r = node_req_error_set(
 			err, NODE_E_OP, "op",
 			"unknown op '%.48s' (publish, revoke, sight, false_positive, "
-			"query, list, status, peers)",
+			"query, list, status, peers, notify, notices, notice_reply)",
 			opname);
 		break;
 	}

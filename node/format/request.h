@@ -39,6 +39,23 @@
  *   query      "indicator_id" (64 hex digits), or "value" with optional "type"
  *   list       "since" (feed sequence, default 0), "limit" (1..NODE_REQ_LIST_MAX, default 100)
  *   status, peers   no fields
+ *   notify     a notice to another member team (proto/notice.h):
+ *         form         object, required: a form (node/format/form.h), validated against
+ *                      its schema (errors name "form.<field>"); at most
+ *                      PROTO_NOTICE_FORM_MAX bytes as compact JSON
+ *         tlp          string, required: AMBER, AMBER+STRICT or RED (a notice is never
+ *                      CLEAR or GREEN)
+ *         to           string: the recipient member (name, alias or >= 8 hex digits of
+ *                      its id), or
+ *         to_owner_of  string: a value (address, CIDR, domain, URL, e-mail, AS<n>) whose
+ *                      owner by constituency is the recipient; exactly one of the two
+ *         via          string, optional: a coordinating member that forwards the notice
+ *                      under its own signature, without the notifier's identity
+ *   notices    no fields: every notice, status and local notice this node holds
+ *   notice_reply
+ *         notice       string, required: the notice id (32 hex digits) or >= 8 of them
+ *         status       string, required: received, investigating, resolved, not-ours
+ *         comment      string, optional: 1..PROTO_NOTICE_COMMENT_MAX bytes
  *
  * Unknown fields are refused (a typo must not silently change meaning). In a batch every
  * item is validated on its own: a bad item gets its own error and the others go on.
@@ -88,6 +105,9 @@ enum node_req_op {
 	NODE_OP_LIST,
 	NODE_OP_STATUS,
 	NODE_OP_PEERS,
+	NODE_OP_NOTIFY,
+	NODE_OP_NOTICES,
+	NODE_OP_NOTICE_REPLY,
 };
 
 struct node_req_error {
@@ -132,6 +152,12 @@ struct node_request {
 	/* list */
 	uint64_t since;
 	uint32_t limit;
+	/* notify: form (compact JSON text), to / to_owner_of (one), via (optional); owned */
+	char *form, *to, *to_owner_of, *via;
+	uint8_t tlp;
+	/* notice_reply: notice (hex id or prefix), status (enum proto_notice_status), comment */
+	char *notice, *comment;
+	uint8_t status;
 };
 
 /*
@@ -145,6 +171,16 @@ struct node_request {
  */
 int node_request_parse(const char *line, size_t len, struct node_request **out, json_t **id_out,
 		       struct node_req_error *err);
+
+/*
+ * node_req_parse_notify(), node_req_parse_notice_reply() - the fields of those ops from
+ * @root into @req (for node_request_parse(); errors as it describes).
+ */
+int node_req_parse_notify(json_t *root, struct node_request *req, struct node_req_error *err);
+int node_req_parse_notice_reply(json_t *root, struct node_request *req, struct node_req_error *err);
+
+/* node_req_status_name() - "received", "investigating", "resolved", "not-ours"; NULL. */
+const char *node_req_status_name(int status);
 
 /* node_request_free() - free @req and everything it owns. NULL is a no-op. */
 void node_request_free(struct node_request *req);

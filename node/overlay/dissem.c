@@ -338,6 +338,8 @@ static void cb_up(void *ctx, struct node_link *l, int member)
 	node_dissem_drain_engine(d);
 	node_outbox_scan(d);
 	node_dissem_arm_timer(d);
+	if (d->notice.on_link_up)
+		d->notice.on_link_up(d->notice.ctx, dl->member_id);
 }
 
 static void cb_down(void *ctx, struct node_link *l, int member, enum node_link_reason reason)
@@ -506,6 +508,14 @@ static void cb_message(void *ctx, struct node_link *l, int member, const struct 
 		break;
 	case PROTO_LINK_STEM:
 		node_stem_on_stem(d, dl, m->u.bin.p, m->u.bin.len);
+		break;
+	case PROTO_LINK_NOTICE:
+		if (d->notice.on_notice)
+			d->notice.on_notice(d->notice.ctx, dl->member_id, m->u.bin.p, m->u.bin.len);
+		break;
+	case PROTO_LINK_NOTICE_ACK:
+		if (d->notice.on_ack)
+			d->notice.on_ack(d->notice.ctx, dl->member_id, m->u.notice_id);
 		break;
 	default:
 		break;
@@ -709,6 +719,29 @@ void node_dissem_published(struct node_dissem *d, const uint8_t id[32], uint8_t 
 	} else {
 		node_outbox_scan(d);
 	}
+}
+
+void node_dissem_set_notice_hooks(struct node_dissem *d, const struct node_dissem_notice_hooks *h)
+{
+	memset(&d->notice, 0, sizeof(d->notice));
+	if (h)
+		d->notice = *h;
+}
+
+bool node_dissem_member_up(struct node_dissem *d, const uint8_t peer[32])
+{
+	return d && !d->stopping && node_dissem_slot_of_member(d, peer);
+}
+
+int node_dissem_send_to(struct node_dissem *d, const uint8_t peer[32], uint8_t *msg, size_t len)
+{
+	struct dlink *dl = d->stopping ? NULL : node_dissem_slot_of_member(d, peer);
+
+	if (!dl) {
+		free(msg);
+		return -ENOTCONN;
+	}
+	return node_dissem_enqueue(d, dl, Q_MSG, NULL, msg, len);
 }
 
 bool node_dissem_idle(const struct node_dissem *d)

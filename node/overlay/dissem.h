@@ -188,6 +188,31 @@ void node_dissem_roster_adopted(struct node_dissem *d, uint64_t epoch);
 void node_dissem_roster_refused(struct node_dissem *d, const uint8_t peer[32], int err);
 
 /*
+ * Notices (node/daemon/notices.h) ride on the links but not on dissemination: a NOTICE or
+ * NOTICE_ACK from member @peer is handed to these hooks as is (bytes borrowed for the
+ * call), and on_link_up tells when a link to @peer came up (send what waits for it).
+ * All run on the loop thread; any may be NULL.
+ */
+struct node_dissem_notice_hooks {
+	void (*on_notice)(void *ctx, const uint8_t peer[32], const uint8_t *p, size_t len);
+	void (*on_ack)(void *ctx, const uint8_t peer[32], const uint8_t id[16]);
+	void (*on_link_up)(void *ctx, const uint8_t peer[32]);
+	void *ctx;
+};
+
+/* node_dissem_set_notice_hooks() - use @h (copied; NULL: none) from now on. */
+void node_dissem_set_notice_hooks(struct node_dissem *d, const struct node_dissem_notice_hooks *h);
+
+/*
+ * node_dissem_send_to() - queue link message @msg (@len bytes, ownership taken) to member
+ * @peer. Returns 0, -ENOTCONN when no link to it is up (@msg freed), -ENOMEM.
+ */
+int node_dissem_send_to(struct node_dissem *d, const uint8_t peer[32], uint8_t *msg, size_t len);
+
+/* node_dissem_member_up() - whether a link to member @peer is up (false for a NULL @d). */
+bool node_dissem_member_up(struct node_dissem *d, const uint8_t peer[32]);
+
+/*
  * node_dissem_abuse_json() - the members with offences not yet forgiven (policy/abuse.h), for
  * `peers` "abuse": [{"offences", "refused_until" (RFC 3339, the end of the current or last
  * refusal), "refused_for_s" (0 when no longer refused), and only with @attribution "member":

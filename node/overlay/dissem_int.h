@@ -198,6 +198,8 @@ struct node_dissem {
 	size_t n_hidden, cap_hidden;
 	size_t parts_bytes; /* ROSTER_PART bytes held over all links */
 
+	struct node_dissem_notice_hooks notice; /* node_dissem_set_notice_hooks() */
+
 	struct proto_report scratch; /* loop-thread decodes */
 	struct counters c;
 	void (*done)(void *);

@@ -15,11 +15,12 @@
  * and time are bounded whatever the filters: when the scan budget runs out the answer says
  * more=true with a next token and the client continues.
  *
- * A rebuilt export (the node discarded it after a restore and wrote a new one under a new
- * env id: store_export_discard()) is a new data file in the same directory. The main thread
- * notices it (taxii_server_check_export()), opens and indexes the new one while requests
- * are still answered from the old one, and swaps them under the generation lock, which
- * every request holds for reading. Collection ids depend on the community and the level
+ * A rebuilt export is a new env id: either a new data file in the same directory (the node
+ * discarded the export after a restore, store_export_discard()) or the same file emptied
+ * in place (store_export_reset(), when export_red changes). The main thread notices either
+ * (taxii_server_check_export()), indexes the new one while requests are still answered
+ * from the old one, and swaps them under the generation lock, which every request holds
+ * for reading. Collection ids depend on the community and the level
  * only, so they survive; date_added is a function of the documents' change times, so a
  * client's added_after cursor stays meaningful (versions it holds are not sent again,
  * later changes are). `next` positions do not survive: a token carries the generation it
@@ -911,34 +912,42 @@ int taxii_server_check_export(struct taxii_server *s)
 	struct store_export *x = NULL, *old_x;
 	struct taxii_index *idx = NULL, *old_idx;
 	uint8_t env_id[16];
-	uint64_t dev, ino;
+	uint64_t dev = s->file_dev, ino = s->file_ino;
 	size_t nv, ni;
 	struct stat st;
+	bool same_file;
 	int r;
 
 	snprintf(path, sizeof(path), "%s/data.mdb", s->cfg->export_dir);
 	if (stat(path, &st) != 0)
 		return 0; /* discarded, not rebuilt yet: the old one is still served */
-	if ((uint64_t)st.st_dev == s->file_dev && (uint64_t)st.st_ino == s->file_ino)
-		return 0;
-	/* A new data file. The node may still be creating it: any failure is retried. */
-	r = store_export_open_readonly(&x, s->cfg->export_dir);
-	if (!r)
-		r = store_export_env_id(x, env_id);
-	if (!r)
-		r = store_export_community(x, community, sizeof(community));
-	if (!r)
-		r = store_export_file_id(x, &dev, &ino);
-	if (r)
-		goto out;
-	if (strcmp(community, s->community)) {
-		log_err("taxii: the export in %s now belongs to community \"%s\", not \"%s\": "
-			"still serving the old one; restart chatham-taxii to serve the new one",
-			s->cfg->export_dir, community, s->community);
-		s->file_dev = dev; /* said once */
-		s->file_ino = ino;
-		r = 0;
-		goto out;
+	same_file = (uint64_t)st.st_dev == s->file_dev && (uint64_t)st.st_ino == s->file_ino;
+	if (same_file) {
+		/* The same file, reset in place under a new env id (store_export_reset()). */
+		if (store_export_env_id(s->x, env_id) || !memcmp(env_id, s->env_id, 16))
+			return 0;
+		x = s->x;
+	} else {
+		/* A new data file. The node may still be creating it: failures are retried. */
+		r = store_export_open_readonly(&x, s->cfg->export_dir);
+		if (!r)
+			r = store_export_env_id(x, env_id);
+		if (!r)
+			r = store_export_community(x, community, sizeof(community));
+		if (!r)
+			r = store_export_file_id(x, &dev, &ino);
+		if (r)
+			goto out;
+		if (strcmp(community, s->community)) {
+			log_err("taxii: the export in %s now belongs to community \"%s\", not "
+				"\"%s\": still serving the old one; restart chatham-taxii to serve "
+				"the new one",
+				s->cfg->export_dir, community, s->community);
+			s->file_dev = dev; /* said once */
+			s->file_ino = ino;
+			r = 0;
+			goto out;
+		}
 	}
 	idx = taxii_index_new(x);
 	if (!idx) {
@@ -961,7 +970,8 @@ int taxii_server_check_export(struct taxii_server *s)
 	memcpy(s->env_id, env_id, 16);
 	pthread_rwlock_unlock(&s->gen_lock);
 	taxii_index_free(old_idx);
-	store_export_close(old_x);
+	if (!same_file)
+		store_export_close(old_x);
 	proto_hex_encode(new_hex, env_id, 16);
 	taxii_index_rdlock(idx);
 	taxii_index_versions(idx, &nv);
@@ -976,7 +986,8 @@ out:
 		log_debug("taxii: a new export in %s is not readable yet: %s", s->cfg->export_dir,
 			  proto_error_str(r));
 	taxii_index_free(idx);
-	store_export_close(x);
+	if (!same_file)
+		store_export_close(x);
 	return r;
 }
 

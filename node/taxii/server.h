@@ -38,7 +38,8 @@ struct taxii_server *taxii_server_start(const struct taxii_config *cfg, struct s
 
 /*
  * taxii_server_check_export() - notice a rebuilt export: when [server] export_dir's data.mdb
- * is no longer the file being served, open and index the new one (requests go on being
+ * is no longer the file being served (store_export_discard() and a new export), or its env
+ * id changed in place (store_export_reset()), index the new one (requests go on being
  * answered from the old one meanwhile), then swap them between requests. Collection ids
  * and date_added are functions of the community and of the documents, so they carry over;
  * `next` tokens of the old generation are refused with 400. Called periodically from one

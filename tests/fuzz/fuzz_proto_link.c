@@ -28,6 +28,8 @@ static int reencode(const struct proto_link_msg *m, uint8_t **out, size_t *len)
 		return proto_link_encode_bare(m->type, out, len);
 	case PROTO_LINK_ACK:
 		return proto_link_encode_ack(m->u.id, out, len);
+	case PROTO_LINK_NOTICE_ACK:
+		return proto_link_encode_notice_ack(m->u.notice_id, out, len);
 	case PROTO_LINK_ROSTER_PART:
 		return proto_link_encode_part(m->u.part.index, m->u.part.total, m->u.part.p,
 					      m->u.part.len, out, len);
@@ -70,6 +72,7 @@ static void check_views(const struct proto_link_msg *m, const uint8_t *data, siz
 	case PROTO_LINK_RECON:
 	case PROTO_LINK_ROSTER:
 	case PROTO_LINK_CATCHUP:
+	case PROTO_LINK_NOTICE:
 		if (m->u.bin.len == 0 || m->u.bin.p < data || m->u.bin.p + m->u.bin.len > end)
 			abort();
 		break;

@@ -32,10 +32,15 @@ class Cluster:
     node i's roster lists (who node i may dial; default: everyone). Rosters differ only in
     the addresses they list, which is how a test chooses the overlay's shape.
     @extra_config: config text appended to every node's file, or a function of the node
-    index returning it."""
+    index returning it. @directory: {member index: (poc map, constituency map)} put in the
+    roster entries (proto/poc.h wire form; either may be None)."""
 
-    def __init__(self, n, degree=3, gossip="", dial=None, extra_config="", prefix="Member"):
+    def __init__(self, n, degree=3, gossip="", dial=None, extra_config="", prefix="Member",
+                 directory=None):
         self.community = Community(members=member_names(n, prefix))
+        for i, (poc, cons) in (directory or {}).items():
+            self.community.members[i].poc = poc
+            self.community.members[i].constituency = cons
         self.netkey = os.urandom(32)
         self.ports = [overlaylib.free_port() for _ in range(n)]
         names = [m.name for m in self.community.members]

@@ -129,6 +129,14 @@ class ExportEnv:
             t.put(b"last_seq", struct.pack(">Q", seq), db=self.meta)
         return text
 
+    def reset(self, env_id):
+        """store_export_reset(): every document removed, last_seq 0, a new env id, in one
+        transaction of the same data file."""
+        with self.env.begin(write=True) as t:
+            t.drop(self.feed, delete=False)
+            t.put(b"last_seq", struct.pack(">Q", 0), db=self.meta)
+            t.put(b"env_id", env_id, db=self.meta)
+
     def close(self):
         self.env.close()
 

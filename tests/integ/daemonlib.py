@@ -107,6 +107,8 @@ class Member:
         self.id, self.id_sk = s.ed25519_keypair()
         self.tx_pk, self.tx_sk = s.x25519_keypair()
         self.ring_pk, self.ring_sk = s.ristretto_keypair()
+        self.poc = None           # roster member key 7 (proto/poc.h), a map, when set
+        self.constituency = None  # roster member key 8
 
     def key_bundle(self):
         return pack({0: "chatham-member-key", 1: 1, 2: self.id_sk, 3: self.tx_sk,
@@ -118,6 +120,10 @@ class Member:
             m[3] = self.domains
         m[4] = self.tx_pk
         m[5] = self.ring_pk
+        if self.poc:
+            m[7] = self.poc
+        if self.constituency:
+            m[8] = self.constituency
         return m
 
 

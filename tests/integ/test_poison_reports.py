@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """Issue 13, "one bad report", against real daemons:
 - export poison: a valid_until past year 9999 is refused at the API, and the largest
-  accepted time exports and reads back in every format;
+  accepted time exports and reads back in every format; a stored report this version can no
+  longer decode does not stop the daemon's export;
 - blocklist poison: with the shipped warninglists, 0.0.0.0/0, ::/0, RFC 1918, public
   resolvers and top sites are refused at publish unless allow_warninglisted (API field, CLI
   flag); such a value received from another member is admitted, flagged
@@ -81,6 +82,63 @@ def test_time_range():
         for fmt in ("jsonl", "csv", "stix21", "plain"):
             p = cli("export", "--format", fmt, "--export-dir", node.export, check=0)
             assert "last.example" in p.stdout and "skipped" not in p.stderr, (fmt, p.stderr)
+    finally:
+        node.cleanup()
+
+
+def plant_undecodable(state, value, spelling):
+    """Rewrites, in a stopped node's main store, the stored report bytes of @value to
+    @spelling (same length): what a report stored by an older version whose rules this
+    version no longer accepts looks like. Returns how many records were changed."""
+    import lmdb
+    assert len(spelling) == len(value)
+    env = lmdb.open(state, max_dbs=16, lock=True)
+    n = 0
+    try:
+        db = env.open_db(b"reports", create=False)
+        with env.begin(db=db, write=True) as t:
+            for k, v in list(t.cursor()):
+                if value in v:
+                    t.put(k, v.replace(value, spelling))
+                    n += 1
+    finally:
+        env.close()
+    return n
+
+
+def test_undecodable_stored_report():
+    """One stored report that this version's decoder refuses (here a URL whose host is no
+    longer canonical) must not stop the daemon's export: after the export environment is
+    rebuilt from the whole feed, the exporter skips it (it no longer votes, logged) and
+    every other indicator, before and after it in the feed, is exported; the node still
+    answers a query of it."""
+    node = dl.Node(COMMUNITY)
+    try:
+        with dl.Daemon(node).start() as d:
+            for v in ("http://planted.example/", "first.example"):
+                r = d.call({"op": "publish", "value": v, "tlp": "GREEN"})
+                assert r["ok"], r
+            ct.wait_for(lambda: os.path.exists(os.path.join(node.export, "data.mdb")) and
+                        doc_of(node, "first.example") is not None, what="the export")
+        assert plant_undecodable(node.state, b"http://planted.example/",
+                                 b"http://PLANTED.example/") == 1
+        for f in os.listdir(node.export):  # rebuilt from the start of the feed at start-up
+            os.unlink(os.path.join(node.export, f))
+        daemon = dl.Daemon(node)
+        with daemon.start() as d:
+            r = d.call({"op": "publish", "value": "second.example", "tlp": "GREEN"})
+            assert r["ok"], r
+            ct.wait_for(lambda: os.path.exists(os.path.join(node.export, "data.mdb")) and
+                        doc_of(node, "second.example") is not None and
+                        doc_of(node, "first.example") is not None,
+                        timeout=30, what="the other indicators exported")
+            q = d.call({"op": "query", "value": "http://planted.example/"})
+            assert q["ok"] and q["reports_undecodable"] == 1 and q["reports"] == [], q
+            st = d.call({"op": "status"})
+            assert st["ok"] and not st["export"]["errors"], st["export"]
+        assert "no longer decode" in daemon.log(), daemon.log()[-3000:]
+        p = cli("export", "--format", "plain", "--export-dir", node.export, check=0)
+        assert "first.example" in p.stdout and "second.example" in p.stdout, p.stdout
     finally:
         node.cleanup()
 
@@ -208,5 +266,5 @@ def test_check_config_warninglists():
 
 
 if __name__ == "__main__":
-    dl.main([test_time_range, test_urls_merge, test_warninglist_publish_and_export,
+    dl.main([test_time_range, test_undecodable_stored_report, test_urls_merge, test_warninglist_publish_and_export,
              test_warninglist_received_and_configured, test_check_config_warninglists])

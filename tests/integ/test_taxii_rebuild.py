@@ -14,7 +14,10 @@ a TAXII client sees:
     changes made after its last poll (a retirement and a new indicator), not the whole
     re-rendered export again;
   - a `next` token given before the rebuild is refused with a 400 TAXII error object;
-  - a full walk of the new generation with `next` ends and holds every indicator."""
+  - a full walk of the new generation with `next` ends and holds every indicator.
+Then the other kind of rebuild, store_export_reset() (export_red switched): the same data
+file emptied in place under a new env id and rendered again without some documents; the
+server switches too, and the documents that disappeared are no longer served."""
 import os
 import re
 import sys
@@ -123,11 +126,30 @@ def main():
             names = {o["name"] for o in objs if o["type"] == "indicator"}
             assert len(names) == N + 1 and "new.example" in names, names
             print("ok   a full walk of the rebuilt export holds every indicator")
+
+            # store_export_reset(): the same file, a new env id, rendered again without
+            # the first five indicators (as RED documents leave when export_red goes off).
+            st, _, b = page(c, green, limit="7")
+            stale_next = b["next"]
+            env.reset(b"\x33" * 16)
+            for d in docs_before()[5:]:
+                env.add(d)
+            deadline = time.monotonic() + 60
+            while not re.search(r"env id 3{32}, was 2{32}", open(srv.log_path).read()):
+                assert srv.alive(), open(srv.log_path).read()
+                assert time.monotonic() < deadline, open(srv.log_path).read()
+                time.sleep(0.05)  # polling the log for the switch, not synchronisation
+            objs, _ = walk(c, green)
+            names = {o["name"] for o in objs if o["type"] == "indicator"}
+            assert names == {"198.51.100.%d" % i for i in range(6, N + 1)}, names
+            st, _, b = page(c, green, limit="7", next=stale_next)
+            assert st == 400 and "rebuilt" in b["description"], (st, b)
+            print("ok   a reset in place is followed too; its removed documents are gone")
         finally:
             rc = srv.stop()
             env.close()
         assert rc == 0, rc
-    print("6 passed, 0 failed")
+    print("7 passed, 0 failed")
     return 0
 
 

@@ -68,6 +68,8 @@ static void test_active(void **state)
 	assert_string_equal(json_string_value(json_array_get(json_object_get(ev, "type"), 0)),
 			    "indicator");
 	assert_string_equal(str(ev, "end", NULL), "2030-03-17T17:46:40.000Z");
+	assert_string_equal(str(d, "chatham", "ioc_expiration_date"), "2030-03-17T17:46:40.000Z");
+	assert_string_equal(str(d, "chatham", "ioc_expiration_reason"), "valid_until");
 	assert_string_equal(str(ti, "ip", NULL), "198.51.100.7");
 	assert_string_equal(str(ti, "marking", "tlp"), "GREEN");
 	assert_string_equal(str(ti, "marking", "tlp_version"), "2.0");
@@ -78,6 +80,7 @@ static void test_active(void **state)
 	/* No valid_until: no expiry. */
 	d = doc_of(view(PROTO_IND_DOMAIN, "evil.example", PROTO_SUMMARY_ACTIVE, 0));
 	assert_null(json_object_get(json_object_get(d, "event"), "end"));
+	assert_null(json_object_get(json_object_get(d, "chatham"), "ioc_expiration_date"));
 	assert_string_equal(
 		json_string_value(json_object_get(
 			json_object_get(json_object_get(json_object_get(d, "threat"), "indicator"),
@@ -116,6 +119,13 @@ static void test_retired(void **state)
 					    states[s] == PROTO_SUMMARY_EXPIRED
 						    ? "2023-07-22T04:26:40.000Z"
 						    : "2023-11-14T22:16:40.000Z");
+			/* And as Elastic's threat-intel integrations carry it. */
+			assert_string_equal(str(d, "chatham", "ioc_expiration_date"),
+					    str(ev, "end", NULL));
+			assert_string_equal(str(d, "chatham", "ioc_expiration_reason"),
+					    states[s] == PROTO_SUMMARY_WITHDRAWN ? "withdrawn"
+					    : states[s] == PROTO_SUMMARY_EXPIRED ? "expired"
+										 : "observed");
 			json_decref(d);
 		}
 	}

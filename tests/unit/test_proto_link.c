@@ -16,6 +16,7 @@
 
 #include "proto/error.h"
 #include "proto/link.h"
+#include "proto/notice.h"
 #include "proto/report.h"
 #include "testutil.h"
 
@@ -85,6 +86,11 @@ static void test_exact_encodings(void **state)
 		"92 0d 91 c4 20 5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a");
 	assert_int_equal(proto_link_encode_part(1, 3, (const uint8_t *)"xy", 2, &out, &len), 0);
 	expect_bytes(out, len, "94 0e 01 03 c4 02 7879");
+	assert_int_equal(
+		proto_link_encode_bin(PROTO_LINK_NOTICE, (const uint8_t *)"xy", 2, &out, &len), 0);
+	expect_bytes(out, len, "92 14 c4 02 7879");
+	assert_int_equal(proto_link_encode_notice_ack(id, &out, &len), 0);
+	expect_bytes(out, len, "92 15 c4 10 5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a");
 }
 
 static void test_round_trip_every_type(void **state)
@@ -127,6 +133,9 @@ static void test_round_trip_every_type(void **state)
 		case PROTO_LINK_ACK:
 			rc = proto_link_encode_ack(ids[2], &out, &len);
 			break;
+		case PROTO_LINK_NOTICE_ACK:
+			rc = proto_link_encode_notice_ack(ids[2], &out, &len);
+			break;
 		case PROTO_LINK_ROSTER_PART:
 			rc = proto_link_encode_part(30, 31, payload, sizeof(payload), &out, &len);
 			break;
@@ -162,6 +171,9 @@ static void test_round_trip_every_type(void **state)
 		case PROTO_LINK_ACK:
 			assert_memory_equal(m.u.id, ids[2], 32);
 			break;
+		case PROTO_LINK_NOTICE_ACK:
+			assert_memory_equal(m.u.notice_id, ids[2], 16);
+			break;
 		case PROTO_LINK_ROSTER_PART:
 			assert_int_equal(m.u.part.index, 30);
 			assert_int_equal(m.u.part.total, 31);
@@ -195,6 +207,11 @@ static void test_decode_rejects(void **state)
 		{"", PROTO_E_TRUNCATED, "empty input"},
 		{"90", PROTO_E_LINK_MSG, "empty array"},
 		{"91 7f", PROTO_E_LINK_MSG, "type 127 is unassigned"},
+		{"92 16 c4 01 78", PROTO_E_LINK_MSG, "type 22 is unassigned"},
+		{"92 15 c4 20 "
+		 "0000000000000000000000000000000000000000000000000000000000000000",
+		 PROTO_E_TOO_LARGE, "NOTICE_ACK with a 32-byte id"},
+		{"92 14 c4 00", PROTO_E_EMPTY, "empty NOTICE"},
 		{"92 0f c4 00", PROTO_E_EMPTY, "empty CATCHUP"},
 		{"92 0e c4 01 78", PROTO_E_LINK_MSG, "ROSTER_PART without index and total"},
 		{"94 0e 02 02 c4 01 78", PROTO_E_RANGE, "ROSTER_PART index == total"},
@@ -388,6 +405,18 @@ static void test_limits(void **state)
 	assert_int_equal(proto_link_decode(&m, big, 5 + PROTO_REPORT_MAX_BYTES + 1),
 			 PROTO_E_TOO_LARGE);
 	memset(big, 0, 5);
+
+	/* A NOTICE carries a notice of up to PROTO_NOTICE_MAX_BYTES, which fits one message. */
+	assert_int_equal(
+		proto_link_encode_bin(PROTO_LINK_NOTICE, big, PROTO_NOTICE_MAX_BYTES, &out, &len),
+		0);
+	assert_true(len <= PROTO_LINK_MAX_BYTES);
+	assert_int_equal(proto_link_decode(&m, out, len), 0);
+	assert_int_equal(m.u.bin.len, PROTO_NOTICE_MAX_BYTES);
+	free(out);
+	assert_int_equal(proto_link_encode_bin(PROTO_LINK_NOTICE, big, PROTO_NOTICE_MAX_BYTES + 1,
+					       &out, &len),
+			 PROTO_E_TOO_LARGE);
 
 	/* RECON/ROSTER fill a whole transport message at most. */
 	assert_int_equal(

@@ -1,0 +1,1165 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The notice engine (notices.h). Operations queue on the loop thread; one job in the
+ * thread pool takes every waiting operation, does the verification, signing and reading it
+ * needs, and commits everything in ONE transaction of the notice environment; only then, back
+ * on the loop, are NOTICE_ACKs sent and API requests answered. A copy acknowledged, or a
+ * notice an operator was told is queued, has therefore always been committed first.
+ */
+#include "node/daemon/notices.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "node/common/log.h"
+#include "node/format/form.h"
+#include "node/format/member.h"
+#include "proto/crypto.h"
+#include "proto/error.h"
+#include "proto/link.h"
+#include "proto/notice.h"
+#include "proto/poc.h"
+#include "proto/report.h"
+#include "store/store.h"
+
+#define SCAN_MS 1000
+#define WATCH_BATCH 10000 /* feed entries looked at per job */
+
+enum op_kind { OP_IN, OP_ACKED, OP_RESCHED, OP_API, OP_WATCH };
+
+struct op {
+	struct op *next;
+	uint8_t kind;
+	uint8_t peer[32]; /* OP_IN: the sender; OP_ACKED: who acknowledged */
+	uint8_t id[16];	  /* OP_IN: the notice id (once decoded); OP_ACKED: the one acknowledged */
+	uint8_t *bytes;	  /* OP_IN */
+	size_t len;
+	struct store_notice_out out; /* OP_RESCHED */
+	struct node_request *req;    /* OP_API, owned */
+	void (*done)(void *arg, char *text);
+	void *arg;
+	uint8_t to[32], deliver_to[32]; /* notify, resolved on the loop */
+	bool has_deliver_to;
+	/* results */
+	bool ack;   /* OP_IN: acknowledge after the commit */
+	char *text; /* OP_API: the response */
+};
+
+struct job {
+	uv_work_t w;
+	struct node_notices *n;
+	struct node_snap *snap;
+	struct op *ops;
+	uint64_t now;
+	bool queued_out; /* the commit added outbox entries */
+	/* what the commit writes */
+	struct store_notice_msg *msgs;
+	uint8_t **owned; /* message bytes made in the job */
+	size_t n_msgs, cap_msgs;
+	struct store_notice_out *puts, *dels;
+	size_t n_puts, cap_puts, n_dels, cap_dels;
+	bool *is_new;
+	/* the constituency watch (OP_WATCH): feed entries looked at up to watch_seq */
+	bool set_watch, watch_more;
+	uint64_t watch_seq, raised;
+	/* counters, added on the loop */
+	uint64_t received, refused, duplicates, forwarded;
+};
+
+struct node_notices {
+	uv_loop_t *loop;
+	struct store_notices *st;
+	struct store *main;
+	const struct proto_keys *keys;
+	uint8_t community[32];
+	struct node_snap *const *snapp;
+	struct node_dissem *dissem;
+	uv_timer_t timer;
+	bool timer_open, closing;
+	struct op *head, **tail;
+	size_t n_pending;
+	bool job_running, watch_queued;
+	uint64_t received, refused, duplicates, sent, acked, ack_sent, forwarded, dropped;
+	uint64_t raised; /* local notices raised or updated */
+};
+
+/* ------------------------------------------------------------------ helpers */
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void op_free(struct op *o)
+{
+	free(o->bytes);
+	node_request_free(o->req);
+	free(o->text);
+	free(o);
+}
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t c = *cap ? *cap : 8;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	p = realloc(*arr, c * elem);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = c;
+	return 0;
+}
+
+static char *error_text(json_t *id, int code, const char *field, const char *msg)
+{
+	struct node_req_error e;
+	json_t *r;
+	char *t;
+
+	node_req_error_set(&e, code, field, "%s", msg);
+	r = node_req_error_response(id, &e);
+	t = r ? json_dumps(r, JSON_COMPACT) : NULL;
+	json_decref(r);
+	return t;
+}
+
+static char *ok_text(json_t *id, json_t *body)
+{
+	char *t;
+
+	if (!body)
+		return NULL;
+	json_object_set_new(body, "ok", json_true());
+	if (id)
+		json_object_set(body, "id", id);
+	t = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	return t;
+}
+
+static json_t *member_json(const struct proto_roster *r, const uint8_t id[32])
+{
+	int i = r ? proto_roster_find_member(r, id) : -1;
+	char hex[65];
+
+	return json_pack("{s:s, s:s?}", "member_id", proto_hex_encode(hex, id, 32), "name",
+			 i >= 0 ? r->members[i].name : NULL);
+}
+
+/* Queue a message (@bytes owned by the job when @own) for the commit. */
+static int add_msg(struct job *j, const uint8_t id[16], uint8_t flags, uint8_t *bytes, size_t len,
+		   bool own)
+{
+	struct store_notice_msg *m;
+	size_t cap = j->cap_msgs;
+
+	if (grow((void **)&j->msgs, &j->cap_msgs, j->n_msgs + 1, sizeof(*j->msgs)) ||
+	    (j->cap_msgs != cap &&
+	     grow((void **)&j->owned, &cap, j->cap_msgs, sizeof(*j->owned)))) {
+		j->cap_msgs = cap; /* owned[] must hold as many as msgs[] */
+		if (own)
+			free(bytes);
+		return -ENOMEM;
+	}
+	m = &j->msgs[j->n_msgs];
+	memcpy(m->id, id, 16);
+	m->flags = flags;
+	m->time_ms = j->now;
+	m->bytes = bytes;
+	m->len = len;
+	j->owned[j->n_msgs++] = own ? bytes : NULL; /* freed with the job */
+	return 0;
+}
+
+static int add_out(struct job *j, bool del, const uint8_t id[16], const uint8_t to[32],
+		   uint64_t next, uint32_t attempts)
+{
+	struct store_notice_out **arr = del ? &j->dels : &j->puts;
+	size_t *n = del ? &j->n_dels : &j->n_puts, *cap = del ? &j->cap_dels : &j->cap_puts;
+	struct store_notice_out *e;
+
+	if (grow((void **)arr, cap, *n + 1, sizeof(**arr)))
+		return -ENOMEM;
+	e = &(*arr)[(*n)++];
+	memcpy(e->id, id, 16);
+	memcpy(e->recipient, to, 32);
+	e->next_attempt_ms = next;
+	e->attempts = attempts;
+	if (!del)
+		j->queued_out = true;
+	return 0;
+}
+
+/* Sign @nt (from this node) and queue it with an outbox entry for its `to`. */
+static int send_new(struct job *j, struct proto_notice *nt)
+{
+	uint8_t *bytes;
+	size_t len;
+	int rc;
+
+	memcpy(nt->community, j->n->community, 32);
+	memcpy(nt->from, j->n->keys->id_pk, 32);
+	nt->created_ms = j->now;
+	rc = proto_notice_sign(nt, j->n->keys->id_sk, &bytes, &len);
+	if (rc)
+		return rc;
+	rc = add_msg(j, nt->id, STORE_NOTICE_OUT, bytes, len, true);
+	return rc ? rc : add_out(j, false, nt->id, nt->to, 0, 0);
+}
+
+/* A NUL-terminated copy of @len bytes at @p, or NULL (no memory, or a NUL inside). */
+static char *text_copy(const char *p, size_t len)
+{
+	char *s;
+
+	if (memchr(p, 0, len))
+		return NULL;
+	s = malloc(len + 1);
+	if (s) {
+		memcpy(s, p, len);
+		s[len] = 0;
+	}
+	return s;
+}
+
+/* Whether a form's JSON text @p is a valid form (node/format/form.h). */
+static bool form_ok(const char *p, size_t len, char *why, size_t why_len)
+{
+	json_error_t je;
+	json_t *doc = json_loadb(p, len, JSON_REJECT_DUPLICATES, &je);
+	struct node_form_error fe;
+	bool ok = doc && json_is_object(doc) && node_form_validate(doc, &fe) == 0;
+
+	if (!ok)
+		snprintf(why, why_len, "form %s%s%s", doc ? fe.field : "", doc ? ": " : "",
+			 doc ? fe.message : je.text);
+	json_decref(doc);
+	return ok;
+}
+
+/* ------------------------------------------------------------------ the job: receiving */
+
+static bool in_batch(const struct job *j, const uint8_t id[16])
+{
+	for (size_t i = 0; i < j->n_msgs; i++)
+		if (!memcmp(j->msgs[i].id, id, 16))
+			return true;
+	return false;
+}
+
+/* A status without a handle must answer a notice this node sent to @peer. */
+static bool answers_ours(struct job *j, const struct proto_notice *s, const uint8_t peer[32])
+{
+	struct proto_notice t;
+	uint8_t *bytes = NULL, flags = 0;
+	size_t len;
+	bool ok;
+
+	if (store_notices_get(j->n->st, s->thread, &flags, &bytes, &len))
+		return false;
+	ok = (flags & STORE_NOTICE_OUT) && !proto_notice_decode(bytes, len, &t) &&
+	     t.kind == PROTO_NOTICE_KIND_NOTICE && !memcmp(t.to, peer, 32);
+	free(bytes);
+	return ok;
+}
+
+/*
+ * Decide on a received NOTICE (@o). Returns 0 (accepted: stored, forwarded as needed, and
+ * to be acknowledged) or a refusal code with @why filled.
+ */
+static int receive(struct job *j, struct op *o, char *why, size_t why_len)
+{
+	const struct proto_roster *r = j->snap->newest;
+	const uint8_t *own = j->n->keys->id_pk;
+	struct proto_notice nt, fw;
+	uint8_t *dup = NULL;
+	size_t dup_len;
+	int rc = proto_notice_decode(o->bytes, o->len, &nt);
+
+	if (rc) {
+		snprintf(why, why_len, "%s", proto_error_str(rc));
+		return rc;
+	}
+	memcpy(o->id, nt.id, 16);
+	if (memcmp(nt.community, j->n->community, 32) || memcmp(nt.from, o->peer, 32) ||
+	    memcmp(nt.to, own, 32) || proto_roster_find_member(r, nt.from) < 0) {
+		snprintf(why, why_len,
+			 "not for this community and node, or not signed by the member whose link "
+			 "delivered it");
+		return NODE_E_POLICY;
+	}
+	if (in_batch(j, nt.id) || store_notices_get(j->n->st, nt.id, NULL, &dup, &dup_len) == 0) {
+		free(dup);
+		j->duplicates++;
+		return 0; /* acknowledged again: our earlier ACK was lost */
+	}
+	memset(&fw, 0, sizeof(fw));
+	if (nt.kind == PROTO_NOTICE_KIND_NOTICE) {
+		if (!form_ok(nt.form, nt.form_len, why, why_len))
+			return NODE_E_FIELD;
+		if (nt.has_deliver_to) {
+			/* Forward as a new notice of this node, under a reply handle. */
+			if (nt.has_handle || proto_roster_find_member(r, nt.deliver_to) < 0 ||
+			    !memcmp(nt.deliver_to, own, 32)) {
+				snprintf(why, why_len,
+					 "deliver_to is not another member (or a notice already "
+					 "forwarded)");
+				return NODE_E_POLICY;
+			}
+			fw.kind = PROTO_NOTICE_KIND_NOTICE;
+			memcpy(fw.to, nt.deliver_to, 32);
+			fw.tlp = nt.tlp;
+			fw.form = text_copy(nt.form, nt.form_len);
+			if (!fw.form) {
+				snprintf(why, why_len, "form holds a NUL byte");
+				return NODE_E_FIELD;
+			}
+			fw.has_handle = true;
+			proto_notice_handle_seal(fw.handle, store_notices_handle_key(j->n->st),
+						 nt.from, nt.id);
+		}
+	} else if (nt.has_handle) {
+		uint8_t notifier[32], nid[16];
+
+		if (proto_notice_handle_open(nt.handle, store_notices_handle_key(j->n->st),
+					     notifier, nid)) {
+			snprintf(why, why_len, "reply handle not made by this node");
+			return PROTO_E_REPORT_SIG;
+		}
+		/* Pass the answer back to the notifier, in the notifier's thread. */
+		fw.kind = PROTO_NOTICE_KIND_STATUS;
+		memcpy(fw.to, notifier, 32);
+		memcpy(fw.thread, nid, 16);
+		fw.tlp = nt.tlp;
+		fw.status = nt.status;
+		if (nt.comment) {
+			fw.comment = text_copy(nt.comment, nt.comment_len);
+			if (!fw.comment) {
+				snprintf(why, why_len, "comment holds a NUL byte");
+				return NODE_E_FIELD;
+			}
+		}
+	} else if (!answers_ours(j, &nt, o->peer)) {
+		snprintf(why, why_len, "status for a notice this node did not send to that member");
+		return NODE_E_POLICY;
+	}
+	rc = add_msg(j, nt.id, 0, o->bytes, o->len, false);
+	if (rc == 0 && (fw.form || fw.kind == PROTO_NOTICE_KIND_STATUS)) {
+		proto_random(fw.id, 16);
+		if (fw.kind == PROTO_NOTICE_KIND_NOTICE)
+			memcpy(fw.thread, fw.id, 16);
+		rc = send_new(j, &fw);
+		if (rc == 0)
+			j->forwarded++;
+		else
+			snprintf(why, why_len, "cannot forward: %s", proto_error_str(rc));
+	}
+	free((char *)fw.form);
+	free((char *)fw.comment);
+	if (rc == 0)
+		j->received++;
+	return rc;
+}
+
+/* ------------------------------------------------------------------ the job: API */
+
+static int notify(struct job *j, struct op *o)
+{
+	struct proto_notice nt = {.kind = PROTO_NOTICE_KIND_NOTICE};
+	const struct proto_roster *r = j->snap->newest;
+	char hex[33];
+	json_t *body;
+	int rc;
+
+	proto_random(nt.id, 16);
+	memcpy(nt.thread, nt.id, 16);
+	nt.tlp = o->req->tlp;
+	nt.form = o->req->form;
+	memcpy(nt.to, o->to, 32);
+	nt.has_deliver_to = o->has_deliver_to;
+	memcpy(nt.deliver_to, o->deliver_to, 32);
+	rc = send_new(j, &nt);
+	if (rc) {
+		o->text = error_text(o->req->id, rc, "form", proto_error_str(rc));
+		return rc;
+	}
+	body = json_pack("{s:s, s:o, s:s}", "notice", proto_hex_encode(hex, nt.id, 16), "to",
+			 member_json(r, o->has_deliver_to ? o->deliver_to : o->to), "tlp",
+			 proto_tlp_name(nt.tlp));
+	if (body && o->has_deliver_to)
+		json_object_set_new(body, "via", member_json(r, o->to));
+	o->text = ok_text(o->req->id, body);
+	return 0;
+}
+
+struct find_ctx {
+	const char *prefix;
+	size_t plen;
+	uint8_t id[16];
+	int found; /* 0 none, 1 one, 2 more */
+};
+
+static int find_in(void *arg, const struct store_notice_msg *m)
+{
+	struct find_ctx *c = arg;
+	struct proto_notice nt;
+	char hex[33];
+
+	if (m->flags || strncasecmp(proto_hex_encode(hex, m->id, 16), c->prefix, c->plen))
+		return 0;
+	if (proto_notice_decode(m->bytes, m->len, &nt) || nt.kind != PROTO_NOTICE_KIND_NOTICE)
+		return 0;
+	memcpy(c->id, m->id, 16);
+	c->found++;
+	return 0;
+}
+
+static int reply(struct job *j, struct op *o)
+{
+	struct find_ctx c = {.prefix = o->req->notice, .plen = strlen(o->req->notice)};
+	struct proto_notice t, s = {.kind = PROTO_NOTICE_KIND_STATUS};
+	uint8_t *bytes = NULL;
+	size_t len;
+	char hex[33];
+	int rc = store_notices_iter(j->n->st, NULL, find_in, &c);
+
+	if (rc == 0 && c.found != 1) {
+		o->text = error_text(o->req->id, STORE_E_NOT_FOUND, "notice",
+				     c.found ? "matches more than one received notice; give more "
+					       "of its id"
+					     : "no received notice has that id");
+		return 0;
+	}
+	if (rc == 0)
+		rc = store_notices_get(j->n->st, c.id, NULL, &bytes, &len);
+	if (rc == 0)
+		rc = proto_notice_decode(bytes, len, &t);
+	if (rc == 0) {
+		proto_random(s.id, 16);
+		memcpy(s.thread, t.thread, 16);
+		memcpy(s.to, t.from, 32);
+		s.tlp = t.tlp;
+		s.status = o->req->status;
+		s.comment = o->req->comment;
+		s.has_handle = t.has_handle;
+		memcpy(s.handle, t.handle, sizeof(s.handle));
+		rc = send_new(j, &s);
+	}
+	free(bytes);
+	if (rc) {
+		o->text = error_text(o->req->id, rc, NULL, proto_error_str(rc));
+		return rc;
+	}
+	o->text = ok_text(o->req->id,
+			  json_pack("{s:s, s:s, s:o}", "status_id", proto_hex_encode(hex, s.id, 16),
+				    "status", node_req_status_name(s.status), "to",
+				    member_json(j->snap->newest, s.to)));
+	return 0;
+}
+
+struct list_ctx {
+	struct job *j;
+	json_t *items;
+	uint8_t (*pending)[16];
+	size_t n_pending, cap_pending;
+	int err;
+};
+
+static int list_out(void *arg, const struct store_notice_out *e)
+{
+	struct list_ctx *c = arg;
+
+	if (grow((void **)&c->pending, &c->cap_pending, c->n_pending + 1, 16))
+		return -ENOMEM;
+	memcpy(c->pending[c->n_pending++], e->id, 16);
+	return 0;
+}
+
+static int list_msg(void *arg, const struct store_notice_msg *m)
+{
+	struct list_ctx *c = arg;
+	const struct proto_roster *r = c->j->snap->newest;
+	struct proto_notice nt;
+	char hex[33], thread[33], t1[32], t2[32];
+	bool pending = false;
+	json_t *o;
+
+	if (m->flags & STORE_NOTICE_LOCAL) {
+		json_t *ind = json_loadb((const char *)m->bytes, m->len, 0, NULL);
+
+		o = ind ? json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "id",
+				    proto_hex_encode(hex, m->id, 16), "thread", hex, "kind",
+				    "local", "direction", "in", "created",
+				    node_req_time_format(m->time_ms, t1, sizeof(t1)), "stored", t1,
+				    "indicator", ind)
+			: NULL;
+		if (o)
+			json_object_set_new(o, "message",
+					    json_string("a value in this node's constituency was "
+							"reported by another member"));
+		return o ? json_array_append_new(c->items, o) : 0;
+	}
+	if (proto_notice_decode(m->bytes, m->len, &nt))
+		return 0; /* stored after verification; a newer decoder may refuse it */
+	for (size_t i = 0; i < c->n_pending; i++)
+		pending |= !memcmp(c->pending[i], m->id, 16);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:s}", "id",
+		      proto_hex_encode(hex, m->id, 16), "thread",
+		      proto_hex_encode(thread, nt.thread, 16), "kind",
+		      nt.kind == PROTO_NOTICE_KIND_NOTICE ? "notice" : "status", "direction",
+		      m->flags & STORE_NOTICE_OUT ? "out" : "in", "from", member_json(r, nt.from),
+		      "to", member_json(r, nt.to), "tlp", proto_tlp_name(nt.tlp), "created",
+		      node_req_time_format(nt.created_ms, t1, sizeof(t1)), "stored",
+		      node_req_time_format(m->time_ms, t2, sizeof(t2)));
+	if (!o)
+		return -ENOMEM;
+	if (nt.has_deliver_to)
+		json_object_set_new(o, "deliver_to", member_json(r, nt.deliver_to));
+	if (!(m->flags & STORE_NOTICE_OUT) && nt.kind == PROTO_NOTICE_KIND_NOTICE)
+		json_object_set_new(o, "via_coordinator", json_boolean(nt.has_handle));
+	if (m->flags & STORE_NOTICE_OUT)
+		json_object_set_new(o, "pending", json_boolean(pending));
+	if (nt.kind == PROTO_NOTICE_KIND_NOTICE) {
+		json_t *form = json_loadb(nt.form, nt.form_len, 0, NULL);
+
+		json_object_set_new(o, "form", form ? form : json_null());
+	} else {
+		json_object_set_new(o, "status", json_string(node_req_status_name(nt.status)));
+		if (nt.comment)
+			json_object_set_new(o, "comment", json_stringn(nt.comment, nt.comment_len));
+	}
+	json_array_append_new(c->items, o);
+	return 0;
+}
+
+static int by_thread_then_time(const void *a, const void *b)
+{
+	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	int t = strcmp(json_string_value(json_object_get(x, "thread")),
+		       json_string_value(json_object_get(y, "thread")));
+
+	return t ? t
+		 : strcmp(json_string_value(json_object_get(x, "created")),
+			  json_string_value(json_object_get(y, "created")));
+}
+
+static void list(struct job *j, struct op *o)
+{
+	struct list_ctx c = {.j = j, .items = json_array()};
+	json_t *sorted;
+	size_t n;
+	int rc = c.items ? store_notices_iter(j->n->st, list_out, list_msg, &c) : -ENOMEM;
+
+	free(c.pending);
+	if (rc) {
+		json_decref(c.items);
+		o->text = error_text(o->req->id, rc, NULL, proto_error_str(rc));
+		return;
+	}
+	/* Threads together, oldest first within each. */
+	n = json_array_size(c.items);
+	json_t **v = calloc(n ? n : 1, sizeof(*v));
+	sorted = json_array();
+	if (!v || !sorted) {
+		free(v);
+		json_decref(sorted);
+		json_decref(c.items);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_array_get(c.items, i);
+	qsort(v, n, sizeof(*v), by_thread_then_time);
+	for (size_t i = 0; i < n; i++)
+		json_array_append(sorted, v[i]);
+	free(v);
+	json_decref(c.items);
+	o->text = ok_text(o->req->id, json_pack("{s:o}", "notices", sorted));
+}
+
+/* ------------------------------------------------------------------ the job: local notices */
+
+struct watch_ctx {
+	struct job *j;
+	struct store_read *rd;
+	const struct proto_constituency *own;
+	size_t n_seen;
+};
+
+struct origin_ctx {
+	struct store *s;
+	struct store_read *rd;
+	uint32_t shared; /* CLEAR/GREEN reports that came from other members */
+};
+
+static int count_shared(void *arg, const struct store_report_info *info, const uint8_t *bytes,
+			size_t len)
+{
+	struct origin_ctx *c = arg;
+	struct store_envelope env;
+
+	(void)bytes;
+	(void)len;
+	if (info->tlp <= PROTO_TLP_GREEN &&
+	    store_envelope_get(c->s, c->rd, info->report_id, &env) == 0 && !env.local)
+		c->shared++;
+	return 0;
+}
+
+/*
+ * One changed indicator of the main feed: when its value lies in this node's constituency
+ * and another member shared a CLEAR/GREEN report on it, raise (or update) the local notice
+ * of that indicator, made of the summary's aggregates only: no report, signer or link.
+ */
+static int watch_one(void *arg, const struct store_feed_entry *e)
+{
+	struct watch_ctx *w = arg;
+	struct job *j = w->j;
+	struct origin_ctx oc = {.s = j->n->main, .rd = w->rd};
+	struct proto_summary sum;
+	char hex[65], t[4][32];
+	json_t *o;
+	char *text;
+	int rc;
+
+	j->watch_seq = e->seq;
+	w->n_seen++;
+	rc = store_summary_get(j->n->main, w->rd, e->ind_id, &sum);
+	if (rc == STORE_E_NOT_FOUND || (rc == 0 && sum.feed_seq > e->seq))
+		return 0; /* a later entry of the same indicator decides */
+	if (rc)
+		return rc;
+	if (!proto_constituency_match(w->own, sum.ind.value))
+		return 0;
+	rc = store_reports_iter(j->n->main, w->rd, e->ind_id, count_shared, &oc);
+	if (rc || !oc.shared)
+		return rc;
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:s, s:s, s:s?}",
+		      "indicator_id", proto_hex_encode(hex, e->ind_id, 32), "type",
+		      proto_indicator_type_name(sum.ind.type), "value", sum.ind.value, "tlp",
+		      proto_tlp_name(sum.tlp), "state",
+		      sum.state == PROTO_SUMMARY_ACTIVE	     ? "active"
+		      : sum.state == PROTO_SUMMARY_WITHDRAWN ? "withdrawn"
+		      : sum.state == PROTO_SUMMARY_EXPIRED   ? "expired"
+							     : "observed",
+		      "confidence", (int)sum.confidence, "members", (int)sum.n_members, "sightings",
+		      (int)sum.n_sightings, "false_positives", (int)sum.n_false_positive, "reports",
+		      (int)sum.n_reports, "first_seen",
+		      node_req_time_format(sum.first_seen_ms, t[0], sizeof(t[0])), "last_seen",
+		      node_req_time_format(sum.last_seen_ms, t[1], sizeof(t[1])), "valid_until",
+		      sum.valid_until_ms
+			      ? node_req_time_format(sum.valid_until_ms, t[2], sizeof(t[2]))
+			      : NULL);
+	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!text)
+		return -ENOMEM;
+	rc = add_msg(j, e->ind_id, STORE_NOTICE_LOCAL, (uint8_t *)text, strlen(text), true);
+	if (rc == 0)
+		j->raised++;
+	return rc;
+}
+
+/* Look at up to WATCH_BATCH feed entries after watch_seq. */
+static void watch(struct job *j)
+{
+	const struct proto_roster *r = j->snap->newest;
+	int own = j->snap->own_index;
+	struct watch_ctx w = {.j = j};
+	uint64_t last = 0;
+	int rc = store_notices_watch_seq(j->n->st, &j->watch_seq);
+
+	if (rc == 0)
+		rc = store_read_begin(j->n->main, &w.rd);
+	if (rc == 0)
+		rc = store_feed_last(j->n->main, w.rd, &last);
+	if (rc == 0 && last > j->watch_seq) {
+		if (own < 0 || proto_constituency_empty(&r->members[own].constituency)) {
+			j->watch_seq = last; /* nothing of ours can be in it */
+		} else {
+			w.own = &r->members[own].constituency;
+			rc = store_feed_iter(j->n->main, w.rd, j->watch_seq, WATCH_BATCH, watch_one,
+					     &w);
+			rc = rc < 0 ? rc : 0;
+		}
+		j->set_watch = rc == 0;
+		j->watch_more = rc == 0 && j->watch_seq < last;
+	}
+	store_read_end(w.rd);
+	if (rc)
+		log_warning("notices: reading the feed for local notices failed: %s",
+			    proto_error_str(rc));
+}
+
+/* ------------------------------------------------------------------ the job */
+
+static void job_work(uv_work_t *w)
+{
+	struct job *j = w->data;
+	struct store_notices_batch b;
+	char why[256];
+	int rc;
+
+	for (struct op *o = j->ops; o; o = o->next) {
+		switch (o->kind) {
+		case OP_IN:
+			rc = receive(j, o, why, sizeof(why));
+			o->ack = rc == 0;
+			if (rc) {
+				char hex[65];
+				j->refused++;
+				log_warning("notice from member %.16s refused: %s",
+					    proto_hex_encode(hex, o->peer, 32), why);
+			}
+			break;
+		case OP_ACKED:
+			add_out(j, true, o->id, o->peer, 0, 0);
+			break;
+		case OP_RESCHED:
+			add_out(j, false, o->out.id, o->out.recipient, o->out.next_attempt_ms,
+				o->out.attempts);
+			break;
+		case OP_API:
+			if (o->req->op == NODE_OP_NOTIFY)
+				notify(j, o);
+			else if (o->req->op == NODE_OP_NOTICE_REPLY)
+				reply(j, o);
+			break;
+		case OP_WATCH:
+			watch(j);
+			break;
+		}
+	}
+	j->is_new = calloc(j->n_msgs ? j->n_msgs : 1, sizeof(bool));
+	b = (struct store_notices_batch){.msgs = j->msgs,
+					 .n_msgs = j->n_msgs,
+					 .is_new = j->is_new,
+					 .puts = j->puts,
+					 .n_puts = j->n_puts,
+					 .dels = j->dels,
+					 .n_dels = j->n_dels,
+					 .set_watch = j->set_watch,
+					 .watch_seq = j->watch_seq};
+	rc = j->is_new ? store_notices_apply(j->n->st, &b) : -ENOMEM;
+	if (rc) {
+		log_err("notices: cannot commit: %s", proto_error_str(rc));
+		j->queued_out = false;
+		j->watch_more = false;
+		j->raised = 0;
+		for (struct op *o = j->ops; o; o = o->next) {
+			o->ack = false;
+			if (o->kind == OP_API) {
+				free(o->text);
+				o->text = error_text(o->req->id, rc, NULL, proto_error_str(rc));
+			}
+		}
+		return;
+	}
+	for (struct op *o = j->ops; o; o = o->next)
+		if (o->kind == OP_API && o->req->op == NODE_OP_NOTICES)
+			list(j, o);
+}
+
+static void kick(struct node_notices *n);
+static void scan(struct node_notices *n, const uint8_t *peer);
+
+static void send_ack(struct node_notices *n, const uint8_t peer[32], const uint8_t id[16])
+{
+	uint8_t *msg;
+	size_t len;
+
+	if (!n->dissem || proto_link_encode_notice_ack(id, &msg, &len))
+		return;
+	if (node_dissem_send_to(n->dissem, peer, msg, len) == 0)
+		n->ack_sent++;
+}
+
+static void job_done(uv_work_t *w, int status)
+{
+	struct job *j = w->data;
+	struct node_notices *n = j->n;
+	bool queued = j->queued_out;
+
+	(void)status;
+	n->job_running = false;
+	n->received += j->received;
+	n->refused += j->refused;
+	n->duplicates += j->duplicates;
+	n->forwarded += j->forwarded;
+	n->raised += j->raised;
+	while (j->ops) {
+		struct op *o = j->ops;
+
+		j->ops = o->next;
+		if (o->kind == OP_IN && o->ack)
+			send_ack(n, o->peer, o->id);
+		if (o->kind == OP_API) {
+			o->done(o->arg, o->text);
+			o->text = NULL;
+		}
+		if (o->kind == OP_WATCH)
+			n->watch_queued = false;
+		op_free(o);
+	}
+	for (size_t i = 0; i < j->n_msgs; i++)
+		free(j->owned[i]);
+	free(j->owned);
+	free(j->msgs);
+	free(j->puts);
+	free(j->dels);
+	free(j->is_new);
+	node_snap_unref(j->snap);
+	if (j->watch_more)
+		node_notices_watch(n);
+	free(j);
+	if (queued)
+		scan(n, NULL);
+	kick(n);
+}
+
+static void kick(struct node_notices *n)
+{
+	struct job *j;
+
+	if (n->job_running || !n->head)
+		return;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return; /* retried at the next operation or scan */
+	j->n = n;
+	j->snap = node_snap_ref(*n->snapp);
+	j->ops = n->head;
+	j->now = wall_ms();
+	j->w.data = j;
+	if (uv_queue_work(n->loop, &j->w, job_work, job_done)) {
+		node_snap_unref(j->snap);
+		free(j);
+		return;
+	}
+	n->head = NULL;
+	n->tail = &n->head;
+	n->n_pending = 0;
+	n->job_running = true;
+}
+
+static int enqueue(struct node_notices *n, struct op *o)
+{
+	if (n->closing || n->n_pending >= NODE_NOTICES_PENDING_MAX) {
+		n->dropped++;
+		return -ENOBUFS;
+	}
+	*n->tail = o;
+	n->tail = &o->next;
+	n->n_pending++;
+	kick(n);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ delivery */
+
+static uint64_t retry_delay(uint32_t attempts)
+{
+	uint64_t delay = NODE_NOTICES_RETRY_MIN_MS;
+
+	while (attempts-- > 0 && delay < NODE_NOTICES_RETRY_MAX_MS)
+		delay *= 2;
+	return delay < NODE_NOTICES_RETRY_MAX_MS ? delay : NODE_NOTICES_RETRY_MAX_MS;
+}
+
+struct scan_ctx {
+	struct node_notices *n;
+	const uint8_t *peer;
+	uint64_t now;
+	struct store_notice_out due[NODE_NOTICES_SCAN_MAX];
+	size_t n_due;
+};
+
+static int scan_one(void *arg, const struct store_notice_out *e)
+{
+	struct scan_ctx *c = arg;
+
+	if (c->n_due == NODE_NOTICES_SCAN_MAX)
+		return 1;
+	if ((e->next_attempt_ms <= c->now || (c->peer && !memcmp(c->peer, e->recipient, 32))) &&
+	    node_dissem_member_up(c->n->dissem, e->recipient))
+		c->due[c->n_due++] = *e;
+	return 0;
+}
+
+/* Send the due entries (all of @peer's when given) whose next hop has a link up. */
+static void scan(struct node_notices *n, const uint8_t *peer)
+{
+	struct scan_ctx *c;
+	int rc;
+
+	if (!n->dissem || n->closing)
+		return;
+	c = malloc(sizeof(*c));
+	if (!c)
+		return;
+	c->n = n;
+	c->peer = peer;
+	c->now = wall_ms();
+	c->n_due = 0;
+	rc = store_notices_iter(n->st, scan_one, NULL, c);
+	if (rc < 0)
+		log_warning("notices: reading the outbox failed: %s", proto_error_str(rc));
+	for (size_t i = 0; rc >= 0 && i < c->n_due; i++) {
+		struct store_notice_out *e = &c->due[i];
+		uint8_t *bytes, *msg;
+		size_t len, mlen;
+		struct op *o;
+
+		if (store_notices_get(n->st, e->id, NULL, &bytes, &len))
+			continue;
+		rc = proto_link_encode_bin(PROTO_LINK_NOTICE, bytes, len, &msg, &mlen);
+		free(bytes);
+		if (rc || node_dissem_send_to(n->dissem, e->recipient, msg, mlen)) {
+			rc = 0;
+			continue;
+		}
+		n->sent++;
+		o = calloc(1, sizeof(*o));
+		if (!o)
+			break;
+		o->kind = OP_RESCHED;
+		o->out = *e;
+		o->out.next_attempt_ms = c->now + retry_delay(e->attempts);
+		o->out.attempts = e->attempts + 1;
+		if (enqueue(n, o))
+			op_free(o);
+	}
+	free(c);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	scan(t->data, NULL);
+}
+
+/* ------------------------------------------------------------------ hooks from the links */
+
+static void on_notice(void *ctx, const uint8_t peer[32], const uint8_t *p, size_t len)
+{
+	struct node_notices *n = ctx;
+	struct op *o = calloc(1, sizeof(*o));
+
+	if (o)
+		o->bytes = malloc(len);
+	if (!o || !o->bytes) {
+		free(o);
+		n->dropped++;
+		return;
+	}
+	o->kind = OP_IN;
+	memcpy(o->peer, peer, 32);
+	memcpy(o->bytes, p, len);
+	o->len = len;
+	if (enqueue(n, o))
+		op_free(o);
+}
+
+static void on_ack(void *ctx, const uint8_t peer[32], const uint8_t id[16])
+{
+	struct node_notices *n = ctx;
+	struct op *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return;
+	o->kind = OP_ACKED;
+	memcpy(o->peer, peer, 32);
+	memcpy(o->id, id, 16);
+	n->acked++;
+	if (enqueue(n, o))
+		op_free(o);
+}
+
+void node_notices_watch(struct node_notices *n)
+{
+	struct op *o;
+
+	if (!n || n->watch_queued || n->closing)
+		return;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return; /* the next commit asks again */
+	o->kind = OP_WATCH;
+	if (enqueue(n, o)) {
+		op_free(o);
+		return;
+	}
+	n->watch_queued = true;
+}
+
+static void on_link_up(void *ctx, const uint8_t peer[32])
+{
+	scan(ctx, peer);
+}
+
+void node_notices_hooks(struct node_notices *n, struct node_dissem_notice_hooks *h)
+{
+	h->on_notice = on_notice;
+	h->on_ack = on_ack;
+	h->on_link_up = on_link_up;
+	h->ctx = n;
+}
+
+/* ------------------------------------------------------------------ API */
+
+/* Resolve the members of a notify request on the loop; a refusal is answered at once. */
+static int resolve(struct node_notices *n, struct op *o, char **text)
+{
+	const struct proto_roster *r = (*n->snapp)->newest;
+	struct node_request *q = o->req;
+	const char *field = q->to ? "to" : "to_owner_of";
+	int to = q->to ? node_member_find(r, q->to) : node_member_owner_of(r, q->to_owner_of);
+	int via = q->via ? node_member_find(r, q->via) : -1;
+	const char *why = NULL;
+
+	if (to == NODE_MEMBER_AMBIGUOUS)
+		why = q->to ? "matches more than one member; give more of its id"
+			    : "two members' constituencies hold it equally; give --to";
+	else if (to < 0)
+		why = q->to ? "no such member (name, alias or 8+ hex digits of its id)"
+			    : "no member's constituency holds it";
+	else if (!memcmp(r->members[to].id, n->keys->id_pk, 32))
+		why = q->to ? "that is this node" : "it is in this node's own constituency";
+	if (!why && q->via) {
+		field = "via";
+		if (via < 0)
+			why = via == NODE_MEMBER_AMBIGUOUS
+				      ? "matches more than one member; give more of its id"
+				      : "no such member (name, alias or 8+ hex digits of its id)";
+		else if (via == to || !memcmp(r->members[via].id, n->keys->id_pk, 32))
+			why = "the coordinator must be a third member";
+	}
+	if (why) {
+		*text = error_text(q->id, NODE_E_FIELD, field, why);
+		return -EINVAL;
+	}
+	if (q->via) {
+		memcpy(o->to, r->members[via].id, 32);
+		memcpy(o->deliver_to, r->members[to].id, 32);
+		o->has_deliver_to = true;
+	} else {
+		memcpy(o->to, r->members[to].id, 32);
+	}
+	return 0;
+}
+
+void node_notices_submit(struct node_notices *n, struct node_request *req,
+			 void (*done)(void *arg, char *text), void *arg)
+{
+	struct op *o = calloc(1, sizeof(*o));
+	char *text = NULL;
+
+	if (!o) {
+		node_request_free(req);
+		done(arg, NULL);
+		return;
+	}
+	o->kind = OP_API;
+	o->req = req;
+	o->done = done;
+	o->arg = arg;
+	if (req->op == NODE_OP_NOTIFY && resolve(n, o, &text)) {
+		op_free(o);
+		done(arg, text);
+		return;
+	}
+	if (enqueue(n, o)) {
+		text = error_text(req->id, NODE_E_OVERLOAD, NULL,
+				  "too many notice operations waiting; retry later");
+		op_free(o);
+		done(arg, text);
+	}
+}
+
+/* ------------------------------------------------------------------ life cycle */
+
+struct node_notices *node_notices_new(uv_loop_t *loop, struct store_notices *st, struct store *main,
+				      const struct proto_keys *keys, const uint8_t community[32],
+				      struct node_snap *const *snapp)
+{
+	struct node_notices *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	n->loop = loop;
+	n->st = st;
+	n->main = main;
+	n->keys = keys;
+	memcpy(n->community, community, 32);
+	n->snapp = snapp;
+	n->tail = &n->head;
+	uv_timer_init(loop, &n->timer);
+	n->timer.data = n;
+	n->timer_open = true;
+	uv_timer_start(&n->timer, on_timer, SCAN_MS, SCAN_MS);
+	return n;
+}
+
+void node_notices_set_dissem(struct node_notices *n, struct node_dissem *d)
+{
+	if (n)
+		n->dissem = d;
+}
+
+json_t *node_notices_status_json(struct node_notices *n)
+{
+	uint64_t msgs = 0, outbox = 0;
+
+	store_notices_count(n->st, &msgs, &outbox);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "raised",
+			 (json_int_t)n->raised, "stored", (json_int_t)msgs, "outbox",
+			 (json_int_t)outbox, "received", (json_int_t)n->received, "refused",
+			 (json_int_t)n->refused, "duplicates", (json_int_t)n->duplicates, "sent",
+			 (json_int_t)n->sent, "acked", (json_int_t)n->acked, "ack_sent",
+			 (json_int_t)n->ack_sent, "forwarded", (json_int_t)n->forwarded, "dropped",
+			 (json_int_t)n->dropped);
+}
+
+bool node_notices_idle(const struct node_notices *n)
+{
+	return !n || (!n->job_running && !n->head);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+	struct node_notices *n = h->data;
+
+	n->timer_open = false;
+}
+
+void node_notices_close(struct node_notices *n)
+{
+	if (!n || n->closing)
+		return;
+	n->closing = true;
+	n->dissem = NULL;
+	uv_close((uv_handle_t *)&n->timer, on_timer_closed);
+}
+
+void node_notices_free(struct node_notices *n)
+{
+	if (!n)
+		return;
+	while (n->head) {
+		struct op *o = n->head;
+
+		n->head = o->next;
+		op_free(o); /* the API is gone by now: nobody waits for an answer */
+	}
+	free(n);
+}

@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The notice environment (store/notice.h). Notices are few (people write them), so every
+ * read here may scan a whole database; what matters is that a notice acknowledged to its
+ * sender, or a notice an operator was told is queued, is committed first.
+ */
+#include "store/notice.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "proto/crypto.h"
+#include "proto/error.h"
+#include "proto/notice.h"
+#include "store/mdb.h"
+
+#define MAP_INITIAL ((size_t)4 << 20)
+#define MAP_MAX ((size_t)4 << 30)
+#define REC_HDR 9	  /* flags u8, time u64 BE */
+#define OUT_KEY (16 + 32) /* notice id || recipient */
+#define OUT_VAL (8 + 4)	  /* next attempt u64 BE, attempts u32 BE */
+
+#define mval(p, n) ((MDB_val){.mv_size = (n), .mv_data = (void *)(p)})
+
+struct store_notices {
+	struct store_mdb m;
+	MDB_dbi msgs, outbox, meta;
+	uint8_t handle_key[32];
+};
+
+static int open_body(MDB_txn *txn, void *arg)
+{
+	struct store_notices *s = arg;
+	MDB_val k = mval("schema", 6), d;
+	uint8_t ver[4];
+	int rc;
+
+	if ((rc = mdb_dbi_open(txn, "msgs", MDB_CREATE, &s->msgs)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "outbox", MDB_CREATE, &s->outbox)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) != 0)
+		return store_mdb_err(rc);
+	rc = mdb_get(txn, s->meta, &k, &d);
+	if (rc == MDB_NOTFOUND) {
+		store_be32_put(ver, STORE_NOTICE_SCHEMA_VERSION);
+		d = mval(ver, 4);
+		if ((rc = mdb_put(txn, s->meta, &k, &d, 0)) != 0)
+			return store_mdb_err(rc);
+	} else if (rc != 0) {
+		return store_mdb_err(rc);
+	} else if (d.mv_size != 4 || store_be32_get(d.mv_data) == 0) {
+		return STORE_E_CORRUPT;
+	} else if (store_be32_get(d.mv_data) > STORE_NOTICE_SCHEMA_VERSION) {
+		return STORE_E_SCHEMA_NEWER;
+	}
+	k = mval("handle_key", 10);
+	rc = mdb_get(txn, s->meta, &k, &d);
+	if (rc == MDB_NOTFOUND) {
+		proto_random(s->handle_key, 32);
+		d = mval(s->handle_key, 32);
+		return store_mdb_err(mdb_put(txn, s->meta, &k, &d, 0));
+	}
+	if (rc != 0)
+		return store_mdb_err(rc);
+	if (d.mv_size != 32)
+		return STORE_E_CORRUPT;
+	memcpy(s->handle_key, d.mv_data, 32);
+	return 0;
+}
+
+int store_notices_open(struct store_notices **out, const char *dir)
+{
+	struct store_notices *s;
+	int rc;
+
+	*out = NULL;
+	if (!dir || !*dir)
+		return -EINVAL;
+	if (proto_crypto_init() != 0)
+		return -EIO;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		rc = -errno;
+		goto fail;
+	}
+	rc = store_mdb_open(&s->m, dir, 0, MAP_INITIAL, MAP_MAX, 126, 4, 0600, STORE_E_MAP_FULL);
+	if (rc == 0)
+		rc = store_mdb_write(&s->m, open_body, s);
+	if (rc == 0) {
+		*out = s;
+		return 0;
+	}
+fail:
+	store_notices_close(s);
+	return rc;
+}
+
+void store_notices_close(struct store_notices *s)
+{
+	if (!s)
+		return;
+	store_mdb_close(&s->m);
+	proto_wipe(s->handle_key, sizeof(s->handle_key));
+	free(s);
+}
+
+const uint8_t *store_notices_handle_key(const struct store_notices *s)
+{
+	return s->handle_key;
+}
+
+/* ------------------------------------------------------------------ writes */
+
+struct apply_ctx {
+	struct store_notices *s;
+	struct store_notices_batch *b;
+};
+
+static int put_out(MDB_txn *txn, struct store_notices *s, const struct store_notice_out *e)
+{
+	uint8_t key[OUT_KEY], val[OUT_VAL];
+	MDB_val k = mval(key, sizeof(key)), d = mval(val, sizeof(val));
+
+	memcpy(key, e->id, 16);
+	memcpy(key + 16, e->recipient, 32);
+	store_be64_put(val, e->next_attempt_ms);
+	store_be32_put(val + 8, e->attempts);
+	return store_mdb_err(mdb_put(txn, s->outbox, &k, &d, 0));
+}
+
+static int apply_body(MDB_txn *txn, void *arg)
+{
+	struct apply_ctx *c = arg;
+	struct store_notices *s = c->s;
+	struct store_notices_batch *b = c->b;
+	int rc;
+
+	for (size_t i = 0; i < b->n_msgs; i++) {
+		const struct store_notice_msg *m = &b->msgs[i];
+		MDB_val k = mval(m->id, 16), d = {.mv_size = REC_HDR + m->len};
+
+		if (b->is_new)
+			b->is_new[i] = false;
+		rc = mdb_put(txn, s->msgs, &k, &d,
+			     (m->flags & STORE_NOTICE_LOCAL ? 0 : MDB_NOOVERWRITE) | MDB_RESERVE);
+		if (rc == MDB_KEYEXIST)
+			continue;
+		if (rc != 0)
+			return store_mdb_err(rc);
+		((uint8_t *)d.mv_data)[0] = m->flags;
+		store_be64_put((uint8_t *)d.mv_data + 1, m->time_ms);
+		memcpy((uint8_t *)d.mv_data + REC_HDR, m->bytes, m->len);
+		if (b->is_new)
+			b->is_new[i] = true;
+	}
+	for (size_t i = 0; i < b->n_puts; i++)
+		if ((rc = put_out(txn, s, &b->puts[i])) != 0)
+			return rc;
+	for (size_t i = 0; i < b->n_dels; i++) {
+		uint8_t key[OUT_KEY];
+		MDB_val k = mval(key, sizeof(key));
+
+		memcpy(key, b->dels[i].id, 16);
+		memcpy(key + 16, b->dels[i].recipient, 32);
+		rc = mdb_del(txn, s->outbox, &k, NULL);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return store_mdb_err(rc);
+	}
+	if (b->set_watch) {
+		uint8_t v[8];
+		MDB_val k = mval("watch_seq", 9), d = mval(v, 8);
+
+		store_be64_put(v, b->watch_seq);
+		if ((rc = mdb_put(txn, s->meta, &k, &d, 0)) != 0)
+			return store_mdb_err(rc);
+	}
+	return 0;
+}
+
+int store_notices_apply(struct store_notices *s, struct store_notices_batch *b)
+{
+	struct apply_ctx c = {s, b};
+
+	for (size_t i = 0; i < b->n_msgs; i++)
+		if (!b->msgs[i].bytes || b->msgs[i].len == 0 ||
+		    b->msgs[i].len > PROTO_NOTICE_MAX_BYTES)
+			return -EINVAL;
+	if (!b->n_msgs && !b->n_puts && !b->n_dels && !b->set_watch)
+		return 0;
+	return store_mdb_write(&s->m, apply_body, &c);
+}
+
+/* ------------------------------------------------------------------ reads */
+
+static int decode_msg(const MDB_val *k, const MDB_val *d, struct store_notice_msg *m)
+{
+	if (k->mv_size != 16 || d->mv_size <= REC_HDR)
+		return STORE_E_CORRUPT;
+	memcpy(m->id, k->mv_data, 16);
+	m->flags = ((const uint8_t *)d->mv_data)[0];
+	m->time_ms = store_be64_get((const uint8_t *)d->mv_data + 1);
+	m->bytes = (const uint8_t *)d->mv_data + REC_HDR;
+	m->len = d->mv_size - REC_HDR;
+	return 0;
+}
+
+static int decode_out(const MDB_val *k, const MDB_val *d, struct store_notice_out *e)
+{
+	if (k->mv_size != OUT_KEY || d->mv_size != OUT_VAL)
+		return STORE_E_CORRUPT;
+	memcpy(e->id, k->mv_data, 16);
+	memcpy(e->recipient, (const uint8_t *)k->mv_data + 16, 32);
+	e->next_attempt_ms = store_be64_get(d->mv_data);
+	e->attempts = store_be32_get((const uint8_t *)d->mv_data + 8);
+	return 0;
+}
+
+/* Walk database @dbi calling @fn on each pair; stops at the first non-zero. */
+static int walk(MDB_txn *txn, MDB_dbi dbi, int (*fn)(void *, const MDB_val *, const MDB_val *),
+		void *ctx)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc = mdb_cursor_open(txn, dbi, &cur), r = 0;
+
+	if (rc != 0)
+		return store_mdb_err(rc);
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0 && r == 0;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT))
+		r = fn(ctx, &k, &d);
+	mdb_cursor_close(cur);
+	if (r)
+		return r;
+	return rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc);
+}
+
+struct iter_ctx {
+	store_notices_out_cb out_cb;
+	store_notices_msg_cb msg_cb;
+	void *ctx;
+	uint64_t now, n_msgs, n_out;
+	struct store_notice_out *due;
+	size_t cap, n;
+};
+
+static int iter_out(void *arg, const MDB_val *k, const MDB_val *d)
+{
+	struct iter_ctx *c = arg;
+	struct store_notice_out e;
+	int r = decode_out(k, d, &e);
+
+	return r ? r : c->out_cb(c->ctx, &e);
+}
+
+static int iter_msg(void *arg, const MDB_val *k, const MDB_val *d)
+{
+	struct iter_ctx *c = arg;
+	struct store_notice_msg m;
+	int r = decode_msg(k, d, &m);
+
+	return r ? r : c->msg_cb(c->ctx, &m);
+}
+
+int store_notices_iter(struct store_notices *s, store_notices_out_cb out_cb,
+		       store_notices_msg_cb msg_cb, void *ctx)
+{
+	struct iter_ctx c = {.out_cb = out_cb, .msg_cb = msg_cb, .ctx = ctx};
+	MDB_txn *txn;
+	int rc = store_mdb_read_begin(&s->m, &txn);
+
+	if (rc != 0)
+		return rc;
+	if (out_cb)
+		rc = walk(txn, s->outbox, iter_out, &c);
+	if (rc == 0 && msg_cb)
+		rc = walk(txn, s->msgs, iter_msg, &c);
+	store_mdb_read_end(&s->m, txn);
+	return rc;
+}
+
+int store_notices_get(struct store_notices *s, const uint8_t id[16], uint8_t *flags,
+		      uint8_t **bytes, size_t *len)
+{
+	MDB_val k = mval(id, 16), d;
+	struct store_notice_msg m;
+	MDB_txn *txn;
+	int rc = store_mdb_read_begin(&s->m, &txn);
+
+	*bytes = NULL;
+	if (rc != 0)
+		return rc;
+	rc = store_mdb_err(mdb_get(txn, s->msgs, &k, &d));
+	if (rc == 0)
+		rc = decode_msg(&k, &d, &m);
+	if (rc == 0) {
+		*bytes = malloc(m.len);
+		if (!*bytes) {
+			rc = -ENOMEM;
+		} else {
+			memcpy(*bytes, m.bytes, m.len);
+			*len = m.len;
+			if (flags)
+				*flags = m.flags;
+		}
+	}
+	store_mdb_read_end(&s->m, txn);
+	return rc;
+}
+
+static int due_one(void *arg, const struct store_notice_out *e)
+{
+	struct iter_ctx *c = arg;
+
+	if (e->next_attempt_ms <= c->now && c->n < c->cap)
+		c->due[c->n++] = *e;
+	return 0;
+}
+
+int store_notices_due(struct store_notices *s, uint64_t now_ms, struct store_notice_out *out,
+		      size_t cap, size_t *n)
+{
+	struct iter_ctx c = {.now = now_ms, .due = out, .cap = cap};
+	int rc;
+
+	c.ctx = &c;
+	rc = store_notices_iter(s, due_one, NULL, &c);
+	*n = rc == 0 ? c.n : 0;
+	return rc;
+}
+
+int store_notices_watch_seq(struct store_notices *s, uint64_t *seq)
+{
+	MDB_val k = mval("watch_seq", 9), d;
+	MDB_txn *txn;
+	int rc = store_mdb_read_begin(&s->m, &txn);
+
+	*seq = 0;
+	if (rc != 0)
+		return rc;
+	rc = mdb_get(txn, s->meta, &k, &d);
+	if (rc == 0 && d.mv_size == 8)
+		*seq = store_be64_get(d.mv_data);
+	else if (rc == 0)
+		rc = STORE_E_CORRUPT;
+	else
+		rc = rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc);
+	store_mdb_read_end(&s->m, txn);
+	return rc;
+}
+
+int store_notices_count(struct store_notices *s, uint64_t *msgs, uint64_t *outbox)
+{
+	MDB_stat st;
+	MDB_txn *txn;
+	int rc = store_mdb_read_begin(&s->m, &txn);
+
+	if (rc != 0)
+		return rc;
+	rc = store_mdb_err(mdb_stat(txn, s->msgs, &st));
+	if (rc == 0) {
+		*msgs = st.ms_entries;
+		rc = store_mdb_err(mdb_stat(txn, s->outbox, &st));
+		*outbox = st.ms_entries;
+	}
+	store_mdb_read_end(&s->m, txn);
+	return rc;
+}
