@@ -223,10 +223,7 @@ int64_t policy_abuse_reserve(struct policy_abuse *t, const uint8_t id[32],
 	count = window_over(&t->cfg, e, now_ms) ? 0 : e->count[what];
 	left = t->cfg.budget[what] + 1 -
 	       (count <= t->cfg.budget[what] ? count : t->cfg.budget[what]);
-	if (!count)
-		avail = left;
-	else
-		avail = left > e->reserved[what] ? left - e->reserved[what] : 0;
+	avail = left > e->reserved[what] ? left - e->reserved[what] : 0;
 	if (e->reserved[what] > UINT32_MAX - avail)
 		e->reserved[what] = UINT32_MAX;
 	else

@@ -110,10 +110,7 @@ uint64_t policy_abuse_refused_ms(const struct policy_abuse *t, const uint8_t id[
 /*
  * policy_abuse_reserve() - the charges of kind @what member @id can still take before its
  * offence (0 when refused), less those reserved by earlier calls and not yet released; the
- * result is reserved in turn. A member with no charge in its current window is not held to
- * earlier reservations (its allowance is the whole budget plus one): an honest member's
- * parallel batches are never starved, and an offending member, which has charges, is.
- * Returns -ENOMEM when a new member could not be recorded.
+ * result is reserved in turn. Returns -ENOMEM when a new member could not be recorded.
  */
 int64_t policy_abuse_reserve(struct policy_abuse *t, const uint8_t id[32],
 			     enum policy_abuse_charge what, uint64_t now_ms);

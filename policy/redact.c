@@ -68,6 +68,7 @@ struct policy_redactor {
 	/* bit set: some indexed pattern starts with the 3 code points of this slot */
 	uint8_t prefixes[(1u << PREFILTER_BITS) / 8];
 	uint8_t fp[32]; /* policy_redact_fingerprint() */
+	size_t max_len; /* longest pattern (skeleton code points; bytes for literals) */
 };
 
 #define HASH_INIT 0xcbf29ce484222325ull
@@ -385,6 +386,9 @@ static int build_index(struct policy_redactor *rd)
 	sorting = NULL;
 	rd->n_pats = o;
 	fingerprint(rd);
+	for (size_t i = 0; i < rd->n_pats; i++)
+		if (rd->pats[i].len > rd->max_len)
+			rd->max_len = rd->pats[i].len;
 	for (int l = 0; l < N_LEVELS; l++) {
 		rd->index[l] = calloc(rd->n_pats, sizeof(*rd->index[l]));
 		if (!rd->index[l])
@@ -511,6 +515,13 @@ struct sink {
 	const uint8_t *except;
 	uint8_t *found;
 	bool named;
+	/*
+	 * Pair mode (pair_scan()): the text is the tail of one field and the head of another,
+	 * not neighbours in the source, from skeleton index @junction on. A match is marked
+	 * on each side separately, never over the bytes between the two fields.
+	 */
+	const struct policy_skel_text *pair;
+	size_t junction;
 };
 
 static bool is_hostish(uint8_t c)
@@ -553,6 +564,26 @@ static void on_match(const struct policy_redactor *rd, struct sink *k, const str
 	memset(k->mask + from, 1, to - from);
 }
 
+/* A match of @p over skeleton indices [@i, @e) of @t. */
+static void hit(const struct policy_redactor *rd, struct sink *k, const struct pattern *p,
+		const struct policy_skel_text *t, size_t i, size_t e)
+{
+	size_t j = k->junction;
+
+	if (!k->pair) {
+		on_match(rd, k, p, t->from[i], t->to[e - 1]);
+		return;
+	}
+	if (e <= j)
+		return; /* inside the tail: the field's own scan found it */
+	if (!k->mask) {
+		on_match(rd, k, p, 0, 0);
+		return;
+	}
+	memset(k->mask + t->from[i], 1, t->to[j - 1] - t->from[i]);
+	memset(k->mask + t->from[j], 1, t->to[e - 1] - t->from[j]);
+}
+
 static void try_bucket(const struct policy_redactor *rd, int l, uint64_t h,
 		       const struct policy_skel_text *t, size_t i, struct sink *k)
 {
@@ -572,7 +603,7 @@ static void try_bucket(const struct policy_redactor *rd, int l, uint64_t h,
 		size_t e = match_at(p, t, i);
 
 		if (e)
-			on_match(rd, k, p, t->from[i], t->to[e - 1]);
+			hit(rd, k, p, t, i, e);
 	}
 }
 
@@ -599,10 +630,12 @@ static void scan_literals(const struct policy_redactor *rd, const uint8_t *src, 
 	}
 }
 
+/* Scan matches starting at skeleton indices below @stop (t->len: all). */
 static void scan(const struct policy_redactor *rd, const struct policy_skel_text *t,
-		 const uint8_t *src, size_t src_len, bool skip_literals, struct sink *k)
+		 const uint8_t *src, size_t src_len, bool skip_literals, size_t stop,
+		 struct sink *k)
 {
-	for (size_t i = 0; i < t->len; i++) {
+	for (size_t i = 0; i < stop; i++) {
 		uint64_t h = HASH_INIT;
 		size_t done = 0;
 		uint32_t slot;
@@ -625,7 +658,7 @@ static void scan(const struct policy_redactor *rd, const struct policy_skel_text
 			size_t e = match_at(p, t, i);
 
 			if (e)
-				on_match(rd, k, p, t->from[i], t->to[e - 1]);
+				hit(rd, k, p, t, i, e);
 		}
 	}
 	if (!skip_literals)
@@ -659,6 +692,55 @@ static int join(const char *const *s, const size_t *len, size_t n, uint8_t **joi
 }
 
 /*
+ * Fields are a set (the tags of a view have no meaningful order), so a name may be split
+ * across any two of them, not only across neighbours in the joined text. For every ordered
+ * pair (@a, @b) that the joined text does not already put side by side, the last
+ * rd->max_len - 1 code points of @a are followed by the first rd->max_len of @b and matches
+ * that start in @a's part and cross into @b's are marked in both fields. Fields @a and @b
+ * occupy skeleton indices [@fs[x], @fe[x]) of @t. @pt is scratch of 2 * rd->max_len + 1
+ * entries in each array.
+ */
+static void pair_scan(const struct policy_redactor *rd, const struct policy_skel_text *t,
+		      const size_t *fs, const size_t *fe, size_t n, struct policy_skel_text *pt,
+		      struct sink *k)
+{
+	size_t w = rd->max_len;
+
+	if (w == 0)
+		return;
+	for (size_t a = 0; a < n; a++) {
+		size_t ta = fe[a] - fs[a] < w ? fs[a] : fe[a] - (w - 1);
+
+		if (fe[a] == fs[a])
+			continue;
+		for (size_t b = 0; b < n; b++) {
+			size_t hb = fe[b] - fs[b] < w ? fe[b] : fs[b] + w, o = 0;
+
+			if (b == a || b == a + 1 || fe[b] == fs[b])
+				continue;
+			for (size_t q = ta; q < fe[a]; q++, o++) {
+				pt->cp[o] = t->cp[q];
+				pt->from[o] = t->from[q];
+				pt->to[o] = t->to[q];
+				pt->bnd[o] = t->bnd[q];
+			}
+			k->junction = o;
+			for (size_t q = fs[b]; q < hb; q++, o++) {
+				pt->cp[o] = t->cp[q];
+				pt->from[o] = t->from[q];
+				pt->to[o] = t->to[q];
+				pt->bnd[o] = q == fs[b] ? POLICY_SKEL_HARD : t->bnd[q];
+			}
+			pt->bnd[o] = t->bnd[hb];
+			pt->len = o;
+			k->pair = pt;
+			scan(rd, pt, NULL, 0, true, k->junction, k);
+			k->pair = NULL;
+		}
+	}
+}
+
+/*
  * Map the @n fields to the skeleton and scan it into @k. A text in which markup decoding
  * changed something is read twice, decoded and as plain text (policy/skeleton.h): "<Alpha>"
  * or "&Delta;" name a member in one reading and not in the other, and either reading may be
@@ -668,20 +750,47 @@ static int map_scan(const struct policy_redactor *rd, const char *const *s, cons
 		    size_t n, const size_t *base, const uint8_t *joined, size_t joined_len,
 		    struct sink *k)
 {
+	struct policy_skel_text pt = {0};
+	size_t *fs = NULL, *fe = NULL, w = 2 * rd->max_len + 1;
 	bool again = false;
 	int rc = 0;
 
+	if (n > 1) {
+		fs = calloc(2 * n, sizeof(*fs));
+		pt.cp = calloc(w, sizeof(*pt.cp));
+		pt.from = calloc(w, sizeof(*pt.from));
+		pt.to = calloc(w, sizeof(*pt.to));
+		pt.bnd = calloc(w, sizeof(*pt.bnd));
+		if (!fs || !pt.cp || !pt.from || !pt.to || !pt.bnd) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		fe = fs + n;
+	}
 	for (unsigned plain = 0; plain <= (again ? 1u : 0u) && rc == 0; plain++) {
 		struct policy_skel_text t = {0};
 
-		for (size_t i = 0; i < n && rc == 0; i++)
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			if (fs)
+				fs[i] = t.len;
 			rc = policy_skeleton_map(rd->sk, s[i], len[i], base[i],
 						 plain ? POLICY_SKEL_PLAIN : 0, &t);
+			if (fe)
+				fe[i] = t.len;
+		}
 		if (rc == 0)
-			scan(rd, &t, joined, joined_len, plain, k);
+			scan(rd, &t, joined, joined_len, plain, t.len, k);
+		if (rc == 0 && fs)
+			pair_scan(rd, &t, fs, fe, n, &pt, k);
 		again = t.n_decoded > 0;
 		policy_skel_text_deinit(&t);
 	}
+out:
+	free(fs);
+	free(pt.cp);
+	free(pt.from);
+	free(pt.to);
+	free(pt.bnd);
 	return rc;
 }
 

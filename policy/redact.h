@@ -92,7 +92,7 @@ void policy_redact_free(struct policy_redactor *rd);
  * change that makes a redactor built from the same rosters redact some text differently: it
  * goes into every fingerprint, so exports rendered under the old rules are checked again.
  */
-#define POLICY_REDACT_RULES_VERSION 1
+#define POLICY_REDACT_RULES_VERSION 2
 
 /*
  * policy_redact_fingerprint() - 32 bytes into @fp that change whenever what @rd redacts may
@@ -135,7 +135,9 @@ struct policy_redact_field {
  * policy_redact_fields() - redact @n fields that leave together (the tags and description
  * of one indicator) as one text: a name spelled across fields ("CERT" and "Alpha" as two
  * tags, or the end of a tag and the start of the description) is found like one spelled
- * in a single field. The fields are separate words (a hard boundary lies between them).
+ * in a single field. The fields are a set: the name is found whatever their order, also
+ * between fields that are not neighbours ("CERT", "phishing", "Alpha"). The fields are
+ * separate words (a hard boundary lies between them).
  * Each field's part of a match is redacted in that field; a field whose output, read
  * together with the other outputs, still names a member is dropped.
  * Returns 0 (see each field's @dropped), -ENOSPC when some field's output does not fit

@@ -156,20 +156,15 @@ static bool tag_candidate(const struct policy_redactor *rd, const char *t, size_
 }
 
 /*
- * Redact the @n texts together (policy_redact_fields(): a name split across two tags or a
- * tag and the description is found like one in a single field). Tags are a set, so the
- * outputs are read together once more in the opposite order (the description first, then
- * the tags from last to first): "Beta" + "C.E.R.T." is caught like "C.E.R.T." + "Beta".
+ * Redact the @n texts together (policy_redact_fields(): a name split across any two tags, or
+ * a tag and the description, in either order, is found like one in a single field).
  * *@f and *@buf are new (caller frees both); each field's output has room for any
  * redaction of its input.
  */
 static int redact_together(const struct policy_redactor *rd, const struct text_in *in, size_t n,
 			   struct policy_redact_field **f, char **buf)
 {
-	struct policy_redact_field *r = NULL;
-	char *rbuf = NULL;
 	size_t total = 0, o = 0;
-	int rc;
 
 	*f = calloc(n ? n : 1, sizeof(**f));
 	for (size_t i = 0; i < n; i++)
@@ -184,50 +179,7 @@ static int redact_together(const struct policy_redactor *rd, const struct text_i
 		(*f)[i].cap = POLICY_REDACT_OUT_MAX(in[i].len) + 1;
 		o += (*f)[i].cap;
 	}
-	rc = policy_redact_fields(rd, *f, n);
-	if (rc < 0 || n < 2)
-		return rc;
-	total = 0;
-	for (size_t i = 0; i < n; i++)
-		total += POLICY_REDACT_OUT_MAX((*f)[i].out_len) + 1;
-	r = calloc(n, sizeof(*r));
-	rbuf = malloc(total);
-	if (!r || !rbuf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	o = 0;
-	for (size_t k = 0; k < n; k++) {
-		const struct policy_redact_field *src = &(*f)[n - 1 - k];
-
-		r[k].in = src->out;
-		r[k].len = src->out_len;
-		r[k].out = rbuf + o;
-		r[k].cap = POLICY_REDACT_OUT_MAX(src->out_len) + 1;
-		o += r[k].cap;
-	}
-	rc = policy_redact_fields(rd, r, n);
-	if (rc < 0)
-		goto out;
-	for (size_t k = 0; k < n; k++) {
-		struct policy_redact_field *dst = &(*f)[n - 1 - k];
-
-		if (dst->dropped || r[k].n_redacted == 0)
-			continue;
-		if (r[k].dropped || r[k].out_len + 1 > dst->cap) {
-			dst->dropped = true;
-			dst->out[0] = '\0';
-			dst->out_len = 0;
-			continue;
-		}
-		memcpy(dst->out, r[k].out, r[k].out_len + 1);
-		dst->out_len = r[k].out_len;
-		dst->n_redacted += r[k].n_redacted;
-	}
-out:
-	free(r);
-	free(rbuf);
-	return rc;
+	return policy_redact_fields(rd, *f, n);
 }
 
 /*

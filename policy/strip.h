@@ -18,7 +18,7 @@
  *     dropped: all it would say is that some member was named.
  * Then every tag and the description of the view are read once more TOGETHER
  * (policy_redact_fields()): a name spelled across fields ("CERT" + "Alpha" as two tags, or
- * a tag and the description) is redacted in each field it touches; a vocabulary tag it
+ * a tag and the description, in any order) is redacted in each field it touches; a vocabulary tag it
  * touches is dropped rather than rewritten. A field the redactor cannot make safe
  * (POLICY_REDACT_DROPPED) is left out and counted in the view's n_dropped.
  * Descriptions follow cfg->descriptions: redact (default), drop, or keep — verbatim only

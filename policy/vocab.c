@@ -159,6 +159,8 @@ int policy_vocab_seal(struct policy_vocab *v)
 {
 	size_t o = 0;
 
+	if (v->n == 0)
+		return 0; /* qsort() of a NULL array is undefined, even of none */
 	qsort(v->e, v->n, sizeof(*v->e), cmp_str);
 	for (size_t i = 0; i < v->n; i++) {
 		if (o > 0 && strcmp(v->e[o - 1], v->e[i]) == 0) {

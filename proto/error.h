@@ -138,7 +138,11 @@
 	X(NODE_E_WARNINGLISTED, -3012,                                                            \
 	  "value is on a warninglist (must never be blocked); allow_warninglisted overrides")     \
 	X(NODE_E_NAMES_MEMBER, -3013,                                                             \
-	  "text names another member (allow_names to publish as written)")
+	  "text names another member (allow_names to publish as written)")                        \
+	X(NODE_E_SEALED_OFF, -3030,                                                               \
+	  "sealed sightings are not enabled (community init --sealed-k)")                         \
+	X(NODE_E_SEALED_HOLDERS, -3031, "too few OPRF share holders reachable or answering")      \
+	X(NODE_E_SEALED_QUOTA, -3032, "OPRF quota for today exhausted at the share holders")
 
 enum proto_error {
 #define PROTO_ERROR_ENUM(name, value, text) name = (value),

@@ -111,6 +111,16 @@ int store_notices_get(struct store_notices *s, const uint8_t id[16], uint8_t *fl
 int store_notices_due(struct store_notices *s, uint64_t now_ms, struct store_notice_out *out,
 		      size_t cap, size_t *n);
 
+/*
+ * store_notices_outbox_drop() - delete, in one transaction, every outbox entry whose next
+ * hop @keep (called per entry inside the write transaction: no store calls) does not keep,
+ * e.g. a member that left the roster; *@n_dropped (optional) gets the count. The notices
+ * themselves stay. Returns 0 or a store error (nothing dropped).
+ */
+int store_notices_outbox_drop(struct store_notices *s,
+			      bool (*keep)(void *ctx, const uint8_t recipient[32]), void *ctx,
+			      size_t *n_dropped);
+
 /* store_notices_watch_seq() - meta watch_seq (0 when never written). */
 int store_notices_watch_seq(struct store_notices *s, uint64_t *seq);
 

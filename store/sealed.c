@@ -11,13 +11,18 @@
 #include <string.h>
 
 #include "proto/error.h"
+#include "proto/summary.h"
+#include "store/codec.h"
 #include "store/mdb.h"
 #include "store/store_int.h"
 
 #define EXP_KEY_LEN (4 + STORE_SEALED_KEY_LEN)
 #define QUOTA_KEY_LEN 36
-/* opened_ms, updated_ms, count, first, last, confidence, type, value length, value */
-#define OPENED_FIXED (8 + 8 + 4 + 4 + 4 + 1 + 1 + 2)
+/*
+ * opened_ms, updated_ms, count, first, last, confidence, type, value length, group,
+ * feed sequence, value
+ */
+#define OPENED_FIXED (8 + 8 + 4 + 4 + 4 + 1 + 1 + 2 + 32 + 8)
 
 /* ------------------------------------------------------------------ submissions */
 
@@ -71,6 +76,20 @@ int store_sealed_put(struct store *s, struct store_sealed_item *items, size_t n)
 	if (n == 0)
 		return 0;
 	return store_mdb_write(&s->m, put_body, &pc);
+}
+
+int store_sealed_has(struct store *s, struct store_read *rd, const uint8_t key[64])
+{
+	MDB_txn *txn;
+	MDB_val k = mval(key, STORE_SEALED_KEY_LEN), d;
+	int rc;
+
+	if ((rc = store__read_enter(s, rd, &txn)) != 0)
+		return rc;
+	rc = mdb_get(txn, s->sealed, &k, &d);
+	rc = rc == 0 ? 1 : rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc);
+	store__read_leave(s, rd, txn);
+	return rc;
 }
 
 /* Walk submissions from @start (inclusive) while the key starts with @prefix (@plen bytes). */
@@ -266,12 +285,13 @@ static size_t opened_encode(const struct store_sealed_opened *o, uint8_t *out)
 	out[29] = o->ind.type;
 	out[30] = (uint8_t)(o->ind.len >> 8);
 	out[31] = (uint8_t)o->ind.len;
+	memcpy(out + 32, o->group, 32);
+	store_be64_put(out + 64, o->feed_seq);
 	memcpy(out + OPENED_FIXED, o->ind.value, o->ind.len);
 	return OPENED_FIXED + o->ind.len;
 }
 
-static int opened_decode(struct store_sealed_opened *o, const uint8_t g[32], const uint8_t *p,
-			 size_t len)
+static int opened_decode(struct store_sealed_opened *o, const uint8_t *p, size_t len)
 {
 	size_t vlen;
 
@@ -280,7 +300,8 @@ static int opened_decode(struct store_sealed_opened *o, const uint8_t g[32], con
 	vlen = (size_t)p[30] << 8 | p[31];
 	if (vlen > PROTO_IND_VALUE_MAX || len != OPENED_FIXED + vlen)
 		return STORE_E_CORRUPT;
-	memcpy(o->group, g, 32);
+	memcpy(o->group, p + 32, 32);
+	o->feed_seq = store_be64_get(p + 64);
 	o->opened_ms = store_be64_get(p);
 	o->updated_ms = store_be64_get(p + 8);
 	o->count = store_be32_get(p + 16);
@@ -304,13 +325,17 @@ static int opened_body(MDB_txn *txn, void *arg)
 {
 	struct opened_ctx *oc = arg;
 	struct store_sealed_opened held, rec = *oc->o;
-	uint8_t vb[OPENED_FIXED + PROTO_IND_VALUE_MAX];
-	MDB_val k = mval(rec.group, 32), d;
-	int rc = mdb_get(txn, oc->s->sealed_open, &k, &d);
+	uint8_t vb[OPENED_FIXED + PROTO_IND_VALUE_MAX], id[32], state = PROTO_SUMMARY_ACTIVE;
+	struct store_codec_summary sv;
+	MDB_val k = mval(id, 32), d;
+	uint64_t seq;
+	int rc;
 
+	proto_indicator_id(&rec.ind, id);
+	rc = mdb_get(txn, oc->s->sealed_open, &k, &d);
 	oc->changed = false;
 	if (rc == 0) {
-		if ((rc = opened_decode(&held, rec.group, d.mv_data, d.mv_size)) != 0)
+		if ((rc = opened_decode(&held, d.mv_data, d.mv_size)) != 0)
 			return rc;
 		if (held.count >= rec.count)
 			return 0;
@@ -318,6 +343,21 @@ static int opened_body(MDB_txn *txn, void *arg)
 	} else if (rc != MDB_NOTFOUND) {
 		return store_mdb_err(rc);
 	}
+	/*
+	 * A feed entry makes the exporter render the opening (as the indicator's state when
+	 * reports on it exist too); its sequence in the record lets the exporter skip older
+	 * entries of the same opening.
+	 */
+	if ((rc = store__feed_last(txn, oc->s, &seq)) != 0)
+		return rc;
+	rc = store__summary_get(txn, oc->s, NULL, id, &sv);
+	if (rc == 0)
+		state = sv.sum.state;
+	else if (rc != STORE_E_NOT_FOUND)
+		return rc;
+	rec.feed_seq = seq + 1;
+	if ((rc = store__feed_append(txn, oc->s, rec.feed_seq, id, state, rec.updated_ms)) != 0)
+		return rc;
 	d = mval(vb, opened_encode(&rec, vb));
 	if ((rc = mdb_put(txn, oc->s->sealed_open, &k, &d, 0)) != 0)
 		return store_mdb_err(rc);
@@ -338,17 +378,17 @@ int store_sealed_opened_put(struct store *s, const struct store_sealed_opened *o
 	return rc;
 }
 
-int store_sealed_opened_get(struct store *s, struct store_read *rd, const uint8_t g[32],
+int store_sealed_opened_get(struct store *s, struct store_read *rd, const uint8_t ind_id[32],
 			    struct store_sealed_opened *out)
 {
 	MDB_txn *txn;
-	MDB_val k = mval(g, 32), d;
+	MDB_val k = mval(ind_id, 32), d;
 	int rc;
 
 	if ((rc = store__read_enter(s, rd, &txn)) != 0)
 		return rc;
 	rc = mdb_get(txn, s->sealed_open, &k, &d);
-	rc = rc == 0 ? opened_decode(out, g, d.mv_data, d.mv_size) : store_mdb_err(rc);
+	rc = rc == 0 ? opened_decode(out, d.mv_data, d.mv_size) : store_mdb_err(rc);
 	store__read_leave(s, rd, txn);
 	return rc;
 }
@@ -374,8 +414,7 @@ int store_sealed_opened_iter(struct store *s, struct store_read *rd,
 			rc = STORE_E_CORRUPT;
 			goto out;
 		}
-		if ((rc = opened_decode(&o, k.mv_data, d.mv_data, d.mv_size)) != 0 ||
-		    (rc = cb(ctx, &o)) != 0)
+		if ((rc = opened_decode(&o, d.mv_data, d.mv_size)) != 0 || (rc = cb(ctx, &o)) != 0)
 			goto out;
 	}
 	rc = rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc);

@@ -9,8 +9,9 @@
  *                 one entry per (group, ring tag): a member sealing one value twice is one
  *                 entry, the first copy stays (store_sealed_put())
  *   sealed_exp    bucket u32 BE || g || ring tag -> empty       expiry order
- *   sealed_open   g (32) -> opened record (store_sealed_opened), updated when more
- *                 members' shares agree
+ *   sealed_open   indicator id (32) -> opened record (store_sealed_opened, with its
+ *                 group), updated when more members' shares agree; one value has one
+ *                 group, so the indicator id names it and `query` finds it
  *   sealed_quota  member id (32) || day u32 BE -> evaluations u64 BE
  *
  * Thread rules and errors are those of store/store.h (0, -errno, STORE_E_*). Writes are
@@ -46,6 +47,7 @@ struct store_sealed_opened {
 	uint32_t first_bucket, last_bucket;
 	uint64_t opened_ms; /* when this node first opened it */
 	uint64_t updated_ms;
+	uint64_t feed_seq; /* set by store_sealed_opened_put(): its main feed entry */
 };
 
 /*
@@ -61,6 +63,9 @@ int store_sealed_put(struct store *s, struct store_sealed_item *items, size_t n)
  */
 typedef int (*store_sealed_cb)(void *ctx, const uint8_t *key, uint32_t bucket, const uint8_t *bytes,
 			       size_t len);
+
+/* store_sealed_has() - whether submission @key (g || ring tag) is held. 1, 0 or an error. */
+int store_sealed_has(struct store *s, struct store_read *rd, const uint8_t key[64]);
 
 /* store_sealed_group() - every held submission of group @g, in ring-tag order. */
 int store_sealed_group(struct store *s, struct store_read *rd, const uint8_t g[32],
@@ -91,17 +96,22 @@ int store_sealed_quota_take(struct store *s, const uint8_t member[32], uint32_t 
 			    uint64_t quota, bool *granted, uint64_t *left);
 
 /*
- * store_sealed_opened_put() - record an opening: inserted when @o->group is new, replaced
+ * store_sealed_opened_put() - record an opening: inserted when @o->ind is new, replaced
  * when @o->count is larger than the held count (opened_ms kept from the first), otherwise
- * left alone. *@changed (optional) says whether anything was written.
+ * left alone. A write appends a main feed entry for the value's indicator id (state ACTIVE,
+ * or the summary's when reports on it exist), so the SIEM export renders the opening, and
+ * records its sequence in the record. *@changed (optional) says whether anything was written.
  */
 int store_sealed_opened_put(struct store *s, const struct store_sealed_opened *o, bool *changed);
 
-/* store_sealed_opened_get() - the record of group @g; STORE_E_NOT_FOUND when not opened. */
-int store_sealed_opened_get(struct store *s, struct store_read *rd, const uint8_t g[32],
+/*
+ * store_sealed_opened_get() - the opening of the value with indicator id @ind_id;
+ * STORE_E_NOT_FOUND when it is not opened.
+ */
+int store_sealed_opened_get(struct store *s, struct store_read *rd, const uint8_t ind_id[32],
 			    struct store_sealed_opened *out);
 
-/* store_sealed_opened_iter() - every opened record in group order; @cb's non-zero stops. */
+/* store_sealed_opened_iter() - every opened record in indicator id order; @cb's non-zero stops. */
 int store_sealed_opened_iter(struct store *s, struct store_read *rd,
 			     int (*cb)(void *ctx, const struct store_sealed_opened *o), void *ctx);
 

@@ -44,6 +44,13 @@ int node_cmd_restore(int argc, char **argv); /* node/cli/backup.c */
 int node_cmd_publish_file(int argc, char **argv);
 
 /*
+ * node_cmd_sight_sealed() - `chatham sight --sealed ...` (node/cli/sealed.c): the whole sight
+ * argv; the sight command hands over to it when node_cli_has_sealed_option() sees --sealed.
+ */
+int node_cmd_sight_sealed(int argc, char **argv);
+bool node_cli_has_sealed_option(int argc, char **argv);
+
+/*
  * node_cli_form_load() - read the form in file @path ("-": standard input), drop its empty
  * fields (node_form_prune()) and validate it. Returns the document (new reference), or NULL
  * after printing "chatham: CMD: PATH: field F: why" on stderr with the exit code in *@code

@@ -231,6 +231,11 @@ static int report_command(int argc, char **argv, const char *op, const char *wha
 					 "                           false_positive, revoke\n"
 					 "  -f, --file FILE          import many indicators from FILE\n"
 					 "                           (chatham publish --file - --help)\n"
+			       : !strcmp(op, "sight")
+				       ? "      --sealed             a sealed sighting instead: opens "
+					 "only once k members\n"
+					 "                           sealed the value (chatham sight "
+					 "--sealed --help)\n"
 				       : "");
 			code = NODE_CMD_EXIT_OK;
 			goto out;
@@ -297,6 +302,9 @@ int node_cmd_revoke(int argc, char **argv)
 
 int node_cmd_sight(int argc, char **argv)
 {
+	/* `sight --sealed` seals instead of publishing (node/cli/sealed.c). */
+	if (node_cli_has_sealed_option(argc, argv))
+		return node_cmd_sight_sealed(argc, argv);
 	return report_command(
 		argc, argv, "sight",
 		"Report that this organisation saw the indicator (a sighting report).");
@@ -418,6 +426,15 @@ static int query_opt(int c, const char *arg, json_t *req)
 	}
 }
 
+/* An opened sealed sighting (docs/SEALED.md): how many members, which days; never who. */
+static void print_sealed(json_t *resp, json_t *sealed)
+{
+	printf("sealed sighting %s%s%s: %lld members sealed it, %s to %s, confidence %lld\n",
+	       jstr(resp, "type"), *jstr(resp, "type") ? " " : "", jstr(resp, "value"),
+	       jint(sealed, "members"), jstr(sealed, "first_day"), jstr(sealed, "last_day"),
+	       jint(sealed, "confidence"));
+}
+
 int node_cmd_query(int argc, char **argv)
 {
 	static const struct option extra[] = {{"type", required_argument, NULL, 't'},
@@ -452,10 +469,17 @@ int node_cmd_query(int argc, char **argv)
 	if (!resp)
 		return code;
 	if (!json_is_true(json_object_get(resp, "found"))) {
-		printf("not known: %s%s%s (indicator %s)\n", jstr(resp, "type"),
-		       *jstr(resp, "type") ? " " : "", jstr(resp, "value"),
-		       jstr(resp, "indicator_id"));
-		code = NODE_CMD_EXIT_FAIL;
+		json_t *sealed = json_object_get(resp, "sealed");
+
+		if (json_is_object(sealed)) {
+			print_sealed(resp, sealed);
+			code = NODE_CMD_EXIT_OK;
+		} else {
+			printf("not known: %s%s%s (indicator %s)\n", jstr(resp, "type"),
+			       *jstr(resp, "type") ? " " : "", jstr(resp, "value"),
+			       jstr(resp, "indicator_id"));
+			code = NODE_CMD_EXIT_FAIL;
+		}
 	} else {
 		print_doc(json_object_get(resp, "indicator"), true);
 		rep = json_object_get(resp, "reports");
@@ -473,6 +497,8 @@ int node_cmd_query(int argc, char **argv)
 			       json_is_true(json_object_get(r, "ours")) ? "  (ours)" : "",
 			       json_object_get(r, "signer") ? "  by " : "", jstr(r, "signer"));
 		}
+		if (json_is_object(json_object_get(resp, "sealed")))
+			print_sealed(resp, json_object_get(resp, "sealed"));
 		code = NODE_CMD_EXIT_OK;
 	}
 	json_decref(resp);

@@ -37,13 +37,15 @@ static const char notify_usage[] =
 	"  -h, --help               this text\n";
 
 static const char notices_usage[] =
-	"usage: chatham notices [--json]\n"
+	"usage: chatham notices [--json | --format stix21|misp]\n"
 	"       chatham notices reply ID --status STATUS [--comment TEXT] [--json]\n"
 	"\n"
 	"The notices this node sent and received, by thread (a notice and the status\n"
 	"replies to it), and local notices about values in this node's constituency;\n"
 	"reply answers a received notice with a status that goes back the way it came.\n"
 	"\n"
+	"  -f, --format FMT         stix21 or misp: the received notices for your own tools\n"
+	"                           (free text redacted as [policy] descriptions says)\n"
 	"  -S, --status STATUS      received, investigating, resolved or not-ours\n"
 	"  -m, --comment TEXT       free text sent with the status\n"
 	"  -s, --socket PATH        the node's API socket\n"
@@ -258,6 +260,15 @@ static int print_notices(json_t *r)
 	return NODE_CMD_EXIT_OK;
 }
 
+static int print_rendered(json_t *r)
+{
+	json_t *doc = json_object_get(r, "stix");
+
+	json_dumpf(doc ? doc : json_object_get(r, "misp"), stdout, JSON_INDENT(2));
+	fputc('\n', stdout);
+	return NODE_CMD_EXIT_OK;
+}
+
 static int print_replied(json_t *r)
 {
 	char to[320];
@@ -271,27 +282,27 @@ static int print_replied(json_t *r)
 int node_cmd_notices(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"status", required_argument, NULL, 'S'},
-		{"comment", required_argument, NULL, 'm'},
-		{"socket", required_argument, NULL, 's'},
-		{"config", required_argument, NULL, 'c'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"status", required_argument, NULL, 'S'}, {"comment", required_argument, NULL, 'm'},
+		{"format", required_argument, NULL, 'f'}, {"socket", required_argument, NULL, 's'},
+		{"config", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
 	};
-	const char *status = NULL, *comment = NULL, *sock = NULL, *config = NULL;
+	const char *status = NULL, *comment = NULL, *sock = NULL, *config = NULL, *format = NULL;
 	bool raw = false;
 	json_t *req;
 	int c;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, ":S:m:s:c:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":S:m:f:s:c:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'S':
 			status = optarg;
 			break;
 		case 'm':
 			comment = optarg;
+			break;
+		case 'f':
+			format = optarg;
 			break;
 		case 's':
 			sock = optarg;
@@ -313,9 +324,17 @@ int node_cmd_notices(int argc, char **argv)
 		if (status || comment)
 			return node_cli_usage_error("notices",
 						    "--status and --comment belong to reply");
-		return call("notices", sock, config, json_pack("{s:s}", "op", "notices"), raw,
-			    print_notices);
+		if (format && (raw || (strcmp(format, "stix21") && strcmp(format, "misp"))))
+			return node_cli_usage_error("notices",
+						    "--format is stix21 or misp, without --json");
+		req = json_pack("{s:s}", "op", "notices");
+		if (req && format)
+			json_object_set_new(req, "format", json_string(format));
+		return call("notices", sock, config, req, raw,
+			    format ? print_rendered : print_notices);
 	}
+	if (format)
+		return node_cli_usage_error("notices", "--format does not go with reply");
 	if (strcmp(argv[optind], "reply") || optind + 2 != argc)
 		return node_cli_usage_error("notices", "expected no argument, or reply ID");
 	if (!status)

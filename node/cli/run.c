@@ -18,6 +18,7 @@
 #include "node/format/config.h"
 #include "node/daemon/daemon.h"
 #include "node/common/keyfile.h"
+#include "node/common/tagvocab.h"
 #include "node/common/warnlists.h"
 #include "node/format/addr.h"
 #include "proto/community.h"
@@ -88,8 +89,8 @@ static const char check_usage[] =
 	"FILE:LINE: message; then make every check `chatham run` makes before it serves: key,\n"
 	"community and network key files (format, permissions), the roster file under the\n"
 	"succession rule and this node's membership, the state, export and socket\n"
-	"directories, the overlay's listen addresses, the warninglists. Exit status 0 (\"ok\")\n"
-	"when the node will start, 78 when it will not.\n\n"
+	"directories, the overlay's listen addresses, the warninglists, the tag vocabulary.\n"
+	"Exit status 0 (\"ok\") when the node will start, 78 when it will not.\n\n"
 	"  -s, --syntax-only  only parse the file (no files, directories or addresses are\n"
 	"                     checked): for a file meant for another machine\n"
 	"  -e, --effective    also print every option's effective value\n"
@@ -263,7 +264,8 @@ static void check_listen(struct check_ctx *c, const struct node_config *cfg)
  * Every check `chatham run` makes before it serves, in its order, so that "ok" means the
  * node will start: key, community and network key files (format, permissions), the roster
  * under the succession rule, the state and export directories, the API socket's directory
- * (and that no other node listens there), the overlay's listen addresses, the warninglists.
+ * (and that no other node listens there), the overlay's listen addresses, the warninglists,
+ * the tag vocabulary.
  * When a node already runs with this file (its API socket answers), the resources it holds
  * (store, socket, listen addresses) are not counted as problems.
  */
@@ -349,6 +351,28 @@ static void check_warnlists(struct check_ctx *c, const struct node_config *cfg)
 	node_warnlists_unref(wl);
 }
 
+/* So is the tag vocabulary: a bad line or a missing listed file stops the node. */
+static void check_tagvocab(struct check_ctx *c, const struct node_config *cfg)
+{
+	const char *dir = node_config_str(cfg, NODE_POLICY_TAG_VOCAB_DIR);
+	const char *const *files;
+	struct node_tagvocab *t = NULL;
+	size_t n;
+	char why[512];
+	int err;
+
+	files = node_config_paths(cfg, NODE_POLICY_TAG_VOCAB_FILES, &n);
+	err = node_tagvocab_load(dir, files, n, &t, why, sizeof(why));
+	if (err)
+		problem(c, "[policy] tag vocabulary: %s", why[0] ? why : proto_error_str(err));
+	else if (t->dir_missing)
+		fprintf(stderr,
+			"%s: warning: [policy] tag_vocab_dir %s does not exist; only "
+			"tag_vocab_files leave unchanged, every other tag is redacted as text\n",
+			c->path, dir);
+	node_tagvocab_unref(t);
+}
+
 int node_cmd_check_config(int argc, char **argv)
 {
 	static const struct option opts[] = {{"effective", no_argument, NULL, 'e'},
@@ -409,6 +433,7 @@ int node_cmd_check_config(int argc, char **argv)
 		}
 		check_startup(&cc, cfg);
 		check_warnlists(&cc, cfg);
+		check_tagvocab(&cc, cfg);
 		if (cc.n) {
 			fprintf(stderr, "%s: %u problem%s: the node would not start\n", cc.path,
 				cc.n, cc.n == 1 ? "" : "s");

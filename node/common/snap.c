@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "node/common/tagvocab.h"
 #include "node/common/warnlists.h"
 #include "proto/ring.h"
 
@@ -41,6 +42,12 @@ void node_snap_set_warnlists(struct node_snap *s, struct node_warnlists *w)
 	s->pcfg.warnlist = w ? w->wl : NULL;
 }
 
+void node_snap_set_tagvocab(struct node_snap *s, struct node_tagvocab *t)
+{
+	s->tagvocab = node_tagvocab_ref(t);
+	s->pcfg.tag_vocab = t ? t->v : NULL;
+}
+
 struct node_snap *node_snap_ref(struct node_snap *s)
 {
 	if (s)
@@ -53,6 +60,7 @@ void node_snap_unref(struct node_snap *s)
 	if (!s || --s->refs)
 		return;
 	node_warnlists_unref(s->warnlists);
+	node_tagvocab_unref(s->tagvocab);
 	policy_redact_free(s->redactor);
 	free(s->rosters);
 	free(s);

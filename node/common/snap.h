@@ -21,6 +21,7 @@
 #include "proto/roster.h"
 
 struct node_warnlists;
+struct node_tagvocab;
 
 struct node_snap {
 	unsigned refs; /* loop thread only */
@@ -40,6 +41,8 @@ struct node_snap {
 	 * set with node_snap_set_warnlists().
 	 */
 	struct node_warnlists *warnlists;
+	/* A reference on the vocabulary pcfg.tag_vocab points into, or NULL (node_snap_set_tagvocab()). */
+	struct node_tagvocab *tagvocab;
 };
 
 /*
@@ -54,6 +57,12 @@ struct node_snap *node_snap_new(const struct policy_config *pcfg,
  * at its list. Call once, right after node_snap_new(), on the loop thread.
  */
 void node_snap_set_warnlists(struct node_snap *s, struct node_warnlists *w);
+
+/*
+ * node_snap_set_tagvocab() - take a reference on @t (NULL: none) and point pcfg.tag_vocab at
+ * its vocabulary. Call once, right after node_snap_new(), on the loop thread.
+ */
+void node_snap_set_tagvocab(struct node_snap *s, struct node_tagvocab *t);
 
 /* node_snap_ref()/node_snap_unref() - loop thread only; unref frees at zero. NULL-safe. */
 struct node_snap *node_snap_ref(struct node_snap *s);

@@ -12,8 +12,7 @@
 
 #include "proto/error.h"
 
-/* The whole of regular file @path into a malloc'd buffer. */
-static int read_file(const char *path, char **out, size_t *len)
+int node_data_file_read(const char *path, char **out, size_t *len)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -50,6 +49,7 @@ static int read_file(const char *path, char **out, size_t *len)
 		}
 		have += (size_t)n;
 	}
+	buf[have] = '\0';
 	*out = buf;
 	*len = have;
 	buf = NULL;
@@ -112,7 +112,7 @@ int node_warnlists_load(const char *dir, unsigned min_v4, unsigned min_v6,
 		}
 		memcpy(name, ents[i]->d_name, stem);
 		name[stem] = '\0';
-		err = read_file(path, &text, &len);
+		err = node_data_file_read(path, &text, &len);
 		if (err) {
 			snprintf(why, why_len, "%s: %s", path,
 				 err == -EFBIG ? "larger than 4 MiB" : strerror(-err));

@@ -39,6 +39,14 @@ struct node_warnlists {
 int node_warnlists_load(const char *dir, unsigned min_v4, unsigned min_v6,
 			struct node_warnlists **out, char *why, size_t why_len);
 
+/*
+ * node_data_file_read() - the whole of regular file @path (not a symlink, at most
+ * NODE_WARNLISTS_FILE_MAX bytes) into a malloc'd *@out (NUL-terminated) of *@len bytes.
+ * Shared with the tag vocabulary (node/common/tagvocab.h). Returns 0, -EFBIG, -EINVAL (not a
+ * regular file), -ENOMEM or a negative errno.
+ */
+int node_data_file_read(const char *path, char **out, size_t *len);
+
 /* node_warnlists_ref()/node_warnlists_unref() - loop thread; unref frees at zero; NULL-safe. */
 struct node_warnlists *node_warnlists_ref(struct node_warnlists *w);
 void node_warnlists_unref(struct node_warnlists *w);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "node/common/log.h"
+#include "node/common/prio.h"
 #include "proto/error.h"
 
 #define READ_CHUNK (64 * 1024)
@@ -422,6 +423,8 @@ struct parse_job {
 static void parse_work(uv_work_t *w)
 {
 	struct parse_job *j = w->data;
+
+	node_prio_worker(); /* the loop thread first (node/common/prio.h) */
 
 	j->r = node_request_parse(j->line, j->n, &j->req, &j->id, &j->err);
 }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "node/common/prio.h"
 #include "node/daemon/api.h"
 #include "node/format/config.h"
 #include "node/overlay/dissem.h"
@@ -38,6 +39,7 @@
 #include "node/daemon/notify.h"
 #include "node/overlay/overlay.h"
 #include "node/common/snap.h"
+#include "node/common/tagvocab.h"
 #include "node/common/warnlists.h"
 #include "policy/egress.h"
 #include "policy/strip.h"
@@ -46,6 +48,7 @@
 #include "proto/error.h"
 #include "store/export.h"
 #include "store/notice.h"
+#include "store/sealed.h"
 #include "store/store.h"
 
 #define HOUSEKEEPING_MS 10000
@@ -74,6 +77,7 @@ struct node_daemon {
 	size_t n_rosters_waiting;
 	struct node_snap *snap;
 	struct node_warnlists *warnlists; /* the newest loaded; snapshots hold references */
+	struct node_tagvocab *tagvocab;	  /* likewise */
 	struct store *store;
 	struct store_export *xport;
 	struct store_notices *notices_st; /* <state dir>/notices */
@@ -97,6 +101,7 @@ struct node_daemon {
 	uint64_t reloads, reload_failures;
 	uint64_t roster_conflicts; /* rosters refused as a second roster of a held epoch */
 	uint64_t outbox_departed;  /* outbox copies dropped because the recipient left */
+	uint64_t notices_departed; /* notices dropped from their outbox for the same reason */
 	char last_status[256];
 	int exit_code;
 };
@@ -164,6 +169,32 @@ static struct node_warnlists *load_warnlists(const struct node_config *cfg)
 	return w;
 }
 
+/* Read [policy] tag_vocab_dir and tag_vocab_files; any thread. Logs as load_warnlists(). */
+static struct node_tagvocab *load_tagvocab(const struct node_config *cfg)
+{
+	const char *dir = node_config_str(cfg, NODE_POLICY_TAG_VOCAB_DIR);
+	const char *const *files;
+	struct node_tagvocab *t;
+	size_t n;
+	char why[512];
+	int err;
+
+	files = node_config_paths(cfg, NODE_POLICY_TAG_VOCAB_FILES, &n);
+	err = node_tagvocab_load(dir, files, n, &t, why, sizeof(why));
+	if (err) {
+		log_err("tag vocabulary: %s", why[0] ? why : proto_error_str(err));
+		return NULL;
+	}
+	if (t->dir_missing)
+		log_warning("tag vocabulary: %s does not exist ([policy] tag_vocab_dir); %zu "
+			    "entries from tag_vocab_files, every other tag is redacted as text",
+			    dir, policy_vocab_size(t->v));
+	else
+		log_info("tag vocabulary: %zu entries from %zu files", policy_vocab_size(t->v),
+			 t->n_files);
+	return t;
+}
+
 static struct node_snap *make_snap(const struct node_daemon *d, const struct node_config *cfg)
 {
 	struct policy_config p;
@@ -174,6 +205,7 @@ static struct node_snap *make_snap(const struct node_daemon *d, const struct nod
 	if (s) {
 		s->own_ring_sk = d->keys.ring_sk;
 		node_snap_set_warnlists(s, d->warnlists);
+		node_snap_set_tagvocab(s, d->tagvocab);
 	}
 	return s;
 }
@@ -475,7 +507,8 @@ static int load_rosters(struct node_daemon *d)
  *            "refused": {policy reason id: count}}, "reload": {"count", "failures"}},
  *            "loop": node_looplag_json() (the loop's delay since ready), and while
  *            the overlay runs "gossip": node_dissem_status_json(); "notices":
- *            node_notices_status_json()
+ *            node_notices_status_json() and "departed_dropped" (undelivered notices for
+ *            members that left the roster, dropped at adoption)
  *   peers   {"ok":true, "overlay": "on"|"off"|"stopping", "roster_members", and with the
  *            overlay on node_overlay_peers_json()'s "peers" (one object per link: id, state,
  *            direction, uptime_s, bytes_in/out, msgs_in/out, rtt_ms, queued, version;
@@ -553,10 +586,18 @@ static json_t *status_json(struct node_daemon *d)
 	}
 	if (resp && d->dissem)
 		json_object_set_new(resp, "gossip", node_dissem_status_json(d->dissem));
+	if (resp && d->dissem)
+		json_object_set_new(resp, "sealed", node_dissem_sealed_json(d->dissem));
 	if (resp)
 		json_object_set_new(resp, "loop", node_looplag_json(&d->lag));
-	if (resp && d->notices)
-		json_object_set_new(resp, "notices", node_notices_status_json(d->notices));
+	if (resp && d->notices) {
+		json_t *nj = node_notices_status_json(d->notices);
+
+		if (nj)
+			json_object_set_new(nj, "departed_dropped",
+					    json_integer((json_int_t)d->notices_departed));
+		json_object_set_new(resp, "notices", nj);
+	}
 	return resp;
 }
 
@@ -672,7 +713,49 @@ static int walk_report(void *ctx, const struct store_report_info *info, const ui
 	return 0;
 }
 
+static json_t *query_reports_json(struct read_job *j, struct store_read *rd, struct policy_view *v);
+
+/* UTC day @day (days since 1970) as "YYYY-MM-DD" in @buf. */
+static const char *day_str(char buf[16], uint32_t day)
+{
+	time_t t = (time_t)day * 86400;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, 16, "%Y-%m-%d", &tm);
+	return buf;
+}
+
+/*
+ * The sealed sighting of @ind_id once opened: how many members sealed it and on which days,
+ * never who (docs/SEALED.md). NULL when it is not opened (or cannot be read).
+ */
+static json_t *sealed_opened_json(struct node_daemon *d, struct store_read *rd,
+				  const uint8_t ind_id[32])
+{
+	struct store_sealed_opened o;
+	char first[16], last[16];
+
+	if (store_sealed_opened_get(d->store, rd, ind_id, &o) != 0)
+		return NULL;
+	return json_pack("{s:i, s:s, s:s, s:i}", "members", (int)o.count, "first_day",
+			 day_str(first, o.first_bucket), "last_day", day_str(last, o.last_bucket),
+			 "confidence", o.confidence);
+}
+
 static json_t *query_json(struct read_job *j, struct store_read *rd, struct policy_view *v)
+{
+	json_t *resp = query_reports_json(j, rd, v);
+
+	if (resp && json_is_true(json_object_get(resp, "ok"))) {
+		json_t *sealed = sealed_opened_json(j->d, rd, j->req->ind_id);
+
+		json_object_set_new(resp, "sealed", sealed ? sealed : json_null());
+	}
+	return resp;
+}
+
+static json_t *query_reports_json(struct read_job *j, struct store_read *rd, struct policy_view *v)
 {
 	const struct node_request *req = j->req;
 	struct proto_summary sum;
@@ -824,6 +907,11 @@ static void respond_error(struct node_api_req *areq, int code, const char *msg)
 	node_api_respond_error(areq, &e);
 }
 
+static void on_sealed_done(void *arg, json_t *response)
+{
+	node_api_respond(arg, response);
+}
+
 static void on_request(void *ctx, struct node_api_req *areq, struct node_request *req)
 {
 	struct node_daemon *d = ctx;
@@ -842,6 +930,20 @@ static void on_request(void *ctx, struct node_api_req *areq, struct node_request
 	case NODE_OP_STATUS:
 		node_request_free(req);
 		node_api_respond(areq, status_json(d));
+		return;
+	case NODE_OP_SEAL:
+		if (!d->dissem || d->stopping) {
+			node_request_free(req);
+			respond_error(areq, d->stopping ? NODE_E_SHUTDOWN : NODE_E_SEALED_HOLDERS,
+				      d->stopping ? "node is shutting down; retry later"
+						  : "the overlay is off (no network key): no OPRF "
+						    "share holder can be reached");
+			return;
+		}
+		if (node_dissem_seal(d->dissem, req, on_sealed_done, areq)) {
+			node_request_free(req);
+			respond_error(areq, NODE_E_OVERLOAD, "out of memory");
+		}
 		return;
 	case NODE_OP_PEERS: {
 		bool attribution = node_config_bool(d->cfg, NODE_POLICY_SHOW_ATTRIBUTION);
@@ -920,6 +1022,7 @@ struct reload_job {
 	struct proto_roster *roster;	  /* newer roster adopted, or NULL */
 	struct node_snap *snap;		  /* built here with its redactor (NULL: out of memory) */
 	struct node_warnlists *warnlists; /* read here; the snapshot gets it on the loop */
+	struct node_tagvocab *tagvocab;	  /* likewise */
 	int held_back;
 	bool conflict; /* the roster file conflicts with a held epoch */
 };
@@ -957,6 +1060,8 @@ static void reload_work(uv_work_t *work)
 	struct config_report_ctx rc = {d->config_path, NODE_LOG_ERR};
 	int err;
 
+	node_prio_worker(); /* the loop thread first (node/common/prio.h) */
+
 	err = node_config_load_file(d->config_path, config_report, &rc, &j->cfg);
 	if (err) {
 		log_err("reload: %s is not valid (%s); keeping the running configuration",
@@ -973,7 +1078,10 @@ static void reload_work(uv_work_t *work)
 		return;
 	}
 	j->warnlists = load_warnlists(j->cfg);
-	if (!j->warnlists) {
+	j->tagvocab = j->warnlists ? load_tagvocab(j->cfg) : NULL;
+	if (!j->tagvocab) {
+		node_warnlists_unref(j->warnlists); /* not shared yet: the pool may free it */
+		j->warnlists = NULL;
 		log_err("reload: keeping the running configuration");
 		node_config_free(j->cfg);
 		j->cfg = NULL;
@@ -1016,6 +1124,16 @@ static void drop_departed(struct node_daemon *d, const struct proto_roster *r)
 		log_notice("roster epoch %llu: dropped %zu undelivered AMBER/RED cop%s for members "
 			   "no longer in the roster",
 			   (unsigned long long)r->epoch, n, n == 1 ? "y" : "ies");
+	err = store_notices_outbox_drop(d->notices_st, keep_member, (void *)r, &n);
+	if (err)
+		log_err("roster epoch %llu: cannot drop the notices for departed members: %s",
+			(unsigned long long)r->epoch, proto_error_str(err));
+	else
+		d->notices_departed += n;
+	if (!err && n)
+		log_notice("roster epoch %llu: dropped %zu undelivered notice%s for members no "
+			   "longer in the roster",
+			   (unsigned long long)r->epoch, n, n == 1 ? "" : "s");
 }
 
 static void reload_done(uv_work_t *work, int status)
@@ -1058,10 +1176,15 @@ static void reload_done(uv_work_t *work, int status)
 	node_warnlists_unref(d->warnlists);
 	d->warnlists = j->warnlists;
 	j->warnlists = NULL;
-	if (!snap)
+	node_tagvocab_unref(d->tagvocab);
+	d->tagvocab = j->tagvocab;
+	j->tagvocab = NULL;
+	if (!snap) {
 		snap = make_snap(d, j->cfg); /* the job's ran out of memory: try once more here */
-	else
+	} else {
 		node_snap_set_warnlists(snap, d->warnlists); /* refcounts are the loop's */
+		node_snap_set_tagvocab(snap, d->tagvocab);
+	}
 	api_limits(j->cfg, &lim);
 	if (!snap || node_api_set_limits(d->api, &lim)) {
 		node_snap_unref(snap);
@@ -1146,6 +1269,8 @@ struct expire_job {
 static void expire_work(uv_work_t *work)
 {
 	struct expire_job *j = work->data;
+
+	node_prio_worker(); /* the loop thread first (node/common/prio.h) */
 
 	j->err = store_expire(j->d->store, j->now, EXPIRE_MAX, &j->n);
 }
@@ -1394,6 +1519,8 @@ static void roster_work(uv_work_t *w)
 	struct roster_job *j = w->data;
 	struct node_daemon *d = j->d;
 
+	node_prio_worker(); /* the loop thread first (node/common/prio.h) */
+
 	j->err = proto_roster_decode(&j->r, j->bytes, j->len);
 	if (!j->err)
 		j->err = judge_roster(&d->community, d->rosters, d->n_rosters,
@@ -1444,6 +1571,7 @@ static void roster_done(uv_work_t *w, int status)
 	drop_departed(d, r);
 	if (j->snap) {
 		node_snap_set_warnlists(j->snap, d->warnlists); /* refcounts are the loop's */
+		node_snap_set_tagvocab(j->snap, d->tagvocab);
 		node_snap_unref(d->snap);
 		d->snap = j->snap;
 		if (d->dissem)
@@ -1574,6 +1702,42 @@ static void on_published(void *ctx, const uint8_t id[32], uint8_t tlp)
 		node_dissem_published(d->dissem, id, tlp);
 }
 
+/*
+ * Sealed sightings: the community's settings, and this node's OPRF key share when the
+ * share file exists. A share that does not belong to the community file stops the start:
+ * answering with it would only ever fail members' DLEQ checks.
+ */
+static int sealed_setup(struct node_daemon *d)
+{
+	const char *path = node_config_str(d->cfg, NODE_OPRF_SHARE_FILE);
+	uint8_t cid[32], share[32];
+	uint32_t idx = 0;
+	int err = node_keyfile_load_oprf_share(path, cid, &idx, share);
+
+	if (err == -ENOENT) {
+		idx = 0;
+	} else if (err) {
+		log_err("OPRF share file %s: %s", path, proto_error_str(err));
+		return NODE_DAEMON_EXIT_CONFIG;
+	} else if ((err = proto_community_oprf_share_check(&d->community, cid, idx, share))) {
+		log_err("OPRF share file %s does not belong to the community file: %s", path,
+			proto_error_str(err));
+		proto_wipe(share, sizeof(share));
+		return NODE_DAEMON_EXIT_CONFIG;
+	}
+	err = node_dissem_sealed_setup(d->dissem, &d->community, idx, share);
+	proto_wipe(share, sizeof(share));
+	if (err) {
+		log_err("sealed sightings: %s", proto_error_str(err));
+		return NODE_DAEMON_EXIT_CONFIG;
+	}
+	if (d->community.sealed.k)
+		log_info("sealed sightings: k %u, OPRF %u of %zu holders%s", d->community.sealed.k,
+			 d->community.sealed.t, d->community.sealed.n,
+			 idx ? ", this node holds a share" : "");
+	return 0;
+}
+
 static int start_overlay(struct node_daemon *d)
 {
 	const char *path = node_config_str(d->cfg, NODE_NETWORK_KEY_FILE);
@@ -1600,6 +1764,13 @@ static int start_overlay(struct node_daemon *d)
 		proto_wipe(netkey, sizeof(netkey));
 		log_err("out of memory");
 		return 1;
+	}
+	err = sealed_setup(d);
+	if (err) {
+		proto_wipe(netkey, sizeof(netkey));
+		node_dissem_stop(d->dissem, NULL, NULL);
+		d->dissem = NULL;
+		return err;
 	}
 	node_dissem_callbacks(d->dissem, &cb);
 	node_dissem_set_commit_hook(d->dissem, on_commit, d);
@@ -1706,6 +1877,9 @@ static int start(struct node_daemon *d)
 	d->warnlists = load_warnlists(d->cfg);
 	if (!d->warnlists)
 		return NODE_DAEMON_EXIT_CONFIG;
+	d->tagvocab = load_tagvocab(d->cfg);
+	if (!d->tagvocab)
+		return NODE_DAEMON_EXIT_CONFIG;
 	d->snap = make_snap(d, d->cfg);
 	if (!d->snap) {
 		log_err("out of memory");
@@ -1746,6 +1920,7 @@ static void teardown(struct node_daemon *d)
 	node_exporter_free(d->exporter);
 	node_snap_unref(d->snap);
 	node_warnlists_unref(d->warnlists);
+	node_tagvocab_unref(d->tagvocab);
 	node_notices_free(d->notices);
 	store_notices_close(d->notices_st);
 	store_export_close(d->xport);

@@ -13,16 +13,19 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
-
 #include <time.h>
 
 #include "node/common/log.h"
+#include "node/common/prio.h"
 #include "node/daemon/rerender.h"
 #include "node/format/request.h"
 #include "policy/egress.h"
+#include "policy/warnlist.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
+#include "store/sealed.h"
 
 #define SYNC_BATCH 1024
 #define SYNC_ROUNDS 16 /* batches per pool job; then yield so shutdown is not held up */
@@ -406,6 +409,47 @@ fail:
 	return doc;
 }
 
+/*
+ * The export view of an opened sealed sighting with no report behind it (docs/SEALED.md):
+ * TLP GREEN (the community learned it together), active, its members counted as members
+ * and as sightings, first and last seen from its days; no tags, no description, nobody's
+ * name. Warninglists apply as to any indicator.
+ */
+static void sealed_view(const struct node_snap *snap, const struct store_sealed_opened *o,
+			struct policy_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->ind = o->ind;
+	v->tlp = PROTO_TLP_GREEN;
+	v->state = PROTO_SUMMARY_ACTIVE;
+	v->confidence = o->confidence;
+	v->first_seen_ms = (uint64_t)o->first_bucket * 86400000;
+	v->last_seen_ms = (uint64_t)o->last_bucket * 86400000;
+	v->n_members = o->count;
+	v->n_sightings = o->count;
+	snprintf(v->community, sizeof(v->community), "%s", snap->pcfg.community_name);
+	v->warninglist = policy_warnlist_match(snap->pcfg.warnlist, &v->ind);
+	v->withheld = v->warninglist && !snap->pcfg.export_warninglisted;
+}
+
+int node_exporter_add_sealed(json_t *doc, const struct store_sealed_opened *o)
+{
+	char first[16], last[16];
+	time_t t;
+	struct tm tm;
+
+	t = (time_t)o->first_bucket * 86400;
+	gmtime_r(&t, &tm);
+	strftime(first, sizeof(first), "%Y-%m-%d", &tm);
+	t = (time_t)o->last_bucket * 86400;
+	gmtime_r(&t, &tm);
+	strftime(last, sizeof(last), "%Y-%m-%d", &tm);
+	return json_object_set_new(json_object_get(doc, "chatham"), "sealed",
+				   json_pack("{s:i, s:s, s:s, s:i}", "members", (int)o->count,
+					     "first_day", first, "last_day", last, "confidence",
+					     o->confidence));
+}
+
 struct render_ctx {
 	const struct node_snap *snap;
 	struct policy_view *view;
@@ -415,22 +459,36 @@ static int render(void *ctx, struct store *s, struct store_read *rd,
 		  const struct store_feed_entry *e, uint8_t **doc, size_t *len)
 {
 	struct render_ctx *rc = ctx;
+	struct store_sealed_opened o;
 	struct proto_summary sum;
+	bool opened;
 	json_t *j;
 	char *text;
 	int r;
 
 	*doc = NULL;
 	*len = 0;
+	opened = store_sealed_opened_get(s, rd, e->ind_id, &o) == 0;
 	r = node_exporter_view(rc->snap, s, rd, e->ind_id, POLICY_PATH_SIEM_EXPORT, rc->view, &sum);
-	if (r <= 0)
+	if (r < 0)
 		return r;
+	if (r == 0) {
+		/* No summary: a sealed sighting alone; a summary policy denies: nothing (fail closed). */
+		if (!opened || store_summary_get(s, rd, e->ind_id, &sum) != STORE_E_NOT_FOUND)
+			return 0;
+		sealed_view(rc->snap, &o, rc->view);
+		sum.feed_seq = 0;
+	}
 	/* A later entry of the same indicator renders its current state; skip this one. */
-	if (sum.feed_seq > e->seq)
+	if (sum.feed_seq > e->seq || (opened && o.feed_seq > e->seq))
 		return 0;
 	j = node_exporter_document(rc->view, e->ind_id, e->seq, e->time_ms);
 	if (!j)
 		return -ENOMEM;
+	if (opened && node_exporter_add_sealed(j, &o)) {
+		json_decref(j);
+		return -ENOMEM;
+	}
 	text = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(j);
 	if (!text)
@@ -445,6 +503,8 @@ static void sync_work(uv_work_t *w)
 	struct sync_job *job = w->data;
 	struct render_ctx rc = {.snap = job->snap};
 	int r = 0;
+
+	node_prio_worker(); /* the loop thread first (node/common/prio.h) */
 
 	struct timespec ts;
 

@@ -27,7 +27,13 @@
  *        "type", "value", "state": "active"|"withdrawn"|"expired"|"observed",
  *        "confidence": 0-100, "members", "sightings", "false_positives", "reported_by_us",
  *        "valid_until", "tags", "description",
- *        "ip_range": {"gte", "lte"} for CIDR ranges (map as ip_range)}}
+ *        "ip_range": {"gte", "lte"} for CIDR ranges (map as ip_range),
+ *        "sealed": {"members", "first_day", "last_day", "confidence"} once the value opened
+ *        as a sealed sighting (docs/SEALED.md)}}
+ *
+ * A sealed sighting that opened with no report behind it is exported as an indicator of
+ * its own: TLP GREEN, active, members and sightings = the members that sealed it,
+ * first_seen/last_seen from its days, no tags or description; never a member's name.
  *
  * Retired = withdrawn, expired, or observed (only sightings or false positives, never
  * reported as an indicator): "deletion", no value field, event.end set.
@@ -55,6 +61,10 @@
 #include "store/store.h"
 
 struct node_exporter;
+struct store_sealed_opened;
+
+/* node_exporter_add_sealed() - add chatham.sealed for opening @o to @doc. 0 or -1 (ENOMEM). */
+int node_exporter_add_sealed(json_t *doc, const struct store_sealed_opened *o);
 
 /* node_exporter_new() - NULL when out of memory. @s and @x must outlive the exporter. */
 struct node_exporter *node_exporter_new(uv_loop_t *loop, struct store *s, struct store_export *x);

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "node/common/log.h"
+#include "node/common/prio.h"
 #include "node/daemon/pool.h"
 #include "policy/warnlist.h"
 #include "proto/crypto.h"
@@ -489,6 +490,8 @@ static void commit_work(uv_work_t *w)
 	struct commit *cm = w->data;
 	struct store_item *items;
 	size_t n = 0, k = 0;
+
+	node_prio_worker(); /* the loop thread first (node/common/prio.h) */
 
 	for (struct job *j = cm->jobs; j; j = j->next)
 		for (size_t i = 0; i < j->req->n_items; i++)

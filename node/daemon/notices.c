@@ -18,6 +18,8 @@
 #include "node/common/log.h"
 #include "node/format/form.h"
 #include "node/format/member.h"
+#include "node/format/notice_fmt.h"
+#include "policy/redact.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "proto/link.h"
@@ -243,7 +245,7 @@ static bool form_ok(const char *p, size_t len, char *why, size_t why_len)
 	bool ok = doc && json_is_object(doc) && node_form_validate(doc, &fe) == 0;
 
 	if (!ok)
-		snprintf(why, why_len, "form %s%s%s", doc ? fe.field : "", doc ? ": " : "",
+		snprintf(why, why_len, "form %.96s%s%.120s", doc ? fe.field : "", doc ? ": " : "",
 			 doc ? fe.message : je.text);
 	json_decref(doc);
 	return ok;
@@ -544,6 +546,99 @@ static int list_msg(void *arg, const struct store_notice_msg *m)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ the job: renderings */
+
+/* Free text of a form leaving the node: as [policy] descriptions says for descriptions. */
+static int redact_cb(void *ctx, const char *in, char **out)
+{
+	const struct node_snap *snap = ctx;
+	size_t len = strlen(in), cap = POLICY_REDACT_OUT_MAX(len) + 1;
+	int r;
+
+	*out = NULL;
+	if (snap->pcfg.descriptions == POLICY_DESC_DROP)
+		return 0;
+	*out = malloc(cap);
+	if (!*out)
+		return -ENOMEM;
+	r = policy_redact_text(snap->redactor, in, len, *out, cap, NULL, NULL);
+	if (r == 0)
+		return 0;
+	free(*out);
+	*out = NULL;
+	return r == POLICY_REDACT_DROPPED ? 0 : r;
+}
+
+struct render_ctx {
+	struct job *j;
+	struct node_notice_doc *docs;
+	json_t **forms;
+	size_t n, cap;
+	int err;
+};
+
+static int render_one(void *arg, const struct store_notice_msg *m)
+{
+	struct render_ctx *c = arg;
+	struct proto_notice nt;
+	struct node_notice_doc *d;
+	json_t *form;
+
+	if (m->flags || proto_notice_decode(m->bytes, m->len, &nt) ||
+	    nt.kind != PROTO_NOTICE_KIND_NOTICE)
+		return 0; /* received notices only */
+	form = json_loadb(nt.form, nt.form_len, 0, NULL);
+	if (!form)
+		return 0;
+	if (grow((void **)&c->docs, &c->cap, c->n + 1, sizeof(*c->docs))) {
+		json_decref(form);
+		return -ENOMEM;
+	}
+	c->forms = realloc(c->forms, c->cap * sizeof(*c->forms));
+	if (!c->forms) {
+		json_decref(form);
+		return -ENOMEM;
+	}
+	d = &c->docs[c->n];
+	c->forms[c->n] = node_notice_form_redact(form, redact_cb, c->j->snap);
+	json_decref(form);
+	if (!c->forms[c->n])
+		return -ENOMEM;
+	memcpy(d->id, m->id, 16);
+	d->created_ms = nt.created_ms;
+	d->tlp = nt.tlp;
+	d->form = c->forms[c->n++];
+	return 0;
+}
+
+/* The received notices as STIX 2.1 or MISP (node/format/notice_fmt.h). */
+static void render(struct job *j, struct op *o)
+{
+	struct render_ctx c = {.j = j};
+	const char *community = j->snap->pcfg.community_name;
+	int rc = store_notices_iter(j->n->st, NULL, render_one, &c);
+	json_t *out = NULL;
+
+	if (rc == 0) {
+		out = o->req->format == NODE_NOTICES_STIX21
+			      ? node_notice_stix_bundle(c.docs, c.n, community)
+			      : node_notice_misp(c.docs, c.n, community);
+		if (!out)
+			rc = -ENOMEM;
+	}
+	for (size_t i = 0; i < c.n; i++)
+		json_decref(c.forms[i]);
+	free(c.forms);
+	free(c.docs);
+	if (rc) {
+		o->text = error_text(o->req->id, rc, NULL, proto_error_str(rc));
+		return;
+	}
+	o->text = ok_text(
+		o->req->id,
+		json_pack("{s:o}", o->req->format == NODE_NOTICES_STIX21 ? "stix" : "misp", out));
+}
+
 static int by_thread_then_time(const void *a, const void *b)
 {
 	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
@@ -719,8 +814,12 @@ static void job_work(uv_work_t *w)
 			if (rc) {
 				char hex[65];
 				j->refused++;
-				log_warning("notice from member %.16s refused: %s",
-					    proto_hex_encode(hex, o->peer, 32), why);
+				/* Other members are named at debug only (chatham.conf(5)). */
+				log_warning("notices: a notice from another member was refused: "
+					    "%s",
+					    why);
+				log_debug("notices: the refused notice came from member %.16s",
+					  proto_hex_encode(hex, o->peer, 32));
 			}
 			break;
 		case OP_ACKED:
@@ -766,9 +865,14 @@ static void job_work(uv_work_t *w)
 		}
 		return;
 	}
-	for (struct op *o = j->ops; o; o = o->next)
-		if (o->kind == OP_API && o->req->op == NODE_OP_NOTICES)
+	for (struct op *o = j->ops; o; o = o->next) {
+		if (o->kind != OP_API || o->req->op != NODE_OP_NOTICES)
+			continue;
+		if (o->req->format == NODE_NOTICES_JSON)
 			list(j, o);
+		else
+			render(j, o);
+	}
 }
 
 static void kick(struct node_notices *n);

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "node/common/prio.h"
+
 #define POOL_MIN 4
 #define POOL_MAX 32
 
@@ -48,6 +50,7 @@ static void on_work(uv_work_t *w)
 {
 	struct node_pool_work *pw = (struct node_pool_work *)w;
 
+	node_prio_worker(); /* the loop thread first (node/common/prio.h) */
 	pw->work(w);
 }
 

@@ -56,7 +56,7 @@ struct value {
 	char *s;       /* PATH; ENUM: the chosen word */
 	uint32_t *ids; /* UIDS/GIDS */
 	size_t n_ids;
-	char **addrs; /* ADDRS, as written */
+	char **addrs; /* ADDRS and PATHS, as written */
 	size_t n_addrs;
 };
 
@@ -412,6 +412,29 @@ static int add_addr(const struct opt_def *d, struct value *v, const char *tok, c
 	return 0;
 }
 
+static int add_path(const struct opt_def *d, struct value *v, const char *tok, char *why,
+		    size_t whylen)
+{
+	char **p;
+
+	if (tok[0] != '/' || strlen(tok) >= PATH_MAX) {
+		snprintf(why, whylen, "'%s' is not an absolute path", tok);
+		return -EINVAL;
+	}
+	if (v->n_addrs >= (size_t)d->max) {
+		snprintf(why, whylen, "more than %lld paths", (long long)d->max);
+		return -E2BIG;
+	}
+	p = realloc(v->addrs, (v->n_addrs + 1) * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	v->addrs = p;
+	if (!(v->addrs[v->n_addrs] = strdup(tok)))
+		return -ENOMEM;
+	v->n_addrs++;
+	return 0;
+}
+
 /*
  * Parses @s as a value of @d into @out. On failure writes the reason into @why and returns
  * a negative errno (-EINVAL, -ERANGE, -ENOMEM).
@@ -540,14 +563,16 @@ static int parse_value(const struct opt_def *d, const char *s, struct value *out
 			value_clear(out);
 		return r;
 	}
-	case NODE_OPT_ADDRS: {
+	case NODE_OPT_ADDRS:
+	case NODE_OPT_PATHS: {
 		char *copy = strdup(s), *save = NULL;
 		if (!copy)
 			return -ENOMEM;
 		r = 0;
 		for (char *tok = strtok_r(copy, ", \t", &save); tok && !r;
 		     tok = strtok_r(NULL, ", \t", &save))
-			r = add_addr(d, out, tok, why, whylen);
+			r = d->type == NODE_OPT_ADDRS ? add_addr(d, out, tok, why, whylen)
+						      : add_path(d, out, tok, why, whylen);
 		free(copy);
 		if (r)
 			value_clear(out);
@@ -856,6 +881,13 @@ const char *const *node_config_addrs(const struct node_config *cfg, enum node_op
 	return (const char *const *)cfg->v[opt].addrs;
 }
 
+const char *const *node_config_paths(const struct node_config *cfg, enum node_opt opt, size_t *n)
+{
+	assert(opts[opt].type == NODE_OPT_PATHS);
+	*n = cfg->v[opt].n_addrs;
+	return (const char *const *)cfg->v[opt].addrs;
+}
+
 unsigned node_config_line(const struct node_config *cfg, enum node_opt opt)
 {
 	return cfg->line[opt];
@@ -904,6 +936,7 @@ const char *node_config_value_str(const struct node_config *cfg, enum node_opt o
 			append(buf, len, &o, "%s%u", i ? "," : "", v->ids[i]);
 		break;
 	case NODE_OPT_ADDRS:
+	case NODE_OPT_PATHS:
 		for (size_t i = 0; i < v->n_addrs; i++)
 			append(buf, len, &o, "%s%s", i ? ", " : "", v->addrs[i]);
 		break;
@@ -993,6 +1026,8 @@ static const char *type_word(const struct opt_def *d)
 		return "list of groups";
 	case NODE_OPT_ADDRS:
 		return "list of ip:port addresses";
+	case NODE_OPT_PATHS:
+		return "list of absolute paths";
 	}
 	return "?";
 }

@@ -15,7 +15,8 @@
  *     k, M or G (binary multiples), booleans are true/false/yes/no/on/off/1/0, modes are
  *     octal, paths are absolute, uid/gid lists are names or numbers separated by commas or
  *     spaces, address lists are numeric "a.b.c.d:port" or "[v6]:port" separated by commas or
- *     spaces (node_addr_parse(), no duplicates);
+ *     spaces (node_addr_parse(), no duplicates); path lists are absolute paths separated by
+ *     commas or spaces (so a listed path cannot contain either), possibly none;
  *   - lines longer than NODE_CONFIG_LINE_MAX bytes and NUL bytes are errors.
  *
  * Defaults of paths may name systemd's directory variables, expanded when a file is loaded:
@@ -53,6 +54,7 @@ enum node_opt_type {
 	NODE_OPT_UIDS,	/* list of user names or uids */
 	NODE_OPT_GIDS,	/* list of group names or gids */
 	NODE_OPT_ADDRS, /* list of numeric "ip:port" / "[ip6]:port", at most max entries */
+	NODE_OPT_PATHS, /* list of absolute paths (each at most PATH_MAX), at most max entries */
 };
 
 /*
@@ -85,6 +87,11 @@ enum node_opt_type {
 	  "every overlay link. Must be mode 0600 or stricter. Under systemd the unit passes it "   \
 	  "as the credential network.key. When the file does not exist the overlay stays off: "    \
 	  "the node links with no other member and logs a warning.")                               \
+	X(NODE_OPRF_SHARE_FILE, "node", "oprf_share_file", NODE_OPT_PATH,                          \
+	  "${CREDENTIALS_DIRECTORY:-/etc/chatham}/oprf-share.key", 1, 4000, NULL, false,           \
+	  "A steward node's share of the sealed-sighting OPRF key (oprf-share-J.key from "         \
+	  "chatham community init --sealed-k). Must be mode 0600 or stricter and belong to the "   \
+	  "community file. When the file does not exist the node holds no share.")                 \
 	X(NODE_ROSTER_FILE, "node", "roster_file", NODE_OPT_PATH,                                  \
 	  "${CONFIGURATION_DIRECTORY:-/etc/chatham}/roster", 1, 4000, NULL, true,                  \
 	  "The newest signed roster. Read at start and at every reload; a newer epoch that "       \
@@ -155,6 +162,17 @@ enum node_opt_type {
 	  "without allow_warninglisted; a received one is stored but flagged and kept out of "     \
 	  "blocklist exports. Read at start and at every reload; a missing directory leaves "      \
 	  "only the minimum prefix lengths (logged).")                                             \
+	X(NODE_POLICY_TAG_VOCAB_DIR, "policy", "tag_vocab_dir", NODE_OPT_PATH,                     \
+	  "/usr/share/chatham/tags", 1, 4000, NULL, true,                                          \
+	  "Directory of the tag vocabulary shipped with chatham: tags that may leave the "         \
+	  "community as written (simple words such as phishing, MISP-taxonomy machine tags such "  \
+	  "as ecsirt:malicious-code=\"ransomware\"). Every *.txt file in it is read, one entry a " \
+	  "line. Other tags are redacted as text together with the description. Read at start "    \
+	  "and at every reload; a missing directory leaves only tag_vocab_files (logged).")        \
+	X(NODE_POLICY_TAG_VOCAB_FILES, "policy", "tag_vocab_files", NODE_OPT_PATHS, "", 0, 64,     \
+	  NULL, true,                                                                              \
+	  "Further vocabulary files the community agreed on, in the format of tag_vocab_dir's "    \
+	  "files, separated by commas or spaces. Each must exist and parse.")                      \
 	X(NODE_POLICY_MIN_PREFIX_IPV4, "policy", "min_prefix_ipv4", NODE_OPT_INT, "16", 0, 32,     \
 	  NULL, true,                                                                              \
 	  "IPv4 networks broader than this prefix length are treated as warninglisted (0: no "     \
@@ -324,6 +342,7 @@ void node_config_free(struct node_config *cfg);
  *   node_config_str()  PATH options and the chosen word of ENUM options
  *   node_config_ids()  UIDS/GIDS options: *@n ids, array owned by @cfg
  *   node_config_addrs() ADDRS options: *@n addresses as written, array owned by @cfg
+ *   node_config_paths() PATHS options: *@n paths as written, array owned by @cfg
  */
 bool node_config_bool(const struct node_config *cfg, enum node_opt opt);
 int64_t node_config_int(const struct node_config *cfg, enum node_opt opt);
@@ -331,6 +350,7 @@ int node_config_enum(const struct node_config *cfg, enum node_opt opt);
 const char *node_config_str(const struct node_config *cfg, enum node_opt opt);
 const uint32_t *node_config_ids(const struct node_config *cfg, enum node_opt opt, size_t *n);
 const char *const *node_config_addrs(const struct node_config *cfg, enum node_opt opt, size_t *n);
+const char *const *node_config_paths(const struct node_config *cfg, enum node_opt opt, size_t *n);
 
 /* node_config_line() - line that set @opt, or 0 when it has its default. */
 unsigned node_config_line(const struct node_config *cfg, enum node_opt opt);

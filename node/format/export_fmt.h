@@ -134,7 +134,7 @@ struct node_misp_feed; /* node/format/misp_feed.h */
 struct node_export_options {
 	int format;		     /* enum node_export_format */
 	const char *community;	     /* community name (identity, Orgc); borrowed, required */
-	uint8_t env_id[16];	     /* the export environment's id: seeds batch ids */
+	uint8_t env_id[16];	     /* the export environment's id: seeds the bundle id */
 	uint64_t since;		     /* sequence the export starts after; > 0: incremental */
 	const char *type_filter;     /* indicator type name the caller filtered on, or NULL */
 	struct node_misp_feed *misp; /* misp-feed: the feed the writer adds to (borrowed) */

@@ -92,6 +92,21 @@ int node_req_parse_notify(json_t *root, struct node_request *req, struct node_re
 	return 0;
 }
 
+int node_req_parse_notices(json_t *root, struct node_request *req, struct node_req_error *err)
+{
+	static const char *const names[] = {"json", "stix21", "misp"};
+	json_t *f = json_object_get(root, "format");
+
+	if (!f)
+		return 0;
+	for (size_t i = 0; i < 3; i++)
+		if (json_is_string(f) && !strcmp(json_string_value(f), names[i])) {
+			req->format = (uint8_t)i;
+			return 0;
+		}
+	return node_req_error_set(err, NODE_E_FIELD, "format", "format is json, stix21 or misp");
+}
+
 int node_req_parse_notice_reply(json_t *root, struct node_request *req, struct node_req_error *err)
 {
 	const char *st;

@@ -29,6 +29,7 @@ static const char *const op_names[] = {
 	[NODE_OP_NOTIFY] = "notify",
 	[NODE_OP_NOTICES] = "notices",
 	[NODE_OP_NOTICE_REPLY] = "notice_reply",
+	[NODE_OP_SEAL] = "seal",
 };
 #define N_OPS (sizeof(op_names) / sizeof(op_names[0]))
 
@@ -243,6 +244,7 @@ void node_request_free(struct node_request *req)
 		item_clear(&req->items[i]);
 	free(req->items);
 	free(req->ind_value);
+	free(req->sealed);
 	free(req->form);
 	free(req->to);
 	free(req->to_owner_of);
@@ -684,6 +686,56 @@ static int parse_query(json_t *root, struct node_request *req, struct node_req_e
 	return req->ind_value ? 0 : -ENOMEM;
 }
 
+static int parse_seal(json_t *root, struct node_request *req, struct node_req_error *err)
+{
+	static const char *const keys[] = {"op", "id", "values"};
+	static const char *const value_keys[] = {"value", "type", "confidence"};
+	json_t *values = json_object_get(root, "values");
+	char prefix[32], f[64];
+	int r;
+
+	r = check_keys(root, keys, 3, err);
+	if (r)
+		return r;
+	if (!json_is_array(values) || json_array_size(values) == 0)
+		return node_req_error_set(err, NODE_E_FIELD, "values",
+					  "values must be a non-empty array of value objects");
+	if (json_array_size(values) > NODE_REQ_SEAL_MAX)
+		return node_req_error_set(err, PROTO_E_TOO_LARGE, "values",
+					  "a seal request holds at most %d values, this one %zu",
+					  NODE_REQ_SEAL_MAX, json_array_size(values));
+	req->sealed = calloc(json_array_size(values), sizeof(*req->sealed));
+	if (!req->sealed)
+		return -ENOMEM;
+	req->n_sealed = json_array_size(values);
+	for (size_t i = 0; i < req->n_sealed; i++) {
+		json_t *o = json_array_get(values, i), *c;
+		struct node_req_sealed *v = &req->sealed[i];
+
+		snprintf(prefix, sizeof(prefix), "values[%zu].", i);
+		if (!json_is_object(o)) {
+			prefix[strlen(prefix) - 1] = '\0';
+			return node_req_error_set(err, NODE_E_FIELD, prefix,
+						  "each value must be a JSON object");
+		}
+		if ((r = check_keys(o, value_keys, 3, err)))
+			return r;
+		if ((r = parse_indicator(o, prefix, &v->ind, err)))
+			return r;
+		v->confidence = NODE_REQ_CONFIDENCE_DEFAULT;
+		c = json_object_get(o, "confidence");
+		if (c) {
+			if (!json_is_integer(c) || json_integer_value(c) < 0 ||
+			    json_integer_value(c) > 100)
+				return node_req_error_set(err, PROTO_E_REPORT_CONFIDENCE,
+							  path(f, sizeof(f), prefix, "confidence"),
+							  "confidence is an integer 0-100");
+			v->confidence = (uint8_t)json_integer_value(c);
+		}
+	}
+	return 0;
+}
+
 static int parse_list(json_t *root, struct node_request *req, struct node_req_error *err)
 {
 	static const char *const keys[] = {"op", "id", "since", "limit"};
@@ -815,10 +867,17 @@ int node_request_parse(const char *line, size_t len, struct node_request **out, 
 	case NODE_OP_LIST:
 		r = parse_list(root, req, err);
 		break;
+	case NODE_OP_SEAL:
+		r = parse_seal(root, req, err);
+		break;
 	case NODE_OP_STATUS:
 	case NODE_OP_PEERS:
-	case NODE_OP_NOTICES:
 		r = check_keys(root, bare_keys, 2, err);
+		break;
+	case NODE_OP_NOTICES:
+		r = check_keys(root, (const char *const[]){"op", "id", "format"}, 3, err);
+		if (!r)
+			r = node_req_parse_notices(root, req, err);
 		break;
 	case NODE_OP_NOTIFY:
 		r = check_keys(root,
@@ -839,7 +898,7 @@ int node_request_parse(const char *line, size_t len, struct node_request **out, 
 		r = node_req_error_set(
 			err, NODE_E_OP, "op",
 			"unknown op '%.48s' (publish, revoke, sight, false_positive, "
-			"query, list, status, peers, notify, notices, notice_reply)",
+			"query, list, status, peers, notify, notices, notice_reply, seal)",
 			opname);
 		break;
 	}

@@ -38,6 +38,9 @@
  *                      without it such an item fails with NODE_E_WARNINGLISTED
  *   query      "indicator_id" (64 hex digits), or "value" with optional "type"
  *   list       "since" (feed sequence, default 0), "limit" (1..NODE_REQ_LIST_MAX, default 100)
+ *   seal       "values": array of 1..NODE_REQ_SEAL_MAX objects {"value", "type" (optional,
+ *              detected when absent), "confidence" (0..100, default 50)}: sealed sightings
+ *              (docs/SEALED.md); the whole request fails on the first bad value
  *   status, peers   no fields
  *   notify     a notice to another member team (proto/notice.h):
  *         form         object, required: a form (node/format/form.h), validated against
@@ -51,7 +54,9 @@
  *                      owner by constituency is the recipient; exactly one of the two
  *         via          string, optional: a coordinating member that forwards the notice
  *                      under its own signature, without the notifier's identity
- *   notices    no fields: every notice, status and local notice this node holds
+ *   notices    "format" (optional): "json" (default: every notice, status and local notice
+ *              this node holds), "stix21" or "misp" (the notices it received, their forms
+ *              redacted like descriptions, node/format/notice_fmt.h)
  *   notice_reply
  *         notice       string, required: the notice id (32 hex digits) or >= 8 of them
  *         status       string, required: received, investigating, resolved, not-ours
@@ -84,6 +89,7 @@
 
 #define NODE_REQ_BATCH_MAX 10000
 #define NODE_REQ_LIST_MAX 1000
+#define NODE_REQ_SEAL_MAX 1024 /* one OPRF_EVAL batch (proto/sealed_msg.h) */
 #define NODE_REQ_LIST_DEFAULT 100
 #define NODE_REQ_CONFIDENCE_DEFAULT 50
 #define NODE_REQ_TTL_MAX (10ll * 366 * 24 * 3600) /* seconds */
@@ -108,6 +114,13 @@ enum node_req_op {
 	NODE_OP_NOTIFY,
 	NODE_OP_NOTICES,
 	NODE_OP_NOTICE_REPLY,
+	NODE_OP_SEAL,
+};
+
+/* One value to seal (op seal). */
+struct node_req_sealed {
+	struct proto_indicator ind; /* canonical */
+	uint8_t confidence;
 };
 
 struct node_req_error {
@@ -152,12 +165,23 @@ struct node_request {
 	/* list */
 	uint64_t since;
 	uint32_t limit;
+	/* seal */
+	size_t n_sealed;
+	struct node_req_sealed *sealed;
 	/* notify: form (compact JSON text), to / to_owner_of (one), via (optional); owned */
 	char *form, *to, *to_owner_of, *via;
 	uint8_t tlp;
 	/* notice_reply: notice (hex id or prefix), status (enum proto_notice_status), comment */
 	char *notice, *comment;
 	uint8_t status;
+	/* notices: enum node_req_notices_format */
+	uint8_t format;
+};
+
+enum node_req_notices_format {
+	NODE_NOTICES_JSON = 0,
+	NODE_NOTICES_STIX21 = 1,
+	NODE_NOTICES_MISP = 2,
 };
 
 /*
@@ -173,11 +197,13 @@ int node_request_parse(const char *line, size_t len, struct node_request **out, 
 		       struct node_req_error *err);
 
 /*
- * node_req_parse_notify(), node_req_parse_notice_reply() - the fields of those ops from
- * @root into @req (for node_request_parse(); errors as it describes).
+ * node_req_parse_notify(), node_req_parse_notice_reply(), node_req_parse_notices() - the
+ * fields of those ops from @root into @req (for node_request_parse(); errors as it
+ * describes).
  */
 int node_req_parse_notify(json_t *root, struct node_request *req, struct node_req_error *err);
 int node_req_parse_notice_reply(json_t *root, struct node_request *req, struct node_req_error *err);
+int node_req_parse_notices(json_t *root, struct node_request *req, struct node_req_error *err);
 
 /* node_req_status_name() - "received", "investigating", "resolved", "not-ours"; NULL. */
 const char *node_req_status_name(int status);

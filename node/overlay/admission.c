@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "node/common/log.h"
+#include "node/common/prio.h"
 #include "node/overlay/dissem_int.h"
 #include "policy/admit.h"
 #include "policy/rate.h"
@@ -22,6 +23,7 @@
 #include "proto/report.h"
 
 static int start_job(struct node_dissem *d);
+static void allowances_put(struct node_dissem *d, struct job *j);
 
 /*
  * A report of a member past its budget, not verified: counted and freed. The gossip engine
@@ -91,6 +93,16 @@ static size_t rate_limit(struct job *j, struct store_item *si, const struct prot
 	return out;
 }
 
+/* One refusal found in @a's member's reports (workers of two jobs may share @a). */
+static void allowance_use(struct allowance *a)
+{
+	uint32_t v = __atomic_load_n(&a->left, __ATOMIC_RELAXED);
+
+	while (v && !__atomic_compare_exchange_n(&a->left, &v, v - 1, false, __ATOMIC_RELAXED,
+						 __ATOMIC_RELAXED))
+		;
+}
+
 static void job_work(uv_work_t *w)
 {
 	struct job *j = w->data;
@@ -101,13 +113,15 @@ static void job_work(uv_work_t *w)
 	struct store_batch b;
 	size_t k = 0;
 
+	node_prio_worker(); /* the loop thread first (node/common/prio.h) */
+
 	if (j->n && (!si || !reps || !map)) {
 		j->err = -ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < j->n; i++) {
 		struct inb *it = &j->items[i];
-		struct allowance *a = &j->allow[it->allow];
+		struct allowance *a = j->allow[it->allow];
 		struct policy_admit_ctx ctx = {
 			.now_ms = j->now_ms,
 			.arrival = it->path == IN_DIRECT ? POLICY_ARRIVAL_DIRECT
@@ -116,14 +130,14 @@ static void job_work(uv_work_t *w)
 			.roster_ctx = j->snap,
 			.newest = j->snap->newest,
 		};
-		if (!a->left) {
+		if (!__atomic_load_n(&a->left, __ATOMIC_RELAXED)) {
 			it->dropped = true;
 			continue;
 		}
 		memcpy(ctx.peer, it->peer, 32);
 		it->reason = policy_admit_check(&j->snap->pcfg, &ctx, it->bytes, it->len, &reps[i]);
 		if (it->reason != POLICY_ACCEPT) {
-			a->left--;
+			allowance_use(a);
 			continue;
 		}
 		si[k].bytes = it->bytes;
@@ -177,9 +191,7 @@ static void job_done(uv_work_t *w, int status)
 
 	if (j->err)
 		log_err("dissem: storing received reports failed: %s", proto_error_str(j->err));
-	for (size_t i = 0; i < j->n_allow; i++)
-		policy_abuse_release(d->abuse, j->allow[i].member, POLICY_ABUSE_REJECT,
-				     j->allow[i].reserved);
+	allowances_put(d, j);
 	for (size_t i = 0; i < j->n; i++) {
 		struct inb *it = &j->items[i];
 
@@ -291,22 +303,55 @@ void node_admission_kick(struct node_dissem *d)
 	}
 }
 
-/* The allowance of member @id in @j, added (and reserved from its budget) when new. */
+/* The allowance of member @id in @j: the one running jobs share, or a new reservation. */
 static int allowance_of(struct node_dissem *d, struct job *j, const uint8_t id[32], size_t cap)
 {
+	struct allowance *a;
 	int64_t left;
 
 	for (size_t i = 0; i < j->n_allow; i++)
-		if (!memcmp(j->allow[i].member, id, 32))
+		if (!memcmp(j->allow[i]->member, id, 32))
 			return (int)i;
 	if (j->n_allow == cap)
 		return -ENOMEM;
-	left = policy_abuse_reserve(d->abuse, id, POLICY_ABUSE_REJECT, node_dissem_wall_ms());
-	if (left < 0)
-		return (int)left;
-	memcpy(j->allow[j->n_allow].member, id, 32);
-	j->allow[j->n_allow].reserved = j->allow[j->n_allow].left = (uint32_t)left;
+	for (a = d->allowances; a; a = a->next)
+		if (!memcmp(a->member, id, 32))
+			break;
+	if (!a) {
+		a = calloc(1, sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		left = policy_abuse_reserve(d->abuse, id, POLICY_ABUSE_REJECT,
+					    node_dissem_wall_ms());
+		if (left < 0) {
+			free(a);
+			return (int)left;
+		}
+		memcpy(a->member, id, 32);
+		a->reserved = a->left = (uint32_t)left;
+		a->next = d->allowances;
+		d->allowances = a;
+	}
+	a->refs++;
+	j->allow[j->n_allow] = a;
 	return (int)j->n_allow++;
+}
+
+/* Drop @j's references; the last one gives the reservation back. */
+static void allowances_put(struct node_dissem *d, struct job *j)
+{
+	for (size_t i = 0; i < j->n_allow; i++) {
+		struct allowance *a = j->allow[i], **pp;
+
+		if (--a->refs)
+			continue;
+		policy_abuse_release(d->abuse, a->member, POLICY_ABUSE_REJECT, a->reserved);
+		for (pp = &d->allowances; *pp != a; pp = &(*pp)->next)
+			;
+		*pp = a->next;
+		free(a);
+	}
+	j->n_allow = 0;
 }
 
 /*
@@ -344,8 +389,9 @@ static int take_pending(struct node_dissem *d, struct job *j)
 	return 0;
 }
 
-static void job_free_unstarted(struct job *j)
+static void job_free_unstarted(struct node_dissem *d, struct job *j)
 {
+	allowances_put(d, j);
 	for (size_t i = 0; i < j->n; i++)
 		free(j->items[i].bytes);
 	free(j->items);
@@ -364,11 +410,11 @@ static int start_job(struct node_dissem *d)
 	if (!j)
 		return -ENOMEM;
 	if (d->n_pend && take_pending(d, j)) {
-		job_free_unstarted(j);
+		job_free_unstarted(d, j);
 		return -ENOMEM;
 	}
 	if (!j->n && !with_outbox) {
-		job_free_unstarted(j);
+		job_free_unstarted(d, j);
 		return -EAGAIN;
 	}
 	if (with_outbox) {
@@ -387,13 +433,10 @@ static int start_job(struct node_dissem *d)
 	j->w.data = j;
 	if (uv_queue_work(d->loop, &j->w, job_work, job_done)) {
 		/* Cannot happen with a valid loop and callbacks; keep nothing half-done. */
-		for (size_t i = 0; i < j->n_allow; i++)
-			policy_abuse_release(d->abuse, j->allow[i].member, POLICY_ABUSE_REJECT,
-					     j->allow[i].reserved);
 		node_snap_unref(j->snap);
 		free(j->puts);
 		free(j->dels);
-		job_free_unstarted(j);
+		job_free_unstarted(d, j);
 		return -ENOMEM;
 	}
 	d->jobs_running++;

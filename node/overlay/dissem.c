@@ -335,6 +335,7 @@ static void cb_up(void *ctx, struct node_link *l, int member)
 		dl->recon_wanted = true;
 		node_catchup_start_wanted(d);
 	}
+	node_sealed_on_up(d, dl);
 	node_dissem_drain_engine(d);
 	node_outbox_scan(d);
 	node_dissem_arm_timer(d);
@@ -357,6 +358,7 @@ static void cb_down(void *ctx, struct node_link *l, int member, enum node_link_r
 	proto_recon_free(dl->rr);
 	free(dl->deferred);
 	node_roster_gossip_drop_parts(d, dl);
+	node_sealed_on_down(d, dl);
 	queue_clear(dl);
 	if (dl->rejected)
 		log_debug("dissem: link %llu closed after %llu refused report(s)",
@@ -517,6 +519,12 @@ static void cb_message(void *ctx, struct node_link *l, int member, const struct 
 		if (d->notice.on_ack)
 			d->notice.on_ack(d->notice.ctx, dl->member_id, m->u.notice_id);
 		break;
+	case PROTO_LINK_OPRF_EVAL:
+	case PROTO_LINK_OPRF_ANSWER:
+	case PROTO_LINK_SEALED:
+	case PROTO_LINK_OPRF_HOLDER:
+		node_sealed_on_message(d, dl, m);
+		break;
 	default:
 		break;
 	}
@@ -541,6 +549,7 @@ static void periodic(struct node_dissem *d, uint64_t now)
 	node_outbox_scan(d);
 	node_catchup_periodic(d, now);
 	node_abuse_periodic(d);
+	node_sealed_periodic(d, now);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -607,7 +616,8 @@ struct node_dissem *node_dissem_new(uv_loop_t *loop, struct store *store, struct
 	d->rate_signed = policy_rate_new(&cfg->member_rate);
 	d->rate_anon = policy_rate_new(&cfg->member_rate);
 	if (!d->g || !d->stem || !d->rate_signed || !d->rate_anon ||
-	    node_abuse_open(d, &cfg->abuse)) {
+	    node_abuse_open(d, &cfg->abuse) || node_sealed_new(d)) {
+		node_sealed_free(d);
 		node_abuse_close(d);
 		proto_gossip_free(d->g);
 		proto_stem_free(d->stem);
@@ -769,6 +779,7 @@ static void free_all(struct node_dissem *d)
 	policy_rate_free(d->rate_signed);
 	policy_rate_free(d->rate_anon);
 	node_abuse_close(d);
+	node_sealed_free(d);
 	pthread_mutex_destroy(&d->rate_lock);
 	node_snap_unref(d->snap);
 	free(d);

@@ -82,8 +82,10 @@
 
 #include "node/overlay/overlay.h"
 #include "node/common/snap.h"
+#include "node/format/request.h"
 #include "policy/abuse.h"
 #include "policy/rate.h"
+#include "proto/community.h"
 #include "store/store.h"
 
 /* Gossip link handles. */
@@ -219,6 +221,37 @@ bool node_dissem_member_up(struct node_dissem *d, const uint8_t peer[32]);
  * {"name" (null when not in the newest roster), "id"}}]. New reference or NULL.
  */
 json_t *node_dissem_abuse_json(const struct node_dissem *d, bool attribution);
+
+/*
+ * Sealed sightings (node/overlay/sealed.c, docs/SEALED.md).
+ *
+ * node_dissem_sealed_setup() - use community @c's sealed settings (none: sealed sightings
+ * stay off and every seal request fails with NODE_E_SEALED_OFF); with @share_index != 0 this
+ * node holds OPRF share @share (copied; checked against @c's verification keys here).
+ * Returns 0 or the proto_community_oprf_share_check() error. Call once, before attach.
+ */
+int node_dissem_sealed_setup(struct node_dissem *d, const struct proto_community *c,
+			     uint32_t share_index, const uint8_t share[32]);
+
+/* Answer to a seal request: @response (a new reference, or NULL when out of memory). */
+typedef void (*node_dissem_seal_cb)(void *arg, json_t *response);
+
+/*
+ * node_dissem_seal() - seal the values of @req (op seal; ownership passes here) and answer
+ * through @cb(@arg) once every submission is stored and sent, or with the error: the OPRF
+ * evaluated by t share holders, each answer checked by its DLEQ proof (a wrong one is
+ * logged and another holder asked), quota refusals reported with what is left. Returns 0
+ * (@cb will be called exactly once) or -ENOMEM (@cb is not called; @req is still the
+ * caller's).
+ */
+int node_dissem_seal(struct node_dissem *d, struct node_request *req, node_dissem_seal_cb cb,
+		     void *arg);
+
+/*
+ * node_dissem_sealed_json() - status "sealed": settings, submissions held, groups opened,
+ * quota left at each holder that answered, counters. New reference or NULL.
+ */
+json_t *node_dissem_sealed_json(struct node_dissem *d);
 
 /* node_dissem_idle() - no admission/commit job is running or pending. */
 bool node_dissem_idle(const struct node_dissem *d);

@@ -12,6 +12,7 @@
  *   outbox.c          direct delivery of AMBER/RED reports and their ACKs
  *   roster_gossip.c   rosters sent to and received from peers
  *   stem_driver.c     the Dandelion stem on links
+ *   sealed.c          sealed sightings: OPRF requests and answers, sealed submissions
  *   dissem_status.c   the counters as JSON
  *
  * Thread rules: everything here runs on the loop thread, except job_work() in admission.c,
@@ -38,6 +39,7 @@
 
 struct proto_gossip;
 struct proto_stem;
+struct node_sealed;
 
 enum qkind {
 	Q_MSG = 0,     /* encoded link message */
@@ -97,20 +99,23 @@ struct inb {
 	int result;
 	bool own;	/* attributed and signed by the member of the link it came on */
 	bool dropped;	/* not verified: its member is past its budget (struct allowance) */
-	uint32_t allow; /* index of its member's allowance in its job */
+	uint32_t allow; /* index of its member's allowance in its job's allow[] */
 };
 
 /*
- * Refusals one job may find in one member's reports before its offence
- * (policy_abuse_reserve()): past them the job stops verifying that member's reports, so an
- * offending member costs its budget and no more, even with thousands of reports queued.
+ * Refusals the running admission jobs may still find in one member's reports before its
+ * offence (policy_abuse_reserve()): past them a job stops verifying that member's reports, so
+ * an offending member costs its budget and no more, even with thousands of reports queued.
+ * One per member while jobs hold its reports, shared by those jobs (two jobs running at
+ * once draw on the same count), released when the last of them is done.
  */
 struct allowance {
+	struct allowance *next; /* d->allowances */
 	uint8_t member[32];
-	uint32_t reserved; /* taken from the member's budget, released when the job is done */
-	uint32_t left;	   /* refusals still allowed (the job's worker counts them down) */
+	uint32_t reserved; /* taken from the member's budget */
+	uint32_t left;	   /* refusals still allowed: the jobs' workers count it down (atomic) */
+	unsigned refs;	   /* jobs holding it (loop thread) */
 };
-
 struct del {
 	uint8_t report_id[32];
 	uint8_t recipient[32];
@@ -126,7 +131,7 @@ struct job {
 	size_t n_puts;
 	struct del *dels;
 	size_t n_dels;
-	struct allowance *allow;
+	struct allowance **allow; /* referenced, one per member */
 	size_t n_allow;
 	uint64_t now_ms;
 	int err;
@@ -185,6 +190,7 @@ struct node_dissem {
 	 * records not yet stored: at most one job writes them at a time.
 	 */
 	struct policy_abuse *abuse;
+	struct allowance *allowances; /* held by running admission jobs */
 	struct store_abuse_record *abuse_unsaved;
 	size_t n_abuse_unsaved, cap_abuse_unsaved;
 	bool abuse_saving;
@@ -198,6 +204,7 @@ struct node_dissem {
 	size_t n_hidden, cap_hidden;
 	size_t parts_bytes; /* ROSTER_PART bytes held over all links */
 
+	struct node_sealed *sealed;		/* sealed.c */
 	struct node_dissem_notice_hooks notice; /* node_dissem_set_notice_hooks() */
 
 	struct proto_report scratch; /* loop-thread decodes */
@@ -331,5 +338,19 @@ void node_stem_relay(struct node_dissem *d, const struct inb *it);
 /* A STEM message from @dl; embargoes due at @now. */
 void node_stem_on_stem(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len);
 void node_stem_tick(struct node_dissem *d, uint64_t now);
+
+/* sealed.c ------------------------------------------------------------------------------- */
+
+/* node_sealed_new() - the (disabled) sealed state of @d; 0 or -ENOMEM. node_sealed_free(). */
+int node_sealed_new(struct node_dissem *d);
+void node_sealed_free(struct node_dissem *d);
+/* Link @dl came up (announce our share, start re-sending), went down. */
+void node_sealed_on_up(struct node_dissem *d, struct dlink *dl);
+void node_sealed_on_down(struct node_dissem *d, struct dlink *dl);
+/* A message of type 16-19 from @dl. */
+void node_sealed_on_message(struct node_dissem *d, struct dlink *dl,
+			    const struct proto_link_msg *m);
+/* Once a second: re-send pages, time out questions, expire. */
+void node_sealed_periodic(struct node_dissem *d, uint64_t now);
 
 #endif

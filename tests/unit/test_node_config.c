@@ -121,6 +121,8 @@ static const struct {
 	const char *want;
 } good[] = {
 	{"[api]\nmax_connections = 1", NODE_API_MAX_CONNECTIONS, "1"},
+	{"[policy]\ntag_vocab_files = /etc/chatham/ours.txt,/srv/b.txt  /c.txt",
+	 NODE_POLICY_TAG_VOCAB_FILES, "/etc/chatham/ours.txt, /srv/b.txt, /c.txt"},
 	{"[api]\nmax_connections=4096", NODE_API_MAX_CONNECTIONS, "4096"},
 	{"[api]\n  max_connections = 7   ; inline comment", NODE_API_MAX_CONNECTIONS, "7"},
 	{"[api]\nmax_line_bytes = 4k", NODE_API_MAX_LINE_BYTES, "4096"},
@@ -206,6 +208,7 @@ static const struct {
 	{"[node]\nstate_dir = /a\n\nstate_dir = /b", 4, "set twice (first at line 2)"},
 	{"[api]\nmax_connections = 0\nmax_connections = 3", 3, "set twice (first at line 2)"},
 	{"[node]\nstate_dir = /a\0b", 2, "NUL byte"},
+	{"[policy]\ntag_vocab_files = /a, tags.txt", 2, "'tags.txt' is not an absolute path"},
 	{"[overlay]\nlisten = localhost:7400", 2, "not a numeric address"},
 	{"[overlay]\nlisten = 127.0.0.1", 2, "not a numeric address"},
 	{"[overlay]\nlisten = 127.0.0.1:65536", 2, "not a numeric address"},

@@ -97,6 +97,16 @@ static const struct {
 	{"{\"op\":\"list\",\"limit\":1001}", NODE_E_FIELD, "limit"},
 	{"{\"op\":\"list\",\"since\":\"0\"}", NODE_E_FIELD, "since"},
 	{"{\"op\":\"peers\",\"reports\":[]}", NODE_E_FIELD, "reports"},
+	{"{\"op\":\"seal\"}", NODE_E_FIELD, "values"},
+	{"{\"op\":\"seal\",\"values\":[]}", NODE_E_FIELD, "values"},
+	{"{\"op\":\"seal\",\"value\":\"1.2.3.4\"}", NODE_E_FIELD, "value"},
+	{"{\"op\":\"seal\",\"values\":[7]}", NODE_E_FIELD, "values[0]"},
+	{"{\"op\":\"seal\",\"values\":[{\"value\":\"1.2.3.4\",\"tlp\":\"GREEN\"}]}", NODE_E_FIELD,
+	 "tlp"},
+	{"{\"op\":\"seal\",\"values\":[{\"value\":\"x.example\"},{\"value\":\"no pe\"}]}",
+	 PROTO_E_IND_VALUE, "values[1].value"},
+	{"{\"op\":\"seal\",\"values\":[{\"value\":\"x.example\",\"confidence\":101}]}",
+	 PROTO_E_REPORT_CONFIDENCE, "values[0].confidence"},
 };
 
 static void test_bad(void **state)
@@ -253,6 +263,39 @@ static void test_query_list(void **state)
 	node_request_free(req);
 }
 
+static void test_seal(void **state)
+{
+	static const char s1[] =
+		"{\"op\":\"seal\",\"id\":3,\"values\":[{\"value\":\"Evil.Example.\"},"
+		"{\"value\":\"198.18.0.1\",\"type\":\"ipv4\",\"confidence\":90}]}";
+	struct node_request *req;
+	struct node_req_error err;
+	char *big;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(node_request_parse(s1, strlen(s1), &req, NULL, &err), 0);
+	assert_int_equal(req->op, NODE_OP_SEAL);
+	assert_int_equal(req->n_sealed, 2);
+	assert_string_equal(req->sealed[0].ind.value, "evil.example");
+	assert_int_equal(req->sealed[0].ind.type, PROTO_IND_DOMAIN);
+	assert_int_equal(req->sealed[0].confidence, NODE_REQ_CONFIDENCE_DEFAULT);
+	assert_int_equal(req->sealed[1].confidence, 90);
+	assert_string_equal(node_req_op_name(req->op), "seal");
+	assert_false(node_req_op_is_publish(req->op));
+	node_request_free(req);
+	/* One value more than a request may hold. */
+	big = malloc(64 + 32 * (NODE_REQ_SEAL_MAX + 1));
+	assert_non_null(big);
+	n += (size_t)sprintf(big, "{\"op\":\"seal\",\"values\":[");
+	for (int i = 0; i <= NODE_REQ_SEAL_MAX; i++)
+		n += (size_t)sprintf(big + n, "%s{\"value\":\"a%d.example\"}", i ? "," : "", i);
+	n += (size_t)sprintf(big + n, "]}");
+	assert_int_equal(node_request_parse(big, n, &req, NULL, &err), PROTO_E_TOO_LARGE);
+	assert_null(req);
+	free(big);
+}
+
 /* Issue 13: a line no valid request needs is refused before jansson builds its tree. */
 static void test_shape_limits(void **state)
 {
@@ -327,6 +370,7 @@ int main(void)
 		cmocka_unit_test(test_anonymous),
 		cmocka_unit_test(test_batch_and_kinds),
 		cmocka_unit_test(test_query_list),
+		cmocka_unit_test(test_seal),
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_shape_limits),
 	};

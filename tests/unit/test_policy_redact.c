@@ -409,13 +409,70 @@ static void test_shared_prefixes(void **state)
 	proto_roster_free(r);
 }
 
+/*
+ * Fields are a set: a name split across any two of them is found in either order, also
+ * when other fields lie between them, and only the parts that spell it are redacted.
+ */
+static void test_fields_any_order(void **state)
+{
+	struct policy_redactor *rd = fixture();
+	static const char *const sets[][4] = {
+		/* fields (NULL-terminated), then the expected outputs */
+		{"Acme", "phishing", "CERT", NULL},
+		{"CERT", "phishing", "Acme", NULL},
+		{"CERT", "c2", "loader", "seen by Acme"},
+	};
+	static const char *const want[][4] = {
+		{"[member]", "phishing", "[member]", NULL},
+		{"[member]", "phishing", "[member]", NULL},
+		{"[member]", "c2", "loader", "seen by [member]"},
+	};
+	char out[4][128];
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(sets) / sizeof(sets[0]); c++) {
+		struct policy_redact_field f[4];
+		size_t n = 0;
+
+		memset(f, 0, sizeof(f));
+		while (n < 4 && sets[c][n]) {
+			f[n].in = sets[c][n];
+			f[n].len = strlen(sets[c][n]);
+			f[n].out = out[n];
+			f[n].cap = sizeof(out[n]);
+			n++;
+		}
+		assert_int_equal(policy_redact_fields(rd, f, n), 0);
+		for (size_t i = 0; i < n; i++) {
+			assert_false(f[i].dropped);
+			assert_string_equal(f[i].out, want[c][i]);
+		}
+	}
+	/* Not a split: "Acmeville" + "CERTAIN" stay. */
+	{
+		struct policy_redact_field f[2] = {
+			{.in = "CERTAIN", .len = 7, .out = out[0], .cap = 128},
+			{.in = "Acmeville", .len = 9, .out = out[1], .cap = 128}};
+
+		assert_int_equal(policy_redact_fields(rd, f, 2), 0);
+		assert_string_equal(out[0], "CERTAIN");
+		assert_string_equal(out[1], "Acmeville");
+	}
+	policy_redact_free(rd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cases),		cmocka_unit_test(test_counts),
-		cmocka_unit_test(test_nospace),		cmocka_unit_test(test_bound),
-		cmocka_unit_test(test_several_rosters), cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_binary_input),	cmocka_unit_test(test_shared_prefixes),
+		cmocka_unit_test(test_cases),
+		cmocka_unit_test(test_counts),
+		cmocka_unit_test(test_nospace),
+		cmocka_unit_test(test_bound),
+		cmocka_unit_test(test_several_rosters),
+		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_binary_input),
+		cmocka_unit_test(test_shared_prefixes),
+		cmocka_unit_test(test_fields_any_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -46,6 +46,12 @@ static int count_msg(void *ctx, const struct store_notice_msg *m)
 	return 0;
 }
 
+static bool keep_not_0xbb(void *ctx, const uint8_t recipient[32])
+{
+	(void)ctx;
+	return recipient[0] != 0xbb;
+}
+
 static void test_store_notice(void **state)
 {
 	char *dir = tu_tmpdir(), sub[4096];
@@ -159,6 +165,12 @@ static void test_store_notice(void **state)
 	assert_int_equal(seen.msgs, 3);
 	assert_int_equal(seen.flags[0], STORE_NOTICE_OUT);
 	assert_int_equal(seen.lens[1], 6);
+	/* Departure: the entry for 0xbb goes, the notices stay. */
+	assert_int_equal(store_notices_outbox_drop(s, keep_not_0xbb, NULL, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_notices_count(s, &nm, &no), 0);
+	assert_int_equal(nm, 3);
+	assert_int_equal(no, 0);
 	store_notices_close(s);
 	tu_rmtree(dir);
 	free(dir);

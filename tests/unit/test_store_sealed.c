@@ -18,7 +18,9 @@
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "store/sealed.h"
+#include "proto/summary.h"
 #include "store/store.h"
+#include "store/store_test.h"
 #include "testutil.h"
 
 struct fx {
@@ -108,6 +110,15 @@ static void test_put_group_dedup(void **state)
 	assert_false(it[0].stored);
 	assert_int_equal(store_sealed_counts(f->s, NULL, &held, &opened), 0);
 	assert_true(held == 4 && opened == 0);
+	{
+		uint8_t key[64];
+
+		memcpy(key, it[2].group, 32);
+		memcpy(key + 32, it[2].tag, 32);
+		assert_int_equal(store_sealed_has(f->s, NULL, key), 1);
+		key[63] ^= 1;
+		assert_int_equal(store_sealed_has(f->s, NULL, key), 0);
+	}
 
 	memset(g[0], 0xa0, 32);
 	assert_int_equal(store_sealed_group(f->s, NULL, g[0], collect, &seen), 0);
@@ -206,10 +217,19 @@ static int count_opened(void *ctx, const struct store_sealed_opened *o)
 	return 0;
 }
 
+static int feed_ind(void *ctx, const struct store_feed_entry *e)
+{
+	assert_memory_equal(e->ind_id, ctx, 32);
+	assert_int_equal(e->state, PROTO_SUMMARY_ACTIVE);
+	return 0;
+}
+
 static void test_opened(void **state)
 {
 	struct fx *f = *state;
 	struct store_sealed_opened o = {0}, got;
+	uint8_t id[32];
+	uint64_t seq = 0;
 	bool changed;
 	size_t n = 0;
 	uint64_t held, opened;
@@ -223,9 +243,12 @@ static void test_opened(void **state)
 	o.first_bucket = 20000;
 	o.last_bucket = 20001;
 	o.opened_ms = o.updated_ms = 1000;
-	assert_int_equal(store_sealed_opened_get(f->s, NULL, o.group, &got), STORE_E_NOT_FOUND);
+	proto_indicator_id(&o.ind, id);
+	assert_int_equal(store_sealed_opened_get(f->s, NULL, id, &got), STORE_E_NOT_FOUND);
 	assert_int_equal(store_sealed_opened_put(f->s, &o, &changed), 0);
 	assert_true(changed);
+	assert_int_equal(store_feed_last(f->s, NULL, &seq), 0);
+	assert_true(seq == 1);
 	/* The same count again, or fewer: nothing changes. */
 	o.updated_ms = 2000;
 	assert_int_equal(store_sealed_opened_put(f->s, &o, &changed), 0);
@@ -240,7 +263,18 @@ static void test_opened(void **state)
 	assert_int_equal(store_sealed_opened_put(f->s, &o, &changed), 0);
 	assert_true(changed);
 	assert_int_equal(reopen(f), 0);
-	assert_int_equal(store_sealed_opened_get(f->s, NULL, o.group, &got), 0);
+	assert_int_equal(store_sealed_opened_get(f->s, NULL, id, &got), 0);
+	assert_memory_equal(got.group, o.group, 32);
+	/* Two writes, two feed entries, each naming the indicator; the record has the last. */
+	assert_int_equal(store_feed_last(f->s, NULL, &seq), 0);
+	assert_true(seq == 2 && got.feed_seq == 2);
+	assert_int_equal(store_feed_iter(f->s, NULL, 0, 0, feed_ind, id), 2);
+	{
+		char why[256] = "";
+
+		if (store_verify(f->s, why, sizeof(why)) != 0)
+			fail_msg("store_verify: %s", why);
+	}
 	assert_int_equal(got.count, 4);
 	assert_true(got.opened_ms == 1000 && got.updated_ms == 2000);
 	assert_true(got.first_bucket == 20000 && got.last_bucket == 20002);
