@@ -10,7 +10,7 @@
  * with a subtraction instead of an xor so that the bucket count need not be a power of two).
  * An insertion that finds both buckets full moves entries along a random walk of at most
  * KICKS_MAX steps; the entry left over at the end goes to the stash. With 8 slots a bucket,
- * walks are short below 95 % load, which is where the table is declared full.
+ * walks are short below 97 % load, which is where the table is declared full.
  */
 #include "store/hint.h"
 
@@ -24,8 +24,8 @@
 #define SLOTS 8
 #define STASH_MAX 16
 #define KICKS_MAX 500
-#define BUILD_PCT 85
-#define FULL_PCT 95
+#define BUILD_PCT 90
+#define FULL_PCT 97
 #define MIN_BUCKETS 64
 
 struct bucket {

@@ -11,7 +11,7 @@
  * The store fills the map from the reports database when it opens, so it is never durable.
  *
  * Layout: a cuckoo table of buckets of 8 slots; a slot is a 32-bit sequence and an 8-bit
- * fingerprint, 5 bytes (40 MiB per 8 M slots; filled to 85 % when built, to at most 95 %
+ * fingerprint, 5 bytes (5.56 bytes per id when filled to 90 %, as built; at most 97 %
  * before it is rebuilt bigger). An id hashes, under a random per-process key, to two
  * buckets and a fingerprint; the second bucket is computed from the first and the
  * fingerprint alone, so an entry can be moved without its id. A lookup reads the two
@@ -72,7 +72,7 @@ size_t store_hint_bytes(struct store_hint *h);
 size_t store_hint_count(struct store_hint *h);
 
 /*
- * store_hint_table_new() - an empty table for @h's key, sized to hold @entries at 85 %
+ * store_hint_table_new() - an empty table for @h's key, sized to hold @entries at 90 %
  * (at least 512 slots). Owned by the caller until store_hint_swap(). NULL on -ENOMEM.
  */
 struct store_hint_table *store_hint_table_new(const struct store_hint *h, size_t entries);

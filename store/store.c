@@ -277,7 +277,7 @@ static int hint_rebuild(struct store *s)
 
 	if ((rc = store_mdb_read_begin(&s->m, &txn)) != 0)
 		return rc;
-	/* Built 85 % full: about 12 % more reports fit before the first rebuild while running. */
+	/* Built 90 % full: about 8 % more reports fit before the first rebuild while running. */
 	rc = hint_fill(txn, s, 1024);
 	store_mdb_read_end(&s->m, txn);
 	return rc;
