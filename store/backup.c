@@ -19,6 +19,7 @@
 
 #include "proto/error.h"
 #include "store/mdb.h"
+#include "store/notice.h"
 #include "store/store.h"
 
 #define COPY_ATTEMPTS 4
@@ -208,7 +209,32 @@ static int check_copy(const char *scratch, char *why, size_t why_len)
 	return rc;
 }
 
-int store_backup_restore(const char *src, const char *state_dir, char *why, size_t why_len)
+/* The notice environment's check: it opens as one (its schema and handle key read). */
+static int check_notices(const char *scratch, char *why, size_t why_len)
+{
+	struct store_notices *s = NULL;
+	int rc = walk_all(scratch);
+
+	if (rc) {
+		if (why_len)
+			snprintf(why, why_len, "not a readable LMDB environment: %s",
+				 proto_error_str(rc));
+		return rc == STORE_E_NOT_FOUND ? STORE_E_CORRUPT : rc;
+	}
+	rc = store_notices_open(&s, scratch);
+	if (rc && why_len)
+		snprintf(why, why_len, "does not open as a notice store: %s", proto_error_str(rc));
+	store_notices_close(s);
+	return rc;
+}
+
+/*
+ * Put the backup file @src in place as @env_dir's data.mdb, checked by @check first, under
+ * the node's store lock in @state_dir (see store_backup_restore()).
+ */
+static int restore_env(const char *src, const char *state_dir, const char *env_dir,
+		       int (*check)(const char *scratch, char *why, size_t why_len), char *why,
+		       size_t why_len)
 {
 	char lock[4096], scratch[4096], copy[4096], data[4096], old[4096], lmdb_lock[4096];
 	struct stat st;
@@ -218,14 +244,17 @@ int store_backup_restore(const char *src, const char *state_dir, char *why, size
 		return -EINVAL;
 	if (why_len)
 		why[0] = '\0';
-	if ((size_t)snprintf(lock, sizeof(lock), "%s/store.lock", state_dir) >= sizeof(lock))
+	if ((size_t)snprintf(lock, sizeof(lock), "%s/store.lock", state_dir) >= sizeof(lock) ||
+	    (size_t)snprintf(copy, sizeof(copy), "%s/restore.tmp/data.mdb", env_dir) >=
+		    sizeof(copy))
 		return -ENAMETOOLONG;
-	snprintf(scratch, sizeof(scratch), "%s/restore.tmp", state_dir);
-	snprintf(copy, sizeof(copy), "%s/restore.tmp/data.mdb", state_dir);
-	snprintf(data, sizeof(data), "%s/data.mdb", state_dir);
-	snprintf(old, sizeof(old), "%s/data.mdb.before-restore", state_dir);
-	snprintf(lmdb_lock, sizeof(lmdb_lock), "%s/lock.mdb", state_dir);
+	snprintf(scratch, sizeof(scratch), "%s/restore.tmp", env_dir);
+	snprintf(data, sizeof(data), "%s/data.mdb", env_dir);
+	snprintf(old, sizeof(old), "%s/data.mdb.before-restore", env_dir);
+	snprintf(lmdb_lock, sizeof(lmdb_lock), "%s/lock.mdb", env_dir);
 	if (mkdir(state_dir, 0700) != 0 && errno != EEXIST)
+		return -errno;
+	if (mkdir(env_dir, 0700) != 0 && errno != EEXIST)
 		return -errno;
 	lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (lock_fd < 0)
@@ -250,7 +279,7 @@ int store_backup_restore(const char *src, const char *state_dir, char *why, size
 		rc = -errno;
 		goto out;
 	}
-	if ((rc = copy_file(src, copy)) || (rc = check_copy(scratch, why, why_len)))
+	if ((rc = copy_file(src, copy)) || (rc = check(scratch, why, why_len)))
 		goto out;
 	if (stat(data, &st) == 0 && rename(data, old) != 0) {
 		rc = -errno;
@@ -262,10 +291,26 @@ int store_backup_restore(const char *src, const char *state_dir, char *why, size
 	}
 	/* The old reader table described the old file; LMDB makes a new one at the next open. */
 	unlink(lmdb_lock);
-	rc = fsync_dir(state_dir);
+	rc = fsync_dir(env_dir);
 out:
 	scratch_remove(scratch);
 	if (lock_fd >= 0)
 		close(lock_fd);
 	return rc;
+}
+
+int store_backup_restore(const char *src, const char *state_dir, char *why, size_t why_len)
+{
+	return restore_env(src, state_dir, state_dir, check_copy, why, why_len);
+}
+
+int store_backup_restore_notices(const char *src, const char *state_dir, char *why, size_t why_len)
+{
+	char dir[4096];
+
+	if (!state_dir)
+		return -EINVAL;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/notices", state_dir) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	return restore_env(src, state_dir, dir, check_notices, why, why_len);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * store/backup.h — backup and restore of the main store (the state directory's LMDB
- * environment), for `chatham backup` and `chatham restore`.
+ * environment) and of the notice environment beside it, for `chatham backup` and
+ * `chatham restore`.
  *
  * A backup is one file: a compacted copy of data.mdb taken inside one LMDB read transaction
  * (mdb_env_copyfd2 with MDB_CP_COMPACT), so it is consistent — every committed report,
@@ -48,5 +49,13 @@ int store_backup_copy(const char *state_dir, const char *dest, uint64_t *bytes);
  * sound store; @why says why), STORE_E_SCHEMA_NEWER, -errno.
  */
 int store_backup_restore(const char *src, const char *state_dir, char *why, size_t why_len);
+
+/*
+ * store_backup_restore_notices() - the same for the notice environment (store/notice.h):
+ * the backup file @src (a store_backup_copy() of @state_dir/notices) becomes
+ * @state_dir/notices/data.mdb, checked to open as a notice store first, under the node's
+ * store lock, keeping a data.mdb already there as data.mdb.before-restore. Same errors.
+ */
+int store_backup_restore_notices(const char *src, const char *state_dir, char *why, size_t why_len);
 
 #endif

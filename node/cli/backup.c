@@ -30,7 +30,8 @@
 static const char backup_usage[] =
 	"usage: chatham backup --out DIR [--config FILE] [--keys]\n\n"
 	"Copy the node's store (a consistent, compacted copy, taken while the node runs) to\n"
-	"DIR/data.mdb. DIR is created 0700; every file in it is 0600.\n\n"
+	"DIR/data.mdb, and its notices to DIR/notices.mdb. DIR is created 0700; every file in\n"
+	"it is 0600.\n\n"
 	"  -o, --out DIR       the backup directory (must not hold a backup yet)\n"
 	"  -c, --config FILE   the node's configuration (default: /etc/chatham/chatham.conf)\n"
 	"  -k, --keys          also copy the member key and the network key (SECRETS)\n"
@@ -38,7 +39,8 @@ static const char backup_usage[] =
 
 static const char restore_usage[] =
 	"usage: chatham restore --from DIR [--config FILE] [--keys] [--force]\n\n"
-	"Make the backup in DIR the node's store. The node must be stopped. The backup is\n"
+	"Make the backup in DIR the node's store (and its notices, when the backup holds\n"
+	"them). The node must be stopped. The backup is\n"
 	"verified first; a store already there is kept as data.mdb.before-restore (only with\n"
 	"--force). The export environment is removed: the node rebuilds it, with a new env id,\n"
 	"when it starts, and catches up with its peers.\n\n"
@@ -115,7 +117,7 @@ int node_cmd_backup(int argc, char **argv)
 	const char *cmd = "backup", *out = NULL, *config = NULL, *netkey;
 	struct node_config *cfg = NULL;
 	bool keys = false;
-	char path[4096];
+	char path[4096], src[4096];
 	uint64_t bytes = 0;
 	int opt, r, code = NODE_CMD_EXIT_FAIL;
 
@@ -166,6 +168,21 @@ int node_cmd_backup(int argc, char **argv)
 	}
 	printf("store of %s copied to %s: %llu bytes, consistent as of one commit\n",
 	       node_config_str(cfg, NODE_STATE_DIR), path, (unsigned long long)bytes);
+	/* The notices live in their own environment (store/notice.h), if the node made one. */
+	if (path_join(src, sizeof(src), node_config_str(cfg, NODE_STATE_DIR), "notices") ||
+	    path_join(path, sizeof(path), out, "notices.mdb")) {
+		errorf(cmd, "%s: path too long", out);
+		goto out;
+	}
+	r = store_backup_copy(src, path, &bytes);
+	if (r && r != STORE_E_NOT_FOUND) {
+		errorf(cmd, "cannot copy the notices in %s to %s: %s", src, path,
+		       proto_error_str(r));
+		goto out;
+	}
+	if (r == 0)
+		printf("notices of %s copied to %s: %llu bytes\n", src, path,
+		       (unsigned long long)bytes);
 	if (keys) {
 		if (path_join(path, sizeof(path), out, "member.key") ||
 		    copy_secret(cmd, "member key", node_config_str(cfg, NODE_KEY_FILE), path))
@@ -269,6 +286,19 @@ int node_cmd_restore(int argc, char **argv)
 		goto out;
 	}
 	printf("store restored from %s into %s\n", path, state);
+	if (path_join(path, sizeof(path), from, "notices.mdb")) {
+		errorf(cmd, "%s: path too long", from);
+		goto out;
+	}
+	if (access(path, F_OK) == 0) {
+		r = store_backup_restore_notices(path, state, why, sizeof(why));
+		if (r) {
+			errorf(cmd, "cannot restore the notices %s into %s: %s%s%s", path, state,
+			       proto_error_str(r), why[0] ? ": " : "", why);
+			goto out;
+		}
+		printf("notices restored from %s\n", path);
+	}
 	r = store_export_discard(node_config_str(cfg, NODE_EXPORT_DIR), env_id);
 	if (r == 0) {
 		printf("export environment %s in %s removed: the node rebuilds it with a new env "

@@ -48,7 +48,8 @@
 #define DAY_MS 86400000ull
 #define ASK_TIMEOUT_MS 10000
 #define EVAL_QUEUE_MAX 64   /* share holder: requests waiting for the pool */
-#define IN_MAX 65536	    /* received submissions waiting for verification */
+#define IN_MAX 8192	    /* received submissions waiting for verification */
+#define PEND_SLOTS 16384    /* hash set of their keys (and the running job's): 2 * IN_MAX */
 #define IN_BATCH 512	    /* verified per job */
 #define RESEND_PAGE 256	    /* submissions sent per link per second after link-up */
 #define RESEND_QUEUE_MAX 64 /* ...while the link's queue holds fewer messages */
@@ -108,10 +109,10 @@ struct eval_job {
 };
 
 struct in_sub {
+	uint8_t key[STORE_SEALED_KEY_LEN]; /* g || ring tag */
 	uint8_t *bytes;
 	size_t len;
-	uint32_t slot;
-	struct node_link *l;
+	struct node_link *l; /* the link it came on: not sent back there */
 	bool stored;
 };
 
@@ -137,6 +138,13 @@ struct node_sealed {
 	bool eval_running;
 	struct in_sub *in;
 	size_t n_in, cap_in;
+	/*
+	 * Keys of the submissions queued or being verified, so that the copies every link
+	 * delivers (a flood, re-sends after link-up) are verified once: open addressing,
+	 * linear probing, deletion by backward shift. Keys are a hash output already.
+	 */
+	uint8_t (*pend)[STORE_SEALED_KEY_LEN];
+	bool *pend_used;
 	bool in_running;
 	uint8_t (*groups)[32];
 	size_t n_groups, cap_groups;
@@ -224,6 +232,8 @@ void node_sealed_free(struct node_dissem *d)
 	for (size_t i = 0; i < sd->n_in; i++)
 		free(sd->in[i].bytes);
 	free(sd->in);
+	free(sd->pend);
+	free(sd->pend_used);
 	free(sd->groups);
 	proto_wipe(sd->share, sizeof(sd->share));
 	free(sd);
@@ -421,6 +431,48 @@ static void kick_open(struct node_sealed *sd, bool expire)
 
 /* ------------------------------------------------------------------ received submissions */
 
+static size_t pend_home(const uint8_t key[STORE_SEALED_KEY_LEN])
+{
+	uint64_t h;
+
+	memcpy(&h, key + 32, sizeof(h)); /* the ring tag: uniform, and distinct per member */
+	return (size_t)(h ^ (h >> 29)) & (PEND_SLOTS - 1);
+}
+
+/* Slot of @key, or of the free slot where it would go. */
+static size_t pend_find(const struct node_sealed *sd, const uint8_t key[STORE_SEALED_KEY_LEN])
+{
+	size_t i = pend_home(key);
+
+	while (sd->pend_used[i] && memcmp(sd->pend[i], key, STORE_SEALED_KEY_LEN) != 0)
+		i = (i + 1) & (PEND_SLOTS - 1);
+	return i;
+}
+
+static void pend_del(struct node_sealed *sd, const uint8_t key[STORE_SEALED_KEY_LEN])
+{
+	size_t i = pend_find(sd, key), j = i;
+
+	if (!sd->pend_used[i])
+		return;
+	sd->pend_used[i] = false;
+	for (;;) {
+		size_t h;
+
+		j = (j + 1) & (PEND_SLOTS - 1);
+		if (!sd->pend_used[j])
+			return;
+		h = pend_home(sd->pend[j]);
+		/* Move j back into the hole unless its home lies cyclically in (i, j]. */
+		if ((i <= j) ? (i < h && h <= j) : (i < h || h <= j))
+			continue;
+		memcpy(sd->pend[i], sd->pend[j], STORE_SEALED_KEY_LEN);
+		sd->pend_used[i] = true;
+		sd->pend_used[j] = false;
+		i = j;
+	}
+}
+
 struct in_job {
 	uv_work_t w;
 	struct node_sealed *sd;
@@ -515,6 +567,7 @@ static void in_done(uv_work_t *w, int status)
 		} else if (!it->stored) {
 			sd->c.refused++;
 		}
+		pend_del(sd, it->key);
 		free(it->bytes);
 	}
 	free(j->items);
@@ -556,8 +609,10 @@ static void kick_in(struct node_sealed *sd)
 	if (uv_queue_work(sd->d->loop, &j->w, in_work, in_done)) {
 		sd->in_running = false;
 		job_end(sd);
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
+			pend_del(sd, j->items[i].key);
 			free(j->items[i].bytes);
+		}
 		node_snap_unref(j->snap);
 		free(j->items);
 		free(j);
@@ -575,6 +630,7 @@ static void on_sealed(struct node_sealed *sd, struct dlink *dl, const uint8_t *p
 	uint8_t key[STORE_SEALED_KEY_LEN];
 	uint32_t day = today();
 	struct in_sub *it;
+	size_t slot;
 	int err;
 
 	sd->c.received++;
@@ -599,13 +655,24 @@ static void on_sealed(struct node_sealed *sd, struct dlink *dl, const uint8_t *p
 		sd->c.duplicates++;
 		return;
 	}
-	for (size_t i = 0; i < sd->n_in; i++)
-		if (sd->in[i].len == len && memcmp(sd->in[i].bytes, p, len) == 0) {
-			sd->c.duplicates++;
+	if (!sd->pend) {
+		sd->pend = malloc(PEND_SLOTS * sizeof(*sd->pend));
+		sd->pend_used = calloc(PEND_SLOTS, sizeof(*sd->pend_used));
+		if (!sd->pend || !sd->pend_used) {
+			free(sd->pend);
+			free(sd->pend_used);
+			sd->pend = NULL;
+			sd->pend_used = NULL;
 			return;
 		}
+	}
+	slot = pend_find(sd, key);
+	if (sd->pend_used[slot]) {
+		sd->c.duplicates++;
+		return;
+	}
 	if (sd->n_in == IN_MAX) {
-		sd->c.refused++;
+		sd->c.refused++; /* a later copy (or the next link-up) brings it again */
 		return;
 	}
 	if (node_dissem_grow((void **)&sd->in, &sd->cap_in, sd->n_in + 1, sizeof(*sd->in)))
@@ -614,9 +681,11 @@ static void on_sealed(struct node_sealed *sd, struct dlink *dl, const uint8_t *p
 	it->bytes = malloc(len);
 	if (!it->bytes)
 		return;
+	memcpy(it->key, key, sizeof(key));
+	memcpy(sd->pend[slot], key, sizeof(key));
+	sd->pend_used[slot] = true;
 	memcpy(it->bytes, p, len);
 	it->len = len;
-	it->slot = slot_no(d, dl);
 	it->l = dl->l;
 	sd->n_in++;
 	kick_in(sd);
@@ -1101,7 +1170,10 @@ static void finish_done(uv_work_t *w, int status)
 		a->subs = NULL;
 		a->sub_len = NULL;
 		a->state = ASK_WAITING;
-		ask_more(a);
+		if (a->n_ans >= sd->set.t)
+			ask_finish(a);
+		else
+			ask_more(a);
 		return;
 	}
 	if (a->err) {

@@ -290,8 +290,11 @@ static void ids(struct node_link *l, uint8_t t, uint8_t i)
 /* Let the admission jobs (thread pool) finish and their completions run. */
 static void settle(uv_loop_t *loop, struct node_dissem *d)
 {
+	/* Block for events (a pool job's completion wakes the loop), not a spin that a
+	 * loaded machine can outlast. */
 	for (int i = 0; i < 100000 && !node_dissem_idle(d); i++)
-		uv_run(loop, UV_RUN_NOWAIT);
+		if (!uv_run(loop, UV_RUN_ONCE))
+			break;
 	uv_run(loop, UV_RUN_NOWAIT);
 }
 
@@ -405,8 +408,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int i = 0; i < LINKS; i++)
 		node_link_close(&w.links[i], NODE_LINK_R_STOP);
 	node_dissem_stop(d, on_stopped, NULL);
-	for (int i = 0; i < 100000 && !w.stopped; i++)
-		uv_run(&loop, UV_RUN_NOWAIT);
+	/* Until stop completes; uv_run() returning 0 with it incomplete means it never will. */
+	while (!w.stopped && uv_run(&loop, UV_RUN_ONCE))
+		;
 	if (!w.stopped || uv_loop_close(&loop) != 0)
 		abort(); /* a handle or job outlived the driver */
 	store_close(store);

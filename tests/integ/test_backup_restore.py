@@ -71,6 +71,15 @@ def test_backup_restore():
             for i in range(0, len(b), 20):
                 ct.publish_batch(c.daemons[1], b[i:i + 20])
 
+        # A notice for node 2, so the backup holds its notice store too.
+        form = {"form": "incident", "purpose": "information", "what_happened": "restore me",
+                "affected": {"host": "192.0.2.1", "occurred_at": "2026-12-06T09:30:00Z"}}
+        r = c.daemons[0].call({"op": "notify", "form": form, "tlp": "AMBER",
+                               "to": c.member_id(2)})
+        assert r["ok"], r
+        ct.wait_for(lambda: ct.status(c.daemons[2])["notices"]["stored"] == 1,
+                    what="the notice at node 2")
+
         t = threading.Thread(target=publish_b)
         t.start()
         out = os.path.join(backup, "node2")
@@ -78,7 +87,7 @@ def test_backup_restore():
         t.join(120)
         assert p.returncode == 0, p.stderr
         assert mode(out) == 0o700
-        for f in ("data.mdb", "member.key", "network.key"):
+        for f in ("data.mdb", "notices.mdb", "member.key", "network.key"):
             assert mode(os.path.join(out, f)) == 0o600, f
         p = daemonlib.run_cli("backup", "--config", c.nodes[2].config, "--out", out)
         assert p.returncode == 1 and "a backup is there already" in p.stderr, p.stderr
@@ -118,6 +127,8 @@ def test_backup_restore():
         c.daemons[2] = daemonlib.Daemon(fresh)
         c.daemons[2].start()
         d = c.daemons[2]
+        got = d.call({"op": "notices"})["notices"]
+        assert [n["form"]["what_happened"] for n in got] == ["restore me"], got
         restored = ct.reports(d)
         assert len(a) <= restored < len(a) + len(b) + len(cc), restored
         ct.wait_for(lambda: ct.reports(d) == len(everything), timeout=120,

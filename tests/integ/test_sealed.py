@@ -190,6 +190,12 @@ def test_five_nodes():
         assert "NODE_E_SEALED_QUOTA" in p.stderr and "quota" in p.stderr, p.stderr
         # Refused whole: nothing of the batch was sealed or charged.
         assert all(sealed(d)["held"] == 4 for d in c.daemons)
+        # Every copy that reached a node was either new and verified, or a duplicate
+        # dropped before verification; none was refused.
+        for i, d in enumerate(c.daemons):
+            cnt = sealed(d)["counters"]
+            assert cnt["refused"] == 0, (i, cnt)
+            assert cnt["received"] == cnt["duplicates"] + cnt["stored"], (i, cnt)
 
         for i in range(5):
             c.stop(i)
