@@ -65,6 +65,13 @@ void proto_roster_clear_sigs(struct proto_roster *r)
 	r->n_sigs = 0;
 }
 
+void proto_roster_clear_netkey(struct proto_roster *r)
+{
+	free(r->netkey_sealed);
+	r->netkey_sealed = NULL;
+	r->netkey_old_until_ms = 0;
+}
+
 void proto_roster_free(struct proto_roster *r)
 {
 	if (!r)
@@ -77,6 +84,7 @@ void proto_roster_free(struct proto_roster *r)
 		free(r->members);
 	}
 	free(r->retired);
+	proto_roster_clear_netkey(r);
 	proto_roster_clear_sigs(r);
 	free(r);
 }
@@ -377,6 +385,8 @@ static int check_body(const struct proto_roster *r)
 		if (e->has_successor && proto_roster_find_member(r, e->successor) < 0)
 			return PROTO_E_ROSTER_MEMBER;
 	}
+	if (r->netkey_sealed && r->netkey_old_until_ms == 0)
+		return PROTO_E_RANGE;
 	return check_keys_distinct(r);
 }
 
@@ -464,7 +474,7 @@ static void write_retired(struct proto_mp_writer *w, const struct proto_retired 
 
 static void write_body(struct proto_mp_writer *w, const struct proto_roster *r)
 {
-	proto_mp_write_map(w, 8 + (r->n_retired > 0));
+	proto_mp_write_map(w, 8 + (r->n_retired > 0) + (r->netkey_sealed != NULL));
 	proto_mp_write_uint(w, 0);
 	proto_mp_write_uint(w, PROTO_ROSTER_VERSION);
 	proto_mp_write_uint(w, 1);
@@ -496,6 +506,16 @@ static void write_body(struct proto_mp_writer *w, const struct proto_roster *r)
 		proto_mp_write_array(w, r->n_retired);
 		for (size_t i = 0; i < r->n_retired; i++)
 			write_retired(w, &r->retired[i]);
+	}
+	if (r->netkey_sealed) {
+		proto_mp_write_uint(w, 9);
+		proto_mp_write_map(w, 2);
+		proto_mp_write_uint(w, 0);
+		proto_mp_write_uint(w, r->netkey_old_until_ms);
+		proto_mp_write_uint(w, 1);
+		proto_mp_write_array(w, r->n_members);
+		for (size_t i = 0; i < r->n_members; i++)
+			proto_mp_write_bin(w, r->netkey_sealed[i], PROTO_ROSTER_SEALED_NETKEY_LEN);
 	}
 }
 
@@ -559,75 +579,114 @@ static int read_text(struct proto_mp_reader *rd, size_t max, char **out)
 	return 0;
 }
 
-/* An optional list: present means non-empty, so absence is the only encoding of "none". */
-static int read_list(struct proto_mp_reader *rd, char ***v, size_t *n_out)
+/* Reads one element of an array into @elem (see read_array()). */
+typedef int (*read_elem_fn)(struct proto_mp_reader *rd, void *elem);
+
+/*
+ * A non-empty array of at most @max elements of @size bytes, each read by @one into a calloc'd
+ * array returned in *@arr. *@arr and *@n_out are set before the elements are read, so after a
+ * failure the caller stores them anyway and proto_roster_free() releases what was read.
+ * Absence is the only encoding of "none", so an empty array is PROTO_E_EMPTY.
+ */
+static int read_array(struct proto_mp_reader *rd, size_t max, size_t size, read_elem_fn one,
+		      void **arr, size_t *n_out)
 {
+	uint8_t *p;
 	size_t n;
 	int err;
 
-	if ((err = proto_mp_read_array(rd, PROTO_ROSTER_ALIASES_MAX, &n)))
+	if ((err = proto_mp_read_array(rd, max, &n)))
 		return err;
 	if (n == 0)
 		return PROTO_E_EMPTY;
-	*v = calloc(n, sizeof(**v));
-	if (!*v)
+	p = calloc(n, size);
+	if (!p)
 		return -ENOMEM;
+	*arr = p;
 	*n_out = n;
 	for (size_t i = 0; i < n; i++)
-		if ((err = read_text(rd, PROTO_ROSTER_ADDR_MAX, &(*v)[i])))
+		if ((err = one(rd, p + i * size)))
 			return err;
 	return 0;
 }
 
+static int read_addr(struct proto_mp_reader *rd, void *elem)
+{
+	return read_text(rd, PROTO_ROSTER_ADDR_MAX, elem);
+}
+
+static int read_id(struct proto_mp_reader *rd, void *elem)
+{
+	return proto_mp_read_bin_fixed(rd, elem, 32);
+}
+
+/* An optional list of texts (aliases, domains, addresses). */
+static int read_list(struct proto_mp_reader *rd, char ***v, size_t *n_out)
+{
+	void *p = NULL;
+	int err = read_array(rd, PROTO_ROSTER_ALIASES_MAX, sizeof(char *), read_addr, &p, n_out);
+
+	*v = p;
+	return err;
+}
+
 /*
- * Map headers are read with a limit above the number of known keys (16), so that an extra
- * entry is reported as PROTO_E_KEY_UNKNOWN rather than as a count over the limit.
+ * A map of small integer keys, each value read by @field (which returns PROTO_E_KEY_UNKNOWN
+ * for a key it does not know); *@seen gets bit k for each key k read. Map headers are read
+ * with a limit above the number of known keys (16), so that an extra entry is reported as
+ * PROTO_E_KEY_UNKNOWN rather than as a count over the limit.
  */
-static int read_member(struct proto_mp_reader *rd, struct proto_member *m)
+static int read_map(struct proto_mp_reader *rd,
+		    int (*field)(struct proto_mp_reader *, uint64_t, void *), void *ctx,
+		    unsigned *seen)
 {
 	struct proto_mp_map map;
-	unsigned seen = 0;
 	uint64_t key;
 	int err;
 
+	*seen = 0;
 	if ((err = proto_mp_map_begin(rd, &map, 16)))
 		return err;
 	while ((err = proto_mp_map_next(rd, &map, &key)) > 0) {
-		switch (key) {
-		case 0:
-			err = proto_mp_read_bin_fixed(rd, m->id, 32);
-			break;
-		case 1:
-			err = read_text(rd, PROTO_ROSTER_NAME_MAX, &m->name);
-			break;
-		case 2:
-			err = read_list(rd, &m->aliases, &m->n_aliases);
-			break;
-		case 3:
-			err = read_list(rd, &m->domains, &m->n_domains);
-			break;
-		case 4:
-			err = proto_mp_read_bin_fixed(rd, m->transport_pk, 32);
-			break;
-		case 5:
-			err = proto_mp_read_bin_fixed(rd, m->ring_pk, 32);
-			break;
-		case 6:
-			err = read_list(rd, &m->addrs, &m->n_addrs);
-			break;
-		case 7:
-			err = proto_poc_read(rd, &m->poc);
-			break;
-		case 8:
-			err = proto_constituency_read(rd, &m->constituency);
-			break;
-		default:
-			return PROTO_E_KEY_UNKNOWN;
-		}
-		if (err)
+		if ((err = field(rd, key, ctx)))
 			return err;
-		seen |= 1u << key;
+		*seen |= 1u << key; /* known keys are < 16 */
 	}
+	return err;
+}
+
+static int member_field(struct proto_mp_reader *rd, uint64_t key, void *ctx)
+{
+	struct proto_member *m = ctx;
+
+	switch (key) {
+	case 0:
+		return proto_mp_read_bin_fixed(rd, m->id, 32);
+	case 1:
+		return read_text(rd, PROTO_ROSTER_NAME_MAX, &m->name);
+	case 2:
+		return read_list(rd, &m->aliases, &m->n_aliases);
+	case 3:
+		return read_list(rd, &m->domains, &m->n_domains);
+	case 4:
+		return proto_mp_read_bin_fixed(rd, m->transport_pk, 32);
+	case 5:
+		return proto_mp_read_bin_fixed(rd, m->ring_pk, 32);
+	case 6:
+		return read_list(rd, &m->addrs, &m->n_addrs);
+	case 7:
+		return proto_poc_read(rd, &m->poc);
+	case 8:
+		return proto_constituency_read(rd, &m->constituency);
+	}
+	return PROTO_E_KEY_UNKNOWN;
+}
+
+static int read_member(struct proto_mp_reader *rd, struct proto_member *m)
+{
+	unsigned seen;
+	int err = read_map(rd, member_field, m, &seen);
+
 	if (err)
 		return err;
 	if ((seen & 0x33) != 0x33) /* id, name, transport and ring keys */
@@ -635,34 +694,30 @@ static int read_member(struct proto_mp_reader *rd, struct proto_member *m)
 	return 0;
 }
 
-static int read_settings(struct proto_mp_reader *rd, struct proto_roster_settings *s)
+static int settings_field(struct proto_mp_reader *rd, uint64_t key, void *ctx)
 {
-	struct proto_mp_map map;
-	unsigned seen = 0;
-	uint64_t key, v;
+	struct proto_roster_settings *s = ctx;
+	uint64_t v;
 	int err;
 
-	if ((err = proto_mp_map_begin(rd, &map, 16)))
+	switch (key) {
+	case 0:
+		err = proto_mp_read_uint_max(rd, PROTO_ROSTER_MEMBERS_MAX, &v);
+		s->min_ring_size = (uint32_t)v;
 		return err;
-	while ((err = proto_mp_map_next(rd, &map, &key)) > 0) {
-		switch (key) {
-		case 0:
-			err = proto_mp_read_uint_max(rd, PROTO_ROSTER_MEMBERS_MAX, &v);
-			s->min_ring_size = (uint32_t)v;
-			break;
-		case 1:
-			err = proto_mp_read_bool(rd, &s->require_anonymous);
-			break;
-		case 2:
-			err = proto_mp_read_uint(rd, &s->max_report_age_ms);
-			break;
-		default:
-			return PROTO_E_KEY_UNKNOWN;
-		}
-		if (err)
-			return err;
-		seen |= 1u << key;
+	case 1:
+		return proto_mp_read_bool(rd, &s->require_anonymous);
+	case 2:
+		return proto_mp_read_uint(rd, &s->max_report_age_ms);
 	}
+	return PROTO_E_KEY_UNKNOWN;
+}
+
+static int read_settings(struct proto_mp_reader *rd, struct proto_roster_settings *s)
+{
+	unsigned seen;
+	int err = read_map(rd, settings_field, s, &seen);
+
 	if (err)
 		return err;
 	return seen == 0x7 ? 0 : PROTO_E_KEY_MISSING;
@@ -670,91 +725,100 @@ static int read_settings(struct proto_mp_reader *rd, struct proto_roster_setting
 
 static int read_stewards(struct proto_mp_reader *rd, struct proto_roster *r)
 {
-	size_t n;
-	int err;
+	void *p = NULL;
+	int err = read_array(rd, PROTO_ROSTER_STEWARDS_MAX, 32, read_id, &p, &r->n_stewards);
 
-	if ((err = proto_mp_read_array(rd, PROTO_ROSTER_STEWARDS_MAX, &n)))
-		return err;
-	if (n == 0)
-		return PROTO_E_EMPTY;
-	r->stewards = malloc(n * 32);
-	if (!r->stewards)
-		return -ENOMEM;
-	r->n_stewards = n;
-	for (size_t i = 0; i < n; i++)
-		if ((err = proto_mp_read_bin_fixed(rd, r->stewards[i], 32)))
-			return err;
-	return 0;
+	r->stewards = p;
+	return err;
+}
+
+static int read_member_elem(struct proto_mp_reader *rd, void *elem)
+{
+	return read_member(rd, elem);
 }
 
 static int read_members(struct proto_mp_reader *rd, struct proto_roster *r)
 {
-	size_t n;
-	int err;
+	void *p = NULL;
+	int err = read_array(rd, PROTO_ROSTER_MEMBERS_MAX, sizeof(*r->members), read_member_elem,
+			     &p, &r->n_members);
 
-	if ((err = proto_mp_read_array(rd, PROTO_ROSTER_MEMBERS_MAX, &n)))
-		return err;
-	if (n == 0)
-		return PROTO_E_EMPTY;
-	r->members = calloc(n, sizeof(*r->members));
-	if (!r->members)
-		return -ENOMEM;
-	r->n_members = n;
-	for (size_t i = 0; i < n; i++)
-		if ((err = read_member(rd, &r->members[i])))
-			return err;
-	return 0;
+	r->members = p;
+	return err;
+}
+
+static int retired_field(struct proto_mp_reader *rd, uint64_t key, void *ctx)
+{
+	struct proto_retired *e = ctx;
+
+	switch (key) {
+	case 0:
+		return proto_mp_read_bin_fixed(rd, e->id, 32);
+	case 1:
+		return proto_mp_read_uint(rd, &e->not_after_ms);
+	case 2:
+		e->has_successor = true;
+		return proto_mp_read_bin_fixed(rd, e->successor, 32);
+	}
+	return PROTO_E_KEY_UNKNOWN;
 }
 
 static int read_retired_entry(struct proto_mp_reader *rd, struct proto_retired *e)
 {
-	struct proto_mp_map map;
-	unsigned seen = 0;
-	uint64_t key;
-	int err;
+	unsigned seen;
+	int err = read_map(rd, retired_field, e, &seen);
 
-	if ((err = proto_mp_map_begin(rd, &map, 16)))
-		return err;
-	while ((err = proto_mp_map_next(rd, &map, &key)) > 0) {
-		switch (key) {
-		case 0:
-			err = proto_mp_read_bin_fixed(rd, e->id, 32);
-			break;
-		case 1:
-			err = proto_mp_read_uint(rd, &e->not_after_ms);
-			break;
-		case 2:
-			err = proto_mp_read_bin_fixed(rd, e->successor, 32);
-			e->has_successor = true;
-			break;
-		default:
-			return PROTO_E_KEY_UNKNOWN;
-		}
-		if (err)
-			return err;
-		seen |= 1u << key;
-	}
 	if (err)
 		return err;
 	return (seen & 0x3) == 0x3 ? 0 : PROTO_E_KEY_MISSING;
 }
 
+static int read_retired_elem(struct proto_mp_reader *rd, void *elem)
+{
+	return read_retired_entry(rd, elem);
+}
+
 static int read_retired(struct proto_mp_reader *rd, struct proto_roster *r)
 {
+	void *p = NULL;
+	int err = read_array(rd, PROTO_ROSTER_RETIRED_MAX, sizeof(*r->retired), read_retired_elem,
+			     &p, &r->n_retired);
+
+	r->retired = p;
+	return err;
+}
+
+/* Body key 9. The members (key 7) are read already: one sealed key per member. */
+static int read_netkey(struct proto_mp_reader *rd, struct proto_roster *r)
+{
+	struct proto_mp_map map;
+	uint64_t key;
 	size_t n;
 	int err;
 
-	if ((err = proto_mp_read_array(rd, PROTO_ROSTER_RETIRED_MAX, &n)))
+	if ((err = proto_mp_map_begin(rd, &map, 2)))
 		return err;
-	if (n == 0)
-		return PROTO_E_EMPTY;
-	r->retired = calloc(n, sizeof(*r->retired));
-	if (!r->retired)
+	if ((err = proto_mp_map_next(rd, &map, &key)) <= 0 || key != 0)
+		return err < 0 ? err : PROTO_E_KEY_MISSING;
+	if ((err = proto_mp_read_uint(rd, &r->netkey_old_until_ms)))
+		return err;
+	if (r->netkey_old_until_ms == 0)
+		return PROTO_E_RANGE;
+	if ((err = proto_mp_map_next(rd, &map, &key)) <= 0 || key != 1)
+		return err < 0 ? err : PROTO_E_KEY_MISSING;
+	if ((err = proto_mp_read_array(rd, PROTO_ROSTER_MEMBERS_MAX, &n)))
+		return err;
+	if (n != r->n_members || n == 0)
+		return PROTO_E_RANGE;
+	r->netkey_sealed = calloc(n, sizeof(*r->netkey_sealed));
+	if (!r->netkey_sealed)
 		return -ENOMEM;
-	r->n_retired = n;
 	for (size_t i = 0; i < n; i++)
-		if ((err = read_retired_entry(rd, &r->retired[i])))
+		if ((err = proto_mp_read_bin_fixed(rd, r->netkey_sealed[i],
+						   PROTO_ROSTER_SEALED_NETKEY_LEN)))
 			return err;
+	if ((err = proto_mp_map_next(rd, &map, &key)) != 0)
+		return err < 0 ? err : PROTO_E_KEY_UNKNOWN;
 	return 0;
 }
 
@@ -808,6 +872,9 @@ static int read_body(struct proto_roster *r, const uint8_t *buf, size_t len, boo
 			break;
 		case 8:
 			err = read_retired(&rd, r);
+			break;
+		case 9:
+			err = read_netkey(&rd, r);
 			break;
 		default:
 			return PROTO_E_KEY_UNKNOWN;
@@ -1087,6 +1154,18 @@ const struct proto_retired *proto_roster_find_retired(const struct proto_roster 
 	return NULL;
 }
 
+const uint8_t *proto_roster_successor(const struct proto_roster *r, const uint8_t id[32])
+{
+	const struct proto_retired *e = proto_roster_find_retired(r, id);
+	const uint8_t *to = NULL;
+
+	for (size_t i = 0; e && e->has_successor && i < r->n_retired; i++) {
+		to = e->successor;
+		e = proto_roster_find_retired(r, to);
+	}
+	return to;
+}
+
 int proto_roster_retire(struct proto_roster *r, const struct proto_retired *e)
 {
 	struct proto_retired *nr;
@@ -1109,6 +1188,7 @@ int proto_roster_retire(struct proto_roster *r, const struct proto_retired *e)
 	}
 	if (proto_roster_find_member(r, e->id) >= 0)
 		proto_roster_remove_member(r, e->id);
+	proto_roster_clear_netkey(r);
 	proto_roster_clear_sigs(r);
 	return 0;
 }
@@ -1178,6 +1258,7 @@ int proto_roster_add_member(struct proto_roster *r, const struct proto_member *m
 	memmove(&nm[pos + 1], &nm[pos], (r->n_members - pos) * sizeof(*nm));
 	nm[pos] = copy;
 	r->n_members++;
+	proto_roster_clear_netkey(r);
 	proto_roster_clear_sigs(r);
 	return 0;
 }
@@ -1192,6 +1273,7 @@ int proto_roster_remove_member(struct proto_roster *r, const uint8_t id[32])
 	memmove(&r->members[i], &r->members[i + 1],
 		(r->n_members - (size_t)i - 1) * sizeof(*r->members));
 	r->n_members--;
+	proto_roster_clear_netkey(r);
 	proto_roster_clear_sigs(r);
 	return 0;
 }
