@@ -338,12 +338,10 @@ int node_keyfile_load_netkey_state(const char *path, struct proto_netkey_state *
 {
 	uint8_t *buf;
 	size_t len;
-	int err = node_keyfile_read_secret(path, &buf, &len);
+	int err = load_secret(path, k, sizeof(*k), &buf, &len);
 
-	if (err) {
-		proto_wipe(k, sizeof(*k));
+	if (err)
 		return err;
-	}
 	err = proto_community_netkey_state_decode(k, buf, len);
 	node_keyfile_free_secret(buf, len);
 	return err;
@@ -352,16 +350,11 @@ int node_keyfile_load_netkey_state(const char *path, struct proto_netkey_state *
 int node_keyfile_save_netkey_state(const char *path, const struct proto_netkey_state *k,
 				   unsigned flags)
 {
-	uint8_t *buf;
-	size_t len;
+	uint8_t *buf = NULL;
+	size_t len = 0;
 	int err = proto_community_netkey_state_encode(k, &buf, &len);
 
-	if (err)
-		return err;
-	err = node_keyfile_write_secret(path, buf, len, flags);
-	proto_wipe(buf, len);
-	free(buf);
-	return err;
+	return save_encoded(path, true, err, buf, len, flags);
 }
 
 int node_keyfile_load_community(const char *path, struct proto_community *c)
