@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/crypto.h"
 #include "proto/error.h"
 #include "proto/mp.h"
 #include "proto/oprf.h"
@@ -311,40 +312,201 @@ void proto_community_netkey_generate(uint8_t key[32])
 	randombytes_buf(key, 32);
 }
 
-int proto_community_netkey_encode(const uint8_t key[32], uint8_t **out, size_t *out_len)
+int proto_community_netkey_state_encode(const struct proto_netkey_state *k, uint8_t **out,
+					size_t *out_len)
 {
 	struct proto_mp_writer w;
 
+	if (k->has_previous && k->previous_until_ms == 0)
+		return PROTO_E_RANGE;
 	/* One allocation at msgpack-c's initial size: no reallocation leaves a key copy. */
 	proto_mp_writer_init(&w);
-	proto_mp_write_map(&w, 3);
+	proto_mp_write_map(&w, 3 + (k->epoch > 0) + 2 * k->has_previous);
 	proto_mp_write_uint(&w, 0);
 	proto_mp_write_cstr(&w, PROTO_NETKEY_MAGIC);
 	proto_mp_write_uint(&w, 1);
 	proto_mp_write_uint(&w, PROTO_COMMUNITY_VERSION);
 	proto_mp_write_uint(&w, 2);
-	proto_mp_write_bin(&w, key, 32);
+	proto_mp_write_bin(&w, k->key, 32);
+	if (k->epoch > 0) {
+		proto_mp_write_uint(&w, 3);
+		proto_mp_write_uint(&w, k->epoch);
+	}
+	if (k->has_previous) {
+		proto_mp_write_uint(&w, 4);
+		proto_mp_write_bin(&w, k->previous, 32);
+		proto_mp_write_uint(&w, 5);
+		proto_mp_write_uint(&w, k->previous_until_ms);
+	}
 	return proto_mp_writer_finish(&w, out, out_len);
+}
+
+int proto_community_netkey_encode(const uint8_t key[32], uint8_t **out, size_t *out_len)
+{
+	struct proto_netkey_state k = {0};
+	int err;
+
+	memcpy(k.key, key, 32);
+	err = proto_community_netkey_state_encode(&k, out, out_len);
+	proto_wipe(&k, sizeof(k));
+	return err;
+}
+
+int proto_community_netkey_state_decode(struct proto_netkey_state *k, const uint8_t *buf,
+					size_t len)
+{
+	struct proto_mp_reader rd;
+	struct proto_mp_map m;
+	unsigned seen = 0;
+	uint64_t key;
+	int err;
+
+	memset(k, 0, sizeof(*k));
+	proto_mp_reader_init(&rd, buf, len);
+	if ((err = read_header(&rd, &m, PROTO_NETKEY_MAGIC, PROTO_E_KEY_FORMAT,
+			       PROTO_E_KEY_VERSION)) ||
+	    (err = expect_key(&rd, &m, 2)) || (err = proto_mp_read_bin_fixed(&rd, k->key, 32)))
+		goto out;
+	while ((err = proto_mp_map_next(&rd, &m, &key)) > 0) {
+		switch (key) {
+		case 3:
+			err = proto_mp_read_uint(&rd, &k->epoch);
+			if (!err && k->epoch == 0)
+				err = PROTO_E_RANGE;
+			break;
+		case 4:
+			err = proto_mp_read_bin_fixed(&rd, k->previous, 32);
+			k->has_previous = true;
+			break;
+		case 5:
+			err = proto_mp_read_uint(&rd, &k->previous_until_ms);
+			if (!err && k->previous_until_ms == 0)
+				err = PROTO_E_RANGE;
+			break;
+		default:
+			err = PROTO_E_KEY_UNKNOWN;
+		}
+		if (err)
+			goto out;
+		seen |= 1u << key;
+	}
+	if (err || (err = proto_mp_reader_finish(&rd)))
+		goto out;
+	if (((seen >> 4) & 1) != ((seen >> 5) & 1))
+		err = PROTO_E_KEY_MISSING;
+	else if (sodium_is_zero(k->key, 32) || (k->has_previous && sodium_is_zero(k->previous, 32)))
+		err = PROTO_E_KEY_FORMAT;
+out:
+	if (err)
+		proto_wipe(k, sizeof(*k));
+	return err;
 }
 
 int proto_community_netkey_decode(uint8_t key[32], const uint8_t *buf, size_t len)
 {
-	struct proto_mp_reader rd;
-	struct proto_mp_map m;
-	int err;
+	struct proto_netkey_state k;
+	int err = proto_community_netkey_state_decode(&k, buf, len);
 
-	proto_mp_reader_init(&rd, buf, len);
-	if ((err = read_header(&rd, &m, PROTO_NETKEY_MAGIC, PROTO_E_KEY_FORMAT,
-			       PROTO_E_KEY_VERSION)) ||
-	    (err = expect_key(&rd, &m, 2)) || (err = proto_mp_read_bin_fixed(&rd, key, 32)) ||
-	    (err = expect_end(&rd, &m)))
-		goto out;
-	if (sodium_is_zero(key, 32))
-		err = PROTO_E_KEY_FORMAT;
-out:
+	if (err)
+		sodium_memzero(key, 32);
+	else
+		memcpy(key, k.key, 32);
+	proto_wipe(&k, sizeof(k));
+	return err;
+}
+
+/*
+ * Rotation. crypto_box_seal() is X25519 with an ephemeral key plus XSalsa20-Poly1305, and a
+ * member's transport key is an X25519 key already (the Noise static key), so the new key is
+ * sealed to exactly the key that member authenticates its links with.
+ */
+int proto_community_netkey_seal(struct proto_roster *r, const uint8_t key[32],
+				uint64_t old_until_ms)
+{
+	uint8_t(*sealed)[PROTO_ROSTER_SEALED_NETKEY_LEN];
+
+	if (r->n_members == 0 || old_until_ms == 0 || sodium_is_zero(key, 32))
+		return -EINVAL;
+	sealed = calloc(r->n_members, sizeof(*sealed));
+	if (!sealed)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->n_members; i++) {
+		if (crypto_box_seal(sealed[i], key, 32, r->members[i].transport_pk)) {
+			free(sealed);
+			return PROTO_E_ROSTER_MEMBER;
+		}
+	}
+	proto_roster_clear_netkey(r);
+	proto_roster_clear_sigs(r);
+	r->netkey_sealed = sealed;
+	r->netkey_old_until_ms = old_until_ms;
+	return 0;
+}
+
+int proto_community_netkey_open(const struct proto_roster *r, const uint8_t member_id[32],
+				const uint8_t transport_sk[32], uint8_t key[32])
+{
+	int i = proto_roster_find_member(r, member_id);
+	uint8_t pk[32];
+	int err = 0;
+
+	sodium_memzero(key, 32);
+	if (!r->netkey_sealed)
+		return -ENOENT;
+	if (i < 0)
+		return PROTO_E_ROSTER_NOT_MEMBER;
+	crypto_scalarmult_base(pk, transport_sk);
+	if (memcmp(pk, r->members[i].transport_pk, 32))
+		return PROTO_E_KEY_MISMATCH;
+	if (crypto_box_seal_open(key, r->netkey_sealed[i], PROTO_ROSTER_SEALED_NETKEY_LEN, pk,
+				 transport_sk) ||
+	    sodium_is_zero(key, 32))
+		err = PROTO_E_NETKEY_SEALED;
 	if (err)
 		sodium_memzero(key, 32);
 	return err;
+}
+
+bool proto_community_netkey_adopt(struct proto_netkey_state *k, const uint8_t key[32],
+				  uint64_t epoch, uint64_t old_until_ms, uint64_t now_ms)
+{
+	if (epoch <= k->epoch)
+		return false;
+	k->epoch = epoch;
+	if (proto_ct_equal(k->key, key, 32))
+		return true; /* given out of band already: only the epoch is new */
+	if (now_ms < old_until_ms) {
+		memcpy(k->previous, k->key, 32);
+		k->previous_until_ms = old_until_ms;
+		k->has_previous = true;
+	} else {
+		proto_wipe(k->previous, 32);
+		k->previous_until_ms = 0;
+		k->has_previous = false;
+	}
+	memcpy(k->key, key, 32);
+	return true;
+}
+
+bool proto_community_netkey_expire(struct proto_netkey_state *k, uint64_t now_ms)
+{
+	if (!k->has_previous || now_ms < k->previous_until_ms)
+		return false;
+	proto_wipe(k->previous, 32);
+	k->previous_until_ms = 0;
+	k->has_previous = false;
+	return true;
+}
+
+void proto_community_netkey_id(const uint8_t key[32], uint8_t id[8])
+{
+	static const char domain[] = "chatham/netkey-id/1";
+	const void *parts[2] = {domain, key};
+	const size_t lens[2] = {sizeof(domain) - 1, 32};
+	uint8_t h[16];
+
+	proto_hash(h, sizeof(h), parts, lens, 2);
+	memcpy(id, h, 8);
 }
 
 int proto_community_oprf_share_encode(const uint8_t community[32], uint32_t index,

@@ -28,13 +28,20 @@
  *           3: index j (1..n), 4: share s_j (bin 32, canonical non-zero scalar) }
  *
  * Network key file (SECRET, mode 0600; the Noise PSK, DESIGN.md §4):
- *     map { 0: "chatham-network-key", 1: version (1), 2: key (bin 32) }
+ *     map { 0: "chatham-network-key", 1: version (1), 2: key (bin 32),
+ *           3: roster epoch that delivered the key (uint >= 1; absent: given out of band),
+ *           4: previous key (bin 32, optional), 5: previous key accepted until (uint ms,
+ *              present exactly when 4 is) }
+ * Keys 3-5 are written by a node that adopted a roster rotating the key (proto/roster.h
+ * "New network key"): during the overlap the node accepts both keys, then rewrites the
+ * file with the new one only. Keys are never all-zero.
  *
  * All functions are reentrant; structs are caller storage with no heap pointers.
  */
 #ifndef CHATHAM_PROTO_COMMUNITY_H
 #define CHATHAM_PROTO_COMMUNITY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -122,6 +129,75 @@ int proto_community_roster_judge(const struct proto_community *c,
 
 /* proto_community_netkey_generate() - 32 random bytes from the OS CSPRNG. */
 void proto_community_netkey_generate(uint8_t key[32]);
+
+/* A node's network keys, as its network key file holds them (caller storage; wipe it). */
+struct proto_netkey_state {
+	uint8_t key[32];	    /* the key in use */
+	uint64_t epoch;		    /* roster epoch that delivered it; 0: given out of band */
+	bool has_previous;	    /* the key it replaced is still accepted */
+	uint8_t previous[32];	    /* when has_previous */
+	uint64_t previous_until_ms; /* when has_previous: accepted while now < this */
+};
+
+/*
+ * proto_community_netkey_state_encode() - the network key file bytes of @k (borrowed).
+ * *@out is malloc'd; the caller wipes and frees it. Returns 0, -ENOMEM, or PROTO_E_RANGE for
+ * a previous key without its time.
+ */
+int proto_community_netkey_state_encode(const struct proto_netkey_state *k, uint8_t **out,
+					size_t *out_len);
+
+/*
+ * proto_community_netkey_state_decode() - decode a network key file into @k. Returns 0 or,
+ * with @k wiped: PROTO_E_KEY_FORMAT (not a network key file, or an all-zero key),
+ * PROTO_E_KEY_VERSION, PROTO_E_KEY_MISSING (key 4 without 5 or 5 without 4), PROTO_E_RANGE
+ * (a zero epoch or time), PROTO_E_KEY_UNKNOWN, or a proto/mp.h code for a damaged file.
+ */
+int proto_community_netkey_state_decode(struct proto_netkey_state *k, const uint8_t *buf,
+					size_t len);
+
+/*
+ * proto_community_netkey_seal() - make @r rotate the network key to @key (borrowed): seal it
+ * to every member's transport key and accept the old key until @old_until_ms. Replaces any
+ * earlier new key of @r and drops its signatures. Returns 0, -EINVAL (no members, a zero
+ * time or key), -ENOMEM, or PROTO_E_ROSTER_MEMBER for a transport key that cannot be sealed
+ * to.
+ */
+int proto_community_netkey_seal(struct proto_roster *r, const uint8_t key[32],
+				uint64_t old_until_ms);
+
+/*
+ * proto_community_netkey_open() - the new network key @r delivers to member @member_id,
+ * opened with its transport secret @transport_sk (borrowed). Returns 0 with @key set, or
+ * with @key zeroed: -ENOENT (@r carries no new key), PROTO_E_ROSTER_NOT_MEMBER,
+ * PROTO_E_KEY_MISMATCH (@transport_sk is not the member's transport key in @r), or
+ * PROTO_E_NETKEY_SEALED (the sealed key does not open, or opens to zeros).
+ */
+int proto_community_netkey_open(const struct proto_roster *r, const uint8_t member_id[32],
+				const uint8_t transport_sk[32], uint8_t key[32]);
+
+/*
+ * proto_community_netkey_adopt() - the node opened @key from roster @epoch, which accepts
+ * the old key until @old_until_ms; at wall-clock time @now_ms. Nothing changes when @epoch
+ * is not newer than @k->epoch (adopted already). Otherwise the epoch is recorded and, when
+ * @key differs from the key in use, it becomes the key in use and the old one the previous
+ * key (until @old_until_ms; dropped at once when that is past). Returns whether @k changed
+ * (the file is to be rewritten).
+ */
+bool proto_community_netkey_adopt(struct proto_netkey_state *k, const uint8_t key[32],
+				  uint64_t epoch, uint64_t old_until_ms, uint64_t now_ms);
+
+/*
+ * proto_community_netkey_expire() - drop (and wipe) the previous key once @now_ms reaches
+ * its time. Returns whether @k changed.
+ */
+bool proto_community_netkey_expire(struct proto_netkey_state *k, uint64_t now_ms);
+
+/*
+ * proto_community_netkey_id() - a public 8-byte name of @key for status and logs: a BLAKE2b
+ * hash under its own domain, which says which key is in use without revealing it.
+ */
+void proto_community_netkey_id(const uint8_t key[32], uint8_t id[8]);
 
 /*
  * proto_community_netkey_encode() - the secret network key file bytes. *@out is malloc'd;

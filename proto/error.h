@@ -69,6 +69,7 @@
 	X(PROTO_E_ROSTER_KNOWN, -1312, "roster already held")                                     \
 	X(PROTO_E_ROSTER_RETIRED, -1313,                                                          \
 	  "roster drops or postpones a key retired by the roster before it")                      \
+	X(PROTO_E_REKEY_SIG, -1314, "key rotation statement signature does not verify")           \
 	/* key bundles */                                                                         \
 	X(PROTO_E_KEY_FORMAT, -1400, "not a chatham key file")                                    \
 	X(PROTO_E_KEY_VERSION, -1401, "unsupported key file version")                             \
@@ -106,6 +107,8 @@
 	X(PROTO_E_OPRF_INDEX, -1761, "steward index is zero, too large or repeated")              \
 	X(PROTO_E_SEALED_K, -1762, "sealed sighting threshold k out of range")                    \
 	X(PROTO_E_SEALED_OPEN, -1763, "sealed group does not open with the shares held")          \
+	X(PROTO_E_NETKEY_SEALED, -1764,                                                           \
+	  "sealed network key does not open with this member's transport key")                    \
 	/* store */                                                                               \
 	X(STORE_E_MAP_FULL, -2000,                                                                \
 	  "store map is full at map_max_mb; raise [store] map_max_mb in the config")              \

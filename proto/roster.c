@@ -65,6 +65,13 @@ void proto_roster_clear_sigs(struct proto_roster *r)
 	r->n_sigs = 0;
 }
 
+void proto_roster_clear_netkey(struct proto_roster *r)
+{
+	free(r->netkey_sealed);
+	r->netkey_sealed = NULL;
+	r->netkey_old_until_ms = 0;
+}
+
 void proto_roster_free(struct proto_roster *r)
 {
 	if (!r)
@@ -77,6 +84,7 @@ void proto_roster_free(struct proto_roster *r)
 		free(r->members);
 	}
 	free(r->retired);
+	proto_roster_clear_netkey(r);
 	proto_roster_clear_sigs(r);
 	free(r);
 }
@@ -377,6 +385,8 @@ static int check_body(const struct proto_roster *r)
 		if (e->has_successor && proto_roster_find_member(r, e->successor) < 0)
 			return PROTO_E_ROSTER_MEMBER;
 	}
+	if (r->netkey_sealed && r->netkey_old_until_ms == 0)
+		return PROTO_E_RANGE;
 	return check_keys_distinct(r);
 }
 
@@ -464,7 +474,7 @@ static void write_retired(struct proto_mp_writer *w, const struct proto_retired 
 
 static void write_body(struct proto_mp_writer *w, const struct proto_roster *r)
 {
-	proto_mp_write_map(w, 8 + (r->n_retired > 0));
+	proto_mp_write_map(w, 8 + (r->n_retired > 0) + (r->netkey_sealed != NULL));
 	proto_mp_write_uint(w, 0);
 	proto_mp_write_uint(w, PROTO_ROSTER_VERSION);
 	proto_mp_write_uint(w, 1);
@@ -496,6 +506,16 @@ static void write_body(struct proto_mp_writer *w, const struct proto_roster *r)
 		proto_mp_write_array(w, r->n_retired);
 		for (size_t i = 0; i < r->n_retired; i++)
 			write_retired(w, &r->retired[i]);
+	}
+	if (r->netkey_sealed) {
+		proto_mp_write_uint(w, 9);
+		proto_mp_write_map(w, 2);
+		proto_mp_write_uint(w, 0);
+		proto_mp_write_uint(w, r->netkey_old_until_ms);
+		proto_mp_write_uint(w, 1);
+		proto_mp_write_array(w, r->n_members);
+		for (size_t i = 0; i < r->n_members; i++)
+			proto_mp_write_bin(w, r->netkey_sealed[i], PROTO_ROSTER_SEALED_NETKEY_LEN);
 	}
 }
 
@@ -758,6 +778,40 @@ static int read_retired(struct proto_mp_reader *rd, struct proto_roster *r)
 	return 0;
 }
 
+/* Body key 9. The members (key 7) are read already: one sealed key per member. */
+static int read_netkey(struct proto_mp_reader *rd, struct proto_roster *r)
+{
+	struct proto_mp_map map;
+	uint64_t key;
+	size_t n;
+	int err;
+
+	if ((err = proto_mp_map_begin(rd, &map, 2)))
+		return err;
+	if ((err = proto_mp_map_next(rd, &map, &key)) <= 0 || key != 0)
+		return err < 0 ? err : PROTO_E_KEY_MISSING;
+	if ((err = proto_mp_read_uint(rd, &r->netkey_old_until_ms)))
+		return err;
+	if (r->netkey_old_until_ms == 0)
+		return PROTO_E_RANGE;
+	if ((err = proto_mp_map_next(rd, &map, &key)) <= 0 || key != 1)
+		return err < 0 ? err : PROTO_E_KEY_MISSING;
+	if ((err = proto_mp_read_array(rd, PROTO_ROSTER_MEMBERS_MAX, &n)))
+		return err;
+	if (n != r->n_members || n == 0)
+		return PROTO_E_RANGE;
+	r->netkey_sealed = calloc(n, sizeof(*r->netkey_sealed));
+	if (!r->netkey_sealed)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if ((err = proto_mp_read_bin_fixed(rd, r->netkey_sealed[i],
+						   PROTO_ROSTER_SEALED_NETKEY_LEN)))
+			return err;
+	if ((err = proto_mp_map_next(rd, &map, &key)) != 0)
+		return err < 0 ? err : PROTO_E_KEY_UNKNOWN;
+	return 0;
+}
+
 /*
  * Reads the body into @r. With @head_only, stops once the epoch (key 3) is read: keys ascend
  * in the canonical form, so nothing after it (stewards, settings, members) is touched.
@@ -808,6 +862,9 @@ static int read_body(struct proto_roster *r, const uint8_t *buf, size_t len, boo
 			break;
 		case 8:
 			err = read_retired(&rd, r);
+			break;
+		case 9:
+			err = read_netkey(&rd, r);
 			break;
 		default:
 			return PROTO_E_KEY_UNKNOWN;
@@ -1087,6 +1144,18 @@ const struct proto_retired *proto_roster_find_retired(const struct proto_roster 
 	return NULL;
 }
 
+const uint8_t *proto_roster_successor(const struct proto_roster *r, const uint8_t id[32])
+{
+	const struct proto_retired *e = proto_roster_find_retired(r, id);
+	const uint8_t *to = NULL;
+
+	for (size_t i = 0; e && e->has_successor && i < r->n_retired; i++) {
+		to = e->successor;
+		e = proto_roster_find_retired(r, to);
+	}
+	return to;
+}
+
 int proto_roster_retire(struct proto_roster *r, const struct proto_retired *e)
 {
 	struct proto_retired *nr;
@@ -1109,6 +1178,7 @@ int proto_roster_retire(struct proto_roster *r, const struct proto_retired *e)
 	}
 	if (proto_roster_find_member(r, e->id) >= 0)
 		proto_roster_remove_member(r, e->id);
+	proto_roster_clear_netkey(r);
 	proto_roster_clear_sigs(r);
 	return 0;
 }
@@ -1178,6 +1248,7 @@ int proto_roster_add_member(struct proto_roster *r, const struct proto_member *m
 	memmove(&nm[pos + 1], &nm[pos], (r->n_members - pos) * sizeof(*nm));
 	nm[pos] = copy;
 	r->n_members++;
+	proto_roster_clear_netkey(r);
 	proto_roster_clear_sigs(r);
 	return 0;
 }
@@ -1192,6 +1263,7 @@ int proto_roster_remove_member(struct proto_roster *r, const uint8_t id[32])
 	memmove(&r->members[i], &r->members[i + 1],
 		(r->n_members - (size_t)i - 1) * sizeof(*r->members));
 	r->n_members--;
+	proto_roster_clear_netkey(r);
 	proto_roster_clear_sigs(r);
 	return 0;
 }

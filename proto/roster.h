@@ -13,7 +13,8 @@
  *                                       2: max_report_age_ms (uint, 0 = unlimited) },
  *                     7: members (array of member maps, ascending by member id),
  *                     8: retired keys (array of retired maps, ascending by id; optional,
- *                        absent when there are none, never an empty array) }
+ *                        absent when there are none, never an empty array),
+ *                     9: new network key (netkey map; optional) }
  *     member  = map { 0: member id = Ed25519 identity public key (bin 32),
  *                     1: display name (str), 2: aliases (array of str, optional),
  *                     3: domains (array of str, optional), 4: X25519 transport public key
@@ -23,6 +24,17 @@
  *                     optional): both in proto/poc.h }
  *     retired = map { 0: retired member id (bin 32), 1: not_after_ms (uint),
  *                     2: successor member id (bin 32, optional) }
+ *     netkey  = map { 0: old_until_ms (uint >= 1), 1: sealed keys (array of bin
+ *                     PROTO_ROSTER_SEALED_NETKEY_LEN, exactly one per member, in the order
+ *                     of the members array) }
+ *
+ * New network key. A roster that rotates the network key (the Noise PSK) carries the new key
+ * sealed to each of its members' transport keys (crypto_box_seal: an ephemeral X25519 key
+ * and XSalsa20-Poly1305; proto/community.h seals and opens), so it never travels in clear and
+ * only the members of this epoch can open it: a member removed in it never receives it.
+ * Nodes accept the old key besides the new one until old_until_ms (ms since the Unix epoch),
+ * then only the new one. Editing the members of a roster (add, remove, retire) drops the
+ * sealed keys, since they no longer match the member list; the rotation is then made again.
  *
  * Retired keys. A member id that must no longer sign: a compromised key, or a member's old
  * id after it replaced its keys. Reports signed by it (attributed, or anonymous over a ring
@@ -103,6 +115,7 @@
 #define PROTO_ROSTER_ALIASES_MAX 16 /* aliases, domains and addresses per member, each */
 #define PROTO_ROSTER_ADDR_MAX 255   /* bytes per address/alias/domain */
 #define PROTO_ROSTER_RETIRED_MAX 4096
+#define PROTO_ROSTER_SEALED_NETKEY_LEN 80 /* 32-byte key + crypto_box_SEALBYTES */
 
 /* Settings defaults, as proto_roster_new() sets them. */
 #define PROTO_ROSTER_MIN_RING_DEFAULT 4
@@ -150,6 +163,10 @@ struct proto_roster {
 	struct proto_member *members; /* ascending by id */
 	size_t n_retired;
 	struct proto_retired *retired; /* ascending by id */
+	/* New network key (body key 9): present when netkey_sealed is non-NULL, then with
+	 * n_members entries, one per member in the members' order. */
+	uint64_t netkey_old_until_ms;
+	uint8_t (*netkey_sealed)[PROTO_ROSTER_SEALED_NETKEY_LEN];
 	size_t n_sigs;
 	uint32_t *sig_steward; /* steward index of each signature */
 	uint8_t (*sigs)[64];
@@ -270,9 +287,17 @@ const struct proto_retired *proto_roster_find_retired(const struct proto_roster 
 						      const uint8_t id[32]);
 
 /*
+ * proto_roster_successor() - the member id that speaks for @id now: @id's retired entry's
+ * successor, followed through later retirements (at most n_retired steps, so a cycle a
+ * roster could never pass check for ends anyway). NULL when @id is not retired or has no
+ * successor. The pointer borrows @r.
+ */
+const uint8_t *proto_roster_successor(const struct proto_roster *r, const uint8_t id[32]);
+
+/*
  * proto_roster_retire() - retire @e->id (borrowed entry) in @r: the member of that id, if
  * present, is removed, and the entry inserted at its sorted place or, when @e->id is retired
- * already, replaces the old entry. Every signature is dropped. The entry is not checked
+ * already, replaces the old entry. Every signature and the new network key are dropped. The entry is not checked
  * here (encode does that). Returns 0, -ENOMEM, or PROTO_E_TOO_LARGE at
  * PROTO_ROSTER_RETIRED_MAX entries.
  */
@@ -280,7 +305,7 @@ int proto_roster_retire(struct proto_roster *r, const struct proto_retired *e);
 
 /*
  * proto_roster_add_member() - insert a deep copy of @m (borrowed) at its sorted place. The
- * body changes, so every signature in @r is dropped. The member is not checked here (encode
+ * body changes, so every signature in @r is dropped, and so is the new network key. The member is not checked here (encode
  * and proto_roster_check_member() do that). Returns 0, -ENOMEM, PROTO_E_TOO_LARGE at
  * PROTO_ROSTER_MEMBERS_MAX members, PROTO_E_ROSTER_MEMBER when the id is already present,
  * -EINVAL when a list count is non-zero but its array is NULL.
@@ -288,13 +313,17 @@ int proto_roster_retire(struct proto_roster *r, const struct proto_retired *e);
 int proto_roster_add_member(struct proto_roster *r, const struct proto_member *m);
 
 /*
- * proto_roster_remove_member() - remove the member @id and drop every signature.
+ * proto_roster_remove_member() - remove the member @id and drop every signature and the
+ * new network key.
  * Returns 0 or PROTO_E_ROSTER_NOT_MEMBER.
  */
 int proto_roster_remove_member(struct proto_roster *r, const uint8_t id[32]);
 
 /* proto_roster_clear_sigs() - drop every signature (after editing the body in place). */
 void proto_roster_clear_sigs(struct proto_roster *r);
+
+/* proto_roster_clear_netkey() - drop the new network key (body key 9), if any. */
+void proto_roster_clear_netkey(struct proto_roster *r);
 
 /* proto_roster_free() - free @r and everything it owns. NULL is a no-op. */
 void proto_roster_free(struct proto_roster *r);

@@ -246,7 +246,7 @@ int store__vote_update(MDB_cursor *c, const struct store_item *it)
 	MDB_val k = mval(key, sizeof(key)), d;
 	int rc;
 
-	vote_key(key, it->ind_id, r->prov, voter_of(r));
+	vote_key(key, it->ind_id, r->prov, item_voter(it));
 	rc = mdb_cursor_get(c, &k, &d, MDB_SET_KEY);
 	if (rc == 0) {
 		rc = store_codec_vote_decode(&cur, d.mv_data, d.mv_size);

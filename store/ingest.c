@@ -110,7 +110,7 @@ static int ingest_one(MDB_txn *txn, struct ingest_ctx *ic, struct store_item *it
 	rm.prov = r->prov;
 	rm.created_ms = r->created_ms;
 	rm.valid_until_ms = r->valid_until_ms;
-	memcpy(rm.voter, voter_of(r), 32);
+	memcpy(rm.voter, item_voter(it), 32);
 	/* The index entry and the vote are neighbours: one cursor, one descent. */
 	idx_key(key, it->ind_id, it->report_id);
 	k = mval(key, IDX_KEY_LEN);

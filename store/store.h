@@ -147,6 +147,12 @@ struct store_item {
 	 */
 	const uint8_t *outbox_to;
 	size_t n_outbox;
+	/*
+	 * Optional (attributed reports only; NULL: the signer): the member id whose vote this
+	 * report is, when its signer is a retired id with a successor (proto_roster_successor()),
+	 * so a member that replaced its keys keeps one vote per indicator.
+	 */
+	const uint8_t *voter;
 	/* Out, valid once store_ingest() returned 0. */
 	int result;	    /* STORE_NEW, STORE_DUP, or a negative code: why it was rejected */
 	uint8_t ind_id[32]; /* indicator id of r (set for NEW and DUP) */
@@ -184,6 +190,29 @@ struct store_batch {
 	size_t n_dels;
 	size_t n_deleted; /* out: how many of @dels were present and are now gone */
 };
+
+/* A retired member id and the id that speaks for it now (proto_roster_successor()). */
+struct store_voter_pair {
+	uint8_t from[32];
+	uint8_t to[32];
+};
+
+/*
+ * store_voters_move() - in ONE durable write transaction, make every attributed vote of
+ * each @pairs[i].from (borrowed) a vote of @pairs[i].to: where both voted on an indicator
+ * the vote rule keeps one (newest created, ties to the larger report id; a revoke tombstone
+ * counts), the old id's vote is deleted, the index entries of its reports name the new id,
+ * and the indicator's summary is recomputed with a feed entry (@now_ms: the feed time and
+ * expiry state). Records @epoch as the roster epoch whose successors are applied
+ * (store_voters_epoch()). Scans the whole indicators database: run it in a worker, at a
+ * roster change. *@n_moved (may be NULL) = votes moved. Idempotent. Returns 0, -EINVAL,
+ * -ENOMEM, STORE_E_CORRUPT, or an LMDB error.
+ */
+int store_voters_move(struct store *s, const struct store_voter_pair *pairs, size_t n_pairs,
+		      uint64_t epoch, uint64_t now_ms, size_t *n_moved);
+
+/* store_voters_epoch() - the @epoch of the last store_voters_move() (0: never). */
+int store_voters_epoch(struct store *s, uint64_t *epoch);
 
 /*
  * store_apply() - store_ingest() of b->items, then b->puts, then b->dels, in ONE durable

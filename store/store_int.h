@@ -123,6 +123,12 @@ static inline const uint8_t *voter_of(const struct proto_report *r)
 	return r->prov == PROTO_PROV_ATTRIBUTED ? r->signer : r->link_tag;
 }
 
+/* The voter of an item: its successor id when the caller named one (store_item.voter). */
+static inline const uint8_t *item_voter(const struct store_item *it)
+{
+	return it->voter && it->r->prov == PROTO_PROV_ATTRIBUTED ? it->voter : voter_of(it->r);
+}
+
 static inline void pair_key(uint8_t key[PAIR_KEY_LEN], const uint8_t a[32], const uint8_t b[32])
 {
 	memcpy(key, a, 32);

@@ -599,6 +599,17 @@ int node_cmd_status(int argc, char **argv)
 		       jint(o, "links_up"), jint(o, "wanted_up"), jint(o, "wanted"));
 	else if (o)
 		printf("overlay    %s\n", jstr(o, "state"));
+	json_t *nk = json_object_get(resp, "network_key"), *pk;
+	if (json_is_object(nk)) {
+		printf("netkey     %s", jstr(nk, "id"));
+		if (jint(nk, "epoch"))
+			printf(" (from roster epoch %lld)", jint(nk, "epoch"));
+		pk = json_object_get(nk, "previous");
+		if (pk)
+			printf("; previous key %s also accepted until %s", jstr(pk, "id"),
+			       jstr(pk, "until"));
+		putchar('\n');
+	}
 	printf("ingest     %lld accepted, %lld duplicates, %lld rejected, %lld pending\n",
 	       jint(i, "accepted"), jint(i, "duplicates"), jint(i, "rejected"), jint(i, "pending"));
 	json_t *lag = json_object_get(resp, "loop");

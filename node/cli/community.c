@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * `chatham community init`: a community's public file, its secret network key and, when
- * asked, the steward keys. Secrets are written only through node/common/keyfile.h (0600,
- * atomic) and wiped after use; nothing secret is ever printed.
+ * asked, the steward keys. `chatham community rotate-network-key`: a roster draft that
+ * delivers a new network key sealed to each member. Secrets are written only through
+ * node/common/keyfile.h (0600, atomic) and wiped after use; nothing secret is ever printed.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "node/cli/cmd.h"
 #include "node/cli/util.h"
@@ -98,7 +100,7 @@ out:
 	return r;
 }
 
-int node_cmd_community(int argc, char **argv)
+static int community_init(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"name", required_argument, NULL, 'n'},
@@ -127,17 +129,6 @@ int node_cmd_community(int argc, char **argv)
 	size_t n_given = 0;
 	int opt, r;
 
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		fputs(community_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? NODE_CMD_EXIT_USAGE : NODE_CMD_EXIT_OK;
-	}
-	if (strcmp(argv[1], "init") != 0) {
-		fprintf(stderr, "chatham: community: unknown subcommand '%s' (only init)\n",
-			argv[1]);
-		return NODE_CMD_EXIT_USAGE;
-	}
-	argc--;
-	argv++;
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, ":n:s:p:k:S:T:Q:W:o:fjh", opts, NULL)) != -1) {
 		switch (opt) {
@@ -349,4 +340,163 @@ fail_quiet:
 	json_decref(res);
 	json_decref(files);
 	return NODE_CMD_EXIT_FAIL;
+}
+
+/* ------------------------------------------------------------------ rotate-network-key */
+
+static const char rotate_usage[] =
+	"usage: chatham community rotate-network-key --roster FILE [--out FILE]\n"
+	"           [--overlap DURATION] [--json]\n\n"
+	"Make a roster draft that rotates the community's network key (the Noise PSK every\n"
+	"member holds): a new random key, sealed to each member's transport key in the\n"
+	"roster, so it is never written in clear and a member left out of the roster never\n"
+	"receives it. Nodes that adopt the roster accept the old key besides the new one\n"
+	"until the overlap ends, then only the new one, and rewrite their network key file.\n"
+	"A complete roster FILE starts the next epoch's draft (--out another file); a draft\n"
+	"is rotated in place. Remove departing members first: changing the members\n"
+	"afterwards drops the new key. Then K stewards sign the draft (roster sign).\n\n"
+	"  -r, --roster FILE        the roster to start from\n"
+	"  -o, --out FILE           where to write the draft (default: FILE)\n"
+	"  -w, --overlap DURATION   how long the old key stays accepted, from now: seconds,\n"
+	"                           or a number with s, m, h or d (default 7d, 1s-366d)\n"
+	"  -j, --json               print the result as JSON\n"
+	"  -h, --help               this text\n";
+
+/* "N", "Ns", "Nm", "Nh" or "Nd" in 1 s .. 366 days; milliseconds, or 0 when invalid. */
+static uint64_t parse_duration_ms(const char *s)
+{
+	static const struct {
+		char unit;
+		uint64_t ms;
+	} units[] = {{'s', 1000}, {'m', 60000}, {'h', 3600000}, {'d', 86400000}};
+	unsigned long long v = 0;
+	uint64_t mul = 1000;
+	size_t n = strlen(s);
+	char num[16];
+
+	if (n == 0 || n >= sizeof(num))
+		return 0;
+	memcpy(num, s, n + 1);
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (num[n - 1] == units[i].unit) {
+			mul = units[i].ms;
+			num[--n] = '\0';
+		}
+	}
+	if (n == 0 || node_cli_parse_uint(num, 366ull * 86400, &v) || v == 0 ||
+	    v * mul > 366ull * 86400000)
+		return 0;
+	return v * mul;
+}
+
+static int community_rotate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"roster", required_argument, NULL, 'r'},  {"out", required_argument, NULL, 'o'},
+		{"overlap", required_argument, NULL, 'w'}, {"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},	   {NULL, 0, NULL, 0},
+	};
+	const char *cmd = "community rotate-network-key", *in = NULL, *out = NULL;
+	uint64_t overlap_ms = 7ull * 86400000, until;
+	struct proto_roster *r = NULL;
+	struct timespec ts;
+	uint8_t key[32], id[8];
+	char hex[17], when[32];
+	bool json = false;
+	time_t t;
+	int opt, err, code = NODE_CMD_EXIT_FAIL;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, ":r:o:w:jh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'r':
+			in = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'w':
+			overlap_ms = parse_duration_ms(optarg);
+			if (!overlap_ms)
+				return node_cli_usage_error(cmd,
+							    "--overlap takes 1s-366d (a number "
+							    "of seconds, or with s, m, h or d)");
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs(rotate_usage, stdout);
+			return NODE_CMD_EXIT_OK;
+		default:
+			return node_cli_option_error("community rotate-network-key", opt, argv);
+		}
+	}
+	if (optind != argc)
+		return node_cli_usage_error(cmd, "unexpected argument");
+	if (!in)
+		return node_cli_usage_error(cmd, "--roster FILE is required");
+	if (!out)
+		out = in;
+	if (proto_crypto_init())
+		return node_cli_errorf(cmd, "cannot initialise libsodium");
+	err = node_keyfile_load_roster(in, &r);
+	if (err)
+		return node_cli_file_error(cmd, "roster", in, err);
+	if (node_cli_roster_begin_edit(cmd, r, in, out))
+		goto out;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	until = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + overlap_ms;
+	proto_community_netkey_generate(key);
+	proto_community_netkey_id(key, id);
+	err = proto_community_netkey_seal(r, key, until);
+	proto_wipe(key, sizeof(key));
+	if (err) {
+		node_cli_errorf(cmd, "cannot seal the new key: %s", proto_error_str(err));
+		goto out;
+	}
+	err = node_keyfile_save_roster(out, r, NODE_KEYFILE_OVERWRITE);
+	if (err) {
+		node_cli_errorf(cmd, "cannot write %s: %s", out, proto_error_str(err));
+		goto out;
+	}
+	t = (time_t)(until / 1000);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	proto_hex_encode(hex, id, sizeof(id));
+	if (json) {
+		node_cli_print_json(json_pack("{s:s, s:I, s:s, s:I, s:s, s:I}", "roster", out,
+					      "epoch", (json_int_t)r->epoch, "network_key_id", hex,
+					      "members", (json_int_t)r->n_members, "old_key_until",
+					      when, "old_key_until_ms", (json_int_t)until));
+	} else {
+		printf("%s: epoch %llu draft rotates the network key to %s, sealed to %zu "
+		       "members; the old key is accepted until %s\n",
+		       out, (unsigned long long)r->epoch, hex, r->n_members, when);
+		printf("Next: %u steward(s) sign it (`chatham roster sign --roster %s "
+		       "--previous ROSTER --steward-key FILE`), then it goes to the nodes as any "
+		       "roster does\n",
+		       r->threshold, out);
+	}
+	code = NODE_CMD_EXIT_OK;
+out:
+	proto_roster_free(r);
+	return code;
+}
+
+int node_cmd_community(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fputs(community_usage, argc < 2 ? stderr : stdout);
+		fputs("\n", argc < 2 ? stderr : stdout);
+		fputs(rotate_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? NODE_CMD_EXIT_USAGE : NODE_CMD_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "init"))
+		return community_init(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "rotate-network-key"))
+		return community_rotate(argc - 1, argv + 1);
+	fprintf(stderr,
+		"chatham: community: unknown subcommand '%s' (init or rotate-network-key)\n",
+		argv[1]);
+	return NODE_CMD_EXIT_USAGE;
 }

@@ -36,6 +36,7 @@
 #include "proto/indicator.h"
 #include "proto/keys.h"
 #include "proto/poc.h"
+#include "proto/rekey.h"
 #include "proto/roster.h"
 
 #define PUB_MAX 4096
@@ -94,14 +95,6 @@ static int load_authority(const char *path, struct authority *a, const char **wh
 	return e1 == PROTO_E_COMMUNITY_FORMAT ? e2 : e1;
 }
 
-/* Complete: a quorum of the roster's own stewards signed it (see the header comment). */
-static bool roster_complete(const struct proto_roster *r)
-{
-	return r->n_sigs > 0 &&
-	       proto_roster_verify(r, r->community, (const uint8_t(*)[32])r->stewards,
-				   r->n_stewards, r->threshold, 0) == 0;
-}
-
 /*
  * Which signatures verify against @a: the precise diagnosis for `roster verify`. Prints one
  * line per bad signature to stderr; returns the number of good ones.
@@ -145,30 +138,6 @@ static int load_roster(const char *cmd, const char *path, struct proto_roster **
  * Prepares @r for an edit: a draft stays in its epoch (partial signatures dropped, with a
  * note), a complete roster becomes the next epoch's draft, which may not overwrite it.
  */
-static int begin_edit(const char *cmd, struct proto_roster *r, const char *in, const char *out)
-{
-	if (roster_complete(r)) {
-		if (!strcmp(in, out))
-			return node_cli_errorf(
-				cmd,
-				"%s is a complete roster (epoch %llu, signed by the stewards); "
-				"write the epoch %llu draft to another file with --out FILE",
-				in, (unsigned long long)r->epoch, (unsigned long long)r->epoch + 1);
-		r->epoch++;
-		proto_roster_clear_sigs(r);
-		fprintf(stderr, "chatham: %s: starting the epoch %llu draft in %s\n", cmd,
-			(unsigned long long)r->epoch, out);
-		return 0;
-	}
-	if (r->n_sigs) {
-		fprintf(stderr,
-			"chatham: %s: dropping %zu signature(s) of the epoch %llu draft: the "
-			"stewards must sign the changed roster again\n",
-			cmd, r->n_sigs, (unsigned long long)r->epoch);
-		proto_roster_clear_sigs(r);
-	}
-	return 0;
-}
 
 static int save_roster(const char *cmd, const char *path, const struct proto_roster *r)
 {
@@ -303,6 +272,13 @@ static const char roster_usage[] =
 	"        what it signed before. Same epoch rules as add.\n"
 	"          --from TIME            the last moment the key is trusted\n"
 	"          --successor HEX        the member id that continues this member (a member)\n"
+	"rotate  Accept a member's key rotation statement (from chatham keygen --rotate, signed\n"
+	"        by its old and its new identity key): the member keeps its entry with its new\n"
+	"        keys, and its old id is retired from TIME (default now) with the new id as\n"
+	"        successor, so every node counts the old id's votes as the new id's. Same\n"
+	"        epoch rules as add.\n"
+	"          --statement FILE       the member's FILE.rotation\n"
+	"          --from TIME            reports the old key signs after TIME are refused\n"
 	"stewards  Add, remove or replace stewards and set the threshold K of the next epoch\n"
 	"        (same epoch rules as add). The stewards and K in office (the previous\n"
 	"        roster's) sign the change; the new ones take over from the epoch after.\n"
@@ -334,6 +310,7 @@ enum {
 	OPT_THRESHOLD,
 	OPT_FROM,
 	OPT_SUCCESSOR,
+	OPT_STATEMENT,
 	OPT_POC_EMAIL,
 	OPT_POC_URL,
 	OPT_POC_PHONE,
@@ -370,6 +347,7 @@ static const struct option roster_opts[] = {
 	{"threshold", required_argument, NULL, OPT_THRESHOLD},
 	{"from", required_argument, NULL, OPT_FROM},
 	{"successor", required_argument, NULL, OPT_SUCCESSOR},
+	{"statement", required_argument, NULL, OPT_STATEMENT},
 	{"poc-email", required_argument, NULL, OPT_POC_EMAIL},
 	{"poc-url", required_argument, NULL, OPT_POC_URL},
 	{"poc-phone", required_argument, NULL, OPT_POC_PHONE},
@@ -387,7 +365,7 @@ static const struct option roster_opts[] = {
 
 struct roster_args {
 	const char *roster, *community, *out, *key, *name, *previous, *authority, *steward_key;
-	const char *member_id, *transport_pk, *ring_pk, *from, *successor;
+	const char *member_id, *transport_pk, *ring_pk, *from, *successor, *statement;
 	size_t n_alias, n_domain, n_addr;
 	char *alias[PROTO_ROSTER_ALIASES_MAX];
 	char *domain[PROTO_ROSTER_ALIASES_MAX];
@@ -503,6 +481,9 @@ static int roster_parse(const char *cmd, int argc, char **argv, struct roster_ar
 			break;
 		case OPT_SUCCESSOR:
 			a->successor = optarg;
+			break;
+		case OPT_STATEMENT:
+			a->statement = optarg;
 			break;
 		case OPT_POC_EMAIL:
 		case OPT_POC_URL:
@@ -708,7 +689,7 @@ static int roster_add(const char *cmd, struct roster_args *a)
 				goto out;
 			}
 		}
-		if (begin_edit(cmd, r, a->roster, a->out))
+		if (node_cli_roster_begin_edit(cmd, r, a->roster, a->out))
 			goto out;
 	}
 	if ((idx = proto_roster_find_member(r, m.id)) >= 0) {
@@ -779,7 +760,7 @@ static int roster_remove(const char *cmd, struct roster_args *a)
 		code = node_cli_errorf(cmd, "a roster needs at least one member; nothing written");
 		goto out;
 	}
-	if (begin_edit(cmd, r, a->roster, a->out))
+	if (node_cli_roster_begin_edit(cmd, r, a->roster, a->out))
 		goto out;
 	proto_roster_remove_member(r, id);
 	if (save_roster(cmd, a->out, r))
@@ -842,7 +823,7 @@ static int roster_revoke(const char *cmd, struct roster_args *a)
 			node_cli_hex32(hex, e.successor), a->roster);
 		goto out;
 	}
-	if (begin_edit(cmd, r, a->roster, a->out))
+	if (node_cli_roster_begin_edit(cmd, r, a->roster, a->out))
 		goto out;
 	err = proto_roster_retire(r, &e);
 	if (!err)
@@ -920,7 +901,7 @@ static int roster_stewards(const char *cmd, struct roster_args *a)
 				       n);
 		goto out;
 	}
-	if (begin_edit(cmd, r, a->roster, a->out))
+	if (node_cli_roster_begin_edit(cmd, r, a->roster, a->out))
 		goto out;
 	free(r->stewards);
 	r->stewards = st;
@@ -1109,6 +1090,11 @@ static json_t *roster_json(const struct proto_roster *r)
 		json_object_set_new(o, "retired", ret);
 	else
 		json_decref(ret);
+	if (o && r->netkey_sealed)
+		json_object_set_new(o, "new_network_key",
+				    json_pack("{s:I, s:I}", "old_key_until_ms",
+					      (json_int_t)r->netkey_old_until_ms, "sealed_to",
+					      (json_int_t)r->n_members));
 	return o;
 fail:
 	json_decref(ret);
@@ -1189,6 +1175,17 @@ static int roster_show(const char *cmd, struct roster_args *a)
 		if (e->has_successor)
 			printf("      successor: %s\n", node_cli_hex32(hex, e->successor));
 	}
+	if (r->netkey_sealed) {
+		char when[32];
+		time_t t = (time_t)(r->netkey_old_until_ms / 1000);
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		printf("new network key: sealed to each of the %zu members; the old key is "
+		       "accepted until %s\n",
+		       r->n_members, when);
+	}
 	json_decref(j);
 	proto_roster_free(r);
 	return NODE_CMD_EXIT_OK;
@@ -1254,15 +1251,97 @@ out:
 	return code;
 }
 
+static int cmp_member(const void *a, const void *b)
+{
+	return memcmp(((const struct proto_member *)a)->id, ((const struct proto_member *)b)->id,
+		      32);
+}
+
+static int roster_rotate(const char *cmd, struct roster_args *a)
+{
+	struct proto_roster *r = NULL;
+	struct proto_retired e = {0};
+	struct proto_rekey st;
+	struct proto_member *m;
+	struct timespec ts;
+	uint8_t *buf = NULL;
+	size_t len;
+	char hex[65], hex2[65];
+	int code = NODE_CMD_EXIT_FAIL, err, idx;
+
+	if (!a->statement)
+		return node_cli_usage_error(cmd, "--statement FILE is required (the member's "
+						 "FILE.rotation from chatham keygen --rotate)");
+	if (!a->from || !strcmp(a->from, "now")) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		e.not_after_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	} else if (node_req_time_parse(a->from, &e.not_after_ms)) {
+		return node_cli_usage_error(cmd, "--from takes an RFC 3339 time such as "
+						 "2026-01-31T12:00:00Z, or now");
+	}
+	err = node_keyfile_read_public(a->statement, &buf, &len, PROTO_REKEY_MAX_BYTES);
+	if (err)
+		return node_cli_file_error(cmd, "key rotation statement", a->statement, err);
+	err = proto_rekey_decode(&st, buf, len);
+	free(buf);
+	if (err)
+		return node_cli_errorf(cmd, "%s: not a valid key rotation statement: %s",
+				       a->statement, proto_error_str(err));
+	if (load_roster(cmd, a->roster, &r))
+		return NODE_CMD_EXIT_FAIL;
+	if (memcmp(st.community, r->community, 32)) {
+		code = node_cli_errorf(cmd, "%s is for another community than %s", a->statement,
+				       a->roster);
+		goto out;
+	}
+	idx = proto_roster_find_member(r, st.old_id);
+	if (idx < 0) {
+		code = node_cli_errorf(cmd, "the statement's old id %.16s... is not a member of %s",
+				       node_cli_hex32(hex, st.old_id), a->roster);
+		goto out;
+	}
+	if (node_cli_roster_begin_edit(cmd, r, a->roster, a->out))
+		goto out;
+	/* Same entry (name, lists, directory), new keys; the old id retired to the new one. */
+	m = &r->members[idx];
+	memcpy(m->id, st.new_id, 32);
+	memcpy(m->transport_pk, st.new_transport_pk, 32);
+	memcpy(m->ring_pk, st.new_ring_pk, 32);
+	qsort(r->members, r->n_members, sizeof(*r->members), cmp_member);
+	memcpy(e.id, st.old_id, 32);
+	memcpy(e.successor, st.new_id, 32);
+	e.has_successor = true;
+	err = proto_roster_retire(r, &e);
+	if (!err)
+		err = proto_roster_check(r);
+	if (err) {
+		code = node_cli_errorf(
+			cmd, "the roster would be invalid: %s%s", proto_error_str(err),
+			err == PROTO_E_ROSTER_MEMBER ? " (a new key is already in the roster)"
+						     : "");
+		goto out;
+	}
+	if (save_roster(cmd, a->out, r))
+		goto out;
+	printf("epoch %llu draft %s: member %.16s... now %.16s...; reports the old id signs "
+	       "after %s are refused, its votes count for the new id\n",
+	       (unsigned long long)r->epoch, a->out, node_cli_hex32(hex, st.old_id),
+	       node_cli_hex32(hex2, st.new_id), a->from ? a->from : "now");
+	code = NODE_CMD_EXIT_OK;
+out:
+	proto_roster_free(r);
+	return code;
+}
+
 int node_cmd_roster(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
 		int (*fn)(const char *cmd, struct roster_args *a);
 	} subs[] = {
-		{"add", roster_add},	       {"remove", roster_remove}, {"revoke", roster_revoke},
-		{"stewards", roster_stewards}, {"sign", roster_sign},	  {"show", roster_show},
-		{"verify", roster_verify},
+		{"add", roster_add},	   {"remove", roster_remove},	  {"revoke", roster_revoke},
+		{"rotate", roster_rotate}, {"stewards", roster_stewards}, {"sign", roster_sign},
+		{"show", roster_show},	   {"verify", roster_verify},
 	};
 	struct roster_args a;
 	char cmd[32];
@@ -1284,8 +1363,8 @@ int node_cmd_roster(int argc, char **argv)
 		return subs[i].fn(cmd, &a);
 	}
 	fprintf(stderr,
-		"chatham: roster: unknown subcommand '%s' (add, remove, revoke, stewards, "
-		"sign, show, verify)\n",
+		"chatham: roster: unknown subcommand '%s' (add, remove, revoke, rotate, "
+		"stewards, sign, show, verify)\n",
 		argv[1]);
 	return NODE_CMD_EXIT_USAGE;
 }

@@ -92,6 +92,46 @@ int node_cli_write_public_json(const char *path, json_t *j, unsigned flags)
 	return r;
 }
 
+bool node_cli_roster_complete(const struct proto_roster *r)
+{
+	return r->n_sigs > 0 &&
+	       proto_roster_verify(r, r->community, (const uint8_t(*)[32])r->stewards,
+				   r->n_stewards, r->threshold, 0) == 0;
+}
+
+int node_cli_roster_begin_edit(const char *cmd, struct proto_roster *r, const char *in,
+			       const char *out)
+{
+	if (node_cli_roster_complete(r)) {
+		if (!strcmp(in, out))
+			return node_cli_errorf(
+				cmd,
+				"%s is a complete roster (epoch %llu, signed by the stewards); "
+				"write the epoch %llu draft to another file with --out FILE",
+				in, (unsigned long long)r->epoch, (unsigned long long)r->epoch + 1);
+		r->epoch++;
+		proto_roster_clear_sigs(r);
+		if (r->netkey_sealed)
+			fprintf(stderr,
+				"chatham: %s: the new network key of epoch %llu stays in that "
+				"epoch; the epoch %llu draft carries none\n",
+				cmd, (unsigned long long)r->epoch - 1,
+				(unsigned long long)r->epoch);
+		proto_roster_clear_netkey(r);
+		fprintf(stderr, "chatham: %s: starting the epoch %llu draft in %s\n", cmd,
+			(unsigned long long)r->epoch, out);
+		return 0;
+	}
+	if (r->n_sigs) {
+		fprintf(stderr,
+			"chatham: %s: dropping %zu signature(s) of the epoch %llu draft: the "
+			"stewards must sign the changed roster again\n",
+			cmd, r->n_sigs, (unsigned long long)r->epoch);
+		proto_roster_clear_sigs(r);
+	}
+	return 0;
+}
+
 int node_cli_option_error(const char *cmd, int c, char **argv)
 {
 	const char *arg = optind > 0 ? argv[optind - 1] : "";

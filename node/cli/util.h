@@ -8,7 +8,10 @@
 #define CHATHAM_NODE_CLI_UTIL_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
+
+#include "proto/roster.h"
 
 /* Prints "chatham: @cmd: <message>" on stderr; returns NODE_CMD_EXIT_FAIL. */
 int node_cli_errorf(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -47,5 +50,20 @@ void node_cli_print_json(json_t *j);
  * through node_keyfile_write_public() with its @flags. Returns 0 or a negative error.
  */
 int node_cli_write_public_json(const char *path, json_t *j, unsigned flags);
+
+/*
+ * node_cli_roster_complete() - a quorum of @r's own stewards signed it: the roster nodes
+ * run with, which authorises the next epoch (not a draft).
+ */
+bool node_cli_roster_complete(const struct proto_roster *r);
+
+/*
+ * node_cli_roster_begin_edit() - before @cmd edits @r, read from @in and to be written to
+ * @out: a complete roster becomes the draft of the next epoch (refused when @out is @in,
+ * which would overwrite the complete roster; a new network key stays in its epoch), a
+ * draft loses its signatures. Notes go to stderr. Returns 0 or NODE_CMD_EXIT_FAIL.
+ */
+int node_cli_roster_begin_edit(const char *cmd, struct proto_roster *r, const char *in,
+			       const char *out);
 
 #endif

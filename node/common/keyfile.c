@@ -332,6 +332,36 @@ int node_keyfile_save_oprf_share(const char *path, const uint8_t community[32], 
 	return err;
 }
 
+int node_keyfile_load_netkey_state(const char *path, struct proto_netkey_state *k)
+{
+	uint8_t *buf;
+	size_t len;
+	int err = node_keyfile_read_secret(path, &buf, &len);
+
+	if (err) {
+		proto_wipe(k, sizeof(*k));
+		return err;
+	}
+	err = proto_community_netkey_state_decode(k, buf, len);
+	node_keyfile_free_secret(buf, len);
+	return err;
+}
+
+int node_keyfile_save_netkey_state(const char *path, const struct proto_netkey_state *k,
+				   unsigned flags)
+{
+	uint8_t *buf;
+	size_t len;
+	int err = proto_community_netkey_state_encode(k, &buf, &len);
+
+	if (err)
+		return err;
+	err = node_keyfile_write_secret(path, buf, len, flags);
+	proto_wipe(buf, len);
+	free(buf);
+	return err;
+}
+
 int node_keyfile_load_community(const char *path, struct proto_community *c)
 {
 	uint8_t *buf;

@@ -76,6 +76,10 @@ int node_keyfile_save_steward(const char *path, const uint8_t sk[64], unsigned f
 /* Network key (proto/community.h), secret. */
 int node_keyfile_load_netkey(const char *path, uint8_t key[32]);
 int node_keyfile_save_netkey(const char *path, const uint8_t key[32], unsigned flags);
+/* The network key file with a rotation's state (proto_netkey_state); wipe @k after use. */
+int node_keyfile_load_netkey_state(const char *path, struct proto_netkey_state *k);
+int node_keyfile_save_netkey_state(const char *path, const struct proto_netkey_state *k,
+				   unsigned flags);
 
 /*
  * OPRF key share of a sealed-sighting share holder (proto/community.h), secret. Loading

@@ -87,6 +87,13 @@ struct node_daemon {
 	struct node_exporter *exporter;
 	struct node_overlay *overlay; /* NULL: off (no network key) or stopping */
 	struct node_dissem *dissem;   /* with the overlay; NULL once stopped */
+	/* The overlay's network keys as the network key file holds them (netkey_on: the file
+	 * existed at start); changed only on the loop (netkey_update_finish(), expiry). */
+	struct proto_netkey_state netkeys;
+	bool netkey_on, netkey_writing;
+	/* Votes of retired ids moved to their successors up to this roster epoch (a job). */
+	uint64_t voters_epoch;
+	bool voters_job;
 
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t watchdog, housekeeping, shutdown_poll;
@@ -101,6 +108,7 @@ struct node_daemon {
 	uint64_t reloads, reload_failures;
 	uint64_t roster_conflicts; /* rosters refused as a second roster of a held epoch */
 	uint64_t outbox_departed;  /* outbox copies dropped because the recipient left */
+	uint64_t netkey_rotations; /* new network keys adopted from rosters since start */
 	uint64_t notices_departed; /* notices dropped from their outbox for the same reason */
 	char last_status[256];
 	int exit_code;
@@ -322,6 +330,269 @@ static int add_roster(struct node_daemon *d, struct proto_roster *r)
 static const struct proto_roster *newest_roster(const struct node_daemon *d)
 {
 	return d->n_rosters ? d->rosters[d->n_rosters - 1] : NULL;
+}
+
+/* ------------------------------------------------------------------ network key rotation */
+
+static char *rfc3339(char out[32], uint64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, 32, "%llu ms", (unsigned long long)ms);
+	return out;
+}
+
+static char *netkey_hex(char out[17], const uint8_t key[32])
+{
+	uint8_t id[8];
+
+	proto_community_netkey_id(key, id);
+	return proto_hex_encode(out, id, sizeof(id));
+}
+
+/*
+ * A roster that carries a new network key (proto/roster.h "New network key") is adopted by
+ * a pool job (a roster from a link, or the roster file at reload) or at start-up. The job
+ * works on a copy of the node's keys taken on the loop when it starts: it opens the key with
+ * this node's transport key, records it (proto_community_netkey_adopt()) and rewrites the
+ * network key file (0600, atomic) with both keys; the loop then installs the copy in the
+ * overlay. The file is what a restart reads; should writing it fail, the node still uses
+ * the new key, and opens it again from the held roster at its next start.
+ */
+struct netkey_update {
+	struct proto_netkey_state k;
+	bool on, changed;
+};
+
+static void netkey_update_begin(const struct node_daemon *d, struct netkey_update *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->on = d->netkey_on;
+	if (u->on)
+		u->k = d->netkeys;
+}
+
+/* After @r was adopted; in the pool or at start-up. */
+static void netkey_update_apply(const struct node_daemon *d, const char *path,
+				struct netkey_update *u, const struct proto_roster *r)
+{
+	uint8_t key[32];
+	char hex[17], until[32];
+	int err;
+
+	if (!u->on || !r->netkey_sealed || r->epoch <= u->k.epoch)
+		return;
+	err = proto_community_netkey_open(r, d->keys.id_pk, d->keys.tx_sk, key);
+	if (err) {
+		log_err("roster epoch %llu rotates the network key, but this node cannot open "
+			"the key sealed to it (%s): it keeps its key, which members accept until "
+			"%s only",
+			(unsigned long long)r->epoch, proto_error_str(err),
+			rfc3339(until, r->netkey_old_until_ms));
+		return;
+	}
+	if (proto_community_netkey_adopt(&u->k, key, r->epoch, r->netkey_old_until_ms, now_ms())) {
+		u->changed = true;
+		err = node_keyfile_save_netkey_state(path, &u->k, NODE_KEYFILE_OVERWRITE);
+		if (err)
+			log_err("network key file %s: cannot write the new network key %s of roster "
+				"epoch %llu: %s. The node uses it until it stops and opens it again "
+				"from the roster at its next start",
+				path, netkey_hex(hex, key), (unsigned long long)r->epoch,
+				proto_error_str(err));
+	}
+	proto_wipe(key, sizeof(key));
+}
+
+/* On the loop: install what the job adopted. */
+static void netkey_update_finish(struct node_daemon *d, struct netkey_update *u)
+{
+	char hex[17], prev[17], until[32];
+
+	if (u->changed && d->overlay) {
+		d->netkeys = u->k;
+		node_overlay_set_network_keys(d->overlay, &d->netkeys);
+		d->netkey_rotations++;
+		if (d->netkeys.has_previous)
+			log_notice(
+				"network key %s adopted from roster epoch %llu; the previous key "
+				"%s is accepted until %s",
+				netkey_hex(hex, d->netkeys.key),
+				(unsigned long long)d->netkeys.epoch,
+				netkey_hex(prev, d->netkeys.previous),
+				rfc3339(until, d->netkeys.previous_until_ms));
+		else
+			log_notice("network key %s adopted from roster epoch %llu (the previous "
+				   "key's overlap is over)",
+				   netkey_hex(hex, d->netkeys.key),
+				   (unsigned long long)d->netkeys.epoch);
+	}
+	proto_wipe(&u->k, sizeof(u->k));
+}
+
+/*
+ * A roster whose retired ids name successors (a member that replaced its keys): the votes of
+ * each retired id become its successor's on every indicator (store_voters_move(), a scan of
+ * the store in the pool), so the member keeps one vote per indicator. Reports that arrive
+ * later are stored under the successor at admission (store_item.voter). The store records
+ * the epoch done, so a restart repeats nothing and a crash before the commit repeats it.
+ */
+struct voters_job {
+	uv_work_t work;
+	struct node_daemon *d;
+	const struct proto_roster *r; /* held by d until exit */
+	struct store_voter_pair *pairs;
+	size_t n_pairs, moved;
+	int err;
+};
+
+static void voters_work(uv_work_t *w)
+{
+	struct voters_job *j = w->data;
+
+	j->err = store_voters_move(j->d->store, j->pairs, j->n_pairs, j->r->epoch, now_ms(),
+				   &j->moved);
+}
+
+static void start_voters_job(struct node_daemon *d);
+
+static void voters_done(uv_work_t *w, int status)
+{
+	struct voters_job *j = w->data;
+	struct node_daemon *d = j->d;
+	int err = status ? status : j->err;
+
+	d->voters_job = false;
+	if (err) {
+		log_err("roster epoch %llu: cannot move the votes of retired ids to their "
+			"successors: %s",
+			(unsigned long long)j->r->epoch, proto_error_str(err));
+	} else {
+		d->voters_epoch = j->r->epoch;
+		if (j->moved)
+			log_notice(
+				"roster epoch %llu: %zu vote(s) of %zu retired id(s) now count for "
+				"their successors",
+				(unsigned long long)j->r->epoch, j->moved, j->n_pairs);
+		node_exporter_kick(d->exporter, d->snap);
+	}
+	free(j->pairs);
+	free(j);
+	if (!err && !d->stopping)
+		start_voters_job(d); /* a newer roster may have come meanwhile */
+}
+
+static void start_voters_job(struct node_daemon *d)
+{
+	const struct proto_roster *r = newest_roster(d);
+	struct voters_job *j;
+	size_t n = 0;
+
+	if (d->voters_job || d->stopping || !r || r->epoch <= d->voters_epoch)
+		return;
+	for (size_t i = 0; i < r->n_retired; i++)
+		n += r->retired[i].has_successor;
+	if (n == 0) {
+		d->voters_epoch = r->epoch;
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j || !(j->pairs = calloc(n, sizeof(*j->pairs)))) {
+		free(j);
+		log_err("out of memory moving the votes of retired ids");
+		return;
+	}
+	for (size_t i = 0; i < r->n_retired; i++) {
+		const uint8_t *to = proto_roster_successor(r, r->retired[i].id);
+
+		if (!r->retired[i].has_successor || !to)
+			continue;
+		memcpy(j->pairs[j->n_pairs].from, r->retired[i].id, 32);
+		memcpy(j->pairs[j->n_pairs++].to, to, 32);
+	}
+	j->d = d;
+	j->r = r;
+	j->work.data = j;
+	d->voters_job = true;
+	uv_queue_work(&d->loop, &j->work, voters_work, voters_done);
+}
+
+struct netkey_job {
+	uv_work_t work;
+	struct node_daemon *d;
+	struct proto_netkey_state k;
+	char *path;
+	int err;
+};
+
+static void netkey_write_work(uv_work_t *w)
+{
+	struct netkey_job *j = w->data;
+
+	j->err = node_keyfile_save_netkey_state(j->path, &j->k, NODE_KEYFILE_OVERWRITE);
+}
+
+static void netkey_write_done(uv_work_t *w, int status)
+{
+	struct netkey_job *j = w->data;
+
+	j->d->netkey_writing = false;
+	if (status || j->err)
+		log_err("network key file %s: cannot drop the previous key: %s (it is no longer "
+			"accepted all the same; the next start drops it again)",
+			j->path, status ? uv_strerror(status) : proto_error_str(j->err));
+	proto_wipe(&j->k, sizeof(j->k));
+	free(j->path);
+	free(j);
+}
+
+/*
+ * Housekeeping: once a rotation's overlap is over, stop accepting the previous key and
+ * rewrite the network key file without it (in the pool).
+ */
+static void netkey_expire(struct node_daemon *d)
+{
+	struct netkey_job *j;
+	char hex[17];
+
+	if (!d->overlay || d->netkey_writing || !d->netkeys.has_previous)
+		return;
+	if (!proto_community_netkey_expire(&d->netkeys, now_ms()))
+		return;
+	node_overlay_set_network_keys(d->overlay, &d->netkeys);
+	log_notice("the previous network key's overlap is over: only network key %s is "
+		   "accepted",
+		   netkey_hex(hex, d->netkeys.key));
+	j = calloc(1, sizeof(*j));
+	if (!j || !(j->path = strdup(node_config_str(d->cfg, NODE_NETWORK_KEY_FILE)))) {
+		free(j);
+		return;
+	}
+	j->d = d;
+	j->k = d->netkeys;
+	j->work.data = j;
+	d->netkey_writing = true;
+	uv_queue_work(&d->loop, &j->work, netkey_write_work, netkey_write_done);
+}
+
+static json_t *netkey_json(const struct node_daemon *d)
+{
+	char hex[17], prev[17], until[32];
+
+	if (!d->netkey_on)
+		return json_null();
+	if (!d->netkeys.has_previous)
+		return json_pack("{s:s, s:I, s:I}", "id", netkey_hex(hex, d->netkeys.key), "epoch",
+				 (json_int_t)d->netkeys.epoch, "rotations",
+				 (json_int_t)d->netkey_rotations);
+	return json_pack("{s:s, s:I, s:I, s:{s:s, s:s, s:I}}", "id",
+			 netkey_hex(hex, d->netkeys.key), "epoch", (json_int_t)d->netkeys.epoch,
+			 "rotations", (json_int_t)d->netkey_rotations, "previous", "id",
+			 netkey_hex(prev, d->netkeys.previous), "until",
+			 rfc3339(until, d->netkeys.previous_until_ms), "until_ms",
+			 (json_int_t)d->netkeys.previous_until_ms);
 }
 
 /*
@@ -584,6 +855,8 @@ static json_t *status_json(struct node_daemon *d)
 		json_object_set_new(resp, "overlay",
 				    json_pack("{s:s}", "state", d->stopping ? "stopping" : "off"));
 	}
+	if (resp)
+		json_object_set_new(resp, "network_key", netkey_json(d));
 	if (resp && d->dissem)
 		json_object_set_new(resp, "gossip", node_dissem_status_json(d->dissem));
 	if (resp && d->dissem)
@@ -1024,7 +1297,8 @@ struct reload_job {
 	struct node_warnlists *warnlists; /* read here; the snapshot gets it on the loop */
 	struct node_tagvocab *tagvocab;	  /* likewise */
 	int held_back;
-	bool conflict; /* the roster file conflicts with a held epoch */
+	bool conflict;		     /* the roster file conflicts with a held epoch */
+	struct netkey_update netkey; /* taken at the start, applied to a roster adopted */
 };
 
 /*
@@ -1094,6 +1368,9 @@ static void reload_work(uv_work_t *work)
 	if (err < 0)
 		log_warning("reload: keeping roster epoch %llu",
 			    (unsigned long long)newest_roster(d)->epoch);
+	if (j->roster)
+		netkey_update_apply(d, node_config_str(d->cfg, NODE_NETWORK_KEY_FILE), &j->netkey,
+				    j->roster);
 	j->snap = build_snap(d, j->cfg, j->roster);
 }
 
@@ -1136,6 +1413,9 @@ static void drop_departed(struct node_daemon *d, const struct proto_roster *r)
 			   (unsigned long long)r->epoch, n, n == 1 ? "" : "s");
 }
 
+static void start_reload(struct node_daemon *d);
+static void start_roster_job(struct node_daemon *d);
+
 static void reload_done(uv_work_t *work, int status)
 {
 	struct reload_job *j = work->data;
@@ -1171,6 +1451,8 @@ static void reload_done(uv_work_t *work, int status)
 					"publishes will be refused",
 					(unsigned long long)j->roster->epoch);
 			drop_departed(d, j->roster);
+			netkey_update_finish(d, &j->netkey);
+			start_voters_job(d);
 		}
 	}
 	node_warnlists_unref(d->warnlists);
@@ -1219,10 +1501,20 @@ static void reload_done(uv_work_t *work, int status)
 		   j->held_back ? " (some changes need a restart, see above)" : "");
 	node_exporter_kick(d->exporter, d->snap); /* export_red or redaction may have changed */
 out:
+	proto_wipe(&j->netkey, sizeof(j->netkey));
 	free(j);
 	d->last_status[0] = '\0';
 	node_notify("READY=1");
 	send_status(d);
+	/* A SIGHUP that came during this reload, else rosters that waited for it. */
+	if (d->stopping)
+		return;
+	if (d->reload_wanted) {
+		d->reload_wanted = false;
+		start_reload(d);
+	} else {
+		start_roster_job(d);
+	}
 }
 
 static void start_reload(struct node_daemon *d)
@@ -1232,7 +1524,9 @@ static void start_reload(struct node_daemon *d)
 	if (d->stopping)
 		return;
 	if (d->reloading) {
-		log_notice("reload already in progress");
+		log_notice("reload already in progress; it runs again when done");
+		d->reload_wanted =
+			true; /* the file may have changed since the running one read it */
 		return;
 	}
 	if (d->roster_job) {
@@ -1246,6 +1540,7 @@ static void start_reload(struct node_daemon *d)
 	}
 	j->d = d;
 	j->work.data = j;
+	netkey_update_begin(d, &j->netkey);
 	d->reloading = true;
 	node_notifyf("RELOADING=1\nSTATUS=reloading %s", d->config_path);
 	log_info("reloading %s", d->config_path);
@@ -1299,6 +1594,7 @@ static void on_housekeeping(uv_timer_t *t)
 	send_status(d);
 	if (d->stopping)
 		return;
+	netkey_expire(d);
 	node_exporter_retry(d->exporter, d->snap);
 	if (d->expiring)
 		return;
@@ -1353,7 +1649,8 @@ static void on_shutdown_poll(uv_timer_t *t)
 	if (d->api_closing)
 		return;
 	if (!node_ingest_idle(d->ingest) || d->reloading || d->expiring || d->reads_pending ||
-	    d->roster_job || d->dissem || !node_notices_idle(d->notices))
+	    d->roster_job || d->dissem || d->netkey_writing || d->voters_job ||
+	    !node_notices_idle(d->notices))
 		return;
 	if (!d->final_export_kicked) {
 		d->final_export_kicked = true;
@@ -1509,6 +1806,7 @@ struct roster_job {
 	uint8_t *bytes;
 	size_t len;
 	/* Results (the job reads d's rosters and configuration, unchanged while it runs): */
+	struct netkey_update netkey; /* taken when the job starts */
 	struct proto_roster *r;
 	struct node_snap *snap;
 	int err;
@@ -1527,15 +1825,16 @@ static void roster_work(uv_work_t *w)
 				      node_config_str(d->cfg, NODE_STATE_DIR), j->r, "a member");
 	if (!j->err)
 		j->err = store_roster_put(d->store, j->r->epoch, j->bytes, j->len);
+	if (!j->err)
+		netkey_update_apply(d, node_config_str(d->cfg, NODE_NETWORK_KEY_FILE), &j->netkey,
+				    j->r);
 	if (!j->err && !(j->snap = build_snap(d, d->cfg, j->r)))
 		j->err = -ENOMEM;
 }
 
-static void start_roster_job(struct node_daemon *d);
-static void start_reload(struct node_daemon *d);
-
 static void roster_job_free(struct roster_job *j)
 {
+	proto_wipe(&j->netkey, sizeof(j->netkey));
 	free(j->bytes);
 	free(j);
 }
@@ -1569,6 +1868,8 @@ static void roster_done(uv_work_t *w, int status)
 			"refused",
 			(unsigned long long)r->epoch);
 	drop_departed(d, r);
+	netkey_update_finish(d, &j->netkey);
+	start_voters_job(d);
 	if (j->snap) {
 		node_snap_set_warnlists(j->snap, d->warnlists); /* refcounts are the loop's */
 		node_snap_set_tagvocab(j->snap, d->tagvocab);
@@ -1613,6 +1914,7 @@ static void start_roster_job(struct node_daemon *d)
 	memmove(d->rosters_waiting + low, d->rosters_waiting + low + 1,
 		(--d->n_rosters_waiting - low) * sizeof(*d->rosters_waiting));
 	j->work.data = j;
+	netkey_update_begin(d, &j->netkey);
 	d->roster_job = true;
 	/* uv_queue_work() fails only for a NULL work callback. */
 	uv_queue_work(&d->loop, &j->work, roster_work, roster_done);
@@ -1744,10 +2046,10 @@ static int start_overlay(struct node_daemon *d)
 	struct node_overlay_callbacks cb;
 	struct node_dissem_config dc;
 	struct node_overlay_config oc;
-	uint8_t netkey[32];
+	struct netkey_update u;
 	int err;
 
-	err = node_keyfile_load_netkey(path, netkey);
+	err = node_keyfile_load_netkey_state(path, &d->netkeys);
 	if (err == -ENOENT) {
 		log_warning("network key file %s does not exist: the overlay is off and this node "
 			    "links with no other member",
@@ -1758,16 +2060,29 @@ static int start_overlay(struct node_daemon *d)
 		log_err("network key file %s: %s", path, proto_error_str(err));
 		return NODE_DAEMON_EXIT_CONFIG;
 	}
+	/* Rotations in held rosters the file does not record yet (a crash before the file
+	 * was written, or a write that failed), then the end of an overlap passed meanwhile. */
+	d->netkey_on = true;
+	netkey_update_begin(d, &u);
+	for (size_t i = 0; i < d->n_rosters; i++)
+		netkey_update_apply(d, path, &u, d->rosters[i]);
+	d->netkeys = u.k;
+	if (u.changed)
+		log_notice("network key adopted from held roster epoch %llu at start",
+			   (unsigned long long)d->netkeys.epoch);
+	proto_wipe(&u, sizeof(u));
+	if (proto_community_netkey_expire(&d->netkeys, now_ms()) &&
+	    (err = node_keyfile_save_netkey_state(path, &d->netkeys, NODE_KEYFILE_OVERWRITE)))
+		log_err("network key file %s: cannot drop the previous key: %s", path,
+			proto_error_str(err));
 	dissem_config(d->cfg, &dc);
 	d->dissem = node_dissem_new(&d->loop, d->store, d->snap, &dc, on_gossip_roster, d);
 	if (!d->dissem) {
-		proto_wipe(netkey, sizeof(netkey));
 		log_err("out of memory");
 		return 1;
 	}
 	err = sealed_setup(d);
 	if (err) {
-		proto_wipe(netkey, sizeof(netkey));
 		node_dissem_stop(d->dissem, NULL, NULL);
 		d->dissem = NULL;
 		return err;
@@ -1785,11 +2100,12 @@ static int start_overlay(struct node_daemon *d)
 	memset(&oc, 0, sizeof(oc));
 	oc.listen = node_config_addrs(d->cfg, NODE_OVERLAY_LISTEN, &oc.n_listen);
 	memcpy(oc.community_id, d->community.id, 32);
-	oc.network_key = netkey;
+	oc.network_key = d->netkeys.key;
 	oc.keys = &d->keys;
 	overlay_limits(d->cfg, &oc.lim);
 	err = node_overlay_start(&d->loop, &oc, &cb, &d->overlay);
-	proto_wipe(netkey, sizeof(netkey));
+	if (!err)
+		node_overlay_set_network_keys(d->overlay, &d->netkeys);
 	if (err) {
 		log_err("overlay: cannot start: %s", proto_error_str(err));
 		node_dissem_stop(d->dissem, NULL, NULL); /* not attached: frees at once */
@@ -1910,6 +2226,12 @@ static int start(struct node_daemon *d)
 		log_api_listen_error(path, err);
 		return 1;
 	}
+	err = store_voters_epoch(d->store, &d->voters_epoch);
+	if (err)
+		log_err("store: cannot read which successors' votes were moved: %s",
+			proto_error_str(err));
+	else
+		start_voters_job(d);
 	return start_overlay(d);
 }
 
@@ -1932,6 +2254,7 @@ static void teardown(struct node_daemon *d)
 	for (size_t i = 0; i < d->n_rosters_waiting; i++)
 		roster_job_free(d->rosters_waiting[i]);
 	proto_keys_wipe(&d->keys);
+	proto_wipe(&d->netkeys, sizeof(d->netkeys));
 	node_config_free(d->cfg);
 }
 

@@ -587,6 +587,8 @@ static int render_one(void *arg, const struct store_notice_msg *m)
 	if (m->flags || proto_notice_decode(m->bytes, m->len, &nt) ||
 	    nt.kind != PROTO_NOTICE_KIND_NOTICE)
 		return 0; /* received notices only */
+	if (nt.tlp == PROTO_TLP_RED && !c->j->snap->pcfg.export_red)
+		return 0; /* RED leaves the node only where [policy] export_red says so */
 	form = json_loadb(nt.form, nt.form_len, 0, NULL);
 	if (!form)
 		return 0;

@@ -21,6 +21,7 @@
 #include "proto/gossip.h"
 #include "proto/relay.h"
 #include "proto/report.h"
+#include "proto/roster.h"
 
 static int start_job(struct node_dissem *d);
 static void allowances_put(struct node_dissem *d, struct job *j);
@@ -144,6 +145,9 @@ static void job_work(uv_work_t *w)
 		si[k].len = it->len;
 		memcpy(si[k].report_id, it->id, 32);
 		si[k].r = &reps[i];
+		/* A retired id's votes belong to the member's current id (proto/rekey.h). */
+		if (reps[i].prov == PROTO_PROV_ATTRIBUTED)
+			si[k].voter = proto_roster_successor(j->snap->newest, reps[i].signer);
 		/* Who relayed an anonymous report is exactly what its signer hides: not kept. */
 		if (reps[i].prov != PROTO_PROV_ANONYMOUS)
 			memcpy(si[k].env.received_from, it->peer, 32);

@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "proto/crypto.h"
 #include "proto/error.h"
@@ -528,18 +529,46 @@ static void handle_handshake(struct node_link *l, const uint8_t *msg, size_t len
 		handshake_done(l);
 }
 
-/* Noise session and framer: at creation for outbound links, after message 1 for inbound. */
-static int session_new(struct node_link *l)
+/* The key replaced by a rotation while it is still accepted, else NULL. */
+static const uint8_t *previous_key(const struct node_link_env *env)
+{
+	struct timespec ts;
+
+	if (!env->previous_until_ms)
+		return NULL;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 >= env->previous_until_ms)
+		return NULL;
+	return env->previous_key;
+}
+
+/* A Noise session under @psk (replacing any), for this link's role. */
+static int noise_new(struct node_link *l, const uint8_t *psk)
 {
 	struct node_link_env *env = l->env;
 	uint8_t eph[32];
 
-	l->framer = proto_noise_framer_new(PROTO_NOISE_HANDSHAKE_MAX);
+	proto_noise_free(l->noise);
 	proto_random(eph, sizeof(eph));
 	l->noise = proto_noise_new(l->outbound ? PROTO_NOISE_INITIATOR : PROTO_NOISE_RESPONDER,
-				   env->community_id, env->network_key, env->static_sk, eph);
+				   env->community_id, psk, env->static_sk, eph);
 	proto_wipe(eph, sizeof(eph));
-	return l->framer && l->noise ? 0 : -ENOMEM;
+	return l->noise ? 0 : -ENOMEM;
+}
+
+/*
+ * Noise session and framer: at creation for outbound links, after message 1 for inbound.
+ * While a replaced network key is still accepted, outbound links use it: every member holds
+ * it, also one whose node has not adopted the rotating roster yet.
+ */
+static int session_new(struct node_link *l)
+{
+	const uint8_t *prev = l->outbound ? previous_key(l->env) : NULL;
+
+	l->framer = proto_noise_framer_new(PROTO_NOISE_HANDSHAKE_MAX);
+	if (noise_new(l, prev ? prev : l->env->network_key) < 0)
+		return -ENOMEM;
+	return l->framer ? 0 : -ENOMEM;
 }
 
 /*
@@ -551,13 +580,28 @@ static void preauth_done(struct node_link *l, size_t len)
 	struct node_link_env *env = l->env;
 	enum node_link_reason r;
 
+	const uint8_t *prev = previous_key(env);
+
 	node_gate_remove(&env->gate, &l->gate);
 	if (session_new(l) < 0) {
 		node_link_close(l, NODE_LINK_R_NOMEM);
 		return;
 	}
-	if (handshake_read(l, l->m1 + PROTO_NOISE_FRAME_HDR, len) < 0)
-		return;
+	/*
+	 * During a rotation's overlap message 1 may be under either key: the network key
+	 * first, then, on a failed tag only, a fresh session under the previous one. Message 1
+	 * carries no DH, so a second try costs one AEAD check.
+	 */
+	if (prev && proto_noise_read_message(l->noise, l->m1 + PROTO_NOISE_FRAME_HDR, len) == 0) {
+		l->hs_reads++;
+	} else {
+		if (prev && noise_new(l, prev) < 0) {
+			node_link_close(l, NODE_LINK_R_NOMEM);
+			return;
+		}
+		if (handshake_read(l, l->m1 + PROTO_NOISE_FRAME_HDR, len) < 0)
+			return;
+	}
 	r = env->ops->admit ? env->ops->admit(l) : NODE_LINK_R_NONE;
 	if (r != NODE_LINK_R_NONE) {
 		node_link_close(l, r);

@@ -201,6 +201,12 @@ struct node_link_env {
 	struct node_link_limits lim;	 /* owner */
 	uint8_t community_id[32];	 /* owner: Noise prologue */
 	uint8_t network_key[32];	 /* owner: PSK; the owner wipes it */
+	/* owner: the key network_key replaced, still accepted while the wall clock (ms since
+	 * the Unix epoch) is before previous_until_ms (0: none); the owner wipes it. Meanwhile
+	 * outbound links use it (every member still holds it) and inbound message 1 is tried
+	 * under network_key, then under it. */
+	uint8_t previous_key[32];
+	uint64_t previous_until_ms;
 	uint8_t static_sk[32];	       /* owner: our X25519 transport secret; the owner wipes it */
 	struct proto_link_hello hello; /* owner: our HELLO (version, member id, roster epoch) */
 	uint8_t *rbuf;		       /* owner */

@@ -28,6 +28,7 @@
 
 #include "node/common/log.h"
 #include "node/format/addr.h"
+#include "proto/community.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 
@@ -143,6 +144,18 @@ static void apply_limits(struct node_overlay *ov, const struct node_overlay_limi
 	ov->env.lim.rekey_ms = lim->rekey_ms;
 }
 
+void node_overlay_set_network_keys(struct node_overlay *ov, const struct proto_netkey_state *k)
+{
+	memcpy(ov->env.network_key, k->key, 32);
+	if (k->has_previous) {
+		memcpy(ov->env.previous_key, k->previous, 32);
+		ov->env.previous_until_ms = k->previous_until_ms;
+	} else {
+		proto_wipe(ov->env.previous_key, 32);
+		ov->env.previous_until_ms = 0;
+	}
+}
+
 int node_overlay_set_limits(struct node_overlay *ov, const struct node_overlay_limits *lim)
 {
 	if (node_overlay_check_limits(lim) < 0)
@@ -162,6 +175,7 @@ static void maybe_finish(struct node_overlay *ov)
 	if (!ov->stopping || ov->handles || ov->env.n_links || ov->n_resolves)
 		return;
 	proto_wipe(ov->env.network_key, sizeof(ov->env.network_key));
+	proto_wipe(ov->env.previous_key, sizeof(ov->env.previous_key));
 	proto_wipe(ov->env.static_sk, sizeof(ov->env.static_sk));
 	node_gate_deinit(&ov->env.gate);
 	free(ov->members);

@@ -124,6 +124,7 @@ struct node_overlay_config {
 };
 
 struct node_overlay;
+struct proto_netkey_state;
 
 /*
  * Callbacks to the dissemination layer (all may be NULL). @member is the peer's index in
@@ -172,6 +173,15 @@ int node_overlay_start(uv_loop_t *loop, const struct node_overlay_config *cfg,
  * Do not use @ov after this returns. NULL @ov calls @done at once.
  */
 void node_overlay_stop(struct node_overlay *ov, void (*done)(void *arg), void *arg);
+
+/*
+ * node_overlay_set_network_keys() - use the network keys of @k (borrowed; copied) from now
+ * on: @k->key for new links and, while @k->has_previous and the wall clock is before
+ * @k->previous_until_ms, the previous key too (outbound links use it, inbound message 1 is
+ * accepted under either; node/overlay/link.h). Links already up are not touched: their
+ * sessions no longer depend on the key. The keys replaced are wiped.
+ */
+void node_overlay_set_network_keys(struct node_overlay *ov, const struct proto_netkey_state *k);
 
 /*
  * node_overlay_set_roster() - switch to @roster (borrowed: it must stay valid and unchanged

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Key file decoding: member bundles, steward keys, network keys and OPRF key shares. Whatever decodes must
- * re-encode to exactly the input (the formats are canonical), and a failed decode must leave
- * no secret behind in the output.
+ * Key file decoding: member bundles, steward keys, network keys (with a rotation's epoch and
+ * previous key), OPRF key shares and key rotation statements (signatures checked). Whatever decodes must re-encode to exactly the input
+ * (the formats are canonical), and a failed decode must leave no secret behind in the output.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,6 +13,7 @@
 #include "proto/community.h"
 #include "proto/crypto.h"
 #include "proto/keys.h"
+#include "proto/rekey.h"
 
 static bool zero(const void *p, size_t n)
 {
@@ -36,6 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int init;
 	struct proto_keys k;
+	struct proto_netkey_state ns;
+	struct proto_rekey st;
 	uint8_t pk[32], sk[64], key[32], cid[32], *out = NULL;
 	uint32_t idx;
 	size_t out_len = 0;
@@ -61,12 +64,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 	}
 
-	if (proto_community_netkey_decode(key, data, size) == 0) {
-		err = proto_community_netkey_encode(key, &out, &out_len);
+	if (proto_community_netkey_state_decode(&ns, data, size) == 0) {
+		err = proto_community_netkey_state_encode(&ns, &out, &out_len);
 		same(err, out, out_len, data, size);
-	} else if (!zero(key, sizeof(key))) {
+	} else if (!zero(&ns, sizeof(ns))) {
 		__builtin_trap();
 	}
+	/* The one-key reader reads the key in use of every file the full reader accepts. */
+	err = proto_community_netkey_decode(key, data, size);
+	if (err == 0 ? memcmp(key, ns.key, 32) != 0 : !zero(key, sizeof(key)))
+		__builtin_trap();
+	proto_wipe(&ns, sizeof(ns));
 
 	if (proto_community_oprf_share_decode(cid, &idx, key, data, size) == 0) {
 		err = proto_community_oprf_share_encode(cid, idx, key, &out, &out_len);
@@ -74,6 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (!zero(key, sizeof(key))) {
 		__builtin_trap();
 	}
+	if (proto_rekey_decode(&st, data, size) != 0 && !zero(&st, sizeof(st)))
+		__builtin_trap();
 	proto_wipe(sk, sizeof(sk));
 	proto_wipe(key, sizeof(key));
 	return 0;

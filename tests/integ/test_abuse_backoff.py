@@ -94,41 +94,13 @@ def cycle(env, n_reports=1000):
         p.close()
 
 
-def test_reconnects_get_no_fresh_budget():
-    env = Env(backoff_s=3600)
+def run(backoff_s, body):
+    """Starts node A with @backoff_s, runs @body(env), stops A cleanly; A's log on failure."""
+    env = Env(backoff_s)
     ok = False
     try:
         env.a.start()
-        t0 = time.monotonic()
-        outcomes = [cycle(env) for _ in range(CYCLES)]
-        elapsed = time.monotonic() - t0
-        rejected = env.rejected()
-        print(f"    {CYCLES} cycles in {elapsed:.1f} s: {outcomes.count('flooded')} flooded, "
-              f"{outcomes.count('refused')} refused at the handshake; {rejected} reports "
-              f"refused by admission", flush=True)
-        assert elapsed < 60, "the cycles took over a minute: the bound below is per minute"
-        assert outcomes[0] == "flooded", outcomes
-        assert rejected <= BUDGET + 1, \
-            f"{rejected} refused reports in {elapsed:.1f} s against a budget of {BUDGET}"
-        assert outcomes[1:] == ["refused"] * (CYCLES - 1), outcomes
-        assert env.closed("abuse") == 1
-        assert env.closed("abuse_backoff") == CYCLES - 1
-        e = env.standing()
-        assert e and e["offences"] == 1 and e["refused_for_s"] > 3500, e
-        assert e["member"]["name"] == "Hostile Peer", e
-        out = subprocess.run([dl.chatham_bin(), "peers", "--config", env.node_a.config],
-                             capture_output=True, text=True, timeout=30)
-        assert out.returncode == 0, out.stderr
-        assert "Hostile Peer" in out.stdout and "refused for" in out.stdout, out.stdout
-
-        # The standing is durable: a restarted A refuses the member still.
-        assert env.a.stop() == 0
-        env.a.start()
-        assert cycle(env) == "refused"
-        assert env.closed("abuse_backoff") == 1
-        assert env.rejected() == 0
-        e = env.standing()
-        assert e and e["offences"] == 1 and e["refused_for_s"] > 3000, e
+        body(env)
         assert env.a.stop() == 0
         ok = True
     finally:
@@ -136,32 +108,62 @@ def test_reconnects_get_no_fresh_budget():
         if not ok:
             print(f"--- log of node A:\n{env.a.log()[-5000:]}---", flush=True)
         env.node_a.cleanup()
+
+
+def reconnects(env):
+    t0 = time.monotonic()
+    outcomes = [cycle(env) for _ in range(CYCLES)]
+    elapsed = time.monotonic() - t0
+    rejected = env.rejected()
+    print(f"    {CYCLES} cycles in {elapsed:.1f} s: {outcomes.count('flooded')} flooded, "
+          f"{outcomes.count('refused')} refused at the handshake; {rejected} reports "
+          f"refused by admission", flush=True)
+    assert elapsed < 60, "the cycles took over a minute: the bound below is per minute"
+    assert outcomes[0] == "flooded", outcomes
+    assert rejected <= BUDGET + 1, \
+        f"{rejected} refused reports in {elapsed:.1f} s against a budget of {BUDGET}"
+    assert outcomes[1:] == ["refused"] * (CYCLES - 1), outcomes
+    assert env.closed("abuse") == 1
+    assert env.closed("abuse_backoff") == CYCLES - 1
+    e = env.standing()
+    assert e and e["offences"] == 1 and e["refused_for_s"] > 3500, e
+    assert e["member"]["name"] == "Hostile Peer", e
+    out = subprocess.run([dl.chatham_bin(), "peers", "--config", env.node_a.config],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert "Hostile Peer" in out.stdout and "refused for" in out.stdout, out.stdout
+
+    # The standing is durable: a restarted A refuses the member still.
+    assert env.a.stop() == 0
+    env.a.start()
+    assert cycle(env) == "refused"
+    assert env.closed("abuse_backoff") == 1
+    assert env.rejected() == 0
+    e = env.standing()
+    assert e and e["offences"] == 1 and e["refused_for_s"] > 3000, e
+
+
+def test_reconnects_get_no_fresh_budget():
+    run(3600, reconnects)
+
+
+def backoff_ends(env):
+    assert cycle(env) == "flooded"
+    e = env.standing()
+    assert e and e["offences"] == 1 and 0 < e["refused_for_s"] <= 2, e
+    assert cycle(env) == "refused"
+    ol.wait_for(lambda: env.standing()["refused_for_s"] == 0, timeout=10,
+                what="the first backoff to end")
+    assert cycle(env) == "flooded"
+    e = env.standing()
+    assert e["offences"] == 2 and 2 < e["refused_for_s"] <= 4, e
+    assert env.closed("abuse") == 2
 
 
 def test_backoff_ends_and_doubles():
     """With a 2 s base the member links again once its refusal ended; its second offence is
     refused for twice as long."""
-    env = Env(backoff_s=2)
-    ok = False
-    try:
-        env.a.start()
-        assert cycle(env) == "flooded"
-        e = env.standing()
-        assert e and e["offences"] == 1 and 0 < e["refused_for_s"] <= 2, e
-        assert cycle(env) == "refused"
-        ol.wait_for(lambda: env.standing()["refused_for_s"] == 0, timeout=10,
-                    what="the first backoff to end")
-        assert cycle(env) == "flooded"
-        e = env.standing()
-        assert e["offences"] == 2 and 2 < e["refused_for_s"] <= 4, e
-        assert env.closed("abuse") == 2
-        assert env.a.stop() == 0
-        ok = True
-    finally:
-        env.a.kill()
-        if not ok:
-            print(f"--- log of node A:\n{env.a.log()[-5000:]}---", flush=True)
-        env.node_a.cleanup()
+    run(2, backoff_ends)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ def cli(node, *args):
 
 
 def extra(i):
-    return "[policy]\ndescriptions = drop\n" if i == 2 else ""
+    return {1: "[policy]\nexport_red = true\n", 2: "[policy]\ndescriptions = drop\n"}.get(i, "")
 
 
 def test_notices_export():
@@ -111,8 +111,14 @@ def test_notices_export():
         assert inc["distribution"] == 0 and not inc["published"], inc
         assert NAMED not in json.dumps(misp) and "[member]" in json.dumps(misp)
 
+        # Without export_red a RED notice is not rendered (member 2 gets one RED one more).
+        cli(c.nodes[0], "notify", "--form", "incident", "--file", os.path.join(tmp, "f0.json"),
+            "--to", c.member_id(2)[:12], "--tlp", "RED")
+        ct.wait_for(lambda: len(json.loads(cli(c.nodes[2], "notices", "--json"))["notices"])
+                    == 4, what="the RED notice at member 2")
         # descriptions = drop: no free text leaves; enums, addresses and names of things stay.
         dropped = json.loads(cli(c.nodes[2], "notices", "--format", "misp"))["response"]
+        assert sorted(e["Event"]["Tag"][0]["name"] for e in dropped) == ["tlp:amber"] * 3
         rels = {a["object_relation"] for e in dropped for a in e["Event"]["Object"][0]["Attribute"]}
         assert "what_happened" not in rels and "reproduction" not in rels, rels
         assert {"purpose", "vuln_type", "source.ip", "url", "product"} <= rels, rels

@@ -111,7 +111,7 @@ def test_undecodable_stored_report():
     longer canonical) must not stop the daemon's export: after the export environment is
     rebuilt from the whole feed, the exporter skips it (it no longer votes, logged) and
     every other indicator, before and after it in the feed, is exported; the node still
-    answers a query of it."""
+    answers a query of it, and `list` lists the others."""
     node = dl.Node(COMMUNITY)
     try:
         with dl.Daemon(node).start() as d:
@@ -134,6 +134,10 @@ def test_undecodable_stored_report():
                         timeout=30, what="the other indicators exported")
             q = d.call({"op": "query", "value": "http://planted.example/"})
             assert q["ok"] and q["reports_undecodable"] == 1 and q["reports"] == [], q
+            lst = d.call({"op": "list"})
+            assert lst["ok"], lst
+            listed = {i["chatham"]["value"] for i in lst["items"]}
+            assert {"first.example", "second.example"} <= listed, listed
             st = d.call({"op": "status"})
             assert st["ok"] and not st["export"]["errors"], st["export"]
         assert "no longer decode" in daemon.log(), daemon.log()[-3000:]

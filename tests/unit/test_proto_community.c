@@ -267,6 +267,167 @@ static void test_netkey(void **state)
 	free(buf);
 }
 
+/* A roster of @n members from key seeds 0x40.. (their bundles in @k), epoch 2, one steward. */
+static struct proto_roster *rotation_roster(size_t n, struct proto_keys *k)
+{
+	struct proto_roster *r = proto_roster_new();
+	uint8_t pk[32], sk[64], seed[32];
+
+	memset(r->community, 0x07, 32);
+	r->name = strdup("Nordic CSIRT Circle");
+	r->epoch = 2;
+	r->threshold = 1;
+	r->n_stewards = 1;
+	r->stewards = malloc(32);
+	steward_key(0, pk, sk);
+	memcpy(r->stewards[0], pk, 32);
+	for (size_t i = 0; i < n; i++) {
+		struct proto_member m = {.name = "Member"};
+
+		memset(seed, (int)(0x40 + i), 32);
+		assert_int_equal(proto_keys_from_seed(&k[i], seed), 0);
+		memcpy(m.id, k[i].id_pk, 32);
+		memcpy(m.transport_pk, k[i].tx_pk, 32);
+		memcpy(m.ring_pk, k[i].ring_pk, 32);
+		assert_int_equal(proto_roster_add_member(r, &m), 0);
+	}
+	assert_int_equal(proto_roster_sign(r, r, 0, sk), 0);
+	return r;
+}
+
+/*
+ * A roster that rotates the network key: the key sealed to every member opens for each
+ * member with its own transport key and for no one else; it survives the wire, and editing
+ * the members drops it.
+ */
+static void test_netkey_rotation(void **state)
+{
+	struct proto_keys k[3], outsider;
+	struct proto_roster *r = rotation_roster(3, k), *back;
+	uint8_t key[32], got[32], seed[32], *buf, *buf2;
+	size_t len, len2;
+
+	(void)state;
+	assert_int_equal(proto_community_netkey_open(r, k[0].id_pk, k[0].tx_sk, got), -ENOENT);
+	proto_community_netkey_generate(key);
+	assert_int_equal(proto_community_netkey_seal(r, key, 0), -EINVAL);
+	assert_int_equal(proto_community_netkey_seal(r, key, 1700000000000ull), 0);
+	assert_int_equal(r->n_sigs, 0); /* the body changed */
+	assert_int_equal(proto_roster_encode(r, &buf, &len), 0);
+	assert_int_equal(proto_roster_decode(&back, buf, len), 0);
+	assert_int_equal(back->netkey_old_until_ms, 1700000000000ull);
+	assert_non_null(back->netkey_sealed);
+	assert_int_equal(proto_roster_encode(back, &buf2, &len2), 0);
+	assert_int_equal(len2, len);
+	assert_memory_equal(buf2, buf, len);
+	free(buf2);
+	for (size_t i = 0; i < 3; i++) {
+		int idx = proto_roster_find_member(back, k[i].id_pk);
+
+		memset(got, 0, 32);
+		assert_int_equal(proto_community_netkey_open(back, k[i].id_pk, k[i].tx_sk, got), 0);
+		assert_memory_equal(got, key, 32);
+		/* Sealed to one member's transport key: another's opens nothing. */
+		assert_int_equal(
+			proto_community_netkey_open(back, k[i].id_pk, k[(i + 1) % 3].tx_sk, got),
+			PROTO_E_KEY_MISMATCH);
+		assert_true(all_zero(got, 32));
+		/* Two members' boxes differ (fresh ephemeral keys); a damaged box does not open. */
+		assert_memory_not_equal(back->netkey_sealed[idx],
+					back->netkey_sealed[(idx + 1) % 3],
+					PROTO_ROSTER_SEALED_NETKEY_LEN);
+	}
+	back->netkey_sealed[proto_roster_find_member(back, k[0].id_pk)][40] ^= 1;
+	assert_int_equal(proto_community_netkey_open(back, k[0].id_pk, k[0].tx_sk, got),
+			 PROTO_E_NETKEY_SEALED);
+	assert_true(all_zero(got, 32));
+	proto_roster_free(back);
+	memset(seed, 0x66, 32);
+	assert_int_equal(proto_keys_from_seed(&outsider, seed), 0);
+	assert_int_equal(proto_community_netkey_open(r, outsider.id_pk, outsider.tx_sk, got),
+			 PROTO_E_ROSTER_NOT_MEMBER);
+	/* The key never appears in the encoding. */
+	for (size_t i = 0; i + 32 <= len; i++)
+		assert_memory_not_equal(buf + i, key, 32);
+	free(buf);
+	/* Removing a member (here the first) drops the sealed keys: they no longer match. */
+	assert_int_equal(proto_roster_remove_member(r, r->members[0].id), 0);
+	assert_null(r->netkey_sealed);
+	assert_int_equal(r->netkey_old_until_ms, 0);
+	proto_roster_free(r);
+	for (size_t i = 0; i < 3; i++)
+		proto_keys_wipe(&k[i]);
+	proto_keys_wipe(&outsider);
+}
+
+/* The node's key file state: both keys through the overlap, then the new one alone. */
+static void test_netkey_state(void **state)
+{
+	struct proto_netkey_state s = {0}, back;
+	uint8_t k1[32], k2[32], k3[32], id1[8], id2[8], *buf;
+	size_t len;
+
+	(void)state;
+	proto_community_netkey_generate(k1);
+	proto_community_netkey_generate(k2);
+	proto_community_netkey_generate(k3);
+	memcpy(s.key, k1, 32);
+	/* Roster epoch 5 delivers k2 at t = 1000, the old key accepted until t = 2000. */
+	assert_true(proto_community_netkey_adopt(&s, k2, 5, 2000, 1000));
+	assert_memory_equal(s.key, k2, 32);
+	assert_true(s.has_previous);
+	assert_memory_equal(s.previous, k1, 32);
+	assert_int_equal(s.previous_until_ms, 2000);
+	assert_int_equal(s.epoch, 5);
+	assert_false(proto_community_netkey_adopt(&s, k3, 5, 3000, 1000)); /* adopted already */
+	assert_false(proto_community_netkey_adopt(&s, k3, 4, 3000, 1000)); /* older */
+	assert_memory_equal(s.key, k2, 32);
+
+	assert_int_equal(proto_community_netkey_state_encode(&s, &buf, &len), 0);
+	assert_int_equal(proto_community_netkey_state_decode(&back, buf, len), 0);
+	assert_memory_equal(&back, &s, sizeof(s));
+	for (size_t n = 0; n < len; n++) {
+		memset(&back, 0xa5, sizeof(back));
+		assert_int_not_equal(proto_community_netkey_state_decode(&back, buf, n), 0);
+		assert_true(all_zero(&back, sizeof(back)));
+	}
+	/* Tools that know one key read the key in use. */
+	assert_int_equal(proto_community_netkey_decode(k3, buf, len), 0);
+	assert_memory_equal(k3, k2, 32);
+	proto_wipe(buf, len);
+	free(buf);
+
+	assert_false(proto_community_netkey_expire(&s, 1999));
+	assert_true(s.has_previous);
+	assert_true(proto_community_netkey_expire(&s, 2000));
+	assert_false(s.has_previous);
+	assert_true(all_zero(s.previous, 32));
+	assert_int_equal(proto_community_netkey_state_encode(&s, &buf, &len), 0);
+	assert_int_equal(proto_community_netkey_state_decode(&back, buf, len), 0);
+	assert_false(back.has_previous);
+	free(buf);
+
+	/* A rotation adopted after its overlap ended keeps no previous key. */
+	proto_community_netkey_generate(k3);
+	assert_true(proto_community_netkey_adopt(&s, k3, 6, 2500, 3000));
+	assert_memory_equal(s.key, k3, 32);
+	assert_false(s.has_previous);
+	/* The same key again (given out of band earlier): only the epoch moves. */
+	assert_true(proto_community_netkey_adopt(&s, k3, 7, 9000, 3000));
+	assert_int_equal(s.epoch, 7);
+	assert_false(s.has_previous);
+
+	s.has_previous = true;
+	s.previous_until_ms = 0;
+	assert_int_equal(proto_community_netkey_state_encode(&s, &buf, &len), PROTO_E_RANGE);
+
+	proto_community_netkey_id(k1, id1);
+	proto_community_netkey_id(k2, id2);
+	assert_memory_not_equal(id1, id2, 8);
+	proto_community_netkey_id(k1, id2);
+	assert_memory_equal(id1, id2, 8);
+}
+
 /* Epoch 1 of a roster is verified against the stewards and k pinned in the community file. */
 static void test_anchor_for_epoch1(void **state)
 {
@@ -664,6 +825,8 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_and_vector),
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_netkey),
+		cmocka_unit_test(test_netkey_rotation),
+		cmocka_unit_test(test_netkey_state),
 		cmocka_unit_test(test_anchor_for_epoch1),
 		cmocka_unit_test(test_succession),
 		cmocka_unit_test(test_sealed_settings),

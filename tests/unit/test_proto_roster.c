@@ -20,6 +20,7 @@
 #include "proto/error.h"
 #include "proto/keys.h"
 #include "proto/mp.h"
+#include "proto/rekey.h"
 #include "proto/roster.h"
 #include "testutil.h"
 
@@ -133,7 +134,8 @@ static int setup(void **state)
 
 struct quirks {
 	uint64_t version;
-	bool extra_body_key;	/* key 9 after the members */
+	bool extra_body_key;	/* key 10 after the members */
+	unsigned netkey;	/* key 9: 1 one sealed key short, 2 a zero time */
 	bool empty_aliases;	/* aliases key present with an empty array */
 	bool omit_settings_key; /* settings without max_report_age_ms */
 	size_t sig_count;	/* write this many sigs... */
@@ -158,7 +160,7 @@ static void raw_encode(const struct proto_roster *r, const struct quirks *q, uin
 	size_t body_len;
 
 	proto_mp_writer_init(&w);
-	proto_mp_write_map(&w, 8 + q->extra_body_key);
+	proto_mp_write_map(&w, 8 + q->extra_body_key + (q->netkey > 0));
 	proto_mp_write_uint(&w, 0);
 	proto_mp_write_uint(&w, q->version ? q->version : 1);
 	proto_mp_write_uint(&w, 1);
@@ -203,8 +205,21 @@ static void raw_encode(const struct proto_roster *r, const struct quirks *q, uin
 		proto_mp_write_bin(&w, m->ring_pk, 32);
 		raw_list(&w, 6, m->addrs, m->n_addrs, false);
 	}
-	if (q->extra_body_key) {
+	if (q->netkey) {
+		size_t n = q->netkey == 1 ? r->n_members - 1 : r->n_members;
+		uint8_t sealed[PROTO_ROSTER_SEALED_NETKEY_LEN] = {1};
+
 		proto_mp_write_uint(&w, 9);
+		proto_mp_write_map(&w, 2);
+		proto_mp_write_uint(&w, 0);
+		proto_mp_write_uint(&w, q->netkey == 2 ? 0 : 1);
+		proto_mp_write_uint(&w, 1);
+		proto_mp_write_array(&w, n);
+		for (size_t i = 0; i < n; i++)
+			proto_mp_write_bin(&w, sealed, sizeof(sealed));
+	}
+	if (q->extra_body_key) {
+		proto_mp_write_uint(&w, 10);
 		proto_mp_write_uint(&w, 0);
 	}
 	assert_int_equal(proto_mp_writer_finish(&w, &body, &body_len), 0);
@@ -784,6 +799,8 @@ static void test_decode_rejects_bytes(void **state)
 	} cases[] = {
 		{"version 2", {.version = 2}, PROTO_E_VERSION},
 		{"unknown body key", {.extra_body_key = true}, PROTO_E_KEY_UNKNOWN},
+		{"sealed network keys not one per member", {.netkey = 1}, PROTO_E_RANGE},
+		{"new network key with a zero time", {.netkey = 2}, PROTO_E_RANGE},
 		{"empty optional list present", {.empty_aliases = true}, PROTO_E_EMPTY},
 		{"settings key missing", {.omit_settings_key = true}, PROTO_E_KEY_MISSING},
 		{"duplicate signature",
@@ -1142,6 +1159,91 @@ static void test_retired(void **state)
 	free(buf);
 }
 
+/*
+ * A key rotation statement: signed by the old and the new identity key; a change to any
+ * byte, a statement the new key did not sign, or one that reuses a key is refused.
+ */
+static void test_rekey(void **state)
+{
+	struct proto_keys old, new, other;
+	struct proto_rekey st;
+	uint8_t seed[32], community[32], *buf, *forged;
+	size_t len, flen;
+
+	(void)state;
+	memset(community, 0x07, 32);
+	memset(seed, 0x51, 32);
+	assert_int_equal(proto_keys_from_seed(&old, seed), 0);
+	memset(seed, 0x52, 32);
+	assert_int_equal(proto_keys_from_seed(&new, seed), 0);
+	memset(seed, 0x53, 32);
+	assert_int_equal(proto_keys_from_seed(&other, seed), 0);
+
+	assert_int_equal(proto_rekey_sign(community, &old, &new, 1700000000000ull, &buf, &len), 0);
+	assert_int_equal(proto_rekey_decode(&st, buf, len), 0);
+	assert_memory_equal(st.community, community, 32);
+	assert_memory_equal(st.old_id, old.id_pk, 32);
+	assert_memory_equal(st.new_id, new.id_pk, 32);
+	assert_memory_equal(st.new_transport_pk, new.tx_pk, 32);
+	assert_memory_equal(st.new_ring_pk, new.ring_pk, 32);
+	assert_int_equal(st.created_ms, 1700000000000ull);
+	for (size_t i = 0; i < len; i++) {
+		buf[i] ^= 0x01;
+		assert_int_not_equal(proto_rekey_decode(&st, buf, len), 0);
+		buf[i] ^= 0x01;
+	}
+	for (size_t n = 0; n < len; n++)
+		assert_int_not_equal(proto_rekey_decode(&st, buf, n), 0);
+	free(buf);
+
+	/* The "new" key must sign too: a statement naming someone else's keys is refused. */
+	memcpy(other.tx_pk, new.tx_pk, 32);
+	memcpy(other.ring_pk, new.ring_pk, 32);
+	memcpy(other.id_pk, new.id_pk, 32); /* names new's id, signed with other's key */
+	assert_int_equal(proto_rekey_sign(community, &old, &other, 1, &forged, &flen), 0);
+	assert_int_equal(proto_rekey_decode(&st, forged, flen), PROTO_E_REKEY_SIG);
+	free(forged);
+	/* One key, one job: the old bundle's keys are not new keys. */
+	assert_int_equal(proto_rekey_sign(community, &old, &old, 1, &forged, &flen),
+			 PROTO_E_ROSTER_MEMBER);
+	assert_int_equal(proto_rekey_sign(community, &old, &new, 0, &forged, &flen), PROTO_E_RANGE);
+	proto_keys_wipe(&old);
+	proto_keys_wipe(&new);
+	proto_keys_wipe(&other);
+}
+
+/* Successors are followed through later retirements. */
+static void test_successor(void **state)
+{
+	struct proto_roster *r = proto_roster_new();
+	struct proto_retired e = {0};
+	uint8_t a[32], b[32], c[32], sk[64], seed[32];
+
+	(void)state;
+	memset(seed, 0x61, 32);
+	proto_crypto_raw_ed25519_seed_keypair(a, sk, seed);
+	memset(seed, 0x62, 32);
+	proto_crypto_raw_ed25519_seed_keypair(b, sk, seed);
+	memset(seed, 0x63, 32);
+	proto_crypto_raw_ed25519_seed_keypair(c, sk, seed);
+	assert_null(proto_roster_successor(r, a));
+	memcpy(e.id, a, 32);
+	e.not_after_ms = 5;
+	assert_int_equal(proto_roster_retire(r, &e), 0);
+	assert_null(proto_roster_successor(r, a)); /* retired without a successor */
+	e.has_successor = true;
+	memcpy(e.successor, b, 32);
+	assert_int_equal(proto_roster_retire(r, &e), 0);
+	assert_memory_equal(proto_roster_successor(r, a), b, 32);
+	memcpy(e.id, b, 32);
+	memcpy(e.successor, c, 32);
+	assert_int_equal(proto_roster_retire(r, &e), 0);
+	assert_memory_equal(proto_roster_successor(r, a), c, 32);
+	assert_memory_equal(proto_roster_successor(r, b), c, 32);
+	assert_null(proto_roster_successor(r, c));
+	proto_roster_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1162,6 +1264,8 @@ int main(void)
 		cmocka_unit_test(test_golden),
 		cmocka_unit_test(test_peek_epoch),
 		cmocka_unit_test(test_retired),
+		cmocka_unit_test(test_rekey),
+		cmocka_unit_test(test_successor),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -369,6 +369,71 @@ static void test_revoke_and_tombstone(void **state)
 	assert_verified(f->s);
 }
 
+/*
+ * A member replaced its keys (old id 1, new id 3): its votes follow the new id. Indicator
+ * a: both ids voted, the old one newer (the old vote wins and moves); b: only the old id
+ * voted (moves); c: the new id revoked after the old id's report (the tombstone wins, the
+ * old vote is gone); d: another member only (untouched). A later report by the old id is
+ * stored under the new id when the caller names it (store_item.voter).
+ */
+static void test_voters_move(void **state)
+{
+	struct fx *f = *state;
+	struct tr t[7], late;
+	struct store_voter_pair pair;
+	struct store_item it;
+	uint64_t epoch;
+	size_t moved;
+	uint8_t id[32];
+	int n = 0;
+
+	mk(&t[0], PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, "a.example", 1, T0 + 20, 0, 70, 0);
+	mk(&t[1], PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, "a.example", 3, T0 + 10, 0, 40, 0);
+	mk(&t[2], PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, "b.example", 1, T0 + 10, 0, 50, 0);
+	mk(&t[3], PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, "c.example", 1, T0 + 10, 0, 50, 0);
+	mk(&t[4], PROTO_KIND_REVOKE, PROTO_TLP_GREEN, "c.example", 3, T0 + 30, 0, 0, 0);
+	mk(&t[5], PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, "d.example", 2, T0 + 10, 0, 50, 0);
+	mk(&t[6], PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, "c.example", 2, T0 + 10, 0, 20, 0);
+	ingest(f->s, t, 7, T0, NULL);
+	assert_int_equal(summary(f->s, "a.example").n_members, 2); /* counted twice before */
+	assert_int_equal(summary(f->s, "c.example").n_members, 2);
+	assert_int_equal(store_voters_epoch(f->s, &epoch), 0);
+	assert_int_equal(epoch, 0);
+
+	memset(pair.from, 1, 32);
+	memset(pair.to, 3, 32);
+	assert_int_equal(store_voters_move(f->s, &pair, 1, 4, T0, &moved), 0);
+	assert_int_equal(moved, 3);
+	assert_int_equal(store_voters_epoch(f->s, &epoch), 0);
+	assert_int_equal(epoch, 4);
+	assert_int_equal(summary(f->s, "a.example").n_members, 1);
+	assert_int_equal(summary(f->s, "a.example").confidence, 70); /* the newer vote kept */
+	assert_int_equal(summary(f->s, "b.example").n_members, 1);
+	assert_int_equal(summary(f->s, "c.example").n_members, 1); /* member 2 only */
+	assert_int_equal(summary(f->s, "c.example").confidence, 20);
+	assert_int_equal(summary(f->s, "d.example").n_members, 1);
+	assert_int_equal(summary(f->s, "a.example").n_reports, 2); /* reports all stay */
+	ind_of("a.example", id);
+	assert_int_equal(store_votes_iter(f->s, NULL, id, count_votes, &n), 0);
+	assert_int_equal(n, 1);
+	assert_verified(f->s); /* the report index names the new id too */
+
+	/* Again: nothing left to move. */
+	assert_int_equal(store_voters_move(f->s, &pair, 1, 4, T0, &moved), 0);
+	assert_int_equal(moved, 0);
+
+	/* A report the old id signed before its retirement arrives late: one vote still. */
+	mk(&late, PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, "b.example", 1, T0 + 40, 0, 90, 0);
+	item_of(&it, &late);
+	it.voter = pair.to;
+	assert_int_equal(store_ingest(f->s, &it, 1, T0), 0);
+	assert_int_equal(it.result, STORE_NEW);
+	assert_int_equal(summary(f->s, "b.example").n_members, 1);
+	assert_int_equal(summary(f->s, "b.example").confidence, 90);
+	assert_verified(f->s);
+	assert_int_equal(store_voters_move(NULL, &pair, 1, 4, T0, NULL), -EINVAL);
+}
+
 static void test_vote_tie_larger_id_wins(void **state)
 {
 	struct fx *f = *state;
@@ -1105,6 +1170,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_multi_member_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_votes_newest_wins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revoke_and_tombstone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_voters_move, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vote_tie_larger_id_wins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_anonymous_tag_is_one_vote, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_observed_only, setup, teardown),
