@@ -10,11 +10,13 @@
  *
  * A roster may hold hundreds of members with a dozen patterns each, and a text is at most a
  * few kilobytes, so the text is not scanned once per pattern. Patterns are indexed by the
- * hash of their first L skeleton code points, L the largest of 4, 8, 16, 32 not longer than
- * the pattern (for key prefixes: not longer than the shortest prefix that counts); at each
- * word boundary of the text the scan hashes the next 4, 8, 16 and 32 code points and tries
- * only the patterns in those buckets. Names sharing a long common start ("National CSIRT
- * of ...") land in the 16- or 32-point index and do not share a bucket. Patterns shorter
+ * hash of their first L skeleton code points, L the largest of 4, 8, 12, 16, 24, 32 not
+ * longer than the pattern (for key prefixes: not longer than the shortest prefix that
+ * counts); at each word boundary of the text the scan hashes the next 4, 8, ... 32 code
+ * points and tries only the patterns in those buckets. Names sharing a long common start
+ * ("National CSIRT of ...", "CERT Member17" among 500 "CERT MemberN") land in a deeper
+ * index and share a bucket with few others (12 was added when 500 such 12-point names
+ * all met in one 8-point bucket). Patterns shorter
  * than 4 are tried directly at hard boundaries, literals by a plain search of the input.
  */
 #include "policy/redact.h"
@@ -34,8 +36,8 @@ enum pat_kind {
 };
 
 #define SHORT_LEN 4
-#define N_LEVELS 4
-static const size_t level_len[N_LEVELS] = {4, 8, 16, 32};
+#define N_LEVELS 6
+static const size_t level_len[N_LEVELS] = {4, 8, 12, 16, 24, 32};
 #define HEX_PREFIX_MIN 8
 #define B64_PREFIX_MIN 16
 #define PREFILTER_BITS 18
@@ -700,6 +702,41 @@ static int join(const char *const *s, const size_t *len, size_t n, uint8_t **joi
  * occupy skeleton indices [@fs[x], @fe[x]) of @t. @pt is scratch of 2 * rd->max_len + 1
  * entries in each array.
  */
+/*
+ * Whether a match could start in [@ta, @ea) (the tail of one field) and cross into the field
+ * at [@fb, @eb): scan()'s own first test, the prefilter bit of the 3 code points from a
+ * boundary on (read across the junction), or a short pattern within the last 3 code points
+ * at a hard boundary. Most pairs fail it, and then nothing is copied or looked up.
+ */
+static bool pair_candidate(const struct policy_redactor *rd, const struct policy_skel_text *t,
+			   size_t ta, size_t ea, size_t fb, size_t eb)
+{
+	for (size_t p = ta; p < ea; p++) {
+		uint32_t c[3];
+		size_t q = p;
+
+		if (t->bnd[p] == POLICY_SKEL_NONE)
+			continue;
+		if (rd->n_shorts && ea - p < SHORT_LEN && t->bnd[p] == POLICY_SKEL_HARD)
+			return true;
+		for (int k = 0; k < 3; k++, q++) {
+			if (q < ea)
+				c[k] = t->cp[q];
+			else if (fb + (q - ea) < eb)
+				c[k] = t->cp[fb + (q - ea)];
+			else
+				break;
+			if (k == 2) {
+				uint32_t slot = prefix_slot(c[0], c[1], c[2]);
+
+				if (rd->prefixes[slot / 8] >> (slot % 8) & 1)
+					return true;
+			}
+		}
+	}
+	return false;
+}
+
 static void pair_scan(const struct policy_redactor *rd, const struct policy_skel_text *t,
 		      const size_t *fs, const size_t *fe, size_t n, struct policy_skel_text *pt,
 		      struct sink *k)
@@ -716,7 +753,8 @@ static void pair_scan(const struct policy_redactor *rd, const struct policy_skel
 		for (size_t b = 0; b < n; b++) {
 			size_t hb = fe[b] - fs[b] < w ? fe[b] : fs[b] + w, o = 0;
 
-			if (b == a || b == a + 1 || fe[b] == fs[b])
+			if (b == a || b == a + 1 || fe[b] == fs[b] ||
+			    !pair_candidate(rd, t, ta, fe[a], fs[b], fe[b]))
 				continue;
 			for (size_t q = ta; q < fe[a]; q++, o++) {
 				pt->cp[o] = t->cp[q];
@@ -756,20 +794,22 @@ static int map_scan(const struct policy_redactor *rd, const char *const *s, cons
 	int rc = 0;
 
 	if (n > 1) {
-		fs = calloc(2 * n, sizeof(*fs));
-		pt.cp = calloc(w, sizeof(*pt.cp));
-		pt.from = calloc(w, sizeof(*pt.from));
-		pt.to = calloc(w, sizeof(*pt.to));
-		pt.bnd = calloc(w, sizeof(*pt.bnd));
-		if (!fs || !pt.cp || !pt.from || !pt.to || !pt.bnd) {
+		fs = malloc(2 * n * sizeof(*fs) + w * (2 * sizeof(size_t) + sizeof(uint32_t) + 1));
+		if (!fs) {
 			rc = -ENOMEM;
 			goto out;
 		}
 		fe = fs + n;
+		/* The pair text's scratch, in the same allocation (written before it is read). */
+		pt.from = fe + n;
+		pt.to = pt.from + w;
+		pt.cp = (uint32_t *)(pt.to + w);
+		pt.bnd = (uint8_t *)(pt.cp + w);
 	}
 	for (unsigned plain = 0; plain <= (again ? 1u : 0u) && rc == 0; plain++) {
 		struct policy_skel_text t = {0};
 
+		rc = policy_skel_text_reserve(&t, joined_len);
 		for (size_t i = 0; i < n && rc == 0; i++) {
 			if (fs)
 				fs[i] = t.len;
@@ -787,10 +827,6 @@ static int map_scan(const struct policy_redactor *rd, const char *const *s, cons
 	}
 out:
 	free(fs);
-	free(pt.cp);
-	free(pt.from);
-	free(pt.to);
-	free(pt.bnd);
 	return rc;
 }
 

@@ -34,6 +34,12 @@ struct cp_info {
 	uint8_t cls;
 	uint8_t n;
 	uint32_t s[CP_SKEL_MAX];
+	/*
+	 * A separator that TR39 confuses with one ASCII letter or digit ('|' with 'l'): the
+	 * letter it spells in the decoded reading ("A|pha"), 0 for none. The plain reading
+	 * keeps it a separator ("CERT|Alpha").
+	 */
+	uint32_t alt;
 };
 
 struct policy_skeleton {
@@ -168,6 +174,13 @@ static void compute_cp(const struct policy_skeleton *sk, UChar32 c, struct cp_in
 		ci->kind = K_WORD;
 	else
 		ci->kind = any_sep ? K_SEP : K_IGNORE;
+	if (ci->kind == K_SEP && !u_isUWhiteSpace(c)) {
+		uint32_t one[CP_SKEL_MAX];
+
+		if (skel_of(sk, c, one, CP_SKEL_MAX) == 1 && one[0] < 0x80 &&
+		    ((one[0] >= 'a' && one[0] <= 'z') || (one[0] >= '0' && one[0] <= '9')))
+			ci->alt = one[0];
+	}
 }
 
 struct policy_skeleton *policy_skeleton_new(void)
@@ -252,35 +265,45 @@ static const struct cp_info *lookup(const struct policy_skeleton *sk, struct pol
 void policy_skel_text_deinit(struct policy_skel_text *t)
 {
 	free(t->cache);
-	free(t->cp);
-	free(t->from);
-	free(t->to);
-	free(t->bnd);
+	free(t->from); /* one block holds all four arrays (reserve()) */
 	memset(t, 0, sizeof(*t));
 }
 
+/*
+ * The four arrays live in one block (from, to, cp, bnd, in that order, each of t->cap
+ * entries): one allocation per text instead of four, which is most of a short text's cost.
+ */
 static int reserve(struct policy_skel_text *t, size_t more)
 {
 	size_t cap;
-	void *p;
+	uint8_t *blk;
+	size_t *from, *to;
+	uint32_t *cp;
+	uint8_t *bnd;
 
 	if (t->len + more + 1 <= t->cap)
 		return 0;
 	cap = t->cap ? t->cap : 256;
 	while (cap < t->len + more + 1)
 		cap *= 2;
-	if (!(p = realloc(t->cp, cap * sizeof(*t->cp))))
+	blk = malloc(cap * (2 * sizeof(size_t) + sizeof(uint32_t) + 1));
+	if (!blk)
 		return -ENOMEM;
-	t->cp = p;
-	if (!(p = realloc(t->from, cap * sizeof(*t->from))))
-		return -ENOMEM;
-	t->from = p;
-	if (!(p = realloc(t->to, cap * sizeof(*t->to))))
-		return -ENOMEM;
-	t->to = p;
-	if (!(p = realloc(t->bnd, cap * sizeof(*t->bnd))))
-		return -ENOMEM;
-	t->bnd = p;
+	from = (size_t *)blk;
+	to = from + cap;
+	cp = (uint32_t *)(to + cap);
+	bnd = (uint8_t *)(cp + cap);
+	if (t->cap) {
+		memcpy(from, t->from, (t->len + 1) * sizeof(*from));
+		memcpy(to, t->to, (t->len + 1) * sizeof(*to));
+		memcpy(cp, t->cp, (t->len + 1) * sizeof(*cp));
+		memcpy(bnd, t->bnd, t->len + 1);
+		free(t->from);
+	}
+	t->from = from;
+	t->to = to;
+	t->cp = cp;
+	t->bnd = bnd;
 	t->cap = cap;
 	return 0;
 }
@@ -438,6 +461,42 @@ static size_t entity(const uint8_t *in, size_t len, uint32_t *cp)
 }
 
 /* "%XX" escapes at @in forming one UTF-8 character: length consumed and *@cp, or 0. */
+static size_t percent(const uint8_t *in, size_t len, uint32_t *cp);
+
+/*
+ * Percent-encoding applied more than once ("%2541" is "%41" is "A"): an input that starts
+ * with an encoded '%' ("%25") followed by two hex digits is decoded one layer, over a window
+ * long enough for one encoded UTF-8 character at the next depth, and read again, at most
+ * @depth layers. Returns the input bytes the unit takes, or 0 when this is not one.
+ */
+#define PERCENT_DEPTH 4
+#define PERCENT_WINDOW (4 * 3 * 3 * 3 * 3 + 4) /* 4 bytes, each ((%25)^k)XX-encoded */
+
+static size_t percent_nested(const uint8_t *in, size_t len, uint32_t *cp, int depth)
+{
+	uint8_t buf[PERCENT_WINDOW];
+	size_t at[PERCENT_WINDOW + 1], o = 0, i = 0, n;
+
+	if (depth == 0 || len < 5 || in[0] != '%' || in[1] != '2' || in[2] != '5' ||
+	    hexval(in[3]) < 0 || hexval(in[4]) < 0)
+		return 0;
+	while (i < len && o < sizeof(buf)) {
+		at[o] = i;
+		if (in[i] == '%' && i + 2 < len && hexval(in[i + 1]) >= 0 &&
+		    hexval(in[i + 2]) >= 0) {
+			buf[o++] = (uint8_t)(hexval(in[i + 1]) << 4 | hexval(in[i + 2]));
+			i += 3;
+		} else {
+			buf[o++] = in[i++];
+		}
+	}
+	at[o] = i;
+	n = percent_nested(buf, o, cp, depth - 1);
+	if (!n)
+		n = percent(buf, o, cp);
+	return n ? at[n] : 0;
+}
+
 static size_t percent(const uint8_t *in, size_t len, uint32_t *cp)
 {
 	uint8_t bytes[4];
@@ -547,7 +606,7 @@ static size_t next_unit(const uint8_t *in, size_t len, unsigned flags, uint32_t 
 			return n;
 		break;
 	case '%':
-		if ((n = percent(in, len, cp)))
+		if ((n = percent_nested(in, len, cp, PERCENT_DEPTH)) || (n = percent(in, len, cp)))
 			return n;
 		break;
 	case '\\':
@@ -574,6 +633,25 @@ static size_t next_unit(const uint8_t *in, size_t len, unsigned flags, uint32_t 
 		n = 1;
 	}
 	return n;
+}
+
+/* The letter a confusable separator @ci spells (cp_info.alt), in @tmp. */
+static const struct cp_info *as_letter(const struct cp_info *ci, struct cp_info *tmp)
+{
+	uint32_t alt = ci->alt;
+
+	memset(tmp, 0, sizeof(*tmp));
+	tmp->kind = K_WORD;
+	tmp->cls = C_OTHER;
+	tmp->n = 1;
+	tmp->s[0] = alt;
+	return tmp;
+}
+
+/* Whether next_unit() may read more than the byte @c itself (markup, escapes, defanging). */
+static inline bool markup_start(uint8_t c)
+{
+	return c == '<' || c == '&' || c == '%' || c == '\\' || c == '[' || c == '(' || c == '{';
 }
 
 /* The boundary scanner's memory of the last two word units. */
@@ -617,6 +695,11 @@ static void word_unit(struct policy_skel_text *t, struct bstate *b, const struct
 	b->pend = POLICY_SKEL_NONE;
 }
 
+int policy_skel_text_reserve(struct policy_skel_text *t, size_t n)
+{
+	return reserve(t, n);
+}
+
 int policy_skeleton_map(const struct policy_skeleton *sk, const char *text, size_t len, size_t base,
 			unsigned flags, struct policy_skel_text *t)
 {
@@ -628,9 +711,33 @@ int policy_skeleton_map(const struct policy_skeleton *sk, const char *text, size
 		return -ENOMEM;
 	for (size_t i = 0; i < len;) {
 		uint32_t cp = 0;
-		bool sep;
-		size_t n = next_unit(in + i, len - i, flags, &cp, &sep);
+		bool sep = false;
+		size_t n;
 		const struct cp_info *ci;
+
+		/*
+		 * Most text is ASCII without markup: its units are single bytes, looked up in the
+		 * table directly (what next_unit() would return, without its calls).
+		 */
+		if (in[i] < 0x80 && ((flags & POLICY_SKEL_PLAIN) || !markup_start(in[i]))) {
+			ci = &sk->latin[in[i]];
+			if (ci->kind == K_SEP && ci->alt && !(flags & POLICY_SKEL_PLAIN)) {
+				ci = as_letter(ci, &tmp);
+				t->n_decoded++;
+			}
+			if (ci->kind == K_WORD) {
+				if (ci->n > 1 && reserve(t, ci->n) < 0)
+					return -ENOMEM;
+				word_unit(t, &b, ci, in[i], base + i, base + i + 1);
+			} else if (ci->kind == K_SEP) {
+				b.pend = POLICY_SKEL_HARD;
+				b.cls1 = b.cls2 = C_OTHER;
+				b.prev_is_zero = b.prev_is_0x = false;
+			}
+			i++;
+			continue;
+		}
+		n = next_unit(in + i, len - i, flags, &cp, &sep);
 
 		if (n > 1 && in[i] && strchr("<&%\\[({", in[i]) &&
 		    !(n == 8 && memcmp(in + i, "[member]", 8) == 0))
@@ -653,6 +760,10 @@ int policy_skeleton_map(const struct policy_skeleton *sk, const char *text, size
 			ci = &sk->latin[cp];
 		} else {
 			ci = lookup(sk, t, cp, &tmp);
+		}
+		if (ci->kind == K_SEP && ci->alt && !(flags & POLICY_SKEL_PLAIN)) {
+			ci = as_letter(ci, &tmp);
+			t->n_decoded++;
 		}
 		if (ci->kind == K_SEP) {
 			b.pend = POLICY_SKEL_HARD;

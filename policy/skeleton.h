@@ -9,8 +9,9 @@
  *     "<br/>"; of a tag with attributes only "<a": the attributes are read as text) are
  *     separators; HTML entities (named: a fixed table of the
  *     spaces, punctuation, invisible characters and Greek letters; numeric "&#65;" and
- *     "&#x41;", ';' optional) become their code point; percent-encoding ("%41", "%C3%A9")
- *     and backslash escapes ("\u0041", "\x41") become their code point; the defanging words
+ *     "&#x41;", ';' optional) become their code point; percent-encoding ("%41", "%C3%A9"),
+ *     also applied up to 4 times over ("%2541"), and backslash escapes ("\u0041", "\x41")
+ *     become their code point; the defanging words
  *     "[dot]", "(dot)", "{dot}", "[at]", "(at)", "{at}" (any case) are separators (bracketed
  *     punctuation such as "[.]" already is). The literal "[member]" (the redaction token) is
  *     a separator. Bytes that are not well-formed UTF-8 are opaque word characters that match
@@ -24,7 +25,10 @@
  *     makes 'I' and 'l' one, case folding 'I' and 'i'). Combining marks, format characters
  *     (Cf: zero width, bidi, soft hyphen...) and default-ignorable code points vanish
  *     without a trace ("Al\u00adpha" is "alpha"); everything else (spaces, punctuation,
- *     symbols, controls) is a separator.
+ *     symbols, controls) is a separator, except that a symbol TR39 confuses with one ASCII
+ *     letter or digit ('|' with 'l') is that letter in the decoded reading ("A|pha") and a
+ *     separator in the plain one ("CERT|Alpha"), and counts in n_decoded so that both
+ *     readings are made.
  *  3. Separators do not appear in the skeleton; they only set boundaries. Each skeleton
  *     code point carries the boundary before it: POLICY_SKEL_HARD after a separator (or at
  *     the start), POLICY_SKEL_SOFT inside a run of letters where the case or the kind
@@ -77,6 +81,13 @@ const struct policy_skeleton *policy_skeleton_shared(void);
 
 /* policy_skeleton_free() - NULL is a no-op. Never on the shared context. */
 void policy_skeleton_free(struct policy_skeleton *sk);
+
+/*
+ * policy_skel_text_reserve() - make room in @t for @n more code points, so that mapping
+ * several texts into it allocates once (ASCII text maps to at most one code point a byte).
+ * Returns 0 or -ENOMEM.
+ */
+int policy_skel_text_reserve(struct policy_skel_text *t, size_t n);
 
 /* policy_skeleton_map() flag: read the text as plain text (step 1 only decodes UTF-8). */
 #define POLICY_SKEL_PLAIN 1u

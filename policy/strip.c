@@ -10,6 +10,7 @@
 #include "policy/strip.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,6 +368,32 @@ out:
 	return rc;
 }
 
+/*
+ * A view is mostly its tag and description arrays (tens of KiB); zeroing all of it for each
+ * indicator cost more than redacting its text. Every field is zeroed except the contents
+ * of those two arrays, which are empty strings: n_tags is 0 and description[0] is NUL, and
+ * nothing reads past them. A field added to struct policy_view lies in one of the three
+ * zeroed ranges (the asserts keep the two arrays where this expects them).
+ */
+static void view_reset(struct policy_view *v)
+{
+	_Static_assert(offsetof(struct policy_view, tags) <
+			       offsetof(struct policy_view, has_description),
+		       "tags before has_description");
+	_Static_assert(offsetof(struct policy_view, has_description) <
+			       offsetof(struct policy_view, description),
+		       "has_description before description");
+	memset(v, 0, offsetof(struct policy_view, tags));
+	memset(&v->has_description, 0,
+	       offsetof(struct policy_view, description) -
+		       offsetof(struct policy_view, has_description));
+	v->description[0] = '\0';
+	memset(v->description + sizeof(v->description), 0,
+	       sizeof(*v) - offsetof(struct policy_view, description) - sizeof(v->description));
+	for (size_t i = 0; i < POLICY_VIEW_TAGS_MAX; i++)
+		v->tags[i][0] = '\0';
+}
+
 static bool same_indicator(const struct proto_summary *s, const struct proto_report *r)
 {
 	return r->ind_type == s->ind.type && r->ind_value.len == s->ind.len &&
@@ -403,7 +430,7 @@ int policy_strip_view(struct policy_view *v, const struct policy_config *cfg,
 	size_t name_len;
 	int rc;
 
-	memset(v, 0, sizeof(*v));
+	view_reset(v);
 	if (!tlp_known(s->tlp) || !proto_indicator_type_name(s->ind.type) ||
 	    s->ind.len > PROTO_IND_VALUE_MAX)
 		return -EINVAL;
@@ -448,7 +475,7 @@ int policy_strip_view(struct policy_view *v, const struct policy_config *cfg,
 		goto fail;
 	return 0;
 fail:
-	memset(v, 0, sizeof(*v));
+	view_reset(v);
 	return rc;
 }
 
@@ -542,7 +569,7 @@ int policy_strip_recheck(struct policy_view *v, const struct policy_config *cfg,
 	bool with_desc, changed = false;
 	int rc = 0;
 
-	memset(v, 0, sizeof(*v));
+	view_reset(v);
 	if (n_tags > POLICY_VIEW_TAGS_MAX)
 		return -EINVAL;
 	/*
@@ -604,7 +631,7 @@ out:
 	free(f);
 	free(buf);
 	if (rc < 0) {
-		memset(v, 0, sizeof(*v));
+		view_reset(v);
 		return rc;
 	}
 	return changed ? 1 : 0;

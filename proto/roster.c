@@ -579,75 +579,114 @@ static int read_text(struct proto_mp_reader *rd, size_t max, char **out)
 	return 0;
 }
 
-/* An optional list: present means non-empty, so absence is the only encoding of "none". */
-static int read_list(struct proto_mp_reader *rd, char ***v, size_t *n_out)
+/* Reads one element of an array into @elem (see read_array()). */
+typedef int (*read_elem_fn)(struct proto_mp_reader *rd, void *elem);
+
+/*
+ * A non-empty array of at most @max elements of @size bytes, each read by @one into a calloc'd
+ * array returned in *@arr. *@arr and *@n_out are set before the elements are read, so after a
+ * failure the caller stores them anyway and proto_roster_free() releases what was read.
+ * Absence is the only encoding of "none", so an empty array is PROTO_E_EMPTY.
+ */
+static int read_array(struct proto_mp_reader *rd, size_t max, size_t size, read_elem_fn one,
+		      void **arr, size_t *n_out)
 {
+	uint8_t *p;
 	size_t n;
 	int err;
 
-	if ((err = proto_mp_read_array(rd, PROTO_ROSTER_ALIASES_MAX, &n)))
+	if ((err = proto_mp_read_array(rd, max, &n)))
 		return err;
 	if (n == 0)
 		return PROTO_E_EMPTY;
-	*v = calloc(n, sizeof(**v));
-	if (!*v)
+	p = calloc(n, size);
+	if (!p)
 		return -ENOMEM;
+	*arr = p;
 	*n_out = n;
 	for (size_t i = 0; i < n; i++)
-		if ((err = read_text(rd, PROTO_ROSTER_ADDR_MAX, &(*v)[i])))
+		if ((err = one(rd, p + i * size)))
 			return err;
 	return 0;
 }
 
+static int read_addr(struct proto_mp_reader *rd, void *elem)
+{
+	return read_text(rd, PROTO_ROSTER_ADDR_MAX, elem);
+}
+
+static int read_id(struct proto_mp_reader *rd, void *elem)
+{
+	return proto_mp_read_bin_fixed(rd, elem, 32);
+}
+
+/* An optional list of texts (aliases, domains, addresses). */
+static int read_list(struct proto_mp_reader *rd, char ***v, size_t *n_out)
+{
+	void *p = NULL;
+	int err = read_array(rd, PROTO_ROSTER_ALIASES_MAX, sizeof(char *), read_addr, &p, n_out);
+
+	*v = p;
+	return err;
+}
+
 /*
- * Map headers are read with a limit above the number of known keys (16), so that an extra
- * entry is reported as PROTO_E_KEY_UNKNOWN rather than as a count over the limit.
+ * A map of small integer keys, each value read by @field (which returns PROTO_E_KEY_UNKNOWN
+ * for a key it does not know); *@seen gets bit k for each key k read. Map headers are read
+ * with a limit above the number of known keys (16), so that an extra entry is reported as
+ * PROTO_E_KEY_UNKNOWN rather than as a count over the limit.
  */
-static int read_member(struct proto_mp_reader *rd, struct proto_member *m)
+static int read_map(struct proto_mp_reader *rd,
+		    int (*field)(struct proto_mp_reader *, uint64_t, void *), void *ctx,
+		    unsigned *seen)
 {
 	struct proto_mp_map map;
-	unsigned seen = 0;
 	uint64_t key;
 	int err;
 
+	*seen = 0;
 	if ((err = proto_mp_map_begin(rd, &map, 16)))
 		return err;
 	while ((err = proto_mp_map_next(rd, &map, &key)) > 0) {
-		switch (key) {
-		case 0:
-			err = proto_mp_read_bin_fixed(rd, m->id, 32);
-			break;
-		case 1:
-			err = read_text(rd, PROTO_ROSTER_NAME_MAX, &m->name);
-			break;
-		case 2:
-			err = read_list(rd, &m->aliases, &m->n_aliases);
-			break;
-		case 3:
-			err = read_list(rd, &m->domains, &m->n_domains);
-			break;
-		case 4:
-			err = proto_mp_read_bin_fixed(rd, m->transport_pk, 32);
-			break;
-		case 5:
-			err = proto_mp_read_bin_fixed(rd, m->ring_pk, 32);
-			break;
-		case 6:
-			err = read_list(rd, &m->addrs, &m->n_addrs);
-			break;
-		case 7:
-			err = proto_poc_read(rd, &m->poc);
-			break;
-		case 8:
-			err = proto_constituency_read(rd, &m->constituency);
-			break;
-		default:
-			return PROTO_E_KEY_UNKNOWN;
-		}
-		if (err)
+		if ((err = field(rd, key, ctx)))
 			return err;
-		seen |= 1u << key;
+		*seen |= 1u << key; /* known keys are < 16 */
 	}
+	return err;
+}
+
+static int member_field(struct proto_mp_reader *rd, uint64_t key, void *ctx)
+{
+	struct proto_member *m = ctx;
+
+	switch (key) {
+	case 0:
+		return proto_mp_read_bin_fixed(rd, m->id, 32);
+	case 1:
+		return read_text(rd, PROTO_ROSTER_NAME_MAX, &m->name);
+	case 2:
+		return read_list(rd, &m->aliases, &m->n_aliases);
+	case 3:
+		return read_list(rd, &m->domains, &m->n_domains);
+	case 4:
+		return proto_mp_read_bin_fixed(rd, m->transport_pk, 32);
+	case 5:
+		return proto_mp_read_bin_fixed(rd, m->ring_pk, 32);
+	case 6:
+		return read_list(rd, &m->addrs, &m->n_addrs);
+	case 7:
+		return proto_poc_read(rd, &m->poc);
+	case 8:
+		return proto_constituency_read(rd, &m->constituency);
+	}
+	return PROTO_E_KEY_UNKNOWN;
+}
+
+static int read_member(struct proto_mp_reader *rd, struct proto_member *m)
+{
+	unsigned seen;
+	int err = read_map(rd, member_field, m, &seen);
+
 	if (err)
 		return err;
 	if ((seen & 0x33) != 0x33) /* id, name, transport and ring keys */
@@ -655,34 +694,30 @@ static int read_member(struct proto_mp_reader *rd, struct proto_member *m)
 	return 0;
 }
 
-static int read_settings(struct proto_mp_reader *rd, struct proto_roster_settings *s)
+static int settings_field(struct proto_mp_reader *rd, uint64_t key, void *ctx)
 {
-	struct proto_mp_map map;
-	unsigned seen = 0;
-	uint64_t key, v;
+	struct proto_roster_settings *s = ctx;
+	uint64_t v;
 	int err;
 
-	if ((err = proto_mp_map_begin(rd, &map, 16)))
+	switch (key) {
+	case 0:
+		err = proto_mp_read_uint_max(rd, PROTO_ROSTER_MEMBERS_MAX, &v);
+		s->min_ring_size = (uint32_t)v;
 		return err;
-	while ((err = proto_mp_map_next(rd, &map, &key)) > 0) {
-		switch (key) {
-		case 0:
-			err = proto_mp_read_uint_max(rd, PROTO_ROSTER_MEMBERS_MAX, &v);
-			s->min_ring_size = (uint32_t)v;
-			break;
-		case 1:
-			err = proto_mp_read_bool(rd, &s->require_anonymous);
-			break;
-		case 2:
-			err = proto_mp_read_uint(rd, &s->max_report_age_ms);
-			break;
-		default:
-			return PROTO_E_KEY_UNKNOWN;
-		}
-		if (err)
-			return err;
-		seen |= 1u << key;
+	case 1:
+		return proto_mp_read_bool(rd, &s->require_anonymous);
+	case 2:
+		return proto_mp_read_uint(rd, &s->max_report_age_ms);
 	}
+	return PROTO_E_KEY_UNKNOWN;
+}
+
+static int read_settings(struct proto_mp_reader *rd, struct proto_roster_settings *s)
+{
+	unsigned seen;
+	int err = read_map(rd, settings_field, s, &seen);
+
 	if (err)
 		return err;
 	return seen == 0x7 ? 0 : PROTO_E_KEY_MISSING;
@@ -690,92 +725,67 @@ static int read_settings(struct proto_mp_reader *rd, struct proto_roster_setting
 
 static int read_stewards(struct proto_mp_reader *rd, struct proto_roster *r)
 {
-	size_t n;
-	int err;
+	void *p = NULL;
+	int err = read_array(rd, PROTO_ROSTER_STEWARDS_MAX, 32, read_id, &p, &r->n_stewards);
 
-	if ((err = proto_mp_read_array(rd, PROTO_ROSTER_STEWARDS_MAX, &n)))
-		return err;
-	if (n == 0)
-		return PROTO_E_EMPTY;
-	r->stewards = malloc(n * 32);
-	if (!r->stewards)
-		return -ENOMEM;
-	r->n_stewards = n;
-	for (size_t i = 0; i < n; i++)
-		if ((err = proto_mp_read_bin_fixed(rd, r->stewards[i], 32)))
-			return err;
-	return 0;
+	r->stewards = p;
+	return err;
+}
+
+static int read_member_elem(struct proto_mp_reader *rd, void *elem)
+{
+	return read_member(rd, elem);
 }
 
 static int read_members(struct proto_mp_reader *rd, struct proto_roster *r)
 {
-	size_t n;
-	int err;
+	void *p = NULL;
+	int err = read_array(rd, PROTO_ROSTER_MEMBERS_MAX, sizeof(*r->members), read_member_elem,
+			     &p, &r->n_members);
 
-	if ((err = proto_mp_read_array(rd, PROTO_ROSTER_MEMBERS_MAX, &n)))
-		return err;
-	if (n == 0)
-		return PROTO_E_EMPTY;
-	r->members = calloc(n, sizeof(*r->members));
-	if (!r->members)
-		return -ENOMEM;
-	r->n_members = n;
-	for (size_t i = 0; i < n; i++)
-		if ((err = read_member(rd, &r->members[i])))
-			return err;
-	return 0;
+	r->members = p;
+	return err;
+}
+
+static int retired_field(struct proto_mp_reader *rd, uint64_t key, void *ctx)
+{
+	struct proto_retired *e = ctx;
+
+	switch (key) {
+	case 0:
+		return proto_mp_read_bin_fixed(rd, e->id, 32);
+	case 1:
+		return proto_mp_read_uint(rd, &e->not_after_ms);
+	case 2:
+		e->has_successor = true;
+		return proto_mp_read_bin_fixed(rd, e->successor, 32);
+	}
+	return PROTO_E_KEY_UNKNOWN;
 }
 
 static int read_retired_entry(struct proto_mp_reader *rd, struct proto_retired *e)
 {
-	struct proto_mp_map map;
-	unsigned seen = 0;
-	uint64_t key;
-	int err;
+	unsigned seen;
+	int err = read_map(rd, retired_field, e, &seen);
 
-	if ((err = proto_mp_map_begin(rd, &map, 16)))
-		return err;
-	while ((err = proto_mp_map_next(rd, &map, &key)) > 0) {
-		switch (key) {
-		case 0:
-			err = proto_mp_read_bin_fixed(rd, e->id, 32);
-			break;
-		case 1:
-			err = proto_mp_read_uint(rd, &e->not_after_ms);
-			break;
-		case 2:
-			err = proto_mp_read_bin_fixed(rd, e->successor, 32);
-			e->has_successor = true;
-			break;
-		default:
-			return PROTO_E_KEY_UNKNOWN;
-		}
-		if (err)
-			return err;
-		seen |= 1u << key;
-	}
 	if (err)
 		return err;
 	return (seen & 0x3) == 0x3 ? 0 : PROTO_E_KEY_MISSING;
 }
 
+static int read_retired_elem(struct proto_mp_reader *rd, void *elem)
+{
+	return read_retired_entry(rd, elem);
+}
+
 static int read_retired(struct proto_mp_reader *rd, struct proto_roster *r)
 {
-	size_t n;
-	int err;
+	void *p = NULL;
+	int err = read_array(rd, PROTO_ROSTER_RETIRED_MAX, sizeof(*r->retired), read_retired_elem,
+			     &p, &r->n_retired);
 
-	if ((err = proto_mp_read_array(rd, PROTO_ROSTER_RETIRED_MAX, &n)))
-		return err;
-	if (n == 0)
-		return PROTO_E_EMPTY;
-	r->retired = calloc(n, sizeof(*r->retired));
-	if (!r->retired)
-		return -ENOMEM;
-	r->n_retired = n;
-	for (size_t i = 0; i < n; i++)
-		if ((err = read_retired_entry(rd, &r->retired[i])))
-			return err;
-	return 0;
+	r->retired = p;
+	return err;
 }
 
 /* Body key 9. The members (key 7) are read already: one sealed key per member. */

@@ -214,16 +214,44 @@ int node_keyfile_read_public(const char *path, uint8_t **buf, size_t *len, size_
 	return read_file(path, false, max, buf, len);
 }
 
+/*
+ * The loaders and savers below differ only in their codec. A secret file's bytes are wiped
+ * on every path; a loader that fails wipes the caller's key storage (@wipe, @wipe_len) so no
+ * half-decoded secret is left behind.
+ */
+static int load_secret(const char *path, void *wipe, size_t wipe_len, uint8_t **buf, size_t *len)
+{
+	int err = node_keyfile_read_secret(path, buf, len);
+
+	if (err)
+		proto_wipe(wipe, wipe_len);
+	return err;
+}
+
+/* Write the encoding @buf (malloc'd by a codec that returned @enc_err; freed here). */
+static int save_encoded(const char *path, bool secret, int enc_err, uint8_t *buf, size_t len,
+			unsigned flags)
+{
+	int err;
+
+	if (enc_err)
+		return enc_err;
+	err = secret ? node_keyfile_write_secret(path, buf, len, flags)
+		     : node_keyfile_write_public(path, buf, len, flags);
+	if (secret)
+		proto_wipe(buf, len);
+	free(buf);
+	return err;
+}
+
 int node_keyfile_load_member(const char *path, struct proto_keys *k)
 {
 	uint8_t *buf;
 	size_t len;
-	int err = node_keyfile_read_secret(path, &buf, &len);
+	int err = load_secret(path, k, sizeof(*k), &buf, &len);
 
-	if (err) {
-		proto_keys_wipe(k);
+	if (err)
 		return err;
-	}
 	err = proto_keys_decode(k, buf, len);
 	node_keyfile_free_secret(buf, len);
 	return err;
@@ -231,28 +259,21 @@ int node_keyfile_load_member(const char *path, struct proto_keys *k)
 
 int node_keyfile_save_member(const char *path, const struct proto_keys *k, unsigned flags)
 {
-	uint8_t *buf;
-	size_t len;
+	uint8_t *buf = NULL;
+	size_t len = 0;
 	int err = proto_keys_encode(k, &buf, &len);
 
-	if (err)
-		return err;
-	err = node_keyfile_write_secret(path, buf, len, flags);
-	proto_wipe(buf, len);
-	free(buf);
-	return err;
+	return save_encoded(path, true, err, buf, len, flags);
 }
 
 int node_keyfile_load_steward(const char *path, uint8_t pk[32], uint8_t sk[64])
 {
 	uint8_t *buf;
 	size_t len;
-	int err = node_keyfile_read_secret(path, &buf, &len);
+	int err = load_secret(path, sk, 64, &buf, &len);
 
-	if (err) {
-		proto_wipe(sk, 64);
+	if (err)
 		return err;
-	}
 	err = proto_keys_steward_decode(pk, sk, buf, len);
 	node_keyfile_free_secret(buf, len);
 	return err;
@@ -260,28 +281,21 @@ int node_keyfile_load_steward(const char *path, uint8_t pk[32], uint8_t sk[64])
 
 int node_keyfile_save_steward(const char *path, const uint8_t sk[64], unsigned flags)
 {
-	uint8_t *buf;
-	size_t len;
+	uint8_t *buf = NULL;
+	size_t len = 0;
 	int err = proto_keys_steward_encode(sk, &buf, &len);
 
-	if (err)
-		return err;
-	err = node_keyfile_write_secret(path, buf, len, flags);
-	proto_wipe(buf, len);
-	free(buf);
-	return err;
+	return save_encoded(path, true, err, buf, len, flags);
 }
 
 int node_keyfile_load_netkey(const char *path, uint8_t key[32])
 {
 	uint8_t *buf;
 	size_t len;
-	int err = node_keyfile_read_secret(path, &buf, &len);
+	int err = load_secret(path, key, 32, &buf, &len);
 
-	if (err) {
-		proto_wipe(key, 32);
+	if (err)
 		return err;
-	}
 	err = proto_community_netkey_decode(key, buf, len);
 	node_keyfile_free_secret(buf, len);
 	return err;
@@ -289,16 +303,11 @@ int node_keyfile_load_netkey(const char *path, uint8_t key[32])
 
 int node_keyfile_save_netkey(const char *path, const uint8_t key[32], unsigned flags)
 {
-	uint8_t *buf;
-	size_t len;
+	uint8_t *buf = NULL;
+	size_t len = 0;
 	int err = proto_community_netkey_encode(key, &buf, &len);
 
-	if (err)
-		return err;
-	err = node_keyfile_write_secret(path, buf, len, flags);
-	proto_wipe(buf, len);
-	free(buf);
-	return err;
+	return save_encoded(path, true, err, buf, len, flags);
 }
 
 int node_keyfile_load_oprf_share(const char *path, uint8_t community[32], uint32_t *index,
@@ -306,12 +315,10 @@ int node_keyfile_load_oprf_share(const char *path, uint8_t community[32], uint32
 {
 	uint8_t *buf;
 	size_t len;
-	int err = node_keyfile_read_secret(path, &buf, &len);
+	int err = load_secret(path, share, 32, &buf, &len);
 
-	if (err) {
-		proto_wipe(share, 32);
+	if (err)
 		return err;
-	}
 	err = proto_community_oprf_share_decode(community, index, share, buf, len);
 	node_keyfile_free_secret(buf, len);
 	return err;
@@ -320,28 +327,21 @@ int node_keyfile_load_oprf_share(const char *path, uint8_t community[32], uint32
 int node_keyfile_save_oprf_share(const char *path, const uint8_t community[32], uint32_t index,
 				 const uint8_t share[32], unsigned flags)
 {
-	uint8_t *buf;
-	size_t len;
+	uint8_t *buf = NULL;
+	size_t len = 0;
 	int err = proto_community_oprf_share_encode(community, index, share, &buf, &len);
 
-	if (err)
-		return err;
-	err = node_keyfile_write_secret(path, buf, len, flags);
-	proto_wipe(buf, len);
-	free(buf);
-	return err;
+	return save_encoded(path, true, err, buf, len, flags);
 }
 
 int node_keyfile_load_netkey_state(const char *path, struct proto_netkey_state *k)
 {
 	uint8_t *buf;
 	size_t len;
-	int err = node_keyfile_read_secret(path, &buf, &len);
+	int err = load_secret(path, k, sizeof(*k), &buf, &len);
 
-	if (err) {
-		proto_wipe(k, sizeof(*k));
+	if (err)
 		return err;
-	}
 	err = proto_community_netkey_state_decode(k, buf, len);
 	node_keyfile_free_secret(buf, len);
 	return err;
@@ -350,16 +350,11 @@ int node_keyfile_load_netkey_state(const char *path, struct proto_netkey_state *
 int node_keyfile_save_netkey_state(const char *path, const struct proto_netkey_state *k,
 				   unsigned flags)
 {
-	uint8_t *buf;
-	size_t len;
+	uint8_t *buf = NULL;
+	size_t len = 0;
 	int err = proto_community_netkey_state_encode(k, &buf, &len);
 
-	if (err)
-		return err;
-	err = node_keyfile_write_secret(path, buf, len, flags);
-	proto_wipe(buf, len);
-	free(buf);
-	return err;
+	return save_encoded(path, true, err, buf, len, flags);
 }
 
 int node_keyfile_load_community(const char *path, struct proto_community *c)
@@ -377,15 +372,11 @@ int node_keyfile_load_community(const char *path, struct proto_community *c)
 
 int node_keyfile_save_community(const char *path, const struct proto_community *c, unsigned flags)
 {
-	uint8_t *buf;
-	size_t len;
+	uint8_t *buf = NULL;
+	size_t len = 0;
 	int err = proto_community_encode(c, &buf, &len);
 
-	if (err)
-		return err;
-	err = node_keyfile_write_public(path, buf, len, flags);
-	free(buf);
-	return err;
+	return save_encoded(path, false, err, buf, len, flags);
 }
 
 int node_keyfile_load_roster(const char *path, struct proto_roster **r)
@@ -405,13 +396,9 @@ int node_keyfile_load_roster(const char *path, struct proto_roster **r)
 
 int node_keyfile_save_roster(const char *path, const struct proto_roster *r, unsigned flags)
 {
-	uint8_t *buf;
-	size_t len;
+	uint8_t *buf = NULL;
+	size_t len = 0;
 	int err = proto_roster_encode(r, &buf, &len);
 
-	if (err)
-		return err;
-	err = node_keyfile_write_public(path, buf, len, flags);
-	free(buf);
-	return err;
+	return save_encoded(path, false, err, buf, len, flags);
 }
