@@ -770,8 +770,9 @@ static int load_rosters(struct node_daemon *d)
  * Responses of the read ops (publish responses are described in node/daemon/ingest.h):
  *
  *   status  {"ok":true, "version", "state": "running"|"stopping", "uptime_s", "community",
- *            "member": {"id", "name"} (this node only), "roster": {"epoch", "members"},
- *            "store": {"reports", "indicators", "feed_last", "outbox", "map_size",
+ *            "member": {"id", "name"} (this node only), "roster": {"epoch", "members",
+ *            "conflicts", "outbox_dropped"}, "network_key": netkey_json() (null when the
+ *            node has no network key file), "store": {"reports", "indicators", "feed_last", "outbox", "map_size",
  *            "map_used"}, "export": {"last_seq", "errors", "rules_changes", "corrected",
  *            "rerendered", "resets"} (node_exporter_rerender_stats()), "api": {"connections"},
  *            "ingest": {"accepted", "duplicates", "rejected", "commits", "pending",
