@@ -5,8 +5,10 @@
  * needs, and commits everything in ONE transaction of the notice environment; only then, back
  * on the loop, are NOTICE_ACKs sent and API requests answered. A copy acknowledged, or a
  * notice an operator was told is queued, has therefore always been committed first.
+ * The listing, the renderings and the local notices are in notices_views.c.
  */
 #include "node/daemon/notices.h"
+#include "node/daemon/notices_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,76 +20,14 @@
 #include "node/common/log.h"
 #include "node/format/form.h"
 #include "node/format/member.h"
-#include "node/format/notice_fmt.h"
-#include "policy/redact.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "proto/link.h"
 #include "proto/notice.h"
-#include "proto/poc.h"
 #include "proto/report.h"
 #include "store/store.h"
 
 #define SCAN_MS 1000
-#define WATCH_BATCH 10000 /* feed entries looked at per job */
-
-enum op_kind { OP_IN, OP_ACKED, OP_RESCHED, OP_API, OP_WATCH };
-
-struct op {
-	struct op *next;
-	uint8_t kind;
-	uint8_t peer[32]; /* OP_IN: the sender; OP_ACKED: who acknowledged */
-	uint8_t id[16];	  /* OP_IN: the notice id (once decoded); OP_ACKED: the one acknowledged */
-	uint8_t *bytes;	  /* OP_IN */
-	size_t len;
-	struct store_notice_out out; /* OP_RESCHED */
-	struct node_request *req;    /* OP_API, owned */
-	void (*done)(void *arg, char *text);
-	void *arg;
-	uint8_t to[32], deliver_to[32]; /* notify, resolved on the loop */
-	bool has_deliver_to;
-	/* results */
-	bool ack;   /* OP_IN: acknowledge after the commit */
-	char *text; /* OP_API: the response */
-};
-
-struct job {
-	uv_work_t w;
-	struct node_notices *n;
-	struct node_snap *snap;
-	struct op *ops;
-	uint64_t now;
-	bool queued_out; /* the commit added outbox entries */
-	/* what the commit writes */
-	struct store_notice_msg *msgs;
-	uint8_t **owned; /* message bytes made in the job */
-	size_t n_msgs, cap_msgs;
-	struct store_notice_out *puts, *dels;
-	size_t n_puts, cap_puts, n_dels, cap_dels;
-	bool *is_new;
-	/* the constituency watch (OP_WATCH): feed entries looked at up to watch_seq */
-	bool set_watch, watch_more;
-	uint64_t watch_seq, raised;
-	/* counters, added on the loop */
-	uint64_t received, refused, duplicates, forwarded;
-};
-
-struct node_notices {
-	uv_loop_t *loop;
-	struct store_notices *st;
-	struct store *main;
-	const struct proto_keys *keys;
-	uint8_t community[32];
-	struct node_snap *const *snapp;
-	struct node_dissem *dissem;
-	uv_timer_t timer;
-	bool timer_open, closing;
-	struct op *head, **tail;
-	size_t n_pending;
-	bool job_running, watch_queued;
-	uint64_t received, refused, duplicates, sent, acked, ack_sent, forwarded, dropped;
-	uint64_t raised; /* local notices raised or updated */
-};
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -107,7 +47,7 @@ static void op_free(struct op *o)
 	free(o);
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+int node_notices_grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
 	size_t c = *cap ? *cap : 8;
 	void *p;
@@ -124,7 +64,7 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
-static char *error_text(json_t *id, int code, const char *field, const char *msg)
+char *node_notices_error_text(json_t *id, int code, const char *field, const char *msg)
 {
 	struct node_req_error e;
 	json_t *r;
@@ -137,7 +77,7 @@ static char *error_text(json_t *id, int code, const char *field, const char *msg
 	return t;
 }
 
-static char *ok_text(json_t *id, json_t *body)
+char *node_notices_ok_text(json_t *id, json_t *body)
 {
 	char *t;
 
@@ -151,7 +91,7 @@ static char *ok_text(json_t *id, json_t *body)
 	return t;
 }
 
-static json_t *member_json(const struct proto_roster *r, const uint8_t id[32])
+json_t *node_notices_member_json(const struct proto_roster *r, const uint8_t id[32])
 {
 	int i = r ? proto_roster_find_member(r, id) : -1;
 	char hex[65];
@@ -161,15 +101,15 @@ static json_t *member_json(const struct proto_roster *r, const uint8_t id[32])
 }
 
 /* Queue a message (@bytes owned by the job when @own) for the commit. */
-static int add_msg(struct job *j, const uint8_t id[16], uint8_t flags, uint8_t *bytes, size_t len,
-		   bool own)
+int node_notices_add_msg(struct job *j, const uint8_t id[16], uint8_t flags, uint8_t *bytes,
+			 size_t len, bool own)
 {
 	struct store_notice_msg *m;
 	size_t cap = j->cap_msgs;
 
-	if (grow((void **)&j->msgs, &j->cap_msgs, j->n_msgs + 1, sizeof(*j->msgs)) ||
+	if (node_notices_grow((void **)&j->msgs, &j->cap_msgs, j->n_msgs + 1, sizeof(*j->msgs)) ||
 	    (j->cap_msgs != cap &&
-	     grow((void **)&j->owned, &cap, j->cap_msgs, sizeof(*j->owned)))) {
+	     node_notices_grow((void **)&j->owned, &cap, j->cap_msgs, sizeof(*j->owned)))) {
 		j->cap_msgs = cap; /* owned[] must hold as many as msgs[] */
 		if (own)
 			free(bytes);
@@ -192,7 +132,7 @@ static int add_out(struct job *j, bool del, const uint8_t id[16], const uint8_t 
 	size_t *n = del ? &j->n_dels : &j->n_puts, *cap = del ? &j->cap_dels : &j->cap_puts;
 	struct store_notice_out *e;
 
-	if (grow((void **)arr, cap, *n + 1, sizeof(**arr)))
+	if (node_notices_grow((void **)arr, cap, *n + 1, sizeof(**arr)))
 		return -ENOMEM;
 	e = &(*arr)[(*n)++];
 	memcpy(e->id, id, 16);
@@ -217,7 +157,7 @@ static int send_new(struct job *j, struct proto_notice *nt)
 	rc = proto_notice_sign(nt, j->n->keys->id_sk, &bytes, &len);
 	if (rc)
 		return rc;
-	rc = add_msg(j, nt->id, STORE_NOTICE_OUT, bytes, len, true);
+	rc = node_notices_add_msg(j, nt->id, STORE_NOTICE_OUT, bytes, len, true);
 	return rc ? rc : add_out(j, false, nt->id, nt->to, 0, 0);
 }
 
@@ -357,7 +297,7 @@ static int receive(struct job *j, struct op *o, char *why, size_t why_len)
 		snprintf(why, why_len, "status for a notice this node did not send to that member");
 		return NODE_E_POLICY;
 	}
-	rc = add_msg(j, nt.id, 0, o->bytes, o->len, false);
+	rc = node_notices_add_msg(j, nt.id, 0, o->bytes, o->len, false);
 	if (rc == 0 && (fw.form || fw.kind == PROTO_NOTICE_KIND_STATUS)) {
 		proto_random(fw.id, 16);
 		if (fw.kind == PROTO_NOTICE_KIND_NOTICE)
@@ -394,15 +334,15 @@ static int notify(struct job *j, struct op *o)
 	memcpy(nt.deliver_to, o->deliver_to, 32);
 	rc = send_new(j, &nt);
 	if (rc) {
-		o->text = error_text(o->req->id, rc, "form", proto_error_str(rc));
+		o->text = node_notices_error_text(o->req->id, rc, "form", proto_error_str(rc));
 		return rc;
 	}
 	body = json_pack("{s:s, s:o, s:s}", "notice", proto_hex_encode(hex, nt.id, 16), "to",
-			 member_json(r, o->has_deliver_to ? o->deliver_to : o->to), "tlp",
-			 proto_tlp_name(nt.tlp));
+			 node_notices_member_json(r, o->has_deliver_to ? o->deliver_to : o->to),
+			 "tlp", proto_tlp_name(nt.tlp));
 	if (body && o->has_deliver_to)
-		json_object_set_new(body, "via", member_json(r, o->to));
-	o->text = ok_text(o->req->id, body);
+		json_object_set_new(body, "via", node_notices_member_json(r, o->to));
+	o->text = node_notices_ok_text(o->req->id, body);
 	return 0;
 }
 
@@ -438,10 +378,11 @@ static int reply(struct job *j, struct op *o)
 	int rc = store_notices_iter(j->n->st, NULL, find_in, &c);
 
 	if (rc == 0 && c.found != 1) {
-		o->text = error_text(o->req->id, STORE_E_NOT_FOUND, "notice",
-				     c.found ? "matches more than one received notice; give more "
-					       "of its id"
-					     : "no received notice has that id");
+		o->text = node_notices_error_text(
+			o->req->id, STORE_E_NOT_FOUND, "notice",
+			c.found ? "matches more than one received notice; give more "
+				  "of its id"
+				: "no received notice has that id");
 		return 0;
 	}
 	if (rc == 0)
@@ -461,342 +402,15 @@ static int reply(struct job *j, struct op *o)
 	}
 	free(bytes);
 	if (rc) {
-		o->text = error_text(o->req->id, rc, NULL, proto_error_str(rc));
+		o->text = node_notices_error_text(o->req->id, rc, NULL, proto_error_str(rc));
 		return rc;
 	}
-	o->text = ok_text(o->req->id,
-			  json_pack("{s:s, s:s, s:o}", "status_id", proto_hex_encode(hex, s.id, 16),
-				    "status", node_req_status_name(s.status), "to",
-				    member_json(j->snap->newest, s.to)));
+	o->text = node_notices_ok_text(o->req->id,
+				       json_pack("{s:s, s:s, s:o}", "status_id",
+						 proto_hex_encode(hex, s.id, 16), "status",
+						 node_req_status_name(s.status), "to",
+						 node_notices_member_json(j->snap->newest, s.to)));
 	return 0;
-}
-
-struct list_ctx {
-	struct job *j;
-	json_t *items;
-	uint8_t (*pending)[16];
-	size_t n_pending, cap_pending;
-	int err;
-};
-
-static int list_out(void *arg, const struct store_notice_out *e)
-{
-	struct list_ctx *c = arg;
-
-	if (grow((void **)&c->pending, &c->cap_pending, c->n_pending + 1, 16))
-		return -ENOMEM;
-	memcpy(c->pending[c->n_pending++], e->id, 16);
-	return 0;
-}
-
-static int list_msg(void *arg, const struct store_notice_msg *m)
-{
-	struct list_ctx *c = arg;
-	const struct proto_roster *r = c->j->snap->newest;
-	struct proto_notice nt;
-	char hex[33], thread[33], t1[32], t2[32];
-	bool pending = false;
-	json_t *o;
-
-	if (m->flags & STORE_NOTICE_LOCAL) {
-		json_t *ind = json_loadb((const char *)m->bytes, m->len, 0, NULL);
-
-		o = ind ? json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "id",
-				    proto_hex_encode(hex, m->id, 16), "thread", hex, "kind",
-				    "local", "direction", "in", "created",
-				    node_req_time_format(m->time_ms, t1, sizeof(t1)), "stored", t1,
-				    "indicator", ind)
-			: NULL;
-		if (o)
-			json_object_set_new(o, "message",
-					    json_string("a value in this node's constituency was "
-							"reported by another member"));
-		return o ? json_array_append_new(c->items, o) : 0;
-	}
-	if (proto_notice_decode(m->bytes, m->len, &nt))
-		return 0; /* stored after verification; a newer decoder may refuse it */
-	for (size_t i = 0; i < c->n_pending; i++)
-		pending |= !memcmp(c->pending[i], m->id, 16);
-	o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:s}", "id",
-		      proto_hex_encode(hex, m->id, 16), "thread",
-		      proto_hex_encode(thread, nt.thread, 16), "kind",
-		      nt.kind == PROTO_NOTICE_KIND_NOTICE ? "notice" : "status", "direction",
-		      m->flags & STORE_NOTICE_OUT ? "out" : "in", "from", member_json(r, nt.from),
-		      "to", member_json(r, nt.to), "tlp", proto_tlp_name(nt.tlp), "created",
-		      node_req_time_format(nt.created_ms, t1, sizeof(t1)), "stored",
-		      node_req_time_format(m->time_ms, t2, sizeof(t2)));
-	if (!o)
-		return -ENOMEM;
-	if (nt.has_deliver_to)
-		json_object_set_new(o, "deliver_to", member_json(r, nt.deliver_to));
-	if (!(m->flags & STORE_NOTICE_OUT) && nt.kind == PROTO_NOTICE_KIND_NOTICE)
-		json_object_set_new(o, "via_coordinator", json_boolean(nt.has_handle));
-	if (m->flags & STORE_NOTICE_OUT)
-		json_object_set_new(o, "pending", json_boolean(pending));
-	if (nt.kind == PROTO_NOTICE_KIND_NOTICE) {
-		json_t *form = json_loadb(nt.form, nt.form_len, 0, NULL);
-
-		json_object_set_new(o, "form", form ? form : json_null());
-	} else {
-		json_object_set_new(o, "status", json_string(node_req_status_name(nt.status)));
-		if (nt.comment)
-			json_object_set_new(o, "comment", json_stringn(nt.comment, nt.comment_len));
-	}
-	json_array_append_new(c->items, o);
-	return 0;
-}
-
-/* ------------------------------------------------------------------ the job: renderings */
-
-/* Free text of a form leaving the node: as [policy] descriptions says for descriptions. */
-static int redact_cb(void *ctx, const char *in, char **out)
-{
-	const struct node_snap *snap = ctx;
-	size_t len = strlen(in), cap = POLICY_REDACT_OUT_MAX(len) + 1;
-	int r;
-
-	*out = NULL;
-	if (snap->pcfg.descriptions == POLICY_DESC_DROP)
-		return 0;
-	*out = malloc(cap);
-	if (!*out)
-		return -ENOMEM;
-	r = policy_redact_text(snap->redactor, in, len, *out, cap, NULL, NULL);
-	if (r == 0)
-		return 0;
-	free(*out);
-	*out = NULL;
-	return r == POLICY_REDACT_DROPPED ? 0 : r;
-}
-
-struct render_ctx {
-	struct job *j;
-	struct node_notice_doc *docs;
-	json_t **forms;
-	size_t n, cap;
-	int err;
-};
-
-static int render_one(void *arg, const struct store_notice_msg *m)
-{
-	struct render_ctx *c = arg;
-	struct proto_notice nt;
-	struct node_notice_doc *d;
-	json_t *form;
-
-	if (m->flags || proto_notice_decode(m->bytes, m->len, &nt) ||
-	    nt.kind != PROTO_NOTICE_KIND_NOTICE)
-		return 0; /* received notices only */
-	if (nt.tlp == PROTO_TLP_RED && !c->j->snap->pcfg.export_red)
-		return 0; /* RED leaves the node only where [policy] export_red says so */
-	form = json_loadb(nt.form, nt.form_len, 0, NULL);
-	if (!form)
-		return 0;
-	if (grow((void **)&c->docs, &c->cap, c->n + 1, sizeof(*c->docs))) {
-		json_decref(form);
-		return -ENOMEM;
-	}
-	c->forms = realloc(c->forms, c->cap * sizeof(*c->forms));
-	if (!c->forms) {
-		json_decref(form);
-		return -ENOMEM;
-	}
-	d = &c->docs[c->n];
-	c->forms[c->n] = node_notice_form_redact(form, redact_cb, c->j->snap);
-	json_decref(form);
-	if (!c->forms[c->n])
-		return -ENOMEM;
-	memcpy(d->id, m->id, 16);
-	d->created_ms = nt.created_ms;
-	d->tlp = nt.tlp;
-	d->form = c->forms[c->n++];
-	return 0;
-}
-
-/* The received notices as STIX 2.1 or MISP (node/format/notice_fmt.h). */
-static void render(struct job *j, struct op *o)
-{
-	struct render_ctx c = {.j = j};
-	const char *community = j->snap->pcfg.community_name;
-	int rc = store_notices_iter(j->n->st, NULL, render_one, &c);
-	json_t *out = NULL;
-
-	if (rc == 0) {
-		out = o->req->format == NODE_NOTICES_STIX21
-			      ? node_notice_stix_bundle(c.docs, c.n, community)
-			      : node_notice_misp(c.docs, c.n, community);
-		if (!out)
-			rc = -ENOMEM;
-	}
-	for (size_t i = 0; i < c.n; i++)
-		json_decref(c.forms[i]);
-	free(c.forms);
-	free(c.docs);
-	if (rc) {
-		o->text = error_text(o->req->id, rc, NULL, proto_error_str(rc));
-		return;
-	}
-	o->text = ok_text(
-		o->req->id,
-		json_pack("{s:o}", o->req->format == NODE_NOTICES_STIX21 ? "stix" : "misp", out));
-}
-
-static int by_thread_then_time(const void *a, const void *b)
-{
-	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	int t = strcmp(json_string_value(json_object_get(x, "thread")),
-		       json_string_value(json_object_get(y, "thread")));
-
-	return t ? t
-		 : strcmp(json_string_value(json_object_get(x, "created")),
-			  json_string_value(json_object_get(y, "created")));
-}
-
-static void list(struct job *j, struct op *o)
-{
-	struct list_ctx c = {.j = j, .items = json_array()};
-	json_t *sorted;
-	size_t n;
-	int rc = c.items ? store_notices_iter(j->n->st, list_out, list_msg, &c) : -ENOMEM;
-
-	free(c.pending);
-	if (rc) {
-		json_decref(c.items);
-		o->text = error_text(o->req->id, rc, NULL, proto_error_str(rc));
-		return;
-	}
-	/* Threads together, oldest first within each. */
-	n = json_array_size(c.items);
-	json_t **v = calloc(n ? n : 1, sizeof(*v));
-	sorted = json_array();
-	if (!v || !sorted) {
-		free(v);
-		json_decref(sorted);
-		json_decref(c.items);
-		return;
-	}
-	for (size_t i = 0; i < n; i++)
-		v[i] = json_array_get(c.items, i);
-	qsort(v, n, sizeof(*v), by_thread_then_time);
-	for (size_t i = 0; i < n; i++)
-		json_array_append(sorted, v[i]);
-	free(v);
-	json_decref(c.items);
-	o->text = ok_text(o->req->id, json_pack("{s:o}", "notices", sorted));
-}
-
-/* ------------------------------------------------------------------ the job: local notices */
-
-struct watch_ctx {
-	struct job *j;
-	struct store_read *rd;
-	const struct proto_constituency *own;
-	size_t n_seen;
-};
-
-struct origin_ctx {
-	struct store *s;
-	struct store_read *rd;
-	uint32_t shared; /* CLEAR/GREEN reports that came from other members */
-};
-
-static int count_shared(void *arg, const struct store_report_info *info, const uint8_t *bytes,
-			size_t len)
-{
-	struct origin_ctx *c = arg;
-	struct store_envelope env;
-
-	(void)bytes;
-	(void)len;
-	if (info->tlp <= PROTO_TLP_GREEN &&
-	    store_envelope_get(c->s, c->rd, info->report_id, &env) == 0 && !env.local)
-		c->shared++;
-	return 0;
-}
-
-/*
- * One changed indicator of the main feed: when its value lies in this node's constituency
- * and another member shared a CLEAR/GREEN report on it, raise (or update) the local notice
- * of that indicator, made of the summary's aggregates only: no report, signer or link.
- */
-static int watch_one(void *arg, const struct store_feed_entry *e)
-{
-	struct watch_ctx *w = arg;
-	struct job *j = w->j;
-	struct origin_ctx oc = {.s = j->n->main, .rd = w->rd};
-	struct proto_summary sum;
-	char hex[65], t[4][32];
-	json_t *o;
-	char *text;
-	int rc;
-
-	j->watch_seq = e->seq;
-	w->n_seen++;
-	rc = store_summary_get(j->n->main, w->rd, e->ind_id, &sum);
-	if (rc == STORE_E_NOT_FOUND || (rc == 0 && sum.feed_seq > e->seq))
-		return 0; /* a later entry of the same indicator decides */
-	if (rc)
-		return rc;
-	if (!proto_constituency_match(w->own, sum.ind.value))
-		return 0;
-	rc = store_reports_iter(j->n->main, w->rd, e->ind_id, count_shared, &oc);
-	if (rc || !oc.shared)
-		return rc;
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:s, s:s, s:s?}",
-		      "indicator_id", proto_hex_encode(hex, e->ind_id, 32), "type",
-		      proto_indicator_type_name(sum.ind.type), "value", sum.ind.value, "tlp",
-		      proto_tlp_name(sum.tlp), "state",
-		      sum.state == PROTO_SUMMARY_ACTIVE	     ? "active"
-		      : sum.state == PROTO_SUMMARY_WITHDRAWN ? "withdrawn"
-		      : sum.state == PROTO_SUMMARY_EXPIRED   ? "expired"
-							     : "observed",
-		      "confidence", (int)sum.confidence, "members", (int)sum.n_members, "sightings",
-		      (int)sum.n_sightings, "false_positives", (int)sum.n_false_positive, "reports",
-		      (int)sum.n_reports, "first_seen",
-		      node_req_time_format(sum.first_seen_ms, t[0], sizeof(t[0])), "last_seen",
-		      node_req_time_format(sum.last_seen_ms, t[1], sizeof(t[1])), "valid_until",
-		      sum.valid_until_ms
-			      ? node_req_time_format(sum.valid_until_ms, t[2], sizeof(t[2]))
-			      : NULL);
-	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	if (!text)
-		return -ENOMEM;
-	rc = add_msg(j, e->ind_id, STORE_NOTICE_LOCAL, (uint8_t *)text, strlen(text), true);
-	if (rc == 0)
-		j->raised++;
-	return rc;
-}
-
-/* Look at up to WATCH_BATCH feed entries after watch_seq. */
-static void watch(struct job *j)
-{
-	const struct proto_roster *r = j->snap->newest;
-	int own = j->snap->own_index;
-	struct watch_ctx w = {.j = j};
-	uint64_t last = 0;
-	int rc = store_notices_watch_seq(j->n->st, &j->watch_seq);
-
-	if (rc == 0)
-		rc = store_read_begin(j->n->main, &w.rd);
-	if (rc == 0)
-		rc = store_feed_last(j->n->main, w.rd, &last);
-	if (rc == 0 && last > j->watch_seq) {
-		if (own < 0 || proto_constituency_empty(&r->members[own].constituency)) {
-			j->watch_seq = last; /* nothing of ours can be in it */
-		} else {
-			w.own = &r->members[own].constituency;
-			rc = store_feed_iter(j->n->main, w.rd, j->watch_seq, WATCH_BATCH, watch_one,
-					     &w);
-			rc = rc < 0 ? rc : 0;
-		}
-		j->set_watch = rc == 0;
-		j->watch_more = rc == 0 && j->watch_seq < last;
-	}
-	store_read_end(w.rd);
-	if (rc)
-		log_warning("notices: reading the feed for local notices failed: %s",
-			    proto_error_str(rc));
 }
 
 /* ------------------------------------------------------------------ the job */
@@ -838,7 +452,7 @@ static void job_work(uv_work_t *w)
 				reply(j, o);
 			break;
 		case OP_WATCH:
-			watch(j);
+			node_notices_watch_feed(j);
 			break;
 		}
 	}
@@ -862,7 +476,8 @@ static void job_work(uv_work_t *w)
 			o->ack = false;
 			if (o->kind == OP_API) {
 				free(o->text);
-				o->text = error_text(o->req->id, rc, NULL, proto_error_str(rc));
+				o->text = node_notices_error_text(o->req->id, rc, NULL,
+								  proto_error_str(rc));
 			}
 		}
 		return;
@@ -871,9 +486,9 @@ static void job_work(uv_work_t *w)
 		if (o->kind != OP_API || o->req->op != NODE_OP_NOTICES)
 			continue;
 		if (o->req->format == NODE_NOTICES_JSON)
-			list(j, o);
+			node_notices_list(j, o);
 		else
-			render(j, o);
+			node_notices_render(j, o);
 	}
 }
 
@@ -1151,7 +766,7 @@ static int resolve(struct node_notices *n, struct op *o, char **text)
 			why = "the coordinator must be a third member";
 	}
 	if (why) {
-		*text = error_text(q->id, NODE_E_FIELD, field, why);
+		*text = node_notices_error_text(q->id, NODE_E_FIELD, field, why);
 		return -EINVAL;
 	}
 	if (q->via) {
@@ -1185,8 +800,8 @@ void node_notices_submit(struct node_notices *n, struct node_request *req,
 		return;
 	}
 	if (enqueue(n, o)) {
-		text = error_text(req->id, NODE_E_OVERLOAD, NULL,
-				  "too many notice operations waiting; retry later");
+		text = node_notices_error_text(req->id, NODE_E_OVERLOAD, NULL,
+					       "too many notice operations waiting; retry later");
 		op_free(o);
 		done(arg, text);
 	}
