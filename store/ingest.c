@@ -93,9 +93,13 @@ static int ingest_one(MDB_txn *txn, struct ingest_ctx *ic, struct store_item *it
 	rc = mdb_cursor_put(ic->rcur, &k, &d, MDB_APPEND | MDB_RESERVE);
 	if (rc != 0)
 		return store_mdb_err(rc);
-	rc = store_hint_add(&s->hint, it->report_id, (uint32_t)ic->next_seq++);
+	rc = store_hint_add(&s->hint, it->report_id, (uint32_t)ic->next_seq);
+	/* A full hint is rebuilt bigger from the keys, this record's included. */
+	if (rc == -ENOSPC && (rc = store__hint_grow(txn, s)) == 0)
+		rc = store_hint_add(&s->hint, it->report_id, (uint32_t)ic->next_seq);
 	if (rc != 0)
 		return rc;
+	ic->next_seq++;
 	memcpy(rec.ind_id, it->ind_id, 32);
 	rec.env.local = it->env.local;
 	rec.env.hops = it->env.hops;

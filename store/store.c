@@ -215,17 +215,22 @@ static int migrate(struct store *s)
 	return rc;
 }
 
-/* Fill the id hint from the record keys (store/hint.h: it is never stored). */
-static int hint_rebuild(struct store *s)
+/*
+ * Build the id hint from the record keys visible in @txn (store/hint.h: it is never stored),
+ * sized for them and @extra more, and make it current. Readers keep using the old table
+ * meanwhile; only the store's writer (or store_open()) calls this.
+ */
+static int hint_fill(MDB_txn *txn, struct store *s, size_t extra)
 {
-	MDB_txn *txn;
+	size_t want = (size_t)store__db_entries(txn, s->reports) + extra;
+	struct store_hint_table *t = NULL;
 	MDB_cursor *c = NULL;
 	MDB_val k, d;
 	int rc;
 
-	store_hint_clear(&s->hint);
-	if ((rc = store_mdb_read_begin(&s->m, &txn)) != 0)
-		return rc;
+again:
+	if (!(t = store_hint_table_new(&s->hint, want)))
+		return -ENOMEM;
 	if ((rc = store_mdb_err(mdb_cursor_open(txn, s->reports, &c))) != 0)
 		goto out;
 	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
@@ -236,13 +241,44 @@ static int hint_rebuild(struct store *s)
 			rc = STORE_E_CORRUPT;
 			goto out;
 		}
-		if ((rc = store_hint_add(&s->hint, (const uint8_t *)k.mv_data + 8,
-					 (uint32_t)seq)) != 0)
+		rc = store_hint_table_put(&s->hint, t, (const uint8_t *)k.mv_data + 8,
+					  (uint32_t)seq);
+		if (rc == -ENOSPC) {
+			/* A walk that did not settle: a quarter more room. */
+			mdb_cursor_close(c);
+			c = NULL;
+			store_hint_table_free(t);
+			want += want / 4 + 1;
+			goto again;
+		}
+		if (rc != 0)
 			goto out;
 	}
 	rc = rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc);
 out:
 	mdb_cursor_close(c);
+	if (rc == 0)
+		store_hint_swap(&s->hint, t);
+	else
+		store_hint_table_free(t);
+	return rc;
+}
+
+int store__hint_grow(MDB_txn *txn, struct store *s)
+{
+	/* Half as many again: a rebuild reads every record key, so not too often. */
+	return hint_fill(txn, s, store_hint_count(&s->hint) / 2 + 1024);
+}
+
+static int hint_rebuild(struct store *s)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = store_mdb_read_begin(&s->m, &txn)) != 0)
+		return rc;
+	/* Built 90 % full: about 8 % more reports fit before the first rebuild while running. */
+	rc = hint_fill(txn, s, 1024);
 	store_mdb_read_end(&s->m, txn);
 	return rc;
 }

@@ -378,12 +378,31 @@ static int resolve_id(bool group, const char *tok, uint32_t *out)
 	return 0;
 }
 
+/* Append a copy of @tok to the list of @v (ADDRS and PATHS), at most d->max entries. */
+static int list_push(const struct opt_def *d, struct value *v, const char *tok, const char *what,
+		     char *why, size_t whylen)
+{
+	char **p;
+
+	if (v->n_addrs >= (size_t)d->max) {
+		snprintf(why, whylen, "more than %lld %s", (long long)d->max, what);
+		return -E2BIG;
+	}
+	p = realloc(v->addrs, (v->n_addrs + 1) * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	v->addrs = p;
+	if (!(v->addrs[v->n_addrs] = strdup(tok)))
+		return -ENOMEM;
+	v->n_addrs++;
+	return 0;
+}
+
 /* Adds one "ip:port" of an ADDRS list; @why gets the reason on failure. */
 static int add_addr(const struct opt_def *d, struct value *v, const char *tok, char *why,
 		    size_t whylen)
 {
 	struct sockaddr_storage ss, other;
-	char **p;
 
 	if (node_addr_parse(tok, &ss) < 0) {
 		snprintf(why, whylen,
@@ -398,41 +417,17 @@ static int add_addr(const struct opt_def *d, struct value *v, const char *tok, c
 			return -EINVAL;
 		}
 	}
-	if (v->n_addrs >= (size_t)d->max) {
-		snprintf(why, whylen, "more than %lld addresses", (long long)d->max);
-		return -E2BIG;
-	}
-	p = realloc(v->addrs, (v->n_addrs + 1) * sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	v->addrs = p;
-	if (!(v->addrs[v->n_addrs] = strdup(tok)))
-		return -ENOMEM;
-	v->n_addrs++;
-	return 0;
+	return list_push(d, v, tok, "addresses", why, whylen);
 }
 
 static int add_path(const struct opt_def *d, struct value *v, const char *tok, char *why,
 		    size_t whylen)
 {
-	char **p;
-
 	if (tok[0] != '/' || strlen(tok) >= PATH_MAX) {
 		snprintf(why, whylen, "'%s' is not an absolute path", tok);
 		return -EINVAL;
 	}
-	if (v->n_addrs >= (size_t)d->max) {
-		snprintf(why, whylen, "more than %lld paths", (long long)d->max);
-		return -E2BIG;
-	}
-	p = realloc(v->addrs, (v->n_addrs + 1) * sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	v->addrs = p;
-	if (!(v->addrs[v->n_addrs] = strdup(tok)))
-		return -ENOMEM;
-	v->n_addrs++;
-	return 0;
+	return list_push(d, v, tok, "paths", why, whylen);
 }
 
 /*

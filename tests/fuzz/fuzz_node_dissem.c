@@ -22,6 +22,8 @@
  *   5          run the loop until the admission jobs are done
  *   6 r        set the link's send room (r: 0 none, 1 a little, else plenty); drained()
  *              when it grows
+ * Sealed sightings are on: this node holds share 1 of a 2-of-3 OPRF key (k 3, quota 50), so
+ * raw messages of types 16-19 reach node/overlay/sealed.c (evaluation jobs included).
  * FUZZ_DISSEM_STATUS=1 in the environment prints the driver's status counters after each
  * input (what a seed reached).
  * Aborts when the driver sends a message that does not decode, sends on a link that is not
@@ -42,8 +44,10 @@
 #include "node/overlay/link.h"
 #include "node/overlay/overlay.h"
 #include "policy/config.h"
+#include "proto/community.h"
 #include "proto/crypto.h"
 #include "proto/keys.h"
+#include "proto/oprf.h"
 #include "proto/link.h"
 #include "proto/report.h"
 #include "proto/roster.h"
@@ -66,6 +70,8 @@ static struct {
 	struct proto_roster *roster;
 	struct node_snap *snap;
 	uint8_t community[32];
+	struct proto_community comm; /* with sealed settings: this node holds OPRF share 1 */
+	uint8_t shares[3][32];
 } g;
 
 /* One input's world. */
@@ -182,6 +188,17 @@ static void setup(void)
 	ros = g.roster;
 	g.snap = node_snap_new(&pc, &ros, 1);
 	if (!g.snap)
+		abort();
+	/* Sealed sightings on (k 3, OPRF 2-of-3), so link types 16-19 reach their driver. */
+	memcpy(g.comm.id, g.community, 32);
+	strcpy(g.comm.name, "Fuzz");
+	g.comm.threshold = 1;
+	g.comm.n_stewards = 1;
+	memcpy(g.comm.stewards[0], g.keys[0].id_pk, 32);
+	g.comm.sealed = (struct proto_community_sealed){
+		.k = 3, .t = 2, .quota = 50, .window_days = 30, .n = 3};
+	if (proto_oprf_deal(g.shares, g.comm.sealed.vks, g.comm.sealed.vk, 2, 3) != 0 ||
+	    proto_community_check(&g.comm) != 0)
 		abort();
 	g.ready = true;
 }
@@ -394,16 +411,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!d)
 		abort();
 	node_dissem_callbacks(d, &w.cb);
-	if (node_dissem_attach(d, NULL) != 0)
+	if (node_dissem_sealed_setup(d, &g.comm, 1, g.shares[0]) != 0 ||
+	    node_dissem_attach(d, NULL) != 0)
 		abort();
 	run(&loop, d, &in);
 	settle(&loop, d);
 	if (getenv("FUZZ_DISSEM_STATUS")) { /* what a seed reached, for whoever writes seeds */
-		json_t *st = node_dissem_status_json(d);
+		json_t *st = node_dissem_status_json(d), *se = node_dissem_sealed_json(d);
 
 		json_dumpf(st, stderr, JSON_COMPACT);
 		fputc('\n', stderr);
+		json_dumpf(se, stderr, JSON_COMPACT);
+		fputc('\n', stderr);
 		json_decref(st);
+		json_decref(se);
 	}
 	for (int i = 0; i < LINKS; i++)
 		node_link_close(&w.links[i], NODE_LINK_R_STOP);

@@ -22,10 +22,10 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daemonlib as dl  # noqa: E402
+from test_export_rerender import caught_up, export_status as status, wait_for  # noqa: E402
 
 SRC = os.environ.get("CHATHAM_SOURCE_DIR",
                      os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -35,27 +35,6 @@ SHIPPED = os.path.join(SRC, "deploy", "tags")
 def check_config(node):
     return subprocess.run([dl.chatham_bin(), "check-config", node.config], capture_output=True,
                           timeout=60)
-
-
-def wait_for(pred, what, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def status(d):
-    r = d.call({"op": "status"})
-    assert r["ok"], r
-    return r
-
-
-def caught_up(d):
-    st = status(d)
-    return st["export"]["last_seq"] >= st["store"]["feed_last"] and st
 
 
 def exported_tags(node):

@@ -40,7 +40,7 @@ fi
 
 tests=${CHATHAM_VALGRIND_TESTS:-"test_daemon_api.py test_daemon_lifecycle.py test_daemon_notify.py
 	test_cli_e2e.py test_overlay_interop.py test_overlay_hostile.py test_crash_ingest.py
-	test_leak_scan.py test_hostile_member.py"}
+	test_leak_scan.py test_hostile_member.py test_sealed.py"}
 
 logdir=$(mktemp -d /tmp/chatham-valgrind.XXXXXX)
 cleanup() {

@@ -28,13 +28,15 @@
  *
  * Usage: sim_gossip [--nodes N] [--reports R] [--seed S] [--degree D] [--interval MS]
  *                   [--loss P] [--latency link|message] [--graft-timeout MS]
- *                   [--graft-retry MS] [--hold MS] [--flush MS] [--check]
+ *                   [--graft-retry MS] [--hold MS] [--flush MS] [--origin-push-all]
+ *                   [--dump-links FILE] [--check]
  * Without --nodes it reports N = 100 and N = 1000 (R = 1000), for both latency models
  * unless --latency names one. --check runs N = 100, R = 500 twice, checks the targets
  * (copies <= 1.2 per node per report once the tree formed, max latency <= 1.8 x flooding,
  * 100 % delivery after catch-up, <= 40 bytes of catch-up traffic per missing id,
  * identical output for the same seed) and exits 1 if one is missed. Results and their
- * discussion: docs/PERFORMANCE.md.
+ * discussion: docs/PERFORMANCE.md. --dump-links writes the overlay and the formed tree
+ * after phase 1 (with several scenarios, the last one's) for tests/sim/tree_bounds.py.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -106,7 +108,8 @@ struct cfg {
 	unsigned lat_min, lat_max;
 	double fail_frac;
 	unsigned graft_timeout_ms, graft_retry_ms, hold_ms, flush_ms; /* 0 = engine default */
-	bool origin_push_all; /* the engine's origin_push_all: the origin's old rule */
+	bool origin_push_all;	/* the engine's origin_push_all: the origin's old rule */
+	const char *dump_links; /* file for the overlay and the tree after phase 1, or NULL */
 };
 
 /* ------------------------------------------------------------------ events */
@@ -837,6 +840,36 @@ static void add_stats(struct proto_gossip_stats *sum, const struct proto_gossip_
 		b[i] += a[i];
 }
 
+/*
+ * The overlay and the tree Plumtree formed, after the healthy phase, for
+ * tests/sim/tree_bounds.py: one line per link, "a b latency_ms state_at_a state_at_b" with
+ * the engine's link states (1 eager, 2 lazy), then one line "origins o1 o2 ..." naming the
+ * origins of the phase's reports in order.
+ */
+static void dump_links(const struct world *w, const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		die(path, -errno);
+	for (unsigned i = 0; i < w->cfg->nodes; i++) {
+		const struct node *a = &w->nodes[i];
+
+		for (uint32_t k = 0; k < a->deg; k++)
+			if (i < a->nbr[k])
+				fprintf(f, "%u %u %u %d %d\n", i, a->nbr[k], a->lat[k],
+					(int)proto_gossip_link_state(a->g, k),
+					(int)proto_gossip_link_state(w->nodes[a->nbr[k]].g,
+								     a->rev[k]));
+	}
+	fprintf(f, "origins");
+	for (unsigned r = 0; r < w->cfg->reports; r++)
+		fprintf(f, " %u", w->reps[r].origin);
+	fprintf(f, "\n");
+	if (fclose(f) != 0)
+		die(path, -errno);
+}
+
 /* One protocol over the template's overlay, failure set and publications. */
 static void run_mode(enum mode mode, const struct world *tmpl, const bool *fail_set,
 		     struct result *res)
@@ -880,6 +913,8 @@ static void run_mode(enum mode mode, const struct world *tmpl, const bool *fail_
 		}
 	}
 	gossip_phase(&w, 0, c->reports, &res->healthy[mode]);
+	if (mode == PLUMTREE && c->dump_links)
+		dump_links(&w, c->dump_links);
 	for (unsigned i = 0; i < n; i++)
 		w.nodes[i].failed = fail_set[i];
 	gossip_phase(&w, c->reports, 2 * c->reports, &res->failure[mode]);
@@ -1108,7 +1143,8 @@ static void usage(void)
 	fprintf(stderr, "usage: sim_gossip [--nodes N] [--reports R] [--seed S] [--degree D]\n"
 			"                  [--interval MS] [--loss P] [--latency link|message]\n"
 			"                  [--graft-timeout MS] [--graft-retry MS] [--hold MS]\n"
-			"                  [--flush MS] [--origin-push-all] [--check]\n");
+			"                  [--flush MS] [--origin-push-all] [--dump-links FILE]\n"
+			"                  [--check]\n");
 	exit(2);
 }
 
@@ -1161,6 +1197,8 @@ int main(int argc, char **argv)
 			c.flush_ms = (unsigned)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--loss"))
 			c.loss = strtod(v, NULL);
+		else if (!strcmp(a, "--dump-links"))
+			c.dump_links = v;
 		else if (!strcmp(a, "--latency") && !strcmp(v, "message"))
 			c.lat = LAT_MESSAGE, lat_given = true;
 		else if (!strcmp(a, "--latency") && !strcmp(v, "link"))

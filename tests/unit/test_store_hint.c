@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The id -> sequence hint (store/hint.h): every added id is found under its sequence among
+ * at most STORE_HINT_CANDIDATES_MAX candidates, absent ids yield few false candidates, a full
+ * table refuses with -ENOSPC and loses nothing, a rebuilt table swapped in keeps answering,
+ * and the table costs 5 bytes a slot.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "store/hint.h"
+
+static uint64_t rng_state = 12345;
+
+static uint64_t rnd(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static void random_id(uint8_t id[32])
+{
+	for (int i = 0; i < 32; i += 8) {
+		uint64_t x = rnd();
+
+		memcpy(id + i, &x, 8);
+	}
+}
+
+static bool finds(struct store_hint *h, const uint8_t id[32], uint32_t seq)
+{
+	uint32_t c[STORE_HINT_CANDIDATES_MAX];
+	size_t n = store_hint_find(h, id, c, STORE_HINT_CANDIDATES_MAX);
+
+	assert_true(n <= STORE_HINT_CANDIDATES_MAX);
+	for (size_t i = 0; i < n; i++)
+		if (c[i] == seq)
+			return true;
+	return false;
+}
+
+/* Grows as the store does: on -ENOSPC, a table for half as many again, filled from all ids. */
+static void test_add_find_grow(void **state)
+{
+	enum { N = 200000 };
+	uint8_t(*ids)[32] = malloc((size_t)N * 32);
+	struct store_hint h;
+	size_t false_cands = 0, rebuilds = 0;
+
+	(void)state;
+	assert_non_null(ids);
+	assert_int_equal(store_hint_init(&h), 0);
+	for (uint32_t i = 0; i < N; i++) {
+		int rc;
+
+		random_id(ids[i]);
+		rc = store_hint_add(&h, ids[i], i + 1);
+		if (rc == -ENOSPC) {
+			struct store_hint_table *t =
+				store_hint_table_new(&h, (size_t)i * 3 / 2 + 1024);
+
+			assert_non_null(t);
+			for (uint32_t j = 0; j < i; j++)
+				assert_int_equal(store_hint_table_put(&h, t, ids[j], j + 1), 0);
+			store_hint_swap(&h, t);
+			rebuilds++;
+			rc = store_hint_add(&h, ids[i], i + 1);
+		}
+		assert_int_equal(rc, 0);
+	}
+	assert_true(rebuilds >= 5);
+	assert_int_equal(store_hint_count(&h), N);
+	for (uint32_t i = 0; i < N; i++)
+		assert_true(finds(&h, ids[i], i + 1));
+	/* Adding a pair again changes nothing. */
+	assert_int_equal(store_hint_add(&h, ids[7], 8), 0);
+	assert_int_equal(store_hint_count(&h), N);
+	assert_int_equal(store_hint_add(&h, ids[7], 0), -EINVAL);
+	/* Absent ids: about 16 x load / 256 false candidates each; well under 0.1. */
+	for (int i = 0; i < 100000; i++) {
+		uint8_t id[32];
+		uint32_t c[STORE_HINT_CANDIDATES_MAX];
+
+		random_id(id);
+		false_cands += store_hint_find(&h, id, c, STORE_HINT_CANDIDATES_MAX);
+	}
+	assert_true(false_cands < 10000);
+	store_hint_deinit(&h);
+	free(ids);
+}
+
+/* A full table says -ENOSPC without losing or changing anything. */
+static void test_full(void **state)
+{
+	enum { N = 4096 };
+	uint8_t(*ids)[32] = malloc((size_t)N * 32);
+	struct store_hint h;
+	uint32_t n = 0;
+	int rc = 0;
+
+	(void)state;
+	assert_non_null(ids);
+	assert_int_equal(store_hint_init(&h), 0);
+	while (n < N) {
+		random_id(ids[n]);
+		rc = store_hint_add(&h, ids[n], n + 1);
+		if (rc != 0)
+			break;
+		n++;
+	}
+	assert_int_equal(rc, -ENOSPC);
+	/* The smallest table: 64 buckets of 8 slots, full at 97 %. */
+	assert_true(n >= 480 && n <= 512);
+	assert_int_equal(store_hint_count(&h), n);
+	assert_int_equal(store_hint_add(&h, ids[n], n + 1), -ENOSPC);
+	assert_false(finds(&h, ids[n], n + 1));
+	for (uint32_t i = 0; i < n; i++)
+		assert_true(finds(&h, ids[i], i + 1));
+	store_hint_deinit(&h);
+	free(ids);
+}
+
+/* 5 bytes a slot, built 90 % full: 1 M ids take less than 6 MiB. */
+static void test_size(void **state)
+{
+	struct store_hint h;
+	struct store_hint_table *t;
+
+	(void)state;
+	assert_int_equal(store_hint_init(&h), 0);
+	t = store_hint_table_new(&h, 1000000);
+	assert_non_null(t);
+	store_hint_swap(&h, t);
+	assert_true(store_hint_bytes(&h) >= 1000000 * 5);
+	assert_true(store_hint_bytes(&h) <= 1000000 * 5 * 100 / 90 + 1024);
+	store_hint_deinit(&h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_add_find_grow),
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_size),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
