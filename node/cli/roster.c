@@ -774,11 +774,25 @@ out:
 	return code;
 }
 
+static const char from_usage[] = "--from takes an RFC 3339 time such as "
+				 "2026-01-31T12:00:00Z, or now";
+
+/* --from TIME: RFC 3339 UTC or "now", in ms since the Unix epoch. 0 or -1. */
+static int parse_from(const char *from, uint64_t *ms)
+{
+	struct timespec ts;
+
+	if (strcmp(from, "now"))
+		return node_req_time_parse(from, ms) ? -1 : 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	*ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return 0;
+}
+
 static int roster_revoke(const char *cmd, struct roster_args *a)
 {
 	struct proto_roster *r = NULL;
 	struct proto_retired e = {0};
-	struct timespec ts;
 	bool was_member, again;
 	char hex[65];
 	int code = NODE_CMD_EXIT_FAIL, err;
@@ -789,13 +803,8 @@ static int roster_revoke(const char *cmd, struct roster_args *a)
 		return node_cli_usage_error(
 			cmd, "--from TIME is required (RFC 3339 UTC, or now): the last "
 			     "moment the key is trusted");
-	if (!strcmp(a->from, "now")) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		e.not_after_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-	} else if (node_req_time_parse(a->from, &e.not_after_ms)) {
-		return node_cli_usage_error(cmd, "--from takes an RFC 3339 time such as "
-						 "2026-01-31T12:00:00Z, or now");
-	}
+	if (parse_from(a->from, &e.not_after_ms))
+		return node_cli_usage_error(cmd, from_usage);
 	if (a->successor) {
 		if (node_cli_parse_hex32(a->successor, e.successor))
 			return node_cli_usage_error(
@@ -1263,7 +1272,6 @@ static int roster_rotate(const char *cmd, struct roster_args *a)
 	struct proto_retired e = {0};
 	struct proto_rekey st;
 	struct proto_member *m;
-	struct timespec ts;
 	uint8_t *buf = NULL;
 	size_t len;
 	char hex[65], hex2[65];
@@ -1272,13 +1280,8 @@ static int roster_rotate(const char *cmd, struct roster_args *a)
 	if (!a->statement)
 		return node_cli_usage_error(cmd, "--statement FILE is required (the member's "
 						 "FILE.rotation from chatham keygen --rotate)");
-	if (!a->from || !strcmp(a->from, "now")) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		e.not_after_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-	} else if (node_req_time_parse(a->from, &e.not_after_ms)) {
-		return node_cli_usage_error(cmd, "--from takes an RFC 3339 time such as "
-						 "2026-01-31T12:00:00Z, or now");
-	}
+	if (parse_from(a->from ? a->from : "now", &e.not_after_ms))
+		return node_cli_usage_error(cmd, from_usage);
 	err = node_keyfile_read_public(a->statement, &buf, &len, PROTO_REKEY_MAX_BYTES);
 	if (err)
 		return node_cli_file_error(cmd, "key rotation statement", a->statement, err);
