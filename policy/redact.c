@@ -972,6 +972,25 @@ int policy_redact_text(const struct policy_redactor *rd, const char *in, size_t 
 	return f.dropped ? POLICY_REDACT_DROPPED : 0;
 }
 
+int policy_redact_names_fields(const struct policy_redactor *rd, const char *const *s,
+			       const size_t *len, size_t n, const uint8_t *except, uint8_t *found)
+{
+	struct sink k = {.except = except, .found = found};
+	size_t *base = calloc(n ? n : 1, sizeof(*base));
+	uint8_t *joined = NULL;
+	size_t joined_len = 0;
+	int rc;
+
+	if (!base)
+		return -ENOMEM;
+	rc = !rd || rd->n_pats == 0 ? 0 : join(s, len, n, &joined, &joined_len, base);
+	if (rc == 0 && rd && rd->n_pats > 0)
+		rc = map_scan(rd, s, len, n, base, joined, joined_len, &k);
+	free(joined);
+	free(base);
+	return rc < 0 ? rc : k.named ? 1 : 0;
+}
+
 int policy_redact_names(const struct policy_redactor *rd, const char *in, size_t len,
 			const uint8_t *except, uint8_t *found)
 {

@@ -154,4 +154,12 @@ int policy_redact_fields(const struct policy_redactor *rd, struct policy_redact_
 int policy_redact_names(const struct policy_redactor *rd, const char *in, size_t len,
 			const uint8_t *except, uint8_t *found);
 
+/*
+ * policy_redact_names_fields() - policy_redact_names() over @n fields read together as
+ * policy_redact_fields() reads them (a name split across any two of them counts): @s[i]
+ * has @len[i] bytes (borrowed). Returns 1 (named), 0 (not), -ENOMEM.
+ */
+int policy_redact_names_fields(const struct policy_redactor *rd, const char *const *s,
+			       const size_t *len, size_t n, const uint8_t *except, uint8_t *found);
+
 #endif

@@ -244,40 +244,30 @@ out:
 
 /*
  * Whether item @it's tags and description, read together (one name may be split across
- * them, as redaction reads them), name a member other than this node. Stopping it here,
+ * any two of them, as redaction reads them), name a member other than this node. Stopping it here,
  * before signing, is cheaper than redacting it later: the report would stay as written
  * inside the community, but every export would carry "[member]" where the author meant a
  * name. 1: named, 0: not, -ENOMEM.
  */
 static int names_other_member(const struct job *j, const struct node_req_item *it)
 {
-	size_t len = it->description ? strlen(it->description) : 0, o = 0;
-	char *text;
-	int rc;
+	const char *text[PROTO_REPORT_TAGS_MAX + 1];
+	size_t len[PROTO_REPORT_TAGS_MAX + 1], n = 0;
 
 	if (it->allow_names || !j->snap->redactor)
 		return 0;
-	for (size_t t = 0; t < it->n_tags; t++)
-		len += strlen(it->tags[t]) + 1;
-	if (len == 0)
-		return 0;
-	text = malloc(len + 1);
-	if (!text)
-		return -ENOMEM;
-	for (size_t t = 0; t < it->n_tags; t++) {
-		size_t n = strlen(it->tags[t]);
-
-		memcpy(text + o, it->tags[t], n);
-		o += n;
-		text[o++] = '\n';
+	for (size_t t = 0; t < it->n_tags && n < PROTO_REPORT_TAGS_MAX; t++) {
+		text[n] = it->tags[t];
+		len[n++] = strlen(it->tags[t]);
 	}
 	if (it->description) {
-		memcpy(text + o, it->description, strlen(it->description));
-		o += strlen(it->description);
+		text[n] = it->description;
+		len[n++] = strlen(it->description);
 	}
-	rc = policy_redact_names(j->snap->redactor, text, o, j->ing->keys->id_pk, NULL);
-	free(text);
-	return rc;
+	if (n == 0)
+		return 0;
+	return policy_redact_names_fields(j->snap->redactor, text, len, n, j->ing->keys->id_pk,
+					  NULL);
 }
 
 static int sign_item(struct job *j, size_t i, struct slot *s)

@@ -154,6 +154,10 @@ def test_leak_corpus():
         r = d.call({"op": "publish", "value": "refused.corpus-indicator.net", "tlp": "GREEN",
                     "tags": ["CERT"], "description": "Alpha reported it"})
         assert not r["ok"] and r["error"]["code"] == "NODE_E_NAMES_MEMBER", r
+        # Split across tags that are not neighbours, in the other order: refused too.
+        r = d.call({"op": "publish", "value": "refused.corpus-indicator.net", "tlp": "GREEN",
+                    "tags": ["Alpha", "phishing", "CERT"], "description": "seen twice"})
+        assert not r["ok"] and r["error"]["code"] == "NODE_E_NAMES_MEMBER", r
         r = d.call({"op": "publish", "value": "own.corpus-indicator.net", "tlp": "GREEN",
                     "description": "Delta CSIRT (this node) saw it"})
         assert r["ok"], r
