@@ -271,3 +271,33 @@ int node_apiclient_print_error(const char *cmd, json_t *error)
 		msg ? msg : "request failed", code ? code : "?");
 	return node_cmd_exit_for_error((int)json_integer_value(json_object_get(error, "number")));
 }
+
+int node_apiclient_exchange(const char *cmd, const char *socket, const char *config, bool raw,
+			    json_t *req, json_t **resp)
+{
+	json_t *r = NULL, *err;
+	int code = node_apiclient_request(cmd, socket, config, req, &r);
+
+	*resp = NULL;
+	if (code)
+		return code;
+	err = json_object_get(r, "error");
+	if (raw) {
+		char *text = json_dumps(r, JSON_COMPACT);
+
+		if (text)
+			puts(text);
+		free(text);
+		code = json_is_true(json_object_get(r, "ok"))
+			       ? NODE_CMD_EXIT_OK
+			       : node_cmd_exit_for_error(
+					 (int)json_integer_value(json_object_get(err, "number")));
+	} else if (!json_is_true(json_object_get(r, "ok"))) {
+		code = node_apiclient_print_error(cmd, err);
+	} else {
+		*resp = r;
+		return 0;
+	}
+	json_decref(r);
+	return code;
+}

@@ -10,6 +10,7 @@
 #define CHATHAM_NODE_APICLIENT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct node_apiclient;
@@ -70,5 +71,28 @@ int node_apiclient_call(struct node_apiclient *c, json_t *req, json_t **resp);
 int node_apiclient_request(const char *cmd, const char *socket, const char *config, json_t *req,
 			   json_t **resp);
 int node_apiclient_print_error(const char *cmd, json_t *error);
+
+/*
+ * node_apiclient_exchange() - node_apiclient_request() plus what every command does alike
+ * with the answer: a transport failure, --json (@raw: the response printed as it came) and
+ * an error response are printed here and their exit status returned, with *@resp NULL.
+ * Otherwise returns 0 and *@resp is the ok response for the caller to print and free.
+ * @req stays the caller's.
+ */
+int node_apiclient_exchange(const char *cmd, const char *socket, const char *config, bool raw,
+			    json_t *req, json_t **resp);
+
+/* A response field as a string ("" when absent or not a string) or an integer (0). */
+static inline const char *node_resp_str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+static inline long long node_resp_int(json_t *o, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(o, key));
+}
 
 #endif

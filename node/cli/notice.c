@@ -60,23 +60,12 @@ static int call(const char *cmd, const char *sock, const char *config, json_t *r
 		int (*print)(json_t *resp))
 {
 	json_t *resp = NULL;
-	int code = node_apiclient_request(cmd, sock, config, req, &resp);
+	int code = node_apiclient_exchange(cmd, sock, config, raw, req, &resp);
 
 	json_decref(req);
-	if (code)
+	if (!resp)
 		return code;
-	if (raw) {
-		char *t = json_dumps(resp, JSON_COMPACT);
-		if (t)
-			puts(t);
-		free(t);
-		code = json_is_true(json_object_get(resp, "ok")) ? NODE_CMD_EXIT_OK
-								 : NODE_CMD_EXIT_FAIL;
-	} else if (!json_is_true(json_object_get(resp, "ok"))) {
-		code = node_apiclient_print_error(cmd, json_object_get(resp, "error"));
-	} else {
-		code = print(resp);
-	}
+	code = print(resp);
 	json_decref(resp);
 	return code;
 }
