@@ -612,9 +612,12 @@ static int scan_one(void *arg, const struct store_notice_out *e)
 
 	if (c->n_due == NODE_NOTICES_SCAN_MAX)
 		return 1;
-	if ((e->next_attempt_ms <= c->now || (c->peer && !memcmp(c->peer, e->recipient, 32))) &&
-	    node_dissem_member_up(c->n->dissem, e->recipient))
-		c->due[c->n_due++] = *e;
+	if (e->next_attempt_ms <= c->now || (c->peer && !memcmp(c->peer, e->recipient, 32))) {
+		if (node_dissem_member_up(c->n->dissem, e->recipient))
+			c->due[c->n_due++] = *e;
+		else if (!c->peer) /* the overlay dials a recipient it has no link to */
+			node_dissem_demand(c->n->dissem, e->recipient, NODE_OVERLAY_DEMAND_NOTICES);
+	}
 	return 0;
 }
 
@@ -633,6 +636,8 @@ static void scan(struct node_notices *n, const uint8_t *peer)
 	c->peer = peer;
 	c->now = wall_ms();
 	c->n_due = 0;
+	if (!peer) /* a full scan re-asserts the recipients it waits for */
+		node_dissem_demand_clear(n->dissem, NODE_OVERLAY_DEMAND_NOTICES);
 	rc = store_notices_iter(n->st, scan_one, NULL, c);
 	if (rc < 0)
 		log_warning("notices: reading the outbox failed: %s", proto_error_str(rc));

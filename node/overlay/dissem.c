@@ -738,6 +738,18 @@ void node_dissem_set_notice_hooks(struct node_dissem *d, const struct node_disse
 		d->notice = *h;
 }
 
+void node_dissem_demand_clear(struct node_dissem *d, unsigned source)
+{
+	if (d && d->ov)
+		node_overlay_demand_clear(d->ov, source);
+}
+
+void node_dissem_demand(struct node_dissem *d, const uint8_t id[32], unsigned source)
+{
+	if (d && d->ov && !d->stopping)
+		node_overlay_demand(d->ov, id, source);
+}
+
 bool node_dissem_member_up(struct node_dissem *d, const uint8_t peer[32])
 {
 	return d && !d->stopping && node_dissem_slot_of_member(d, peer);

@@ -211,6 +211,14 @@ void node_dissem_set_notice_hooks(struct node_dissem *d, const struct node_disse
  */
 int node_dissem_send_to(struct node_dissem *d, const uint8_t peer[32], uint8_t *msg, size_t len);
 
+/*
+ * node_dissem_demand_clear() / node_dissem_demand() - node_overlay_demand_clear() and
+ * node_overlay_demand() on the attached overlay (no-ops for a NULL @d or no overlay): direct
+ * traffic of @source waits for member @id, so the overlay dials it.
+ */
+void node_dissem_demand_clear(struct node_dissem *d, unsigned source);
+void node_dissem_demand(struct node_dissem *d, const uint8_t id[32], unsigned source);
+
 /* node_dissem_member_up() - whether a link to member @peer is up (false for a NULL @d). */
 bool node_dissem_member_up(struct node_dissem *d, const uint8_t peer[32]);
 

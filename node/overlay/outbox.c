@@ -29,7 +29,8 @@ static uint64_t retry_delay(const struct node_dissem *d, uint32_t attempts)
 
 /*
  * Send every due outbox entry whose recipient has an up link and reschedule it; entries of
- * recipients without a link stay due and go as soon as a link to them comes up.
+ * recipients without a link stay due, their recipients are demanded from the overlay (which
+ * dials them), and they go as soon as a link to them comes up.
  */
 void node_outbox_scan(struct node_dissem *d)
 {
@@ -42,12 +43,15 @@ void node_outbox_scan(struct node_dissem *d)
 		log_warning("dissem: reading the outbox failed: %s", proto_error_str(rc));
 		return;
 	}
+	node_dissem_demand_clear(d, NODE_OVERLAY_DEMAND_OUTBOX);
 	for (size_t i = 0; i < n; i++) {
 		struct dlink *dl = node_dissem_slot_of_member(d, due[i].recipient);
 		struct store_outbox_entry *e;
 
-		if (!dl)
+		if (!dl) {
+			node_dissem_demand(d, due[i].recipient, NODE_OVERLAY_DEMAND_OUTBOX);
 			continue;
+		}
 		if (node_dissem_grow((void **)&d->puts, &d->cap_puts, d->n_puts + 1,
 				     sizeof(*d->puts)))
 			break;

@@ -45,7 +45,8 @@ struct member {
 	struct node_link *link; /* authenticated link (HELLO or UP) */
 	struct node_link *dial; /* our outbound attempt, not yet authenticated */
 	bool wanted;
-	bool resolving; /* a uv_getaddrinfo() for it is in flight */
+	unsigned demand; /* NODE_OVERLAY_DEMAND_* bits: direct traffic waits for this member */
+	bool resolving;	 /* a uv_getaddrinfo() for it is in flight */
 	unsigned failures;
 	uint64_t next_ms; /* earliest next dial */
 	unsigned addr_next;
@@ -240,6 +241,14 @@ static bool dialable(const struct node_overlay *ov, size_t i)
 	return (int)i != ov->self && ov->roster->members[i].n_addrs > 0 && !refused(ov, i);
 }
 
+/* Whether member @i is to be dialled: wanted, or demanded by direct traffic. */
+static bool to_dial(const struct node_overlay *ov, size_t i)
+{
+	const struct member *m = &ov->members[i];
+
+	return m->wanted || (m->demand && dialable(ov, i));
+}
+
 static uint64_t backoff_delay(const struct node_overlay *ov, unsigned failures)
 {
 	uint64_t d = ov->lim.backoff_min_ms;
@@ -390,7 +399,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		log_debug("overlay: cannot resolve a member address: %s",
 			  status < 0 ? uv_strerror(status) : "no IPv4/IPv6 address");
 		failed(ov, &ov->members[idx]);
-	} else if (ov->members[idx].wanted && !ov->members[idx].link && !ov->members[idx].dial) {
+	} else if (to_dial(ov, (size_t)idx) && !ov->members[idx].link && !ov->members[idx].dial) {
 		struct sockaddr_storage ss;
 
 		memset(&ss, 0, sizeof(ss));
@@ -504,7 +513,7 @@ static void maintain(struct node_overlay *ov)
 		for (size_t i = 0; i < ov->roster->n_members; i++) {
 			struct member *m = &ov->members[i];
 
-			if (!m->wanted || m->link || m->dial || m->resolving)
+			if (!to_dial(ov, i) || m->link || m->dial || m->resolving)
 				continue;
 			if (now >= m->next_ms)
 				dial(ov, (int)i);
@@ -531,6 +540,27 @@ static void kick(struct node_overlay *ov)
 {
 	if (!ov->stopping)
 		uv_timer_start(&ov->timer, on_tick, 0, 0);
+}
+
+void node_overlay_demand_clear(struct node_overlay *ov, unsigned source)
+{
+	for (size_t i = 0; ov && ov->roster && i < ov->roster->n_members; i++)
+		ov->members[i].demand &= ~source;
+}
+
+void node_overlay_demand(struct node_overlay *ov, const uint8_t id[32], unsigned source)
+{
+	int i = ov && ov->roster ? proto_roster_find_member(ov->roster, id) : -1;
+	struct member *m;
+
+	if (i < 0 || i == ov->self)
+		return;
+	m = &ov->members[i];
+	if (m->demand & source)
+		return;
+	m->demand |= source;
+	if (!m->link && !m->dial && !m->resolving)
+		kick(ov);
 }
 
 /* Link callbacks -------------------------------------------------------------------- */
@@ -718,7 +748,7 @@ static void on_closed(struct node_link *l, enum node_link_reason reason, enum no
 		m->dial = NULL;
 	if (was == NODE_LINK_UP && ov->cb.down)
 		ov->cb.down(ov->cb.ctx, l, idx, reason);
-	if (!ov->stopping && m->wanted && !m->link && !m->dial && !m->resolving)
+	if (!ov->stopping && (m->wanted || m->demand) && !m->link && !m->dial && !m->resolving)
 		failed(ov, m);
 	kick(ov);
 }
@@ -982,6 +1012,7 @@ int node_overlay_set_roster(struct node_overlay *ov, const struct proto_roster *
 		if (j < 0)
 			continue;
 		nm[i].wanted = ov->members[j].wanted;
+		nm[i].demand = ov->members[j].demand;
 		nm[i].resolving = ov->members[j].resolving;
 		nm[i].failures = ov->members[j].failures;
 		nm[i].next_ms = ov->members[j].next_ms;

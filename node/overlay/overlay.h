@@ -203,6 +203,19 @@ int node_overlay_set_limits(struct node_overlay *ov, const struct node_overlay_l
  */
 int node_overlay_send(struct node_link *l, const uint8_t *msg, size_t len);
 
+/*
+ * Demand: direct traffic (the AMBER/RED outbox, notices) waiting for a member this overlay
+ * does not want among its degree. A demanded member that is dialable is dialled like a
+ * wanted one (same backoff) for as long as any source demands it, so direct delivery does
+ * not depend on the random choice of links. Each source re-asserts its whole set: it clears
+ * its bit (node_overlay_demand_clear()) and sets it again for every member it still waits
+ * for (node_overlay_demand(), by member id; unknown ids are ignored).
+ */
+#define NODE_OVERLAY_DEMAND_OUTBOX 1u
+#define NODE_OVERLAY_DEMAND_NOTICES 2u
+void node_overlay_demand_clear(struct node_overlay *ov, unsigned source);
+void node_overlay_demand(struct node_overlay *ov, const uint8_t id[32], unsigned source);
+
 /* node_overlay_link_member() - member index of an authenticated link, or -1. */
 int node_overlay_link_member(const struct node_link *l);
 
