@@ -191,6 +191,15 @@ int node_cmd_keygen(int argc, char **argv)
 						 "member keys");
 	if (community && !rotate)
 		return node_cli_usage_error(cmd, "--community is for --rotate");
+	if (rotate) {
+		struct stat so, sr;
+
+		/* The new bundle is written before the old key signs the statement. */
+		if (!strcmp(out, rotate) || (stat(out, &so) == 0 && stat(rotate, &sr) == 0 &&
+					     so.st_dev == sr.st_dev && so.st_ino == sr.st_ino))
+			return node_cli_usage_error(cmd, "--out must not be the old key file that "
+							 "--rotate reads");
+	}
 	if (name && proto_roster_check_text(name, strlen(name), PROTO_ROSTER_NAME_MAX))
 		return node_cli_usage_error(cmd,
 					    "--name must be 1-128 bytes of UTF-8 without control "

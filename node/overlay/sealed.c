@@ -481,7 +481,13 @@ struct in_job {
 	size_t n;
 };
 
-/* Verify the ring signature of @bytes under the roster of its epoch; fill @s. */
+/*
+ * Verify the ring signature of @bytes under the roster of its epoch; fill @s. Every ring
+ * member must still be a member of the newest roster with the same ring key: a member's
+ * ring tag is one per ring key and group, so a member that rotated its keys (or left, or
+ * was retired) would otherwise count twice toward k, once under each key's epoch
+ * (PROTO_E_RING_SIGNER: a ring member's key is no longer current).
+ */
 static int verify_sub(const struct node_snap *snap, const uint8_t *bytes, size_t len,
 		      struct proto_sealed *s)
 {
@@ -498,11 +504,16 @@ static int verify_sub(const struct node_snap *snap, const uint8_t *bytes, size_t
 	if (!keys)
 		return -ENOMEM;
 	for (size_t i = 0; i < s->ring_n; i++) {
-		if (s->ring[i] >= r->n_members) {
+		const struct proto_member *m =
+			s->ring[i] < r->n_members ? &r->members[s->ring[i]] : NULL;
+		int now = m && snap->newest ? proto_roster_find_member(snap->newest, m->id) : -1;
+
+		/* Public keys: memcmp is enough. */
+		if (now < 0 || memcmp(snap->newest->members[now].ring_pk, m->ring_pk, 32) != 0) {
 			free(keys);
 			return PROTO_E_RING_SIGNER;
 		}
-		memcpy(keys[i], r->members[s->ring[i]].ring_pk, 32);
+		memcpy(keys[i], m->ring_pk, 32);
 	}
 	err = proto_sealed_verify(bytes, len, s, (const uint8_t(*)[32])keys);
 	free(keys);

@@ -138,6 +138,12 @@ def test_keygen(w):
     run("keygen", "--out", w.p("charlie.key"), "--name", "Charlie", check=0)
     assert run("keygen").returncode == 2
     assert run("keygen", "--out", w.p("x.key"), "--steward", "--name", "N").returncode == 2
+    # --rotate never writes the new bundle over the old key it must sign with.
+    kept = open(a, "rb").read()
+    for out in (a, os.path.join(os.path.dirname(a), ".", os.path.basename(a))):
+        p = run("keygen", "--rotate", a, "--community", w.p("none"), "--out", out, "--force")
+        assert p.returncode == 2 and "old key file" in p.stderr, p.stderr
+    assert open(a, "rb").read() == kept
 
 
 def test_roster_epoch1(w):
