@@ -6,16 +6,22 @@
 # who said what — as ECS JSON lines and as a STIX 2.1 bundle.
 #
 # Environment: CHATHAM_DEMO_DIR (default: a new temp dir, kept for inspection),
-#              CHATHAM_DEMO_KEEP=1 leaves the nodes running after the demo.
+#              CHATHAM_DEMO_KEEP=1 leaves the nodes running after the demo,
+#              CHATHAM_BIN=PATH uses that chatham instead of installing and building
+#              (tests/integ/test_demo.py runs the demo on the tested build this way).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 
-bash deploy/install-deps.sh >/dev/null
-echo "== building chatham (release preset)"
-cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)" --target chatham >/dev/null
-chatham=$top/build/release/node/chatham
+if [ -n "${CHATHAM_BIN:-}" ]; then
+	chatham=$CHATHAM_BIN
+else
+	bash deploy/install-deps.sh >/dev/null
+	echo "== building chatham (release preset)"
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j "$(nproc)" --target chatham >/dev/null
+	chatham=$top/build/release/node/chatham
+fi
 
 W=${CHATHAM_DEMO_DIR:-$(mktemp -d /tmp/chatham-demo.XXXXXX)}
 mkdir -p "$W"
@@ -98,8 +104,11 @@ echo "== three nodes up; CERT Alpha's links:"
 "$chatham" peers --socket "$W/alpha/chatham.sock"
 
 echo "== CERT Alpha publishes two indicators through its API socket"
+# The description names CERT Beta's domain on purpose: publish refuses that unless told
+# (--allow-names), the report stays as written inside the community, and the export below
+# shows it redacted.
 "$chatham" publish --socket "$W/alpha/chatham.sock" --tlp GREEN --confidence 85 \
-	--tag phishing --tag source:cert-alpha \
+	--tag phishing --tag source:cert-alpha --allow-names \
 	--description "Credential phishing kit seen by CERT Alpha against cert-beta.example staff" \
 	login-portal-update.example
 "$chatham" publish --socket "$W/alpha/chatham.sock" --tlp CLEAR --confidence 70 \
