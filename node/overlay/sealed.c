@@ -1026,9 +1026,10 @@ static void on_answer(struct node_sealed *sd, struct dlink *dl, const uint8_t *p
 		    holders_answered(a, ans->index)) {
 			sd->link_bad[slot] = true;
 			sd->c.cheats++;
-			log_warning("sealed: OPRF share holder %u answered for another index or "
-				    "batch; not asked again on this link",
-				    sd->link_holder[slot]);
+			/* The holder (a steward's node) is named at debug only. */
+			log_warning("sealed: an OPRF share holder answered for another index or "
+				    "batch; not asked again on this link");
+			log_debug("sealed: it was share holder %u", sd->link_holder[slot]);
 			break;
 		}
 		a->ans[a->n_ans].z = malloc(a->m * 32);
@@ -1164,9 +1165,9 @@ static void finish_done(uv_work_t *w, int status)
 			}
 			sd->link_bad[a->bad[b]] = true;
 			sd->c.cheats++;
-			log_warning("sealed: OPRF share holder %u answered with a wrong evaluation "
-				    "(DLEQ proof failed); asking another holder",
-				    sd->link_holder[a->bad[b]]);
+			log_warning("sealed: an OPRF share holder answered with a wrong "
+				    "evaluation (DLEQ proof failed); asking another holder");
+			log_debug("sealed: it was share holder %u", sd->link_holder[a->bad[b]]);
 			for (size_t i = 0; i < a->n_ans; i++)
 				if (a->ans[i].slot == a->bad[b]) {
 					free(a->ans[i].z);
