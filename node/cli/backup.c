@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,20 +50,6 @@ static const char restore_usage[] =
 	"      --force         replace an existing store\n"
 	"  -h, --help          this text\n";
 
-static int errorf(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int errorf(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "chatham: %s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return NODE_CMD_EXIT_FAIL;
-}
-
 static void warn_config(void *ctx, unsigned line, const char *msg)
 {
 	fprintf(stderr, "chatham: %s:%u: %s\n", (const char *)ctx, line, msg);
@@ -79,7 +64,7 @@ static int load_config(const char *cmd, const char *path, struct node_config **c
 		path = node_cmd_default_config(buf, sizeof(buf));
 	r = node_config_load_file(path, warn_config, (void *)path, cfg);
 	if (r)
-		return errorf(cmd, "%s: %s", path, proto_error_str(r));
+		return node_cli_errorf(cmd, "%s: %s", path, proto_error_str(r));
 	return 0;
 }
 
@@ -95,7 +80,7 @@ static int copy_secret(const char *cmd, const char *what, const char *src, const
 	if (buf)
 		node_keyfile_free_secret(buf, len);
 	if (r)
-		return errorf(cmd, "%s: %s -> %s: %s", what, src, dst, proto_error_str(r));
+		return node_cli_errorf(cmd, "%s: %s -> %s: %s", what, src, dst, proto_error_str(r));
 	printf("%s copied to %s (0600)\n", what, dst);
 	return 0;
 }
@@ -148,22 +133,23 @@ int node_cmd_backup(int argc, char **argv)
 	if (load_config(cmd, config, &cfg))
 		return NODE_CMD_EXIT_FAIL;
 	if (proto_crypto_init()) {
-		errorf(cmd, "cannot initialise libsodium");
+		node_cli_errorf(cmd, "cannot initialise libsodium");
 		goto out;
 	}
 	if (mkdir(out, 0700) != 0 && errno != EEXIST) {
-		errorf(cmd, "cannot create %s: %s", out, strerror(errno));
+		node_cli_errorf(cmd, "cannot create %s: %s", out, strerror(errno));
 		goto out;
 	}
 	if (path_join(path, sizeof(path), out, "data.mdb")) {
-		errorf(cmd, "%s: path too long", out);
+		node_cli_errorf(cmd, "%s: path too long", out);
 		goto out;
 	}
 	r = store_backup_copy(node_config_str(cfg, NODE_STATE_DIR), path, &bytes);
 	if (r) {
-		errorf(cmd, "cannot copy the store in %s to %s: %s%s",
-		       node_config_str(cfg, NODE_STATE_DIR), path, proto_error_str(r),
-		       r == -EEXIST ? " (a backup is there already: choose another --out)" : "");
+		node_cli_errorf(cmd, "cannot copy the store in %s to %s: %s%s",
+				node_config_str(cfg, NODE_STATE_DIR), path, proto_error_str(r),
+				r == -EEXIST ? " (a backup is there already: choose another --out)"
+					     : "");
 		goto out;
 	}
 	printf("store of %s copied to %s: %llu bytes, consistent as of one commit\n",
@@ -171,13 +157,13 @@ int node_cmd_backup(int argc, char **argv)
 	/* The notices live in their own environment (store/notice.h), if the node made one. */
 	if (path_join(src, sizeof(src), node_config_str(cfg, NODE_STATE_DIR), "notices") ||
 	    path_join(path, sizeof(path), out, "notices.mdb")) {
-		errorf(cmd, "%s: path too long", out);
+		node_cli_errorf(cmd, "%s: path too long", out);
 		goto out;
 	}
 	r = store_backup_copy(src, path, &bytes);
 	if (r && r != STORE_E_NOT_FOUND) {
-		errorf(cmd, "cannot copy the notices in %s to %s: %s", src, path,
-		       proto_error_str(r));
+		node_cli_errorf(cmd, "cannot copy the notices in %s to %s: %s", src, path,
+				proto_error_str(r));
 		goto out;
 	}
 	if (r == 0)
@@ -244,19 +230,20 @@ int node_cmd_restore(int argc, char **argv)
 	if (load_config(cmd, config, &cfg))
 		return NODE_CMD_EXIT_FAIL;
 	if (proto_crypto_init()) {
-		errorf(cmd, "cannot initialise libsodium");
+		node_cli_errorf(cmd, "cannot initialise libsodium");
 		goto out;
 	}
 	state = node_config_str(cfg, NODE_STATE_DIR);
 	if (path_join(path, sizeof(path), state, "data.mdb")) {
-		errorf(cmd, "%s: path too long", state);
+		node_cli_errorf(cmd, "%s: path too long", state);
 		goto out;
 	}
 	if (stat(path, &st) == 0 && !force) {
-		errorf(cmd,
-		       "%s holds a store already; give --force to replace it (it is kept as "
-		       "data.mdb.before-restore)",
-		       state);
+		node_cli_errorf(
+			cmd,
+			"%s holds a store already; give --force to replace it (it is kept as "
+			"data.mdb.before-restore)",
+			state);
 		goto out;
 	}
 	/* Keys first: they are never overwritten, so a refusal here changes nothing. */
@@ -266,7 +253,7 @@ int node_cmd_restore(int argc, char **argv)
 			goto out;
 		netkey = node_config_str(cfg, NODE_NETWORK_KEY_FILE);
 		if (path_join(path, sizeof(path), from, "network.key")) {
-			errorf(cmd, "%s: path too long", from);
+			node_cli_errorf(cmd, "%s: path too long", from);
 			goto out;
 		}
 		if (netkey && *netkey && access(path, F_OK) == 0 &&
@@ -274,27 +261,27 @@ int node_cmd_restore(int argc, char **argv)
 			goto out;
 	}
 	if (path_join(path, sizeof(path), from, "data.mdb")) {
-		errorf(cmd, "%s: path too long", from);
+		node_cli_errorf(cmd, "%s: path too long", from);
 		goto out;
 	}
 	r = store_backup_restore(path, state, why, sizeof(why));
 	if (r) {
-		errorf(cmd, "cannot restore %s into %s: %s%s%s", path, state, proto_error_str(r),
-		       why[0] ? ": " : "", why);
+		node_cli_errorf(cmd, "cannot restore %s into %s: %s%s%s", path, state,
+				proto_error_str(r), why[0] ? ": " : "", why);
 		if (r == STORE_E_BUSY)
 			fprintf(stderr, "chatham: restore: stop the node first\n");
 		goto out;
 	}
 	printf("store restored from %s into %s\n", path, state);
 	if (path_join(path, sizeof(path), from, "notices.mdb")) {
-		errorf(cmd, "%s: path too long", from);
+		node_cli_errorf(cmd, "%s: path too long", from);
 		goto out;
 	}
 	if (access(path, F_OK) == 0) {
 		r = store_backup_restore_notices(path, state, why, sizeof(why));
 		if (r) {
-			errorf(cmd, "cannot restore the notices %s into %s: %s%s%s", path, state,
-			       proto_error_str(r), why[0] ? ": " : "", why);
+			node_cli_errorf(cmd, "cannot restore the notices %s into %s: %s%s%s", path,
+					state, proto_error_str(r), why[0] ? ": " : "", why);
 			goto out;
 		}
 		printf("notices restored from %s\n", path);
@@ -305,10 +292,11 @@ int node_cmd_restore(int argc, char **argv)
 		       "id when it starts\n",
 		       proto_hex_encode(hex, env_id, 16), node_config_str(cfg, NODE_EXPORT_DIR));
 	} else if (r != STORE_E_NOT_FOUND) {
-		errorf(cmd,
-		       "the store is restored, but the old export environment in %s could not be "
-		       "removed: %s; remove its data.mdb and lock.mdb before starting the node",
-		       node_config_str(cfg, NODE_EXPORT_DIR), proto_error_str(r));
+		node_cli_errorf(
+			cmd,
+			"the store is restored, but the old export environment in %s could not be "
+			"removed: %s; remove its data.mdb and lock.mdb before starting the node",
+			node_config_str(cfg, NODE_EXPORT_DIR), proto_error_str(r));
 		goto out;
 	}
 	code = NODE_CMD_EXIT_OK;

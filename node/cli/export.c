@@ -20,7 +20,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,28 +84,6 @@ struct run {
 	int err;
 	char why[160];
 };
-
-static int errorf(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int errorf(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "chatham: %s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return NODE_CMD_EXIT_FAIL;
-}
-
-static int usage_error(const char *msg)
-{
-	if (msg)
-		fprintf(stderr, "chatham: export: %s\n", msg);
-	fprintf(stderr, "chatham: export: see chatham export --help\n");
-	return NODE_CMD_EXIT_USAGE;
-}
 
 /* One document of either pass. A non-zero return stops store_export_iter(). */
 static int visit(void *ctx, uint64_t seq, const uint8_t *doc, size_t len)
@@ -295,7 +272,8 @@ int node_cmd_export(int argc, char **argv)
 		case 'F':
 			o.format = node_export_format_from_name(optarg);
 			if (o.format < 0)
-				return usage_error(
+				return node_cli_usage_error(
+					"export",
 					"--format is one of jsonl, csv, stix21, misp-feed, "
 					"plain");
 			break;
@@ -309,7 +287,8 @@ int node_cmd_export(int argc, char **argv)
 			errno = 0;
 			run.since = strtoull(optarg, &end, 10);
 			if (errno || *end || end == optarg || optarg[0] == '-')
-				return usage_error("--since takes a feed sequence number");
+				return node_cli_usage_error("export",
+							    "--since takes a feed sequence number");
 			since_given = true;
 			break;
 		case 's':
@@ -319,9 +298,9 @@ int node_cmd_export(int argc, char **argv)
 			type_name = optarg;
 			run.type = proto_indicator_type_from_name(optarg);
 			if (run.type < 0)
-				return usage_error(
-					"--type is one of ipv4 ipv6 domain url email md5 "
-					"sha1 sha256 sha512");
+				return node_cli_usage_error(
+					"export", "--type is one of ipv4 ipv6 domain url email md5 "
+						  "sha1 sha256 sha512");
 			break;
 		case 'o':
 			out = optarg;
@@ -337,45 +316,50 @@ int node_cmd_export(int argc, char **argv)
 		}
 	}
 	if (optind != argc)
-		return usage_error("unexpected argument");
+		return node_cli_usage_error("export", "unexpected argument");
 	if (o.format < 0)
-		return usage_error("--format is required");
+		return node_cli_usage_error("export", "--format is required");
 	if (state && since_given)
-		return usage_error("--since and --state both give the start: use one");
+		return node_cli_usage_error("export",
+					    "--since and --state both give the start: use one");
 	if (o.format == NODE_EXPORT_MISP_FEED && !out)
-		return usage_error("misp-feed writes a directory: give --out DIR");
+		return node_cli_usage_error("export",
+					    "misp-feed writes a directory: give --out DIR");
 	if (!dir) {
 		if (!config)
 			config = node_cmd_default_config(cfgbuf, sizeof(cfgbuf));
 		r = node_config_load_file(config, warn_config, (void *)config, &cfg);
 		if (r)
-			return errorf(cmd, "no --export-dir, and %s gives none: %s", config,
-				      proto_error_str(r));
+			return node_cli_errorf(cmd, "no --export-dir, and %s gives none: %s",
+					       config, proto_error_str(r));
 		dir = node_config_str(cfg, NODE_EXPORT_DIR);
 	}
 	if (proto_crypto_init())
-		return errorf(cmd, "cannot initialise libsodium");
+		return node_cli_errorf(cmd, "cannot initialise libsodium");
 
 	r = store_export_open_readonly(&run.x, dir);
 	if (r) {
-		errorf(cmd, "cannot open the export in %s: %s%s", dir, proto_error_str(r),
-		       r == STORE_E_NOT_FOUND ? " (the node creates it at its first start; "
-						"check [node] export_dir)"
-					      : "");
+		node_cli_errorf(cmd, "cannot open the export in %s: %s%s", dir, proto_error_str(r),
+				r == STORE_E_NOT_FOUND
+					? " (the node creates it at its first start; "
+					  "check [node] export_dir)"
+					: "");
 		goto out;
 	}
 	r = store_export_community(run.x, community, sizeof(community));
 	if (!r)
 		r = store_export_env_id(run.x, o.env_id);
 	if (r) {
-		errorf(cmd, "cannot read the export's metadata: %s", proto_error_str(r));
+		node_cli_errorf(cmd, "cannot read the export's metadata: %s", proto_error_str(r));
 		goto out;
 	}
 	if (state) {
 		r = state_read(state, o.env_id, &run.since);
 		if (r < 0) {
-			errorf(cmd, "%s is not a cursor state file ({\"env_id\": HEX, \"seq\": N})",
-			       state);
+			node_cli_errorf(
+				cmd,
+				"%s is not a cursor state file ({\"env_id\": HEX, \"seq\": N})",
+				state);
 			goto out;
 		}
 		if (r == 1 && !quiet)
@@ -392,14 +376,15 @@ int node_cmd_export(int argc, char **argv)
 	if (o.format != NODE_EXPORT_JSONL) {
 		run.latest = node_export_latest_new();
 		if (!run.latest) {
-			errorf(cmd, "out of memory");
+			node_cli_errorf(cmd, "out of memory");
 			goto out;
 		}
 	}
 	r = store_export_iter(run.x, run.since, 0, visit, &run);
 	if (r < 0 || run.err) {
-		errorf(cmd, "%s",
-		       run.err == NODE_E_EXPORT ? run.why : proto_error_str(run.err ? run.err : r));
+		node_cli_errorf(cmd, "%s",
+				run.err == NODE_E_EXPORT ? run.why
+							 : proto_error_str(run.err ? run.err : r));
 		goto out;
 	}
 
@@ -409,8 +394,8 @@ int node_cmd_export(int argc, char **argv)
 		if (!r)
 			r = node_misp_feed_open(&o.misp, out, community, &why);
 		if (r) {
-			errorf(cmd, "cannot update the MISP feed in %s: %s", out,
-			       why ? why : proto_error_str(r));
+			node_cli_errorf(cmd, "cannot update the MISP feed in %s: %s", out,
+					why ? why : proto_error_str(r));
 			goto out;
 		}
 	} else if (out) {
@@ -418,7 +403,7 @@ int node_cmd_export(int argc, char **argv)
 		snprintf(tmp, sizeof(tmp), "%s/.chatham-export-XXXXXX", odir);
 		fd = mkstemp(tmp);
 		if (fd < 0 || fchmod(fd, 0640) != 0 || !(f = fdopen(fd, "w"))) {
-			errorf(cmd, "cannot write in %s: %s", odir, strerror(errno));
+			node_cli_errorf(cmd, "cannot write in %s: %s", odir, strerror(errno));
 			if (fd >= 0) {
 				close(fd);
 				unlink(tmp);
@@ -434,38 +419,39 @@ int node_cmd_export(int argc, char **argv)
 	/* Pass 2: render. */
 	run.w = node_export_writer_new(&o, f);
 	if (!run.w) {
-		errorf(cmd, "out of memory");
+		node_cli_errorf(cmd, "out of memory");
 		goto out_tmp;
 	}
 	run.pass2 = true;
 	r = run.end ? store_export_iter(run.x, run.since, 0, visit, &run) : 0;
 	if (r < 0 || run.err) {
-		errorf(cmd, "%s",
-		       run.err == NODE_E_EXPORT ? run.why : proto_error_str(run.err ? run.err : r));
+		node_cli_errorf(cmd, "%s",
+				run.err == NODE_E_EXPORT ? run.why
+							 : proto_error_str(run.err ? run.err : r));
 		goto out_tmp;
 	}
 	r = node_export_writer_finish(run.w);
 	if (r) {
-		errorf(cmd, "writing %s failed: %s", out ? out : "standard output",
-		       proto_error_str(r));
+		node_cli_errorf(cmd, "writing %s failed: %s", out ? out : "standard output",
+				proto_error_str(r));
 		goto out_tmp;
 	}
 	if (o.misp) {
 		r = node_misp_feed_commit(o.misp, &mst, &why);
 		if (r) {
-			errorf(cmd, "cannot update the MISP feed in %s: %s", out,
-			       why ? why : proto_error_str(r));
+			node_cli_errorf(cmd, "cannot update the MISP feed in %s: %s", out,
+					why ? why : proto_error_str(r));
 			goto out_tmp;
 		}
 	} else if (out) {
 		if (fsync(fileno(f)) != 0 || fclose(f) != 0) {
 			f = NULL;
-			errorf(cmd, "writing %s failed: %s", out, strerror(errno));
+			node_cli_errorf(cmd, "writing %s failed: %s", out, strerror(errno));
 			goto out_tmp;
 		}
 		f = NULL;
 		if (rename(tmp, out) != 0) {
-			errorf(cmd, "cannot install %s: %s", out, strerror(errno));
+			node_cli_errorf(cmd, "cannot install %s: %s", out, strerror(errno));
 			goto out_tmp;
 		}
 		tmp[0] = '\0';
@@ -479,8 +465,8 @@ int node_cmd_export(int argc, char **argv)
 	if (state) {
 		r = state_write(state, o.env_id, run.end > run.since ? run.end : run.since);
 		if (r) {
-			errorf(cmd, "the export is written, but the cursor %s is not: %s", state,
-			       proto_error_str(r));
+			node_cli_errorf(cmd, "the export is written, but the cursor %s is not: %s",
+					state, proto_error_str(r));
 			goto out_tmp;
 		}
 	}

@@ -30,14 +30,6 @@ static const char form_usage[] =
 	"\n"
 	"  -h, --help      this text\n";
 
-static int usage_error(const char *msg)
-{
-	if (msg)
-		fprintf(stderr, "chatham: form: %s\n", msg);
-	fprintf(stderr, "chatham: form: see chatham form --help\n");
-	return NODE_CMD_EXIT_USAGE;
-}
-
 json_t *node_cli_form_load(const char *cmd, const char *path, int *code)
 {
 	struct node_form_error err;
@@ -118,6 +110,7 @@ int node_cmd_form(int argc, char **argv)
 		return node_cli_form_template("form", argv[1]);
 	if (argc == 2 && !strcmp(argv[0], "check"))
 		return form_check(argv[1]);
-	return usage_error(argc ? "expected list, template FORM or check FILE"
-				: "expected a subcommand: list, template or check");
+	return node_cli_usage_error("form",
+				    argc ? "expected list, template FORM or check FILE"
+					 : "expected a subcommand: list, template or check");
 }

@@ -49,14 +49,6 @@ static void warn_config(void *ctx, unsigned line, const char *msg)
 		fprintf(stderr, "chatham: poc: %s: %s\n", (const char *)ctx, msg);
 }
 
-static int usage_error(const char *msg)
-{
-	if (msg)
-		fprintf(stderr, "chatham: poc: %s\n", msg);
-	fprintf(stderr, "chatham: poc: see chatham poc --help\n");
-	return NODE_CMD_EXIT_USAGE;
-}
-
 static json_t *strs(char *const *v, size_t n)
 {
 	json_t *a = json_array();
@@ -187,16 +179,16 @@ int node_cmd_poc(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return usage_error("expected show [MEMBER] or whois VALUE");
+		return node_cli_usage_error("poc", "expected show [MEMBER] or whois VALUE");
 	sub = argv[optind++];
 	if (strcmp(sub, "show") && strcmp(sub, "whois"))
-		return usage_error("expected show [MEMBER] or whois VALUE");
+		return node_cli_usage_error("poc", "expected show [MEMBER] or whois VALUE");
 	if (!strcmp(sub, "whois") && optind + 1 != argc)
-		return usage_error("whois takes one VALUE");
+		return node_cli_usage_error("poc", "whois takes one VALUE");
 	if (!strcmp(sub, "show") && optind + 1 < argc)
-		return usage_error("show takes at most one MEMBER");
+		return node_cli_usage_error("poc", "show takes at most one MEMBER");
 	if (roster && config)
-		return usage_error("give --roster or --config, not both");
+		return node_cli_usage_error("poc", "give --roster or --config, not both");
 	if (proto_crypto_init())
 		return NODE_CMD_EXIT_FAIL;
 	if (!roster) {

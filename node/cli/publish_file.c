@@ -18,7 +18,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,28 +116,6 @@ struct imp {
 	struct timespec start, last;
 };
 
-static int errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int errorf(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "chatham: publish: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return NODE_CMD_EXIT_FAIL;
-}
-
-static int usage_error(const char *msg)
-{
-	if (msg)
-		fprintf(stderr, "chatham: publish: %s\n", msg);
-	fprintf(stderr, "chatham: publish: see chatham publish --help\n");
-	return NODE_CMD_EXIT_USAGE;
-}
-
 bool node_cli_has_file_option(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
@@ -232,14 +209,14 @@ static int flush(struct imp *im)
 	}
 	req = json_pack("{s:s, s:O}", "op", "publish", "reports", im->batch);
 	if (!req)
-		return im->fatal = errorf("out of memory");
+		return im->fatal = node_cli_errorf("publish", "out of memory");
 	for (;;) {
 		err = node_apiclient_call(im->client, req, &resp);
 		if (err) {
 			json_decref(req);
 			progress_clear(im);
-			return im->fatal =
-				       errorf("the node did not answer: %s", proto_error_str(err));
+			return im->fatal = node_cli_errorf("publish", "the node did not answer: %s",
+							   proto_error_str(err));
 		}
 		if (json_is_true(json_object_get(resp, "ok")))
 			break;
@@ -268,8 +245,9 @@ static int flush(struct imp *im)
 	results = json_object_get(resp, "results");
 	if (json_array_size(results) != n) {
 		json_decref(resp);
-		return im->fatal = errorf("the node's answer has %zu results for %zu reports",
-					  json_array_size(results), n);
+		return im->fatal = node_cli_errorf(
+			       "publish", "the node's answer has %zu results for %zu reports",
+			       json_array_size(results), n);
 	}
 	for (size_t i = 0; i < n; i++) {
 		json_t *r = json_array_get(results, i);
@@ -409,7 +387,7 @@ static int on_event(void *ctx, const struct node_import_event *ev)
 	if (!j) {
 		if (why)
 			return invalid(im, ev->where, why);
-		return im->fatal = errorf("out of memory");
+		return im->fatal = node_cli_errorf("publish", "out of memory");
 	}
 	/* Encoded as node_apiclient_call() will send it, plus the ',' before it. */
 	size_t item_bytes = json_dumpb(j, NULL, 0, JSON_COMPACT) + 1;
@@ -419,7 +397,7 @@ static int on_event(void *ctx, const struct node_import_event *ev)
 	}
 	snprintf(im->where[json_array_size(im->batch)], WHERE_MAX, "%s", ev->where);
 	if (json_array_append_new(im->batch, j))
-		return im->fatal = errorf("out of memory");
+		return im->fatal = node_cli_errorf("publish", "out of memory");
 	im->batch_bytes += item_bytes;
 	if (json_array_size(im->batch) >= im->o->batch_size && flush(im))
 		return im->fatal;
@@ -471,26 +449,30 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'F':
 			o->format = node_import_format_from_name(optarg);
 			if (o->format < 0)
-				return usage_error(
+				return node_cli_usage_error(
+					"publish",
 					"--format is one of auto, plain, csv, stix21, misp");
 			break;
 		case 'T':
 			o->tlp = proto_tlp_from_name(optarg);
 			if (o->tlp < 0)
-				return usage_error(
+				return node_cli_usage_error(
+					"publish",
 					"--tlp is one of CLEAR, GREEN, AMBER, AMBER+STRICT, "
 					"RED");
 			break;
 		case 'k':
 			o->kind = proto_report_kind_from_name(optarg);
 			if (o->kind < 0)
-				return usage_error("--kind is one of indicator, sighting, "
-						   "false_positive, revoke");
+				return node_cli_usage_error("publish",
+							    "--kind is one of indicator, sighting, "
+							    "false_positive, revoke");
 			break;
 		case 'C': {
 			long v = strtol(optarg, &end, 10);
 			if (*end || end == optarg || v < 0 || v > 100)
-				return usage_error("--confidence must be 0-100");
+				return node_cli_usage_error("publish",
+							    "--confidence must be 0-100");
 			o->confidence = (int)v;
 			break;
 		}
@@ -505,13 +487,15 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			else if (node_req_time_parse(optarg, &t) == 0)
 				o->valid_until = json_string(optarg);
 			else
-				return usage_error("--valid-until takes an RFC 3339 UTC time "
+				return node_cli_usage_error(
+					"publish", "--valid-until takes an RFC 3339 UTC time "
 						   "(2030-01-31T00:00:00Z) or milliseconds");
 			break;
 		}
 		case 'l':
 			if (node_req_ttl_parse(optarg, &o->ttl_s))
-				return usage_error(
+				return node_cli_usage_error(
+					"publish",
 					"--ttl takes seconds or a number with s/m/h/d, at "
 					"most 10 years");
 			break;
@@ -539,7 +523,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'b': {
 			long v = strtol(optarg, &end, 10);
 			if (*end || end == optarg || v < 1 || v > NODE_REQ_BATCH_MAX)
-				return usage_error("--batch-size takes 1-10000");
+				return node_cli_usage_error("publish",
+							    "--batch-size takes 1-10000");
 			o->batch_size = (size_t)v;
 			break;
 		}
@@ -569,15 +554,18 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		}
 	}
 	if (optind != argc)
-		return usage_error("with --file, give no indicator value on the command line");
+		return node_cli_usage_error(
+			"publish", "with --file, give no indicator value on the command line");
 	if (!o->file)
-		return usage_error("--file FILE is required");
+		return node_cli_usage_error("publish", "--file FILE is required");
 	if (o->valid_until && o->ttl_s)
-		return usage_error("give either --valid-until or --ttl, not both");
+		return node_cli_usage_error("publish",
+					    "give either --valid-until or --ttl, not both");
 	if (json_array_size(o->tags) > PROTO_REPORT_TAGS_MAX)
-		return usage_error("at most 16 --tag");
+		return node_cli_usage_error("publish", "at most 16 --tag");
 	if (o->format == NODE_IMPORT_PLAIN && o->tlp <= 0)
-		return usage_error("--tlp is required: plain lists carry no TLP and there is no "
+		return node_cli_usage_error(
+			"publish", "--tlp is required: plain lists carry no TLP and there is no "
 				   "default (CLEAR, GREEN, AMBER, AMBER+STRICT, RED)");
 	return -1;
 }
@@ -602,7 +590,7 @@ int node_cmd_publish_file(int argc, char **argv)
 	o.tags = json_array();
 	o.recipients = json_array();
 	if (!o.tags || !o.recipients) {
-		code = errorf("out of memory");
+		code = node_cli_errorf("publish", "out of memory");
 		goto out;
 	}
 	r = parse_opts(argc, argv, &o);
@@ -613,7 +601,7 @@ int node_cmd_publish_file(int argc, char **argv)
 	im.name = strcmp(o.file, "-") ? o.file : "(stdin)";
 	f = strcmp(o.file, "-") ? fopen(o.file, "rbe") : stdin;
 	if (!f) {
-		code = errorf("cannot open %s: %s", o.file, strerror(errno));
+		code = node_cli_errorf("publish", "cannot open %s: %s", o.file, strerror(errno));
 		goto out;
 	}
 	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
@@ -631,18 +619,19 @@ int node_cmd_publish_file(int argc, char **argv)
 	icfg.now_ms = (uint64_t)time(NULL) * 1000;
 	parser = node_import_new(&icfg, on_event, &im);
 	if (!im.batch || !im.where || !buf || !parser) {
-		code = errorf("out of memory");
+		code = node_cli_errorf("publish", "out of memory");
 		goto out;
 	}
 	if (!o.dry_run) {
 		node_apiclient_socket_path(o.socket, o.config, path, sizeof(path));
 		r = node_apiclient_connect(path, TIMEOUT_MS, &im.client);
 		if (r) {
-			code = errorf("cannot connect to %s: %s%s", path, proto_error_str(r),
-				      r == -ENOENT || r == -ECONNREFUSED
-					      ? " (is the node running? see --socket; --dry-run "
-						"checks the file without a node)"
-					      : "");
+			code = node_cli_errorf(
+				"publish", "cannot connect to %s: %s%s", path, proto_error_str(r),
+				r == -ENOENT || r == -ECONNREFUSED
+					? " (is the node running? see --socket; --dry-run "
+					  "checks the file without a node)"
+					: "");
 			code = NODE_CMD_EXIT_UNAVAILABLE;
 			goto out;
 		}
@@ -654,7 +643,8 @@ int node_cmd_publish_file(int argc, char **argv)
 		if (n == 0) {
 			if (ferror(f)) {
 				progress_clear(&im);
-				code = errorf("reading %s: %s", im.name, strerror(errno));
+				code = node_cli_errorf("publish", "reading %s: %s", im.name,
+						       strerror(errno));
 				goto out;
 			}
 			r = node_import_finish(parser);
@@ -672,11 +662,11 @@ int node_cmd_publish_file(int argc, char **argv)
 		goto summary;
 	}
 	if (r == NODE_E_IMPORT) {
-		code = errorf("%s: %s", im.name, node_import_error(parser));
+		code = node_cli_errorf("publish", "%s: %s", im.name, node_import_error(parser));
 		goto summary;
 	}
 	if (r) {
-		code = errorf("%s: %s", im.name, proto_error_str(r));
+		code = node_cli_errorf("publish", "%s: %s", im.name, proto_error_str(r));
 		goto summary;
 	}
 	code = im.n_invalid ? NODE_CMD_EXIT_DATAERR : NODE_CMD_EXIT_OK;
