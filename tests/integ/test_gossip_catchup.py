@@ -42,10 +42,12 @@ def test_catch_up_after_restart():
         ct.wait_for(lambda: ct.reports(c.daemons[3]) == total, timeout=120,
                     what="the restarted node to catch up")
         g = ct.gossip(c.daemons[3])
-        new = g["received"] + g["catchup_received"]
-        assert new == MISSED, g
         # Fetched only what it missed: at most a few copies more than the missing reports
-        # reached it (a peer's session may race the first one on a report in flight).
+        # reached it. A copy pushed on the new link (gossip) may race the catch-up session
+        # on the same report, and both counters count it (seen: 61 of 10,000); the store
+        # holds each once (the wait above).
+        new = g["received"] + g["catchup_received"]
+        assert MISSED <= new <= MISSED * 1.02, g
         assert g["pushes_received"] <= MISSED * 1.02, g
         pushed = sum(ct.gossip(d)["recon"]["pushed"] for d in c.daemons[:3]) - pushed_before
         assert pushed <= MISSED * 1.02, pushed
