@@ -496,7 +496,7 @@ def main():
               f"{catchup_sent:,} of them catch-up copies, {repaired:,} of which were "
               f"deliveries)", flush=True)
         ctl = {k: v - ctl0[k] for k, v in control(c).items()}
-        print(f"tree maintenance during the burst, all nodes: {ctl['graft_sent']:,} GRAFT ids, "
+        print(f"tree maintenance during the burst, all nodes: {ctl['graft_sent']:,} GRAFT messages, "
               f"{ctl['prune_sent']:,} PRUNE, {ctl['duplicates']:,} duplicate payloads",
               flush=True)
         print(f"duplicates by cause: {ctl['dup_lazy']:,} on lazy links (sent before the "
