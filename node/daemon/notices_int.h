@@ -44,6 +44,7 @@ struct op {
 	bool has_deliver_to;
 	/* results */
 	bool ack;   /* OP_IN: acknowledge after the commit */
+	bool blame; /* OP_IN: refused as nothing an honest member sends: charged to @peer */
 	char *text; /* OP_API: the response */
 };
 
