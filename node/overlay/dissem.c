@@ -741,7 +741,7 @@ void node_dissem_set_notice_hooks(struct node_dissem *d, const struct node_disse
 
 void node_dissem_demand_clear(struct node_dissem *d, unsigned source)
 {
-	if (d && d->ov)
+	if (d && d->ov && !d->stopping)
 		node_overlay_demand_clear(d->ov, source);
 }
 
@@ -826,6 +826,11 @@ void node_dissem_stop(struct node_dissem *d, void (*done)(void *arg), void *arg)
 		return;
 	}
 	d->stopping = true;
+	/*
+	 * The overlay stopped first and is freed by now; the notices' timer may still ask for
+	 * demands until the daemon closes it.
+	 */
+	d->ov = NULL;
 	d->done = done;
 	d->done_arg = arg;
 	node_abuse_flush(d); /* offences not yet stored; maybe_finish_stop() waits for it */
