@@ -416,7 +416,7 @@ static int sweep_one(void *arg, const struct store_notice_out *e)
 
 	if (proto_roster_current_id(c->r, e->recipient) == e->recipient)
 		return 0;
-	if (node_notices_grow((void **)&c->e, &c->cap, c->n + 1, sizeof(*c->e)))
+	if (proto_array_grow((void **)&c->e, &c->cap, c->n + 1, sizeof(*c->e)))
 		return -ENOMEM;
 	c->e[c->n++] = *e;
 	return 0;

@@ -405,7 +405,7 @@ static int sweep_one(void *ctx, const uint8_t *key, uint32_t bucket, const uint8
 	memcpy(sc->last, key, STORE_SEALED_KEY_LEN);
 	if (proto_sealed_decode(bytes, len, &s) != 0 || s.epoch >= sc->floor)
 		return 0;
-	if (node_dissem_grow((void **)&sc->keys, &sc->cap, sc->n + 1, STORE_SEALED_KEY_LEN)) {
+	if (proto_array_grow((void **)&sc->keys, &sc->cap, sc->n + 1, STORE_SEALED_KEY_LEN)) {
 		sc->err = -ENOMEM;
 		return 1;
 	}
