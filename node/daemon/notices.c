@@ -20,6 +20,7 @@
 #include "node/common/log.h"
 #include "node/format/form.h"
 #include "node/format/member.h"
+#include "proto/array.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "proto/link.h"
@@ -45,23 +46,6 @@ static void op_free(struct op *o)
 	node_request_free(o->req);
 	free(o->text);
 	free(o);
-}
-
-int node_notices_grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t c = *cap ? *cap : 8;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (c < need)
-		c *= 2;
-	p = realloc(*arr, c * elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = c;
-	return 0;
 }
 
 char *node_notices_error_text(json_t *id, int code, const char *field, const char *msg)
@@ -107,9 +91,9 @@ int node_notices_add_msg(struct job *j, const uint8_t id[16], uint8_t flags, uin
 	struct store_notice_msg *m;
 	size_t cap = j->cap_msgs;
 
-	if (node_notices_grow((void **)&j->msgs, &j->cap_msgs, j->n_msgs + 1, sizeof(*j->msgs)) ||
+	if (proto_array_grow((void **)&j->msgs, &j->cap_msgs, j->n_msgs + 1, sizeof(*j->msgs)) ||
 	    (j->cap_msgs != cap &&
-	     node_notices_grow((void **)&j->owned, &cap, j->cap_msgs, sizeof(*j->owned)))) {
+	     proto_array_grow((void **)&j->owned, &cap, j->cap_msgs, sizeof(*j->owned)))) {
 		j->cap_msgs = cap; /* owned[] must hold as many as msgs[] */
 		if (own)
 			free(bytes);
@@ -133,7 +117,7 @@ static int add_out(struct job *j, bool del, const uint8_t id[16], const uint8_t 
 	size_t *n = del ? &j->n_dels : &j->n_puts, *cap = del ? &j->cap_dels : &j->cap_puts;
 	struct store_notice_out *e;
 
-	if (node_notices_grow((void **)arr, cap, *n + 1, sizeof(**arr)))
+	if (proto_array_grow((void **)arr, cap, *n + 1, sizeof(**arr)))
 		return -ENOMEM;
 	e = &(*arr)[(*n)++];
 	memcpy(e->id, id, 16);
@@ -444,7 +428,7 @@ static int sweep_one(void *arg, const struct store_notice_out *e)
 
 	if (proto_roster_current_id(c->r, e->recipient) == e->recipient)
 		return 0;
-	if (node_notices_grow((void **)&c->e, &c->cap, c->n + 1, sizeof(*c->e)))
+	if (proto_array_grow((void **)&c->e, &c->cap, c->n + 1, sizeof(*c->e)))
 		return -ENOMEM;
 	c->e[c->n++] = *e;
 	return 0;

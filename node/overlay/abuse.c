@@ -18,6 +18,7 @@
 #include "node/common/log.h"
 #include "node/format/request.h"
 #include "node/overlay/dissem_int.h"
+#include "proto/array.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "proto/roster.h"
@@ -44,7 +45,7 @@ static int unsaved_add(struct node_dissem *d, const struct store_abuse_record *r
 			d->abuse_unsaved[i] = *r;
 			return 0;
 		}
-	if (node_dissem_grow((void **)&d->abuse_unsaved, &d->cap_abuse_unsaved,
+	if (proto_array_grow((void **)&d->abuse_unsaved, &d->cap_abuse_unsaved,
 			     d->n_abuse_unsaved + 1, sizeof(*d->abuse_unsaved)))
 		return -ENOMEM;
 	d->abuse_unsaved[d->n_abuse_unsaved++] = *r;

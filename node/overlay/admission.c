@@ -17,6 +17,7 @@
 #include "node/overlay/dissem_int.h"
 #include "policy/admit.h"
 #include "policy/rate.h"
+#include "proto/array.h"
 #include "proto/error.h"
 #include "proto/gossip.h"
 #include "proto/relay.h"
@@ -421,7 +422,7 @@ int node_admission_add(struct node_dissem *d, struct dlink *dl, const uint8_t *b
 		d->c.inbound_dropped++;
 		return -ENOBUFS;
 	}
-	if (node_dissem_grow((void **)&d->pend, &d->cap_pend, d->n_pend + 1, sizeof(*d->pend)))
+	if (proto_array_grow((void **)&d->pend, &d->cap_pend, d->n_pend + 1, sizeof(*d->pend)))
 		return -ENOMEM;
 	it = &d->pend[d->n_pend];
 	memset(it, 0, sizeof(*it));

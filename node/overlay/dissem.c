@@ -285,24 +285,6 @@ void node_dissem_arm_timer(struct node_dissem *d)
 	uv_timer_start(&d->timer, on_timer, at > now ? at - now : 0, 0);
 }
 
-int node_dissem_grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	void *p;
-	size_t nc;
-
-	if (need <= *cap)
-		return 0;
-	nc = *cap ? *cap * 2 : 64;
-	while (nc < need)
-		nc *= 2;
-	p = realloc(*arr, nc * elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = nc;
-	return 0;
-}
-
 /* ------------------------------------------------------------------ overlay callbacks */
 
 static void cb_up(void *ctx, struct node_link *l, int member)

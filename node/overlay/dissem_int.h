@@ -218,9 +218,6 @@ struct node_dissem {
 /* Wall clock, ms since the Unix epoch (admission, the store and the outbox use it). */
 uint64_t node_dissem_wall_ms(void);
 
-/* Grow *@arr (elements of @elem bytes, capacity *@cap) to hold @need. 0 or -ENOMEM. */
-int node_dissem_grow(void **arr, size_t *cap, size_t need, size_t elem);
-
 /* The up link to member @id, or NULL. */
 struct dlink *node_dissem_slot_of_member(struct node_dissem *d, const uint8_t id[32]);
 

@@ -36,6 +36,7 @@
 #include "node/common/snap.h"
 #include "node/overlay/dissem_int.h"
 #include "node/overlay/overlay.h"
+#include "proto/array.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "proto/indicator.h"
@@ -328,7 +329,7 @@ static void want_open(struct node_sealed *sd, const uint8_t g[32])
 		if (memcmp(sd->groups[i], g, 32) == 0)
 			return;
 	if (sd->n_groups == PENDING_GROUPS_MAX ||
-	    node_dissem_grow((void **)&sd->groups, &sd->cap_groups, sd->n_groups + 1, 32))
+	    proto_array_grow((void **)&sd->groups, &sd->cap_groups, sd->n_groups + 1, 32))
 		return; /* the next submission of that group asks again */
 	memcpy(sd->groups[sd->n_groups++], g, 32);
 }
@@ -421,7 +422,7 @@ static int sweep_one(void *ctx, const uint8_t *key, uint32_t bucket, const uint8
 	memcpy(sc->last, key, STORE_SEALED_KEY_LEN);
 	if (proto_sealed_decode(bytes, len, &s) != 0 || s.epoch >= sc->floor)
 		return 0;
-	if (node_dissem_grow((void **)&sc->keys, &sc->cap, sc->n + 1, STORE_SEALED_KEY_LEN)) {
+	if (proto_array_grow((void **)&sc->keys, &sc->cap, sc->n + 1, STORE_SEALED_KEY_LEN)) {
 		sc->err = -ENOMEM;
 		return 1;
 	}
@@ -920,7 +921,7 @@ static void on_sealed(struct node_sealed *sd, struct dlink *dl, const uint8_t *p
 		sd->c.refused++; /* a later copy (or the next link-up) brings it again */
 		return;
 	}
-	if (node_dissem_grow((void **)&sd->in, &sd->cap_in, sd->n_in + 1, sizeof(*sd->in)))
+	if (proto_array_grow((void **)&sd->in, &sd->cap_in, sd->n_in + 1, sizeof(*sd->in)))
 		return;
 	it = &sd->in[sd->n_in];
 	it->bytes = malloc(len);
@@ -1077,7 +1078,7 @@ static void on_eval(struct node_sealed *sd, struct dlink *dl, const uint8_t *p, 
 		free(j);
 		return;
 	}
-	if (node_dissem_grow((void **)&sd->evq, &sd->cap_evq, sd->n_evq + 1, sizeof(*sd->evq))) {
+	if (proto_array_grow((void **)&sd->evq, &sd->cap_evq, sd->n_evq + 1, sizeof(*sd->evq))) {
 		free(j);
 		return;
 	}
