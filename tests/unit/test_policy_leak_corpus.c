@@ -362,6 +362,8 @@ static int teardown(void **state)
 			free(cm[i].aliases[k]);
 		for (size_t k = 0; k < cm[i].n_domains; k++)
 			free(cm[i].domains[k]);
+		for (size_t k = 0; k < cm[i].n_poc; k++)
+			free(cm[i].poc[k]);
 	}
 	return 0;
 }
@@ -603,6 +605,8 @@ static void spell(char *out, size_t cap, size_t *o, uint64_t *x)
 
 	if (pick == 7) {
 		key_form(word, sizeof(word), m->keys[rnd(x) % 3], forms[rnd(x) % 10]);
+	} else if (pick == 6 && m->n_poc) {
+		snprintf(word, sizeof(word), "%s", m->poc[rnd(x) % m->n_poc]);
 	} else if (pick >= 4 && m->n_domains) {
 		snprintf(word, sizeof(word), "%s", m->domains[rnd(x) % m->n_domains]);
 	} else if (pick >= 2 && m->n_aliases) {
