@@ -677,6 +677,7 @@ void node_dissem_set_snap(struct node_dissem *d, struct node_snap *snap)
 
 	d->snap = node_snap_ref(snap);
 	node_snap_unref(old);
+	node_sealed_on_snap(d);
 }
 
 int node_dissem_set_config(struct node_dissem *d, const struct node_dissem_config *cfg)
