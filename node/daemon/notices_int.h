@@ -27,7 +27,7 @@
 #include "store/notice.h"
 #include "store/store.h"
 
-enum op_kind { OP_IN, OP_ACKED, OP_REFUSED, OP_RESCHED, OP_API, OP_WATCH };
+enum op_kind { OP_IN, OP_ACKED, OP_REFUSED, OP_RESCHED, OP_API, OP_WATCH, OP_ROSTER };
 
 struct op {
 	struct op *next;
@@ -39,8 +39,9 @@ struct op {
 			   * or accepted); OP_REFUSED: the reason received */
 	uint8_t *bytes;	  /* OP_IN */
 	size_t len;
-	struct store_notice_out out; /* OP_RESCHED */
-	struct node_request *req;    /* OP_API, owned */
+	struct store_notice_out out;	   /* OP_RESCHED */
+	struct node_request *req;	   /* OP_API, owned */
+	const struct proto_roster *roster; /* OP_ROSTER: adopted (borrowed from the daemon) */
 	void (*done)(void *arg, char *text);
 	void *arg;
 	uint8_t to[32], deliver_to[32]; /* notify, resolved on the loop */
@@ -69,8 +70,10 @@ struct job {
 	/* the constituency watch (OP_WATCH): feed entries looked at up to watch_seq */
 	bool set_watch, watch_more;
 	uint64_t watch_seq, raised;
+	/* the newest roster adopted since the last job (OP_ROSTER), swept after the commit */
+	const struct proto_roster *roster;
 	/* counters, added on the loop */
-	uint64_t received, refused, duplicates, forwarded;
+	uint64_t received, refused, duplicates, forwarded, departed, readdressed;
 };
 
 struct node_notices {
@@ -90,6 +93,7 @@ struct node_notices {
 	uint64_t refusals_sent;	  /* NOTICE_REFUSED sent for notices refused for good */
 	uint64_t refused_by_peer; /* notices of ours a next hop refused (outbox entry ended) */
 	uint64_t raised;	  /* local notices raised or updated */
+	uint64_t departed, readdressed; /* node_notices_roster() */
 };
 
 /* notices.c: helpers for the job ------------------------------------------------------- */
