@@ -811,9 +811,12 @@ static int load_rosters(struct node_daemon *d)
  *            "confidence", "created", "valid_until"?, "ours", "tags", "description"?,
  *            "anonymous"? | "signer"? (only with show_attribution, or our own)}] (at most
  *            1000), "reports_truncated", "reports_undecodable" (stored reports this
- *            version no longer decodes: left out, and they do not vote)}
+ *            version no longer decodes: left out, and they do not vote)}; both with
+ *            "sealed": the opening of a sealed sighting or null. An opened value with no
+ *            report behind it is found: its document is the export's sealed view
+ *            (node_exporter_feed_document()) and "reports" is empty
  *   list    {"ok":true, "items": [ECS documents of feed entries after "since" that are
- *            still their indicator's latest], "next": last sequence read (pass it as the
+ *            still their indicator's latest, opened sealed sightings included], "next": last sequence read (pass it as the
  *            next "since"), "feed_last", "more"}
  */
 
@@ -1044,19 +1047,19 @@ static json_t *query_json(struct read_job *j, struct store_read *rd, struct poli
 static json_t *query_reports_json(struct read_job *j, struct store_read *rd, struct policy_view *v)
 {
 	const struct node_request *req = j->req;
-	struct proto_summary sum;
 	char hex[65];
 	json_t *resp, *doc;
 	int r;
 
-	r = node_exporter_view(j->snap, j->d->store, rd, req->ind_id, POLICY_PATH_LOCAL_OUTPUT, v,
-			       &sum);
+	/* An opened sealed sighting with no report behind it is found too (no reports). */
+	r = node_exporter_feed_document(j->snap, j->d->store, rd, req->ind_id, 0, 0,
+					POLICY_PATH_LOCAL_OUTPUT, v, &doc);
 	if (r < 0) {
 		struct node_req_error e;
 		node_req_error_set(&e, r, NULL, "query failed: %s", proto_error_str(r));
 		return node_req_error_response(NULL, &e);
 	}
-	if (r == 0) {
+	if (!doc) {
 		resp = json_pack("{s:b, s:b, s:s}", "ok", 1, "found", 0, "indicator_id",
 				 proto_hex_encode(hex, req->ind_id, 32));
 		if (resp && req->has_ind) {
@@ -1066,7 +1069,6 @@ static json_t *query_reports_json(struct read_job *j, struct store_read *rd, str
 		}
 		return resp;
 	}
-	doc = node_exporter_document(v, req->ind_id, sum.feed_seq, sum.last_seen_ms);
 	struct report_walk w = {.snap = j->snap, .ind_id = req->ind_id, .arr = json_array()};
 	w.rv = malloc(sizeof(*w.rv));
 	if (!doc || !w.arr || !w.rv) {
@@ -1101,18 +1103,16 @@ struct list_walk {
 static int walk_feed(void *ctx, const struct store_feed_entry *e)
 {
 	struct list_walk *w = ctx;
-	struct proto_summary sum;
+	json_t *doc;
 	int r;
 
 	w->last = e->seq;
-	r = node_exporter_view(w->j->snap, w->j->d->store, w->rd, e->ind_id,
-			       POLICY_PATH_LOCAL_OUTPUT, w->v, &sum);
+	/* As the export renders it (sealed sightings included); NULL: denied or superseded. */
+	r = node_exporter_feed_document(w->j->snap, w->j->d->store, w->rd, e->ind_id, e->seq,
+					e->time_ms, POLICY_PATH_LOCAL_OUTPUT, w->v, &doc);
 	if (r < 0)
 		return r;
-	if (r == 0 || sum.feed_seq > e->seq)
-		return 0; /* denied, or superseded by a later entry of the same indicator */
-	json_t *doc = node_exporter_document(w->v, e->ind_id, e->seq, e->time_ms);
-	if (!doc || json_array_append_new(w->items, doc))
+	if (doc && json_array_append_new(w->items, doc))
 		return -ENOMEM;
 	return 0;
 }

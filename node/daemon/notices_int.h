@@ -48,6 +48,7 @@ struct op {
 	bool has_deliver_to;
 	/* results */
 	bool ack;   /* OP_IN: acknowledge after the commit */
+	bool blame; /* OP_IN: refused as nothing an honest member sends: charged to @peer */
 	char *text; /* OP_API: the response */
 };
 
@@ -98,8 +99,6 @@ struct node_notices {
 
 /* notices.c: helpers for the job ------------------------------------------------------- */
 
-/* Grow *@arr (elements of @elem bytes, capacity *@cap) to hold @need. 0 or -ENOMEM. */
-int node_notices_grow(void **arr, size_t *cap, size_t need, size_t elem);
 /* An error / ok response line (malloc'd, NULL when out of memory); @body is stolen. */
 char *node_notices_error_text(json_t *id, int code, const char *field, const char *msg);
 char *node_notices_ok_text(json_t *id, json_t *body);

@@ -12,7 +12,10 @@ Epoch 2 gives member 3 a new ring key and removes member 4. Then:
   - member 3 seals V again under epoch 2 (new key): held everywhere, opened nowhere;
   - member 0 seals W under epoch 2: held everywhere, opened nowhere (member 4's old
     submission does not count);
-  - member 1 seals W: it opens on every node with exactly 2 members.
+  - member 1 seals W: it opens on every node with exactly 2 members;
+  - W, which no report is behind, is found by `query` and listed by `list` like any
+    indicator (TLP GREEN, 2 members, no reports, no member named), and when the export
+    rules change (export_red switched on) the rebuilt export renders it again.
 Nothing is slept on: every step polls the nodes' status (after each submission, until it
 is stored and no group waits for evaluation)."""
 
@@ -25,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chathamtest as ct  # noqa: E402
 import daemonlib as dl  # noqa: E402
 import overlaylib  # noqa: E402
-from test_sealed import deal, share_file  # noqa: E402
+from test_sealed import deal, export_doc, share_file  # noqa: E402
 
 K, T, QUOTA, WINDOW = 2, 2, 100, 30
 V = "198.18.8.8"
@@ -158,6 +161,48 @@ def test_ring_floor():
                     what="W opened on every node with 2 members")
         for i, d in live.items():
             assert opened(d, V) is None and sealed(d)["opened"] == 1, i
+
+        # `query` and `list` show W like any indicator, naming nobody.
+        names = [m.name for m in com.members]
+        n2 = c.nodes[2]
+        q = c.daemons[2].call({"op": "query", "value": W})
+        assert q["ok"] and q["found"] is True and q["reports"] == [], q
+        ch = q["indicator"]["chatham"]
+        assert ch["members"] == K and ch["sealed"]["members"] == K, q
+        assert q["indicator"]["threat"]["indicator"]["marking"]["tlp"] == "GREEN", q
+        p = dl.run_cli("query", "--config", n2.config, W)
+        assert p.returncode == 0, p.stderr
+        assert W in p.stdout and "2 members sealed it" in p.stdout, p.stdout
+        p = dl.run_cli("list", "--json", "--limit", "1000", "--config", n2.config)
+        assert p.returncode == 0, p.stderr
+        items = [x for x in dl.json.loads(p.stdout)["items"]
+                 if x["chatham"]["value"] == W]
+        assert len(items) == 1 and items[0]["chatham"]["members"] == K, items
+        assert items[0]["chatham"]["sealed"]["members"] == K, items
+        assert not any(x["chatham"]["value"] == V
+                       for x in dl.json.loads(p.stdout)["items"]), p.stdout
+        p = dl.run_cli("list", "--limit", "1000", "--config", n2.config)
+        assert p.returncode == 0 and W in p.stdout, p.stdout + p.stderr
+        for text in (dl.json.dumps(q), p.stdout):
+            for name in names:
+                assert name not in text, name
+
+        # An export rules change: export_red on rebuilds node 2's export under a new env
+        # id, and W is rendered again from the main feed.
+        ct.wait_for(lambda: export_doc(n2, W) is not None, timeout=60,
+                    what="W in node 2's export")
+        resets = ct.status(c.daemons[2])["export"]["resets"]
+        with open(n2.config) as f:
+            text = f.read()
+        n2.write_config(text=text + "[policy]\nexport_red = true\n")
+        c.daemons[2].signal(signal.SIGHUP)
+        ct.wait_for(lambda: ct.status(c.daemons[2])["export"]["resets"] == resets + 1,
+                    timeout=60, what="node 2's export reset for export_red")
+        ct.wait_for(lambda: export_doc(n2, W) is not None, timeout=60,
+                    what="W rendered again in node 2's rebuilt export")
+        doc = export_doc(n2, W)
+        assert doc["chatham"]["members"] == K and doc["chatham"]["sealed"]["members"] == K, doc
+        assert export_doc(n2, V) is None
 
         for i in range(4):
             c.stop(i)
