@@ -86,6 +86,13 @@ static int list_msg(void *arg, const struct store_notice_msg *m)
 		json_object_set_new(o, "via_coordinator", json_boolean(nt.has_handle));
 	if (m->flags & STORE_NOTICE_OUT)
 		json_object_set_new(o, "pending", json_boolean(pending));
+	if (m->refused) {
+		const char *why = node_req_refusal_name(m->refused);
+		char num[16];
+
+		snprintf(num, sizeof(num), "%u", (unsigned)m->refused);
+		json_object_set_new(o, "refused", json_string(why ? why : num));
+	}
 	if (nt.kind == PROTO_NOTICE_KIND_NOTICE) {
 		json_t *form = json_loadb(nt.form, nt.form_len, 0, NULL);
 
@@ -261,7 +268,7 @@ static int count_shared(void *arg, const struct store_report_info *info, const u
 
 	(void)bytes;
 	(void)len;
-	if (info->tlp <= PROTO_TLP_GREEN &&
+	if (info->tlp <= PROTO_TLP_GREEN && !info->withdrawn &&
 	    store_envelope_get(c->s, c->rd, info->report_id, &env) == 0 && !env.local)
 		c->shared++;
 	return 0;
