@@ -290,7 +290,7 @@ def peer_workload(a):
             """Publish @count messages; returns (first publish time, stats of the window)."""
             base_counts = [ct.reports(d) for d in c.daemons]
             lock = threading.Condition()
-            state = {"published": 0, "done": 0, "waits": 0, "err": None}
+            state = {"published": 0, "done": 0, "waits": 0, "err": None, "rounds": 0}
             queues = [[] for _ in range(n)]
             for j in range(count):
                 queues[origins[j]].append(j)
@@ -314,6 +314,7 @@ def peer_workload(a):
             def monitor():
                 while True:
                     counts = [ct.reports(d) - b for d, b in zip(c.daemons, base_counts)]
+                    state["rounds"] += 1
                     with lock:
                         state["done"] = min(counts)
                         lock.notify_all()
@@ -335,8 +336,18 @@ def peer_workload(a):
         # Warm-up: forms the tree, not counted.
         origins = [rng.randrange(n) for _ in range(a.warmup)]
         run("warm", a.warmup, origins)
-        feeds0 = [feed_times(d, 0)[1] for d in c.daemons]
+
+        # What the in-flight monitor's polling (a `status` call on every node every 10 ms)
+        # costs the daemons by itself, measured idle: subtracted below.
         pids = [d.proc.pid for d in c.daemons]
+        cpu_a, t_a, rounds = [proc_cpu_s(p) for p in pids], time.monotonic(), 0
+        while time.monotonic() - t_a < 5:
+            for d in c.daemons:
+                ct.reports(d)
+            rounds += 1
+            time.sleep(0.01)
+        poll_cpu = (sum(proc_cpu_s(p) for p in pids) - sum(cpu_a)) / rounds
+        feeds0 = [feed_times(d, 0)[1] for d in c.daemons]
         cpu0 = [proc_cpu_s(p) for p in pids]
         bin0 = [link_bytes_in(d) for d in c.daemons]
         g0 = [ct.gossip(d) for d in c.daemons]
@@ -375,6 +386,9 @@ def peer_workload(a):
             "duplicates_per_node_per_msg": dups / (m * n),
             "wire_in_per_node_over_MS": wire / (m * s_real),
             "cpu_us_per_delivery": cpu * 1e6 / deliveries,
+            "cpu_us_per_delivery_without_polling":
+                max(0.0, cpu - poll_cpu * st["rounds"]) * 1e6 / deliveries,
+            "monitor_polls_cpu_s": poll_cpu * st["rounds"],
             "cpu_cores_busy": cpu / window,
             "coordinator_cpu_s": own,
             "peak_rss_mib_per_node": {"mean": sum(hwm) / n, "max": max(hwm)},
@@ -393,6 +407,10 @@ def peer_workload(a):
         print(f"CPU of all {n} daemons: {cpu:.2f} s ({r['cpu_cores_busy']:.2f} cores busy), "
               f"{r['cpu_us_per_delivery']:.1f} us per delivery; coordinator {own:.2f} s",
               flush=True)
+        print(f"  of which the bench's own status polling (measured idle: {poll_cpu * 1e3:.2f} ms "
+              f"of daemon CPU per round of {n} calls, {st['rounds']} rounds): "
+              f"{r['monitor_polls_cpu_s']:.2f} s; without it "
+              f"{r['cpu_us_per_delivery_without_polling']:.1f} us per delivery", flush=True)
         print(f"peak RSS per node: mean {r['peak_rss_mib_per_node']['mean']:.1f} MiB, max "
               f"{r['peak_rss_mib_per_node']['max']:.1f} MiB", flush=True)
         if a.json_out:
