@@ -295,6 +295,7 @@ static void test_oprf_share(void **state)
 	assert_int_equal(mode_of(f->path), S_IFREG | 0600);
 	assert_int_equal(node_keyfile_load_oprf_share(f->path, got_cid, &idx, &gen, got), 0);
 	assert_int_equal(idx, 2);
+	assert_int_equal(gen, 0);
 	assert_memory_equal(got_cid, cid, 32);
 	assert_memory_equal(got, share, 32);
 	assert_int_equal(node_keyfile_save_oprf_share(f->path, cid, 2, 0, share, 0), -EEXIST);
