@@ -10,6 +10,7 @@
  * reason about an unknown origin.
  */
 #include "policy/admit.h"
+#include "policy/egress.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -18,14 +19,6 @@
 
 #include "proto/error.h"
 #include "proto/ring.h"
-
-static bool in_recipients(const struct proto_report *r, const uint8_t id[32])
-{
-	for (size_t i = 0; i < r->n_recipients; i++)
-		if (memcmp(r->recipients[i], id, 32) == 0)
-			return true;
-	return false;
-}
 
 static enum policy_reason check_times(const struct policy_config *cfg,
 				      const struct policy_admit_ctx *ctx,
@@ -73,7 +66,8 @@ static enum policy_reason check_delivery(const struct policy_config *cfg,
 		return POLICY_ACCEPT;
 	if (ctx->arrival != POLICY_ARRIVAL_DIRECT || memcmp(ctx->peer, r->signer, 32) != 0)
 		return POLICY_REJECT_RELAYED;
-	if (!in_recipients(r, cfg->own_id))
+	/* Named, or named under an id this node's member retired with it as successor. */
+	if (!policy_egress_named_recipient(r, ctx->newest, cfg->own_id))
 		return POLICY_REJECT_NOT_RECIPIENT;
 	return POLICY_ACCEPT;
 }

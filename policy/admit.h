@@ -25,7 +25,9 @@
  *      a LOCAL attributed report is signed by cfg->own_id                       -> NOT_OWN
  *   7. AMBER, AMBER+STRICT, RED: LOCAL (own report, checked in 6), or DIRECT with the link
  *      peer equal to the signer (else RELAYED; GOSSIP is always RELAYED), and then
- *      cfg->own_id among the recipients                                          -> NOT_RECIPIENT
+ *      cfg->own_id among the recipients, or a recipient retired in ctx->newest with
+ *      cfg->own_id as its successor (policy_egress_named_recipient(): a member that
+ *      replaced its keys still receives what was addressed to its old id) -> NOT_RECIPIENT
  *   8. the roster of the named epoch is held (ctx->roster_for_epoch)             -> UNKNOWN_EPOCH
  *      (a NULL callback is a caller bug                                          -> INTERNAL)
  *   9. when the community's max_report_age_ms is not 0, `created` is at most that

@@ -693,3 +693,23 @@ out:
 		memset(out, 0, sizeof *out);
 	return err;
 }
+
+uint64_t proto_sealed_ring_floor(const struct proto_roster *const *rosters, size_t n)
+{
+	const struct proto_roster *newest = rosters[n - 1];
+
+	/* Newest first: the first epoch with a stale member fixes the floor above it. */
+	for (size_t i = n - 1; i-- > 0;) {
+		const struct proto_roster *r = rosters[i];
+
+		for (size_t m = 0; m < r->n_members; m++) {
+			int now = proto_roster_find_member(newest, r->members[m].id);
+
+			/* Public keys: memcmp is enough. */
+			if (now < 0 ||
+			    memcmp(newest->members[now].ring_pk, r->members[m].ring_pk, 32) != 0)
+				return rosters[i + 1]->epoch;
+		}
+	}
+	return rosters[0]->epoch;
+}

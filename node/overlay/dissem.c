@@ -113,14 +113,19 @@ static int load_report_msg(struct node_dissem *d, const uint8_t id[32], enum pro
 	uint8_t *bytes = NULL;
 	size_t len;
 	int rc = store_report_get(d->store, NULL, id, &bytes, &len);
+	bool bad;
 
 	if (rc == STORE_E_NOT_FOUND)
 		return 1;
 	if (rc)
 		return rc;
-	if (proto_report_decode(&d->scratch, bytes, len) ||
-	    policy_egress_check_report(&d->snap->pcfg, path, &d->scratch, target) ==
-		    POLICY_EGRESS_DENY) {
+	bad = proto_report_decode(&d->scratch, bytes, len) != 0;
+
+	/* A member that replaced its keys receives what was addressed to its old id. */
+	if (!bad && target)
+		target = policy_egress_named_recipient(&d->scratch, d->snap->newest, target);
+	if (bad || policy_egress_check_report(&d->snap->pcfg, path, &d->scratch, target) ==
+			   POLICY_EGRESS_DENY) {
 		d->c.egress_denied++;
 		free(bytes);
 		return 1;
@@ -672,6 +677,7 @@ void node_dissem_set_snap(struct node_dissem *d, struct node_snap *snap)
 
 	d->snap = node_snap_ref(snap);
 	node_snap_unref(old);
+	node_sealed_on_snap(d);
 }
 
 int node_dissem_set_config(struct node_dissem *d, const struct node_dissem_config *cfg)

@@ -352,5 +352,11 @@ void node_sealed_on_message(struct node_dissem *d, struct dlink *dl,
 			    const struct proto_link_msg *m);
 /* Once a second: re-send pages, time out questions, expire. */
 void node_sealed_periodic(struct node_dissem *d, uint64_t now);
+/*
+ * node_sealed_on_snap() - @d->snap was replaced: when its ring floor
+ * (proto_sealed_ring_floor()) rose, submissions below it are refused from now on and an
+ * opening job deletes the held ones and evaluates their groups again.
+ */
+void node_sealed_on_snap(struct node_dissem *d);
 
 #endif

@@ -155,12 +155,20 @@ struct node_sealed {
 	uint8_t (*groups)[32];
 	size_t n_groups, cap_groups;
 	bool open_running;
+	size_t open_n; /* the running opening job's groups, + 1 when it sweeps (status) */
+	/*
+	 * The ring floor of the current snapshot (proto_sealed_ring_floor()): submissions of
+	 * older epochs are refused and stop counting; @sweep asks the next opening job to delete
+	 * the held ones and evaluate their groups again (at start and whenever it rises).
+	 */
+	uint64_t floor;
+	bool sweep;
 	uint64_t next_expire;
 	unsigned jobs;
 	struct {
 		uint64_t own, received, duplicates, refused, stored, forwarded, resent;
 		uint64_t opened, cheats, evals, eval_elements, quota_refused, open_dropped;
-		uint64_t failed;
+		uint64_t failed, below_floor;
 	} c;
 };
 
@@ -247,6 +255,11 @@ void node_sealed_free(struct node_dissem *d)
 	d->sealed = NULL;
 }
 
+static uint64_t snap_floor(const struct node_snap *snap)
+{
+	return snap->n_rosters ? proto_sealed_ring_floor(snap->rosters, snap->n_rosters) : 0;
+}
+
 int node_dissem_sealed_setup(struct node_dissem *d, const struct proto_community *c,
 			     uint32_t share_index, const uint8_t share[32])
 {
@@ -257,6 +270,9 @@ int node_dissem_sealed_setup(struct node_dissem *d, const struct proto_community
 	sd->enabled = true;
 	memcpy(sd->community, c->id, 32);
 	sd->set = c->sealed;
+	/* Submissions stored before a roster change that happened while the node was down. */
+	sd->floor = snap_floor(d->snap);
+	sd->sweep = true;
 	if (share_index) {
 		int err = proto_community_oprf_share_check(c, c->id, share_index, share);
 
@@ -312,14 +328,16 @@ struct open_job {
 	struct node_sealed *sd;
 	uint8_t (*groups)[32];
 	size_t n;
-	bool expire;
+	bool expire, sweep;
+	uint64_t floor;
 	uint32_t oldest_bucket, oldest_day;
-	uint64_t opened, dropped, expired;
+	uint64_t opened, dropped, expired, below_floor;
 };
 
 struct group_read {
 	struct proto_sealed *subs;
 	size_t n;
+	uint64_t floor;
 };
 
 static int read_sub(void *ctx, const uint8_t *key, uint32_t bucket, const uint8_t *bytes,
@@ -331,17 +349,120 @@ static int read_sub(void *ctx, const uint8_t *key, uint32_t bucket, const uint8_
 	(void)bucket;
 	if (gr->n == OPEN_GROUP_MAX)
 		return 1;
-	/* Stored submissions were verified before they were stored. */
-	if (proto_sealed_decode(bytes, len, &gr->subs[gr->n]) == 0)
+	/*
+	 * Stored submissions were verified before they were stored; one below the floor (a
+	 * verification that raced a roster change, or one the sweep has not reached yet) does
+	 * not count.
+	 */
+	if (proto_sealed_decode(bytes, len, &gr->subs[gr->n]) != 0)
+		return 0;
+	if (gr->subs[gr->n].epoch >= gr->floor)
 		gr->n++;
 	return 0;
+}
+
+/* Evaluate group @g: open it, or count more members, when k of its shares agree. */
+static void open_group(struct open_job *j, struct group_read *gr, const struct proto_sealed **ptrs,
+		       const uint8_t g[32])
+{
+	struct store_sealed_opened o = {0};
+	struct proto_sealed_opened op;
+	bool changed;
+
+	gr->n = 0;
+	if (store_sealed_group(j->sd->d->store, NULL, g, read_sub, gr) < 0 ||
+	    gr->n < PROTO_SEALED_K_MIN)
+		return;
+	for (size_t k = 0; k < gr->n; k++)
+		ptrs[k] = &gr->subs[k];
+	if (proto_sealed_open(&op, ptrs, gr->n) != 0)
+		return;
+	memcpy(o.group, g, 32);
+	o.ind = op.value.ind;
+	o.confidence = op.value.confidence;
+	o.count = op.count;
+	o.first_bucket = op.first_bucket;
+	o.last_bucket = op.last_bucket;
+	o.opened_ms = o.updated_ms = node_dissem_wall_ms();
+	j->dropped += op.dropped;
+	if (store_sealed_opened_put(j->sd->d->store, &o, &changed) == 0 && changed) {
+		j->opened++;
+		log_info("sealed: a value was opened: %u members sealed it", op.count);
+	}
+}
+
+#define SWEEP_PAGE 4096
+
+struct sweep_ctx {
+	uint64_t floor;
+	uint8_t (*keys)[STORE_SEALED_KEY_LEN]; /* held submissions below the floor */
+	size_t n, cap;
+	uint8_t last[STORE_SEALED_KEY_LEN];
+	int err;
+};
+
+static int sweep_one(void *ctx, const uint8_t *key, uint32_t bucket, const uint8_t *bytes,
+		     size_t len)
+{
+	struct sweep_ctx *sc = ctx;
+	struct proto_sealed s;
+
+	(void)bucket;
+	memcpy(sc->last, key, STORE_SEALED_KEY_LEN);
+	if (proto_sealed_decode(bytes, len, &s) != 0 || s.epoch >= sc->floor)
+		return 0;
+	if (node_dissem_grow((void **)&sc->keys, &sc->cap, sc->n + 1, STORE_SEALED_KEY_LEN)) {
+		sc->err = -ENOMEM;
+		return 1;
+	}
+	memcpy(sc->keys[sc->n++], key, STORE_SEALED_KEY_LEN);
+	return 0;
+}
+
+/*
+ * The ring floor rose (or the node started): delete every held submission below it, so
+ * that it is neither counted nor re-sent and a member's new copy under a current epoch is
+ * not taken for a duplicate of it, then evaluate the groups it belonged to again. A walk
+ * over everything held, one read transaction per page; it runs only when the floor moves.
+ */
+static void sweep_floor(struct open_job *j, struct group_read *gr, const struct proto_sealed **ptrs)
+{
+	struct store *st = j->sd->d->store;
+	struct sweep_ctx sc = {.floor = j->floor};
+	size_t deleted = 0;
+	bool started = false;
+	int n;
+
+	do {
+		n = store_sealed_scan(st, NULL, started ? sc.last : NULL, SWEEP_PAGE, sweep_one,
+				      &sc);
+		started = true;
+	} while (n == SWEEP_PAGE && !sc.err);
+	if (n < 0 || sc.err) {
+		log_warning("sealed: cannot sweep the submissions below the ring floor: %s",
+			    proto_error_str(sc.err ? sc.err : n));
+		goto out;
+	}
+	if (store_sealed_delete(st, (const uint8_t(*)[STORE_SEALED_KEY_LEN])sc.keys, sc.n,
+				&deleted) != 0) {
+		log_warning("sealed: cannot delete the submissions below the ring floor");
+		goto out;
+	}
+	j->below_floor += deleted;
+	/* Keys are in group order: evaluate each group once. */
+	for (size_t i = 0; i < sc.n; i++)
+		if (i == 0 || memcmp(sc.keys[i], sc.keys[i - 1], 32) != 0)
+			open_group(j, gr, ptrs, sc.keys[i]);
+out:
+	free(sc.keys);
 }
 
 static void open_work(uv_work_t *w)
 {
 	struct open_job *j = w->data;
 	struct store *st = j->sd->d->store;
-	struct group_read gr = {.subs = malloc(OPEN_GROUP_MAX * sizeof(*gr.subs))};
+	struct group_read gr = {.subs = malloc(OPEN_GROUP_MAX * sizeof(*gr.subs)),
+				.floor = j->floor};
 	const struct proto_sealed **ptrs = malloc(OPEN_GROUP_MAX * sizeof(*ptrs));
 
 	if (j->expire) {
@@ -350,32 +471,10 @@ static void open_work(uv_work_t *w)
 		if (store_sealed_expire(st, j->oldest_bucket, j->oldest_day, 100000, &n) == 0)
 			j->expired = n;
 	}
-	for (size_t i = 0; gr.subs && ptrs && i < j->n; i++) {
-		struct store_sealed_opened o = {0};
-		struct proto_sealed_opened op;
-		bool changed;
-
-		gr.n = 0;
-		if (store_sealed_group(st, NULL, j->groups[i], read_sub, &gr) < 0 ||
-		    gr.n < PROTO_SEALED_K_MIN)
-			continue;
-		for (size_t k = 0; k < gr.n; k++)
-			ptrs[k] = &gr.subs[k];
-		if (proto_sealed_open(&op, ptrs, gr.n) != 0)
-			continue;
-		memcpy(o.group, j->groups[i], 32);
-		o.ind = op.value.ind;
-		o.confidence = op.value.confidence;
-		o.count = op.count;
-		o.first_bucket = op.first_bucket;
-		o.last_bucket = op.last_bucket;
-		o.opened_ms = o.updated_ms = node_dissem_wall_ms();
-		j->dropped += op.dropped;
-		if (store_sealed_opened_put(st, &o, &changed) == 0 && changed) {
-			j->opened++;
-			log_info("sealed: a value was opened: %u members sealed it", op.count);
-		}
-	}
+	if (j->sweep && gr.subs && ptrs)
+		sweep_floor(j, &gr, ptrs);
+	for (size_t i = 0; gr.subs && ptrs && i < j->n; i++)
+		open_group(j, &gr, ptrs, j->groups[i]);
 	free(gr.subs);
 	free(ptrs);
 }
@@ -389,7 +488,13 @@ static void open_done(uv_work_t *w, int status)
 
 	(void)status;
 	sd->open_running = false;
+	sd->open_n = 0;
 	sd->c.opened += j->opened;
+	sd->c.below_floor += j->below_floor;
+	if (j->below_floor)
+		log_info("sealed: %llu submission(s) of roster epochs below the ring floor %llu "
+			 "deleted (a member left or changed its ring key)",
+			 (unsigned long long)j->below_floor, (unsigned long long)j->floor);
 	/* An opening appended a main feed entry: the SIEM export renders it. */
 	if (j->opened && sd->d->commit_fn && !sd->d->stopping)
 		sd->d->commit_fn(sd->d->commit_ctx);
@@ -403,7 +508,7 @@ static void open_done(uv_work_t *w, int status)
 		node_dissem_maybe_finish_stop(sd->d);
 		return;
 	}
-	if (sd->n_groups)
+	if (sd->n_groups || sd->sweep)
 		kick_open(sd, false);
 }
 
@@ -412,7 +517,7 @@ static void kick_open(struct node_sealed *sd, bool expire)
 	struct open_job *j;
 	uint32_t day = today();
 
-	if (sd->open_running || sd->d->stopping || (!sd->n_groups && !expire))
+	if (sd->open_running || sd->d->stopping || (!sd->n_groups && !expire && !sd->sweep))
 		return;
 	j = calloc(1, sizeof(*j));
 	if (!j)
@@ -423,17 +528,41 @@ static void kick_open(struct node_sealed *sd, bool expire)
 	sd->groups = NULL;
 	sd->n_groups = sd->cap_groups = 0;
 	j->expire = expire;
+	j->sweep = sd->sweep;
+	j->floor = sd->floor;
 	j->oldest_bucket = day >= sd->set.window_days ? day - sd->set.window_days + 1 : 0;
 	j->oldest_day = day ? day - 1 : 0;
 	j->w.data = j;
 	sd->open_running = true;
+	sd->open_n = j->n + j->sweep;
+	sd->sweep = false;
 	job_begin(sd);
 	if (uv_queue_work(sd->d->loop, &j->w, open_work, open_done)) {
 		sd->open_running = false;
+		sd->open_n = 0;
+		sd->sweep = j->sweep;
 		job_end(sd);
 		free(j->groups);
 		free(j);
 	}
+}
+
+void node_sealed_on_snap(struct node_dissem *d)
+{
+	struct node_sealed *sd = d->sealed;
+	uint64_t floor;
+
+	if (!sd || !sd->enabled)
+		return;
+	floor = snap_floor(d->snap);
+	if (floor <= sd->floor)
+		return;
+	log_info("sealed: ring floor now roster epoch %llu: submissions of older epochs no "
+		 "longer count",
+		 (unsigned long long)floor);
+	sd->floor = floor;
+	sd->sweep = true;
+	kick_open(sd, false);
 }
 
 /* ------------------------------------------------------------------ received submissions */
@@ -659,6 +788,8 @@ static void on_sealed(struct node_sealed *sd, struct dlink *dl, const uint8_t *p
 		err = PROTO_E_SEALED_K;
 	if (!err && !node_snap_roster(d->snap, s.epoch))
 		err = PROTO_E_ROSTER_EPOCH;
+	if (!err && s.epoch < sd->floor)
+		err = PROTO_E_RING_SIGNER; /* below the ring floor: a ring key is no longer current */
 	if (!err && (s.bucket + sd->set.window_days <= day || s.bucket > day + 1))
 		err = PROTO_E_RANGE; /* outside the window: expired, or from the future */
 	if (err) {
@@ -1458,6 +1589,8 @@ void node_sealed_periodic(struct node_dissem *d, uint64_t now)
 		return;
 	if (sd->rekey_pending && sd->jobs == 0)
 		rekey_apply(sd);
+	if (sd->sweep)
+		kick_open(sd, false);
 	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++) {
 		struct dlink *dl = &d->links[i];
 		struct resend_ctx rc = {.d = d, .dl = dl, .last = sd->resend_after[i]};
@@ -1511,6 +1644,9 @@ json_t *node_dissem_sealed_json(struct node_dissem *d)
 		      (json_int_t)opened, "quota_left", q);
 	if (!o)
 		return NULL;
+	json_object_set_new(o, "ring_floor", json_integer((json_int_t)sd->floor));
+	json_object_set_new(o, "groups_pending",
+			    json_integer((json_int_t)(sd->n_groups + sd->open_n + sd->sweep)));
 	json_object_set_new(o, "holder_index",
 			    sd->holder ? json_integer(sd->share_index) : json_null());
 	json_object_set_new(o, "oprf_generation", json_integer((json_int_t)sd->set.generation));
@@ -1534,5 +1670,7 @@ json_t *node_dissem_sealed_json(struct node_dissem *d)
 			  "elements_evaluated", (json_int_t)sd->c.eval_elements,
 			  "quota_refusals_sent", (json_int_t)sd->c.quota_refused, "seal_failed",
 			  (json_int_t)sd->c.failed));
+	json_object_set_new(json_object_get(o, "counters"), "below_floor_deleted",
+			    json_integer((json_int_t)sd->c.below_floor));
 	return o;
 }

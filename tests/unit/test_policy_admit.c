@@ -843,6 +843,70 @@ static void test_revoked(void **state)
 	proto_roster_free(r3);
 }
 
+/*
+ * An AMBER report for FIFTH, whose member replaced its keys: epoch 2 retires FIFTH with OWN
+ * as its successor. OWN then receives it (a DIRECT copy from the signer) and the signer's
+ * egress target check accepts OWN for it (policy_egress_named_recipient()); without the
+ * successor, or judged by epoch 1, OWN is no recipient. A retired id whose successor left
+ * too answers for no one.
+ */
+static void test_rotated_recipient(void **state)
+{
+	static const int without_fifth[] = {OWN, SIGNER, PEER, FOURTH};
+	static const int only_fifth[] = {FIFTH};
+	static const int without_peer[] = {OWN, SIGNER, FOURTH};
+	struct proto_roster *r2 = make_roster(2, without_fifth, 4);
+	struct proto_roster *r3 = make_roster(3, without_fifth, 4);
+	struct proto_roster *r4 = make_roster(4, without_peer, 3);
+	const struct proto_roster *both[3] = {roster1, r2, NULL};
+	struct proto_retired e = {.not_after_ms = NOW, .has_successor = true};
+	struct policy_config cfg;
+	struct policy_admit_ctx ctx;
+	struct proto_report r, out;
+	struct rcpt rc;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	memcpy(e.id, keys[FIFTH].id_pk, 32);
+	memcpy(e.successor, keys[OWN].id_pk, 32);
+	assert_int_equal(proto_roster_retire(r2, &e), 0);
+	cfg_init(&cfg);
+	rcpt_set(&rc, only_fifth, 1);
+	report_init(&r, AMBER, &rc);
+	buf = sign_attributed(&r, SIGNER, &len);
+	ctx_init(&ctx, POLICY_ARRIVAL_DIRECT, SIGNER, both);
+	ctx.newest = roster1;
+	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out),
+			 POLICY_REJECT_NOT_RECIPIENT);
+	ctx.newest = r2;
+	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_ACCEPT);
+	ctx.newest = NULL;
+	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out),
+			 POLICY_REJECT_NOT_RECIPIENT);
+	free(buf);
+
+	assert_ptr_equal(policy_egress_named_recipient(&out, r2, keys[OWN].id_pk),
+			 out.recipients[0]);
+	assert_ptr_equal(policy_egress_named_recipient(&out, NULL, keys[FIFTH].id_pk),
+			 out.recipients[0]);
+	assert_null(policy_egress_named_recipient(&out, NULL, keys[OWN].id_pk));
+	assert_null(policy_egress_named_recipient(&out, roster1, keys[OWN].id_pk));
+	assert_null(policy_egress_named_recipient(&out, r2, keys[PEER].id_pk));
+	/* Retired without a successor: it left. */
+	e.has_successor = false;
+	assert_int_equal(proto_roster_retire(r3, &e), 0);
+	assert_null(policy_egress_named_recipient(&out, r3, keys[OWN].id_pk));
+	/* The successor is no member any more either. */
+	e.has_successor = true;
+	memcpy(e.successor, keys[PEER].id_pk, 32);
+	assert_int_equal(proto_roster_retire(r4, &e), 0);
+	assert_null(policy_egress_named_recipient(&out, r4, keys[PEER].id_pk));
+	proto_roster_free(r4);
+	proto_roster_free(r2);
+	proto_roster_free(r3);
+}
+
 /* signed_here skips only the re-verification of this node's own, locally signed reports. */
 static void test_signed_here(void **state)
 {
@@ -1257,6 +1321,7 @@ int main(void)
 		cmocka_unit_test(test_epochs),
 		cmocka_unit_test(test_expelled),
 		cmocka_unit_test(test_revoked),
+		cmocka_unit_test(test_rotated_recipient),
 		cmocka_unit_test(test_signed_here),
 		cmocka_unit_test(test_not_member),
 		cmocka_unit_test(test_bad_signatures),

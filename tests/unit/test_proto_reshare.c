@@ -212,8 +212,7 @@ static void test_cheating_piece(void **state)
 	assert_int_equal(proto_reshare_dealer_check(&forged, &w.c.sealed), PROTO_E_OPRF_INDEX);
 	forged = pieces[1][0];
 	forged.generation = 2;
-	assert_int_equal(proto_reshare_dealer_check(&forged, &w.c.sealed),
-			 PROTO_E_OPRF_GENERATION);
+	assert_int_equal(proto_reshare_dealer_check(&forged, &w.c.sealed), PROTO_E_OPRF_GENERATION);
 	gen1 = w.c.sealed;
 	gen1.generation = 1;
 	assert_int_equal(proto_reshare_dealer_check(&pieces[1][0], &gen1), PROTO_E_OPRF_GENERATION);
