@@ -81,8 +81,7 @@ out:
 	return err;
 }
 
-int proto_reshare_piece_encode(const struct proto_reshare_piece *p, uint8_t **out,
-			       size_t *out_len)
+int proto_reshare_piece_encode(const struct proto_reshare_piece *p, uint8_t **out, size_t *out_len)
 {
 	struct proto_mp_writer w;
 
@@ -134,8 +133,7 @@ static int next_key(struct proto_mp_reader *rd, struct proto_mp_map *m, uint64_t
 	return err == 0 || key != want ? PROTO_E_KEY_MISSING : 0;
 }
 
-static int read_small(struct proto_mp_reader *rd, struct proto_mp_map *m, uint64_t key,
-		      uint8_t *v)
+static int read_small(struct proto_mp_reader *rd, struct proto_mp_map *m, uint64_t key, uint8_t *v)
 {
 	uint64_t x;
 	int err;
@@ -169,7 +167,8 @@ int proto_reshare_piece_decode(struct proto_reshare_piece *p, const uint8_t *buf
 		err = PROTO_E_KEY_VERSION;
 		goto out;
 	}
-	if ((err = next_key(&rd, &m, 2)) || (err = proto_mp_read_bin_fixed(&rd, p->community, 32)) ||
+	if ((err = next_key(&rd, &m, 2)) ||
+	    (err = proto_mp_read_bin_fixed(&rd, p->community, 32)) ||
 	    (err = next_key(&rd, &m, 3)) || (err = proto_mp_read_uint(&rd, &p->generation)) ||
 	    (err = next_key(&rd, &m, 4)) ||
 	    (err = proto_mp_read_array(&rd, PROTO_ROSTER_STEWARDS_MAX, &p->t_old)))
@@ -207,7 +206,8 @@ int proto_reshare_piece_decode(struct proto_reshare_piece *p, const uint8_t *buf
 		err = PROTO_E_RANGE;
 		goto out;
 	}
-	if (!old_set_valid(p->old_set, p->t_old) || !in_set(p->old_set, p->t_old, p->dealer, NULL)) {
+	if (!old_set_valid(p->old_set, p->t_old) ||
+	    !in_set(p->old_set, p->t_old, p->dealer, NULL)) {
 		err = PROTO_E_OPRF_INDEX;
 		goto out;
 	}

@@ -74,8 +74,7 @@ int proto_reshare_deal(struct proto_reshare_piece *out, const uint8_t community[
 		       const uint8_t (*members)[32], const uint8_t (*transport_pks)[32]);
 
 /* Strict canonical encoding of a piece file; *@out is malloc'd. Returns 0, -ENOMEM, -EINVAL. */
-int proto_reshare_piece_encode(const struct proto_reshare_piece *p, uint8_t **out,
-			       size_t *out_len);
+int proto_reshare_piece_encode(const struct proto_reshare_piece *p, uint8_t **out, size_t *out_len);
 
 /*
  * proto_reshare_piece_decode() - strict decode into @p (the rules above). Returns 0,

@@ -143,8 +143,9 @@ static int parse_args(int argc, char **argv, struct reshare_args *a)
 			break;
 		case 'O':
 			if (parse_set(optarg, a->old_set, &a->t_old))
-				return node_cli_usage_error(CMD, "--old-set takes ascending indices "
-								 "1-32 separated by commas");
+				return node_cli_usage_error(CMD,
+							    "--old-set takes ascending indices "
+							    "1-32 separated by commas");
 			break;
 		case 't':
 			if (a->n_to == PROTO_ROSTER_STEWARDS_MAX)
@@ -277,8 +278,8 @@ static int reshare_deal(struct reshare_args *a, const struct proto_community *c,
 		node_cli_errorf(CMD, "out of memory");
 		goto out;
 	}
-	err = proto_reshare_deal(pieces, c->id, cur.generation + 1, share, (uint8_t)idx,
-				 a->old_set, a->t_old, (uint8_t)a->t_new, (uint8_t)a->n_to,
+	err = proto_reshare_deal(pieces, c->id, cur.generation + 1, share, (uint8_t)idx, a->old_set,
+				 a->t_old, (uint8_t)a->t_new, (uint8_t)a->n_to,
 				 (const uint8_t(*)[32])a->to, (const uint8_t(*)[32])tx);
 	if (err) {
 		node_cli_errorf(CMD, "dealing: %s%s", proto_error_str(err),
@@ -409,8 +410,8 @@ static int reshare_publish(struct reshare_args *a, const struct proto_community 
 	}
 	if (node_cli_roster_begin_edit(CMD, r, a->roster, out))
 		goto out;
-	err = proto_roster_set_oprf(r, all[0].generation, all[0].t_new,
-				    (const uint8_t(*)[32])vks, all[0].n_new);
+	err = proto_roster_set_oprf(r, all[0].generation, all[0].t_new, (const uint8_t(*)[32])vks,
+				    all[0].n_new);
 	if (!err)
 		err = node_keyfile_save_roster(out, r, NODE_KEYFILE_OVERWRITE);
 	if (err) {
@@ -469,16 +470,19 @@ static int reshare_accept(struct reshare_args *a, const struct proto_community *
 	p0 = dealers[0];
 	if (!r->oprf_vks || r->oprf_generation != p0->generation || r->oprf_t != p0->t_new ||
 	    r->oprf_n != p0->n_new) {
-		node_cli_errorf(CMD, "%s does not publish the keys of this re-sharing "
-				     "(generation %llu, %u of %u holders)",
-				a->roster, (unsigned long long)p0->generation, p0->t_new, p0->n_new);
+		node_cli_errorf(CMD,
+				"%s does not publish the keys of this re-sharing "
+				"(generation %llu, %u of %u holders)",
+				a->roster, (unsigned long long)p0->generation, p0->t_new,
+				p0->n_new);
 		goto out;
 	}
 	for (size_t i = 0; i < p0->t_old; i++) {
 		err = proto_reshare_piece_open(pieces[i], vkp[i], dealers[i], keys.tx_sk);
 		if (err) {
-			node_cli_errorf(CMD, "the piece old holder %u dealt to holder %u is refused: "
-					     "%s",
+			node_cli_errorf(CMD,
+					"the piece old holder %u dealt to holder %u is refused: "
+					"%s",
 					dealers[i]->dealer, p0->to, proto_error_str(err));
 			goto out;
 		}
@@ -486,8 +490,9 @@ static int reshare_accept(struct reshare_args *a, const struct proto_community *
 	err = proto_oprf_reshare_finish(share, vk, (const uint8_t(*)[32])pieces,
 					(const uint8_t(*)[32])vkp, p0->t_old);
 	if (err || memcmp(vk, r->oprf_vks[p0->to - 1], 32)) {
-		node_cli_errorf(CMD, "the pieces do not give the key %s publishes for holder %u%s%s",
-				a->roster, p0->to, err ? ": " : "", err ? proto_error_str(err) : "");
+		node_cli_errorf(
+			CMD, "the pieces do not give the key %s publishes for holder %u%s%s",
+			a->roster, p0->to, err ? ": " : "", err ? proto_error_str(err) : "");
 		goto out;
 	}
 	err = node_keyfile_save_oprf_share(a->out, c->id, p0->to, p0->generation, share,

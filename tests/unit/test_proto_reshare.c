@@ -177,7 +177,7 @@ static void test_cheating_piece(void **state)
 	struct world w;
 	struct proto_reshare_piece pieces[2][3], forged;
 	struct proto_community_sealed gen1;
-	uint8_t share[32], vk[32], other[2][32], vks[3][32];
+	uint8_t share[32], vk[32], other[2][32];
 	int bad;
 
 	(void)state;
@@ -216,7 +216,6 @@ static void test_cheating_piece(void **state)
 	gen1 = w.c.sealed;
 	gen1.generation = 1;
 	assert_int_equal(proto_reshare_dealer_check(&pieces[1][0], &gen1), PROTO_E_OPRF_GENERATION);
-	(void)vks;
 	proto_wipe(other, sizeof(other));
 	free_world(&w);
 }
