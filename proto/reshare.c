@@ -122,23 +122,12 @@ int proto_reshare_piece_encode(const struct proto_reshare_piece *p, uint8_t **ou
 	return proto_mp_writer_finish(&w, out, out_len);
 }
 
-/* The next map entry must have key @want. */
-static int next_key(struct proto_mp_reader *rd, struct proto_mp_map *m, uint64_t want)
-{
-	uint64_t key;
-	int err = proto_mp_map_next(rd, m, &key);
-
-	if (err < 0)
-		return err;
-	return err == 0 || key != want ? PROTO_E_KEY_MISSING : 0;
-}
-
 static int read_small(struct proto_mp_reader *rd, struct proto_mp_map *m, uint64_t key, uint8_t *v)
 {
 	uint64_t x;
 	int err;
 
-	if ((err = next_key(rd, m, key)) ||
+	if ((err = proto_mp_map_expect_key(rd, m, key)) ||
 	    (err = proto_mp_read_uint_max(rd, PROTO_ROSTER_STEWARDS_MAX, &x)))
 		return err;
 	*v = (uint8_t)x;
@@ -159,7 +148,7 @@ int proto_reshare_piece_decode(struct proto_reshare_piece *p, const uint8_t *buf
 	if (proto_mp_map_begin(&rd, &m, 12) != 0 || proto_mp_map_next(&rd, &m, &key) != 1 ||
 	    key != 0 || proto_mp_read_str(&rd, 64, &s, &n) != 0 ||
 	    n != strlen(PROTO_RESHARE_MAGIC) || memcmp(s, PROTO_RESHARE_MAGIC, n) != 0 ||
-	    next_key(&rd, &m, 1) || proto_mp_read_uint(&rd, &v)) {
+	    proto_mp_map_expect_key(&rd, &m, 1) || proto_mp_read_uint(&rd, &v)) {
 		err = PROTO_E_KEY_FORMAT;
 		goto out;
 	}
@@ -167,10 +156,11 @@ int proto_reshare_piece_decode(struct proto_reshare_piece *p, const uint8_t *buf
 		err = PROTO_E_KEY_VERSION;
 		goto out;
 	}
-	if ((err = next_key(&rd, &m, 2)) ||
+	if ((err = proto_mp_map_expect_key(&rd, &m, 2)) ||
 	    (err = proto_mp_read_bin_fixed(&rd, p->community, 32)) ||
-	    (err = next_key(&rd, &m, 3)) || (err = proto_mp_read_uint(&rd, &p->generation)) ||
-	    (err = next_key(&rd, &m, 4)) ||
+	    (err = proto_mp_map_expect_key(&rd, &m, 3)) ||
+	    (err = proto_mp_read_uint(&rd, &p->generation)) ||
+	    (err = proto_mp_map_expect_key(&rd, &m, 4)) ||
 	    (err = proto_mp_read_array(&rd, PROTO_ROSTER_STEWARDS_MAX, &p->t_old)))
 		goto out;
 	for (size_t i = 0; i < p->t_old; i++) {
@@ -181,8 +171,9 @@ int proto_reshare_piece_decode(struct proto_reshare_piece *p, const uint8_t *buf
 	if ((err = read_small(&rd, &m, 5, &p->dealer)) ||
 	    (err = read_small(&rd, &m, 6, &p->t_new)) ||
 	    (err = read_small(&rd, &m, 7, &p->n_new)) || (err = read_small(&rd, &m, 8, &p->to)) ||
-	    (err = next_key(&rd, &m, 9)) || (err = proto_mp_read_bin_fixed(&rd, p->member, 32)) ||
-	    (err = next_key(&rd, &m, 10)) ||
+	    (err = proto_mp_map_expect_key(&rd, &m, 9)) ||
+	    (err = proto_mp_read_bin_fixed(&rd, p->member, 32)) ||
+	    (err = proto_mp_map_expect_key(&rd, &m, 10)) ||
 	    (err = proto_mp_read_array(&rd, PROTO_ROSTER_STEWARDS_MAX, &n)))
 		goto out;
 	if (n != p->t_new) {
@@ -192,7 +183,7 @@ int proto_reshare_piece_decode(struct proto_reshare_piece *p, const uint8_t *buf
 	for (size_t i = 0; i < n; i++)
 		if ((err = proto_mp_read_bin_fixed(&rd, p->commits[i], 32)))
 			goto out;
-	if ((err = next_key(&rd, &m, 11)) ||
+	if ((err = proto_mp_map_expect_key(&rd, &m, 11)) ||
 	    (err = proto_mp_read_bin_fixed(&rd, p->sealed, PROTO_RESHARE_SEALED_LEN)))
 		goto out;
 	if ((err = proto_mp_map_next(&rd, &m, &key)) != 0) {
