@@ -882,20 +882,15 @@ static int read_oprf(struct proto_mp_reader *rd, struct proto_roster *r)
 	size_t n;
 	int err;
 
-	if ((err = proto_mp_map_begin(rd, &map, 3)))
-		return err;
-	if ((err = proto_mp_map_next(rd, &map, &key)) <= 0 || key != 0)
-		return err < 0 ? err : PROTO_E_KEY_MISSING;
-	if ((err = proto_mp_read_uint(rd, &r->oprf_generation)))
-		return err;
-	if ((err = proto_mp_map_next(rd, &map, &key)) <= 0 || key != 1)
-		return err < 0 ? err : PROTO_E_KEY_MISSING;
-	if ((err = proto_mp_read_uint_max(rd, PROTO_ROSTER_STEWARDS_MAX, &v)))
+	if ((err = proto_mp_map_begin(rd, &map, 3)) ||
+	    (err = proto_mp_map_expect_key(rd, &map, 0)) ||
+	    (err = proto_mp_read_uint(rd, &r->oprf_generation)) ||
+	    (err = proto_mp_map_expect_key(rd, &map, 1)) ||
+	    (err = proto_mp_read_uint_max(rd, PROTO_ROSTER_STEWARDS_MAX, &v)))
 		return err;
 	r->oprf_t = (uint32_t)v;
-	if ((err = proto_mp_map_next(rd, &map, &key)) <= 0 || key != 2)
-		return err < 0 ? err : PROTO_E_KEY_MISSING;
-	if ((err = proto_mp_read_array(rd, PROTO_ROSTER_STEWARDS_MAX, &n)))
+	if ((err = proto_mp_map_expect_key(rd, &map, 2)) ||
+	    (err = proto_mp_read_array(rd, PROTO_ROSTER_STEWARDS_MAX, &n)))
 		return err;
 	if (n == 0)
 		return PROTO_E_EMPTY;
