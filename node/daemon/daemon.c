@@ -2458,6 +2458,7 @@ static int start(struct node_daemon *d)
 		log_err("out of memory");
 		return 1;
 	}
+	node_notices_set_export(d->notices, d->xport);
 	path = node_config_str(d->cfg, NODE_API_SOCKET);
 	api_limits(d->cfg, &lim);
 	err = node_api_start(&d->loop, path,
