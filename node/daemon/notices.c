@@ -20,6 +20,7 @@
 #include "node/common/log.h"
 #include "node/format/form.h"
 #include "node/format/member.h"
+#include "proto/array.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "proto/link.h"
@@ -45,23 +46,6 @@ static void op_free(struct op *o)
 	node_request_free(o->req);
 	free(o->text);
 	free(o);
-}
-
-int node_notices_grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t c = *cap ? *cap : 8;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (c < need)
-		c *= 2;
-	p = realloc(*arr, c * elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = c;
-	return 0;
 }
 
 char *node_notices_error_text(json_t *id, int code, const char *field, const char *msg)
@@ -107,9 +91,9 @@ int node_notices_add_msg(struct job *j, const uint8_t id[16], uint8_t flags, uin
 	struct store_notice_msg *m;
 	size_t cap = j->cap_msgs;
 
-	if (node_notices_grow((void **)&j->msgs, &j->cap_msgs, j->n_msgs + 1, sizeof(*j->msgs)) ||
+	if (proto_array_grow((void **)&j->msgs, &j->cap_msgs, j->n_msgs + 1, sizeof(*j->msgs)) ||
 	    (j->cap_msgs != cap &&
-	     node_notices_grow((void **)&j->owned, &cap, j->cap_msgs, sizeof(*j->owned)))) {
+	     proto_array_grow((void **)&j->owned, &cap, j->cap_msgs, sizeof(*j->owned)))) {
 		j->cap_msgs = cap; /* owned[] must hold as many as msgs[] */
 		if (own)
 			free(bytes);
@@ -133,7 +117,7 @@ static int add_out(struct job *j, bool del, const uint8_t id[16], const uint8_t 
 	size_t *n = del ? &j->n_dels : &j->n_puts, *cap = del ? &j->cap_dels : &j->cap_puts;
 	struct store_notice_out *e;
 
-	if (node_notices_grow((void **)arr, cap, *n + 1, sizeof(**arr)))
+	if (proto_array_grow((void **)arr, cap, *n + 1, sizeof(**arr)))
 		return -ENOMEM;
 	e = &(*arr)[(*n)++];
 	memcpy(e->id, id, 16);
@@ -142,6 +126,22 @@ static int add_out(struct job *j, bool del, const uint8_t id[16], const uint8_t 
 	e->attempts = attempts;
 	if (!del)
 		j->queued_out = true;
+	return 0;
+}
+
+static int add_refusal(struct job *j, const struct op *o)
+{
+	struct store_notice_refusal *e;
+
+	if (proto_array_grow((void **)&j->refusals, &j->cap_refusals, j->n_refusals + 1,
+			     sizeof(*j->refusals)))
+		return -ENOMEM;
+	e = &j->refusals[j->n_refusals++];
+	memcpy(e->id, o->id, 16);
+	memcpy(e->recipient, o->peer, 32);
+	e->reason = o->refusal;
+	e->time_ms = j->now;
+	e->applied = false;
 	return 0;
 }
 
@@ -220,7 +220,18 @@ static bool answers_ours(struct job *j, const struct proto_notice *s, const uint
 
 /*
  * Decide on a received NOTICE (@o). Returns 0 (accepted: stored, forwarded as needed, and
- * to be acknowledged) or a refusal code with @why filled.
+ * to be acknowledged) or a refusal code with @why filled; o->blame is set when the refusal
+ * is for something no honest member sends (a notice that does not decode or verify, one for
+ * another community, signed by another member than the link's, or addressed to another
+ * node than this one or a key this node retired), which the loop charges to the sender's
+ * abuse budget. Refusals an honest sender can meet (a roster or form this node does not
+ * have yet, a status for a notice this node no longer holds) are not charged: the sender
+ * retries them. o->refusal is the reason to answer with NOTICE_REFUSED when the same
+ * notice would be refused again whatever happens (enum proto_notice_refusal: a form this
+ * node does not have, too, until an operator sends it again), 0 when it may pass later (an
+ * undecodable message has no id to answer; a sender not in our roster may be in its next
+ * epoch; a notice to a key this node retired is re-addressed by its sender; our own
+ * failure) and the sender should go on retrying.
  */
 static int receive(struct job *j, struct op *o, char *why, size_t why_len)
 {
@@ -232,15 +243,23 @@ static int receive(struct job *j, struct op *o, char *why, size_t why_len)
 	int rc = proto_notice_decode(o->bytes, o->len, &nt);
 
 	if (rc) {
+		o->blame = rc != -ENOMEM;
 		snprintf(why, why_len, "%s", proto_error_str(rc));
 		return rc;
 	}
 	memcpy(o->id, nt.id, 16);
 	if (memcmp(nt.community, j->n->community, 32) || memcmp(nt.from, o->peer, 32) ||
 	    memcmp(nt.to, own, 32) || proto_roster_find_member(r, nt.from) < 0) {
+		const uint8_t *succ = proto_roster_successor(r, nt.to);
+
+		o->blame = memcmp(nt.community, j->n->community, 32) ||
+			   memcmp(nt.from, o->peer, 32) ||
+			   (memcmp(nt.to, own, 32) && !(succ && !memcmp(succ, own, 32)));
 		snprintf(why, why_len,
 			 "not for this community and node, or not signed by the member whose link "
 			 "delivered it");
+		if (o->blame)
+			o->refusal = PROTO_NOTICE_REFUSED_NOT_ADDRESSED;
 		return NODE_E_POLICY;
 	}
 	if (in_batch(j, nt.id) || store_notices_get(j->n->st, nt.id, NULL, &dup, &dup_len) == 0) {
@@ -250,8 +269,10 @@ static int receive(struct job *j, struct op *o, char *why, size_t why_len)
 	}
 	memset(&fw, 0, sizeof(fw));
 	if (nt.kind == PROTO_NOTICE_KIND_NOTICE) {
-		if (!form_ok(nt.form, nt.form_len, why, why_len))
+		if (!form_ok(nt.form, nt.form_len, why, why_len)) {
+			o->refusal = PROTO_NOTICE_REFUSED_FORM;
 			return NODE_E_FIELD;
+		}
 		if (nt.has_deliver_to) {
 			/*
 			 * Forward as a new notice of this node, under a reply handle; to the
@@ -263,6 +284,7 @@ static int receive(struct job *j, struct op *o, char *why, size_t why_len)
 				snprintf(why, why_len,
 					 "deliver_to is not another member (or a notice already "
 					 "forwarded)");
+				o->refusal = PROTO_NOTICE_REFUSED_FORWARD;
 				return NODE_E_POLICY;
 			}
 			fw.kind = PROTO_NOTICE_KIND_NOTICE;
@@ -271,6 +293,7 @@ static int receive(struct job *j, struct op *o, char *why, size_t why_len)
 			fw.form = text_copy(nt.form, nt.form_len);
 			if (!fw.form) {
 				snprintf(why, why_len, "form holds a NUL byte");
+				o->refusal = PROTO_NOTICE_REFUSED_FORM;
 				return NODE_E_FIELD;
 			}
 			fw.has_handle = true;
@@ -283,6 +306,7 @@ static int receive(struct job *j, struct op *o, char *why, size_t why_len)
 		if (proto_notice_handle_open(nt.handle, store_notices_handle_key(j->n->st),
 					     notifier, nid)) {
 			snprintf(why, why_len, "reply handle not made by this node");
+			o->refusal = PROTO_NOTICE_REFUSED_HANDLE;
 			return PROTO_E_REPORT_SIG;
 		}
 		/* Pass the answer back to the notifier, in the notifier's thread. */
@@ -295,11 +319,13 @@ static int receive(struct job *j, struct op *o, char *why, size_t why_len)
 			fw.comment = text_copy(nt.comment, nt.comment_len);
 			if (!fw.comment) {
 				snprintf(why, why_len, "comment holds a NUL byte");
+				o->refusal = PROTO_NOTICE_REFUSED_FORM;
 				return NODE_E_FIELD;
 			}
 		}
 	} else if (!answers_ours(j, &nt, o->peer)) {
 		snprintf(why, why_len, "status for a notice this node did not send to that member");
+		o->refusal = PROTO_NOTICE_REFUSED_THREAD;
 		return NODE_E_POLICY;
 	}
 	rc = node_notices_add_msg(j, nt.id, 0, o->bytes, o->len, false);
@@ -432,7 +458,7 @@ static int sweep_one(void *arg, const struct store_notice_out *e)
 
 	if (proto_roster_current_id(c->r, e->recipient) == e->recipient)
 		return 0;
-	if (node_notices_grow((void **)&c->e, &c->cap, c->n + 1, sizeof(*c->e)))
+	if (proto_array_grow((void **)&c->e, &c->cap, c->n + 1, sizeof(*c->e)))
 		return -ENOMEM;
 	c->e[c->n++] = *e;
 	return 0;
@@ -555,6 +581,7 @@ static void job_work(uv_work_t *w)
 	for (struct op *o = j->ops; o; o = o->next) {
 		switch (o->kind) {
 		case OP_IN:
+			o->blame = false;
 			rc = receive(j, o, why, sizeof(why));
 			o->ack = rc == 0;
 			if (rc) {
@@ -570,6 +597,9 @@ static void job_work(uv_work_t *w)
 			break;
 		case OP_ACKED:
 			add_out(j, true, o->id, o->peer, 0, 0);
+			break;
+		case OP_REFUSED:
+			add_refusal(j, o);
 			break;
 		case OP_RESCHED:
 			add_out(j, false, o->out.id, o->out.recipient, o->out.next_attempt_ms,
@@ -598,6 +628,8 @@ static void job_work(uv_work_t *w)
 					 .n_puts = j->n_puts,
 					 .dels = j->dels,
 					 .n_dels = j->n_dels,
+					 .refusals = j->refusals,
+					 .n_refusals = j->n_refusals,
 					 .set_watch = j->set_watch,
 					 .watch_seq = j->watch_seq};
 	rc = j->is_new ? store_notices_apply(j->n->st, &b) : -ENOMEM;
@@ -643,11 +675,48 @@ static void send_ack(struct node_notices *n, const uint8_t peer[32], const uint8
 		n->ack_sent++;
 }
 
+static void send_refused(struct node_notices *n, const uint8_t peer[32], const uint8_t id[16],
+			 uint8_t reason)
+{
+	uint8_t *msg;
+	size_t len;
+
+	if (!n->dissem || proto_link_encode_notice_refused(id, reason, &msg, &len))
+		return;
+	if (node_dissem_send_to(n->dissem, peer, msg, len) == 0)
+		n->refusals_sent++;
+}
+
+/*
+ * Drop the received notices still waiting for a job whose sender is refused for abuse: a
+ * member that sent a flood of forged notices costs this node no more signature checks once
+ * it is over its budget.
+ */
+static void drop_refused(struct node_notices *n)
+{
+	struct op **pp = &n->head;
+
+	n->tail = &n->head;
+	while (*pp) {
+		struct op *o = *pp;
+
+		if (o->kind == OP_IN && node_dissem_member_refused(n->dissem, o->peer)) {
+			*pp = o->next;
+			n->n_pending--;
+			n->dropped++;
+			op_free(o);
+			continue;
+		}
+		pp = &o->next;
+		n->tail = pp;
+	}
+}
+
 static void job_done(uv_work_t *w, int status)
 {
 	struct job *j = w->data;
 	struct node_notices *n = j->n;
-	bool queued = j->queued_out;
+	bool queued = j->queued_out, charged = false;
 
 	(void)status;
 	n->job_running = false;
@@ -655,6 +724,8 @@ static void job_done(uv_work_t *w, int status)
 	n->refused += j->refused;
 	n->duplicates += j->duplicates;
 	n->forwarded += j->forwarded;
+	for (size_t i = 0; i < j->n_refusals; i++)
+		n->refused_by_peer += j->refusals[i].applied;
 	n->raised += j->raised;
 	n->departed += j->departed;
 	n->readdressed += j->readdressed;
@@ -664,6 +735,13 @@ static void job_done(uv_work_t *w, int status)
 		j->ops = o->next;
 		if (o->kind == OP_IN && o->ack)
 			send_ack(n, o->peer, o->id);
+		if (o->kind == OP_IN && o->refusal)
+			send_refused(n, o->peer, o->id, o->refusal);
+		/* The member's budget, whether or not its link is still up. */
+		if (o->kind == OP_IN && o->blame && n->dissem) {
+			node_dissem_refused(n->dissem, o->peer);
+			charged = true;
+		}
 		if (o->kind == OP_API) {
 			o->done(o->arg, o->text);
 			o->text = NULL;
@@ -678,11 +756,14 @@ static void job_done(uv_work_t *w, int status)
 	free(j->msgs);
 	free(j->puts);
 	free(j->dels);
+	free(j->refusals);
 	free(j->is_new);
 	node_snap_unref(j->snap);
 	if (j->watch_more)
 		node_notices_watch(n);
 	free(j);
+	if (charged && n->dissem)
+		drop_refused(n);
 	if (queued)
 		scan(n, NULL);
 	kick(n);
@@ -818,8 +899,13 @@ static void on_timer(uv_timer_t *t)
 static void on_notice(void *ctx, const uint8_t peer[32], const uint8_t *p, size_t len)
 {
 	struct node_notices *n = ctx;
-	struct op *o = calloc(1, sizeof(*o));
+	struct op *o;
 
+	if (n->dissem && node_dissem_member_refused(n->dissem, peer)) {
+		n->dropped++; /* its link is being closed */
+		return;
+	}
+	o = calloc(1, sizeof(*o));
 	if (o)
 		o->bytes = malloc(len);
 	if (!o || !o->bytes) {
@@ -846,6 +932,21 @@ static void on_ack(void *ctx, const uint8_t peer[32], const uint8_t id[16])
 	memcpy(o->peer, peer, 32);
 	memcpy(o->id, id, 16);
 	n->acked++;
+	if (enqueue(n, o))
+		op_free(o);
+}
+
+static void on_refused(void *ctx, const uint8_t peer[32], const uint8_t id[16], uint8_t reason)
+{
+	struct node_notices *n = ctx;
+	struct op *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return; /* the next retry is refused again */
+	o->kind = OP_REFUSED;
+	memcpy(o->peer, peer, 32);
+	memcpy(o->id, id, 16);
+	o->refusal = reason;
 	if (enqueue(n, o))
 		op_free(o);
 }
@@ -897,6 +998,7 @@ void node_notices_hooks(struct node_notices *n, struct node_dissem_notice_hooks 
 {
 	h->on_notice = on_notice;
 	h->on_ack = on_ack;
+	h->on_refused = on_refused;
 	h->on_link_up = on_link_up;
 	h->ctx = n;
 }
@@ -1007,14 +1109,17 @@ json_t *node_notices_status_json(struct node_notices *n)
 	uint64_t msgs = 0, outbox = 0;
 
 	store_notices_count(n->st, &msgs, &outbox);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+			 "s:I, s:b}",
 			 "raised", (json_int_t)n->raised, "stored", (json_int_t)msgs, "outbox",
 			 (json_int_t)outbox, "received", (json_int_t)n->received, "refused",
 			 (json_int_t)n->refused, "duplicates", (json_int_t)n->duplicates, "sent",
 			 (json_int_t)n->sent, "acked", (json_int_t)n->acked, "ack_sent",
 			 (json_int_t)n->ack_sent, "forwarded", (json_int_t)n->forwarded, "dropped",
 			 (json_int_t)n->dropped, "departed_dropped", (json_int_t)n->departed,
-			 "readdressed", (json_int_t)n->readdressed);
+			 "readdressed", (json_int_t)n->readdressed, "refusals_sent",
+			 (json_int_t)n->refusals_sent, "refused_by_peer",
+			 (json_int_t)n->refused_by_peer, "idle", node_notices_idle(n));
 }
 
 bool node_notices_idle(const struct node_notices *n)

@@ -285,24 +285,6 @@ void node_dissem_arm_timer(struct node_dissem *d)
 	uv_timer_start(&d->timer, on_timer, at > now ? at - now : 0, 0);
 }
 
-int node_dissem_grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	void *p;
-	size_t nc;
-
-	if (need <= *cap)
-		return 0;
-	nc = *cap ? *cap * 2 : 64;
-	while (nc < need)
-		nc *= 2;
-	p = realloc(*arr, nc * elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = nc;
-	return 0;
-}
-
 /* ------------------------------------------------------------------ overlay callbacks */
 
 static void cb_up(void *ctx, struct node_link *l, int member)
@@ -523,6 +505,11 @@ static void cb_message(void *ctx, struct node_link *l, int member, const struct 
 	case PROTO_LINK_NOTICE_ACK:
 		if (d->notice.on_ack)
 			d->notice.on_ack(d->notice.ctx, dl->member_id, m->u.notice_id);
+		break;
+	case PROTO_LINK_NOTICE_REFUSED:
+		if (d->notice.on_refused)
+			d->notice.on_refused(d->notice.ctx, dl->member_id, m->u.refused.id,
+					     m->u.refused.reason);
 		break;
 	case PROTO_LINK_OPRF_EVAL:
 	case PROTO_LINK_OPRF_ANSWER:
@@ -746,7 +733,7 @@ void node_dissem_set_notice_hooks(struct node_dissem *d, const struct node_disse
 
 void node_dissem_demand_clear(struct node_dissem *d, unsigned source)
 {
-	if (d && d->ov)
+	if (d && d->ov && !d->stopping)
 		node_overlay_demand_clear(d->ov, source);
 }
 
@@ -831,6 +818,11 @@ void node_dissem_stop(struct node_dissem *d, void (*done)(void *arg), void *arg)
 		return;
 	}
 	d->stopping = true;
+	/*
+	 * The overlay stopped first and is freed by now; the notices' timer may still ask for
+	 * demands until the daemon closes it.
+	 */
+	d->ov = NULL;
 	d->done = done;
 	d->done_arg = arg;
 	node_abuse_flush(d); /* offences not yet stored; maybe_finish_stop() waits for it */

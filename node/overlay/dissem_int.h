@@ -149,6 +149,7 @@ struct counters {
 	uint64_t roster_sent, roster_recv, roster_adopted;
 	uint64_t stem_originated, stem_received, stem_forwarded, stem_fluffed, stem_embargo;
 	uint64_t store_errors;
+	uint64_t recon_skipped_lag; /* periodic sessions skipped while the tree lagged */
 };
 
 struct node_dissem {
@@ -190,7 +191,7 @@ struct node_dissem {
 	 * records not yet stored: at most one job writes them at a time.
 	 */
 	struct policy_abuse *abuse;
-	struct allowance *allowances; /* held by running admission jobs */
+	struct allowance *allowances; /* held by running admission and sealed jobs */
 	struct store_abuse_record *abuse_unsaved;
 	size_t n_abuse_unsaved, cap_abuse_unsaved;
 	bool abuse_saving;
@@ -217,9 +218,6 @@ struct node_dissem {
 
 /* Wall clock, ms since the Unix epoch (admission, the store and the outbox use it). */
 uint64_t node_dissem_wall_ms(void);
-
-/* Grow *@arr (elements of @elem bytes, capacity *@cap) to hold @need. 0 or -ENOMEM. */
-int node_dissem_grow(void **arr, size_t *cap, size_t need, size_t elem);
 
 /* The up link to member @id, or NULL. */
 struct dlink *node_dissem_slot_of_member(struct node_dissem *d, const uint8_t id[32]);
@@ -261,6 +259,23 @@ void node_abuse_close(struct node_dissem *d);
 bool node_dissem_charge(struct node_dissem *d, const uint8_t id[32], enum charge what);
 bool node_dissem_charge_link(struct node_dissem *d, struct dlink *dl, enum charge what);
 void node_dissem_close_abusive(struct node_dissem *d);
+
+/*
+ * Allowances (struct allowance) of the jobs that verify members' input in the pool (admission
+ * jobs, sealed submissions), loop thread unless said otherwise:
+ * node_abuse_allowance_of() - index in @allow[0..*@n_allow) of member @id's allowance, the
+ * one running jobs share or a new reservation (policy_abuse_reserve()), referenced and
+ * appended (at most @cap entries). Returns the index, -ENOMEM.
+ * node_abuse_allowances_put() - drop the references in @allow; the last one gives the
+ * reservation back; *@n_allow becomes 0.
+ * node_abuse_allowance_use() / node_abuse_allowance_left() - count one refusal found in the
+ * member's input / whether it may still be verified (any thread: atomic).
+ */
+int node_abuse_allowance_of(struct node_dissem *d, struct allowance **allow, size_t *n_allow,
+			    size_t cap, const uint8_t id[32]);
+void node_abuse_allowances_put(struct node_dissem *d, struct allowance **allow, size_t *n_allow);
+void node_abuse_allowance_use(struct allowance *a);
+bool node_abuse_allowance_left(struct allowance *a);
 
 /* How much longer (ms) member @id is refused; 0 when it is not. */
 uint64_t node_abuse_refused_ms(struct node_dissem *d, const uint8_t id[32]);

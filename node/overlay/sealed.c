@@ -36,6 +36,7 @@
 #include "node/common/snap.h"
 #include "node/overlay/dissem_int.h"
 #include "node/overlay/overlay.h"
+#include "proto/array.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "proto/indicator.h"
@@ -115,7 +116,11 @@ struct in_sub {
 	uint8_t *bytes;
 	size_t len;
 	struct node_link *l; /* the link it came on: not sent back there */
+	uint8_t peer[32];    /* that link's member: a forged one is its doing */
+	uint32_t allow;	     /* index of the member's allowance in its job's allow[] */
 	bool stored;
+	bool blame;   /* its signature (or encoding) is bad: charged to the member of its link */
+	bool dropped; /* not verified: its member is past its budget */
 };
 
 struct node_sealed {
@@ -168,6 +173,8 @@ struct node_sealed {
 		uint64_t own, received, duplicates, refused, stored, forwarded, resent;
 		uint64_t opened, cheats, evals, eval_elements, quota_refused, open_dropped;
 		uint64_t failed, below_floor;
+		uint64_t verified;	/* ring signatures checked (a pool job each) */
+		uint64_t abuse_dropped; /* submissions of members past their budget, unverified */
 	} c;
 };
 
@@ -212,14 +219,25 @@ static void ask_free(struct ask *a)
 {
 	if (!a)
 		return;
+	/*
+	 * x (the values' ids), rho (the blinds) and the evaluations z give the OPRF outputs r,
+	 * from which each value's group secrets follow: wiped like any secret.
+	 */
+	if (a->x)
+		proto_wipe(a->x, a->m * 32);
 	if (a->rho)
 		proto_wipe(a->rho, a->m * 32);
+	if (a->self_z)
+		proto_wipe(a->self_z, a->m * 32);
 	free(a->x);
 	free(a->b);
 	free(a->rho);
 	free(a->self_z);
-	for (size_t i = 0; i < a->n_ans; i++)
+	for (size_t i = 0; i < a->n_ans; i++) {
+		if (a->ans[i].z)
+			proto_wipe(a->ans[i].z, a->m * 32);
 		free(a->ans[i].z);
+	}
 	if (a->subs)
 		for (size_t i = 0; i < a->m; i++)
 			free(a->subs[i]);
@@ -316,7 +334,7 @@ static void want_open(struct node_sealed *sd, const uint8_t g[32])
 		if (memcmp(sd->groups[i], g, 32) == 0)
 			return;
 	if (sd->n_groups == PENDING_GROUPS_MAX ||
-	    node_dissem_grow((void **)&sd->groups, &sd->cap_groups, sd->n_groups + 1, 32))
+	    proto_array_grow((void **)&sd->groups, &sd->cap_groups, sd->n_groups + 1, 32))
 		return; /* the next submission of that group asks again */
 	memcpy(sd->groups[sd->n_groups++], g, 32);
 }
@@ -409,7 +427,7 @@ static int sweep_one(void *ctx, const uint8_t *key, uint32_t bucket, const uint8
 	memcpy(sc->last, key, STORE_SEALED_KEY_LEN);
 	if (proto_sealed_decode(bytes, len, &s) != 0 || s.epoch >= sc->floor)
 		return 0;
-	if (node_dissem_grow((void **)&sc->keys, &sc->cap, sc->n + 1, STORE_SEALED_KEY_LEN)) {
+	if (proto_array_grow((void **)&sc->keys, &sc->cap, sc->n + 1, STORE_SEALED_KEY_LEN)) {
 		sc->err = -ENOMEM;
 		return 1;
 	}
@@ -613,6 +631,9 @@ struct in_job {
 	struct node_snap *snap;
 	struct in_sub *items;
 	size_t n;
+	struct allowance **allow; /* referenced, one per member */
+	size_t n_allow;
+	uint64_t verified;
 };
 
 /*
@@ -620,10 +641,13 @@ struct in_job {
  * member must still be a member of the newest roster with the same ring key: a member's
  * ring tag is one per ring key and group, so a member that rotated its keys (or left, or
  * was retired) would otherwise count twice toward k, once under each key's epoch
- * (PROTO_E_RING_SIGNER: a ring member's key is no longer current).
+ * (PROTO_E_RING_SIGNER: a ring member's key is no longer current). *@blame is set when the
+ * signature itself is bad: an honest node forwards only submissions it verified, so that one
+ * is the doing of the member whose link delivered it (a ring that is no longer current, or an
+ * epoch this node no longer holds, can be an honest node's older view).
  */
 static int verify_sub(const struct node_snap *snap, const uint8_t *bytes, size_t len,
-		      struct proto_sealed *s)
+		      struct proto_sealed *s, bool *blame)
 {
 	const struct proto_roster *r;
 	uint8_t(*keys)[32];
@@ -650,6 +674,7 @@ static int verify_sub(const struct node_snap *snap, const uint8_t *bytes, size_t
 		memcpy(keys[i], m->ring_pk, 32);
 	}
 	err = proto_sealed_verify(bytes, len, s, (const uint8_t(*)[32])keys);
+	*blame = err && err != -ENOMEM;
 	free(keys);
 	return err;
 }
@@ -664,9 +689,20 @@ static void in_work(uv_work_t *w)
 	if (!items || !s)
 		goto out;
 	for (size_t i = 0; i < j->n; i++) {
-		int err = verify_sub(j->snap, j->items[i].bytes, j->items[i].len, &s[i]);
+		struct allowance *a = j->allow[j->items[i].allow];
+		int err;
 
 		j->items[i].stored = false;
+		j->items[i].blame = false;
+		if (!node_abuse_allowance_left(a)) {
+			j->items[i].dropped = true;
+			continue;
+		}
+		j->verified++;
+		err = verify_sub(j->snap, j->items[i].bytes, j->items[i].len, &s[i],
+				 &j->items[i].blame);
+		if (j->items[i].blame)
+			node_abuse_allowance_use(a);
 		if (err) {
 			log_debug("sealed: a submission was refused: %s", proto_error_str(err));
 			continue;
@@ -701,21 +737,29 @@ static void in_done(uv_work_t *w, int status)
 
 	(void)status;
 	sd->in_running = false;
+	sd->c.verified += j->verified;
+	node_abuse_allowances_put(d, j->allow, &j->n_allow);
 	for (size_t i = 0; i < j->n; i++) {
 		struct in_sub *it = &j->items[i];
 
-		if (it->stored && !d->stopping) {
+		if (it->dropped) {
+			sd->c.abuse_dropped++;
+		} else if (it->stored && !d->stopping) {
 			sd->c.stored++;
 			flood(d, it->bytes, it->len, it->l);
 			if (proto_sealed_decode(it->bytes, it->len, &s) == 0)
 				want_open(sd, s.group);
 		} else if (!it->stored) {
 			sd->c.refused++;
+			/* The member's budget, whether or not its link is still up. */
+			if (it->blame && !d->stopping)
+				node_dissem_charge(d, it->peer, CHARGE_REJECT);
 		}
 		pend_del(sd, it->key);
 		free(it->bytes);
 	}
 	free(j->items);
+	free(j->allow);
 	node_snap_unref(j->snap);
 	free(j);
 	job_end(sd);
@@ -723,8 +767,49 @@ static void in_done(uv_work_t *w, int status)
 		node_dissem_maybe_finish_stop(d);
 		return;
 	}
+	node_dissem_close_abusive(d);
 	kick_open(sd, false);
 	kick_in(sd);
+}
+
+/* A queued submission of a member refused for abuse: not verified, counted and forgotten. */
+static void in_drop(struct node_sealed *sd, struct in_sub *it)
+{
+	sd->c.abuse_dropped++;
+	pend_del(sd, it->key);
+	free(it->bytes);
+}
+
+/*
+ * Take up to IN_BATCH queued submissions, in order, into @j: those of members refused for
+ * abuse are dropped unverified; the others carry their member's allowance (shared with the
+ * admission jobs), so a member whose submissions are forged costs at most its budget of
+ * signature checks however many it queued.
+ */
+static void in_take(struct node_sealed *sd, struct in_job *j, size_t cap)
+{
+	struct node_dissem *d = sd->d;
+	size_t keep = 0, i;
+
+	for (i = 0; i < sd->n_in && j->n < cap; i++) {
+		struct in_sub *it = &sd->in[i];
+		int a;
+
+		if (node_abuse_refused_ms(d, it->peer)) {
+			in_drop(sd, it);
+			continue;
+		}
+		a = node_abuse_allowance_of(d, j->allow, &j->n_allow, cap, it->peer);
+		if (a < 0) {
+			sd->in[keep++] = *it;
+			continue;
+		}
+		it->allow = (uint32_t)a;
+		it->dropped = false;
+		j->items[j->n++] = *it;
+	}
+	memmove(sd->in + keep, sd->in + i, (sd->n_in - i) * sizeof(*sd->in));
+	sd->n_in = keep + (sd->n_in - i);
 }
 
 static void kick_in(struct node_sealed *sd)
@@ -738,14 +823,21 @@ static void kick_in(struct node_sealed *sd)
 	if (!j)
 		return;
 	j->items = malloc(n * sizeof(*j->items));
-	if (!j->items) {
+	j->allow = malloc(n * sizeof(*j->allow));
+	if (!j->items || !j->allow) {
+		free(j->items);
+		free(j->allow);
 		free(j);
 		return;
 	}
-	memcpy(j->items, sd->in, n * sizeof(*j->items));
-	memmove(sd->in, sd->in + n, (sd->n_in - n) * sizeof(*sd->in));
-	sd->n_in -= n;
-	j->n = n;
+	in_take(sd, j, n);
+	if (!j->n) {
+		node_abuse_allowances_put(sd->d, j->allow, &j->n_allow);
+		free(j->items);
+		free(j->allow);
+		free(j);
+		return;
+	}
 	j->sd = sd;
 	j->snap = node_snap_ref(sd->d->snap);
 	j->w.data = j;
@@ -754,19 +846,25 @@ static void kick_in(struct node_sealed *sd)
 	if (uv_queue_work(sd->d->loop, &j->w, in_work, in_done)) {
 		sd->in_running = false;
 		job_end(sd);
-		for (size_t i = 0; i < n; i++) {
+		node_abuse_allowances_put(sd->d, j->allow, &j->n_allow);
+		for (size_t i = 0; i < j->n; i++) {
 			pend_del(sd, j->items[i].key);
 			free(j->items[i].bytes);
 		}
 		node_snap_unref(j->snap);
 		free(j->items);
+		free(j->allow);
 		free(j);
 	}
 }
 
 /*
  * A SEALED message: the cheap checks on the loop (so a copy held already or one of another
- * community costs no signature check), then a verification job.
+ * community costs no signature check), then a verification job. A submission that does not
+ * decode or names another community or k was never forwarded by an honest node (each
+ * verifies before it forwards): it is charged to the link's member like a refused report. An
+ * epoch not held or a day outside the window can be an honest node's view (a roster not yet
+ * here, a re-send around midnight): refused without blame.
  */
 static void on_sealed(struct node_sealed *sd, struct dlink *dl, const uint8_t *p, size_t len)
 {
@@ -779,11 +877,17 @@ static void on_sealed(struct node_sealed *sd, struct dlink *dl, const uint8_t *p
 	int err;
 
 	sd->c.received++;
+	if (node_abuse_refused_ms(d, dl->member_id)) {
+		sd->c.abuse_dropped++; /* its link is being closed */
+		return;
+	}
 	err = proto_sealed_decode(p, len, &s);
 	if (!err && memcmp(s.community, sd->community, 32) != 0)
 		err = PROTO_E_ROSTER_COMMUNITY;
 	if (!err && s.k != sd->set.k)
 		err = PROTO_E_SEALED_K;
+	if (err && err != -ENOMEM)
+		node_dissem_charge_link(d, dl, CHARGE_REJECT);
 	if (!err && !node_snap_roster(d->snap, s.epoch))
 		err = PROTO_E_ROSTER_EPOCH;
 	if (!err && s.epoch < sd->floor)
@@ -822,7 +926,7 @@ static void on_sealed(struct node_sealed *sd, struct dlink *dl, const uint8_t *p
 		sd->c.refused++; /* a later copy (or the next link-up) brings it again */
 		return;
 	}
-	if (node_dissem_grow((void **)&sd->in, &sd->cap_in, sd->n_in + 1, sizeof(*sd->in)))
+	if (proto_array_grow((void **)&sd->in, &sd->cap_in, sd->n_in + 1, sizeof(*sd->in)))
 		return;
 	it = &sd->in[sd->n_in];
 	it->bytes = malloc(len);
@@ -834,6 +938,8 @@ static void on_sealed(struct node_sealed *sd, struct dlink *dl, const uint8_t *p
 	memcpy(it->bytes, p, len);
 	it->len = len;
 	it->l = dl->l;
+	memcpy(it->peer, dl->member_id, 32);
+	it->stored = it->blame = it->dropped = false;
 	sd->n_in++;
 	kick_in(sd);
 }
@@ -944,6 +1050,11 @@ static void answer_now(struct node_dissem *d, struct dlink *dl, uint64_t req,
 	free(a);
 }
 
+/*
+ * An OPRF_EVAL request. One that does not decode is charged to the link's member like a
+ * refused report (an honest member's requests always do); a well-formed one costs the
+ * member its durable daily quota before it is evaluated.
+ */
 static void on_eval(struct node_sealed *sd, struct dlink *dl, const uint8_t *p, size_t len)
 {
 	struct node_dissem *d = sd->d;
@@ -954,6 +1065,8 @@ static void on_eval(struct node_sealed *sd, struct dlink *dl, const uint8_t *p, 
 
 		if (e && proto_sealed_eval_decode(e, p, len) == 0)
 			answer_now(d, dl, e->req, PROTO_SEALED_NO_SHARE, 0);
+		else if (e)
+			node_dissem_charge_link(d, dl, CHARGE_REJECT);
 		free(e);
 		return;
 	}
@@ -961,6 +1074,7 @@ static void on_eval(struct node_sealed *sd, struct dlink *dl, const uint8_t *p, 
 	if (!j)
 		return;
 	if (proto_sealed_eval_decode(&j->e, p, len) != 0) {
+		node_dissem_charge_link(d, dl, CHARGE_REJECT);
 		free(j);
 		return;
 	}
@@ -969,7 +1083,7 @@ static void on_eval(struct node_sealed *sd, struct dlink *dl, const uint8_t *p, 
 		free(j);
 		return;
 	}
-	if (node_dissem_grow((void **)&sd->evq, &sd->cap_evq, sd->n_evq + 1, sizeof(*sd->evq))) {
+	if (proto_array_grow((void **)&sd->evq, &sd->cap_evq, sd->n_evq + 1, sizeof(*sd->evq))) {
 		free(j);
 		return;
 	}
@@ -1174,17 +1288,20 @@ static void on_answer(struct node_sealed *sd, struct dlink *dl, const uint8_t *p
 
 	if (!ans)
 		return;
-	if (proto_sealed_answer_decode(ans, p, len) != 0)
+	if (proto_sealed_answer_decode(ans, p, len) != 0) {
+		/* An honest holder's answers always decode: charged like a refused report. */
+		node_dissem_charge_link(d, dl, CHARGE_REJECT);
 		goto out;
+	}
 	for (a = sd->asks; a && a->id != ans->req; a = a->next)
 		;
 	if (!a || a->state != ASK_WAITING || !a->waiting[slot])
 		goto out;
 	a->waiting[slot] = false;
-	if (ans->index) {
-		sd->quota_left[ans->index] = ans->quota_left;
-		sd->quota_known[ans->index] = true;
-	}
+	/*
+	 * The quota left is recorded (for `status`) only for the index the peer announced on
+	 * this link: a member must not set the figure shown for another holder.
+	 */
 	switch (ans->status) {
 	case PROTO_SEALED_OK:
 		if (ans->index != sd->link_holder[slot] || ans->m != a->m ||
@@ -1197,6 +1314,8 @@ static void on_answer(struct node_sealed *sd, struct dlink *dl, const uint8_t *p
 			log_debug("sealed: it was share holder %u", sd->link_holder[slot]);
 			break;
 		}
+		sd->quota_left[ans->index] = ans->quota_left;
+		sd->quota_known[ans->index] = true;
 		a->ans[a->n_ans].z = malloc(a->m * 32);
 		if (!a->ans[a->n_ans].z)
 			break;
@@ -1208,6 +1327,16 @@ static void on_answer(struct node_sealed *sd, struct dlink *dl, const uint8_t *p
 		rtt_record(sd, uv_hrtime() - a->asked_ns[slot]);
 		break;
 	case PROTO_SEALED_QUOTA:
+		if (ans->index != sd->link_holder[slot]) {
+			sd->link_bad[slot] = true;
+			sd->c.cheats++;
+			log_warning("sealed: an OPRF share holder refused for the quota of another "
+				    "index; not asked again on this link");
+			log_debug("sealed: it was share holder %u", sd->link_holder[slot]);
+			break;
+		}
+		sd->quota_left[ans->index] = ans->quota_left;
+		sd->quota_known[ans->index] = true;
 		a->quota_min = a->quota_seen ? (ans->quota_left < a->quota_min ? ans->quota_left
 									       : a->quota_min)
 					     : ans->quota_left;
@@ -1293,6 +1422,7 @@ static void finish_work(uv_work_t *w)
 						      .len = a->sub_len[i]};
 	}
 	proto_wipe(r, sizeof(r));
+	proto_wipe(z, sizeof(z));
 	if (!err)
 		err = store_sealed_put(sd->d->store, items, a->m);
 	a->n_new = 0;
@@ -1300,6 +1430,8 @@ static void finish_work(uv_work_t *w)
 		a->n_new += items[i].stored;
 out:
 	a->err = err;
+	if (zs)
+		proto_wipe(zs, t * 32);
 	free(zs);
 	free(ring_idx);
 	free(ring);
@@ -1601,7 +1733,8 @@ json_t *node_dissem_sealed_json(struct node_dissem *d)
 	}
 	json_object_set_new(
 		o, "counters",
-		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+			  "s:I}",
 			  "sealed_here", (json_int_t)sd->c.own, "received",
 			  (json_int_t)sd->c.received, "duplicates", (json_int_t)sd->c.duplicates,
 			  "refused", (json_int_t)sd->c.refused, "stored", (json_int_t)sd->c.stored,
@@ -1610,7 +1743,8 @@ json_t *node_dissem_sealed_json(struct node_dissem *d)
 			  (json_int_t)sd->c.cheats, "evaluations_served", (json_int_t)sd->c.evals,
 			  "elements_evaluated", (json_int_t)sd->c.eval_elements,
 			  "quota_refusals_sent", (json_int_t)sd->c.quota_refused, "seal_failed",
-			  (json_int_t)sd->c.failed));
+			  (json_int_t)sd->c.failed, "verified", (json_int_t)sd->c.verified,
+			  "abuse_dropped", (json_int_t)sd->c.abuse_dropped));
 	json_object_set_new(json_object_get(o, "counters"), "below_floor_deleted",
 			    json_integer((json_int_t)sd->c.below_floor));
 	return o;
