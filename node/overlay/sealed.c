@@ -164,7 +164,7 @@ struct node_sealed {
 	 */
 	uint64_t floor;
 	bool sweep;
-	/* OPRF round trips (question sent -> correct answer in), microseconds, a ring. */
+	/* OPRF round trips (question sent -> answer taken), microseconds, a ring. */
 	uint32_t rtt_us[RTT_KEPT];
 	uint64_t n_rtt;
 	uint64_t next_expire;

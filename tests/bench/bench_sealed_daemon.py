@@ -9,7 +9,7 @@ VALUES distinct values (default 20,000) with `chatham sight --sealed --file` (ba
 the bench measures:
   1. throughput: VALUES / wall time of the command (answered after every submission is
      stored on node 3), and the time until every node holds all of them;
-  2. OPRF round trip (question sent -> verified answer in, per holder, per batch of 1,024
+  2. OPRF round trip (question sent -> answer in, per holder, per batch of 1,024
      blinded values) p50/p99 from node 3's status ("oprf_rtt_ms");
   3. bytes on the wire per value: node 3's link bytes (both directions: OPRF questions and
      answers, its submissions to its links, keepalives) and all nodes' link bytes sent,
