@@ -773,6 +773,26 @@ static void test_expelled(void **state)
 }
 
 /*
+ * Epoch 2 without SIGNER and epoch 3 without SIGNER and FIFTH, both retiring SIGNER's key at
+ * *@e (NOW - 30 s), with PEER as its successor when @successor.
+ */
+static void retired_rosters(bool successor, struct proto_retired *e, struct proto_roster **r2,
+			    struct proto_roster **r3)
+{
+	static const int without_signer[] = {OWN, PEER, FOURTH, FIFTH};
+	static const int without_two[] = {OWN, PEER, FOURTH};
+
+	*e = (struct proto_retired){.not_after_ms = NOW - 30000, .has_successor = successor};
+	memcpy(e->id, keys[SIGNER].id_pk, 32);
+	if (successor)
+		memcpy(e->successor, keys[PEER].id_pk, 32);
+	*r2 = make_roster(2, without_signer, 4);
+	*r3 = make_roster(3, without_two, 3);
+	assert_int_equal(proto_roster_retire(*r2, e), 0);
+	assert_int_equal(proto_roster_retire(*r3, e), 0);
+}
+
+/*
  * A key retired in epoch 2 (SIGNER's, its successor PEER): what it signed after not_after_ms
  * is refused (revoked), what it signed before stays admissible attributed (and is not
  * "expelled"); over an epoch-1 ring it is refused whenever it was dated (rotated: the
@@ -782,13 +802,8 @@ static void test_expelled(void **state)
  */
 static void test_revoked(void **state)
 {
-	static const int without_signer[] = {OWN, PEER, FOURTH, FIFTH};
-	static const int without_two[] = {OWN, PEER, FOURTH};
-	struct proto_roster *r2 = make_roster(2, without_signer, 4);
-	struct proto_roster *r3 = make_roster(3, without_two, 3);
-	const struct proto_roster *both[3] = {roster1, r2, NULL};
-	const struct proto_roster *three[4] = {roster1, r2, r3, NULL};
-	struct proto_retired e = {.not_after_ms = NOW - 30000, .has_successor = true};
+	struct proto_roster *r2, *r3;
+	struct proto_retired e;
 	struct policy_config cfg;
 	struct policy_admit_ctx ctx;
 	struct proto_report r, out;
@@ -796,10 +811,10 @@ static void test_revoked(void **state)
 	size_t len;
 
 	(void)state;
-	memcpy(e.id, keys[SIGNER].id_pk, 32);
-	memcpy(e.successor, keys[PEER].id_pk, 32);
-	assert_int_equal(proto_roster_retire(r2, &e), 0);
-	assert_int_equal(proto_roster_retire(r3, &e), 0);
+	retired_rosters(true, &e, &r2, &r3);
+	const struct proto_roster *both[3] = {roster1, r2, NULL};
+	const struct proto_roster *three[4] = {roster1, r2, r3, NULL};
+
 	cfg_init(&cfg);
 	ctx_init(&ctx, POLICY_ARRIVAL_GOSSIP, PEER, both);
 	ctx.newest = r2;
@@ -866,13 +881,8 @@ static void test_revoked(void **state)
  */
 static void test_retired_no_successor(void **state)
 {
-	static const int without_signer[] = {OWN, PEER, FOURTH, FIFTH};
-	static const int without_two[] = {OWN, PEER, FOURTH};
-	struct proto_roster *r2 = make_roster(2, without_signer, 4);
-	struct proto_roster *r3 = make_roster(3, without_two, 3);
-	const struct proto_roster *both[3] = {roster1, r2, NULL};
-	const struct proto_roster *three[4] = {roster1, r2, r3, NULL};
-	struct proto_retired e = {.not_after_ms = NOW - 30000};
+	struct proto_roster *r2, *r3;
+	struct proto_retired e;
 	struct policy_config cfg;
 	struct policy_admit_ctx ctx;
 	struct proto_report r, out;
@@ -880,9 +890,10 @@ static void test_retired_no_successor(void **state)
 	size_t len;
 
 	(void)state;
-	memcpy(e.id, keys[SIGNER].id_pk, 32);
-	assert_int_equal(proto_roster_retire(r2, &e), 0);
-	assert_int_equal(proto_roster_retire(r3, &e), 0);
+	retired_rosters(false, &e, &r2, &r3);
+	const struct proto_roster *both[3] = {roster1, r2, NULL};
+	const struct proto_roster *three[4] = {roster1, r2, r3, NULL};
+
 	cfg_init(&cfg);
 	ctx_init(&ctx, POLICY_ARRIVAL_GOSSIP, PEER, both);
 	ctx.newest = r2;
