@@ -963,6 +963,46 @@ static void test_rotated_recipient(void **state)
 	assert_null(policy_egress_named_recipient(&out, NULL, keys[OWN].id_pk));
 	assert_null(policy_egress_named_recipient(&out, roster1, keys[OWN].id_pk));
 	assert_null(policy_egress_named_recipient(&out, r2, keys[PEER].id_pk));
+
+	/*
+	 * The origin side: a report FIFTH signed for PEER before it replaced its keys by OWN's.
+	 * OWN is its origin for egress, and PEER admits the DIRECT copy from OWN; judged by
+	 * epoch 1 neither holds.
+	 */
+	{
+		static const int only_peer[] = {PEER};
+		struct proto_report src, got;
+		struct rcpt rp;
+
+		rcpt_set(&rp, only_peer, 1);
+		report_init(&src, AMBER, &rp);
+		buf = sign_attributed(&src, FIFTH, &len);
+		assert_int_equal(proto_report_decode(&got, buf, len), 0);
+		assert_int_equal(policy_egress_check_report_in(&cfg, r2, POLICY_PATH_DIRECT, &got,
+							       keys[PEER].id_pk),
+				 POLICY_EGRESS_UNCHANGED);
+		assert_int_equal(policy_egress_check_report_in(&cfg, roster1, POLICY_PATH_DIRECT,
+							       &got, keys[PEER].id_pk),
+				 POLICY_EGRESS_DENY);
+		assert_true(policy_egress_answers_for(r2, keys[OWN].id_pk, keys[FIFTH].id_pk));
+		assert_false(policy_egress_answers_for(NULL, keys[OWN].id_pk, keys[FIFTH].id_pk));
+		memcpy(cfg.own_id, keys[PEER].id_pk, 32);
+		ctx_init(&ctx, POLICY_ARRIVAL_DIRECT, OWN, both);
+		ctx.newest = r2;
+		assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_ACCEPT);
+		ctx.newest = roster1;
+		assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out),
+				 POLICY_REJECT_RELAYED);
+		free(buf);
+		/* The checks below use out as decoded from the first report: decode it again. */
+		cfg_init(&cfg);
+	}
+	report_init(&r, AMBER, &rc);
+	buf = sign_attributed(&r, SIGNER, &len);
+	ctx_init(&ctx, POLICY_ARRIVAL_DIRECT, SIGNER, both);
+	ctx.newest = r2;
+	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_ACCEPT);
+	free(buf); /* out's recipients are its own copy */
 	/* Retired without a successor: it left. */
 	e.has_successor = false;
 	assert_int_equal(proto_roster_retire(r3, &e), 0);
