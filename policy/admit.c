@@ -10,6 +10,7 @@
  * reason about an unknown origin.
  */
 #include "policy/admit.h"
+#include "policy/egress.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -18,14 +19,6 @@
 
 #include "proto/error.h"
 #include "proto/ring.h"
-
-static bool in_recipients(const struct proto_report *r, const uint8_t id[32])
-{
-	for (size_t i = 0; i < r->n_recipients; i++)
-		if (memcmp(r->recipients[i], id, 32) == 0)
-			return true;
-	return false;
-}
 
 static enum policy_reason check_times(const struct policy_config *cfg,
 				      const struct policy_admit_ctx *ctx,
@@ -73,7 +66,8 @@ static enum policy_reason check_delivery(const struct policy_config *cfg,
 		return POLICY_ACCEPT;
 	if (ctx->arrival != POLICY_ARRIVAL_DIRECT || memcmp(ctx->peer, r->signer, 32) != 0)
 		return POLICY_REJECT_RELAYED;
-	if (!in_recipients(r, cfg->own_id))
+	/* Named, or named under an id this node's member retired with it as successor. */
+	if (!policy_egress_named_recipient(r, ctx->newest, cfg->own_id))
 		return POLICY_REJECT_NOT_RECIPIENT;
 	return POLICY_ACCEPT;
 }
@@ -121,20 +115,41 @@ out:
  * Whether member @id of @roster (the report's epoch) may still speak at the report's
  * `created` time, judged by @current (the newest roster, or @roster itself): refused when
  * @id is retired there and the report was created after its not_after_ms; expelled when @id
- * is neither a member of @current nor retired there.
+ * is neither a member of @current nor retired there. In a ring (@ring), a key retired with
+ * a successor is refused whatever the time (rotated): its member holds a newer ring key,
+ * whose tag differs, so a report over the old ring, dated back before the retirement, would
+ * be that member's second anonymous vote on the indicator.
  */
 static enum policy_reason check_current(const struct policy_admit_ctx *ctx,
 					const struct proto_roster *roster,
 					const struct proto_roster *current,
-					const struct proto_report *r, const uint8_t id[32])
+					const struct proto_report *r, const uint8_t id[32],
+					bool ring)
 {
 	const struct proto_retired *ret = proto_roster_find_retired(current, id);
 
+	if (ret && r->created_ms > ret->not_after_ms)
+		return POLICY_REJECT_REVOKED;
 	if (ret)
-		return r->created_ms > ret->not_after_ms ? POLICY_REJECT_REVOKED : POLICY_ACCEPT;
+		return ring && ret->has_successor ? POLICY_REJECT_ROTATED : POLICY_ACCEPT;
 	if (ctx->newest && ctx->newest != roster && proto_roster_find_member(ctx->newest, id) < 0)
 		return POLICY_REJECT_EXPELLED;
 	return POLICY_ACCEPT;
+}
+
+/* Which of check_current()'s answers over a ring is named. */
+static int ring_rank(enum policy_reason reason)
+{
+	switch (reason) {
+	case POLICY_REJECT_REVOKED:
+		return 3;
+	case POLICY_REJECT_ROTATED:
+		return 2;
+	case POLICY_REJECT_EXPELLED:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 enum policy_reason policy_admit_check_report(const struct policy_config *cfg,
@@ -186,7 +201,7 @@ enum policy_reason policy_admit_check_report(const struct policy_config *cfg,
 	if (r->prov == PROTO_PROV_ATTRIBUTED) {
 		if (proto_roster_find_member(roster, r->signer) < 0)
 			return POLICY_REJECT_NOT_MEMBER;
-		reason = check_current(ctx, roster, settings_from, r, r->signer);
+		reason = check_current(ctx, roster, settings_from, r, r->signer, false);
 		if (reason != POLICY_ACCEPT)
 			return reason;
 		if (set->require_anonymous && r->tlp <= PROTO_TLP_GREEN)
@@ -207,18 +222,19 @@ enum policy_reason policy_admit_check_report(const struct policy_config *cfg,
 	if (n < set->min_ring_size)
 		return POLICY_REJECT_RING_TOO_SMALL;
 	if (settings_from != roster) {
-		/* REVOKED outranks EXPELLED: look for a retired key over the whole ring first. */
-		for (int pass = 0; pass < 2; pass++) {
-			for (size_t i = 0; i < n; i++) {
-				size_t idx = r->ring_n ? r->ring[i] : i;
+		/* Whatever the ring order: REVOKED outranks ROTATED, which outranks EXPELLED. */
+		enum policy_reason worst = POLICY_ACCEPT;
 
-				reason = check_current(ctx, roster, settings_from, r,
-						       roster->members[idx].id);
-				if (reason == POLICY_REJECT_REVOKED ||
-				    (pass == 1 && reason != POLICY_ACCEPT))
-					return reason;
-			}
+		for (size_t i = 0; i < n && worst != POLICY_REJECT_REVOKED; i++) {
+			size_t idx = r->ring_n ? r->ring[i] : i;
+
+			reason = check_current(ctx, roster, settings_from, r,
+					       roster->members[idx].id, true);
+			if (ring_rank(reason) > ring_rank(worst))
+				worst = reason;
 		}
+		if (worst != POLICY_ACCEPT)
+			return worst;
 	}
 	return verify_ring(r, roster, n);
 }

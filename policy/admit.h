@@ -25,7 +25,9 @@
  *      a LOCAL attributed report is signed by cfg->own_id                       -> NOT_OWN
  *   7. AMBER, AMBER+STRICT, RED: LOCAL (own report, checked in 6), or DIRECT with the link
  *      peer equal to the signer (else RELAYED; GOSSIP is always RELAYED), and then
- *      cfg->own_id among the recipients                                          -> NOT_RECIPIENT
+ *      cfg->own_id among the recipients, or a recipient retired in ctx->newest with
+ *      cfg->own_id as its successor (policy_egress_named_recipient(): a member that
+ *      replaced its keys still receives what was addressed to its old id) -> NOT_RECIPIENT
  *   8. the roster of the named epoch is held (ctx->roster_for_epoch)             -> UNKNOWN_EPOCH
  *      (a NULL callback is a caller bug                                          -> INTERNAL)
  *   9. when the community's max_report_age_ms is not 0, `created` is at most that
@@ -40,11 +42,17 @@
  *      anonymous: every ring index names a member of that roster                -> RING_MEMBER
  *      and the ring holds at least min_ring_size keys                           -> RING_TOO_SMALL
  *      and no ring member is retired with `created` after its not_after_ms       -> REVOKED
+ *      and no ring member is retired with a successor (whenever `created`)       -> ROTATED
  *      and every ring member is in the newest roster or retired there            -> EXPELLED
- *      (A ring of an old epoch proves only that one of its members signed. Once a key
+ *      (REVOKED outranks ROTATED, which outranks EXPELLED, whatever the ring order.
+ *      A ring of an old epoch proves only that one of its members signed. Once a key
  *      in it is retired, that one may be whoever holds the retired key, so a report
  *      created after the retirement over such a ring is refused; one created before
- *      stays valid. The honest members publish over the newer epoch's ring.)
+ *      stays valid, unless the key was retired with a successor (a rotation): that member
+ *      holds a new ring key with another linkability tag, and `created` is the signer's
+ *      choice, so a report over the old ring could be its second vote. Such reports are
+ *      refused from the retiring epoch on, whatever their date; those a node admitted
+ *      before stay. The honest members publish over the newer epoch's ring.)
  *  11. the signature verifies: Ed25519 by the signer's identity key, or the linkable ring
  *      signature (proto/ring.h) over "chatham/report/1" || body with the ring keys of that
  *      roster (the whole roster in member order when the report names no ring, else the
@@ -103,7 +111,9 @@
 	X(POLICY_REJECT_RATE_LIMITED, 20, "rate_limited",                                          \
 	  "member over its report rate limit (policy/rate.h); catch-up brings it later")           \
 	X(POLICY_REJECT_REVOKED, 21, "revoked",                                                    \
-	  "signed with a key (or over a ring holding a key) retired before the report was created")
+	  "signed with a key (or over a ring holding one) retired before the report was created")  \
+	X(POLICY_REJECT_ROTATED, 22, "rotated",                                                    \
+	  "over a ring holding a key its member has replaced since (a second vote)")
 
 enum policy_reason {
 #define POLICY_REASON_ENUM(name, value, id, text) name = (value),

@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include "proto/roster.h"
+
 static bool tlp_known(int tlp)
 {
 	return tlp >= PROTO_TLP_CLEAR && tlp <= PROTO_TLP_RED;
@@ -64,6 +66,22 @@ enum policy_egress policy_egress_check_report(const struct policy_config *cfg, i
 	bool recipient = target && in_recipients(r, target);
 
 	return policy_egress_check(cfg, path, r->tlp, origin, recipient);
+}
+
+const uint8_t *policy_egress_named_recipient(const struct proto_report *r,
+					     const struct proto_roster *newest,
+					     const uint8_t id[32])
+{
+	for (size_t i = 0; i < r->n_recipients; i++)
+		if (memcmp(r->recipients[i], id, 32) == 0)
+			return r->recipients[i];
+	for (size_t i = 0; newest && i < r->n_recipients; i++) {
+		const uint8_t *now = proto_roster_current_id(newest, r->recipients[i]);
+
+		if (now && memcmp(now, id, 32) == 0)
+			return r->recipients[i];
+	}
+	return NULL;
 }
 
 enum policy_egress policy_egress_check_summary(const struct policy_config *cfg, int path,

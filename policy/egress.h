@@ -43,6 +43,7 @@
 
 #include "policy/config.h"
 #include "proto/report.h"
+#include "proto/roster.h"
 #include "proto/summary.h"
 
 enum policy_path {
@@ -79,6 +80,19 @@ enum policy_egress policy_egress_check(const struct policy_config *cfg, int path
  */
 enum policy_egress policy_egress_check_report(const struct policy_config *cfg, int path,
 					      const struct proto_report *r, const uint8_t *target);
+
+/*
+ * policy_egress_named_recipient() - the recipient named in @r that member @id answers for:
+ * @id itself, or a retired id whose successor in @newest (followed through later rotations,
+ * proto_roster_successor()) is @id and a member there. A member that replaced its keys
+ * thereby still receives the AMBER/RED reports addressed to its old id: the sender passes the
+ * result as policy_egress_check_report()'s @target, the receiver's admission accepts it
+ * (policy_admit_check_report()). @newest (borrowed) may be NULL: only @id itself then.
+ * Returns a pointer into @r->recipients, or NULL when @id answers for no recipient.
+ */
+const uint8_t *policy_egress_named_recipient(const struct proto_report *r,
+					     const struct proto_roster *newest,
+					     const uint8_t id[32]);
 
 /*
  * policy_egress_check_summary() - the decision for an indicator's aggregate state @s, using

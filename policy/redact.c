@@ -226,6 +226,49 @@ static int add_address(struct policy_redactor *rd, const char *addr)
 	return add_host(rd, addr, strlen(addr));
 }
 
+/*
+ * The hosts of a member's point of contact (proto/poc.h): the domain of its team e-mail and
+ * the host of its URL. They name the team as surely as its roster domains do (a PoC is often
+ * on a domain the roster does not list: a parent organisation's, a shared service's), so
+ * they are host patterns like those. The roster's checks guarantee the e-mail holds one '@'
+ * and the URL starts "http://" or "https://"; anything else is ignored here, not refused.
+ */
+static int add_poc(struct policy_redactor *rd, const struct proto_poc *p)
+{
+	int rc = 0;
+
+	if (p->email) {
+		const char *at = strrchr(p->email, '@');
+
+		if (at && at[1])
+			rc = add_host(rd, at + 1, strlen(at + 1));
+	}
+	if (rc == 0 && p->url) {
+		const char *h = strstr(p->url, "://");
+		char host[PROTO_POC_TEXT_MAX + 1];
+		size_t len;
+		const char *at;
+
+		if (!h)
+			return 0;
+		h += 3;
+		len = strcspn(h, "/?#");
+		/* userinfo ("user@host") is not part of the host */
+		at = memchr(h, '@', len);
+		while (at) {
+			len -= (size_t)(at + 1 - h);
+			h = at + 1;
+			at = memchr(h, '@', len);
+		}
+		if (len == 0 || len > PROTO_POC_TEXT_MAX)
+			return 0;
+		memcpy(host, h, len);
+		host[len] = '\0';
+		rc = add_address(rd, host);
+	}
+	return rc;
+}
+
 /* Unpadded base64 of @in (@len bytes) into @out with the given last two characters. */
 static size_t base64(char *out, const uint8_t *in, size_t len, char c62, char c63)
 {
@@ -293,6 +336,8 @@ static int add_member(struct policy_redactor *rd, const struct proto_member *m)
 	for (size_t i = 0; rc == 0 && i < m->n_addrs; i++)
 		if (m->addrs[i])
 			rc = add_address(rd, m->addrs[i]);
+	if (rc == 0)
+		rc = add_poc(rd, &m->poc);
 	if (rc == 0)
 		rc = add_key(rd, m->id);
 	if (rc == 0)

@@ -15,9 +15,11 @@
  *     "CERT%20Alpha", "ϹЕRТ Аlрhа" (Greek/Cyrillic lookalikes), "CERT Al\u00adpha", and
  *     inflected "CERT Alpha's", "CERT Alphas", "CERT Alphaes". A single word of a
  *     multi-word name is NOT a match (aliases exist for short forms);
- *   - domains (a leading "*." dropped) and the host of every network address, also spelled
- *     with "dot" for each dot ("alpha dot example", "alpha[dot]example"; "alpha[.]example"
- *     needs nothing special). A match widens over the whole host name and an e-mail
+ *   - domains (a leading "*." dropped), the host of every network address and the hosts
+ *     of the point of contact (the team e-mail's domain and the URL's host, proto/poc.h;
+ *     not the constituency, which names networks a team answers for, not the team), also
+ *     spelled with "dot" for each dot ("alpha dot example", "alpha[dot]example";
+ *     "alpha[.]example" needs nothing special). A match widens over the whole host name and an e-mail
  *     address around it ("soc@mail.alpha.example");
  *   - the member id, transport key and ring key: any prefix of at least 8 digits of the
  *     hex (so the 16-digit prefix the CLI prints, and the whole key), in either case, with
@@ -92,7 +94,7 @@ void policy_redact_free(struct policy_redactor *rd);
  * change that makes a redactor built from the same rosters redact some text differently: it
  * goes into every fingerprint, so exports rendered under the old rules are checked again.
  */
-#define POLICY_REDACT_RULES_VERSION 3
+#define POLICY_REDACT_RULES_VERSION 4
 
 /*
  * policy_redact_fingerprint() - 32 bytes into @fp that change whenever what @rd redacts may

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "proto/crypto.h"
+#include "proto/mp.h"
 #include "proto/report.h"
 
 struct policy_vocab {
@@ -31,39 +32,6 @@ void policy_vocab_free(struct policy_vocab *v)
 		free(v->e[i]);
 	free(v->e);
 	free(v);
-}
-
-static bool utf8_valid(const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len;) {
-		size_t n;
-		uint32_t cp;
-
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (p[i] >= 0xC2 && p[i] <= 0xDF)
-			n = 2, cp = p[i] & 0x1F;
-		else if (p[i] >= 0xE0 && p[i] <= 0xEF)
-			n = 3, cp = p[i] & 0x0F;
-		else if (p[i] >= 0xF0 && p[i] <= 0xF4)
-			n = 4, cp = p[i] & 0x07;
-		else
-			return false;
-		if (i + n > len)
-			return false;
-		for (size_t k = 1; k < n; k++) {
-			if ((p[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = cp << 6 | (p[i + k] & 0x3F);
-		}
-		if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-		    (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += n;
-	}
-	return true;
 }
 
 /*
@@ -133,7 +101,7 @@ int policy_vocab_add(struct policy_vocab *v, const char *buf, size_t len, size_t
 		}
 		if (n == 0 || *s == '#' || (n == 1 && *s == '\r'))
 			continue;
-		if (n > PROTO_REPORT_TAG_LEN_MAX || !utf8_valid((const uint8_t *)s, n))
+		if (n > PROTO_REPORT_TAG_LEN_MAX || !proto_mp_utf8_valid(s, n))
 			goto bad;
 		c = canon(s, n, line);
 		if (c <= 0)

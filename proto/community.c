@@ -195,27 +195,6 @@ static int read_header(struct proto_mp_reader *rd, struct proto_mp_map *m, const
 	return v == PROTO_COMMUNITY_VERSION ? 0 : bad_version;
 }
 
-/* The next map entry must have key @want. */
-static int expect_key(struct proto_mp_reader *rd, struct proto_mp_map *m, uint64_t want)
-{
-	uint64_t key;
-	int err = proto_mp_map_next(rd, m, &key);
-
-	if (err < 0)
-		return err;
-	return err == 0 || key != want ? PROTO_E_KEY_MISSING : 0;
-}
-
-static int expect_end(struct proto_mp_reader *rd, struct proto_mp_map *m)
-{
-	uint64_t key;
-	int err = proto_mp_map_next(rd, m, &key);
-
-	if (err < 0)
-		return err;
-	return err > 0 ? PROTO_E_KEY_UNKNOWN : proto_mp_reader_finish(rd);
-}
-
 /* Key 6: the sealed-sighting settings map (ranges are proto_community_check()'s job). */
 static int read_sealed(struct proto_mp_reader *rd, struct proto_community_sealed *s)
 {
@@ -223,21 +202,25 @@ static int read_sealed(struct proto_mp_reader *rd, struct proto_community_sealed
 	uint64_t v;
 	int err;
 
-	if ((err = proto_mp_map_begin(rd, &m, 16)) || (err = expect_key(rd, &m, 0)) ||
+	if ((err = proto_mp_map_begin(rd, &m, 16)) || (err = proto_mp_map_expect_key(rd, &m, 0)) ||
 	    (err = proto_mp_read_uint_max(rd, UINT8_MAX, &v)))
 		return err;
 	s->k = (uint8_t)v;
-	if ((err = expect_key(rd, &m, 1)) || (err = proto_mp_read_uint_max(rd, UINT8_MAX, &v)))
+	if ((err = proto_mp_map_expect_key(rd, &m, 1)) ||
+	    (err = proto_mp_read_uint_max(rd, UINT8_MAX, &v)))
 		return err;
 	s->t = (uint8_t)v;
-	if ((err = expect_key(rd, &m, 2)) || (err = proto_mp_read_uint_max(rd, UINT32_MAX, &v)))
+	if ((err = proto_mp_map_expect_key(rd, &m, 2)) ||
+	    (err = proto_mp_read_uint_max(rd, UINT32_MAX, &v)))
 		return err;
 	s->quota = (uint32_t)v;
-	if ((err = expect_key(rd, &m, 3)) || (err = proto_mp_read_uint_max(rd, UINT32_MAX, &v)))
+	if ((err = proto_mp_map_expect_key(rd, &m, 3)) ||
+	    (err = proto_mp_read_uint_max(rd, UINT32_MAX, &v)))
 		return err;
 	s->window_days = (uint32_t)v;
-	if ((err = expect_key(rd, &m, 4)) || (err = proto_mp_read_bin_fixed(rd, s->vk, 32)) ||
-	    (err = expect_key(rd, &m, 5)) ||
+	if ((err = proto_mp_map_expect_key(rd, &m, 4)) ||
+	    (err = proto_mp_read_bin_fixed(rd, s->vk, 32)) ||
+	    (err = proto_mp_map_expect_key(rd, &m, 5)) ||
 	    (err = proto_mp_read_array(rd, PROTO_ROSTER_STEWARDS_MAX, &s->n)))
 		return err;
 	for (size_t i = 0; i < s->n; i++)
@@ -258,20 +241,21 @@ static int read_community(struct proto_mp_reader *rd, struct proto_mp_map *m,
 
 	if ((err = read_header(rd, m, PROTO_COMMUNITY_MAGIC, PROTO_E_COMMUNITY_FORMAT,
 			       PROTO_E_VERSION)) ||
-	    (err = expect_key(rd, m, 2)) || (err = proto_mp_read_bin_fixed(rd, c->id, 32)) ||
-	    (err = expect_key(rd, m, 3)) ||
+	    (err = proto_mp_map_expect_key(rd, m, 2)) ||
+	    (err = proto_mp_read_bin_fixed(rd, c->id, 32)) ||
+	    (err = proto_mp_map_expect_key(rd, m, 3)) ||
 	    (err = proto_mp_read_str(rd, PROTO_ROSTER_NAME_MAX, &name, &n)) ||
 	    (err = proto_roster_check_text(name, n, PROTO_ROSTER_NAME_MAX)))
 		return err;
 	memcpy(c->name, name, n);
 	c->name[n] = 0;
-	if ((err = expect_key(rd, m, 4)) ||
+	if ((err = proto_mp_map_expect_key(rd, m, 4)) ||
 	    (err = proto_mp_read_array(rd, PROTO_ROSTER_STEWARDS_MAX, &c->n_stewards)))
 		return err;
 	for (size_t i = 0; i < c->n_stewards; i++)
 		if ((err = proto_mp_read_bin_fixed(rd, c->stewards[i], 32)))
 			return err;
-	if ((err = expect_key(rd, m, 5)) ||
+	if ((err = proto_mp_map_expect_key(rd, m, 5)) ||
 	    (err = proto_mp_read_uint_max(rd, PROTO_ROSTER_STEWARDS_MAX, &k)))
 		return err;
 	c->threshold = (uint32_t)k;
@@ -285,7 +269,7 @@ static int read_community(struct proto_mp_reader *rd, struct proto_mp_map *m,
 			return err;
 		if (c->sealed.k == 0)
 			return PROTO_E_SEALED_K; /* absent is written as absent, never as k = 0 */
-		if ((err = expect_end(rd, m)))
+		if ((err = proto_mp_map_expect_end(rd, m)))
 			return err;
 	} else if ((err = proto_mp_reader_finish(rd))) {
 		return err;
@@ -365,7 +349,8 @@ int proto_community_netkey_state_decode(struct proto_netkey_state *k, const uint
 	proto_mp_reader_init(&rd, buf, len);
 	if ((err = read_header(&rd, &m, PROTO_NETKEY_MAGIC, PROTO_E_KEY_FORMAT,
 			       PROTO_E_KEY_VERSION)) ||
-	    (err = expect_key(&rd, &m, 2)) || (err = proto_mp_read_bin_fixed(&rd, k->key, 32)))
+	    (err = proto_mp_map_expect_key(&rd, &m, 2)) ||
+	    (err = proto_mp_read_bin_fixed(&rd, k->key, 32)))
 		goto out;
 	while ((err = proto_mp_map_next(&rd, &m, &key)) > 0) {
 		switch (key) {
@@ -556,10 +541,12 @@ int proto_community_oprf_share_decode(uint8_t community[32], uint32_t *index, ui
 	proto_mp_reader_init(&rd, buf, len);
 	if ((err = read_header(&rd, &m, PROTO_OPRF_SHARE_MAGIC, PROTO_E_KEY_FORMAT,
 			       PROTO_E_KEY_VERSION)) ||
-	    (err = expect_key(&rd, &m, 2)) || (err = proto_mp_read_bin_fixed(&rd, community, 32)) ||
-	    (err = expect_key(&rd, &m, 3)) || (err = proto_mp_read_uint(&rd, &j)) ||
-	    (err = expect_key(&rd, &m, 4)) || (err = proto_mp_read_bin_fixed(&rd, share, 32)) ||
-	    (err = expect_end(&rd, &m)))
+	    (err = proto_mp_map_expect_key(&rd, &m, 2)) ||
+	    (err = proto_mp_read_bin_fixed(&rd, community, 32)) ||
+	    (err = proto_mp_map_expect_key(&rd, &m, 3)) || (err = proto_mp_read_uint(&rd, &j)) ||
+	    (err = proto_mp_map_expect_key(&rd, &m, 4)) ||
+	    (err = proto_mp_read_bin_fixed(&rd, share, 32)) ||
+	    (err = proto_mp_map_expect_end(&rd, &m)))
 		goto out;
 	if (j == 0 || j > PROTO_ROSTER_STEWARDS_MAX)
 		err = PROTO_E_RANGE;

@@ -30,6 +30,7 @@
 
 #include "proto/crypto.h"
 #include "proto/error.h"
+#include "proto/array.h"
 
 #define NIL UINT32_MAX
 #define NO_LINK UINT16_MAX
@@ -137,23 +138,6 @@ static uint64_t rnd(struct proto_gossip *g)
 static uint32_t rnd_below(struct proto_gossip *g, uint32_t n)
 {
 	return (uint32_t)(((unsigned __int128)rnd(g) * n) >> 64);
-}
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t n = *cap ? *cap : 16;
-	void *q;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	q = realloc(*p, n * elem);
-	if (!q)
-		return -ENOMEM;
-	*p = q;
-	*cap = n;
-	return 0;
 }
 
 /* Id maps ------------------------------------------------------------------------------ */
@@ -336,9 +320,10 @@ static int act_add(struct proto_gossip *g, uint32_t link, enum proto_link_type t
 	struct act *a;
 	int err;
 
-	if ((err = grow((void **)&g->acts, &g->cap_acts, g->n_acts + 1, sizeof(*g->acts))) < 0)
+	if ((err = proto_array_grow((void **)&g->acts, &g->cap_acts, g->n_acts + 1,
+				    sizeof(*g->acts))) < 0)
 		return err;
-	if (n && (err = grow((void **)&g->abuf, &g->cap_abuf, g->n_abuf + n, 32)) < 0)
+	if (n && (err = proto_array_grow((void **)&g->abuf, &g->cap_abuf, g->n_abuf + n, 32)) < 0)
 		return err;
 	a = &g->acts[g->n_acts++];
 	a->link = link;
@@ -380,7 +365,7 @@ static int queue_ihave(struct proto_gossip *g, uint32_t link, const uint8_t id[3
 	if (l->nq == l->capq) {
 		size_t cap = l->capq;
 
-		if ((err = grow((void **)&l->q, &cap, l->nq + 1, 32)) < 0)
+		if ((err = proto_array_grow((void **)&l->q, &cap, l->nq + 1, 32)) < 0)
 			return err;
 		l->capq = (uint32_t)cap;
 	}
@@ -753,8 +738,8 @@ int proto_gossip_forward(struct proto_gossip *g, const uint8_t id[32], uint64_t 
 	if (!s || s->state != S_PENDING)
 		return PROTO_E_GOSSIP_STATE;
 	if (s->lazy_first && s->tree == NO_LINK) {
-		if ((err = grow((void **)&g->held, &g->cap_held, g->n_held + 1, sizeof(*g->held))) <
-		    0)
+		if ((err = proto_array_grow((void **)&g->held, &g->cap_held, g->n_held + 1,
+					    sizeof(*g->held))) < 0)
 			return err;
 		memcpy(g->held[g->n_held].id, id, 32);
 		g->held[g->n_held++].deadline = now_ms + g->cfg.hold_ms;
@@ -877,7 +862,8 @@ static int run_grafts(struct proto_gossip *g, uint64_t now)
 			} else {
 				uint32_t link = m->ann[m->next_ann++];
 
-				if ((err = grow((void **)&req, &cap, n + 1, sizeof(*req))) < 0)
+				if ((err = proto_array_grow((void **)&req, &cap, n + 1,
+							    sizeof(*req))) < 0)
 					goto out;
 				req[n].link = link;
 				req[n].seq = (uint32_t)n;
@@ -897,7 +883,8 @@ static int run_grafts(struct proto_gossip *g, uint64_t now)
 
 		while (b < n && req[b].link == link && b - a < PROTO_LINK_IDS_MAX)
 			b++;
-		if ((err = grow((void **)&g->abuf, &g->cap_abuf, g->n_abuf + (b - a), 32)) < 0)
+		if ((err = proto_array_grow((void **)&g->abuf, &g->cap_abuf, g->n_abuf + (b - a),
+					    32)) < 0)
 			goto out;
 		if ((err = act_add(g, link, PROTO_LINK_GRAFT, NULL, 0)) < 0)
 			goto out;

@@ -363,6 +363,26 @@ int proto_mp_map_next(struct proto_mp_reader *r, struct proto_mp_map *m, uint64_
 	return 1;
 }
 
+int proto_mp_map_expect_key(struct proto_mp_reader *r, struct proto_mp_map *m, uint64_t want)
+{
+	uint64_t key;
+	int err = proto_mp_map_next(r, m, &key);
+
+	if (err < 0)
+		return err;
+	return err == 0 || key != want ? PROTO_E_KEY_MISSING : 0;
+}
+
+int proto_mp_map_expect_end(struct proto_mp_reader *r, struct proto_mp_map *m)
+{
+	uint64_t key;
+	int err = proto_mp_map_next(r, m, &key);
+
+	if (err < 0)
+		return err;
+	return err > 0 ? PROTO_E_KEY_UNKNOWN : proto_mp_reader_finish(r);
+}
+
 int proto_mp_reader_finish(const struct proto_mp_reader *r)
 {
 	return r->p == r->end ? 0 : PROTO_E_TRAILING;

@@ -91,6 +91,11 @@ struct proto_mp_map {
 };
 int proto_mp_map_begin(struct proto_mp_reader *r, struct proto_mp_map *m, size_t max);
 int proto_mp_map_next(struct proto_mp_reader *r, struct proto_mp_map *m, uint64_t *key);
+/* For maps whose keys are all required, in order: the next entry must have key @want
+ * (PROTO_E_KEY_MISSING otherwise). */
+int proto_mp_map_expect_key(struct proto_mp_reader *r, struct proto_mp_map *m, uint64_t want);
+/* No entry left in @m and nothing after it in the buffer (PROTO_E_KEY_UNKNOWN, PROTO_E_TRAILING). */
+int proto_mp_map_expect_end(struct proto_mp_reader *r, struct proto_mp_map *m);
 
 /* proto_mp_reader_finish() - 0 if the whole buffer was consumed, else PROTO_E_TRAILING. */
 int proto_mp_reader_finish(const struct proto_mp_reader *r);

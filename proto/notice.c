@@ -194,11 +194,6 @@ out:
 	return err;
 }
 
-static int read_fixed(struct proto_mp_reader *rd, uint8_t *out, size_t n)
-{
-	return proto_mp_read_bin_fixed(rd, out, n);
-}
-
 static int decode_body(const uint8_t *body, size_t len, struct proto_notice *n)
 {
 	struct proto_mp_reader rd;
@@ -223,23 +218,23 @@ static int decode_body(const uint8_t *body, size_t len, struct proto_notice *n)
 				err = PROTO_E_VERSION;
 			break;
 		case K_COMMUNITY:
-			err = read_fixed(&rd, n->community, 32);
+			err = proto_mp_read_bin_fixed(&rd, n->community, 32);
 			break;
 		case K_ID:
-			err = read_fixed(&rd, n->id, 16);
+			err = proto_mp_read_bin_fixed(&rd, n->id, 16);
 			break;
 		case K_THREAD:
-			err = read_fixed(&rd, n->thread, 16);
+			err = proto_mp_read_bin_fixed(&rd, n->thread, 16);
 			break;
 		case K_KIND:
 			err = proto_mp_read_uint_max(&rd, 255, &v);
 			n->kind = (uint8_t)v;
 			break;
 		case K_FROM:
-			err = read_fixed(&rd, n->from, 32);
+			err = proto_mp_read_bin_fixed(&rd, n->from, 32);
 			break;
 		case K_TO:
-			err = read_fixed(&rd, n->to, 32);
+			err = proto_mp_read_bin_fixed(&rd, n->to, 32);
 			break;
 		case K_TLP:
 			err = proto_mp_read_uint_max(&rd, 255, &v);
@@ -260,11 +255,11 @@ static int decode_body(const uint8_t *body, size_t len, struct proto_notice *n)
 						&n->comment_len);
 			break;
 		case K_DELIVER_TO:
-			err = read_fixed(&rd, n->deliver_to, 32);
+			err = proto_mp_read_bin_fixed(&rd, n->deliver_to, 32);
 			n->has_deliver_to = true;
 			break;
 		case K_HANDLE:
-			err = read_fixed(&rd, n->handle, PROTO_NOTICE_HANDLE_BYTES);
+			err = proto_mp_read_bin_fixed(&rd, n->handle, PROTO_NOTICE_HANDLE_BYTES);
 			n->has_handle = true;
 			break;
 		}

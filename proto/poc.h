@@ -5,7 +5,8 @@
  *
  * The directory is for members only: it says how to reach a team and which networks and
  * names it answers for, so a notice reaches the right team. None of it ever reaches an
- * export (exports are built from reports and the roster's redaction patterns only).
+ * export (exports are built from reports and the roster's redaction patterns only). The
+ * e-mail's domain and the URL's host are themselves redaction patterns (policy/redact.h).
  *
  * Wire form (canonical msgpack, inside the member map):
  *

@@ -27,6 +27,7 @@
 #include "proto/error.h"
 #include "proto/link.h"
 #include "proto/mp.h"
+#include "proto/array.h"
 
 #define KEY_LEN PROTO_RECON_KEY_LEN
 #define ID_LEN PROTO_RECON_ID_LEN
@@ -497,23 +498,6 @@ void proto_recon_get_stats(const struct proto_recon *r, struct proto_recon_stats
 	*st = r->st;
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t n = *cap ? *cap : 16;
-	void *q;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	q = realloc(*p, n * elem);
-	if (!q)
-		return -ENOMEM;
-	*p = q;
-	*cap = n;
-	return 0;
-}
-
 static int src_list(struct proto_recon *r, const uint8_t *lo, const uint8_t *hi, size_t cap,
 		    size_t *n)
 {
@@ -564,7 +548,7 @@ static int out_add(struct out *o, const struct proto_recon_range *rg, const uint
 		o->bytes = bytes;
 		return 0;
 	}
-	if ((err = grow((void **)&o->r, &o->cap, o->n + 1, sizeof(*o->r))) < 0)
+	if ((err = proto_array_grow((void **)&o->r, &o->cap, o->n + 1, sizeof(*o->r))) < 0)
 		return err;
 	if (o->cap != old_cap || !o->ids_off) {
 		size_t *q = realloc(o->ids_off, o->cap * sizeof(*q));
@@ -574,7 +558,8 @@ static int out_add(struct out *o, const struct proto_recon_range *rg, const uint
 		o->ids_off = q;
 	}
 	if (rg->mode == PROTO_RECON_IDLIST && rg->n_ids) {
-		if ((err = grow((void **)&o->ids, &o->cap_ids, o->n_ids + rg->n_ids, ID_LEN)) < 0)
+		if ((err = proto_array_grow((void **)&o->ids, &o->cap_ids, o->n_ids + rg->n_ids,
+					    ID_LEN)) < 0)
 			return err;
 		memcpy(o->ids[o->n_ids], ids, rg->n_ids * ID_LEN);
 	}
@@ -718,9 +703,11 @@ static int add_have(struct proto_recon *r, const uint8_t *lo, const uint8_t *hi,
 		r->st.dropped++;
 		return 0;
 	}
-	if ((err = grow((void **)&r->have, &r->cap_have, r->n_have + 1, sizeof(*r->have))) < 0)
+	if ((err = proto_array_grow((void **)&r->have, &r->cap_have, r->n_have + 1,
+				    sizeof(*r->have))) < 0)
 		return err;
-	if (n_excl && (err = grow((void **)&r->excl, &r->cap_excl, r->n_excl + n_excl, ID_LEN)) < 0)
+	if (n_excl && (err = proto_array_grow((void **)&r->excl, &r->cap_excl, r->n_excl + n_excl,
+					      ID_LEN)) < 0)
 		return err;
 	h = &r->have[r->n_have++];
 	memcpy(h->lo, lo, KEY_LEN);
@@ -743,7 +730,7 @@ static int add_need(struct proto_recon *r, const uint8_t *id)
 		r->st.dropped++;
 		return 0;
 	}
-	if ((err = grow((void **)&r->need, &r->cap_need, r->n_need + 1, ID_LEN)) < 0)
+	if ((err = proto_array_grow((void **)&r->need, &r->cap_need, r->n_need + 1, ID_LEN)) < 0)
 		return err;
 	memcpy(r->need[r->n_need++], id, ID_LEN);
 	r->st.need_ids++;

@@ -1166,6 +1166,16 @@ const uint8_t *proto_roster_successor(const struct proto_roster *r, const uint8_
 	return to;
 }
 
+const uint8_t *proto_roster_current_id(const struct proto_roster *r, const uint8_t id[32])
+{
+	const uint8_t *to;
+
+	if (proto_roster_find_member(r, id) >= 0)
+		return id;
+	to = proto_roster_successor(r, id);
+	return to && proto_roster_find_member(r, to) >= 0 ? to : NULL;
+}
+
 int proto_roster_retire(struct proto_roster *r, const struct proto_retired *e)
 {
 	struct proto_retired *nr;

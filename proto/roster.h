@@ -295,6 +295,13 @@ const struct proto_retired *proto_roster_find_retired(const struct proto_roster 
 const uint8_t *proto_roster_successor(const struct proto_roster *r, const uint8_t id[32]);
 
 /*
+ * proto_roster_current_id() - the member id that answers for @id in @r: @id itself when it
+ * is a member, else its successor (proto_roster_successor()) when that is a member, else
+ * NULL (@id left, or its successor did). Returns @id or a pointer borrowing @r.
+ */
+const uint8_t *proto_roster_current_id(const struct proto_roster *r, const uint8_t id[32]);
+
+/*
  * proto_roster_retire() - retire @e->id (borrowed entry) in @r: the member of that id, if
  * present, is removed, and the entry inserted at its sorted place or, when @e->id is retired
  * already, replaces the old entry. Every signature and the new network key are dropped. The entry is not checked

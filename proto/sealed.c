@@ -341,11 +341,6 @@ static int split_envelope(const uint8_t *buf, size_t len, const uint8_t **body, 
 	return err;
 }
 
-static int read_fixed(struct proto_mp_reader *rd, uint8_t *out, size_t n)
-{
-	return proto_mp_read_bin_fixed(rd, out, n);
-}
-
 static int decode_body(const uint8_t *body, size_t len, struct proto_sealed *s)
 {
 	struct proto_mp_reader rd;
@@ -371,7 +366,7 @@ static int decode_body(const uint8_t *body, size_t len, struct proto_sealed *s)
 				err = PROTO_E_VERSION;
 			break;
 		case K_COMMUNITY:
-			err = read_fixed(&rd, s->community, 32);
+			err = proto_mp_read_bin_fixed(&rd, s->community, 32);
 			break;
 		case K_EPOCH:
 			err = proto_mp_read_uint(&rd, &s->epoch);
@@ -385,16 +380,16 @@ static int decode_body(const uint8_t *body, size_t len, struct proto_sealed *s)
 			s->k = (uint8_t)v;
 			break;
 		case K_GROUP:
-			err = read_fixed(&rd, s->group, 32);
+			err = proto_mp_read_bin_fixed(&rd, s->group, 32);
 			break;
 		case K_CHECK:
-			err = read_fixed(&rd, s->check, 32);
+			err = proto_mp_read_bin_fixed(&rd, s->check, 32);
 			break;
 		case K_U:
 		case K_Y: {
 			uint8_t *dst = key == K_U ? s->u : s->y, wide[64] = {0}, red[32];
 
-			err = read_fixed(&rd, dst, 32);
+			err = proto_mp_read_bin_fixed(&rd, dst, 32);
 			if (err)
 				break;
 			memcpy(wide, dst, 32);
@@ -408,7 +403,7 @@ static int decode_body(const uint8_t *body, size_t len, struct proto_sealed *s)
 			s->bucket = (uint32_t)v;
 			break;
 		case K_NONCE:
-			err = read_fixed(&rd, s->nonce, sizeof s->nonce);
+			err = proto_mp_read_bin_fixed(&rd, s->nonce, sizeof s->nonce);
 			break;
 		case K_CT:
 			err = proto_mp_read_bin(&rd, PROTO_SEALED_CT_MAX, &p, &pl);
@@ -432,7 +427,7 @@ static int decode_body(const uint8_t *body, size_t len, struct proto_sealed *s)
 			s->ring_n = (uint16_t)n;
 			break;
 		case K_TAG:
-			err = read_fixed(&rd, s->tag, 32);
+			err = proto_mp_read_bin_fixed(&rd, s->tag, 32);
 			if (!err && proto_ring_pk_check(s->tag) != 0)
 				err = PROTO_E_RING_POINT;
 			break;
@@ -692,4 +687,24 @@ out:
 	if (err)
 		memset(out, 0, sizeof *out);
 	return err;
+}
+
+uint64_t proto_sealed_ring_floor(const struct proto_roster *const *rosters, size_t n)
+{
+	const struct proto_roster *newest = rosters[n - 1];
+
+	/* Newest first: the first epoch with a stale member fixes the floor above it. */
+	for (size_t i = n - 1; i-- > 0;) {
+		const struct proto_roster *r = rosters[i];
+
+		for (size_t m = 0; m < r->n_members; m++) {
+			int now = proto_roster_find_member(newest, r->members[m].id);
+
+			/* Public keys: memcmp is enough. */
+			if (now < 0 ||
+			    memcmp(newest->members[now].ring_pk, r->members[m].ring_pk, 32) != 0)
+				return rosters[i + 1]->epoch;
+		}
+	}
+	return rosters[0]->epoch;
 }

@@ -140,4 +140,18 @@ int proto_sealed_verify(const uint8_t *buf, size_t len, const struct proto_seale
 int proto_sealed_open(struct proto_sealed_opened *out, const struct proto_sealed *const *subs,
 		      size_t m);
 
+struct proto_roster;
+
+/*
+ * proto_sealed_ring_floor() - the oldest roster epoch whose submissions may still count
+ * toward k, given the held rosters @rosters[0..@n) (ascending epoch, @n >= 1, the last the
+ * newest): the held epoch that follows the newest held epoch listing a member who is not a
+ * member of the newest roster with the same ring key (removed, retired, or with a rotated
+ * ring key), or the oldest held epoch when no epoch lists one. A ring tag is one per ring key and group,
+ * so a submission of an older epoch could count a member twice (old and new key) or count
+ * one that left; submissions below the floor are refused and stop counting (docs/SEALED.md
+ * §5). Pure; any thread.
+ */
+uint64_t proto_sealed_ring_floor(const struct proto_roster *const *rosters, size_t n);
+
 #endif

@@ -94,28 +94,6 @@ int proto_sealed_holder_encode(uint32_t index, uint8_t **out, size_t *out_len)
 	return proto_mp_writer_finish(&w, out, out_len);
 }
 
-/* The next map entry must have key @want. */
-static int expect_key(struct proto_mp_reader *rd, struct proto_mp_map *m, uint64_t want)
-{
-	uint64_t key;
-	int err = proto_mp_map_next(rd, m, &key);
-
-	if (err < 0)
-		return err;
-	return err == 0 || key != want ? PROTO_E_KEY_MISSING : 0;
-}
-
-/* No more entries, nothing after the map. */
-static int expect_end(struct proto_mp_reader *rd, struct proto_mp_map *m)
-{
-	uint64_t key;
-	int err = proto_mp_map_next(rd, m, &key);
-
-	if (err < 0)
-		return err;
-	return err > 0 ? PROTO_E_KEY_UNKNOWN : proto_mp_reader_finish(rd);
-}
-
 /* An array of 1..max valid points into @p; its count in *@m. */
 static int read_points(struct proto_mp_reader *rd, uint8_t (*p)[32], size_t max, size_t *m)
 {
@@ -141,11 +119,13 @@ int proto_sealed_eval_decode(struct proto_sealed_eval *e, const uint8_t *buf, si
 	int err;
 
 	proto_mp_reader_init(&rd, buf, len);
-	if ((err = proto_mp_map_begin(&rd, &m, 16)) || (err = expect_key(&rd, &m, 0)) ||
-	    (err = proto_mp_read_uint(&rd, &e->req)) || (err = expect_key(&rd, &m, 1)) ||
+	if ((err = proto_mp_map_begin(&rd, &m, 16)) ||
+	    (err = proto_mp_map_expect_key(&rd, &m, 0)) ||
+	    (err = proto_mp_read_uint(&rd, &e->req)) ||
+	    (err = proto_mp_map_expect_key(&rd, &m, 1)) ||
 	    (err = read_points(&rd, e->in, PROTO_SEALED_MSG_BATCH_MAX, &e->m)))
 		return err;
-	return expect_end(&rd, &m);
+	return proto_mp_map_expect_end(&rd, &m);
 }
 
 int proto_sealed_answer_decode(struct proto_sealed_answer *a, const uint8_t *buf, size_t len)
@@ -157,27 +137,30 @@ int proto_sealed_answer_decode(struct proto_sealed_answer *a, const uint8_t *buf
 
 	a->m = 0;
 	proto_mp_reader_init(&rd, buf, len);
-	if ((err = proto_mp_map_begin(&rd, &m, 16)) || (err = expect_key(&rd, &m, 0)) ||
-	    (err = proto_mp_read_uint(&rd, &a->req)) || (err = expect_key(&rd, &m, 1)) ||
+	if ((err = proto_mp_map_begin(&rd, &m, 16)) ||
+	    (err = proto_mp_map_expect_key(&rd, &m, 0)) ||
+	    (err = proto_mp_read_uint(&rd, &a->req)) ||
+	    (err = proto_mp_map_expect_key(&rd, &m, 1)) ||
 	    (err = proto_mp_read_uint_max(&rd, PROTO_SEALED_STATUS_MAX, &v)))
 		return err;
 	a->status = (enum proto_sealed_status)v;
-	if ((err = expect_key(&rd, &m, 2)) ||
+	if ((err = proto_mp_map_expect_key(&rd, &m, 2)) ||
 	    (err = proto_mp_read_uint_max(&rd, PROTO_ROSTER_STEWARDS_MAX, &v)))
 		return err;
 	a->index = (uint32_t)v;
 	if ((a->status == PROTO_SEALED_NO_SHARE) != (a->index == 0))
 		return PROTO_E_RANGE;
-	if ((err = expect_key(&rd, &m, 3)) || (err = proto_mp_read_uint(&rd, &a->quota_left)))
+	if ((err = proto_mp_map_expect_key(&rd, &m, 3)) ||
+	    (err = proto_mp_read_uint(&rd, &a->quota_left)))
 		return err;
 	if (a->status == PROTO_SEALED_OK) {
-		if ((err = expect_key(&rd, &m, 4)) ||
+		if ((err = proto_mp_map_expect_key(&rd, &m, 4)) ||
 		    (err = read_points(&rd, a->out, PROTO_SEALED_MSG_BATCH_MAX, &a->m)) ||
-		    (err = expect_key(&rd, &m, 5)) ||
+		    (err = proto_mp_map_expect_key(&rd, &m, 5)) ||
 		    (err = proto_mp_read_bin_fixed(&rd, a->proof, PROTO_OPRF_PROOF_BYTES)))
 			return err;
 	}
-	return expect_end(&rd, &m);
+	return proto_mp_map_expect_end(&rd, &m);
 }
 
 int proto_sealed_holder_decode(uint32_t *index, const uint8_t *buf, size_t len)
@@ -188,11 +171,12 @@ int proto_sealed_holder_decode(uint32_t *index, const uint8_t *buf, size_t len)
 	int err;
 
 	proto_mp_reader_init(&rd, buf, len);
-	if ((err = proto_mp_map_begin(&rd, &m, 16)) || (err = expect_key(&rd, &m, 0)) ||
+	if ((err = proto_mp_map_begin(&rd, &m, 16)) ||
+	    (err = proto_mp_map_expect_key(&rd, &m, 0)) ||
 	    (err = proto_mp_read_uint_max(&rd, PROTO_ROSTER_STEWARDS_MAX, &v)))
 		return err;
 	if (v == 0)
 		return PROTO_E_RANGE;
 	*index = (uint32_t)v;
-	return expect_end(&rd, &m);
+	return proto_mp_map_expect_end(&rd, &m);
 }

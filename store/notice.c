@@ -145,7 +145,8 @@ static int apply_body(MDB_txn *txn, void *arg)
 		if (b->is_new)
 			b->is_new[i] = false;
 		rc = mdb_put(txn, s->msgs, &k, &d,
-			     (m->flags & STORE_NOTICE_LOCAL ? 0 : MDB_NOOVERWRITE) | MDB_RESERVE);
+			     (m->flags & STORE_NOTICE_LOCAL || m->replace ? 0 : MDB_NOOVERWRITE) |
+				     MDB_RESERVE);
 		if (rc == MDB_KEYEXIST)
 			continue;
 		if (rc != 0)
@@ -191,54 +192,6 @@ int store_notices_apply(struct store_notices *s, struct store_notices_batch *b)
 	if (!b->n_msgs && !b->n_puts && !b->n_dels && !b->set_watch)
 		return 0;
 	return store_mdb_write(&s->m, apply_body, &c);
-}
-
-struct drop_ctx {
-	struct store_notices *s;
-	bool (*keep)(void *ctx, const uint8_t recipient[32]);
-	void *ctx;
-	size_t n;
-};
-
-static int drop_body(MDB_txn *txn, void *arg)
-{
-	struct drop_ctx *c = arg;
-	MDB_cursor *cur;
-	MDB_val k, d;
-	bool corrupt = false;
-	int rc = mdb_cursor_open(txn, c->s->outbox, &cur);
-
-	c->n = 0; /* the body may run again after a map growth */
-	if (rc != 0)
-		return store_mdb_err(rc);
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if (k.mv_size != OUT_KEY) {
-			corrupt = true;
-			break;
-		}
-		if (c->keep(c->ctx, (const uint8_t *)k.mv_data + 16))
-			continue;
-		if ((rc = mdb_cursor_del(cur, 0)) != 0)
-			break;
-		c->n++;
-	}
-	mdb_cursor_close(cur);
-	if (corrupt)
-		return STORE_E_CORRUPT;
-	return rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc);
-}
-
-int store_notices_outbox_drop(struct store_notices *s,
-			      bool (*keep)(void *ctx, const uint8_t recipient[32]), void *ctx,
-			      size_t *n_dropped)
-{
-	struct drop_ctx c = {.s = s, .keep = keep, .ctx = ctx};
-	int rc = keep ? store_mdb_write(&s->m, drop_body, &c) : -EINVAL;
-
-	if (n_dropped)
-		*n_dropped = rc == 0 ? c.n : 0;
-	return rc;
 }
 
 /* ------------------------------------------------------------------ reads */

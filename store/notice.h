@@ -56,6 +56,7 @@ struct store_notice_msg {
 	uint64_t time_ms;     /* when this node stored it */
 	const uint8_t *bytes; /* wire bytes (or JSON for LOCAL), 1..PROTO_NOTICE_MAX_BYTES */
 	size_t len;
+	bool replace; /* store_notices_apply(): overwrite a stored one of this id (re-signed) */
 };
 
 struct store_notice_out {
@@ -81,8 +82,8 @@ struct store_notices_batch {
 /*
  * store_notices_apply() - b->msgs, then b->puts, then b->dels (and watch_seq) in ONE durable
  * write transaction; 0 only after the commit (then b->is_new is valid). A message with
- * STORE_NOTICE_LOCAL replaces one of its id (a local notice is updated in place); any other
- * is stored only if its id is not. -EINVAL for a message of 0 or over
+ * STORE_NOTICE_LOCAL or @replace set replaces one of its id (a local notice is updated in
+ * place, a notice re-signed for a new recipient); any other is stored only if its id is not. -EINVAL for a message of 0 or over
  * PROTO_NOTICE_MAX_BYTES bytes (nothing written).
  */
 int store_notices_apply(struct store_notices *s, struct store_notices_batch *b);
@@ -110,16 +111,6 @@ int store_notices_get(struct store_notices *s, const uint8_t id[16], uint8_t *fl
  */
 int store_notices_due(struct store_notices *s, uint64_t now_ms, struct store_notice_out *out,
 		      size_t cap, size_t *n);
-
-/*
- * store_notices_outbox_drop() - delete, in one transaction, every outbox entry whose next
- * hop @keep (called per entry inside the write transaction: no store calls) does not keep,
- * e.g. a member that left the roster; *@n_dropped (optional) gets the count. The notices
- * themselves stay. Returns 0 or a store error (nothing dropped).
- */
-int store_notices_outbox_drop(struct store_notices *s,
-			      bool (*keep)(void *ctx, const uint8_t recipient[32]), void *ctx,
-			      size_t *n_dropped);
 
 /* store_notices_watch_seq() - meta watch_seq (0 when never written). */
 int store_notices_watch_seq(struct store_notices *s, uint64_t *seq);

@@ -5,6 +5,7 @@
  * transaction (store/ingest.c); store_apply() uses store__outbox_put_txn() for retries.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto/error.h"
@@ -120,48 +121,90 @@ out:
 	return rc;
 }
 
-struct outbox_drop_ctx {
+struct outbox_sweep_ctx {
 	struct store *s;
-	store_outbox_keep_fn keep;
+	store_outbox_fate_fn fate;
 	void *ctx;
-	size_t dropped;
+	size_t dropped, n_moves, cap_moves;
+	uint8_t (*moves)[PAIR_KEY_LEN]; /* report id || new recipient */
 };
 
-static int outbox_drop_body(MDB_txn *txn, void *arg)
+static int sweep_add_move(struct outbox_sweep_ctx *oc, const uint8_t *report_id,
+			  const uint8_t to[32])
 {
-	struct outbox_drop_ctx *oc = arg;
+	if (oc->n_moves == oc->cap_moves) {
+		size_t cap = oc->cap_moves ? 2 * oc->cap_moves : 64;
+		void *p = realloc(oc->moves, cap * sizeof(*oc->moves));
+
+		if (!p)
+			return -ENOMEM;
+		oc->moves = p;
+		oc->cap_moves = cap;
+	}
+	pair_key(oc->moves[oc->n_moves++], report_id, to);
+	return 0;
+}
+
+/*
+ * Moved entries are collected and written after the scan, so the cursor never walks over
+ * keys this transaction inserted.
+ */
+static int outbox_sweep_body(MDB_txn *txn, void *arg)
+{
+	struct outbox_sweep_ctx *oc = arg;
+	uint8_t vb[STORE_CODEC_OUTBOX_LEN], to[32];
+	struct store_codec_outbox fresh = {0};
 	MDB_cursor *c = NULL;
 	MDB_val k, d;
 	int rc;
 
 	oc->dropped = 0; /* the body may run again after a map growth */
+	oc->n_moves = 0;
 	if ((rc = mdb_cursor_open(txn, oc->s->outbox, &c)) != 0)
 		return store_mdb_err(rc);
 	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		enum store_outbox_fate f;
+
 		if (k.mv_size != PAIR_KEY_LEN) {
 			rc = STORE_E_CORRUPT;
 			break;
 		}
-		if (oc->keep(oc->ctx, (const uint8_t *)k.mv_data + 32))
+		f = oc->fate(oc->ctx, (const uint8_t *)k.mv_data + 32, to);
+		if (f == STORE_OUTBOX_KEEP)
 			continue;
+		if (f == STORE_OUTBOX_MOVE && (rc = sweep_add_move(oc, k.mv_data, to)) != 0)
+			break;
 		if ((rc = mdb_cursor_del(c, 0)) != 0)
 			break;
-		oc->dropped++;
+		oc->dropped += f == STORE_OUTBOX_DROP;
 	}
 	mdb_cursor_close(c);
-	return rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc);
+	if (rc == STORE_E_CORRUPT || rc == -ENOMEM)
+		return rc;
+	if (rc != MDB_NOTFOUND)
+		return store_mdb_err(rc);
+	for (size_t i = 0; i < oc->n_moves; i++) {
+		/* MDB_KEYEXIST points d at the stored value: set it again each time. */
+		d = mval(vb, store_codec_outbox_encode(&fresh, vb));
+		k = mval(oc->moves[i], PAIR_KEY_LEN);
+		rc = mdb_put(txn, oc->s->outbox, &k, &d, MDB_NOOVERWRITE);
+		if (rc != 0 && rc != MDB_KEYEXIST)
+			return store_mdb_err(rc);
+	}
+	return 0;
 }
 
-int store_outbox_drop(struct store *s, store_outbox_keep_fn keep, void *ctx, size_t *n_dropped)
+int store_outbox_sweep(struct store *s, store_outbox_fate_fn fate, void *ctx, size_t *n_dropped,
+		       size_t *n_moved)
 {
-	struct outbox_drop_ctx oc = {.s = s, .keep = keep, .ctx = ctx};
-	int rc;
+	struct outbox_sweep_ctx oc = {.s = s, .fate = fate, .ctx = ctx};
+	int rc = fate ? store_mdb_write(&s->m, outbox_sweep_body, &oc) : -EINVAL;
 
-	if (!keep)
-		return -EINVAL;
-	rc = store_mdb_write(&s->m, outbox_drop_body, &oc);
 	if (n_dropped)
 		*n_dropped = rc == 0 ? oc.dropped : 0;
+	if (n_moved)
+		*n_moved = rc == 0 ? oc.n_moves : 0;
+	free(oc.moves);
 	return rc;
 }

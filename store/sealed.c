@@ -222,6 +222,53 @@ int store_sealed_expire(struct store *s, uint32_t oldest_bucket, uint32_t oldest
 	return rc;
 }
 
+struct delete_ctx {
+	struct store *s;
+	const uint8_t (*keys)[STORE_SEALED_KEY_LEN];
+	size_t n, deleted;
+};
+
+static int delete_body(MDB_txn *txn, void *arg)
+{
+	struct delete_ctx *dc = arg;
+	uint8_t ekey[EXP_KEY_LEN];
+	MDB_val k, d;
+	int rc;
+
+	dc->deleted = 0;
+	for (size_t i = 0; i < dc->n; i++) {
+		k = mval(dc->keys[i], STORE_SEALED_KEY_LEN);
+		rc = mdb_get(txn, dc->s->sealed, &k, &d);
+		if (rc == MDB_NOTFOUND)
+			continue;
+		if (rc != 0)
+			return store_mdb_err(rc);
+		if (d.mv_size < 4)
+			return STORE_E_CORRUPT;
+		memcpy(ekey, d.mv_data, 4); /* the bucket, big-endian as in the expiry key */
+		memcpy(ekey + 4, dc->keys[i], STORE_SEALED_KEY_LEN);
+		if ((rc = mdb_del(txn, dc->s->sealed, &k, NULL)) != 0)
+			return store_mdb_err(rc);
+		k = mval(ekey, sizeof(ekey));
+		rc = mdb_del(txn, dc->s->sealed_exp, &k, NULL);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return store_mdb_err(rc);
+		dc->deleted++;
+	}
+	return 0;
+}
+
+int store_sealed_delete(struct store *s, const uint8_t (*keys)[STORE_SEALED_KEY_LEN], size_t n,
+			size_t *n_deleted)
+{
+	struct delete_ctx dc = {.s = s, .keys = keys, .n = n};
+	int rc = n ? store_mdb_write(&s->m, delete_body, &dc) : 0;
+
+	if (n_deleted)
+		*n_deleted = rc == 0 ? dc.deleted : 0;
+	return rc;
+}
+
 /* ------------------------------------------------------------------ quota */
 
 struct quota_ctx {

@@ -88,6 +88,15 @@ int store_sealed_expire(struct store *s, uint32_t oldest_bucket, uint32_t oldest
 			size_t *n_deleted);
 
 /*
+ * store_sealed_delete() - delete the held submissions among the @n keys @keys (g || ring
+ * tag; keys not held are skipped), with their expiry entries, in one transaction:
+ * submissions that stopped counting (below the ring floor, proto_sealed_ring_floor()).
+ * *@n_deleted (optional) counts what was deleted. Returns 0 or an error (nothing deleted).
+ */
+int store_sealed_delete(struct store *s, const uint8_t (*keys)[STORE_SEALED_KEY_LEN], size_t n,
+			size_t *n_deleted);
+
+/*
  * store_sealed_quota_take() - a share holder charges @n evaluations to @member on UTC day
  * @day against @quota: when used + @n <= @quota they are added and *@granted is true; else
  * nothing changes and *@granted is false. *@left gets what remains after the call.

@@ -366,16 +366,23 @@ int store_outbox_del(struct store *s, const uint8_t report_id[32], const uint8_t
 int store_outbox_due(struct store *s, struct store_read *rd, uint64_t now_ms,
 		     struct store_outbox_entry *out, size_t cap, size_t *n);
 
-/* Whether the outbox keeps entries for @recipient (a member id); see store_outbox_drop(). */
-typedef bool (*store_outbox_keep_fn)(void *ctx, const uint8_t recipient[32]);
+/*
+ * What becomes of the outbox entries for @recipient (a member id) at a roster change: kept,
+ * dropped (a member that left), or moved to the member id written to @to (a member that
+ * replaced its keys: its successor). Called inside a write transaction: no store calls.
+ */
+enum store_outbox_fate { STORE_OUTBOX_KEEP, STORE_OUTBOX_DROP, STORE_OUTBOX_MOVE };
+typedef enum store_outbox_fate (*store_outbox_fate_fn)(void *ctx, const uint8_t recipient[32],
+						       uint8_t to[32]);
 
 /*
- * store_outbox_drop() - delete, in one transaction, every outbox entry whose recipient
- * @keep (called once per entry, inside the write transaction: no store calls) does not keep:
- * undelivered AMBER/RED copies for a member that left the roster. *@n_dropped (optional)
- * gets the count. Returns 0, -EINVAL (no @keep), or a store error (nothing dropped).
+ * store_outbox_sweep() - in one transaction, decide every outbox entry with @fate: DROP
+ * deletes it, MOVE re-addresses it (the entry for the same report and @to, due at once with
+ * no attempts; one already there is kept as it is). *@n_dropped and *@n_moved (optional) get
+ * the counts. Returns 0, -EINVAL (no @fate), -ENOMEM, or a store error (nothing changed).
  */
-int store_outbox_drop(struct store *s, store_outbox_keep_fn keep, void *ctx, size_t *n_dropped);
+int store_outbox_sweep(struct store *s, store_outbox_fate_fn fate, void *ctx, size_t *n_dropped,
+		       size_t *n_moved);
 
 /* ------------------------------------------------------------------ rosters */
 

@@ -107,10 +107,10 @@ struct node_daemon {
 	unsigned reads_pending;	     /* query/list jobs in the pool or waiting in its lane */
 	struct node_pool_lane reads; /* at most READS_IN_POOL of them in the pool at once */
 	uint64_t reloads, reload_failures;
-	uint64_t roster_conflicts; /* rosters refused as a second roster of a held epoch */
-	uint64_t outbox_departed;  /* outbox copies dropped because the recipient left */
-	uint64_t netkey_rotations; /* new network keys adopted from rosters since start */
-	uint64_t notices_departed; /* notices dropped from their outbox for the same reason */
+	uint64_t roster_conflicts;   /* rosters refused as a second roster of a held epoch */
+	uint64_t outbox_departed;    /* outbox copies dropped because the recipient left */
+	uint64_t outbox_readdressed; /* ... moved to the successor of a rotated recipient */
+	uint64_t netkey_rotations;   /* new network keys adopted from rosters since start */
 	char last_status[256];
 	int exit_code;
 };
@@ -535,11 +535,16 @@ static void netkey_write_work(uv_work_t *w)
 	j->err = node_keyfile_save_netkey_state(j->path, &j->k, NODE_KEYFILE_OVERWRITE);
 }
 
+static void start_reload(struct node_daemon *d);
+static void start_roster_job(struct node_daemon *d);
+
 static void netkey_write_done(uv_work_t *w, int status)
 {
 	struct netkey_job *j = w->data;
 
-	j->d->netkey_writing = false;
+	struct node_daemon *d = j->d;
+
+	d->netkey_writing = false;
 	if (status || j->err)
 		log_err("network key file %s: cannot drop the previous key: %s (it is no longer "
 			"accepted all the same; the next start drops it again)",
@@ -547,6 +552,13 @@ static void netkey_write_done(uv_work_t *w, int status)
 	proto_wipe(&j->k, sizeof(j->k));
 	free(j->path);
 	free(j);
+	/* Roster and reload jobs that may write the file waited for this write. */
+	if (d->reload_wanted) {
+		d->reload_wanted = false;
+		start_reload(d);
+	} else {
+		start_roster_job(d);
+	}
 }
 
 /*
@@ -558,7 +570,12 @@ static void netkey_expire(struct node_daemon *d)
 	struct netkey_job *j;
 	char hex[17];
 
-	if (!d->overlay || d->netkey_writing || !d->netkeys.has_previous)
+	/*
+	 * One writer of the network key file at a time: a roster or reload job may be writing
+	 * a newly adopted key (netkey_update_apply()); the expiry waits for the next tick.
+	 */
+	if (!d->overlay || d->netkey_writing || d->roster_job || d->reloading ||
+	    !d->netkeys.has_previous)
 		return;
 	if (!proto_community_netkey_expire(&d->netkeys, now_ms()))
 		return;
@@ -795,9 +812,12 @@ static int load_rosters(struct node_daemon *d)
  *            "confidence", "created", "valid_until"?, "ours", "tags", "description"?,
  *            "anonymous"? | "signer"? (only with show_attribution, or our own)}] (at most
  *            1000), "reports_truncated", "reports_undecodable" (stored reports this
- *            version no longer decodes: left out, and they do not vote)}
+ *            version no longer decodes: left out, and they do not vote)}; both with
+ *            "sealed": the opening of a sealed sighting or null. An opened value with no
+ *            report behind it is found: its document is the export's sealed view
+ *            (node_exporter_feed_document()) and "reports" is empty
  *   list    {"ok":true, "items": [ECS documents of feed entries after "since" that are
- *            still their indicator's latest], "next": last sequence read (pass it as the
+ *            still their indicator's latest, opened sealed sightings included], "next": last sequence read (pass it as the
  *            next "since"), "feed_last", "more"}
  */
 
@@ -822,7 +842,7 @@ static json_t *status_json(struct node_daemon *d)
 					    json_integer((json_int_t)ist.refused[i]));
 	resp = json_pack(
 		"{s:b, s:s, s:s, s:I, s:s, s:{s:s, s:s*}, "
-		"s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I}, "
+		"s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I}, "
 		"s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I}, "
 		"s:{s:I, s:I, s:I, s:I, s:I, s:o}, s:{s:I, s:I}}",
 		"ok", 1, "version", CHATHAM_VERSION, "state", d->stopping ? "stopping" : "running",
@@ -830,10 +850,11 @@ static json_t *status_json(struct node_daemon *d)
 		d->community.name, "member", "id", proto_hex_encode(hex, d->keys.id_pk, 32), "name",
 		own >= 0 ? nr->members[own].name : NULL, "roster", "epoch", (json_int_t)nr->epoch,
 		"members", (json_int_t)nr->n_members, "conflicts", (json_int_t)d->roster_conflicts,
-		"outbox_dropped", (json_int_t)d->outbox_departed, "store", "reports",
-		(json_int_t)st.reports, "indicators", (json_int_t)st.indicators, "feed_last",
-		(json_int_t)st.feed_last, "outbox", (json_int_t)st.outbox, "map_size",
-		(json_int_t)st.map_size, "map_used", (json_int_t)st.map_used, "export", "last_seq",
+		"outbox_dropped", (json_int_t)d->outbox_departed, "outbox_readdressed",
+		(json_int_t)d->outbox_readdressed, "store", "reports", (json_int_t)st.reports,
+		"indicators", (json_int_t)st.indicators, "feed_last", (json_int_t)st.feed_last,
+		"outbox", (json_int_t)st.outbox, "map_size", (json_int_t)st.map_size, "map_used",
+		(json_int_t)st.map_used, "export", "last_seq",
 		(json_int_t)node_exporter_last_seq(d->exporter), "errors",
 		(json_int_t)node_exporter_errors(d->exporter), "rules_changes", (json_int_t)rr.runs,
 		"corrected", (json_int_t)rr.corrected, "rerendered", (json_int_t)rr.rerendered,
@@ -865,14 +886,8 @@ static json_t *status_json(struct node_daemon *d)
 		json_object_set_new(resp, "sealed", node_dissem_sealed_json(d->dissem));
 	if (resp)
 		json_object_set_new(resp, "loop", node_looplag_json(&d->lag));
-	if (resp && d->notices) {
-		json_t *nj = node_notices_status_json(d->notices);
-
-		if (nj)
-			json_object_set_new(nj, "departed_dropped",
-					    json_integer((json_int_t)d->notices_departed));
-		json_object_set_new(resp, "notices", nj);
-	}
+	if (resp && d->notices)
+		json_object_set_new(resp, "notices", node_notices_status_json(d->notices));
 	return resp;
 }
 
@@ -1033,19 +1048,19 @@ static json_t *query_json(struct read_job *j, struct store_read *rd, struct poli
 static json_t *query_reports_json(struct read_job *j, struct store_read *rd, struct policy_view *v)
 {
 	const struct node_request *req = j->req;
-	struct proto_summary sum;
 	char hex[65];
 	json_t *resp, *doc;
 	int r;
 
-	r = node_exporter_view(j->snap, j->d->store, rd, req->ind_id, POLICY_PATH_LOCAL_OUTPUT, v,
-			       &sum);
+	/* An opened sealed sighting with no report behind it is found too (no reports). */
+	r = node_exporter_feed_document(j->snap, j->d->store, rd, req->ind_id, 0, 0,
+					POLICY_PATH_LOCAL_OUTPUT, v, &doc);
 	if (r < 0) {
 		struct node_req_error e;
 		node_req_error_set(&e, r, NULL, "query failed: %s", proto_error_str(r));
 		return node_req_error_response(NULL, &e);
 	}
-	if (r == 0) {
+	if (!doc) {
 		resp = json_pack("{s:b, s:b, s:s}", "ok", 1, "found", 0, "indicator_id",
 				 proto_hex_encode(hex, req->ind_id, 32));
 		if (resp && req->has_ind) {
@@ -1055,7 +1070,6 @@ static json_t *query_reports_json(struct read_job *j, struct store_read *rd, str
 		}
 		return resp;
 	}
-	doc = node_exporter_document(v, req->ind_id, sum.feed_seq, sum.last_seen_ms);
 	struct report_walk w = {.snap = j->snap, .ind_id = req->ind_id, .arr = json_array()};
 	w.rv = malloc(sizeof(*w.rv));
 	if (!doc || !w.arr || !w.rv) {
@@ -1090,18 +1104,16 @@ struct list_walk {
 static int walk_feed(void *ctx, const struct store_feed_entry *e)
 {
 	struct list_walk *w = ctx;
-	struct proto_summary sum;
+	json_t *doc;
 	int r;
 
 	w->last = e->seq;
-	r = node_exporter_view(w->j->snap, w->j->d->store, w->rd, e->ind_id,
-			       POLICY_PATH_LOCAL_OUTPUT, w->v, &sum);
+	/* As the export renders it (sealed sightings included); NULL: denied or superseded. */
+	r = node_exporter_feed_document(w->j->snap, w->j->d->store, w->rd, e->ind_id, e->seq,
+					e->time_ms, POLICY_PATH_LOCAL_OUTPUT, w->v, &doc);
 	if (r < 0)
 		return r;
-	if (r == 0 || sum.feed_seq > e->seq)
-		return 0; /* denied, or superseded by a later entry of the same indicator */
-	json_t *doc = node_exporter_document(w->v, e->ind_id, e->seq, e->time_ms);
-	if (!doc || json_array_append_new(w->items, doc))
+	if (doc && json_array_append_new(w->items, doc))
 		return -ENOMEM;
 	return 0;
 }
@@ -1376,22 +1388,34 @@ static void reload_work(uv_work_t *work)
 	j->snap = build_snap(d, j->cfg, j->roster);
 }
 
-static bool keep_member(void *ctx, const uint8_t recipient[32])
+static enum store_outbox_fate outbox_fate(void *ctx, const uint8_t recipient[32], uint8_t to[32])
 {
-	return proto_roster_find_member(ctx, recipient) >= 0;
+	const uint8_t *now = proto_roster_current_id(ctx, recipient);
+
+	if (!now)
+		return STORE_OUTBOX_DROP;
+	if (now == recipient)
+		return STORE_OUTBOX_KEEP;
+	memcpy(to, now, 32);
+	return STORE_OUTBOX_MOVE;
 }
 
 /*
  * Departure: the undelivered AMBER/RED copies for members that are not in the newly adopted
  * roster @r would wait for a link that never comes (and take room in every outbox scan), so
- * they are dropped and counted. The reports themselves stay. One write transaction on the
- * loop thread, at a roster change only.
+ * they are dropped and counted. The reports themselves stay. A member that replaced its keys
+ * did not leave: its copies are addressed to its successor (the report still names the old
+ * id; policy_egress_named_recipient() lets both ends accept that), and its notices are
+ * re-signed for the successor by the notices job (node_notices_roster(), which also drops
+ * those of departed members). One write transaction on the loop thread, at a roster change
+ * only.
  */
 static void drop_departed(struct node_daemon *d, const struct proto_roster *r)
 {
-	size_t n = 0;
-	int err = store_outbox_drop(d->store, keep_member, (void *)r, &n);
+	size_t n = 0, moved = 0;
+	int err = store_outbox_sweep(d->store, outbox_fate, (void *)r, &n, &moved);
 
+	node_notices_roster(d->notices, r);
 	if (err) {
 		log_err("roster epoch %llu: cannot drop the outbox copies for departed members: "
 			"%s",
@@ -1399,24 +1423,16 @@ static void drop_departed(struct node_daemon *d, const struct proto_roster *r)
 		return;
 	}
 	d->outbox_departed += n;
+	d->outbox_readdressed += moved;
 	if (n)
 		log_notice("roster epoch %llu: dropped %zu undelivered AMBER/RED cop%s for members "
 			   "no longer in the roster",
 			   (unsigned long long)r->epoch, n, n == 1 ? "y" : "ies");
-	err = store_notices_outbox_drop(d->notices_st, keep_member, (void *)r, &n);
-	if (err)
-		log_err("roster epoch %llu: cannot drop the notices for departed members: %s",
-			(unsigned long long)r->epoch, proto_error_str(err));
-	else
-		d->notices_departed += n;
-	if (!err && n)
-		log_notice("roster epoch %llu: dropped %zu undelivered notice%s for members no "
-			   "longer in the roster",
-			   (unsigned long long)r->epoch, n, n == 1 ? "" : "s");
+	if (moved)
+		log_notice("roster epoch %llu: %zu undelivered AMBER/RED cop%s now addressed to "
+			   "the successors of members that replaced their keys",
+			   (unsigned long long)r->epoch, moved, moved == 1 ? "y" : "ies");
 }
-
-static void start_reload(struct node_daemon *d);
-static void start_roster_job(struct node_daemon *d);
 
 static void reload_done(uv_work_t *work, int status)
 {
@@ -1531,8 +1547,9 @@ static void start_reload(struct node_daemon *d)
 			true; /* the file may have changed since the running one read it */
 		return;
 	}
-	if (d->roster_job) {
-		d->reload_wanted = true; /* after the roster job: both change the roster chain */
+	if (d->roster_job || d->netkey_writing) {
+		/* after the roster job (both change the roster chain) or the key file write */
+		d->reload_wanted = true;
 		return;
 	}
 	j = calloc(1, sizeof(*j));
@@ -1907,7 +1924,8 @@ static void start_roster_job(struct node_daemon *d)
 	struct roster_job *j;
 	size_t low = 0;
 
-	if (d->roster_job || d->reloading || d->stopping || !d->n_rosters_waiting)
+	if (d->roster_job || d->reloading || d->netkey_writing || d->stopping ||
+	    !d->n_rosters_waiting)
 		return;
 	for (size_t i = 1; i < d->n_rosters_waiting; i++)
 		if (d->rosters_waiting[i]->epoch < d->rosters_waiting[low]->epoch)

@@ -451,6 +451,46 @@ int node_exporter_add_sealed(json_t *doc, const struct store_sealed_opened *o)
 					     o->confidence));
 }
 
+int node_exporter_feed_document(const struct node_snap *snap, struct store *s,
+				struct store_read *rd, const uint8_t ind_id[32], uint64_t seq,
+				uint64_t time_ms, int path, struct policy_view *v, json_t **doc)
+{
+	struct store_sealed_opened o;
+	struct proto_summary sum;
+	bool opened;
+	int r;
+
+	*doc = NULL;
+	opened = store_sealed_opened_get(s, rd, ind_id, &o) == 0;
+	r = node_exporter_view(snap, s, rd, ind_id, path, v, &sum);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		/* No summary: a sealed sighting alone; a summary policy denies: nothing (fail closed). */
+		if (!opened || store_summary_get(s, rd, ind_id, &sum) != STORE_E_NOT_FOUND)
+			return 0;
+		sealed_view(snap, &o, v);
+		sum.feed_seq = 0;
+		sum.last_seen_ms = o.updated_ms;
+	}
+	if (seq == 0) {
+		/* The current state, under the indicator's latest feed entry. */
+		seq = opened && o.feed_seq > sum.feed_seq ? o.feed_seq : sum.feed_seq;
+		time_ms = sum.last_seen_ms;
+	} else if (sum.feed_seq > seq || (opened && o.feed_seq > seq)) {
+		return 0; /* a later entry of the same indicator renders its current state */
+	}
+	*doc = node_exporter_document(v, ind_id, seq, time_ms);
+	if (!*doc)
+		return -ENOMEM;
+	if (opened && node_exporter_add_sealed(*doc, &o)) {
+		json_decref(*doc);
+		*doc = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 struct render_ctx {
 	const struct node_snap *snap;
 	struct policy_view *view;
@@ -460,36 +500,16 @@ static int render(void *ctx, struct store *s, struct store_read *rd,
 		  const struct store_feed_entry *e, uint8_t **doc, size_t *len)
 {
 	struct render_ctx *rc = ctx;
-	struct store_sealed_opened o;
-	struct proto_summary sum;
-	bool opened;
 	json_t *j;
 	char *text;
 	int r;
 
 	*doc = NULL;
 	*len = 0;
-	opened = store_sealed_opened_get(s, rd, e->ind_id, &o) == 0;
-	r = node_exporter_view(rc->snap, s, rd, e->ind_id, POLICY_PATH_SIEM_EXPORT, rc->view, &sum);
-	if (r < 0)
+	r = node_exporter_feed_document(rc->snap, s, rd, e->ind_id, e->seq, e->time_ms,
+					POLICY_PATH_SIEM_EXPORT, rc->view, &j);
+	if (r < 0 || !j)
 		return r;
-	if (r == 0) {
-		/* No summary: a sealed sighting alone; a summary policy denies: nothing (fail closed). */
-		if (!opened || store_summary_get(s, rd, e->ind_id, &sum) != STORE_E_NOT_FOUND)
-			return 0;
-		sealed_view(rc->snap, &o, rc->view);
-		sum.feed_seq = 0;
-	}
-	/* A later entry of the same indicator renders its current state; skip this one. */
-	if (sum.feed_seq > e->seq || (opened && o.feed_seq > e->seq))
-		return 0;
-	j = node_exporter_document(rc->view, e->ind_id, e->seq, e->time_ms);
-	if (!j)
-		return -ENOMEM;
-	if (opened && node_exporter_add_sealed(j, &o)) {
-		json_decref(j);
-		return -ENOMEM;
-	}
 	text = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(j);
 	if (!text)

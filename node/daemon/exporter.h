@@ -124,4 +124,19 @@ int node_exporter_view(const struct node_snap *snap, struct store *s, struct sto
 		       const uint8_t ind_id[32], int path, struct policy_view *v,
 		       struct proto_summary *sum);
 
+/*
+ * node_exporter_feed_document() - the document of indicator @ind_id for egress @path, as
+ * the export, `list` and `query` show it: its stripped view (node_exporter_view()) with
+ * "chatham.sealed" when the value was opened as a sealed sighting, or, with no report
+ * behind an opened value, the sealed sighting alone (TLP GREEN, its members counted,
+ * nobody named). @seq/@time_ms name the feed entry being rendered: *@doc stays NULL when
+ * a later entry of the indicator supersedes it; @seq 0 asks for the current state under
+ * the indicator's latest entry. *@doc is a new reference, or NULL when there is nothing to
+ * show (unknown, or the policy denies it). @v is caller storage as above. Any thread.
+ * Returns 0 or a negative error (then *@doc is NULL).
+ */
+int node_exporter_feed_document(const struct node_snap *snap, struct store *s,
+				struct store_read *rd, const uint8_t ind_id[32], uint64_t seq,
+				uint64_t time_ms, int path, struct policy_view *v, json_t **doc);
+
 #endif

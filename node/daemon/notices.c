@@ -21,6 +21,7 @@
 #include "node/common/workq.h"
 #include "node/format/form.h"
 #include "node/format/member.h"
+#include "proto/array.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "proto/link.h"
@@ -46,23 +47,6 @@ static void op_free(struct op *o)
 	node_request_free(o->req);
 	free(o->text);
 	free(o);
-}
-
-int node_notices_grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t c = *cap ? *cap : 8;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (c < need)
-		c *= 2;
-	p = realloc(*arr, c * elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = c;
-	return 0;
 }
 
 char *node_notices_error_text(json_t *id, int code, const char *field, const char *msg)
@@ -108,9 +92,9 @@ int node_notices_add_msg(struct job *j, const uint8_t id[16], uint8_t flags, uin
 	struct store_notice_msg *m;
 	size_t cap = j->cap_msgs;
 
-	if (node_notices_grow((void **)&j->msgs, &j->cap_msgs, j->n_msgs + 1, sizeof(*j->msgs)) ||
+	if (proto_array_grow((void **)&j->msgs, &j->cap_msgs, j->n_msgs + 1, sizeof(*j->msgs)) ||
 	    (j->cap_msgs != cap &&
-	     node_notices_grow((void **)&j->owned, &cap, j->cap_msgs, sizeof(*j->owned)))) {
+	     proto_array_grow((void **)&j->owned, &cap, j->cap_msgs, sizeof(*j->owned)))) {
 		j->cap_msgs = cap; /* owned[] must hold as many as msgs[] */
 		if (own)
 			free(bytes);
@@ -122,6 +106,7 @@ int node_notices_add_msg(struct job *j, const uint8_t id[16], uint8_t flags, uin
 	m->time_ms = j->now;
 	m->bytes = bytes;
 	m->len = len;
+	m->replace = false;
 	j->owned[j->n_msgs++] = own ? bytes : NULL; /* freed with the job */
 	return 0;
 }
@@ -133,7 +118,7 @@ static int add_out(struct job *j, bool del, const uint8_t id[16], const uint8_t 
 	size_t *n = del ? &j->n_dels : &j->n_puts, *cap = del ? &j->cap_dels : &j->cap_puts;
 	struct store_notice_out *e;
 
-	if (node_notices_grow((void **)arr, cap, *n + 1, sizeof(**arr)))
+	if (proto_array_grow((void **)arr, cap, *n + 1, sizeof(**arr)))
 		return -ENOMEM;
 	e = &(*arr)[(*n)++];
 	memcpy(e->id, id, 16);
@@ -220,7 +205,13 @@ static bool answers_ours(struct job *j, const struct proto_notice *s, const uint
 
 /*
  * Decide on a received NOTICE (@o). Returns 0 (accepted: stored, forwarded as needed, and
- * to be acknowledged) or a refusal code with @why filled.
+ * to be acknowledged) or a refusal code with @why filled; o->blame is set when the refusal
+ * is for something no honest member sends (a notice that does not decode or verify, one for
+ * another community, signed by another member than the link's, or addressed to another
+ * node than this one or a key this node retired), which the loop charges to the sender's
+ * abuse budget. Refusals an honest sender can meet (a roster or form this node does not
+ * have yet, a status for a notice this node no longer holds) are not charged: the sender
+ * retries them.
  */
 static int receive(struct job *j, struct op *o, char *why, size_t why_len)
 {
@@ -232,12 +223,18 @@ static int receive(struct job *j, struct op *o, char *why, size_t why_len)
 	int rc = proto_notice_decode(o->bytes, o->len, &nt);
 
 	if (rc) {
+		o->blame = rc != -ENOMEM;
 		snprintf(why, why_len, "%s", proto_error_str(rc));
 		return rc;
 	}
 	memcpy(o->id, nt.id, 16);
 	if (memcmp(nt.community, j->n->community, 32) || memcmp(nt.from, o->peer, 32) ||
 	    memcmp(nt.to, own, 32) || proto_roster_find_member(r, nt.from) < 0) {
+		const uint8_t *succ = proto_roster_successor(r, nt.to);
+
+		o->blame = memcmp(nt.community, j->n->community, 32) ||
+			   memcmp(nt.from, o->peer, 32) ||
+			   (memcmp(nt.to, own, 32) && !(succ && !memcmp(succ, own, 32)));
 		snprintf(why, why_len,
 			 "not for this community and node, or not signed by the member whose link "
 			 "delivered it");
@@ -253,16 +250,20 @@ static int receive(struct job *j, struct op *o, char *why, size_t why_len)
 		if (!form_ok(nt.form, nt.form_len, why, why_len))
 			return NODE_E_FIELD;
 		if (nt.has_deliver_to) {
-			/* Forward as a new notice of this node, under a reply handle. */
-			if (nt.has_handle || proto_roster_find_member(r, nt.deliver_to) < 0 ||
-			    !memcmp(nt.deliver_to, own, 32)) {
+			/*
+			 * Forward as a new notice of this node, under a reply handle; to the
+			 * successor of a recipient that replaced its keys.
+			 */
+			const uint8_t *dto = proto_roster_current_id(r, nt.deliver_to);
+
+			if (nt.has_handle || !dto || !memcmp(dto, own, 32)) {
 				snprintf(why, why_len,
 					 "deliver_to is not another member (or a notice already "
 					 "forwarded)");
 				return NODE_E_POLICY;
 			}
 			fw.kind = PROTO_NOTICE_KIND_NOTICE;
-			memcpy(fw.to, nt.deliver_to, 32);
+			memcpy(fw.to, dto, 32);
 			fw.tlp = nt.tlp;
 			fw.form = text_copy(nt.form, nt.form_len);
 			if (!fw.form) {
@@ -414,6 +415,131 @@ static int reply(struct job *j, struct op *o)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ the job: roster change */
+
+struct sweep_ctx {
+	const struct proto_roster *r;
+	struct store_notice_out *e; /* entries whose next hop is no longer a member */
+	size_t n, cap;
+};
+
+static int sweep_one(void *arg, const struct store_notice_out *e)
+{
+	struct sweep_ctx *c = arg;
+
+	if (proto_roster_current_id(c->r, e->recipient) == e->recipient)
+		return 0;
+	if (proto_array_grow((void **)&c->e, &c->cap, c->n + 1, sizeof(*c->e)))
+		return -ENOMEM;
+	c->e[c->n++] = *e;
+	return 0;
+}
+
+/*
+ * Re-sign our notice of outbox entry @e for @to, the successor of its next hop: the same id
+ * and thread, so the recipient's duplicate check and the status replies (answers_ours())
+ * keep working, and the stored message is replaced by the new one.
+ */
+static int reissue(struct job *j, const struct store_notice_out *e, const uint8_t to[32])
+{
+	struct proto_notice nt;
+	uint8_t *old = NULL, *bytes = NULL, flags = 0;
+	char *form = NULL, *comment = NULL;
+	size_t len, blen;
+	int rc = store_notices_get(j->n->st, e->id, &flags, &old, &len);
+
+	if (rc == 0)
+		rc = proto_notice_decode(old, len, &nt);
+	if (rc == 0 && (!(flags & STORE_NOTICE_OUT) || memcmp(nt.to, e->recipient, 32) ||
+			memcmp(nt.from, j->n->keys->id_pk, 32)))
+		rc = NODE_E_POLICY; /* not a notice this node signed for that member */
+	if (rc == 0) {
+		/* Decoded text is borrowed and counted; signing wants it NUL-terminated. */
+		memcpy(nt.to, to, 32);
+		if (nt.form && !(nt.form = form = text_copy(nt.form, nt.form_len)))
+			rc = -ENOMEM;
+		if (nt.comment && !(nt.comment = comment = text_copy(nt.comment, nt.comment_len)))
+			rc = -ENOMEM;
+	}
+	if (rc == 0)
+		rc = proto_notice_sign(&nt, j->n->keys->id_sk, &bytes, &blen);
+	free(form);
+	free(comment);
+	free(old);
+	if (rc == 0 &&
+	    (rc = node_notices_add_msg(j, e->id, STORE_NOTICE_OUT, bytes, blen, true)) == 0)
+		j->msgs[j->n_msgs - 1].replace = true;
+	if (rc == 0)
+		rc = add_out(j, true, e->id, e->recipient, 0, 0);
+	return rc ? rc : add_out(j, false, e->id, to, 0, 0);
+}
+
+/* Forget what the first commit wrote, so the job's arrays hold the sweep's batch. */
+static void batch_reset(struct job *j)
+{
+	for (size_t i = 0; i < j->n_msgs; i++)
+		free(j->owned[i]);
+	free(j->is_new);
+	j->is_new = NULL;
+	j->n_msgs = j->n_puts = j->n_dels = 0;
+	j->set_watch = false;
+}
+
+/*
+ * The roster change (node_notices_roster()), after the job's own commit, in a second one:
+ * entries for members that left are dropped, those for members that replaced their keys
+ * re-signed for the successor.
+ */
+static void sweep_roster(struct job *j)
+{
+	struct sweep_ctx c = {.r = j->roster};
+	struct store_notices_batch b;
+	size_t departed = 0, moved = 0;
+	int rc = store_notices_iter(j->n->st, sweep_one, NULL, &c);
+
+	batch_reset(j);
+	for (size_t i = 0; rc == 0 && i < c.n; i++) {
+		const uint8_t *to = proto_roster_current_id(c.r, c.e[i].recipient);
+
+		if (!to) {
+			rc = add_out(j, true, c.e[i].id, c.e[i].recipient, 0, 0);
+			departed++;
+		} else if ((rc = reissue(j, &c.e[i], to)) == 0) {
+			moved++;
+		} else if (rc != -ENOMEM) {
+			log_err("notices: cannot re-sign a notice for a member's successor: %s",
+				proto_error_str(rc));
+			rc = 0; /* the entry stays; the next roster change tries again */
+		}
+	}
+	free(c.e);
+	b = (struct store_notices_batch){.msgs = j->msgs,
+					 .n_msgs = j->n_msgs,
+					 .puts = j->puts,
+					 .n_puts = j->n_puts,
+					 .dels = j->dels,
+					 .n_dels = j->n_dels};
+	if (rc == 0)
+		rc = store_notices_apply(j->n->st, &b);
+	if (rc) {
+		log_err("notices: roster epoch %llu: cannot update the outbox for departed or "
+			"rotated members: %s",
+			(unsigned long long)c.r->epoch, proto_error_str(rc));
+		return;
+	}
+	j->departed += departed;
+	j->readdressed += moved;
+	j->queued_out |= moved > 0;
+	if (departed)
+		log_notice("roster epoch %llu: dropped %zu undelivered notice%s for members no "
+			   "longer in the roster",
+			   (unsigned long long)c.r->epoch, departed, departed == 1 ? "" : "s");
+	if (moved)
+		log_notice("roster epoch %llu: %zu undelivered notice%s re-signed for the "
+			   "successors of members that replaced their keys",
+			   (unsigned long long)c.r->epoch, moved, moved == 1 ? "" : "s");
+}
+
 /* ------------------------------------------------------------------ the job */
 
 static void job_work(uv_work_t *w)
@@ -426,6 +552,7 @@ static void job_work(uv_work_t *w)
 	for (struct op *o = j->ops; o; o = o->next) {
 		switch (o->kind) {
 		case OP_IN:
+			o->blame = false;
 			rc = receive(j, o, why, sizeof(why));
 			o->ack = rc == 0;
 			if (rc) {
@@ -455,6 +582,10 @@ static void job_work(uv_work_t *w)
 		case OP_WATCH:
 			node_notices_watch_feed(j);
 			break;
+		case OP_ROSTER:
+			if (!j->roster || o->roster->epoch > j->roster->epoch)
+				j->roster = o->roster;
+			break;
 		}
 	}
 	j->is_new = calloc(j->n_msgs ? j->n_msgs : 1, sizeof(bool));
@@ -481,7 +612,7 @@ static void job_work(uv_work_t *w)
 								  proto_error_str(rc));
 			}
 		}
-		return;
+		goto out;
 	}
 	for (struct op *o = j->ops; o; o = o->next) {
 		if (o->kind != OP_API || o->req->op != NODE_OP_NOTICES)
@@ -491,6 +622,9 @@ static void job_work(uv_work_t *w)
 		else
 			node_notices_render(j, o);
 	}
+out:
+	if (j->roster)
+		sweep_roster(j);
 }
 
 static void kick(struct node_notices *n);
@@ -507,11 +641,36 @@ static void send_ack(struct node_notices *n, const uint8_t peer[32], const uint8
 		n->ack_sent++;
 }
 
+/*
+ * Drop the received notices still waiting for a job whose sender is refused for abuse: a
+ * member that sent a flood of forged notices costs this node no more signature checks once
+ * it is over its budget.
+ */
+static void drop_refused(struct node_notices *n)
+{
+	struct op **pp = &n->head;
+
+	n->tail = &n->head;
+	while (*pp) {
+		struct op *o = *pp;
+
+		if (o->kind == OP_IN && node_dissem_member_refused(n->dissem, o->peer)) {
+			*pp = o->next;
+			n->n_pending--;
+			n->dropped++;
+			op_free(o);
+			continue;
+		}
+		pp = &o->next;
+		n->tail = pp;
+	}
+}
+
 static void job_done(uv_work_t *w, int status)
 {
 	struct job *j = w->data;
 	struct node_notices *n = j->n;
-	bool queued = j->queued_out;
+	bool queued = j->queued_out, charged = false;
 
 	(void)status;
 	n->job_running = false;
@@ -520,12 +679,19 @@ static void job_done(uv_work_t *w, int status)
 	n->duplicates += j->duplicates;
 	n->forwarded += j->forwarded;
 	n->raised += j->raised;
+	n->departed += j->departed;
+	n->readdressed += j->readdressed;
 	while (j->ops) {
 		struct op *o = j->ops;
 
 		j->ops = o->next;
 		if (o->kind == OP_IN && o->ack)
 			send_ack(n, o->peer, o->id);
+		/* The member's budget, whether or not its link is still up. */
+		if (o->kind == OP_IN && o->blame && n->dissem) {
+			node_dissem_refused(n->dissem, o->peer);
+			charged = true;
+		}
 		if (o->kind == OP_API) {
 			o->done(o->arg, o->text);
 			o->text = NULL;
@@ -545,6 +711,8 @@ static void job_done(uv_work_t *w, int status)
 	if (j->watch_more)
 		node_notices_watch(n);
 	free(j);
+	if (charged && n->dissem)
+		drop_refused(n);
 	if (queued)
 		scan(n, NULL);
 	kick(n);
@@ -680,8 +848,13 @@ static void on_timer(uv_timer_t *t)
 static void on_notice(void *ctx, const uint8_t peer[32], const uint8_t *p, size_t len)
 {
 	struct node_notices *n = ctx;
-	struct op *o = calloc(1, sizeof(*o));
+	struct op *o;
 
+	if (n->dissem && node_dissem_member_refused(n->dissem, peer)) {
+		n->dropped++; /* its link is being closed */
+		return;
+	}
+	o = calloc(1, sizeof(*o));
 	if (o)
 		o->bytes = malloc(len);
 	if (!o || !o->bytes) {
@@ -732,6 +905,27 @@ void node_notices_watch(struct node_notices *n)
 static void on_link_up(void *ctx, const uint8_t peer[32])
 {
 	scan(ctx, peer);
+}
+
+void node_notices_roster(struct node_notices *n, const struct proto_roster *r)
+{
+	struct op *o;
+
+	if (!n || !r || n->closing)
+		return;
+	o = calloc(1, sizeof(*o));
+	if (!o) {
+		log_err("notices: out of memory: the outbox is not updated for roster epoch %llu",
+			(unsigned long long)r->epoch);
+		return;
+	}
+	/* Not through enqueue(): a full queue must not lose a roster change. */
+	o->kind = OP_ROSTER;
+	o->roster = r;
+	*n->tail = o;
+	n->tail = &o->next;
+	n->n_pending++;
+	kick(n);
 }
 
 void node_notices_hooks(struct node_notices *n, struct node_dissem_notice_hooks *h)
@@ -848,13 +1042,14 @@ json_t *node_notices_status_json(struct node_notices *n)
 	uint64_t msgs = 0, outbox = 0;
 
 	store_notices_count(n->st, &msgs, &outbox);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "raised",
-			 (json_int_t)n->raised, "stored", (json_int_t)msgs, "outbox",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
+			 "raised", (json_int_t)n->raised, "stored", (json_int_t)msgs, "outbox",
 			 (json_int_t)outbox, "received", (json_int_t)n->received, "refused",
 			 (json_int_t)n->refused, "duplicates", (json_int_t)n->duplicates, "sent",
 			 (json_int_t)n->sent, "acked", (json_int_t)n->acked, "ack_sent",
 			 (json_int_t)n->ack_sent, "forwarded", (json_int_t)n->forwarded, "dropped",
-			 (json_int_t)n->dropped);
+			 (json_int_t)n->dropped, "departed_dropped", (json_int_t)n->departed,
+			 "readdressed", (json_int_t)n->readdressed, "idle", node_notices_idle(n));
 }
 
 bool node_notices_idle(const struct node_notices *n)

@@ -87,6 +87,16 @@ void node_notices_watch(struct node_notices *n);
 /* node_notices_set_dissem() - send through @d from now on (NULL: the links are gone). NULL-safe. */
 void node_notices_set_dissem(struct node_notices *n, struct node_dissem *d);
 
+/*
+ * node_notices_roster() - roster @r (borrowed; the daemon keeps every adopted roster until
+ * exit) was adopted. The next job, after its own commit, goes over the outbox in a second
+ * commit: entries whose next hop left @r are dropped (the notices stay), entries whose next
+ * hop replaced its keys are re-signed for its successor (same notice id and thread, new
+ * `to`) and addressed to it. Jobs run one at a time, so this also catches an entry that a
+ * job built on the previous roster committed after the change. NULL-safe.
+ */
+void node_notices_roster(struct node_notices *n, const struct proto_roster *r);
+
 /* node_notices_hooks() - fill @h with the hooks to pass to node_dissem_set_notice_hooks(). */
 void node_notices_hooks(struct node_notices *n, struct node_dissem_notice_hooks *h);
 
@@ -100,8 +110,10 @@ void node_notices_submit(struct node_notices *n, struct node_request *req,
 			 void (*done)(void *arg, char *text), void *arg);
 
 /*
- * node_notices_status_json() - {"raised" (local notices raised or updated), "stored", "outbox", "received", "refused", "duplicates",
- * "sent", "acked", "ack_sent", "forwarded", "dropped"}. New reference or NULL.
+ * node_notices_status_json() - {"raised" (local notices raised or updated), "stored",
+ * "outbox", "received", "refused", "duplicates", "sent", "acked", "ack_sent", "forwarded",
+ * "dropped", "departed_dropped" (outbox entries of members that left), "readdressed"
+ * (notices re-signed for a successor)}. New reference or NULL.
  */
 json_t *node_notices_status_json(struct node_notices *n);
 

@@ -27,7 +27,7 @@
 #include "store/notice.h"
 #include "store/store.h"
 
-enum op_kind { OP_IN, OP_ACKED, OP_RESCHED, OP_API, OP_WATCH };
+enum op_kind { OP_IN, OP_ACKED, OP_RESCHED, OP_API, OP_WATCH, OP_ROSTER };
 
 struct op {
 	struct op *next;
@@ -36,14 +36,16 @@ struct op {
 	uint8_t id[16];	  /* OP_IN: the notice id (once decoded); OP_ACKED: the one acknowledged */
 	uint8_t *bytes;	  /* OP_IN */
 	size_t len;
-	struct store_notice_out out; /* OP_RESCHED */
-	struct node_request *req;    /* OP_API, owned */
+	struct store_notice_out out;	   /* OP_RESCHED */
+	struct node_request *req;	   /* OP_API, owned */
+	const struct proto_roster *roster; /* OP_ROSTER: adopted (borrowed from the daemon) */
 	void (*done)(void *arg, char *text);
 	void *arg;
 	uint8_t to[32], deliver_to[32]; /* notify, resolved on the loop */
 	bool has_deliver_to;
 	/* results */
 	bool ack;   /* OP_IN: acknowledge after the commit */
+	bool blame; /* OP_IN: refused as nothing an honest member sends: charged to @peer */
 	char *text; /* OP_API: the response */
 };
 
@@ -64,8 +66,10 @@ struct job {
 	/* the constituency watch (OP_WATCH): feed entries looked at up to watch_seq */
 	bool set_watch, watch_more;
 	uint64_t watch_seq, raised;
+	/* the newest roster adopted since the last job (OP_ROSTER), swept after the commit */
+	const struct proto_roster *roster;
 	/* counters, added on the loop */
-	uint64_t received, refused, duplicates, forwarded;
+	uint64_t received, refused, duplicates, forwarded, departed, readdressed;
 };
 
 struct node_notices {
@@ -82,13 +86,12 @@ struct node_notices {
 	size_t n_pending;
 	bool job_running, watch_queued;
 	uint64_t received, refused, duplicates, sent, acked, ack_sent, forwarded, dropped;
-	uint64_t raised; /* local notices raised or updated */
+	uint64_t raised;		/* local notices raised or updated */
+	uint64_t departed, readdressed; /* node_notices_roster() */
 };
 
 /* notices.c: helpers for the job ------------------------------------------------------- */
 
-/* Grow *@arr (elements of @elem bytes, capacity *@cap) to hold @need. 0 or -ENOMEM. */
-int node_notices_grow(void **arr, size_t *cap, size_t need, size_t elem);
 /* An error / ok response line (malloc'd, NULL when out of memory); @body is stolen. */
 char *node_notices_error_text(json_t *id, int code, const char *field, const char *msg);
 char *node_notices_ok_text(json_t *id, json_t *body);

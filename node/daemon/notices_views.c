@@ -14,6 +14,7 @@
 #include "node/daemon/notices_int.h"
 #include "node/format/notice_fmt.h"
 #include "policy/redact.h"
+#include "proto/array.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "proto/notice.h"
@@ -34,7 +35,7 @@ static int list_out(void *arg, const struct store_notice_out *e)
 {
 	struct list_ctx *c = arg;
 
-	if (node_notices_grow((void **)&c->pending, &c->cap_pending, c->n_pending + 1, 16))
+	if (proto_array_grow((void **)&c->pending, &c->cap_pending, c->n_pending + 1, 16))
 		return -ENOMEM;
 	memcpy(c->pending[c->n_pending++], e->id, 16);
 	return 0;
@@ -144,7 +145,7 @@ static int render_one(void *arg, const struct store_notice_msg *m)
 	form = json_loadb(nt.form, nt.form_len, 0, NULL);
 	if (!form)
 		return 0;
-	if (node_notices_grow((void **)&c->docs, &c->cap, c->n + 1, sizeof(*c->docs))) {
+	if (proto_array_grow((void **)&c->docs, &c->cap, c->n + 1, sizeof(*c->docs))) {
 		json_decref(form);
 		return -ENOMEM;
 	}

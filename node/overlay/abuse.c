@@ -19,6 +19,7 @@
 #include "node/common/workq.h"
 #include "node/format/request.h"
 #include "node/overlay/dissem_int.h"
+#include "proto/array.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "proto/roster.h"
@@ -45,7 +46,7 @@ static int unsaved_add(struct node_dissem *d, const struct store_abuse_record *r
 			d->abuse_unsaved[i] = *r;
 			return 0;
 		}
-	if (node_dissem_grow((void **)&d->abuse_unsaved, &d->cap_abuse_unsaved,
+	if (proto_array_grow((void **)&d->abuse_unsaved, &d->cap_abuse_unsaved,
 			     d->n_abuse_unsaved + 1, sizeof(*d->abuse_unsaved)))
 		return -ENOMEM;
 	d->abuse_unsaved[d->n_abuse_unsaved++] = *r;
@@ -204,6 +205,83 @@ void node_dissem_close_abusive(struct node_dissem *d)
 			node_link_close(dl->l, NODE_LINK_R_ABUSE);
 		}
 	}
+}
+
+void node_abuse_allowance_use(struct allowance *a)
+{
+	uint32_t v = __atomic_load_n(&a->left, __ATOMIC_RELAXED);
+
+	while (v && !__atomic_compare_exchange_n(&a->left, &v, v - 1, false, __ATOMIC_RELAXED,
+						 __ATOMIC_RELAXED))
+		;
+}
+
+bool node_abuse_allowance_left(struct allowance *a)
+{
+	return __atomic_load_n(&a->left, __ATOMIC_RELAXED) != 0;
+}
+
+int node_abuse_allowance_of(struct node_dissem *d, struct allowance **allow, size_t *n_allow,
+			    size_t cap, const uint8_t id[32])
+{
+	struct allowance *a;
+	int64_t left;
+
+	for (size_t i = 0; i < *n_allow; i++)
+		if (!memcmp(allow[i]->member, id, 32))
+			return (int)i;
+	if (*n_allow == cap)
+		return -ENOMEM;
+	for (a = d->allowances; a; a = a->next)
+		if (!memcmp(a->member, id, 32))
+			break;
+	if (!a) {
+		a = calloc(1, sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		left = policy_abuse_reserve(d->abuse, id, POLICY_ABUSE_REJECT,
+					    node_dissem_wall_ms());
+		if (left < 0) {
+			free(a);
+			return (int)left;
+		}
+		memcpy(a->member, id, 32);
+		a->reserved = a->left = (uint32_t)left;
+		a->next = d->allowances;
+		d->allowances = a;
+	}
+	a->refs++;
+	allow[*n_allow] = a;
+	return (int)(*n_allow)++;
+}
+
+void node_abuse_allowances_put(struct node_dissem *d, struct allowance **allow, size_t *n_allow)
+{
+	for (size_t i = 0; i < *n_allow; i++) {
+		struct allowance *a = allow[i], **pp;
+
+		if (--a->refs)
+			continue;
+		policy_abuse_release(d->abuse, a->member, POLICY_ABUSE_REJECT, a->reserved);
+		for (pp = &d->allowances; *pp != a; pp = &(*pp)->next)
+			;
+		*pp = a->next;
+		free(a);
+	}
+	*n_allow = 0;
+}
+
+void node_dissem_refused(struct node_dissem *d, const uint8_t peer[32])
+{
+	if (d->stopping)
+		return;
+	node_dissem_charge(d, peer, CHARGE_REJECT);
+	node_dissem_close_abusive(d);
+}
+
+bool node_dissem_member_refused(struct node_dissem *d, const uint8_t peer[32])
+{
+	return node_abuse_refused_ms(d, peer) != 0;
 }
 
 uint64_t node_abuse_refused_ms(struct node_dissem *d, const uint8_t id[32])

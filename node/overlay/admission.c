@@ -18,6 +18,7 @@
 #include "node/overlay/dissem_int.h"
 #include "policy/admit.h"
 #include "policy/rate.h"
+#include "proto/array.h"
 #include "proto/error.h"
 #include "proto/gossip.h"
 #include "proto/relay.h"
@@ -25,7 +26,6 @@
 #include "proto/roster.h"
 
 static int start_job(struct node_dissem *d);
-static void allowances_put(struct node_dissem *d, struct job *j);
 
 /*
  * A report of a member past its budget, not verified: counted and freed. The gossip engine
@@ -95,14 +95,33 @@ static size_t rate_limit(struct job *j, struct store_item *si, const struct prot
 	return out;
 }
 
-/* One refusal found in @a's member's reports (workers of two jobs may share @a). */
-static void allowance_use(struct allowance *a)
+/*
+ * Whether a refusal with @reason is the doing of the member whose link delivered the report
+ * (@own: that member signed it). Over a rate limit only when it signed the report: an honest
+ * relay passes on what others flood. Never the refusals an honest node meets when it passes
+ * on (or offers in catch-up) a report it admitted earlier, because they depend on this
+ * node's view of the roster and the clock: an epoch not held here yet, too old by now, a
+ * key retired or rotated or a member removed since, community settings changed since (ring
+ * size, attributed reports); nor this node's own failure (internal). All of those are
+ * decided before any signature check, so they cost the node little.
+ */
+static bool blamed(enum policy_reason reason, bool own)
 {
-	uint32_t v = __atomic_load_n(&a->left, __ATOMIC_RELAXED);
-
-	while (v && !__atomic_compare_exchange_n(&a->left, &v, v - 1, false, __ATOMIC_RELAXED,
-						 __ATOMIC_RELAXED))
-		;
+	switch (reason) {
+	case POLICY_REJECT_RATE_LIMITED:
+		return own;
+	case POLICY_REJECT_UNKNOWN_EPOCH:
+	case POLICY_REJECT_TOO_OLD:
+	case POLICY_REJECT_REVOKED:
+	case POLICY_REJECT_ROTATED:
+	case POLICY_REJECT_EXPELLED:
+	case POLICY_REJECT_RING_TOO_SMALL:
+	case POLICY_REJECT_ATTRIBUTED:
+	case POLICY_REJECT_INTERNAL:
+		return false;
+	default:
+		return true;
+	}
 }
 
 static void job_work(uv_work_t *w)
@@ -132,14 +151,15 @@ static void job_work(uv_work_t *w)
 			.roster_ctx = j->snap,
 			.newest = j->snap->newest,
 		};
-		if (!__atomic_load_n(&a->left, __ATOMIC_RELAXED)) {
+		if (!node_abuse_allowance_left(a)) {
 			it->dropped = true;
 			continue;
 		}
 		memcpy(ctx.peer, it->peer, 32);
 		it->reason = policy_admit_check(&j->snap->pcfg, &ctx, it->bytes, it->len, &reps[i]);
 		if (it->reason != POLICY_ACCEPT) {
-			allowance_use(a);
+			if (blamed(it->reason, false))
+				node_abuse_allowance_use(a);
 			continue;
 		}
 		si[k].bytes = it->bytes;
@@ -196,7 +216,7 @@ static void job_done(uv_work_t *w, int status)
 
 	if (j->err)
 		log_err("dissem: storing received reports failed: %s", proto_error_str(j->err));
-	allowances_put(d, j);
+	node_abuse_allowances_put(d, j->allow, &j->n_allow);
 	for (size_t i = 0; i < j->n; i++) {
 		struct inb *it = &j->items[i];
 
@@ -221,12 +241,8 @@ static void job_done(uv_work_t *w, int status)
 			if (it->reason > 0 && it->reason < POLICY_REASON_COUNT)
 				d->c.rejected[it->reason]++;
 			struct dlink *dl = &d->links[it->link];
-			/*
-			 * Over a rate limit is the member's fault only when it signed the report:
-			 * an honest relay passes on what others flood. Charged to the member even
-			 * when its link is gone meanwhile.
-			 */
-			bool blame = it->reason != POLICY_REJECT_RATE_LIMITED || it->own;
+			/* Charged to the member even when its link is gone meanwhile. */
+			bool blame = blamed(it->reason, it->own);
 
 			if (dl->l == it->l)
 				dl->rejected++;
@@ -308,57 +324,6 @@ void node_admission_kick(struct node_dissem *d)
 	}
 }
 
-/* The allowance of member @id in @j: the one running jobs share, or a new reservation. */
-static int allowance_of(struct node_dissem *d, struct job *j, const uint8_t id[32], size_t cap)
-{
-	struct allowance *a;
-	int64_t left;
-
-	for (size_t i = 0; i < j->n_allow; i++)
-		if (!memcmp(j->allow[i]->member, id, 32))
-			return (int)i;
-	if (j->n_allow == cap)
-		return -ENOMEM;
-	for (a = d->allowances; a; a = a->next)
-		if (!memcmp(a->member, id, 32))
-			break;
-	if (!a) {
-		a = calloc(1, sizeof(*a));
-		if (!a)
-			return -ENOMEM;
-		left = policy_abuse_reserve(d->abuse, id, POLICY_ABUSE_REJECT,
-					    node_dissem_wall_ms());
-		if (left < 0) {
-			free(a);
-			return (int)left;
-		}
-		memcpy(a->member, id, 32);
-		a->reserved = a->left = (uint32_t)left;
-		a->next = d->allowances;
-		d->allowances = a;
-	}
-	a->refs++;
-	j->allow[j->n_allow] = a;
-	return (int)j->n_allow++;
-}
-
-/* Drop @j's references; the last one gives the reservation back. */
-static void allowances_put(struct node_dissem *d, struct job *j)
-{
-	for (size_t i = 0; i < j->n_allow; i++) {
-		struct allowance *a = j->allow[i], **pp;
-
-		if (--a->refs)
-			continue;
-		policy_abuse_release(d->abuse, a->member, POLICY_ABUSE_REJECT, a->reserved);
-		for (pp = &d->allowances; *pp != a; pp = &(*pp)->next)
-			;
-		*pp = a->next;
-		free(a);
-	}
-	j->n_allow = 0;
-}
-
 /*
  * Take up to NODE_DISSEM_BATCH_MAX pending reports, in order, into @j: those of members
  * refused for abuse are dropped unverified; the others carry their member's allowance.
@@ -380,7 +345,7 @@ static int take_pending(struct node_dissem *d, struct job *j)
 			drop(d, it);
 			continue;
 		}
-		a = allowance_of(d, j, it->peer, cap);
+		a = node_abuse_allowance_of(d, j->allow, &j->n_allow, cap, it->peer);
 		if (a < 0) {
 			d->pend[keep++] = *it;
 			continue;
@@ -396,7 +361,7 @@ static int take_pending(struct node_dissem *d, struct job *j)
 
 static void job_free_unstarted(struct node_dissem *d, struct job *j)
 {
-	allowances_put(d, j);
+	node_abuse_allowances_put(d, j->allow, &j->n_allow);
 	for (size_t i = 0; i < j->n; i++)
 		free(j->items[i].bytes);
 	free(j->items);
@@ -458,7 +423,7 @@ int node_admission_add(struct node_dissem *d, struct dlink *dl, const uint8_t *b
 		d->c.inbound_dropped++;
 		return -ENOBUFS;
 	}
-	if (node_dissem_grow((void **)&d->pend, &d->cap_pend, d->n_pend + 1, sizeof(*d->pend)))
+	if (proto_array_grow((void **)&d->pend, &d->cap_pend, d->n_pend + 1, sizeof(*d->pend)))
 		return -ENOMEM;
 	it = &d->pend[d->n_pend];
 	memset(it, 0, sizeof(*it));

@@ -11,6 +11,7 @@
 
 #include "node/common/log.h"
 #include "node/overlay/dissem_int.h"
+#include "proto/array.h"
 #include "proto/error.h"
 #include "proto/gossip.h"
 #include "proto/link.h"
@@ -67,7 +68,7 @@ void node_catchup_hide(struct node_dissem *d, uint64_t created_ms, const uint8_t
 	at = hidden_lower(d, key);
 	if (at < d->n_hidden && memcmp(d->hidden[at], key, sizeof(key)) == 0)
 		return;
-	if (node_dissem_grow((void **)&d->hidden, &d->cap_hidden, d->n_hidden + 1,
+	if (proto_array_grow((void **)&d->hidden, &d->cap_hidden, d->n_hidden + 1,
 			     sizeof(*d->hidden))) {
 		log_warning("dissem: out of memory: an anonymous report in its stem is visible to "
 			    "catch-up");

@@ -113,14 +113,19 @@ static int load_report_msg(struct node_dissem *d, const uint8_t id[32], enum pro
 	uint8_t *bytes = NULL;
 	size_t len;
 	int rc = store_report_get(d->store, NULL, id, &bytes, &len);
+	bool bad;
 
 	if (rc == STORE_E_NOT_FOUND)
 		return 1;
 	if (rc)
 		return rc;
-	if (proto_report_decode(&d->scratch, bytes, len) ||
-	    policy_egress_check_report(&d->snap->pcfg, path, &d->scratch, target) ==
-		    POLICY_EGRESS_DENY) {
+	bad = proto_report_decode(&d->scratch, bytes, len) != 0;
+
+	/* A member that replaced its keys receives what was addressed to its old id. */
+	if (!bad && target)
+		target = policy_egress_named_recipient(&d->scratch, d->snap->newest, target);
+	if (bad || policy_egress_check_report(&d->snap->pcfg, path, &d->scratch, target) ==
+			   POLICY_EGRESS_DENY) {
 		d->c.egress_denied++;
 		free(bytes);
 		return 1;
@@ -278,24 +283,6 @@ void node_dissem_arm_timer(struct node_dissem *d)
 	if (sd < at)
 		at = sd;
 	uv_timer_start(&d->timer, on_timer, at > now ? at - now : 0, 0);
-}
-
-int node_dissem_grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	void *p;
-	size_t nc;
-
-	if (need <= *cap)
-		return 0;
-	nc = *cap ? *cap * 2 : 64;
-	while (nc < need)
-		nc *= 2;
-	p = realloc(*arr, nc * elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = nc;
-	return 0;
 }
 
 /* ------------------------------------------------------------------ overlay callbacks */
@@ -672,6 +659,7 @@ void node_dissem_set_snap(struct node_dissem *d, struct node_snap *snap)
 
 	d->snap = node_snap_ref(snap);
 	node_snap_unref(old);
+	node_sealed_on_snap(d);
 }
 
 int node_dissem_set_config(struct node_dissem *d, const struct node_dissem_config *cfg)
@@ -740,7 +728,7 @@ void node_dissem_set_notice_hooks(struct node_dissem *d, const struct node_disse
 
 void node_dissem_demand_clear(struct node_dissem *d, unsigned source)
 {
-	if (d && d->ov)
+	if (d && d->ov && !d->stopping)
 		node_overlay_demand_clear(d->ov, source);
 }
 
@@ -825,6 +813,11 @@ void node_dissem_stop(struct node_dissem *d, void (*done)(void *arg), void *arg)
 		return;
 	}
 	d->stopping = true;
+	/*
+	 * The overlay stopped first and is freed by now; the notices' timer may still ask for
+	 * demands until the daemon closes it.
+	 */
+	d->ov = NULL;
 	d->done = done;
 	d->done_arg = arg;
 	node_abuse_flush(d); /* offences not yet stored; maybe_finish_stop() waits for it */

@@ -190,6 +190,17 @@ void node_dissem_roster_adopted(struct node_dissem *d, uint64_t epoch);
 void node_dissem_roster_refused(struct node_dissem *d, const uint8_t peer[32], int err);
 
 /*
+ * node_dissem_refused() - something from member @peer that no honest member sends (a notice
+ * whose signature or addressing is wrong) was refused off the loop: the member is charged as
+ * for a refused report, whether or not its link is still up, and its link is closed when
+ * that is its offence (policy/abuse.h). Loop thread; not from inside a link callback.
+ * node_dissem_member_refused() - whether member @peer is refused for abuse now (what it
+ * sends meanwhile is dropped unread).
+ */
+void node_dissem_refused(struct node_dissem *d, const uint8_t peer[32]);
+bool node_dissem_member_refused(struct node_dissem *d, const uint8_t peer[32]);
+
+/*
  * Notices (node/daemon/notices.h) ride on the links but not on dissemination: a NOTICE or
  * NOTICE_ACK from member @peer is handed to these hooks as is (bytes borrowed for the
  * call), and on_link_up tells when a link to @peer came up (send what waits for it).

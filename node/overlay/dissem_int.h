@@ -190,7 +190,7 @@ struct node_dissem {
 	 * records not yet stored: at most one job writes them at a time.
 	 */
 	struct policy_abuse *abuse;
-	struct allowance *allowances; /* held by running admission jobs */
+	struct allowance *allowances; /* held by running admission and sealed jobs */
 	struct store_abuse_record *abuse_unsaved;
 	size_t n_abuse_unsaved, cap_abuse_unsaved;
 	bool abuse_saving;
@@ -217,9 +217,6 @@ struct node_dissem {
 
 /* Wall clock, ms since the Unix epoch (admission, the store and the outbox use it). */
 uint64_t node_dissem_wall_ms(void);
-
-/* Grow *@arr (elements of @elem bytes, capacity *@cap) to hold @need. 0 or -ENOMEM. */
-int node_dissem_grow(void **arr, size_t *cap, size_t need, size_t elem);
 
 /* The up link to member @id, or NULL. */
 struct dlink *node_dissem_slot_of_member(struct node_dissem *d, const uint8_t id[32]);
@@ -261,6 +258,23 @@ void node_abuse_close(struct node_dissem *d);
 bool node_dissem_charge(struct node_dissem *d, const uint8_t id[32], enum charge what);
 bool node_dissem_charge_link(struct node_dissem *d, struct dlink *dl, enum charge what);
 void node_dissem_close_abusive(struct node_dissem *d);
+
+/*
+ * Allowances (struct allowance) of the jobs that verify members' input in the pool (admission
+ * jobs, sealed submissions), loop thread unless said otherwise:
+ * node_abuse_allowance_of() - index in @allow[0..*@n_allow) of member @id's allowance, the
+ * one running jobs share or a new reservation (policy_abuse_reserve()), referenced and
+ * appended (at most @cap entries). Returns the index, -ENOMEM.
+ * node_abuse_allowances_put() - drop the references in @allow; the last one gives the
+ * reservation back; *@n_allow becomes 0.
+ * node_abuse_allowance_use() / node_abuse_allowance_left() - count one refusal found in the
+ * member's input / whether it may still be verified (any thread: atomic).
+ */
+int node_abuse_allowance_of(struct node_dissem *d, struct allowance **allow, size_t *n_allow,
+			    size_t cap, const uint8_t id[32]);
+void node_abuse_allowances_put(struct node_dissem *d, struct allowance **allow, size_t *n_allow);
+void node_abuse_allowance_use(struct allowance *a);
+bool node_abuse_allowance_left(struct allowance *a);
 
 /* How much longer (ms) member @id is refused; 0 when it is not. */
 uint64_t node_abuse_refused_ms(struct node_dissem *d, const uint8_t id[32]);
@@ -352,5 +366,11 @@ void node_sealed_on_message(struct node_dissem *d, struct dlink *dl,
 			    const struct proto_link_msg *m);
 /* Once a second: re-send pages, time out questions, expire. */
 void node_sealed_periodic(struct node_dissem *d, uint64_t now);
+/*
+ * node_sealed_on_snap() - @d->snap was replaced: when its ring floor
+ * (proto_sealed_ring_floor()) rose, submissions below it are refused from now on and an
+ * opening job deletes the held ones and evaluates their groups again.
+ */
+void node_sealed_on_snap(struct node_dissem *d);
 
 #endif

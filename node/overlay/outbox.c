@@ -12,6 +12,7 @@
 
 #include "node/common/log.h"
 #include "node/overlay/dissem_int.h"
+#include "proto/array.h"
 #include "proto/error.h"
 #include "proto/link.h"
 #include "proto/report.h"
@@ -52,7 +53,7 @@ void node_outbox_scan(struct node_dissem *d)
 			node_dissem_demand(d, due[i].recipient, NODE_OVERLAY_DEMAND_OUTBOX);
 			continue;
 		}
-		if (node_dissem_grow((void **)&d->puts, &d->cap_puts, d->n_puts + 1,
+		if (proto_array_grow((void **)&d->puts, &d->cap_puts, d->n_puts + 1,
 				     sizeof(*d->puts)))
 			break;
 		node_dissem_enqueue(d, dl, Q_DIRECT, due[i].report_id, NULL, 0);
@@ -89,7 +90,7 @@ void node_outbox_on_ack(struct node_dissem *d, struct dlink *dl, const uint8_t i
 {
 	struct del *x;
 
-	if (node_dissem_grow((void **)&d->dels, &d->cap_dels, d->n_dels + 1, sizeof(*d->dels)))
+	if (proto_array_grow((void **)&d->dels, &d->cap_dels, d->n_dels + 1, sizeof(*d->dels)))
 		return;
 	x = &d->dels[d->n_dels++];
 	memcpy(x->report_id, id, 32);

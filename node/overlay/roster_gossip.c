@@ -120,10 +120,9 @@ void node_roster_gossip_on_roster(struct node_dissem *d, struct dlink *dl, const
 void node_dissem_roster_refused(struct node_dissem *d, const uint8_t peer[32], int err)
 {
 	/* The member's budget, whether or not its link is still up. */
-	if (err == -EBUSY || err == -ENOMEM || d->stopping)
+	if (err == -EBUSY || err == -ENOMEM)
 		return;
-	node_dissem_charge(d, peer, CHARGE_REJECT);
-	node_dissem_close_abusive(d);
+	node_dissem_refused(d, peer);
 }
 
 /*

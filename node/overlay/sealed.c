@@ -37,6 +37,7 @@
 #include "node/common/workq.h"
 #include "node/overlay/dissem_int.h"
 #include "node/overlay/overlay.h"
+#include "proto/array.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "proto/indicator.h"
@@ -114,7 +115,11 @@ struct in_sub {
 	uint8_t *bytes;
 	size_t len;
 	struct node_link *l; /* the link it came on: not sent back there */
+	uint8_t peer[32];    /* that link's member: a forged one is its doing */
+	uint32_t allow;	     /* index of the member's allowance in its job's allow[] */
 	bool stored;
+	bool blame;   /* its signature (or encoding) is bad: charged to the member of its link */
+	bool dropped; /* not verified: its member is past its budget */
 };
 
 struct node_sealed {
@@ -150,12 +155,22 @@ struct node_sealed {
 	uint8_t (*groups)[32];
 	size_t n_groups, cap_groups;
 	bool open_running;
+	size_t open_n; /* the running opening job's groups, + 1 when it sweeps (status) */
+	/*
+	 * The ring floor of the current snapshot (proto_sealed_ring_floor()): submissions of
+	 * older epochs are refused and stop counting; @sweep asks the next opening job to delete
+	 * the held ones and evaluate their groups again (at start and whenever it rises).
+	 */
+	uint64_t floor;
+	bool sweep;
 	uint64_t next_expire;
 	unsigned jobs;
 	struct {
 		uint64_t own, received, duplicates, refused, stored, forwarded, resent;
 		uint64_t opened, cheats, evals, eval_elements, quota_refused, open_dropped;
-		uint64_t failed;
+		uint64_t failed, below_floor;
+		uint64_t verified;	/* ring signatures checked (a pool job each) */
+		uint64_t abuse_dropped; /* submissions of members past their budget, unverified */
 	} c;
 };
 
@@ -200,14 +215,25 @@ static void ask_free(struct ask *a)
 {
 	if (!a)
 		return;
+	/*
+	 * x (the values' ids), rho (the blinds) and the evaluations z give the OPRF outputs r,
+	 * from which each value's group secrets follow: wiped like any secret.
+	 */
+	if (a->x)
+		proto_wipe(a->x, a->m * 32);
 	if (a->rho)
 		proto_wipe(a->rho, a->m * 32);
+	if (a->self_z)
+		proto_wipe(a->self_z, a->m * 32);
 	free(a->x);
 	free(a->b);
 	free(a->rho);
 	free(a->self_z);
-	for (size_t i = 0; i < a->n_ans; i++)
+	for (size_t i = 0; i < a->n_ans; i++) {
+		if (a->ans[i].z)
+			proto_wipe(a->ans[i].z, a->m * 32);
 		free(a->ans[i].z);
+	}
 	if (a->subs)
 		for (size_t i = 0; i < a->m; i++)
 			free(a->subs[i]);
@@ -241,6 +267,11 @@ void node_sealed_free(struct node_dissem *d)
 	d->sealed = NULL;
 }
 
+static uint64_t snap_floor(const struct node_snap *snap)
+{
+	return snap->n_rosters ? proto_sealed_ring_floor(snap->rosters, snap->n_rosters) : 0;
+}
+
 int node_dissem_sealed_setup(struct node_dissem *d, const struct proto_community *c,
 			     uint32_t share_index, const uint8_t share[32])
 {
@@ -251,6 +282,9 @@ int node_dissem_sealed_setup(struct node_dissem *d, const struct proto_community
 	sd->enabled = true;
 	memcpy(sd->community, c->id, 32);
 	sd->set = c->sealed;
+	/* Submissions stored before a roster change that happened while the node was down. */
+	sd->floor = snap_floor(d->snap);
+	sd->sweep = true;
 	if (share_index) {
 		int err = proto_community_oprf_share_check(c, c->id, share_index, share);
 
@@ -296,7 +330,7 @@ static void want_open(struct node_sealed *sd, const uint8_t g[32])
 		if (memcmp(sd->groups[i], g, 32) == 0)
 			return;
 	if (sd->n_groups == PENDING_GROUPS_MAX ||
-	    node_dissem_grow((void **)&sd->groups, &sd->cap_groups, sd->n_groups + 1, 32))
+	    proto_array_grow((void **)&sd->groups, &sd->cap_groups, sd->n_groups + 1, 32))
 		return; /* the next submission of that group asks again */
 	memcpy(sd->groups[sd->n_groups++], g, 32);
 }
@@ -306,14 +340,16 @@ struct open_job {
 	struct node_sealed *sd;
 	uint8_t (*groups)[32];
 	size_t n;
-	bool expire;
+	bool expire, sweep;
+	uint64_t floor;
 	uint32_t oldest_bucket, oldest_day;
-	uint64_t opened, dropped, expired;
+	uint64_t opened, dropped, expired, below_floor;
 };
 
 struct group_read {
 	struct proto_sealed *subs;
 	size_t n;
+	uint64_t floor;
 };
 
 static int read_sub(void *ctx, const uint8_t *key, uint32_t bucket, const uint8_t *bytes,
@@ -325,17 +361,120 @@ static int read_sub(void *ctx, const uint8_t *key, uint32_t bucket, const uint8_
 	(void)bucket;
 	if (gr->n == OPEN_GROUP_MAX)
 		return 1;
-	/* Stored submissions were verified before they were stored. */
-	if (proto_sealed_decode(bytes, len, &gr->subs[gr->n]) == 0)
+	/*
+	 * Stored submissions were verified before they were stored; one below the floor (a
+	 * verification that raced a roster change, or one the sweep has not reached yet) does
+	 * not count.
+	 */
+	if (proto_sealed_decode(bytes, len, &gr->subs[gr->n]) != 0)
+		return 0;
+	if (gr->subs[gr->n].epoch >= gr->floor)
 		gr->n++;
 	return 0;
+}
+
+/* Evaluate group @g: open it, or count more members, when k of its shares agree. */
+static void open_group(struct open_job *j, struct group_read *gr, const struct proto_sealed **ptrs,
+		       const uint8_t g[32])
+{
+	struct store_sealed_opened o = {0};
+	struct proto_sealed_opened op;
+	bool changed;
+
+	gr->n = 0;
+	if (store_sealed_group(j->sd->d->store, NULL, g, read_sub, gr) < 0 ||
+	    gr->n < PROTO_SEALED_K_MIN)
+		return;
+	for (size_t k = 0; k < gr->n; k++)
+		ptrs[k] = &gr->subs[k];
+	if (proto_sealed_open(&op, ptrs, gr->n) != 0)
+		return;
+	memcpy(o.group, g, 32);
+	o.ind = op.value.ind;
+	o.confidence = op.value.confidence;
+	o.count = op.count;
+	o.first_bucket = op.first_bucket;
+	o.last_bucket = op.last_bucket;
+	o.opened_ms = o.updated_ms = node_dissem_wall_ms();
+	j->dropped += op.dropped;
+	if (store_sealed_opened_put(j->sd->d->store, &o, &changed) == 0 && changed) {
+		j->opened++;
+		log_info("sealed: a value was opened: %u members sealed it", op.count);
+	}
+}
+
+#define SWEEP_PAGE 4096
+
+struct sweep_ctx {
+	uint64_t floor;
+	uint8_t (*keys)[STORE_SEALED_KEY_LEN]; /* held submissions below the floor */
+	size_t n, cap;
+	uint8_t last[STORE_SEALED_KEY_LEN];
+	int err;
+};
+
+static int sweep_one(void *ctx, const uint8_t *key, uint32_t bucket, const uint8_t *bytes,
+		     size_t len)
+{
+	struct sweep_ctx *sc = ctx;
+	struct proto_sealed s;
+
+	(void)bucket;
+	memcpy(sc->last, key, STORE_SEALED_KEY_LEN);
+	if (proto_sealed_decode(bytes, len, &s) != 0 || s.epoch >= sc->floor)
+		return 0;
+	if (proto_array_grow((void **)&sc->keys, &sc->cap, sc->n + 1, STORE_SEALED_KEY_LEN)) {
+		sc->err = -ENOMEM;
+		return 1;
+	}
+	memcpy(sc->keys[sc->n++], key, STORE_SEALED_KEY_LEN);
+	return 0;
+}
+
+/*
+ * The ring floor rose (or the node started): delete every held submission below it, so
+ * that it is neither counted nor re-sent and a member's new copy under a current epoch is
+ * not taken for a duplicate of it, then evaluate the groups it belonged to again. A walk
+ * over everything held, one read transaction per page; it runs only when the floor moves.
+ */
+static void sweep_floor(struct open_job *j, struct group_read *gr, const struct proto_sealed **ptrs)
+{
+	struct store *st = j->sd->d->store;
+	struct sweep_ctx sc = {.floor = j->floor};
+	size_t deleted = 0;
+	bool started = false;
+	int n;
+
+	do {
+		n = store_sealed_scan(st, NULL, started ? sc.last : NULL, SWEEP_PAGE, sweep_one,
+				      &sc);
+		started = true;
+	} while (n == SWEEP_PAGE && !sc.err);
+	if (n < 0 || sc.err) {
+		log_warning("sealed: cannot sweep the submissions below the ring floor: %s",
+			    proto_error_str(sc.err ? sc.err : n));
+		goto out;
+	}
+	if (store_sealed_delete(st, (const uint8_t(*)[STORE_SEALED_KEY_LEN])sc.keys, sc.n,
+				&deleted) != 0) {
+		log_warning("sealed: cannot delete the submissions below the ring floor");
+		goto out;
+	}
+	j->below_floor += deleted;
+	/* Keys are in group order: evaluate each group once. */
+	for (size_t i = 0; i < sc.n; i++)
+		if (i == 0 || memcmp(sc.keys[i], sc.keys[i - 1], 32) != 0)
+			open_group(j, gr, ptrs, sc.keys[i]);
+out:
+	free(sc.keys);
 }
 
 static void open_work(uv_work_t *w)
 {
 	struct open_job *j = w->data;
 	struct store *st = j->sd->d->store;
-	struct group_read gr = {.subs = malloc(OPEN_GROUP_MAX * sizeof(*gr.subs))};
+	struct group_read gr = {.subs = malloc(OPEN_GROUP_MAX * sizeof(*gr.subs)),
+				.floor = j->floor};
 	const struct proto_sealed **ptrs = malloc(OPEN_GROUP_MAX * sizeof(*ptrs));
 
 	if (j->expire) {
@@ -344,32 +483,10 @@ static void open_work(uv_work_t *w)
 		if (store_sealed_expire(st, j->oldest_bucket, j->oldest_day, 100000, &n) == 0)
 			j->expired = n;
 	}
-	for (size_t i = 0; gr.subs && ptrs && i < j->n; i++) {
-		struct store_sealed_opened o = {0};
-		struct proto_sealed_opened op;
-		bool changed;
-
-		gr.n = 0;
-		if (store_sealed_group(st, NULL, j->groups[i], read_sub, &gr) < 0 ||
-		    gr.n < PROTO_SEALED_K_MIN)
-			continue;
-		for (size_t k = 0; k < gr.n; k++)
-			ptrs[k] = &gr.subs[k];
-		if (proto_sealed_open(&op, ptrs, gr.n) != 0)
-			continue;
-		memcpy(o.group, j->groups[i], 32);
-		o.ind = op.value.ind;
-		o.confidence = op.value.confidence;
-		o.count = op.count;
-		o.first_bucket = op.first_bucket;
-		o.last_bucket = op.last_bucket;
-		o.opened_ms = o.updated_ms = node_dissem_wall_ms();
-		j->dropped += op.dropped;
-		if (store_sealed_opened_put(st, &o, &changed) == 0 && changed) {
-			j->opened++;
-			log_info("sealed: a value was opened: %u members sealed it", op.count);
-		}
-	}
+	if (j->sweep && gr.subs && ptrs)
+		sweep_floor(j, &gr, ptrs);
+	for (size_t i = 0; gr.subs && ptrs && i < j->n; i++)
+		open_group(j, &gr, ptrs, j->groups[i]);
 	free(gr.subs);
 	free(ptrs);
 }
@@ -383,7 +500,13 @@ static void open_done(uv_work_t *w, int status)
 
 	(void)status;
 	sd->open_running = false;
+	sd->open_n = 0;
 	sd->c.opened += j->opened;
+	sd->c.below_floor += j->below_floor;
+	if (j->below_floor)
+		log_info("sealed: %llu submission(s) of roster epochs below the ring floor %llu "
+			 "deleted (a member left or changed its ring key)",
+			 (unsigned long long)j->below_floor, (unsigned long long)j->floor);
 	/* An opening appended a main feed entry: the SIEM export renders it. */
 	if (j->opened && sd->d->commit_fn && !sd->d->stopping)
 		sd->d->commit_fn(sd->d->commit_ctx);
@@ -397,7 +520,7 @@ static void open_done(uv_work_t *w, int status)
 		node_dissem_maybe_finish_stop(sd->d);
 		return;
 	}
-	if (sd->n_groups)
+	if (sd->n_groups || sd->sweep)
 		kick_open(sd, false);
 }
 
@@ -406,7 +529,7 @@ static void kick_open(struct node_sealed *sd, bool expire)
 	struct open_job *j;
 	uint32_t day = today();
 
-	if (sd->open_running || sd->d->stopping || (!sd->n_groups && !expire))
+	if (sd->open_running || sd->d->stopping || (!sd->n_groups && !expire && !sd->sweep))
 		return;
 	j = calloc(1, sizeof(*j));
 	if (!j)
@@ -417,17 +540,41 @@ static void kick_open(struct node_sealed *sd, bool expire)
 	sd->groups = NULL;
 	sd->n_groups = sd->cap_groups = 0;
 	j->expire = expire;
+	j->sweep = sd->sweep;
+	j->floor = sd->floor;
 	j->oldest_bucket = day >= sd->set.window_days ? day - sd->set.window_days + 1 : 0;
 	j->oldest_day = day ? day - 1 : 0;
 	j->w.data = j;
 	sd->open_running = true;
+	sd->open_n = j->n + j->sweep;
+	sd->sweep = false;
 	job_begin(sd);
 	if (node_workq_queue(sd->d->loop, &j->w, open_work, open_done)) {
 		sd->open_running = false;
+		sd->open_n = 0;
+		sd->sweep = j->sweep;
 		job_end(sd);
 		free(j->groups);
 		free(j);
 	}
+}
+
+void node_sealed_on_snap(struct node_dissem *d)
+{
+	struct node_sealed *sd = d->sealed;
+	uint64_t floor;
+
+	if (!sd || !sd->enabled)
+		return;
+	floor = snap_floor(d->snap);
+	if (floor <= sd->floor)
+		return;
+	log_info("sealed: ring floor now roster epoch %llu: submissions of older epochs no "
+		 "longer count",
+		 (unsigned long long)floor);
+	sd->floor = floor;
+	sd->sweep = true;
+	kick_open(sd, false);
 }
 
 /* ------------------------------------------------------------------ received submissions */
@@ -480,6 +627,9 @@ struct in_job {
 	struct node_snap *snap;
 	struct in_sub *items;
 	size_t n;
+	struct allowance **allow; /* referenced, one per member */
+	size_t n_allow;
+	uint64_t verified;
 };
 
 /*
@@ -487,10 +637,13 @@ struct in_job {
  * member must still be a member of the newest roster with the same ring key: a member's
  * ring tag is one per ring key and group, so a member that rotated its keys (or left, or
  * was retired) would otherwise count twice toward k, once under each key's epoch
- * (PROTO_E_RING_SIGNER: a ring member's key is no longer current).
+ * (PROTO_E_RING_SIGNER: a ring member's key is no longer current). *@blame is set when the
+ * signature itself is bad: an honest node forwards only submissions it verified, so that one
+ * is the doing of the member whose link delivered it (a ring that is no longer current, or an
+ * epoch this node no longer holds, can be an honest node's older view).
  */
 static int verify_sub(const struct node_snap *snap, const uint8_t *bytes, size_t len,
-		      struct proto_sealed *s)
+		      struct proto_sealed *s, bool *blame)
 {
 	const struct proto_roster *r;
 	uint8_t(*keys)[32];
@@ -517,6 +670,7 @@ static int verify_sub(const struct node_snap *snap, const uint8_t *bytes, size_t
 		memcpy(keys[i], m->ring_pk, 32);
 	}
 	err = proto_sealed_verify(bytes, len, s, (const uint8_t(*)[32])keys);
+	*blame = err && err != -ENOMEM;
 	free(keys);
 	return err;
 }
@@ -531,9 +685,20 @@ static void in_work(uv_work_t *w)
 	if (!items || !s)
 		goto out;
 	for (size_t i = 0; i < j->n; i++) {
-		int err = verify_sub(j->snap, j->items[i].bytes, j->items[i].len, &s[i]);
+		struct allowance *a = j->allow[j->items[i].allow];
+		int err;
 
 		j->items[i].stored = false;
+		j->items[i].blame = false;
+		if (!node_abuse_allowance_left(a)) {
+			j->items[i].dropped = true;
+			continue;
+		}
+		j->verified++;
+		err = verify_sub(j->snap, j->items[i].bytes, j->items[i].len, &s[i],
+				 &j->items[i].blame);
+		if (j->items[i].blame)
+			node_abuse_allowance_use(a);
 		if (err) {
 			log_debug("sealed: a submission was refused: %s", proto_error_str(err));
 			continue;
@@ -568,21 +733,29 @@ static void in_done(uv_work_t *w, int status)
 
 	(void)status;
 	sd->in_running = false;
+	sd->c.verified += j->verified;
+	node_abuse_allowances_put(d, j->allow, &j->n_allow);
 	for (size_t i = 0; i < j->n; i++) {
 		struct in_sub *it = &j->items[i];
 
-		if (it->stored && !d->stopping) {
+		if (it->dropped) {
+			sd->c.abuse_dropped++;
+		} else if (it->stored && !d->stopping) {
 			sd->c.stored++;
 			flood(d, it->bytes, it->len, it->l);
 			if (proto_sealed_decode(it->bytes, it->len, &s) == 0)
 				want_open(sd, s.group);
 		} else if (!it->stored) {
 			sd->c.refused++;
+			/* The member's budget, whether or not its link is still up. */
+			if (it->blame && !d->stopping)
+				node_dissem_charge(d, it->peer, CHARGE_REJECT);
 		}
 		pend_del(sd, it->key);
 		free(it->bytes);
 	}
 	free(j->items);
+	free(j->allow);
 	node_snap_unref(j->snap);
 	free(j);
 	job_end(sd);
@@ -590,8 +763,49 @@ static void in_done(uv_work_t *w, int status)
 		node_dissem_maybe_finish_stop(d);
 		return;
 	}
+	node_dissem_close_abusive(d);
 	kick_open(sd, false);
 	kick_in(sd);
+}
+
+/* A queued submission of a member refused for abuse: not verified, counted and forgotten. */
+static void in_drop(struct node_sealed *sd, struct in_sub *it)
+{
+	sd->c.abuse_dropped++;
+	pend_del(sd, it->key);
+	free(it->bytes);
+}
+
+/*
+ * Take up to IN_BATCH queued submissions, in order, into @j: those of members refused for
+ * abuse are dropped unverified; the others carry their member's allowance (shared with the
+ * admission jobs), so a member whose submissions are forged costs at most its budget of
+ * signature checks however many it queued.
+ */
+static void in_take(struct node_sealed *sd, struct in_job *j, size_t cap)
+{
+	struct node_dissem *d = sd->d;
+	size_t keep = 0, i;
+
+	for (i = 0; i < sd->n_in && j->n < cap; i++) {
+		struct in_sub *it = &sd->in[i];
+		int a;
+
+		if (node_abuse_refused_ms(d, it->peer)) {
+			in_drop(sd, it);
+			continue;
+		}
+		a = node_abuse_allowance_of(d, j->allow, &j->n_allow, cap, it->peer);
+		if (a < 0) {
+			sd->in[keep++] = *it;
+			continue;
+		}
+		it->allow = (uint32_t)a;
+		it->dropped = false;
+		j->items[j->n++] = *it;
+	}
+	memmove(sd->in + keep, sd->in + i, (sd->n_in - i) * sizeof(*sd->in));
+	sd->n_in = keep + (sd->n_in - i);
 }
 
 static void kick_in(struct node_sealed *sd)
@@ -605,14 +819,21 @@ static void kick_in(struct node_sealed *sd)
 	if (!j)
 		return;
 	j->items = malloc(n * sizeof(*j->items));
-	if (!j->items) {
+	j->allow = malloc(n * sizeof(*j->allow));
+	if (!j->items || !j->allow) {
+		free(j->items);
+		free(j->allow);
 		free(j);
 		return;
 	}
-	memcpy(j->items, sd->in, n * sizeof(*j->items));
-	memmove(sd->in, sd->in + n, (sd->n_in - n) * sizeof(*sd->in));
-	sd->n_in -= n;
-	j->n = n;
+	in_take(sd, j, n);
+	if (!j->n) {
+		node_abuse_allowances_put(sd->d, j->allow, &j->n_allow);
+		free(j->items);
+		free(j->allow);
+		free(j);
+		return;
+	}
 	j->sd = sd;
 	j->snap = node_snap_ref(sd->d->snap);
 	j->w.data = j;
@@ -621,19 +842,25 @@ static void kick_in(struct node_sealed *sd)
 	if (node_workq_queue(sd->d->loop, &j->w, in_work, in_done)) {
 		sd->in_running = false;
 		job_end(sd);
-		for (size_t i = 0; i < n; i++) {
+		node_abuse_allowances_put(sd->d, j->allow, &j->n_allow);
+		for (size_t i = 0; i < j->n; i++) {
 			pend_del(sd, j->items[i].key);
 			free(j->items[i].bytes);
 		}
 		node_snap_unref(j->snap);
 		free(j->items);
+		free(j->allow);
 		free(j);
 	}
 }
 
 /*
  * A SEALED message: the cheap checks on the loop (so a copy held already or one of another
- * community costs no signature check), then a verification job.
+ * community costs no signature check), then a verification job. A submission that does not
+ * decode or names another community or k was never forwarded by an honest node (each
+ * verifies before it forwards): it is charged to the link's member like a refused report. An
+ * epoch not held or a day outside the window can be an honest node's view (a roster not yet
+ * here, a re-send around midnight): refused without blame.
  */
 static void on_sealed(struct node_sealed *sd, struct dlink *dl, const uint8_t *p, size_t len)
 {
@@ -646,13 +873,21 @@ static void on_sealed(struct node_sealed *sd, struct dlink *dl, const uint8_t *p
 	int err;
 
 	sd->c.received++;
+	if (node_abuse_refused_ms(d, dl->member_id)) {
+		sd->c.abuse_dropped++; /* its link is being closed */
+		return;
+	}
 	err = proto_sealed_decode(p, len, &s);
 	if (!err && memcmp(s.community, sd->community, 32) != 0)
 		err = PROTO_E_ROSTER_COMMUNITY;
 	if (!err && s.k != sd->set.k)
 		err = PROTO_E_SEALED_K;
+	if (err && err != -ENOMEM)
+		node_dissem_charge_link(d, dl, CHARGE_REJECT);
 	if (!err && !node_snap_roster(d->snap, s.epoch))
 		err = PROTO_E_ROSTER_EPOCH;
+	if (!err && s.epoch < sd->floor)
+		err = PROTO_E_RING_SIGNER; /* below the ring floor: a ring key is no longer current */
 	if (!err && (s.bucket + sd->set.window_days <= day || s.bucket > day + 1))
 		err = PROTO_E_RANGE; /* outside the window: expired, or from the future */
 	if (err) {
@@ -687,7 +922,7 @@ static void on_sealed(struct node_sealed *sd, struct dlink *dl, const uint8_t *p
 		sd->c.refused++; /* a later copy (or the next link-up) brings it again */
 		return;
 	}
-	if (node_dissem_grow((void **)&sd->in, &sd->cap_in, sd->n_in + 1, sizeof(*sd->in)))
+	if (proto_array_grow((void **)&sd->in, &sd->cap_in, sd->n_in + 1, sizeof(*sd->in)))
 		return;
 	it = &sd->in[sd->n_in];
 	it->bytes = malloc(len);
@@ -699,6 +934,8 @@ static void on_sealed(struct node_sealed *sd, struct dlink *dl, const uint8_t *p
 	memcpy(it->bytes, p, len);
 	it->len = len;
 	it->l = dl->l;
+	memcpy(it->peer, dl->member_id, 32);
+	it->stored = it->blame = it->dropped = false;
 	sd->n_in++;
 	kick_in(sd);
 }
@@ -809,6 +1046,11 @@ static void answer_now(struct node_dissem *d, struct dlink *dl, uint64_t req,
 	free(a);
 }
 
+/*
+ * An OPRF_EVAL request. One that does not decode is charged to the link's member like a
+ * refused report (an honest member's requests always do); a well-formed one costs the
+ * member its durable daily quota before it is evaluated.
+ */
 static void on_eval(struct node_sealed *sd, struct dlink *dl, const uint8_t *p, size_t len)
 {
 	struct node_dissem *d = sd->d;
@@ -819,6 +1061,8 @@ static void on_eval(struct node_sealed *sd, struct dlink *dl, const uint8_t *p, 
 
 		if (e && proto_sealed_eval_decode(e, p, len) == 0)
 			answer_now(d, dl, e->req, PROTO_SEALED_NO_SHARE, 0);
+		else if (e)
+			node_dissem_charge_link(d, dl, CHARGE_REJECT);
 		free(e);
 		return;
 	}
@@ -826,6 +1070,7 @@ static void on_eval(struct node_sealed *sd, struct dlink *dl, const uint8_t *p, 
 	if (!j)
 		return;
 	if (proto_sealed_eval_decode(&j->e, p, len) != 0) {
+		node_dissem_charge_link(d, dl, CHARGE_REJECT);
 		free(j);
 		return;
 	}
@@ -834,7 +1079,7 @@ static void on_eval(struct node_sealed *sd, struct dlink *dl, const uint8_t *p, 
 		free(j);
 		return;
 	}
-	if (node_dissem_grow((void **)&sd->evq, &sd->cap_evq, sd->n_evq + 1, sizeof(*sd->evq))) {
+	if (proto_array_grow((void **)&sd->evq, &sd->cap_evq, sd->n_evq + 1, sizeof(*sd->evq))) {
 		free(j);
 		return;
 	}
@@ -1010,17 +1255,20 @@ static void on_answer(struct node_sealed *sd, struct dlink *dl, const uint8_t *p
 
 	if (!ans)
 		return;
-	if (proto_sealed_answer_decode(ans, p, len) != 0)
+	if (proto_sealed_answer_decode(ans, p, len) != 0) {
+		/* An honest holder's answers always decode: charged like a refused report. */
+		node_dissem_charge_link(d, dl, CHARGE_REJECT);
 		goto out;
+	}
 	for (a = sd->asks; a && a->id != ans->req; a = a->next)
 		;
 	if (!a || a->state != ASK_WAITING || !a->waiting[slot])
 		goto out;
 	a->waiting[slot] = false;
-	if (ans->index) {
-		sd->quota_left[ans->index] = ans->quota_left;
-		sd->quota_known[ans->index] = true;
-	}
+	/*
+	 * The quota left is recorded (for `status`) only for the index the peer announced on
+	 * this link: a member must not set the figure shown for another holder.
+	 */
 	switch (ans->status) {
 	case PROTO_SEALED_OK:
 		if (ans->index != sd->link_holder[slot] || ans->m != a->m ||
@@ -1033,6 +1281,8 @@ static void on_answer(struct node_sealed *sd, struct dlink *dl, const uint8_t *p
 			log_debug("sealed: it was share holder %u", sd->link_holder[slot]);
 			break;
 		}
+		sd->quota_left[ans->index] = ans->quota_left;
+		sd->quota_known[ans->index] = true;
 		a->ans[a->n_ans].z = malloc(a->m * 32);
 		if (!a->ans[a->n_ans].z)
 			break;
@@ -1043,6 +1293,16 @@ static void on_answer(struct node_sealed *sd, struct dlink *dl, const uint8_t *p
 		a->n_ans++;
 		break;
 	case PROTO_SEALED_QUOTA:
+		if (ans->index != sd->link_holder[slot]) {
+			sd->link_bad[slot] = true;
+			sd->c.cheats++;
+			log_warning("sealed: an OPRF share holder refused for the quota of another "
+				    "index; not asked again on this link");
+			log_debug("sealed: it was share holder %u", sd->link_holder[slot]);
+			break;
+		}
+		sd->quota_left[ans->index] = ans->quota_left;
+		sd->quota_known[ans->index] = true;
 		a->quota_min = a->quota_seen ? (ans->quota_left < a->quota_min ? ans->quota_left
 									       : a->quota_min)
 					     : ans->quota_left;
@@ -1128,6 +1388,7 @@ static void finish_work(uv_work_t *w)
 						      .len = a->sub_len[i]};
 	}
 	proto_wipe(r, sizeof(r));
+	proto_wipe(z, sizeof(z));
 	if (!err)
 		err = store_sealed_put(sd->d->store, items, a->m);
 	a->n_new = 0;
@@ -1135,6 +1396,8 @@ static void finish_work(uv_work_t *w)
 		a->n_new += items[i].stored;
 out:
 	a->err = err;
+	if (zs)
+		proto_wipe(zs, t * 32);
 	free(zs);
 	free(ring_idx);
 	free(ring);
@@ -1366,6 +1629,8 @@ void node_sealed_periodic(struct node_dissem *d, uint64_t now)
 
 	if (!sd->enabled)
 		return;
+	if (sd->sweep)
+		kick_open(sd, false);
 	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++) {
 		struct dlink *dl = &d->links[i];
 		struct resend_ctx rc = {.d = d, .dl = dl, .last = sd->resend_after[i]};
@@ -1419,6 +1684,9 @@ json_t *node_dissem_sealed_json(struct node_dissem *d)
 		      (json_int_t)opened, "quota_left", q);
 	if (!o)
 		return NULL;
+	json_object_set_new(o, "ring_floor", json_integer((json_int_t)sd->floor));
+	json_object_set_new(o, "groups_pending",
+			    json_integer((json_int_t)(sd->n_groups + sd->open_n + sd->sweep)));
 	json_object_set_new(o, "holder_index",
 			    sd->holder ? json_integer(sd->share_index) : json_null());
 	{
@@ -1430,7 +1698,8 @@ json_t *node_dissem_sealed_json(struct node_dissem *d)
 	}
 	json_object_set_new(
 		o, "counters",
-		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+			  "s:I}",
 			  "sealed_here", (json_int_t)sd->c.own, "received",
 			  (json_int_t)sd->c.received, "duplicates", (json_int_t)sd->c.duplicates,
 			  "refused", (json_int_t)sd->c.refused, "stored", (json_int_t)sd->c.stored,
@@ -1439,6 +1708,9 @@ json_t *node_dissem_sealed_json(struct node_dissem *d)
 			  (json_int_t)sd->c.cheats, "evaluations_served", (json_int_t)sd->c.evals,
 			  "elements_evaluated", (json_int_t)sd->c.eval_elements,
 			  "quota_refusals_sent", (json_int_t)sd->c.quota_refused, "seal_failed",
-			  (json_int_t)sd->c.failed));
+			  (json_int_t)sd->c.failed, "verified", (json_int_t)sd->c.verified,
+			  "abuse_dropped", (json_int_t)sd->c.abuse_dropped));
+	json_object_set_new(json_object_get(o, "counters"), "below_floor_deleted",
+			    json_integer((json_int_t)sd->c.below_floor));
 	return o;
 }

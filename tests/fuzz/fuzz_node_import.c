@@ -22,6 +22,7 @@
 #include "node/format/import.h"
 #include "proto/error.h"
 #include "proto/indicator.h"
+#include "proto/mp.h"
 #include "proto/report.h"
 
 struct digest {
@@ -35,27 +36,6 @@ static void mix(struct digest *d, const void *p, size_t len)
 	for (size_t i = 0; i < len; i++)
 		d->h = (d->h ^ b[i]) * 0x100000001b3ull; /* FNV-1a */
 	d->h = (d->h ^ 0xff) * 0x100000001b3ull;
-}
-
-static bool utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	for (size_t i = 0; i < len;) {
-		unsigned c = p[i], n = c < 0x80	  ? 0
-				       : c < 0xc2 ? 9
-				       : c < 0xe0 ? 1
-				       : c < 0xf0 ? 2
-				       : c < 0xf5 ? 3
-						  : 9;
-		if (n == 9 || len - i <= n)
-			return false;
-		for (unsigned k = 1; k <= n; k++)
-			if ((p[i + k] & 0xc0) != 0x80)
-				return false;
-		i += n + 1;
-	}
-	return true;
 }
 
 static void check_item(const struct node_import_item *it)
@@ -73,7 +53,7 @@ static void check_item(const struct node_import_item *it)
 		abort();
 	for (size_t i = 0; i < it->n_tags; i++) {
 		size_t l = strlen(it->tags[i]);
-		if (l == 0 || l > PROTO_REPORT_TAG_LEN_MAX || !utf8_valid(it->tags[i], l))
+		if (l == 0 || l > PROTO_REPORT_TAG_LEN_MAX || !proto_mp_utf8_valid(it->tags[i], l))
 			abort();
 		for (size_t k = 0; k < i; k++)
 			if (!strcmp(it->tags[i], it->tags[k]))
@@ -81,7 +61,7 @@ static void check_item(const struct node_import_item *it)
 	}
 	if (it->description_len > PROTO_REPORT_DESC_MAX ||
 	    it->description_len != strlen(it->description) ||
-	    !utf8_valid(it->description, it->description_len))
+	    !proto_mp_utf8_valid(it->description, it->description_len))
 		abort();
 }
 

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "policy/redact.h"
+#include "proto/mp.h"
 #include "proto/roster.h"
 
 #define MAX_MEMBERS 6
@@ -56,39 +57,6 @@ static void take_str(struct input *in, char out[STR_MAX + 1])
 			out[k++] = (char)c;
 	}
 	out[k] = '\0';
-}
-
-static bool utf8_valid(const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len;) {
-		uint32_t cp;
-		size_t n;
-
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (p[i] >= 0xC2 && p[i] <= 0xDF)
-			n = 2, cp = p[i] & 0x1F;
-		else if (p[i] >= 0xE0 && p[i] <= 0xEF)
-			n = 3, cp = p[i] & 0x0F;
-		else if (p[i] >= 0xF0 && p[i] <= 0xF4)
-			n = 4, cp = p[i] & 0x07;
-		else
-			return false;
-		if (i + n > len)
-			return false;
-		for (size_t k = 1; k < n; k++) {
-			if ((p[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = cp << 6 | (p[i + k] & 0x3F);
-		}
-		if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-		    (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += n;
-	}
-	return true;
 }
 
 static bool alnum(uint8_t c)
@@ -202,7 +170,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (nred * POLICY_REDACT_TOKEN_LEN > out_len || (nred == 0 && out_len != in.n))
 		abort();
-	if (utf8_valid(in.p, in.n) && !utf8_valid((const uint8_t *)out, out_len))
+	if (proto_mp_utf8_valid((const char *)in.p, in.n) && !proto_mp_utf8_valid(out, out_len))
 		abort();
 
 	rc = policy_redact_text(rd, (const char *)in.p, in.n, again, out_len + 1, &again_len, NULL);

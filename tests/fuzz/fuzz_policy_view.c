@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "policy/strip.h"
+#include "proto/mp.h"
 #include "proto/roster.h"
 
 #define MAX_MEMBERS 6
@@ -60,39 +61,6 @@ static size_t take_str(struct input *in, char *out, size_t max)
 	}
 	out[k] = '\0';
 	return k;
-}
-
-static bool utf8_valid(const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len;) {
-		uint32_t cp;
-		size_t n;
-
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (p[i] >= 0xC2 && p[i] <= 0xDF)
-			n = 2, cp = p[i] & 0x1F;
-		else if (p[i] >= 0xE0 && p[i] <= 0xEF)
-			n = 3, cp = p[i] & 0x0F;
-		else if (p[i] >= 0xF0 && p[i] <= 0xF4)
-			n = 4, cp = p[i] & 0x07;
-		else
-			return false;
-		if (i + n > len)
-			return false;
-		for (size_t k = 1; k < n; k++) {
-			if ((p[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = cp << 6 | (p[i + k] & 0x3F);
-		}
-		if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-		    (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += n;
-	}
-	return true;
 }
 
 static bool alnum(uint8_t c)
@@ -151,7 +119,7 @@ static void check_text(const char *s, size_t len, size_t cap)
 {
 	if (len >= cap || s[len] != '\0' || strlen(s) != len)
 		abort();
-	if (inputs_utf8 && !utf8_valid((const uint8_t *)s, len))
+	if (inputs_utf8 && !proto_mp_utf8_valid(s, len))
 		abort();
 }
 
@@ -229,7 +197,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (int k = 0; k < 4; k++) {
 			size_t len = take_str(&in, mstr[i][k], STR_MAX);
 
-			inputs_utf8 &= utf8_valid((const uint8_t *)mstr[i][k], len);
+			inputs_utf8 &= proto_mp_utf8_valid(mstr[i][k], len);
 		}
 		memset(&m, 0, sizeof(m));
 		memset(m.id, (int)(i + 1), 32);
@@ -289,12 +257,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		v->n_tags = take_byte(&in) % (PROTO_REPORT_TAGS_MAX + 1);
 		for (size_t t = 0; t < v->n_tags; t++) {
 			len = take_str(&in, tags[i][t], PROTO_REPORT_TAG_LEN_MAX);
-			inputs_utf8 &= utf8_valid((const uint8_t *)tags[i][t], len);
+			inputs_utf8 &= proto_mp_utf8_valid(tags[i][t], len);
 			v->tags[t].ptr = tags[i][t];
 			v->tags[t].len = len;
 		}
 		len = take_str(&in, descs[i], PROTO_REPORT_DESC_MAX);
-		inputs_utf8 &= utf8_valid((const uint8_t *)descs[i], len);
+		inputs_utf8 &= proto_mp_utf8_valid(descs[i], len);
 		v->description.ptr = descs[i];
 		v->description.len = len;
 	}

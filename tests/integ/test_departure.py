@@ -54,6 +54,9 @@ def test_departure():
         c.daemons[0].signal(signal.SIGHUP)
         ct.wait_for(lambda: all(ct.status(d)["roster"]["epoch"] == 2 for d in c.daemons[:4]),
                     timeout=30, what="epoch 2 on nodes 0-3")
+        # The notices job drops the notice's entry after its own commit.
+        ct.wait_for(lambda: ct.status(c.daemons[0])["notices"]["departed_dropped"] == 1,
+                    timeout=60, what="the notice for member 4 dropped")
         s0 = ct.status(c.daemons[0])
         assert s0["store"]["outbox"] == 0, s0["store"]
         assert s0["roster"]["outbox_dropped"] == 12, s0["roster"]

@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: MIT
 """The leak-oracle corpus (tests/data/leak-corpus/) through a real daemon's every output.
 
-The community is the corpus roster (names, aliases, domains) with real keys; the node is the
-last member ("Delta CSIRT"). Every corpus line is published as one GREEN report (its tags and
-description, key placeholders replaced by the members' real keys, allow_names set). Then:
+The community is the corpus roster (names, aliases, domains, PoC e-mail and URL) with real
+keys; the node is the last member ("Delta CSIRT"). Every corpus line is published as one GREEN
+report (its tags and description, key placeholders replaced by the members' real keys,
+allow_names set). Then:
 
   - publishing is refused before signing (NODE_E_NAMES_MEMBER) when the text names another
     member and allow_names is not set, and accepted when it names only the publisher;
@@ -23,6 +24,7 @@ import base64
 import json
 import os
 import sys
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daemonlib as dl  # noqa: E402
@@ -39,9 +41,13 @@ def read_roster():
         for line in f:
             if not line.strip() or line.startswith("#"):
                 continue
-            name, aliases, domains = (p.strip() for p in line.split("|"))
+            parts = [p.strip() for p in line.split("|")]
+            assert len(parts) in (3, 4), line
+            name, aliases, domains = parts[:3]
+            poc = [p.strip() for p in parts[3].split(";")] if len(parts) == 4 else []
+            assert len(poc) in (0, 2), line
             out.append((name, [a.strip() for a in aliases.split(";") if a.strip()],
-                        [d.strip() for d in domains.split(";") if d.strip()]))
+                        [d.strip() for d in domains.split(";") if d.strip()], poc))
     return out
 
 
@@ -110,6 +116,14 @@ def read_corpus(members):
     return cases
 
 
+def poc_hosts(m):
+    """The e-mail domain and URL host of @m's point of contact (member patterns too)."""
+    if not m.poc:
+        return []
+    host = urllib.parse.urlsplit(m.poc[1]).hostname
+    return [m.poc[0].rpartition("@")[2], host]
+
+
 def needles(members, publisher):
     out = []
     for j, m in enumerate(members):
@@ -121,7 +135,7 @@ def needles(members, publisher):
             out.append((f"{m.name} {label} raw", key, "raw"))
             for enc in (base64.b64encode(key), base64.urlsafe_b64encode(key)):
                 out.append((f"{m.name} {label} base64", enc.rstrip(b"="), "raw"))
-        for text in [m.name] + m.aliases + m.domains:
+        for text in [m.name] + m.aliases + m.domains + poc_hosts(m):
             out.append((f"{m.name}: {text}", text.encode(), "text"))
     return out
 
@@ -129,8 +143,10 @@ def needles(members, publisher):
 def test_leak_corpus():
     roster = read_roster()
     community = dl.Community(name="Leak Corpus Community", members=[r[0] for r in roster])
-    for m, (_, aliases, domains) in zip(community.members, roster):
+    for m, (_, aliases, domains, poc) in zip(community.members, roster):
         m.aliases, m.domains = aliases, domains
+        if poc:
+            m.poc = {0: poc[0], 1: poc[1]}
         base = m.roster_entry
 
         def entry(base=base, m=m):

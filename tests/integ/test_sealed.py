@@ -158,7 +158,9 @@ def test_five_nodes():
             assert opened(d, LONELY) is None, i
             assert sealed(d)["opened"] == 1, i
             q = d.call({"op": "query", "value": VALUE})
-            assert q["found"] is False and q["sealed"]["members"] == K, q
+            # Found like any indicator: the export's sealed view, no reports, no names.
+            assert q["found"] is True and q["sealed"]["members"] == K, q
+            assert q["reports"] == [] and q["indicator"]["chatham"]["members"] == K, q
         p = dl.run_cli("query", "--config", c.nodes[1].config, VALUE)
         assert p.returncode == 0 and "3 members sealed it" in p.stdout, p.stdout + p.stderr
 

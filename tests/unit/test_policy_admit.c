@@ -774,8 +774,11 @@ static void test_expelled(void **state)
 
 /*
  * A key retired in epoch 2 (SIGNER's, its successor PEER): what it signed after not_after_ms
- * is refused (revoked), what it signed before stays admissible (and is not "expelled"),
- * attributed or as a member of an epoch-1 ring; and REVOKED outranks EXPELLED in a ring.
+ * is refused (revoked), what it signed before stays admissible attributed (and is not
+ * "expelled"); over an epoch-1 ring it is refused whenever it was dated (rotated: the
+ * member has a new ring key, so this could be its second vote); REVOKED outranks ROTATED,
+ * which outranks EXPELLED, in a ring. test_retired_no_successor: without a successor an
+ * epoch-1 ring signed before the time stays admissible.
  */
 static void test_revoked(void **state)
 {
@@ -820,10 +823,23 @@ static void test_revoked(void **state)
 	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_ACCEPT);
 	free(buf);
 
-	/* Epoch 1's whole ring holds the retired key. */
+	/*
+	 * Epoch 1's whole ring holds the rotated key: refused even dated before the rotation,
+	 * signed by the rotated member's old key (its second anonymous vote, review finding 5)
+	 * or by anyone else in the ring (indistinguishable).
+	 */
 	report_init(&r, CLEAR, NULL);
+	buf = sign_anonymous(&r, SIGNER, roster1, &len);
+	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_REJECT_ROTATED);
+	free(buf);
+	report_init(&r, CLEAR, NULL);
+	r.created_ms = e.not_after_ms - 1;
 	buf = sign_anonymous(&r, PEER, roster1, &len);
+	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_REJECT_ROTATED);
+	/* Without the newest roster the node cannot know. */
+	ctx.newest = NULL;
 	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_ACCEPT);
+	ctx.newest = r2;
 	free(buf);
 	report_init(&r, CLEAR, NULL);
 	r.created_ms = NOW - 1000;
@@ -835,10 +851,117 @@ static void test_revoked(void **state)
 	ctx.newest = r3;
 	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_REJECT_REVOKED);
 	free(buf);
-	report_init(&r, CLEAR, NULL); /* before the retirement, FIFTH still expelled */
+	report_init(&r, CLEAR, NULL); /* before the retirement: rotated outranks expelled */
 	buf = sign_anonymous(&r, PEER, roster1, &len);
+	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_REJECT_ROTATED);
+	free(buf);
+	proto_roster_free(r2);
+	proto_roster_free(r3);
+}
+
+/*
+ * A key retired WITHOUT a successor (stolen, the member gone): an epoch-1 ring holding it
+ * stays admissible for what was signed before not_after_ms (nobody has a second key to vote
+ * with), revoked after; and a member dropped meanwhile is still named (expelled).
+ */
+static void test_retired_no_successor(void **state)
+{
+	static const int without_signer[] = {OWN, PEER, FOURTH, FIFTH};
+	static const int without_two[] = {OWN, PEER, FOURTH};
+	struct proto_roster *r2 = make_roster(2, without_signer, 4);
+	struct proto_roster *r3 = make_roster(3, without_two, 3);
+	const struct proto_roster *both[3] = {roster1, r2, NULL};
+	const struct proto_roster *three[4] = {roster1, r2, r3, NULL};
+	struct proto_retired e = {.not_after_ms = NOW - 30000};
+	struct policy_config cfg;
+	struct policy_admit_ctx ctx;
+	struct proto_report r, out;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	memcpy(e.id, keys[SIGNER].id_pk, 32);
+	assert_int_equal(proto_roster_retire(r2, &e), 0);
+	assert_int_equal(proto_roster_retire(r3, &e), 0);
+	cfg_init(&cfg);
+	ctx_init(&ctx, POLICY_ARRIVAL_GOSSIP, PEER, both);
+	ctx.newest = r2;
+	report_init(&r, CLEAR, NULL); /* created NOW - 60 s: before the retirement */
+	buf = sign_anonymous(&r, PEER, roster1, &len);
+	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_ACCEPT);
+	ctx_init(&ctx, POLICY_ARRIVAL_GOSSIP, PEER, three);
+	ctx.newest = r3;
 	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_REJECT_EXPELLED);
 	free(buf);
+	report_init(&r, CLEAR, NULL);
+	r.created_ms = NOW - 1000;
+	buf = sign_anonymous(&r, PEER, roster1, &len);
+	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_REJECT_REVOKED);
+	free(buf);
+	proto_roster_free(r2);
+	proto_roster_free(r3);
+}
+
+/*
+ * An AMBER report for FIFTH, whose member replaced its keys: epoch 2 retires FIFTH with OWN
+ * as its successor. OWN then receives it (a DIRECT copy from the signer) and the signer's
+ * egress target check accepts OWN for it (policy_egress_named_recipient()); without the
+ * successor, or judged by epoch 1, OWN is no recipient. A retired id whose successor left
+ * too answers for no one.
+ */
+static void test_rotated_recipient(void **state)
+{
+	static const int without_fifth[] = {OWN, SIGNER, PEER, FOURTH};
+	static const int only_fifth[] = {FIFTH};
+	static const int without_peer[] = {OWN, SIGNER, FOURTH};
+	struct proto_roster *r2 = make_roster(2, without_fifth, 4);
+	struct proto_roster *r3 = make_roster(3, without_fifth, 4);
+	struct proto_roster *r4 = make_roster(4, without_peer, 3);
+	const struct proto_roster *both[3] = {roster1, r2, NULL};
+	struct proto_retired e = {.not_after_ms = NOW, .has_successor = true};
+	struct policy_config cfg;
+	struct policy_admit_ctx ctx;
+	struct proto_report r, out;
+	struct rcpt rc;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	memcpy(e.id, keys[FIFTH].id_pk, 32);
+	memcpy(e.successor, keys[OWN].id_pk, 32);
+	assert_int_equal(proto_roster_retire(r2, &e), 0);
+	cfg_init(&cfg);
+	rcpt_set(&rc, only_fifth, 1);
+	report_init(&r, AMBER, &rc);
+	buf = sign_attributed(&r, SIGNER, &len);
+	ctx_init(&ctx, POLICY_ARRIVAL_DIRECT, SIGNER, both);
+	ctx.newest = roster1;
+	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out),
+			 POLICY_REJECT_NOT_RECIPIENT);
+	ctx.newest = r2;
+	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_ACCEPT);
+	ctx.newest = NULL;
+	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out),
+			 POLICY_REJECT_NOT_RECIPIENT);
+	free(buf);
+
+	assert_ptr_equal(policy_egress_named_recipient(&out, r2, keys[OWN].id_pk),
+			 out.recipients[0]);
+	assert_ptr_equal(policy_egress_named_recipient(&out, NULL, keys[FIFTH].id_pk),
+			 out.recipients[0]);
+	assert_null(policy_egress_named_recipient(&out, NULL, keys[OWN].id_pk));
+	assert_null(policy_egress_named_recipient(&out, roster1, keys[OWN].id_pk));
+	assert_null(policy_egress_named_recipient(&out, r2, keys[PEER].id_pk));
+	/* Retired without a successor: it left. */
+	e.has_successor = false;
+	assert_int_equal(proto_roster_retire(r3, &e), 0);
+	assert_null(policy_egress_named_recipient(&out, r3, keys[OWN].id_pk));
+	/* The successor is no member any more either. */
+	e.has_successor = true;
+	memcpy(e.successor, keys[PEER].id_pk, 32);
+	assert_int_equal(proto_roster_retire(r4, &e), 0);
+	assert_null(policy_egress_named_recipient(&out, r4, keys[PEER].id_pk));
+	proto_roster_free(r4);
 	proto_roster_free(r2);
 	proto_roster_free(r3);
 }
@@ -1244,7 +1367,8 @@ static void test_reason_names(void **state)
 	assert_int_equal(POLICY_REJECT_EXPELLED, 19);
 	assert_int_equal(POLICY_REJECT_RATE_LIMITED, 20);
 	assert_int_equal(POLICY_REJECT_REVOKED, 21);
-	assert_int_equal(POLICY_REASON_COUNT, 22);
+	assert_int_equal(POLICY_REJECT_ROTATED, 22);
+	assert_int_equal(POLICY_REASON_COUNT, 23);
 }
 
 int main(void)
@@ -1257,6 +1381,8 @@ int main(void)
 		cmocka_unit_test(test_epochs),
 		cmocka_unit_test(test_expelled),
 		cmocka_unit_test(test_revoked),
+		cmocka_unit_test(test_retired_no_successor),
+		cmocka_unit_test(test_rotated_recipient),
 		cmocka_unit_test(test_signed_here),
 		cmocka_unit_test(test_not_member),
 		cmocka_unit_test(test_bad_signatures),

@@ -34,8 +34,8 @@
 
 struct corpus_member {
 	char name[64];
-	char *aliases[4], *domains[4];
-	size_t n_aliases, n_domains;
+	char *aliases[4], *domains[4], *poc[2]; /* poc: team e-mail, URL */
+	size_t n_aliases, n_domains, n_poc;
 	uint8_t keys[3][32]; /* id, transport, ring */
 };
 
@@ -152,6 +152,33 @@ static size_t b64(char *out, const uint8_t *in, size_t len, bool url, bool pad)
 	return o;
 }
 
+/* The host of @url ("scheme://[user@]host[:port]/..."; IPv6 in brackets): a static copy. */
+static const char *url_host(const char *url)
+{
+	static char host[256];
+	const char *h = strstr(url, "://"), *at;
+	size_t len;
+
+	assert_non_null(h);
+	h += 3;
+	len = strcspn(h, "/?#");
+	at = memchr(h, '@', len);
+	if (at) {
+		len -= (size_t)(at + 1 - h);
+		h = at + 1;
+	}
+	if (h[0] == '[') {
+		h++;
+		len = strcspn(h, "]");
+	} else if (memchr(h, ':', len)) {
+		len = (size_t)((const char *)memchr(h, ':', len) - h);
+	}
+	assert_true(len < sizeof(host));
+	memcpy(host, h, len);
+	host[len] = '\0';
+	return host;
+}
+
 static struct proto_roster *load_roster(void)
 {
 	char *text = read_file("roster.txt"), *lines[64];
@@ -162,7 +189,8 @@ static struct proto_roster *load_roster(void)
 	assert_non_null(r);
 	r->epoch = 1;
 	for (size_t l = 0; l < n_lines; l++) {
-		char *parts[3] = {0};
+		char *parts[4] = {0};
+		size_t n_parts;
 		struct corpus_member *c;
 		struct proto_member m;
 
@@ -170,12 +198,15 @@ static struct proto_roster *load_roster(void)
 			free(lines[l]);
 			continue;
 		}
-		assert_int_equal(split(lines[l], '|', parts, 3), 3);
+		n_parts = split(lines[l], '|', parts, 4);
+		assert_true(n_parts == 3 || n_parts == 4);
 		assert_true(n_cm < MAX_MEMBERS);
 		c = &cm[n_cm++];
 		snprintf(c->name, sizeof(c->name), "%s", parts[0]);
 		c->n_aliases = split(parts[1], ';', c->aliases, 4);
 		c->n_domains = split(parts[2], ';', c->domains, 4);
+		c->n_poc = n_parts == 4 ? split(parts[3], ';', c->poc, 2) : 0;
+		assert_true(n_parts == 3 || c->n_poc == 2);
 		for (int k = 0; k < 3; k++)
 			for (int b = 0; b < 32; b++) {
 				x ^= x << 13;
@@ -192,6 +223,12 @@ static struct proto_roster *load_roster(void)
 		m.aliases = c->aliases;
 		m.n_domains = c->n_domains;
 		m.domains = c->domains;
+		if (c->n_poc == 2) {
+			m.poc.email = c->poc[0];
+			m.poc.url = c->poc[1];
+			add_needle(strchr(c->poc[0], '@') + 1, false);
+			add_needle(url_host(c->poc[1]), false);
+		}
 		assert_int_equal(proto_roster_add_member(r, &m), 0);
 		add_needle(c->name, false);
 		for (size_t i = 0; i < c->n_aliases; i++)
@@ -211,7 +248,7 @@ static struct proto_roster *load_roster(void)
 			enc[16] = '\0';
 			add_needle(enc, true);
 		}
-		for (int i = 0; i < 3; i++)
+		for (int i = 0; i < 4; i++)
 			free(parts[i]);
 		free(lines[l]);
 	}

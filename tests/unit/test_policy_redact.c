@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "policy/redact.h"
+#include "proto/mp.h"
 #include "proto/roster.h"
 
 struct tmember {
@@ -94,42 +95,6 @@ static struct policy_redactor *fixture(void)
 	proto_roster_free(r); /* the redactor keeps copies */
 	assert_non_null(rd);
 	return rd;
-}
-
-static bool utf8_valid(const char *s, size_t len)
-{
-	const uint8_t *p = (const uint8_t *)s;
-
-	for (size_t i = 0; i < len;) {
-		uint8_t c = p[i];
-		size_t n;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF)
-			n = 2, cp = c & 0x1F;
-		else if (c >= 0xE0 && c <= 0xEF)
-			n = 3, cp = c & 0x0F;
-		else if (c >= 0xF0 && c <= 0xF4)
-			n = 4, cp = c & 0x07;
-		else
-			return false;
-		if (i + n > len)
-			return false;
-		for (size_t k = 1; k < n; k++) {
-			if ((p[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = cp << 6 | (p[i + k] & 0x3F);
-		}
-		if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-		    (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += n;
-	}
-	return true;
 }
 
 static const struct {
@@ -216,7 +181,7 @@ static void test_cases(void **state)
 			fail_msg("case %zu: \"%s\" -> \"%s\", want \"%s\"", i, cases[i].in, out,
 				 cases[i].out);
 		assert_int_equal(len, strlen(cases[i].out));
-		assert_true(utf8_valid(out, len));
+		assert_true(proto_mp_utf8_valid(out, len));
 	}
 	policy_redact_free(rd);
 }

@@ -19,6 +19,7 @@
 #include "policy/strip.h"
 #include "policy/vocab.h"
 #include "proto/crypto.h"
+#include "proto/mp.h"
 #include "testutil.h"
 
 /* ---- fixed fixture ---- */
@@ -952,27 +953,6 @@ static const char *member_leak(const char *text, size_t len, const struct gen_me
 	return NULL;
 }
 
-static bool utf8_ok(const char *s, size_t len)
-{
-	const uint8_t *p = (const uint8_t *)s;
-
-	for (size_t i = 0; i < len;) {
-		size_t n = p[i] < 0x80	  ? 1
-			   : p[i] >= 0xF0 ? 4
-			   : p[i] >= 0xE0 ? 3
-			   : p[i] >= 0xC2 ? 2
-					  : 0;
-
-		if (n == 0 || i + n > len)
-			return false;
-		for (size_t k = 1; k < n; k++)
-			if ((p[i + k] & 0xC0) != 0x80)
-				return false;
-		i += n;
-	}
-	return true;
-}
-
 struct oracle_stats {
 	size_t texts, mentions_redacted, views, tags_kept, descriptions;
 };
@@ -1019,7 +999,7 @@ static void oracle_case(uint64_t seed, struct oracle_stats *st, struct policy_vi
 			fail_msg("seed %llu: redacted text leaks \"%s\" of member %zu:\n%s\n->\n%s",
 				 (unsigned long long)seed, leak, i, texts[0], out);
 	}
-	assert_true(utf8_ok(out, len));
+	assert_true(proto_mp_utf8_valid(out, len));
 	st->texts++;
 	st->mentions_redacted += nred;
 
@@ -1123,7 +1103,7 @@ static void oracle_case(uint64_t seed, struct oracle_stats *st, struct policy_vi
 			if (leak)
 				fail_msg("seed %llu: tag \"%s\" leaks \"%s\"",
 					 (unsigned long long)seed, v->tags[t], leak);
-			assert_true(utf8_ok(v->tags[t], strlen(v->tags[t])));
+			assert_true(proto_mp_utf8_valid(v->tags[t], strlen(v->tags[t])));
 		}
 		leak = member_leak(v->community, strlen(v->community), &gm[i]);
 		assert_null(leak);
@@ -1132,7 +1112,7 @@ static void oracle_case(uint64_t seed, struct oracle_stats *st, struct policy_vi
 		if (!v->has_description)
 			continue;
 		assert_int_equal(strlen(v->description), v->description_len);
-		assert_true(utf8_ok(v->description, v->description_len));
+		assert_true(proto_mp_utf8_valid(v->description, v->description_len));
 		leak = member_leak(v->description, v->description_len, &gm[i]);
 		if (leak) {
 			/*

@@ -3,7 +3,8 @@
  * Sealed sightings: k − 1 submissions never open and k always do, in any order; a member
  * sealing one value twice counts once; forged shares and ciphertexts are dropped without
  * blocking the group; tags link one member's submissions on one value only; the wire form
- * round-trips, is signed (every byte matters) and is refused when malformed.
+ * round-trips, is signed (every byte matters) and is refused when malformed. The ring floor
+ * rises above every epoch that lists a member who left or whose ring key changed.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -21,6 +22,7 @@
 #include "proto/indicator.h"
 #include "proto/oprf.h"
 #include "proto/ring.h"
+#include "proto/roster.h"
 #include "proto/sealed.h"
 
 #define MEMBERS 6
@@ -256,6 +258,44 @@ static void test_bad_parameters(void **state)
 			 PROTO_E_RING_SIGNER);
 }
 
+/* Members 0..@n of F with ids 0x10 + i (ascending), F.pk ring keys, at @epoch. */
+static void roster_of(struct proto_roster *r, struct proto_member *m, uint64_t epoch,
+		      const int *who, size_t n)
+{
+	memset(r, 0, sizeof(*r));
+	r->epoch = epoch;
+	r->n_members = n;
+	r->members = m;
+	for (size_t i = 0; i < n; i++) {
+		memset(&m[i], 0, sizeof(m[i]));
+		m[i].id[0] = (uint8_t)(0x10 + who[i]);
+		memcpy(m[i].ring_pk, F.pk[who[i]], 32);
+	}
+}
+
+static void test_ring_floor(void **state)
+{
+	struct proto_roster r[5];
+	struct proto_member m[5][MEMBERS];
+	const struct proto_roster *rs[5] = {&r[0], &r[1], &r[2], &r[3], &r[4]};
+	const int all[] = {0, 1, 2, 3}, more[] = {0, 1, 2, 3, 4}, fewer[] = {0, 1, 3, 4};
+
+	(void)state;
+	roster_of(&r[0], m[0], 3, all, 4);
+	assert_int_equal(proto_sealed_ring_floor(rs, 1), 3); /* one roster: its epoch */
+	roster_of(&r[1], m[1], 4, more, 5);		     /* a member joins: no change */
+	assert_int_equal(proto_sealed_ring_floor(rs, 2), 3);
+	roster_of(&r[2], m[2], 6, more, 5);   /* epochs need not be contiguous */
+	memcpy(m[2][1].ring_pk, F.pk[5], 32); /* member 1 rotates its ring key */
+	assert_int_equal(proto_sealed_ring_floor(rs, 3), 6);
+	roster_of(&r[3], m[3], 7, fewer, 4); /* member 2 leaves */
+	memcpy(m[3][1].ring_pk, F.pk[5], 32);
+	assert_int_equal(proto_sealed_ring_floor(rs, 4), 7);
+	roster_of(&r[4], m[4], 8, fewer, 4); /* nothing changes: the floor stays */
+	memcpy(m[4][1].ring_pk, F.pk[5], 32);
+	assert_int_equal(proto_sealed_ring_floor(rs, 5), 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -264,6 +304,7 @@ int main(void)
 		cmocka_unit_test(test_forged_shares_dropped),
 		cmocka_unit_test(test_wire),
 		cmocka_unit_test(test_bad_parameters),
+		cmocka_unit_test(test_ring_floor),
 	};
 
 	if (proto_crypto_init() != 0)

@@ -46,12 +46,6 @@ static int count_msg(void *ctx, const struct store_notice_msg *m)
 	return 0;
 }
 
-static bool keep_not_0xbb(void *ctx, const uint8_t recipient[32])
-{
-	(void)ctx;
-	return recipient[0] != 0xbb;
-}
-
 static void test_store_notice(void **state)
 {
 	char *dir = tu_tmpdir(), sub[4096];
@@ -165,12 +159,21 @@ static void test_store_notice(void **state)
 	assert_int_equal(seen.msgs, 3);
 	assert_int_equal(seen.flags[0], STORE_NOTICE_OUT);
 	assert_int_equal(seen.lens[1], 6);
-	/* Departure: the entry for 0xbb goes, the notices stay. */
-	assert_int_equal(store_notices_outbox_drop(s, keep_not_0xbb, NULL, &n), 0);
-	assert_int_equal(n, 1);
+	/* A notice re-signed for a new recipient replaces its message when asked to. */
+	m[0].bytes = (const uint8_t *)"again";
+	b = (struct store_notices_batch){.msgs = m, .n_msgs = 1, .is_new = is_new};
+	assert_int_equal(store_notices_apply(s, &b), 0);
+	assert_false(is_new[0]);
+	m[0].replace = true;
+	assert_int_equal(store_notices_apply(s, &b), 0);
+	assert_true(is_new[0]);
+	assert_int_equal(store_notices_get(s, m[0].id, &flags, &bytes, &len), 0);
+	assert_int_equal(flags, STORE_NOTICE_OUT);
+	assert_memory_equal(bytes, "again", 5);
+	free(bytes);
 	assert_int_equal(store_notices_count(s, &nm, &no), 0);
 	assert_int_equal(nm, 3);
-	assert_int_equal(no, 0);
+	assert_int_equal(no, 1);
 	store_notices_close(s);
 	tu_rmtree(dir);
 	free(dir);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * store_outbox_drop(): the copies for recipients the callback does not keep go, in one
- * transaction, and are counted; the others stay due; the reports themselves stay.
+ * store_outbox_sweep(): the copies for recipients the callback drops go, those it moves are
+ * re-addressed (due at once, an entry already there kept), in one transaction, and both are
+ * counted; the others stay as they were; the reports themselves stay.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -22,13 +23,28 @@
 
 #define T0 1700000000000ull
 
-static bool keep_not_0x44(void *ctx, const uint8_t recipient[32])
+/* 0x44 left the community; 0x22 replaced its keys by 0x33; the rest stay. */
+static enum store_outbox_fate fate(void *ctx, const uint8_t recipient[32], uint8_t to[32])
 {
 	(*(int *)ctx)++;
-	return recipient[0] != 0x44;
+	if (recipient[0] == 0x44)
+		return STORE_OUTBOX_DROP;
+	if (recipient[0] != 0x22)
+		return STORE_OUTBOX_KEEP;
+	memset(to, 0x33, 32);
+	return STORE_OUTBOX_MOVE;
 }
 
-static void test_drop(void **state)
+static size_t count_to(const struct store_outbox_entry *e, size_t n, uint8_t first)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += e[i].recipient[0] == first;
+	return k;
+}
+
+static void test_sweep(void **state)
 {
 	char *dir = tu_tmpdir(), value[64], bytes[64];
 	struct store_config cfg = {.dir = dir};
@@ -36,7 +52,7 @@ static void test_drop(void **state)
 	struct store *s = NULL;
 	struct store_stat st;
 	uint8_t to[3 * 32];
-	size_t n = 0, dropped = 99;
+	size_t n = 0, dropped = 99, moved = 99;
 	int calls = 0;
 
 	(void)state;
@@ -76,21 +92,34 @@ static void test_drop(void **state)
 	assert_int_equal(store_outbox_due(s, NULL, UINT64_MAX, due, 16, &n), 0);
 	assert_int_equal(n, 12);
 
-	assert_int_equal(store_outbox_drop(s, NULL, NULL, NULL), -EINVAL);
-	assert_int_equal(store_outbox_drop(s, keep_not_0x44, &calls, &dropped), 0);
+	/* One copy for the successor is there already (with its own schedule): it stays. */
+	memset(due[0].recipient, 0x33, 32);
+	due[0].attempts = 5;
+	due[0].next_attempt_ms = UINT64_MAX - 1;
+	assert_int_equal(store_outbox_put(s, due, 1), 0);
+
+	assert_int_equal(store_outbox_sweep(s, NULL, NULL, NULL, NULL), -EINVAL);
+	assert_int_equal(store_outbox_sweep(s, fate, &calls, &dropped, &moved), 0);
 	assert_int_equal(dropped, 4);
-	assert_int_equal(calls, 12);
-	assert_int_equal(store_outbox_due(s, NULL, UINT64_MAX, due, 16, &n), 0);
-	assert_int_equal(n, 8);
+	assert_int_equal(moved, 4);
+	assert_int_equal(calls, 13);
+	assert_int_equal(store_outbox_due(s, NULL, UINT64_MAX - 2, due, 16, &n), 0);
+	assert_int_equal(n, 7); /* the successor's own entry is not due yet */
+	assert_int_equal(count_to(due, n, 0x11), 4);
+	assert_int_equal(count_to(due, n, 0x33), 3);
+	assert_int_equal(count_to(due, n, 0x22) + count_to(due, n, 0x44), 0);
 	for (size_t i = 0; i < n; i++)
-		assert_int_not_equal(due[i].recipient[0], 0x44);
+		assert_int_equal(due[i].attempts, 0);
 	assert_int_equal(store_stat(s, &st), 0);
 	assert_int_equal(st.reports, 4);
 	assert_int_equal(st.outbox, 8);
 
-	/* Nothing left to drop: zero, and still every other copy. */
-	assert_int_equal(store_outbox_drop(s, keep_not_0x44, &calls, &dropped), 0);
+	/* Nothing left to drop or move: zero, and still every other copy. */
+	calls = 0;
+	assert_int_equal(store_outbox_sweep(s, fate, &calls, &dropped, &moved), 0);
 	assert_int_equal(dropped, 0);
+	assert_int_equal(moved, 0);
+	assert_int_equal(calls, 8);
 	store_close(s);
 	tu_rmtree(dir);
 	free(dir);
@@ -105,7 +134,7 @@ static int setup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_drop),
+		cmocka_unit_test(test_sweep),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Sealed sightings in the store: deduplication by (group, ring tag), group reads, the
- * resumable scan, expiry by bucket, the per-member daily quota, opened records that only
+ * resumable scan, expiry by bucket, deletion by key (below the ring floor), the per-member
+ * daily quota, opened records that only
  * grow, and that all of it survives a reopen (store/sealed.h).
  */
 #include <errno.h>
@@ -173,6 +174,44 @@ static void test_scan_and_expire(void **state)
 	assert_true(it[0].stored);
 }
 
+static void test_delete(void **state)
+{
+	struct fx *f = *state;
+	uint8_t g[3][32], t[3][32], keys[3][64];
+	struct store_sealed_item it[3];
+	struct seen seen = {0};
+	size_t n = 9;
+	uint64_t held, opened;
+
+	for (uint8_t i = 0; i < 3; i++) {
+		item(&it[i], g[i], t[i], 0x40, i, 300 + i, "d");
+		memcpy(keys[i], g[i], 32);
+		memcpy(keys[i] + 32, t[i], 32);
+	}
+	assert_int_equal(store_sealed_put(f->s, it, 3), 0);
+	keys[1][63] ^= 0xff; /* not held: skipped */
+	assert_int_equal(store_sealed_delete(f->s, (const uint8_t(*)[64])keys, 2, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_sealed_delete(f->s, (const uint8_t(*)[64])keys, 0, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_sealed_counts(f->s, NULL, &held, &opened), 0);
+	assert_int_equal(held, 2);
+	assert_int_equal(store_sealed_scan(f->s, NULL, NULL, 10, collect, &seen), 2);
+	assert_int_equal(seen.bucket[0], 301);
+	/* Its expiry entry went with it: expiring everything deletes exactly the other two. */
+	assert_int_equal(store_sealed_expire(f->s, 1000, 0, 0, &n), 0);
+	assert_int_equal(n, 2);
+	/* And it can be stored again (a new copy under a current epoch). */
+	assert_int_equal(store_sealed_put(f->s, it, 1), 0);
+	assert_true(it[0].stored);
+	{
+		char why[256];
+
+		if (store_verify(f->s, why, sizeof(why)) != 0)
+			fail_msg("store_verify: %s", why);
+	}
+}
+
 static void test_quota(void **state)
 {
 	struct fx *f = *state;
@@ -292,6 +331,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_put_group_dedup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_and_expire, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quota, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_opened, setup, teardown),
 	};
