@@ -29,7 +29,8 @@
  *    link eager (or an origin): it is answered with PRUNE at once.
  *  - An IHAVE of an id not seen starts a timer (graft_timeout_ms, plus up to half of it
  *    drawn from the seeded RNG so that nodes cut off together do not all GRAFT at once).
- *    If the report has not arrived when it fires, the engine sends GRAFT for it to the
+ *    If the report has not arrived when it fires (see "The GRAFT wait" below for a
+ *    burst), the engine sends GRAFT for it to the
  *    first link that announced it and makes that link eager, then waits graft_retry_ms
  *    before trying the next announcer; with no announcer left it gives up (catch-up,
  *    proto/recon.h, will find the report). Receiving GRAFT makes the link eager and
@@ -67,6 +68,18 @@
  *    tree copy comes within hold_ms, that sender is in fact our way to the origin: the
  *    engine GRAFTs it (its answer, a copy we already have, does not count as a
  *    duplicate) and forwards the report.
+ *  - The GRAFT wait follows the tree in a burst. When lag_awaited ids or more are
+ *    awaited at once (IHAVEs, and copies off the tree, run far ahead of copies queued
+ *    at every hop's admission), the wait is graft_timeout_ms plus twice the median lag of
+ *    the recent tree copies behind their first IHAVE (at most lag_max_ms), and the hold
+ *    grows by as much. A GRAFT there only brought a copy that was on its way, made a link
+ *    eager that the tree did not need, and every report pushed on it until its PRUNE
+ *    arrived was a duplicate: on 16 daemons most duplicates of a one-origin burst; in
+ *    tests/sim (--burst, --service-us) the GRAFTs of a burst twice over the nodes' rate
+ *    went from 5,865 to 0. Outside a burst no lag counts, so a repair after a failure
+ *    waits graft_timeout_ms as before (a wait that followed the lags of copies delayed by
+ *    repairs upstream slowed the next repair, a loop). The tree copy of an id grafted too
+ *    early is neither a cycle nor pruned on.
  *  - The paper's "add the sender of a new report to the eager set" is dropped for the
  *    same reason: eagerness changes only by PRUNE and GRAFT, which both ends apply.
  *  - The paper's optimisation (swap a tree link for a lazy one whose IHAVE came many
@@ -111,10 +124,11 @@ struct proto_gossip_config {
 	unsigned max_links;	   /* link handles are 0..max_links-1 [64]; <= 4096 */
 	unsigned ihave_batch;	   /* ids per IHAVE [256]; <= PROTO_LINK_IDS_MAX */
 	uint32_t ihave_flush_ms;   /* longest an id waits for its IHAVE batch [20] */
-	uint32_t graft_timeout_ms; /* wait from the first IHAVE of a missing id to GRAFT [1000] */
+	uint32_t graft_timeout_ms; /* least wait from the first IHAVE of a missing id to GRAFT
+				      [1000]; longer in a burst (see above) */
 	uint32_t graft_retry_ms;   /* wait after a GRAFT before grafting the next announcer [500] */
 	uint32_t hold_ms;	   /* wait for the tree copy of a report first received on a lazy
-				      link [2 * graft_timeout_ms] */
+				      link [2 * graft_timeout_ms]; longer in a burst */
 	unsigned seen_max;	   /* report ids remembered [65536]; >= 16 */
 	uint64_t seen_ttl_ms;	   /* how long an id is remembered [3600000] */
 	unsigned missing_max;	   /* announced ids awaited at once [4096]; >= 16 */
@@ -124,6 +138,9 @@ struct proto_gossip_config {
 				      [1000] */
 	bool origin_push_all;	   /* the origin pushes on lazy links too, instead of announcing
 				      [false] */
+	unsigned lag_awaited;	   /* ids awaited (announced and missing, or held) at once that
+				      make a burst [256] */
+	uint32_t lag_max_ms;	   /* most the GRAFT wait grows to in a burst [60000] */
 	uint64_t seed;		   /* deterministic randomness */
 };
 
@@ -167,6 +184,12 @@ struct proto_gossip_stats {
 	uint64_t missing_gave_up;     /* awaited ids dropped with no announcer left */
 	uint64_t missing_evicted;     /* awaited ids dropped at missing_max */
 	uint64_t seen_evicted;	      /* ids forgotten at seen_max (not by age) */
+	uint64_t dup_lazy;	      /* duplicates on a lazy link (its PRUNE still on its way) */
+	uint64_t dup_eager;	      /* duplicates on an eager link (a cycle, or a GRAFT's) */
+	uint64_t announced_late;      /* NEW reports whose IHAVE came before them */
+	uint64_t grafted_late;	      /* ... after a GRAFT for them had been sent */
+	uint64_t graft_early;	      /* tree copies that came after their GRAFT's answer */
+	uint64_t lag_samples;	      /* tree copies timed behind their IHAVE (graft wait) */
 };
 
 struct proto_gossip;
@@ -234,6 +257,13 @@ int proto_gossip_discard(struct proto_gossip *g, const uint8_t id[32], uint64_t 
 int proto_gossip_forget(struct proto_gossip *g, const uint8_t id[32], uint64_t now_ms);
 
 /*
+ * proto_gossip_have() - the caller holds report @id, which did not come by gossip (a
+ * catch-up session brought it): stop awaiting it, so no GRAFT asks for it. Nothing else
+ * changes; a later PUSH of it is still NEW to the engine. No-op for an id not awaited.
+ */
+void proto_gossip_have(struct proto_gossip *g, const uint8_t id[32]);
+
+/*
  * proto_gossip_on_ihave() - @link announced @n ids (@ids borrowed). Ids already seen are
  * ignored; the caller may also filter out ids its store already holds. PROTO_E_GOSSIP_LINK,
  * -EINVAL for NULL @ids with n > 0.
@@ -265,6 +295,14 @@ uint64_t proto_gossip_next_deadline(const struct proto_gossip *g);
  * when the queue is empty. Drain it after every call on the engine.
  */
 bool proto_gossip_poll(struct proto_gossip *g, struct proto_gossip_action *a);
+
+/*
+ * proto_gossip_lagging() - whether copies along the tree now trail their first IHAVE by more
+ * than graft_timeout_ms (the median of the recent lags that set the GRAFT wait; none in the
+ * last 10 s: false). Then reports are queued along the tree (a burst under load): they are
+ * on their way, and a catch-up session would race them.
+ */
+bool proto_gossip_lagging(struct proto_gossip *g, uint64_t now_ms);
 
 /* proto_gossip_seen() - whether @id is remembered (published, received or discarded). */
 bool proto_gossip_seen(const struct proto_gossip *g, const uint8_t id[32]);

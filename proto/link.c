@@ -48,6 +48,7 @@ static const char *const type_names[PROTO_LINK_TYPE_COUNT] = {
 	[PROTO_LINK_OPRF_HOLDER] = "OPRF_HOLDER",
 	[PROTO_LINK_NOTICE] = "NOTICE",
 	[PROTO_LINK_NOTICE_ACK] = "NOTICE_ACK",
+	[PROTO_LINK_NOTICE_REFUSED] = "NOTICE_REFUSED",
 };
 
 const char *proto_link_type_name(uint64_t type)
@@ -90,6 +91,8 @@ static size_t expected_count(enum proto_link_type t)
 {
 	if (t == PROTO_LINK_ROSTER_PART)
 		return 4;
+	if (t == PROTO_LINK_NOTICE_REFUSED)
+		return 3;
 	return t == PROTO_LINK_REKEY || t == PROTO_LINK_PRUNE ? 1 : 2;
 }
 
@@ -231,6 +234,23 @@ int proto_link_encode_notice_ack(const uint8_t id[16], uint8_t **out, size_t *ou
 	proto_mp_write_array(&w, 2);
 	proto_mp_write_uint(&w, PROTO_LINK_NOTICE_ACK);
 	proto_mp_write_bin(&w, id, 16);
+	return proto_mp_writer_finish(&w, out, out_len);
+}
+
+int proto_link_encode_notice_refused(const uint8_t id[16], uint8_t reason, uint8_t **out,
+				     size_t *out_len)
+{
+	struct proto_mp_writer w;
+
+	if (!id)
+		return -EINVAL;
+	if (reason == 0)
+		return PROTO_E_RANGE;
+	proto_mp_writer_init(&w);
+	proto_mp_write_array(&w, 3);
+	proto_mp_write_uint(&w, PROTO_LINK_NOTICE_REFUSED);
+	proto_mp_write_bin(&w, id, 16);
+	proto_mp_write_uint(&w, reason);
 	return proto_mp_writer_finish(&w, out, out_len);
 }
 
@@ -389,6 +409,20 @@ static int decode_ids(struct proto_mp_reader *r, struct proto_link_msg *m)
 	return 0;
 }
 
+static int decode_refused(struct proto_mp_reader *r, struct proto_link_msg *m)
+{
+	uint64_t reason;
+	int err = proto_mp_read_bin_fixed(r, m->u.refused.id, sizeof(m->u.refused.id));
+
+	if (!err)
+		err = proto_mp_read_uint(r, &reason);
+	if (!err && (reason == 0 || reason > UINT8_MAX))
+		err = PROTO_E_RANGE;
+	if (!err)
+		m->u.refused.reason = (uint8_t)reason;
+	return err;
+}
+
 int proto_link_decode(struct proto_link_msg *m, const uint8_t *buf, size_t len)
 {
 	struct proto_mp_reader r;
@@ -429,6 +463,9 @@ int proto_link_decode(struct proto_link_msg *m, const uint8_t *buf, size_t len)
 		break;
 	case PROTO_LINK_NOTICE_ACK:
 		err = proto_mp_read_bin_fixed(&r, m->u.notice_id, sizeof(m->u.notice_id));
+		break;
+	case PROTO_LINK_NOTICE_REFUSED:
+		err = decode_refused(&r, m);
 		break;
 	case PROTO_LINK_IHAVE:
 	case PROTO_LINK_GRAFT:

@@ -68,7 +68,11 @@
  *               coordinator forwards a NEW notice signed by itself).
  *   21  NOTICE_ACK [21, notice id (bin 16)]  the NOTICE with this id is stored (committed)
  *               by the receiver; stop retrying.
- *   22, 23      reserved for notices; 24-31 reserved (key lifecycle, issue 13).
+ *   22  NOTICE_REFUSED [22, notice id (bin 16), reason (uint 1..255)]  the NOTICE with this
+ *               id is refused for good by the receiver (enum proto_notice_refusal in
+ *               proto/notice.h; a number the sender does not know is kept as a number):
+ *               stop retrying. No free text: the reason is all the sender learns.
+ *   23          reserved for notices; 24-31 reserved (key lifecycle, issue 13).
  * Unassigned numbers are refused as PROTO_E_LINK_MSG; new types take the next free number
  * of their reserved band, never reuse one.
  *
@@ -119,7 +123,8 @@ enum proto_link_type {
 	PROTO_LINK_OPRF_HOLDER = 19,
 	PROTO_LINK_NOTICE = 20,
 	PROTO_LINK_NOTICE_ACK = 21,
-	PROTO_LINK_TYPE_COUNT = 22, /* one past the highest assigned type; gaps are unassigned */
+	PROTO_LINK_NOTICE_REFUSED = 22,
+	PROTO_LINK_TYPE_COUNT = 23, /* one past the highest assigned type; gaps are unassigned */
 };
 
 struct proto_link_hello {
@@ -150,6 +155,10 @@ struct proto_link_msg {
 		uint8_t id[32];	       /* ACK */
 		uint8_t notice_id[16]; /* NOTICE_ACK */
 		struct {
+			uint8_t id[16];
+			uint8_t reason; /* 1..255 */
+		} refused;		/* NOTICE_REFUSED */
+		struct {
 			uint32_t index, total;
 			const uint8_t *p;
 			size_t len;
@@ -165,7 +174,7 @@ struct proto_link_msg {
  * its limit; PROTO_E_LINK_MSG for an unknown type or an element count that does not
  * match the type; PROTO_E_EMPTY for an empty id list or bin payload; PROTO_E_TRAILING for
  * bytes after the array; PROTO_E_RANGE for a ROSTER_PART whose index or total is out of
- * range; or the canonical-msgpack code of the first bad value
+ * range or a NOTICE_REFUSED reason outside 1..255; or the canonical-msgpack code of the first bad value
  * (PROTO_E_TRUNCATED, PROTO_E_NONMINIMAL, PROTO_E_TYPE, PROTO_E_RANGE for a HELLO
  * version 0 or an id shorter than 32 bytes, PROTO_E_TOO_LARGE for one longer,
  * PROTO_E_KEY_ORDER/_DUP, PROTO_E_KEY_MISSING, PROTO_E_DEPTH, PROTO_E_FLOAT,
@@ -220,6 +229,10 @@ int proto_link_encode_ack(const uint8_t id[32], uint8_t **out, size_t *out_len);
 
 /* NOTICE_ACK of notice @id. */
 int proto_link_encode_notice_ack(const uint8_t id[16], uint8_t **out, size_t *out_len);
+
+/* NOTICE_REFUSED of notice @id for @reason (1..255; PROTO_E_RANGE for 0). */
+int proto_link_encode_notice_refused(const uint8_t id[16], uint8_t reason, uint8_t **out,
+				     size_t *out_len);
 
 /*
  * ROSTER_PART @index of @total with @len bytes of @p (borrowed). PROTO_E_RANGE unless

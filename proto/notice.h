@@ -54,6 +54,24 @@ enum proto_notice_status {
 	PROTO_NOTICE_NOT_OURS = 4,
 };
 
+/*
+ * Why a receiver refuses a notice for good (link message NOTICE_REFUSED, proto/link.h): the
+ * same notice would be refused again, so its sender stops retrying. A refusal that may pass
+ * later (the sender not yet in the receiver's roster, a failure of the receiver itself) is
+ * never sent: the sender keeps retrying. New reasons take the next number; a sender keeps
+ * a number it does not know as a number.
+ */
+enum proto_notice_refusal {
+	PROTO_NOTICE_REFUSED_NOT_ADDRESSED = 1, /* another community or `to`, or not signed by
+						 * the member whose link delivered it */
+	PROTO_NOTICE_REFUSED_FORM = 2,		/* the form is not valid under its schema (or
+						 * a status's comment holds a NUL) */
+	PROTO_NOTICE_REFUSED_FORWARD = 3,	/* deliver_to names no other member, or the
+						 * notice was already forwarded once */
+	PROTO_NOTICE_REFUSED_HANDLE = 4,	/* a reply handle the receiver did not make */
+	PROTO_NOTICE_REFUSED_THREAD = 5,	/* a status for no notice the receiver sent */
+};
+
 /* A notice or status reply. Text pointers: owned by the caller when encoding; when
  * decoded, they point into the buffer given to proto_notice_decode() (borrowed). */
 struct proto_notice {

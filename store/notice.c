@@ -18,15 +18,16 @@
 
 #define MAP_INITIAL ((size_t)4 << 20)
 #define MAP_MAX ((size_t)4 << 30)
-#define REC_HDR 9	  /* flags u8, time u64 BE */
-#define OUT_KEY (16 + 32) /* notice id || recipient */
-#define OUT_VAL (8 + 4)	  /* next attempt u64 BE, attempts u32 BE */
+#define REC_HDR 9		 /* flags u8, time u64 BE */
+#define OUT_KEY (16 + 32)	 /* notice id || recipient */
+#define OUT_VAL (8 + 4)		 /* next attempt u64 BE, attempts u32 BE */
+#define REFUSED_VAL (1 + 8 + 32) /* reason u8, time u64 BE, recipient */
 
 #define mval(p, n) ((MDB_val){.mv_size = (n), .mv_data = (void *)(p)})
 
 struct store_notices {
 	struct store_mdb m;
-	MDB_dbi msgs, outbox, meta;
+	MDB_dbi msgs, outbox, meta, refused;
 	uint8_t handle_key[32];
 };
 
@@ -39,7 +40,8 @@ static int open_body(MDB_txn *txn, void *arg)
 
 	if ((rc = mdb_dbi_open(txn, "msgs", MDB_CREATE, &s->msgs)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "outbox", MDB_CREATE, &s->outbox)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) != 0)
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "refused", MDB_CREATE, &s->refused)) != 0)
 		return store_mdb_err(rc);
 	rc = mdb_get(txn, s->meta, &k, &d);
 	if (rc == MDB_NOTFOUND) {
@@ -131,6 +133,31 @@ static int put_out(MDB_txn *txn, struct store_notices *s, const struct store_not
 	return store_mdb_err(mdb_put(txn, s->outbox, &k, &d, 0));
 }
 
+/* Replace the outbox entry @e->id || @e->recipient, if there is one, by a refusal. */
+static int put_refusal(MDB_txn *txn, struct store_notices *s, struct store_notice_refusal *e)
+{
+	uint8_t key[OUT_KEY], val[REFUSED_VAL];
+	MDB_val k = mval(key, sizeof(key)), d;
+	int rc;
+
+	e->applied = false; /* the body may run again after a map growth */
+	memcpy(key, e->id, 16);
+	memcpy(key + 16, e->recipient, 32);
+	rc = mdb_del(txn, s->outbox, &k, NULL);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return store_mdb_err(rc);
+	val[0] = e->reason;
+	store_be64_put(val + 1, e->time_ms);
+	memcpy(val + 9, e->recipient, 32);
+	k = mval(e->id, 16);
+	d = mval(val, sizeof(val));
+	rc = store_mdb_err(mdb_put(txn, s->refused, &k, &d, 0));
+	e->applied = rc == 0;
+	return rc;
+}
+
 static int apply_body(MDB_txn *txn, void *arg)
 {
 	struct apply_ctx *c = arg;
@@ -170,6 +197,9 @@ static int apply_body(MDB_txn *txn, void *arg)
 		if (rc != 0 && rc != MDB_NOTFOUND)
 			return store_mdb_err(rc);
 	}
+	for (size_t i = 0; i < b->n_refusals; i++)
+		if ((rc = put_refusal(txn, s, &b->refusals[i])) != 0)
+			return rc;
 	if (b->set_watch) {
 		uint8_t v[8];
 		MDB_val k = mval("watch_seq", 9), d = mval(v, 8);
@@ -189,7 +219,7 @@ int store_notices_apply(struct store_notices *s, struct store_notices_batch *b)
 		if (!b->msgs[i].bytes || b->msgs[i].len == 0 ||
 		    b->msgs[i].len > PROTO_NOTICE_MAX_BYTES)
 			return -EINVAL;
-	if (!b->n_msgs && !b->n_puts && !b->n_dels && !b->set_watch)
+	if (!b->n_msgs && !b->n_puts && !b->n_dels && !b->n_refusals && !b->set_watch)
 		return 0;
 	return store_mdb_write(&s->m, apply_body, &c);
 }
@@ -205,6 +235,7 @@ static int decode_msg(const MDB_val *k, const MDB_val *d, struct store_notice_ms
 	m->time_ms = store_be64_get((const uint8_t *)d->mv_data + 1);
 	m->bytes = (const uint8_t *)d->mv_data + REC_HDR;
 	m->len = d->mv_size - REC_HDR;
+	m->refused = 0;
 	return 0;
 }
 
@@ -239,6 +270,8 @@ static int walk(MDB_txn *txn, MDB_dbi dbi, int (*fn)(void *, const MDB_val *, co
 }
 
 struct iter_ctx {
+	struct store_notices *s;
+	MDB_txn *txn;
 	store_notices_out_cb out_cb;
 	store_notices_msg_cb msg_cb;
 	void *ctx;
@@ -260,20 +293,31 @@ static int iter_msg(void *arg, const MDB_val *k, const MDB_val *d)
 {
 	struct iter_ctx *c = arg;
 	struct store_notice_msg m;
+	MDB_val rk, rd;
 	int r = decode_msg(k, d, &m);
 
-	return r ? r : c->msg_cb(c->ctx, &m);
+	if (r)
+		return r;
+	rk = mval(m.id, 16);
+	r = mdb_get(c->txn, c->s->refused, &rk, &rd);
+	if (r == 0 && (rd.mv_size != REFUSED_VAL || ((const uint8_t *)rd.mv_data)[0] == 0))
+		return STORE_E_CORRUPT;
+	if (r != 0 && r != MDB_NOTFOUND)
+		return store_mdb_err(r);
+	m.refused = r == 0 ? ((const uint8_t *)rd.mv_data)[0] : 0;
+	return c->msg_cb(c->ctx, &m);
 }
 
 int store_notices_iter(struct store_notices *s, store_notices_out_cb out_cb,
 		       store_notices_msg_cb msg_cb, void *ctx)
 {
-	struct iter_ctx c = {.out_cb = out_cb, .msg_cb = msg_cb, .ctx = ctx};
+	struct iter_ctx c = {.s = s, .out_cb = out_cb, .msg_cb = msg_cb, .ctx = ctx};
 	MDB_txn *txn;
 	int rc = store_mdb_read_begin(&s->m, &txn);
 
 	if (rc != 0)
 		return rc;
+	c.txn = txn;
 	if (out_cb)
 		rc = walk(txn, s->outbox, iter_out, &c);
 	if (rc == 0 && msg_cb)

@@ -13,6 +13,9 @@
  *           status, or for a local notice its JSON text
  *   outbox  notice id (16) || next hop member id (32) -> next attempt ms (u64 BE), attempts
  *           (u32 BE); an entry lives until the next hop acknowledges the notice
+ *   refused notice id (16) -> reason (u8, enum proto_notice_refusal), time (u64 BE: when the
+ *           refusal was stored), next hop member id (32): a notice this node sent that the
+ *           next hop refused for good (link NOTICE_REFUSED); its outbox entry is gone
  *   meta    "schema" -> u32 BE; "handle_key" -> 32 random bytes (secret: the key of the
  *           reply handles this node makes as a coordinator, proto_notice_handle_seal());
  *           "watch_seq" -> u64 BE, the last main-store feed sequence looked at for local
@@ -56,7 +59,8 @@ struct store_notice_msg {
 	uint64_t time_ms;     /* when this node stored it */
 	const uint8_t *bytes; /* wire bytes (or JSON for LOCAL), 1..PROTO_NOTICE_MAX_BYTES */
 	size_t len;
-	bool replace; /* store_notices_apply(): overwrite a stored one of this id (re-signed) */
+	bool replace;	 /* store_notices_apply(): overwrite a stored one of this id (re-signed) */
+	uint8_t refused; /* store_notices_iter(): the next hop's refusal reason; 0: none */
 };
 
 struct store_notice_out {
@@ -64,6 +68,16 @@ struct store_notice_out {
 	uint8_t recipient[32]; /* the next hop's member id */
 	uint64_t next_attempt_ms;
 	uint32_t attempts;
+};
+
+/* A next hop's refusal of a notice (link NOTICE_REFUSED). */
+struct store_notice_refusal {
+	uint8_t id[16];
+	uint8_t recipient[32]; /* the member that refused it */
+	uint8_t reason;	       /* 1..255 */
+	uint64_t time_ms;
+	bool applied; /* out: an outbox entry id || recipient existed and is replaced by the
+		       * refusal */
 };
 
 /* One write transaction (store_notices_apply()). */
@@ -75,12 +89,17 @@ struct store_notices_batch {
 	size_t n_puts;
 	const struct store_notice_out *dels; /* id and recipient read; absent ones skipped */
 	size_t n_dels;
+	struct store_notice_refusal *refusals; /* applied only where the outbox waits for
+						* that recipient (a refusal of nothing we sent
+						* it changes nothing) */
+	size_t n_refusals;
 	bool set_watch; /* write watch_seq */
 	uint64_t watch_seq;
 };
 
 /*
- * store_notices_apply() - b->msgs, then b->puts, then b->dels (and watch_seq) in ONE durable
+ * store_notices_apply() - b->msgs, then b->puts, then b->dels, then b->refusals (and
+ * watch_seq) in ONE durable
  * write transaction; 0 only after the commit (then b->is_new is valid). A message with
  * STORE_NOTICE_LOCAL or @replace set replaces one of its id (a local notice is updated in
  * place, a notice re-signed for a new recipient); any other is stored only if its id is not. -EINVAL for a message of 0 or over

@@ -244,6 +244,9 @@ static int print_notices(json_t *r)
 		}
 		if (json_is_true(json_object_get(it, "pending")))
 			printf("  [not yet delivered]");
+		if (json_is_string(json_object_get(it, "refused")))
+			printf("  [refused by the next hop: %s]",
+			       json_string_value(json_object_get(it, "refused")));
 		printf("\n");
 	}
 	return NODE_CMD_EXIT_OK;

@@ -130,6 +130,22 @@ static int add_out(struct job *j, bool del, const uint8_t id[16], const uint8_t 
 	return 0;
 }
 
+static int add_refusal(struct job *j, const struct op *o)
+{
+	struct store_notice_refusal *e;
+
+	if (proto_array_grow((void **)&j->refusals, &j->cap_refusals, j->n_refusals + 1,
+			     sizeof(*j->refusals)))
+		return -ENOMEM;
+	e = &j->refusals[j->n_refusals++];
+	memcpy(e->id, o->id, 16);
+	memcpy(e->recipient, o->peer, 32);
+	e->reason = o->refusal;
+	e->time_ms = j->now;
+	e->applied = false;
+	return 0;
+}
+
 /* Sign @nt (from this node) and queue it with an outbox entry for its `to`. */
 static int send_new(struct job *j, struct proto_notice *nt)
 {
@@ -211,7 +227,12 @@ static bool answers_ours(struct job *j, const struct proto_notice *s, const uint
  * node than this one or a key this node retired), which the loop charges to the sender's
  * abuse budget. Refusals an honest sender can meet (a roster or form this node does not
  * have yet, a status for a notice this node no longer holds) are not charged: the sender
- * retries them.
+ * retries them. o->refusal is the reason to answer with NOTICE_REFUSED when the same
+ * notice would be refused again whatever happens (enum proto_notice_refusal: a form this
+ * node does not have, too, until an operator sends it again), 0 when it may pass later (an
+ * undecodable message has no id to answer; a sender not in our roster may be in its next
+ * epoch; a notice to a key this node retired is re-addressed by its sender; our own
+ * failure) and the sender should go on retrying.
  */
 static int receive(struct job *j, struct op *o, char *why, size_t why_len)
 {
@@ -238,6 +259,8 @@ static int receive(struct job *j, struct op *o, char *why, size_t why_len)
 		snprintf(why, why_len,
 			 "not for this community and node, or not signed by the member whose link "
 			 "delivered it");
+		if (o->blame)
+			o->refusal = PROTO_NOTICE_REFUSED_NOT_ADDRESSED;
 		return NODE_E_POLICY;
 	}
 	if (in_batch(j, nt.id) || store_notices_get(j->n->st, nt.id, NULL, &dup, &dup_len) == 0) {
@@ -247,8 +270,10 @@ static int receive(struct job *j, struct op *o, char *why, size_t why_len)
 	}
 	memset(&fw, 0, sizeof(fw));
 	if (nt.kind == PROTO_NOTICE_KIND_NOTICE) {
-		if (!form_ok(nt.form, nt.form_len, why, why_len))
+		if (!form_ok(nt.form, nt.form_len, why, why_len)) {
+			o->refusal = PROTO_NOTICE_REFUSED_FORM;
 			return NODE_E_FIELD;
+		}
 		if (nt.has_deliver_to) {
 			/*
 			 * Forward as a new notice of this node, under a reply handle; to the
@@ -260,6 +285,7 @@ static int receive(struct job *j, struct op *o, char *why, size_t why_len)
 				snprintf(why, why_len,
 					 "deliver_to is not another member (or a notice already "
 					 "forwarded)");
+				o->refusal = PROTO_NOTICE_REFUSED_FORWARD;
 				return NODE_E_POLICY;
 			}
 			fw.kind = PROTO_NOTICE_KIND_NOTICE;
@@ -268,6 +294,7 @@ static int receive(struct job *j, struct op *o, char *why, size_t why_len)
 			fw.form = text_copy(nt.form, nt.form_len);
 			if (!fw.form) {
 				snprintf(why, why_len, "form holds a NUL byte");
+				o->refusal = PROTO_NOTICE_REFUSED_FORM;
 				return NODE_E_FIELD;
 			}
 			fw.has_handle = true;
@@ -280,6 +307,7 @@ static int receive(struct job *j, struct op *o, char *why, size_t why_len)
 		if (proto_notice_handle_open(nt.handle, store_notices_handle_key(j->n->st),
 					     notifier, nid)) {
 			snprintf(why, why_len, "reply handle not made by this node");
+			o->refusal = PROTO_NOTICE_REFUSED_HANDLE;
 			return PROTO_E_REPORT_SIG;
 		}
 		/* Pass the answer back to the notifier, in the notifier's thread. */
@@ -292,11 +320,13 @@ static int receive(struct job *j, struct op *o, char *why, size_t why_len)
 			fw.comment = text_copy(nt.comment, nt.comment_len);
 			if (!fw.comment) {
 				snprintf(why, why_len, "comment holds a NUL byte");
+				o->refusal = PROTO_NOTICE_REFUSED_FORM;
 				return NODE_E_FIELD;
 			}
 		}
 	} else if (!answers_ours(j, &nt, o->peer)) {
 		snprintf(why, why_len, "status for a notice this node did not send to that member");
+		o->refusal = PROTO_NOTICE_REFUSED_THREAD;
 		return NODE_E_POLICY;
 	}
 	rc = node_notices_add_msg(j, nt.id, 0, o->bytes, o->len, false);
@@ -569,6 +599,9 @@ static void job_work(uv_work_t *w)
 		case OP_ACKED:
 			add_out(j, true, o->id, o->peer, 0, 0);
 			break;
+		case OP_REFUSED:
+			add_refusal(j, o);
+			break;
 		case OP_RESCHED:
 			add_out(j, false, o->out.id, o->out.recipient, o->out.next_attempt_ms,
 				o->out.attempts);
@@ -596,6 +629,8 @@ static void job_work(uv_work_t *w)
 					 .n_puts = j->n_puts,
 					 .dels = j->dels,
 					 .n_dels = j->n_dels,
+					 .refusals = j->refusals,
+					 .n_refusals = j->n_refusals,
 					 .set_watch = j->set_watch,
 					 .watch_seq = j->watch_seq};
 	rc = j->is_new ? store_notices_apply(j->n->st, &b) : -ENOMEM;
@@ -641,6 +676,18 @@ static void send_ack(struct node_notices *n, const uint8_t peer[32], const uint8
 		n->ack_sent++;
 }
 
+static void send_refused(struct node_notices *n, const uint8_t peer[32], const uint8_t id[16],
+			 uint8_t reason)
+{
+	uint8_t *msg;
+	size_t len;
+
+	if (!n->dissem || proto_link_encode_notice_refused(id, reason, &msg, &len))
+		return;
+	if (node_dissem_send_to(n->dissem, peer, msg, len) == 0)
+		n->refusals_sent++;
+}
+
 /*
  * Drop the received notices still waiting for a job whose sender is refused for abuse: a
  * member that sent a flood of forged notices costs this node no more signature checks once
@@ -678,6 +725,8 @@ static void job_done(uv_work_t *w, int status)
 	n->refused += j->refused;
 	n->duplicates += j->duplicates;
 	n->forwarded += j->forwarded;
+	for (size_t i = 0; i < j->n_refusals; i++)
+		n->refused_by_peer += j->refusals[i].applied;
 	n->raised += j->raised;
 	n->departed += j->departed;
 	n->readdressed += j->readdressed;
@@ -687,6 +736,8 @@ static void job_done(uv_work_t *w, int status)
 		j->ops = o->next;
 		if (o->kind == OP_IN && o->ack)
 			send_ack(n, o->peer, o->id);
+		if (o->kind == OP_IN && o->refusal)
+			send_refused(n, o->peer, o->id, o->refusal);
 		/* The member's budget, whether or not its link is still up. */
 		if (o->kind == OP_IN && o->blame && n->dissem) {
 			node_dissem_refused(n->dissem, o->peer);
@@ -706,6 +757,7 @@ static void job_done(uv_work_t *w, int status)
 	free(j->msgs);
 	free(j->puts);
 	free(j->dels);
+	free(j->refusals);
 	free(j->is_new);
 	node_snap_unref(j->snap);
 	if (j->watch_more)
@@ -885,6 +937,21 @@ static void on_ack(void *ctx, const uint8_t peer[32], const uint8_t id[16])
 		op_free(o);
 }
 
+static void on_refused(void *ctx, const uint8_t peer[32], const uint8_t id[16], uint8_t reason)
+{
+	struct node_notices *n = ctx;
+	struct op *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return; /* the next retry is refused again */
+	o->kind = OP_REFUSED;
+	memcpy(o->peer, peer, 32);
+	memcpy(o->id, id, 16);
+	o->refusal = reason;
+	if (enqueue(n, o))
+		op_free(o);
+}
+
 void node_notices_watch(struct node_notices *n)
 {
 	struct op *o;
@@ -932,6 +999,7 @@ void node_notices_hooks(struct node_notices *n, struct node_dissem_notice_hooks 
 {
 	h->on_notice = on_notice;
 	h->on_ack = on_ack;
+	h->on_refused = on_refused;
 	h->on_link_up = on_link_up;
 	h->ctx = n;
 }
@@ -1042,14 +1110,17 @@ json_t *node_notices_status_json(struct node_notices *n)
 	uint64_t msgs = 0, outbox = 0;
 
 	store_notices_count(n->st, &msgs, &outbox);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+			 "s:I, s:b}",
 			 "raised", (json_int_t)n->raised, "stored", (json_int_t)msgs, "outbox",
 			 (json_int_t)outbox, "received", (json_int_t)n->received, "refused",
 			 (json_int_t)n->refused, "duplicates", (json_int_t)n->duplicates, "sent",
 			 (json_int_t)n->sent, "acked", (json_int_t)n->acked, "ack_sent",
 			 (json_int_t)n->ack_sent, "forwarded", (json_int_t)n->forwarded, "dropped",
 			 (json_int_t)n->dropped, "departed_dropped", (json_int_t)n->departed,
-			 "readdressed", (json_int_t)n->readdressed, "idle", node_notices_idle(n));
+			 "readdressed", (json_int_t)n->readdressed, "refusals_sent",
+			 (json_int_t)n->refusals_sent, "refused_by_peer",
+			 (json_int_t)n->refused_by_peer, "idle", node_notices_idle(n));
 }
 
 bool node_notices_idle(const struct node_notices *n)

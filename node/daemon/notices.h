@@ -21,7 +21,13 @@
  *                 answers a notice this node sent to that member or carries a reply handle
  *                 this node made; it is then stored and, after the commit, acknowledged
  *                 (again for a copy already held). Refused ones are logged and counted,
- *                 never acknowledged.
+ *                 never acknowledged; one that would be refused again whatever happens
+ *                 (proto/notice.h enum proto_notice_refusal) is answered with
+ *                 NOTICE_REFUSED (the notice id and a reason code, no text), after which
+ *                 its sender stops: the outbox entry is replaced, in one commit, by a
+ *                 record of the refusal (store/notice.h), shown by `notices`. A refusal
+ *                 that may pass later (a sender not yet in our roster) is not answered:
+ *                 the sender goes on retrying.
  *   coordinating  a notice with deliver_to is forwarded as a NEW notice signed by this node,
  *                 carrying the form and TLP and a reply handle sealing the notifier's id
  *                 and notice id (proto/notice.h), so the recipient never learns the
@@ -113,7 +119,8 @@ void node_notices_submit(struct node_notices *n, struct node_request *req,
  * node_notices_status_json() - {"raised" (local notices raised or updated), "stored",
  * "outbox", "received", "refused", "duplicates", "sent", "acked", "ack_sent", "forwarded",
  * "dropped", "departed_dropped" (outbox entries of members that left), "readdressed"
- * (notices re-signed for a successor)}. New reference or NULL.
+ * (notices re-signed for a successor), "refusals_sent" (NOTICE_REFUSED answers),
+ * "refused_by_peer" (notices of ours a next hop refused for good)}. New reference or NULL.
  */
 json_t *node_notices_status_json(struct node_notices *n);
 

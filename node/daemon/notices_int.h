@@ -27,13 +27,16 @@
 #include "store/notice.h"
 #include "store/store.h"
 
-enum op_kind { OP_IN, OP_ACKED, OP_RESCHED, OP_API, OP_WATCH, OP_ROSTER };
+enum op_kind { OP_IN, OP_ACKED, OP_REFUSED, OP_RESCHED, OP_API, OP_WATCH, OP_ROSTER };
 
 struct op {
 	struct op *next;
 	uint8_t kind;
-	uint8_t peer[32]; /* OP_IN: the sender; OP_ACKED: who acknowledged */
-	uint8_t id[16];	  /* OP_IN: the notice id (once decoded); OP_ACKED: the one acknowledged */
+	uint8_t peer[32]; /* OP_IN: the sender; OP_ACKED, OP_REFUSED: who answered */
+	uint8_t id[16];	  /* OP_IN: the notice id (once decoded); OP_ACKED, OP_REFUSED: the one
+			   * answered */
+	uint8_t refusal;  /* OP_IN: the reason to answer with NOTICE_REFUSED (0: none, retry
+			   * or accepted); OP_REFUSED: the reason received */
 	uint8_t *bytes;	  /* OP_IN */
 	size_t len;
 	struct store_notice_out out;	   /* OP_RESCHED */
@@ -62,6 +65,8 @@ struct job {
 	size_t n_msgs, cap_msgs;
 	struct store_notice_out *puts, *dels;
 	size_t n_puts, cap_puts, n_dels, cap_dels;
+	struct store_notice_refusal *refusals;
+	size_t n_refusals, cap_refusals;
 	bool *is_new;
 	/* the constituency watch (OP_WATCH): feed entries looked at up to watch_seq */
 	bool set_watch, watch_more;
@@ -86,7 +91,9 @@ struct node_notices {
 	size_t n_pending;
 	bool job_running, watch_queued;
 	uint64_t received, refused, duplicates, sent, acked, ack_sent, forwarded, dropped;
-	uint64_t raised;		/* local notices raised or updated */
+	uint64_t refusals_sent;	  /* NOTICE_REFUSED sent for notices refused for good */
+	uint64_t refused_by_peer; /* notices of ours a next hop refused (outbox entry ended) */
+	uint64_t raised;	  /* local notices raised or updated */
 	uint64_t departed, readdressed; /* node_notices_roster() */
 };
 

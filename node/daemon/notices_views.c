@@ -86,6 +86,13 @@ static int list_msg(void *arg, const struct store_notice_msg *m)
 		json_object_set_new(o, "via_coordinator", json_boolean(nt.has_handle));
 	if (m->flags & STORE_NOTICE_OUT)
 		json_object_set_new(o, "pending", json_boolean(pending));
+	if (m->refused) {
+		const char *why = node_req_refusal_name(m->refused);
+		char num[16];
+
+		snprintf(num, sizeof(num), "%u", (unsigned)m->refused);
+		json_object_set_new(o, "refused", json_string(why ? why : num));
+	}
 	if (nt.kind == PROTO_NOTICE_KIND_NOTICE) {
 		json_t *form = json_loadb(nt.form, nt.form_len, 0, NULL);
 

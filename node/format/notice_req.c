@@ -23,6 +23,21 @@ static const char *const status_names[] = {
 	[PROTO_NOTICE_NOT_OURS] = "not-ours",
 };
 
+static const char *const refusal_names[] = {
+	[PROTO_NOTICE_REFUSED_NOT_ADDRESSED] = "not-addressed",
+	[PROTO_NOTICE_REFUSED_FORM] = "form",
+	[PROTO_NOTICE_REFUSED_FORWARD] = "forward",
+	[PROTO_NOTICE_REFUSED_HANDLE] = "handle",
+	[PROTO_NOTICE_REFUSED_THREAD] = "thread",
+};
+
+const char *node_req_refusal_name(int reason)
+{
+	if (reason < PROTO_NOTICE_REFUSED_NOT_ADDRESSED || reason > PROTO_NOTICE_REFUSED_THREAD)
+		return NULL;
+	return refusal_names[reason];
+}
+
 const char *node_req_status_name(int status)
 {
 	if (status < PROTO_NOTICE_RECEIVED || status > PROTO_NOTICE_NOT_OURS)

@@ -208,6 +208,12 @@ int node_req_parse_notices(json_t *root, struct node_request *req, struct node_r
 /* node_req_status_name() - "received", "investigating", "resolved", "not-ours"; NULL. */
 const char *node_req_status_name(int status);
 
+/*
+ * node_req_refusal_name() - a NOTICE_REFUSED reason (enum proto_notice_refusal):
+ * "not-addressed", "form", "forward", "handle", "thread"; NULL for a number not known.
+ */
+const char *node_req_refusal_name(int reason);
+
 /* node_request_free() - free @req and everything it owns. NULL is a no-op. */
 void node_request_free(struct node_request *req);
 

@@ -270,6 +270,9 @@ static void job_done(uv_work_t *w, int status)
 		case IN_CATCHUP:
 			if (ok && it->result == STORE_NEW)
 				d->c.fetched_ids++;
+			/* Stored (now or before): an IHAVE of it needs no GRAFT any more. */
+			if (ok)
+				proto_gossip_have(d->g, it->id);
 			break;
 		case IN_DIRECT:
 			if (ok && !d->stopping)

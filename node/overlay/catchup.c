@@ -231,13 +231,24 @@ static bool catching_up(struct node_dissem *d)
 	return false;
 }
 
+/*
+ * Whether a session a peer opened waits: while this node stores what another session
+ * found, and while the tree lags (proto_gossip_lagging(): reports queued along it are on
+ * their way, and answering now would fetch them twice; measured on 16 daemons,
+ * docs/PERFORMANCE.md).
+ */
+static bool answer_waits(struct node_dissem *d)
+{
+	return catching_up(d) || proto_gossip_lagging(d->g, uv_now(d->loop));
+}
+
 void node_catchup_start_wanted(struct node_dissem *d)
 {
 	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX && !d->stopping; i++) {
 		struct dlink *dl = &d->links[i];
 		if (!dl->l || !dl->deferred)
 			continue;
-		if (catching_up(d))
+		if (answer_waits(d))
 			return;
 		uint8_t *p = dl->deferred;
 		dl->deferred = NULL;
@@ -300,11 +311,12 @@ void node_catchup_on_recon(struct node_dissem *d, struct dlink *dl, const uint8_
 		return;
 	}
 	fresh = !*sp;
-	if (fresh && catching_up(d)) {
+	if (fresh && answer_waits(d)) {
 		/*
 		 * A session the peer opened while this node is still storing what another
-		 * session found: answer it afterwards, or it would fetch the same reports
-		 * twice. The peer waits (its session times out after a quiet window).
+		 * session found, or while the tree lags: answer it afterwards, or it would
+		 * fetch the same reports twice. The peer waits (its session times out after
+		 * a quiet window).
 		 */
 		uint8_t *copy = malloc(len);
 		if (copy) {
@@ -399,8 +411,14 @@ void node_catchup_periodic(struct node_dissem *d, uint64_t now)
 		for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++)
 			if (d->links[i].l)
 				up[n++] = &d->links[i];
-		if (n)
+		/*
+		 * Not while the tree lags (answer_waits()). Sessions at link-up still
+		 * start; a lagging peer answers them later.
+		 */
+		if (n && !proto_gossip_lagging(d->g, now))
 			up[xrand(d) % n]->recon_wanted = true;
+		else if (n)
+			d->c.recon_skipped_lag++;
 	}
 	/* Sessions stuck for a whole window (a silent peer) are given up. */
 	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++) {

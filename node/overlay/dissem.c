@@ -506,6 +506,11 @@ static void cb_message(void *ctx, struct node_link *l, int member, const struct 
 		if (d->notice.on_ack)
 			d->notice.on_ack(d->notice.ctx, dl->member_id, m->u.notice_id);
 		break;
+	case PROTO_LINK_NOTICE_REFUSED:
+		if (d->notice.on_refused)
+			d->notice.on_refused(d->notice.ctx, dl->member_id, m->u.refused.id,
+					     m->u.refused.reason);
+		break;
 	case PROTO_LINK_OPRF_EVAL:
 	case PROTO_LINK_OPRF_ANSWER:
 	case PROTO_LINK_SEALED:

@@ -201,14 +201,15 @@ void node_dissem_refused(struct node_dissem *d, const uint8_t peer[32]);
 bool node_dissem_member_refused(struct node_dissem *d, const uint8_t peer[32]);
 
 /*
- * Notices (node/daemon/notices.h) ride on the links but not on dissemination: a NOTICE or
- * NOTICE_ACK from member @peer is handed to these hooks as is (bytes borrowed for the
- * call), and on_link_up tells when a link to @peer came up (send what waits for it).
+ * Notices (node/daemon/notices.h) ride on the links but not on dissemination: a NOTICE,
+ * NOTICE_ACK or NOTICE_REFUSED from member @peer is handed to these hooks as is (bytes
+ * borrowed for the call), and on_link_up tells when a link to @peer came up (send what waits for it).
  * All run on the loop thread; any may be NULL.
  */
 struct node_dissem_notice_hooks {
 	void (*on_notice)(void *ctx, const uint8_t peer[32], const uint8_t *p, size_t len);
 	void (*on_ack)(void *ctx, const uint8_t peer[32], const uint8_t id[16]);
+	void (*on_refused)(void *ctx, const uint8_t peer[32], const uint8_t id[16], uint8_t reason);
 	void (*on_link_up)(void *ctx, const uint8_t peer[32]);
 	void *ctx;
 };

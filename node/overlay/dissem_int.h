@@ -149,6 +149,7 @@ struct counters {
 	uint64_t roster_sent, roster_recv, roster_adopted;
 	uint64_t stem_originated, stem_received, stem_forwarded, stem_fluffed, stem_embargo;
 	uint64_t store_errors;
+	uint64_t recon_skipped_lag; /* periodic sessions skipped while the tree lagged */
 };
 
 struct node_dissem {

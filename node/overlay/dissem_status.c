@@ -57,6 +57,16 @@ json_t *node_dissem_status_json(const struct node_dissem *d)
 			  (json_int_t)c->fetch_sent, "fetch_ids_received",
 			  (json_int_t)c->fetch_ids_recv, "pushed", (json_int_t)c->catchup_pushed,
 			  "fetched_ids", (json_int_t)c->fetched_ids));
+	json_object_set_new(
+		o, "tree",
+		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "dup_lazy",
+			  (json_int_t)gs.dup_lazy, "dup_eager", (json_int_t)gs.dup_eager,
+			  "lag_samples", (json_int_t)gs.lag_samples, "held", (json_int_t)gs.held,
+			  "held_expired", (json_int_t)gs.held_expired, "prune_repeats_saved",
+			  (json_int_t)gs.prune_repeats_saved, "announced_late",
+			  (json_int_t)gs.announced_late, "grafted_late",
+			  (json_int_t)gs.grafted_late, "graft_early", (json_int_t)gs.graft_early,
+			  "recon_skipped_lag", (json_int_t)c->recon_skipped_lag));
 	json_object_set_new(o, "direct",
 			    json_pack("{s:I, s:I, s:I, s:I}", "sent", (json_int_t)c->direct_sent,
 				      "received", (json_int_t)c->direct_recv, "acked",

@@ -94,14 +94,20 @@ def copies(c, idx):
     return sum(ct.gossip(c.daemons[i])["pushes_received"] for i in idx)
 
 
+TREE_KEYS = ("dup_lazy", "dup_eager", "announced_late", "grafted_late", "graft_early",
+             "recon_skipped_lag", "held", "held_expired", "prune_repeats_saved", "lag_samples")
+
+
 def control(c):
     """Sums of the tree-maintenance counters over all nodes."""
     keys = ("graft_sent", "prune_sent", "duplicates")
-    out = dict.fromkeys(keys, 0)
+    out = dict.fromkeys(keys + TREE_KEYS, 0)
     for d in c.daemons:
         g = ct.gossip(d)
         for k in keys:
             out[k] += g.get(k, 0)
+        for k in TREE_KEYS:
+            out[k] += g.get("tree", {}).get(k, 0)
     return out
 
 
@@ -493,9 +499,18 @@ def main():
               f"{catchup_sent:,} of them catch-up copies, {repaired:,} of which were "
               f"deliveries)", flush=True)
         ctl = {k: v - ctl0[k] for k, v in control(c).items()}
-        print(f"tree maintenance during the burst, all nodes: {ctl['graft_sent']:,} GRAFT ids, "
+        print(f"tree maintenance during the burst, all nodes: {ctl['graft_sent']:,} GRAFT messages, "
               f"{ctl['prune_sent']:,} PRUNE, {ctl['duplicates']:,} duplicate payloads",
               flush=True)
+        print(f"duplicates by cause: {ctl['dup_lazy']:,} on lazy links (sent before the "
+              f"sender saw a PRUNE), {ctl['dup_eager']:,} on eager links; reports announced "
+              f"before their copy came: {ctl['announced_late']:,} ({ctl['grafted_late']:,} "
+              f"after a GRAFT, {ctl['graft_early']:,} of which also came along the tree); "
+              f"periodic catch-up sessions skipped while the tree lagged: "
+              f"{ctl['recon_skipped_lag']:,}; first copies off the tree held {ctl['held']:,} "
+              f"({ctl['held_expired']:,} without a tree copy: sender grafted); PRUNEs not "
+              f"repeated on lazy links {ctl['prune_repeats_saved']:,}; tree lags measured "
+              f"{ctl['lag_samples']:,}", flush=True)
         refused = {}
         for d in c.daemons:
             for reason, k in ct.gossip(d).get("rejected", {}).items():

@@ -97,6 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.announcers_max = 2,
 		.prune_dups = 2,
 		.formation_ms = 30,
+		.lag_awaited = 2, /* the burst rules (lag samples, longer waits) run too */
 	};
 	struct input in = {data, size};
 	struct proto_gossip *g = proto_gossip_new(&cfg);
@@ -145,7 +146,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				pushable[k] = true;
 			break;
 		case 5:
-			check_rc(proto_gossip_discard(g, id, now), false);
+			if (op >= 128) {
+				proto_gossip_have(g, id);
+				(void)proto_gossip_lagging(g, now);
+			} else {
+				check_rc(proto_gossip_discard(g, id, now), false);
+			}
 			break;
 		case 6:
 		case 7: {

@@ -30,6 +30,9 @@ static int reencode(const struct proto_link_msg *m, uint8_t **out, size_t *len)
 		return proto_link_encode_ack(m->u.id, out, len);
 	case PROTO_LINK_NOTICE_ACK:
 		return proto_link_encode_notice_ack(m->u.notice_id, out, len);
+	case PROTO_LINK_NOTICE_REFUSED:
+		return proto_link_encode_notice_refused(m->u.refused.id, m->u.refused.reason, out,
+							len);
 	case PROTO_LINK_ROSTER_PART:
 		return proto_link_encode_part(m->u.part.index, m->u.part.total, m->u.part.p,
 					      m->u.part.len, out, len);

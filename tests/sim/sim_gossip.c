@@ -29,7 +29,8 @@
  * Usage: sim_gossip [--nodes N] [--reports R] [--seed S] [--degree D] [--interval MS]
  *                   [--loss P] [--latency link|message] [--graft-timeout MS]
  *                   [--graft-retry MS] [--hold MS] [--flush MS] [--origin-push-all]
- *                   [--dump-links FILE] [--check]
+ *                   [--dump-links FILE] [--burst RATE] [--service-us US]
+ *                   [--graft-wait-fixed] [--check]
  * Without --nodes it reports N = 100 and N = 1000 (R = 1000), for both latency models
  * unless --latency names one. --check runs N = 100, R = 500 twice, checks the targets
  * (copies <= 1.2 per node per report once the tree formed, max latency <= 1.8 x flooding,
@@ -37,6 +38,12 @@
  * identical output for the same seed) and exits 1 if one is missed. Results and their
  * discussion: docs/PERFORMANCE.md. --dump-links writes the overlay and the formed tree
  * after phase 1 (with several scenarios, the last one's) for tests/sim/tree_bounds.py.
+ * --burst RATE makes phase 1's reports after the first tenth come from one origin at RATE
+ * per second (the one-origin burst of tests/bench/bench_overlay.py); --service-us US makes
+ * every node admit a new report in US microseconds, one at a time, before it forwards it
+ * (so a burst over that rate queues at every hop, as on loaded daemons);
+ * --graft-wait-fixed keeps the GRAFT wait at --graft-timeout instead of following the
+ * tree's lag (the engine before issue 17's session 3).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -109,12 +116,15 @@ struct cfg {
 	double fail_frac;
 	unsigned graft_timeout_ms, graft_retry_ms, hold_ms, flush_ms; /* 0 = engine default */
 	bool origin_push_all;	/* the engine's origin_push_all: the origin's old rule */
+	unsigned burst_rate;	/* phase 1 after the warm-up: one origin, this many reports/s */
+	unsigned service_us;	/* each node admits a new report in this time, one at a time */
+	bool graft_wait_fixed;	/* lag_max_ms = graft_timeout_ms: the old fixed wait */
 	const char *dump_links; /* file for the overlay and the tree after phase 1, or NULL */
 };
 
 /* ------------------------------------------------------------------ events */
 
-enum ev_kind { EV_PUBLISH, EV_TICK, EV_MSG, EV_RECON_START };
+enum ev_kind { EV_PUBLISH, EV_TICK, EV_MSG, EV_RECON_START, EV_ADMITTED };
 
 /* Message types beyond proto/link.h's: a report moved by catch-up (PUSH on the wire). */
 #define MSG_CATCHUP 100
@@ -200,6 +210,7 @@ struct node {
 	uint64_t last[DEG_MAX]; /* arrival time of the last message sent on each link */
 	uint32_t deg;
 	bool failed;
+	uint64_t busy_us; /* --service-us: the node's admission is busy until then */
 	struct proto_gossip *g;
 	uint64_t tick_at;
 	struct itemset items;
@@ -244,7 +255,8 @@ struct world {
 	struct node *nodes;
 	struct report *reps;
 	unsigned n_reps;
-	uint8_t *has; /* nodes x reports */
+	uint8_t *has;	     /* nodes x reports */
+	uint8_t *flood_seen; /* nodes x reports: received (flooding; admitted or queued) */
 	struct heap h;
 	uint64_t now;
 	uint64_t lat_rng, loss_rng, misc_rng;
@@ -426,6 +438,7 @@ static void on_publish(struct world *w, uint32_t node, uint32_t rep)
 	*has(w, node, rep) = 1;
 	add_item(w, node, rep);
 	if (w->mode == FLOOD) {
+		w->flood_seen[(size_t)node * w->n_reps + rep] = 1;
 		for (uint32_t k = 0; k < a->deg; k++)
 			send_msg(w, node, k, PROTO_LINK_PUSH, &rep, 1, NULL, 0);
 		return;
@@ -434,6 +447,46 @@ static void on_publish(struct world *w, uint32_t node, uint32_t rep)
 				       w->now)) < 0)
 		die("publish", rc);
 	drain_gossip(w, node);
+}
+
+/*
+ * Policy admits and the store commits a new report; only then is it forwarded. With
+ * --service-us that takes the node service_us per report, one report after another (the
+ * daemon's admission and commit), so a burst queues; otherwise it is instant.
+ */
+static void admitted(struct world *w, uint32_t node, uint32_t rep, uint32_t link)
+{
+	struct node *b = &w->nodes[node];
+	int rc;
+
+	deliver(w, node, rep);
+	add_item(w, node, rep);
+	if (w->mode == FLOOD) {
+		for (uint32_t k = 0; k < b->deg; k++)
+			if (k != link)
+				send_msg(w, node, k, PROTO_LINK_PUSH, &rep, 1, NULL, 0);
+		return;
+	}
+	if ((rc = proto_gossip_forward(b->g, w->reps[rep].id, w->now)) < 0)
+		die("forward", rc);
+	drain_gossip(w, node);
+}
+
+static void admit(struct world *w, uint32_t node, uint32_t rep, uint32_t link)
+{
+	struct node *b = &w->nodes[node];
+	struct ev e = {.kind = EV_ADMITTED, .to = node, .one = rep, .from = link};
+	uint64_t start = w->now * 1000;
+
+	if (!w->cfg->service_us) {
+		admitted(w, node, rep, link);
+		return;
+	}
+	if (b->busy_us > start)
+		start = b->busy_us;
+	b->busy_us = start + w->cfg->service_us;
+	e.t = (b->busy_us + 999) / 1000;
+	heap_push(&w->h, e);
 }
 
 static void on_push(struct world *w, const struct ev *e)
@@ -446,15 +499,12 @@ static void on_push(struct world *w, const struct ev *e)
 	if (rep >= w->phase_r0 && rep < w->phase_r1)
 		w->ps->push_rep[rep - w->phase_r0]++;
 	if (w->mode == FLOOD) {
-		if (*has(w, e->to, rep)) {
+		if (w->flood_seen[(size_t)e->to * w->n_reps + rep]) {
 			w->ps->push_dup++;
 			return;
 		}
-		deliver(w, e->to, rep);
-		add_item(w, e->to, rep);
-		for (uint32_t k = 0; k < b->deg; k++)
-			if (k != link)
-				send_msg(w, e->to, k, PROTO_LINK_PUSH, &rep, 1, NULL, 0);
+		w->flood_seen[(size_t)e->to * w->n_reps + rep] = 1;
+		admit(w, e->to, rep, link);
 		return;
 	}
 	rc = proto_gossip_on_push(b->g, link, w->reps[rep].id, EPOCH_MS + w->reps[rep].t_pub,
@@ -462,13 +512,9 @@ static void on_push(struct world *w, const struct ev *e)
 	if (rc < 0)
 		die("on_push", rc);
 	if (rc == PROTO_GOSSIP_NEW) {
-		/* Policy admits and the store commits; only then is the report forwarded. */
 		if (*has(w, e->to, rep))
 			die("engine reported a held report as new", -EINVAL);
-		deliver(w, e->to, rep);
-		add_item(w, e->to, rep);
-		if ((rc = proto_gossip_forward(b->g, w->reps[rep].id, w->now)) < 0)
-			die("forward", rc);
+		admit(w, e->to, rep, link);
 	} else {
 		w->ps->push_dup++;
 	}
@@ -679,6 +725,8 @@ static void run(struct world *w, uint64_t until)
 		}
 		if (e.kind == EV_PUBLISH) {
 			on_publish(w, e.to, e.one);
+		} else if (e.kind == EV_ADMITTED) {
+			admitted(w, e.to, e.one, e.from);
 		} else if (e.kind == EV_RECON_START) {
 			on_recon_start(w, &e);
 		} else {
@@ -829,6 +877,7 @@ static void world_free(struct world *w)
 	free(w->h.v);
 	free(w->nodes);
 	free(w->has);
+	free(w->flood_seen);
 }
 
 static void add_stats(struct proto_gossip_stats *sum, const struct proto_gossip_stats *s)
@@ -882,6 +931,7 @@ static void run_mode(enum mode mode, const struct world *tmpl, const bool *fail_
 	w.nodes = xcalloc(n, sizeof(*w.nodes));
 	memcpy(w.nodes, tmpl->nodes, n * sizeof(*w.nodes));
 	w.has = xcalloc((size_t)n * w.n_reps, 1);
+	w.flood_seen = xcalloc((size_t)n * w.n_reps, 1);
 	memset(&w.h, 0, sizeof(w.h));
 	w.now = 0;
 	w.lat_rng = c->seed ^ 0x1a7e1a7e;
@@ -899,6 +949,9 @@ static void run_mode(enum mode mode, const struct world *tmpl, const bool *fail_
 			.hold_ms = c->hold_ms,
 			.ihave_flush_ms = c->flush_ms,
 			.origin_push_all = c->origin_push_all,
+			.lag_max_ms = c->graft_wait_fixed
+					      ? (c->graft_timeout_ms ? c->graft_timeout_ms : 1000)
+					      : 0,
 		};
 
 		a->tick_at = UINT64_MAX;
@@ -1001,7 +1054,7 @@ static void scenario(const struct cfg *c, FILE *out, struct verdict *v)
 {
 	struct world w = {.cfg = c};
 	struct result *res = xcalloc(1, sizeof(*res));
-	uint64_t rng = c->seed, t = 1000;
+	uint64_t rng = c->seed, t = 1000, t_us = 0;
 	unsigned n = c->nodes, failed = 0;
 	bool *fail_set = xcalloc(n, sizeof(*fail_set));
 	struct figures fh[2], fl[2], ff[2];
@@ -1038,7 +1091,16 @@ static void scenario(const struct cfg *c, FILE *out, struct verdict *v)
 		/* Arrivals uniform in [1, 2 x interval]; phase 2 starts once phase 1 settled. */
 		if (r == c->reports)
 			t += SETTLE_MS + 1000;
-		t += 1 + rnd_below(&rng, 2 * c->interval_ms);
+		if (c->burst_rate && r >= c->warmup && r < c->reports) {
+			/* One origin (the warm-up's last) publishes back to back. */
+			if (r == c->warmup)
+				t_us = (t + SETTLE_MS) * 1000;
+			rep->origin = w.reps[c->warmup - 1].origin;
+			t_us += 1000000 / c->burst_rate;
+			t = t_us / 1000;
+		} else {
+			t += 1 + rnd_below(&rng, 2 * c->interval_ms);
+		}
 		rep->t_pub = t;
 	}
 	run_mode(PLUMTREE, &w, fail_set, res);
@@ -1057,6 +1119,12 @@ static void scenario(const struct cfg *c, FILE *out, struct verdict *v)
 		n, c->degree, c->reports, c->reports, c->seed, c->lat_min, c->lat_max,
 		c->lat == LAT_MESSAGE ? "message" : "link (+-10 % per message)", c->loss,
 		c->interval_ms);
+	if (c->burst_rate)
+		fprintf(out, "phase 1 after the first %u reports: one origin, %u reports/s\n",
+			c->warmup, c->burst_rate);
+	if (c->service_us)
+		fprintf(out, "admission: %u us per new report at every node, one at a time\n",
+			c->service_us);
 	fprintf(out, "%-46s %10s %10s\n", "", "plumtree", "flooding");
 	fprintf(out, "healthy, all %u reports (the first ones shape the tree)\n", c->reports);
 	row2(out, "payload copies / node / report", fh[0].copies, fh[1].copies, 3);
@@ -1107,6 +1175,12 @@ static void scenario(const struct cfg *c, FILE *out, struct verdict *v)
 		" without tree copy), GRAFT ids %" PRIu64 ", gave up %" PRIu64 "\n",
 		res->gs.held, res->gs.held_expired, res->gs.graft_ids_sent,
 		res->gs.missing_gave_up);
+	fprintf(out,
+		"duplicates: %" PRIu64 " on lazy links, %" PRIu64 " on eager links; new reports "
+		"announced first %" PRIu64 " (%" PRIu64 " after a GRAFT; %" PRIu64
+		" tree copies came after it); lag samples %" PRIu64 "\n",
+		res->gs.dup_lazy, res->gs.dup_eager, res->gs.announced_late, res->gs.grafted_late,
+		res->gs.graft_early, res->gs.lag_samples);
 
 	v->copies = fl[0].copies;
 	v->latency_ratio = fl[1].max ? (double)fl[0].max / fl[1].max : 0;
@@ -1144,6 +1218,7 @@ static void usage(void)
 			"                  [--interval MS] [--loss P] [--latency link|message]\n"
 			"                  [--graft-timeout MS] [--graft-retry MS] [--hold MS]\n"
 			"                  [--flush MS] [--origin-push-all] [--dump-links FILE]\n"
+			"                  [--burst RATE] [--service-us US] [--graft-wait-fixed]\n"
 			"                  [--check]\n");
 	exit(2);
 }
@@ -1174,6 +1249,10 @@ int main(int argc, char **argv)
 			c.origin_push_all = true;
 			continue;
 		}
+		if (!strcmp(a, "--graft-wait-fixed")) {
+			c.graft_wait_fixed = true;
+			continue;
+		}
 		if (!v)
 			usage();
 		i++;
@@ -1197,6 +1276,10 @@ int main(int argc, char **argv)
 			c.flush_ms = (unsigned)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--loss"))
 			c.loss = strtod(v, NULL);
+		else if (!strcmp(a, "--burst"))
+			c.burst_rate = (unsigned)strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--service-us"))
+			c.service_us = (unsigned)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--dump-links"))
 			c.dump_links = v;
 		else if (!strcmp(a, "--latency") && !strcmp(v, "message"))

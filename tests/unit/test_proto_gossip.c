@@ -3,7 +3,7 @@
  * tests/unit/test_proto_gossip.c — the Plumtree engine: origin pushes to all links,
  * forward/discard after admission, duplicate -> PRUNE (at once and after a streak), tree
  * formation on the oldest report, IHAVE -> GRAFT after the timeout (and the next
- * announcer after that), GRAFT -> PUSH, PRUNE -> lazy, off-tree copies held without
+ * announcer after that; longer while the tree lags), GRAFT -> PUSH, PRUNE -> lazy, off-tree copies held without
  * breaking the tree (and grafted when no tree copy comes), IHAVE batching, link_down
  * cleanup, bounded caches, and a spanning tree on a small network.
  */
@@ -474,6 +474,126 @@ static void test_ihave_graft_timeout(void **state)
 	proto_gossip_free(g);
 }
 
+/* Actions of @type on @link. */
+static size_t count_on(const struct acts *x, enum proto_link_type type, uint32_t link)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < x->n; i++)
+		n += x->a[i].type == type && x->a[i].link == link;
+	return n;
+}
+
+/*
+ * In a burst (lag_awaited other ids awaited), the GRAFT wait follows the tree's lag:
+ * graft_timeout_ms plus twice the median lag of the recent tree copies behind their first
+ * IHAVE, also for ids announced before those copies came; samples older than 10 s do not
+ * count, nor a lag while nothing else is awaited. The tree copy of an id grafted too early
+ * is a sample too, and does not count towards pruning its link.
+ */
+static void test_graft_wait_follows_lag(void **state)
+{
+	struct proto_gossip_config cfg = {.graft_timeout_ms = 200,
+					  .graft_retry_ms = 60000,
+					  .prune_dups = 2,
+					  .lag_awaited = 1};
+	struct proto_gossip *g = engine(&cfg, 3);
+	struct proto_gossip_stats st;
+	struct acts x;
+	uint8_t a[32], b[32], c[32], d[32], e[32], f[32], pin[32];
+	int i;
+
+	(void)state;
+	mkid(a, 40);
+	mkid(b, 41);
+	mkid(c, 42);
+	mkid(d, 43);
+	mkid(e, 44);
+	mkid(f, 45);
+	mkid(pin, 46);
+	/* Link 0 is the tree; 1 and 2 are lazy. */
+	assert_int_equal(proto_gossip_on_prune(g, 1, T0), 0);
+	assert_int_equal(proto_gossip_on_prune(g, 2, T0), 0);
+	/* f is the only id awaited: its lag (110 ms) is no sample. */
+	assert_int_equal(proto_gossip_on_ihave(g, 2, (const uint8_t(*)[32])f, 1, 990), 0);
+	assert_int_equal(proto_gossip_on_push(g, 0, f, 5, 1100), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_forward(g, f, 1100), 0);
+	proto_gossip_get_stats(g, &st);
+	assert_int_equal(st.lag_samples, 0);
+	/* pin stays awaited from now on (its GRAFT goes to link 1, never retried). */
+	assert_int_equal(proto_gossip_on_ihave(g, 1, (const uint8_t(*)[32])pin, 1, 1000), 0);
+	/* a: announced at 1000, its tree copy comes 180 ms later. */
+	assert_int_equal(proto_gossip_on_ihave(g, 2, (const uint8_t(*)[32])a, 1, 1000), 0);
+	/* b is announced meanwhile; c shows a lag of 400 ms before b's timer runs out. */
+	assert_int_equal(proto_gossip_on_ihave(g, 2, (const uint8_t(*)[32])b, 1, 1100), 0);
+	assert_int_equal(proto_gossip_on_ihave(g, 2, (const uint8_t(*)[32])c, 1, 1101), 0);
+	assert_int_equal(proto_gossip_on_push(g, 0, a, 5, 1180), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_forward(g, a, 1180), 0);
+	assert_int_equal(proto_gossip_on_push(g, 0, c, 5, 1501), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_forward(g, c, 1501), 0);
+	drain(g, &x);
+	/* Median of {180, 400}: 400; b waits 200 + 2 x 400 ms (+ up to 100 of jitter). */
+	assert_int_equal(proto_gossip_tick(g, 2099), 0);
+	drain(g, &x);
+	assert_int_equal(count_on(&x, PROTO_LINK_GRAFT, 2), 0);
+	assert_int_equal(proto_gossip_tick(g, 2200), 0);
+	drain(g, &x);
+	i = find(&x, PROTO_LINK_GRAFT, 2);
+	assert_true(i >= 0);
+	assert_int_equal(x.a[i].n, 1);
+	assert_memory_equal(x.a[i].ids[0], b, 32);
+	/* The answer comes first; the tree copy 1,300 ms after the IHAVE is no cycle. */
+	assert_int_equal(proto_gossip_on_push(g, 2, b, 5, 2250), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_forward(g, b, 2250), 0);
+	assert_int_equal(proto_gossip_on_push(g, 0, b, 5, 2400), PROTO_GOSSIP_DUPLICATE);
+	drain(g, &x);
+	assert_int_equal(count(&x, PROTO_LINK_PRUNE), 0);
+	assert_int_equal(proto_gossip_link_state(g, 0), PROTO_GOSSIP_LINK_EAGER);
+	proto_gossip_get_stats(g, &st);
+	assert_int_equal(st.graft_early, 1);
+	assert_int_equal(st.lag_samples, 3);
+	/* Median of {180, 400, 1300}: still 400, whatever the one long lag. */
+	assert_int_equal(proto_gossip_on_prune(g, 2, 2400), 0);
+	assert_int_equal(proto_gossip_on_ihave(g, 2, (const uint8_t(*)[32])d, 1, 2400), 0);
+	assert_int_equal(proto_gossip_tick(g, 3399), 0);
+	drain(g, &x);
+	assert_int_equal(count_on(&x, PROTO_LINK_GRAFT, 2), 0);
+	assert_int_equal(proto_gossip_tick(g, 3500), 0);
+	drain(g, &x);
+	assert_int_equal(count_on(&x, PROTO_LINK_GRAFT, 2), 1);
+	/* 10 s after the last sample none counts: graft_timeout_ms again. */
+	assert_int_equal(proto_gossip_on_prune(g, 2, 12400), 0);
+	assert_int_equal(proto_gossip_on_ihave(g, 2, (const uint8_t(*)[32])e, 1, 12400), 0);
+	assert_int_equal(proto_gossip_tick(g, 12599), 0);
+	drain(g, &x);
+	assert_int_equal(count_on(&x, PROTO_LINK_GRAFT, 2), 0);
+	assert_int_equal(proto_gossip_tick(g, 12700), 0);
+	drain(g, &x);
+	assert_int_equal(count_on(&x, PROTO_LINK_GRAFT, 2), 1);
+	proto_gossip_free(g);
+}
+
+/* An awaited id that catch-up brought is not grafted; a later PUSH of it is still NEW. */
+static void test_have_stops_graft(void **state)
+{
+	struct proto_gossip *g = engine(NULL, 2);
+	struct acts x;
+	uint8_t id[32];
+
+	(void)state;
+	mkid(id, 50);
+	assert_int_equal(proto_gossip_on_prune(g, 1, T0), 0);
+	assert_int_equal(proto_gossip_on_ihave(g, 1, (const uint8_t(*)[32])id, 1, T0), 0);
+	assert_true(proto_gossip_next_deadline(g) < T0 + 100000);
+	proto_gossip_have(g, id);
+	assert_int_equal(proto_gossip_tick(g, T0 + 100000), 0);
+	drain(g, &x);
+	assert_int_equal(count(&x, PROTO_LINK_GRAFT), 0);
+	assert_false(proto_gossip_seen(g, id));
+	assert_int_equal(proto_gossip_on_push(g, 0, id, 5, T0 + 100001), PROTO_GOSSIP_NEW);
+	proto_gossip_free(g);
+}
+
 static void test_graft_pushes(void **state)
 {
 	struct proto_gossip *g = engine(NULL, 3);
@@ -876,6 +996,8 @@ int main(void)
 		cmocka_unit_test(test_forget),
 		cmocka_unit_test(test_prune_repeat_limited),
 		cmocka_unit_test(test_ihave_graft_timeout),
+		cmocka_unit_test(test_graft_wait_follows_lag),
+		cmocka_unit_test(test_have_stops_graft),
 		cmocka_unit_test(test_graft_pushes),
 		cmocka_unit_test(test_off_tree_copy_held),
 		cmocka_unit_test(test_ihave_batches),

@@ -91,6 +91,11 @@ static void test_exact_encodings(void **state)
 	expect_bytes(out, len, "92 14 c4 02 7879");
 	assert_int_equal(proto_link_encode_notice_ack(id, &out, &len), 0);
 	expect_bytes(out, len, "92 15 c4 10 5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a");
+	assert_int_equal(proto_link_encode_notice_refused(id, 2, &out, &len), 0);
+	expect_bytes(out, len, "93 16 c4 10 5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a 02");
+	assert_int_equal(proto_link_encode_notice_refused(id, 255, &out, &len), 0);
+	expect_bytes(out, len, "93 16 c4 10 5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a ccff");
+	assert_int_equal(proto_link_encode_notice_refused(id, 0, &out, &len), PROTO_E_RANGE);
 }
 
 static void test_round_trip_every_type(void **state)
@@ -136,6 +141,9 @@ static void test_round_trip_every_type(void **state)
 		case PROTO_LINK_NOTICE_ACK:
 			rc = proto_link_encode_notice_ack(ids[2], &out, &len);
 			break;
+		case PROTO_LINK_NOTICE_REFUSED:
+			rc = proto_link_encode_notice_refused(ids[2], 7, &out, &len);
+			break;
 		case PROTO_LINK_ROSTER_PART:
 			rc = proto_link_encode_part(30, 31, payload, sizeof(payload), &out, &len);
 			break;
@@ -174,6 +182,10 @@ static void test_round_trip_every_type(void **state)
 		case PROTO_LINK_NOTICE_ACK:
 			assert_memory_equal(m.u.notice_id, ids[2], 16);
 			break;
+		case PROTO_LINK_NOTICE_REFUSED:
+			assert_memory_equal(m.u.refused.id, ids[2], 16);
+			assert_int_equal(m.u.refused.reason, 7);
+			break;
 		case PROTO_LINK_ROSTER_PART:
 			assert_int_equal(m.u.part.index, 30);
 			assert_int_equal(m.u.part.total, 31);
@@ -207,7 +219,19 @@ static void test_decode_rejects(void **state)
 		{"", PROTO_E_TRUNCATED, "empty input"},
 		{"90", PROTO_E_LINK_MSG, "empty array"},
 		{"91 7f", PROTO_E_LINK_MSG, "type 127 is unassigned"},
-		{"92 16 c4 01 78", PROTO_E_LINK_MSG, "type 22 is unassigned"},
+		{"92 17 c4 01 78", PROTO_E_LINK_MSG, "type 23 is unassigned"},
+		{"92 16 c4 10 00000000000000000000000000000000", PROTO_E_LINK_MSG,
+		 "NOTICE_REFUSED without a reason"},
+		{"93 16 c4 10 00000000000000000000000000000000 00", PROTO_E_RANGE,
+		 "NOTICE_REFUSED reason 0"},
+		{"93 16 c4 10 00000000000000000000000000000000 cd0100", PROTO_E_RANGE,
+		 "NOTICE_REFUSED reason 256"},
+		{"93 16 c4 10 00000000000000000000000000000000 cc05", PROTO_E_NONMINIMAL,
+		 "NOTICE_REFUSED non-minimal reason"},
+		{"93 16 c4 0f 000000000000000000000000000000 01", PROTO_E_RANGE,
+		 "NOTICE_REFUSED with a 15-byte id"},
+		{"93 16 c4 10 00000000000000000000000000000000 a1 78", PROTO_E_TYPE,
+		 "NOTICE_REFUSED reason as str"},
 		{"92 15 c4 20 "
 		 "0000000000000000000000000000000000000000000000000000000000000000",
 		 PROTO_E_TOO_LARGE, "NOTICE_ACK with a 32-byte id"},

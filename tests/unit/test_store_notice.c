@@ -2,7 +2,8 @@
 /*
  * The notice environment (store/notice.h): messages are stored once (a second copy of an id
  * changes nothing and says so), outbox entries are put, found due and deleted in the same
- * transaction as messages, the handle key survives a reopen, and everything is durable.
+ * transaction as messages, the handle key survives a reopen, and everything is durable; a
+ * next hop's refusal replaces exactly its outbox entry and is listed with the notice.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -23,7 +24,7 @@
 
 struct seen {
 	size_t msgs, outs;
-	uint8_t flags[8];
+	uint8_t flags[8], refused[8];
 	size_t lens[8];
 };
 
@@ -41,6 +42,7 @@ static int count_msg(void *ctx, const struct store_notice_msg *m)
 	if (s->msgs < 8) {
 		s->flags[s->msgs] = m->flags;
 		s->lens[s->msgs] = m->len;
+		s->refused[s->msgs] = m->refused;
 	}
 	s->msgs++;
 	return 0;
@@ -179,9 +181,77 @@ static void test_store_notice(void **state)
 	free(dir);
 }
 
+/* A refusal replaces the outbox entry of its notice and next hop, and only that. */
+static void test_store_notice_refusal(void **state)
+{
+	char *dir = tu_tmpdir(), sub[4096];
+	struct store_notices *s = NULL;
+	struct store_notice_msg m[2];
+	struct store_notice_out o;
+	struct store_notice_refusal r[2];
+	uint64_t nm, no;
+	struct seen seen = {0};
+
+	(void)state;
+	snprintf(sub, sizeof(sub), "%s/notices", dir);
+	assert_int_equal(store_notices_open(&s, sub), 0);
+	memset(m, 0, sizeof(m));
+	memset(m[0].id, 1, 16);
+	m[0].flags = STORE_NOTICE_OUT;
+	m[0].bytes = (const uint8_t *)"first";
+	m[0].len = 5;
+	memset(m[1].id, 2, 16);
+	m[1].flags = STORE_NOTICE_OUT;
+	m[1].bytes = (const uint8_t *)"second";
+	m[1].len = 6;
+	memset(&o, 0, sizeof(o));
+	memset(o.id, 1, 16);
+	memset(o.recipient, 0xaa, 32);
+	struct store_notices_batch b = {.msgs = m, .n_msgs = 2, .puts = &o, .n_puts = 1};
+	assert_int_equal(store_notices_apply(s, &b), 0);
+
+	/* From a member that is not the next hop, or for a notice not waiting: nothing. */
+	memset(r, 0, sizeof(r));
+	memset(r[0].id, 1, 16);
+	memset(r[0].recipient, 0xcc, 32);
+	r[0].reason = PROTO_NOTICE_REFUSED_FORM;
+	memset(r[1].id, 2, 16);
+	memset(r[1].recipient, 0xaa, 32);
+	r[1].reason = PROTO_NOTICE_REFUSED_FORM;
+	b = (struct store_notices_batch){.refusals = r, .n_refusals = 2};
+	assert_int_equal(store_notices_apply(s, &b), 0);
+	assert_false(r[0].applied || r[1].applied);
+	assert_int_equal(store_notices_count(s, &nm, &no), 0);
+	assert_int_equal(no, 1);
+	/* The next hop's refusal ends the entry and is kept with the notice. */
+	memset(r[0].recipient, 0xaa, 32);
+	r[0].time_ms = 1234;
+	b = (struct store_notices_batch){.refusals = r, .n_refusals = 1};
+	assert_int_equal(store_notices_apply(s, &b), 0);
+	assert_true(r[0].applied);
+	assert_int_equal(store_notices_count(s, &nm, &no), 0);
+	assert_int_equal(nm, 2);
+	assert_int_equal(no, 0);
+	/* A second copy of the refusal changes nothing. */
+	assert_int_equal(store_notices_apply(s, &b), 0);
+	assert_false(r[0].applied);
+	store_notices_close(s);
+
+	assert_int_equal(store_notices_open(&s, sub), 0);
+	assert_int_equal(store_notices_iter(s, count_out, count_msg, &seen), 0);
+	assert_int_equal(seen.outs, 0);
+	assert_int_equal(seen.msgs, 2);
+	assert_int_equal(seen.refused[0], PROTO_NOTICE_REFUSED_FORM);
+	assert_int_equal(seen.refused[1], 0);
+	store_notices_close(s);
+	tu_rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(test_store_notice)};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_store_notice),
+					   cmocka_unit_test(test_store_notice_refusal)};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
