@@ -26,7 +26,6 @@
 #include <uv.h>
 
 #include "node/common/prio.h"
-#include "node/common/workq.h"
 #include "node/daemon/api.h"
 #include "node/format/config.h"
 #include "node/overlay/dissem.h"
@@ -517,7 +516,7 @@ static void start_voters_job(struct node_daemon *d)
 	j->r = r;
 	j->work.data = j;
 	d->voters_job = true;
-	node_workq_queue(&d->loop, &j->work, voters_work, voters_done);
+	uv_queue_work(&d->loop, &j->work, voters_work, voters_done);
 }
 
 struct netkey_job {
@@ -592,7 +591,7 @@ static void netkey_expire(struct node_daemon *d)
 	j->k = d->netkeys;
 	j->work.data = j;
 	d->netkey_writing = true;
-	node_workq_queue(&d->loop, &j->work, netkey_write_work, netkey_write_done);
+	uv_queue_work(&d->loop, &j->work, netkey_write_work, netkey_write_done);
 }
 
 static json_t *netkey_json(const struct node_daemon *d)
@@ -1563,7 +1562,7 @@ static void start_reload(struct node_daemon *d)
 	d->reloading = true;
 	node_notifyf("RELOADING=1\nSTATUS=reloading %s", d->config_path);
 	log_info("reloading %s", d->config_path);
-	if (node_workq_queue(&d->loop, &j->work, reload_work, reload_done)) {
+	if (uv_queue_work(&d->loop, &j->work, reload_work, reload_done)) {
 		d->reloading = false;
 		free(j);
 		node_notify("READY=1");
@@ -1624,7 +1623,7 @@ static void on_housekeeping(uv_timer_t *t)
 	j->now = now_ms();
 	j->work.data = j;
 	d->expiring = true;
-	if (node_workq_queue(&d->loop, &j->work, expire_work, expire_done)) {
+	if (uv_queue_work(&d->loop, &j->work, expire_work, expire_done)) {
 		d->expiring = false;
 		free(j);
 	}
@@ -1936,8 +1935,8 @@ static void start_roster_job(struct node_daemon *d)
 	j->work.data = j;
 	netkey_update_begin(d, &j->netkey);
 	d->roster_job = true;
-	/* node_workq_queue() fails only for a NULL work callback. */
-	node_workq_queue(&d->loop, &j->work, roster_work, roster_done);
+	/* uv_queue_work() fails only for a NULL work callback. */
+	uv_queue_work(&d->loop, &j->work, roster_work, roster_done);
 }
 
 /*
@@ -2281,7 +2280,6 @@ static void teardown(struct node_daemon *d)
 int node_daemon_run(const char *config_path)
 {
 	struct node_daemon *d = calloc(1, sizeof(*d));
-	unsigned threads;
 	int code, err;
 
 	if (!d) {
@@ -2289,8 +2287,7 @@ int node_daemon_run(const char *config_path)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	threads = node_pool_init(); /* before anything is queued */
-	log_info("thread pool: %u threads", threads);
+	log_info("thread pool: %u threads", node_pool_init()); /* before anything is queued */
 	d->config_path = config_path;
 	d->start_ms = now_ms();
 	err = uv_loop_init(&d->loop);
@@ -2299,9 +2296,6 @@ int node_daemon_run(const char *config_path)
 		free(d);
 		return 1;
 	}
-	err = node_workq_attach(&d->loop, threads);
-	if (err)
-		log_warning("jobs go to libuv's thread pool: %s", strerror(-err));
 	node_pool_lane_init(&d->reads, &d->loop, READS_IN_POOL);
 	code = start(d);
 	if (code == 0) {
@@ -2324,8 +2318,6 @@ int node_daemon_run(const char *config_path)
 		d->api = NULL;
 		close_own_handles(d);
 	}
-	uv_run(&d->loop, UV_RUN_DEFAULT);
-	node_workq_detach(&d->loop); /* no job is in flight: it would have kept uv_run() going */
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 
 	teardown(d);
