@@ -64,7 +64,9 @@ static enum policy_reason check_delivery(const struct policy_config *cfg,
 	/* AMBER, AMBER+STRICT, RED: attributed (step 4), never relayed. */
 	if (ctx->arrival == POLICY_ARRIVAL_LOCAL)
 		return POLICY_ACCEPT;
-	if (ctx->arrival != POLICY_ARRIVAL_DIRECT || memcmp(ctx->peer, r->signer, 32) != 0)
+	/* From the signer, or from its successor (a member that replaced its keys since). */
+	if (ctx->arrival != POLICY_ARRIVAL_DIRECT ||
+	    !policy_egress_answers_for(ctx->newest, ctx->peer, r->signer))
 		return POLICY_REJECT_RELAYED;
 	/* Named, or named under an id this node's member retired with it as successor. */
 	if (!policy_egress_named_recipient(r, ctx->newest, cfg->own_id))

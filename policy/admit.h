@@ -24,7 +24,8 @@
  *   6. arrival kind known                                                       -> ARRIVAL
  *      a LOCAL attributed report is signed by cfg->own_id                       -> NOT_OWN
  *   7. AMBER, AMBER+STRICT, RED: LOCAL (own report, checked in 6), or DIRECT with the link
- *      peer equal to the signer (else RELAYED; GOSSIP is always RELAYED), and then
+ *      peer equal to the signer or its successor in ctx->newest (a member that replaced its
+ *      keys since; else RELAYED; GOSSIP is always RELAYED), and then
  *      cfg->own_id among the recipients, or a recipient retired in ctx->newest with
  *      cfg->own_id as its successor (policy_egress_named_recipient(): a member that
  *      replaced its keys still receives what was addressed to its old id) -> NOT_RECIPIENT

@@ -51,21 +51,33 @@ enum policy_egress policy_egress_check(const struct policy_config *cfg, int path
 	return POLICY_EGRESS_DENY;
 }
 
-static bool in_recipients(const struct proto_report *r, const uint8_t *id)
-{
-	for (size_t i = 0; i < r->n_recipients; i++)
-		if (memcmp(r->recipients[i], id, 32) == 0)
-			return true;
-	return false;
-}
-
 enum policy_egress policy_egress_check_report(const struct policy_config *cfg, int path,
 					      const struct proto_report *r, const uint8_t *target)
 {
-	bool origin = r->prov == PROTO_PROV_ATTRIBUTED && memcmp(r->signer, cfg->own_id, 32) == 0;
-	bool recipient = target && in_recipients(r, target);
+	return policy_egress_check_report_in(cfg, NULL, path, r, target);
+}
+
+enum policy_egress policy_egress_check_report_in(const struct policy_config *cfg,
+						 const struct proto_roster *newest, int path,
+						 const struct proto_report *r,
+						 const uint8_t *target)
+{
+	bool origin = r->prov == PROTO_PROV_ATTRIBUTED &&
+		      policy_egress_answers_for(newest, cfg->own_id, r->signer);
+	bool recipient = target && policy_egress_named_recipient(r, newest, target);
 
 	return policy_egress_check(cfg, path, r->tlp, origin, recipient);
+}
+
+bool policy_egress_answers_for(const struct proto_roster *newest, const uint8_t member[32],
+			       const uint8_t id[32])
+{
+	const uint8_t *now;
+
+	if (memcmp(member, id, 32) == 0)
+		return true;
+	now = newest ? proto_roster_current_id(newest, id) : NULL;
+	return now && memcmp(now, member, 32) == 0;
 }
 
 const uint8_t *policy_egress_named_recipient(const struct proto_report *r,
@@ -75,12 +87,9 @@ const uint8_t *policy_egress_named_recipient(const struct proto_report *r,
 	for (size_t i = 0; i < r->n_recipients; i++)
 		if (memcmp(r->recipients[i], id, 32) == 0)
 			return r->recipients[i];
-	for (size_t i = 0; newest && i < r->n_recipients; i++) {
-		const uint8_t *now = proto_roster_current_id(newest, r->recipients[i]);
-
-		if (now && memcmp(now, id, 32) == 0)
+	for (size_t i = 0; newest && i < r->n_recipients; i++)
+		if (policy_egress_answers_for(newest, id, r->recipients[i]))
 			return r->recipients[i];
-	}
 	return NULL;
 }
 

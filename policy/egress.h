@@ -82,6 +82,26 @@ enum policy_egress policy_egress_check_report(const struct policy_config *cfg, i
 					      const struct proto_report *r, const uint8_t *target);
 
 /*
+ * policy_egress_check_report_in() - policy_egress_check_report() judged against the newest
+ * roster @newest (borrowed, may be NULL: the same as policy_egress_check_report()): this node
+ * is the origin also of a report signed by an id it succeeds (policy_egress_answers_for(): it
+ * replaced its keys after signing), and @target is a recipient also when it succeeds a named
+ * one (policy_egress_named_recipient()).
+ */
+enum policy_egress policy_egress_check_report_in(const struct policy_config *cfg,
+						 const struct proto_roster *newest, int path,
+						 const struct proto_report *r,
+						 const uint8_t *target);
+
+/*
+ * policy_egress_answers_for() - whether member @member speaks for @id now: @id itself, or
+ * @id is retired in @newest (borrowed, may be NULL: equality only) and @member is its
+ * current id (proto_roster_current_id()).
+ */
+bool policy_egress_answers_for(const struct proto_roster *newest, const uint8_t member[32],
+			       const uint8_t id[32]);
+
+/*
  * policy_egress_named_recipient() - the recipient named in @r that member @id answers for:
  * @id itself, or a retired id whose successor in @newest (followed through later rotations,
  * proto_roster_successor()) is @id and a member there. A member that replaced its keys

@@ -20,6 +20,7 @@
  * than 4 are tried directly at hard boundaries, literals by a plain search of the input.
  */
 #include "policy/redact.h"
+#include "policy/redact_test.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -41,6 +42,8 @@ static const size_t level_len[N_LEVELS] = {4, 8, 12, 16, 24, 32};
 #define HEX_PREFIX_MIN 8
 #define B64_PREFIX_MIN 16
 #define PREFILTER_BITS 18
+#define GRAM_BITS 20
+#define GRAM_PREFIX 64
 
 struct pattern {
 	uint32_t *s; /* skeleton; PAT_LITERAL: folded bytes, one per element */
@@ -69,6 +72,17 @@ struct policy_redactor {
 	size_t n_literals;
 	/* bit set: some indexed pattern starts with the 3 code points of this slot */
 	uint8_t prefixes[(1u << PREFILTER_BITS) / 8];
+	/*
+	 * The fast path's filters (bloom filters of 2^GRAM_BITS bits, two probes): @grams holds
+	 * the first SHORT_LEN code points of every indexed pattern and every short pattern whole
+	 * (tagged with the length); @partials every prefix of r code points, SHORT_LEN <= r <
+	 * its index level, of each indexed pattern (tagged GRAM_PREFIX + r). @short_lens: bit L
+	 * set when a short pattern has L code points.
+	 */
+	uint64_t *grams;
+	uint64_t *partials;
+	unsigned short_lens;
+
 	uint8_t fp[32]; /* policy_redact_fingerprint() */
 	size_t max_len; /* longest pattern (skeleton code points; bytes for literals) */
 };
@@ -84,6 +98,35 @@ static uint64_t hash_cp(uint64_t h, uint32_t cp)
 static uint32_t prefix_slot(uint32_t a, uint32_t b, uint32_t c)
 {
 	return (((a * 0x9E3779B1u) ^ b) * 0x85EBCA6Bu ^ c) * 0xC2B2AE35u >> (32 - PREFILTER_BITS);
+}
+
+/* A gram of @n code points with @tag, mixed so that both bloom probes are well spread. */
+static uint64_t gram_hash(const uint32_t *c, size_t n, uint32_t tag)
+{
+	uint64_t h = HASH_INIT ^ (uint64_t)tag << 56;
+
+	for (size_t i = 0; i < n; i++)
+		h = hash_cp(h, c[i]);
+	h ^= h >> 31;
+	h *= 0x7fb5d329728ea185ull;
+	h ^= h >> 27;
+	h *= 0x81dadef4bc2dd44dull;
+	return h ^ h >> 33;
+}
+
+static void bloom_add(uint64_t *b, uint64_t h)
+{
+	uint64_t mask = (1ull << GRAM_BITS) - 1, x = h & mask, y = (h >> 32) & mask;
+
+	b[x / 64] |= 1ull << (x % 64);
+	b[y / 64] |= 1ull << (y % 64);
+}
+
+static bool bloom_has(const uint64_t *b, uint64_t h)
+{
+	uint64_t mask = (1ull << GRAM_BITS) - 1, x = h & mask, y = (h >> 32) & mask;
+
+	return (b[x / 64] >> (x % 64) & 1) && (b[y / 64] >> (y % 64) & 1);
 }
 
 static int push_pattern(struct policy_redactor *rd, uint32_t *s, size_t len, size_t min_len,
@@ -443,7 +486,9 @@ static int build_index(struct policy_redactor *rd)
 	}
 	rd->shorts = calloc(rd->n_pats, sizeof(*rd->shorts));
 	rd->literals = calloc(rd->n_pats, sizeof(*rd->literals));
-	if (!rd->shorts || !rd->literals)
+	rd->grams = calloc((1u << GRAM_BITS) / 64, sizeof(*rd->grams));
+	rd->partials = calloc((1u << GRAM_BITS) / 64, sizeof(*rd->partials));
+	if (!rd->shorts || !rd->literals || !rd->grams || !rd->partials)
 		return -ENOMEM;
 	for (size_t i = 0; i < rd->n_pats; i++) {
 		const struct pattern *p = &rd->pats[i];
@@ -458,10 +503,16 @@ static int build_index(struct policy_redactor *rd)
 		}
 		if (key_len < SHORT_LEN) {
 			rd->shorts[rd->n_shorts++] = (uint32_t)i;
+			bloom_add(rd->grams, gram_hash(p->s, key_len, (uint32_t)key_len));
+			rd->short_lens |= 1u << key_len;
 			continue;
 		}
 		while (level_len[l] > key_len)
 			l--;
+		bloom_add(rd->grams, gram_hash(p->s, SHORT_LEN, SHORT_LEN));
+
+		for (size_t r = SHORT_LEN; r < level_len[l]; r++)
+			bloom_add(rd->partials, gram_hash(p->s, r, GRAM_PREFIX + (uint32_t)r));
 		slot = prefix_slot(p->s[0], p->s[1], p->s[2]);
 		rd->prefixes[slot / 8] |= (uint8_t)(1u << (slot % 8));
 		for (size_t k = 0; k < level_len[l]; k++)
@@ -509,6 +560,8 @@ void policy_redact_free(struct policy_redactor *rd)
 		free(rd->index[l]);
 	free(rd->shorts);
 	free(rd->literals);
+	free(rd->grams);
+	free(rd->partials);
 	free(rd);
 }
 
@@ -875,11 +928,288 @@ out:
 	return rc;
 }
 
+/*
+ * The fast path. Most text names nobody, and mapping it to the full skeleton (sources,
+ * boundaries) and scanning it costs more than the rest of an export. So the fields are first
+ * mapped to code points only (POLICY_SKEL_CPS), and every place where some pattern's code
+ * points follow, boundaries ignored, is a candidate: found through @grams (a pattern's first
+ * code points), then the index as scan() uses it. Only the stretch around a candidate is
+ * mapped in full and scanned by scan() itself, from the last place before it where mapping
+ * may start afresh (after a separator) to the first such place at least 3 code points past
+ * its end (a plural and the boundaries match_at() reads), so each stretch has exactly the
+ * skeleton, boundaries and sources the whole field has there, and yields exactly the matches
+ * map_scan() finds in it. Every match map_scan() finds starts at a candidate (its code
+ * points are the pattern's), so the two mark the same bytes.
+ *
+ * What this does not decide is left to map_scan(): literals, and any pattern that may run
+ * from one field into another (read side by side or as a pair, pair_scan()): a candidate
+ * whose pattern still agrees at the end of its field, a prefix of a pattern ending a field
+ * (@partials, for prefixes shorter than the pattern's index level), or a gram crossing the
+ * end of a field. Fields rarely end in part of a name, so this costs little.
+ */
+
+/*
+ * How pattern @p agrees with the @r code points at @c (up to its field's end): *@ext widens
+ * to the length of a match with boundaries ignored, *@open is set when the pattern (or a
+ * name's plural, match_at()) would run on past the field's end.
+ */
+static void agree(const struct pattern *p, const uint32_t *c, size_t r, size_t *ext, bool *open)
+{
+	size_t m = p->len < r ? p->len : r, a = 0;
+
+	while (a < m && c[a] == p->s[a])
+		a++;
+	if (a == r && p->len > r)
+		*open = true;
+	/* a name ending one before the field's end may take its plural "es" across the end */
+	if (p->kind == PAT_NAME && a == p->len && r == a + 1 && c[a] == 'e')
+		*open = true;
+	if ((p->kind == PAT_KEY ? a >= p->min_len : a == p->len) && a > *ext)
+		*ext = a;
+}
+
+static size_t key_len(const struct pattern *p)
+{
+	return p->kind == PAT_KEY ? p->min_len : p->len;
+}
+
+/* Whether the @len code points at @c (SHORT_LEN, or a short pattern's length) start a pattern. */
+static bool gram_start(const struct policy_redactor *rd, const uint32_t *c, size_t len)
+{
+	if (len == SHORT_LEN) {
+		uint32_t slot = prefix_slot(c[0], c[1], c[2]);
+
+		if (!(rd->prefixes[slot / 8] >> (slot % 8) & 1))
+			return false;
+	}
+	return bloom_has(rd->grams, gram_hash(c, len, (uint32_t)len));
+}
+
+/* The candidate at @c (@r code points to its field's end): *@ext and *@open as agree(). */
+static void candidate(const struct policy_redactor *rd, const uint32_t *c, size_t r, size_t *ext,
+		      bool *open)
+{
+	uint64_t h = HASH_INIT;
+	size_t done = 0;
+
+	*ext = 0;
+	for (size_t len = 1; rd->short_lens && len < SHORT_LEN; len++) {
+		if (!(rd->short_lens >> len & 1) || r < len || !gram_start(rd, c, len))
+			continue;
+		for (size_t j = 0; j < rd->n_shorts; j++)
+			if (key_len(&rd->pats[rd->shorts[j]]) == len)
+				agree(&rd->pats[rd->shorts[j]], c, r, ext, open);
+	}
+	if (r < SHORT_LEN)
+		return;
+	if (!gram_start(rd, c, SHORT_LEN))
+		return;
+	for (int l = 0; l < N_LEVELS && level_len[l] <= r; l++) {
+		const struct index_entry *ix = rd->index[l];
+		size_t lo = 0, hi = rd->n_index[l];
+
+		for (; done < level_len[l]; done++)
+			h = hash_cp(h, c[done]);
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (ix[mid].hash < h)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < rd->n_index[l] && ix[lo].hash == h; lo++)
+			agree(&rd->pats[ix[lo].pat], c, r, ext, open);
+	}
+	if (r < level_len[N_LEVELS - 1] &&
+	    bloom_has(rd->partials, gram_hash(c, r, GRAM_PREFIX + (uint32_t)r)))
+		*open = true;
+}
+
+/*
+ * Whether a gram (of SHORT_LEN, or of a short pattern's length) that starts in the last code
+ * points of a field, too few for the gram, and runs into the fields after it (as scan() reads
+ * them) or into any other field (as pair_scan() does) is some pattern's start.
+ */
+static bool crossing_gram(const struct policy_redactor *rd, const struct policy_skel_text *g,
+			  const size_t *fs, const size_t *fe, size_t n)
+{
+	for (size_t a = 0; a < n; a++) {
+		for (size_t i = fe[a] - fs[a] < SHORT_LEN ? fs[a] : fe[a] - (SHORT_LEN - 1);
+		     i < fe[a]; i++) {
+			size_t r = fe[a] - i;
+
+			for (size_t len = r + 1; len <= SHORT_LEN; len++) {
+				uint32_t c[SHORT_LEN];
+
+				if (len < SHORT_LEN && !(rd->short_lens >> len & 1))
+					continue;
+				if (i + len <= g->len && gram_start(rd, g->cp + i, len))
+					return true;
+				memcpy(c, g->cp + i, r * sizeof(*c));
+				for (size_t b = 0; b < n; b++) {
+					if (b == a || b == a + 1 || fe[b] - fs[b] < len - r)
+						continue;
+					memcpy(c + r, g->cp + fs[b], (len - r) * sizeof(*c));
+					if (gram_start(rd, c, len))
+						return true;
+				}
+			}
+		}
+	}
+	return false;
+}
+
+/* Map bytes [@start, @end) of field @f (joined offsets) in full and scan them into @k. */
+static int stretch(const struct policy_redactor *rd, const char *const *s, const size_t *base,
+		   size_t f, size_t start, size_t end, unsigned flags, struct policy_skel_text *t,
+		   struct sink *k)
+{
+	int rc;
+
+	t->len = 0;
+	rc = policy_skeleton_map(rd->sk, s[f] + (start - base[f]), end - start, start, flags, t);
+	if (rc == 0)
+		scan(rd, t, NULL, 0, true, t->len, k);
+	return rc;
+}
+
+/*
+ * The candidates of field @f in @g (one reading, POLICY_SKEL_CPS, fields at [@fs, @fe)),
+ * each stretch around them mapped and scanned. @alone: no other field has a code point, so
+ * nothing can run past this one's end. Returns 0, 1 when map_scan() must decide (a pattern
+ * may run past the field), -ENOMEM.
+ */
+static int field_stretches(const struct policy_redactor *rd, const char *const *s,
+			   const size_t *len, const size_t *base, size_t f,
+			   const struct policy_skel_text *g, const size_t *fs, const size_t *fe,
+			   bool alone, unsigned flags, struct policy_skel_text *t, struct sink *k)
+{
+	size_t w_start = 0, w_end = 0;
+	bool have = false;
+	int rc;
+
+	for (size_t i = fs[f]; i < fe[f]; i++) {
+		size_t ext, ks, ke, start, end;
+		bool open = false;
+		uint64_t word;
+
+		/* no match starts where there is never a boundary: skip those 8 at a time */
+		while (i + 8 <= fe[f] && (memcpy(&word, g->bnd + i, 8), word == 0))
+			i += 8;
+		if (i == fe[f])
+			break;
+		if (g->bnd[i] == POLICY_SKEL_NONE)
+			continue;
+		ks = i;
+		candidate(rd, g->cp + i, fe[f] - i, &ext, &open);
+		if (open && !alone)
+			return 1;
+		if (!ext)
+			continue;
+		while (g->bnd[ks] != POLICY_SKEL_HARD)
+			ks--;
+		start = ks == fs[f] ? base[f] : g->from[ks];
+		for (ke = i + ext + 3; ke < fe[f] && g->bnd[ke] != POLICY_SKEL_HARD; ke++)
+			;
+		end = ke < fe[f] ? g->from[ke] : base[f] + len[f];
+		if (have && start <= w_end) {
+			if (end > w_end)
+				w_end = end;
+			continue;
+		}
+		if (have && (rc = stretch(rd, s, base, f, w_start, w_end, flags, t, k)) < 0)
+			return rc;
+		w_start = start;
+		w_end = end;
+		have = true;
+	}
+	return have ? stretch(rd, s, base, f, w_start, w_end, flags, t, k) : 0;
+}
+
+/*
+ * What map_scan() would find in the @n fields, into @k (mask mode). Returns 0, -ENOMEM, or
+ * 1 when it cannot tell (@k's mask may then hold some of the marks; the caller clears it
+ * and runs map_scan()).
+ */
+static int fast_scan(const struct policy_redactor *rd, const char *const *s, const size_t *len,
+		     size_t n, const size_t *base, struct sink *k)
+{
+	struct policy_skel_text g = {0}, t = {0};
+	size_t *fs = NULL, *fe;
+	bool again = false;
+	int rc = 0;
+
+	if (rd->n_literals)
+		return 1;
+	fs = malloc(2 * (n ? n : 1) * sizeof(*fs));
+	if (!fs)
+		return -ENOMEM;
+	fe = fs + n;
+	for (unsigned plain = 0; plain <= (again ? 1u : 0u) && rc == 0; plain++) {
+		unsigned flags = plain ? POLICY_SKEL_PLAIN : 0;
+
+		g.len = 0;
+		g.n_decoded = 0;
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			fs[i] = g.len;
+			rc = policy_skeleton_map(rd->sk, s[i], len[i], base[i],
+						 flags | POLICY_SKEL_CPS, &g);
+			fe[i] = g.len;
+		}
+		if (rc < 0)
+			break;
+		again = g.n_decoded > 0;
+		if (crossing_gram(rd, &g, fs, fe, n)) {
+			rc = 1;
+			break;
+		}
+		for (size_t f = 0; f < n && rc == 0; f++)
+			rc = field_stretches(rd, s, len, base, f, &g, fs, fe,
+					     fe[f] - fs[f] == g.len, flags, &t, k);
+	}
+	policy_skel_text_deinit(&g);
+	policy_skel_text_deinit(&t);
+	free(fs);
+	return rc;
+}
+
+/* Which path redact_fields() takes (policy_redact_fields_full() and _fast_only() are tests'). */
+enum path { PATH_FULL, PATH_FAST, PATH_FAST_ONLY };
+
+/*
+ * map_scan(), or in mask mode the fast path when it can decide (the same marks). Returns 0,
+ * -ENOMEM, or with PATH_FAST_ONLY 1 when the fast path cannot decide.
+ */
+static int scan_fields(const struct policy_redactor *rd, const char *const *s, const size_t *len,
+		       size_t n, const size_t *base, const uint8_t *joined, size_t joined_len,
+		       struct sink *k, enum path path)
+{
+	if (path != PATH_FULL) {
+		int rc = fast_scan(rd, s, len, n, base, k);
+
+		if (rc != 1 || path == PATH_FAST_ONLY)
+			return rc;
+		memset(k->mask, 0, joined_len);
+	}
+	return map_scan(rd, s, len, n, base, joined, joined_len, k);
+}
+
 /* Write field @f's bytes of @src [@b, @b + f->len) with masked runs as tokens. */
 static int emit(struct policy_redact_field *f, const uint8_t *src, const uint8_t *mask, size_t b)
 {
 	size_t o = 0, nred = 0;
 
+	if (!mask || !memchr(mask + b, 1, f->len)) {
+		if (f->cap < f->len + 1)
+			return -ENOSPC;
+		if (f->len)
+			memcpy(f->out, src + b, f->len);
+		f->out[f->len] = '\0';
+		f->out_len = f->len;
+		f->n_redacted = 0;
+		return 0;
+	}
 	for (size_t i = b; i < b + f->len;) {
 		if (mask && mask[i]) {
 			while (i < b + f->len && mask[i])
@@ -906,7 +1236,7 @@ static int emit(struct policy_redact_field *f, const uint8_t *src, const uint8_t
 
 /* Search the outputs again; drop every field that a remaining match touches. */
 static int verify(const struct policy_redactor *rd, struct policy_redact_field *f, size_t n,
-		  const char **s, size_t *len, size_t *base)
+		  const char **s, size_t *len, size_t *base, enum path path)
 {
 	uint8_t *joined = NULL, *mask = NULL;
 	size_t joined_len = 0;
@@ -924,9 +1254,9 @@ static int verify(const struct policy_redactor *rd, struct policy_redact_field *
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = map_scan(rd, s, len, n, base, joined, joined_len,
-		      &(struct sink){.src = joined, .src_len = joined_len, .mask = mask});
-	if (rc < 0)
+	rc = scan_fields(rd, s, len, n, base, joined, joined_len,
+			 &(struct sink){.src = joined, .src_len = joined_len, .mask = mask}, path);
+	if (rc != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		if (!memchr(mask + base[i], 1, len[i]))
@@ -942,7 +1272,8 @@ out:
 	return rc;
 }
 
-int policy_redact_fields(const struct policy_redactor *rd, struct policy_redact_field *f, size_t n)
+static int redact_fields(const struct policy_redactor *rd, struct policy_redact_field *f, size_t n,
+			 enum path path)
 {
 	const char **s = calloc(n ? n : 1, sizeof(*s));
 	size_t *len = calloc(n ? n : 1, sizeof(*len));
@@ -957,12 +1288,14 @@ int policy_redact_fields(const struct policy_redactor *rd, struct policy_redact_
 			f[i].out[0] = '\0';
 		f[i].out_len = f[i].n_redacted = 0;
 		f[i].dropped = false;
-		s[i] = f[i].in;
-		len[i] = f[i].len;
 	}
 	if (!s || !len || !base) {
 		rc = -ENOMEM;
 		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		s[i] = f[i].in;
+		len[i] = f[i].len;
 	}
 	rc = join(s, len, active ? n : 0, &joined, &joined_len, base);
 	if (rc < 0)
@@ -973,9 +1306,10 @@ int policy_redact_fields(const struct policy_redactor *rd, struct policy_redact_
 			rc = -ENOMEM;
 			goto out;
 		}
-		rc = map_scan(rd, s, len, n, base, joined, joined_len,
-			      &(struct sink){.src = joined, .src_len = joined_len, .mask = mask});
-		if (rc < 0)
+		rc = scan_fields(rd, s, len, n, base, joined, joined_len,
+				 &(struct sink){.src = joined, .src_len = joined_len, .mask = mask},
+				 path);
+		if (rc != 0)
 			goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -986,9 +1320,9 @@ int policy_redact_fields(const struct policy_redactor *rd, struct policy_redact_
 	}
 	/* Unchanged outputs are the inputs, in which the first pass found nothing. */
 	if (active && memchr(mask, 1, joined_len))
-		rc = verify(rd, f, n, s, len, base);
+		rc = verify(rd, f, n, s, len, base, path);
 out:
-	if (rc < 0)
+	if (rc != 0)
 		for (size_t i = 0; i < n; i++) {
 			if (f[i].cap > 0)
 				f[i].out[0] = '\0';
@@ -1000,6 +1334,23 @@ out:
 	free(len);
 	free(base);
 	return rc;
+}
+
+int policy_redact_fields(const struct policy_redactor *rd, struct policy_redact_field *f, size_t n)
+{
+	return redact_fields(rd, f, n, PATH_FAST);
+}
+
+int policy_redact_fields_full(const struct policy_redactor *rd, struct policy_redact_field *f,
+			      size_t n)
+{
+	return redact_fields(rd, f, n, PATH_FULL);
+}
+
+int policy_redact_fields_fast_only(const struct policy_redactor *rd, struct policy_redact_field *f,
+				   size_t n)
+{
+	return redact_fields(rd, f, n, PATH_FAST_ONLY);
 }
 
 int policy_redact_text(const struct policy_redactor *rd, const char *in, size_t len, char *out,

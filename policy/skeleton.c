@@ -47,7 +47,18 @@ struct policy_skeleton {
 	const UNormalizer2 *nfkc_cf;
 	const UNormalizer2 *nfd;
 	struct cp_info latin[256];
+	/*
+	 * POLICY_SKEL_CPS's table of ASCII bytes, per reading (decoded, plain): the skeleton
+	 * code point of a byte that is one (bits 24-25: what it needs, 26-27: what it gives,
+	 * cps_bnd()), CPS_SEP for a separator, CPS_SLOW for anything the general path must
+	 * read (markup, a confusable symbol, an ignored or longer unit).
+	 */
+	uint32_t cps[2][128];
 };
+
+#define CPS_SEP 0u
+#define CPS_SLOW 1u
+#define CPS_CP 0xFFFFFFu /* the code point's bits */
 
 static bool gc_word(int8_t gc)
 {
@@ -183,6 +194,10 @@ static void compute_cp(const struct policy_skeleton *sk, UChar32 c, struct cp_in
 	}
 }
 
+static inline bool markup_start(uint8_t c);
+static unsigned cps_needs(unsigned cls);
+static unsigned cps_gives(unsigned cls, uint32_t raw);
+
 struct policy_skeleton *policy_skeleton_new(void)
 {
 	struct policy_skeleton *sk = calloc(1, sizeof(*sk));
@@ -201,6 +216,20 @@ struct policy_skeleton *policy_skeleton_new(void)
 		goto fail;
 	for (UChar32 c = 0; c < 256; c++)
 		compute_cp(sk, c, &sk->latin[c]);
+	for (int plain = 0; plain < 2; plain++)
+		for (int c = 0; c < 128; c++) {
+			const struct cp_info *ci = &sk->latin[c];
+			uint32_t v = CPS_SLOW;
+
+			if (ci->kind == K_SEP && !(ci->alt && !plain) &&
+			    !(!plain && markup_start((uint8_t)c)))
+				v = CPS_SEP;
+			else if (ci->kind == K_WORD && ci->n == 1 && ci->s[0] > CPS_SLOW &&
+				 ci->s[0] <= CPS_CP && !(!plain && markup_start((uint8_t)c)))
+				v = ci->s[0] | cps_needs(ci->cls) << 24 |
+				    cps_gives(ci->cls, (uint32_t)c) << 26;
+			sk->cps[plain][c] = v;
+		}
 	return sk;
 fail:
 	policy_skeleton_free(sk);
@@ -662,6 +691,7 @@ struct bstate {
 	size_t start1;	       /* skeleton index of the previous word unit's first code point */
 	unsigned prev_is_zero; /* previous unit was '0' at a hard boundary ("0x...") */
 	unsigned prev_is_0x;   /* previous two units were "0x" at a hard boundary */
+	unsigned gives;	       /* POLICY_SKEL_CPS: what the previous unit gives (cps_bnd()) */
 };
 
 static void word_unit(struct policy_skel_text *t, struct bstate *b, const struct cp_info *ci,
@@ -695,6 +725,60 @@ static void word_unit(struct policy_skel_text *t, struct bstate *b, const struct
 	b->pend = POLICY_SKEL_NONE;
 }
 
+/*
+ * A word unit in POLICY_SKEL_CPS mode: its code points and its first byte only; b->pend is
+ * HARD exactly at the start and after a separator (nothing else sets it in this mode), so
+ * the first code point's bnd marks a place where policy_skeleton_map() may start afresh.
+ */
+/*
+ * POLICY_SKEL_CPS's boundaries. word_unit() puts none before a unit that follows another
+ * word unit without a separator when: it is lower case or uncased and the previous unit is
+ * not a digit ("Ph", "ab"), or it is a digit after a digit ("30"); unless the previous unit
+ * ends "0x" (then HARD), and only an upper-case unit can be raised later ("CERTAlpha"). A
+ * unit's class says which it @needs (CPS_AFTER_WORD, CPS_AFTER_DIGIT or 0 for an upper-case
+ * one) and what it @gives the next (CPS_AFTER_WORD unless a digit or an 'x', CPS_AFTER_DIGIT
+ * for a digit); NONE exactly when the two meet, so every boundary word_unit() may put is
+ * SOFT or HARD here.
+ */
+#define CPS_AFTER_WORD 1u
+#define CPS_AFTER_DIGIT 2u
+
+static unsigned cps_needs(unsigned cls)
+{
+	return cls == C_UPPER ? 0 : cls == C_DIGIT ? CPS_AFTER_DIGIT : CPS_AFTER_WORD;
+}
+
+static unsigned cps_gives(unsigned cls, uint32_t raw)
+{
+	if (cls == C_DIGIT)
+		return CPS_AFTER_DIGIT;
+	return raw == 'x' || raw == 'X' ? 0 : CPS_AFTER_WORD;
+}
+
+static uint8_t cps_bnd(struct bstate *b, unsigned cls, uint32_t raw)
+{
+	uint8_t bnd = b->pend			    ? POLICY_SKEL_HARD
+		      : (cps_needs(cls) & b->gives) ? POLICY_SKEL_NONE
+						    : POLICY_SKEL_SOFT;
+
+	b->pend = POLICY_SKEL_NONE;
+	b->gives = cps_gives(cls, raw);
+	return bnd;
+}
+
+static void cps_unit(struct policy_skel_text *t, struct bstate *b, const struct cp_info *ci,
+		     uint32_t raw, size_t from)
+{
+	uint8_t bnd = cps_bnd(b, ci->cls, raw);
+
+	for (size_t k = 0; k < ci->n; k++) {
+		t->cp[t->len] = ci->s[k];
+		t->from[t->len] = from;
+		t->bnd[t->len] = k == 0 ? bnd : POLICY_SKEL_NONE;
+		t->len++;
+	}
+}
+
 int policy_skel_text_reserve(struct policy_skel_text *t, size_t n)
 {
 	return reserve(t, n);
@@ -707,13 +791,51 @@ int policy_skeleton_map(const struct policy_skeleton *sk, const char *text, size
 	struct bstate b = {.pend = POLICY_SKEL_HARD};
 	struct cp_info tmp;
 
-	if (reserve(t, len) < 0) /* ASCII never grows; other scripts reserve as they go */
+	/*
+	 * Room for one code point per byte to come (ASCII never grows) is kept at all times: a
+	 * unit that gives more ("\uFDFA" is 3 bytes, 15 code points) reserves its own and again
+	 * one per remaining byte, so the ASCII paths below never need to check.
+	 */
+	if (reserve(t, len) < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < len;) {
 		uint32_t cp = 0;
 		bool sep = false;
 		size_t n;
 		const struct cp_info *ci;
+
+		if (flags & POLICY_SKEL_CPS) {
+			/* cps_unit() and the separator case below, for the bytes the table knows */
+			const uint32_t *tab = sk->cps[(flags & POLICY_SKEL_PLAIN) ? 1 : 0];
+			uint32_t *cpo = t->cp;
+			size_t *fro = t->from, o = t->len;
+			uint8_t *bo = t->bnd;
+			unsigned pend = b.pend, gives = b.gives;
+
+			for (; i < len; i++) {
+				uint32_t v;
+
+				if (in[i] >= 0x80 || (v = tab[in[i]]) == CPS_SLOW)
+					break;
+				if (v == CPS_SEP) {
+					pend = POLICY_SKEL_HARD;
+					continue;
+				}
+				cpo[o] = v & CPS_CP;
+				fro[o] = base + i;
+				bo[o] = pend		    ? POLICY_SKEL_HARD
+					: (v >> 24 & gives) ? POLICY_SKEL_NONE
+							    : POLICY_SKEL_SOFT;
+				gives = v >> 26 & 3;
+				pend = POLICY_SKEL_NONE;
+				o++;
+			}
+			t->len = o;
+			b.pend = pend;
+			b.gives = gives;
+			if (i == len)
+				break;
+		}
 
 		/*
 		 * Most text is ASCII without markup: its units are single bytes, looked up in the
@@ -726,9 +848,12 @@ int policy_skeleton_map(const struct policy_skeleton *sk, const char *text, size
 				t->n_decoded++;
 			}
 			if (ci->kind == K_WORD) {
-				if (ci->n > 1 && reserve(t, ci->n) < 0)
+				if (ci->n > 1 && reserve(t, ci->n + (len - i - 1)) < 0)
 					return -ENOMEM;
-				word_unit(t, &b, ci, in[i], base + i, base + i + 1);
+				if (flags & POLICY_SKEL_CPS)
+					cps_unit(t, &b, ci, in[i], base + i);
+				else
+					word_unit(t, &b, ci, in[i], base + i, base + i + 1);
 			} else if (ci->kind == K_SEP) {
 				b.pend = POLICY_SKEL_HARD;
 				b.cls1 = b.cls2 = C_OTHER;
@@ -770,9 +895,12 @@ int policy_skeleton_map(const struct policy_skeleton *sk, const char *text, size
 			b.cls1 = b.cls2 = C_OTHER;
 			b.prev_is_zero = b.prev_is_0x = false;
 		} else if (ci->kind == K_WORD) {
-			if (reserve(t, ci->n) < 0)
+			if (reserve(t, ci->n + (len - i - n)) < 0)
 				return -ENOMEM;
-			word_unit(t, &b, ci, cp, base + i, base + i + n);
+			if (flags & POLICY_SKEL_CPS)
+				cps_unit(t, &b, ci, cp, base + i);
+			else
+				word_unit(t, &b, ci, cp, base + i, base + i + n);
 		}
 		i += n;
 	}

@@ -93,9 +93,21 @@ int policy_skel_text_reserve(struct policy_skel_text *t, size_t n);
 #define POLICY_SKEL_PLAIN 1u
 
 /*
+ * policy_skeleton_map() flag: code points only, for a quick first look (policy/redact.c's
+ * fast path). @cp and @len are what a map without it gives; @from holds the first byte of
+ * each code point's input unit; @to is not written; @bnd is POLICY_SKEL_HARD exactly at the
+ * first code point after the start or a separator (a place where mapping may start afresh
+ * with the same result from there on), POLICY_SKEL_SOFT where a map without the flag may
+ * put a boundary (a superset: only between two units of lower case or uncased letters
+ * that do not follow an 'x' is there certainly none), POLICY_SKEL_NONE elsewhere.
+ */
+#define POLICY_SKEL_CPS 2u
+
+/*
  * policy_skeleton_map() - append the skeleton of @len bytes at @in (borrowed) to @t. Source
  * offsets are recorded as @base + offset in @in, so several fields can be mapped into one
- * text (their skeletons are separated by a HARD boundary). @flags: 0 or POLICY_SKEL_PLAIN.
+ * text (their skeletons are separated by a HARD boundary). @flags: 0 or POLICY_SKEL_PLAIN, and
+ * POLICY_SKEL_CPS.
  * Returns 0 or -ENOMEM (then @t holds a prefix and must still be deinitialised).
  */
 int policy_skeleton_map(const struct policy_skeleton *sk, const char *in, size_t len, size_t base,

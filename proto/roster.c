@@ -490,13 +490,17 @@ static void write_body(struct proto_mp_writer *w, const struct proto_roster *r)
 	for (size_t i = 0; i < r->n_stewards; i++)
 		proto_mp_write_bin(w, r->stewards[i], 32);
 	proto_mp_write_uint(w, 6);
-	proto_mp_write_map(w, 3);
+	proto_mp_write_map(w, r->settings.withdraw_departed ? 4 : 3);
 	proto_mp_write_uint(w, 0);
 	proto_mp_write_uint(w, r->settings.min_ring_size);
 	proto_mp_write_uint(w, 1);
 	proto_mp_write_bool(w, r->settings.require_anonymous);
 	proto_mp_write_uint(w, 2);
 	proto_mp_write_uint(w, r->settings.max_report_age_ms);
+	if (r->settings.withdraw_departed) { /* absent when off: older rosters stay as they were */
+		proto_mp_write_uint(w, 3);
+		proto_mp_write_bool(w, true);
+	}
 	proto_mp_write_uint(w, 7);
 	proto_mp_write_array(w, r->n_members);
 	for (size_t i = 0; i < r->n_members; i++)
@@ -709,6 +713,10 @@ static int settings_field(struct proto_mp_reader *rd, uint64_t key, void *ctx)
 		return proto_mp_read_bool(rd, &s->require_anonymous);
 	case 2:
 		return proto_mp_read_uint(rd, &s->max_report_age_ms);
+	case 3:
+		/* Written only when on: "false" would be a second encoding of one roster. */
+		err = proto_mp_read_bool(rd, &s->withdraw_departed);
+		return err ? err : s->withdraw_departed ? 0 : PROTO_E_RANGE;
 	}
 	return PROTO_E_KEY_UNKNOWN;
 }
@@ -720,7 +728,7 @@ static int read_settings(struct proto_mp_reader *rd, struct proto_roster_setting
 
 	if (err)
 		return err;
-	return seen == 0x7 ? 0 : PROTO_E_KEY_MISSING;
+	return (seen & 0x7) == 0x7 ? 0 : PROTO_E_KEY_MISSING;
 }
 
 static int read_stewards(struct proto_mp_reader *rd, struct proto_roster *r)

@@ -10,7 +10,8 @@
  *                     5: stewards (array of Ed25519 public keys, bin 32, distinct),
  *                     6: settings map { 0: min_ring_size (uint, default 4),
  *                                       1: require_anonymous (bool, default false),
- *                                       2: max_report_age_ms (uint, 0 = unlimited) },
+ *                                       2: max_report_age_ms (uint, 0 = unlimited),
+ *                                       3: withdraw_departed (true; absent = false) },
  *                     7: members (array of member maps, ascending by member id),
  *                     8: retired keys (array of retired maps, ascending by id; optional,
  *                        absent when there are none, never an empty array),
@@ -55,7 +56,7 @@
  * a decoded roster re-encodes to exactly the bytes it came from, and the encoder never emits
  * what the decoder would refuse):
  *   - every body key 0..7 and every settings key 0..2 is present, defaults included, so one
- *     roster has one encoding; optional member lists (2, 3, 6) are omitted when empty and
+ *     roster has one encoding; settings key 3 only when true (PROTO_E_RANGE for false); optional member lists (2, 3, 6) are omitted when empty and
  *     never present as an empty array (PROTO_E_EMPTY);
  *   - names (community and display) are 1..PROTO_ROSTER_NAME_MAX bytes, list entries (aliases,
  *     domains, addresses) 1..PROTO_ROSTER_ADDR_MAX bytes, at most PROTO_ROSTER_ALIASES_MAX
@@ -140,6 +141,13 @@ struct proto_roster_settings {
 	uint32_t min_ring_size;
 	bool require_anonymous;
 	uint64_t max_report_age_ms;
+	/*
+	 * Withdraw the attributed reports of members that leave (removed, or retired without a
+	 * successor): they stop voting on every node. Settings key 3, present only when true,
+	 * so rosters without it encode as before; a chatham older than this setting refuses a
+	 * roster that has it.
+	 */
+	bool withdraw_departed;
 };
 
 /* A retired member id (see "Retired keys" above). */

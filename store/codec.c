@@ -115,6 +115,8 @@ int store_codec_summary_decode(struct store_codec_summary *v, const uint8_t *buf
 	return 0;
 }
 
+#define RMETA_WITHDRAWN 0x80u /* in the prov byte */
+
 size_t store_codec_rmeta_encode(const struct store_codec_rmeta *v,
 				uint8_t buf[STORE_CODEC_RMETA_LEN])
 {
@@ -122,7 +124,7 @@ size_t store_codec_rmeta_encode(const struct store_codec_rmeta *v,
 	buf[1] = v->kind;
 	buf[2] = v->tlp;
 	buf[3] = v->confidence;
-	buf[4] = v->prov;
+	buf[4] = (uint8_t)(v->prov | (v->withdrawn ? RMETA_WITHDRAWN : 0));
 	store_be64_put(buf + 5, v->created_ms);
 	store_be64_put(buf + 13, v->valid_until_ms);
 	memcpy(buf + 21, v->voter, 32);
@@ -133,13 +135,14 @@ int store_codec_rmeta_decode(struct store_codec_rmeta *v, const uint8_t *buf, si
 {
 	if (len != STORE_CODEC_RMETA_LEN || buf[0] != STORE_CODEC_V1)
 		return STORE_E_CORRUPT;
+	v->withdrawn = buf[4] & RMETA_WITHDRAWN;
+	v->prov = buf[4] & (uint8_t)~RMETA_WITHDRAWN;
 	if (buf[1] > PROTO_KIND_REVOKE || !tlp_ok(buf[2]) || buf[3] > 100 ||
-	    buf[4] > PROTO_PROV_ANONYMOUS)
+	    v->prov > PROTO_PROV_ANONYMOUS || (v->withdrawn && v->prov != PROTO_PROV_ATTRIBUTED))
 		return STORE_E_CORRUPT;
 	v->kind = buf[1];
 	v->tlp = buf[2];
 	v->confidence = buf[3];
-	v->prov = buf[4];
 	v->created_ms = store_be64_get(buf + 5);
 	v->valid_until_ms = store_be64_get(buf + 13);
 	memcpy(v->voter, buf + 21, 32);

@@ -54,6 +54,12 @@ struct store_codec_rmeta {
 	uint8_t kind, tlp, confidence, prov;
 	uint64_t created_ms, valid_until_ms;
 	uint8_t voter[32]; /* attributed: signer member id; anonymous: linkability tag */
+	/*
+	 * Attributed only: the voter departed and the community withdraws such reports
+	 * (store_voters_withdraw()): the report stays stored and counted, but never votes.
+	 * Encoded as bit 7 of the prov byte (absent in stores that never withdrew anything).
+	 */
+	bool withdrawn;
 };
 
 /* The latest report of one (indicator, voter), including revoke tombstones. */

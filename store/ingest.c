@@ -64,6 +64,7 @@ struct ingest_ctx {
 	MDB_cursor *cur;   /* on indicators, shared by every step of the body */
 	MDB_cursor *rcur;  /* on reports: every new record is appended through it */
 	uint64_t next_seq; /* sequence of the next new record */
+	MDB_val withdrawn; /* meta "withdrawn" for this transaction (store__withdrawn_get()) */
 };
 
 /* Phase A for one valid item: returns STORE_NEW, STORE_DUP or an error. */
@@ -115,13 +116,17 @@ static int ingest_one(MDB_txn *txn, struct ingest_ctx *ic, struct store_item *it
 	rm.created_ms = r->created_ms;
 	rm.valid_until_ms = r->valid_until_ms;
 	memcpy(rm.voter, item_voter(it), 32);
+	/* A departed member's report, when the community withdraws them: stored, no vote. */
+	rm.withdrawn =
+		r->prov == PROTO_PROV_ATTRIBUTED && store__withdrawn_has(&ic->withdrawn, rm.voter);
 	/* The index entry and the vote are neighbours: one cursor, one descent. */
 	idx_key(key, it->ind_id, it->report_id);
 	k = mval(key, IDX_KEY_LEN);
 	d = mval(vb, store_codec_rmeta_encode(&rm, vb));
 	if ((rc = mdb_cursor_put(ic->cur, &k, &d, 0)) != 0)
 		return store_mdb_err(rc);
-	if (r->kind != PROTO_KIND_SIGHTING && (rc = store__vote_update(ic->cur, it)) != 0)
+	if (r->kind != PROTO_KIND_SIGHTING && !rm.withdrawn &&
+	    (rc = store__vote_update(ic->cur, it)) != 0)
 		return rc;
 
 	if (r->tlp <= PROTO_TLP_GREEN) {
@@ -168,6 +173,8 @@ static int ingest_body(MDB_txn *txn, void *arg)
 		rc = store_mdb_err(rc);
 		goto out;
 	}
+	if ((rc = store__withdrawn_get(txn, ic->s, &ic->withdrawn)) != 0)
+		goto out;
 	rc = mdb_cursor_get(ic->rcur, &k, &d, MDB_LAST);
 	if (rc == 0 && k.mv_size == REC_KEY_LEN) {
 		ic->next_seq = store_be64_get(k.mv_data) + 1;

@@ -122,7 +122,7 @@ static int report_cb(MDB_txn *txn, struct store *s, const struct store_report_in
 static int iter_tagged(struct store *s, struct store_read *rd, const uint8_t ind_id[32],
 		       uint8_t tag, store_report_cb cb, void *ctx)
 {
-	struct store_report_info info;
+	struct store_report_info info = {0};
 	MDB_txn *txn;
 	MDB_cursor *c = NULL;
 	MDB_val k, d;
@@ -156,6 +156,7 @@ static int iter_tagged(struct store *s, struct store_read *rd, const uint8_t ind
 			info.confidence = v.confidence;
 			info.created_ms = v.created_ms;
 			info.valid_until_ms = v.valid_until_ms;
+			info.withdrawn = false; /* a withdrawn report has no vote */
 		} else {
 			struct store_codec_rmeta m;
 
@@ -167,6 +168,7 @@ static int iter_tagged(struct store *s, struct store_read *rd, const uint8_t ind
 			info.confidence = m.confidence;
 			info.created_ms = m.created_ms;
 			info.valid_until_ms = m.valid_until_ms;
+			info.withdrawn = m.withdrawn;
 		}
 		if ((rc = report_cb(txn, s, &info, cb, ctx)) != 0)
 			goto out;

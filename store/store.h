@@ -214,6 +214,44 @@ int store_voters_move(struct store *s, const struct store_voter_pair *pairs, siz
 /* store_voters_epoch() - the @epoch of the last store_voters_move() (0: never). */
 int store_voters_epoch(struct store *s, uint64_t *epoch);
 
+/* A withdrawal of departed members' reports, run in steps (store_voters_withdraw_step()). */
+struct store_withdraw {
+	/* In: the departed member ids (borrowed, ascending, distinct) and the roster epoch. */
+	const uint8_t (*ids)[32];
+	size_t n_ids;
+	uint64_t epoch;
+	uint64_t now_ms;    /* feed time and expiry state of recomputed summaries */
+	size_t max_keys;    /* keys of the indicators database looked at per step (0: 65,536) */
+	size_t max_changes; /* indicators changed per step (0: 1,024) */
+	/* Progress: zero before the first step, then kept by the steps. */
+	uint8_t resume[66];
+	size_t resume_len;
+	bool done;
+	/* Out, over all steps: votes deleted, index entries flagged, summaries recomputed. */
+	size_t votes, reports, indicators, transactions;
+};
+
+/*
+ * store_voters_withdraw_step() - one durable write transaction of the withdrawal of @w->ids:
+ * the ids join the store's withdrawn set (meta "withdrawn"; from that commit on store_ingest()
+ * stores an attributed report whose voter is in it without a vote), then the indicators
+ * database is scanned from where the previous step stopped, up to max_keys keys or
+ * max_changes changed indicators (ending at an indicator boundary). Each attributed vote of
+ * a withdrawn id is deleted and each of its index entries flagged withdrawn; each changed
+ * indicator's summary is recomputed with a feed entry (with no votes left it is WITHDRAWN).
+ * The reports themselves stay stored and counted (n_reports), so dedup and catch-up are
+ * unchanged. Anonymous votes are never touched. After the last step @w->epoch is recorded
+ * (store_voters_withdraw_epoch()). Bounded work per transaction, so it cannot fill a
+ * transaction (STORE_E_TXN_FULL) and other writers wait at most one step; run the steps in
+ * a worker. Idempotent: an interrupted withdrawal is simply run again from the start.
+ * Returns 1 (call again), 0 (done), or -EINVAL (ids not ascending, or @w done), -ENOMEM,
+ * STORE_E_CORRUPT, an LMDB error (that step wrote nothing; @w is unchanged).
+ */
+int store_voters_withdraw_step(struct store *s, struct store_withdraw *w);
+
+/* store_voters_withdraw_epoch() - the epoch of the last completed withdrawal (0: never). */
+int store_voters_withdraw_epoch(struct store *s, uint64_t *epoch);
+
 /*
  * store_apply() - store_ingest() of b->items, then b->puts, then b->dels, in ONE durable
  * write transaction (one commit for a whole admission job, e.g. the reports that arrived on
@@ -274,6 +312,7 @@ struct store_report_info {
 	uint8_t report_id[32];
 	uint8_t kind, tlp, confidence;
 	uint64_t created_ms, valid_until_ms;
+	bool withdrawn; /* its signer departed and it no longer counts (store_voters_withdraw_step) */
 };
 
 /*

@@ -226,6 +226,14 @@ int store__feed_last(MDB_txn *txn, struct store *s, uint64_t *seq);
 int store__feed_append(MDB_txn *txn, struct store *s, uint64_t seq, const uint8_t ind[32],
 		       uint8_t state, uint64_t now);
 
+/*
+ * The member ids whose attributed reports are withdrawn (store_voters_withdraw()): meta
+ * "withdrawn", ascending 32-byte ids. store__withdrawn_get() sets *@out to a view valid in
+ * @txn (empty when absent); STORE_E_CORRUPT when its length is not a multiple of 32.
+ */
+int store__withdrawn_get(MDB_txn *txn, struct store *s, MDB_val *out);
+bool store__withdrawn_has(const MDB_val *set, const uint8_t id[32]);
+
 /* The number of summaries, kept in meta so status does not have to count them. */
 int store__n_ind_get(MDB_txn *txn, struct store *s, uint64_t *n);
 int store__n_ind_add(MDB_txn *txn, struct store *s, uint64_t add);

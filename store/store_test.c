@@ -265,7 +265,7 @@ static int vrf_group(struct vrf *v)
 			want.sum.first_seen_ms = m->created_ms;
 		if (m->created_ms > want.sum.last_seen_ms)
 			want.sum.last_seen_ms = m->created_ms;
-		if (m->kind != PROTO_KIND_SIGHTING)
+		if (m->kind != PROTO_KIND_SIGHTING && !m->withdrawn) /* withdrawn: no vote */
 			cand[n_cand++] = v->grp[i];
 	}
 	qsort(cand, n_cand, sizeof(*cand), cmp_voter);

@@ -196,10 +196,11 @@ int node_cmd_query(int argc, char **argv)
 			       node_resp_int(resp, "reports_undecodable"));
 		json_array_foreach(rep, i, r)
 		{
-			printf("  %s  %-14s %-12s confidence %3lld%s%s%s\n",
+			printf("  %s  %-14s %-12s confidence %3lld%s%s%s%s\n",
 			       node_resp_str(r, "created"), node_resp_str(r, "kind"),
 			       node_resp_str(r, "tlp"), node_resp_int(r, "confidence"),
 			       json_is_true(json_object_get(r, "ours")) ? "  (ours)" : "",
+			       json_is_true(json_object_get(r, "withdrawn")) ? "  (withdrawn)" : "",
 			       json_object_get(r, "signer") ? "  by " : "",
 			       node_resp_str(r, "signer"));
 		}

@@ -234,10 +234,11 @@ static const char roster_usage[] =
 	"           [--poc-tz ZONE] [--poc-lang TAG]... [--poc-pgp FINGERPRINT]\n"
 	"           [--prefix CIDR]... [--asn N]... [--constituency-domain DOMAIN]...\n"
 	"           [--min-ring-size N] [--require-anonymous | --allow-attributed]\n"
-	"           [--max-report-age SECONDS]\n"
+	"           [--max-report-age SECONDS] [--withdraw-departed | --keep-departed]\n"
 	"       chatham roster remove --roster FILE --member-id HEX [--out FILE]\n"
+	"           [--withdraw-departed | --keep-departed]\n"
 	"       chatham roster revoke --roster FILE --member-id HEX --from TIME\n"
-	"           [--successor HEX] [--out FILE]\n"
+	"           [--successor HEX] [--withdraw-departed | --keep-departed] [--out FILE]\n"
 	"       chatham roster stewards --roster FILE [--add-steward HEX]...\n"
 	"           [--remove-steward HEX]... [--threshold K] [--out FILE]\n"
 	"       chatham roster sign --roster FILE --steward-key FILE\n"
@@ -265,6 +266,9 @@ static const char roster_usage[] =
 	"                                 An update given none of these keeps them.\n"
 	"          --min-ring-size N, --require-anonymous, --allow-attributed,\n"
 	"          --max-report-age SECONDS (0: unlimited)   community settings\n"
+	"          --withdraw-departed, --keep-departed   whether the attributed reports of\n"
+	"                                 members that leave stop counting on every node\n"
+	"                                 (default: keep; also with remove and revoke)\n"
 	"remove  Remove the member with that id (same epoch rules as add).\n"
 	"revoke  Retire a member id (a compromised key, or a member's old id after it got new\n"
 	"        keys): it leaves the member list, and every node refuses what it signed after\n"
@@ -302,6 +306,8 @@ enum {
 	OPT_REQUIRE_ANON,
 	OPT_ALLOW_ATTR,
 	OPT_MAX_AGE,
+	OPT_WITHDRAW,
+	OPT_KEEP,
 	OPT_PREVIOUS,
 	OPT_AUTHORITY,
 	OPT_STEWARD_KEY,
@@ -339,6 +345,8 @@ static const struct option roster_opts[] = {
 	{"require-anonymous", no_argument, NULL, OPT_REQUIRE_ANON},
 	{"allow-attributed", no_argument, NULL, OPT_ALLOW_ATTR},
 	{"max-report-age", required_argument, NULL, OPT_MAX_AGE},
+	{"withdraw-departed", no_argument, NULL, OPT_WITHDRAW},
+	{"keep-departed", no_argument, NULL, OPT_KEEP},
 	{"previous", required_argument, NULL, OPT_PREVIOUS},
 	{"authority", required_argument, NULL, OPT_AUTHORITY},
 	{"steward-key", required_argument, NULL, OPT_STEWARD_KEY},
@@ -373,6 +381,7 @@ struct roster_args {
 	long long min_ring;  /* -1: unchanged */
 	int require_anon;    /* -1: unchanged */
 	long long max_age_s; /* -1: unchanged */
+	int withdraw;	     /* -1: unchanged */
 	long long threshold; /* -1: unchanged */
 	size_t n_add_st, n_rm_st;
 	uint8_t add_st[PROTO_ROSTER_STEWARDS_MAX][32];
@@ -394,7 +403,7 @@ static int roster_parse(const char *cmd, int argc, char **argv, struct roster_ar
 	int opt;
 
 	memset(a, 0, sizeof(*a));
-	a->min_ring = a->require_anon = a->max_age_s = a->threshold = -1;
+	a->min_ring = a->require_anon = a->max_age_s = a->threshold = a->withdraw = -1;
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, ":r:c:o:k:n:a:d:A:jh", roster_opts, NULL)) != -1) {
 		switch (opt) {
@@ -447,6 +456,10 @@ static int roster_parse(const char *cmd, int argc, char **argv, struct roster_ar
 			break;
 		case OPT_ALLOW_ATTR:
 			a->require_anon = 0;
+			break;
+		case OPT_WITHDRAW:
+		case OPT_KEEP:
+			a->withdraw = opt == OPT_WITHDRAW;
 			break;
 		case OPT_MAX_AGE:
 			if (node_cli_parse_uint(optarg, 100ull * 366 * 86400, &v))
@@ -603,6 +616,19 @@ static int directory_args(const char *cmd, struct roster_args *a, struct proto_m
 	return 0;
 }
 
+/* The community settings given as options (roster add, remove, revoke). */
+static void apply_settings(const struct roster_args *a, struct proto_roster *r)
+{
+	if (a->min_ring >= 0)
+		r->settings.min_ring_size = (uint32_t)a->min_ring;
+	if (a->require_anon >= 0)
+		r->settings.require_anonymous = a->require_anon;
+	if (a->max_age_s >= 0)
+		r->settings.max_report_age_ms = (uint64_t)a->max_age_s * 1000;
+	if (a->withdraw >= 0)
+		r->settings.withdraw_departed = a->withdraw;
+}
+
 static int roster_add(const char *cmd, struct roster_args *a)
 {
 	struct proto_member m = {0}, kept = {0};
@@ -712,12 +738,7 @@ static int roster_add(const char *cmd, struct roster_args *a)
 		code = node_cli_errorf(cmd, "cannot add the member: %s", proto_error_str(e));
 		goto out;
 	}
-	if (a->min_ring >= 0)
-		r->settings.min_ring_size = (uint32_t)a->min_ring;
-	if (a->require_anon >= 0)
-		r->settings.require_anonymous = a->require_anon;
-	if (a->max_age_s >= 0)
-		r->settings.max_report_age_ms = (uint64_t)a->max_age_s * 1000;
+	apply_settings(a, r);
 	e = proto_roster_check(r);
 	if (e) {
 		code = node_cli_errorf(
@@ -763,6 +784,11 @@ static int roster_remove(const char *cmd, struct roster_args *a)
 	if (node_cli_roster_begin_edit(cmd, r, a->roster, a->out))
 		goto out;
 	proto_roster_remove_member(r, id);
+	apply_settings(a, r);
+	if (proto_roster_check(r)) {
+		code = node_cli_errorf(cmd, "the roster would be invalid (check the settings)");
+		goto out;
+	}
 	if (save_roster(cmd, a->out, r))
 		goto out;
 	printf("removed member %.16s... from the epoch %llu draft %s: %zu member%s left\n",
@@ -835,6 +861,7 @@ static int roster_revoke(const char *cmd, struct roster_args *a)
 	if (node_cli_roster_begin_edit(cmd, r, a->roster, a->out))
 		goto out;
 	err = proto_roster_retire(r, &e);
+	apply_settings(a, r);
 	if (!err)
 		err = proto_roster_check(r);
 	if (err) {
@@ -1088,13 +1115,14 @@ static json_t *roster_json(const struct proto_roster *r)
 	else
 		memset(rid, 0, sizeof(rid));
 	free(bytes);
-	o = json_pack("{s:s, s:s, s:I, s:s, s:i, s:o, s:o, s:{s:i, s:b, s:I}, s:o}", "community_id",
-		      node_cli_hex32(hex, r->community), "community", r->name, "epoch",
-		      (json_int_t)r->epoch, "roster_id", proto_hex_encode(rhex, rid, 32),
+	o = json_pack("{s:s, s:s, s:I, s:s, s:i, s:o, s:o, s:{s:i, s:b, s:I, s:b}, s:o}",
+		      "community_id", node_cli_hex32(hex, r->community), "community", r->name,
+		      "epoch", (json_int_t)r->epoch, "roster_id", proto_hex_encode(rhex, rid, 32),
 		      "threshold", (int)r->threshold, "stewards", st, "signed_by", sig, "settings",
 		      "min_ring_size", (int)r->settings.min_ring_size, "require_anonymous",
 		      (int)r->settings.require_anonymous, "max_report_age_ms",
-		      (json_int_t)r->settings.max_report_age_ms, "members", mem);
+		      (json_int_t)r->settings.max_report_age_ms, "withdraw_departed",
+		      (int)r->settings.withdraw_departed, "members", mem);
 	if (o)
 		json_object_set_new(o, "retired", ret);
 	else
@@ -1151,7 +1179,8 @@ static int roster_show(const char *cmd, struct roster_args *a)
 	       r->settings.max_report_age_ms ? "" : "unlimited");
 	if (r->settings.max_report_age_ms)
 		printf("%llu s", (unsigned long long)(r->settings.max_report_age_ms / 1000));
-	printf("\nstewards:\n");
+	printf(",\n            withdraw_departed %s\nstewards:\n",
+	       r->settings.withdraw_departed ? "yes" : "no");
 	for (size_t i = 0; i < r->n_stewards; i++) {
 		bool s = false;
 		for (size_t k = 0; k < r->n_sigs; k++)

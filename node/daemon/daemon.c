@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,9 @@ struct node_daemon {
 	bool netkey_on, netkey_writing;
 	/* Votes of retired ids moved to their successors up to this roster epoch (a job). */
 	uint64_t voters_epoch;
+	struct withdraw_job *withdraw;	 /* running, or NULL */
+	uint64_t withdraw_epoch;	 /* the last epoch whose departed members were withdrawn */
+	struct store_withdraw withdrawn; /* totals since start (ids unused) */
 	bool voters_job;
 
 	uv_signal_t sig_term, sig_int, sig_hup;
@@ -519,6 +523,128 @@ static void start_voters_job(struct node_daemon *d)
 	uv_queue_work(&d->loop, &j->work, voters_work, voters_done);
 }
 
+/*
+ * Departure with the community's withdraw_departed setting: the attributed reports of every
+ * member that left (a member of a held roster, or a retired id, with no current id in the
+ * newest roster: removed, or revoked without a successor) stop voting on this node. The
+ * store does it in bounded steps (store_voters_withdraw_step()), all in one pool job;
+ * other writers get the store between steps. Anonymous reports stay: nobody can tell whose
+ * they are, which is the point of them. The store records the epoch done.
+ */
+struct withdraw_job {
+	uv_work_t work;
+	struct node_daemon *d;
+	const struct proto_roster *r; /* held by d until exit */
+	uint8_t (*ids)[32];
+	struct store_withdraw w;
+	atomic_bool cancel; /* set on the loop at shutdown; the job stops between steps */
+	int err;
+};
+
+static void withdraw_work(uv_work_t *w)
+{
+	struct withdraw_job *j = w->data;
+	int rc;
+
+	while ((rc = store_voters_withdraw_step(j->d->store, &j->w)) == 1)
+		if (atomic_load(&j->cancel))
+			break;
+	j->err = rc < 0 ? rc : 0;
+}
+
+static void start_withdraw_job(struct node_daemon *d);
+
+static void withdraw_done(uv_work_t *w, int status)
+{
+	struct withdraw_job *j = w->data;
+	struct node_daemon *d = j->d;
+	int err = status ? status : j->err;
+
+	d->withdraw = NULL;
+	d->withdrawn.votes += j->w.votes;
+	d->withdrawn.reports += j->w.reports;
+	d->withdrawn.indicators += j->w.indicators;
+	d->withdrawn.transactions += j->w.transactions;
+	if (err)
+		log_err("roster epoch %llu: cannot withdraw the reports of departed members: %s",
+			(unsigned long long)j->r->epoch, proto_error_str(err));
+	else if (j->w.done)
+		d->withdraw_epoch = j->r->epoch;
+	if (j->w.done)
+		log_notice("roster epoch %llu: reports of %zu departed member id(s) withdrawn: %zu "
+			   "vote(s) removed, %zu report(s) no longer count, %zu indicator(s) "
+			   "recomputed, in %zu transaction(s)",
+			   (unsigned long long)j->r->epoch, j->w.n_ids, j->w.votes, j->w.reports,
+			   j->w.indicators, j->w.transactions);
+	if (j->w.indicators)
+		node_exporter_kick(d->exporter, d->snap);
+	free(j->ids);
+	free(j);
+	if (!err && !d->stopping)
+		start_withdraw_job(d); /* a newer roster may have come meanwhile */
+}
+
+static int cmp_id32(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+/* Add @id to @j->ids (capacity @cap) unless it answers for a member of @r. */
+static void add_departed(struct withdraw_job *j, size_t cap, const struct proto_roster *r,
+			 const uint8_t id[32])
+{
+	if (j->w.n_ids < cap && !proto_roster_current_id(r, id))
+		memcpy(j->ids[j->w.n_ids++], id, 32);
+}
+
+static void start_withdraw_job(struct node_daemon *d)
+{
+	const struct proto_roster *r = newest_roster(d);
+	struct withdraw_job *j;
+	size_t cap = 0, n = 0;
+
+	if (d->withdraw || d->stopping || !r || r->epoch <= d->withdraw_epoch)
+		return;
+	if (!r->settings.withdraw_departed) {
+		d->withdraw_epoch = r->epoch;
+		return;
+	}
+	for (size_t i = 0; i < d->n_rosters; i++)
+		cap += d->rosters[i]->n_members;
+	cap += r->n_retired;
+	j = calloc(1, sizeof(*j));
+	if (!j || !(j->ids = calloc(cap ? cap : 1, 32))) {
+		free(j);
+		log_err("out of memory withdrawing the reports of departed members");
+		return;
+	}
+	for (size_t i = 0; i < d->n_rosters; i++)
+		for (size_t k = 0; k < d->rosters[i]->n_members; k++)
+			add_departed(j, cap, r, d->rosters[i]->members[k].id);
+	for (size_t i = 0; i < r->n_retired; i++)
+		add_departed(j, cap, r, r->retired[i].id);
+	qsort(j->ids, j->w.n_ids, 32, cmp_id32);
+	for (size_t i = 0; i < j->w.n_ids; i++) /* distinct */
+		if (n == 0 || memcmp(j->ids[n - 1], j->ids[i], 32))
+			memmove(j->ids[n++], j->ids[i], 32);
+	j->w.n_ids = n;
+	if (n == 0) {
+		d->withdraw_epoch = r->epoch;
+		free(j->ids);
+		free(j);
+		return;
+	}
+	j->w.ids = (const uint8_t(*)[32])j->ids;
+	j->w.epoch = r->epoch;
+	j->w.now_ms = now_ms();
+	j->d = d;
+	j->r = r;
+	atomic_init(&j->cancel, false);
+	j->work.data = j;
+	d->withdraw = j;
+	uv_queue_work(&d->loop, &j->work, withdraw_work, withdraw_done);
+}
+
 struct netkey_job {
 	uv_work_t work;
 	struct node_daemon *d;
@@ -878,6 +1004,15 @@ static json_t *status_json(struct node_daemon *d)
 				    json_pack("{s:s}", "state", d->stopping ? "stopping" : "off"));
 	}
 	if (resp)
+		json_object_set_new(json_object_get(resp, "roster"), "withdrawn",
+				    json_pack("{s:b, s:I, s:b, s:I, s:I, s:I}", "setting",
+					      nr->settings.withdraw_departed, "epoch",
+					      (json_int_t)d->withdraw_epoch, "running",
+					      d->withdraw != NULL, "votes",
+					      (json_int_t)d->withdrawn.votes, "reports",
+					      (json_int_t)d->withdrawn.reports, "indicators",
+					      (json_int_t)d->withdrawn.indicators));
+	if (resp)
 		json_object_set_new(resp, "network_key", netkey_json(d));
 	if (resp && d->dissem)
 		json_object_set_new(resp, "gossip", node_dissem_status_json(d->dissem));
@@ -992,6 +1127,8 @@ static int walk_report(void *ctx, const struct store_report_info *info, const ui
 		json_object_set_new(o, "description",
 				    json_stringn(w->rv->description, w->rv->description_len));
 	/* Names another member only when the operator enabled show_attribution. */
+	if (info->withdrawn) /* its member left; it no longer counts (withdraw_departed) */
+		json_object_set_new(o, "withdrawn", json_true());
 	if (r.prov == PROTO_PROV_ANONYMOUS)
 		json_object_set_new(o, "anonymous", json_true());
 	else if (policy_egress_attribution_visible(&w->snap->pcfg, &r))
@@ -1470,6 +1607,7 @@ static void reload_done(uv_work_t *work, int status)
 			drop_departed(d, j->roster);
 			netkey_update_finish(d, &j->netkey);
 			start_voters_job(d);
+			start_withdraw_job(d);
 		}
 	}
 	node_warnlists_unref(d->warnlists);
@@ -1666,6 +1804,10 @@ static void on_shutdown_poll(uv_timer_t *t)
 
 	if (d->api_closing)
 		return;
+	if (d->withdraw) {
+		atomic_store(&d->withdraw->cancel, true); /* the next start does it again */
+		return;
+	}
 	if (!node_ingest_idle(d->ingest) || d->reloading || d->expiring || d->reads_pending ||
 	    d->roster_job || d->dissem || d->netkey_writing || d->voters_job ||
 	    !node_notices_idle(d->notices))
@@ -1888,6 +2030,7 @@ static void roster_done(uv_work_t *w, int status)
 	drop_departed(d, r);
 	netkey_update_finish(d, &j->netkey);
 	start_voters_job(d);
+	start_withdraw_job(d);
 	if (j->snap) {
 		node_snap_set_warnlists(j->snap, d->warnlists); /* refcounts are the loop's */
 		node_snap_set_tagvocab(j->snap, d->tagvocab);
@@ -2251,6 +2394,12 @@ static int start(struct node_daemon *d)
 			proto_error_str(err));
 	else
 		start_voters_job(d);
+	err = store_voters_withdraw_epoch(d->store, &d->withdraw_epoch);
+	if (err)
+		log_err("store: cannot read which departed members' reports were withdrawn: %s",
+			proto_error_str(err));
+	else
+		start_withdraw_job(d);
 	return start_overlay(d);
 }
 

@@ -268,7 +268,7 @@ static int count_shared(void *arg, const struct store_report_info *info, const u
 
 	(void)bytes;
 	(void)len;
-	if (info->tlp <= PROTO_TLP_GREEN &&
+	if (info->tlp <= PROTO_TLP_GREEN && !info->withdrawn &&
 	    store_envelope_get(c->s, c->rd, info->report_id, &env) == 0 && !env.local)
 		c->shared++;
 	return 0;

@@ -120,12 +120,12 @@ static int load_report_msg(struct node_dissem *d, const uint8_t id[32], enum pro
 	if (rc)
 		return rc;
 	bad = proto_report_decode(&d->scratch, bytes, len) != 0;
-
-	/* A member that replaced its keys receives what was addressed to its old id. */
-	if (!bad && target)
-		target = policy_egress_named_recipient(&d->scratch, d->snap->newest, target);
-	if (bad || policy_egress_check_report(&d->snap->pcfg, path, &d->scratch, target) ==
-			   POLICY_EGRESS_DENY) {
+	/*
+	 * Judged against the newest roster: a member that replaced its keys receives what was
+	 * addressed to its old id, and this node still delivers what it signed under its own.
+	 */
+	if (bad || policy_egress_check_report_in(&d->snap->pcfg, d->snap->newest, path, &d->scratch,
+						 target) == POLICY_EGRESS_DENY) {
 		d->c.egress_denied++;
 		free(bytes);
 		return 1;

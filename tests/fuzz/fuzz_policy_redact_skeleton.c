@@ -16,6 +16,9 @@
  * policy_skeleton_map() and searched naively (independently of the redactor's index and
  * prefilter) for that skeleton starting and ending at a word boundary; a hit aborts. So do
  * an error other than -ENOMEM and a dropped text with a non-empty output.
+ * Second oracle: the text, and the text cut into fields at each 0x1E byte, give exactly the
+ * same outputs, token counts and drops through policy_redact_fields() (fast path) as
+ * through policy_redact_fields_full() (policy/redact_test.h).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -25,6 +28,7 @@
 #include <string.h>
 
 #include "policy/redact.h"
+#include "policy/redact_test.h"
 #include "policy/skeleton.h"
 #include "proto/roster.h"
 
@@ -182,6 +186,44 @@ static bool occurs(const struct policy_skel_text *t, const uint32_t *p, size_t n
 	return false;
 }
 
+#define FIELDS_MAX 8
+
+/* The second oracle: fast path and full path agree on @t's fields (cut at 0x1E). */
+static void same_paths(const struct policy_redactor *rd, const struct text *t)
+{
+	static char out[2][FIELDS_MAX][POLICY_REDACT_OUT_MAX(TEXT_MAX) + 1];
+	struct policy_redact_field f[2][FIELDS_MAX];
+	size_t n = 0, start = 0;
+	int rc[2];
+
+	for (size_t i = 0; i <= t->len && n < FIELDS_MAX; i++) {
+		if (i < t->len && t->b[i] != 0x1E)
+			continue;
+		for (int p = 0; p < 2; p++)
+			f[p][n] = (struct policy_redact_field){.in = t->b + start,
+							       .len = i - start,
+							       .out = out[p][n],
+							       .cap = sizeof(out[p][n])};
+		n++;
+		start = i + 1;
+	}
+	rc[0] = policy_redact_fields_full(rd, f[0], n);
+	rc[1] = policy_redact_fields(rd, f[1], n);
+	if (rc[0] == -ENOMEM || rc[1] == -ENOMEM)
+		return;
+	if (rc[0] != rc[1])
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if (f[0][i].out_len != f[1][i].out_len ||
+		    f[0][i].n_redacted != f[1][i].n_redacted ||
+		    f[0][i].dropped != f[1][i].dropped || strcmp(f[0][i].out, f[1][i].out) != 0) {
+			fprintf(stderr,
+				"paths differ in field %zu of %zu: full \"%s\", fast \"%s\"\n", i,
+				n, f[0][i].out, f[1][i].out);
+			abort();
+		}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char strs[MAX_MEMBERS][3][STR_MAX + 1];
@@ -239,6 +281,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sk = policy_skeleton_new();
 	if (!rd || !sk)
 		goto out;
+	same_paths(rd, &t);
 	rc = policy_redact_text(rd, t.b, t.len, out, sizeof(out), &out_len, NULL);
 	if (rc == -ENOMEM)
 		goto out;

@@ -96,7 +96,9 @@ class Env:
         self.netkey = os.urandom(32)
         self.port_a = ol.free_port()
         addrs = {"Alpha CERT": [f"127.0.0.1:{self.port_a}"]}
-        extra = ol.OVERLAY_FAST + "[gossip]\nrecon_interval_s = 0\nabuse_backoff_s = 1\n"
+        # The overlay's default liveness (dead_after_ms 60 s): a hostile peer slowed by a
+        # loaded machine must not lose its link for silence instead of abuse.
+        extra = "[gossip]\nrecon_interval_s = 0\nabuse_backoff_s = 1\n"
         self.node_a = ol.overlay_node(self.community, 0, self.netkey, self.port_a, addrs,
                                       "", extra_config=extra)
         vks, vk = deal(T, N_HOLDERS)

@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: MIT
-"""A member that replaces its keys still gets what was waiting for it (three nodes).
+"""A member that replaces its keys still gets what was waiting for it, and still delivers
+what it signed before (three nodes).
 
-Member 1's node is down while node 0 publishes 6 AMBER reports for members 1 and 2 and sends
+While member 2's node is down, member 1 publishes 3 AMBER reports for member 2 (they wait
+in node 1's outbox), then node 1 goes down and node 2 comes back. Member 1's node is down while node 0 publishes 6 AMBER reports for members 1 and 2 and sends
 member 1 a notice: member 2 gets the reports at once, the copies and the notice for member 1
 wait in node 0's outboxes. Member 1 rotates its keys (`keygen --rotate`, `roster rotate`,
 epoch 2 retires the old id with the new one as successor). When node 0 adopts epoch 2 it
@@ -9,8 +11,10 @@ drops nothing (status roster.outbox_dropped and notices.departed_dropped stay 0)
 waiting entry is addressed to the successor instead. Node 1 restarts with its new keys and
 receives all 6 reports (each names the OLD id as recipient; the successor is accepted for
 it) and the notice (re-signed by node 0 for the new id, same notice id); node 0's outboxes
-empty. Node 1's status reply reaches node 0's thread. A member that merely left (not
-rotated) still has its copies dropped: test_departure.py."""
+empty. Node 1's status reply reaches node 0's thread. Node 1, now under its new id, delivers
+the 3 reports its old id signed to member 2 (it is their origin; node 2 accepts them from
+the old id's successor). A member that merely left (not rotated) still has its copies
+dropped: test_departure.py."""
 
 import json
 import os
@@ -44,7 +48,14 @@ def test_rotation_delivery():
         ct.wait_links(c.daemons, 2)
         com = c.community
         n0, n1 = c.nodes[0], c.nodes[1]
+        own = [f"o{i}.rotated-origin.net" for i in range(3)]
+        c.stop(2)
+        ct.publish_batch(c.daemons[1], own, tlp="AMBER", recipients=[c.member_id(2)])
+        ct.wait_for(lambda: ct.status(c.daemons[1])["store"]["outbox"] == 3, timeout=60,
+                    what="3 copies for member 2 waiting in node 1's outbox")
         c.stop(1)
+        c.start([2])
+        ct.wait_links([c.daemons[2]], 1)
 
         amber = [f"r{i}.rotated-recipient.net" for i in range(6)]
         ct.publish_batch(c.daemons[0], amber, tlp="AMBER",
@@ -116,6 +127,12 @@ def test_rotation_delivery():
         ct.wait_for(lambda: ct.status(c.daemons[0])["notices"]["outbox"] == 0, timeout=90,
                     what="node 0's notice outbox empty")
         assert ct.status(c.daemons[1])["notices"]["refused"] == 0
+
+        # What the old id signed still reaches member 2, from the successor.
+        ct.wait_for(lambda: all(ct.has_indicator(c.daemons[2], v) for v in own), timeout=90,
+                    what="member 1's pre-rotation AMBER reports at member 2")
+        ct.wait_for(lambda: ct.status(c.daemons[1])["store"]["outbox"] == 0, timeout=90,
+                    what="node 1's report outbox empty")
 
         # The successor's status reply is accepted into node 0's thread.
         rep = cli_json(n1, "notices", "reply", nid[:12], "--status", "investigating")

@@ -773,6 +773,26 @@ static void test_expelled(void **state)
 }
 
 /*
+ * Epoch 2 without SIGNER and epoch 3 without SIGNER and FIFTH, both retiring SIGNER's key at
+ * *@e (NOW - 30 s), with PEER as its successor when @successor.
+ */
+static void retired_rosters(bool successor, struct proto_retired *e, struct proto_roster **r2,
+			    struct proto_roster **r3)
+{
+	static const int without_signer[] = {OWN, PEER, FOURTH, FIFTH};
+	static const int without_two[] = {OWN, PEER, FOURTH};
+
+	*e = (struct proto_retired){.not_after_ms = NOW - 30000, .has_successor = successor};
+	memcpy(e->id, keys[SIGNER].id_pk, 32);
+	if (successor)
+		memcpy(e->successor, keys[PEER].id_pk, 32);
+	*r2 = make_roster(2, without_signer, 4);
+	*r3 = make_roster(3, without_two, 3);
+	assert_int_equal(proto_roster_retire(*r2, e), 0);
+	assert_int_equal(proto_roster_retire(*r3, e), 0);
+}
+
+/*
  * A key retired in epoch 2 (SIGNER's, its successor PEER): what it signed after not_after_ms
  * is refused (revoked), what it signed before stays admissible attributed (and is not
  * "expelled"); over an epoch-1 ring it is refused whenever it was dated (rotated: the
@@ -782,13 +802,8 @@ static void test_expelled(void **state)
  */
 static void test_revoked(void **state)
 {
-	static const int without_signer[] = {OWN, PEER, FOURTH, FIFTH};
-	static const int without_two[] = {OWN, PEER, FOURTH};
-	struct proto_roster *r2 = make_roster(2, without_signer, 4);
-	struct proto_roster *r3 = make_roster(3, without_two, 3);
-	const struct proto_roster *both[3] = {roster1, r2, NULL};
-	const struct proto_roster *three[4] = {roster1, r2, r3, NULL};
-	struct proto_retired e = {.not_after_ms = NOW - 30000, .has_successor = true};
+	struct proto_roster *r2, *r3;
+	struct proto_retired e;
 	struct policy_config cfg;
 	struct policy_admit_ctx ctx;
 	struct proto_report r, out;
@@ -796,10 +811,10 @@ static void test_revoked(void **state)
 	size_t len;
 
 	(void)state;
-	memcpy(e.id, keys[SIGNER].id_pk, 32);
-	memcpy(e.successor, keys[PEER].id_pk, 32);
-	assert_int_equal(proto_roster_retire(r2, &e), 0);
-	assert_int_equal(proto_roster_retire(r3, &e), 0);
+	retired_rosters(true, &e, &r2, &r3);
+	const struct proto_roster *both[3] = {roster1, r2, NULL};
+	const struct proto_roster *three[4] = {roster1, r2, r3, NULL};
+
 	cfg_init(&cfg);
 	ctx_init(&ctx, POLICY_ARRIVAL_GOSSIP, PEER, both);
 	ctx.newest = r2;
@@ -866,13 +881,8 @@ static void test_revoked(void **state)
  */
 static void test_retired_no_successor(void **state)
 {
-	static const int without_signer[] = {OWN, PEER, FOURTH, FIFTH};
-	static const int without_two[] = {OWN, PEER, FOURTH};
-	struct proto_roster *r2 = make_roster(2, without_signer, 4);
-	struct proto_roster *r3 = make_roster(3, without_two, 3);
-	const struct proto_roster *both[3] = {roster1, r2, NULL};
-	const struct proto_roster *three[4] = {roster1, r2, r3, NULL};
-	struct proto_retired e = {.not_after_ms = NOW - 30000};
+	struct proto_roster *r2, *r3;
+	struct proto_retired e;
 	struct policy_config cfg;
 	struct policy_admit_ctx ctx;
 	struct proto_report r, out;
@@ -880,9 +890,10 @@ static void test_retired_no_successor(void **state)
 	size_t len;
 
 	(void)state;
-	memcpy(e.id, keys[SIGNER].id_pk, 32);
-	assert_int_equal(proto_roster_retire(r2, &e), 0);
-	assert_int_equal(proto_roster_retire(r3, &e), 0);
+	retired_rosters(false, &e, &r2, &r3);
+	const struct proto_roster *both[3] = {roster1, r2, NULL};
+	const struct proto_roster *three[4] = {roster1, r2, r3, NULL};
+
 	cfg_init(&cfg);
 	ctx_init(&ctx, POLICY_ARRIVAL_GOSSIP, PEER, both);
 	ctx.newest = r2;
@@ -952,6 +963,46 @@ static void test_rotated_recipient(void **state)
 	assert_null(policy_egress_named_recipient(&out, NULL, keys[OWN].id_pk));
 	assert_null(policy_egress_named_recipient(&out, roster1, keys[OWN].id_pk));
 	assert_null(policy_egress_named_recipient(&out, r2, keys[PEER].id_pk));
+
+	/*
+	 * The origin side: a report FIFTH signed for PEER before it replaced its keys by OWN's.
+	 * OWN is its origin for egress, and PEER admits the DIRECT copy from OWN; judged by
+	 * epoch 1 neither holds.
+	 */
+	{
+		static const int only_peer[] = {PEER};
+		struct proto_report src, got;
+		struct rcpt rp;
+
+		rcpt_set(&rp, only_peer, 1);
+		report_init(&src, AMBER, &rp);
+		buf = sign_attributed(&src, FIFTH, &len);
+		assert_int_equal(proto_report_decode(&got, buf, len), 0);
+		assert_int_equal(policy_egress_check_report_in(&cfg, r2, POLICY_PATH_DIRECT, &got,
+							       keys[PEER].id_pk),
+				 POLICY_EGRESS_UNCHANGED);
+		assert_int_equal(policy_egress_check_report_in(&cfg, roster1, POLICY_PATH_DIRECT,
+							       &got, keys[PEER].id_pk),
+				 POLICY_EGRESS_DENY);
+		assert_true(policy_egress_answers_for(r2, keys[OWN].id_pk, keys[FIFTH].id_pk));
+		assert_false(policy_egress_answers_for(NULL, keys[OWN].id_pk, keys[FIFTH].id_pk));
+		memcpy(cfg.own_id, keys[PEER].id_pk, 32);
+		ctx_init(&ctx, POLICY_ARRIVAL_DIRECT, OWN, both);
+		ctx.newest = r2;
+		assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_ACCEPT);
+		ctx.newest = roster1;
+		assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out),
+				 POLICY_REJECT_RELAYED);
+		free(buf);
+		/* The checks below use out as decoded from the first report: decode it again. */
+		cfg_init(&cfg);
+	}
+	report_init(&r, AMBER, &rc);
+	buf = sign_attributed(&r, SIGNER, &len);
+	ctx_init(&ctx, POLICY_ARRIVAL_DIRECT, SIGNER, both);
+	ctx.newest = r2;
+	assert_int_equal(policy_admit_check(&cfg, &ctx, buf, len, &out), POLICY_ACCEPT);
+	free(buf); /* out's recipients are its own copy */
 	/* Retired without a successor: it left. */
 	e.has_successor = false;
 	assert_int_equal(proto_roster_retire(r3, &e), 0);

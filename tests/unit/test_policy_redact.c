@@ -330,6 +330,30 @@ static void test_binary_input(void **state)
 	policy_redact_free(rd);
 }
 
+/*
+ * A character whose NFKC form is long (U+FDFA: 3 bytes, 15 skeleton letters) used to take
+ * the room the skeleton keeps for the bytes after it, and the ASCII that followed was
+ * written past the end of the skeleton's arrays (found by ASan in this test).
+ */
+static void test_expanding_units(void **state)
+{
+	struct policy_redactor *rd = fixture();
+	char in[20 * 3 + 300 + 5 + 1], want[20 * 3 + 300 + 9 + 1], out[sizeof(in) * 8];
+	size_t o = 0, len;
+
+	(void)state;
+	for (int i = 0; i < 20; i++, o += 3)
+		memcpy(in + o, "\xef\xb7\xba", 3);
+	memset(in + o, 'b', 300);
+	o += 300;
+	memcpy(want, in, o);
+	memcpy(in + o, " acme", 6);
+	memcpy(want + o, " [member]", 10);
+	assert_int_equal(policy_redact_text(rd, in, strlen(in), out, sizeof(out), &len, NULL), 0);
+	assert_string_equal(out, want);
+	policy_redact_free(rd);
+}
+
 /* Hundreds of members whose names share their first words, and one very long alias. */
 static void test_shared_prefixes(void **state)
 {
@@ -429,15 +453,11 @@ static void test_fields_any_order(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cases),
-		cmocka_unit_test(test_counts),
-		cmocka_unit_test(test_nospace),
-		cmocka_unit_test(test_bound),
-		cmocka_unit_test(test_several_rosters),
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_binary_input),
-		cmocka_unit_test(test_shared_prefixes),
-		cmocka_unit_test(test_fields_any_order),
+		cmocka_unit_test(test_cases),		cmocka_unit_test(test_counts),
+		cmocka_unit_test(test_nospace),		cmocka_unit_test(test_bound),
+		cmocka_unit_test(test_several_rosters), cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_binary_input),	cmocka_unit_test(test_expanding_units),
+		cmocka_unit_test(test_shared_prefixes), cmocka_unit_test(test_fields_any_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

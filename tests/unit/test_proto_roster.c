@@ -291,6 +291,40 @@ static void test_peek_epoch(void **state)
 	proto_roster_free(r);
 }
 
+/*
+ * Settings key 3 (withdraw_departed) is written only when on: a roster without it encodes
+ * exactly as before, one with it round-trips, and "false" spelled out is refused (a second
+ * encoding of one roster).
+ */
+static void test_withdraw_setting(void **state)
+{
+	struct proto_roster *r = make_roster(3, 2, 1, 2), *d;
+	uint8_t *off, *on;
+	size_t len_off, len_on;
+	size_t at = 0;
+
+	(void)state;
+	assert_int_equal(proto_roster_encode(r, &off, &len_off), 0);
+	r->settings.withdraw_departed = true;
+	assert_int_equal(proto_roster_encode(r, &on, &len_on), 0);
+	assert_int_equal(len_on, len_off + 2); /* key 3, true */
+	assert_int_equal(proto_roster_decode(&d, on, len_on), 0);
+	assert_true(d->settings.withdraw_departed);
+	proto_roster_free(d);
+	assert_int_equal(proto_roster_decode(&d, off, len_off), 0);
+	assert_false(d->settings.withdraw_departed);
+	proto_roster_free(d);
+	for (size_t i = 0; i + 2 < len_on; i++)
+		if (on[i] == 0x03 && on[i + 1] == 0xc3 && on[i + 2] == 0x07)
+			at = i + 1; /* settings key 3 = true, then body key 7 */
+	assert_true(at != 0);
+	on[at] = 0xc2; /* false */
+	assert_int_equal(proto_roster_decode(&d, on, len_on), PROTO_E_RANGE);
+	free(off);
+	free(on);
+	proto_roster_free(r);
+}
+
 static void test_roundtrip(void **state)
 {
 	struct proto_roster *r = make_roster(5, 3, 2, 4), *d;
@@ -1248,6 +1282,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_withdraw_setting),
 		cmocka_unit_test(test_quorum),
 		cmocka_unit_test(test_dup_and_unknown_signers),
 		cmocka_unit_test(test_non_steward_signature),

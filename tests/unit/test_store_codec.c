@@ -152,7 +152,15 @@ static void test_rmeta(void **state)
 	static const struct {
 		size_t off;
 		uint8_t val;
-	} bad[] = {{0, 0}, {1, 4}, {2, 0}, {2, 6}, {3, 101}, {4, 2}, {13, 0}};
+	} bad[] = {{0, 0},
+		   {1, 4},
+		   {2, 0},
+		   {2, 6},
+		   {3, 101},
+		   {4, 2},
+		   {4, 0x80 | PROTO_PROV_ANONYMOUS},
+		   {4, 0x82},
+		   {13, 0}};
 	struct store_codec_rmeta v = {.kind = PROTO_KIND_SIGHTING,
 				      .tlp = PROTO_TLP_RED,
 				      .confidence = 100,
@@ -170,6 +178,16 @@ static void test_rmeta(void **state)
 		    w.prov == v.prov && w.created_ms == v.created_ms &&
 		    w.valid_until_ms == v.valid_until_ms);
 	assert_memory_equal(w.voter, v.voter, 32);
+	assert_false(w.withdrawn);
+	/* Withdrawn (attributed only) round-trips in the prov byte's top bit. */
+	v.prov = PROTO_PROV_ATTRIBUTED;
+	v.withdrawn = true;
+	store_codec_rmeta_encode(&v, buf);
+	assert_int_equal(buf[4], 0x80 | PROTO_PROV_ATTRIBUTED);
+	assert_int_equal(store_codec_rmeta_decode(&w, buf, STORE_CODEC_RMETA_LEN), 0);
+	assert_true(w.withdrawn && w.prov == PROTO_PROV_ATTRIBUTED);
+	v.prov = PROTO_PROV_ANONYMOUS;
+	v.withdrawn = false;
 	assert_int_equal(store_codec_rmeta_decode(&w, buf, STORE_CODEC_RMETA_LEN - 1),
 			 STORE_E_CORRUPT);
 	assert_int_equal(store_codec_rmeta_decode(&w, buf, STORE_CODEC_RMETA_LEN + 1),

@@ -434,6 +434,101 @@ static void test_voters_move(void **state)
 	assert_int_equal(store_voters_move(NULL, &pair, 1, 4, T0, NULL), -EINVAL);
 }
 
+/*
+ * Departed members' reports withdrawn (store_voters_withdraw_step()) in small steps: member 1
+ * leaves. Its votes go, its index entries are flagged (store_verify() agrees), indicators
+ * only it backed become WITHDRAWN, others keep their other votes, anonymous votes stay, the
+ * reports stay stored and counted; a report of member 1 stored afterwards gets no vote.
+ */
+static void test_voters_withdraw(void **state)
+{
+	struct fx *f = *state;
+	struct tr t[16], late;
+	struct store_withdraw w = {0};
+	uint8_t ids[2][32];
+	char value[32];
+	uint64_t epoch;
+	int rc, steps = 0;
+
+	mk(&t[0], PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, "a.example", 1, T0 + 10, 0, 70, 0);
+	mk(&t[1], PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, "a.example", 2, T0 + 10, 0, 40, 0);
+	mk(&t[2], PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, "b.example", 1, T0 + 10, 0, 50, 0);
+	mk(&t[3], PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, "c.example", 1, T0 + 10, 0, 50, 0);
+	mk(&t[4], PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, "c.example", -5, T0 + 10, 0, 30, 0);
+	mk(&t[5], PROTO_KIND_SIGHTING, PROTO_TLP_GREEN, "c.example", 1, T0 + 20, 0, 0, 0);
+	for (int i = 6; i < 16; i++) {
+		snprintf(value, sizeof(value), "m%d.example", i);
+		mk(&t[i], PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, value, i % 2 ? 1 : 3, T0 + 10, 0,
+		   60, 0);
+	}
+	ingest(f->s, t, 16, T0, NULL);
+	assert_int_equal(summary(f->s, "a.example").n_members, 2);
+	assert_int_equal(summary(f->s, "c.example").n_members, 2);
+	assert_int_equal(store_voters_withdraw_epoch(f->s, &epoch), 0);
+	assert_int_equal(epoch, 0);
+
+	/* Member 1 and an id that never voted; ids must ascend. */
+	memset(ids[0], 9, 32);
+	memset(ids[1], 1, 32);
+	w.ids = (const uint8_t(*)[32])ids;
+	w.n_ids = 2;
+	w.epoch = 5;
+	w.now_ms = T0;
+	w.max_keys = 4;
+	w.max_changes = 2;
+	assert_int_equal(store_voters_withdraw_step(f->s, &w), -EINVAL);
+	memset(ids[0], 1, 32);
+	memset(ids[1], 9, 32);
+	while ((rc = store_voters_withdraw_step(f->s, &w)) == 1)
+		steps++;
+	assert_int_equal(rc, 0);
+	assert_true(w.done);
+	assert_int_equal(w.transactions, steps + 1);
+	assert_true(w.transactions > 3); /* 8 indicators changed, at most 2 per step */
+	assert_int_equal(w.votes, 3 + 5);
+	assert_int_equal(w.reports, 4 + 5); /* the sighting's index entry too */
+	assert_int_equal(w.indicators, 3 + 5);
+	assert_int_equal(store_voters_withdraw_step(f->s, &w), -EINVAL); /* done */
+	assert_int_equal(store_voters_withdraw_epoch(f->s, &epoch), 0);
+	assert_int_equal(epoch, 5);
+
+	assert_int_equal(summary(f->s, "a.example").n_members, 1);
+	assert_int_equal(summary(f->s, "a.example").confidence, 40);
+	assert_int_equal(summary(f->s, "a.example").state, PROTO_SUMMARY_ACTIVE);
+	assert_int_equal(summary(f->s, "b.example").n_members, 0);
+	assert_int_equal(summary(f->s, "b.example").state, PROTO_SUMMARY_WITHDRAWN);
+	assert_int_equal(summary(f->s, "b.example").n_reports, 1); /* the report stays */
+	assert_int_equal(summary(f->s, "c.example").n_members, 1); /* the anonymous vote */
+	assert_int_equal(summary(f->s, "c.example").n_sightings, 1);
+	assert_int_equal(summary(f->s, "m7.example").state, PROTO_SUMMARY_WITHDRAWN);
+	assert_int_equal(summary(f->s, "m8.example").state, PROTO_SUMMARY_ACTIVE);
+	assert_verified(f->s);
+
+	/* Member 1's report stored afterwards: kept, counted, no vote. */
+	mk(&late, PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, "b.example", 1, T0 + 40, 0, 90, 0);
+	ingest1(f->s, &late, T0, STORE_NEW);
+	assert_int_equal(summary(f->s, "b.example").n_members, 0);
+	assert_int_equal(summary(f->s, "b.example").n_reports, 2);
+	mk(&late, PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, "new.example", 1, T0 + 40, 0, 90, 0);
+	ingest1(f->s, &late, T0, STORE_NEW);
+	assert_int_equal(summary(f->s, "new.example").state, PROTO_SUMMARY_WITHDRAWN);
+	assert_verified(f->s);
+
+	/* Again (another epoch): nothing left. */
+	memset(&w.resume, 0, sizeof(w.resume));
+	w.resume_len = 0;
+	w.done = false;
+	w.votes = w.reports = w.indicators = w.transactions = 0;
+	w.epoch = 6;
+	w.max_keys = w.max_changes = 0;
+	assert_int_equal(store_voters_withdraw_step(f->s, &w), 0);
+	assert_int_equal(w.votes + w.reports + w.indicators, 0);
+	assert_int_equal(w.transactions, 1);
+	assert_int_equal(store_voters_withdraw_epoch(f->s, &epoch), 0);
+	assert_int_equal(epoch, 6);
+	assert_verified(f->s);
+}
+
 static void test_vote_tie_larger_id_wins(void **state)
 {
 	struct fx *f = *state;
@@ -1182,6 +1277,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_multi_member_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_votes_newest_wins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revoke_and_tombstone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_voters_withdraw, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_voters_move, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vote_tie_larger_id_wins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_anonymous_tag_is_one_vote, setup, teardown),

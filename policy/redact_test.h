@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * policy/redact_test.h — test hooks of policy/redact.c, for tests, fuzzers and benchmarks only.
+ */
+#ifndef CHATHAM_POLICY_REDACT_TEST_H
+#define CHATHAM_POLICY_REDACT_TEST_H
+
+#include "policy/redact.h"
+
+/*
+ * policy_redact_fields_full() - policy_redact_fields() without its fast path: every field
+ * is mapped to the full skeleton and scanned, first and second pass. The fast path must
+ * give exactly the same outputs, counts and drops (tests compare the two).
+ */
+int policy_redact_fields_full(const struct policy_redactor *rd, struct policy_redact_field *f,
+			      size_t n);
+
+/*
+ * policy_redact_fields_fast_only() - policy_redact_fields() where the fast path must decide
+ * both passes: returns 1 (every output "") when it hands either to the full path, so tests
+ * can tell that the fast path was the one compared.
+ */
+int policy_redact_fields_fast_only(const struct policy_redactor *rd, struct policy_redact_field *f,
+				   size_t n);
+
+#endif
