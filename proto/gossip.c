@@ -35,7 +35,7 @@
 #define NIL UINT32_MAX
 #define NO_LINK UINT16_MAX
 #define PRUNE_REPEAT_MS 1000 /* see send_prune() */
-#define LAG_SAMPLES 32	     /* see graft_wait() */
+#define LAG_SAMPLES 16	     /* see graft_wait() */
 #define LAG_WINDOW_MS 10000
 #define NO_LEAD UINT32_MAX
 
@@ -394,8 +394,9 @@ static int queue_ihave(struct proto_gossip *g, uint32_t link, const uint8_t id[3
  * anyway, makes a link eager that the tree does not need, and every report pushed on it
  * until its PRUNE arrives is a duplicate (measured on 16 daemons: most of the duplicates
  * of a one-origin burst). So in a burst the wait follows the lag the tree shows:
- * graft_timeout_ms plus twice the median lag of the last LAG_SAMPLES tree copies behind
- * their first IHAVE (those of the last LAG_WINDOW_MS), at most lag_max_ms, and
+ * graft_timeout_ms plus twice the median, over the last LAG_SAMPLES seconds that had
+ * samples (within LAG_WINDOW_MS), of each second's largest lag of a tree copy behind its
+ * first IHAVE, at most lag_max_ms, and
  * an awaited id is measured against the wait of the moment it would be grafted, not of
  * its IHAVE. The copy along the tree of a report first received off the tree (held) is a
  * sample too, and the hold follows the same lag (hold_wait()). A burst is told by the
@@ -405,8 +406,11 @@ static int queue_ihave(struct proto_gossip *g, uint32_t link, const uint8_t id[3
  * upstream took a GRAFT (nodes failed, few ids awaited) made the next repair slower still,
  * a loop: in tests/sim (N = 1,000) the largest latency after a failure went from 3.2 s to
  * 15-19 s when every lag counted, 5-9 s with the median; with the rule no lag counts there.
- * The median, not the largest lag, so that a few slow copies within a burst do not set
- * it. Copies that a GRAFT brought are not samples (their tree copy, if it still comes,
+ * Each second's largest lag, because a daemon's tree copies come in admission batches
+ * seconds apart: the first of a batch waited the whole gap, and a wait that did not cover
+ * it grafted on every gap (the median of single lags did, on 16 daemons); the median over
+ * seconds, so that one slow second does not set it. Copies that a GRAFT brought are not
+ * samples (their tree copy, if it still comes,
  * is); a cut tree sends no samples, so the wait falls back to graft_timeout_ms within
  * LAG_WINDOW_MS, and catch-up (proto/recon.h) backs it up.
  */
@@ -450,13 +454,21 @@ static void lag_sample(struct proto_gossip *g, uint64_t lag, uint64_t now)
 {
 	if (g->miss.count + g->n_held < g->cfg.lag_awaited)
 		return;
+	uint32_t last = (g->lag_pos + LAG_SAMPLES - 1) % LAG_SAMPLES;
+	uint32_t v = lag > UINT32_MAX ? UINT32_MAX : (uint32_t)lag;
+
 	g->st.lag_samples++;
-	g->lag[g->lag_pos] = lag > UINT32_MAX ? UINT32_MAX : (uint32_t)lag;
+	g->lag_valid_until = 0;
+	if (g->n_lag && g->lag_t[last] / 1000 == now / 1000) {
+		if (v > g->lag[last])
+			g->lag[last] = v; /* the largest lag of this second */
+		return;
+	}
+	g->lag[g->lag_pos] = v;
 	g->lag_t[g->lag_pos] = now;
 	g->lag_pos = (g->lag_pos + 1) % LAG_SAMPLES;
 	if (g->n_lag < LAG_SAMPLES)
 		g->n_lag++;
-	g->lag_valid_until = 0;
 }
 
 /* Engine ------------------------------------------------------------------------------- */

@@ -33,7 +33,8 @@
 
 struct store_export {
 	struct store_mdb m;
-	MDB_dbi feed, meta;
+	MDB_dbi feed, meta, notices, notice_ids;
+	bool has_notices; /* read-only: an export written before the notices feed has none */
 };
 
 static size_t page_round(size_t n)
@@ -92,7 +93,9 @@ static int open_body(MDB_txn *txn, void *arg)
 	int rc;
 
 	if ((rc = mdb_dbi_open(txn, "feed", MDB_CREATE, &x->feed)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &x->meta)) != 0)
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &x->meta)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "notices", MDB_CREATE, &x->notices)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "notice_ids", MDB_CREATE, &x->notice_ids)) != 0)
 		return store_mdb_err(rc);
 	rc = meta_get(txn, x, "env_id", id, sizeof(id));
 	if (rc == STORE_E_NOT_FOUND) {
@@ -200,7 +203,8 @@ int store_export_open_readonly(struct store_export **out, const char *dir)
 	if (rc != 0)
 		goto fail;
 	if ((rc = mdb_dbi_open(txn, "feed", 0, &x->feed)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "meta", 0, &x->meta)) != 0) {
+	    (rc = mdb_dbi_open(txn, "meta", 0, &x->meta)) != 0 ||
+	    ((rc = mdb_dbi_open(txn, "notices", 0, &x->notices)) != 0 && rc != MDB_NOTFOUND)) {
 		rc = store_mdb_err(rc);
 	} else {
 		uint8_t id[16];
@@ -209,6 +213,7 @@ int store_export_open_readonly(struct store_export **out, const char *dir)
 		 * Only an export has env_id: a main state dir is "no export here", whatever its
 		 * own schema version says.
 		 */
+		x->has_notices = rc == 0; /* else written before the notices feed existed */
 		rc = meta_get(txn, x, "env_id", id, sizeof(id));
 	}
 	if (rc == 0)
@@ -424,7 +429,9 @@ static int rewrite_body(MDB_txn *txn, void *arg)
 	int r;
 
 	if (rc->reset) {
-		if ((r = mdb_drop(txn, x->feed, 0)) != 0)
+		if ((r = mdb_drop(txn, x->feed, 0)) != 0 ||
+		    (r = mdb_drop(txn, x->notices, 0)) != 0 ||
+		    (r = mdb_drop(txn, x->notice_ids, 0)) != 0)
 			return store_mdb_err(r);
 		memset(kb, 0, 8);
 		proto_random(id, sizeof(id));
@@ -484,8 +491,8 @@ int store_export_last_seq(struct store_export *x, uint64_t *seq)
 	return export_position(x, seq, sid, &has);
 }
 
-int store_export_iter(struct store_export *x, uint64_t since, size_t limit, store_export_doc_cb cb,
-		      void *ctx)
+static int iter_db(struct store_export *x, bool notices, uint64_t since, size_t limit,
+		   store_export_doc_cb cb, void *ctx)
 {
 	MDB_txn *txn;
 	MDB_cursor *c = NULL;
@@ -497,7 +504,13 @@ int store_export_iter(struct store_export *x, uint64_t since, size_t limit, stor
 		return 0;
 	if ((rc = store_mdb_read_begin(&x->m, &txn)) != 0)
 		return rc;
-	if ((rc = mdb_cursor_open(txn, x->feed, &c)) != 0) {
+	if (notices && !x->m.readonly)
+		x->has_notices = true;
+	if (notices && !x->has_notices) {
+		rc = 0; /* written before the notices feed: it is empty */
+		goto out;
+	}
+	if ((rc = mdb_cursor_open(txn, notices ? x->notices : x->feed, &c)) != 0) {
 		rc = store_mdb_err(rc);
 		goto out;
 	}
@@ -518,6 +531,101 @@ int store_export_iter(struct store_export *x, uint64_t since, size_t limit, stor
 out:
 	mdb_cursor_close(c);
 	store_mdb_read_end(&x->m, txn);
+	return rc;
+}
+
+int store_export_iter(struct store_export *x, uint64_t since, size_t limit, store_export_doc_cb cb,
+		      void *ctx)
+{
+	return iter_db(x, false, since, limit, cb, ctx);
+}
+
+int store_export_notices_iter(struct store_export *x, uint64_t since, size_t limit,
+			      store_export_doc_cb cb, void *ctx)
+{
+	return iter_db(x, true, since, limit, cb, ctx);
+}
+
+struct notices_ctx {
+	struct store_export *x;
+	const struct store_export_notice *docs;
+	size_t n, appended;
+};
+
+/* Put each document under a new sequence unless its notice's newest one is equal. */
+static int notices_body(MDB_txn *txn, void *arg)
+{
+	struct notices_ctx *c = arg;
+	struct store_export *x = c->x;
+	MDB_cursor *cur;
+	MDB_val k, d;
+	uint64_t last = 0;
+	uint8_t kb[8];
+	int r;
+
+	c->appended = 0; /* the body may run again after a map growth */
+	if ((r = mdb_cursor_open(txn, x->notices, &cur)) != 0)
+		return store_mdb_err(r);
+	r = mdb_cursor_get(cur, &k, &d, MDB_LAST);
+	mdb_cursor_close(cur);
+	if (r == 0 && k.mv_size != 8)
+		return STORE_E_CORRUPT;
+	if (r == 0)
+		last = store_be64_get(k.mv_data);
+	else if (r != MDB_NOTFOUND)
+		return store_mdb_err(r);
+	for (size_t i = 0; i < c->n; i++) {
+		const struct store_export_notice *e = &c->docs[i];
+		MDB_val ik = mval(e->id, 16), iv;
+
+		r = mdb_get(txn, x->notice_ids, &ik, &iv);
+		if (r == 0) {
+			if (iv.mv_size != 8)
+				return STORE_E_CORRUPT;
+			memcpy(kb, iv.mv_data, 8);
+			k = mval(kb, 8);
+			r = mdb_get(txn, x->notices, &k, &d);
+			if (r == 0 && d.mv_size == e->len && !memcmp(d.mv_data, e->doc, e->len))
+				continue;
+			/* Changed (rules, redaction): the old text leaves every later pull. */
+			r = mdb_del(txn, x->notices, &k, NULL);
+			if (r != 0 && r != MDB_NOTFOUND)
+				return store_mdb_err(r);
+		} else if (r != MDB_NOTFOUND) {
+			return store_mdb_err(r);
+		}
+		store_be64_put(kb, ++last);
+		k = mval(kb, 8);
+		d = mval(e->doc, e->len);
+		iv = mval(kb, 8);
+		if ((r = mdb_put(txn, x->notices, &k, &d, MDB_APPEND)) != 0 ||
+		    (r = mdb_put(txn, x->notice_ids, &ik, &iv, 0)) != 0)
+			return store_mdb_err(r);
+		c->appended++;
+	}
+	return 0;
+}
+
+int store_export_notices_put(struct store_export *x, const struct store_export_notice *docs,
+			     size_t n, size_t *appended)
+{
+	struct notices_ctx c = {.x = x, .docs = docs, .n = n};
+	int rc;
+
+	if (appended)
+		*appended = 0;
+	if (!x || (n && !docs))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!docs[i].doc || !docs[i].len)
+			return -EINVAL;
+	if (x->m.readonly)
+		return -EROFS;
+	if (n == 0)
+		return 0;
+	rc = store_mdb_write(&x->m, notices_body, &c);
+	if (rc == 0 && appended)
+		*appended = c.appended;
 	return rc;
 }
 

@@ -7,6 +7,12 @@
  * Databases:
  *   feed  main feed sequence u64 BE -> one document (bytes produced by the render callback:
  *         the indicator's stripped state, or its withdrawal/expiry, as one line of JSON)
+ *   notices  the notices feed, its own sequence u64 BE (from 1) -> one document: a notice
+ *         this node received, rendered by the notice engine (node/daemon/notices.h) for the
+ *         node's own tools; a notice whose rendering changes moves to a new sequence (its
+ *         old one is deleted), so a reader that pulls after its last sequence sees every
+ *         change and a full pull holds each notice once, as rendered last
+ *   notice_ids  notice id (16) -> its sequence in notices
  *   meta  "schema" -> u32 BE; "last_seq" -> u64 BE, the last main feed sequence consumed
  *         (rendered or skipped); "community" -> community name (UTF-8); "store_id" -> the
  *         id of the main store it derives from; "env_id" -> 16 random bytes naming this
@@ -108,6 +114,32 @@ typedef int (*store_export_doc_cb)(void *ctx, uint64_t seq, const uint8_t *doc, 
  */
 int store_export_iter(struct store_export *x, uint64_t since, size_t limit, store_export_doc_cb cb,
 		      void *ctx);
+
+/* One notice document for store_export_notices_put(). */
+struct store_export_notice {
+	uint8_t id[16];
+	const uint8_t *doc; /* borrowed */
+	size_t len;
+};
+
+/*
+ * store_export_notices_put() - in ONE export transaction, append each of @docs whose
+ * notice has no document yet, or one with other bytes (which is deleted: a notice lives
+ * under its newest sequence only), under the notices feed's next sequence. Documents
+ * equal to the stored ones change nothing. *@appended (optional) gets the count written.
+ * store_export_reset() empties the notices feed too. Errors: -EINVAL, -EROFS,
+ * STORE_E_EXPORT_MAP_FULL, store errors.
+ */
+int store_export_notices_put(struct store_export *x, const struct store_export_notice *docs,
+			     size_t n, size_t *appended);
+
+/*
+ * store_export_notices_iter() - the notices feed as store_export_iter() walks the main one
+ * (sequence > @since, ascending, at most @limit; one snapshot). An export written before
+ * the notices feed existed has an empty one.
+ */
+int store_export_notices_iter(struct store_export *x, uint64_t since, size_t limit,
+			      store_export_doc_cb cb, void *ctx);
 
 /* store_export_community() - the community name as a NUL-terminated string in @buf. */
 int store_export_community(struct store_export *x, char *buf, size_t cap);

@@ -32,15 +32,18 @@
 #include "node/format/config.h"
 #include "node/format/export_fmt.h"
 #include "node/format/misp_feed.h"
+#include "node/format/notice_fmt.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "proto/indicator.h"
+#include "proto/report.h"
 #include "proto/roster.h"
 #include "store/export.h"
 
 static const char export_usage[] =
-	"usage: chatham export --format FORMAT [--export-dir DIR | --config FILE]\n"
-	"           [--since SEQ | --state FILE] [--type TYPE] [--out PATH] [--quiet]\n\n"
+	"usage: chatham export --format FORMAT [--feed indicators|notices]\n"
+	"           [--export-dir DIR | --config FILE] [--since SEQ | --state FILE]\n"
+	"           [--type TYPE] [--out PATH] [--quiet]\n\n"
 	"Write the node's SIEM export (stripped indicators, no member names) in FORMAT. Reads\n"
 	"only the export directory, read-only; the node need not run.\n\n"
 	"  -F, --format FORMAT   jsonl      every stored ECS document, one per line\n"
@@ -51,6 +54,10 @@ static const char export_usage[] =
 	"                                   to date: one event per TLP and first-seen day,\n"
 	"                                   rewritten when its indicators change\n"
 	"                        plain      the values of the active indicators (blocklist)\n"
+	"  -f, --feed FEED       indicators (default) or notices: the notices this node\n"
+	"                        received, as --format jsonl (one document each), stix21\n"
+	"                        (incident/vulnerability + note) or misp (events); its own\n"
+	"                        sequence for --since and --state\n"
 	"  -e, --export-dir DIR  the export directory (default: [node] export_dir of the config)\n"
 	"  -c, --config FILE     config file to read export_dir from (default:\n"
 	"                        $CONFIGURATION_DIRECTORY/chatham.conf, else\n"
@@ -237,6 +244,172 @@ static int state_write(const char *path, const uint8_t env_id[16], uint64_t seq)
 	return r;
 }
 
+/* The notices feed (store/export.h): its documents after a sequence, parsed. */
+struct notices_run {
+	json_t *docs; /* array */
+	uint64_t end;
+	int err;
+};
+
+static int visit_notice(void *ctx, uint64_t seq, const uint8_t *doc, size_t len)
+{
+	struct notices_run *nr = ctx;
+	json_t *j = json_loadb((const char *)doc, len, 0, NULL);
+
+	if (!j || json_array_append_new(nr->docs, j)) {
+		nr->err = j ? -ENOMEM : NODE_E_EXPORT;
+		return -1;
+	}
+	nr->end = seq;
+	return 0;
+}
+
+/* Write @len bytes of @text to @out (a temporary file renamed into place) or stdout. */
+static int emit(const char *cmd, const char *out, const char *text, size_t len)
+{
+	char tmp[4200], odir[4096];
+	FILE *f;
+	int fd;
+
+	if (!out)
+		return fwrite(text, 1, len, stdout) == len && fflush(stdout) == 0 ? 0 : -EIO;
+	dir_of(out, odir, sizeof(odir));
+	snprintf(tmp, sizeof(tmp), "%s/.chatham-export-XXXXXX", odir);
+	fd = mkstemp(tmp);
+	if (fd < 0 || fchmod(fd, 0640) != 0 || !(f = fdopen(fd, "w"))) {
+		node_cli_errorf(cmd, "cannot write in %s: %s", odir, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		return -EIO;
+	}
+	if (fwrite(text, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		fclose(f);
+		unlink(tmp);
+		node_cli_errorf(cmd, "writing %s failed: %s", out, strerror(errno));
+		return -EIO;
+	}
+	fclose(f);
+	if (rename(tmp, out) != 0) {
+		unlink(tmp);
+		node_cli_errorf(cmd, "cannot install %s: %s", out, strerror(errno));
+		return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * `export --feed notices`: the notices this node received, after @since in the notices
+ * feed, as JSON lines (the stored documents), one STIX 2.1 bundle or MISP events
+ * (node/format/notice_fmt.h). Returns the exit status.
+ */
+static int export_notices(const char *cmd, struct store_export *x, const char *format,
+			  uint64_t since, const char *out, const char *state,
+			  const uint8_t env_id[16], const char *community, bool quiet)
+{
+	struct notices_run nr = {.docs = json_array(), .end = since};
+	struct node_notice_doc *docs = NULL;
+	size_t n = 0;
+	char *text = NULL;
+	json_t *rendered = NULL;
+	int r, code = NODE_CMD_EXIT_FAIL;
+
+	r = nr.docs ? store_export_notices_iter(x, since, 0, visit_notice, &nr) : -ENOMEM;
+	if (r < 0 || nr.err) {
+		node_cli_errorf(cmd, "cannot read the notices feed: %s",
+				proto_error_str(nr.err ? nr.err : r));
+		goto out;
+	}
+	n = json_array_size(nr.docs);
+	if (!strcmp(format, "jsonl")) {
+		size_t cap = 1, len = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			char *line = json_dumps(json_array_get(nr.docs, i),
+						JSON_COMPACT | JSON_SORT_KEYS);
+			char *grown = line ? realloc(text, cap + strlen(line) + 1) : NULL;
+
+			if (!grown) {
+				free(line);
+				node_cli_errorf(cmd, "out of memory");
+				goto out;
+			}
+			text = grown;
+			cap += strlen(line) + 1;
+			memcpy(text + len, line, strlen(line));
+			len += strlen(line);
+			text[len++] = '\n';
+			free(line);
+		}
+		r = emit(cmd, out, text ? text : "", len);
+	} else {
+		docs = calloc(n ? n : 1, sizeof(*docs));
+		if (!docs) {
+			node_cli_errorf(cmd, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++) {
+			json_t *d = json_array_get(nr.docs, i);
+			const char *id = json_string_value(json_object_get(d, "id"));
+			const char *tlp = json_string_value(json_object_get(d, "tlp"));
+
+			docs[i].form = json_object_get(d, "form");
+			docs[i].created_ms =
+				(uint64_t)json_integer_value(json_object_get(d, "created_ms"));
+			docs[i].tlp = (uint8_t)(tlp ? proto_tlp_from_name(tlp) : 0);
+			if (!id || proto_hex_decode(docs[i].id, 16, id) ||
+			    !json_is_object(docs[i].form) || !tlp || proto_tlp_from_name(tlp) < 0) {
+				node_cli_errorf(cmd,
+						"the notices feed holds an unreadable document");
+				goto out;
+			}
+		}
+		rendered = !strcmp(format, "stix21") ? node_notice_stix_bundle(docs, n, community)
+						     : node_notice_misp(docs, n, community);
+		text = rendered ? json_dumps(rendered, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+		if (text) {
+			size_t len = strlen(text);
+			char *grown = realloc(text, len + 2);
+
+			if (grown) {
+				memcpy(grown + len, "\n", 2);
+				text = grown;
+			}
+		}
+		if (!text) {
+			node_cli_errorf(cmd, "out of memory");
+			goto out;
+		}
+		r = emit(cmd, out, text, strlen(text));
+	}
+	if (r) {
+		if (r == -EIO && !out)
+			node_cli_errorf(cmd, "writing standard output failed");
+		goto out;
+	}
+	if (state) {
+		r = state_write(state, env_id, nr.end);
+		if (r) {
+			node_cli_errorf(cmd, "the export is written, but the cursor %s is not: %s",
+					state, proto_error_str(r));
+			goto out;
+		}
+	}
+	if (!quiet)
+		fprintf(stderr,
+			"chatham: export: %zu notice%s after sequence %" PRIu64
+			" of the notices feed%s%s; next incremental export: --since %" PRIu64 "\n",
+			n, n == 1 ? "" : "s", since, out ? " to " : "", out ? out : "", nr.end);
+	code = NODE_CMD_EXIT_OK;
+out:
+	json_decref(rendered);
+	free(text);
+	free(docs);
+	json_decref(nr.docs);
+	return code;
+}
+
 int node_cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -248,12 +421,13 @@ int node_cmd_export(int argc, char **argv)
 		{"out", required_argument, NULL, 'o'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"state", required_argument, NULL, 's'},
+		{"feed", required_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *cmd = "export", *dir = NULL, *config = NULL, *out = NULL, *type_name = NULL;
-	const char *state = NULL;
-	bool since_given = false;
+	const char *state = NULL, *format = NULL;
+	bool since_given = false, notices = false;
 	struct node_export_options o = {.format = -1};
 	struct node_config *cfg = NULL;
 	struct run run = {.cmd = cmd};
@@ -267,15 +441,16 @@ int node_cmd_export(int argc, char **argv)
 
 	tmp[0] = '\0';
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, ":F:e:c:S:t:o:s:qh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":F:e:c:S:t:o:s:f:qh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'F':
-			o.format = node_export_format_from_name(optarg);
-			if (o.format < 0)
-				return node_cli_usage_error(
-					"export",
-					"--format is one of jsonl, csv, stix21, misp-feed, "
-					"plain");
+			format = optarg;
+			break;
+		case 'f':
+			if (strcmp(optarg, "notices") && strcmp(optarg, "indicators"))
+				return node_cli_usage_error("export",
+							    "--feed is indicators or notices");
+			notices = !strcmp(optarg, "notices");
 			break;
 		case 'e':
 			dir = optarg;
@@ -317,8 +492,18 @@ int node_cmd_export(int argc, char **argv)
 	}
 	if (optind != argc)
 		return node_cli_usage_error("export", "unexpected argument");
-	if (o.format < 0)
+	if (!format)
 		return node_cli_usage_error("export", "--format is required");
+	if (notices && strcmp(format, "jsonl") && strcmp(format, "stix21") &&
+	    strcmp(format, "misp"))
+		return node_cli_usage_error(
+			"export", "--feed notices: --format is one of jsonl, stix21, misp");
+	if (notices && type_name)
+		return node_cli_usage_error("export", "--type is for the indicators feed");
+	o.format = notices ? NODE_EXPORT_JSONL : node_export_format_from_name(format);
+	if (o.format < 0)
+		return node_cli_usage_error(
+			"export", "--format is one of jsonl, csv, stix21, misp-feed, plain");
 	if (state && since_given)
 		return node_cli_usage_error("export",
 					    "--since and --state both give the start: use one");
@@ -367,6 +552,11 @@ int node_cmd_export(int argc, char **argv)
 				"chatham: export: %s names another export environment (the "
 				"export was rebuilt): starting from its first document\n",
 				state);
+	}
+	if (notices) {
+		code = export_notices(cmd, run.x, format, run.since, out, state, o.env_id,
+				      community, quiet);
+		goto out;
 	}
 	o.community = community;
 	o.since = run.since;

@@ -13,6 +13,7 @@
 
 static atomic_int log_level = NODE_LOG_INFO;
 static atomic_bool log_prefix = false;
+static atomic_bool log_member_names = false;
 
 static const char *const level_names[] = {
 	[NODE_LOG_ERR] = "err",	  [NODE_LOG_WARNING] = "warning", [NODE_LOG_NOTICE] = "notice",
@@ -55,6 +56,16 @@ void node_log_set_level(int level)
 bool node_log_enabled(int level)
 {
 	return level <= atomic_load(&log_level);
+}
+
+void node_log_set_member_names(bool on)
+{
+	atomic_store(&log_member_names, on);
+}
+
+bool node_log_member_names(void)
+{
+	return atomic_load(&log_member_names);
 }
 
 int node_log_level_from_name(const char *name)

@@ -47,6 +47,14 @@ void node_log_set_level(int level);
 bool node_log_enabled(int level);
 
 /*
+ * node_log_set_member_names() - whether debug lines may name the member and the address at
+ * the other end of a link ([log] member_names); off by default, when a link is named by
+ * its number only. node_log_member_names() reads it. Thread-safe.
+ */
+void node_log_set_member_names(bool on);
+bool node_log_member_names(void);
+
+/*
  * node_log_level_from_name() - "err"/"error", "warning"/"warn", "notice", "info", "debug"
  * (case-insensitive) to the level, or -1. node_log_level_name() is the inverse.
  */

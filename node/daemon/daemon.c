@@ -1651,6 +1651,7 @@ static void reload_done(uv_work_t *work, int status)
 			log_err("reload: [overlay] limits refused; keeping the running ones");
 	}
 	node_log_set_level(node_log_level_from_name(node_config_str(d->cfg, NODE_LOG_LEVEL)));
+	node_log_set_member_names(node_config_bool(d->cfg, NODE_LOG_MEMBER_NAMES));
 	d->reloads++;
 	log_notice("configuration reloaded from %s%s", d->config_path,
 		   j->held_back ? " (some changes need a restart, see above)" : "");
@@ -2330,6 +2331,7 @@ static int start(struct node_daemon *d)
 		return NODE_DAEMON_EXIT_CONFIG;
 	}
 	node_log_init(node_log_level_from_name(node_config_str(d->cfg, NODE_LOG_LEVEL)), false);
+	node_log_set_member_names(node_config_bool(d->cfg, NODE_LOG_MEMBER_NAMES));
 	raise_fd_limit();
 	if (proto_crypto_init()) {
 		log_err("cannot initialise libsodium");
@@ -2379,6 +2381,7 @@ static int start(struct node_daemon *d)
 		log_err("out of memory");
 		return 1;
 	}
+	node_notices_set_export(d->notices, d->xport);
 	path = node_config_str(d->cfg, NODE_API_SOCKET);
 	api_limits(d->cfg, &lim);
 	err = node_api_start(&d->loop, path,

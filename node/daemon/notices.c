@@ -623,6 +623,9 @@ static void job_work(uv_work_t *w)
 		case OP_WATCH:
 			node_notices_watch_feed(j);
 			break;
+		case OP_EXPORT:
+			j->export_notices = true;
+			break;
 		case OP_ROSTER:
 			if (!j->roster || o->roster->epoch > j->roster->epoch)
 				j->roster = o->roster;
@@ -657,6 +660,11 @@ static void job_work(uv_work_t *w)
 		}
 		goto out;
 	}
+	for (size_t i = 0; i < j->n_msgs; i++)
+		j->export_notices |= j->is_new[i] && j->msgs[i].flags == 0;
+	if (j->export_notices && j->n->xport && (rc = node_notices_export(j)) != 0)
+		log_warning("notices: cannot write the notices feed of the export: %s",
+			    proto_error_str(rc));
 	for (struct op *o = j->ops; o; o = o->next) {
 		if (o->kind != OP_API || o->req->op != NODE_OP_NOTICES)
 			continue;
@@ -736,6 +744,7 @@ static void job_done(uv_work_t *w, int status)
 	for (size_t i = 0; i < j->n_refusals; i++)
 		n->refused_by_peer += j->refusals[i].applied;
 	n->raised += j->raised;
+	n->exported += j->exported;
 	n->departed += j->departed;
 	n->readdressed += j->readdressed;
 	while (j->ops) {
@@ -757,6 +766,8 @@ static void job_done(uv_work_t *w, int status)
 		}
 		if (o->kind == OP_WATCH)
 			n->watch_queued = false;
+		if (o->kind == OP_EXPORT)
+			n->export_queued = false;
 		op_free(o);
 	}
 	for (size_t i = 0; i < j->n_msgs; i++)
@@ -898,9 +909,38 @@ static void scan(struct node_notices *n, const uint8_t *peer)
 	free(c);
 }
 
+/*
+ * Queue a rendering of every received notice into the export's notices feed when what
+ * decides it changed since the last one: the snapshot (roster: redaction patterns;
+ * [policy] descriptions and export_red) or the export's env id (a reset emptied it).
+ */
+static void export_check(struct node_notices *n)
+{
+	uint8_t env[16];
+	struct op *o;
+
+	if (!n->xport || n->export_queued || n->closing || store_export_env_id(n->xport, env) != 0)
+		return;
+	if (n->export_snap == *n->snapp && !memcmp(env, n->export_env, 16))
+		return;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return; /* the next tick asks again */
+	o->kind = OP_EXPORT;
+	if (enqueue(n, o)) {
+		op_free(o);
+		return;
+	}
+	n->export_queued = true;
+	node_snap_unref(n->export_snap);
+	n->export_snap = node_snap_ref(*n->snapp);
+	memcpy(n->export_env, env, 16);
+}
+
 static void on_timer(uv_timer_t *t)
 {
 	scan(t->data, NULL);
+	export_check(t->data);
 }
 
 /* ------------------------------------------------------------------ hooks from the links */
@@ -1113,13 +1153,19 @@ void node_notices_set_dissem(struct node_notices *n, struct node_dissem *d)
 		n->dissem = d;
 }
 
+void node_notices_set_export(struct node_notices *n, struct store_export *x)
+{
+	if (n)
+		n->xport = x;
+}
+
 json_t *node_notices_status_json(struct node_notices *n)
 {
 	uint64_t msgs = 0, outbox = 0;
 
 	store_notices_count(n->st, &msgs, &outbox);
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-			 "s:I, s:b}",
+			 "s:I, s:I, s:b}",
 			 "raised", (json_int_t)n->raised, "stored", (json_int_t)msgs, "outbox",
 			 (json_int_t)outbox, "received", (json_int_t)n->received, "refused",
 			 (json_int_t)n->refused, "duplicates", (json_int_t)n->duplicates, "sent",
@@ -1128,7 +1174,8 @@ json_t *node_notices_status_json(struct node_notices *n)
 			 (json_int_t)n->dropped, "departed_dropped", (json_int_t)n->departed,
 			 "readdressed", (json_int_t)n->readdressed, "refusals_sent",
 			 (json_int_t)n->refusals_sent, "refused_by_peer",
-			 (json_int_t)n->refused_by_peer, "idle", node_notices_idle(n));
+			 (json_int_t)n->refused_by_peer, "exported", (json_int_t)n->exported,
+			 "idle", node_notices_idle(n));
 }
 
 bool node_notices_idle(const struct node_notices *n)
@@ -1162,5 +1209,6 @@ void node_notices_free(struct node_notices *n)
 		n->head = o->next;
 		op_free(o); /* the API is gone by now: nobody waits for an answer */
 	}
+	node_snap_unref(n->export_snap);
 	free(n);
 }

@@ -66,6 +66,7 @@
 #include "node/format/request.h"
 #include "node/overlay/dissem.h"
 #include "proto/keys.h"
+#include "store/export.h"
 #include "store/notice.h"
 #include "store/store.h"
 
@@ -89,6 +90,17 @@ struct node_notices *node_notices_new(uv_loop_t *loop, struct store_notices *st,
 
 /* node_notices_watch() - the main store committed something: look for local notices. NULL-safe. */
 void node_notices_watch(struct node_notices *n);
+
+/*
+ * node_notices_set_export() - write the notices addressed to this node (not those it only
+ * forwards as a coordinator) into @x's notices feed
+ * (store/export.h; borrowed, must outlive @n; NULL: none): every notice a job stores, and
+ * all of them again when the snapshot (roster, [policy]) or the export's env id (a reset)
+ * changed, checked every second, rendered as node/format/notice_fmt.h's documents:
+ * {"id", "created", "created_ms", "tlp", "form"} with the form's free text redacted like descriptions,
+ * RED only with [policy] export_red. NULL-safe.
+ */
+void node_notices_set_export(struct node_notices *n, struct store_export *x);
 
 /* node_notices_set_dissem() - send through @d from now on (NULL: the links are gone). NULL-safe. */
 void node_notices_set_dissem(struct node_notices *n, struct node_dissem *d);
@@ -120,7 +132,8 @@ void node_notices_submit(struct node_notices *n, struct node_request *req,
  * "outbox", "received", "refused", "duplicates", "sent", "acked", "ack_sent", "forwarded",
  * "dropped", "departed_dropped" (outbox entries of members that left), "readdressed"
  * (notices re-signed for a successor), "refusals_sent" (NOTICE_REFUSED answers),
- * "refused_by_peer" (notices of ours a next hop refused for good)}. New reference or NULL.
+ * "refused_by_peer" (notices of ours a next hop refused for good), "exported" (notices feed
+ * documents written)}. New reference or NULL.
  */
 json_t *node_notices_status_json(struct node_notices *n);
 

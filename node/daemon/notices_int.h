@@ -27,7 +27,7 @@
 #include "store/notice.h"
 #include "store/store.h"
 
-enum op_kind { OP_IN, OP_ACKED, OP_REFUSED, OP_RESCHED, OP_API, OP_WATCH, OP_ROSTER };
+enum op_kind { OP_IN, OP_ACKED, OP_REFUSED, OP_RESCHED, OP_API, OP_WATCH, OP_ROSTER, OP_EXPORT };
 
 struct op {
 	struct op *next;
@@ -73,6 +73,9 @@ struct job {
 	uint64_t watch_seq, raised;
 	/* the newest roster adopted since the last job (OP_ROSTER), swept after the commit */
 	const struct proto_roster *roster;
+	bool export_notices;	/* render the received notices into the export's notices feed */
+	uint8_t export_env[16]; /* OP_EXPORT: the export's env id it was queued for */
+	size_t exported;	/* notices feed documents written */
 	/* counters, added on the loop */
 	uint64_t received, refused, duplicates, forwarded, departed, readdressed;
 };
@@ -84,6 +87,11 @@ struct node_notices {
 	const struct proto_keys *keys;
 	uint8_t community[32];
 	struct node_snap *const *snapp;
+	struct store_export *xport;    /* the SIEM export (notices feed); NULL: none */
+	struct node_snap *export_snap; /* held: the snapshot last queued for the feed */
+	uint8_t export_env[16];	       /* the export env id last queued for */
+	bool export_queued;
+	uint64_t exported; /* notices feed documents written */
 	struct node_dissem *dissem;
 	uv_timer_t timer;
 	bool timer_open, closing;
@@ -114,6 +122,8 @@ int node_notices_add_msg(struct job *j, const uint8_t id[16], uint8_t flags, uin
 void node_notices_list(struct job *j, struct op *o);
 /* The `notices` op with a format: the received notices as STIX 2.1 or MISP. */
 void node_notices_render(struct job *j, struct op *o);
+/* After the commit: the received notices into the export's notices feed (j->exported). */
+int node_notices_export(struct job *j);
 /* Local notices from the main feed after watch_seq (sets j->watch_seq, set_watch, more). */
 void node_notices_watch_feed(struct job *j);
 

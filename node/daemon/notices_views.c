@@ -131,6 +131,7 @@ static int redact_cb(void *ctx, const char *in, char **out)
 
 struct render_ctx {
 	struct job *j;
+	bool addressed_only; /* leave out notices this node only forwards (deliver_to) */
 	struct node_notice_doc *docs;
 	json_t **forms;
 	size_t n, cap;
@@ -147,6 +148,8 @@ static int render_one(void *arg, const struct store_notice_msg *m)
 	if (m->flags || proto_notice_decode(m->bytes, m->len, &nt) ||
 	    nt.kind != PROTO_NOTICE_KIND_NOTICE)
 		return 0; /* received notices only */
+	if (c->addressed_only && nt.has_deliver_to)
+		return 0; /* for another member: this node is its coordinator only */
 	if (nt.tlp == PROTO_TLP_RED && !c->j->snap->pcfg.export_red)
 		return 0; /* RED leaves the node only where [policy] export_red says so */
 	form = json_loadb(nt.form, nt.form_len, 0, NULL);
@@ -199,6 +202,55 @@ void node_notices_render(struct job *j, struct op *o)
 	o->text = node_notices_ok_text(
 		o->req->id,
 		json_pack("{s:o}", o->req->format == NODE_NOTICES_STIX21 ? "stix" : "misp", out));
+}
+
+/*
+ * The notices addressed to this node (received directly or from a coordinator; not those
+ * it only forwards as a coordinator) into the export's notices feed: one compact JSON
+ * document each,
+ * {"id", "created", "created_ms", "tlp", "form"} (keys sorted, so equal renderings are equal bytes and
+ * store_export_notices_put() leaves them be), the form redacted as for `notices --format`.
+ */
+int node_notices_export(struct job *j)
+{
+	struct render_ctx c = {.j = j, .addressed_only = true};
+	struct store_export_notice *docs = NULL;
+	size_t n_docs = 0;
+	int rc = store_notices_iter(j->n->st, NULL, render_one, &c);
+
+	if (rc == 0 && c.n) {
+		docs = calloc(c.n, sizeof(*docs));
+		rc = docs ? 0 : -ENOMEM;
+	}
+	for (size_t i = 0; rc == 0 && i < c.n; i++) {
+		char hex[33], t[32];
+		json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:O}", "id",
+				      proto_hex_encode(hex, c.docs[i].id, 16), "created",
+				      node_req_time_format(c.docs[i].created_ms, t, sizeof(t)),
+				      "created_ms", (json_int_t)c.docs[i].created_ms, "tlp",
+				      proto_tlp_name(c.docs[i].tlp), "form", c.forms[i]);
+		char *text = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+		json_decref(o);
+		if (!text) {
+			rc = -ENOMEM;
+			break;
+		}
+		memcpy(docs[i].id, c.docs[i].id, 16);
+		docs[i].doc = (const uint8_t *)text;
+		docs[i].len = strlen(text);
+		n_docs++;
+	}
+	if (rc == 0)
+		rc = store_export_notices_put(j->n->xport, docs, n_docs, &j->exported);
+	for (size_t i = 0; i < n_docs; i++)
+		free((void *)docs[i].doc);
+	free(docs);
+	for (size_t i = 0; i < c.n; i++)
+		json_decref(c.forms[i]);
+	free(c.forms);
+	free(c.docs);
+	return rc;
 }
 
 static int by_thread_then_time(const void *a, const void *b)

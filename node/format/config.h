@@ -187,7 +187,11 @@ enum node_opt_type {
 	  "of ECS threat.indicator). They are always flagged with chatham.warninglist.")           \
 	X(NODE_LOG_LEVEL, "log", "level", NODE_OPT_ENUM, "info", 0, 0,                             \
 	  "err|warning|notice|info|debug", true,                                                   \
-	  "Lowest priority written to stderr. Other members' identities appear only at debug.")    \
+	  "Lowest priority written to stderr. Other members' identities appear only at debug, "    \
+	  "and only with member_names.")                                                           \
+	X(NODE_LOG_MEMBER_NAMES, "log", "member_names", NODE_OPT_BOOL, "false", 0, 0, NULL, true,  \
+	  "Whether debug lines name the member and address at the other end of a link; "           \
+	  "without it a link is named by its number only.")                                        \
 	X(NODE_GOSSIP_IHAVE_FLUSH_MS, "gossip", "ihave_flush_ms", NODE_OPT_INT, "20", 1, 10000,    \
 	  NULL, false,                                                                             \
 	  "Longest a report id waits before it is announced (IHAVE) on the links outside the "     \

@@ -355,7 +355,9 @@ static void connect_member(struct node_overlay *ov, int idx, const struct sockad
 	rc = node_link_connect(&ov->env, sa, &l);
 	if (rc < 0) {
 		log_debug("overlay: dial %s failed: %s",
-			  addr_str((const struct sockaddr_storage *)sa, buf, sizeof(buf)),
+			  node_log_member_names()
+				  ? addr_str((const struct sockaddr_storage *)sa, buf, sizeof(buf))
+				  : "of a member",
 			  proto_error_str(rc));
 		failed(ov, m);
 		return;
@@ -668,7 +670,7 @@ static void on_up(struct node_link *l)
 	ov->members[idx].failures = 0;
 	log_info("overlay: link %" PRIu64 " up (%s); %zu link(s) up", node_link_id(l),
 		 node_link_outbound(l) ? "outbound" : "inbound", count_up(ov));
-	if (node_log_enabled(NODE_LOG_DEBUG)) {
+	if (node_log_enabled(NODE_LOG_DEBUG) && node_log_member_names()) {
 		node_link_info(l, &info);
 		log_debug("overlay: link %" PRIu64 " leads to member \"%s\" at %s", info.id,
 			  ov->roster->members[idx].name, addr_str(&info.peer, buf, sizeof(buf)));
@@ -717,12 +719,18 @@ static void log_closed(struct node_overlay *ov, struct node_link *l, enum node_l
 		log_notice("overlay: outbound link %" PRIu64 " refused: %s (check the roster's "
 			   "addresses)",
 			   info.id, node_link_reason_text(reason));
-	log_debug("overlay: link %" PRIu64 " (%s, %s, peer %s) closed in state %s: %s", info.id,
-		  info.outbound ? "outbound" : "inbound",
-		  valid_member(ov, node_link_tag(l)) ? ov->roster->members[node_link_tag(l)].name
-						     : "unidentified",
-		  addr_str(&info.peer, buf, sizeof(buf)), node_link_state_name(was),
-		  node_link_reason_text(reason));
+	if (!node_log_member_names())
+		log_debug("overlay: link %" PRIu64 " (%s) closed in state %s: %s", info.id,
+			  info.outbound ? "outbound" : "inbound", node_link_state_name(was),
+			  node_link_reason_text(reason));
+	else
+		log_debug("overlay: link %" PRIu64 " (%s, %s, peer %s) closed in state %s: %s",
+			  info.id, info.outbound ? "outbound" : "inbound",
+			  valid_member(ov, node_link_tag(l))
+				  ? ov->roster->members[node_link_tag(l)].name
+				  : "unidentified",
+			  addr_str(&info.peer, buf, sizeof(buf)), node_link_state_name(was),
+			  node_link_reason_text(reason));
 }
 
 static void on_closed(struct node_link *l, enum node_link_reason reason, enum node_link_state was)

@@ -8,10 +8,9 @@ network address, case-insensitively:
 
   - the SIEM export environment (the raw bytes of every file in the export directory);
   - every `chatham export` format: jsonl, csv, stix21, plain, misp-feed (every file);
-  - the daemon's log at every level: no needle at all in its lines from info up; in its
-    debug lines no key, id, alias or domain either, while another member's display name
-    and address may appear there (chatham.conf(5): "other members' identities appear only
-    at debug"; the overlay names the peer of a link);
+  - the daemon's log at every level, debug included: no needle at all (with the default
+    `[log] member_names = false` the overlay names a link by its number only;
+    chatham.conf(5));
   - the API's query (every indicator), list, status and peers responses, and the CLI's
     query / list / status / peers output, human and --json.
 
@@ -195,10 +194,8 @@ def test_leak_scan_five_nodes():
             held = green + [v for v, h in private if i in h]
             outputs = collect_outputs(node, d, held)
             leaks = []
-            # At debug the overlay names a link's peer (documented); nothing else may leak.
-            at_debug = [n for n in needles if not n[0].endswith((" name", " address"))]
             for where, data in outputs.items():
-                for label in scan(data, at_debug if where == "daemon log (debug)" else needles):
+                for label in scan(data, needles):
                     leaks.append(f"node {i} ({NAMES[i]}): {label} in {where}")
             assert not leaks, "\n".join(leaks)
             assert outputs["daemon log (debug)"], f"node {i} logged nothing at debug"

@@ -486,10 +486,11 @@ static size_t count_on(const struct acts *x, enum proto_link_type type, uint32_t
 
 /*
  * In a burst (lag_awaited other ids awaited), the GRAFT wait follows the tree's lag:
- * graft_timeout_ms plus twice the median lag of the recent tree copies behind their first
- * IHAVE, also for ids announced before those copies came; samples older than 10 s do not
- * count, nor a lag while nothing else is awaited. The tree copy of an id grafted too early
- * is a sample too, and does not count towards pruning its link.
+ * graft_timeout_ms plus twice the median over the recent seconds of each second's largest
+ * lag of a tree copy behind its first IHAVE, also for ids announced before those copies
+ * came; samples older than 10 s do not count, nor a lag while nothing else is awaited.
+ * The tree copy of an id grafted too early is a sample too, and does not count towards
+ * pruning its link.
  */
 static void test_graft_wait_follows_lag(void **state)
 {
@@ -532,7 +533,7 @@ static void test_graft_wait_follows_lag(void **state)
 	assert_int_equal(proto_gossip_on_push(g, 0, c, 5, 1501), PROTO_GOSSIP_NEW);
 	assert_int_equal(proto_gossip_forward(g, c, 1501), 0);
 	drain(g, &x);
-	/* Median of {180, 400}: 400; b waits 200 + 2 x 400 ms (+ up to 100 of jitter). */
+	/* One second, its largest lag 400: b waits 200 + 2 x 400 ms (+ up to 100 of jitter). */
 	assert_int_equal(proto_gossip_tick(g, 2099), 0);
 	drain(g, &x);
 	assert_int_equal(count_on(&x, PROTO_LINK_GRAFT, 2), 0);
@@ -552,13 +553,13 @@ static void test_graft_wait_follows_lag(void **state)
 	proto_gossip_get_stats(g, &st);
 	assert_int_equal(st.graft_early, 1);
 	assert_int_equal(st.lag_samples, 3);
-	/* Median of {180, 400, 1300}: still 400, whatever the one long lag. */
+	/* Seconds {400, 1300}: the upper median 1300, so d waits 200 + 2 x 1300 ms. */
 	assert_int_equal(proto_gossip_on_prune(g, 2, 2400), 0);
 	assert_int_equal(proto_gossip_on_ihave(g, 2, (const uint8_t(*)[32])d, 1, 2400), 0);
-	assert_int_equal(proto_gossip_tick(g, 3399), 0);
+	assert_int_equal(proto_gossip_tick(g, 5199), 0);
 	drain(g, &x);
 	assert_int_equal(count_on(&x, PROTO_LINK_GRAFT, 2), 0);
-	assert_int_equal(proto_gossip_tick(g, 3500), 0);
+	assert_int_equal(proto_gossip_tick(g, 5300), 0);
 	drain(g, &x);
 	assert_int_equal(count_on(&x, PROTO_LINK_GRAFT, 2), 1);
 	/* 10 s after the last sample none counts: graft_timeout_ms again. */

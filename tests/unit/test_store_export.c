@@ -732,11 +732,90 @@ static void test_rewrite_touch_reset(void **state)
 	assert_int_equal(store_feed_touch(f->s, NULL, 1, T0, NULL), -EINVAL);
 }
 
+/* One notices feed document: its sequence and text (first 31 bytes). */
+struct nseen {
+	size_t n;
+	uint64_t seqs[8];
+	char text[8][32];
+};
+
+static int notice_cb(void *ctx, uint64_t seq, const uint8_t *doc, size_t len)
+{
+	struct nseen *s = ctx;
+
+	if (s->n < 8) {
+		s->seqs[s->n] = seq;
+		memcpy(s->text[s->n], doc, len < 31 ? len : 31);
+		s->text[s->n][len < 31 ? len : 31] = '\0';
+	}
+	s->n++;
+	return 0;
+}
+
+/*
+ * The notices feed: its own sequence from 1; an equal document changes nothing, a changed
+ * one moves to a new sequence (the old one is gone), so incremental reads after the last
+ * sequence seen add up to a full read; a reset empties it; the main feed is untouched.
+ */
+static void test_notices_feed(void **state)
+{
+	struct fx *f = *state;
+	struct store_export_notice d[3];
+	struct store_export *ro;
+	struct nseen s = {0};
+	size_t n;
+
+	memset(d, 0, sizeof(d));
+	memset(d[0].id, 1, 16);
+	d[0].doc = (const uint8_t *)"one";
+	d[0].len = 3;
+	memset(d[1].id, 2, 16);
+	d[1].doc = (const uint8_t *)"two";
+	d[1].len = 3;
+	assert_int_equal(store_export_notices_put(f->x, d, 2, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_export_notices_put(f->x, d, 2, &n), 0);
+	assert_int_equal(n, 0);
+	/* Notice 1 rendered anew (rules changed) and a third one. */
+	d[0].doc = (const uint8_t *)"ONE";
+	memset(d[2].id, 3, 16);
+	d[2].doc = (const uint8_t *)"three";
+	d[2].len = 5;
+	assert_int_equal(store_export_notices_put(f->x, d, 3, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_export_notices_iter(f->x, 0, 0, notice_cb, &s), 3);
+	assert_true(s.seqs[0] == 2 && s.seqs[1] == 3 && s.seqs[2] == 4);
+	assert_string_equal(s.text[0], "two");
+	assert_string_equal(s.text[1], "ONE");
+	assert_string_equal(s.text[2], "three");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(store_export_notices_iter(f->x, 3, 0, notice_cb, &s), 1);
+	assert_string_equal(s.text[0], "three");
+	/* A reader sees the same; the indicators feed has nothing of it. */
+	assert_int_equal(store_export_open_readonly(&ro, f->xdir), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(store_export_notices_iter(ro, 0, 0, notice_cb, &s), 3);
+	assert_int_equal(store_export_iter(ro, 0, 0, notice_cb, &s), 0);
+	assert_int_equal(store_export_notices_put(ro, d, 1, &n), -EROFS);
+	store_export_close(ro);
+	/* A reset empties it; the next put starts again. */
+	assert_int_equal(store_export_reset(f->x, (const uint8_t *)"r", 1), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(store_export_notices_iter(f->x, 0, 0, notice_cb, &s), 0);
+	assert_int_equal(store_export_notices_put(f->x, d, 1, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_export_notices_iter(f->x, 0, 0, notice_cb, &s), 1);
+	assert_true(s.seqs[0] == 1);
+	d[1].len = 0;
+	assert_int_equal(store_export_notices_put(f->x, d, 2, &n), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sync_basic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rewrite_touch_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notices_feed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_batches_and_votes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_skip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_error_writes_nothing, setup, teardown),
