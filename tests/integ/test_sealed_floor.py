@@ -146,6 +146,9 @@ def test_ring_floor():
         ct.wait_for(settled(live, 1, base), timeout=60, what="V (epoch 2) evaluated everywhere")
         for i, d in live.items():
             assert opened(d, V) is None and sealed(d)["opened"] == 0, i
+        # Node 3 (no share) asked 2 holders since its restart: 2 round trips measured.
+        rtt = sealed(c.daemons[3])["oprf_rtt_ms"]
+        assert rtt["samples"] == 2 and 0 <= rtt["p50"] <= rtt["p99"], rtt
 
         # W by member 0: member 4's epoch-1 submission does not count.
         base = {i: arrived(d) for i, d in live.items()}
