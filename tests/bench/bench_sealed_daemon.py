@@ -41,7 +41,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integ"))
 
 import chathamtest as ct  # noqa: E402
 import daemonlib as dl  # noqa: E402
-from test_sealed import deal, share_file  # noqa: E402
+from test_sealed import deal, give_share  # noqa: E402
 
 K, T = 3, 2
 
@@ -101,11 +101,7 @@ def main():
     for i, node in enumerate(c.nodes):
         dl.write_file(node.community_path, community_file(c.community, vks, vk, 2 * n))
         if i <= 2:
-            path = os.path.join(node.root, "oprf-share.key")
-            dl.write_file(path, share_file(c.community, i + 1, shares[i]), 0o600)
-            text = open(node.config).read().replace("[node]\n",
-                                                    f"[node]\noprf_share_file = {path}\n", 1)
-            node.write_config(text=text)
+            give_share(node, c.community, i + 1, shares[i])
     res = {"values": n}
     try:
         c.start([0, 1, 2, 3])

@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chathamtest as ct  # noqa: E402
 import daemonlib as dl  # noqa: E402
 import overlaylib  # noqa: E402
-from test_sealed import deal, export_doc, share_file  # noqa: E402
+from test_sealed import deal, export_doc, give_share  # noqa: E402
 
 K, T, QUOTA, WINDOW = 2, 2, 100, 30
 V = "198.18.8.8"
@@ -86,11 +86,7 @@ def test_ring_floor():
     for i, n in enumerate(c.nodes):
         dl.write_file(n.community_path, community_file(c.community, vks, vk))
         if i <= 2:
-            path = os.path.join(n.root, "oprf-share.key")
-            dl.write_file(path, share_file(c.community, i + 1, shares[i]), 0o600)
-            text = open(n.config).read().replace("[node]\n",
-                                                 f"[node]\noprf_share_file = {path}\n", 1)
-            n.write_config(text=text)
+            give_share(n, c.community, i + 1, shares[i])
     ok = False
     try:
         c.start()
