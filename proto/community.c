@@ -135,6 +135,59 @@ out:
 	return err;
 }
 
+/* The newest of @held[0..@n_held) that carries OPRF key holders (body key 10), or NULL. */
+static const struct proto_roster *oprf_newest(const struct proto_roster *const *held, size_t n_held)
+{
+	for (size_t i = n_held; i > 0; i--)
+		if (held[i - 1]->oprf_vks)
+			return held[i - 1];
+	return NULL;
+}
+
+/*
+ * Body key 10 of a new roster: keys of the community's OPRF key (they interpolate to V), and a
+ * generation not older than the one in force; the same generation only with the same keys
+ * (a draft made from the previous roster carries it again).
+ */
+static int oprf_succession(const struct proto_community *c, const struct proto_roster *const *held,
+			   size_t n_held, const struct proto_roster *r)
+{
+	const struct proto_roster *p = oprf_newest(held, n_held);
+
+	if (!r->oprf_vks)
+		return 0;
+	if (!c->sealed.k)
+		return PROTO_E_KEY_MISSING;
+	if (proto_oprf_vks_check((const uint8_t(*)[32])r->oprf_vks, r->oprf_n, r->oprf_t,
+				 c->sealed.vk))
+		return PROTO_E_OPRF_PROOF;
+	if (!p)
+		return 0;
+	if (r->oprf_generation < p->oprf_generation)
+		return PROTO_E_OPRF_GENERATION;
+	if (r->oprf_generation == p->oprf_generation &&
+	    (r->oprf_t != p->oprf_t || r->oprf_n != p->oprf_n ||
+	     memcmp(r->oprf_vks, p->oprf_vks, r->oprf_n * 32) != 0))
+		return PROTO_E_OPRF_GENERATION;
+	return 0;
+}
+
+void proto_community_oprf_keys(const struct proto_community *c,
+			       const struct proto_roster *const *held, size_t n_held,
+			       struct proto_community_sealed *out)
+{
+	const struct proto_roster *p = oprf_newest(held, n_held);
+
+	*out = c->sealed;
+	if (!c->sealed.k || !p)
+		return;
+	out->generation = p->oprf_generation;
+	out->t = (uint8_t)p->oprf_t;
+	out->n = p->oprf_n;
+	memset(out->vks, 0, sizeof(out->vks));
+	memcpy(out->vks, p->oprf_vks, p->oprf_n * 32);
+}
+
 int proto_community_roster_judge(const struct proto_community *c,
 				 const struct proto_roster *const *held, size_t n_held,
 				 const struct proto_roster *r)
@@ -154,7 +207,8 @@ int proto_community_roster_judge(const struct proto_community *c,
 			if (!e || e->not_after_ms > h->retired[i].not_after_ms)
 				return PROTO_E_ROSTER_RETIRED;
 		}
-		return verify_as(c, held, n_held, r);
+		err = verify_as(c, held, n_held, r);
+		return err ? err : oprf_succession(c, held, n_held, r);
 	}
 	for (i = 0; i < n_held && held[i]->epoch != r->epoch; i++)
 		;
@@ -495,14 +549,15 @@ void proto_community_netkey_id(const uint8_t key[32], uint8_t id[8])
 }
 
 int proto_community_oprf_share_encode(const uint8_t community[32], uint32_t index,
-				      const uint8_t share[32], uint8_t **out, size_t *out_len)
+				      uint64_t generation, const uint8_t share[32], uint8_t **out,
+				      size_t *out_len)
 {
 	struct proto_mp_writer w;
 
 	if (index == 0)
 		return -EINVAL;
 	proto_mp_writer_init(&w);
-	proto_mp_write_map(&w, 5);
+	proto_mp_write_map(&w, 5 + (generation > 0));
 	proto_mp_write_uint(&w, 0);
 	proto_mp_write_cstr(&w, PROTO_OPRF_SHARE_MAGIC);
 	proto_mp_write_uint(&w, 1);
@@ -513,6 +568,10 @@ int proto_community_oprf_share_encode(const uint8_t community[32], uint32_t inde
 	proto_mp_write_uint(&w, index);
 	proto_mp_write_uint(&w, 4);
 	proto_mp_write_bin(&w, share, 32);
+	if (generation > 0) {
+		proto_mp_write_uint(&w, 5);
+		proto_mp_write_uint(&w, generation);
+	}
 	return proto_mp_writer_finish(&w, out, out_len);
 }
 
@@ -530,12 +589,12 @@ static bool scalar_valid(const uint8_t s[32])
 	return ok;
 }
 
-int proto_community_oprf_share_decode(uint8_t community[32], uint32_t *index, uint8_t share[32],
-				      const uint8_t *buf, size_t len)
+int proto_community_oprf_share_decode(uint8_t community[32], uint32_t *index, uint64_t *generation,
+				      uint8_t share[32], const uint8_t *buf, size_t len)
 {
 	struct proto_mp_reader rd;
 	struct proto_mp_map m;
-	uint64_t j = 0;
+	uint64_t j = 0, key;
 	int err;
 
 	proto_mp_reader_init(&rd, buf, len);
@@ -545,9 +604,27 @@ int proto_community_oprf_share_decode(uint8_t community[32], uint32_t *index, ui
 	    (err = proto_mp_read_bin_fixed(&rd, community, 32)) ||
 	    (err = proto_mp_map_expect_key(&rd, &m, 3)) || (err = proto_mp_read_uint(&rd, &j)) ||
 	    (err = proto_mp_map_expect_key(&rd, &m, 4)) ||
-	    (err = proto_mp_read_bin_fixed(&rd, share, 32)) ||
-	    (err = proto_mp_map_expect_end(&rd, &m)))
+	    (err = proto_mp_read_bin_fixed(&rd, share, 32)))
 		goto out;
+	/* Key 5, the generation, is written only by a re-sharing (absent: 0, the dealing). */
+	*generation = 0;
+	if ((err = proto_mp_map_next(&rd, &m, &key)) < 0)
+		goto out;
+	if (err > 0) {
+		if (key != 5) {
+			err = PROTO_E_KEY_UNKNOWN;
+			goto out;
+		}
+		if ((err = proto_mp_read_uint(&rd, generation)) ||
+		    (err = proto_mp_map_expect_end(&rd, &m)))
+			goto out;
+		if (*generation == 0) {
+			err = PROTO_E_NONMINIMAL;
+			goto out;
+		}
+	} else if ((err = proto_mp_reader_finish(&rd))) {
+		goto out;
+	}
 	if (j == 0 || j > PROTO_ROSTER_STEWARDS_MAX)
 		err = PROTO_E_RANGE;
 	else if (!scalar_valid(share))

@@ -25,7 +25,9 @@
  *
  * OPRF share file (SECRET, mode 0600; one per share holder, written at community init):
  *     map { 0: "chatham-oprf-share", 1: version (1), 2: community id (bin 32),
- *           3: index j (1..n), 4: share s_j (bin 32, canonical non-zero scalar) }
+ *           3: index j (1..n), 4: share s_j (bin 32, canonical non-zero scalar),
+ *           5: generation (uint >= 1; absent for the shares of community init, generation
+ *              0; written by a re-sharing, proto/reshare.h) }
  *
  * Network key file (SECRET, mode 0600; the Noise PSK, DESIGN.md §4):
  *     map { 0: "chatham-network-key", 1: version (1), 2: key (bin 32),
@@ -57,6 +59,9 @@
 
 /* The community's sealed-sighting settings (key 6); k == 0 means absent. */
 struct proto_community_sealed {
+	/* OPRF key generation of t, n and vks: 0 in a community file (the dealing), the
+	 * roster's after a re-sharing (proto_community_oprf_keys()); never encoded here. */
+	uint64_t generation;
 	uint8_t k;
 	uint8_t t;
 	uint32_t quota;
@@ -110,6 +115,10 @@ int proto_community_decode(struct proto_community *c, const uint8_t *buf, size_t
  *     or changing k takes k signatures of the stewards in office. It must also keep every
  *     key the newest held roster retired, with the same or an earlier not_after_ms: a
  *     retirement is never undone (PROTO_E_ROSTER_RETIRED). Returns 0: adopt it.
+ *     When @r carries OPRF key holders (body key 10) they must be keys of @c's OPRF key
+ *     (PROTO_E_KEY_MISSING when @c has no sealed settings, PROTO_E_OPRF_PROOF when they do
+ *     not interpolate to V) of a generation not older than the newest held one's, the same
+ *     generation only with the same keys (PROTO_E_OPRF_GENERATION).
  *   - @r of an epoch held already, with the same body (signatures may differ): a copy,
  *     PROTO_E_ROSTER_KNOWN.
  *   - @r of an epoch held already with another body, and valid under the authority that
@@ -126,6 +135,17 @@ int proto_community_decode(struct proto_community *c, const uint8_t *buf, size_t
 int proto_community_roster_judge(const struct proto_community *c,
 				 const struct proto_roster *const *held, size_t n_held,
 				 const struct proto_roster *r);
+
+/*
+ * proto_community_oprf_keys() - the sealed-sighting settings in force for a node of
+ * community @c that holds the rosters @held[0..@n_held) (ascending by epoch, each accepted by
+ * proto_community_roster_judge()): @c's, with generation, t, n and the verification keys of
+ * the newest held roster that carries OPRF key holders (body key 10, a re-sharing) when one
+ * does. All borrowed; @out is caller storage.
+ */
+void proto_community_oprf_keys(const struct proto_community *c,
+			       const struct proto_roster *const *held, size_t n_held,
+			       struct proto_community_sealed *out);
 
 /* proto_community_netkey_generate() - 32 random bytes from the OS CSPRNG. */
 void proto_community_netkey_generate(uint8_t key[32]);
@@ -214,21 +234,22 @@ int proto_community_netkey_decode(uint8_t key[32], const uint8_t *buf, size_t le
 
 /*
  * proto_community_oprf_share_encode() - the secret OPRF share file of holder @index (1..n)
- * of community @community. *@out is malloc'd; the caller wipes and frees it.
- * Returns 0, -EINVAL for index 0, -ENOMEM.
+ * of community @community, OPRF key generation @generation (0: the dealing). *@out is
+ * malloc'd; the caller wipes and frees it. Returns 0, -EINVAL for index 0, -ENOMEM.
  */
 int proto_community_oprf_share_encode(const uint8_t community[32], uint32_t index,
-				      const uint8_t share[32], uint8_t **out, size_t *out_len);
+				      uint64_t generation, const uint8_t share[32], uint8_t **out,
+				      size_t *out_len);
 
 /*
- * proto_community_oprf_share_decode() - decode an OPRF share file. Returns 0 or, with
- * @share wiped: PROTO_E_KEY_FORMAT (not a share file), PROTO_E_KEY_VERSION, PROTO_E_RANGE
+ * proto_community_oprf_share_decode() - decode an OPRF share file (*@generation 0 when key 5
+ * is absent). Returns 0 or, with @share wiped: PROTO_E_KEY_FORMAT (not a share file), PROTO_E_KEY_VERSION, PROTO_E_RANGE
  * (index 0 or over PROTO_ROSTER_STEWARDS_MAX), PROTO_E_RING_SCALAR (zero or non-canonical
  * share), or a proto/mp.h code. Whether the share belongs to a community file is
  * proto_community_oprf_share_check()'s question.
  */
-int proto_community_oprf_share_decode(uint8_t community[32], uint32_t *index, uint8_t share[32],
-				      const uint8_t *buf, size_t len);
+int proto_community_oprf_share_decode(uint8_t community[32], uint32_t *index, uint64_t *generation,
+				      uint8_t share[32], const uint8_t *buf, size_t len);
 
 /*
  * proto_community_oprf_share_check() - 0 when share @index/@share of community @community

@@ -109,6 +109,10 @@
 	X(PROTO_E_SEALED_OPEN, -1763, "sealed group does not open with the shares held")          \
 	X(PROTO_E_NETKEY_SEALED, -1764,                                                           \
 	  "sealed network key does not open with this member's transport key")                    \
+	X(PROTO_E_OPRF_GENERATION, -1765,                                                         \
+	  "OPRF key generation older than the one in force, or the same one with other keys")     \
+	X(PROTO_E_OPRF_PIECE, -1766,                                                              \
+	  "OPRF re-sharing piece does not match its commitments or its dealer's key")             \
 	/* store */                                                                               \
 	X(STORE_E_MAP_FULL, -2000,                                                                \
 	  "store map is full at map_max_mb; raise [store] map_max_mb in the config")              \

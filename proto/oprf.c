@@ -249,17 +249,15 @@ int proto_oprf_reshare(uint8_t (*pieces)[32], uint8_t (*commits)[32], const uint
 	return 0;
 }
 
-int proto_oprf_piece_check(const uint8_t piece[32], uint8_t j, const uint8_t (*commits)[32],
-			   size_t t_new, uint8_t vk_piece[32])
+int proto_oprf_commit_eval(uint8_t vk_piece[32], uint8_t j, const uint8_t (*commits)[32],
+			   size_t t_new)
 {
-	uint8_t xj[32], pw[32], term[32], acc[32], mine[32];
+	uint8_t xj[32], pw[32], term[32], acc[32];
 
 	if (j == 0)
 		return PROTO_E_OPRF_INDEX;
 	if (t_new == 0 || t_new > PROTO_OPRF_STEWARDS_MAX)
 		return -EINVAL;
-	if (!scalar_canonical(piece))
-		return PROTO_E_RING_SCALAR;
 	scalar_from_u64(xj, j);
 	scalar_from_u64(pw, 1);
 	for (size_t i = 0; i < t_new; i++) {
@@ -273,6 +271,24 @@ int proto_oprf_piece_check(const uint8_t piece[32], uint8_t j, const uint8_t (*c
 			return PROTO_E_RING_POINT;
 		crypto_core_ristretto255_scalar_mul(pw, pw, xj);
 	}
+	memcpy(vk_piece, acc, 32);
+	return 0;
+}
+
+int proto_oprf_piece_check(const uint8_t piece[32], uint8_t j, const uint8_t (*commits)[32],
+			   size_t t_new, uint8_t vk_piece[32])
+{
+	uint8_t acc[32], mine[32];
+	int rc;
+
+	if (j == 0)
+		return PROTO_E_OPRF_INDEX;
+	if (t_new == 0 || t_new > PROTO_OPRF_STEWARDS_MAX)
+		return -EINVAL;
+	if (!scalar_canonical(piece))
+		return PROTO_E_RING_SCALAR;
+	if ((rc = proto_oprf_commit_eval(acc, j, commits, t_new)))
+		return rc;
 	if (scalar_is_zero(piece) || crypto_scalarmult_ristretto255_base(mine, piece) != 0 ||
 	    sodium_memcmp(mine, acc, 32) != 0)
 		return PROTO_E_OPRF_PROOF;

@@ -89,6 +89,16 @@ int proto_oprf_piece_check(const uint8_t piece[32], uint8_t j, const uint8_t (*c
 			   size_t t_new, uint8_t vk_piece[32]);
 
 /*
+ * proto_oprf_commit_eval() - @vk_piece = Σ_i j^i·@commits[i] (i < @t_new): what the piece of
+ * new steward @j must times G, from the public commitments alone. Summed over the dealers of
+ * a re-sharing it is new steward @j's verification key, so anyone holding the commitments
+ * can publish the new keys. Returns 0, PROTO_E_OPRF_INDEX (@j 0), -EINVAL or
+ * PROTO_E_RING_POINT.
+ */
+int proto_oprf_commit_eval(uint8_t vk_piece[32], uint8_t j, const uint8_t (*commits)[32],
+			   size_t t_new);
+
+/*
  * proto_oprf_reshare_finish() - new steward side: its share = Σ @pieces[0..@m) and its
  * verification key = Σ @vk_pieces[0..@m) (the @vk_piece of each proto_oprf_piece_check()).
  * Returns 0, PROTO_E_RING_SCALAR (a zero share: ask for a new round), PROTO_E_RING_POINT,

@@ -72,6 +72,35 @@ void proto_roster_clear_netkey(struct proto_roster *r)
 	r->netkey_old_until_ms = 0;
 }
 
+void proto_roster_clear_oprf(struct proto_roster *r)
+{
+	free(r->oprf_vks);
+	r->oprf_vks = NULL;
+	r->oprf_n = 0;
+	r->oprf_t = 0;
+	r->oprf_generation = 0;
+}
+
+int proto_roster_set_oprf(struct proto_roster *r, uint64_t generation, uint32_t t,
+			  const uint8_t (*vks)[32], size_t n)
+{
+	uint8_t(*copy)[32];
+
+	if (n == 0 || n > PROTO_ROSTER_STEWARDS_MAX)
+		return -EINVAL;
+	copy = malloc(n * sizeof(*copy));
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, vks, n * sizeof(*copy));
+	proto_roster_clear_oprf(r);
+	proto_roster_clear_sigs(r);
+	r->oprf_vks = copy;
+	r->oprf_n = n;
+	r->oprf_t = t;
+	r->oprf_generation = generation;
+	return 0;
+}
+
 void proto_roster_free(struct proto_roster *r)
 {
 	if (!r)
@@ -85,6 +114,7 @@ void proto_roster_free(struct proto_roster *r)
 	}
 	free(r->retired);
 	proto_roster_clear_netkey(r);
+	proto_roster_clear_oprf(r);
 	proto_roster_clear_sigs(r);
 	free(r);
 }
@@ -387,6 +417,15 @@ static int check_body(const struct proto_roster *r)
 	}
 	if (r->netkey_sealed && r->netkey_old_until_ms == 0)
 		return PROTO_E_RANGE;
+	if (r->oprf_vks) {
+		if (r->oprf_generation == 0 || r->oprf_n == 0 ||
+		    r->oprf_n > PROTO_ROSTER_STEWARDS_MAX || r->oprf_t == 0 ||
+		    r->oprf_t > r->oprf_n)
+			return PROTO_E_RANGE;
+		for (size_t i = 0; i < r->oprf_n; i++)
+			if (proto_ring_pk_check(r->oprf_vks[i]))
+				return PROTO_E_RING_POINT;
+	}
 	return check_keys_distinct(r);
 }
 
@@ -474,7 +513,8 @@ static void write_retired(struct proto_mp_writer *w, const struct proto_retired 
 
 static void write_body(struct proto_mp_writer *w, const struct proto_roster *r)
 {
-	proto_mp_write_map(w, 8 + (r->n_retired > 0) + (r->netkey_sealed != NULL));
+	proto_mp_write_map(w, 8 + (r->n_retired > 0) + (r->netkey_sealed != NULL) +
+				      (r->oprf_vks != NULL));
 	proto_mp_write_uint(w, 0);
 	proto_mp_write_uint(w, PROTO_ROSTER_VERSION);
 	proto_mp_write_uint(w, 1);
@@ -520,6 +560,18 @@ static void write_body(struct proto_mp_writer *w, const struct proto_roster *r)
 		proto_mp_write_array(w, r->n_members);
 		for (size_t i = 0; i < r->n_members; i++)
 			proto_mp_write_bin(w, r->netkey_sealed[i], PROTO_ROSTER_SEALED_NETKEY_LEN);
+	}
+	if (r->oprf_vks) {
+		proto_mp_write_uint(w, 10);
+		proto_mp_write_map(w, 3);
+		proto_mp_write_uint(w, 0);
+		proto_mp_write_uint(w, r->oprf_generation);
+		proto_mp_write_uint(w, 1);
+		proto_mp_write_uint(w, r->oprf_t);
+		proto_mp_write_uint(w, 2);
+		proto_mp_write_array(w, r->oprf_n);
+		for (size_t i = 0; i < r->oprf_n; i++)
+			proto_mp_write_bin(w, r->oprf_vks[i], 32);
 	}
 }
 
@@ -830,6 +882,38 @@ static int read_netkey(struct proto_mp_reader *rd, struct proto_roster *r)
 	return 0;
 }
 
+/* Body key 10: the OPRF key holders. Ranges and points are check_body()'s (decode runs it). */
+static int read_oprf(struct proto_mp_reader *rd, struct proto_roster *r)
+{
+	struct proto_mp_map map;
+	uint64_t key, v;
+	size_t n;
+	int err;
+
+	if ((err = proto_mp_map_begin(rd, &map, 3)) ||
+	    (err = proto_mp_map_expect_key(rd, &map, 0)) ||
+	    (err = proto_mp_read_uint(rd, &r->oprf_generation)) ||
+	    (err = proto_mp_map_expect_key(rd, &map, 1)) ||
+	    (err = proto_mp_read_uint_max(rd, PROTO_ROSTER_STEWARDS_MAX, &v)))
+		return err;
+	r->oprf_t = (uint32_t)v;
+	if ((err = proto_mp_map_expect_key(rd, &map, 2)) ||
+	    (err = proto_mp_read_array(rd, PROTO_ROSTER_STEWARDS_MAX, &n)))
+		return err;
+	if (n == 0)
+		return PROTO_E_EMPTY;
+	r->oprf_vks = calloc(n, sizeof(*r->oprf_vks));
+	if (!r->oprf_vks)
+		return -ENOMEM;
+	r->oprf_n = n;
+	for (size_t i = 0; i < n; i++)
+		if ((err = proto_mp_read_bin_fixed(rd, r->oprf_vks[i], 32)))
+			return err;
+	if ((err = proto_mp_map_next(rd, &map, &key)) != 0)
+		return err < 0 ? err : PROTO_E_KEY_UNKNOWN;
+	return 0;
+}
+
 /*
  * Reads the body into @r. With @head_only, stops once the epoch (key 3) is read: keys ascend
  * in the canonical form, so nothing after it (stewards, settings, members) is touched.
@@ -883,6 +967,9 @@ static int read_body(struct proto_roster *r, const uint8_t *buf, size_t len, boo
 			break;
 		case 9:
 			err = read_netkey(&rd, r);
+			break;
+		case 10:
+			err = read_oprf(&rd, r);
 			break;
 		default:
 			return PROTO_E_KEY_UNKNOWN;

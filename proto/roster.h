@@ -15,7 +15,8 @@
  *                     7: members (array of member maps, ascending by member id),
  *                     8: retired keys (array of retired maps, ascending by id; optional,
  *                        absent when there are none, never an empty array),
- *                     9: new network key (netkey map; optional) }
+ *                     9: new network key (netkey map; optional),
+ *                     10: OPRF key holders after a re-sharing (oprf map; optional) }
  *     member  = map { 0: member id = Ed25519 identity public key (bin 32),
  *                     1: display name (str), 2: aliases (array of str, optional),
  *                     3: domains (array of str, optional), 4: X25519 transport public key
@@ -28,6 +29,18 @@
  *     netkey  = map { 0: old_until_ms (uint >= 1), 1: sealed keys (array of bin
  *                     PROTO_ROSTER_SEALED_NETKEY_LEN, exactly one per member, in the order
  *                     of the members array) }
+ *
+ *     oprf    = map { 0: generation (uint >= 1), 1: t (uint, 1..n),
+ *                     2: [V_1 .. V_n] (array of bin 32, n = 1..PROTO_ROSTER_STEWARDS_MAX) }
+ *
+ * OPRF key holders (docs/SEALED.md §1, re-sharing). The sealed sightings' OPRF key s is dealt
+ * at community init (the community file's key 6 holds V and V_1..V_n); after a re-sharing
+ * the holders, their threshold t and their verification keys V_j change while s and V do not.
+ * The newest roster that carries key 10 says which apply; older generations' shares are
+ * refused from then on. A draft made from a roster keeps its key 10, so a later roster that
+ * changes nothing carries the same generation again; proto_community_roster_judge() refuses a
+ * lower generation, the same one with other keys, and keys that do not interpolate to the
+ * community file's V. Every V_j is a valid ristretto255 point (PROTO_E_RING_POINT).
  *
  * New network key. A roster that rotates the network key (the Noise PSK) carries the new key
  * sealed to each of its members' transport keys (crypto_box_seal: an ephemeral X25519 key
@@ -175,6 +188,11 @@ struct proto_roster {
 	 * n_members entries, one per member in the members' order. */
 	uint64_t netkey_old_until_ms;
 	uint8_t (*netkey_sealed)[PROTO_ROSTER_SEALED_NETKEY_LEN];
+	/* OPRF key holders (body key 10): present when oprf_vks is non-NULL (oprf_n entries). */
+	uint64_t oprf_generation;
+	uint32_t oprf_t;
+	size_t oprf_n;
+	uint8_t (*oprf_vks)[32];
 	size_t n_sigs;
 	uint32_t *sig_steward; /* steward index of each signature */
 	uint8_t (*sigs)[64];
@@ -339,6 +357,17 @@ void proto_roster_clear_sigs(struct proto_roster *r);
 
 /* proto_roster_clear_netkey() - drop the new network key (body key 9), if any. */
 void proto_roster_clear_netkey(struct proto_roster *r);
+
+/* proto_roster_clear_oprf() - drop the OPRF key holders (body key 10), if any. */
+void proto_roster_clear_oprf(struct proto_roster *r);
+
+/*
+ * proto_roster_set_oprf() - make @r carry OPRF key holders: generation @generation (>= 1),
+ * threshold @t and the @n verification keys @vks (copied). Drops every signature. Checked
+ * when encoded. Returns 0, -EINVAL (@n 0 or over PROTO_ROSTER_STEWARDS_MAX) or -ENOMEM.
+ */
+int proto_roster_set_oprf(struct proto_roster *r, uint64_t generation, uint32_t t,
+			  const uint8_t (*vks)[32], size_t n);
 
 /* proto_roster_free() - free @r and everything it owns. NULL is a no-op. */
 void proto_roster_free(struct proto_roster *r);

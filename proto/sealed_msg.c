@@ -81,16 +81,20 @@ int proto_sealed_answer_encode(const struct proto_sealed_answer *a, uint8_t **ou
 	return proto_mp_writer_finish(&w, out, out_len);
 }
 
-int proto_sealed_holder_encode(uint32_t index, uint8_t **out, size_t *out_len)
+int proto_sealed_holder_encode(uint32_t index, uint64_t generation, uint8_t **out, size_t *out_len)
 {
 	struct proto_mp_writer w;
 
 	if (index == 0 || index > PROTO_ROSTER_STEWARDS_MAX)
 		return -EINVAL;
 	proto_mp_writer_init(&w);
-	proto_mp_write_map(&w, 1);
+	proto_mp_write_map(&w, 1 + (generation > 0));
 	proto_mp_write_uint(&w, 0);
 	proto_mp_write_uint(&w, index);
+	if (generation > 0) {
+		proto_mp_write_uint(&w, 1);
+		proto_mp_write_uint(&w, generation);
+	}
 	return proto_mp_writer_finish(&w, out, out_len);
 }
 
@@ -163,11 +167,12 @@ int proto_sealed_answer_decode(struct proto_sealed_answer *a, const uint8_t *buf
 	return proto_mp_map_expect_end(&rd, &m);
 }
 
-int proto_sealed_holder_decode(uint32_t *index, const uint8_t *buf, size_t len)
+int proto_sealed_holder_decode(uint32_t *index, uint64_t *generation, const uint8_t *buf,
+			       size_t len)
 {
 	struct proto_mp_reader rd;
 	struct proto_mp_map m;
-	uint64_t v;
+	uint64_t v, key;
 	int err;
 
 	proto_mp_reader_init(&rd, buf, len);
@@ -178,5 +183,16 @@ int proto_sealed_holder_decode(uint32_t *index, const uint8_t *buf, size_t len)
 	if (v == 0)
 		return PROTO_E_RANGE;
 	*index = (uint32_t)v;
+	*generation = 0;
+	if ((err = proto_mp_map_next(&rd, &m, &key)) < 0)
+		return err;
+	if (err == 0)
+		return proto_mp_reader_finish(&rd);
+	if (key != 1)
+		return PROTO_E_KEY_UNKNOWN;
+	if ((err = proto_mp_read_uint(&rd, generation)))
+		return err;
+	if (*generation == 0)
+		return PROTO_E_NONMINIMAL; /* generation 0 is written by leaving key 1 out */
 	return proto_mp_map_expect_end(&rd, &m);
 }

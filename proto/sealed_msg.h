@@ -12,9 +12,12 @@
  *                     holder today (after this one), 4: [Z_1 .. Z_m] (bin 32 each, present
  *                     only with OK, as many as asked), 5: DLEQ proof (bin 64, only with OK) }
  *   18 SEALED       one sealed submission, proto/sealed.h wire form (decoded there).
- *   19 OPRF_HOLDER  { 0: share index j (1..PROTO_ROSTER_STEWARDS_MAX) } sent once on link-up
- *                   by a node holding OPRF share j: where members send OPRF_EVAL. A false
- *                   claim gains nothing; its answers fail their DLEQ proof.
+ *   19 OPRF_HOLDER  { 0: share index j (1..PROTO_ROSTER_STEWARDS_MAX), 1: OPRF key generation
+ *                     of the share (uint >= 1, absent for generation 0: the dealing) } sent
+ *                   on link-up, and again when the keys in force change, by a node holding
+ *                   OPRF share j: where members send OPRF_EVAL (members of another
+ *                   generation ask elsewhere). A false claim gains nothing; its answers
+ *                   fail their DLEQ proof.
  *
  * Decoders are strict (canonical msgpack, keys ascending, no unknown keys, counts within
  * limits, every point a valid canonical ristretto255 element) and copy into caller storage;
@@ -61,12 +64,13 @@ struct proto_sealed_answer {
 /* Encoders: *@out is malloc'd (caller frees). -EINVAL for counts/status/index out of range. */
 int proto_sealed_eval_encode(const struct proto_sealed_eval *e, uint8_t **out, size_t *out_len);
 int proto_sealed_answer_encode(const struct proto_sealed_answer *a, uint8_t **out, size_t *out_len);
-int proto_sealed_holder_encode(uint32_t index, uint8_t **out, size_t *out_len);
+int proto_sealed_holder_encode(uint32_t index, uint64_t generation, uint8_t **out, size_t *out_len);
 
 /* Decoders of @buf/@len (borrowed) into caller storage; on failure the output is unspecified. */
 int proto_sealed_eval_decode(struct proto_sealed_eval *e, const uint8_t *buf, size_t len);
 int proto_sealed_answer_decode(struct proto_sealed_answer *a, const uint8_t *buf, size_t len);
-int proto_sealed_holder_decode(uint32_t *index, const uint8_t *buf, size_t len);
+int proto_sealed_holder_decode(uint32_t *index, uint64_t *generation, const uint8_t *buf,
+			       size_t len);
 
 /* proto_sealed_status_str() - "ok", "no share", "quota exhausted", "refused"; static. */
 const char *proto_sealed_status_str(unsigned status);

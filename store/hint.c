@@ -11,6 +11,22 @@
  * An insertion that finds both buckets full moves entries along a random walk of at most
  * KICKS_MAX steps; the entry left over at the end goes to the stash. With 8 slots a bucket,
  * walks are short below 97 % load, which is where the table is declared full.
+ *
+ * Readers take no lock against the writer (store/hint.h: the event loop reads the hint for
+ * every report it sends, and a writer holding a lock while the scheduler keeps it off the
+ * CPU stalled the loop for up to 0.2 s; docs/PERFORMANCE.md "Event-loop lag during a
+ * burst"). Three rules make that safe:
+ *   - an empty slot is filled fingerprint first, then its sequence with release order, so a
+ *     reader that sees the sequence sees the fingerprint;
+ *   - a walk is planned before anything moves, then carried out from its far end: each
+ *     entry is first copied to its new place and only then overwritten in its old one, so
+ *     every entry is in the table at every moment;
+ *   - before each overwrite the writer bumps `moves`. A reader could still miss an entry
+ *     that moved from its second bucket to its first while it read them in the other order;
+ *     it then sees `moves` change and reads again. A writer stopped in mid-walk changes
+ *     nothing, so readers never wait for it.
+ * The stash only grows (entry first, then n_stash with release order). Swapping tables is
+ * the one thing readers are excluded from: a rwlock held for a pointer store.
  */
 #include "store/hint.h"
 
@@ -43,8 +59,15 @@ struct store_hint_table {
 	uint32_t nb;
 	size_t count, full; /* entries (slots and stash); the most before -ENOSPC */
 	struct stash_ent stash[STASH_MAX];
-	unsigned n_stash;
-	uint64_t rng; /* picks the slots a walk displaces */
+	unsigned n_stash; /* read by readers: release/acquire */
+	uint64_t moves;	  /* bumped before every overwrite of an occupied slot */
+	uint64_t rng;	  /* picks the slots a walk displaces */
+};
+
+/* One step of a planned walk: the entry in slot @i of bucket @b moves on. */
+struct step {
+	uint32_t b;
+	uint8_t i;
 };
 
 struct pos {
@@ -120,15 +143,28 @@ void store_hint_table_free(struct store_hint_table *t)
 	free(t);
 }
 
-static bool slot_free(struct bucket *b, uint8_t fp, uint32_t seq)
+/* A free slot of bucket @b, or -1. */
+static int free_slot(const struct bucket *b)
 {
 	for (int i = 0; i < SLOTS; i++)
-		if (!b->seq[i]) {
-			b->fp[i] = fp;
-			b->seq[i] = seq;
-			return true;
-		}
-	return false;
+		if (!b->seq[i])
+			return i;
+	return -1;
+}
+
+/* Fill free slot @i of @b: readers see the sequence only with its fingerprint. */
+static void fill(struct bucket *b, int i, uint8_t fp, uint32_t seq)
+{
+	__atomic_store_n(&b->fp[i], fp, __ATOMIC_RELAXED);
+	__atomic_store_n(&b->seq[i], seq, __ATOMIC_RELEASE);
+}
+
+/* Overwrite occupied slot @i of @b, whose entry is already elsewhere too. */
+static void overwrite(struct store_hint_table *t, struct bucket *b, int i, uint8_t fp, uint32_t seq)
+{
+	__atomic_store_n(&t->moves, t->moves + 1, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	fill(b, i, fp, seq);
 }
 
 static bool present(const struct store_hint_table *t, struct pos p, uint32_t seq)
@@ -144,12 +180,60 @@ static bool present(const struct store_hint_table *t, struct pos p, uint32_t seq
 	return false;
 }
 
+static bool on_path(const struct step *path, unsigned m, uint32_t b, unsigned i)
+{
+	for (unsigned k = 0; k < m; k++)
+		if (path[k].b == b && path[k].i == i)
+			return true;
+	return false;
+}
+
+/*
+ * Plan a walk from bucket @b: path[0..m) are the slots whose entries move, each to the
+ * next one's slot, the last to *@dest_b (slot *@dest_i, or the stash when *@dest_i is -1).
+ * The slots are distinct, so the plan can be carried out backwards.
+ */
+static unsigned plan_walk(struct store_hint_table *t, uint32_t b, struct step *path,
+			  uint32_t *dest_b, int *dest_i)
+{
+	unsigned m = 0;
+
+	for (;;) {
+		unsigned i, k;
+		uint32_t nb;
+		int f;
+
+		t->rng += 0x9e3779b97f4a7c15ull;
+		i = (unsigned)(mix64(t->rng) % SLOTS);
+		for (k = 0; k < SLOTS && on_path(path, m, b, (i + k) % SLOTS); k++)
+			;
+		if (k == SLOTS || m == KICKS_MAX) {
+			/* No slot left to displace: the last one moved goes to the stash. */
+			*dest_b = path[m - 1].b;
+			*dest_i = -1;
+			return m;
+		}
+		path[m].b = b;
+		path[m++].i = (uint8_t)((i + k) % SLOTS);
+		nb = alt(t, b, t->b[b].fp[path[m - 1].i]);
+		f = free_slot(&t->b[nb]);
+		if (f >= 0) {
+			*dest_b = nb;
+			*dest_i = f;
+			return m;
+		}
+		b = nb;
+	}
+}
+
 static int put(const struct store_hint *h, struct store_hint_table *t, const uint8_t rid[32],
 	       uint32_t seq)
 {
+	struct step path[KICKS_MAX];
 	struct pos p = pos_of(h, t, rid);
-	uint32_t b;
-	uint8_t fp = p.fp;
+	uint32_t dest_b;
+	unsigned m;
+	int dest_i;
 
 	if (seq == 0)
 		return -EINVAL;
@@ -158,31 +242,39 @@ static int put(const struct store_hint *h, struct store_hint_table *t, const uin
 	/* Full, or no stash room left for a walk that fails: nothing is changed. */
 	if (t->count >= t->full || t->n_stash == STASH_MAX)
 		return -ENOSPC;
-	t->count++;
-	if (slot_free(&t->b[p.b1], fp, seq) || slot_free(&t->b[p.b2], fp, seq))
+	__atomic_store_n(&t->count, t->count + 1, __ATOMIC_RELAXED);
+	if ((dest_i = free_slot(&t->b[p.b1])) >= 0) {
+		fill(&t->b[p.b1], dest_i, p.fp, seq);
 		return 0;
-	t->rng += 0x9e3779b97f4a7c15ull;
-	b = mix64(t->rng) & 1 ? p.b2 : p.b1;
-	for (int k = 0; k < KICKS_MAX; k++) {
-		unsigned i;
-		uint32_t s;
-		uint8_t f;
-
-		t->rng += 0x9e3779b97f4a7c15ull;
-		i = (unsigned)(mix64(t->rng) % SLOTS);
-		f = t->b[b].fp[i];
-		s = t->b[b].seq[i];
-		t->b[b].fp[i] = fp;
-		t->b[b].seq[i] = seq;
-		fp = f;
-		seq = s;
-		b = alt(t, b, fp);
-		if (slot_free(&t->b[b], fp, seq))
-			return 0;
 	}
-	t->stash[t->n_stash].bucket = b;
-	t->stash[t->n_stash].fp = fp;
-	t->stash[t->n_stash++].seq = seq;
+	if ((dest_i = free_slot(&t->b[p.b2])) >= 0) {
+		fill(&t->b[p.b2], dest_i, p.fp, seq);
+		return 0;
+	}
+	t->rng += 0x9e3779b97f4a7c15ull;
+	m = plan_walk(t, mix64(t->rng) & 1 ? p.b2 : p.b1, path, &dest_b, &dest_i);
+	/* From the far end: copy the last entry out, then shift each one into its successor's slot. */
+	{
+		const struct bucket *lb = &t->b[path[m - 1].b];
+		uint8_t lf = lb->fp[path[m - 1].i];
+		uint32_t ls = lb->seq[path[m - 1].i];
+
+		if (dest_i >= 0) {
+			fill(&t->b[dest_b], dest_i, lf, ls);
+		} else {
+			t->stash[t->n_stash].bucket = dest_b;
+			t->stash[t->n_stash].fp = lf;
+			t->stash[t->n_stash].seq = ls;
+			__atomic_store_n(&t->n_stash, t->n_stash + 1, __ATOMIC_RELEASE);
+		}
+	}
+	for (unsigned k = m - 1; k > 0; k--) {
+		const struct bucket *pb = &t->b[path[k - 1].b];
+
+		overwrite(t, &t->b[path[k].b], path[k].i, pb->fp[path[k - 1].i],
+			  pb->seq[path[k - 1].i]);
+	}
+	overwrite(t, &t->b[path[0].b], path[0].i, p.fp, seq);
 	return 0;
 }
 
@@ -234,37 +326,32 @@ void store_hint_swap(struct store_hint *h, struct store_hint_table *t)
 
 int store_hint_add(struct store_hint *h, const uint8_t rid[32], uint32_t seq)
 {
-	int rc;
-
-	pthread_rwlock_wrlock(&h->lock);
-	rc = put(h, h->t, rid, seq);
-	pthread_rwlock_unlock(&h->lock);
-	return rc;
+	/* The writer alone changes h->t, so it needs no lock to read it. */
+	return put(h, h->t, rid, seq);
 }
 
-size_t store_hint_find(struct store_hint *h, const uint8_t rid[32], uint32_t *seqs, size_t cap)
+/* Candidates of @p in @t, read once (see the overview for why a read can be repeated). */
+static size_t scan(const struct store_hint_table *t, struct pos p, uint32_t *seqs, size_t cap)
 {
-	const struct store_hint_table *t;
-	struct pos p;
+	unsigned ns = __atomic_load_n(&t->n_stash, __ATOMIC_ACQUIRE);
 	size_t n = 0;
 
-	pthread_rwlock_rdlock(&h->lock);
-	t = h->t;
-	p = pos_of(h, t, rid);
 	for (int k = 0; k < 2; k++) {
 		const struct bucket *b = &t->b[k ? p.b2 : p.b1];
 
 		if (k && p.b2 == p.b1)
 			break;
 		for (int i = 0; i < SLOTS; i++) {
-			if (!b->seq[i] || b->fp[i] != p.fp)
+			uint32_t s = __atomic_load_n(&b->seq[i], __ATOMIC_ACQUIRE);
+
+			if (!s || __atomic_load_n(&b->fp[i], __ATOMIC_RELAXED) != p.fp)
 				continue;
 			if (n < cap)
-				seqs[n] = b->seq[i];
+				seqs[n] = s;
 			n++;
 		}
 	}
-	for (unsigned i = 0; i < t->n_stash; i++) {
+	for (unsigned i = 0; i < ns; i++) {
 		if (t->stash[i].fp != p.fp ||
 		    (t->stash[i].bucket != p.b1 && t->stash[i].bucket != p.b2))
 			continue;
@@ -272,6 +359,24 @@ size_t store_hint_find(struct store_hint *h, const uint8_t rid[32], uint32_t *se
 			seqs[n] = t->stash[i].seq;
 		n++;
 	}
+	return n;
+}
+
+size_t store_hint_find(struct store_hint *h, const uint8_t rid[32], uint32_t *seqs, size_t cap)
+{
+	const struct store_hint_table *t;
+	struct pos p;
+	uint64_t moves;
+	size_t n;
+
+	pthread_rwlock_rdlock(&h->lock);
+	t = h->t;
+	p = pos_of(h, t, rid);
+	do {
+		moves = __atomic_load_n(&t->moves, __ATOMIC_ACQUIRE);
+		n = scan(t, p, seqs, cap);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	} while (__atomic_load_n(&t->moves, __ATOMIC_RELAXED) != moves);
 	pthread_rwlock_unlock(&h->lock);
 	return n;
 }
@@ -291,7 +396,7 @@ size_t store_hint_count(struct store_hint *h)
 	size_t n;
 
 	pthread_rwlock_rdlock(&h->lock);
-	n = h->t->count;
+	n = __atomic_load_n(&h->t->count, __ATOMIC_RELAXED);
 	pthread_rwlock_unlock(&h->lock);
 	return n;
 }

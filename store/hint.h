@@ -24,9 +24,10 @@
  *
  * Threads: any number of threads may call store_hint_find() concurrently with one thread
  * (the store's writer, inside its write transaction, or store_open()) calling
- * store_hint_add() and building and swapping tables; a rwlock serialises them. A table that
- * is being built belongs to its builder alone. store_hint_init()/deinit() are not concurrent
- * with anything.
+ * store_hint_add() and building and swapping tables. A lookup never waits for an add (it
+ * reads again if an entry moved meanwhile, store/hint.c); a rwlock excludes lookups only
+ * while a table is swapped in. A table that is being built belongs to its builder alone.
+ * store_hint_init()/deinit() are not concurrent with anything.
  */
 #ifndef CHATHAM_STORE_HINT_H
 #define CHATHAM_STORE_HINT_H

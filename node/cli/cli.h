@@ -12,7 +12,7 @@
  *
  *   keygen      [--steward] --out FILE [--name NAME] [--force] [--json]
  *   community   init --name NAME (--stewards N | --steward-pk HEX...) [--threshold K]
- *               --out-dir DIR [--force] [--json]
+ *               --out-dir DIR [--force] [--json]; rotate-network-key; reshare-oprf
  *   roster      add | remove | sign | show | verify (see chatham(1))
  *   export      --export-dir DIR --format FMT [--since SEQ] [--type TYPE] [--out PATH]
  *   backup      --out DIR [--config FILE] [--keys]; restore --from DIR [--keys] [--force]
@@ -31,6 +31,8 @@
 
 int node_cmd_keygen(int argc, char **argv);
 int node_cmd_community(int argc, char **argv);
+/* `community reshare-oprf deal|publish|accept` (node/cli/reshare.c); argv[0] "reshare-oprf". */
+int node_cli_community_reshare(int argc, char **argv);
 int node_cmd_roster(int argc, char **argv);
 int node_cmd_export(int argc, char **argv);
 int node_cmd_backup(int argc, char **argv);  /* node/cli/backup.c */

@@ -2,8 +2,9 @@
 /*
  * `chatham community init`: a community's public file, its secret network key and, when
  * asked, the steward keys. `chatham community rotate-network-key`: a roster draft that
- * delivers a new network key sealed to each member. Secrets are written only through
- * node/common/keyfile.h (0600, atomic) and wiped after use; nothing secret is ever printed.
+ * delivers a new network key sealed to each member (`reshare-oprf` is node/cli/reshare.c).
+ * Secrets are written only through node/common/keyfile.h (0600, atomic) and wiped after use;
+ * nothing secret is ever printed.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "node/cli/cli.h"
 #include "node/cli/cmd.h"
 #include "node/cli/util.h"
 #include "node/common/keyfile.h"
@@ -88,7 +90,7 @@ static int deal_oprf(const char *cmd, const char *dir, unsigned flags, struct pr
 	}
 	for (size_t j = 1; j <= c->sealed.n; j++) {
 		snprintf(path, sizeof(path), "%s/oprf-share-%zu.key", dir, j);
-		r = node_keyfile_save_oprf_share(path, c->id, (uint32_t)j, shares[j - 1], flags);
+		r = node_keyfile_save_oprf_share(path, c->id, (uint32_t)j, 0, shares[j - 1], flags);
 		if (r) {
 			node_cli_file_error(cmd, "OPRF key share", path, r);
 			goto out;
@@ -489,14 +491,20 @@ int node_cmd_community(int argc, char **argv)
 		fputs(community_usage, argc < 2 ? stderr : stdout);
 		fputs("\n", argc < 2 ? stderr : stdout);
 		fputs(rotate_usage, argc < 2 ? stderr : stdout);
+		fputs("\n       chatham community reshare-oprf deal|publish|accept ... "
+		      "(chatham community reshare-oprf --help)\n",
+		      argc < 2 ? stderr : stdout);
 		return argc < 2 ? NODE_CMD_EXIT_USAGE : NODE_CMD_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "init"))
 		return community_init(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "rotate-network-key"))
 		return community_rotate(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "reshare-oprf"))
+		return node_cli_community_reshare(argc - 1, argv + 1);
 	fprintf(stderr,
-		"chatham: community: unknown subcommand '%s' (init or rotate-network-key)\n",
+		"chatham: community: unknown subcommand '%s' (init, rotate-network-key or "
+		"reshare-oprf)\n",
 		argv[1]);
 	return NODE_CMD_EXIT_USAGE;
 }

@@ -1132,6 +1132,17 @@ static json_t *roster_json(const struct proto_roster *r)
 				    json_pack("{s:I, s:I}", "old_key_until_ms",
 					      (json_int_t)r->netkey_old_until_ms, "sealed_to",
 					      (json_int_t)r->n_members));
+	if (o && r->oprf_vks) {
+		json_t *vks = json_array();
+
+		for (size_t i = 0; vks && i < r->oprf_n; i++)
+			json_array_append_new(vks,
+					      json_string(node_cli_hex32(hex, r->oprf_vks[i])));
+		json_object_set_new(o, "oprf_keys",
+				    json_pack("{s:I, s:i, s:o*}", "generation",
+					      (json_int_t)r->oprf_generation, "threshold",
+					      (int)r->oprf_t, "verification_keys", vks));
+	}
 	return o;
 fail:
 	json_decref(ret);
@@ -1224,6 +1235,9 @@ static int roster_show(const char *cmd, struct roster_args *a)
 		       "accepted until %s\n",
 		       r->n_members, when);
 	}
+	if (r->oprf_vks)
+		printf("OPRF key holders (sealed sightings): generation %llu, %u of %zu\n",
+		       (unsigned long long)r->oprf_generation, r->oprf_t, r->oprf_n);
 	json_decref(j);
 	proto_roster_free(r);
 	return NODE_CMD_EXIT_OK;

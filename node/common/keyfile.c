@@ -311,7 +311,7 @@ int node_keyfile_save_netkey(const char *path, const uint8_t key[32], unsigned f
 }
 
 int node_keyfile_load_oprf_share(const char *path, uint8_t community[32], uint32_t *index,
-				 uint8_t share[32])
+				 uint64_t *generation, uint8_t share[32])
 {
 	uint8_t *buf;
 	size_t len;
@@ -319,17 +319,18 @@ int node_keyfile_load_oprf_share(const char *path, uint8_t community[32], uint32
 
 	if (err)
 		return err;
-	err = proto_community_oprf_share_decode(community, index, share, buf, len);
+	err = proto_community_oprf_share_decode(community, index, generation, share, buf, len);
 	node_keyfile_free_secret(buf, len);
 	return err;
 }
 
 int node_keyfile_save_oprf_share(const char *path, const uint8_t community[32], uint32_t index,
-				 const uint8_t share[32], unsigned flags)
+				 uint64_t generation, const uint8_t share[32], unsigned flags)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int err = proto_community_oprf_share_encode(community, index, share, &buf, &len);
+	int err =
+		proto_community_oprf_share_encode(community, index, generation, share, &buf, &len);
 
 	return save_encoded(path, true, err, buf, len, flags);
 }

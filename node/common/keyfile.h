@@ -82,13 +82,14 @@ int node_keyfile_save_netkey_state(const char *path, const struct proto_netkey_s
 				   unsigned flags);
 
 /*
- * OPRF key share of a sealed-sighting share holder (proto/community.h), secret. Loading
- * decodes; proto_community_oprf_share_check() says whether it belongs to a community file.
+ * OPRF key share of a sealed-sighting share holder (proto/community.h), secret, of OPRF key
+ * generation @generation (0: dealt at community init). Loading decodes; whether the share
+ * belongs to the keys in force is the caller's check (proto_oprf_share_check()).
  */
 int node_keyfile_load_oprf_share(const char *path, uint8_t community[32], uint32_t *index,
-				 uint8_t share[32]);
+				 uint64_t *generation, uint8_t share[32]);
 int node_keyfile_save_oprf_share(const char *path, const uint8_t community[32], uint32_t index,
-				 const uint8_t share[32], unsigned flags);
+				 uint64_t generation, const uint8_t share[32], unsigned flags);
 
 /* Community definition (proto/community.h), public. */
 int node_keyfile_load_community(const char *path, struct proto_community *c);

@@ -47,6 +47,7 @@
 #include "proto/community.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
+#include "proto/oprf.h"
 #include "store/export.h"
 #include "store/notice.h"
 #include "store/sealed.h"
@@ -114,6 +115,7 @@ struct node_daemon {
 	uint64_t outbox_departed;    /* outbox copies dropped because the recipient left */
 	uint64_t outbox_readdressed; /* ... moved to the successor of a rotated recipient */
 	uint64_t netkey_rotations;   /* new network keys adopted from rosters since start */
+	uint64_t oprf_generation;    /* OPRF key generation the sealed driver uses */
 	char last_status[256];
 	int exit_code;
 };
@@ -308,6 +310,8 @@ static void overlay_limits(const struct node_config *cfg, struct node_overlay_li
 }
 
 /* ------------------------------------------------------------------ rosters */
+
+static void sealed_keys_update(struct node_daemon *d);
 
 static int add_roster(struct node_daemon *d, struct proto_roster *r)
 {
@@ -1606,6 +1610,7 @@ static void reload_done(uv_work_t *work, int status)
 					(unsigned long long)j->roster->epoch);
 			drop_departed(d, j->roster);
 			netkey_update_finish(d, &j->netkey);
+			sealed_keys_update(d);
 			start_voters_job(d);
 			start_withdraw_job(d);
 		}
@@ -2030,6 +2035,7 @@ static void roster_done(uv_work_t *w, int status)
 			(unsigned long long)r->epoch);
 	drop_departed(d, r);
 	netkey_update_finish(d, &j->netkey);
+	sealed_keys_update(d);
 	start_voters_job(d);
 	start_withdraw_job(d);
 	if (j->snap) {
@@ -2168,37 +2174,108 @@ static void on_published(void *ctx, const uint8_t id[32], uint8_t tlp)
 }
 
 /*
- * Sealed sightings: the community's settings, and this node's OPRF key share when the
- * share file exists. A share that does not belong to the community file stops the start:
- * answering with it would only ever fail members' DLEQ checks.
+ * This node's OPRF share for the keys in force @set (the community file's, or the newest
+ * roster's after a re-sharing): its index, or 0 when the share file is absent, of another
+ * generation or does not fit. A share of an older generation is superseded (the holder wipes
+ * it); one of a newer generation waits for the roster that publishes its keys (the file is
+ * read again when a roster changes the keys). Returns 0, or at start (@starting) a config
+ * error for a file that is damaged, of another community, or not a share of the keys.
+ */
+static int sealed_share(struct node_daemon *d, const struct proto_community_sealed *set,
+			bool starting, uint8_t share[32], uint32_t *index)
+{
+	const char *path = node_config_str(d->cfg, NODE_OPRF_SHARE_FILE);
+	uint8_t cid[32];
+	uint64_t gen = 0;
+	uint32_t idx = 0;
+	int err = node_keyfile_load_oprf_share(path, cid, &idx, &gen, share);
+
+	*index = 0;
+	if (err == -ENOENT)
+		return 0;
+	if (err) {
+		log_err("OPRF share file %s: %s", path, proto_error_str(err));
+	} else if (memcmp(cid, d->community.id, 32) != 0) {
+		err = PROTO_E_ROSTER_COMMUNITY;
+		log_err("OPRF share file %s belongs to another community", path);
+	} else if (gen < set->generation) {
+		log_warning("OPRF share file %s holds a share of generation %llu, superseded by "
+			    "generation %llu: this node no longer answers OPRF requests (wipe the "
+			    "file)",
+			    path, (unsigned long long)gen, (unsigned long long)set->generation);
+		err = 0;
+		idx = 0;
+	} else if (gen > set->generation) {
+		log_notice("OPRF share file %s holds a share of generation %llu; it is used once "
+			   "a roster publishes that generation (%llu in force)",
+			   path, (unsigned long long)gen, (unsigned long long)set->generation);
+		err = 0;
+		idx = 0;
+	} else if (!set->k || idx > set->n ||
+		   (err = proto_oprf_share_check(share, set->vks[idx - 1]))) {
+		err = err ? err : PROTO_E_RANGE;
+		log_err("OPRF share file %s does not belong to the OPRF keys in force "
+			"(generation %llu): %s",
+			path, (unsigned long long)gen, proto_error_str(err));
+	} else {
+		*index = idx;
+		return 0;
+	}
+	proto_wipe(share, 32);
+	return err && starting ? NODE_DAEMON_EXIT_CONFIG : 0;
+}
+
+/*
+ * The OPRF keys in force after the held rosters changed: when a roster re-shared the key,
+ * the share file is read again (a new holder wrote its new share there with `chatham
+ * community reshare-oprf accept`) and the sealed-sighting driver switches. The file is
+ * small and this happens once per re-sharing, so it is read on the loop.
+ */
+static void sealed_keys_update(struct node_daemon *d)
+{
+	struct proto_community_sealed set;
+	uint8_t share[32];
+	uint32_t idx;
+
+	if (!d->dissem || !d->community.sealed.k)
+		return;
+	proto_community_oprf_keys(&d->community, (const struct proto_roster *const *)d->rosters,
+				  d->n_rosters, &set);
+	if (set.generation == d->oprf_generation)
+		return;
+	d->oprf_generation = set.generation;
+	sealed_share(d, &set, false, share, &idx);
+	node_dissem_sealed_rekey(d->dissem, &set, idx, share);
+	proto_wipe(share, sizeof(share));
+}
+
+/*
+ * Sealed sightings: the community's settings with the OPRF keys in force, and this node's
+ * share of them when the share file holds one. A share that belongs to neither stops the
+ * start: answering with it would only ever fail members' DLEQ checks.
  */
 static int sealed_setup(struct node_daemon *d)
 {
-	const char *path = node_config_str(d->cfg, NODE_OPRF_SHARE_FILE);
-	uint8_t cid[32], share[32];
+	struct proto_community_sealed set;
+	uint8_t share[32];
 	uint32_t idx = 0;
-	int err = node_keyfile_load_oprf_share(path, cid, &idx, share);
+	int err;
 
-	if (err == -ENOENT) {
-		idx = 0;
-	} else if (err) {
-		log_err("OPRF share file %s: %s", path, proto_error_str(err));
-		return NODE_DAEMON_EXIT_CONFIG;
-	} else if ((err = proto_community_oprf_share_check(&d->community, cid, idx, share))) {
-		log_err("OPRF share file %s does not belong to the community file: %s", path,
-			proto_error_str(err));
-		proto_wipe(share, sizeof(share));
-		return NODE_DAEMON_EXIT_CONFIG;
-	}
-	err = node_dissem_sealed_setup(d->dissem, &d->community, idx, share);
-	proto_wipe(share, sizeof(share));
+	proto_community_oprf_keys(&d->community, (const struct proto_roster *const *)d->rosters,
+				  d->n_rosters, &set);
+	if (d->community.sealed.k && (err = sealed_share(d, &set, true, share, &idx)))
+		return err;
+	err = node_dissem_sealed_setup(d->dissem, &d->community, 0, NULL);
 	if (err) {
 		log_err("sealed sightings: %s", proto_error_str(err));
 		return NODE_DAEMON_EXIT_CONFIG;
 	}
+	d->oprf_generation = set.generation;
+	node_dissem_sealed_rekey(d->dissem, &set, idx, share);
+	proto_wipe(share, sizeof(share));
 	if (d->community.sealed.k)
-		log_info("sealed sightings: k %u, OPRF %u of %zu holders%s", d->community.sealed.k,
-			 d->community.sealed.t, d->community.sealed.n,
+		log_info("sealed sightings: k %u, OPRF generation %llu, %u of %zu holders%s", set.k,
+			 (unsigned long long)set.generation, set.t, set.n,
 			 idx ? ", this node holds a share" : "");
 	return 0;
 }

@@ -86,6 +86,7 @@
 #include "policy/abuse.h"
 #include "policy/rate.h"
 #include "proto/community.h"
+#include "proto/community.h"
 #include "store/store.h"
 
 /* Gossip link handles. */
@@ -252,6 +253,16 @@ json_t *node_dissem_abuse_json(const struct node_dissem *d, bool attribution);
  */
 int node_dissem_sealed_setup(struct node_dissem *d, const struct proto_community *c,
 			     uint32_t share_index, const uint8_t share[32]);
+
+/*
+ * node_dissem_sealed_rekey() - the OPRF keys in force changed (@set, from
+ * proto_community_oprf_keys(): a roster re-shared the key) and this node holds share
+ * @share_index of them (@share copied; checked by the caller) or none (0). Applied at once
+ * when no sealed job runs, else at the next periodic tick without one. No-op when sealed
+ * sightings are off.
+ */
+void node_dissem_sealed_rekey(struct node_dissem *d, const struct proto_community_sealed *set,
+			      uint32_t share_index, const uint8_t share[32]);
 
 /* Answer to a seal request: @response (a new reference, or NULL when out of memory). */
 typedef void (*node_dissem_seal_cb)(void *arg, json_t *response);

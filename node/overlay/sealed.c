@@ -130,7 +130,13 @@ struct node_sealed {
 	uint32_t share_index;
 	uint8_t share[32];
 	uint32_t link_holder[NODE_DISSEM_LINKS_MAX]; /* index its peer announced, 0 none */
-	bool link_bad[NODE_DISSEM_LINKS_MAX];	     /* its peer answered wrongly */
+	uint64_t link_gen[NODE_DISSEM_LINKS_MAX];    /* the OPRF key generation it announced */
+	/* Keys in force from a newer roster, applied by rekey_apply() once no job runs. */
+	bool rekey_pending;
+	struct proto_community_sealed rekey_set;
+	uint32_t rekey_index;
+	uint8_t rekey_share[32];
+	bool link_bad[NODE_DISSEM_LINKS_MAX]; /* its peer answered wrongly */
 	bool resend[NODE_DISSEM_LINKS_MAX];
 	bool resend_started[NODE_DISSEM_LINKS_MAX];
 	uint8_t resend_after[NODE_DISSEM_LINKS_MAX][STORE_SEALED_KEY_LEN];
@@ -262,6 +268,7 @@ void node_sealed_free(struct node_dissem *d)
 	free(sd->pend_used);
 	free(sd->groups);
 	proto_wipe(sd->share, sizeof(sd->share));
+	proto_wipe(sd->rekey_share, sizeof(sd->rekey_share));
 	free(sd);
 	d->sealed = NULL;
 }
@@ -1174,8 +1181,8 @@ static void ask_more(struct ask *a)
 	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX && pending < sd->set.t; i++) {
 		uint32_t idx = sd->link_holder[i];
 
-		if (!d->links[i].l || !idx || sd->link_bad[i] || a->asked[i] || waiting_idx[idx] ||
-		    holders_answered(a, idx))
+		if (!d->links[i].l || !idx || sd->link_gen[i] != sd->set.generation ||
+		    sd->link_bad[i] || a->asked[i] || waiting_idx[idx] || holders_answered(a, idx))
 			continue;
 		if (ask_send(a, &d->links[i]) == 0) {
 			pending++;
@@ -1270,6 +1277,10 @@ static void on_answer(struct node_sealed *sd, struct dlink *dl, const uint8_t *p
 	 */
 	switch (ans->status) {
 	case PROTO_SEALED_OK:
+		/* The holder announced another OPRF key generation since it was asked (a
+		 * re-sharing reached it first): its answer is of other keys, not a cheat. */
+		if (sd->link_gen[slot] != sd->set.generation)
+			break;
 		if (ans->index != sd->link_holder[slot] || ans->m != a->m ||
 		    holders_answered(a, ans->index)) {
 			sd->link_bad[slot] = true;
@@ -1556,7 +1567,8 @@ void node_sealed_on_up(struct node_dissem *d, struct dlink *dl)
 	sd->link_bad[slot] = false;
 	if (!sd->enabled)
 		return;
-	if (sd->holder && proto_sealed_holder_encode(sd->share_index, &p, &len) == 0) {
+	if (sd->holder &&
+	    proto_sealed_holder_encode(sd->share_index, sd->set.generation, &p, &len) == 0) {
 		send_bin(d, dl, PROTO_LINK_OPRF_HOLDER, p, len);
 		free(p);
 	}
@@ -1579,15 +1591,19 @@ void node_sealed_on_down(struct node_dissem *d, struct dlink *dl)
 void node_sealed_on_message(struct node_dissem *d, struct dlink *dl, const struct proto_link_msg *m)
 {
 	struct node_sealed *sd = d->sealed;
+	uint64_t gen;
 	uint32_t idx;
 
 	if (!sd->enabled)
 		return;
 	switch (m->type) {
 	case PROTO_LINK_OPRF_HOLDER:
-		if (proto_sealed_holder_decode(&idx, m->u.bin.p, m->u.bin.len) == 0 &&
-		    idx <= sd->set.n)
+		/* An index beyond this node's keys may belong to another generation: kept, and
+		 * asked only while both sides hold the same generation. */
+		if (proto_sealed_holder_decode(&idx, &gen, m->u.bin.p, m->u.bin.len) == 0) {
 			sd->link_holder[slot_no(d, dl)] = idx;
+			sd->link_gen[slot_no(d, dl)] = gen;
+		}
 		break;
 	case PROTO_LINK_OPRF_EVAL:
 		on_eval(sd, dl, m->u.bin.p, m->u.bin.len);
@@ -1621,6 +1637,81 @@ static int resend_one(void *ctx, const uint8_t *key, uint32_t bucket, const uint
 	return 0;
 }
 
+/* ------------------------------------------------------------------ OPRF key change */
+
+/*
+ * A newer roster re-shared the OPRF key (docs/SEALED.md §1): new holders, threshold and
+ * verification keys, and this node's share of them or none. Pool jobs read the share and the
+ * keys, so the switch waits until none runs (the next periodic tick without one). Requests
+ * waiting for answers fail (their answers were asked under the old keys; the client
+ * retries), judgments of holders start afresh, and a holder announces its index and
+ * generation again so members of the same generation ask it; members ask only holders that
+ * announced their own generation, so the switch needs no agreement on when it happens.
+ */
+static void rekey_apply(struct node_sealed *sd)
+{
+	struct node_dissem *d = sd->d;
+	struct ask *a, *next;
+	uint8_t *p;
+	size_t len;
+
+	sd->rekey_pending = false;
+	for (a = sd->asks; a; a = next) {
+		next = a->next;
+		if (a->state == ASK_WAITING)
+			ask_fail(a, NODE_E_SEALED_HOLDERS,
+				 "the OPRF key holders changed (a roster re-shared the key) while "
+				 "this request waited for answers; seal again");
+	}
+	if (!sd->rekey_index) {
+		/* Queued evaluations would use a share that is no longer one. */
+		for (size_t i = 0; i < sd->n_evq; i++) {
+			struct eval_job *j = sd->evq[i];
+			struct dlink *dl = node_dissem_slot_of_member(d, j->peer);
+
+			if (dl && dl->l == j->l)
+				answer_now(d, dl, j->e.req, PROTO_SEALED_NO_SHARE, 0);
+			free(j);
+		}
+		sd->n_evq = 0;
+	}
+	sd->set = sd->rekey_set;
+	sd->holder = sd->rekey_index != 0;
+	sd->share_index = sd->rekey_index;
+	memcpy(sd->share, sd->rekey_share, 32);
+	proto_wipe(sd->rekey_share, sizeof(sd->rekey_share));
+	memset(sd->link_bad, 0, sizeof(sd->link_bad));
+	memset(sd->quota_known, 0, sizeof(sd->quota_known));
+	log_notice("sealed: OPRF key generation %llu in force, %u of %zu holders%s",
+		   (unsigned long long)sd->set.generation, sd->set.t, sd->set.n,
+		   sd->holder ? ", this node holds a share" : "");
+	if (!sd->holder ||
+	    proto_sealed_holder_encode(sd->share_index, sd->set.generation, &p, &len) != 0)
+		return;
+	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++)
+		if (d->links[i].l)
+			send_bin(d, &d->links[i], PROTO_LINK_OPRF_HOLDER, p, len);
+	free(p);
+}
+
+void node_dissem_sealed_rekey(struct node_dissem *d, const struct proto_community_sealed *set,
+			      uint32_t share_index, const uint8_t share[32])
+{
+	struct node_sealed *sd = d->sealed;
+
+	if (!sd->enabled)
+		return;
+	sd->rekey_set = *set;
+	sd->rekey_index = share_index;
+	if (share_index)
+		memcpy(sd->rekey_share, share, 32);
+	else
+		proto_wipe(sd->rekey_share, sizeof(sd->rekey_share));
+	sd->rekey_pending = true;
+	if (sd->jobs == 0)
+		rekey_apply(sd);
+}
+
 void node_sealed_periodic(struct node_dissem *d, uint64_t now)
 {
 	struct node_sealed *sd = d->sealed;
@@ -1628,6 +1719,8 @@ void node_sealed_periodic(struct node_dissem *d, uint64_t now)
 
 	if (!sd->enabled)
 		return;
+	if (sd->rekey_pending && sd->jobs == 0)
+		rekey_apply(sd);
 	if (sd->sweep)
 		kick_open(sd, false);
 	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++) {
@@ -1688,11 +1781,13 @@ json_t *node_dissem_sealed_json(struct node_dissem *d)
 			    json_integer((json_int_t)(sd->n_groups + sd->open_n + sd->sweep)));
 	json_object_set_new(o, "holder_index",
 			    sd->holder ? json_integer(sd->share_index) : json_null());
+	json_object_set_new(o, "oprf_generation", json_integer((json_int_t)sd->set.generation));
 	{
 		json_int_t linked = 0;
 
 		for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++)
-			linked += d->links[i].l && sd->link_holder[i] && !sd->link_bad[i];
+			linked += d->links[i].l && sd->link_holder[i] &&
+				  sd->link_gen[i] == sd->set.generation && !sd->link_bad[i];
 		json_object_set_new(o, "holders_linked", json_integer(linked));
 	}
 	json_object_set_new(

@@ -411,6 +411,8 @@ def main():
     ap.add_argument("--burst", type=int, default=100000)
     ap.add_argument("--missed", type=int, default=10000)
     ap.add_argument("--latency-reports", type=int, default=20)
+    ap.add_argument("--idle-loops", type=int, default=0,
+                    help="idle event loops beside the burst (default: one per node)")
     ap.add_argument("--graft-timeout-ms", type=int, default=0,
                     help="[gossip] graft_timeout_ms of every node (0: the default)")
     ap.add_argument("--peer-workload", action="store_true",
@@ -427,6 +429,7 @@ def main():
         peer_workload(a)
         return
     n = a.nodes
+    a.idle_loops = a.idle_loops or n
     cores = os.cpu_count() or 1
     vr = verify_rate()
     print(f"machine: {cores} cores, Ed25519 verify {vr:,.0f}/s per core; bound for {n} "
@@ -473,7 +476,7 @@ def main():
 
         # 2. burst
         lag0 = [lag_hist(d) for d in c.daemons]
-        probe = LagProbe()
+        probes = [LagProbe() for _ in range(a.idle_loops)]
         t0 = time.monotonic()
         publish_many(c.daemons[0], "burst", a.burst)
         t_pub = time.monotonic() - t0
@@ -481,7 +484,7 @@ def main():
         ct.wait_for(lambda: all(ct.reports(d) == total for d in c.daemons),
                     timeout=3600, interval=0.5, what="the burst everywhere")
         t_all = time.monotonic() - t0
-        probe_hist = probe.stop()
+        probe_hists = [p.stop() for p in probes]
         lag1 = [lag_hist(d) for d in c.daemons]
         print(f"burst of {a.burst:,} reports: published (signed, stored) in {t_pub:.1f} s, on "
               f"all {n} nodes after {t_all:.1f} s -> {a.burst / t_all:,.0f} reports/s per node "
@@ -514,17 +517,30 @@ def main():
                 refused[reason] = refused.get(reason, 0) + k
         print(f"reports refused by admission on all nodes: {refused or 'none'}", flush=True)
         lq = [hist_quantiles(b, a)[0] for b, a in zip(lag0, lag1)]
-        (pp50, pp99, pmax), _ = hist_quantiles({}, probe_hist)
+        iq = [hist_quantiles({}, h)[0] for h in probe_hists]
         worst = max(range(n), key=lambda i: lq[i][1])
+        iworst = max(range(len(iq)), key=lambda i: iq[i][1])
         print(f"loop lag during the burst (a 1 ms timer; bucket edges, <= 12.5 % high): worst "
               f"node p50 {lq[worst][0]:.2f} ms, p99 {lq[worst][1]:.2f} ms, max "
               f"{max(x[2] for x in lq):.1f} ms (of all nodes); median node p99 "
-              f"{pct([x[1] for x in lq], 50):.2f} ms; nodes over p99 5 ms: "
+              f"{pct([x[1] for x in lq], 50):.2f} ms, median node max "
+              f"{pct([x[2] for x in lq], 50):.1f} ms; nodes over p99 5 ms: "
               f"{sum(x[1] > 5 for x in lq)}, over max 20 ms: {sum(x[2] > 20 for x in lq)}",
               flush=True)
-        print(f"an idle loop on this machine meanwhile (bench_looplag_probe): p50 {pp50:.2f} ms, "
-              f"p99 {pp99:.2f} ms, max {pmax:.1f} ms; worst node p99 / idle p99 = "
-              f"{lq[worst][1] / pp99 if pp99 else float('inf'):.1f}", flush=True)
+        print("loop lag per node during the burst, p50/p99/max ms: " +
+              ", ".join(f"{i}: {x[0]:.2f}/{x[1]:.2f}/{x[2]:.1f}" for i, x in enumerate(lq)),
+              flush=True)
+        ip99, imax = pct([x[1] for x in iq], 50), pct([x[2] for x in iq], 50)
+        print(f"{len(iq)} idle loops on this machine meanwhile (bench_looplag_probe, one process "
+              f"each, like the nodes): worst p50 {iq[iworst][0]:.2f} ms, p99 {iq[iworst][1]:.2f} "
+              f"ms, max {max(x[2] for x in iq):.1f} ms; median p99 {ip99:.2f} ms, median max "
+              f"{imax:.1f} ms; per loop p99/max: " +
+              ", ".join(f"{x[1]:.2f}/{x[2]:.1f}" for x in iq), flush=True)
+        print(f"nodes / idle loops: worst p99 {lq[worst][1] / iq[iworst][1]:.2f}, median p99 "
+              f"{pct([x[1] for x in lq], 50) / ip99:.2f}, worst max "
+              f"{max(x[2] for x in lq) / max(x[2] for x in iq):.2f}, median max "
+              f"{pct([x[2] for x in lq], 50) / imax:.2f} (1.00: as punctual as a loop that does "
+              f"nothing)", flush=True)
 
         # 4. catch-up
         victim = n - 1

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Key file decoding: member bundles, steward keys, network keys (with a rotation's epoch and
- * previous key), OPRF key shares and key rotation statements (signatures checked). Whatever decodes must re-encode to exactly the input
- * (the formats are canonical), and a failed decode must leave no secret behind in the output.
+ * previous key), OPRF key shares (with their generation), OPRF re-sharing piece files and key
+ * rotation statements (signatures checked). Whatever decodes must re-encode to exactly the
+ * input (the formats are canonical), and a failed decode must leave no secret behind in the
+ * output.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,6 +16,7 @@
 #include "proto/crypto.h"
 #include "proto/keys.h"
 #include "proto/rekey.h"
+#include "proto/reshare.h"
 
 static bool zero(const void *p, size_t n)
 {
@@ -39,8 +42,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct proto_keys k;
 	struct proto_netkey_state ns;
 	struct proto_rekey st;
+	struct proto_reshare_piece piece;
 	uint8_t pk[32], sk[64], key[32], cid[32], *out = NULL;
 	uint32_t idx;
+	uint64_t gen;
 	size_t out_len = 0;
 	int err;
 
@@ -76,10 +81,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 	proto_wipe(&ns, sizeof(ns));
 
-	if (proto_community_oprf_share_decode(cid, &idx, key, data, size) == 0) {
-		err = proto_community_oprf_share_encode(cid, idx, key, &out, &out_len);
+	if (proto_community_oprf_share_decode(cid, &idx, &gen, key, data, size) == 0) {
+		err = proto_community_oprf_share_encode(cid, idx, gen, key, &out, &out_len);
 		same(err, out, out_len, data, size);
 	} else if (!zero(key, sizeof(key))) {
+		__builtin_trap();
+	}
+	if (proto_reshare_piece_decode(&piece, data, size) == 0) {
+		err = proto_reshare_piece_encode(&piece, &out, &out_len);
+		same(err, out, out_len, data, size);
+	} else if (!zero(&piece, sizeof(piece))) {
 		__builtin_trap();
 	}
 	if (proto_rekey_decode(&st, data, size) != 0 && !zero(&st, sizeof(st)))

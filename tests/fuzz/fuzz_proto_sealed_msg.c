@@ -27,6 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *out = NULL;
 	size_t out_len = 0;
 	uint32_t idx;
+	uint64_t gen;
 
 	if (!init) {
 		if (proto_crypto_init() != 0)
@@ -44,10 +45,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		same(proto_sealed_answer_encode(&a, &out, &out_len), out, out_len, data, size);
 	}
-	if (proto_sealed_holder_decode(&idx, data, size) == 0) {
+	if (proto_sealed_holder_decode(&idx, &gen, data, size) == 0) {
 		if (idx == 0)
 			__builtin_trap();
-		same(proto_sealed_holder_encode(idx, &out, &out_len), out, out_len, data, size);
+		same(proto_sealed_holder_encode(idx, gen, &out, &out_len), out, out_len, data,
+		     size);
 	}
 	return 0;
 }

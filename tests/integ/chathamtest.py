@@ -33,10 +33,12 @@ class Cluster:
     the addresses they list, which is how a test chooses the overlay's shape.
     @extra_config: config text appended to every node's file, or a function of the node
     index returning it. @directory: {member index: (poc map, constituency map)} put in the
-    roster entries (proto/poc.h wire form; either may be None)."""
+    roster entries (proto/poc.h wire form; either may be None). @overlay: the [overlay]
+    timing lines instead of OVERLAY_FAST (whose 3 s dead_after_ms a loaded machine can
+    outlast)."""
 
     def __init__(self, n, degree=3, gossip="", dial=None, extra_config="", prefix="Member",
-                 directory=None):
+                 directory=None, overlay=OVERLAY_FAST):
         self.community = Community(members=member_names(n, prefix))
         for i, (poc, cons) in (directory or {}).items():
             self.community.members[i].poc = poc
@@ -48,7 +50,7 @@ class Cluster:
         for i in range(n):
             targets = range(n) if dial is None else dial(i)
             addrs = {names[j]: [f"127.0.0.1:{self.ports[j]}"] for j in targets}
-            overlay_extra = f"degree = {degree}\n{OVERLAY_FAST}"
+            overlay_extra = f"degree = {degree}\n{overlay}"
             extra = extra_config(i) if callable(extra_config) else extra_config
             extra += f"[gossip]\n{gossip}" if gossip else ""
             self.nodes.append(overlaylib.overlay_node(self.community, i, self.netkey,

@@ -24,7 +24,12 @@ def quiet(g):
 
 
 def test_catch_up_after_restart():
-    c = ct.Cluster(4, degree=3, gossip="recon_interval_s = 0\n")
+    # Links must not die of a scheduling stall: each new link starts another catch-up
+    # session, and sessions racing each other push copies twice (a run at load ~30, with
+    # 3 s dead_after_ms, lost links every few seconds and pushed 87,324 copies for 10,000).
+    c = ct.Cluster(4, degree=3, gossip="recon_interval_s = 0\n",
+                   overlay="keepalive_ms = 1000\ndead_after_ms = 60000\nbackoff_min_ms = 100\n"
+                   "backoff_max_ms = 800\n")
     ok = False
     try:
         c.start()

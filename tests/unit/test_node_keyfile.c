@@ -285,20 +285,22 @@ static void test_oprf_share(void **state)
 	struct fx *f = *state;
 	uint8_t cid[32], share[32], got_cid[32], got[32];
 	uint32_t idx = 0;
+	uint64_t gen = 1;
 
 	memset(cid, 0x5a, 32);
 	memset(share, 0, 32);
 	share[0] = 7; /* a canonical non-zero scalar */
-	assert_int_equal(node_keyfile_save_oprf_share(at(f, "oprf-share-2.key"), cid, 2, share, 0),
-			 0);
+	assert_int_equal(
+		node_keyfile_save_oprf_share(at(f, "oprf-share-2.key"), cid, 2, 0, share, 0), 0);
 	assert_int_equal(mode_of(f->path), S_IFREG | 0600);
-	assert_int_equal(node_keyfile_load_oprf_share(f->path, got_cid, &idx, got), 0);
+	assert_int_equal(node_keyfile_load_oprf_share(f->path, got_cid, &idx, &gen, got), 0);
 	assert_int_equal(idx, 2);
+	assert_int_equal(gen, 0);
 	assert_memory_equal(got_cid, cid, 32);
 	assert_memory_equal(got, share, 32);
-	assert_int_equal(node_keyfile_save_oprf_share(f->path, cid, 2, share, 0), -EEXIST);
+	assert_int_equal(node_keyfile_save_oprf_share(f->path, cid, 2, 0, share, 0), -EEXIST);
 	assert_int_equal(chmod(f->path, 0640), 0);
-	assert_int_equal(node_keyfile_load_oprf_share(f->path, got_cid, &idx, got),
+	assert_int_equal(node_keyfile_load_oprf_share(f->path, got_cid, &idx, &gen, got),
 			 PROTO_E_KEY_PERMS);
 	proto_wipe(got, sizeof(got));
 }

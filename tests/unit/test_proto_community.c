@@ -768,16 +768,19 @@ static void test_oprf_share_file(void **state)
 	struct proto_community c;
 	uint8_t shares[3][32], id[32], got[32], *buf;
 	uint32_t idx;
+	uint64_t gen = 1;
 	size_t len;
 
 	(void)state;
 	make_sealed(&c, shares);
-	assert_int_equal(proto_community_oprf_share_encode(c.id, 0, shares[0], &buf, &len),
+	assert_int_equal(proto_community_oprf_share_encode(c.id, 0, 0, shares[0], &buf, &len),
 			 -EINVAL);
 	for (uint32_t j = 1; j <= 3; j++) {
 		assert_int_equal(
-			proto_community_oprf_share_encode(c.id, j, shares[j - 1], &buf, &len), 0);
-		assert_int_equal(proto_community_oprf_share_decode(id, &idx, got, buf, len), 0);
+			proto_community_oprf_share_encode(c.id, j, 0, shares[j - 1], &buf, &len),
+			0);
+		assert_int_equal(proto_community_oprf_share_decode(id, &idx, &gen, got, buf, len),
+				 0);
 		assert_int_equal(idx, j);
 		assert_memory_equal(got, shares[j - 1], 32);
 		assert_int_equal(proto_community_oprf_share_check(&c, id, idx, got), 0);
@@ -790,7 +793,7 @@ static void test_oprf_share_file(void **state)
 				 PROTO_E_ROSTER_COMMUNITY);
 		for (size_t n = 0; n < len; n++) {
 			assert_int_not_equal(
-				proto_community_oprf_share_decode(id, &idx, got, buf, n), 0);
+				proto_community_oprf_share_decode(id, &idx, &gen, got, buf, n), 0);
 			assert_true(all_zero(got, 32));
 		}
 		proto_wipe(buf, len);
@@ -802,17 +805,18 @@ static void test_oprf_share_file(void **state)
 
 	/* A zero share, an index out of range, another file kind. */
 	memset(got, 0, 32);
-	assert_int_equal(proto_community_oprf_share_encode(c.id, 1, got, &buf, &len), 0);
-	assert_int_equal(proto_community_oprf_share_decode(id, &idx, got, buf, len),
+	assert_int_equal(proto_community_oprf_share_encode(c.id, 1, 0, got, &buf, &len), 0);
+	assert_int_equal(proto_community_oprf_share_decode(id, &idx, &gen, got, buf, len),
 			 PROTO_E_RING_SCALAR);
 	free(buf);
-	assert_int_equal(proto_community_oprf_share_encode(c.id, 33, shares[0], &buf, &len), 0);
-	assert_int_equal(proto_community_oprf_share_decode(id, &idx, got, buf, len), PROTO_E_RANGE);
+	assert_int_equal(proto_community_oprf_share_encode(c.id, 33, 0, shares[0], &buf, &len), 0);
+	assert_int_equal(proto_community_oprf_share_decode(id, &idx, &gen, got, buf, len),
+			 PROTO_E_RANGE);
 	assert_true(all_zero(got, 32));
 	proto_wipe(buf, len);
 	free(buf);
 	assert_int_equal(proto_community_netkey_encode(shares[0], &buf, &len), 0);
-	assert_int_equal(proto_community_oprf_share_decode(id, &idx, got, buf, len),
+	assert_int_equal(proto_community_oprf_share_decode(id, &idx, &gen, got, buf, len),
 			 PROTO_E_KEY_FORMAT);
 	proto_wipe(buf, len);
 	free(buf);

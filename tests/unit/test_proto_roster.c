@@ -134,7 +134,7 @@ static int setup(void **state)
 
 struct quirks {
 	uint64_t version;
-	bool extra_body_key;	/* key 10 after the members */
+	bool extra_body_key;	/* key 11 after the members */
 	unsigned netkey;	/* key 9: 1 one sealed key short, 2 a zero time */
 	bool empty_aliases;	/* aliases key present with an empty array */
 	bool omit_settings_key; /* settings without max_report_age_ms */
@@ -219,7 +219,7 @@ static void raw_encode(const struct proto_roster *r, const struct quirks *q, uin
 			proto_mp_write_bin(&w, sealed, sizeof(sealed));
 	}
 	if (q->extra_body_key) {
-		proto_mp_write_uint(&w, 10);
+		proto_mp_write_uint(&w, 11);
 		proto_mp_write_uint(&w, 0);
 	}
 	assert_int_equal(proto_mp_writer_finish(&w, &body, &body_len), 0);

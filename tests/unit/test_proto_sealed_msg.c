@@ -163,7 +163,10 @@ static void test_rejects(void **state)
 		{"81 00 05", 0, "holder 5"},
 		{"81 00 00", PROTO_E_RANGE, "holder index 0"},
 		{"81 00 21", PROTO_E_RANGE, "holder index 33"},
-		{"82 00 01 01 02", PROTO_E_KEY_UNKNOWN, "holder with an extra key"},
+		{"82 00 01 01 02", 0, "holder 1 of generation 2"},
+		{"82 00 01 02 02", PROTO_E_KEY_UNKNOWN, "holder with an extra key"},
+		{"82 00 01 01 00", PROTO_E_NONMINIMAL, "holder of generation 0 written out"},
+		{"83 00 01 01 02 02 00", PROTO_E_KEY_UNKNOWN, "holder with a third key"},
 		{"80", PROTO_E_KEY_MISSING, "holder without index"},
 		{"81 00 05 00", PROTO_E_TRAILING, "holder with trailing bytes"},
 		{"81 00 cc 05", PROTO_E_NONMINIMAL, "holder index not minimal"},
@@ -172,11 +175,12 @@ static void test_rejects(void **state)
 	static struct proto_sealed_answer a;
 	uint8_t buf[64];
 	uint32_t idx;
+	uint64_t gen;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		size_t len = tu_hex(buf, sizeof(buf), cases[i].hex);
-		int got = proto_sealed_holder_decode(&idx, buf, len);
+		int got = proto_sealed_holder_decode(&idx, &gen, buf, len);
 
 		if (got != cases[i].err)
 			fail_msg("%s: got %s, want %s", cases[i].why, proto_error_name(got),
@@ -199,10 +203,17 @@ static void test_rejects(void **state)
 		uint8_t *out;
 		size_t len;
 
-		assert_int_equal(proto_sealed_holder_encode(0, &out, &len), -EINVAL);
-		assert_int_equal(proto_sealed_holder_encode(33, &out, &len), -EINVAL);
-		assert_int_equal(proto_sealed_holder_encode(5, &out, &len), 0);
+		assert_int_equal(proto_sealed_holder_encode(0, 0, &out, &len), -EINVAL);
+		assert_int_equal(proto_sealed_holder_encode(33, 0, &out, &len), -EINVAL);
+		assert_int_equal(proto_sealed_holder_encode(5, 0, &out, &len), 0);
 		expect_bytes(out, len, "81 00 05");
+		free(out);
+		/* A re-shared key's holder names its generation; an old reader's form is 0. */
+		assert_int_equal(proto_sealed_holder_encode(5, 2, &out, &len), 0);
+		expect_bytes(out, len, "82 00 05 01 02");
+		assert_int_equal(proto_sealed_holder_decode(&idx, &gen, out, len), 0);
+		assert_int_equal(idx, 5);
+		assert_int_equal(gen, 2);
 		free(out);
 	}
 	assert_string_equal(proto_sealed_status_str(PROTO_SEALED_QUOTA), "quota exhausted");

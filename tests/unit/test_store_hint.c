@@ -3,9 +3,11 @@
  * The id -> sequence hint (store/hint.h): every added id is found under its sequence among
  * at most STORE_HINT_CANDIDATES_MAX candidates, absent ids yield few false candidates, a full
  * table refuses with -ENOSPC and loses nothing, a rebuilt table swapped in keeps answering,
- * and the table costs 5 bytes a slot.
+ * the table costs 5 bytes a slot, and a lookup concurrent with adds (walks, stash, swaps)
+ * still finds every id added before it began.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -147,12 +149,97 @@ static void test_size(void **state)
 	store_hint_deinit(&h);
 }
 
+/*
+ * One thread adds ids as the store's writer does (growing on -ENOSPC, so tables are swapped
+ * in and walks and the stash are used near 97 %) while another looks up ids added before
+ * its lookup began. Lookups take no lock against adds (store/hint.c), so a miss would be a
+ * lookup that read an entry's buckets while a walk moved it.
+ */
+enum { CN = 300000 };
+
+struct conc {
+	struct store_hint h;
+	uint8_t (*ids)[32];
+	size_t done; /* ids[0..done) are in: release by the writer */
+	int stop;    /* set by the writer at the end */
+	size_t looked, missed;
+};
+
+static void *conc_reader(void *arg)
+{
+	struct conc *c = arg;
+	uint64_t x = 99;
+
+	for (;;) {
+		int stop = __atomic_load_n(&c->stop, __ATOMIC_ACQUIRE);
+		size_t k = __atomic_load_n(&c->done, __ATOMIC_ACQUIRE), j;
+		uint32_t cand[STORE_HINT_CANDIDATES_MAX];
+		size_t n;
+		bool hit = false;
+
+		if (k == 0)
+			continue;
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		/* Half of the lookups among the newest ids, which the next walks move most. */
+		j = (x >> 33) % (x & 1 ? k : (k < 64 ? k : 64));
+		if (!(x & 1))
+			j = k - 1 - j;
+		n = store_hint_find(&c->h, c->ids[j], cand, STORE_HINT_CANDIDATES_MAX);
+		for (size_t i = 0; i < n && i < STORE_HINT_CANDIDATES_MAX; i++)
+			hit |= cand[i] == j + 1;
+		c->looked++;
+		c->missed += !hit;
+		if (stop)
+			return NULL;
+	}
+}
+
+static void test_concurrent_find(void **state)
+{
+	struct conc *c = calloc(1, sizeof(*c));
+	pthread_t th;
+
+	(void)state;
+	assert_non_null(c);
+	c->ids = malloc((size_t)CN * 32);
+	assert_non_null(c->ids);
+	for (size_t i = 0; i < CN; i++)
+		random_id(c->ids[i]);
+	assert_int_equal(store_hint_init(&c->h), 0);
+	assert_int_equal(pthread_create(&th, NULL, conc_reader, c), 0);
+	for (size_t i = 0; i < CN; i++) {
+		int rc = store_hint_add(&c->h, c->ids[i], (uint32_t)i + 1);
+
+		if (rc == -ENOSPC) {
+			struct store_hint_table *t =
+				store_hint_table_new(&c->h, store_hint_count(&c->h) * 3 / 2 + 1024);
+
+			assert_non_null(t);
+			for (size_t j = 0; j < i; j++)
+				assert_int_equal(store_hint_table_put(&c->h, t, c->ids[j], j + 1),
+						 0);
+			store_hint_swap(&c->h, t);
+			rc = store_hint_add(&c->h, c->ids[i], (uint32_t)i + 1);
+		}
+		assert_int_equal(rc, 0);
+		__atomic_store_n(&c->done, i + 1, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_true(c->looked > 0);
+	assert_int_equal(c->missed, 0);
+	store_hint_deinit(&c->h);
+	free(c->ids);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_find_grow),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_size),
+		cmocka_unit_test(test_concurrent_find),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
