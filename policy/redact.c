@@ -684,8 +684,8 @@ static void hit(const struct policy_redactor *rd, struct sink *k, const struct p
 	memset(k->mask + t->from[j], 1, t->to[e - 1] - t->from[j]);
 }
 
-static void try_bucket(const struct policy_redactor *rd, int l, uint64_t h,
-		       const struct policy_skel_text *t, size_t i, struct sink *k)
+/* The first entry of index level @l with hash @h, or where it would be. */
+static size_t bucket(const struct policy_redactor *rd, int l, uint64_t h)
 {
 	const struct index_entry *ix = rd->index[l];
 	size_t lo = 0, hi = rd->n_index[l];
@@ -698,7 +698,15 @@ static void try_bucket(const struct policy_redactor *rd, int l, uint64_t h,
 		else
 			hi = mid;
 	}
-	for (; lo < rd->n_index[l] && ix[lo].hash == h; lo++) {
+	return lo;
+}
+
+static void try_bucket(const struct policy_redactor *rd, int l, uint64_t h,
+		       const struct policy_skel_text *t, size_t i, struct sink *k)
+{
+	const struct index_entry *ix = rd->index[l];
+
+	for (size_t lo = bucket(rd, l, h); lo < rd->n_index[l] && ix[lo].hash == h; lo++) {
 		const struct pattern *p = &rd->pats[ix[lo].pat];
 		size_t e = match_at(p, t, i);
 
@@ -1006,19 +1014,10 @@ static void candidate(const struct policy_redactor *rd, const uint32_t *c, size_
 		return;
 	for (int l = 0; l < N_LEVELS && level_len[l] <= r; l++) {
 		const struct index_entry *ix = rd->index[l];
-		size_t lo = 0, hi = rd->n_index[l];
 
 		for (; done < level_len[l]; done++)
 			h = hash_cp(h, c[done]);
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (ix[mid].hash < h)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		for (; lo < rd->n_index[l] && ix[lo].hash == h; lo++)
+		for (size_t lo = bucket(rd, l, h); lo < rd->n_index[l] && ix[lo].hash == h; lo++)
 			agree(&rd->pats[ix[lo].pat], c, r, ext, open);
 	}
 	if (r < level_len[N_LEVELS - 1] &&

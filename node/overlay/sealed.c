@@ -58,6 +58,7 @@
 #define PENDING_GROUPS_MAX 65536
 #define EXPIRE_EVERY_MS 60000
 #define SELF_SLOT UINT32_MAX /* the answer of this node's own share */
+#define RTT_KEPT 1024	     /* newest OPRF round trips kept for status */
 
 enum ask_state { ASK_BLINDING, ASK_WAITING, ASK_FINISHING };
 
@@ -82,8 +83,9 @@ struct ask {
 	uint8_t (*self_z)[32]; /* this node's own evaluation when it holds a share */
 	uint8_t self_proof[PROTO_OPRF_PROOF_BYTES];
 	int self_err;
-	bool asked[NODE_DISSEM_LINKS_MAX];   /* slots asked so far */
-	bool waiting[NODE_DISSEM_LINKS_MAX]; /* asked, no answer yet */
+	bool asked[NODE_DISSEM_LINKS_MAX];	  /* slots asked so far */
+	bool waiting[NODE_DISSEM_LINKS_MAX];	  /* asked, no answer yet */
+	uint64_t asked_ns[NODE_DISSEM_LINKS_MAX]; /* when (uv_hrtime()), for the round trip */
 	struct answer ans[PROTO_OPRF_STEWARDS_MAX];
 	size_t n_ans;
 	uint64_t deadline;
@@ -168,6 +170,9 @@ struct node_sealed {
 	 */
 	uint64_t floor;
 	bool sweep;
+	/* OPRF round trips (question sent -> answer taken), microseconds, a ring. */
+	uint32_t rtt_us[RTT_KEPT];
+	uint64_t n_rtt;
 	uint64_t next_expire;
 	unsigned jobs;
 	struct {
@@ -1160,6 +1165,7 @@ static int ask_send(struct ask *a, struct dlink *dl)
 	free(p);
 	a->asked[slot_no(d, dl)] = true;
 	a->waiting[slot_no(d, dl)] = true;
+	a->asked_ns[slot_no(d, dl)] = uv_hrtime();
 	return 0;
 }
 
@@ -1252,6 +1258,34 @@ static void blind_done(uv_work_t *w, int status)
 	ask_more(a);
 }
 
+static void rtt_record(struct node_sealed *sd, uint64_t ns)
+{
+	uint64_t us = ns / 1000;
+
+	sd->rtt_us[sd->n_rtt++ % RTT_KEPT] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+static int cmp_u32(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+
+	return (a > b) - (a < b);
+}
+
+/* {"samples", "p50", "p99"} in ms over the newest RTT_KEPT round trips; null when none. */
+static json_t *rtt_json(const struct node_sealed *sd)
+{
+	size_t n = sd->n_rtt < RTT_KEPT ? (size_t)sd->n_rtt : RTT_KEPT;
+	uint32_t v[RTT_KEPT];
+
+	if (!n)
+		return json_null();
+	memcpy(v, sd->rtt_us, n * sizeof(*v));
+	qsort(v, n, sizeof(*v), cmp_u32);
+	return json_pack("{s:I, s:f, s:f}", "samples", (json_int_t)sd->n_rtt, "p50",
+			 v[(n - 1) * 50 / 100] / 1000.0, "p99", v[(n - 1) * 99 / 100] / 1000.0);
+}
+
 static void on_answer(struct node_sealed *sd, struct dlink *dl, const uint8_t *p, size_t len)
 {
 	struct node_dissem *d = sd->d;
@@ -1301,6 +1335,7 @@ static void on_answer(struct node_sealed *sd, struct dlink *dl, const uint8_t *p
 		a->ans[a->n_ans].index = ans->index;
 		a->ans[a->n_ans].slot = slot;
 		a->n_ans++;
+		rtt_record(sd, uv_hrtime() - a->asked_ns[slot]);
 		break;
 	case PROTO_SEALED_QUOTA:
 		if (ans->index != sd->link_holder[slot]) {
@@ -1777,6 +1812,7 @@ json_t *node_dissem_sealed_json(struct node_dissem *d)
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "ring_floor", json_integer((json_int_t)sd->floor));
+	json_object_set_new(o, "oprf_rtt_ms", rtt_json(sd));
 	json_object_set_new(o, "groups_pending",
 			    json_integer((json_int_t)(sd->n_groups + sd->open_n + sd->sweep)));
 	json_object_set_new(o, "holder_index",

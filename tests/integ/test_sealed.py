@@ -69,6 +69,14 @@ def share_file(c, j, share):
     return dl.pack({0: "chatham-oprf-share", 1: 1, 2: c.id, 3: j, 4: share})
 
 
+def give_share(node, community, j, share):
+    """Node @node holds OPRF share @j (@share): the 0600 share file and its config line."""
+    path = os.path.join(node.root, "oprf-share.key")
+    dl.write_file(path, share_file(community, j, share), 0o600)
+    text = open(node.config).read().replace("[node]\n", f"[node]\noprf_share_file = {path}\n", 1)
+    node.write_config(text=text)
+
+
 def sealed(d):
     return ct.status(d)["sealed"]
 
@@ -105,11 +113,7 @@ def test_five_nodes():
         shares, vks, vk = bad if i == 2 else good
         dl.write_file(n.community_path, community_file(c.community, vks, vk))
         if i <= 2:
-            path = os.path.join(n.root, "oprf-share.key")
-            dl.write_file(path, share_file(c.community, i + 1, shares[i]), 0o600)
-            text = open(n.config).read().replace("[node]\n",
-                                                 f"[node]\noprf_share_file = {path}\n", 1)
-            n.write_config(text=text)
+            give_share(n, c.community, i + 1, shares[i])
     ok = False
     try:
         # Node 4 links to the cheating holder first, so the cheater is the first holder it

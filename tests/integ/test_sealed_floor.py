@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chathamtest as ct  # noqa: E402
 import daemonlib as dl  # noqa: E402
 import overlaylib  # noqa: E402
-from test_sealed import deal, export_doc, share_file  # noqa: E402
+from test_sealed import deal, export_doc, give_share  # noqa: E402
 
 K, T, QUOTA, WINDOW = 2, 2, 100, 30
 V = "198.18.8.8"
@@ -86,11 +86,7 @@ def test_ring_floor():
     for i, n in enumerate(c.nodes):
         dl.write_file(n.community_path, community_file(c.community, vks, vk))
         if i <= 2:
-            path = os.path.join(n.root, "oprf-share.key")
-            dl.write_file(path, share_file(c.community, i + 1, shares[i]), 0o600)
-            text = open(n.config).read().replace("[node]\n",
-                                                 f"[node]\noprf_share_file = {path}\n", 1)
-            n.write_config(text=text)
+            give_share(n, c.community, i + 1, shares[i])
     ok = False
     try:
         c.start()
@@ -146,6 +142,9 @@ def test_ring_floor():
         ct.wait_for(settled(live, 1, base), timeout=60, what="V (epoch 2) evaluated everywhere")
         for i, d in live.items():
             assert opened(d, V) is None and sealed(d)["opened"] == 0, i
+        # Node 3 (no share) asked 2 holders since its restart: 2 round trips measured.
+        rtt = sealed(c.daemons[3])["oprf_rtt_ms"]
+        assert rtt["samples"] == 2 and 0 <= rtt["p50"] <= rtt["p99"], rtt
 
         # W by member 0: member 4's epoch-1 submission does not count.
         base = {i: arrived(d) for i, d in live.items()}
