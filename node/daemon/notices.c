@@ -20,6 +20,7 @@
 #include "node/common/log.h"
 #include "node/format/form.h"
 #include "node/format/member.h"
+#include "policy/egress.h"
 #include "proto/array.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
@@ -240,6 +241,7 @@ static int receive(struct job *j, struct op *o, char *why, size_t why_len)
 	struct proto_notice nt, fw;
 	uint8_t *dup = NULL;
 	size_t dup_len;
+	bool from_ok;
 	int rc = proto_notice_decode(o->bytes, o->len, &nt);
 
 	if (rc) {
@@ -248,12 +250,16 @@ static int receive(struct job *j, struct op *o, char *why, size_t why_len)
 		return rc;
 	}
 	memcpy(o->id, nt.id, 16);
-	if (memcmp(nt.community, j->n->community, 32) || memcmp(nt.from, o->peer, 32) ||
-	    memcmp(nt.to, own, 32) || proto_roster_find_member(r, nt.from) < 0) {
+	/*
+	 * Signed by the member whose link delivered it, or by an id that member replaced since
+	 * (what it signed before its rotation and had not delivered yet).
+	 */
+	from_ok = policy_egress_answers_for(r, o->peer, nt.from);
+	if (memcmp(nt.community, j->n->community, 32) || !from_ok || memcmp(nt.to, own, 32) ||
+	    !proto_roster_current_id(r, nt.from)) {
 		const uint8_t *succ = proto_roster_successor(r, nt.to);
 
-		o->blame = memcmp(nt.community, j->n->community, 32) ||
-			   memcmp(nt.from, o->peer, 32) ||
+		o->blame = memcmp(nt.community, j->n->community, 32) || !from_ok ||
 			   (memcmp(nt.to, own, 32) && !(succ && !memcmp(succ, own, 32)));
 		snprintf(why, why_len,
 			 "not for this community and node, or not signed by the member whose link "
@@ -401,6 +407,7 @@ static int find_in(void *arg, const struct store_notice_msg *m)
 
 static int reply(struct job *j, struct op *o)
 {
+	const uint8_t *to;
 	struct find_ctx c = {.prefix = o->req->notice, .plen = strlen(o->req->notice)};
 	struct proto_notice t, s = {.kind = PROTO_NOTICE_KIND_STATUS};
 	uint8_t *bytes = NULL;
@@ -423,7 +430,9 @@ static int reply(struct job *j, struct op *o)
 	if (rc == 0) {
 		proto_random(s.id, 16);
 		memcpy(s.thread, t.thread, 16);
-		memcpy(s.to, t.from, 32);
+		/* To the member that speaks for the notifier now (it may have replaced its keys). */
+		to = proto_roster_current_id(j->snap->newest, t.from);
+		memcpy(s.to, to ? to : t.from, 32);
 		s.tlp = t.tlp;
 		s.status = o->req->status;
 		s.comment = o->req->comment;

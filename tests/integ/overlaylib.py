@@ -72,8 +72,9 @@ def netkey_file(key):
     return daemonlib.pack({0: "chatham-network-key", 1: 1, 2: key})
 
 
-OVERLAY_FAST = ("keepalive_ms = 500\ndead_after_ms = 3000\nbackoff_min_ms = 100\n"
-                "backoff_max_ms = 800\n")
+OVERLAY_FAST = (f"keepalive_ms = {500 * daemonlib.SLOW}\n"
+                f"dead_after_ms = {3000 * daemonlib.SLOW}\n"
+                "backoff_min_ms = 100\nbackoff_max_ms = 800\n")
 
 
 def overlay_node(community, index, netkey, listen_port, addrs, overlay_extra="",
@@ -101,7 +102,7 @@ def peers(daemon):
 
 def wait_for(pred, timeout=20, what="condition", interval=0.05):
     """Polls @pred until it returns a true value (returned) or @timeout passes."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * daemonlib.SLOW
     last = None
     while time.monotonic() < deadline:
         last = pred()

@@ -2,8 +2,8 @@
 """A member that replaces its keys still gets what was waiting for it, and still delivers
 what it signed before (three nodes).
 
-While member 2's node is down, member 1 publishes 3 AMBER reports for member 2 (they wait
-in node 1's outbox), then node 1 goes down and node 2 comes back. Member 1's node is down while node 0 publishes 6 AMBER reports for members 1 and 2 and sends
+While member 2's node is down, member 1 publishes 3 AMBER reports for member 2 and sends it a
+notice (they wait in node 1's outboxes), then node 1 goes down and node 2 comes back. Member 1's node is down while node 0 publishes 6 AMBER reports for members 1 and 2 and sends
 member 1 a notice: member 2 gets the reports at once, the copies and the notice for member 1
 wait in node 0's outboxes. Member 1 rotates its keys (`keygen --rotate`, `roster rotate`,
 epoch 2 retires the old id with the new one as successor). When node 0 adopts epoch 2 it
@@ -13,7 +13,8 @@ receives all 6 reports (each names the OLD id as recipient; the successor is acc
 it) and the notice (re-signed by node 0 for the new id, same notice id); node 0's outboxes
 empty. Node 1's status reply reaches node 0's thread. Node 1, now under its new id, delivers
 the 3 reports its old id signed to member 2 (it is their origin; node 2 accepts them from
-the old id's successor). A member that merely left (not rotated) still has its copies
+the old id's successor), and the notice its old id signed, whose status reply comes back
+to the new id. A member that merely left (not rotated) still has its copies
 dropped: test_departure.py."""
 
 import json
@@ -53,6 +54,11 @@ def test_rotation_delivery():
         ct.publish_batch(c.daemons[1], own, tlp="AMBER", recipients=[c.member_id(2)])
         ct.wait_for(lambda: ct.status(c.daemons[1])["store"]["outbox"] == 3, timeout=60,
                     what="3 copies for member 2 waiting in node 1's outbox")
+        sent1 = c.daemons[1].call({"op": "notify", "form": FORM, "tlp": "AMBER",
+                                   "to": c.member_id(2)})
+        assert sent1["ok"], sent1
+        ct.wait_for(lambda: ct.status(c.daemons[1])["notices"]["outbox"] == 1,
+                    what="member 1's notice for member 2 waiting")
         c.stop(1)
         c.start([2])
         ct.wait_links([c.daemons[2]], 1)
@@ -133,6 +139,18 @@ def test_rotation_delivery():
                     what="member 1's pre-rotation AMBER reports at member 2")
         ct.wait_for(lambda: ct.status(c.daemons[1])["store"]["outbox"] == 0, timeout=90,
                     what="node 1's report outbox empty")
+        # So does the notice the old id signed; member 2's reply reaches node 1's thread.
+        n2 = c.nodes[2]
+        ct.wait_for(lambda: any(n["id"] == sent1["notice"] for n in notices(n2)), timeout=90,
+                    what="member 1's pre-rotation notice at member 2")
+        ct.wait_for(lambda: ct.status(c.daemons[1])["notices"]["outbox"] == 0, timeout=90,
+                    what="node 1's notice outbox empty")
+        assert ct.status(c.daemons[2])["notices"]["refused"] == 0
+        rep2 = cli_json(n2, "notices", "reply", sent1["notice"][:12], "--status", "received")
+        assert rep2["to"]["member_id"] == new_id, rep2
+        ct.wait_for(lambda: any(n["kind"] == "status" and n["thread"] == sent1["notice"]
+                                for n in notices(n1)), timeout=90,
+                    what="member 2's status at the rotated member")
 
         # The successor's status reply is accepted into node 0's thread.
         rep = cli_json(n1, "notices", "reply", nid[:12], "--status", "investigating")
