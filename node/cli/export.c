@@ -264,17 +264,18 @@ static int visit_notice(void *ctx, uint64_t seq, const uint8_t *doc, size_t len)
 	return 0;
 }
 
-/* Write @len bytes of @text to @out (a temporary file renamed into place) or stdout. */
-static int emit(const char *cmd, const char *out, const char *text, size_t len)
+/*
+ * A temporary file (mode 0640) in @out's directory, its name into @tmp (4200 bytes), to be
+ * renamed to @out once complete; NULL (error printed) when it cannot be made.
+ */
+static FILE *open_tmp(const char *cmd, const char *out, char *tmp)
 {
-	char tmp[4200], odir[4096];
-	FILE *f;
+	char odir[4096];
+	FILE *f = NULL;
 	int fd;
 
-	if (!out)
-		return fwrite(text, 1, len, stdout) == len && fflush(stdout) == 0 ? 0 : -EIO;
 	dir_of(out, odir, sizeof(odir));
-	snprintf(tmp, sizeof(tmp), "%s/.chatham-export-XXXXXX", odir);
+	snprintf(tmp, 4200, "%s/.chatham-export-XXXXXX", odir);
 	fd = mkstemp(tmp);
 	if (fd < 0 || fchmod(fd, 0640) != 0 || !(f = fdopen(fd, "w"))) {
 		node_cli_errorf(cmd, "cannot write in %s: %s", odir, strerror(errno));
@@ -282,8 +283,23 @@ static int emit(const char *cmd, const char *out, const char *text, size_t len)
 			close(fd);
 			unlink(tmp);
 		}
-		return -EIO;
+		tmp[0] = '\0';
+		return NULL;
 	}
+	return f;
+}
+
+/* Write @len bytes of @text to @out (a temporary file renamed into place) or stdout. */
+static int emit(const char *cmd, const char *out, const char *text, size_t len)
+{
+	char tmp[4200];
+	FILE *f;
+
+	if (!out)
+		return fwrite(text, 1, len, stdout) == len && fflush(stdout) == 0 ? 0 : -EIO;
+	f = open_tmp(cmd, out, tmp);
+	if (!f)
+		return -EIO;
 	if (fwrite(text, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0) {
 		fclose(f);
 		unlink(tmp);
@@ -431,12 +447,12 @@ int node_cmd_export(int argc, char **argv)
 	struct node_export_options o = {.format = -1};
 	struct node_config *cfg = NULL;
 	struct run run = {.cmd = cmd};
-	char community[PROTO_ROSTER_NAME_MAX * 4 + 1], tmp[4200], odir[4096], cfgbuf[4096];
+	char community[PROTO_ROSTER_NAME_MAX * 4 + 1], tmp[4200], cfgbuf[4096];
 	struct node_misp_feed_stats mst = {0};
 	const char *why = NULL;
 	bool quiet = false;
 	FILE *f = NULL;
-	int opt, r, code = NODE_CMD_EXIT_FAIL, fd = -1;
+	int opt, r, code = NODE_CMD_EXIT_FAIL;
 	char *end;
 
 	tmp[0] = '\0';
@@ -589,19 +605,9 @@ int node_cmd_export(int argc, char **argv)
 			goto out;
 		}
 	} else if (out) {
-		dir_of(out, odir, sizeof(odir));
-		snprintf(tmp, sizeof(tmp), "%s/.chatham-export-XXXXXX", odir);
-		fd = mkstemp(tmp);
-		if (fd < 0 || fchmod(fd, 0640) != 0 || !(f = fdopen(fd, "w"))) {
-			node_cli_errorf(cmd, "cannot write in %s: %s", odir, strerror(errno));
-			if (fd >= 0) {
-				close(fd);
-				unlink(tmp);
-			}
-			fd = -1;
+		f = open_tmp(cmd, out, tmp);
+		if (!f)
 			goto out;
-		}
-		fd = -1;
 	} else {
 		f = stdout;
 	}

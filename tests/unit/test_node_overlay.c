@@ -1084,7 +1084,7 @@ static void test_drained(void **state)
 	r = make_roster((struct rmember[]){{&a.keys, 0, NULL}, {&b.keys, b.port, NULL}}, 2, 1);
 	assert_int_equal(node_overlay_set_roster(a.ov, r), 0);
 	assert_int_equal(node_overlay_set_roster(b.ov, r), 0);
-	WAIT_FOR(a.ups == 1 && b.ups == 1, 3000);
+	WAIT_FOR(a.ups == 1 && b.ups == 1, 20000);
 	assert_int_equal(
 		proto_link_encode_bin(PROTO_LINK_RECON, payload, sizeof(payload), &enc, &len), 0);
 	/* Send 400 messages (24 MB), never more than the room allows; wait for drains. */
@@ -1099,7 +1099,7 @@ static void test_drained(void **state)
 		}
 	}
 	free(enc);
-	WAIT_FOR(b.msgs == 400, 5000);
+	WAIT_FOR(b.msgs == 400, 60000);
 	assert_true(a.drains >= 1);
 	assert_int_equal(a.downs, 0);
 	tnode_stop(&a);

@@ -241,12 +241,18 @@ static void test_kill_during_migration(void **state)
 	int st, mid = 0;
 
 	(void)state;
-	{
+	/*
+	 * The kills are spread over the fastest of three whole migrations: one slow run on a
+	 * loaded machine would otherwise set delays that outlast the later, faster ones.
+	 */
+	full = 0;
+	for (int i = 0; i < 3; i++) {
 		char *root, *dir = fresh_copy(&root);
-		double t0 = now_ms();
+		double t0 = now_ms(), t;
 
 		assert_int_equal(waitpid(spawn_migration(dir), &st, 0) > 0, 1);
-		full = now_ms() - t0;
+		t = now_ms() - t0;
+		full = i == 0 || t < full ? t : full;
 		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 		check_migrated(dir);
 		tu_rmtree(root);
