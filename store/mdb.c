@@ -16,6 +16,22 @@
 
 #include "proto/error.h"
 
+int store_mdb_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t *v)
+{
+	MDB_val k = {.mv_size = strlen(key), .mv_data = (void *)key}, d;
+	int rc = mdb_get(txn, dbi, &k, &d);
+
+	*v = 0;
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return store_mdb_err(rc);
+	if (d.mv_size != 8)
+		return STORE_E_CORRUPT;
+	*v = store_be64_get(d.mv_data);
+	return 0;
+}
+
 int store_mdb_err(int rc)
 {
 	switch (rc) {

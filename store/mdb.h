@@ -50,6 +50,13 @@ struct store_mdb {
 int store_mdb_err(int rc);
 
 /*
+ * store_mdb_get_u64() - the big-endian u64 stored under the string @key in @dbi, read in
+ * @txn; 0 when absent. Return: 0, STORE_E_CORRUPT (a value that is not 8 bytes) or a
+ * mapped LMDB error.
+ */
+int store_mdb_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t *v);
+
+/*
  * store_mdb_open() - create and open an environment in directory @dir (created with mode
  * 0700 if missing, one level only). @flags are extra mdb_env_open() flags (MDB_RDONLY for
  * readers); MDB_NOTLS is always added, and MDB_NOSYNC/MDB_NOMETASYNC/MDB_WRITEMAP are

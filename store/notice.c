@@ -378,20 +378,13 @@ int store_notices_due(struct store_notices *s, uint64_t now_ms, struct store_not
 
 int store_notices_watch_seq(struct store_notices *s, uint64_t *seq)
 {
-	MDB_val k = mval("watch_seq", 9), d;
 	MDB_txn *txn;
 	int rc = store_mdb_read_begin(&s->m, &txn);
 
 	*seq = 0;
 	if (rc != 0)
 		return rc;
-	rc = mdb_get(txn, s->meta, &k, &d);
-	if (rc == 0 && d.mv_size == 8)
-		*seq = store_be64_get(d.mv_data);
-	else if (rc == 0)
-		rc = STORE_E_CORRUPT;
-	else
-		rc = rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc);
+	rc = store_mdb_get_u64(txn, s->meta, "watch_seq", seq);
 	store_mdb_read_end(&s->m, txn);
 	return rc;
 }

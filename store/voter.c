@@ -184,20 +184,13 @@ int store_voters_move(struct store *s, const struct store_voter_pair *pairs, siz
 
 int store_voters_epoch(struct store *s, uint64_t *epoch)
 {
-	MDB_val k = mval("voters_epoch", 12), d;
 	MDB_txn *txn;
 	int rc = store__read_enter(s, NULL, &txn);
 
 	*epoch = 0;
 	if (rc)
 		return rc;
-	rc = mdb_get(txn, s->meta, &k, &d);
-	if (rc == 0 && d.mv_size == 8)
-		*epoch = store_be64_get(d.mv_data);
-	else if (rc == 0)
-		rc = STORE_E_CORRUPT;
-	else
-		rc = rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc);
+	rc = store_mdb_get_u64(txn, s->meta, "voters_epoch", epoch);
 	store__read_leave(s, NULL, txn);
 	return rc;
 }
