@@ -117,6 +117,30 @@ static int read_command(int argc, char **argv, const char *usage, const char *ex
 	return 0;
 }
 
+/*
+ * read_command() for a command without operands, then the exchange with the node. Takes
+ * @req. Return: the exit code; the node's answer in *@resp when there is one (NULL after
+ * --help, a usage error or a failed exchange).
+ */
+static int read_exchange(int argc, char **argv, const char *usage, const char *extra_short,
+			 const struct option *extra,
+			 int (*extra_cb)(int c, const char *arg, json_t *req), json_t *req,
+			 json_t **resp)
+{
+	struct read_opts ro = {0};
+	int code = read_command(argc, argv, usage, extra_short, extra, extra_cb, &ro, req);
+
+	*resp = NULL;
+	if (code == 0 && optind != argc) {
+		fprintf(stderr, "chatham: %s: unexpected argument '%s'\n", argv[0], argv[optind]);
+		code = NODE_CMD_EXIT_USAGE;
+	}
+	if (code == 0)
+		code = node_apiclient_exchange(argv[0], ro.socket, ro.config, ro.raw, req, resp);
+	json_decref(req);
+	return code < 0 ? NODE_CMD_EXIT_OK : code;
+}
+
 static int query_opt(int c, const char *arg, json_t *req)
 {
 	switch (c) {
@@ -236,23 +260,11 @@ int node_cmd_list(int argc, char **argv)
 		"100, at most 1000), as the stripped view the SIEM export also gets.\n\n"
 		"  -S, --since SEQ    feed sequence to start after\n"
 		"  -n, --limit N      number of feed entries to read\n";
-	struct read_opts ro = {0};
-	json_t *req = json_pack("{s:s}", "op", "list"), *resp = NULL, *doc;
+	json_t *resp, *doc;
 	size_t i;
-	int code;
+	int code = read_exchange(argc, argv, usage, "S:n:", extra, list_opt,
+				 json_pack("{s:s}", "op", "list"), &resp);
 
-	code = read_command(argc, argv, usage, "S:n:", extra, list_opt, &ro, req);
-	if (code) {
-		json_decref(req);
-		return code < 0 ? NODE_CMD_EXIT_OK : code;
-	}
-	if (optind != argc) {
-		fprintf(stderr, "chatham: list: unexpected argument '%s'\n", argv[optind]);
-		json_decref(req);
-		return NODE_CMD_EXIT_USAGE;
-	}
-	code = node_apiclient_exchange(argv[0], ro.socket, ro.config, ro.raw, req, &resp);
-	json_decref(req);
 	if (!resp)
 		return code;
 	json_array_foreach(json_object_get(resp, "items"), i, doc)
@@ -271,20 +283,10 @@ int node_cmd_status(int argc, char **argv)
 	static const char usage[] =
 		"usage: chatham status [OPTIONS]\n\n"
 		"Show the running node's state, store, export and API counters.\n\n";
-	struct read_opts ro = {0};
-	json_t *req = json_pack("{s:s}", "op", "status"), *resp = NULL;
-	int code;
+	json_t *resp;
+	int code = read_exchange(argc, argv, usage, NULL, NULL, NULL,
+				 json_pack("{s:s}", "op", "status"), &resp);
 
-	code = read_command(argc, argv, usage, NULL, NULL, NULL, &ro, req);
-	if (code || optind != argc) {
-		json_decref(req);
-		if (!code)
-			fprintf(stderr, "chatham: status: unexpected argument '%s'\n",
-				argv[optind]);
-		return code < 0 ? NODE_CMD_EXIT_OK : NODE_CMD_EXIT_USAGE;
-	}
-	code = node_apiclient_exchange(argv[0], ro.socket, ro.config, ro.raw, req, &resp);
-	json_decref(req);
 	if (!resp)
 		return code;
 	json_t *m = json_object_get(resp, "member"), *r = json_object_get(resp, "roster");
@@ -440,19 +442,10 @@ int node_cmd_peers(int argc, char **argv)
 		"members refused for abuse (offences, until when).\n"
 		"Which member a link leads to is shown only when the node's config sets\n"
 		"[policy] show_attribution = true, so the default output can go into a ticket.\n\n";
-	struct read_opts ro = {0};
-	json_t *req = json_pack("{s:s}", "op", "peers"), *resp = NULL;
-	int code;
+	json_t *resp;
+	int code = read_exchange(argc, argv, usage, NULL, NULL, NULL,
+				 json_pack("{s:s}", "op", "peers"), &resp);
 
-	code = read_command(argc, argv, usage, NULL, NULL, NULL, &ro, req);
-	if (code || optind != argc) {
-		json_decref(req);
-		if (!code)
-			fprintf(stderr, "chatham: peers: unexpected argument '%s'\n", argv[optind]);
-		return code < 0 ? NODE_CMD_EXIT_OK : NODE_CMD_EXIT_USAGE;
-	}
-	code = node_apiclient_exchange(argv[0], ro.socket, ro.config, ro.raw, req, &resp);
-	json_decref(req);
 	if (!resp)
 		return code;
 	print_peers(resp);
