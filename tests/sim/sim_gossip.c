@@ -46,7 +46,7 @@
  * --graft-wait-fixed keeps the GRAFT wait at --graft-timeout instead of following the
  * tree's lag (the engine before issue 17's session 3).
  * --trees K, --tree-rule, --tree-hops and --tree-swap are a simulator experiment (several trees, each
- * origin picking one; see "several trees" below), not something the node does: the link
+ * origin picking one; see enum tree_rule below), not something the node does: the link
  * protocol carries no tree index. --dump-links then writes tree 0's link states.
  */
 #include <errno.h>
