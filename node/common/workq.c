@@ -98,9 +98,13 @@ static void on_poll(uv_poll_t *p, int status, int events)
 
 	(void)status;
 	(void)events;
-	/* Read before taking: a job pushed after the exchange writes the eventfd again. */
-	if (read(Q.efd, &v, sizeof(v)) < 0 && errno != EAGAIN && errno != EINTR)
-		return;
+	/*
+	 * Read before taking: a job pushed after the exchange writes the eventfd again. A failed
+	 * read (EAGAIN: nothing written since the last one) changes nothing, so jobs are taken
+	 * whatever it returns.
+	 */
+	if (read(Q.efd, &v, sizeof(v)) < 0)
+		v = 0;
 	j = take_all(&Q.fin);
 	while (j) {
 		struct job *next = j->next;
