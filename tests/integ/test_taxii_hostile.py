@@ -92,9 +92,10 @@ def test_log_flood(srv):
     st, _, _ = srv.client("soc").get("/taxii2/")
     assert st == 200, st
     added = len(open(srv.log_path).read().splitlines()) - before
-    # Within one 60 s window at most MHD_LOG_BURST lines; the flood can span two windows.
+    # Within one 60 s window at most MHD_LOG_BURST lines (the idle connections above may
+    # have used some of them); the flood can span two windows. Before: one line each.
     assert took < 60, took
-    assert 1 <= added <= 2 * MHD_LOG_BURST, (added, open(srv.log_path).read()[-3000:])
+    assert added <= 2 * MHD_LOG_BURST, (added, open(srv.log_path).read()[-3000:])
     print("ok   300 plain-HTTP connections added %d log lines" % added)
 
 
