@@ -26,6 +26,7 @@ and the join rate as a ratio to each.
 
 usage: CHATHAM_BIN=build/release/node/chatham /usr/bin/python3 tests/bench/bench_join.py \\
            [--reports N] [--bench-store build/release/tests/bench_store] [--dir DIR]
+           [--join-timeout S] [--member-rate-per-min R]
 """
 
 import argparse
@@ -125,7 +126,13 @@ def main():
     ap.add_argument("--bench-store", default="",
                     help="the bench_store binary (default: next to CHATHAM_BIN's build)")
     ap.add_argument("--dir", default="", help="scratch directory (default: under /var/tmp)")
-    ap.add_argument("--timeout", type=int, default=7200, help="seconds for each phase")
+    ap.add_argument("--timeout", type=int, default=7200, help="seconds for the fill")
+    ap.add_argument("--join-timeout", type=int, default=1800,
+                    help="seconds node 1 gets to hold every report; past it the bench prints "
+                    "what it holds and why (its counters) and fails")
+    ap.add_argument("--member-rate-per-min", type=int, default=-1,
+                    help="[gossip] member_rate_per_min of node 1 (default: the node's "
+                    "default; 0 turns the limit off)")
     a = ap.parse_args()
     n = a.reports
     bench_store = a.bench_store or os.path.join(
@@ -138,7 +145,11 @@ def main():
     print(f"bench_join: {n:,} reports, {cores} cores, load average {os.getloadavg()}",
           flush=True)
 
-    c = ct.Cluster(2, degree=1, extra_config="[store]\nmap_size_mb = 1024\n",
+    gossip = (lambda i: f"member_rate_per_min = {a.member_rate_per_min}\n"
+              if i == 1 and a.member_rate_per_min >= 0 else "")
+    c = ct.Cluster(2, degree=1,
+                   extra_config=lambda i: "[store]\nmap_size_mb = 1024\n" + (
+                       f"[gossip]\n{gossip(i)}" if gossip(i) else ""),
                    overlay="keepalive_ms = 1000\ndead_after_ms = 60000\nbackoff_min_ms = 100\n"
                    "backoff_max_ms = 800\n")
     ok = False
@@ -175,8 +186,17 @@ def main():
             peak[0] = max(peak[0], proc_status_mib(d1.proc.pid, "RssAnon"))
             return ct.reports(d1) == n
 
-        ct.wait_for(holds_all, timeout=a.timeout, interval=0.5,
-                    what="node 1 to hold every report")
+        try:
+            ct.wait_for(holds_all, timeout=a.join_timeout, interval=0.5,
+                        what="node 1 to hold every report")
+        except AssertionError:
+            g = ct.gossip(d1)
+            keys = ("catchup_received", "inbound_dropped", "links_closed_abusive",
+                    "abuse_offences", "abuse_dropped", "rejected", "recon")
+            print(f"join: NOT done after {a.join_timeout} s: node 1 holds {ct.reports(d1):,} of "
+                  f"{n:,}, {ct.links_up(d1)} link(s) up; RssAnon at most {peak[0]:.1f} MiB; "
+                  f"node 1's counters: { {k: g.get(k) for k in keys} }", flush=True)
+            raise
         t_done = time.monotonic()
         join = t_done - t_link
         bi, bo, closed = link_bytes(d1)
@@ -204,7 +224,9 @@ def main():
           f"{(bi + bo) / n:.1f} bytes per report (mean signed report {size:.0f} bytes: "
           f"{(bi + bo) / n / size:.3f} x; links closed meanwhile, not counted: {closed}); reconciliation messages {recon_b:,} bytes = "
           f"{recon_b / n:.2f} per report; sessions {rc['sessions']}, failed {rc['failed']}; "
-          f"copies received: catch-up {g['catchup_received']:,}, gossip {g['received']:,}",
+          f"copies received: catch-up {g['catchup_received']:,}, gossip {g['received']:,}, dropped "
+          f"at node 1's full admission queue {g['inbound_dropped']:,}; refused "
+          f"{g.get('rejected') or 'none'}; links closed as abusive {g['links_closed_abusive']}",
           flush=True)
     print(f"join: CPU {cpu[0]:.1f} s on node 0, {cpu[1]:.1f} s on node 1 "
           f"({cpu[1] * 1e6 / n:.0f} us per report)", flush=True)
