@@ -233,6 +233,12 @@ def test_bad_requests_one_connection():
             lag = r["loop"]
             assert lag["samples"] > 0, lag
             assert 0 <= lag["lag_p50_ms"] <= lag["lag_p99_ms"] <= lag["lag_max_ms"], lag
+            # and the part of it that was not run-queue wait (schedstat is on this kernel)
+            own = lag["own"]
+            assert own["samples"] == lag["samples"], lag
+            assert 0 <= own["lag_p99_ms"] <= lag["lag_p99_ms"], lag
+            assert own["lag_max_ms"] <= lag["lag_max_ms"], lag
+            assert own["lag_sum_ms"] <= lag["lag_sum_ms"], lag
             # blank lines are not requests
             c.send_raw(b"\n\r\n   \n")
             assert c.call({"op": "peers"})["peers"] == []
