@@ -111,12 +111,36 @@ static void require_schedstat(const struct node_looplag *lag)
 			 strerror(lag->sched_err));
 }
 
+/*
+ * The block and the stop follow the samples counted, not the clock: on a loaded machine the
+ * process can be off its core longer than any fixed schedule (blocking at 20 ms and stopping
+ * at 100 ms of loop time failed once: a late first iteration ran every timer at once, with
+ * no sample before the block). The loop blocks once samples exist, so a firing before the
+ * block is known, and stops after firings after it.
+ */
+struct drive {
+	struct node_looplag *lag;
+	uint64_t n_at_block; /* samples when the block ended, 0 before */
+};
+
 static void block_ms(uv_timer_t *t)
 {
+	struct drive *d = t->data;
 	struct timespec ts = {0, 30 * 1000000L};
 
-	(void)t;
-	nanosleep(&ts, NULL); /* the loop thread blocked for 30 ms */
+	if (d->n_at_block || d->lag->hist.n < 3)
+		return;
+	while (nanosleep(&ts, &ts) != 0) /* the loop thread blocked for 30 ms, even if EINTR */
+		;
+	d->n_at_block = d->lag->hist.n;
+}
+
+static void stop_after_block(uv_timer_t *t)
+{
+	struct drive *d = t->data;
+
+	if (d->n_at_block && d->lag->hist.n >= d->n_at_block + 3)
+		uv_stop(t->loop);
 }
 
 static void stop_loop(uv_timer_t *t)
@@ -129,6 +153,7 @@ static void test_blocked_loop_shows(void **state)
 	uv_loop_t loop;
 	uv_timer_t blocker, stopper;
 	struct node_looplag lag;
+	struct drive d = {.lag = &lag};
 
 	(void)state;
 	assert_int_equal(uv_loop_init(&loop), 0);
@@ -136,8 +161,9 @@ static void test_blocked_loop_shows(void **state)
 	node_looplag_start(&lag);
 	uv_timer_init(&loop, &blocker);
 	uv_timer_init(&loop, &stopper);
-	uv_timer_start(&blocker, block_ms, 20, 0);
-	uv_timer_start(&stopper, stop_loop, 100, 0);
+	blocker.data = stopper.data = &d;
+	uv_timer_start(&blocker, block_ms, 1, 1);
+	uv_timer_start(&stopper, stop_after_block, 1, 1);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	assert_true(lag.hist.n > 5);
 	assert_true(lag.hist.max_us >= 25000); /* the 30 ms block, less timer slack */
