@@ -95,7 +95,8 @@ def copies(c, idx):
 
 
 TREE_KEYS = ("dup_lazy", "dup_eager", "announced_late", "grafted_late", "graft_early",
-             "recon_skipped_lag", "held", "held_expired", "prune_repeats_saved", "lag_samples")
+             "recon_skipped_lag", "held", "held_expired", "prune_repeats_saved", "lag_samples",
+             "tree_waits")
 
 
 def control(c):
@@ -494,19 +495,33 @@ def main():
 
         # 2. burst
         lag0 = [lag_hist(d) for d in c.daemons]
+        pids = [d.proc.pid for d in c.daemons]
+        bin0 = [link_bytes_in(d) for d in c.daemons]
         probes = [LagProbe() for _ in range(a.idle_loops)]
+        cpu0 = [proc_cpu_s(p) for p in pids]
         t0 = time.monotonic()
         publish_many(c.daemons[0], "burst", a.burst)
         t_pub = time.monotonic() - t0
         total = base + a.burst
+        # Polls every node's status twice a second: next to the burst's work, negligible.
         ct.wait_for(lambda: all(ct.reports(d) == total for d in c.daemons),
                     timeout=3600, interval=0.5, what="the burst everywhere")
         t_all = time.monotonic() - t0
+        cpu = sum(proc_cpu_s(p) for p in pids) - sum(cpu0)
         probe_hists = [p.stop() for p in probes]
         lag1 = [lag_hist(d) for d in c.daemons]
+        wire = sum(link_bytes_in(d) - b for d, b in zip(c.daemons, bin0)) / n
+        s_mid = signed_size(c.nodes[0].state, f"burst{a.burst // 2}.bench.example")
         print(f"burst of {a.burst:,} reports: published (signed, stored) in {t_pub:.1f} s, on "
               f"all {n} nodes after {t_all:.1f} s -> {a.burst / t_all:,.0f} reports/s per node "
               f"({a.burst / t_all / (cores * vr / n):.2f} of the machine bound)", flush=True)
+        print(f"wire bytes in per node during the burst: {wire:,.0f} = "
+              f"{wire / (a.burst * s_mid):.3f} x (M x S) (S = {s_mid} bytes, the signed size of "
+              f"report burst{a.burst // 2}; all link traffic: control, catch-up) "
+              f"[ideal one copy: {(n - 1) / n:.3f}]", flush=True)
+        print(f"CPU of all {n} daemons from the first publish to the last delivery: {cpu:.2f} s "
+              f"= {cpu * 1e6 / (a.burst * (n - 1)):.1f} us per delivery ({a.burst:,} x {n - 1}; "
+              f"the origin's signing and API included)", flush=True)
 
         # 3. copies
         cp = copies(c, range(n)) - cp0
@@ -528,7 +543,8 @@ def main():
               f"{ctl['recon_skipped_lag']:,}; first copies off the tree held {ctl['held']:,} "
               f"({ctl['held_expired']:,} without a tree copy: sender grafted); PRUNEs not "
               f"repeated on lazy links {ctl['prune_repeats_saved']:,}; tree lags measured "
-              f"{ctl['lag_samples']:,}", flush=True)
+              f"{ctl['lag_samples']:,}; GRAFTs and holds that waited for the moving tree "
+              f"{ctl['tree_waits']:,}", flush=True)
         refused = {}
         for d in c.daemons:
             for reason, k in ct.gossip(d).get("rejected", {}).items():
