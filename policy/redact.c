@@ -45,6 +45,30 @@ static const size_t level_len[N_LEVELS] = {4, 8, 12, 16, 24, 32};
 #define GRAM_BITS 20
 #define GRAM_PREFIX 64
 
+#define ASCII_SLOTS 37
+
+/* A code point's slot in ascii_prefixes: 'a'-'z', '0'-'9' each their own, other ASCII 0. */
+static unsigned ascii_slot(uint32_t c)
+{
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 1;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 27;
+	return 0;
+}
+
+static unsigned ascii_prefix(uint32_t a, uint32_t b, uint32_t c)
+{
+	return (ascii_slot(a) * ASCII_SLOTS + ascii_slot(b)) * ASCII_SLOTS + ascii_slot(c);
+}
+
+/* ascii_prefix() of three code points from policy_skeleton_ascii(), through a table. */
+static unsigned ascii_prefix_quick(const uint8_t *slots, const uint8_t *c)
+{
+	return ((unsigned)slots[c[0] & 0x7F] * ASCII_SLOTS + slots[c[1] & 0x7F]) * ASCII_SLOTS +
+	       slots[c[2] & 0x7F];
+}
+
 struct pattern {
 	uint32_t *s; /* skeleton; PAT_LITERAL: folded bytes, one per element */
 	size_t len;
@@ -82,6 +106,13 @@ struct policy_redactor {
 	uint64_t *grams;
 	uint64_t *partials;
 	unsigned short_lens;
+	/*
+	 * The quick check's bit set: some indexed pattern starts with these 3 ASCII code points,
+	 * each as its ascii_slot() (one bit per slot triple; patterns starting otherwise than
+	 * in ASCII are left out: ASCII text never gives them).
+	 */
+	uint8_t ascii_prefixes[(ASCII_SLOTS * ASCII_SLOTS * ASCII_SLOTS + 7) / 8];
+	uint8_t ascii_slots[128]; /* ascii_slot() of each ASCII code point */
 
 	uint8_t fp[32]; /* policy_redact_fingerprint() */
 	size_t max_len; /* longest pattern (skeleton code points; bytes for literals) */
@@ -515,6 +546,10 @@ static int build_index(struct policy_redactor *rd)
 			bloom_add(rd->partials, gram_hash(p->s, r, GRAM_PREFIX + (uint32_t)r));
 		slot = prefix_slot(p->s[0], p->s[1], p->s[2]);
 		rd->prefixes[slot / 8] |= (uint8_t)(1u << (slot % 8));
+		if (p->s[0] < 0x80 && p->s[1] < 0x80 && p->s[2] < 0x80) {
+			slot = ascii_prefix(p->s[0], p->s[1], p->s[2]);
+			rd->ascii_prefixes[slot / 8] |= (uint8_t)(1u << (slot % 8));
+		}
 		for (size_t k = 0; k < level_len[l]; k++)
 			h = hash_cp(h, p->s[k]);
 		rd->index[l][rd->n_index[l]++] = (struct index_entry){h, (uint32_t)i};
@@ -533,6 +568,8 @@ struct policy_redactor *policy_redact_new(const struct proto_roster *const *rost
 	rd->sk = policy_skeleton_shared();
 	if (!rd->sk)
 		goto fail;
+	for (uint32_t c = 0; c < 128; c++)
+		rd->ascii_slots[c] = (uint8_t)ascii_slot(c);
 	for (size_t r = 0; r < n; r++) {
 		if (!rosters[r])
 			continue;
@@ -1173,6 +1210,131 @@ static int fast_scan(const struct policy_redactor *rd, const char *const *s, con
 	return rc;
 }
 
+/*
+ * The quick check, ahead of the fast path. Nearly every view names nobody, and for plain ASCII
+ * the fast path's own first look can be had without building a text: policy_skeleton_ascii()
+ * gives the same code points and POLICY_SKEL_CPS boundaries as its map, one byte each, and
+ * the same test is made at every boundary: the first SHORT_LEN code points (and those of
+ * each short pattern's length) against @prefixes and @grams (after @ascii_prefixes, the
+ * first 3 exactly, which most places fail), read across the fields in order and, within the
+ * last SHORT_LEN - 1 code points of a field, on into every other field. When nothing
+ * passes, nothing can match, and the fields leave unchanged, read once and never copied.
+ *
+ * Why that is sound. Every match map_scan() can find starts at a boundary of the full map of
+ * its text (match_at() and scan() look nowhere else), a full-map boundary is a
+ * POLICY_SKEL_CPS boundary (a superset, policy/skeleton.h), and both maps give the same code
+ * points. A match's first code points are those of its pattern: the first key_len() of an
+ * indexed pattern (at least SHORT_LEN; @grams and @prefixes hold those of every one) or the
+ * whole of a short one (@grams, tagged with its length). map_scan() reads the fields in two
+ * ways: joined in order (a match may run on through any number of later fields, so the gram
+ * here runs on too), and as pairs (tail of one field, head of any other that is not next:
+ * a match starting in the tail either has its gram inside that field, tested in the joined
+ * reading, or its gram crosses into the other field, tested here for every ordered pair).
+ * Literals are searched in the bytes, so a redactor that has any leaves every text to the
+ * fast path. With no decoding (policy_skeleton_ascii() refuses every text in which markup
+ * decoding reads something), map_scan() makes one reading, the one tested.
+ */
+#define QUICK_STACK 2048 /* code points checked without an allocation */
+#define QUICK_FIELDS 32
+
+/*
+ * Whether the @m code points at @c (at most SHORT_LEN are read) may start a pattern: the
+ * SHORT_LEN gram when there are that many, and each short pattern's length L with @r < L.
+ */
+static bool quick_gram(const struct policy_redactor *rd, const uint8_t *c, size_t m, size_t r)
+{
+	uint32_t w[SHORT_LEN];
+	size_t k = m < SHORT_LEN ? m : SHORT_LEN;
+
+	for (size_t i = 0; i < k; i++)
+		w[i] = c[i];
+	for (size_t l = r + 1; rd->short_lens && l < SHORT_LEN && l <= k; l++)
+		if (rd->short_lens >> l & 1 && gram_start(rd, w, l))
+			return true;
+	return k == SHORT_LEN && gram_start(rd, w, SHORT_LEN);
+}
+
+/* The quick check of the @n fields over their code points @cp and boundaries @bnd. */
+static bool quick_hit(const struct policy_redactor *rd, const uint8_t *cp, const uint8_t *bnd,
+		      size_t total, const size_t *fs, const size_t *fe, size_t n)
+{
+	for (size_t i = 0; i + SHORT_LEN <= total; i++) {
+		unsigned slot;
+
+		if (!bnd[i])
+			continue;
+		slot = ascii_prefix_quick(rd->ascii_slots, cp + i);
+		if ((rd->ascii_prefixes[slot / 8] >> (slot % 8) & 1) &&
+		    quick_gram(rd, cp + i, SHORT_LEN, SHORT_LEN))
+			return true;
+	}
+	for (size_t i = 0; rd->short_lens && i < total; i++)
+		if (bnd[i] && quick_gram(rd, cp + i, total - i, 0))
+			return true;
+	for (size_t a = 0; a < n; a++) {
+		size_t p = fe[a] - fs[a] < SHORT_LEN ? fs[a] : fe[a] - (SHORT_LEN - 1);
+
+		for (; p < fe[a]; p++) {
+			size_t r = fe[a] - p;
+
+			if (!bnd[p])
+				continue;
+			for (size_t b = 0; b < n; b++) {
+				uint8_t c[SHORT_LEN];
+				size_t m = r;
+
+				if (b == a || b == a + 1)
+					continue;
+				memcpy(c, cp + p, r);
+				for (size_t q = fs[b]; q < fe[b] && m < SHORT_LEN; q++)
+					c[m++] = cp[q];
+				if (m > r && quick_gram(rd, c, m, r))
+					return true;
+			}
+		}
+	}
+	return false;
+}
+
+/*
+ * Whether the @n fields certainly name nobody (the quick check above): 0 when they do not,
+ * 1 when the fast path must look, -ENOMEM.
+ */
+static int quick_check(const struct policy_redactor *rd, const char *const *s, const size_t *len,
+		       size_t n)
+{
+	uint8_t stack_cp[QUICK_STACK], stack_bnd[QUICK_STACK], *cp = stack_cp, *bnd = stack_bnd;
+	size_t stack_f[2 * QUICK_FIELDS], *fs = stack_f, *fe, total = 0, o = 0;
+	int rc = 1;
+
+	if (rd->n_literals)
+		return 1;
+	for (size_t i = 0; i < n; i++)
+		total += len[i];
+	if (total > QUICK_STACK || n > QUICK_FIELDS) {
+		fs = malloc(2 * n * sizeof(*fs) + 2 * total + 1);
+		if (!fs)
+			return -ENOMEM;
+		cp = (uint8_t *)(fs + 2 * n);
+		bnd = cp + total;
+	}
+	fe = fs + n;
+	for (size_t i = 0; i < n; i++) {
+		long m = policy_skeleton_ascii(rd->sk, s[i], len[i], cp + o, bnd + o);
+
+		if (m < 0)
+			goto out;
+		fs[i] = o;
+		o += (size_t)m;
+		fe[i] = o;
+	}
+	rc = quick_hit(rd, cp, bnd, o, fs, fe, n) ? 1 : 0;
+out:
+	if (fs != stack_f)
+		free(fs);
+	return rc;
+}
+
 /* Which path redact_fields() takes (policy_redact_fields_full() and _fast_only() are tests'). */
 enum path { PATH_FULL, PATH_FAST, PATH_FAST_ONLY };
 
@@ -1245,6 +1407,8 @@ static int verify(const struct policy_redactor *rd, struct policy_redact_field *
 		s[i] = f[i].out;
 		len[i] = f[i].out_len;
 	}
+	if (path != PATH_FULL && (rc = quick_check(rd, s, len, n)) <= 0)
+		return rc;
 	rc = join(s, len, n, &joined, &joined_len, base);
 	if (rc < 0)
 		goto out;
@@ -1274,9 +1438,9 @@ out:
 static int redact_fields(const struct policy_redactor *rd, struct policy_redact_field *f, size_t n,
 			 enum path path)
 {
-	const char **s = calloc(n ? n : 1, sizeof(*s));
-	size_t *len = calloc(n ? n : 1, sizeof(*len));
-	size_t *base = calloc(n ? n : 1, sizeof(*base));
+	/* the fields' pointers, lengths and offsets: on the stack for a view's few fields */
+	const char *stack_s[QUICK_FIELDS], **s = stack_s;
+	size_t stack_l[2 * QUICK_FIELDS], *len = stack_l, *base;
 	uint8_t *joined = NULL, *mask = NULL;
 	size_t joined_len = 0;
 	bool active = rd && rd->n_pats > 0;
@@ -1288,16 +1452,26 @@ static int redact_fields(const struct policy_redactor *rd, struct policy_redact_
 		f[i].out_len = f[i].n_redacted = 0;
 		f[i].dropped = false;
 	}
-	if (!s || !len || !base) {
-		rc = -ENOMEM;
-		goto out;
+	if (n > QUICK_FIELDS) {
+		s = calloc(n, sizeof(*s));
+		len = calloc(2 * n, sizeof(*len));
+		if (!s || !len) {
+			rc = -ENOMEM;
+			goto out;
+		}
 	}
+	base = len + n;
 	for (size_t i = 0; i < n; i++) {
 		s[i] = f[i].in;
 		len[i] = f[i].len;
 	}
-	rc = join(s, len, active ? n : 0, &joined, &joined_len, base);
-	if (rc < 0)
+	/* Text that certainly names nobody leaves as it is, unread by the rest. */
+	if (active && path != PATH_FULL && (rc = quick_check(rd, s, len, n)) <= 0) {
+		if (rc < 0)
+			goto out;
+		active = false;
+	}
+	if (active && (rc = join(s, len, n, &joined, &joined_len, base)) < 0)
 		goto out;
 	if (active) {
 		mask = calloc(joined_len ? joined_len : 1, 1);
@@ -1329,9 +1503,10 @@ out:
 		}
 	free(joined);
 	free(mask);
-	free(s);
-	free(len);
-	free(base);
+	if (s != stack_s)
+		free(s);
+	if (len != stack_l)
+		free(len);
 	return rc;
 }
 
@@ -1350,6 +1525,14 @@ int policy_redact_fields_fast_only(const struct policy_redactor *rd, struct poli
 				   size_t n)
 {
 	return redact_fields(rd, f, n, PATH_FAST_ONLY);
+}
+
+int policy_redact_quick(const struct policy_redactor *rd, const char *const *s, const size_t *len,
+			size_t n)
+{
+	if (!rd || rd->n_pats == 0)
+		return 0;
+	return quick_check(rd, s, len, n);
 }
 
 int policy_redact_text(const struct policy_redactor *rd, const char *in, size_t len, char *out,

@@ -54,7 +54,18 @@ struct policy_skeleton {
 	 * read (markup, a confusable symbol, an ignored or longer unit).
 	 */
 	uint32_t cps[2][128];
+	/*
+	 * policy_skeleton_ascii()'s table: the decoded reading's cps[0] as a state machine over
+	 * every byte, the state being the boundary owed (ASCII_PEND) and what the previous unit
+	 * gives (cps_bnd()): the code point (bits 0-7), its boundary (8-15), 1 in bits 16-19
+	 * when the byte gives a code point, the next state times 256 (20-30), or ASCII_SLOW for
+	 * what the table loop of policy_skeleton_map() leaves to the general path.
+	 */
+	uint32_t ascii[8 * 256];
 };
+
+#define ASCII_PEND 4u
+#define ASCII_SLOW (1u << 31)
 
 #define CPS_SEP 0u
 #define CPS_SLOW 1u
@@ -229,6 +240,21 @@ struct policy_skeleton *policy_skeleton_new(void)
 				v = ci->s[0] | cps_needs(ci->cls) << 24 |
 				    cps_gives(ci->cls, (uint32_t)c) << 26;
 			sk->cps[plain][c] = v;
+		}
+	for (unsigned st = 0; st < 8; st++)
+		for (unsigned c = 0; c < 256; c++) {
+			uint32_t v = c < 0x80 ? sk->cps[0][c] : CPS_SLOW,
+				 *a = &sk->ascii[st << 8 | c];
+			unsigned bnd = st & ASCII_PEND	    ? POLICY_SKEL_HARD
+				       : (v >> 24 & st & 3) ? POLICY_SKEL_NONE
+							    : POLICY_SKEL_SOFT;
+
+			if (v == CPS_SEP)
+				*a = ASCII_PEND << 28;
+			else if (v == CPS_SLOW || (v & CPS_CP) >= 0x80)
+				*a = ASCII_SLOW;
+			else
+				*a = (v & CPS_CP) | bnd << 8 | 1u << 16 | (v >> 26 & 3) << 28;
 		}
 	return sk;
 fail:
@@ -777,6 +803,65 @@ static void cps_unit(struct policy_skel_text *t, struct bstate *b, const struct 
 		t->bnd[t->len] = k == 0 ? bnd : POLICY_SKEL_NONE;
 		t->len++;
 	}
+}
+
+/*
+ * The unit at @in (@len > 0 bytes), a byte the table leaves to the general path: its length
+ * when the general path reads it as a separator and nothing else (one byte, or "[member]"),
+ * else 0. Out of line: the table loop keeps its registers.
+ */
+static __attribute__((noinline)) size_t ascii_separator(const struct policy_skeleton *sk,
+							const uint8_t *in, size_t len)
+{
+	uint32_t x;
+	bool sep;
+	size_t n;
+
+	if (in[0] >= 0x80 || !markup_start(in[0]))
+		return 0;
+	n = next_unit(in, len, 0, &x, &sep);
+	if (n == 8 && sep && memcmp(in, "[member]", 8) == 0)
+		return 8;
+	if (n != 1 || sep || x != in[0] || sk->latin[x].kind != K_SEP || sk->latin[x].alt)
+		return 0;
+	return 1;
+}
+
+/*
+ * The table loop of policy_skeleton_map()'s POLICY_SKEL_CPS mode, writing bytes instead of a
+ * text. A byte the table leaves to the general path (CPS_SLOW) is read here only when
+ * next_unit() makes it a unit of its own that the general path turns into a plain separator
+ * (a '(' that starts no defang word, a '%' without hex digits...), or when it starts
+ * "[member]": exactly the cases in which the general path sets nothing but b.pend and counts
+ * nothing in n_decoded. Everything else gives up.
+ */
+long policy_skeleton_ascii(const struct policy_skeleton *sk, const char *text, size_t len,
+			   uint8_t *cp, uint8_t *bnd)
+{
+	const uint8_t *in = (const uint8_t *)text;
+	const uint32_t *tab = sk->ascii;
+	uint32_t st = ASCII_PEND << 8; /* a HARD boundary owed at the start, as b.pend there */
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		uint32_t e = tab[st | in[i]];
+
+		if (e & ASCII_SLOW) {
+			size_t n = ascii_separator(sk, in + i, len - i);
+
+			if (n == 0)
+				return -1;
+			i += n - 1;
+			st = ASCII_PEND << 8;
+			continue;
+		}
+		/* written for a separator too (o < len), and overwritten by the next code point */
+		cp[o] = (uint8_t)e;
+		bnd[o] = (uint8_t)(e >> 8);
+		o += e >> 16 & 1;
+		st = e >> 20;
+	}
+	return (long)o;
 }
 
 int policy_skel_text_reserve(struct policy_skel_text *t, size_t n)

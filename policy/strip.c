@@ -158,29 +158,28 @@ static bool tag_candidate(const struct policy_redactor *rd, const char *t, size_
 
 /*
  * Redact the @n texts together (policy_redact_fields(): a name split across any two tags, or
- * a tag and the description, in either order, is found like one in a single field).
- * *@f and *@buf are new (caller frees both); each field's output has room for any
- * redaction of its input.
+ * a tag and the description, in either order, is found like one in a single field) into
+ * @f (caller storage of @n). *@buf is new (caller frees it): each field's output, with room
+ * for any redaction of its input.
  */
 static int redact_together(const struct policy_redactor *rd, const struct text_in *in, size_t n,
-			   struct policy_redact_field **f, char **buf)
+			   struct policy_redact_field *f, char **buf)
 {
 	size_t total = 0, o = 0;
 
-	*f = calloc(n ? n : 1, sizeof(**f));
 	for (size_t i = 0; i < n; i++)
 		total += POLICY_REDACT_OUT_MAX(in[i].len) + 1;
 	*buf = malloc(total ? total : 1);
-	if (!*f || !*buf)
+	if (!*buf)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		(*f)[i].in = in[i].p;
-		(*f)[i].len = in[i].len;
-		(*f)[i].out = *buf + o;
-		(*f)[i].cap = POLICY_REDACT_OUT_MAX(in[i].len) + 1;
-		o += (*f)[i].cap;
+		f[i] = (struct policy_redact_field){.in = in[i].p,
+						    .len = in[i].len,
+						    .out = *buf + o,
+						    .cap = POLICY_REDACT_OUT_MAX(in[i].len) + 1};
+		o += f[i].cap;
 	}
-	return policy_redact_fields(rd, *f, n);
+	return policy_redact_fields(rd, f, n);
 }
 
 /*
@@ -229,7 +228,7 @@ static bool tlp_known(int tlp)
 }
 
 struct tag_entry {
-	char *text;
+	const char *text; /* borrowed: a redacted field's output */
 	size_t len;
 	size_t count;
 };
@@ -276,28 +275,31 @@ static int cmp_rank(const void *pa, const void *pb)
 /*
  * The tags of all @votes and the description of @desc_r (NULL: none to redact) through one
  * redaction, then the tags merged and ranked into v->tags. Within a case-insensitive group
- * the byte-wise smallest spelling represents it (the sort puts it first).
+ * the byte-wise smallest spelling represents it (the sort puts it first). The texts, their
+ * fields and the merge's entries share one allocation, the outputs another (the entries
+ * point into it): two per view, whatever its number of tags.
  */
 static int collect(struct policy_view *v, const struct policy_config *cfg,
 		   const struct policy_redactor *rd, const struct proto_report *const *votes,
 		   size_t n_votes, const struct proto_report *desc_r)
 {
-	struct text_in *in = NULL;
-	struct tag_entry *e = NULL;
-	struct policy_redact_field *f = NULL;
+	struct text_in *in;
+	struct tag_entry *e;
+	struct policy_redact_field *f;
 	char *buf = NULL;
+	void *blk;
 	size_t n_in = 0, n = 0, total = 1, groups = 0;
 	int rc = 0;
 
 	for (size_t i = 0; i < n_votes; i++)
 		total += votes[i]->n_tags < PROTO_REPORT_TAGS_MAX ? votes[i]->n_tags
 								  : PROTO_REPORT_TAGS_MAX;
-	in = calloc(total, sizeof(*in));
-	e = calloc(total, sizeof(*e));
-	if (!in || !e) {
-		rc = -ENOMEM;
-		goto out;
-	}
+	blk = malloc(total * (sizeof(*in) + sizeof(*e) + sizeof(*f)));
+	if (!blk)
+		return -ENOMEM;
+	f = blk;
+	in = (struct text_in *)(f + total);
+	e = (struct tag_entry *)(in + total);
 	for (size_t i = 0; i < n_votes; i++) {
 		const struct proto_report *r = votes[i];
 
@@ -318,18 +320,13 @@ static int collect(struct policy_view *v, const struct policy_config *cfg,
 	}
 	if (n_in == 0)
 		goto out;
-	rc = redact_together(rd, in, n_in, &f, &buf);
+	rc = redact_together(rd, in, n_in, f, &buf);
 	if (rc < 0)
 		goto out;
 	for (size_t i = 0; i < n_in - (desc_r ? 1 : 0); i++) {
 		if (!tag_leaves(&f[i], in[i].vocab, &v->n_dropped))
 			continue;
-		e[n].text = malloc(f[i].out_len + 1);
-		if (!e[n].text) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		memcpy(e[n].text, f[i].out, f[i].out_len + 1);
+		e[n].text = f[i].out;
 		e[n].len = f[i].out_len;
 		e[n].count = 1;
 		n++;
@@ -341,15 +338,9 @@ static int collect(struct policy_view *v, const struct policy_config *cfg,
 	for (size_t i = 0; i < n; i++) {
 		if (groups > 0 && cmp_ci(&e[groups - 1], &e[i]) == 0) {
 			e[groups - 1].count++;
-			free(e[i].text);
-			e[i].text = NULL;
 			continue;
 		}
-		if (groups != i) {
-			e[groups] = e[i];
-			e[i].text = NULL;
-		}
-		groups++;
+		e[groups++] = e[i];
 	}
 	n = groups;
 	qsort(e, n, sizeof(*e), cmp_rank);
@@ -358,12 +349,7 @@ static int collect(struct policy_view *v, const struct policy_config *cfg,
 		v->n_tags++;
 	}
 out:
-	if (e)
-		for (size_t i = 0; i < total; i++)
-			free(e[i].text);
-	free(e);
-	free(in);
-	free(f);
+	free(blk);
 	free(buf);
 	return rc;
 }
@@ -484,7 +470,7 @@ int policy_strip_report(struct policy_report_view *v, const struct policy_config
 			const uint8_t *own_tag)
 {
 	struct text_in in[PROTO_REPORT_TAGS_MAX + 1];
-	struct policy_redact_field *f = NULL;
+	struct policy_redact_field f[PROTO_REPORT_TAGS_MAX + 1];
 	char *buf = NULL;
 	size_t n_in = 0, n_tags_in;
 	enum desc_fate fate;
@@ -520,7 +506,7 @@ int policy_strip_report(struct policy_report_view *v, const struct policy_config
 		n_in++;
 	}
 	if (n_in > 0) {
-		rc = redact_together(rd, in, n_in, &f, &buf);
+		rc = redact_together(rd, in, n_in, f, &buf);
 		if (rc < 0)
 			goto fail;
 	}
@@ -530,11 +516,9 @@ int policy_strip_report(struct policy_report_view *v, const struct policy_config
 	if (fate == DESC_REDACT)
 		set_description(&f[n_in - 1], v->description, sizeof(v->description),
 				&v->has_description, &v->description_len, &v->n_dropped);
-	free(f);
 	free(buf);
 	return 0;
 fail:
-	free(f);
 	free(buf);
 	memset(v, 0, sizeof(*v));
 	return rc;
@@ -563,7 +547,7 @@ int policy_strip_recheck(struct policy_view *v, const struct policy_config *cfg,
 {
 	struct text_in in[POLICY_VIEW_TAGS_MAX + 1];
 	size_t from[POLICY_VIEW_TAGS_MAX];
-	struct policy_redact_field *f = NULL;
+	struct policy_redact_field f[POLICY_VIEW_TAGS_MAX + 1];
 	char *buf = NULL;
 	size_t n_in = 0, n_tags_in;
 	bool with_desc, changed = false;
@@ -609,7 +593,7 @@ int policy_strip_recheck(struct policy_view *v, const struct policy_config *cfg,
 		n_in++;
 	}
 	if (n_in > 0) {
-		rc = redact_together(rd, in, n_in, &f, &buf);
+		rc = redact_together(rd, in, n_in, f, &buf);
 		if (rc < 0)
 			goto out;
 	}
@@ -628,7 +612,6 @@ int policy_strip_recheck(struct policy_view *v, const struct policy_config *cfg,
 			   !same_text(v->description, v->description_len, desc, desc_len);
 	}
 out:
-	free(f);
 	free(buf);
 	if (rc < 0) {
 		view_reset(v);

@@ -328,11 +328,23 @@ int node_cmd_status(int argc, char **argv)
 	       node_resp_int(i, "accepted"), node_resp_int(i, "duplicates"),
 	       node_resp_int(i, "rejected"), node_resp_int(i, "pending"));
 	json_t *lag = json_object_get(resp, "loop");
-	if (lag)
+	if (lag) {
+		json_t *own = json_object_get(lag, "own");
+
 		printf("loop lag   p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
 		       json_number_value(json_object_get(lag, "lag_p50_ms")),
 		       json_number_value(json_object_get(lag, "lag_p99_ms")),
 		       json_number_value(json_object_get(lag, "lag_max_ms")));
+		if (own)
+			printf("  own      p50 %.2f ms, p99 %.2f ms, max %.2f ms (run-queue wait "
+			       "taken out)\n",
+			       json_number_value(json_object_get(own, "lag_p50_ms")),
+			       json_number_value(json_object_get(own, "lag_p99_ms")),
+			       json_number_value(json_object_get(own, "lag_max_ms")));
+		else
+			printf("  own      unavailable (%s)\n",
+			       node_resp_str(lag, "own_unavailable"));
+	}
 	json_decref(resp);
 	return NODE_CMD_EXIT_OK;
 }

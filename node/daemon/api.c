@@ -22,6 +22,7 @@
 
 #include "node/common/log.h"
 #include "node/common/prio.h"
+#include "node/common/workq.h"
 #include "proto/error.h"
 
 #define READ_CHUNK (64 * 1024)
@@ -465,7 +466,7 @@ static void handle_line(struct conn *c, const char *line, size_t n)
 			j->line = line;
 			j->n = n;
 			j->work.data = j;
-			if (uv_queue_work(c->api->loop, &j->work, parse_work, parse_done) == 0) {
+			if (node_workq_queue(c->api->loop, &j->work, parse_work, parse_done) == 0) {
 				c->refs++;
 				c->busy = true;
 				return;
@@ -754,17 +755,25 @@ static void on_connection(uv_stream_t *server, int status)
 	if (api->n_conns > api->lim.max_conns) {
 		/*
 		 * Full: the client whose unfinished line is oldest makes room (else the oldest
-		 * one that has not sent a line yet), so clients that connect and trickle,
-		 * hold a partial line or send nothing cannot lock the others out. A client
-		 * that has been served and waits idle, has a request in flight or responses
-		 * to read is never chosen: then the new client is refused.
+		 * one that has not sent a line yet, else the one served and idle for longest),
+		 * so clients that connect and trickle, hold a partial line, send nothing or
+		 * keep served connections open cannot lock the others out. Closing an idle
+		 * served connection loses nothing: no request of it is in flight and its
+		 * responses are written. A client with a request in flight, responses to read
+		 * or lines still to be served is never chosen: when all are such, the new
+		 * client is refused.
 		 */
-		struct conn *victim = NULL;
+		struct conn *victim = NULL, *idle = NULL;
 
 		for (struct conn *o = api->conns; o; o = o->next) {
-			if (o == c || o->closing || o->busy || o->unsent ||
-			    (!o->line_start && o->served))
+			if (o == c || o->closing || o->busy || o->unsent)
 				continue;
+			if (!o->line_start && o->served) {
+				if (o->len == o->start &&
+				    (!idle || o->last_progress <= idle->last_progress))
+					idle = o;
+				continue;
+			}
 			uint64_t t = o->line_start ? o->line_start : o->last_progress;
 			uint64_t vt = victim ? (victim->line_start ? victim->line_start
 								   : victim->last_progress)
@@ -773,11 +782,14 @@ static void on_connection(uv_stream_t *server, int status)
 			    (!o->line_start == !victim->line_start && t <= vt))
 				victim = o;
 		}
+		if (!victim)
+			victim = idle;
 		if (victim) {
 			log_notice("api: %u connections open ([api] max_connections): closing the "
 				   "client (pid %d) %s",
 				   api->lim.max_conns, (int)victim->pid,
 				   victim->line_start ? "whose line has been unfinished longest"
+				   : victim->served   ? "that has been idle for longest"
 						      : "that has sent nothing for longest");
 			conn_close(victim);
 			log_debug("api: client connected (uid %u, pid %d)", (unsigned)c->uid,

@@ -25,11 +25,11 @@
  * memory at once; a connection waiting for a slot is not read (its client blocks in
  * write) and its line clock starts when it gets one. When max_conns connections are open,
  * a new client evicts the one whose unfinished line is oldest (else the oldest that has
- * sent nothing yet) instead of being refused, so slow or stuck clients cannot lock others
- * out; when every connection has been served and is idle, has a request in flight or
- * unsent responses, the new one is refused as before. Peer credentials (SO_PEERCRED, SO_PEERGROUPS) are checked on
- * accept: root, the node's own uid, uids in @uids and processes whose primary or
- * supplementary groups meet @gids are allowed.
+ * sent nothing yet, else the one served and idle for longest) instead of being refused, so
+ * slow, stuck or idle clients cannot lock others out; when every connection has a request
+ * in flight, unsent responses or unserved lines, the new one is refused. Peer credentials
+ * (SO_PEERCRED, SO_PEERGROUPS) are checked on accept: root, the node's own uid, uids in
+ * @uids and processes whose primary or supplementary groups meet @gids are allowed.
  *
  * Thread rules: everything runs on the loop thread; node_api_respond() must be called there.
  */

@@ -815,15 +815,62 @@ static void uuid_bytes(const char *s, uint8_t out[16])
 		memset(out, 0, 16);
 }
 
-/* libmicrohttpd's own messages: their format strings come from the library. */
+/*
+ * libmicrohttpd's own messages: their format strings come from the library. Most are about
+ * one connection (a failed TLS handshake, a per-address limit reached), so anyone who can
+ * reach the port could write one log line per TCP connection, hundreds per second, for
+ * free. At most MHD_LOG_BURST of them are logged per MHD_LOG_WINDOW_MS; the next logged
+ * one says how many were left out. Called from every MHD thread, hence the mutex.
+ */
+#define MHD_LOG_BURST 10
+#define MHD_LOG_WINDOW_MS 60000
+
+static pthread_mutex_t mhd_log_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t mhd_log_window_ms;
+static unsigned mhd_log_in_window;
+static uint64_t mhd_log_dropped;
+
 __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	uint64_t now = mono_ms(), dropped = 0;
+	bool show;
 	char buf[512];
 
 	(void)cls;
+	pthread_mutex_lock(&mhd_log_lock);
+	if (!mhd_log_window_ms || now - mhd_log_window_ms >= MHD_LOG_WINDOW_MS) {
+		mhd_log_window_ms = now;
+		mhd_log_in_window = 0;
+	}
+	show = mhd_log_in_window < MHD_LOG_BURST;
+	if (show) {
+		mhd_log_in_window++;
+		dropped = mhd_log_dropped;
+		mhd_log_dropped = 0;
+	} else {
+		mhd_log_dropped++;
+	}
+	pthread_mutex_unlock(&mhd_log_lock);
+	if (!show)
+		return;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	buf[strcspn(buf, "\n")] = '\0';
-	log_notice("taxii: %s", buf);
+	if (dropped)
+		log_notice("taxii: %s (%" PRIu64 " earlier messages of the HTTP server left out)",
+			   buf, dropped);
+	else
+		log_notice("taxii: %s", buf);
+}
+
+/*
+ * Connections one source address may hold: a quarter of max_connections (at least one).
+ * libmicrohttpd evicts nobody, so without this one client that opens max_connections
+ * connections and sends nothing keeps every other client waiting for the 30 s idle
+ * timeout, and for good if it keeps reconnecting.
+ */
+static unsigned per_ip_limit(unsigned max_connections)
+{
+	return max_connections >= 4 ? max_connections / 4 : 1;
 }
 
 /* Collection ids name the community and the level: the same across export rebuilds. */
@@ -882,15 +929,16 @@ struct taxii_server *taxii_server_start(const struct taxii_config *cfg, struct s
 		log_err("taxii: listen = %s is not an IPv4 or IPv6 address", cfg->listen);
 		goto fail;
 	}
+	/* The logger comes first, so that MHD's messages about the options below use it. */
 	s->d = MHD_start_daemon(
-		flags, (uint16_t)cfg->port, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, &ss,
-		MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
-		MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		(unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_EXTERNAL_LOGGER,
-		mhd_log, NULL, MHD_OPTION_END);
+		flags, (uint16_t)cfg->port, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER,
+		mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_HTTPS_MEM_CERT, cert,
+		MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_PRIORITIES,
+		"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", MHD_OPTION_THREAD_POOL_SIZE,
+		(unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_limit(cfg->max_connections),
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)(64 * 1024), MHD_OPTION_END);
 	if (!s->d) {
 		log_err("taxii: cannot listen on %s port %u (address in use, or the certificate "
 			"and key do not load)",

@@ -8,11 +8,19 @@
  *
  * Usage: bench_looplag_probe   (runs until SIGTERM or SIGINT, then prints node_looplag_json()
  *                              on one line to stdout and exits 0)
+ *        bench_looplag_probe --read-cost N
+ *                              (what reading the run-queue wait costs each firing: N reads
+ *                              of /proc/thread-self/schedstat through node_looplag_run_delay(),
+ *                              wall and thread CPU time per read, printed)
  */
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "node/daemon/looplag.h" /* and uv.h */
 
@@ -22,7 +30,43 @@ static void on_signal(uv_signal_t *s, int signum)
 	uv_stop(s->loop);
 }
 
-int main(void)
+static double now_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int read_cost(long n)
+{
+	int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	double w0, c0, w1, c1;
+	uint64_t ns = 0;
+
+	if (fd < 0 || n <= 0) {
+		perror("/proc/thread-self/schedstat");
+		return 1;
+	}
+	w0 = now_ns(CLOCK_MONOTONIC);
+	c0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+	for (long i = 0; i < n; i++)
+		if (node_looplag_run_delay(fd, &ns) != 0) {
+			fprintf(stderr, "read %ld failed\n", i);
+			close(fd);
+			return 1;
+		}
+	w1 = now_ns(CLOCK_MONOTONIC);
+	c1 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+	close(fd);
+	printf("schedstat read: %.2f us wall, %.2f us thread CPU per read (%ld reads; at one per "
+	       "1 ms firing, wall: %.3f %% of a core)\n",
+	       (w1 - w0) / 1e3 / (double)n, (c1 - c0) / 1e3 / (double)n, n,
+	       (w1 - w0) / 1e4 / (double)n);
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	uv_loop_t loop;
 	uv_signal_t term, intr;
@@ -31,6 +75,12 @@ int main(void)
 	char *text;
 	int rc = 1;
 
+	if (argc == 3 && strcmp(argv[1], "--read-cost") == 0)
+		return read_cost(atol(argv[2]));
+	if (argc != 1) {
+		fprintf(stderr, "usage: bench_looplag_probe [--read-cost N]\n");
+		return 2;
+	}
 	if (uv_loop_init(&loop) != 0 || node_looplag_init(&lag, &loop) != 0 ||
 	    uv_signal_init(&loop, &term) != 0 || uv_signal_init(&loop, &intr) != 0)
 		return 1;

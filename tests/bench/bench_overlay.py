@@ -127,9 +127,26 @@ def publish_many(d, prefix, n, desc_len=0):
         assert r.get("ok") and r["accepted"] == k, r
 
 
+def lag_hists(loop):
+    """The loop-lag histograms of a "loop" object (node/daemon/looplag.h): {"all", "own":
+    {upper edge us: count}, "all_sum", "own_sum": ms}; own is None (and own_sum 0) when the
+    kernel gave no run-queue wait (the reason is raised: no figure is made up)."""
+    own = loop.get("own")
+    if own is None:
+        raise SystemExit(f"no own loop lag: {loop.get('own_unavailable')}")
+    return {"all": {top: n for top, n in loop["hist_us"]}, "all_sum": loop["lag_sum_ms"],
+            "own": {top: n for top, n in own["hist_us"]}, "own_sum": own["lag_sum_ms"]}
+
+
 def lag_hist(d):
-    """A node's loop-lag histogram {upper edge us: count} (node/daemon/looplag.h)."""
-    return {top: n for top, n in ct.status(d)["loop"]["hist_us"]}
+    """A node's loop-lag histograms (lag_hists())."""
+    return lag_hists(ct.status(d)["loop"])
+
+
+def wait_share(before, after):
+    """The share of the loop lag between two readings that was run-queue wait."""
+    total = after["all_sum"] - before.get("all_sum", 0)
+    return 1 - (after["own_sum"] - before.get("own_sum", 0)) / total if total > 0 else 0.0
 
 
 def hist_quantiles(before, after):
@@ -170,7 +187,7 @@ class LagProbe:
         out, _ = self.p.communicate(timeout=30)
         if self.p.returncode != 0:
             raise SystemExit(f"bench_looplag_probe failed ({self.p.returncode})")
-        return {top: n for top, n in json.loads(out)["hist_us"]}
+        return lag_hists(json.loads(out))
 
 
 def regular_graph(n, d, rng):
@@ -570,8 +587,12 @@ def main():
             for reason, k in ct.gossip(d).get("rejected", {}).items():
                 refused[reason] = refused.get(reason, 0) + k
         print(f"reports refused by admission on all nodes: {refused or 'none'}", flush=True)
-        lq = [hist_quantiles(b, a)[0] for b, a in zip(lag0, lag1)]
-        iq = [hist_quantiles({}, h)[0] for h in probe_hists]
+        lq = [hist_quantiles(b["all"], a["all"])[0] for b, a in zip(lag0, lag1)]
+        iq = [hist_quantiles({}, h["all"])[0] for h in probe_hists]
+        oq = [hist_quantiles(b["own"], a["own"])[0] for b, a in zip(lag0, lag1)]
+        ioq = [hist_quantiles({}, h["own"])[0] for h in probe_hists]
+        share = [wait_share(b, a) for b, a in zip(lag0, lag1)]
+        ishare = [wait_share({}, h) for h in probe_hists]
         worst = max(range(n), key=lambda i: lq[i][1])
         iworst = max(range(len(iq)), key=lambda i: iq[i][1])
         print(f"loop lag during the burst (a 1 ms timer; bucket edges, <= 12.5 % high): worst "
@@ -595,6 +616,25 @@ def main():
               f"{max(x[2] for x in lq) / max(x[2] for x in iq):.2f}, median max "
               f"{pct([x[2] for x in lq], 50) / imax:.2f} (1.00: as punctual as a loop that does "
               f"nothing)", flush=True)
+        oworst = max(range(n), key=lambda i: oq[i][1])
+        print(f"own loop lag during the burst (each delay less the loop thread's run-queue "
+              f"wait meanwhile, /proc/thread-self/schedstat): worst node p50 "
+              f"{oq[oworst][0]:.2f} ms, p99 {oq[oworst][1]:.2f} ms, max "
+              f"{max(x[2] for x in oq):.1f} ms (of all nodes); median node p99 "
+              f"{pct([x[1] for x in oq], 50):.2f} ms, median node max "
+              f"{pct([x[2] for x in oq], 50):.1f} ms; nodes over p99 5 ms: "
+              f"{sum(x[1] > 5 for x in oq)}, over max 20 ms: {sum(x[2] > 20 for x in oq)}",
+              flush=True)
+        print("own loop lag per node during the burst, p50/p99/max ms: " +
+              ", ".join(f"{i}: {x[0]:.2f}/{x[1]:.2f}/{x[2]:.1f}" for i, x in enumerate(oq)),
+              flush=True)
+        print(f"idle loops' own lag meanwhile: worst p99 {max(x[1] for x in ioq):.2f} ms, max "
+              f"{max(x[2] for x in ioq):.1f} ms; median p99 {pct([x[1] for x in ioq], 50):.2f} "
+              f"ms, median max {pct([x[2] for x in ioq], 50):.1f} ms", flush=True)
+        print(f"share of the loop lag that was run-queue wait (1 - own sum / lag sum): nodes "
+              f"min {min(share):.3f}, median {pct(share, 50):.3f}; idle loops min "
+              f"{min(ishare):.3f}, median {pct(ishare, 50):.3f}; per node: " +
+              ", ".join(f"{x:.3f}" for x in share), flush=True)
 
         # 4. catch-up
         victim = n - 1

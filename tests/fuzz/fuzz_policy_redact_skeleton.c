@@ -19,6 +19,9 @@
  * Second oracle: the text, and the text cut into fields at each 0x1E byte, give exactly the
  * same outputs, token counts and drops through policy_redact_fields() (fast path) as
  * through policy_redact_fields_full() (policy/redact_test.h).
+ * Third oracle: where the quick check ahead of the fast path (policy_redact_quick()) says
+ * those fields name nobody, the full path redacts nothing in them and
+ * policy_redact_names_fields() finds no member.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -213,6 +216,22 @@ static void same_paths(const struct policy_redactor *rd, const struct text *t)
 		return;
 	if (rc[0] != rc[1])
 		abort();
+	{
+		const char *s[FIELDS_MAX];
+		size_t len[FIELDS_MAX];
+
+		for (size_t i = 0; i < n; i++) {
+			s[i] = f[0][i].in;
+			len[i] = f[0][i].len;
+		}
+		if (policy_redact_quick(rd, s, len, n) == 0) {
+			for (size_t i = 0; i < n; i++)
+				if (f[0][i].n_redacted || f[0][i].dropped)
+					abort();
+			if (policy_redact_names_fields(rd, s, len, n, NULL, NULL) == 1)
+				abort();
+		}
+	}
 	for (size_t i = 0; i < n; i++)
 		if (f[0][i].out_len != f[1][i].out_len ||
 		    f[0][i].n_redacted != f[1][i].n_redacted ||

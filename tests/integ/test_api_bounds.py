@@ -3,6 +3,9 @@
 """Issue 13, "local clients and the operator", against a real daemon:
 - 64 clients that leave a line unfinished do not lock a new client out, and are closed by
   the per-line deadline;
+- served clients that stay connected and idle do not lock a new client out either (the one
+  idle longest is closed to make room), while clients with responses still to read are
+  never closed for a new one (it gets NODE_E_OVERLOAD);
 - a 10,000-row CSV import with long descriptions goes through at the default batch size
   (the CLI splits batches by bytes as well as by count);
 - a client the node refuses (here: a uid not allowed) sees the node's NODE_E_PERM, not
@@ -62,6 +65,75 @@ def test_slow_clients():
             assert "line_timeout_s" in d.log()
     finally:
         for s in slow:
+            s.close()
+        node.cleanup()
+
+
+def late_client_answer(d):
+    """Connect, send a status request, return the first response line (a refusal is sent
+    before the node closes, so it is read even when our send found the socket closed)."""
+    with d.client(timeout=30) as c:
+        try:
+            c.send_raw(b'{"op":"status"}\n')
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        return c.recv_line()
+
+
+def test_idle_clients():
+    node = dl.Node(COMMUNITY, extra_config="[api]\nmax_connections = 4\nclient_timeout_s = 300\n"
+                   "max_output_bytes = 64k\n")
+    idle, stuck = [], []
+    try:
+        with dl.Daemon(node).start() as d:
+            first = d.client(timeout=30)
+            deadline = time.monotonic() + 60
+            # The readiness probe's connection may not be reaped yet: wait until only ours.
+            while first.call({"op": "status"})["api"]["connections"] != 1:
+                assert time.monotonic() < deadline, "the readiness probe was never reaped"
+                time.sleep(0.01)
+            idle.append(first)
+            for _ in range(3):
+                c = d.client(timeout=30)
+                assert c.call({"op": "status"})["ok"]
+                idle.append(c)
+            # Every slot holds a served, idle client. Before: a new client got
+            # NODE_E_OVERLOAD for as long as they stayed. Now it is served and the client
+            # idle longest is closed (its responses were all written: it loses nothing).
+            for _ in range(3):
+                new = d.client(timeout=30)
+                r = new.call({"op": "status"})
+                assert r["ok"], r
+                oldest = idle.pop(0)
+                assert oldest.sock.recv(1) == b"", "the idle client was not closed"
+                oldest.close()
+                idle.append(new)
+            assert "that has been idle for longest" in d.log()
+            for c in idle:
+                c.close()
+            # Clients with responses to read are never closed for a new one: 1,000
+            # pipelined requests whose responses are never read fill the socket and
+            # max_output_bytes, so each of these connections keeps unsent responses.
+            for _ in range(4):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.settimeout(30)
+                s.connect(node.socket)
+                s.sendall(b'{"op":"status"}\n' * 1000)
+                stuck.append(s)
+                assert s.recv(1, socket.MSG_PEEK)  # the node has read the requests
+            # A closed idle client not reaped yet makes room (the new one is served):
+            # poll until only the four remain, then the new one is refused.
+            deadline = time.monotonic() + 60
+            while True:
+                r = late_client_answer(d)
+                if not r.get("ok"):
+                    break
+                assert time.monotonic() < deadline, "closed clients never reaped"
+                time.sleep(0.05)
+            assert r["error"]["code"] == "NODE_E_OVERLOAD", r
+            assert d.proc.poll() is None
+    finally:
+        for s in stuck:
             s.close()
         node.cleanup()
 
@@ -170,5 +242,5 @@ def test_check_config_startup():
 
 
 if __name__ == "__main__":
-    dl.main([test_slow_clients, test_csv_long_descriptions,
+    dl.main([test_slow_clients, test_idle_clients, test_csv_long_descriptions,
              test_refused_client_sees_node_error, test_check_config_startup])

@@ -185,6 +185,10 @@ def test_flow(node, tmp):
     s = json.loads(p.stdout)
     assert s["format"] == "csv" and s["valid"] == 8 and s["invalid"] == 0, (s, p.stderr)
 
+    # status in words: the loop lag, and its own part (run-queue wait taken out)
+    st = run("status", "--socket", node.sock, check=0).stdout
+    assert "\nloop lag   p50 " in st and "\n  own      p50 " in st, st
+
 
 def test_cli_conventions(node, tmp):
     """Every command: --help on stdout with exit 0 and its own usage line; a bad option named

@@ -20,8 +20,12 @@ def extra(i):
 
 
 def test_amber_and_red_direct():
+    # Links must not die of a stalled loop (OVERLAY_FAST's 3 s dead_after_ms did at load 50+):
+    # a stopped node's link still closes at once (its socket closes) and redials are fast.
     c = ct.Cluster(4, degree=3, gossip="recon_interval_s = 1\ndirect_retry_min_ms = 200\n"
-                   "direct_retry_max_ms = 1000\n", extra_config=extra)
+                   "direct_retry_max_ms = 1000\n", extra_config=extra,
+                   overlay="keepalive_ms = 1000\ndead_after_ms = 60000\nbackoff_min_ms = 100\n"
+                   "backoff_max_ms = 800\n")
     ok = False
     try:
         c.start()
@@ -50,9 +54,11 @@ def test_amber_and_red_direct():
         for i in (1, 2):
             g = ct.gossip(c.daemons[i])
             # At least once: a copy whose ACK was lost with a closed link (a tie-break while
-            # the links come up) is sent again, and every copy received is acknowledged.
+            # the links come up) is sent again. Each report is acknowledged at least once (the
+            # origin's outbox emptied); a copy whose commit ends while no link to its sender
+            # is up gets no ACK (the sender's retry gets one), so ack_sent may trail received.
             assert g["direct"]["received"] >= 2, g
-            assert g["direct"]["ack_sent"] == g["direct"]["received"], g
+            assert 2 <= g["direct"]["ack_sent"] <= g["direct"]["received"], g
             assert not g["rejected"], g
         # Exports: AMBER marked at both recipients; RED only where export_red is on.
         ct.wait_for(lambda: "amber.direct.example" in ct.export_values(c.nodes[1]) and

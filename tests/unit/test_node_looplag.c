@@ -1,15 +1,31 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tests/unit/test_node_looplag.c — the loop-lag histogram (node/daemon/looplag.h): quantiles
- * are upper bounds within 12.5 % and never above the maximum; and the timer on a real loop
- * counts a blocked loop as lag.
+ * are upper bounds within 12.5 % and never above the maximum; the timer on a real loop
+ * counts a blocked loop as lag; and the split of that lag: a loop thread asleep on a lock
+ * counts as own lag, a loop thread that is runnable but kept off its core by another thread
+ * does not (its run-queue wait, from /proc/thread-self/schedstat, is taken out).
+ *
+ * The split tests assert presence and absence with wide margins, never punctuality: the
+ * lock is held for 50 ms after the loop thread is seen asleep on it (own lag >= 45 ms
+ * whatever the load), and the preempted loop shares one core with a spinning thread at a
+ * lower priority (its lag is mostly run-queue wait on any machine).
  */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -48,14 +64,17 @@ static void test_quantiles(void **state)
 	assert_int_equal(node_looplag_hist_quantile(&h, 0.5), 7);
 }
 
-/* The histogram in the JSON adds up to the samples, edges rising, the block in the last one. */
-static void check_json(const struct node_looplag *lag)
+/* A histogram in the JSON adds up to the samples, edges rising, the block in the last one. */
+static void check_hist_json(json_t *j, const struct node_looplag_hist *hist)
 {
-	json_t *j = node_looplag_json(lag), *h = json_object_get(j, "hist_us"), *e;
+	json_t *h = json_object_get(j, "hist_us"), *e;
 	json_int_t sum = 0, prev = -1;
 	size_t i;
 
 	assert_non_null(j);
+	assert_int_equal(json_integer_value(json_object_get(j, "samples")), (json_int_t)hist->n);
+	assert_true(json_real_value(json_object_get(j, "lag_sum_ms")) * 1000 + 0.5 >=
+		    (double)hist->sum_us);
 	assert_true(json_is_array(h) && json_array_size(h) > 0);
 	json_array_foreach(h, i, e)
 	{
@@ -67,23 +86,61 @@ static void check_json(const struct node_looplag *lag)
 		prev = top;
 		sum += n;
 	}
-	assert_int_equal(sum, (json_int_t)lag->hist.n);
-	assert_true(prev >= (json_int_t)lag->hist.max_us);
-	assert_true(prev <= (json_int_t)lag->hist.max_us * 9 / 8 + 1);
+	assert_int_equal(sum, (json_int_t)hist->n);
+	assert_true(prev >= (json_int_t)hist->max_us);
+	assert_true(prev <= (json_int_t)hist->max_us * 9 / 8 + 1);
+}
+
+/* The loop's JSON: its histogram and the own one (schedstat is required: fail without). */
+static void check_json(const struct node_looplag *lag)
+{
+	json_t *j = node_looplag_json(lag);
+
+	assert_non_null(j);
+	check_hist_json(j, &lag->hist);
+	assert_null(json_object_get(j, "own_unavailable"));
+	check_hist_json(json_object_get(j, "own"), &lag->own);
 	json_decref(j);
 }
 
-static void block_ms(uv_timer_t *t)
+/* The run-queue wait is known on this kernel; a test of the split cannot do without it. */
+static void require_schedstat(const struct node_looplag *lag)
 {
-	struct timespec ts = {0, 30 * 1000000L};
-
-	(void)t;
-	nanosleep(&ts, NULL); /* the loop thread blocked for 30 ms */
+	if (lag->sched_err)
+		fail_msg("/proc/thread-self/schedstat: %s (kernel without CONFIG_SCHED_INFO?)",
+			 strerror(lag->sched_err));
 }
 
-static void stop_loop(uv_timer_t *t)
+/*
+ * The block and the stop follow the samples counted, not the clock: on a loaded machine the
+ * process can be off its core longer than any fixed schedule (blocking at 20 ms and stopping
+ * at 100 ms of loop time failed once: a late first iteration ran every timer at once, with
+ * no sample before the block). The loop blocks once samples exist, so a firing before the
+ * block is known, and stops after firings after it.
+ */
+struct drive {
+	struct node_looplag *lag;
+	uint64_t n_at_block; /* samples when the block ended, 0 before */
+};
+
+static void block_ms(uv_timer_t *t)
 {
-	uv_stop(t->loop);
+	struct drive *d = t->data;
+	struct timespec ts = {0, 30 * 1000000L};
+
+	if (d->n_at_block || d->lag->hist.n < 3)
+		return;
+	while (nanosleep(&ts, &ts) != 0) /* the loop thread blocked for 30 ms, even if EINTR */
+		;
+	d->n_at_block = d->lag->hist.n;
+}
+
+static void stop_after_block(uv_timer_t *t)
+{
+	struct drive *d = t->data;
+
+	if (d->n_at_block && d->lag->hist.n >= d->n_at_block + 3)
+		uv_stop(t->loop);
 }
 
 static void test_blocked_loop_shows(void **state)
@@ -91,6 +148,7 @@ static void test_blocked_loop_shows(void **state)
 	uv_loop_t loop;
 	uv_timer_t blocker, stopper;
 	struct node_looplag lag;
+	struct drive d = {.lag = &lag};
 
 	(void)state;
 	assert_int_equal(uv_loop_init(&loop), 0);
@@ -98,11 +156,15 @@ static void test_blocked_loop_shows(void **state)
 	node_looplag_start(&lag);
 	uv_timer_init(&loop, &blocker);
 	uv_timer_init(&loop, &stopper);
-	uv_timer_start(&blocker, block_ms, 20, 0);
-	uv_timer_start(&stopper, stop_loop, 100, 0);
+	blocker.data = stopper.data = &d;
+	uv_timer_start(&blocker, block_ms, 1, 1);
+	uv_timer_start(&stopper, stop_after_block, 1, 1);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	assert_true(lag.hist.n > 5);
 	assert_true(lag.hist.max_us >= 25000); /* the 30 ms block, less timer slack */
+	require_schedstat(&lag);
+	assert_true(lag.own.n == lag.hist.n);
+	assert_true(lag.own.max_us >= 25000); /* asleep, not waiting for a core */
 	uv_close((uv_handle_t *)&blocker, NULL);
 	uv_close((uv_handle_t *)&stopper, NULL);
 	check_json(&lag);
@@ -111,11 +173,266 @@ static void test_blocked_loop_shows(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* node_looplag_run_delay() reads the second field of "N N N\n", and refuses anything else. */
+static void test_run_delay_parse(void **state)
+{
+	static const char *bad[] = {"",		"12",	   "12 ",
+				    "12 x 3\n", " 12 3\n", "12 99999999999999999999 1\n"};
+	FILE *f = tmpfile();
+	uint64_t ns = 0;
+
+	(void)state;
+	assert_non_null(f);
+	assert_true(fputs("123456789 987654321 42\n", f) >= 0 && fflush(f) == 0);
+	assert_int_equal(node_looplag_run_delay(fileno(f), &ns), 0);
+	assert_int_equal(ns, 987654321ull);
+	fclose(f);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		f = tmpfile();
+		assert_non_null(f);
+		assert_true(fputs(bad[i], f) >= 0 && fflush(f) == 0);
+		if (node_looplag_run_delay(fileno(f), &ns) != -EINVAL)
+			fail_msg("accepted \"%s\"", bad[i]);
+		fclose(f);
+	}
+	assert_int_equal(node_looplag_run_delay(-1, &ns), -EBADF);
+}
+
+/* With schedstat unavailable, "own" is absent and the reason is given. */
+static void test_own_unavailable(void **state)
+{
+	uv_loop_t loop;
+	struct node_looplag lag;
+	json_t *j;
+
+	(void)state;
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(node_looplag_init(&lag, &loop), 0);
+	lag.sched_err = ENOENT; /* what node_looplag_start() records when the file is missing */
+	j = node_looplag_json(&lag);
+	assert_non_null(j);
+	assert_null(json_object_get(j, "own"));
+	assert_non_null(
+		strstr(json_string_value(json_object_get(j, "own_unavailable")), strerror(ENOENT)));
+	assert_non_null(json_object_get(j, "lag_p99_ms"));
+	json_decref(j);
+	node_looplag_close(&lag);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* The state letter of thread @tid of this process (/proc/self/task/TID/stat), '?' if unread. */
+static char thread_state(pid_t tid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t k;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return '?';
+	k = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[k] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+struct holder {
+	pthread_mutex_t m;
+	sem_t held, locking;
+	pid_t loop_tid;
+	int err;
+	struct drive drv; /* lock once samples exist, stop after firings after it */
+};
+
+/* Holds the lock until the loop thread has been seen asleep on it, then 50 ms more. */
+static void *hold_lock(void *arg)
+{
+	struct holder *h = arg;
+	struct timespec ms1 = {0, 1000000L}, ms50 = {0, 50 * 1000000L};
+	int i;
+
+	pthread_mutex_lock(&h->m);
+	sem_post(&h->held);
+	while (sem_wait(&h->locking) != 0)
+		;
+	/* After posting, the loop thread's next sleep is on the lock (10 s: a broken test). */
+	for (i = 0; i < 10000 && thread_state(h->loop_tid) != 'S'; i++)
+		nanosleep(&ms1, NULL);
+	if (i == 10000)
+		h->err = ETIMEDOUT;
+	nanosleep(&ms50, NULL);
+	pthread_mutex_unlock(&h->m);
+	return NULL;
+}
+
+static void take_lock(uv_timer_t *t)
+{
+	struct holder *h = t->data;
+
+	if (h->drv.n_at_block || h->drv.lag->hist.n < 3)
+		return;
+	sem_post(&h->locking);
+	pthread_mutex_lock(&h->m); /* asleep until the holder lets go */
+	pthread_mutex_unlock(&h->m);
+	h->drv.n_at_block = h->drv.lag->hist.n;
+}
+
+/* A callback asleep on a lock for 50 ms shows as own lag: the thread was not runnable. */
+static void test_lock_wait_is_own(void **state)
+{
+	uv_loop_t loop;
+	uv_timer_t locker, stopper;
+	struct node_looplag lag;
+	struct holder h = {.m = PTHREAD_MUTEX_INITIALIZER, .loop_tid = gettid()};
+	pthread_t th;
+
+	(void)state;
+	assert_int_equal(sem_init(&h.held, 0, 0), 0);
+	assert_int_equal(sem_init(&h.locking, 0, 0), 0);
+	assert_int_equal(pthread_create(&th, NULL, hold_lock, &h), 0);
+	while (sem_wait(&h.held) != 0)
+		;
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(node_looplag_init(&lag, &loop), 0);
+	node_looplag_start(&lag);
+	require_schedstat(&lag);
+	uv_timer_init(&loop, &locker);
+	uv_timer_init(&loop, &stopper);
+	h.drv.lag = &lag;
+	locker.data = &h;
+	stopper.data = &h.drv;
+	uv_timer_start(&locker, take_lock, 1, 1);
+	uv_timer_start(&stopper, stop_after_block, 1, 1);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(h.err, 0);
+	assert_true(lag.hist.max_us >= 45000);
+	require_schedstat(&lag);
+	if (lag.own.max_us < 45000)
+		fail_msg("own lag max %llu us for a 50 ms wait on a lock (lag max %llu us)",
+			 (unsigned long long)lag.own.max_us, (unsigned long long)lag.hist.max_us);
+	check_json(&lag);
+	uv_close((uv_handle_t *)&locker, NULL);
+	uv_close((uv_handle_t *)&stopper, NULL);
+	node_looplag_close(&lag);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	sem_destroy(&h.held);
+	sem_destroy(&h.locking);
+}
+
+struct crowd {
+	cpu_set_t cpu; /* the one core both threads share */
+	atomic_int stop;
+	struct node_looplag lag;
+	int err;
+};
+
+/* Spins on the shared core at the default priority until told to stop. */
+static void *spin(void *arg)
+{
+	struct crowd *c = arg;
+
+	if (pthread_setaffinity_np(pthread_self(), sizeof(c->cpu), &c->cpu) != 0)
+		c->err = EPERM;
+	while (!c->stop)
+		;
+	return NULL;
+}
+
+/*
+ * Stops the loop once it has lost CROWDED_LAG_US to the spinning thread, or after
+ * CROWDED_MAX firings (then the test fails: the loop was not kept off its core). Counted,
+ * not timed (see struct drive).
+ */
+#define CROWDED_LAG_US 100000
+#define CROWDED_MAX 5000
+static void stop_when_crowded(uv_timer_t *t)
+{
+	const struct node_looplag *lag = t->data;
+
+	if (lag->hist.sum_us >= CROWDED_LAG_US || lag->hist.n >= CROWDED_MAX)
+		uv_stop(t->loop);
+}
+
+/*
+ * A loop thread at nice 19 on the spinning thread's core: runnable but mostly without its
+ * core. Its lag is large, its own lag is not.
+ */
+static void *crowded_loop(void *arg)
+{
+	struct crowd *c = arg;
+	uv_loop_t loop;
+	uv_timer_t stopper;
+
+	if (pthread_setaffinity_np(pthread_self(), sizeof(c->cpu), &c->cpu) != 0 ||
+	    setpriority(PRIO_PROCESS, (id_t)gettid(), 19) != 0 || uv_loop_init(&loop) != 0 ||
+	    node_looplag_init(&c->lag, &loop) != 0) {
+		c->err = errno ? errno : EINVAL;
+		return NULL;
+	}
+	node_looplag_start(&c->lag);
+	uv_timer_init(&loop, &stopper);
+	stopper.data = &c->lag;
+	uv_timer_start(&stopper, stop_when_crowded, 1, 1);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_close((uv_handle_t *)&stopper, NULL);
+	node_looplag_close(&c->lag);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&loop) != 0)
+		c->err = EBUSY;
+	return NULL;
+}
+
+static void test_preempted_is_not_own(void **state)
+{
+	struct crowd c;
+	cpu_set_t mine;
+	pthread_t hog, looper;
+	int cpu = 0;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(pthread_getaffinity_np(pthread_self(), sizeof(mine), &mine), 0);
+	while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &mine))
+		cpu++;
+	assert_true(cpu < CPU_SETSIZE);
+	CPU_ZERO(&c.cpu);
+	CPU_SET(cpu, &c.cpu);
+	assert_int_equal(pthread_create(&hog, NULL, spin, &c), 0);
+	assert_int_equal(pthread_create(&looper, NULL, crowded_loop, &c), 0);
+	assert_int_equal(pthread_join(looper, NULL), 0);
+	c.stop = 1;
+	assert_int_equal(pthread_join(hog, NULL), 0);
+	assert_int_equal(c.err, 0);
+	require_schedstat(&c.lag);
+	assert_true(c.lag.hist.n > 0 && c.lag.own.n == c.lag.hist.n);
+	/* It was kept off its core (100 ms of lag within 5,000 firings), not by itself. */
+	if (c.lag.hist.sum_us < CROWDED_LAG_US || c.lag.own.sum_us * 4 > c.lag.hist.sum_us)
+		fail_msg("lag %llu us in %llu firings (max %llu), own %llu us (max %llu)",
+			 (unsigned long long)c.lag.hist.sum_us, (unsigned long long)c.lag.hist.n,
+			 (unsigned long long)c.lag.hist.max_us,
+			 (unsigned long long)c.lag.own.sum_us,
+			 (unsigned long long)c.lag.own.max_us);
+	print_message("preempted loop: lag sum %llu us (max %llu) in %llu firings, own sum %llu us "
+		      "(max %llu)\n",
+		      (unsigned long long)c.lag.hist.sum_us, (unsigned long long)c.lag.hist.max_us,
+		      (unsigned long long)c.lag.hist.n, (unsigned long long)c.lag.own.sum_us,
+		      (unsigned long long)c.lag.own.max_us);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_quantiles),
 		cmocka_unit_test(test_blocked_loop_shows),
+		cmocka_unit_test(test_run_delay_parse),
+		cmocka_unit_test(test_own_unavailable),
+		cmocka_unit_test(test_lock_wait_is_own),
+		cmocka_unit_test(test_preempted_is_not_own),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

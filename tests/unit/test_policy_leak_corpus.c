@@ -32,6 +32,7 @@
 #define MAX_MEMBERS 8
 #define MAX_FIELDS 8
 #define MAX_NEEDLES 256
+#define COMPARE_MAX 48 /* fields in one comparison of the paths */
 
 struct corpus_member {
 	char name[64];
@@ -475,7 +476,26 @@ static void test_corpus(void **state)
 /* Fast path against full path: what the two gave for one set of fields. */
 struct paths {
 	size_t compared, decided; /* decided: the fast path alone gave the result */
+	size_t quick;		  /* the quick check found that they name nobody */
 };
+
+/*
+ * The quick check's promise on @n fields: when it says they name nobody, the full path finds
+ * no member in them (any order, any pair). Returns what it said (0: nobody).
+ */
+static int quick_sound(const char *const *in, const size_t *len, size_t n)
+{
+	int q = policy_redact_quick(rd, in, len, n);
+
+	assert_true(q == 0 || q == 1);
+	if (q == 0 && policy_redact_names_fields(rd, in, len, n, NULL, NULL) != 0) {
+		fprintf(stderr, "QUICK CHECK MISSED A NAME in %zu fields:\n", n);
+		for (size_t k = 0; k < n; k++)
+			fprintf(stderr, "  [%.*s]\n", (int)len[k], in[k]);
+		fail();
+	}
+	return q;
+}
 
 /*
  * Redact @n fields @in through policy_redact_fields() (fast path, handing over when it
@@ -485,10 +505,10 @@ struct paths {
  */
 static void compare(const char *const *in, const size_t *len, size_t n, struct paths *st)
 {
-	struct policy_redact_field f[3][MAX_FIELDS * 2];
+	struct policy_redact_field f[3][COMPARE_MAX];
 	int rc[3];
 
-	assert_true(n <= MAX_FIELDS * 2);
+	assert_true(n <= COMPARE_MAX);
 	for (int p = 0; p < 3; p++)
 		for (size_t i = 0; i < n; i++) {
 			f[p][i] = (struct policy_redact_field){.in = in[i], .len = len[i]};
@@ -503,6 +523,13 @@ static void compare(const char *const *in, const size_t *len, size_t n, struct p
 	assert_true(rc[2] == 0 || rc[2] == 1);
 	st->compared++;
 	st->decided += rc[2] == 0;
+	if (quick_sound(in, len, n) == 0) {
+		st->quick++;
+		for (size_t i = 0; i < n; i++)
+			assert_true(f[0][i].n_redacted == 0 && !f[0][i].dropped &&
+				    f[0][i].out_len == len[i] &&
+				    memcmp(f[0][i].out, in[i], len[i]) == 0);
+	}
 	for (int p = 1; p < 3; p++) {
 		if (p == 2 && rc[2] == 1)
 			break;
@@ -573,8 +600,8 @@ static void test_paths_corpus(void **state)
 	}
 	free(text);
 	printf("fast path vs full path, leak corpus: %zu comparisons, %zu decided by the fast "
-	       "path alone, all equal\n",
-	       st.compared, st.decided);
+	       "path alone (%zu by its quick check), all equal\n",
+	       st.compared, st.decided, st.quick);
 	assert_true(st.compared >= 600);
 	assert_true(st.decided * 2 >= st.compared);
 }
@@ -697,18 +724,210 @@ static void test_paths_random(void **state)
 		compare(in, len, n, &st);
 	}
 	printf("fast path vs full path, random texts: %zu comparisons, %zu decided by the fast "
-	       "path alone, all equal\n",
-	       st.compared, st.decided);
+	       "path alone (%zu by its quick check), all equal\n",
+	       st.compared, st.decided, st.quick);
 	/* names cut across fields are handed to the full path; the rest must be compared */
 	assert_true(st.decided * 4 >= st.compared);
+}
+
+/*
+ * The ASCII spellings of every member's names, aliases, domains, point-of-contact hosts and
+ * keys (hex whole and as the CLI prints it, colon- and space-separated, 0x, base64 and
+ * base64url) into @out (at most @max); returns how many.
+ */
+static size_t ascii_needles(char (*out)[160], size_t max)
+{
+	static const char *const forms[] = {"hex", "HEX16", "hex8",   "hexcolon8", "hexspace",
+					    "0x",  "b64",   "b64url", "b64_20"};
+	size_t n = 0;
+
+	for (size_t m = 0; m < n_cm; m++) {
+		const struct corpus_member *c = &cm[m];
+
+		if (n < max)
+			snprintf(out[n++], 160, "%.150s", c->name);
+		for (size_t i = 0; i < c->n_aliases && n < max; i++)
+			snprintf(out[n++], 160, "%.150s", c->aliases[i]);
+		for (size_t i = 0; i < c->n_domains && n < max; i++)
+			snprintf(out[n++], 160, "%.150s", c->domains[i]);
+		for (size_t i = 0; i < c->n_poc && n < max; i++)
+			snprintf(out[n++], 160, "%.150s", c->poc[i]);
+		for (size_t k = 0; k < 3; k++)
+			for (size_t f = 0; f < sizeof(forms) / sizeof(forms[0]) && n < max; f++)
+				key_form(out[n++], 160, c->keys[k], forms[f]);
+	}
+	return n;
+}
+
+/* The quick check on @n fields, and on every 5th call the whole comparison of the paths. */
+static void check_case(const char *const *in, const size_t *len, size_t n, struct paths *st,
+		       size_t *named)
+{
+	int q = quick_sound(in, len, n);
+
+	st->quick += q == 0;
+	*named += policy_redact_names_fields(rd, in, len, n, NULL, NULL) == 1;
+	if (st->compared++ % 5 == 0) {
+		struct paths sub = {0};
+
+		compare(in, len, n, &sub);
+	}
+}
+
+/*
+ * The quick check against the full path where it is most likely to err: every member
+ * spelling split at every position into two fields (in order, reversed, with a field
+ * between them, with words around), split into three fields, and every near miss (a
+ * character changed, dropped or doubled). Where it says "nobody", the full path must agree;
+ * it must also say it often enough to matter (near misses mostly name nobody).
+ */
+static void test_quick_splits(void **state)
+{
+	static char needle[MAX_NEEDLES][160];
+	size_t n_nd = ascii_needles(needle, MAX_NEEDLES), named = 0, near = 0, near_quick = 0;
+	struct paths st = {0};
+
+	(void)state;
+	assert_true(n_nd >= 40);
+	for (size_t k = 0; k < n_nd; k++) {
+		const char *w = needle[k];
+		size_t wl = strlen(w);
+
+		for (size_t cut = 1; cut < wl; cut++) {
+			char a[200], b[200];
+			const char *in[3];
+			size_t len[3];
+
+			in[0] = w;
+			len[0] = cut;
+			in[1] = w + cut;
+			len[1] = wl - cut;
+			check_case(in, len, 2, &st, &named);
+			in[0] = w + cut;
+			len[0] = wl - cut;
+			in[1] = w;
+			len[1] = cut;
+			check_case(in, len, 2, &st, &named);
+			in[0] = w;
+			len[0] = cut;
+			in[1] = "phishing";
+			len[1] = 8;
+			in[2] = w + cut;
+			len[2] = wl - cut;
+			check_case(in, len, 3, &st, &named);
+			len[0] = (size_t)snprintf(a, sizeof(a), "seen at %.*s", (int)cut, w);
+			len[1] = (size_t)snprintf(b, sizeof(b), "%s today", w + cut);
+			in[0] = a;
+			in[1] = b;
+			check_case(in, len, 2, &st, &named);
+			for (size_t cut2 = cut + 1; wl <= 24 && cut2 < wl; cut2++) {
+				in[0] = w;
+				len[0] = cut;
+				in[1] = w + cut;
+				len[1] = cut2 - cut;
+				in[2] = w + cut2;
+				len[2] = wl - cut2;
+				check_case(in, len, 3, &st, &named);
+			}
+		}
+		for (size_t i = 0; i < wl; i++)
+			for (int how = 0; how < 3; how++) {
+				char t[200];
+				const char *one = t;
+				size_t o = 0, before = st.quick;
+
+				memcpy(t, w, i);
+				o = i;
+				if (how == 0)
+					t[o++] = w[i] == 'q' ? 'z' : 'q';
+				else if (how == 2)
+					o += (size_t)snprintf(t + o, 3, "%c%c", w[i], w[i]);
+				memcpy(t + o, w + i + 1, wl - i - 1);
+				o += wl - i - 1;
+				check_case(&one, &o, 1, &st, &named);
+				near++;
+				near_quick += st.quick > before;
+			}
+	}
+	printf("quick check, %zu member spellings split and misspelt: %zu cases, %zu naming a "
+	       "member (none said clean), %zu of %zu near misses settled by the quick check\n",
+	       n_nd, st.compared, named, near_quick, near);
+	assert_true(named * 2 >= st.compared - near);
+	/* a change after the first letters keeps the first gram: the fast path decides those */
+	assert_true(near_quick * 10 >= near);
+}
+
+/* A word of ASCII prose for the long texts. */
+static const char *prose(uint64_t *x)
+{
+	static const char *const w[] = {"phishing ", "loader ", "campaign ", "beaconing ",
+					"sandbox, ", "the ",	"energy ",   "sector; ",
+					"C2 ",	     "over ",	"HTTPS ",    "(ISO) ",
+					"100% ",     "a < b ",	"R&D ",	     "fast-flux. ",
+					"[1] ",	     "{json} ", "wave ",     "hashes "};
+
+	return w[rnd(x) % (sizeof(w) / sizeof(w[0]))];
+}
+
+/*
+ * Long texts (past the quick check's stack buffers) and views of many fields (past its
+ * stack field arrays): a spelling at the start, the end, across the end of one long field
+ * and the start of another, between two tags 30 apart; and the same without it.
+ */
+static void test_quick_long(void **state)
+{
+	static char needle[MAX_NEEDLES][160];
+	size_t n_nd = ascii_needles(needle, MAX_NEEDLES), named = 0;
+	struct paths st = {0};
+	uint64_t x = 0x2545F4914F6CDD1Dull;
+
+	(void)state;
+	for (size_t k = 0; k < n_nd; k += 3) {
+		const char *w = needle[k];
+		size_t wl = strlen(w), cut = wl / 2;
+		static char a[6000], b[6000];
+		const char *in[40], *one = a;
+		size_t len[40], la = 0, lb = 0;
+
+		while (la < 3000)
+			la += (size_t)snprintf(a + la, sizeof(a) - la, "%s", prose(&x));
+		lb = la;
+		la += (size_t)snprintf(a + la, sizeof(a) - la, "%.*s", (int)cut, w);
+		lb = (size_t)snprintf(b, sizeof(b), "%s %.*s", w + cut, (int)lb, a);
+		in[0] = a;
+		len[0] = la;
+		in[1] = b;
+		len[1] = lb;
+		check_case(in, len, 2, &st, &named);
+		check_case(&one, &la, 1, &st, &named);
+		len[0] = la - cut;
+		check_case(in, len, 1, &st, &named);
+		for (size_t t = 0; t < 40; t++) {
+			in[t] = prose(&x);
+			len[t] = strlen(in[t]) - 1;
+		}
+		in[3] = w;
+		len[3] = cut;
+		in[33] = w + cut;
+		len[33] = wl - cut;
+		check_case(in, len, 40, &st, &named);
+		in[33] = "loader";
+		len[33] = 6;
+		check_case(in, len, 40, &st, &named);
+	}
+	printf("quick check, long texts and many fields: %zu cases, %zu naming a member, %zu "
+	       "settled by the quick check\n",
+	       st.compared, named, st.quick);
+	assert_true(named >= n_nd / 3);
+	assert_true(st.quick > 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_corpus),
-		cmocka_unit_test(test_paths_corpus),
-		cmocka_unit_test(test_paths_random),
+		cmocka_unit_test(test_corpus),	     cmocka_unit_test(test_paths_corpus),
+		cmocka_unit_test(test_paths_random), cmocka_unit_test(test_quick_splits),
+		cmocka_unit_test(test_quick_long),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "policy/redact.h"
+#include "policy/skeleton.h"
 #include "proto/mp.h"
 #include "proto/roster.h"
 
@@ -450,6 +451,89 @@ static void test_fields_any_order(void **state)
 	policy_redact_free(rd);
 }
 
+static uint64_t xorshift(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/*
+ * policy_skeleton_ascii() against policy_skeleton_map(): on random texts built from letters,
+ * digits, separators and every kind of markup (decoded, or only looking like it), whatever
+ * it reads must be exactly what POLICY_SKEL_CPS maps (code points, boundaries, nothing
+ * decoded), and the full map's code points with its boundaries a subset; what it refuses
+ * must include every unit that decoding reads.
+ */
+static void test_skeleton_ascii(void **state)
+{
+	static const char *const parts[] = {
+		"CERT",	    "Alpha",	"alpha", "0x",	  "1l",	   "I",	      "m",     "rn",
+		"x",	    "42",	" ",	 "-",	  ".",	   ",",	      ";",     "'",
+		"\t",	    "_",	"(",	 ")",	  "[",	   "]",	      "{",     "}",
+		"<",	    ">",	"&",	 "%",	  "\\",	   "|",	      ":",     "/",
+		"@",	    "[member]", "[dot]", "(at)",  "{DOT}", "[do]",    "(a)",   "%41",
+		"%2541",    "%zz",	"%4",	 "&amp;", "&#65;", "&x",      "& b",   "&;",
+		"<b>",	    "</i>",	"< b",	 "<1",	  "<!--",  "\\u0041", "\\x41", "\\q",
+		"\xc3\xa9", "\xff",	"Ab",	 "aB",	  "AB1c",  "\x7f",    "\x01"};
+	const struct policy_skeleton *sk = policy_skeleton_shared();
+	uint64_t x = 0x1234abcd5678ef01ull;
+	size_t read = 0, refused = 0;
+
+	(void)state;
+	assert_non_null(sk);
+	for (int c = 0; c < 20000; c++) {
+		char text[256];
+		uint8_t cp[256], bnd[256];
+		size_t o = 0, n_parts = 1 + xorshift(&x) % 12;
+		struct policy_skel_text t = {0}, full = {0};
+		long n;
+
+		for (size_t p = 0; p < n_parts; p++)
+			o += (size_t)snprintf(
+				text + o, sizeof(text) - o, "%s",
+				parts[xorshift(&x) % (sizeof(parts) / sizeof(*parts))]);
+		n = policy_skeleton_ascii(sk, text, o, cp, bnd);
+		if (n < 0) {
+			refused++;
+			continue;
+		}
+		read++;
+		assert_int_equal(policy_skeleton_map(sk, text, o, 0, POLICY_SKEL_CPS, &t), 0);
+		assert_int_equal(policy_skeleton_map(sk, text, o, 0, 0, &full), 0);
+		assert_int_equal(t.len, (size_t)n);
+		assert_int_equal(full.len, (size_t)n);
+		assert_int_equal(t.n_decoded, 0);
+		assert_int_equal(full.n_decoded, 0);
+		for (size_t i = 0; i < (size_t)n; i++) {
+			assert_int_equal(t.cp[i], cp[i]);
+			assert_int_equal(full.cp[i], cp[i]);
+			assert_int_equal(t.bnd[i], bnd[i]);
+			if (full.bnd[i] != POLICY_SKEL_NONE)
+				assert_int_not_equal(bnd[i], POLICY_SKEL_NONE);
+		}
+		policy_skel_text_deinit(&t);
+		policy_skel_text_deinit(&full);
+	}
+	printf("policy_skeleton_ascii: %zu texts read as POLICY_SKEL_CPS maps them, %zu "
+	       "refused\n",
+	       read, refused);
+	assert_true(read >= 2000 && refused >= 2000);
+	/* every unit that decoding reads is refused, alone and inside text */
+	for (size_t i = 0; i < sizeof(parts) / sizeof(*parts); i++) {
+		struct policy_skel_text t = {0};
+		char text[64];
+		uint8_t cp[64], bnd[64];
+		int len = snprintf(text, sizeof(text), "a %s b", parts[i]);
+
+		assert_int_equal(policy_skeleton_map(sk, text, (size_t)len, 0, 0, &t), 0);
+		if (t.n_decoded > 0 || (uint8_t)parts[i][0] >= 0x80)
+			assert_int_equal(policy_skeleton_ascii(sk, text, (size_t)len, cp, bnd), -1);
+		policy_skel_text_deinit(&t);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -458,6 +542,7 @@ int main(void)
 		cmocka_unit_test(test_several_rosters), cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_binary_input),	cmocka_unit_test(test_expanding_units),
 		cmocka_unit_test(test_shared_prefixes), cmocka_unit_test(test_fields_any_order),
+		cmocka_unit_test(test_skeleton_ascii),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
