@@ -666,8 +666,8 @@ static void test_graft_waits_for_moving_tree(void **state)
 	assert_int_equal(proto_gossip_on_ihave(g, 2, (const uint8_t(*)[32])p, 2, 3000), 0);
 	for (t = 3050; t <= 4200; t += 50) {
 		if (t == 3500)
-			assert_int_equal(
-				proto_gossip_on_ihave(g, 1, (const uint8_t(*)[32])q, 1, t), 0);
+			assert_int_equal(proto_gossip_on_ihave(g, 1, (const uint8_t(*)[32])q, 1, t),
+					 0);
 		if (t == 3550) {
 			assert_int_equal(proto_gossip_on_push(g, 0, q, 5, t), PROTO_GOSSIP_NEW);
 			assert_int_equal(proto_gossip_forward(g, q, t), 0);
@@ -682,7 +682,8 @@ static void test_graft_waits_for_moving_tree(void **state)
 		/* Passed over: grafted after q came, within a stall and the grid (and jitter). */
 		assert_true(t > 3550);
 		for (size_t k = 0; k < x.a[i].n; k++)
-			grafted += !memcmp(x.a[i].ids[k], p[0], 32) + !memcmp(x.a[i].ids[k], p[1], 32);
+			grafted +=
+				!memcmp(x.a[i].ids[k], p[0], 32) + !memcmp(x.a[i].ids[k], p[1], 32);
 	}
 	assert_int_equal(grafted, 2);
 	proto_gossip_free(g);
