@@ -836,13 +836,15 @@ static __attribute__((noinline)) size_t ascii_separator(const struct policy_skel
  * nothing in n_decoded. Everything else gives up.
  */
 long policy_skeleton_ascii(const struct policy_skeleton *sk, const char *text, size_t len,
-			   uint8_t *cp, uint8_t *bnd)
+			   uint8_t *cp, uint8_t *bnd, uint32_t *at)
 {
 	const uint8_t *in = (const uint8_t *)text;
 	const uint32_t *tab = sk->ascii;
 	uint32_t st = ASCII_PEND << 8; /* a HARD boundary owed at the start, as b.pend there */
 	size_t o = 0;
 
+	if (len > UINT32_MAX)
+		return -1;
 	for (size_t i = 0; i < len; i++) {
 		uint32_t e = tab[st | in[i]];
 
@@ -858,6 +860,7 @@ long policy_skeleton_ascii(const struct policy_skeleton *sk, const char *text, s
 		/* written for a separator too (o < len), and overwritten by the next code point */
 		cp[o] = (uint8_t)e;
 		bnd[o] = (uint8_t)(e >> 8);
+		at[o] = (uint32_t)i;
 		o += e >> 16 & 1;
 		st = e >> 20;
 	}
