@@ -22,6 +22,7 @@
 
 #include "node/common/log.h"
 #include "node/common/prio.h"
+#include "node/common/workq.h"
 #include "proto/error.h"
 
 #define READ_CHUNK (64 * 1024)
@@ -465,7 +466,7 @@ static void handle_line(struct conn *c, const char *line, size_t n)
 			j->line = line;
 			j->n = n;
 			j->work.data = j;
-			if (uv_queue_work(c->api->loop, &j->work, parse_work, parse_done) == 0) {
+			if (node_workq_queue(c->api->loop, &j->work, parse_work, parse_done) == 0) {
 				c->refs++;
 				c->busy = true;
 				return;

@@ -30,6 +30,7 @@
 #include "node/common/prio.h"
 #include "node/common/tagvocab.h"
 #include "node/common/warnlists.h"
+#include "node/common/workq.h"
 #include "node/daemon/daemon_int.h"
 #include "node/daemon/exporter.h"
 #include "node/daemon/ingest.h"
@@ -762,7 +763,7 @@ void node_daemon_reload_start(struct node_daemon *d)
 	d->reloading = true;
 	node_notifyf("RELOADING=1\nSTATUS=reloading %s", d->config_path);
 	log_info("reloading %s", d->config_path);
-	if (uv_queue_work(&d->loop, &j->work, reload_work, reload_done)) {
+	if (node_workq_queue(&d->loop, &j->work, reload_work, reload_done)) {
 		d->reloading = false;
 		free(j);
 		node_notify("READY=1");
@@ -823,7 +824,7 @@ static void on_housekeeping(uv_timer_t *t)
 	j->now = node_daemon_now_ms();
 	j->work.data = j;
 	d->expiring = true;
-	if (uv_queue_work(&d->loop, &j->work, expire_work, expire_done)) {
+	if (node_workq_queue(&d->loop, &j->work, expire_work, expire_done)) {
 		d->expiring = false;
 		free(j);
 	}
@@ -1348,6 +1349,7 @@ static void teardown(struct node_daemon *d)
 int node_daemon_run(const char *config_path)
 {
 	struct node_daemon *d = calloc(1, sizeof(*d));
+	unsigned threads;
 	int code, err;
 
 	if (!d) {
@@ -1355,7 +1357,8 @@ int node_daemon_run(const char *config_path)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	log_info("thread pool: %u threads", node_pool_init()); /* before anything is queued */
+	threads = node_pool_init(); /* before anything is queued */
+	log_info("thread pool: %u threads", threads);
 	d->config_path = config_path;
 	d->start_ms = node_daemon_now_ms();
 	err = uv_loop_init(&d->loop);
@@ -1364,6 +1367,9 @@ int node_daemon_run(const char *config_path)
 		free(d);
 		return 1;
 	}
+	err = node_workq_attach(&d->loop, threads);
+	if (err)
+		log_warning("jobs go to libuv's thread pool: %s", strerror(-err));
 	node_pool_lane_init(&d->reads, &d->loop, READS_IN_POOL);
 	code = start(d);
 	if (code == 0) {
@@ -1386,6 +1392,8 @@ int node_daemon_run(const char *config_path)
 		d->api = NULL;
 		close_own_handles(d);
 	}
+	uv_run(&d->loop, UV_RUN_DEFAULT);
+	node_workq_detach(&d->loop); /* no job is in flight: it would have kept uv_run() going */
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 
 	teardown(d);

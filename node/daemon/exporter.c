@@ -19,6 +19,7 @@
 
 #include "node/common/log.h"
 #include "node/common/prio.h"
+#include "node/common/workq.h"
 #include "node/daemon/rerender.h"
 #include "node/format/request.h"
 #include "policy/egress.h"
@@ -619,7 +620,7 @@ static void start_sync(struct node_exporter *e, struct node_snap *snap)
 	job->snap = node_snap_ref(snap);
 	job->work.data = job;
 	e->running = true;
-	int r = uv_queue_work(e->loop, &job->work, sync_work, sync_done);
+	int r = node_workq_queue(e->loop, &job->work, sync_work, sync_done);
 	assert(r == 0);
 	(void)r;
 }

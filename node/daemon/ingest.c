@@ -19,6 +19,7 @@
 
 #include "node/common/log.h"
 #include "node/common/prio.h"
+#include "node/common/workq.h"
 #include "node/daemon/pool.h"
 #include "policy/warnlist.h"
 #include "proto/crypto.h"
@@ -618,8 +619,8 @@ static void start_commit(struct node_ingest *ing)
 	ing->ready = NULL;
 	ing->ready_tail = &ing->ready;
 	ing->committing = true;
-	/* uv_queue_work() fails only for a NULL work callback. */
-	int r = uv_queue_work(ing->loop, &cm->work, commit_work, commit_done);
+	/* node_workq_queue() fails only for a NULL work callback. */
+	int r = node_workq_queue(ing->loop, &cm->work, commit_work, commit_done);
 	assert(r == 0);
 	(void)r;
 }

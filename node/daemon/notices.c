@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "node/common/log.h"
+#include "node/common/workq.h"
 #include "node/format/form.h"
 #include "node/format/member.h"
 #include "policy/egress.h"
@@ -803,7 +804,7 @@ static void kick(struct node_notices *n)
 	j->ops = n->head;
 	j->now = wall_ms();
 	j->w.data = j;
-	if (uv_queue_work(n->loop, &j->w, job_work, job_done)) {
+	if (node_workq_queue(n->loop, &j->w, job_work, job_done)) {
 		node_snap_unref(j->snap);
 		free(j);
 		return;

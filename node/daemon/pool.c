@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "node/common/prio.h"
+#include "node/common/workq.h"
 
 #define POOL_MIN 4
 #define POOL_MAX 32
@@ -76,7 +77,7 @@ static void start(struct node_pool_lane *lane, struct node_pool_work *pw)
 {
 	lane->running++;
 	/* Fails only for a NULL work callback, which node_pool_submit() never passes. */
-	uv_queue_work(lane->loop, &pw->w, on_work, on_done);
+	node_workq_queue(lane->loop, &pw->w, on_work, on_done);
 }
 
 void node_pool_submit(struct node_pool_lane *lane, struct node_pool_work *pw, uv_work_cb work,

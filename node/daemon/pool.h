@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * node/daemon/pool.h — the budget of libuv's thread pool. Signing chunks, commits, export
- * syncs, admission jobs, API reads, large request parses, housekeeping and name resolution
- * all share one FIFO pool; without a budget a burst of one kind (twenty signing chunks of a
+ * node/daemon/pool.h — the budget of the daemon's worker threads (node/common/workq.h;
+ * libuv's pool, sized by the same call, keeps name resolution). Signing chunks, commits,
+ * export syncs, admission jobs, API reads, large request parses and housekeeping all share
+ * one FIFO pool; without a budget a burst of one kind (twenty signing chunks of a
  * 10,000-item publish, a flood of `query` requests) sits in front of a commit that a client is
  * waiting for. Each kind that can come in bursts goes through a node_pool_lane: at most @cap
  * of its jobs are in the pool at once, the rest wait in the lane's own FIFO on the loop
@@ -22,7 +23,8 @@
  * is left alone when the environment sets it, else set to the number of CPUs plus the
  * threads that wait on disks and names (NODE_POOL_IO_THREADS), between 4 and 32. Call it
  * once, before the first uv_queue_work() or uv_getaddrinfo() of the process (libuv reads
- * the variable when it starts the pool). Returns the pool size in effect.
+ * the variable when it starts the pool). Returns the pool size in effect, which the daemon
+ * gives its work queue too (node_workq_attach()).
  */
 #define NODE_POOL_IO_THREADS 6
 unsigned node_pool_init(void);

@@ -17,6 +17,7 @@
 #include "node/common/keyfile.h"
 #include "node/common/log.h"
 #include "node/common/prio.h"
+#include "node/common/workq.h"
 #include "node/daemon/exporter.h"
 #include "node/overlay/dissem.h"
 #include "node/overlay/overlay.h"
@@ -219,7 +220,7 @@ void node_daemon_voters_start(struct node_daemon *d)
 	j->r = r;
 	j->work.data = j;
 	d->voters_job = true;
-	uv_queue_work(&d->loop, &j->work, voters_work, voters_done);
+	node_workq_queue(&d->loop, &j->work, voters_work, voters_done);
 }
 
 /*
@@ -339,7 +340,7 @@ void node_daemon_withdraw_start(struct node_daemon *d)
 	atomic_init(&j->cancel, false);
 	j->work.data = j;
 	d->withdraw = j;
-	uv_queue_work(&d->loop, &j->work, withdraw_work, withdraw_done);
+	node_workq_queue(&d->loop, &j->work, withdraw_work, withdraw_done);
 }
 
 bool node_daemon_withdraw_cancel(struct node_daemon *d)
@@ -419,7 +420,7 @@ void node_daemon_netkey_expire(struct node_daemon *d)
 	j->k = d->netkeys;
 	j->work.data = j;
 	d->netkey_writing = true;
-	uv_queue_work(&d->loop, &j->work, netkey_write_work, netkey_write_done);
+	node_workq_queue(&d->loop, &j->work, netkey_write_work, netkey_write_done);
 }
 
 json_t *node_daemon_netkey_json(const struct node_daemon *d)
@@ -748,8 +749,8 @@ void node_daemon_roster_job_start(struct node_daemon *d)
 	j->work.data = j;
 	node_daemon_netkey_begin(d, &j->netkey);
 	d->roster_job = true;
-	/* uv_queue_work() fails only for a NULL work callback. */
-	uv_queue_work(&d->loop, &j->work, roster_work, roster_done);
+	/* node_workq_queue() fails only for a NULL work callback. */
+	node_workq_queue(&d->loop, &j->work, roster_work, roster_done);
 }
 
 /*

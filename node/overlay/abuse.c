@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "node/common/log.h"
+#include "node/common/workq.h"
 #include "node/format/request.h"
 #include "node/overlay/dissem_int.h"
 #include "proto/array.h"
@@ -97,7 +98,7 @@ void node_abuse_flush(struct node_dissem *d)
 	sv->r = d->abuse_unsaved;
 	sv->n = d->n_abuse_unsaved;
 	sv->w.data = sv;
-	if (uv_queue_work(d->loop, &sv->w, save_work, save_done)) {
+	if (node_workq_queue(d->loop, &sv->w, save_work, save_done)) {
 		free(sv);
 		return;
 	}

@@ -14,6 +14,7 @@
 
 #include "node/common/log.h"
 #include "node/common/prio.h"
+#include "node/common/workq.h"
 #include "node/overlay/dissem_int.h"
 #include "policy/admit.h"
 #include "policy/rate.h"
@@ -403,7 +404,7 @@ static int start_job(struct node_dissem *d)
 	j->snap = node_snap_ref(d->snap);
 	j->now_ms = node_dissem_wall_ms();
 	j->w.data = j;
-	if (uv_queue_work(d->loop, &j->w, job_work, job_done)) {
+	if (node_workq_queue(d->loop, &j->w, job_work, job_done)) {
 		/* Cannot happen with a valid loop and callbacks; keep nothing half-done. */
 		node_snap_unref(j->snap);
 		free(j->puts);

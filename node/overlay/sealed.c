@@ -34,6 +34,7 @@
 
 #include "node/common/log.h"
 #include "node/common/snap.h"
+#include "node/common/workq.h"
 #include "node/overlay/dissem_int.h"
 #include "node/overlay/overlay.h"
 #include "proto/array.h"
@@ -560,7 +561,7 @@ static void kick_open(struct node_sealed *sd, bool expire)
 	sd->open_n = j->n + j->sweep;
 	sd->sweep = false;
 	job_begin(sd);
-	if (uv_queue_work(sd->d->loop, &j->w, open_work, open_done)) {
+	if (node_workq_queue(sd->d->loop, &j->w, open_work, open_done)) {
 		sd->open_running = false;
 		sd->open_n = 0;
 		sd->sweep = j->sweep;
@@ -850,7 +851,7 @@ static void kick_in(struct node_sealed *sd)
 	j->w.data = j;
 	sd->in_running = true;
 	job_begin(sd);
-	if (uv_queue_work(sd->d->loop, &j->w, in_work, in_done)) {
+	if (node_workq_queue(sd->d->loop, &j->w, in_work, in_done)) {
 		sd->in_running = false;
 		job_end(sd);
 		node_abuse_allowances_put(sd->d, j->allow, &j->n_allow);
@@ -1031,7 +1032,7 @@ static void kick_eval(struct node_sealed *sd)
 	j->w.data = j;
 	sd->eval_running = true;
 	job_begin(sd);
-	if (uv_queue_work(sd->d->loop, &j->w, eval_work, eval_done)) {
+	if (node_workq_queue(sd->d->loop, &j->w, eval_work, eval_done)) {
 		sd->eval_running = false;
 		job_end(sd);
 		free(j);
@@ -1527,7 +1528,7 @@ static void ask_finish(struct ask *a)
 	a->state = ASK_FINISHING;
 	a->w.data = a;
 	job_begin(sd);
-	if (uv_queue_work(sd->d->loop, &a->w, finish_work, finish_done)) {
+	if (node_workq_queue(sd->d->loop, &a->w, finish_work, finish_done)) {
 		job_end(sd);
 		ask_fail(a, -ENOMEM, "cannot queue the sealing job");
 	}
@@ -1575,7 +1576,7 @@ int node_dissem_seal(struct node_dissem *d, struct node_request *req, node_disse
 	sd->asks = a;
 	a->w.data = a;
 	job_begin(sd);
-	if (uv_queue_work(d->loop, &a->w, blind_work, blind_done)) {
+	if (node_workq_queue(d->loop, &a->w, blind_work, blind_done)) {
 		job_end(sd);
 		sd->asks = a->next;
 		a->req = NULL;
