@@ -95,8 +95,8 @@ static int ingest_one(MDB_txn *txn, struct ingest_ctx *ic, struct store_item *it
 	if (rc != 0)
 		return store_mdb_err(rc);
 	rc = store_hint_add(&s->hint, it->report_id, (uint32_t)ic->next_seq);
-	/* A full hint is rebuilt bigger from the keys, this record's included. */
-	if (rc == -ENOSPC && (rc = store__hint_grow(txn, s)) == 0)
+	/* A full segment of the hint is rebuilt bigger; then this id goes in. */
+	if (rc == -ENOSPC && (rc = store__hint_grow(txn, s, it->report_id)) == 0)
 		rc = store_hint_add(&s->hint, it->report_id, (uint32_t)ic->next_seq);
 	if (rc != 0)
 		return rc;

@@ -217,8 +217,8 @@ static int migrate(struct store *s)
 
 /*
  * Build the id hint from the record keys visible in @txn (store/hint.h: it is never stored),
- * sized for them and @extra more, and make it current. Readers keep using the old table
- * meanwhile; only the store's writer (or store_open()) calls this.
+ * sized for them and @extra more, and make it current: store_open(). While the store runs,
+ * only the segment that fills up is rebuilt (store__hint_grow()).
  */
 static int hint_fill(MDB_txn *txn, struct store *s, size_t extra)
 {
@@ -264,10 +264,43 @@ out:
 	return rc;
 }
 
-int store__hint_grow(MDB_txn *txn, struct store *s)
+struct resolve_ctx {
+	MDB_cursor *c;
+};
+
+/* store_hint_resolve_fn: the id of the record under @seq, by its key's 8-byte prefix. */
+static int resolve_seq(void *arg, uint32_t seq, uint8_t id[32])
 {
-	/* Half as many again: a rebuild reads every record key, so not too often. */
-	return hint_fill(txn, s, store_hint_count(&s->hint) / 2 + 1024);
+	struct resolve_ctx *rc = arg;
+	uint8_t pfx[8];
+	MDB_val k, d;
+	int r;
+
+	store_be64_put(pfx, seq);
+	k = mval(pfx, sizeof(pfx));
+	r = mdb_cursor_get(rc->c, &k, &d, MDB_SET_RANGE);
+	if (r == MDB_NOTFOUND)
+		return 1;
+	if (r != 0)
+		return store_mdb_err(r);
+	if (k.mv_size != REC_KEY_LEN)
+		return STORE_E_CORRUPT;
+	if (store_be64_get(k.mv_data) != seq)
+		return 1;
+	memcpy(id, (const uint8_t *)k.mv_data + 8, 32);
+	return 0;
+}
+
+int store__hint_grow(MDB_txn *txn, struct store *s, const uint8_t rid[32])
+{
+	struct resolve_ctx rc;
+	int r = store_mdb_err(mdb_cursor_open(txn, s->reports, &rc.c));
+
+	if (r != 0)
+		return r;
+	r = store_hint_grow(&s->hint, rid, resolve_seq, &rc);
+	mdb_cursor_close(rc.c);
+	return r;
 }
 
 static int hint_rebuild(struct store *s)

@@ -170,10 +170,11 @@ int store__rec_find(MDB_txn *txn, struct store *s, const uint8_t rid[32], MDB_va
 		    uint8_t key[REC_KEY_LEN]);
 
 /*
- * store__hint_grow() - the id hint is full (store_hint_add() said -ENOSPC): rebuild it bigger
- * from the record keys visible in the write transaction @txn. 0 or a negative code.
+ * store__hint_grow() - the id hint's segment of @rid is full (store_hint_add() said -ENOSPC):
+ * rebuild that segment bigger, reading its ids back from the records visible in the write
+ * transaction @txn. 0 or a negative code.
  */
-int store__hint_grow(MDB_txn *txn, struct store *s);
+int store__hint_grow(MDB_txn *txn, struct store *s, const uint8_t rid[32]);
 
 /* A malloc'd copy of @d's bytes into *@out, *@len. -ENOMEM. */
 int store__copy_out(const MDB_val *d, uint8_t **out, size_t *len);

@@ -65,6 +65,33 @@ size_t store_debug_hint_bytes(struct store *s)
 	return store_hint_bytes(&s->hint);
 }
 
+static void tree_of(const MDB_stat *st, struct store_debug_tree *t)
+{
+	t->entries = st->ms_entries;
+	t->branch_pages = st->ms_branch_pages;
+	t->leaf_pages = st->ms_leaf_pages;
+	t->overflow_pages = st->ms_overflow_pages;
+	t->depth = st->ms_depth;
+}
+
+int store_debug_tree(struct store *s, const char *db, struct store_debug_tree *t)
+{
+	MDB_dbi *dbi = db ? store__db_find(s, db) : NULL;
+	MDB_txn *txn;
+	MDB_stat st;
+	int rc;
+
+	if (!dbi || !t)
+		return -EINVAL;
+	if ((rc = store_mdb_read_begin(&s->m, &txn)) != 0)
+		return rc;
+	rc = store_mdb_err(mdb_stat(txn, *dbi, &st));
+	store_mdb_read_end(&s->m, txn);
+	if (rc == 0)
+		tree_of(&st, t);
+	return rc;
+}
+
 static double now_sec(void)
 {
 	struct timespec ts;
@@ -128,6 +155,31 @@ int store_raw_put_rate(const char *dir, size_t n, size_t batch, size_t val_len, 
 	store_mdb_close(&m);
 out_free:
 	free(val);
+	return rc;
+}
+
+int store_raw_tree(const char *dir, struct store_debug_tree *t)
+{
+	struct store_mdb m;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_stat st;
+	int rc;
+
+	if (!dir || !t)
+		return -EINVAL;
+	rc = store_mdb_open(&m, dir, MDB_RDONLY, 0, 0, 16, 2, 0600, STORE_E_MAP_FULL);
+	if (rc != 0)
+		return rc;
+	if ((rc = store_mdb_read_begin(&m, &txn)) == 0) {
+		rc = store_mdb_err(mdb_dbi_open(txn, NULL, 0, &dbi));
+		if (rc == 0)
+			rc = store_mdb_err(mdb_stat(txn, dbi, &st));
+		store_mdb_read_end(&m, txn);
+	}
+	if (rc == 0)
+		tree_of(&st, t);
+	store_mdb_close(&m);
 	return rc;
 }
 

@@ -51,4 +51,24 @@ int store_debug_report_key(struct store *s, const uint8_t rid[32], uint8_t key[4
 /* store_debug_hint_bytes() - memory held by the in-memory id map (store/hint.h). */
 size_t store_debug_hint_bytes(struct store *s);
 
+/* The shape of one B-tree (LMDB's mdb_stat()): where a durable commit's page writes go. */
+struct store_debug_tree {
+	uint64_t entries;
+	uint64_t branch_pages, leaf_pages, overflow_pages;
+	unsigned depth;
+};
+
+/*
+ * store_debug_tree() - the shape of named database @db (names as for store_debug_put()) in a
+ * fresh read snapshot, into caller storage @t. 0, -EINVAL for an unknown name, or an LMDB
+ * error.
+ */
+int store_debug_tree(struct store *s, const char *db, struct store_debug_tree *t);
+
+/*
+ * store_raw_tree() - the shape of the tree store_raw_put_rate() wrote into @dir, into @t.
+ * 0 or a negative code.
+ */
+int store_raw_tree(const char *dir, struct store_debug_tree *t);
+
 #endif
