@@ -124,8 +124,11 @@ def lag_hists(loop):
     own = loop.get("own")
     if own is None:
         raise SystemExit(f"no own loop lag: {loop.get('own_unavailable')}")
-    return {"all": {top: n for top, n in loop["hist_us"]}, "all_sum": loop["lag_sum_ms"],
-            "own": {top: n for top, n in own["hist_us"]}, "own_sum": own["lag_sum_ms"]}
+    out = {"all": {top: n for top, n in loop["hist_us"]}, "all_sum": loop["lag_sum_ms"],
+           "own": {top: n for top, n in own["hist_us"]}, "own_sum": own["lag_sum_ms"]}
+    if "asleep" in loop:  # binaries before the asleep split have none
+        out["asleep"] = {top: n for top, n in loop["asleep"]["hist_us"]}
+    return out
 
 
 def lag_hist(d):
@@ -555,6 +558,8 @@ def main():
         iq = [hist_quantiles({}, h["all"])[0] for h in probe_hists]
         oq = [hist_quantiles(b["own"], a["own"])[0] for b, a in zip(lag0, lag1)]
         ioq = [hist_quantiles({}, h["own"])[0] for h in probe_hists]
+        sq = [hist_quantiles(b["asleep"], a["asleep"])[0] if "asleep" in a else None
+              for b, a in zip(lag0, lag1)]
         share = [wait_share(b, a) for b, a in zip(lag0, lag1)]
         ishare = [wait_share({}, h) for h in probe_hists]
         worst = max(range(n), key=lambda i: lq[i][1])
@@ -592,6 +597,11 @@ def main():
         print("own loop lag per node during the burst, p50/p99/max ms: " +
               ", ".join(f"{i}: {x[0]:.2f}/{x[1]:.2f}/{x[2]:.1f}" for i, x in enumerate(oq)),
               flush=True)
+        if all(sq):
+            print("own loop lag asleep (own lag less the loop thread's CPU time: on a lock, a "
+                  "page fault, a blocking call; +-1 scheduler tick) per node, p99/max ms: " +
+                  ", ".join(f"{i}: {x[1]:.2f}/{x[2]:.1f}" for i, x in enumerate(sq)) +
+                  f"; nodes with a max over 20 ms: {sum(x[2] > 20 for x in sq)}", flush=True)
         print(f"idle loops' own lag meanwhile: worst p99 {max(x[1] for x in ioq):.2f} ms, max "
               f"{max(x[2] for x in ioq):.1f} ms; median p99 {pct([x[1] for x in ioq], 50):.2f} "
               f"ms, median max {pct([x[2] for x in ioq], 50):.1f} ms", flush=True)
