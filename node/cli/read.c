@@ -335,13 +335,21 @@ int node_cmd_status(int argc, char **argv)
 		       json_number_value(json_object_get(lag, "lag_p50_ms")),
 		       json_number_value(json_object_get(lag, "lag_p99_ms")),
 		       json_number_value(json_object_get(lag, "lag_max_ms")));
+		json_t *asleep = json_object_get(lag, "asleep");
+
 		if (own)
 			printf("  own      p50 %.2f ms, p99 %.2f ms, max %.2f ms (run-queue wait "
 			       "taken out)\n",
 			       json_number_value(json_object_get(own, "lag_p50_ms")),
 			       json_number_value(json_object_get(own, "lag_p99_ms")),
 			       json_number_value(json_object_get(own, "lag_max_ms")));
-		else
+		if (asleep)
+			printf("  asleep   p50 %.2f ms, p99 %.2f ms, max %.2f ms (CPU time taken "
+			       "out too)\n",
+			       json_number_value(json_object_get(asleep, "lag_p50_ms")),
+			       json_number_value(json_object_get(asleep, "lag_p99_ms")),
+			       json_number_value(json_object_get(asleep, "lag_max_ms")));
+		if (!own)
 			printf("  own      unavailable (%s)\n",
 			       node_resp_str(lag, "own_unavailable"));
 	}

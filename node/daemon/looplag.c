@@ -62,39 +62,42 @@ uint64_t node_looplag_hist_quantile(const struct node_looplag_hist *h, double q)
 	return h->max_us;
 }
 
-int node_looplag_run_delay(int fd, uint64_t *ns)
+int node_looplag_schedstat(int fd, uint64_t *run_ns, uint64_t *wait_ns)
 {
-	char buf[96], *p, *end;
+	char buf[96], *end;
 	ssize_t k = pread(fd, buf, sizeof(buf) - 1, 0);
 
 	if (k < 0)
 		return -errno;
 	buf[k] = '\0';
 	/* "sum_exec_runtime run_delay pcount\n", all in decimal */
-	p = strchr(buf, ' ');
-	if (!p || p == buf)
+	if (buf[0] < '0' || buf[0] > '9')
 		return -EINVAL;
 	errno = 0;
-	*ns = strtoull(p + 1, &end, 10);
-	if (errno || end == p + 1 || *end != ' ')
+	*run_ns = strtoull(buf, &end, 10);
+	if (errno || *end != ' ' || end[1] < '0' || end[1] > '9')
+		return -EINVAL;
+	*wait_ns = strtoull(end + 1, &end, 10);
+	if (errno || *end != ' ')
 		return -EINVAL;
 	return 0;
 }
 
 /*
- * One firing: the lag since the previous one, and the part of it the loop thread spent
- * runnable without a core (run_delay grew by that much) taken out for the own histogram.
- * A read that fails stops the own histogram for good rather than leave a gap in it.
+ * One firing: the lag since the previous one; the part of it the loop thread spent
+ * runnable without a core (run_delay grew by that much) taken out for the own histogram;
+ * and what is left of that once the thread's CPU time is taken out too, for the asleep one.
+ * A read that fails stops both for good rather than leave a gap in them.
  */
 static void on_tick(uv_timer_t *t)
 {
 	struct node_looplag *l = t->data;
-	uint64_t now = uv_hrtime(), wait = 0;
+	uint64_t now = uv_hrtime(), run = 0, wait = 0;
 	bool own = false;
 	int rc;
 
 	if (l->sched_fd >= 0) {
-		rc = node_looplag_run_delay(l->sched_fd, &wait);
+		rc = node_looplag_schedstat(l->sched_fd, &run, &wait);
 		if (rc) {
 			l->sched_err = -rc;
 			close(l->sched_fd);
@@ -109,12 +112,16 @@ static void on_tick(uv_timer_t *t)
 
 		node_looplag_hist_add(&l->hist, lag_us);
 		if (own) {
-			uint64_t wait_us = wait > l->wait_ns ? (wait - l->wait_ns) / 1000 : 0;
+			uint64_t wait_us = wait > l->wait_ns ? (wait - l->wait_ns) / 1000 : 0,
+				 run_us = run > l->run_ns ? (run - l->run_ns) / 1000 : 0,
+				 own_us = lag_us > wait_us ? lag_us - wait_us : 0;
 
-			node_looplag_hist_add(&l->own, lag_us > wait_us ? lag_us - wait_us : 0);
+			node_looplag_hist_add(&l->own, own_us);
+			node_looplag_hist_add(&l->asleep, own_us > run_us ? own_us - run_us : 0);
 		}
 	}
 	l->last_ns = now;
+	l->run_ns = run;
 	l->wait_ns = wait;
 }
 
@@ -134,14 +141,14 @@ int node_looplag_init(struct node_looplag *l, uv_loop_t *loop)
 
 void node_looplag_start(struct node_looplag *l)
 {
-	uint64_t wait;
+	uint64_t run, wait;
 	int rc;
 
 	l->last_ns = 0;
 	l->sched_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
 	if (l->sched_fd < 0) {
 		l->sched_err = errno;
-	} else if ((rc = node_looplag_run_delay(l->sched_fd, &wait)) != 0) {
+	} else if ((rc = node_looplag_schedstat(l->sched_fd, &run, &wait)) != 0) {
 		l->sched_err = -rc;
 		close(l->sched_fd);
 		l->sched_fd = -1;
@@ -194,7 +201,8 @@ json_t *node_looplag_json(const struct node_looplag *l)
 	if (l->sched_err ? json_object_set_new(j, "own_unavailable",
 					       json_sprintf("/proc/thread-self/schedstat: %s",
 							    strerror(l->sched_err)))
-			 : json_object_set_new(j, "own", hist_obj(&l->own))) {
+			 : json_object_set_new(j, "own", hist_obj(&l->own)) ||
+				   json_object_set_new(j, "asleep", hist_obj(&l->asleep))) {
 		json_decref(j);
 		return NULL;
 	}

@@ -5,18 +5,21 @@
  * histogram (8 steps per power of two, from 1 µs up). Whatever blocks the loop thread
  * (a slow callback, a synchronous disk write, a long verification) shows as lag; the daemon
  * reports it in `status` ("loop": {"samples", "lag_p50_ms", "lag_p99_ms", "lag_max_ms",
- * "lag_sum_ms", "hist_us", "own" or "own_unavailable"}), counted since the daemon became
- * ready.
+ * "lag_sum_ms", "hist_us", "own" and "asleep", or "own_unavailable"}), counted since the
+ * daemon became ready.
  *
  * That lag also holds the time the loop thread was runnable but had no core (run-queue
  * wait: other threads and processes had the CPUs), which an idle loop on a loaded machine
- * sees too. So each firing also reads the loop thread's run-queue wait from the kernel
- * (/proc/thread-self/schedstat, second field: run_delay in ns, kept open, one pread per
- * firing) and counts a second histogram, "own": the lag NOT explained by the run-queue wait
+ * sees too. So each firing also reads the loop thread's schedstat from the kernel
+ * (/proc/thread-self/schedstat: CPU time and run_delay in ns, kept open, one pread per
+ * firing) and counts two more histograms: "own", the lag NOT explained by the run-queue wait
  * accrued since the previous firing (lag minus that wait, floored at 0), i.e. the time the
- * loop spent in callbacks or asleep (on a lock, in a blocking call). When the kernel does
- * not provide it (no schedstat, or a read fails), "own" is absent and "own_unavailable"
- * says why; no figure is made up.
+ * loop spent in callbacks or asleep; and "asleep", what is left of the own lag once the
+ * thread's CPU time since the previous firing is taken out too (floored at 0): asleep on a
+ * lock, a page fault or a blocking call. The kernel updates a running thread's CPU time at
+ * its scheduler ticks, so "asleep" can be a tick (1-4 ms) off either way. When the kernel
+ * does not provide schedstat (or a read fails), "own" and "asleep" are absent and
+ * "own_unavailable" says why; no figure is made up.
  *
  * The histogram itself is plain data (node_looplag_hist_*), so tests and benchmarks use it
  * without a loop. Thread rules: loop thread only (node_looplag_start() included: the file
@@ -44,11 +47,11 @@ struct node_looplag_hist {
 void node_looplag_hist_add(struct node_looplag_hist *h, uint64_t us);
 
 /*
- * node_looplag_run_delay() - the run_delay field (ns, second field) of a schedstat file
- * open at @fd, read with pread at offset 0. Returns 0 and sets *@ns, or a negative errno
- * (-EINVAL when the text is not "N N N").
+ * node_looplag_schedstat() - the first two fields of a schedstat file open at @fd, read with
+ * pread at offset 0: the thread's CPU time (*@run_ns) and run-queue wait (*@wait_ns), in ns.
+ * Returns 0, or a negative errno (-EINVAL when the text is not "N N N").
  */
-int node_looplag_run_delay(int fd, uint64_t *ns);
+int node_looplag_schedstat(int fd, uint64_t *run_ns, uint64_t *wait_ns);
 
 /*
  * node_looplag_hist_quantile() - an upper bound of the @q quantile (0 < @q <= 1) in µs: the
@@ -64,8 +67,10 @@ struct node_looplag {
 	/* The loop thread's run-queue wait (see the top of this file). */
 	int sched_fd;		      /* /proc/thread-self/schedstat of the loop thread, or -1 */
 	int sched_err;		      /* 0 while "own" is counted, else the errno that stopped it */
+	uint64_t run_ns;	      /* CPU time read at the previous firing */
 	uint64_t wait_ns;	      /* run_delay read at the previous firing */
 	struct node_looplag_hist own; /* lag minus the run-queue wait, per firing */
+	struct node_looplag_hist asleep; /* own lag minus the thread's CPU time, per firing */
 };
 
 /*
@@ -84,8 +89,9 @@ void node_looplag_close(struct node_looplag *l);
 
 /*
  * node_looplag_json() - {"samples", "lag_p50_ms", "lag_p99_ms", "lag_max_ms", "lag_sum_ms",
- * "hist_us", "own": {the same keys over the own lag}} or, instead of "own",
- * "own_unavailable": the reason (strerror of what failed); new reference, NULL on ENOMEM.
+ * "hist_us", "own": {the same keys over the own lag}, "asleep": {the same over the time
+ * asleep}} or, instead of "own" and "asleep", "own_unavailable": the reason (strerror of
+ * what failed); new reference, NULL on ENOMEM.
  * "hist_us" is the histogram itself, [[upper edge µs, count], ...] over the buckets that
  * counted something, so that a reader can take the difference of two readings and get the
  * quantiles of the time between them (bench_overlay.py does); "lag_sum_ms" is the sum of

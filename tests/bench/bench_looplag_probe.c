@@ -10,7 +10,7 @@
  *                              on one line to stdout and exits 0)
  *        bench_looplag_probe --read-cost N
  *                              (what reading the run-queue wait costs each firing: N reads
- *                              of /proc/thread-self/schedstat through node_looplag_run_delay(),
+ *                              of /proc/thread-self/schedstat through node_looplag_schedstat(),
  *                              wall and thread CPU time per read, printed)
  */
 #include <fcntl.h>
@@ -42,7 +42,7 @@ static int read_cost(long n)
 {
 	int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
 	double w0, c0, w1, c1;
-	uint64_t ns = 0;
+	uint64_t run = 0, wait = 0;
 
 	if (fd < 0 || n <= 0) {
 		perror("/proc/thread-self/schedstat");
@@ -51,7 +51,7 @@ static int read_cost(long n)
 	w0 = now_ns(CLOCK_MONOTONIC);
 	c0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
 	for (long i = 0; i < n; i++)
-		if (node_looplag_run_delay(fd, &ns) != 0) {
+		if (node_looplag_schedstat(fd, &run, &wait) != 0) {
 			fprintf(stderr, "read %ld failed\n", i);
 			close(fd);
 			return 1;

@@ -188,6 +188,7 @@ def test_flow(node, tmp):
     # status in words: the loop lag, and its own part (run-queue wait taken out)
     st = run("status", "--socket", node.sock, check=0).stdout
     assert "\nloop lag   p50 " in st and "\n  own      p50 " in st, st
+    assert "\n  asleep   p50 " in st, st
 
 
 def test_cli_conventions(node, tmp):

@@ -239,6 +239,10 @@ def test_bad_requests_one_connection():
             assert 0 <= own["lag_p99_ms"] <= lag["lag_p99_ms"], lag
             assert own["lag_max_ms"] <= lag["lag_max_ms"], lag
             assert own["lag_sum_ms"] <= lag["lag_sum_ms"], lag
+            asleep = lag["asleep"]
+            assert asleep["samples"] == lag["samples"], lag
+            assert asleep["lag_max_ms"] <= own["lag_max_ms"], lag
+            assert asleep["lag_sum_ms"] <= own["lag_sum_ms"], lag
             # blank lines are not requests
             c.send_raw(b"\n\r\n   \n")
             assert c.call({"op": "peers"})["peers"] == []

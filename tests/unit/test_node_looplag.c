@@ -3,8 +3,10 @@
  * tests/unit/test_node_looplag.c — the loop-lag histogram (node/daemon/looplag.h): quantiles
  * are upper bounds within 12.5 % and never above the maximum; the timer on a real loop
  * counts a blocked loop as lag; and the split of that lag: a loop thread asleep on a lock
- * counts as own lag, a loop thread that is runnable but kept off its core by another thread
- * does not (its run-queue wait, from /proc/thread-self/schedstat, is taken out).
+ * counts as own lag and as time asleep, a callback that works counts as own lag but not
+ * asleep (its CPU time is taken out), a loop thread that is runnable but kept off its core
+ * by another thread does not count as own lag (its run-queue wait, from
+ * /proc/thread-self/schedstat, is taken out).
  *
  * The split tests assert presence and absence with wide margins, never punctuality: the
  * lock is held for 50 ms after the loop thread is seen asleep on it (own lag >= 45 ms
@@ -100,6 +102,7 @@ static void check_json(const struct node_looplag *lag)
 	check_hist_json(j, &lag->hist);
 	assert_null(json_object_get(j, "own_unavailable"));
 	check_hist_json(json_object_get(j, "own"), &lag->own);
+	check_hist_json(json_object_get(j, "asleep"), &lag->asleep);
 	json_decref(j);
 }
 
@@ -165,6 +168,8 @@ static void test_blocked_loop_shows(void **state)
 	require_schedstat(&lag);
 	assert_true(lag.own.n == lag.hist.n);
 	assert_true(lag.own.max_us >= 25000); /* asleep, not waiting for a core */
+	assert_true(lag.asleep.n == lag.hist.n);
+	assert_true(lag.asleep.max_us >= 20000); /* and not working: 30 ms less a tick or two */
 	uv_close((uv_handle_t *)&blocker, NULL);
 	uv_close((uv_handle_t *)&stopper, NULL);
 	check_json(&lag);
@@ -173,29 +178,31 @@ static void test_blocked_loop_shows(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
-/* node_looplag_run_delay() reads the second field of "N N N\n", and refuses anything else. */
-static void test_run_delay_parse(void **state)
+/* node_looplag_schedstat() reads the first two fields of "N N N\n", and refuses the rest. */
+static void test_schedstat_parse(void **state)
 {
-	static const char *bad[] = {"",		"12",	   "12 ",
-				    "12 x 3\n", " 12 3\n", "12 99999999999999999999 1\n"};
+	static const char *bad[] = {
+		"",	     "12",	  "12 ",      "12 x 3\n",
+		" 12 3 4\n", "12 -3 4\n", "x 12 3\n", "12 99999999999999999999 1\n"};
 	FILE *f = tmpfile();
-	uint64_t ns = 0;
+	uint64_t run = 0, wait = 0;
 
 	(void)state;
 	assert_non_null(f);
 	assert_true(fputs("123456789 987654321 42\n", f) >= 0 && fflush(f) == 0);
-	assert_int_equal(node_looplag_run_delay(fileno(f), &ns), 0);
-	assert_int_equal(ns, 987654321ull);
+	assert_int_equal(node_looplag_schedstat(fileno(f), &run, &wait), 0);
+	assert_int_equal(run, 123456789ull);
+	assert_int_equal(wait, 987654321ull);
 	fclose(f);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		f = tmpfile();
 		assert_non_null(f);
 		assert_true(fputs(bad[i], f) >= 0 && fflush(f) == 0);
-		if (node_looplag_run_delay(fileno(f), &ns) != -EINVAL)
+		if (node_looplag_schedstat(fileno(f), &run, &wait) != -EINVAL)
 			fail_msg("accepted \"%s\"", bad[i]);
 		fclose(f);
 	}
-	assert_int_equal(node_looplag_run_delay(-1, &ns), -EBADF);
+	assert_int_equal(node_looplag_schedstat(-1, &run, &wait), -EBADF);
 }
 
 /* With schedstat unavailable, "own" is absent and the reason is given. */
@@ -212,6 +219,7 @@ static void test_own_unavailable(void **state)
 	j = node_looplag_json(&lag);
 	assert_non_null(j);
 	assert_null(json_object_get(j, "own"));
+	assert_null(json_object_get(j, "asleep"));
 	assert_non_null(
 		strstr(json_string_value(json_object_get(j, "own_unavailable")), strerror(ENOENT)));
 	assert_non_null(json_object_get(j, "lag_p99_ms"));
@@ -311,9 +319,11 @@ static void test_lock_wait_is_own(void **state)
 	assert_int_equal(h.err, 0);
 	assert_true(lag.hist.max_us >= 45000);
 	require_schedstat(&lag);
-	if (lag.own.max_us < 45000)
-		fail_msg("own lag max %llu us for a 50 ms wait on a lock (lag max %llu us)",
-			 (unsigned long long)lag.own.max_us, (unsigned long long)lag.hist.max_us);
+	if (lag.own.max_us < 45000 || lag.asleep.max_us < 40000)
+		fail_msg("own lag max %llu us, asleep max %llu us for a 50 ms wait on a lock (lag "
+			 "max %llu us)",
+			 (unsigned long long)lag.own.max_us, (unsigned long long)lag.asleep.max_us,
+			 (unsigned long long)lag.hist.max_us);
 	check_json(&lag);
 	uv_close((uv_handle_t *)&locker, NULL);
 	uv_close((uv_handle_t *)&stopper, NULL);
@@ -322,6 +332,62 @@ static void test_lock_wait_is_own(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 	sem_destroy(&h.held);
 	sem_destroy(&h.locking);
+}
+
+static uint64_t thread_cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Works for 50 ms of the loop thread's own CPU time (however long that takes on the clock). */
+static void spin_cpu(uv_timer_t *t)
+{
+	struct drive *d = t->data;
+	uint64_t t0;
+
+	if (d->n_at_block || d->lag->hist.n < 3)
+		return;
+	t0 = thread_cpu_us();
+	while (thread_cpu_us() - t0 < 50000)
+		;
+	d->n_at_block = d->lag->hist.n;
+}
+
+/* A callback that works for 50 ms shows as own lag, but not as time asleep. */
+static void test_busy_is_own_not_asleep(void **state)
+{
+	uv_loop_t loop;
+	uv_timer_t spinner, stopper;
+	struct node_looplag lag;
+	struct drive d = {.lag = &lag};
+
+	(void)state;
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(node_looplag_init(&lag, &loop), 0);
+	node_looplag_start(&lag);
+	require_schedstat(&lag);
+	uv_timer_init(&loop, &spinner);
+	uv_timer_init(&loop, &stopper);
+	spinner.data = stopper.data = &d;
+	uv_timer_start(&spinner, spin_cpu, 1, 1);
+	uv_timer_start(&stopper, stop_after_block, 1, 1);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	require_schedstat(&lag);
+	/* 50 ms of CPU; asleep: a scheduler tick or two of error in the CPU time, not 50 ms. */
+	if (lag.own.max_us < 45000 || lag.asleep.max_us > 20000)
+		fail_msg("own lag max %llu us, asleep max %llu us for 50 ms of work (lag max %llu "
+			 "us)",
+			 (unsigned long long)lag.own.max_us, (unsigned long long)lag.asleep.max_us,
+			 (unsigned long long)lag.hist.max_us);
+	check_json(&lag);
+	uv_close((uv_handle_t *)&spinner, NULL);
+	uv_close((uv_handle_t *)&stopper, NULL);
+	node_looplag_close(&lag);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
 struct crowd {
@@ -429,9 +495,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_quantiles),
 		cmocka_unit_test(test_blocked_loop_shows),
-		cmocka_unit_test(test_run_delay_parse),
+		cmocka_unit_test(test_schedstat_parse),
 		cmocka_unit_test(test_own_unavailable),
 		cmocka_unit_test(test_lock_wait_is_own),
+		cmocka_unit_test(test_busy_is_own_not_asleep),
 		cmocka_unit_test(test_preempted_is_not_own),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
