@@ -89,6 +89,12 @@ static void qent_free(struct qent *e)
 	}
 }
 
+/* What a queued link message costs: its bytes, the entry and the allocator's overhead. */
+static size_t qmsg_cost(size_t len)
+{
+	return len + sizeof(struct qent) + 2 * NODE_LINK_ALLOC_OVERHEAD;
+}
+
 static void queue_clear(struct dlink *dl)
 {
 	struct qent *e = dl->qh, *next;
@@ -100,6 +106,7 @@ static void queue_clear(struct dlink *dl)
 	dl->qh = NULL;
 	dl->qt = &dl->qh;
 	dl->qn = 0;
+	dl->qmsg_bytes = 0;
 }
 
 /*
@@ -165,6 +172,8 @@ static void flush(struct node_dissem *d, struct dlink *dl)
 		if (!dl->qh)
 			dl->qt = &dl->qh;
 		dl->qn--;
+		if (e->kind == Q_MSG)
+			dl->qmsg_bytes -= qmsg_cost(e->len);
 		if (rc == 0) {
 			rc = node_overlay_send(l, msg, len);
 			if (rc == 0 && e->kind == Q_DIRECT)
@@ -193,6 +202,20 @@ int node_dissem_enqueue(struct node_dissem *d, struct dlink *dl, uint8_t kind, c
 		d->c.backlog_dropped++;
 		return -ENOBUFS;
 	}
+	/*
+	 * Link messages wait here once the link's own send queue is full, so a peer that does
+	 * not read would make them pile up without bound (an ACK for every DIRECT copy it
+	 * sends, a GRAFT answer for every IHAVE): past NODE_DISSEM_MSG_BACKLOG x send_queue_max
+	 * of them the link is closed as the link closes its own queue (NODE_LINK_R_QUEUE). The
+	 * factor leaves an honest peer room for the announcements that queue behind a long
+	 * catch-up.
+	 */
+	if (kind == Q_MSG && dl->qmsg_bytes + qmsg_cost(len) >
+				     NODE_DISSEM_MSG_BACKLOG * node_link_send_queue_max(dl->l)) {
+		free(msg);
+		node_link_close(dl->l, NODE_LINK_R_QUEUE);
+		return -ENOBUFS;
+	}
 	e = calloc(1, sizeof(*e));
 	if (!e) {
 		free(msg);
@@ -203,6 +226,8 @@ int node_dissem_enqueue(struct node_dissem *d, struct dlink *dl, uint8_t kind, c
 		memcpy(e->id, id, 32);
 	e->msg = msg;
 	e->len = len;
+	if (kind == Q_MSG)
+		dl->qmsg_bytes += qmsg_cost(len);
 	*dl->qt = e;
 	dl->qt = &e->next;
 	dl->qn++;

@@ -41,6 +41,9 @@ struct proto_gossip;
 struct proto_stem;
 struct node_sealed;
 
+/* Link messages a link's backlog may hold, in units of its send_queue_max. */
+#define NODE_DISSEM_MSG_BACKLOG 4
+
 enum qkind {
 	Q_MSG = 0,     /* encoded link message */
 	Q_PUSH = 1,    /* PUSH of a stored report, loaded when sent (egress GOSSIP) */
@@ -66,6 +69,7 @@ struct dlink {
 	uint64_t catchup_until;	     /* mono ms: end of the catch-up window */
 	struct qent *qh, **qt;
 	size_t qn;
+	size_t qmsg_bytes; /* memory of the Q_MSG entries in qh (qmsg_cost()) */
 	uint64_t rejected, received;
 	bool recon_wanted;	 /* start a session here once the node is not catching up */
 	uint64_t fetch_wait;	 /* FETCHed ids not yet answered */

@@ -942,6 +942,11 @@ size_t node_link_queued(const struct node_link *l)
 	return l->queued;
 }
 
+size_t node_link_send_queue_max(const struct node_link *l)
+{
+	return l->env->lim.send_queue_max;
+}
+
 size_t node_link_room(const struct node_link *l)
 {
 	size_t max = l->env->lim.send_queue_max,

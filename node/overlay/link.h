@@ -287,6 +287,8 @@ const uint8_t *node_link_remote_static(const struct node_link *l);
  */
 size_t node_link_queued(const struct node_link *l);
 size_t node_link_room(const struct node_link *l);
+/* The environment's send_queue_max (bytes). */
+size_t node_link_send_queue_max(const struct node_link *l);
 void node_link_info(const struct node_link *l, struct node_link_info *info);
 /* The next link of the environment's list (env->links is the first); NULL at the end. */
 struct node_link *node_link_next(const struct node_link *l);

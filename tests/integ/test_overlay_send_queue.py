@@ -1,6 +1,10 @@
 # SPDX-License-Identifier: MIT
 """A member that floods PINGs and never reads the PONGs costs the node at most
 send_queue_max_bytes (+20 %) of memory before its link is closed (node/overlay/link.h "Send queue").
+A member that sends copies of one DIRECT report and never reads the ACKs gets its link closed
+the same way: the ACKs wait in the dissemination backlog once the link's queue is full, and
+that backlog's link messages are bounded by 4 x send_queue_max_bytes (node/overlay/dissem.c
+node_dissem_enqueue()).
 
 The member links in with a 4 KiB receive buffer, then sends PINGs in batches and reads
 nothing. The node answers each with a PONG that cannot leave; the link must close with
@@ -27,6 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daemonlib  # noqa: E402
 import overlaylib as ol  # noqa: E402
 from daemonlib import Community, Daemon  # noqa: E402
+from test_hostile_member import body_map, pack, sign, signed  # noqa: E402
 
 QUEUE_MAX = 4 << 20
 SLACK = 1.2
@@ -119,5 +124,59 @@ def test_ping_flood_bounded():
         node.cleanup()
 
 
+DIRECT = 8  # link message type (proto/link.h)
+DIRECT_QUEUE_MAX = 1 << 20
+
+
+def test_direct_flood_closed():
+    community = Community(members=("Alpha CERT", "Python Peer"))
+    alpha, peer = community.members
+    netkey = os.urandom(32)
+    port = ol.free_port()
+    node = ol.overlay_node(community, 0, netkey, port, {"Alpha CERT": [f"127.0.0.1:{port}"]},
+                           f"send_queue_max_bytes = {DIRECT_QUEUE_MAX}\n"
+                           "keepalive_ms = 600000\ndead_after_ms = 1200000\n")
+    d = Daemon(node)
+    try:
+        with d:
+            d.start()
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", port))
+            p = ol.NoisePeer(s, community, netkey, peer.tx_sk, True)
+            assert p.handshake() == alpha.tx_pk
+            assert p.recv_link()[0] == ol.HELLO
+            p.hello(peer.id)
+            ol.wait_for(lambda: ol.links_up(d), what="link up")
+            body = pack(body_map(community.id, peer.id, "direct.flood.example", tlp="AMBER",
+                                 recipients=[alpha.id]))
+            frame_ct = pack([DIRECT, signed(body, sign(peer.id_sk, body))])
+            sent = 0
+            t0 = time.monotonic()
+            try:
+                # Every copy is acknowledged; ACKs that cannot leave pile up behind the
+                # full link until the backlog bound (4 x send_queue_max_bytes) closes it.
+                while ol.closed_count(d, "send_queue") == 0:
+                    assert time.monotonic() - t0 < 240 * daemonlib.SLOW, \
+                        f"no send_queue close after {sent} DIRECT copies"
+                    frames = []
+                    for _ in range(500):
+                        ct = p.send_cs.encrypt_with_ad(b"", frame_ct)
+                        frames.append(struct.pack(">H", len(ct)) + ct)
+                        sent += 1
+                    s.sendall(b"".join(frames))
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            ol.wait_for(lambda: ol.closed_count(d, "send_queue") == 1,
+                        what="send_queue close")
+            print(f"  link closed as send_queue after {sent} DIRECT copies", flush=True)
+            s.close()
+            st = d.call({"op": "status"})
+            assert st["ok"] and st["gossip"]["direct"]["received"] >= 1, st["gossip"]
+            assert d.stop() == 0, d.log()
+    finally:
+        node.cleanup()
+
+
 if __name__ == "__main__":
-    daemonlib.main([test_ping_flood_bounded])
+    daemonlib.main([test_ping_flood_bounded, test_direct_flood_closed])
