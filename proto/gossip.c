@@ -38,6 +38,7 @@
 #define LAG_SAMPLES 16	     /* see graft_wait() */
 #define LAG_WINDOW_MS 10000
 #define NO_LEAD UINT32_MAX
+#define RECHECK_MS 100 /* see tree_recheck() */
 
 /* Header of every map entry; the map's entries embed it first. */
 struct ent {
@@ -78,12 +79,14 @@ struct miss_ent {
 	uint64_t first;	 /* when the first IHAVE named it */
 	uint32_t jitter; /* added to the first GRAFT's wait */
 	uint8_t n_ann, next_ann;
+	bool tree_waited; /* its GRAFT waited for the moving tree (tree_moving()) */
 	uint16_t ann[PROTO_GOSSIP_ANNOUNCERS_MAX];
 };
 
 struct held {
 	uint8_t id[32];
 	uint64_t since, deadline;
+	bool tree_waited; /* its hold was extended for the moving tree (tree_moving()) */
 };
 
 struct link {
@@ -135,6 +138,18 @@ struct proto_gossip {
 	uint64_t lag_t[LAG_SAMPLES];
 	uint32_t n_lag, lag_pos;
 	uint64_t lag_median, lag_valid_until; /* cached; recomputed after that or a sample */
+	/*
+	 * The tree's progress (tree_moving()): its last new copy, the newest it brought, the
+	 * largest recent gap between its copies and when that gap was measured.
+	 */
+	bool tree_seen;
+	uint64_t tree_new_ms, tree_front, tree_gap, tree_gap_t;
+	/*
+	 * No GRAFT timer or hold ends before this (a lower bound, made exact by each tick):
+	 * proto_gossip_next_deadline() runs after every link message and must not scan the
+	 * thousands of ids awaited in a burst each time.
+	 */
+	uint64_t timers_at;
 };
 
 /* splitmix64 over the seeded state: deterministic, not for secrets. */
@@ -471,6 +486,80 @@ static void lag_sample(struct proto_gossip *g, uint64_t lag, uint64_t now)
 		g->n_lag++;
 }
 
+/*
+ * The tree keeps delivering. A burst from one origin at a rate above the nodes' admission
+ * rate queues its copies at every hop: on 16 daemons the tree copies of a 20,000-report
+ * burst trailed their IHAVEs by up to 40 s, far past what graft_wait() learns (an awaited
+ * id evicted at missing_max is no sample, so in the middle of such a burst the wait fell
+ * back to graft_timeout_ms), and off-tree copies held for their tree copy were grafted
+ * after hold_wait(). Each such GRAFT made a link eager that the tree did not need; each
+ * PRUNE that followed let hundreds of copies through while it crossed, and some of them
+ * were held and grafted again: most of the duplicates of the burst. So in a burst (at
+ * least lag_awaited ids awaited or held) neither a GRAFT nor the end of a hold happens
+ * while the tree is moving: an eager link brought a new report (not the answer to a
+ * GRAFT) within the stall time, and the id was not passed over, that is the tree has not
+ * brought a report announced (or first copied off the tree) more than the stall time after
+ * it. Copies along one tree keep their order, so an id announced after the newest the tree
+ * brought is still queued behind it. The stall time is graft_timeout_ms plus twice the
+ * largest gap between new tree copies in a burst within LAG_WINDOW_MS: a daemon's copies
+ * come in admission batches, seconds apart in a burst. When the tree stalls, or passes an id over,
+ * or an id waits lag_max_ms, the GRAFT goes out as before; outside a burst nothing changes.
+ */
+static void tree_progress(struct proto_gossip *g, uint64_t first, uint64_t now)
+{
+	/* A gap counts in a burst only: between bursts the tree is idle, not slow. */
+	if (g->tree_seen && g->miss.count + g->n_held >= g->cfg.lag_awaited) {
+		uint64_t gap = now - g->tree_new_ms;
+
+		if (gap >= g->tree_gap || g->tree_gap_t + LAG_WINDOW_MS <= now) {
+			g->tree_gap = gap;
+			g->tree_gap_t = now;
+		}
+	}
+	g->tree_seen = true;
+	g->tree_new_ms = now;
+	if (first != UINT64_MAX && first > g->tree_front)
+		g->tree_front = first;
+}
+
+static uint64_t tree_stall_ms(const struct proto_gossip *g)
+{
+	uint64_t t = g->cfg.graft_timeout_ms + 2 * g->tree_gap;
+
+	return t > g->cfg.lag_max_ms ? g->cfg.lag_max_ms : t;
+}
+
+static bool tree_moving(const struct proto_gossip *g, uint64_t now)
+{
+	return g->tree_seen && now < g->tree_new_ms + tree_stall_ms(g) &&
+	       g->miss.count + g->n_held >= g->cfg.lag_awaited;
+}
+
+/* Whether an id first announced (or copied off the tree) at @first may wait for the tree. */
+static bool tree_wait_for(const struct proto_gossip *g, uint64_t first, uint64_t now)
+{
+	return tree_moving(g, now) && first + tree_stall_ms(g) >= g->tree_front &&
+	       now < first + g->cfg.lag_max_ms;
+}
+
+/*
+ * When an id that waits for the moving tree is looked at again: once the tree would count
+ * as stalled, on a RECHECK_MS grid (plus @jitter, also on it) so that the thousands of ids
+ * awaited in a burst share a few timer deadlines instead of one each.
+ */
+static uint64_t tree_recheck(const struct proto_gossip *g, uint32_t jitter)
+{
+	uint64_t t = g->tree_new_ms + tree_stall_ms(g);
+
+	return t + (RECHECK_MS - t % RECHECK_MS) + (jitter - jitter % RECHECK_MS);
+}
+
+static void timer_at(struct proto_gossip *g, uint64_t t)
+{
+	if (t < g->timers_at)
+		g->timers_at = t;
+}
+
 /* Engine ------------------------------------------------------------------------------- */
 
 struct proto_gossip *proto_gossip_new(const struct proto_gossip_config *cfg)
@@ -520,6 +609,7 @@ struct proto_gossip *proto_gossip_new(const struct proto_gossip_config *cfg)
 	if (!g)
 		return NULL;
 	g->cfg = c;
+	g->timers_at = UINT64_MAX;
 	for (int i = 0; i < 8; i++)
 		seed_le[i] = (uint8_t)(c.seed >> (8 * i));
 	proto_hash(g->hkey, sizeof(g->hkey), parts, lens, 2);
@@ -627,6 +717,8 @@ static void expire_seen(struct proto_gossip *g, uint64_t now)
 static struct seen_ent *seen_add(struct proto_gossip *g, const uint8_t id[32], uint32_t link,
 				 uint64_t now)
 {
+	bool eager = link != NO_LINK && g->links[link].state == PROTO_GOSSIP_LINK_EAGER;
+	bool answer = false;
 	struct seen_ent *s;
 	struct miss_ent *m;
 	bool evicted;
@@ -642,8 +734,6 @@ static struct seen_ent *seen_add(struct proto_gossip *g, const uint8_t id[32], u
 	s->lead = NO_LEAD;
 	m = map_get(&g->miss, id);
 	if (m) {
-		bool eager = link != NO_LINK && g->links[link].state == PROTO_GOSSIP_LINK_EAGER;
-		bool answer = false;
 		uint64_t first = m->first;
 
 		for (uint8_t j = 0; j < m->next_ann; j++)
@@ -656,8 +746,12 @@ static struct seen_ent *seen_add(struct proto_gossip *g, const uint8_t id[32], u
 							       : (uint32_t)(now - first);
 		}
 		map_del(&g->miss, id); /* m is gone; the lag counts with the other ids awaited */
-		if (eager && !answer)
+		if (eager && !answer) {
 			lag_sample(g, now - first, now);
+			tree_progress(g, first, now);
+		}
+	} else if (eager) {
+		tree_progress(g, UINT64_MAX, now);
 	}
 	return s;
 }
@@ -827,6 +921,7 @@ int proto_gossip_on_push(struct proto_gossip *g, uint32_t link, const uint8_t id
 		if (s->state == S_HELD)
 			held_remove(g, id); /* before the sample: it counts the others awaited */
 		lag_sample(g, now_ms - s->t, now_ms);
+		tree_progress(g, s->t, now_ms);
 		if (link_ok(g, s->from) && g->links[s->from].state == PROTO_GOSSIP_LINK_LAZY &&
 		    (err = send_prune(g, s->from, now_ms)) < 0)
 			return err;
@@ -885,8 +980,10 @@ int proto_gossip_forward(struct proto_gossip *g, const uint8_t id[32], uint64_t 
 					    sizeof(*g->held))) < 0)
 			return err;
 		memcpy(g->held[g->n_held].id, id, 32);
+		g->held[g->n_held].tree_waited = false;
 		g->held[g->n_held].since = now_ms;
-		g->held[g->n_held++].deadline = now_ms + hold_wait(g, now_ms);
+		g->held[g->n_held].deadline = now_ms + hold_wait(g, now_ms);
+		timer_at(g, g->held[g->n_held++].deadline);
 		s->state = S_HELD;
 		g->st.held++;
 		return 0;
@@ -944,6 +1041,7 @@ int proto_gossip_on_ihave(struct proto_gossip *g, uint32_t link, const uint8_t (
 			m->first = now_ms;
 			m->jitter = rnd_below(g, g->cfg.graft_timeout_ms / 2 + 1);
 			m->deadline = now_ms + graft_wait(g, now_ms) + m->jitter;
+			timer_at(g, m->deadline);
 		}
 		for (uint8_t j = 0; j < m->n_ann; j++)
 			known |= m->ann[j] == link;
@@ -993,8 +1091,11 @@ static int cmp_graft(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* GRAFT timers: ask the next announcer of every overdue id, one GRAFT per link. */
-static int run_grafts(struct proto_gossip *g, uint64_t now)
+/*
+ * GRAFT timers: ask the next announcer of every overdue id, one GRAFT per link. *@at becomes
+ * at most the earliest deadline left.
+ */
+static int run_grafts(struct proto_gossip *g, uint64_t now, uint64_t *at)
 {
 	struct graft_req *req = NULL;
 	size_t n = 0, cap = 0;
@@ -1004,15 +1105,22 @@ static int run_grafts(struct proto_gossip *g, uint64_t now)
 	while (i != NIL) {
 		struct miss_ent *m = (struct miss_ent *)E(&g->miss, i);
 		uint32_t next = m->e.next;
+		bool gone = false;
 
 		if (m->deadline <= now && !m->next_ann &&
 		    m->first + graft_wait(g, now) + m->jitter > now) {
 			/* The tree's lag grew since it was announced: wait for that. */
 			m->deadline = m->first + graft_wait(g, now) + m->jitter;
+		} else if (m->deadline <= now && !m->next_ann && tree_wait_for(g, m->first, now)) {
+			m->deadline = tree_recheck(g, m->jitter);
+			if (!m->tree_waited)
+				g->st.tree_waits++;
+			m->tree_waited = true;
 		} else if (m->deadline <= now) {
 			if (m->next_ann >= m->n_ann) {
 				g->st.missing_gave_up++;
 				map_remove(&g->miss, i);
+				gone = true;
 			} else {
 				uint32_t link = m->ann[m->next_ann++];
 
@@ -1026,6 +1134,8 @@ static int run_grafts(struct proto_gossip *g, uint64_t now)
 				m->deadline = now + g->cfg.graft_retry_ms;
 			}
 		}
+		if (!gone && m->deadline < *at)
+			*at = m->deadline;
 		i = next;
 	}
 	if (n > 1)
@@ -1059,6 +1169,7 @@ out:
 
 int proto_gossip_tick(struct proto_gossip *g, uint64_t now_ms)
 {
+	uint64_t at = UINT64_MAX;
 	int err;
 
 	expire_seen(g, now_ms);
@@ -1072,7 +1183,16 @@ int proto_gossip_tick(struct proto_gossip *g, uint64_t now_ms)
 		if (s && g->held[i].deadline <= now_ms &&
 		    g->held[i].since + hold_wait(g, now_ms) > now_ms)
 			g->held[i].deadline = g->held[i].since + hold_wait(g, now_ms);
+		if (s && g->held[i].deadline <= now_ms &&
+		    tree_wait_for(g, g->held[i].since, now_ms)) {
+			g->held[i].deadline = tree_recheck(g, 0);
+			if (!g->held[i].tree_waited)
+				g->st.tree_waits++;
+			g->held[i].tree_waited = true;
+		}
 		if (s && g->held[i].deadline > now_ms) {
+			if (g->held[i].deadline < at)
+				at = g->held[i].deadline;
 			i++;
 			continue;
 		}
@@ -1099,8 +1219,9 @@ int proto_gossip_tick(struct proto_gossip *g, uint64_t now_ms)
 				return err;
 		}
 	}
-	if ((err = run_grafts(g, now_ms)) < 0)
+	if ((err = run_grafts(g, now_ms, &at)) < 0)
 		return err;
+	g->timers_at = at;
 	for (uint32_t i = 0; i < g->n_up; i++) {
 		struct link *l = &g->links[g->up[i]];
 
@@ -1117,15 +1238,8 @@ uint64_t proto_gossip_next_deadline(const struct proto_gossip *g)
 
 	if (g->seen.oldest != NIL)
 		d = ((struct seen_ent *)E(&g->seen, g->seen.oldest))->t + g->cfg.seen_ttl_ms;
-	for (uint32_t i = g->miss.oldest; i != NIL; i = E(&g->miss, i)->next) {
-		const struct miss_ent *m = (const struct miss_ent *)E(&g->miss, i);
-
-		if (m->deadline < d)
-			d = m->deadline;
-	}
-	for (size_t i = 0; i < g->n_held; i++)
-		if (g->held[i].deadline < d)
-			d = g->held[i].deadline;
+	if ((g->miss.count || g->n_held) && g->timers_at < d)
+		d = g->timers_at;
 	if (!g->formed && g->form_end && g->form_end < d)
 		d = g->form_end;
 	for (uint32_t i = 0; i < g->n_up; i++) {
@@ -1158,7 +1272,7 @@ bool proto_gossip_poll(struct proto_gossip *g, struct proto_gossip_action *a)
 bool proto_gossip_lagging(struct proto_gossip *g, uint64_t now_ms)
 {
 	graft_wait(g, now_ms);
-	return g->lag_median > g->cfg.graft_timeout_ms;
+	return g->lag_median > g->cfg.graft_timeout_ms || tree_moving(g, now_ms);
 }
 
 bool proto_gossip_seen(const struct proto_gossip *g, const uint8_t id[32])

@@ -79,7 +79,13 @@
  *    went from 5,865 to 0. Outside a burst no lag counts, so a repair after a failure
  *    waits graft_timeout_ms as before (a wait that followed the lags of copies delayed by
  *    repairs upstream slowed the next repair, a loop). The tree copy of an id grafted too
- *    early is neither a cycle nor pruned on.
+ *    early is neither a cycle nor pruned on. And in a burst neither a GRAFT nor the end of a
+ *    hold happens while the tree is moving (an eager link brought a new report within
+ *    graft_timeout_ms) and has not passed the id over (brought one announced more than
+ *    graft_timeout_ms after it), for at most lag_max_ms: a burst above the nodes' rate
+ *    queues copies for tens of seconds along the tree, beyond what the lags measured
+ *    cover (on 16 daemons most GRAFTs of a one-origin burst, and the duplicates they
+ *    caused, came from there).
  *  - The paper's "add the sender of a new report to the eager set" is dropped for the
  *    same reason: eagerness changes only by PRUNE and GRAFT, which both ends apply.
  *  - The paper's optimisation (swap a tree link for a lazy one whose IHAVE came many
@@ -190,6 +196,7 @@ struct proto_gossip_stats {
 	uint64_t grafted_late;	      /* ... after a GRAFT for them had been sent */
 	uint64_t graft_early;	      /* tree copies that came after their GRAFT's answer */
 	uint64_t lag_samples;	      /* tree copies timed behind their IHAVE (graft wait) */
+	uint64_t tree_waits;	      /* awaited ids and held copies that waited for the tree */
 };
 
 struct proto_gossip;
@@ -299,8 +306,9 @@ bool proto_gossip_poll(struct proto_gossip *g, struct proto_gossip_action *a);
 /*
  * proto_gossip_lagging() - whether copies along the tree now trail their first IHAVE by more
  * than graft_timeout_ms (the median of the recent lags that set the GRAFT wait; none in the
- * last 10 s: false). Then reports are queued along the tree (a burst under load): they are
- * on their way, and a catch-up session would race them.
+ * last 10 s: false), or lag_awaited ids are awaited while the tree keeps bringing new
+ * reports (GRAFTs wait for it, see above). Then reports are queued along the tree (a burst
+ * under load): they are on their way, and a catch-up session would race them.
  */
 bool proto_gossip_lagging(struct proto_gossip *g, uint64_t now_ms);
 

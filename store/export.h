@@ -103,8 +103,11 @@ int store_export_sync(struct store *s, struct store_export *x, store_export_rend
 int store_export_last_seq(struct store_export *x, uint64_t *seq);
 
 /*
- * Document callback: @doc is valid during the call only. Return 0 to continue; a non-zero
- * value stops the walk and is returned by store_export_iter().
+ * Document callback: @doc (@len bytes) points into the map, is valid during the call only
+ * and is NOT NUL-terminated: it may end at the last byte of the data file, so a string
+ * function that looks for a terminator (sscanf, strlen, strtoull) reads past the file and
+ * the process gets SIGBUS. Parse it with its length (json_loadb) or copy it first. Return 0
+ * to continue; a non-zero value stops the walk and is returned by store_export_iter().
  */
 typedef int (*store_export_doc_cb)(void *ctx, uint64_t seq, const uint8_t *doc, size_t len);
 

@@ -68,6 +68,8 @@
  *
  * Lifetime: node_overlay_start() returns a running overlay; node_overlay_stop() closes it and
  * it frees itself after the last libuv close callback. Everything runs on the loop thread.
+ * The process must ignore SIGPIPE (the daemon does): libuv writes to sockets with write(2),
+ * and a peer that closes while a frame is being written would otherwise kill it.
  */
 #ifndef CHATHAM_NODE_OVERLAY_H
 #define CHATHAM_NODE_OVERLAY_H

@@ -8,7 +8,10 @@ Starts N `chatham run` nodes (default 16, overlay degree 6) and measures:
      (publish answered -> seen at node) times over all (report, node) pairs. The polling
      loop itself takes ~1 ms per node, so this is an upper bound at that resolution.
   2. burst: B reports (default 100,000) published on one node in API batches; time until
-     every node holds all of them; reports/s per node = B / that time.
+     every node holds all of them; reports/s per node = B / that time; overlay TCP bytes
+     read per node / (B x S) (all link traffic: control, keepalive, catch-up; S the signed
+     size of a burst report, bare or padded to --burst-size); CPU of all daemons from the
+     first publish to the last delivery / (B x (N - 1)).
   3. payload copies per node: report payloads received (PUSH and CATCHUP, from each node's
      status counters) divided by reports x (N - 1); how many were catch-up copies, and
      the reports refused by admission on any node (the rate limits among them); GRAFT,
@@ -41,7 +44,7 @@ In-flight is counted from the nodes' report counters: published - min over nodes
 received since the start, which can undercount in-flight by the messages that are at some
 nodes only; the bench says how often that allowance was reached.
 
-Usage: bench_overlay.py [--nodes N] [--degree D] [--burst B] [--missed M]
+Usage: bench_overlay.py [--nodes N] [--degree D] [--burst B] [--burst-size S] [--missed M]
                         [--latency-reports R] [--graft-timeout-ms T]
        bench_overlay.py --peer-workload [--nodes N] [--degree D] [--messages M] [--size S]
                         [--inflight K] [--warmup W] [--seed X] [--graph-json FILE]
@@ -95,7 +98,8 @@ def copies(c, idx):
 
 
 TREE_KEYS = ("dup_lazy", "dup_eager", "announced_late", "grafted_late", "graft_early",
-             "recon_skipped_lag", "held", "held_expired", "prune_repeats_saved", "lag_samples")
+             "recon_skipped_lag", "held", "held_expired", "prune_repeats_saved", "lag_samples",
+             "tree_waits")
 
 
 def control(c):
@@ -111,10 +115,16 @@ def control(c):
     return out
 
 
-def publish_many(d, prefix, n):
+def publish_many(d, prefix, n, desc_len=0):
     for b in range(0, n, BATCH):
         k = min(BATCH, n - b)
-        ct.publish_batch(d, [f"{prefix}{i}.bench.example" for i in range(b, b + k)])
+        if not desc_len:
+            ct.publish_batch(d, [f"{prefix}{i}.bench.example" for i in range(b, b + k)])
+            continue
+        items = [{"value": f"{prefix}{i}.bench.example", "tlp": "GREEN", "type": "domain",
+                  "description": "d" * desc_len} for i in range(b, b + k)]
+        r = d.call({"op": "publish", "reports": items})
+        assert r.get("ok") and r["accepted"] == k, r
 
 
 def lag_hists(loop):
@@ -451,6 +461,9 @@ def main():
     ap.add_argument("--latency-reports", type=int, default=20)
     ap.add_argument("--idle-loops", type=int, default=0,
                     help="idle event loops beside the burst (default: one per node)")
+    ap.add_argument("--burst-size", type=int, default=0,
+                    help="pad the burst's reports with a description to about this many "
+                    "signed bytes (0: bare reports, about 190 bytes)")
     ap.add_argument("--graft-timeout-ms", type=int, default=0,
                     help="[gossip] graft_timeout_ms of every node (0: the default)")
     ap.add_argument("--peer-workload", action="store_true",
@@ -467,6 +480,8 @@ def main():
         peer_workload(a)
         return
     n = a.nodes
+    if a.burst_size and a.latency_reports < 1:
+        raise SystemExit("--burst-size needs --latency-reports >= 1 (it measures a bare report)")
     a.idle_loops = a.idle_loops or n
     cores = os.cpu_count() or 1
     vr = verify_rate()
@@ -513,20 +528,40 @@ def main():
               f"p99 {pct(lat, 99):.1f} ms ({len(lat)} samples, polled)", flush=True)
 
         # 2. burst
+        desc_len = 0
+        if a.burst_size:
+            # The bare report's signed size, from a latency report of the same value length.
+            bare = signed_size(c.nodes[0].state, "lat0.bench.example") - len("lat0") + len(
+                f"burst{a.burst // 2}")
+            desc_len = max(0, a.burst_size - bare - 3)  # msgpack str header of 2-3 bytes
         lag0 = [lag_hist(d) for d in c.daemons]
+        pids = [d.proc.pid for d in c.daemons]
+        bin0 = [link_bytes_in(d) for d in c.daemons]
         probes = [LagProbe() for _ in range(a.idle_loops)]
+        cpu0 = [proc_cpu_s(p) for p in pids]
         t0 = time.monotonic()
-        publish_many(c.daemons[0], "burst", a.burst)
+        publish_many(c.daemons[0], "burst", a.burst, desc_len)
         t_pub = time.monotonic() - t0
         total = base + a.burst
+        # Polls every node's status twice a second: next to the burst's work, negligible.
         ct.wait_for(lambda: all(ct.reports(d) == total for d in c.daemons),
                     timeout=3600, interval=0.5, what="the burst everywhere")
         t_all = time.monotonic() - t0
+        cpu = sum(proc_cpu_s(p) for p in pids) - sum(cpu0)
         probe_hists = [p.stop() for p in probes]
         lag1 = [lag_hist(d) for d in c.daemons]
+        wire = sum(link_bytes_in(d) - b for d, b in zip(c.daemons, bin0)) / n
+        s_mid = signed_size(c.nodes[0].state, f"burst{a.burst // 2}.bench.example")
         print(f"burst of {a.burst:,} reports: published (signed, stored) in {t_pub:.1f} s, on "
               f"all {n} nodes after {t_all:.1f} s -> {a.burst / t_all:,.0f} reports/s per node "
               f"({a.burst / t_all / (cores * vr / n):.2f} of the machine bound)", flush=True)
+        print(f"wire bytes in per node during the burst: {wire:,.0f} = "
+              f"{wire / (a.burst * s_mid):.3f} x (M x S) (S = {s_mid} bytes, the signed size of "
+              f"report burst{a.burst // 2}; all link traffic: control, catch-up) "
+              f"[ideal one copy: {(n - 1) / n:.3f}]", flush=True)
+        print(f"CPU of all {n} daemons from the first publish to the last delivery: {cpu:.2f} s "
+              f"= {cpu * 1e6 / (a.burst * (n - 1)):.1f} us per delivery ({a.burst:,} x {n - 1}; "
+              f"the origin's signing and API included)", flush=True)
 
         # 3. copies
         cp = copies(c, range(n)) - cp0
@@ -548,7 +583,8 @@ def main():
               f"{ctl['recon_skipped_lag']:,}; first copies off the tree held {ctl['held']:,} "
               f"({ctl['held_expired']:,} without a tree copy: sender grafted); PRUNEs not "
               f"repeated on lazy links {ctl['prune_repeats_saved']:,}; tree lags measured "
-              f"{ctl['lag_samples']:,}", flush=True)
+              f"{ctl['lag_samples']:,}; GRAFTs and holds that waited for the moving tree "
+              f"{ctl['tree_waits']:,}", flush=True)
         refused = {}
         for d in c.daemons:
             for reason, k in ct.gossip(d).get("rejected", {}).items():

@@ -12,6 +12,10 @@ daemon's `list`, and what the publisher did); the state file persists between ru
 with nothing new prints nothing and exits 0; a bad state file is an error (exit 1, message
 naming the file, nothing printed, file left alone); a state file of another export
 environment restarts from the first document, as documented.
+
+test_follow_rebuilt_export: with --follow, a rebuilt export (the node removes data.mdb and
+lock.mdb after a restore and writes a new environment) is followed: the new documents are
+printed. Before, the puller went on reading the removed file and printed nothing new, ever.
 """
 
 import importlib.util
@@ -325,6 +329,58 @@ def test_concurrent_pull():
         node.cleanup()
 
 
+def test_follow_rebuilt_export():
+    import tempfile
+    from cli_exportenv import ExportEnv, make_doc
+
+    lines, lock = [], threading.Lock()
+
+    def reader(stream):
+        for line in stream:
+            with lock:
+                lines.append(json.loads(line))
+
+    def wait_values(want, what):
+        deadline = time.monotonic() + 60 * dl.SLOW
+        while True:
+            with lock:
+                got = {d["chatham"]["value"] for d in lines}
+            if want <= got:
+                return
+            assert p.poll() is None, (p.returncode, p.stderr.read())
+            assert time.monotonic() < deadline, f"{what}: printed {sorted(got)}"
+            time.sleep(POLL_PAUSE_S)  # polling the puller's output for state
+
+    with tempfile.TemporaryDirectory() as tmp:
+        exp, state = os.path.join(tmp, "export"), os.path.join(tmp, "state.json")
+        env = ExportEnv(exp, env_id=b"\x11" * 16)
+        for i in range(3):
+            env.add(make_doc(i + 1, "domain", f"old{i}.siem-pull.example", "GREEN", "active"))
+        p = subprocess.Popen([PYTHON, PULLER, "--export-dir", exp, "--state", state,
+                              "--follow", "0.05"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        t = threading.Thread(target=reader, args=(p.stdout,), daemon=True)
+        t.start()
+        try:
+            wait_values({f"old{i}.siem-pull.example" for i in range(3)}, "the first export")
+            # What the node does after a restore: store_export_discard() removes both
+            # files, then a new environment (new env id) is written in the same directory.
+            env.close()
+            os.unlink(os.path.join(exp, "data.mdb"))
+            os.unlink(os.path.join(exp, "lock.mdb"))
+            env = ExportEnv(exp, env_id=b"\x22" * 16)
+            for i in range(2):
+                env.add(make_doc(i + 1, "domain", f"new{i}.siem-pull.example", "GREEN",
+                                 "active"))
+            wait_values({f"new{i}.siem-pull.example" for i in range(2)}, "the rebuilt export")
+        finally:
+            p.terminate()
+            p.wait(30)
+            env.close()
+        assert "export environment was rebuilt" in p.stderr.read()
+        assert read_state(state)["env_id"] == "22" * 16
+
+
 def test_help_names_real_options():
     """The help names the config option that really holds the directory, and the group."""
     p = subprocess.run([PYTHON, PULLER, "--help"], capture_output=True, text=True, timeout=60)
@@ -339,7 +395,7 @@ def main():
     if importlib.util.find_spec("lmdb") is None:
         print("FAIL: the puller needs Debian's python3-lmdb (deploy/install-deps.sh)")
         raise SystemExit(1)
-    dl.main([test_help_names_real_options, test_concurrent_pull])
+    dl.main([test_help_names_real_options, test_follow_rebuilt_export, test_concurrent_pull])
 
 
 if __name__ == "__main__":

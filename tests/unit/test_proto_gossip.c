@@ -3,7 +3,7 @@
  * tests/unit/test_proto_gossip.c — the Plumtree engine: origin pushes to all links,
  * forward/discard after admission, duplicate -> PRUNE (at once and after a streak), tree
  * formation on the oldest report, IHAVE -> GRAFT after the timeout (and the next
- * announcer after that; longer while the tree lags), GRAFT -> PUSH, PRUNE -> lazy, off-tree copies held without
+ * announcer after that; longer while the tree lags, none while it moves), GRAFT -> PUSH, PRUNE -> lazy, off-tree copies held without
  * breaking the tree (and grafted when no tree copy comes), IHAVE batching, link_down
  * cleanup, bounded caches, and a spanning tree on a small network.
  */
@@ -537,40 +537,155 @@ static void test_graft_wait_follows_lag(void **state)
 	assert_int_equal(proto_gossip_tick(g, 2099), 0);
 	drain(g, &x);
 	assert_int_equal(count_on(&x, PROTO_LINK_GRAFT, 2), 0);
+	/*
+	 * Then longer, while the tree moves: its last copy came at 1501, and the gap before it
+	 * (321 ms) makes a stall 200 + 2 x 321 ms (test_graft_waits_for_moving_tree).
+	 */
 	assert_int_equal(proto_gossip_tick(g, 2200), 0);
+	drain(g, &x);
+	assert_int_equal(count_on(&x, PROTO_LINK_GRAFT, 2), 0);
+	assert_int_equal(proto_gossip_tick(g, 2500), 0);
 	drain(g, &x);
 	i = find(&x, PROTO_LINK_GRAFT, 2);
 	assert_true(i >= 0);
 	assert_int_equal(x.a[i].n, 1);
 	assert_memory_equal(x.a[i].ids[0], b, 32);
-	/* The answer comes first; the tree copy 1,300 ms after the IHAVE is no cycle. */
-	assert_int_equal(proto_gossip_on_push(g, 2, b, 5, 2250), PROTO_GOSSIP_NEW);
-	assert_int_equal(proto_gossip_forward(g, b, 2250), 0);
-	assert_int_equal(proto_gossip_on_push(g, 0, b, 5, 2400), PROTO_GOSSIP_DUPLICATE);
+	/* The answer comes first; the tree copy 1,600 ms after the IHAVE is no cycle. */
+	assert_int_equal(proto_gossip_on_push(g, 2, b, 5, 2550), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_forward(g, b, 2550), 0);
+	assert_int_equal(proto_gossip_on_push(g, 0, b, 5, 2700), PROTO_GOSSIP_DUPLICATE);
 	drain(g, &x);
 	assert_int_equal(count(&x, PROTO_LINK_PRUNE), 0);
 	assert_int_equal(proto_gossip_link_state(g, 0), PROTO_GOSSIP_LINK_EAGER);
 	proto_gossip_get_stats(g, &st);
 	assert_int_equal(st.graft_early, 1);
 	assert_int_equal(st.lag_samples, 3);
-	/* Seconds {400, 1300}: the upper median 1300, so d waits 200 + 2 x 1300 ms. */
-	assert_int_equal(proto_gossip_on_prune(g, 2, 2400), 0);
-	assert_int_equal(proto_gossip_on_ihave(g, 2, (const uint8_t(*)[32])d, 1, 2400), 0);
-	assert_int_equal(proto_gossip_tick(g, 5199), 0);
+	/* Seconds {400, 1600}: the upper median 1600, so d waits 200 + 2 x 1600 ms. */
+	assert_int_equal(proto_gossip_on_prune(g, 2, 2700), 0);
+	assert_int_equal(proto_gossip_on_ihave(g, 2, (const uint8_t(*)[32])d, 1, 2700), 0);
+	assert_int_equal(proto_gossip_tick(g, 6099), 0);
 	drain(g, &x);
 	assert_int_equal(count_on(&x, PROTO_LINK_GRAFT, 2), 0);
-	assert_int_equal(proto_gossip_tick(g, 5300), 0);
+	assert_int_equal(proto_gossip_tick(g, 6200), 0);
 	drain(g, &x);
 	assert_int_equal(count_on(&x, PROTO_LINK_GRAFT, 2), 1);
 	/* 10 s after the last sample none counts: graft_timeout_ms again. */
-	assert_int_equal(proto_gossip_on_prune(g, 2, 12400), 0);
-	assert_int_equal(proto_gossip_on_ihave(g, 2, (const uint8_t(*)[32])e, 1, 12400), 0);
-	assert_int_equal(proto_gossip_tick(g, 12599), 0);
+	assert_int_equal(proto_gossip_on_prune(g, 2, 12800), 0);
+	assert_int_equal(proto_gossip_on_ihave(g, 2, (const uint8_t(*)[32])e, 1, 12800), 0);
+	assert_int_equal(proto_gossip_tick(g, 12999), 0);
 	drain(g, &x);
 	assert_int_equal(count_on(&x, PROTO_LINK_GRAFT, 2), 0);
-	assert_int_equal(proto_gossip_tick(g, 12700), 0);
+	assert_int_equal(proto_gossip_tick(g, 13100), 0);
 	drain(g, &x);
 	assert_int_equal(count_on(&x, PROTO_LINK_GRAFT, 2), 1);
+	proto_gossip_free(g);
+}
+
+/* A tree copy on link 0 of a report nobody announced, forwarded, at @t. */
+static void tree_copy(struct proto_gossip *g, unsigned v, uint64_t t)
+{
+	uint8_t id[32];
+	struct acts x;
+
+	mkid(id, v);
+	assert_int_equal(proto_gossip_on_push(g, 0, id, 5, t), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_forward(g, id, t), 0);
+	drain(g, &x);
+}
+
+/*
+ * In a burst (lag_awaited ids awaited or held), neither a GRAFT nor the end of a hold happens
+ * while the tree keeps bringing new reports (within graft_timeout_ms plus twice the largest
+ * recent gap between them) and has not passed the id over (brought one announced more than
+ * that after it); a stalled tree, or one that passed the id over, gets the GRAFT.
+ */
+static void test_graft_waits_for_moving_tree(void **state)
+{
+	struct proto_gossip_config cfg = {
+		.graft_timeout_ms = 200, .graft_retry_ms = 60000, .hold_ms = 300, .lag_awaited = 2};
+	struct proto_gossip *g = engine(&cfg, 3);
+	struct proto_gossip_stats st;
+	struct acts x;
+	uint8_t a[2][32], h[32], p[2][32], q[32];
+	unsigned grafted = 0;
+	uint64_t t;
+	int i;
+
+	(void)state;
+	mkid(a[0], 70);
+	mkid(a[1], 71);
+	mkid(h, 72);
+	mkid(p[0], 73);
+	mkid(p[1], 74);
+	mkid(q, 75);
+	/* Link 0 is the tree; 1 and 2 are lazy. */
+	assert_int_equal(proto_gossip_on_prune(g, 1, T0), 0);
+	assert_int_equal(proto_gossip_on_prune(g, 2, T0), 0);
+	/* Two ids announced on link 2, one copy off the tree on link 1, all at 1000. */
+	assert_int_equal(proto_gossip_on_ihave(g, 2, (const uint8_t(*)[32])a, 2, 1000), 0);
+	assert_int_equal(proto_gossip_on_push(g, 1, h, 5, 1000), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_forward(g, h, 1000), 0);
+	/* The tree brings other reports every 50 ms for a second: nothing is grafted. */
+	for (t = 1050; t <= 2000; t += 50) {
+		tree_copy(g, 1000 + (unsigned)t / 50, t);
+		assert_int_equal(proto_gossip_tick(g, t), 0);
+		drain(g, &x);
+		assert_int_equal(count(&x, PROTO_LINK_GRAFT), 0);
+	}
+	assert_true(proto_gossip_lagging(g, 2000));
+	proto_gossip_get_stats(g, &st);
+	assert_int_equal(st.tree_waits, 3);
+	assert_int_equal(st.held_expired, 0);
+	/* It stalls: within 200 + 2 x 50 ms (and the jitter, on a 100 ms grid) both GRAFT. */
+	assert_int_equal(proto_gossip_tick(g, 2199), 0);
+	drain(g, &x);
+	assert_int_equal(count(&x, PROTO_LINK_GRAFT), 0);
+	assert_int_equal(proto_gossip_tick(g, 2500), 0);
+	drain(g, &x);
+	i = find(&x, PROTO_LINK_GRAFT, 2);
+	assert_true(i >= 0);
+	assert_int_equal(x.a[i].n, 2);
+	i = find(&x, PROTO_LINK_GRAFT, 1);
+	assert_true(i >= 0);
+	assert_memory_equal(x.a[i].ids[0], h, 32);
+	proto_gossip_get_stats(g, &st);
+	assert_int_equal(st.held_expired, 1);
+
+	/*
+	 * The answers come, and a tree copy while nothing is awaited (that gap is no stall).
+	 * Then p waits for the moving tree until it brings q, announced 500 ms after p (the
+	 * stall is 200 + 2 x 100 ms now).
+	 */
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(proto_gossip_on_push(g, 2, a[k], 5, 2550), PROTO_GOSSIP_NEW);
+		assert_int_equal(proto_gossip_forward(g, a[k], 2550), 0);
+	}
+	tree_copy(g, 2999, 2950);
+	assert_int_equal(proto_gossip_on_prune(g, 1, 3000), 0);
+	assert_int_equal(proto_gossip_on_prune(g, 2, 3000), 0);
+	assert_int_equal(proto_gossip_on_ihave(g, 2, (const uint8_t(*)[32])p, 2, 3000), 0);
+	for (t = 3050; t <= 4200; t += 50) {
+		if (t == 3500)
+			assert_int_equal(proto_gossip_on_ihave(g, 1, (const uint8_t(*)[32])q, 1, t),
+					 0);
+		if (t == 3550) {
+			assert_int_equal(proto_gossip_on_push(g, 0, q, 5, t), PROTO_GOSSIP_NEW);
+			assert_int_equal(proto_gossip_forward(g, q, t), 0);
+		} else {
+			tree_copy(g, 2000 + (unsigned)t / 50, t);
+		}
+		assert_int_equal(proto_gossip_tick(g, t), 0);
+		drain(g, &x);
+		i = find(&x, PROTO_LINK_GRAFT, 2);
+		if (i < 0)
+			continue;
+		/* Passed over: grafted after q came, within a stall and the grid (and jitter). */
+		assert_true(t > 3550);
+		for (size_t k = 0; k < x.a[i].n; k++)
+			grafted +=
+				!memcmp(x.a[i].ids[k], p[0], 32) + !memcmp(x.a[i].ids[k], p[1], 32);
+	}
+	assert_int_equal(grafted, 2);
 	proto_gossip_free(g);
 }
 
@@ -998,6 +1113,7 @@ int main(void)
 		cmocka_unit_test(test_prune_repeat_limited),
 		cmocka_unit_test(test_ihave_graft_timeout),
 		cmocka_unit_test(test_graft_wait_follows_lag),
+		cmocka_unit_test(test_graft_waits_for_moving_tree),
 		cmocka_unit_test(test_have_stops_graft),
 		cmocka_unit_test(test_graft_pushes),
 		cmocka_unit_test(test_off_tree_copy_held),

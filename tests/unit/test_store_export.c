@@ -134,12 +134,21 @@ struct docs {
 	bool bad_json;
 };
 
+/*
+ * @doc points into the export's map and is not NUL-terminated: sscanf() on it would look for
+ * the terminator past the document, and a document that ends at the end of the data file
+ * (the first one put on a new page often does) made it read past the end: SIGBUS. So the
+ * start is copied and terminated first.
+ */
 static int doc_cb(void *ctx, uint64_t seq, const uint8_t *doc, size_t len)
 {
 	struct docs *d = ctx;
 	unsigned long long in_doc;
+	char head[64];
 
-	if (sscanf((const char *)doc, "{\"seq\":%llu", &in_doc) != 1 || in_doc != seq ||
+	memcpy(head, doc, len < sizeof(head) - 1 ? len : sizeof(head) - 1);
+	head[len < sizeof(head) - 1 ? len : sizeof(head) - 1] = '\0';
+	if (sscanf(head, "{\"seq\":%llu", &in_doc) != 1 || in_doc != seq || !len ||
 	    doc[len - 1] != '}')
 		d->bad_json = true;
 	if (d->n < sizeof(d->seqs) / sizeof(d->seqs[0]))
