@@ -271,38 +271,18 @@ void node_dissem_drain_engine(struct node_dissem *d)
 
 static void on_timer(uv_timer_t *t);
 
-/*
- * The engines' next deadline is a scan of everything they wait for (in a burst, thousands
- * of announced ids: proto_gossip_next_deadline()), and the timer is re-armed after every
- * message, job and link change: on 16 daemons the scans took 42 % of the origin's loop CPU.
- * So a re-arm is only noted, and the prepare handle sets the timer once per loop iteration,
- * just before the loop polls (so the poll's timeout always accounts for it). A deadline
- * that a timer callback brings forward is set in the same iteration, one that an I/O
- * callback brings forward at the start of the next one, before its poll.
- */
-static void arm_now(uv_prepare_t *c)
+void node_dissem_arm_timer(struct node_dissem *d)
 {
-	struct node_dissem *d = c->data;
 	uint64_t now = uv_now(d->loop), at = d->next_periodic;
-	uint64_t gd, sd;
+	uint64_t gd = proto_gossip_next_deadline(d->g), sd = proto_stem_next_deadline(d->stem);
 
-	uv_prepare_stop(c);
 	if (!d->timer_open || d->stopping)
 		return;
-	gd = proto_gossip_next_deadline(d->g);
-	sd = proto_stem_next_deadline(d->stem);
 	if (gd < at)
 		at = gd;
 	if (sd < at)
 		at = sd;
 	uv_timer_start(&d->timer, on_timer, at > now ? at - now : 0, 0);
-}
-
-void node_dissem_arm_timer(struct node_dissem *d)
-{
-	if (!d->arm_open || d->stopping)
-		return;
-	uv_prepare_start(&d->arm, arm_now); /* no-op while already started */
 }
 
 /* ------------------------------------------------------------------ overlay callbacks */
@@ -671,9 +651,6 @@ int node_dissem_attach(struct node_dissem *d, struct node_overlay *ov)
 		return rc;
 	d->timer.data = d;
 	d->timer_open = true;
-	uv_prepare_init(d->loop, &d->arm); /* cannot fail */
-	d->arm.data = d;
-	d->arm_open = true;
 	d->ov = ov;
 	d->next_periodic = uv_now(d->loop) + PERIODIC_MS;
 	d->next_recon = uv_now(d->loop) + d->cfg.recon_interval_ms;
@@ -818,7 +795,7 @@ void node_dissem_maybe_finish_stop(struct node_dissem *d)
 	void (*done)(void *) = d->done;
 	void *arg = d->done_arg;
 
-	if (d->timer_open || d->arm_open || d->jobs_running || d->abuse_saving)
+	if (d->timer_open || d->jobs_running || d->abuse_saving)
 		return;
 	free_all(d);
 	if (done)
@@ -829,10 +806,7 @@ static void on_timer_closed(uv_handle_t *h)
 {
 	struct node_dissem *d = h->data;
 
-	if (h == (uv_handle_t *)&d->timer)
-		d->timer_open = false;
-	else
-		d->arm_open = false;
+	d->timer_open = false;
 	node_dissem_maybe_finish_stop(d);
 }
 
@@ -852,11 +826,9 @@ void node_dissem_stop(struct node_dissem *d, void (*done)(void *arg), void *arg)
 	d->done = done;
 	d->done_arg = arg;
 	node_abuse_flush(d); /* offences not yet stored; maybe_finish_stop() waits for it */
-	if (d->arm_open)
-		uv_close((uv_handle_t *)&d->arm, on_timer_closed);
-	if (d->timer_open)
+	if (d->timer_open) {
 		uv_close((uv_handle_t *)&d->timer, on_timer_closed);
-	if (d->arm_open || d->timer_open)
 		return;
+	}
 	node_dissem_maybe_finish_stop(d);
 }

@@ -167,8 +167,7 @@ struct node_dissem {
 	struct proto_recon_source src;
 	struct dlink links[NODE_DISSEM_LINKS_MAX];
 	uv_timer_t timer;
-	uv_prepare_t arm; /* sets the timer once per loop iteration (node_dissem_arm_timer()) */
-	bool timer_open, arm_open, stopping;
+	bool timer_open, stopping;
 	uint64_t next_periodic, next_recon;
 	uint64_t rnd;
 
