@@ -1234,8 +1234,26 @@ static int fast_scan(const struct policy_redactor *rd, const char *const *s, con
  * fast path. With no decoding (policy_skeleton_ascii() refuses every text in which markup
  * decoding reads something), map_scan() makes one reading, the one tested.
  */
-#define QUICK_STACK 2048 /* code points checked without an allocation */
+#define QUICK_STACK 1024 /* code points read without an allocation */
 #define QUICK_FIELDS 32
+#define QUICK_HITS 64 /* more: left to the fast path */
+
+/*
+ * The quick reading of a call's fields: code points, boundaries and byte offsets (in the
+ * field) from policy_skeleton_ascii(), field i at [@fs[i], @fe[i]); and after quick_hits()
+ * the boundaries whose grams passed, in order.
+ */
+struct quick {
+	uint8_t *cp, *bnd;
+	uint32_t *at;
+	size_t *fs, *fe, total;
+	size_t hits[QUICK_HITS], n_hits;
+	bool crossing; /* some gram that passed runs past its field's end, or many passed */
+	void *heap;
+	uint8_t s_cp[QUICK_STACK], s_bnd[QUICK_STACK];
+	uint32_t s_at[QUICK_STACK];
+	size_t s_f[2 * QUICK_FIELDS];
+};
 
 /*
  * Whether the @m code points at @c (at most SHORT_LEN are read) may start a pattern: the
@@ -1254,10 +1272,36 @@ static bool quick_gram(const struct policy_redactor *rd, const uint8_t *c, size_
 	return k == SHORT_LEN && gram_start(rd, w, SHORT_LEN);
 }
 
-/* The quick check of the @n fields over their code points @cp and boundaries @bnd. */
-static bool quick_hit(const struct policy_redactor *rd, const uint8_t *cp, const uint8_t *bnd,
-		      size_t total, const size_t *fs, const size_t *fe, size_t n)
+/* Field of code point @i (fs/fe ascending; empty fields hold none). */
+static size_t quick_field(const struct quick *q, size_t n, size_t i)
 {
+	size_t f = 0;
+
+	while (f + 1 < n && i >= q->fe[f])
+		f++;
+	return f;
+}
+
+static void quick_hit(struct quick *q, size_t n, size_t i, size_t gram)
+{
+	if (q->n_hits == QUICK_HITS || i + gram > q->fe[quick_field(q, n, i)])
+		q->crossing = true;
+	else
+		q->hits[q->n_hits++] = i;
+}
+
+/*
+ * The quick check of @q's @n fields: every boundary whose gram passes is a hit (in order);
+ * one whose gram runs into the next fields or into any other (as a pair) sets @crossing.
+ * Returns whether any passed.
+ */
+static bool quick_hits(const struct policy_redactor *rd, struct quick *q, size_t n)
+{
+	const uint8_t *cp = q->cp, *bnd = q->bnd;
+	size_t total = q->total, *fs = q->fs, *fe = q->fe;
+
+	q->n_hits = 0;
+	q->crossing = false;
 	for (size_t i = 0; i + SHORT_LEN <= total; i++) {
 		unsigned slot;
 
@@ -1266,12 +1310,16 @@ static bool quick_hit(const struct policy_redactor *rd, const uint8_t *cp, const
 		slot = ascii_prefix_quick(rd->ascii_slots, cp + i);
 		if ((rd->ascii_prefixes[slot / 8] >> (slot % 8) & 1) &&
 		    quick_gram(rd, cp + i, SHORT_LEN, SHORT_LEN))
-			return true;
+			quick_hit(q, n, i, SHORT_LEN);
 	}
-	for (size_t i = 0; rd->short_lens && i < total; i++)
-		if (bnd[i] && quick_gram(rd, cp + i, total - i, 0))
-			return true;
-	for (size_t a = 0; a < n; a++) {
+	for (size_t i = 0; rd->short_lens && i < total; i++) {
+		size_t m = total - i < SHORT_LEN - 1 ? total - i : SHORT_LEN - 1;
+
+		/* short grams only (a SHORT_LEN one was tested above) */
+		if (bnd[i] && quick_gram(rd, cp + i, m, 0))
+			quick_hit(q, n, i, m);
+	}
+	for (size_t a = 0; a < n && !q->crossing; a++) {
 		size_t p = fe[a] - fs[a] < SHORT_LEN ? fs[a] : fe[a] - (SHORT_LEN - 1);
 
 		for (; p < fe[a]; p++) {
@@ -1286,14 +1334,132 @@ static bool quick_hit(const struct policy_redactor *rd, const uint8_t *cp, const
 				if (b == a || b == a + 1)
 					continue;
 				memcpy(c, cp + p, r);
-				for (size_t q = fs[b]; q < fe[b] && m < SHORT_LEN; q++)
-					c[m++] = cp[q];
+				for (size_t q2 = fs[b]; q2 < fe[b] && m < SHORT_LEN; q2++)
+					c[m++] = cp[q2];
 				if (m > r && quick_gram(rd, c, m, r))
-					return true;
+					q->crossing = true;
 			}
 		}
 	}
-	return false;
+	/* the short grams' hits came second: put them in order (few, mostly none) */
+	for (size_t i = 1; i < q->n_hits; i++)
+		for (size_t j = i; j > 0 && q->hits[j - 1] > q->hits[j]; j--) {
+			size_t t = q->hits[j];
+
+			q->hits[j] = q->hits[j - 1];
+			q->hits[j - 1] = t;
+		}
+	return q->n_hits > 0 || q->crossing;
+}
+
+static void quick_deinit(struct quick *q)
+{
+	free(q->heap);
+	q->heap = NULL;
+}
+
+/*
+ * Read the @n fields for the quick check into @q (caller storage; quick_deinit() after a
+ * 0). Returns 0, 1 when it cannot (a redactor with literals, text that is not plain ASCII:
+ * the fast path reads it), -ENOMEM.
+ */
+static int quick_read(const struct policy_redactor *rd, const char *const *s, const size_t *len,
+		      size_t n, struct quick *q)
+{
+	size_t total = 0, o = 0;
+
+	q->heap = NULL;
+	if (rd->n_literals)
+		return 1;
+	for (size_t i = 0; i < n; i++)
+		total += len[i];
+	q->cp = q->s_cp;
+	q->bnd = q->s_bnd;
+	q->at = q->s_at;
+	q->fs = q->s_f;
+	if (total > QUICK_STACK || n > QUICK_FIELDS) {
+		q->heap = malloc(2 * n * sizeof(*q->fs) + total * (sizeof(*q->at) + 2) + 1);
+		if (!q->heap)
+			return -ENOMEM;
+		q->fs = q->heap;
+		q->at = (uint32_t *)(q->fs + 2 * n);
+		q->cp = (uint8_t *)(q->at + total);
+		q->bnd = q->cp + total;
+	}
+	q->fe = q->fs + n;
+	for (size_t i = 0; i < n; i++) {
+		long m = policy_skeleton_ascii(rd->sk, s[i], len[i], q->cp + o, q->bnd + o,
+					       q->at + o);
+
+		if (m < 0) {
+			quick_deinit(q);
+			return 1;
+		}
+		q->fs[i] = o;
+		o += (size_t)m;
+		q->fe[i] = o;
+	}
+	q->total = o;
+	return 0;
+}
+
+/*
+ * field_stretches() over @q's hits only: a boundary that is no hit is no candidate (its
+ * grams failed the very test candidate() starts with), so the same stretches are mapped and
+ * scanned. Returns 0 (marks in @k), 1 when map_scan() must decide (a gram crossing a
+ * field's end, a pattern that may run past one, a pattern longer than the window), -ENOMEM.
+ */
+#define QUICK_WINDOW 256
+
+static int quick_stretches(const struct policy_redactor *rd, const char *const *s,
+			   const size_t *len, const size_t *base, size_t n, const struct quick *q,
+			   struct sink *k)
+{
+	struct policy_skel_text t = {0};
+	size_t w_start = 0, w_end = 0, w_f = 0;
+	bool have = false;
+	int rc = 0;
+
+	if (q->crossing || rd->max_len + 1 > QUICK_WINDOW)
+		return 1;
+	for (size_t h = 0; h < q->n_hits && rc == 0; h++) {
+		size_t i = q->hits[h], f = quick_field(q, n, i), r = q->fe[f] - i, ks = i, ke, ext;
+		size_t start, end;
+		uint32_t c[QUICK_WINDOW];
+		bool open = false;
+
+		/* candidate() reads at most the longest pattern and one more, or a level's hash */
+		for (size_t j = 0; j < r && j <= rd->max_len && j < QUICK_WINDOW; j++)
+			c[j] = q->cp[i + j];
+		candidate(rd, c, r, &ext, &open);
+		if (open && q->fe[f] - q->fs[f] != q->total) {
+			rc = 1;
+			break;
+		}
+		if (!ext)
+			continue;
+		while (q->bnd[ks] != POLICY_SKEL_HARD)
+			ks--;
+		start = base[f] + (ks == q->fs[f] ? 0 : q->at[ks]);
+		for (ke = i + ext + 3; ke < q->fe[f] && q->bnd[ke] != POLICY_SKEL_HARD; ke++)
+			;
+		end = base[f] + (ke < q->fe[f] ? q->at[ke] : len[f]);
+		if (have && f == w_f && start <= w_end) {
+			if (end > w_end)
+				w_end = end;
+			continue;
+		}
+		if (have)
+			rc = stretch(rd, s, base, w_f, w_start, w_end, 0, &t, k);
+		w_start = start;
+		w_end = end;
+		w_f = f;
+		have = true;
+	}
+	if (rc == 0 && have)
+		rc = stretch(rd, s, base, w_f, w_start, w_end, 0, &t, k);
+	policy_skel_text_deinit(&t);
+	return rc;
 }
 
 /*
@@ -1303,40 +1469,18 @@ static bool quick_hit(const struct policy_redactor *rd, const uint8_t *cp, const
 static int quick_check(const struct policy_redactor *rd, const char *const *s, const size_t *len,
 		       size_t n)
 {
-	uint8_t stack_cp[QUICK_STACK], stack_bnd[QUICK_STACK], *cp = stack_cp, *bnd = stack_bnd;
-	size_t stack_f[2 * QUICK_FIELDS], *fs = stack_f, *fe, total = 0, o = 0;
-	int rc = 1;
+	struct quick q;
+	int rc = quick_read(rd, s, len, n, &q);
 
-	if (rd->n_literals)
-		return 1;
-	for (size_t i = 0; i < n; i++)
-		total += len[i];
-	if (total > QUICK_STACK || n > QUICK_FIELDS) {
-		fs = malloc(2 * n * sizeof(*fs) + 2 * total + 1);
-		if (!fs)
-			return -ENOMEM;
-		cp = (uint8_t *)(fs + 2 * n);
-		bnd = cp + total;
-	}
-	fe = fs + n;
-	for (size_t i = 0; i < n; i++) {
-		long m = policy_skeleton_ascii(rd->sk, s[i], len[i], cp + o, bnd + o);
-
-		if (m < 0)
-			goto out;
-		fs[i] = o;
-		o += (size_t)m;
-		fe[i] = o;
-	}
-	rc = quick_hit(rd, cp, bnd, o, fs, fe, n) ? 1 : 0;
-out:
-	if (fs != stack_f)
-		free(fs);
+	if (rc != 0)
+		return rc;
+	rc = quick_hits(rd, &q, n) ? 1 : 0;
+	quick_deinit(&q);
 	return rc;
 }
 
 /* Which path redact_fields() takes (policy_redact_fields_full() and _fast_only() are tests'). */
-enum path { PATH_FULL, PATH_FAST, PATH_FAST_ONLY };
+enum path { PATH_FULL, PATH_FAST, PATH_FAST_ONLY, PATH_QUICK_ONLY };
 
 /*
  * map_scan(), or in mask mode the fast path when it can decide (the same marks). Returns 0,
@@ -1356,6 +1500,48 @@ static int scan_fields(const struct policy_redactor *rd, const char *const *s, c
 	return map_scan(rd, s, len, n, base, joined, joined_len, k);
 }
 
+/*
+ * Mark what map_scan() would find in the @n fields, by the quickest path that can tell:
+ * the quick check, then its hits' stretches, then the fast path, then map_scan() (@path
+ * PATH_FULL: map_scan() alone). *@joined (the fields joined, *@joined_len bytes, offsets in
+ * @base) and *@mask are new (caller frees both), or both NULL when the quick check found
+ * nothing that could match. Returns 0, 1 when @path is PATH_FAST_ONLY and the fast path
+ * cannot decide, -ENOMEM.
+ */
+static int mark(const struct policy_redactor *rd, const char *const *s, const size_t *len, size_t n,
+		size_t *base, enum path path, uint8_t **joined, size_t *joined_len, uint8_t **mask)
+{
+	struct quick q;
+	int rc, read = 1;
+
+	*joined = *mask = NULL;
+	*joined_len = 0;
+	if (path != PATH_FULL) {
+		read = quick_read(rd, s, len, n, &q);
+		if (read < 0 || (read == 1 && path == PATH_QUICK_ONLY))
+			return read;
+		if (read == 0 && !quick_hits(rd, &q, n)) {
+			quick_deinit(&q);
+			return 0;
+		}
+	}
+	rc = join(s, len, n, joined, joined_len, base);
+	if (rc == 0 && !(*mask = calloc(*joined_len ? *joined_len : 1, 1)))
+		rc = -ENOMEM;
+	if (rc == 0) {
+		struct sink k = {.src = *joined, .src_len = *joined_len, .mask = *mask};
+
+		rc = read == 0 ? quick_stretches(rd, s, len, base, n, &q, &k) : 1;
+		if (rc == 1 && path != PATH_QUICK_ONLY) {
+			memset(*mask, 0, *joined_len);
+			rc = scan_fields(rd, s, len, n, base, *joined, *joined_len, &k, path);
+		}
+	}
+	if (read == 0)
+		quick_deinit(&q);
+	return rc;
+}
+
 /* Write field @f's bytes of @src [@b, @b + f->len) with masked runs as tokens. */
 static int emit(struct policy_redact_field *f, const uint8_t *src, const uint8_t *mask, size_t b)
 {
@@ -1371,21 +1557,26 @@ static int emit(struct policy_redact_field *f, const uint8_t *src, const uint8_t
 		f->n_redacted = 0;
 		return 0;
 	}
-	for (size_t i = b; i < b + f->len;) {
-		if (mask && mask[i]) {
-			while (i < b + f->len && mask[i])
-				i++;
-			if (f->cap < POLICY_REDACT_TOKEN_LEN + 1 ||
-			    o > f->cap - POLICY_REDACT_TOKEN_LEN - 1)
-				return -ENOSPC;
-			memcpy(f->out + o, POLICY_REDACT_TOKEN, POLICY_REDACT_TOKEN_LEN);
-			o += POLICY_REDACT_TOKEN_LEN;
-			nred++;
-		} else {
-			if (o + 1 >= f->cap)
-				return -ENOSPC;
-			f->out[o++] = (char)src[i++];
-		}
+	for (size_t i = b, e = b + f->len; i < e;) {
+		const uint8_t *m = memchr(mask + i, 1, e - i);
+		size_t run = m ? (size_t)(m - mask) - i : e - i;
+
+		/* the unmasked run up to the next mask, then the token for the masked one */
+		if (run >= f->cap || o >= f->cap - run)
+			return -ENOSPC;
+		memcpy(f->out + o, src + i, run);
+		o += run;
+		i += run;
+		if (i == e)
+			break;
+		while (i < e && mask[i])
+			i++;
+		if (f->cap < POLICY_REDACT_TOKEN_LEN + 1 ||
+		    o > f->cap - POLICY_REDACT_TOKEN_LEN - 1)
+			return -ENOSPC;
+		memcpy(f->out + o, POLICY_REDACT_TOKEN, POLICY_REDACT_TOKEN_LEN);
+		o += POLICY_REDACT_TOKEN_LEN;
+		nred++;
 	}
 	if (f->cap == 0)
 		return -ENOSPC;
@@ -1407,19 +1598,8 @@ static int verify(const struct policy_redactor *rd, struct policy_redact_field *
 		s[i] = f[i].out;
 		len[i] = f[i].out_len;
 	}
-	if (path != PATH_FULL && (rc = quick_check(rd, s, len, n)) <= 0)
-		return rc;
-	rc = join(s, len, n, &joined, &joined_len, base);
-	if (rc < 0)
-		goto out;
-	mask = calloc(joined_len ? joined_len : 1, 1);
-	if (!mask) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	rc = scan_fields(rd, s, len, n, base, joined, joined_len,
-			 &(struct sink){.src = joined, .src_len = joined_len, .mask = mask}, path);
-	if (rc != 0)
+	rc = mark(rd, s, len, n, base, path, &joined, &joined_len, &mask);
+	if (rc != 0 || !mask)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		if (!memchr(mask + base[i], 1, len[i]))
@@ -1439,8 +1619,8 @@ static int redact_fields(const struct policy_redactor *rd, struct policy_redact_
 			 enum path path)
 {
 	/* the fields' pointers, lengths and offsets: on the stack for a view's few fields */
-	const char *stack_s[QUICK_FIELDS], **s = stack_s;
-	size_t stack_l[2 * QUICK_FIELDS], *len = stack_l, *base;
+	const char *stack_s[QUICK_FIELDS] = {0}, **s = stack_s;
+	size_t stack_l[2 * QUICK_FIELDS] = {0}, *len = stack_l, *base;
 	uint8_t *joined = NULL, *mask = NULL;
 	size_t joined_len = 0;
 	bool active = rd && rd->n_pats > 0;
@@ -1465,34 +1645,17 @@ static int redact_fields(const struct policy_redactor *rd, struct policy_redact_
 		s[i] = f[i].in;
 		len[i] = f[i].len;
 	}
-	/* Text that certainly names nobody leaves as it is, unread by the rest. */
-	if (active && path != PATH_FULL && (rc = quick_check(rd, s, len, n)) <= 0) {
-		if (rc < 0)
-			goto out;
-		active = false;
-	}
-	if (active && (rc = join(s, len, n, &joined, &joined_len, base)) < 0)
+	/* no mask: the quick check found nothing, and the text leaves as it is */
+	if (active && (rc = mark(rd, s, len, n, base, path, &joined, &joined_len, &mask)) != 0)
 		goto out;
-	if (active) {
-		mask = calloc(joined_len ? joined_len : 1, 1);
-		if (!mask) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		rc = scan_fields(rd, s, len, n, base, joined, joined_len,
-				 &(struct sink){.src = joined, .src_len = joined_len, .mask = mask},
-				 path);
-		if (rc != 0)
-			goto out;
-	}
 	for (size_t i = 0; i < n; i++) {
-		rc = active ? emit(&f[i], joined, mask, base[i])
-			    : emit(&f[i], (const uint8_t *)f[i].in, NULL, 0);
+		rc = mask ? emit(&f[i], joined, mask, base[i])
+			  : emit(&f[i], (const uint8_t *)f[i].in, NULL, 0);
 		if (rc < 0)
 			goto out;
 	}
 	/* Unchanged outputs are the inputs, in which the first pass found nothing. */
-	if (active && memchr(mask, 1, joined_len))
+	if (mask && memchr(mask, 1, joined_len))
 		rc = verify(rd, f, n, s, len, base, path);
 out:
 	if (rc != 0)
@@ -1525,6 +1688,12 @@ int policy_redact_fields_fast_only(const struct policy_redactor *rd, struct poli
 				   size_t n)
 {
 	return redact_fields(rd, f, n, PATH_FAST_ONLY);
+}
+
+int policy_redact_fields_quick_only(const struct policy_redactor *rd, struct policy_redact_field *f,
+				    size_t n)
+{
+	return redact_fields(rd, f, n, PATH_QUICK_ONLY);
 }
 
 int policy_redact_quick(const struct policy_redactor *rd, const char *const *s, const size_t *len,

@@ -24,6 +24,14 @@ int policy_redact_fields_fast_only(const struct policy_redactor *rd, struct poli
 				   size_t n);
 
 /*
+ * policy_redact_fields_quick_only() - policy_redact_fields() where the quick check and the
+ * stretches around its hits must decide both passes: returns 1 (every output "") when either
+ * is left to the fast path.
+ */
+int policy_redact_fields_quick_only(const struct policy_redactor *rd, struct policy_redact_field *f,
+				    size_t n);
+
+/*
  * policy_redact_quick() - the quick check ahead of the fast path over @n fields (@s[i] of
  * @len[i] bytes): 0 when it finds that they certainly name nobody (policy_redact_fields()
  * then returns them unchanged without reading further), 1 when it leaves them to the fast

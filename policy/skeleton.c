@@ -55,16 +55,19 @@ struct policy_skeleton {
 	 */
 	uint32_t cps[2][128];
 	/*
-	 * policy_skeleton_ascii()'s table: the decoded reading's cps[0] as a state machine over
-	 * every byte, the state being the boundary owed (ASCII_PEND) and what the previous unit
-	 * gives (cps_bnd()): the code point (bits 0-7), its boundary (8-15), 1 in bits 16-19
-	 * when the byte gives a code point, the next state times 256 (20-30), or ASCII_SLOW for
-	 * what the table loop of policy_skeleton_map() leaves to the general path.
+	 * policy_skeleton_ascii()'s tables. @ascii: the decoded reading's cps[0] for every byte,
+	 * one entry each, so that no lookup waits for the one before: the code point (bits 0-7),
+	 * ASCII_CP when the byte gives one, what it needs (9-10) and gives (11-12) as
+	 * cps_bnd() reads them, ASCII_SEP for a separator, or ASCII_SLOW for what the table
+	 * loop of policy_skeleton_map() leaves to the general path. @ascii_bnd: the boundary of
+	 * a code point from the previous byte's bits 11-13 and its own needs.
 	 */
-	uint32_t ascii[8 * 256];
+	uint32_t ascii[256];
+	uint8_t ascii_bnd[32];
 };
 
-#define ASCII_PEND 4u
+#define ASCII_CP (1u << 8)
+#define ASCII_SEP (1u << 13)
 #define ASCII_SLOW (1u << 31)
 
 #define CPS_SEP 0u
@@ -241,21 +244,22 @@ struct policy_skeleton *policy_skeleton_new(void)
 				    cps_gives(ci->cls, (uint32_t)c) << 26;
 			sk->cps[plain][c] = v;
 		}
-	for (unsigned st = 0; st < 8; st++)
-		for (unsigned c = 0; c < 256; c++) {
-			uint32_t v = c < 0x80 ? sk->cps[0][c] : CPS_SLOW,
-				 *a = &sk->ascii[st << 8 | c];
-			unsigned bnd = st & ASCII_PEND	    ? POLICY_SKEL_HARD
-				       : (v >> 24 & st & 3) ? POLICY_SKEL_NONE
-							    : POLICY_SKEL_SOFT;
+	for (unsigned c = 0; c < 256; c++) {
+		uint32_t v = c < 0x80 ? sk->cps[0][c] : CPS_SLOW;
 
-			if (v == CPS_SEP)
-				*a = ASCII_PEND << 28;
-			else if (v == CPS_SLOW || (v & CPS_CP) >= 0x80)
-				*a = ASCII_SLOW;
-			else
-				*a = (v & CPS_CP) | bnd << 8 | 1u << 16 | (v >> 26 & 3) << 28;
-		}
+		if (v == CPS_SEP)
+			sk->ascii[c] = ASCII_SEP;
+		else if (v == CPS_SLOW || (v & CPS_CP) >= 0x80)
+			sk->ascii[c] = ASCII_SLOW;
+		else
+			sk->ascii[c] =
+				(v & CPS_CP) | ASCII_CP | (v >> 24 & 3) << 9 | (v >> 26 & 3) << 11;
+	}
+	for (unsigned prev = 0; prev < 8; prev++)
+		for (unsigned needs = 0; needs < 4; needs++)
+			sk->ascii_bnd[prev << 2 | needs] = prev & 4		? POLICY_SKEL_HARD
+							   : (needs & prev & 3) ? POLICY_SKEL_NONE
+										: POLICY_SKEL_SOFT;
 	return sk;
 fail:
 	policy_skeleton_free(sk);
@@ -836,15 +840,17 @@ static __attribute__((noinline)) size_t ascii_separator(const struct policy_skel
  * nothing in n_decoded. Everything else gives up.
  */
 long policy_skeleton_ascii(const struct policy_skeleton *sk, const char *text, size_t len,
-			   uint8_t *cp, uint8_t *bnd)
+			   uint8_t *cp, uint8_t *bnd, uint32_t *at)
 {
 	const uint8_t *in = (const uint8_t *)text;
 	const uint32_t *tab = sk->ascii;
-	uint32_t st = ASCII_PEND << 8; /* a HARD boundary owed at the start, as b.pend there */
+	uint32_t prev = ASCII_SEP; /* a HARD boundary owed at the start, as b.pend there */
 	size_t o = 0;
 
+	if (len > UINT32_MAX)
+		return -1;
 	for (size_t i = 0; i < len; i++) {
-		uint32_t e = tab[st | in[i]];
+		uint32_t e = tab[in[i]];
 
 		if (e & ASCII_SLOW) {
 			size_t n = ascii_separator(sk, in + i, len - i);
@@ -852,14 +858,15 @@ long policy_skeleton_ascii(const struct policy_skeleton *sk, const char *text, s
 			if (n == 0)
 				return -1;
 			i += n - 1;
-			st = ASCII_PEND << 8;
+			prev = ASCII_SEP;
 			continue;
 		}
 		/* written for a separator too (o < len), and overwritten by the next code point */
 		cp[o] = (uint8_t)e;
-		bnd[o] = (uint8_t)(e >> 8);
-		o += e >> 16 & 1;
-		st = e >> 20;
+		at[o] = (uint32_t)i;
+		bnd[o] = sk->ascii_bnd[(prev >> 11 & 7) << 2 | (e >> 9 & 3)];
+		o += e >> 8 & 1;
+		prev = e;
 	}
 	return (long)o;
 }

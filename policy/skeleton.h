@@ -118,15 +118,16 @@ int policy_skeleton_map(const struct policy_skeleton *sk, const char *in, size_t
  * at @in (borrowed), without building a text, for text that both readings read alike: ASCII
  * whose every input unit is one byte (a letter, a digit or a separator, also '(', '%', '<'...
  * where they start no markup) or the token "[member]". The code points (all ASCII) go to
- * @cp and their boundaries (POLICY_SKEL_CPS's, as in policy_skel_text.bnd, without the one at
- * the end) to @bnd, caller storage of @len bytes each. Returns how many code points (at most
- * @len), or -1 as soon as the text holds anything else (a byte >= 0x80, an entity, escape,
- * tag or defang word, a confusable symbol such as '|'): then only policy_skeleton_map() can
- * tell, and @cp and @bnd hold nothing useful. Where it returns n >= 0, policy_skeleton_map()
- * gives the same n code points and boundaries and counts nothing in n_decoded.
+ * @cp, their boundaries (POLICY_SKEL_CPS's, as in policy_skel_text.bnd, without the one at
+ * the end) to @bnd and the offset in @in of the byte each came from to @at, caller storage
+ * of @len entries each. Returns how many code points (at most @len), or -1 as soon as the
+ * text holds anything else (a byte >= 0x80, an entity, escape, tag or defang word, a
+ * confusable symbol such as '|'): then only policy_skeleton_map() can tell, and the arrays
+ * hold nothing useful. Where it returns n >= 0, policy_skeleton_map() with @base 0 gives the
+ * same n code points, boundaries and @from, and counts nothing in n_decoded.
  */
 long policy_skeleton_ascii(const struct policy_skeleton *sk, const char *in, size_t len,
-			   uint8_t *cp, uint8_t *bnd);
+			   uint8_t *cp, uint8_t *bnd, uint32_t *at);
 
 /* policy_skel_text_deinit() - free @t's arrays and reset it to empty. */
 void policy_skel_text_deinit(struct policy_skel_text *t);

@@ -486,6 +486,7 @@ static void test_skeleton_ascii(void **state)
 	for (int c = 0; c < 20000; c++) {
 		char text[256];
 		uint8_t cp[256], bnd[256];
+		uint32_t at[256];
 		size_t o = 0, n_parts = 1 + xorshift(&x) % 12;
 		struct policy_skel_text t = {0}, full = {0};
 		long n;
@@ -494,7 +495,7 @@ static void test_skeleton_ascii(void **state)
 			o += (size_t)snprintf(
 				text + o, sizeof(text) - o, "%s",
 				parts[xorshift(&x) % (sizeof(parts) / sizeof(*parts))]);
-		n = policy_skeleton_ascii(sk, text, o, cp, bnd);
+		n = policy_skeleton_ascii(sk, text, o, cp, bnd, at);
 		if (n < 0) {
 			refused++;
 			continue;
@@ -510,6 +511,7 @@ static void test_skeleton_ascii(void **state)
 			assert_int_equal(t.cp[i], cp[i]);
 			assert_int_equal(full.cp[i], cp[i]);
 			assert_int_equal(t.bnd[i], bnd[i]);
+			assert_int_equal(t.from[i], at[i]);
 			if (full.bnd[i] != POLICY_SKEL_NONE)
 				assert_int_not_equal(bnd[i], POLICY_SKEL_NONE);
 		}
@@ -525,11 +527,13 @@ static void test_skeleton_ascii(void **state)
 		struct policy_skel_text t = {0};
 		char text[64];
 		uint8_t cp[64], bnd[64];
+		uint32_t at[64];
 		int len = snprintf(text, sizeof(text), "a %s b", parts[i]);
 
 		assert_int_equal(policy_skeleton_map(sk, text, (size_t)len, 0, 0, &t), 0);
 		if (t.n_decoded > 0 || (uint8_t)parts[i][0] >= 0x80)
-			assert_int_equal(policy_skeleton_ascii(sk, text, (size_t)len, cp, bnd), -1);
+			assert_int_equal(policy_skeleton_ascii(sk, text, (size_t)len, cp, bnd, at),
+					 -1);
 		policy_skel_text_deinit(&t);
 	}
 }
