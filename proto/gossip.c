@@ -39,6 +39,7 @@
 #define LAG_WINDOW_MS 10000
 #define NO_LEAD UINT32_MAX
 #define RECHECK_MS 100 /* see tree_recheck() */
+#define HAS_MAX 4      /* see struct seen_ent */
 
 /* Header of every map entry; the map's entries embed it first. */
 struct ent {
@@ -71,6 +72,15 @@ struct seen_ent {
 	uint16_t regraft;   /* link asked (after a hold) to push it again: no PRUNE for that */
 	uint16_t grafted;   /* link a GRAFT for it went to before it came, or NO_LINK */
 	uint32_t lead;	    /* ms its first IHAVE came before its first copy, or NO_LEAD */
+	/*
+	 * Links that announced it before it was forwarded here (the first HAS_MAX): they hold
+	 * it, so do_forward() announces it to them no more. In a burst IHAVEs run ahead of the
+	 * copies, and both ends of most lazy links announced each report to the other. A link
+	 * handle reused by a new link before the report is forwarded misses that IHAVE; the
+	 * catch-up session of a new link (proto/recon.h) covers it.
+	 */
+	uint8_t n_has;
+	uint16_t has[HAS_MAX];
 };
 
 struct miss_ent {
@@ -714,6 +724,23 @@ static void expire_seen(struct proto_gossip *g, uint64_t now)
  * it before, its copy along the tree is a lag sample (graft_wait()), unless a GRAFT for it
  * went out already: then the lead is kept for the tree copy that may still come.
  */
+static void has_add(struct seen_ent *s, uint32_t link)
+{
+	for (uint8_t i = 0; i < s->n_has; i++)
+		if (s->has[i] == link)
+			return;
+	if (s->n_has < HAS_MAX)
+		s->has[s->n_has++] = (uint16_t)link;
+}
+
+static bool has_link(const struct seen_ent *s, uint32_t link)
+{
+	for (uint8_t i = 0; i < s->n_has; i++)
+		if (s->has[i] == link)
+			return true;
+	return false;
+}
+
 static struct seen_ent *seen_add(struct proto_gossip *g, const uint8_t id[32], uint32_t link,
 				 uint64_t now)
 {
@@ -738,6 +765,8 @@ static struct seen_ent *seen_add(struct proto_gossip *g, const uint8_t id[32], u
 
 		for (uint8_t j = 0; j < m->next_ann; j++)
 			answer |= m->ann[j] == link;
+		for (uint8_t j = 0; j < m->n_ann; j++)
+			has_add(s, m->ann[j]);
 		g->st.announced_late++;
 		if (m->next_ann) {
 			g->st.grafted_late++;
@@ -770,10 +799,14 @@ static int do_forward(struct proto_gossip *g, struct seen_ent *s, uint64_t now)
 
 		if (link == s->from || link == s->tree)
 			continue;
-		if (g->links[link].state == PROTO_GOSSIP_LINK_EAGER)
+		if (g->links[link].state == PROTO_GOSSIP_LINK_EAGER) {
 			err = push(g, link, id);
-		else
+		} else if (has_link(s, link)) {
+			g->st.ihave_saved++;
+			continue;
+		} else {
 			err = queue_ihave(g, link, id, now);
+		}
 		if (err < 0)
 			return err;
 	}
@@ -1025,11 +1058,16 @@ int proto_gossip_on_ihave(struct proto_gossip *g, uint32_t link, const uint8_t (
 		return -EINVAL;
 	g->st.ihave_ids_recv += n;
 	for (size_t i = 0; i < n; i++) {
+		struct seen_ent *s = map_get(&g->seen, ids[i]);
 		struct miss_ent *m;
 		bool evicted, known = false;
 
-		if (map_get(&g->seen, ids[i]))
+		if (s) {
+			/* Not forwarded yet (admission runs): not to be announced back there. */
+			if (s->state == S_PENDING || s->state == S_HELD)
+				has_add(s, link);
 			continue;
+		}
 		m = map_get(&g->miss, ids[i]);
 		if (!m) {
 			if (!(m = map_insert(&g->miss, ids[i], &evicted)))

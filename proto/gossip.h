@@ -22,7 +22,8 @@
  *    or proto_gossip_discard() when policy refused it or it is not for gossip (a report
  *    that arrived by catch-up, for instance): a refused report is never forwarded, and a
  *    relay forwards the report bytes unchanged. Forwarding pushes it on every other eager
- *    link and announces it on every other lazy link.
+ *    link and announces it on every other lazy link, except those that announced it here
+ *    (up to 4 remembered per report; they hold it).
  *  - A duplicate on an eager link means the eager links contain a cycle; the engine sends
  *    PRUNE on that link and makes it lazy (when: see "Pruning" below). Receiving PRUNE makes
  *    the link lazy. A duplicate on a lazy link comes from a peer that still holds this
@@ -197,6 +198,7 @@ struct proto_gossip_stats {
 	uint64_t graft_early;	      /* tree copies that came after their GRAFT's answer */
 	uint64_t lag_samples;	      /* tree copies timed behind their IHAVE (graft wait) */
 	uint64_t tree_waits;	      /* awaited ids and held copies that waited for the tree */
+	uint64_t ihave_saved;	      /* ids not announced to a link that announced them here */
 };
 
 struct proto_gossip;

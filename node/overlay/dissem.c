@@ -282,6 +282,10 @@ void node_dissem_arm_timer(struct node_dissem *d)
 		at = gd;
 	if (sd < at)
 		at = sd;
+	/* Called after every link message: most calls find the deadline armed already. */
+	if (at == d->timer_at && uv_is_active((uv_handle_t *)&d->timer))
+		return;
+	d->timer_at = at;
 	uv_timer_start(&d->timer, on_timer, at > now ? at - now : 0, 0);
 }
 

@@ -167,6 +167,7 @@ struct node_dissem {
 	struct proto_recon_source src;
 	struct dlink links[NODE_DISSEM_LINKS_MAX];
 	uv_timer_t timer;
+	uint64_t timer_at; /* the deadline it was last armed for (node_dissem_arm_timer()) */
 	bool timer_open, stopping;
 	uint64_t next_periodic, next_recon;
 	uint64_t rnd;

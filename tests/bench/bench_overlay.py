@@ -99,7 +99,7 @@ def copies(c, idx):
 
 TREE_KEYS = ("dup_lazy", "dup_eager", "announced_late", "grafted_late", "graft_early",
              "recon_skipped_lag", "held", "held_expired", "prune_repeats_saved", "lag_samples",
-             "tree_waits")
+             "tree_waits", "ihave_saved")
 
 
 def control(c):
@@ -584,7 +584,8 @@ def main():
               f"({ctl['held_expired']:,} without a tree copy: sender grafted); PRUNEs not "
               f"repeated on lazy links {ctl['prune_repeats_saved']:,}; tree lags measured "
               f"{ctl['lag_samples']:,}; GRAFTs and holds that waited for the moving tree "
-              f"{ctl['tree_waits']:,}", flush=True)
+              f"{ctl['tree_waits']:,}; IHAVE ids not sent back to a link that announced them "
+              f"{ctl['ihave_saved']:,}", flush=True)
         refused = {}
         for d in c.daemons:
             for reason, k in ct.gossip(d).get("rejected", {}).items():

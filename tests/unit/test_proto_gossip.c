@@ -3,7 +3,8 @@
  * tests/unit/test_proto_gossip.c — the Plumtree engine: origin pushes to all links,
  * forward/discard after admission, duplicate -> PRUNE (at once and after a streak), tree
  * formation on the oldest report, IHAVE -> GRAFT after the timeout (and the next
- * announcer after that; longer while the tree lags, none while it moves), GRAFT -> PUSH, PRUNE -> lazy, off-tree copies held without
+ * announcer after that; longer while the tree lags, none while it moves), no IHAVE back to its
+ * announcers, GRAFT -> PUSH, PRUNE -> lazy, off-tree copies held without
  * breaking the tree (and grafted when no tree copy comes), IHAVE batching, link_down
  * cleanup, bounded caches, and a spanning tree on a small network.
  */
@@ -689,6 +690,36 @@ static void test_graft_waits_for_moving_tree(void **state)
 	proto_gossip_free(g);
 }
 
+/*
+ * A report is not announced to the lazy links that announced it here, before its copy came or
+ * while it waited for admission; the others get their IHAVE.
+ */
+static void test_no_ihave_back(void **state)
+{
+	struct proto_gossip_config cfg = {.ihave_flush_ms = 20};
+	struct proto_gossip *g = engine(&cfg, 4);
+	struct proto_gossip_stats st;
+	struct acts x;
+	uint8_t id[32];
+
+	(void)state;
+	mkid(id, 80);
+	assert_int_equal(proto_gossip_on_prune(g, 1, T0), 0);
+	assert_int_equal(proto_gossip_on_prune(g, 2, T0), 0);
+	assert_int_equal(proto_gossip_on_prune(g, 3, T0), 0);
+	assert_int_equal(proto_gossip_on_ihave(g, 1, (const uint8_t(*)[32])id, 1, T0 + 1), 0);
+	assert_int_equal(proto_gossip_on_push(g, 0, id, 5, T0 + 2), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_on_ihave(g, 2, (const uint8_t(*)[32])id, 1, T0 + 3), 0);
+	assert_int_equal(proto_gossip_forward(g, id, T0 + 4), 0);
+	assert_int_equal(proto_gossip_tick(g, T0 + 100), 0);
+	drain(g, &x);
+	assert_int_equal(x.n, 1);
+	assert_true(find(&x, PROTO_LINK_IHAVE, 3) >= 0);
+	proto_gossip_get_stats(g, &st);
+	assert_int_equal(st.ihave_saved, 2);
+	proto_gossip_free(g);
+}
+
 /* An awaited id that catch-up brought is not grafted; a later PUSH of it is still NEW. */
 static void test_have_stops_graft(void **state)
 {
@@ -1114,6 +1145,7 @@ int main(void)
 		cmocka_unit_test(test_ihave_graft_timeout),
 		cmocka_unit_test(test_graft_wait_follows_lag),
 		cmocka_unit_test(test_graft_waits_for_moving_tree),
+		cmocka_unit_test(test_no_ihave_back),
 		cmocka_unit_test(test_have_stops_graft),
 		cmocka_unit_test(test_graft_pushes),
 		cmocka_unit_test(test_off_tree_copy_held),
