@@ -100,62 +100,78 @@ static double now_sec(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int store_raw_put_rate(const char *dir, size_t n, size_t batch, size_t val_len, double *per_sec)
-{
+struct store_raw {
 	struct store_mdb m;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	uint8_t key[32], *val;
-	uint64_t x = 0x9e3779b97f4a7c15ull;
-	size_t map = ((size_t)64 << 20) + n * (val_len + 32 + 64) * 3, done = 0;
-	double t0;
+	uint8_t *val;
+	size_t val_len;
+	uint64_t x; /* the key sequence, shared with store_raw_get_rate() */
+};
+
+int store_raw_open(struct store_raw **out, const char *dir, size_t n_max, size_t val_len)
+{
+	struct store_raw *r = calloc(1, sizeof(*r));
+	size_t map = ((size_t)64 << 20) + n_max * (val_len + 32 + 64) * 3;
 	int rc;
 
-	*per_sec = 0;
-	if (batch == 0 || n == 0)
-		return -EINVAL;
-	val = malloc(val_len ? val_len : 1);
-	if (!val)
+	*out = NULL;
+	if (!r)
 		return -ENOMEM;
-	memset(val, 0xa5, val_len);
-	rc = store_mdb_open(&m, dir, 0, page_round(map), page_round(map), 16, 2, 0600,
-			    STORE_E_MAP_FULL);
-	if (rc != 0)
-		goto out_free;
-	t0 = now_sec();
-	while (done < n) {
-		MDB_val k = mval(key, 32), d = mval(val, val_len);
-
-		if ((rc = mdb_txn_begin(m.env, NULL, 0, &txn)) != 0)
-			break;
-		if ((rc = mdb_dbi_open(txn, NULL, 0, &dbi)) != 0) {
-			mdb_txn_abort(txn);
-			break;
-		}
-		for (size_t i = 0; i < batch && done < n; i++, done++) {
-			for (int w = 0; w < 4; w++) {
-				x ^= x << 13;
-				x ^= x >> 7;
-				x ^= x << 17;
-				memcpy(key + 8 * w, &x, 8);
-			}
-			if ((rc = mdb_put(txn, dbi, &k, &d, 0)) != 0)
-				break;
-		}
-		if (rc != 0) {
-			mdb_txn_abort(txn);
-			break;
-		}
-		if ((rc = mdb_txn_commit(txn)) != 0)
-			break;
+	r->val = malloc(val_len ? val_len : 1);
+	if (!r->val) {
+		free(r);
+		return -ENOMEM;
 	}
-	if (rc == 0)
-		*per_sec = (double)n / (now_sec() - t0);
-	rc = store_mdb_err(rc);
-	store_mdb_close(&m);
-out_free:
-	free(val);
-	return rc;
+	memset(r->val, 0xa5, val_len);
+	r->val_len = val_len;
+	r->x = 0x9e3779b97f4a7c15ull;
+	rc = store_mdb_open(&r->m, dir, 0, page_round(map), page_round(map), 16, 2, 0600,
+			    STORE_E_MAP_FULL);
+	if (rc != 0) {
+		free(r->val);
+		free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+int store_raw_put_batch(struct store_raw *r, size_t n)
+{
+	uint8_t key[32];
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	int rc;
+
+	if ((rc = mdb_txn_begin(r->m.env, NULL, 0, &txn)) != 0)
+		return store_mdb_err(rc);
+	if ((rc = mdb_dbi_open(txn, NULL, 0, &dbi)) != 0) {
+		mdb_txn_abort(txn);
+		return store_mdb_err(rc);
+	}
+	for (size_t i = 0; i < n; i++) {
+		MDB_val k = mval(key, 32), d = mval(r->val, r->val_len);
+
+		for (int w = 0; w < 4; w++) {
+			r->x ^= r->x << 13;
+			r->x ^= r->x >> 7;
+			r->x ^= r->x << 17;
+			memcpy(key + 8 * w, &r->x, 8);
+		}
+		if ((rc = mdb_put(txn, dbi, &k, &d, 0)) != 0) {
+			mdb_txn_abort(txn);
+			return store_mdb_err(rc);
+		}
+	}
+	return store_mdb_err(mdb_txn_commit(txn));
+}
+
+void store_raw_close(struct store_raw *r)
+{
+	if (!r)
+		return;
+	store_mdb_close(&r->m);
+	free(r->val);
+	free(r);
 }
 
 int store_raw_tree(const char *dir, struct store_debug_tree *t)
@@ -200,7 +216,7 @@ int store_raw_get_rate(const char *dir, size_t n_keys, size_t n_gets, double *pe
 	keys = malloc(n_keys * 32);
 	if (!keys)
 		return -ENOMEM;
-	/* The keys store_raw_put_rate() wrote: the same xorshift sequence. */
+	/* The keys store_raw_put_batch() wrote: the same xorshift sequence. */
 	for (size_t i = 0; i < n_keys; i++)
 		for (int w = 0; w < 4; w++) {
 			x ^= x << 13;

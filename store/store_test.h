@@ -24,16 +24,22 @@
 int store_verify(struct store *s, char *why, size_t why_len);
 
 /*
- * store_raw_put_rate() - benchmark helper: the raw mdb_put rate of one B-tree keyed by random
- * ids (32-byte random keys, @val_len-byte values, durable commits of @batch puts) for @n puts
- * into a fresh environment in @dir. *@per_sec = puts per second.
+ * Benchmark helpers: the raw mdb_put rate of one B-tree keyed by random ids, a batch at a
+ * time, so that a benchmark can interleave it with the store's own batches and both see the
+ * same load. store_raw_open() creates a fresh environment in @dir sized for @n_max puts of
+ * @val_len-byte values (*@out, freed by store_raw_close(), which is NULL-safe);
+ * store_raw_put_batch() puts @n more 32-byte random keys (one fixed xorshift sequence) in
+ * one durable commit. 0 or a negative code.
  */
-int store_raw_put_rate(const char *dir, size_t n, size_t batch, size_t val_len, double *per_sec);
+struct store_raw;
+int store_raw_open(struct store_raw **out, const char *dir, size_t n_max, size_t val_len);
+int store_raw_put_batch(struct store_raw *r, size_t n);
+void store_raw_close(struct store_raw *r);
 
 /*
  * store_raw_get_rate() - benchmark helper: one-shot lookups (a read transaction each, like
  * store_report_get() with no @rd) of random keys among the first @n_keys that
- * store_raw_put_rate() wrote into @dir, @n_gets of them. *@per_sec = lookups per second.
+ * store_raw_put_batch() wrote into @dir, @n_gets of them. *@per_sec = lookups per second.
  */
 int store_raw_get_rate(const char *dir, size_t n_keys, size_t n_gets, double *per_sec);
 
@@ -66,7 +72,7 @@ struct store_debug_tree {
 int store_debug_tree(struct store *s, const char *db, struct store_debug_tree *t);
 
 /*
- * store_raw_tree() - the shape of the tree store_raw_put_rate() wrote into @dir, into @t.
+ * store_raw_tree() - the shape of the tree store_raw_put_batch() wrote into @dir, into @t.
  * 0 or a negative code.
  */
 int store_raw_tree(const char *dir, struct store_debug_tree *t);

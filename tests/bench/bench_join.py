@@ -30,7 +30,6 @@ usage: CHATHAM_BIN=build/release/node/chatham /usr/bin/python3 tests/bench/bench
 """
 
 import argparse
-import ctypes
 import os
 import re
 import shutil
@@ -44,29 +43,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "integ"))
 
 import chathamtest as ct  # noqa: E402
 import daemonlib  # noqa: E402
+from bench_overlay import proc_cpu_s, verify_rate  # noqa: E402
 
 BATCH = 5000
-
-
-def verify_rate(seconds=2.0):
-    """Ed25519 verifications per second on one core (libsodium through ctypes)."""
-    s = daemonlib.sodium()
-    pk, sk = s.ed25519_keypair()
-    msg = os.urandom(300)
-    sig = s.ed25519_sign(sk, msg)
-    lib = s.lib
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        for _ in range(200):
-            assert lib.crypto_sign_verify_detached(sig, msg, ctypes.c_ulonglong(len(msg)), pk) == 0
-        n += 200
-    return n / (time.perf_counter() - t0)
-
-
-def proc_cpu_s(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def proc_status_mib(pid, field):
@@ -174,7 +153,7 @@ def main():
               f"signed report {size:.0f} bytes", flush=True)
 
         # 2. node 1 joins
-        vr = verify_rate()
+        vr = verify_rate(seconds=2.0)
         cpu0 = proc_cpu_s(c.daemons[0].proc.pid)
         t0 = time.monotonic()
         c.start([1])

@@ -30,7 +30,8 @@
  *                   [--loss P] [--latency link|message] [--graft-timeout MS]
  *                   [--graft-retry MS] [--hold MS] [--flush MS] [--origin-push-all]
  *                   [--dump-links FILE] [--burst RATE] [--service-us US]
- *                   [--graft-wait-fixed] [--check]
+ *                   [--graft-wait-fixed] [--trees K] [--tree-rule hash|root|seen|ecc]
+ *                   [--tree-hops] [--tree-swap GAIN] [--check]
  * Without --nodes it reports N = 100 and N = 1000 (R = 1000), for both latency models
  * unless --latency names one. --check runs N = 100, R = 500 twice, checks the targets
  * (copies <= 1.2 per node per report once the tree formed, max latency <= 1.8 x flooding,
@@ -44,6 +45,9 @@
  * (so a burst over that rate queues at every hop, as on loaded daemons);
  * --graft-wait-fixed keeps the GRAFT wait at --graft-timeout instead of following the
  * tree's lag (the engine before issue 17's session 3).
+ * --trees K, --tree-rule, --tree-hops and --tree-swap are a simulator experiment (several trees, each
+ * origin picking one; see enum tree_rule below), not something the node does: the link
+ * protocol carries no tree index. --dump-links then writes tree 0's link states.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -64,6 +68,7 @@
 #define EPOCH_MS 1700000000000ull /* created ms of virtual time 0 */
 #define SETTLE_MS 20000		  /* quiet time after the last publication of a phase */
 #define CATCHUP_ROUNDS_MAX 5
+#define TREES_MAX 16
 
 /* ------------------------------------------------------------------ randomness */
 
@@ -106,6 +111,29 @@ static void *xcalloc(size_t n, size_t size)
 
 enum lat_model { LAT_MESSAGE, LAT_LINK };
 
+/*
+ * --trees K (a simulator experiment, not a node feature): every node runs K engines, one
+ * per tree; a report travels the tree its origin picks, and every message names its tree.
+ * How the origin picks (--tree-rule), after the warm-up (the first tenth of phase 1 is
+ * spread over the trees by id, so that every tree forms):
+ *  - HASH: by id, as in the warm-up.
+ *  - ROOT: the tree whose root is nearest: the accumulated delay its formation report
+ *    (the oldest report on the tree) carried when it reached this node.
+ *  - SEEN: the tree on which the farthest origin seen here is nearest: the largest
+ *    accumulated delay of any report this node received on it.
+ *  - ECC: the tree in which this node's farthest node is nearest, exactly, from the links
+ *    eager at both ends and their mean latencies: what an exchange of distances along each
+ *    tree would tell the node once converged (an oracle here, no such exchange exists).
+ * The accumulated delay is a field the PUSH would carry: each hop adds its estimate of the
+ * link's latency (the link's mean latency; with --latency message every link's mean is the
+ * same, so it is a hop count times that mean), or 1 with --tree-hops (a hop count).
+ * --tree-swap G adds Plumtree's optimisation on every tree: a node whose new report came
+ * on an eager link with an accumulated delay at least G larger than that of a lazy link
+ * that announced it earlier (IHAVE would carry the announcer's delay) makes that lazy link
+ * eager and the eager one lazy, at both ends.
+ */
+enum tree_rule { RULE_HASH, RULE_ROOT, RULE_SEEN, RULE_ECC };
+
 struct cfg {
 	unsigned nodes, degree, reports, warmup;
 	uint64_t seed;
@@ -120,6 +148,10 @@ struct cfg {
 	unsigned service_us;	/* each node admits a new report in this time, one at a time */
 	bool graft_wait_fixed;	/* lag_max_ms = graft_timeout_ms: the old fixed wait */
 	const char *dump_links; /* file for the overlay and the tree after phase 1, or NULL */
+	unsigned trees;		/* --trees: engines (trees) per node [1] */
+	enum tree_rule tree_rule;
+	bool tree_hops;	    /* the accumulated "delay" is a hop count */
+	unsigned tree_swap; /* --tree-swap: Plumtree's optimisation at this gain (ms or hops) */
 };
 
 /* ------------------------------------------------------------------ events */
@@ -134,6 +166,8 @@ struct ev {
 	uint32_t kind, type;
 	uint32_t to, from; /* nodes */
 	uint32_t n;	   /* ids (report indexes) */
+	uint32_t tree;	   /* the tree (engine) a gossip message belongs to */
+	uint32_t acc;	   /* PUSH: accumulated delay (ms) from the origin, estimated */
 	uint32_t one;
 	uint32_t *many;
 	uint8_t *bytes; /* RECON payload */
@@ -211,7 +245,10 @@ struct node {
 	uint32_t deg;
 	bool failed;
 	uint64_t busy_us; /* --service-us: the node's admission is busy until then */
-	struct proto_gossip *g;
+	struct proto_gossip *g[TREES_MAX];
+	uint64_t root_t[TREES_MAX];   /* --tree-rule root: oldest report seen per tree ... */
+	uint32_t root_acc[TREES_MAX]; /* ... and its accumulated delay here */
+	uint32_t far[TREES_MAX];      /* --tree-rule seen: largest accumulated delay per tree */
 	uint64_t tick_at;
 	struct itemset items;
 	struct session *ss;
@@ -221,6 +258,7 @@ struct node {
 struct report {
 	uint8_t id[32];
 	uint32_t origin;
+	uint32_t tree; /* picked by its origin at publication */
 	uint64_t t_pub;
 };
 
@@ -257,6 +295,11 @@ struct world {
 	unsigned n_reps;
 	uint8_t *has;	     /* nodes x reports */
 	uint8_t *flood_seen; /* nodes x reports: received (flooding; admitted or queued) */
+	uint32_t *acc;	     /* nodes x reports: accumulated delay of the first copy (trees) */
+	uint32_t *ann_acc;   /* nodes x reports: --tree-swap: the first announcer's delay ... */
+	uint8_t *ann_link;   /* ... and its link + 1 (0: not announced before the copy) */
+	uint64_t *swaps;     /* --tree-swap: swaps made */
+	uint64_t *per_tree;  /* reports published per tree after the warm-up */
 	struct heap h;
 	uint64_t now;
 	uint64_t lat_rng, loss_rng, misc_rng;
@@ -344,14 +387,17 @@ static void build_overlay(struct world *w, uint64_t *rng)
 
 /* ------------------------------------------------------------------ sending */
 
-static void send_msg(struct world *w, uint32_t from, uint32_t link, uint32_t type,
+/* Send message @e (type, tree, acc filled in) on @link of node @from. */
+static void post_msg(struct world *w, uint32_t from, uint32_t link, struct ev e,
 		     const uint32_t *ids, uint32_t n, uint8_t *bytes, size_t len)
 {
 	const struct cfg *c = w->cfg;
 	struct node *a = &w->nodes[from];
-	struct ev e = {.kind = EV_MSG, .type = type, .from = from, .n = n};
 	uint64_t lat;
 
+	e.kind = EV_MSG;
+	e.from = from;
+	e.n = n;
 	if (c->loss > 0 && rnd01(&w->loss_rng) < c->loss) {
 		free(bytes);
 		return;
@@ -377,6 +423,29 @@ static void send_msg(struct world *w, uint32_t from, uint32_t link, uint32_t typ
 	heap_push(&w->h, e);
 }
 
+static void send_msg(struct world *w, uint32_t from, uint32_t link, uint32_t type,
+		     const uint32_t *ids, uint32_t n, uint8_t *bytes, size_t len)
+{
+	struct ev e = {.type = type};
+
+	post_msg(w, from, link, e, ids, n, bytes, len);
+}
+
+/*
+ * A node's estimate of a link's latency, which it adds to a PUSH's accumulated delay: the
+ * link's mean (a daemon would take half its measured round trip).
+ */
+static uint32_t link_estimate(const struct world *w, uint32_t node, uint32_t link)
+{
+	const struct cfg *c = w->cfg;
+
+	if (c->tree_hops)
+		return 1;
+	if (c->lat == LAT_MESSAGE)
+		return (c->lat_min + c->lat_max) / 2;
+	return w->nodes[node].lat[link];
+}
+
 static uint32_t link_to(const struct node *a, uint32_t peer)
 {
 	for (uint32_t k = 0; k < a->deg; k++)
@@ -392,14 +461,25 @@ static void drain_gossip(struct world *w, uint32_t node)
 	struct node *a = &w->nodes[node];
 	struct proto_gossip_action act;
 	uint32_t ids[PROTO_LINK_IDS_MAX];
-	uint64_t d;
+	uint64_t d = UINT64_MAX;
 
-	while (proto_gossip_poll(a->g, &act)) {
-		for (size_t i = 0; i < act.n; i++)
-			ids[i] = id_index(w, act.ids[i]);
-		send_msg(w, node, act.link, act.type, ids, (uint32_t)act.n, NULL, 0);
+	for (uint32_t t = 0; t < w->cfg->trees; t++) {
+		uint64_t dt;
+
+		while (proto_gossip_poll(a->g[t], &act)) {
+			struct ev e = {.type = act.type, .tree = t};
+
+			for (size_t i = 0; i < act.n; i++)
+				ids[i] = id_index(w, act.ids[i]);
+			if (act.type == PROTO_LINK_PUSH)
+				e.acc = w->acc[(size_t)node * w->n_reps + ids[0]] +
+					link_estimate(w, node, act.link);
+			post_msg(w, node, act.link, e, ids, (uint32_t)act.n, NULL, 0);
+		}
+		dt = proto_gossip_next_deadline(a->g[t]);
+		if (dt < d)
+			d = dt;
 	}
-	d = proto_gossip_next_deadline(a->g);
 	if (d < a->tick_at) {
 		struct ev e = {.kind = EV_TICK, .to = node, .t = d < w->now ? w->now : d};
 
@@ -428,11 +508,132 @@ static void add_item(struct world *w, uint32_t node, uint32_t rep)
 		die("itemset", -ENOMEM);
 }
 
+/* ------------------------------------------------------------------ several trees */
+
+/* Node @node holds report @rep, which came with accumulated delay @acc on its tree. */
+static void note_copy(struct world *w, uint32_t node, uint32_t rep, uint32_t acc)
+{
+	struct node *a = &w->nodes[node];
+	const struct report *r = &w->reps[rep];
+
+	w->acc[(size_t)node * w->n_reps + rep] = acc;
+	if (acc > a->far[r->tree])
+		a->far[r->tree] = acc;
+	/* t_pub >= 1 ms, so 0 means none yet; the first of equally old reports stays. */
+	if (!a->root_t[r->tree] || r->t_pub < a->root_t[r->tree]) {
+		a->root_t[r->tree] = r->t_pub;
+		a->root_acc[r->tree] = acc;
+	}
+}
+
+/*
+ * Node @v's farthest node along tree @t: links eager at both ends, each weighed by its
+ * estimated latency. UINT64_MAX when those links do not reach every node.
+ */
+static uint64_t tree_ecc(const struct world *w, uint32_t v, uint32_t t)
+{
+	unsigned n = w->cfg->nodes, reached = 0;
+	uint32_t *stack = xcalloc(n, sizeof(*stack));
+	uint64_t *dist = xcalloc(n, sizeof(*dist)), far = 0;
+	bool *seen = xcalloc(n, sizeof(*seen));
+	size_t top = 0;
+
+	stack[top++] = v;
+	seen[v] = true;
+	while (top) {
+		uint32_t u = stack[--top];
+		const struct node *a = &w->nodes[u];
+
+		reached++;
+		if (dist[u] > far)
+			far = dist[u];
+		for (uint32_t k = 0; k < a->deg; k++) {
+			uint32_t x = a->nbr[k];
+
+			if (seen[x] ||
+			    proto_gossip_link_state(a->g[t], k) != PROTO_GOSSIP_LINK_EAGER ||
+			    proto_gossip_link_state(w->nodes[x].g[t], a->rev[k]) !=
+				    PROTO_GOSSIP_LINK_EAGER)
+				continue;
+			seen[x] = true;
+			dist[x] = dist[u] + link_estimate(w, u, k);
+			stack[top++] = x;
+		}
+	}
+	free(stack);
+	free(dist);
+	free(seen);
+	return reached == n ? far : UINT64_MAX;
+}
+
+/* The tree origin @node gives report @rep (--trees, --tree-rule). */
+static uint32_t pick_tree(const struct world *w, uint32_t node, uint32_t rep)
+{
+	const struct cfg *c = w->cfg;
+	const struct node *a = &w->nodes[node];
+	uint32_t pick = w->reps[rep].id[4] % c->trees;
+	uint64_t best = UINT64_MAX;
+
+	if (c->trees == 1 || c->tree_rule == RULE_HASH || rep < c->warmup)
+		return pick;
+	for (uint32_t t = 0; t < c->trees; t++) {
+		uint64_t cost = UINT64_MAX;
+
+		if (c->tree_rule == RULE_ROOT && a->root_t[t])
+			cost = a->root_acc[t];
+		else if (c->tree_rule == RULE_SEEN && a->far[t])
+			cost = a->far[t];
+		else if (c->tree_rule == RULE_ECC)
+			cost = tree_ecc(w, node, t);
+		if (cost < best) {
+			best = cost;
+			pick = t;
+		}
+	}
+	return pick;
+}
+
+/*
+ * --tree-swap: report @rep came first on eager @link with accumulated delay @acc, but a
+ * lazy link announced it earlier with a delay at least tree_swap smaller: that link turns
+ * eager (GRAFT) and this one lazy (PRUNE), at both ends. Locally the engine is told as if
+ * the peers had asked: PRUNE from @link, and GRAFT from the other link for the report,
+ * which it has forwarded already, so the engine pushes it there (one extra copy per swap,
+ * as the GRAFT's answer is another).
+ */
+static void maybe_swap(struct world *w, uint32_t node, uint32_t rep, uint32_t link, uint32_t acc)
+{
+	const struct cfg *c = w->cfg;
+	size_t i = (size_t)node * w->n_reps + rep;
+	uint32_t t = w->reps[rep].tree, l;
+	struct proto_gossip *g = w->nodes[node].g[t];
+	struct ev prune = {.type = PROTO_LINK_PRUNE, .tree = t};
+	struct ev graft = {.type = PROTO_LINK_GRAFT, .tree = t};
+	int rc;
+
+	if (!c->tree_swap || rep < c->warmup || !w->ann_link[i])
+		return;
+	l = w->ann_link[i] - 1;
+	if (l == link || w->ann_acc[i] + c->tree_swap > acc ||
+	    proto_gossip_link_state(g, link) != PROTO_GOSSIP_LINK_EAGER ||
+	    proto_gossip_link_state(g, l) != PROTO_GOSSIP_LINK_LAZY)
+		return;
+	if ((rc = proto_gossip_on_prune(g, link, w->now)) < 0 ||
+	    (rc = proto_gossip_on_graft(g, l, (const uint8_t(*)[32])w->reps[rep].id, 1, w->now)) <
+		    0)
+		die("swap", rc);
+	post_msg(w, node, link, prune, NULL, 0, NULL, 0);
+	post_msg(w, node, l, graft, &rep, 1, NULL, 0);
+	(*w->swaps)++;
+	drain_gossip(w, node);
+}
+
 /* ------------------------------------------------------------------ gossip events */
 
 static void on_publish(struct world *w, uint32_t node, uint32_t rep)
 {
 	struct node *a = &w->nodes[node];
+	struct report *r = &w->reps[rep];
 	int rc;
 
 	*has(w, node, rep) = 1;
@@ -443,8 +644,11 @@ static void on_publish(struct world *w, uint32_t node, uint32_t rep)
 			send_msg(w, node, k, PROTO_LINK_PUSH, &rep, 1, NULL, 0);
 		return;
 	}
-	if ((rc = proto_gossip_publish(a->g, w->reps[rep].id, EPOCH_MS + w->reps[rep].t_pub,
-				       w->now)) < 0)
+	r->tree = pick_tree(w, node, rep);
+	if (rep >= w->cfg->warmup && rep < w->cfg->reports)
+		w->per_tree[r->tree]++;
+	note_copy(w, node, rep, 0);
+	if ((rc = proto_gossip_publish(a->g[r->tree], r->id, EPOCH_MS + r->t_pub, w->now)) < 0)
 		die("publish", rc);
 	drain_gossip(w, node);
 }
@@ -467,7 +671,7 @@ static void admitted(struct world *w, uint32_t node, uint32_t rep, uint32_t link
 				send_msg(w, node, k, PROTO_LINK_PUSH, &rep, 1, NULL, 0);
 		return;
 	}
-	if ((rc = proto_gossip_forward(b->g, w->reps[rep].id, w->now)) < 0)
+	if ((rc = proto_gossip_forward(b->g[w->reps[rep].tree], w->reps[rep].id, w->now)) < 0)
 		die("forward", rc);
 	drain_gossip(w, node);
 }
@@ -507,14 +711,19 @@ static void on_push(struct world *w, const struct ev *e)
 		admit(w, e->to, rep, link);
 		return;
 	}
-	rc = proto_gossip_on_push(b->g, link, w->reps[rep].id, EPOCH_MS + w->reps[rep].t_pub,
-				  w->now);
+	if (e->tree != w->reps[rep].tree)
+		die("PUSH on another tree than its origin's", -EINVAL);
+	rc = proto_gossip_on_push(b->g[e->tree], link, w->reps[rep].id,
+				  EPOCH_MS + w->reps[rep].t_pub, w->now);
 	if (rc < 0)
 		die("on_push", rc);
 	if (rc == PROTO_GOSSIP_NEW) {
 		if (*has(w, e->to, rep))
 			die("engine reported a held report as new", -EINVAL);
+		note_copy(w, e->to, rep, e->acc);
 		admit(w, e->to, rep, link);
+		if (!w->cfg->service_us)
+			maybe_swap(w, e->to, rep, link, e->acc);
 	} else {
 		w->ps->push_dup++;
 	}
@@ -531,13 +740,26 @@ static void on_ids(struct world *w, const struct ev *e)
 
 	for (uint32_t i = 0; i < e->n; i++)
 		memcpy(ids[i], w->reps[idx[i]].id, 32);
+	if (e->type == PROTO_LINK_IHAVE && w->cfg->tree_swap) {
+		for (uint32_t i = 0; i < e->n; i++) {
+			size_t k = (size_t)e->to * w->n_reps + idx[i];
+
+			if (*has(w, e->to, idx[i]) || w->ann_link[k])
+				continue;
+			w->ann_link[k] = (uint8_t)(link + 1);
+			w->ann_acc[k] = w->acc[(size_t)e->from * w->n_reps + idx[i]] +
+					link_estimate(w, e->to, link);
+		}
+	}
 	if (e->type == PROTO_LINK_IHAVE) {
 		w->ps->ihave_msgs++;
 		w->ps->ihave_ids += e->n;
-		rc = proto_gossip_on_ihave(b->g, link, (const uint8_t(*)[32])ids, e->n, w->now);
+		rc = proto_gossip_on_ihave(b->g[e->tree], link, (const uint8_t(*)[32])ids, e->n,
+					   w->now);
 	} else {
 		w->ps->graft_msgs++;
-		rc = proto_gossip_on_graft(b->g, link, (const uint8_t(*)[32])ids, e->n, w->now);
+		rc = proto_gossip_on_graft(b->g[e->tree], link, (const uint8_t(*)[32])ids, e->n,
+					   w->now);
 	}
 	free(ids);
 	if (rc < 0)
@@ -712,8 +934,9 @@ static void run(struct world *w, uint64_t until)
 			b->tick_at = UINT64_MAX;
 			if (b->failed)
 				continue;
-			if ((rc = proto_gossip_tick(b->g, w->now)) < 0)
-				die("tick", rc);
+			for (uint32_t t = 0; t < w->cfg->trees; t++)
+				if ((rc = proto_gossip_tick(b->g[t], w->now)) < 0)
+					die("tick", rc);
 			drain_gossip(w, e.to);
 			continue;
 		}
@@ -740,7 +963,8 @@ static void run(struct world *w, uint64_t until)
 				break;
 			case PROTO_LINK_PRUNE:
 				w->ps->prune_msgs++;
-				rc = proto_gossip_on_prune(b->g, link_to(b, e.from), w->now);
+				rc = proto_gossip_on_prune(b->g[e.tree], link_to(b, e.from),
+							   w->now);
 				if (rc < 0)
 					die("on_prune", rc);
 				drain_gossip(w, e.to);
@@ -856,6 +1080,8 @@ struct result {
 	struct phase_stats healthy[2], failure[2];
 	struct catchup_stats catchup;
 	struct proto_gossip_stats gs; /* summed over nodes, Plumtree */
+	uint64_t per_tree[TREES_MAX]; /* phase 1 after the warm-up, Plumtree */
+	uint64_t swaps;		      /* --tree-swap, Plumtree */
 };
 
 static void world_free(struct world *w)
@@ -863,7 +1089,8 @@ static void world_free(struct world *w)
 	for (unsigned i = 0; i < w->cfg->nodes; i++) {
 		struct node *a = &w->nodes[i];
 
-		proto_gossip_free(a->g);
+		for (uint32_t t = 0; t < w->cfg->trees; t++)
+			proto_gossip_free(a->g[t]);
 		itemset_deinit(&a->items);
 		for (size_t k = 0; k < a->n_ss; k++)
 			proto_recon_free(a->ss[k].r);
@@ -878,6 +1105,9 @@ static void world_free(struct world *w)
 	free(w->nodes);
 	free(w->has);
 	free(w->flood_seen);
+	free(w->acc);
+	free(w->ann_acc);
+	free(w->ann_link);
 }
 
 static void add_stats(struct proto_gossip_stats *sum, const struct proto_gossip_stats *s)
@@ -907,8 +1137,8 @@ static void dump_links(const struct world *w, const char *path)
 		for (uint32_t k = 0; k < a->deg; k++)
 			if (i < a->nbr[k])
 				fprintf(f, "%u %u %u %d %d\n", i, a->nbr[k], a->lat[k],
-					(int)proto_gossip_link_state(a->g, k),
-					(int)proto_gossip_link_state(w->nodes[a->nbr[k]].g,
+					(int)proto_gossip_link_state(a->g[0], k),
+					(int)proto_gossip_link_state(w->nodes[a->nbr[k]].g[0],
 								     a->rev[k]));
 	}
 	fprintf(f, "origins");
@@ -932,6 +1162,13 @@ static void run_mode(enum mode mode, const struct world *tmpl, const bool *fail_
 	memcpy(w.nodes, tmpl->nodes, n * sizeof(*w.nodes));
 	w.has = xcalloc((size_t)n * w.n_reps, 1);
 	w.flood_seen = xcalloc((size_t)n * w.n_reps, 1);
+	w.acc = xcalloc((size_t)n * w.n_reps, sizeof(*w.acc));
+	w.per_tree = res->per_tree;
+	w.swaps = &res->swaps;
+	if (c->tree_swap) {
+		w.ann_acc = xcalloc((size_t)n * w.n_reps, sizeof(*w.ann_acc));
+		w.ann_link = xcalloc((size_t)n * w.n_reps, sizeof(*w.ann_link));
+	}
 	memset(&w.h, 0, sizeof(w.h));
 	w.now = 0;
 	w.lat_rng = c->seed ^ 0x1a7e1a7e;
@@ -943,7 +1180,6 @@ static void run_mode(enum mode mode, const struct world *tmpl, const bool *fail_
 			.max_links = DEG_MAX,
 			.seen_max = 2 * w.n_reps + 64,
 			.missing_max = 2 * w.n_reps + 64,
-			.seed = c->seed * 1000003u + i,
 			.graft_timeout_ms = c->graft_timeout_ms,
 			.graft_retry_ms = c->graft_retry_ms,
 			.hold_ms = c->hold_ms,
@@ -956,12 +1192,14 @@ static void run_mode(enum mode mode, const struct world *tmpl, const bool *fail_
 
 		a->tick_at = UINT64_MAX;
 		itemset_init(&a->items);
-		if (mode == PLUMTREE) {
-			a->g = proto_gossip_new(&gc);
-			if (!a->g)
+		for (uint32_t t = 0; t < c->trees && mode == PLUMTREE; t++) {
+			/* Tree 0's seed is the one engine's of a run without --trees. */
+			gc.seed = (c->seed * 1000003u + i) ^ (t * 0x9e3779b97f4a7c15ull);
+			a->g[t] = proto_gossip_new(&gc);
+			if (!a->g[t])
 				die("proto_gossip_new", -ENOMEM);
 			for (uint32_t k = 0; k < a->deg; k++)
-				if (proto_gossip_link_up(a->g, k, 0) < 0)
+				if (proto_gossip_link_up(a->g[t], k, 0) < 0)
 					die("link_up", -EINVAL);
 		}
 	}
@@ -977,8 +1215,10 @@ static void run_mode(enum mode mode, const struct world *tmpl, const bool *fail_
 		for (unsigned i = 0; i < n; i++) {
 			struct proto_gossip_stats s;
 
-			proto_gossip_get_stats(w.nodes[i].g, &s);
-			add_stats(&res->gs, &s);
+			for (uint32_t t = 0; t < c->trees; t++) {
+				proto_gossip_get_stats(w.nodes[i].g[t], &s);
+				add_stats(&res->gs, &s);
+			}
 		}
 	}
 	world_free(&w);
@@ -1125,6 +1365,23 @@ static void scenario(const struct cfg *c, FILE *out, struct verdict *v)
 	if (c->service_us)
 		fprintf(out, "admission: %u us per new report at every node, one at a time\n",
 			c->service_us);
+	if (c->trees > 1) {
+		static const char *const rules[] = {"hash", "root", "seen", "ecc"};
+
+		fprintf(out,
+			"%u trees (simulator experiment), the origin picks by %s%s; reports per tree "
+			"after the first %u:",
+			c->trees, rules[c->tree_rule], c->tree_hops ? " (hop counts)" : "",
+			c->warmup);
+		for (uint32_t k = 0; k < c->trees; k++)
+			fprintf(out, " %" PRIu64, res->per_tree[k]);
+		fprintf(out, "\n");
+	}
+	if (c->tree_swap)
+		fprintf(out,
+			"Plumtree's optimisation at a gain of %u (simulator experiment): %" PRIu64
+			" swaps\n",
+			c->tree_swap, res->swaps);
 	fprintf(out, "%-46s %10s %10s\n", "", "plumtree", "flooding");
 	fprintf(out, "healthy, all %u reports (the first ones shape the tree)\n", c->reports);
 	row2(out, "payload copies / node / report", fh[0].copies, fh[1].copies, 3);
@@ -1214,12 +1471,14 @@ static char *scenario_text(const struct cfg *c, struct verdict *v)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: sim_gossip [--nodes N] [--reports R] [--seed S] [--degree D]\n"
-			"                  [--interval MS] [--loss P] [--latency link|message]\n"
-			"                  [--graft-timeout MS] [--graft-retry MS] [--hold MS]\n"
-			"                  [--flush MS] [--origin-push-all] [--dump-links FILE]\n"
-			"                  [--burst RATE] [--service-us US] [--graft-wait-fixed]\n"
-			"                  [--check]\n");
+	fprintf(stderr,
+		"usage: sim_gossip [--nodes N] [--reports R] [--seed S] [--degree D]\n"
+		"                  [--interval MS] [--loss P] [--latency link|message]\n"
+		"                  [--graft-timeout MS] [--graft-retry MS] [--hold MS]\n"
+		"                  [--flush MS] [--origin-push-all] [--dump-links FILE]\n"
+		"                  [--burst RATE] [--service-us US] [--graft-wait-fixed]\n"
+		"                  [--trees K] [--tree-rule hash|root|seen|ecc] [--tree-hops]\n"
+		"                  [--tree-swap GAIN] [--check]\n");
 	exit(2);
 }
 
@@ -1233,6 +1492,8 @@ int main(int argc, char **argv)
 		.lat_min = 20,
 		.lat_max = 80,
 		.fail_frac = 0.10,
+		.trees = 1,
+		.tree_rule = RULE_HASH,
 	};
 	unsigned nodes = 0, reports = 0;
 	bool check = false, lat_given = false;
@@ -1251,6 +1512,10 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(a, "--graft-wait-fixed")) {
 			c.graft_wait_fixed = true;
+			continue;
+		}
+		if (!strcmp(a, "--tree-hops")) {
+			c.tree_hops = true;
 			continue;
 		}
 		if (!v)
@@ -1282,6 +1547,18 @@ int main(int argc, char **argv)
 			c.service_us = (unsigned)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--dump-links"))
 			c.dump_links = v;
+		else if (!strcmp(a, "--tree-swap"))
+			c.tree_swap = (unsigned)strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--trees"))
+			c.trees = (unsigned)strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--tree-rule") && !strcmp(v, "hash"))
+			c.tree_rule = RULE_HASH;
+		else if (!strcmp(a, "--tree-rule") && !strcmp(v, "root"))
+			c.tree_rule = RULE_ROOT;
+		else if (!strcmp(a, "--tree-rule") && !strcmp(v, "seen"))
+			c.tree_rule = RULE_SEEN;
+		else if (!strcmp(a, "--tree-rule") && !strcmp(v, "ecc"))
+			c.tree_rule = RULE_ECC;
 		else if (!strcmp(a, "--latency") && !strcmp(v, "message"))
 			c.lat = LAT_MESSAGE, lat_given = true;
 		else if (!strcmp(a, "--latency") && !strcmp(v, "link"))
@@ -1290,7 +1567,8 @@ int main(int argc, char **argv)
 			usage();
 	}
 	if (c.degree < 2 || c.degree > DEG_MAX || c.loss < 0 || c.loss >= 1 || !c.interval_ms ||
-	    (nodes && nodes <= c.degree) || (reports && reports < 10))
+	    !c.trees || c.trees > TREES_MAX || (nodes && nodes <= c.degree) ||
+	    (reports && reports < 10))
 		usage();
 	if (proto_crypto_init() != 0)
 		die("crypto init", -EIO);
