@@ -13,10 +13,10 @@
  * hash of their first L skeleton code points, L the largest of 4, 8, 12, 16, 24, 32 not
  * longer than the pattern (for key prefixes: not longer than the shortest prefix that
  * counts); at each word boundary of the text the scan hashes the next 4, 8, ... 32 code
- * points and tries only the patterns in those buckets. Names sharing a long common start
- * ("National CSIRT of ...", "CERT Member17" among 500 "CERT MemberN") land in a deeper
- * index and share a bucket with few others (12 was added when 500 such 12-point names
- * all met in one 8-point bucket). Patterns shorter
+ * points and tries only the patterns in those buckets (one hash table per level). Names
+ * sharing a long common start ("National CSIRT of ...", "CERT Member17" among 500 "CERT
+ * MemberN") land in a deeper index and share a bucket with few others (12 was added when
+ * 500 such 12-point names all met in one 8-point bucket). Patterns shorter
  * than 4 are tried directly at hard boundaries, literals by a plain search of the input.
  */
 #include "policy/redact.h"
@@ -82,6 +82,12 @@ struct index_entry {
 	uint32_t pat;
 };
 
+/* A level's hash table: where the run of index entries with @hash starts (@first + 1; 0 empty). */
+struct index_slot {
+	uint64_t hash;
+	uint32_t first;
+};
+
 struct policy_redactor {
 	const struct policy_skeleton *sk; /* policy_skeleton_shared(), never freed */
 	struct pattern *pats;
@@ -90,6 +96,9 @@ struct policy_redactor {
 	size_t n_ids, cap_ids;
 	struct index_entry *index[N_LEVELS];
 	size_t n_index[N_LEVELS];
+	/* per level: open addressing over the distinct hashes, 2^@table_bits slots (bucket()) */
+	struct index_slot *table[N_LEVELS];
+	unsigned table_bits[N_LEVELS];
 	uint32_t *shorts; /* patterns of fewer than SHORT_LEN code points */
 	size_t n_shorts;
 	uint32_t *literals;
@@ -487,6 +496,41 @@ void policy_redact_fingerprint(const struct policy_redactor *rd, uint8_t fp[32])
 	proto_hash(fp, 32, &part, &len, 1);
 }
 
+static size_t table_slot(uint64_t h, unsigned bits)
+{
+	return (size_t)((h * 0x9E3779B97F4A7C15ull) >> (64 - bits));
+}
+
+/*
+ * Level @l's hash table (the index sorted): one slot per distinct hash, at least twice as
+ * many slots as entries, linear probing. bucket() then costs a probe or two instead of a
+ * binary search, and it is asked at every candidate and every scanned boundary.
+ */
+static int build_table(struct policy_redactor *rd, int l)
+{
+	const struct index_entry *ix = rd->index[l];
+	unsigned bits = 4;
+	size_t mask;
+
+	while (((size_t)1 << bits) < 2 * rd->n_index[l])
+		bits++;
+	rd->table_bits[l] = bits;
+	rd->table[l] = calloc((size_t)1 << bits, sizeof(*rd->table[l]));
+	if (!rd->table[l])
+		return -ENOMEM;
+	mask = ((size_t)1 << bits) - 1;
+	for (size_t i = 0; i < rd->n_index[l]; i++) {
+		size_t slot = table_slot(ix[i].hash, bits);
+
+		if (i > 0 && ix[i - 1].hash == ix[i].hash)
+			continue;
+		while (rd->table[l][slot].first)
+			slot = (slot + 1) & mask;
+		rd->table[l][slot] = (struct index_slot){ix[i].hash, (uint32_t)i + 1};
+	}
+	return 0;
+}
+
 static int build_index(struct policy_redactor *rd)
 {
 	size_t o = 0;
@@ -554,8 +598,11 @@ static int build_index(struct policy_redactor *rd)
 			h = hash_cp(h, p->s[k]);
 		rd->index[l][rd->n_index[l]++] = (struct index_entry){h, (uint32_t)i};
 	}
-	for (int l = 0; l < N_LEVELS; l++)
+	for (int l = 0; l < N_LEVELS; l++) {
 		qsort(rd->index[l], rd->n_index[l], sizeof(*rd->index[l]), cmp_index);
+		if (build_table(rd, l) != 0)
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -593,8 +640,10 @@ void policy_redact_free(struct policy_redactor *rd)
 		free(rd->pats[i].s);
 	free(rd->pats);
 	free(rd->ids);
-	for (int l = 0; l < N_LEVELS; l++)
+	for (int l = 0; l < N_LEVELS; l++) {
 		free(rd->index[l]);
+		free(rd->table[l]);
+	}
 	free(rd->shorts);
 	free(rd->literals);
 	free(rd->grams);
@@ -721,21 +770,19 @@ static void hit(const struct policy_redactor *rd, struct sink *k, const struct p
 	memset(k->mask + t->from[j], 1, t->to[e - 1] - t->from[j]);
 }
 
-/* The first entry of index level @l with hash @h, or where it would be. */
+/* The first entry of index level @l with hash @h, or n_index[@l] when there is none. */
 static size_t bucket(const struct policy_redactor *rd, int l, uint64_t h)
 {
-	const struct index_entry *ix = rd->index[l];
-	size_t lo = 0, hi = rd->n_index[l];
+	const struct index_slot *t = rd->table[l];
+	size_t mask, slot;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (ix[mid].hash < h)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	if (!t)
+		return rd->n_index[l];
+	mask = ((size_t)1 << rd->table_bits[l]) - 1;
+	for (slot = table_slot(h, rd->table_bits[l]); t[slot].first; slot = (slot + 1) & mask)
+		if (t[slot].hash == h)
+			return t[slot].first - 1;
+	return rd->n_index[l];
 }
 
 static void try_bucket(const struct policy_redactor *rd, int l, uint64_t h,
