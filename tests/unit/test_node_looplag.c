@@ -425,18 +425,21 @@ static void stop_when_crowded(uv_timer_t *t)
 }
 
 /*
- * A loop thread at nice 19 on the spinning thread's core: runnable but mostly without its
- * core. Its lag is large, its own lag is not.
+ * A loop thread under SCHED_IDLE on the spinning thread's core: runnable but mostly without
+ * its core (at nice 19 the scheduler still woke it within about a millisecond on a loaded
+ * machine, so its lag was mostly libuv's millisecond timer granularity). Its lag is large,
+ * its own lag is not.
  */
 static void *crowded_loop(void *arg)
 {
 	struct crowd *c = arg;
+	struct sched_param sp = {0};
 	uv_loop_t loop;
 	uv_timer_t stopper;
 
 	if (pthread_setaffinity_np(pthread_self(), sizeof(c->cpu), &c->cpu) != 0 ||
-	    setpriority(PRIO_PROCESS, (id_t)gettid(), 19) != 0 || uv_loop_init(&loop) != 0 ||
-	    node_looplag_init(&c->lag, &loop) != 0) {
+	    pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0 ||
+	    uv_loop_init(&loop) != 0 || node_looplag_init(&c->lag, &loop) != 0) {
 		c->err = errno ? errno : EINVAL;
 		return NULL;
 	}
