@@ -1265,7 +1265,7 @@ static int fast_scan(const struct policy_redactor *rd, const char *const *s, con
  * each short pattern's length) against @prefixes and @grams (after @ascii_prefixes, the
  * first 3 exactly, which most places fail), read across the fields in order and, within the
  * last SHORT_LEN - 1 code points of a field, on into every other field. When nothing
- * passes, nothing can match, and the fields leave unchanged, read once and never copied.
+ * passes, nothing can match: the fields are emitted as they are, never joined or masked.
  *
  * Why that is sound. Every match map_scan() can find starts at a boundary of the full map of
  * its text (match_at() and scan() look nowhere else), a full-map boundary is a
