@@ -268,7 +268,7 @@ class Daemon:
         raise AssertionError(f"daemon not ready after {timeout}s:\n{self.log()}")
 
     def client(self, timeout=60):
-        return ApiClient(self.node.socket, timeout)
+        return ApiClient(self.node.socket, timeout * SLOW)
 
     def call(self, obj):
         with self.client() as c:
@@ -281,7 +281,7 @@ class Daemon:
         """SIGTERM and wait; returns the exit code."""
         self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout)
+            return self.proc.wait(timeout * SLOW)
         finally:
             self.errf.close()
 

@@ -120,7 +120,7 @@ def test_sigterm_during_batch():
             r = c.recv_line()
             assert r["ok"] and len(r["results"]) == 5000, r.get("error")
             assert r["accepted"] == 5000, (r["accepted"], r["rejected"])
-            assert d.proc.wait(60) == 0, d.log()
+            assert d.proc.wait(60 * dl.SLOW) == 0, d.log()
             assert "stopped cleanly" in d.log()
             c.close()
         with dl.Daemon(node).start() as d:
