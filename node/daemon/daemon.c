@@ -727,12 +727,7 @@ out:
 	/* A SIGHUP that came during this reload, else rosters that waited for it. */
 	if (d->stopping)
 		return;
-	if (d->reload_wanted) {
-		d->reload_wanted = false;
-		node_daemon_reload_start(d);
-	} else {
-		node_daemon_roster_job_start(d);
-	}
+	node_daemon_writer_next(d);
 }
 
 void node_daemon_reload_start(struct node_daemon *d)

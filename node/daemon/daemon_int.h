@@ -156,6 +156,12 @@ int node_daemon_rosters_load(struct node_daemon *d);
 int node_daemon_on_gossip_roster(void *ctx, const uint8_t peer[32], const uint8_t *bytes,
 				 size_t len);
 void node_daemon_roster_job_start(struct node_daemon *d);
+/*
+ * After a writer of the held rosters or the network key file finished (a reload, a roster
+ * job, a network key write; one runs at a time): a reload that was asked for meanwhile,
+ * else the next waiting roster.
+ */
+void node_daemon_writer_next(struct node_daemon *d);
 void node_daemon_roster_job_free(struct roster_job *j);
 
 /* reads.c */

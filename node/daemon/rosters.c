@@ -381,12 +381,7 @@ static void netkey_write_done(uv_work_t *w, int status)
 	free(j->path);
 	free(j);
 	/* Roster and reload jobs that may write the file waited for this write. */
-	if (d->reload_wanted) {
-		d->reload_wanted = false;
-		node_daemon_reload_start(d);
-	} else {
-		node_daemon_roster_job_start(d);
-	}
+	node_daemon_writer_next(d);
 }
 
 /*
@@ -723,6 +718,11 @@ next:
 	node_daemon_roster_job_free(j);
 	if (d->stopping)
 		return;
+	node_daemon_writer_next(d);
+}
+
+void node_daemon_writer_next(struct node_daemon *d)
+{
 	if (d->reload_wanted) {
 		d->reload_wanted = false;
 		node_daemon_reload_start(d);

@@ -72,9 +72,23 @@ class Sampler:
         return self.peak
 
 
+def link_slow_reader(d, community, netkey, port):
+    """Link in to @d as the community's second member with a 4 KiB receive buffer; returns
+    the socket and the Noise peer once the link is up."""
+    alpha, peer = community.members
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", port))
+    p = ol.NoisePeer(s, community, netkey, peer.tx_sk, True)
+    assert p.handshake() == alpha.tx_pk
+    assert p.recv_link()[0] == ol.HELLO
+    p.hello(peer.id)
+    ol.wait_for(lambda: ol.links_up(d), what="link up")
+    return s, p
+
+
 def test_ping_flood_bounded():
     community = Community(members=("Alpha CERT", "Python Peer"))
-    alpha, peer = community.members
     netkey = os.urandom(32)
     port = ol.free_port()
     node = ol.overlay_node(community, 0, netkey, port, {"Alpha CERT": [f"127.0.0.1:{port}"]},
@@ -86,14 +100,7 @@ def test_ping_flood_bounded():
     try:
         with d:
             d.start()
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            s.connect(("127.0.0.1", port))
-            p = ol.NoisePeer(s, community, netkey, peer.tx_sk, True)
-            assert p.handshake() == alpha.tx_pk
-            assert p.recv_link()[0] == ol.HELLO
-            p.hello(peer.id)
-            ol.wait_for(lambda: ol.links_up(d), what="link up")
+            s, p = link_slow_reader(d, community, netkey, port)
             base = rss_anon_kib(d.proc.pid)
             sampler = Sampler(d.proc.pid)
             sent = 0
@@ -140,14 +147,7 @@ def test_direct_flood_closed():
     try:
         with d:
             d.start()
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            s.connect(("127.0.0.1", port))
-            p = ol.NoisePeer(s, community, netkey, peer.tx_sk, True)
-            assert p.handshake() == alpha.tx_pk
-            assert p.recv_link()[0] == ol.HELLO
-            p.hello(peer.id)
-            ol.wait_for(lambda: ol.links_up(d), what="link up")
+            s, p = link_slow_reader(d, community, netkey, port)
             body = pack(body_map(community.id, peer.id, "direct.flood.example", tlp="AMBER",
                                  recipients=[alpha.id]))
             frame_ct = pack([DIRECT, signed(body, sign(peer.id_sk, body))])

@@ -146,23 +146,39 @@ static void stop_after_block(uv_timer_t *t)
 		uv_stop(t->loop);
 }
 
-static void test_blocked_loop_shows(void **state)
+/*
+ * Runs a loop with @lag, a 1 ms timer calling @act (data @act_data) and stop_after_block() on
+ * @drv until it stops the loop, then closes everything; @lag keeps its figures.
+ */
+static void drive_loop(struct node_looplag *lag, uv_timer_cb act, void *act_data, struct drive *drv)
 {
 	uv_loop_t loop;
-	uv_timer_t blocker, stopper;
+	uv_timer_t actor, stopper;
+
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(node_looplag_init(lag, &loop), 0);
+	node_looplag_start(lag);
+	uv_timer_init(&loop, &actor);
+	uv_timer_init(&loop, &stopper);
+	actor.data = act_data;
+	stopper.data = drv;
+	uv_timer_start(&actor, act, 1, 1);
+	uv_timer_start(&stopper, stop_after_block, 1, 1);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_close((uv_handle_t *)&actor, NULL);
+	uv_close((uv_handle_t *)&stopper, NULL);
+	node_looplag_close(lag);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void test_blocked_loop_shows(void **state)
+{
 	struct node_looplag lag;
 	struct drive d = {.lag = &lag};
 
 	(void)state;
-	assert_int_equal(uv_loop_init(&loop), 0);
-	assert_int_equal(node_looplag_init(&lag, &loop), 0);
-	node_looplag_start(&lag);
-	uv_timer_init(&loop, &blocker);
-	uv_timer_init(&loop, &stopper);
-	blocker.data = stopper.data = &d;
-	uv_timer_start(&blocker, block_ms, 1, 1);
-	uv_timer_start(&stopper, stop_after_block, 1, 1);
-	uv_run(&loop, UV_RUN_DEFAULT);
+	drive_loop(&lag, block_ms, &d, &d);
 	assert_true(lag.hist.n > 5);
 	assert_true(lag.hist.max_us >= 25000); /* the 30 ms block, less timer slack */
 	require_schedstat(&lag);
@@ -170,12 +186,7 @@ static void test_blocked_loop_shows(void **state)
 	assert_true(lag.own.max_us >= 25000); /* asleep, not waiting for a core */
 	assert_true(lag.asleep.n == lag.hist.n);
 	assert_true(lag.asleep.max_us >= 20000); /* and not working: 30 ms less a tick or two */
-	uv_close((uv_handle_t *)&blocker, NULL);
-	uv_close((uv_handle_t *)&stopper, NULL);
 	check_json(&lag);
-	node_looplag_close(&lag);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
 /* node_looplag_schedstat() reads the first two fields of "N N N\n", and refuses the rest. */
@@ -291,8 +302,6 @@ static void take_lock(uv_timer_t *t)
 /* A callback asleep on a lock for 50 ms shows as own lag: the thread was not runnable. */
 static void test_lock_wait_is_own(void **state)
 {
-	uv_loop_t loop;
-	uv_timer_t locker, stopper;
 	struct node_looplag lag;
 	struct holder h = {.m = PTHREAD_MUTEX_INITIALIZER, .loop_tid = gettid()};
 	pthread_t th;
@@ -303,18 +312,8 @@ static void test_lock_wait_is_own(void **state)
 	assert_int_equal(pthread_create(&th, NULL, hold_lock, &h), 0);
 	while (sem_wait(&h.held) != 0)
 		;
-	assert_int_equal(uv_loop_init(&loop), 0);
-	assert_int_equal(node_looplag_init(&lag, &loop), 0);
-	node_looplag_start(&lag);
-	require_schedstat(&lag);
-	uv_timer_init(&loop, &locker);
-	uv_timer_init(&loop, &stopper);
 	h.drv.lag = &lag;
-	locker.data = &h;
-	stopper.data = &h.drv;
-	uv_timer_start(&locker, take_lock, 1, 1);
-	uv_timer_start(&stopper, stop_after_block, 1, 1);
-	uv_run(&loop, UV_RUN_DEFAULT);
+	drive_loop(&lag, take_lock, &h, &h.drv);
 	assert_int_equal(pthread_join(th, NULL), 0);
 	assert_int_equal(h.err, 0);
 	assert_true(lag.hist.max_us >= 45000);
@@ -325,11 +324,6 @@ static void test_lock_wait_is_own(void **state)
 			 (unsigned long long)lag.own.max_us, (unsigned long long)lag.asleep.max_us,
 			 (unsigned long long)lag.hist.max_us);
 	check_json(&lag);
-	uv_close((uv_handle_t *)&locker, NULL);
-	uv_close((uv_handle_t *)&stopper, NULL);
-	node_looplag_close(&lag);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&loop), 0);
 	sem_destroy(&h.held);
 	sem_destroy(&h.locking);
 }
@@ -359,22 +353,11 @@ static void spin_cpu(uv_timer_t *t)
 /* A callback that works for 50 ms shows as own lag, but not as time asleep. */
 static void test_busy_is_own_not_asleep(void **state)
 {
-	uv_loop_t loop;
-	uv_timer_t spinner, stopper;
 	struct node_looplag lag;
 	struct drive d = {.lag = &lag};
 
 	(void)state;
-	assert_int_equal(uv_loop_init(&loop), 0);
-	assert_int_equal(node_looplag_init(&lag, &loop), 0);
-	node_looplag_start(&lag);
-	require_schedstat(&lag);
-	uv_timer_init(&loop, &spinner);
-	uv_timer_init(&loop, &stopper);
-	spinner.data = stopper.data = &d;
-	uv_timer_start(&spinner, spin_cpu, 1, 1);
-	uv_timer_start(&stopper, stop_after_block, 1, 1);
-	uv_run(&loop, UV_RUN_DEFAULT);
+	drive_loop(&lag, spin_cpu, &d, &d);
 	require_schedstat(&lag);
 	/* 50 ms of CPU; asleep: a scheduler tick or two of error in the CPU time, not 50 ms. */
 	if (lag.own.max_us < 45000 || lag.asleep.max_us > 20000)
@@ -383,11 +366,6 @@ static void test_busy_is_own_not_asleep(void **state)
 			 (unsigned long long)lag.own.max_us, (unsigned long long)lag.asleep.max_us,
 			 (unsigned long long)lag.hist.max_us);
 	check_json(&lag);
-	uv_close((uv_handle_t *)&spinner, NULL);
-	uv_close((uv_handle_t *)&stopper, NULL);
-	node_looplag_close(&lag);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
 struct crowd {
