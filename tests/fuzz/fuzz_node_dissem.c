@@ -116,6 +116,12 @@ size_t node_link_room(const struct node_link *l)
 	return l->room;
 }
 
+size_t node_link_send_queue_max(const struct node_link *l)
+{
+	(void)l;
+	return (size_t)4 << 20; /* the default send_queue_max_bytes */
+}
+
 void node_link_info(const struct node_link *l, struct node_link_info *info)
 {
 	memset(info, 0, sizeof(*info));
