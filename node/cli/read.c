@@ -236,6 +236,15 @@ int node_cmd_query(int argc, char **argv)
 	return code;
 }
 
+/* One loop-lag histogram of `status` (node/daemon/looplag.h): "LABEL p50 .. p99 .. max ..NOTE". */
+static void print_lag(const char *label, json_t *h, const char *note)
+{
+	printf("%s p50 %.2f ms, p99 %.2f ms, max %.2f ms%s\n", label,
+	       json_number_value(json_object_get(h, "lag_p50_ms")),
+	       json_number_value(json_object_get(h, "lag_p99_ms")),
+	       json_number_value(json_object_get(h, "lag_max_ms")), note);
+}
+
 static int list_opt(int c, const char *arg, json_t *req)
 {
 	char *end;
@@ -329,26 +338,13 @@ int node_cmd_status(int argc, char **argv)
 	       node_resp_int(i, "rejected"), node_resp_int(i, "pending"));
 	json_t *lag = json_object_get(resp, "loop");
 	if (lag) {
-		json_t *own = json_object_get(lag, "own");
+		json_t *own = json_object_get(lag, "own"), *asleep = json_object_get(lag, "asleep");
 
-		printf("loop lag   p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
-		       json_number_value(json_object_get(lag, "lag_p50_ms")),
-		       json_number_value(json_object_get(lag, "lag_p99_ms")),
-		       json_number_value(json_object_get(lag, "lag_max_ms")));
-		json_t *asleep = json_object_get(lag, "asleep");
-
+		print_lag("loop lag  ", lag, "");
 		if (own)
-			printf("  own      p50 %.2f ms, p99 %.2f ms, max %.2f ms (run-queue wait "
-			       "taken out)\n",
-			       json_number_value(json_object_get(own, "lag_p50_ms")),
-			       json_number_value(json_object_get(own, "lag_p99_ms")),
-			       json_number_value(json_object_get(own, "lag_max_ms")));
+			print_lag("  own     ", own, " (run-queue wait taken out)");
 		if (asleep)
-			printf("  asleep   p50 %.2f ms, p99 %.2f ms, max %.2f ms (CPU time taken "
-			       "out too)\n",
-			       json_number_value(json_object_get(asleep, "lag_p50_ms")),
-			       json_number_value(json_object_get(asleep, "lag_p99_ms")),
-			       json_number_value(json_object_get(asleep, "lag_max_ms")));
+			print_lag("  asleep  ", asleep, " (CPU time taken out too)");
 		if (!own)
 			printf("  own      unavailable (%s)\n",
 			       node_resp_str(lag, "own_unavailable"));
