@@ -21,6 +21,18 @@
 
 static void start_recon(struct node_dissem *d, struct dlink *dl);
 
+/*
+ * Every session pushes at most NODE_DISSEM_CATCHUP_PUSH_MAX of its "have" reports, and takes
+ * as many copies pushed to it as asked for (proto_recon_invited()): catch-up comes in
+ * windows. A node that received new copies from a link reconciles with it again once they
+ * are stored (node_catchup_start_wanted()), so a large difference is caught up window by
+ * window, never faster than this node admits it, and nothing is dropped at its admission
+ * queue and sent again.
+ */
+static const struct proto_recon_config session_cfg = {
+	.invite_max = NODE_DISSEM_CATCHUP_PUSH_MAX,
+};
+
 static uint64_t xrand(struct node_dissem *d)
 {
 	uint64_t z = (d->rnd += 0x9e3779b97f4a7c15ull);
@@ -166,14 +178,26 @@ static void send_recon(struct node_dissem *d, struct dlink *dl, uint8_t *payload
 	free(payload);
 }
 
-/* Push the session's "have" reports and FETCH its "need" ids. */
+/*
+ * Push the session's "have" reports, at most NODE_DISSEM_CATCHUP_PUSH_MAX over the session
+ * (the rest is left to the next session), and FETCH its "need" ids.
+ */
 static void drain_session(struct node_dissem *d, struct dlink *dl, struct proto_recon *r)
 {
 	static uint8_t ids[PROTO_LINK_IDS_MAX][32];
+	struct proto_recon_stats st;
 	size_t n;
 
 	for (;;) {
-		if (proto_recon_have(r, ids, PROTO_LINK_IDS_MAX, &n) || !n)
+		size_t room;
+
+		proto_recon_get_stats(r, &st);
+		if (st.have_ids >= NODE_DISSEM_CATCHUP_PUSH_MAX)
+			break;
+		room = NODE_DISSEM_CATCHUP_PUSH_MAX - st.have_ids;
+		if (room > PROTO_LINK_IDS_MAX)
+			room = PROTO_LINK_IDS_MAX;
+		if (proto_recon_have(r, ids, room, &n) || !n)
 			break;
 		for (size_t i = 0; i < n; i++)
 			node_dissem_enqueue(d, dl, Q_CATCHUP, ids[i], NULL, 0);
@@ -257,7 +281,12 @@ void node_catchup_start_wanted(struct node_dissem *d)
 	}
 	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX && !d->stopping; i++) {
 		struct dlink *dl = &d->links[i];
-		if (!dl->l || !dl->recon_wanted)
+		if (!dl->l)
+			continue;
+		/* Its last session brought new copies: there may be more (a window's worth). */
+		if (dl->catchup_more && !dl->ri && !dl->rr)
+			dl->recon_wanted = true;
+		if (!dl->recon_wanted)
 			continue;
 		if (catching_up(d))
 			return;
@@ -274,8 +303,9 @@ static void start_recon(struct node_dissem *d, struct dlink *dl)
 
 	if (dl->ri && uv_now(d->loop) < dl->catchup_until)
 		return; /* a session is still running */
+	dl->catchup_more = false;
 	proto_recon_free(dl->ri);
-	dl->ri = proto_recon_new(NULL, &d->src);
+	dl->ri = proto_recon_new(&session_cfg, &d->src);
 	if (!dl->ri)
 		return;
 	d->c.sessions++;
@@ -330,7 +360,7 @@ void node_catchup_on_recon(struct node_dissem *d, struct dlink *dl, const uint8_
 	if (fresh) {
 		if (role == 0 && node_dissem_charge_link(d, dl, CHARGE_SESSION))
 			return;
-		*sp = proto_recon_new(NULL, &d->src);
+		*sp = proto_recon_new(&session_cfg, &d->src);
 		if (!*sp)
 			return;
 		d->c.sessions++;
@@ -347,7 +377,7 @@ void node_catchup_on_recon(struct node_dissem *d, struct dlink *dl, const uint8_
 		if (node_dissem_charge_link(d, dl, CHARGE_FAILED) ||
 		    node_dissem_charge_link(d, dl, CHARGE_SESSION))
 			return;
-		*sp = proto_recon_new(NULL, &d->src);
+		*sp = proto_recon_new(&session_cfg, &d->src);
 		if (!*sp)
 			return;
 		d->c.sessions++;
@@ -374,23 +404,39 @@ void node_catchup_on_recon(struct node_dissem *d, struct dlink *dl, const uint8_
 /*
  * A catch-up copy (a session's "have" item, or the answer to our FETCH): stored, never
  * handed to the engine, so it can neither prune a tree link nor be gossiped on.
+ *
+ * Asked for or not: a copy in a range this node's session on the link invited the peer to
+ * push in (proto_recon_invited(), within the counts the peer gave and the session's window),
+ * or one of the ids this node FETCHed from it, is exempt from the per-member rate limit
+ * (admission.c): a member that holds a large history must not be refused, and charged, for
+ * serving it. Anything else sent as CATCHUP is unsolicited and admitted like gossip, so
+ * CATCHUP is no way around a member's limit.
  */
 void node_catchup_on_copy(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len)
 {
-	uint8_t id[32];
+	uint8_t id[32], key[STORE_RECON_KEY_LEN];
+	uint64_t created;
+	bool asked;
 
 	d->c.pushes_received++; /* payload copies, gossip and catch-up alike */
 	dl->received++;
-	if (dl->fetch_wait)
-		dl->fetch_wait--;
 	proto_report_id(p, len, id);
+	created = node_dissem_created_of(d, p, len);
+	store_recon_key(key, created, id);
+	asked = proto_recon_invited(dl->ri, key) || proto_recon_invited(dl->rr, key);
+	if (!asked && dl->fetch_wait) {
+		dl->fetch_wait--;
+		asked = true;
+	}
 	if (proto_gossip_seen(d->g, id)) {
 		d->c.duplicates++;
 		return;
 	}
 	d->c.catchup_received++;
+	d->c.catchup_asked += asked;
+	dl->catchup_more |= asked;
 	dl->catchup_until = uv_now(d->loop) + NODE_DISSEM_CATCHUP_WINDOW_MS;
-	node_admission_add(d, dl, p, len, id, IN_CATCHUP, node_dissem_created_of(d, p, len));
+	node_admission_add_catchup(d, dl, p, len, id, created, asked);
 }
 
 void node_catchup_source_init(struct node_dissem *d)
