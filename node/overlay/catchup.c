@@ -178,6 +178,46 @@ static void send_recon(struct node_dissem *d, struct dlink *dl, uint8_t *payload
 	free(payload);
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+/*
+ * Remember ids FETCHed from @dl until answered, so that exactly their answers count as
+ * asked for. Past NODE_DISSEM_PENDING_MAX outstanding ids the rest are fetched all the same
+ * but not remembered (their answers are then admitted like gossip).
+ */
+static void note_fetched(struct dlink *dl, const uint8_t (*ids)[32], size_t n)
+{
+	size_t out = 0;
+
+	if (dl->n_fetched + n > NODE_DISSEM_PENDING_MAX ||
+	    proto_array_grow((void **)&dl->fetched, &dl->cap_fetched, dl->n_fetched + n,
+			     sizeof(*dl->fetched)))
+		return;
+	memcpy(dl->fetched[dl->n_fetched], ids, n * 32);
+	dl->n_fetched += n;
+	qsort(dl->fetched, dl->n_fetched, 32, cmp_id);
+	for (size_t i = 0; i < dl->n_fetched; i++)
+		if (!out || memcmp(dl->fetched[out - 1], dl->fetched[i], 32) != 0)
+			memmove(dl->fetched[out++], dl->fetched[i], 32);
+	dl->n_fetched = out;
+}
+
+/* Whether @id was FETCHed from @dl and not answered yet; forgets it. */
+static bool take_fetched(struct dlink *dl, const uint8_t id[32])
+{
+	uint8_t(*hit)[32] =
+		dl->n_fetched ? bsearch(id, dl->fetched, dl->n_fetched, 32, cmp_id) : NULL;
+
+	if (!hit)
+		return false;
+	memmove(hit, hit + 1, (size_t)(dl->fetched + dl->n_fetched - (hit + 1)) * 32);
+	dl->n_fetched--;
+	return true;
+}
+
 /*
  * Push the session's "have" reports, at most NODE_DISSEM_CATCHUP_PUSH_MAX over the session
  * (the rest is left to the next session), and FETCH its "need" ids.
@@ -223,7 +263,7 @@ static void drain_session(struct node_dissem *d, struct dlink *dl, struct proto_
 		if (!n)
 			continue;
 		d->c.fetch_sent++;
-		dl->fetch_wait += n;
+		note_fetched(dl, (const uint8_t(*)[32])ids, n);
 		dl->fetch_deadline = uv_now(d->loop) + NODE_DISSEM_CATCHUP_WINDOW_MS;
 		/* FETCH bytes count as catch-up traffic. */
 		d->c.recon_bytes_sent += node_dissem_enqueue_ids(d, dl, PROTO_LINK_FETCH,
@@ -249,7 +289,7 @@ static bool catching_up(struct node_dissem *d)
 			continue;
 		if (dl->ri || dl->rr)
 			return true;
-		if (dl->fetch_wait && now < dl->fetch_deadline)
+		if (dl->n_fetched && now < dl->fetch_deadline)
 			return true;
 	}
 	return false;
@@ -341,6 +381,19 @@ void node_catchup_on_recon(struct node_dissem *d, struct dlink *dl, const uint8_
 		return;
 	}
 	fresh = !*sp;
+	if (fresh && role == 0 && dl->ri) {
+		/*
+		 * Both ends opened a session with each other, and each would answer the other's
+		 * only after its own ended (answer_waits()): both stall until they time out, which
+		 * a joining node's sessions, one per window, met every recon_interval_s. One of
+		 * the two goes, the same one at both ends: the session the member with the
+		 * larger id opened.
+		 */
+		if (memcmp(d->snap->pcfg.own_id, dl->member_id, 32) < 0)
+			return; /* ours goes on; the peer drops its own */
+		proto_recon_free(dl->ri);
+		dl->ri = NULL;
+	}
 	if (fresh && answer_waits(d)) {
 		/*
 		 * A session the peer opened while this node is still storing what another
@@ -423,11 +476,8 @@ void node_catchup_on_copy(struct node_dissem *d, struct dlink *dl, const uint8_t
 	proto_report_id(p, len, id);
 	created = node_dissem_created_of(d, p, len);
 	store_recon_key(key, created, id);
-	asked = proto_recon_invited(dl->ri, key) || proto_recon_invited(dl->rr, key);
-	if (!asked && dl->fetch_wait) {
-		dl->fetch_wait--;
-		asked = true;
-	}
+	asked = take_fetched(dl, id) || proto_recon_invited(dl->ri, key) ||
+		proto_recon_invited(dl->rr, key);
 	if (proto_gossip_seen(d->g, id)) {
 		d->c.duplicates++;
 		return;
@@ -466,9 +516,11 @@ void node_catchup_periodic(struct node_dissem *d, uint64_t now)
 		else if (n)
 			d->c.recon_skipped_lag++;
 	}
-	/* Sessions stuck for a whole window (a silent peer) are given up. */
+	/* Sessions stuck for a whole window (a silent peer) are given up, unanswered FETCHes too. */
 	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++) {
 		struct dlink *dl = &d->links[i];
+		if (dl->l && dl->n_fetched && now >= dl->fetch_deadline)
+			dl->n_fetched = 0;
 		if (dl->l && (dl->ri || dl->rr) && now >= dl->catchup_until) {
 			d->c.failed++;
 			proto_recon_free(dl->ri);

@@ -71,9 +71,10 @@ struct dlink {
 	size_t qn;
 	size_t qmsg_bytes; /* memory of the Q_MSG entries in qh (qmsg_cost()) */
 	uint64_t rejected, received;
-	bool recon_wanted;	 /* start a session here once the node is not catching up */
-	bool catchup_more;	 /* a session here brought copies asked for: start another */
-	uint64_t fetch_wait;	 /* FETCHed ids not yet answered */
+	bool recon_wanted;	/* start a session here once the node is not catching up */
+	bool catchup_more;	/* a session here brought copies asked for: start another */
+	uint8_t (*fetched)[32]; /* FETCHed ids not yet answered, ascending (catchup.c) */
+	size_t n_fetched, cap_fetched;
 	uint64_t fetch_deadline; /* mono ms: give up waiting for them */
 	uint8_t *deferred;	 /* a peer's opening RECON message, answered when not busy */
 	size_t deferred_len;
