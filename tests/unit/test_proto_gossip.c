@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tests/unit/test_proto_gossip.c — the Plumtree engine: origin pushes to all links,
- * forward/discard after admission, duplicate -> PRUNE (at once and after a streak), tree
+ * forward/discard after admission, duplicate -> PRUNE (at once and after a streak), no
+ * copy back to a link that sent one, tree
  * formation on the oldest report, IHAVE -> GRAFT after the timeout (and the next
  * announcer after that; longer while the tree lags, none while it moves), no IHAVE back to its
  * announcers, GRAFT -> PUSH, PRUNE -> lazy, off-tree copies held without
@@ -302,6 +303,54 @@ static void test_prune_streak(void **state)
 	assert_int_equal(count(&x, PROTO_LINK_PRUNE), 1);
 	assert_true(find(&x, PROTO_LINK_PRUNE, 1) >= 0);
 	assert_int_equal(proto_gossip_link_state(g, 1), PROTO_GOSSIP_LINK_LAZY);
+	proto_gossip_free(g);
+}
+
+/*
+ * A link that sent a copy while the report awaited admission holds it: forwarding sends it
+ * neither a copy (eager link) nor an IHAVE (lazy link). Admission takes seconds in a
+ * burst, and a second copy often comes meanwhile.
+ */
+static void test_no_copy_back(void **state)
+{
+	struct proto_gossip_config cfg = {.prune_dups = 6, .ihave_flush_ms = 20};
+	struct proto_gossip *g = engine(&cfg, 4);
+	struct proto_gossip_stats st;
+	struct acts x;
+	uint8_t id[32];
+
+	(void)state;
+	assert_int_equal(proto_gossip_on_prune(g, 3, T0), 0); /* 3 lazy, 0-2 eager */
+	mkid(id, 1);
+	assert_int_equal(proto_gossip_on_push(g, 0, id, 5, T0), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_on_push(g, 1, id, 5, T0 + 1), PROTO_GOSSIP_DUPLICATE);
+	assert_int_equal(proto_gossip_on_push(g, 3, id, 5, T0 + 2), PROTO_GOSSIP_DUPLICATE);
+	drain(g, &x);
+	assert_int_equal(x.n, 1); /* the lazy link's sender is told to prune */
+	assert_true(find(&x, PROTO_LINK_PRUNE, 3) >= 0);
+	assert_int_equal(proto_gossip_link_state(g, 1), PROTO_GOSSIP_LINK_EAGER);
+	assert_int_equal(proto_gossip_forward(g, id, T0 + 3), 0);
+	assert_int_equal(proto_gossip_tick(g, T0 + 100), 0);
+	drain(g, &x);
+	/* Only link 2 gets it: 0 sent it first, 1 and 3 sent copies. */
+	assert_int_equal(x.n, 1);
+	assert_true(find(&x, PROTO_LINK_PUSH, 2) >= 0);
+	proto_gossip_get_stats(g, &st);
+	assert_int_equal(st.push_saved, 1);
+	assert_int_equal(st.ihave_saved, 1);
+	assert_int_equal(st.dup_eager, 1);
+	assert_int_equal(st.dup_lazy, 1);
+	assert_int_equal(st.prune_lazy, 1);
+	assert_int_equal(st.prune_streak, 0);
+
+	/* Once forwarded, a copy changes nothing: the next report goes to 1 again. */
+	mkid(id, 2);
+	assert_int_equal(proto_gossip_on_push(g, 0, id, 5, T0 + 200), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_forward(g, id, T0 + 201), 0);
+	drain(g, &x);
+	assert_int_equal(x.n, 2);
+	assert_true(find(&x, PROTO_LINK_PUSH, 1) >= 0);
+	assert_true(find(&x, PROTO_LINK_PUSH, 2) >= 0);
 	proto_gossip_free(g);
 }
 
@@ -1138,6 +1187,7 @@ int main(void)
 		cmocka_unit_test(test_publish_pushes_all),
 		cmocka_unit_test(test_forward_and_duplicate),
 		cmocka_unit_test(test_prune_streak),
+		cmocka_unit_test(test_no_copy_back),
 		cmocka_unit_test(test_formation),
 		cmocka_unit_test(test_discard_never_forwarded),
 		cmocka_unit_test(test_forget),
