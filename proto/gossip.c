@@ -1227,6 +1227,23 @@ out:
 	return err;
 }
 
+/*
+ * Whether a copy that came first on lazy @link at @since may have been sent before our
+ * PRUNE of that link reached its sender: we sent one before @since, and less than a hold's
+ * wait before. In a burst a PRUNE takes seconds to cross a loaded link, and the copies
+ * behind it include reports the pruned link brought faster than the tree: grafting it
+ * again when the tree copy is slow to come made the link eager again, its duplicates pruned
+ * it again, and so on (on 16 daemons most of the GRAFT messages of a one-origin burst under
+ * load). Such a copy is forwarded without a GRAFT; the link's IHAVEs and the GRAFT timers
+ * still repair a tree that is in fact cut.
+ */
+static bool behind_prune(struct proto_gossip *g, uint32_t link, uint64_t since, uint64_t now)
+{
+	const struct link *l = &g->links[link];
+
+	return l->pruned && since >= l->pruned_ms && since - l->pruned_ms <= hold_wait(g, now);
+}
+
 int proto_gossip_tick(struct proto_gossip *g, uint64_t now_ms)
 {
 	uint64_t at = UINT64_MAX;
@@ -1256,15 +1273,24 @@ int proto_gossip_tick(struct proto_gossip *g, uint64_t now_ms)
 			i++;
 			continue;
 		}
+		uint64_t since = g->held[i].since;
+
 		g->held[i] = g->held[--g->n_held];
 		if (s) {
 			/*
 			 * No tree copy came: the link that sent it is in fact our way to its
 			 * origin (it holds us eager by mistake, or the tree is cut), so graft
 			 * it, as the paper does for the sender of any new report, but with a
-			 * GRAFT so that both ends agree. Its answer is a copy we expect.
+			 * GRAFT so that both ends agree. Its answer is a copy we expect. Not
+			 * when the copy may have been on its way behind our own PRUNE of that
+			 * link (behind_prune()).
 			 */
-			if (link_ok(g, s->from) &&
+			bool behind =
+				link_ok(g, s->from) && behind_prune(g, s->from, since, now_ms);
+
+			if (behind)
+				g->st.held_behind_prune++;
+			if (link_ok(g, s->from) && !behind &&
 			    g->links[s->from].state == PROTO_GOSSIP_LINK_LAZY) {
 				g->links[s->from].state = PROTO_GOSSIP_LINK_EAGER;
 				s->regraft = s->from;

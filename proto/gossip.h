@@ -70,7 +70,10 @@
  *    once a second per link that is lazy already, not once per report. If no
  *    tree copy comes within hold_ms, that sender is in fact our way to the origin: the
  *    engine GRAFTs it (its answer, a copy we already have, does not count as a
- *    duplicate) and forwards the report.
+ *    duplicate) and forwards the report; unless this node had sent that link a PRUNE
+ *    less than a hold's wait before the copy came (the copy was on its way behind it:
+ *    grafting it again only restarted the cycle the PRUNE cut, over and over in a
+ *    burst on 16 daemons); then the report is forwarded alone.
  *  - The GRAFT wait follows the tree in a burst. When lag_awaited ids or more are
  *    awaited at once (IHAVEs, and copies off the tree, run far ahead of copies queued
  *    at every hop's admission), the wait is graft_timeout_ms plus twice the median lag of
@@ -180,6 +183,8 @@ struct proto_gossip_stats {
 	uint64_t discarded;	      /* proto_gossip_discard() */
 	uint64_t held;		      /* reports first received off-tree and held */
 	uint64_t held_expired;	      /* ... forwarded after hold_ms without a tree copy */
+	uint64_t held_behind_prune;   /* ... of which the sender was not grafted: the copy was
+					 on its way behind our PRUNE */
 	uint64_t push_sent;	      /* PUSH actions (publish, forward, GRAFT answers) */
 	uint64_t ihave_sent;	      /* IHAVE actions */
 	uint64_t ihave_ids_sent;      /* ids in them */

@@ -60,7 +60,7 @@ json_t *node_dissem_status_json(const struct node_dissem *d)
 	json_object_set_new(
 		o, "tree",
 		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-			  " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			  " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			  "prune_recv", (json_int_t)gs.prune_recv, "prune_formed",
 			  (json_int_t)gs.prune_formed, "prune_offtree",
 			  (json_int_t)gs.prune_offtree, "prune_lazy", (json_int_t)gs.prune_lazy,
@@ -70,7 +70,8 @@ json_t *node_dissem_status_json(const struct node_dissem *d)
 			  (json_int_t)c->push_lazy, "dup_lazy", (json_int_t)gs.dup_lazy,
 			  "dup_eager", (json_int_t)gs.dup_eager, "lag_samples",
 			  (json_int_t)gs.lag_samples, "held", (json_int_t)gs.held, "held_expired",
-			  (json_int_t)gs.held_expired, "prune_repeats_saved",
+			  (json_int_t)gs.held_expired, "held_behind_prune",
+			  (json_int_t)gs.held_behind_prune, "prune_repeats_saved",
 			  (json_int_t)gs.prune_repeats_saved, "announced_late",
 			  (json_int_t)gs.announced_late, "grafted_late",
 			  (json_int_t)gs.grafted_late, "graft_early", (json_int_t)gs.graft_early,

@@ -101,7 +101,7 @@ TREE_KEYS = ("dup_lazy", "dup_eager", "announced_late", "grafted_late", "graft_e
              "recon_skipped_lag", "held", "held_expired", "prune_repeats_saved", "lag_samples",
              "tree_waits", "ihave_saved", "prune_recv", "prune_formed", "prune_offtree",
              "prune_lazy", "prune_streak", "graft_recv", "graft_eager",
-             "link_ups", "push_lazy", "push_saved")
+             "link_ups", "push_lazy", "push_saved", "held_behind_prune")
 
 
 def eager_links(g):
@@ -629,7 +629,8 @@ def main():
               f"after a GRAFT, {ctl['graft_early']:,} of which also came along the tree); "
               f"periodic catch-up sessions skipped while the tree lagged: "
               f"{ctl['recon_skipped_lag']:,}; first copies off the tree held {ctl['held']:,} "
-              f"({ctl['held_expired']:,} without a tree copy: sender grafted); PRUNEs not "
+              f"({ctl['held_expired']:,} without a tree copy: sender grafted unless the copy "
+              f"came behind our PRUNE, {ctl['held_behind_prune']:,}); PRUNEs not "
               f"repeated on lazy links {ctl['prune_repeats_saved']:,}; tree lags measured "
               f"{ctl['lag_samples']:,}; GRAFTs and holds that waited for the moving tree "
               f"{ctl['tree_waits']:,}; IHAVE ids not sent back to a link that announced them "
