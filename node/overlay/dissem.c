@@ -477,6 +477,7 @@ static void on_ids(struct node_dissem *d, struct dlink *dl, const struct proto_l
 		node_catchup_open_window(d, dl);
 		for (size_t i = 0; i < n; i++)
 			node_dissem_enqueue(d, dl, Q_CATCHUP, ids[i], NULL, 0);
+		node_catchup_charge_work(d, dl, n * NODE_DISSEM_PUSH_KEYS);
 		break;
 	default:
 		break;
