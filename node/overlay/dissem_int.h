@@ -46,8 +46,8 @@ struct node_sealed;
 
 /*
  * Catch-up work a member causes (node_catchup_charge_work()), in store keys: each key a
- * fingerprint or a listing reads, NODE_DISSEM_PUSH_KEYS per report pushed or fetched from
- * here (loading, checking and encrypting one costs about that many key reads: 9 us against
+ * fingerprint or a listing reads, NODE_DISSEM_PUSH_KEYS per report pushed by catch-up or
+ * at its FETCH or GRAFT (loading, checking and encrypting one costs about that many key reads: 9 us against
  * 0.27 us, test_hostile_catchup.py on the dev build). One
  * POLICY_ABUSE_SCAN charge per pass: max(keys stored, NODE_DISSEM_SCAN_PASS_MIN).
  */

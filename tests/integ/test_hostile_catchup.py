@@ -18,6 +18,8 @@ member is a Python peer with a real member's keys (test_hostile_member.Hostile):
                     (status gossip.recon.work: keys scanned, 32 per report pushed; budget
                     256 passes a minute, a pass being max(stored keys, 65,536)); the work
                     counted before the close stays within the budget plus one round.
+  case_graft_flood  GRAFTs naming one report A holds, 1,024 times each: each id is a PUSH
+                    (before: answered without limit; now charged as catch-up work).
   case_have_rounds  rounds that claim to hold nothing: each makes A list its keys and
                     push its whole store (to a link that reads nothing, so the copies wait
                     in A's backlog). The same budget closes the link after 64 rounds
@@ -27,6 +29,7 @@ A runs with abuse_backoff_s = 1 and the overlay's default liveness (a loaded mac
 not close the hostile link for silence instead of abuse).
 """
 
+import hashlib
 import os
 import sys
 import time
@@ -38,7 +41,7 @@ import msgpack  # noqa: E402
 import overlaylib as ol  # noqa: E402
 import test_hostile_member as hm  # noqa: E402
 
-RECON = 11
+PUSH, GRAFT, RECON = 4, 6, 11
 REPORTS = 8192
 PASS_MIN = 65536  # NODE_DISSEM_SCAN_PASS_MIN (node/overlay/dissem_int.h)
 PASSES = 256  # the SCAN budget a minute (policy/abuse.h)
@@ -176,13 +179,46 @@ def case_have_rounds(env):
     env.alive()
 
 
+def case_graft_flood(env):
+    """GRAFTs that name one report A holds 1,024 times each: every id is answered with a
+    PUSH (a store read and an encryption when sent), charged as catch-up work."""
+    value = "grafted.recon-test.example"
+    body = hm.pack(hm.body_map(env.community.id, env.me.id, value))
+    report = hm.signed(body, hm.sign(env.me.id_sk, body))
+    rid = hashlib.blake2b(report, digest_size=32).digest()
+    abuse0, work0, t0 = env.closed("abuse"), env.recon()["work"], time.monotonic()
+    h = Mute(env)
+    sent = 0
+    try:
+        h.send([PUSH, report])
+        ol.wait_for(lambda: env.a.call({"op": "query", "value": value})["found"],
+                    what="the member's report stored")
+        push0 = env.status()["gossip"]["push_sent"]
+        while sent < 20 * PASSES * PASS_MIN // (1024 * PUSH_KEYS) and \
+                env.closed("abuse") == abuse0:
+            try:
+                for _ in range(8):
+                    h.send([GRAFT, [rid] * 1024])
+                    sent += 1
+            except OSError:
+                break
+            ol.wait_for(lambda: env.status()["gossip"]["push_sent"] >= push0 + sent * 1024
+                        or env.closed("abuse") > abuse0, timeout=120, what="A's answers")
+    finally:
+        h.closed.set()
+        h.close()
+    ol.wait_for(lambda: env.closed("abuse") == abuse0 + 1, what="closed.abuse count")
+    check_work(env, work0, t0, sent, 1024 * PUSH_KEYS)
+    env.alive()
+
+
 def test_hostile_catchup():
     env = Env()
     ok = False
     try:
         env.a.start()
         env.fill()
-        for case in (case_scan_rounds, case_have_rounds):
+        for case in (case_scan_rounds, case_have_rounds, case_graft_flood):
             t0 = time.monotonic()
             case(env)
             print(f"  ok {case.__name__} ({time.monotonic() - t0:.1f} s)", flush=True)
