@@ -23,6 +23,7 @@
 #include "policy/redact_test.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,6 +89,10 @@ struct index_slot {
 	uint32_t first;
 };
 
+struct memo;
+static struct memo *memo_new(void);
+static void memo_free(struct memo *m);
+
 struct policy_redactor {
 	const struct policy_skeleton *sk; /* policy_skeleton_shared(), never freed */
 	struct pattern *pats;
@@ -123,8 +128,9 @@ struct policy_redactor {
 	uint8_t ascii_prefixes[(ASCII_SLOTS * ASCII_SLOTS * ASCII_SLOTS + 7) / 8];
 	uint8_t ascii_slots[128]; /* ascii_slot() of each ASCII code point */
 
-	uint8_t fp[32]; /* policy_redact_fingerprint() */
-	size_t max_len; /* longest pattern (skeleton code points; bytes for literals) */
+	uint8_t fp[32];	   /* policy_redact_fingerprint() */
+	size_t max_len;	   /* longest pattern (skeleton code points; bytes for literals) */
+	struct memo *memo; /* recent results (policy_redact_fields()); NULL without patterns */
 };
 
 #define HASH_INIT 0xcbf29ce484222325ull
@@ -626,6 +632,8 @@ struct policy_redactor *policy_redact_new(const struct proto_roster *const *rost
 	}
 	if (build_index(rd) != 0)
 		goto fail;
+	if (rd->n_pats > 0 && !(rd->memo = memo_new()))
+		goto fail;
 	return rd;
 fail:
 	policy_redact_free(rd);
@@ -648,6 +656,7 @@ void policy_redact_free(struct policy_redactor *rd)
 	free(rd->literals);
 	free(rd->grams);
 	free(rd->partials);
+	memo_free(rd->memo);
 	free(rd);
 }
 
@@ -1720,9 +1729,204 @@ out:
 	return rc;
 }
 
+/*
+ * The memo: the results of the last calls of policy_redact_fields(), so that the same text
+ * is not read again. An export renders many views whose text repeats (one description on
+ * every indicator of a campaign, the same few tags), and a result depends on nothing but the
+ * redactor and the fields' bytes: it lives in the redactor, and a roster change builds a new
+ * redactor with an empty memo, so a result is never reused under other rules (each redactor
+ * is its own generation). A hit is the exact result of redacting the same bytes again (the
+ * inputs are compared in full; the hash only picks the slot), verifying read included.
+ * MEMO_SLOTS direct-mapped slots, each holding one call of at most MEMO_FIELDS fields and
+ * MEMO_TEXT_MAX input bytes (outputs at most 8 times that): at most ~2.3 MiB, usually a few
+ * tens of KiB. The redactor is shared by threads: one mutex, held for a compare and a copy.
+ */
+#define MEMO_SLOTS 64
+#define MEMO_FIELDS QUICK_FIELDS
+#define MEMO_TEXT_MAX 4096
+
+struct memo_field {
+	size_t len, out_len, n_redacted;
+	bool dropped;
+};
+
+struct memo_entry {
+	uint64_t hash;
+	size_t n;
+	/* one block: @n fields, then their inputs one after another, then their outputs */
+	struct memo_field *f;
+};
+
+struct memo {
+	pthread_mutex_t lock;
+	bool off; /* policy_redact_memo_set() */
+	uint64_t hits, misses;
+	struct memo_entry slot[MEMO_SLOTS];
+};
+
+static struct memo *memo_new(void)
+{
+	struct memo *m = calloc(1, sizeof(*m));
+
+	if (m && pthread_mutex_init(&m->lock, NULL) != 0) {
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+static void memo_free(struct memo *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < MEMO_SLOTS; i++)
+		free(m->slot[i].f);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+/* Whether a call with fields @f may be remembered, and the hash of its inputs into *@h. */
+static bool memo_key(const struct policy_redact_field *f, size_t n, uint64_t *h)
+{
+	uint64_t x = HASH_INIT ^ n;
+	size_t total = 0;
+
+	if (n == 0 || n > MEMO_FIELDS)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *p = (const uint8_t *)f[i].in;
+		size_t j = 0;
+		uint64_t w;
+
+		total += f[i].len;
+		if (total > MEMO_TEXT_MAX)
+			return false;
+		x = (x ^ f[i].len) * 0x9E3779B97F4A7C15ull;
+		for (; j + 8 <= f[i].len; j += 8) {
+			memcpy(&w, p + j, 8);
+			x = ((x << 23 | x >> 41) ^ w) * 0x9E3779B97F4A7C15ull;
+		}
+		for (w = 0; j < f[i].len; j++)
+			w = w << 8 | p[j];
+		x = ((x << 23 | x >> 41) ^ w) * 0x9E3779B97F4A7C15ull;
+	}
+	*h = x ^ x >> 32;
+	return true;
+}
+
+static struct memo_entry *memo_slot(struct memo *m, uint64_t h)
+{
+	return &m->slot[h % MEMO_SLOTS];
+}
+
+/* The remembered result for @f (hash @h) into @f, when there is one that fits its outputs. */
+static bool memo_get(struct memo *m, uint64_t h, struct policy_redact_field *f, size_t n)
+{
+	struct memo_entry *e;
+	const char *p;
+	bool hit = false;
+
+	pthread_mutex_lock(&m->lock);
+	e = memo_slot(m, h);
+	if (m->off || !e->f || e->hash != h || e->n != n)
+		goto out;
+	p = (const char *)(e->f + n);
+	for (size_t i = 0; i < n; i++) {
+		if (e->f[i].len != f[i].len || f[i].cap < e->f[i].out_len + 1 ||
+		    (f[i].len && memcmp(p, f[i].in, f[i].len) != 0))
+			goto out;
+		p += f[i].len;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (e->f[i].out_len)
+			memcpy(f[i].out, p, e->f[i].out_len);
+		f[i].out[e->f[i].out_len] = '\0';
+		f[i].out_len = e->f[i].out_len;
+		f[i].n_redacted = e->f[i].n_redacted;
+		f[i].dropped = e->f[i].dropped;
+		p += e->f[i].out_len;
+	}
+	hit = true;
+out:
+	if (!m->off)
+		*(hit ? &m->hits : &m->misses) += 1;
+	pthread_mutex_unlock(&m->lock);
+	return hit;
+}
+
+/* Remember the result in @f (hash @h); out of memory, it is simply not remembered. */
+static void memo_put(struct memo *m, uint64_t h, const struct policy_redact_field *f, size_t n)
+{
+	size_t size = n * sizeof(struct memo_field);
+	struct memo_field *blk, *old;
+	struct memo_entry *e;
+	char *p;
+
+	for (size_t i = 0; i < n; i++)
+		size += f[i].len + f[i].out_len;
+	blk = malloc(size);
+	if (!blk)
+		return;
+	p = (char *)(blk + n);
+	for (size_t i = 0; i < n; i++) {
+		blk[i] = (struct memo_field){f[i].len, f[i].out_len, f[i].n_redacted, f[i].dropped};
+		if (f[i].len)
+			memcpy(p, f[i].in, f[i].len);
+		p += f[i].len;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (f[i].out_len)
+			memcpy(p, f[i].out, f[i].out_len);
+		p += f[i].out_len;
+	}
+	pthread_mutex_lock(&m->lock);
+	e = memo_slot(m, h);
+	old = blk;
+	if (!m->off) {
+		old = e->f;
+		*e = (struct memo_entry){.hash = h, .n = n, .f = blk};
+	}
+	pthread_mutex_unlock(&m->lock);
+	free(old);
+}
+
+void policy_redact_memo_set(struct policy_redactor *rd, bool on)
+{
+	if (!rd || !rd->memo)
+		return;
+	pthread_mutex_lock(&rd->memo->lock);
+	rd->memo->off = !on;
+	pthread_mutex_unlock(&rd->memo->lock);
+}
+
+void policy_redact_memo_stats(const struct policy_redactor *rd, uint64_t *hits, uint64_t *misses)
+{
+	uint64_t h = 0, m = 0;
+
+	if (rd && rd->memo) {
+		pthread_mutex_lock(&rd->memo->lock);
+		h = rd->memo->hits;
+		m = rd->memo->misses;
+		pthread_mutex_unlock(&rd->memo->lock);
+	}
+	if (hits)
+		*hits = h;
+	if (misses)
+		*misses = m;
+}
+
 int policy_redact_fields(const struct policy_redactor *rd, struct policy_redact_field *f, size_t n)
 {
-	return redact_fields(rd, f, n, PATH_FAST);
+	uint64_t h = 0;
+	bool memo = rd && rd->memo && memo_key(f, n, &h);
+	int rc;
+
+	if (memo && memo_get(rd->memo, h, f, n))
+		return 0;
+	rc = redact_fields(rd, f, n, PATH_FAST);
+	if (rc == 0 && memo)
+		memo_put(rd->memo, h, f, n);
+	return rc;
 }
 
 int policy_redact_fields_full(const struct policy_redactor *rd, struct policy_redact_field *f,

@@ -56,8 +56,9 @@
  * POLICY_REDACT_OUT_MAX(len) bytes plus a NUL. A match is always widened to whole input
  * units, so valid UTF-8 input gives valid UTF-8 output.
  *
- * Thread rules: a built redactor is immutable; any number of threads may call
- * policy_redact_text(), policy_redact_fields() and policy_redact_names() on it at once.
+ * Thread rules: a built redactor's patterns are immutable; any number of threads may call
+ * policy_redact_text(), policy_redact_fields() and policy_redact_names() on it at once (the
+ * memo of recent results that policy_redact_fields() keeps in it has its own lock).
  */
 #ifndef CHATHAM_POLICY_REDACT_H
 #define CHATHAM_POLICY_REDACT_H
@@ -142,6 +143,10 @@ struct policy_redact_field {
  * separate words (a hard boundary lies between them).
  * Each field's part of a match is redacted in that field; a field whose output, read
  * together with the other outputs, still names a member is dropped.
+ * The redactor remembers the results of its last calls (64 slots, calls of at most 32 fields
+ * and 4 KiB): a call whose fields are byte for byte those of a remembered one gets that
+ * result without reading the text again (the same text always gives the same result under
+ * one redactor, and a roster change builds a new redactor with an empty memo).
  * Returns 0 (see each field's @dropped), -ENOSPC when some field's output does not fit
  * (every output is then ""), -ENOMEM.
  */

@@ -40,4 +40,15 @@ int policy_redact_fields_quick_only(const struct policy_redactor *rd, struct pol
 int policy_redact_quick(const struct policy_redactor *rd, const char *const *s, const size_t *len,
 			size_t n);
 
+/*
+ * policy_redact_memo_set() - switch the memo of recent results of policy_redact_fields()
+ * (policy/redact.c) on or off; a redactor is built with it on. Off, every call reads its
+ * text afresh and nothing is remembered or counted: benchmarks measure the cost of a text
+ * seen for the first time. It takes the memo's lock: any thread, at any time.
+ */
+void policy_redact_memo_set(struct policy_redactor *rd, bool on);
+
+/* policy_redact_memo_stats() - the memo's hits and misses since @rd was built (either NULL). */
+void policy_redact_memo_stats(const struct policy_redactor *rd, uint64_t *hits, uint64_t *misses);
+
 #endif

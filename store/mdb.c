@@ -107,10 +107,38 @@ fail:
 	return store_mdb_err(rc);
 }
 
+int store_mdb_read_pool(struct store_mdb *m, unsigned n)
+{
+	int rc;
+
+	if (m->pool_init)
+		return -EINVAL;
+	if ((rc = pthread_mutex_init(&m->pool_lock, NULL)) != 0)
+		return -rc;
+	m->pool_init = true;
+	m->pool_max = n < STORE_MDB_POOL_MAX ? n : STORE_MDB_POOL_MAX;
+	return 0;
+}
+
+/* Abort every pooled transaction, which gives its reader slot back. */
+static void pool_drain(struct store_mdb *m)
+{
+	if (!m->pool_init)
+		return;
+	pthread_mutex_lock(&m->pool_lock);
+	while (m->n_pool)
+		mdb_txn_abort(m->pool[--m->n_pool]);
+	pthread_mutex_unlock(&m->pool_lock);
+}
+
 void store_mdb_close(struct store_mdb *m)
 {
 	if (!m)
 		return;
+	pool_drain(m);
+	if (m->pool_init)
+		pthread_mutex_destroy(&m->pool_lock);
+	m->pool_init = false;
 	if (m->env)
 		mdb_env_close(m->env);
 	m->env = NULL;
@@ -164,6 +192,7 @@ static int txn_begin(struct store_mdb *m, unsigned flags, MDB_txn **txn)
 			int dead = 0;
 
 			checked_readers = true;
+			pool_drain(m);
 			mdb_reader_check(m->env, &dead);
 			continue;
 		}
@@ -178,8 +207,31 @@ static int txn_begin(struct store_mdb *m, unsigned flags, MDB_txn **txn)
 	}
 }
 
+/* A pooled transaction renewed under the shared lock, or NULL (lock not held). */
+static MDB_txn *pool_take(struct store_mdb *m)
+{
+	MDB_txn *t = NULL;
+
+	if (!m->pool_init)
+		return NULL;
+	pthread_rwlock_rdlock(&m->lock);
+	pthread_mutex_lock(&m->pool_lock);
+	if (m->n_pool)
+		t = m->pool[--m->n_pool];
+	pthread_mutex_unlock(&m->pool_lock);
+	if (t && mdb_txn_renew(t) == 0)
+		return t;
+	/* A map resized by another process, say: the full path below deals with it. */
+	if (t)
+		mdb_txn_abort(t);
+	pthread_rwlock_unlock(&m->lock);
+	return NULL;
+}
+
 int store_mdb_read_begin(struct store_mdb *m, MDB_txn **txn)
 {
+	if ((*txn = pool_take(m)) != NULL)
+		return 0;
 	return txn_begin(m, MDB_RDONLY, txn);
 }
 
@@ -187,7 +239,17 @@ void store_mdb_read_end(struct store_mdb *m, MDB_txn *txn)
 {
 	if (!txn)
 		return;
-	mdb_txn_abort(txn);
+	if (m->pool_init) {
+		mdb_txn_reset(txn);
+		pthread_mutex_lock(&m->pool_lock);
+		if (m->n_pool < m->pool_max) {
+			m->pool[m->n_pool++] = txn;
+			txn = NULL;
+		}
+		pthread_mutex_unlock(&m->pool_lock);
+	}
+	if (txn)
+		mdb_txn_abort(txn);
 	pthread_rwlock_unlock(&m->lock);
 }
 

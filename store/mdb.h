@@ -15,6 +15,11 @@
  *     once; MDB_MAP_FULL in a write -> grow the map (doubling, capped at the configured
  *     maximum) and re-run the whole write from the start.
  *
+ *   - Optionally (store_mdb_read_pool()), a few read transactions kept reset between uses
+ *     and renewed by the next store_mdb_read_begin(): a one-shot read then costs neither a
+ *     malloc of the transaction nor a scan of the reader table under its process-shared
+ *     mutex (mdb_txn_reset()/mdb_txn_renew(); MDB_NOTLS lets any thread renew them).
+ *
  * Thread rules: a struct store_mdb may be used from any number of threads. A thread that
  * holds a read transaction must not start a write on the same environment (the resize path
  * would wait for that thread's shared lock forever).
@@ -29,6 +34,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#define STORE_MDB_POOL_MAX 8
+
 struct store_mdb {
 	MDB_env *env;
 	pthread_rwlock_t lock; /* shared: any transaction of this process; exclusive: resize */
@@ -37,6 +44,11 @@ struct store_mdb {
 	size_t map_max;	  /* growth cap in bytes */
 	int map_full_err; /* chatham code returned when the cap is reached */
 	uint64_t n_grow;  /* times the map was grown (for tests and status) */
+	/* Reset read transactions waiting to be renewed (store_mdb_read_pool()). */
+	pthread_mutex_t pool_lock;
+	bool pool_init;
+	unsigned n_pool, pool_max;
+	MDB_txn *pool[STORE_MDB_POOL_MAX];
 };
 
 /*
@@ -68,6 +80,15 @@ int store_mdb_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t *v);
 int store_mdb_open(struct store_mdb *m, const char *dir, unsigned flags, size_t map_initial,
 		   size_t map_max, unsigned max_readers, unsigned max_dbs, mode_t mode,
 		   int map_full_err);
+
+/*
+ * store_mdb_read_pool() - keep up to @n (at most STORE_MDB_POOL_MAX) ended read transactions
+ * of @m reset, each holding its reader slot, and renew one in store_mdb_read_begin() instead
+ * of beginning a new one. Call once, after store_mdb_open() and before any other thread uses
+ * @m. The slots they hold are given back when a begin finds the reader table full, and at
+ * store_mdb_close(). Returns 0 or -errno.
+ */
+int store_mdb_read_pool(struct store_mdb *m, unsigned n);
 
 /* store_mdb_close() - close the environment. Safe on a zeroed or half-opened @m. */
 void store_mdb_close(struct store_mdb *m);

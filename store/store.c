@@ -364,6 +364,9 @@ int store_open(struct store **out, const struct store_config *cfg)
 	rc = store_mdb_open(&s->m, cfg->dir, 0, map_init, map_max,
 			    cfg->max_readers ? cfg->max_readers : DEFAULT_READERS, 16, 0600,
 			    STORE_E_MAP_FULL);
+	/* One-shot reads (store_report_get(NULL), ...) renew a pooled transaction. */
+	if (rc == 0)
+		rc = store_mdb_read_pool(&s->m, STORE_MDB_POOL_MAX);
 	if (rc != 0)
 		goto fail;
 	oc.s = s;

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "proto/error.h"
 #include "proto/indicator.h"
@@ -92,19 +91,11 @@ int store_debug_tree(struct store *s, const char *db, struct store_debug_tree *t
 	return rc;
 }
 
-static double now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 struct store_raw {
 	struct store_mdb m;
 	uint8_t *val;
 	size_t val_len;
-	uint64_t x; /* the key sequence, shared with store_raw_get_rate() */
+	uint64_t x; /* the key sequence, shared with store_raw_get_open() */
 };
 
 int store_raw_open(struct store_raw **out, const char *dir, size_t n_max, size_t val_len)
@@ -199,55 +190,90 @@ int store_raw_tree(const char *dir, struct store_debug_tree *t)
 	return rc;
 }
 
-int store_raw_get_rate(const char *dir, size_t n_keys, size_t n_gets, double *per_sec)
-{
+struct store_raw_get {
 	struct store_mdb m;
-	MDB_txn *txn;
 	MDB_dbi dbi;
-	MDB_val k, d;
-	uint8_t(*keys)[32];
-	uint64_t x = 0x9e3779b97f4a7c15ull, r = 88172645463325252ull;
-	double t0;
+	MDB_txn *reset; /* the renewed transaction of store_raw_get_run(.., true) */
+	uint8_t (*keys)[32];
+	size_t n_keys;
+	uint64_t r; /* which key next */
+};
+
+int store_raw_get_open(struct store_raw_get **out, const char *dir, size_t n_keys)
+{
+	struct store_raw_get *g;
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	MDB_txn *txn;
 	int rc;
 
-	*per_sec = 0;
-	if (n_keys == 0 || n_gets == 0)
+	*out = NULL;
+	if (n_keys == 0)
 		return -EINVAL;
-	keys = malloc(n_keys * 32);
-	if (!keys)
+	if (!(g = calloc(1, sizeof(*g))) || !(g->keys = malloc(n_keys * 32))) {
+		free(g);
 		return -ENOMEM;
+	}
+	g->n_keys = n_keys;
+	g->r = 88172645463325252ull;
 	/* The keys store_raw_put_batch() wrote: the same xorshift sequence. */
 	for (size_t i = 0; i < n_keys; i++)
 		for (int w = 0; w < 4; w++) {
 			x ^= x << 13;
 			x ^= x >> 7;
 			x ^= x << 17;
-			memcpy(keys[i] + 8 * w, &x, 8);
+			memcpy(g->keys[i] + 8 * w, &x, 8);
 		}
-	rc = store_mdb_open(&m, dir, MDB_RDONLY, 0, 0, 16, 2, 0600, STORE_E_MAP_FULL);
-	if (rc != 0)
-		goto out;
-	if ((rc = store_mdb_read_begin(&m, &txn)) == 0) {
-		rc = store_mdb_err(mdb_dbi_open(txn, NULL, 0, &dbi));
-		store_mdb_read_end(&m, txn);
-	}
-	t0 = now_sec();
-	for (size_t i = 0; i < n_gets && rc == 0; i++) {
-		r ^= r << 13;
-		r ^= r >> 7;
-		r ^= r << 17;
-		k = mval(keys[r % n_keys], 32);
-		if ((rc = store_mdb_read_begin(&m, &txn)) != 0)
-			break;
-		rc = store_mdb_err(mdb_get(txn, dbi, &k, &d));
-		store_mdb_read_end(&m, txn);
+	rc = store_mdb_open(&g->m, dir, MDB_RDONLY, 0, 0, 16, 2, 0600, STORE_E_MAP_FULL);
+	if (rc == 0 && (rc = store_mdb_read_begin(&g->m, &txn)) == 0) {
+		rc = store_mdb_err(mdb_dbi_open(txn, NULL, 0, &g->dbi));
+		store_mdb_read_end(&g->m, txn);
 	}
 	if (rc == 0)
-		*per_sec = (double)n_gets / (now_sec() - t0);
-	store_mdb_close(&m);
-out:
-	free(keys);
+		rc = store_mdb_err(mdb_txn_begin(g->m.env, NULL, MDB_RDONLY, &g->reset));
+	if (rc == 0) {
+		mdb_txn_reset(g->reset);
+		*out = g;
+	} else {
+		store_raw_get_close(g);
+	}
 	return rc;
+}
+
+int store_raw_get_run(struct store_raw_get *g, size_t n_gets, bool renew)
+{
+	MDB_txn *txn;
+	MDB_val k, d;
+	int rc = 0;
+
+	for (size_t i = 0; i < n_gets && rc == 0; i++) {
+		g->r ^= g->r << 13;
+		g->r ^= g->r >> 7;
+		g->r ^= g->r << 17;
+		k = mval(g->keys[g->r % g->n_keys], 32);
+		if (renew) {
+			if ((rc = store_mdb_err(mdb_txn_renew(g->reset))) != 0)
+				break;
+			rc = store_mdb_err(mdb_get(g->reset, g->dbi, &k, &d));
+			mdb_txn_reset(g->reset);
+		} else {
+			if ((rc = store_mdb_read_begin(&g->m, &txn)) != 0)
+				break;
+			rc = store_mdb_err(mdb_get(txn, g->dbi, &k, &d));
+			store_mdb_read_end(&g->m, txn);
+		}
+	}
+	return rc;
+}
+
+void store_raw_get_close(struct store_raw_get *g)
+{
+	if (!g)
+		return;
+	if (g->reset)
+		mdb_txn_abort(g->reset);
+	store_mdb_close(&g->m);
+	free(g->keys);
+	free(g);
 }
 
 /* ------------------------------------------------------------------ verify */

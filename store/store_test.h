@@ -6,6 +6,7 @@
 #ifndef CHATHAM_STORE_STORE_TEST_H
 #define CHATHAM_STORE_STORE_TEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,11 +38,18 @@ int store_raw_put_batch(struct store_raw *r, size_t n);
 void store_raw_close(struct store_raw *r);
 
 /*
- * store_raw_get_rate() - benchmark helper: one-shot lookups (a read transaction each, like
- * store_report_get() with no @rd) of random keys among the first @n_keys that
- * store_raw_put_batch() wrote into @dir, @n_gets of them. *@per_sec = lookups per second.
+ * Benchmark helpers: one-shot lookups of the keys store_raw_put_batch() wrote into @dir, the
+ * machine's LMDB limit for store_report_get() with no @rd. store_raw_get_open() opens @dir
+ * read-only and lists the first @n_keys keys (*@out, freed by store_raw_get_close(), which is
+ * NULL-safe); store_raw_get_run() looks up @n_gets of them chosen at random, each in its own
+ * read transaction: begun and aborted (@renew false: plain LMDB use), or one transaction
+ * renewed and reset around each lookup (@renew true: the cheapest one-shot LMDB allows).
+ * 0 or a negative code. One thread at a time per handle.
  */
-int store_raw_get_rate(const char *dir, size_t n_keys, size_t n_gets, double *per_sec);
+struct store_raw_get;
+int store_raw_get_open(struct store_raw_get **out, const char *dir, size_t n_keys);
+int store_raw_get_run(struct store_raw_get *g, size_t n_gets, bool renew);
+void store_raw_get_close(struct store_raw_get *g);
 
 /*
  * store_debug_put() - write raw bytes into named database @db ("reports", "indicators",

@@ -499,18 +499,19 @@ static int quick_sound(const char *const *in, const size_t *len, size_t n)
 }
 
 /*
- * Redact @n fields @in through policy_redact_fields() (fast path, handing over when it
- * cannot decide), policy_redact_fields_full() and policy_redact_fields_fast_only(); every
- * result the fast path gives must be the full path's to the byte (outputs, token counts,
- * drops, return code).
+ * Redact @n fields @in through policy_redact_fields() with its memo off (fast path, handing
+ * over when it cannot decide) and on (a call and its repetition, which the memo answers),
+ * policy_redact_fields_full(), policy_redact_fields_fast_only() and _quick_only(); every
+ * result the fast path and the memo give must be the full path's to the byte (outputs,
+ * token counts, drops, return code).
  */
 static void compare(const char *const *in, const size_t *len, size_t n, struct paths *st)
 {
-	struct policy_redact_field f[4][COMPARE_MAX];
-	int rc[4];
+	struct policy_redact_field f[5][COMPARE_MAX];
+	int rc[5];
 
 	assert_true(n <= COMPARE_MAX);
-	for (int p = 0; p < 4; p++)
+	for (int p = 0; p < 5; p++)
 		for (size_t i = 0; i < n; i++) {
 			f[p][i] = (struct policy_redact_field){.in = in[i], .len = len[i]};
 			f[p][i].cap = POLICY_REDACT_OUT_MAX(len[i]) + 1;
@@ -518,9 +519,15 @@ static void compare(const char *const *in, const size_t *len, size_t n, struct p
 			assert_non_null(f[p][i].out);
 		}
 	rc[0] = policy_redact_fields_full(rd, f[0], n);
+	/* the fast path itself, then through the memo: a call and its repetition */
+	policy_redact_memo_set(rd, false);
 	rc[1] = policy_redact_fields(rd, f[1], n);
+	policy_redact_memo_set(rd, true);
 	rc[2] = policy_redact_fields_fast_only(rd, f[2], n);
 	rc[3] = policy_redact_fields_quick_only(rd, f[3], n);
+	rc[4] = policy_redact_fields(rd, f[4], n);
+	if (rc[4] == 0)
+		rc[4] = policy_redact_fields(rd, f[4], n);
 	assert_int_equal(rc[0], 0);
 	assert_true(rc[2] == 0 || rc[2] == 1);
 	assert_true(rc[3] == 0 || rc[3] == 1);
@@ -534,8 +541,8 @@ static void compare(const char *const *in, const size_t *len, size_t n, struct p
 				    f[0][i].out_len == len[i] &&
 				    memcmp(f[0][i].out, in[i], len[i]) == 0);
 	}
-	for (int p = 1; p < 4; p++) {
-		if (p >= 2 && rc[p] == 1)
+	for (int p = 1; p < 5; p++) {
+		if ((p == 2 || p == 3) && rc[p] == 1)
 			continue;
 		for (size_t i = 0; i < n; i++) {
 			bool same = rc[p] == rc[0] && f[p][i].out_len == f[0][i].out_len &&
@@ -547,7 +554,8 @@ static void compare(const char *const *in, const size_t *len, size_t n, struct p
 				fprintf(stderr, "PATHS DIFFER (%s), field %zu of %zu:\n",
 					p == 1	 ? "fast"
 					: p == 2 ? "fast only"
-						 : "quick only",
+					: p == 3 ? "quick only"
+						 : "memo",
 					i, n);
 				for (size_t k = 0; k < n; k++)
 					fprintf(stderr, "  in [%.*s] full [%s]%s %s [%s]%s\n",
@@ -559,7 +567,7 @@ static void compare(const char *const *in, const size_t *len, size_t n, struct p
 			}
 		}
 	}
-	for (int p = 0; p < 4; p++)
+	for (int p = 0; p < 5; p++)
 		for (size_t i = 0; i < n; i++)
 			free(f[p][i].out);
 }

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "policy/redact.h"
+#include "policy/redact_test.h"
 #include "policy/skeleton.h"
 #include "proto/mp.h"
 #include "proto/roster.h"
@@ -459,6 +460,120 @@ static uint64_t xorshift(uint64_t *x)
 	return *x;
 }
 
+/* Redact @n fields @in into @out (caller storage, 256 bytes each) by @fn. */
+static int redact_into(int (*fn)(const struct policy_redactor *, struct policy_redact_field *,
+				 size_t),
+		       const struct policy_redactor *rd, const char *const *in, size_t n,
+		       char (*out)[256], struct policy_redact_field *f)
+{
+	for (size_t i = 0; i < n; i++)
+		f[i] = (struct policy_redact_field){
+			.in = in[i], .len = strlen(in[i]), .out = out[i], .cap = 256};
+	return fn(rd, f, n);
+}
+
+/*
+ * The memo of recent results: a repeated call gives exactly what reading the text again
+ * gives (outputs, counts, drops), a text that differs in one byte is read afresh, a redactor
+ * built from another roster never sees another's results, outputs that do not fit are
+ * refused as before, and results equal the full path's across more texts than the memo
+ * holds.
+ */
+static void test_memo(void **state)
+{
+	static const struct tmember more[] = {{"Phishing Crew", {0}, {0}, {0}, 0x51, 0x52, 0x53}};
+	struct policy_redactor *rd = fixture(), *rd2;
+	struct proto_roster *r1 = roster_build(members, 4, 1), *r2 = roster_build(more, 1, 2);
+	const struct proto_roster *rs[] = {r1, r2};
+	const char *in[] = {"Acme", "phishing", "crew", "CERT report"};
+	const char *near[] = {"Acme", "phishing", "crew", "CERX report"};
+	/* "SG-CSIRT" appears only once "ACME" is redacted: the field is dropped */
+	const char *dropped[] = {"phishing", "SG ACME CSIRT"};
+	struct policy_redact_field f[4], g[4];
+	char out[4][256], out2[4][256];
+	uint64_t hits, misses;
+	uint64_t x = 12;
+
+	(void)state;
+	rd2 = policy_redact_new(rs, 2);
+	assert_non_null(rd2);
+	assert_int_equal(redact_into(policy_redact_fields, rd, in, 4, out, f), 0);
+	assert_string_equal(out[0], "[member]");
+	assert_string_equal(out[1], "phishing");
+	assert_string_equal(out[3], "[member] report");
+	assert_int_equal(redact_into(policy_redact_fields, rd, in, 4, out2, g), 0);
+	for (size_t i = 0; i < 4; i++) {
+		assert_string_equal(out2[i], out[i]);
+		assert_int_equal(g[i].out_len, f[i].out_len);
+		assert_int_equal(g[i].n_redacted, f[i].n_redacted);
+		assert_int_equal(g[i].dropped, f[i].dropped);
+	}
+	policy_redact_memo_stats(rd, &hits, &misses);
+	assert_int_equal(hits, 1);
+	assert_int_equal(misses, 1);
+
+	/* one byte different: read afresh */
+	assert_int_equal(redact_into(policy_redact_fields, rd, near, 4, out2, g), 0);
+	assert_string_equal(out2[0], "[member]");
+	assert_string_equal(out2[3], "CERX report");
+	policy_redact_memo_stats(rd, &hits, &misses);
+	assert_int_equal(hits, 1);
+
+	/* another roster ("Phishing Crew" joined): its redactor reads the text itself */
+	assert_int_equal(redact_into(policy_redact_fields, rd2, in, 4, out2, g), 0);
+	assert_string_equal(out2[1], "[member]");
+	assert_string_equal(out2[2], "[member]");
+	assert_int_equal(redact_into(policy_redact_fields, rd, in, 4, out2, g), 0);
+	assert_string_equal(out2[1], "phishing");
+
+	/* a remembered drop is a drop; a remembered output that does not fit is refused */
+	assert_int_equal(redact_into(policy_redact_fields, rd, dropped, 2, out, f), 0);
+	assert_int_equal(redact_into(policy_redact_fields, rd, dropped, 2, out2, g), 0);
+	assert_true(!f[0].dropped && f[1].dropped);
+	assert_true(!g[0].dropped && g[1].dropped);
+	assert_string_equal(out2[0], "phishing");
+	assert_string_equal(out2[1], "");
+	assert_int_equal(redact_into(policy_redact_fields, rd, in, 4, out2, g), 0);
+	g[3].cap = 15; /* "[member] report" needs 16 */
+	assert_int_equal(policy_redact_fields(rd, g, 4), -ENOSPC);
+	assert_string_equal(out2[0], "");
+
+	/* switched off: the same results, nothing counted */
+	policy_redact_memo_stats(rd, &hits, &misses);
+	policy_redact_memo_set(rd, false);
+	assert_int_equal(redact_into(policy_redact_fields, rd, in, 4, out2, g), 0);
+	assert_string_equal(out2[3], "[member] report");
+	policy_redact_memo_stats(rd, &x, NULL);
+	assert_int_equal(x, hits);
+	policy_redact_memo_set(rd, true);
+
+	/* 600 calls of 96 texts (more than the memo's slots): always the full path's result */
+	for (int t = 0; t < 600; t++) {
+		static const char *const words[] = {"Acme", "CERT", "sg.example", "loader",
+						    "ACME", "c2",   "Acme CERT",  "tlp:green"};
+		uint64_t y = 1 + xorshift(&x) % 96;
+		char text[3][64];
+		const char *p[3] = {text[0], text[1], text[2]};
+
+		for (size_t i = 0; i < 3; i++)
+			snprintf(text[i], sizeof(text[i]), "%s %s %u", words[xorshift(&y) % 8],
+				 words[xorshift(&y) % 8], (unsigned)(xorshift(&y) % 5));
+		assert_int_equal(redact_into(policy_redact_fields, rd, p, 3, out, f), 0);
+		assert_int_equal(redact_into(policy_redact_fields_full, rd, p, 3, out2, g), 0);
+		for (size_t i = 0; i < 3; i++) {
+			assert_string_equal(out[i], out2[i]);
+			assert_int_equal(f[i].n_redacted, g[i].n_redacted);
+			assert_int_equal(f[i].dropped, g[i].dropped);
+		}
+	}
+	policy_redact_memo_stats(rd, &hits, &misses);
+	assert_true(hits > 100);
+	policy_redact_free(rd);
+	policy_redact_free(rd2);
+	proto_roster_free(r1);
+	proto_roster_free(r2);
+}
+
 /*
  * policy_skeleton_ascii() against policy_skeleton_map(): on random texts built from letters,
  * digits, separators and every kind of markup (decoded, or only looking like it), whatever
@@ -546,7 +661,7 @@ int main(void)
 		cmocka_unit_test(test_several_rosters), cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_binary_input),	cmocka_unit_test(test_expanding_units),
 		cmocka_unit_test(test_shared_prefixes), cmocka_unit_test(test_fields_any_order),
-		cmocka_unit_test(test_skeleton_ascii),
+		cmocka_unit_test(test_skeleton_ascii),	cmocka_unit_test(test_memo),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

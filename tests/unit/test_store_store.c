@@ -1161,6 +1161,49 @@ static void test_readers_full(void **state)
 	store_read_end(NULL);
 }
 
+/*
+ * One-shot reads renew pooled read transactions (store/mdb.h): a renewed one must see every
+ * commit made since it was last used, and the pool must never keep an explicit reader out of
+ * a small reader table.
+ */
+static void test_read_pool(void **state)
+{
+	struct fx *f = *state;
+	struct store_read *r1, *r2;
+	struct tr t[2];
+	uint8_t *out;
+	size_t len;
+	bool present;
+
+	mk(&t[0], PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, "pool-a.example", 1, T0, 0, 50, 0);
+	mk(&t[1], PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, "pool-b.example", 1, T0, 0, 50, 0);
+	for (int round = 0; round < 3; round++) {
+		ingest1(f->s, &t[0], T0, round ? STORE_DUP : STORE_NEW);
+		assert_int_equal(store_report_get(f->s, NULL, t[0].id, &out, &len), 0);
+		assert_int_equal(len, t[0].len);
+		assert_memory_equal(out, t[0].bytes, len);
+		free(out);
+		/* Both slots taken by explicit readers, then given back to the pool. */
+		assert_int_equal(store_read_begin(f->s, &r1), 0);
+		assert_int_equal(store_read_begin(f->s, &r2), 0);
+		assert_int_equal(
+			store_report_has(f->s, r2, (const uint8_t(*)[32])t[1].id, 1, &present), 0);
+		assert_int_equal(present, round > 0);
+		store_read_end(r2);
+		store_read_end(r1);
+		if (round == 0) {
+			/* Written after the pooled transactions were last used: they see it. */
+			ingest1(f->s, &t[1], T0, STORE_NEW);
+			assert_int_equal(store_report_has(f->s, NULL, (const uint8_t(*)[32])t[1].id,
+							  1, &present),
+					 0);
+			assert_true(present);
+		}
+	}
+	assert_int_equal(store_report_get(f->s, NULL, t[1].id, &out, &len), 0);
+	free(out);
+}
+
 static void test_corrupt_values_are_errors(void **state)
 {
 	struct fx *f = *state;
@@ -1299,6 +1342,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_map_growth, setup_grow, teardown),
 		cmocka_unit_test_setup_teardown(test_map_full_at_max, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_readers_full, setup_readers, teardown),
+		cmocka_unit_test_setup_teardown(test_read_pool, setup_readers, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_values_are_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_real_signed_report, setup, teardown),
 	};
