@@ -175,6 +175,10 @@ static void flush(struct node_dissem *d, struct dlink *dl)
 		if (e->kind == Q_MSG)
 			dl->qmsg_bytes -= qmsg_cost(e->len);
 		if (rc == 0) {
+			if (e->kind == Q_PUSH &&
+			    proto_gossip_link_state(d->g, (uint32_t)(dl - d->links)) ==
+				    PROTO_GOSSIP_LINK_LAZY)
+				d->c.push_lazy++;
 			rc = node_overlay_send(l, msg, len);
 			if (rc == 0 && e->kind == Q_DIRECT)
 				d->c.direct_sent++;
@@ -434,7 +438,8 @@ static void on_push(struct node_dissem *d, struct dlink *dl, const uint8_t *p, s
 	d->c.pushes_received++;
 	dl->received++;
 	proto_report_id(p, len, id);
-	created = node_dissem_created_of(d, p, len);
+	/* A copy of a report seen already costs a hash lookup, not a decode. */
+	created = proto_gossip_seen(d->g, id) ? 0 : node_dissem_created_of(d, p, len);
 	/* Gossip brought it: a stem through this node has ended, its embargo too. */
 	proto_stem_on_gossip(d->stem, id, now);
 	rc = proto_gossip_on_push(d->g, (uint32_t)(dl - d->links), id, created, now);

@@ -167,6 +167,7 @@ struct counters {
 	uint64_t stem_originated, stem_received, stem_forwarded, stem_fluffed, stem_embargo;
 	uint64_t store_errors;
 	uint64_t recon_skipped_lag; /* periodic sessions skipped while the tree lagged */
+	uint64_t push_lazy;	    /* queued PUSHes sent after their link turned lazy */
 };
 
 struct node_dissem {
