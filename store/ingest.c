@@ -4,13 +4,14 @@
  * write transaction), store_ingest() and expiry.
  *
  * Ingest runs in two phases inside one write transaction. Phase A walks the items in order:
- * the reports put with MDB_NOOVERWRITE is the dedup test (it also catches a report repeated
- * inside the batch), then the per-indicator index, envelope, recon entry, outbox entries and
- * the voter's vote are written. Phase B groups the new reports by indicator and, for each
- * indicator, reads the summary once, applies the counters of its new reports, recomputes
- * the vote-derived fields from the votes database, moves the expiry index entry and appends
- * one feed entry (store/indicator.c). Summaries are therefore only ever written in a
- * consistent state, which the strict decoder in codec.c checks on every read.
+ * the id lookup is the dedup test (the hint already holds earlier items of the batch, so it
+ * also catches a report repeated inside it), then the record with its envelope, the recon
+ * entry and the outbox entries are written. Phase B groups the new reports by indicator and,
+ * for each indicator, reads the summary once, writes each new report's index entry and its
+ * voter's vote, applies the counters of its new reports, recomputes the vote-derived fields
+ * from the votes, moves the expiry index entry and appends one feed entry
+ * (store/indicator.c). Summaries are therefore only ever written in a consistent state, which
+ * the strict decoder in codec.c checks on every read.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -72,10 +73,9 @@ static int ingest_one(MDB_txn *txn, struct ingest_ctx *ic, struct store_item *it
 {
 	struct store *s = ic->s;
 	const struct proto_report *r = it->r;
-	struct store_codec_rmeta rm;
 	struct store_codec_report rec;
 	struct store_codec_outbox ob = {.attempts = 0, .next_attempt_ms = ic->now};
-	uint8_t key[IDX_KEY_LEN], vb[STORE_CODEC_RMETA_LEN];
+	uint8_t key[PAIR_KEY_LEN], vb[STORE_CODEC_OUTBOX_LEN];
 	MDB_val k, d;
 	int rc;
 
@@ -109,26 +109,6 @@ static int ingest_one(MDB_txn *txn, struct ingest_ctx *ic, struct store_item *it
 	store_codec_report_head_encode(&rec, d.mv_data);
 	memcpy((uint8_t *)d.mv_data + STORE_CODEC_REPORT_HEAD, it->bytes, it->len);
 
-	rm.kind = r->kind;
-	rm.tlp = r->tlp;
-	rm.confidence = r->confidence;
-	rm.prov = r->prov;
-	rm.created_ms = r->created_ms;
-	rm.valid_until_ms = r->valid_until_ms;
-	memcpy(rm.voter, item_voter(it), 32);
-	/* A departed member's report, when the community withdraws them: stored, no vote. */
-	rm.withdrawn =
-		r->prov == PROTO_PROV_ATTRIBUTED && store__withdrawn_has(&ic->withdrawn, rm.voter);
-	/* The index entry and the vote are neighbours: one cursor, one descent. */
-	idx_key(key, it->ind_id, it->report_id);
-	k = mval(key, IDX_KEY_LEN);
-	d = mval(vb, store_codec_rmeta_encode(&rm, vb));
-	if ((rc = mdb_cursor_put(ic->cur, &k, &d, 0)) != 0)
-		return store_mdb_err(rc);
-	if (r->kind != PROTO_KIND_SIGHTING && !rm.withdrawn &&
-	    (rc = store__vote_update(ic->cur, it)) != 0)
-		return rc;
-
 	if (r->tlp <= PROTO_TLP_GREEN) {
 		store_recon_key(key, r->created_ms, it->report_id);
 		k = mval(key, STORE_RECON_KEY_LEN);
@@ -146,6 +126,41 @@ static int ingest_one(MDB_txn *txn, struct ingest_ctx *ic, struct store_item *it
 	}
 
 	return STORE_NEW;
+}
+
+/*
+ * Phase B for one NEW item: its entry in the indicator's report index and the voter's vote.
+ * Written in indicator order, after the indicator's summary was read, through the same
+ * cursor: the summary, the index entries and the votes of one indicator are neighbours, so
+ * only the summary read descends from the root (in input order each report cost one more
+ * descent of the deepest tree).
+ */
+static int ingest_index(struct ingest_ctx *ic, const struct store_item *it)
+{
+	const struct proto_report *r = it->r;
+	struct store_codec_rmeta rm;
+	uint8_t key[IDX_KEY_LEN], vb[STORE_CODEC_RMETA_LEN];
+	MDB_val k, d;
+	int rc;
+
+	rm.kind = r->kind;
+	rm.tlp = r->tlp;
+	rm.confidence = r->confidence;
+	rm.prov = r->prov;
+	rm.created_ms = r->created_ms;
+	rm.valid_until_ms = r->valid_until_ms;
+	memcpy(rm.voter, item_voter(it), 32);
+	/* A departed member's report, when the community withdraws them: stored, no vote. */
+	rm.withdrawn =
+		r->prov == PROTO_PROV_ATTRIBUTED && store__withdrawn_has(&ic->withdrawn, rm.voter);
+	idx_key(key, it->ind_id, it->report_id);
+	k = mval(key, IDX_KEY_LEN);
+	d = mval(vb, store_codec_rmeta_encode(&rm, vb));
+	if ((rc = mdb_cursor_put(ic->cur, &k, &d, 0)) != 0)
+		return store_mdb_err(rc);
+	if (r->kind != PROTO_KIND_SIGHTING && !rm.withdrawn)
+		return store__vote_update(ic->cur, it);
+	return 0;
 }
 
 static int cmp_order(const void *a, const void *b, void *arg)
@@ -242,8 +257,11 @@ static int ingest_steps(MDB_txn *txn, struct ingest_ctx *ic)
 		}
 		for (e = g; e < ic->n_new &&
 			    memcmp(ic->items[ic->order[e]].ind_id, first->ind_id, 32) == 0;
-		     e++)
+		     e++) {
+			if ((rc = ingest_index(ic, &ic->items[ic->order[e]])) != 0)
+				return rc;
 			store__summary_count(&v, ic->items[ic->order[e]].r);
+		}
 		rc = store__summary_commit(txn, s, ic->cur, &v, existed, old_state, old_vu, &seq,
 					   ic->now);
 		if (rc != 0)
