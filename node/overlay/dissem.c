@@ -454,6 +454,22 @@ static void on_push(struct node_dissem *d, struct dlink *dl, const uint8_t *p, s
 	node_dissem_arm_timer(d);
 }
 
+/*
+ * Every id a GRAFT names that the engine holds is answered with a PUSH, a store read and an
+ * encryption, however often the GRAFT repeats it: the answers are charged to the member as
+ * catch-up work, like the copies a FETCH asks for (node_catchup_charge_work()).
+ */
+static void on_graft(struct node_dissem *d, struct dlink *dl, const uint8_t (*ids)[32], size_t n,
+		     uint64_t now)
+{
+	struct proto_gossip_stats st0, st1;
+
+	proto_gossip_get_stats(d->g, &st0);
+	proto_gossip_on_graft(d->g, (uint32_t)(dl - d->links), ids, n, now);
+	proto_gossip_get_stats(d->g, &st1);
+	node_catchup_charge_work(d, dl, (st1.push_sent - st0.push_sent) * NODE_DISSEM_PUSH_KEYS);
+}
+
 static void on_ids(struct node_dissem *d, struct dlink *dl, const struct proto_link_msg *m)
 {
 	static uint8_t ids[PROTO_LINK_IDS_MAX][32];
@@ -475,13 +491,14 @@ static void on_ids(struct node_dissem *d, struct dlink *dl, const struct proto_l
 		proto_gossip_on_ihave(d->g, h, (const uint8_t(*)[32])ids, k, now);
 		break;
 	case PROTO_LINK_GRAFT:
-		proto_gossip_on_graft(d->g, h, (const uint8_t(*)[32])ids, n, now);
+		on_graft(d, dl, (const uint8_t(*)[32])ids, n, now);
 		break;
 	case PROTO_LINK_FETCH:
 		d->c.fetch_ids_recv += n;
 		node_catchup_open_window(d, dl);
 		for (size_t i = 0; i < n; i++)
 			node_dissem_enqueue(d, dl, Q_CATCHUP, ids[i], NULL, 0);
+		node_catchup_charge_work(d, dl, n * NODE_DISSEM_PUSH_KEYS);
 		break;
 	default:
 		break;
