@@ -377,6 +377,7 @@ static void cb_down(void *ctx, struct node_link *l, int member, enum node_link_r
 	proto_recon_free(dl->ri);
 	proto_recon_free(dl->rr);
 	free(dl->deferred);
+	free(dl->fetched);
 	node_roster_gossip_drop_parts(d, dl);
 	node_sealed_on_down(d, dl);
 	queue_clear(dl);
@@ -821,6 +822,7 @@ static void free_all(struct node_dissem *d)
 		proto_recon_free(d->links[i].ri);
 		proto_recon_free(d->links[i].rr);
 		free(d->links[i].deferred);
+		free(d->links[i].fetched);
 		proto_parts_reset(&d->links[i].parts);
 		queue_clear(&d->links[i]);
 	}
