@@ -73,7 +73,9 @@
  * per-link backlog (PUSH entries hold only the report id; the bytes are loaded when sent)
  * flushed by the overlay's drained() callback, so a burst never overflows a link's queue
  * (which would close it). A backlog over NODE_DISSEM_BACKLOG_MAX entries drops new PUSH
- * entries (counted; reconciliation repairs them).
+ * entries (counted; reconciliation repairs them). Sends take at most
+ * NODE_DISSEM_FLUSH_SLICE_US of loop time per loop iteration (once attached); the backlogs
+ * are resumed in order in the next iterations.
  *
  * Threads: everything on the loop thread except the admission+commit jobs, which read only
  * their own batch, the store and a referenced snapshot.
@@ -104,6 +106,11 @@
 #define NODE_DISSEM_BATCH_MAX 1024
 /* Admission+commit jobs in parallel. */
 #define NODE_DISSEM_JOBS_MAX 2
+/*
+ * Loop time (microseconds) that link sends may take per loop iteration; the send that
+ * crosses it is the last, the rest of the queues is resumed in the next iteration.
+ */
+#define NODE_DISSEM_FLUSH_SLICE_US 2000
 /* See "catch-up" above. */
 #define NODE_DISSEM_CATCHUP_WINDOW_MS 10000
 /* Bytes of rosters arriving in ROSTER_PART messages held at once, over all links. */

@@ -159,6 +159,7 @@ struct job {
 struct counters {
 	uint64_t received, duplicates, forwarded, published, catchup_received, pushes_received;
 	uint64_t backlog_dropped, egress_denied, inbound_dropped, abusive;
+	uint64_t sends_resumed;	 /* times sends hit the iteration's budget (dissem.c flush()) */
 	uint64_t abuse_offences; /* charges that went past a member's budget */
 	uint64_t abuse_dropped;	 /* reports of members past their budget, dropped unverified */
 	uint64_t rejected[POLICY_REASON_COUNT];
@@ -193,6 +194,15 @@ struct node_dissem {
 	uv_timer_t timer;
 	uint64_t timer_at; /* the deadline it was last armed for (node_dissem_arm_timer()) */
 	bool timer_open, stopping;
+	/*
+	 * Sends per loop iteration are budgeted (dissem.c, flush()): the loop time spent in
+	 * sends since @flush_ms (uv_now) or since the idle handle's last slice, and the idle
+	 * handle that resumes the links' queues in the next iteration once it ran out.
+	 */
+	uint64_t flush_ms, flush_ns;
+	uv_idle_t flush_idle;
+	bool flush_open;
+	size_t flush_next; /* link slot the next resumption starts at */
 	uint64_t next_periodic, next_recon;
 	uint64_t rnd;
 

@@ -48,6 +48,7 @@ json_t *node_dissem_status_json(const struct node_dissem *d)
 		(json_int_t)c->abuse_dropped, "rejected", rej, "links", links);
 	if (!o)
 		return NULL;
+	json_object_set_new(o, "sends_resumed", json_integer((json_int_t)c->sends_resumed));
 	json_object_set_new(
 		o, "recon",
 		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "sessions",
