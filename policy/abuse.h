@@ -2,9 +2,9 @@
 /*
  * policy/abuse.h — a member's abuse budget and its consequences, as pure bookkeeping.
  *
- * A member whose reports keep failing admission, whose catch-up sessions keep failing, or
- * who opens sessions far more often than any honest interval costs this node CPU for
- * nothing. Each member (keyed by its member id, never by a link: a reconnect changes
+ * A member whose reports keep failing admission, whose catch-up sessions keep failing, who
+ * opens sessions far more often than any honest interval, or whose sessions make this node
+ * scan its store far more often than any honest one needs, costs this node CPU for nothing. Each member (keyed by its member id, never by a link: a reconnect changes
  * nothing) has a budget per window of cfg.window_ms for each kind of charge (enum
  * policy_abuse_charge). The charge that goes past a budget is an *offence*: the member is
  * then refused for a backoff of backoff_ms * 2^(offences - 1), at most backoff_max_ms,
@@ -42,7 +42,8 @@ enum policy_abuse_charge {
 	POLICY_ABUSE_REJECT = 0,  /* a report refused by admission (or its own over its rate) */
 	POLICY_ABUSE_FAILED = 1,  /* a catch-up session it opened that failed or it abandoned */
 	POLICY_ABUSE_SESSION = 2, /* any catch-up session it opened */
-	POLICY_ABUSE__CHARGES = 3,
+	POLICY_ABUSE_SCAN = 3,	  /* a pass' worth of catch-up work it caused (node/overlay) */
+	POLICY_ABUSE__CHARGES = 4,
 };
 
 struct policy_abuse_config {
@@ -53,10 +54,10 @@ struct policy_abuse_config {
 	uint64_t forgive_ms;			/* good behaviour that forgives one offence, >= 1 */
 };
 
-#define POLICY_ABUSE_CONFIG_DEFAULT                                                \
-	{                                                                          \
-		.budget = {200, 20, 600}, .window_ms = 60000, .backoff_ms = 60000, \
-		.backoff_max_ms = 86400000, .forgive_ms = 3600000,                 \
+#define POLICY_ABUSE_CONFIG_DEFAULT                                                     \
+	{                                                                               \
+		.budget = {200, 20, 600, 256}, .window_ms = 60000, .backoff_ms = 60000, \
+		.backoff_max_ms = 86400000, .forgive_ms = 3600000,                      \
 	}
 
 /* What is stored per member (all times wall-clock ms since the Unix epoch). */

@@ -39,7 +39,7 @@
 #define LAG_WINDOW_MS 10000
 #define NO_LEAD UINT32_MAX
 #define RECHECK_MS 100 /* see tree_recheck() */
-#define HAS_MAX 4      /* see struct seen_ent */
+#define HAS_MAX 8      /* see struct seen_ent */
 
 /* Header of every map entry; the map's entries embed it first. */
 struct ent {
@@ -73,11 +73,12 @@ struct seen_ent {
 	uint16_t grafted;   /* link a GRAFT for it went to before it came, or NO_LINK */
 	uint32_t lead;	    /* ms its first IHAVE came before its first copy, or NO_LEAD */
 	/*
-	 * Links that announced it before it was forwarded here (the first HAS_MAX): they hold
-	 * it, so do_forward() announces it to them no more. In a burst IHAVEs run ahead of the
-	 * copies, and both ends of most lazy links announced each report to the other. A link
-	 * handle reused by a new link before the report is forwarded misses that IHAVE; the
-	 * catch-up session of a new link (proto/recon.h) covers it.
+	 * Links that announced it or sent a copy before it was forwarded here (the first
+	 * HAS_MAX): they hold it, so do_forward() neither pushes nor announces it to them. In
+	 * a burst IHAVEs run ahead of the copies, and both ends of most lazy links announced
+	 * each report to the other; admission takes seconds, and a second copy often comes
+	 * meanwhile. A link handle reused by a new link before the report is forwarded misses
+	 * it; the catch-up session of a new link (proto/recon.h) covers that.
 	 */
 	uint8_t n_has;
 	uint16_t has[HAS_MAX];
@@ -661,6 +662,7 @@ int proto_gossip_link_up(struct proto_gossip *g, uint32_t link, uint64_t now_ms)
 {
 	if (link >= g->cfg.max_links || g->links[link].state != PROTO_GOSSIP_LINK_DOWN)
 		return PROTO_E_GOSSIP_LINK;
+	g->st.link_ups++;
 	g->links[link].state = PROTO_GOSSIP_LINK_EAGER;
 	g->links[link].cand_dup = false;
 	g->links[link].dup_streak = 0;
@@ -799,11 +801,14 @@ static int do_forward(struct proto_gossip *g, struct seen_ent *s, uint64_t now)
 
 		if (link == s->from || link == s->tree)
 			continue;
-		if (g->links[link].state == PROTO_GOSSIP_LINK_EAGER) {
-			err = push(g, link, id);
-		} else if (has_link(s, link)) {
-			g->st.ihave_saved++;
+		if (has_link(s, link)) {
+			if (g->links[link].state == PROTO_GOSSIP_LINK_EAGER)
+				g->st.push_saved++;
+			else
+				g->st.ihave_saved++;
 			continue;
+		} else if (g->links[link].state == PROTO_GOSSIP_LINK_EAGER) {
+			err = push(g, link, id);
 		} else {
 			err = queue_ihave(g, link, id, now);
 		}
@@ -828,7 +833,7 @@ static void held_remove(struct proto_gossip *g, const uint8_t id[32])
  * telling it again more than once per PRUNE_REPEAT_MS would only cost messages (one per
  * report of a busy origin).
  */
-static int send_prune(struct proto_gossip *g, uint32_t link, uint64_t now_ms)
+static int send_prune(struct proto_gossip *g, uint32_t link, uint64_t now_ms, uint64_t *why)
 {
 	struct link *l = &g->links[link];
 	bool was_lazy = l->state == PROTO_GOSSIP_LINK_LAZY;
@@ -842,6 +847,7 @@ static int send_prune(struct proto_gossip *g, uint32_t link, uint64_t now_ms)
 	l->pruned = true;
 	l->pruned_ms = now_ms;
 	g->st.prune_sent++;
+	(*why)++;
 	return act_add(g, link, PROTO_LINK_PRUNE, NULL, 0);
 }
 
@@ -885,7 +891,7 @@ static int form_finish(struct proto_gossip *g, uint64_t now)
 
 		if (!l->cand_dup || l->state != PROTO_GOSSIP_LINK_EAGER)
 			continue;
-		if ((err = send_prune(g, g->up[i], now)) < 0)
+		if ((err = send_prune(g, g->up[i], now, &g->st.prune_formed)) < 0)
 			return err;
 	}
 	return 0;
@@ -917,6 +923,26 @@ int proto_gossip_publish(struct proto_gossip *g, const uint8_t id[32], uint64_t 
 	return 0;
 }
 
+/*
+ * A copy came on eager @link after its first: the eager links hold a cycle, and @link is
+ * pruned once it has brought prune_dups copies in a row and nothing new. A single
+ * duplicate is weak evidence while many reports are in flight: where the two ways around
+ * a cycle meet moves from report to report, and with many origins several nodes of the
+ * cycle would cut it at once and split the tree (the paper's rule, pruning on the first
+ * duplicate, measured in tests/sim: failure-phase GRAFTs went from ~3,700 to ~95,000 at
+ * N = 1,000, docs/PERFORMANCE.md). Copies of reports first seen within formation_ms of
+ * forming do not count: neighbours shape their trees up to formation_ms apart and flood
+ * until then.
+ */
+static int prune_eager(struct proto_gossip *g, const struct seen_ent *s, uint32_t link,
+		       uint64_t now)
+{
+	if (!g->formed || s->t < g->formed_at + g->cfg.formation_ms ||
+	    ++g->links[link].dup_streak < g->cfg.prune_dups)
+		return 0;
+	return send_prune(g, link, now, &g->st.prune_streak);
+}
+
 int proto_gossip_on_push(struct proto_gossip *g, uint32_t link, const uint8_t id[32],
 			 uint64_t created_ms, uint64_t now_ms)
 {
@@ -942,6 +968,9 @@ int proto_gossip_on_push(struct proto_gossip *g, uint32_t link, const uint8_t id
 	g->st.push_dup++;
 	if (!g->formed && g->have_cand && memcmp(id, g->cand_id, 32) == 0)
 		l->cand_dup = true;
+	/* The sender holds it: do_forward() sends it neither a copy nor an IHAVE. */
+	if (s->state == S_PENDING || s->state == S_HELD)
+		has_add(s, link);
 	if (s->lazy_first && s->tree == NO_LINK && s->from != link &&
 	    l->state == PROTO_GOSSIP_LINK_EAGER) {
 		/*
@@ -956,7 +985,7 @@ int proto_gossip_on_push(struct proto_gossip *g, uint32_t link, const uint8_t id
 		lag_sample(g, now_ms - s->t, now_ms);
 		tree_progress(g, s->t, now_ms);
 		if (link_ok(g, s->from) && g->links[s->from].state == PROTO_GOSSIP_LINK_LAZY &&
-		    (err = send_prune(g, s->from, now_ms)) < 0)
+		    (err = send_prune(g, s->from, now_ms, &g->st.prune_offtree)) < 0)
 			return err;
 		if (s->state == S_HELD && (err = do_forward(g, s, now_ms)) < 0)
 			return err;
@@ -964,10 +993,7 @@ int proto_gossip_on_push(struct proto_gossip *g, uint32_t link, const uint8_t id
 	}
 	/*
 	 * On a lazy link the sender holds us eager (or is an origin): tell it to stop. On an
-	 * eager link the copy closes a cycle; the link is pruned once it has brought
-	 * prune_dups copies in a row and nothing new. A single duplicate is weak evidence
-	 * while many reports are in flight: two reports meeting on one cycle at different
-	 * places would otherwise cut it twice and split the tree.
+	 * eager link the copy closes a cycle (see prune_eager()).
 	 */
 	if (s->regraft == link) {
 		s->regraft = NO_LINK; /* the answer to our own GRAFT after a hold */
@@ -984,21 +1010,14 @@ int proto_gossip_on_push(struct proto_gossip *g, uint32_t link, const uint8_t id
 		g->st.graft_early++;
 		return PROTO_GOSSIP_DUPLICATE;
 	}
-	if (l->state == PROTO_GOSSIP_LINK_EAGER)
-		g->st.dup_eager++;
-	else
+	if (l->state != PROTO_GOSSIP_LINK_EAGER) {
 		g->st.dup_lazy++;
-	/*
-	 * Copies of reports that were flooding while the tree took shape say nothing about
-	 * it: neighbours shape theirs up to formation_ms apart and flood until then.
-	 */
-	if (l->state == PROTO_GOSSIP_LINK_EAGER &&
-	    (!g->formed || s->t < g->formed_at + g->cfg.formation_ms ||
-	     ++l->dup_streak < g->cfg.prune_dups))
-		return PROTO_GOSSIP_DUPLICATE;
-	if ((err = send_prune(g, link, now_ms)) < 0)
-		return err;
-	return PROTO_GOSSIP_DUPLICATE;
+		err = send_prune(g, link, now_ms, &g->st.prune_lazy);
+	} else {
+		g->st.dup_eager++;
+		err = prune_eager(g, s, link, now_ms);
+	}
+	return err < 0 ? err : PROTO_GOSSIP_DUPLICATE;
 }
 
 int proto_gossip_forward(struct proto_gossip *g, const uint8_t id[32], uint64_t now_ms)
@@ -1098,6 +1117,9 @@ int proto_gossip_on_graft(struct proto_gossip *g, uint32_t link, const uint8_t (
 		return PROTO_E_GOSSIP_LINK;
 	if (!ids && n)
 		return -EINVAL;
+	g->st.graft_recv++;
+	if (g->links[link].state != PROTO_GOSSIP_LINK_EAGER)
+		g->st.graft_eager++;
 	g->links[link].state = PROTO_GOSSIP_LINK_EAGER;
 	g->st.graft_ids_recv += n;
 	for (size_t i = 0; i < n; i++) {
@@ -1205,6 +1227,23 @@ out:
 	return err;
 }
 
+/*
+ * Whether a copy that came first on lazy @link at @since may have been sent before our
+ * PRUNE of that link reached its sender: we sent one before @since, and less than a hold's
+ * wait before. In a burst a PRUNE takes seconds to cross a loaded link, and the copies
+ * behind it include reports the pruned link brought faster than the tree: grafting it
+ * again when the tree copy is slow to come made the link eager again, its duplicates pruned
+ * it again, and so on (on 16 daemons most of the GRAFT messages of a one-origin burst under
+ * load). Such a copy is forwarded without a GRAFT; the link's IHAVEs and the GRAFT timers
+ * still repair a tree that is in fact cut.
+ */
+static bool behind_prune(struct proto_gossip *g, uint32_t link, uint64_t since, uint64_t now)
+{
+	const struct link *l = &g->links[link];
+
+	return l->pruned && since >= l->pruned_ms && since - l->pruned_ms <= hold_wait(g, now);
+}
+
 int proto_gossip_tick(struct proto_gossip *g, uint64_t now_ms)
 {
 	uint64_t at = UINT64_MAX;
@@ -1234,15 +1273,24 @@ int proto_gossip_tick(struct proto_gossip *g, uint64_t now_ms)
 			i++;
 			continue;
 		}
+		uint64_t since = g->held[i].since;
+
 		g->held[i] = g->held[--g->n_held];
 		if (s) {
 			/*
 			 * No tree copy came: the link that sent it is in fact our way to its
 			 * origin (it holds us eager by mistake, or the tree is cut), so graft
 			 * it, as the paper does for the sender of any new report, but with a
-			 * GRAFT so that both ends agree. Its answer is a copy we expect.
+			 * GRAFT so that both ends agree. Its answer is a copy we expect. Not
+			 * when the copy may have been on its way behind our own PRUNE of that
+			 * link (behind_prune()).
 			 */
-			if (link_ok(g, s->from) &&
+			bool behind =
+				link_ok(g, s->from) && behind_prune(g, s->from, since, now_ms);
+
+			if (behind)
+				g->st.held_behind_prune++;
+			if (link_ok(g, s->from) && !behind &&
 			    g->links[s->from].state == PROTO_GOSSIP_LINK_LAZY) {
 				g->links[s->from].state = PROTO_GOSSIP_LINK_EAGER;
 				s->regraft = s->from;
@@ -1311,6 +1359,11 @@ bool proto_gossip_lagging(struct proto_gossip *g, uint64_t now_ms)
 {
 	graft_wait(g, now_ms);
 	return g->lag_median > g->cfg.graft_timeout_ms || tree_moving(g, now_ms);
+}
+
+bool proto_gossip_formed(const struct proto_gossip *g)
+{
+	return g->formed;
 }
 
 bool proto_gossip_seen(const struct proto_gossip *g, const uint8_t id[32])

@@ -22,8 +22,8 @@
  *    or proto_gossip_discard() when policy refused it or it is not for gossip (a report
  *    that arrived by catch-up, for instance): a refused report is never forwarded, and a
  *    relay forwards the report bytes unchanged. Forwarding pushes it on every other eager
- *    link and announces it on every other lazy link, except those that announced it here
- *    (up to 4 remembered per report; they hold it).
+ *    link and announces it on every other lazy link, except those that announced it or sent
+ *    a copy here (up to 8 remembered per report; they hold it).
  *  - A duplicate on an eager link means the eager links contain a cycle; the engine sends
  *    PRUNE on that link and makes it lazy (when: see "Pruning" below). Receiving PRUNE makes
  *    the link lazy. A duplicate on a lazy link comes from a peer that still holds this
@@ -52,7 +52,9 @@
  *    report on it resets the count), and copies of reports first seen within formation_ms
  *    of forming do not count (neighbours are still flooding). One duplicate is weak
  *    evidence while many reports are in flight, and pruning on it splits the tree the
- *    same way as above; a real cycle keeps producing duplicates.
+ *    same way as above; a real cycle keeps producing duplicates. (Measured: on the first
+ *    duplicate when the first copy came on another eager link, the paper's rule, made
+ *    tests/sim's failure phase churn: GRAFTs ~25 x, copies 1.04 -> 1.21 at N = 1,000.)
  *  - The origin announces on lazy links. It used to push on all of them (the paper's
  *    latency shortcut): in tests/sim (N = 1,000, seeds 1-5) that changed the largest
  *    latency by -0.05..+0.1 x flooding and cost an extra copy per lazy link of the origin,
@@ -68,7 +70,10 @@
  *    once a second per link that is lazy already, not once per report. If no
  *    tree copy comes within hold_ms, that sender is in fact our way to the origin: the
  *    engine GRAFTs it (its answer, a copy we already have, does not count as a
- *    duplicate) and forwards the report.
+ *    duplicate) and forwards the report; unless this node had sent that link a PRUNE
+ *    less than a hold's wait before the copy came (the copy was on its way behind it:
+ *    grafting it again only restarted the cycle the PRUNE cut, over and over in a
+ *    burst on 16 daemons); then the report is forwarded alone.
  *  - The GRAFT wait follows the tree in a burst. When lag_awaited ids or more are
  *    awaited at once (IHAVEs, and copies off the tree, run far ahead of copies queued
  *    at every hop's admission), the wait is graft_timeout_ms plus twice the median lag of
@@ -178,6 +183,8 @@ struct proto_gossip_stats {
 	uint64_t discarded;	      /* proto_gossip_discard() */
 	uint64_t held;		      /* reports first received off-tree and held */
 	uint64_t held_expired;	      /* ... forwarded after hold_ms without a tree copy */
+	uint64_t held_behind_prune;   /* ... of which the sender was not grafted: the copy was
+					 on its way behind our PRUNE */
 	uint64_t push_sent;	      /* PUSH actions (publish, forward, GRAFT answers) */
 	uint64_t ihave_sent;	      /* IHAVE actions */
 	uint64_t ihave_ids_sent;      /* ids in them */
@@ -185,9 +192,16 @@ struct proto_gossip_stats {
 	uint64_t graft_ids_sent;      /* ids in them */
 	uint64_t prune_sent;	      /* PRUNE actions */
 	uint64_t prune_repeats_saved; /* PRUNEs not repeated on a lazy link (send_prune()) */
+	uint64_t prune_formed;	      /* PRUNEs sent by rule: formation's second copies */
+	uint64_t prune_offtree;	      /* ... to the sender of a first copy off the tree */
+	uint64_t prune_lazy;	      /* ... for a copy on a lazy link */
+	uint64_t prune_streak;	      /* ... after prune_dups copies in a row on an eager link */
 	uint64_t ihave_ids_recv;      /* ids received in IHAVE */
 	uint64_t graft_ids_recv;      /* ids received in GRAFT */
 	uint64_t prune_recv;	      /* PRUNE received */
+	uint64_t graft_recv;	      /* GRAFT received */
+	uint64_t graft_eager;	      /* ... that made a lazy link eager */
+	uint64_t link_ups;	      /* proto_gossip_link_up() (a link starts eager) */
 	uint64_t missing_gave_up;     /* awaited ids dropped with no announcer left */
 	uint64_t missing_evicted;     /* awaited ids dropped at missing_max */
 	uint64_t seen_evicted;	      /* ids forgotten at seen_max (not by age) */
@@ -199,6 +213,7 @@ struct proto_gossip_stats {
 	uint64_t lag_samples;	      /* tree copies timed behind their IHAVE (graft wait) */
 	uint64_t tree_waits;	      /* awaited ids and held copies that waited for the tree */
 	uint64_t ihave_saved;	      /* ids not announced to a link that announced them here */
+	uint64_t push_saved;	      /* copies not pushed to an eager link that sent one here */
 };
 
 struct proto_gossip;
@@ -234,8 +249,9 @@ int proto_gossip_publish(struct proto_gossip *g, const uint8_t id[32], uint64_t 
 
 /*
  * proto_gossip_on_push() - a PUSH of report @id, created at @created_ms (read from the
- * report before admission; a false value only affects the tree's shape), arrived on @link
- * (up). Returns
+ * report before admission; a false value only affects the tree's shape; only read when
+ * the id is not seen, so a caller may skip decoding a copy proto_gossip_seen() knows),
+ * arrived on @link (up). Returns
  * PROTO_GOSSIP_NEW (the caller admits and stores it, then calls proto_gossip_forward() or
  * proto_gossip_discard()), PROTO_GOSSIP_DUPLICATE (drop the bytes), PROTO_E_GOSSIP_LINK,
  * -ENOMEM.
@@ -313,6 +329,12 @@ bool proto_gossip_poll(struct proto_gossip *g, struct proto_gossip_action *a);
  * under load): they are on their way, and a catch-up session would race them.
  */
 bool proto_gossip_lagging(struct proto_gossip *g, uint64_t now_ms);
+
+/*
+ * proto_gossip_formed() - whether the tree has taken shape here (formation_ms after the
+ * first report; until then every report floods, see "Formation").
+ */
+bool proto_gossip_formed(const struct proto_gossip *g);
 
 /* proto_gossip_seen() - whether @id is remembered (published, received or discarded). */
 bool proto_gossip_seen(const struct proto_gossip *g, const uint8_t id[32]);

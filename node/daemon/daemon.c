@@ -846,6 +846,7 @@ static void close_own_handles(struct node_daemon *d)
 	uv_close((uv_handle_t *)&d->shutdown_poll, NULL);
 	node_looplag_close(&d->lag);
 	node_notices_close(d->notices);
+	node_ingest_close(d->ingest);
 }
 
 static void on_api_closed(void *arg)

@@ -3,7 +3,7 @@
  * node/daemon/ingest.h — the local publish path: validated API items become signed reports that
  * pass admission and are stored durably, and only then is the client answered.
  *
- * Pipeline (all heavy work off the loop thread, through uv_queue_work):
+ * Pipeline (all heavy work off the loop thread, on the daemon's workers: node/common/workq.h):
  *
  *   submit (loop)   creation times, TTLs, recipients checked against the newest roster
  *   sign (pool)     per chunk of items, chunks of one request in parallel: build the report
@@ -23,6 +23,10 @@
  *                   finished (group commit: requests arriving while a commit runs share the
  *                   next one); the response text is built here too
  *   answer (loop)   the response is handed to the done callback; on_commit is called
+ *   announce (loop) the new reports go to the report hook in commit order, in slices of at
+ *                   most NODE_INGEST_ANNOUNCE_SLICE_US, one slice per loop iteration (the
+ *                   first in the commit's completion), so that a large batch does not hold
+ *                   the loop for the length of its dissemination
  *
  * Creation times: every report gets the wall clock, but never less than 1 ms after the
  * previous request's (while the lead stays under a second), and within one batch each
@@ -97,21 +101,45 @@ int node_ingest_submit(struct node_ingest *ing, struct node_snap *snap, struct n
 		       uint64_t now_ms, node_ingest_done_fn done, void *arg);
 
 /*
+ * Loop time (microseconds) after which a slice of the report hook's calls stops; the hook
+ * call that crosses it is the slice's last. Reports left wait for the next loop iteration.
+ */
+#define NODE_INGEST_ANNOUNCE_SLICE_US 2000
+
+/*
  * Called on the loop thread for every report that a commit stored as new, with its id and
- * TLP, after the commit (dissemination: gossip or direct delivery). Before on_commit.
+ * TLP, after the commit (dissemination: gossip or direct delivery): exactly once per
+ * report, in commit order, in slices (NODE_INGEST_ANNOUNCE_SLICE_US), the first of them in
+ * the commit's completion after the responses are handed over; on_commit may come before
+ * the last slice. Reports still waiting when node_ingest_close() is called are not handed
+ * over (they are stored; catch-up carries them).
  */
 typedef void (*node_ingest_report_fn)(void *ctx, const uint8_t id[32], uint8_t tlp);
 
 /* node_ingest_set_report_hook() - install (or with NULL @fn remove) the per-report hook. */
 void node_ingest_set_report_hook(struct node_ingest *ing, node_ingest_report_fn fn, void *ctx);
 
-/* node_ingest_idle() - no request is being signed, committed or waiting. */
+/*
+ * node_ingest_idle() - no request is being signed, committed or waiting, and no committed
+ * report waits for the report hook.
+ */
 bool node_ingest_idle(const struct node_ingest *ing);
 
 /* node_ingest_get_stats() - counters since start. */
 void node_ingest_get_stats(const struct node_ingest *ing, struct node_ingest_stats *st);
 
-/* node_ingest_free() - free an idle ingest (asserted). NULL-safe. */
+/*
+ * node_ingest_close() - close the ingest's loop handle (before the loop's last run; the
+ * daemon does it with its own handles) and drop reports not yet handed to the report
+ * hook. Later commits call the hook at once. NULL-safe, idempotent.
+ */
+void node_ingest_close(struct node_ingest *ing);
+
+/*
+ * node_ingest_free() - free an idle ingest (asserted), after node_ingest_close() once its
+ * report hook has been called (the handle's close callback must have run: free after
+ * uv_run() has returned). NULL-safe.
+ */
 void node_ingest_free(struct node_ingest *ing);
 
 #endif

@@ -160,6 +160,12 @@ void node_abuse_close(struct node_dissem *d)
 
 bool node_dissem_charge(struct node_dissem *d, const uint8_t id[32], enum charge what)
 {
+	static const char *const budget_of[POLICY_ABUSE__CHARGES] = {
+		[CHARGE_REJECT] = "refused reports",
+		[CHARGE_FAILED] = "failed catch-up sessions",
+		[CHARGE_SESSION] = "catch-up sessions",
+		[CHARGE_SCAN] = "catch-up work",
+	};
 	struct policy_abuse_record rec;
 	struct dlink *dl;
 	int v = policy_abuse_charge(d->abuse, id, (enum policy_abuse_charge)what,
@@ -169,9 +175,8 @@ bool node_dissem_charge(struct node_dissem *d, const uint8_t id[32], enum charge
 		return v == POLICY_ABUSE_REFUSED;
 	d->c.abuse_offences++;
 	log_warning(
-		"dissem: a member went over its budget of refused reports or catch-up "
-		"sessions (offence %u): refused for %llu s",
-		rec.offences,
+		"dissem: a member went over its budget of %s (offence %u): refused for %llu s",
+		budget_of[what], rec.offences,
 		(unsigned long long)(policy_abuse_refused_ms(d->abuse, id, node_dissem_wall_ms()) +
 				     999) /
 			1000);

@@ -93,6 +93,8 @@ static int src_fingerprint(void *ctx, const uint8_t *lo, const uint8_t *hi, uint
 	struct node_dissem *d = ctx;
 	int rc = store_recon_fingerprint(d->store, NULL, lo, hi, sum, count);
 
+	if (rc == 0)
+		d->keys_read += *count;
 	for (size_t i = hidden_lower(d, lo); rc == 0 && i < d->n_hidden; i++) {
 		if (hi && memcmp(d->hidden[i], hi, STORE_RECON_KEY_LEN) >= 0)
 			break;
@@ -121,8 +123,13 @@ static int src_list(void *ctx, const uint8_t *lo, const uint8_t *hi,
 	uint8_t cursor[STORE_RECON_KEY_LEN];
 	size_t got = 0;
 
-	if (!d->n_hidden)
-		return store_recon_list(d->store, NULL, lo, hi, keys, cap, n);
+	if (!d->n_hidden) {
+		int rc = store_recon_list(d->store, NULL, lo, hi, keys, cap, n);
+
+		if (rc == 0)
+			d->keys_read += *n;
+		return rc;
+	}
 	/* Page past the hidden keys until @cap visible ones or the end of the range. */
 	for (const uint8_t *from = lo;;) {
 		size_t want = cap - got, k, kept = 0;
@@ -130,6 +137,7 @@ static int src_list(void *ctx, const uint8_t *lo, const uint8_t *hi,
 
 		if (rc)
 			return rc;
+		d->keys_read += k;
 		for (size_t i = 0; i < k; i++)
 			if (!is_hidden(d, keys[got + i]))
 				memmove(keys[got + kept++], keys[got + i], STORE_RECON_KEY_LEN);
@@ -244,6 +252,10 @@ static bool answer_waits(struct node_dissem *d)
 
 void node_catchup_start_wanted(struct node_dissem *d)
 {
+	if (d->answering) { /* node_catchup_on_recon() starts them once its work is charged */
+		d->start_after_answer = true;
+		return;
+	}
 	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX && !d->stopping; i++) {
 		struct dlink *dl = &d->links[i];
 		if (!dl->l || !dl->deferred)
@@ -291,7 +303,56 @@ static void start_recon(struct node_dissem *d, struct dlink *dl)
 	send_recon(d, dl, out, len);
 }
 
+/*
+ * Range fingerprints are passes over the store's keys on the loop, and a range the peer
+ * claims to hold nothing of makes this node push every report in it: one RECON message of a
+ * few bytes costs up to two passes plus a push of the whole store, and sessions that
+ * complete are charged only as sessions. So the work is charged too, in passes (one
+ * CHARGE_SCAN per max(keys stored, NODE_DISSEM_SCAN_PASS_MIN) keys, carried over between
+ * messages on the link): its budget (policy/abuse.h) is twice what the costliest honest
+ * session can cost (rounds_max rounds of two passes), and the floor keeps rounds over a
+ * small store (milliseconds each) from ever adding up to an offence.
+ */
+void node_catchup_charge_work(struct node_dissem *d, struct dlink *dl, uint64_t keys)
+{
+	struct store_stat st;
+	uint64_t pass = NODE_DISSEM_SCAN_PASS_MIN;
+
+	d->c.recon_work += keys;
+	if (!dl->l) /* closed meanwhile (a send failed): its slot is cleared */
+		return;
+	dl->work += keys;
+	if (dl->work < pass)
+		return;
+	if (store_stat(d->store, &st) == 0 && st.recon > pass)
+		pass = st.recon;
+	while (dl->l && dl->work >= pass) {
+		dl->work -= pass;
+		if (node_dissem_charge_link(d, dl, CHARGE_SCAN))
+			break;
+	}
+}
+
+static void recon_message(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len);
+
 void node_catchup_on_recon(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len)
+{
+	uint64_t keys0 = d->keys_read, pushed0 = d->c.catchup_pushed;
+
+	d->answering = true;
+	recon_message(d, dl, p, len);
+	d->answering = false;
+	node_catchup_charge_work(d, dl,
+				 d->keys_read - keys0 +
+					 (d->c.catchup_pushed - pushed0) * NODE_DISSEM_PUSH_KEYS);
+	/* After the charge: the sessions this starts are other links' work, or our own. */
+	if (d->start_after_answer) {
+		d->start_after_answer = false;
+		node_catchup_start_wanted(d);
+	}
+}
+
+static void recon_message(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len)
 {
 	int role = proto_recon_msg_role(p, len);
 	struct proto_recon **sp;

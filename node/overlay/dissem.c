@@ -175,6 +175,10 @@ static void flush(struct node_dissem *d, struct dlink *dl)
 		if (e->kind == Q_MSG)
 			dl->qmsg_bytes -= qmsg_cost(e->len);
 		if (rc == 0) {
+			if (e->kind == Q_PUSH &&
+			    proto_gossip_link_state(d->g, (uint32_t)(dl - d->links)) ==
+				    PROTO_GOSSIP_LINK_LAZY)
+				d->c.push_lazy++;
 			rc = node_overlay_send(l, msg, len);
 			if (rc == 0 && e->kind == Q_DIRECT)
 				d->c.direct_sent++;
@@ -434,7 +438,8 @@ static void on_push(struct node_dissem *d, struct dlink *dl, const uint8_t *p, s
 	d->c.pushes_received++;
 	dl->received++;
 	proto_report_id(p, len, id);
-	created = node_dissem_created_of(d, p, len);
+	/* A copy of a report seen already costs a hash lookup, not a decode. */
+	created = proto_gossip_seen(d->g, id) ? 0 : node_dissem_created_of(d, p, len);
 	/* Gossip brought it: a stem through this node has ended, its embargo too. */
 	proto_stem_on_gossip(d->stem, id, now);
 	rc = proto_gossip_on_push(d->g, (uint32_t)(dl - d->links), id, created, now);
@@ -447,6 +452,22 @@ static void on_push(struct node_dissem *d, struct dlink *dl, const uint8_t *p, s
 	}
 	node_dissem_drain_engine(d);
 	node_dissem_arm_timer(d);
+}
+
+/*
+ * Every id a GRAFT names that the engine holds is answered with a PUSH, a store read and an
+ * encryption, however often the GRAFT repeats it: the answers are charged to the member as
+ * catch-up work, like the copies a FETCH asks for (node_catchup_charge_work()).
+ */
+static void on_graft(struct node_dissem *d, struct dlink *dl, const uint8_t (*ids)[32], size_t n,
+		     uint64_t now)
+{
+	struct proto_gossip_stats st0, st1;
+
+	proto_gossip_get_stats(d->g, &st0);
+	proto_gossip_on_graft(d->g, (uint32_t)(dl - d->links), ids, n, now);
+	proto_gossip_get_stats(d->g, &st1);
+	node_catchup_charge_work(d, dl, (st1.push_sent - st0.push_sent) * NODE_DISSEM_PUSH_KEYS);
 }
 
 static void on_ids(struct node_dissem *d, struct dlink *dl, const struct proto_link_msg *m)
@@ -470,13 +491,14 @@ static void on_ids(struct node_dissem *d, struct dlink *dl, const struct proto_l
 		proto_gossip_on_ihave(d->g, h, (const uint8_t(*)[32])ids, k, now);
 		break;
 	case PROTO_LINK_GRAFT:
-		proto_gossip_on_graft(d->g, h, (const uint8_t(*)[32])ids, n, now);
+		on_graft(d, dl, (const uint8_t(*)[32])ids, n, now);
 		break;
 	case PROTO_LINK_FETCH:
 		d->c.fetch_ids_recv += n;
 		node_catchup_open_window(d, dl);
 		for (size_t i = 0; i < n; i++)
 			node_dissem_enqueue(d, dl, Q_CATCHUP, ids[i], NULL, 0);
+		node_catchup_charge_work(d, dl, n * NODE_DISSEM_PUSH_KEYS);
 		break;
 	default:
 		break;

@@ -51,7 +51,9 @@
  *              to every other up link whose peer announced an older epoch.
  *
  * Abuse: each member has budgets per window (cfg.abuse, policy/abuse.h): reports refused by
- * admission, catch-up sessions failed or abandoned, sessions opened. The charge past one is
+ * admission, catch-up sessions failed or abandoned, sessions opened, and passes over the
+ * store its catch-up messages cost (range fingerprints and listings, reports pushed by
+ * catch-up or at its FETCH or GRAFT, node/overlay/catchup.c). The charge past one is
  * an offence: the member's link is closed (NODE_LINK_R_ABUSE), its reports still queued are
  * dropped unverified, and it is refused for a backoff that doubles per offence; the overlay
  * asks node_overlay_callbacks.refused right after a handshake, so a refused member's link
@@ -304,7 +306,8 @@ void node_dissem_stop(struct node_dissem *d, void (*done)(void *arg), void *arg)
  * (reports of members past their budget, dropped unverified),
  * "rejected": {reason: n}, "links": [{"link", "mode", "received", "rejected", "backlog"}],
  * "recon": {"sessions", "completed", "failed", "bytes_sent", "bytes_received",
- * "fetch_sent", "fetch_ids_received", "pushed" (catch-up copies sent), "fetched_ids"}
+ * "fetch_sent", "fetch_ids_received", "pushed" (catch-up copies sent), "fetched_ids", "work"
+ * (catch-up work peers caused, in store keys: NODE_DISSEM_PUSH_KEYS per report pushed)}
  * (bytes: RECON messages both ways plus FETCH sent), "direct": {"sent", "received", "acked", "ack_sent"},
  * "stem": {"originated", "received", "forwarded", "fluffed", "embargo_expired",
  * "embargoed"}, "roster": {"sent", "received", "adopted"}}. New reference or NULL.

@@ -44,6 +44,16 @@ struct node_sealed;
 /* Link messages a link's backlog may hold, in units of its send_queue_max. */
 #define NODE_DISSEM_MSG_BACKLOG 4
 
+/*
+ * Catch-up work a member causes (node_catchup_charge_work()), in store keys: each key a
+ * fingerprint or a listing reads, NODE_DISSEM_PUSH_KEYS per report pushed by catch-up or
+ * at its FETCH or GRAFT (loading, checking and encrypting one costs about that many key reads: 9 us against
+ * 0.27 us, test_hostile_catchup.py on the dev build). One
+ * POLICY_ABUSE_SCAN charge per pass: max(keys stored, NODE_DISSEM_SCAN_PASS_MIN).
+ */
+#define NODE_DISSEM_PUSH_KEYS 32
+#define NODE_DISSEM_SCAN_PASS_MIN 65536
+
 enum qkind {
 	Q_MSG = 0,     /* encoded link message */
 	Q_PUSH = 1,    /* PUSH of a stored report, loaded when sent (egress GOSSIP) */
@@ -78,6 +88,7 @@ struct dlink {
 	size_t deferred_len;
 	struct proto_parts parts; /* a roster arriving in ROSTER_PART messages, so far */
 	bool abusive;		  /* its member offended: close it (NODE_LINK_R_ABUSE) */
+	uint64_t work;		  /* catch-up work (keys) not yet charged as a whole pass */
 };
 
 /* What a member is charged for against its budget (node_dissem_charge(), policy/abuse.h). */
@@ -86,6 +97,7 @@ enum charge {
 						  over its rate limit), a refused roster */
 	CHARGE_FAILED = POLICY_ABUSE_FAILED,   /* a session it opened that failed or it abandoned */
 	CHARGE_SESSION = POLICY_ABUSE_SESSION, /* any session it opened */
+	CHARGE_SCAN = POLICY_ABUSE_SCAN,       /* a pass of catch-up work (NODE_DISSEM_PUSH_KEYS) */
 };
 
 enum in_path { IN_GOSSIP = 1, IN_CATCHUP = 2, IN_DIRECT = 3, IN_STEM = 4 };
@@ -149,11 +161,13 @@ struct counters {
 	uint64_t rejected[POLICY_REASON_COUNT];
 	uint64_t sessions, completed, failed, recon_bytes_sent, recon_bytes_recv;
 	uint64_t fetch_sent, fetched_ids, fetch_ids_recv, catchup_pushed;
+	uint64_t recon_work; /* catch-up work caused by peers, keys (node_catchup_charge_work()) */
 	uint64_t direct_sent, direct_recv, acked, ack_sent;
 	uint64_t roster_sent, roster_recv, roster_adopted;
 	uint64_t stem_originated, stem_received, stem_forwarded, stem_fluffed, stem_embargo;
 	uint64_t store_errors;
 	uint64_t recon_skipped_lag; /* periodic sessions skipped while the tree lagged */
+	uint64_t push_lazy;	    /* queued PUSHes sent after their link turned lazy */
 };
 
 struct node_dissem {
@@ -169,6 +183,8 @@ struct node_dissem {
 	struct proto_gossip *g;
 	struct proto_stem *stem; /* same link handles as g */
 	struct proto_recon_source src;
+	uint64_t keys_read; /* keys src has read so far (catch-up work, catchup.c) */
+	bool answering, start_after_answer; /* inside node_catchup_on_recon() */
 	struct dlink links[NODE_DISSEM_LINKS_MAX];
 	uv_timer_t timer;
 	uint64_t timer_at; /* the deadline it was last armed for (node_dissem_arm_timer()) */
@@ -327,6 +343,11 @@ void node_catchup_periodic(struct node_dissem *d, uint64_t now);
 /* A RECON message, a CATCHUP copy from @dl. */
 void node_catchup_on_recon(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len);
 void node_catchup_on_copy(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len);
+/*
+ * Charge @keys of catch-up work (NODE_DISSEM_PUSH_KEYS) to the member of @dl: one CHARGE_SCAN
+ * per pass. Its offence marks the link abusive (node_dissem_charge()).
+ */
+void node_catchup_charge_work(struct node_dissem *d, struct dlink *dl, uint64_t keys);
 
 /* outbox.c ------------------------------------------------------------------------------- */
 

@@ -50,24 +50,37 @@ json_t *node_dissem_status_json(const struct node_dissem *d)
 		return NULL;
 	json_object_set_new(
 		o, "recon",
-		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "sessions",
+		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "sessions",
 			  (json_int_t)c->sessions, "completed", (json_int_t)c->completed, "failed",
 			  (json_int_t)c->failed, "bytes_sent", (json_int_t)c->recon_bytes_sent,
 			  "bytes_received", (json_int_t)c->recon_bytes_recv, "fetch_sent",
 			  (json_int_t)c->fetch_sent, "fetch_ids_received",
 			  (json_int_t)c->fetch_ids_recv, "pushed", (json_int_t)c->catchup_pushed,
-			  "fetched_ids", (json_int_t)c->fetched_ids));
+			  "fetched_ids", (json_int_t)c->fetched_ids, "work",
+			  (json_int_t)c->recon_work));
 	json_object_set_new(
 		o, "tree",
-		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-			  "dup_lazy", (json_int_t)gs.dup_lazy, "dup_eager",
-			  (json_int_t)gs.dup_eager, "lag_samples", (json_int_t)gs.lag_samples,
-			  "held", (json_int_t)gs.held, "held_expired", (json_int_t)gs.held_expired,
-			  "prune_repeats_saved", (json_int_t)gs.prune_repeats_saved,
-			  "announced_late", (json_int_t)gs.announced_late, "grafted_late",
+		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+			  " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			  "prune_recv", (json_int_t)gs.prune_recv, "prune_formed",
+			  (json_int_t)gs.prune_formed, "prune_offtree",
+			  (json_int_t)gs.prune_offtree, "prune_lazy", (json_int_t)gs.prune_lazy,
+			  "prune_streak", (json_int_t)gs.prune_streak, "graft_recv",
+			  (json_int_t)gs.graft_recv, "graft_eager", (json_int_t)gs.graft_eager,
+			  "link_ups", (json_int_t)gs.link_ups, "push_lazy",
+			  (json_int_t)c->push_lazy, "dup_lazy", (json_int_t)gs.dup_lazy,
+			  "dup_eager", (json_int_t)gs.dup_eager, "lag_samples",
+			  (json_int_t)gs.lag_samples, "held", (json_int_t)gs.held, "held_expired",
+			  (json_int_t)gs.held_expired, "held_behind_prune",
+			  (json_int_t)gs.held_behind_prune, "prune_repeats_saved",
+			  (json_int_t)gs.prune_repeats_saved, "announced_late",
+			  (json_int_t)gs.announced_late, "grafted_late",
 			  (json_int_t)gs.grafted_late, "graft_early", (json_int_t)gs.graft_early,
 			  "recon_skipped_lag", (json_int_t)c->recon_skipped_lag, "tree_waits",
-			  (json_int_t)gs.tree_waits, "ihave_saved", (json_int_t)gs.ihave_saved));
+			  (json_int_t)gs.tree_waits, "ihave_saved", (json_int_t)gs.ihave_saved,
+			  "push_saved", (json_int_t)gs.push_saved));
+	json_object_set_new(json_object_get(o, "tree"), "formed",
+			    json_boolean(proto_gossip_formed(d->g)));
 	json_object_set_new(o, "direct",
 			    json_pack("{s:I, s:I, s:I, s:I}", "sent", (json_int_t)c->direct_sent,
 				      "received", (json_int_t)c->direct_recv, "acked",

@@ -45,7 +45,7 @@ received since the start, which can undercount in-flight by the messages that ar
 nodes only; the bench says how often that allowance was reached.
 
 Usage: bench_overlay.py [--nodes N] [--degree D] [--burst B] [--burst-size S] [--missed M]
-                        [--latency-reports R] [--graft-timeout-ms T]
+                        [--latency-reports R] [--graft-timeout-ms T] [--burst-in-formation]
        bench_overlay.py --peer-workload [--nodes N] [--degree D] [--messages M] [--size S]
                         [--inflight K] [--warmup W] [--seed X] [--graph-json FILE]
                         [--json-out FILE]
@@ -99,7 +99,32 @@ def copies(c, idx):
 
 TREE_KEYS = ("dup_lazy", "dup_eager", "announced_late", "grafted_late", "graft_early",
              "recon_skipped_lag", "held", "held_expired", "prune_repeats_saved", "lag_samples",
-             "tree_waits", "ihave_saved")
+             "tree_waits", "ihave_saved", "prune_recv", "prune_formed", "prune_offtree",
+             "prune_lazy", "prune_streak", "graft_recv", "graft_eager",
+             "link_ups", "push_lazy", "push_saved", "held_behind_prune")
+
+
+def eager_links(g):
+    return sum(1 for x in g.get("links", []) if x.get("mode") == "eager")
+
+
+class EagerTrace:
+    """Eager links per node, sampled on every status poll of a wait (eager_links())."""
+
+    def __init__(self, n):
+        self.samples = [[] for _ in range(n)]
+
+    def reports(self, i, d):
+        st = ct.status(d)
+        self.samples[i].append(eager_links(st.get("gossip", {})))
+        return st["store"]["reports"]
+
+    def summary(self):
+        """Per node: eager links at the first sample, the largest, the last; nodes whose count
+        changed, and the sum over nodes of the changes between samples."""
+        rows = [(s[0], max(s), s[-1]) for s in self.samples if s]
+        changes = sum(sum(a != b for a, b in zip(s, s[1:])) for s in self.samples)
+        return rows, changes
 
 
 def control(c):
@@ -464,6 +489,9 @@ def main():
     ap.add_argument("--burst-size", type=int, default=0,
                     help="pad the burst's reports with a description to about this many "
                     "signed bytes (0: bare reports, about 190 bytes)")
+    ap.add_argument("--burst-in-formation", action="store_true",
+                    help="start the burst right after the latency phase, before the tree "
+                    "has formed (the first second of it floods)")
     ap.add_argument("--graft-timeout-ms", type=int, default=0,
                     help="[gossip] graft_timeout_ms of every node (0: the default)")
     ap.add_argument("--peer-workload", action="store_true",
@@ -522,6 +550,25 @@ def main():
                     raise SystemExit(f"report {v} not delivered to {sorted(waiting)}")
         base = a.latency_reports
         ct.wait_for(lambda: all(ct.reports(d) == base for d in c.daemons), timeout=30)
+        # The latency reports formed the tree; the burst measures a formed one. A node floods
+        # everything for formation_ms (1 s) after its first report, and its duplicates count
+        # towards no PRUNE for reports first seen within formation_ms after that (the
+        # neighbours may still flood); the latency phase takes less than a second, so a burst
+        # started at once floods its first second (--burst-in-formation measures that).
+        t_form = time.monotonic()
+        if a.burst_in_formation:
+            print("burst started without waiting for the tree to form (--burst-in-formation)",
+                  flush=True)
+        elif "formed" in ct.gossip(c.daemons[0]).get("tree", {}):
+            ct.wait_for(lambda: all(ct.gossip(d)["tree"]["formed"] for d in c.daemons),
+                        timeout=60, interval=0.1, what="the tree formed on every node")
+            time.sleep(1.0)  # formation_ms: the last node's settling time
+            print(f"tree formed on every node and settled {time.monotonic() - t_form:.1f} s "
+                  f"after the latency phase", flush=True)
+        else:
+            time.sleep(2.5)  # a binary without tree.formed in status
+            print("waited 2.5 s for the tree to form and settle (no tree.formed in status)",
+                  flush=True)
         cp0 = copies(c, range(n))
         ctl0 = control(c)
         print(f"single-report latency to all {n} nodes: p50 {pct(lat, 50):.1f} ms, "
@@ -544,7 +591,8 @@ def main():
         t_pub = time.monotonic() - t0
         total = base + a.burst
         # Polls every node's status twice a second: next to the burst's work, negligible.
-        ct.wait_for(lambda: all(ct.reports(d) == total for d in c.daemons),
+        trace = EagerTrace(n)
+        ct.wait_for(lambda: all([trace.reports(i, d) == total for i, d in enumerate(c.daemons)]),
                     timeout=3600, interval=0.5, what="the burst everywhere")
         t_all = time.monotonic() - t0
         cpu = sum(proc_cpu_s(p) for p in pids) - sum(cpu0)
@@ -581,11 +629,26 @@ def main():
               f"after a GRAFT, {ctl['graft_early']:,} of which also came along the tree); "
               f"periodic catch-up sessions skipped while the tree lagged: "
               f"{ctl['recon_skipped_lag']:,}; first copies off the tree held {ctl['held']:,} "
-              f"({ctl['held_expired']:,} without a tree copy: sender grafted); PRUNEs not "
+              f"({ctl['held_expired']:,} without a tree copy: sender grafted unless the copy "
+              f"came behind our PRUNE, {ctl['held_behind_prune']:,}); PRUNEs not "
               f"repeated on lazy links {ctl['prune_repeats_saved']:,}; tree lags measured "
               f"{ctl['lag_samples']:,}; GRAFTs and holds that waited for the moving tree "
               f"{ctl['tree_waits']:,}; IHAVE ids not sent back to a link that announced them "
-              f"{ctl['ihave_saved']:,}", flush=True)
+              f"{ctl['ihave_saved']:,}; copies not pushed to an eager link that sent one "
+              f"{ctl['push_saved']:,}", flush=True)
+        print(f"PRUNEs sent by rule: {ctl['prune_formed']:,} formation, {ctl['prune_lazy']:,} "
+              f"copy on a lazy link, {ctl['prune_offtree']:,} off-tree sender, "
+              f"{ctl['prune_streak']:,} after a streak on an eager link; received "
+              f"{ctl['prune_recv']:,}; GRAFT messages received {ctl['graft_recv']:,} "
+              f"({ctl['graft_eager']:,} made a lazy link eager); gossip link-ups "
+              f"{ctl['link_ups']:,}; queued PUSHes sent after their link turned lazy "
+              f"{ctl['push_lazy']:,}", flush=True)
+        rows, changes = trace.summary()
+        print(f"eager links per node during the burst (polled every 0.5 s; first/max/last): " +
+              ", ".join(f"{i}: {r[0]}/{r[1]}/{r[2]}" for i, r in enumerate(rows)) +
+              f"; changes seen {changes:,} (tree of {n} nodes: {2 * (n - 1)} eager link ends, "
+              f"measured first {sum(r[0] for r in rows)}, last {sum(r[2] for r in rows)})",
+              flush=True)
         refused = {}
         for d in c.daemons:
             for reason, k in ct.gossip(d).get("rejected", {}).items():

@@ -48,7 +48,7 @@ static void test_budget_then_refused(void **state)
 {
 	struct policy_abuse *t = policy_abuse_new(&cfg);
 	struct policy_abuse_record r;
-	uint8_t a[32], b[32];
+	uint8_t a[32], b[32], c[32];
 	int v;
 
 	(void)state;
@@ -68,6 +68,9 @@ static void test_budget_then_refused(void **state)
 	assert_int_equal(r.refused_until_ms, T0 + MIN);
 	/* Other kinds have their own budgets; other members are independent. */
 	assert_int_equal(until_offence(t, b, POLICY_ABUSE_FAILED, T0, &v), 20);
+	assert_int_equal(v, POLICY_ABUSE_OFFENCE);
+	id_of(c, 3);
+	assert_int_equal(until_offence(t, c, POLICY_ABUSE_SCAN, T0, &v), 256);
 	assert_int_equal(v, POLICY_ABUSE_OFFENCE);
 	assert_int_equal(policy_abuse_refused_ms(t, a, T0 + MIN), 0);
 	/* After the refusal the budget starts afresh (the window was reset by the offence). */

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tests/unit/test_proto_gossip.c — the Plumtree engine: origin pushes to all links,
- * forward/discard after admission, duplicate -> PRUNE (at once and after a streak), tree
+ * forward/discard after admission, duplicate -> PRUNE (at once and after a streak), no
+ * copy back to a link that sent one, tree
  * formation on the oldest report, IHAVE -> GRAFT after the timeout (and the next
  * announcer after that; longer while the tree lags, none while it moves), no IHAVE back to its
  * announcers, GRAFT -> PUSH, PRUNE -> lazy, off-tree copies held without
- * breaking the tree (and grafted when no tree copy comes), IHAVE batching, link_down
+ * breaking the tree (and grafted when no tree copy comes, unless the copy came behind our
+ * PRUNE), IHAVE batching, link_down
  * cleanup, bounded caches, and a spanning tree on a small network.
  */
 #include <errno.h>
@@ -302,6 +304,54 @@ static void test_prune_streak(void **state)
 	assert_int_equal(count(&x, PROTO_LINK_PRUNE), 1);
 	assert_true(find(&x, PROTO_LINK_PRUNE, 1) >= 0);
 	assert_int_equal(proto_gossip_link_state(g, 1), PROTO_GOSSIP_LINK_LAZY);
+	proto_gossip_free(g);
+}
+
+/*
+ * A link that sent a copy while the report awaited admission holds it: forwarding sends it
+ * neither a copy (eager link) nor an IHAVE (lazy link). Admission takes seconds in a
+ * burst, and a second copy often comes meanwhile.
+ */
+static void test_no_copy_back(void **state)
+{
+	struct proto_gossip_config cfg = {.prune_dups = 6, .ihave_flush_ms = 20};
+	struct proto_gossip *g = engine(&cfg, 4);
+	struct proto_gossip_stats st;
+	struct acts x;
+	uint8_t id[32];
+
+	(void)state;
+	assert_int_equal(proto_gossip_on_prune(g, 3, T0), 0); /* 3 lazy, 0-2 eager */
+	mkid(id, 1);
+	assert_int_equal(proto_gossip_on_push(g, 0, id, 5, T0), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_on_push(g, 1, id, 5, T0 + 1), PROTO_GOSSIP_DUPLICATE);
+	assert_int_equal(proto_gossip_on_push(g, 3, id, 5, T0 + 2), PROTO_GOSSIP_DUPLICATE);
+	drain(g, &x);
+	assert_int_equal(x.n, 1); /* the lazy link's sender is told to prune */
+	assert_true(find(&x, PROTO_LINK_PRUNE, 3) >= 0);
+	assert_int_equal(proto_gossip_link_state(g, 1), PROTO_GOSSIP_LINK_EAGER);
+	assert_int_equal(proto_gossip_forward(g, id, T0 + 3), 0);
+	assert_int_equal(proto_gossip_tick(g, T0 + 100), 0);
+	drain(g, &x);
+	/* Only link 2 gets it: 0 sent it first, 1 and 3 sent copies. */
+	assert_int_equal(x.n, 1);
+	assert_true(find(&x, PROTO_LINK_PUSH, 2) >= 0);
+	proto_gossip_get_stats(g, &st);
+	assert_int_equal(st.push_saved, 1);
+	assert_int_equal(st.ihave_saved, 1);
+	assert_int_equal(st.dup_eager, 1);
+	assert_int_equal(st.dup_lazy, 1);
+	assert_int_equal(st.prune_lazy, 1);
+	assert_int_equal(st.prune_streak, 0);
+
+	/* Once forwarded, a copy changes nothing: the next report goes to 1 again. */
+	mkid(id, 2);
+	assert_int_equal(proto_gossip_on_push(g, 0, id, 5, T0 + 200), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_forward(g, id, T0 + 201), 0);
+	drain(g, &x);
+	assert_int_equal(x.n, 2);
+	assert_true(find(&x, PROTO_LINK_PUSH, 1) >= 0);
+	assert_true(find(&x, PROTO_LINK_PUSH, 2) >= 0);
 	proto_gossip_free(g);
 }
 
@@ -830,6 +880,55 @@ static void test_off_tree_copy_held(void **state)
 	proto_gossip_free(g);
 }
 
+/*
+ * A copy that comes first on a link we pruned, less than a hold's wait after our PRUNE, was
+ * on its way behind it: when no tree copy comes, the report is forwarded and the link is
+ * not grafted again. Later than that, the sender is grafted as before.
+ */
+static void test_held_behind_prune(void **state)
+{
+	struct proto_gossip_config cfg = {.hold_ms = 300};
+	struct proto_gossip *g = engine(&cfg, 3);
+	struct proto_gossip_stats st;
+	struct acts x;
+	uint8_t a[32], b[32], c[32];
+
+	(void)state;
+	mkid(a, 70);
+	assert_int_equal(proto_gossip_on_push(g, 0, a, 5, T0), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_forward(g, a, T0), 0);
+	assert_int_equal(proto_gossip_on_push(g, 2, a, 5, T0 + 10), PROTO_GOSSIP_DUPLICATE);
+	drain(g, &x);
+	assert_true(find(&x, PROTO_LINK_PRUNE, 2) >= 0); /* we prune 2 at T0 + 10 */
+
+	mkid(b, 71);
+	assert_int_equal(proto_gossip_on_push(g, 2, b, 5, T0 + 100), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_forward(g, b, T0 + 100), 0);
+	drain(g, &x);
+	assert_int_equal(x.n, 0); /* held for its tree copy */
+	assert_int_equal(proto_gossip_tick(g, T0 + 400), 0);
+	drain(g, &x);
+	assert_int_equal(count(&x, PROTO_LINK_GRAFT), 0);
+	assert_int_equal(count(&x, PROTO_LINK_PUSH), 2);
+	assert_true(find(&x, PROTO_LINK_PUSH, 0) >= 0);
+	assert_true(find(&x, PROTO_LINK_PUSH, 1) >= 0);
+	assert_int_equal(proto_gossip_link_state(g, 2), PROTO_GOSSIP_LINK_LAZY);
+
+	/* Long after the PRUNE: that sender is our way to the origin, grafted. */
+	mkid(c, 72);
+	assert_int_equal(proto_gossip_on_push(g, 2, c, 5, T0 + 5000), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_forward(g, c, T0 + 5000), 0);
+	assert_int_equal(proto_gossip_tick(g, T0 + 5300), 0);
+	drain(g, &x);
+	assert_true(find(&x, PROTO_LINK_GRAFT, 2) >= 0);
+	assert_int_equal(proto_gossip_link_state(g, 2), PROTO_GOSSIP_LINK_EAGER);
+	proto_gossip_get_stats(g, &st);
+	assert_int_equal(st.held, 2);
+	assert_int_equal(st.held_expired, 2);
+	assert_int_equal(st.held_behind_prune, 1);
+	proto_gossip_free(g);
+}
+
 static void test_ihave_batches(void **state)
 {
 	struct proto_gossip_config cfg = {.ihave_batch = 3, .ihave_flush_ms = 50};
@@ -1138,6 +1237,7 @@ int main(void)
 		cmocka_unit_test(test_publish_pushes_all),
 		cmocka_unit_test(test_forward_and_duplicate),
 		cmocka_unit_test(test_prune_streak),
+		cmocka_unit_test(test_no_copy_back),
 		cmocka_unit_test(test_formation),
 		cmocka_unit_test(test_discard_never_forwarded),
 		cmocka_unit_test(test_forget),
@@ -1149,6 +1249,7 @@ int main(void)
 		cmocka_unit_test(test_have_stops_graft),
 		cmocka_unit_test(test_graft_pushes),
 		cmocka_unit_test(test_off_tree_copy_held),
+		cmocka_unit_test(test_held_behind_prune),
 		cmocka_unit_test(test_ihave_batches),
 		cmocka_unit_test(test_link_events),
 		cmocka_unit_test(test_bounded_caches),

@@ -1,0 +1,235 @@
+# SPDX-License-Identifier: MIT
+"""A hostile member that follows the catch-up protocol and abuses its cost.
+
+A range fingerprint (proto/recon.h) is a pass over the store's keys in that range, on the
+node's loop: every RECON round a peer sends makes the node scan up to twice the keys the
+round's ranges cover (the fingerprint, then the split into buckets), and a range the peer
+claims to hold nothing of makes the node push every report in it. Sessions that complete
+are charged only as sessions (600 a minute), so before this test one member could keep a
+node's loop busy scanning for as long as it liked, and have its whole store pushed to it
+every round.
+
+Node A (the daemon under test) runs alone and holds REPORTS gossipable reports. The hostile
+member is a Python peer with a real member's keys (test_hostile_member.Hostile):
+
+  case_scan_rounds  sessions of 60 rounds, each round one FINGERPRINT range over the whole
+                    key space that cannot match, then the done message. A must close the
+                    link as `abuse` once the member's catch-up work passes its budget
+                    (status gossip.recon.work: keys scanned, 32 per report pushed; budget
+                    256 passes a minute, a pass being max(stored keys, 65,536)); the work
+                    counted before the close stays within the budget plus one round.
+  case_graft_flood  GRAFTs naming one report A holds, 1,024 times each: each id is a PUSH
+                    (before: answered without limit; now charged as catch-up work).
+  case_have_rounds  rounds that claim to hold nothing: each makes A list its keys and
+                    push its whole store (to a link that reads nothing, so the copies wait
+                    in A's backlog). The same budget closes the link after 64 rounds
+                    (about 500,000 copies; before the fix, every round pushed the store).
+
+A runs with abuse_backoff_s = 1 and the overlay's default liveness (a loaded machine must
+not close the hostile link for silence instead of abuse).
+"""
+
+import hashlib
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import daemonlib as dl  # noqa: E402
+import msgpack  # noqa: E402
+import overlaylib as ol  # noqa: E402
+import test_hostile_member as hm  # noqa: E402
+
+PUSH, GRAFT, RECON = 4, 6, 11
+REPORTS = 8192
+PASS_MIN = 65536  # NODE_DISSEM_SCAN_PASS_MIN (node/overlay/dissem_int.h)
+PASSES = 256  # the SCAN budget a minute (policy/abuse.h)
+PUSH_KEYS = 32  # work of one report pushed, in keys (node/overlay/dissem_int.h)
+ROUNDS = 60  # per session: under the session's rounds_max (64), so sessions complete
+
+
+class Env:
+    def __init__(self):
+        self.community = dl.Community(members=("Alpha CERT", "Hostile Peer", "Gamma CSIRT",
+                                               "Delta CERT"))
+        self.alpha, self.me = self.community.members[:2]
+        self.netkey = os.urandom(32)
+        self.port_a = ol.free_port()
+        addrs = {"Alpha CERT": [f"127.0.0.1:{self.port_a}"]}
+        extra = "[gossip]\nrecon_interval_s = 0\nabuse_backoff_s = 1\n"
+        self.node_a = ol.overlay_node(self.community, 0, self.netkey, self.port_a, addrs,
+                                      "", extra_config=extra)
+        self.a = dl.Daemon(self.node_a)
+
+    def status(self):
+        r = self.a.call({"op": "status"})
+        assert r.get("ok"), r
+        return r
+
+    def recon(self):
+        return self.status()["gossip"]["recon"]
+
+    def closed(self, reason):
+        return ol.closed_count(self.a, reason)
+
+    def alive(self):
+        assert self.a.proc.poll() is None, "node A died:\n" + self.a.log()
+        self.status()
+
+    def fill(self):
+        """REPORTS GREEN reports published on A, in batches."""
+        for b in range(0, REPORTS, 4096):
+            items = [{"value": f"scan{i}.recon-test.example", "tlp": "GREEN"}
+                     for i in range(b, min(b + 4096, REPORTS))]
+            with self.a.client(timeout=300) as c:
+                r = c.call({"op": "publish", "reports": items})
+            assert r.get("ok"), str(r)[:500]
+
+
+class Mute(hm.Hostile):
+    """A hostile link that reads nothing after the handshake: what A pushes waits in its
+    send queue and backlog (A's cost, the listing and the queueing, is the same), and the
+    test does not spend minutes decrypting copies."""
+
+    def _read(self):
+        self.closed.wait()
+
+
+def scan_rounds(env, max_rounds):
+    """Sessions of ROUNDS rounds, each one FINGERPRINT range over the whole key space that
+    cannot match, ended by the done message, until A closes the link or @max_rounds were
+    sent. A PING after each session waits until A has answered it. Returns the rounds
+    sent."""
+    h = hm.Hostile(env)
+    sent = 0
+    try:
+        while sent < max_rounds and not h.closed.is_set():
+            try:
+                for _ in range(ROUNDS):
+                    h.send([RECON, dl.pack([1, 0, [1, os.urandom(16), 1]])])
+                    sent += 1
+                h.send([RECON, dl.pack([1, 0])])  # done: the session completes
+            except OSError:
+                break  # closed while we sent
+            h.sync(allow_close=True)
+            h.received.clear()
+        h.closed.wait(60)
+    finally:
+        h.close()
+    return sent
+
+
+def have_rounds(env, max_rounds, abuse0):
+    """Rounds that claim to hold nothing (each one a whole session: A pushes everything
+    and answers with its done message), from a link that reads nothing, 8 at a time, until
+    A closes the link as abuse or @max_rounds were sent. Returns the rounds sent."""
+    h = Mute(env)
+    sent = 0
+    try:
+        while sent < max_rounds and env.closed("abuse") == abuse0:
+            done0 = env.recon()["completed"]
+            try:
+                for _ in range(8):
+                    h.send([RECON, dl.pack([1, 0, [1, os.urandom(16), 0]])])
+                    sent += 1
+            except OSError:
+                break  # closed while we sent
+            ol.wait_for(lambda: env.recon()["completed"] >= done0 + 8 or
+                        env.closed("abuse") > abuse0, timeout=120, what="A's answers")
+    finally:
+        h.closed.set()
+        h.close()
+    return sent
+
+
+def check_work(env, work0, t0, sent, per_round):
+    """The work A counted must be past the budget, and past it by at most one round. The
+    budget is per minute (a window starts at the first charge): on a machine slow enough
+    to need more than a window, each window started adds one budget to the bound."""
+    pass_keys = max(REPORTS, PASS_MIN)
+    offence = (PASSES + 1) * pass_keys  # the charge past the budget
+    windows = int((time.monotonic() - t0) // 60) + 1
+    work = env.recon()["work"] - work0
+    bound = (PASSES * windows + 1) * pass_keys + per_round
+    assert offence <= work <= bound, (work, offence, bound, sent)
+    print(f"    {sent} rounds sent, work {work} keys (offence at {offence})", flush=True)
+
+
+def case_scan_rounds(env):
+    """Each round: a fingerprint pass and a split pass over the whole store."""
+    per_round = 2 * REPORTS
+    abuse0, work0, t0 = env.closed("abuse"), env.recon()["work"], time.monotonic()
+    sent = scan_rounds(env, 10 * PASSES * PASS_MIN // per_round)
+    ol.wait_for(lambda: env.closed("abuse") == abuse0 + 1, what="closed.abuse count")
+    check_work(env, work0, t0, sent, per_round)
+    env.alive()
+
+
+def case_have_rounds(env):
+    """Each round: a fingerprint pass, the listing of every key and a push of every
+    report."""
+    per_round = 2 * REPORTS + REPORTS * PUSH_KEYS
+    abuse0, work0, t0 = env.closed("abuse"), env.recon()["work"], time.monotonic()
+    pushed0 = env.recon()["pushed"]
+    sent = have_rounds(env, 10 * PASSES * PASS_MIN // per_round, abuse0)
+    ol.wait_for(lambda: env.closed("abuse") == abuse0 + 1, what="closed.abuse count")
+    check_work(env, work0, t0, sent, per_round)
+    print(f"    {env.recon()['pushed'] - pushed0} reports pushed", flush=True)
+    env.alive()
+
+
+def case_graft_flood(env):
+    """GRAFTs that name one report A holds 1,024 times each: every id is answered with a
+    PUSH (a store read and an encryption when sent), charged as catch-up work."""
+    value = "grafted.recon-test.example"
+    body = hm.pack(hm.body_map(env.community.id, env.me.id, value))
+    report = hm.signed(body, hm.sign(env.me.id_sk, body))
+    rid = hashlib.blake2b(report, digest_size=32).digest()
+    abuse0, work0, t0 = env.closed("abuse"), env.recon()["work"], time.monotonic()
+    h = Mute(env)
+    sent = 0
+    try:
+        h.send([PUSH, report])
+        ol.wait_for(lambda: env.a.call({"op": "query", "value": value})["found"],
+                    what="the member's report stored")
+        push0 = env.status()["gossip"]["push_sent"]
+        while sent < 20 * PASSES * PASS_MIN // (1024 * PUSH_KEYS) and \
+                env.closed("abuse") == abuse0:
+            try:
+                for _ in range(8):
+                    h.send([GRAFT, [rid] * 1024])
+                    sent += 1
+            except OSError:
+                break
+            ol.wait_for(lambda: env.status()["gossip"]["push_sent"] >= push0 + sent * 1024
+                        or env.closed("abuse") > abuse0, timeout=120, what="A's answers")
+    finally:
+        h.closed.set()
+        h.close()
+    ol.wait_for(lambda: env.closed("abuse") == abuse0 + 1, what="closed.abuse count")
+    check_work(env, work0, t0, sent, 1024 * PUSH_KEYS)
+    env.alive()
+
+
+def test_hostile_catchup():
+    env = Env()
+    ok = False
+    try:
+        env.a.start()
+        env.fill()
+        for case in (case_scan_rounds, case_have_rounds, case_graft_flood):
+            t0 = time.monotonic()
+            case(env)
+            print(f"  ok {case.__name__} ({time.monotonic() - t0:.1f} s)", flush=True)
+        assert env.a.stop() == 0
+        ok = True
+    finally:
+        env.a.kill()
+        if not ok:
+            print(f"--- log of node A:\n{env.a.log()[-5000:]}---", flush=True)
+        env.node_a.cleanup()
+
+
+if __name__ == "__main__":
+    dl.main([test_hostile_catchup])
