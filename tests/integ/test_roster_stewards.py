@@ -111,6 +111,10 @@ def test_steward_changes():
         peer.close()
         offer(1, evil3, "ROSTER CONFLICT")
         for i in (1, 3):
+            # The error is logged where the roster is judged (a pool job for a file, and
+            # for a link too); the count is kept on the loop when the job is done.
+            ct.wait_for(lambda: conflicts(c.daemons[i]) >= 1, timeout=20,
+                        what=f"the conflict counted on node {i}")
             assert conflicts(c.daemons[i]) == 1
             kept = glob.glob(os.path.join(c.nodes[i].state, "roster-conflict-3-*"))
             assert len(kept) == 1, kept
