@@ -1358,15 +1358,29 @@ static bool quick_hits(const struct policy_redactor *rd, struct quick *q, size_t
 
 	q->n_hits = 0;
 	q->crossing = false;
-	for (size_t i = 0; i + SHORT_LEN <= total; i++) {
-		unsigned slot;
+	/* boundaries are a few bytes apart: visit them 8 bytes of bnd at a time */
+	for (size_t w = 0; w + SHORT_LEN <= total; w += 8) {
+		uint64_t word = 0;
 
-		if (!bnd[i])
-			continue;
-		slot = ascii_prefix_quick(rd->ascii_slots, cp + i);
-		if ((rd->ascii_prefixes[slot / 8] >> (slot % 8) & 1) &&
-		    quick_gram(rd, cp + i, SHORT_LEN, SHORT_LEN))
-			quick_hit(q, n, i, SHORT_LEN);
+		/* bit 0 of each byte: a boundary there (POLICY_SKEL_SOFT 1, POLICY_SKEL_HARD 2) */
+		if (w + 8 <= total) {
+			memcpy(&word, bnd + w, 8);
+			word = (word | word >> 1) & 0x0101010101010101ull;
+		} else {
+			for (size_t k = 0; w + k < total; k++)
+				word |= (uint64_t)(bnd[w + k] != 0) << (8 * k);
+		}
+		for (; word; word &= word - 1) {
+			size_t i = w + (size_t)__builtin_ctzll(word) / 8;
+			unsigned slot;
+
+			if (i + SHORT_LEN > total)
+				break;
+			slot = ascii_prefix_quick(rd->ascii_slots, cp + i);
+			if ((rd->ascii_prefixes[slot / 8] >> (slot % 8) & 1) &&
+			    quick_gram(rd, cp + i, SHORT_LEN, SHORT_LEN))
+				quick_hit(q, n, i, SHORT_LEN);
+		}
 	}
 	for (size_t i = 0; rd->short_lens && i < total; i++) {
 		size_t m = total - i < SHORT_LEN - 1 ? total - i : SHORT_LEN - 1;
@@ -1485,7 +1499,9 @@ static int quick_stretches(const struct policy_redactor *rd, const char *const *
 		bool open = false;
 
 		/* candidate() reads at most the longest pattern and one more, or a level's hash */
-		for (size_t j = 0; j < r && j <= rd->max_len && j < QUICK_WINDOW; j++)
+		size_t m = r < rd->max_len + 1 ? r : rd->max_len + 1;
+
+		for (size_t j = 0; j < m; j++)
 			c[j] = q->cp[i + j];
 		candidate(rd, c, r, &ext, &open);
 		if (open && q->fe[f] - q->fs[f] != q->total) {
@@ -1559,43 +1575,119 @@ static int scan_fields(const struct policy_redactor *rd, const char *const *s, c
 /*
  * Mark what map_scan() would find in the @n fields, by the quickest path that can tell:
  * the quick check, then its hits' stretches, then the fast path, then map_scan() (@path
- * PATH_FULL: map_scan() alone). *@joined (the fields joined, *@joined_len bytes, offsets in
- * @base) and *@mask are new (caller frees both), or both NULL when the quick check found
- * nothing that could match. Returns 0, 1 when @path is PATH_FAST_ONLY and the fast path
- * cannot decide, -ENOMEM.
+ * PATH_FULL: map_scan() alone). @q is the fields' quick reading when @read is 0, none when
+ * it is 1 (the fast path reads them). *@joined (the fields joined, *@joined_len bytes,
+ * offsets in @base) and *@mask are new (caller frees both), or both NULL when the quick
+ * check found nothing that could match. Returns 0, 1 when @path is PATH_FAST_ONLY or
+ * PATH_QUICK_ONLY and that path cannot decide, -ENOMEM.
  */
 static int mark(const struct policy_redactor *rd, const char *const *s, const size_t *len, size_t n,
-		size_t *base, enum path path, uint8_t **joined, size_t *joined_len, uint8_t **mask)
+		size_t *base, enum path path, struct quick *q, int read, uint8_t **joined,
+		size_t *joined_len, uint8_t **mask)
 {
-	struct quick q;
-	int rc, read = 1;
+	int rc;
 
 	*joined = *mask = NULL;
 	*joined_len = 0;
-	if (path != PATH_FULL) {
-		read = quick_read(rd, s, len, n, &q);
-		if (read < 0 || (read == 1 && path == PATH_QUICK_ONLY))
-			return read;
-		if (read == 0 && !quick_hits(rd, &q, n)) {
-			quick_deinit(&q);
-			return 0;
-		}
-	}
+	if (path == PATH_FULL)
+		read = 1;
+	else if (read == 1 && path == PATH_QUICK_ONLY)
+		return 1;
+	else if (read == 0 && !quick_hits(rd, q, n))
+		return 0;
 	rc = join(s, len, n, joined, joined_len, base);
 	if (rc == 0 && !(*mask = calloc(*joined_len ? *joined_len : 1, 1)))
 		rc = -ENOMEM;
 	if (rc == 0) {
 		struct sink k = {.src = *joined, .src_len = *joined_len, .mask = *mask};
 
-		rc = read == 0 ? quick_stretches(rd, s, len, base, n, &q, &k) : 1;
+		rc = read == 0 ? quick_stretches(rd, s, len, base, n, q, &k) : 1;
 		if (rc == 1 && path != PATH_QUICK_ONLY) {
 			memset(*mask, 0, *joined_len);
 			rc = scan_fields(rd, s, len, n, base, *joined, *joined_len, &k, path);
 		}
 	}
-	if (read == 0)
-		quick_deinit(&q);
 	return rc;
+}
+
+/*
+ * The quick reading of the outputs @f, spliced from @in, the inputs' (fields joined at
+ * @base, first-pass marks in @mask), instead of read again. An output is its input with each
+ * maximal run of masked bytes replaced by POLICY_REDACT_TOKEN; a run covers whole units
+ * (a match covers its code points' units and what lies between them, host widening only
+ * letters, digits and ".-_@+", never part of a token or of a byte policy_skeleton_ascii()
+ * reads otherwise than alone), and policy_skeleton_ascii() reads the token as a separator
+ * that no byte before it reads into (none of '(' '%' '<' '&' '\\' '[' '{' starts markup with
+ * a '['). A code point's boundary there depends only on the byte before it. So the output's
+ * reading is the input's without the code points of masked bytes, the first code point
+ * after a run at a HARD boundary (after the token), every other as it was, each offset
+ * moved by what the tokens before it changed. Returns 0, 1 when the outputs are not what
+ * that says (then the caller reads them), -ENOMEM.
+ */
+static int quick_splice(const struct quick *in, size_t n, const size_t *base, const uint8_t *mask,
+			const struct policy_redact_field *f, struct quick *q)
+{
+	size_t o = 0;
+
+	q->heap = NULL;
+	q->cp = q->s_cp;
+	q->bnd = q->s_bnd;
+	q->at = q->s_at;
+	q->fs = q->s_f;
+	if (in->heap) {
+		q->heap = malloc(2 * n * sizeof(*q->fs) + in->total * (sizeof(*q->at) + 2) + 1);
+		if (!q->heap)
+			return -ENOMEM;
+		q->fs = q->heap;
+		q->at = (uint32_t *)(q->fs + 2 * n);
+		q->cp = (uint8_t *)(q->at + in->total);
+		q->bnd = q->cp + in->total;
+	}
+	q->fe = q->fs + n;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *m = mask + base[i];
+		size_t len = f[i].len, j = in->fs[i], fe = in->fe[i];
+		size_t b = 0,
+		       ob = 0; /* where the unmasked stretch starts, in the input and output */
+
+		q->fs[i] = o;
+		for (;;) {
+			const uint8_t *run = b < len ? memchr(m + b, 1, len - b) : NULL;
+			size_t r = run ? (size_t)(run - m) : len, e = r, first = o;
+
+			/* the stretch's code points, offsets moved by what the tokens changed */
+			for (; j < fe && in->at[j] < r; j++, o++)
+				q->at[o] = (uint32_t)(in->at[j] - b + ob);
+			memcpy(q->cp + first, in->cp + j - (o - first), o - first);
+			memcpy(q->bnd + first, in->bnd + j - (o - first), o - first);
+			if (b > 0 && o > first && q->at[first] == ob)
+				q->bnd[first] = POLICY_SKEL_HARD; /* right after a token */
+			ob += r - b;
+			if (r == len)
+				break;
+			while (e < len && m[e])
+				e++;
+			while (j < fe && in->at[j] < e)
+				j++;
+			ob += POLICY_REDACT_TOKEN_LEN;
+			b = e;
+		}
+		q->fe[i] = o;
+		if (ob != f[i].out_len) {
+			quick_deinit(q);
+			return 1;
+		}
+	}
+	q->total = o;
+	return 0;
+}
+
+/* Whether @a and @b hold the same reading (tests' paths check every splice against a read). */
+static bool quick_same(const struct quick *a, const struct quick *b, size_t n)
+{
+	return a->total == b->total && memcmp(a->fs, b->fs, 2 * n * sizeof(*a->fs)) == 0 &&
+	       memcmp(a->cp, b->cp, a->total) == 0 && memcmp(a->bnd, b->bnd, a->total) == 0 &&
+	       memcmp(a->at, b->at, a->total * sizeof(*a->at)) == 0;
 }
 
 /* Write field @f's bytes of @src [@b, @b + f->len) with masked runs as tokens. */
@@ -1642,19 +1734,41 @@ static int emit(struct policy_redact_field *f, const uint8_t *src, const uint8_t
 	return 0;
 }
 
-/* Search the outputs again; drop every field that a remaining match touches. */
+/*
+ * Search the outputs again; drop every field that a remaining match touches. @in: the
+ * inputs' quick reading (NULL: there was none) and @in_mask their marks (joined at @base),
+ * from which the outputs' reading is spliced rather than read (quick_splice()).
+ */
 static int verify(const struct policy_redactor *rd, struct policy_redact_field *f, size_t n,
-		  const char **s, size_t *len, size_t *base, enum path path)
+		  const char **s, size_t *len, size_t *base, enum path path, const struct quick *in,
+		  const uint8_t *in_mask)
 {
 	uint8_t *joined = NULL, *mask = NULL;
 	size_t joined_len = 0;
-	int rc;
+	struct quick q;
+	int rc, read = 1;
 
+	q.heap = NULL;
 	for (size_t i = 0; i < n; i++) {
 		s[i] = f[i].out;
 		len[i] = f[i].out_len;
 	}
-	rc = mark(rd, s, len, n, base, path, &joined, &joined_len, &mask);
+	if (in)
+		read = quick_splice(in, n, base, in_mask, f, &q);
+	if (read == 1 && path != PATH_FULL)
+		read = quick_read(rd, s, len, n, &q);
+	else if (read == 0 && path == PATH_QUICK_ONLY) {
+		struct quick r;
+
+		if (quick_read(rd, s, len, n, &r) != 0 || !quick_same(&q, &r, n))
+			read = -EPROTO;
+		quick_deinit(&r);
+	}
+	if (read < 0) {
+		rc = read;
+		goto out;
+	}
+	rc = mark(rd, s, len, n, base, path, &q, read, &joined, &joined_len, &mask);
 	if (rc != 0 || !mask)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -1666,6 +1780,8 @@ static int verify(const struct policy_redactor *rd, struct policy_redact_field *
 		f[i].n_redacted = 0;
 	}
 out:
+	if (read == 0)
+		quick_deinit(&q);
 	free(joined);
 	free(mask);
 	return rc;
@@ -1680,8 +1796,10 @@ static int redact_fields(const struct policy_redactor *rd, struct policy_redact_
 	uint8_t *joined = NULL, *mask = NULL;
 	size_t joined_len = 0;
 	bool active = rd && rd->n_pats > 0;
-	int rc = 0;
+	struct quick q;
+	int rc = 0, read = 1;
 
+	q.heap = NULL;
 	for (size_t i = 0; i < n; i++) {
 		if (f[i].cap > 0)
 			f[i].out[0] = '\0';
@@ -1701,8 +1819,13 @@ static int redact_fields(const struct policy_redactor *rd, struct policy_redact_
 		s[i] = f[i].in;
 		len[i] = f[i].len;
 	}
+	if (active && path != PATH_FULL && (read = quick_read(rd, s, len, n, &q)) < 0) {
+		rc = read;
+		goto out;
+	}
 	/* no mask: the quick check found nothing, and the text leaves as it is */
-	if (active && (rc = mark(rd, s, len, n, base, path, &joined, &joined_len, &mask)) != 0)
+	if (active &&
+	    (rc = mark(rd, s, len, n, base, path, &q, read, &joined, &joined_len, &mask)) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		rc = mask ? emit(&f[i], joined, mask, base[i])
@@ -1712,7 +1835,7 @@ static int redact_fields(const struct policy_redactor *rd, struct policy_redact_
 	}
 	/* Unchanged outputs are the inputs, in which the first pass found nothing. */
 	if (mask && memchr(mask, 1, joined_len))
-		rc = verify(rd, f, n, s, len, base, path);
+		rc = verify(rd, f, n, s, len, base, path, read == 0 ? &q : NULL, mask);
 out:
 	if (rc != 0)
 		for (size_t i = 0; i < n; i++) {
@@ -1720,6 +1843,8 @@ out:
 				f[i].out[0] = '\0';
 			f[i].out_len = f[i].n_redacted = 0;
 		}
+	if (read == 0)
+		quick_deinit(&q);
 	free(joined);
 	free(mask);
 	if (s != stack_s)
@@ -1831,8 +1956,13 @@ static bool memo_get(struct memo *m, uint64_t h, struct policy_redact_field *f, 
 	if (m->off || !e->f || e->hash != h || e->n != n)
 		goto out;
 	p = (const char *)(e->f + n);
+	/*
+	 * A dropped field's output is "", but read afresh it is first written in full: a
+	 * capacity short of that is -ENOSPC, so only one that fits any output is answered here.
+	 */
 	for (size_t i = 0; i < n; i++) {
 		if (e->f[i].len != f[i].len || f[i].cap < e->f[i].out_len + 1 ||
+		    (e->f[i].dropped && f[i].cap < POLICY_REDACT_OUT_MAX(f[i].len) + 1) ||
 		    (f[i].len && memcmp(p, f[i].in, f[i].len) != 0))
 			goto out;
 		p += f[i].len;

@@ -896,7 +896,7 @@ int policy_skeleton_map(const struct policy_skeleton *sk, const char *text, size
 		size_t n;
 		const struct cp_info *ci;
 
-		if (flags & POLICY_SKEL_CPS) {
+		if ((flags & (POLICY_SKEL_CPS | POLICY_SKEL_GENERAL)) == POLICY_SKEL_CPS) {
 			/* cps_unit() and the separator case below, for the bytes the table knows */
 			const uint32_t *tab = sk->cps[(flags & POLICY_SKEL_PLAIN) ? 1 : 0];
 			uint32_t *cpo = t->cp;
@@ -925,6 +925,68 @@ int policy_skeleton_map(const struct policy_skeleton *sk, const char *text, size
 			t->len = o;
 			b.pend = pend;
 			b.gives = gives;
+			if (i == len)
+				break;
+		}
+
+		if (!(flags & (POLICY_SKEL_CPS | POLICY_SKEL_GENERAL))) {
+			/*
+			 * word_unit() and the separator case below for the ASCII bytes that are one
+			 * unit of one code point or a plain separator, the state in locals; anything
+			 * else goes on below, one unit, and comes back here.
+			 */
+			uint32_t *cpo = t->cp;
+			size_t *fro = t->from, *too = t->to, o = t->len, start1 = b.start1;
+			uint8_t *bo = t->bnd;
+			unsigned pend = b.pend, cls1 = b.cls1, cls2 = b.cls2;
+			unsigned zero = b.prev_is_zero, zero_x = b.prev_is_0x;
+
+			for (; i < len; i++) {
+				const struct cp_info *x;
+				unsigned bnd;
+				uint8_t c = in[i];
+
+				if (c >= 0x80 || (!(flags & POLICY_SKEL_PLAIN) && markup_start(c)))
+					break;
+				x = &sk->latin[c];
+				if (x->kind == K_SEP && !(x->alt && !(flags & POLICY_SKEL_PLAIN))) {
+					pend = POLICY_SKEL_HARD;
+					cls1 = cls2 = C_OTHER;
+					zero = zero_x = false;
+					continue;
+				}
+				if (x->kind != K_WORD || x->n != 1)
+					break;
+				bnd = pend;
+				if (bnd == POLICY_SKEL_NONE) {
+					if ((cls1 == C_LOWER && x->cls == C_UPPER) ||
+					    ((cls1 == C_DIGIT) != (x->cls == C_DIGIT)))
+						bnd = POLICY_SKEL_SOFT;
+					if (zero_x)
+						bnd = POLICY_SKEL_HARD;
+					if (cls2 == C_UPPER && cls1 == C_UPPER &&
+					    x->cls == C_LOWER && bo[start1] == POLICY_SKEL_NONE)
+						bo[start1] = POLICY_SKEL_SOFT;
+				}
+				zero_x = zero && (c == 'x' || c == 'X');
+				zero = bnd == POLICY_SKEL_HARD && c == '0';
+				start1 = o;
+				cpo[o] = x->s[0];
+				fro[o] = base + i;
+				too[o] = base + i + 1;
+				bo[o] = (uint8_t)bnd;
+				o++;
+				cls2 = cls1;
+				cls1 = x->cls;
+				pend = POLICY_SKEL_NONE;
+			}
+			t->len = o;
+			b.start1 = start1;
+			b.pend = pend;
+			b.cls1 = cls1;
+			b.cls2 = cls2;
+			b.prev_is_zero = zero;
+			b.prev_is_0x = zero_x;
 			if (i == len)
 				break;
 		}

@@ -104,10 +104,16 @@ int policy_skel_text_reserve(struct policy_skel_text *t, size_t n);
 #define POLICY_SKEL_CPS 2u
 
 /*
+ * policy_skeleton_map() flag, for tests: every unit through the general path, none through
+ * the table loops that read plain ASCII a byte at a time; the result must be the same.
+ */
+#define POLICY_SKEL_GENERAL 4u
+
+/*
  * policy_skeleton_map() - append the skeleton of @len bytes at @in (borrowed) to @t. Source
  * offsets are recorded as @base + offset in @in, so several fields can be mapped into one
  * text (their skeletons are separated by a HARD boundary). @flags: 0 or POLICY_SKEL_PLAIN, and
- * POLICY_SKEL_CPS.
+ * POLICY_SKEL_CPS, POLICY_SKEL_GENERAL.
  * Returns 0 or -ENOMEM (then @t holds a prefix and must still be deinitialised).
  */
 int policy_skeleton_map(const struct policy_skeleton *sk, const char *in, size_t len, size_t base,

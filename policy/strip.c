@@ -156,26 +156,34 @@ static bool tag_candidate(const struct policy_redactor *rd, const char *t, size_
 	return true;
 }
 
+/* Output bytes a call keeps on the stack (a view's description and tags mostly fit). */
+#define OUT_STACK 4096
+
 /*
  * Redact the @n texts together (policy_redact_fields(): a name split across any two tags, or
  * a tag and the description, in either order, is found like one in a single field) into
- * @f (caller storage of @n). *@buf is new (caller frees it): each field's output, with room
- * for any redaction of its input.
+ * @f (caller storage of @n). The outputs, each with room for any redaction of its input, go
+ * to @stack (OUT_STACK bytes of caller storage) when they fit, else to *@buf, new (caller
+ * frees it; NULL when @stack was used).
  */
 static int redact_together(const struct policy_redactor *rd, const struct text_in *in, size_t n,
-			   struct policy_redact_field *f, char **buf)
+			   struct policy_redact_field *f, char *stack, char **buf)
 {
 	size_t total = 0, o = 0;
+	char *out = stack;
 
+	*buf = NULL;
 	for (size_t i = 0; i < n; i++)
 		total += POLICY_REDACT_OUT_MAX(in[i].len) + 1;
-	*buf = malloc(total ? total : 1);
-	if (!*buf)
-		return -ENOMEM;
+	if (total > OUT_STACK) {
+		out = *buf = malloc(total);
+		if (!out)
+			return -ENOMEM;
+	}
 	for (size_t i = 0; i < n; i++) {
 		f[i] = (struct policy_redact_field){.in = in[i].p,
 						    .len = in[i].len,
-						    .out = *buf + o,
+						    .out = out + o,
 						    .cap = POLICY_REDACT_OUT_MAX(in[i].len) + 1};
 		o += f[i].cap;
 	}
@@ -273,33 +281,61 @@ static int cmp_rank(const void *pa, const void *pb)
 }
 
 /*
+ * Sort @n entries by @cmp: qsort, or for the few tags of most views an insertion sort (both
+ * orders used are total on the entries sorted, so the two give the same result).
+ */
+static void sort_entries(struct tag_entry *e, size_t n, int (*cmp)(const void *, const void *))
+{
+	if (n > 16) {
+		qsort(e, n, sizeof(*e), cmp);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) {
+		struct tag_entry x = e[i];
+		size_t j = i;
+
+		for (; j > 0 && cmp(&e[j - 1], &x) > 0; j--)
+			e[j] = e[j - 1];
+		e[j] = x;
+	}
+}
+
+#define COLLECT_STACK 16 /* texts of a view kept on the stack */
+
+/*
  * The tags of all @votes and the description of @desc_r (NULL: none to redact) through one
  * redaction, then the tags merged and ranked into v->tags. Within a case-insensitive group
  * the byte-wise smallest spelling represents it (the sort puts it first). The texts, their
- * fields and the merge's entries share one allocation, the outputs another (the entries
- * point into it): two per view, whatever its number of tags.
+ * fields and the merge's entries share one block, the outputs another (the entries point
+ * into it); both are on the stack for a view of up to COLLECT_STACK texts and OUT_STACK
+ * output bytes, else one allocation each, whatever the number of tags.
  */
 static int collect(struct policy_view *v, const struct policy_config *cfg,
 		   const struct policy_redactor *rd, const struct proto_report *const *votes,
 		   size_t n_votes, const struct proto_report *desc_r)
 {
-	struct text_in *in;
-	struct tag_entry *e;
-	struct policy_redact_field *f;
-	char *buf = NULL;
-	void *blk;
+	struct text_in *in, s_in[COLLECT_STACK];
+	struct tag_entry *e, s_e[COLLECT_STACK];
+	struct policy_redact_field *f, s_f[COLLECT_STACK];
+	char *buf = NULL, stack[OUT_STACK];
+	void *blk = NULL;
 	size_t n_in = 0, n = 0, total = 1, groups = 0;
 	int rc = 0;
 
 	for (size_t i = 0; i < n_votes; i++)
 		total += votes[i]->n_tags < PROTO_REPORT_TAGS_MAX ? votes[i]->n_tags
 								  : PROTO_REPORT_TAGS_MAX;
-	blk = malloc(total * (sizeof(*in) + sizeof(*e) + sizeof(*f)));
-	if (!blk)
-		return -ENOMEM;
-	f = blk;
-	in = (struct text_in *)(f + total);
-	e = (struct tag_entry *)(in + total);
+	f = s_f;
+	in = s_in;
+	e = s_e;
+	if (total > COLLECT_STACK) {
+		blk = malloc(total * (sizeof(*in) + sizeof(*e) + sizeof(*f)));
+		if (!blk)
+			return -ENOMEM;
+		f = blk;
+		in = (struct text_in *)(f + total);
+		e = (struct tag_entry *)(in + total);
+	}
 	for (size_t i = 0; i < n_votes; i++) {
 		const struct proto_report *r = votes[i];
 
@@ -320,7 +356,7 @@ static int collect(struct policy_view *v, const struct policy_config *cfg,
 	}
 	if (n_in == 0)
 		goto out;
-	rc = redact_together(rd, in, n_in, f, &buf);
+	rc = redact_together(rd, in, n_in, f, stack, &buf);
 	if (rc < 0)
 		goto out;
 	for (size_t i = 0; i < n_in - (desc_r ? 1 : 0); i++) {
@@ -334,7 +370,7 @@ static int collect(struct policy_view *v, const struct policy_config *cfg,
 	if (desc_r)
 		set_description(&f[n_in - 1], v->description, sizeof(v->description),
 				&v->has_description, &v->description_len, &v->n_dropped);
-	qsort(e, n, sizeof(*e), cmp_key);
+	sort_entries(e, n, cmp_key);
 	for (size_t i = 0; i < n; i++) {
 		if (groups > 0 && cmp_ci(&e[groups - 1], &e[i]) == 0) {
 			e[groups - 1].count++;
@@ -343,7 +379,7 @@ static int collect(struct policy_view *v, const struct policy_config *cfg,
 		e[groups++] = e[i];
 	}
 	n = groups;
-	qsort(e, n, sizeof(*e), cmp_rank);
+	sort_entries(e, n, cmp_rank);
 	for (size_t i = 0; i < n && v->n_tags < POLICY_VIEW_TAGS_MAX; i++) {
 		memcpy(v->tags[v->n_tags], e[i].text, e[i].len + 1);
 		v->n_tags++;
@@ -471,7 +507,7 @@ int policy_strip_report(struct policy_report_view *v, const struct policy_config
 {
 	struct text_in in[PROTO_REPORT_TAGS_MAX + 1];
 	struct policy_redact_field f[PROTO_REPORT_TAGS_MAX + 1];
-	char *buf = NULL;
+	char *buf = NULL, stack[OUT_STACK];
 	size_t n_in = 0, n_tags_in;
 	enum desc_fate fate;
 	int rc;
@@ -506,7 +542,7 @@ int policy_strip_report(struct policy_report_view *v, const struct policy_config
 		n_in++;
 	}
 	if (n_in > 0) {
-		rc = redact_together(rd, in, n_in, f, &buf);
+		rc = redact_together(rd, in, n_in, f, stack, &buf);
 		if (rc < 0)
 			goto fail;
 	}
@@ -548,7 +584,7 @@ int policy_strip_recheck(struct policy_view *v, const struct policy_config *cfg,
 	struct text_in in[POLICY_VIEW_TAGS_MAX + 1];
 	size_t from[POLICY_VIEW_TAGS_MAX];
 	struct policy_redact_field f[POLICY_VIEW_TAGS_MAX + 1];
-	char *buf = NULL;
+	char *buf = NULL, stack[OUT_STACK];
 	size_t n_in = 0, n_tags_in;
 	bool with_desc, changed = false;
 	int rc = 0;
@@ -593,7 +629,7 @@ int policy_strip_recheck(struct policy_view *v, const struct policy_config *cfg,
 		n_in++;
 	}
 	if (n_in > 0) {
-		rc = redact_together(rd, in, n_in, f, &buf);
+		rc = redact_together(rd, in, n_in, f, stack, &buf);
 		if (rc < 0)
 			goto out;
 	}

@@ -71,7 +71,7 @@
  *    tree copy comes within hold_ms, that sender is in fact our way to the origin: the
  *    engine GRAFTs it (its answer, a copy we already have, does not count as a
  *    duplicate) and forwards the report; unless this node had sent that link a PRUNE
- *    less than a hold's wait before the copy came (the copy was on its way behind it:
+ *    less than lag_max_ms before the copy came (the copy was on its way behind it:
  *    grafting it again only restarted the cycle the PRUNE cut, over and over in a
  *    burst on 16 daemons); then the report is forwarded alone.
  *  - The GRAFT wait follows the tree in a burst. When lag_awaited ids or more are

@@ -41,6 +41,14 @@
 enum role { ROLE_NONE, ROLE_INITIATOR, ROLE_RESPONDER };
 enum state { ST_ACTIVE, ST_DONE, ST_DEAD };
 
+/* A range this side asked the peer to push in, and how many copies it may still bring. */
+struct invite {
+	uint8_t lo[KEY_LEN];
+	uint8_t hi[KEY_LEN];
+	bool hi_inf;
+	uint64_t left;
+};
+
 struct have_range {
 	uint8_t lo[KEY_LEN];
 	uint8_t hi[KEY_LEN];
@@ -53,6 +61,7 @@ struct have_range {
 struct out {
 	struct proto_recon_range *r;
 	size_t *ids_off;
+	uint64_t *peer; /* the peer's count of the range it answers, PROTO_RECON_COUNT_UNKNOWN */
 	size_t n, cap;
 	uint8_t (*ids)[ID_LEN];
 	size_t n_ids, cap_ids;
@@ -72,6 +81,10 @@ struct proto_recon {
 
 	uint8_t (*need)[ID_LEN];
 	size_t n_need, need_head, cap_need;
+
+	struct invite *inv; /* sorted by lo once a message is encoded */
+	size_t n_inv, cap_inv;
+	uint64_t inv_left; /* copies still welcome over all of them (cfg.invite_max) */
 
 	uint8_t (*page)[KEY_LEN];
 	struct proto_recon_stats st;
@@ -455,6 +468,8 @@ struct proto_recon *proto_recon_new(const struct proto_recon_config *cfg,
 		c.rounds_max = 64;
 	if (!c.pending_max)
 		c.pending_max = 65536;
+	if (!c.invite_max)
+		c.invite_max = PROTO_RECON_INVITE_MAX_DEFAULT;
 	if (c.buckets < 2 || c.buckets > PROTO_RECON_BUCKETS_MAX || c.idlist_max < c.buckets ||
 	    c.idlist_max > PROTO_RECON_IDLIST_MAX || c.msg_max < PROTO_RECON_MSG_MIN ||
 	    c.msg_max > PROTO_LINK_BIN_MAX || c.rounds_max < 2 || c.pending_max < 16)
@@ -469,6 +484,7 @@ struct proto_recon *proto_recon_new(const struct proto_recon_config *cfg,
 		return NULL;
 	r->cfg = c;
 	r->src = *src;
+	r->inv_left = c.invite_max;
 	r->page = malloc(PAGE * sizeof(*r->page));
 	if (!r->page) {
 		free(r);
@@ -484,6 +500,7 @@ void proto_recon_free(struct proto_recon *r)
 	free(r->have);
 	free(r->excl);
 	free(r->need);
+	free(r->inv);
 	free(r->page);
 	free(r);
 }
@@ -517,6 +534,7 @@ static void out_free(struct out *o)
 {
 	free(o->r);
 	free(o->ids_off);
+	free(o->peer);
 	free(o->ids);
 }
 
@@ -552,10 +570,14 @@ static int out_add(struct out *o, const struct proto_recon_range *rg, const uint
 		return err;
 	if (o->cap != old_cap || !o->ids_off) {
 		size_t *q = realloc(o->ids_off, o->cap * sizeof(*q));
+		uint64_t *pc;
 
 		if (!q)
 			return -ENOMEM;
 		o->ids_off = q;
+		if (!(pc = realloc(o->peer, o->cap * sizeof(*pc))))
+			return -ENOMEM;
+		o->peer = pc;
 	}
 	if (rg->mode == PROTO_RECON_IDLIST && rg->n_ids) {
 		if ((err = proto_array_grow((void **)&o->ids, &o->cap_ids, o->n_ids + rg->n_ids,
@@ -566,6 +588,7 @@ static int out_add(struct out *o, const struct proto_recon_range *rg, const uint
 	o->r[o->n] = *rg;
 	o->r[o->n].ids = NULL;
 	o->ids_off[o->n] = o->n_ids;
+	o->peer[o->n] = PROTO_RECON_COUNT_UNKNOWN;
 	if (rg->mode == PROTO_RECON_IDLIST)
 		o->n_ids += rg->n_ids;
 	o->n++;
@@ -578,6 +601,73 @@ static bool out_all_skip(const struct out *o)
 	for (size_t i = 0; i < o->n; i++)
 		if (o->r[i].mode != PROTO_RECON_SKIP)
 			return false;
+	return true;
+}
+
+static int cmp_invite(const void *a, const void *b)
+{
+	return memcmp(((const struct invite *)a)->lo, ((const struct invite *)b)->lo, KEY_LEN);
+}
+
+/*
+ * Remember the ranges of message @o in which the peer will push what it holds: those sent
+ * as IDLIST (it pushes its items there that the list lacks) or as a FINGERPRINT of count 0
+ * (it pushes all it holds there). Past pending_max ranges the rest are not remembered, so
+ * their copies are simply not taken as asked for.
+ */
+static int note_invites(struct proto_recon *r, const struct out *o)
+{
+	int err;
+
+	for (size_t i = 0; i < o->n; i++) {
+		const struct proto_recon_range *rg = &o->r[i];
+		struct invite *v;
+
+		if (rg->mode != PROTO_RECON_IDLIST &&
+		    !(rg->mode == PROTO_RECON_FINGERPRINT && rg->count == 0))
+			continue;
+		if (r->n_inv >= r->cfg.pending_max) {
+			r->st.dropped++;
+			break;
+		}
+		if ((err = proto_array_grow((void **)&r->inv, &r->cap_inv, r->n_inv + 1,
+					    sizeof(*r->inv))) < 0)
+			return err;
+		v = &r->inv[r->n_inv++];
+		memcpy(v->lo, i ? o->r[i - 1].upper : zero_key, KEY_LEN);
+		v->hi_inf = rg->upper_inf;
+		memcpy(v->hi, rg->upper, KEY_LEN);
+		v->left = o->peer[i] < r->cfg.invite_max ? o->peer[i] : r->cfg.invite_max;
+	}
+	if (r->n_inv > 1)
+		qsort(r->inv, r->n_inv, sizeof(*r->inv), cmp_invite);
+	return 0;
+}
+
+bool proto_recon_invited(struct proto_recon *r, const uint8_t key[PROTO_RECON_KEY_LEN])
+{
+	struct invite *v;
+	size_t a = 0, b;
+
+	if (!r || !r->inv_left)
+		return false;
+	/* The last invite whose lower bound is <= @key (ranges of one message are disjoint). */
+	for (b = r->n_inv; a < b;) {
+		size_t m = a + (b - a) / 2;
+
+		if (memcmp(r->inv[m].lo, key, KEY_LEN) <= 0)
+			a = m + 1;
+		else
+			b = m;
+	}
+	if (!a)
+		return false;
+	v = &r->inv[a - 1];
+	if (!v->left || (!v->hi_inf && memcmp(key, v->hi, KEY_LEN) >= 0))
+		return false;
+	v->left--;
+	r->inv_left--;
+	r->st.invited_ids++;
 	return true;
 }
 
@@ -603,6 +693,11 @@ static int out_encode(struct proto_recon *r, struct out *o, uint8_t **out, size_
 	}
 	r->st.sent++;
 	r->st.bytes_sent += *out_len;
+	if (m.n && (err = note_invites(r, o)) < 0) {
+		free(*out);
+		*out = NULL;
+		return err;
+	}
 	return 0;
 }
 
@@ -823,6 +918,7 @@ static int out_append(struct out *o, struct out *a)
 
 		if ((err = out_add(o, &a->r[i], ids)) < 0)
 			return err;
+		o->peer[o->n - 1] = a->peer[i];
 	}
 	return 0;
 }
@@ -885,6 +981,9 @@ static int answer(struct proto_recon *r, const struct proto_recon_msg *m, struct
 			} else {
 				if ((err = answer_items(r, lo, hi, count, &a)) < 0)
 					break;
+				/* Our id list: the peer pushes at most the count it gave. */
+				if (a.n == 1 && a.r[0].mode == PROTO_RECON_IDLIST)
+					a.peer[0] = in->count;
 				if (!fits(r, out_bytes_with_all(o, &a), last))
 					goto tail;
 				err = out_append(o, &a);

@@ -86,7 +86,9 @@
 #define PROTO_RECON_FP_LEN 16
 #define PROTO_RECON_MSG_MIN 2048 /* smallest allowed cfg.msg_max */
 #define PROTO_RECON_BUCKETS_MAX 64
-#define PROTO_RECON_IDLIST_MAX 256 /* largest allowed cfg.idlist_max */
+#define PROTO_RECON_IDLIST_MAX 256	     /* largest allowed cfg.idlist_max */
+#define PROTO_RECON_INVITE_MAX_DEFAULT 16384 /* cfg.invite_max when 0 */
+#define PROTO_RECON_COUNT_UNKNOWN UINT64_MAX /* a peer count not given */
 
 /* proto_recon_receive() result when the session is complete. */
 #define PROTO_RECON_DONE 1
@@ -125,7 +127,11 @@ struct proto_recon_config {
 	size_t msg_max;	     /* reply size bound in bytes: 0 = PROTO_LINK_BIN_MAX;
 				PROTO_RECON_MSG_MIN..PROTO_LINK_BIN_MAX */
 	unsigned rounds_max; /* received messages per session: 0 = 64; >= 2 */
-	size_t pending_max;  /* undrained need ids and have ranges kept: 0 = 65536; >= 16 */
+	size_t pending_max;  /* undrained need ids and have ranges kept, and invited ranges
+				remembered: 0 = 65536; >= 16 */
+	uint64_t invite_max; /* copies the peer's pushes may bring that proto_recon_invited()
+				takes as asked for, over the whole session: 0 =
+				PROTO_RECON_INVITE_MAX_DEFAULT */
 };
 
 struct proto_recon_stats {
@@ -135,8 +141,9 @@ struct proto_recon_stats {
 	uint64_t bytes_received; /* payload bytes received */
 	uint64_t have_ids;	 /* ids handed out by proto_recon_have() so far */
 	uint64_t need_ids;	 /* ids found missing here (queued for proto_recon_need()) */
-	uint64_t dropped;	 /* need ids / have ranges dropped at pending_max (a later
-				    session finds them again) */
+	uint64_t dropped;	 /* need ids / have ranges / invited ranges dropped at
+				    pending_max (a later session finds them again) */
+	uint64_t invited_ids;	 /* copies proto_recon_invited() took as asked for */
 };
 
 struct proto_recon;
@@ -195,6 +202,20 @@ int proto_recon_have(struct proto_recon *r, uint8_t (*ids)[32], size_t cap, size
  * has (and admits whatever arrives like any report).
  */
 void proto_recon_need(struct proto_recon *r, uint8_t (*ids)[32], size_t cap, size_t *n);
+
+/*
+ * proto_recon_invited() - whether a report the peer pushed to us while this session runs,
+ * with recon key @key (created ms || id, borrowed), is one this session asked for: @key
+ * falls in a range this side's messages sent as IDLIST or as a FINGERPRINT of count 0 (the
+ * ranges where the peer pushes what it holds and the list lacks), that range has brought
+ * fewer copies than the peer's count there (when the peer gave one: we answered its
+ * FINGERPRINT with our id list), and fewer than cfg.invite_max copies came over the whole
+ * session. A true answer counts the copy against both. A peer answers a message's ranges
+ * before it sends its next message, so every copy it pushes for a round arrives while the
+ * session is still open. Anything else the peer pushes (outside those ranges, or
+ * past the counts) is unsolicited: false. NULL @r: false.
+ */
+bool proto_recon_invited(struct proto_recon *r, const uint8_t key[PROTO_RECON_KEY_LEN]);
 
 /* proto_recon_done() - true once the session is complete (not when it failed). */
 bool proto_recon_done(const struct proto_recon *r);

@@ -30,14 +30,14 @@
  * Threads: any number of threads may call store_hint_find() concurrently with one thread
  * (the store's writer, inside its write transaction, or store_open()) calling
  * store_hint_add(), store_hint_grow() and building and swapping tables. A lookup never waits
- * for an add (it reads again if an entry moved meanwhile, store/hint.c); a rwlock excludes
- * lookups only while a table or a segment is swapped in. A table that is being built
- * belongs to its builder alone. store_hint_init()/deinit() are not concurrent with anything.
+ * for an add (it reads again if an entry moved meanwhile, store/hint.c) nor for a swap: a
+ * table or segment swapped out is freed once no lookup can still be reading it, which the
+ * writer waits for (a grace period, store/hint.c). A table that is being built belongs to
+ * its builder alone. store_hint_init()/deinit() are not concurrent with anything.
  */
 #ifndef CHATHAM_STORE_HINT_H
 #define CHATHAM_STORE_HINT_H
 
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,10 +47,10 @@
 struct store_hint_table;
 
 struct store_hint {
-	pthread_rwlock_t lock;
-	struct store_hint_table *t;
-	uint64_t key; /* random; mixes ids into buckets and fingerprints */
-	int lock_ok;
+	struct store_hint_table *t; /* replaced by the writer, read atomically */
+	uint64_t key;		    /* random; mixes ids into buckets and fingerprints */
+	unsigned gen;		    /* parity: the counter new lookups announce themselves in */
+	unsigned long readers[2];   /* lookups in progress, by the parity they read */
 };
 
 /* store_hint_init() - an empty map in caller storage. Returns 0, -ENOMEM or -errno. */

@@ -198,15 +198,20 @@ struct store_voter_pair {
 };
 
 /*
- * store_voters_move() - in ONE durable write transaction, make every attributed vote of
- * each @pairs[i].from (borrowed) a vote of @pairs[i].to: where both voted on an indicator
+ * store_voters_move() - make every attributed vote of each @pairs[i].from (borrowed) a vote
+ * of @pairs[i].to, in durable write transactions of bounded size (at most 65,536 keys looked
+ * at or 1,024 entries changed each, so other writers wait at most one of them and none can
+ * fill a transaction), in passes over the indicators database until one moves nothing:
+ * where both voted on an indicator
  * the vote rule keeps one (newest created, ties to the larger report id; a revoke tombstone
  * counts), the old id's vote is deleted, the index entries of its reports name the new id,
  * and the indicator's summary is recomputed with a feed entry (@now_ms: the feed time and
  * expiry state). Records @epoch as the roster epoch whose successors are applied
- * (store_voters_epoch()). Scans the whole indicators database: run it in a worker, at a
- * roster change. *@n_moved (may be NULL) = votes moved. Idempotent. Returns 0, -EINVAL,
- * -ENOMEM, STORE_E_CORRUPT, or an LMDB error.
+ * (store_voters_epoch()) after the last pass. Scans the whole indicators database at least
+ * twice: run it in a worker, at a roster change. *@n_moved (may be NULL) = votes moved.
+ * Idempotent: interrupted (an error, a crash), it is run again from the start, and what the
+ * committed steps moved is not found again. Returns 0, -EINVAL, -ENOMEM, STORE_E_CORRUPT, or
+ * an LMDB error.
  */
 int store_voters_move(struct store *s, const struct store_voter_pair *pairs, size_t n_pairs,
 		      uint64_t epoch, uint64_t now_ms, size_t *n_moved);

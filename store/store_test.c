@@ -59,6 +59,14 @@ int store_debug_report_key(struct store *s, const uint8_t rid[32], uint8_t key[4
 	return rc;
 }
 
+uint64_t store_debug_last_txn(struct store *s)
+{
+	MDB_envinfo info;
+
+	mdb_env_info(s->m.env, &info);
+	return info.me_last_txnid;
+}
+
 size_t store_debug_hint_bytes(struct store *s)
 {
 	return store_hint_bytes(&s->hint);

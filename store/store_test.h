@@ -62,6 +62,9 @@ int store_debug_put(struct store *s, const char *db, const void *key, size_t kle
 /* store_debug_report_key() - the 40-byte key of report @rid's record (store/store.h). */
 int store_debug_report_key(struct store *s, const uint8_t rid[32], uint8_t key[40]);
 
+/* store_debug_last_txn() - the id of the main environment's last committed transaction. */
+uint64_t store_debug_last_txn(struct store *s);
+
 /* store_debug_hint_bytes() - memory held by the in-memory id map (store/hint.h). */
 size_t store_debug_hint_bytes(struct store *s);
 

@@ -6,6 +6,15 @@
  * ties to the larger report id, revoke tombstones included), the index entries are
  * re-keyed to the successor so store_verify() recomputes the same votes, and each changed
  * indicator's summary is recomputed with a feed entry, so the export sees the new count.
+ *
+ * The pass runs in steps, one write transaction each, of at most STEP_KEYS keys looked at
+ * or STEP_HITS entries changed, ending at an indicator boundary: a member with a long
+ * history (a million votes) made one transaction dirty most of the database, hold the
+ * writer for the whole pass (every commit of the node waited) and could fail with
+ * STORE_E_TXN_FULL, every time it was retried. Steps are safe because a step changes only
+ * entries of retired ids, which later steps no longer see; a report stored meanwhile under a
+ * retired id (by an admission job that still had the older roster) can land behind the
+ * scan, so passes repeat until one moves nothing, and only then is the epoch recorded.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,6 +31,9 @@ struct hit {
 	bool vote; /* a vote entry (else a report-index entry) */
 };
 
+#define STEP_KEYS 65536
+#define STEP_HITS 1024
+
 struct move_ctx {
 	struct store *s;
 	const struct store_voter_pair *pairs;
@@ -29,7 +41,14 @@ struct move_ctx {
 	uint64_t epoch, now;
 	struct hit *hits;
 	size_t n_hits, cap;
-	size_t moved;
+	size_t moved; /* this step's */
+	/*
+	 * Where the step starts (start_len 0: at the first key) and where the next one does:
+	 * kept apart because store_mdb_write() runs a step again after growing the map.
+	 */
+	uint8_t start[VOTE_KEY_LEN], next[VOTE_KEY_LEN];
+	size_t start_len, next_len;
+	bool end; /* the step's scan reached the end of the database */
 };
 
 static int pair_of(const struct move_ctx *mc, const uint8_t voter[32])
@@ -60,9 +79,16 @@ static int add_hit(struct move_ctx *mc, const MDB_val *k, size_t pair, bool vote
 	return 0;
 }
 
+/*
+ * This step's hits, from mc->start on, until the end of the database or the first indicator
+ * boundary after STEP_KEYS keys or STEP_HITS hits (mc->next then names that boundary).
+ */
 static int find(MDB_txn *txn, struct move_ctx *mc)
 {
 	struct store_codec_rmeta m;
+	uint8_t ind[32];
+	bool have_ind = false;
+	size_t seen = 0;
 	MDB_cursor *c;
 	MDB_val k, d;
 	int rc, p, err = 0;
@@ -70,10 +96,25 @@ static int find(MDB_txn *txn, struct move_ctx *mc)
 	mc->n_hits = 0;
 	if ((rc = mdb_cursor_open(txn, mc->s->indicators, &c)) != 0)
 		return store_mdb_err(rc);
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
+	k = mval(mc->start, mc->start_len);
+	for (rc = mdb_cursor_get(c, &k, &d, mc->start_len ? MDB_SET_RANGE : MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
 		const uint8_t *key = k.mv_data;
 
+		if (k.mv_size < 32 || k.mv_size > VOTE_KEY_LEN) {
+			err = STORE_E_CORRUPT;
+			break;
+		}
+		if (!have_ind || memcmp(ind, key, 32)) {
+			if (have_ind && (seen >= STEP_KEYS || mc->n_hits >= STEP_HITS)) {
+				memcpy(mc->next, key, k.mv_size);
+				mc->next_len = k.mv_size;
+				break;
+			}
+			memcpy(ind, key, 32);
+			have_ind = true;
+		}
+		seen++;
 		if (k.mv_size == VOTE_KEY_LEN && key[32] == TAG_VOTE &&
 		    key[33] == PROTO_PROV_ATTRIBUTED && (p = pair_of(mc, key + 34)) >= 0) {
 			if ((err = add_hit(mc, &k, (size_t)p, true)))
@@ -89,7 +130,8 @@ static int find(MDB_txn *txn, struct move_ctx *mc)
 	mdb_cursor_close(c);
 	if (err)
 		return err;
-	return rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc);
+	mc->end = rc == MDB_NOTFOUND;
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc);
 }
 
 /* Re-key one report-index entry to the successor. */
@@ -145,11 +187,10 @@ static int move_vote(MDB_txn *txn, struct move_ctx *mc, const struct hit *h, uin
 				     feed_seq, mc->now);
 }
 
-static int move_body(MDB_txn *txn, void *arg)
+/* One step of a pass (find()), in one write transaction. */
+static int step_body(MDB_txn *txn, void *arg)
 {
 	struct move_ctx *mc = arg;
-	uint8_t eb[8];
-	MDB_val k = mval("voters_epoch", 12), d = mval(eb, 8);
 	uint64_t feed_seq;
 	int rc;
 
@@ -162,6 +203,15 @@ static int move_body(MDB_txn *txn, void *arg)
 		if (rc)
 			return rc;
 	}
+	return 0;
+}
+
+static int epoch_body(MDB_txn *txn, void *arg)
+{
+	struct move_ctx *mc = arg;
+	uint8_t eb[8];
+	MDB_val k = mval("voters_epoch", 12), d = mval(eb, 8);
+
 	store_be64_put(eb, mc->epoch);
 	return store_mdb_err(mdb_put(txn, mc->s->meta, &k, &d, 0));
 }
@@ -171,14 +221,29 @@ int store_voters_move(struct store *s, const struct store_voter_pair *pairs, siz
 {
 	struct move_ctx mc = {
 		.s = s, .pairs = pairs, .n_pairs = n_pairs, .epoch = epoch, .now = now_ms};
+	size_t moved = 0, pass_moved;
 	int rc;
 
 	if (!s || (n_pairs && !pairs))
 		return -EINVAL;
-	rc = store_mdb_write(&s->m, move_body, &mc);
+	do {
+		pass_moved = 0;
+		mc.start_len = 0;
+		do {
+			rc = store_mdb_write(&s->m, step_body, &mc);
+			if (rc)
+				goto out;
+			pass_moved += mc.moved;
+			memcpy(mc.start, mc.next, mc.next_len);
+			mc.start_len = mc.next_len;
+		} while (!mc.end);
+		moved += pass_moved;
+	} while (pass_moved);
+	rc = store_mdb_write(&s->m, epoch_body, &mc);
+out:
 	free(mc.hits);
 	if (n_moved)
-		*n_moved = rc ? 0 : mc.moved;
+		*n_moved = rc ? 0 : moved;
 	return rc;
 }
 

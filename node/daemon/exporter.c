@@ -491,6 +491,191 @@ int node_exporter_feed_document(const struct node_snap *snap, struct store *s,
 	return 0;
 }
 
+/*
+ * The document's text, written here rather than by json_dumps(): with JSON_ENSURE_ASCII
+ * jansson decodes every byte through its UTF-8 iterator and grows its buffer from 16 bytes
+ * by doubling, and that was 8 % of the daemons' CPU in a burst, where every node writes a
+ * document per report (perf, issue 17). The bytes are the same as json_dumps() with
+ * JSON_COMPACT | JSON_ENSURE_ASCII (keys in insertion order, \uXXXX in upper case,
+ * surrogate pairs above the BMP); test_node_exporter compares the two.
+ */
+/* The growable text of node_exporter_text(). */
+struct text {
+	char *p;
+	size_t n, cap;
+	int err;
+};
+
+static void put(struct text *t, const char *s, size_t n)
+{
+	if (t->err)
+		return;
+	if (t->n + n > t->cap) {
+		size_t cap = t->cap ? t->cap : 1024;
+		char *p;
+
+		while (cap < t->n + n)
+			cap *= 2;
+		if (!(p = realloc(t->p, cap))) {
+			t->err = -ENOMEM;
+			return;
+		}
+		t->p = p;
+		t->cap = cap;
+	}
+	memcpy(t->p + t->n, s, n);
+	t->n += n;
+}
+
+/* One UTF-8 sequence at @s (@len bytes left): its length and *@cp, or 0 if invalid. */
+static size_t utf8_one(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
+	uint32_t v;
+
+	if (!n || n > len || s[0] > 0xf4)
+		return 0;
+	v = s[0] & (0x7f >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 2 && v < 0x80) || (n == 3 && v < 0x800) || (n == 4 && v < 0x10000) ||
+	    v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return n;
+}
+
+/* A JSON string the way jansson writes it with JSON_ENSURE_ASCII. */
+static void put_string(struct text *t, const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t run = 0;
+
+	put(t, "\"", 1);
+	for (size_t i = 0; i < len;) {
+		char esc[16];
+		const char *e = esc;
+		size_t k = 1;
+		uint32_t cp = s[i];
+
+		if (cp >= 0x20 && cp < 0x80 && cp != '"' && cp != '\\') {
+			i++;
+			run++;
+			continue;
+		}
+		put(t, (const char *)s + i - run, run);
+		run = 0;
+		if (cp >= 0x80 && !(k = utf8_one(s + i, len - i, &cp))) {
+			t->err = -EINVAL;
+			return;
+		}
+		switch (cp) {
+		case '"':
+			e = "\\\"";
+			break;
+		case '\\':
+			e = "\\\\";
+			break;
+		case '\b':
+			e = "\\b";
+			break;
+		case '\f':
+			e = "\\f";
+			break;
+		case '\n':
+			e = "\\n";
+			break;
+		case '\r':
+			e = "\\r";
+			break;
+		case '\t':
+			e = "\\t";
+			break;
+		default:
+			if (cp < 0x10000)
+				snprintf(esc, sizeof(esc), "\\u%04X", (unsigned)cp);
+			else
+				snprintf(esc, sizeof(esc), "\\u%04X\\u%04X",
+					 (unsigned)(0xd800 | ((cp - 0x10000) >> 10)),
+					 (unsigned)(0xdc00 | ((cp - 0x10000) & 0x3ff)));
+		}
+		put(t, e, strlen(e));
+		i += k;
+	}
+	put(t, (const char *)s + len - run, run);
+	put(t, "\"", 1);
+}
+
+static void put_value(struct text *t, const json_t *j)
+{
+	char num[32];
+	size_t i = 0;
+	const char *key;
+	json_t *v;
+
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		put(t, "{", 1);
+		json_object_foreach((json_t *)j, key, v)
+		{
+			if (i++)
+				put(t, ",", 1);
+			put_string(t, key, strlen(key));
+			put(t, ":", 1);
+			put_value(t, v);
+		}
+		put(t, "}", 1);
+		break;
+	case JSON_ARRAY:
+		put(t, "[", 1);
+		json_array_foreach(j, i, v)
+		{
+			if (i)
+				put(t, ",", 1);
+			put_value(t, v);
+		}
+		put(t, "]", 1);
+		break;
+	case JSON_STRING:
+		put_string(t, json_string_value(j), json_string_length(j));
+		break;
+	case JSON_INTEGER:
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(j));
+		put(t, num, strlen(num));
+		break;
+	case JSON_TRUE:
+		put(t, "true", 4);
+		break;
+	case JSON_FALSE:
+		put(t, "false", 5);
+		break;
+	case JSON_NULL:
+		put(t, "null", 4);
+		break;
+	default:
+		t->err = -EINVAL; /* no reals in a document */
+	}
+}
+
+int node_exporter_text(const json_t *doc, char **out, size_t *len)
+{
+	struct text t = {0};
+
+	*out = NULL;
+	*len = 0;
+	put_value(&t, doc);
+	if (t.err) {
+		free(t.p);
+		return t.err;
+	}
+	*out = t.p;
+	*len = t.n;
+	return 0;
+}
+
 struct render_ctx {
 	const struct node_snap *snap;
 	struct policy_view *view;
@@ -510,12 +695,11 @@ static int render(void *ctx, struct store *s, struct store_read *rd,
 					POLICY_PATH_SIEM_EXPORT, rc->view, &j);
 	if (r < 0 || !j)
 		return r;
-	text = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
+	r = node_exporter_text(j, &text, len);
 	json_decref(j);
-	if (!text)
-		return -ENOMEM;
+	if (r < 0)
+		return r;
 	*doc = (uint8_t *)text;
-	*len = strlen(text);
 	return 0;
 }
 

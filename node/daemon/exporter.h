@@ -114,6 +114,14 @@ json_t *node_exporter_document(const struct policy_view *v, const uint8_t ind_id
 			       uint64_t time_ms);
 
 /*
+ * node_exporter_text() - @doc as compact JSON, byte for byte what json_dumps() writes with
+ * JSON_COMPACT | JSON_ENSURE_ASCII, without a terminating NUL. On 0, *@out (@len bytes) is
+ * the caller's to free(). -ENOMEM, or -EINVAL for a value a document never holds (a real
+ * number, a string that is not UTF-8). Pure; any thread.
+ */
+int node_exporter_text(const json_t *doc, char **out, size_t *len);
+
+/*
  * node_exporter_view() - build the stripped view of indicator @ind_id as of read snapshot
  * @rd for egress @path (POLICY_PATH_SIEM_EXPORT or POLICY_PATH_LOCAL_OUTPUT) under @snap.
  * @v is caller storage (heap: it is large); *@sum receives the summary.

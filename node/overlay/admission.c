@@ -76,7 +76,14 @@ static size_t rate_limit(struct job *j, struct store_item *si, const struct prot
 		bool anon = r->prov == PROTO_PROV_ANONYMOUS;
 		int rc = 1;
 
-		if (!present || !present[m])
+		/*
+		 * A catch-up copy this node asked for is exempt: the member serving a history
+		 * (of its own reports, often) must not be refused and charged for it. What it
+		 * may bring is bounded by the session's window and counts (catchup.c).
+		 */
+		if (it->asked)
+			rc = 1;
+		else if (!present || !present[m])
 			rc = !ids || !present
 				     ? -ENOMEM
 				     : policy_rate_take(anon ? d->rate_anon : d->rate_signed,
@@ -417,8 +424,8 @@ static int start_job(struct node_dissem *d)
 }
 
 /* Queue a received report (bytes copied) for admission; @l, @dl the link it came on. */
-int node_admission_add(struct node_dissem *d, struct dlink *dl, const uint8_t *bytes, size_t len,
-		       const uint8_t id[32], uint8_t path, uint64_t created_ms)
+static int add_pending(struct node_dissem *d, struct dlink *dl, const uint8_t *bytes, size_t len,
+		       const uint8_t id[32], uint8_t path, uint64_t created_ms, bool asked)
 {
 	struct inb *it;
 
@@ -437,6 +444,7 @@ int node_admission_add(struct node_dissem *d, struct dlink *dl, const uint8_t *b
 	it->len = len;
 	memcpy(it->id, id, 32);
 	it->path = path;
+	it->asked = asked;
 	it->created_ms = created_ms;
 	memcpy(it->peer, dl->member_id, 32);
 	it->link = (uint32_t)(dl - d->links);
@@ -444,4 +452,16 @@ int node_admission_add(struct node_dissem *d, struct dlink *dl, const uint8_t *b
 	d->n_pend++;
 	node_admission_kick(d);
 	return 0;
+}
+
+int node_admission_add(struct node_dissem *d, struct dlink *dl, const uint8_t *bytes, size_t len,
+		       const uint8_t id[32], uint8_t path, uint64_t created_ms)
+{
+	return add_pending(d, dl, bytes, len, id, path, created_ms, false);
+}
+
+int node_admission_add_catchup(struct node_dissem *d, struct dlink *dl, const uint8_t *bytes,
+			       size_t len, const uint8_t id[32], uint64_t created_ms, bool asked)
+{
+	return add_pending(d, dl, bytes, len, id, IN_CATCHUP, created_ms, asked);
 }

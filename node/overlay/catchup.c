@@ -21,6 +21,18 @@
 
 static void start_recon(struct node_dissem *d, struct dlink *dl);
 
+/*
+ * Every session pushes at most NODE_DISSEM_CATCHUP_PUSH_MAX of its "have" reports, and takes
+ * as many copies pushed to it as asked for (proto_recon_invited()): catch-up comes in
+ * windows. A node that received new copies from a link reconciles with it again once they
+ * are stored (node_catchup_start_wanted()), so a large difference is caught up window by
+ * window, never faster than this node admits it, and nothing is dropped at its admission
+ * queue and sent again.
+ */
+static const struct proto_recon_config session_cfg = {
+	.invite_max = NODE_DISSEM_CATCHUP_PUSH_MAX,
+};
+
 static uint64_t xrand(struct node_dissem *d)
 {
 	uint64_t z = (d->rnd += 0x9e3779b97f4a7c15ull);
@@ -174,14 +186,66 @@ static void send_recon(struct node_dissem *d, struct dlink *dl, uint8_t *payload
 	free(payload);
 }
 
-/* Push the session's "have" reports and FETCH its "need" ids. */
+static int cmp_id(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+/*
+ * Remember ids FETCHed from @dl until answered, so that exactly their answers count as
+ * asked for. Past NODE_DISSEM_PENDING_MAX outstanding ids the rest are fetched all the same
+ * but not remembered (their answers are then admitted like gossip).
+ */
+static void note_fetched(struct dlink *dl, const uint8_t (*ids)[32], size_t n)
+{
+	size_t out = 0;
+
+	if (dl->n_fetched + n > NODE_DISSEM_PENDING_MAX ||
+	    proto_array_grow((void **)&dl->fetched, &dl->cap_fetched, dl->n_fetched + n,
+			     sizeof(*dl->fetched)))
+		return;
+	memcpy(dl->fetched[dl->n_fetched], ids, n * 32);
+	dl->n_fetched += n;
+	qsort(dl->fetched, dl->n_fetched, 32, cmp_id);
+	for (size_t i = 0; i < dl->n_fetched; i++)
+		if (!out || memcmp(dl->fetched[out - 1], dl->fetched[i], 32) != 0)
+			memmove(dl->fetched[out++], dl->fetched[i], 32);
+	dl->n_fetched = out;
+}
+
+/* Whether @id was FETCHed from @dl and not answered yet; forgets it. */
+static bool take_fetched(struct dlink *dl, const uint8_t id[32])
+{
+	uint8_t(*hit)[32] =
+		dl->n_fetched ? bsearch(id, dl->fetched, dl->n_fetched, 32, cmp_id) : NULL;
+
+	if (!hit)
+		return false;
+	memmove(hit, hit + 1, (size_t)(dl->fetched + dl->n_fetched - (hit + 1)) * 32);
+	dl->n_fetched--;
+	return true;
+}
+
+/*
+ * Push the session's "have" reports, at most NODE_DISSEM_CATCHUP_PUSH_MAX over the session
+ * (the rest is left to the next session), and FETCH its "need" ids.
+ */
 static void drain_session(struct node_dissem *d, struct dlink *dl, struct proto_recon *r)
 {
 	static uint8_t ids[PROTO_LINK_IDS_MAX][32];
+	struct proto_recon_stats st;
 	size_t n;
 
 	for (;;) {
-		if (proto_recon_have(r, ids, PROTO_LINK_IDS_MAX, &n) || !n)
+		size_t room;
+
+		proto_recon_get_stats(r, &st);
+		if (st.have_ids >= NODE_DISSEM_CATCHUP_PUSH_MAX)
+			break;
+		room = NODE_DISSEM_CATCHUP_PUSH_MAX - st.have_ids;
+		if (room > PROTO_LINK_IDS_MAX)
+			room = PROTO_LINK_IDS_MAX;
+		if (proto_recon_have(r, ids, room, &n) || !n)
 			break;
 		for (size_t i = 0; i < n; i++)
 			node_dissem_enqueue(d, dl, Q_CATCHUP, ids[i], NULL, 0);
@@ -207,7 +271,7 @@ static void drain_session(struct node_dissem *d, struct dlink *dl, struct proto_
 		if (!n)
 			continue;
 		d->c.fetch_sent++;
-		dl->fetch_wait += n;
+		note_fetched(dl, (const uint8_t(*)[32])ids, n);
 		dl->fetch_deadline = uv_now(d->loop) + NODE_DISSEM_CATCHUP_WINDOW_MS;
 		/* FETCH bytes count as catch-up traffic. */
 		d->c.recon_bytes_sent += node_dissem_enqueue_ids(d, dl, PROTO_LINK_FETCH,
@@ -233,7 +297,7 @@ static bool catching_up(struct node_dissem *d)
 			continue;
 		if (dl->ri || dl->rr)
 			return true;
-		if (dl->fetch_wait && now < dl->fetch_deadline)
+		if (dl->n_fetched && now < dl->fetch_deadline)
 			return true;
 	}
 	return false;
@@ -269,7 +333,12 @@ void node_catchup_start_wanted(struct node_dissem *d)
 	}
 	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX && !d->stopping; i++) {
 		struct dlink *dl = &d->links[i];
-		if (!dl->l || !dl->recon_wanted)
+		if (!dl->l)
+			continue;
+		/* Its last session brought new copies: there may be more (a window's worth). */
+		if (dl->catchup_more && !dl->ri && !dl->rr)
+			dl->recon_wanted = true;
+		if (!dl->recon_wanted)
 			continue;
 		if (catching_up(d))
 			return;
@@ -286,8 +355,9 @@ static void start_recon(struct node_dissem *d, struct dlink *dl)
 
 	if (dl->ri && uv_now(d->loop) < dl->catchup_until)
 		return; /* a session is still running */
+	dl->catchup_more = false;
 	proto_recon_free(dl->ri);
-	dl->ri = proto_recon_new(NULL, &d->src);
+	dl->ri = proto_recon_new(&session_cfg, &d->src);
 	if (!dl->ri)
 		return;
 	d->c.sessions++;
@@ -372,6 +442,19 @@ static void recon_message(struct node_dissem *d, struct dlink *dl, const uint8_t
 		return;
 	}
 	fresh = !*sp;
+	if (fresh && role == 0 && dl->ri) {
+		/*
+		 * Both ends opened a session with each other, and each would answer the other's
+		 * only after its own ended (answer_waits()): both stall until they time out, which
+		 * a joining node's sessions, one per window, met every recon_interval_s. One of
+		 * the two goes, the same one at both ends: the session the member with the
+		 * larger id opened.
+		 */
+		if (memcmp(d->snap->pcfg.own_id, dl->member_id, 32) < 0)
+			return; /* ours goes on; the peer drops its own */
+		proto_recon_free(dl->ri);
+		dl->ri = NULL;
+	}
 	if (fresh && answer_waits(d)) {
 		/*
 		 * A session the peer opened while this node is still storing what another
@@ -391,7 +474,7 @@ static void recon_message(struct node_dissem *d, struct dlink *dl, const uint8_t
 	if (fresh) {
 		if (role == 0 && node_dissem_charge_link(d, dl, CHARGE_SESSION))
 			return;
-		*sp = proto_recon_new(NULL, &d->src);
+		*sp = proto_recon_new(&session_cfg, &d->src);
 		if (!*sp)
 			return;
 		d->c.sessions++;
@@ -408,7 +491,7 @@ static void recon_message(struct node_dissem *d, struct dlink *dl, const uint8_t
 		if (node_dissem_charge_link(d, dl, CHARGE_FAILED) ||
 		    node_dissem_charge_link(d, dl, CHARGE_SESSION))
 			return;
-		*sp = proto_recon_new(NULL, &d->src);
+		*sp = proto_recon_new(&session_cfg, &d->src);
 		if (!*sp)
 			return;
 		d->c.sessions++;
@@ -435,23 +518,36 @@ static void recon_message(struct node_dissem *d, struct dlink *dl, const uint8_t
 /*
  * A catch-up copy (a session's "have" item, or the answer to our FETCH): stored, never
  * handed to the engine, so it can neither prune a tree link nor be gossiped on.
+ *
+ * Asked for or not: a copy in a range this node's session on the link invited the peer to
+ * push in (proto_recon_invited(), within the counts the peer gave and the session's window),
+ * or one of the ids this node FETCHed from it, is exempt from the per-member rate limit
+ * (admission.c): a member that holds a large history must not be refused, and charged, for
+ * serving it. Anything else sent as CATCHUP is unsolicited and admitted like gossip, so
+ * CATCHUP is no way around a member's limit.
  */
 void node_catchup_on_copy(struct node_dissem *d, struct dlink *dl, const uint8_t *p, size_t len)
 {
-	uint8_t id[32];
+	uint8_t id[32], key[STORE_RECON_KEY_LEN];
+	uint64_t created;
+	bool asked;
 
 	d->c.pushes_received++; /* payload copies, gossip and catch-up alike */
 	dl->received++;
-	if (dl->fetch_wait)
-		dl->fetch_wait--;
 	proto_report_id(p, len, id);
+	created = node_dissem_created_of(d, p, len);
+	store_recon_key(key, created, id);
+	asked = take_fetched(dl, id) || proto_recon_invited(dl->ri, key) ||
+		proto_recon_invited(dl->rr, key);
 	if (proto_gossip_seen(d->g, id)) {
 		d->c.duplicates++;
 		return;
 	}
 	d->c.catchup_received++;
+	d->c.catchup_asked += asked;
+	dl->catchup_more |= asked;
 	dl->catchup_until = uv_now(d->loop) + NODE_DISSEM_CATCHUP_WINDOW_MS;
-	node_admission_add(d, dl, p, len, id, IN_CATCHUP, node_dissem_created_of(d, p, len));
+	node_admission_add_catchup(d, dl, p, len, id, created, asked);
 }
 
 void node_catchup_source_init(struct node_dissem *d)
@@ -481,9 +577,11 @@ void node_catchup_periodic(struct node_dissem *d, uint64_t now)
 		else if (n)
 			d->c.recon_skipped_lag++;
 	}
-	/* Sessions stuck for a whole window (a silent peer) are given up. */
+	/* Sessions stuck for a whole window (a silent peer) are given up, unanswered FETCHes too. */
 	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++) {
 		struct dlink *dl = &d->links[i];
+		if (dl->l && dl->n_fetched && now >= dl->fetch_deadline)
+			dl->n_fetched = 0;
 		if (dl->l && (dl->ri || dl->rr) && now >= dl->catchup_until) {
 			d->c.failed++;
 			proto_recon_free(dl->ri);

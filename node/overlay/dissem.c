@@ -142,12 +142,55 @@ static int load_report_msg(struct node_dissem *d, const uint8_t id[32], enum pro
 	return rc;
 }
 
-/* Send what the link's queue has room for; stops early if the link goes down. */
+/*
+ * Sends cost a store read, an encoding and an encryption each (10-15 us on this machine): a
+ * GRAFT for a thousand ids, an admitted batch forwarded on several eager links or a drained
+ * link refilled to its bound made one loop iteration work 20-50 ms on the 16-node burst
+ * (docs/PERFORMANCE.md). So sends stop once NODE_DISSEM_FLUSH_SLICE_US of loop time went to
+ * them in this iteration (uv_now() unchanged; the idle handle's slice starts afresh); what
+ * is left stays queued in order and the idle handle resumes the links in the next
+ * iterations, so links and clients are served in between. Without the handle (not
+ * attached) nothing is budgeted.
+ */
+static bool flush_budget_spent(struct node_dissem *d, uint64_t t0)
+{
+	d->flush_ns += uv_hrtime() - t0;
+	return d->flush_open && d->flush_ns >= NODE_DISSEM_FLUSH_SLICE_US * 1000ull;
+}
+
+static void flush_budget_begin(struct node_dissem *d)
+{
+	if (uv_now(d->loop) != d->flush_ms) {
+		d->flush_ms = uv_now(d->loop);
+		d->flush_ns = 0;
+	}
+}
+
+static void on_flush_idle(uv_idle_t *h);
+
+static void flush_resume_later(struct node_dissem *d)
+{
+	if (!d->flush_open || d->stopping || uv_is_active((uv_handle_t *)&d->flush_idle))
+		return;
+	d->c.sends_resumed++;
+	uv_idle_start(&d->flush_idle, on_flush_idle);
+}
+
+/*
+ * Send what the link's queue has room for, within the iteration's budget; stops early if
+ * the link goes down.
+ */
 static void flush(struct node_dissem *d, struct dlink *dl)
 {
 	struct node_link *l = dl->l;
 
+	flush_budget_begin(d);
+	if (dl->qh && d->flush_open && d->flush_ns >= NODE_DISSEM_FLUSH_SLICE_US * 1000ull) {
+		flush_resume_later(d);
+		return;
+	}
 	while (dl->l == l && dl->qh) {
+		uint64_t t0 = uv_hrtime();
 		struct qent *e = dl->qh;
 		uint8_t *msg = e->msg;
 		size_t len = e->len;
@@ -190,6 +233,32 @@ static void flush(struct node_dissem *d, struct dlink *dl)
 			free(msg);
 		qent_free(e);
 		/* A failed send closed the link; down() already cleared the slot. */
+		if (flush_budget_spent(d, t0) && dl->l == l && dl->qh) {
+			flush_resume_later(d);
+			return;
+		}
+	}
+}
+
+/* The next iteration's slice: resume every link with a queue, round robin. */
+static void on_flush_idle(uv_idle_t *h)
+{
+	struct node_dissem *d = h->data;
+
+	uv_idle_stop(h);
+	d->flush_ms = uv_now(d->loop);
+	d->flush_ns = 0;
+	for (size_t k = 0; k < NODE_DISSEM_LINKS_MAX && !d->stopping; k++) {
+		struct dlink *dl = &d->links[(d->flush_next + k) % NODE_DISSEM_LINKS_MAX];
+
+		if (!dl->l || !dl->qh)
+			continue;
+		flush(d, dl);
+		if (uv_is_active((uv_handle_t *)h)) {
+			/* Out of budget again: this link first next time. */
+			d->flush_next = (size_t)(dl - d->links);
+			return;
+		}
 	}
 }
 
@@ -377,6 +446,7 @@ static void cb_down(void *ctx, struct node_link *l, int member, enum node_link_r
 	proto_recon_free(dl->ri);
 	proto_recon_free(dl->rr);
 	free(dl->deferred);
+	free(dl->fetched);
 	node_roster_gossip_drop_parts(d, dl);
 	node_sealed_on_down(d, dl);
 	queue_clear(dl);
@@ -702,6 +772,9 @@ int node_dissem_attach(struct node_dissem *d, struct node_overlay *ov)
 		return rc;
 	d->timer.data = d;
 	d->timer_open = true;
+	uv_idle_init(d->loop, &d->flush_idle); /* cannot fail on an initialised loop */
+	d->flush_idle.data = d;
+	d->flush_open = true;
 	d->ov = ov;
 	d->next_periodic = uv_now(d->loop) + PERIODIC_MS;
 	d->next_recon = uv_now(d->loop) + d->cfg.recon_interval_ms;
@@ -821,6 +894,7 @@ static void free_all(struct node_dissem *d)
 		proto_recon_free(d->links[i].ri);
 		proto_recon_free(d->links[i].rr);
 		free(d->links[i].deferred);
+		free(d->links[i].fetched);
 		proto_parts_reset(&d->links[i].parts);
 		queue_clear(&d->links[i]);
 	}
@@ -846,7 +920,7 @@ void node_dissem_maybe_finish_stop(struct node_dissem *d)
 	void (*done)(void *) = d->done;
 	void *arg = d->done_arg;
 
-	if (d->timer_open || d->jobs_running || d->abuse_saving)
+	if (d->timer_open || d->flush_open || d->jobs_running || d->abuse_saving)
 		return;
 	free_all(d);
 	if (done)
@@ -858,6 +932,14 @@ static void on_timer_closed(uv_handle_t *h)
 	struct node_dissem *d = h->data;
 
 	d->timer_open = false;
+	node_dissem_maybe_finish_stop(d);
+}
+
+static void on_flush_idle_closed(uv_handle_t *h)
+{
+	struct node_dissem *d = h->data;
+
+	d->flush_open = false;
 	node_dissem_maybe_finish_stop(d);
 }
 
@@ -877,6 +959,8 @@ void node_dissem_stop(struct node_dissem *d, void (*done)(void *arg), void *arg)
 	d->done = done;
 	d->done_arg = arg;
 	node_abuse_flush(d); /* offences not yet stored; maybe_finish_stop() waits for it */
+	if (d->flush_open)
+		uv_close((uv_handle_t *)&d->flush_idle, on_flush_idle_closed);
 	if (d->timer_open) {
 		uv_close((uv_handle_t *)&d->timer, on_timer_closed);
 		return;

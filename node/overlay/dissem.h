@@ -21,6 +21,11 @@
  *              opening message is answered) only once what the previous one found is
  *              stored and every FETCH answered, so a node that returns with several links
  *              fetches each missed report once. A session quiet for a whole window fails.
+ *              A session pushes at most NODE_DISSEM_CATCHUP_PUSH_MAX "have" reports; a
+ *              node that received copies it asked for from a link reconciles with it again
+ *              once they are stored, so a large difference comes window by window. Copies
+ *              a session or FETCH asked for are exempt from the per-member rate limit;
+ *              unsolicited CATCHUP copies are admitted like gossip (catchup.c).
  *   stem       network-level origin hiding for anonymous reports (DESIGN.md §4,
  *              Dandelion++), routed by one proto_stem router (proto/stem.h; same link
  *              handles as the engine): a locally published anonymous CLEAR/GREEN report is
@@ -68,7 +73,9 @@
  * per-link backlog (PUSH entries hold only the report id; the bytes are loaded when sent)
  * flushed by the overlay's drained() callback, so a burst never overflows a link's queue
  * (which would close it). A backlog over NODE_DISSEM_BACKLOG_MAX entries drops new PUSH
- * entries (counted; reconciliation repairs them).
+ * entries (counted; reconciliation repairs them). Sends take at most
+ * NODE_DISSEM_FLUSH_SLICE_US of loop time per loop iteration (once attached); the backlogs
+ * are resumed in order in the next iterations.
  *
  * Threads: everything on the loop thread except the admission+commit jobs, which read only
  * their own batch, the store and a referenced snapshot.
@@ -99,6 +106,11 @@
 #define NODE_DISSEM_BATCH_MAX 1024
 /* Admission+commit jobs in parallel. */
 #define NODE_DISSEM_JOBS_MAX 2
+/*
+ * Loop time (microseconds) that link sends may take per loop iteration; the send that
+ * crosses it is the last, the rest of the queues is resumed in the next iteration.
+ */
+#define NODE_DISSEM_FLUSH_SLICE_US 2000
 /* See "catch-up" above. */
 #define NODE_DISSEM_CATCHUP_WINDOW_MS 10000
 /* Bytes of rosters arriving in ROSTER_PART messages held at once, over all links. */
@@ -109,8 +121,16 @@
 #define NODE_DISSEM_ROSTER_LOOKUP_MAX 4096
 /* Stem: reports in their stem here at once (docs/PERFORMANCE.md). */
 #define NODE_DISSEM_STEM_REPORTS_MAX 65536
-/* Received reports awaiting admission; more are dropped (counted). */
-#define NODE_DISSEM_PENDING_MAX 262144
+/*
+ * Catch-up copies one session pushes at most, and takes as asked for (node/overlay/catchup.c):
+ * the window a joining node catches up in.
+ */
+#define NODE_DISSEM_CATCHUP_PUSH_MAX 16384
+/*
+ * Received reports awaiting admission; more are dropped (counted). Catch-up fills at most
+ * one window of it at a time (NODE_DISSEM_CATCHUP_PUSH_MAX, sessions run one at a time).
+ */
+#define NODE_DISSEM_PENDING_MAX 65536
 
 struct node_dissem_config {
 	uint32_t ihave_flush_ms;    /* proto_gossip ihave_flush_ms (0: engine default) */
@@ -307,7 +327,8 @@ void node_dissem_stop(struct node_dissem *d, void (*done)(void *arg), void *arg)
  * "rejected": {reason: n}, "links": [{"link", "mode", "received", "rejected", "backlog"}],
  * "recon": {"sessions", "completed", "failed", "bytes_sent", "bytes_received",
  * "fetch_sent", "fetch_ids_received", "pushed" (catch-up copies sent), "fetched_ids", "work"
- * (catch-up work peers caused, in store keys: NODE_DISSEM_PUSH_KEYS per report pushed)}
+ * (catch-up work peers caused, in store keys: NODE_DISSEM_PUSH_KEYS per report pushed),
+ * "asked" (new catch-up copies received that a session or FETCH of ours asked for)}
  * (bytes: RECON messages both ways plus FETCH sent), "direct": {"sent", "received", "acked", "ack_sent"},
  * "stem": {"originated", "received", "forwarded", "fluffed", "embargo_expired",
  * "embargoed"}, "roster": {"sent", "received", "adopted"}}. New reference or NULL.

@@ -81,8 +81,10 @@ struct dlink {
 	size_t qn;
 	size_t qmsg_bytes; /* memory of the Q_MSG entries in qh (qmsg_cost()) */
 	uint64_t rejected, received;
-	bool recon_wanted;	 /* start a session here once the node is not catching up */
-	uint64_t fetch_wait;	 /* FETCHed ids not yet answered */
+	bool recon_wanted;	/* start a session here once the node is not catching up */
+	bool catchup_more;	/* a session here brought copies asked for: start another */
+	uint8_t (*fetched)[32]; /* FETCHed ids not yet answered, ascending (catchup.c) */
+	size_t n_fetched, cap_fetched;
 	uint64_t fetch_deadline; /* mono ms: give up waiting for them */
 	uint8_t *deferred;	 /* a peer's opening RECON message, answered when not busy */
 	size_t deferred_len;
@@ -114,6 +116,7 @@ struct inb {
 	int reason;
 	int result;
 	bool own;	/* attributed and signed by the member of the link it came on */
+	bool asked;	/* IN_CATCHUP: a copy this node's catch-up asked for (catchup.c) */
 	bool dropped;	/* not verified: its member is past its budget (struct allowance) */
 	uint32_t allow; /* index of its member's allowance in its job's allow[] */
 };
@@ -156,12 +159,14 @@ struct job {
 struct counters {
 	uint64_t received, duplicates, forwarded, published, catchup_received, pushes_received;
 	uint64_t backlog_dropped, egress_denied, inbound_dropped, abusive;
+	uint64_t sends_resumed;	 /* times sends hit the iteration's budget (dissem.c flush()) */
 	uint64_t abuse_offences; /* charges that went past a member's budget */
 	uint64_t abuse_dropped;	 /* reports of members past their budget, dropped unverified */
 	uint64_t rejected[POLICY_REASON_COUNT];
 	uint64_t sessions, completed, failed, recon_bytes_sent, recon_bytes_recv;
 	uint64_t fetch_sent, fetched_ids, fetch_ids_recv, catchup_pushed;
 	uint64_t recon_work; /* catch-up work caused by peers, keys (node_catchup_charge_work()) */
+	uint64_t catchup_asked; /* new catch-up copies that a session or FETCH asked for */
 	uint64_t direct_sent, direct_recv, acked, ack_sent;
 	uint64_t roster_sent, roster_recv, roster_adopted;
 	uint64_t stem_originated, stem_received, stem_forwarded, stem_fluffed, stem_embargo;
@@ -189,6 +194,15 @@ struct node_dissem {
 	uv_timer_t timer;
 	uint64_t timer_at; /* the deadline it was last armed for (node_dissem_arm_timer()) */
 	bool timer_open, stopping;
+	/*
+	 * Sends per loop iteration are budgeted (dissem.c, flush()): the loop time spent in
+	 * sends since @flush_ms (uv_now) or since the idle handle's last slice, and the idle
+	 * handle that resumes the links' queues in the next iteration once it ran out.
+	 */
+	uint64_t flush_ms, flush_ns;
+	uv_idle_t flush_idle;
+	bool flush_open;
+	size_t flush_next; /* link slot the next resumption starts at */
 	uint64_t next_periodic, next_recon;
 	uint64_t rnd;
 
@@ -319,9 +333,15 @@ void node_dissem_maybe_finish_stop(struct node_dissem *d);
 
 /* admission.c ---------------------------------------------------------------------------- */
 
-/* Queue a received report (bytes copied) from @dl for admission. 0, -ENOBUFS or -ENOMEM. */
+/*
+ * Queue a received report (bytes copied) from @dl for admission. 0, -ENOBUFS or -ENOMEM.
+ * node_admission_add_catchup(): a catch-up copy (IN_CATCHUP); @asked: this node's catch-up
+ * asked @dl for it, so it is exempt from the per-member rate limit.
+ */
 int node_admission_add(struct node_dissem *d, struct dlink *dl, const uint8_t *bytes, size_t len,
 		       const uint8_t id[32], uint8_t path, uint64_t created_ms);
+int node_admission_add_catchup(struct node_dissem *d, struct dlink *dl, const uint8_t *bytes,
+			       size_t len, const uint8_t id[32], uint64_t created_ms, bool asked);
 /* Start admission jobs for what is pending, within NODE_DISSEM_JOBS_MAX. */
 void node_admission_kick(struct node_dissem *d);
 /* Reports or outbox changes wait for a job. */

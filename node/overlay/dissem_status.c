@@ -48,16 +48,17 @@ json_t *node_dissem_status_json(const struct node_dissem *d)
 		(json_int_t)c->abuse_dropped, "rejected", rej, "links", links);
 	if (!o)
 		return NULL;
+	json_object_set_new(o, "sends_resumed", json_integer((json_int_t)c->sends_resumed));
 	json_object_set_new(
 		o, "recon",
-		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "sessions",
+		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "sessions",
 			  (json_int_t)c->sessions, "completed", (json_int_t)c->completed, "failed",
 			  (json_int_t)c->failed, "bytes_sent", (json_int_t)c->recon_bytes_sent,
 			  "bytes_received", (json_int_t)c->recon_bytes_recv, "fetch_sent",
 			  (json_int_t)c->fetch_sent, "fetch_ids_received",
 			  (json_int_t)c->fetch_ids_recv, "pushed", (json_int_t)c->catchup_pushed,
 			  "fetched_ids", (json_int_t)c->fetched_ids, "work",
-			  (json_int_t)c->recon_work));
+			  (json_int_t)c->recon_work, "asked", (json_int_t)c->catchup_asked));
 	json_object_set_new(
 		o, "tree",
 		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"

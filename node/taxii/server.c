@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -59,6 +60,12 @@
 #define NEXT_GEN_SHIFT 40		  /* next token = generation << 40 | position */
 #define NEXT_GEN_MASK ((UINT64_C(1) << 22) - 1)
 
+/* A client source: an IPv4 address, or the /64 an IPv6 address is in. */
+struct source {
+	uint8_t key[9]; /* family byte, then 4 or 8 address bytes */
+	unsigned conns; /* 0: slot free */
+};
+
 struct taxii_server {
 	const struct taxii_config *cfg;
 	/* The export generation: swapped under gen_lock held for writing; requests hold it
@@ -77,6 +84,11 @@ struct taxii_server {
 	char coll_id[6][37];
 	uint8_t marking_uuid[6][16];
 	_Atomic uint64_t last_refresh_ms;
+	/* Connections per source (per_source_limit()), one slot per source, under src_lock. */
+	pthread_mutex_t src_lock;
+	struct source *src;
+	size_t n_src; /* slots: max_connections */
+	unsigned src_limit;
 };
 
 static uint64_t mono_ms(void)
@@ -863,14 +875,96 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 }
 
 /*
- * Connections one source address may hold: a quarter of max_connections (at least one).
+ * Connections one source may hold: a quarter of max_connections (at least one).
  * libmicrohttpd evicts nobody, so without this one client that opens max_connections
  * connections and sends nothing keeps every other client waiting for the 30 s idle
- * timeout, and for good if it keeps reconnecting.
+ * timeout, and for good if it keeps reconnecting. A source is an IPv4 address or an IPv6
+ * /64: a host is given a whole /64 (SLAAC, privacy addresses), so counting IPv6 addresses
+ * one by one would let one host take every connection (libmicrohttpd's own per-address
+ * limit does). The price: clients in one IPv6 /64 share the quarter, as clients behind
+ * one NAT do.
  */
-static unsigned per_ip_limit(unsigned max_connections)
+static unsigned per_source_limit(unsigned max_connections)
 {
 	return max_connections >= 4 ? max_connections / 4 : 1;
+}
+
+/* The source key of @sa; false for a family not counted. */
+static bool source_key(const struct sockaddr *sa, uint8_t key[9])
+{
+	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	memset(key, 0, 9);
+	if (sa->sa_family == AF_INET) {
+		key[0] = 4;
+		memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return true;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const uint8_t *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+
+		if (!memcmp(a, v4mapped, 12)) {
+			key[0] = 4;
+			memcpy(key + 1, a + 12, 4);
+		} else {
+			key[0] = 6;
+			memcpy(key + 1, a, 8);
+		}
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Count a new connection against its source (MHD_CONNECTION_NOTIFY_STARTED) or give it back
+ * (..._CLOSED). One over the limit is shut down at once: libmicrohttpd then sees its end of
+ * file and closes it, before any TLS work. Counting at the start under one lock, not in an
+ * accept policy, keeps the limit exact with several threads accepting, and a connection
+ * the library drops after the policy said yes could not be given back.
+ */
+static void notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			      enum MHD_ConnectionNotificationCode toe)
+{
+	struct taxii_server *s = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct source *slot = NULL, *free_slot = NULL;
+	uint8_t key[9];
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		slot = *socket_context;
+		if (slot) {
+			pthread_mutex_lock(&s->src_lock);
+			slot->conns--;
+			pthread_mutex_unlock(&s->src_lock);
+			*socket_context = NULL;
+		}
+		return;
+	}
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (!ci || !ci->client_addr || !source_key(ci->client_addr, key))
+		return;
+	pthread_mutex_lock(&s->src_lock);
+	for (size_t i = 0; i < s->n_src && !slot; i++) {
+		if (s->src[i].conns && !memcmp(s->src[i].key, key, sizeof(key)))
+			slot = &s->src[i];
+		else if (!s->src[i].conns && !free_slot)
+			free_slot = &s->src[i];
+	}
+	if (!slot && free_slot) {
+		slot = free_slot;
+		memcpy(slot->key, key, sizeof(key));
+	}
+	if (slot && slot->conns >= s->src_limit)
+		slot = NULL;
+	if (slot)
+		slot->conns++;
+	pthread_mutex_unlock(&s->src_lock);
+	*socket_context = slot;
+	if (!slot) {
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci)
+			shutdown(ci->connect_fd, SHUT_RDWR);
+	}
 }
 
 /* Collection ids name the community and the level: the same across export rebuilds. */
@@ -903,6 +997,15 @@ struct taxii_server *taxii_server_start(const struct taxii_config *cfg, struct s
 	if (!s)
 		return NULL;
 	s->cfg = cfg;
+	/* At most max_connections connections, so never more sources than that. */
+	s->n_src = cfg->max_connections;
+	s->src_limit = per_source_limit(cfg->max_connections);
+	s->src = calloc(s->n_src, sizeof(*s->src));
+	if (!s->src || pthread_mutex_init(&s->src_lock, NULL)) {
+		free(s->src);
+		free(s);
+		return NULL;
+	}
 	r = store_export_community(x, s->community, sizeof(s->community));
 	if (!r)
 		r = store_export_env_id(x, s->env_id);
@@ -910,6 +1013,8 @@ struct taxii_server *taxii_server_start(const struct taxii_config *cfg, struct s
 		r = store_export_file_id(x, &s->file_dev, &s->file_ino);
 	if (r || pthread_rwlock_init(&s->gen_lock, NULL)) {
 		log_err("taxii: cannot read the export's metadata");
+		pthread_mutex_destroy(&s->src_lock);
+		free(s->src);
 		free(s);
 		return NULL;
 	}
@@ -936,9 +1041,9 @@ struct taxii_server *taxii_server_start(const struct taxii_config *cfg, struct s
 		MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_PRIORITIES,
 		"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", MHD_OPTION_THREAD_POOL_SIZE,
 		(unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_limit(cfg->max_connections),
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		(size_t)(64 * 1024), MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_CONNECTION, notify_connection, s, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+		MHD_OPTION_END);
 	if (!s->d) {
 		log_err("taxii: cannot listen on %s port %u (address in use, or the certificate "
 			"and key do not load)",
@@ -950,6 +1055,8 @@ struct taxii_server *taxii_server_start(const struct taxii_config *cfg, struct s
 	return s;
 fail:
 	pthread_rwlock_destroy(&s->gen_lock);
+	pthread_mutex_destroy(&s->src_lock);
+	free(s->src);
 	free(s);
 	return NULL;
 }
@@ -1054,5 +1161,7 @@ void taxii_server_stop(struct taxii_server *s)
 	taxii_index_free(s->idx);
 	store_export_close(s->x);
 	pthread_rwlock_destroy(&s->gen_lock);
+	pthread_mutex_destroy(&s->src_lock);
+	free(s->src);
 	free(s);
 }

@@ -209,7 +209,9 @@ def main():
           f"their bytes counted up to the last poll, 0.5 s apart); reconciliation messages "
           f"{recon_b:,} bytes = "
           f"{recon_b / n:.2f} per report; sessions {rc['sessions']}, failed {rc['failed']}; "
-          f"copies received: catch-up {g['catchup_received']:,}, gossip {g['received']:,}, dropped "
+          f"copies received: catch-up {g['catchup_received']:,} (asked for "
+          f"{rc.get('asked', 0):,}), gossip {g['received']:,}, payload copies in all "
+          f"{g['pushes_received']:,} = {g['pushes_received'] / n:.3f} per stored report, dropped "
           f"at node 1's full admission queue {g['inbound_dropped']:,}; refused "
           f"{g.get('rejected') or 'none'}; links closed as abusive {g['links_closed_abusive']}",
           flush=True)

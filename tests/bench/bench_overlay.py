@@ -459,6 +459,25 @@ def peer_workload(a):
               f"{copies / (m * (n - 1)):.3f}", flush=True)
         print(f"wire bytes in per node: {wire:,.0f} = {r['wire_in_per_node_over_MS']:.3f} x "
               f"(M x S)  [ideal one copy: {(n - 1) / n:.3f}]", flush=True)
+
+        def gsum(gs, k):
+            return sum(g.get("tree", {}).get(k, 0) if k in TREE_KEYS else g.get(k, 0)
+                       for g in gs)
+        dk = {k: gsum(g1, k) - gsum(g0, k) for k in (
+            "graft_sent", "prune_sent", "dup_lazy", "dup_eager", "prune_streak", "prune_lazy",
+            "prune_offtree", "held", "held_expired", "held_behind_prune", "graft_eager",
+            "catchup_received", "push_saved")}
+        formed = sum(bool(g.get("tree", {}).get("formed")) for g in g0)
+        print(f"tree maintenance (measured messages, all nodes): {dk['graft_sent']:,} GRAFT, "
+              f"{dk['prune_sent']:,} PRUNE ({dk['prune_streak']:,} after a streak, "
+              f"{dk['prune_lazy']:,} copy on a lazy link, {dk['prune_offtree']:,} off-tree "
+              f"sender), {dk['graft_eager']:,} GRAFTs made a lazy link eager; duplicates "
+              f"{dk['dup_lazy']:,} on lazy links, {dk['dup_eager']:,} on eager links; first "
+              f"copies off the tree held {dk['held']:,} ({dk['held_expired']:,} without a tree "
+              f"copy, {dk['held_behind_prune']:,} of them behind our PRUNE); catch-up "
+              f"deliveries {dk['catchup_received']:,}; copies not pushed back "
+              f"{dk['push_saved']:,}; nodes with the tree formed at the start: {formed} of {n}",
+              flush=True)
         print(f"CPU of all {n} daemons: {cpu:.2f} s ({r['cpu_cores_busy']:.2f} cores busy), "
               f"{r['cpu_us_per_delivery']:.1f} us per delivery; coordinator {own:.2f} s",
               flush=True)

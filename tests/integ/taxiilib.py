@@ -28,12 +28,12 @@ def taxii_bin():
     return b
 
 
-def self_signed(d):
+def self_signed(d, ip="127.0.0.1"):
     cert, key = os.path.join(d, "tls.crt"), os.path.join(d, "tls.key")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                     "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
-                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
-                    "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True,
+                    "-days", "2", "-subj", "/CN=chatham-taxii test", "-addext",
+                    "subjectAltName=IP:" + ip], check=True, capture_output=True,
                    timeout=60)
     return cert, key
 
@@ -50,11 +50,13 @@ class TaxiiServer:
     """consumers: {name: (ceiling, "CLEAR GREEN ...")}; secrets are generated."""
 
     def __init__(self, workdir, export_dir, consumers, collections="CLEAR GREEN AMBER "
-                 "AMBER+STRICT RED", max_page=1000, threads=4, max_connections=64):
+                 "AMBER+STRICT RED", max_page=1000, threads=4, max_connections=64,
+                 listen="127.0.0.1"):
         self.dir = workdir
-        self.cert, self.key = self_signed(workdir)
+        self.listen = listen
+        self.cert, self.key = self_signed(workdir, listen)
         self.secrets = {}
-        lines = ["[server]", "listen = 127.0.0.1", "port = 0", "export_dir = " + export_dir,
+        lines = ["[server]", "listen = " + listen, "port = 0", "export_dir = " + export_dir,
                  "tls_cert = " + self.cert, "tls_key = " + self.key,
                  "collections = " + collections, "max_page = %d" % max_page,
                  "threads = %d" % threads, "max_connections = %d" % max_connections, ""]
@@ -77,7 +79,7 @@ class TaxiiServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             text = open(self.log_path).read()
-            m = re.search(r"listening on 127\.0\.0\.1 port (\d+)", text)
+            m = re.search(r"listening on %s port (\d+)" % re.escape(self.listen), text)
             if m:
                 self.port = int(m.group(1))
                 return self
@@ -102,16 +104,20 @@ class TaxiiServer:
             self.log.close()
         return self.proc.returncode if self.proc else None
 
-    def client(self, name=None, secret=None, bearer=False):
+    def client(self, name=None, secret=None, bearer=False, source=None):
+        """@source: the address the client's connections come from (default: any)."""
         if name is not None and secret is None:
             secret = self.secrets[name]
-        return Client(self.port, self.cert, name, secret, bearer)
+        return Client(self.port, self.cert, name, secret, bearer, self.listen, source)
 
 
 class Client:
-    def __init__(self, port, cafile, user, secret, bearer=False):
+    def __init__(self, port, cafile, user, secret, bearer=False, host="127.0.0.1",
+                 source=None):
         self.ctx = ssl.create_default_context(cafile=cafile)
         self.port = port
+        self.host = host
+        self.source = (source, 0) if source else None
         self.auth = None
         if secret is not None:
             if bearer:
@@ -125,8 +131,8 @@ class Client:
                 headers=None):
         """Returns (status, headers dict (lower-case names), parsed JSON body or None)."""
         if self.conn is None:
-            self.conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ctx,
-                                                    timeout=60)
+            self.conn = http.client.HTTPSConnection(self.host, self.port, context=self.ctx,
+                                                    timeout=60, source_address=self.source)
         h = dict(headers or {})
         if accept:
             h["Accept"] = accept

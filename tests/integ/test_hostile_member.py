@@ -47,7 +47,8 @@ abuse close the peer waits out a refusal of 1, 2, then 4 s before its next case
 Rate limits (A runs with [gossip] member_burst = 20, member_rate_per_min = 60): the peer
 floods 400 valid reports it signed itself. A stores what is left of its burst plus one a
 second, refuses the rest as rate_limited, and closes the link as abuse once the peer is
-past 200 refusals. Then G, an honest member, publishes a batch of 120 over its own
+past 200 refusals. The same flood sent as CATCHUP copies that no session of A asked for is
+limited and closed the same way (only asked-for catch-up copies are exempt). Then G, an honest member, publishes a batch of 120 over its own
 remaining burst: A refuses part of it (rate_limited) without closing G's link, and after
 an operator raises the limit and turns periodic catch-up on by SIGHUP, catch-up brings
 every report of the batch: a limit delays reports, it loses none.
@@ -65,7 +66,7 @@ import daemonlib as dl  # noqa: E402
 import msgpack  # noqa: E402
 import overlaylib as ol  # noqa: E402
 
-PUSH, IHAVE, GRAFT, RECON = 4, 5, 6, 11
+PUSH, IHAVE, GRAFT, RECON, CATCHUP = 4, 5, 6, 11, 15
 TLP = {"CLEAR": 1, "GREEN": 2, "AMBER": 3, "RED": 5}
 DOMAIN = 3
 MAX_FRAME = 32768
@@ -168,6 +169,35 @@ class Hostile:
             pass
         self.p.close()
         self.t.join(10)
+
+
+class AloneEnv:
+    """Node A alone (the daemon under test, the first of @members) with @extra in its
+    config; the hostile member is the second of @members, a roster member without an
+    address that dials A (Hostile). The others never run."""
+
+    def __init__(self, extra, members=("Alpha CERT", "Hostile Peer", "Gamma CSIRT",
+                                       "Delta CERT")):
+        self.community = dl.Community(members=members)
+        self.alpha, self.me = self.community.members[:2]
+        self.netkey = os.urandom(32)
+        self.port_a = ol.free_port()
+        addrs = {"Alpha CERT": [f"127.0.0.1:{self.port_a}"]}
+        self.node_a = ol.overlay_node(self.community, 0, self.netkey, self.port_a, addrs,
+                                      "", extra_config=extra)
+        self.a = dl.Daemon(self.node_a)
+
+    def status(self):
+        r = self.a.call({"op": "status"})
+        assert r.get("ok"), r
+        return r
+
+    def closed(self, reason):
+        return ol.closed_count(self.a, reason)
+
+    def alive(self):
+        assert self.a.proc.poll() is None, "node A died:\n" + self.a.log()
+        self.status()
 
 
 class Env:
@@ -433,13 +463,13 @@ def case_refused_flood(env):
         assert not env.found(f"flood{i}.hostile-feed.net")
 
 
-def case_valid_flood(env):
+def case_valid_flood(env, kind=PUSH, prefix="valid"):
     """400 valid reports the peer signed itself, sent as fast as it can: A admits its
     remaining burst plus one a second, refuses the rest as rate_limited and, because the
     flooder signed them, closes its link as abuse past 200 refusals."""
     abuse0, limited0 = env.closed("abuse"), env.rejected("rate_limited")
     reports0 = env.status()["store"]["reports"]
-    values = [f"valid{i}.hostile-feed.net" for i in range(400)]
+    values = [f"{prefix}{i}.hostile-feed.net" for i in range(400)]
     h = Hostile(env)
     t0 = time.monotonic()
     try:
@@ -447,7 +477,7 @@ def case_valid_flood(env):
             if h.closed.is_set():
                 break
             try:
-                h.send([PUSH, env.good(v)])
+                h.send([kind, env.good(v)])
             except OSError:
                 break
         assert h.closed.wait(60), "a member flooding valid reports kept its link"
@@ -464,6 +494,14 @@ def case_valid_flood(env):
     env.admitted += stored
     print(f"    {len(stored)} admitted, {limited} refused as rate_limited in {elapsed:.1f} s",
           flush=True)
+
+
+def case_valid_catchup_flood(env):
+    """The same flood sent as CATCHUP copies no reconciliation session of A asked for:
+    catch-up copies are exempt from the rate limit only when A's own session or FETCH asked
+    the peer for them (node/overlay/catchup.c), so these are limited and charged exactly as
+    gossip, and the link is closed as abuse."""
+    case_valid_flood(env, CATCHUP, "cvalid")
 
 
 def case_limit_delays(env):
@@ -711,7 +749,8 @@ def test_hostile_member():
         for case in (case_malformed_link_message, case_oversize_frame, case_oversize_report,
                      case_ihave_flood, case_garbage_recon, case_roster_parts, case_roster_bombs,
                      case_refused_flood,
-                     case_recon_never_converges, case_valid_flood, case_limit_delays):
+                     case_recon_never_converges, case_valid_flood,
+                     case_valid_catchup_flood, case_limit_delays):
             case(env)
             env.still_serving()
             print(f"  ok {case.__name__}", flush=True)

@@ -5,6 +5,7 @@
  * neither and have an expiry in event.end; CIDR ranges become matchable; the TLP version and
  * the feed name are present.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -182,12 +183,95 @@ static void test_cidr(void **state)
 	json_decref(d);
 }
 
+static void same_text(json_t *d)
+{
+	char *mine, *ref = json_dumps(d, JSON_COMPACT | JSON_ENSURE_ASCII);
+	size_t len;
+
+	assert_non_null(ref);
+	assert_int_equal(node_exporter_text(d, &mine, &len), 0);
+	assert_int_equal(len, strlen(ref));
+	assert_memory_equal(mine, ref, len);
+	free(mine);
+	free(ref);
+}
+
+/*
+ * node_exporter_text() writes what json_dumps(JSON_COMPACT | JSON_ENSURE_ASCII) writes: for
+ * documents of every indicator type and state, with descriptions and tags that need
+ * escaping, and for every escape class by itself.
+ */
+static void test_text_as_jansson(void **state)
+{
+	static const struct {
+		int type;
+		const char *value;
+	} inds[] = {
+		{PROTO_IND_IPV4, "198.51.100.7"},
+		{PROTO_IND_IPV4, "198.51.100.0/24"},
+		{PROTO_IND_IPV4, "198.18.0.0/15"},
+		{PROTO_IND_IPV6, "2001:db8::1"},
+		{PROTO_IND_IPV6, "2001:db8::/120"},
+		{PROTO_IND_DOMAIN, "bad.example"},
+		{PROTO_IND_URL, "https://bad.example/a?b=\"c\"&d=\\e"},
+		{PROTO_IND_EMAIL, "x@bad.example"},
+		{PROTO_IND_SHA256,
+		 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+	};
+	static const int states[] = {PROTO_SUMMARY_ACTIVE, PROTO_SUMMARY_WITHDRAWN,
+				     PROTO_SUMMARY_EXPIRED, PROTO_SUMMARY_OBSERVED};
+	static const char desc[] = "tab\there \"quoted\" back\\slash \x01 nl\n caf\xc3\xa9 "
+				   "\xe2\x82\xac \xf0\x9f\x98\x80 /slash/ \x7f end";
+	static const char *tags[] = {"plain", "caf\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac"};
+	json_t *o;
+	char *out;
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(inds) / sizeof(inds[0]); i++)
+		for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
+			struct policy_view *v = view(inds[i].type, inds[i].value, states[k],
+						     k % 2 ? 0 : 1900000000000ull);
+
+			if (i % 2) {
+				v->has_description = true;
+				memcpy(v->description, desc, sizeof(desc));
+				v->description_len = sizeof(desc) - 1;
+				v->n_tags = 3;
+				for (size_t t = 0; t < 3; t++)
+					strcpy(v->tags[t], tags[t]);
+			}
+			if (i % 3 == 0) {
+				v->warninglist = "list \"one\"";
+				v->withheld = k % 2;
+			}
+			json_t *d = doc_of(v);
+
+			same_text(d);
+			json_decref(d);
+		}
+
+	o = json_pack("{s:s%, s:[i, i, b, b, n], s:{}, s:[], s:s}", "nul", "a\0b", (size_t)3,
+		      "caf\xc3\xa9 key", (json_int_t)-9223372036854775807LL - 1, (json_int_t)42, 1,
+		      0, "empty", "none", "ctl", "\x1f\x08\x0c\x0d");
+	assert_non_null(o);
+	same_text(o);
+	json_decref(o);
+
+	o = json_pack("{s:f}", "real", 1.5); /* documents hold none: refused, not guessed */
+	assert_non_null(o);
+	assert_int_equal(node_exporter_text(o, &out, &len), -EINVAL);
+	assert_null(out);
+	json_decref(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_active),
 		cmocka_unit_test(test_retired),
 		cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_text_as_jansson),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

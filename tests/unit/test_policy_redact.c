@@ -460,6 +460,109 @@ static uint64_t xorshift(uint64_t *x)
 	return *x;
 }
 
+/*
+ * policy_skeleton_map()'s table loops (plain ASCII a byte at a time) against its general
+ * path, unit by unit (POLICY_SKEL_GENERAL): on random texts of words in every case mix,
+ * digits, "0x", separators, markup, non-ASCII letters, marks, format characters and units
+ * of several code points, appended after another text at an offset, in every reading,
+ * code points, sources, boundaries and decoded counts must be the same.
+ */
+static void test_skeleton_table_loops(void **state)
+{
+	static const char *const parts[] = {"CERT",
+					    "Alpha",
+					    "alpha",
+					    "ALPHAbet",
+					    "CERTAlpha",
+					    "aB",
+					    "Ab1",
+					    "0x",
+					    "0X1f",
+					    "x0",
+					    "00x",
+					    "1l",
+					    "I",
+					    "m",
+					    "rn",
+					    "42",
+					    "7a",
+					    "Z9z",
+					    " ",
+					    "-",
+					    ".",
+					    "\t",
+					    "_",
+					    "|",
+					    "(",
+					    ")",
+					    "[",
+					    "]",
+					    "<",
+					    "&",
+					    "%",
+					    "\\",
+					    "[member]",
+					    "[dot]",
+					    "(at)",
+					    "%41",
+					    "&amp;",
+					    "<b>",
+					    "\\u0041",
+					    "\x7f",
+					    "\x01",
+					    "\xc3\xa9",
+					    "\xce\x91",
+					    "\xc2\xad",
+					    "\xef\xac\x81",
+					    "\xcc\x81",
+					    "\xe2\x80\x8b",
+					    "\xff",
+					    "s"};
+	static const unsigned flag_sets[] = {0, POLICY_SKEL_PLAIN, POLICY_SKEL_CPS,
+					     POLICY_SKEL_CPS | POLICY_SKEL_PLAIN};
+	const struct policy_skeleton *sk = policy_skeleton_shared();
+	uint64_t x = 0x5eed5eed12344321ull;
+
+	(void)state;
+	assert_non_null(sk);
+	for (int c = 0; c < 20000; c++) {
+		char text[256];
+		size_t o = 0, n_parts = 1 + xorshift(&x) % 14;
+
+		for (size_t p = 0; p < n_parts; p++)
+			o += (size_t)snprintf(
+				text + o, sizeof(text) - o, "%s",
+				parts[xorshift(&x) % (sizeof(parts) / sizeof(*parts))]);
+		for (size_t k = 0; k < sizeof(flag_sets) / sizeof(*flag_sets); k++) {
+			unsigned fl = flag_sets[k];
+			struct policy_skel_text a = {0}, g = {0};
+
+			/* after another field, as map_scan() appends them */
+			assert_int_equal(policy_skeleton_map(sk, "Pre X", 5, 0, fl, &a), 0);
+			assert_int_equal(policy_skeleton_map(sk, "Pre X", 5, 0,
+							     fl | POLICY_SKEL_GENERAL, &g),
+					 0);
+			assert_int_equal(policy_skeleton_map(sk, text, o, 6, fl, &a), 0);
+			assert_int_equal(
+				policy_skeleton_map(sk, text, o, 6, fl | POLICY_SKEL_GENERAL, &g),
+				0);
+			assert_int_equal(a.len, g.len);
+			assert_int_equal(a.n_decoded, g.n_decoded);
+			for (size_t i = 0; i <= a.len; i++) {
+				assert_int_equal(a.bnd[i], g.bnd[i]);
+				if (i == a.len)
+					break;
+				assert_int_equal(a.cp[i], g.cp[i]);
+				assert_int_equal(a.from[i], g.from[i]);
+				if (!(fl & POLICY_SKEL_CPS))
+					assert_int_equal(a.to[i], g.to[i]);
+			}
+			policy_skel_text_deinit(&a);
+			policy_skel_text_deinit(&g);
+		}
+	}
+}
+
 /* Redact @n fields @in into @out (caller storage, 256 bytes each) by @fn. */
 static int redact_into(int (*fn)(const struct policy_redactor *, struct policy_redact_field *,
 				 size_t),
@@ -533,6 +636,18 @@ static void test_memo(void **state)
 	assert_true(!g[0].dropped && g[1].dropped);
 	assert_string_equal(out2[0], "phishing");
 	assert_string_equal(out2[1], "");
+	/*
+	 * ...and no easier to get than by reading afresh: before it is dropped, the field's
+	 * output ("SG [member] CSIRT") must fit, so a capacity short of it is -ENOSPC both ways.
+	 */
+	for (int on = 1; on >= 0; on--) {
+		policy_redact_memo_set(rd, on);
+		assert_int_equal(redact_into(policy_redact_fields, rd, dropped, 2, out2, g), 0);
+		g[1].cap = 5;
+		assert_int_equal(policy_redact_fields(rd, g, 2), -ENOSPC);
+		assert_string_equal(out2[0], "");
+	}
+	policy_redact_memo_set(rd, true);
 	assert_int_equal(redact_into(policy_redact_fields, rd, in, 4, out2, g), 0);
 	g[3].cap = 15; /* "[member] report" needs 16 */
 	assert_int_equal(policy_redact_fields(rd, g, 4), -ENOSPC);
@@ -656,12 +771,19 @@ static void test_skeleton_ascii(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cases),		cmocka_unit_test(test_counts),
-		cmocka_unit_test(test_nospace),		cmocka_unit_test(test_bound),
-		cmocka_unit_test(test_several_rosters), cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_binary_input),	cmocka_unit_test(test_expanding_units),
-		cmocka_unit_test(test_shared_prefixes), cmocka_unit_test(test_fields_any_order),
-		cmocka_unit_test(test_skeleton_ascii),	cmocka_unit_test(test_memo),
+		cmocka_unit_test(test_cases),
+		cmocka_unit_test(test_counts),
+		cmocka_unit_test(test_nospace),
+		cmocka_unit_test(test_bound),
+		cmocka_unit_test(test_several_rosters),
+		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_binary_input),
+		cmocka_unit_test(test_expanding_units),
+		cmocka_unit_test(test_shared_prefixes),
+		cmocka_unit_test(test_fields_any_order),
+		cmocka_unit_test(test_skeleton_ascii),
+		cmocka_unit_test(test_memo),
+		cmocka_unit_test(test_skeleton_table_loops),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

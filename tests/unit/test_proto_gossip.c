@@ -881,13 +881,13 @@ static void test_off_tree_copy_held(void **state)
 }
 
 /*
- * A copy that comes first on a link we pruned, less than a hold's wait after our PRUNE, was
+ * A copy that comes first on a link we pruned, less than lag_max_ms after our PRUNE, was
  * on its way behind it: when no tree copy comes, the report is forwarded and the link is
  * not grafted again. Later than that, the sender is grafted as before.
  */
 static void test_held_behind_prune(void **state)
 {
-	struct proto_gossip_config cfg = {.hold_ms = 300};
+	struct proto_gossip_config cfg = {.hold_ms = 300, .lag_max_ms = 2000};
 	struct proto_gossip *g = engine(&cfg, 3);
 	struct proto_gossip_stats st;
 	struct acts x;
@@ -914,6 +914,15 @@ static void test_held_behind_prune(void **state)
 	assert_true(find(&x, PROTO_LINK_PUSH, 1) >= 0);
 	assert_int_equal(proto_gossip_link_state(g, 2), PROTO_GOSSIP_LINK_LAZY);
 
+	/* Just inside lag_max_ms of the PRUNE: still not grafted. */
+	mkid(c, 73);
+	assert_int_equal(proto_gossip_on_push(g, 2, c, 5, T0 + 2010), PROTO_GOSSIP_NEW);
+	assert_int_equal(proto_gossip_forward(g, c, T0 + 2010), 0);
+	assert_int_equal(proto_gossip_tick(g, T0 + 2310), 0);
+	drain(g, &x);
+	assert_int_equal(count(&x, PROTO_LINK_GRAFT), 0);
+	assert_int_equal(count(&x, PROTO_LINK_PUSH), 2);
+
 	/* Long after the PRUNE: that sender is our way to the origin, grafted. */
 	mkid(c, 72);
 	assert_int_equal(proto_gossip_on_push(g, 2, c, 5, T0 + 5000), PROTO_GOSSIP_NEW);
@@ -923,9 +932,9 @@ static void test_held_behind_prune(void **state)
 	assert_true(find(&x, PROTO_LINK_GRAFT, 2) >= 0);
 	assert_int_equal(proto_gossip_link_state(g, 2), PROTO_GOSSIP_LINK_EAGER);
 	proto_gossip_get_stats(g, &st);
-	assert_int_equal(st.held, 2);
-	assert_int_equal(st.held_expired, 2);
-	assert_int_equal(st.held_behind_prune, 1);
+	assert_int_equal(st.held, 3);
+	assert_int_equal(st.held_expired, 3);
+	assert_int_equal(st.held_behind_prune, 2);
 	proto_gossip_free(g);
 }
 

@@ -816,6 +816,145 @@ static void test_helpers(void **state)
 	assert_memory_equal(key, "\x01\x02\x03\x04\x05\x06\x07\x08\x01", 9);
 }
 
+/*
+ * One session between a joiner @j (holding @js) and a server holding @ss, the joiner
+ * initiating when @j_first. After each message the server receives, it pushes its "have"
+ * ids, at most @push_max over the session (as node/overlay/catchup.c does), and each pushed
+ * key is checked with proto_recon_invited() on the joiner's session before the joiner
+ * receives the server's next message. Returns the keys pushed; *@invited counts the true
+ * answers. The sessions stay open (caller frees) so the caller can probe them further.
+ */
+static size_t join_session(struct itemset *js, struct itemset *ss, bool j_first, uint64_t push_max,
+			   const struct proto_recon_config *cfg, struct proto_recon **jr,
+			   struct proto_recon **sr, size_t *invited)
+{
+	struct proto_recon_source ja = itemset_source(js), sa = itemset_source(ss);
+	struct by_id is;
+	uint8_t *msg = NULL, *reply = NULL, ids[64][32];
+	size_t len = 0, rlen, n, pushed = 0;
+	bool to_server = j_first;
+	int rc;
+
+	*jr = proto_recon_new(cfg, &ja);
+	*sr = proto_recon_new(cfg, &sa);
+	assert_non_null(*jr);
+	assert_non_null(*sr);
+	*invited = 0;
+	by_id_init(&is, ss);
+	assert_int_equal(proto_recon_initiate(j_first ? *jr : *sr, &msg, &len), 0);
+	for (;;) {
+		rc = proto_recon_receive(to_server ? *sr : *jr, msg, len, &reply, &rlen);
+		free(msg);
+		assert_true(rc >= 0);
+		while (to_server && pushed < push_max) {
+			size_t cap = push_max - pushed < 64 ? push_max - pushed : 64;
+
+			assert_int_equal(proto_recon_have(*sr, ids, cap, &n), 0);
+			if (!n)
+				break;
+			for (size_t i = 0; i < n; i++) {
+				const uint8_t *k = by_id_get(&is, ids[i]);
+
+				assert_non_null(k);
+				*invited += proto_recon_invited(*jr, k);
+			}
+			pushed += n;
+		}
+		if (!reply)
+			break;
+		msg = reply;
+		len = rlen;
+		to_server = !to_server;
+	}
+	free(is.k);
+	return pushed;
+}
+
+/*
+ * proto_recon_invited() says yes exactly to the copies the joiner's own messages asked the
+ * peer to push, within the peer's counts and the session's invite_max; never to a copy no
+ * session asked for (node/overlay/catchup.c exempts only those from the rate limit).
+ */
+static void test_invited_only_what_was_asked(void **state)
+{
+	struct proto_recon_config cfg = {.invite_max = 1000};
+	struct itemset js, ss, same;
+	struct proto_recon *jr, *sr;
+	struct proto_recon_stats st;
+	struct universe u;
+	uint64_t rng = 17;
+	size_t invited, pushed;
+	uint8_t fresh[PROTO_RECON_KEY_LEN], id[32];
+
+	(void)state;
+	universe_init(&u, 3000, 100000000, &rng);
+	itemset_init(&js);
+	itemset_init(&ss);
+	for (size_t i = 0; i < u.n; i++)
+		assert_true(itemset_add(&ss, u.k[i]) >= 0);
+
+	/* No session, or one that sent nothing yet: nothing is asked for. */
+	assert_false(proto_recon_invited(NULL, u.k[0]));
+	{
+		struct proto_recon_source ja = itemset_source(&js);
+
+		jr = proto_recon_new(&cfg, &ja);
+		assert_false(proto_recon_invited(jr, u.k[0]));
+		proto_recon_free(jr);
+	}
+
+	/* An empty joiner opens (an id list of nothing: "send me all"): one window is asked. */
+	pushed = join_session(&js, &ss, true, cfg.invite_max, &cfg, &jr, &sr, &invited);
+	assert_int_equal(pushed, 1000);
+	assert_int_equal(invited, 1000);
+	/* Past the window, a copy is unsolicited even inside the asked range. */
+	assert_false(proto_recon_invited(jr, u.k[1]));
+	proto_recon_get_stats(jr, &st);
+	assert_int_equal(st.invited_ids, 1000);
+	proto_recon_free(jr);
+	proto_recon_free(sr);
+
+	/* The server opens: the joiner answers its ranges with id lists, naming its counts. */
+	pushed = join_session(&js, &ss, false, cfg.invite_max, &cfg, &jr, &sr, &invited);
+	assert_int_equal(pushed, 1000);
+	assert_int_equal(invited, 1000);
+	assert_false(proto_recon_invited(jr, u.k[2]));
+	proto_recon_free(jr);
+	proto_recon_free(sr);
+
+	/*
+	 * Within a large window, each range takes no more than the count the server gave for
+	 * it: the whole set is asked for once, and a second copy of anything is not.
+	 */
+	cfg.invite_max = 100000;
+	pushed = join_session(&js, &ss, false, 100000, &cfg, &jr, &sr, &invited);
+	assert_int_equal(pushed, 3000);
+	assert_int_equal(invited, 3000);
+	for (size_t i = 0; i < 50; i++)
+		assert_false(proto_recon_invited(jr, ss.k[i * 60]));
+	/* A report younger than everything the server counted: its range's count is used up. */
+	memset(id, 0xab, sizeof(id));
+	proto_recon_key(fresh, 1700000000000ull + 200000000, id);
+	assert_false(proto_recon_invited(jr, fresh));
+	proto_recon_free(jr);
+	proto_recon_free(sr);
+
+	/* Identical sets: every range is SKIP, so no copy at all is asked for. */
+	itemset_init(&same);
+	for (size_t i = 0; i < u.n; i++)
+		assert_true(itemset_add(&same, u.k[i]) >= 0);
+	pushed = join_session(&same, &ss, true, 100000, &cfg, &jr, &sr, &invited);
+	assert_int_equal(pushed, 0);
+	assert_false(proto_recon_invited(jr, u.k[0]));
+	assert_false(proto_recon_invited(jr, fresh));
+	proto_recon_free(jr);
+	proto_recon_free(sr);
+	itemset_deinit(&same);
+	itemset_deinit(&js);
+	itemset_deinit(&ss);
+	universe_free(&u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -831,6 +970,7 @@ int main(void)
 		cmocka_unit_test(test_block_catch_up_cost),
 		cmocka_unit_test(test_round_limit),
 		cmocka_unit_test(test_have_paging_and_pending_cap),
+		cmocka_unit_test(test_invited_only_what_was_asked),
 	};
 
 	if (proto_crypto_init() != 0)

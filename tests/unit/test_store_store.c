@@ -435,6 +435,53 @@ static void test_voters_move(void **state)
 }
 
 /*
+ * A member with a long history replaced its keys: 3,000 indicators voted by the old id 1,
+ * every third also by member 2. The move runs in bounded steps (1,024 entries changed at
+ * most, here 6,000 entries: a vote and an index entry per report), so it takes several
+ * transactions, and every vote moves exactly once across their boundaries.
+ */
+static void test_voters_move_steps(void **state)
+{
+	enum { N = 3000 };
+	struct fx *f = *state;
+	struct tr *t = calloc(N + N / 3, sizeof(*t));
+	struct store_voter_pair pair;
+	uint64_t txn0, epoch;
+	size_t moved, n = 0;
+
+	assert_non_null(t);
+	for (int i = 0; i < N; i++) {
+		char v[32];
+
+		snprintf(v, sizeof(v), "m%d.example", i);
+		mk(&t[n++], PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, v, 1, T0 + 10, 0, 50, 0);
+		if (i % 3 == 0)
+			mk(&t[n++], PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, v, 2, T0 + 10, 0, 50, 0);
+	}
+	ingest(f->s, t, n, T0, NULL);
+	memset(pair.from, 1, 32);
+	memset(pair.to, 3, 32);
+	txn0 = store_debug_last_txn(f->s);
+	assert_int_equal(store_voters_move(f->s, &pair, 1, 7, T0, &moved), 0);
+	assert_int_equal(moved, N);
+	/*
+	 * 6,000 entries in steps that end at the first indicator boundary past 1,024 (512
+	 * indicators of 2 entries each): 6, and the epoch's. The second pass finds nothing, and
+	 * LMDB gives a write transaction that changed nothing no id.
+	 */
+	assert_int_equal(store_debug_last_txn(f->s) - txn0, 6 + 1);
+	assert_int_equal(store_voters_epoch(f->s, &epoch), 0);
+	assert_int_equal(epoch, 7);
+	assert_int_equal(summary(f->s, "m0.example").n_members, 2);
+	assert_int_equal(summary(f->s, "m1.example").n_members, 1);
+	assert_int_equal(summary(f->s, "m2999.example").n_members, 1);
+	assert_verified(f->s); /* every index entry names the new id, no vote of the old one */
+	assert_int_equal(store_voters_move(f->s, &pair, 1, 7, T0, &moved), 0);
+	assert_int_equal(moved, 0);
+	free(t);
+}
+
+/*
  * Departed members' reports withdrawn (store_voters_withdraw_step()) in small steps: member 1
  * leaves. Its votes go, its index entries are flagged (store_verify() agrees), indicators
  * only it backed become WITHDRAWN, others keep their other votes, anonymous votes stay, the
@@ -1324,6 +1371,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_revoke_and_tombstone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_voters_withdraw, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_voters_move, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_voters_move_steps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vote_tie_larger_id_wins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_anonymous_tag_is_one_vote, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_observed_only, setup, teardown),
