@@ -1956,8 +1956,13 @@ static bool memo_get(struct memo *m, uint64_t h, struct policy_redact_field *f, 
 	if (m->off || !e->f || e->hash != h || e->n != n)
 		goto out;
 	p = (const char *)(e->f + n);
+	/*
+	 * A dropped field's output is "", but read afresh it is first written in full: a
+	 * capacity short of that is -ENOSPC, so only one that fits any output is answered here.
+	 */
 	for (size_t i = 0; i < n; i++) {
 		if (e->f[i].len != f[i].len || f[i].cap < e->f[i].out_len + 1 ||
+		    (e->f[i].dropped && f[i].cap < POLICY_REDACT_OUT_MAX(f[i].len) + 1) ||
 		    (f[i].len && memcmp(p, f[i].in, f[i].len) != 0))
 			goto out;
 		p += f[i].len;

@@ -35,29 +35,14 @@ BUDGET = 200  # refused reports a minute (node/overlay/dissem.c, docs/ARCHITECTU
 CYCLES = 20
 
 
-class Env:
+class Env(hm.AloneEnv):
     def __init__(self, backoff_s):
-        self.community = dl.Community(members=("Alpha CERT", "Hostile Peer", "Gamma CSIRT"))
-        self.alpha, self.me = self.community.members[:2]
-        self.netkey = os.urandom(32)
-        self.port_a = ol.free_port()
-        addrs = {"Alpha CERT": [f"127.0.0.1:{self.port_a}"]}
-        extra = (f"[gossip]\nrecon_interval_s = 0\nabuse_backoff_s = {backoff_s}\n"
-                 "[policy]\nshow_attribution = true\n")
-        self.node_a = ol.overlay_node(self.community, 0, self.netkey, self.port_a, addrs,
-                                      "", extra_config=extra)
-        self.a = dl.Daemon(self.node_a)
-
-    def status(self):
-        r = self.a.call({"op": "status"})
-        assert r.get("ok"), r
-        return r
+        super().__init__(f"[gossip]\nrecon_interval_s = 0\nabuse_backoff_s = {backoff_s}\n"
+                         "[policy]\nshow_attribution = true\n",
+                         members=("Alpha CERT", "Hostile Peer", "Gamma CSIRT"))
 
     def rejected(self):
         return sum(self.status().get("gossip", {}).get("rejected", {}).values())
-
-    def closed(self, reason):
-        return ol.closed_count(self.a, reason)
 
     def standing(self):
         """The hostile member's entry in peers "abuse", or None."""

@@ -37,7 +37,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import daemonlib as dl  # noqa: E402
-import msgpack  # noqa: E402
 import overlaylib as ol  # noqa: E402
 import test_hostile_member as hm  # noqa: E402
 
@@ -49,33 +48,12 @@ PUSH_KEYS = 32  # work of one report pushed, in keys (node/overlay/dissem_int.h)
 ROUNDS = 60  # per session: under the session's rounds_max (64), so sessions complete
 
 
-class Env:
+class Env(hm.AloneEnv):
     def __init__(self):
-        self.community = dl.Community(members=("Alpha CERT", "Hostile Peer", "Gamma CSIRT",
-                                               "Delta CERT"))
-        self.alpha, self.me = self.community.members[:2]
-        self.netkey = os.urandom(32)
-        self.port_a = ol.free_port()
-        addrs = {"Alpha CERT": [f"127.0.0.1:{self.port_a}"]}
-        extra = "[gossip]\nrecon_interval_s = 0\nabuse_backoff_s = 1\n"
-        self.node_a = ol.overlay_node(self.community, 0, self.netkey, self.port_a, addrs,
-                                      "", extra_config=extra)
-        self.a = dl.Daemon(self.node_a)
-
-    def status(self):
-        r = self.a.call({"op": "status"})
-        assert r.get("ok"), r
-        return r
+        super().__init__("[gossip]\nrecon_interval_s = 0\nabuse_backoff_s = 1\n")
 
     def recon(self):
         return self.status()["gossip"]["recon"]
-
-    def closed(self, reason):
-        return ol.closed_count(self.a, reason)
-
-    def alive(self):
-        assert self.a.proc.poll() is None, "node A died:\n" + self.a.log()
-        self.status()
 
     def fill(self):
         """REPORTS GREEN reports published on A, in batches."""

@@ -87,45 +87,24 @@ def deal(t, n):
     return out[:-1], out[-1]
 
 
-class Env:
+class Env(hm.AloneEnv):
     def __init__(self):
-        # Gamma and Delta never run: they make a ring of 4.
-        self.community = dl.Community(members=("Alpha CERT", "Hostile Peer", "Gamma CSIRT",
-                                               "Delta CERT"))
-        self.alpha, self.me = self.community.members[:2]
-        self.netkey = os.urandom(32)
-        self.port_a = ol.free_port()
-        addrs = {"Alpha CERT": [f"127.0.0.1:{self.port_a}"]}
-        # The overlay's default liveness (dead_after_ms 60 s): a hostile peer slowed by a
-        # loaded machine must not lose its link for silence instead of abuse.
-        extra = "[gossip]\nrecon_interval_s = 0\nabuse_backoff_s = 1\n"
-        self.node_a = ol.overlay_node(self.community, 0, self.netkey, self.port_a, addrs,
-                                      "", extra_config=extra)
+        # Gamma and Delta never run: they make a ring of 4. The overlay's default liveness
+        # (dead_after_ms 60 s): a hostile peer slowed by a loaded machine must not lose its
+        # link for silence instead of abuse.
+        super().__init__("[gossip]\nrecon_interval_s = 0\nabuse_backoff_s = 1\n")
         vks, vk = deal(T, N_HOLDERS)
         c = self.community
         dl.write_file(self.node_a.community_path,
                       dl.pack({0: "chatham-community", 1: 1, 2: c.id, 3: c.name,
                                4: [c.steward_pk], 5: 1,
                                6: {0: K, 1: T, 2: QUOTA, 3: WINDOW, 4: vk, 5: vks}}))
-        self.a = dl.Daemon(self.node_a)
-
-    def status(self):
-        r = self.a.call({"op": "status"})
-        assert r.get("ok"), r
-        return r
 
     def sealed(self):
         return self.status()["sealed"]
 
     def notices(self):
         return self.status()["notices"]
-
-    def closed(self, reason):
-        return ol.closed_count(self.a, reason)
-
-    def alive(self):
-        assert self.a.proc.poll() is None, "node A died:\n" + self.a.log()
-        self.status()
 
     def forged_sealed(self):
         """A submission that passes A's cheap checks; its ring signature is random."""

@@ -171,6 +171,35 @@ class Hostile:
         self.t.join(10)
 
 
+class AloneEnv:
+    """Node A alone (the daemon under test, the first of @members) with @extra in its
+    config; the hostile member is the second of @members, a roster member without an
+    address that dials A (Hostile). The others never run."""
+
+    def __init__(self, extra, members=("Alpha CERT", "Hostile Peer", "Gamma CSIRT",
+                                       "Delta CERT")):
+        self.community = dl.Community(members=members)
+        self.alpha, self.me = self.community.members[:2]
+        self.netkey = os.urandom(32)
+        self.port_a = ol.free_port()
+        addrs = {"Alpha CERT": [f"127.0.0.1:{self.port_a}"]}
+        self.node_a = ol.overlay_node(self.community, 0, self.netkey, self.port_a, addrs,
+                                      "", extra_config=extra)
+        self.a = dl.Daemon(self.node_a)
+
+    def status(self):
+        r = self.a.call({"op": "status"})
+        assert r.get("ok"), r
+        return r
+
+    def closed(self, reason):
+        return ol.closed_count(self.a, reason)
+
+    def alive(self):
+        assert self.a.proc.poll() is None, "node A died:\n" + self.a.log()
+        self.status()
+
+
 class Env:
     def __init__(self):
         # Delta never runs: it makes the ring big enough (4) for anonymous reports.

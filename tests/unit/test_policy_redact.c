@@ -636,6 +636,18 @@ static void test_memo(void **state)
 	assert_true(!g[0].dropped && g[1].dropped);
 	assert_string_equal(out2[0], "phishing");
 	assert_string_equal(out2[1], "");
+	/*
+	 * ...and no easier to get than by reading afresh: before it is dropped, the field's
+	 * output ("SG [member] CSIRT") must fit, so a capacity short of it is -ENOSPC both ways.
+	 */
+	for (int on = 1; on >= 0; on--) {
+		policy_redact_memo_set(rd, on);
+		assert_int_equal(redact_into(policy_redact_fields, rd, dropped, 2, out2, g), 0);
+		g[1].cap = 5;
+		assert_int_equal(policy_redact_fields(rd, g, 2), -ENOSPC);
+		assert_string_equal(out2[0], "");
+	}
+	policy_redact_memo_set(rd, true);
 	assert_int_equal(redact_into(policy_redact_fields, rd, in, 4, out2, g), 0);
 	g[3].cap = 15; /* "[member] report" needs 16 */
 	assert_int_equal(policy_redact_fields(rd, g, 4), -ENOSPC);
