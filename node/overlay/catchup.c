@@ -191,39 +191,83 @@ static int cmp_id(const void *a, const void *b)
 	return memcmp(a, b, 32);
 }
 
+static int cmp_fetched(const void *key, const void *el)
+{
+	return memcmp(key, ((const struct dlink_fetched *)el)->id, 32);
+}
+
 /*
  * Remember ids FETCHed from @dl until answered, so that exactly their answers count as
  * asked for. Past NODE_DISSEM_PENDING_MAX outstanding ids the rest are fetched all the same
- * but not remembered (their answers are then admitted like gossip).
+ * but not remembered (their answers are then admitted like gossip). The batch is sorted
+ * alone and merged in one pass that also drops answered entries: O(held + n log n) per
+ * FETCH, never a sort of everything held.
  */
 static void note_fetched(struct dlink *dl, const uint8_t (*ids)[32], size_t n)
 {
-	size_t out = 0;
+	uint8_t(*batch)[32] = NULL;
+	struct dlink_fetched *merged = NULL;
+	size_t nb = 0, i = 0, j = 0, out = 0;
 
-	if (dl->n_fetched + n > NODE_DISSEM_PENDING_MAX ||
-	    proto_array_grow((void **)&dl->fetched, &dl->cap_fetched, dl->n_fetched + n,
-			     sizeof(*dl->fetched)))
+	if (!n || dl->n_fetched + n > NODE_DISSEM_PENDING_MAX)
 		return;
-	memcpy(dl->fetched[dl->n_fetched], ids, n * 32);
-	dl->n_fetched += n;
-	qsort(dl->fetched, dl->n_fetched, 32, cmp_id);
-	for (size_t i = 0; i < dl->n_fetched; i++)
-		if (!out || memcmp(dl->fetched[out - 1], dl->fetched[i], 32) != 0)
-			memmove(dl->fetched[out++], dl->fetched[i], 32);
-	dl->n_fetched = out;
+	batch = malloc(n * 32);
+	merged = malloc((dl->n_fetched + n) * sizeof(*merged));
+	if (!batch || !merged)
+		goto out;
+	memcpy(batch, ids, n * 32);
+	qsort(batch, n, 32, cmp_id);
+	for (size_t k = 0; k < n; k++)
+		if (!nb || memcmp(batch[nb - 1], batch[k], 32) != 0)
+			memmove(batch[nb++], batch[k], 32);
+	while (i < dl->len_fetched || j < nb) {
+		int c;
+
+		if (i < dl->len_fetched && dl->fetched[i].taken) {
+			i++;
+			continue;
+		}
+		if (i == dl->len_fetched)
+			c = 1;
+		else if (j == nb)
+			c = -1;
+		else
+			c = memcmp(dl->fetched[i].id, batch[j], 32);
+		if (c <= 0) {
+			merged[out++] = dl->fetched[i++];
+			j += c == 0;
+		} else {
+			memcpy(merged[out].id, batch[j++], 32);
+			merged[out++].taken = false;
+		}
+	}
+	free(dl->fetched);
+	dl->fetched = merged;
+	merged = NULL;
+	dl->len_fetched = dl->n_fetched = out;
+out:
+	free(batch);
+	free(merged);
 }
 
-/* Whether @id was FETCHed from @dl and not answered yet; forgets it. */
+/* Whether @id was FETCHed from @dl and not answered yet; marks it answered. */
 static bool take_fetched(struct dlink *dl, const uint8_t id[32])
 {
-	uint8_t(*hit)[32] =
-		dl->n_fetched ? bsearch(id, dl->fetched, dl->n_fetched, 32, cmp_id) : NULL;
+	struct dlink_fetched *hit = dl->len_fetched ? bsearch(id, dl->fetched, dl->len_fetched,
+							      sizeof(*hit), cmp_fetched)
+						    : NULL;
 
-	if (!hit)
+	if (!hit || hit->taken)
 		return false;
-	memmove(hit, hit + 1, (size_t)(dl->fetched + dl->n_fetched - (hit + 1)) * 32);
+	hit->taken = true;
 	dl->n_fetched--;
 	return true;
+}
+
+/* Forget every FETCHed id of @dl (given up). */
+static void forget_fetched(struct dlink *dl)
+{
+	dl->len_fetched = dl->n_fetched = 0;
 }
 
 /*
@@ -581,7 +625,7 @@ void node_catchup_periodic(struct node_dissem *d, uint64_t now)
 	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++) {
 		struct dlink *dl = &d->links[i];
 		if (dl->l && dl->n_fetched && now >= dl->fetch_deadline)
-			dl->n_fetched = 0;
+			forget_fetched(dl);
 		if (dl->l && (dl->ri || dl->rr) && now >= dl->catchup_until) {
 			d->c.failed++;
 			proto_recon_free(dl->ri);

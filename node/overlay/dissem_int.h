@@ -70,6 +70,12 @@ struct qent {
 	size_t len;
 };
 
+/* An id this node FETCHed over a link; taken once its answer came (catchup.c). */
+struct dlink_fetched {
+	uint8_t id[32];
+	bool taken;
+};
+
 struct dlink {
 	struct node_link *l; /* NULL: slot free */
 	int member;
@@ -81,10 +87,12 @@ struct dlink {
 	size_t qn;
 	size_t qmsg_bytes; /* memory of the Q_MSG entries in qh (qmsg_cost()) */
 	uint64_t rejected, received;
-	bool recon_wanted;	/* start a session here once the node is not catching up */
-	bool catchup_more;	/* a session here brought copies asked for: start another */
-	uint8_t (*fetched)[32]; /* FETCHed ids not yet answered, ascending (catchup.c) */
-	size_t n_fetched, cap_fetched;
+	bool recon_wanted; /* start a session here once the node is not catching up */
+	bool catchup_more; /* a session here brought copies asked for: start another */
+	struct dlink_fetched
+		*fetched;	 /* FETCHed ids, ascending, answered ones marked (catchup.c) */
+	size_t len_fetched;	 /* entries in fetched[] */
+	size_t n_fetched;	 /* of them not answered yet */
 	uint64_t fetch_deadline; /* mono ms: give up waiting for them */
 	uint8_t *deferred;	 /* a peer's opening RECON message, answered when not busy */
 	size_t deferred_len;
