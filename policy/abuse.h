@@ -54,10 +54,10 @@ struct policy_abuse_config {
 	uint64_t forgive_ms;			/* good behaviour that forgives one offence, >= 1 */
 };
 
-#define POLICY_ABUSE_CONFIG_DEFAULT                                                     \
-	{                                                                               \
-		.budget = {200, 20, 600, 256}, .window_ms = 60000, .backoff_ms = 60000, \
-		.backoff_max_ms = 86400000, .forgive_ms = 3600000,                      \
+#define POLICY_ABUSE_CONFIG_DEFAULT                                                      \
+	{                                                                                \
+		.budget = {200, 20, 600, 1024}, .window_ms = 60000, .backoff_ms = 60000, \
+		.backoff_max_ms = 86400000, .forgive_ms = 3600000,                       \
 	}
 
 /* What is stored per member (all times wall-clock ms since the Unix epoch). */

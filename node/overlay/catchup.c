@@ -423,9 +423,11 @@ static void start_recon(struct node_dissem *d, struct dlink *dl)
  * few bytes costs up to two passes plus a push of the whole store, and sessions that
  * complete are charged only as sessions. So the work is charged too, in passes (one
  * CHARGE_SCAN per max(keys stored, NODE_DISSEM_SCAN_PASS_MIN) keys, carried over between
- * messages on the link): its budget (policy/abuse.h) is twice what the costliest honest
- * session can cost (rounds_max rounds of two passes), and the floor keeps rounds over a
- * small store (milliseconds each) from ever adding up to an offence.
+ * messages on the link): its budget (policy/abuse.h) is eight times what the costliest
+ * honest session can cost (rounds_max rounds of two passes), because a join comes in
+ * windows of one session each, and each session passes over the whole store again (a
+ * joiner storing 20,000 reports a second costs ~250 passes a minute); the floor keeps
+ * rounds over a small store (milliseconds each) from ever adding up to an offence.
  */
 void node_catchup_charge_work(struct node_dissem *d, struct dlink *dl, uint64_t keys)
 {

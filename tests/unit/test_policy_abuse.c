@@ -70,7 +70,7 @@ static void test_budget_then_refused(void **state)
 	assert_int_equal(until_offence(t, b, POLICY_ABUSE_FAILED, T0, &v), 20);
 	assert_int_equal(v, POLICY_ABUSE_OFFENCE);
 	id_of(c, 3);
-	assert_int_equal(until_offence(t, c, POLICY_ABUSE_SCAN, T0, &v), 256);
+	assert_int_equal(until_offence(t, c, POLICY_ABUSE_SCAN, T0, &v), 1024);
 	assert_int_equal(v, POLICY_ABUSE_OFFENCE);
 	assert_int_equal(policy_abuse_refused_ms(t, a, T0 + MIN), 0);
 	/* After the refusal the budget starts afresh (the window was reset by the offence). */
