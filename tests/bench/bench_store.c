@@ -33,7 +33,10 @@
 #include <time.h>
 
 #include "node/common/snap.h"
+#include "node/common/tagvocab.h"
+#include "node/common/warnlists.h"
 #include "node/daemon/exporter.h"
+#include "node/format/config.h"
 #include "policy/egress.h"
 #include "policy/redact_test.h"
 #include "policy/strip.h"
@@ -398,6 +401,52 @@ static double x_views(const struct node_snap *snap, struct store *s, uint8_t (*i
 }
 
 /*
+ * The snapshot an installed daemon exports under: the shipped warninglists and tag
+ * vocabulary (deploy/, installed under /usr/share/chatham), read as the daemon reads its
+ * [policy] warninglist_dir and tag_vocab_dir with the other options at their defaults.
+ */
+static struct node_snap *x_snap(const struct policy_config *pcfg, const struct proto_roster *roster)
+{
+	static const char conf[] =
+		"[policy]\nwarninglist_dir = " CHATHAM_SOURCE_DIR
+		"/deploy/warninglists\ntag_vocab_dir = " CHATHAM_SOURCE_DIR "/deploy/tags\n";
+	const struct proto_roster *rosters[1] = {roster};
+	struct node_config *cfg;
+	struct node_warnlists *w;
+	struct node_tagvocab *t;
+	struct node_snap *snap;
+	char why[512] = "";
+	int rc;
+
+	if ((rc = node_config_load_buffer(conf, strlen(conf), NULL, NULL, &cfg)) != 0)
+		die("step 4's configuration", rc);
+	rc = node_warnlists_load(node_config_str(cfg, NODE_POLICY_WARNINGLIST_DIR),
+				 (unsigned)node_config_int(cfg, NODE_POLICY_MIN_PREFIX_IPV4),
+				 (unsigned)node_config_int(cfg, NODE_POLICY_MIN_PREFIX_IPV6), &w,
+				 why, sizeof(why));
+	if (rc == 0 && w->dir_missing)
+		rc = -ENOENT;
+	if (rc == 0) {
+		rc = node_tagvocab_load(node_config_str(cfg, NODE_POLICY_TAG_VOCAB_DIR), NULL, 0,
+					&t, why, sizeof(why));
+		if (rc == 0 && t->dir_missing)
+			rc = -ENOENT;
+	}
+	if (rc) {
+		fprintf(stderr, "bench_store: %s/deploy: %s\n", CHATHAM_SOURCE_DIR, why);
+		die("shipped warninglists and tag vocabulary", rc);
+	}
+	if (!(snap = node_snap_new(pcfg, rosters, 1)))
+		die("node_snap_new", -ENOMEM);
+	node_snap_set_warnlists(snap, w);
+	node_snap_set_tagvocab(snap, t);
+	node_warnlists_unref(w);
+	node_tagvocab_unref(t);
+	node_config_free(cfg);
+	return snap;
+}
+
+/*
  * 4. the daemon's export, twice in one run. Its own store holds @n signed reports (ingested
  * as the daemon stores them, so each indicator has its summary and vote); the export
  * renders them with the daemon's own render callback, node_exporter_render() (summary, votes
@@ -412,7 +461,6 @@ static void export_step(const char *base, size_t n)
 {
 	static const uint8_t seed[32] = {0xbe, 0x4c};
 	struct proto_roster *roster = x_roster();
-	const struct proto_roster *rosters[1] = {roster};
 	struct policy_config pcfg;
 	struct node_snap *snap, plain;
 	struct store_config sc = {0};
@@ -434,8 +482,7 @@ static void export_step(const char *base, size_t n)
 	memset(pcfg.community, 0xc0, 32);
 	memcpy(pcfg.own_id, roster->members[0].id, 32);
 	policy_config_set_community_name(&pcfg, "bench");
-	if (!(snap = node_snap_new(&pcfg, rosters, 1)))
-		die("node_snap_new", -ENOMEM);
+	snap = x_snap(&pcfg, roster);
 	plain = *snap; /* a copy that is never referenced or freed, without the redactor */
 	plain.redactor = NULL;
 	proto_crypto_raw_ed25519_seed_keypair(pk, sk, seed);
@@ -463,7 +510,8 @@ static void export_step(const char *base, size_t n)
 		}
 	}
 	printf("export:   %zu signed reports of distinct text (%.2f s to sign, %.2f s to ingest), "
-	       "each on its own indicator, every other one naming two members\n",
+	       "each on its own indicator, every other one naming two members; the shipped "
+	       "warninglists and tag vocabulary loaded\n",
 	       n, t_sign, t_ingest);
 
 	for (int k = 0; k < 2; k++) {
