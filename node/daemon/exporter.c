@@ -676,15 +676,10 @@ int node_exporter_text(const json_t *doc, char **out, size_t *len)
 	return 0;
 }
 
-struct render_ctx {
-	const struct node_snap *snap;
-	struct policy_view *view;
-};
-
-static int render(void *ctx, struct store *s, struct store_read *rd,
-		  const struct store_feed_entry *e, uint8_t **doc, size_t *len)
+int node_exporter_render(void *ctx, struct store *s, struct store_read *rd,
+			 const struct store_feed_entry *e, uint8_t **doc, size_t *len)
 {
-	struct render_ctx *rc = ctx;
+	struct node_exporter_render_ctx *rc = ctx;
 	json_t *j;
 	char *text;
 	int r;
@@ -706,7 +701,7 @@ static int render(void *ctx, struct store *s, struct store_read *rd,
 static void sync_work(uv_work_t *w)
 {
 	struct sync_job *job = w->data;
-	struct render_ctx rc = {.snap = job->snap};
+	struct node_exporter_render_ctx rc = {.snap = job->snap};
 	int r = 0;
 
 	node_prio_worker(); /* the loop thread first (node/common/prio.h) */
@@ -731,7 +726,8 @@ static void sync_work(uv_work_t *w)
 		return;
 	}
 	for (int round = 0; round < SYNC_ROUNDS; round++) {
-		r = store_export_sync(job->e->store, job->e->x, render, &rc, SYNC_BATCH);
+		r = store_export_sync(job->e->store, job->e->x, node_exporter_render, &rc,
+				      SYNC_BATCH);
 		if (r <= 0)
 			break;
 		if (round == SYNC_ROUNDS - 1)

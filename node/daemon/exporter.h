@@ -45,7 +45,8 @@
  *
  * Sync runs in the thread pool, one at a time; a kick while a sync runs makes it run once
  * more afterwards. Thread rules: the node_exporter_* functions run on the loop thread;
- * node_exporter_document() and node_exporter_render() are pure and may run anywhere.
+ * node_exporter_document(), node_exporter_text(), node_exporter_view(),
+ * node_exporter_feed_document() and node_exporter_render() may run on any thread.
  */
 #ifndef CHATHAM_NODE_EXPORTER_H
 #define CHATHAM_NODE_EXPORTER_H
@@ -146,5 +147,21 @@ int node_exporter_view(const struct node_snap *snap, struct store *s, struct sto
 int node_exporter_feed_document(const struct node_snap *snap, struct store *s,
 				struct store_read *rd, const uint8_t ind_id[32], uint64_t seq,
 				uint64_t time_ms, int path, struct policy_view *v, json_t **doc);
+
+/* What node_exporter_render() needs: both borrowed for the sync. */
+struct node_exporter_render_ctx {
+	const struct node_snap *snap; /* the policy documents are rendered under */
+	struct policy_view *view;     /* scratch (heap: it is large) */
+};
+
+/*
+ * node_exporter_render() - the store_export_render_fn (store/export.h) of every export
+ * sync: main feed entry @e as its SIEM document (node_exporter_feed_document() on
+ * POLICY_PATH_SIEM_EXPORT, written by node_exporter_text()), or *@doc NULL when the entry is
+ * superseded or policy denies it. @ctx is a struct node_exporter_render_ctx. Exposed so that
+ * bench_store measures the daemon's own export path. Any thread (one view per thread).
+ */
+int node_exporter_render(void *ctx, struct store *s, struct store_read *rd,
+			 const struct store_feed_entry *e, uint8_t **doc, size_t *len);
 
 #endif

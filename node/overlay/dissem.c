@@ -447,7 +447,7 @@ static void cb_down(void *ctx, struct node_link *l, int member, enum node_link_r
 	proto_recon_free(dl->rr);
 	free(dl->deferred);
 	free(dl->fetched);
-	node_roster_gossip_drop_parts(d, dl);
+	proto_parts_reset(&dl->parts);
 	node_sealed_on_down(d, dl);
 	queue_clear(dl);
 	if (dl->rejected)
@@ -663,6 +663,7 @@ static void periodic(struct node_dissem *d, uint64_t now)
 	node_catchup_periodic(d, now);
 	node_abuse_periodic(d);
 	node_sealed_periodic(d, now);
+	node_roster_gossip_trim_parts(d, now);
 }
 
 static void on_timer(uv_timer_t *t)

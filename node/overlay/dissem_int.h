@@ -177,6 +177,7 @@ struct counters {
 	uint64_t catchup_asked; /* new catch-up copies that a session or FETCH asked for */
 	uint64_t direct_sent, direct_recv, acked, ack_sent;
 	uint64_t roster_sent, roster_recv, roster_adopted;
+	uint64_t roster_parts_expired, roster_parts_evicted; /* partial rosters dropped */
 	uint64_t stem_originated, stem_received, stem_forwarded, stem_fluffed, stem_embargo;
 	uint64_t store_errors;
 	uint64_t recon_skipped_lag; /* periodic sessions skipped while the tree lagged */
@@ -246,7 +247,6 @@ struct node_dissem {
 	 */
 	uint8_t (*hidden)[STORE_RECON_KEY_LEN];
 	size_t n_hidden, cap_hidden;
-	size_t parts_bytes; /* ROSTER_PART bytes held over all links */
 
 	struct node_sealed *sealed;		/* sealed.c */
 	struct node_dissem_notice_hooks notice; /* node_dissem_set_notice_hooks() */
@@ -390,12 +390,16 @@ void node_outbox_ack(struct node_dissem *d, struct inb *it);
 
 /* Send roster @epoch to @dl (ROSTER, or ROSTER_PARTs). */
 void node_roster_gossip_send(struct node_dissem *d, struct dlink *dl, uint64_t epoch);
-/* A ROSTER, a ROSTER_PART from @dl; forget @dl's parts joined so far. */
+/* A ROSTER, a ROSTER_PART from @dl. */
 void node_roster_gossip_on_roster(struct node_dissem *d, struct dlink *dl, const uint8_t *p,
 				  size_t len);
 void node_roster_gossip_on_part(struct node_dissem *d, struct dlink *dl,
 				const struct proto_link_msg *m);
-void node_roster_gossip_drop_parts(struct node_dissem *d, struct dlink *dl);
+/*
+ * Drop the partial rosters of all links past their age or, over NODE_DISSEM_PARTS_BYTES_MAX,
+ * the oldest (proto_parts_trim()); counted. After each part taken and once a second.
+ */
+void node_roster_gossip_trim_parts(struct node_dissem *d, uint64_t now);
 
 /* stem_driver.c -------------------------------------------------------------------------- */
 

@@ -92,11 +92,21 @@ void node_dissem_roster_adopted(struct node_dissem *d, uint64_t epoch)
 			node_roster_gossip_send(d, &d->links[i], epoch);
 }
 
-/* Forget the roster parts joined so far on @dl. */
-void node_roster_gossip_drop_parts(struct node_dissem *d, struct dlink *dl)
+/* The oldest partial goes, never the newcomer (proto/parts.h says why). */
+void node_roster_gossip_trim_parts(struct node_dissem *d, uint64_t now)
 {
-	d->parts_bytes -= dl->parts.len;
-	proto_parts_reset(&dl->parts);
+	struct proto_parts *all[NODE_DISSEM_LINKS_MAX];
+	struct proto_parts_trimmed r = {0};
+
+	for (size_t i = 0; i < NODE_DISSEM_LINKS_MAX; i++)
+		all[i] = d->links[i].l ? &d->links[i].parts : NULL;
+	proto_parts_trim(all, NODE_DISSEM_LINKS_MAX, NODE_DISSEM_PARTS_BYTES_MAX, now, &r);
+	if (r.expired || r.evicted)
+		log_debug("dissem: partial rosters dropped: %u older than %u ms, %u past %u bytes",
+			  r.expired, PROTO_PARTS_AGE_MAX_MS, r.evicted,
+			  NODE_DISSEM_PARTS_BYTES_MAX);
+	d->c.roster_parts_expired += r.expired;
+	d->c.roster_parts_evicted += r.evicted;
 }
 
 void node_roster_gossip_on_roster(struct node_dissem *d, struct dlink *dl, const uint8_t *p,
@@ -128,28 +138,26 @@ void node_dissem_roster_refused(struct node_dissem *d, const uint8_t peer[32], i
 /*
  * One part of a roster sent in ROSTER_PART messages, joined by proto/parts.h: a part out of
  * order or past PROTO_ROSTER_MAX_BYTES drops the parts joined so far and counts against the
- * link like a refused report. Past NODE_DISSEM_PARTS_BYTES_MAX over all links the roster is
- * dropped without blame (it is sent again on the next link up). The joined roster goes
- * through node_roster_gossip_on_roster() like a ROSTER.
+ * link like a refused report. Past NODE_DISSEM_PARTS_BYTES_MAX over all links the partial
+ * that started longest ago is dropped without blame (node_roster_gossip_trim_parts()); the
+ * rest of a dropped roster is ignored. The joined roster goes through
+ * node_roster_gossip_on_roster() like a ROSTER.
  */
 void node_roster_gossip_on_part(struct node_dissem *d, struct dlink *dl,
 				const struct proto_link_msg *m)
 {
 	uint32_t index = m->u.part.index, total = m->u.part.total;
-	size_t before = dl->parts.len, len;
+	uint64_t now = uv_now(d->loop);
 	const uint8_t *joined;
+	size_t len;
 	int rc = proto_parts_add(&dl->parts, index, total, m->u.part.p, m->u.part.len,
-				 PROTO_ROSTER_MAX_BYTES, &joined, &len);
+				 PROTO_ROSTER_MAX_BYTES, now, &joined, &len);
 
-	d->parts_bytes = d->parts_bytes - before + dl->parts.len;
 	if (rc == PROTO_PARTS_DONE) {
 		node_roster_gossip_on_roster(d, dl, joined, len);
-		node_roster_gossip_drop_parts(d, dl);
-	} else if (rc == PROTO_PARTS_MORE && d->parts_bytes > NODE_DISSEM_PARTS_BYTES_MAX) {
-		log_warning("dissem: more than %u bytes of rosters arriving in parts at once; "
-			    "one from link %llu dropped (it is sent again on the next link up)",
-			    NODE_DISSEM_PARTS_BYTES_MAX, (unsigned long long)node_link_id(dl->l));
-		node_roster_gossip_drop_parts(d, dl);
+		proto_parts_reset(&dl->parts);
+	} else if (rc == PROTO_PARTS_MORE) {
+		node_roster_gossip_trim_parts(d, now);
 	} else if (rc == -EPROTO || rc == PROTO_E_TOO_LARGE) {
 		log_debug("dissem: roster part %u/%u from link %llu out of order or too large; "
 			  "dropped",

@@ -105,11 +105,12 @@ class Hostile:
     """One link from the hostile member: a reader thread answers PINGs and collects
     everything else; sends are serialised (one Noise sending cipher)."""
 
-    def __init__(self, env):
+    def __init__(self, env, member=None):
+        """A link to node A as @member (default env.me), a roster member."""
+        me = member or env.me
         deadline = time.monotonic() + 30
         while True:
-            self.p = ol.NoisePeer.connect(env.port_a, env.community, env.netkey,
-                                          env.me.tx_sk)
+            self.p = ol.NoisePeer.connect(env.port_a, env.community, env.netkey, me.tx_sk)
             assert self.p.handshake() == env.alpha.tx_pk
             try:
                 first = self.p.recv_link()
@@ -124,7 +125,7 @@ class Hostile:
         self.closed = threading.Event()
         self.received = []
         assert first[0] == ol.HELLO, first
-        self.p.hello(env.me.id)
+        self.p.hello(me.id)
         self.p.sock.settimeout(None)
         self.t = threading.Thread(target=self._read, daemon=True)
         self.t.start()

@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: MIT
+"""Colluding members that start rosters in parts and never finish them must not keep an
+honest roster sent in parts from being adopted.
+
+A roster too large for one link message travels as ROSTER_PART messages (proto/link.h); a
+node holds every link's partial roster (up to 1 MiB each) and at most 4 MiB over all links
+(NODE_DISSEM_PARTS_BYTES_MAX). Before this test, past that pool the NEWCOMER's parts were
+dropped, so four members that each sent all but the last part of a 1 MiB "roster" (16 of
+17 parts of 65,503 bytes: 4,192,192 bytes together) blocked every roster in parts from the
+node for as long as their links stayed up: a roster change (new member, key rotation,
+revocation) never reached it. Now the partial that started longest ago is dropped instead
+(proto/parts.h proto_parts_trim()), and partials older than two minutes expire.
+
+Node A (the daemon under test) runs alone. Four Python peers with real members' keys
+(test_hostile_member.Hostile) each hold 16 of 17 parts; then a fifth member sends a valid
+roster of epoch 2 (600 more members, over 64 KiB: two parts). A must adopt epoch 2, count
+exactly one partial evicted (status gossip.roster.parts_evicted) and none expired, keep
+every link, and ignore the rest of the evicted roster without charging its sender.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import daemonlib as dl  # noqa: E402
+import overlaylib as ol  # noqa: E402
+import test_hostile_member as hm  # noqa: E402
+
+ROSTER_PART = 14  # link message type (proto/link.h)
+PART_MAX = 65503  # PROTO_LINK_PART_MAX (65,519 - 16)
+STALLED = 16      # parts each colluder sends, of 17
+
+
+def roster_parts(env):
+    members = list(env.community.members) + [dl.Member(f"Team {i:03d} CSIRT")
+                                             for i in range(600)]
+    big = ol.roster_file(env.community, {"Alpha CERT": [f"127.0.0.1:{env.port_a}"]},
+                         epoch=2, members=members)
+    assert PART_MAX < len(big) <= 2 * PART_MAX, len(big)
+    return [big[i:i + PART_MAX] for i in range(0, len(big), PART_MAX)], len(members)
+
+
+def test_colluding_partials():
+    env = hm.AloneEnv("", members=("Alpha CERT", "Hostile One", "Hostile Two",
+                                   "Hostile Three", "Hostile Four", "Courier CSIRT"))
+    colluders, courier = env.community.members[1:5], env.community.members[5]
+    parts, n_members = roster_parts(env)
+    ok = False
+    links = []
+    try:
+        env.a.start()
+        for m in colluders:
+            h = hm.Hostile(env, m)
+            links.append(h)
+            for i in range(STALLED):
+                h.send([ROSTER_PART, i, STALLED + 1, os.urandom(PART_MAX)])
+            h.sync()
+        h = hm.Hostile(env, courier)
+        links.append(h)
+        ol.wait_for(lambda: len(ol.links_up(env.a)) == 5, what="five links up")
+        roster = env.status()["gossip"]["roster"]
+        assert roster["parts_evicted"] == 0 and roster["parts_expired"] == 0, roster
+        for i, p in enumerate(parts):
+            h.send([ROSTER_PART, i, len(parts), p])
+        h.sync()
+        ol.wait_for(lambda: env.status()["roster"]["epoch"] == 2, timeout=60,
+                    what="the roster sent in parts adopted")
+        st = env.status()
+        assert st["roster"]["members"] == n_members, st["roster"]
+        assert st["gossip"]["roster"]["parts_evicted"] == 1, st["gossip"]["roster"]
+        assert st["gossip"]["roster"]["parts_expired"] == 0, st["gossip"]["roster"]
+        # The first colluder's partial went (it started first); its last part is ignored,
+        # not charged as a part out of order.
+        links[0].send([ROSTER_PART, STALLED, STALLED + 1, os.urandom(100)])
+        links[0].sync()
+        st = env.status()
+        assert sum(x["rejected"] for x in st["gossip"]["links"]) == 0, st["gossip"]["links"]
+        assert len(ol.links_up(env.a)) == 5
+        assert st["gossip"]["links_closed_abusive"] == 0, st["gossip"]
+        for h in links:
+            h.close()
+        links = []
+        assert env.a.stop() == 0
+        ok = True
+    finally:
+        for h in links:
+            h.close()
+        env.a.kill()
+        if not ok:
+            print(f"--- log of node A:\n{env.a.log()[-5000:]}---", flush=True)
+        env.node_a.cleanup()
+
+
+if __name__ == "__main__":
+    dl.main([test_colluding_partials])
