@@ -183,6 +183,11 @@ void node_ingest_get_stats(const struct node_ingest *ing, struct node_ingest_sta
 	*st = ing->st;
 }
 
+const struct node_pool_lane *node_ingest_sign_lane(const struct node_ingest *ing)
+{
+	return &ing->sign;
+}
+
 /* Frees what only signing and the commit need: the signed bytes and the decoded reports. */
 static void job_release_reports(struct job *j)
 {
