@@ -1010,12 +1010,12 @@ static int start_loop_handles(struct node_daemon *d)
 }
 
 /* A locally published report was committed: gossip it or deliver it directly. */
-static void on_published(void *ctx, const uint8_t id[32], uint8_t tlp)
+static void on_published(void *ctx, const struct node_ingest_report *r)
 {
 	struct node_daemon *d = ctx;
 
 	if (d->dissem)
-		node_dissem_published(d->dissem, id, tlp);
+		node_dissem_published(d->dissem, r->id, r->tlp, r->created_ms, r->anonymous);
 }
 
 /*
