@@ -208,7 +208,7 @@ bool node_dissem_charge_link(struct node_dissem *d, struct dlink *dl, enum charg
  */
 void node_abuse_link_down(struct node_dissem *d, struct dlink *dl)
 {
-	if (!dl->work)
+	if (!dl->work || d->stopping) /* our own stop is not the member's reconnect */
 		return;
 	dl->work = 0;
 	node_dissem_charge_link(d, dl, CHARGE_SCAN);
