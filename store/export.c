@@ -24,7 +24,7 @@
 #include "proto/error.h"
 #include "store/mdb.h"
 
-#define DEFAULT_MAP_INITIAL ((size_t)16 << 20)
+#define DEFAULT_MAP_INITIAL ((size_t)1 << 30)
 #define DEFAULT_MAP_MAX ((size_t)16 << 30)
 #define DEFAULT_READERS 126u
 #define DEFAULT_BATCH 1024u

@@ -6,7 +6,13 @@
  * Every transaction of this process runs with m->lock held shared. LMDB 0.9 requires that
  * mdb_env_set_mapsize() is called while the process has no transaction open, so growing or
  * adopting a new map size takes the lock exclusively. The lock is writer-preferring so a
- * steady stream of short reads cannot starve a resize.
+ * steady stream of short reads cannot starve a resize. The price: from the moment a resize
+ * waits, every new transaction of the process waits too, until the transactions open then
+ * (a write queued behind LMDB's writer lock, its fsync included) and the resize are done.
+ * On the 16-node burst with maps that had to grow, the event loop slept up to 204 ms there
+ * (docs/PERFORMANCE.md), so callers reserve the map generously at open (address space, not
+ * disk: without MDB_WRITEMAP LMDB never extends the file to the map size) and a resize is
+ * rare.
  */
 #include "store/mdb.h"
 
@@ -72,8 +78,8 @@ int store_mdb_open(struct store_mdb *m, const char *dir, unsigned flags, size_t 
 	memset(m, 0, sizeof(*m));
 	if (flags & (MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP | MDB_MAPASYNC))
 		return -EINVAL;
-	if (map_max < map_initial)
-		map_max = map_initial;
+	if (map_initial > map_max)
+		map_initial = map_max;
 	m->map_max = map_max;
 	m->map_full_err = map_full_err;
 	m->readonly = (flags & MDB_RDONLY) != 0;

@@ -72,9 +72,9 @@ int store_mdb_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t *v);
  * store_mdb_open() - create and open an environment in directory @dir (created with mode
  * 0700 if missing, one level only). @flags are extra mdb_env_open() flags (MDB_RDONLY for
  * readers); MDB_NOTLS is always added, and MDB_NOSYNC/MDB_NOMETASYNC/MDB_WRITEMAP are
- * refused with -EINVAL: every store environment is durable. @map_initial is raised to the
- * size of an existing data file by LMDB itself. @map_full_err is what a write returns once
- * the map cannot grow past @map_max. @m is caller storage; on failure it is left closed.
+ * refused with -EINVAL: every store environment is durable. @map_initial (at most @map_max;
+ * a larger one is lowered to it) is raised to the size of an existing data file by LMDB
+ * itself. @map_full_err is what a write returns once the map cannot grow past @map_max. @m is caller storage; on failure it is left closed.
  * Returns 0, -errno, STORE_E_* (via store_mdb_err()).
  */
 int store_mdb_open(struct store_mdb *m, const char *dir, unsigned flags, size_t map_initial,

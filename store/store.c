@@ -23,7 +23,7 @@
 #include "store/mdb.h"
 #include "store/store_int.h"
 
-#define DEFAULT_MAP_INITIAL ((size_t)64 << 20)
+#define DEFAULT_MAP_INITIAL ((size_t)8 << 30)
 #define DEFAULT_MAP_MAX ((size_t)64 << 30)
 #define DEFAULT_READERS 126u
 #define SCHEMA_V1 1

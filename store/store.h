@@ -57,8 +57,12 @@
  *
  * Durability: every write is one LMDB write transaction committed with fsync (no NOSYNC,
  * NOMETASYNC or WRITEMAP). A function that writes returns 0 only after its commit succeeded.
- * The map grows by doubling up to map_size_max when full; at the cap the write fails with
- * STORE_E_MAP_FULL, whose text names the setting to raise.
+ * The map is address space, not disk (no MDB_WRITEMAP: the file grows as pages are written),
+ * so it is reserved generously at open (map_size_initial, 8 GiB by default, at most
+ * map_size_max): growing it makes every read of the process wait for the transactions open
+ * at the time (store/mdb.h), the event loop's included. It grows by doubling up to
+ * map_size_max when full; at the cap the write fails with STORE_E_MAP_FULL, whose text
+ * names the setting to raise.
  *
  * Threads: a struct store may be shared by threads (the environment is opened MDB_NOTLS).
  * Reads may run concurrently with each other and with one writer; writers serialise. A
@@ -95,7 +99,7 @@ struct store_read;
 
 struct store_config {
 	const char *dir;	 /* state directory; created 0700 if missing (one level) */
-	size_t map_size_initial; /* bytes; 0 = 64 MiB; an existing larger file wins */
+	size_t map_size_initial; /* bytes; 0 = 8 GiB; an existing larger file wins */
 	size_t map_size_max;	 /* bytes; 0 = 64 GiB; growth stops here (STORE_E_MAP_FULL) */
 	unsigned max_readers;	 /* LMDB reader slots; 0 = 126 */
 	size_t migrate_batch;	 /* records per schema-migration transaction; 0 = 10,000 */

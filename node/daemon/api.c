@@ -21,8 +21,7 @@
 #include <unistd.h>
 
 #include "node/common/log.h"
-#include "node/common/prio.h"
-#include "node/common/workq.h"
+#include "node/daemon/pool.h"
 #include "proto/error.h"
 
 #define READ_CHUNK (64 * 1024)
@@ -70,7 +69,8 @@ struct node_api {
 	void *ctx;
 	struct conn *conns;
 	size_t n_conns;
-	unsigned large_in_use; /* NODE_API_LARGE_SLOTS held */
+	unsigned large_in_use;	     /* NODE_API_LARGE_SLOTS held */
+	struct node_pool_lane parse; /* large-line parses: at most one per CPU in the pool */
 	unsigned open_handles;
 	bool listening, closing;
 	void (*done)(void *);
@@ -94,7 +94,7 @@ static void api_maybe_done(struct node_api *api)
 		api->drain_open = false;
 		uv_close((uv_handle_t *)&api->drain, on_api_handle_closed);
 	}
-	if (!api->closing || api->open_handles)
+	if (!api->closing || api->open_handles || !node_pool_lane_idle(&api->parse))
 		return;
 	void (*done)(void *) = api->done;
 	void *arg = api->done_arg;
@@ -409,9 +409,13 @@ static void dispatch(struct conn *c, int r, struct node_request *req, json_t *id
  * JSON, and parsing it on the loop thread would hold up every other client. The line stays
  * in the connection's buffer meanwhile: the connection is busy, so nothing reads into or
  * compacts that buffer, and the job's reference keeps it alive if the client goes away.
+ * Lines of 64-128 KiB need no large-request slot, so any number of connections can each
+ * have one parse to run: they go through the api's parse lane (at most one per CPU in the
+ * pool, the rest wait in order), and the api is freed only once the lane is idle.
  */
 struct parse_job {
-	uv_work_t work;
+	struct node_pool_work work; /* in the parse lane */
+	struct node_api *api;
 	struct conn *c;
 	const char *line;
 	size_t n;
@@ -425,14 +429,13 @@ static void parse_work(uv_work_t *w)
 {
 	struct parse_job *j = w->data;
 
-	node_prio_worker(); /* the loop thread first (node/common/prio.h) */
-
 	j->r = node_request_parse(j->line, j->n, &j->req, &j->id, &j->err);
 }
 
 static void parse_done(uv_work_t *w, int status)
 {
 	struct parse_job *j = w->data;
+	struct node_api *api = j->api;
 	struct conn *c = j->c;
 
 	(void)status;
@@ -446,6 +449,7 @@ static void parse_done(uv_work_t *w, int status)
 	}
 	free(j);
 	conn_unref(c);
+	api_maybe_done(api); /* the pool lane calls this last: @api may go now */
 }
 
 static void handle_line(struct conn *c, const char *line, size_t n)
@@ -462,18 +466,17 @@ static void handle_line(struct conn *c, const char *line, size_t n)
 	if (n > PARSE_OFFLOAD_BYTES) {
 		struct parse_job *j = calloc(1, sizeof(*j));
 		if (j) {
+			j->api = c->api;
 			j->c = c;
 			j->line = line;
 			j->n = n;
-			j->work.data = j;
-			if (node_workq_queue(c->api->loop, &j->work, parse_work, parse_done) == 0) {
-				c->refs++;
-				c->busy = true;
-				return;
-			}
-			free(j);
+			j->work.w.data = j;
+			c->refs++;
+			c->busy = true;
+			node_pool_submit(&c->api->parse, &j->work, parse_work, parse_done);
+			return;
 		}
-		/* Could not queue: parse here rather than refuse a valid request. */
+		/* Out of memory: parse here rather than refuse a valid request. */
 	}
 	r = node_request_parse(line, n, &req, &id, &err);
 	dispatch(c, r, req, id, &err);
@@ -663,6 +666,11 @@ void node_api_req_peer(const struct node_api_req *areq, uid_t *uid, pid_t *pid)
 size_t node_api_connections(const struct node_api *api)
 {
 	return api ? api->n_conns : 0;
+}
+
+const struct node_pool_lane *node_api_parse_lane(const struct node_api *api)
+{
+	return &api->parse;
 }
 
 static bool id_in(uint32_t id, const uint32_t *list, size_t n)
@@ -934,6 +942,7 @@ int node_api_start(uv_loop_t *loop, const char *path, unsigned mode,
 	if (!api)
 		return -ENOMEM;
 	api->loop = loop;
+	node_pool_lane_init(&api->parse, loop, node_pool_cpus());
 	api->handler = handler;
 	api->ctx = ctx;
 	api->path = strdup(path);

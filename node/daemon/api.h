@@ -131,4 +131,12 @@ void node_api_req_peer(const struct node_api_req *areq, uid_t *uid, pid_t *pid);
 /* node_api_connections() - number of open client connections. */
 size_t node_api_connections(const struct node_api *api);
 
+/*
+ * node_api_parse_lane() - the lane of large-line parses (lines over 64 KiB are parsed in the
+ * thread pool, at most one per CPU at once: node/daemon/pool.h), for `status`. Borrowed;
+ * valid while @api (non-NULL) is.
+ */
+struct node_pool_lane;
+const struct node_pool_lane *node_api_parse_lane(const struct node_api *api);
+
 #endif

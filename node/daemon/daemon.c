@@ -253,7 +253,8 @@ static void overlay_limits(const struct node_config *cfg, struct node_overlay_li
  *            "rerendered", "resets"} (node_exporter_rerender_stats()), "api": {"connections"},
  *            "ingest": {"accepted", "duplicates", "rejected", "commits", "pending",
  *            "refused": {policy reason id: count}}, "reload": {"count", "failures"}},
- *            "loop": node_looplag_json() (the loop's delay since ready), and while
+ *            "loop": node_looplag_json() (the loop's delay since ready), "pool": {"threads",
+ *            and a node_pool_lane_json() per lane: "sign", "reads", "parse"}, and while
  *            the overlay runs "gossip": node_dissem_status_json(); "notices":
  *            node_notices_status_json() and "departed_dropped" (undelivered notices for
  *            members that left the roster, dropped at adoption)
@@ -278,6 +279,18 @@ static void overlay_limits(const struct node_config *cfg, struct node_overlay_li
  *            still their indicator's latest, opened sealed sightings included], "next": last sequence read (pass it as the
  *            next "since"), "feed_last", "more"}
  */
+
+/* The thread pool's size and its lanes (node/daemon/pool.h). */
+static json_t *pool_json(const struct node_daemon *d)
+{
+	json_t *o = json_pack("{s:I, s:o, s:o}", "threads", (json_int_t)d->pool_threads, "sign",
+			      node_pool_lane_json(node_ingest_sign_lane(d->ingest)), "reads",
+			      node_pool_lane_json(&d->reads));
+
+	if (o && d->api)
+		json_object_set_new(o, "parse", node_pool_lane_json(node_api_parse_lane(d->api)));
+	return o;
+}
 
 static json_t *status_json(struct node_daemon *d)
 {
@@ -353,6 +366,8 @@ static json_t *status_json(struct node_daemon *d)
 		json_object_set_new(resp, "sealed", node_dissem_sealed_json(d->dissem));
 	if (resp)
 		json_object_set_new(resp, "loop", node_looplag_json(&d->lag));
+	if (resp)
+		json_object_set_new(resp, "pool", pool_json(d));
 	if (resp && d->notices)
 		json_object_set_new(resp, "notices", node_notices_status_json(d->notices));
 	return resp;
@@ -995,12 +1010,12 @@ static int start_loop_handles(struct node_daemon *d)
 }
 
 /* A locally published report was committed: gossip it or deliver it directly. */
-static void on_published(void *ctx, const uint8_t id[32], uint8_t tlp)
+static void on_published(void *ctx, const struct node_ingest_report *r)
 {
 	struct node_daemon *d = ctx;
 
 	if (d->dissem)
-		node_dissem_published(d->dissem, id, tlp);
+		node_dissem_published(d->dissem, r->id, r->tlp, r->created_ms, r->anonymous);
 }
 
 /*
@@ -1355,6 +1370,7 @@ int node_daemon_run(const char *config_path)
 	signal(SIGPIPE, SIG_IGN);
 	threads = node_pool_init(); /* before anything is queued */
 	log_info("thread pool: %u threads", threads);
+	d->pool_threads = threads;
 	d->config_path = config_path;
 	d->start_ms = node_daemon_now_ms();
 	err = uv_loop_init(&d->loop);

@@ -92,6 +92,7 @@ struct node_daemon {
 	bool reloading, expiring;
 	unsigned reads_pending;	     /* query/list jobs in the pool or waiting in its lane */
 	struct node_pool_lane reads; /* at most READS_IN_POOL of them in the pool at once */
+	unsigned pool_threads;	     /* node_pool_init() */
 	uint64_t reloads, reload_failures;
 	uint64_t roster_conflicts;   /* rosters refused as a second roster of a held epoch */
 	uint64_t outbox_departed;    /* outbox copies dropped because the recipient left */

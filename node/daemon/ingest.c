@@ -90,12 +90,6 @@ struct commit {
 	int err; /* store_ingest() result */
 };
 
-/* A committed new report waiting for the report hook (dissemination). */
-struct announce {
-	uint8_t id[32];
-	uint8_t tlp;
-};
-
 struct node_ingest {
 	uv_loop_t *loop;
 	struct store *store;
@@ -116,7 +110,7 @@ struct node_ingest {
 	 * idle handle that hands them over one slice per loop iteration (initialised at the
 	 * first commit that had more than one slice, closed by node_ingest_close()).
 	 */
-	struct announce *ann;
+	struct node_ingest_report *ann;
 	size_t ann_head, ann_len, ann_cap;
 	uv_idle_t ann_idle;
 	bool ann_open, ann_closed;
@@ -181,6 +175,11 @@ bool node_ingest_idle(const struct node_ingest *ing)
 void node_ingest_get_stats(const struct node_ingest *ing, struct node_ingest_stats *st)
 {
 	*st = ing->st;
+}
+
+const struct node_pool_lane *node_ingest_sign_lane(const struct node_ingest *ing)
+{
+	return &ing->sign;
 }
 
 /* Frees what only signing and the commit need: the signed bytes and the decoded reports. */
@@ -605,21 +604,23 @@ static void commit_work(uv_work_t *w)
  * Committed new reports reach the report hook (the dissemination driver: gossip, stem or
  * outbox) in order, in slices of at most NODE_INGEST_ANNOUNCE_SLICE_US of loop time, one
  * slice per loop iteration; the first slice runs in the commit's completion, so a small
- * publish is handed over at once as before. Each hand-over costs the driver a store read
- * and an encrypted send per eager link: a 5,000-report batch in one callback was 75-85 ms
- * of the loop thread's CPU on the 16-node burst (docs/PERFORMANCE.md), every link and
+ * publish is handed over at once as before. Each hand-over costs the driver an encrypted
+ * send per eager link (a store read each): a 5,000-report batch in one callback was 75-85
+ * ms of the loop thread's CPU on the 16-node burst (docs/PERFORMANCE.md), every link and
  * client of the node waiting meanwhile. The idle handle keeps the loop polling without
- * blocking while slices remain, so links and clients are served between them.
+ * blocking while slices remain, so links and clients are served between them. The hook
+ * gets the report's `created` and provenance from the ingest, which built the report, so
+ * the driver does not read it back from the store (and decode it) to learn them.
  */
 static void announce_slice(struct node_ingest *ing)
 {
 	uint64_t t0 = uv_hrtime();
 
 	while (ing->ann_head < ing->ann_len) {
-		struct announce a = ing->ann[ing->ann_head++];
+		struct node_ingest_report a = ing->ann[ing->ann_head++];
 
 		if (ing->on_report)
-			ing->on_report(ing->report_ctx, a.id, a.tlp);
+			ing->on_report(ing->report_ctx, &a);
 		if (uv_hrtime() - t0 >= NODE_INGEST_ANNOUNCE_SLICE_US * 1000ull)
 			break;
 	}
@@ -643,12 +644,12 @@ static void on_announce(uv_idle_t *h)
 		uv_idle_stop(h);
 }
 
-static void announce_add(struct node_ingest *ing, const uint8_t id[32], uint8_t tlp)
+static void announce_add(struct node_ingest *ing, const struct node_ingest_report *r)
 {
 	if (!ing->on_report)
 		return;
 	if (ing->ann_closed) {
-		ing->on_report(ing->report_ctx, id, tlp);
+		ing->on_report(ing->report_ctx, r);
 		return;
 	}
 	if (ing->ann_len == ing->ann_cap && ing->ann_head) {
@@ -660,11 +661,10 @@ static void announce_add(struct node_ingest *ing, const uint8_t id[32], uint8_t 
 	if (proto_array_grow((void **)&ing->ann, &ing->ann_cap, ing->ann_len + 1,
 			     sizeof(*ing->ann))) {
 		/* Out of memory: hand it over now (out of order, which gossip does not mind). */
-		ing->on_report(ing->report_ctx, id, tlp);
+		ing->on_report(ing->report_ctx, r);
 		return;
 	}
-	memcpy(ing->ann[ing->ann_len].id, id, 32);
-	ing->ann[ing->ann_len++].tlp = tlp;
+	ing->ann[ing->ann_len++] = *r;
 }
 
 /* Runs the first slice now and the rest in later loop iterations. */
@@ -712,8 +712,15 @@ static void commit_done(uv_work_t *w, int status)
 				    j->slots[i].reason < POLICY_REASON_COUNT)
 					ing->st.refused[j->slots[i].reason]++;
 			} else if (j->slots[i].result == STORE_NEW) {
+				struct node_ingest_report r = {
+					.created_ms = j->slots[i].created_ms,
+					.tlp = it->tlp,
+					.anonymous = it->anonymous,
+				};
+
+				memcpy(r.id, j->slots[i].report_id, 32);
 				ing->st.accepted++;
-				announce_add(ing, j->slots[i].report_id, it->tlp);
+				announce_add(ing, &r);
 			} else {
 				ing->st.duplicates++;
 			}

@@ -107,14 +107,25 @@ int node_ingest_submit(struct node_ingest *ing, struct node_snap *snap, struct n
 #define NODE_INGEST_ANNOUNCE_SLICE_US 2000
 
 /*
- * Called on the loop thread for every report that a commit stored as new, with its id and
- * TLP, after the commit (dissemination: gossip or direct delivery): exactly once per
+ * A report a commit stored as new, as the ingest built it: what dissemination needs to
+ * place it without reading it back from the store.
+ */
+struct node_ingest_report {
+	uint8_t id[32];
+	uint64_t created_ms; /* its signed `created` */
+	uint8_t tlp;
+	bool anonymous; /* ring-signed (PROTO_PROV_ANONYMOUS), else attributed to this node */
+};
+
+/*
+ * Called on the loop thread for every report that a commit stored as new (@r borrowed for
+ * the call), after the commit (dissemination: gossip or direct delivery): exactly once per
  * report, in commit order, in slices (NODE_INGEST_ANNOUNCE_SLICE_US), the first of them in
  * the commit's completion after the responses are handed over; on_commit may come before
  * the last slice. Reports still waiting when node_ingest_close() is called are not handed
  * over (they are stored; catch-up carries them).
  */
-typedef void (*node_ingest_report_fn)(void *ctx, const uint8_t id[32], uint8_t tlp);
+typedef void (*node_ingest_report_fn)(void *ctx, const struct node_ingest_report *r);
 
 /* node_ingest_set_report_hook() - install (or with NULL @fn remove) the per-report hook. */
 void node_ingest_set_report_hook(struct node_ingest *ing, node_ingest_report_fn fn, void *ctx);
@@ -127,6 +138,10 @@ bool node_ingest_idle(const struct node_ingest *ing);
 
 /* node_ingest_get_stats() - counters since start. */
 void node_ingest_get_stats(const struct node_ingest *ing, struct node_ingest_stats *st);
+
+/* node_ingest_sign_lane() - the lane of signing chunks (node/daemon/pool.h), for `status`. */
+struct node_pool_lane;
+const struct node_pool_lane *node_ingest_sign_lane(const struct node_ingest *ing);
 
 /*
  * node_ingest_close() - close the ingest's loop handle (before the loop's last run; the

@@ -39,10 +39,10 @@ void node_pool_lane_init(struct node_pool_lane *lane, uv_loop_t *loop, unsigned 
 {
 	lane->loop = loop;
 	lane->cap = cap ? cap : 1;
-	lane->running = 0;
+	lane->running = lane->waiting = lane->peak = 0;
 	lane->head = NULL;
 	lane->tail = &lane->head;
-	lane->queued = 0;
+	lane->jobs = lane->queued = 0;
 }
 
 static void start(struct node_pool_lane *lane, struct node_pool_work *pw);
@@ -68,6 +68,7 @@ static void on_done(uv_work_t *w, int status)
 		lane->head = next->next;
 		if (!lane->head)
 			lane->tail = &lane->head;
+		lane->waiting--;
 		start(lane, next);
 	}
 	pw->done(w, status);
@@ -75,7 +76,8 @@ static void on_done(uv_work_t *w, int status)
 
 static void start(struct node_pool_lane *lane, struct node_pool_work *pw)
 {
-	lane->running++;
+	if (++lane->running > lane->peak)
+		lane->peak = lane->running;
 	/* Fails only for a NULL work callback, which node_pool_submit() never passes. */
 	node_workq_queue(lane->loop, &pw->w, on_work, on_done);
 }
@@ -87,11 +89,13 @@ void node_pool_submit(struct node_pool_lane *lane, struct node_pool_work *pw, uv
 	pw->work = work;
 	pw->done = done;
 	pw->next = NULL;
+	lane->jobs++;
 	if (lane->running < lane->cap) {
 		start(lane, pw);
 		return;
 	}
 	lane->queued++;
+	lane->waiting++;
 	*lane->tail = pw;
 	lane->tail = &pw->next;
 }
@@ -99,4 +103,12 @@ void node_pool_submit(struct node_pool_lane *lane, struct node_pool_work *pw, uv
 int node_pool_lane_idle(const struct node_pool_lane *lane)
 {
 	return !lane->running && !lane->head;
+}
+
+json_t *node_pool_lane_json(const struct node_pool_lane *lane)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "cap", (json_int_t)lane->cap, "running",
+			 (json_int_t)lane->running, "waiting", (json_int_t)lane->waiting, "peak",
+			 (json_int_t)lane->peak, "jobs", (json_int_t)lane->jobs, "queued",
+			 (json_int_t)lane->queued);
 }

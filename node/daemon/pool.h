@@ -16,12 +16,14 @@
 #ifndef CHATHAM_NODE_POOL_H
 #define CHATHAM_NODE_POOL_H
 
+#include <jansson.h>
 #include <uv.h>
 
 /*
  * node_pool_init() - size libuv's pool before anything is queued to it: UV_THREADPOOL_SIZE
  * is left alone when the environment sets it, else set to the number of CPUs plus the
- * threads that wait on disks and names (NODE_POOL_IO_THREADS), between 4 and 32. Call it
+ * threads that wait on disks and names (NODE_POOL_IO_THREADS: the overlay keeps at most
+ * 2 x NODE_OVERLAY_RESOLVES_MAX of them in getaddrinfo()), between 4 and 32. Call it
  * once, before the first uv_queue_work() or uv_getaddrinfo() of the process (libuv reads
  * the variable when it starts the pool). Returns the pool size in effect, which the daemon
  * gives its work queue too (node_workq_attach()).
@@ -43,8 +45,11 @@ struct node_pool_work {
 struct node_pool_lane {
 	uv_loop_t *loop;
 	unsigned cap, running;
+	unsigned waiting; /* jobs in the lane's FIFO now */
+	unsigned peak;	  /* most jobs of the lane in the pool at once */
 	struct node_pool_work *head, **tail;
-	unsigned long long queued; /* jobs that had to wait, for status */
+	unsigned long long jobs;   /* jobs submitted, for status */
+	unsigned long long queued; /* of them, jobs that had to wait */
 };
 
 /* node_pool_lane_init() - a lane (caller storage) of at most @cap (>= 1) jobs in the pool. */
@@ -61,5 +66,11 @@ void node_pool_submit(struct node_pool_lane *lane, struct node_pool_work *pw, uv
 
 /* node_pool_lane_idle() - nothing of this lane is running or waiting. */
 int node_pool_lane_idle(const struct node_pool_lane *lane);
+
+/*
+ * node_pool_lane_json() - the lane for `status`: {"cap", "running", "waiting", "peak",
+ * "jobs", "queued"} (the counters above). Returns a new reference, NULL when out of memory.
+ */
+json_t *node_pool_lane_json(const struct node_pool_lane *lane);
 
 #endif

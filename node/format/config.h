@@ -134,8 +134,11 @@ enum node_opt_type {
 	  "Seconds from the first byte of a request line to its newline, however steadily it "     \
 	  "arrives; then the client gets an error and is disconnected. A full 16 MiB batch "       \
 	  "arrives in well under a second.")                                                       \
-	X(NODE_STORE_MAP_SIZE_MB, "store", "map_size_mb", NODE_OPT_INT, "64", 1, 1048576, NULL,    \
-	  false, "Initial size of the store's LMDB map in MiB; an existing larger file wins.")     \
+	X(NODE_STORE_MAP_SIZE_MB, "store", "map_size_mb", NODE_OPT_INT, "8192", 1, 1048576, NULL,  \
+	  false,                                                                                   \
+	  "Initial size of the store's LMDB map in MiB, at most map_max_mb; an existing larger "   \
+	  "file wins. Address space, not disk or memory: the file grows as reports are stored. "   \
+	  "Growing the map makes the node's reads wait, so it is reserved generously.")            \
 	X(NODE_STORE_MAP_MAX_MB, "store", "map_max_mb", NODE_OPT_INT, "65536", 1, 16777216, NULL,  \
 	  false,                                                                                   \
 	  "The map doubles when full up to this many MiB; at the cap writes fail with an "         \

@@ -482,20 +482,14 @@ uint64_t node_dissem_created_of(struct node_dissem *d, const uint8_t *p, size_t 
 }
 
 /* The `created` of stored report @id, 0 when it cannot be read. */
-uint64_t node_dissem_stored_created(struct node_dissem *d, const uint8_t id[32], bool *anonymous)
+uint64_t node_dissem_stored_created(struct node_dissem *d, const uint8_t id[32])
 {
 	uint8_t *bytes = NULL;
 	size_t len;
 	uint64_t created = 0;
 
-	if (anonymous)
-		*anonymous = false;
-	if (store_report_get(d->store, NULL, id, &bytes, &len) == 0 &&
-	    proto_report_decode(&d->scratch, bytes, len) == 0) {
-		created = d->scratch.created_ms;
-		if (anonymous)
-			*anonymous = d->scratch.prov == PROTO_PROV_ANONYMOUS;
-	}
+	if (store_report_get(d->store, NULL, id, &bytes, &len) == 0)
+		created = node_dissem_created_of(d, bytes, len);
 	free(bytes);
 	return created;
 }
@@ -812,15 +806,13 @@ int node_dissem_set_config(struct node_dissem *d, const struct node_dissem_confi
 	return 0;
 }
 
-void node_dissem_published(struct node_dissem *d, const uint8_t id[32], uint8_t tlp)
+void node_dissem_published(struct node_dissem *d, const uint8_t id[32], uint8_t tlp,
+			   uint64_t created, bool anonymous)
 {
 	if (d->stopping)
 		return;
 	if (tlp == PROTO_TLP_CLEAR || tlp == PROTO_TLP_GREEN) {
-		bool anon;
-		uint64_t created = node_dissem_stored_created(d, id, &anon);
-
-		if (anon) {
+		if (anonymous) {
 			uint32_t link = 0;
 			int v = proto_stem_originate(d->stem, id, uv_now(d->loop), &link);
 

@@ -196,10 +196,13 @@ void node_dissem_set_snap(struct node_dissem *d, struct node_snap *snap);
 int node_dissem_set_config(struct node_dissem *d, const struct node_dissem_config *cfg);
 
 /*
- * node_dissem_published() - a locally published report @id of TLP @tlp was committed: gossip
- * it as origin (CLEAR/GREEN) or wake the outbox (AMBER and stricter).
+ * node_dissem_published() - a locally published report @id of TLP @tlp, created at
+ * @created_ms, ring-signed when @anonymous, was committed: send it into the stem
+ * (anonymous) or gossip it as origin (CLEAR/GREEN), or wake the outbox (AMBER and
+ * stricter, where @created_ms and @anonymous are not used). The report is not read back.
  */
-void node_dissem_published(struct node_dissem *d, const uint8_t id[32], uint8_t tlp);
+void node_dissem_published(struct node_dissem *d, const uint8_t id[32], uint8_t tlp,
+			   uint64_t created_ms, bool anonymous);
 
 /*
  * node_dissem_roster_adopted() - the daemon adopted a roster of epoch @epoch (stored

@@ -338,7 +338,7 @@ void node_abuse_flush(struct node_dissem *d);
 
 /* The `created` of report bytes @p (0 when they do not decode), of stored report @id. */
 uint64_t node_dissem_created_of(struct node_dissem *d, const uint8_t *p, size_t len);
-uint64_t node_dissem_stored_created(struct node_dissem *d, const uint8_t id[32], bool *anonymous);
+uint64_t node_dissem_stored_created(struct node_dissem *d, const uint8_t id[32]);
 
 /* Free everything once the timer is closed and no job runs, then call the stop callback. */
 void node_dissem_maybe_finish_stop(struct node_dissem *d);

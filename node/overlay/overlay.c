@@ -46,18 +46,26 @@ struct member {
 	struct node_link *dial; /* our outbound attempt, not yet authenticated */
 	bool wanted;
 	unsigned demand; /* NODE_OVERLAY_DEMAND_* bits: direct traffic waits for this member */
-	bool resolving;	 /* a uv_getaddrinfo() for it is in flight */
+	bool resolving;	 /* a resolution for it waits or is in flight (not given up) */
 	unsigned failures;
 	uint64_t next_ms; /* earliest next dial */
 	unsigned addr_next;
 };
 
+/*
+ * A member's name resolution: first in the waiting FIFO (wait_next), then in flight in
+ * libuv's pool (the prev/next list), counted against NODE_OVERLAY_RESOLVES_MAX until it is
+ * answered or given up (abandoned: its answer will be dropped).
+ */
 struct resolve {
 	uv_getaddrinfo_t req;
 	struct node_overlay *ov;
-	struct resolve *prev, *next;
+	struct resolve *prev, *next, *wait_next;
 	uint8_t id[32]; /* member id: the roster may change before the answer comes */
 	uint16_t port;
+	bool abandoned;
+	uint64_t deadline_ms; /* given up after (in flight only) */
+	char host[PROTO_ROSTER_ADDR_MAX + 1];
 };
 
 struct node_overlay {
@@ -67,9 +75,12 @@ struct node_overlay {
 	size_t iter_accepts;  /* connections accepted since the last poll began */
 	struct listener listeners[NODE_OVERLAY_LISTEN_MAX];
 	size_t n_listeners;
-	unsigned handles; /* timer, prepare and listeners not yet closed */
-	struct resolve *resolves;
-	unsigned n_resolves;
+	unsigned handles;			/* timer, prepare and listeners not yet closed */
+	struct resolve *resolves;		/* in flight in libuv's pool, abandoned ones too */
+	unsigned n_resolves, n_abandoned;	/* in flight; of them given up */
+	struct resolve *wait_head, **wait_tail; /* waiting for a place, in order */
+	unsigned n_waiting;
+	uint64_t resolves_started, resolves_given_up;
 	bool stopping;
 	void (*done)(void *arg);
 	void *done_arg;
@@ -136,6 +147,8 @@ int node_overlay_check_limits(const struct node_overlay_limits *lim)
 static void apply_limits(struct node_overlay *ov, const struct node_overlay_limits *lim)
 {
 	ov->lim = *lim;
+	if (!ov->lim.resolve_timeout_ms)
+		ov->lim.resolve_timeout_ms = NODE_OVERLAY_RESOLVE_TIMEOUT_MS;
 	ov->env.lim.handshake_timeout_ms = lim->handshake_timeout_ms;
 	ov->env.lim.preauth_timeout_ms = lim->preauth_timeout_ms;
 	ov->env.lim.max_frame = lim->max_frame;
@@ -219,6 +232,14 @@ void node_overlay_stop(struct node_overlay *ov, void (*done)(void *arg), void *a
 	uv_close((uv_handle_t *)&ov->prepare, on_handle_closed);
 	for (size_t i = 0; i < ov->n_listeners; i++)
 		uv_close((uv_handle_t *)&ov->listeners[i].tcp, on_listener_closed);
+	while (ov->wait_head) {
+		struct resolve *r = ov->wait_head;
+
+		ov->wait_head = r->wait_next;
+		free(r);
+	}
+	ov->wait_tail = &ov->wait_head;
+	ov->n_waiting = 0;
 	for (struct resolve *r = ov->resolves; r; r = r->next)
 		uv_cancel((uv_req_t *)&r->req);
 	/* Closing never unlinks (links leave the list when freed), so the walk is safe. */
@@ -381,8 +402,14 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	if (r->next)
 		r->next->prev = r->prev;
 	ov->n_resolves--;
+	if (r->abandoned)
+		ov->n_abandoned--;
 	if (ov->stopping)
 		goto out;
+	if (r->abandoned) {
+		kick(ov); /* its place in libuv's pool is free: the queue may move */
+		goto out;
+	}
 	idx = ov->roster ? proto_roster_find_member(ov->roster, r->id) : -1;
 	if (idx < 0)
 		goto out; /* left the roster meanwhile */
@@ -426,12 +453,10 @@ static void dial(struct node_overlay *ov, int idx)
 	struct member *m = &ov->members[idx];
 	const char *a = pm->addrs[m->addr_next % pm->n_addrs];
 	struct sockaddr_storage ss;
-	struct addrinfo hints;
 	char host[PROTO_ROSTER_ADDR_MAX + 1];
 	struct resolve *r;
 	uint16_t port;
 	bool v6;
-	int rc;
 
 	ov->dials++;
 	if (node_addr_split(a, host, sizeof(host), &port, &v6) < 0) {
@@ -450,23 +475,87 @@ static void dial(struct node_overlay *ov, int idx)
 	r->ov = ov;
 	r->port = port;
 	memcpy(r->id, pm->id, 32);
+	memcpy(r->host, host, sizeof(r->host));
+	*ov->wait_tail = r;
+	ov->wait_tail = &r->wait_next;
+	ov->n_waiting++;
+	m->resolving = true;
+}
+
+/* Starts waiting resolutions, in order, while fewer than the cap are in flight. */
+static void resolve_start_waiting(struct node_overlay *ov)
+{
+	struct addrinfo hints;
+	struct resolve *r;
+	int idx, rc;
+
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_ADDRCONFIG;
-	rc = uv_getaddrinfo(ov->loop, &r->req, on_resolved, host, NULL, &hints);
-	if (rc < 0) {
-		log_debug("overlay: cannot start resolving a member address: %s", uv_strerror(rc));
-		free(r);
-		failed(ov, m);
-		return;
+	while (ov->wait_head && ov->n_resolves - ov->n_abandoned < NODE_OVERLAY_RESOLVES_MAX) {
+		r = ov->wait_head;
+		ov->wait_head = r->wait_next;
+		if (!ov->wait_head)
+			ov->wait_tail = &ov->wait_head;
+		ov->n_waiting--;
+		idx = ov->roster ? proto_roster_find_member(ov->roster, r->id) : -1;
+		if (idx < 0) {
+			free(r); /* left the roster meanwhile */
+			continue;
+		}
+		ov->resolves_started++;
+		rc = uv_getaddrinfo(ov->loop, &r->req, on_resolved, r->host, NULL, &hints);
+		if (rc < 0) {
+			log_debug("overlay: cannot start resolving a member address: %s",
+				  uv_strerror(rc));
+			ov->members[idx].resolving = false;
+			failed(ov, &ov->members[idx]);
+			free(r);
+			continue;
+		}
+		r->deadline_ms = uv_now(ov->loop) + ov->lim.resolve_timeout_ms;
+		r->prev = NULL;
+		r->next = ov->resolves;
+		if (ov->resolves)
+			ov->resolves->prev = r;
+		ov->resolves = r;
+		ov->n_resolves++;
 	}
-	r->next = ov->resolves;
-	if (ov->resolves)
-		ov->resolves->prev = r;
-	ov->resolves = r;
-	ov->n_resolves++;
-	m->resolving = true;
+}
+
+/*
+ * Gives up resolutions past their deadline while fewer than the cap of given-up ones still
+ * run (overlay.h), then starts waiting ones. Returns the earliest deadline still to watch
+ * (UINT64_MAX: none; with the given-up ones at their cap, the next answer kicks instead).
+ */
+static uint64_t resolve_pump(struct node_overlay *ov, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (struct resolve *r = ov->resolves; r; r = r->next) {
+		int idx;
+
+		if (r->abandoned || now < r->deadline_ms ||
+		    ov->n_abandoned >= NODE_OVERLAY_RESOLVES_MAX)
+			continue;
+		r->abandoned = true;
+		ov->n_abandoned++;
+		ov->resolves_given_up++;
+		log_debug("overlay: resolving a member address took over %" PRIu64 " ms; given up",
+			  ov->lim.resolve_timeout_ms);
+		idx = ov->roster ? proto_roster_find_member(ov->roster, r->id) : -1;
+		if (idx >= 0) {
+			ov->members[idx].resolving = false;
+			failed(ov, &ov->members[idx]);
+		}
+	}
+	resolve_start_waiting(ov);
+	if (ov->n_abandoned < NODE_OVERLAY_RESOLVES_MAX)
+		for (struct resolve *r = ov->resolves; r; r = r->next)
+			if (!r->abandoned && r->deadline_ms < next)
+				next = r->deadline_ms;
+	return next;
 }
 
 static bool refusals_pending(const struct node_overlay *ov)
@@ -512,6 +601,8 @@ static void maintain(struct node_overlay *ov)
 		return;
 	if (ov->roster) {
 		fill_wanted(ov);
+		/* Overdue resolutions first: their members may be dialled again below. */
+		resolve_pump(ov, now);
 		for (size_t i = 0; i < ov->roster->n_members; i++) {
 			struct member *m = &ov->members[i];
 
@@ -522,6 +613,10 @@ static void maintain(struct node_overlay *ov)
 			if (!m->dial && !m->resolving && m->next_ms < next)
 				next = m->next_ms;
 		}
+		uint64_t deadline = resolve_pump(ov, now);
+
+		if (deadline < next)
+			next = deadline;
 	}
 	if (refusals_pending(ov)) {
 		if (now - ov->summary_ms >= NODE_OVERLAY_SUMMARY_MS)
@@ -949,6 +1044,7 @@ int node_overlay_start(uv_loop_t *loop, const struct node_overlay_config *cfg,
 	ov = calloc(1, sizeof(*ov));
 	if (!ov)
 		return -ENOMEM;
+	ov->wait_tail = &ov->wait_head;
 	ov->loop = loop;
 	ov->self = -1;
 	if (cb)
@@ -1128,6 +1224,11 @@ void node_overlay_stats(const struct node_overlay *ov, struct node_overlay_stats
 	st->deferred = ov->deferred;
 	st->accept_errors = ov->accept_errors;
 	st->dials = ov->dials;
+	st->resolving = ov->n_resolves - ov->n_abandoned;
+	st->resolve_waiting = ov->n_waiting;
+	st->resolves_abandoned = ov->n_abandoned;
+	st->resolves_started = ov->resolves_started;
+	st->resolves_given_up = ov->resolves_given_up;
 	memcpy(st->closed, ov->closed, sizeof(st->closed));
 	for (const struct node_link *l = ov->env.links; l; l = node_link_next(l)) {
 		enum node_link_state s = node_link_state(l);

@@ -16,6 +16,18 @@
  * accepted whether or not it is wanted. Host names in roster addresses are resolved with
  * uv_getaddrinfo(); successive attempts take successive results.
  *
+ * Name resolution runs in libuv's thread pool (sized by node_pool_init()), which cannot
+ * cancel a getaddrinfo() once a thread runs it. So at most NODE_OVERLAY_RESOLVES_MAX
+ * resolutions are in flight at once; members waiting to be resolved queue in the order they
+ * came up for dialling (a community of 500 members with host names starts 3, not 500). A
+ * resolution not answered within resolve_timeout_ms is given up: it stops counting against
+ * the cap, so the next member in the queue starts, and its member counts a failed attempt
+ * (backoff as for a failed connect). Its thread keeps running getaddrinfo() until the
+ * system resolver returns (glibc: its own timeouts and attempts); its answer is then
+ * dropped. At most NODE_OVERLAY_RESOLVES_MAX given-up resolutions may still be running: with
+ * that many, an overdue one keeps its place until one of them returns, so name resolution
+ * never holds more than 2 x NODE_OVERLAY_RESOLVES_MAX threads of libuv's pool.
+ *
  * Admission: after the Noise handshake the remote static key must be the transport key of a
  * member of the current roster other than this node (NODE_LINK_R_NOT_MEMBER / _SELF), an
  * outbound link must lead to the member it dialled (NODE_LINK_R_UNEXPECTED), and the member
@@ -105,7 +117,12 @@ struct node_overlay_limits {
 	uint64_t backoff_min_ms; /* first reconnect delay (default 1000) */
 	uint64_t backoff_max_ms; /* cap (default 60000), >= backoff_min_ms */
 	uint64_t rekey_ms;	 /* transport rekey interval; 0 = hourly (tests shorten it) */
+	uint64_t resolve_timeout_ms; /* a name resolution is given up after (default 10000;
+					0 = default; tests shorten it) */
 };
+
+#define NODE_OVERLAY_RESOLVES_MAX 3	      /* name resolutions in flight at once */
+#define NODE_OVERLAY_RESOLVE_TIMEOUT_MS 10000 /* default resolve_timeout_ms */
 
 #define NODE_OVERLAY_LIMITS_DEFAULT                                                      \
 	{                                                                                \
@@ -114,6 +131,7 @@ struct node_overlay_limits {
 		.max_frame = NODE_LINK_FRAME_MAX, .send_queue_max = 4u << 20,            \
 		.keepalive_ms = 15000, .dead_after_ms = 60000, .backoff_min_ms = 1000,   \
 		.backoff_max_ms = 60000, .rekey_ms = 0,                                  \
+		.resolve_timeout_ms = NODE_OVERLAY_RESOLVE_TIMEOUT_MS,                   \
 	}
 
 struct node_overlay_config {
@@ -250,6 +268,13 @@ struct node_overlay_stats {
 	uint64_t accept_errors; /* accept() failures (EMFILE, ENFILE, ...) */
 	uint64_t dials;		/* outbound connection attempts */
 	uint64_t closed[NODE_LINK_R__COUNT]; /* links closed, by reason */
+
+	/* Name resolution (NODE_OVERLAY_RESOLVES_MAX in flight) */
+	unsigned resolving;	     /* in flight, not given up */
+	unsigned resolve_waiting;    /* members queued for one */
+	unsigned resolves_abandoned; /* given up, still running in libuv's pool */
+	uint64_t resolves_started;   /* uv_getaddrinfo() calls */
+	uint64_t resolves_given_up;  /* not answered within resolve_timeout_ms */
 };
 
 void node_overlay_stats(const struct node_overlay *ov, struct node_overlay_stats *st);

@@ -21,7 +21,7 @@ static void stem_fluff(struct node_dissem *d, const uint8_t id[32])
 	uint64_t now = uv_now(d->loop);
 
 	proto_stem_on_gossip(d->stem, id, now);
-	if (proto_gossip_publish(d->g, id, node_dissem_stored_created(d, id, NULL), now) == 0)
+	if (proto_gossip_publish(d->g, id, node_dissem_stored_created(d, id), now) == 0)
 		d->c.stem_fluffed++;
 	node_dissem_drain_engine(d);
 	node_dissem_arm_timer(d);

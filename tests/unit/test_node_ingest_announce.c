@@ -8,7 +8,8 @@
  * The hook busy-waits HOOK_US of wall time per report, so a slice, which stops once
  * NODE_INGEST_ANNOUNCE_SLICE_US of wall time have passed, holds at most
  * NODE_INGEST_ANNOUNCE_SLICE_US / HOOK_US reports however the machine schedules us: a
- * preempted hook only makes its slice shorter.
+ * preempted hook only makes its slice shorter. Every ANON_EVERY-th report is ring-signed;
+ * the hook checks that the `created` and provenance it is given are the stored report's.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +26,7 @@
 #include "policy/config.h"
 #include "proto/crypto.h"
 #include "proto/keys.h"
+#include "proto/report.h"
 #include "proto/roster.h"
 #include "store/store.h"
 #include "testutil.h"
@@ -32,6 +34,8 @@
 #define N_REPORTS 600
 #define HOOK_US 100
 #define SLICE_MAX (NODE_INGEST_ANNOUNCE_SLICE_US / HOOK_US)
+#define ANON_EVERY 10
+#define N_MEMBERS 4 /* the default min_ring_size */
 
 struct fx {
 	char *dir;
@@ -40,6 +44,7 @@ struct fx {
 	struct store *store;
 	struct proto_keys keys;
 	struct proto_roster *ros; /* borrowed by @snap */
+	struct proto_report dec;  /* a stored report, decoded by the hook */
 	struct node_snap *snap;
 	struct node_ingest *ing;
 
@@ -63,14 +68,22 @@ static void on_check(uv_check_t *h)
 	f->iteration++;
 }
 
-static void on_report(void *ctx, const uint8_t id[32], uint8_t tlp)
+static void on_report(void *ctx, const struct node_ingest_report *r)
 {
 	struct fx *f = ctx;
 	uint64_t t0 = uv_hrtime();
+	uint8_t *bytes = NULL;
+	size_t len;
 
-	assert_int_equal(tlp, PROTO_TLP_GREEN);
+	assert_int_equal(r->tlp, PROTO_TLP_GREEN);
 	assert_true(f->n_ids < N_REPORTS);
-	memcpy(f->ids[f->n_ids++], id, 32);
+	assert_int_equal(r->anonymous, f->n_ids % ANON_EVERY == ANON_EVERY - 1);
+	assert_int_equal(store_report_get(f->store, NULL, r->id, &bytes, &len), 0);
+	assert_int_equal(proto_report_decode(&f->dec, bytes, len), 0);
+	assert_int_equal(f->dec.created_ms, r->created_ms);
+	assert_int_equal(f->dec.prov, r->anonymous ? PROTO_PROV_ANONYMOUS : PROTO_PROV_ATTRIBUTED);
+	free(bytes);
+	memcpy(f->ids[f->n_ids++], r->id, 32);
 	if (f->n_ids == 1 || f->iteration != f->last_iteration) {
 		f->last_iteration = f->iteration;
 		f->in_iteration = 0;
@@ -121,6 +134,20 @@ static int setup(void **state)
 	memcpy(m.ring_pk, f->keys.ring_pk, 32);
 	m.name = "Member 0 CERT";
 	assert_int_equal(proto_roster_add_member(ros, &m), 0);
+	/* Others, so that this node's anonymous reports have a ring of min_ring_size. */
+	for (int i = 1; i < N_MEMBERS; i++) {
+		struct proto_keys k;
+		char name[32];
+
+		assert_int_equal(proto_keys_generate(&k), 0);
+		memcpy(m.id, k.id_pk, 32);
+		memcpy(m.transport_pk, k.tx_pk, 32);
+		memcpy(m.ring_pk, k.ring_pk, 32);
+		snprintf(name, sizeof(name), "Member %d CERT", i);
+		m.name = name;
+		assert_int_equal(proto_roster_add_member(ros, &m), 0);
+		proto_keys_wipe(&k);
+	}
 	policy_config_init(&pc);
 	memcpy(pc.own_id, f->keys.id_pk, 32);
 	memcpy(pc.community, ros->community, 32);
@@ -162,7 +189,7 @@ static int teardown(void **state)
 /* Submits one publish request of N_REPORTS GREEN domains and runs until it is answered. */
 static void publish_batch(struct fx *f)
 {
-	size_t cap = N_REPORTS * 80 + 64, len = 0;
+	size_t cap = N_REPORTS * 100 + 64, len = 0;
 	char *line = malloc(cap);
 	struct node_request *req = NULL;
 	struct node_req_error err;
@@ -172,8 +199,9 @@ static void publish_batch(struct fx *f)
 	for (size_t i = 0; i < N_REPORTS; i++)
 		len += (size_t)snprintf(line + len, cap - len,
 					"%s{\"value\":\"r%zu.announce.example\",\"tlp\":\"GREEN\","
-					"\"type\":\"domain\"}",
-					i ? "," : "", i);
+					"\"type\":\"domain\",\"anonymous\":%s}",
+					i ? "," : "", i,
+					i % ANON_EVERY == ANON_EVERY - 1 ? "true" : "false");
 	len += (size_t)snprintf(line + len, cap - len, "]}");
 	assert_true(len < cap);
 	if (node_request_parse(line, len, &req, NULL, &err))

@@ -9,7 +9,10 @@
  * timer keeps uv_run(UV_RUN_ONCE) from blocking. Every test stops what it started and ends
  * with uv_loop_close() == 0.
  */
+#include <dlfcn.h>
 #include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -69,6 +73,8 @@ static int setup(void **state)
 	return 0;
 }
 
+static void fake_release(void);
+
 static void count_handle(uv_handle_t *h, void *arg)
 {
 	if (!uv_is_closing(h))
@@ -79,6 +85,7 @@ static int teardown(void **state)
 {
 	int open = 0;
 
+	fake_release(); /* a failed test may leave resolutions blocked in the fake */
 	uv_close((uv_handle_t *)&guard, NULL);
 	uv_run(&loop, UV_RUN_NOWAIT);
 	/* A test that failed half-way may leave handles: report instead of hanging. */
@@ -90,6 +97,95 @@ static int teardown(void **state)
 	uv_run(&loop, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&loop), 0);
 	return 0;
+}
+
+/*
+ * Name resolution under test: this getaddrinfo() takes the place of libc's for libuv (the
+ * executable's definition comes first). "badN.test" fails after 20 ms, "slowN.test" blocks
+ * until the test releases it; other names go to the system's resolver. It counts the calls
+ * in flight, the most at once, and the names in call order.
+ */
+#define FAKE_NAMES 64
+static pthread_mutex_t fake_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t fake_cv = PTHREAD_COND_INITIALIZER;
+static int fake_in_flight, fake_peak, fake_calls;
+static bool fake_released;
+static char fake_names[FAKE_NAMES][32];
+
+int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+		struct addrinfo **res)
+{
+	bool slow = node && !strncmp(node, "slow", 4);
+
+	if (!node || (!slow && strncmp(node, "bad", 3))) {
+		int (*sys)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+
+		*(void **)&sys = dlsym(RTLD_NEXT, "getaddrinfo");
+		return sys(node, service, hints, res);
+	}
+	pthread_mutex_lock(&fake_mu);
+	if (fake_calls < FAKE_NAMES)
+		snprintf(fake_names[fake_calls], sizeof(fake_names[0]), "%s", node);
+	fake_calls++;
+	if (++fake_in_flight > fake_peak)
+		fake_peak = fake_in_flight;
+	if (slow) {
+		while (!fake_released)
+			pthread_cond_wait(&fake_cv, &fake_mu);
+	} else {
+		pthread_mutex_unlock(&fake_mu);
+		usleep(20000);
+		pthread_mutex_lock(&fake_mu);
+	}
+	fake_in_flight--;
+	pthread_mutex_unlock(&fake_mu);
+	*res = NULL;
+	return EAI_NONAME;
+}
+
+static void fake_reset(void)
+{
+	pthread_mutex_lock(&fake_mu);
+	fake_in_flight = fake_peak = fake_calls = 0;
+	fake_released = false;
+	pthread_mutex_unlock(&fake_mu);
+}
+
+static void fake_release(void)
+{
+	pthread_mutex_lock(&fake_mu);
+	fake_released = true;
+	pthread_cond_broadcast(&fake_cv);
+	pthread_mutex_unlock(&fake_mu);
+}
+
+static int fake_read(int *v)
+{
+	int x;
+
+	pthread_mutex_lock(&fake_mu);
+	x = *v;
+	pthread_mutex_unlock(&fake_mu);
+	return x;
+}
+
+/* How many of the names "<prefix><i>.test", i < @n, are among the first @first calls. */
+static int fake_tried(const char *prefix, int n, int first)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&fake_mu);
+	for (int i = 0; i < n; i++) {
+		char want[32];
+		bool seen = false;
+
+		snprintf(want, sizeof(want), "%s%d.test", prefix, i);
+		for (int k = 0; k < first && k < fake_calls && k < FAKE_NAMES; k++)
+			seen |= !strcmp(fake_names[k], want);
+		found += seen;
+	}
+	pthread_mutex_unlock(&fake_mu);
+	return found;
 }
 
 /* Overlay nodes under test --------------------------------------------------------- */
@@ -1273,6 +1369,101 @@ static void test_stop_while_dialling(void **state)
 	proto_keys_wipe(&c.keys);
 }
 
+/*
+ * A roster (@epoch) of @a plus @n_slow "slowI.test" members (keys[0..n_slow)) and @n_bad
+ * "badI.test" members (the keys after them).
+ */
+static struct proto_roster *named_roster(struct tnode *a, struct proto_keys *keys, int n_slow,
+					 int n_bad, uint64_t epoch)
+{
+	struct rmember ms[1 + FAKE_NAMES];
+	static char addrs[FAKE_NAMES][32];
+	int n = n_bad + n_slow;
+
+	ms[0] = (struct rmember){&a->keys, 0, NULL};
+	for (int i = 0; i < n; i++) {
+		uint8_t seed[32] = {0xd0, (uint8_t)i};
+
+		assert_int_equal(proto_keys_from_seed(&keys[i], seed), 0);
+		if (i < n_slow)
+			snprintf(addrs[i], sizeof(addrs[i]), "slow%d.test:7400", i);
+		else
+			snprintf(addrs[i], sizeof(addrs[i]), "bad%d.test:7400", i - n_slow);
+		ms[1 + i] = (struct rmember){&keys[i], 0, addrs[i]};
+	}
+	return make_roster(ms, (size_t)n + 1, epoch);
+}
+
+/*
+ * Twenty members with host names: at most NODE_OVERLAY_RESOLVES_MAX getaddrinfo() calls run
+ * at once (the pool has 16 threads here, so without the cap all twenty would), and every
+ * member is tried once before any is tried again (the queue keeps dialling order).
+ */
+static void test_resolve_cap(void **state)
+{
+	struct tnode a = {0};
+	struct proto_keys keys[20];
+	struct proto_roster *r;
+
+	fake_reset();
+	tnode_keys(&a, 1);
+	a.lim = fast_limits();
+	a.lim.degree = 20;
+	tnode_start(&a, false);
+	r = named_roster(&a, keys, 0, 20, 1);
+	assert_int_equal(node_overlay_set_roster(a.ov, r), 0);
+	WAIT_FOR(fake_read(&fake_calls) >= 20, 20000);
+	assert_true(fake_read(&fake_peak) <= NODE_OVERLAY_RESOLVES_MAX);
+	assert_int_equal(fake_tried("bad", 20, 20), 20); /* 20 names in the first 20 calls */
+	assert_true(stats(&a).resolves_started >= 20);
+	assert_true(stats(&a).resolving <= NODE_OVERLAY_RESOLVES_MAX);
+	assert_int_equal(stats(&a).resolves_given_up, 0);
+	tnode_stop(&a);
+	assert_true(fake_read(&fake_peak) <= NODE_OVERLAY_RESOLVES_MAX);
+	proto_roster_free(r);
+	for (int i = 0; i < 20; i++)
+		proto_keys_wipe(&keys[i]);
+}
+
+/*
+ * Resolutions that never answer hold their places only until resolve_timeout_ms: then they
+ * are given up (still running: libuv cannot cancel them) and the members queued behind them
+ * are resolved. Given-up ones are capped too: never more than 2 x the cap in the pool.
+ */
+static void test_resolve_slow(void **state)
+{
+	struct tnode a = {0};
+	struct proto_keys keys[8];
+	struct proto_roster *r, *r2;
+
+	fake_reset();
+	tnode_keys(&a, 1);
+	a.lim = fast_limits();
+	a.lim.degree = 8;
+	a.lim.resolve_timeout_ms = 200;
+	tnode_start(&a, false);
+	/* First the slow members alone, until they hold every place. */
+	r = named_roster(&a, keys, NODE_OVERLAY_RESOLVES_MAX, 0, 1);
+	assert_int_equal(node_overlay_set_roster(a.ov, r), 0);
+	WAIT_FOR(fake_read(&fake_in_flight) == NODE_OVERLAY_RESOLVES_MAX, 20000);
+	/* Then five more: each is tried although the slow ones never answer. */
+	r2 = named_roster(&a, keys, NODE_OVERLAY_RESOLVES_MAX, 5, 2);
+	assert_int_equal(node_overlay_set_roster(a.ov, r2), 0);
+	WAIT_FOR(fake_tried("bad", 5, FAKE_NAMES) == 5, 20000);
+	assert_int_equal(stats(&a).resolves_given_up, NODE_OVERLAY_RESOLVES_MAX);
+	assert_true(stats(&a).resolves_abandoned <= NODE_OVERLAY_RESOLVES_MAX);
+	assert_true(stats(&a).resolving <= NODE_OVERLAY_RESOLVES_MAX);
+	assert_true(fake_read(&fake_peak) <= 2 * NODE_OVERLAY_RESOLVES_MAX);
+	fake_release();
+	tnode_stop(&a); /* waits for every resolution still running */
+	assert_true(fake_read(&fake_peak) <= 2 * NODE_OVERLAY_RESOLVES_MAX);
+	assert_int_equal(fake_read(&fake_in_flight), 0);
+	proto_roster_free(r);
+	proto_roster_free(r2);
+	for (int i = 0; i < 8; i++)
+		proto_keys_wipe(&keys[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1294,8 +1485,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_backoff_and_replacement, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unexpected_and_hostname, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_while_dialling, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resolve_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resolve_slow, setup, teardown),
 	};
 
+	/* Room in libuv's pool for more resolutions than the overlay's cap (node_pool_init()). */
+	setenv("UV_THREADPOOL_SIZE", "16", 1);
 	node_log_init(getenv("CHATHAM_TEST_DEBUG") ? NODE_LOG_DEBUG : NODE_LOG_ERR, false);
 	/* As the daemon does (node/overlay/overlay.h): a peer closing while a link writes (a
 	 * link closed as unexpected, a tie-break) killed this test with SIGPIPE under load. */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -1157,6 +1158,47 @@ static void test_map_growth(void **state)
 	free(t);
 }
 
+/*
+ * The map is reserved at open (8 GiB by default) and is address space only: LMDB does not
+ * extend the file to it (no MDB_WRITEMAP), so nothing grows for a store of this size, and
+ * the file holds only the pages written.
+ */
+static void test_map_reserved_at_open(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 2000 };
+	struct tr *t = calloc(N, sizeof(*t));
+	struct store_stat st;
+	struct stat sb;
+	char v[48], *path;
+
+	assert_non_null(t);
+	for (int i = 0; i < N; i++) {
+		snprintf(v, sizeof(v), "reserved-%d.example", i);
+		mk(&t[i], PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, v, 1, T0, 0, 50, (uint64_t)i);
+	}
+	ingest(f->s, t, N, T0, NULL);
+	assert_int_equal(store_stat(f->s, &st), 0);
+	assert_true(st.map_size == (size_t)8 << 30);
+	assert_true(st.n_grow == 0);
+	assert_true(asprintf(&path, "%s/data.mdb", f->dir) > 0);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(sb.st_size < 16 << 20);
+	assert_true((uint64_t)sb.st_blocks * 512 < 16 << 20);
+	free(path);
+	free(t);
+}
+
+/* An initial map over the cap is lowered to it: the cap is what the operator allows. */
+static void test_map_initial_capped(void **state)
+{
+	struct fx *f = *state;
+	struct store_stat st;
+
+	assert_int_equal(store_stat(f->s, &st), 0);
+	assert_true(st.map_size == 4 << 20);
+}
+
 static void test_map_full_at_max(void **state)
 {
 	struct fx *f = *state;
@@ -1356,6 +1398,11 @@ static int setup_small(void **state)
 	return setup_cfg(state, 128 * 1024, 512 * 1024, 0);
 }
 
+static int setup_capped(void **state)
+{
+	return setup_cfg(state, (size_t)1 << 30, 4 << 20, 0);
+}
+
 static int setup_readers(void **state)
 {
 	return setup_cfg(state, 0, 0, 2);
@@ -1389,6 +1436,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_second_open_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_growth, setup_grow, teardown),
 		cmocka_unit_test_setup_teardown(test_map_full_at_max, setup_small, teardown),
+		cmocka_unit_test_setup_teardown(test_map_reserved_at_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_map_initial_capped, setup_capped, teardown),
 		cmocka_unit_test_setup_teardown(test_readers_full, setup_readers, teardown),
 		cmocka_unit_test_setup_teardown(test_read_pool, setup_readers, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_values_are_errors, setup, teardown),
