@@ -101,6 +101,7 @@ struct policy_redactor {
 	size_t n_ids, cap_ids;
 	struct index_entry *index[N_LEVELS];
 	size_t n_index[N_LEVELS];
+	int levels; /* the levels up to the highest that holds an entry (the higher are empty) */
 	/* per level: open addressing over the distinct hashes, 2^@table_bits slots (bucket()) */
 	struct index_slot *table[N_LEVELS];
 	unsigned table_bits[N_LEVELS];
@@ -127,6 +128,11 @@ struct policy_redactor {
 	 */
 	uint8_t ascii_prefixes[(ASCII_SLOTS * ASCII_SLOTS * ASCII_SLOTS + 7) / 8];
 	uint8_t ascii_slots[128]; /* ascii_slot() of each ASCII code point */
+	/*
+	 * The first look's filter (policy_skeleton_ascii_grams()): the first SHORT_LEN code
+	 * points of every indexed pattern and every short pattern whole, where they are ASCII.
+	 */
+	uint64_t *ascii_grams;
 
 	uint8_t fp[32];	   /* policy_redact_fingerprint() */
 	size_t max_len;	   /* longest pattern (skeleton code points; bytes for literals) */
@@ -537,6 +543,19 @@ static int build_table(struct policy_redactor *rd, int l)
 	return 0;
 }
 
+/* Add the gram of the @n code points at @c to @ascii_grams, when they are ASCII. */
+static void ascii_gram_add(struct policy_redactor *rd, const uint32_t *c, size_t n)
+{
+	uint8_t a[SHORT_LEN];
+
+	for (size_t i = 0; i < n; i++) {
+		if (c[i] >= 0x80)
+			return;
+		a[i] = (uint8_t)c[i];
+	}
+	policy_skel_gram_add(rd->ascii_grams, policy_skel_gram_key(a, n));
+}
+
 static int build_index(struct policy_redactor *rd)
 {
 	size_t o = 0;
@@ -569,7 +588,8 @@ static int build_index(struct policy_redactor *rd)
 	rd->literals = calloc(rd->n_pats, sizeof(*rd->literals));
 	rd->grams = calloc((1u << GRAM_BITS) / 64, sizeof(*rd->grams));
 	rd->partials = calloc((1u << GRAM_BITS) / 64, sizeof(*rd->partials));
-	if (!rd->shorts || !rd->literals || !rd->grams || !rd->partials)
+	rd->ascii_grams = calloc(POLICY_SKEL_GRAM_WORDS, sizeof(*rd->ascii_grams));
+	if (!rd->shorts || !rd->literals || !rd->grams || !rd->partials || !rd->ascii_grams)
 		return -ENOMEM;
 	for (size_t i = 0; i < rd->n_pats; i++) {
 		const struct pattern *p = &rd->pats[i];
@@ -582,6 +602,7 @@ static int build_index(struct policy_redactor *rd)
 			rd->literals[rd->n_literals++] = (uint32_t)i;
 			continue;
 		}
+		ascii_gram_add(rd, p->s, key_len < SHORT_LEN ? key_len : SHORT_LEN);
 		if (key_len < SHORT_LEN) {
 			rd->shorts[rd->n_shorts++] = (uint32_t)i;
 			bloom_add(rd->grams, gram_hash(p->s, key_len, (uint32_t)key_len));
@@ -608,6 +629,8 @@ static int build_index(struct policy_redactor *rd)
 		qsort(rd->index[l], rd->n_index[l], sizeof(*rd->index[l]), cmp_index);
 		if (build_table(rd, l) != 0)
 			return -ENOMEM;
+		if (rd->n_index[l])
+			rd->levels = l + 1;
 	}
 	return 0;
 }
@@ -656,6 +679,7 @@ void policy_redact_free(struct policy_redactor *rd)
 	free(rd->literals);
 	free(rd->grams);
 	free(rd->partials);
+	free(rd->ascii_grams);
 	memo_free(rd->memo);
 	free(rd);
 }
@@ -844,7 +868,7 @@ static void scan(const struct policy_redactor *rd, const struct policy_skel_text
 		if (t->bnd[i] == POLICY_SKEL_NONE)
 			continue;
 		slot = i + 2 < t->len ? prefix_slot(t->cp[i], t->cp[i + 1], t->cp[i + 2]) : 0;
-		for (int l = 0; l < N_LEVELS && i + level_len[l] <= t->len &&
+		for (int l = 0; l < rd->levels && i + level_len[l] <= t->len &&
 				(rd->prefixes[slot / 8] >> (slot % 8) & 1);
 		     l++) {
 			for (; done < level_len[l]; done++)
@@ -1105,7 +1129,7 @@ static void candidate(const struct policy_redactor *rd, const uint32_t *c, size_
 		return;
 	if (!gram_start(rd, c, SHORT_LEN))
 		return;
-	for (int l = 0; l < N_LEVELS && level_len[l] <= r; l++) {
+	for (int l = 0; l < rd->levels && level_len[l] <= r; l++) {
 		const struct index_entry *ix = rd->index[l];
 
 		for (; done < level_len[l]; done++)
@@ -1305,6 +1329,7 @@ struct quick {
 	size_t *fs, *fe, total;
 	size_t hits[QUICK_HITS], n_hits;
 	bool crossing; /* some gram that passed runs past its field's end, or many passed */
+	bool listed;   /* the hits are there already (first_look()), quick_hits() is not run */
 	void *heap;
 	uint8_t s_cp[QUICK_STACK], s_bnd[QUICK_STACK];
 	uint32_t s_at[QUICK_STACK];
@@ -1439,6 +1464,7 @@ static int quick_read(const struct policy_redactor *rd, const char *const *s, co
 	size_t total = 0, o = 0;
 
 	q->heap = NULL;
+	q->listed = false;
 	if (rd->n_literals)
 		return 1;
 	for (size_t i = 0; i < n; i++)
@@ -1551,8 +1577,109 @@ static int quick_check(const struct policy_redactor *rd, const char *const *s, c
 	return rc;
 }
 
+/*
+ * The first look, ahead of the quick check: the same test of the same grams (the 4-grams and
+ * short grams at every boundary, read across the fields in order and, from the last code
+ * points of a field, on into every other field as pairs), made by
+ * policy_skeleton_ascii_grams() while it reads the bytes, against one filter of the grams of
+ * @grams that are ASCII (the quick reading is all ASCII, so no other can pass). The text that
+ * names nobody, nearly all of it, costs a table loop and a look at each boundary. Otherwise
+ * its reading and the places whose grams passed are the quick check's, as quick_hits() would
+ * list them (the filters differ, but each holds the grams of every pattern: a place that is
+ * no hit here is no candidate either). Returns 0 when the fields certainly name nobody; 1
+ * with their quick reading and hits in @q (caller storage, nothing to free); 2 when the first
+ * look cannot read them (quick_read() then decides whether it can).
+ */
+static int first_look(const struct policy_redactor *rd, const char *const *s, const size_t *len,
+		      size_t n, struct quick *q)
+{
+	struct policy_skel_grams g;
+	bool pair = false;
+	int rc;
+
+	if (rd->n_literals)
+		return 2;
+	rc = policy_skeleton_ascii_grams(rd->sk, s, len, n, rd->ascii_grams, rd->short_lens, &g);
+	if (rc < 0)
+		return 2;
+	/* pairs, as quick_hits() reads them: the tail of @a from a boundary, then the head of @b */
+	for (size_t a = 0; a < n && !pair; a++) {
+		const struct policy_skel_ends *da = &g.ends[a];
+
+		for (size_t p = 0; p < da->n && !pair; p++) {
+			size_t r = da->n - p;
+
+			if (!(da->tail_bnd >> (r - 1) & 1))
+				continue;
+			for (size_t b = 0; b < n && !pair; b++) {
+				uint8_t c[SHORT_LEN];
+				size_t m = r;
+
+				if (b == a || b == a + 1)
+					continue;
+				memcpy(c, da->tail + p, r);
+				for (size_t k = 0; k < g.ends[b].n && m < SHORT_LEN; k++)
+					c[m++] = g.ends[b].head[k];
+				for (size_t l = r + 1; l <= m && !pair; l++)
+					pair = (l == SHORT_LEN || (rd->short_lens >> l & 1)) &&
+					       policy_skel_gram_has(rd->ascii_grams,
+								    policy_skel_gram_key(c, l));
+			}
+		}
+	}
+	if (rc == 0 && !pair)
+		return 0;
+	q->heap = NULL;
+	q->cp = q->s_cp;
+	q->bnd = q->s_bnd;
+	q->at = q->s_at;
+	q->fs = q->s_f;
+	q->fe = q->fs + n;
+	q->total = policy_skel_grams_reading(&g, n, q->cp, q->bnd, q->at, q->fs, q->fe);
+	q->listed = true;
+	q->n_hits = 0;
+	q->crossing = pair || g.n_hits > POLICY_SKEL_GRAMS_HITS;
+	for (size_t h = 0; h < g.n_hits && h < POLICY_SKEL_GRAMS_HITS; h++) {
+		size_t i = g.hits[h] >> 1, m = q->total - i < 3 ? q->total - i : 3;
+
+		quick_hit(q, n, i, g.hits[h] & 1 ? m : SHORT_LEN);
+	}
+	return 1;
+}
+
 /* Which path redact_fields() takes (policy_redact_fields_full() and _fast_only() are tests'). */
 enum path { PATH_FULL, PATH_FAST, PATH_FAST_ONLY, PATH_QUICK_ONLY };
+
+/* Whether @a and @b hold the same reading (tests' paths check every splice against a read). */
+static bool quick_same(const struct quick *a, const struct quick *b, size_t n);
+
+/*
+ * The quick reading of the @n fields into @q: the first look's, else quick_read()'s. Returns
+ * 0 (quick_deinit() after), 1 when there is none (*@nobody set when the first look found that
+ * the fields name nobody; else the fast path reads them), -ENOMEM, and with @path
+ * PATH_QUICK_ONLY -EPROTO when the first look's reading is not quick_read()'s.
+ */
+static int first_read(const struct policy_redactor *rd, const char *const *s, const size_t *len,
+		      size_t n, enum path path, struct quick *q, bool *nobody)
+{
+	int rc = first_look(rd, s, len, n, q);
+
+	*nobody = rc == 0;
+	if (rc == 0)
+		return 1;
+	if (rc == 2)
+		return quick_read(rd, s, len, n, q);
+	if (path == PATH_QUICK_ONLY) {
+		struct quick r;
+
+		if (quick_read(rd, s, len, n, &r) != 0)
+			return -EPROTO;
+		rc = quick_same(q, &r, n) ? 0 : -EPROTO;
+		quick_deinit(&r);
+		return rc;
+	}
+	return 0;
+}
 
 /*
  * map_scan(), or in mask mode the fast path when it can decide (the same marks). Returns 0,
@@ -1593,7 +1720,7 @@ static int mark(const struct policy_redactor *rd, const char *const *s, const si
 		read = 1;
 	else if (read == 1 && path == PATH_QUICK_ONLY)
 		return 1;
-	else if (read == 0 && !quick_hits(rd, q, n))
+	else if (read == 0 && !(q->listed ? q->n_hits > 0 || q->crossing : quick_hits(rd, q, n)))
 		return 0;
 	rc = join(s, len, n, joined, joined_len, base);
 	if (rc == 0 && !(*mask = calloc(*joined_len ? *joined_len : 1, 1)))
@@ -1630,6 +1757,7 @@ static int quick_splice(const struct quick *in, size_t n, const size_t *base, co
 	size_t o = 0;
 
 	q->heap = NULL;
+	q->listed = false;
 	q->cp = q->s_cp;
 	q->bnd = q->s_bnd;
 	q->at = q->s_at;
@@ -1795,7 +1923,7 @@ static int redact_fields(const struct policy_redactor *rd, struct policy_redact_
 	size_t stack_l[2 * QUICK_FIELDS] = {0}, *len = stack_l, *base;
 	uint8_t *joined = NULL, *mask = NULL;
 	size_t joined_len = 0;
-	bool active = rd && rd->n_pats > 0;
+	bool active = rd && rd->n_pats > 0, nobody = false;
 	struct quick q;
 	int rc = 0, read = 1;
 
@@ -1819,11 +1947,14 @@ static int redact_fields(const struct policy_redactor *rd, struct policy_redact_
 		s[i] = f[i].in;
 		len[i] = f[i].len;
 	}
-	if (active && path != PATH_FULL && (read = quick_read(rd, s, len, n, &q)) < 0) {
+	if (active && path != PATH_FULL &&
+	    (read = first_read(rd, s, len, n, path, &q, &nobody)) < 0) {
 		rc = read;
 		goto out;
 	}
-	/* no mask: the quick check found nothing, and the text leaves as it is */
+	/* no mask: the first look or the quick check found nothing, and the text leaves as it is */
+	if (nobody)
+		active = false;
 	if (active &&
 	    (rc = mark(rd, s, len, n, base, path, &q, read, &joined, &joined_len, &mask)) != 0)
 		goto out;
@@ -1910,7 +2041,13 @@ static void memo_free(struct memo *m)
 	free(m);
 }
 
-/* Whether a call with fields @f may be remembered, and the hash of its inputs into *@h. */
+/*
+ * Whether a call with fields @f may be remembered, and its slot key into *@h: the fields'
+ * lengths and four words of each (start, end and two between). A key only picks the slot
+ * (memo_get() compares the inputs in full), so two texts that share it merely take turns in
+ * that slot; hashing every byte cost a text seen for the first time more than the slot was
+ * worth.
+ */
 static bool memo_key(const struct policy_redact_field *f, size_t n, uint64_t *h)
 {
 	uint64_t x = HASH_INIT ^ n;
@@ -1920,20 +2057,23 @@ static bool memo_key(const struct policy_redact_field *f, size_t n, uint64_t *h)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *p = (const uint8_t *)f[i].in;
-		size_t j = 0;
-		uint64_t w;
+		size_t len = f[i].len;
+		uint64_t w[4] = {0};
 
-		total += f[i].len;
+		total += len;
 		if (total > MEMO_TEXT_MAX)
 			return false;
-		x = (x ^ f[i].len) * 0x9E3779B97F4A7C15ull;
-		for (; j + 8 <= f[i].len; j += 8) {
-			memcpy(&w, p + j, 8);
-			x = ((x << 23 | x >> 41) ^ w) * 0x9E3779B97F4A7C15ull;
+		if (len >= 8) {
+			memcpy(&w[0], p, 8);
+			memcpy(&w[1], p + (len - 8) / 3, 8);
+			memcpy(&w[2], p + (len - 8) / 3 * 2, 8);
+			memcpy(&w[3], p + len - 8, 8);
+		} else if (len) {
+			memcpy(&w[0], p, len);
 		}
-		for (w = 0; j < f[i].len; j++)
-			w = w << 8 | p[j];
-		x = ((x << 23 | x >> 41) ^ w) * 0x9E3779B97F4A7C15ull;
+		x = (x ^ len) * 0x9E3779B97F4A7C15ull;
+		for (int k = 0; k < 4; k++)
+			x = ((x << 23 | x >> 41) ^ w[k]) * 0x9E3779B97F4A7C15ull;
 	}
 	*h = x ^ x >> 32;
 	return true;
@@ -2080,7 +2220,9 @@ int policy_redact_fields_quick_only(const struct policy_redactor *rd, struct pol
 int policy_redact_quick(const struct policy_redactor *rd, const char *const *s, const size_t *len,
 			size_t n)
 {
-	if (!rd || rd->n_pats == 0)
+	struct quick q;
+
+	if (!rd || rd->n_pats == 0 || first_look(rd, s, len, n, &q) == 0)
 		return 0;
 	return quick_check(rd, s, len, n);
 }

@@ -32,8 +32,8 @@ int policy_redact_fields_quick_only(const struct policy_redactor *rd, struct pol
 				    size_t n);
 
 /*
- * policy_redact_quick() - the quick check ahead of the fast path over @n fields (@s[i] of
- * @len[i] bytes): 0 when it finds that they certainly name nobody (policy_redact_fields()
+ * policy_redact_quick() - the first look and the quick check ahead of the fast path over @n
+ * fields (@s[i] of @len[i] bytes): 0 when either finds that they certainly name nobody (policy_redact_fields()
  * then returns them unchanged without reading further), 1 when it leaves them to the fast
  * path, -ENOMEM. Tests check that 0 is never said of text that names a member.
  */

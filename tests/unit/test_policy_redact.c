@@ -689,6 +689,16 @@ static void test_memo(void **state)
 	proto_roster_free(r2);
 }
 
+/* Pieces of random texts: letters, digits, separators and every kind of markup. */
+static const char *const skel_parts[] = {
+	"CERT",	 "Alpha", "alpha",    "0x",   "1l",    "I",   "m",	  "rn",	   "x",
+	"42",	 " ",	  "-",	      ".",    ",",     ";",   "'",	  "\t",	   "_",
+	"(",	 ")",	  "[",	      "]",    "{",     "}",   "<",	  ">",	   "&",
+	"%",	 "\\",	  "|",	      ":",    "/",     "@",   "[member]", "[dot]", "(at)",
+	"{DOT}", "[do]",  "(a)",      "%41",  "%2541", "%zz", "%4",	  "&amp;", "&#65;",
+	"&x",	 "& b",	  "&;",	      "<b>",  "</i>",  "< b", "<1",	  "<!--",  "\\u0041",
+	"\\x41", "\\q",	  "\xc3\xa9", "\xff", "Ab",    "aB",  "AB1c",	  "\x7f",  "\x01"};
+
 /*
  * policy_skeleton_ascii() against policy_skeleton_map(): on random texts built from letters,
  * digits, separators and every kind of markup (decoded, or only looking like it), whatever
@@ -698,15 +708,6 @@ static void test_memo(void **state)
  */
 static void test_skeleton_ascii(void **state)
 {
-	static const char *const parts[] = {
-		"CERT",	    "Alpha",	"alpha", "0x",	  "1l",	   "I",	      "m",     "rn",
-		"x",	    "42",	" ",	 "-",	  ".",	   ",",	      ";",     "'",
-		"\t",	    "_",	"(",	 ")",	  "[",	   "]",	      "{",     "}",
-		"<",	    ">",	"&",	 "%",	  "\\",	   "|",	      ":",     "/",
-		"@",	    "[member]", "[dot]", "(at)",  "{DOT}", "[do]",    "(a)",   "%41",
-		"%2541",    "%zz",	"%4",	 "&amp;", "&#65;", "&x",      "& b",   "&;",
-		"<b>",	    "</i>",	"< b",	 "<1",	  "<!--",  "\\u0041", "\\x41", "\\q",
-		"\xc3\xa9", "\xff",	"Ab",	 "aB",	  "AB1c",  "\x7f",    "\x01"};
 	const struct policy_skeleton *sk = policy_skeleton_shared();
 	uint64_t x = 0x1234abcd5678ef01ull;
 	size_t read = 0, refused = 0;
@@ -722,9 +723,9 @@ static void test_skeleton_ascii(void **state)
 		long n;
 
 		for (size_t p = 0; p < n_parts; p++)
-			o += (size_t)snprintf(
-				text + o, sizeof(text) - o, "%s",
-				parts[xorshift(&x) % (sizeof(parts) / sizeof(*parts))]);
+			o += (size_t)snprintf(text + o, sizeof(text) - o, "%s",
+					      skel_parts[xorshift(&x) % (sizeof(skel_parts) /
+									 sizeof(*skel_parts))]);
 		n = policy_skeleton_ascii(sk, text, o, cp, bnd, at);
 		if (n < 0) {
 			refused++;
@@ -753,19 +754,129 @@ static void test_skeleton_ascii(void **state)
 	       read, refused);
 	assert_true(read >= 2000 && refused >= 2000);
 	/* every unit that decoding reads is refused, alone and inside text */
-	for (size_t i = 0; i < sizeof(parts) / sizeof(*parts); i++) {
+	for (size_t i = 0; i < sizeof(skel_parts) / sizeof(*skel_parts); i++) {
 		struct policy_skel_text t = {0};
 		char text[64];
 		uint8_t cp[64], bnd[64];
 		uint32_t at[64];
-		int len = snprintf(text, sizeof(text), "a %s b", parts[i]);
+		int len = snprintf(text, sizeof(text), "a %s b", skel_parts[i]);
 
 		assert_int_equal(policy_skeleton_map(sk, text, (size_t)len, 0, 0, &t), 0);
-		if (t.n_decoded > 0 || (uint8_t)parts[i][0] >= 0x80)
+		if (t.n_decoded > 0 || (uint8_t)skel_parts[i][0] >= 0x80)
 			assert_int_equal(policy_skeleton_ascii(sk, text, (size_t)len, cp, bnd, at),
 					 -1);
 		policy_skel_text_deinit(&t);
 	}
+}
+
+/* A random text of 1 to @max parts into @text (256 bytes); returns its length. */
+static size_t random_text(char *text, uint64_t *x, size_t max)
+{
+	size_t o = 0, n_parts = 1 + xorshift(x) % max;
+
+	for (size_t p = 0; p < n_parts; p++)
+		o += (size_t)snprintf(
+			text + o, 256 - o, "%s",
+			skel_parts[xorshift(x) % (sizeof(skel_parts) / sizeof(*skel_parts))]);
+	return o;
+}
+
+/*
+ * policy_skeleton_ascii_grams() against policy_skeleton_ascii(): on 1 to 5 random fields it
+ * refuses exactly what the latter refuses in some field; otherwise what it read
+ * (policy_skel_grams_reading()) is the latter's readings joined, whatever it answers; with an
+ * empty filter it finds nothing and gives each field's ends; with one gram of the reading in
+ * the filter (the 4 code points at a boundary, or 1 to 3 with their length in short_lens) it
+ * finds it. Fails with a gram looked up anywhere else, or a boundary computed otherwise.
+ */
+static void test_skeleton_ascii_grams(void **state)
+{
+	const struct policy_skeleton *sk = policy_skeleton_shared();
+	uint64_t *filter = calloc(POLICY_SKEL_GRAM_WORDS, sizeof(*filter));
+	struct policy_skel_grams *g = malloc(sizeof(*g));
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	size_t read = 0, refused = 0, found = 0;
+
+	(void)state;
+	assert_non_null(sk);
+	assert_non_null(filter);
+	assert_non_null(g);
+	for (int c = 0; c < 20000; c++) {
+		char text[5][256];
+		const char *s[5];
+		size_t len[5], n = 1 + xorshift(&x) % 5, total = 0, fs[5], fe[5], gfs[5], gfe[5];
+		uint8_t cp[5 * 256], bnd[5 * 256], gcp[POLICY_SKEL_GRAMS_BYTES],
+			gbnd[POLICY_SKEL_GRAMS_BYTES];
+		uint32_t at[5 * 256], gat[POLICY_SKEL_GRAMS_BYTES];
+		bool refuse = false;
+		int rc;
+
+		for (size_t f = 0; f < n; f++) {
+			long m;
+
+			len[f] = random_text(text[f], &x, 6);
+			s[f] = text[f];
+			m = policy_skeleton_ascii(sk, text[f], len[f], cp + total, bnd + total,
+						  at + total);
+			refuse |= m < 0;
+			fs[f] = total;
+			total += m < 0 ? 0 : (size_t)m;
+			fe[f] = total;
+		}
+		memset(filter, 0, POLICY_SKEL_GRAM_WORDS * sizeof(*filter));
+		rc = policy_skeleton_ascii_grams(sk, s, len, n, filter, 0, g);
+		if (refuse) {
+			assert_int_equal(rc, -1);
+			refused++;
+			continue;
+		}
+		read++;
+		assert_int_equal(rc, 0);
+		assert_int_equal(policy_skel_grams_reading(g, n, gcp, gbnd, gat, gfs, gfe), total);
+		assert_memory_equal(gcp, cp, total);
+		assert_memory_equal(gbnd, bnd, total);
+		assert_memory_equal(gat, at, total * sizeof(*at));
+		for (size_t f = 0; f < n; f++) {
+			const struct policy_skel_ends *d = &g->ends[f];
+			size_t h = fe[f] - fs[f] < 3 ? fe[f] - fs[f] : 3;
+
+			assert_int_equal(gfs[f], fs[f]);
+			assert_int_equal(gfe[f], fe[f]);
+			assert_int_equal(d->n, h);
+			for (size_t k = 0; k < h; k++) {
+				assert_int_equal(d->head[k], cp[fs[f] + k]);
+				assert_int_equal(d->tail[k], cp[fe[f] - h + k]);
+				assert_int_equal(d->tail_bnd >> (h - 1 - k) & 1,
+						 bnd[fe[f] - h + k] != POLICY_SKEL_NONE);
+			}
+		}
+		/* one gram at a random boundary: found (at that boundary or one like it) */
+		for (size_t k = 0, i0 = xorshift(&x) % (total + 1); k < total; k++) {
+			size_t i = (i0 + k) % total, l = 1 + xorshift(&x) % 4;
+			bool listed = false;
+
+			if (bnd[i] == POLICY_SKEL_NONE || i + l > total)
+				continue;
+			policy_skel_gram_add(filter, policy_skel_gram_key(cp + i, l));
+			assert_int_equal(policy_skeleton_ascii_grams(sk, s, len, n, filter,
+								     l < 4 ? 1u << l : 0, g),
+					 1);
+			assert_int_equal(policy_skel_grams_reading(g, n, gcp, gbnd, gat, gfs, gfe),
+					 total);
+			assert_memory_equal(gbnd, bnd, total);
+			/* listed at that place, as a short gram's or a 4-gram's */
+			for (size_t h = 0; h < g->n_hits && h < POLICY_SKEL_GRAMS_HITS; h++)
+				listed |= g->hits[h] == ((uint32_t)i << 1 | (l < 4));
+			assert_true(listed || g->n_hits > POLICY_SKEL_GRAMS_HITS);
+			found++;
+			break;
+		}
+	}
+	printf("policy_skeleton_ascii_grams: %zu calls read, %zu refused, %zu grams found\n", read,
+	       refused, found);
+	assert_true(read >= 2000 && refused >= 2000 && found >= 1000);
+	free(filter);
+	free(g);
 }
 
 int main(void)
@@ -782,6 +893,7 @@ int main(void)
 		cmocka_unit_test(test_shared_prefixes),
 		cmocka_unit_test(test_fields_any_order),
 		cmocka_unit_test(test_skeleton_ascii),
+		cmocka_unit_test(test_skeleton_ascii_grams),
 		cmocka_unit_test(test_memo),
 		cmocka_unit_test(test_skeleton_table_loops),
 	};
