@@ -443,6 +443,7 @@ static void cb_down(void *ctx, struct node_link *l, int member, enum node_link_r
 		return;
 	proto_gossip_link_down(d->g, (uint32_t)(dl - d->links), uv_now(d->loop));
 	proto_stem_link_down(d->stem, (uint32_t)(dl - d->links), uv_now(d->loop));
+	node_abuse_link_down(d, dl);
 	proto_recon_free(dl->ri);
 	proto_recon_free(dl->rr);
 	free(dl->deferred);

@@ -170,6 +170,7 @@ struct counters {
 	uint64_t sends_resumed;	 /* times sends hit the iteration's budget (dissem.c flush()) */
 	uint64_t abuse_offences; /* charges that went past a member's budget */
 	uint64_t abuse_dropped;	 /* reports of members past their budget, dropped unverified */
+	uint64_t charges[POLICY_ABUSE__CHARGES]; /* charges counted against members' budgets */
 	uint64_t rejected[POLICY_REASON_COUNT];
 	uint64_t sessions, completed, failed, recon_bytes_sent, recon_bytes_recv;
 	uint64_t fetch_sent, fetched_ids, fetch_ids_recv, catchup_pushed;
@@ -319,6 +320,9 @@ int node_abuse_allowance_of(struct node_dissem *d, struct allowance **allow, siz
 void node_abuse_allowances_put(struct node_dissem *d, struct allowance **allow, size_t *n_allow);
 void node_abuse_allowance_use(struct allowance *a);
 bool node_abuse_allowance_left(struct allowance *a);
+
+/* @dl goes down: the catch-up work it caused below a whole pass is charged as one. */
+void node_abuse_link_down(struct node_dissem *d, struct dlink *dl);
 
 /* How much longer (ms) member @id is refused; 0 when it is not. */
 uint64_t node_abuse_refused_ms(struct node_dissem *d, const uint8_t id[32]);
