@@ -171,6 +171,8 @@ bool node_dissem_charge(struct node_dissem *d, const uint8_t id[32], enum charge
 	int v = policy_abuse_charge(d->abuse, id, (enum policy_abuse_charge)what,
 				    node_dissem_wall_ms(), &rec);
 
+	if (v == POLICY_ABUSE_WITHIN || v == POLICY_ABUSE_OFFENCE)
+		d->c.charges[what]++;
 	if (v != POLICY_ABUSE_OFFENCE)
 		return v == POLICY_ABUSE_REFUSED;
 	d->c.abuse_offences++;
@@ -195,6 +197,21 @@ bool node_dissem_charge(struct node_dissem *d, const uint8_t id[32], enum charge
 bool node_dissem_charge_link(struct node_dissem *d, struct dlink *dl, enum charge what)
 {
 	return node_dissem_charge(d, dl->member_id, what);
+}
+
+/*
+ * Catch-up work is charged in whole passes (node_catchup_charge_work()), and what a link
+ * caused below a pass is counted on the link: a member that reconnected before each pass
+ * filled up would never be charged (e.g. FETCHes of 2,047 ids, 65,504 keys, per link: the
+ * node reads and pushes for nothing). So the rest is charged as one pass when the link goes
+ * down. An honest link rarely goes down, and one pass is a thousandth of the budget.
+ */
+void node_abuse_link_down(struct node_dissem *d, struct dlink *dl)
+{
+	if (!dl->work || d->stopping) /* our own stop is not the member's reconnect */
+		return;
+	dl->work = 0;
+	node_dissem_charge_link(d, dl, CHARGE_SCAN);
 }
 
 /* Close the links marked abusive; never called from inside a link's own callbacks' frames. */

@@ -49,6 +49,12 @@ json_t *node_dissem_status_json(const struct node_dissem *d)
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "sends_resumed", json_integer((json_int_t)c->sends_resumed));
+	json_object_set_new(o, "abuse_charges",
+			    json_pack("{s:I, s:I, s:I, s:I}", "reject",
+				      (json_int_t)c->charges[CHARGE_REJECT], "failed",
+				      (json_int_t)c->charges[CHARGE_FAILED], "session",
+				      (json_int_t)c->charges[CHARGE_SESSION], "scan",
+				      (json_int_t)c->charges[CHARGE_SCAN]));
 	json_object_set_new(
 		o, "recon",
 		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "sessions",

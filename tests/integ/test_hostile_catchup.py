@@ -27,6 +27,9 @@ member is a Python peer with a real member's keys (test_hostile_member.Hostile):
                     whole store (to a link that reads nothing, so the copies wait in A's
                     backlog): exactly that work is charged (at the budget: about 2 M
                     copies, which this test does not queue).
+  case_reconnect_rest  work below a pass is counted on the link; its rest is charged as a
+                    pass when the link goes down, so reconnecting does not shed it
+                    (status gossip.abuse_charges.scan: exactly one per link).
 
 A runs with abuse_backoff_s = 1 and the overlay's default liveness (a loaded machine must
 not close the hostile link for silence instead of abuse).
@@ -188,13 +191,38 @@ def case_graft_flood(env):
     env.alive()
 
 
+def case_reconnect_rest(env):
+    """Work is charged in whole passes, and a link counts what it caused below one: before,
+    a member that reconnected before a pass filled up was never charged (here 10 links of
+    FETCHes for 2,047 ids each, 65,504 keys, just under a pass: 0 charges). Now the rest
+    is charged as one pass when the link goes down: exactly 10 charges."""
+    def charges():
+        return env.status()["gossip"]["abuse_charges"]["scan"]
+
+    scan0, work0 = charges(), env.recon()["work"]
+    for _ in range(10):
+        h = hm.Hostile(env)
+        try:
+            h.send([FETCH, [os.urandom(32) for _ in range(1024)]])
+            h.send([FETCH, [os.urandom(32) for _ in range(1023)]])
+            h.sync()
+        finally:
+            h.close()
+        ol.wait_for(lambda: not ol.links_up(env.a), what="the link down")
+    assert env.recon()["work"] - work0 == 10 * 2047 * PUSH_KEYS
+    assert charges() - scan0 == 10, charges() - scan0
+    print(f"    10 links of 2,047 FETCH ids: {charges() - scan0} pass(es) charged", flush=True)
+    env.alive()
+
+
 def test_hostile_catchup():
     env = Env()
     ok = False
     try:
         env.a.start()
         env.fill()
-        for case in (case_fetch_flood, case_scan_rounds, case_have_rounds, case_graft_flood):
+        for case in (case_fetch_flood, case_scan_rounds, case_have_rounds, case_graft_flood,
+                     case_reconnect_rest):
             t0 = time.monotonic()
             case(env)
             print(f"  ok {case.__name__} ({time.monotonic() - t0:.1f} s)", flush=True)
