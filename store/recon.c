@@ -253,6 +253,32 @@ static void bucket_start(uint8_t key[STORE_RECON_KEY_LEN], uint64_t b)
 	store_be64_put(key, b << SUM_SHIFT0);
 }
 
+/* A read transaction (@rd's or a one-shot) with cursors on recon (*@c) and recon_sums (*@cs). */
+static int cursors_open(struct store *s, struct store_read *rd, MDB_txn **txn, MDB_cursor **c,
+			MDB_cursor **cs)
+{
+	int rc;
+
+	*c = *cs = NULL;
+	if ((rc = store__read_enter(s, rd, txn)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(*txn, s->recon, c)) != 0 ||
+	    (rc = mdb_cursor_open(*txn, s->recon_sums, cs)) != 0) {
+		mdb_cursor_close(*c);
+		store__read_leave(s, rd, *txn);
+		return store_mdb_err(rc);
+	}
+	return 0;
+}
+
+static void cursors_close(struct store *s, struct store_read *rd, MDB_txn *txn, MDB_cursor *c,
+			  MDB_cursor *cs)
+{
+	mdb_cursor_close(cs);
+	mdb_cursor_close(c);
+	store__read_leave(s, rd, txn);
+}
+
 int store_recon_fingerprint(struct store *s, struct store_read *rd, const uint8_t *lo,
 			    const uint8_t *hi, uint8_t fp[32], uint64_t *count)
 {
@@ -260,16 +286,11 @@ int store_recon_fingerprint(struct store *s, struct store_read *rd, const uint8_
 	struct bucket_walk w = {.by_rank = false};
 	uint64_t b_lo, b_hi;
 	MDB_txn *txn;
-	MDB_cursor *c = NULL, *cs = NULL;
+	MDB_cursor *c, *cs;
 	int rc;
 
-	if ((rc = store__read_enter(s, rd, &txn)) != 0)
+	if ((rc = cursors_open(s, rd, &txn, &c, &cs)) != 0)
 		return rc;
-	if ((rc = mdb_cursor_open(txn, s->recon, &c)) != 0 ||
-	    (rc = mdb_cursor_open(txn, s->recon_sums, &cs)) != 0) {
-		rc = store_mdb_err(rc);
-		goto out;
-	}
 	if (lo && hi && memcmp(lo, hi, STORE_RECON_KEY_LEN) >= 0)
 		goto done; /* empty */
 	/*
@@ -300,9 +321,7 @@ done:
 		*count = w.n;
 	}
 out:
-	mdb_cursor_close(cs);
-	mdb_cursor_close(c);
-	store__read_leave(s, rd, txn);
+	cursors_close(s, rd, txn, c, cs);
 	return rc;
 }
 
@@ -322,19 +341,14 @@ int store_recon_at(struct store *s, struct store_read *rd, const uint8_t *lo, co
 	uint64_t skip = rank - 1, b_lo, b_hi, n;
 	const uint8_t *from = lo;
 	MDB_txn *txn;
-	MDB_cursor *c = NULL, *cs = NULL;
+	MDB_cursor *c, *cs;
 	MDB_val k, d;
 	int rc;
 
 	if (rank == 0)
 		return -EINVAL;
-	if ((rc = store__read_enter(s, rd, &txn)) != 0)
+	if ((rc = cursors_open(s, rd, &txn, &c, &cs)) != 0)
 		return rc;
-	if ((rc = mdb_cursor_open(txn, s->recon, &c)) != 0 ||
-	    (rc = mdb_cursor_open(txn, s->recon_sums, &cs)) != 0) {
-		rc = store_mdb_err(rc);
-		goto out;
-	}
 	/* As store_recon_fingerprint(): lo's finest bucket, whole buckets, hi's bucket. */
 	b_lo = lo ? store_be64_get(lo) >> SUM_SHIFT0 : 0;
 	b_hi = hi ? store_be64_get(hi) >> SUM_SHIFT0 : UINT64_MAX >> SUM_SHIFT0;
@@ -380,9 +394,7 @@ int store_recon_at(struct store *s, struct store_read *rd, const uint8_t *lo, co
 	}
 	rc = rc == 0 || rc == MDB_NOTFOUND ? STORE_E_NOT_FOUND : store_mdb_err(rc);
 out:
-	mdb_cursor_close(cs);
-	mdb_cursor_close(c);
-	store__read_leave(s, rd, txn);
+	cursors_close(s, rd, txn, c, cs);
 	return rc;
 }
 
