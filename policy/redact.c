@@ -1597,8 +1597,12 @@ static int first_look(const struct policy_redactor *rd, const char *const *s, co
 	bool pair = false;
 	int rc;
 
+	_Static_assert(QUICK_STACK >= POLICY_SKEL_GRAMS_BYTES &&
+			       QUICK_FIELDS >= POLICY_SKEL_GRAMS_FIELDS,
+		       "the first look's reading fits the quick reading's stack arrays");
 	if (rd->n_literals)
 		return 2;
+	g.at = q->s_at;
 	rc = policy_skeleton_ascii_grams(rd->sk, s, len, n, rd->ascii_grams, rd->short_lens, &g);
 	if (rc < 0)
 		return 2;
@@ -1635,7 +1639,7 @@ static int first_look(const struct policy_redactor *rd, const char *const *s, co
 	q->at = q->s_at;
 	q->fs = q->s_f;
 	q->fe = q->fs + n;
-	q->total = policy_skel_grams_reading(&g, n, q->cp, q->bnd, q->at, q->fs, q->fe);
+	q->total = policy_skel_grams_reading(&g, n, q->cp, q->bnd, q->fs, q->fe);
 	q->listed = true;
 	q->n_hits = 0;
 	q->crossing = pair || g.n_hits > POLICY_SKEL_GRAMS_HITS;

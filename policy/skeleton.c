@@ -968,7 +968,7 @@ static size_t grams_read_slow(const struct policy_skeleton *sk, const uint8_t *i
 			v = GRAMS_SEP;
 		}
 		g->e[o] = v | pend;
-		g->at[o] = (uint32_t)i;
+		g->at[o - 1] = (uint32_t)i;
 		o += v & GRAMS_CP;
 		pend = v & GRAMS_SEP;
 	}
@@ -983,15 +983,18 @@ static size_t grams_read(const struct policy_skeleton *sk, const uint8_t *in, si
 	uint32_t *at = g->at;
 	size_t i = 0;
 
-	/* written for a separator too, and overwritten by the next code point */
+	/*
+	 * Written for a separator too, and overwritten by the next code point (@at: code point
+	 * o - 1's; never past the bytes read so far).
+	 */
 	for (; i + 2 <= len; i += 2) {
 		uint16_t v = sk->grams[in[i]], w = sk->grams[in[i + 1]];
 
 		e[o] = v | pend;
-		at[o] = (uint32_t)i;
+		at[o - 1] = (uint32_t)i;
 		o += v & GRAMS_CP;
 		e[o] = w | (v & GRAMS_SEP);
-		at[o] = (uint32_t)i + 1;
+		at[o - 1] = (uint32_t)i + 1;
 		o += w & GRAMS_CP;
 		pend = w & GRAMS_SEP;
 	}
@@ -999,7 +1002,7 @@ static size_t grams_read(const struct policy_skeleton *sk, const uint8_t *in, si
 		uint16_t v = sk->grams[in[i]];
 
 		e[o] = v | pend;
-		at[o] = (uint32_t)i;
+		at[o - 1] = (uint32_t)i;
 		o += v & GRAMS_CP;
 	}
 	return o;
@@ -1109,7 +1112,7 @@ again:
 }
 
 size_t policy_skel_grams_reading(const struct policy_skel_grams *g, size_t n, uint8_t *cp,
-				 uint8_t *bnd, uint32_t *at, size_t *fs, size_t *fe)
+				 uint8_t *bnd, size_t *fs, size_t *fe)
 {
 	const uint16_t *e = g->e;
 
@@ -1138,7 +1141,6 @@ size_t policy_skel_grams_reading(const struct policy_skel_grams *g, size_t n, ui
 		cp[j - 1] = (uint8_t)(e[j] >> 8);
 		bnd[j - 1] = grams_bnd(e, j);
 	}
-	memcpy(at, g->at + 1, (g->o - 1) * sizeof(*at));
 	for (size_t f = 0; f < n; f++) {
 		fs[f] = g->fs[f] - 1;
 		fe[f] = g->fe[f] - 1;

@@ -174,9 +174,14 @@ struct policy_skel_grams {
 	uint32_t hits[POLICY_SKEL_GRAMS_HITS];
 	size_t n_hits;
 	struct policy_skel_ends ends[POLICY_SKEL_GRAMS_FIELDS];
+	/*
+	 * Set by the caller: storage of POLICY_SKEL_GRAMS_BYTES entries that receives the
+	 * offset (in its field) of the byte each code point came from, as policy_skeleton_ascii()
+	 * gives it (fields joined).
+	 */
+	uint32_t *at;
 	/* the reading, in its own format (policy_skel_grams_reading()) */
 	uint16_t e[1 + POLICY_SKEL_GRAMS_BYTES + 4];
-	uint32_t at[1 + POLICY_SKEL_GRAMS_BYTES + 1];
 	size_t fs[POLICY_SKEL_GRAMS_FIELDS], fe[POLICY_SKEL_GRAMS_FIELDS], o;
 };
 
@@ -198,12 +203,12 @@ int policy_skeleton_ascii_grams(const struct policy_skeleton *sk, const char *co
 
 /*
  * policy_skel_grams_reading() - what policy_skeleton_ascii() gives @g's @n fields, one after
- * another: code points, boundaries and offsets (in each field) into @cp, @bnd and @at (caller
- * storage of POLICY_SKEL_GRAMS_BYTES entries each), field i's at [@fs[i], @fe[i]) (caller
- * storage of @n each). Returns how many code points in all.
+ * another: code points and boundaries into @cp and @bnd (caller storage of
+ * POLICY_SKEL_GRAMS_BYTES entries each; the offsets are in @g->at already), field i's at
+ * [@fs[i], @fe[i]) (caller storage of @n each). Returns how many code points in all.
  */
 size_t policy_skel_grams_reading(const struct policy_skel_grams *g, size_t n, uint8_t *cp,
-				 uint8_t *bnd, uint32_t *at, size_t *fs, size_t *fe);
+				 uint8_t *bnd, size_t *fs, size_t *fe);
 
 /* policy_skel_text_deinit() - free @t's arrays and reset it to empty. */
 void policy_skel_text_deinit(struct policy_skel_text *t);

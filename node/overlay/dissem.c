@@ -418,7 +418,7 @@ static void cb_up(void *ctx, struct node_link *l, int member)
 	/* Cannot fail: the stem router tracks the same handles as the engine. */
 	proto_stem_link_up(d->stem, h, uv_now(d->loop));
 	if (dl->peer_epoch < nr->epoch)
-		node_roster_gossip_send(d, dl, nr->epoch);
+		node_roster_gossip_on_up(d, dl, nr->epoch);
 	/* One catch-up session per link: the side that dialled starts it. */
 	if (node_link_outbound(l)) {
 		dl->recon_wanted = true;

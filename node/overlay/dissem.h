@@ -58,8 +58,9 @@
  * Abuse: each member has budgets per window (cfg.abuse, policy/abuse.h): reports refused by
  * admission, catch-up sessions failed or abandoned, sessions opened, and passes over the
  * store its catch-up messages cost (range fingerprints and listings, reports pushed by
- * catch-up or at its FETCH or GRAFT, node/overlay/catchup.c; what a link caused below a whole
- * pass is charged as one when it goes down). The charge past one is
+ * catch-up or at its FETCH or GRAFT, node/overlay/catchup.c, and the rosters its link up asks
+ * for, node/overlay/roster_gossip.c; what a link caused below a whole pass is charged as
+ * one when it goes down). The charge past one is
  * an offence: the member's link is closed (NODE_LINK_R_ABUSE), its reports still queued are
  * dropped unverified, and it is refused for a backoff that doubles per offence; the overlay
  * asks node_overlay_callbacks.refused right after a handshake, so a refused member's link

@@ -53,6 +53,12 @@ struct node_sealed;
  */
 #define NODE_DISSEM_PUSH_KEYS 32
 #define NODE_DISSEM_SCAN_PASS_MIN 65536
+/*
+ * Roster bytes sent on a peer's link up per key of catch-up work: reading and encrypting a
+ * byte costs about what decrypting one does (1.8-2.4 ns for large messages, a key read
+ * 29-32 ns: tests/bench/bench_ihave.py, docs/PERFORMANCE.md).
+ */
+#define NODE_DISSEM_ROSTER_BYTES_PER_KEY 16
 
 enum qkind {
 	Q_MSG = 0,     /* encoded link message */
@@ -392,8 +398,13 @@ void node_outbox_ack(struct node_dissem *d, struct inb *it);
 
 /* roster_gossip.c ------------------------------------------------------------------------ */
 
-/* Send roster @epoch to @dl (ROSTER, or ROSTER_PARTs). */
-void node_roster_gossip_send(struct node_dissem *d, struct dlink *dl, uint64_t epoch);
+/*
+ * Send @dl every held roster after its peer's epoch up to @epoch (ROSTER, or ROSTER_PARTs);
+ * returns the roster bytes queued. node_roster_gossip_on_up(): the same on link up, charged
+ * to the peer's member as catch-up work (NODE_DISSEM_ROSTER_BYTES_PER_KEY).
+ */
+uint64_t node_roster_gossip_send(struct node_dissem *d, struct dlink *dl, uint64_t epoch);
+void node_roster_gossip_on_up(struct node_dissem *d, struct dlink *dl, uint64_t epoch);
 /* A ROSTER, a ROSTER_PART from @dl. */
 void node_roster_gossip_on_roster(struct node_dissem *d, struct dlink *dl, const uint8_t *p,
 				  size_t len);

@@ -18,9 +18,11 @@
 #include "proto/parts.h"
 #include "proto/roster.h"
 
-/* Send roster @epoch to @dl: one ROSTER, or ROSTER_PARTs when it does not fit one message. */
-/* Send held roster @epoch to @dl. Returns 0, 1 when this node does not hold it, or < 0. */
-static int send_one(struct node_dissem *d, struct dlink *dl, uint64_t epoch)
+/*
+ * Send held roster @epoch to @dl: one ROSTER, or ROSTER_PARTs when it does not fit one
+ * message; adds its bytes to *@bytes. Returns 0, 1 when this node does not hold it, or < 0.
+ */
+static int send_one(struct node_dissem *d, struct dlink *dl, uint64_t epoch, uint64_t *bytes_sent)
 {
 	uint8_t *bytes = NULL, *msg;
 	size_t len, mlen;
@@ -51,6 +53,7 @@ static int send_one(struct node_dissem *d, struct dlink *dl, uint64_t epoch)
 out:
 	if (rc == 0) {
 		d->c.roster_sent++;
+		*bytes_sent += len;
 		dl->peer_epoch = epoch;
 	} else {
 		log_warning("dissem: roster epoch %llu not sent on link %llu: %s",
@@ -68,20 +71,35 @@ out:
  * call (the oldest ones: the peer adopts them in order and is offered the rest on its next
  * link up or at this node's next adoption); a send that fails stops the chain.
  */
-void node_roster_gossip_send(struct node_dissem *d, struct dlink *dl, uint64_t newest)
+uint64_t node_roster_gossip_send(struct node_dissem *d, struct dlink *dl, uint64_t newest)
 {
-	uint64_t from = dl->peer_epoch + 1;
+	uint64_t from = dl->peer_epoch + 1, bytes = 0;
 	size_t sent = 0;
 	int rc;
 
 	if (newest - dl->peer_epoch > NODE_DISSEM_ROSTER_LOOKUP_MAX)
 		from = newest - NODE_DISSEM_ROSTER_LOOKUP_MAX + 1;
 	for (uint64_t e = from; e <= newest && sent < NODE_DISSEM_ROSTER_CHAIN_MAX; e++) {
-		rc = send_one(d, dl, e);
+		rc = send_one(d, dl, e, &bytes);
 		if (rc < 0)
 			break;
 		sent += rc == 0;
 	}
+	return bytes;
+}
+
+/*
+ * The epochs a peer is sent on link up are its own asking (its HELLO names the epoch it
+ * holds): up to NODE_DISSEM_ROSTER_CHAIN_MAX rosters of up to 1 MiB read and encrypted for
+ * a handshake, again on every reconnect. They are charged to its member as catch-up work,
+ * NODE_DISSEM_ROSTER_BYTES_PER_KEY bytes a key, like the reports a FETCH asks for. Rosters
+ * sent because this node adopted a newer one are its own doing and not charged.
+ */
+void node_roster_gossip_on_up(struct node_dissem *d, struct dlink *dl, uint64_t newest)
+{
+	uint64_t bytes = node_roster_gossip_send(d, dl, newest);
+
+	node_catchup_charge_work(d, dl, bytes / NODE_DISSEM_ROSTER_BYTES_PER_KEY);
 }
 
 void node_dissem_roster_adopted(struct node_dissem *d, uint64_t epoch)

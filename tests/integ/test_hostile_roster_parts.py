@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
-"""Colluding members that start rosters in parts and never finish them must not keep an
-honest roster sent in parts from being adopted.
+"""Rosters and hostile members.
+
+test_colluding_partials: colluding members that start rosters in parts and never finish
+them must not keep an honest roster sent in parts from being adopted.
 
 A roster too large for one link message travels as ROSTER_PART messages (proto/link.h); a
 node holds every link's partial roster (up to 1 MiB each) and at most 4 MiB over all links
@@ -16,9 +18,12 @@ Node A (the daemon under test) runs alone. Four Python peers with real members' 
 roster of epoch 2 (600 more members, over 64 KiB: two parts). A must adopt epoch 2, count
 exactly one partial evicted (status gossip.roster.parts_evicted) and none expired, keep
 every link, and ignore the rest of the evicted roster without charging its sender.
+
+test_roster_chain_charged: the rosters a link up asks for are charged as catch-up work.
 """
 
 import os
+import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -92,5 +97,53 @@ def test_colluding_partials():
         env.node_a.cleanup()
 
 
+def test_roster_chain_charged():
+    """A peer whose HELLO names an older epoch is sent every epoch after it (up to 32, each up
+    to 1 MiB) on each link up: at its own asking, for the price of a handshake. Before, that
+    cost nothing against the member's budget however often it reconnected; now each chain is
+    charged as catch-up work, one key per 16 roster bytes (status gossip.recon.work), and
+    the rest below a pass at link down (gossip.abuse_charges.scan)."""
+    env = hm.AloneEnv("")
+    ok = False
+    try:
+        env.a.start()
+        addrs = {"Alpha CERT": [f"127.0.0.1:{env.port_a}"]}
+        sizes = []
+        for epoch in (2, 3):
+            members = list(env.community.members) + [dl.Member(f"Team {epoch}-{i:03d} CSIRT")
+                                                     for i in range(300)]
+            r = ol.roster_file(env.community, addrs, epoch=epoch, members=members)
+            sizes.append(len(r))
+            dl.write_file(env.node_a.roster, r)
+            env.a.signal(signal.SIGHUP)
+            ol.wait_for(lambda: env.status()["roster"]["epoch"] == epoch, timeout=60,
+                        what=f"epoch {epoch} adopted")
+        per_link = sum(sizes) // 16
+        g0 = env.status()["gossip"]
+        for i in range(3):
+            h = hm.Hostile(env)  # its HELLO names epoch 1
+            try:
+                ol.wait_for(lambda: env.status()["gossip"]["roster"]["sent"] ==
+                            g0["roster"]["sent"] + 2 * (i + 1), timeout=60,
+                            what="epochs 2 and 3 sent")
+            finally:
+                h.close()
+            ol.wait_for(lambda: not ol.links_up(env.a), what="the link down")
+        g = env.status()["gossip"]
+        assert g["roster"]["sent"] - g0["roster"]["sent"] == 6, g["roster"]
+        assert g["recon"]["work"] - g0["recon"]["work"] == 3 * per_link, \
+            (g["recon"]["work"] - g0["recon"]["work"], per_link)
+        assert g["abuse_charges"]["scan"] - g0["abuse_charges"]["scan"] == 3, g
+        print(f"    3 links up behind 2 epochs ({sum(sizes)} bytes): "
+              f"{3 * per_link} keys of work, 3 passes charged", flush=True)
+        assert env.a.stop() == 0
+        ok = True
+    finally:
+        env.a.kill()
+        if not ok:
+            print(f"--- log of node A:\n{env.a.log()[-5000:]}---", flush=True)
+        env.node_a.cleanup()
+
+
 if __name__ == "__main__":
-    dl.main([test_colluding_partials])
+    dl.main([test_colluding_partials, test_roster_chain_charged])

@@ -824,6 +824,7 @@ static void test_skeleton_ascii_grams(void **state)
 			fe[f] = total;
 		}
 		memset(filter, 0, POLICY_SKEL_GRAM_WORDS * sizeof(*filter));
+		g->at = gat;
 		rc = policy_skeleton_ascii_grams(sk, s, len, n, filter, 0, g);
 		if (refuse) {
 			assert_int_equal(rc, -1);
@@ -832,7 +833,7 @@ static void test_skeleton_ascii_grams(void **state)
 		}
 		read++;
 		assert_int_equal(rc, 0);
-		assert_int_equal(policy_skel_grams_reading(g, n, gcp, gbnd, gat, gfs, gfe), total);
+		assert_int_equal(policy_skel_grams_reading(g, n, gcp, gbnd, gfs, gfe), total);
 		assert_memory_equal(gcp, cp, total);
 		assert_memory_equal(gbnd, bnd, total);
 		assert_memory_equal(gat, at, total * sizeof(*at));
@@ -861,7 +862,7 @@ static void test_skeleton_ascii_grams(void **state)
 			assert_int_equal(policy_skeleton_ascii_grams(sk, s, len, n, filter,
 								     l < 4 ? 1u << l : 0, g),
 					 1);
-			assert_int_equal(policy_skel_grams_reading(g, n, gcp, gbnd, gat, gfs, gfe),
+			assert_int_equal(policy_skel_grams_reading(g, n, gcp, gbnd, gfs, gfe),
 					 total);
 			assert_memory_equal(gbnd, bnd, total);
 			/* listed at that place, as a short gram's or a 4-gram's */
