@@ -833,6 +833,130 @@ static void test_recon_fingerprint_ranges(void **state)
 	free(keys);
 }
 
+/* A random recon key: created @created, random id bytes. */
+static void rand_key(uint64_t *rng, uint64_t created, uint8_t key[STORE_RECON_KEY_LEN])
+{
+	uint8_t id[32];
+
+	for (int i = 0; i < 32; i++)
+		id[i] = (uint8_t)tu_rand(rng);
+	store_recon_key(key, created, id);
+}
+
+/*
+ * The fingerprint of [@lo, @hi) by listing every item and adding it up; the keys stay in
+ * @keys (caller storage of @cap).
+ */
+static void linear_fp(struct store *s, const uint8_t *lo, const uint8_t *hi,
+		      uint8_t (*keys)[STORE_RECON_KEY_LEN], size_t cap, uint8_t fp[32],
+		      uint64_t *count)
+{
+	size_t n;
+
+	assert_int_equal(store_recon_list(s, NULL, lo, hi, keys, cap, &n), 0);
+	assert_true(n < cap);
+	memset(fp, 0, 32);
+	for (size_t i = 0; i < n; i++)
+		add_le(fp, keys[i] + 8);
+	*count = n;
+}
+
+/* Random ranges of every width and both NULL bounds: the sums answer as a scan does. */
+static void check_random_ranges(struct store *s, uint64_t *rng, uint64_t t0, uint64_t span,
+				size_t cap, int rounds)
+{
+	uint8_t(*keys)[STORE_RECON_KEY_LEN] = calloc(cap, STORE_RECON_KEY_LEN);
+	uint8_t pair[2][STORE_RECON_KEY_LEN];
+
+	assert_non_null(keys);
+	for (int round = 0; round < rounds; round++) {
+		uint8_t lo[STORE_RECON_KEY_LEN], hi[STORE_RECON_KEY_LEN], fp[32], want[32];
+		uint64_t count, want_count, width = 1ull << (tu_rand(rng) % 44);
+		const uint8_t *plo = lo, *phi = hi;
+
+		uint64_t c_lo = t0 + tu_rand(rng) % span;
+
+		/* hi: lo's time plus 0 .. 2^43 ms, each with a random id. */
+		rand_key(rng, c_lo, lo);
+		rand_key(rng, c_lo + tu_rand(rng) % width, hi);
+		if (memcmp(lo, hi, sizeof(lo)) > 0) {
+			uint8_t t[STORE_RECON_KEY_LEN];
+
+			memcpy(t, lo, sizeof(t));
+			memcpy(lo, hi, sizeof(t));
+			memcpy(hi, t, sizeof(t));
+		}
+		if (round % 10 == 1)
+			plo = NULL;
+		if (round % 10 == 2)
+			phi = NULL;
+		if (round % 10 == 3)
+			plo = phi = NULL;
+		linear_fp(s, plo, phi, keys, cap, want, &want_count);
+		assert_int_equal(store_recon_fingerprint(s, NULL, plo, phi, fp, &count), 0);
+		assert_true(count == want_count);
+		assert_memory_equal(fp, want, 32);
+		/* The bound pair at a random rank, and past the end. */
+		if (want_count >= 2) {
+			uint64_t rank = 1 + tu_rand(rng) % (want_count - 1);
+
+			assert_int_equal(store_recon_at(s, NULL, plo, phi, rank, pair), 0);
+			assert_memory_equal(pair[0], keys[rank - 1], STORE_RECON_KEY_LEN);
+			assert_memory_equal(pair[1], keys[rank], STORE_RECON_KEY_LEN);
+		}
+		assert_int_equal(
+			store_recon_at(s, NULL, plo, phi, want_count ? want_count : 1, pair),
+			STORE_E_NOT_FOUND);
+	}
+	free(keys);
+}
+
+/*
+ * The range fingerprint and the bound pairs of store_recon_at() come from recon_sums
+ * (store/recon.c): after random batches of CLEAR/GREEN/AMBER reports with created spread
+ * over seconds to years (every level of the sums), expiry sweeps and a reopen, every random
+ * range's fingerprint and count equal a scan of its items, its keys at a random rank are
+ * the listing's, and store_verify() finds the sums equal to a rebuild.
+ */
+static void test_recon_sums_random(void **state)
+{
+	struct fx *f = *state;
+	enum { BATCHES = 12, PER = 250 };
+	const uint64_t t0 = 1600000000000ull, span = 1ull << 40;
+	struct tr *t = calloc(PER, sizeof(*t));
+	uint64_t rng = 0x5eed;
+	struct store_config cfg = {0};
+	char v[48];
+
+	assert_non_null(t);
+	for (int b = 0; b < BATCHES; b++) {
+		/* Each batch clusters its times at one scale: 2^8 .. 2^38 ms around a centre. */
+		uint64_t centre = t0 + tu_rand(&rng) % span, scale = 1ull << (8 + 6 * (b % 6));
+		size_t n_expired;
+
+		for (int i = 0; i < PER; i++) {
+			uint64_t created = centre + tu_rand(&rng) % scale;
+			int tlp = (int)(tu_rand(&rng) % 3); /* CLEAR, GREEN, AMBER */
+
+			snprintf(v, sizeof(v), "sum%d-%d.example", b, i);
+			mk(&t[i], PROTO_KIND_INDICATOR, tlp, v, 1 + (int)(tu_rand(&rng) % 4),
+			   created, created + 1000, 50, (uint64_t)(b * PER + i));
+		}
+		ingest(f->s, t, PER, T0, NULL);
+		if (b % 3 == 2) /* again: duplicates change nothing */
+			ingest(f->s, t, PER / 2, T0, NULL);
+		assert_int_equal(store_expire(f->s, t0 + span, 0, &n_expired), 0);
+		check_random_ranges(f->s, &rng, t0 - 1000, span + scale + 2000,
+				    (size_t)BATCHES * PER + 1, 60);
+	}
+	assert_verified(f->s);
+	store_close(f->s);
+	cfg.dir = f->dir;
+	assert_int_equal(store_open(&f->s, &cfg), 0);
+	check_random_ranges(f->s, &rng, t0 - 1000, span + 2000, (size_t)BATCHES * PER + 1, 200);
+	free(t);
+}
+
 /* ------------------------------------------------------------------ expiry */
 
 static void test_expiry_sweep(void **state)
@@ -1501,6 +1625,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_has_and_envelope, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recon_only_gossipable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recon_fingerprint_ranges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recon_sums_random, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_sweep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_feed_one_entry_per_indicator, setup, teardown),
