@@ -63,8 +63,9 @@
  * NOMETASYNC or WRITEMAP). A function that writes returns 0 only after its commit succeeded.
  * The map is address space, not disk (no MDB_WRITEMAP: the file grows as pages are written),
  * so it is reserved generously at open (map_size_initial, 8 GiB by default, at most
- * map_size_max): growing it makes every read of the process wait for the transactions open
- * at the time (store/mdb.h), the event loop's included. It grows by doubling up to
+ * map_size_max; halved until the system grants it, e.g. under RLIMIT_AS): growing it makes
+ * every read of the process wait for the transactions open at the time (store/mdb.h), the
+ * event loop's included. It grows by doubling up to
  * map_size_max when full; at the cap the write fails with STORE_E_MAP_FULL, whose text
  * names the setting to raise.
  *

@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -22,6 +25,7 @@
 #include "proto/error.h"
 #include "proto/indicator.h"
 #include "proto/report.h"
+#include "store/export.h"
 #include "store/store.h"
 #include "store/store_test.h"
 #include "testutil.h"
@@ -1313,6 +1317,77 @@ static void test_map_reserved_at_open(void **state)
 	free(t);
 }
 
+/* The process's address space in use (VmSize), in bytes; 0 when unknown. */
+static size_t vm_size(void)
+{
+	FILE *fp = fopen("/proc/self/status", "r");
+	char line[256];
+	size_t kb = 0;
+
+	while (fp && fgets(line, sizeof(line), fp))
+		if (strncmp(line, "VmSize:", 7) == 0)
+			kb = strtoull(line + 7, NULL, 10);
+	if (fp)
+		fclose(fp);
+	return kb * 1024;
+}
+
+/*
+ * The maps reserved at open are a wish, not a need: where the system will not reserve them
+ * (RLIMIT_AS, e.g. `ulimit -v` or systemd's LimitAS=; a small address space), the store and
+ * the export environment still open with their defaults, on a smaller map that grows as
+ * written. In a child whose address space may grow by 2 GiB only (less than the 8 GiB + 1
+ * GiB the defaults reserve).
+ */
+static void test_map_reserved_within_rlimit_as(void **state)
+{
+	char *dir = tu_tmpdir(), *xdir = tu_tmpdir();
+	int status = -1;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(dir);
+	assert_non_null(xdir);
+	assert_true(vm_size() > 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit rl;
+		struct store *s = NULL;
+		struct store_export *x = NULL;
+		struct store_config sc = {.dir = dir};
+		struct store_export_config xc = {.dir = xdir, .community = "c"};
+		struct store_stat st;
+		struct tr t;
+		struct store_item it;
+		int code = 0;
+
+		rl.rlim_cur = rl.rlim_max = vm_size() + ((size_t)2 << 30);
+		if (setrlimit(RLIMIT_AS, &rl) != 0)
+			_exit(10);
+		if (store_open(&s, &sc) != 0)
+			_exit(11);
+		mk(&t, PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, "rlimit.example", 1, T0, 0, 50, 1);
+		item_of(&it, &t);
+		if (store_ingest(s, &it, 1, T0) != 0 || it.result != STORE_NEW)
+			code = 12;
+		else if (store_stat(s, &st) != 0 || st.map_size > ((size_t)2 << 30))
+			code = 13;
+		else if (store_export_open(&x, &xc) != 0)
+			code = 14;
+		store_export_close(x);
+		store_close(s);
+		_exit(code);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	tu_rmtree(dir);
+	tu_rmtree(xdir);
+	free(dir);
+	free(xdir);
+}
+
 /* An initial map over the cap is lowered to it: the cap is what the operator allows. */
 static void test_map_initial_capped(void **state)
 {
@@ -1563,6 +1638,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_map_full_at_max, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_map_reserved_at_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_initial_capped, setup_capped, teardown),
+		cmocka_unit_test(test_map_reserved_within_rlimit_as),
 		cmocka_unit_test_setup_teardown(test_readers_full, setup_readers, teardown),
 		cmocka_unit_test_setup_teardown(test_read_pool, setup_readers, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_values_are_errors, setup, teardown),
