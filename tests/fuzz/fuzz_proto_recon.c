@@ -8,8 +8,10 @@
  *            defaults;
  *   bit 1    this side initiates (proto_recon_initiate() first; the messages then play
  *            the responder), else it responds;
- *   bits 2-3 our item set: empty, 1, 40 or 400 items (a third share their timestamp).
- * Every message goes through the codec and then into the one session, in order.
+ *   bits 2-3 our item set: empty, 1, 40 or 400 items (a third share their timestamp);
+ *   bit 4    our source answers ranks (proto_recon_source.at), and a twin session without
+ *            it gets the same messages: both must answer alike, byte for byte.
+ * Every message goes through the codec and then into the session(s), in order.
  *
  * Aborts only when an invariant breaks:
  *   - a rejection is a documented code: canonical msgpack (-1000..-1099, PROTO_E_VERSION
@@ -36,6 +38,28 @@
 
 static struct itemset sets[4];
 static bool ready;
+
+/* source.at over an itemset: the keys of rank @rank - 1 and @rank in [lo, hi). */
+static int itemset_at(void *ctx, const uint8_t *lo, const uint8_t *hi, uint64_t rank,
+		      uint8_t (*keys)[PROTO_RECON_KEY_LEN])
+{
+	struct itemset *s = ctx;
+	size_t a = itemset_lower(s, lo), b = hi ? itemset_lower(s, hi) : s->n;
+
+	if (rank == 0 || a + rank >= b)
+		abort(); /* proto/recon.h: 1 <= rank < items in the range */
+	memcpy(keys[0], s->k[a + rank - 1], PROTO_RECON_KEY_LEN);
+	memcpy(keys[1], s->k[a + rank], PROTO_RECON_KEY_LEN);
+	return 1;
+}
+
+/* The twin (bit 4) answered as the session did: same result, same bytes. */
+static void check_twin(int rc, const uint8_t *out, size_t len, int rc2, uint8_t *out2, size_t len2)
+{
+	if (rc != rc2 || !out != !out2 || (out && (len != len2 || memcmp(out, out2, len))))
+		abort();
+	free(out2);
+}
 
 static void setup(void)
 {
@@ -132,15 +156,15 @@ static void drain(struct proto_recon *r, const struct itemset *mine,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct proto_recon_config cfg = {.rounds_max = 8};
-	struct proto_recon_source src;
-	struct proto_recon *r;
+	struct proto_recon_source src, plain;
+	struct proto_recon *r, *twin = NULL;
 	const struct itemset *mine;
 	unsigned flags, our_role, accepted = 0;
 	bool over = false;
 	size_t bound;
-	uint8_t *out;
-	size_t len;
-	int rc;
+	uint8_t *out, *out2;
+	size_t len, len2;
+	int rc, rc2;
 
 	if (!ready)
 		setup();
@@ -155,7 +179,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	bound = cfg.msg_max ? cfg.msg_max : PROTO_LINK_BIN_MAX;
 	mine = &sets[(flags >> 2) & 3];
-	src = itemset_source((struct itemset *)mine);
+	src = plain = itemset_source((struct itemset *)mine);
+	if (flags & 16) {
+		src.at = itemset_at;
+		if (!(twin = proto_recon_new(&cfg, &plain)))
+			abort();
+	}
 	r = proto_recon_new(&cfg, &src);
 	if (!r)
 		abort();
@@ -164,6 +193,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (proto_recon_initiate(r, &out, &len) != 0)
 			abort();
 		check_reply(out, len, bound, 0);
+		if (twin) {
+			rc2 = proto_recon_initiate(twin, &out2, &len2);
+			check_twin(0, out, len, rc2, out2, len2);
+		}
 		free(out);
 		if (proto_recon_initiate(r, &out, &len) != PROTO_E_RECON_STATE || out)
 			abort();
@@ -179,6 +212,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			mlen = size;
 		ok = codec(data, mlen, &m);
 		rc = proto_recon_receive(r, data, mlen, &out, &len);
+		if (twin) {
+			rc2 = proto_recon_receive(twin, data, mlen, &out2, &len2);
+			check_twin(rc, out, len, rc2, out2, len2);
+		}
 		if (over) {
 			if (rc != PROTO_E_RECON_STATE || out)
 				abort();
@@ -208,11 +245,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		free(out);
 		drain(r, mine, ok ? &m : NULL);
+		if (twin)
+			drain(twin, mine, ok ? &m : NULL);
 		if (ok)
 			proto_recon_msg_deinit(&m);
 		data += mlen;
 		size -= mlen;
 	}
 	proto_recon_free(r);
+	proto_recon_free(twin);
 	return 0;
 }
