@@ -163,130 +163,24 @@ static int scan_add(MDB_cursor *c, const uint8_t *lo, const uint8_t *hi, uint64_
 	return rc == MDB_NOTFOUND || rc == 0 ? 0 : store_mdb_err(rc);
 }
 
-/* Adds the stored sums of the buckets [@from, @to) of @level (only non-empty ones exist). */
-static int sums_add(MDB_cursor *c, unsigned level, uint64_t from, uint64_t to, uint64_t acc[4],
-		    uint64_t *n)
-{
-	uint8_t lo[SUM_KEY_LEN];
-	MDB_val k, d;
-	int rc;
-
-	if (from >= to)
-		return 0;
-	sum_key(lo, level, from);
-	k = mval(lo, SUM_KEY_LEN);
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		const uint8_t *kp = k.mv_data;
-
-		if (k.mv_size != SUM_KEY_LEN || d.mv_size != SUM_VAL_LEN)
-			return STORE_E_CORRUPT;
-		if (kp[0] != level || store_be64_get(kp + 1) >= to)
-			break;
-		add256(acc, d.mv_data); /* a stored sum: same layout as an id */
-		*n += store_be64_get((const uint8_t *)d.mv_data + 32);
-	}
-	return rc == MDB_NOTFOUND || rc == 0 ? 0 : store_mdb_err(rc);
-}
+/*
+ * A walk over stored bucket sums, in key order: adding every bucket to @acc and @n, or (by
+ * rank) passing whole buckets while *@skip is at least their count and descending into the
+ * one it falls in, down to the finest bucket (@bucket; @skip is then what to pass within it).
+ */
+struct bucket_walk {
+	uint64_t acc[4], n;
+	bool by_rank;
+	uint64_t skip, bucket;
+};
 
 /*
- * Adds the whole finest buckets [@from, @to): at each level the buckets up to the next
- * boundary of the level above and from the last one, the middle from the level above.
+ * The buckets [@from, @to) of @level (only non-empty ones exist). Returns 1 when a walk by
+ * rank found its finest bucket, 0 when it went through (the rank lies beyond), or a chatham
+ * code.
  */
-static int buckets_add(MDB_cursor *c, uint64_t from, uint64_t to, uint64_t acc[4], uint64_t *n)
-{
-	unsigned level = 0;
-	int rc;
-
-	while (from < to) {
-		uint64_t up_from, up_to;
-
-		if (level + 1 == SUM_LEVELS)
-			return sums_add(c, level, from, to, acc, n);
-		up_from = (from >> SUM_FANOUT_BITS) + ((from & ((1u << SUM_FANOUT_BITS) - 1)) != 0);
-		up_to = to >> SUM_FANOUT_BITS;
-		if (up_from >= up_to)
-			return sums_add(c, level, from, to, acc, n);
-		if ((rc = sums_add(c, level, from, up_from << SUM_FANOUT_BITS, acc, n)) != 0 ||
-		    (rc = sums_add(c, level, up_to << SUM_FANOUT_BITS, to, acc, n)) != 0)
-			return rc;
-		from = up_from;
-		to = up_to;
-		level++;
-	}
-	return 0;
-}
-
-/* The recon key at which finest bucket @b starts (created = b << SUM_SHIFT0, id zero). */
-static void bucket_start(uint8_t key[STORE_RECON_KEY_LEN], uint64_t b)
-{
-	memset(key, 0, STORE_RECON_KEY_LEN);
-	store_be64_put(key, b << SUM_SHIFT0);
-}
-
-int store_recon_fingerprint(struct store *s, struct store_read *rd, const uint8_t *lo,
-			    const uint8_t *hi, uint8_t fp[32], uint64_t *count)
-{
-	uint8_t edge[STORE_RECON_KEY_LEN];
-	uint64_t acc[4] = {0}, n = 0, b_lo, b_hi;
-	MDB_txn *txn;
-	MDB_cursor *c = NULL, *cs = NULL;
-	int rc;
-
-	if ((rc = store__read_enter(s, rd, &txn)) != 0)
-		return rc;
-	if ((rc = mdb_cursor_open(txn, s->recon, &c)) != 0 ||
-	    (rc = mdb_cursor_open(txn, s->recon_sums, &cs)) != 0) {
-		rc = store_mdb_err(rc);
-		goto out;
-	}
-	if (lo && hi && memcmp(lo, hi, STORE_RECON_KEY_LEN) >= 0)
-		goto done; /* empty */
-	/*
-	 * Finest buckets: lo's is [b_lo, ...), the first whole one after it b_lo + 1 (or 0 with
-	 * no lower bound); hi's is b_hi, the whole ones end before it (or run to the end).
-	 */
-	b_lo = lo ? store_be64_get(lo) >> SUM_SHIFT0 : 0;
-	b_hi = hi ? store_be64_get(hi) >> SUM_SHIFT0 : UINT64_MAX >> SUM_SHIFT0;
-	if (hi && b_lo == b_hi) {
-		rc = scan_add(c, lo, hi, acc, &n); /* within one finest bucket */
-		goto done;
-	}
-	if (lo) {
-		bucket_start(edge, b_lo + 1);
-		if ((rc = scan_add(c, lo, edge, acc, &n)) != 0)
-			goto out;
-		b_lo++;
-	}
-	if (hi) {
-		bucket_start(edge, b_hi);
-		if ((rc = scan_add(c, edge, hi, acc, &n)) != 0)
-			goto out;
-		rc = buckets_add(cs, b_lo, b_hi, acc, &n);
-	} else {
-		rc = buckets_add(cs, b_lo, b_hi + 1, acc, &n);
-	}
-done:
-	if (rc == 0) {
-		acc_store(acc, fp);
-		*count = n;
-	}
-out:
-	mdb_cursor_close(cs);
-	mdb_cursor_close(c);
-	store__read_leave(s, rd, txn);
-	return rc;
-}
-
-/*
- * Finds the finest bucket holding the item *@skip items past the start of the buckets
- * [@from, @to) of @level, in key order: walks the stored sums, subtracting whole buckets from
- * *@skip, and descends into the bucket it falls in. Returns 1 with *@bucket (finest) and
- * *@skip (items to pass within it), 0 when the buckets hold *@skip items or fewer (*@skip is
- * what is left), or a chatham code.
- */
-static int rank_level(MDB_cursor *c, unsigned level, uint64_t from, uint64_t to, uint64_t *skip,
-		      uint64_t *bucket)
+static int level_walk(MDB_cursor *c, unsigned level, uint64_t from, uint64_t to,
+		      struct bucket_walk *w)
 {
 	uint8_t lo[SUM_KEY_LEN];
 	MDB_val k, d;
@@ -306,25 +200,34 @@ static int rank_level(MDB_cursor *c, unsigned level, uint64_t from, uint64_t to,
 		if (kp[0] != level || (b = store_be64_get(kp + 1)) >= to)
 			break;
 		n = store_be64_get((const uint8_t *)d.mv_data + 32);
-		if (*skip >= n) {
-			*skip -= n;
+		if (!w->by_rank) {
+			add256(w->acc, d.mv_data); /* a stored sum: same layout as an id */
+			w->n += n;
+			continue;
+		}
+		if (w->skip >= n) {
+			w->skip -= n;
 			continue;
 		}
 		if (level == 0) {
-			*bucket = b;
+			w->bucket = b;
 			return 1;
 		}
 		/* In this one: its children hold it (the cursor is repositioned, so return). */
-		rc = rank_level(c, level - 1, b << SUM_FANOUT_BITS, (b + 1) << SUM_FANOUT_BITS,
-				skip, bucket);
+		rc = level_walk(c, level - 1, b << SUM_FANOUT_BITS, (b + 1) << SUM_FANOUT_BITS, w);
 		return rc == 0 ? STORE_E_CORRUPT : rc; /* sums that disagree with their children */
 	}
 	return rc == MDB_NOTFOUND || rc == 0 ? 0 : store_mdb_err(rc);
 }
 
-/* rank_level() over the finest buckets [@from, @to) in the canonical pieces, in key order. */
-static int rank_buckets(MDB_cursor *c, unsigned level, uint64_t from, uint64_t to, uint64_t *skip,
-			uint64_t *bucket)
+/*
+ * The whole finest buckets [@from, @to) (@level 0 at the first call), in the canonical
+ * pieces and in key order: at each level the buckets up to the next boundary of the level
+ * above, the middle from the level above, then the buckets from its last boundary. Returns
+ * as level_walk().
+ */
+static int buckets_walk(MDB_cursor *c, unsigned level, uint64_t from, uint64_t to,
+			struct bucket_walk *w)
 {
 	uint64_t up_from, up_to;
 	int rc;
@@ -332,15 +235,94 @@ static int rank_buckets(MDB_cursor *c, unsigned level, uint64_t from, uint64_t t
 	if (from >= to)
 		return 0;
 	if (level + 1 == SUM_LEVELS)
-		return rank_level(c, level, from, to, skip, bucket);
+		return level_walk(c, level, from, to, w);
 	up_from = (from >> SUM_FANOUT_BITS) + ((from & ((1u << SUM_FANOUT_BITS) - 1)) != 0);
 	up_to = to >> SUM_FANOUT_BITS;
 	if (up_from >= up_to)
-		return rank_level(c, level, from, to, skip, bucket);
-	if ((rc = rank_level(c, level, from, up_from << SUM_FANOUT_BITS, skip, bucket)) != 0 ||
-	    (rc = rank_buckets(c, level + 1, up_from, up_to, skip, bucket)) != 0)
+		return level_walk(c, level, from, to, w);
+	if ((rc = level_walk(c, level, from, up_from << SUM_FANOUT_BITS, w)) != 0 ||
+	    (rc = buckets_walk(c, level + 1, up_from, up_to, w)) != 0)
 		return rc;
-	return rank_level(c, level, up_to << SUM_FANOUT_BITS, to, skip, bucket);
+	return level_walk(c, level, up_to << SUM_FANOUT_BITS, to, w);
+}
+
+/* The recon key at which finest bucket @b starts (created = b << SUM_SHIFT0, id zero). */
+static void bucket_start(uint8_t key[STORE_RECON_KEY_LEN], uint64_t b)
+{
+	memset(key, 0, STORE_RECON_KEY_LEN);
+	store_be64_put(key, b << SUM_SHIFT0);
+}
+
+/* A read transaction (@rd's or a one-shot) with cursors on recon (*@c) and recon_sums (*@cs). */
+static int cursors_open(struct store *s, struct store_read *rd, MDB_txn **txn, MDB_cursor **c,
+			MDB_cursor **cs)
+{
+	int rc;
+
+	*c = *cs = NULL;
+	if ((rc = store__read_enter(s, rd, txn)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(*txn, s->recon, c)) != 0 ||
+	    (rc = mdb_cursor_open(*txn, s->recon_sums, cs)) != 0) {
+		mdb_cursor_close(*c);
+		store__read_leave(s, rd, *txn);
+		return store_mdb_err(rc);
+	}
+	return 0;
+}
+
+static void cursors_close(struct store *s, struct store_read *rd, MDB_txn *txn, MDB_cursor *c,
+			  MDB_cursor *cs)
+{
+	mdb_cursor_close(cs);
+	mdb_cursor_close(c);
+	store__read_leave(s, rd, txn);
+}
+
+int store_recon_fingerprint(struct store *s, struct store_read *rd, const uint8_t *lo,
+			    const uint8_t *hi, uint8_t fp[32], uint64_t *count)
+{
+	uint8_t edge[STORE_RECON_KEY_LEN];
+	struct bucket_walk w = {.by_rank = false};
+	uint64_t b_lo, b_hi;
+	MDB_txn *txn;
+	MDB_cursor *c, *cs;
+	int rc;
+
+	if ((rc = cursors_open(s, rd, &txn, &c, &cs)) != 0)
+		return rc;
+	if (lo && hi && memcmp(lo, hi, STORE_RECON_KEY_LEN) >= 0)
+		goto done; /* empty */
+	/*
+	 * Finest buckets: lo's is [b_lo, ...), the first whole one after it b_lo + 1 (or 0 with
+	 * no lower bound); hi's is b_hi, the whole ones end before it (or run to the end).
+	 */
+	b_lo = lo ? store_be64_get(lo) >> SUM_SHIFT0 : 0;
+	b_hi = hi ? store_be64_get(hi) >> SUM_SHIFT0 : UINT64_MAX >> SUM_SHIFT0;
+	if (hi && b_lo == b_hi) {
+		rc = scan_add(c, lo, hi, w.acc, &w.n); /* within one finest bucket */
+		goto done;
+	}
+	if (lo) {
+		bucket_start(edge, b_lo + 1);
+		if ((rc = scan_add(c, lo, edge, w.acc, &w.n)) != 0)
+			goto out;
+		b_lo++;
+	}
+	if (hi) {
+		bucket_start(edge, b_hi);
+		if ((rc = scan_add(c, edge, hi, w.acc, &w.n)) != 0)
+			goto out;
+	}
+	rc = buckets_walk(cs, 0, b_lo, hi ? b_hi : b_hi + 1, &w);
+done:
+	if (rc == 0) {
+		acc_store(w.acc, fp);
+		*count = w.n;
+	}
+out:
+	cursors_close(s, rd, txn, c, cs);
+	return rc;
 }
 
 /* Counts the recon items in [@lo, @hi) by scanning them. */
@@ -356,22 +338,17 @@ int store_recon_at(struct store *s, struct store_read *rd, const uint8_t *lo, co
 		   uint64_t rank, uint8_t (*keys)[STORE_RECON_KEY_LEN])
 {
 	uint8_t start[STORE_RECON_KEY_LEN];
-	uint64_t skip = rank - 1, b_lo, b_hi, n, bucket;
+	uint64_t skip = rank - 1, b_lo, b_hi, n;
 	const uint8_t *from = lo;
 	MDB_txn *txn;
-	MDB_cursor *c = NULL, *cs = NULL;
+	MDB_cursor *c, *cs;
 	MDB_val k, d;
 	int rc;
 
 	if (rank == 0)
 		return -EINVAL;
-	if ((rc = store__read_enter(s, rd, &txn)) != 0)
+	if ((rc = cursors_open(s, rd, &txn, &c, &cs)) != 0)
 		return rc;
-	if ((rc = mdb_cursor_open(txn, s->recon, &c)) != 0 ||
-	    (rc = mdb_cursor_open(txn, s->recon_sums, &cs)) != 0) {
-		rc = store_mdb_err(rc);
-		goto out;
-	}
 	/* As store_recon_fingerprint(): lo's finest bucket, whole buckets, hi's bucket. */
 	b_lo = lo ? store_be64_get(lo) >> SUM_SHIFT0 : 0;
 	b_hi = hi ? store_be64_get(hi) >> SUM_SHIFT0 : UINT64_MAX >> SUM_SHIFT0;
@@ -387,10 +364,13 @@ int store_recon_at(struct store *s, struct store_read *rd, const uint8_t *lo, co
 			}
 		}
 		if (!from) {
-			rc = rank_buckets(cs, 0, b_lo, hi ? b_hi : b_hi + 1, &skip, &bucket);
+			struct bucket_walk w = {.by_rank = true, .skip = skip};
+
+			rc = buckets_walk(cs, 0, b_lo, hi ? b_hi : b_hi + 1, &w);
 			if (rc < 0)
 				goto out;
-			bucket_start(start, rc == 1 ? bucket : b_hi); /* else: in hi's bucket */
+			skip = w.skip;
+			bucket_start(start, rc == 1 ? w.bucket : b_hi); /* else: in hi's bucket */
 			from = start;
 		}
 	}
@@ -414,9 +394,7 @@ int store_recon_at(struct store *s, struct store_read *rd, const uint8_t *lo, co
 	}
 	rc = rc == 0 || rc == MDB_NOTFOUND ? STORE_E_NOT_FOUND : store_mdb_err(rc);
 out:
-	mdb_cursor_close(cs);
-	mdb_cursor_close(c);
-	store__read_leave(s, rd, txn);
+	cursors_close(s, rd, txn, c, cs);
 	return rc;
 }
 

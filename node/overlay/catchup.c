@@ -436,12 +436,13 @@ static void start_recon(struct node_dissem *d, struct dlink *dl)
 }
 
 /*
- * Range fingerprints are passes over the store's keys on the loop, and a range the peer
- * claims to hold nothing of makes this node push every report in it: one RECON message of a
- * few bytes costs up to two passes plus a push of the whole store, and sessions that
- * complete are charged only as sessions. So the work is charged too, in passes (one
- * CHARGE_SCAN per max(keys stored, NODE_DISSEM_SCAN_PASS_MIN) keys, carried over between
- * messages on the link): its budget (policy/abuse.h) is eight times what the costliest
+ * Range fingerprints were passes over the store's keys on the loop (since schema 3 they add
+ * stored bucket sums, but are still charged as the keys they cover, so the budget below
+ * means what it did), and a range the peer claims to hold nothing of makes this node push
+ * every report in it: one RECON message of a few bytes costs up to two passes plus a push
+ * of the whole store, and sessions that complete are charged only as sessions. So the work
+ * is charged too, in passes (one CHARGE_SCAN per max(keys stored,
+ * NODE_DISSEM_SCAN_PASS_MIN) keys, carried over between messages on the link): its budget (policy/abuse.h) is eight times what the costliest
  * honest session can cost (rounds_max rounds of two passes), because a join comes in
  * windows of one session each, and each session passes over the whole store again (a
  * joiner storing 20,000 reports a second costs ~250 passes a minute); the floor keeps
