@@ -714,6 +714,55 @@ static bool id_in(const uint8_t *ids, size_t n, const uint8_t *id)
 }
 
 /*
+ * answer_items() by rank (source.at): bucket b ends before the item of rank
+ * count * (b + 1) / buckets, at the same minimal bound the listing below places there, and
+ * its fingerprint is the source's for [its lower bound, that bound), so the ranges are the
+ * ones the listing gives. Needs count >= buckets (every bucket then holds an item, as the
+ * listing's buckets do). Returns 1 when done, 0 when the source cannot (list instead), or an
+ * error.
+ */
+static int answer_by_rank(struct proto_recon *r, const uint8_t *lo, const uint8_t *hi,
+			  uint64_t count, struct out *a)
+{
+	struct proto_recon_range rg = {.mode = PROTO_RECON_FINGERPRINT};
+	uint8_t lower[KEY_LEN], pair[2][KEY_LEN], sum[32];
+	unsigned buckets = r->cfg.buckets;
+	size_t mark = a->n, mark_bytes = a->bytes;
+	uint64_t n;
+	int err;
+
+	memcpy(lower, lo, KEY_LEN);
+	for (unsigned b = 0; b < buckets; b++) {
+		bool last = b + 1 == buckets;
+
+		if (!last) {
+			uint64_t rank = (uint64_t)((unsigned __int128)count * (b + 1) / buckets);
+
+			if ((err = r->src.at(r->src.ctx, lo, hi, rank, pair)) <= 0) {
+				a->n = mark; /* nothing of a partial split stays */
+				a->bytes = mark_bytes;
+				return err;
+			}
+			minimal_bound(rg.upper, pair[0], pair[1]);
+			rg.upper_inf = false;
+		} else {
+			rg.upper_inf = !hi;
+			if (hi)
+				memcpy(rg.upper, hi, KEY_LEN);
+		}
+		if ((err = r->src.fingerprint(r->src.ctx, lower, rg.upper_inf ? NULL : rg.upper,
+					      sum, &n)) < 0)
+			return err;
+		proto_recon_fingerprint(rg.fp, sum, n);
+		rg.count = n;
+		if ((err = out_add(a, &rg, NULL)) < 0)
+			return err;
+		memcpy(lower, rg.upper, KEY_LEN);
+	}
+	return 1;
+}
+
+/*
  * A range whose fingerprints differ, answered from this side's @count items in
  * [@lo, @hi): its id list when small, else its items split into `buckets` ranges of equal
  * count, each with its fingerprint. The answers go to the scratch list @a.
@@ -743,6 +792,8 @@ static int answer_items(struct proto_recon *r, const uint8_t *lo, const uint8_t 
 			memcpy(rg.upper, hi, KEY_LEN);
 		return out_add(a, &rg, ids[0]);
 	}
+	if (r->src.at && count >= buckets && (err = answer_by_rank(r, lo, hi, count, a)) != 0)
+		return err < 0 ? err : 0;
 	memcpy(cursor, lo, KEY_LEN);
 	rg.mode = PROTO_RECON_FINGERPRINT;
 	for (;;) {

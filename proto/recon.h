@@ -116,6 +116,16 @@ struct proto_recon_source {
 	/* list() - the first @cap (>= 1) keys of [lo, hi), ascending, into @keys; *@n = count. */
 	int (*list)(void *ctx, const uint8_t *lo, const uint8_t *hi,
 		    uint8_t (*keys)[PROTO_RECON_KEY_LEN], size_t cap, size_t *n);
+	/*
+	 * at() - optional (NULL: not used): the keys of rank @rank - 1 and @rank (0-based,
+	 * ascending; 1 <= @rank < items in [lo, hi)) into @keys[0] and @keys[1]. Returns 1, 0
+	 * when the source cannot answer here (the split then lists the range), or an error. With
+	 * it a range is split into buckets of equal count by `buckets - 1` of these and a
+	 * fingerprint per bucket instead of a listing of the whole range; the message is the
+	 * same byte for byte.
+	 */
+	int (*at)(void *ctx, const uint8_t *lo, const uint8_t *hi, uint64_t rank,
+		  uint8_t (*keys)[PROTO_RECON_KEY_LEN]);
 	void *ctx;
 };
 

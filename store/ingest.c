@@ -66,6 +66,7 @@ struct ingest_ctx {
 	MDB_cursor *rcur;  /* on reports: every new record is appended through it */
 	uint64_t next_seq; /* sequence of the next new record */
 	MDB_val withdrawn; /* meta "withdrawn" for this transaction (store__withdrawn_get()) */
+	struct store__recon_delta sums; /* recon_sums changes, written before the commit */
 };
 
 /* Phase A for one valid item: returns STORE_NEW, STORE_DUP or an error. */
@@ -113,8 +114,15 @@ static int ingest_one(MDB_txn *txn, struct ingest_ctx *ic, struct store_item *it
 		store_recon_key(key, r->created_ms, it->report_id);
 		k = mval(key, STORE_RECON_KEY_LEN);
 		d = mval(NULL, 0);
-		if ((rc = mdb_put(txn, s->recon, &k, &d, 0)) != 0)
+		rc = mdb_put(txn, s->recon, &k, &d, MDB_NOOVERWRITE);
+		if (rc == 0)
+			rc = store__recon_sum_add(txn, s, &ic->sums, r->created_ms, it->report_id);
+		else if (rc == MDB_KEYEXIST)
+			rc = 0; /* already an item, so already in the sums */
+		else
 			return store_mdb_err(rc);
+		if (rc != 0)
+			return rc;
 	}
 
 	for (size_t j = 0; j < it->n_outbox; j++) {
@@ -199,7 +207,10 @@ static int ingest_body(MDB_txn *txn, void *arg)
 		rc = rc ? store_mdb_err(rc) : STORE_E_CORRUPT;
 		goto out;
 	}
+	ic->sums.n = 0;
 	rc = ingest_steps(txn, ic);
+	if (rc == 0)
+		rc = store__recon_sums_flush(txn, ic->s, &ic->sums);
 out:
 	mdb_cursor_close(ic->rcur);
 	mdb_cursor_close(ic->cur);

@@ -68,6 +68,26 @@ int store_mdb_err(int rc)
 	return STORE_E_LMDB;
 }
 
+/* The smallest map store_mdb_open() falls back to when a larger one cannot be reserved. */
+#define MAP_INITIAL_MIN ((size_t)1 << 20)
+
+/* mdb_env_create() .. mdb_env_open() into @m->env (left for the caller to close). */
+static int env_open(struct store_mdb *m, const char *dir, unsigned flags, size_t map_initial,
+		    unsigned max_readers, unsigned max_dbs, mode_t mode)
+{
+	int rc = mdb_env_create(&m->env);
+
+	if (rc != 0) {
+		m->env = NULL;
+		return rc;
+	}
+	if ((rc = mdb_env_set_maxdbs(m->env, max_dbs)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(m->env, max_readers)) != 0 ||
+	    (!m->readonly && (rc = mdb_env_set_mapsize(m->env, map_initial)) != 0))
+		return rc;
+	return mdb_env_open(m->env, dir, flags | MDB_NOTLS, mode);
+}
+
 int store_mdb_open(struct store_mdb *m, const char *dir, unsigned flags, size_t map_initial,
 		   size_t map_max, unsigned max_readers, unsigned max_dbs, mode_t mode,
 		   int map_full_err)
@@ -95,16 +115,17 @@ int store_mdb_open(struct store_mdb *m, const char *dir, unsigned flags, size_t 
 
 	if (!m->readonly && mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return -errno;
-	rc = mdb_env_create(&m->env);
-	if (rc != 0) {
+	/*
+	 * The map reserved at open is a wish, not a need (the map grows as written): where the
+	 * system will not reserve that much address space (ENOMEM: RLIMIT_AS, a small address
+	 * space), ask for half until it does, down to MAP_INITIAL_MIN.
+	 */
+	while ((rc = env_open(m, dir, flags, map_initial, max_readers, max_dbs, mode)) == ENOMEM &&
+	       !m->readonly && map_initial / 2 >= MAP_INITIAL_MIN) {
+		mdb_env_close(m->env);
 		m->env = NULL;
-		goto fail;
+		map_initial /= 2;
 	}
-	if ((rc = mdb_env_set_maxdbs(m->env, max_dbs)) != 0 ||
-	    (rc = mdb_env_set_maxreaders(m->env, max_readers)) != 0 ||
-	    (!m->readonly && (rc = mdb_env_set_mapsize(m->env, map_initial)) != 0))
-		goto fail;
-	rc = mdb_env_open(m->env, dir, flags | MDB_NOTLS, mode);
 	if (rc != 0)
 		goto fail;
 	return 0;

@@ -74,7 +74,8 @@ int store_mdb_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t *v);
  * readers); MDB_NOTLS is always added, and MDB_NOSYNC/MDB_NOMETASYNC/MDB_WRITEMAP are
  * refused with -EINVAL: every store environment is durable. @map_initial (at most @map_max;
  * a larger one is lowered to it) is raised to the size of an existing data file by LMDB
- * itself. @map_full_err is what a write returns once the map cannot grow past @map_max. @m is caller storage; on failure it is left closed.
+ * itself; where the system refuses to reserve it (ENOMEM: RLIMIT_AS, a small address space)
+ * it is halved until it is reserved, down to 1 MiB. @map_full_err is what a write returns once the map cannot grow past @map_max. @m is caller storage; on failure it is left closed.
  * Returns 0, -errno, STORE_E_* (via store_mdb_err()).
  */
 int store_mdb_open(struct store_mdb *m, const char *dir, unsigned flags, size_t map_initial,

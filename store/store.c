@@ -27,20 +27,22 @@
 #define DEFAULT_MAP_MAX ((size_t)64 << 30)
 #define DEFAULT_READERS 126u
 #define SCHEMA_V1 1
+#define SCHEMA_V2 2
 #define MIGRATE_BATCH_DEFAULT 10000
 #define MIGRATE_MARK_LEN 40 /* last schema-1 key moved (32) || next sequence u64 BE */
 
 static const char *const db_names[] = {
-	"reports", "indicators", "recon",  "expiry",	 "feed",	"outbox",
-	"rosters", "meta",	 "sealed", "sealed_exp", "sealed_open", "sealed_quota",
+	"reports",     "indicators",   "recon",	     "expiry", "feed",
+	"outbox",      "rosters",      "meta",	     "sealed", "sealed_exp",
+	"sealed_open", "sealed_quota", "recon_sums",
 };
 
 static MDB_dbi *db_slot(struct store *s, size_t i)
 {
 	MDB_dbi *slots[] = {
-		&s->reports, &s->indicators, &s->recon,	      &s->expiry,
-		&s->feed,    &s->outbox,     &s->rosters,     &s->meta,
-		&s->sealed,  &s->sealed_exp, &s->sealed_open, &s->sealed_quota,
+		&s->reports,	 &s->indicators,   &s->recon,	   &s->expiry, &s->feed,
+		&s->outbox,	 &s->rosters,	   &s->meta,	   &s->sealed, &s->sealed_exp,
+		&s->sealed_open, &s->sealed_quota, &s->recon_sums,
 	};
 	return slots[i];
 }
@@ -59,7 +61,7 @@ static int open_body(MDB_txn *txn, void *arg)
 	uint8_t ver[4];
 	int rc;
 
-	s->migrate = false;
+	s->migrate = s->build_sums = false;
 	for (size_t i = 0; i < sizeof(db_names) / sizeof(db_names[0]); i++) {
 		rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, db_slot(s, i));
 		if (rc != 0)
@@ -83,6 +85,7 @@ static int open_body(MDB_txn *txn, void *arg)
 		if (rc != 0 && rc != MDB_NOTFOUND)
 			return store_mdb_err(rc);
 		s->migrate = rc == 0;
+		s->build_sums = have < STORE_SCHEMA_VERSION;
 	} else if (rc == MDB_NOTFOUND) {
 		store_be32_put(ver, STORE_SCHEMA_VERSION);
 		v = mval(ver, 4);
@@ -148,7 +151,7 @@ static int migrate_body(MDB_txn *txn, void *arg)
 	} else if (rc != MDB_NOTFOUND) {
 		return store_mdb_err(rc);
 	}
-	store_be32_put(ver, STORE_SCHEMA_VERSION);
+	store_be32_put(ver, SCHEMA_V2); /* schema 3 follows once the sums are built */
 	k = mval("schema", 6);
 	d = mval(ver, 4);
 	if ((rc = mdb_put(txn, s->meta, &k, &d, 0)) != 0)
@@ -213,6 +216,26 @@ static int migrate(struct store *s)
 	if (rc == 0)
 		s->migrate = false;
 	return rc;
+}
+
+/* ------------------------------------------------------------------ schema 2 -> 3 */
+
+/*
+ * Schema 3 adds recon_sums (store/recon.c). One transaction builds the whole tree from recon
+ * and sets the schema, so a crash leaves either schema 2 (built again at the next open) or
+ * the finished tree; older releases refuse a schema-3 store, whose sums they would not keep.
+ */
+static int build_sums_body(MDB_txn *txn, void *arg)
+{
+	struct store *s = arg;
+	uint8_t ver[4];
+	MDB_val k = mval("schema", 6), d = mval(ver, 4);
+	int rc;
+
+	if ((rc = store__recon_sums_build(txn, s)) != 0)
+		return rc;
+	store_be32_put(ver, STORE_SCHEMA_VERSION);
+	return store_mdb_err(mdb_put(txn, s->meta, &k, &d, 0));
 }
 
 /*
@@ -376,6 +399,9 @@ int store_open(struct store **out, const struct store_config *cfg)
 	s->migrate_batch = cfg->migrate_batch ? cfg->migrate_batch : MIGRATE_BATCH_DEFAULT;
 	if (s->migrate && (rc = migrate(s)) != 0)
 		goto fail;
+	if (s->build_sums && (rc = store_mdb_write(&s->m, build_sums_body, s)) != 0)
+		goto fail;
+	s->build_sums = false;
 	if ((rc = hint_rebuild(s)) != 0)
 		goto fail;
 	free(lockpath);

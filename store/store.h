@@ -19,6 +19,10 @@
  *                 indicator id || 0x02 || prov || voter (66)  -> latest vote of a signer id
  *                                                                (prov 0) or link tag (1)
  *   recon       created ms u64 BE || report id (40) -> empty; CLEAR and GREEN reports only
+ *   recon_sums  level u8 || time bucket u64 BE (9) -> sum of the bucket's recon ids mod
+ *               2^256 (32, LE) || count u64 BE: per 1,024 ms bucket of created (level 0) and
+ *               per 64 buckets of the level below (levels 1-4), kept in the write
+ *               transaction of every recon insert (store/recon.c)
  *   expiry      valid_until ms u64 BE || indicator id (40) -> empty; ACTIVE indicators
  *               whose votes all carry a valid_until
  *   feed        sequence u64 BE -> change (indicator id, state after the change, time)
@@ -59,8 +63,9 @@
  * NOMETASYNC or WRITEMAP). A function that writes returns 0 only after its commit succeeded.
  * The map is address space, not disk (no MDB_WRITEMAP: the file grows as pages are written),
  * so it is reserved generously at open (map_size_initial, 8 GiB by default, at most
- * map_size_max): growing it makes every read of the process wait for the transactions open
- * at the time (store/mdb.h), the event loop's included. It grows by doubling up to
+ * map_size_max; halved until the system grants it, e.g. under RLIMIT_AS): growing it makes
+ * every read of the process wait for the transactions open at the time (store/mdb.h), the
+ * event loop's included. It grows by doubling up to
  * map_size_max when full; at the cap the write fails with STORE_E_MAP_FULL, whose text
  * names the setting to raise.
  *
@@ -90,8 +95,8 @@
 #include "proto/report.h"
 #include "proto/summary.h"
 
-/* 1: reports keyed by report id; 2: by sequence || report id. */
-#define STORE_SCHEMA_VERSION 2
+/* 1: reports keyed by report id; 2: by sequence || report id; 3: recon_sums added. */
+#define STORE_SCHEMA_VERSION 3
 #define STORE_RECON_KEY_LEN 40 /* created ms u64 BE || report id */
 
 struct store;
@@ -111,7 +116,9 @@ struct store_config {
  * On success *@out owns the store; release with store_close().
  * A store of schema 1 is migrated in place first, in transactions of cfg->migrate_batch
  * records: the first sets the schema to 2 (an older chatham then refuses the store), each
- * records its progress in meta, so a crash at any point resumes on the next open. Then the
+ * records its progress in meta, so a crash at any point resumes on the next open. A store
+ * of schema 2 (or one just migrated to it) then gets its recon_sums built from recon in one
+ * transaction that also sets schema 3 (a crash leaves schema 2: built again). Then the
  * id map is built from the record keys (about 0.1 s per million reports); it takes 8 bytes
  * per slot at most 3/4 full (16 MiB at 1 M reports).
  * Errors: STORE_E_BUSY (another process holds the lock), STORE_E_SCHEMA_NEWER (written by a
@@ -380,7 +387,9 @@ void store_recon_key(uint8_t key[STORE_RECON_KEY_LEN], uint64_t created_ms, cons
  * item, NULL @hi = to the end). @fp = sum of the items' report ids, each read as a 256-bit
  * little-endian integer, mod 2^256 (all zero for an empty range). Additive, so ranges can
  * be combined and the sum maintained incrementally; the wire protocol should hash it
- * together with @count before sending. Cost: a linear scan, O(items in range).
+ * together with @count before sending. Cost: the items of the two 1,024 ms buckets of
+ * created that hold @lo and @hi, plus at most 126 stored bucket sums per level (recon_sums),
+ * not the items between them.
  */
 int store_recon_fingerprint(struct store *s, struct store_read *rd, const uint8_t *lo,
 			    const uint8_t *hi, uint8_t fp[32], uint64_t *count);
@@ -391,6 +400,16 @@ int store_recon_fingerprint(struct store *s, struct store_read *rd, const uint8_
  */
 int store_recon_list(struct store *s, struct store_read *rd, const uint8_t *lo, const uint8_t *hi,
 		     uint8_t (*keys)[STORE_RECON_KEY_LEN], size_t cap, size_t *n);
+
+/*
+ * store_recon_at() - the keys of rank @rank - 1 and @rank (0-based, in ascending order) among
+ * the items of [@lo, @hi) into @keys[0] and @keys[1] (caller storage of 2 keys): where an
+ * equal-count split of the range puts a bound. Cost as store_recon_fingerprint()'s plus the
+ * items of one 1,024 ms bucket, not the items before @rank. Errors: -EINVAL (@rank 0),
+ * STORE_E_NOT_FOUND (the range holds @rank items or fewer).
+ */
+int store_recon_at(struct store *s, struct store_read *rd, const uint8_t *lo, const uint8_t *hi,
+		   uint64_t rank, uint8_t (*keys)[STORE_RECON_KEY_LEN]);
 
 /* ------------------------------------------------------------------ outbox */
 

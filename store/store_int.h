@@ -7,7 +7,8 @@
  *   indicator.c    per-indicator summaries and votes, feed appends, the indicator count
  *   ingest.c       store_apply()/store_ingest() (one write transaction per batch), expiry
  *   query.c        report, envelope and summary reads, vote/report iteration, the feed
- *   recon.c        the reconciliation index: keys, range fingerprints, range listing
+ *   recon.c        the reconciliation index: keys, per-bucket sums, range fingerprints,
+ *                  range listing
  *   outbox.c       the persistent outbox of AMBER/RED copies
  *   roster.c       signed rosters by epoch
  *   sealed.c       store/sealed.h: sealed submissions, opened groups, OPRF quotas
@@ -60,9 +61,11 @@ struct store {
 	int lock_fd;
 	MDB_dbi reports, indicators, recon, expiry, feed, outbox, rosters, meta;
 	MDB_dbi sealed, sealed_exp, sealed_open, sealed_quota; /* store/sealed.c */
+	MDB_dbi recon_sums;				       /* store/recon.c */
 	uint8_t id[16];
 	struct store_hint hint;
 	bool migrate;	      /* a schema-1 layout remains (set by open_body) */
+	bool build_sums;      /* schema < 3: recon_sums is to be built (set by open_body) */
 	size_t migrate_batch; /* records moved per migration transaction */
 };
 
@@ -244,5 +247,40 @@ int store__n_ind_add(MDB_txn *txn, struct store *s, uint64_t add);
 /* Put @n outbox entries @e (replacing existing ones) in @txn. */
 int store__outbox_put_txn(MDB_txn *txn, struct store *s, const struct store_outbox_entry *e,
 			  size_t n);
+
+/*
+ * The changes a write transaction makes to recon_sums, gathered per bucket so that a batch
+ * of reports created close together writes each bucket once (store/recon.c).
+ */
+#define STORE__RECON_DELTA_MAX 32
+struct store__recon_delta {
+	unsigned n;
+	struct {
+		uint8_t key[9]; /* level u8 || bucket u64 BE */
+		uint64_t acc[4];
+		uint64_t count;
+	} e[STORE__RECON_DELTA_MAX];
+};
+
+/*
+ * store__recon_sum_add() - add the recon item (@created_ms, @id), just inserted into recon in
+ * @txn, to its bucket sums through @delta (empty at the start of the transaction; written to
+ * the tree when full and by store__recon_sums_flush()). Every insert into recon must call it
+ * in the same transaction, and the transaction must flush before it commits.
+ */
+int store__recon_sum_add(MDB_txn *txn, struct store *s, struct store__recon_delta *delta,
+			 uint64_t created_ms, const uint8_t id[32]);
+
+/* store__recon_sums_flush() - add what @delta holds to recon_sums in @txn; empties it. */
+int store__recon_sums_flush(MDB_txn *txn, struct store *s, struct store__recon_delta *delta);
+
+/* store__recon_sums_build() - (re)build recon_sums from the whole recon tree in @txn. */
+int store__recon_sums_build(MDB_txn *txn, struct store *s);
+
+/*
+ * store__recon_sums_check() - 0 when recon_sums in @txn equals what the recon tree implies
+ * (store_verify()), STORE_E_CORRUPT when not, or an error.
+ */
+int store__recon_sums_check(MDB_txn *txn, struct store *s);
 
 #endif

@@ -646,6 +646,11 @@ int store_verify(struct store *s, char *why, size_t why_len)
 		rc = vrf_fail(&v, "recon index has entries for no CLEAR/GREEN report");
 		goto out;
 	}
+	if ((rc = store__recon_sums_check(v.txn, s)) != 0) {
+		if (rc == STORE_E_CORRUPT)
+			vrf_fail(&v, "recon_sums do not match the recon index");
+		goto out;
+	}
 	if (store__db_entries(v.txn, s->expiry) != v.n_expiry_expected) {
 		rc = vrf_fail(&v, "stale expiry index entries");
 		goto out;

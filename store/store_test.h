@@ -53,7 +53,7 @@ void store_raw_get_close(struct store_raw_get *g);
 
 /*
  * store_debug_put() - write raw bytes into named database @db ("reports", "indicators",
- * "recon", "expiry", "feed", "outbox", "rosters", "meta") in one transaction, bypassing
+ * "recon", "recon_sums", "expiry", "feed", "outbox", "rosters", "meta") in one transaction, bypassing
  * every invariant. For tests that corrupt a store and for repair tools only.
  */
 int store_debug_put(struct store *s, const char *db, const void *key, size_t klen, const void *val,

@@ -119,6 +119,24 @@ static int src_fingerprint(void *ctx, const uint8_t *lo, const uint8_t *hi, uint
 	return rc;
 }
 
+/*
+ * Bucket bounds by rank from the store's sums (store_recon_at()); with keys hidden by the
+ * stem phase the ranks would count them, so the split lists the range instead (0). The
+ * work is charged by the fingerprints of the buckets, which together read what a listing
+ * would.
+ */
+static int src_at(void *ctx, const uint8_t *lo, const uint8_t *hi, uint64_t rank,
+		  uint8_t (*keys)[PROTO_RECON_KEY_LEN])
+{
+	struct node_dissem *d = ctx;
+	int rc;
+
+	if (d->n_hidden)
+		return 0;
+	rc = store_recon_at(d->store, NULL, lo, hi, rank, keys);
+	return rc < 0 ? rc : 1;
+}
+
 /* The next key after @key in byte order among keys of the same length; false at the end. */
 static bool key_next(uint8_t key[STORE_RECON_KEY_LEN])
 {
@@ -418,12 +436,13 @@ static void start_recon(struct node_dissem *d, struct dlink *dl)
 }
 
 /*
- * Range fingerprints are passes over the store's keys on the loop, and a range the peer
- * claims to hold nothing of makes this node push every report in it: one RECON message of a
- * few bytes costs up to two passes plus a push of the whole store, and sessions that
- * complete are charged only as sessions. So the work is charged too, in passes (one
- * CHARGE_SCAN per max(keys stored, NODE_DISSEM_SCAN_PASS_MIN) keys, carried over between
- * messages on the link): its budget (policy/abuse.h) is eight times what the costliest
+ * Range fingerprints were passes over the store's keys on the loop (since schema 3 they add
+ * stored bucket sums, but are still charged as the keys they cover, so the budget below
+ * means what it did), and a range the peer claims to hold nothing of makes this node push
+ * every report in it: one RECON message of a few bytes costs up to two passes plus a push
+ * of the whole store, and sessions that complete are charged only as sessions. So the work
+ * is charged too, in passes (one CHARGE_SCAN per max(keys stored,
+ * NODE_DISSEM_SCAN_PASS_MIN) keys, carried over between messages on the link): its budget (policy/abuse.h) is eight times what the costliest
  * honest session can cost (rounds_max rounds of two passes), because a join comes in
  * windows of one session each, and each session passes over the whole store again (a
  * joiner storing 20,000 reports a second costs ~250 passes a minute); the floor keeps
@@ -600,6 +619,7 @@ void node_catchup_source_init(struct node_dissem *d)
 {
 	d->src.fingerprint = src_fingerprint;
 	d->src.list = src_list;
+	d->src.at = src_at;
 	d->src.ctx = d;
 }
 

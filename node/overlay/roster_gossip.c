@@ -20,7 +20,8 @@
 
 /*
  * Send held roster @epoch to @dl: one ROSTER, or ROSTER_PARTs when it does not fit one
- * message; adds its bytes to *@bytes. Returns 0, 1 when this node does not hold it, or < 0.
+ * message; adds its bytes to *@bytes_sent. Returns 0, 1 when this node does not hold it, or
+ * < 0.
  */
 static int send_one(struct node_dissem *d, struct dlink *dl, uint64_t epoch, uint64_t *bytes_sent)
 {

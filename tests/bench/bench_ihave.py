@@ -48,18 +48,6 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def fill(env, n):
-    ids = []
-    for b in range(0, n, 4096):
-        items = [{"value": f"b{i}.ihave-bench.example", "tlp": "GREEN"}
-                 for i in range(b, min(b + 4096, n))]
-        with env.a.client(timeout=600) as c:
-            r = c.call({"op": "publish", "reports": items})
-        assert r.get("ok"), str(r)[:500]
-        ids += [bytes.fromhex(x["report_id"]) for x in r["results"]]
-    return ids
-
-
 def idle_rate(pid, seconds=5.0):
     """A's CPU seconds per wall second with nothing to do (its timers, the loop-lag probe)."""
     c0, t0 = cpu_s(pid), time.monotonic()
@@ -106,7 +94,7 @@ def main():
     env = hm.AloneEnv("[gossip]\nrecon_interval_s = 0\n")
     try:
         env.a.start()
-        ids = fill(env, a.reports)
+        ids = env.publish_many([f"b{i}.ihave-bench.example" for i in range(a.reports)])
         h = hm.Hostile(env)
         own = env.me
         body = msgpack.packb(hm.body_map(env.community.id, own.id, "dup.ihave-bench.example"),

@@ -54,6 +54,7 @@
 #define LOOKUPS 1000000
 #define LOOKUP_ROUNDS 100
 #define EXPORT_MAX 300000
+#define RECON_RANGES 200
 
 static double now_s(void)
 {
@@ -220,7 +221,8 @@ static struct proto_roster *x_roster(void)
 }
 
 /* The trees a report writes, in the order of store/ingest.c; only "indicators" is random. */
-static const char *const trees[] = {"reports", "indicators", "recon", "feed", "expiry", "meta"};
+static const char *const trees[] = {"reports", "indicators", "recon", "recon_sums",
+				    "feed",    "expiry",     "meta"};
 
 static void print_tree(const char *name, const struct store_debug_tree *t)
 {
@@ -840,9 +842,37 @@ lookups:
 		if ((rc = store_recon_fingerprint(s, NULL, NULL, NULL, fp, &count)) != 0)
 			die("store_recon_fingerprint", rc);
 		t = now_s() - t;
-		printf("recon:    %10.1f ns/item    (fingerprint of the whole set, %llu items, "
-		       "%.3f s)\n",
+		printf("recon:    %10.2f ns/item    (fingerprint of the whole set, %llu items, "
+		       "%.6f s)\n",
 		       t * 1e9 / (double)count, (unsigned long long)count, t);
+	}
+	{
+		/*
+		 * Range fingerprints as catch-up asks for them: RECON_RANGES ranges at random
+		 * places, of random width up to the whole set (created ms of report i is
+		 * 1700000000000 + i), with random ids in their bounds.
+		 */
+		uint8_t fp[32], lo[STORE_RECON_KEY_LEN], hi[STORE_RECON_KEY_LEN], id[32];
+		uint64_t seed = 0x7265636f6eull, count, items = 0;
+
+		t = now_s();
+		for (int i = 0; i < RECON_RANGES; i++) {
+			uint64_t a = xs(&seed) % n, w = 1 + xs(&seed) % n;
+
+			for (int k = 0; k < 32; k++)
+				id[k] = (uint8_t)xs(&seed);
+			store_recon_key(lo, 1700000000000ull + a, id);
+			id[0] ^= 0x80;
+			store_recon_key(hi, 1700000000000ull + a + w, id);
+			if ((rc = store_recon_fingerprint(s, NULL, lo, hi, fp, &count)) != 0)
+				die("store_recon_fingerprint", rc);
+			items += count;
+		}
+		t = now_s() - t;
+		printf("recon:    %10.1f us/range   (fingerprints of %d random ranges, %.0f items "
+		       "each on average: %.2f ns/item)\n",
+		       t * 1e6 / RECON_RANGES, RECON_RANGES, (double)items / RECON_RANGES,
+		       items ? t * 1e9 / (double)items : 0.0);
 	}
 
 	export_step(base, n < EXPORT_MAX ? n : EXPORT_MAX);

@@ -81,18 +81,9 @@ def cycle(env, n_reports=1000):
 
 def run(backoff_s, body):
     """Starts node A with @backoff_s, runs @body(env), stops A cleanly; A's log on failure."""
-    env = Env(backoff_s)
-    ok = False
-    try:
-        env.a.start()
+    with Env(backoff_s) as env:
         body(env)
         assert env.a.stop() == 0
-        ok = True
-    finally:
-        env.a.kill()
-        if not ok:
-            print(f"--- log of node A:\n{env.a.log()[-5000:]}---", flush=True)
-        env.node_a.cleanup()
 
 
 def reconnects(env):

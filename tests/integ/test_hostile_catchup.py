@@ -62,13 +62,8 @@ class Env(hm.AloneEnv):
         return self.status()["gossip"]["recon"]
 
     def fill(self):
-        """REPORTS GREEN reports published on A, in batches."""
-        for b in range(0, REPORTS, 4096):
-            items = [{"value": f"scan{i}.recon-test.example", "tlp": "GREEN"}
-                     for i in range(b, min(b + 4096, REPORTS))]
-            with self.a.client(timeout=300) as c:
-                r = c.call({"op": "publish", "reports": items})
-            assert r.get("ok"), str(r)[:500]
+        """REPORTS GREEN reports published on A."""
+        self.publish_many([f"scan{i}.recon-test.example" for i in range(REPORTS)])
 
 
 class Mute(hm.Hostile):
@@ -216,10 +211,7 @@ def case_reconnect_rest(env):
 
 
 def test_hostile_catchup():
-    env = Env()
-    ok = False
-    try:
-        env.a.start()
+    with Env() as env:
         env.fill()
         for case in (case_fetch_flood, case_scan_rounds, case_have_rounds, case_graft_flood,
                      case_reconnect_rest):
@@ -227,12 +219,6 @@ def test_hostile_catchup():
             case(env)
             print(f"  ok {case.__name__} ({time.monotonic() - t0:.1f} s)", flush=True)
         assert env.a.stop() == 0
-        ok = True
-    finally:
-        env.a.kill()
-        if not ok:
-            print(f"--- log of node A:\n{env.a.log()[-5000:]}---", flush=True)
-        env.node_a.cleanup()
 
 
 if __name__ == "__main__":

@@ -224,22 +224,13 @@ def case_quota_index(env):
 
 
 def test_hostile_channels():
-    env = Env()
-    ok = False
-    try:
-        env.a.start()
+    with Env() as env:
         for case in (case_quota_index, case_forged_sealed, case_bad_oprf_eval,
                      case_bad_oprf_answer, case_forged_notices):
             case(env)
             print(f"  ok {case.__name__}", flush=True)
         assert env.closed("abuse") == 4
         assert env.a.stop() == 0
-        ok = True
-    finally:
-        env.a.kill()
-        if not ok:
-            print(f"--- log of node A:\n{env.a.log()[-5000:]}---", flush=True)
-        env.node_a.cleanup()
 
 
 if __name__ == "__main__":

@@ -188,6 +188,19 @@ class AloneEnv:
                                       "", extra_config=extra)
         self.a = dl.Daemon(self.node_a)
 
+    def __enter__(self):
+        """`with env:` starts A; at the end A is killed if still running (a test stops it
+        cleanly itself), its log printed if the body failed, and its files removed."""
+        self.a.start()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.a.kill()
+        if exc_type is not None:
+            print(f"--- log of node A:\n{self.a.log()[-5000:]}---", flush=True)
+        self.node_a.cleanup()
+        return False
+
     def status(self):
         r = self.a.call({"op": "status"})
         assert r.get("ok"), r
@@ -199,6 +212,17 @@ class AloneEnv:
     def alive(self):
         assert self.a.proc.poll() is None, "node A died:\n" + self.a.log()
         self.status()
+
+    def publish_many(self, values):
+        """GREEN reports of @values published on A in batches of 4,096; their ids."""
+        ids = []
+        for b in range(0, len(values), 4096):
+            items = [{"value": v, "tlp": "GREEN"} for v in values[b:b + 4096]]
+            with self.a.client(timeout=600) as c:
+                r = c.call({"op": "publish", "reports": items})
+            assert r.get("ok"), str(r)[:500]
+            ids += [bytes.fromhex(x["report_id"]) for x in r["results"]]
+        return ids
 
 
 class Env:

@@ -51,10 +51,8 @@ def test_colluding_partials():
                                    "Hostile Three", "Hostile Four", "Courier CSIRT"))
     colluders, courier = env.community.members[1:5], env.community.members[5]
     parts, n_members = roster_parts(env)
-    ok = False
     links = []
-    try:
-        env.a.start()
+    with env:
         for m in colluders:
             h = hm.Hostile(env, m)
             links.append(h)
@@ -85,16 +83,7 @@ def test_colluding_partials():
         assert st["gossip"]["links_closed_abusive"] == 0, st["gossip"]
         for h in links:
             h.close()
-        links = []
         assert env.a.stop() == 0
-        ok = True
-    finally:
-        for h in links:
-            h.close()
-        env.a.kill()
-        if not ok:
-            print(f"--- log of node A:\n{env.a.log()[-5000:]}---", flush=True)
-        env.node_a.cleanup()
 
 
 def test_roster_chain_charged():
@@ -103,10 +92,7 @@ def test_roster_chain_charged():
     cost nothing against the member's budget however often it reconnected; now each chain is
     charged as catch-up work, one key per 16 roster bytes (status gossip.recon.work), and
     the rest below a pass at link down (gossip.abuse_charges.scan)."""
-    env = hm.AloneEnv("")
-    ok = False
-    try:
-        env.a.start()
+    with hm.AloneEnv("") as env:
         addrs = {"Alpha CERT": [f"127.0.0.1:{env.port_a}"]}
         sizes = []
         for epoch in (2, 3):
@@ -137,12 +123,6 @@ def test_roster_chain_charged():
         print(f"    3 links up behind 2 epochs ({sum(sizes)} bytes): "
               f"{3 * per_link} keys of work, 3 passes charged", flush=True)
         assert env.a.stop() == 0
-        ok = True
-    finally:
-        env.a.kill()
-        if not ok:
-            print(f"--- log of node A:\n{env.a.log()[-5000:]}---", flush=True)
-        env.node_a.cleanup()
 
 
 if __name__ == "__main__":

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Schema migration 1 -> 2 (store/store.h, store_open()) on a store written by the schema-1
+ * Schema migrations 1 -> 2 -> 3 (store/store.h, store_open()) on a store written by the schema-1
  * release: tests/data/store-v1/ (made by its make.py: 60 reports of every kind, TLP and
  * provenance, 10 outbox entries). Checks:
- *   - opening migrates: store_verify() passes (schema 2, no unfinished migration, every
- *     record under its sequence key and found by id), the counts equal the ones the old
+ *   - opening migrates: store_verify() passes (schema 3, no unfinished migration, every
+ *     record under its sequence key and found by id, recon_sums equal to the recon index
+ *     summed again), the counts equal the ones the old
  *     release reported, every old id is found and its bytes decode as a report;
  *   - kill -9 at random moments during a migration of one record per transaction, then a
  *     plain reopen: the same result, whatever the moment (rounds that hit the middle are
  *     counted and must be the majority);
- *   - a migrated store opens again without migrating, and takes new reports.
+ *   - a migrated store opens again without migrating, and takes new reports;
+ *   - a schema-2 store (no recon_sums: a stale entry planted) gets its sums rebuilt.
  * The data is part of the repository: when it is missing the test fails.
  */
 #include <errno.h>
@@ -211,6 +213,41 @@ static void test_migrate_v1(void **state)
 	free(root);
 }
 
+/*
+ * Schema 2 -> 3: a store without recon_sums (here: the migrated store set back to schema 2,
+ * with a stale sum in the tree) gets the sums rebuilt from recon at open, and schema 3.
+ */
+static void test_migrate_v2_sums(void **state)
+{
+	char *root, *dir = fresh_copy(&root);
+	struct store_config cfg = {.dir = dir};
+	const uint8_t v2[4] = {0, 0, 0, 2}, stale_key[9] = {0, 0, 0, 0, 0, 0, 0, 0, 7};
+	uint8_t fp0[32], fp[32], stale[40];
+	uint64_t n0, n;
+	struct store *s;
+	char why[160];
+
+	(void)state;
+	check_migrated(dir);
+	assert_int_equal(store_open(&s, &cfg), 0);
+	assert_int_equal(store_recon_fingerprint(s, NULL, NULL, NULL, fp0, &n0), 0);
+	assert_true(n0 > 0);
+	memset(stale, 0x5a, sizeof(stale));
+	assert_int_equal(store_debug_put(s, "meta", "schema", 6, v2, 4), 0);
+	assert_int_equal(store_debug_put(s, "recon_sums", stale_key, 9, stale, 40), 0);
+	assert_int_equal(store_verify(s, why, sizeof(why)), STORE_E_CORRUPT);
+	store_close(s);
+	check_migrated(dir); /* schema 3 again, store_verify() finds the sums right */
+	assert_int_equal(store_open(&s, &cfg), 0);
+	assert_int_equal(store_recon_fingerprint(s, NULL, NULL, NULL, fp, &n), 0);
+	assert_true(n == n0);
+	assert_memory_equal(fp, fp0, 32);
+	store_close(s);
+	tu_rmtree(root);
+	free(dir);
+	free(root);
+}
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -283,6 +320,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_migrate_v1),
+		cmocka_unit_test(test_migrate_v2_sums),
 		cmocka_unit_test(test_kill_during_migration),
 	};
 

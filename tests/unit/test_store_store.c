@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -22,6 +25,7 @@
 #include "proto/error.h"
 #include "proto/indicator.h"
 #include "proto/report.h"
+#include "store/export.h"
 #include "store/store.h"
 #include "store/store_test.h"
 #include "testutil.h"
@@ -829,6 +833,130 @@ static void test_recon_fingerprint_ranges(void **state)
 	free(keys);
 }
 
+/* A random recon key: created @created, random id bytes. */
+static void rand_key(uint64_t *rng, uint64_t created, uint8_t key[STORE_RECON_KEY_LEN])
+{
+	uint8_t id[32];
+
+	for (int i = 0; i < 32; i++)
+		id[i] = (uint8_t)tu_rand(rng);
+	store_recon_key(key, created, id);
+}
+
+/*
+ * The fingerprint of [@lo, @hi) by listing every item and adding it up; the keys stay in
+ * @keys (caller storage of @cap).
+ */
+static void linear_fp(struct store *s, const uint8_t *lo, const uint8_t *hi,
+		      uint8_t (*keys)[STORE_RECON_KEY_LEN], size_t cap, uint8_t fp[32],
+		      uint64_t *count)
+{
+	size_t n;
+
+	assert_int_equal(store_recon_list(s, NULL, lo, hi, keys, cap, &n), 0);
+	assert_true(n < cap);
+	memset(fp, 0, 32);
+	for (size_t i = 0; i < n; i++)
+		add_le(fp, keys[i] + 8);
+	*count = n;
+}
+
+/* Random ranges of every width and both NULL bounds: the sums answer as a scan does. */
+static void check_random_ranges(struct store *s, uint64_t *rng, uint64_t t0, uint64_t span,
+				size_t cap, int rounds)
+{
+	uint8_t(*keys)[STORE_RECON_KEY_LEN] = calloc(cap, STORE_RECON_KEY_LEN);
+	uint8_t pair[2][STORE_RECON_KEY_LEN];
+
+	assert_non_null(keys);
+	for (int round = 0; round < rounds; round++) {
+		uint8_t lo[STORE_RECON_KEY_LEN], hi[STORE_RECON_KEY_LEN], fp[32], want[32];
+		uint64_t count, want_count, width = 1ull << (tu_rand(rng) % 44);
+		const uint8_t *plo = lo, *phi = hi;
+
+		uint64_t c_lo = t0 + tu_rand(rng) % span;
+
+		/* hi: lo's time plus 0 .. 2^43 ms, each with a random id. */
+		rand_key(rng, c_lo, lo);
+		rand_key(rng, c_lo + tu_rand(rng) % width, hi);
+		if (memcmp(lo, hi, sizeof(lo)) > 0) {
+			uint8_t t[STORE_RECON_KEY_LEN];
+
+			memcpy(t, lo, sizeof(t));
+			memcpy(lo, hi, sizeof(t));
+			memcpy(hi, t, sizeof(t));
+		}
+		if (round % 10 == 1)
+			plo = NULL;
+		if (round % 10 == 2)
+			phi = NULL;
+		if (round % 10 == 3)
+			plo = phi = NULL;
+		linear_fp(s, plo, phi, keys, cap, want, &want_count);
+		assert_int_equal(store_recon_fingerprint(s, NULL, plo, phi, fp, &count), 0);
+		assert_true(count == want_count);
+		assert_memory_equal(fp, want, 32);
+		/* The bound pair at a random rank, and past the end. */
+		if (want_count >= 2) {
+			uint64_t rank = 1 + tu_rand(rng) % (want_count - 1);
+
+			assert_int_equal(store_recon_at(s, NULL, plo, phi, rank, pair), 0);
+			assert_memory_equal(pair[0], keys[rank - 1], STORE_RECON_KEY_LEN);
+			assert_memory_equal(pair[1], keys[rank], STORE_RECON_KEY_LEN);
+		}
+		assert_int_equal(
+			store_recon_at(s, NULL, plo, phi, want_count ? want_count : 1, pair),
+			STORE_E_NOT_FOUND);
+	}
+	free(keys);
+}
+
+/*
+ * The range fingerprint and the bound pairs of store_recon_at() come from recon_sums
+ * (store/recon.c): after random batches of CLEAR/GREEN/AMBER reports with created spread
+ * over seconds to years (every level of the sums), expiry sweeps and a reopen, every random
+ * range's fingerprint and count equal a scan of its items, its keys at a random rank are
+ * the listing's, and store_verify() finds the sums equal to a rebuild.
+ */
+static void test_recon_sums_random(void **state)
+{
+	struct fx *f = *state;
+	enum { BATCHES = 12, PER = 250 };
+	const uint64_t t0 = 1600000000000ull, span = 1ull << 40;
+	struct tr *t = calloc(PER, sizeof(*t));
+	uint64_t rng = 0x5eed;
+	struct store_config cfg = {0};
+	char v[48];
+
+	assert_non_null(t);
+	for (int b = 0; b < BATCHES; b++) {
+		/* Each batch clusters its times at one scale: 2^8 .. 2^38 ms around a centre. */
+		uint64_t centre = t0 + tu_rand(&rng) % span, scale = 1ull << (8 + 6 * (b % 6));
+		size_t n_expired;
+
+		for (int i = 0; i < PER; i++) {
+			uint64_t created = centre + tu_rand(&rng) % scale;
+			int tlp = (int)(tu_rand(&rng) % 3); /* CLEAR, GREEN, AMBER */
+
+			snprintf(v, sizeof(v), "sum%d-%d.example", b, i);
+			mk(&t[i], PROTO_KIND_INDICATOR, tlp, v, 1 + (int)(tu_rand(&rng) % 4),
+			   created, created + 1000, 50, (uint64_t)(b * PER + i));
+		}
+		ingest(f->s, t, PER, T0, NULL);
+		if (b % 3 == 2) /* again: duplicates change nothing */
+			ingest(f->s, t, PER / 2, T0, NULL);
+		assert_int_equal(store_expire(f->s, t0 + span, 0, &n_expired), 0);
+		check_random_ranges(f->s, &rng, t0 - 1000, span + scale + 2000,
+				    (size_t)BATCHES * PER + 1, 60);
+	}
+	assert_verified(f->s);
+	store_close(f->s);
+	cfg.dir = f->dir;
+	assert_int_equal(store_open(&f->s, &cfg), 0);
+	check_random_ranges(f->s, &rng, t0 - 1000, span + 2000, (size_t)BATCHES * PER + 1, 200);
+	free(t);
+}
+
 /* ------------------------------------------------------------------ expiry */
 
 static void test_expiry_sweep(void **state)
@@ -1189,6 +1317,77 @@ static void test_map_reserved_at_open(void **state)
 	free(t);
 }
 
+/* The process's address space in use (VmSize), in bytes; 0 when unknown. */
+static size_t vm_size(void)
+{
+	FILE *fp = fopen("/proc/self/status", "r");
+	char line[256];
+	size_t kb = 0;
+
+	while (fp && fgets(line, sizeof(line), fp))
+		if (strncmp(line, "VmSize:", 7) == 0)
+			kb = strtoull(line + 7, NULL, 10);
+	if (fp)
+		fclose(fp);
+	return kb * 1024;
+}
+
+/*
+ * The maps reserved at open are a wish, not a need: where the system will not reserve them
+ * (RLIMIT_AS, e.g. `ulimit -v` or systemd's LimitAS=; a small address space), the store and
+ * the export environment still open with their defaults, on a smaller map that grows as
+ * written. In a child whose address space may grow by 2 GiB only (less than the 8 GiB + 1
+ * GiB the defaults reserve).
+ */
+static void test_map_reserved_within_rlimit_as(void **state)
+{
+	char *dir = tu_tmpdir(), *xdir = tu_tmpdir();
+	int status = -1;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(dir);
+	assert_non_null(xdir);
+	assert_true(vm_size() > 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit rl;
+		struct store *s = NULL;
+		struct store_export *x = NULL;
+		struct store_config sc = {.dir = dir};
+		struct store_export_config xc = {.dir = xdir, .community = "c"};
+		struct store_stat st;
+		struct tr t;
+		struct store_item it;
+		int code = 0;
+
+		rl.rlim_cur = rl.rlim_max = vm_size() + ((size_t)2 << 30);
+		if (setrlimit(RLIMIT_AS, &rl) != 0)
+			_exit(10);
+		if (store_open(&s, &sc) != 0)
+			_exit(11);
+		mk(&t, PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, "rlimit.example", 1, T0, 0, 50, 1);
+		item_of(&it, &t);
+		if (store_ingest(s, &it, 1, T0) != 0 || it.result != STORE_NEW)
+			code = 12;
+		else if (store_stat(s, &st) != 0 || st.map_size > ((size_t)2 << 30))
+			code = 13;
+		else if (store_export_open(&x, &xc) != 0)
+			code = 14;
+		store_export_close(x);
+		store_close(s);
+		_exit(code);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	tu_rmtree(dir);
+	tu_rmtree(xdir);
+	free(dir);
+	free(xdir);
+}
+
 /* An initial map over the cap is lowered to it: the cap is what the operator allows. */
 static void test_map_initial_capped(void **state)
 {
@@ -1426,6 +1625,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_has_and_envelope, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recon_only_gossipable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recon_fingerprint_ranges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recon_sums_random, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_sweep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_feed_one_entry_per_indicator, setup, teardown),
@@ -1438,6 +1638,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_map_full_at_max, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_map_reserved_at_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_initial_capped, setup_capped, teardown),
+		cmocka_unit_test(test_map_reserved_within_rlimit_as),
 		cmocka_unit_test_setup_teardown(test_readers_full, setup_readers, teardown),
 		cmocka_unit_test_setup_teardown(test_read_pool, setup_readers, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_values_are_errors, setup, teardown),
