@@ -13,13 +13,15 @@
  * otherwise fill the memory the caller grants to partial rosters and keep every honest roster
  * that travels in parts (a new member, a key rotation, a revocation) from this node. So:
  *   - a partial whose first part came more than PROTO_PARTS_AGE_MAX_MS ago is dropped. The
- *     age is generous: a 1 MiB roster (PROTO_ROSTER_MAX_BYTES) queued behind a full send
- *     backlog on a slow link (100 kbit/s) still arrives well within it;
+ *     age runs from the first part's arrival, and the sender's FIFO send queue holds the
+ *     parts back to back, so what it must cover is the roster's own transfer: a 1 MiB
+ *     roster (PROTO_ROSTER_MAX_BYTES) takes 84 s at 100 kbit/s. A roster dropped for age
+ *     costs an honest sender a resend on its next link up (other members send it too);
  *   - past the caller's pool bound, the partial that started LONGEST AGO is dropped (not the
  *     newcomer), until the rest fits. Starting over does not make a partial young: the start
  *     time of a link's partial is kept across a new index 0 and across its own eviction,
- *     and only a roster completed, an expiry or proto_parts_reset() clears it. An honest
- *     roster that starts while stalled partials are held is thus never the one evicted.
+ *     and only a roster completed, an expiry or proto_parts_reset() clears it. A roster
+ *     is thus evicted only after every partial that started before it.
  * After a drop, the remaining parts of that roster (same total, index > 0) are ignored
  * (PROTO_PARTS_SKIPPED), not taken for a sender's error: an honest sender's roster may be
  * dropped under pressure too.
