@@ -1409,8 +1409,10 @@ static void test_resolve_cap(void **state)
 	tnode_keys(&a, 1);
 	a.lim = fast_limits();
 	a.lim.degree = 20;
-	/* No retry within the test: under load a failed name's retry could come before the
-	 * last first try (20 ms of fast_limits() backoff), and "20 names" would not hold. */
+	/*
+	 * No retry within the test: under load a failed name's retry could come before the
+	 * last first try (20 ms of fast_limits() backoff), and "20 names" would not hold.
+	 */
 	a.lim.backoff_min_ms = a.lim.backoff_max_ms = 600000;
 	tnode_start(&a, false);
 	r = named_roster(&a, keys, 0, 20, 1);
