@@ -23,8 +23,8 @@
 #include "store/mdb.h"
 #include "store/store_int.h"
 
-#define DEFAULT_MAP_INITIAL ((size_t)8 << 30)
-#define DEFAULT_MAP_MAX ((size_t)64 << 30)
+#define DEFAULT_MAP_INITIAL (UINT64_C(8) << 30)
+#define DEFAULT_MAP_MAX (UINT64_C(64) << 30)
 #define DEFAULT_READERS 126u
 #define SCHEMA_V1 1
 #define SCHEMA_V2 2
@@ -339,6 +339,14 @@ static int hint_rebuild(struct store *s)
 	return rc;
 }
 
+size_t store_map_bytes(uint64_t bytes, uint64_t limit)
+{
+	uint64_t cap = limit & ~(uint64_t)4095;
+
+	/* bytes < cap, a multiple of 4 KiB: rounding up neither wraps nor passes cap. */
+	return (size_t)(bytes >= cap ? cap : (bytes + 4095) & ~(uint64_t)4095);
+}
+
 int store_open(struct store **out, const struct store_config *cfg)
 {
 	struct store *s;
@@ -382,8 +390,10 @@ int store_open(struct store **out, const struct store_config *cfg)
 		rc = errno == EWOULDBLOCK ? STORE_E_BUSY : -errno;
 		goto fail;
 	}
-	map_init = page_round(cfg->map_size_initial ? cfg->map_size_initial : DEFAULT_MAP_INITIAL);
-	map_max = page_round(cfg->map_size_max ? cfg->map_size_max : DEFAULT_MAP_MAX);
+	map_init = store_map_bytes(
+		cfg->map_size_initial ? cfg->map_size_initial : DEFAULT_MAP_INITIAL, SIZE_MAX);
+	map_max =
+		store_map_bytes(cfg->map_size_max ? cfg->map_size_max : DEFAULT_MAP_MAX, SIZE_MAX);
 	rc = store_mdb_open(&s->m, cfg->dir, 0, map_init, map_max,
 			    cfg->max_readers ? cfg->max_readers : DEFAULT_READERS, 16, 0600,
 			    STORE_E_MAP_FULL);

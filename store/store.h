@@ -103,11 +103,11 @@ struct store;
 struct store_read;
 
 struct store_config {
-	const char *dir;	 /* state directory; created 0700 if missing (one level) */
-	size_t map_size_initial; /* bytes; 0 = 8 GiB; an existing larger file wins */
-	size_t map_size_max;	 /* bytes; 0 = 64 GiB; growth stops here (STORE_E_MAP_FULL) */
-	unsigned max_readers;	 /* LMDB reader slots; 0 = 126 */
-	size_t migrate_batch;	 /* records per schema-migration transaction; 0 = 10,000 */
+	const char *dir;	   /* state directory; created 0700 if missing (one level) */
+	uint64_t map_size_initial; /* bytes; 0 = 8 GiB; an existing larger file wins */
+	uint64_t map_size_max;	   /* bytes; 0 = 64 GiB; growth stops here (STORE_E_MAP_FULL) */
+	unsigned max_readers;	   /* LMDB reader slots; 0 = 126 */
+	size_t migrate_batch;	   /* records per schema-migration transaction; 0 = 10,000 */
 };
 
 /*
@@ -125,6 +125,15 @@ struct store_config {
  * newer chatham; the message says so), STORE_E_CORRUPT, -errno.
  */
 int store_open(struct store **out, const struct store_config *cfg);
+
+/*
+ * store_map_bytes() - a map size wished for in @bytes (a default or a setting, given in 64
+ * bits: "8 GiB" computed in a 32-bit size_t wraps to 0, which LMDB takes as its 1 MiB
+ * default) rounded up to whole 4 KiB pages, but at most @limit (<= SIZE_MAX) rounded down to
+ * whole pages. The stores call it with SIZE_MAX: with a 32-bit size_t every map is then at
+ * most 4 GiB - 4 KiB, and the open halves what the address space cannot reserve. Pure.
+ */
+size_t store_map_bytes(uint64_t bytes, uint64_t limit);
 
 /* store_close() - close the store. NULL-safe. No store_read may be open. */
 void store_close(struct store *s);

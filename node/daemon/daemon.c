@@ -17,6 +17,7 @@
 #include "node/daemon/daemon.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -940,12 +941,28 @@ static void on_signal(uv_signal_t *s, int signum)
 
 /* ------------------------------------------------------------------ start-up */
 
+/*
+ * [store] @name (option @opt) in bytes, computed in 64 bits: a 32-bit size_t holds less than
+ * the option allows (and than its default), so the store caps it (store_map_bytes()); said
+ * once here rather than as a surprise map size in `status`.
+ */
+static uint64_t map_option(struct node_daemon *d, enum node_opt opt, const char *name)
+{
+	uint64_t b = (uint64_t)node_config_int(d->cfg, opt) << 20;
+
+	if (store_map_bytes(b, SIZE_MAX) < b)
+		log_warning("[store] %s = %" PRIu64 " MiB is more than this system's address "
+			    "space can map; the store uses %zu MiB",
+			    name, b >> 20, store_map_bytes(b, SIZE_MAX) >> 20);
+	return b;
+}
+
 static int open_stores(struct node_daemon *d)
 {
 	struct store_config sc = {
 		.dir = node_config_str(d->cfg, NODE_STATE_DIR),
-		.map_size_initial = (size_t)node_config_int(d->cfg, NODE_STORE_MAP_SIZE_MB) << 20,
-		.map_size_max = (size_t)node_config_int(d->cfg, NODE_STORE_MAP_MAX_MB) << 20,
+		.map_size_initial = map_option(d, NODE_STORE_MAP_SIZE_MB, "map_size_mb"),
+		.map_size_max = map_option(d, NODE_STORE_MAP_MAX_MB, "map_max_mb"),
 	};
 	int err;
 
