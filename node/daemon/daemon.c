@@ -50,7 +50,7 @@
 #define SHUTDOWN_POLL_MS 20
 #define DRAIN_MS 3000
 #define EXPIRE_MAX 10000
-#define READS_IN_POOL 2 /* query/list jobs in the thread pool at once (node/daemon/pool.h) */
+#define READS_IN_POOL 2 /* query/list jobs in the thread pool at once (node/common/pool.h) */
 
 uint64_t node_daemon_now_ms(void)
 {
@@ -255,7 +255,8 @@ static void overlay_limits(const struct node_config *cfg, struct node_overlay_li
  *            "ingest": {"accepted", "duplicates", "rejected", "commits", "pending",
  *            "refused": {policy reason id: count}}, "reload": {"count", "failures"}},
  *            "loop": node_looplag_json() (the loop's delay since ready), "pool": {"threads",
- *            and a node_pool_lane_json() per lane: "sign", "reads", "parse"}, and while
+ *            and a node_pool_lane_json() per lane: "sign", "reads", "parse", and
+ *            "sealed" while the overlay runs}, and while
  *            the overlay runs "gossip": node_dissem_status_json(); "notices":
  *            node_notices_status_json() and "departed_dropped" (undelivered notices for
  *            members that left the roster, dropped at adoption)
@@ -281,7 +282,7 @@ static void overlay_limits(const struct node_config *cfg, struct node_overlay_li
  *            next "since"), "feed_last", "more"}
  */
 
-/* The thread pool's size and its lanes (node/daemon/pool.h). */
+/* The thread pool's size and its lanes (node/common/pool.h). */
 static json_t *pool_json(const struct node_daemon *d)
 {
 	json_t *o = json_pack("{s:I, s:o, s:o}", "threads", (json_int_t)d->pool_threads, "sign",
@@ -290,6 +291,9 @@ static json_t *pool_json(const struct node_daemon *d)
 
 	if (o && d->api)
 		json_object_set_new(o, "parse", node_pool_lane_json(node_api_parse_lane(d->api)));
+	if (o && d->dissem)
+		json_object_set_new(o, "sealed",
+				    node_pool_lane_json(node_dissem_sealed_lane(d->dissem)));
 	return o;
 }
 
