@@ -117,6 +117,7 @@ struct migrate_ctx {
 	struct store *s;
 	uint8_t *buf; /* one record value */
 	bool done;
+	uint64_t moved, total; /* records moved by the committed transactions; all records */
 };
 
 /*
@@ -196,6 +197,8 @@ static int migrate_body(MDB_txn *txn, void *arg)
 		d = mval(mark, MIGRATE_MARK_LEN);
 		rc = mdb_put(txn, s->meta, &k, &d, 0);
 	}
+	mc->moved = next - 1;
+	mc->total = store__db_entries(txn, s->reports);
 out:
 	mdb_cursor_close(c);
 	return store_mdb_err(rc);
@@ -209,9 +212,12 @@ static int migrate(struct store *s)
 	mc.buf = malloc(STORE_CODEC_REPORT_HEAD + PROTO_REPORT_MAX_BYTES);
 	if (!mc.buf)
 		return -ENOMEM;
-	do
+	do {
 		rc = store_mdb_write(&s->m, migrate_body, &mc);
-	while (rc == 0 && !mc.done);
+		if (rc == 0 && s->progress)
+			s->progress(s->progress_arg, "moving reports to schema 2", mc.moved,
+				    mc.total);
+	} while (rc == 0 && !mc.done);
 	free(mc.buf);
 	if (rc == 0)
 		s->migrate = false;
@@ -407,11 +413,14 @@ int store_open(struct store **out, const struct store_config *cfg)
 	if (rc != 0)
 		goto fail;
 	s->migrate_batch = cfg->migrate_batch ? cfg->migrate_batch : MIGRATE_BATCH_DEFAULT;
+	s->progress = cfg->progress;
+	s->progress_arg = cfg->progress_arg;
 	if (s->migrate && (rc = migrate(s)) != 0)
 		goto fail;
 	if (s->build_sums && (rc = store_mdb_write(&s->m, build_sums_body, s)) != 0)
 		goto fail;
 	s->build_sums = false;
+	s->progress = NULL;
 	if ((rc = hint_rebuild(s)) != 0)
 		goto fail;
 	free(lockpath);

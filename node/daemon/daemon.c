@@ -961,12 +961,41 @@ static uint64_t map_option(struct node_daemon *d, enum node_opt opt, const char 
 	return b;
 }
 
+/*
+ * store_config.progress: opening a store written by an older release rewrites it first
+ * (store_open(): the range sums of schema 3 are built from every CLEAR/GREEN report), before
+ * READY=1, and on a large store that can outlast systemd's start timeout (TimeoutStartSec=,
+ * 90 s by default). So at the first report and then every OPEN_PROGRESS_MS the service
+ * manager is asked for OPEN_EXTEND_US more from now (EXTEND_TIMEOUT_USEC, sd_notify(3)) and
+ * the progress is logged; the last report of a step is logged too.
+ */
+#define OPEN_PROGRESS_MS 5000
+#define OPEN_EXTEND_US 30000000 /* 6 x the interval: a loaded host may be late */
+
+static void open_progress(void *arg, const char *step, uint64_t done, uint64_t total)
+{
+	uint64_t *next_ms = arg, now = uv_hrtime() / 1000000;
+	unsigned pct = total ? (unsigned)(done * 100 / total) : 100;
+
+	if (now < *next_ms && done < total)
+		return;
+	*next_ms = now + OPEN_PROGRESS_MS;
+	log_notice("store: upgrading the store written by an older release, %s: %" PRIu64
+		   " of %" PRIu64 " (%u %%)",
+		   step, done, total, pct);
+	node_notifyf("EXTEND_TIMEOUT_USEC=%u\nSTATUS=upgrading the store: %s, %u %%",
+		     OPEN_EXTEND_US, step, pct);
+}
+
 static int open_stores(struct node_daemon *d)
 {
+	uint64_t progress_next = 0;
 	struct store_config sc = {
 		.dir = node_config_str(d->cfg, NODE_STATE_DIR),
 		.map_size_initial = map_option(d, NODE_STORE_MAP_SIZE_MB, "map_size_mb"),
 		.map_size_max = map_option(d, NODE_STORE_MAP_MAX_MB, "map_max_mb"),
+		.progress = open_progress,
+		.progress_arg = &progress_next,
 	};
 	int err;
 
