@@ -11,8 +11,9 @@
  * node on the loop thread, and a loop thread waiting in brk() behind a worker that the
  * scheduler took off the CPU while it held the lock slept 25 ms (docs/PERFORMANCE.md,
  * "Event-loop lag during a burst"). node_heap_tune() sets, with the values measured there:
- *  - NODE_HEAP_TOP_PAD: every heap grows, and keeps after a trim, this much beyond what it
- *    needs, so heaps grow in a few large steps (untouched pages cost address space only);
+ *  - NODE_HEAP_TOP_PAD: the main heap (the loop thread's) grows by this much beyond what it
+ *    needs, a worker arena's new heap starts with it, and every heap keeps it after a trim,
+ *    so heaps grow in few steps (pages never touched cost address space only);
  *  - NODE_HEAP_TRIM: a heap is trimmed only when this much is free at its top, so a burst
  *    that frees and allocates again does not shrink and regrow it;
  *  - NODE_HEAP_MMAP: a block of this size or more that a heap cannot serve from its free
