@@ -11,8 +11,16 @@ out). Node A (the daemon under test) runs alone; the Python member "Hostile Peer
 ("Gamma CSIRT", another Python peer) pushes a report and A's API answers; at the end A has
 answered every PING with its PONG, in order, on a link still up (a frame lost or handled
 twice across a slice would break the Noise nonces and close it), and reads_deferred > 0.
+
+test_ack_flood: an ACK queued the deletion of an outbox entry for the next admission job,
+whatever its id, so a member sending ACKs for ids it was never sent grew the queue without
+bound (the allocator kept the freed arrays as heap: RssAnon +20 MB for 1 M ACKs). Now a link
+owes only as many ACKs as DIRECT copies were queued on it; the rest are ignored (status
+gossip.direct.ack_ignored). The Python member is sent one RED copy, acknowledges it (the
+outbox empties), then sends 50,000 ACKs of random ids: every one is ignored.
 """
 
+import hashlib
 import os
 import struct
 import sys
@@ -25,8 +33,9 @@ import msgpack  # noqa: E402
 import overlaylib as ol  # noqa: E402
 import test_hostile_member as hm  # noqa: E402
 
-PUSH = 4
+PUSH, DIRECT, ACK = 4, 8, 9
 PINGS = 100_000
+ACKS = 50_000
 
 
 def encrypted(h, msgs):
@@ -81,5 +90,29 @@ def test_read_slice():
         assert env.a.stop() == 0
 
 
+def test_ack_flood():
+    # No retry of the copy during the test: the link owes exactly one ACK.
+    with hm.AloneEnv("[gossip]\ndirect_retry_min_ms = 600000\n"
+                     "direct_retry_max_ms = 600000\n") as env:
+        h = hm.Hostile(env)
+        r = env.a.call({"op": "publish", "reports": [
+            {"value": "red.ack-flood.example", "tlp": "RED", "recipients": [env.me.id.hex()]}]})
+        assert r.get("ok"), r
+        copy = ol.wait_for(lambda: next((m[1] for m in list(h.received) if m[0] == DIRECT),
+                                        None), timeout=60, what="the RED copy sent")
+        h.send([ACK, hashlib.blake2b(copy, digest_size=32).digest()])
+        ol.wait_for(lambda: env.status()["store"]["outbox"] == 0, what="the copy acknowledged")
+        d0 = env.status()["gossip"]["direct"]
+        assert d0["acked"] == 1 and d0["ack_ignored"] == 0, d0
+        with h.lock:
+            h.p.sock.sendall(encrypted(h, [[ACK, os.urandom(32)] for _ in range(ACKS)]))
+        h.sync(timeout=300)
+        d = env.status()["gossip"]["direct"]
+        assert d["acked"] == 1 and d["ack_ignored"] == ACKS, d
+        print(f"    1 ACK owed and taken, {ACKS} ACKs of random ids ignored", flush=True)
+        h.close()
+        assert env.a.stop() == 0
+
+
 if __name__ == "__main__":
-    dl.main([test_read_slice])
+    dl.main([test_read_slice, test_ack_flood])
