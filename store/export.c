@@ -23,9 +23,10 @@
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "store/mdb.h"
+#include "store/store.h"
 
-#define DEFAULT_MAP_INITIAL ((size_t)1 << 30)
-#define DEFAULT_MAP_MAX ((size_t)16 << 30)
+#define DEFAULT_MAP_INITIAL (UINT64_C(1) << 30)
+#define DEFAULT_MAP_MAX (UINT64_C(16) << 30)
 #define DEFAULT_READERS 126u
 #define DEFAULT_BATCH 1024u
 
@@ -36,11 +37,6 @@ struct store_export {
 	MDB_dbi feed, meta, notices, notice_ids;
 	bool has_notices; /* read-only: an export written before the notices feed has none */
 };
-
-static size_t page_round(size_t n)
-{
-	return (n + 4095) & ~(size_t)4095;
-}
 
 /* Read meta key @name into @out (exactly @len bytes). STORE_E_NOT_FOUND if absent. */
 static int meta_get(MDB_txn *txn, struct store_export *x, const char *name, void *out, size_t len)
@@ -157,8 +153,9 @@ int store_export_open(struct store_export **out, const struct store_export_confi
 		rc = -errno;
 		goto fail;
 	}
-	init = page_round(cfg->map_size_initial ? cfg->map_size_initial : DEFAULT_MAP_INITIAL);
-	max = page_round(cfg->map_size_max ? cfg->map_size_max : DEFAULT_MAP_MAX);
+	init = store_map_bytes(cfg->map_size_initial ? cfg->map_size_initial : DEFAULT_MAP_INITIAL,
+			       SIZE_MAX);
+	max = store_map_bytes(cfg->map_size_max ? cfg->map_size_max : DEFAULT_MAP_MAX, SIZE_MAX);
 	rc = store_mdb_open(&x->m, cfg->dir, 0, init, max,
 			    cfg->max_readers ? cfg->max_readers : DEFAULT_READERS, 4, 0640,
 			    STORE_E_EXPORT_MAP_FULL);

@@ -52,11 +52,11 @@
 struct store_export;
 
 struct store_export_config {
-	const char *dir;	 /* export directory (not the state dir) */
-	const char *community;	 /* community name recorded in meta (replaced if changed) */
-	size_t map_size_initial; /* bytes; 0 = 1 GiB (address space; see store.h) */
-	size_t map_size_max;	 /* bytes; 0 = 16 GiB */
-	unsigned max_readers;	 /* reader slots for SIEM readers; 0 = 126 */
+	const char *dir;	   /* export directory (not the state dir) */
+	const char *community;	   /* community name recorded in meta (replaced if changed) */
+	uint64_t map_size_initial; /* bytes; 0 = 1 GiB (address space; see store.h) */
+	uint64_t map_size_max;	   /* bytes; 0 = 16 GiB */
+	unsigned max_readers;	   /* reader slots for SIEM readers; 0 = 126 */
 };
 
 /*

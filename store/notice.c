@@ -15,13 +15,14 @@
 #include "proto/error.h"
 #include "proto/notice.h"
 #include "store/mdb.h"
+#include "store/store.h"
 
 #define MAP_INITIAL ((size_t)4 << 20)
-#define MAP_MAX ((size_t)4 << 30)
-#define REC_HDR 9		 /* flags u8, time u64 BE */
-#define OUT_KEY (16 + 32)	 /* notice id || recipient */
-#define OUT_VAL (8 + 4)		 /* next attempt u64 BE, attempts u32 BE */
-#define REFUSED_VAL (1 + 8 + 32) /* reason u8, time u64 BE, recipient */
+#define MAP_MAX (UINT64_C(4) << 30) /* through store_map_bytes(): 4 GiB wraps a 32-bit size_t */
+#define REC_HDR 9		    /* flags u8, time u64 BE */
+#define OUT_KEY (16 + 32)	    /* notice id || recipient */
+#define OUT_VAL (8 + 4)		    /* next attempt u64 BE, attempts u32 BE */
+#define REFUSED_VAL (1 + 8 + 32)    /* reason u8, time u64 BE, recipient */
 
 #define mval(p, n) ((MDB_val){.mv_size = (n), .mv_data = (void *)(p)})
 
@@ -88,7 +89,8 @@ int store_notices_open(struct store_notices **out, const char *dir)
 		rc = -errno;
 		goto fail;
 	}
-	rc = store_mdb_open(&s->m, dir, 0, MAP_INITIAL, MAP_MAX, 126, 4, 0600, STORE_E_MAP_FULL);
+	rc = store_mdb_open(&s->m, dir, 0, MAP_INITIAL, store_map_bytes(MAP_MAX, SIZE_MAX), 126, 4,
+			    0600, STORE_E_MAP_FULL);
 	if (rc == 0)
 		rc = store_mdb_write(&s->m, open_body, s);
 	if (rc == 0) {

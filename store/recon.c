@@ -37,6 +37,7 @@ void store_recon_key(uint8_t key[STORE_RECON_KEY_LEN], uint64_t created_ms, cons
 #define SUM_FANOUT_BITS 6 /* 64 buckets of one level make one of the next */
 #define SUM_KEY_LEN 9	  /* level u8 || bucket index u64 BE */
 #define SUM_VAL_LEN 40	  /* sum (32, little-endian) || count u64 BE */
+#define SUMS_STEP "building the range sums of schema 3" /* store_config.progress */
 
 static unsigned level_shift(unsigned level)
 {
@@ -404,9 +405,9 @@ out:
  */
 static int sums_walk(MDB_txn *txn, struct store *s,
 		     int (*emit)(MDB_txn *txn, struct store *s, MDB_val *k, MDB_val *d),
-		     uint64_t *emitted)
+		     uint64_t *emitted, bool progress)
 {
-	uint64_t acc[SUM_LEVELS][4], n[SUM_LEVELS], bucket[SUM_LEVELS];
+	uint64_t acc[SUM_LEVELS][4], n[SUM_LEVELS], bucket[SUM_LEVELS], items = 0, total = 0;
 	uint8_t key[SUM_KEY_LEN], val[SUM_VAL_LEN];
 	MDB_cursor *c = NULL;
 	MDB_val k, d;
@@ -414,6 +415,9 @@ static int sums_walk(MDB_txn *txn, struct store *s,
 	int rc;
 
 	*emitted = 0;
+	progress = progress && s->progress;
+	if (progress)
+		total = store__db_entries(txn, s->recon);
 	if ((rc = mdb_cursor_open(txn, s->recon, &c)) != 0)
 		return store_mdb_err(rc);
 	/* Keys come in created order, so each level's bucket is one run: emit at its end. */
@@ -458,7 +462,11 @@ static int sums_walk(MDB_txn *txn, struct store *s,
 		if (end)
 			break;
 		any = true;
+		if (progress && ++items % STORE_OPEN_PROGRESS_EVERY == 0)
+			s->progress(s->progress_arg, SUMS_STEP, items, total);
 	}
+	if (progress)
+		s->progress(s->progress_arg, SUMS_STEP, items, total);
 	rc = 0;
 out:
 	mdb_cursor_close(c);
@@ -477,7 +485,7 @@ int store__recon_sums_build(MDB_txn *txn, struct store *s)
 
 	if ((rc = mdb_drop(txn, s->recon_sums, 0)) != 0)
 		return store_mdb_err(rc);
-	return sums_walk(txn, s, emit_put, &n);
+	return sums_walk(txn, s, emit_put, &n, true);
 }
 
 static int emit_check(MDB_txn *txn, struct store *s, MDB_val *k, MDB_val *d)
@@ -494,7 +502,7 @@ static int emit_check(MDB_txn *txn, struct store *s, MDB_val *k, MDB_val *d)
 int store__recon_sums_check(MDB_txn *txn, struct store *s)
 {
 	uint64_t n;
-	int rc = sums_walk(txn, s, emit_check, &n);
+	int rc = sums_walk(txn, s, emit_check, &n, false);
 
 	if (rc == 0 && store__db_entries(txn, s->recon_sums) != n)
 		rc = STORE_E_CORRUPT; /* a sum for a bucket that has no items */

@@ -23,8 +23,8 @@
 #include "store/mdb.h"
 #include "store/store_int.h"
 
-#define DEFAULT_MAP_INITIAL ((size_t)8 << 30)
-#define DEFAULT_MAP_MAX ((size_t)64 << 30)
+#define DEFAULT_MAP_INITIAL (UINT64_C(8) << 30)
+#define DEFAULT_MAP_MAX (UINT64_C(64) << 30)
 #define DEFAULT_READERS 126u
 #define SCHEMA_V1 1
 #define SCHEMA_V2 2
@@ -117,6 +117,7 @@ struct migrate_ctx {
 	struct store *s;
 	uint8_t *buf; /* one record value */
 	bool done;
+	uint64_t moved, total; /* records moved by the committed transactions; all records */
 };
 
 /*
@@ -196,6 +197,8 @@ static int migrate_body(MDB_txn *txn, void *arg)
 		d = mval(mark, MIGRATE_MARK_LEN);
 		rc = mdb_put(txn, s->meta, &k, &d, 0);
 	}
+	mc->moved = next - 1;
+	mc->total = store__db_entries(txn, s->reports);
 out:
 	mdb_cursor_close(c);
 	return store_mdb_err(rc);
@@ -209,9 +212,12 @@ static int migrate(struct store *s)
 	mc.buf = malloc(STORE_CODEC_REPORT_HEAD + PROTO_REPORT_MAX_BYTES);
 	if (!mc.buf)
 		return -ENOMEM;
-	do
+	do {
 		rc = store_mdb_write(&s->m, migrate_body, &mc);
-	while (rc == 0 && !mc.done);
+		if (rc == 0 && s->progress)
+			s->progress(s->progress_arg, "moving reports to schema 2", mc.moved,
+				    mc.total);
+	} while (rc == 0 && !mc.done);
 	free(mc.buf);
 	if (rc == 0)
 		s->migrate = false;
@@ -339,6 +345,14 @@ static int hint_rebuild(struct store *s)
 	return rc;
 }
 
+size_t store_map_bytes(uint64_t bytes, uint64_t limit)
+{
+	uint64_t cap = limit & ~(uint64_t)4095;
+
+	/* bytes < cap, a multiple of 4 KiB: rounding up neither wraps nor passes cap. */
+	return (size_t)(bytes >= cap ? cap : (bytes + 4095) & ~(uint64_t)4095);
+}
+
 int store_open(struct store **out, const struct store_config *cfg)
 {
 	struct store *s;
@@ -382,8 +396,10 @@ int store_open(struct store **out, const struct store_config *cfg)
 		rc = errno == EWOULDBLOCK ? STORE_E_BUSY : -errno;
 		goto fail;
 	}
-	map_init = page_round(cfg->map_size_initial ? cfg->map_size_initial : DEFAULT_MAP_INITIAL);
-	map_max = page_round(cfg->map_size_max ? cfg->map_size_max : DEFAULT_MAP_MAX);
+	map_init = store_map_bytes(
+		cfg->map_size_initial ? cfg->map_size_initial : DEFAULT_MAP_INITIAL, SIZE_MAX);
+	map_max =
+		store_map_bytes(cfg->map_size_max ? cfg->map_size_max : DEFAULT_MAP_MAX, SIZE_MAX);
 	rc = store_mdb_open(&s->m, cfg->dir, 0, map_init, map_max,
 			    cfg->max_readers ? cfg->max_readers : DEFAULT_READERS, 16, 0600,
 			    STORE_E_MAP_FULL);
@@ -397,11 +413,14 @@ int store_open(struct store **out, const struct store_config *cfg)
 	if (rc != 0)
 		goto fail;
 	s->migrate_batch = cfg->migrate_batch ? cfg->migrate_batch : MIGRATE_BATCH_DEFAULT;
+	s->progress = cfg->progress;
+	s->progress_arg = cfg->progress_arg;
 	if (s->migrate && (rc = migrate(s)) != 0)
 		goto fail;
 	if (s->build_sums && (rc = store_mdb_write(&s->m, build_sums_body, s)) != 0)
 		goto fail;
 	s->build_sums = false;
+	s->progress = NULL;
 	if ((rc = hint_rebuild(s)) != 0)
 		goto fail;
 	free(lockpath);

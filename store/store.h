@@ -103,12 +103,24 @@ struct store;
 struct store_read;
 
 struct store_config {
-	const char *dir;	 /* state directory; created 0700 if missing (one level) */
-	size_t map_size_initial; /* bytes; 0 = 8 GiB; an existing larger file wins */
-	size_t map_size_max;	 /* bytes; 0 = 64 GiB; growth stops here (STORE_E_MAP_FULL) */
-	unsigned max_readers;	 /* LMDB reader slots; 0 = 126 */
-	size_t migrate_batch;	 /* records per schema-migration transaction; 0 = 10,000 */
+	const char *dir;	   /* state directory; created 0700 if missing (one level) */
+	uint64_t map_size_initial; /* bytes; 0 = 8 GiB; an existing larger file wins */
+	uint64_t map_size_max;	   /* bytes; 0 = 64 GiB; growth stops here (STORE_E_MAP_FULL) */
+	unsigned max_readers;	   /* LMDB reader slots; 0 = 126 */
+	size_t migrate_batch;	   /* records per schema-migration transaction; 0 = 10,000 */
+	/*
+	 * Called while store_open() rewrites what an older schema lacks (store_open()), every
+	 * STORE_OPEN_PROGRESS_EVERY items and once at the end of each step: @step says which
+	 * ("moving reports to schema 2", "building the range sums of schema 3"), @done of
+	 * @total items. On the opening thread, inside the open's write transaction: it must not
+	 * call the store. NULL: none. A daemon tells its service manager that the start takes
+	 * longer and logs progress; a 1 M-report store takes seconds (docs/PERFORMANCE.md).
+	 */
+	void (*progress)(void *arg, const char *step, uint64_t done, uint64_t total);
+	void *progress_arg;
 };
+
+#define STORE_OPEN_PROGRESS_EVERY 65536
 
 /*
  * store_open() - open (creating if needed) the store in cfg->dir and take an exclusive
@@ -118,13 +130,23 @@ struct store_config {
  * records: the first sets the schema to 2 (an older chatham then refuses the store), each
  * records its progress in meta, so a crash at any point resumes on the next open. A store
  * of schema 2 (or one just migrated to it) then gets its recon_sums built from recon in one
- * transaction that also sets schema 3 (a crash leaves schema 2: built again). Then the
+ * transaction that also sets schema 3 (a crash leaves schema 2: built again); both steps
+ * report their progress through cfg->progress. Then the
  * id map is built from the record keys (about 0.1 s per million reports); it takes 8 bytes
  * per slot at most 3/4 full (16 MiB at 1 M reports).
  * Errors: STORE_E_BUSY (another process holds the lock), STORE_E_SCHEMA_NEWER (written by a
  * newer chatham; the message says so), STORE_E_CORRUPT, -errno.
  */
 int store_open(struct store **out, const struct store_config *cfg);
+
+/*
+ * store_map_bytes() - a map size wished for in @bytes (a default or a setting, given in 64
+ * bits: "8 GiB" computed in a 32-bit size_t wraps to 0, which LMDB takes as its 1 MiB
+ * default) rounded up to whole 4 KiB pages, but at most @limit (<= SIZE_MAX) rounded down to
+ * whole pages. The stores call it with SIZE_MAX: with a 32-bit size_t every map is then at
+ * most 4 GiB - 4 KiB, and the open halves what the address space cannot reserve. Pure.
+ */
+size_t store_map_bytes(uint64_t bytes, uint64_t limit);
 
 /* store_close() - close the store. NULL-safe. No store_read may be open. */
 void store_close(struct store *s);

@@ -67,6 +67,9 @@ struct store {
 	bool migrate;	      /* a schema-1 layout remains (set by open_body) */
 	bool build_sums;      /* schema < 3: recon_sums is to be built (set by open_body) */
 	size_t migrate_batch; /* records moved per migration transaction */
+	/* store_config's progress callback, during store_open() only (NULL after). */
+	void (*progress)(void *arg, const char *step, uint64_t done, uint64_t total);
+	void *progress_arg;
 };
 
 struct store_read {
@@ -274,7 +277,10 @@ int store__recon_sum_add(MDB_txn *txn, struct store *s, struct store__recon_delt
 /* store__recon_sums_flush() - add what @delta holds to recon_sums in @txn; empties it. */
 int store__recon_sums_flush(MDB_txn *txn, struct store *s, struct store__recon_delta *delta);
 
-/* store__recon_sums_build() - (re)build recon_sums from the whole recon tree in @txn. */
+/*
+ * store__recon_sums_build() - (re)build recon_sums from the whole recon tree in @txn,
+ * calling s->progress (when set) as store_config says.
+ */
 int store__recon_sums_build(MDB_txn *txn, struct store *s);
 
 /*

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "node/common/log.h"
-#include "node/daemon/pool.h"
+#include "node/common/pool.h"
 #include "proto/error.h"
 
 #define READ_CHUNK (64 * 1024)

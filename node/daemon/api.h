@@ -133,7 +133,7 @@ size_t node_api_connections(const struct node_api *api);
 
 /*
  * node_api_parse_lane() - the lane of large-line parses (lines over 64 KiB are parsed in the
- * thread pool, at most one per CPU at once: node/daemon/pool.h), for `status`. Borrowed;
+ * thread pool, at most one per CPU at once: node/common/pool.h), for `status`. Borrowed;
  * valid while @api (non-NULL) is.
  */
 struct node_pool_lane;

@@ -17,6 +17,7 @@
 #include "node/daemon/daemon.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +50,7 @@
 #define SHUTDOWN_POLL_MS 20
 #define DRAIN_MS 3000
 #define EXPIRE_MAX 10000
-#define READS_IN_POOL 2 /* query/list jobs in the thread pool at once (node/daemon/pool.h) */
+#define READS_IN_POOL 2 /* query/list jobs in the thread pool at once (node/common/pool.h) */
 
 uint64_t node_daemon_now_ms(void)
 {
@@ -254,7 +255,8 @@ static void overlay_limits(const struct node_config *cfg, struct node_overlay_li
  *            "ingest": {"accepted", "duplicates", "rejected", "commits", "pending",
  *            "refused": {policy reason id: count}}, "reload": {"count", "failures"}},
  *            "loop": node_looplag_json() (the loop's delay since ready), "pool": {"threads",
- *            and a node_pool_lane_json() per lane: "sign", "reads", "parse"}, and while
+ *            and a node_pool_lane_json() per lane: "sign", "reads", "parse", and
+ *            "sealed" while the overlay runs}, and while
  *            the overlay runs "gossip": node_dissem_status_json(); "notices":
  *            node_notices_status_json() and "departed_dropped" (undelivered notices for
  *            members that left the roster, dropped at adoption)
@@ -280,7 +282,7 @@ static void overlay_limits(const struct node_config *cfg, struct node_overlay_li
  *            next "since"), "feed_last", "more"}
  */
 
-/* The thread pool's size and its lanes (node/daemon/pool.h). */
+/* The thread pool's size and its lanes (node/common/pool.h). */
 static json_t *pool_json(const struct node_daemon *d)
 {
 	json_t *o = json_pack("{s:I, s:o, s:o}", "threads", (json_int_t)d->pool_threads, "sign",
@@ -289,6 +291,9 @@ static json_t *pool_json(const struct node_daemon *d)
 
 	if (o && d->api)
 		json_object_set_new(o, "parse", node_pool_lane_json(node_api_parse_lane(d->api)));
+	if (o && d->dissem)
+		json_object_set_new(o, "sealed",
+				    node_pool_lane_json(node_dissem_sealed_lane(d->dissem)));
 	return o;
 }
 
@@ -941,12 +946,57 @@ static void on_signal(uv_signal_t *s, int signum)
 
 /* ------------------------------------------------------------------ start-up */
 
+/*
+ * [store] @name (option @opt) in bytes, computed in 64 bits: a 32-bit size_t holds less than
+ * the option allows (and than its default), so the store caps it (store_map_bytes()); said
+ * once here rather than as a surprise map size in `status`.
+ */
+static uint64_t map_option(struct node_daemon *d, enum node_opt opt, const char *name)
+{
+	uint64_t b = (uint64_t)node_config_int(d->cfg, opt) << 20;
+
+	if (store_map_bytes(b, SIZE_MAX) < b)
+		log_warning("[store] %s = %" PRIu64 " MiB is more than this system's address "
+			    "space can map; the store uses %zu MiB",
+			    name, b >> 20, store_map_bytes(b, SIZE_MAX) >> 20);
+	return b;
+}
+
+/*
+ * store_config.progress: opening a store written by an older release rewrites it first
+ * (store_open(): the range sums of schema 3 are built from every CLEAR/GREEN report), before
+ * READY=1, and on a large store that can outlast systemd's start timeout (TimeoutStartSec=,
+ * 90 s by default). So at the first report and then every OPEN_PROGRESS_MS the service
+ * manager is asked for OPEN_EXTEND_US more from now (EXTEND_TIMEOUT_USEC, sd_notify(3)) and
+ * the progress is logged; the last report of a step is logged too.
+ */
+#define OPEN_PROGRESS_MS 5000
+#define OPEN_EXTEND_US 30000000 /* 6 x the interval: a loaded host may be late */
+
+static void open_progress(void *arg, const char *step, uint64_t done, uint64_t total)
+{
+	uint64_t *next_ms = arg, now = uv_hrtime() / 1000000;
+	unsigned pct = total ? (unsigned)(done * 100 / total) : 100;
+
+	if (now < *next_ms && done < total)
+		return;
+	*next_ms = now + OPEN_PROGRESS_MS;
+	log_notice("store: upgrading the store written by an older release, %s: %" PRIu64
+		   " of %" PRIu64 " (%u %%)",
+		   step, done, total, pct);
+	node_notifyf("EXTEND_TIMEOUT_USEC=%u\nSTATUS=upgrading the store: %s, %u %%",
+		     OPEN_EXTEND_US, step, pct);
+}
+
 static int open_stores(struct node_daemon *d)
 {
+	uint64_t progress_next = 0;
 	struct store_config sc = {
 		.dir = node_config_str(d->cfg, NODE_STATE_DIR),
-		.map_size_initial = (size_t)node_config_int(d->cfg, NODE_STORE_MAP_SIZE_MB) << 20,
-		.map_size_max = (size_t)node_config_int(d->cfg, NODE_STORE_MAP_MAX_MB) << 20,
+		.map_size_initial = map_option(d, NODE_STORE_MAP_SIZE_MB, "map_size_mb"),
+		.map_size_max = map_option(d, NODE_STORE_MAP_MAX_MB, "map_max_mb"),
+		.progress = open_progress,
+		.progress_arg = &progress_next,
 	};
 	int err;
 

@@ -139,7 +139,7 @@ bool node_ingest_idle(const struct node_ingest *ing);
 /* node_ingest_get_stats() - counters since start. */
 void node_ingest_get_stats(const struct node_ingest *ing, struct node_ingest_stats *st);
 
-/* node_ingest_sign_lane() - the lane of signing chunks (node/daemon/pool.h), for `status`. */
+/* node_ingest_sign_lane() - the lane of signing chunks (node/common/pool.h), for `status`. */
 struct node_pool_lane;
 const struct node_pool_lane *node_ingest_sign_lane(const struct node_ingest *ing);
 

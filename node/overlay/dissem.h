@@ -311,6 +311,14 @@ int node_dissem_seal(struct node_dissem *d, struct node_request *req, node_disse
  */
 json_t *node_dissem_sealed_json(struct node_dissem *d);
 
+/*
+ * node_dissem_sealed_lane() - the lane of the seal requests' pool jobs (blinding, then
+ * verifying, sealing and storing: at most one per CPU in the pool at once,
+ * node/common/pool.h), for `status`. Borrowed; lives as long as @d.
+ */
+struct node_pool_lane;
+const struct node_pool_lane *node_dissem_sealed_lane(const struct node_dissem *d);
+
 /* node_dissem_idle() - no admission/commit job is running or pending. */
 bool node_dissem_idle(const struct node_dissem *d);
 

@@ -408,13 +408,15 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		ov->n_abandoned--;
 	if (ov->stopping)
 		goto out;
-	if (r->abandoned) {
-		kick(ov); /* its place in libuv's pool is free: the queue may move */
+	/*
+	 * Given up, or its member left the roster meanwhile: the answer is dropped, but its place
+	 * among the resolutions in flight is free, so the queue moves at once.
+	 */
+	idx = !r->abandoned && ov->roster ? proto_roster_find_member(ov->roster, r->id) : -1;
+	if (idx < 0) {
+		kick(ov);
 		goto out;
 	}
-	idx = ov->roster ? proto_roster_find_member(ov->roster, r->id) : -1;
-	if (idx < 0)
-		goto out; /* left the roster meanwhile */
 	ov->members[idx].resolving = false;
 	/*
 	 * Successive attempts take successive results (a name may resolve to ::1 first while

@@ -7,7 +7,9 @@
  * OPRF_EVAL to t share holders among the links that announced a share (OPRF_HOLDER), each
  * with a distinct index; when t answers are in, a pool job verifies every DLEQ proof,
  * combines, seals (ring signature over the roster) and stores the submissions, and the loop
- * sends them to every link and answers the client. A holder whose proof fails is logged
+ * sends them to every link and answers the client. Both jobs of every request go through
+ * one lane of the thread pool (node/common/pool.h), at most one per CPU at once: requests
+ * are otherwise bounded only by [api] max_connections. A holder whose proof fails is logged
  * with its index, never asked again while its link lasts, and replaced by another holder;
  * a holder that refuses for quota is replaced too, and when no holder is left the request
  * fails with the quota each one reported.
@@ -33,6 +35,7 @@
 #include <string.h>
 
 #include "node/common/log.h"
+#include "node/common/pool.h"
 #include "node/common/snap.h"
 #include "node/common/workq.h"
 #include "node/overlay/dissem_int.h"
@@ -99,7 +102,7 @@ struct ask {
 	uint32_t bad[PROTO_OPRF_STEWARDS_MAX]; /* slots whose proof failed */
 	size_t n_bad;
 	int err;
-	uv_work_t w;
+	struct node_pool_work work; /* in the ask lane: blinding, then finishing */
 };
 
 struct eval_job {
@@ -146,6 +149,7 @@ struct node_sealed {
 	uint64_t quota_left[PROTO_OPRF_STEWARDS_MAX + 1];
 	bool quota_known[PROTO_OPRF_STEWARDS_MAX + 1];
 	struct ask *asks;
+	struct node_pool_lane lane; /* the asks' pool jobs: at most one per CPU at once */
 	uint64_t next_id;
 	struct eval_job **evq; /* waiting share-holder jobs */
 	size_t n_evq, cap_evq;
@@ -216,6 +220,7 @@ int node_sealed_new(struct node_dissem *d)
 		return -ENOMEM;
 	d->sealed->d = d;
 	d->sealed->next_id = 1;
+	node_pool_lane_init(&d->sealed->lane, d->loop, node_pool_cpus());
 	return 0;
 }
 
@@ -1521,17 +1526,23 @@ static void finish_done(uv_work_t *w, int status)
 	ask_free(a);
 }
 
+/*
+ * A job of @a in the ask lane. It counts as running from now (job_begin()), waiting in the
+ * lane included: the OPRF keys do not change under it (rekey_apply()) and the driver's stop
+ * waits for it; asks that wait are in ASK_BLINDING or ASK_FINISHING, which nothing but their
+ * own after-work callback touches.
+ */
+static void ask_submit(struct ask *a, uv_work_cb work, uv_after_work_cb done)
+{
+	job_begin(a->sd);
+	a->work.w.data = a;
+	node_pool_submit(&a->sd->lane, &a->work, work, done);
+}
+
 static void ask_finish(struct ask *a)
 {
-	struct node_sealed *sd = a->sd;
-
 	a->state = ASK_FINISHING;
-	a->w.data = a;
-	job_begin(sd);
-	if (node_workq_queue(sd->d->loop, &a->w, finish_work, finish_done)) {
-		job_end(sd);
-		ask_fail(a, -ENOMEM, "cannot queue the sealing job");
-	}
+	ask_submit(a, finish_work, finish_done);
 }
 
 int node_dissem_seal(struct node_dissem *d, struct node_request *req, node_dissem_seal_cb cb,
@@ -1574,15 +1585,7 @@ int node_dissem_seal(struct node_dissem *d, struct node_request *req, node_disse
 	}
 	a->next = sd->asks;
 	sd->asks = a;
-	a->w.data = a;
-	job_begin(sd);
-	if (node_workq_queue(d->loop, &a->w, blind_work, blind_done)) {
-		job_end(sd);
-		sd->asks = a->next;
-		a->req = NULL;
-		ask_free(a);
-		return -ENOMEM;
-	}
+	ask_submit(a, blind_work, blind_done);
 	return 0;
 refuse:
 	cb(arg, node_req_error_response(req->id, &e));
@@ -1785,6 +1788,11 @@ void node_sealed_periodic(struct node_dissem *d, uint64_t now)
 		sd->next_expire = now + EXPIRE_EVERY_MS;
 		kick_open(sd, true);
 	}
+}
+
+const struct node_pool_lane *node_dissem_sealed_lane(const struct node_dissem *d)
+{
+	return &d->sealed->lane;
 }
 
 json_t *node_dissem_sealed_json(struct node_dissem *d)

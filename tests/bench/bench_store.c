@@ -18,10 +18,11 @@
  *      lookups of (3) run in rounds beside as many raw one-shot mdb_gets on that raw tree.
  * The reports of steps 1-3 are built directly as decoded views with 240 bytes standing for
  * the signed encoding: signing is not what is measured.
- * Usage: bench_store [N_REPORTS] [DIR] [ingest|lookups]
+ * Usage: bench_store [N_REPORTS] [DIR] [ingest|lookups|sums [CREATED_STEP_MS]]
  * ("ingest": only steps 1 and 5, the two rates bench_join.py compares a join with;
  * "lookups": only step 3, on the store and raw tree an earlier run with the same N left in
- * DIR, so lookups can be measured again, e.g. before and after a change, without the ingest).
+ * DIR, so lookups can be measured again, e.g. before and after a change, without the ingest;
+ * "sums": only sums_step(), the upgrade of a schema-2 store at open).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -143,6 +144,8 @@ struct batch {
 	struct store_item items[BATCH];
 };
 
+static uint64_t created_step = 1; /* ms between two reports' created times */
+
 /* Report @i: a distinct domain, GREEN, attributed to one of 64 members. */
 static void build(struct batch *b, size_t first, size_t n, uint8_t (*ids)[32])
 {
@@ -155,7 +158,7 @@ static void build(struct batch *b, size_t first, size_t n, uint8_t (*ids)[32])
 		r->kind = PROTO_KIND_INDICATOR;
 		r->tlp = PROTO_TLP_GREEN;
 		r->confidence = (uint8_t)(i % 101);
-		r->created_ms = 1700000000000ull + i;
+		r->created_ms = 1700000000000ull + i * created_step;
 		r->ind_type = PROTO_IND_DOMAIN;
 		r->ind_value.len = (size_t)snprintf(b->values[j], sizeof(b->values[j]),
 						    "h%08zu.bench.example", i);
@@ -636,12 +639,87 @@ static void lookups_one_shot(struct store *s, uint8_t (*ids)[32], size_t n, cons
 	}
 }
 
+static void count_progress(void *arg, const char *step, uint64_t done, uint64_t total)
+{
+	(void)step;
+	(void)done;
+	(void)total;
+	++*(uint64_t *)arg;
+}
+
+/*
+ * "sums": what store_open() spends upgrading a store written by schema 2 (building the
+ * recon_sums tree of schema 3 from recon in one transaction, before the daemon's READY=1,
+ * which systemd's start timeout bounds). @n reports created @created_step ms apart (default
+ * 31,536: 1 M reports over a year, each in a finest bucket of its own, the most sum entries a
+ * report can cost) in DIR/sums; then three rounds of: set back to schema 2, an upgrading
+ * open, a plain open of the same store (the rest of every open, chiefly the id map).
+ */
+static void sums_step(const char *base, size_t n, struct batch *b, uint8_t (*ids)[32])
+{
+	const uint8_t v2[4] = {0, 0, 0, 2};
+	struct store_config sc = {0};
+	struct store_debug_tree tr;
+	struct store *s;
+	char path[512];
+	uint64_t calls = 0;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/sums", base);
+	sc.dir = path;
+	sc.map_size_initial = (size_t)256 << 20;
+	if ((rc = store_open(&s, &sc)) != 0)
+		die("store_open", rc);
+	for (size_t i = 0; i < n; i += BATCH) {
+		size_t k = n - i < BATCH ? n - i : BATCH;
+
+		build(b, i, k, ids);
+		if ((rc = store_ingest(s, b->items, k, b->r[k - 1].created_ms)) != 0)
+			die("store_ingest", rc);
+	}
+	store_close(s);
+	printf("sums:     %zu GREEN reports created %llu ms apart (%.1f days), in %s\n", n,
+	       (unsigned long long)created_step, (double)n * (double)created_step / 86400000.0,
+	       path);
+	sc.progress = count_progress;
+	sc.progress_arg = &calls;
+	for (int round = 0; round < 3; round++) {
+		struct cost up = {0}, plain = {0}, a;
+
+		if ((rc = store_open(&s, &sc)) != 0 ||
+		    (rc = store_debug_put(s, "meta", "schema", 6, v2, 4)) != 0)
+			die("store back to schema 2", rc);
+		store_close(s);
+		calls = 0;
+		a = cost_now();
+		if ((rc = store_open(&s, &sc)) != 0)
+			die("store_open (upgrade)", rc);
+		cost_add(&up, a);
+		if ((rc = store_debug_tree(s, "recon_sums", &tr)) != 0)
+			die("store_debug_tree", rc);
+		store_close(s);
+		a = cost_now();
+		if ((rc = store_open(&s, &sc)) != 0)
+			die("store_open (plain)", rc);
+		cost_add(&plain, a);
+		store_close(s);
+		printf("sums:     upgrading open %.3f s (CPU %.3f s), plain open %.3f s (CPU %.3f s): "
+		       "the sums %.2f s per million reports (CPU %.2f s); %llu sum entries, %llu "
+		       "progress calls\n",
+		       up.wall, up.cpu, plain.wall, plain.cpu,
+		       (up.wall - plain.wall) * 1e6 / (double)n,
+		       (up.cpu - plain.cpu) * 1e6 / (double)n, (unsigned long long)tr.entries,
+		       (unsigned long long)calls);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
 	const char *base = argc > 2 ? argv[2] : NULL;
 	bool ingest_only = argc > 3 && strcmp(argv[3], "ingest") == 0;
 	bool lookups_only = argc > 3 && strcmp(argv[3], "lookups") == 0;
+	bool sums_only = argc > 3 && strcmp(argv[3], "sums") == 0;
 	char tmpl[] = "/var/tmp/bench_store-XXXXXX", path[512], cmd[600];
 	struct store_config sc = {0};
 	struct store *s;
@@ -655,7 +733,7 @@ int main(int argc, char **argv)
 	uint64_t rng = 88172645463325252ull;
 	int rc;
 
-	if (!b || !ids || n < BATCH || (argc > 3 && !ingest_only && !lookups_only) ||
+	if (!b || !ids || n < BATCH || (argc > 3 && !ingest_only && !lookups_only && !sums_only) ||
 	    (lookups_only && argc < 3))
 		return 1;
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -665,6 +743,11 @@ int main(int argc, char **argv)
 		base = mkdtemp(tmpl);
 		if (!base)
 			return 1;
+	}
+	if (sums_only) {
+		created_step = argc > 4 ? strtoull(argv[4], NULL, 10) : 31536;
+		sums_step(base, n, b, ids);
+		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/state", base);
 	sc.dir = path;

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 """The sd_notify protocol against a real NOTIFY_SOCKET listener: READY=1 only once the API
 answers, STATUS= updates, WATCHDOG=1 at half of WATCHDOG_USEC, RELOADING=1/READY=1 around
-SIGHUP, STOPPING=1 at SIGTERM; also with an abstract-namespace socket."""
+SIGHUP, STOPPING=1 at SIGTERM; also with an abstract-namespace socket; and a store written by
+an older release (schema 2) upgraded at start with EXTEND_TIMEOUT_USEC= before READY=1."""
 
 import os
 import signal
@@ -11,6 +12,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daemonlib as dl  # noqa: E402
+import lmdb  # noqa: E402
 
 COMMUNITY = dl.Community()
 
@@ -95,5 +97,59 @@ def test_notify_abstract_socket():
         node.cleanup()
 
 
+def store_schema(node, value=None):
+    """The main store's schema (meta "schema", u32 BE); first set to @value when given."""
+    env = lmdb.open(node.state, max_dbs=16, lock=True)
+    try:
+        meta = env.open_db(b"meta", create=False)
+        with env.begin(write=value is not None, db=meta) as txn:
+            if value is not None:
+                txn.put(b"schema", value.to_bytes(4, "big"))
+            return int.from_bytes(txn.get(b"schema"), "big")
+    finally:
+        env.close()
+
+
+def test_notify_store_upgrade():
+    """A schema-2 store gets its range sums built inside the start-up: the daemon asks the
+    service manager for more time (EXTEND_TIMEOUT_USEC) before READY=1 and logs it."""
+    node = dl.Node(COMMUNITY)
+    listener = dl.NotifyListener(node.root)
+    try:
+        with dl.Daemon(node).start() as d:
+            for i in range(5):
+                r = d.call({"op": "publish", "value": f"upgrade{i}.example", "tlp": "GREEN"})
+                assert r.get("ok"), r
+            assert d.stop() == 0
+        assert store_schema(node, 2) == 2
+        with dl.Daemon(node, env={"NOTIFY_SOCKET": listener.path}).start(wait=False) as d:
+            listener.wait_for("READY=1")
+            got = lines(listener.messages)
+            extend = [x for x in got if x.startswith("EXTEND_TIMEOUT_USEC=")]
+            assert extend and got.index(extend[0]) < got.index("READY=1"), got
+            assert int(extend[0].split("=")[1]) >= 10000000, extend
+            assert any(x.startswith("STATUS=upgrading the store") for x in got), got
+            assert "building the range sums of schema 3: 5 of 5 (100 %)" in d.log(), d.log()
+            assert ct_reports(d) == 5
+            assert d.stop() == 0
+        assert store_schema(node) == 3
+        # An open with nothing to upgrade asks for no more time.
+        listener.messages.clear()
+        with dl.Daemon(node, env={"NOTIFY_SOCKET": listener.path}).start(wait=False) as d:
+            listener.wait_for("READY=1")
+            got = lines(listener.messages)
+            assert not [x for x in got if x.startswith("EXTEND_TIMEOUT_USEC=")], got
+            assert d.stop() == 0
+    finally:
+        listener.close()
+        node.cleanup()
+
+
+def ct_reports(d):
+    r = d.call({"op": "status"})
+    assert r.get("ok"), r
+    return r["store"]["reports"]
+
+
 if __name__ == "__main__":
-    dl.main([test_notify_sequence, test_notify_abstract_socket])
+    dl.main([test_notify_sequence, test_notify_abstract_socket, test_notify_store_upgrade])

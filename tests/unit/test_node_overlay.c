@@ -102,8 +102,8 @@ static int teardown(void **state)
 /*
  * Name resolution under test: this getaddrinfo() takes the place of libc's for libuv (the
  * executable's definition comes first). "badN.test" fails after 20 ms, "slowN.test" blocks
- * until the test releases it; other names go to the system's resolver. It counts the calls
- * in flight, the most at once, and the names in call order.
+ * until the test releases it (all of them, or that one name); other names go to the system's
+ * resolver. It counts the calls in flight, the most at once, and the names in call order.
  */
 #define FAKE_NAMES 64
 static pthread_mutex_t fake_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -111,6 +111,7 @@ static pthread_cond_t fake_cv = PTHREAD_COND_INITIALIZER;
 static int fake_in_flight, fake_peak, fake_calls;
 static bool fake_released;
 static char fake_names[FAKE_NAMES][32];
+static char fake_let_go[32]; /* a slow name released alone */
 
 int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 		struct addrinfo **res)
@@ -130,7 +131,7 @@ int getaddrinfo(const char *node, const char *service, const struct addrinfo *hi
 	if (++fake_in_flight > fake_peak)
 		fake_peak = fake_in_flight;
 	if (slow) {
-		while (!fake_released)
+		while (!fake_released && strcmp(node, fake_let_go))
 			pthread_cond_wait(&fake_cv, &fake_mu);
 	} else {
 		pthread_mutex_unlock(&fake_mu);
@@ -148,6 +149,16 @@ static void fake_reset(void)
 	pthread_mutex_lock(&fake_mu);
 	fake_in_flight = fake_peak = fake_calls = 0;
 	fake_released = false;
+	fake_let_go[0] = 0;
+	pthread_mutex_unlock(&fake_mu);
+}
+
+/* Answer the slow name @name (and any later call for it) now. */
+static void fake_release_name(const char *name)
+{
+	pthread_mutex_lock(&fake_mu);
+	snprintf(fake_let_go, sizeof(fake_let_go), "%s", name);
+	pthread_cond_broadcast(&fake_cv);
 	pthread_mutex_unlock(&fake_mu);
 }
 
@@ -1469,6 +1480,57 @@ static void test_resolve_slow(void **state)
 		proto_keys_wipe(&keys[i]);
 }
 
+/*
+ * A resolution that answers after its member left the roster frees its place at once: the
+ * member queued behind it is resolved then, not when the others in flight answer or at
+ * resolve_timeout_ms (here 10 minutes, so only the answer can move the queue).
+ */
+static void test_resolve_left_roster(void **state)
+{
+	struct tnode a = {0};
+	struct proto_keys keys[4];
+	struct proto_roster *r, *r2, *r3;
+
+	_Static_assert(NODE_OVERLAY_RESOLVES_MAX == 3, "r3 below names the slow members");
+
+	fake_reset();
+	tnode_keys(&a, 1);
+	a.lim = fast_limits();
+	a.lim.degree = 8;
+	a.lim.resolve_timeout_ms = 600000;
+	a.lim.backoff_min_ms = a.lim.backoff_max_ms = 600000;
+	tnode_start(&a, false);
+	/* The slow members hold every place, then one more member queues behind them. */
+	r = named_roster(&a, keys, NODE_OVERLAY_RESOLVES_MAX, 0, 1);
+	assert_int_equal(node_overlay_set_roster(a.ov, r), 0);
+	WAIT_FOR(fake_read(&fake_in_flight) == NODE_OVERLAY_RESOLVES_MAX, 20000);
+	r2 = named_roster(&a, keys, NODE_OVERLAY_RESOLVES_MAX, 1, 2);
+	assert_int_equal(node_overlay_set_roster(a.ov, r2), 0);
+	WAIT_FOR(stats(&a).resolve_waiting == 1, 20000);
+	/* The member of slow0.test leaves; the others stay. */
+	r3 = make_roster((struct rmember[]){{&a.keys, 0, NULL},
+					    {&keys[1], 0, "slow1.test:7400"},
+					    {&keys[2], 0, "slow2.test:7400"},
+					    {&keys[3], 0, "bad0.test:7400"}},
+			 4, 3);
+	assert_int_equal(node_overlay_set_roster(a.ov, r3), 0);
+	WAIT_FOR(stats(&a).epoch == 3, 20000);
+	assert_int_equal(stats(&a).resolve_waiting, 1);
+	assert_int_equal(fake_tried("bad", 1, FAKE_NAMES), 0);
+	/* Its answer comes: the queued member is resolved at once. */
+	fake_release_name("slow0.test");
+	WAIT_FOR(fake_tried("bad", 1, FAKE_NAMES) == 1, 20000);
+	assert_int_equal(stats(&a).resolves_given_up, 0);
+	assert_true(fake_read(&fake_peak) <= NODE_OVERLAY_RESOLVES_MAX);
+	fake_release();
+	tnode_stop(&a);
+	proto_roster_free(r);
+	proto_roster_free(r2);
+	proto_roster_free(r3);
+	for (int i = 0; i < 4; i++)
+		proto_keys_wipe(&keys[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1492,6 +1554,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_while_dialling, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resolve_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resolve_slow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resolve_left_roster, setup, teardown),
 	};
 
 	/* Room in libuv's pool for more resolutions than the overlay's cap (node_pool_init()). */

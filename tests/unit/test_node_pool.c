@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * node/daemon/pool.h lanes: at most the cap of a lane's jobs run in the pool at once, the
+ * node/common/pool.h lanes: at most the cap of a lane's jobs run in the pool at once, the
  * rest start in submission order, every done callback runs once, and the counters status
  * shows (peak, jobs, queued, waiting) say so. The jobs block until the test lets them go, so
  * the bound is checked while the lane is full, whatever the machine's load.
@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "node/daemon/pool.h"
+#include "node/common/pool.h"
 
 #define JOBS 12
 #define CAP 3

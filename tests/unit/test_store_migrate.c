@@ -11,7 +11,9 @@
  *     plain reopen: the same result, whatever the moment (rounds that hit the middle are
  *     counted and must be the majority);
  *   - a migrated store opens again without migrating, and takes new reports;
- *   - a schema-2 store (no recon_sums: a stale entry planted) gets its sums rebuilt.
+ *   - a schema-2 store (no recon_sums: a stale entry planted) gets its sums rebuilt;
+ *   - both steps report their progress (store_config.progress) up to all of their items,
+ *     and an open with nothing to rewrite reports none.
  * The data is part of the repository: when it is missing the test fails.
  */
 #include <errno.h>
@@ -136,10 +138,32 @@ static char *fresh_copy(char **root)
 	return state;
 }
 
-/* The store in @state holds exactly the old release's data, in the current layout. */
-static void check_migrated(const char *state)
+/* What store_config.progress reported during opens. */
+struct progress {
+	int calls[2];		    /* [0] moving reports to schema 2, [1] building the sums */
+	uint64_t done[2], total[2]; /* the last call's, per step */
+	bool wrong;		    /* done went back, or past total */
+};
+
+static void on_progress(void *arg, const char *step, uint64_t done, uint64_t total)
 {
-	struct store_config cfg = {.dir = state};
+	struct progress *p = arg;
+	int i = strstr(step, "schema 2") ? 0 : 1;
+
+	p->wrong |= done < p->done[i] || done > total;
+	p->calls[i]++;
+	p->done[i] = done;
+	p->total[i] = total;
+}
+
+/*
+ * The store in @state holds exactly the old release's data, in the current layout (after
+ * the first open, which records its progress in @p unless NULL).
+ */
+static void check_migrated(const char *state, struct progress *p)
+{
+	struct store_config cfg = {
+		.dir = state, .progress = p ? on_progress : NULL, .progress_arg = p};
 	struct store *s;
 	struct store_stat st;
 	struct proto_report r;
@@ -174,14 +198,20 @@ static void check_migrated(const char *state)
 static void test_migrate_v1(void **state)
 {
 	char *root, *dir = fresh_copy(&root);
-	struct store_config cfg = {.dir = dir};
+	struct progress p = {0}, again = {0};
+	struct store_config cfg = {.dir = dir, .progress = on_progress, .progress_arg = &again};
 	struct store *s;
 	struct store_stat st;
 
 	(void)state;
-	check_migrated(dir);
+	check_migrated(dir, &p);
+	assert_false(p.wrong);
+	assert_true(p.calls[0] >= 1 && p.calls[1] >= 1);
+	assert_true(p.done[0] == g.want.reports && p.total[0] == g.want.reports);
+	assert_true(p.done[1] > 0 && p.done[1] == p.total[1]); /* the CLEAR/GREEN ones */
 	/* Reopening does not migrate again, and the store takes new reports. */
 	assert_int_equal(store_open(&s, &cfg), 0);
+	assert_true(again.calls[0] == 0 && again.calls[1] == 0);
 	{
 		struct proto_report r;
 		struct store_item it;
@@ -225,10 +255,11 @@ static void test_migrate_v2_sums(void **state)
 	uint8_t fp0[32], fp[32], stale[40];
 	uint64_t n0, n;
 	struct store *s;
+	struct progress p = {0};
 	char why[160];
 
 	(void)state;
-	check_migrated(dir);
+	check_migrated(dir, NULL);
 	assert_int_equal(store_open(&s, &cfg), 0);
 	assert_int_equal(store_recon_fingerprint(s, NULL, NULL, NULL, fp0, &n0), 0);
 	assert_true(n0 > 0);
@@ -237,7 +268,10 @@ static void test_migrate_v2_sums(void **state)
 	assert_int_equal(store_debug_put(s, "recon_sums", stale_key, 9, stale, 40), 0);
 	assert_int_equal(store_verify(s, why, sizeof(why)), STORE_E_CORRUPT);
 	store_close(s);
-	check_migrated(dir); /* schema 3 again, store_verify() finds the sums right */
+	check_migrated(dir, &p); /* schema 3 again, store_verify() finds the sums right */
+	assert_false(p.wrong);
+	assert_true(p.calls[0] == 0 && p.calls[1] >= 1);
+	assert_true(p.done[1] == n0 && p.total[1] == n0);
 	assert_int_equal(store_open(&s, &cfg), 0);
 	assert_int_equal(store_recon_fingerprint(s, NULL, NULL, NULL, fp, &n), 0);
 	assert_true(n == n0);
@@ -291,7 +325,7 @@ static void test_kill_during_migration(void **state)
 		t = now_ms() - t0;
 		full = i == 0 || t < full ? t : full;
 		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-		check_migrated(dir);
+		check_migrated(dir, NULL);
 		tu_rmtree(root);
 		free(dir);
 		free(root);
@@ -305,7 +339,7 @@ static void test_kill_during_migration(void **state)
 		kill(pid, SIGKILL);
 		assert_int_equal(waitpid(pid, &st, 0), pid);
 		mid += WIFSIGNALED(st);
-		check_migrated(dir);
+		check_migrated(dir, NULL);
 		tu_rmtree(root);
 		free(dir);
 		free(root);

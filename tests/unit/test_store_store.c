@@ -1395,6 +1395,31 @@ static void test_map_reserved_within_rlimit_as(void **state)
 	free(xdir);
 }
 
+/*
+ * Map sizes are computed in 64 bits and capped at what a size_t holds: with a 32-bit size_t
+ * the defaults (8 GiB, 64 GiB, the export's 16 GiB) and a map_size_mb of 4096 or more
+ * wrapped to 0 (LMDB's 1 MiB map, and a cap of 0). Called here with a 32-bit limit.
+ */
+static void test_map_bytes(void **state)
+{
+	const uint64_t u32 = UINT32_MAX, top = UINT32_MAX - 4095; /* 4 GiB - 4 KiB */
+
+	(void)state;
+	assert_true(store_map_bytes(UINT64_C(8) << 30, u32) == top);
+	assert_true(store_map_bytes(UINT64_C(64) << 30, u32) == top);
+	assert_true(store_map_bytes(UINT64_C(16777216) << 20, u32) == top); /* map_max_mb's max */
+	assert_true(store_map_bytes(UINT64_C(4096) << 20, u32) == top);	    /* exactly 4 GiB */
+	assert_true(store_map_bytes(UINT64_C(4095) << 20, u32) == UINT64_C(4095) << 20);
+	assert_true(store_map_bytes(top, u32) == top);
+	assert_true(store_map_bytes(top - 1, u32) == top);
+	assert_true(store_map_bytes(1, u32) == 4096);
+	assert_true(store_map_bytes(4097, u32) == 8192);
+	/* 64-bit: whole pages, no wrap at the top either. */
+	assert_true(store_map_bytes(UINT64_C(8) << 30, UINT64_MAX) == UINT64_C(8) << 30);
+	assert_true(store_map_bytes(UINT64_MAX, UINT64_MAX) == UINT64_MAX - 4095);
+	assert_true(store_map_bytes(UINT64_MAX - 5000, UINT64_MAX) == UINT64_MAX - 4095);
+}
+
 /* An initial map over the cap is lowered to it: the cap is what the operator allows. */
 static void test_map_initial_capped(void **state)
 {
@@ -1646,6 +1671,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_map_reserved_at_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_initial_capped, setup_capped, teardown),
 		cmocka_unit_test(test_map_reserved_within_rlimit_as),
+		cmocka_unit_test(test_map_bytes),
 		cmocka_unit_test_setup_teardown(test_readers_full, setup_readers, teardown),
 		cmocka_unit_test_setup_teardown(test_read_pool, setup_readers, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_values_are_errors, setup, teardown),

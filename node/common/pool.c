@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "node/daemon/pool.h"
+#include "node/common/pool.h"
 
 #include <stdio.h>
 #include <stdlib.h>

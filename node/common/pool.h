@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * node/daemon/pool.h — the budget of the daemon's worker threads (node/common/workq.h;
+ * node/common/pool.h — the budget of the daemon's worker threads (node/common/workq.h;
  * libuv's pool, sized by the same call, keeps name resolution). Signing chunks, commits,
- * export syncs, admission jobs, API reads, large request parses and housekeeping all share
- * one FIFO pool; without a budget a burst of one kind (twenty signing chunks of a
+ * export syncs, admission jobs, API reads, large request parses, seal requests and
+ * housekeeping all share one FIFO pool (the daemon's rooms and the overlay's queue to it,
+ * hence node/common/); without a budget a burst of one kind (twenty signing chunks of a
  * 10,000-item publish, a flood of `query` requests) sits in front of a commit that a client is
  * waiting for. Each kind that can come in bursts goes through a node_pool_lane: at most @cap
  * of its jobs are in the pool at once, the rest wait in the lane's own FIFO on the loop
