@@ -187,6 +187,20 @@ static void compute_cp(const struct policy_skeleton *sk, UChar32 c, struct cp_in
 		ci->kind = K_IGNORE;
 		return;
 	}
+	/*
+	 * A letter that has a case pair is first asked as its capital, before case folding:
+	 * folding may turn it into another letter with another prototype (lunate sigma 'ϲ' folds
+	 * to 'σ', whose prototype is 'o', while it and its capital 'Ϲ' look like 'C').
+	 */
+	if (u_tolower(c) != c || u_toupper(c) != c) {
+		int n = skel_of(sk, u_isupper(c) ? c : u_toupper(c), ci->s, CP_SKEL_MAX);
+
+		if (n > 0 && all_ascii(ci->s, n)) {
+			ci->n = (uint8_t)n;
+			ci->kind = K_WORD;
+			return;
+		}
+	}
 	U16_APPEND(src, ns, 4, c, err);
 	na = err ? -1 : norm16(sk->nfkc_cf, src, ns, a, 64);
 	if (na < 0) {

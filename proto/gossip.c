@@ -51,7 +51,7 @@ struct ent {
 struct idmap {
 	uint8_t *slab;
 	size_t esz;
-	uint32_t cap, used, max; /* slab entries allocated, ever handed out, limit */
+	uint32_t used, max; /* slab entries ever handed out, limit (the slab's size) */
 	uint32_t free_head;
 	uint32_t oldest, newest;
 	uint32_t count;
@@ -195,6 +195,25 @@ static uint32_t id_hash(const uint8_t *key, const uint8_t id[32])
 	return h;
 }
 
+/*
+ * A map is sized for its limit when made: the slab for max entries, the slot table for max
+ * ids at most half full. It never grows. A node's maps fill in its first bursts, on the loop
+ * thread; growing them there copied megabytes into fresh pages at each doubling and moved
+ * the process's break or remapped (brk/mmap/mremap take the process's mmap_lock as a
+ * writer, and a worker's mprotect or mmap holding it kept the loop asleep for tens of ms:
+ * docs/PERFORMANCE.md, "Event-loop lag during a burst"). The allocations are address space
+ * until used: slab entries are handed out in order, so resident memory follows use, and the
+ * slot table is zeroed memory, touched where ids land.
+ */
+static uint32_t map_mask_for(uint32_t max)
+{
+	uint64_t n = 64;
+
+	while (n < 2 * (uint64_t)max)
+		n *= 2;
+	return (uint32_t)(n - 1);
+}
+
 static int map_init(struct idmap *m, size_t esz, uint32_t max, const uint8_t *key)
 {
 	memset(m, 0, sizeof(*m));
@@ -202,9 +221,10 @@ static int map_init(struct idmap *m, size_t esz, uint32_t max, const uint8_t *ke
 	m->max = max;
 	m->key = key;
 	m->free_head = m->oldest = m->newest = NIL;
-	m->mask = 63;
-	m->slots = calloc(m->mask + 1, sizeof(*m->slots));
-	return m->slots ? 0 : -ENOMEM;
+	m->mask = map_mask_for(max);
+	m->slots = calloc((size_t)m->mask + 1, sizeof(*m->slots));
+	m->slab = malloc((size_t)max * esz);
+	return m->slots && m->slab ? 0 : -ENOMEM;
 }
 
 static void map_deinit(struct idmap *m)
@@ -235,20 +255,6 @@ static void slot_put(uint32_t *slots, uint32_t mask, uint32_t h, uint32_t i)
 	while (slots[p])
 		p = (p + 1) & mask;
 	slots[p] = i + 1;
-}
-
-static int map_rehash(struct idmap *m, uint32_t mask)
-{
-	uint32_t *slots = calloc((size_t)mask + 1, sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
-	for (uint32_t i = m->oldest; i != NIL; i = E(m, i)->next)
-		slot_put(slots, mask, E(m, i)->h, i);
-	free(m->slots);
-	m->slots = slots;
-	m->mask = mask;
-	return 0;
 }
 
 static void map_remove(struct idmap *m, uint32_t i)
@@ -287,7 +293,7 @@ static void map_remove(struct idmap *m, uint32_t i)
 
 /*
  * A new zeroed entry for @id (not present), newest in age order. When the map is full the
- * oldest entry is removed first and *@evicted set. Returns the entry or NULL (-ENOMEM).
+ * oldest entry is removed first and *@evicted set. Cannot fail: the map is sized for max.
  */
 static void *map_insert(struct idmap *m, const uint8_t id[32], bool *evicted)
 {
@@ -299,24 +305,10 @@ static void *map_insert(struct idmap *m, const uint8_t id[32], bool *evicted)
 		map_remove(m, m->oldest);
 		*evicted = true;
 	}
-	if ((size_t)(m->count + 1) * 2 > (size_t)m->mask + 1 && map_rehash(m, m->mask * 2 + 1) < 0)
-		return NULL;
 	if (m->free_head != NIL) {
 		i = m->free_head;
 		m->free_head = E(m, i)->next;
 	} else {
-		if (m->used == m->cap) {
-			uint32_t cap = m->cap ? m->cap * 2 : 64;
-			uint8_t *slab;
-
-			if (cap > m->max)
-				cap = m->max;
-			slab = realloc(m->slab, (size_t)cap * m->esz);
-			if (!slab)
-				return NULL;
-			m->slab = slab;
-			m->cap = cap;
-		}
 		i = m->used++;
 	}
 	e = E(m, i);
@@ -614,7 +606,8 @@ struct proto_gossip *proto_gossip_new(const struct proto_gossip_config *cfg)
 	if (!c.formation_ms)
 		c.formation_ms = 1000;
 	if (c.max_links > PROTO_GOSSIP_LINKS_MAX || c.ihave_batch > PROTO_LINK_IDS_MAX ||
-	    c.seen_max < 16 || c.missing_max < 16 || c.announcers_max > PROTO_GOSSIP_ANNOUNCERS_MAX)
+	    c.seen_max < 16 || c.missing_max < 16 || c.seen_max > PROTO_GOSSIP_MAP_MAX ||
+	    c.missing_max > PROTO_GOSSIP_MAP_MAX || c.announcers_max > PROTO_GOSSIP_ANNOUNCERS_MAX)
 		return NULL;
 	g = calloc(1, sizeof(*g));
 	if (!g)
@@ -754,8 +747,6 @@ static struct seen_ent *seen_add(struct proto_gossip *g, const uint8_t id[32], u
 
 	expire_seen(g, now);
 	s = map_insert(&g->seen, id, &evicted);
-	if (!s)
-		return NULL;
 	if (evicted)
 		g->st.seen_evicted++;
 	s->t = now;
@@ -905,8 +896,7 @@ int proto_gossip_publish(struct proto_gossip *g, const uint8_t id[32], uint64_t 
 
 	if (map_get(&g->seen, id))
 		return PROTO_E_GOSSIP_KNOWN;
-	if (!(s = seen_add(g, id, NO_LINK, now_ms)))
-		return -ENOMEM;
+	s = seen_add(g, id, NO_LINK, now_ms);
 	s->state = S_FORWARDED;
 	g->st.published++;
 	form_candidate(g, id, created_ms, now_ms);
@@ -955,8 +945,7 @@ int proto_gossip_on_push(struct proto_gossip *g, uint32_t link, const uint8_t id
 	l = &g->links[link];
 	s = map_get(&g->seen, id);
 	if (!s) {
-		if (!(s = seen_add(g, id, link, now_ms)))
-			return -ENOMEM;
+		s = seen_add(g, id, link, now_ms);
 		s->state = S_PENDING;
 		s->from = (uint16_t)link;
 		s->lazy_first = l->state == PROTO_GOSSIP_LINK_LAZY;
@@ -1089,8 +1078,7 @@ int proto_gossip_on_ihave(struct proto_gossip *g, uint32_t link, const uint8_t (
 		}
 		m = map_get(&g->miss, ids[i]);
 		if (!m) {
-			if (!(m = map_insert(&g->miss, ids[i], &evicted)))
-				return -ENOMEM;
+			m = map_insert(&g->miss, ids[i], &evicted);
 			if (evicted)
 				g->st.missing_evicted++;
 			/* Jitter spreads the GRAFTs of nodes cut off together: the first one

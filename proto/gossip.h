@@ -101,7 +101,10 @@
  * Memory is bounded by the config: seen_max ids remembered (oldest evicted first, and
  * each for at most seen_ttl_ms), missing_max awaited ids (oldest evicted), announcers_max
  * announcers per awaited id, and the action queue, which holds only the actions of the
- * calls since the last drain (at most one action per link and report id per call).
+ * calls since the last drain (at most one action per link and report id per call). The two
+ * id maps are allocated for seen_max and missing_max entries when the engine is made and
+ * never grow (about 100 bytes per entry plus 4-8 bytes of slots; address space until entries
+ * are used, in order), so a busy engine allocates nothing large after start.
  *
  * Timers: proto_gossip_next_deadline() says when proto_gossip_tick() next has work (IHAVE
  * batches to flush, GRAFT timers, held reports, the end of formation); calling tick earlier
@@ -122,6 +125,7 @@
 
 #define PROTO_GOSSIP_LINKS_MAX 4096
 #define PROTO_GOSSIP_ANNOUNCERS_MAX 16
+#define PROTO_GOSSIP_MAP_MAX (1u << 24) /* largest seen_max and missing_max */
 
 /* proto_gossip_on_push() results. */
 #define PROTO_GOSSIP_NEW 1

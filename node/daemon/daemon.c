@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "node/common/heap.h"
 #include "node/common/keyfile.h"
 #include "node/common/log.h"
 #include "node/common/prio.h"
@@ -1419,6 +1420,11 @@ int node_daemon_run(const char *config_path)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	err = node_heap_tune(); /* before any thread exists (node/common/heap.h) */
+	if (err < 0)
+		log_debug("malloc settings left as they are: %s", strerror(-err));
+	else if (err > 0)
+		log_info("malloc settings from GLIBC_TUNABLES");
 	threads = node_pool_init(); /* before anything is queued */
 	log_info("thread pool: %u threads", threads);
 	d->pool_threads = threads;

@@ -18,7 +18,6 @@
 #include "node/overlay/dissem_int.h"
 #include "policy/admit.h"
 #include "policy/rate.h"
-#include "proto/array.h"
 #include "proto/error.h"
 #include "proto/gossip.h"
 #include "proto/relay.h"
@@ -433,9 +432,7 @@ static int add_pending(struct node_dissem *d, struct dlink *dl, const uint8_t *b
 		d->c.inbound_dropped++;
 		return -ENOBUFS;
 	}
-	if (proto_array_grow((void **)&d->pend, &d->cap_pend, d->n_pend + 1, sizeof(*d->pend)))
-		return -ENOMEM;
-	it = &d->pend[d->n_pend];
+	it = &d->pend[d->n_pend]; /* allocated for NODE_DISSEM_PENDING_MAX (node_dissem_new) */
 	memset(it, 0, sizeof(*it));
 	it->bytes = malloc(len);
 	if (!it->bytes)

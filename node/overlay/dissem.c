@@ -724,7 +724,13 @@ struct node_dissem *node_dissem_new(uv_loop_t *loop, struct store *store, struct
 	d->stem = make_stem(cfg);
 	d->rate_signed = policy_rate_new(&cfg->member_rate);
 	d->rate_anon = policy_rate_new(&cfg->member_rate);
-	if (!d->g || !d->stem || !d->rate_signed || !d->rate_anon ||
+	/*
+	 * The admission queue at its bound, once: a burst would otherwise grow it on the loop
+	 * thread by doublings of megabytes (remaps under the process's mmap_lock; see
+	 * node/common/heap.h). Address space until used; it is used from its start.
+	 */
+	d->pend = malloc(NODE_DISSEM_PENDING_MAX * sizeof(*d->pend));
+	if (!d->g || !d->stem || !d->rate_signed || !d->rate_anon || !d->pend ||
 	    node_abuse_open(d, &cfg->abuse) || node_sealed_new(d)) {
 		node_sealed_free(d);
 		node_abuse_close(d);
@@ -732,6 +738,7 @@ struct node_dissem *node_dissem_new(uv_loop_t *loop, struct store *store, struct
 		proto_stem_free(d->stem);
 		policy_rate_free(d->rate_signed);
 		policy_rate_free(d->rate_anon);
+		free(d->pend);
 		free(d);
 		return NULL;
 	}

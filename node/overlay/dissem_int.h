@@ -226,8 +226,8 @@ struct node_dissem {
 	uint64_t next_periodic, next_recon;
 	uint64_t rnd;
 
-	struct inb *pend;
-	size_t n_pend, cap_pend;
+	struct inb *pend; /* NODE_DISSEM_PENDING_MAX entries, allocated at start */
+	size_t n_pend;
 	struct store_outbox_entry *puts;
 	size_t n_puts, cap_puts;
 	struct del *dels;

@@ -1071,12 +1071,56 @@ static void test_bounded_caches(void **state)
 			{.ihave_batch = PROTO_LINK_IDS_MAX + 1},
 			{.seen_max = 15},
 			{.missing_max = 3},
+			{.seen_max = PROTO_GOSSIP_MAP_MAX + 1},
+			{.missing_max = PROTO_GOSSIP_MAP_MAX + 1},
 			{.announcers_max = PROTO_GOSSIP_ANNOUNCERS_MAX + 1},
 		};
 
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 			assert_null(proto_gossip_new(&bad[i]));
 	}
+	proto_gossip_free(g);
+}
+
+/*
+ * Large maps (allocated for their limit at start, proto/gossip.c map_init): filled past the
+ * limit, every id kept is found and exactly the oldest are evicted; awaited ids likewise.
+ */
+static void test_bounded_caches_large(void **state)
+{
+	const unsigned seen_max = 40000, n_pub = 50000, miss_max = 6000, n_ihave = 8000;
+	struct proto_gossip_config cfg = {.seen_max = seen_max,
+					  .seen_ttl_ms = 100000000,
+					  .missing_max = miss_max,
+					  .graft_timeout_ms = 100000000};
+	struct proto_gossip *g = engine(&cfg, 1);
+	struct proto_gossip_stats st;
+	struct acts x;
+	uint8_t id[32];
+
+	(void)state;
+	for (unsigned k = 0; k < n_pub; k++) {
+		mkid(id, k);
+		id[2] = (uint8_t)(k >> 16);
+		assert_int_equal(proto_gossip_publish(g, id, 5, T0 + k / 1000), 0);
+		drain(g, &x);
+	}
+	proto_gossip_get_stats(g, &st);
+	assert_int_equal(st.seen_evicted, n_pub + 1 - seen_max); /* + the formation report */
+	for (unsigned k = 0; k < n_pub; k++) {
+		mkid(id, k);
+		id[2] = (uint8_t)(k >> 16);
+		assert_int_equal(proto_gossip_seen(g, id), k >= n_pub - seen_max);
+	}
+	for (unsigned k = 0; k < n_ihave; k++) {
+		mkid(id, k);
+		id[2] = 0x80;
+		assert_int_equal(proto_gossip_on_ihave(g, 0, (const uint8_t(*)[32])id, 1, T0 + 100),
+				 0);
+		drain(g, &x);
+	}
+	proto_gossip_get_stats(g, &st);
+	assert_int_equal(st.missing_evicted, n_ihave - miss_max);
 	proto_gossip_free(g);
 }
 
@@ -1262,6 +1306,7 @@ int main(void)
 		cmocka_unit_test(test_ihave_batches),
 		cmocka_unit_test(test_link_events),
 		cmocka_unit_test(test_bounded_caches),
+		cmocka_unit_test(test_bounded_caches_large),
 		cmocka_unit_test(test_tree_formation),
 	};
 
