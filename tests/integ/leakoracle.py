@@ -20,6 +20,8 @@ Raw key bytes are looked for byte for byte here.
   others(members, me)     -> patterns of every member but @me
   scan(outputs, pats)     -> ["label in where at offset: context", ...] (empty: no leak)
   outputs_naming(outputs, pats) -> the outputs in which something is found
+  literal(kind, *texts)   -> patterns for plain strings
+  assert_clean(outputs, pats)
 """
 
 import base64
@@ -78,12 +80,26 @@ def patterns(member, addresses=(), shared_hosts=()):
 
 
 def others(members, me, **kw):
-    """Patterns of every member of @members except index @me."""
+    """Patterns of every member of @members except index @me, less any string member @me
+    has too (a test bed's common domain names no one in particular)."""
+    own = {(k, t) for k, _, t in patterns(members[me], **kw)}
     out = []
     for j, m in enumerate(members):
         if j != me:
-            out += patterns(m, **kw)
+            out += [p for p in patterns(m, **kw) if (p[0], p[2]) not in own]
     return out
+
+
+def literal(kind, *texts):
+    """Patterns of @kind for strings that are not a daemonlib.Member's."""
+    return [(kind, t, t) for t in texts]
+
+
+def assert_clean(outputs, pats):
+    """No pattern of @pats in any of @outputs ({where: bytes or str})."""
+    leaks = scan({w: d.encode() if isinstance(d, str) else d for w, d in outputs.items()},
+                 pats)
+    assert not leaks, "the leak oracle found:\n" + "\n".join(leaks)
 
 
 def _decoded(data):

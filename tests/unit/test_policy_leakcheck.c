@@ -97,6 +97,9 @@ static void test_spellings_found(void **state)
 		"both CERT Alphas agree",
 		"\xd0\xa1\xd0\x95R\xd0\xa2 \xd0\x90l\xd1\x80h\xd0\xb0", /* Cyrillic lookalikes */
 		"C\xce\x95R\xce\xa4 \xce\x91lph\xce\xb1",		/* Greek lookalikes */
+		"\xcf\xb9"
+		"ERT Alpha, \xcf\xb2"
+		"ert alpha", /* lunate sigma (fixed in 4c6c616) */
 		"\xf0\x9d\x90\x82\xf0\x9d\x90\x84\xf0\x9d\x90\x91\xf0\x9d\x90\x93 Alpha", /* bold */
 		"\xef\xbc\xa3\xef\xbc\xa5\xef\xbc\xb2\xef\xbc\xb4 Alpha", /* full-width */
 		"CERT Al\xc2\xadpha",					  /* soft hyphen */
