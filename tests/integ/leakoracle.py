@@ -79,14 +79,17 @@ def patterns(member, addresses=(), shared_hosts=()):
     return out
 
 
-def others(members, me, **kw):
-    """Patterns of every member of @members except index @me, less any string member @me
-    has too (a test bed's common domain names no one in particular)."""
-    own = {(k, t) for k, _, t in patterns(members[me], **kw)}
+def others(members, me, addrs=None, shared_hosts=()):
+    """Patterns of every member of @members except index @me (@addrs: member name -> its
+    "host:port" addresses), less any string member @me has too (a test bed's common domain
+    names no one in particular)."""
+    def pats(m):
+        return patterns(m, (addrs or {}).get(m.name, []), shared_hosts)
+    own = {(k, t) for k, _, t in pats(members[me])}
     out = []
     for j, m in enumerate(members):
         if j != me:
-            out += [p for p in patterns(m, **kw) if (p[0], p[2]) not in own]
+            out += [p for p in pats(m) if (p[0], p[2]) not in own]
     return out
 
 

@@ -72,9 +72,8 @@ class Community5:
 def forbidden_for(c5, i):
     """The leak oracle's patterns for every member but @i (network addresses included; the
     host 127.0.0.1 alone is every node's, so only "127.0.0.1:port" names a member)."""
-    return [p for j, m in enumerate(c5.community.members) if j != i
-            for p in leakoracle.patterns(m, addresses=[f"127.0.0.1:{c5.ports[j]}"],
-                                         shared_hosts=("127.0.0.1",))]
+    addrs = {m.name: [f"127.0.0.1:{p}"] for m, p in zip(c5.community.members, c5.ports)}
+    return leakoracle.others(c5.community.members, i, addrs, ("127.0.0.1",))
 
 
 def mention_text(c5, i, others):

@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: MIT
 """chatham-taxii's responses through the leak oracle (issue 12).
 
-The leak corpus (tests/data/leak-corpus/) is published on a node of the corpus community as
-test_leak_corpus does (one GREEN report per line, allow_names), the node exports it, and
-chatham-taxii serves that export over HTTPS on 127.0.0.1 (an ephemeral port, a throw-away
-certificate). Every kind of request a SIEM makes is made: discovery, API root, collections,
+The corpus community (tests/data/leak-corpus/) runs two nodes linked by the overlay: member
+"CERT Alpha" publishes the leak corpus as test_leak_corpus does (one GREEN report per line,
+allow_names), member "Delta CSIRT" receives it, exports it, and chatham-taxii serves
+Delta's export over HTTPS on 127.0.0.1 (an ephemeral port, a throw-away certificate). Every kind of request a SIEM makes is made: discovery, API root, collections,
 each collection, every collection's objects page by page (with next, then with
 added_after), the manifest, every indicator's object and versions endpoints, match[id],
 match[type], match[version]=all; and every kind of error answer: 401 (no credentials, a
@@ -13,8 +13,9 @@ collection, object), 400 (malformed parameters), 405, 406.
 
 Every response's status, headers and raw body (and the body decoded from JSON, where it
 escapes characters) is read with the leak oracle (leakoracle.py: no member skeleton in the
-output skeleton): no member other than the node's own is named in any spelling (name,
-alias, domain, point-of-contact host, key in hex, base64 or raw bytes). The indicators
+output skeleton): no member other than the serving node's own is named in any spelling
+(name, alias, domain, point-of-contact host, network address, key in hex, base64 or raw
+bytes) — the reporter "CERT Alpha" included. The indicators
 served carry exactly the descriptions and labels of the node's jsonl export, so TAXII drops
 and redacts what the other outputs do; the test prints how many fields were redacted and
 how many dropped rather than redacted.
@@ -29,12 +30,26 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daemonlib as dl  # noqa: E402
 import leakoracle  # noqa: E402
+import overlaylib  # noqa: E402
 import test_leak_corpus as lc  # noqa: E402
 import test_leak_scan as ls  # noqa: E402
 from taxiilib import TaxiiServer  # noqa: E402
 
 ROOT = "/chatham/"
 ALL = "CLEAR GREEN AMBER AMBER+STRICT RED"
+OVERLAY = f"degree = 1\n{overlaylib.OVERLAY_FAST}"
+
+
+def listed(d):
+    """Every value in @d's feed (`list`, page by page)."""
+    values, since = set(), 0
+    while True:
+        r = d.call({"op": "list", "since": since, "limit": 1000})
+        assert r["ok"], r
+        values |= {doc["chatham"]["value"] for doc in r["items"]}
+        if not r["items"]:
+            return values
+        since = r["next"]
 
 
 def walk(client, path, query, key="objects"):
@@ -121,14 +136,24 @@ def test_leak_taxii():
     community, me = lc.corpus_community()
     members = community.members
     cases = lc.read_corpus(members)
-    node = dl.Node(community, member_index=me)
+    netkey = os.urandom(32)
+    ports = {0: overlaylib.free_port(), me: overlaylib.free_port()}
+    addrs = {members[i].name: [f"127.0.0.1:{p}"] for i, p in ports.items()}
+    nodes = [overlaylib.overlay_node(community, i, netkey, p, addrs, OVERLAY)
+             for i, p in ports.items()]
+    daemons = [dl.Daemon(n) for n in nodes]
+    node, d = nodes[1], daemons[1]   # Delta: receives, exports, serves
     tmp = tempfile.mkdtemp(prefix="chatham-leak-taxii-")
-    d = dl.Daemon(node)
     srv = None
     ok = False
     try:
-        d.start()
-        held = lc.publish_corpus(d, cases)
+        for x in daemons:
+            x.start()
+        overlaylib.wait_for(lambda: all(overlaylib.links_up(x) for x in daemons), timeout=60,
+                            what="the link")
+        held = lc.publish_corpus(daemons[0], cases)
+        overlaylib.wait_for(lambda: set(held) <= listed(d), timeout=120,
+                            what="the corpus at Delta")
         ls.wait_exports([d])
         srv = TaxiiServer(tmp, node.export, {"siem": ("RED", ALL), "partner": ("GREEN", ALL)})
         srv.start()
@@ -146,7 +171,8 @@ def test_leak_taxii():
         for i, (method, path, status, headers, body) in enumerate(record):
             outputs[f"response {i} ({method} {path} -> {status})"] = (
                 f"HTTP {status}\n{headers}\n".encode() + body)
-        leaks = leakoracle.scan(outputs, leakoracle.others(members, me))
+        leaks = leakoracle.scan(outputs, leakoracle.others(members, me, addrs,
+                                                           ("127.0.0.1",)))
         assert not leaks, "\n".join(leaks)
 
         # Not vacuous: every corpus indicator was served, redacted where it named a member,
@@ -169,17 +195,19 @@ def test_leak_taxii():
         print(f"leak corpus through chatham-taxii: {len(cases)} lines, {lc.counts_text(n)}; "
               f"{len(record)} responses scanned", flush=True)
         assert srv.alive()
-        assert d.stop() == 0
+        for x in daemons:
+            assert x.stop() == 0
         ok = True
     finally:
         if srv:
             srv.stop()
             if not ok:
                 print(f"--- taxii log:\n{open(srv.log_path).read()[-4000:]}---", flush=True)
-        d.kill()
-        if not ok:
-            print(f"--- log:\n{d.log()[-4000:]}---", flush=True)
-        node.cleanup()
+        for x, n in zip(daemons, nodes):
+            x.kill()
+            if not ok:
+                print(f"--- log of {n.root}:\n{x.log()[-4000:]}---", flush=True)
+            n.cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
