@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "node/cli/cli.h"
@@ -58,17 +57,6 @@ static const char community_usage[] =
 	"  -f, --force            replace existing files\n"
 	"  -j, --json             print the result as JSON\n"
 	"  -h, --help             this text\n";
-
-static int make_dir(const char *dir)
-{
-	struct stat st;
-
-	if (mkdir(dir, 0750) == 0)
-		return 0;
-	if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-		return 0;
-	return errno == EEXIST ? -ENOTDIR : -errno;
-}
 
 /*
  * Deal the OPRF key of sealed sightings (docs/SEALED.md §1): one share per steward, in the
@@ -232,7 +220,7 @@ static int community_init(int argc, char **argv)
 		return node_cli_errorf(cmd,
 				       "--name: %s (1-128 bytes of UTF-8, no control characters)",
 				       proto_error_str(r));
-	r = make_dir(dir);
+	r = node_cli_make_dir(dir);
 	if (r)
 		return node_cli_errorf(cmd, "cannot create %s: %s", dir, proto_error_str(r));
 	flags = force ? NODE_KEYFILE_OVERWRITE : 0;

@@ -159,17 +159,6 @@ static int visit(void *ctx, uint64_t seq, const uint8_t *doc, size_t len)
 	return 0;
 }
 
-static int make_dir(const char *dir)
-{
-	struct stat st;
-
-	if (mkdir(dir, 0750) == 0)
-		return 0;
-	if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-		return 0;
-	return errno == EEXIST ? -ENOTDIR : -errno;
-}
-
 /* The directory part of @path ("." when it has none), into @buf. */
 static const char *dir_of(const char *path, char *buf, size_t len)
 {
@@ -596,7 +585,7 @@ int node_cmd_export(int argc, char **argv)
 
 	/* The destination: the MISP feed directory, or a temporary file beside the output. */
 	if (o.format == NODE_EXPORT_MISP_FEED) {
-		r = make_dir(out);
+		r = node_cli_make_dir(out);
 		if (!r)
 			r = node_misp_feed_open(&o.misp, out, community, &why);
 		if (r) {

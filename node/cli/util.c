@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "node/cli/cmd.h"
 #include "node/common/keyfile.h"
@@ -144,4 +145,15 @@ int node_cli_option_error(const char *cmd, int c, char **argv)
 		fprintf(stderr, "chatham: %s: unknown or ambiguous option '%s'\n", cmd, arg);
 	fprintf(stderr, "chatham: %s: see chatham %s --help\n", cmd, cmd);
 	return NODE_CMD_EXIT_USAGE;
+}
+
+int node_cli_make_dir(const char *dir)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0750) == 0)
+		return 0;
+	if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	return errno == EEXIST ? -ENOTDIR : -errno;
 }

@@ -42,6 +42,13 @@ int node_cli_parse_uint(const char *s, unsigned long long max, unsigned long lon
  */
 int node_cli_option_error(const char *cmd, int c, char **argv);
 
+/*
+ * node_cli_make_dir() - @dir exists as a directory afterwards: created 0750 (& ~umask), or
+ * already there. Returns 0, -ENOTDIR when @dir exists and is not a directory, or -errno of
+ * mkdir(2) (the parent is not created).
+ */
+int node_cli_make_dir(const char *dir);
+
 /* Prints @j (stolen; NULL prints nothing) indented, ASCII-only, on stdout. */
 void node_cli_print_json(json_t *j);
 
