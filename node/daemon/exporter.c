@@ -21,6 +21,7 @@
 #include "node/common/prio.h"
 #include "node/common/workq.h"
 #include "node/daemon/rerender.h"
+#include "node/format/export_fmt.h"
 #include "node/format/request.h"
 #include "policy/egress.h"
 #include "policy/warnlist.h"
@@ -197,20 +198,6 @@ static const char *ecs_confidence(unsigned c)
 	return "High";
 }
 
-static const char *state_name(int state)
-{
-	switch (state) {
-	case PROTO_SUMMARY_ACTIVE:
-		return "active";
-	case PROTO_SUMMARY_WITHDRAWN:
-		return "withdrawn";
-	case PROTO_SUMMARY_EXPIRED:
-		return "expired";
-	default:
-		return "observed";
-	}
-}
-
 /*
  * A CIDR range's first and last address as text, and whether it holds at most
  * CIDR_EXPAND_MAX addresses. Returns 0, or -EINVAL for a value that is not a range.
@@ -348,8 +335,8 @@ json_t *node_exporter_document(const struct policy_view *v, const uint8_t ind_id
 	ch = json_pack("{s:I, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:b, s:O}", "seq",
 		       (json_int_t)seq, "indicator_id", proto_hex_encode(hex, ind_id, 32), "type",
 		       proto_indicator_type_name(v->ind.type), "value", v->ind.value, "state",
-		       state_name(v->state), "confidence", (int)v->confidence, "members",
-		       (json_int_t)v->n_members, "sightings", (json_int_t)v->n_sightings,
+		       node_export_state_name(v->state), "confidence", (int)v->confidence,
+		       "members", (json_int_t)v->n_members, "sightings", (json_int_t)v->n_sightings,
 		       "false_positives", (json_int_t)v->n_false_positive, "reported_by_us",
 		       (int)v->reported_by_us, "tags", tags);
 	if (!ch)
@@ -393,10 +380,10 @@ json_t *node_exporter_document(const struct policy_view *v, const uint8_t ind_id
 	 * (<dataset>.ioc_expiration_date and .ioc_expiration_reason, which their latest-IOC
 	 * transforms drop indicators by): chatham.ioc_expiration_date and why.
 	 */
-	if (end_ms &&
-	    (json_object_set_new(ch, "ioc_expiration_date", json_string(end)) ||
-	     json_object_set_new(ch, "ioc_expiration_reason",
-				 json_string(live ? "valid_until" : state_name(v->state)))))
+	if (end_ms && (json_object_set_new(ch, "ioc_expiration_date", json_string(end)) ||
+		       json_object_set_new(ch, "ioc_expiration_reason",
+					   json_string(live ? "valid_until"
+							    : node_export_state_name(v->state)))))
 		goto fail;
 
 	doc = json_pack("{s:s, s:{s:s}, s:O, s:{s:O, s:{s:s}}, s:O}", "@timestamp", ts, "ecs",

@@ -12,6 +12,7 @@
 
 #include "node/common/log.h"
 #include "node/daemon/notices_int.h"
+#include "node/format/export_fmt.h"
 #include "node/format/notice_fmt.h"
 #include "policy/redact.h"
 #include "proto/array.h"
@@ -357,11 +358,7 @@ static int watch_one(void *arg, const struct store_feed_entry *e)
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:s, s:s, s:s?}",
 		      "indicator_id", proto_hex_encode(hex, e->ind_id, 32), "type",
 		      proto_indicator_type_name(sum.ind.type), "value", sum.ind.value, "tlp",
-		      proto_tlp_name(sum.tlp), "state",
-		      sum.state == PROTO_SUMMARY_ACTIVE	     ? "active"
-		      : sum.state == PROTO_SUMMARY_WITHDRAWN ? "withdrawn"
-		      : sum.state == PROTO_SUMMARY_EXPIRED   ? "expired"
-							     : "observed",
+		      proto_tlp_name(sum.tlp), "state", node_export_state_name(sum.state),
 		      "confidence", (int)sum.confidence, "members", (int)sum.n_members, "sightings",
 		      (int)sum.n_sightings, "false_positives", (int)sum.n_false_positive, "reports",
 		      (int)sum.n_reports, "first_seen",

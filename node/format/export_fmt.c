@@ -119,9 +119,9 @@ static int state_from_name(const char *s)
 	return -1;
 }
 
-static const char *state_name(int s)
+const char *node_export_state_name(int state)
 {
-	switch (s) {
+	switch (state) {
 	case PROTO_SUMMARY_ACTIVE:
 		return "active";
 	case PROTO_SUMMARY_WITHDRAWN:
@@ -398,7 +398,7 @@ static int add_csv(struct node_export_writer *w, const struct node_export_doc *d
 	csv_field(w, proto_indicator_type_name(d->type), false);
 	csv_field(w, d->value, false);
 	csv_field(w, proto_tlp_name(d->tlp), false);
-	csv_field(w, state_name(d->state), false);
+	csv_field(w, node_export_state_name(d->state), false);
 	csv_field(w, num[0], false);
 	csv_field(w, d->first_seen, false);
 	csv_field(w, d->last_seen, false);

@@ -56,6 +56,13 @@ int node_export_format_from_name(const char *name);
 const char *node_export_format_name(int format);
 
 /*
+ * node_export_state_name() - an indicator's state (enum proto_summary_state) as exported
+ * documents, the API and the CSV column spell it: "active", "withdrawn", "expired", and
+ * "observed" for PROTO_SUMMARY_OBSERVED or any other value. A static string.
+ */
+const char *node_export_state_name(int state);
+
+/*
  * The fields of one export document that the renderers use. Strings are borrowed from the
  * jansson tree that was parsed and live as long as it does.
  */
