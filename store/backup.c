@@ -186,6 +186,16 @@ out:
 	return rc;
 }
 
+/* The first step of every check: walk_all(), a failure explained in @why (when @why_len). */
+static int check_readable(const char *scratch, char *why, size_t why_len)
+{
+	int rc = walk_all(scratch);
+
+	if (rc && why_len)
+		snprintf(why, why_len, "not a readable LMDB environment: %s", proto_error_str(rc));
+	return rc == STORE_E_NOT_FOUND ? STORE_E_CORRUPT : rc;
+}
+
 /*
  * Check the copy in @scratch: every page of every database readable, and it opens as a main
  * store of a schema this build reads (store_open() refuses a newer one, or an export).
@@ -194,14 +204,10 @@ static int check_copy(const char *scratch, char *why, size_t why_len)
 {
 	struct store_config cfg = {.dir = scratch};
 	struct store *s = NULL;
-	int rc = walk_all(scratch);
+	int rc = check_readable(scratch, why, why_len);
 
-	if (rc) {
-		if (why_len)
-			snprintf(why, why_len, "not a readable LMDB environment: %s",
-				 proto_error_str(rc));
-		return rc == STORE_E_NOT_FOUND ? STORE_E_CORRUPT : rc;
-	}
+	if (rc)
+		return rc;
 	rc = store_open(&s, &cfg);
 	if (rc && why_len)
 		snprintf(why, why_len, "does not open as a chatham store: %s", proto_error_str(rc));
@@ -213,14 +219,10 @@ static int check_copy(const char *scratch, char *why, size_t why_len)
 static int check_notices(const char *scratch, char *why, size_t why_len)
 {
 	struct store_notices *s = NULL;
-	int rc = walk_all(scratch);
+	int rc = check_readable(scratch, why, why_len);
 
-	if (rc) {
-		if (why_len)
-			snprintf(why, why_len, "not a readable LMDB environment: %s",
-				 proto_error_str(rc));
-		return rc == STORE_E_NOT_FOUND ? STORE_E_CORRUPT : rc;
-	}
+	if (rc)
+		return rc;
 	rc = store_notices_open(&s, scratch);
 	if (rc && why_len)
 		snprintf(why, why_len, "does not open as a notice store: %s", proto_error_str(rc));
