@@ -59,6 +59,13 @@ void proto_mp_write_cstr(struct proto_mp_writer *w, const char *s)
 	proto_mp_write_str(w, s, strlen(s));
 }
 
+void proto_mp_write_cstrs(struct proto_mp_writer *w, char *const *v, size_t n)
+{
+	proto_mp_write_array(w, n);
+	for (size_t i = 0; i < n; i++)
+		proto_mp_write_cstr(w, v[i]);
+}
+
 void proto_mp_write_bin(struct proto_mp_writer *w, const void *p, size_t len)
 {
 	msgpack_pack_bin_with_body(&w->pk, p, len);

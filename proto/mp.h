@@ -37,6 +37,8 @@ void proto_mp_write_uint(struct proto_mp_writer *w, uint64_t v);
 void proto_mp_write_bool(struct proto_mp_writer *w, bool v);
 void proto_mp_write_str(struct proto_mp_writer *w, const char *s, size_t len);
 void proto_mp_write_cstr(struct proto_mp_writer *w, const char *s);
+/* An array of the @n NUL-terminated strings @v[0..@n) (borrowed). */
+void proto_mp_write_cstrs(struct proto_mp_writer *w, char *const *v, size_t n);
 void proto_mp_write_bin(struct proto_mp_writer *w, const void *p, size_t len);
 void proto_mp_write_array(struct proto_mp_writer *w, size_t n);
 void proto_mp_write_map(struct proto_mp_writer *w, size_t n);

@@ -227,13 +227,6 @@ void proto_constituency_sort(struct proto_constituency *c)
 		qsort(c->asns, c->n_asns, sizeof *c->asns, cmp_u32);
 }
 
-static void free_list(char **v, size_t n)
-{
-	for (size_t i = 0; i < n && v; i++)
-		free(v[i]);
-	free(v);
-}
-
 void proto_poc_deinit(struct proto_poc *p)
 {
 	free(p->email);
@@ -241,14 +234,14 @@ void proto_poc_deinit(struct proto_poc *p)
 	free(p->phone);
 	free(p->hours);
 	free(p->tz);
-	free_list(p->languages, p->n_languages);
+	proto_roster_texts_free(p->languages, p->n_languages);
 	memset(p, 0, sizeof *p);
 }
 
 void proto_constituency_deinit(struct proto_constituency *c)
 {
-	free_list(c->prefixes, c->n_prefixes);
-	free_list(c->domains, c->n_domains);
+	proto_roster_texts_free(c->prefixes, c->n_prefixes);
+	proto_roster_texts_free(c->domains, c->n_domains);
 	free(c->asns);
 	memset(c, 0, sizeof *c);
 }
@@ -424,13 +417,6 @@ unsigned proto_constituency_match(const struct proto_constituency *c, const char
 	}
 }
 
-static void write_strs(struct proto_mp_writer *w, char *const *v, size_t n)
-{
-	proto_mp_write_array(w, n);
-	for (size_t i = 0; i < n; i++)
-		proto_mp_write_cstr(w, v[i]);
-}
-
 void proto_poc_write(struct proto_mp_writer *w, const struct proto_poc *p)
 {
 	const char *const text[5] = {p->email, p->url, p->phone, p->hours, p->tz};
@@ -447,7 +433,7 @@ void proto_poc_write(struct proto_mp_writer *w, const struct proto_poc *p)
 	}
 	if (p->n_languages > 0) {
 		proto_mp_write_uint(w, 5);
-		write_strs(w, p->languages, p->n_languages);
+		proto_mp_write_cstrs(w, p->languages, p->n_languages);
 	}
 	if (p->pgp_len > 0) {
 		proto_mp_write_uint(w, 6);
@@ -460,7 +446,7 @@ void proto_constituency_write(struct proto_mp_writer *w, const struct proto_cons
 	proto_mp_write_map(w, (c->n_prefixes > 0) + (c->n_asns > 0) + (c->n_domains > 0));
 	if (c->n_prefixes > 0) {
 		proto_mp_write_uint(w, 0);
-		write_strs(w, c->prefixes, c->n_prefixes);
+		proto_mp_write_cstrs(w, c->prefixes, c->n_prefixes);
 	}
 	if (c->n_asns > 0) {
 		proto_mp_write_uint(w, 1);
@@ -470,40 +456,8 @@ void proto_constituency_write(struct proto_mp_writer *w, const struct proto_cons
 	}
 	if (c->n_domains > 0) {
 		proto_mp_write_uint(w, 2);
-		write_strs(w, c->domains, c->n_domains);
+		proto_mp_write_cstrs(w, c->domains, c->n_domains);
 	}
-}
-
-static int read_str(struct proto_mp_reader *rd, char **out)
-{
-	const char *s;
-	size_t n;
-	int err;
-
-	if ((err = proto_mp_read_str(rd, PROTO_POC_TEXT_MAX, &s, &n)) ||
-	    (err = proto_roster_check_text(s, n, PROTO_POC_TEXT_MAX)))
-		return err;
-	*out = strndup(s, n);
-	return *out ? 0 : -ENOMEM;
-}
-
-static int read_strs(struct proto_mp_reader *rd, size_t max, char ***v, size_t *n_out)
-{
-	size_t n;
-	int err;
-
-	if ((err = proto_mp_read_array(rd, max, &n)))
-		return err;
-	if (n == 0)
-		return PROTO_E_EMPTY;
-	*v = calloc(n, sizeof **v);
-	if (!*v)
-		return -ENOMEM;
-	*n_out = n;
-	for (size_t i = 0; i < n; i++)
-		if ((err = read_str(rd, &(*v)[i])))
-			return err;
-	return 0;
 }
 
 int proto_poc_read(struct proto_mp_reader *rd, struct proto_poc *p)
@@ -521,9 +475,10 @@ int proto_poc_read(struct proto_mp_reader *rd, struct proto_poc *p)
 		return PROTO_E_EMPTY;
 	while ((err = proto_mp_map_next(rd, &map, &key)) > 0) {
 		if (key < 5)
-			err = read_str(rd, text[key]);
+			err = proto_roster_read_text(rd, PROTO_POC_TEXT_MAX, text[key]);
 		else if (key == 5)
-			err = read_strs(rd, PROTO_POC_LANGS_MAX, &p->languages, &p->n_languages);
+			err = proto_roster_read_texts(rd, PROTO_POC_LANGS_MAX, PROTO_POC_TEXT_MAX,
+						      &p->languages, &p->n_languages);
 		else if (key == 6) {
 			err = proto_mp_read_bin(rd, 32, &b, &n);
 			if (!err && n != 20 && n != 32)
@@ -554,7 +509,8 @@ int proto_constituency_read(struct proto_mp_reader *rd, struct proto_constituenc
 	while ((err = proto_mp_map_next(rd, &map, &key)) > 0) {
 		switch (key) {
 		case 0:
-			err = read_strs(rd, PROTO_POC_LIST_MAX, &c->prefixes, &c->n_prefixes);
+			err = proto_roster_read_texts(rd, PROTO_POC_LIST_MAX, PROTO_POC_TEXT_MAX,
+						      &c->prefixes, &c->n_prefixes);
 			break;
 		case 1:
 			err = proto_mp_read_array(rd, PROTO_POC_LIST_MAX, &n);
@@ -569,7 +525,8 @@ int proto_constituency_read(struct proto_mp_reader *rd, struct proto_constituenc
 			}
 			break;
 		case 2:
-			err = read_strs(rd, PROTO_POC_LIST_MAX, &c->domains, &c->n_domains);
+			err = proto_roster_read_texts(rd, PROTO_POC_LIST_MAX, PROTO_POC_TEXT_MAX,
+						      &c->domains, &c->n_domains);
 			break;
 		default:
 			return PROTO_E_KEY_UNKNOWN;

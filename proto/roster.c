@@ -36,7 +36,7 @@ struct proto_roster *proto_roster_new(void)
 	return r;
 }
 
-static void free_list(char **v, size_t n)
+void proto_roster_texts_free(char **v, size_t n)
 {
 	if (!v)
 		return;
@@ -48,9 +48,9 @@ static void free_list(char **v, size_t n)
 static void member_deinit(struct proto_member *m)
 {
 	free(m->name);
-	free_list(m->aliases, m->n_aliases);
-	free_list(m->domains, m->n_domains);
-	free_list(m->addrs, m->n_addrs);
+	proto_roster_texts_free(m->aliases, m->n_aliases);
+	proto_roster_texts_free(m->domains, m->n_domains);
+	proto_roster_texts_free(m->addrs, m->n_addrs);
 	proto_poc_deinit(&m->poc);
 	proto_constituency_deinit(&m->constituency);
 	memset(m, 0, sizeof(*m));
@@ -455,13 +455,6 @@ int proto_roster_check(const struct proto_roster *r)
 
 /* ---- encoding -------------------------------------------------------------------------- */
 
-static void write_list(struct proto_mp_writer *w, char *const *v, size_t n)
-{
-	proto_mp_write_array(w, n);
-	for (size_t i = 0; i < n; i++)
-		proto_mp_write_cstr(w, v[i]);
-}
-
 static void write_member(struct proto_mp_writer *w, const struct proto_member *m)
 {
 	bool poc = !proto_poc_empty(&m->poc), cons = !proto_constituency_empty(&m->constituency);
@@ -474,11 +467,11 @@ static void write_member(struct proto_mp_writer *w, const struct proto_member *m
 	proto_mp_write_cstr(w, m->name);
 	if (m->n_aliases > 0) {
 		proto_mp_write_uint(w, 2);
-		write_list(w, m->aliases, m->n_aliases);
+		proto_mp_write_cstrs(w, m->aliases, m->n_aliases);
 	}
 	if (m->n_domains > 0) {
 		proto_mp_write_uint(w, 3);
-		write_list(w, m->domains, m->n_domains);
+		proto_mp_write_cstrs(w, m->domains, m->n_domains);
 	}
 	proto_mp_write_uint(w, 4);
 	proto_mp_write_bin(w, m->transport_pk, 32);
@@ -486,7 +479,7 @@ static void write_member(struct proto_mp_writer *w, const struct proto_member *m
 	proto_mp_write_bin(w, m->ring_pk, 32);
 	if (m->n_addrs > 0) {
 		proto_mp_write_uint(w, 6);
-		write_list(w, m->addrs, m->n_addrs);
+		proto_mp_write_cstrs(w, m->addrs, m->n_addrs);
 	}
 	if (poc) {
 		proto_mp_write_uint(w, 7);
@@ -617,8 +610,7 @@ int proto_roster_encode(const struct proto_roster *r, uint8_t **out, size_t *out
 
 /* ---- decoding -------------------------------------------------------------------------- */
 
-/* A str that passes the text rule, copied into a new NUL-terminated string. */
-static int read_text(struct proto_mp_reader *rd, size_t max, char **out)
+int proto_roster_read_text(struct proto_mp_reader *rd, size_t max, char **out)
 {
 	const char *s;
 	size_t n;
@@ -635,17 +627,18 @@ static int read_text(struct proto_mp_reader *rd, size_t max, char **out)
 	return 0;
 }
 
-/* Reads one element of an array into @elem (see read_array()). */
-typedef int (*read_elem_fn)(struct proto_mp_reader *rd, void *elem);
+/* Reads one element of an array into @elem (see read_array()); @elem_max as given there. */
+typedef int (*read_elem_fn)(struct proto_mp_reader *rd, void *elem, size_t elem_max);
 
 /*
- * A non-empty array of at most @max elements of @size bytes, each read by @one into a calloc'd
- * array returned in *@arr. *@arr and *@n_out are set before the elements are read, so after a
+ * A non-empty array of at most @max elements of @size bytes, each read by @one (passed
+ * @elem_max: a text's byte limit, unused by other elements) into a calloc'd array returned
+ * in *@arr. *@arr and *@n_out are set before the elements are read, so after a
  * failure the caller stores them anyway and proto_roster_free() releases what was read.
  * Absence is the only encoding of "none", so an empty array is PROTO_E_EMPTY.
  */
 static int read_array(struct proto_mp_reader *rd, size_t max, size_t size, read_elem_fn one,
-		      void **arr, size_t *n_out)
+		      size_t elem_max, void **arr, size_t *n_out)
 {
 	uint8_t *p;
 	size_t n;
@@ -661,29 +654,37 @@ static int read_array(struct proto_mp_reader *rd, size_t max, size_t size, read_
 	*arr = p;
 	*n_out = n;
 	for (size_t i = 0; i < n; i++)
-		if ((err = one(rd, p + i * size)))
+		if ((err = one(rd, p + i * size, elem_max)))
 			return err;
 	return 0;
 }
 
-static int read_addr(struct proto_mp_reader *rd, void *elem)
+static int read_id(struct proto_mp_reader *rd, void *elem, size_t elem_max)
 {
-	return read_text(rd, PROTO_ROSTER_ADDR_MAX, elem);
+	(void)elem_max;
+	return proto_mp_read_bin_fixed(rd, elem, 32);
 }
 
-static int read_id(struct proto_mp_reader *rd, void *elem)
+static int read_text_elem(struct proto_mp_reader *rd, void *elem, size_t elem_max)
 {
-	return proto_mp_read_bin_fixed(rd, elem, 32);
+	return proto_roster_read_text(rd, elem_max, elem);
+}
+
+int proto_roster_read_texts(struct proto_mp_reader *rd, size_t n_max, size_t max, char ***v,
+			    size_t *n_out)
+{
+	void *p = NULL;
+	int err = read_array(rd, n_max, sizeof(char *), read_text_elem, max, &p, n_out);
+
+	*v = p;
+	return err;
 }
 
 /* An optional list of texts (aliases, domains, addresses). */
 static int read_list(struct proto_mp_reader *rd, char ***v, size_t *n_out)
 {
-	void *p = NULL;
-	int err = read_array(rd, PROTO_ROSTER_ALIASES_MAX, sizeof(char *), read_addr, &p, n_out);
-
-	*v = p;
-	return err;
+	return proto_roster_read_texts(rd, PROTO_ROSTER_ALIASES_MAX, PROTO_ROSTER_ADDR_MAX, v,
+				       n_out);
 }
 
 /*
@@ -719,7 +720,7 @@ static int member_field(struct proto_mp_reader *rd, uint64_t key, void *ctx)
 	case 0:
 		return proto_mp_read_bin_fixed(rd, m->id, 32);
 	case 1:
-		return read_text(rd, PROTO_ROSTER_NAME_MAX, &m->name);
+		return proto_roster_read_text(rd, PROTO_ROSTER_NAME_MAX, &m->name);
 	case 2:
 		return read_list(rd, &m->aliases, &m->n_aliases);
 	case 3:
@@ -786,21 +787,22 @@ static int read_settings(struct proto_mp_reader *rd, struct proto_roster_setting
 static int read_stewards(struct proto_mp_reader *rd, struct proto_roster *r)
 {
 	void *p = NULL;
-	int err = read_array(rd, PROTO_ROSTER_STEWARDS_MAX, 32, read_id, &p, &r->n_stewards);
+	int err = read_array(rd, PROTO_ROSTER_STEWARDS_MAX, 32, read_id, 0, &p, &r->n_stewards);
 
 	r->stewards = p;
 	return err;
 }
 
-static int read_member_elem(struct proto_mp_reader *rd, void *elem)
+static int read_member_elem(struct proto_mp_reader *rd, void *elem, size_t elem_max)
 {
+	(void)elem_max;
 	return read_member(rd, elem);
 }
 
 static int read_members(struct proto_mp_reader *rd, struct proto_roster *r)
 {
 	void *p = NULL;
-	int err = read_array(rd, PROTO_ROSTER_MEMBERS_MAX, sizeof(*r->members), read_member_elem,
+	int err = read_array(rd, PROTO_ROSTER_MEMBERS_MAX, sizeof(*r->members), read_member_elem, 0,
 			     &p, &r->n_members);
 
 	r->members = p;
@@ -833,8 +835,9 @@ static int read_retired_entry(struct proto_mp_reader *rd, struct proto_retired *
 	return (seen & 0x3) == 0x3 ? 0 : PROTO_E_KEY_MISSING;
 }
 
-static int read_retired_elem(struct proto_mp_reader *rd, void *elem)
+static int read_retired_elem(struct proto_mp_reader *rd, void *elem, size_t elem_max)
 {
+	(void)elem_max;
 	return read_retired_entry(rd, elem);
 }
 
@@ -842,7 +845,7 @@ static int read_retired(struct proto_mp_reader *rd, struct proto_roster *r)
 {
 	void *p = NULL;
 	int err = read_array(rd, PROTO_ROSTER_RETIRED_MAX, sizeof(*r->retired), read_retired_elem,
-			     &p, &r->n_retired);
+			     0, &p, &r->n_retired);
 
 	r->retired = p;
 	return err;
@@ -942,7 +945,7 @@ static int read_body(struct proto_roster *r, const uint8_t *buf, size_t len, boo
 			err = proto_mp_read_bin_fixed(&rd, r->community, 32);
 			break;
 		case 2:
-			err = read_text(&rd, PROTO_ROSTER_NAME_MAX, &r->name);
+			err = proto_roster_read_text(&rd, PROTO_ROSTER_NAME_MAX, &r->name);
 			break;
 		case 3:
 			err = proto_mp_read_uint(&rd, &r->epoch);

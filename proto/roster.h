@@ -227,6 +227,29 @@ int proto_roster_check_member(const struct proto_member *m, const char **reason)
  */
 int proto_roster_check_text(const char *s, size_t len, size_t max);
 
+struct proto_mp_reader;
+
+/*
+ * proto_roster_read_text() - a msgpack str of 1..@max bytes that passes
+ * proto_roster_check_text(), from @rd, as a new NUL-terminated string in *@out (owned by the
+ * caller: free()). *@out is set only on success. Returns 0, -ENOMEM, a proto_mp_read_str()
+ * error, or an error of proto_roster_check_text().
+ */
+int proto_roster_read_text(struct proto_mp_reader *rd, size_t max, char **out);
+
+/*
+ * proto_roster_read_texts() - a non-empty msgpack array of at most @n_max such texts (each
+ * 1..@max bytes) into a new array *@v of *@n_out strings. *@v and *@n_out are set before the
+ * texts are read, so after a failure the caller still owns and frees what was read with
+ * proto_roster_texts_free(). Absence is the only encoding of "none": an empty array is
+ * PROTO_E_EMPTY. Returns 0, -ENOMEM or the first read error.
+ */
+int proto_roster_read_texts(struct proto_mp_reader *rd, size_t n_max, size_t max, char ***v,
+			    size_t *n_out);
+
+/* proto_roster_texts_free() - frees the @n strings of @v (NULL entries allowed) and @v. */
+void proto_roster_texts_free(char **v, size_t n);
+
 /*
  * proto_roster_encode_body() - canonical body of @r (borrowed; n_sigs/sigs ignored). Members
  * must be ascending and distinct by id. *@out is malloc'd, caller frees.
