@@ -1218,7 +1218,8 @@ static void test_drained(void **state)
 	while (sent < 400) {
 		if (!a.link)
 			fail_msg("the link went down after %d messages: a %s, b %s", sent,
-				 node_link_reason_name(a.last_down), node_link_reason_name(b.last_down));
+				 node_link_reason_name(a.last_down),
+				 node_link_reason_name(b.last_down));
 		if (node_link_room(a.link) >= len + 64) {
 			assert_int_equal(node_overlay_send(a.link, enc, len), 0);
 			sent++;
