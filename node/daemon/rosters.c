@@ -754,8 +754,9 @@ void node_daemon_roster_job_start(struct node_daemon *d)
 }
 
 /*
- * The cheap checks of a roster from a member; 0 to go on to the job (*@epoch_out set), 1
- * when known.
+ * The cheap checks of a roster from a member; 0 to go on to the job (*@epoch_out set),
+ * PROTO_E_ROSTER_KNOWN for a copy of a held roster (the dissemination driver decides whether
+ * that is charged), another negative code when refused.
  */
 static int roster_precheck(struct node_daemon *d, const uint8_t *bytes, size_t len,
 			   uint64_t *epoch_out)
@@ -774,7 +775,7 @@ static int roster_precheck(struct node_daemon *d, const uint8_t *bytes, size_t l
 			continue;
 		held_epoch = true;
 		if (!memcmp(id, d->roster_ids[i], 32))
-			return 1; /* a copy of a held roster */
+			return PROTO_E_ROSTER_KNOWN;
 	}
 	if (epoch < held->epoch && !held_epoch) {
 		log_warning("a member sent roster epoch %llu, older than the held epoch %llu, "
@@ -799,7 +800,7 @@ int node_daemon_on_gossip_roster(void *ctx, const uint8_t peer[32], const uint8_
 		return -EBUSY;
 	err = roster_precheck(d, bytes, len, &epoch);
 	if (err)
-		return err < 0 ? err : 0;
+		return err;
 	for (at = 0; at < d->n_rosters_waiting; at++) {
 		if (memcmp(d->rosters_waiting[at]->peer, peer, 32))
 			continue;

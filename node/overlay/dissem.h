@@ -153,9 +153,9 @@ struct node_dissem_config {
 /*
  * Roster callback: the signed roster @bytes (@len, borrowed for the call) arrived on the link
  * of member @peer. The daemon answers at once from cheap checks: 0 when it took the roster
- * (a copy of a held one, or one queued for verification off the loop), -EBUSY/-ENOMEM when
- * it cannot take it now, or another negative code when it refused it (an older epoch, a
- * header that does not decode). A roster taken for verification that is then refused is
+ * (one queued for verification off the loop), PROTO_E_ROSTER_KNOWN for a copy of a held
+ * roster, -EBUSY/-ENOMEM when it cannot take it now, or another negative code when it
+ * refused it (an older epoch, a header that does not decode). A roster taken for verification that is then refused is
  * reported with node_dissem_roster_refused(); one adopted with node_dissem_roster_adopted().
  */
 typedef int (*node_dissem_roster_fn)(void *ctx, const uint8_t peer[32], const uint8_t *bytes,

@@ -105,6 +105,8 @@ struct dlink {
 	struct proto_parts parts; /* a roster arriving in ROSTER_PART messages, so far */
 	bool abusive;		  /* its member offended: close it (NODE_LINK_R_ABUSE) */
 	uint64_t work;		  /* catch-up work (keys) not yet charged as a whole pass */
+	uint64_t roster_in;	  /* newest roster epoch received here (taken or a copy) */
+	uint64_t acks_owed;	  /* DIRECT copies queued here and not ACKed yet (outbox.c) */
 };
 
 /* What a member is charged for against its budget (node_dissem_charge(), policy/abuse.h). */
@@ -183,8 +185,10 @@ struct counters {
 	uint64_t recon_work; /* catch-up work caused by peers, keys (node_catchup_charge_work()) */
 	uint64_t catchup_asked; /* new catch-up copies that a session or FETCH asked for */
 	uint64_t direct_sent, direct_recv, acked, ack_sent;
+	uint64_t ack_ignored; /* ACKs past the DIRECT copies their link was sent */
 	uint64_t roster_sent, roster_recv, roster_adopted;
 	uint64_t roster_parts_expired, roster_parts_evicted; /* partial rosters dropped */
+	uint64_t roster_copies, roster_copies_charged;	     /* copies of held rosters received */
 	uint64_t stem_originated, stem_received, stem_forwarded, stem_fluffed, stem_embargo;
 	uint64_t store_errors;
 	uint64_t recon_skipped_lag; /* periodic sessions skipped while the tree lagged */

@@ -89,9 +89,11 @@ json_t *node_dissem_status_json(const struct node_dissem *d)
 	json_object_set_new(json_object_get(o, "tree"), "formed",
 			    json_boolean(proto_gossip_formed(d->g)));
 	json_object_set_new(o, "direct",
-			    json_pack("{s:I, s:I, s:I, s:I}", "sent", (json_int_t)c->direct_sent,
-				      "received", (json_int_t)c->direct_recv, "acked",
-				      (json_int_t)c->acked, "ack_sent", (json_int_t)c->ack_sent));
+			    json_pack("{s:I, s:I, s:I, s:I, s:I}", "sent",
+				      (json_int_t)c->direct_sent, "received",
+				      (json_int_t)c->direct_recv, "acked", (json_int_t)c->acked,
+				      "ack_sent", (json_int_t)c->ack_sent, "ack_ignored",
+				      (json_int_t)c->ack_ignored));
 	json_object_set_new(o, "stem",
 			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "originated",
 				      (json_int_t)c->stem_originated, "received",
@@ -101,11 +103,13 @@ json_t *node_dissem_status_json(const struct node_dissem *d)
 				      (json_int_t)c->stem_embargo, "embargoed",
 				      (json_int_t)proto_stem_embargoed(d->stem)));
 	json_object_set_new(o, "roster",
-			    json_pack("{s:I, s:I, s:I, s:I, s:I}", "sent",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "sent",
 				      (json_int_t)c->roster_sent, "received",
 				      (json_int_t)c->roster_recv, "adopted",
 				      (json_int_t)c->roster_adopted, "parts_expired",
 				      (json_int_t)c->roster_parts_expired, "parts_evicted",
-				      (json_int_t)c->roster_parts_evicted));
+				      (json_int_t)c->roster_parts_evicted, "copies",
+				      (json_int_t)c->roster_copies, "copies_charged",
+				      (json_int_t)c->roster_copies_charged));
 	return o;
 }

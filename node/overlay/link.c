@@ -70,6 +70,15 @@ struct node_link {
 	unsigned inflight;		    /* buffers handed to uv_write(), callback not yet run */
 	struct wreq *pend_head, *pend_tail; /* buffers not yet handed over, oldest first */
 	struct sockaddr_storage peer;
+
+	/* Read slice (link.h "Read slice"): */
+	uint64_t slice_iter; /* env->iter of the slice below */
+	uint64_t slice_ns;   /* time spent on this link's frames in it */
+	bool deferred;	     /* reading stopped until the next iteration; on env->deferred */
+	struct node_link *defer_prev, *defer_next;
+	uint8_t *held;		   /* read, not yet processed: env->rbuf_len bytes, from the first
+				    * deferral until the link is freed */
+	size_t held_off, held_len; /* the bytes still to process: held[held_off, held_len) */
 };
 
 /* A write buffer: one or more whole frames, pending (l->pend_*) or handed to uv_write(). */
@@ -142,8 +151,10 @@ static void release(struct node_link *l)
 	env->n_links--;
 	proto_noise_free(l->noise);
 	proto_noise_framer_free(l->framer);
+	free(l->held);
 	l->noise = NULL;
 	l->framer = NULL;
+	l->held = NULL;
 	if (env->ops->freed)
 		env->ops->freed(l); /* may release env: do not touch it afterwards */
 	free(l);
@@ -175,6 +186,22 @@ static void free_pending(struct node_link *l)
 	l->pend_head = l->pend_tail = NULL;
 }
 
+/* Take @l off env->deferred (no-op when it is not there); its reading is not restarted. */
+static void undefer(struct node_link *l)
+{
+	if (!l->deferred)
+		return;
+	if (l->defer_prev)
+		l->defer_prev->defer_next = l->defer_next;
+	else
+		l->env->deferred = l->defer_next;
+	if (l->defer_next)
+		l->defer_next->defer_prev = l->defer_prev;
+	l->defer_prev = l->defer_next = NULL;
+	l->deferred = false;
+	l->held_off = l->held_len = 0;
+}
+
 /* Close the handles; the owner hears about it only when @notify (the link was announced). */
 static void shut(struct node_link *l, enum node_link_reason reason, bool notify)
 {
@@ -184,6 +211,7 @@ static void shut(struct node_link *l, enum node_link_reason reason, bool notify)
 		return;
 	l->state = NODE_LINK_CLOSING;
 	node_gate_remove(&l->env->gate, &l->gate);
+	undefer(l);
 	free_pending(l);
 	if (l->counted) {
 		l->env->handshakes_in--;
@@ -690,6 +718,12 @@ static size_t preauth_missing(const struct node_link *l)
 	return want - l->m1_have;
 }
 
+/* Links left deferred keep this handle active, so the loop polls without waiting. */
+static void on_idle(uv_idle_t *h)
+{
+	(void)h;
+}
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct node_link *l = h->data;
@@ -727,11 +761,88 @@ static void preauth_read_now(struct node_link *l)
 	}
 }
 
+/* This loop iteration's slice of @l: a new one when the last was in an earlier iteration. */
+static void slice_begin(struct node_link *l)
+{
+	if (l->slice_iter != l->env->iter) {
+		l->slice_iter = l->env->iter;
+		l->slice_ns = 0;
+	}
+}
+
+/*
+ * Cut @len bytes of stream into frames and handle them until the link's slice is spent
+ * (*@spent set) or the bytes are used up; at least one frame is handled, so a slice always
+ * moves the stream on. Returns the bytes consumed; the link may be closed on return (any
+ * error closes it; frames behind that point are not processed).
+ */
+static size_t consume(struct node_link *l, const uint8_t *data, size_t len, bool *spent)
+{
+	uint64_t t0 = uv_hrtime(), t = t0;
+	size_t off = 0;
+
+	*spent = false;
+	while (off < len && l->state != NODE_LINK_CLOSING) {
+		const uint8_t *msg;
+		size_t used, mlen;
+		int rc = proto_noise_framer_feed(l->framer, data + off, len - off, &used, &msg,
+						 &mlen);
+
+		off += used;
+		if (rc < 0) {
+			node_link_close(l, NODE_LINK_R_FRAME);
+			break;
+		}
+		if (rc == 0)
+			break;
+		if (l->state == NODE_LINK_HANDSHAKE)
+			handle_handshake(l, msg, mlen);
+		else
+			handle_transport(l, msg, mlen);
+		t = uv_hrtime();
+		if (l->slice_ns + (t - t0) >= NODE_LINK_READ_SLICE_US * 1000ull) {
+			*spent = true;
+			break;
+		}
+	}
+	l->slice_ns += t - t0;
+	return off;
+}
+
+/*
+ * @l spent its slice: stop reading until the owner's next node_link_env_prepare(), keeping
+ * the @len bytes of @rest (in env->rbuf) that were read and not yet processed. Returns 0, or
+ * negative with the link closed.
+ */
+static int defer_reads(struct node_link *l, const uint8_t *rest, size_t len)
+{
+	struct node_link_env *env = l->env;
+
+	if (len && !l->held && !(l->held = malloc(env->rbuf_len))) {
+		node_link_close(l, NODE_LINK_R_NOMEM);
+		return -ENOMEM;
+	}
+	if (len)
+		memcpy(l->held, rest, len);
+	l->held_off = 0;
+	l->held_len = len;
+	uv_read_stop((uv_stream_t *)&l->tcp);
+	l->deferred = true;
+	l->defer_prev = NULL;
+	l->defer_next = env->deferred;
+	if (env->deferred)
+		env->deferred->defer_prev = l;
+	env->deferred = l;
+	env->reads_deferred++;
+	return 0;
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct node_link *l = s->data;
 	const uint8_t *data = (const uint8_t *)buf->base;
-	size_t off = 0;
+	size_t off;
+	bool spent;
 
 	if (nread < 0) {
 		node_link_close(l, nread == UV_EOF ? NODE_LINK_R_EOF : NODE_LINK_R_IO);
@@ -745,27 +856,54 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		handle_preauth(l, (size_t)nread);
 		return;
 	}
-	/* A handler may close the link; frames behind that point must not be processed. */
-	while (off < (size_t)nread && l->state != NODE_LINK_CLOSING) {
-		const uint8_t *msg;
-		size_t used, mlen;
-		int rc = proto_noise_framer_feed(l->framer, data + off, (size_t)nread - off, &used,
-						 &msg, &mlen);
+	slice_begin(l);
+	off = consume(l, data, (size_t)nread, &spent);
+	if (spent && l->state != NODE_LINK_CLOSING)
+		defer_reads(l, data + off, (size_t)nread - off);
+}
 
-		off += used;
-		if (rc < 0) {
-			node_link_close(l, NODE_LINK_R_FRAME);
-			return;
-		}
-		if (rc == 0)
-			return;
-		if (l->state == NODE_LINK_HANDSHAKE)
-			handle_handshake(l, msg, mlen);
-		else
-			handle_transport(l, msg, mlen);
+/*
+ * The first deferred link whose slice is from an earlier iteration. The list is searched
+ * from its head each time because handling a link's frames may close (and so unlist) any
+ * other link.
+ */
+static struct node_link *next_deferred(const struct node_link_env *env)
+{
+	struct node_link *l;
+
+	for (l = env->deferred; l; l = l->defer_next)
+		if (l->slice_iter != env->iter)
+			return l;
+	return NULL;
+}
+
+void node_link_env_prepare(struct node_link_env *env)
+{
+	struct node_link *l;
+
+	env->iter++;
+	while ((l = next_deferred(env))) {
+		bool spent = false;
+		size_t used = 0;
+
+		slice_begin(l);
+		if (l->held_off < l->held_len)
+			used = consume(l, l->held + l->held_off, l->held_len - l->held_off, &spent);
 		if (l->state == NODE_LINK_CLOSING)
-			return;
+			continue; /* closed: no longer listed */
+		l->held_off += used;
+		if (spent) {
+			env->reads_deferred++; /* stays listed with what is left, if anything */
+			continue;
+		}
+		undefer(l);
+		if (uv_read_start((uv_stream_t *)&l->tcp, on_alloc, on_read) < 0)
+			node_link_close(l, NODE_LINK_R_IO);
 	}
+	if (env->deferred)
+		uv_idle_start(env->idle, on_idle);
+	else
+		uv_idle_stop(env->idle);
 }
 
 /*

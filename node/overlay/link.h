@@ -43,6 +43,16 @@
  * frames it makes this node send (a PING flood's PONGs), holds at most that much of the
  * node's memory.
  *
+ * Read slice: the frames of one link get at most NODE_LINK_READ_SLICE_US of decryption and
+ * handling per loop iteration (checked after each frame, so one frame more at worst). A link
+ * that spent its slice stops reading (libuv would otherwise read up to 32 buffers from it in
+ * one go); the bytes already read and not yet handled are kept in a buffer of the link's own
+ * (allocated at its first deferral, env->rbuf_len bytes, kept until it is freed, so idle
+ * links hold none), and the owner's next node_link_env_prepare() handles them in a new
+ * slice and starts reading again. So a link flooding the node with any message cannot hold
+ * the loop longer than a slice and a frame per iteration, and the other links, timers and
+ * the API are served in between. env->reads_deferred counts the slices that ran out.
+ *
  * Ownership: links are created by node_link_accept()/node_link_connect() and owned by the
  * environment they were created in (struct node_link_env, owned by the caller and outliving
  * every link; env->links lists them). A link pointer stays valid until ops->freed() for it has
@@ -73,6 +83,12 @@
 #define NODE_LINK_SEND_CHUNK 16000
 /* Allocator overhead counted per buffer (glibc: 8-byte header, 16-byte alignment). */
 #define NODE_LINK_ALLOC_OVERHEAD 16
+/*
+ * Time one link's frames may take per loop iteration ("Read slice" above): as long as the
+ * send slice (NODE_DISSEM_FLUSH_SLICE_US), so a loop iteration serving one flooding link and
+ * its answers stays within a few milliseconds.
+ */
+#define NODE_LINK_READ_SLICE_US 2000
 
 enum node_link_state {
 	NODE_LINK_CONNECTING = 0,
@@ -191,8 +207,11 @@ struct node_link_ops {
  * Shared state of the links of one owner. The owner fills the fields marked "owner" before
  * creating links and may change lim, hello.roster_epoch and ops->ctx-like data at any time;
  * the rest belongs to this module. Buffers: rbuf (read buffer, any size >= 4096) and pbuf
- * (plaintext, PROTO_NOISE_MAX_MSG bytes) are used only inside a libuv read callback, so all
- * links of an environment share them.
+ * (plaintext, PROTO_NOISE_MAX_MSG bytes) are used only inside a libuv read callback or
+ * node_link_env_prepare(), so all links of an environment share them. The owner calls
+ * node_link_env_prepare() once per loop iteration before the poll (from a uv_prepare_t) and
+ * lends an initialised idle handle (idle), which this module starts while links wait for
+ * their next slice; the owner closes it after the last link.
  */
 struct node_link_env {
 	uv_loop_t *loop;		 /* owner */
@@ -212,13 +231,27 @@ struct node_link_env {
 	uint8_t *rbuf;		       /* owner */
 	size_t rbuf_len;	       /* owner */
 	uint8_t *pbuf;		       /* owner, PROTO_NOISE_MAX_MSG bytes */
+	uv_idle_t *idle;	       /* owner: initialised; started and stopped here */
 	/* This module's: */
 	struct node_link *links; /* every link not yet freed, newest first */
 	size_t n_links;		 /* links not yet freed (closing ones included): open sockets */
 	unsigned handshakes_in;	 /* inbound links in HANDSHAKE */
 	uint64_t next_id;	 /* last link id handed out */
 	struct node_gate gate;	 /* links in PREAUTH; node_gate_deinit() it after the last */
+
+	/* Read slices (this module's): */
+	uint64_t iter;		    /* node_link_env_prepare() calls: the loop iteration */
+	struct node_link *deferred; /* links whose reading waits for the next iteration */
+	uint64_t reads_deferred;    /* slices that ran out */
 };
+
+/*
+ * node_link_env_prepare() - a new loop iteration begins: every link gets a new read slice,
+ * and links deferred in the last one handle the bytes they hold and read again (or stay
+ * deferred when their slice runs out again). Call it from the owner's uv_prepare_t callback,
+ * on every iteration, before any link of @env exists until after the last is freed.
+ */
+void node_link_env_prepare(struct node_link_env *env);
 
 /* A snapshot of one link for status output. */
 struct node_link_info {

@@ -56,7 +56,8 @@ void node_outbox_scan(struct node_dissem *d)
 		if (proto_array_grow((void **)&d->puts, &d->cap_puts, d->n_puts + 1,
 				     sizeof(*d->puts)))
 			break;
-		node_dissem_enqueue(d, dl, Q_DIRECT, due[i].report_id, NULL, 0);
+		if (node_dissem_enqueue(d, dl, Q_DIRECT, due[i].report_id, NULL, 0) == 0)
+			dl->acks_owed++;
 		e = &d->puts[d->n_puts++];
 		*e = due[i];
 		e->next_attempt_ms = now + retry_delay(d, e->attempts);
@@ -86,10 +87,24 @@ void node_outbox_on_direct(struct node_dissem *d, struct dlink *dl, const uint8_
 	node_admission_add(d, dl, p, len, id, IN_DIRECT, 0);
 }
 
+/*
+ * An ACK queues the deletion of an outbox entry for the next admission job. A link can owe
+ * only as many ACKs as DIRECT copies were queued on it; the rest are ignored before anything
+ * is queued, else a member sending ACKs for ids it was never sent (a no-op delete each) grew
+ * the deletions waiting for a job without bound, which the allocator kept as heap after the
+ * job (RssAnon +20 MB for 1 M ACKs, docs/PERFORMANCE.md). An honest ACK that arrives on a
+ * newer link than its copy went on may be ignored too: the entry is then sent once more
+ * and acknowledged on that link.
+ */
 void node_outbox_on_ack(struct node_dissem *d, struct dlink *dl, const uint8_t id[32])
 {
 	struct del *x;
 
+	if (!dl->acks_owed) {
+		d->c.ack_ignored++;
+		return;
+	}
+	dl->acks_owed--;
 	if (proto_array_grow((void **)&d->dels, &d->cap_dels, d->n_dels + 1, sizeof(*d->dels)))
 		return;
 	x = &d->dels[d->n_dels++];

@@ -71,11 +71,12 @@ struct resolve {
 struct node_overlay {
 	uv_loop_t *loop;
 	uv_timer_t timer;
-	uv_prepare_t prepare; /* marks loop iterations for the accept budget */
+	uv_prepare_t prepare; /* marks loop iterations for the accept budget and read slices */
+	uv_idle_t read_idle;  /* env.idle: active while links wait for their next read slice */
 	size_t iter_accepts;  /* connections accepted since the last poll began */
 	struct listener listeners[NODE_OVERLAY_LISTEN_MAX];
 	size_t n_listeners;
-	unsigned handles;			/* timer, prepare and listeners not yet closed */
+	unsigned handles;			/* timer, prepare, idle, listeners not yet closed */
 	struct resolve *resolves;		/* in flight in libuv's pool, abandoned ones too */
 	unsigned n_resolves, n_abandoned;	/* in flight; of them given up */
 	struct resolve *wait_head, **wait_tail; /* waiting for a place, in order */
@@ -230,6 +231,7 @@ void node_overlay_stop(struct node_overlay *ov, void (*done)(void *arg), void *a
 	ov->done_arg = arg;
 	uv_close((uv_handle_t *)&ov->timer, on_handle_closed);
 	uv_close((uv_handle_t *)&ov->prepare, on_handle_closed);
+	uv_close((uv_handle_t *)&ov->read_idle, on_handle_closed);
 	for (size_t i = 0; i < ov->n_listeners; i++)
 		uv_close((uv_handle_t *)&ov->listeners[i].tcp, on_listener_closed);
 	while (ov->wait_head) {
@@ -957,6 +959,7 @@ static void on_prepare(uv_prepare_t *p)
 
 	ov->iter_accepts = 0;
 	accept_pending(ov);
+	node_link_env_prepare(&ov->env);
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -1081,6 +1084,10 @@ int node_overlay_start(uv_loop_t *loop, const struct node_overlay_config *cfg,
 	ov->prepare.data = ov;
 	ov->handles++;
 	uv_prepare_start(&ov->prepare, on_prepare);
+	uv_idle_init(loop, &ov->read_idle);
+	ov->read_idle.data = ov;
+	ov->handles++;
+	ov->env.idle = &ov->read_idle;
 	for (size_t i = 0; i < cfg->n_listen; i++) {
 		rc = listen_on(ov, &addrs[i]);
 		if (rc < 0) {
@@ -1225,6 +1232,7 @@ void node_overlay_stats(const struct node_overlay *ov, struct node_overlay_stats
 	st->accepted = ov->accepted;
 	st->deferred = ov->deferred;
 	st->accept_errors = ov->accept_errors;
+	st->reads_deferred = ov->env.reads_deferred;
 	st->dials = ov->dials;
 	st->resolving = ov->n_resolves - ov->n_abandoned;
 	st->resolve_waiting = ov->n_waiting;

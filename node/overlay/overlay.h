@@ -269,6 +269,9 @@ struct node_overlay_stats {
 	uint64_t dials;		/* outbound connection attempts */
 	uint64_t closed[NODE_LINK_R__COUNT]; /* links closed, by reason */
 
+	/* Read slices that ran out (link.h "Read slice"): a link's reading waited a loop turn */
+	uint64_t reads_deferred;
+
 	/* Name resolution (NODE_OVERLAY_RESOLVES_MAX in flight) */
 	unsigned resolving;	     /* in flight, not given up */
 	unsigned resolve_waiting;    /* members queued for one */

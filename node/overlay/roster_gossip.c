@@ -128,22 +128,53 @@ void node_roster_gossip_trim_parts(struct node_dissem *d, uint64_t now)
 	d->c.roster_parts_evicted += r.evicted;
 }
 
+/*
+ * A copy of a roster this node holds costs it the reading, the decryption and the joining of
+ * its parts, and completing one restarts the sender's partial (proto/parts.h: its start time
+ * is renewed only then). An honest peer sends each epoch at most once a link, in ascending
+ * order (its chain on link up, then each epoch it adopts), and a copy comes when this node
+ * adopted the epoch elsewhere first, so a copy of an epoch newer than any this link brought
+ * is free; a copy of one at or below that is never an honest peer's and is charged like a
+ * refused roster, so renewing a partial by completing copies runs into the member's budget.
+ */
+static void on_copy(struct node_dissem *d, struct dlink *dl, uint64_t epoch)
+{
+	d->c.roster_copies++;
+	if (epoch > dl->roster_in) {
+		dl->roster_in = epoch;
+		return;
+	}
+	d->c.roster_copies_charged++;
+	log_debug("dissem: link %llu sent roster epoch %llu again; charged",
+		  (unsigned long long)node_link_id(dl->l), (unsigned long long)epoch);
+	node_dissem_charge_link(d, dl, CHARGE_REJECT);
+}
+
 void node_roster_gossip_on_roster(struct node_dissem *d, struct dlink *dl, const uint8_t *p,
 				  size_t len)
 {
+	uint64_t epoch = 0;
 	int rc;
 
 	d->c.roster_recv++;
 	if (!d->roster_fn)
 		return;
 	rc = d->roster_fn(d->roster_ctx, dl->member_id, p, len);
-	if (rc) {
+	if (rc && rc != PROTO_E_ROSTER_KNOWN) {
 		log_debug("dissem: roster from link %llu not adopted: %s",
 			  (unsigned long long)node_link_id(dl->l), proto_error_str(rc));
 		/* Refused on its face (not merely "busy"): charged like a refused report. */
 		if (rc != -EBUSY && rc != -ENOMEM)
 			node_dissem_charge_link(d, dl, CHARGE_REJECT);
+		return;
 	}
+	/* Taken or held: the callback has read a valid epoch from this header already. */
+	if (proto_roster_peek_epoch(p, len, &epoch) < 0)
+		return;
+	if (rc == PROTO_E_ROSTER_KNOWN)
+		on_copy(d, dl, epoch);
+	else if (epoch > dl->roster_in)
+		dl->roster_in = epoch;
 }
 
 void node_dissem_roster_refused(struct node_dissem *d, const uint8_t peer[32], int err)

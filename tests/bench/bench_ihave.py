@@ -17,7 +17,11 @@ sends, one kind at a time, --messages messages and waits for A to have read them
                   cannot match (two passes over the keys a round; status gossip.recon.work
                   counts the keys): the cost of the work the abuse budget counts in keys
 
-The frames of a kind are encrypted first and written at once. For each: the largest loop lag during it (status loop.hist_us) and A's CPU time (all
+The frames of a kind are encrypted first and written at once. For each: the largest loop lag during
+it (status loop.hist_us), the largest of the loop's own lag (loop.own: the time it waited for a
+CPU taken out, so what the flood itself held the loop), the read slices that ran out while it
+was read (overlay.reads_deferred: node/overlay/link.c stops reading a link that used its slice
+of an iteration), and A's CPU time (all
 threads, /proc/PID/stat; the loop does all of this work), less what it spends idle in the
 same wall time (measured first: its timers), per unit: per byte of link message for push_dup and ping, per id, per key. Figures are ratios of the same
 run; the load average is printed beside them.
@@ -56,13 +60,30 @@ def idle_rate(pid, seconds=5.0):
 
 
 def hist(env):
-    return {e: c for e, c in env.status()["loop"]["hist_us"]}
+    """The loop-lag histograms: all of the delay, and the loop's own (its run-queue wait taken
+    out, status loop.own; None where the kernel does not say), and the read slices that ran
+    out (status overlay.reads_deferred; None before the node had read slices)."""
+    st = env.status()
+    own = st["loop"].get("own")
+    return ({e: c for e, c in st["loop"]["hist_us"]},
+            {e: c for e, c in own["hist_us"]} if own else None,
+            st["overlay"].get("reads_deferred"))
 
 
 def lag_max_ms(before, after):
     """The largest loop-lag bucket (upper edge, ms) that grew between two readings."""
+    if before is None or after is None:
+        return float("nan")
     grew = [e for e, c in after.items() if c > before.get(e, 0)]
     return max(grew) / 1000 if grew else 0.0
+
+
+def lag_text(h0, h1):
+    """Loop lag while a kind was read: the largest delay, the loop's own largest delay (the
+    flood's own cost: the machine's run-queue wait taken out), read slices that ran out."""
+    slices = "-" if h0[2] is None else f"{h1[2] - h0[2]}"
+    return (f"loop lag up to {lag_max_ms(h0[0], h1[0]):6.1f} ms, own {lag_max_ms(h0[1], h1[1]):6.1f}"
+            f" ms, slices ran out {slices:>5s}")
 
 
 def measure(env, h, msgs, idle):
@@ -124,7 +145,7 @@ def main():
         for name, msgs in kinds.items():
             t0, h0 = time.monotonic(), hist(env)
             cpu = measure(env, h, msgs, idle)
-            lag = lag_max_ms(h0, hist(env))
+            lag = lag_text(h0, hist(env))
             per_byte = not name.startswith("ihave")
             units = sum(len(msgpack.packb(m, use_bin_type=True)) for m in msgs) \
                 if per_byte else len(msgs) * k
@@ -132,7 +153,7 @@ def main():
             print(f"{name:13s} {len(msgs):6d} messages, {units:9d} "
                   f"{'bytes' if per_byte else 'ids'}: A's CPU {cpu:6.2f} s "
                   f"({time.monotonic() - t0:5.1f} s wall): "
-                  f"{res[name] * 1e9:8.1f} ns each, loop lag up to {lag:6.1f} ms  "
+                  f"{res[name] * 1e9:8.1f} ns each, {lag}  "
                   f"[{os.getloadavg()[0]:.1f}]", flush=True)
         # Catch-up work: keys read per CPU second.
         w0 = env.status()["gossip"]["recon"]["work"]

@@ -5,7 +5,8 @@
 - self_signed(dir): a throw-away ECDSA certificate for 127.0.0.1 made with openssl.
 - TaxiiServer: writes a config with the given consumers, starts chatham-taxii on an
   ephemeral port of 127.0.0.1, and finds the port in its log (polling, never sleeping).
-- Client: HTTPS with http.client/ssl that trusts only that certificate.
+- Client: HTTPS with http.client/ssl that trusts only that certificate (and can record every
+  response it reads, headers and raw body).
 """
 import base64
 import http.client
@@ -126,6 +127,9 @@ class Client:
                 self.auth = "Basic " + base64.b64encode(
                     ("%s:%s" % (user, secret)).encode()).decode()
         self.conn = None
+        # A list to append (method, path, status, header lines, raw body) of every response
+        # to (test_leak_taxii reads them all), or None.
+        self.record = None
 
     def request(self, path, method="GET", accept="application/taxii+json;version=2.1",
                 headers=None):
@@ -147,6 +151,9 @@ class Client:
             self.conn = None
             raise
         hdrs = {k.lower(): v for k, v in r.getheaders()}
+        if self.record is not None:
+            self.record.append((method, path, r.status,
+                                "".join(f"{k}: {v}\n" for k, v in r.getheaders()), body))
         data = json.loads(body) if body else None
         if r.getheader("Connection", "").lower() == "close":
             self.conn.close()

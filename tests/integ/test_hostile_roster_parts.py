@@ -20,6 +20,13 @@ exactly one partial evicted (status gossip.roster.parts_evicted) and none expire
 every link, and ignore the rest of the evicted roster without charging its sender.
 
 test_roster_chain_charged: the rosters a link up asks for are charged as catch-up work.
+
+test_held_copies_charged: completing a roster is what renews a member's partial (its start
+time), and a copy of a roster the node holds was taken without charge, so a member could
+renew its partial for free as often as it liked. An honest peer sends each epoch at most once
+a link, in ascending order; now a copy of an epoch at or below the newest its link brought is
+charged like a refused roster (status gossip.roster.copies_charged,
+gossip.abuse_charges.reject), and repeated copies close the link as abuse like any flood.
 """
 
 import os
@@ -32,7 +39,7 @@ import daemonlib as dl  # noqa: E402
 import overlaylib as ol  # noqa: E402
 import test_hostile_member as hm  # noqa: E402
 
-ROSTER_PART = 14  # link message type (proto/link.h)
+ROSTER, ROSTER_PART = 12, 14  # link message types (proto/link.h)
 PART_MAX = 65503  # PROTO_LINK_PART_MAX (65,519 - 16)
 STALLED = 16      # parts each colluder sends, of 17
 
@@ -125,5 +132,76 @@ def test_roster_chain_charged():
         assert env.a.stop() == 0
 
 
+def adopt_big_epoch(env, epoch, n_more):
+    """A adopts roster @epoch with @n_more extra members (by SIGHUP); its bytes."""
+    addrs = {"Alpha CERT": [f"127.0.0.1:{env.port_a}"]}
+    members = list(env.community.members) + [dl.Member(f"Team {epoch}-{i:03d} CSIRT")
+                                             for i in range(n_more)]
+    r = ol.roster_file(env.community, addrs, epoch=epoch, members=members)
+    dl.write_file(env.node_a.roster, r)
+    env.a.signal(signal.SIGHUP)
+    ol.wait_for(lambda: env.status()["roster"]["epoch"] == epoch, timeout=60,
+                what=f"epoch {epoch} adopted")
+    return r
+
+
+def send_parts(h, roster):
+    parts = [roster[i:i + PART_MAX] for i in range(0, len(roster), PART_MAX)]
+    for i, p in enumerate(parts):
+        h.send([ROSTER_PART, i, len(parts), p])
+
+
+def test_held_copies_charged():
+    with hm.AloneEnv("") as env:
+        with open(env.node_a.roster, "rb") as f:
+            epoch1 = f.read()
+        epoch2 = adopt_big_epoch(env, 2, 600)
+        assert len(epoch2) > PART_MAX
+
+        def counts():
+            g = env.status()["gossip"]
+            return (g["roster"]["copies"], g["roster"]["copies_charged"],
+                    g["abuse_charges"]["reject"])
+
+        # Honest: each epoch once a link, ascending, also again on a new link.
+        gamma = env.community.members[2]
+        for _ in range(2):
+            h = hm.Hostile(env, gamma)
+            c0 = counts()
+            h.send([ROSTER, epoch1])
+            send_parts(h, epoch2)
+            h.sync()
+            assert counts() == (c0[0] + 2, c0[1], c0[2]), (c0, counts())
+            h.close()
+            ol.wait_for(lambda: not ol.links_up(env.a), what="the link down")
+        # Hostile: the same epoch again on one link, in parts or whole, is charged.
+        h = hm.Hostile(env)
+        c0 = counts()
+        send_parts(h, epoch2)
+        h.sync()
+        assert counts() == (c0[0] + 1, c0[1], c0[2]), (c0, counts())
+        send_parts(h, epoch2)
+        h.send([ROSTER, epoch1])
+        h.sync()
+        assert counts() == (c0[0] + 3, c0[1] + 2, c0[2] + 2), (c0, counts())
+        # Past the budget of 200 refusals a minute the link closes as abuse (enough copies
+        # for a second window, should the first end during the flood on a slow machine).
+        assert env.closed("abuse") == 0
+        for _ in range(450):
+            try:
+                h.send([ROSTER, epoch1])
+            except OSError:
+                break
+        ol.wait_for(lambda: env.closed("abuse") == 1, timeout=60,
+                    what="the link closed for abuse")
+        c = counts()
+        assert c[1] - c0[1] >= 201 and c[1] - c[2] == c0[1] - c0[2], (c0, c)
+        assert env.status()["gossip"]["links_closed_abusive"] == 1
+        print(f"    {c[1] - c0[1]} copies of held rosters charged, then closed as abuse; "
+              f"honest copies (once a link) free", flush=True)
+        h.close()
+        assert env.a.stop() == 0
+
+
 if __name__ == "__main__":
-    dl.main([test_colluding_partials, test_roster_chain_charged])
+    dl.main([test_colluding_partials, test_roster_chain_charged, test_held_copies_charged])

@@ -13,7 +13,8 @@
     is never rewritten: "Beta CSIRT watchers" is dropped, and "SOC" with "Beta" still
     completes the alias and is dropped;
   - adding a community file at a reload changes the rules the export was rendered under:
-    the export is read again (status export.rules_changes), and nothing needs correcting.
+    the export is read again (status export.rules_changes), and nothing needs correcting;
+  - no export format names Beta in any spelling (the leak oracle, leakoracle.py).
 """
 
 import json
@@ -25,7 +26,9 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daemonlib as dl  # noqa: E402
-from test_export_rerender import caught_up, export_status as status, wait_for  # noqa: E402
+import leakoracle  # noqa: E402
+from test_export_rerender import (caught_up, export_status as status, full_pulls,  # noqa: E402
+                                  wait_for)
 
 SRC = os.environ.get("CHATHAM_SOURCE_DIR",
                      os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -131,6 +134,9 @@ def test_tag_vocab():
         tags = exported_tags(node)
         # "SOC" is a vocabulary word now, but with "Beta" it completes the alias: dropped.
         assert tags["ours.vocab.example"] == ["sector:Energy"], tags
+        # No export format names Beta in any spelling (the leak oracle, leakoracle.py).
+        leaks = leakoracle.scan(full_pulls(node), leakoracle.patterns(beta))
+        assert not leaks, "\n".join(leaks)
         assert d.stop() == 0
     finally:
         if d:
