@@ -112,8 +112,9 @@ struct store_config {
 	 * Called while store_open() rewrites what an older schema lacks (store_open()), every
 	 * STORE_OPEN_PROGRESS_EVERY items and once at the end of each step: @step says which
 	 * ("moving reports to schema 2", "building the range sums of schema 3"), @done of
-	 * @total items. On the opening thread, inside the open's write transaction: it must not
-	 * call the store. NULL: none. A daemon tells its service manager that the start takes
+	 * @total items (@done starts again when a transaction is retried after the map grew).
+	 * On the opening thread, inside the open's write transaction: it must not call the
+	 * store. NULL: none. A daemon tells its service manager that the start takes
 	 * longer and logs progress; a 1 M-report store takes seconds (docs/PERFORMANCE.md).
 	 */
 	void (*progress)(void *arg, const char *step, uint64_t done, uint64_t total);

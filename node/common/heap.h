@@ -5,7 +5,8 @@
  * Every brk, mmap, munmap, mremap and mprotect of any thread takes the process's memory
  * map lock (mmap_lock) as a writer. The loop thread allocates from glibc's main heap, which
  * grows and shrinks by brk(); the worker threads allocate from their own arenas, whose heaps
- * grow by mprotect() in steps of the top pad. With glibc's defaults (top pad 128 KiB, an
+ * are mapped 64 MiB at a time and made usable by mprotect() (a new heap's first step is the
+ * top pad, then what each allocation needs). With glibc's defaults (top pad 128 KiB, an
  * mmap threshold that starts at 128 KiB and follows the largest mapped block freed) a
  * 16-node burst makes ~35,000 such calls per 30 s (workers' mprotect) and ~10 brk/mmap per
  * node on the loop thread, and a loop thread waiting in brk() behind a worker that the

@@ -15,10 +15,10 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "node/common/pool.h"
 #include "node/common/snap.h"
 #include "node/daemon/api.h"
 #include "node/daemon/looplag.h"
-#include "node/common/pool.h"
 #include "node/format/config.h"
 #include "node/format/request.h"
 #include "proto/community.h"

@@ -18,9 +18,9 @@
 #include <time.h>
 
 #include "node/common/log.h"
+#include "node/common/pool.h"
 #include "node/common/prio.h"
 #include "node/common/workq.h"
-#include "node/common/pool.h"
 #include "policy/warnlist.h"
 #include "proto/array.h"
 #include "proto/crypto.h"

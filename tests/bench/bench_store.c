@@ -666,8 +666,7 @@ static void sums_step(const char *base, size_t n, struct batch *b, uint8_t (*ids
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/sums", base);
-	sc.dir = path;
-	sc.map_size_initial = (size_t)256 << 20;
+	sc.dir = path; /* the daemon's default map: a smaller one would grow (and retry) here */
 	if ((rc = store_open(&s, &sc)) != 0)
 		die("store_open", rc);
 	for (size_t i = 0; i < n; i += BATCH) {

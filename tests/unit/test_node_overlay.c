@@ -1442,6 +1442,31 @@ static void test_resolve_cap(void **state)
 }
 
 /*
+ * Start @a (degree 8, resolve_timeout_ms @timeout_ms, backoff at least @backoff_ms) with a
+ * roster of NODE_OVERLAY_RESOLVES_MAX slow members, and wait until their resolutions hold
+ * every place. Returns that roster (epoch 1).
+ */
+static struct proto_roster *slow_start(struct tnode *a, struct proto_keys *keys,
+				       uint64_t timeout_ms, uint64_t backoff_ms)
+{
+	struct proto_roster *r;
+
+	fake_reset();
+	tnode_keys(a, 1);
+	a->lim = fast_limits();
+	a->lim.degree = 8;
+	a->lim.resolve_timeout_ms = timeout_ms;
+	a->lim.backoff_min_ms = backoff_ms;
+	if (a->lim.backoff_max_ms < backoff_ms)
+		a->lim.backoff_max_ms = backoff_ms;
+	tnode_start(a, false);
+	r = named_roster(a, keys, NODE_OVERLAY_RESOLVES_MAX, 0, 1);
+	assert_int_equal(node_overlay_set_roster(a->ov, r), 0);
+	WAIT_FOR(fake_read(&fake_in_flight) == NODE_OVERLAY_RESOLVES_MAX, 20000);
+	return r;
+}
+
+/*
  * Resolutions that never answer hold their places only until resolve_timeout_ms: then they
  * are given up (still running: libuv cannot cancel them) and the members queued behind them
  * are resolved. Given-up ones are capped too: never more than 2 x the cap in the pool.
@@ -1452,16 +1477,7 @@ static void test_resolve_slow(void **state)
 	struct proto_keys keys[8];
 	struct proto_roster *r, *r2;
 
-	fake_reset();
-	tnode_keys(&a, 1);
-	a.lim = fast_limits();
-	a.lim.degree = 8;
-	a.lim.resolve_timeout_ms = 200;
-	tnode_start(&a, false);
-	/* First the slow members alone, until they hold every place. */
-	r = named_roster(&a, keys, NODE_OVERLAY_RESOLVES_MAX, 0, 1);
-	assert_int_equal(node_overlay_set_roster(a.ov, r), 0);
-	WAIT_FOR(fake_read(&fake_in_flight) == NODE_OVERLAY_RESOLVES_MAX, 20000);
+	r = slow_start(&a, keys, 200, fast_limits().backoff_min_ms);
 	/* Then five more: each is tried although the slow ones never answer. */
 	r2 = named_roster(&a, keys, NODE_OVERLAY_RESOLVES_MAX, 5, 2);
 	assert_int_equal(node_overlay_set_roster(a.ov, r2), 0);
@@ -1493,17 +1509,8 @@ static void test_resolve_left_roster(void **state)
 
 	_Static_assert(NODE_OVERLAY_RESOLVES_MAX == 3, "r3 below names the slow members");
 
-	fake_reset();
-	tnode_keys(&a, 1);
-	a.lim = fast_limits();
-	a.lim.degree = 8;
-	a.lim.resolve_timeout_ms = 600000;
-	a.lim.backoff_min_ms = a.lim.backoff_max_ms = 600000;
-	tnode_start(&a, false);
 	/* The slow members hold every place, then one more member queues behind them. */
-	r = named_roster(&a, keys, NODE_OVERLAY_RESOLVES_MAX, 0, 1);
-	assert_int_equal(node_overlay_set_roster(a.ov, r), 0);
-	WAIT_FOR(fake_read(&fake_in_flight) == NODE_OVERLAY_RESOLVES_MAX, 20000);
+	r = slow_start(&a, keys, 600000, 600000);
 	r2 = named_roster(&a, keys, NODE_OVERLAY_RESOLVES_MAX, 1, 2);
 	assert_int_equal(node_overlay_set_roster(a.ov, r2), 0);
 	WAIT_FOR(stats(&a).resolve_waiting == 1, 20000);
