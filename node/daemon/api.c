@@ -69,6 +69,7 @@ struct node_api {
 	void *ctx;
 	struct conn *conns;
 	size_t n_conns;
+	size_t n_closing;	     /* of them closed, their handles not yet released */
 	unsigned large_in_use;	     /* NODE_API_LARGE_SLOTS held */
 	struct node_pool_lane parse; /* large-line parses: at most one per CPU in the pool */
 	unsigned open_handles;
@@ -168,6 +169,7 @@ static void on_conn_closed(uv_handle_t *h)
 	if (c->next)
 		c->next->prev = c->prev;
 	api->n_conns--;
+	api->n_closing--;
 	api->open_handles--;
 	c->waiting = false;
 	/*
@@ -185,6 +187,7 @@ static void conn_close(struct conn *c)
 	if (c->closing)
 		return;
 	c->closing = true;
+	c->api->n_closing++;
 	c->reading = false;
 	uv_read_stop((uv_stream_t *)&c->pipe);
 	uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
@@ -760,7 +763,8 @@ static void on_connection(uv_stream_t *server, int status)
 		return;
 	}
 	c->read_only = role == ROLE_READ;
-	if (api->n_conns > api->lim.max_conns) {
+	/* Connections already closed leave in this iteration: they hold no slot. */
+	if (api->n_conns - api->n_closing > api->lim.max_conns) {
 		/*
 		 * Full: the client whose unfinished line is oldest makes room (else the oldest
 		 * one that has not sent a line yet, else the one served and idle for longest),

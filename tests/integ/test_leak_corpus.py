@@ -136,12 +136,13 @@ def corpus_community():
     return community, len(community.members) - 1
 
 
-def publish_corpus(d, cases):
-    """Every corpus line as one GREEN report c<i>.corpus-indicator.net (allow_names)."""
+def publish_corpus(d, cases, marking=lambda i: {"tlp": "GREEN"}):
+    """Every corpus line as one report c<i>.corpus-indicator.net (allow_names), marked
+    @marking(i) (its tlp and recipients; GREEN by default)."""
     held = []
     for i, (_, _, tags, desc) in enumerate(cases):
-        item = {"op": "publish", "value": f"c{i}.corpus-indicator.net", "tlp": "GREEN",
-                "allow_names": True}
+        item = {"op": "publish", "value": f"c{i}.corpus-indicator.net", "allow_names": True,
+                **marking(i)}
         if tags:
             item["tags"] = tags
         if desc is not None:

@@ -2,9 +2,11 @@
 """chatham-taxii's responses through the leak oracle (issue 12).
 
 The corpus community (tests/data/leak-corpus/) runs two nodes linked by the overlay: member
-"CERT Alpha" publishes the leak corpus as test_leak_corpus does (one GREEN report per line,
-allow_names), member "Delta CSIRT" receives it, exports it, and chatham-taxii serves
-Delta's export over HTTPS on 127.0.0.1 (an ephemeral port, a throw-away certificate). Every kind of request a SIEM makes is made: discovery, API root, collections,
+"CERT Alpha" publishes the leak corpus as test_leak_corpus does (one report per line,
+allow_names; the lines take the five TLP markings in turn, AMBER, AMBER+STRICT and RED ones
+addressed to Delta), member "Delta CSIRT" receives it, exports it (with export_red, so every
+collection has documents), and chatham-taxii serves Delta's export over HTTPS on 127.0.0.1
+(an ephemeral port, a throw-away certificate). Every kind of request a SIEM makes is made: discovery, API root, collections,
 each collection, every collection's objects page by page (with next, then with
 added_after), the manifest, every indicator's object and versions endpoints, match[id],
 match[type], match[version]=all; and every kind of error answer: 401 (no credentials, a
@@ -36,7 +38,8 @@ import test_leak_scan as ls  # noqa: E402
 from taxiilib import TaxiiServer  # noqa: E402
 
 ROOT = "/chatham/"
-ALL = "CLEAR GREEN AMBER AMBER+STRICT RED"
+TLPS = ["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]
+ALL = " ".join(TLPS)
 OVERLAY = f"degree = 1\n{overlaylib.OVERLAY_FAST}"
 
 
@@ -77,7 +80,8 @@ def walk_added_after(client, path, limit):
 
 
 def exercise(srv):
-    """Every endpoint and error answer; returns the indicators served (newest version)."""
+    """Every endpoint and error answer; returns the indicators served (newest version).
+    Every collection must serve some."""
     siem, partner = srv.client("siem"), srv.client("partner")
     st, _, b = siem.get("/taxii2/")
     assert st == 200 and b["api_roots"], (st, b)
@@ -97,9 +101,9 @@ def exercise(srv):
         walk(siem, base + "objects/", "match[version]=all&limit=100")
         walk(siem, base + "manifest/", "limit=60")
         walk(siem, base + "objects/", "match[type]=identity,marking-definition")
-        for o in objs:
-            if o["type"] != "indicator":
-                continue
+        inds = [o for o in objs if o["type"] == "indicator"]
+        assert inds, f"{alias} serves no indicator"
+        for o in inds:
             served[o["id"]] = o
             st, _, b = siem.get(f"{base}objects/{o['id']}/")
             assert st == 200 and b["objects"] == [o], (st, b)
@@ -139,7 +143,8 @@ def test_leak_taxii():
     netkey = os.urandom(32)
     ports = {0: overlaylib.free_port(), me: overlaylib.free_port()}
     addrs = {members[i].name: [f"127.0.0.1:{p}"] for i, p in ports.items()}
-    nodes = [overlaylib.overlay_node(community, i, netkey, p, addrs, OVERLAY)
+    nodes = [overlaylib.overlay_node(community, i, netkey, p, addrs, OVERLAY,
+                                     extra_config="[policy]\nexport_red = true\n" if i else "")
              for i, p in ports.items()]
     daemons = [dl.Daemon(n) for n in nodes]
     node, d = nodes[1], daemons[1]   # Delta: receives, exports, serves
@@ -151,7 +156,9 @@ def test_leak_taxii():
             x.start()
         overlaylib.wait_for(lambda: all(overlaylib.links_up(x) for x in daemons), timeout=60,
                             what="the link")
-        held = lc.publish_corpus(daemons[0], cases)
+        delta = members[me].id.hex()
+        held = lc.publish_corpus(daemons[0], cases, lambda i: {
+            "tlp": TLPS[i % 5], **({"recipients": [delta]} if i % 5 >= 2 else {})})
         overlaylib.wait_for(lambda: set(held) <= listed(d), timeout=120,
                             what="the corpus at Delta")
         ls.wait_exports([d])

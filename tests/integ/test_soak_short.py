@@ -8,9 +8,12 @@ listeners. Then:
     reconciliation runs every 5 s);
   - after a 20-second warm-up, no daemon's anonymous memory (RssAnon: heap and stacks; the
     LMDB map is a file mapping and counts in RssFile) grew by more than ANON_GROWTH_MAX_KIB.
-    Measured on this machine: 0.5-2.5 MiB over 40 s once warm, release and ASan builds alike,
-    so the bound catches a leak of a few KiB per report or per link drop, not malloc's
-    arena growth. Under ASan the quarantine is limited to 1 MiB for the run (it would
+    Measured on this machine over 40 s once warm (ASan build, as CI runs it): 2.3-4.0 MiB
+    at load 1-10, 2.5-7.9 MiB at load 25-37 (the same with the session's loop-memory
+    commits reverted: load, not code); the 10-minute release soak stays flat. So the bound
+    catches a leak of ~13 KiB or more per report (~800 reach each node in the window) or
+    ~500 KiB per link drop, not malloc's arena growth under load; smaller leaks of
+    unreachable memory are LeakSanitizer's. Under ASan the quarantine is limited to 1 MiB for the run (it would
     otherwise fill its 256 MiB and look like growth); LeakSanitizer still runs at exit
     and a daemon that reports a leak fails its clean stop.
 
@@ -28,7 +31,7 @@ import daemonlib as dl  # noqa: E402
 import soak  # noqa: E402
 
 SECONDS = float(os.environ.get("CHATHAM_SOAK_SECONDS", "60"))
-ANON_GROWTH_MAX_KIB = 6 * 1024
+ANON_GROWTH_MAX_KIB = 10 * 1024
 
 
 def test_soak_short():

@@ -1111,6 +1111,7 @@ static void test_send_queue_bound(void **state)
 	int rc = 0, sent = 0;
 
 	lim.send_queue_max = 256 * 1024;
+	lim.keepalive_ms = lim.dead_after_ms = 600000; /* as in test_room_small_frames */
 	fix_start(&f, lim);
 	r = raw_open(f.a.port, netkey, &f.m, RAW_HELLO, true);
 	WAIT_FOR(f.a.ups == 1 && r->got_hello, 2000);
@@ -1152,6 +1153,11 @@ static void test_room_small_frames(void **state)
 	int sent = 0;
 
 	lim.send_queue_max = 256 * 1024;
+	/*
+	 * The peer reads nothing, so it never answers a PING: with fast_limits()' 5 s the link
+	 * died under load while the loop below filled the queue (the link freed, `l` dangling).
+	 */
+	lim.keepalive_ms = lim.dead_after_ms = 600000;
 	fix_start(&f, lim);
 	r = raw_open(f.a.port, netkey, &f.m, RAW_HELLO, true);
 	WAIT_FOR(f.a.ups == 1 && r->got_hello, 2000);
