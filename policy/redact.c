@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/redact_ac.h"
 #include "policy/skeleton.h"
 #include "proto/crypto.h"
 
@@ -46,6 +45,30 @@ static const size_t level_len[N_LEVELS] = {4, 8, 12, 16, 24, 32};
 #define PREFILTER_BITS 18
 #define GRAM_BITS 20
 #define GRAM_PREFIX 64
+
+#define ASCII_SLOTS 37
+
+/* A code point's slot in ascii_prefixes: 'a'-'z', '0'-'9' each their own, other ASCII 0. */
+static unsigned ascii_slot(uint32_t c)
+{
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 1;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 27;
+	return 0;
+}
+
+static unsigned ascii_prefix(uint32_t a, uint32_t b, uint32_t c)
+{
+	return (ascii_slot(a) * ASCII_SLOTS + ascii_slot(b)) * ASCII_SLOTS + ascii_slot(c);
+}
+
+/* ascii_prefix() of three code points from policy_skeleton_ascii(), through a table. */
+static unsigned ascii_prefix_quick(const uint8_t *slots, const uint8_t *c)
+{
+	return ((unsigned)slots[c[0] & 0x7F] * ASCII_SLOTS + slots[c[1] & 0x7F]) * ASCII_SLOTS +
+	       slots[c[2] & 0x7F];
+}
 
 struct pattern {
 	uint32_t *s; /* skeleton; PAT_LITERAL: folded bytes, one per element */
@@ -98,8 +121,18 @@ struct policy_redactor {
 	uint64_t *grams;
 	uint64_t *partials;
 	unsigned short_lens;
-	/* the first read of plain ASCII text (policy/redact_ac.h); NULL without patterns */
-	struct policy_redact_ac *ac;
+	/*
+	 * The quick check's bit set: some indexed pattern starts with these 3 ASCII code points,
+	 * each as its ascii_slot() (one bit per slot triple; patterns starting otherwise than
+	 * in ASCII are left out: ASCII text never gives them).
+	 */
+	uint8_t ascii_prefixes[(ASCII_SLOTS * ASCII_SLOTS * ASCII_SLOTS + 7) / 8];
+	uint8_t ascii_slots[128]; /* ascii_slot() of each ASCII code point */
+	/*
+	 * The first look's filter (policy_skeleton_ascii_grams()): the first SHORT_LEN code
+	 * points of every indexed pattern and every short pattern whole, where they are ASCII.
+	 */
+	uint64_t *ascii_grams;
 
 	uint8_t fp[32];	   /* policy_redact_fingerprint() */
 	size_t max_len;	   /* longest pattern (skeleton code points; bytes for literals) */
@@ -533,26 +566,17 @@ static int build_table(struct policy_redactor *rd, int l)
 	return 0;
 }
 
-/* The automaton of every pattern's start that a candidate needs: key_len() code points. */
-static int build_ac(struct policy_redactor *rd)
+/* Add the gram of the @n code points at @c to @ascii_grams, when they are ASCII. */
+static void ascii_gram_add(struct policy_redactor *rd, const uint32_t *c, size_t n)
 {
-	const uint32_t **s = malloc(rd->n_pats * sizeof(*s));
-	size_t *len = malloc(rd->n_pats * sizeof(*len)), n = 0;
+	uint8_t a[SHORT_LEN];
 
-	if (s && len)
-		for (size_t i = 0; i < rd->n_pats; i++) {
-			const struct pattern *p = &rd->pats[i];
-
-			if (p->kind == PAT_LITERAL)
-				continue;
-			s[n] = p->s;
-			len[n++] = p->kind == PAT_KEY ? p->min_len : p->len;
-		}
-	if (s && len)
-		rd->ac = policy_redact_ac_new(rd->sk, s, len, n);
-	free(s);
-	free(len);
-	return rd->ac ? 0 : -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (c[i] >= 0x80)
+			return;
+		a[i] = (uint8_t)c[i];
+	}
+	policy_skel_gram_add(rd->ascii_grams, policy_skel_gram_key(a, n));
 }
 
 static int build_index(struct policy_redactor *rd)
@@ -587,7 +611,8 @@ static int build_index(struct policy_redactor *rd)
 	rd->literals = calloc(rd->n_pats, sizeof(*rd->literals));
 	rd->grams = calloc((1u << GRAM_BITS) / 64, sizeof(*rd->grams));
 	rd->partials = calloc((1u << GRAM_BITS) / 64, sizeof(*rd->partials));
-	if (!rd->shorts || !rd->literals || !rd->grams || !rd->partials)
+	rd->ascii_grams = calloc(POLICY_SKEL_GRAM_WORDS, sizeof(*rd->ascii_grams));
+	if (!rd->shorts || !rd->literals || !rd->grams || !rd->partials || !rd->ascii_grams)
 		return -ENOMEM;
 	for (size_t i = 0; i < rd->n_pats; i++) {
 		const struct pattern *p = &rd->pats[i];
@@ -600,6 +625,7 @@ static int build_index(struct policy_redactor *rd)
 			rd->literals[rd->n_literals++] = (uint32_t)i;
 			continue;
 		}
+		ascii_gram_add(rd, p->s, key_len < SHORT_LEN ? key_len : SHORT_LEN);
 		if (key_len < SHORT_LEN) {
 			rd->shorts[rd->n_shorts++] = (uint32_t)i;
 			bloom_add(rd->grams, gram_hash(p->s, key_len, (uint32_t)key_len));
@@ -614,6 +640,10 @@ static int build_index(struct policy_redactor *rd)
 			bloom_add(rd->partials, gram_hash(p->s, r, GRAM_PREFIX + (uint32_t)r));
 		slot = prefix_slot(p->s[0], p->s[1], p->s[2]);
 		rd->prefixes[slot / 8] |= (uint8_t)(1u << (slot % 8));
+		if (p->s[0] < 0x80 && p->s[1] < 0x80 && p->s[2] < 0x80) {
+			slot = ascii_prefix(p->s[0], p->s[1], p->s[2]);
+			rd->ascii_prefixes[slot / 8] |= (uint8_t)(1u << (slot % 8));
+		}
 		for (size_t k = 0; k < level_len[l]; k++)
 			h = hash_cp(h, p->s[k]);
 		rd->index[l][rd->n_index[l]++] = (struct index_entry){h, (uint32_t)i};
@@ -625,7 +655,7 @@ static int build_index(struct policy_redactor *rd)
 		if (rd->n_index[l])
 			rd->levels = l + 1;
 	}
-	return build_ac(rd);
+	return 0;
 }
 
 struct policy_redactor *policy_redact_new(const struct proto_roster *const *rosters, size_t n)
@@ -637,6 +667,8 @@ struct policy_redactor *policy_redact_new(const struct proto_roster *const *rost
 	rd->sk = policy_skeleton_shared();
 	if (!rd->sk)
 		goto fail;
+	for (uint32_t c = 0; c < 128; c++)
+		rd->ascii_slots[c] = (uint8_t)ascii_slot(c);
 	for (size_t r = 0; r < n; r++) {
 		if (!rosters[r])
 			continue;
@@ -670,7 +702,7 @@ void policy_redact_free(struct policy_redactor *rd)
 	free(rd->literals);
 	free(rd->grams);
 	free(rd->partials);
-	policy_redact_ac_free(rd->ac);
+	free(rd->ascii_grams);
 	memo_free(rd->memo);
 	free(rd);
 }
@@ -1283,29 +1315,27 @@ static int fast_scan(const struct policy_redactor *rd, const char *const *s, con
 
 /*
  * The quick check, ahead of the fast path. Nearly every view names nobody, and for plain ASCII
- * that can be told without building a text: policy_skeleton_ascii() gives the same code
- * points and POLICY_SKEL_CPS boundaries as the fast path's map, one byte each, and the
- * automaton of policy/redact_ac.h, built from every pattern's first key_len() code points,
- * finds every place where those follow, separators ignored: in the fields read in order and
- * from the tail of any field into the head of any other that does not follow it. Its first
- * read (policy_redact_ac_bytes()) reads the bytes themselves and stops at the first such
- * place; when there is none, nothing can match, and the fields are emitted as they are,
- * never joined or masked. Otherwise the fields are read into struct quick and the places
- * are listed (ac_hits()): those within one field and at a boundary are the hits whose
- * stretches are mapped and scanned; one that runs past its field's end hands the text on.
+ * the fast path's own first look can be had without building a text: policy_skeleton_ascii()
+ * gives the same code points and POLICY_SKEL_CPS boundaries as its map, one byte each, and
+ * the same test is made at every boundary: the first SHORT_LEN code points (and those of
+ * each short pattern's length) against @prefixes and @grams (after @ascii_prefixes, the
+ * first 3 exactly, which most places fail), read across the fields in order and, within the
+ * last SHORT_LEN - 1 code points of a field, on into every other field. When nothing
+ * passes, nothing can match: the fields are emitted as they are, never joined or masked.
  *
  * Why that is sound. Every match map_scan() can find starts at a boundary of the full map of
  * its text (match_at() and scan() look nowhere else), a full-map boundary is a
  * POLICY_SKEL_CPS boundary (a superset, policy/skeleton.h), and both maps give the same code
- * points. A match's first key_len() code points are those of its pattern, contiguous in the
- * reading map_scan() finds it in: joined in order (a match may run on through any number of
- * later fields, and so does the automaton) or as a pair (tail of one field, head of another
- * that is not next; the automaton runs on from the state at the tail's end, which stands
- * for every suffix that starts a pattern). A pattern with a code point that plain ASCII
- * never gives cannot occur, and is not in the automaton. Literals are searched in the bytes,
- * so a redactor that has any leaves every text to the fast path. With no decoding
- * (policy_skeleton_ascii() refuses every text in which markup decoding reads something),
- * map_scan() makes one reading, the one read here.
+ * points. A match's first code points are those of its pattern: the first key_len() of an
+ * indexed pattern (at least SHORT_LEN; @grams and @prefixes hold those of every one) or the
+ * whole of a short one (@grams, tagged with its length). map_scan() reads the fields in two
+ * ways: joined in order (a match may run on through any number of later fields, so the gram
+ * here runs on too), and as pairs (tail of one field, head of any other that is not next:
+ * a match starting in the tail either has its gram inside that field, tested in the joined
+ * reading, or its gram crosses into the other field, tested here for every ordered pair).
+ * Literals are searched in the bytes, so a redactor that has any leaves every text to the
+ * fast path. With no decoding (policy_skeleton_ascii() refuses every text in which markup
+ * decoding reads something), map_scan() makes one reading, the one tested.
  */
 #define QUICK_STACK 1024 /* code points read without an allocation */
 #define QUICK_FIELDS 32
@@ -1313,15 +1343,16 @@ static int fast_scan(const struct policy_redactor *rd, const char *const *s, con
 
 /*
  * The quick reading of a call's fields: code points, boundaries and byte offsets (in the
- * field) from policy_skeleton_ascii(), field i at [@fs[i], @fe[i]); and after ac_hits()
- * the boundaries where a pattern's start follows, in order.
+ * field) from policy_skeleton_ascii(), field i at [@fs[i], @fe[i]); and after quick_hits()
+ * the boundaries whose grams passed, in order.
  */
 struct quick {
 	uint8_t *cp, *bnd;
 	uint32_t *at;
 	size_t *fs, *fe, total;
 	size_t hits[QUICK_HITS], n_hits;
-	bool crossing; /* some start runs past its field's end, or there are too many */
+	bool crossing; /* some gram that passed runs past its field's end, or many passed */
+	bool listed;   /* the hits are there already (first_look()), quick_hits() is not run */
 	void *heap;
 	uint8_t s_cp[QUICK_STACK], s_bnd[QUICK_STACK];
 	uint32_t s_at[QUICK_STACK];
@@ -1329,32 +1360,20 @@ struct quick {
 };
 
 /*
- * The hits of @q's @n fields (policy_redact_ac_cps()): the places where a pattern's start
- * (key_len() code points) follows within one field, at a boundary; a start that runs past
- * its field's end, read in order or as a pair, sets @crossing. Returns whether either.
- * A place that is no hit gets ext 0 from candidate() (no whole start follows there), and
- * if some pattern may run on past its field's end from there, either the automaton finds
- * its start running on (@crossing) or no reading of map_scan() completes it.
+ * Whether the @m code points at @c (at most SHORT_LEN are read) may start a pattern: the
+ * SHORT_LEN gram when there are that many, and each short pattern's length L with @r < L.
  */
-#define AC_STARTS 256
-
-static bool ac_hits(const struct policy_redactor *rd, struct quick *q, size_t n)
+static bool quick_gram(const struct policy_redactor *rd, const uint8_t *c, size_t m, size_t r)
 {
-	size_t start[AC_STARTS], m;
-	bool crossing;
+	uint32_t w[SHORT_LEN];
+	size_t k = m < SHORT_LEN ? m : SHORT_LEN;
 
-	m = policy_redact_ac_cps(rd->ac, q->cp, q->fs, q->fe, n, start, AC_STARTS, &crossing);
-	q->n_hits = 0;
-	q->crossing = crossing;
-	for (size_t h = 0; h < m && !q->crossing; h++) {
-		if (q->bnd[start[h]] == POLICY_SKEL_NONE)
-			continue;
-		if (q->n_hits == QUICK_HITS)
-			q->crossing = true;
-		else
-			q->hits[q->n_hits++] = start[h];
-	}
-	return q->n_hits > 0 || q->crossing;
+	for (size_t i = 0; i < k; i++)
+		w[i] = c[i];
+	for (size_t l = r + 1; rd->short_lens && l < SHORT_LEN && l <= k; l++)
+		if (rd->short_lens >> l & 1 && gram_start(rd, w, l))
+			return true;
+	return k == SHORT_LEN && gram_start(rd, w, SHORT_LEN);
 }
 
 /* Field of code point @i (fs/fe ascending; empty fields hold none). */
@@ -1365,6 +1384,90 @@ static size_t quick_field(const struct quick *q, size_t n, size_t i)
 	while (f + 1 < n && i >= q->fe[f])
 		f++;
 	return f;
+}
+
+static void quick_hit(struct quick *q, size_t n, size_t i, size_t gram)
+{
+	if (q->n_hits == QUICK_HITS || i + gram > q->fe[quick_field(q, n, i)])
+		q->crossing = true;
+	else
+		q->hits[q->n_hits++] = i;
+}
+
+/*
+ * The quick check of @q's @n fields: every boundary whose gram passes is a hit (in order);
+ * one whose gram runs into the next fields or into any other (as a pair) sets @crossing.
+ * Returns whether any passed.
+ */
+static bool quick_hits(const struct policy_redactor *rd, struct quick *q, size_t n)
+{
+	const uint8_t *cp = q->cp, *bnd = q->bnd;
+	size_t total = q->total, *fs = q->fs, *fe = q->fe;
+
+	q->n_hits = 0;
+	q->crossing = false;
+	/* boundaries are a few bytes apart: visit them 8 bytes of bnd at a time */
+	for (size_t w = 0; w + SHORT_LEN <= total; w += 8) {
+		uint64_t word = 0;
+
+		/* bit 0 of each byte: a boundary there (POLICY_SKEL_SOFT 1, POLICY_SKEL_HARD 2) */
+		if (w + 8 <= total) {
+			memcpy(&word, bnd + w, 8);
+			word = (word | word >> 1) & 0x0101010101010101ull;
+		} else {
+			for (size_t k = 0; w + k < total; k++)
+				word |= (uint64_t)(bnd[w + k] != 0) << (8 * k);
+		}
+		for (; word; word &= word - 1) {
+			size_t i = w + (size_t)__builtin_ctzll(word) / 8;
+			unsigned slot;
+
+			if (i + SHORT_LEN > total)
+				break;
+			slot = ascii_prefix_quick(rd->ascii_slots, cp + i);
+			if ((rd->ascii_prefixes[slot / 8] >> (slot % 8) & 1) &&
+			    quick_gram(rd, cp + i, SHORT_LEN, SHORT_LEN))
+				quick_hit(q, n, i, SHORT_LEN);
+		}
+	}
+	for (size_t i = 0; rd->short_lens && i < total; i++) {
+		size_t m = total - i < SHORT_LEN - 1 ? total - i : SHORT_LEN - 1;
+
+		/* short grams only (a SHORT_LEN one was tested above) */
+		if (bnd[i] && quick_gram(rd, cp + i, m, 0))
+			quick_hit(q, n, i, m);
+	}
+	for (size_t a = 0; a < n && !q->crossing; a++) {
+		size_t p = fe[a] - fs[a] < SHORT_LEN ? fs[a] : fe[a] - (SHORT_LEN - 1);
+
+		for (; p < fe[a]; p++) {
+			size_t r = fe[a] - p;
+
+			if (!bnd[p])
+				continue;
+			for (size_t b = 0; b < n; b++) {
+				uint8_t c[SHORT_LEN];
+				size_t m = r;
+
+				if (b == a || b == a + 1)
+					continue;
+				memcpy(c, cp + p, r);
+				for (size_t q2 = fs[b]; q2 < fe[b] && m < SHORT_LEN; q2++)
+					c[m++] = cp[q2];
+				if (m > r && quick_gram(rd, c, m, r))
+					q->crossing = true;
+			}
+		}
+	}
+	/* the short grams' hits came second: put them in order (few, mostly none) */
+	for (size_t i = 1; i < q->n_hits; i++)
+		for (size_t j = i; j > 0 && q->hits[j - 1] > q->hits[j]; j--) {
+			size_t t = q->hits[j];
+
+			q->hits[j] = q->hits[j - 1];
+			q->hits[j - 1] = t;
+		}
+	return q->n_hits > 0 || q->crossing;
 }
 
 static void quick_deinit(struct quick *q)
@@ -1384,6 +1487,7 @@ static int quick_read(const struct policy_redactor *rd, const char *const *s, co
 	size_t total = 0, o = 0;
 
 	q->heap = NULL;
+	q->listed = false;
 	if (rd->n_literals)
 		return 1;
 	for (size_t i = 0; i < n; i++)
@@ -1491,9 +1595,83 @@ static int quick_check(const struct policy_redactor *rd, const char *const *s, c
 
 	if (rc != 0)
 		return rc;
-	rc = ac_hits(rd, &q, n) ? 1 : 0;
+	rc = quick_hits(rd, &q, n) ? 1 : 0;
 	quick_deinit(&q);
 	return rc;
+}
+
+/*
+ * The first look, ahead of the quick check: the same test of the same grams (the 4-grams and
+ * short grams at every boundary, read across the fields in order and, from the last code
+ * points of a field, on into every other field as pairs), made by
+ * policy_skeleton_ascii_grams() while it reads the bytes, against one filter of the grams of
+ * @grams that are ASCII (the quick reading is all ASCII, so no other can pass). The text that
+ * names nobody, nearly all of it, costs a table loop and a look at each boundary. Otherwise
+ * its reading and the places whose grams passed are the quick check's, as quick_hits() would
+ * list them (the filters differ, but each holds the grams of every pattern: a place that is
+ * no hit here is no candidate either). Returns 0 when the fields certainly name nobody; 1
+ * with their quick reading and hits in @q (caller storage, nothing to free); 2 when the first
+ * look cannot read them (quick_read() then decides whether it can).
+ */
+static int first_look(const struct policy_redactor *rd, const char *const *s, const size_t *len,
+		      size_t n, struct quick *q)
+{
+	struct policy_skel_grams g;
+	bool pair = false;
+	int rc;
+
+	_Static_assert(QUICK_STACK >= POLICY_SKEL_GRAMS_BYTES &&
+			       QUICK_FIELDS >= POLICY_SKEL_GRAMS_FIELDS,
+		       "the first look's reading fits the quick reading's stack arrays");
+	if (rd->n_literals)
+		return 2;
+	g.at = q->s_at;
+	rc = policy_skeleton_ascii_grams(rd->sk, s, len, n, rd->ascii_grams, rd->short_lens, &g);
+	if (rc < 0)
+		return 2;
+	/* pairs, as quick_hits() reads them: the tail of @a from a boundary, then the head of @b */
+	for (size_t a = 0; a < n && !pair; a++) {
+		const struct policy_skel_ends *da = &g.ends[a];
+
+		for (size_t p = 0; p < da->n && !pair; p++) {
+			size_t r = da->n - p;
+
+			if (!(da->tail_bnd >> (r - 1) & 1))
+				continue;
+			for (size_t b = 0; b < n && !pair; b++) {
+				uint8_t c[SHORT_LEN];
+				size_t m = r;
+
+				if (b == a || b == a + 1)
+					continue;
+				memcpy(c, da->tail + p, r);
+				for (size_t k = 0; k < g.ends[b].n && m < SHORT_LEN; k++)
+					c[m++] = g.ends[b].head[k];
+				for (size_t l = r + 1; l <= m && !pair; l++)
+					pair = (l == SHORT_LEN || (rd->short_lens >> l & 1)) &&
+					       policy_skel_gram_has(rd->ascii_grams,
+								    policy_skel_gram_key(c, l));
+			}
+		}
+	}
+	if (rc == 0 && !pair)
+		return 0;
+	q->heap = NULL;
+	q->cp = q->s_cp;
+	q->bnd = q->s_bnd;
+	q->at = q->s_at;
+	q->fs = q->s_f;
+	q->fe = q->fs + n;
+	q->total = policy_skel_grams_reading(&g, n, q->cp, q->bnd, q->fs, q->fe);
+	q->listed = true;
+	q->n_hits = 0;
+	q->crossing = pair || g.n_hits > POLICY_SKEL_GRAMS_HITS;
+	for (size_t h = 0; h < g.n_hits && h < POLICY_SKEL_GRAMS_HITS; h++) {
+		size_t i = g.hits[h] >> 1, m = q->total - i < 3 ? q->total - i : 3;
+
+		quick_hit(q, n, i, g.hits[h] & 1 ? m : SHORT_LEN);
+	}
+	return 1;
 }
 
 /* Which path redact_fields() takes (policy_redact_fields_full() and _fast_only() are tests'). */
@@ -1503,20 +1681,31 @@ enum path { PATH_FULL, PATH_FAST, PATH_FAST_ONLY, PATH_QUICK_ONLY };
 static bool quick_same(const struct quick *a, const struct quick *b, size_t n);
 
 /*
- * The quick reading of the @n fields into @q, after the automaton's first read of their
- * bytes (policy_redact_ac_bytes()). Returns 0 (quick_deinit() after), 1 when there is none
- * (*@nobody set when the first read found that the fields name nobody; else the fast path
- * reads them), -ENOMEM.
+ * The quick reading of the @n fields into @q: the first look's, else quick_read()'s. Returns
+ * 0 (quick_deinit() after), 1 when there is none (*@nobody set when the first look found that
+ * the fields name nobody; else the fast path reads them), -ENOMEM, and with @path
+ * PATH_QUICK_ONLY -EPROTO when the first look's reading is not quick_read()'s.
  */
 static int first_read(const struct policy_redactor *rd, const char *const *s, const size_t *len,
-		      size_t n, struct quick *q, bool *nobody)
+		      size_t n, enum path path, struct quick *q, bool *nobody)
 {
-	int rc = rd->n_literals ? 1 : policy_redact_ac_bytes(rd->ac, s, len, n);
+	int rc = first_look(rd, s, len, n, q);
 
 	*nobody = rc == 0;
 	if (rc == 0)
 		return 1;
-	return quick_read(rd, s, len, n, q);
+	if (rc == 2)
+		return quick_read(rd, s, len, n, q);
+	if (path == PATH_QUICK_ONLY) {
+		struct quick r;
+
+		if (quick_read(rd, s, len, n, &r) != 0)
+			return -EPROTO;
+		rc = quick_same(q, &r, n) ? 0 : -EPROTO;
+		quick_deinit(&r);
+		return rc;
+	}
+	return 0;
 }
 
 /*
@@ -1558,7 +1747,7 @@ static int mark(const struct policy_redactor *rd, const char *const *s, const si
 		read = 1;
 	else if (read == 1 && path == PATH_QUICK_ONLY)
 		return 1;
-	else if (read == 0 && !ac_hits(rd, q, n))
+	else if (read == 0 && !(q->listed ? q->n_hits > 0 || q->crossing : quick_hits(rd, q, n)))
 		return 0;
 	rc = join(s, len, n, joined, joined_len, base);
 	if (rc == 0 && !(*mask = calloc(*joined_len ? *joined_len : 1, 1)))
@@ -1595,6 +1784,7 @@ static int quick_splice(const struct quick *in, size_t n, const size_t *base, co
 	size_t o = 0;
 
 	q->heap = NULL;
+	q->listed = false;
 	q->cp = q->s_cp;
 	q->bnd = q->s_bnd;
 	q->at = q->s_at;
@@ -1784,7 +1974,8 @@ static int redact_fields(const struct policy_redactor *rd, struct policy_redact_
 		s[i] = f[i].in;
 		len[i] = f[i].len;
 	}
-	if (active && path != PATH_FULL && (read = first_read(rd, s, len, n, &q, &nobody)) < 0) {
+	if (active && path != PATH_FULL &&
+	    (read = first_read(rd, s, len, n, path, &q, &nobody)) < 0) {
 		rc = read;
 		goto out;
 	}
@@ -2056,8 +2247,9 @@ int policy_redact_fields_quick_only(const struct policy_redactor *rd, struct pol
 int policy_redact_quick(const struct policy_redactor *rd, const char *const *s, const size_t *len,
 			size_t n)
 {
-	if (!rd || rd->n_pats == 0 ||
-	    (!rd->n_literals && policy_redact_ac_bytes(rd->ac, s, len, n) == 0))
+	struct quick q;
+
+	if (!rd || rd->n_pats == 0 || first_look(rd, s, len, n, &q) == 0)
 		return 0;
 	return quick_check(rd, s, len, n);
 }

@@ -64,11 +64,21 @@ struct policy_skeleton {
 	 */
 	uint32_t ascii[256];
 	uint8_t ascii_bnd[32];
+	/*
+	 * policy_skeleton_ascii_grams()'s table, from @ascii: GRAMS_CP, what the code point
+	 * needs (bits 1-2) and gives (3-4) as cps_bnd() reads them and the code point (bits
+	 * 8-15) when the byte gives one; GRAMS_SEP for a separator; GRAMS_SLOW | GRAMS_CP as
+	 * ASCII_SLOW (kept like a code point, so that the scan of the entries finds it).
+	 */
+	uint16_t grams[256];
 };
 
 #define ASCII_CP (1u << 8)
 #define ASCII_SEP (1u << 13)
 #define ASCII_SLOW (1u << 31)
+#define GRAMS_CP 0x01u
+#define GRAMS_SLOW 0x20u
+#define GRAMS_SEP 0x40u /* also, on a code point's entry: after a separator or the start */
 
 #define CPS_SEP 0u
 #define CPS_SLOW 1u
@@ -274,6 +284,17 @@ struct policy_skeleton *policy_skeleton_new(void)
 			sk->ascii_bnd[prev << 2 | needs] = prev & 4		? POLICY_SKEL_HARD
 							   : (needs & prev & 3) ? POLICY_SKEL_NONE
 										: POLICY_SKEL_SOFT;
+	for (unsigned c = 0; c < 256; c++) {
+		uint32_t a = sk->ascii[c];
+
+		if (a & ASCII_SLOW)
+			sk->grams[c] = GRAMS_SLOW | GRAMS_CP;
+		else if (a & ASCII_CP)
+			sk->grams[c] = (uint16_t)((a & 0xFF) << 8 | (a >> 11 & 3) << 3 |
+						  (a >> 9 & 3) << 1 | GRAMS_CP);
+		else
+			sk->grams[c] = GRAMS_SEP;
+	}
 	return sk;
 fail:
 	policy_skeleton_free(sk);
@@ -885,18 +906,260 @@ long policy_skeleton_ascii(const struct policy_skeleton *sk, const char *text, s
 	return (long)o;
 }
 
-int policy_skeleton_ascii_class(const struct policy_skeleton *sk, uint8_t c)
+/*
+ * A key has the code points where policy_skeleton_ascii_grams() has them in 4 of its table
+ * entries read as one word (bits 8-15 of each 16), and a short gram's length in the low bits.
+ */
+uint64_t policy_skel_gram_key(const uint8_t *c, size_t n)
 {
-	uint32_t e = sk->ascii[c];
+	uint64_t k = n < 4 ? n : 0;
 
-	if (e & ASCII_SLOW)
-		return -1;
-	return e & ASCII_CP ? (int)(e & 0xFF) : 0;
+	for (size_t i = 0; i < n; i++)
+		k |= (uint64_t)c[i] << (8 + 16 * i);
+	return k;
 }
 
-size_t policy_skeleton_ascii_sep(const struct policy_skeleton *sk, const char *in, size_t len)
+static inline uint64_t gram_mix(uint64_t key)
 {
-	return len ? ascii_separator(sk, (const uint8_t *)in, len) : 0;
+	uint64_t h = (key ^ key >> 32) * 0x9E3779B97F4A7C15ull;
+
+	return h ^ h >> 29;
+}
+
+void policy_skel_gram_add(uint64_t *filter, uint64_t key)
+{
+	uint64_t h = gram_mix(key), mask = (1u << POLICY_SKEL_GRAM_BITS) - 1;
+	uint64_t x = h >> (64 - POLICY_SKEL_GRAM_BITS), y = h & mask;
+
+	filter[x / 64] |= 1ull << (x % 64);
+	filter[y / 64] |= 1ull << (y % 64);
+}
+
+static inline bool gram_has(const uint64_t *filter, uint64_t key)
+{
+	uint64_t h = gram_mix(key), mask = (1u << POLICY_SKEL_GRAM_BITS) - 1;
+	uint64_t x = h >> (64 - POLICY_SKEL_GRAM_BITS), y = h & mask;
+
+	return (filter[x / 64] >> (x % 64) & 1) && (filter[y / 64] >> (y % 64) & 1);
+}
+
+bool policy_skel_gram_has(const uint64_t *filter, uint64_t key)
+{
+	return gram_has(filter, key);
+}
+
+#define GRAMS_LANES 0x0001000100010001ull
+
+/* The boundary (POLICY_SKEL_CPS's) of code point @j of @e: HARD after a separator, else none
+ * where the code point before gives what this one needs (cps_bnd()), else SOFT. */
+static uint8_t grams_bnd(const uint16_t *e, size_t j)
+{
+	if (e[j] & GRAMS_SEP)
+		return POLICY_SKEL_HARD;
+	return (e[j] >> 1 & 3) & (e[j - 1] >> 3 & 3) ? POLICY_SKEL_NONE : POLICY_SKEL_SOFT;
+}
+
+/*
+ * Field @in's code points into @g from @o on, as table entries with GRAMS_SEP on each one
+ * after a separator, and their offsets; returns the new end, or 0 when policy_skeleton_ascii()
+ * refuses the field. The byte loop of the general case: a byte the table leaves to
+ * ascii_separator().
+ */
+static size_t grams_read_slow(const struct policy_skeleton *sk, const uint8_t *in, size_t len,
+			      struct policy_skel_grams *g, size_t o)
+{
+	uint16_t pend = GRAMS_SEP;
+
+	for (size_t i = 0; i < len; i++) {
+		uint16_t v = sk->grams[in[i]];
+
+		if (v & GRAMS_SLOW) {
+			size_t k = ascii_separator(sk, in + i, len - i);
+
+			if (k == 0)
+				return 0;
+			i += k - 1;
+			v = GRAMS_SEP;
+		}
+		g->e[o] = v | pend;
+		g->at[o - 1] = (uint32_t)i;
+		o += v & GRAMS_CP;
+		pend = v & GRAMS_SEP;
+	}
+	return o;
+}
+
+/* grams_read_slow() without ascii_separator(): such a byte is kept as a GRAMS_SLOW entry. */
+static size_t grams_read(const struct policy_skeleton *sk, const uint8_t *in, size_t len,
+			 struct policy_skel_grams *g, size_t o)
+{
+	uint16_t *e = g->e, pend = GRAMS_SEP;
+	uint32_t *at = g->at;
+	size_t i = 0;
+
+	/*
+	 * Written for a separator too, and overwritten by the next code point (@at: code point
+	 * o - 1's; never past the bytes read so far).
+	 */
+	for (; i + 2 <= len; i += 2) {
+		uint16_t v = sk->grams[in[i]], w = sk->grams[in[i + 1]];
+
+		e[o] = v | pend;
+		at[o - 1] = (uint32_t)i;
+		o += v & GRAMS_CP;
+		e[o] = w | (v & GRAMS_SEP);
+		at[o - 1] = (uint32_t)i + 1;
+		o += w & GRAMS_CP;
+		pend = w & GRAMS_SEP;
+	}
+	if (i < len) {
+		uint16_t v = sk->grams[in[i]];
+
+		e[o] = v | pend;
+		at[o - 1] = (uint32_t)i;
+		o += v & GRAMS_CP;
+	}
+	return o;
+}
+
+/* List a key found at entry @j (code point @j - 1), @short_gram or not. */
+static void grams_hit(struct policy_skel_grams *g, size_t j, unsigned short_gram)
+{
+	if (g->n_hits < POLICY_SKEL_GRAMS_HITS)
+		g->hits[g->n_hits] = (uint32_t)(j - 1) << 1 | short_gram;
+	if (g->n_hits <= POLICY_SKEL_GRAMS_HITS)
+		g->n_hits++;
+}
+
+/*
+ * The fields' code points are read into one array of table entries (@grams), without the
+ * separators but with GRAMS_SEP on the code point after one (each field starts after one,
+ * and grams run on across fields as in policy_skeleton_ascii()'s readings joined): a lookup,
+ * two stores and two masks a byte. Boundaries are then found four entries at a time (an
+ * entry against the one before it), and only there are the grams looked up: a 4-gram's key
+ * is those four entries' code points, masked in place. A byte the table leaves to ascii_separator()
+ * (kept as an entry of its own) has the fields read again byte by byte before any lookup.
+ */
+int policy_skeleton_ascii_grams(const struct policy_skeleton *sk, const char *const *s,
+				const size_t *len, size_t n, const uint64_t *filter,
+				unsigned short_lens, struct policy_skel_grams *g)
+{
+	uint16_t *e = g->e;
+	size_t o, total = 0;
+	bool slow = false;
+
+	if (n > POLICY_SKEL_GRAMS_FIELDS)
+		return -1;
+	for (size_t f = 0; f < n; f++)
+		total += len[f];
+	if (total > POLICY_SKEL_GRAMS_BYTES)
+		return -1;
+	e[0] = 0;
+again:
+	o = 1;
+	for (size_t f = 0; f < n; f++) {
+		const uint8_t *in = (const uint8_t *)s[f];
+
+		g->fs[f] = o;
+		o = slow ? grams_read_slow(sk, in, len[f], g, o) : grams_read(sk, in, len[f], g, o);
+		if (o == 0)
+			return -1;
+		g->fe[f] = o;
+	}
+	g->o = o;
+	memset(e + o, 0, 4 * sizeof(*e));
+	if (!slow) {
+		uint64_t any = 0, x;
+
+		/* before any gram is looked up: a hit must never come from a reading refused */
+		for (size_t i = 1; i < o; i += 4) {
+			memcpy(&x, e + i, 8);
+			any |= x;
+		}
+		if (any & GRAMS_SLOW * GRAMS_LANES) {
+			slow = true;
+			goto again;
+		}
+	}
+	g->n_hits = 0;
+	for (size_t i = 1; i < o; i += 4) {
+		uint64_t x, p, t, b;
+
+		memcpy(&x, e + i, 8);
+		memcpy(&p, e + i - 1, 8);
+		t = x & p >> 2 & 6 * GRAMS_LANES;
+		b = (x >> 6 | ~(t | t >> 1) >> 1) & GRAMS_LANES;
+		if (o - i < 4)
+			b &= GRAMS_LANES >> 16 * (4 - (o - i));
+		for (; b; b &= b - 1) {
+			size_t j = i + (size_t)__builtin_ctzll(b) / 16;
+			uint64_t y;
+
+			memcpy(&y, e + j, 8);
+			if (j + 4 <= o && gram_has(filter, y & 0xFF00FF00FF00FF00ull))
+				grams_hit(g, j, 0);
+			for (unsigned l = 1; short_lens && l < 4 && j + l <= o; l++)
+				if ((short_lens >> l & 1) &&
+				    gram_has(filter,
+					     (y & (0xFF00FF00FF00FF00ull >> 16 * (4 - l))) | l)) {
+					grams_hit(g, j, 1);
+					break;
+				}
+		}
+	}
+	for (size_t f = 0; f < n; f++) {
+		struct policy_skel_ends *d = &g->ends[f];
+		size_t h = g->fe[f] - g->fs[f] < 3 ? g->fe[f] - g->fs[f] : 3;
+
+		d->n = (uint8_t)h;
+		d->tail_bnd = 0;
+		for (size_t k = 0; k < h; k++) {
+			size_t t = g->fe[f] - h + k;
+
+			d->head[k] = (uint8_t)(e[g->fs[f] + k] >> 8);
+			d->tail[k] = (uint8_t)(e[t] >> 8);
+			d->tail_bnd |=
+				(uint8_t)((grams_bnd(e, t) != POLICY_SKEL_NONE) << (h - 1 - k));
+		}
+	}
+	return g->n_hits > 0;
+}
+
+size_t policy_skel_grams_reading(const struct policy_skel_grams *g, size_t n, uint8_t *cp,
+				 uint8_t *bnd, size_t *fs, size_t *fe)
+{
+	const uint16_t *e = g->e;
+
+	size_t j = 1;
+
+	/* four entries at a time, as the scan reads them, then the last few one by one */
+	for (; j + 4 <= g->o; j += 4) {
+		uint64_t x, p, t, hard, b, c;
+		uint32_t w;
+
+		memcpy(&x, e + j, 8);
+		memcpy(&p, e + j - 1, 8);
+		t = x & p >> 2 & 6 * GRAMS_LANES;
+		hard = x >> 6 & GRAMS_LANES;
+		/* HARD after a separator, else NONE where the one before gives what is needed */
+		b = hard * POLICY_SKEL_HARD | (~(t | t >> 1) >> 1 & ~hard & GRAMS_LANES);
+		c = x >> 8 & 0x00FF00FF00FF00FFull;
+		b = (b | b >> 8) & 0x0000FFFF0000FFFFull;
+		c = (c | c >> 8) & 0x0000FFFF0000FFFFull;
+		w = (uint32_t)(b | b >> 16);
+		memcpy(bnd + j - 1, &w, 4);
+		w = (uint32_t)(c | c >> 16);
+		memcpy(cp + j - 1, &w, 4);
+	}
+	for (; j < g->o; j++) {
+		cp[j - 1] = (uint8_t)(e[j] >> 8);
+		bnd[j - 1] = grams_bnd(e, j);
+	}
+	for (size_t f = 0; f < n; f++) {
+		fs[f] = g->fs[f] - 1;
+		fe[f] = g->fe[f] - 1;
+	}
+	return g->o - 1;
 }
 
 int policy_skel_text_reserve(struct policy_skel_text *t, size_t n)

@@ -137,19 +137,78 @@ long policy_skeleton_ascii(const struct policy_skeleton *sk, const char *in, siz
 			   uint8_t *cp, uint8_t *bnd, uint32_t *at);
 
 /*
- * policy_skeleton_ascii_class() - how policy_skeleton_ascii() reads the byte @c where it
- * reads it alone: the code point it gives (1-127), 0 for a separator, or -1 when the byte
- * may start a longer unit (markup, escapes, defanging, "[member]") or is not read at all
- * (>= 0x80, a confusable symbol): then policy_skeleton_ascii_sep() tells.
+ * The gram filter of policy_skeleton_ascii_grams(): a Bloom filter of 2^POLICY_SKEL_GRAM_BITS
+ * bits (POLICY_SKEL_GRAM_WORDS words, caller storage, zeroed) over the keys of grams of 1 to
+ * 4 ASCII code points (policy_skel_gram_key()). policy_skel_gram_has() of a key added is
+ * always true, of another one rarely.
  */
-int policy_skeleton_ascii_class(const struct policy_skeleton *sk, uint8_t c);
+#define POLICY_SKEL_GRAM_BITS 20
+#define POLICY_SKEL_GRAM_WORDS ((1u << POLICY_SKEL_GRAM_BITS) / 64)
+
+/* policy_skel_gram_key() - the key of the @n (1 to 4) ASCII code points at @c. */
+uint64_t policy_skel_gram_key(const uint8_t *c, size_t n);
+void policy_skel_gram_add(uint64_t *filter, uint64_t key);
+bool policy_skel_gram_has(const uint64_t *filter, uint64_t key);
+
+/* Limits of policy_skeleton_ascii_grams(): fields, and bytes in all. */
+#define POLICY_SKEL_GRAMS_FIELDS 32
+#define POLICY_SKEL_GRAMS_BYTES 1024
+
+/* The ends of one field as policy_skeleton_ascii_grams() reads it. */
+struct policy_skel_ends {
+	uint8_t n;		  /* min(3, its code points) */
+	uint8_t head[3], tail[3]; /* its first and last @n code points, in order */
+	uint8_t tail_bnd;	  /* bit k: tail[n - 1 - k] has a boundary */
+};
+
+/* Grams found that policy_skeleton_ascii_grams() lists; past that, only "many". */
+#define POLICY_SKEL_GRAMS_HITS 64
+
+/* What policy_skeleton_ascii_grams() read and found (caller storage). */
+struct policy_skel_grams {
+	/*
+	 * Where a key was in the filter, in order: (code point index in the fields' reading
+	 * joined) << 1, | 1 for a short gram's (a place may be listed for both);
+	 * @n_hits > POLICY_SKEL_GRAMS_HITS: more than were listed.
+	 */
+	uint32_t hits[POLICY_SKEL_GRAMS_HITS];
+	size_t n_hits;
+	struct policy_skel_ends ends[POLICY_SKEL_GRAMS_FIELDS];
+	/*
+	 * Set by the caller: storage of POLICY_SKEL_GRAMS_BYTES entries that receives the
+	 * offset (in its field) of the byte each code point came from, as policy_skeleton_ascii()
+	 * gives it (fields joined).
+	 */
+	uint32_t *at;
+	/* the reading, in its own format (policy_skel_grams_reading()) */
+	uint16_t e[1 + POLICY_SKEL_GRAMS_BYTES + 4];
+	size_t fs[POLICY_SKEL_GRAMS_FIELDS], fe[POLICY_SKEL_GRAMS_FIELDS], o;
+};
 
 /*
- * policy_skeleton_ascii_sep() - for a byte of class -1 at @in (@len bytes from there on):
- * how many bytes policy_skeleton_ascii() reads there as one separator and nothing else
- * (1, or 8 for "[member]"), or 0 when it refuses the text there.
+ * policy_skeleton_ascii_grams() - read @n fields (@s[i] of @len[i] bytes, borrowed) one after
+ * another as policy_skeleton_ascii() reads each (the same code points and POLICY_SKEL_CPS
+ * boundaries, the same refusals), joined in order as one text, into @g, and look up in
+ * @filter, at every code point that has a boundary, the key of the 4 code points from there
+ * on (read on across the fields, when there are 4) and of each length L in @short_lens (bit
+ * L, 1 to 3, when there are L). Returns 1 when some key is in @filter (@g->hits lists where),
+ * 0 when none is, -1 when policy_skeleton_ascii() would refuse a field, or there are more than
+ * POLICY_SKEL_GRAMS_FIELDS fields or POLICY_SKEL_GRAMS_BYTES bytes (then @g holds nothing
+ * useful). After a 0 or a 1, @g->ends[i] describes field i and policy_skel_grams_reading()
+ * gives what was read.
  */
-size_t policy_skeleton_ascii_sep(const struct policy_skeleton *sk, const char *in, size_t len);
+int policy_skeleton_ascii_grams(const struct policy_skeleton *sk, const char *const *s,
+				const size_t *len, size_t n, const uint64_t *filter,
+				unsigned short_lens, struct policy_skel_grams *g);
+
+/*
+ * policy_skel_grams_reading() - what policy_skeleton_ascii() gives @g's @n fields, one after
+ * another: code points and boundaries into @cp and @bnd (caller storage of
+ * POLICY_SKEL_GRAMS_BYTES entries each; the offsets are in @g->at already), field i's at
+ * [@fs[i], @fe[i]) (caller storage of @n each). Returns how many code points in all.
+ */
+size_t policy_skel_grams_reading(const struct policy_skel_grams *g, size_t n, uint8_t *cp,
+				 uint8_t *bnd, size_t *fs, size_t *fe);
 
 /* policy_skel_text_deinit() - free @t's arrays and reset it to empty. */
 void policy_skel_text_deinit(struct policy_skel_text *t);

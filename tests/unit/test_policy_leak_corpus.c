@@ -945,8 +945,8 @@ static void test_quick_long(void **state)
 }
 
 /*
- * Differential test of the first read of plain ASCII (the automaton of policy/redact_ac.h and
- * the hits it lists): random ASCII texts from every member spelling (names, aliases, domains,
+ * Differential test of the quick check of plain ASCII (the first look, the quick check and the
+ * hits' stretches): random ASCII texts from every member spelling (names, aliases, domains,
  * hosts, keys as hex, prefixes of 8-20 hex digits, colon- and space-separated, 0x, base64)
  * with case flips, ASCII separators put in, plurals, and near misses (a letter changed,
  * dropped, doubled or added: "alphabet" for "Alpha"), between words, numbers, hex and base64
@@ -1064,8 +1064,8 @@ static void test_paths_ascii(void **state)
 		compare(in, len, n, &st);
 	}
 	printf("fast path vs full path, random ASCII texts: %zu comparisons, %zu decided by the "
-	       "fast path alone (%zu by the first read and its hits' stretches, %zu of them by "
-	       "the first read alone), all equal\n",
+	       "fast path alone (%zu by the quick check and its hits' stretches, %zu of them "
+	       "by the check alone), all equal\n",
 	       st.compared, st.decided, st.guided, st.quick);
 	assert_true(st.guided * 3 >= st.compared);
 	assert_true(st.quick * 20 >= st.compared);

@@ -16,7 +16,6 @@
 #include <cmocka.h>
 
 #include "policy/redact.h"
-#include "policy/redact_ac.h"
 #include "policy/redact_test.h"
 #include "policy/skeleton.h"
 #include "proto/mp.h"
@@ -789,146 +788,103 @@ static size_t random_text(char *text, uint64_t *x, size_t max)
 	return o;
 }
 
-/* Whether @p (@m code points) occurs in @c (@len) ending after @from and starting before @to. */
-static bool occurs(const uint8_t *c, size_t len, const uint32_t *p, size_t m, size_t from,
-		   size_t to)
-{
-	for (size_t i = 0; i + m <= len; i++) {
-		size_t k = 0;
-
-		while (k < m && c[i + k] == p[k])
-			k++;
-		if (k == m && i + m > from && i < to)
-			return true;
-	}
-	return false;
-}
-
 /*
- * The automaton (policy/redact_ac.h) against a plain search of every pattern: on 1 to 5
- * random fields (letters, digits, separators, markup) and 1 to 6 patterns (pieces of the
- * text's reading, random strings, one with a code point ASCII never gives),
- * policy_redact_ac_bytes() refuses only what policy_skeleton_ascii() refuses, and finds
- * something exactly when a pattern occurs in the fields' readings joined, or runs from the
- * joined reading up to the end of a field into the head of a field that does not follow
- * it; policy_redact_ac_cps() lists exactly the starts that lie within one field, and says
- * "crossing" exactly when one runs past a field's end (in order or into such a head).
+ * policy_skeleton_ascii_grams() against policy_skeleton_ascii(): on 1 to 5 random fields it
+ * refuses exactly what the latter refuses in some field; otherwise what it read
+ * (policy_skel_grams_reading()) is the latter's readings joined, whatever it answers; with an
+ * empty filter it finds nothing and gives each field's ends; with one gram of the reading in
+ * the filter (the 4 code points at a boundary, or 1 to 3 with their length in short_lens) it
+ * finds it. Fails with a gram looked up anywhere else, or a boundary computed otherwise.
  */
-static void test_redact_ac(void **state)
+static void test_skeleton_ascii_grams(void **state)
 {
 	const struct policy_skeleton *sk = policy_skeleton_shared();
-	uint64_t x = 0x5bd1e9955bd1e995ull;
-	size_t read = 0, refused = 0, found = 0, crossed = 0;
-	static const char alpha[] = "abcdeflmorstx2345";
+	uint64_t *filter = calloc(POLICY_SKEL_GRAM_WORDS, sizeof(*filter));
+	struct policy_skel_grams *g = malloc(sizeof(*g));
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	size_t read = 0, refused = 0, found = 0;
 
 	(void)state;
 	assert_non_null(sk);
+	assert_non_null(filter);
+	assert_non_null(g);
 	for (int c = 0; c < 20000; c++) {
 		char text[5][256];
 		const char *s[5];
-		size_t len[5], n = 1 + xorshift(&x) % 5, total = 0, fs[5], fe[5], plen[6];
-		size_t n_pats = 1 + xorshift(&x) % 6, start[64], want[5 * 256], n_want = 0, m;
-		uint8_t cp[5 * 256], bnd[5 * 256];
-		uint32_t at[5 * 256], pat[6][12];
-		const uint32_t *pp[6];
-		bool refuse = false, any = false, cross = false, got_cross;
-		struct policy_redact_ac *ac;
+		size_t len[5], n = 1 + xorshift(&x) % 5, total = 0, fs[5], fe[5], gfs[5], gfe[5];
+		uint8_t cp[5 * 256], bnd[5 * 256], gcp[POLICY_SKEL_GRAMS_BYTES],
+			gbnd[POLICY_SKEL_GRAMS_BYTES];
+		uint32_t at[5 * 256], gat[POLICY_SKEL_GRAMS_BYTES];
+		bool refuse = false;
 		int rc;
 
 		for (size_t f = 0; f < n; f++) {
-			long k;
+			long m;
 
 			len[f] = random_text(text[f], &x, 6);
 			s[f] = text[f];
-			k = policy_skeleton_ascii(sk, text[f], len[f], cp + total, bnd + total,
+			m = policy_skeleton_ascii(sk, text[f], len[f], cp + total, bnd + total,
 						  at + total);
-			refuse |= k < 0;
+			refuse |= m < 0;
 			fs[f] = total;
-			total += k < 0 ? 0 : (size_t)k;
+			total += m < 0 ? 0 : (size_t)m;
 			fe[f] = total;
 		}
-		for (size_t i = 0; i < n_pats; i++) {
-			size_t from = total ? xorshift(&x) % total : 0, kind = xorshift(&x) % 4;
-
-			plen[i] = 1 + xorshift(&x) % (kind == 0 ? 3 : 12);
-			for (size_t k = 0; k < plen[i]; k++)
-				pat[i][k] =
-					kind < 2 && !refuse && from + k < total
-						? cp[from + k]
-						: (uint32_t)
-							  alpha[xorshift(&x) % (sizeof(alpha) - 1)];
-			if (kind == 3)
-				pat[i][xorshift(&x) % plen[i]] = 0x3b1; /* never from ASCII */
-			pp[i] = pat[i];
-		}
-		ac = policy_redact_ac_new(sk, pp, plen, n_pats);
-		assert_non_null(ac);
-		rc = policy_redact_ac_bytes(ac, s, len, n);
-		/* it stops at the first place found: a field after it is not read */
-		assert_true(refuse ? rc != 0 : rc >= 0);
+		memset(filter, 0, POLICY_SKEL_GRAM_WORDS * sizeof(*filter));
+		g->at = gat;
+		rc = policy_skeleton_ascii_grams(sk, s, len, n, filter, 0, g);
 		if (refuse) {
-			refused += rc == -1;
-			policy_redact_ac_free(ac);
+			assert_int_equal(rc, -1);
+			refused++;
 			continue;
 		}
 		read++;
-		for (size_t i = 0; i < n_pats; i++) {
-			any |= occurs(cp, total, pat[i], plen[i], 0, total);
-			for (size_t f = 0; f < n; f++)
-				cross |= occurs(cp, total, pat[i], plen[i], fs[f], fs[f]);
-			/* the starts within one field */
-			for (size_t b = 0; b + plen[i] <= total; b++) {
-				size_t f = 0, k = 0;
+		assert_int_equal(rc, 0);
+		assert_int_equal(policy_skel_grams_reading(g, n, gcp, gbnd, gfs, gfe), total);
+		assert_memory_equal(gcp, cp, total);
+		assert_memory_equal(gbnd, bnd, total);
+		assert_memory_equal(gat, at, total * sizeof(*at));
+		for (size_t f = 0; f < n; f++) {
+			const struct policy_skel_ends *d = &g->ends[f];
+			size_t h = fe[f] - fs[f] < 3 ? fe[f] - fs[f] : 3;
 
-				while (f + 1 < n && b >= fe[f])
-					f++;
-				if (!occurs(cp + b, plen[i], pat[i], plen[i], 0, 1) ||
-				    b + plen[i] > fe[f])
-					continue;
-				while (k < n_want && want[k] != b)
-					k++;
-				if (k == n_want)
-					want[n_want++] = b;
+			assert_int_equal(gfs[f], fs[f]);
+			assert_int_equal(gfe[f], fe[f]);
+			assert_int_equal(d->n, h);
+			for (size_t k = 0; k < h; k++) {
+				assert_int_equal(d->head[k], cp[fs[f] + k]);
+				assert_int_equal(d->tail[k], cp[fe[f] - h + k]);
+				assert_int_equal(d->tail_bnd >> (h - 1 - k) & 1,
+						 bnd[fe[f] - h + k] != POLICY_SKEL_NONE);
 			}
 		}
-		/* pairs: the joined reading up to field a's end, then field b's reading */
-		for (size_t a = 0; a < n; a++)
-			for (size_t b = 0; b < n; b++) {
-				if (b == a || b == a + 1 || fe[b] == fs[b])
-					continue;
-				for (size_t i = 0; i < n_pats; i++) {
-					uint8_t joined[2 * 5 * 256];
+		/* one gram at a random boundary: found (at that boundary or one like it) */
+		for (size_t k = 0, i0 = xorshift(&x) % (total + 1); k < total; k++) {
+			size_t i = (i0 + k) % total, l = 1 + xorshift(&x) % 4;
+			bool listed = false;
 
-					memcpy(joined, cp, fe[a]);
-					memcpy(joined + fe[a], cp + fs[b], fe[b] - fs[b]);
-					if (occurs(joined, fe[a] + fe[b] - fs[b], pat[i], plen[i],
-						   fe[a], fe[a]))
-						any = cross = true;
-				}
-			}
-		assert_int_equal(rc, any ? 1 : 0);
-		found += any;
-		m = policy_redact_ac_cps(ac, cp, fs, fe, n, start, 64, &got_cross);
-		assert_int_equal(got_cross, cross || n_want > 64);
-		crossed += cross;
-		if (!got_cross) {
-			/* ascending, each once: the same set */
-			assert_int_equal(m, n_want);
-			for (size_t k = 0; k < m; k++) {
-				size_t j = 0;
-
-				if (k > 0)
-					assert_true(start[k - 1] < start[k]);
-				while (j < n_want && want[j] != start[k])
-					j++;
-				assert_true(j < n_want);
-			}
+			if (bnd[i] == POLICY_SKEL_NONE || i + l > total)
+				continue;
+			policy_skel_gram_add(filter, policy_skel_gram_key(cp + i, l));
+			assert_int_equal(policy_skeleton_ascii_grams(sk, s, len, n, filter,
+								     l < 4 ? 1u << l : 0, g),
+					 1);
+			assert_int_equal(policy_skel_grams_reading(g, n, gcp, gbnd, gfs, gfe),
+					 total);
+			assert_memory_equal(gbnd, bnd, total);
+			/* listed at that place, as a short gram's or a 4-gram's */
+			for (size_t h = 0; h < g->n_hits && h < POLICY_SKEL_GRAMS_HITS; h++)
+				listed |= g->hits[h] == ((uint32_t)i << 1 | (l < 4));
+			assert_true(listed || g->n_hits > POLICY_SKEL_GRAMS_HITS);
+			found++;
+			break;
 		}
-		policy_redact_ac_free(ac);
 	}
-	printf("policy_redact_ac: %zu calls read (%zu found, %zu crossing), %zu refused\n", read,
-	       found, crossed, refused);
-	assert_true(read >= 2000 && refused >= 2000 && found >= 1000 && crossed >= 100);
+	printf("policy_skeleton_ascii_grams: %zu calls read, %zu refused, %zu grams found\n", read,
+	       refused, found);
+	assert_true(read >= 2000 && refused >= 2000 && found >= 1000);
+	free(filter);
+	free(g);
 }
 
 int main(void)
@@ -945,7 +901,7 @@ int main(void)
 		cmocka_unit_test(test_shared_prefixes),
 		cmocka_unit_test(test_fields_any_order),
 		cmocka_unit_test(test_skeleton_ascii),
-		cmocka_unit_test(test_redact_ac),
+		cmocka_unit_test(test_skeleton_ascii_grams),
 		cmocka_unit_test(test_memo),
 		cmocka_unit_test(test_skeleton_table_loops),
 	};
