@@ -811,16 +811,16 @@ static size_t consume(struct node_link *l, const uint8_t *data, size_t len, bool
 
 /*
  * @l spent its slice: stop reading until the owner's next node_link_env_prepare(), keeping
- * the @len bytes of @rest (in env->rbuf) that were read and not yet processed. Returns 0, or
- * negative with the link closed.
+ * the @len bytes of @rest (in env->rbuf) that were read and not yet processed. Out of memory
+ * closes the link.
  */
-static int defer_reads(struct node_link *l, const uint8_t *rest, size_t len)
+static void defer_reads(struct node_link *l, const uint8_t *rest, size_t len)
 {
 	struct node_link_env *env = l->env;
 
 	if (len && !l->held && !(l->held = malloc(env->rbuf_len))) {
 		node_link_close(l, NODE_LINK_R_NOMEM);
-		return -ENOMEM;
+		return;
 	}
 	if (len)
 		memcpy(l->held, rest, len);
@@ -834,7 +834,6 @@ static int defer_reads(struct node_link *l, const uint8_t *rest, size_t len)
 		env->deferred->defer_prev = l;
 	env->deferred = l;
 	env->reads_deferred++;
-	return 0;
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)

@@ -53,7 +53,7 @@ def test_read_slice():
         gamma = env.community.members[2]
         flooder, other = hm.Hostile(env), hm.Hostile(env, gamma)
         ol.wait_for(lambda: len(ol.links_up(env.a)) == 2, what="two links up")
-        assert env.status()["overlay"]["reads_deferred"] == 0
+        deferred0 = env.status()["overlay"]["reads_deferred"]  # 0 unless the set-up was slow
         nonces = list(range(1, PINGS + 1))
         flooder.lock.acquire()
         buf = encrypted(flooder, [[ol.PING, n] for n in nonces])
@@ -80,7 +80,7 @@ def test_read_slice():
         pongs = [m[1] for m in flooder.received if m[0] == ol.PONG]
         assert pongs[:PINGS] == nonces, (len(pongs), pongs[:3])
         st = env.status()
-        deferred = st["overlay"]["reads_deferred"]
+        deferred = st["overlay"]["reads_deferred"] - deferred0
         assert deferred > 0, st["overlay"]
         assert len(ol.links_up(env.a)) == 2
         print(f"    {PINGS} PINGs ({len(buf)} bytes) answered in order; "
@@ -104,12 +104,17 @@ def test_ack_flood():
         ol.wait_for(lambda: env.status()["store"]["outbox"] == 0, what="the copy acknowledged")
         d0 = env.status()["gossip"]["direct"]
         assert d0["acked"] == 1 and d0["ack_ignored"] == 0, d0
+        # Normally 0: a scan that runs before the first send's reschedule is committed (a
+        # slow admission job, e.g. under valgrind) sends the copy again, and the link owes
+        # an ACK for each copy.
+        owed = d0["sent"] - d0["acked"]
         with h.lock:
             h.p.sock.sendall(encrypted(h, [[ACK, os.urandom(32)] for _ in range(ACKS)]))
         h.sync(timeout=300)
         d = env.status()["gossip"]["direct"]
-        assert d["acked"] == 1 and d["ack_ignored"] == ACKS, d
-        print(f"    1 ACK owed and taken, {ACKS} ACKs of random ids ignored", flush=True)
+        assert d["acked"] == 1 + owed and d["ack_ignored"] == ACKS - owed, (d0, d)
+        print(f"    {1 + owed} ACK(s) owed and taken, {ACKS - owed} ACKs of random ids "
+              f"ignored", flush=True)
         h.close()
         assert env.a.stop() == 0
 

@@ -1198,8 +1198,13 @@ static void test_drained(void **state)
 	a.lim = fast_limits();
 	a.lim.send_queue_max = 2 * NODE_LINK_FRAME_MAX;
 	/* Flow control, not liveness: 24 MB through Noise under ASan on a loaded machine may
-	 * keep a's loop from reading b's PONGs for longer than fast_limits()' 5 s. */
+	 * keep a's loop from reading b's PONGs for longer than fast_limits()' 5 s. And no
+	 * keepalive while the queue is full: the sender fills it to the last frame, so a PING
+	 * or PONG then needs a chunk the bound no longer has and closes the link (send_queue);
+	 * b reads a's frames in 2 ms slices per iteration (link.h "Read slice"), so the queue
+	 * stays full for many iterations. */
 	a.lim.dead_after_ms = 120000;
+	a.lim.keepalive_ms = 60000;
 	b.lim = a.lim;
 	tnode_start(&a, false);
 	tnode_start(&b, true);
@@ -1212,7 +1217,9 @@ static void test_drained(void **state)
 	/* Send 400 messages (24 MB), never more than the room allows; wait for drains. */
 	while (sent < 400) {
 		if (!a.link)
-			fail_msg("the link went down after %d messages", sent);
+			fail_msg("the link went down after %d messages: a %s, b %s", sent,
+				 node_link_reason_name(a.last_down),
+				 node_link_reason_name(b.last_down));
 		if (node_link_room(a.link) >= len + 64) {
 			assert_int_equal(node_overlay_send(a.link, enc, len), 0);
 			sent++;
