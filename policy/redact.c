@@ -271,12 +271,20 @@ out:
 	return rc;
 }
 
-/* A domain or host: without a leading "*." or dots and trailing dots; also with every dot
- * spelled "dot" ("alpha[dot]example", "alpha dot example"). */
+/*
+ * A domain or host: without a leading "*." or dots and trailing dots; also with its dots
+ * spelled "dot" ("alpha[dot]example", "alpha dot example"), in every combination of its
+ * first HOST_DOT_VARIANTS dots, since a writer may spell one dot and not another ("cert dot
+ * alpha.example", "report.ir-portal dot example"); dots after those are spelled "dot" only
+ * when all of those are (so at most 2^HOST_DOT_VARIANTS patterns a host).
+ */
+#define HOST_DOT_VARIANTS 6
+
 static int add_host(struct policy_redactor *rd, const char *s, size_t len)
 {
+	size_t dots = 0;
+	unsigned spelled;
 	char *dotted;
-	size_t o = 0;
 	int rc;
 
 	while (len > 0 && (s[0] == '*' || s[0] == '.')) {
@@ -286,20 +294,35 @@ static int add_host(struct policy_redactor *rd, const char *s, size_t len)
 	while (len > 0 && s[len - 1] == '.')
 		len--;
 	rc = add_text(rd, s, len, PAT_HOST, 0);
-	if (rc < 0 || !memchr(s, '.', len))
+	for (size_t i = 0; i < len; i++)
+		dots += s[i] == '.';
+	if (rc < 0 || dots == 0)
 		return rc;
 	dotted = malloc(len * 5 + 1);
 	if (!dotted)
 		return -ENOMEM;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '.') {
-			memcpy(dotted + o, " dot ", 5);
-			o += 5;
-		} else {
-			dotted[o++] = s[i];
+	spelled = dots < HOST_DOT_VARIANTS ? (unsigned)dots : HOST_DOT_VARIANTS;
+	/* @mask: which of the first dots are spelled "dot"; 0 (none) was added above */
+	for (unsigned mask = 1; rc == 0 && mask < 1u << spelled; mask++) {
+		size_t o = 0, d = 0;
+
+		for (size_t i = 0; i < len; i++) {
+			bool word = d < spelled ? mask >> d & 1 : mask == (1u << spelled) - 1;
+
+			if (s[i] != '.') {
+				dotted[o++] = s[i];
+				continue;
+			}
+			d++;
+			if (word) {
+				memcpy(dotted + o, " dot ", 5);
+				o += 5;
+			} else {
+				dotted[o++] = '.';
+			}
 		}
+		rc = add_text(rd, dotted, o, PAT_HOST, 0);
 	}
-	rc = add_text(rd, dotted, o, PAT_HOST, 0);
 	free(dotted);
 	return rc;
 }

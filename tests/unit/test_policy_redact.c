@@ -148,6 +148,13 @@ static const struct {
 	{"xn--bcher-kva.example", "[member]"},
 	{"mail: bob.smith+x@XN--BCHER-KVA.EXAMPLE.", "mail: [member]."},
 	{"x.wild.example", "[member]"},
+	/* some dots spelled "dot" and others not: every combination is the host */
+	{"mail cert dot acme.example now", "mail [member] now"},
+	{"mail cert.acme dot example now", "mail [member] now"},
+	{"mail cert[.]acme dot example now", "mail [member] now"},
+	{"mail cert dot acme dot example now", "mail [member] now"},
+	{"from 192.0.2 dot 10 port", "from [member] port"},
+	{"node dot acmenet.example", "[member]"},
 	{"wild.example-2 too", "[member] too"},
 	/* address hosts */
 	{"from 192.0.2.10 port", "from [member] port"},
