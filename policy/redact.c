@@ -1942,6 +1942,60 @@ out:
 	return rc;
 }
 
+/*
+ * Dropping a field brings the fields around it together: a reader of the output sees the
+ * fields left side by side, and "ab", "ab", "abab" on either side of a dropped field spell a
+ * key prefix that no reading of the inputs held. So once verify() dropped something, the
+ * fields left are searched again as a set (map_scan(): in order and as pairs), and every
+ * field a match touches is dropped too, until a round drops nothing (at most @n rounds).
+ * Both paths run this on the same outputs, so they still agree. @s, @len and @base are
+ * scratch of @n entries.
+ */
+static int verify_left(const struct policy_redactor *rd, struct policy_redact_field *f, size_t n,
+		       const char **s, size_t *len, size_t *base)
+{
+	size_t *at = malloc((n ? n : 1) * sizeof(*at));
+	bool more = true;
+	int rc = at ? 0 : -ENOMEM;
+
+	while (rc == 0 && more) {
+		uint8_t *joined = NULL, *mask = NULL;
+		size_t m = 0, joined_len = 0;
+
+		more = false;
+		for (size_t i = 0; i < n; i++) {
+			if (f[i].dropped)
+				continue;
+			s[m] = f[i].out;
+			len[m] = f[i].out_len;
+			at[m++] = i;
+		}
+		rc = m ? join(s, len, m, &joined, &joined_len, base) : 0;
+		if (rc == 0 && m && !(mask = calloc(joined_len ? joined_len : 1, 1)))
+			rc = -ENOMEM;
+		if (rc == 0 && m) {
+			struct sink k = {.src = joined, .src_len = joined_len, .mask = mask};
+
+			rc = map_scan(rd, s, len, m, base, joined, joined_len, &k);
+		}
+		for (size_t j = 0; rc == 0 && j < m; j++) {
+			struct policy_redact_field *g = &f[at[j]];
+
+			if (!memchr(mask + base[j], 1, len[j]))
+				continue;
+			g->dropped = true;
+			g->out[0] = '\0';
+			g->out_len = 0;
+			g->n_redacted = 0;
+			more = true;
+		}
+		free(joined);
+		free(mask);
+	}
+	free(at);
+	return rc;
+}
+
 static int redact_fields(const struct policy_redactor *rd, struct policy_redact_field *f, size_t n,
 			 enum path path)
 {
@@ -1994,6 +2048,11 @@ static int redact_fields(const struct policy_redactor *rd, struct policy_redact_
 	/* Unchanged outputs are the inputs, in which the first pass found nothing. */
 	if (mask && memchr(mask, 1, joined_len))
 		rc = verify(rd, f, n, s, len, base, path, read == 0 ? &q : NULL, mask);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (f[i].dropped) {
+			rc = verify_left(rd, f, n, s, len, base);
+			break;
+		}
 out:
 	if (rc != 0)
 		for (size_t i = 0; i < n; i++) {
