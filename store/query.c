@@ -129,12 +129,8 @@ static int iter_tagged(struct store *s, struct store_read *rd, const uint8_t ind
 	size_t key_len = tag == TAG_VOTE ? VOTE_KEY_LEN : IDX_KEY_LEN;
 	int rc;
 
-	if ((rc = store__read_enter(s, rd, &txn)) != 0)
+	if ((rc = store__read_cursor(s, rd, s->indicators, &txn, &c)) != 0)
 		return rc;
-	if ((rc = mdb_cursor_open(txn, s->indicators, &c)) != 0) {
-		rc = store_mdb_err(rc);
-		goto out;
-	}
 	for (rc = tag_first(c, ind_id, tag, &k, &d); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
 		if (!tag_in(&k, ind_id, tag))
