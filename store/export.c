@@ -492,10 +492,7 @@ static int iter_db(struct store_export *x, bool notices, uint64_t since, size_t 
 		   store_export_doc_cb cb, void *ctx)
 {
 	MDB_txn *txn;
-	MDB_cursor *c = NULL;
-	MDB_val k, d;
-	uint8_t kb[8];
-	int rc, count = 0;
+	int rc;
 
 	if (since == UINT64_MAX)
 		return 0;
@@ -503,30 +500,10 @@ static int iter_db(struct store_export *x, bool notices, uint64_t since, size_t 
 		return rc;
 	if (notices && !x->m.readonly)
 		x->has_notices = true;
-	if (notices && !x->has_notices) {
+	if (notices && !x->has_notices)
 		rc = 0; /* written before the notices feed: it is empty */
-		goto out;
-	}
-	if ((rc = mdb_cursor_open(txn, notices ? x->notices : x->feed, &c)) != 0) {
-		rc = store_mdb_err(rc);
-		goto out;
-	}
-	store_be64_put(kb, since + 1);
-	k = mval(kb, 8);
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
-	     rc == 0 && (!limit || (size_t)count < limit) && count < INT_MAX;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		if (k.mv_size != 8) {
-			rc = STORE_E_CORRUPT;
-			goto out;
-		}
-		if ((rc = cb(ctx, store_be64_get(k.mv_data), d.mv_data, d.mv_size)) != 0)
-			goto out;
-		count++;
-	}
-	rc = (rc == MDB_NOTFOUND || rc == 0) ? count : store_mdb_err(rc);
-out:
-	mdb_cursor_close(c);
+	else
+		rc = store_mdb_seq_walk(txn, notices ? x->notices : x->feed, since, limit, cb, ctx);
 	store_mdb_read_end(&x->m, txn);
 	return rc;
 }

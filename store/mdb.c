@@ -17,6 +17,7 @@
 #include "store/mdb.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -318,4 +319,35 @@ int store_mdb_write(struct store_mdb *m, store_mdb_write_fn fn, void *ctx)
 		if (rc != 0)
 			return rc;
 	}
+}
+
+int store_mdb_seq_walk(MDB_txn *txn, MDB_dbi dbi, uint64_t since, size_t limit, store_mdb_seq_fn fn,
+		       void *ctx)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, d;
+	uint8_t kb[8];
+	int rc, count = 0;
+
+	if (since == UINT64_MAX)
+		return 0;
+	if ((rc = mdb_cursor_open(txn, dbi, &c)) != 0)
+		return store_mdb_err(rc);
+	store_be64_put(kb, since + 1);
+	k = (MDB_val){.mv_size = sizeof(kb), .mv_data = kb};
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+	     rc == 0 && (!limit || (size_t)count < limit) && count < INT_MAX;
+	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		if (k.mv_size != 8) {
+			rc = STORE_E_CORRUPT;
+			goto out;
+		}
+		if ((rc = fn(ctx, store_be64_get(k.mv_data), d.mv_data, d.mv_size)) != 0)
+			goto out;
+		count++;
+	}
+	rc = (rc == MDB_NOTFOUND || rc == 0) ? count : store_mdb_err(rc);
+out:
+	mdb_cursor_close(c);
+	return rc;
 }

@@ -117,6 +117,19 @@ typedef int (*store_mdb_write_fn)(MDB_txn *txn, void *ctx);
  */
 int store_mdb_write(struct store_mdb *m, store_mdb_write_fn fn, void *ctx);
 
+/* One row of a sequence walk: @data (@len bytes, borrowed for the call) stored under @seq. */
+typedef int (*store_mdb_seq_fn)(void *ctx, uint64_t seq, const uint8_t *data, size_t len);
+
+/*
+ * store_mdb_seq_walk() - the rows of @dbi, whose keys are 8-byte big-endian sequence numbers
+ * (the feeds), with seq > @since in ascending order, each passed to @fn: at most @limit rows
+ * (0 = no limit) and at most INT_MAX. Runs in @txn (any kind, borrowed). Returns the number of
+ * rows passed, @fn's non-zero result as-is (it stops the walk), STORE_E_CORRUPT for a key
+ * that is not 8 bytes, or a translated LMDB error. @since UINT64_MAX walks nothing.
+ */
+int store_mdb_seq_walk(MDB_txn *txn, MDB_dbi dbi, uint64_t since, size_t limit, store_mdb_seq_fn fn,
+		       void *ctx);
+
 /* store_mdb_map_size() - the current map size in bytes. */
 size_t store_mdb_map_size(struct store_mdb *m);
 

@@ -91,12 +91,8 @@ int store_outbox_due(struct store *s, struct store_read *rd, uint64_t now_ms,
 	*n = 0;
 	if (cap == 0)
 		return 0;
-	if ((rc = store__read_enter(s, rd, &txn)) != 0)
+	if ((rc = store__read_cursor(s, rd, s->outbox, &txn, &c)) != 0)
 		return rc;
-	if ((rc = mdb_cursor_open(txn, s->outbox, &c)) != 0) {
-		rc = store_mdb_err(rc);
-		goto out;
-	}
 	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0 && got < cap;
 	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
 		if (k.mv_size != PAIR_KEY_LEN) {

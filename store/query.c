@@ -129,12 +129,8 @@ static int iter_tagged(struct store *s, struct store_read *rd, const uint8_t ind
 	size_t key_len = tag == TAG_VOTE ? VOTE_KEY_LEN : IDX_KEY_LEN;
 	int rc;
 
-	if ((rc = store__read_enter(s, rd, &txn)) != 0)
+	if ((rc = store__read_cursor(s, rd, s->indicators, &txn, &c)) != 0)
 		return rc;
-	if ((rc = mdb_cursor_open(txn, s->indicators, &c)) != 0) {
-		rc = store_mdb_err(rc);
-		goto out;
-	}
 	for (rc = tag_first(c, ind_id, tag, &k, &d); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
 		if (!tag_in(&k, ind_id, tag))
@@ -194,49 +190,40 @@ int store_reports_iter(struct store *s, struct store_read *rd, const uint8_t ind
 
 /* ------------------------------------------------------------------ feed */
 
+/* A store_feed_iter() row: the feed record under @seq decoded for the caller's callback. */
+struct feed_walk {
+	store_feed_cb cb;
+	void *ctx;
+};
+
+static int feed_row(void *ctx, uint64_t seq, const uint8_t *data, size_t len)
+{
+	struct feed_walk *fw = ctx;
+	struct store_codec_feed f;
+	struct store_feed_entry e;
+	int rc = store_codec_feed_decode(&f, data, len);
+
+	if (rc != 0)
+		return rc;
+	e.seq = seq;
+	memcpy(e.ind_id, f.ind_id, 32);
+	e.state = f.state;
+	e.time_ms = f.time_ms;
+	return fw->cb(fw->ctx, &e);
+}
+
 int store_feed_iter(struct store *s, struct store_read *rd, uint64_t since, size_t limit,
 		    store_feed_cb cb, void *ctx)
 {
-	struct store_codec_feed f;
-	struct store_feed_entry e;
+	struct feed_walk fw = {.cb = cb, .ctx = ctx};
 	MDB_txn *txn;
-	MDB_cursor *c = NULL;
-	MDB_val k, d;
-	uint8_t kb[8];
-	int rc, count = 0;
+	int rc;
 
 	if (since == UINT64_MAX)
 		return 0;
 	if ((rc = store__read_enter(s, rd, &txn)) != 0)
 		return rc;
-	if ((rc = mdb_cursor_open(txn, s->feed, &c)) != 0) {
-		rc = store_mdb_err(rc);
-		goto out;
-	}
-	store_be64_put(kb, since + 1);
-	k = mval(kb, 8);
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
-	     rc == 0 && (!limit || (size_t)count < limit);
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		if (k.mv_size != 8) {
-			rc = STORE_E_CORRUPT;
-			goto out;
-		}
-		if ((rc = store_codec_feed_decode(&f, d.mv_data, d.mv_size)) != 0)
-			goto out;
-		e.seq = store_be64_get(k.mv_data);
-		memcpy(e.ind_id, f.ind_id, 32);
-		e.state = f.state;
-		e.time_ms = f.time_ms;
-		if ((rc = cb(ctx, &e)) != 0)
-			goto out;
-		if (count == INT32_MAX)
-			break;
-		count++;
-	}
-	rc = (rc == MDB_NOTFOUND || rc == 0) ? count : store_mdb_err(rc);
-out:
-	mdb_cursor_close(c);
+	rc = store_mdb_seq_walk(txn, s->feed, since, limit, feed_row, &fw);
 	store__read_leave(s, rd, txn);
 	return rc;
 }

@@ -521,12 +521,8 @@ int store_recon_list(struct store *s, struct store_read *rd, const uint8_t *lo, 
 	*n = 0;
 	if (cap == 0)
 		return 0;
-	if ((rc = store__read_enter(s, rd, &txn)) != 0)
+	if ((rc = store__read_cursor(s, rd, s->recon, &txn, &c)) != 0)
 		return rc;
-	if ((rc = mdb_cursor_open(txn, s->recon, &c)) != 0) {
-		rc = store_mdb_err(rc);
-		goto out;
-	}
 	for (rc = range_first(c, lo, &k, &d); rc == 0 && got < cap;
 	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
 		if (k.mv_size != STORE_RECON_KEY_LEN) {

@@ -103,12 +103,8 @@ static int walk(struct store *s, struct store_read *rd, const uint8_t *start, si
 	size_t seen = 0;
 	int rc, op = MDB_SET_RANGE;
 
-	if ((rc = store__read_enter(s, rd, &txn)) != 0)
+	if ((rc = store__read_cursor(s, rd, s->sealed, &txn, &c)) != 0)
 		return rc;
-	if ((rc = mdb_cursor_open(txn, s->sealed, &c)) != 0) {
-		rc = store_mdb_err(rc);
-		goto out;
-	}
 	k = mval(start, slen);
 	if (slen == 0)
 		op = MDB_FIRST;
@@ -449,12 +445,8 @@ int store_sealed_opened_iter(struct store *s, struct store_read *rd,
 	MDB_val k, d;
 	int rc;
 
-	if ((rc = store__read_enter(s, rd, &txn)) != 0)
+	if ((rc = store__read_cursor(s, rd, s->sealed_open, &txn, &c)) != 0)
 		return rc;
-	if ((rc = mdb_cursor_open(txn, s->sealed_open, &c)) != 0) {
-		rc = store_mdb_err(rc);
-		goto out;
-	}
 	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
 		if (k.mv_size != 32) {

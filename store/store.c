@@ -492,6 +492,20 @@ void store__read_leave(struct store *s, struct store_read *rd, MDB_txn *txn)
 		store_mdb_read_end(&s->m, txn);
 }
 
+int store__read_cursor(struct store *s, struct store_read *rd, MDB_dbi dbi, MDB_txn **txn,
+		       MDB_cursor **c)
+{
+	int rc = store__read_enter(s, rd, txn);
+
+	if (rc != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(*txn, dbi, c)) != 0) {
+		store__read_leave(s, rd, *txn);
+		return store_mdb_err(rc);
+	}
+	return 0;
+}
+
 int store__rec_find(MDB_txn *txn, struct store *s, const uint8_t rid[32], MDB_val *d,
 		    uint8_t key[REC_KEY_LEN])
 {

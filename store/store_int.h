@@ -168,6 +168,14 @@ int store__read_enter(struct store *s, struct store_read *rd, MDB_txn **txn);
 void store__read_leave(struct store *s, struct store_read *rd, MDB_txn *txn);
 
 /*
+ * store__read_enter() and a cursor on @dbi in that transaction. On success the caller closes
+ * *@c (mdb_cursor_close) and calls store__read_leave(); on failure nothing is left open.
+ * Returns 0, a store__read_enter() error, or the translated mdb_cursor_open() error.
+ */
+int store__read_cursor(struct store *s, struct store_read *rd, MDB_dbi dbi, MDB_txn **txn,
+		       MDB_cursor **c);
+
+/*
  * Find the record of report @rid in @txn: each candidate sequence from the hint is confirmed by
  * an exact lookup of sequence || id. Returns 0 with *@d set (and @key, if not NULL, the
  * record's key), MDB_NOTFOUND, or an LMDB/errno code (positive errno) for store_mdb_err().

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "node/cli/cmd.h"
+#include "node/common/unixsock.h"
 #include "node/format/config.h"
 #include "proto/error.h"
 
@@ -63,21 +63,11 @@ const char *node_apiclient_socket_path(const char *flag, const char *config, cha
 
 int node_apiclient_connect(const char *path, unsigned timeout_ms, struct node_apiclient **out)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct node_apiclient *c;
-	int fd;
+	int fd = node_unixsock_connect(path);
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
+		return fd;
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "node/cli/cmd.h"
@@ -19,6 +18,7 @@
 #include "node/daemon/daemon.h"
 #include "node/common/keyfile.h"
 #include "node/common/tagvocab.h"
+#include "node/common/unixsock.h"
 #include "node/common/warnlists.h"
 #include "node/format/addr.h"
 #include "proto/community.h"
@@ -151,18 +151,12 @@ static void check_dir(struct check_ctx *c, const char *opt, const char *dir, con
 /* Whether a node answers on the API socket @path (then its resources are in use). */
 static bool node_running(const char *path)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd, r;
+	int fd = node_unixsock_connect(path);
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return false;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
-	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
 	close(fd);
-	return r == 0;
+	return true;
 }
 
 /*

@@ -17,11 +17,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "node/common/log.h"
 #include "node/common/pool.h"
+#include "node/common/unixsock.h"
 #include "proto/error.h"
 
 #define READ_CHUNK (64 * 1024)
@@ -908,26 +908,20 @@ int node_api_set_limits(struct node_api *api, const struct node_api_limits *lim)
 /* Removes a socket file nobody listens on; refuses to touch a live one or a non-socket. */
 static int clear_stale(const char *path)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct stat st;
-	int fd, r;
+	int fd;
 
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISSOCK(st.st_mode))
 		return -EEXIST;
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	close(fd);
-	if (r == 0)
+	fd = node_unixsock_connect(path);
+	if (fd >= 0) {
+		close(fd);
 		return -EADDRINUSE;
-	if (errno != ECONNREFUSED)
-		return -errno;
+	}
+	if (fd != -ECONNREFUSED)
+		return fd;
 	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
 }
 
