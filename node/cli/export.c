@@ -214,23 +214,21 @@ static int state_read(const char *path, const uint8_t env_id[16], uint64_t *sinc
 static int state_write(const char *path, const uint8_t env_id[16], uint64_t seq)
 {
 	char tmp[4200], dir[4096], hex[33], text[128];
-	int fd, r = 0, n;
+	int fd, n;
 
 	proto_hex_encode(hex, env_id, 16);
 	n = snprintf(text, sizeof(text), "{\"env_id\": \"%s\", \"seq\": %" PRIu64 "}\n", hex, seq);
-	snprintf(tmp, sizeof(tmp), "%s/.chatham-state-XXXXXX", dir_of(path, dir, sizeof(dir)));
-	fd = mkstemp(tmp);
+	fd = node_export_tmp_open(dir_of(path, dir, sizeof(dir)), tmp, sizeof(tmp));
 	if (fd < 0)
-		return -errno;
-	if (fchmod(fd, 0640) != 0 || write(fd, text, (size_t)n) != n || fsync(fd) != 0)
-		r = -errno;
-	if (close(fd) != 0 && !r)
-		r = -errno;
-	if (!r && rename(tmp, path) != 0)
-		r = -errno;
-	if (r)
+		return fd;
+	if (write(fd, text, (size_t)n) != n) {
+		int r = errno ? -errno : -EIO;
+
+		close(fd);
 		unlink(tmp);
-	return r;
+		return r;
+	}
+	return node_export_tmp_install(fd, tmp, path);
 }
 
 /* The notices feed (store/export.h): its documents after a sequence, parsed. */
@@ -263,11 +261,10 @@ static FILE *open_tmp(const char *cmd, const char *out, char *tmp)
 	FILE *f = NULL;
 	int fd;
 
-	dir_of(out, odir, sizeof(odir));
-	snprintf(tmp, 4200, "%s/.chatham-export-XXXXXX", odir);
-	fd = mkstemp(tmp);
-	if (fd < 0 || fchmod(fd, 0640) != 0 || !(f = fdopen(fd, "w"))) {
-		node_cli_errorf(cmd, "cannot write in %s: %s", odir, strerror(errno));
+	fd = node_export_tmp_open(dir_of(out, odir, sizeof(odir)), tmp, 4200);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		node_cli_errorf(cmd, "cannot write in %s: %s", odir,
+				strerror(fd < 0 ? -fd : errno));
 		if (fd >= 0) {
 			close(fd);
 			unlink(tmp);

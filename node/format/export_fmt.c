@@ -16,8 +16,11 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <md5.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "node/format/misp_feed.h"
 #include "node/format/request.h"
@@ -721,4 +724,37 @@ void node_export_latest_free(struct node_export_latest *t)
 		return;
 	free(t->slots);
 	free(t);
+}
+
+int node_export_tmp_open(const char *dir, char *tmp, size_t len)
+{
+	int fd;
+
+	snprintf(tmp, len, "%s/.chatham-export-XXXXXX", dir);
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return -errno;
+	if (fchmod(fd, 0640) != 0) {
+		int e = -errno;
+
+		close(fd);
+		unlink(tmp);
+		return e;
+	}
+	return fd;
+}
+
+int node_export_tmp_install(int fd, const char *tmp, const char *path)
+{
+	int r = 0;
+
+	if (fsync(fd) != 0)
+		r = -errno;
+	if (close(fd) != 0 && !r)
+		r = -errno;
+	if (!r && rename(tmp, path) != 0)
+		r = -errno;
+	if (r)
+		unlink(tmp);
+	return r;
 }

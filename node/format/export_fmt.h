@@ -63,6 +63,20 @@ const char *node_export_format_name(int format);
 const char *node_export_state_name(int state);
 
 /*
+ * node_export_tmp_open() - a new temporary file (mode 0640) in directory @dir, its name into
+ * @tmp (@len bytes), for node_export_tmp_install() to put in place once complete. Returns
+ * its descriptor, or a negative errno (then nothing is left behind).
+ */
+int node_export_tmp_open(const char *dir, char *tmp, size_t len);
+
+/*
+ * node_export_tmp_install() - fsync and close @fd (from node_export_tmp_open()), then rename
+ * @tmp over @path, so readers see the old file or the whole new one. On any failure @tmp is
+ * removed. @fd is closed in every case. Returns 0 or a negative errno.
+ */
+int node_export_tmp_install(int fd, const char *tmp, const char *path);
+
+/*
  * The fields of one export document that the renderers use. Strings are borrowed from the
  * jansson tree that was parsed and live as long as it does.
  */

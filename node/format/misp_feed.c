@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "node/format/export_fmt.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "proto/indicator.h"
@@ -408,40 +409,6 @@ int node_misp_feed_add(struct node_misp_feed *f, const struct node_export_doc *d
 
 /* ------------------------------------------------------------------ files */
 
-/* A new temporary file in @dir: its descriptor, and its name in @tmp. */
-static int tmp_open(const char *dir, char *tmp, size_t len)
-{
-	int fd;
-
-	snprintf(tmp, len, "%s/.chatham-export-XXXXXX", dir);
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return -errno;
-	if (fchmod(fd, 0640) != 0) {
-		int e = -errno;
-		close(fd);
-		unlink(tmp);
-		return e;
-	}
-	return fd;
-}
-
-/* Syncs, closes and renames @tmp over @path (removed on any failure). */
-static int tmp_install(int fd, const char *tmp, const char *path)
-{
-	int r = 0;
-
-	if (fsync(fd) != 0)
-		r = -errno;
-	if (close(fd) != 0 && !r)
-		r = -errno;
-	if (!r && rename(tmp, path) != 0)
-		r = -errno;
-	if (r)
-		unlink(tmp);
-	return r;
-}
-
 static int write_all(int fd, const char *p, size_t n)
 {
 	while (n) {
@@ -461,7 +428,7 @@ static int write_all(int fd, const char *p, size_t n)
 static int install_json(const char *dir, const char *name, json_t *j, size_t flags)
 {
 	char path[4200], tmp[4200];
-	int fd = tmp_open(dir, tmp, sizeof(tmp));
+	int fd = node_export_tmp_open(dir, tmp, sizeof(tmp));
 
 	if (fd < 0)
 		return fd;
@@ -471,7 +438,7 @@ static int install_json(const char *dir, const char *name, json_t *j, size_t fla
 		unlink(tmp);
 		return -EIO;
 	}
-	return tmp_install(fd, tmp, path);
+	return node_export_tmp_install(fd, tmp, path);
 }
 
 /* A JSON object from DIR/@name: NULL with *@r = 0 when the file does not exist. */
@@ -514,7 +481,7 @@ static int write_hashes(struct node_misp_feed *f)
 	if (!f->fresh)
 		return 0;
 	snprintf(path, sizeof(path), "%s/hashes.csv", f->dir);
-	fd = tmp_open(f->dir, tmp, sizeof(tmp));
+	fd = node_export_tmp_open(f->dir, tmp, sizeof(tmp));
 	if (fd < 0)
 		return fd;
 	in = fopen(path, "re");
@@ -543,7 +510,7 @@ static int write_hashes(struct node_misp_feed *f)
 		unlink(tmp);
 		return r;
 	}
-	return tmp_install(fd, tmp, path);
+	return node_export_tmp_install(fd, tmp, path);
 }
 
 static json_t *orgc(const struct node_misp_feed *f)
