@@ -23,6 +23,8 @@
 #include <unicode/uspoof.h>
 #include <unicode/utf16.h>
 
+#include "proto/crypto.h"
+
 #define CP_SKEL_MAX 24	   /* skeleton code points kept per input code point */
 #define OPAQUE 0xFFFFFFFFu /* the skeleton of a byte that is not UTF-8: matches nothing */
 
@@ -402,17 +404,6 @@ static int reserve(struct policy_skel_text *t, size_t more)
 	return 0;
 }
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static uint8_t lower(uint8_t c)
 {
 	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
@@ -529,7 +520,7 @@ static size_t entity(const uint8_t *in, size_t len, uint32_t *cp)
 
 		i = hex ? 3 : 2;
 		for (; i < len && digits < 8; i++, digits++) {
-			int d = hex ? hexval(in[i])
+			int d = hex ? proto_hex_digit(in[i])
 				    : (in[i] >= '0' && in[i] <= '9' ? in[i] - '0' : -1);
 
 			if (d < 0)
@@ -572,13 +563,14 @@ static size_t percent_nested(const uint8_t *in, size_t len, uint32_t *cp, int de
 	size_t at[PERCENT_WINDOW + 1], o = 0, i = 0, n;
 
 	if (depth == 0 || len < 5 || in[0] != '%' || in[1] != '2' || in[2] != '5' ||
-	    hexval(in[3]) < 0 || hexval(in[4]) < 0)
+	    proto_hex_digit(in[3]) < 0 || proto_hex_digit(in[4]) < 0)
 		return 0;
 	while (i < len && o < sizeof(buf)) {
 		at[o] = i;
-		if (in[i] == '%' && i + 2 < len && hexval(in[i + 1]) >= 0 &&
-		    hexval(in[i + 2]) >= 0) {
-			buf[o++] = (uint8_t)(hexval(in[i + 1]) << 4 | hexval(in[i + 2]));
+		if (in[i] == '%' && i + 2 < len && proto_hex_digit(in[i + 1]) >= 0 &&
+		    proto_hex_digit(in[i + 2]) >= 0) {
+			buf[o++] = (uint8_t)(proto_hex_digit(in[i + 1]) << 4 |
+					     proto_hex_digit(in[i + 2]));
 			i += 3;
 		} else {
 			buf[o++] = in[i++];
@@ -597,9 +589,9 @@ static size_t percent(const uint8_t *in, size_t len, uint32_t *cp)
 	size_t k = 0, i = 0;
 	uint32_t v;
 
-	while (k < 4 && i + 2 < len && in[i] == '%' && hexval(in[i + 1]) >= 0 &&
-	       hexval(in[i + 2]) >= 0) {
-		bytes[k] = (uint8_t)(hexval(in[i + 1]) << 4 | hexval(in[i + 2]));
+	while (k < 4 && i + 2 < len && in[i] == '%' && proto_hex_digit(in[i + 1]) >= 0 &&
+	       proto_hex_digit(in[i + 2]) >= 0) {
+		bytes[k] = (uint8_t)(proto_hex_digit(in[i + 1]) << 4 | proto_hex_digit(in[i + 2]));
 		if (k > 0 && (bytes[k] & 0xC0) != 0x80)
 			break;
 		k++;
@@ -626,7 +618,7 @@ static size_t backslash(const uint8_t *in, size_t len, uint32_t *cp)
 	if (n == 0 || len < 2 + n)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		int d = hexval(in[2 + i]);
+		int d = proto_hex_digit(in[2 + i]);
 
 		if (d < 0)
 			return 0;

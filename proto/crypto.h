@@ -45,4 +45,16 @@ char *proto_hex_encode(char *out, const uint8_t *in, size_t len);
  */
 int proto_hex_decode(uint8_t *out, size_t len, const char *in);
 
+/* proto_hex_digit() - the value of hex digit @c (either case), or -1 when it is not one. */
+static inline int proto_hex_digit(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 #endif

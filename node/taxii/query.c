@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "proto/crypto.h"
+
 static const char *const type_names[] = {
 	[TAXII_TYPE_INDICATOR] = "indicator",
 	[TAXII_TYPE_IDENTITY] = "identity",
@@ -29,17 +31,6 @@ static int type_from(const char *s, size_t len)
 	return TAXII_TYPE_OTHER;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int taxii_uuid_parse(const char *s, size_t len, uint8_t out[16])
 {
 	size_t k = 0;
@@ -52,7 +43,8 @@ int taxii_uuid_parse(const char *s, size_t len, uint8_t out[16])
 				return -EINVAL;
 			continue;
 		}
-		int hi = hexval(s[i]), lo = i + 1 < 36 ? hexval(s[i + 1]) : -1;
+		int hi = proto_hex_digit((unsigned char)s[i]),
+		    lo = i + 1 < 36 ? proto_hex_digit((unsigned char)s[i + 1]) : -1;
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
 		out[k++] = (uint8_t)(hi << 4 | lo);
@@ -430,8 +422,8 @@ static int url_decode(const char *s, size_t n, char *out, size_t cap)
 			int hi, lo;
 			if (i + 2 >= n)
 				return -EINVAL;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
+			hi = proto_hex_digit((unsigned char)s[i + 1]);
+			lo = proto_hex_digit((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -EINVAL;
 			c = (char)(hi << 4 | lo);
