@@ -630,6 +630,30 @@ static uint64_t rnd(uint64_t *x)
 	return *x;
 }
 
+/* compare() on the @o bytes of @text cut at random places into @n (1..6) fields. */
+static void compare_cut(const char *text, size_t o, size_t n, uint64_t *x, struct paths *st)
+{
+	const char *in[6];
+	size_t cut[7], len[6];
+
+	cut[0] = 0;
+	cut[n] = o;
+	for (size_t i = 1; i < n; i++)
+		cut[i] = o ? rnd(x) % (o + 1) : 0;
+	for (size_t i = 1; i < n; i++) /* sort the cuts */
+		for (size_t j = i; j > 1 && cut[j - 1] > cut[j]; j--) {
+			size_t t = cut[j];
+
+			cut[j] = cut[j - 1];
+			cut[j - 1] = t;
+		}
+	for (size_t i = 0; i < n; i++) {
+		in[i] = text + cut[i];
+		len[i] = cut[i + 1] - cut[i];
+	}
+	compare(in, len, n, st);
+}
+
 /* A member's name, alias or domain, or a key's encoding, spelled as an evader might. */
 static void spell(char *out, size_t cap, size_t *o, uint64_t *x)
 {
@@ -710,8 +734,7 @@ static void test_paths_random(void **state)
 	(void)state;
 	for (int c = 0; c < 20000; c++) {
 		char text[2048];
-		const char *in[6];
-		size_t o = 0, cut[7], len[6], n = 1 + rnd(&x) % 6, parts = 1 + rnd(&x) % 8;
+		size_t o = 0, n = 1 + rnd(&x) % 6, parts = 1 + rnd(&x) % 8;
 
 		for (size_t p = 0; p < parts && o + 300 < sizeof(text); p++) {
 			if (rnd(&x) % 3 == 0)
@@ -722,22 +745,7 @@ static void test_paths_random(void **state)
 					filler[rnd(&x) % (sizeof(filler) / sizeof(filler[0]))]);
 		}
 		text[o] = '\0';
-		cut[0] = 0;
-		cut[n] = o;
-		for (size_t i = 1; i < n; i++)
-			cut[i] = o ? rnd(&x) % (o + 1) : 0;
-		for (size_t i = 1; i < n; i++) /* sort the cuts */
-			for (size_t j = i; j > 1 && cut[j - 1] > cut[j]; j--) {
-				size_t t = cut[j];
-
-				cut[j] = cut[j - 1];
-				cut[j - 1] = t;
-			}
-		for (size_t i = 0; i < n; i++) {
-			in[i] = text + cut[i];
-			len[i] = cut[i + 1] - cut[i];
-		}
-		compare(in, len, n, &st);
+		compare_cut(text, o, n, &x, &st);
 	}
 	printf("fast path vs full path, random texts: %zu comparisons, %zu decided by the fast "
 	       "path alone (%zu by the quick check and its hits' stretches, %zu of them by the "
@@ -995,8 +1003,7 @@ static void test_paths_ascii(void **state)
 	(void)state;
 	for (int c = 0; c < 20000; c++) {
 		char text[2048];
-		const char *in[6];
-		size_t o = 0, cut[7], len[6], n = 1 + rnd(&x) % 6, parts = 1 + rnd(&x) % 8;
+		size_t o = 0, n = 1 + rnd(&x) % 6, parts = 1 + rnd(&x) % 8;
 
 		for (size_t p = 0; p < parts && o + 400 < sizeof(text); p++) {
 			const char *w = needle[rnd(&x) % n_nd];
@@ -1046,22 +1053,7 @@ static void test_paths_ascii(void **state)
 					      seps[rnd(&x) % (sizeof(seps) / sizeof(seps[0]))]);
 		}
 		text[o] = '\0';
-		cut[0] = 0;
-		cut[n] = o;
-		for (size_t i = 1; i < n; i++)
-			cut[i] = o ? rnd(&x) % (o + 1) : 0;
-		for (size_t i = 1; i < n; i++) /* sort the cuts */
-			for (size_t j = i; j > 1 && cut[j - 1] > cut[j]; j--) {
-				size_t t = cut[j];
-
-				cut[j] = cut[j - 1];
-				cut[j - 1] = t;
-			}
-		for (size_t i = 0; i < n; i++) {
-			in[i] = text + cut[i];
-			len[i] = cut[i + 1] - cut[i];
-		}
-		compare(in, len, n, &st);
+		compare_cut(text, o, n, &x, &st);
 	}
 	printf("fast path vs full path, random ASCII texts: %zu comparisons, %zu decided by the "
 	       "fast path alone (%zu by the quick check and its hits' stretches, %zu of them "

@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "proto/crypto.h"
+
 char *tu_tmpdir(void)
 {
 	const char *base = getenv("TMPDIR");
@@ -84,17 +86,6 @@ out:
 	return buf;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 uint8_t *tu_unhex(const char *hex, size_t *len)
 {
 	size_t n = strlen(hex);
@@ -106,7 +97,8 @@ uint8_t *tu_unhex(const char *hex, size_t *len)
 	if (!out)
 		abort();
 	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		int hi = proto_hex_digit((unsigned char)hex[2 * i]),
+		    lo = proto_hex_digit((unsigned char)hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			abort();
 		out[i] = (uint8_t)(hi << 4 | lo);
