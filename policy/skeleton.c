@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include <unicode/uchar.h>
+#include <unicode/uscript.h>
 #include <unicode/unorm2.h>
 #include <unicode/uspoof.h>
 #include <unicode/utf16.h>
@@ -29,7 +30,15 @@
 #define OPAQUE 0xFFFFFFFFu /* the skeleton of a byte that is not UTF-8: matches nothing */
 
 enum unit_kind { K_IGNORE = 0, K_SEP = 1, K_WORD = 2 };
-enum cp_class { C_OTHER = 0, C_UPPER = 1, C_LOWER = 2, C_DIGIT = 3 };
+/*
+ * C_IDEO: a Han or Hiragana code point, a word of its own; C_KANA: Katakana, a run of which is
+ * one word. Japanese puts no space between words, so without these a name glued to the
+ * particle after it ("アルファから", "CERT Alphaが") would have no boundary to end at. This is
+ * the default word rule of Unicode UAX #29 for those scripts (ICU's, without its dictionary):
+ * a HARD boundary on both sides of each C_IDEO unit and at the ends of a C_KANA run
+ * (word_unit()), so "アルファベット" (alphabet) still does not contain "アルファ".
+ */
+enum cp_class { C_OTHER = 0, C_UPPER = 1, C_LOWER = 2, C_DIGIT = 3, C_IDEO = 4, C_KANA = 5 };
 
 struct cp_info {
 	uint8_t kind;
@@ -170,6 +179,19 @@ static void skel_letter(const struct policy_skeleton *sk, UChar32 c, struct cp_i
 	}
 }
 
+/* The class (enum cp_class) of an uncased code point that is not a digit. */
+static uint8_t cjk_class(UChar32 c)
+{
+	UErrorCode e = U_ZERO_ERROR;
+
+	if (u_getIntPropertyValue(c, UCHAR_WORD_BREAK) == U_WB_KATAKANA)
+		return C_KANA;
+	if (u_hasBinaryProperty(c, UCHAR_IDEOGRAPHIC) ||
+	    uscript_getScript(c, &e) == USCRIPT_HIRAGANA)
+		return C_IDEO;
+	return C_OTHER;
+}
+
 static void compute_cp(const struct policy_skeleton *sk, UChar32 c, struct cp_info *ci)
 {
 	UChar src[4], a[64];
@@ -184,6 +206,8 @@ static void compute_cp(const struct policy_skeleton *sk, UChar32 c, struct cp_in
 		ci->cls = C_LOWER;
 	else if (u_isdigit(c))
 		ci->cls = C_DIGIT;
+	else
+		ci->cls = cjk_class(c);
 	if (gc_vanish(u_charType(c)) ||
 	    u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT)) {
 		ci->kind = K_IGNORE;
@@ -751,10 +775,28 @@ struct bstate {
 	unsigned gives;	       /* POLICY_SKEL_CPS: what the previous unit gives (cps_bnd()) */
 };
 
+static bool is_cjk(unsigned cls)
+{
+	return cls == C_IDEO || cls == C_KANA;
+}
+
 static void word_unit(struct policy_skel_text *t, struct bstate *b, const struct cp_info *ci,
 		      uint32_t raw, size_t from, size_t to)
 {
-	uint8_t bnd = (uint8_t)b->pend;
+	uint8_t bnd;
+
+	/*
+	 * Japanese words (enum cp_class): HARD before a C_IDEO unit and the first of a C_KANA
+	 * run, and owed after each (b->pend, so that the table loops, which never see these,
+	 * give the next unit its HARD boundary); a kana that continues a run takes that back.
+	 * The run continues only when no other unit came between: every separator and every
+	 * other word unit sets cls1.
+	 */
+	if (ci->cls == C_KANA && b->cls1 == C_KANA)
+		b->pend = POLICY_SKEL_NONE;
+	else if (is_cjk(ci->cls))
+		b->pend = POLICY_SKEL_HARD;
+	bnd = (uint8_t)b->pend;
 
 	if (bnd == POLICY_SKEL_NONE) {
 		if ((b->cls1 == C_LOWER && ci->cls == C_UPPER) ||
@@ -779,7 +821,7 @@ static void word_unit(struct policy_skel_text *t, struct bstate *b, const struct
 	}
 	b->cls2 = b->cls1;
 	b->cls1 = ci->cls;
-	b->pend = POLICY_SKEL_NONE;
+	b->pend = is_cjk(ci->cls) ? POLICY_SKEL_HARD : POLICY_SKEL_NONE;
 }
 
 /*
@@ -802,11 +844,20 @@ static void word_unit(struct policy_skel_text *t, struct bstate *b, const struct
 
 static unsigned cps_needs(unsigned cls)
 {
+	if (is_cjk(cls))
+		return 0;
 	return cls == C_UPPER ? 0 : cls == C_DIGIT ? CPS_AFTER_DIGIT : CPS_AFTER_WORD;
 }
 
+/*
+ * A C_IDEO or C_KANA unit needs and gives nothing: SOFT before and after every one (a superset
+ * of word_unit()'s HARD boundaries around them; HARD here stays "after a separator", where
+ * mapping may start afresh).
+ */
 static unsigned cps_gives(unsigned cls, uint32_t raw)
 {
+	if (is_cjk(cls))
+		return 0;
 	if (cls == C_DIGIT)
 		return CPS_AFTER_DIGIT;
 	return raw == 'x' || raw == 'X' ? 0 : CPS_AFTER_WORD;

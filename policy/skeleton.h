@@ -32,7 +32,11 @@
  *  3. Separators do not appear in the skeleton; they only set boundaries. Each skeleton
  *     code point carries the boundary before it: POLICY_SKEL_HARD after a separator (or at
  *     the start), POLICY_SKEL_SOFT inside a run of letters where the case or the kind
- *     changes in the original ("certAlpha", "CERTAlpha", "Alpha2"), or 0.
+ *     changes in the original ("certAlpha", "CERTAlpha", "Alpha2"), or 0. Japanese puts no
+ *     space between words, so, as Unicode's default word rule (UAX #29) has it, each Han
+ *     or Hiragana character is a word of its own and a run of Katakana one word: HARD
+ *     before and after each, and at the ends of each run ("アルファから" is "アルファ" +
+ *     "か" + "ら"; "アルファベット" stays one word).
  *
  * The skeleton is a matching form only, never output. Thread rules: a built skeleton
  * context is immutable and may be used by any number of threads at once.
@@ -99,8 +103,9 @@ int policy_skel_text_reserve(struct policy_skel_text *t, size_t n);
  * each code point's input unit; @to is not written; @bnd is POLICY_SKEL_HARD exactly at the
  * first code point after the start or a separator (a place where mapping may start afresh
  * with the same result from there on), POLICY_SKEL_SOFT where a map without the flag may
- * put a boundary (a superset: only between two units of lower case or uncased letters
- * that do not follow an 'x' is there certainly none), POLICY_SKEL_NONE elsewhere.
+ * put a boundary (a superset: only between two units of lower case or uncased letters,
+ * not Han, Hiragana or Katakana, that do not follow an 'x' is there certainly none),
+ * POLICY_SKEL_NONE elsewhere.
  */
 #define POLICY_SKEL_CPS 2u
 

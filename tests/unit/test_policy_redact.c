@@ -65,8 +65,8 @@ static struct proto_roster *roster_build(const struct tmember *tm, size_t n, uin
 
 static const struct tmember members[] = {
 	{"Acme CERT",
-	 {"ACME", "Acme Computer Emergency Response Team"},
-	 {"cert.acme.example"},
+	 {"ACME", "Acme Computer Emergency Response Team", "\xe3\x82\xa2\xe3\x82\xaf\xe3\x83\xa1"},
+	 {"cert.acme.example", "\xe3\x82\xa2\xe3\x82\xaf\xe3\x83\xa1.example"},
 	 {"192.0.2.10:4000", "[2001:db8::7]:4000", "node.acmenet.example:4000"},
 	 0xAB,
 	 0xCD,
@@ -166,6 +166,18 @@ static const struct {
 	{"tx cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd", "tx [member]"},
 	{"ring efefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefef0",
 	 "ring efefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefef0"},
+	/*
+	 * Japanese: no spaces between words. Each Han or Hiragana character is a word, a
+	 * Katakana run one word (UAX #29), so a name ends at the particle glued to it; a run
+	 * that goes on ("アクメベット") is another word.
+	 */
+	{"\xe3\x82\xa2\xe3\x82\xaf\xe3\x83\xa1\xe3\x81\x8b\xe3\x82\x89\xe9\x80\xa3\xe7\xb5\xa1",
+	 "[member]\xe3\x81\x8b\xe3\x82\x89\xe9\x80\xa3\xe7\xb5\xa1"},
+	{"\xef\xbd\xb1\xef\xbd\xb8\xef\xbe\x92\xe3\x81\x8c", "[member]\xe3\x81\x8c"},
+	{"Acme CERT\xe3\x81\x8c\xe5\xa0\xb1\xe5\x91\x8a",
+	 "[member]\xe3\x81\x8c\xe5\xa0\xb1\xe5\x91\x8a"},
+	{"\xe3\x82\xa2\xe3\x82\xaf\xe3\x83\xa1\xe3\x83\x99\xe3\x83\x83\xe3\x83\x88",
+	 "\xe3\x82\xa2\xe3\x82\xaf\xe3\x83\xa1\xe3\x83\x99\xe3\x83\x83\xe3\x83\x88"},
 	/* a name without letters or digits is a plain substring */
 	{"a *** b", "a [member] b"},
 	{"a****b c", "[member] c"},
