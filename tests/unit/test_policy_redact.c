@@ -178,6 +178,14 @@ static const struct {
 	 "[member]\xe3\x81\x8c\xe5\xa0\xb1\xe5\x91\x8a"},
 	{"\xe3\x82\xa2\xe3\x82\xaf\xe3\x83\xa1\xe3\x83\x99\xe3\x83\x83\xe3\x83\x88",
 	 "\xe3\x82\xa2\xe3\x82\xaf\xe3\x83\xa1\xe3\x83\x99\xe3\x83\x83\xe3\x83\x88"},
+	/* letters Unicode names as Latin ones: regional indicators, small capitals, tags */
+	{"\xf0\x9f\x87\xa6\xf0\x9f\x87\xa8\xf0\x9f\x87\xb2\xf0\x9f\x87\xaa CERT", "[member]"},
+	{"\xe1\xb4\x80\xe1\xb4\x84\xe1\xb4\x8d\xe1\xb4\x87 CERT", "[member]"},
+	{"x \xf3\xa0\x81\x81\xf3\xa0\x81\x83\xf3\xa0\x81\x8d\xf3\xa0\x81\x85 y", "x [member] y"},
+	/* escapes: a JSON surrogate pair (also escaped again), \U, \u{}, an entity twice */
+	{"\\ud835\\udc00cme CERT and \\ud835\\\\udc00cme CERT", "[member] and [member]"},
+	{"\\U00000041cme CERT, \\u{41}cme CERT", "[member], [member]"},
+	{"A&amp;#67;ME CERT", "[member]"},
 	/* a name without letters or digits is a plain substring */
 	{"a *** b", "a [member] b"},
 	{"a****b c", "[member] c"},
