@@ -891,7 +891,7 @@ struct bstate {
 	unsigned cls1;	       /* class of the previous word unit (C_OTHER after a separator) */
 	unsigned cls2;	       /* and of the one before it */
 	size_t start1;	       /* skeleton index of the previous word unit's first code point */
-	unsigned prev_is_zero; /* previous unit was '0' at a hard boundary ("0x...") */
+	unsigned prev_is_zero; /* previous unit was '0' at a boundary ("0x...", "id0x...") */
 	unsigned prev_is_0x;   /* previous two units were "0x" at a hard boundary */
 	unsigned gives;	       /* POLICY_SKEL_CPS: what the previous unit gives (cps_bnd()) */
 };
@@ -899,6 +899,12 @@ struct bstate {
 static bool is_cjk(unsigned cls)
 {
 	return cls == C_IDEO || cls == C_KANA;
+}
+
+/* Whether word unit @ci is an 'x' (the skeleton of 'x', 'X', 'ｘ', Cyrillic 'х'...). */
+static bool is_x(const struct cp_info *ci)
+{
+	return ci->n == 1 && ci->s[0] == 'x';
 }
 
 static void word_unit(struct policy_skel_text *t, struct bstate *b, const struct cp_info *ci,
@@ -930,8 +936,10 @@ static void word_unit(struct policy_skel_text *t, struct bstate *b, const struct
 		    t->bnd[b->start1] == POLICY_SKEL_NONE)
 			t->bnd[b->start1] = POLICY_SKEL_SOFT;
 	}
-	b->prev_is_0x = b->prev_is_zero && (raw == 'x' || raw == 'X');
-	b->prev_is_zero = bnd == POLICY_SKEL_HARD && raw == '0';
+	/* any spelling of "0x" ("０ｘ"): a digit zero, then a letter whose skeleton is 'x' */
+	b->prev_is_0x = b->prev_is_zero && is_x(ci);
+	b->prev_is_zero =
+		bnd != POLICY_SKEL_NONE && ci->cls == C_DIGIT && ci->n == 1 && ci->s[0] == 'o';
 	b->start1 = t->len;
 	for (size_t k = 0; k < ci->n; k++) {
 		t->cp[t->len] = ci->s[k];
@@ -998,7 +1006,8 @@ static uint8_t cps_bnd(struct bstate *b, unsigned cls, uint32_t raw)
 static void cps_unit(struct policy_skel_text *t, struct bstate *b, const struct cp_info *ci,
 		     uint32_t raw, size_t from)
 {
-	uint8_t bnd = cps_bnd(b, ci->cls, raw);
+	/* every 'x' gives nothing: word_unit() may end a "0x" prefix at it */
+	uint8_t bnd = cps_bnd(b, ci->cls, is_x(ci) ? 'x' : raw);
 
 	for (size_t k = 0; k < ci->n; k++) {
 		t->cp[t->len] = ci->s[k];
@@ -1424,7 +1433,7 @@ int policy_skeleton_map(const struct policy_skeleton *sk, const char *text, size
 						bo[start1] = POLICY_SKEL_SOFT;
 				}
 				zero_x = zero && (c == 'x' || c == 'X');
-				zero = bnd == POLICY_SKEL_HARD && c == '0';
+				zero = bnd != POLICY_SKEL_NONE && c == '0';
 				start1 = o;
 				cpo[o] = x->s[0];
 				fro[o] = base + i;
