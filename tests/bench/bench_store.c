@@ -48,6 +48,7 @@
 #include "store/export.h"
 #include "store/store.h"
 #include "store/store_test.h"
+#include "viewgen.h"
 
 #define BATCH 1000
 #define REPORT_BYTES 240
@@ -181,48 +182,6 @@ static void build(struct batch *b, size_t first, size_t n, uint8_t (*ids)[32])
 	}
 }
 
-/* The roster of step 4's redactor: 500 members, 3 aliases and 2 domains each. */
-#define X_MEMBERS 500
-
-static struct proto_roster *x_roster(void)
-{
-	static char text[X_MEMBERS][6][40];
-	struct proto_roster *r = proto_roster_new();
-	uint64_t x = 7;
-
-	for (size_t i = 0; r && i < X_MEMBERS; i++) {
-		struct proto_member m;
-		char *aliases[3], *domains[2];
-
-		memset(&m, 0, sizeof(m));
-		for (size_t k = 0; k < 32; k++) {
-			m.id[k] = (uint8_t)xs(&x);
-			m.transport_pk[k] = (uint8_t)xs(&x);
-			m.ring_pk[k] = (uint8_t)xs(&x);
-		}
-		snprintf(text[i][0], 40, "CERT Member%zu", i);
-		snprintf(text[i][1], 40, "Member%zuSOC", i);
-		snprintf(text[i][2], 40, "Member%zu National CSIRT", i);
-		snprintf(text[i][3], 40, "Team M%zu", i);
-		snprintf(text[i][4], 40, "member%zu.example", i);
-		snprintf(text[i][5], 40, "cert-m%zu.example", i);
-		m.name = text[i][0];
-		for (int k = 0; k < 3; k++)
-			aliases[k] = text[i][1 + k];
-		domains[0] = text[i][4];
-		domains[1] = text[i][5];
-		m.n_aliases = 3;
-		m.aliases = aliases;
-		m.n_domains = 2;
-		m.domains = domains;
-		if (proto_roster_add_member(r, &m) != 0) {
-			proto_roster_free(r);
-			return NULL;
-		}
-	}
-	return r;
-}
-
 /* The trees a report writes, in the order of store/ingest.c; only "indicators" is random. */
 static const char *const trees[] = {"reports", "indicators", "recon", "recon_sums",
 				    "feed",    "expiry",     "meta"};
@@ -245,84 +204,8 @@ static void die(const char *what, int rc)
 /*
  * Step 4's corpus: N_x reports signed with one bench key, each on its own indicator, whose
  * texts are all different (a redactor reads each one for the first time, as it does most of
- * a live feed). Every other description names two of the roster's 500 members, each written
- * in one of the spellings the leak corpus covers (name, alias run together, either domain).
+ * a live feed): viewgen_doc()'s, shared with bench_redact's views mode.
  */
-#define X_DESC 512 /* a ~240-byte description: at most 17 tokens of <= 24 bytes, or 232 + 24 */
-
-static const char *const x_words[] = {
-	"phishing",   "loader",	      "campaign", "beacon",	 "callback", "sandbox",
-	"payload",    "dropper",      "macro",	  "invoice",	 "lure",     "credential",
-	"login",      "page",	      "hosting",  "provider",	 "takedown", "observed",
-	"confirmed",  "reported",     "server",	  "HTTPS",	 "TLS",	     "jitter",
-	"interval",   "victims",      "sector",	  "energy",	 "finance",  "hospital",
-	"affiliate",  "exfiltration", "archive",  "ISO",	 "LNK",	     "script",
-	"PowerShell", "scheduled",    "task",	  "persistence", "C2",	     "fast-flux",
-	"sinkholed",  "resolver",     "passive",  "DNS",	 "overlap",  "cluster",
-	"actor",      "wave",	      "spam",	  "botnet",	 "the",	     "and",
-	"with",	      "from",	      "via",	  "after",	 "before",   "seen",
-	"since",      "of",	      "to",	  "in",
-};
-static const char *const x_tags[] = {
-	"phishing",   "loader",	    "tlp:green",	"malware",	"c2",
-	"botnet",     "ransomware", "credential-theft", "spam",		"scanning",
-	"exploit",    "apt",	    "banking-trojan",	"infostealer",	"webshell",
-	"bruteforce", "ddos",	    "cryptomining",	"supply-chain", "watering-hole",
-};
-
-static size_t x_pick(uint64_t *rng, size_t n)
-{
-	return (size_t)(xs(rng) % n);
-}
-
-/* A member of the bench roster as one of the corpus's spellings, appended at @p. */
-static int x_member(char *p, size_t cap, uint64_t *rng, size_t m)
-{
-	switch (x_pick(rng, 4)) {
-	case 0:
-		return snprintf(p, cap, "CERT Member%zu", m);
-	case 1:
-		return snprintf(p, cap, "Member%zuNationalCSIRT", m);
-	case 2:
-		return snprintf(p, cap, "member%zu.example", m);
-	default:
-		return snprintf(p, cap, "cert-m%zu.example", m);
-	}
-}
-
-/* Description of document @i into @d (X_DESC bytes): ~240 bytes of words and numbers. */
-static size_t x_description(char *d, uint64_t *rng, size_t i)
-{
-	size_t at[2] = {SIZE_MAX, SIZE_MAX}, who[2] = {0, 0}, len = 0;
-	const size_t nw = sizeof(x_words) / sizeof(*x_words);
-
-	if (i % 2) {
-		at[0] = 1 + x_pick(rng, 8);
-		at[1] = at[0] + 1 + x_pick(rng, 8);
-		who[0] = x_pick(rng, X_MEMBERS);
-		who[1] = (who[0] + 1 + x_pick(rng, X_MEMBERS - 1)) % X_MEMBERS;
-	}
-	/* Tokens of at most 22 bytes and a separator, until 232 bytes and both names are in. */
-	for (size_t t = 0; len < 232 || (i % 2 && t <= at[1]); t++) {
-		static const char *const sep[] = {". ", ", ", " ", " ", " ", " ", " ", " "};
-		char *p = d + len;
-		size_t cap = X_DESC - len;
-
-		if (t == at[0] || t == at[1])
-			len += (size_t)x_member(p, cap, rng, who[t == at[1]]);
-		else if (x_pick(rng, 8) == 0)
-			len += (size_t)snprintf(p, cap, "%u", (unsigned)x_pick(rng, 100000));
-		else
-			len += (size_t)snprintf(p, cap, "%s", x_words[x_pick(rng, nw)]);
-		len += (size_t)snprintf(d + len, X_DESC - len, "%s", sep[x_pick(rng, 8)]);
-	}
-	while (len > 0 && (d[len - 1] == ' ' || d[len - 1] == ',' || d[len - 1] == '.'))
-		len--;
-	d[len++] = '.';
-	d[len] = '\0';
-	return len;
-}
-
 struct xbatch {
 	struct proto_report r[BATCH]; /* decoded from bytes[] */
 	uint8_t *bytes[BATCH];	      /* signed encodings */
@@ -335,10 +218,9 @@ static void x_build(struct xbatch *b, size_t first, size_t n, const uint8_t sk[6
 {
 	for (size_t j = 0; j < n; j++) {
 		size_t i = first + j;
-		uint64_t rng = 0x2545f4914f6cdd1dull ^ (i * 0x9e3779b97f4a7c15ull);
 		struct proto_report r;
-		char value[40], desc[X_DESC], tag[3][40];
-		size_t len, t0 = x_pick(&rng, sizeof(x_tags) / sizeof(*x_tags));
+		char value[40], desc[VIEWGEN_DESC], tag[VIEWGEN_TAGS][VIEWGEN_TAG];
+		size_t len;
 		int rc;
 
 		memset(&r, 0, sizeof(r));
@@ -351,16 +233,10 @@ static void x_build(struct xbatch *b, size_t first, size_t n, const uint8_t sk[6
 		r.ind_type = PROTO_IND_DOMAIN;
 		r.ind_value.len = (size_t)snprintf(value, sizeof(value), "x%08zu.bench.example", i);
 		r.ind_value.ptr = value;
-		r.description.len = x_description(desc, &rng, i);
+		r.description.len = viewgen_doc(i, desc, tag);
 		r.description.ptr = desc;
-		/* Two tags of the list (different ones) and a case number of this document. */
-		snprintf(tag[0], sizeof(tag[0]), "%s", x_tags[t0]);
-		snprintf(tag[1], sizeof(tag[1]), "%s",
-			 x_tags[(t0 + 1 + x_pick(&rng, sizeof(x_tags) / sizeof(*x_tags) - 1)) %
-				(sizeof(x_tags) / sizeof(*x_tags))]);
-		snprintf(tag[2], sizeof(tag[2]), "case-%zu", 100000 + x_pick(&rng, 900000));
-		r.n_tags = 3;
-		for (int k = 0; k < 3; k++)
+		r.n_tags = VIEWGEN_TAGS;
+		for (int k = 0; k < VIEWGEN_TAGS; k++)
 			r.tags[k] = (struct proto_str){tag[k], strlen(tag[k])};
 		r.prov = PROTO_PROV_ATTRIBUTED;
 		memcpy(r.signer, pk, 32);
@@ -465,7 +341,7 @@ static struct node_snap *x_snap(const struct policy_config *pcfg, const struct p
 static void export_step(const char *base, size_t n)
 {
 	static const uint8_t seed[32] = {0xbe, 0x4c};
-	struct proto_roster *roster = x_roster();
+	struct proto_roster *roster = viewgen_roster();
 	struct policy_config pcfg;
 	struct node_snap *snap, plain;
 	struct store_config sc = {0};
