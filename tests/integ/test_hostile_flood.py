@@ -75,6 +75,42 @@ def encrypted(h, msgs):
     return bytes(buf)
 
 
+def flood_thread(h, msgs):
+    """A thread (not started) that writes @msgs at once on @h's link: encrypted now, h.lock
+    held from now until they are written."""
+    h.lock.acquire()
+    buf = encrypted(h, msgs)
+
+    def write():
+        try:
+            h.p.sock.sendall(buf)
+        finally:
+            h.lock.release()
+
+    t = threading.Thread(target=write, daemon=True)
+    t.nbytes = len(buf)
+    return t
+
+
+def start_flood(h, msgs):
+    t = flood_thread(h, msgs)
+    t.start()
+    return t
+
+
+def join_flood(t):
+    t.join(300 * dl.SLOW)
+    assert not t.is_alive(), "a flood was not written in 300 s"
+
+
+def push_stored(env, h, member, value):
+    """@member's report of @value pushed on link @h; waits until A has stored it."""
+    body = msgpack.packb(hm.body_map(env.community.id, member.id, value), use_bin_type=True)
+    h.send([PUSH, hm.signed(body, hm.sign(member.id_sk, body))])
+    ol.wait_for(lambda: env.a.call({"op": "query", "value": value}).get("found"),
+                timeout=120, what=f"the report of {value} stored during the flood")
+
+
 def test_read_slice():
     with hm.AloneEnv("") as env:
         gamma = env.community.members[2]
@@ -82,26 +118,11 @@ def test_read_slice():
         ol.wait_for(lambda: len(ol.links_up(env.a)) == 2, what="two links up")
         deferred0 = env.status()["overlay"]["reads_deferred"]  # 0 unless the set-up was slow
         nonces = list(range(1, PINGS + 1))
-        flooder.lock.acquire()
-        buf = encrypted(flooder, [[ol.PING, n] for n in nonces])
-
-        def flood():
-            try:
-                flooder.p.sock.sendall(buf)
-            finally:
-                flooder.lock.release()
-
-        t = threading.Thread(target=flood, daemon=True)
-        t.start()
+        t = start_flood(flooder, [[ol.PING, n] for n in nonces])
         # Meanwhile another member's report is stored and the API answers.
-        v = "during-flood.gamma-feed.net"
-        body = msgpack.packb(hm.body_map(env.community.id, gamma.id, v), use_bin_type=True)
-        other.send([PUSH, hm.signed(body, hm.sign(gamma.id_sk, body))])
-        ol.wait_for(lambda: env.a.call({"op": "query", "value": v}).get("found"),
-                    timeout=120, what="the other member's report stored")
+        push_stored(env, other, gamma, "during-flood.gamma-feed.net")
         env.alive()
-        t.join(300 * dl.SLOW)
-        assert not t.is_alive(), "the flood was not written in 300 s"
+        join_flood(t)
         flooder.sync(timeout=300)
         other.sync()
         pongs = [m[1] for m in flooder.received if m[0] == ol.PONG]
@@ -110,7 +131,7 @@ def test_read_slice():
         deferred = st["overlay"]["reads_deferred"] - deferred0
         assert deferred > 0, st["overlay"]
         assert len(ol.links_up(env.a)) == 2
-        print(f"    {PINGS} PINGs ({len(buf)} bytes) answered in order; "
+        print(f"    {PINGS} PINGs ({t.nbytes} bytes) answered in order; "
               f"{deferred} read slices ran out", flush=True)
         flooder.close()
         other.close()
@@ -126,34 +147,17 @@ def test_read_budget():
         ol.wait_for(lambda: len(ol.links_up(env.a)) == 5, what="five links up")
         waited0 = env.status()["overlay"]["reads_waited"]  # 0 unless the set-up was slow
         nonces = list(range(1, FLOOD_PINGS + 1))
-        bufs = []
-        for f in flooders:
-            f.lock.acquire()
-            bufs.append(encrypted(f, [[ol.PING, n] for n in nonces]))
-
-        def flood(f, buf):
-            try:
-                f.p.sock.sendall(buf)
-            finally:
-                f.lock.release()
-
-        threads = [threading.Thread(target=flood, args=(f, b), daemon=True)
-                   for f, b in zip(flooders, bufs)]
-        for t in threads:
+        threads = [flood_thread(f, [[ol.PING, n] for n in nonces]) for f in flooders]
+        for t in threads:  # encrypted first: the four floods come at once
             t.start()
-        v = "during-four-floods.gamma-feed.net"
-        body = msgpack.packb(hm.body_map(env.community.id, gamma.id, v), use_bin_type=True)
-        other.send([PUSH, hm.signed(body, hm.sign(gamma.id_sk, body))])
-        ol.wait_for(lambda: env.a.call({"op": "query", "value": v}).get("found"),
-                    timeout=120, what="the honest member's report stored")
+        push_stored(env, other, gamma, "during-four-floods.gamma-feed.net")
         t0 = time.monotonic()
         with env.a.client(timeout=30) as c:
             r = c.call({"op": "status"})
         assert r.get("ok"), r
         status_s = time.monotonic() - t0
         for t in threads:
-            t.join(300 * dl.SLOW)
-            assert not t.is_alive(), "a flood was not written in 300 s"
+            join_flood(t)
         for f in flooders:
             f.sync(timeout=300)
         other.sync()
@@ -164,8 +168,8 @@ def test_read_budget():
         waited = ov["reads_waited"] - waited0
         assert waited > 0, ov
         assert len(ol.links_up(env.a)) == 5
-        print(f"    4 x {FLOOD_PINGS} PINGs ({sum(map(len, bufs))} bytes) answered in order; "
-              f"status answered in {status_s:.2f} s during the floods; links waited "
+        print(f"    4 x {FLOOD_PINGS} PINGs ({sum(t.nbytes for t in threads)} bytes) answered "
+              f"in order; status answered in {status_s:.2f} s during the floods; links waited "
               f"{waited} loop iterations for their turn", flush=True)
         for f in flooders + [other]:
             f.close()
@@ -196,16 +200,12 @@ def test_notice_floods():
                    [[NOTICE_REFUSED, os.urandom(16), 1] for _ in range(ACKS // 2)]),
                   ("copies", [[NOTICE, own]] * NOTICE_COPIES)]
         for what, msgs in floods:
-            with h.lock:
-                buf = encrypted(h, msgs)
-                t = threading.Thread(target=h.p.sock.sendall, args=(buf,), daemon=True)
-                t.start()
-                nid, honest_notice = notice(env, gamma)
-                honest.send([NOTICE, honest_notice])
-                ol.wait_for(lambda: [NOTICE_ACK, nid] in honest.received, timeout=120,
-                            what=f"the honest notice acknowledged during the {what} flood")
-                t.join(300 * dl.SLOW)
-                assert not t.is_alive(), "the flood was not written in 300 s"
+            t = start_flood(h, msgs)
+            nid, honest_notice = notice(env, gamma)
+            honest.send([NOTICE, honest_notice])
+            ol.wait_for(lambda: [NOTICE_ACK, nid] in honest.received, timeout=120,
+                        what=f"the honest notice acknowledged during the {what} flood")
+            join_flood(t)
             h.sync(timeout=300)
             env.alive()
         ol.wait_for(lambda: env.status()["notices"]["idle"], what="the notices engine idle")

@@ -657,6 +657,18 @@ static void fix_stop(struct fix *f)
 	proto_roster_free(f->roster);
 }
 
+/* fix_start() with @lim, and a raw peer (member M) whose link came up, then stopped reading. */
+static struct raw *fix_start_stalled(struct fix *f, struct node_overlay_limits lim)
+{
+	struct raw *r;
+
+	fix_start(f, lim);
+	r = raw_open(f->a.port, netkey, &f->m, RAW_HELLO, true);
+	WAIT_FOR(f->a.ups == 1 && r->got_hello, 2000);
+	uv_read_stop((uv_stream_t *)&r->tcp);
+	return r;
+}
+
 /* Tests ------------------------------------------------------------------------------ */
 
 static void test_limits_and_addrs(void **state)
@@ -1112,10 +1124,7 @@ static void test_send_queue_bound(void **state)
 
 	lim.send_queue_max = 256 * 1024;
 	lim.keepalive_ms = lim.dead_after_ms = 600000; /* as in test_room_small_frames */
-	fix_start(&f, lim);
-	r = raw_open(f.a.port, netkey, &f.m, RAW_HELLO, true);
-	WAIT_FOR(f.a.ups == 1 && r->got_hello, 2000);
-	uv_read_stop((uv_stream_t *)&r->tcp);
+	r = fix_start_stalled(&f, lim);
 	l = f.a.link;
 	proto_random(payload, sizeof(payload));
 	assert_int_equal(
@@ -1158,10 +1167,7 @@ static void test_room_small_frames(void **state)
 	 * died under load while the loop below filled the queue (the link freed, `l` dangling).
 	 */
 	lim.keepalive_ms = lim.dead_after_ms = 600000;
-	fix_start(&f, lim);
-	r = raw_open(f.a.port, netkey, &f.m, RAW_HELLO, true);
-	WAIT_FOR(f.a.ups == 1 && r->got_hello, 2000);
-	uv_read_stop((uv_stream_t *)&r->tcp);
+	r = fix_start_stalled(&f, lim);
 	l = f.a.link;
 	assert_int_equal(proto_link_encode_nonce(PROTO_LINK_PING, 5, &enc, &len), 0);
 	/* Until the kernel's buffers and then the queue are full. */
@@ -1205,10 +1211,7 @@ static void test_control_reserve(void **state)
 	lim.send_queue_max = 256 * 1024;
 	lim.keepalive_ms = 50;
 	lim.dead_after_ms = 600000; /* the peer reads nothing for a while, and answers nothing */
-	fix_start(&f, lim);
-	r = raw_open(f.a.port, netkey, &f.m, RAW_HELLO, true);
-	WAIT_FOR(f.a.ups == 1 && r->got_hello, 2000);
-	uv_read_stop((uv_stream_t *)&r->tcp);
+	r = fix_start_stalled(&f, lim);
 	l = f.a.link;
 	proto_random(payload, sizeof(payload));
 	/* Until the kernel's buffers and then the queue are full: each frame takes exactly the
