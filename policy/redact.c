@@ -1413,8 +1413,12 @@ static int fast_scan(const struct policy_redactor *rd, const char *const *s, con
  * the same test is made at every boundary: the first SHORT_LEN code points (and those of
  * each short pattern's length) against @prefixes and @grams (after @ascii_prefixes, the
  * first 3 exactly, which most places fail), read across the fields in order and, within the
- * last SHORT_LEN - 1 code points of a field, on into every other field. When nothing
- * passes, nothing can match: the fields are emitted as they are, never joined or masked.
+ * last SHORT_LEN - 1 code points of a field, on into every other field. A reading of at most
+ * POLICY_SKEL_LOOK_FIELDS fields and POLICY_SKEL_LOOK_BYTES code points (a view's; the
+ * outputs' reading that verify() splices) is tested by the first look's filter instead
+ * (policy_skel_look_reading(): the same places, its grams hold the same patterns' first
+ * code points, policy/skeleton.h). When nothing passes, nothing can match: the fields are
+ * emitted as they are, never joined or masked.
  *
  * Why that is sound. Every match map_scan() can find starts at a boundary of the full map of
  * its text (match_at() and scan() look nowhere else), a full-map boundary is a
@@ -1496,7 +1500,16 @@ static bool quick_hits(const struct policy_redactor *rd, struct quick *q, size_t
 {
 	const uint8_t *cp = q->cp, *bnd = q->bnd;
 	size_t total = q->total, *fs = q->fs, *fe = q->fe;
+	struct policy_skel_seen g;
 
+	/* the first look's test (the same places, grams that hold the same ones), when it fits */
+	if (policy_skel_look_reading(rd->look, cp, bnd, fs, fe, n, total, &g) >= 0) {
+		q->crossing = g.crossing || g.n_hits > POLICY_SKEL_LOOK_HITS;
+		q->n_hits = g.n_hits < POLICY_SKEL_LOOK_HITS ? g.n_hits : POLICY_SKEL_LOOK_HITS;
+		for (size_t h = 0; h < q->n_hits; h++)
+			q->hits[h] = g.hits[h];
+		return q->n_hits > 0 || q->crossing;
+	}
 	q->n_hits = 0;
 	q->crossing = false;
 	/* boundaries are a few bytes apart: visit them 8 bytes of bnd at a time */

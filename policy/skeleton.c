@@ -1084,8 +1084,8 @@ long policy_skeleton_ascii(const struct policy_skeleton *sk, const char *text, s
  * one word hold them (bits 8-15 of each 16): 4 code points are one word of entries masked,
  * 8 are two (the first four moved down by 8 bits), and a short gram has its length in the
  * low bits. Each class hashes with its own salt; a gram sets (and a lookup tests) two bits
- * of one word, so a lookup is one load. A multiply, then the high half folded into the low:
- * the word from the top bits, the two bits from the low twelve.
+ * of one word, so a lookup is one load. A multiply: the word from the top 12 bits, which
+ * every bit of the key reaches, the two bits from the 12 below them.
  */
 #define LOOK_WORD_BITS 12
 #define LOOK_CPS 0xFF00FF00FF00FF00ull
@@ -1096,21 +1096,19 @@ static const uint64_t look_salt[4] = {0x243F6A8885A308D3ull, 0x13198A2E03707344u
 
 static inline uint64_t look_hash(uint64_t key, unsigned cls)
 {
-	uint64_t h = (key ^ look_salt[cls]) * 0x9E3779B97F4A7C15ull;
-
-	return h ^ h >> 32;
+	return (key ^ look_salt[cls]) * 0x9E3779B97F4A7C15ull;
 }
 
 static inline uint64_t look_bits(uint64_t h)
 {
-	return 1ull << (h & 63) | 1ull << (h >> 6 & 63);
+	return 1ull << (h >> 40 & 63) | 1ull << (h >> 46 & 63);
 }
 
 static inline bool look_has(const struct policy_skel_look *f, uint64_t key, unsigned cls)
 {
 	uint64_t h = look_hash(key, cls), w = f->w[h >> (64 - LOOK_WORD_BITS)];
 
-	return w >> (h & 63) & w >> (h >> 6 & 63) & 1;
+	return w >> (h >> 40 & 63) & w >> (h >> 46 & 63) & 1;
 }
 
 static void look_put(struct policy_skel_look *f, uint64_t key, unsigned cls)
@@ -1282,8 +1280,8 @@ static size_t look_pair_cps(const struct policy_skel_seen *g, size_t p, size_t r
  * when its 8 run past its field's end (4 to 7 left in it; fewer: look_pairs()), into the head
  * of every other field but the next.
  */
-static void look_more(const struct policy_skel_look *f, struct policy_skel_seen *g, size_t n,
-		      size_t j)
+static __attribute__((noinline)) void look_more(const struct policy_skel_look *f,
+						struct policy_skel_seen *g, size_t n, size_t j)
 {
 	size_t k = look_field(g, n, j), fe = g->fe[k];
 	uint64_t y, z;
@@ -1408,65 +1406,19 @@ static long look_bnd_list(const uint16_t *e, size_t o, uint16_t *list)
 }
 
 /*
- * The fields' code points are read into one array of table entries (@e), without the
- * separators but with GRAMS_SEP on the code point after one (each field starts after one,
- * and grams run on across fields as in policy_skeleton_ascii()'s readings joined): a lookup,
- * a store and two masks a byte. Boundaries are then found four entries at a time (an entry
- * against the one before it) and listed, and only there is the filter asked: ANY4 (one
- * load); the places where it passes are listed and the classes behind it asked after. A byte the table leaves to ascii_separator() (kept as an entry of its
- * own) has the fields read again byte by byte, and what the loop listed is dropped.
- *
- * Why every place where a match can start is asked. A match starts at a boundary of the
- * full map, and every such boundary is a POLICY_SKEL_CPS boundary, which look_bnds() and
- * grams_bnd() give exactly as policy_skeleton_ascii() does. There its pattern's grams
- * (policy_skel_look_add()) are the code points read from there on: in the fields joined (a
- * match may run on through the fields after its own), asked here at every boundary; or, for
- * a match that starts in one field's tail and runs into the head of another that is not next
- * (map_scan()'s pairs), asked by look_pairs() from the last 3 code points and by look_more()
- * from 4 to 7 before the end (a gram is at most 8 long; one that ends inside the field was
- * asked in the joined reading, the same code points).
+ * The look itself, over @g's entries (@g->e, @g->fs, @g->fe, @g->o) and the @nb boundaries in
+ * @list: ANY4 at each, the classes behind it where it passed, short grams, pairs.
  */
-int policy_skeleton_look(const struct policy_skeleton *sk, const char *const *s, const size_t *len,
-			 size_t n, const struct policy_skel_look *f, struct policy_skel_seen *g)
+static int look_core(const struct policy_skel_look *f, struct policy_skel_seen *g, size_t n,
+		     const uint16_t *list, size_t nb)
 {
-	uint16_t *e = g->e;
+	const uint16_t *e = g->e;
 	uint32_t cand[POLICY_SKEL_LOOK_HITS], shorts[POLICY_SKEL_LOOK_HITS];
-	uint16_t list[POLICY_SKEL_LOOK_BYTES + 4];
-	size_t o, total = 0, n_cand = 0, n_shorts = 0;
-	long nb;
-	bool slow = false;
+	size_t o = g->o, n_cand = 0, n_shorts = 0;
 
-	if (n > POLICY_SKEL_LOOK_FIELDS)
-		return -1;
-	for (size_t k = 0; k < n; k++)
-		total += len[k];
-	if (total > POLICY_SKEL_LOOK_BYTES)
-		return -1;
-	e[0] = 0;
-again:
-	o = 1;
-	for (size_t k = 0; k < n; k++) {
-		const uint8_t *in = (const uint8_t *)s[k];
-
-		g->fs[k] = o;
-		o = slow ? grams_read_slow(sk, in, len[k], e, o) : grams_read(sk, in, len[k], e, o);
-		if (o == 0)
-			return -1;
-		g->fe[k] = o;
-	}
-	g->o = o;
-	memset(e + o, 0, 8 * sizeof(*e));
 	g->n_hits = 0;
 	g->crossing = false;
-	nb = look_bnd_list(e, o, list);
-	if (nb < 0) {
-		/* a place must never pass in a reading that is refused or read otherwise */
-		if (slow)
-			return -1;
-		slow = true;
-		goto again;
-	}
-	for (size_t k = 0; k < (size_t)nb; k++) {
+	for (size_t k = 0; k < nb; k++) {
 		size_t j = list[k];
 		uint64_t y;
 
@@ -1478,7 +1430,7 @@ again:
 		else
 			cand[n_cand++] = (uint32_t)j;
 	}
-	for (size_t k = 0; f->short_lens && k < (size_t)nb; k++) {
+	for (size_t k = 0; f->short_lens && k < nb; k++) {
 		size_t j = list[k];
 		uint64_t y;
 
@@ -1514,6 +1466,101 @@ again:
 	}
 	look_pairs(f, g, n);
 	return g->n_hits > 0 || g->crossing;
+}
+
+/*
+ * The fields' code points are read into one array of table entries (@e), without the
+ * separators but with GRAMS_SEP on the code point after one (each field starts after one,
+ * and grams run on across fields as in policy_skeleton_ascii()'s readings joined): a lookup,
+ * a store and two masks a byte. Boundaries are then found four entries at a time (an entry
+ * against the one before it) and listed, and only there is the filter asked: ANY4 (one
+ * load); the places where it passes are listed and the classes behind it asked after. A byte the table leaves to ascii_separator() (kept as an entry of its
+ * own) has the fields read again byte by byte, and what the loop listed is dropped.
+ *
+ * Why every place where a match can start is asked. A match starts at a boundary of the
+ * full map, and every such boundary is a POLICY_SKEL_CPS boundary, which look_bnds() and
+ * grams_bnd() give exactly as policy_skeleton_ascii() does. There its pattern's grams
+ * (policy_skel_look_add()) are the code points read from there on: in the fields joined (a
+ * match may run on through the fields after its own), asked here at every boundary; or, for
+ * a match that starts in one field's tail and runs into the head of another that is not next
+ * (map_scan()'s pairs), asked by look_pairs() from the last 3 code points and by look_more()
+ * from 4 to 7 before the end (a gram is at most 8 long; one that ends inside the field was
+ * asked in the joined reading, the same code points).
+ */
+int policy_skeleton_look(const struct policy_skeleton *sk, const char *const *s, const size_t *len,
+			 size_t n, const struct policy_skel_look *f, struct policy_skel_seen *g)
+{
+	uint16_t *e = g->e;
+	uint16_t list[POLICY_SKEL_LOOK_BYTES + 4];
+	size_t o, total = 0;
+	long nb;
+	bool slow = false;
+
+	if (n > POLICY_SKEL_LOOK_FIELDS)
+		return -1;
+	for (size_t k = 0; k < n; k++)
+		total += len[k];
+	if (total > POLICY_SKEL_LOOK_BYTES)
+		return -1;
+	e[0] = 0;
+again:
+	o = 1;
+	for (size_t k = 0; k < n; k++) {
+		const uint8_t *in = (const uint8_t *)s[k];
+
+		g->fs[k] = o;
+		o = slow ? grams_read_slow(sk, in, len[k], e, o) : grams_read(sk, in, len[k], e, o);
+		if (o == 0)
+			return -1;
+		g->fe[k] = o;
+	}
+	g->o = o;
+	memset(e + o, 0, 8 * sizeof(*e));
+	nb = look_bnd_list(e, o, list);
+	if (nb < 0) {
+		/* a place must never pass in a reading that is refused or read otherwise */
+		if (slow)
+			return -1;
+		slow = true;
+		goto again;
+	}
+	return look_core(f, g, n, list, (size_t)nb);
+}
+
+/*
+ * A reading as table entries: GRAMS_SEP where its boundary is HARD; else each entry gives
+ * CPS_AFTER_WORD and needs it where there is no boundary (grams_bnd(): NONE) or nothing where
+ * there is one (SOFT).
+ */
+static const uint16_t look_bnd_entry[3] = {
+	[POLICY_SKEL_NONE] = CPS_AFTER_WORD << 3 | CPS_AFTER_WORD << 1,
+	[POLICY_SKEL_SOFT] = CPS_AFTER_WORD << 3,
+	[POLICY_SKEL_HARD] = CPS_AFTER_WORD << 3 | GRAMS_SEP,
+};
+
+int policy_skel_look_reading(const struct policy_skel_look *f, const uint8_t *cp,
+			     const uint8_t *bnd, const size_t *fs, const size_t *fe, size_t n,
+			     size_t total, struct policy_skel_seen *g)
+{
+	uint16_t list[POLICY_SKEL_LOOK_BYTES + 4];
+	long nb;
+
+	if (n > POLICY_SKEL_LOOK_FIELDS || total > POLICY_SKEL_LOOK_BYTES)
+		return -1;
+	g->e[0] = 0;
+	for (size_t j = 0; j < total; j++) {
+		if (bnd[j] > POLICY_SKEL_HARD)
+			return -1;
+		g->e[j + 1] = (uint16_t)(cp[j] << 8 | look_bnd_entry[bnd[j]] | GRAMS_CP);
+	}
+	for (size_t k = 0; k < n; k++) {
+		g->fs[k] = fs[k] + 1;
+		g->fe[k] = fe[k] + 1;
+	}
+	g->o = total + 1;
+	memset(g->e + g->o, 0, 8 * sizeof(*g->e));
+	nb = look_bnd_list(g->e, g->o, list);
+	return nb < 0 ? -1 : look_core(f, g, n, list, (size_t)nb);
 }
 
 int policy_skel_text_reserve(struct policy_skel_text *t, size_t n)

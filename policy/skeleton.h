@@ -219,6 +219,17 @@ struct policy_skel_seen {
 int policy_skeleton_look(const struct policy_skeleton *sk, const char *const *s, const size_t *len,
 			 size_t n, const struct policy_skel_look *f, struct policy_skel_seen *g);
 
+/*
+ * policy_skel_look_reading() - policy_skeleton_look()'s look over a reading already made:
+ * @total code points @cp with their POLICY_SKEL_CPS boundaries @bnd (what policy_skeleton_
+ * ascii() gives the @n fields joined, or a reading built like it), field i at [@fs[i],
+ * @fe[i]). Returns 0, 1 (@g says where) as policy_skeleton_look(), or -1 when there are more
+ * than POLICY_SKEL_LOOK_FIELDS fields or POLICY_SKEL_LOOK_BYTES code points.
+ */
+int policy_skel_look_reading(const struct policy_skel_look *f, const uint8_t *cp,
+			     const uint8_t *bnd, const size_t *fs, const size_t *fe, size_t n,
+			     size_t total, struct policy_skel_seen *g);
+
 /* policy_skel_text_deinit() - free @t's arrays and reset it to empty. */
 void policy_skel_text_deinit(struct policy_skel_text *t);
 

@@ -833,14 +833,31 @@ static size_t random_text(char *text, uint64_t *x, size_t max)
 	return o;
 }
 
+/* policy_skel_look_reading() over the reading policy_skeleton_ascii() gave finds what @g did. */
+static void look_same(const struct policy_skel_look *filter, const uint8_t *cp, const uint8_t *bnd,
+		      const size_t *fs, const size_t *fe, size_t n, size_t total, int rc,
+		      const struct policy_skel_seen *g)
+{
+	struct policy_skel_seen *r = malloc(sizeof(*r));
+
+	assert_non_null(r);
+	assert_int_equal(policy_skel_look_reading(filter, cp, bnd, fs, fe, n, total, r), rc);
+	assert_int_equal(r->n_hits, g->n_hits);
+	assert_int_equal(r->crossing, g->crossing);
+	for (size_t h = 0; h < g->n_hits && h < POLICY_SKEL_LOOK_HITS; h++)
+		assert_int_equal(r->hits[h], g->hits[h]);
+	free(r);
+}
+
 /*
  * policy_skeleton_look() against policy_skeleton_ascii(): on 1 to 5 random fields it refuses
  * exactly what the latter refuses in some field; with an empty filter it finds nothing; with
  * one pattern added whose first code points are the reading's from a boundary (joined, on
  * across the fields, or as a pair: a field's tail from a boundary, then the head of another
  * field but the next), of a random length (short, 4 to 7, 8 or more), it finds it: listed at
- * that place when its gram lies inside the field, else as crossing. Fails with a gram looked
- * up anywhere else, a boundary computed otherwise, or a class of gram left out.
+ * that place when its gram lies inside the field, else as crossing; policy_skel_look_reading()
+ * over the latter's reading finds the same. Fails with a gram looked up anywhere else, a
+ * boundary computed otherwise, or a class of gram left out.
  */
 static void test_skeleton_look(void **state)
 {
@@ -886,6 +903,7 @@ static void test_skeleton_look(void **state)
 		assert_int_equal(rc, 0);
 		assert_int_equal(g->n_hits, 0);
 		assert_false(g->crossing);
+		look_same(filter, cp, bnd, fs, fe, n, total, 0, g);
 		/* one pattern from a random boundary, read joined: listed there, or crossing */
 		for (size_t k = 0, i0 = xorshift(&x) % (total + 1); k < total; k++) {
 			size_t i = (i0 + k) % total, key_len = 1 + xorshift(&x) % 12, f = 0;
@@ -900,6 +918,7 @@ static void test_skeleton_look(void **state)
 				pat[j] = cp[i + j];
 			policy_skel_look_add(filter, pat, key_len);
 			assert_int_equal(policy_skeleton_look(sk, s, len, n, filter, g), 1);
+			look_same(filter, cp, bnd, fs, fe, n, total, 1, g);
 			for (size_t h = 0; h < g->n_hits && h < POLICY_SKEL_LOOK_HITS; h++)
 				listed |= g->hits[h] == i;
 			if (i + gram <= fe[f])
@@ -927,6 +946,7 @@ static void test_skeleton_look(void **state)
 			policy_skel_look_add(filter, pat, key_len);
 			assert_int_equal(policy_skeleton_look(sk, s, len, n, filter, g), 1);
 			assert_true(g->crossing);
+			look_same(filter, cp, bnd, fs, fe, n, total, 1, g);
 			pairs++;
 			break;
 		}
