@@ -477,18 +477,22 @@ static size_t base64(char *out, const uint8_t *in, size_t len, char c62, char c6
  * A key as the byte array programmers paste: "0x10, 0x9a, ..." (C, Go, Rust; any separators,
  * either case) and "\x10\x9a..." (a C or Python string of hex escapes, found in the plain
  * reading, where the backslashes are separators and "x10x9a..." is left). Any prefix of at
- * least KEY_BYTES_MIN bytes.
+ * least KEY_BYTES_MIN bytes, up to KEY_BYTES_MAX: the whole array would be a pattern of 128
+ * code points, twice the longest one else (the hex key), and every window that reads "the
+ * longest pattern" would double; the bytes past it are no prefix of a key.
  */
+#define KEY_BYTES_MAX 16
+
 static int add_key_bytes(struct policy_redactor *rd, const uint8_t key[32])
 {
 	static const char digits[] = "0123456789abcdef";
-	char enc[32 * 5];
+	char enc[KEY_BYTES_MAX * 5];
 	int rc = 0;
 
 	for (int form = 0; form < 2 && rc == 0; form++) {
 		size_t o = 0;
 
-		for (int i = 0; i < 32; i++) {
+		for (int i = 0; i < KEY_BYTES_MAX; i++) {
 			if (form == 0)
 				enc[o++] = '0';
 			enc[o++] = 'x';
