@@ -1097,23 +1097,38 @@ out:
  */
 
 /*
- * How pattern @p agrees with the @r code points at @c (up to its field's end): *@ext widens
- * to the length of a match with boundaries ignored, *@open is set when the pattern (or a
- * name's plural, match_at()) would run on past the field's end.
+ * What candidate() found at a place: @ext the length of the longest match with boundaries
+ * ignored, @open set when some pattern (or a name's plural, match_at()) would run on past
+ * the field's end, and the patterns that agree in full (a match with boundaries ignored):
+ * the first AGREED_MAX in @p, how many in @n.
  */
-static void agree(const struct pattern *p, const uint32_t *c, size_t r, size_t *ext, bool *open)
+#define AGREED_MAX 16
+
+struct agreed {
+	size_t ext, n;
+	bool open;
+	const struct pattern *p[AGREED_MAX];
+};
+
+/* How pattern @p agrees with the @r code points at @c (up to its field's end), into @g. */
+static void agree(const struct pattern *p, const uint32_t *c, size_t r, struct agreed *g)
 {
 	size_t m = p->len < r ? p->len : r, a = 0;
 
 	while (a < m && c[a] == p->s[a])
 		a++;
 	if (a == r && p->len > r)
-		*open = true;
+		g->open = true;
 	/* a name ending one before the field's end may take its plural "es" across the end */
 	if (p->kind == PAT_NAME && a == p->len && r == a + 1 && c[a] == 'e')
-		*open = true;
-	if ((p->kind == PAT_KEY ? a >= p->min_len : a == p->len) && a > *ext)
-		*ext = a;
+		g->open = true;
+	if (p->kind == PAT_KEY ? a < p->min_len : a < p->len)
+		return;
+	if (a > g->ext)
+		g->ext = a;
+	if (g->n < AGREED_MAX)
+		g->p[g->n] = p;
+	g->n++;
 }
 
 static size_t key_len(const struct pattern *p)
@@ -1133,20 +1148,21 @@ static bool gram_start(const struct policy_redactor *rd, const uint32_t *c, size
 	return bloom_has(rd->grams, gram_hash(c, len, (uint32_t)len));
 }
 
-/* The candidate at @c (@r code points to its field's end): *@ext and *@open as agree(). */
-static void candidate(const struct policy_redactor *rd, const uint32_t *c, size_t r, size_t *ext,
-		      bool *open)
+/* The candidate at @c (@r code points to its field's end): what agree() finds there, into @g. */
+static void candidate(const struct policy_redactor *rd, const uint32_t *c, size_t r,
+		      struct agreed *g)
 {
 	uint64_t h = HASH_INIT;
 	size_t done = 0;
 
-	*ext = 0;
+	g->ext = g->n = 0;
+	g->open = false;
 	for (size_t len = 1; rd->short_lens && len < SHORT_LEN; len++) {
 		if (!(rd->short_lens >> len & 1) || r < len || !gram_start(rd, c, len))
 			continue;
 		for (size_t j = 0; j < rd->n_shorts; j++)
 			if (key_len(&rd->pats[rd->shorts[j]]) == len)
-				agree(&rd->pats[rd->shorts[j]], c, r, ext, open);
+				agree(&rd->pats[rd->shorts[j]], c, r, g);
 	}
 	if (r < SHORT_LEN)
 		return;
@@ -1158,11 +1174,11 @@ static void candidate(const struct policy_redactor *rd, const uint32_t *c, size_
 		for (; done < level_len[l]; done++)
 			h = hash_cp(h, c[done]);
 		for (size_t lo = bucket(rd, l, h); lo < rd->n_index[l] && ix[lo].hash == h; lo++)
-			agree(&rd->pats[ix[lo].pat], c, r, ext, open);
+			agree(&rd->pats[ix[lo].pat], c, r, g);
 	}
 	if (r < level_len[N_LEVELS - 1] &&
 	    bloom_has(rd->partials, gram_hash(c, r, GRAM_PREFIX + (uint32_t)r)))
-		*open = true;
+		g->open = true;
 }
 
 /*
@@ -1229,8 +1245,8 @@ static int field_stretches(const struct policy_redactor *rd, const char *const *
 	int rc;
 
 	for (size_t i = fs[f]; i < fe[f]; i++) {
-		size_t ext, ks, ke, start, end;
-		bool open = false;
+		size_t ks, ke, start, end;
+		struct agreed a;
 		uint64_t word;
 
 		/* no match starts where there is never a boundary: skip those 8 at a time */
@@ -1241,15 +1257,15 @@ static int field_stretches(const struct policy_redactor *rd, const char *const *
 		if (g->bnd[i] == POLICY_SKEL_NONE)
 			continue;
 		ks = i;
-		candidate(rd, g->cp + i, fe[f] - i, &ext, &open);
-		if (open && !alone)
+		candidate(rd, g->cp + i, fe[f] - i, &a);
+		if (a.open && !alone)
 			return 1;
-		if (!ext)
+		if (!a.ext)
 			continue;
 		while (g->bnd[ks] != POLICY_SKEL_HARD)
 			ks--;
 		start = ks == fs[f] ? base[f] : g->from[ks];
-		for (ke = i + ext + 3; ke < fe[f] && g->bnd[ke] != POLICY_SKEL_HARD; ke++)
+		for (ke = i + a.ext + 3; ke < fe[f] && g->bnd[ke] != POLICY_SKEL_HARD; ke++)
 			;
 		end = ke < fe[f] ? g->from[ke] : base[f] + len[f];
 		if (have && start <= w_end) {
@@ -1523,64 +1539,83 @@ static int quick_read(const struct policy_redactor *rd, const char *const *s, co
 }
 
 /*
- * field_stretches() over @q's hits only: a boundary that is no hit is no candidate (its
- * grams failed the very test candidate() starts with), so the same stretches are mapped and
- * scanned. Returns 0 (marks in @k), 1 when map_scan() must decide (a gram crossing a
- * field's end, a pattern that may run past one, a pattern longer than the window), -ENOMEM.
+ * The matches at @q's hits, found on the quick reading itself instead of mapping a stretch
+ * around each hit in full and scanning it (what the fast path does, field_stretches()).
+ *
+ * Why that gives map_scan()'s marks. A match starts at a boundary of the full map whose
+ * code points are its pattern's; that boundary is a hit (its grams pass the very test
+ * candidate() starts with, and first_look() and quick_hits() list every place that passes,
+ * or say @crossing), and there candidate() lists every pattern of the index buckets and
+ * short patterns that agrees in full, so the pattern is among them: trying match_at() for
+ * those, where the full map has a boundary, finds every match scan() finds. Whether a match
+ * runs into another field is decided as in the fast path (@open, @crossing: then map_scan()).
+ * match_at() is given the full map of the field from the hit on, and reads nothing past
+ * the longest agreeing pattern, a plural ("es") and the boundary after it, or the field's
+ * end, which is always hard. That map is not made: the reading is plain ASCII whose every
+ * code point is one byte, so the full map's code points are the reading's, from the byte @at
+ * names (its sources), and its boundaries are computed from the reading and those bytes by
+ * policy_skeleton_ascii_bounds(), from the last place at or before the hit where mapping
+ * starts afresh. Returns 0 (marks in @k), 1 when map_scan() must decide (a gram crossing a
+ * field's end, a pattern that may run past one, a pattern longer than the window, more than
+ * AGREED_MAX agreeing, a word longer than the window).
  */
 #define QUICK_WINDOW 256
 
-static int quick_stretches(const struct policy_redactor *rd, const char *const *s,
-			   const size_t *len, const size_t *base, size_t n, const struct quick *q,
-			   struct sink *k)
+/* The @m code points at @c as the uint32_t of a mapped text (8 at a time: the compiler's
+ * SLP vectoriser widens a block of constant length). */
+static void widen(uint32_t *restrict out, const uint8_t *restrict c, size_t m)
 {
-	struct policy_skel_text t = {0};
-	size_t w_start = 0, w_end = 0, w_f = 0;
-	bool have = false;
-	int rc = 0;
+	size_t j = 0;
 
-	if (q->crossing || rd->max_len + 1 > QUICK_WINDOW)
+	for (; j + 8 <= m; j += 8)
+		for (size_t k = 0; k < 8; k++)
+			out[j + k] = c[j + k];
+	for (; j < m; j++)
+		out[j] = c[j];
+}
+
+static int quick_matches(const struct policy_redactor *rd, const char *const *s, const size_t *base,
+			 size_t n, const struct quick *q, struct sink *k)
+{
+	if (q->crossing || rd->max_len + 3 > QUICK_WINDOW)
 		return 1;
-	for (size_t h = 0; h < q->n_hits && rc == 0; h++) {
-		size_t i = q->hits[h], f = quick_field(q, n, i), r = q->fe[f] - i, ks = i, ke, ext;
-		size_t start, end;
+	for (size_t h = 0; h < q->n_hits; h++) {
+		size_t i = q->hits[h], f = quick_field(q, n, i), fs = q->fs[f], r = q->fe[f] - i;
+		size_t ks = i, end;
 		uint32_t c[QUICK_WINDOW];
-		bool open = false;
+		uint8_t bnd[2 * QUICK_WINDOW + 1];
+		struct policy_skel_text t;
+		struct agreed a;
 
-		/* candidate() reads at most the longest pattern and one more, or a level's hash */
-		size_t m = r < rd->max_len + 1 ? r : rd->max_len + 1;
+		/* what candidate() and match_at() read: the longest pattern, a plural, a boundary */
+		size_t m = r < rd->max_len + 3 ? r : rd->max_len + 3;
 
-		for (size_t j = 0; j < m; j++)
-			c[j] = q->cp[i + j];
-		candidate(rd, c, r, &ext, &open);
-		if (open && q->fe[f] - q->fs[f] != q->total) {
-			rc = 1;
-			break;
-		}
-		if (!ext)
+		widen(c, q->cp + i, m);
+		candidate(rd, c, r, &a);
+		if (a.open && q->fe[f] - fs != q->total)
+			return 1;
+		if (a.n == 0)
 			continue;
 		while (q->bnd[ks] != POLICY_SKEL_HARD)
 			ks--;
-		start = base[f] + (ks == q->fs[f] ? 0 : q->at[ks]);
-		for (ke = i + ext + 3; ke < q->fe[f] && q->bnd[ke] != POLICY_SKEL_HARD; ke++)
-			;
-		end = base[f] + (ke < q->fe[f] ? q->at[ke] : len[f]);
-		if (have && f == w_f && start <= w_end) {
-			if (end > w_end)
-				w_end = end;
-			continue;
+		end = i + (r < a.ext + 3 ? r : a.ext + 3);
+		if (a.n > AGREED_MAX || end - ks > 2 * QUICK_WINDOW)
+			return 1;
+		policy_skeleton_ascii_bounds(rd->sk, s[f], q->bnd + fs, q->at + fs, q->fe[f] - fs,
+					     ks - fs, end - fs, bnd);
+		if (bnd[i - ks] == POLICY_SKEL_NONE)
+			continue; /* no match starts here (scan() looks only at boundaries) */
+		bnd[end - ks] = POLICY_SKEL_HARD; /* read only at the field's end */
+		t = (struct policy_skel_text){.cp = c, .bnd = bnd + (i - ks), .len = end - i};
+		for (size_t p = 0; p < a.n; p++) {
+			size_t e = match_at(a.p[p], &t, 0);
+
+			if (e)
+				on_match(rd, k, a.p[p], base[f] + q->at[i],
+					 base[f] + q->at[i + e - 1] + 1);
 		}
-		if (have)
-			rc = stretch(rd, s, base, w_f, w_start, w_end, 0, &t, k);
-		w_start = start;
-		w_end = end;
-		w_f = f;
-		have = true;
 	}
-	if (rc == 0 && have)
-		rc = stretch(rd, s, base, w_f, w_start, w_end, 0, &t, k);
-	policy_skel_text_deinit(&t);
-	return rc;
+	return 0;
 }
 
 /*
@@ -1755,7 +1790,7 @@ static int mark(const struct policy_redactor *rd, const char *const *s, const si
 	if (rc == 0) {
 		struct sink k = {.src = *joined, .src_len = *joined_len, .mask = *mask};
 
-		rc = read == 0 ? quick_stretches(rd, s, len, base, n, q, &k) : 1;
+		rc = read == 0 ? quick_matches(rd, s, base, n, q, &k) : 1;
 		if (rc == 1 && path != PATH_QUICK_ONLY) {
 			memset(*mask, 0, *joined_len);
 			rc = scan_fields(rd, s, len, n, base, *joined, *joined_len, &k, path);
@@ -1778,6 +1813,32 @@ static int mark(const struct policy_redactor *rd, const char *const *s, const si
  * moved by what the tokens before it changed. Returns 0, 1 when the outputs are not what
  * that says (then the caller reads them), -ENOMEM.
  */
+/* The first of [@j, @end) whose offset in @at (ascending) is @r or more, else @end. */
+static size_t first_at(const uint32_t *at, size_t j, size_t end, size_t r)
+{
+	while (j < end) {
+		size_t mid = j + (end - j) / 2;
+
+		if (at[mid] < r)
+			j = mid + 1;
+		else
+			end = mid;
+	}
+	return j;
+}
+
+/* @m offsets from @from, each plus @d (modulo 2^32), into @to (4 at a time, as widen()). */
+static void shift(uint32_t *restrict to, const uint32_t *restrict from, size_t m, uint32_t d)
+{
+	size_t j = 0;
+
+	for (; j + 4 <= m; j += 4)
+		for (size_t k = 0; k < 4; k++)
+			to[j + k] = from[j + k] + d;
+	for (; j < m; j++)
+		to[j] = from[j] + d;
+}
+
 static int quick_splice(const struct quick *in, size_t n, const size_t *base, const uint8_t *mask,
 			const struct policy_redact_field *f, struct quick *q)
 {
@@ -1808,13 +1869,14 @@ static int quick_splice(const struct quick *in, size_t n, const size_t *base, co
 		q->fs[i] = o;
 		for (;;) {
 			const uint8_t *run = b < len ? memchr(m + b, 1, len - b) : NULL;
-			size_t r = run ? (size_t)(run - m) : len, e = r, first = o;
+			size_t r = run ? (size_t)(run - m) : len, e = r, first = o, j0 = j;
 
 			/* the stretch's code points, offsets moved by what the tokens changed */
-			for (; j < fe && in->at[j] < r; j++, o++)
-				q->at[o] = (uint32_t)(in->at[j] - b + ob);
-			memcpy(q->cp + first, in->cp + j - (o - first), o - first);
-			memcpy(q->bnd + first, in->bnd + j - (o - first), o - first);
+			j = first_at(in->at, j, fe, r);
+			o += j - j0;
+			shift(q->at + first, in->at + j0, j - j0, (uint32_t)(ob - b));
+			memcpy(q->cp + first, in->cp + j0, j - j0);
+			memcpy(q->bnd + first, in->bnd + j0, j - j0);
 			if (b > 0 && o > first && q->at[first] == ob)
 				q->bnd[first] = POLICY_SKEL_HARD; /* right after a token */
 			ob += r - b;
@@ -1822,8 +1884,7 @@ static int quick_splice(const struct quick *in, size_t n, const size_t *base, co
 				break;
 			while (e < len && m[e])
 				e++;
-			while (j < fe && in->at[j] < e)
-				j++;
+			j = first_at(in->at, j, fe, e);
 			ob += POLICY_REDACT_TOKEN_LEN;
 			b = e;
 		}

@@ -210,6 +210,19 @@ int policy_skeleton_ascii_grams(const struct policy_skeleton *sk, const char *co
 size_t policy_skel_grams_reading(const struct policy_skel_grams *g, size_t n, uint8_t *cp,
 				 uint8_t *bnd, size_t *fs, size_t *fe);
 
+/*
+ * policy_skeleton_ascii_bounds() - the boundaries policy_skeleton_map() without flags gives a
+ * text that policy_skeleton_ascii() read, without mapping it again: @in (borrowed) the text's
+ * bytes, @bnd and @at (@n entries each) what policy_skeleton_ascii() gave for it. Into
+ * @out[k] (caller storage of @b - @a entries) the boundary of code point @a + k, for @a <= k
+ * + @a < @b <= @n, where @a is 0 or a code point with @bnd[@a] == POLICY_SKEL_HARD (mapping
+ * starts afresh there; the boundary at @n, the end, is always POLICY_SKEL_HARD). The code
+ * points themselves are the reading's, and each came from the one byte @at names.
+ */
+void policy_skeleton_ascii_bounds(const struct policy_skeleton *sk, const char *in,
+				  const uint8_t *bnd, const uint32_t *at, size_t n, size_t a,
+				  size_t b, uint8_t *out);
+
 /* policy_skel_text_deinit() - free @t's arrays and reset it to empty. */
 void policy_skel_text_deinit(struct policy_skel_text *t);
 
