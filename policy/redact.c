@@ -1411,6 +1411,52 @@ static void quick_hit(struct quick *q, size_t n, size_t i, size_t gram)
 }
 
 /*
+ * Whether a gram from the last code points of one of @q's @n fields, read on into the head of
+ * any other that is not the next (as pair_scan() reads them), passes.
+ */
+static bool quick_pairs(const struct policy_redactor *rd, const struct quick *q, size_t n)
+{
+	const uint8_t *cp = q->cp, *bnd = q->bnd;
+	const size_t *fs = q->fs, *fe = q->fe;
+
+	for (size_t a = 0; a < n; a++) {
+		size_t p = fe[a] - fs[a] < SHORT_LEN ? fs[a] : fe[a] - (SHORT_LEN - 1);
+
+		for (; p < fe[a]; p++) {
+			size_t r = fe[a] - p;
+
+			if (!bnd[p])
+				continue;
+			for (size_t b = 0; b < n; b++) {
+				uint8_t c[SHORT_LEN];
+				size_t m = r;
+
+				if (b == a || b == a + 1)
+					continue;
+				memcpy(c, cp + p, r);
+				for (size_t k = fs[b]; k < fe[b] && m < SHORT_LEN; k++)
+					c[m++] = cp[k];
+				if (m > r && quick_gram(rd, c, m, r))
+					return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* Put @q's hits in order (they are few, and nearly in order). */
+static void quick_sort_hits(struct quick *q)
+{
+	for (size_t i = 1; i < q->n_hits; i++)
+		for (size_t j = i; j > 0 && q->hits[j - 1] > q->hits[j]; j--) {
+			size_t t = q->hits[j];
+
+			q->hits[j] = q->hits[j - 1];
+			q->hits[j - 1] = t;
+		}
+}
+
+/*
  * The quick check of @q's @n fields: every boundary whose gram passes is a hit (in order);
  * one whose gram runs into the next fields or into any other (as a pair) sets @crossing.
  * Returns whether any passed.
@@ -1418,7 +1464,7 @@ static void quick_hit(struct quick *q, size_t n, size_t i, size_t gram)
 static bool quick_hits(const struct policy_redactor *rd, struct quick *q, size_t n)
 {
 	const uint8_t *cp = q->cp, *bnd = q->bnd;
-	size_t total = q->total, *fs = q->fs, *fe = q->fe;
+	size_t total = q->total;
 
 	q->n_hits = 0;
 	q->crossing = false;
@@ -1453,37 +1499,28 @@ static bool quick_hits(const struct policy_redactor *rd, struct quick *q, size_t
 		if (bnd[i] && quick_gram(rd, cp + i, m, 0))
 			quick_hit(q, n, i, m);
 	}
-	for (size_t a = 0; a < n && !q->crossing; a++) {
-		size_t p = fe[a] - fs[a] < SHORT_LEN ? fs[a] : fe[a] - (SHORT_LEN - 1);
-
-		for (; p < fe[a]; p++) {
-			size_t r = fe[a] - p;
-
-			if (!bnd[p])
-				continue;
-			for (size_t b = 0; b < n; b++) {
-				uint8_t c[SHORT_LEN];
-				size_t m = r;
-
-				if (b == a || b == a + 1)
-					continue;
-				memcpy(c, cp + p, r);
-				for (size_t q2 = fs[b]; q2 < fe[b] && m < SHORT_LEN; q2++)
-					c[m++] = cp[q2];
-				if (m > r && quick_gram(rd, c, m, r))
-					q->crossing = true;
-			}
-		}
-	}
-	/* the short grams' hits came second: put them in order (few, mostly none) */
-	for (size_t i = 1; i < q->n_hits; i++)
-		for (size_t j = i; j > 0 && q->hits[j - 1] > q->hits[j]; j--) {
-			size_t t = q->hits[j];
-
-			q->hits[j] = q->hits[j - 1];
-			q->hits[j - 1] = t;
-		}
+	if (!q->crossing && quick_pairs(rd, q, n))
+		q->crossing = true;
+	quick_sort_hits(q);
 	return q->n_hits > 0 || q->crossing;
+}
+
+/* quick_hits()'s tests at the one boundary @i of @q's @n fields (the grams from @i on). */
+static void quick_test(const struct policy_redactor *rd, struct quick *q, size_t n, size_t i)
+{
+	size_t m = q->total - i < SHORT_LEN - 1 ? q->total - i : SHORT_LEN - 1;
+
+	if (!q->bnd[i])
+		return;
+	if (i + SHORT_LEN <= q->total) {
+		unsigned slot = ascii_prefix_quick(rd->ascii_slots, q->cp + i);
+
+		if ((rd->ascii_prefixes[slot / 8] >> (slot % 8) & 1) &&
+		    quick_gram(rd, q->cp + i, SHORT_LEN, SHORT_LEN))
+			quick_hit(q, n, i, SHORT_LEN);
+	}
+	if (rd->short_lens && quick_gram(rd, q->cp + i, m, 0))
+		quick_hit(q, n, i, m);
 }
 
 static void quick_deinit(struct quick *q)
@@ -1799,6 +1836,18 @@ static int mark(const struct policy_redactor *rd, const char *const *s, const si
 	return rc;
 }
 
+/* Where quick_splice() put the input's code points: stretch [@j, @j + @len) of the input's
+ * reading at @o in the output's, in order (stretches of code points only). */
+#define SPLICE_SEGS 128
+
+struct splice {
+	size_t n;
+	bool many; /* more than SPLICE_SEGS: not listed */
+	struct splice_seg {
+		size_t j, o, len;
+	} seg[SPLICE_SEGS];
+};
+
 /*
  * The quick reading of the outputs @f, spliced from @in, the inputs' (fields joined at
  * @base, first-pass marks in @mask), instead of read again. An output is its input with each
@@ -1840,9 +1889,12 @@ static void shift(uint32_t *restrict to, const uint32_t *restrict from, size_t m
 }
 
 static int quick_splice(const struct quick *in, size_t n, const size_t *base, const uint8_t *mask,
-			const struct policy_redact_field *f, struct quick *q)
+			const struct policy_redact_field *f, struct quick *q, struct splice *sp)
 {
 	size_t o = 0;
+
+	sp->n = 0;
+	sp->many = false;
 
 	q->heap = NULL;
 	q->listed = false;
@@ -1872,11 +1924,15 @@ static int quick_splice(const struct quick *in, size_t n, const size_t *base, co
 			size_t r = run ? (size_t)(run - m) : len, e = r, first = o, j0 = j;
 
 			/* the stretch's code points, offsets moved by what the tokens changed */
-			j = first_at(in->at, j, fe, r);
+			j = r == len ? fe : first_at(in->at, j, fe, r);
 			o += j - j0;
 			shift(q->at + first, in->at + j0, j - j0, (uint32_t)(ob - b));
 			memcpy(q->cp + first, in->cp + j0, j - j0);
 			memcpy(q->bnd + first, in->bnd + j0, j - j0);
+			if (j > j0 && sp->n == SPLICE_SEGS)
+				sp->many = true;
+			else if (j > j0)
+				sp->seg[sp->n++] = (struct splice_seg){j0, first, j - j0};
 			if (b > 0 && o > first && q->at[first] == ob)
 				q->bnd[first] = POLICY_SKEL_HARD; /* right after a token */
 			ob += r - b;
@@ -1884,7 +1940,8 @@ static int quick_splice(const struct quick *in, size_t n, const size_t *base, co
 				break;
 			while (e < len && m[e])
 				e++;
-			j = first_at(in->at, j, fe, e);
+			while (j < fe && in->at[j] < e) /* the masked run's few code points */
+				j++;
 			ob += POLICY_REDACT_TOKEN_LEN;
 			b = e;
 		}
@@ -1896,6 +1953,75 @@ static int quick_splice(const struct quick *in, size_t n, const size_t *base, co
 	}
 	q->total = o;
 	return 0;
+}
+
+/*
+ * The hits of the outputs' reading @q, spliced from the inputs' @in (@sp: where each stretch
+ * went), without testing every boundary again. A place whose code points from there on (the
+ * four a gram reads, as many as there are) are the input's in the same order, nothing taken
+ * out between or after them up to there, and whose boundary is the input's, reads the same
+ * grams in the same field as that place of the input (field ends are between the same code
+ * points), so it passes exactly where the input's passed, which are @in's hits: those are
+ * carried over. Every other place is tested afresh (quick_test()): the place where a
+ * stretch starts after code points were taken out, or after a token forced its boundary,
+ * and the three before it, and the last three when the input's last code points were taken
+ * out. Pairs of fields are tested afresh (their tails and heads may have changed). Returns
+ * false, listing nothing, when @in's hits are incomplete (@crossing) or @sp is: then
+ * quick_hits() reads @q.
+ */
+static bool spliced_hits(const struct policy_redactor *rd, const struct quick *in,
+			 const struct splice *sp, struct quick *q, size_t n)
+{
+	size_t lo[SPLICE_SEGS + 1], hi[SPLICE_SEGS + 1], nt = 0, prev = 0, t = 0;
+
+	if (in->crossing || sp->many)
+		return false;
+	/* the tested places: [lo, hi) before and at each break, in order */
+	for (size_t k = 0; k <= sp->n; k++) {
+		size_t o = k < sp->n ? sp->seg[k].o : q->total;
+		size_t j = k < sp->n ? sp->seg[k].j : in->total;
+
+		if (j != prev || (k < sp->n && q->bnd[o] != in->bnd[j])) {
+			size_t a = o < SHORT_LEN - 1 ? 0 : o - (SHORT_LEN - 1);
+			size_t b = o < q->total ? o + 1 : q->total;
+
+			if (nt > 0 && a <= hi[nt - 1])
+				hi[nt - 1] = b;
+			else if (a < b) {
+				lo[nt] = a;
+				hi[nt++] = b;
+			}
+		}
+		if (k < sp->n)
+			prev = sp->seg[k].j + sp->seg[k].len;
+	}
+	q->n_hits = 0;
+	q->crossing = false;
+	for (size_t r = 0; r < nt; r++)
+		for (size_t i = lo[r]; i < hi[r]; i++)
+			quick_test(rd, q, n, i);
+	/* the input's hits that were not taken out, where they are in the output */
+	for (size_t h = 0, k = 0; h < in->n_hits; h++) {
+		size_t j = in->hits[h], i;
+
+		while (k < sp->n && j >= sp->seg[k].j + sp->seg[k].len)
+			k++;
+		if (k == sp->n)
+			break;
+		if (j < sp->seg[k].j)
+			continue;
+		i = sp->seg[k].o + (j - sp->seg[k].j);
+		while (t < nt && hi[t] <= i)
+			t++;
+		if (t < nt && lo[t] <= i)
+			continue; /* tested */
+		quick_hit(q, n, i, 1);
+	}
+	if (!q->crossing && quick_pairs(rd, q, n))
+		q->crossing = true;
+	quick_sort_hits(q);
+	q->listed = true;
+	return true;
 }
 
 /* Whether @a and @b hold the same reading (tests' paths check every splice against a read). */
@@ -1951,6 +2077,25 @@ static int emit(struct policy_redact_field *f, const uint8_t *src, const uint8_t
 }
 
 /*
+ * For the tests' quick path: 0 when @mask (the @n fields joined at @base; NULL: nothing
+ * marked) holds exactly the marks map_scan() makes in them, else -EPROTO (or -ENOMEM).
+ */
+static int marks_as_full(const struct policy_redactor *rd, const char *const *s, const size_t *len,
+			 size_t n, size_t *base, const uint8_t *mask)
+{
+	uint8_t *joined, *full;
+	size_t joined_len;
+	int rc = mark(rd, s, len, n, base, PATH_FULL, NULL, 1, &joined, &joined_len, &full);
+
+	for (size_t i = 0; rc == 0 && i < joined_len; i++)
+		if ((mask ? mask[i] : 0) != full[i])
+			rc = -EPROTO;
+	free(joined);
+	free(full);
+	return rc;
+}
+
+/*
  * Search the outputs again; drop every field that a remaining match touches. @in: the
  * inputs' quick reading (NULL: there was none) and @in_mask their marks (joined at @base),
  * from which the outputs' reading is spliced rather than read (quick_splice()).
@@ -1961,6 +2106,7 @@ static int verify(const struct policy_redactor *rd, struct policy_redact_field *
 {
 	uint8_t *joined = NULL, *mask = NULL;
 	size_t joined_len = 0;
+	struct splice sp;
 	struct quick q;
 	int rc, read = 1;
 
@@ -1969,8 +2115,11 @@ static int verify(const struct policy_redactor *rd, struct policy_redact_field *
 		s[i] = f[i].out;
 		len[i] = f[i].out_len;
 	}
-	if (in)
-		read = quick_splice(in, n, base, in_mask, f, &q);
+	if (in) {
+		read = quick_splice(in, n, base, in_mask, f, &q, &sp);
+		if (read == 0)
+			spliced_hits(rd, in, &sp, &q, n);
+	}
 	if (read == 1 && path != PATH_FULL)
 		read = quick_read(rd, s, len, n, &q);
 	else if (read == 0 && path == PATH_QUICK_ONLY) {
@@ -1985,6 +2134,8 @@ static int verify(const struct policy_redactor *rd, struct policy_redact_field *
 		goto out;
 	}
 	rc = mark(rd, s, len, n, base, path, &q, read, &joined, &joined_len, &mask);
+	if (rc == 0 && path == PATH_QUICK_ONLY)
+		rc = marks_as_full(rd, s, len, n, base, mask);
 	if (rc != 0 || !mask)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
