@@ -1110,11 +1110,23 @@ struct agreed {
 	const struct pattern *p[AGREED_MAX];
 };
 
+static size_t key_len(const struct pattern *p)
+{
+	return p->kind == PAT_KEY ? p->min_len : p->len;
+}
+
 /* How pattern @p agrees with the @r code points at @c (up to its field's end), into @g. */
 static void agree(const struct pattern *p, const uint32_t *c, size_t r, struct agreed *g)
 {
-	size_t m = p->len < r ? p->len : r, a = 0;
+	size_t m = p->len < r ? p->len : r, a = 0, k = key_len(p);
 
+	/*
+	 * The last code point a match needs, first: when it differs (most patterns of a bucket
+	 * share the start it was found by, "CERT Member1" and "CERT Member17"), they agree on
+	 * fewer than key_len() and fewer than @r code points, which records nothing below.
+	 */
+	if (k <= r && c[k - 1] != p->s[k - 1])
+		return;
 	while (a < m && c[a] == p->s[a])
 		a++;
 	if (a == r && p->len > r)
@@ -1129,11 +1141,6 @@ static void agree(const struct pattern *p, const uint32_t *c, size_t r, struct a
 	if (g->n < AGREED_MAX)
 		g->p[g->n] = p;
 	g->n++;
-}
-
-static size_t key_len(const struct pattern *p)
-{
-	return p->kind == PAT_KEY ? p->min_len : p->len;
 }
 
 /* Whether the @len code points at @c (SHORT_LEN, or a short pattern's length) start a pattern. */
@@ -1618,9 +1625,11 @@ static int quick_matches(const struct policy_redactor *rd, const char *const *s,
 		return 1;
 	for (size_t h = 0; h < q->n_hits; h++) {
 		size_t i = q->hits[h], f = quick_field(q, n, i), fs = q->fs[f], r = q->fe[f] - i;
-		size_t ks = i, end;
+		size_t lo = SIZE_MAX, hi = 0;
+		const uint8_t *fb = q->bnd + fs;
+		const uint32_t *at = q->at + fs;
 		uint32_t c[QUICK_WINDOW];
-		uint8_t bnd[2 * QUICK_WINDOW + 1];
+		uint8_t bnd[QUICK_WINDOW + 1];
 		struct policy_skel_text t;
 		struct agreed a;
 
@@ -1633,17 +1642,29 @@ static int quick_matches(const struct policy_redactor *rd, const char *const *s,
 			return 1;
 		if (a.n == 0)
 			continue;
-		while (q->bnd[ks] != POLICY_SKEL_HARD)
-			ks--;
-		end = i + (r < a.ext + 3 ? r : a.ext + 3);
-		if (a.n > AGREED_MAX || end - ks > 2 * QUICK_WINDOW)
+		if (a.n > AGREED_MAX)
 			return 1;
-		policy_skeleton_ascii_bounds(rd->sk, s[f], q->bnd + fs, q->at + fs, q->fe[f] - fs,
-					     ks - fs, end - fs, bnd);
-		if (bnd[i - ks] == POLICY_SKEL_NONE)
+		policy_skeleton_ascii_bounds(rd->sk, s[f], fb, at, q->fe[f] - fs, i - fs,
+					     i - fs + 1, bnd);
+		if (bnd[0] == POLICY_SKEL_NONE)
 			continue; /* no match starts here (scan() looks only at boundaries) */
-		bnd[end - ks] = POLICY_SKEL_HARD; /* read only at the field's end */
-		t = (struct policy_skel_text){.cp = c, .bnd = bnd + (i - ks), .len = end - i};
+		/*
+		 * The text match_at() reads: up to a plural and the boundary after it, or to the
+		 * field's end (whose boundary is hard); of the boundaries, those it reads: at the
+		 * end of each pattern, or of each key prefix that counts, and two on.
+		 */
+		t = (struct policy_skel_text){
+			.cp = c, .bnd = bnd, .len = r < a.ext + 3 ? r : a.ext + 3};
+		for (size_t p = 0; p < a.n; p++) {
+			size_t e = a.p[p]->len + 2 < t.len ? a.p[p]->len + 2 : t.len - 1;
+
+			lo = key_len(a.p[p]) < lo ? key_len(a.p[p]) : lo;
+			hi = e + 1 > hi ? e + 1 : hi;
+		}
+		if (lo < hi)
+			policy_skeleton_ascii_bounds(rd->sk, s[f], fb, at, q->fe[f] - fs,
+						     i - fs + lo, i - fs + hi, bnd + lo);
+		bnd[t.len] = POLICY_SKEL_HARD; /* read only at the field's end */
 		for (size_t p = 0; p < a.n; p++) {
 			size_t e = match_at(a.p[p], &t, 0);
 

@@ -1347,46 +1347,47 @@ int policy_skeleton_map(const struct policy_skeleton *sk, const char *text, size
 
 /*
  * The boundaries word_unit() and the table loop above give, from what policy_skeleton_ascii()
- * read: each code point there is one byte that is one unit (a letter or a digit), so its
- * class is that byte's, and the reading's HARD boundaries are exactly where a separator or
- * the start came before it (b.pend), where the scanner's memory is reset. From @a on (such a
- * place) the memory is rebuilt code point by code point as word_unit() builds it; the code
- * point after @b - 1, when there is one, is read too, as it may raise @b - 1's ("CERTAlpha").
+ * read, one code point at a time. Each code point there is one byte that is one unit (a
+ * letter or a digit), so its class is that byte's, and the reading's HARD boundaries are
+ * exactly where a separator or the start came before it (b.pend), where word_unit() resets
+ * its memory: so a code point's boundary depends only on the code points since the last of
+ * those, as below.
  */
+static bool ascii_hard(const uint8_t *in, const uint8_t *bnd, const uint32_t *at, size_t j)
+{
+	/* HARD after a separator, or after "0x" whose '0' has a hard boundary ("0x0x...") */
+	for (;; j -= 2) {
+		if (bnd[j] == POLICY_SKEL_HARD)
+			return true;
+		if (j < 2 || bnd[j - 1] == POLICY_SKEL_HARD ||
+		    (in[at[j - 1]] != 'x' && in[at[j - 1]] != 'X') || in[at[j - 2]] != '0')
+			return false;
+	}
+}
+
 void policy_skeleton_ascii_bounds(const struct policy_skeleton *sk, const char *in,
 				  const uint8_t *bnd, const uint32_t *at, size_t n, size_t a,
 				  size_t b, uint8_t *out)
 {
 	const uint8_t *text = (const uint8_t *)in;
-	unsigned cls1 = C_OTHER, cls2 = C_OTHER;
-	bool zero = false, zero_x = false;
-	size_t end = b < n ? b + 1 : n;
 
-	for (size_t j = a; j < end; j++) {
-		uint8_t c = text[at[j]];
-		unsigned cls = sk->latin[c].cls, x = POLICY_SKEL_HARD;
+	for (size_t j = a; j < b; j++) {
+		unsigned cls, cls1;
 
-		if (j == a || bnd[j] == POLICY_SKEL_HARD) {
-			cls1 = cls2 = C_OTHER;
-			zero = zero_x = false;
-		} else {
-			x = (cls1 == C_LOWER && cls == C_UPPER) ||
-					    ((cls1 == C_DIGIT) != (cls == C_DIGIT))
-				    ? POLICY_SKEL_SOFT
-				    : POLICY_SKEL_NONE;
-			if (zero_x) /* "0x" is a prefix, not part of the number */
-				x = POLICY_SKEL_HARD;
-			/* "CERTAlpha": the boundary is before the last capital of a run */
-			if (cls2 == C_UPPER && cls1 == C_UPPER && cls == C_LOWER &&
-			    out[j - 1 - a] == POLICY_SKEL_NONE)
-				out[j - 1 - a] = POLICY_SKEL_SOFT;
+		if (ascii_hard(text, bnd, at, j)) {
+			out[j - a] = POLICY_SKEL_HARD;
+			continue;
 		}
-		if (j == b)
-			break;
-		out[j - a] = (uint8_t)x;
-		zero_x = zero && (c == 'x' || c == 'X');
-		zero = x == POLICY_SKEL_HARD && c == '0';
-		cls2 = cls1;
-		cls1 = cls;
+		/* not the first code point, nor after a separator: the one before is in its word */
+		cls = sk->latin[text[at[j]]].cls;
+		cls1 = sk->latin[text[at[j - 1]]].cls;
+		out[j - a] = (cls1 == C_LOWER && cls == C_UPPER) ||
+					     ((cls1 == C_DIGIT) != (cls == C_DIGIT))
+				     ? POLICY_SKEL_SOFT
+				     : POLICY_SKEL_NONE;
+		/* "CERTAlpha": the boundary is before the last capital of a run */
+		if (out[j - a] == POLICY_SKEL_NONE && j + 1 < n && bnd[j + 1] != POLICY_SKEL_HARD &&
+		    cls1 == C_UPPER && cls == C_UPPER && sk->latin[text[at[j + 1]]].cls == C_LOWER)
+			out[j - a] = POLICY_SKEL_SOFT;
 	}
 }

@@ -214,10 +214,10 @@ size_t policy_skel_grams_reading(const struct policy_skel_grams *g, size_t n, ui
  * policy_skeleton_ascii_bounds() - the boundaries policy_skeleton_map() without flags gives a
  * text that policy_skeleton_ascii() read, without mapping it again: @in (borrowed) the text's
  * bytes, @bnd and @at (@n entries each) what policy_skeleton_ascii() gave for it. Into
- * @out[k] (caller storage of @b - @a entries) the boundary of code point @a + k, for @a <= k
- * + @a < @b <= @n, where @a is 0 or a code point with @bnd[@a] == POLICY_SKEL_HARD (mapping
- * starts afresh there; the boundary at @n, the end, is always POLICY_SKEL_HARD). The code
- * points themselves are the reading's, and each came from the one byte @at names.
+ * @out[k] (caller storage of @b - @a entries) the boundary of code point @a + k, for @a <= @a
+ * + k < @b <= @n (the boundary at @n, the end, is always POLICY_SKEL_HARD). Each is computed
+ * on its own, from the few code points around it. The code points themselves are the
+ * reading's, and each came from the one byte @at names.
  */
 void policy_skeleton_ascii_bounds(const struct policy_skeleton *sk, const char *in,
 				  const uint8_t *bnd, const uint32_t *at, size_t n, size_t a,
