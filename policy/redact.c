@@ -129,10 +129,11 @@ struct policy_redactor {
 	uint8_t ascii_prefixes[(ASCII_SLOTS * ASCII_SLOTS * ASCII_SLOTS + 7) / 8];
 	uint8_t ascii_slots[128]; /* ascii_slot() of each ASCII code point */
 	/*
-	 * The first look's filter (policy_skeleton_ascii_grams()): the first SHORT_LEN code
-	 * points of every indexed pattern and every short pattern whole, where they are ASCII.
+	 * The first look's filter (policy_skeleton_look()): the grams policy_skel_look_add()
+	 * takes of every pattern but the literals (the first 4 and 8 code points, or a short
+	 * one whole), where they are ASCII.
 	 */
-	uint64_t *ascii_grams;
+	struct policy_skel_look *look;
 
 	uint8_t fp[32];	   /* policy_redact_fingerprint() */
 	size_t max_len;	   /* longest pattern (skeleton code points; bytes for literals) */
@@ -566,19 +567,6 @@ static int build_table(struct policy_redactor *rd, int l)
 	return 0;
 }
 
-/* Add the gram of the @n code points at @c to @ascii_grams, when they are ASCII. */
-static void ascii_gram_add(struct policy_redactor *rd, const uint32_t *c, size_t n)
-{
-	uint8_t a[SHORT_LEN];
-
-	for (size_t i = 0; i < n; i++) {
-		if (c[i] >= 0x80)
-			return;
-		a[i] = (uint8_t)c[i];
-	}
-	policy_skel_gram_add(rd->ascii_grams, policy_skel_gram_key(a, n));
-}
-
 static int build_index(struct policy_redactor *rd)
 {
 	size_t o = 0;
@@ -611,8 +599,8 @@ static int build_index(struct policy_redactor *rd)
 	rd->literals = calloc(rd->n_pats, sizeof(*rd->literals));
 	rd->grams = calloc((1u << GRAM_BITS) / 64, sizeof(*rd->grams));
 	rd->partials = calloc((1u << GRAM_BITS) / 64, sizeof(*rd->partials));
-	rd->ascii_grams = calloc(POLICY_SKEL_GRAM_WORDS, sizeof(*rd->ascii_grams));
-	if (!rd->shorts || !rd->literals || !rd->grams || !rd->partials || !rd->ascii_grams)
+	rd->look = calloc(1, sizeof(*rd->look));
+	if (!rd->shorts || !rd->literals || !rd->grams || !rd->partials || !rd->look)
 		return -ENOMEM;
 	for (size_t i = 0; i < rd->n_pats; i++) {
 		const struct pattern *p = &rd->pats[i];
@@ -625,7 +613,7 @@ static int build_index(struct policy_redactor *rd)
 			rd->literals[rd->n_literals++] = (uint32_t)i;
 			continue;
 		}
-		ascii_gram_add(rd, p->s, key_len < SHORT_LEN ? key_len : SHORT_LEN);
+		policy_skel_look_add(rd->look, p->s, key_len);
 		if (key_len < SHORT_LEN) {
 			rd->shorts[rd->n_shorts++] = (uint32_t)i;
 			bloom_add(rd->grams, gram_hash(p->s, key_len, (uint32_t)key_len));
@@ -702,7 +690,7 @@ void policy_redact_free(struct policy_redactor *rd)
 	free(rd->literals);
 	free(rd->grams);
 	free(rd->partials);
-	free(rd->ascii_grams);
+	free(rd->look);
 	memo_free(rd->memo);
 	free(rd);
 }
@@ -1694,76 +1682,40 @@ static int quick_check(const struct policy_redactor *rd, const char *const *s, c
 }
 
 /*
- * The first look, ahead of the quick check: the same test of the same grams (the 4-grams and
- * short grams at every boundary, read across the fields in order and, from the last code
- * points of a field, on into every other field as pairs), made by
- * policy_skeleton_ascii_grams() while it reads the bytes, against one filter of the grams of
- * @grams that are ASCII (the quick reading is all ASCII, so no other can pass). The text that
- * names nobody, nearly all of it, costs a table loop and a look at each boundary. Otherwise
- * its reading and the places whose grams passed are the quick check's, as quick_hits() would
- * list them (the filters differ, but each holds the grams of every pattern: a place that is
- * no hit here is no candidate either). Returns 0 when the fields certainly name nobody; 1
+ * The first look, ahead of the quick check: policy_skeleton_look() reads the bytes and asks
+ * @look at every boundary, read across the fields in order and, from the last code points of
+ * a field, on into every other field as pairs: the places the quick check tests, with the
+ * grams of every pattern (the first 4 and 8 code points, short patterns whole), so a place
+ * that passes neither is no candidate either. The text that names nobody, nearly all of it,
+ * costs a table loop and a look at each boundary. Otherwise its quick reading is read
+ * (quick_read()) and the places whose grams passed are its hits, @crossing set when a gram
+ * that passed runs past its field's end. Returns 0 when the fields certainly name nobody; 1
  * with their quick reading and hits in @q (caller storage, nothing to free); 2 when the first
  * look cannot read them (quick_read() then decides whether it can).
  */
 static int first_look(const struct policy_redactor *rd, const char *const *s, const size_t *len,
 		      size_t n, struct quick *q)
 {
-	struct policy_skel_grams g;
-	bool pair = false;
+	struct policy_skel_seen g;
 	int rc;
 
-	_Static_assert(QUICK_STACK >= POLICY_SKEL_GRAMS_BYTES &&
-			       QUICK_FIELDS >= POLICY_SKEL_GRAMS_FIELDS,
+	_Static_assert(QUICK_STACK >= POLICY_SKEL_LOOK_BYTES &&
+			       QUICK_FIELDS >= POLICY_SKEL_LOOK_FIELDS &&
+			       QUICK_HITS >= POLICY_SKEL_LOOK_HITS,
 		       "the first look's reading fits the quick reading's stack arrays");
 	if (rd->n_literals)
 		return 2;
-	g.at = q->s_at;
-	rc = policy_skeleton_ascii_grams(rd->sk, s, len, n, rd->ascii_grams, rd->short_lens, &g);
-	if (rc < 0)
+	rc = policy_skeleton_look(rd->sk, s, len, n, rd->look, &g);
+	if (rc <= 0)
+		return rc < 0 ? 2 : 0;
+	/* on the stack (limits above), and the same refusals: it reads them */
+	if (quick_read(rd, s, len, n, q) != 0)
 		return 2;
-	/* pairs, as quick_hits() reads them: the tail of @a from a boundary, then the head of @b */
-	for (size_t a = 0; a < n && !pair; a++) {
-		const struct policy_skel_ends *da = &g.ends[a];
-
-		for (size_t p = 0; p < da->n && !pair; p++) {
-			size_t r = da->n - p;
-
-			if (!(da->tail_bnd >> (r - 1) & 1))
-				continue;
-			for (size_t b = 0; b < n && !pair; b++) {
-				uint8_t c[SHORT_LEN];
-				size_t m = r;
-
-				if (b == a || b == a + 1)
-					continue;
-				memcpy(c, da->tail + p, r);
-				for (size_t k = 0; k < g.ends[b].n && m < SHORT_LEN; k++)
-					c[m++] = g.ends[b].head[k];
-				for (size_t l = r + 1; l <= m && !pair; l++)
-					pair = (l == SHORT_LEN || (rd->short_lens >> l & 1)) &&
-					       policy_skel_gram_has(rd->ascii_grams,
-								    policy_skel_gram_key(c, l));
-			}
-		}
-	}
-	if (rc == 0 && !pair)
-		return 0;
-	q->heap = NULL;
-	q->cp = q->s_cp;
-	q->bnd = q->s_bnd;
-	q->at = q->s_at;
-	q->fs = q->s_f;
-	q->fe = q->fs + n;
-	q->total = policy_skel_grams_reading(&g, n, q->cp, q->bnd, q->fs, q->fe);
 	q->listed = true;
-	q->n_hits = 0;
-	q->crossing = pair || g.n_hits > POLICY_SKEL_GRAMS_HITS;
-	for (size_t h = 0; h < g.n_hits && h < POLICY_SKEL_GRAMS_HITS; h++) {
-		size_t i = g.hits[h] >> 1, m = q->total - i < 3 ? q->total - i : 3;
-
-		quick_hit(q, n, i, g.hits[h] & 1 ? m : SHORT_LEN);
-	}
+	q->crossing = g.crossing || g.n_hits > POLICY_SKEL_LOOK_HITS;
+	q->n_hits = g.n_hits < POLICY_SKEL_LOOK_HITS ? g.n_hits : POLICY_SKEL_LOOK_HITS;
+	for (size_t h = 0; h < q->n_hits; h++)
+		q->hits[h] = g.hits[h];
 	return 1;
 }
 
@@ -1979,17 +1931,19 @@ static int quick_splice(const struct quick *in, size_t n, const size_t *base, co
 /*
  * The hits of the outputs' reading @q, spliced from the inputs' @in (@sp: where each stretch
  * went), without testing every boundary again. A place whose code points from there on (the
- * four a gram reads, as many as there are) are the input's in the same order, nothing taken
- * out between or after them up to there, and whose boundary is the input's, reads the same
- * grams in the same field as that place of the input (field ends are between the same code
- * points), so it passes exactly where the input's passed, which are @in's hits: those are
- * carried over. Every other place is tested afresh (quick_test()): the place where a
- * stretch starts after code points were taken out, or after a token forced its boundary,
- * and the three before it, and the last three when the input's last code points were taken
- * out. Pairs of fields are tested afresh (their tails and heads may have changed). Returns
+ * HIT_WINDOW that the first pass's test of a place reads at most, as many as there are) are
+ * the input's in the same order, nothing taken out between or after them up to there, and
+ * whose boundary is the input's, reads the same grams in the same field as that place of
+ * the input (field ends are between the same code points), so it passes exactly where the
+ * input's passed, which are @in's hits: those are carried over. Every other place is tested
+ * afresh (quick_test()): the place where a stretch starts after code points were taken out,
+ * or after a token forced its boundary, and the HIT_WINDOW - 1 before it, and the last
+ * HIT_WINDOW - 1 when the input's last code points were taken out. Pairs of fields are tested afresh (their tails and heads may have changed). Returns
  * false, listing nothing, when @in's hits are incomplete (@crossing) or @sp is: then
  * quick_hits() reads @q.
  */
+#define HIT_WINDOW 8 /* policy_skeleton_look() reads 8 (LONG8), quick_hits() SHORT_LEN */
+
 static bool spliced_hits(const struct policy_redactor *rd, const struct quick *in,
 			 const struct splice *sp, struct quick *q, size_t n)
 {
@@ -2003,7 +1957,7 @@ static bool spliced_hits(const struct policy_redactor *rd, const struct quick *i
 		size_t j = k < sp->n ? sp->seg[k].j : in->total;
 
 		if (j != prev || (k < sp->n && q->bnd[o] != in->bnd[j])) {
-			size_t a = o < SHORT_LEN - 1 ? 0 : o - (SHORT_LEN - 1);
+			size_t a = o < HIT_WINDOW - 1 ? 0 : o - (HIT_WINDOW - 1);
 			size_t b = o < q->total ? o + 1 : q->total;
 
 			if (nt > 0 && a <= hi[nt - 1])

@@ -899,45 +899,87 @@ long policy_skeleton_ascii(const struct policy_skeleton *sk, const char *text, s
 }
 
 /*
- * A key has the code points where policy_skeleton_ascii_grams() has them in 4 of its table
- * entries read as one word (bits 8-15 of each 16), and a short gram's length in the low bits.
+ * The first look's filter. A gram's key holds its code points where 4 table entries read as
+ * one word hold them (bits 8-15 of each 16): 4 code points are one word of entries masked,
+ * 8 are two (the first four moved down by 8 bits), and a short gram has its length in the
+ * low bits. Each class hashes with its own salt; a gram sets (and a lookup tests) two bits
+ * of one word, so a lookup is one load. A multiply, then the high half folded into the low:
+ * the word from the top bits, the two bits from the low twelve.
  */
-uint64_t policy_skel_gram_key(const uint8_t *c, size_t n)
-{
-	uint64_t k = n < 4 ? n : 0;
+#define LOOK_WORD_BITS 12
+#define LOOK_CPS 0xFF00FF00FF00FF00ull
+_Static_assert((1u << LOOK_WORD_BITS) == POLICY_SKEL_LOOK_WORDS, "LOOK_WORD_BITS");
 
-	for (size_t i = 0; i < n; i++)
+static const uint64_t look_salt[4] = {0x243F6A8885A308D3ull, 0x13198A2E03707344ull,
+				      0xA4093822299F31D0ull, 0x082EFA98EC4E6C89ull};
+
+static inline uint64_t look_hash(uint64_t key, unsigned cls)
+{
+	uint64_t h = (key ^ look_salt[cls]) * 0x9E3779B97F4A7C15ull;
+
+	return h ^ h >> 32;
+}
+
+static inline uint64_t look_bits(uint64_t h)
+{
+	return 1ull << (h & 63) | 1ull << (h >> 6 & 63);
+}
+
+static inline bool look_has(const struct policy_skel_look *f, uint64_t key, unsigned cls)
+{
+	uint64_t h = look_hash(key, cls), w = f->w[h >> (64 - LOOK_WORD_BITS)];
+
+	return w >> (h & 63) & w >> (h >> 6 & 63) & 1;
+}
+
+static void look_put(struct policy_skel_look *f, uint64_t key, unsigned cls)
+{
+	uint64_t h = look_hash(key, cls);
+
+	f->w[h >> (64 - LOOK_WORD_BITS)] |= look_bits(h);
+}
+
+/* The key of the first 4 code points at @c (or of @l < 4 of them, with the length). */
+static uint64_t look_key4(const uint8_t *c)
+{
+	return (uint64_t)c[0] << 8 | (uint64_t)c[1] << 24 | (uint64_t)c[2] << 40 |
+	       (uint64_t)c[3] << 56;
+}
+
+static uint64_t look_key_short(const uint8_t *c, size_t l)
+{
+	uint64_t k = l;
+
+	for (size_t i = 0; i < l; i++)
 		k |= (uint64_t)c[i] << (8 + 16 * i);
 	return k;
 }
 
-static inline uint64_t gram_mix(uint64_t key)
+static uint64_t look_key8(const uint8_t *c)
 {
-	uint64_t h = (key ^ key >> 32) * 0x9E3779B97F4A7C15ull;
-
-	return h ^ h >> 29;
+	return look_key4(c) >> 8 | look_key4(c + 4);
 }
 
-void policy_skel_gram_add(uint64_t *filter, uint64_t key)
+void policy_skel_look_add(struct policy_skel_look *f, const uint32_t *c, size_t key_len)
 {
-	uint64_t h = gram_mix(key), mask = (1u << POLICY_SKEL_GRAM_BITS) - 1;
-	uint64_t x = h >> (64 - POLICY_SKEL_GRAM_BITS), y = h & mask;
+	size_t n = key_len < 8 ? key_len : 8;
+	uint8_t a[8];
 
-	filter[x / 64] |= 1ull << (x % 64);
-	filter[y / 64] |= 1ull << (y % 64);
-}
-
-static inline bool gram_has(const uint64_t *filter, uint64_t key)
-{
-	uint64_t h = gram_mix(key), mask = (1u << POLICY_SKEL_GRAM_BITS) - 1;
-	uint64_t x = h >> (64 - POLICY_SKEL_GRAM_BITS), y = h & mask;
-
-	return (filter[x / 64] >> (x % 64) & 1) && (filter[y / 64] >> (y % 64) & 1);
-}
-
-bool policy_skel_gram_has(const uint64_t *filter, uint64_t key)
-{
-	return gram_has(filter, key);
+	for (size_t i = 0; i < n; i++) {
+		if (c[i] >= 0x80)
+			return;
+		a[i] = (uint8_t)c[i];
+	}
+	if (key_len < 4) {
+		look_put(f, look_key_short(a, key_len), POLICY_SKEL_LOOK_SHORT);
+		f->short_lens |= 1u << key_len;
+		return;
+	}
+	look_put(f, look_key4(a), POLICY_SKEL_LOOK_ANY4);
+	if (key_len < 8)
+		look_put(f, look_key4(a), POLICY_SKEL_LOOK_UPTO7);
+	else
+		look_put(f, look_key8(a), POLICY_SKEL_LOOK_LONG8);
 }
 
 #define GRAMS_LANES 0x0001000100010001ull
@@ -952,13 +994,12 @@ static uint8_t grams_bnd(const uint16_t *e, size_t j)
 }
 
 /*
- * Field @in's code points into @g from @o on, as table entries with GRAMS_SEP on each one
- * after a separator, and their offsets; returns the new end, or 0 when policy_skeleton_ascii()
- * refuses the field. The byte loop of the general case: a byte the table leaves to
- * ascii_separator().
+ * Field @in's code points into @e from @o on, as table entries with GRAMS_SEP on each one
+ * after a separator; returns the new end, or 0 when policy_skeleton_ascii() refuses the
+ * field. The byte loop of the general case: a byte the table leaves to ascii_separator().
  */
 static size_t grams_read_slow(const struct policy_skeleton *sk, const uint8_t *in, size_t len,
-			      struct policy_skel_grams *g, size_t o)
+			      uint16_t *e, size_t o)
 {
 	uint16_t pend = GRAMS_SEP;
 
@@ -973,185 +1014,325 @@ static size_t grams_read_slow(const struct policy_skeleton *sk, const uint8_t *i
 			i += k - 1;
 			v = GRAMS_SEP;
 		}
-		g->e[o] = v | pend;
-		g->at[o - 1] = (uint32_t)i;
+		e[o] = v | pend;
 		o += v & GRAMS_CP;
 		pend = v & GRAMS_SEP;
 	}
 	return o;
 }
 
-/* grams_read_slow() without ascii_separator(): such a byte is kept as a GRAMS_SLOW entry. */
+/*
+ * grams_read_slow() without ascii_separator(): such a byte is kept as a GRAMS_SLOW entry.
+ * A separator's entry is written too and overwritten by the next code point's, so the loop
+ * has no branch on what a byte is.
+ */
 static size_t grams_read(const struct policy_skeleton *sk, const uint8_t *in, size_t len,
-			 struct policy_skel_grams *g, size_t o)
+			 uint16_t *e, size_t o)
 {
-	uint16_t *e = g->e, pend = GRAMS_SEP;
-	uint32_t *at = g->at;
+	uint16_t pend = GRAMS_SEP;
 	size_t i = 0;
 
-	/*
-	 * Written for a separator too, and overwritten by the next code point (@at: code point
-	 * o - 1's; never past the bytes read so far).
-	 */
-	for (; i + 2 <= len; i += 2) {
+	for (; i + 4 <= len; i += 4) {
 		uint16_t v = sk->grams[in[i]], w = sk->grams[in[i + 1]];
+		uint16_t x = sk->grams[in[i + 2]], y = sk->grams[in[i + 3]];
 
 		e[o] = v | pend;
-		at[o - 1] = (uint32_t)i;
 		o += v & GRAMS_CP;
 		e[o] = w | (v & GRAMS_SEP);
-		at[o - 1] = (uint32_t)i + 1;
 		o += w & GRAMS_CP;
-		pend = w & GRAMS_SEP;
+		e[o] = x | (w & GRAMS_SEP);
+		o += x & GRAMS_CP;
+		e[o] = y | (x & GRAMS_SEP);
+		o += y & GRAMS_CP;
+		pend = y & GRAMS_SEP;
 	}
-	if (i < len) {
+	for (; i < len; i++) {
 		uint16_t v = sk->grams[in[i]];
 
 		e[o] = v | pend;
-		at[o - 1] = (uint32_t)i;
 		o += v & GRAMS_CP;
+		pend = v & GRAMS_SEP;
 	}
 	return o;
 }
 
-/* List a key found at entry @j (code point @j - 1), @short_gram or not. */
-static void grams_hit(struct policy_skel_grams *g, size_t j, unsigned short_gram)
+/* The field of entry @j (fields in order; an empty one holds none). */
+static size_t look_field(const struct policy_skel_seen *g, size_t n, size_t j)
 {
-	if (g->n_hits < POLICY_SKEL_GRAMS_HITS)
-		g->hits[g->n_hits] = (uint32_t)(j - 1) << 1 | short_gram;
-	if (g->n_hits <= POLICY_SKEL_GRAMS_HITS)
+	size_t f = 0;
+
+	while (f + 1 < n && j >= g->fe[f])
+		f++;
+	return f;
+}
+
+/* A gram of @l code points passed at entry @j (code point @j - 1) of field @f: listed, or
+ * crossing when it runs past the field's end. */
+static void look_pass(struct policy_skel_seen *g, size_t f, size_t j, size_t l)
+{
+	if (j + l > g->fe[f]) {
+		g->crossing = true;
+		return;
+	}
+	if (g->n_hits > 0 && g->n_hits <= POLICY_SKEL_LOOK_HITS &&
+	    g->hits[g->n_hits - 1] == (uint32_t)(j - 1))
+		return;
+	if (g->n_hits < POLICY_SKEL_LOOK_HITS)
+		g->hits[g->n_hits] = (uint32_t)(j - 1);
+	if (g->n_hits <= POLICY_SKEL_LOOK_HITS)
 		g->n_hits++;
 }
 
+/* The @r code points from entry @p, then those of field @b's head, up to 8, into @c; how many. */
+static size_t look_pair_cps(const struct policy_skel_seen *g, size_t p, size_t r, size_t b,
+			    uint8_t c[8])
+{
+	size_t m = 0;
+
+	for (; m < r; m++)
+		c[m] = (uint8_t)(g->e[p + m] >> 8);
+	for (size_t q = g->fs[b]; q < g->fe[b] && m < 8; q++)
+		c[m++] = (uint8_t)(g->e[q] >> 8);
+	return m;
+}
+
 /*
- * The fields' code points are read into one array of table entries (@grams), without the
+ * Entry @j's 4 code points passed ANY4: the classes behind it, read on across the fields and,
+ * when its 8 run past its field's end (4 to 7 left in it; fewer: look_pairs()), into the head
+ * of every other field but the next.
+ */
+static void look_more(const struct policy_skel_look *f, struct policy_skel_seen *g, size_t n,
+		      size_t j)
+{
+	size_t k = look_field(g, n, j), fe = g->fe[k];
+	uint64_t y, z;
+
+	if (j + 4 > g->o)
+		return; /* the end of the text read in the word: no gram */
+	memcpy(&y, g->e + j, 8);
+	memcpy(&z, g->e + j + 4, 8);
+	if (look_has(f, y & LOOK_CPS, POLICY_SKEL_LOOK_UPTO7))
+		look_pass(g, k, j, 4);
+	if (j + 8 <= g->o &&
+	    look_has(f, (y & LOOK_CPS) >> 8 | (z & LOOK_CPS), POLICY_SKEL_LOOK_LONG8))
+		look_pass(g, k, j, 8);
+	for (size_t b = 0; j + 4 <= fe && j + 8 > fe && b < n && !g->crossing; b++) {
+		uint8_t c[8];
+
+		if (b != k && b != k + 1 && look_pair_cps(g, j, fe - j, b, c) == 8 &&
+		    look_has(f, look_key8(c), POLICY_SKEL_LOOK_LONG8))
+			g->crossing = true;
+	}
+}
+
+/* Entry @j's short grams (@y: its word of entries), in the fields joined. */
+static bool look_short(const struct policy_skel_look *f, size_t o, size_t j, uint64_t y)
+{
+	for (size_t l = 1; l < 4 && j + l <= o; l++)
+		if ((f->short_lens >> l & 1) &&
+		    look_has(f, (y & (LOOK_CPS >> 16 * (4 - l))) | l, POLICY_SKEL_LOOK_SHORT))
+			return true;
+	return false;
+}
+
+/*
+ * The pairs from the last 3 code points of each field @a (r of them to its end, from a
+ * boundary) on into the head of every other field @b but the next: the grams of 4 and 8 that
+ * start there cross into @b, and the short ones longer than r. (From 4 to 7 before the end,
+ * the 4 code points are inside @a, asked in the joined reading: look_more() goes on from
+ * there only where they passed.) Sets @g->crossing when one passes.
+ */
+static void look_pairs(const struct policy_skel_look *f, struct policy_skel_seen *g, size_t n)
+{
+	for (size_t a = 0; a < n && !g->crossing; a++) {
+		size_t fs = g->fs[a], fe = g->fe[a];
+
+		for (size_t p = fe - (fe - fs < 3 ? fe - fs : 3); p < fe && !g->crossing; p++) {
+			if (grams_bnd(g->e, p) == POLICY_SKEL_NONE)
+				continue;
+			for (size_t b = 0; b < n && !g->crossing; b++) {
+				size_t r = fe - p, m;
+				uint8_t c[8];
+
+				if (b == a || b == a + 1)
+					continue;
+				m = look_pair_cps(g, p, r, b, c);
+				for (size_t l = r + 1; l < 4 && l <= m; l++)
+					if ((f->short_lens >> l & 1) &&
+					    look_has(f, look_key_short(c, l),
+						     POLICY_SKEL_LOOK_SHORT))
+						g->crossing = true;
+				if (m < 4 || !look_has(f, look_key4(c), POLICY_SKEL_LOOK_ANY4))
+					continue;
+				if (look_has(f, look_key4(c), POLICY_SKEL_LOOK_UPTO7))
+					g->crossing = true;
+				if (m == 8 && look_has(f, look_key8(c), POLICY_SKEL_LOOK_LONG8))
+					g->crossing = true;
+			}
+		}
+	}
+}
+
+/* Boundaries of the entries [@i, @i + 4) (@x) as one bit per lane (@p: [@i - 1, @i + 3)). */
+static inline uint64_t look_bnds(uint64_t x, uint64_t p)
+{
+	/* needs and gives are one bit of two each: their AND is 0, 2 or 4, plus 6 carries */
+	uint64_t t = x & p >> 2 & 6 * GRAMS_LANES;
+
+	return (x >> 6 | ~((t + 6 * GRAMS_LANES) >> 3)) & GRAMS_LANES;
+}
+
+/* The places of the set bits of a 4-bit mask, in order, as 16-bit lanes. */
+static const uint64_t look_pos[16] = {
+	0x0000000000000000ull, 0x0000000000000000ull, 0x0000000000000001ull, 0x0000000000010000ull,
+	0x0000000000000002ull, 0x0000000000020000ull, 0x0000000000020001ull, 0x0000000200010000ull,
+	0x0000000000000003ull, 0x0000000000030000ull, 0x0000000000030001ull, 0x0000000300010000ull,
+	0x0000000000030002ull, 0x0000000300020000ull, 0x0000000300020001ull, 0x0003000200010000ull,
+};
+
+/*
+ * The entry indices of the boundaries of @e's entries [1, @o) into @list (room for @o + 3),
+ * in order, four entries a word and without a branch on what they are: boundaries are a few
+ * code points apart, in no pattern a branch predictor could learn. Returns how many, or -1
+ * when an entry is GRAMS_SLOW.
+ */
+static const uint8_t look_cnt[16] = {0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4};
+
+/* Entries [@i, @i + 4) of @e, @lanes of them read: their boundaries onto @list at @n. */
+static inline size_t look_bnd_word(const uint16_t *e, size_t i, uint64_t lanes, uint16_t *list,
+				   size_t n, uint64_t *any)
+{
+	uint64_t x, p, b, at;
+
+	memcpy(&x, e + i, 8);
+	memcpy(&p, e + i - 1, 8);
+	*any |= x;
+	/* the lanes' bits 0, 16, 32, 48 to bits 48-51, no other product reaching them */
+	b = (look_bnds(x, p) & lanes) * 0x0001000200040008ull >> 48 & 15;
+	at = look_pos[b] + i * GRAMS_LANES;
+	memcpy(list + n, &at, 8);
+	return n + look_cnt[b];
+}
+
+static long look_bnd_list(const uint16_t *e, size_t o, uint16_t *list)
+{
+	uint64_t any = 0;
+	size_t n = 0, i = 1;
+
+	for (; i + 4 <= o; i += 4)
+		n = look_bnd_word(e, i, GRAMS_LANES, list, n, &any);
+	if (i < o)
+		n = look_bnd_word(e, i, GRAMS_LANES >> 16 * (4 - (o - i)), list, n, &any);
+	return any & GRAMS_SLOW * GRAMS_LANES ? -1 : (long)n;
+}
+
+/*
+ * The fields' code points are read into one array of table entries (@e), without the
  * separators but with GRAMS_SEP on the code point after one (each field starts after one,
  * and grams run on across fields as in policy_skeleton_ascii()'s readings joined): a lookup,
- * two stores and two masks a byte. Boundaries are then found four entries at a time (an
- * entry against the one before it), and only there are the grams looked up: a 4-gram's key
- * is those four entries' code points, masked in place. A byte the table leaves to ascii_separator()
- * (kept as an entry of its own) has the fields read again byte by byte before any lookup.
+ * a store and two masks a byte. Boundaries are then found four entries at a time (an entry
+ * against the one before it) and listed, and only there is the filter asked: ANY4 (one
+ * load); the places where it passes are listed and the classes behind it asked after. A byte the table leaves to ascii_separator() (kept as an entry of its
+ * own) has the fields read again byte by byte, and what the loop listed is dropped.
+ *
+ * Why every place where a match can start is asked. A match starts at a boundary of the
+ * full map, and every such boundary is a POLICY_SKEL_CPS boundary, which look_bnds() and
+ * grams_bnd() give exactly as policy_skeleton_ascii() does. There its pattern's grams
+ * (policy_skel_look_add()) are the code points read from there on: in the fields joined (a
+ * match may run on through the fields after its own), asked here at every boundary; or, for
+ * a match that starts in one field's tail and runs into the head of another that is not next
+ * (map_scan()'s pairs), asked by look_pairs() from the last 3 code points and by look_more()
+ * from 4 to 7 before the end (a gram is at most 8 long; one that ends inside the field was
+ * asked in the joined reading, the same code points).
  */
-int policy_skeleton_ascii_grams(const struct policy_skeleton *sk, const char *const *s,
-				const size_t *len, size_t n, const uint64_t *filter,
-				unsigned short_lens, struct policy_skel_grams *g)
+int policy_skeleton_look(const struct policy_skeleton *sk, const char *const *s, const size_t *len,
+			 size_t n, const struct policy_skel_look *f, struct policy_skel_seen *g)
 {
 	uint16_t *e = g->e;
-	size_t o, total = 0;
+	uint32_t cand[POLICY_SKEL_LOOK_HITS], shorts[POLICY_SKEL_LOOK_HITS];
+	uint16_t list[POLICY_SKEL_LOOK_BYTES + 4];
+	size_t o, total = 0, n_cand = 0, n_shorts = 0;
+	long nb;
 	bool slow = false;
 
-	if (n > POLICY_SKEL_GRAMS_FIELDS)
+	if (n > POLICY_SKEL_LOOK_FIELDS)
 		return -1;
-	for (size_t f = 0; f < n; f++)
-		total += len[f];
-	if (total > POLICY_SKEL_GRAMS_BYTES)
+	for (size_t k = 0; k < n; k++)
+		total += len[k];
+	if (total > POLICY_SKEL_LOOK_BYTES)
 		return -1;
 	e[0] = 0;
 again:
 	o = 1;
-	for (size_t f = 0; f < n; f++) {
-		const uint8_t *in = (const uint8_t *)s[f];
+	for (size_t k = 0; k < n; k++) {
+		const uint8_t *in = (const uint8_t *)s[k];
 
-		g->fs[f] = o;
-		o = slow ? grams_read_slow(sk, in, len[f], g, o) : grams_read(sk, in, len[f], g, o);
+		g->fs[k] = o;
+		o = slow ? grams_read_slow(sk, in, len[k], e, o) : grams_read(sk, in, len[k], e, o);
 		if (o == 0)
 			return -1;
-		g->fe[f] = o;
+		g->fe[k] = o;
 	}
 	g->o = o;
-	memset(e + o, 0, 4 * sizeof(*e));
-	if (!slow) {
-		uint64_t any = 0, x;
-
-		/* before any gram is looked up: a hit must never come from a reading refused */
-		for (size_t i = 1; i < o; i += 4) {
-			memcpy(&x, e + i, 8);
-			any |= x;
-		}
-		if (any & GRAMS_SLOW * GRAMS_LANES) {
-			slow = true;
-			goto again;
-		}
-	}
+	memset(e + o, 0, 8 * sizeof(*e));
 	g->n_hits = 0;
-	for (size_t i = 1; i < o; i += 4) {
-		uint64_t x, p, t, b;
+	g->crossing = false;
+	nb = look_bnd_list(e, o, list);
+	if (nb < 0) {
+		/* a place must never pass in a reading that is refused or read otherwise */
+		if (slow)
+			return -1;
+		slow = true;
+		goto again;
+	}
+	for (size_t k = 0; k < (size_t)nb; k++) {
+		size_t j = list[k];
+		uint64_t y;
 
-		memcpy(&x, e + i, 8);
-		memcpy(&p, e + i - 1, 8);
-		t = x & p >> 2 & 6 * GRAMS_LANES;
-		b = (x >> 6 | ~(t | t >> 1) >> 1) & GRAMS_LANES;
-		if (o - i < 4)
-			b &= GRAMS_LANES >> 16 * (4 - (o - i));
-		for (; b; b &= b - 1) {
-			size_t j = i + (size_t)__builtin_ctzll(b) / 16;
+		memcpy(&y, e + j, 8);
+		if (!look_has(f, y & LOOK_CPS, POLICY_SKEL_LOOK_ANY4))
+			continue;
+		if (n_cand == POLICY_SKEL_LOOK_HITS)
+			g->crossing = true; /* many: more than can be listed */
+		else
+			cand[n_cand++] = (uint32_t)j;
+	}
+	for (size_t k = 0; f->short_lens && k < (size_t)nb; k++) {
+		size_t j = list[k];
+		uint64_t y;
+
+		memcpy(&y, e + j, 8);
+		if (!look_short(f, o, j, y))
+			continue;
+		if (n_shorts == POLICY_SKEL_LOOK_HITS)
+			g->crossing = true;
+		else
+			shorts[n_shorts++] = (uint32_t)j;
+	}
+	/* both lists in order, so that the hits are */
+	for (size_t a = 0, b = 0; a < n_cand || b < n_shorts;) {
+		size_t j =
+			b == n_shorts || (a < n_cand && cand[a] <= shorts[b]) ? cand[a] : shorts[b];
+
+		if (a < n_cand && cand[a] == j) {
+			look_more(f, g, n, j);
+			a++;
+		}
+		if (b < n_shorts && shorts[b] == j) {
+			size_t k = look_field(g, n, j);
 			uint64_t y;
 
 			memcpy(&y, e + j, 8);
-			if (j + 4 <= o && gram_has(filter, y & 0xFF00FF00FF00FF00ull))
-				grams_hit(g, j, 0);
-			for (unsigned l = 1; short_lens && l < 4 && j + l <= o; l++)
-				if ((short_lens >> l & 1) &&
-				    gram_has(filter,
-					     (y & (0xFF00FF00FF00FF00ull >> 16 * (4 - l))) | l)) {
-					grams_hit(g, j, 1);
-					break;
-				}
+			for (size_t l = 1; l < 4 && j + l <= o; l++)
+				if ((f->short_lens >> l & 1) &&
+				    look_has(f, (y & (LOOK_CPS >> 16 * (4 - l))) | l,
+					     POLICY_SKEL_LOOK_SHORT))
+					look_pass(g, k, j, l);
+			b++;
 		}
 	}
-	for (size_t f = 0; f < n; f++) {
-		struct policy_skel_ends *d = &g->ends[f];
-		size_t h = g->fe[f] - g->fs[f] < 3 ? g->fe[f] - g->fs[f] : 3;
-
-		d->n = (uint8_t)h;
-		d->tail_bnd = 0;
-		for (size_t k = 0; k < h; k++) {
-			size_t t = g->fe[f] - h + k;
-
-			d->head[k] = (uint8_t)(e[g->fs[f] + k] >> 8);
-			d->tail[k] = (uint8_t)(e[t] >> 8);
-			d->tail_bnd |=
-				(uint8_t)((grams_bnd(e, t) != POLICY_SKEL_NONE) << (h - 1 - k));
-		}
-	}
-	return g->n_hits > 0;
-}
-
-size_t policy_skel_grams_reading(const struct policy_skel_grams *g, size_t n, uint8_t *cp,
-				 uint8_t *bnd, size_t *fs, size_t *fe)
-{
-	const uint16_t *e = g->e;
-
-	size_t j = 1;
-
-	/* four entries at a time, as the scan reads them, then the last few one by one */
-	for (; j + 4 <= g->o; j += 4) {
-		uint64_t x, p, t, hard, b, c;
-		uint32_t w;
-
-		memcpy(&x, e + j, 8);
-		memcpy(&p, e + j - 1, 8);
-		t = x & p >> 2 & 6 * GRAMS_LANES;
-		hard = x >> 6 & GRAMS_LANES;
-		/* HARD after a separator, else NONE where the one before gives what is needed */
-		b = hard * POLICY_SKEL_HARD | (~(t | t >> 1) >> 1 & ~hard & GRAMS_LANES);
-		c = x >> 8 & 0x00FF00FF00FF00FFull;
-		b = (b | b >> 8) & 0x0000FFFF0000FFFFull;
-		c = (c | c >> 8) & 0x0000FFFF0000FFFFull;
-		w = (uint32_t)(b | b >> 16);
-		memcpy(bnd + j - 1, &w, 4);
-		w = (uint32_t)(c | c >> 16);
-		memcpy(cp + j - 1, &w, 4);
-	}
-	for (; j < g->o; j++) {
-		cp[j - 1] = (uint8_t)(e[j] >> 8);
-		bnd[j - 1] = grams_bnd(e, j);
-	}
-	for (size_t f = 0; f < n; f++) {
-		fs[f] = g->fs[f] - 1;
-		fe[f] = g->fe[f] - 1;
-	}
-	return g->o - 1;
+	look_pairs(f, g, n);
+	return g->n_hits > 0 || g->crossing;
 }
 
 int policy_skel_text_reserve(struct policy_skel_text *t, size_t n)

@@ -137,78 +137,78 @@ long policy_skeleton_ascii(const struct policy_skeleton *sk, const char *in, siz
 			   uint8_t *cp, uint8_t *bnd, uint32_t *at);
 
 /*
- * The gram filter of policy_skeleton_ascii_grams(): a Bloom filter of 2^POLICY_SKEL_GRAM_BITS
- * bits (POLICY_SKEL_GRAM_WORDS words, caller storage, zeroed) over the keys of grams of 1 to
- * 4 ASCII code points (policy_skel_gram_key()). policy_skel_gram_has() of a key added is
- * always true, of another one rarely.
+ * The first look's filter (policy_skeleton_look(); caller storage, zeroed, then
+ * policy_skel_look_add() for every pattern): a blocked Bloom filter of POLICY_SKEL_LOOK_WORDS
+ * 64-bit words (32 KiB, so that it stays in the first-level cache), two bits of one word per
+ * gram, over grams of ASCII skeleton code points in four classes. A pattern whose shortest
+ * match has L code points (its key_len) adds:
+ *   L < 4:      its L code points whole (POLICY_SKEL_LOOK_SHORT, the length in the key);
+ *   L >= 4:     its first 4 (POLICY_SKEL_LOOK_ANY4), and
+ *     L < 8:    its first 4 again (POLICY_SKEL_LOOK_UPTO7),
+ *     L >= 8:   its first 8 (POLICY_SKEL_LOOK_LONG8).
+ * A match of the pattern starts with those code points, so a place whose grams are not in
+ * the filter starts no match. ANY4 is looked up first at every place and the other two only
+ * where it passes; the 8 code points keep the keys' random hex and base64 prefixes from
+ * passing at numbers and words that merely share their first 4 (1 in ~250 places did).
  */
-#define POLICY_SKEL_GRAM_BITS 20
-#define POLICY_SKEL_GRAM_WORDS ((1u << POLICY_SKEL_GRAM_BITS) / 64)
-
-/* policy_skel_gram_key() - the key of the @n (1 to 4) ASCII code points at @c. */
-uint64_t policy_skel_gram_key(const uint8_t *c, size_t n);
-void policy_skel_gram_add(uint64_t *filter, uint64_t key);
-bool policy_skel_gram_has(const uint64_t *filter, uint64_t key);
-
-/* Limits of policy_skeleton_ascii_grams(): fields, and bytes in all. */
-#define POLICY_SKEL_GRAMS_FIELDS 32
-#define POLICY_SKEL_GRAMS_BYTES 1024
-
-/* The ends of one field as policy_skeleton_ascii_grams() reads it. */
-struct policy_skel_ends {
-	uint8_t n;		  /* min(3, its code points) */
-	uint8_t head[3], tail[3]; /* its first and last @n code points, in order */
-	uint8_t tail_bnd;	  /* bit k: tail[n - 1 - k] has a boundary */
+#define POLICY_SKEL_LOOK_WORDS (1u << 12)
+enum {
+	POLICY_SKEL_LOOK_SHORT = 0,
+	POLICY_SKEL_LOOK_ANY4 = 1,
+	POLICY_SKEL_LOOK_UPTO7 = 2,
+	POLICY_SKEL_LOOK_LONG8 = 3,
 };
 
-/* Grams found that policy_skeleton_ascii_grams() lists; past that, only "many". */
-#define POLICY_SKEL_GRAMS_HITS 64
+struct policy_skel_look {
+	uint64_t w[POLICY_SKEL_LOOK_WORDS];
+	unsigned short_lens; /* bit L (1 to 3): some pattern of L code points was added */
+};
 
-/* What policy_skeleton_ascii_grams() read and found (caller storage). */
-struct policy_skel_grams {
+/*
+ * policy_skel_look_add() - add the grams of a pattern whose skeleton @c starts with at least
+ * min(@key_len, 8) code points and whose shortest match has @key_len (>= 1). A pattern with a
+ * code point >= 0x80 among those is not added: ASCII text never gives it.
+ */
+void policy_skel_look_add(struct policy_skel_look *f, const uint32_t *c, size_t key_len);
+
+/* Limits of policy_skeleton_look(): fields, bytes in all, places listed. */
+#define POLICY_SKEL_LOOK_FIELDS 32
+#define POLICY_SKEL_LOOK_BYTES 1024
+#define POLICY_SKEL_LOOK_HITS 64
+
+/* What policy_skeleton_look() found (caller storage). */
+struct policy_skel_seen {
 	/*
-	 * Where a key was in the filter, in order: (code point index in the fields' reading
-	 * joined) << 1, | 1 for a short gram's (a place may be listed for both);
-	 * @n_hits > POLICY_SKEL_GRAMS_HITS: more than were listed.
+	 * The places (code point indices in the fields' readings joined, as policy_skeleton_
+	 * ascii() gives each) where a gram that lies inside its field passed, in order, each
+	 * once; @n_hits > POLICY_SKEL_LOOK_HITS: more than were listed.
 	 */
-	uint32_t hits[POLICY_SKEL_GRAMS_HITS];
+	uint32_t hits[POLICY_SKEL_LOOK_HITS];
 	size_t n_hits;
-	struct policy_skel_ends ends[POLICY_SKEL_GRAMS_FIELDS];
 	/*
-	 * Set by the caller: storage of POLICY_SKEL_GRAMS_BYTES entries that receives the
-	 * offset (in its field) of the byte each code point came from, as policy_skeleton_ascii()
-	 * gives it (fields joined).
+	 * Some gram that passed runs past the end of its field: on into the fields after it
+	 * (the reading joined) or into the head of any other field but the next (as a pair: the
+	 * tail of one field from a boundary, then the head of another).
 	 */
-	uint32_t *at;
-	/* the reading, in its own format (policy_skel_grams_reading()) */
-	uint16_t e[1 + POLICY_SKEL_GRAMS_BYTES + 4];
-	size_t fs[POLICY_SKEL_GRAMS_FIELDS], fe[POLICY_SKEL_GRAMS_FIELDS], o;
+	bool crossing;
+	/* private: the reading as table entries */
+	uint16_t e[1 + POLICY_SKEL_LOOK_BYTES + 8];
+	size_t fs[POLICY_SKEL_LOOK_FIELDS], fe[POLICY_SKEL_LOOK_FIELDS], o;
 };
 
 /*
- * policy_skeleton_ascii_grams() - read @n fields (@s[i] of @len[i] bytes, borrowed) one after
- * another as policy_skeleton_ascii() reads each (the same code points and POLICY_SKEL_CPS
- * boundaries, the same refusals), joined in order as one text, into @g, and look up in
- * @filter, at every code point that has a boundary, the key of the 4 code points from there
- * on (read on across the fields, when there are 4) and of each length L in @short_lens (bit
- * L, 1 to 3, when there are L). Returns 1 when some key is in @filter (@g->hits lists where),
- * 0 when none is, -1 when policy_skeleton_ascii() would refuse a field, or there are more than
- * POLICY_SKEL_GRAMS_FIELDS fields or POLICY_SKEL_GRAMS_BYTES bytes (then @g holds nothing
- * useful). After a 0 or a 1, @g->ends[i] describes field i and policy_skel_grams_reading()
- * gives what was read.
+ * policy_skeleton_look() - read @n fields (@s[i] of @len[i] bytes, borrowed) as
+ * policy_skeleton_ascii() reads each (the same code points and POLICY_SKEL_CPS boundaries,
+ * the same refusals), joined in order as one text, and look up @f's grams at every code
+ * point that has a boundary: read on across the fields (joined), and from the last 7 code
+ * points of each field on into the head of every other field but the next (pairs).
+ * Returns 0 when no gram is in @f (no pattern added to @f can start a match in any of those
+ * readings), 1 when some is (@g says where), -1 when policy_skeleton_ascii() would refuse a
+ * field, or there are more than POLICY_SKEL_LOOK_FIELDS fields or POLICY_SKEL_LOOK_BYTES
+ * bytes (then @g holds nothing useful).
  */
-int policy_skeleton_ascii_grams(const struct policy_skeleton *sk, const char *const *s,
-				const size_t *len, size_t n, const uint64_t *filter,
-				unsigned short_lens, struct policy_skel_grams *g);
-
-/*
- * policy_skel_grams_reading() - what policy_skeleton_ascii() gives @g's @n fields, one after
- * another: code points and boundaries into @cp and @bnd (caller storage of
- * POLICY_SKEL_GRAMS_BYTES entries each; the offsets are in @g->at already), field i's at
- * [@fs[i], @fe[i]) (caller storage of @n each). Returns how many code points in all.
- */
-size_t policy_skel_grams_reading(const struct policy_skel_grams *g, size_t n, uint8_t *cp,
-				 uint8_t *bnd, size_t *fs, size_t *fe);
+int policy_skeleton_look(const struct policy_skeleton *sk, const char *const *s, const size_t *len,
+			 size_t n, const struct policy_skel_look *f, struct policy_skel_seen *g);
 
 /*
  * policy_skeleton_ascii_bounds() - the boundaries policy_skeleton_map() without flags gives a

@@ -789,20 +789,21 @@ static size_t random_text(char *text, uint64_t *x, size_t max)
 }
 
 /*
- * policy_skeleton_ascii_grams() against policy_skeleton_ascii(): on 1 to 5 random fields it
- * refuses exactly what the latter refuses in some field; otherwise what it read
- * (policy_skel_grams_reading()) is the latter's readings joined, whatever it answers; with an
- * empty filter it finds nothing and gives each field's ends; with one gram of the reading in
- * the filter (the 4 code points at a boundary, or 1 to 3 with their length in short_lens) it
- * finds it. Fails with a gram looked up anywhere else, or a boundary computed otherwise.
+ * policy_skeleton_look() against policy_skeleton_ascii(): on 1 to 5 random fields it refuses
+ * exactly what the latter refuses in some field; with an empty filter it finds nothing; with
+ * one pattern added whose first code points are the reading's from a boundary (joined, on
+ * across the fields, or as a pair: a field's tail from a boundary, then the head of another
+ * field but the next), of a random length (short, 4 to 7, 8 or more), it finds it: listed at
+ * that place when its gram lies inside the field, else as crossing. Fails with a gram looked
+ * up anywhere else, a boundary computed otherwise, or a class of gram left out.
  */
-static void test_skeleton_ascii_grams(void **state)
+static void test_skeleton_look(void **state)
 {
 	const struct policy_skeleton *sk = policy_skeleton_shared();
-	uint64_t *filter = calloc(POLICY_SKEL_GRAM_WORDS, sizeof(*filter));
-	struct policy_skel_grams *g = malloc(sizeof(*g));
+	struct policy_skel_look *filter = malloc(sizeof(*filter));
+	struct policy_skel_seen *g = malloc(sizeof(*g));
 	uint64_t x = 0x9e3779b97f4a7c15ull;
-	size_t read = 0, refused = 0, found = 0;
+	size_t read = 0, refused = 0, found = 0, pairs = 0, crossed = 0;
 
 	(void)state;
 	assert_non_null(sk);
@@ -811,10 +812,9 @@ static void test_skeleton_ascii_grams(void **state)
 	for (int c = 0; c < 20000; c++) {
 		char text[5][256];
 		const char *s[5];
-		size_t len[5], n = 1 + xorshift(&x) % 5, total = 0, fs[5], fe[5], gfs[5], gfe[5];
-		uint8_t cp[5 * 256], bnd[5 * 256], gcp[POLICY_SKEL_GRAMS_BYTES],
-			gbnd[POLICY_SKEL_GRAMS_BYTES];
-		uint32_t at[5 * 256], gat[POLICY_SKEL_GRAMS_BYTES];
+		size_t len[5], n = 1 + xorshift(&x) % 5, total = 0, fs[5], fe[5];
+		uint8_t cp[5 * 256], bnd[5 * 256];
+		uint32_t at[5 * 256], pat[8];
 		bool refuse = false;
 		int rc;
 
@@ -830,9 +830,8 @@ static void test_skeleton_ascii_grams(void **state)
 			total += m < 0 ? 0 : (size_t)m;
 			fe[f] = total;
 		}
-		memset(filter, 0, POLICY_SKEL_GRAM_WORDS * sizeof(*filter));
-		g->at = gat;
-		rc = policy_skeleton_ascii_grams(sk, s, len, n, filter, 0, g);
+		memset(filter, 0, sizeof(*filter));
+		rc = policy_skeleton_look(sk, s, len, n, filter, g);
 		if (refuse) {
 			assert_int_equal(rc, -1);
 			refused++;
@@ -840,49 +839,58 @@ static void test_skeleton_ascii_grams(void **state)
 		}
 		read++;
 		assert_int_equal(rc, 0);
-		assert_int_equal(policy_skel_grams_reading(g, n, gcp, gbnd, gfs, gfe), total);
-		assert_memory_equal(gcp, cp, total);
-		assert_memory_equal(gbnd, bnd, total);
-		assert_memory_equal(gat, at, total * sizeof(*at));
-		for (size_t f = 0; f < n; f++) {
-			const struct policy_skel_ends *d = &g->ends[f];
-			size_t h = fe[f] - fs[f] < 3 ? fe[f] - fs[f] : 3;
-
-			assert_int_equal(gfs[f], fs[f]);
-			assert_int_equal(gfe[f], fe[f]);
-			assert_int_equal(d->n, h);
-			for (size_t k = 0; k < h; k++) {
-				assert_int_equal(d->head[k], cp[fs[f] + k]);
-				assert_int_equal(d->tail[k], cp[fe[f] - h + k]);
-				assert_int_equal(d->tail_bnd >> (h - 1 - k) & 1,
-						 bnd[fe[f] - h + k] != POLICY_SKEL_NONE);
-			}
-		}
-		/* one gram at a random boundary: found (at that boundary or one like it) */
+		assert_int_equal(g->n_hits, 0);
+		assert_false(g->crossing);
+		/* one pattern from a random boundary, read joined: listed there, or crossing */
 		for (size_t k = 0, i0 = xorshift(&x) % (total + 1); k < total; k++) {
-			size_t i = (i0 + k) % total, l = 1 + xorshift(&x) % 4;
+			size_t i = (i0 + k) % total, key_len = 1 + xorshift(&x) % 12, f = 0;
+			size_t gram = key_len < 4 ? key_len : key_len < 8 ? 4 : 8;
 			bool listed = false;
 
-			if (bnd[i] == POLICY_SKEL_NONE || i + l > total)
+			if (bnd[i] == POLICY_SKEL_NONE || i + gram > total)
 				continue;
-			policy_skel_gram_add(filter, policy_skel_gram_key(cp + i, l));
-			assert_int_equal(policy_skeleton_ascii_grams(sk, s, len, n, filter,
-								     l < 4 ? 1u << l : 0, g),
-					 1);
-			assert_int_equal(policy_skel_grams_reading(g, n, gcp, gbnd, gfs, gfe),
-					 total);
-			assert_memory_equal(gbnd, bnd, total);
-			/* listed at that place, as a short gram's or a 4-gram's */
-			for (size_t h = 0; h < g->n_hits && h < POLICY_SKEL_GRAMS_HITS; h++)
-				listed |= g->hits[h] == ((uint32_t)i << 1 | (l < 4));
-			assert_true(listed || g->n_hits > POLICY_SKEL_GRAMS_HITS);
+			while (i >= fe[f])
+				f++;
+			for (size_t j = 0; j < gram; j++)
+				pat[j] = cp[i + j];
+			policy_skel_look_add(filter, pat, key_len);
+			assert_int_equal(policy_skeleton_look(sk, s, len, n, filter, g), 1);
+			for (size_t h = 0; h < g->n_hits && h < POLICY_SKEL_LOOK_HITS; h++)
+				listed |= g->hits[h] == i;
+			if (i + gram <= fe[f])
+				assert_true(listed || g->n_hits > POLICY_SKEL_LOOK_HITS);
+			else
+				assert_true(g->crossing);
+			crossed += i + gram > fe[f];
 			found++;
 			break;
 		}
+		/* one pattern from a boundary in a field's tail into the head of another */
+		memset(filter, 0, sizeof(*filter));
+		for (size_t a = xorshift(&x) % n, k = 0; k < n; k++, a = (a + 1) % n) {
+			size_t b = xorshift(&x) % n, key_len = 1 + xorshift(&x) % 12, p, r, gram;
+
+			gram = key_len < 4 ? key_len : key_len < 8 ? 4 : 8;
+			if (b == a || b == a + 1 || fe[a] == fs[a])
+				continue;
+			p = fe[a] - 1 - xorshift(&x) % (fe[a] - fs[a] < 7 ? fe[a] - fs[a] : 7);
+			r = fe[a] - p;
+			if (bnd[p] == POLICY_SKEL_NONE || r >= gram || fe[b] - fs[b] < gram - r)
+				continue;
+			for (size_t j = 0; j < gram; j++)
+				pat[j] = j < r ? cp[p + j] : cp[fs[b] + j - r];
+			policy_skel_look_add(filter, pat, key_len);
+			assert_int_equal(policy_skeleton_look(sk, s, len, n, filter, g), 1);
+			assert_true(g->crossing);
+			pairs++;
+			break;
+		}
 	}
-	printf("policy_skeleton_ascii_grams: %zu calls read, %zu refused, %zu grams found\n", read,
-	       refused, found);
-	assert_true(read >= 2000 && refused >= 2000 && found >= 1000);
+	printf("policy_skeleton_look: %zu calls read, %zu refused, %zu grams found (%zu "
+	       "crossing a field's end), %zu pairs\n",
+	       read, refused, found, crossed, pairs);
+	assert_true(read >= 2000 && refused >= 2000 && found >= 1000 && crossed >= 100 &&
+		    pairs >= 100);
 	free(filter);
 	free(g);
 }
@@ -1000,7 +1008,7 @@ int main(void)
 		cmocka_unit_test(test_shared_prefixes),
 		cmocka_unit_test(test_fields_any_order),
 		cmocka_unit_test(test_skeleton_ascii),
-		cmocka_unit_test(test_skeleton_ascii_grams),
+		cmocka_unit_test(test_skeleton_look),
 		cmocka_unit_test(test_memo),
 		cmocka_unit_test(test_skeleton_table_loops),
 		cmocka_unit_test(test_skeleton_ascii_bounds),
