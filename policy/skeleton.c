@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include <unicode/uchar.h>
+#include <unicode/uscript.h>
 #include <unicode/unorm2.h>
 #include <unicode/uspoof.h>
 #include <unicode/utf16.h>
@@ -29,7 +30,15 @@
 #define OPAQUE 0xFFFFFFFFu /* the skeleton of a byte that is not UTF-8: matches nothing */
 
 enum unit_kind { K_IGNORE = 0, K_SEP = 1, K_WORD = 2 };
-enum cp_class { C_OTHER = 0, C_UPPER = 1, C_LOWER = 2, C_DIGIT = 3 };
+/*
+ * C_IDEO: a Han or Hiragana code point, a word of its own; C_KANA: Katakana, a run of which is
+ * one word. Japanese puts no space between words, so without these a name glued to the
+ * particle after it ("アルファから", "CERT Alphaが") would have no boundary to end at. This is
+ * the default word rule of Unicode UAX #29 for those scripts (ICU's, without its dictionary):
+ * a HARD boundary on both sides of each C_IDEO unit and at the ends of a C_KANA run
+ * (word_unit()), so "アルファベット" (alphabet) still does not contain "アルファ".
+ */
+enum cp_class { C_OTHER = 0, C_UPPER = 1, C_LOWER = 2, C_DIGIT = 3, C_IDEO = 4, C_KANA = 5 };
 
 struct cp_info {
 	uint8_t kind;
@@ -170,13 +179,86 @@ static void skel_letter(const struct policy_skeleton *sk, UChar32 c, struct cp_i
 	}
 }
 
+/* The class (enum cp_class) of an uncased code point that is not a digit. */
+static uint8_t cjk_class(UChar32 c)
+{
+	UErrorCode e = U_ZERO_ERROR;
+
+	if (u_getIntPropertyValue(c, UCHAR_WORD_BREAK) == U_WB_KATAKANA)
+		return C_KANA;
+	if (u_hasBinaryProperty(c, UCHAR_IDEOGRAPHIC) ||
+	    uscript_getScript(c, &e) == USCRIPT_HIRAGANA)
+		return C_IDEO;
+	return C_OTHER;
+}
+
+/*
+ * The ASCII letter or digit that Unicode's own name of @c says it is, in another dress that
+ * neither NFKC nor TR39 undoes: "LATIN LETTER SMALL CAPITAL A" ('ᴀ'), "REGIONAL INDICATOR
+ * SYMBOL LETTER A", "NEGATIVE CIRCLED LATIN CAPITAL LETTER A" ('🅐'), "TAG LATIN CAPITAL
+ * LETTER A" (U+E0041, invisible, yet it spells 'A' to anyone who decodes it), "DEVANAGARI
+ * DIGIT ONE", "TAG DIGIT ONE", "DINGBAT NEGATIVE CIRCLED DIGIT ONE". Only a name whose last
+ * word is the letter itself, after "LETTER" or "CAPITAL" (not "TURNED A", "OPEN E", "A WITH
+ * GRAVE": other letters), and for letters only a Latin one. *@cls receives its case. 0 for
+ * none; only symbols, format characters, letters and numbers above U+00FF are asked.
+ */
+static uint32_t named_ascii(UChar32 c, uint8_t *cls)
+{
+	static const char *const digit[] = {"ZERO", "ONE", "TWO",   "THREE", "FOUR",
+					    "FIVE", "SIX", "SEVEN", "EIGHT", "NINE"};
+	int8_t gc = u_charType(c);
+	UErrorCode e = U_ZERO_ERROR;
+	char name[128];
+	const char *last, *prev;
+	int32_t n;
+
+	if (c <= 0xFF || !(gc == U_OTHER_SYMBOL || gc == U_FORMAT_CHAR || gc_word(gc)))
+		return 0;
+	/* letters: only Latin ones can be named so (this keeps ICU's name lookup off other
+	 * scripts' letters, whose skeletons are the common case of non-ASCII text) */
+	if (gc >= U_UPPERCASE_LETTER && gc <= U_OTHER_LETTER &&
+	    uscript_getScript(c, &e) != USCRIPT_LATIN)
+		return 0;
+	n = u_charName(c, U_UNICODE_CHAR_NAME, name, (int32_t)sizeof(name), &e);
+	if (U_FAILURE(e) || n <= 0 || n >= (int32_t)sizeof(name))
+		return 0;
+	last = strrchr(name, ' ');
+	if (!last)
+		return 0;
+	for (prev = last; prev > name && prev[-1] != ' '; prev--)
+		;
+	last++;
+	if ((size_t)(last - prev) == 6 && memcmp(prev, "DIGIT ", 6) == 0) {
+		for (int d = 0; d < 10; d++)
+			if (strcmp(last, digit[d]) == 0) {
+				*cls = C_DIGIT;
+				return (uint32_t)('0' + d);
+			}
+		return 0;
+	}
+	if (last[0] < 'A' || last[0] > 'Z' || last[1] ||
+	    !(((size_t)(last - prev) == 7 && memcmp(prev, "LETTER ", 7) == 0) ||
+	      ((size_t)(last - prev) == 8 && memcmp(prev, "CAPITAL ", 8) == 0)) ||
+	    !(strstr(name, "LATIN ") || strncmp(name, "REGIONAL INDICATOR ", 19) == 0))
+		return 0;
+	*cls = strstr(name, " SMALL ") ? C_LOWER : strstr(name, " CAPITAL ") ? C_UPPER : C_OTHER;
+	return (uint32_t)last[0];
+}
+
 static void compute_cp(const struct policy_skeleton *sk, UChar32 c, struct cp_info *ci)
 {
 	UChar src[4], a[64];
 	int32_t ns = 0, na;
 	UBool err = false;
 	bool any_sep = false;
+	uint8_t cls = C_OTHER;
+	uint32_t named = named_ascii(c, &cls);
 
+	if (named) {
+		compute_cp(sk, (UChar32)named, ci);
+		ci->cls = cls;
+		return;
+	}
 	memset(ci, 0, sizeof(*ci));
 	if (u_isupper(c))
 		ci->cls = C_UPPER;
@@ -184,6 +266,8 @@ static void compute_cp(const struct policy_skeleton *sk, UChar32 c, struct cp_in
 		ci->cls = C_LOWER;
 	else if (u_isdigit(c))
 		ci->cls = C_DIGIT;
+	else
+		ci->cls = cjk_class(c);
 	if (gc_vanish(u_charType(c)) ||
 	    u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT)) {
 		ci->kind = K_IGNORE;
@@ -545,6 +629,30 @@ static size_t entity(const uint8_t *in, size_t len, uint32_t *cp)
 	return i + 1;
 }
 
+/*
+ * An entity whose '&' is itself written "&amp;" (HTML escaped twice: "&amp;#83;" is "&#83;" is
+ * "S"), at most @depth layers: the input bytes the unit takes and *@cp, or 0 when this is not
+ * one (then "&amp;" is the '&' it says).
+ */
+#define ENTITY_DEPTH 4
+
+static size_t entity_nested(const uint8_t *in, size_t len, uint32_t *cp, int depth)
+{
+	uint8_t buf[64];
+	size_t n, k;
+
+	if (depth == 0 || len < 7 || in[0] != '&' || lower(in[1]) != 'a' || lower(in[2]) != 'm' ||
+	    lower(in[3]) != 'p' || in[4] != ';')
+		return 0;
+	k = len - 4 < sizeof(buf) ? len - 4 : sizeof(buf);
+	buf[0] = '&';
+	memcpy(buf + 1, in + 5, k - 1);
+	n = entity_nested(buf, k, cp, depth - 1);
+	if (!n)
+		n = entity(buf, k, cp);
+	return n ? n + 4 : 0;
+}
+
 /* "%XX" escapes at @in forming one UTF-8 character: length consumed and *@cp, or 0. */
 static size_t percent(const uint8_t *in, size_t len, uint32_t *cp);
 
@@ -609,22 +717,59 @@ static size_t percent(const uint8_t *in, size_t len, uint32_t *cp)
 	return 3 * k;
 }
 
-/* "\uXXXX" or "\xXX" at @in: length consumed and *@cp, or 0. */
-static size_t backslash(const uint8_t *in, size_t len, uint32_t *cp)
+/* The value of the @n hex digits at @in, or -1 when one is not a hex digit. */
+static long hex_value(const uint8_t *in, size_t n)
 {
-	size_t n = len >= 2 && in[1] == 'u' ? 4 : (len >= 2 && in[1] == 'x' ? 2 : 0);
-	uint32_t v = 0;
+	long v = 0;
 
-	if (n == 0 || len < 2 + n)
-		return 0;
 	for (size_t i = 0; i < n; i++) {
-		int d = proto_hex_digit(in[2 + i]);
+		int d = proto_hex_digit(in[i]);
 
 		if (d < 0)
-			return 0;
-		v = v << 4 | (uint32_t)d;
+			return -1;
+		v = v << 4 | d;
 	}
-	*cp = valid_cp(v) ? v : OPAQUE;
+	return v;
+}
+
+/*
+ * A backslash escape at @in: "\uXXXX" (a JSON surrogate pair "\uD835\uDC00" is one code
+ * point, as JSON means it; also when escaped again, "\uD835\\uDC00"), "\UXXXXXXXX",
+ * "\xXX", and "\u{X...}" / "\x{X...}" (1 to 6 digits). Length consumed and *@cp, or 0.
+ */
+static size_t backslash(const uint8_t *in, size_t len, uint32_t *cp)
+{
+	size_t n = 0;
+	long v;
+
+	if (len < 3)
+		return 0;
+	if ((in[1] == 'u' || in[1] == 'x') && in[2] == '{') {
+		while (n < 7 && 3 + n < len && proto_hex_digit(in[3 + n]) >= 0)
+			n++;
+		if (n == 0 || n > 6 || 3 + n >= len || in[3 + n] != '}')
+			return 0;
+		v = hex_value(in + 3, n);
+		*cp = valid_cp((uint32_t)v) ? (uint32_t)v : OPAQUE;
+		return n + 4;
+	}
+	n = in[1] == 'u' ? 4 : in[1] == 'U' ? 8 : in[1] == 'x' ? 2 : 0;
+	if (n == 0 || len < 2 + n || (v = hex_value(in + 2, n)) < 0)
+		return 0;
+	if (n == 4 && v >= 0xD800 && v <= 0xDBFF) {
+		/* the low half, also when the text was escaped once more ("\\udc00") */
+		size_t j = 6;
+		long lo;
+
+		while (j < len && j < 14 && in[j] == '\\')
+			j++;
+		if (j > 6 && j + 5 <= len && in[j] == 'u' &&
+		    (lo = hex_value(in + j + 1, 4)) >= 0xDC00 && lo <= 0xDFFF) {
+			*cp = 0x10000 + (uint32_t)((v - 0xD800) << 10 | (lo - 0xDC00));
+			return j + 5;
+		}
+	}
+	*cp = valid_cp((uint32_t)v) ? (uint32_t)v : OPAQUE;
 	return 2 + n;
 }
 
@@ -688,7 +833,7 @@ static size_t next_unit(const uint8_t *in, size_t len, unsigned flags, uint32_t 
 		}
 		break;
 	case '&':
-		if ((n = entity(in, len, cp)))
+		if ((n = entity_nested(in, len, cp, ENTITY_DEPTH)) || (n = entity(in, len, cp)))
 			return n;
 		break;
 	case '%':
@@ -746,15 +891,39 @@ struct bstate {
 	unsigned cls1;	       /* class of the previous word unit (C_OTHER after a separator) */
 	unsigned cls2;	       /* and of the one before it */
 	size_t start1;	       /* skeleton index of the previous word unit's first code point */
-	unsigned prev_is_zero; /* previous unit was '0' at a hard boundary ("0x...") */
+	unsigned prev_is_zero; /* previous unit was '0' at a boundary ("0x...", "id0x...") */
 	unsigned prev_is_0x;   /* previous two units were "0x" at a hard boundary */
 	unsigned gives;	       /* POLICY_SKEL_CPS: what the previous unit gives (cps_bnd()) */
 };
 
+static bool is_cjk(unsigned cls)
+{
+	return cls == C_IDEO || cls == C_KANA;
+}
+
+/* Whether word unit @ci is an 'x' (the skeleton of 'x', 'X', 'ｘ', Cyrillic 'х'...). */
+static bool is_x(const struct cp_info *ci)
+{
+	return ci->n == 1 && ci->s[0] == 'x';
+}
+
 static void word_unit(struct policy_skel_text *t, struct bstate *b, const struct cp_info *ci,
 		      uint32_t raw, size_t from, size_t to)
 {
-	uint8_t bnd = (uint8_t)b->pend;
+	uint8_t bnd;
+
+	/*
+	 * Japanese words (enum cp_class): HARD before a C_IDEO unit and the first of a C_KANA
+	 * run, and owed after each (b->pend, so that the table loops, which never see these,
+	 * give the next unit its HARD boundary); a kana that continues a run takes that back.
+	 * The run continues only when no other unit came between: every separator and every
+	 * other word unit sets cls1.
+	 */
+	if (ci->cls == C_KANA && b->cls1 == C_KANA)
+		b->pend = POLICY_SKEL_NONE;
+	else if (is_cjk(ci->cls))
+		b->pend = POLICY_SKEL_HARD;
+	bnd = (uint8_t)b->pend;
 
 	if (bnd == POLICY_SKEL_NONE) {
 		if ((b->cls1 == C_LOWER && ci->cls == C_UPPER) ||
@@ -767,8 +936,10 @@ static void word_unit(struct policy_skel_text *t, struct bstate *b, const struct
 		    t->bnd[b->start1] == POLICY_SKEL_NONE)
 			t->bnd[b->start1] = POLICY_SKEL_SOFT;
 	}
-	b->prev_is_0x = b->prev_is_zero && (raw == 'x' || raw == 'X');
-	b->prev_is_zero = bnd == POLICY_SKEL_HARD && raw == '0';
+	/* any spelling of "0x" ("０ｘ"): a digit zero, then a letter whose skeleton is 'x' */
+	b->prev_is_0x = b->prev_is_zero && is_x(ci);
+	b->prev_is_zero =
+		bnd != POLICY_SKEL_NONE && ci->cls == C_DIGIT && ci->n == 1 && ci->s[0] == 'o';
 	b->start1 = t->len;
 	for (size_t k = 0; k < ci->n; k++) {
 		t->cp[t->len] = ci->s[k];
@@ -779,7 +950,7 @@ static void word_unit(struct policy_skel_text *t, struct bstate *b, const struct
 	}
 	b->cls2 = b->cls1;
 	b->cls1 = ci->cls;
-	b->pend = POLICY_SKEL_NONE;
+	b->pend = is_cjk(ci->cls) ? POLICY_SKEL_HARD : POLICY_SKEL_NONE;
 }
 
 /*
@@ -802,11 +973,20 @@ static void word_unit(struct policy_skel_text *t, struct bstate *b, const struct
 
 static unsigned cps_needs(unsigned cls)
 {
+	if (is_cjk(cls))
+		return 0;
 	return cls == C_UPPER ? 0 : cls == C_DIGIT ? CPS_AFTER_DIGIT : CPS_AFTER_WORD;
 }
 
+/*
+ * A C_IDEO or C_KANA unit needs and gives nothing: SOFT before and after every one (a superset
+ * of word_unit()'s HARD boundaries around them; HARD here stays "after a separator", where
+ * mapping may start afresh).
+ */
 static unsigned cps_gives(unsigned cls, uint32_t raw)
 {
+	if (is_cjk(cls))
+		return 0;
 	if (cls == C_DIGIT)
 		return CPS_AFTER_DIGIT;
 	return raw == 'x' || raw == 'X' ? 0 : CPS_AFTER_WORD;
@@ -826,7 +1006,8 @@ static uint8_t cps_bnd(struct bstate *b, unsigned cls, uint32_t raw)
 static void cps_unit(struct policy_skel_text *t, struct bstate *b, const struct cp_info *ci,
 		     uint32_t raw, size_t from)
 {
-	uint8_t bnd = cps_bnd(b, ci->cls, raw);
+	/* every 'x' gives nothing: word_unit() may end a "0x" prefix at it */
+	uint8_t bnd = cps_bnd(b, ci->cls, is_x(ci) ? 'x' : raw);
 
 	for (size_t k = 0; k < ci->n; k++) {
 		t->cp[t->len] = ci->s[k];
@@ -1513,7 +1694,7 @@ int policy_skeleton_map(const struct policy_skeleton *sk, const char *text, size
 						bo[start1] = POLICY_SKEL_SOFT;
 				}
 				zero_x = zero && (c == 'x' || c == 'X');
-				zero = bnd == POLICY_SKEL_HARD && c == '0';
+				zero = bnd != POLICY_SKEL_NONE && c == '0';
 				start1 = o;
 				cpo[o] = x->s[0];
 				fro[o] = base + i;

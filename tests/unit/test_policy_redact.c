@@ -65,8 +65,8 @@ static struct proto_roster *roster_build(const struct tmember *tm, size_t n, uin
 
 static const struct tmember members[] = {
 	{"Acme CERT",
-	 {"ACME", "Acme Computer Emergency Response Team"},
-	 {"cert.acme.example"},
+	 {"ACME", "Acme Computer Emergency Response Team", "\xe3\x82\xa2\xe3\x82\xaf\xe3\x83\xa1"},
+	 {"cert.acme.example", "\xe3\x82\xa2\xe3\x82\xaf\xe3\x83\xa1.example"},
 	 {"192.0.2.10:4000", "[2001:db8::7]:4000", "node.acmenet.example:4000"},
 	 0xAB,
 	 0xCD,
@@ -164,8 +164,54 @@ static const struct {
 	/* key hex, either case */
 	{"id ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB.", "id [member]."},
 	{"tx cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd", "tx [member]"},
+	/* 16 digits or more: glued to other text on either side (64 bits: never by chance) */
 	{"ring efefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefef0",
-	 "ring efefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefef0"},
+	 "ring [member]0"},
+	{"idABABABABABABABAB, tx cdcdcdcdcdcdcdcdxyz", "id[member], tx [member]xyz"},
+	{"\xe9\x8d\xb5"
+	 "efefefefefefefef\xe3\x82\x88",
+	 "\xe9\x8d\xb5[member]\xe3\x82\x88"},
+	/* "0x" in any spelling, also glued to a word, is a prefix */
+	{"id0xabababab, \xef\xbc\x90\xef\xbd\x98"
+	 "abababab",
+	 "id0x[member], \xef\xbc\x90\xef\xbd\x98[member]"},
+	/* 8 to 15 digits: separators on both sides */
+	{"xyzCDCDCDCD and cdcdcdcd0 stay", "xyzCDCDCDCD and cdcdcdcd0 stay"},
+	{"tx cdcdcdcd and cdcdcdcdcdcdcdcdcd", "tx [member] and [member]"},
+	/* a key as a byte array */
+	{"{0xab, 0xab, 0xAB, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab}", "{[member]}"},
+	{"k = \"\\xcd\\xcd\\xcd\\xcd\\xcd\\xcd\\xcd\\xcd\";", "k = \"\\[member]\";"},
+	{"{0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab}",
+	 "{0xab, 0xab, 0xab, 0xab, 0xab, 0xab, 0xab}"},
+	/*
+	 * Japanese: no spaces between words. Each Han or Hiragana character is a word, a
+	 * Katakana run one word (UAX #29), so a name ends at the particle glued to it; a run
+	 * that goes on ("アクメベット") is another word.
+	 */
+	{"\xe3\x82\xa2\xe3\x82\xaf\xe3\x83\xa1\xe3\x81\x8b\xe3\x82\x89\xe9\x80\xa3\xe7\xb5\xa1",
+	 "[member]\xe3\x81\x8b\xe3\x82\x89\xe9\x80\xa3\xe7\xb5\xa1"},
+	{"\xef\xbd\xb1\xef\xbd\xb8\xef\xbe\x92\xe3\x81\x8c", "[member]\xe3\x81\x8c"},
+	{"Acme CERT\xe3\x81\x8c\xe5\xa0\xb1\xe5\x91\x8a",
+	 "[member]\xe3\x81\x8c\xe5\xa0\xb1\xe5\x91\x8a"},
+	{"\xe3\x82\xa2\xe3\x82\xaf\xe3\x83\xa1\xe3\x83\x99\xe3\x83\x83\xe3\x83\x88",
+	 "\xe3\x82\xa2\xe3\x82\xaf\xe3\x83\xa1\xe3\x83\x99\xe3\x83\x83\xe3\x83\x88"},
+	{"\xef\xbd\xb1\xef\xbd\xb8\xef\xbe\x92\xef\xbe\x8d\xef\xbe\x9e\xef\xbd\xaf\xef\xbe\x84\xe9\xa0\x86",
+	 "\xef\xbd\xb1\xef\xbd\xb8\xef\xbe\x92\xef\xbe\x8d\xef\xbe\x9e\xef\xbd\xaf\xef\xbe\x84\xe9\xa0\x86"},
+	/* an internationalised host in either spelling */
+	{"see xn--cck0a4k.example", "see [member]"},
+	{"see \xe3\x82\xa2\xe3\x82\xaf\xe3\x83\xa1.example", "see [member]"},
+	{"b\xc3\xbc"
+	 "cher.example and B\xc3\x9c"
+	 "CHER.EXAMPLE",
+	 "[member] and [member]"},
+	/* letters Unicode names as Latin ones: regional indicators, small capitals, tags */
+	{"\xf0\x9f\x87\xa6\xf0\x9f\x87\xa8\xf0\x9f\x87\xb2\xf0\x9f\x87\xaa CERT", "[member]"},
+	{"\xe1\xb4\x80\xe1\xb4\x84\xe1\xb4\x8d\xe1\xb4\x87 CERT", "[member]"},
+	{"x \xf3\xa0\x81\x81\xf3\xa0\x81\x83\xf3\xa0\x81\x8d\xf3\xa0\x81\x85 y", "x [member] y"},
+	/* escapes: a JSON surrogate pair (also escaped again), \U, \u{}, an entity twice */
+	{"\\ud835\\udc00cme CERT and \\ud835\\\\udc00cme CERT", "[member] and [member]"},
+	{"\\U00000041cme CERT, \\u{41}cme CERT", "[member], [member]"},
+	{"A&amp;#67;ME CERT", "[member]"},
 	/* a name without letters or digits is a plain substring */
 	{"a *** b", "a [member] b"},
 	{"a****b c", "[member] c"},
@@ -287,10 +333,11 @@ static void test_several_rosters(void **state)
 	rd = policy_redact_new(rs, 2);
 	assert_non_null(rd);
 	/*
-	 * name, domain as written and with "dot", and per key its hex and base64 (the
-	 * URL-safe base64 of these keys has no '+' or '/', so it is the same pattern)
+	 * name, domain as written and with "dot", and per key its hex, its two byte arrays
+	 * and base64 (the URL-safe base64 of these keys has no '+' or '/', so it is the same
+	 * pattern)
 	 */
-	assert_int_equal(policy_redact_patterns(rd), 9);
+	assert_int_equal(policy_redact_patterns(rd), 15);
 	policy_redact_free(rd);
 	proto_roster_free(r1);
 	proto_roster_free(r2);
