@@ -1345,9 +1345,9 @@ static bool look_pair_words(const struct policy_skel_look *f, const struct polic
 	hi = h0 >> (64 - 16 * r) | h1 << 16 * r;
 	k4 = lo & LOOK_CPS;
 	k8 = k4 >> 8 | (hi & LOOK_CPS);
-	return (m >= 4) & look_has(f, k4, POLICY_SKEL_LOOK_ANY4) &
-	       (look_has(f, k4, POLICY_SKEL_LOOK_UPTO7) |
-		((m >= 8) & look_has(f, k8, POLICY_SKEL_LOOK_LONG8)));
+	return ((unsigned)(m >= 4) & (unsigned)look_has(f, k4, POLICY_SKEL_LOOK_ANY4) &
+		((unsigned)look_has(f, k4, POLICY_SKEL_LOOK_UPTO7) |
+		 ((unsigned)(m >= 8) & (unsigned)look_has(f, k8, POLICY_SKEL_LOOK_LONG8)))) != 0;
 }
 
 static void look_pairs(const struct policy_skel_look *f, struct policy_skel_seen *g, size_t n)
