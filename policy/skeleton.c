@@ -1529,7 +1529,8 @@ int policy_skeleton_look(const struct policy_skeleton *sk, const char *const *s,
 	long nb;
 	bool slow = false;
 
-	if (n > POLICY_SKEL_LOOK_FIELDS)
+	/* the entries are read as words of 4 lanes, lane 0 the lowest (little-endian) */
+	if (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__ || n > POLICY_SKEL_LOOK_FIELDS)
 		return -1;
 	for (size_t k = 0; k < n; k++)
 		total += len[k];
@@ -1578,7 +1579,8 @@ int policy_skel_look_reading(const struct policy_skel_look *f, const uint8_t *cp
 	uint16_t list[POLICY_SKEL_LOOK_BYTES + 4];
 	long nb;
 
-	if (n > POLICY_SKEL_LOOK_FIELDS || total > POLICY_SKEL_LOOK_BYTES)
+	if (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__ || n > POLICY_SKEL_LOOK_FIELDS ||
+	    total > POLICY_SKEL_LOOK_BYTES)
 		return -1;
 	g->e[0] = 0;
 	for (size_t j = 0; j < total; j++) {
