@@ -214,7 +214,8 @@ struct policy_skel_seen {
  * Returns 0 when no gram is in @f (no pattern added to @f can start a match in any of those
  * readings), 1 when some is (@g says where), -1 when policy_skeleton_ascii() would refuse a
  * field, or there are more than POLICY_SKEL_LOOK_FIELDS fields or POLICY_SKEL_LOOK_BYTES
- * bytes (then @g holds nothing useful).
+ * bytes, or the machine is big-endian (the look reads its entries as little-endian words):
+ * then @g holds nothing useful.
  */
 int policy_skeleton_look(const struct policy_skeleton *sk, const char *const *s, const size_t *len,
 			 size_t n, const struct policy_skel_look *f, struct policy_skel_seen *g);
@@ -224,7 +225,8 @@ int policy_skeleton_look(const struct policy_skeleton *sk, const char *const *s,
  * @total code points @cp with their POLICY_SKEL_CPS boundaries @bnd (what policy_skeleton_
  * ascii() gives the @n fields joined, or a reading built like it), field i at [@fs[i],
  * @fe[i]). Returns 0, 1 (@g says where) as policy_skeleton_look(), or -1 when there are more
- * than POLICY_SKEL_LOOK_FIELDS fields or POLICY_SKEL_LOOK_BYTES code points.
+ * than POLICY_SKEL_LOOK_FIELDS fields or POLICY_SKEL_LOOK_BYTES code points, or the machine
+ * is big-endian.
  */
 int policy_skel_look_reading(const struct policy_skel_look *f, const uint8_t *cp,
 			     const uint8_t *bnd, const size_t *fs, const size_t *fe, size_t n,

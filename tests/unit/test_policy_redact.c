@@ -873,6 +873,16 @@ static void test_skeleton_look(void **state)
 	assert_non_null(sk);
 	assert_non_null(filter);
 	assert_non_null(g);
+	if (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__) {
+		/* refused there: the fast path reads every text */
+		const char *one = "CERT Alpha";
+		size_t one_len = strlen(one);
+
+		assert_int_equal(policy_skeleton_look(sk, &one, &one_len, 1, filter, g), -1);
+		free(filter);
+		free(g);
+		return;
+	}
 	for (int c = 0; c < 20000; c++) {
 		char text[5][256];
 		const char *s[5];
