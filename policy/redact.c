@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unicode/uidna.h>
+
 #include "policy/skeleton.h"
 #include "proto/crypto.h"
 
@@ -42,6 +44,16 @@ enum pat_kind {
 static const size_t level_len[N_LEVELS] = {4, 8, 12, 16, 24, 32};
 #define HEX_PREFIX_MIN 8
 #define B64_PREFIX_MIN 16
+/*
+ * A hex key prefix of at least this many digits (64 bits; key_glued() for the other
+ * encodings) is a match wherever it starts at a boundary and however it ends: text glued to
+ * it ("id109ab1ac4d578f48", "鍵109ab1...", "...f48xyz") does not make it another key, and a
+ * chance equality with one of a roster's few thousand keys is ~2^-50 per place. Shorter
+ * prefixes (8 to 15 digits: 32 to 60 bits, which hashes in a description do hit) need a
+ * separator on both sides.
+ */
+#define KEY_GLUED_MIN 16
+#define KEY_BYTES_MIN 8 /* bytes of a key written as a byte array ("0x10, 0x9a, ...") */
 #define PREFILTER_BITS 18
 #define GRAM_BITS 20
 #define GRAM_PREFIX 64
@@ -273,6 +285,40 @@ out:
 }
 
 /*
+ * The other spelling of an internationalised host name (UTS #46, ICU): the ASCII one
+ * ("xn--bckb7m9c1507c01m.example") of a host written in Unicode ("アルファ銀行.example") and
+ * the Unicode one of a host written with "xn--" labels, into @out (@cap bytes). Returns its
+ * length, or 0 when the host has no other spelling (plain ASCII, or not a valid IDN).
+ */
+static size_t idn_other(const char *s, size_t len, char *out, size_t cap)
+{
+	UErrorCode e = U_ZERO_ERROR;
+	UIDNAInfo info = UIDNA_INFO_INITIALIZER;
+	UIDNA *idna;
+	bool ascii = true, ace = false;
+	int32_t n;
+
+	for (size_t i = 0; i < len; i++)
+		ascii = ascii && (uint8_t)s[i] < 0x80;
+	for (size_t i = 0; ascii && i + 4 <= len; i++)
+		ace = ace ||
+		      ((i == 0 || s[i - 1] == '.') && (s[i] == 'x' || s[i] == 'X') &&
+		       (s[i + 1] == 'n' || s[i + 1] == 'N') && s[i + 2] == '-' && s[i + 3] == '-');
+	if (len > INT32_MAX || (ascii && !ace))
+		return 0;
+	idna = uidna_openUTS46(UIDNA_NONTRANSITIONAL_TO_ASCII | UIDNA_NONTRANSITIONAL_TO_UNICODE,
+			       &e);
+	if (U_FAILURE(e))
+		return 0;
+	n = ascii ? uidna_nameToUnicodeUTF8(idna, s, (int32_t)len, out, (int32_t)cap, &info, &e)
+		  : uidna_nameToASCII_UTF8(idna, s, (int32_t)len, out, (int32_t)cap, &info, &e);
+	uidna_close(idna);
+	if (U_FAILURE(e) || info.errors || n <= 0 || (size_t)n >= cap)
+		return 0;
+	return (size_t)n;
+}
+
+/*
  * A domain or host: without a leading "*." or dots and trailing dots; also with its dots
  * spelled "dot" ("alpha[dot]example", "alpha dot example"), in every combination of its
  * first HOST_DOT_VARIANTS dots, since a writer may spell one dot and not another ("cert dot
@@ -281,11 +327,13 @@ out:
  */
 #define HOST_DOT_VARIANTS 6
 
+static int add_host_spelled(struct policy_redactor *rd, const char *s, size_t len);
+
+/* A host, and its other spelling when it is an internationalised name (idn_other()). */
 static int add_host(struct policy_redactor *rd, const char *s, size_t len)
 {
-	size_t dots = 0;
-	unsigned spelled;
-	char *dotted;
+	char other[512];
+	size_t n;
 	int rc;
 
 	while (len > 0 && (s[0] == '*' || s[0] == '.')) {
@@ -294,6 +342,19 @@ static int add_host(struct policy_redactor *rd, const char *s, size_t len)
 	}
 	while (len > 0 && s[len - 1] == '.')
 		len--;
+	rc = add_host_spelled(rd, s, len);
+	if (rc == 0 && (n = idn_other(s, len, other, sizeof(other))) > 0)
+		rc = add_host_spelled(rd, other, n);
+	return rc;
+}
+
+static int add_host_spelled(struct policy_redactor *rd, const char *s, size_t len)
+{
+	size_t dots = 0;
+	unsigned spelled;
+	char *dotted;
+	int rc;
+
 	rc = add_text(rd, s, len, PAT_HOST, 0);
 	for (size_t i = 0; i < len; i++)
 		dots += s[i] == '.';
@@ -412,6 +473,34 @@ static size_t base64(char *out, const uint8_t *in, size_t len, char c62, char c6
 	return o;
 }
 
+/*
+ * A key as the byte array programmers paste: "0x10, 0x9a, ..." (C, Go, Rust; any separators,
+ * either case) and "\x10\x9a..." (a C or Python string of hex escapes, found in the plain
+ * reading, where the backslashes are separators and "x10x9a..." is left). Any prefix of at
+ * least KEY_BYTES_MIN bytes.
+ */
+static int add_key_bytes(struct policy_redactor *rd, const uint8_t key[32])
+{
+	static const char digits[] = "0123456789abcdef";
+	char enc[32 * 5];
+	int rc = 0;
+
+	for (int form = 0; form < 2 && rc == 0; form++) {
+		size_t o = 0;
+
+		for (int i = 0; i < 32; i++) {
+			if (form == 0)
+				enc[o++] = '0';
+			enc[o++] = 'x';
+			enc[o++] = digits[key[i] >> 4];
+			enc[o++] = digits[key[i] & 15];
+			enc[o++] = ' ';
+		}
+		rc = add_text(rd, enc, o - 1, PAT_KEY, KEY_BYTES_MIN * (form == 0 ? 5 : 4) - 1);
+	}
+	return rc;
+}
+
 static int add_key(struct policy_redactor *rd, const uint8_t key[32])
 {
 	char enc[65];
@@ -420,6 +509,8 @@ static int add_key(struct policy_redactor *rd, const uint8_t key[32])
 
 	proto_hex_encode(enc, key, 32);
 	rc = add_text(rd, enc, 64, PAT_KEY, HEX_PREFIX_MIN);
+	if (rc == 0)
+		rc = add_key_bytes(rd, key);
 	if (rc < 0)
 		return rc;
 	n = base64(enc, key, 32, '+', '/');
@@ -701,6 +792,17 @@ size_t policy_redact_patterns(const struct policy_redactor *rd)
 }
 
 /*
+ * How long a prefix of key pattern @p must be to match glued to other text (KEY_GLUED_MIN):
+ * hex is the only encoding whose shortest prefix (HEX_PREFIX_MIN digits, 32 bits) is under
+ * 64 bits; base64's (16 characters, fewer skeleton code points when '+' or '/' is among
+ * them) and a byte array's (KEY_BYTES_MIN bytes) are 64 bits or more already.
+ */
+static size_t key_glued(const struct pattern *p)
+{
+	return p->min_len > HEX_PREFIX_MIN ? p->min_len : KEY_GLUED_MIN;
+}
+
+/*
  * Where a match of @p starting at skeleton index @i ends (exclusive), or 0 when there is
  * none. The start boundary was checked by the caller.
  */
@@ -712,10 +814,13 @@ static size_t match_at(const struct pattern *p, const struct policy_skel_text *t
 	if (p->kind == PAT_KEY) {
 		size_t lcp = 0;
 
-		if (t->bnd[i] != POLICY_SKEL_HARD)
-			return 0;
 		while (lcp < p->len && i + lcp < n && c[i + lcp] == p->s[lcp])
 			lcp++;
+		/* 64 bits or more: any boundary to anywhere ("id109ab1ac4d578f48xyz") */
+		if (lcp >= p->min_len && lcp >= key_glued(p))
+			return i + lcp;
+		if (t->bnd[i] != POLICY_SKEL_HARD)
+			return 0;
 		for (size_t q = lcp; q >= p->min_len && q > 0; q--)
 			if (t->bnd[i + q] == POLICY_SKEL_HARD)
 				return i + q;
@@ -1331,8 +1436,12 @@ static int fast_scan(const struct policy_redactor *rd, const char *const *s, con
  * the same test is made at every boundary: the first SHORT_LEN code points (and those of
  * each short pattern's length) against @prefixes and @grams (after @ascii_prefixes, the
  * first 3 exactly, which most places fail), read across the fields in order and, within the
- * last SHORT_LEN - 1 code points of a field, on into every other field. When nothing
- * passes, nothing can match: the fields are emitted as they are, never joined or masked.
+ * last SHORT_LEN - 1 code points of a field, on into every other field. A reading of at most
+ * POLICY_SKEL_LOOK_FIELDS fields and POLICY_SKEL_LOOK_BYTES code points (a view's; the
+ * outputs' reading that verify() splices) is tested by the first look's filter instead
+ * (policy_skel_look_reading(): the same places, its grams hold the same patterns' first
+ * code points, policy/skeleton.h). When nothing passes, nothing can match: the fields are
+ * emitted as they are, never joined or masked.
  *
  * Why that is sound. Every match map_scan() can find starts at a boundary of the full map of
  * its text (match_at() and scan() look nowhere else), a full-map boundary is a
@@ -1459,8 +1568,17 @@ static void quick_sort_hits(struct quick *q)
 static bool quick_hits(const struct policy_redactor *rd, struct quick *q, size_t n)
 {
 	const uint8_t *cp = q->cp, *bnd = q->bnd;
-	size_t total = q->total;
+	size_t total = q->total, *fs = q->fs, *fe = q->fe;
+	struct policy_skel_seen g;
 
+	/* the first look's test (the same places, grams that hold the same ones), when it fits */
+	if (policy_skel_look_reading(rd->look, cp, bnd, fs, fe, n, total, &g) >= 0) {
+		q->crossing = g.crossing || g.n_hits > POLICY_SKEL_LOOK_HITS;
+		q->n_hits = g.n_hits < POLICY_SKEL_LOOK_HITS ? g.n_hits : POLICY_SKEL_LOOK_HITS;
+		for (size_t h = 0; h < q->n_hits; h++)
+			q->hits[h] = g.hits[h];
+		return q->n_hits > 0 || q->crossing;
+	}
 	q->n_hits = 0;
 	q->crossing = false;
 	/* boundaries are a few bytes apart: visit them 8 bytes of bnd at a time */

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include <unicode/uchar.h>
+#include <unicode/uscript.h>
 #include <unicode/unorm2.h>
 #include <unicode/uspoof.h>
 #include <unicode/utf16.h>
@@ -29,7 +30,15 @@
 #define OPAQUE 0xFFFFFFFFu /* the skeleton of a byte that is not UTF-8: matches nothing */
 
 enum unit_kind { K_IGNORE = 0, K_SEP = 1, K_WORD = 2 };
-enum cp_class { C_OTHER = 0, C_UPPER = 1, C_LOWER = 2, C_DIGIT = 3 };
+/*
+ * C_IDEO: a Han or Hiragana code point, a word of its own; C_KANA: Katakana, a run of which is
+ * one word. Japanese puts no space between words, so without these a name glued to the
+ * particle after it ("アルファから", "CERT Alphaが") would have no boundary to end at. This is
+ * the default word rule of Unicode UAX #29 for those scripts (ICU's, without its dictionary):
+ * a HARD boundary on both sides of each C_IDEO unit and at the ends of a C_KANA run
+ * (word_unit()), so "アルファベット" (alphabet) still does not contain "アルファ".
+ */
+enum cp_class { C_OTHER = 0, C_UPPER = 1, C_LOWER = 2, C_DIGIT = 3, C_IDEO = 4, C_KANA = 5 };
 
 struct cp_info {
 	uint8_t kind;
@@ -170,13 +179,86 @@ static void skel_letter(const struct policy_skeleton *sk, UChar32 c, struct cp_i
 	}
 }
 
+/* The class (enum cp_class) of an uncased code point that is not a digit. */
+static uint8_t cjk_class(UChar32 c)
+{
+	UErrorCode e = U_ZERO_ERROR;
+
+	if (u_getIntPropertyValue(c, UCHAR_WORD_BREAK) == U_WB_KATAKANA)
+		return C_KANA;
+	if (u_hasBinaryProperty(c, UCHAR_IDEOGRAPHIC) ||
+	    uscript_getScript(c, &e) == USCRIPT_HIRAGANA)
+		return C_IDEO;
+	return C_OTHER;
+}
+
+/*
+ * The ASCII letter or digit that Unicode's own name of @c says it is, in another dress that
+ * neither NFKC nor TR39 undoes: "LATIN LETTER SMALL CAPITAL A" ('ᴀ'), "REGIONAL INDICATOR
+ * SYMBOL LETTER A", "NEGATIVE CIRCLED LATIN CAPITAL LETTER A" ('🅐'), "TAG LATIN CAPITAL
+ * LETTER A" (U+E0041, invisible, yet it spells 'A' to anyone who decodes it), "DEVANAGARI
+ * DIGIT ONE", "TAG DIGIT ONE", "DINGBAT NEGATIVE CIRCLED DIGIT ONE". Only a name whose last
+ * word is the letter itself, after "LETTER" or "CAPITAL" (not "TURNED A", "OPEN E", "A WITH
+ * GRAVE": other letters), and for letters only a Latin one. *@cls receives its case. 0 for
+ * none; only symbols, format characters, letters and numbers above U+00FF are asked.
+ */
+static uint32_t named_ascii(UChar32 c, uint8_t *cls)
+{
+	static const char *const digit[] = {"ZERO", "ONE", "TWO",   "THREE", "FOUR",
+					    "FIVE", "SIX", "SEVEN", "EIGHT", "NINE"};
+	int8_t gc = u_charType(c);
+	UErrorCode e = U_ZERO_ERROR;
+	char name[128];
+	const char *last, *prev;
+	int32_t n;
+
+	if (c <= 0xFF || !(gc == U_OTHER_SYMBOL || gc == U_FORMAT_CHAR || gc_word(gc)))
+		return 0;
+	/* letters: only Latin ones can be named so (this keeps ICU's name lookup off other
+	 * scripts' letters, whose skeletons are the common case of non-ASCII text) */
+	if (gc >= U_UPPERCASE_LETTER && gc <= U_OTHER_LETTER &&
+	    uscript_getScript(c, &e) != USCRIPT_LATIN)
+		return 0;
+	n = u_charName(c, U_UNICODE_CHAR_NAME, name, (int32_t)sizeof(name), &e);
+	if (U_FAILURE(e) || n <= 0 || n >= (int32_t)sizeof(name))
+		return 0;
+	last = strrchr(name, ' ');
+	if (!last)
+		return 0;
+	for (prev = last; prev > name && prev[-1] != ' '; prev--)
+		;
+	last++;
+	if ((size_t)(last - prev) == 6 && memcmp(prev, "DIGIT ", 6) == 0) {
+		for (int d = 0; d < 10; d++)
+			if (strcmp(last, digit[d]) == 0) {
+				*cls = C_DIGIT;
+				return (uint32_t)('0' + d);
+			}
+		return 0;
+	}
+	if (last[0] < 'A' || last[0] > 'Z' || last[1] ||
+	    !(((size_t)(last - prev) == 7 && memcmp(prev, "LETTER ", 7) == 0) ||
+	      ((size_t)(last - prev) == 8 && memcmp(prev, "CAPITAL ", 8) == 0)) ||
+	    !(strstr(name, "LATIN ") || strncmp(name, "REGIONAL INDICATOR ", 19) == 0))
+		return 0;
+	*cls = strstr(name, " SMALL ") ? C_LOWER : strstr(name, " CAPITAL ") ? C_UPPER : C_OTHER;
+	return (uint32_t)last[0];
+}
+
 static void compute_cp(const struct policy_skeleton *sk, UChar32 c, struct cp_info *ci)
 {
 	UChar src[4], a[64];
 	int32_t ns = 0, na;
 	UBool err = false;
 	bool any_sep = false;
+	uint8_t cls = C_OTHER;
+	uint32_t named = named_ascii(c, &cls);
 
+	if (named) {
+		compute_cp(sk, (UChar32)named, ci);
+		ci->cls = cls;
+		return;
+	}
 	memset(ci, 0, sizeof(*ci));
 	if (u_isupper(c))
 		ci->cls = C_UPPER;
@@ -184,6 +266,8 @@ static void compute_cp(const struct policy_skeleton *sk, UChar32 c, struct cp_in
 		ci->cls = C_LOWER;
 	else if (u_isdigit(c))
 		ci->cls = C_DIGIT;
+	else
+		ci->cls = cjk_class(c);
 	if (gc_vanish(u_charType(c)) ||
 	    u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT)) {
 		ci->kind = K_IGNORE;
@@ -545,6 +629,30 @@ static size_t entity(const uint8_t *in, size_t len, uint32_t *cp)
 	return i + 1;
 }
 
+/*
+ * An entity whose '&' is itself written "&amp;" (HTML escaped twice: "&amp;#83;" is "&#83;" is
+ * "S"), at most @depth layers: the input bytes the unit takes and *@cp, or 0 when this is not
+ * one (then "&amp;" is the '&' it says).
+ */
+#define ENTITY_DEPTH 4
+
+static size_t entity_nested(const uint8_t *in, size_t len, uint32_t *cp, int depth)
+{
+	uint8_t buf[64];
+	size_t n, k;
+
+	if (depth == 0 || len < 7 || in[0] != '&' || lower(in[1]) != 'a' || lower(in[2]) != 'm' ||
+	    lower(in[3]) != 'p' || in[4] != ';')
+		return 0;
+	k = len - 4 < sizeof(buf) ? len - 4 : sizeof(buf);
+	buf[0] = '&';
+	memcpy(buf + 1, in + 5, k - 1);
+	n = entity_nested(buf, k, cp, depth - 1);
+	if (!n)
+		n = entity(buf, k, cp);
+	return n ? n + 4 : 0;
+}
+
 /* "%XX" escapes at @in forming one UTF-8 character: length consumed and *@cp, or 0. */
 static size_t percent(const uint8_t *in, size_t len, uint32_t *cp);
 
@@ -609,22 +717,59 @@ static size_t percent(const uint8_t *in, size_t len, uint32_t *cp)
 	return 3 * k;
 }
 
-/* "\uXXXX" or "\xXX" at @in: length consumed and *@cp, or 0. */
-static size_t backslash(const uint8_t *in, size_t len, uint32_t *cp)
+/* The value of the @n hex digits at @in, or -1 when one is not a hex digit. */
+static long hex_value(const uint8_t *in, size_t n)
 {
-	size_t n = len >= 2 && in[1] == 'u' ? 4 : (len >= 2 && in[1] == 'x' ? 2 : 0);
-	uint32_t v = 0;
+	long v = 0;
 
-	if (n == 0 || len < 2 + n)
-		return 0;
 	for (size_t i = 0; i < n; i++) {
-		int d = proto_hex_digit(in[2 + i]);
+		int d = proto_hex_digit(in[i]);
 
 		if (d < 0)
-			return 0;
-		v = v << 4 | (uint32_t)d;
+			return -1;
+		v = v << 4 | d;
 	}
-	*cp = valid_cp(v) ? v : OPAQUE;
+	return v;
+}
+
+/*
+ * A backslash escape at @in: "\uXXXX" (a JSON surrogate pair "\uD835\uDC00" is one code
+ * point, as JSON means it; also when escaped again, "\uD835\\uDC00"), "\UXXXXXXXX",
+ * "\xXX", and "\u{X...}" / "\x{X...}" (1 to 6 digits). Length consumed and *@cp, or 0.
+ */
+static size_t backslash(const uint8_t *in, size_t len, uint32_t *cp)
+{
+	size_t n = 0;
+	long v;
+
+	if (len < 3)
+		return 0;
+	if ((in[1] == 'u' || in[1] == 'x') && in[2] == '{') {
+		while (n < 7 && 3 + n < len && proto_hex_digit(in[3 + n]) >= 0)
+			n++;
+		if (n == 0 || n > 6 || 3 + n >= len || in[3 + n] != '}')
+			return 0;
+		v = hex_value(in + 3, n);
+		*cp = valid_cp((uint32_t)v) ? (uint32_t)v : OPAQUE;
+		return n + 4;
+	}
+	n = in[1] == 'u' ? 4 : in[1] == 'U' ? 8 : in[1] == 'x' ? 2 : 0;
+	if (n == 0 || len < 2 + n || (v = hex_value(in + 2, n)) < 0)
+		return 0;
+	if (n == 4 && v >= 0xD800 && v <= 0xDBFF) {
+		/* the low half, also when the text was escaped once more ("\\udc00") */
+		size_t j = 6;
+		long lo;
+
+		while (j < len && j < 14 && in[j] == '\\')
+			j++;
+		if (j > 6 && j + 5 <= len && in[j] == 'u' &&
+		    (lo = hex_value(in + j + 1, 4)) >= 0xDC00 && lo <= 0xDFFF) {
+			*cp = 0x10000 + (uint32_t)((v - 0xD800) << 10 | (lo - 0xDC00));
+			return j + 5;
+		}
+	}
+	*cp = valid_cp((uint32_t)v) ? (uint32_t)v : OPAQUE;
 	return 2 + n;
 }
 
@@ -688,7 +833,7 @@ static size_t next_unit(const uint8_t *in, size_t len, unsigned flags, uint32_t 
 		}
 		break;
 	case '&':
-		if ((n = entity(in, len, cp)))
+		if ((n = entity_nested(in, len, cp, ENTITY_DEPTH)) || (n = entity(in, len, cp)))
 			return n;
 		break;
 	case '%':
@@ -746,15 +891,39 @@ struct bstate {
 	unsigned cls1;	       /* class of the previous word unit (C_OTHER after a separator) */
 	unsigned cls2;	       /* and of the one before it */
 	size_t start1;	       /* skeleton index of the previous word unit's first code point */
-	unsigned prev_is_zero; /* previous unit was '0' at a hard boundary ("0x...") */
+	unsigned prev_is_zero; /* previous unit was '0' at a boundary ("0x...", "id0x...") */
 	unsigned prev_is_0x;   /* previous two units were "0x" at a hard boundary */
 	unsigned gives;	       /* POLICY_SKEL_CPS: what the previous unit gives (cps_bnd()) */
 };
 
+static bool is_cjk(unsigned cls)
+{
+	return cls == C_IDEO || cls == C_KANA;
+}
+
+/* Whether word unit @ci is an 'x' (the skeleton of 'x', 'X', 'ｘ', Cyrillic 'х'...). */
+static bool is_x(const struct cp_info *ci)
+{
+	return ci->n == 1 && ci->s[0] == 'x';
+}
+
 static void word_unit(struct policy_skel_text *t, struct bstate *b, const struct cp_info *ci,
 		      uint32_t raw, size_t from, size_t to)
 {
-	uint8_t bnd = (uint8_t)b->pend;
+	uint8_t bnd;
+
+	/*
+	 * Japanese words (enum cp_class): HARD before a C_IDEO unit and the first of a C_KANA
+	 * run, and owed after each (b->pend, so that the table loops, which never see these,
+	 * give the next unit its HARD boundary); a kana that continues a run takes that back.
+	 * The run continues only when no other unit came between: every separator and every
+	 * other word unit sets cls1.
+	 */
+	if (ci->cls == C_KANA && b->cls1 == C_KANA)
+		b->pend = POLICY_SKEL_NONE;
+	else if (is_cjk(ci->cls))
+		b->pend = POLICY_SKEL_HARD;
+	bnd = (uint8_t)b->pend;
 
 	if (bnd == POLICY_SKEL_NONE) {
 		if ((b->cls1 == C_LOWER && ci->cls == C_UPPER) ||
@@ -767,8 +936,10 @@ static void word_unit(struct policy_skel_text *t, struct bstate *b, const struct
 		    t->bnd[b->start1] == POLICY_SKEL_NONE)
 			t->bnd[b->start1] = POLICY_SKEL_SOFT;
 	}
-	b->prev_is_0x = b->prev_is_zero && (raw == 'x' || raw == 'X');
-	b->prev_is_zero = bnd == POLICY_SKEL_HARD && raw == '0';
+	/* any spelling of "0x" ("０ｘ"): a digit zero, then a letter whose skeleton is 'x' */
+	b->prev_is_0x = b->prev_is_zero && is_x(ci);
+	b->prev_is_zero =
+		bnd != POLICY_SKEL_NONE && ci->cls == C_DIGIT && ci->n == 1 && ci->s[0] == 'o';
 	b->start1 = t->len;
 	for (size_t k = 0; k < ci->n; k++) {
 		t->cp[t->len] = ci->s[k];
@@ -779,7 +950,7 @@ static void word_unit(struct policy_skel_text *t, struct bstate *b, const struct
 	}
 	b->cls2 = b->cls1;
 	b->cls1 = ci->cls;
-	b->pend = POLICY_SKEL_NONE;
+	b->pend = is_cjk(ci->cls) ? POLICY_SKEL_HARD : POLICY_SKEL_NONE;
 }
 
 /*
@@ -802,11 +973,20 @@ static void word_unit(struct policy_skel_text *t, struct bstate *b, const struct
 
 static unsigned cps_needs(unsigned cls)
 {
+	if (is_cjk(cls))
+		return 0;
 	return cls == C_UPPER ? 0 : cls == C_DIGIT ? CPS_AFTER_DIGIT : CPS_AFTER_WORD;
 }
 
+/*
+ * A C_IDEO or C_KANA unit needs and gives nothing: SOFT before and after every one (a superset
+ * of word_unit()'s HARD boundaries around them; HARD here stays "after a separator", where
+ * mapping may start afresh).
+ */
 static unsigned cps_gives(unsigned cls, uint32_t raw)
 {
+	if (is_cjk(cls))
+		return 0;
 	if (cls == C_DIGIT)
 		return CPS_AFTER_DIGIT;
 	return raw == 'x' || raw == 'X' ? 0 : CPS_AFTER_WORD;
@@ -826,7 +1006,8 @@ static uint8_t cps_bnd(struct bstate *b, unsigned cls, uint32_t raw)
 static void cps_unit(struct policy_skel_text *t, struct bstate *b, const struct cp_info *ci,
 		     uint32_t raw, size_t from)
 {
-	uint8_t bnd = cps_bnd(b, ci->cls, raw);
+	/* every 'x' gives nothing: word_unit() may end a "0x" prefix at it */
+	uint8_t bnd = cps_bnd(b, ci->cls, is_x(ci) ? 'x' : raw);
 
 	for (size_t k = 0; k < ci->n; k++) {
 		t->cp[t->len] = ci->s[k];
@@ -903,8 +1084,8 @@ long policy_skeleton_ascii(const struct policy_skeleton *sk, const char *text, s
  * one word hold them (bits 8-15 of each 16): 4 code points are one word of entries masked,
  * 8 are two (the first four moved down by 8 bits), and a short gram has its length in the
  * low bits. Each class hashes with its own salt; a gram sets (and a lookup tests) two bits
- * of one word, so a lookup is one load. A multiply, then the high half folded into the low:
- * the word from the top bits, the two bits from the low twelve.
+ * of one word, so a lookup is one load. A multiply: the word from the top 12 bits, which
+ * every bit of the key reaches, the two bits from the 12 below them.
  */
 #define LOOK_WORD_BITS 12
 #define LOOK_CPS 0xFF00FF00FF00FF00ull
@@ -915,21 +1096,19 @@ static const uint64_t look_salt[4] = {0x243F6A8885A308D3ull, 0x13198A2E03707344u
 
 static inline uint64_t look_hash(uint64_t key, unsigned cls)
 {
-	uint64_t h = (key ^ look_salt[cls]) * 0x9E3779B97F4A7C15ull;
-
-	return h ^ h >> 32;
+	return (key ^ look_salt[cls]) * 0x9E3779B97F4A7C15ull;
 }
 
 static inline uint64_t look_bits(uint64_t h)
 {
-	return 1ull << (h & 63) | 1ull << (h >> 6 & 63);
+	return 1ull << (h >> 40 & 63) | 1ull << (h >> 46 & 63);
 }
 
 static inline bool look_has(const struct policy_skel_look *f, uint64_t key, unsigned cls)
 {
 	uint64_t h = look_hash(key, cls), w = f->w[h >> (64 - LOOK_WORD_BITS)];
 
-	return w >> (h & 63) & w >> (h >> 6 & 63) & 1;
+	return w >> (h >> 40 & 63) & w >> (h >> 46 & 63) & 1;
 }
 
 static void look_put(struct policy_skel_look *f, uint64_t key, unsigned cls)
@@ -984,13 +1163,11 @@ void policy_skel_look_add(struct policy_skel_look *f, const uint32_t *c, size_t 
 
 #define GRAMS_LANES 0x0001000100010001ull
 
-/* The boundary (POLICY_SKEL_CPS's) of code point @j of @e: HARD after a separator, else none
- * where the code point before gives what this one needs (cps_bnd()), else SOFT. */
-static uint8_t grams_bnd(const uint16_t *e, size_t j)
+/* Whether code point @j of @e has a boundary (POLICY_SKEL_CPS's): after a separator, or
+ * where the code point before does not give what this one needs (cps_bnd()). */
+static inline unsigned grams_is_bnd(const uint16_t *e, size_t j)
 {
-	if (e[j] & GRAMS_SEP)
-		return POLICY_SKEL_HARD;
-	return (e[j] >> 1 & 3) & (e[j - 1] >> 3 & 3) ? POLICY_SKEL_NONE : POLICY_SKEL_SOFT;
+	return (e[j] >> 6 | !((e[j] >> 1 & 3) & (e[j - 1] >> 3 & 3))) & 1;
 }
 
 /*
@@ -1101,8 +1278,8 @@ static size_t look_pair_cps(const struct policy_skel_seen *g, size_t p, size_t r
  * when its 8 run past its field's end (4 to 7 left in it; fewer: look_pairs()), into the head
  * of every other field but the next.
  */
-static void look_more(const struct policy_skel_look *f, struct policy_skel_seen *g, size_t n,
-		      size_t j)
+static __attribute__((noinline)) void look_more(const struct policy_skel_look *f,
+						struct policy_skel_seen *g, size_t n, size_t j)
 {
 	size_t k = look_field(g, n, j), fe = g->fe[k];
 	uint64_t y, z;
@@ -1142,35 +1319,69 @@ static bool look_short(const struct policy_skel_look *f, size_t o, size_t j, uin
  * the 4 code points are inside @a, asked in the joined reading: look_more() goes on from
  * there only where they passed.) Sets @g->crossing when one passes.
  */
+/* A word's lanes below @k (0 to 4 and more) kept, the others 0. */
+static inline uint64_t look_lanes(size_t k)
+{
+	return k >= 4 ? ~0ull : (1ull << (16 * k)) - 1;
+}
+
+/*
+ * The grams of 4 and 8 from @r (1 to 3) entries before field @a's end into field @b's head,
+ * as words of entries: the tail's @r lanes, then as many of the head's as it has; whether
+ * one passes. The three lookups are made whatever the first answers: no branch to mispredict.
+ */
+static bool look_pair_words(const struct policy_skel_look *f, const struct policy_skel_seen *g,
+			    size_t a, size_t r, size_t b)
+{
+	size_t hm = g->fe[b] - g->fs[b], m = r + hm;
+	uint64_t t, h0, h1, lo, hi, k4, k8;
+
+	memcpy(&t, g->e + g->fe[a] - r, 8);
+	memcpy(&h0, g->e + g->fs[b], 8);
+	memcpy(&h1, g->e + g->fs[b] + 4, 8);
+	h0 &= look_lanes(hm);
+	h1 &= look_lanes(hm < 4 ? 0 : hm - 4);
+	lo = (t & look_lanes(r)) | h0 << 16 * r;
+	hi = h0 >> (64 - 16 * r) | h1 << 16 * r;
+	k4 = lo & LOOK_CPS;
+	k8 = k4 >> 8 | (hi & LOOK_CPS);
+	return ((unsigned)(m >= 4) & (unsigned)look_has(f, k4, POLICY_SKEL_LOOK_ANY4) &
+		((unsigned)look_has(f, k4, POLICY_SKEL_LOOK_UPTO7) |
+		 ((unsigned)(m >= 8) & (unsigned)look_has(f, k8, POLICY_SKEL_LOOK_LONG8)))) != 0;
+}
+
 static void look_pairs(const struct policy_skel_look *f, struct policy_skel_seen *g, size_t n)
 {
-	for (size_t a = 0; a < n && !g->crossing; a++) {
-		size_t fs = g->fs[a], fe = g->fe[a];
+	const uint16_t *e = g->e;
+	bool cross = false;
 
-		for (size_t p = fe - (fe - fs < 3 ? fe - fs : 3); p < fe && !g->crossing; p++) {
-			if (grams_bnd(g->e, p) == POLICY_SKEL_NONE)
-				continue;
-			for (size_t b = 0; b < n && !g->crossing; b++) {
-				size_t r = fe - p, m;
+	for (size_t a = 0; a < n; a++) {
+		size_t fs = g->fs[a], fe = g->fe[a], k = fe - fs < 3 ? fe - fs : 3;
+		unsigned tb = 0; /* bit r: a boundary r code points before the end */
+
+		for (size_t r = 1; r <= k; r++)
+			tb |= grams_is_bnd(e, fe - r) << r;
+		for (; tb; tb &= tb - 1) {
+			size_t r = (size_t)__builtin_ctz(tb);
+
+			for (size_t b = 0; b < n; b++) {
 				uint8_t c[8];
+				size_t m;
 
 				if (b == a || b == a + 1)
 					continue;
-				m = look_pair_cps(g, p, r, b, c);
-				for (size_t l = r + 1; l < 4 && l <= m; l++)
-					if ((f->short_lens >> l & 1) &&
-					    look_has(f, look_key_short(c, l),
-						     POLICY_SKEL_LOOK_SHORT))
-						g->crossing = true;
-				if (m < 4 || !look_has(f, look_key4(c), POLICY_SKEL_LOOK_ANY4))
+				cross |= look_pair_words(f, g, a, r, b);
+				if (!f->short_lens)
 					continue;
-				if (look_has(f, look_key4(c), POLICY_SKEL_LOOK_UPTO7))
-					g->crossing = true;
-				if (m == 8 && look_has(f, look_key8(c), POLICY_SKEL_LOOK_LONG8))
-					g->crossing = true;
+				m = look_pair_cps(g, fe - r, r, b, c);
+				for (size_t l = r + 1; l < 4 && l <= m; l++)
+					cross |= (f->short_lens >> l & 1) &&
+						 look_has(f, look_key_short(c, l),
+							  POLICY_SKEL_LOOK_SHORT);
 			}
 		}
 	}
+	g->crossing |= cross;
 }
 
 /* Boundaries of the entries [@i, @i + 4) (@x) as one bit per lane (@p: [@i - 1, @i + 3)). */
@@ -1227,65 +1438,19 @@ static long look_bnd_list(const uint16_t *e, size_t o, uint16_t *list)
 }
 
 /*
- * The fields' code points are read into one array of table entries (@e), without the
- * separators but with GRAMS_SEP on the code point after one (each field starts after one,
- * and grams run on across fields as in policy_skeleton_ascii()'s readings joined): a lookup,
- * a store and two masks a byte. Boundaries are then found four entries at a time (an entry
- * against the one before it) and listed, and only there is the filter asked: ANY4 (one
- * load); the places where it passes are listed and the classes behind it asked after. A byte the table leaves to ascii_separator() (kept as an entry of its
- * own) has the fields read again byte by byte, and what the loop listed is dropped.
- *
- * Why every place where a match can start is asked. A match starts at a boundary of the
- * full map, and every such boundary is a POLICY_SKEL_CPS boundary, which look_bnds() and
- * grams_bnd() give exactly as policy_skeleton_ascii() does. There its pattern's grams
- * (policy_skel_look_add()) are the code points read from there on: in the fields joined (a
- * match may run on through the fields after its own), asked here at every boundary; or, for
- * a match that starts in one field's tail and runs into the head of another that is not next
- * (map_scan()'s pairs), asked by look_pairs() from the last 3 code points and by look_more()
- * from 4 to 7 before the end (a gram is at most 8 long; one that ends inside the field was
- * asked in the joined reading, the same code points).
+ * The look itself, over @g's entries (@g->e, @g->fs, @g->fe, @g->o) and the @nb boundaries in
+ * @list: ANY4 at each, the classes behind it where it passed, short grams, pairs.
  */
-int policy_skeleton_look(const struct policy_skeleton *sk, const char *const *s, const size_t *len,
-			 size_t n, const struct policy_skel_look *f, struct policy_skel_seen *g)
+static int look_core(const struct policy_skel_look *f, struct policy_skel_seen *g, size_t n,
+		     const uint16_t *list, size_t nb)
 {
-	uint16_t *e = g->e;
+	const uint16_t *e = g->e;
 	uint32_t cand[POLICY_SKEL_LOOK_HITS], shorts[POLICY_SKEL_LOOK_HITS];
-	uint16_t list[POLICY_SKEL_LOOK_BYTES + 4];
-	size_t o, total = 0, n_cand = 0, n_shorts = 0;
-	long nb;
-	bool slow = false;
+	size_t o = g->o, n_cand = 0, n_shorts = 0;
 
-	if (n > POLICY_SKEL_LOOK_FIELDS)
-		return -1;
-	for (size_t k = 0; k < n; k++)
-		total += len[k];
-	if (total > POLICY_SKEL_LOOK_BYTES)
-		return -1;
-	e[0] = 0;
-again:
-	o = 1;
-	for (size_t k = 0; k < n; k++) {
-		const uint8_t *in = (const uint8_t *)s[k];
-
-		g->fs[k] = o;
-		o = slow ? grams_read_slow(sk, in, len[k], e, o) : grams_read(sk, in, len[k], e, o);
-		if (o == 0)
-			return -1;
-		g->fe[k] = o;
-	}
-	g->o = o;
-	memset(e + o, 0, 8 * sizeof(*e));
 	g->n_hits = 0;
 	g->crossing = false;
-	nb = look_bnd_list(e, o, list);
-	if (nb < 0) {
-		/* a place must never pass in a reading that is refused or read otherwise */
-		if (slow)
-			return -1;
-		slow = true;
-		goto again;
-	}
-	for (size_t k = 0; k < (size_t)nb; k++) {
+	for (size_t k = 0; k < nb; k++) {
 		size_t j = list[k];
 		uint64_t y;
 
@@ -1297,7 +1462,7 @@ again:
 		else
 			cand[n_cand++] = (uint32_t)j;
 	}
-	for (size_t k = 0; f->short_lens && k < (size_t)nb; k++) {
+	for (size_t k = 0; f->short_lens && k < nb; k++) {
 		size_t j = list[k];
 		uint64_t y;
 
@@ -1333,6 +1498,104 @@ again:
 	}
 	look_pairs(f, g, n);
 	return g->n_hits > 0 || g->crossing;
+}
+
+/*
+ * The fields' code points are read into one array of table entries (@e), without the
+ * separators but with GRAMS_SEP on the code point after one (each field starts after one,
+ * and grams run on across fields as in policy_skeleton_ascii()'s readings joined): a lookup,
+ * a store and two masks a byte. Boundaries are then found four entries at a time (an entry
+ * against the one before it) and listed, and only there is the filter asked: ANY4 (one
+ * load); the places where it passes are listed and the classes behind it asked after. A
+ * byte the table leaves to ascii_separator() (kept as an entry of its own) has the fields
+ * read again byte by byte, and what the loop listed is dropped.
+ *
+ * Why every place where a match can start is asked. A match starts at a boundary of the
+ * full map, and every such boundary is a POLICY_SKEL_CPS boundary, which look_bnds() and
+ * grams_is_bnd() give exactly as policy_skeleton_ascii() does. There its pattern's grams
+ * (policy_skel_look_add()) are the code points read from there on: in the fields joined (a
+ * match may run on through the fields after its own), asked here at every boundary; or, for
+ * a match that starts in one field's tail and runs into the head of another that is not next
+ * (map_scan()'s pairs), asked by look_pairs() from the last 3 code points and by look_more()
+ * from 4 to 7 before the end (a gram is at most 8 long; one that ends inside the field was
+ * asked in the joined reading, the same code points).
+ */
+int policy_skeleton_look(const struct policy_skeleton *sk, const char *const *s, const size_t *len,
+			 size_t n, const struct policy_skel_look *f, struct policy_skel_seen *g)
+{
+	uint16_t *e = g->e;
+	uint16_t list[POLICY_SKEL_LOOK_BYTES + 4];
+	size_t o, total = 0;
+	long nb;
+	bool slow = false;
+
+	/* the entries are read as words of 4 lanes, lane 0 the lowest (little-endian) */
+	if (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__ || n > POLICY_SKEL_LOOK_FIELDS)
+		return -1;
+	for (size_t k = 0; k < n; k++)
+		total += len[k];
+	if (total > POLICY_SKEL_LOOK_BYTES)
+		return -1;
+	e[0] = 0;
+again:
+	o = 1;
+	for (size_t k = 0; k < n; k++) {
+		const uint8_t *in = (const uint8_t *)s[k];
+
+		g->fs[k] = o;
+		o = slow ? grams_read_slow(sk, in, len[k], e, o) : grams_read(sk, in, len[k], e, o);
+		if (o == 0)
+			return -1;
+		g->fe[k] = o;
+	}
+	g->o = o;
+	memset(e + o, 0, 8 * sizeof(*e));
+	nb = look_bnd_list(e, o, list);
+	if (nb < 0) {
+		/* a place must never pass in a reading that is refused or read otherwise */
+		if (slow)
+			return -1;
+		slow = true;
+		goto again;
+	}
+	return look_core(f, g, n, list, (size_t)nb);
+}
+
+/*
+ * A reading as table entries: GRAMS_SEP where its boundary is HARD; else each entry gives
+ * CPS_AFTER_WORD and needs it where there is no boundary (grams_is_bnd(): none) or nothing where
+ * there is one (SOFT).
+ */
+static const uint16_t look_bnd_entry[3] = {
+	[POLICY_SKEL_NONE] = CPS_AFTER_WORD << 3 | CPS_AFTER_WORD << 1,
+	[POLICY_SKEL_SOFT] = CPS_AFTER_WORD << 3,
+	[POLICY_SKEL_HARD] = CPS_AFTER_WORD << 3 | GRAMS_SEP,
+};
+
+int policy_skel_look_reading(const struct policy_skel_look *f, const uint8_t *cp,
+			     const uint8_t *bnd, const size_t *fs, const size_t *fe, size_t n,
+			     size_t total, struct policy_skel_seen *g)
+{
+	uint16_t list[POLICY_SKEL_LOOK_BYTES + 4];
+	long nb;
+
+	if (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__ || n > POLICY_SKEL_LOOK_FIELDS ||
+	    total > POLICY_SKEL_LOOK_BYTES)
+		return -1;
+	g->e[0] = 0;
+	for (size_t j = 0; j < total; j++) {
+		if (bnd[j] > POLICY_SKEL_HARD)
+			return -1;
+		g->e[j + 1] = (uint16_t)(cp[j] << 8 | look_bnd_entry[bnd[j]] | GRAMS_CP);
+	}
+	for (size_t k = 0; k < n; k++) {
+		g->fs[k] = fs[k] + 1;
+		g->fe[k] = fe[k] + 1;
+	}
+	g->o = total + 1;
+	memset(g->e + g->o, 0, 8 * sizeof(*g->e));
+	nb = look_bnd_list(g->e, g->o, list);
+	return nb < 0 ? -1 : look_core(f, g, n, list, (size_t)nb);
 }
 
 int policy_skel_text_reserve(struct policy_skel_text *t, size_t n)
@@ -1433,7 +1696,7 @@ int policy_skeleton_map(const struct policy_skeleton *sk, const char *text, size
 						bo[start1] = POLICY_SKEL_SOFT;
 				}
 				zero_x = zero && (c == 'x' || c == 'X');
-				zero = bnd == POLICY_SKEL_HARD && c == '0';
+				zero = bnd != POLICY_SKEL_NONE && c == '0';
 				start1 = o;
 				cpo[o] = x->s[0];
 				fro[o] = base + i;
@@ -1536,14 +1799,16 @@ int policy_skeleton_map(const struct policy_skeleton *sk, const char *text, size
  */
 static bool ascii_hard(const uint8_t *in, const uint8_t *bnd, const uint32_t *at, size_t j)
 {
-	/* HARD after a separator, or after "0x" whose '0' has a hard boundary ("0x0x...") */
-	for (;; j -= 2) {
-		if (bnd[j] == POLICY_SKEL_HARD)
-			return true;
-		if (j < 2 || bnd[j - 1] == POLICY_SKEL_HARD ||
-		    (in[at[j - 1]] != 'x' && in[at[j - 1]] != 'X') || in[at[j - 2]] != '0')
-			return false;
-	}
+	if (bnd[j] == POLICY_SKEL_HARD)
+		return true; /* the start, or after a separator */
+	/*
+	 * After "0x" whose '0' has a boundary (word_unit()'s prev_is_0x): the '0' is a digit,
+	 * so it has one exactly after a separator or after a code point that is no digit (its
+	 * own "0x" rule needs an 'x' before it, no digit either).
+	 */
+	return j >= 2 && bnd[j - 1] != POLICY_SKEL_HARD &&
+	       (in[at[j - 1]] == 'x' || in[at[j - 1]] == 'X') && in[at[j - 2]] == '0' &&
+	       (bnd[j - 2] == POLICY_SKEL_HARD || in[at[j - 3]] < '0' || in[at[j - 3]] > '9');
 }
 
 void policy_skeleton_ascii_bounds(const struct policy_skeleton *sk, const char *in,

@@ -9,9 +9,10 @@
  *     "<br/>"; of a tag with attributes only "<a": the attributes are read as text) are
  *     separators; HTML entities (named: a fixed table of the
  *     spaces, punctuation, invisible characters and Greek letters; numeric "&#65;" and
- *     "&#x41;", ';' optional) become their code point; percent-encoding ("%41", "%C3%A9"),
- *     also applied up to 4 times over ("%2541"), and backslash escapes ("\u0041", "\x41")
- *     become their code point; the defanging words
+ *     "&#x41;", ';' optional; also escaped again, up to 4 times: "&amp;#65;") become their
+ *     code point; percent-encoding ("%41", "%C3%A9"), also applied up to 4 times over
+ *     ("%2541"), and backslash escapes ("\u0041", "\x41", "\U00000041", "\u{41}", a JSON
+ *     surrogate pair "\uD835\uDC00") become their code point; the defanging words
  *     "[dot]", "(dot)", "{dot}", "[at]", "(at)", "{at}" (any case) are separators (bracketed
  *     punctuation such as "[.]" already is). The literal "[member]" (the redaction token) is
  *     a separator. Bytes that are not well-formed UTF-8 are opaque word characters that match
@@ -28,11 +29,18 @@
  *     symbols, controls) is a separator, except that a symbol TR39 confuses with one ASCII
  *     letter or digit ('|' with 'l') is that letter in the decoded reading ("A|pha") and a
  *     separator in the plain one ("CERT|Alpha"), and counts in n_decoded so that both
- *     readings are made.
+ *     readings are made. A symbol, format character, digit or Latin letter whose Unicode
+ *     name says it is an ASCII letter or digit in another dress that NFKC and TR39 leave
+ *     alone is that letter: regional indicators, negative circled and squared letters,
+ *     small capitals, tag characters (invisible, yet they spell), digits of other scripts.
  *  3. Separators do not appear in the skeleton; they only set boundaries. Each skeleton
  *     code point carries the boundary before it: POLICY_SKEL_HARD after a separator (or at
  *     the start), POLICY_SKEL_SOFT inside a run of letters where the case or the kind
- *     changes in the original ("certAlpha", "CERTAlpha", "Alpha2"), or 0.
+ *     changes in the original ("certAlpha", "CERTAlpha", "Alpha2"), or 0. Japanese puts no
+ *     space between words, so, as Unicode's default word rule (UAX #29) has it, each Han
+ *     or Hiragana character is a word of its own and a run of Katakana one word: HARD
+ *     before and after each, and at the ends of each run ("アルファから" is "アルファ" +
+ *     "か" + "ら"; "アルファベット" stays one word). HARD also after a "0x" prefix.
  *
  * The skeleton is a matching form only, never output. Thread rules: a built skeleton
  * context is immutable and may be used by any number of threads at once.
@@ -99,8 +107,9 @@ int policy_skel_text_reserve(struct policy_skel_text *t, size_t n);
  * each code point's input unit; @to is not written; @bnd is POLICY_SKEL_HARD exactly at the
  * first code point after the start or a separator (a place where mapping may start afresh
  * with the same result from there on), POLICY_SKEL_SOFT where a map without the flag may
- * put a boundary (a superset: only between two units of lower case or uncased letters
- * that do not follow an 'x' is there certainly none), POLICY_SKEL_NONE elsewhere.
+ * put a boundary (a superset: only between two units of lower case or uncased letters,
+ * not Han, Hiragana or Katakana, that do not follow an 'x' is there certainly none),
+ * POLICY_SKEL_NONE elsewhere.
  */
 #define POLICY_SKEL_CPS 2u
 
@@ -205,7 +214,8 @@ struct policy_skel_seen {
  * Returns 0 when no gram is in @f (no pattern added to @f can start a match in any of those
  * readings), 1 when some is (@g says where), -1 when policy_skeleton_ascii() would refuse a
  * field, or there are more than POLICY_SKEL_LOOK_FIELDS fields or POLICY_SKEL_LOOK_BYTES
- * bytes (then @g holds nothing useful).
+ * bytes, or the machine is big-endian (the look reads its entries as little-endian words):
+ * then @g holds nothing useful.
  */
 int policy_skeleton_look(const struct policy_skeleton *sk, const char *const *s, const size_t *len,
 			 size_t n, const struct policy_skel_look *f, struct policy_skel_seen *g);
@@ -222,6 +232,18 @@ int policy_skeleton_look(const struct policy_skeleton *sk, const char *const *s,
 void policy_skeleton_ascii_bounds(const struct policy_skeleton *sk, const char *in,
 				  const uint8_t *bnd, const uint32_t *at, size_t n, size_t a,
 				  size_t b, uint8_t *out);
+
+/*
+ * policy_skel_look_reading() - policy_skeleton_look()'s look over a reading already made:
+ * @total code points @cp with their POLICY_SKEL_CPS boundaries @bnd (what policy_skeleton_
+ * ascii() gives the @n fields joined, or a reading built like it), field i at [@fs[i],
+ * @fe[i]). Returns 0, 1 (@g says where) as policy_skeleton_look(), or -1 when there are more
+ * than POLICY_SKEL_LOOK_FIELDS fields or POLICY_SKEL_LOOK_BYTES code points, or the machine
+ * is big-endian.
+ */
+int policy_skel_look_reading(const struct policy_skel_look *f, const uint8_t *cp,
+			     const uint8_t *bnd, const size_t *fs, const size_t *fe, size_t n,
+			     size_t total, struct policy_skel_seen *g);
 
 /* policy_skel_text_deinit() - free @t's arrays and reset it to empty. */
 void policy_skel_text_deinit(struct policy_skel_text *t);

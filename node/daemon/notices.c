@@ -682,6 +682,66 @@ out:
 static void kick(struct node_notices *n);
 static void scan(struct node_notices *n, const uint8_t *peer);
 
+/*
+ * Shares: what one member's links may put in the queue, so that a member flooding it cannot
+ * crowd out the other members' operations (dropped past NODE_NOTICES_PENDING_MAX, while a
+ * job runs). NOTICE_ACKs and NOTICE_REFUSEDs: as many as NOTICEs were sent to it and not
+ * yet answered (an honest member answers each copy once; an ACK of a copy sent before a
+ * restart is ignored too, and the copy sent again is acknowledged); the rest are ignored
+ * before they queue anything. NOTICEs: at most NODE_NOTICES_PEER_PENDING_MAX waiting for
+ * one job; the rest are dropped unacknowledged (an honest sender retries). Members are few
+ * (a roster), so the table is searched in order.
+ */
+struct peer_share {
+	uint8_t id[32];
+	uint32_t owed;	  /* NOTICEs sent to it, not yet answered by an ACK or a refusal */
+	uint32_t pending; /* its NOTICEs waiting for the next job */
+};
+
+/* @id's share; with @add, a new one when it has none (NULL when out of memory). */
+static struct peer_share *share_find(struct node_notices *n, const uint8_t id[32], bool add)
+{
+	struct peer_share *s;
+
+	for (size_t i = 0; i < n->n_shares; i++)
+		if (!memcmp(n->shares[i].id, id, 32))
+			return &n->shares[i];
+	if (!add || proto_array_grow((void **)&n->shares, &n->cap_shares, n->n_shares + 1,
+				     sizeof(*n->shares)))
+		return NULL;
+	s = &n->shares[n->n_shares++];
+	memcpy(s->id, id, 32);
+	s->owed = s->pending = 0;
+	return s;
+}
+
+/* A job took the queue: no member has anything waiting; forget those owed nothing. */
+static void shares_taken(struct node_notices *n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n->n_shares; i++) {
+		if (!n->shares[i].owed)
+			continue;
+		n->shares[k] = n->shares[i];
+		n->shares[k++].pending = 0;
+	}
+	n->n_shares = k;
+}
+
+/* An ACK or a refusal from @peer: true (and taken) when a NOTICE sent to it is owed one. */
+static bool answer_owed(struct node_notices *n, const uint8_t peer[32])
+{
+	struct peer_share *s = share_find(n, peer, false);
+
+	if (!s || !s->owed) {
+		n->ack_ignored++;
+		return false;
+	}
+	s->owed--;
+	return true;
+}
+
 static void send_ack(struct node_notices *n, const uint8_t peer[32], const uint8_t id[16])
 {
 	uint8_t *msg;
@@ -719,6 +779,10 @@ static void drop_refused(struct node_notices *n)
 		struct op *o = *pp;
 
 		if (o->kind == OP_IN && node_dissem_member_refused(n->dissem, o->peer)) {
+			struct peer_share *s = share_find(n, o->peer, false);
+
+			if (s && s->pending)
+				s->pending--;
 			*pp = o->next;
 			n->n_pending--;
 			n->dropped++;
@@ -813,6 +877,7 @@ static void kick(struct node_notices *n)
 	n->tail = &n->head;
 	n->n_pending = 0;
 	n->job_running = true;
+	shares_taken(n);
 }
 
 static int enqueue(struct node_notices *n, struct op *o)
@@ -884,6 +949,7 @@ static void scan(struct node_notices *n, const uint8_t *peer)
 		log_warning("notices: reading the outbox failed: %s", proto_error_str(rc));
 	for (size_t i = 0; rc >= 0 && i < c->n_due; i++) {
 		struct store_notice_out *e = &c->due[i];
+		struct peer_share *s;
 		uint8_t *bytes, *msg;
 		size_t len, mlen;
 		struct op *o;
@@ -897,6 +963,8 @@ static void scan(struct node_notices *n, const uint8_t *peer)
 			continue;
 		}
 		n->sent++;
+		if ((s = share_find(n, e->recipient, true)))
+			s->owed++; /* else its answer is ignored, and the notice sent again */
 		o = calloc(1, sizeof(*o));
 		if (!o)
 			break;
@@ -949,16 +1017,24 @@ static void on_timer(uv_timer_t *t)
 static void on_notice(void *ctx, const uint8_t peer[32], const uint8_t *p, size_t len)
 {
 	struct node_notices *n = ctx;
+	struct peer_share *s;
 	struct op *o;
 
 	if (n->dissem && node_dissem_member_refused(n->dissem, peer)) {
 		n->dropped++; /* its link is being closed */
 		return;
 	}
+	s = share_find(n, peer, true);
+	if (s && s->pending >= NODE_NOTICES_PEER_PENDING_MAX) {
+		n->share_dropped++;
+		return;
+	}
 	o = calloc(1, sizeof(*o));
 	if (o)
 		o->bytes = malloc(len);
-	if (!o || !o->bytes) {
+	if (!s || !o || !o->bytes) {
+		if (o)
+			free(o->bytes);
 		free(o);
 		n->dropped++;
 		return;
@@ -967,15 +1043,21 @@ static void on_notice(void *ctx, const uint8_t peer[32], const uint8_t *p, size_
 	memcpy(o->peer, peer, 32);
 	memcpy(o->bytes, p, len);
 	o->len = len;
-	if (enqueue(n, o))
+	s->pending++; /* before enqueue(): a job it starts takes the queue and resets it */
+	if (enqueue(n, o)) {
+		s->pending--; /* not queued: nothing was reset */
 		op_free(o);
+	}
 }
 
 static void on_ack(void *ctx, const uint8_t peer[32], const uint8_t id[16])
 {
 	struct node_notices *n = ctx;
-	struct op *o = calloc(1, sizeof(*o));
+	struct op *o;
 
+	if (!answer_owed(n, peer))
+		return;
+	o = calloc(1, sizeof(*o));
 	if (!o)
 		return;
 	o->kind = OP_ACKED;
@@ -989,8 +1071,11 @@ static void on_ack(void *ctx, const uint8_t peer[32], const uint8_t id[16])
 static void on_refused(void *ctx, const uint8_t peer[32], const uint8_t id[16], uint8_t reason)
 {
 	struct node_notices *n = ctx;
-	struct op *o = calloc(1, sizeof(*o));
+	struct op *o;
 
+	if (!answer_owed(n, peer))
+		return;
+	o = calloc(1, sizeof(*o));
 	if (!o)
 		return; /* the next retry is refused again */
 	o->kind = OP_REFUSED;
@@ -1166,7 +1251,7 @@ json_t *node_notices_status_json(struct node_notices *n)
 
 	store_notices_count(n->st, &msgs, &outbox);
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-			 "s:I, s:I, s:b}",
+			 "s:I, s:I, s:I, s:I, s:b}",
 			 "raised", (json_int_t)n->raised, "stored", (json_int_t)msgs, "outbox",
 			 (json_int_t)outbox, "received", (json_int_t)n->received, "refused",
 			 (json_int_t)n->refused, "duplicates", (json_int_t)n->duplicates, "sent",
@@ -1176,7 +1261,8 @@ json_t *node_notices_status_json(struct node_notices *n)
 			 "readdressed", (json_int_t)n->readdressed, "refusals_sent",
 			 (json_int_t)n->refusals_sent, "refused_by_peer",
 			 (json_int_t)n->refused_by_peer, "exported", (json_int_t)n->exported,
-			 "idle", node_notices_idle(n));
+			 "ack_ignored", (json_int_t)n->ack_ignored, "share_dropped",
+			 (json_int_t)n->share_dropped, "idle", node_notices_idle(n));
 }
 
 bool node_notices_idle(const struct node_notices *n)
@@ -1211,5 +1297,6 @@ void node_notices_free(struct node_notices *n)
 		op_free(o); /* the API is gone by now: nobody waits for an answer */
 	}
 	node_snap_unref(n->export_snap);
+	free(n->shares);
 	free(n);
 }

@@ -49,7 +49,11 @@
  * Work on the store runs in ONE job at a time in the thread pool (signing, verifying,
  * storing, listing); operations arriving meanwhile wait for the next job, at most
  * NODE_NOTICES_PENDING_MAX of them (received NOTICEs beyond it are dropped, not
- * acknowledged: the sender retries; API requests beyond it get NODE_E_OVERLOAD).
+ * acknowledged: the sender retries; API requests beyond it get NODE_E_OVERLOAD). So that
+ * one member cannot fill that queue for the others, its links may queue a NOTICE_ACK or
+ * NOTICE_REFUSED only for a NOTICE sent to it and not yet answered (the rest are ignored
+ * and counted), and at most NODE_NOTICES_PEER_PENDING_MAX of its NOTICEs per job (the
+ * rest dropped unacknowledged, and counted: an honest sender retries).
  *
  * Thread rules: every function on the loop thread. @st, @keys and the snapshot slot must
  * outlive the object.
@@ -73,7 +77,8 @@
 #define NODE_NOTICES_RETRY_MIN_MS 2000
 #define NODE_NOTICES_RETRY_MAX_MS 60000
 #define NODE_NOTICES_PENDING_MAX 1024
-#define NODE_NOTICES_SCAN_MAX 256 /* outbox entries sent per scan */
+#define NODE_NOTICES_SCAN_MAX 256	 /* outbox entries sent per scan */
+#define NODE_NOTICES_PEER_PENDING_MAX 64 /* one member's NOTICEs waiting for a job */
 
 struct node_notices;
 

@@ -27,6 +27,8 @@
 #include "store/notice.h"
 #include "store/store.h"
 
+struct peer_share; /* notices.c "Shares" */
+
 enum op_kind { OP_IN, OP_ACKED, OP_REFUSED, OP_RESCHED, OP_API, OP_WATCH, OP_ROSTER, OP_EXPORT };
 
 struct op {
@@ -103,6 +105,11 @@ struct node_notices {
 	uint64_t refused_by_peer; /* notices of ours a next hop refused (outbox entry ended) */
 	uint64_t raised;	  /* local notices raised or updated */
 	uint64_t departed, readdressed; /* node_notices_roster() */
+	/* What each member's links may queue (notices.c "Shares"): */
+	struct peer_share *shares;
+	size_t n_shares, cap_shares;
+	uint64_t ack_ignored;	/* NOTICE_ACKs and NOTICE_REFUSEDs for no NOTICE owed one */
+	uint64_t share_dropped; /* NOTICEs dropped: their member's share was waiting */
 };
 
 /* notices.c: helpers for the job ------------------------------------------------------- */

@@ -71,10 +71,10 @@ struct node_link {
 	struct wreq *pend_head, *pend_tail; /* buffers not yet handed over, oldest first */
 	struct sockaddr_storage peer;
 
-	/* Read slice (link.h "Read slice"): */
-	uint64_t slice_iter; /* env->iter of the slice below */
-	uint64_t slice_ns;   /* time spent on this link's frames in it */
-	bool deferred;	     /* reading stopped until the next iteration; on env->deferred */
+	/* Read budget (link.h "Read budget"): */
+	uint64_t handled_iter; /* env->iter in which it last handled a frame */
+	uint64_t defer_iter;   /* env->iter in which it was queued on env->deferred */
+	bool deferred;	       /* reading stopped; queued on env->deferred for its turn */
 	struct node_link *defer_prev, *defer_next;
 	uint8_t *held;		   /* read, not yet processed: env->rbuf_len bytes, from the first
 				    * deferral until the link is freed */
@@ -186,19 +186,29 @@ static void free_pending(struct node_link *l)
 	l->pend_head = l->pend_tail = NULL;
 }
 
+/* Take @l off env->deferred, keeping what it holds; it must be listed. */
+static void defer_unlist(struct node_link *l)
+{
+	struct node_link_env *env = l->env;
+
+	if (l->defer_prev)
+		l->defer_prev->defer_next = l->defer_next;
+	else
+		env->deferred = l->defer_next;
+	if (l->defer_next)
+		l->defer_next->defer_prev = l->defer_prev;
+	else
+		env->deferred_tail = l->defer_prev;
+	l->defer_prev = l->defer_next = NULL;
+	l->deferred = false;
+}
+
 /* Take @l off env->deferred (no-op when it is not there); its reading is not restarted. */
 static void undefer(struct node_link *l)
 {
 	if (!l->deferred)
 		return;
-	if (l->defer_prev)
-		l->defer_prev->defer_next = l->defer_next;
-	else
-		l->env->deferred = l->defer_next;
-	if (l->defer_next)
-		l->defer_next->defer_prev = l->defer_prev;
-	l->defer_prev = l->defer_next = NULL;
-	l->deferred = false;
+	defer_unlist(l);
 	l->held_off = l->held_len = 0;
 }
 
@@ -283,25 +293,39 @@ static void on_written(uv_write_t *req, int status)
 }
 
 /*
+ * The queue memory a frame may bring the send queue to: the whole bound for the link's own
+ * frames (handshake, HELLO, PING, PONG, REKEY), the bound less the control reserve for the
+ * owner's (link.h "Send queue").
+ */
+static size_t queue_limit(const struct node_link *l, bool control)
+{
+	size_t max = l->env->lim.send_queue_max;
+
+	return control ? max : max - NODE_LINK_CONTROL_RESERVE;
+}
+
+/*
  * Room for a frame of @n bytes (header included) at the end of the send queue: the caller
  * writes the frame there and calls frame_commit(). With nothing queued the frame gets a
  * buffer of its own size and is written at once; while writes are in flight frames are
  * appended to pending buffers of NODE_LINK_SEND_CHUNK bytes, written when the last write
  * completes. The queue's bound counts those buffers' whole cost, so a peer that does not
  * read holds at most send_queue_max bytes of this node's memory however small its frames.
+ * An owner's frame (!@control) goes into the last buffer only while the queue is within its
+ * limit: a buffer taken from the control reserve stays the control frames'.
  * Returns the room, or NULL with the link closed (*@rc: -ENOBUFS over the bound, -ENOMEM).
  */
-static uint8_t *frame_room(struct node_link *l, size_t n, int *rc)
+static uint8_t *frame_room(struct node_link *l, size_t n, bool control, int *rc)
 {
 	struct wreq *t = l->pend_tail, *w;
-	size_t cap;
+	size_t cap, limit = queue_limit(l, control);
 
-	if (t && t->cap - t->len >= n)
+	if (t && t->cap - t->len >= n && l->queued <= limit)
 		return t->data + t->len;
 	cap = n;
 	if ((l->inflight || t) && n < NODE_LINK_SEND_CHUNK - sizeof(*w))
 		cap = NODE_LINK_SEND_CHUNK - sizeof(*w);
-	if (l->queued + wreq_cost(cap) > l->env->lim.send_queue_max) {
+	if (l->queued + wreq_cost(cap) > limit) {
 		node_link_close(l, NODE_LINK_R_QUEUE);
 		*rc = -ENOBUFS;
 		return NULL;
@@ -335,7 +359,8 @@ static int frame_commit(struct node_link *l, size_t n)
 	return l->inflight ? 0 : flush(l);
 }
 
-int node_link_send(struct node_link *l, const uint8_t *msg, size_t len)
+/* node_link_send(), for the owner's messages or (@control) the link's own. */
+static int link_send(struct node_link *l, const uint8_t *msg, size_t len, bool control)
 {
 	size_t n = PROTO_NOISE_FRAME_HDR + len + PROTO_NOISE_TAG_LEN, ct_len;
 	uint8_t *room;
@@ -349,7 +374,7 @@ int node_link_send(struct node_link *l, const uint8_t *msg, size_t len)
 	 * The bound is checked before encrypting: once a message has consumed a nonce it must
 	 * reach the peer or the stream is out of step, so a refused send also ends the link.
 	 */
-	room = frame_room(l, n, &rc);
+	room = frame_room(l, n, control, &rc);
 	if (!room)
 		return rc;
 	rc = proto_noise_encrypt(l->noise, msg, len, room + PROTO_NOISE_FRAME_HDR,
@@ -364,6 +389,11 @@ int node_link_send(struct node_link *l, const uint8_t *msg, size_t len)
 	return rc;
 }
 
+int node_link_send(struct node_link *l, const uint8_t *msg, size_t len)
+{
+	return link_send(l, msg, len, false);
+}
+
 /* Send an encoded link message we built ourselves (@enc malloc'd, freed here). */
 static int send_owned(struct node_link *l, uint8_t *enc, size_t len, int enc_rc)
 {
@@ -373,7 +403,7 @@ static int send_owned(struct node_link *l, uint8_t *enc, size_t len, int enc_rc)
 		node_link_close(l, NODE_LINK_R_NOMEM);
 		return enc_rc;
 	}
-	rc = node_link_send(l, enc, len);
+	rc = link_send(l, enc, len, true);
 	free(enc);
 	return rc;
 }
@@ -390,7 +420,7 @@ static int handshake_write(struct node_link *l)
 		node_link_close(l, NODE_LINK_R_HANDSHAKE);
 		return rc;
 	}
-	room = frame_room(l, PROTO_NOISE_FRAME_HDR + len, &rc);
+	room = frame_room(l, PROTO_NOISE_FRAME_HDR + len, true, &rc);
 	if (!room)
 		return rc;
 	memcpy(room + PROTO_NOISE_FRAME_HDR, msg, len);
@@ -761,33 +791,35 @@ static void preauth_read_now(struct node_link *l)
 	}
 }
 
-/* This loop iteration's slice of @l: a new one when the last was in an earlier iteration. */
-static void slice_begin(struct node_link *l)
+static bool budget_spent(const struct node_link_env *env)
 {
-	if (l->slice_iter != l->env->iter) {
-		l->slice_iter = l->env->iter;
-		l->slice_ns = 0;
-	}
+	return env->iter_ns >= NODE_LINK_READ_BUDGET_US * 1000ull;
 }
 
 /*
- * Cut @len bytes of stream into frames and handle them until the link's slice is spent
- * (*@spent set) or the bytes are used up; at least one frame is handled, so a slice always
- * moves the stream on. Returns the bytes consumed; the link may be closed on return (any
- * error closes it; frames behind that point are not processed).
+ * Cut @len bytes of stream into frames and handle them while the iteration's read budget
+ * lasts; *@spent is set when it ran out with bytes left. The budget is checked before each
+ * frame and starts at zero, so the first link served in an iteration handles at least one
+ * frame and the streams always move on. Returns the bytes consumed; the link may be closed
+ * on return (any error closes it; frames behind that point are not processed).
  */
 static size_t consume(struct node_link *l, const uint8_t *data, size_t len, bool *spent)
 {
-	uint64_t t0 = uv_hrtime(), t = t0;
+	struct node_link_env *env = l->env;
+	uint64_t t = uv_hrtime(), now;
 	size_t off = 0;
 
 	*spent = false;
 	while (off < len && l->state != NODE_LINK_CLOSING) {
 		const uint8_t *msg;
 		size_t used, mlen;
-		int rc = proto_noise_framer_feed(l->framer, data + off, len - off, &used, &msg,
-						 &mlen);
+		int rc;
 
+		if (budget_spent(env)) {
+			*spent = true;
+			break;
+		}
+		rc = proto_noise_framer_feed(l->framer, data + off, len - off, &used, &msg, &mlen);
 		off += used;
 		if (rc < 0) {
 			node_link_close(l, NODE_LINK_R_FRAME);
@@ -795,45 +827,55 @@ static size_t consume(struct node_link *l, const uint8_t *data, size_t len, bool
 		}
 		if (rc == 0)
 			break;
+		l->handled_iter = env->iter;
 		if (l->state == NODE_LINK_HANDSHAKE)
 			handle_handshake(l, msg, mlen);
 		else
 			handle_transport(l, msg, mlen);
-		t = uv_hrtime();
-		if (l->slice_ns + (t - t0) >= NODE_LINK_READ_SLICE_US * 1000ull) {
-			*spent = true;
-			break;
-		}
+		now = uv_hrtime();
+		env->iter_ns += now - t;
+		t = now;
 	}
-	l->slice_ns += t - t0;
 	return off;
 }
 
+/* Queue @l behind every link already waiting for its turn to read (round robin). */
+static void defer_append(struct node_link *l)
+{
+	struct node_link_env *env = l->env;
+
+	l->deferred = true;
+	l->defer_iter = env->iter;
+	l->defer_next = NULL;
+	l->defer_prev = env->deferred_tail;
+	if (env->deferred_tail)
+		env->deferred_tail->defer_next = l;
+	else
+		env->deferred = l;
+	env->deferred_tail = l;
+	env->reads_deferred++;
+}
+
 /*
- * @l spent its slice: stop reading until the owner's next node_link_env_prepare(), keeping
- * the @len bytes of @rest (in env->rbuf) that were read and not yet processed. Out of memory
- * closes the link.
+ * The iteration's read budget ran out with @len bytes of @l (@rest, in env->rbuf) read and
+ * not yet processed: stop reading, keep them, and wait for the link's turn in a later
+ * node_link_env_prepare(). Out of memory closes the link.
  */
 static void defer_reads(struct node_link *l, const uint8_t *rest, size_t len)
 {
 	struct node_link_env *env = l->env;
 
-	if (len && !l->held && !(l->held = malloc(env->rbuf_len))) {
+	if (!l->held && !(l->held = malloc(env->rbuf_len))) {
 		node_link_close(l, NODE_LINK_R_NOMEM);
 		return;
 	}
-	if (len)
-		memcpy(l->held, rest, len);
+	memcpy(l->held, rest, len);
 	l->held_off = 0;
 	l->held_len = len;
 	uv_read_stop((uv_stream_t *)&l->tcp);
-	l->deferred = true;
-	l->defer_prev = NULL;
-	l->defer_next = env->deferred;
-	if (env->deferred)
-		env->deferred->defer_prev = l;
-	env->deferred = l;
-	env->reads_deferred++;
+	if (l->handled_iter != env->iter)
+		env->reads_waited++;
+	defer_append(l);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -855,25 +897,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		handle_preauth(l, (size_t)nread);
 		return;
 	}
-	slice_begin(l);
 	off = consume(l, data, (size_t)nread, &spent);
 	if (spent && l->state != NODE_LINK_CLOSING)
 		defer_reads(l, data + off, (size_t)nread - off);
-}
-
-/*
- * The first deferred link whose slice is from an earlier iteration. The list is searched
- * from its head each time because handling a link's frames may close (and so unlist) any
- * other link.
- */
-static struct node_link *next_deferred(const struct node_link_env *env)
-{
-	struct node_link *l;
-
-	for (l = env->deferred; l; l = l->defer_next)
-		if (l->slice_iter != env->iter)
-			return l;
-	return NULL;
 }
 
 void node_link_env_prepare(struct node_link_env *env)
@@ -881,24 +907,33 @@ void node_link_env_prepare(struct node_link_env *env)
 	struct node_link *l;
 
 	env->iter++;
-	while ((l = next_deferred(env))) {
+	env->iter_ns = 0;
+	/*
+	 * Oldest first, while the budget lasts; a link queued again in this iteration waits for
+	 * the next one. The head is taken afresh each time because handling a link's frames may
+	 * close (and so unlist) any other link.
+	 */
+	while ((l = env->deferred) && l->defer_iter != env->iter && !budget_spent(env)) {
 		bool spent = false;
 		size_t used = 0;
 
-		slice_begin(l);
+		defer_unlist(l);
 		if (l->held_off < l->held_len)
 			used = consume(l, l->held + l->held_off, l->held_len - l->held_off, &spent);
 		if (l->state == NODE_LINK_CLOSING)
-			continue; /* closed: no longer listed */
+			continue;
 		l->held_off += used;
 		if (spent) {
-			env->reads_deferred++; /* stays listed with what is left, if anything */
+			defer_append(l); /* with what is left, behind the links waiting */
 			continue;
 		}
-		undefer(l);
+		l->held_off = l->held_len = 0;
 		if (uv_read_start((uv_stream_t *)&l->tcp, on_alloc, on_read) < 0)
 			node_link_close(l, NODE_LINK_R_IO);
 	}
+	/* The links not reached wait an iteration more: others spent this one's budget. */
+	for (l = env->deferred; l && l->defer_iter != env->iter; l = l->defer_next)
+		env->reads_waited++;
 	if (env->deferred)
 		uv_idle_start(env->idle, on_idle);
 	else
@@ -1086,11 +1121,10 @@ size_t node_link_send_queue_max(const struct node_link *l)
 
 size_t node_link_room(const struct node_link *l)
 {
-	size_t max = l->env->lim.send_queue_max,
-	       fixed = sizeof(struct wreq) + NODE_LINK_ALLOC_OVERHEAD;
+	size_t max = queue_limit(l, false), fixed = sizeof(struct wreq) + NODE_LINK_ALLOC_OVERHEAD;
 	size_t avail, fresh, tail;
 
-	if (l->state == NODE_LINK_CLOSING || l->queued >= max)
+	if (l->state == NODE_LINK_CLOSING || l->queued > max)
 		return 0;
 	/* The largest frame frame_room() takes: in the pending buffer, or in a new one. */
 	avail = max - l->queued;

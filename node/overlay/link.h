@@ -38,20 +38,28 @@
  * are in flight are packed into shared buffers of NODE_LINK_SEND_CHUNK bytes, handed over when
  * the last write completes (in order, one writev-sized write per buffer). The queue is the
  * memory of all those buffers — struct, capacity and NODE_LINK_ALLOC_OVERHEAD each, not just
- * frame bytes. A send that would take it over send_queue_max closes the link
- * (NODE_LINK_R_QUEUE) and fails with -ENOBUFS: a peer that does not read, however small the
- * frames it makes this node send (a PING flood's PONGs), holds at most that much of the
- * node's memory.
+ * frame bytes. The owner's messages (node_link_send()) may fill it to send_queue_max less
+ * NODE_LINK_CONTROL_RESERVE; the rest is kept for the link's own frames (PING, PONG, REKEY),
+ * so a slow peer whose queue the owner filled is not closed by the next keepalive. A send
+ * that would take the queue over its limit closes the link (NODE_LINK_R_QUEUE) and fails
+ * with -ENOBUFS: a peer that does not read, however small the frames it makes this node
+ * send (a PING flood's PONGs), holds at most send_queue_max of the node's memory.
  *
- * Read slice: the frames of one link get at most NODE_LINK_READ_SLICE_US of decryption and
- * handling per loop iteration (checked after each frame, so one frame more at worst). A link
- * that spent its slice stops reading (libuv would otherwise read up to 32 buffers from it in
- * one go); the bytes already read and not yet handled are kept in a buffer of the link's own
- * (allocated at its first deferral, env->rbuf_len bytes, kept until it is freed, so idle
- * links hold none), and the owner's next node_link_env_prepare() handles them in a new
- * slice and starts reading again. So a link flooding the node with any message cannot hold
- * the loop longer than a slice and a frame per iteration, and the other links, timers and
- * the API are served in between. env->reads_deferred counts the slices that ran out.
+ * Read budget: the frames of all links together get at most NODE_LINK_READ_BUDGET_US of
+ * decryption and handling per loop iteration (checked before each frame, so one frame more
+ * at worst). A link whose turn comes after the budget ran out stops reading (libuv would
+ * otherwise read up to 32 buffers from it in one go); the bytes already read and not yet
+ * handled are kept in a buffer of the link's own (allocated at its first deferral,
+ * env->rbuf_len bytes, kept until it is freed, so idle links hold none), and it waits in a
+ * queue, oldest first: the owner's next node_link_env_prepare() serves the queue from its
+ * head while the new iteration's budget lasts, a link whose bytes are handled reads again,
+ * one that runs out of budget goes to the back. So however many links flood the node, they
+ * hold the loop for at most the budget and a frame per iteration, none starves, and the
+ * other links, timers and the API are served in between; a single link alone reads as
+ * fast as before (the budget is what one link's slice was). env->reads_deferred counts the
+ * times a link stopped reading or went to the back of the queue, env->reads_waited the loop
+ * iterations links spent waiting for their turn without handling a frame (other links had
+ * spent the budget).
  *
  * Ownership: links are created by node_link_accept()/node_link_connect() and owned by the
  * environment they were created in (struct node_link_env, owned by the caller and outliving
@@ -84,11 +92,17 @@
 /* Allocator overhead counted per buffer (glibc: 8-byte header, 16-byte alignment). */
 #define NODE_LINK_ALLOC_OVERHEAD 16
 /*
- * Time one link's frames may take per loop iteration ("Read slice" above): as long as the
- * send slice (NODE_DISSEM_FLUSH_SLICE_US), so a loop iteration serving one flooding link and
- * its answers stays within a few milliseconds.
+ * Send queue memory the owner's messages leave for the link's control frames ("Send queue"
+ * above): one shared buffer, what a PING or PONG needs when the last buffer is full (a
+ * large frame gets a buffer of its own size); it holds some 400 of them.
  */
-#define NODE_LINK_READ_SLICE_US 2000
+#define NODE_LINK_CONTROL_RESERVE (NODE_LINK_SEND_CHUNK + NODE_LINK_ALLOC_OVERHEAD)
+/*
+ * Time all links' frames may take per loop iteration together ("Read budget" above): as
+ * long as the send slice (NODE_DISSEM_FLUSH_SLICE_US), so a loop iteration serving flooding
+ * links and the answers to them stays within a few milliseconds.
+ */
+#define NODE_LINK_READ_BUDGET_US 2000
 
 enum node_link_state {
 	NODE_LINK_CONNECTING = 0,
@@ -239,16 +253,18 @@ struct node_link_env {
 	uint64_t next_id;	 /* last link id handed out */
 	struct node_gate gate;	 /* links in PREAUTH; node_gate_deinit() it after the last */
 
-	/* Read slices (this module's): */
-	uint64_t iter;		    /* node_link_env_prepare() calls: the loop iteration */
-	struct node_link *deferred; /* links whose reading waits for the next iteration */
-	uint64_t reads_deferred;    /* slices that ran out */
+	/* Read budget (this module's): */
+	uint64_t iter;	  /* node_link_env_prepare() calls: the loop iteration */
+	uint64_t iter_ns; /* time the links' frames took in this iteration */
+	struct node_link *deferred, *deferred_tail; /* links waiting to read, oldest first */
+	uint64_t reads_deferred; /* a link stopped reading or was queued again: budget spent */
+	uint64_t reads_waited;	 /* iterations links waited in the queue without a frame */
 };
 
 /*
- * node_link_env_prepare() - a new loop iteration begins: every link gets a new read slice,
- * and links deferred in the last one handle the bytes they hold and read again (or stay
- * deferred when their slice runs out again). Call it from the owner's uv_prepare_t callback,
+ * node_link_env_prepare() - a new loop iteration begins with a new read budget: links
+ * waiting for their turn handle the bytes they hold, oldest first, and read again (or go to
+ * the back of the queue when the budget runs out again; those not reached keep their place). Call it from the owner's uv_prepare_t callback,
  * on every iteration, before any link of @env exists until after the last is freed.
  */
 void node_link_env_prepare(struct node_link_env *env);
@@ -300,9 +316,9 @@ void node_link_close(struct node_link *l, enum node_link_reason reason);
  * node_link_send() - encrypt one encoded link message (@msg, @len bytes, borrowed) and queue
  * it. Allowed in HELLO (the owner's own HELLO only) and UP.
  * Returns 0; -ENOTCONN in any other state; PROTO_E_TOO_LARGE when @len is 0 or over
- * PROTO_LINK_MAX_BYTES; -ENOBUFS when the queue would exceed send_queue_max (the link is
- * then closed with NODE_LINK_R_QUEUE and logged); -ENOMEM or a write error (the link is
- * then closed too).
+ * PROTO_LINK_MAX_BYTES; -ENOBUFS when the queue would exceed send_queue_max less
+ * NODE_LINK_CONTROL_RESERVE (the link is then closed with NODE_LINK_R_QUEUE and logged);
+ * -ENOMEM or a write error (the link is then closed too).
  */
 int node_link_send(struct node_link *l, const uint8_t *msg, size_t len);
 
@@ -315,8 +331,8 @@ void *node_link_owner(const struct node_link *l);
 const uint8_t *node_link_remote_static(const struct node_link *l);
 /*
  * Send queue memory, and the largest frame (2-byte header, message and tag) a send can queue
- * now without going over send_queue_max (0 when closing): what node_link_send() takes for a
- * message of up to room - 18 bytes.
+ * now without going over send_queue_max less the control reserve (0 when closing): what
+ * node_link_send() takes for a message of up to room - 18 bytes.
  */
 size_t node_link_queued(const struct node_link *l);
 size_t node_link_room(const struct node_link *l);

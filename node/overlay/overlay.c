@@ -71,8 +71,8 @@ struct resolve {
 struct node_overlay {
 	uv_loop_t *loop;
 	uv_timer_t timer;
-	uv_prepare_t prepare; /* marks loop iterations for the accept budget and read slices */
-	uv_idle_t read_idle;  /* env.idle: active while links wait for their next read slice */
+	uv_prepare_t prepare; /* marks loop iterations for the accept and read budgets */
+	uv_idle_t read_idle;  /* env.idle: active while links wait for their turn to read */
 	size_t iter_accepts;  /* connections accepted since the last poll began */
 	struct listener listeners[NODE_OVERLAY_LISTEN_MAX];
 	size_t n_listeners;
@@ -1233,6 +1233,7 @@ void node_overlay_stats(const struct node_overlay *ov, struct node_overlay_stats
 	st->deferred = ov->deferred;
 	st->accept_errors = ov->accept_errors;
 	st->reads_deferred = ov->env.reads_deferred;
+	st->reads_waited = ov->env.reads_waited;
 	st->dials = ov->dials;
 	st->resolving = ov->n_resolves - ov->n_abandoned;
 	st->resolve_waiting = ov->n_waiting;

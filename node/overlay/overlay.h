@@ -269,8 +269,10 @@ struct node_overlay_stats {
 	uint64_t dials;		/* outbound connection attempts */
 	uint64_t closed[NODE_LINK_R__COUNT]; /* links closed, by reason */
 
-	/* Read slices that ran out (link.h "Read slice"): a link's reading waited a loop turn */
+	/* Read budget (link.h "Read budget"): times a link's reading waited for a later loop
+	 * iteration; loop iterations links waited without handling a frame (others spent it) */
 	uint64_t reads_deferred;
+	uint64_t reads_waited;
 
 	/* Name resolution (NODE_OVERLAY_RESOLVES_MAX in flight) */
 	unsigned resolving;	     /* in flight, not given up */

@@ -3,14 +3,25 @@
 
 test_read_slice: one link must not hold the loop. libuv reads up to 32 buffers of 64 KiB from
 one socket per loop iteration, so a member flooding PINGs (or any message) held the loop for
-every frame of up to 2 MiB at a time (bench_ihave.py saw 33-490 ms). Now each link gets a read
-slice per loop iteration (node/overlay/link.c, NODE_LINK_READ_SLICE_US) and resumes in the
-next one from the bytes it had read (status overlay.reads_deferred counts the slices that ran
-out). Node A (the daemon under test) runs alone; the Python member "Hostile Peer" writes
-100,000 PINGs at once (2.8 MB, encrypted beforehand); while A reads them, a second member
+every frame of up to 2 MiB at a time (bench_ihave.py saw 33-490 ms). Now a link's reading
+stops when the loop iteration's read time is spent (a slice per link in session 7, a budget
+all links share since session 8: node/overlay/link.c, NODE_LINK_READ_BUDGET_US) and resumes
+in a later one from the bytes it had read (status overlay.reads_deferred counts the times a
+link stopped). Node A (the daemon under test) runs alone; the Python member "Hostile Peer"
+writes 100,000 PINGs at once (2.8 MB, encrypted beforehand); while A reads them, a second member
 ("Gamma CSIRT", another Python peer) pushes a report and A's API answers; at the end A has
 answered every PING with its PONG, in order, on a link still up (a frame lost or handled
 twice across a slice would break the Noise nonces and close it), and reads_deferred > 0.
+
+test_read_budget: the slice bounded each link, not the sum: N members flooding at once held
+the loop for N slices per iteration. Now all links together get one read budget per loop
+iteration (node/overlay/link.c, NODE_LINK_READ_BUDGET_US); a link whose turn comes after it
+is spent stops reading and waits in a queue, oldest first, so none starves (status
+overlay.reads_waited counts the loop iterations links waited without handling a frame: other
+links had spent the budget). Node A runs alone with six members; four Python members write 40,000
+PINGs each at once while a fifth ("Gamma CSIRT") pushes a report: the report is stored, A's
+API answers `status` within 30 s, every flooder gets all its PONGs in order on a link still
+up, and reads_waited > 0.
 
 test_ack_flood: an ACK queued the deletion of an outbox entry for the next admission job,
 whatever its id, so a member sending ACKs for ids it was never sent grew the queue without
@@ -18,13 +29,25 @@ bound (the allocator kept the freed arrays as heap: RssAnon +20 MB for 1 M ACKs)
 owes only as many ACKs as DIRECT copies were queued on it; the rest are ignored (status
 gossip.direct.ack_ignored). The Python member is sent one RED copy, acknowledges it (the
 outbox empties), then sends 50,000 ACKs of random ids: every one is ignored.
+test_notice_floods: every NOTICE_ACK (and NOTICE_REFUSED) was queued as an operation of the
+notices engine, bounded at 1,024 waiting for a job, so one member's flood of them filled the
+queue and other members' notices were dropped. Now a member's links may queue an answer
+only for a NOTICE sent to it and not yet answered (status notices.ack_ignored counts the
+rest), and at most 64 of its NOTICEs per job (notices.share_dropped counts the rest: an
+honest sender retries). The Python member "Hostile Peer" writes 25,000 NOTICE_ACKs and
+25,000 NOTICE_REFUSEDs of random ids at once, then 5,000 copies of a valid notice of its
+own; during each flood "Gamma CSIRT" sends a valid notice, which A stores and acknowledges.
+Every answer is ignored, every copy is a duplicate or over the share, nothing is dropped for
+a full queue (notices.dropped 0).
 """
 
 import hashlib
+import json
 import os
 import struct
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,9 +56,13 @@ import msgpack  # noqa: E402
 import overlaylib as ol  # noqa: E402
 import test_hostile_member as hm  # noqa: E402
 
-PUSH, DIRECT, ACK = 4, 8, 9
+PUSH, DIRECT, ACK, NOTICE, NOTICE_ACK, NOTICE_REFUSED = 4, 8, 9, 20, 21, 22
 PINGS = 100_000
 ACKS = 50_000
+FLOOD_PINGS = 40_000
+NOTICE_COPIES = 5_000
+MEMBERS6 = ("Alpha CERT", "Hostile Peer", "Gamma CSIRT", "Delta CERT", "Epsilon CERT",
+            "Zeta CSIRT")
 
 
 def encrypted(h, msgs):
@@ -48,6 +75,42 @@ def encrypted(h, msgs):
     return bytes(buf)
 
 
+def flood_thread(h, msgs):
+    """A thread (not started) that writes @msgs at once on @h's link: encrypted now, h.lock
+    held from now until they are written."""
+    h.lock.acquire()
+    buf = encrypted(h, msgs)
+
+    def write():
+        try:
+            h.p.sock.sendall(buf)
+        finally:
+            h.lock.release()
+
+    t = threading.Thread(target=write, daemon=True)
+    t.nbytes = len(buf)
+    return t
+
+
+def start_flood(h, msgs):
+    t = flood_thread(h, msgs)
+    t.start()
+    return t
+
+
+def join_flood(t):
+    t.join(300 * dl.SLOW)
+    assert not t.is_alive(), "a flood was not written in 300 s"
+
+
+def push_stored(env, h, member, value):
+    """@member's report of @value pushed on link @h; waits until A has stored it."""
+    body = msgpack.packb(hm.body_map(env.community.id, member.id, value), use_bin_type=True)
+    h.send([PUSH, hm.signed(body, hm.sign(member.id_sk, body))])
+    ol.wait_for(lambda: env.a.call({"op": "query", "value": value}).get("found"),
+                timeout=120, what=f"the report of {value} stored during the flood")
+
+
 def test_read_slice():
     with hm.AloneEnv("") as env:
         gamma = env.community.members[2]
@@ -55,26 +118,11 @@ def test_read_slice():
         ol.wait_for(lambda: len(ol.links_up(env.a)) == 2, what="two links up")
         deferred0 = env.status()["overlay"]["reads_deferred"]  # 0 unless the set-up was slow
         nonces = list(range(1, PINGS + 1))
-        flooder.lock.acquire()
-        buf = encrypted(flooder, [[ol.PING, n] for n in nonces])
-
-        def flood():
-            try:
-                flooder.p.sock.sendall(buf)
-            finally:
-                flooder.lock.release()
-
-        t = threading.Thread(target=flood, daemon=True)
-        t.start()
+        t = start_flood(flooder, [[ol.PING, n] for n in nonces])
         # Meanwhile another member's report is stored and the API answers.
-        v = "during-flood.gamma-feed.net"
-        body = msgpack.packb(hm.body_map(env.community.id, gamma.id, v), use_bin_type=True)
-        other.send([PUSH, hm.signed(body, hm.sign(gamma.id_sk, body))])
-        ol.wait_for(lambda: env.a.call({"op": "query", "value": v}).get("found"),
-                    timeout=120, what="the other member's report stored")
+        push_stored(env, other, gamma, "during-flood.gamma-feed.net")
         env.alive()
-        t.join(300 * dl.SLOW)
-        assert not t.is_alive(), "the flood was not written in 300 s"
+        join_flood(t)
         flooder.sync(timeout=300)
         other.sync()
         pongs = [m[1] for m in flooder.received if m[0] == ol.PONG]
@@ -83,10 +131,94 @@ def test_read_slice():
         deferred = st["overlay"]["reads_deferred"] - deferred0
         assert deferred > 0, st["overlay"]
         assert len(ol.links_up(env.a)) == 2
-        print(f"    {PINGS} PINGs ({len(buf)} bytes) answered in order; "
+        print(f"    {PINGS} PINGs ({t.nbytes} bytes) answered in order; "
               f"{deferred} read slices ran out", flush=True)
         flooder.close()
         other.close()
+        assert env.a.stop() == 0
+
+
+def test_read_budget():
+    with hm.AloneEnv("", members=MEMBERS6) as env:
+        ms = env.community.members
+        gamma = ms[2]
+        flooders = [hm.Hostile(env, m) for m in (ms[1], ms[3], ms[4], ms[5])]
+        other = hm.Hostile(env, gamma)
+        ol.wait_for(lambda: len(ol.links_up(env.a)) == 5, what="five links up")
+        waited0 = env.status()["overlay"]["reads_waited"]  # 0 unless the set-up was slow
+        nonces = list(range(1, FLOOD_PINGS + 1))
+        threads = [flood_thread(f, [[ol.PING, n] for n in nonces]) for f in flooders]
+        for t in threads:  # encrypted first: the four floods come at once
+            t.start()
+        push_stored(env, other, gamma, "during-four-floods.gamma-feed.net")
+        t0 = time.monotonic()
+        with env.a.client(timeout=30) as c:
+            r = c.call({"op": "status"})
+        assert r.get("ok"), r
+        status_s = time.monotonic() - t0
+        for t in threads:
+            join_flood(t)
+        for f in flooders:
+            f.sync(timeout=300)
+        other.sync()
+        for f in flooders:
+            pongs = [m[1] for m in f.received if m[0] == ol.PONG]
+            assert pongs[:FLOOD_PINGS] == nonces, (len(pongs), pongs[:3])
+        ov = env.status()["overlay"]
+        waited = ov["reads_waited"] - waited0
+        assert waited > 0, ov
+        assert len(ol.links_up(env.a)) == 5
+        print(f"    4 x {FLOOD_PINGS} PINGs ({sum(t.nbytes for t in threads)} bytes) answered "
+              f"in order; status answered in {status_s:.2f} s during the floods; links waited "
+              f"{waited} loop iterations for their turn", flush=True)
+        for f in flooders + [other]:
+            f.close()
+        assert env.a.stop() == 0
+
+
+def notice(env, member):
+    """A valid NOTICE (an incident form) from @member to A: its id and signed bytes."""
+    nid = os.urandom(16)
+    form = json.dumps({"form": "incident", "purpose": "information",
+                       "what_happened": "A member floods the node.",
+                       "affected": {"host": "www.victim.example",
+                                    "occurred_at": "2026-12-06T09:30:00+09:00"}})
+    body = msgpack.packb({0: 1, 1: env.community.id, 2: nid, 3: nid, 4: 0, 5: member.id,
+                          6: env.alpha.id, 7: 3, 8: int(time.time() * 1000), 9: form},
+                         use_bin_type=True)
+    sig = dl.sodium().ed25519_sign(member.id_sk, b"chatham/notice/1" + body)
+    return nid, msgpack.packb([body, sig], use_bin_type=True)
+
+
+def test_notice_floods():
+    with hm.AloneEnv("") as env:
+        gamma = env.community.members[2]
+        h, honest = hm.Hostile(env), hm.Hostile(env, gamma)
+        ol.wait_for(lambda: len(ol.links_up(env.a)) == 2, what="two links up")
+        own_nid, own = notice(env, env.me)
+        floods = [("answers", [[NOTICE_ACK, os.urandom(16)] for _ in range(ACKS // 2)] +
+                   [[NOTICE_REFUSED, os.urandom(16), 1] for _ in range(ACKS // 2)]),
+                  ("copies", [[NOTICE, own]] * NOTICE_COPIES)]
+        for what, msgs in floods:
+            t = start_flood(h, msgs)
+            nid, honest_notice = notice(env, gamma)
+            honest.send([NOTICE, honest_notice])
+            ol.wait_for(lambda: [NOTICE_ACK, nid] in honest.received, timeout=120,
+                        what=f"the honest notice acknowledged during the {what} flood")
+            join_flood(t)
+            h.sync(timeout=300)
+            env.alive()
+        ol.wait_for(lambda: env.status()["notices"]["idle"], what="the notices engine idle")
+        n = env.status()["notices"]
+        assert n["ack_ignored"] == ACKS and n["acked"] == 0, n
+        assert n["dropped"] == 0 and n["received"] == 3 and n["stored"] == 3, n
+        assert n["duplicates"] + n["share_dropped"] == NOTICE_COPIES - 1, n
+        assert [NOTICE_ACK, own_nid] in h.received
+        print(f"    {ACKS} answers of random ids ignored; {NOTICE_COPIES} copies of a notice: "
+              f"{n['duplicates']} acknowledged again, {n['share_dropped']} over the member's "
+              f"share; the other member's notices stored and acknowledged", flush=True)
+        h.close()
+        honest.close()
         assert env.a.stop() == 0
 
 
@@ -120,4 +252,4 @@ def test_ack_flood():
 
 
 if __name__ == "__main__":
-    dl.main([test_read_slice, test_ack_flood])
+    dl.main([test_read_slice, test_read_budget, test_ack_flood, test_notice_floods])

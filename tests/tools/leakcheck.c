@@ -17,6 +17,7 @@
 
 #define CHUNK (1u << 20) /* bytes mapped at once: a skeleton costs ~21 bytes a code point */
 #define SHORT 4		 /* names and hosts shorter than this need separators around them */
+#define GLUED 16	 /* a hex prefix this long ends anywhere (policy/redact.c KEY_GLUED_MIN) */
 #define HEX_MIN 8	 /* digits of the shortest key prefix the redactor hides */
 #define B64_MIN 16	 /* characters of the shortest base64 prefix it hides */
 #define DOT_VARIANTS 6	 /* a host's dots spelled "dot" in every combination, up to 2^6 */
@@ -254,6 +255,8 @@ static size_t match(const struct leakcheck *lc, const struct pattern *p,
 			return 0;
 		while (k < room && k < p->n && c[k] == p->cp[k])
 			k++;
+		if (k >= p->min && k >= GLUED)
+			return i + k;
 		for (; k >= p->min; k--)
 			if (b[k] == POLICY_SKEL_HARD)
 				return i + k;

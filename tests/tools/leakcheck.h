@@ -17,7 +17,8 @@
  *   - LEAKCHECK_HOST (domain, host, address): starts and ends at a boundary; also spelled
  *     with "dot" for any of its dots; shorter than 4: separators on both sides;
  *   - LEAKCHECK_HEX (a key or id in hex): any prefix of at least 8 digits, starting at a
- *     boundary (or right after "0x") and ending at a separator;
+ *     boundary (or right after "0x") and ending at a separator; one of 16 digits or more
+ *     ends anywhere ("...f48xyz");
  *   - LEAKCHECK_B64 (a key in base64, standard or URL-safe: the same skeleton): any prefix
  *     of at least 16 characters, starting at a boundary.
  *

@@ -657,6 +657,18 @@ static void fix_stop(struct fix *f)
 	proto_roster_free(f->roster);
 }
 
+/* fix_start() with @lim, and a raw peer (member M) whose link came up, then stopped reading. */
+static struct raw *fix_start_stalled(struct fix *f, struct node_overlay_limits lim)
+{
+	struct raw *r;
+
+	fix_start(f, lim);
+	r = raw_open(f->a.port, netkey, &f->m, RAW_HELLO, true);
+	WAIT_FOR(f->a.ups == 1 && r->got_hello, 2000);
+	uv_read_stop((uv_stream_t *)&r->tcp);
+	return r;
+}
+
 /* Tests ------------------------------------------------------------------------------ */
 
 static void test_limits_and_addrs(void **state)
@@ -1112,10 +1124,7 @@ static void test_send_queue_bound(void **state)
 
 	lim.send_queue_max = 256 * 1024;
 	lim.keepalive_ms = lim.dead_after_ms = 600000; /* as in test_room_small_frames */
-	fix_start(&f, lim);
-	r = raw_open(f.a.port, netkey, &f.m, RAW_HELLO, true);
-	WAIT_FOR(f.a.ups == 1 && r->got_hello, 2000);
-	uv_read_stop((uv_stream_t *)&r->tcp);
+	r = fix_start_stalled(&f, lim);
 	l = f.a.link;
 	proto_random(payload, sizeof(payload));
 	assert_int_equal(
@@ -1158,10 +1167,7 @@ static void test_room_small_frames(void **state)
 	 * died under load while the loop below filled the queue (the link freed, `l` dangling).
 	 */
 	lim.keepalive_ms = lim.dead_after_ms = 600000;
-	fix_start(&f, lim);
-	r = raw_open(f.a.port, netkey, &f.m, RAW_HELLO, true);
-	WAIT_FOR(f.a.ups == 1 && r->got_hello, 2000);
-	uv_read_stop((uv_stream_t *)&r->tcp);
+	r = fix_start_stalled(&f, lim);
 	l = f.a.link;
 	assert_int_equal(proto_link_encode_nonce(PROTO_LINK_PING, 5, &enc, &len), 0);
 	/* Until the kernel's buffers and then the queue are full. */
@@ -1174,11 +1180,90 @@ static void test_room_small_frames(void **state)
 	}
 	assert_true(node_link_room(l) < PROTO_NOISE_FRAME_HDR + len + PROTO_NOISE_TAG_LEN);
 	assert_true(node_link_queued(l) <= lim.send_queue_max);
-	assert_true(node_link_queued(l) > lim.send_queue_max - NODE_LINK_SEND_CHUNK - 64);
+	assert_true(node_link_queued(l) <= lim.send_queue_max - NODE_LINK_CONTROL_RESERVE);
+	assert_true(node_link_queued(l) >
+		    lim.send_queue_max - NODE_LINK_CONTROL_RESERVE - NODE_LINK_SEND_CHUNK - 64);
 	assert_int_equal(f.a.downs, 0);
 	assert_int_equal(node_overlay_send(l, enc, len), -ENOBUFS);
 	assert_int_equal(f.a.last_down, NODE_LINK_R_QUEUE);
 	free(enc);
+	raw_free(r);
+	fix_stop(&f);
+}
+
+/*
+ * The owner fills a slow peer's queue to the last byte node_link_room() allows, with frames
+ * that get buffers of their own: the link's own frames still fit (the control reserve), so
+ * neither the keepalive PING nor the PONG owed to the peer's PINGs closes the link, and once
+ * the peer reads again everything arrives in order.
+ */
+static void test_control_reserve(void **state)
+{
+	struct node_overlay_limits lim = fast_limits();
+	static uint8_t payload[60000];
+	struct node_link_info info;
+	struct node_link *l;
+	struct fix f;
+	struct raw *r;
+	uint64_t out0;
+	int sent = 0;
+
+	lim.send_queue_max = 256 * 1024;
+	lim.keepalive_ms = 50;
+	lim.dead_after_ms = 600000; /* the peer reads nothing for a while, and answers nothing */
+	r = fix_start_stalled(&f, lim);
+	l = f.a.link;
+	proto_random(payload, sizeof(payload));
+	/* Until the kernel's buffers and then the queue are full: each frame takes exactly the
+	 * room there is, so the last buffer has none left for a PING or a PONG. */
+	for (;;) {
+		size_t room, plen, len;
+		uint8_t *enc;
+
+		if (!f.a.link)
+			fail_msg("the link went down after %d messages: %s", sent,
+				 node_link_reason_name(f.a.last_down));
+		room = node_link_room(l);
+		if (room < PROTO_NOISE_FRAME_HDR + PROTO_NOISE_TAG_LEN + 8)
+			break;
+		plen = room - PROTO_NOISE_FRAME_HDR - PROTO_NOISE_TAG_LEN - 3;
+		if (plen > sizeof(payload))
+			plen = sizeof(payload);
+		for (;;) {
+			assert_int_equal(
+				proto_link_encode_bin(PROTO_LINK_RECON, payload, plen, &enc, &len),
+				0);
+			if (PROTO_NOISE_FRAME_HDR + len + PROTO_NOISE_TAG_LEN <= room)
+				break;
+			free(enc);
+			plen--;
+		}
+		assert_int_equal(node_overlay_send(l, enc, len), 0);
+		free(enc);
+		sent++;
+		uv_run(&loop, UV_RUN_NOWAIT);
+	}
+	assert_true(node_link_queued(l) >
+		    lim.send_queue_max - NODE_LINK_CONTROL_RESERVE - NODE_LINK_SEND_CHUNK - 64);
+	/* The peer PINGs three times; the node PONGs each and keeps PINGing itself. */
+	node_link_info(l, &info);
+	out0 = info.msgs_out;
+	for (uint64_t k = 1; k <= 3; k++)
+		raw_send_nonce(r, PROTO_LINK_PING, k);
+	for (;;) {
+		if (!f.a.link)
+			fail_msg("the link went down: %s", node_link_reason_name(f.a.last_down));
+		node_link_info(l, &info);
+		if (info.msgs_out >= out0 + 5)
+			break;
+		uv_run(&loop, UV_RUN_ONCE);
+	}
+	assert_true(node_link_queued(l) <= lim.send_queue_max);
+	assert_int_equal(node_link_room(l), 0);
+	/* The peer reads again: every frame arrives, in order (Noise nonces), link still up. */
+	assert_int_equal(uv_read_start((uv_stream_t *)&r->tcp, raw_alloc, raw_read), 0);
+	WAIT_FOR(r->others == sent && r->pongs == 3 && r->pings >= 2, 10000);
+	assert_int_equal(f.a.downs, 0);
 	raw_free(r);
 	fix_stop(&f);
 }
@@ -1188,7 +1273,7 @@ static void test_drained(void **state)
 {
 	struct tnode a = {0}, b = {0};
 	struct proto_roster *r;
-	static uint8_t payload[60000];
+	static uint8_t payload[40000];
 	uint8_t *enc;
 	size_t len;
 	int sent = 0;
@@ -1197,14 +1282,11 @@ static void test_drained(void **state)
 	tnode_keys(&b, 2);
 	a.lim = fast_limits();
 	a.lim.send_queue_max = 2 * NODE_LINK_FRAME_MAX;
-	/* Flow control, not liveness: 24 MB through Noise under ASan on a loaded machine may
-	 * keep a's loop from reading b's PONGs for longer than fast_limits()' 5 s. And no
-	 * keepalive while the queue is full: the sender fills it to the last frame, so a PING
-	 * or PONG then needs a chunk the bound no longer has and closes the link (send_queue);
-	 * b reads a's frames in 2 ms slices per iteration (link.h "Read slice"), so the queue
-	 * stays full for many iterations. */
+	/* Flow control, not liveness: 16 MB through Noise under ASan on a loaded machine may
+	 * keep a's loop from reading b's PONGs for longer than fast_limits()' 5 s. The
+	 * keepalive goes on while the sender keeps the queue full (the control reserve:
+	 * test_control_reserve). */
 	a.lim.dead_after_ms = 120000;
-	a.lim.keepalive_ms = 60000;
 	b.lim = a.lim;
 	tnode_start(&a, false);
 	tnode_start(&b, true);
@@ -1214,7 +1296,9 @@ static void test_drained(void **state)
 	WAIT_FOR(a.ups == 1 && b.ups == 1, 20000);
 	assert_int_equal(
 		proto_link_encode_bin(PROTO_LINK_RECON, payload, sizeof(payload), &enc, &len), 0);
-	/* Send 400 messages (24 MB), never more than the room allows; wait for drains. */
+	/* Send 400 messages (16 MB), never more than the room allows (two of them take the
+	 * queue past half of its bound: send_queue_max less the control reserve holds two of
+	 * 40,000 bytes, not of 60,000); wait for drains. */
 	while (sent < 400) {
 		if (!a.link)
 			fail_msg("the link went down after %d messages: a %s, b %s", sent,
@@ -1567,6 +1651,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dead_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_queue_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_room_small_frames, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_control_reserve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drained, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_roster_removal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backoff_and_replacement, setup, teardown),
