@@ -1163,13 +1163,11 @@ void policy_skel_look_add(struct policy_skel_look *f, const uint32_t *c, size_t 
 
 #define GRAMS_LANES 0x0001000100010001ull
 
-/* The boundary (POLICY_SKEL_CPS's) of code point @j of @e: HARD after a separator, else none
- * where the code point before gives what this one needs (cps_bnd()), else SOFT. */
-static uint8_t grams_bnd(const uint16_t *e, size_t j)
+/* Whether code point @j of @e has a boundary (POLICY_SKEL_CPS's): after a separator, or
+ * where the code point before does not give what this one needs (cps_bnd()). */
+static inline unsigned grams_is_bnd(const uint16_t *e, size_t j)
 {
-	if (e[j] & GRAMS_SEP)
-		return POLICY_SKEL_HARD;
-	return (e[j] >> 1 & 3) & (e[j - 1] >> 3 & 3) ? POLICY_SKEL_NONE : POLICY_SKEL_SOFT;
+	return (e[j] >> 6 | !((e[j] >> 1 & 3) & (e[j - 1] >> 3 & 3))) & 1;
 }
 
 /*
@@ -1321,35 +1319,69 @@ static bool look_short(const struct policy_skel_look *f, size_t o, size_t j, uin
  * the 4 code points are inside @a, asked in the joined reading: look_more() goes on from
  * there only where they passed.) Sets @g->crossing when one passes.
  */
+/* A word's lanes below @k (0 to 4 and more) kept, the others 0. */
+static inline uint64_t look_lanes(size_t k)
+{
+	return k >= 4 ? ~0ull : (1ull << (16 * k)) - 1;
+}
+
+/*
+ * The grams of 4 and 8 from @r (1 to 3) entries before field @a's end into field @b's head,
+ * as words of entries: the tail's @r lanes, then as many of the head's as it has; whether
+ * one passes. The three lookups are made whatever the first answers: no branch to mispredict.
+ */
+static bool look_pair_words(const struct policy_skel_look *f, const struct policy_skel_seen *g,
+			    size_t a, size_t r, size_t b)
+{
+	size_t hm = g->fe[b] - g->fs[b], m = r + hm;
+	uint64_t t, h0, h1, lo, hi, k4, k8;
+
+	memcpy(&t, g->e + g->fe[a] - r, 8);
+	memcpy(&h0, g->e + g->fs[b], 8);
+	memcpy(&h1, g->e + g->fs[b] + 4, 8);
+	h0 &= look_lanes(hm);
+	h1 &= look_lanes(hm < 4 ? 0 : hm - 4);
+	lo = (t & look_lanes(r)) | h0 << 16 * r;
+	hi = h0 >> (64 - 16 * r) | h1 << 16 * r;
+	k4 = lo & LOOK_CPS;
+	k8 = k4 >> 8 | (hi & LOOK_CPS);
+	return ((unsigned)(m >= 4) & (unsigned)look_has(f, k4, POLICY_SKEL_LOOK_ANY4) &
+		((unsigned)look_has(f, k4, POLICY_SKEL_LOOK_UPTO7) |
+		 ((unsigned)(m >= 8) & (unsigned)look_has(f, k8, POLICY_SKEL_LOOK_LONG8)))) != 0;
+}
+
 static void look_pairs(const struct policy_skel_look *f, struct policy_skel_seen *g, size_t n)
 {
-	for (size_t a = 0; a < n && !g->crossing; a++) {
-		size_t fs = g->fs[a], fe = g->fe[a];
+	const uint16_t *e = g->e;
+	bool cross = false;
 
-		for (size_t p = fe - (fe - fs < 3 ? fe - fs : 3); p < fe && !g->crossing; p++) {
-			if (grams_bnd(g->e, p) == POLICY_SKEL_NONE)
-				continue;
-			for (size_t b = 0; b < n && !g->crossing; b++) {
-				size_t r = fe - p, m;
+	for (size_t a = 0; a < n; a++) {
+		size_t fs = g->fs[a], fe = g->fe[a], k = fe - fs < 3 ? fe - fs : 3;
+		unsigned tb = 0; /* bit r: a boundary r code points before the end */
+
+		for (size_t r = 1; r <= k; r++)
+			tb |= grams_is_bnd(e, fe - r) << r;
+		for (; tb; tb &= tb - 1) {
+			size_t r = (size_t)__builtin_ctz(tb);
+
+			for (size_t b = 0; b < n; b++) {
 				uint8_t c[8];
+				size_t m;
 
 				if (b == a || b == a + 1)
 					continue;
-				m = look_pair_cps(g, p, r, b, c);
-				for (size_t l = r + 1; l < 4 && l <= m; l++)
-					if ((f->short_lens >> l & 1) &&
-					    look_has(f, look_key_short(c, l),
-						     POLICY_SKEL_LOOK_SHORT))
-						g->crossing = true;
-				if (m < 4 || !look_has(f, look_key4(c), POLICY_SKEL_LOOK_ANY4))
+				cross |= look_pair_words(f, g, a, r, b);
+				if (!f->short_lens)
 					continue;
-				if (look_has(f, look_key4(c), POLICY_SKEL_LOOK_UPTO7))
-					g->crossing = true;
-				if (m == 8 && look_has(f, look_key8(c), POLICY_SKEL_LOOK_LONG8))
-					g->crossing = true;
+				m = look_pair_cps(g, fe - r, r, b, c);
+				for (size_t l = r + 1; l < 4 && l <= m; l++)
+					cross |= (f->short_lens >> l & 1) &&
+						 look_has(f, look_key_short(c, l),
+							  POLICY_SKEL_LOOK_SHORT);
 			}
 		}
 	}
+	g->crossing |= cross;
 }
 
 /* Boundaries of the entries [@i, @i + 4) (@x) as one bit per lane (@p: [@i - 1, @i + 3)). */
@@ -1474,12 +1506,13 @@ static int look_core(const struct policy_skel_look *f, struct policy_skel_seen *
  * and grams run on across fields as in policy_skeleton_ascii()'s readings joined): a lookup,
  * a store and two masks a byte. Boundaries are then found four entries at a time (an entry
  * against the one before it) and listed, and only there is the filter asked: ANY4 (one
- * load); the places where it passes are listed and the classes behind it asked after. A byte the table leaves to ascii_separator() (kept as an entry of its
- * own) has the fields read again byte by byte, and what the loop listed is dropped.
+ * load); the places where it passes are listed and the classes behind it asked after. A
+ * byte the table leaves to ascii_separator() (kept as an entry of its own) has the fields
+ * read again byte by byte, and what the loop listed is dropped.
  *
  * Why every place where a match can start is asked. A match starts at a boundary of the
  * full map, and every such boundary is a POLICY_SKEL_CPS boundary, which look_bnds() and
- * grams_bnd() give exactly as policy_skeleton_ascii() does. There its pattern's grams
+ * grams_is_bnd() give exactly as policy_skeleton_ascii() does. There its pattern's grams
  * (policy_skel_look_add()) are the code points read from there on: in the fields joined (a
  * match may run on through the fields after its own), asked here at every boundary; or, for
  * a match that starts in one field's tail and runs into the head of another that is not next
@@ -1496,7 +1529,8 @@ int policy_skeleton_look(const struct policy_skeleton *sk, const char *const *s,
 	long nb;
 	bool slow = false;
 
-	if (n > POLICY_SKEL_LOOK_FIELDS)
+	/* the entries are read as words of 4 lanes, lane 0 the lowest (little-endian) */
+	if (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__ || n > POLICY_SKEL_LOOK_FIELDS)
 		return -1;
 	for (size_t k = 0; k < n; k++)
 		total += len[k];
@@ -1529,7 +1563,7 @@ again:
 
 /*
  * A reading as table entries: GRAMS_SEP where its boundary is HARD; else each entry gives
- * CPS_AFTER_WORD and needs it where there is no boundary (grams_bnd(): NONE) or nothing where
+ * CPS_AFTER_WORD and needs it where there is no boundary (grams_is_bnd(): none) or nothing where
  * there is one (SOFT).
  */
 static const uint16_t look_bnd_entry[3] = {
@@ -1545,7 +1579,8 @@ int policy_skel_look_reading(const struct policy_skel_look *f, const uint8_t *cp
 	uint16_t list[POLICY_SKEL_LOOK_BYTES + 4];
 	long nb;
 
-	if (n > POLICY_SKEL_LOOK_FIELDS || total > POLICY_SKEL_LOOK_BYTES)
+	if (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__ || n > POLICY_SKEL_LOOK_FIELDS ||
+	    total > POLICY_SKEL_LOOK_BYTES)
 		return -1;
 	g->e[0] = 0;
 	for (size_t j = 0; j < total; j++) {
@@ -1762,4 +1797,53 @@ size_t policy_skel_seen_field(const struct policy_skel_seen *g, size_t i, uint32
 	for (size_t j = 0; j < n && j < max; j++)
 		cp[j] = (uint32_t)(g->e[g->fs[i] + j] >> 8 & 0xFF);
 	return n;
+}
+
+/*
+ * The boundaries word_unit() and the table loop above give, from what policy_skeleton_ascii()
+ * read, one code point at a time. Each code point there is one byte that is one unit (a
+ * letter or a digit), so its class is that byte's, and the reading's HARD boundaries are
+ * exactly where a separator or the start came before it (b.pend), where word_unit() resets
+ * its memory: so a code point's boundary depends only on the code points since the last of
+ * those, as below.
+ */
+static bool ascii_hard(const uint8_t *in, const uint8_t *bnd, const uint32_t *at, size_t j)
+{
+	if (bnd[j] == POLICY_SKEL_HARD)
+		return true; /* the start, or after a separator */
+	/*
+	 * After "0x" whose '0' has a boundary (word_unit()'s prev_is_0x): the '0' is a digit,
+	 * so it has one exactly after a separator or after a code point that is no digit (its
+	 * own "0x" rule needs an 'x' before it, no digit either).
+	 */
+	return j >= 2 && bnd[j - 1] != POLICY_SKEL_HARD &&
+	       (in[at[j - 1]] == 'x' || in[at[j - 1]] == 'X') && in[at[j - 2]] == '0' &&
+	       (bnd[j - 2] == POLICY_SKEL_HARD || in[at[j - 3]] < '0' || in[at[j - 3]] > '9');
+}
+
+void policy_skeleton_ascii_bounds(const struct policy_skeleton *sk, const char *in,
+				  const uint8_t *bnd, const uint32_t *at, size_t n, size_t a,
+				  size_t b, uint8_t *out)
+{
+	const uint8_t *text = (const uint8_t *)in;
+
+	for (size_t j = a; j < b; j++) {
+		unsigned cls, cls1;
+
+		if (ascii_hard(text, bnd, at, j)) {
+			out[j - a] = POLICY_SKEL_HARD;
+			continue;
+		}
+		/* not the first code point, nor after a separator: the one before is in its word */
+		cls = sk->latin[text[at[j]]].cls;
+		cls1 = sk->latin[text[at[j - 1]]].cls;
+		out[j - a] = (cls1 == C_LOWER && cls == C_UPPER) ||
+					     ((cls1 == C_DIGIT) != (cls == C_DIGIT))
+				     ? POLICY_SKEL_SOFT
+				     : POLICY_SKEL_NONE;
+		/* "CERTAlpha": the boundary is before the last capital of a run */
+		if (out[j - a] == POLICY_SKEL_NONE && j + 1 < n && bnd[j + 1] != POLICY_SKEL_HARD &&
+		    cls1 == C_UPPER && cls == C_UPPER && sk->latin[text[at[j + 1]]].cls == C_LOWER)
+			out[j - a] = POLICY_SKEL_SOFT;
+	}
 }

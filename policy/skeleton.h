@@ -214,17 +214,32 @@ struct policy_skel_seen {
  * Returns 0 when no gram is in @f (no pattern added to @f can start a match in any of those
  * readings), 1 when some is (@g says where), -1 when policy_skeleton_ascii() would refuse a
  * field, or there are more than POLICY_SKEL_LOOK_FIELDS fields or POLICY_SKEL_LOOK_BYTES
- * bytes (then @g holds nothing useful).
+ * bytes, or the machine is big-endian (the look reads its entries as little-endian words):
+ * then @g holds nothing useful.
  */
 int policy_skeleton_look(const struct policy_skeleton *sk, const char *const *s, const size_t *len,
 			 size_t n, const struct policy_skel_look *f, struct policy_skel_seen *g);
+
+/*
+ * policy_skeleton_ascii_bounds() - the boundaries policy_skeleton_map() without flags gives a
+ * text that policy_skeleton_ascii() read, without mapping it again: @in (borrowed) the text's
+ * bytes, @bnd and @at (@n entries each) what policy_skeleton_ascii() gave for it. Into
+ * @out[k] (caller storage of @b - @a entries) the boundary of code point @a + k, for @a <= @a
+ * + k < @b <= @n (the boundary at @n, the end, is always POLICY_SKEL_HARD). Each is computed
+ * on its own, from the few code points around it. The code points themselves are the
+ * reading's, and each came from the one byte @at names.
+ */
+void policy_skeleton_ascii_bounds(const struct policy_skeleton *sk, const char *in,
+				  const uint8_t *bnd, const uint32_t *at, size_t n, size_t a,
+				  size_t b, uint8_t *out);
 
 /*
  * policy_skel_look_reading() - policy_skeleton_look()'s look over a reading already made:
  * @total code points @cp with their POLICY_SKEL_CPS boundaries @bnd (what policy_skeleton_
  * ascii() gives the @n fields joined, or a reading built like it), field i at [@fs[i],
  * @fe[i]). Returns 0, 1 (@g says where) as policy_skeleton_look(), or -1 when there are more
- * than POLICY_SKEL_LOOK_FIELDS fields or POLICY_SKEL_LOOK_BYTES code points.
+ * than POLICY_SKEL_LOOK_FIELDS fields or POLICY_SKEL_LOOK_BYTES code points, or the machine
+ * is big-endian.
  */
 int policy_skel_look_reading(const struct policy_skel_look *f, const uint8_t *cp,
 			     const uint8_t *bnd, const size_t *fs, const size_t *fe, size_t n,

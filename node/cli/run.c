@@ -2,6 +2,7 @@
 /* `chatham run` and `chatham check-config`. */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "node/cli/cmd.h"
@@ -160,6 +162,36 @@ static bool node_running(const char *path)
 }
 
 /*
+ * store_config.progress for the check: the store of a stopped node that an older release
+ * wrote is upgraded by the open, as `run` would do at start, and that takes seconds a million
+ * reports (docs/PERFORMANCE.md), so the check says what it is doing: on stderr, at the first
+ * report, then every CHECK_PROGRESS_MS and at the end of each step.
+ */
+#define CHECK_PROGRESS_MS 2000
+
+struct check_progress {
+	const char *path;
+	uint64_t next_ms;
+};
+
+static void check_progress(void *arg, const char *step, uint64_t done, uint64_t total)
+{
+	struct check_progress *p = arg;
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (now < p->next_ms && done < total)
+		return;
+	p->next_ms = now + CHECK_PROGRESS_MS;
+	fprintf(stderr,
+		"%s: note: upgrading the store written by an older release, %s: %" PRIu64
+		" of %" PRIu64 " (%u %%)\n",
+		p->path, step, done, total, total ? (unsigned)(done * 100 / total) : 100);
+}
+
+/*
  * The roster file under the succession rule, as `chatham run` judges it: against the
  * rosters its store holds, or against the community file when there is no store yet.
  */
@@ -184,7 +216,16 @@ static void check_roster(struct check_ctx *c, const struct node_config *cfg,
 		return;
 	}
 	if (access(data, F_OK) == 0 && !running) {
-		struct store_config sc = {.dir = dir};
+		struct check_progress progress = {.path = c->path};
+		/* The map sizes `run` would open it with: an upgrade here may grow it. */
+		struct store_config sc = {
+			.dir = dir,
+			.map_size_initial = (uint64_t)node_config_int(cfg, NODE_STORE_MAP_SIZE_MB)
+					    << 20,
+			.map_size_max = (uint64_t)node_config_int(cfg, NODE_STORE_MAP_MAX_MB) << 20,
+			.progress = check_progress,
+			.progress_arg = &progress,
+		};
 		uint64_t latest = 0;
 
 		err = store_open(&s, &sc);

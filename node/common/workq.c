@@ -205,3 +205,36 @@ int node_workq_queue(uv_loop_t *loop, uv_work_t *w, uv_work_cb work, uv_after_wo
 	sem_post(&Q.sem);
 	return 0;
 }
+
+struct freeing {
+	uv_work_t w;
+	void *p;
+};
+
+static void free_work(uv_work_t *w)
+{
+	free(((struct freeing *)w)->p);
+}
+
+static void free_done(uv_work_t *w, int status)
+{
+	(void)status;
+	free(w);
+}
+
+void node_workq_free(uv_loop_t *loop, void *p)
+{
+	struct freeing *f;
+
+	if (!p)
+		return;
+	if (loop != Q.loop || !(f = malloc(sizeof(*f)))) {
+		free(p);
+		return;
+	}
+	f->p = p;
+	if (node_workq_queue(loop, &f->w, free_work, free_done) < 0) {
+		free(f);
+		free(p);
+	}
+}

@@ -48,4 +48,13 @@ void node_workq_detach(uv_loop_t *loop);
  */
 int node_workq_queue(uv_loop_t *loop, uv_work_t *w, uv_work_cb work, uv_after_work_cb done);
 
+/*
+ * node_workq_free() - free(@p) (malloc'd, ownership taken; NULL: no-op) on a worker thread
+ * when @loop is attached, else (or out of memory) at once. For a block of NODE_HEAP_MMAP
+ * bytes or more that a worker allocated: glibc maps such a block alone, and freeing it on the
+ * loop thread would be an munmap there, which takes the process's memory map lock as a
+ * writer (node/common/heap.h). A small job: it keeps @loop alive until it has run.
+ */
+void node_workq_free(uv_loop_t *loop, void *p);
+
 #endif

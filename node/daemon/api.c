@@ -19,9 +19,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "node/common/heap.h"
 #include "node/common/log.h"
 #include "node/common/pool.h"
 #include "node/common/unixsock.h"
+#include "node/common/workq.h"
 #include "proto/error.h"
 
 #define READ_CHUNK (64 * 1024)
@@ -262,7 +264,11 @@ static void conn_send_text(struct conn *c, char *text)
 	}
 	memcpy(w->data, text, len);
 	w->data[len] = '\n';
-	free(text);
+	/* A large response was rendered by a worker: a mapped block, unmapped off the loop. */
+	if (len >= NODE_HEAP_MMAP)
+		node_workq_free(c->api->loop, text);
+	else
+		free(text);
 	w->len = len + 1;
 	w->c = c;
 	uv_buf_t b = uv_buf_init(w->data, (unsigned)w->len);

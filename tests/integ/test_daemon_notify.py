@@ -2,7 +2,8 @@
 """The sd_notify protocol against a real NOTIFY_SOCKET listener: READY=1 only once the API
 answers, STATUS= updates, WATCHDOG=1 at half of WATCHDOG_USEC, RELOADING=1/READY=1 around
 SIGHUP, STOPPING=1 at SIGTERM; also with an abstract-namespace socket; and a store written by
-an older release (schema 2) upgraded at start with EXTEND_TIMEOUT_USEC= before READY=1."""
+an older release (schema 2) upgraded at start with EXTEND_TIMEOUT_USEC= before READY=1, or by
+`chatham check-config` (which opens the store of a stopped node) with its progress shown."""
 
 import os
 import signal
@@ -145,6 +146,31 @@ def test_notify_store_upgrade():
         node.cleanup()
 
 
+def test_check_config_upgrade():
+    """check-config opens a stopped node's store to judge the roster file: on a schema-2
+    store that open upgrades it, as `run` would at start, so it says so with its progress."""
+    node = dl.Node(COMMUNITY)
+    try:
+        with dl.Daemon(node).start() as d:
+            for i in range(5):
+                r = d.call({"op": "publish", "value": f"check{i}.example", "tlp": "GREEN"})
+                assert r.get("ok"), r
+            assert d.stop() == 0
+        assert store_schema(node, 2) == 2
+        r = dl.run_cli("check-config", node.config)
+        assert r.returncode == 0 and r.stdout.strip() == f"{node.config}: ok", r
+        assert (f"{node.config}: note: upgrading the store written by an older release, "
+                "building the range sums of schema 3: 5 of 5 (100 %)") in r.stderr, r.stderr
+        assert store_schema(node) == 3
+        r = dl.run_cli("check-config", node.config)
+        assert r.returncode == 0 and "upgrading" not in r.stderr, r
+        with dl.Daemon(node).start() as d:
+            assert ct_reports(d) == 5
+            assert d.stop() == 0
+    finally:
+        node.cleanup()
+
+
 def ct_reports(d):
     r = d.call({"op": "status"})
     assert r.get("ok"), r
@@ -152,4 +178,5 @@ def ct_reports(d):
 
 
 if __name__ == "__main__":
-    dl.main([test_notify_sequence, test_notify_abstract_socket, test_notify_store_upgrade])
+    dl.main([test_notify_sequence, test_notify_abstract_socket, test_notify_store_upgrade,
+             test_check_config_upgrade])

@@ -4,7 +4,8 @@
  * runs once on a worker thread and its done callback once on the loop thread, jobs start in
  * the order they were queued, a job in flight keeps uv_run() going (also one queued by a
  * done callback), the loop closes cleanly after detach, and on another loop
- * node_workq_queue() is uv_queue_work().
+ * node_workq_queue() is uv_queue_work(). node_workq_free() frees through a job on the
+ * attached loop (the leak checker sees every block freed) and at once on another loop.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -134,11 +135,39 @@ static void test_reattach_and_other_loop(void **state)
 	assert_int_equal(uv_loop_close(&other), 0);
 }
 
+static void test_free_off_loop(void **state)
+{
+	uv_loop_t loop, other;
+
+	(void)state;
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(uv_loop_init(&other), 0);
+	assert_int_equal(node_workq_attach(&loop, 2), 0);
+	node_workq_free(&loop, NULL);
+	assert_false(uv_loop_alive(&loop));
+	for (int i = 0; i < 64; i++) {
+		/* 2 MiB: a block glibc maps alone (node/common/heap.h NODE_HEAP_MMAP). */
+		void *p = malloc(2u << 20);
+
+		assert_non_null(p);
+		node_workq_free(&loop, p);
+		assert_true(uv_loop_alive(&loop)); /* a job in flight: freed by a worker */
+	}
+	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	node_workq_free(&other, malloc(1u << 20)); /* not attached: freed at once */
+	assert_false(uv_loop_alive(&other));
+	node_workq_detach(&loop);
+	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	assert_int_equal(uv_loop_close(&other), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_attached),
 		cmocka_unit_test(test_reattach_and_other_loop),
+		cmocka_unit_test(test_free_off_loop),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
