@@ -51,25 +51,14 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static uint64_t xs(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
 /* A pronounceable word of 4..9 letters, capitalised. */
 static void word(uint64_t *rs, char *out)
 {
 	static const char c[] = "bcdfghklmnprstvz", v[] = "aeiou";
-	size_t n = 4 + xs(rs) % 6, o = 0;
+	size_t n = 4 + viewgen_xorshift(rs) % 6, o = 0;
 
 	for (size_t i = 0; i < n; i++)
-		out[o++] = i % 2 ? v[xs(rs) % 5] : c[xs(rs) % 16];
+		out[o++] = i % 2 ? v[viewgen_xorshift(rs) % 5] : c[viewgen_xorshift(rs) % 16];
 	out[0] = (char)(out[0] - 32);
 	out[o] = '\0';
 }
@@ -84,13 +73,13 @@ static struct proto_roster *roster(void)
 
 	for (size_t i = 0; r && i < MEMBERS; i++) {
 		struct proto_member m;
-		char w[16], *aliases[3], *domains[2];
+		char w[16], *t[6];
 
 		memset(&m, 0, sizeof(m));
 		for (size_t k = 0; k < 32; k++) {
-			m.id[k] = (uint8_t)xs(&rs);
-			m.transport_pk[k] = (uint8_t)xs(&rs);
-			m.ring_pk[k] = (uint8_t)xs(&rs);
+			m.id[k] = (uint8_t)viewgen_xorshift(&rs);
+			m.transport_pk[k] = (uint8_t)viewgen_xorshift(&rs);
+			m.ring_pk[k] = (uint8_t)viewgen_xorshift(&rs);
 		}
 		word(&rs, w);
 		snprintf(names[i][0], 48, "%s %s", kinds[i % 4], w);
@@ -103,16 +92,9 @@ static struct proto_roster *roster(void)
 			*p = (char)(*p | 0x20);
 		for (char *p = names[i][5]; *p; p++)
 			*p = (char)(*p | 0x20);
-		m.name = names[i][0];
-		for (int k = 0; k < 3; k++)
-			aliases[k] = names[i][1 + k];
-		domains[0] = names[i][4];
-		domains[1] = names[i][5];
-		m.n_aliases = 3;
-		m.aliases = aliases;
-		m.n_domains = 2;
-		m.domains = domains;
-		if (proto_roster_add_member(r, &m) != 0) {
+		for (int k = 0; k < 6; k++)
+			t[k] = names[i][k];
+		if (viewgen_member_add(r, &m, t) != 0) {
 			proto_roster_free(r);
 			return NULL;
 		}
@@ -145,17 +127,18 @@ static size_t fill(char *buf, int kind)
 	size_t len = 0;
 
 	while (len < TEXT_LEN - 200) {
-		const char *p = kind == 2 ? foreign[xs(&rs) % 3] : prose[xs(&rs) % 4];
+		const char *p = kind == 2 ? foreign[viewgen_xorshift(&rs) % 3]
+					  : prose[viewgen_xorshift(&rs) % 4];
 
 		len += (size_t)snprintf(buf + len, TEXT_LEN - len, "%s", p);
 		if (kind == 1) {
-			size_t m = xs(&rs) % MEMBERS;
+			size_t m = viewgen_xorshift(&rs) % MEMBERS;
 			char w[64];
 
-			size_t k = xs(&rs) % 6;
+			size_t k = viewgen_xorshift(&rs) % 6;
 
-			snprintf(w, sizeof(w), "%s%s%s", mentions[k][0], names[m][xs(&rs) % 4],
-				 mentions[k][1]);
+			snprintf(w, sizeof(w), "%s%s%s", mentions[k][0],
+				 names[m][viewgen_xorshift(&rs) % 4], mentions[k][1]);
 			len += (size_t)snprintf(buf + len, TEXT_LEN - len, "%s ", w);
 		}
 	}

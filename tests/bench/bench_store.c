@@ -127,17 +127,6 @@ static void cost_add(struct cost *acc, struct cost since)
 	acc->wbytes += now.wbytes - since.wbytes;
 }
 
-static uint64_t xs(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
 struct batch {
 	struct proto_report r[BATCH];
 	char values[BATCH][40];
@@ -167,7 +156,7 @@ static void build(struct batch *b, size_t first, size_t n, uint8_t (*ids)[32])
 		r->prov = PROTO_PROV_ATTRIBUTED;
 		memset(r->signer, (int)(i % 64), 32);
 		for (size_t k = 0; k < REPORT_BYTES; k += 8) {
-			uint64_t x = xs(&seed);
+			uint64_t x = viewgen_xorshift(&seed);
 
 			memcpy(b->bytes[j] + k, &x, 8);
 		}
@@ -496,7 +485,8 @@ static void lookups_one_shot(struct store *s, uint8_t (*ids)[32], size_t n, cons
 					uint8_t *out;
 					size_t len;
 
-					rc = store_report_get(s, NULL, ids[xs(rng) % n], &out,
+					rc = store_report_get(s, NULL,
+							      ids[viewgen_xorshift(rng) % n], &out,
 							      &len);
 					if (rc != 0)
 						die("store_report_get", rc);
@@ -710,7 +700,7 @@ int main(int argc, char **argv)
 
 	/* 2. duplicates */
 	for (size_t d = 0; d < DUPS; d += BATCH) {
-		size_t first = (size_t)(xs(&rng) % (n / BATCH)) * BATCH;
+		size_t first = (size_t)(viewgen_xorshift(&rng) % (n / BATCH)) * BATCH;
 
 		build(b, first, BATCH, ids);
 		t = now_s();
@@ -749,7 +739,7 @@ lookups:
 		t = now_s();
 		for (size_t i = 0; i < LOOKUPS; i += BATCH) {
 			for (size_t j = 0; j < BATCH; j++)
-				memcpy(q[j], ids[xs(&rng) % n], 32);
+				memcpy(q[j], ids[viewgen_xorshift(&rng) % n], 32);
 			if ((rc = store_report_has(s, NULL, (const uint8_t(*)[32])q, BATCH,
 						   present)) != 0)
 				die("store_report_has", rc);
@@ -770,7 +760,7 @@ lookups:
 
 		t = now_s();
 		for (size_t i = 0; i < LOOKUPS; i++) {
-			size_t k = xs(&rng) % n;
+			size_t k = viewgen_xorshift(&rng) % n;
 
 			if (i % 1000 == 0) {
 				store_read_end(rd);
@@ -815,10 +805,11 @@ lookups:
 
 		t = now_s();
 		for (int i = 0; i < RECON_RANGES; i++) {
-			uint64_t a = xs(&seed) % n, w = 1 + xs(&seed) % n;
+			uint64_t a = viewgen_xorshift(&seed) % n,
+				 w = 1 + viewgen_xorshift(&seed) % n;
 
 			for (int k = 0; k < 32; k++)
-				id[k] = (uint8_t)xs(&seed);
+				id[k] = (uint8_t)viewgen_xorshift(&seed);
 			store_recon_key(lo, 1700000000000ull + a, id);
 			id[0] ^= 0x80;
 			store_recon_key(hi, 1700000000000ull + a + w, id);

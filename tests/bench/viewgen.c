@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static uint64_t xs(uint64_t *s)
+uint64_t viewgen_xorshift(uint64_t *s)
 {
 	uint64_t x = *s;
 
@@ -16,6 +16,18 @@ static uint64_t xs(uint64_t *s)
 	return x;
 }
 
+int viewgen_member_add(struct proto_roster *r, struct proto_member *m, char *const text[6])
+{
+	char *aliases[3] = {text[1], text[2], text[3]}, *domains[2] = {text[4], text[5]};
+
+	m->name = text[0];
+	m->n_aliases = 3;
+	m->aliases = aliases;
+	m->n_domains = 2;
+	m->domains = domains;
+	return proto_roster_add_member(r, m);
+}
+
 struct proto_roster *viewgen_roster(void)
 {
 	static char text[VIEWGEN_MEMBERS][6][40];
@@ -24,13 +36,13 @@ struct proto_roster *viewgen_roster(void)
 
 	for (size_t i = 0; r && i < VIEWGEN_MEMBERS; i++) {
 		struct proto_member m;
-		char *aliases[3], *domains[2];
+		char *t[6];
 
 		memset(&m, 0, sizeof(m));
 		for (size_t k = 0; k < 32; k++) {
-			m.id[k] = (uint8_t)xs(&x);
-			m.transport_pk[k] = (uint8_t)xs(&x);
-			m.ring_pk[k] = (uint8_t)xs(&x);
+			m.id[k] = (uint8_t)viewgen_xorshift(&x);
+			m.transport_pk[k] = (uint8_t)viewgen_xorshift(&x);
+			m.ring_pk[k] = (uint8_t)viewgen_xorshift(&x);
 		}
 		snprintf(text[i][0], 40, "CERT Member%zu", i);
 		snprintf(text[i][1], 40, "Member%zuSOC", i);
@@ -38,16 +50,9 @@ struct proto_roster *viewgen_roster(void)
 		snprintf(text[i][3], 40, "Team M%zu", i);
 		snprintf(text[i][4], 40, "member%zu.example", i);
 		snprintf(text[i][5], 40, "cert-m%zu.example", i);
-		m.name = text[i][0];
-		for (int k = 0; k < 3; k++)
-			aliases[k] = text[i][1 + k];
-		domains[0] = text[i][4];
-		domains[1] = text[i][5];
-		m.n_aliases = 3;
-		m.aliases = aliases;
-		m.n_domains = 2;
-		m.domains = domains;
-		if (proto_roster_add_member(r, &m) != 0) {
+		for (int k = 0; k < 6; k++)
+			t[k] = text[i][k];
+		if (viewgen_member_add(r, &m, t) != 0) {
 			proto_roster_free(r);
 			return NULL;
 		}
@@ -78,7 +83,7 @@ static const char *const tag_list[] = {
 
 static size_t pick(uint64_t *rng, size_t n)
 {
-	return (size_t)(xs(rng) % n);
+	return (size_t)(viewgen_xorshift(rng) % n);
 }
 
 /* A member of the roster as one of the corpus's spellings, appended at @p. */

@@ -20,6 +20,16 @@
 #define VIEWGEN_TAGS 3
 #define VIEWGEN_TAG 40
 
+/* viewgen_xorshift() - the next number of the xorshift64 generator at @s (not 0). */
+uint64_t viewgen_xorshift(uint64_t *s);
+
+/*
+ * viewgen_member_add() - add to @r a member @m (its id and keys set, the rest zeroed) named
+ * @text[0], with aliases @text[1..3] and domains @text[4..5] (borrowed: @r copies them).
+ * Returns proto_roster_add_member()'s result.
+ */
+int viewgen_member_add(struct proto_roster *r, struct proto_member *m, char *const text[6]);
+
 /* viewgen_roster() - the 500-member roster (new; proto_roster_free()), NULL out of memory. */
 struct proto_roster *viewgen_roster(void);
 
