@@ -1249,6 +1249,12 @@ out:
 struct agreed {
 	size_t ext, n;
 	bool open;
+	/*
+	 * Set by the caller: how many code points at the place it gave (candidate() reads no
+	 * further); @more set when some pattern still agreed there (ask again with more).
+	 */
+	size_t avail;
+	bool more;
 	const struct pattern *p[AGREED_MAX];
 };
 
@@ -1267,8 +1273,15 @@ static void agree(const struct pattern *p, const uint32_t *c, size_t r, struct a
 	 * share the start it was found by, "CERT Member1" and "CERT Member17"), they agree on
 	 * fewer than key_len() and fewer than @r code points, which records nothing below.
 	 */
-	if (k <= r && c[k - 1] != p->s[k - 1])
+	if (k <= r && k <= g->avail && c[k - 1] != p->s[k - 1])
 		return;
+	if (m > g->avail) {
+		while (a < g->avail && c[a] == p->s[a])
+			a++;
+		g->more = g->more || a == g->avail;
+		if (a == g->avail)
+			return;
+	}
 	while (a < m && c[a] == p->s[a])
 		a++;
 	if (a == r && p->len > r)
@@ -1305,7 +1318,7 @@ static void candidate(const struct policy_redactor *rd, const uint32_t *c, size_
 	size_t done = 0;
 
 	g->ext = g->n = 0;
-	g->open = false;
+	g->open = g->more = false;
 	for (size_t len = 1; rd->short_lens && len < SHORT_LEN; len++) {
 		if (!(rd->short_lens >> len & 1) || r < len || !gram_start(rd, c, len))
 			continue;
@@ -1406,6 +1419,7 @@ static int field_stretches(const struct policy_redactor *rd, const char *const *
 		if (g->bnd[i] == POLICY_SKEL_NONE)
 			continue;
 		ks = i;
+		a.avail = fe[f] - i;
 		candidate(rd, g->cp + i, fe[f] - i, &a);
 		if (a.open && !alone)
 			return 1;
@@ -1759,6 +1773,7 @@ static int quick_read(const struct policy_redactor *rd, const char *const *s, co
  * AGREED_MAX agreeing, a word longer than the window).
  */
 #define QUICK_WINDOW 256
+#define QUICK_FIRST 48
 
 /* The @m code points at @c as the uint32_t of a mapped text (8 at a time: the compiler's
  * SLP vectoriser widens a block of constant length). */
@@ -1788,11 +1803,25 @@ static int quick_matches(const struct policy_redactor *rd, const char *const *s,
 		struct policy_skel_text t;
 		struct agreed a;
 
-		/* what candidate() and match_at() read: the longest pattern, a plural, a boundary */
-		size_t m = r < rd->max_len + 3 ? r : rd->max_len + 3;
+		/*
+		 * What candidate() and match_at() read: the longest pattern, a plural and a
+		 * boundary, or (a prefix of a pattern near the field's end) all up to the end.
+		 */
+		size_t m = r < rd->max_len + 3 || r < level_len[N_LEVELS - 1] ? r : rd->max_len + 3;
 
-		widen(c, q->cp + i, m);
+		/*
+		 * Most places are decided by their first QUICK_FIRST code points (the index
+		 * levels read 32); a pattern that still agrees there, or a match that may read
+		 * past them, has the place asked again with all of them.
+		 */
+		a.avail = m < QUICK_FIRST ? m : QUICK_FIRST;
+		widen(c, q->cp + i, a.avail);
 		candidate(rd, c, r, &a);
+		if (a.avail < m && (a.more || (a.n > 0 && a.ext + 3 > a.avail))) {
+			widen(c + a.avail, q->cp + i + a.avail, m - a.avail);
+			a.avail = m;
+			candidate(rd, c, r, &a);
+		}
 		if (a.open && q->fe[f] - fs != q->total)
 			return 1;
 		if (a.n == 0)
@@ -2008,6 +2037,18 @@ struct splice {
  * moved by what the tokens before it changed. Returns 0, 1 when the outputs are not what
  * that says (then the caller reads them), -ENOMEM.
  */
+/* Where the masked run of @mask at @i ends (@end at most), 8 bytes at a time. */
+static size_t run_end(const uint8_t *mask, size_t i, size_t end)
+{
+	uint64_t w;
+
+	while (i + 8 <= end && (memcpy(&w, mask + i, 8), w == 0x0101010101010101ull))
+		i += 8;
+	while (i < end && mask[i])
+		i++;
+	return i;
+}
+
 /* The first of [@j, @end) whose offset in @at (ascending) is @r or more, else @end. */
 static size_t first_at(const uint32_t *at, size_t j, size_t end, size_t r)
 {
@@ -2084,10 +2125,8 @@ static int quick_splice(const struct quick *in, size_t n, const size_t *base, co
 			ob += r - b;
 			if (r == len)
 				break;
-			while (e < len && m[e])
-				e++;
-			while (j < fe && in->at[j] < e) /* the masked run's few code points */
-				j++;
+			e = run_end(m, e, len);
+			j = first_at(in->at, j, fe, e);
 			ob += POLICY_REDACT_TOKEN_LEN;
 			b = e;
 		}
@@ -2207,8 +2246,7 @@ static int emit(struct policy_redact_field *f, const uint8_t *src, const uint8_t
 		i += run;
 		if (i == e)
 			break;
-		while (i < e && mask[i])
-			i++;
+		i = run_end(mask, i, e);
 		if (f->cap < POLICY_REDACT_TOKEN_LEN + 1 ||
 		    o > f->cap - POLICY_REDACT_TOKEN_LEN - 1)
 			return -ENOSPC;
@@ -2835,8 +2873,8 @@ static int redact_fields(const struct policy_redactor *rd, struct policy_redact_
 			 enum path path)
 {
 	/* the fields' pointers, lengths and offsets: on the stack for a view's few fields */
-	const char *stack_s[QUICK_FIELDS] = {0}, **s = stack_s;
-	size_t stack_l[2 * QUICK_FIELDS] = {0}, *len = stack_l, *base;
+	const char *stack_s[QUICK_FIELDS], **s = stack_s;
+	size_t stack_l[2 * QUICK_FIELDS], *len = stack_l, *base;
 	uint8_t *joined = NULL, *mask = NULL;
 	size_t joined_len = 0;
 	bool active = rd && rd->n_pats > 0, nobody = false;
