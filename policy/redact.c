@@ -1190,28 +1190,63 @@ out:
  */
 
 /*
- * How pattern @p agrees with the @r code points at @c (up to its field's end): *@ext widens
- * to the length of a match with boundaries ignored, *@open is set when the pattern (or a
- * name's plural, match_at()) would run on past the field's end.
+ * What candidate() found at a place: @ext the length of the longest match with boundaries
+ * ignored, @open set when some pattern (or a name's plural, match_at()) would run on past
+ * the field's end, and the patterns that agree in full (a match with boundaries ignored):
+ * the first AGREED_MAX in @p, how many in @n.
  */
-static void agree(const struct pattern *p, const uint32_t *c, size_t r, size_t *ext, bool *open)
-{
-	size_t m = p->len < r ? p->len : r, a = 0;
+#define AGREED_MAX 16
 
-	while (a < m && c[a] == p->s[a])
-		a++;
-	if (a == r && p->len > r)
-		*open = true;
-	/* a name ending one before the field's end may take its plural "es" across the end */
-	if (p->kind == PAT_NAME && a == p->len && r == a + 1 && c[a] == 'e')
-		*open = true;
-	if ((p->kind == PAT_KEY ? a >= p->min_len : a == p->len) && a > *ext)
-		*ext = a;
-}
+struct agreed {
+	size_t ext, n;
+	bool open;
+	/*
+	 * Set by the caller: how many code points at the place it gave (candidate() reads no
+	 * further); @more set when some pattern still agreed there (ask again with more).
+	 */
+	size_t avail;
+	bool more;
+	const struct pattern *p[AGREED_MAX];
+};
 
 static size_t key_len(const struct pattern *p)
 {
 	return p->kind == PAT_KEY ? p->min_len : p->len;
+}
+
+/* How pattern @p agrees with the @r code points at @c (up to its field's end), into @g. */
+static void agree(const struct pattern *p, const uint32_t *c, size_t r, struct agreed *g)
+{
+	size_t m = p->len < r ? p->len : r, a = 0, k = key_len(p);
+
+	/*
+	 * The last code point a match needs, first: when it differs (most patterns of a bucket
+	 * share the start it was found by, "CERT Member1" and "CERT Member17"), they agree on
+	 * fewer than key_len() and fewer than @r code points, which records nothing below.
+	 */
+	if (k <= r && k <= g->avail && c[k - 1] != p->s[k - 1])
+		return;
+	if (m > g->avail) {
+		while (a < g->avail && c[a] == p->s[a])
+			a++;
+		g->more = g->more || a == g->avail;
+		if (a == g->avail)
+			return;
+	}
+	while (a < m && c[a] == p->s[a])
+		a++;
+	if (a == r && p->len > r)
+		g->open = true;
+	/* a name ending one before the field's end may take its plural "es" across the end */
+	if (p->kind == PAT_NAME && a == p->len && r == a + 1 && c[a] == 'e')
+		g->open = true;
+	if (p->kind == PAT_KEY ? a < p->min_len : a < p->len)
+		return;
+	if (a > g->ext)
+		g->ext = a;
+	if (g->n < AGREED_MAX)
+		g->p[g->n] = p;
+	g->n++;
 }
 
 /* Whether the @len code points at @c (SHORT_LEN, or a short pattern's length) start a pattern. */
@@ -1226,20 +1261,21 @@ static bool gram_start(const struct policy_redactor *rd, const uint32_t *c, size
 	return bloom_has(rd->grams, gram_hash(c, len, (uint32_t)len));
 }
 
-/* The candidate at @c (@r code points to its field's end): *@ext and *@open as agree(). */
-static void candidate(const struct policy_redactor *rd, const uint32_t *c, size_t r, size_t *ext,
-		      bool *open)
+/* The candidate at @c (@r code points to its field's end): what agree() finds there, into @g. */
+static void candidate(const struct policy_redactor *rd, const uint32_t *c, size_t r,
+		      struct agreed *g)
 {
 	uint64_t h = HASH_INIT;
 	size_t done = 0;
 
-	*ext = 0;
+	g->ext = g->n = 0;
+	g->open = g->more = false;
 	for (size_t len = 1; rd->short_lens && len < SHORT_LEN; len++) {
 		if (!(rd->short_lens >> len & 1) || r < len || !gram_start(rd, c, len))
 			continue;
 		for (size_t j = 0; j < rd->n_shorts; j++)
 			if (key_len(&rd->pats[rd->shorts[j]]) == len)
-				agree(&rd->pats[rd->shorts[j]], c, r, ext, open);
+				agree(&rd->pats[rd->shorts[j]], c, r, g);
 	}
 	if (r < SHORT_LEN)
 		return;
@@ -1251,11 +1287,11 @@ static void candidate(const struct policy_redactor *rd, const uint32_t *c, size_
 		for (; done < level_len[l]; done++)
 			h = hash_cp(h, c[done]);
 		for (size_t lo = bucket(rd, l, h); lo < rd->n_index[l] && ix[lo].hash == h; lo++)
-			agree(&rd->pats[ix[lo].pat], c, r, ext, open);
+			agree(&rd->pats[ix[lo].pat], c, r, g);
 	}
 	if (r < level_len[N_LEVELS - 1] &&
 	    bloom_has(rd->partials, gram_hash(c, r, GRAM_PREFIX + (uint32_t)r)))
-		*open = true;
+		g->open = true;
 }
 
 /*
@@ -1322,8 +1358,8 @@ static int field_stretches(const struct policy_redactor *rd, const char *const *
 	int rc;
 
 	for (size_t i = fs[f]; i < fe[f]; i++) {
-		size_t ext, ks, ke, start, end;
-		bool open = false;
+		size_t ks, ke, start, end;
+		struct agreed a;
 		uint64_t word;
 
 		/* no match starts where there is never a boundary: skip those 8 at a time */
@@ -1334,15 +1370,16 @@ static int field_stretches(const struct policy_redactor *rd, const char *const *
 		if (g->bnd[i] == POLICY_SKEL_NONE)
 			continue;
 		ks = i;
-		candidate(rd, g->cp + i, fe[f] - i, &ext, &open);
-		if (open && !alone)
+		a.avail = fe[f] - i;
+		candidate(rd, g->cp + i, fe[f] - i, &a);
+		if (a.open && !alone)
 			return 1;
-		if (!ext)
+		if (!a.ext)
 			continue;
 		while (g->bnd[ks] != POLICY_SKEL_HARD)
 			ks--;
 		start = ks == fs[f] ? base[f] : g->from[ks];
-		for (ke = i + ext + 3; ke < fe[f] && g->bnd[ke] != POLICY_SKEL_HARD; ke++)
+		for (ke = i + a.ext + 3; ke < fe[f] && g->bnd[ke] != POLICY_SKEL_HARD; ke++)
 			;
 		end = ke < fe[f] ? g->from[ke] : base[f] + len[f];
 		if (have && start <= w_end) {
@@ -1492,6 +1529,52 @@ static void quick_hit(struct quick *q, size_t n, size_t i, size_t gram)
 }
 
 /*
+ * Whether a gram from the last code points of one of @q's @n fields, read on into the head of
+ * any other that is not the next (as pair_scan() reads them), passes.
+ */
+static bool quick_pairs(const struct policy_redactor *rd, const struct quick *q, size_t n)
+{
+	const uint8_t *cp = q->cp, *bnd = q->bnd;
+	const size_t *fs = q->fs, *fe = q->fe;
+
+	for (size_t a = 0; a < n; a++) {
+		size_t p = fe[a] - fs[a] < SHORT_LEN ? fs[a] : fe[a] - (SHORT_LEN - 1);
+
+		for (; p < fe[a]; p++) {
+			size_t r = fe[a] - p;
+
+			if (!bnd[p])
+				continue;
+			for (size_t b = 0; b < n; b++) {
+				uint8_t c[SHORT_LEN];
+				size_t m = r;
+
+				if (b == a || b == a + 1)
+					continue;
+				memcpy(c, cp + p, r);
+				for (size_t k = fs[b]; k < fe[b] && m < SHORT_LEN; k++)
+					c[m++] = cp[k];
+				if (m > r && quick_gram(rd, c, m, r))
+					return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* Put @q's hits in order (they are few, and nearly in order). */
+static void quick_sort_hits(struct quick *q)
+{
+	for (size_t i = 1; i < q->n_hits; i++)
+		for (size_t j = i; j > 0 && q->hits[j - 1] > q->hits[j]; j--) {
+			size_t t = q->hits[j];
+
+			q->hits[j] = q->hits[j - 1];
+			q->hits[j - 1] = t;
+		}
+}
+
+/*
  * The quick check of @q's @n fields: every boundary whose gram passes is a hit (in order);
  * one whose gram runs into the next fields or into any other (as a pair) sets @crossing.
  * Returns whether any passed.
@@ -1543,37 +1626,28 @@ static bool quick_hits(const struct policy_redactor *rd, struct quick *q, size_t
 		if (bnd[i] && quick_gram(rd, cp + i, m, 0))
 			quick_hit(q, n, i, m);
 	}
-	for (size_t a = 0; a < n && !q->crossing; a++) {
-		size_t p = fe[a] - fs[a] < SHORT_LEN ? fs[a] : fe[a] - (SHORT_LEN - 1);
-
-		for (; p < fe[a]; p++) {
-			size_t r = fe[a] - p;
-
-			if (!bnd[p])
-				continue;
-			for (size_t b = 0; b < n; b++) {
-				uint8_t c[SHORT_LEN];
-				size_t m = r;
-
-				if (b == a || b == a + 1)
-					continue;
-				memcpy(c, cp + p, r);
-				for (size_t q2 = fs[b]; q2 < fe[b] && m < SHORT_LEN; q2++)
-					c[m++] = cp[q2];
-				if (m > r && quick_gram(rd, c, m, r))
-					q->crossing = true;
-			}
-		}
-	}
-	/* the short grams' hits came second: put them in order (few, mostly none) */
-	for (size_t i = 1; i < q->n_hits; i++)
-		for (size_t j = i; j > 0 && q->hits[j - 1] > q->hits[j]; j--) {
-			size_t t = q->hits[j];
-
-			q->hits[j] = q->hits[j - 1];
-			q->hits[j - 1] = t;
-		}
+	if (!q->crossing && quick_pairs(rd, q, n))
+		q->crossing = true;
+	quick_sort_hits(q);
 	return q->n_hits > 0 || q->crossing;
+}
+
+/* quick_hits()'s tests at the one boundary @i of @q's @n fields (the grams from @i on). */
+static void quick_test(const struct policy_redactor *rd, struct quick *q, size_t n, size_t i)
+{
+	size_t m = q->total - i < SHORT_LEN - 1 ? q->total - i : SHORT_LEN - 1;
+
+	if (!q->bnd[i])
+		return;
+	if (i + SHORT_LEN <= q->total) {
+		unsigned slot = ascii_prefix_quick(rd->ascii_slots, q->cp + i);
+
+		if ((rd->ascii_prefixes[slot / 8] >> (slot % 8) & 1) &&
+		    quick_gram(rd, q->cp + i, SHORT_LEN, SHORT_LEN))
+			quick_hit(q, n, i, SHORT_LEN);
+	}
+	if (rd->short_lens && quick_gram(rd, q->cp + i, m, 0))
+		quick_hit(q, n, i, m);
 }
 
 static void quick_deinit(struct quick *q)
@@ -1629,64 +1703,112 @@ static int quick_read(const struct policy_redactor *rd, const char *const *s, co
 }
 
 /*
- * field_stretches() over @q's hits only: a boundary that is no hit is no candidate (its
- * grams failed the very test candidate() starts with), so the same stretches are mapped and
- * scanned. Returns 0 (marks in @k), 1 when map_scan() must decide (a gram crossing a
- * field's end, a pattern that may run past one, a pattern longer than the window), -ENOMEM.
+ * The matches at @q's hits, found on the quick reading itself instead of mapping a stretch
+ * around each hit in full and scanning it (what the fast path does, field_stretches()).
+ *
+ * Why that gives map_scan()'s marks. A match starts at a boundary of the full map whose
+ * code points are its pattern's; that boundary is a hit (its grams pass the very test
+ * candidate() starts with, and first_look() and quick_hits() list every place that passes,
+ * or say @crossing), and there candidate() lists every pattern of the index buckets and
+ * short patterns that agrees in full, so the pattern is among them: trying match_at() for
+ * those, where the full map has a boundary, finds every match scan() finds. Whether a match
+ * runs into another field is decided as in the fast path (@open, @crossing: then map_scan()).
+ * match_at() is given the full map of the field from the hit on, and reads nothing past
+ * the longest agreeing pattern, a plural ("es") and the boundary after it, or the field's
+ * end, which is always hard. That map is not made: the reading is plain ASCII whose every
+ * code point is one byte, so the full map's code points are the reading's, from the byte @at
+ * names (its sources), and its boundaries are computed from the reading and those bytes by
+ * policy_skeleton_ascii_bounds(), from the last place at or before the hit where mapping
+ * starts afresh. Returns 0 (marks in @k), 1 when map_scan() must decide (a gram crossing a
+ * field's end, a pattern that may run past one, a pattern longer than the window, more than
+ * AGREED_MAX agreeing, a word longer than the window).
  */
 #define QUICK_WINDOW 256
+#define QUICK_FIRST 48
 
-static int quick_stretches(const struct policy_redactor *rd, const char *const *s,
-			   const size_t *len, const size_t *base, size_t n, const struct quick *q,
-			   struct sink *k)
+/* The @m code points at @c as the uint32_t of a mapped text (8 at a time: the compiler's
+ * SLP vectoriser widens a block of constant length). */
+static void widen(uint32_t *restrict out, const uint8_t *restrict c, size_t m)
 {
-	struct policy_skel_text t = {0};
-	size_t w_start = 0, w_end = 0, w_f = 0;
-	bool have = false;
-	int rc = 0;
+	size_t j = 0;
 
-	if (q->crossing || rd->max_len + 1 > QUICK_WINDOW)
+	for (; j + 8 <= m; j += 8)
+		for (size_t k = 0; k < 8; k++)
+			out[j + k] = c[j + k];
+	for (; j < m; j++)
+		out[j] = c[j];
+}
+
+static int quick_matches(const struct policy_redactor *rd, const char *const *s, const size_t *base,
+			 size_t n, const struct quick *q, struct sink *k)
+{
+	if (q->crossing || rd->max_len + 3 > QUICK_WINDOW)
 		return 1;
-	for (size_t h = 0; h < q->n_hits && rc == 0; h++) {
-		size_t i = q->hits[h], f = quick_field(q, n, i), r = q->fe[f] - i, ks = i, ke, ext;
-		size_t start, end;
+	for (size_t h = 0; h < q->n_hits; h++) {
+		size_t i = q->hits[h], f = quick_field(q, n, i), fs = q->fs[f], r = q->fe[f] - i;
+		size_t lo = SIZE_MAX, hi = 0;
+		const uint8_t *fb = q->bnd + fs;
+		const uint32_t *at = q->at + fs;
 		uint32_t c[QUICK_WINDOW];
-		bool open = false;
+		uint8_t bnd[QUICK_WINDOW + 1];
+		struct policy_skel_text t;
+		struct agreed a;
 
-		/* candidate() reads at most the longest pattern and one more, or a level's hash */
-		size_t m = r < rd->max_len + 1 ? r : rd->max_len + 1;
+		/*
+		 * What candidate() and match_at() read: the longest pattern, a plural and a
+		 * boundary, or (a prefix of a pattern near the field's end) all up to the end.
+		 */
+		size_t m = r < rd->max_len + 3 || r < level_len[N_LEVELS - 1] ? r : rd->max_len + 3;
 
-		for (size_t j = 0; j < m; j++)
-			c[j] = q->cp[i + j];
-		candidate(rd, c, r, &ext, &open);
-		if (open && q->fe[f] - q->fs[f] != q->total) {
-			rc = 1;
-			break;
+		/*
+		 * Most places are decided by their first QUICK_FIRST code points (the index
+		 * levels read 32); a pattern that still agrees there, or a match that may read
+		 * past them, has the place asked again with all of them.
+		 */
+		a.avail = m < QUICK_FIRST ? m : QUICK_FIRST;
+		widen(c, q->cp + i, a.avail);
+		candidate(rd, c, r, &a);
+		if (a.avail < m && (a.more || (a.n > 0 && a.ext + 3 > a.avail))) {
+			widen(c + a.avail, q->cp + i + a.avail, m - a.avail);
+			a.avail = m;
+			candidate(rd, c, r, &a);
 		}
-		if (!ext)
+		if (a.open && q->fe[f] - fs != q->total)
+			return 1;
+		if (a.n == 0)
 			continue;
-		while (q->bnd[ks] != POLICY_SKEL_HARD)
-			ks--;
-		start = base[f] + (ks == q->fs[f] ? 0 : q->at[ks]);
-		for (ke = i + ext + 3; ke < q->fe[f] && q->bnd[ke] != POLICY_SKEL_HARD; ke++)
-			;
-		end = base[f] + (ke < q->fe[f] ? q->at[ke] : len[f]);
-		if (have && f == w_f && start <= w_end) {
-			if (end > w_end)
-				w_end = end;
-			continue;
+		if (a.n > AGREED_MAX)
+			return 1;
+		policy_skeleton_ascii_bounds(rd->sk, s[f], fb, at, q->fe[f] - fs, i - fs,
+					     i - fs + 1, bnd);
+		if (bnd[0] == POLICY_SKEL_NONE)
+			continue; /* no match starts here (scan() looks only at boundaries) */
+		/*
+		 * The text match_at() reads: up to a plural and the boundary after it, or to the
+		 * field's end (whose boundary is hard); of the boundaries, those it reads: at the
+		 * end of each pattern, or of each key prefix that counts, and two on.
+		 */
+		t = (struct policy_skel_text){
+			.cp = c, .bnd = bnd, .len = r < a.ext + 3 ? r : a.ext + 3};
+		for (size_t p = 0; p < a.n; p++) {
+			size_t e = a.p[p]->len + 2 < t.len ? a.p[p]->len + 2 : t.len - 1;
+
+			lo = key_len(a.p[p]) < lo ? key_len(a.p[p]) : lo;
+			hi = e + 1 > hi ? e + 1 : hi;
 		}
-		if (have)
-			rc = stretch(rd, s, base, w_f, w_start, w_end, 0, &t, k);
-		w_start = start;
-		w_end = end;
-		w_f = f;
-		have = true;
+		if (lo < hi)
+			policy_skeleton_ascii_bounds(rd->sk, s[f], fb, at, q->fe[f] - fs,
+						     i - fs + lo, i - fs + hi, bnd + lo);
+		bnd[t.len] = POLICY_SKEL_HARD; /* read only at the field's end */
+		for (size_t p = 0; p < a.n; p++) {
+			size_t e = match_at(a.p[p], &t, 0);
+
+			if (e)
+				on_match(rd, k, a.p[p], base[f] + q->at[i],
+					 base[f] + q->at[i + e - 1] + 1);
+		}
 	}
-	if (rc == 0 && have)
-		rc = stretch(rd, s, base, w_f, w_start, w_end, 0, &t, k);
-	policy_skel_text_deinit(&t);
-	return rc;
+	return 0;
 }
 
 /*
@@ -1825,7 +1947,7 @@ static int mark(const struct policy_redactor *rd, const char *const *s, const si
 	if (rc == 0) {
 		struct sink k = {.src = *joined, .src_len = *joined_len, .mask = *mask};
 
-		rc = read == 0 ? quick_stretches(rd, s, len, base, n, q, &k) : 1;
+		rc = read == 0 ? quick_matches(rd, s, base, n, q, &k) : 1;
 		if (rc == 1 && path != PATH_QUICK_ONLY) {
 			memset(*mask, 0, *joined_len);
 			rc = scan_fields(rd, s, len, n, base, *joined, *joined_len, &k, path);
@@ -1833,6 +1955,18 @@ static int mark(const struct policy_redactor *rd, const char *const *s, const si
 	}
 	return rc;
 }
+
+/* Where quick_splice() put the input's code points: stretch [@j, @j + @len) of the input's
+ * reading at @o in the output's, in order (stretches of code points only). */
+#define SPLICE_SEGS 128
+
+struct splice {
+	size_t n;
+	bool many; /* more than SPLICE_SEGS: not listed */
+	struct splice_seg {
+		size_t j, o, len;
+	} seg[SPLICE_SEGS];
+};
 
 /*
  * The quick reading of the outputs @f, spliced from @in, the inputs' (fields joined at
@@ -1848,10 +1982,51 @@ static int mark(const struct policy_redactor *rd, const char *const *s, const si
  * moved by what the tokens before it changed. Returns 0, 1 when the outputs are not what
  * that says (then the caller reads them), -ENOMEM.
  */
+/* Where the masked run of @mask at @i ends (@end at most), 8 bytes at a time. */
+static size_t run_end(const uint8_t *mask, size_t i, size_t end)
+{
+	uint64_t w;
+
+	while (i + 8 <= end && (memcpy(&w, mask + i, 8), w == 0x0101010101010101ull))
+		i += 8;
+	while (i < end && mask[i])
+		i++;
+	return i;
+}
+
+/* The first of [@j, @end) whose offset in @at (ascending) is @r or more, else @end. */
+static size_t first_at(const uint32_t *at, size_t j, size_t end, size_t r)
+{
+	while (j < end) {
+		size_t mid = j + (end - j) / 2;
+
+		if (at[mid] < r)
+			j = mid + 1;
+		else
+			end = mid;
+	}
+	return j;
+}
+
+/* @m offsets from @from, each plus @d (modulo 2^32), into @to (4 at a time, as widen()). */
+static void shift(uint32_t *restrict to, const uint32_t *restrict from, size_t m, uint32_t d)
+{
+	size_t j = 0;
+
+	for (; j + 4 <= m; j += 4)
+		for (size_t k = 0; k < 4; k++)
+			to[j + k] = from[j + k] + d;
+	for (; j < m; j++)
+		to[j] = from[j] + d;
+}
+
 static int quick_splice(const struct quick *in, size_t n, const size_t *base, const uint8_t *mask,
-			const struct policy_redact_field *f, struct quick *q)
+			const struct policy_redact_field *f, struct quick *q, struct splice *sp)
 {
 	size_t o = 0;
+
+	sp->n = 0;
+	sp->many = false;
 
 	q->heap = NULL;
 	q->listed = false;
@@ -1878,22 +2053,25 @@ static int quick_splice(const struct quick *in, size_t n, const size_t *base, co
 		q->fs[i] = o;
 		for (;;) {
 			const uint8_t *run = b < len ? memchr(m + b, 1, len - b) : NULL;
-			size_t r = run ? (size_t)(run - m) : len, e = r, first = o;
+			size_t r = run ? (size_t)(run - m) : len, e = r, first = o, j0 = j;
 
 			/* the stretch's code points, offsets moved by what the tokens changed */
-			for (; j < fe && in->at[j] < r; j++, o++)
-				q->at[o] = (uint32_t)(in->at[j] - b + ob);
-			memcpy(q->cp + first, in->cp + j - (o - first), o - first);
-			memcpy(q->bnd + first, in->bnd + j - (o - first), o - first);
+			j = r == len ? fe : first_at(in->at, j, fe, r);
+			o += j - j0;
+			shift(q->at + first, in->at + j0, j - j0, (uint32_t)(ob - b));
+			memcpy(q->cp + first, in->cp + j0, j - j0);
+			memcpy(q->bnd + first, in->bnd + j0, j - j0);
+			if (j > j0 && sp->n == SPLICE_SEGS)
+				sp->many = true;
+			else if (j > j0)
+				sp->seg[sp->n++] = (struct splice_seg){j0, first, j - j0};
 			if (b > 0 && o > first && q->at[first] == ob)
 				q->bnd[first] = POLICY_SKEL_HARD; /* right after a token */
 			ob += r - b;
 			if (r == len)
 				break;
-			while (e < len && m[e])
-				e++;
-			while (j < fe && in->at[j] < e)
-				j++;
+			e = run_end(m, e, len);
+			j = first_at(in->at, j, fe, e);
 			ob += POLICY_REDACT_TOKEN_LEN;
 			b = e;
 		}
@@ -1905,6 +2083,77 @@ static int quick_splice(const struct quick *in, size_t n, const size_t *base, co
 	}
 	q->total = o;
 	return 0;
+}
+
+/*
+ * The hits of the outputs' reading @q, spliced from the inputs' @in (@sp: where each stretch
+ * went), without testing every boundary again. A place whose code points from there on (the
+ * HIT_WINDOW that the first pass's test of a place reads at most, as many as there are) are
+ * the input's in the same order, nothing taken out between or after them up to there, and
+ * whose boundary is the input's, reads the same grams in the same field as that place of
+ * the input (field ends are between the same code points), so it passes exactly where the
+ * input's passed, which are @in's hits: those are carried over. Every other place is tested
+ * afresh (quick_test()): the place where a stretch starts after code points were taken out,
+ * or after a token forced its boundary, and the HIT_WINDOW - 1 before it, and the last
+ * HIT_WINDOW - 1 when the input's last code points were taken out. Pairs of fields are tested afresh (their tails and heads may have changed). Returns
+ * false, listing nothing, when @in's hits are incomplete (@crossing) or @sp is: then
+ * quick_hits() reads @q.
+ */
+#define HIT_WINDOW 8 /* policy_skeleton_look() reads 8 (LONG8), quick_hits() SHORT_LEN */
+
+static bool spliced_hits(const struct policy_redactor *rd, const struct quick *in,
+			 const struct splice *sp, struct quick *q, size_t n)
+{
+	size_t lo[SPLICE_SEGS + 1], hi[SPLICE_SEGS + 1], nt = 0, prev = 0, t = 0;
+
+	if (in->crossing || sp->many)
+		return false;
+	/* the tested places: [lo, hi) before and at each break, in order */
+	for (size_t k = 0; k <= sp->n; k++) {
+		size_t o = k < sp->n ? sp->seg[k].o : q->total;
+		size_t j = k < sp->n ? sp->seg[k].j : in->total;
+
+		if (j != prev || (k < sp->n && q->bnd[o] != in->bnd[j])) {
+			size_t a = o < HIT_WINDOW - 1 ? 0 : o - (HIT_WINDOW - 1);
+			size_t b = o < q->total ? o + 1 : q->total;
+
+			if (nt > 0 && a <= hi[nt - 1])
+				hi[nt - 1] = b;
+			else if (a < b) {
+				lo[nt] = a;
+				hi[nt++] = b;
+			}
+		}
+		if (k < sp->n)
+			prev = sp->seg[k].j + sp->seg[k].len;
+	}
+	q->n_hits = 0;
+	q->crossing = false;
+	for (size_t r = 0; r < nt; r++)
+		for (size_t i = lo[r]; i < hi[r]; i++)
+			quick_test(rd, q, n, i);
+	/* the input's hits that were not taken out, where they are in the output */
+	for (size_t h = 0, k = 0; h < in->n_hits; h++) {
+		size_t j = in->hits[h], i;
+
+		while (k < sp->n && j >= sp->seg[k].j + sp->seg[k].len)
+			k++;
+		if (k == sp->n)
+			break;
+		if (j < sp->seg[k].j)
+			continue;
+		i = sp->seg[k].o + (j - sp->seg[k].j);
+		while (t < nt && hi[t] <= i)
+			t++;
+		if (t < nt && lo[t] <= i)
+			continue; /* tested */
+		quick_hit(q, n, i, 1);
+	}
+	if (!q->crossing && quick_pairs(rd, q, n))
+		q->crossing = true;
+	quick_sort_hits(q);
+	q->listed = true;
+	return true;
 }
 
 /* Whether @a and @b hold the same reading (tests' paths check every splice against a read). */
@@ -1942,8 +2191,7 @@ static int emit(struct policy_redact_field *f, const uint8_t *src, const uint8_t
 		i += run;
 		if (i == e)
 			break;
-		while (i < e && mask[i])
-			i++;
+		i = run_end(mask, i, e);
 		if (f->cap < POLICY_REDACT_TOKEN_LEN + 1 ||
 		    o > f->cap - POLICY_REDACT_TOKEN_LEN - 1)
 			return -ENOSPC;
@@ -1960,6 +2208,25 @@ static int emit(struct policy_redact_field *f, const uint8_t *src, const uint8_t
 }
 
 /*
+ * For the tests' quick path: 0 when @mask (the @n fields joined at @base; NULL: nothing
+ * marked) holds exactly the marks map_scan() makes in them, else -EPROTO (or -ENOMEM).
+ */
+static int marks_as_full(const struct policy_redactor *rd, const char *const *s, const size_t *len,
+			 size_t n, size_t *base, const uint8_t *mask)
+{
+	uint8_t *joined, *full;
+	size_t joined_len;
+	int rc = mark(rd, s, len, n, base, PATH_FULL, NULL, 1, &joined, &joined_len, &full);
+
+	for (size_t i = 0; rc == 0 && i < joined_len; i++)
+		if ((mask ? mask[i] : 0) != full[i])
+			rc = -EPROTO;
+	free(joined);
+	free(full);
+	return rc;
+}
+
+/*
  * Search the outputs again; drop every field that a remaining match touches. @in: the
  * inputs' quick reading (NULL: there was none) and @in_mask their marks (joined at @base),
  * from which the outputs' reading is spliced rather than read (quick_splice()).
@@ -1970,6 +2237,7 @@ static int verify(const struct policy_redactor *rd, struct policy_redact_field *
 {
 	uint8_t *joined = NULL, *mask = NULL;
 	size_t joined_len = 0;
+	struct splice sp;
 	struct quick q;
 	int rc, read = 1;
 
@@ -1978,8 +2246,11 @@ static int verify(const struct policy_redactor *rd, struct policy_redact_field *
 		s[i] = f[i].out;
 		len[i] = f[i].out_len;
 	}
-	if (in)
-		read = quick_splice(in, n, base, in_mask, f, &q);
+	if (in) {
+		read = quick_splice(in, n, base, in_mask, f, &q, &sp);
+		if (read == 0)
+			spliced_hits(rd, in, &sp, &q, n);
+	}
 	if (read == 1 && path != PATH_FULL)
 		read = quick_read(rd, s, len, n, &q);
 	else if (read == 0 && path == PATH_QUICK_ONLY) {
@@ -1994,6 +2265,8 @@ static int verify(const struct policy_redactor *rd, struct policy_redact_field *
 		goto out;
 	}
 	rc = mark(rd, s, len, n, base, path, &q, read, &joined, &joined_len, &mask);
+	if (rc == 0 && path == PATH_QUICK_ONLY)
+		rc = marks_as_full(rd, s, len, n, base, mask);
 	if (rc != 0 || !mask)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -2070,8 +2343,8 @@ static int redact_fields(const struct policy_redactor *rd, struct policy_redact_
 			 enum path path)
 {
 	/* the fields' pointers, lengths and offsets: on the stack for a view's few fields */
-	const char *stack_s[QUICK_FIELDS] = {0}, **s = stack_s;
-	size_t stack_l[2 * QUICK_FIELDS] = {0}, *len = stack_l, *base;
+	const char *stack_s[QUICK_FIELDS], **s = stack_s;
+	size_t stack_l[2 * QUICK_FIELDS], *len = stack_l, *base;
 	uint8_t *joined = NULL, *mask = NULL;
 	size_t joined_len = 0;
 	bool active = rd && rd->n_pats > 0, nobody = false;

@@ -1788,3 +1788,52 @@ int policy_skeleton_map(const struct policy_skeleton *sk, const char *text, size
 	t->bnd[t->len] = POLICY_SKEL_HARD;
 	return 0;
 }
+
+/*
+ * The boundaries word_unit() and the table loop above give, from what policy_skeleton_ascii()
+ * read, one code point at a time. Each code point there is one byte that is one unit (a
+ * letter or a digit), so its class is that byte's, and the reading's HARD boundaries are
+ * exactly where a separator or the start came before it (b.pend), where word_unit() resets
+ * its memory: so a code point's boundary depends only on the code points since the last of
+ * those, as below.
+ */
+static bool ascii_hard(const uint8_t *in, const uint8_t *bnd, const uint32_t *at, size_t j)
+{
+	if (bnd[j] == POLICY_SKEL_HARD)
+		return true; /* the start, or after a separator */
+	/*
+	 * After "0x" whose '0' has a boundary (word_unit()'s prev_is_0x): the '0' is a digit,
+	 * so it has one exactly after a separator or after a code point that is no digit (its
+	 * own "0x" rule needs an 'x' before it, no digit either).
+	 */
+	return j >= 2 && bnd[j - 1] != POLICY_SKEL_HARD &&
+	       (in[at[j - 1]] == 'x' || in[at[j - 1]] == 'X') && in[at[j - 2]] == '0' &&
+	       (bnd[j - 2] == POLICY_SKEL_HARD || in[at[j - 3]] < '0' || in[at[j - 3]] > '9');
+}
+
+void policy_skeleton_ascii_bounds(const struct policy_skeleton *sk, const char *in,
+				  const uint8_t *bnd, const uint32_t *at, size_t n, size_t a,
+				  size_t b, uint8_t *out)
+{
+	const uint8_t *text = (const uint8_t *)in;
+
+	for (size_t j = a; j < b; j++) {
+		unsigned cls, cls1;
+
+		if (ascii_hard(text, bnd, at, j)) {
+			out[j - a] = POLICY_SKEL_HARD;
+			continue;
+		}
+		/* not the first code point, nor after a separator: the one before is in its word */
+		cls = sk->latin[text[at[j]]].cls;
+		cls1 = sk->latin[text[at[j - 1]]].cls;
+		out[j - a] = (cls1 == C_LOWER && cls == C_UPPER) ||
+					     ((cls1 == C_DIGIT) != (cls == C_DIGIT))
+				     ? POLICY_SKEL_SOFT
+				     : POLICY_SKEL_NONE;
+		/* "CERTAlpha": the boundary is before the last capital of a run */
+		if (out[j - a] == POLICY_SKEL_NONE && j + 1 < n && bnd[j + 1] != POLICY_SKEL_HARD &&
+		    cls1 == C_UPPER && cls == C_UPPER && sk->latin[text[at[j + 1]]].cls == C_LOWER)
+			out[j - a] = POLICY_SKEL_SOFT;
+	}
+}

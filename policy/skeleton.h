@@ -221,6 +221,19 @@ int policy_skeleton_look(const struct policy_skeleton *sk, const char *const *s,
 			 size_t n, const struct policy_skel_look *f, struct policy_skel_seen *g);
 
 /*
+ * policy_skeleton_ascii_bounds() - the boundaries policy_skeleton_map() without flags gives a
+ * text that policy_skeleton_ascii() read, without mapping it again: @in (borrowed) the text's
+ * bytes, @bnd and @at (@n entries each) what policy_skeleton_ascii() gave for it. Into
+ * @out[k] (caller storage of @b - @a entries) the boundary of code point @a + k, for @a <= @a
+ * + k < @b <= @n (the boundary at @n, the end, is always POLICY_SKEL_HARD). Each is computed
+ * on its own, from the few code points around it. The code points themselves are the
+ * reading's, and each came from the one byte @at names.
+ */
+void policy_skeleton_ascii_bounds(const struct policy_skeleton *sk, const char *in,
+				  const uint8_t *bnd, const uint32_t *at, size_t n, size_t a,
+				  size_t b, uint8_t *out);
+
+/*
  * policy_skel_look_reading() - policy_skeleton_look()'s look over a reading already made:
  * @total code points @cp with their POLICY_SKEL_CPS boundaries @bnd (what policy_skeleton_
  * ascii() gives the @n fields joined, or a reading built like it), field i at [@fs[i],

@@ -206,35 +206,44 @@ int node_workq_queue(uv_loop_t *loop, uv_work_t *w, uv_work_cb work, uv_after_wo
 	return 0;
 }
 
-struct freeing {
+struct release {
 	uv_work_t w;
+	void (*fn)(void *p);
 	void *p;
 };
 
-static void free_work(uv_work_t *w)
+static void release_work(uv_work_t *w)
 {
-	free(((struct freeing *)w)->p);
+	struct release *r = (struct release *)w;
+
+	r->fn(r->p);
 }
 
-static void free_done(uv_work_t *w, int status)
+static void release_done(uv_work_t *w, int status)
 {
 	(void)status;
 	free(w);
 }
 
-void node_workq_free(uv_loop_t *loop, void *p)
+void node_workq_release(uv_loop_t *loop, void (*fn)(void *p), void *p)
 {
-	struct freeing *f;
+	struct release *r;
 
 	if (!p)
 		return;
-	if (loop != Q.loop || !(f = malloc(sizeof(*f)))) {
-		free(p);
+	if (loop != Q.loop || !(r = malloc(sizeof(*r)))) {
+		fn(p);
 		return;
 	}
-	f->p = p;
-	if (node_workq_queue(loop, &f->w, free_work, free_done) < 0) {
-		free(f);
-		free(p);
+	r->fn = fn;
+	r->p = p;
+	if (node_workq_queue(loop, &r->w, release_work, release_done) < 0) {
+		free(r);
+		fn(p);
 	}
+}
+
+void node_workq_free(uv_loop_t *loop, void *p)
+{
+	node_workq_release(loop, free, p);
 }

@@ -49,12 +49,15 @@ void node_workq_detach(uv_loop_t *loop);
 int node_workq_queue(uv_loop_t *loop, uv_work_t *w, uv_work_cb work, uv_after_work_cb done);
 
 /*
- * node_workq_free() - free(@p) (malloc'd, ownership taken; NULL: no-op) on a worker thread
- * when @loop is attached, else (or out of memory) at once. For a block of NODE_HEAP_MMAP
- * bytes or more that a worker allocated: glibc maps such a block alone, and freeing it on the
- * loop thread would be an munmap there, which takes the process's memory map lock as a
- * writer (node/common/heap.h). A small job: it keeps @loop alive until it has run.
+ * node_workq_release() - @fn(@p) (ownership of @p taken; NULL: no-op) on a worker thread when
+ * @loop is attached, else (or out of memory) at once; node_workq_free() is @fn = free().
+ * For memory a worker allocated in blocks of NODE_HEAP_MMAP bytes or more, or in a worker's
+ * malloc arena: glibc maps such a block alone, and freeing it on the loop thread would be an
+ * munmap there, or an madvise when the arena's free top passes the trim threshold; either
+ * takes the process's memory map lock as a writer (node/common/heap.h). @fn must be safe on
+ * any thread. A small job: it keeps @loop alive until it has run.
  */
+void node_workq_release(uv_loop_t *loop, void (*fn)(void *p), void *p);
 void node_workq_free(uv_loop_t *loop, void *p);
 
 #endif

@@ -238,20 +238,11 @@ static void item_clear(struct node_req_item *it)
 
 void node_request_free(struct node_request *req)
 {
-	node_request_free_with(req, NULL, NULL);
-}
-
-void node_request_free_with(struct node_request *req, void (*release)(void *arg, void *items),
-			    void *arg)
-{
 	if (!req)
 		return;
 	for (size_t i = 0; i < req->n_items; i++)
 		item_clear(&req->items[i]);
-	if (release && req->items)
-		release(arg, req->items);
-	else
-		free(req->items);
+	free(req->items);
 	free(req->ind_value);
 	free(req->sealed);
 	free(req->form);

@@ -214,15 +214,11 @@ const char *node_req_status_name(int status);
  */
 const char *node_req_refusal_name(int reason);
 
-/* node_request_free() - free @req and everything it owns. NULL is a no-op. */
-void node_request_free(struct node_request *req);
 /*
- * node_request_free_with() - node_request_free(), but the items array itself (when there is
- * one; what it points to is freed already) goes to @release(@arg, items), which owns it, in
- * place of free(): a batch's array is one large block, which a caller may free elsewhere.
+ * node_request_free() - free @req and everything it owns. NULL is a no-op. Any thread: the
+ * JSON id it holds is reference-counted atomically by jansson.
  */
-void node_request_free_with(struct node_request *req, void (*release)(void *arg, void *items),
-			    void *arg);
+void node_request_free(struct node_request *req);
 
 /* node_req_op_name() - "publish", "revoke", ...; NULL for an unknown op. */
 const char *node_req_op_name(int op);

@@ -111,18 +111,24 @@ def store_schema(node, value=None):
         env.close()
 
 
+def schema2_store(node, prefix):
+    """@node's store with 5 reports (values "<prefix><i>.example"), set back to schema 2: a
+    store an older release wrote."""
+    with dl.Daemon(node).start() as d:
+        for i in range(5):
+            r = d.call({"op": "publish", "value": f"{prefix}{i}.example", "tlp": "GREEN"})
+            assert r.get("ok"), r
+        assert d.stop() == 0
+    assert store_schema(node, 2) == 2
+
+
 def test_notify_store_upgrade():
     """A schema-2 store gets its range sums built inside the start-up: the daemon asks the
     service manager for more time (EXTEND_TIMEOUT_USEC) before READY=1 and logs it."""
     node = dl.Node(COMMUNITY)
     listener = dl.NotifyListener(node.root)
     try:
-        with dl.Daemon(node).start() as d:
-            for i in range(5):
-                r = d.call({"op": "publish", "value": f"upgrade{i}.example", "tlp": "GREEN"})
-                assert r.get("ok"), r
-            assert d.stop() == 0
-        assert store_schema(node, 2) == 2
+        schema2_store(node, "upgrade")
         with dl.Daemon(node, env={"NOTIFY_SOCKET": listener.path}).start(wait=False) as d:
             listener.wait_for("READY=1")
             got = lines(listener.messages)
@@ -151,12 +157,7 @@ def test_check_config_upgrade():
     store that open upgrades it, as `run` would at start, so it says so with its progress."""
     node = dl.Node(COMMUNITY)
     try:
-        with dl.Daemon(node).start() as d:
-            for i in range(5):
-                r = d.call({"op": "publish", "value": f"check{i}.example", "tlp": "GREEN"})
-                assert r.get("ok"), r
-            assert d.stop() == 0
-        assert store_schema(node, 2) == 2
+        schema2_store(node, "check")
         r = dl.run_cli("check-config", node.config)
         assert r.returncode == 0 and r.stdout.strip() == f"{node.config}: ok", r
         assert (f"{node.config}: note: upgrading the store written by an older release, "

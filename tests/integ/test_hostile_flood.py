@@ -132,7 +132,7 @@ def test_read_slice():
         assert deferred > 0, st["overlay"]
         assert len(ol.links_up(env.a)) == 2
         print(f"    {PINGS} PINGs ({t.nbytes} bytes) answered in order; "
-              f"{deferred} read slices ran out", flush=True)
+              f"the link stopped reading {deferred} times (read budget spent)", flush=True)
         flooder.close()
         other.close()
         assert env.a.stop() == 0

@@ -4,8 +4,9 @@
  * runs once on a worker thread and its done callback once on the loop thread, jobs start in
  * the order they were queued, a job in flight keeps uv_run() going (also one queued by a
  * done callback), the loop closes cleanly after detach, and on another loop
- * node_workq_queue() is uv_queue_work(). node_workq_free() frees through a job on the
- * attached loop (the leak checker sees every block freed) and at once on another loop.
+ * node_workq_queue() is uv_queue_work(). node_workq_release() runs its function on a worker
+ * for the attached loop and at once, on the caller's thread, for another; node_workq_free()
+ * through it (the leak checker sees every block freed).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -135,8 +136,22 @@ static void test_reattach_and_other_loop(void **state)
 	assert_int_equal(uv_loop_close(&other), 0);
 }
 
+struct released {
+	pthread_t loop_thread;
+	int calls, off_loop;
+};
+
+static void release_fn(void *p)
+{
+	struct released *r = p;
+
+	r->calls++;
+	r->off_loop += !pthread_equal(pthread_self(), r->loop_thread);
+}
+
 static void test_free_off_loop(void **state)
 {
+	struct released r = {.loop_thread = pthread_self()}, o = {.loop_thread = pthread_self()};
 	uv_loop_t loop, other;
 
 	(void)state;
@@ -145,6 +160,14 @@ static void test_free_off_loop(void **state)
 	assert_int_equal(node_workq_attach(&loop, 2), 0);
 	node_workq_free(&loop, NULL);
 	assert_false(uv_loop_alive(&loop));
+	node_workq_release(&loop, release_fn, &r);
+	assert_true(uv_loop_alive(&loop));
+	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.off_loop, 1);
+	node_workq_release(&other, release_fn, &o);
+	assert_int_equal(o.calls, 1);
+	assert_int_equal(o.off_loop, 0);
 	for (int i = 0; i < 64; i++) {
 		/* 2 MiB: a block glibc maps alone (node/common/heap.h NODE_HEAP_MMAP). */
 		void *p = malloc(2u << 20);

@@ -973,6 +973,68 @@ static void test_skeleton_look(void **state)
 }
 
 /*
+ * policy_skeleton_ascii_bounds() against policy_skeleton_map(): on random texts of letters of
+ * either case, digits, "0x" and separators (the token among them) that policy_skeleton_ascii()
+ * reads, the boundaries it computes from that reading, over the whole text and between random
+ * places, are the full map's. Fails with the "CERTAlpha" rule, the "0x" rule (or its chains,
+ * "0x0x") or the raise of a code point by the one after it left out.
+ */
+static const char *const bounds_parts[] = {
+	"CERT", "Alpha", "alpha", "ALPHA", "AB1c", "Ab", "aB", "ABc", "I", "m", "x", "X",
+	"0",	"0x",	 "0X",	  "0x0x",  "42",   "7",	 "a1", "1a",  " ", "-", ".", "[member]"};
+
+static void test_skeleton_ascii_bounds(void **state)
+{
+	const struct policy_skeleton *sk = policy_skeleton_shared();
+	uint64_t x = 0x5eed0fb0u;
+	size_t checked = 0, soft = 0, hard_0x = 0;
+
+	(void)state;
+	assert_non_null(sk);
+	for (int c = 0; c < 20000; c++) {
+		char text[256];
+		uint8_t cp[256], bnd[256], out[257];
+		uint32_t at[256];
+		size_t o = 0, n_parts = 1 + xorshift(&x) % 16, a, b;
+		struct policy_skel_text full = {0};
+		long n;
+
+		for (size_t p = 0; p < n_parts; p++)
+			o += (size_t)snprintf(text + o, sizeof(text) - o, "%s",
+					      bounds_parts[xorshift(&x) % (sizeof(bounds_parts) /
+									   sizeof(*bounds_parts))]);
+		n = policy_skeleton_ascii(sk, text, o, cp, bnd, at);
+		assert_true(n >= 0);
+		assert_int_equal(policy_skeleton_map(sk, text, o, 0, 0, &full), 0);
+		assert_int_equal(full.len, (size_t)n);
+		for (int round = 0; n > 0 && round < 4; round++) {
+			/* the whole text first, then from a random hard boundary to a random end */
+			a = 0;
+			b = (size_t)n;
+			if (round > 0) {
+				a = xorshift(&x) % (size_t)n;
+				b = a + xorshift(&x) % ((size_t)n - a + 1);
+			}
+			memset(out, 0xEE, sizeof(out));
+			policy_skeleton_ascii_bounds(sk, text, bnd, at, (size_t)n, a, b, out);
+			for (size_t j = a; j < b; j++) {
+				assert_int_equal(out[j - a], full.bnd[j]);
+				soft += full.bnd[j] == POLICY_SKEL_SOFT;
+				hard_0x += full.bnd[j] == POLICY_SKEL_HARD &&
+					   bnd[j] != POLICY_SKEL_HARD;
+				checked++;
+			}
+			assert_int_equal(out[b - a], 0xEE); /* nothing past @b - @a entries */
+		}
+		policy_skel_text_deinit(&full);
+	}
+	printf("policy_skeleton_ascii_bounds: %zu boundaries as the full map's (%zu soft, %zu "
+	       "hard after \"0x\")\n",
+	       checked, soft, hard_0x);
+	assert_true(checked >= 100000 && soft >= 10000 && hard_0x >= 1000);
+}
+
+/*
  * Dropping a field brings its neighbours together: "ab", "ab", "abab" around a dropped field
  * read as 8 hex digits of Acme's id once the field between them is gone, though no reading of
  * the inputs holds them. The fields left must name nobody, read together; both paths agree.
@@ -1026,6 +1088,7 @@ int main(void)
 		cmocka_unit_test(test_skeleton_look),
 		cmocka_unit_test(test_memo),
 		cmocka_unit_test(test_skeleton_table_loops),
+		cmocka_unit_test(test_skeleton_ascii_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
