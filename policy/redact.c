@@ -3030,8 +3030,9 @@ struct memo_field {
 struct memo_entry {
 	uint64_t hash;
 	size_t n;
-	/* one block: @n fields, then their inputs one after another, then their outputs */
+	/* one block of @size bytes: @n fields, then their inputs one after another, then their outputs */
 	struct memo_field *f;
+	size_t size;
 };
 
 struct memo {
@@ -3105,16 +3106,23 @@ static struct memo_entry *memo_slot(struct memo *m, uint64_t h)
 	return &m->slot[h % MEMO_SLOTS];
 }
 
-/* The remembered result for @f (hash @h) into @f, when there is one that fits its outputs. */
-static bool memo_get(struct memo *m, uint64_t h, struct policy_redact_field *f, size_t n)
+/*
+ * The remembered result for @f (hash @h) into @f, when there is one that fits its outputs:
+ * 1 answered, 0 not (remember the result), -1 the memo is off (nothing to remember).
+ */
+static int memo_get(struct memo *m, uint64_t h, struct policy_redact_field *f, size_t n)
 {
 	struct memo_entry *e;
 	const char *p;
-	bool hit = false;
+	int got = 0;
 
 	pthread_mutex_lock(&m->lock);
 	e = memo_slot(m, h);
-	if (m->off || !e->f || e->hash != h || e->n != n)
+	if (m->off) {
+		got = -1;
+		goto out;
+	}
+	if (!e->f || e->hash != h || e->n != n)
 		goto out;
 	p = (const char *)(e->f + n);
 	/*
@@ -3137,28 +3145,19 @@ static bool memo_get(struct memo *m, uint64_t h, struct policy_redact_field *f, 
 		f[i].dropped = e->f[i].dropped;
 		p += e->f[i].out_len;
 	}
-	hit = true;
+	got = 1;
 out:
-	if (!m->off)
-		*(hit ? &m->hits : &m->misses) += 1;
+	if (got >= 0)
+		*(got ? &m->hits : &m->misses) += 1;
 	pthread_mutex_unlock(&m->lock);
-	return hit;
+	return got;
 }
 
-/* Remember the result in @f (hash @h); out of memory, it is simply not remembered. */
-static void memo_put(struct memo *m, uint64_t h, const struct policy_redact_field *f, size_t n)
+/* The result in @f into @blk (memo_put()'s layout). */
+static void memo_fill(struct memo_field *blk, const struct policy_redact_field *f, size_t n)
 {
-	size_t size = n * sizeof(struct memo_field);
-	struct memo_field *blk, *old;
-	struct memo_entry *e;
-	char *p;
+	char *p = (char *)(blk + n);
 
-	for (size_t i = 0; i < n; i++)
-		size += f[i].len + f[i].out_len;
-	blk = malloc(size);
-	if (!blk)
-		return;
-	p = (char *)(blk + n);
 	for (size_t i = 0; i < n; i++) {
 		blk[i] = (struct memo_field){f[i].len, f[i].out_len, f[i].n_redacted, f[i].dropped};
 		if (f[i].len)
@@ -3170,12 +3169,40 @@ static void memo_put(struct memo *m, uint64_t h, const struct policy_redact_fiel
 			memcpy(p, f[i].out, f[i].out_len);
 		p += f[i].out_len;
 	}
+}
+
+/*
+ * Remember the result in @f (hash @h); out of memory, it is simply not remembered. The
+ * slot's block is overwritten in place when it is large enough (most calls of an export are
+ * alike in size), so a miss costs a copy, not an allocation and a free.
+ */
+static void memo_put(struct memo *m, uint64_t h, const struct policy_redact_field *f, size_t n)
+{
+	size_t size = n * sizeof(struct memo_field);
+	struct memo_field *blk, *old;
+	struct memo_entry *e;
+
+	for (size_t i = 0; i < n; i++)
+		size += f[i].len + f[i].out_len;
 	pthread_mutex_lock(&m->lock);
 	e = memo_slot(m, h);
+	if (!m->off && e->f && e->size >= size) {
+		memo_fill(e->f, f, n);
+		e->hash = h;
+		e->n = n;
+		pthread_mutex_unlock(&m->lock);
+		return;
+	}
+	pthread_mutex_unlock(&m->lock);
+	blk = malloc(size);
+	if (!blk)
+		return;
+	memo_fill(blk, f, n);
+	pthread_mutex_lock(&m->lock);
 	old = blk;
 	if (!m->off) {
 		old = e->f;
-		*e = (struct memo_entry){.hash = h, .n = n, .f = blk};
+		*e = (struct memo_entry){.hash = h, .n = n, .f = blk, .size = size};
 	}
 	pthread_mutex_unlock(&m->lock);
 	free(old);
@@ -3209,13 +3236,13 @@ void policy_redact_memo_stats(const struct policy_redactor *rd, uint64_t *hits, 
 int policy_redact_fields(const struct policy_redactor *rd, struct policy_redact_field *f, size_t n)
 {
 	uint64_t h = 0;
-	bool memo = rd && rd->memo && memo_key(f, n, &h);
+	int got = rd && rd->memo && memo_key(f, n, &h) ? memo_get(rd->memo, h, f, n) : -1;
 	int rc;
 
-	if (memo && memo_get(rd->memo, h, f, n))
+	if (got > 0)
 		return 0;
 	rc = redact_fields(rd, f, n, PATH_FAST);
-	if (rc == 0 && memo)
+	if (rc == 0 && got == 0)
 		memo_put(rd->memo, h, f, n);
 	return rc;
 }
