@@ -104,6 +104,22 @@ struct index_slot {
 
 struct memo;
 static struct memo *memo_new(void);
+
+/* A name or host of at least 3 words, and one run of its words (chain_drop()). */
+struct wpat {
+	uint32_t *s;   /* skeleton */
+	uint8_t *word; /* word[i]: a word starts at i (and word[len] = 1) */
+	size_t len;
+	uint32_t owner;
+	bool name; /* a name or alias (may take a plural), not a host */
+};
+
+struct seq {
+	uint64_t hash; /* of the code points [from, to) of wpats[w] */
+	uint32_t w;
+	uint16_t from, to;
+};
+
 static void memo_free(struct memo *m);
 
 struct policy_redactor {
@@ -157,6 +173,16 @@ struct policy_redactor {
 	uint8_t fp[32];	   /* policy_redact_fingerprint() */
 	size_t max_len;	   /* longest pattern (skeleton code points; bytes for literals) */
 	struct memo *memo; /* recent results (policy_redact_fields()); NULL without patterns */
+	/* names and hosts of >= 3 words, and the runs of their words (chain_drop()) */
+	struct wpat *wpats;
+	size_t n_wpats, cap_wpats;
+	struct seq *seqs;
+	size_t n_seqs;
+	uint64_t seq_bits[64];	/* bit hash % 4096 of every seq: most fields stop here */
+	uint64_t seq_lens;	/* bit k: some seq has k code points (bit 63: 63 or more) */
+	uint64_t seq_starts[2]; /* bit c: some seq starts with ASCII c (non-ASCII: all set) */
+	uint8_t chain_tab
+		[256]; /* chain_candidates(): byte -> code point, 0 (separator), CHAIN_SLOW */
 };
 
 #define HASH_INIT 0xcbf29ce484222325ull
@@ -343,6 +369,7 @@ static size_t idn_other(const char *s, size_t len, char *out, size_t cap)
 #define HOST_DOT_VARIANTS 6
 
 static int add_host_spelled(struct policy_redactor *rd, const char *s, size_t len);
+static int chain_add(struct policy_redactor *rd, const char *s, size_t len, bool name);
 
 /* A host, and its other spelling when it is an internationalised name (idn_other()). */
 static int add_host(struct policy_redactor *rd, const char *s, size_t len)
@@ -358,8 +385,13 @@ static int add_host(struct policy_redactor *rd, const char *s, size_t len)
 	while (len > 0 && s[len - 1] == '.')
 		len--;
 	rc = add_host_spelled(rd, s, len);
-	if (rc == 0 && (n = idn_other(s, len, other, sizeof(other))) > 0)
+	if (rc == 0)
+		rc = chain_add(rd, s, len, false);
+	if (rc == 0 && (n = idn_other(s, len, other, sizeof(other))) > 0) {
 		rc = add_host_spelled(rd, other, n);
+		if (rc == 0)
+			rc = chain_add(rd, other, n, false);
+	}
 	return rc;
 }
 
@@ -492,18 +524,22 @@ static size_t base64(char *out, const uint8_t *in, size_t len, char c62, char c6
  * A key as the byte array programmers paste: "0x10, 0x9a, ..." (C, Go, Rust; any separators,
  * either case) and "\x10\x9a..." (a C or Python string of hex escapes, found in the plain
  * reading, where the backslashes are separators and "x10x9a..." is left). Any prefix of at
- * least KEY_BYTES_MIN bytes.
+ * least KEY_BYTES_MIN bytes, up to KEY_BYTES_MAX: the whole array would be a pattern of 128
+ * code points, twice the longest one else (the hex key), and every window that reads "the
+ * longest pattern" would double; the bytes past it are no prefix of a key.
  */
+#define KEY_BYTES_MAX 16
+
 static int add_key_bytes(struct policy_redactor *rd, const uint8_t key[32])
 {
 	static const char digits[] = "0123456789abcdef";
-	char enc[32 * 5];
+	char enc[KEY_BYTES_MAX * 5];
 	int rc = 0;
 
 	for (int form = 0; form < 2 && rc == 0; form++) {
 		size_t o = 0;
 
-		for (int i = 0; i < 32; i++) {
+		for (int i = 0; i < KEY_BYTES_MAX; i++) {
 			if (form == 0)
 				enc[o++] = '0';
 			enc[o++] = 'x';
@@ -552,9 +588,14 @@ static int add_member(struct policy_redactor *rd, const struct proto_member *m)
 	memcpy(rd->ids[rd->n_ids++], m->id, 32);
 	if (m->name)
 		rc = add_text(rd, m->name, strlen(m->name), PAT_NAME, 0);
+	if (rc == 0 && m->name)
+		rc = chain_add(rd, m->name, strlen(m->name), true);
 	for (size_t i = 0; rc == 0 && i < m->n_aliases; i++)
-		if (m->aliases[i])
+		if (m->aliases[i]) {
 			rc = add_text(rd, m->aliases[i], strlen(m->aliases[i]), PAT_NAME, 0);
+			if (rc == 0)
+				rc = chain_add(rd, m->aliases[i], strlen(m->aliases[i]), true);
+		}
 	for (size_t i = 0; rc == 0 && i < m->n_domains; i++)
 		if (m->domains[i])
 			rc = add_host(rd, m->domains[i], strlen(m->domains[i]));
@@ -673,6 +714,8 @@ static int build_table(struct policy_redactor *rd, int l)
 	return 0;
 }
 
+static int chain_build(struct policy_redactor *rd);
+
 static int build_index(struct policy_redactor *rd)
 {
 	size_t o = 0;
@@ -771,7 +814,7 @@ struct policy_redactor *policy_redact_new(const struct proto_roster *const *rost
 			if (add_member(rd, &rosters[r]->members[m]) != 0)
 				goto fail;
 	}
-	if (build_index(rd) != 0)
+	if (build_index(rd) != 0 || chain_build(rd) != 0)
 		goto fail;
 	if (rd->n_pats > 0 && !(rd->memo = memo_new()))
 		goto fail;
@@ -799,6 +842,12 @@ void policy_redact_free(struct policy_redactor *rd)
 	free(rd->partials);
 	free(rd->look);
 	memo_free(rd->memo);
+	for (size_t i = 0; i < rd->n_wpats; i++) {
+		free(rd->wpats[i].s);
+		free(rd->wpats[i].word);
+	}
+	free(rd->wpats);
+	free(rd->seqs);
 	free(rd);
 }
 
@@ -1860,6 +1909,9 @@ static int quick_check(const struct policy_redactor *rd, const char *const *s, c
  * with their quick reading and hits in @q (caller storage, nothing to free); 2 when the first
  * look cannot read them (quick_read() then decides whether it can).
  */
+static bool chain_seen(const struct policy_redactor *rd, const struct policy_skel_seen *g,
+		       size_t n);
+
 static int first_look(const struct policy_redactor *rd, const char *const *s, const size_t *len,
 		      size_t n, struct quick *q)
 {
@@ -1873,6 +1925,9 @@ static int first_look(const struct policy_redactor *rd, const char *const *s, co
 	if (rd->n_literals)
 		return 2;
 	rc = policy_skeleton_look(rd->sk, s, len, n, rd->look, &g);
+	/* "nobody" also promises that no field may be a chain's middle piece (chain_drop()) */
+	if (rc == 0 && chain_seen(rd, &g, n))
+		return 2;
 	if (rc <= 0)
 		return rc < 0 ? 2 : 0;
 	/* on the stack (limits above), and the same refusals: it reads them */
@@ -2359,6 +2414,481 @@ static int verify_left(const struct policy_redactor *rd, struct policy_redact_fi
 	return rc;
 }
 
+/*
+ * Names in three or more pieces. The fields are a set, and a SIEM may show tags in any order
+ * (sorted, most often): tags "Team", "Gamma", "Response" read "Gamma Response Team" there,
+ * yet scan() reads them in the order given and pair_scan() joins two at a time. A chain is
+ * the tail of one field (from a boundary), one or more whole fields each made of whole words
+ * of the pattern ("Response", "National", "alpha" of "cert-alpha.example"), and the head of
+ * another field (to a boundary), in some order. Only names and hosts of at least 3 words can
+ * have a middle piece; their words are kept (struct wpat), and every run of their words that
+ * can be a middle one is hashed (struct seq, sorted). chain_drop() runs on the outputs of a
+ * call, on every path alike (so the paths still agree byte for byte): it hashes each field
+ * short enough to be a middle piece, and only when one is a word run of some pattern does it
+ * map the fields and look for a chain through it; every field of a chain is dropped, never
+ * rewritten (its pieces are whole fields or field ends, which a mask cannot part from the
+ * rest of a reader's view). Not covered: pieces cut inside a word across three or more
+ * fields out of order, and keys (a key in three shuffled parts).
+ */
+#define CHAIN_WORDS 16	   /* words of a pattern that a chain is looked for in */
+#define CHAIN_STEPS 100000 /* tries of one call; past that, every middle candidate is dropped */
+#define CHAIN_SLOW 0xFF	   /* chain_tab: a byte that may start markup, an escape or a defang word */
+#define CHAIN_FIELDS 64	   /* fields looked at (a view has at most 17) */
+
+static uint64_t chain_hash(const uint32_t *c, size_t n)
+{
+	uint64_t h = HASH_INIT;
+
+	for (size_t i = 0; i < n; i++)
+		h = hash_cp(h, c[i]);
+	return hash_cp(h, (uint32_t)n);
+}
+
+/* Keep the words of name (@name) or host @s (@len bytes) when it has at least 3. */
+static int chain_add(struct policy_redactor *rd, const char *s, size_t len, bool name)
+{
+	struct policy_skel_text t = {0};
+	struct wpat *w;
+	size_t words = 0;
+	int rc = policy_skeleton_map(rd->sk, s, len, 0, 0, &t);
+
+	for (size_t i = 0; rc == 0 && i < t.len; i++)
+		words += t.bnd[i] != POLICY_SKEL_NONE;
+	if (rc < 0 || words < 3 || words > CHAIN_WORDS || t.len > UINT16_MAX)
+		goto out;
+	if (rd->n_wpats == rd->cap_wpats) {
+		size_t cap = rd->cap_wpats ? 2 * rd->cap_wpats : 16;
+		void *p = realloc(rd->wpats, cap * sizeof(*rd->wpats));
+
+		if (!p) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		rd->wpats = p;
+		rd->cap_wpats = cap;
+	}
+	w = &rd->wpats[rd->n_wpats];
+	w->s = malloc(t.len * sizeof(*w->s));
+	w->word = malloc(t.len + 1);
+	if (!w->s || !w->word) {
+		free(w->s);
+		free(w->word);
+		rc = -ENOMEM;
+		goto out;
+	}
+	memcpy(w->s, t.cp, t.len * sizeof(*w->s));
+	for (size_t i = 0; i < t.len; i++)
+		w->word[i] = t.bnd[i] != POLICY_SKEL_NONE;
+	w->word[t.len] = 1;
+	w->len = t.len;
+	w->owner = (uint32_t)(rd->n_ids - 1);
+	w->name = name;
+	rd->n_wpats++;
+out:
+	policy_skel_text_deinit(&t);
+	return rc;
+}
+
+static int cmp_seq(const void *a, const void *b)
+{
+	const struct seq *x = a, *y = b;
+
+	return x->hash < y->hash ? -1 : x->hash > y->hash;
+}
+
+/* The word runs that can be middle pieces: not the first word, not the last. */
+static int chain_build(struct policy_redactor *rd)
+{
+	size_t n = 0, cap = 0;
+
+	for (unsigned c = 0; c < 128; c++) {
+		uint8_t b = (uint8_t)c, cp, bnd;
+		uint32_t at;
+		long k = strchr("<&%\\[({", c) && c
+				 ? -1
+				 : policy_skeleton_ascii(rd->sk, (const char *)&b, 1, &cp, &bnd,
+							 &at);
+
+		rd->chain_tab[c] = k < 0 ? CHAIN_SLOW : k == 0 ? 0 : cp;
+	}
+	memset(rd->chain_tab + 128, CHAIN_SLOW, 128);
+	for (size_t w = 0; w < rd->n_wpats; w++)
+		cap += CHAIN_WORDS * CHAIN_WORDS / 2;
+	if (cap == 0)
+		return 0;
+	rd->seqs = malloc(cap * sizeof(*rd->seqs));
+	if (!rd->seqs)
+		return -ENOMEM;
+	for (size_t w = 0; w < rd->n_wpats; w++) {
+		const struct wpat *p = &rd->wpats[w];
+
+		for (size_t a = 1; a < p->len; a++) {
+			if (!p->word[a])
+				continue;
+			for (size_t b = a + 1; b < p->len; b++) {
+				if (!p->word[b])
+					continue;
+				rd->seqs[n++] = (struct seq){chain_hash(p->s + a, b - a),
+							     (uint32_t)w, (uint16_t)a, (uint16_t)b};
+			}
+		}
+	}
+	rd->n_seqs = n;
+	qsort(rd->seqs, n, sizeof(*rd->seqs), cmp_seq);
+	for (size_t i = 0; i < n; i++) {
+		const struct seq *q = &rd->seqs[i];
+		uint32_t c = rd->wpats[q->w].s[q->from];
+		size_t k = (size_t)(q->to - q->from);
+
+		rd->seq_bits[q->hash / 64 % 64] |= 1ull << q->hash % 64;
+		rd->seq_lens |= 1ull << (k < 63 ? k : 63);
+		if (c < 128)
+			rd->seq_starts[c / 64] |= 1ull << c % 64;
+		else
+			rd->seq_starts[0] = rd->seq_starts[1] = ~0ull;
+	}
+	return 0;
+}
+
+/*
+ * The first entry of @rd->seqs with hash @h (of @k code points), or n_seqs when there is none
+ * (also when @k cannot be a middle piece: none, or not shorter than the longest pattern).
+ */
+static size_t seq_hashed(const struct policy_redactor *rd, uint64_t h, size_t k)
+{
+	size_t lo = 0, hi = rd->n_seqs;
+
+	if (k == 0 || k >= rd->max_len || !(rd->seq_bits[h / 64 % 64] >> h % 64 & 1))
+		return rd->n_seqs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (rd->seqs[mid].hash < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < rd->n_seqs && rd->seqs[lo].hash == h ? lo : rd->n_seqs;
+}
+
+/* seq_hashed() of the @k code points at @c. */
+static size_t seq_first(const struct policy_redactor *rd, const uint32_t *c, size_t k)
+{
+	return seq_hashed(rd, chain_hash(c, k), k);
+}
+
+/* One search: the fields as mapped (field i at [@fs[i], @fe[i]) of @t). */
+struct chain {
+	const struct policy_redactor *rd;
+	const struct policy_skel_text *t;
+	const size_t *fs, *fe;
+	size_t n;
+	uint64_t middle; /* fields whose whole skeleton is a word run of some pattern */
+	const struct wpat *w;
+	uint64_t found; /* the fields of the chain found */
+	long steps;
+};
+
+static bool piece_is(const struct chain *c, size_t f, const uint32_t *s, size_t n)
+{
+	return c->fe[f] - c->fs[f] == n && memcmp(c->t->cp + c->fs[f], s, n * sizeof(*s)) == 0;
+}
+
+/* The pattern's code points [@e, len) from whole middle fields and the head of a field. */
+static bool chain_right(struct chain *c, size_t e, uint64_t used)
+{
+	const struct wpat *w = c->w;
+	size_t rest = w->len - e;
+	bool shorts = w->len < SHORT_LEN;
+
+	if (--c->steps < 0)
+		return false;
+	for (size_t b = 0; b < c->n; b++) {
+		size_t fb = c->fs[b], m = c->fe[b] - fb;
+		uint8_t end;
+
+		if (used >> b & 1 || m < rest ||
+		    memcmp(c->t->cp + fb, w->s + e, rest * sizeof(*w->s)) != 0)
+			continue;
+		/* as match_at() ends a match (@t's boundary after a field is HARD) */
+		end = c->t->bnd[fb + rest];
+		if (!shorts && end == POLICY_SKEL_NONE && w->name) {
+			const uint32_t *x = c->t->cp + fb + rest;
+
+			if ((m > rest && x[0] == 's' && c->t->bnd[fb + rest + 1]) ||
+			    (m > rest + 1 && x[0] == 'e' && x[1] == 's' &&
+			     c->t->bnd[fb + rest + 2]))
+				end = POLICY_SKEL_SOFT; /* a plural */
+		}
+		if (shorts ? end != POLICY_SKEL_HARD : end == POLICY_SKEL_NONE)
+			continue;
+		c->found = used | (uint64_t)1 << b;
+		return true;
+	}
+	for (size_t m = 0; m < c->n; m++) {
+		size_t k = c->fe[m] - c->fs[m];
+
+		if (used >> m & 1 || !(c->middle >> m & 1) || k >= rest || !w->word[e + k] ||
+		    !piece_is(c, m, w->s + e, k))
+			continue;
+		if (chain_right(c, e + k, used | (uint64_t)1 << m))
+			return true;
+	}
+	return false;
+}
+
+/* The pattern's code points [0, @s) from the tail of a field and whole middle fields, the
+ * rest from @e on by chain_right(). */
+static bool chain_left(struct chain *c, size_t s, size_t e, uint64_t used)
+{
+	const struct wpat *w = c->w;
+	bool shorts = w->len < SHORT_LEN;
+
+	if (--c->steps < 0)
+		return false;
+	for (size_t a = 0; a < c->n; a++) {
+		size_t p;
+
+		if (used >> a & 1 || c->fe[a] - c->fs[a] < s)
+			continue;
+		p = c->fe[a] - s;
+		if ((shorts ? c->t->bnd[p] != POLICY_SKEL_HARD
+			    : c->t->bnd[p] == POLICY_SKEL_NONE) ||
+		    memcmp(c->t->cp + p, w->s, s * sizeof(*w->s)) != 0)
+			continue;
+		if (chain_right(c, e, used | (uint64_t)1 << a))
+			return true;
+	}
+	for (size_t m = 0; m < c->n; m++) {
+		size_t k = c->fe[m] - c->fs[m];
+
+		if (used >> m & 1 || !(c->middle >> m & 1) || k >= s || !w->word[s - k] ||
+		    !piece_is(c, m, w->s + s - k, k))
+			continue;
+		if (chain_left(c, s - k, e, used | (uint64_t)1 << m))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The chains among @n fields (@s, @len; at most 64) in one reading (@plain): the fields of
+ * those found (of any owner but @except) into *@drop, bit i for field i, and the owner of the
+ * first into @found (32 bytes, may be NULL). Returns whether the reading decoded something
+ * (then the plain one must be read too), or -ENOMEM.
+ */
+static int chain_find(const struct policy_redactor *rd, const char *const *s, const size_t *len,
+		      size_t n, bool plain, const uint8_t *except, uint64_t *drop, uint8_t *found)
+{
+	struct policy_skel_text t = {0};
+	size_t fs[64], fe[64];
+	struct chain c = {.rd = rd, .t = &t, .fs = fs, .fe = fe, .n = n, .steps = CHAIN_STEPS};
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		fs[i] = t.len;
+		rc = policy_skeleton_map(rd->sk, s[i], len[i], 0, plain ? POLICY_SKEL_PLAIN : 0,
+					 &t);
+		fe[i] = t.len;
+	}
+	if (rc < 0)
+		goto out;
+	/* the middle candidates first, so that a chain may run through several */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++) {
+			size_t k = fe[i] - fs[i];
+			uint64_t h = chain_hash(t.cp + fs[i], k);
+
+			for (size_t lo = seq_first(rd, t.cp + fs[i], k);
+			     lo < rd->n_seqs && rd->seqs[lo].hash == h; lo++) {
+				const struct seq *q = &rd->seqs[lo];
+				uint64_t used = (uint64_t)1 << i;
+
+				c.w = &rd->wpats[q->w];
+				if (!piece_is(&c, i, c.w->s + q->from, q->to - q->from) ||
+				    (except && memcmp(rd->ids[c.w->owner], except, 32) == 0))
+					continue;
+				if (pass == 0)
+					c.middle |= used;
+				else if (chain_left(&c, q->from, q->to, used)) {
+					if (found && !*drop)
+						memcpy(found, rd->ids[c.w->owner], 32);
+					*drop |= c.found;
+				}
+			}
+		}
+	if (c.steps < 0)
+		*drop |= c.middle; /* fail closed: no middle piece is left, so no chain */
+	rc = t.n_decoded > 0;
+out:
+	policy_skel_text_deinit(&t);
+	return rc;
+}
+
+/*
+ * Whether any field among @n (@s, @len) may be a middle piece (the first test of
+ * chain_find(), without building a text). A byte of plain ASCII that starts no markup, escape
+ * or defang word is one unit of its own, a code point (@rd->chain_tab, as policy_skeleton_
+ * ascii() reads it) or a separator (0); the redaction token is a separator too. So the code
+ * points of such a field are hashed in one pass, which stops once there are max_len of them
+ * (no middle piece is that long: a description, nearly always, found so after its first ~80
+ * bytes). A field with another byte is read by policy_skeleton_ascii(); one that cannot be
+ * read so counts as a candidate.
+ */
+#define CHAIN_READ 1024
+
+/* Whether the redaction token (a separator) is at byte @j of the @len at @b. */
+static bool chain_token(const uint8_t *b, size_t len, size_t j)
+{
+	return len - j >= POLICY_REDACT_TOKEN_LEN &&
+	       memcmp(b + j, POLICY_REDACT_TOKEN, POLICY_REDACT_TOKEN_LEN) == 0;
+}
+
+static bool chain_candidates(const struct policy_redactor *rd, const char *const *s,
+			     const size_t *len, size_t n)
+{
+	uint8_t cp[CHAIN_READ], bnd[CHAIN_READ];
+	uint32_t c32[CHAIN_READ], at[CHAIN_READ];
+	const uint8_t *tab = rd->chain_tab;
+	size_t max = rd->max_len;
+
+	if (rd->n_seqs == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *b = (const uint8_t *)s[i];
+		uint64_t h = HASH_INIT;
+		size_t k = 0, j = 0;
+		long m;
+
+		/* count first (a description stops after ~80 bytes), hash only a short field */
+		for (; j < len[i] && k < max; j++) {
+			uint8_t x = tab[b[j]];
+
+			if (__builtin_expect(x == CHAIN_SLOW, 0)) {
+				if (!chain_token(b, len[i], j))
+					break;
+				j += POLICY_REDACT_TOKEN_LEN - 1;
+				continue;
+			}
+			k += x != 0;
+		}
+		if (k >= max)
+			continue;
+		if (j == len[i]) {
+			for (size_t q = 0; q < len[i]; q++) {
+				uint8_t x = tab[b[q]];
+
+				if (x == CHAIN_SLOW)
+					q += POLICY_REDACT_TOKEN_LEN - 1;
+				else if (x)
+					h = hash_cp(h, x);
+			}
+			if (seq_hashed(rd, hash_cp(h, (uint32_t)k), k) < rd->n_seqs)
+				return true;
+			continue;
+		}
+		if (len[i] > CHAIN_READ)
+			return true;
+		m = policy_skeleton_ascii(rd->sk, s[i], len[i], cp, bnd, at);
+		if (m < 0)
+			return true;
+		for (long q = 0; q < m; q++)
+			c32[q] = cp[q];
+		if (seq_first(rd, c32, (size_t)m) < rd->n_seqs)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * chain_candidates() on the first look's reading @g of @n fields, which holds each field's
+ * code points already: only the short ones are hashed.
+ */
+static bool chain_seen(const struct policy_redactor *rd, const struct policy_skel_seen *g, size_t n)
+{
+	uint32_t cp[CHAIN_READ];
+
+	if (n < 3 || rd->n_seqs == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		size_t cap = rd->max_len < CHAIN_READ ? rd->max_len : CHAIN_READ;
+		size_t k = policy_skel_seen_field(g, i, cp, 1);
+
+		/* the length and the first code point of some word run, before any hashing */
+		if (k == 0 || k >= rd->max_len || !(rd->seq_lens >> (k < 63 ? k : 63) & 1) ||
+		    !(rd->seq_starts[cp[0] / 64 % 2] >> cp[0] % 64 & 1))
+			continue;
+		if (k >= cap ||
+		    seq_first(rd, cp, policy_skel_seen_field(g, i, cp, cap)) < rd->n_seqs)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The chains among @n fields (names mode): 1 when one names a member other than @except
+ * (its id into @found, when not NULL), 0, -ENOMEM.
+ */
+static int chain_names(const struct policy_redactor *rd, const char *const *s, const size_t *len,
+		       size_t n, const uint8_t *except, uint8_t *found)
+{
+	uint64_t drop = 0;
+	int rc;
+
+	if (n < 3 || !chain_candidates(rd, s, len, n < CHAIN_FIELDS ? n : CHAIN_FIELDS))
+		return 0;
+	if (n > CHAIN_FIELDS)
+		n = CHAIN_FIELDS;
+	rc = chain_find(rd, s, len, n, false, except, &drop, found);
+	if (rc == 1 && !drop)
+		rc = chain_find(rd, s, len, n, true, except, &drop, found);
+	return rc < 0 ? rc : drop != 0;
+}
+
+/*
+ * Drop every field of a chain among the outputs left; a dropped field brings the others
+ * together, so they are read again as a set (verify_left()) and for chains, until nothing
+ * more is dropped. @s and @len: scratch of @n entries, as verify_left() uses them.
+ */
+static int chain_drop(const struct policy_redactor *rd, struct policy_redact_field *f, size_t n,
+		      const char **s, size_t *len, size_t *base)
+{
+	for (;;) {
+		size_t at[CHAIN_FIELDS], m = 0;
+		uint64_t drop = 0;
+		int rc;
+
+		for (size_t i = 0; i < n && m < CHAIN_FIELDS; i++) {
+			if (f[i].dropped)
+				continue;
+			s[m] = f[i].out;
+			len[m] = f[i].out_len;
+			at[m++] = i;
+		}
+		if (m < 3 || !chain_candidates(rd, s, len, m))
+			return 0;
+		rc = chain_find(rd, s, len, m, false, NULL, &drop, NULL);
+		if (rc == 1)
+			rc = chain_find(rd, s, len, m, true, NULL, &drop, NULL);
+		if (rc < 0)
+			return rc;
+		if (!drop)
+			return 0;
+		for (size_t j = 0; j < m; j++) {
+			struct policy_redact_field *g = &f[at[j]];
+
+			if (!(drop >> j & 1))
+				continue;
+			g->dropped = true;
+			g->out[0] = '\0';
+			g->out_len = 0;
+			g->n_redacted = 0;
+		}
+		if ((rc = verify_left(rd, f, n, s, len, base)) != 0)
+			return rc;
+	}
+}
+
 static int redact_fields(const struct policy_redactor *rd, struct policy_redact_field *f, size_t n,
 			 enum path path)
 {
@@ -2416,6 +2946,13 @@ static int redact_fields(const struct policy_redactor *rd, struct policy_redact_
 			rc = verify_left(rd, f, n, s, len, base);
 			break;
 		}
+	/*
+	 * On the outputs, whatever the path: names in three or more pieces out of order. When
+	 * the first look found that the fields name nobody, they are the outputs and it found
+	 * no middle piece among them either (first_look()).
+	 */
+	if (rc == 0 && rd && rd->n_seqs > 0 && n >= 3 && !nobody)
+		rc = chain_drop(rd, f, n, s, len, base);
 out:
 	if (rc != 0)
 		for (size_t i = 0; i < n; i++) {
@@ -2458,8 +2995,9 @@ struct memo_field {
 struct memo_entry {
 	uint64_t hash;
 	size_t n;
-	/* one block: @n fields, then their inputs one after another, then their outputs */
+	/* one block of @size bytes: @n fields, then their inputs one after another, then their outputs */
 	struct memo_field *f;
+	size_t size;
 };
 
 struct memo {
@@ -2533,16 +3071,23 @@ static struct memo_entry *memo_slot(struct memo *m, uint64_t h)
 	return &m->slot[h % MEMO_SLOTS];
 }
 
-/* The remembered result for @f (hash @h) into @f, when there is one that fits its outputs. */
-static bool memo_get(struct memo *m, uint64_t h, struct policy_redact_field *f, size_t n)
+/*
+ * The remembered result for @f (hash @h) into @f, when there is one that fits its outputs:
+ * 1 answered, 0 not (remember the result), -1 the memo is off (nothing to remember).
+ */
+static int memo_get(struct memo *m, uint64_t h, struct policy_redact_field *f, size_t n)
 {
 	struct memo_entry *e;
 	const char *p;
-	bool hit = false;
+	int got = 0;
 
 	pthread_mutex_lock(&m->lock);
 	e = memo_slot(m, h);
-	if (m->off || !e->f || e->hash != h || e->n != n)
+	if (m->off) {
+		got = -1;
+		goto out;
+	}
+	if (!e->f || e->hash != h || e->n != n)
 		goto out;
 	p = (const char *)(e->f + n);
 	/*
@@ -2565,28 +3110,19 @@ static bool memo_get(struct memo *m, uint64_t h, struct policy_redact_field *f, 
 		f[i].dropped = e->f[i].dropped;
 		p += e->f[i].out_len;
 	}
-	hit = true;
+	got = 1;
 out:
-	if (!m->off)
-		*(hit ? &m->hits : &m->misses) += 1;
+	if (got >= 0)
+		*(got ? &m->hits : &m->misses) += 1;
 	pthread_mutex_unlock(&m->lock);
-	return hit;
+	return got;
 }
 
-/* Remember the result in @f (hash @h); out of memory, it is simply not remembered. */
-static void memo_put(struct memo *m, uint64_t h, const struct policy_redact_field *f, size_t n)
+/* The result in @f into @blk (memo_put()'s layout). */
+static void memo_fill(struct memo_field *blk, const struct policy_redact_field *f, size_t n)
 {
-	size_t size = n * sizeof(struct memo_field);
-	struct memo_field *blk, *old;
-	struct memo_entry *e;
-	char *p;
+	char *p = (char *)(blk + n);
 
-	for (size_t i = 0; i < n; i++)
-		size += f[i].len + f[i].out_len;
-	blk = malloc(size);
-	if (!blk)
-		return;
-	p = (char *)(blk + n);
 	for (size_t i = 0; i < n; i++) {
 		blk[i] = (struct memo_field){f[i].len, f[i].out_len, f[i].n_redacted, f[i].dropped};
 		if (f[i].len)
@@ -2598,12 +3134,40 @@ static void memo_put(struct memo *m, uint64_t h, const struct policy_redact_fiel
 			memcpy(p, f[i].out, f[i].out_len);
 		p += f[i].out_len;
 	}
+}
+
+/*
+ * Remember the result in @f (hash @h); out of memory, it is simply not remembered. The
+ * slot's block is overwritten in place when it is large enough (most calls of an export are
+ * alike in size), so a miss costs a copy, not an allocation and a free.
+ */
+static void memo_put(struct memo *m, uint64_t h, const struct policy_redact_field *f, size_t n)
+{
+	size_t size = n * sizeof(struct memo_field);
+	struct memo_field *blk, *old;
+	struct memo_entry *e;
+
+	for (size_t i = 0; i < n; i++)
+		size += f[i].len + f[i].out_len;
 	pthread_mutex_lock(&m->lock);
 	e = memo_slot(m, h);
+	if (!m->off && e->f && e->size >= size) {
+		memo_fill(e->f, f, n);
+		e->hash = h;
+		e->n = n;
+		pthread_mutex_unlock(&m->lock);
+		return;
+	}
+	pthread_mutex_unlock(&m->lock);
+	blk = malloc(size);
+	if (!blk)
+		return;
+	memo_fill(blk, f, n);
+	pthread_mutex_lock(&m->lock);
 	old = blk;
 	if (!m->off) {
 		old = e->f;
-		*e = (struct memo_entry){.hash = h, .n = n, .f = blk};
+		*e = (struct memo_entry){.hash = h, .n = n, .f = blk, .size = size};
 	}
 	pthread_mutex_unlock(&m->lock);
 	free(old);
@@ -2637,13 +3201,13 @@ void policy_redact_memo_stats(const struct policy_redactor *rd, uint64_t *hits, 
 int policy_redact_fields(const struct policy_redactor *rd, struct policy_redact_field *f, size_t n)
 {
 	uint64_t h = 0;
-	bool memo = rd && rd->memo && memo_key(f, n, &h);
+	int got = rd && rd->memo && memo_key(f, n, &h) ? memo_get(rd->memo, h, f, n) : -1;
 	int rc;
 
-	if (memo && memo_get(rd->memo, h, f, n))
+	if (got > 0)
 		return 0;
 	rc = redact_fields(rd, f, n, PATH_FAST);
-	if (rc == 0 && memo)
+	if (rc == 0 && got == 0)
 		memo_put(rd->memo, h, f, n);
 	return rc;
 }
@@ -2671,9 +3235,15 @@ int policy_redact_quick(const struct policy_redactor *rd, const char *const *s, 
 {
 	struct quick q;
 
+	int rc;
+
 	if (!rd || rd->n_pats == 0 || first_look(rd, s, len, n, &q) == 0)
 		return 0;
-	return quick_check(rd, s, len, n);
+	rc = quick_check(rd, s, len, n);
+	/* the quick check reads no chains: a middle piece among the fields leaves them open */
+	if (rc == 0 && n >= 3 && chain_candidates(rd, s, len, n))
+		rc = 1;
+	return rc;
 }
 
 int policy_redact_text(const struct policy_redactor *rd, const char *in, size_t len, char *out,
@@ -2705,6 +3275,11 @@ int policy_redact_names_fields(const struct policy_redactor *rd, const char *con
 	rc = !rd || rd->n_pats == 0 ? 0 : join(s, len, n, &joined, &joined_len, base);
 	if (rc == 0 && rd && rd->n_pats > 0)
 		rc = map_scan(rd, s, len, n, base, joined, joined_len, &k);
+	if (rc == 0 && !k.named && rd && rd->n_seqs > 0 &&
+	    (rc = chain_names(rd, s, len, n, except, found)) == 1) {
+		k.named = true;
+		rc = 0;
+	}
 	free(joined);
 	free(base);
 	return rc < 0 ? rc : k.named ? 1 : 0;

@@ -1789,6 +1789,16 @@ int policy_skeleton_map(const struct policy_skeleton *sk, const char *text, size
 	return 0;
 }
 
+/* Entries of a look's reading hold their code point in bits 8-15 (GRAMS_CP entries). */
+size_t policy_skel_seen_field(const struct policy_skel_seen *g, size_t i, uint32_t *cp, size_t max)
+{
+	size_t n = g->fe[i] - g->fs[i];
+
+	for (size_t j = 0; j < n && j < max; j++)
+		cp[j] = (uint32_t)(g->e[g->fs[i] + j] >> 8 & 0xFF);
+	return n;
+}
+
 /*
  * The boundaries word_unit() and the table loop above give, from what policy_skeleton_ascii()
  * read, one code point at a time. Each code point there is one byte that is one unit (a

@@ -245,6 +245,14 @@ int policy_skel_look_reading(const struct policy_skel_look *f, const uint8_t *cp
 			     const uint8_t *bnd, const size_t *fs, const size_t *fe, size_t n,
 			     size_t total, struct policy_skel_seen *g);
 
+/*
+ * policy_skel_seen_field() - how many code points field @i has in the reading of
+ * policy_skeleton_look() (after it returned 0 or 1 into @g), and the first min(that, @max)
+ * of them into @cp (caller storage of @max entries). For policy/redact.c's chain check,
+ * which needs the fields' own skeletons only when they are short.
+ */
+size_t policy_skel_seen_field(const struct policy_skel_seen *g, size_t i, uint32_t *cp, size_t max);
+
 /* policy_skel_text_deinit() - free @t's arrays and reset it to empty. */
 void policy_skel_text_deinit(struct policy_skel_text *t);
 

@@ -19,23 +19,37 @@
 #include "policy/warnlist.h"
 #include "proto/crypto.h"
 
-static const char *const attributing_prefixes[] = {"org:", "source:", "reporter:"};
-
 static uint8_t lower(uint8_t c)
 {
 	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + ('a' - 'A')) : c;
 }
 
-static bool prefix_ci(const char *s, size_t len, const char *prefix)
+/*
+ * Whether tag @t (@len bytes) is blank (*@start == @len) or starts, after blanks, with an
+ * attributing prefix (case-insensitive); *@start is the first byte past the blanks.
+ */
+static bool attributing(const char *t, size_t len, size_t *start)
 {
-	size_t n = strlen(prefix);
+	static const struct {
+		const char *p;
+		size_t len;
+	} prefixes[] = {{"org:", 4}, {"source:", 7}, {"reporter:", 9}};
+	size_t i = 0;
 
-	if (len < n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (lower((uint8_t)s[i]) != (uint8_t)prefix[i])
-			return false;
-	return true;
+	while (i < len && (t[i] == ' ' || t[i] == '\t'))
+		i++;
+	*start = i;
+	for (size_t k = 0; k < sizeof(prefixes) / sizeof(prefixes[0]); k++) {
+		size_t j = 0;
+
+		if (len - i < prefixes[k].len)
+			continue;
+		while (j < prefixes[k].len && lower((uint8_t)t[i + j]) == (uint8_t)prefixes[k].p[j])
+			j++;
+		if (j == prefixes[k].len)
+			return true;
+	}
+	return false;
 }
 
 static bool is_word(uint8_t c)
@@ -63,19 +77,14 @@ static bool has_content(const char *s, size_t len)
 int policy_strip_tag(const struct policy_redactor *rd, const char *tag, size_t len, char *out,
 		     size_t cap, size_t *out_len)
 {
-	size_t start = 0, n, nred;
+	size_t start, n, nred;
 	int rc;
 
 	if (cap > 0)
 		out[0] = '\0';
 	if (out_len)
 		*out_len = 0;
-	while (start < len && (tag[start] == ' ' || tag[start] == '\t'))
-		start++;
-	for (size_t i = 0; i < sizeof(attributing_prefixes) / sizeof(attributing_prefixes[0]); i++)
-		if (prefix_ci(tag + start, len - start, attributing_prefixes[i]))
-			return 0;
-	if (!rd || start == len)
+	if (attributing(tag, len, &start) || !rd || start == len)
 		return 0;
 	rc = policy_redact_text(rd, tag, len, out, cap, &n, &nred);
 	if (rc < 0)
@@ -129,7 +138,6 @@ static enum desc_fate desc_fate(const struct policy_config *cfg, const struct po
 struct text_in {
 	const char *p;
 	size_t len;
-	bool vocab; /* a tag in cfg->tag_vocab */
 };
 
 /*
@@ -140,14 +148,9 @@ struct text_in {
 static bool tag_candidate(const struct policy_redactor *rd, const char *t, size_t len,
 			  uint32_t *n_dropped)
 {
-	size_t start = 0;
+	size_t start;
 
-	while (start < len && (t[start] == ' ' || t[start] == '\t'))
-		start++;
-	for (size_t i = 0; i < sizeof(attributing_prefixes) / sizeof(attributing_prefixes[0]); i++)
-		if (prefix_ci(t + start, len - start, attributing_prefixes[i]))
-			return false;
-	if (!rd || start == len)
+	if (attributing(t, len, &start) || !rd || start == len)
 		return false;
 	if (len > PROTO_REPORT_TAG_LEN_MAX) {
 		(*n_dropped)++;
@@ -191,16 +194,20 @@ static int redact_together(const struct policy_redactor *rd, const struct text_i
 }
 
 /*
- * Whether the redacted tag @f leaves: not dropped (counted), and a vocabulary tag only
- * unchanged, any other only with something besides "[member]" left.
+ * Whether the redacted tag @f leaves: not dropped (counted), and a tag of @vocab only
+ * unchanged, any other only with something besides "[member]" left. The vocabulary is asked
+ * only about a tag that was redacted: an unchanged tag leaves either way, and most tags of
+ * an export are unchanged (a lookup canonicalises the tag and searches, ~500 instructions).
  */
-static bool tag_leaves(const struct policy_redact_field *f, bool vocab, uint32_t *n_dropped)
+static bool tag_leaves(const struct policy_redact_field *f, const struct policy_vocab *vocab,
+		       uint32_t *n_dropped)
 {
 	if (f->dropped || f->out_len > POLICY_VIEW_TAG_MAX) {
 		(*n_dropped)++;
 		return false;
 	}
-	if (f->n_redacted > 0 && (vocab || !has_content(f->out, f->out_len)))
+	if (f->n_redacted > 0 &&
+	    (policy_vocab_has(vocab, f->in, f->len) || !has_content(f->out, f->out_len)))
 		return false;
 	return true;
 }
@@ -344,8 +351,6 @@ static int collect(struct policy_view *v, const struct policy_config *cfg,
 				continue;
 			in[n_in].p = r->tags[t].ptr;
 			in[n_in].len = r->tags[t].len;
-			in[n_in].vocab =
-				policy_vocab_has(cfg->tag_vocab, r->tags[t].ptr, r->tags[t].len);
 			n_in++;
 		}
 	}
@@ -360,7 +365,7 @@ static int collect(struct policy_view *v, const struct policy_config *cfg,
 	if (rc < 0)
 		goto out;
 	for (size_t i = 0; i < n_in - (desc_r ? 1 : 0); i++) {
-		if (!tag_leaves(&f[i], in[i].vocab, &v->n_dropped))
+		if (!tag_leaves(&f[i], cfg->tag_vocab, &v->n_dropped))
 			continue;
 		e[n].text = f[i].out;
 		e[n].len = f[i].out_len;
@@ -532,7 +537,6 @@ int policy_strip_report(struct policy_report_view *v, const struct policy_config
 			continue;
 		in[n_in].p = r->tags[t].ptr;
 		in[n_in].len = r->tags[t].len;
-		in[n_in].vocab = policy_vocab_has(cfg->tag_vocab, r->tags[t].ptr, r->tags[t].len);
 		n_in++;
 	}
 	n_tags_in = n_in;
@@ -547,7 +551,7 @@ int policy_strip_report(struct policy_report_view *v, const struct policy_config
 			goto fail;
 	}
 	for (size_t i = 0; i < n_tags_in; i++)
-		if (tag_leaves(&f[i], in[i].vocab, &v->n_dropped))
+		if (tag_leaves(&f[i], cfg->tag_vocab, &v->n_dropped))
 			memcpy(v->tags[v->n_tags++], f[i].out, f[i].out_len + 1);
 	if (fate == DESC_REDACT)
 		set_description(&f[n_in - 1], v->description, sizeof(v->description),
@@ -597,22 +601,14 @@ int policy_strip_recheck(struct policy_view *v, const struct policy_config *cfg,
 	 * bytes), so only the prefix rule and the blank rule of tag_candidate() apply.
 	 */
 	for (size_t t = 0; t < n_tags; t++) {
-		size_t start = 0;
-		bool attributing = false;
+		size_t start;
 
-		while (start < tag_lens[t] && (tags[t][start] == ' ' || tags[t][start] == '\t'))
-			start++;
-		for (size_t i = 0; i < sizeof(attributing_prefixes) / sizeof(*attributing_prefixes);
-		     i++)
-			attributing |= prefix_ci(tags[t] + start, tag_lens[t] - start,
-						 attributing_prefixes[i]);
-		if (attributing || !rd || start == tag_lens[t]) {
+		if (attributing(tags[t], tag_lens[t], &start) || !rd || start == tag_lens[t]) {
 			changed = true;
 			continue;
 		}
 		in[n_in].p = tags[t];
 		in[n_in].len = tag_lens[t];
-		in[n_in].vocab = policy_vocab_has(cfg->tag_vocab, tags[t], tag_lens[t]);
 		from[n_in] = t;
 		n_in++;
 	}
@@ -625,7 +621,6 @@ int policy_strip_recheck(struct policy_view *v, const struct policy_config *cfg,
 	if (with_desc) {
 		in[n_in].p = desc;
 		in[n_in].len = desc_len;
-		in[n_in].vocab = false;
 		n_in++;
 	}
 	if (n_in > 0) {
@@ -634,7 +629,7 @@ int policy_strip_recheck(struct policy_view *v, const struct policy_config *cfg,
 			goto out;
 	}
 	for (size_t i = 0; i < n_tags_in; i++) {
-		if (!tag_leaves(&f[i], in[i].vocab, &v->n_dropped)) {
+		if (!tag_leaves(&f[i], cfg->tag_vocab, &v->n_dropped)) {
 			changed = true;
 			continue;
 		}

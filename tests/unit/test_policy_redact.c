@@ -506,6 +506,67 @@ static void test_fields_any_order(void **state)
 	policy_redact_free(rd);
 }
 
+/*
+ * A name or host in three or more pieces over fields out of order (a SIEM may sort tags):
+ * every field of the chain is dropped, the others stay; the publish check refuses it too.
+ */
+static void test_fields_chains(void **state)
+{
+	struct policy_redactor *rd = fixture();
+	static const struct {
+		const char *f[5]; /* fields, NULL-terminated */
+		const char *drop; /* '!': dropped */
+		int names;	  /* policy_redact_names_fields() */
+	} sets[] = {
+		{{"CSIRT", "G\xc3\xa9n\xc3\xa9rale", "phishing", "Soci\xc3\xa9t\xc3\xa9", NULL},
+		 "!!.!",
+		 1},
+		{{"example", "c2", "acmenet", "node", NULL}, "!.!!", 1},
+		{{"seen by Soci\xc3\xa9t\xc3\xa9", "CSIRT", "G\xc3\xa9n\xc3\xa9rale", NULL},
+		 "!!!",
+		 1},
+		/* no chain: a piece missing, a word changed */
+		{{"G\xc3\xa9n\xc3\xa9rale", "CSIRT", "phishing", NULL}, "...", 0},
+		{{"Soci\xc3\xa9t\xc3\xa9", "CSIRT", "G\xc3\xa9n\xc3\xa9raux", NULL}, "...", 0},
+		/* "Acme" is an alias of its own: redacted, the rest is no name */
+		{{"Team", "Acme Computer", "Emergency", "Response", NULL}, "....", 1},
+	};
+	uint8_t sg[32];
+	char out[5][256];
+
+	(void)state;
+	memset(sg, 0x21, sizeof(sg));
+	for (size_t c = 0; c < sizeof(sets) / sizeof(sets[0]); c++) {
+		struct policy_redact_field f[5];
+		const char *s[5];
+		size_t n = 0, len[5];
+
+		memset(f, 0, sizeof(f));
+		while (n < 5 && sets[c].f[n]) {
+			s[n] = f[n].in = sets[c].f[n];
+			len[n] = f[n].len = strlen(sets[c].f[n]);
+			f[n].out = out[n];
+			f[n].cap = sizeof(out[n]);
+			n++;
+		}
+		assert_int_equal(policy_redact_fields(rd, f, n), 0);
+		for (size_t i = 0; i < n; i++)
+			if (f[i].dropped != (sets[c].drop[i] == '!'))
+				fail_msg("set %zu field %zu \"%s\": dropped %d", c, i, s[i],
+					 f[i].dropped);
+		assert_int_equal(policy_redact_names_fields(rd, s, len, n, NULL, NULL),
+				 sets[c].names);
+	}
+	/* the publisher's own name may be written so */
+	{
+		const char *s[] = {"CSIRT", "G\xc3\xa9n\xc3\xa9rale", "Soci\xc3\xa9t\xc3\xa9"};
+		size_t len[] = {5, 10, 9};
+
+		assert_int_equal(policy_redact_names_fields(rd, s, len, 3, sg, NULL), 0);
+	}
+	policy_redact_free(rd);
+}
+
 static uint64_t xorshift(uint64_t *x)
 {
 	*x ^= *x << 13;
@@ -1084,6 +1145,7 @@ int main(void)
 		cmocka_unit_test(test_expanding_units),
 		cmocka_unit_test(test_shared_prefixes),
 		cmocka_unit_test(test_fields_any_order),
+		cmocka_unit_test(test_fields_chains),
 		cmocka_unit_test(test_skeleton_ascii),
 		cmocka_unit_test(test_skeleton_look),
 		cmocka_unit_test(test_memo),

@@ -524,9 +524,12 @@ static void test_report_view(void **state)
 static void test_cross_field_and_vocab(void **state)
 {
 	static const char vocab_text[] = "# test vocabulary\nphishing\n  TLP:Amber \n"
-					 "misp:tool=\"Acme Kit\"\nGlobex\n";
-	static const char *const tags[] = {"Globex",	"Security", "phishing",
-					   "tlp:amber", "Home",	    NULL};
+					 "misp:tool=\"Acme Kit\"\nGlobex\n"
+					 "misp:target=\"Globex Security HQ\"\n";
+	static const char *const tags[] = {"Globex",   "Security",
+					   "phishing", "tlp:amber",
+					   "Home",     "misp:target=\"Globex Security HQ\"",
+					   NULL};
 	struct policy_vocab *vocab = policy_vocab_new();
 	struct policy_config cfg;
 	struct proto_report r;
@@ -538,7 +541,7 @@ static void test_cross_field_and_vocab(void **state)
 	assert_non_null(vocab);
 	assert_int_equal(policy_vocab_add(vocab, vocab_text, strlen(vocab_text), &bad), 0);
 	assert_int_equal(policy_vocab_seal(vocab), 0);
-	assert_int_equal(policy_vocab_size(vocab), 4);
+	assert_int_equal(policy_vocab_size(vocab), 5);
 	assert_true(policy_vocab_has(vocab, "Phishing", 8));
 	assert_true(policy_vocab_has(vocab, " tlp:amber", 10));
 	assert_true(policy_vocab_has(vocab, "MISP:tool=\"Acme Kit\"", 20));
@@ -557,6 +560,7 @@ static void test_cross_field_and_vocab(void **state)
 	 * "Globex" + "Security" is member "Globex Security": the vocabulary tag "Globex" is
 	 * dropped rather than rewritten, "Security" is only "[member]" and goes too; "Home" +
 	 * the description's "CERT" is "Home CERT": the tag goes, the description is redacted.
+	 * The vocabulary tag naming "Globex Security" goes although "[member] HQ" says more.
 	 */
 	assert_int_equal(v->n_tags, 2);
 	assert_string_equal(v->tags[0], "phishing");
