@@ -936,6 +936,61 @@ static bool is_word_byte(uint8_t c)
 	       (c >= 'A' && c <= 'Z');
 }
 
+/*
+ * A host match widens over the host name and an e-mail address around it: ASCII host bytes,
+ * and any other character (an internationalised label) except those of Chinese, Japanese
+ * and Korean text and full-width punctuation. Japanese writes no space after a host, and a
+ * particle glued to it ("alpha.exampleからの通知") must not take the sentence with it.
+ */
+static bool cjk_text(uint32_t c)
+{
+	return (c >= 0x2E80 && c <= 0x9FFF) || (c >= 0xAC00 && c <= 0xD7AF) ||
+	       (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFE30 && c <= 0xFE4F) || c >= 0x20000 ||
+	       (c >= 0xFF00 && c <= 0xFFEF &&
+		!((c >= 0xFF10 && c <= 0xFF19) || (c >= 0xFF21 && c <= 0xFF3A) ||
+		  (c >= 0xFF41 && c <= 0xFF5A)));
+}
+
+/* The UTF-8 character starting at @b[@i] (@len bytes): its length, and *@c; 0 when none. */
+static size_t utf8_char(const uint8_t *b, size_t len, size_t i, uint32_t *c)
+{
+	size_t n = b[i] >= 0xF0 ? 4 : b[i] >= 0xE0 ? 3 : b[i] >= 0xC0 ? 2 : 1;
+
+	if (n == 1 || i + n > len)
+		return 0;
+	*c = b[i] & (0x7F >> n);
+	for (size_t j = 1; j < n; j++) {
+		if ((b[i + j] & 0xC0) != 0x80)
+			return 0;
+		*c = *c << 6 | (b[i + j] & 0x3F);
+	}
+	return n;
+}
+
+/* The host character at byte @i of @b (@len bytes): its length, 0 when it is none. */
+static size_t host_char_at(const uint8_t *b, size_t len, size_t i)
+{
+	uint32_t c;
+	size_t n;
+
+	if (b[i] < 0x80)
+		return is_hostish(b[i]);
+	n = utf8_char(b, len, i, &c);
+	return n && !cjk_text(c) ? n : 0;
+}
+
+/* The host character ending just before byte @i of @b: its length, 0 when it is none. */
+static size_t host_char_before(const uint8_t *b, size_t i)
+{
+	size_t j = i - 1;
+
+	if (b[j] < 0x80)
+		return is_hostish(b[j]);
+	while (j > 0 && i - j < 4 && (b[j] & 0xC0) == 0x80)
+		j--;
+	return host_char_at(b, i, j) == i - j ? i - j : 0;
+}
+
 static void on_match(const struct policy_redactor *rd, struct sink *k, const struct pattern *p,
 		     size_t from, size_t to)
 {
@@ -948,14 +1003,14 @@ static void on_match(const struct policy_redactor *rd, struct sink *k, const str
 		return;
 	}
 	if (p->kind == PAT_HOST) {
-		size_t s = from, e = to;
+		size_t s = from, e = to, n;
 
-		while (s > 0 && is_hostish(k->src[s - 1]))
-			s--;
+		while (s > 0 && (n = host_char_before(k->src, s)) > 0)
+			s -= n;
 		while (s < from && !is_word_byte(k->src[s]))
 			s++;
-		while (e < k->src_len && is_hostish(k->src[e]))
-			e++;
+		while (e < k->src_len && (n = host_char_at(k->src, k->src_len, e)) > 0)
+			e += n;
 		while (e > to && !is_word_byte(k->src[e - 1]))
 			e--;
 		from = s;
