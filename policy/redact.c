@@ -57,6 +57,7 @@ static const size_t level_len[N_LEVELS] = {4, 8, 12, 16, 24, 32};
 #define PREFILTER_BITS 18
 #define GRAM_BITS 20
 #define GRAM_PREFIX 64
+#define START_BITS 14 /* policy_redactor.level_mask: 16 KiB */
 
 #define ASCII_SLOTS 37
 
@@ -157,6 +158,12 @@ struct policy_redactor {
 	uint8_t ascii_prefixes[(ASCII_SLOTS * ASCII_SLOTS * ASCII_SLOTS + 7) / 8];
 	uint8_t ascii_slots[128]; /* ascii_slot() of each ASCII code point */
 	/*
+	 * candidate()'s: bit l of entry start_slot(c) set when some pattern indexed at level l
+	 * starts with the 4 code points c (levels that cannot hold an agreeing pattern are not
+	 * hashed and probed).
+	 */
+	uint8_t level_mask[1u << START_BITS];
+	/*
 	 * The first look's filter (policy_skeleton_look()): the grams policy_skel_look_add()
 	 * takes of every pattern but the literals (the first 4 and 8 code points, or a short
 	 * one whole), where they are ASCII.
@@ -183,6 +190,14 @@ struct policy_redactor {
 static uint64_t hash_cp(uint64_t h, uint32_t cp)
 {
 	return (h ^ cp) * 0x100000001b3ull;
+}
+
+/* level_mask's slot of a pattern or place starting with the SHORT_LEN code points at @c. */
+static uint32_t start_slot(const uint32_t *c)
+{
+	return (((c[0] * 0x9E3779B1u ^ c[1]) * 0x85EBCA6Bu ^ c[2]) * 0xC2B2AE35u ^ c[3]) *
+		       0x27D4EB2Fu >>
+	       (32 - START_BITS);
 }
 
 /* The prefilter's slot for a pattern or text position starting with @a, @b, @c. */
@@ -769,6 +784,7 @@ static int build_index(struct policy_redactor *rd)
 		for (size_t k = 0; k < level_len[l]; k++)
 			h = hash_cp(h, p->s[k]);
 		rd->index[l][rd->n_index[l]++] = (struct index_entry){h, (uint32_t)i};
+		rd->level_mask[start_slot(p->s)] |= (uint8_t)(1u << l);
 	}
 	for (int l = 0; l < N_LEVELS; l++) {
 		qsort(rd->index[l], rd->n_index[l], sizeof(*rd->index[l]), cmp_index);
@@ -1371,6 +1387,7 @@ static void candidate(const struct policy_redactor *rd, const uint32_t *c, size_
 {
 	uint64_t h = HASH_INIT;
 	size_t done = 0;
+	unsigned levels;
 
 	g->ext = g->n = 0;
 	g->open = g->more = false;
@@ -1385,9 +1402,12 @@ static void candidate(const struct policy_redactor *rd, const uint32_t *c, size_
 		return;
 	if (!gram_start(rd, c, SHORT_LEN))
 		return;
+	levels = rd->level_mask[start_slot(c)];
 	for (int l = 0; l < rd->levels && level_len[l] <= r; l++) {
 		const struct index_entry *ix = rd->index[l];
 
+		if (!(levels >> l & 1))
+			continue; /* no pattern of this level starts with these 4 */
 		for (; done < level_len[l]; done++)
 			h = hash_cp(h, c[done]);
 		for (size_t lo = bucket(rd, l, h); lo < rd->n_index[l] && ix[lo].hash == h; lo++)

@@ -25,8 +25,8 @@ static uint8_t lower(uint8_t c)
 }
 
 /*
- * Whether tag @t (@len bytes) is blank (*@start == @len) or starts, after blanks, with an
- * attributing prefix (case-insensitive); *@start is the first byte past the blanks.
+ * Whether tag @t (@len bytes) starts, after blanks (spaces and tabs), with an attributing
+ * prefix (case-insensitive). *@start: the first byte past the blanks (@len: a blank tag).
  */
 static bool attributing(const char *t, size_t len, size_t *start)
 {

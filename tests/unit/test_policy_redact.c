@@ -819,6 +819,23 @@ static const char *const skel_parts[] = {
 	"&x",	 "& b",	  "&;",	      "<b>",  "</i>",  "< b", "<1",	  "<!--",  "\\u0041",
 	"\\x41", "\\q",	  "\xc3\xa9", "\xff", "Ab",    "aB",  "AB1c",	  "\x7f",  "\x01"};
 
+/* A random text of 1 to @max of the @n @parts into @text (256 bytes); returns its length. */
+static size_t random_text_of(char *text, uint64_t *x, size_t max, const char *const *parts,
+			     size_t n)
+{
+	size_t o = 0, n_parts = 1 + xorshift(x) % max;
+
+	for (size_t p = 0; p < n_parts; p++)
+		o += (size_t)snprintf(text + o, 256 - o, "%s", parts[xorshift(x) % n]);
+	return o;
+}
+
+/* A random text of 1 to @max skel_parts into @text (256 bytes); returns its length. */
+static size_t random_text(char *text, uint64_t *x, size_t max)
+{
+	return random_text_of(text, x, max, skel_parts, sizeof(skel_parts) / sizeof(*skel_parts));
+}
+
 /*
  * policy_skeleton_ascii() against policy_skeleton_map(): on random texts built from letters,
  * digits, separators and every kind of markup (decoded, or only looking like it), whatever
@@ -838,14 +855,10 @@ static void test_skeleton_ascii(void **state)
 		char text[256];
 		uint8_t cp[256], bnd[256];
 		uint32_t at[256];
-		size_t o = 0, n_parts = 1 + xorshift(&x) % 12;
+		size_t o = random_text(text, &x, 12);
 		struct policy_skel_text t = {0}, full = {0};
 		long n;
 
-		for (size_t p = 0; p < n_parts; p++)
-			o += (size_t)snprintf(text + o, sizeof(text) - o, "%s",
-					      skel_parts[xorshift(&x) % (sizeof(skel_parts) /
-									 sizeof(*skel_parts))]);
 		n = policy_skeleton_ascii(sk, text, o, cp, bnd, at);
 		if (n < 0) {
 			refused++;
@@ -887,18 +900,6 @@ static void test_skeleton_ascii(void **state)
 					 -1);
 		policy_skel_text_deinit(&t);
 	}
-}
-
-/* A random text of 1 to @max parts into @text (256 bytes); returns its length. */
-static size_t random_text(char *text, uint64_t *x, size_t max)
-{
-	size_t o = 0, n_parts = 1 + xorshift(x) % max;
-
-	for (size_t p = 0; p < n_parts; p++)
-		o += (size_t)snprintf(
-			text + o, 256 - o, "%s",
-			skel_parts[xorshift(x) % (sizeof(skel_parts) / sizeof(*skel_parts))]);
-	return o;
 }
 
 /* policy_skel_look_reading() over the reading policy_skeleton_ascii() gave finds what @g did. */
@@ -1061,14 +1062,12 @@ static void test_skeleton_ascii_bounds(void **state)
 		char text[256];
 		uint8_t cp[256], bnd[256], out[257];
 		uint32_t at[256];
-		size_t o = 0, n_parts = 1 + xorshift(&x) % 16, a, b;
+		size_t o = random_text_of(text, &x, 16, bounds_parts,
+					  sizeof(bounds_parts) / sizeof(*bounds_parts)),
+		       a, b;
 		struct policy_skel_text full = {0};
 		long n;
 
-		for (size_t p = 0; p < n_parts; p++)
-			o += (size_t)snprintf(text + o, sizeof(text) - o, "%s",
-					      bounds_parts[xorshift(&x) % (sizeof(bounds_parts) /
-									   sizeof(*bounds_parts))]);
 		n = policy_skeleton_ascii(sk, text, o, cp, bnd, at);
 		assert_true(n >= 0);
 		assert_int_equal(policy_skeleton_map(sk, text, o, 0, 0, &full), 0);
