@@ -2640,7 +2640,6 @@ static size_t seq_first(const struct policy_redactor *rd, const uint32_t *c, siz
 
 /* One search: the fields as mapped (field i at [@fs[i], @fe[i]) of @t). */
 struct chain {
-	const struct policy_redactor *rd;
 	const struct policy_skel_text *t;
 	const size_t *fs, *fe;
 	size_t n;
@@ -2743,7 +2742,7 @@ static int chain_find(const struct policy_redactor *rd, const char *const *s, co
 {
 	struct policy_skel_text t = {0};
 	size_t fs[64], fe[64];
-	struct chain c = {.rd = rd, .t = &t, .fs = fs, .fe = fe, .n = n, .steps = CHAIN_STEPS};
+	struct chain c = {.t = &t, .fs = fs, .fe = fe, .n = n, .steps = CHAIN_STEPS};
 	int rc = 0;
 
 	for (size_t i = 0; i < n && rc == 0; i++) {
