@@ -2567,8 +2567,14 @@ static int chain_build(struct policy_redactor *rd)
 		rd->chain_tab[c] = k < 0 ? CHAIN_SLOW : k == 0 ? 0 : cp;
 	}
 	memset(rd->chain_tab + 128, CHAIN_SLOW, 128);
-	for (size_t w = 0; w < rd->n_wpats; w++)
-		cap += CHAIN_WORDS * CHAIN_WORDS / 2;
+	/* W words have (W - 2)(W - 1) / 2 inner runs */
+	for (size_t w = 0; w < rd->n_wpats; w++) {
+		size_t words = 0;
+
+		for (size_t i = 0; i < rd->wpats[w].len; i++)
+			words += rd->wpats[w].word[i];
+		cap += (words - 2) * (words - 1) / 2;
+	}
 	if (cap == 0)
 		return 0;
 	rd->seqs = malloc(cap * sizeof(*rd->seqs));
