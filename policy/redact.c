@@ -2050,8 +2050,8 @@ static int scan_fields(const struct policy_redactor *rd, const char *const *s, c
 
 /*
  * Mark what map_scan() would find in the @n fields, by the quickest path that can tell:
- * the quick check, then its hits' stretches, then the fast path, then map_scan() (@path
- * PATH_FULL: map_scan() alone). @q is the fields' quick reading when @read is 0, none when
+ * the quick check, then the matches at its hits (quick_matches()), then the fast path, then
+ * map_scan() (@path PATH_FULL: map_scan() alone). @q is the fields' quick reading when @read is 0, none when
  * it is 1 (the fast path reads them). *@joined (the fields joined, *@joined_len bytes,
  * offsets in @base) and *@mask are new (caller frees both), or both NULL when the quick
  * check found nothing that could match. Returns 0, 1 when @path is PATH_FAST_ONLY or

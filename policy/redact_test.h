@@ -25,8 +25,9 @@ int policy_redact_fields_fast_only(const struct policy_redactor *rd, struct poli
 
 /*
  * policy_redact_fields_quick_only() - policy_redact_fields() where the quick check and the
- * stretches around its hits must decide both passes: returns 1 (every output "") when either
- * is left to the fast path.
+ * matches at its hits, found on the quick reading, must decide both passes: returns 1 (every
+ * output "") when either is left to the fast path, -EPROTO when the outputs' spliced reading
+ * is not what reading them gives or the verifying pass's marks are not map_scan()'s.
  */
 int policy_redact_fields_quick_only(const struct policy_redactor *rd, struct policy_redact_field *f,
 				    size_t n);

@@ -477,7 +477,7 @@ static void test_corpus(void **state)
 struct paths {
 	size_t compared, decided; /* decided: the fast path alone gave the result */
 	size_t quick;		  /* the quick check found that they name nobody */
-	size_t guided;		  /* the quick check and its hits' stretches decided */
+	size_t guided;		  /* the quick check and the matches at its hits decided */
 };
 
 /*
@@ -615,7 +615,7 @@ static void test_paths_corpus(void **state)
 	}
 	free(text);
 	printf("fast path vs full path, leak corpus: %zu comparisons, %zu decided by the fast "
-	       "path alone (%zu by the quick check and its hits' stretches, %zu of them by the "
+	       "path alone (%zu by the quick check and the matches at its hits, %zu of them by the "
 	       "check alone), all equal\n",
 	       st.compared, st.decided, st.guided, st.quick);
 	assert_true(st.compared >= 600);
@@ -748,7 +748,7 @@ static void test_paths_random(void **state)
 		compare_cut(text, o, n, &x, &st);
 	}
 	printf("fast path vs full path, random texts: %zu comparisons, %zu decided by the fast "
-	       "path alone (%zu by the quick check and its hits' stretches, %zu of them by the "
+	       "path alone (%zu by the quick check and the matches at its hits, %zu of them by the "
 	       "check alone), all equal\n",
 	       st.compared, st.decided, st.guided, st.quick);
 	/* names cut across fields are handed to the full path; the rest must be compared */
@@ -879,7 +879,7 @@ static void test_quick_splits(void **state)
 	printf("quick check, %zu member spellings split and misspelt: %zu cases, %zu naming a "
 	       "member (none said clean), %zu of %zu near misses settled by the quick check; "
 	       "every 5th case compared with the full path: %zu decided by the fast path, %zu by "
-	       "the quick check and its hits' stretches, all equal\n",
+	       "the quick check and the matches at its hits, all equal\n",
 	       n_nd, st.compared, named, near_quick, near, st.decided, st.guided);
 	assert_true(st.guided * 20 >= st.compared / 5);
 	assert_true(named * 2 >= st.compared - near);
@@ -954,7 +954,7 @@ static void test_quick_long(void **state)
 
 /*
  * Differential test of the quick check of plain ASCII (the first look, the quick check and the
- * hits' stretches): random ASCII texts from every member spelling (names, aliases, domains,
+ * matches at its hits): random ASCII texts from every member spelling (names, aliases, domains,
  * hosts, keys as hex, prefixes of 8-20 hex digits, colon- and space-separated, 0x, base64)
  * with case flips, ASCII separators put in, plurals, and near misses (a letter changed,
  * dropped, doubled or added: "alphabet" for "Alpha"), between words, numbers, hex and base64
@@ -1056,7 +1056,7 @@ static void test_paths_ascii(void **state)
 		compare_cut(text, o, n, &x, &st);
 	}
 	printf("fast path vs full path, random ASCII texts: %zu comparisons, %zu decided by the "
-	       "fast path alone (%zu by the quick check and its hits' stretches, %zu of them "
+	       "fast path alone (%zu by the quick check and the matches at its hits, %zu of them "
 	       "by the check alone), all equal\n",
 	       st.compared, st.decided, st.guided, st.quick);
 	assert_true(st.guided * 3 >= st.compared);
