@@ -325,14 +325,17 @@ static struct node_snap *x_snap(const struct policy_config *pcfg, const struct p
  * leaves, none is read) and under one with the 500-member redactor, so both see the same
  * load and the same disk. Redaction's cost is the CPU time of the export's view step
  * (node_exporter_view()) replayed for the same indicators with the redactor less without
- * (views are not timed one by one: a CPU clock read costs ~0.7 us here).
+ * (views are not timed one by one: a CPU clock read costs ~0.7 us here). The same replays
+ * under a one-member and a memberless roster split it three ways: what the 500 members add,
+ * what a redactor costs for any roster, and what letting the text out at all costs.
  */
 static void export_step(const char *base, size_t n)
 {
 	static const uint8_t seed[32] = {0xbe, 0x4c};
 	struct proto_roster *roster = viewgen_roster();
 	struct policy_config pcfg;
-	struct node_snap *snap, plain;
+	struct proto_roster part[2];
+	struct node_snap *snap, *snap_part[2], plain;
 	struct store_config sc = {0};
 	struct store_export_config xc = {0};
 	struct store_export *xenv[2];
@@ -353,6 +356,13 @@ static void export_step(const char *base, size_t n)
 	memcpy(pcfg.own_id, roster->members[0].id, 32);
 	policy_config_set_community_name(&pcfg, "bench");
 	snap = x_snap(&pcfg, roster);
+	/* the first member alone, then no member: the text leaves under both */
+	part[0] = part[1] = *roster;
+	part[0].n_members = 1;
+	part[1].n_members = 0;
+	part[0].netkey_sealed = part[1].netkey_sealed = NULL;
+	for (int k = 0; k < 2; k++)
+		snap_part[k] = x_snap(&pcfg, &part[k]);
 	plain = *snap; /* a copy that is never referenced or freed, without the redactor */
 	plain.redactor = NULL;
 	proto_crypto_raw_ed25519_seed_keypair(pk, sk, seed);
@@ -418,7 +428,7 @@ static void export_step(const char *base, size_t n)
 	       (double)n / t_x[0], cpu_x[0] * 1e6 / (double)n, t_x[1] / t_x[0]);
 	{
 		/* Both replays twice, in turn, so that neither sees only a quieter minute. */
-		double with = 0, without = 0, rep = 0, rep0 = 0, v, vr;
+		double with = 0, without = 0, rep = 0, rep0 = 0, v, vr, p[2] = {0}, v1, v0;
 
 		for (int round = 0; round < 2; round++) {
 			double a = x_views(snap, s, ids, n, 0, view);
@@ -428,6 +438,13 @@ static void export_step(const char *base, size_t n)
 
 			if (a < 0 || z < 0 || ar < 0 || zr < 0)
 				die("node_exporter_view", -EINVAL);
+			for (int k = 0; k < 2; k++) {
+				double x = x_views(snap_part[k], s, ids, n, 0, view);
+
+				if (x < 0)
+					die("node_exporter_view", -EINVAL);
+				p[k] += x;
+			}
 			with += a;
 			without += z;
 			rep += ar;
@@ -435,6 +452,8 @@ static void export_step(const char *base, size_t n)
 		}
 		v = (with - without) / 2 / (double)n;
 		vr = (rep - rep0) / 2 / (double)n;
+		v1 = (with - p[0]) / 2 / (double)n;
+		v0 = (p[1] - without) / 2 / (double)n;
 		printf("redact:   %10.2f us/view    (text seen for the first time: the export's view "
 		       "step, node_exporter_view(), CPU time with the 500-member roster less "
 		       "without, %zu views replayed twice): %.1f %% of the export's wall time, "
@@ -442,6 +461,11 @@ static void export_step(const char *base, size_t n)
 		       "the export\n",
 		       v * 1e6, n, 100 * v * (double)n / t_x[1], 100 * v * (double)n / cpu_x[1],
 		       (unsigned long long)hits, (unsigned long long)misses);
+		printf("redact:   %10.2f us/view    of it, the 500-member roster's share (with it "
+		       "less with a one-member roster): %.1f %%; the redactor's cost for any "
+		       "roster (one member less none): %.2f us; letting the text out at all (no "
+		       "member less no redactor): %.2f us (CPU time, the same views)\n",
+		       v1 * 1e6, 100 * v1 * (double)n / cpu_x[1], (v - v1 - v0) * 1e6, v0 * 1e6);
 		printf("redact:   %10.2f us/view    repeated text, not the target's figure (the "
 		       "views of 2 documents in turn, one naming two members: the memo answers): "
 		       "%.1f %% of the export's wall time, %.1f %% of its CPU time\n",
@@ -451,6 +475,8 @@ static void export_step(const char *base, size_t n)
 		store_export_close(xenv[k]);
 	store_close(s);
 	node_snap_unref(snap);
+	for (int k = 0; k < 2; k++)
+		node_snap_unref(snap_part[k]);
 	proto_roster_free(roster);
 	proto_wipe(sk, sizeof(sk));
 	free(view);
