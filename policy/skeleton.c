@@ -76,7 +76,7 @@ struct policy_skeleton {
 	uint32_t ascii[256];
 	uint8_t ascii_bnd[32];
 	/*
-	 * policy_skeleton_ascii_grams()'s table, from @ascii: GRAMS_CP, what the code point
+	 * The first look's table (policy_skeleton_look(), grams_read()), from @ascii: GRAMS_CP, what the code point
 	 * needs (bits 1-2) and gives (3-4) as cps_bnd() reads them and the code point (bits
 	 * 8-15) when the byte gives one; GRAMS_SEP for a separator; GRAMS_SLOW | GRAMS_CP as
 	 * ASCII_SLOW (kept like a code point, so that the scan of the entries finds it).

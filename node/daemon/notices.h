@@ -138,7 +138,9 @@ void node_notices_submit(struct node_notices *n, struct node_request *req,
  * "dropped", "departed_dropped" (outbox entries of members that left), "readdressed"
  * (notices re-signed for a successor), "refusals_sent" (NOTICE_REFUSED answers),
  * "refused_by_peer" (notices of ours a next hop refused for good), "exported" (notices feed
- * documents written)}. New reference or NULL.
+ * documents written), "ack_ignored" (NOTICE_ACK/NOTICE_REFUSED for no notice of ours awaiting
+ * that member's answer), "share_dropped" (NOTICEs past a member's share of the pending
+ * jobs), "idle" (node_notices_idle())}. New reference or NULL.
  */
 json_t *node_notices_status_json(struct node_notices *n);
 

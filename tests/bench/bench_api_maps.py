@@ -25,6 +25,15 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import daemonlib as dl  # noqa: E402
 
 
+def tracer(pid):
+    """The TracerPid of process @pid (0: not traced)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("TracerPid:"):
+                return int(line.split()[1])
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--batches", type=int, default=5)
@@ -45,8 +54,14 @@ def main():
             publish(0)
             # Without -f strace follows the given thread only: the loop's.
             st = subprocess.Popen(["strace", "-e", "trace=memory", "-o", out.name, "-p",
-                                   str(d.proc.pid)], stderr=subprocess.DEVNULL)
-            time.sleep(1.0)  # attached
+                                   str(d.proc.pid)], stderr=subprocess.PIPE)
+            # attached when the kernel names a tracer; a strace that cannot attach exits
+            deadline = time.monotonic() + 30
+            while tracer(d.proc.pid) == 0:
+                if st.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("bench_api_maps: strace did not attach: "
+                                     + st.stderr.read().decode(errors="replace")[-300:])
+                time.sleep(0.05)
             t0 = time.monotonic()
             for k in range(1, a.batches + 1):
                 publish(k)
@@ -54,6 +69,8 @@ def main():
             time.sleep(0.5)
             st.terminate()
             st.wait()
+            if st.returncode not in (0, -15):
+                raise SystemExit(f"bench_api_maps: strace failed ({st.returncode})")
             assert d.stop() == 0
         calls = [x for x in open(out.name).read().splitlines()
                  if "(" in x and not x.startswith("---") and not x.startswith("+++")]

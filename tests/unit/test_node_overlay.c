@@ -1250,13 +1250,15 @@ static void test_control_reserve(void **state)
 	out0 = info.msgs_out;
 	for (uint64_t k = 1; k <= 3; k++)
 		raw_send_nonce(r, PROTO_LINK_PING, k);
-	for (;;) {
+	for (uint64_t t0 = uv_now(&loop);; uv_run(&loop, UV_RUN_ONCE)) {
 		if (!f.a.link)
 			fail_msg("the link went down: %s", node_link_reason_name(f.a.last_down));
 		node_link_info(l, &info);
 		if (info.msgs_out >= out0 + 5)
 			break;
-		uv_run(&loop, UV_RUN_ONCE);
+		if (uv_now(&loop) - t0 > 10000)
+			fail_msg("3 PONGs and 2 PINGs not sent in 10 s (%llu sent)",
+				 (unsigned long long)(info.msgs_out - out0));
 	}
 	assert_true(node_link_queued(l) <= lim.send_queue_max);
 	assert_int_equal(node_link_room(l), 0);
