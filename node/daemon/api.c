@@ -84,8 +84,20 @@ struct wreq {
 	uv_write_t req;
 	struct conn *c;
 	size_t len;
-	char data[];
+	char *text; /* the response line without its '\n', written as it is (no copy) */
 };
+
+/*
+ * Free a response's text. A large one was rendered by a worker into a block glibc mapped
+ * alone: it is unmapped by a worker too, not on the loop.
+ */
+static void text_free(uv_loop_t *loop, char *text, size_t len)
+{
+	if (len >= NODE_HEAP_MMAP)
+		node_workq_free(loop, text);
+	else
+		free(text);
+}
 
 static void conn_process(struct conn *c);
 static void on_api_handle_closed(uv_handle_t *h);
@@ -201,6 +213,7 @@ static void on_written(uv_write_t *req, int status)
 	struct conn *c = w->c;
 
 	c->unsent -= w->len;
+	text_free(c->api->loop, w->text, w->len - 1);
 	free(w);
 	if (c->closing) {
 		conn_unref(c);
@@ -256,24 +269,19 @@ static void conn_send_text(struct conn *c, char *text)
 		}
 	}
 	len = strlen(text);
-	w = malloc(sizeof(*w) + len + 1);
+	w = malloc(sizeof(*w));
 	if (!w) {
-		free(text);
+		text_free(c->api->loop, text, len);
 		conn_close(c);
 		return;
 	}
-	memcpy(w->data, text, len);
-	w->data[len] = '\n';
-	/* A large response was rendered by a worker: a mapped block, unmapped off the loop. */
-	if (len >= NODE_HEAP_MMAP)
-		node_workq_free(c->api->loop, text);
-	else
-		free(text);
+	w->text = text;
 	w->len = len + 1;
 	w->c = c;
-	uv_buf_t b = uv_buf_init(w->data, (unsigned)w->len);
-	r = uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_written);
+	uv_buf_t b[2] = {uv_buf_init(text, (unsigned)len), uv_buf_init((char *)"\n", 1)};
+	r = uv_write(&w->req, (uv_stream_t *)&c->pipe, b, 2, on_written);
 	if (r < 0) {
+		text_free(c->api->loop, text, len);
 		free(w);
 		conn_close(c);
 		return;

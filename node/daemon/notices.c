@@ -686,7 +686,7 @@ static void scan(struct node_notices *n, const uint8_t *peer);
  * Shares: what one member's links may put in the queue, so that a member flooding it cannot
  * crowd out the other members' operations (dropped past NODE_NOTICES_PENDING_MAX, while a
  * job runs). NOTICE_ACKs and NOTICE_REFUSEDs: as many as NOTICEs were sent to it and not
- * yet answered (an honest member answers each copy once; an ACK of a copy sent before a
+ * yet answered, at most NODE_NOTICES_PEER_PENDING_MAX (an honest member answers each copy once; an ACK of a copy sent before a
  * restart is ignored too, and the copy sent again is acknowledged); the rest are ignored
  * before they queue anything. NOTICEs: at most NODE_NOTICES_PEER_PENDING_MAX waiting for
  * one job; the rest are dropped unacknowledged (an honest sender retries). Members are few
@@ -694,7 +694,7 @@ static void scan(struct node_notices *n, const uint8_t *peer);
  */
 struct peer_share {
 	uint8_t id[32];
-	uint32_t owed;	  /* NOTICEs sent to it, not yet answered by an ACK or a refusal */
+	uint32_t owed;	  /* NOTICEs sent to it, not yet answered (capped: see above) */
 	uint32_t pending; /* its NOTICEs waiting for the next job */
 };
 
@@ -963,8 +963,14 @@ static void scan(struct node_notices *n, const uint8_t *peer)
 			continue;
 		}
 		n->sent++;
-		if ((s = share_find(n, e->recipient, true)))
-			s->owed++; /* else its answer is ignored, and the notice sent again */
+		/*
+		 * Capped: each copy (a retry too) owes one answer, and a member that never
+		 * answers must not bank credit for an answer flood. Past the cap, or without a
+		 * share, its answer is ignored and the notice sent again.
+		 */
+		if ((s = share_find(n, e->recipient, true)) &&
+		    s->owed < NODE_NOTICES_PEER_PENDING_MAX)
+			s->owed++;
 		o = calloc(1, sizeof(*o));
 		if (!o)
 			break;

@@ -51,8 +51,8 @@
  * NODE_NOTICES_PENDING_MAX of them (received NOTICEs beyond it are dropped, not
  * acknowledged: the sender retries; API requests beyond it get NODE_E_OVERLOAD). So that
  * one member cannot fill that queue for the others, its links may queue a NOTICE_ACK or
- * NOTICE_REFUSED only for a NOTICE sent to it and not yet answered (the rest are ignored
- * and counted), and at most NODE_NOTICES_PEER_PENDING_MAX of its NOTICEs per job (the
+ * NOTICE_REFUSED only for a NOTICE sent to it and not yet answered, at most
+ * NODE_NOTICES_PEER_PENDING_MAX of them (the rest are ignored and counted), and at most NODE_NOTICES_PEER_PENDING_MAX of its NOTICEs per job (the
  * rest dropped unacknowledged, and counted: an honest sender retries).
  *
  * Thread rules: every function on the loop thread. @st, @keys and the snapshot slot must

@@ -76,8 +76,8 @@ struct node_link {
 	uint64_t defer_iter;   /* env->iter in which it was queued on env->deferred */
 	bool deferred;	       /* reading stopped; queued on env->deferred for its turn */
 	struct node_link *defer_prev, *defer_next;
-	uint8_t *held;		   /* read, not yet processed: env->rbuf_len bytes, from the first
-				    * deferral until the link is freed */
+	uint8_t *held;		   /* read, not yet processed: env->rbuf_len bytes while the link
+				    * waits for its turn (freed when it reads again) */
 	size_t held_off, held_len; /* the bytes still to process: held[held_off, held_len) */
 };
 
@@ -927,6 +927,8 @@ void node_link_env_prepare(struct node_link_env *env)
 			defer_append(l); /* with what is left, behind the links waiting */
 			continue;
 		}
+		free(l->held); /* reading again: a link holds the buffer only while it waits */
+		l->held = NULL;
 		l->held_off = l->held_len = 0;
 		if (uv_read_start((uv_stream_t *)&l->tcp, on_alloc, on_read) < 0)
 			node_link_close(l, NODE_LINK_R_IO);

@@ -49,8 +49,8 @@
  * decryption and handling per loop iteration (checked before each frame, so one frame more
  * at worst). A link whose turn comes after the budget ran out stops reading (libuv would
  * otherwise read up to 32 buffers from it in one go); the bytes already read and not yet
- * handled are kept in a buffer of the link's own (allocated at its first deferral,
- * env->rbuf_len bytes, kept until it is freed, so idle links hold none), and it waits in a
+ * handled are kept in a buffer of the link's own (env->rbuf_len bytes, allocated when it is
+ * deferred and freed when it reads again, so only waiting links hold one), and it waits in a
  * queue, oldest first: the owner's next node_link_env_prepare() serves the queue from its
  * head while the new iteration's budget lasts, a link whose bytes are handled reads again,
  * one that runs out of budget goes to the back. So however many links flood the node, they
@@ -225,7 +225,7 @@ struct node_link_ops {
  * node_link_env_prepare(), so all links of an environment share them. The owner calls
  * node_link_env_prepare() once per loop iteration before the poll (from a uv_prepare_t) and
  * lends an initialised idle handle (idle), which this module starts while links wait for
- * their next slice; the owner closes it after the last link.
+ * their turn to read; the owner closes it after the last link.
  */
 struct node_link_env {
 	uv_loop_t *loop;		 /* owner */

@@ -802,8 +802,10 @@ static void log_closed(struct node_overlay *ov, struct node_link *l, enum node_l
 
 	node_link_info(l, &info);
 	if (reason == NODE_LINK_R_QUEUE)
-		log_warning("overlay: link %" PRIu64 " closed: %s (%zu bytes)", info.id,
-			    node_link_reason_text(reason), ov->lim.send_queue_max);
+		log_warning("overlay: link %" PRIu64 " closed: %s (%zu bytes, %zu of them for "
+			    "control frames)",
+			    info.id, node_link_reason_text(reason), ov->lim.send_queue_max,
+			    (size_t)NODE_LINK_CONTROL_RESERVE);
 	else if (was == NODE_LINK_UP && reason != NODE_LINK_R_STOP)
 		log_info("overlay: link %" PRIu64 " down: %s", info.id,
 			 node_link_reason_text(reason));

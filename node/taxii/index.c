@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "node/format/export_fmt.h"
+#include "proto/crypto.h"
 #include "proto/report.h"
 #include "proto/summary.h"
 
@@ -201,9 +202,8 @@ static int collect_doc(void *ctx, uint64_t seq, const uint8_t *doc, size_t len)
 	for (int i = 0, k = 0; i < 36; i++) {
 		if (uuid[i] == '-')
 			continue;
-		int hi = uuid[i] <= '9' ? uuid[i] - '0' : uuid[i] - 'a' + 10;
-		int lo = uuid[i + 1] <= '9' ? uuid[i + 1] - '0' : uuid[i + 1] - 'a' + 10;
-		p->uuid[k++] = (uint8_t)(hi << 4 | lo);
+		p->uuid[k++] = (uint8_t)(proto_hex_digit((unsigned char)uuid[i]) << 4 |
+					 proto_hex_digit((unsigned char)uuid[i + 1]));
 		i++;
 	}
 	json_decref(j);
