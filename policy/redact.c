@@ -16,8 +16,18 @@
  * points and tries only the patterns in those buckets (one hash table per level). Names
  * sharing a long common start ("National CSIRT of ...", "CERT Member17" among 500 "CERT
  * MemberN") land in a deeper index and share a bucket with few others (12 was added when
- * 500 such 12-point names all met in one 8-point bucket). Patterns shorter
- * than 4 are tried directly at hard boundaries, literals by a plain search of the input.
+ * 500 such 12-point names all met in one 8-point bucket; level_mask lets candidate() skip
+ * levels that hold nothing for a place). Patterns shorter than 4 are tried directly at hard
+ * boundaries, literals by a plain search of the input.
+ *
+ * Most text names nobody, so it is read in layers, each allowed to say "nobody" only where
+ * the full path would find nothing (the arguments are at each layer): the first look
+ * (policy_skeleton_look(): one filter of every pattern's first code points, asked at every
+ * boundary, and chain_seen()), then the quick reading's hits matched in place
+ * (quick_matches()), then the fast path around candidates, then map_scan(). The verifying
+ * read splices the outputs' reading from the input's (spliced_hits()). After a drop, the
+ * fields left are searched again as a set (verify_left()), and names of 3+ words split over
+ * fields in any order drop those fields (chain_drop()).
  */
 #include "policy/redact.h"
 #include "policy/redact_test.h"
@@ -1842,8 +1852,8 @@ static int quick_read(const struct policy_redactor *rd, const char *const *s, co
  * end, which is always hard. That map is not made: the reading is plain ASCII whose every
  * code point is one byte, so the full map's code points are the reading's, from the byte @at
  * names (its sources), and its boundaries are computed from the reading and those bytes by
- * policy_skeleton_ascii_bounds(), from the last place at or before the hit where mapping
- * starts afresh. Returns 0 (marks in @k), 1 when map_scan() must decide (a gram crossing a
+ * policy_skeleton_ascii_bounds(), each from the code points and bytes around it, only where
+ * match_at() reads. Returns 0 (marks in @k), 1 when map_scan() must decide (a gram crossing a
  * field's end, a pattern that may run past one, a pattern longer than the window, more than
  * AGREED_MAX agreeing, a word longer than the window).
  */
@@ -2003,13 +2013,13 @@ enum path { PATH_FULL, PATH_FAST, PATH_FAST_ONLY, PATH_QUICK_ONLY };
 static bool quick_same(const struct quick *a, const struct quick *b, size_t n);
 
 /*
- * The quick reading of the @n fields into @q: the first look's, else quick_read()'s. Returns
- * 0 (quick_deinit() after), 1 when there is none (*@nobody set when the first look found that
- * the fields name nobody; else the fast path reads them), -ENOMEM, and with @path
- * PATH_QUICK_ONLY -EPROTO when the first look's reading is not quick_read()'s.
+ * The quick reading of the @n fields into @q: quick_read()'s, with the first look's hits
+ * when it found some. Returns 0 (quick_deinit() after), 1 when there is none (*@nobody set
+ * when the first look found that the fields name nobody; else the fast path reads them),
+ * -ENOMEM.
  */
 static int first_read(const struct policy_redactor *rd, const char *const *s, const size_t *len,
-		      size_t n, enum path path, struct quick *q, bool *nobody)
+		      size_t n, struct quick *q, bool *nobody)
 {
 	int rc = first_look(rd, s, len, n, q);
 
@@ -2018,15 +2028,6 @@ static int first_read(const struct policy_redactor *rd, const char *const *s, co
 		return 1;
 	if (rc == 2)
 		return quick_read(rd, s, len, n, q);
-	if (path == PATH_QUICK_ONLY) {
-		struct quick r;
-
-		if (quick_read(rd, s, len, n, &r) != 0)
-			return -EPROTO;
-		rc = quick_same(q, &r, n) ? 0 : -EPROTO;
-		quick_deinit(&r);
-		return rc;
-	}
 	return 0;
 }
 
@@ -2098,20 +2099,6 @@ struct splice {
 	} seg[SPLICE_SEGS];
 };
 
-/*
- * The quick reading of the outputs @f, spliced from @in, the inputs' (fields joined at
- * @base, first-pass marks in @mask), instead of read again. An output is its input with each
- * maximal run of masked bytes replaced by POLICY_REDACT_TOKEN; a run covers whole units
- * (a match covers its code points' units and what lies between them, host widening only
- * letters, digits and ".-_@+", never part of a token or of a byte policy_skeleton_ascii()
- * reads otherwise than alone), and policy_skeleton_ascii() reads the token as a separator
- * that no byte before it reads into (none of '(' '%' '<' '&' '\\' '[' '{' starts markup with
- * a '['). A code point's boundary there depends only on the byte before it. So the output's
- * reading is the input's without the code points of masked bytes, the first code point
- * after a run at a HARD boundary (after the token), every other as it was, each offset
- * moved by what the tokens before it changed. Returns 0, 1 when the outputs are not what
- * that says (then the caller reads them), -ENOMEM.
- */
 /* Where the masked run of @mask at @i ends (@end at most), 8 bytes at a time. */
 static size_t run_end(const uint8_t *mask, size_t i, size_t end)
 {
@@ -2150,6 +2137,20 @@ static void shift(uint32_t *restrict to, const uint32_t *restrict from, size_t m
 		to[j] = from[j] + d;
 }
 
+/*
+ * The quick reading of the outputs @f, spliced from @in, the inputs' (fields joined at
+ * @base, first-pass marks in @mask), instead of read again. An output is its input with each
+ * maximal run of masked bytes replaced by POLICY_REDACT_TOKEN; a run covers whole units
+ * (a match covers its code points' units and what lies between them, host widening only
+ * letters, digits and ".-_@+", never part of a token or of a byte policy_skeleton_ascii()
+ * reads otherwise than alone), and policy_skeleton_ascii() reads the token as a separator
+ * that no byte before it reads into (none of '(' '%' '<' '&' '\\' '[' '{' starts markup with
+ * a '['). A code point's boundary there depends only on the byte before it. So the output's
+ * reading is the input's without the code points of masked bytes, the first code point
+ * after a run at a HARD boundary (after the token), every other as it was, each offset
+ * moved by what the tokens before it changed. Returns 0, 1 when the outputs are not what
+ * that says (then the caller reads them), -ENOMEM.
+ */
 static int quick_splice(const struct quick *in, size_t n, const size_t *base, const uint8_t *mask,
 			const struct policy_redact_field *f, struct quick *q, struct splice *sp)
 {
@@ -2981,8 +2982,7 @@ static int redact_fields(const struct policy_redactor *rd, struct policy_redact_
 		s[i] = f[i].in;
 		len[i] = f[i].len;
 	}
-	if (active && path != PATH_FULL &&
-	    (read = first_read(rd, s, len, n, path, &q, &nobody)) < 0) {
+	if (active && path != PATH_FULL && (read = first_read(rd, s, len, n, &q, &nobody)) < 0) {
 		rc = read;
 		goto out;
 	}

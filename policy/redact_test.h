@@ -34,9 +34,10 @@ int policy_redact_fields_quick_only(const struct policy_redactor *rd, struct pol
 
 /*
  * policy_redact_quick() - the first look and the quick check ahead of the fast path over @n
- * fields (@s[i] of @len[i] bytes): 0 when either finds that they certainly name nobody (policy_redact_fields()
- * then returns them unchanged without reading further), 1 when it leaves them to the fast
- * path, -ENOMEM. Tests check that 0 is never said of text that names a member.
+ * fields (@s[i] of @len[i] bytes): 0 when either finds that they certainly name nobody
+ * (policy_redact_fields() then matches nothing in them; it still asks chain_drop() unless
+ * the first look said so), 1 when it leaves them to the fast path, -ENOMEM. Tests check
+ * that 0 is never said of text that names a member.
  */
 int policy_redact_quick(const struct policy_redactor *rd, const char *const *s, const size_t *len,
 			size_t n);

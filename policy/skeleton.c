@@ -892,7 +892,7 @@ struct bstate {
 	unsigned cls2;	       /* and of the one before it */
 	size_t start1;	       /* skeleton index of the previous word unit's first code point */
 	unsigned prev_is_zero; /* previous unit was '0' at a boundary ("0x...", "id0x...") */
-	unsigned prev_is_0x;   /* previous two units were "0x" at a hard boundary */
+	unsigned prev_is_0x;   /* previous two units were "0x" at a boundary */
 	unsigned gives;	       /* POLICY_SKEL_CPS: what the previous unit gives (cps_bnd()) */
 };
 
@@ -908,7 +908,7 @@ static bool is_x(const struct cp_info *ci)
 }
 
 static void word_unit(struct policy_skel_text *t, struct bstate *b, const struct cp_info *ci,
-		      uint32_t raw, size_t from, size_t to)
+		      size_t from, size_t to)
 {
 	uint8_t bnd;
 
@@ -1312,13 +1312,6 @@ static bool look_short(const struct policy_skel_look *f, size_t o, size_t j, uin
 	return false;
 }
 
-/*
- * The pairs from the last 3 code points of each field @a (r of them to its end, from a
- * boundary) on into the head of every other field @b but the next: the grams of 4 and 8 that
- * start there cross into @b, and the short ones longer than r. (From 4 to 7 before the end,
- * the 4 code points are inside @a, asked in the joined reading: look_more() goes on from
- * there only where they passed.) Sets @g->crossing when one passes.
- */
 /* A word's lanes below @k (0 to 4 and more) kept, the others 0. */
 static inline uint64_t look_lanes(size_t k)
 {
@@ -1350,6 +1343,13 @@ static bool look_pair_words(const struct policy_skel_look *f, const struct polic
 		 ((unsigned)(m >= 8) & (unsigned)look_has(f, k8, POLICY_SKEL_LOOK_LONG8)))) != 0;
 }
 
+/*
+ * The pairs from the last 3 code points of each field @a (r of them to its end, from a
+ * boundary) on into the head of every other field @b but the next: the grams of 4 and 8 that
+ * start there cross into @b, and the short ones longer than r. (From 4 to 7 before the end,
+ * the 4 code points are inside @a, asked in the joined reading: look_more() goes on from
+ * there only where they passed.) Sets @g->crossing when one passes.
+ */
 static void look_pairs(const struct policy_skel_look *f, struct policy_skel_seen *g, size_t n)
 {
 	const uint16_t *e = g->e;
@@ -1401,12 +1401,6 @@ static const uint64_t look_pos[16] = {
 	0x0000000000030002ull, 0x0000000300020000ull, 0x0000000300020001ull, 0x0003000200010000ull,
 };
 
-/*
- * The entry indices of the boundaries of @e's entries [1, @o) into @list (room for @o + 3),
- * in order, four entries a word and without a branch on what they are: boundaries are a few
- * code points apart, in no pattern a branch predictor could learn. Returns how many, or -1
- * when an entry is GRAMS_SLOW.
- */
 static const uint8_t look_cnt[16] = {0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4};
 
 /* Entries [@i, @i + 4) of @e, @lanes of them read: their boundaries onto @list at @n. */
@@ -1425,6 +1419,12 @@ static inline size_t look_bnd_word(const uint16_t *e, size_t i, uint64_t lanes, 
 	return n + look_cnt[b];
 }
 
+/*
+ * The entry indices of the boundaries of @e's entries [1, @o) into @list (room for @o + 3),
+ * in order, four entries a word and without a branch on what they are: boundaries are a few
+ * code points apart, in no pattern a branch predictor could learn. Returns how many, or -1
+ * when an entry is GRAMS_SLOW.
+ */
 static long look_bnd_list(const uint16_t *e, size_t o, uint16_t *list)
 {
 	uint64_t any = 0;
@@ -1734,7 +1734,7 @@ int policy_skeleton_map(const struct policy_skeleton *sk, const char *text, size
 				if (flags & POLICY_SKEL_CPS)
 					cps_unit(t, &b, ci, in[i], base + i);
 				else
-					word_unit(t, &b, ci, in[i], base + i, base + i + 1);
+					word_unit(t, &b, ci, base + i, base + i + 1);
 			} else if (ci->kind == K_SEP) {
 				b.pend = POLICY_SKEL_HARD;
 				b.cls1 = b.cls2 = C_OTHER;
@@ -1781,7 +1781,7 @@ int policy_skeleton_map(const struct policy_skeleton *sk, const char *text, size
 			if (flags & POLICY_SKEL_CPS)
 				cps_unit(t, &b, ci, cp, base + i);
 			else
-				word_unit(t, &b, ci, cp, base + i, base + i + n);
+				word_unit(t, &b, ci, base + i, base + i + n);
 		}
 		i += n;
 	}
