@@ -373,12 +373,18 @@ def test_follow_rebuilt_export():
                 env.add(make_doc(i + 1, "domain", f"new{i}.siem-pull.example", "GREEN",
                                  "active"))
             wait_values({f"new{i}.siem-pull.example" for i in range(2)}, "the rebuilt export")
+            # The puller prints, then saves its cursor: wait for the save before stopping it
+            # (delivery is at-least-once, so a stop in between leaves the old cursor).
+            deadline = time.monotonic() + 60 * dl.SLOW
+            while not os.path.exists(state) or read_state(state)["env_id"] != "22" * 16:
+                assert p.poll() is None, (p.returncode, p.stderr.read())
+                assert time.monotonic() < deadline, "the puller never saved the new cursor"
+                time.sleep(POLL_PAUSE_S)  # polling the state file for the saved cursor
         finally:
             p.terminate()
             p.wait(30)
             env.close()
         assert "export environment was rebuilt" in p.stderr.read()
-        assert read_state(state)["env_id"] == "22" * 16
 
 
 def test_help_names_real_options():
