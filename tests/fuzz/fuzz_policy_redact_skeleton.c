@@ -16,12 +16,12 @@
  * policy_skeleton_map() and searched naively (independently of the redactor's index and
  * prefilter) for that skeleton starting and ending at a word boundary; a hit aborts. So do
  * an error other than -ENOMEM and a dropped text with a non-empty output.
- * Second oracle: the text, and the text cut into fields at each 0x1E byte, give exactly the
- * same outputs, token counts and drops through policy_redact_fields() (fast path) as
- * through policy_redact_fields_full() (policy/redact_test.h).
- * Third oracle: where the quick check ahead of the fast path (policy_redact_quick()) says
- * those fields name nobody, the full path redacts nothing in them and
- * policy_redact_names_fields() finds no member.
+ * Second oracle (tests/fuzz/redact_paths.h, shared with fuzz_policy_redact_paths): the
+ * text cut into fields at each 0x1E byte gives exactly the same outputs, token counts and
+ * drops through every path of policy_redact_fields() (memo off and on, fast only, quick
+ * only) as through policy_redact_fields_full() (policy/redact_test.h); where the quick check
+ * (policy_redact_quick()) says those fields name nobody, the full path redacts nothing in
+ * them and policy_redact_names_fields() finds no member.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -34,6 +34,7 @@
 #include "policy/redact_test.h"
 #include "policy/skeleton.h"
 #include "proto/roster.h"
+#include "redact_paths.h"
 
 #define MAX_MEMBERS 4
 #define STR_MAX 48
@@ -191,56 +192,20 @@ static bool occurs(const struct policy_skel_text *t, const uint32_t *p, size_t n
 
 #define FIELDS_MAX 8
 
-/* The second oracle: fast path and full path agree on @t's fields (cut at 0x1E). */
-static void same_paths(const struct policy_redactor *rd, const struct text *t)
+/* The second oracle (redact_paths.h): every path agrees with the full path on @t's fields. */
+static void same_paths(struct policy_redactor *rd, const struct text *t)
 {
-	static char out[2][FIELDS_MAX][POLICY_REDACT_OUT_MAX(TEXT_MAX) + 1];
-	struct policy_redact_field f[2][FIELDS_MAX];
-	size_t n = 0, start = 0;
-	int rc[2];
+	const char *in[FIELDS_MAX];
+	size_t len[FIELDS_MAX], n = 0, start = 0;
 
 	for (size_t i = 0; i <= t->len && n < FIELDS_MAX; i++) {
 		if (i < t->len && t->b[i] != 0x1E)
 			continue;
-		for (int p = 0; p < 2; p++)
-			f[p][n] = (struct policy_redact_field){.in = t->b + start,
-							       .len = i - start,
-							       .out = out[p][n],
-							       .cap = sizeof(out[p][n])};
-		n++;
+		in[n] = t->b + start;
+		len[n++] = i - start;
 		start = i + 1;
 	}
-	rc[0] = policy_redact_fields_full(rd, f[0], n);
-	rc[1] = policy_redact_fields(rd, f[1], n);
-	if (rc[0] == -ENOMEM || rc[1] == -ENOMEM)
-		return;
-	if (rc[0] != rc[1])
-		abort();
-	{
-		const char *s[FIELDS_MAX];
-		size_t len[FIELDS_MAX];
-
-		for (size_t i = 0; i < n; i++) {
-			s[i] = f[0][i].in;
-			len[i] = f[0][i].len;
-		}
-		if (policy_redact_quick(rd, s, len, n) == 0) {
-			for (size_t i = 0; i < n; i++)
-				if (f[0][i].n_redacted || f[0][i].dropped)
-					abort();
-			if (policy_redact_names_fields(rd, s, len, n, NULL, NULL) == 1)
-				abort();
-		}
-	}
-	for (size_t i = 0; i < n; i++)
-		if (f[0][i].out_len != f[1][i].out_len ||
-		    f[0][i].n_redacted != f[1][i].n_redacted ||
-		    f[0][i].dropped != f[1][i].dropped || strcmp(f[0][i].out, f[1][i].out) != 0) {
-			fprintf(stderr,
-				"paths differ in field %zu of %zu: full \"%s\", fast \"%s\"\n", i,
-				n, f[0][i].out, f[1][i].out);
-			abort();
-		}
+	paths_compare(rd, in, len, n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
