@@ -4,10 +4,11 @@
  * fuzz_policy_redact_paths.c and fuzz_policy_redact_skeleton.c (static functions: each
  * harness is one translation unit). It is the leak corpus's compare()
  * (tests/unit/test_policy_leak_corpus.c) for fuzzed fields:
- *   - policy_redact_fields() with its memo off, with it on (a call and its repetition, which
- *     the memo answers), and policy_redact_fields_fast_only() and _quick_only() wherever
- *     they decide give policy_redact_fields_full()'s return code, outputs, token counts and
- *     drops, byte for byte;
+ *   - policy_redact_fields() with its memo off, with it on (a call and two repetitions: a
+ *     memo that takes a result in only when its text comes again answers the third), and
+ *     policy_redact_fields_fast_only() and _quick_only() wherever they decide give
+ *     policy_redact_fields_full()'s return code, outputs, token counts and drops, byte for
+ *     byte;
  *   - where policy_redact_quick() says the fields name nobody, the full path changes nothing
  *     and policy_redact_names_fields() finds no member.
  * A difference prints the fields as C string literals (a unit test's reproducer) and aborts.
@@ -32,6 +33,7 @@ enum {
 	PATH_QUICK_ONLY, /* may say 1: left to the fast path */
 	PATH_MEMO,	 /* policy_redact_fields(), memo on: the first call */
 	PATH_MEMO_AGAIN, /* its repetition */
+	PATH_MEMO_THIRD, /* and another */
 	N_PATHS
 };
 
@@ -122,7 +124,7 @@ static void paths_compare(struct policy_redactor *rd, const char *const *in, con
 			case PATH_QUICK_ONLY:
 				rc[k] = policy_redact_fields_quick_only(rd, g, n);
 				break;
-			default: /* PATH_MEMO, PATH_MEMO_AGAIN */
+			default: /* PATH_MEMO, PATH_MEMO_AGAIN, PATH_MEMO_THIRD */
 				rc[k] = policy_redact_fields(rd, g, n);
 				break;
 			}
