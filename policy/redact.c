@@ -1968,11 +1968,12 @@ static int quick_check(const struct policy_redactor *rd, const char *const *s, c
  * a field, on into every other field as pairs: the places the quick check tests, with the
  * grams of every pattern (the first 4 and 8 code points, short patterns whole), so a place
  * that passes neither is no candidate either. The text that names nobody, nearly all of it,
- * costs a table loop and a look at each boundary. Otherwise its quick reading is read
- * (quick_read()) and the places whose grams passed are its hits, @crossing set when a gram
- * that passed runs past its field's end. Returns 0 when the fields certainly name nobody; 1
- * with their quick reading and hits in @q (caller storage, nothing to free); 2 when the first
- * look cannot read them (quick_read() then decides whether it can).
+ * costs a table loop and a look at each boundary. Otherwise its quick reading is the look's
+ * (policy_skel_seen_reading(), not read again) and the places whose grams passed are its
+ * hits, @crossing set when a gram that passed runs past its field's end. Returns 0 when the
+ * fields certainly name nobody; 1 with their quick reading and hits in @q (caller storage,
+ * nothing to free); 2 when the first look cannot read them (quick_read() then decides
+ * whether it can).
  */
 static bool chain_seen(const struct policy_redactor *rd, const struct policy_skel_seen *g,
 		       size_t n);
@@ -1981,6 +1982,7 @@ static int first_look(const struct policy_redactor *rd, const char *const *s, co
 		      size_t n, struct quick *q)
 {
 	struct policy_skel_seen g;
+	long rl;
 	int rc;
 
 	_Static_assert(QUICK_STACK >= POLICY_SKEL_LOOK_BYTES &&
@@ -1995,9 +1997,21 @@ static int first_look(const struct policy_redactor *rd, const char *const *s, co
 		return 2;
 	if (rc <= 0)
 		return rc < 0 ? 2 : 0;
-	/* on the stack (limits above), and the same refusals: it reads them */
-	if (quick_read(rd, s, len, n, q) != 0)
+	/*
+	 * The quick reading is the look's own (policy_skel_seen_reading(): the same code points
+	 * and boundaries policy_skeleton_ascii() gives, only the byte offsets counted again), on
+	 * the stack (limits above).
+	 */
+	q->heap = NULL;
+	q->cp = q->s_cp;
+	q->bnd = q->s_bnd;
+	q->at = q->s_at;
+	q->fs = q->s_f;
+	q->fe = q->fs + n;
+	rl = policy_skel_seen_reading(rd->sk, &g, s, len, n, q->cp, q->bnd, q->at, q->fs, q->fe);
+	if (rl < 0)
 		return 2;
+	q->total = (size_t)rl;
 	q->listed = true;
 	q->crossing = g.crossing || g.n_hits > POLICY_SKEL_LOOK_HITS;
 	q->n_hits = g.n_hits < POLICY_SKEL_LOOK_HITS ? g.n_hits : POLICY_SKEL_LOOK_HITS;

@@ -1800,6 +1800,107 @@ size_t policy_skel_seen_field(const struct policy_skel_seen *g, size_t i, uint32
 }
 
 /*
+ * The look's entries are the reading policy_skeleton_ascii() gives (policy_skeleton_look()'s
+ * promise): a code point's entry holds it in bits 8-15, GRAMS_SEP exactly where that reading
+ * puts HARD (after a separator or the start: grams_read() ORs in the byte before's
+ * GRAMS_SEP, and every field starts after one), and what it needs (bits 1-2) and the one
+ * before gives (bits 3-4), which meet exactly where policy_skeleton_ascii()'s @ascii_bnd
+ * says NONE (both tables are made from the same @ascii entry of each byte), else SOFT. The
+ * byte offsets are not kept by the look (a store a byte that a text naming nobody would pay
+ * for): they are counted here, a code point for each byte whose @grams entry has GRAMS_CP. A
+ * field with a byte the table leaves to ascii_separator() (GRAMS_SLOW: a unit may be longer
+ * than a byte) is read by policy_skeleton_ascii() instead.
+ */
+typedef uint16_t u16x8 __attribute__((vector_size(16)));
+typedef uint8_t u8x8 __attribute__((vector_size(8)));
+
+/* The low bytes of @v's 8 lanes to @out. */
+static inline void store_u8x8(uint8_t *out, u16x8 v)
+{
+	u8x8 b = __builtin_convertvector(v, u8x8);
+
+	memcpy(out, &b, sizeof(b));
+}
+
+long policy_skel_seen_reading(const struct policy_skeleton *sk, const struct policy_skel_seen *g,
+			      const char *const *s, const size_t *len, size_t n, uint8_t *cp,
+			      uint8_t *bnd, uint32_t *at, size_t *fs, size_t *fe)
+{
+	const uint16_t *restrict grams = sk->grams;
+	size_t o = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		const uint8_t *restrict in = (const uint8_t *)s[k];
+		const uint16_t *restrict e = g->e + g->fs[k];
+		uint8_t *restrict c8 = cp + o, *restrict b8 = bnd + o;
+		uint32_t *restrict a32 = at + o;
+		size_t m = g->fe[k] - g->fs[k], l = len[k], c = 0, i = 0, j = 0;
+		unsigned slow = 0, prev;
+
+		/* every byte's offset is written; a separator's is overwritten by the next one's */
+		for (; i + 4 <= l; i += 4) {
+			unsigned v = grams[in[i]], w = grams[in[i + 1]];
+			unsigned x = grams[in[i + 2]], y = grams[in[i + 3]];
+
+			a32[c] = (uint32_t)i;
+			c += v & GRAMS_CP;
+			a32[c] = (uint32_t)i + 1;
+			c += w & GRAMS_CP;
+			a32[c] = (uint32_t)i + 2;
+			c += x & GRAMS_CP;
+			a32[c] = (uint32_t)i + 3;
+			c += y & GRAMS_CP;
+			slow |= v | w | x | y;
+		}
+		for (; i < l; i++) {
+			unsigned v = grams[in[i]];
+
+			a32[c] = (uint32_t)i;
+			c += v & GRAMS_CP;
+			slow |= v;
+		}
+		fs[k] = o;
+		o += m;
+		fe[k] = o;
+		if (slow & GRAMS_SLOW) {
+			if (policy_skeleton_ascii(sk, s[k], l, c8, b8, a32) != (long)m)
+				return -1;
+			continue;
+		}
+		if (c != m)
+			return -1;
+		/*
+		 * 8 entries at a time as vectors (the compiler's vector extension: SSE2 on
+		 * x86-64, a loop elsewhere): the code point, then HARD (2) at GRAMS_SEP, else
+		 * NONE (0) where needs and the entry before's gives meet, else SOFT (1). The
+		 * entry before the field's first is read (@e[-1]: the last field's last, or
+		 * the look's e[0]) but not used: that one has GRAMS_SEP.
+		 */
+		for (; j + 8 <= m; j += 8) {
+			u16x8 x, p, meet, sep;
+
+			memcpy(&x, e + j, sizeof(x));
+			memcpy(&p, e + j - 1, sizeof(p));
+			meet = (x >> 1) & (p >> 3) & 3;
+			sep = (x >> 6) & 1;
+			store_u8x8(c8 + j, x >> 8);
+			store_u8x8(b8 + j, (sep << 1) | ((u16x8)(meet == 0) & (sep ^ 1)));
+		}
+		prev = j ? e[j - 1] : 0; /* the field's first entry has GRAMS_SEP */
+		for (; j < m; j++) {
+			unsigned x = e[j];
+
+			c8[j] = (uint8_t)(x >> 8);
+			b8[j] = x & GRAMS_SEP		   ? POLICY_SKEL_HARD
+				: (x >> 1 & prev >> 3 & 3) ? POLICY_SKEL_NONE
+							   : POLICY_SKEL_SOFT;
+			prev = x;
+		}
+	}
+	return (long)o;
+}
+
+/*
  * The boundaries word_unit() and the table loop above give, from what policy_skeleton_ascii()
  * read, one code point at a time. Each code point there is one byte that is one unit (a
  * letter or a digit), so its class is that byte's, and the reading's HARD boundaries are

@@ -253,6 +253,19 @@ int policy_skel_look_reading(const struct policy_skel_look *f, const uint8_t *cp
  */
 size_t policy_skel_seen_field(const struct policy_skel_seen *g, size_t i, uint32_t *cp, size_t max);
 
+/*
+ * policy_skel_seen_reading() - the reading policy_skeleton_ascii() gives the @n fields (@s[i]
+ * of @len[i] bytes, borrowed) that policy_skeleton_look() read into @g (it returned 0 or 1),
+ * taken from @g rather than read again where it can be: the code points of field i into @cp,
+ * their boundaries into @bnd and the offset in @s[i] of the byte each came from into @at,
+ * from @fs[i] to @fe[i] (the fields joined; caller storage: the arrays of as many entries
+ * as the fields have bytes, @fs and @fe of @n). Returns the number of code points, or -1
+ * when the fields are not the ones the look read (then the arrays hold nothing useful).
+ */
+long policy_skel_seen_reading(const struct policy_skeleton *sk, const struct policy_skel_seen *g,
+			      const char *const *s, const size_t *len, size_t n, uint8_t *cp,
+			      uint8_t *bnd, uint32_t *at, size_t *fs, size_t *fe);
+
 /* policy_skel_text_deinit() - free @t's arrays and reset it to empty. */
 void policy_skel_text_deinit(struct policy_skel_text *t);
 

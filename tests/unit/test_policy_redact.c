@@ -919,6 +919,82 @@ static void look_same(const struct policy_skel_look *filter, const uint8_t *cp, 
 }
 
 /*
+ * policy_skel_seen_reading() against policy_skeleton_ascii(): on 1 to 5 random fields that
+ * policy_skeleton_look() reads (an empty filter: it returns 0, its reading made), the reading
+ * taken from the look is the one policy_skeleton_ascii() gives each field, joined: the same
+ * code points, boundaries, byte offsets and field ends. Fields long enough for the 8-wide
+ * loop and its tail, and fields with a byte read as a separator of its own or the token
+ * (read by policy_skeleton_ascii() there), must both come up. Fails with a boundary, a code
+ * point or an offset computed otherwise, a field's end off by one, or a lane of the
+ * vector loop out of place.
+ */
+static const char *const seen_words[] = {"CERT", "Alpha", "alpha", "member", "42",   " ",
+					 "-",	 "0x",	  "Ab",	   "aB",     "AB1c", "x"};
+
+static void test_skeleton_seen_reading(void **state)
+{
+	const struct policy_skeleton *sk = policy_skeleton_shared();
+	struct policy_skel_look *filter = calloc(1, sizeof(*filter));
+	struct policy_skel_seen *g = malloc(sizeof(*g));
+	uint64_t x = 0x5eed5eed12345678ull;
+	size_t read = 0, long_fields = 0, slow_fields = 0;
+
+	(void)state;
+	assert_non_null(sk);
+	assert_non_null(filter);
+	assert_non_null(g);
+	for (int c = 0; c < 20000; c++) {
+		char text[5][256];
+		const char *s[5];
+		size_t len[5], n = 1 + xorshift(&x) % 5, total = 0, fs[5], fe[5], gfs[5], gfe[5];
+		uint8_t cp[5 * 256], bnd[5 * 256], gcp[5 * 256], gbnd[5 * 256];
+		uint32_t at[5 * 256], gat[5 * 256];
+		bool refuse = false;
+		long rl;
+
+		for (size_t f = 0; f < n; f++) {
+			long m;
+
+			/* half of the fields of plain words, to be long */
+			len[f] = xorshift(&x) % 2
+					 ? random_text(text[f], &x, 12)
+					 : random_text_of(text[f], &x, 24, seen_words,
+							  sizeof(seen_words) / sizeof(*seen_words));
+			s[f] = text[f];
+			m = policy_skeleton_ascii(sk, text[f], len[f], cp + total, bnd + total,
+						  at + total);
+			refuse |= m < 0;
+			fs[f] = total;
+			total += m < 0 ? 0 : (size_t)m;
+			fe[f] = total;
+		}
+		if (policy_skeleton_look(sk, s, len, n, filter, g) < 0) {
+			assert_true(refuse);
+			continue;
+		}
+		assert_false(refuse);
+		read++;
+		rl = policy_skel_seen_reading(sk, g, s, len, n, gcp, gbnd, gat, gfs, gfe);
+		assert_int_equal(rl, (long)total);
+		for (size_t f = 0; f < n; f++) {
+			assert_int_equal(gfs[f], fs[f]);
+			assert_int_equal(gfe[f], fe[f]);
+			long_fields += fe[f] - fs[f] >= 9;
+			slow_fields += strpbrk(text[f], "([{<%&\\") != NULL;
+		}
+		assert_memory_equal(gcp, cp, total);
+		assert_memory_equal(gbnd, bnd, total);
+		assert_memory_equal(gat, at, total * sizeof(*at));
+	}
+	printf("policy_skel_seen_reading: %zu calls read, %zu fields of 9+ code points, %zu "
+	       "with a byte that may start markup\n",
+	       read, long_fields, slow_fields);
+	assert_true(read >= 1000 && long_fields >= 1000 && slow_fields >= 500);
+	free(filter);
+	free(g);
+}
+
+/*
  * policy_skeleton_look() against policy_skeleton_ascii(): on 1 to 5 random fields it refuses
  * exactly what the latter refuses in some field; with an empty filter it finds nothing; with
  * one pattern added whose first code points are the reading's from a boundary (joined, on
@@ -1152,6 +1228,7 @@ int main(void)
 		cmocka_unit_test(test_fields_chains),
 		cmocka_unit_test(test_skeleton_ascii),
 		cmocka_unit_test(test_skeleton_look),
+		cmocka_unit_test(test_skeleton_seen_reading),
 		cmocka_unit_test(test_memo),
 		cmocka_unit_test(test_skeleton_table_loops),
 		cmocka_unit_test(test_skeleton_ascii_bounds),
