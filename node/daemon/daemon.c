@@ -195,6 +195,12 @@ static void dissem_config(const struct node_config *cfg, struct node_dissem_conf
 		dc->retry_max_ms = dc->retry_min_ms;
 }
 
+static void notices_config(const struct node_config *cfg, struct node_notices_config *nc)
+{
+	nc->retry_min_ms = (uint64_t)node_config_int(cfg, NODE_NOTICES_RETRY_MIN_MS);
+	nc->retry_max_ms = (uint64_t)node_config_int(cfg, NODE_NOTICES_RETRY_MAX_MS);
+}
+
 /*
  * Sockets the overlay may hold: the descriptor limit less API clients and a reserve for the
  * stores, files, log and signals (NODE_DAEMON_FD_RESERVE). At least 16.
@@ -660,6 +666,7 @@ static void reload_done(uv_work_t *work, int status)
 	struct node_daemon *d = j->d;
 	struct node_snap *snap;
 	struct node_api_limits lim;
+	struct node_notices_config nc;
 
 	(void)status;
 	d->reloading = false;
@@ -728,6 +735,8 @@ static void reload_done(uv_work_t *work, int status)
 		if (j->roster && node_daemon_roster_newest(d) == j->roster)
 			node_dissem_roster_adopted(d->dissem, j->roster->epoch);
 	}
+	notices_config(d->cfg, &nc);
+	node_notices_set_config(d->notices, &nc);
 	if (d->overlay) {
 		struct node_overlay_limits ol;
 
@@ -1302,6 +1311,7 @@ static int start(struct node_daemon *d)
 {
 	struct config_report_ctx rc = {d->config_path, NODE_LOG_ERR};
 	struct node_api_limits lim;
+	struct node_notices_config nc;
 	const char *path;
 	int err;
 
@@ -1363,6 +1373,8 @@ static int start(struct node_daemon *d)
 		return 1;
 	}
 	node_notices_set_export(d->notices, d->xport);
+	notices_config(d->cfg, &nc);
+	node_notices_set_config(d->notices, &nc);
 	path = node_config_str(d->cfg, NODE_API_SOCKET);
 	api_limits(d->cfg, &lim);
 	err = node_api_start(&d->loop, path,

@@ -895,13 +895,13 @@ static int enqueue(struct node_notices *n, struct op *o)
 
 /* ------------------------------------------------------------------ delivery */
 
-static uint64_t retry_delay(uint32_t attempts)
+static uint64_t retry_delay(const struct node_notices_config *cfg, uint32_t attempts)
 {
-	uint64_t delay = NODE_NOTICES_RETRY_MIN_MS;
+	uint64_t delay = cfg->retry_min_ms;
 
-	while (attempts-- > 0 && delay < NODE_NOTICES_RETRY_MAX_MS)
+	while (attempts-- > 0 && delay < cfg->retry_max_ms)
 		delay *= 2;
-	return delay < NODE_NOTICES_RETRY_MAX_MS ? delay : NODE_NOTICES_RETRY_MAX_MS;
+	return delay < cfg->retry_max_ms ? delay : cfg->retry_max_ms;
 }
 
 struct scan_ctx {
@@ -976,7 +976,7 @@ static void scan(struct node_notices *n, const uint8_t *peer)
 			break;
 		o->kind = OP_RESCHED;
 		o->out = *e;
-		o->out.next_attempt_ms = c->now + retry_delay(e->attempts);
+		o->out.next_attempt_ms = c->now + retry_delay(&n->cfg, e->attempts);
 		o->out.attempts = e->attempts + 1;
 		if (enqueue(n, o))
 			op_free(o);
@@ -1014,8 +1014,13 @@ static void export_check(struct node_notices *n)
 
 static void on_timer(uv_timer_t *t)
 {
-	scan(t->data, NULL);
-	export_check(t->data);
+	struct node_notices *n = t->data;
+
+	scan(n, NULL);
+	if (uv_now(n->loop) - n->export_check_ms >= SCAN_MS) {
+		n->export_check_ms = uv_now(n->loop);
+		export_check(n);
+	}
 }
 
 /* ------------------------------------------------------------------ hooks from the links */
@@ -1232,11 +1237,33 @@ struct node_notices *node_notices_new(uv_loop_t *loop, struct store_notices *st,
 	memcpy(n->community, community, 32);
 	n->snapp = snapp;
 	n->tail = &n->head;
+	n->cfg = (struct node_notices_config)NODE_NOTICES_CONFIG_DEFAULT;
+	n->timer_ms = SCAN_MS;
+	n->export_check_ms = uv_now(loop);
 	uv_timer_init(loop, &n->timer);
 	n->timer.data = n;
 	n->timer_open = true;
-	uv_timer_start(&n->timer, on_timer, SCAN_MS, SCAN_MS);
+	uv_timer_start(&n->timer, on_timer, n->timer_ms, n->timer_ms);
 	return n;
+}
+
+void node_notices_set_config(struct node_notices *n, const struct node_notices_config *cfg)
+{
+	uint64_t period;
+
+	if (!n || !cfg)
+		return;
+	n->cfg = *cfg;
+	if (n->cfg.retry_min_ms < 1)
+		n->cfg.retry_min_ms = 1;
+	if (n->cfg.retry_max_ms < n->cfg.retry_min_ms)
+		n->cfg.retry_max_ms = n->cfg.retry_min_ms;
+	/* A retry is due no sooner than the scan that finds it: scan as often as retries come. */
+	period = n->cfg.retry_min_ms < SCAN_MS ? n->cfg.retry_min_ms : SCAN_MS;
+	if (period != n->timer_ms && !n->closing) {
+		n->timer_ms = period;
+		uv_timer_start(&n->timer, on_timer, period, period);
+	}
 }
 
 void node_notices_set_dissem(struct node_notices *n, struct node_dissem *d)

@@ -9,12 +9,13 @@
  *                 signed with this node's identity key and stored with an outbox entry for
  *                 its next hop (the recipient, or the coordinator given as "via", then with
  *                 the recipient as deliver_to) in one commit, and only then answered.
- *   delivery      the outbox is scanned every second, after every commit that queued
- *                 something, and for one member when a link to it comes up (then its
- *                 entries go at once, whatever their schedule: copies sent on an older link
- *                 may be lost). Each entry whose next hop has a link up is sent as NOTICE
- *                 and rescheduled (NODE_NOTICES_RETRY_MIN_MS doubling to _MAX_MS) until a
- *                 NOTICE_ACK deletes it. Never gossiped: only the next hop receives it.
+ *   delivery      the outbox is scanned every second (every retry_min_ms when shorter),
+ *                 after every commit that queued something, and for one member when a link
+ *                 to it comes up (then its entries go at once, whatever their schedule:
+ *                 copies sent on an older link may be lost). Each entry whose next hop has
+ *                 a link up is sent as NOTICE and rescheduled (struct node_notices_config
+ *                 retry_min_ms doubling to retry_max_ms) until a NOTICE_ACK deletes it.
+ *                 Never gossiped: only the next hop receives it.
  *   receiving     a NOTICE is decoded and verified and accepted only when it is for this
  *                 community, signed by the member whose link delivered it, addressed to
  *                 this node, its form valid (node/format/form.h), and, for a status, it
@@ -74,13 +75,23 @@
 #include "store/notice.h"
 #include "store/store.h"
 
-#define NODE_NOTICES_RETRY_MIN_MS 2000
-#define NODE_NOTICES_RETRY_MAX_MS 60000
 #define NODE_NOTICES_PENDING_MAX 1024
 #define NODE_NOTICES_SCAN_MAX 256	 /* outbox entries sent per scan */
 #define NODE_NOTICES_PEER_PENDING_MAX 64 /* one member's NOTICEs waiting for a job */
 
 struct node_notices;
+
+/* What [notices] in chatham.conf(5) sets (node/format/config.h). */
+struct node_notices_config {
+	uint64_t retry_min_ms; /* first retry delay of an unacknowledged notice, >= 1 */
+	uint64_t retry_max_ms; /* its upper bound (raised to retry_min_ms when lower) */
+};
+
+/* The defaults of chatham.conf(5), which node_notices_new() starts with. */
+#define NODE_NOTICES_CONFIG_DEFAULT                         \
+	{                                                   \
+		.retry_min_ms = 2000, .retry_max_ms = 60000 \
+	}
 
 /*
  * node_notices_new() - the notice engine over @st and the main store @main (both borrowed;
@@ -106,6 +117,12 @@ void node_notices_watch(struct node_notices *n);
  * RED only with [policy] export_red. NULL-safe.
  */
 void node_notices_set_export(struct node_notices *n, struct store_export *x);
+
+/*
+ * node_notices_set_config() - use @cfg (copied) from now on: entries already scheduled keep
+ * their next attempt. NULL-safe.
+ */
+void node_notices_set_config(struct node_notices *n, const struct node_notices_config *cfg);
 
 /* node_notices_set_dissem() - send through @d from now on (NULL: the links are gone). NULL-safe. */
 void node_notices_set_dissem(struct node_notices *n, struct node_dissem *d);

@@ -95,7 +95,10 @@ struct node_notices {
 	bool export_queued;
 	uint64_t exported; /* notices feed documents written */
 	struct node_dissem *dissem;
+	struct node_notices_config cfg;
 	uv_timer_t timer;
+	uint64_t timer_ms;	  /* the scan timer's period: min(1 s, cfg.retry_min_ms) */
+	uint64_t export_check_ms; /* uv_now() of the last export_check() */
 	bool timer_open, closing;
 	struct op *head, **tail;
 	size_t n_pending;

@@ -250,6 +250,14 @@ enum node_opt_type {
 	  31536000, NULL, true,                                                                    \
 	  "Each this many seconds without an offence after a refusal ended forgive one offence, "  \
 	  "halving the next refusal; a member with none left starts again at abuse_backoff_s.")    \
+	X(NODE_NOTICES_RETRY_MIN_MS, "notices", "retry_min_ms", NODE_OPT_INT, "2000", 100,         \
+	  3600000, NULL, true,                                                                     \
+	  "First retry delay of a notice its next hop has not acknowledged; it doubles with "      \
+	  "each attempt up to retry_max_ms. The outbox is looked at every second, or every "       \
+	  "retry_min_ms when that is shorter.")                                                    \
+	X(NODE_NOTICES_RETRY_MAX_MS, "notices", "retry_max_ms", NODE_OPT_INT, "60000", 100,        \
+	  86400000, NULL, true,                                                                    \
+	  "Upper bound of the notice retry delay (raised to retry_min_ms when lower).")            \
 	X(NODE_OVERLAY_LISTEN, "overlay", "listen", NODE_OPT_ADDRS, "0.0.0.0:7400", 0, 16, NULL,   \
 	  false,                                                                                   \
 	  "Addresses on which other members' links are accepted: numeric a.b.c.d:port or "         \

@@ -39,6 +39,15 @@ honest sender retries). The Python member "Hostile Peer" writes 25,000 NOTICE_AC
 own; during each flood "Gamma CSIRT" sends a valid notice, which A stores and acknowledges.
 Every answer is ignored, every copy is a duplicate or over the share, nothing is dropped for
 a full queue (notices.dropped 0).
+
+test_answers_owed_cap: each copy of a notice sent to a member, a retry too, let it queue one
+answer, so a member that stayed silent through many retries banked credit for an answer
+flood of that size. Now a member is owed at most 64 answers (NODE_NOTICES_PEER_PENDING_MAX).
+A notice retry interval of 100 ms ([notices] retry_min_ms, retry_max_ms) makes A send its
+notice to the silent "Hostile Peer" 100 times; it then writes 1,000 NOTICE_ACKs of random ids
+at once: at most 64 are taken, plus one for each copy A sent during the flood (each owes an
+answer again); without the cap all 100+ would be. Afterwards its real ACK of the next copy
+still ends the notice's delivery.
 """
 
 import hashlib
@@ -57,6 +66,8 @@ import overlaylib as ol  # noqa: E402
 import test_hostile_member as hm  # noqa: E402
 
 PUSH, DIRECT, ACK, NOTICE, NOTICE_ACK, NOTICE_REFUSED = 4, 8, 9, 20, 21, 22
+OWED_MAX = 64  # NODE_NOTICES_PEER_PENDING_MAX
+SILENT_COPIES = 100
 PINGS = 100_000
 ACKS = 50_000
 FLOOD_PINGS = 40_000
@@ -222,6 +233,41 @@ def test_notice_floods():
         assert env.a.stop() == 0
 
 
+def test_answers_owed_cap():
+    with hm.AloneEnv("[notices]\nretry_min_ms = 100\nretry_max_ms = 100\n") as env:
+        h = hm.Hostile(env)
+        ol.wait_for(lambda: len(ol.links_up(env.a)) == 1, what="the link up")
+        form = {"form": "incident", "purpose": "information",
+                "what_happened": "A member never answers.",
+                "affected": {"host": "www.victim.example",
+                             "occurred_at": "2026-12-06T09:30:00+09:00"}}
+        r = env.a.call({"op": "notify", "form": form, "tlp": "AMBER", "to": env.me.id.hex()})
+        assert r.get("ok"), r
+        nid = bytes.fromhex(r["notice"])
+        ol.wait_for(lambda: env.status()["notices"]["sent"] >= SILENT_COPIES, timeout=120,
+                    what=f"{SILENT_COPIES} copies of the notice sent to the silent member")
+        n0 = env.status()["notices"]
+        with h.lock:
+            h.p.sock.sendall(encrypted(h, [[NOTICE_ACK, os.urandom(16)] for _ in range(1000)]))
+        h.sync(timeout=300)
+        n1 = env.status()["notices"]
+        taken, ignored = n1["acked"] - n0["acked"], n1["ack_ignored"] - n0["ack_ignored"]
+        during = n1["sent"] - n0["sent"]
+        assert taken + ignored == 1000, (n0, n1)
+        assert n0["sent"] >= SILENT_COPIES and taken <= OWED_MAX + during, (n0, n1)
+        assert n1["outbox"] == 1, n1  # answers of other ids end nothing
+        # A copy sent after the flood is owed its answer, and the real ACK ends the delivery.
+        ol.wait_for(lambda: env.status()["notices"]["sent"] > n1["sent"], timeout=60,
+                    what="a copy sent after the flood")
+        h.send([NOTICE_ACK, nid])
+        ol.wait_for(lambda: env.status()["notices"]["outbox"] == 0, timeout=60,
+                    what="the notice acknowledged")
+        print(f"    {n0['sent']} copies to a silent member, then 1000 answers of random ids: "
+              f"{taken} taken ({during} copies sent meanwhile), {ignored} ignored", flush=True)
+        h.close()
+        assert env.a.stop() == 0
+
+
 def test_ack_flood():
     # No retry of the copy during the test: the link owes exactly one ACK.
     with hm.AloneEnv("[gossip]\ndirect_retry_min_ms = 600000\n"
@@ -252,4 +298,5 @@ def test_ack_flood():
 
 
 if __name__ == "__main__":
-    dl.main([test_read_slice, test_read_budget, test_ack_flood, test_notice_floods])
+    dl.main([test_read_slice, test_read_budget, test_ack_flood, test_notice_floods,
+             test_answers_owed_cap])
