@@ -146,6 +146,7 @@
 	  "value is on a warninglist (must never be blocked); allow_warninglisted overrides")     \
 	X(NODE_E_NAMES_MEMBER, -3013,                                                             \
 	  "text names another member (allow_names to publish as written)")                        \
+	X(NODE_E_QUOTA, -3014, "the member's quota on this node is full")                         \
 	X(NODE_E_SEALED_OFF, -3030,                                                               \
 	  "sealed sightings are not enabled (community init --sealed-k)")                         \
 	X(NODE_E_SEALED_HOLDERS, -3031, "too few OPRF share holders reachable or answering")      \

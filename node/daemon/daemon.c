@@ -199,6 +199,7 @@ static void notices_config(const struct node_config *cfg, struct node_notices_co
 {
 	nc->retry_min_ms = (uint64_t)node_config_int(cfg, NODE_NOTICES_RETRY_MIN_MS);
 	nc->retry_max_ms = (uint64_t)node_config_int(cfg, NODE_NOTICES_RETRY_MAX_MS);
+	nc->member_quota = (uint64_t)node_config_int(cfg, NODE_NOTICES_MEMBER_QUOTA_BYTES);
 }
 
 /*

@@ -194,6 +194,68 @@ static bool form_ok(const char *p, size_t len, char *why, size_t why_len)
 	return ok;
 }
 
+/* ------------------------------------------------------------------ quota */
+
+/*
+ * Quota: the bytes of the signed messages (notices and statuses) each member signed that
+ * the notice store holds, per signing key (a member that replaced its keys starts a new
+ * count: the roster's stewards decided that). Messages are never deleted, so the figures
+ * only grow: the first job after start reads them from the store (quota_count()), and each
+ * job adds what it stores. Only jobs touch them, one at a time.
+ */
+struct quota_use {
+	uint8_t id[32];
+	uint64_t bytes;	  /* stored, or in the running job's batch */
+	uint32_t refused; /* notices refused in the running job (one warning per job) */
+};
+
+/* @id's figure; with @add, a new one at 0 when it has none (NULL when out of memory). */
+static struct quota_use *quota_find(struct node_notices *n, const uint8_t id[32], bool add)
+{
+	struct quota_use *q;
+
+	for (size_t i = 0; i < n->n_quota; i++)
+		if (!memcmp(n->quota[i].id, id, 32))
+			return &n->quota[i];
+	if (!add ||
+	    proto_array_grow((void **)&n->quota, &n->cap_quota, n->n_quota + 1, sizeof(*n->quota)))
+		return NULL;
+	q = &n->quota[n->n_quota++];
+	memcpy(q->id, id, 32);
+	q->bytes = 0;
+	q->refused = 0;
+	return q;
+}
+
+static int quota_count_one(void *arg, const struct store_notice_msg *m)
+{
+	struct node_notices *n = arg;
+	struct proto_notice nt;
+	struct quota_use *q;
+
+	/* Ours (signed here, or local) count for nobody; an undecodable one was never stored. */
+	if (m->flags || proto_notice_decode(m->bytes, m->len, &nt))
+		return 0;
+	if (!(q = quota_find(n, nt.from, true)))
+		return -ENOMEM;
+	q->bytes += m->len;
+	return 0;
+}
+
+/* The figures from the store, when the last job did not leave them right. 0 or an error. */
+static int quota_count(struct job *j)
+{
+	struct node_notices *n = j->n;
+	int rc;
+
+	if (n->quota_counted)
+		return 0;
+	n->n_quota = 0;
+	rc = store_notices_iter(n->st, NULL, quota_count_one, n);
+	n->quota_counted = rc == 0;
+	return rc;
+}
+
 /* ------------------------------------------------------------------ the job: receiving */
 
 static bool in_batch(const struct job *j, const uint8_t id[16])
@@ -233,13 +295,16 @@ static bool answers_ours(struct job *j, const struct proto_notice *s, const uint
  * node does not have, too, until an operator sends it again), 0 when it may pass later (an
  * undecodable message has no id to answer; a sender not in our roster may be in its next
  * epoch; a notice to a key this node retired is re-addressed by its sender; our own
- * failure) and the sender should go on retrying.
+ * failure) and the sender should go on retrying. A notice over its signer's quota is
+ * refused with NODE_E_QUOTA and not answered either (the operator may raise the quota; the
+ * warning is logged once per member by job_work()).
  */
 static int receive(struct job *j, struct op *o, char *why, size_t why_len)
 {
 	const struct proto_roster *r = j->snap->newest;
 	const uint8_t *own = j->n->keys->id_pk;
 	struct proto_notice nt, fw;
+	struct quota_use *q;
 	uint8_t *dup = NULL;
 	size_t dup_len;
 	bool from_ok;
@@ -335,7 +400,20 @@ static int receive(struct job *j, struct op *o, char *why, size_t why_len)
 		o->refusal = PROTO_NOTICE_REFUSED_THREAD;
 		return NODE_E_POLICY;
 	}
-	rc = node_notices_add_msg(j, nt.id, 0, o->bytes, o->len, false);
+	rc = quota_count(j);
+	if (rc == 0 && !(q = quota_find(j->n, nt.from, true)))
+		rc = -ENOMEM;
+	if (rc) {
+		snprintf(why, why_len, "cannot count its member's stored notices: %s",
+			 proto_error_str(rc));
+	} else if (q->bytes + o->len > j->member_quota) {
+		q->refused++;
+		j->quota_refused++;
+		snprintf(why, why_len, "its member's quota is full");
+		rc = NODE_E_QUOTA;
+	} else if ((rc = node_notices_add_msg(j, nt.id, 0, o->bytes, o->len, false)) == 0) {
+		q->bytes += o->len;
+	}
 	if (rc == 0 && (fw.form || fw.kind == PROTO_NOTICE_KIND_STATUS)) {
 		proto_random(fw.id, 16);
 		if (fw.kind == PROTO_NOTICE_KIND_NOTICE)
@@ -581,6 +659,30 @@ static void sweep_roster(struct job *j)
 
 /* ------------------------------------------------------------------ the job */
 
+/* One warning per member whose notices the job refused for its quota. */
+static void quota_log(struct job *j)
+{
+	struct node_notices *n = j->n;
+	char hex[65];
+
+	for (size_t i = 0; i < n->n_quota; i++) {
+		struct quota_use *q = &n->quota[i];
+
+		if (!q->refused)
+			continue;
+		/* Other members are named at debug only, with [log] member_names. */
+		log_warning("notices: %u notice%s from another member refused: its stored "
+			    "notices take %llu bytes, and its quota is %llu ([notices] "
+			    "member_quota_bytes); not acknowledged, so the sender retries",
+			    q->refused, q->refused == 1 ? "" : "s", (unsigned long long)q->bytes,
+			    (unsigned long long)j->member_quota);
+		if (node_log_member_names())
+			log_debug("notices: the notices over quota came from member %.16s",
+				  proto_hex_encode(hex, q->id, 32));
+		q->refused = 0;
+	}
+}
+
 static void job_work(uv_work_t *w)
 {
 	struct job *j = w->data;
@@ -594,7 +696,9 @@ static void job_work(uv_work_t *w)
 			o->blame = false;
 			rc = receive(j, o, why, sizeof(why));
 			o->ack = rc == 0;
-			if (rc) {
+			if (rc == NODE_E_QUOTA) {
+				j->refused++; /* logged once per member below */
+			} else if (rc) {
 				char hex[65];
 				j->refused++;
 				/* Other members are named at debug only (chatham.conf(5)). */
@@ -633,6 +737,7 @@ static void job_work(uv_work_t *w)
 			break;
 		}
 	}
+	quota_log(j);
 	j->is_new = calloc(j->n_msgs ? j->n_msgs : 1, sizeof(bool));
 	b = (struct store_notices_batch){.msgs = j->msgs,
 					 .n_msgs = j->n_msgs,
@@ -648,6 +753,7 @@ static void job_work(uv_work_t *w)
 	rc = j->is_new ? store_notices_apply(j->n->st, &b) : -ENOMEM;
 	if (rc) {
 		log_err("notices: cannot commit: %s", proto_error_str(rc));
+		j->n->quota_counted = false; /* the figures include the batch: read them again */
 		j->queued_out = false;
 		j->watch_more = false;
 		j->raised = 0;
@@ -686,11 +792,12 @@ static void scan(struct node_notices *n, const uint8_t *peer);
  * Shares: what one member's links may put in the queue, so that a member flooding it cannot
  * crowd out the other members' operations (dropped past NODE_NOTICES_PENDING_MAX, while a
  * job runs). NOTICE_ACKs and NOTICE_REFUSEDs: as many as NOTICEs were sent to it and not
- * yet answered, at most NODE_NOTICES_PEER_PENDING_MAX (an honest member answers each copy once; an ACK of a copy sent before a
- * restart is ignored too, and the copy sent again is acknowledged); the rest are ignored
- * before they queue anything. NOTICEs: at most NODE_NOTICES_PEER_PENDING_MAX waiting for
- * one job; the rest are dropped unacknowledged (an honest sender retries). Members are few
- * (a roster), so the table is searched in order.
+ * yet answered, at most NODE_NOTICES_PEER_PENDING_MAX (an honest member answers each copy
+ * once; an ACK of a copy sent before a restart is ignored too, and the copy sent again is
+ * acknowledged); the rest are ignored before they queue anything. NOTICEs: at most
+ * NODE_NOTICES_PEER_PENDING_MAX waiting for one job; the rest are dropped unacknowledged
+ * (an honest sender retries). Members are few (a roster), so the table is searched in
+ * order.
  */
 struct peer_share {
 	uint8_t id[32];
@@ -812,6 +919,7 @@ static void job_done(uv_work_t *w, int status)
 	n->exported += j->exported;
 	n->departed += j->departed;
 	n->readdressed += j->readdressed;
+	n->quota_refused += j->quota_refused;
 	while (j->ops) {
 		struct op *o = j->ops;
 
@@ -867,6 +975,7 @@ static void kick(struct node_notices *n)
 	j->snap = node_snap_ref(*n->snapp);
 	j->ops = n->head;
 	j->now = wall_ms();
+	j->member_quota = n->cfg.member_quota;
 	j->w.data = j;
 	if (node_workq_queue(n->loop, &j->w, job_work, job_done)) {
 		node_snap_unref(j->snap);
@@ -1284,7 +1393,7 @@ json_t *node_notices_status_json(struct node_notices *n)
 
 	store_notices_count(n->st, &msgs, &outbox);
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-			 "s:I, s:I, s:I, s:I, s:b}",
+			 "s:I, s:I, s:I, s:I, s:I, s:b}",
 			 "raised", (json_int_t)n->raised, "stored", (json_int_t)msgs, "outbox",
 			 (json_int_t)outbox, "received", (json_int_t)n->received, "refused",
 			 (json_int_t)n->refused, "duplicates", (json_int_t)n->duplicates, "sent",
@@ -1295,7 +1404,8 @@ json_t *node_notices_status_json(struct node_notices *n)
 			 (json_int_t)n->refusals_sent, "refused_by_peer",
 			 (json_int_t)n->refused_by_peer, "exported", (json_int_t)n->exported,
 			 "ack_ignored", (json_int_t)n->ack_ignored, "share_dropped",
-			 (json_int_t)n->share_dropped, "idle", node_notices_idle(n));
+			 (json_int_t)n->share_dropped, "quota_refused",
+			 (json_int_t)n->quota_refused, "idle", node_notices_idle(n));
 }
 
 bool node_notices_idle(const struct node_notices *n)
@@ -1331,5 +1441,6 @@ void node_notices_free(struct node_notices *n)
 	}
 	node_snap_unref(n->export_snap);
 	free(n->shares);
+	free(n->quota);
 	free(n);
 }

@@ -20,15 +20,22 @@
  *                 community, signed by the member whose link delivered it, addressed to
  *                 this node, its form valid (node/format/form.h), and, for a status, it
  *                 answers a notice this node sent to that member or carries a reply handle
- *                 this node made; it is then stored and, after the commit, acknowledged
- *                 (again for a copy already held). Refused ones are logged and counted,
- *                 never acknowledged; one that would be refused again whatever happens
- *                 (proto/notice.h enum proto_notice_refusal) is answered with
- *                 NOTICE_REFUSED (the notice id and a reason code, no text), after which
- *                 its sender stops: the outbox entry is replaced, in one commit, by a
- *                 record of the refusal (store/notice.h), shown by `notices`. A refusal
- *                 that may pass later (a sender not yet in our roster) is not answered:
- *                 the sender goes on retrying.
+ *                 this node made, and its signer's quota has room for it (below); it is
+ *                 then stored and, after the commit, acknowledged (again for a copy already
+ *                 held). Refused ones are logged and counted, never acknowledged; one that
+ *                 would be refused again whatever happens (proto/notice.h enum
+ *                 proto_notice_refusal) is answered with NOTICE_REFUSED (the notice id and
+ *                 a reason code, no text), after which its sender stops: the outbox entry
+ *                 is replaced, in one commit, by a record of the refusal (store/notice.h),
+ *                 shown by `notices`. A refusal that may pass later (a sender not yet in
+ *                 our roster, a full quota) is not answered: the sender goes on retrying.
+ *   quota         messages are kept for good, so what each member may make this node store
+ *                 is bounded: the signed bytes of the notices and statuses it signed that
+ *                 are stored here, counted per signing key by the first job that receives
+ *                 one after start (one read of the notice store) and kept up to date by
+ *                 the jobs. A notice over member_quota (NODE_E_QUOTA) is refused as above
+ *                 and not answered (counted in quota_refused, one warning per member and
+ *                 job); a copy already held is still acknowledged.
  *   coordinating  a notice with deliver_to is forwarded as a NEW notice signed by this node,
  *                 carrying the form and TLP and a reply handle sealing the notifier's id
  *                 and notice id (proto/notice.h), so the recipient never learns the
@@ -53,8 +60,9 @@
  * acknowledged: the sender retries; API requests beyond it get NODE_E_OVERLOAD). So that
  * one member cannot fill that queue for the others, its links may queue a NOTICE_ACK or
  * NOTICE_REFUSED only for a NOTICE sent to it and not yet answered, at most
- * NODE_NOTICES_PEER_PENDING_MAX of them (the rest are ignored and counted), and at most NODE_NOTICES_PEER_PENDING_MAX of its NOTICEs per job (the
- * rest dropped unacknowledged, and counted: an honest sender retries).
+ * NODE_NOTICES_PEER_PENDING_MAX of them (the rest are ignored and counted), and at most
+ * NODE_NOTICES_PEER_PENDING_MAX of its NOTICEs per job (the rest dropped unacknowledged,
+ * and counted: an honest sender retries).
  *
  * Thread rules: every function on the loop thread. @st, @keys and the snapshot slot must
  * outlive the object.
@@ -85,12 +93,13 @@ struct node_notices;
 struct node_notices_config {
 	uint64_t retry_min_ms; /* first retry delay of an unacknowledged notice, >= 1 */
 	uint64_t retry_max_ms; /* its upper bound (raised to retry_min_ms when lower) */
+	uint64_t member_quota; /* bytes of signed messages stored per signing member */
 };
 
 /* The defaults of chatham.conf(5), which node_notices_new() starts with. */
-#define NODE_NOTICES_CONFIG_DEFAULT                         \
-	{                                                   \
-		.retry_min_ms = 2000, .retry_max_ms = 60000 \
+#define NODE_NOTICES_CONFIG_DEFAULT                                                             \
+	{                                                                                       \
+		.retry_min_ms = 2000, .retry_max_ms = 60000, .member_quota = (uint64_t)64 << 20 \
 	}
 
 /*
@@ -120,7 +129,7 @@ void node_notices_set_export(struct node_notices *n, struct store_export *x);
 
 /*
  * node_notices_set_config() - use @cfg (copied) from now on: entries already scheduled keep
- * their next attempt. NULL-safe.
+ * their next attempt; the next job checks the new quota. NULL-safe.
  */
 void node_notices_set_config(struct node_notices *n, const struct node_notices_config *cfg);
 
@@ -157,7 +166,8 @@ void node_notices_submit(struct node_notices *n, struct node_request *req,
  * "refused_by_peer" (notices of ours a next hop refused for good), "exported" (notices feed
  * documents written), "ack_ignored" (NOTICE_ACK/NOTICE_REFUSED for no notice of ours awaiting
  * that member's answer), "share_dropped" (NOTICEs past a member's share of the pending
- * jobs), "idle" (node_notices_idle())}. New reference or NULL.
+ * jobs), "quota_refused" (notices refused because their signer's quota was full), "idle"
+ * (node_notices_idle())}. New reference or NULL.
  */
 json_t *node_notices_status_json(struct node_notices *n);
 

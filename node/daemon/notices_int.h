@@ -28,6 +28,7 @@
 #include "store/store.h"
 
 struct peer_share; /* notices.c "Shares" */
+struct quota_use;  /* notices.c "Quota" */
 
 enum op_kind { OP_IN, OP_ACKED, OP_REFUSED, OP_RESCHED, OP_API, OP_WATCH, OP_ROSTER, OP_EXPORT };
 
@@ -60,7 +61,8 @@ struct job {
 	struct node_snap *snap;
 	struct op *ops;
 	uint64_t now;
-	bool queued_out; /* the commit added outbox entries */
+	uint64_t member_quota; /* the config's when the job was queued */
+	bool queued_out;       /* the commit added outbox entries */
 	/* what the commit writes */
 	struct store_notice_msg *msgs;
 	uint8_t **owned; /* message bytes made in the job */
@@ -79,7 +81,7 @@ struct job {
 	uint8_t export_env[16]; /* OP_EXPORT: the export's env id it was queued for */
 	size_t exported;	/* notices feed documents written */
 	/* counters, added on the loop */
-	uint64_t received, refused, duplicates, forwarded, departed, readdressed;
+	uint64_t received, refused, duplicates, forwarded, departed, readdressed, quota_refused;
 };
 
 struct node_notices {
@@ -113,6 +115,14 @@ struct node_notices {
 	size_t n_shares, cap_shares;
 	uint64_t ack_ignored;	/* NOTICE_ACKs and NOTICE_REFUSEDs for no NOTICE owed one */
 	uint64_t share_dropped; /* NOTICEs dropped: their member's share was waiting */
+	/*
+	 * Bytes each signer's stored messages take (notices.c "Quota"): read and written by
+	 * the running job only (jobs run one at a time, each queued after the last one ended).
+	 */
+	struct quota_use *quota;
+	size_t n_quota, cap_quota;
+	bool quota_counted;	/* quota holds the store's figures */
+	uint64_t quota_refused; /* notices refused: their signer's quota was full */
 };
 
 /* notices.c: helpers for the job ------------------------------------------------------- */

@@ -258,6 +258,13 @@ enum node_opt_type {
 	X(NODE_NOTICES_RETRY_MAX_MS, "notices", "retry_max_ms", NODE_OPT_INT, "60000", 100,        \
 	  86400000, NULL, true,                                                                    \
 	  "Upper bound of the notice retry delay (raised to retry_min_ms when lower).")            \
+	X(NODE_NOTICES_MEMBER_QUOTA_BYTES, "notices", "member_quota_bytes", NODE_OPT_SIZE, "64M",  \
+	  65536, 4294967296, NULL, true,                                                           \
+	  "Disk this node gives the notices and status replies one member signed (their signed "   \
+	  "bytes; a notice this node forwards as a coordinator is stored once more, as its own). " \
+	  "A notice that would exceed it is refused and not acknowledged, so its sender retries "  \
+	  "(counted in status notices.quota_refused, logged); raising it lets the retry in. "      \
+	  "Notices are kept for good, so this bounds what one member can make the node store.")    \
 	X(NODE_OVERLAY_LISTEN, "overlay", "listen", NODE_OPT_ADDRS, "0.0.0.0:7400", 0, 16, NULL,   \
 	  false,                                                                                   \
 	  "Addresses on which other members' links are accepted: numeric a.b.c.d:port or "         \
