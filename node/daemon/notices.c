@@ -701,12 +701,17 @@ static void job_work(uv_work_t *w)
 			} else if (rc) {
 				char hex[65];
 				j->refused++;
-				/* Other members are named at debug only (chatham.conf(5)). */
+				/*
+				 * Other members are named at debug only, with [log]
+				 * member_names (chatham.conf(5)).
+				 */
 				log_warning("notices: a notice from another member was refused: "
 					    "%s",
 					    why);
-				log_debug("notices: the refused notice came from member %.16s",
-					  proto_hex_encode(hex, o->peer, 32));
+				if (node_log_member_names())
+					log_debug("notices: the refused notice came from member "
+						  "%.16s",
+						  proto_hex_encode(hex, o->peer, 32));
 			}
 			break;
 		case OP_ACKED:
