@@ -353,13 +353,14 @@ static json_t *status_json(struct node_daemon *d)
 
 		node_overlay_stats(d->overlay, &os);
 		json_object_set_new(resp, "overlay",
-				    json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "state", "on",
-					      "links_up", (json_int_t)os.links_up, "wanted",
+				    json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "state",
+					      "on", "links_up", (json_int_t)os.links_up, "wanted",
 					      (json_int_t)os.wanted, "wanted_up",
 					      (json_int_t)os.wanted_up, "handshakes_in",
 					      (json_int_t)os.handshakes_in, "reads_deferred",
 					      (json_int_t)os.reads_deferred, "reads_waited",
-					      (json_int_t)os.reads_waited));
+					      (json_int_t)os.reads_waited, "read_buffers_held",
+					      (json_int_t)os.read_buffers_held));
 	} else if (resp) {
 		json_object_set_new(resp, "overlay",
 				    json_pack("{s:s}", "state", d->stopping ? "stopping" : "off"));

@@ -138,6 +138,16 @@ static uint64_t now_ms(const struct node_link *l)
 	return uv_now(l->env->loop);
 }
 
+/* Free @l's read buffer, if it holds one. */
+static void held_free(struct node_link *l)
+{
+	if (!l->held)
+		return;
+	free(l->held);
+	l->held = NULL;
+	l->env->read_buffers_held--;
+}
+
 static void release(struct node_link *l)
 {
 	struct node_link_env *env = l->env;
@@ -151,10 +161,9 @@ static void release(struct node_link *l)
 	env->n_links--;
 	proto_noise_free(l->noise);
 	proto_noise_framer_free(l->framer);
-	free(l->held);
+	held_free(l);
 	l->noise = NULL;
 	l->framer = NULL;
-	l->held = NULL;
 	if (env->ops->freed)
 		env->ops->freed(l); /* may release env: do not touch it afterwards */
 	free(l);
@@ -865,9 +874,12 @@ static void defer_reads(struct node_link *l, const uint8_t *rest, size_t len)
 {
 	struct node_link_env *env = l->env;
 
-	if (!l->held && !(l->held = malloc(env->rbuf_len))) {
-		node_link_close(l, NODE_LINK_R_NOMEM);
-		return;
+	if (!l->held) {
+		if (!(l->held = malloc(env->rbuf_len))) {
+			node_link_close(l, NODE_LINK_R_NOMEM);
+			return;
+		}
+		env->read_buffers_held++;
 	}
 	memcpy(l->held, rest, len);
 	l->held_off = 0;
@@ -927,8 +939,7 @@ void node_link_env_prepare(struct node_link_env *env)
 			defer_append(l); /* with what is left, behind the links waiting */
 			continue;
 		}
-		free(l->held); /* reading again: a link holds the buffer only while it waits */
-		l->held = NULL;
+		held_free(l); /* reading again: a link holds the buffer only while it waits */
 		l->held_off = l->held_len = 0;
 		if (uv_read_start((uv_stream_t *)&l->tcp, on_alloc, on_read) < 0)
 			node_link_close(l, NODE_LINK_R_IO);

@@ -59,7 +59,8 @@
  * fast as before (the budget is what one link's slice was). env->reads_deferred counts the
  * times a link stopped reading or went to the back of the queue, env->reads_waited the loop
  * iterations links spent waiting for their turn without handling a frame (other links had
- * spent the budget).
+ * spent the budget), env->read_buffers_held the links holding such a buffer now (only
+ * waiting links: 0 once every link reads again).
  *
  * Ownership: links are created by node_link_accept()/node_link_connect() and owned by the
  * environment they were created in (struct node_link_env, owned by the caller and outliving
@@ -257,8 +258,9 @@ struct node_link_env {
 	uint64_t iter;	  /* node_link_env_prepare() calls: the loop iteration */
 	uint64_t iter_ns; /* time the links' frames took in this iteration */
 	struct node_link *deferred, *deferred_tail; /* links waiting to read, oldest first */
-	uint64_t reads_deferred; /* a link stopped reading or was queued again: budget spent */
-	uint64_t reads_waited;	 /* iterations links waited in the queue without a frame */
+	uint64_t reads_deferred;  /* a link stopped reading or was queued again: budget spent */
+	uint64_t reads_waited;	  /* iterations links waited in the queue without a frame */
+	size_t read_buffers_held; /* links holding a read buffer (rbuf_len bytes) now */
 };
 
 /*

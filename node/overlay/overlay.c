@@ -1236,6 +1236,7 @@ void node_overlay_stats(const struct node_overlay *ov, struct node_overlay_stats
 	st->accept_errors = ov->accept_errors;
 	st->reads_deferred = ov->env.reads_deferred;
 	st->reads_waited = ov->env.reads_waited;
+	st->read_buffers_held = ov->env.read_buffers_held;
 	st->dials = ov->dials;
 	st->resolving = ov->n_resolves - ov->n_abandoned;
 	st->resolve_waiting = ov->n_waiting;

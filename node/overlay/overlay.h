@@ -273,6 +273,7 @@ struct node_overlay_stats {
 	 * iteration; loop iterations links waited without handling a frame (others spent it) */
 	uint64_t reads_deferred;
 	uint64_t reads_waited;
+	size_t read_buffers_held; /* links holding a read buffer now (waiting for their turn) */
 
 	/* Name resolution (NODE_OVERLAY_RESOLVES_MAX in flight) */
 	unsigned resolving;	     /* in flight, not given up */

@@ -12,6 +12,8 @@ writes 100,000 PINGs at once (2.8 MB, encrypted beforehand); while A reads them,
 ("Gamma CSIRT", another Python peer) pushes a report and A's API answers; at the end A has
 answered every PING with its PONG, in order, on a link still up (a frame lost or handled
 twice across a slice would break the Noise nonces and close it), and reads_deferred > 0.
+Once the link reads again it holds no read buffer of its own (overlay.read_buffers_held 0;
+until session 8's review a deferred link kept its 64 KiB buffer until it closed).
 
 test_read_budget: the slice bounded each link, not the sum: N members flooding at once held
 the loop for N slices per iteration. Now all links together get one read budget per loop
@@ -21,7 +23,7 @@ overlay.reads_waited counts the loop iterations links waited without handling a 
 links had spent the budget). Node A runs alone with six members; four Python members write 40,000
 PINGs each at once while a fifth ("Gamma CSIRT") pushes a report: the report is stored, A's
 API answers `status` within 30 s, every flooder gets all its PONGs in order on a link still
-up, and reads_waited > 0.
+up, reads_waited > 0, and afterwards no link holds a read buffer.
 
 test_ack_flood: an ACK queued the deletion of an outbox entry for the next admission job,
 whatever its id, so a member sending ACKs for ids it was never sent grew the queue without
@@ -141,6 +143,7 @@ def test_read_slice():
         st = env.status()
         deferred = st["overlay"]["reads_deferred"] - deferred0
         assert deferred > 0, st["overlay"]
+        assert st["overlay"]["read_buffers_held"] == 0, st["overlay"]
         assert len(ol.links_up(env.a)) == 2
         print(f"    {PINGS} PINGs ({t.nbytes} bytes) answered in order; "
               f"the link stopped reading {deferred} times (read budget spent)", flush=True)
@@ -178,6 +181,7 @@ def test_read_budget():
         ov = env.status()["overlay"]
         waited = ov["reads_waited"] - waited0
         assert waited > 0, ov
+        assert ov["read_buffers_held"] == 0, ov
         assert len(ol.links_up(env.a)) == 5
         print(f"    4 x {FLOOD_PINGS} PINGs ({sum(t.nbytes for t in threads)} bytes) answered "
               f"in order; status answered in {status_s:.2f} s during the floods; links waited "
