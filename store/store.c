@@ -53,6 +53,41 @@ struct open_ctx {
 	struct store *s;
 };
 
+/*
+ * The schema in meta (s->schema, 0 when none is recorded: MDB_NOTFOUND) and what an older one
+ * needs (s->migrate, s->build_sums). Returns 0, MDB_NOTFOUND or a project error.
+ */
+static int read_schema(MDB_txn *txn, struct store *s)
+{
+	MDB_val k = mval("schema", 6), v;
+	uint32_t have;
+	int rc;
+
+	s->migrate = s->build_sums = false;
+	s->schema = 0;
+	rc = mdb_get(txn, s->meta, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return rc;
+	if (rc != 0)
+		return store_mdb_err(rc);
+	if (v.mv_size != 4)
+		return STORE_E_CORRUPT;
+	have = store_be32_get(v.mv_data);
+	if (have > STORE_SCHEMA_VERSION)
+		return STORE_E_SCHEMA_NEWER;
+	if (have == 0)
+		return STORE_E_CORRUPT;
+	/* Schema 1, or schema 2 with a migration that a crash interrupted. */
+	k = mval("migrate", 7);
+	rc = have == SCHEMA_V1 ? 0 : mdb_get(txn, s->meta, &k, &v);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_mdb_err(rc);
+	s->migrate = rc == 0;
+	s->build_sums = have < STORE_SCHEMA_VERSION;
+	s->schema = have;
+	return 0;
+}
+
 static int open_body(MDB_txn *txn, void *arg)
 {
 	struct open_ctx *oc = arg;
@@ -61,38 +96,20 @@ static int open_body(MDB_txn *txn, void *arg)
 	uint8_t ver[4];
 	int rc;
 
-	s->migrate = s->build_sums = false;
 	for (size_t i = 0; i < sizeof(db_names) / sizeof(db_names[0]); i++) {
 		rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, db_slot(s, i));
 		if (rc != 0)
 			return store_mdb_err(rc);
 	}
 	k = mval("schema", 6);
-	rc = mdb_get(txn, s->meta, &k, &v);
-	if (rc == 0) {
-		uint32_t have;
-
-		if (v.mv_size != 4)
-			return STORE_E_CORRUPT;
-		have = store_be32_get(v.mv_data);
-		if (have > STORE_SCHEMA_VERSION)
-			return STORE_E_SCHEMA_NEWER;
-		if (have == 0)
-			return STORE_E_CORRUPT;
-		/* Schema 1, or schema 2 with a migration that a crash interrupted. */
-		k = mval("migrate", 7);
-		rc = have == SCHEMA_V1 ? 0 : mdb_get(txn, s->meta, &k, &v);
-		if (rc != 0 && rc != MDB_NOTFOUND)
-			return store_mdb_err(rc);
-		s->migrate = rc == 0;
-		s->build_sums = have < STORE_SCHEMA_VERSION;
-	} else if (rc == MDB_NOTFOUND) {
+	rc = read_schema(txn, s);
+	if (rc == MDB_NOTFOUND) {
 		store_be32_put(ver, STORE_SCHEMA_VERSION);
 		v = mval(ver, 4);
 		if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
 			return store_mdb_err(rc);
-	} else {
-		return store_mdb_err(rc);
+	} else if (rc != 0) {
+		return rc;
 	}
 	k = mval("store_id", 8);
 	rc = mdb_get(txn, s->meta, &k, &v);
@@ -109,6 +126,74 @@ static int open_body(MDB_txn *txn, void *arg)
 		return store_mdb_err(rc);
 	}
 	return 0;
+}
+
+/* Any use of a database handle this value names fails (EINVAL): a database not created yet. */
+#define NO_DBI ((MDB_dbi)-1)
+
+/*
+ * A read-only open (store_config.read_only): the handles of the databases that exist (the
+ * others NO_DBI), the schema and the store id, and in s->upgrade what open_body() and the
+ * steps after it would write. One read transaction, committed so that the handles stay.
+ */
+static int open_readonly(struct store *s)
+{
+	MDB_txn *txn;
+	MDB_val k = mval("store_id", 8), v;
+	int rc;
+
+	s->upgrade = 0;
+	if ((rc = store_mdb_read_begin(&s->m, &txn)) != 0)
+		return rc;
+	for (size_t i = 0; rc == 0 && i < sizeof(db_names) / sizeof(db_names[0]); i++) {
+		rc = mdb_dbi_open(txn, db_names[i], 0, db_slot(s, i));
+		if (rc == MDB_NOTFOUND) {
+			*db_slot(s, i) = NO_DBI;
+			s->upgrade |= STORE_UPGRADE_CREATE;
+			rc = 0;
+		}
+	}
+	rc = store_mdb_err(rc);
+	if (rc == 0 && s->meta == NO_DBI) {
+		s->upgrade |= STORE_UPGRADE_CREATE; /* nothing recorded: a new store */
+	} else if (rc == 0) {
+		rc = read_schema(txn, s);
+		if (rc == MDB_NOTFOUND) {
+			s->upgrade |= STORE_UPGRADE_CREATE; /* no schema recorded yet */
+			rc = 0;
+		}
+		if (s->migrate)
+			s->upgrade |= STORE_UPGRADE_MIGRATE;
+		if (s->build_sums)
+			s->upgrade |= STORE_UPGRADE_SUMS;
+		s->migrate = s->build_sums = false; /* nothing is done here */
+	}
+	if (rc == 0 && s->meta != NO_DBI) {
+		rc = mdb_get(txn, s->meta, &k, &v);
+		if (rc == MDB_NOTFOUND) {
+			s->upgrade |= STORE_UPGRADE_CREATE;
+			rc = 0;
+		} else if (rc == 0 && v.mv_size != sizeof(s->id)) {
+			rc = STORE_E_CORRUPT;
+		} else if (rc == 0) {
+			memcpy(s->id, v.mv_data, sizeof(s->id));
+		} else {
+			rc = store_mdb_err(rc);
+		}
+	}
+	if (rc == 0)
+		rc = store_mdb_err(mdb_txn_commit(txn));
+	else
+		mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&s->m.lock);
+	return rc;
+}
+
+unsigned store_upgrade_due(const struct store *s, uint32_t *schema)
+{
+	if (schema)
+		*schema = s->schema;
+	return s->upgrade;
 }
 
 /* ------------------------------------------------------------------ schema 1 -> 2 */
@@ -374,6 +459,25 @@ int store_open(struct store **out, const struct store_config *cfg)
 		free(s);
 		return rc;
 	}
+	if (cfg->read_only) {
+		/* As the backup and the export readers: no store.lock, no directory made. */
+		rc = store_mdb_open(&s->m, cfg->dir, MDB_RDONLY, 0, 0,
+				    cfg->max_readers ? cfg->max_readers : DEFAULT_READERS, 16, 0600,
+				    STORE_E_MAP_FULL);
+		if (rc == -ENOENT)
+			rc = STORE_E_NOT_FOUND;
+		if (rc == 0)
+			rc = open_readonly(s);
+		if (rc == 0)
+			rc = store_mdb_read_pool(&s->m, STORE_MDB_POOL_MAX);
+		/* The id map reads the records: only in the layout this release writes. */
+		if (rc == 0 && !s->upgrade)
+			rc = hint_rebuild(s);
+		if (rc != 0)
+			goto fail;
+		*out = s;
+		return 0;
+	}
 	/*
 	 * 0750, as systemd's StateDirectoryMode= in deploy/chatham.service: the export directory
 	 * inside it must be reachable by the SIEM's group. The store's own files are 0600.
@@ -421,6 +525,7 @@ int store_open(struct store **out, const struct store_config *cfg)
 		goto fail;
 	s->build_sums = false;
 	s->progress = NULL;
+	s->schema = STORE_SCHEMA_VERSION;
 	if ((rc = hint_rebuild(s)) != 0)
 		goto fail;
 	free(lockpath);

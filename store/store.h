@@ -119,9 +119,22 @@ struct store_config {
 	 */
 	void (*progress)(void *arg, const char *step, uint64_t done, uint64_t total);
 	void *progress_arg;
+	/*
+	 * Open an existing store without writing to it (MDB_RDONLY, no store.lock: LMDB's
+	 * reader table keeps it consistent beside a writer): nothing is created, migrated or
+	 * built, and store_upgrade_due() says what a read-write open would change. Only reads
+	 * work (writes fail with -EROFS); on a store due an upgrade only the rosters and meta
+	 * are read as this release writes them. No store there: STORE_E_NOT_FOUND.
+	 */
+	bool read_only;
 };
 
 #define STORE_OPEN_PROGRESS_EVERY 65536
+
+/* What a read-write store_open() would write to a store found older (store_upgrade_due()). */
+#define STORE_UPGRADE_CREATE 0x1u  /* databases, the schema or the store id to create */
+#define STORE_UPGRADE_MIGRATE 0x2u /* schema-1 records to move to schema 2 */
+#define STORE_UPGRADE_SUMS 0x4u	   /* recon_sums to build (schema 3) */
 
 /*
  * store_open() - open (creating if needed) the store in cfg->dir and take an exclusive
@@ -139,6 +152,14 @@ struct store_config {
  * newer chatham; the message says so), STORE_E_CORRUPT, -errno.
  */
 int store_open(struct store **out, const struct store_config *cfg);
+
+/*
+ * store_upgrade_due() - for a store opened with cfg->read_only, the STORE_UPGRADE_* steps a
+ * read-write open would take (0: none), and in *@schema (optional) the schema found (0: none
+ * recorded). A store opened read-write has taken them: 0, and *@schema is
+ * STORE_SCHEMA_VERSION.
+ */
+unsigned store_upgrade_due(const struct store *s, uint32_t *schema);
 
 /*
  * store_map_bytes() - a map size wished for in @bytes (a default or a setting, given in 64

@@ -66,6 +66,8 @@ struct store {
 	struct store_hint hint;
 	bool migrate;	      /* a schema-1 layout remains (set by open_body) */
 	bool build_sums;      /* schema < 3: recon_sums is to be built (set by open_body) */
+	unsigned upgrade;     /* read-only open: STORE_UPGRADE_* due (store_upgrade_due()) */
+	uint32_t schema;      /* the schema found at open (0: none recorded) */
 	size_t migrate_batch; /* records moved per migration transaction */
 	/* store_config's progress callback, during store_open() only (NULL after). */
 	void (*progress)(void *arg, const char *step, uint64_t done, uint64_t total);

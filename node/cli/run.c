@@ -2,7 +2,6 @@
 /* `chatham run` and `chatham check-config`. */
 #include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -11,7 +10,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "node/cli/cmd.h"
@@ -162,33 +160,31 @@ static bool node_running(const char *path)
 }
 
 /*
- * store_config.progress for the check: the store of a stopped node that an older release
- * wrote is upgraded by the open, as `run` would do at start, and that takes seconds a million
- * reports (docs/PERFORMANCE.md), so the check says what it is doing: on stderr, at the first
- * report, then every CHECK_PROGRESS_MS and at the end of each step.
+ * What `chatham run` will do to a store an older release wrote (store_upgrade_due()), said
+ * as a note: the check itself opened it read-only and changed nothing.
  */
-#define CHECK_PROGRESS_MS 2000
-
-struct check_progress {
-	const char *path;
-	uint64_t next_ms;
-};
-
-static void check_progress(void *arg, const char *step, uint64_t done, uint64_t total)
+static void note_upgrade(struct check_ctx *c, const char *dir, struct store *s)
 {
-	struct check_progress *p = arg;
-	struct timespec ts;
-	uint64_t now;
+	uint32_t schema;
+	unsigned due = store_upgrade_due(s, &schema);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-	if (now < p->next_ms && done < total)
+	if (!due)
 		return;
-	p->next_ms = now + CHECK_PROGRESS_MS;
-	fprintf(stderr,
-		"%s: note: upgrading the store written by an older release, %s: %" PRIu64
-		" of %" PRIu64 " (%u %%)\n",
-		p->path, step, done, total, total ? (unsigned)(done * 100 / total) : 100);
+	if (due & (STORE_UPGRADE_MIGRATE | STORE_UPGRADE_SUMS))
+		fprintf(stderr,
+			"%s: note: state_dir %s: the store was written by an older release (schema "
+			"%u); `chatham run` will upgrade it to schema %u at start, before it serves "
+			"(%s%s%s: seconds for a million reports); this check left it as it is\n",
+			c->path, dir, schema, STORE_SCHEMA_VERSION,
+			due & STORE_UPGRADE_MIGRATE ? "moving its reports to schema 2" : "",
+			(due & STORE_UPGRADE_MIGRATE) && (due & STORE_UPGRADE_SUMS) ? ", then "
+										    : "",
+			due & STORE_UPGRADE_SUMS ? "building the range sums of schema 3" : "");
+	else
+		fprintf(stderr,
+			"%s: note: state_dir %s: `chatham run` will add to the store the databases "
+			"this release keeps in it, at start; this check left it as it is\n",
+			c->path, dir);
 }
 
 /*
@@ -216,16 +212,8 @@ static void check_roster(struct check_ctx *c, const struct node_config *cfg,
 		return;
 	}
 	if (access(data, F_OK) == 0 && !running) {
-		struct check_progress progress = {.path = c->path};
-		/* The map sizes `run` would open it with: an upgrade here may grow it. */
-		struct store_config sc = {
-			.dir = dir,
-			.map_size_initial = (uint64_t)node_config_int(cfg, NODE_STORE_MAP_SIZE_MB)
-					    << 20,
-			.map_size_max = (uint64_t)node_config_int(cfg, NODE_STORE_MAP_MAX_MB) << 20,
-			.progress = check_progress,
-			.progress_arg = &progress,
-		};
+		/* Read-only: a check changes nothing, not even a store an older release wrote. */
+		struct store_config sc = {.dir = dir, .read_only = true};
 		uint64_t latest = 0;
 
 		err = store_open(&s, &sc);
@@ -234,6 +222,7 @@ static void check_roster(struct check_ctx *c, const struct node_config *cfg,
 				proto_error_str(err));
 			goto out;
 		}
+		note_upgrade(c, dir, s);
 		if (store_roster_latest(s, NULL, &latest) == 0) {
 			/* Only the newest few matter to the rule; older ones are kept on disk. */
 			uint64_t first = latest > 64 ? latest - 63 : 1;

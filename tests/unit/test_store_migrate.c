@@ -13,7 +13,11 @@
  *   - a migrated store opens again without migrating, and takes new reports;
  *   - a schema-2 store (no recon_sums: a stale entry planted) gets its sums rebuilt;
  *   - both steps report their progress (store_config.progress) up to all of their items,
- *     and an open with nothing to rewrite reports none.
+ *     and an open with nothing to rewrite reports none;
+ *   - a read-only open (store_config.read_only, `chatham check-config`) of the schema-1
+ *     store says what a read-write open would do (store_upgrade_due()) and leaves data.mdb
+ *     byte for byte as it was (until session 9 the check upgraded it); after the upgrade it
+ *     says nothing is due and reads reports; where there is no store it creates nothing.
  * The data is part of the repository: when it is missing the test fails.
  */
 #include <errno.h>
@@ -282,6 +286,56 @@ static void test_migrate_v2_sums(void **state)
 	free(root);
 }
 
+static void test_read_only_open(void **state)
+{
+	char *root, *dir = fresh_copy(&root), *data, *lock, *none;
+	struct store_config cfg = {.dir = dir, .read_only = true};
+	const uint8_t v[4] = {0, 0, 0, 9};
+	uint8_t *before, *after, *bytes;
+	size_t len_before, len_after, len;
+	struct store *s;
+	uint32_t schema;
+	unsigned due;
+
+	(void)state;
+	assert_true(asprintf(&data, "%s/data.mdb", dir) > 0);
+	assert_true(asprintf(&lock, "%s/store.lock", dir) > 0);
+	assert_true(asprintf(&none, "%s/none", root) > 0);
+	before = tu_read_file(data, &len_before);
+	assert_non_null(before);
+	assert_int_equal(store_open(&s, &cfg), 0);
+	due = store_upgrade_due(s, &schema);
+	assert_int_equal(schema, 1);
+	assert_true((due & STORE_UPGRADE_MIGRATE) && (due & STORE_UPGRADE_SUMS));
+	assert_int_equal(store_debug_put(s, "meta", "schema", 6, v, 4), -EROFS);
+	store_close(s);
+	after = tu_read_file(data, &len_after);
+	assert_non_null(after);
+	assert_int_equal(len_after, len_before);
+	assert_memory_equal(after, before, len_before);
+	assert_int_not_equal(access(lock, F_OK), 0);
+	free(after);
+
+	check_migrated(dir, NULL); /* the read-write open upgrades it */
+	assert_int_equal(store_open(&s, &cfg), 0);
+	assert_int_equal(store_upgrade_due(s, &schema), 0);
+	assert_int_equal(schema, STORE_SCHEMA_VERSION);
+	assert_int_equal(store_report_get(s, NULL, g.ids[0], &bytes, &len), 0);
+	free(bytes);
+	store_close(s);
+
+	cfg.dir = none;
+	assert_int_equal(store_open(&s, &cfg), STORE_E_NOT_FOUND);
+	assert_int_not_equal(access(none, F_OK), 0);
+	free(before);
+	free(data);
+	free(lock);
+	free(none);
+	tu_rmtree(root);
+	free(dir);
+	free(root);
+}
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -355,6 +409,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_migrate_v1),
 		cmocka_unit_test(test_migrate_v2_sums),
+		cmocka_unit_test(test_read_only_open),
 		cmocka_unit_test(test_kill_during_migration),
 	};
 
