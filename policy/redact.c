@@ -104,6 +104,11 @@ struct pattern {
 struct index_entry {
 	uint64_t hash;
 	uint32_t pat;
+	/*
+	 * agree()'s first test without loading the pattern: its key_len() (0 when over
+	 * UINT16_MAX: not tested here) and the low 16 bits of its code point key_len() - 1.
+	 */
+	uint16_t key_len, last;
 };
 
 /* A level's hash table: where the run of index entries with @hash starts (@first + 1; 0 empty). */
@@ -793,7 +798,9 @@ static int build_index(struct policy_redactor *rd)
 		}
 		for (size_t k = 0; k < level_len[l]; k++)
 			h = hash_cp(h, p->s[k]);
-		rd->index[l][rd->n_index[l]++] = (struct index_entry){h, (uint32_t)i};
+		rd->index[l][rd->n_index[l]++] = (struct index_entry){
+			h, (uint32_t)i, key_len <= UINT16_MAX ? (uint16_t)key_len : 0,
+			(uint16_t)p->s[key_len - 1]};
 		rd->level_mask[start_slot(p->s)] |= (uint8_t)(1u << l);
 	}
 	for (int l = 0; l < N_LEVELS; l++) {
@@ -1420,8 +1427,20 @@ static void candidate(const struct policy_redactor *rd, const uint32_t *c, size_
 			continue; /* no pattern of this level starts with these 4 */
 		for (; done < level_len[l]; done++)
 			h = hash_cp(h, c[done]);
-		for (size_t lo = bucket(rd, l, h); lo < rd->n_index[l] && ix[lo].hash == h; lo++)
+		for (size_t lo = bucket(rd, l, h); lo < rd->n_index[l] && ix[lo].hash == h; lo++) {
+			size_t k = ix[lo].key_len;
+
+			/*
+			 * agree()'s first test, from the entry: where it holds, agree() returns
+			 * at once, recording nothing (code points whose low 16 bits differ
+			 * differ), so the pattern and its skeleton are not loaded; most of a
+			 * bucket's patterns are rejected so ("CERT Member17" among "CERT
+			 * Member170" .. "CERT Member179").
+			 */
+			if (k && k <= r && k <= g->avail && (uint16_t)c[k - 1] != ix[lo].last)
+				continue;
 			agree(&rd->pats[ix[lo].pat], c, r, g);
+		}
 	}
 	if (r < level_len[N_LEVELS - 1] &&
 	    bloom_has(rd->partials, gram_hash(c, r, GRAM_PREFIX + (uint32_t)r)))
