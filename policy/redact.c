@@ -1146,18 +1146,23 @@ static void scan(const struct policy_redactor *rd, const struct policy_skel_text
 /*
  * Join @n fields (the in or the out side) into one buffer, one 0x1F byte between fields
  * (a control character, so host widening and literals never cross it). *@base receives
- * each field's offset.
+ * each field's offset. With @mask, the same block also holds a zeroed mask of *@joined_len
+ * bytes after the joined text (*@mask; freed with *@joined: one allocation a call).
  */
 static int join(const char *const *s, const size_t *len, size_t n, uint8_t **joined,
-		size_t *joined_len, size_t *base)
+		size_t *joined_len, size_t *base, uint8_t **mask)
 {
 	size_t total = n, o = 0;
 
 	for (size_t i = 0; i < n; i++)
 		total += len[i];
-	*joined = malloc(total ? total : 1);
+	*joined = malloc(total ? (mask ? 2 * total : total) : 1);
 	if (!*joined)
 		return -ENOMEM;
+	if (mask) {
+		*mask = *joined + total;
+		memset(*mask, 0, total);
+	}
 	for (size_t i = 0; i < n; i++) {
 		base[i] = o;
 		if (len[i])
@@ -2085,10 +2090,11 @@ static int scan_fields(const struct policy_redactor *rd, const char *const *s, c
 /*
  * Mark what map_scan() would find in the @n fields, by the quickest path that can tell:
  * the quick check, then the matches at its hits (quick_matches()), then the fast path, then
- * map_scan() (@path PATH_FULL: map_scan() alone). @q is the fields' quick reading when @read is 0, none when
- * it is 1 (the fast path reads them). *@joined (the fields joined, *@joined_len bytes,
- * offsets in @base) and *@mask are new (caller frees both), or both NULL when the quick
- * check found nothing that could match. Returns 0, 1 when @path is PATH_FAST_ONLY or
+ * map_scan() (@path PATH_FULL: map_scan() alone). @q is the fields' quick reading when @read
+ * is 0, none when it is 1 (the fast path reads them). *@joined (the fields joined,
+ * *@joined_len bytes, offsets in @base) is new, *@mask (as many bytes) in the same block
+ * (the caller frees *@joined only, join()), or both NULL when the quick check found nothing
+ * that could match. Returns 0, 1 when @path is PATH_FAST_ONLY or
  * PATH_QUICK_ONLY and that path cannot decide, -ENOMEM.
  */
 static int mark(const struct policy_redactor *rd, const char *const *s, const size_t *len, size_t n,
@@ -2105,9 +2111,7 @@ static int mark(const struct policy_redactor *rd, const char *const *s, const si
 		return 1;
 	else if (read == 0 && !(q->listed ? q->n_hits > 0 || q->crossing : quick_hits(rd, q, n)))
 		return 0;
-	rc = join(s, len, n, joined, joined_len, base);
-	if (rc == 0 && !(*mask = calloc(*joined_len ? *joined_len : 1, 1)))
-		rc = -ENOMEM;
+	rc = join(s, len, n, joined, joined_len, base, mask);
 	if (rc == 0) {
 		struct sink k = {.src = *joined, .src_len = *joined_len, .mask = *mask};
 
@@ -2385,8 +2389,7 @@ static int marks_as_full(const struct policy_redactor *rd, const char *const *s,
 	for (size_t i = 0; rc == 0 && i < joined_len; i++)
 		if ((mask ? mask[i] : 0) != full[i])
 			rc = -EPROTO;
-	free(joined);
-	free(full);
+	free(joined); /* and @full, in its block */
 	return rc;
 }
 
@@ -2444,8 +2447,7 @@ static int verify(const struct policy_redactor *rd, struct policy_redact_field *
 out:
 	if (read == 0)
 		quick_deinit(&q);
-	free(joined);
-	free(mask);
+	free(joined); /* and @mask, in its block */
 	return rc;
 }
 
@@ -2477,9 +2479,7 @@ static int verify_left(const struct policy_redactor *rd, struct policy_redact_fi
 			len[m] = f[i].out_len;
 			at[m++] = i;
 		}
-		rc = m ? join(s, len, m, &joined, &joined_len, base) : 0;
-		if (rc == 0 && m && !(mask = calloc(joined_len ? joined_len : 1, 1)))
-			rc = -ENOMEM;
+		rc = m ? join(s, len, m, &joined, &joined_len, base, &mask) : 0;
 		if (rc == 0 && m) {
 			struct sink k = {.src = joined, .src_len = joined_len, .mask = mask};
 
@@ -2496,8 +2496,7 @@ static int verify_left(const struct policy_redactor *rd, struct policy_redact_fi
 			g->n_redacted = 0;
 			more = true;
 		}
-		free(joined);
-		free(mask);
+		free(joined); /* and @mask, in its block */
 	}
 	free(at);
 	return rc;
@@ -3055,8 +3054,7 @@ out:
 		}
 	if (read == 0)
 		quick_deinit(&q);
-	free(joined);
-	free(mask);
+	free(joined); /* and @mask, in its block (join()) */
 	if (s != stack_s)
 		free(s);
 	if (len != stack_l)
@@ -3365,7 +3363,7 @@ int policy_redact_names_fields(const struct policy_redactor *rd, const char *con
 
 	if (!base)
 		return -ENOMEM;
-	rc = !rd || rd->n_pats == 0 ? 0 : join(s, len, n, &joined, &joined_len, base);
+	rc = !rd || rd->n_pats == 0 ? 0 : join(s, len, n, &joined, &joined_len, base, NULL);
 	if (rc == 0 && rd && rd->n_pats > 0)
 		rc = map_scan(rd, s, len, n, base, joined, joined_len, &k);
 	if (rc == 0 && !k.named && rd && rd->n_seqs > 0 &&
