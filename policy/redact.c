@@ -2148,18 +2148,23 @@ static size_t run_end(const uint8_t *mask, size_t i, size_t end)
 	return i;
 }
 
-/* The first of [@j, @end) whose offset in @at (ascending) is @r or more, else @end. */
+/*
+ * The first of [@j, @end) whose offset in @at (ascending) is @r or more, else @end. A binary
+ * search whose halves are picked without a branch (a conditional move): which half is taken
+ * is as good as random, and a view splices a few such searches.
+ */
 static size_t first_at(const uint32_t *at, size_t j, size_t end, size_t r)
 {
-	while (j < end) {
-		size_t mid = j + (end - j) / 2;
+	size_t n = end - j;
 
-		if (at[mid] < r)
-			j = mid + 1;
-		else
-			end = mid;
+	/* the answer lies in [@j, @j + @n] */
+	while (n > 1) {
+		size_t half = n / 2;
+
+		j = at[j + half - 1] < r ? j + half : j;
+		n -= half;
 	}
-	return j;
+	return j + (n == 1 && at[j] < r);
 }
 
 /* @m offsets from @from, each plus @d (modulo 2^32), into @to (4 at a time, as widen()). */
