@@ -95,7 +95,7 @@ void policy_redact_free(struct policy_redactor *rd);
  * change that makes a redactor built from the same rosters redact some text differently: it
  * goes into every fingerprint, so exports rendered under the old rules are checked again.
  */
-#define POLICY_REDACT_RULES_VERSION 10
+#define POLICY_REDACT_RULES_VERSION 11
 
 /*
  * policy_redact_fingerprint() - 32 bytes into @fp that change whenever what @rd redacts may

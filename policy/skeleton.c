@@ -259,6 +259,18 @@ static void compute_cp(const struct policy_skeleton *sk, UChar32 c, struct cp_in
 		ci->cls = cls;
 		return;
 	}
+	/*
+	 * Hiragana is the katakana it parallels (U+3041-U+3096 and the iteration marks
+	 * U+309D-U+309E are U+30A1-U+30F6 and U+30FD-U+30FE, 0x60 on: the same syllables), so a
+	 * katakana name written in hiragana ("あるふぁ" for "アルファ") is that name. Each
+	 * hiragana character stays a word of its own (C_IDEO): the name is found glued to its
+	 * particles ("あるふぁから") and, as a name in kanji is, inside a longer hiragana run.
+	 */
+	if ((c >= 0x3041 && c <= 0x3096) || c == 0x309D || c == 0x309E) {
+		compute_cp(sk, c + 0x60, ci);
+		ci->cls = C_IDEO;
+		return;
+	}
 	memset(ci, 0, sizeof(*ci));
 	if (u_isupper(c))
 		ci->cls = C_UPPER;

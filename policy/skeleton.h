@@ -40,7 +40,9 @@
  *     space between words, so, as Unicode's default word rule (UAX #29) has it, each Han
  *     or Hiragana character is a word of its own and a run of Katakana one word: HARD
  *     before and after each, and at the ends of each run ("アルファから" is "アルファ" +
- *     "か" + "ら"; "アルファベット" stays one word). HARD also after a "0x" prefix.
+ *     "か" + "ら"; "アルファベット" stays one word). A hiragana character's skeleton is
+ *     its katakana one's ("あるふぁ" reads "アルファ"); it stays a word of its own. HARD
+ *     also after a "0x" prefix.
  *
  * The skeleton is a matching form only, never output. Thread rules: a built skeleton
  * context is immutable and may be used by any number of threads at once.
