@@ -11,7 +11,8 @@
  *      description and 3 tags that no other report repeats (every other description names
  *      two members), into two export environments a batch at a time: without a redactor
  *      and with one of 500 members with 3 aliases and 2 domains each; prints both, and the
- *      redaction's share of the export time (export_step());
+ *      redaction's share of the export time (export_step()), and a third export under a
+ *      memberless roster as a check on that share (the text leaves, nothing is matched);
  *   5. the raw mdb_put rate of the same key shape (32-byte random keys, same value size,
  *      durable commits of 1,000), measured during (1): one raw batch beside each ingest
  *      batch, so that both see the same load; and the ratio of (1) to it. The one-shot
@@ -19,10 +20,14 @@
  * The reports of steps 1-3 are built directly as decoded views with 240 bytes standing for
  * the signed encoding: signing is not what is measured.
  * Usage: bench_store [N_REPORTS] [DIR] [ingest|lookups|sums [CREATED_STEP_MS]]
+ *        bench_store N_REPORTS DIR views [ROUNDS [all|with|without|one|none|strip|
+ *                                                  strip-without]]
  * ("ingest": only steps 1 and 5, the two rates bench_join.py compares a join with;
  * "lookups": only step 3, on the store and raw tree an earlier run with the same N left in
  * DIR, so lookups can be measured again, e.g. before and after a change, without the ingest;
- * "sums": only sums_step(), the upgrade of a schema-2 store at open).
+ * "sums": only sums_step(), the upgrade of a schema-2 store at open; "views": only step 4's
+ * view step, replayed on the export's store an earlier "views" run left in DIR (else built),
+ * inside the export and outside it, for profilers and A/B runs: views_step()).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -201,6 +206,12 @@ struct xbatch {
 	struct store_item items[BATCH];
 };
 
+/* Step 4's indicator value of report @i into @value: its id is the indicator id of it. */
+static size_t x_value(size_t i, char value[40])
+{
+	return (size_t)snprintf(value, 40, "x%08zu.bench.example", i);
+}
+
 /* Sign reports @first.. @first+@n-1 of step 4 with @sk (public half @pk) into @b. */
 static void x_build(struct xbatch *b, size_t first, size_t n, const uint8_t sk[64],
 		    const uint8_t pk[32], const uint8_t community[32])
@@ -220,7 +231,7 @@ static void x_build(struct xbatch *b, size_t first, size_t n, const uint8_t sk[6
 		r.created_ms = 1790000000000ull + i;
 		r.valid_until_ms = r.created_ms + 90ull * 86400000;
 		r.ind_type = PROTO_IND_DOMAIN;
-		r.ind_value.len = (size_t)snprintf(value, sizeof(value), "x%08zu.bench.example", i);
+		r.ind_value.len = x_value(i, value);
 		r.ind_value.ptr = value;
 		r.description.len = viewgen_doc(i, desc, tag);
 		r.description.ptr = desc;
@@ -317,66 +328,91 @@ static struct node_snap *x_snap(const struct policy_config *pcfg, const struct p
 }
 
 /*
- * 4. the daemon's export, twice in one run. Its own store holds @n signed reports (ingested
- * as the daemon stores them, so each indicator has its summary and vote); the export
- * renders them with the daemon's own render callback, node_exporter_render() (summary, votes
- * decoded, egress check, policy_strip_view(), the ECS document, its text), into two export
- * environments a batch at a time: under a snapshot without a redactor (no description or tag
- * leaves, none is read) and under one with the 500-member redactor, so both see the same
- * load and the same disk. Redaction's cost is the CPU time of the export's view step
- * (node_exporter_view()) replayed for the same indicators with the redactor less without
- * (views are not timed one by one: a CPU clock read costs ~0.7 us here). The same replays
- * under a one-member and a memberless roster split it three ways: what the 500 members add,
- * what a redactor costs for any roster, and what letting the text out at all costs.
+ * Step 4's snapshots, built as the daemon builds them (x_snap()) under one policy: @full
+ * with the 500-member redactor, @part[0] and @part[1] with a one-member and a memberless
+ * roster (the text leaves under both), and @plain, a copy of @full without the redactor (no
+ * description or tag leaves, none is read; never referenced or freed). The snapshots
+ * borrow the rosters: a struct xsnaps does not move.
  */
-static void export_step(const char *base, size_t n)
-{
-	static const uint8_t seed[32] = {0xbe, 0x4c};
-	struct proto_roster *roster = viewgen_roster();
+struct xsnaps {
+	struct proto_roster *roster, part[2];
 	struct policy_config pcfg;
-	struct proto_roster part[2];
-	struct node_snap *snap, *snap_part[2], plain;
-	struct store_config sc = {0};
-	struct store_export_config xc = {0};
-	struct store_export *xenv[2];
-	struct store *s;
-	struct xbatch *b = malloc(sizeof(*b));
-	uint8_t(*ids)[32] = malloc(n * 32), pk[32], sk[64];
-	struct policy_view *view = malloc(sizeof(*view));
-	char path[512];
-	double t_x[2] = {0}, cpu_x[2] = {0}, t_sign = 0, t_ingest = 0, t;
-	size_t exported = 0;
-	uint64_t hits, misses;
-	int rc;
+	struct node_snap *full, *part_snap[2], plain;
+};
 
-	if (!roster || !b || !ids || !view)
-		die("step 4", -ENOMEM);
-	policy_config_init(&pcfg);
-	memset(pcfg.community, 0xc0, 32);
-	memcpy(pcfg.own_id, roster->members[0].id, 32);
-	policy_config_set_community_name(&pcfg, "bench");
-	snap = x_snap(&pcfg, roster);
-	/* the first member alone, then no member: the text leaves under both */
-	part[0] = part[1] = *roster;
-	part[0].n_members = 1;
-	part[1].n_members = 0;
-	part[0].netkey_sealed = part[1].netkey_sealed = NULL;
+static void x_snaps_init(struct xsnaps *x)
+{
+	if (!(x->roster = viewgen_roster()))
+		die("step 4's roster", -ENOMEM);
+	policy_config_init(&x->pcfg);
+	memset(x->pcfg.community, 0xc0, 32);
+	memcpy(x->pcfg.own_id, x->roster->members[0].id, 32);
+	policy_config_set_community_name(&x->pcfg, "bench");
+	x->full = x_snap(&x->pcfg, x->roster);
+	/* the first member alone, then no member */
+	x->part[0] = x->part[1] = *x->roster;
+	x->part[0].n_members = 1;
+	x->part[1].n_members = 0;
+	x->part[0].netkey_sealed = x->part[1].netkey_sealed = NULL;
 	for (int k = 0; k < 2; k++)
-		snap_part[k] = x_snap(&pcfg, &part[k]);
-	plain = *snap; /* a copy that is never referenced or freed, without the redactor */
-	plain.redactor = NULL;
-	proto_crypto_raw_ed25519_seed_keypair(pk, sk, seed);
+		x->part_snap[k] = x_snap(&x->pcfg, &x->part[k]);
+	x->plain = *x->full;
+	x->plain.redactor = NULL;
+}
+
+static void x_snaps_deinit(struct xsnaps *x)
+{
+	node_snap_unref(x->full);
+	for (int k = 0; k < 2; k++)
+		node_snap_unref(x->part_snap[k]);
+	proto_roster_free(x->roster);
+}
+
+static const uint8_t x_seed[32] = {0xbe, 0x4c}; /* the bench key's */
+
+/*
+ * Step 4's store in @base/xstate: @n reports signed with the bench key and stored by the
+ * ordinary ingest (so each indicator has its summary and vote), their indicator ids into
+ * @ids. With @reuse, the reports an earlier run left there are kept (an id is the hash of
+ * the indicator's value, x_value()); otherwise, or when the store is empty, they are signed
+ * and ingested now.
+ */
+static struct store *x_store(const char *base, size_t n, const uint8_t community[32],
+			     uint8_t (*ids)[32], bool reuse)
+{
+	struct store_config sc = {0};
+	struct store_stat st;
+	struct store *s;
+	struct xbatch *b;
+	uint8_t pk[32], sk[64], id[32];
+	char path[512], value[40];
+	double t_sign = 0, t_ingest = 0, t;
+	int rc;
 
 	snprintf(path, sizeof(path), "%s/xstate", base);
 	sc.dir = path;
 	sc.map_size_initial = (size_t)256 << 20;
 	if ((rc = store_open(&s, &sc)) != 0)
 		die("store_open (export's store)", rc);
+	if (reuse && (rc = store_stat(s, &st)) == 0 && st.reports > 0) {
+		if (st.reports != n) {
+			fprintf(stderr, "bench_store: %s holds %llu reports, not %zu\n", path,
+				(unsigned long long)st.reports, n);
+			exit(1);
+		}
+		for (size_t i = 0; i < n; i++)
+			proto_indicator_id_raw(PROTO_IND_DOMAIN, value, x_value(i, value), ids[i]);
+		printf("export:   the %zu signed reports an earlier run left in %s\n", n, path);
+		return s;
+	}
+	if (!(b = malloc(sizeof(*b))))
+		die("step 4", -ENOMEM);
+	proto_crypto_raw_ed25519_seed_keypair(pk, sk, x_seed);
 	for (size_t i = 0; i < n; i += BATCH) {
 		size_t k = n - i < BATCH ? n - i : BATCH;
 
 		t = now_s();
-		x_build(b, i, k, sk, pk, pcfg.community);
+		x_build(b, i, k, sk, pk, community);
 		t_sign += now_s() - t;
 		t = now_s();
 		if ((rc = store_ingest(s, b->items, k, 1790000000000ull + i)) != 0)
@@ -386,15 +422,54 @@ static void export_step(const char *base, size_t n)
 			if (b->items[j].result != STORE_NEW)
 				die("unexpected result", b->items[j].result);
 			memcpy(ids[i + j], b->items[j].ind_id, 32);
+			/* what a later run with @reuse takes the id to be */
+			proto_indicator_id_raw(PROTO_IND_DOMAIN, value, x_value(i + j, value), id);
+			if (memcmp(id, ids[i + j], 32) != 0)
+				die("step 4's indicator id", -EPROTO);
 			free(b->bytes[j]);
 		}
 	}
+	proto_wipe(sk, sizeof(sk));
+	free(b);
 	printf("export:   %zu signed reports of distinct text (%.2f s to sign, %.2f s to ingest), "
 	       "each on its own indicator, every other one naming two members; the shipped "
 	       "warninglists and tag vocabulary loaded\n",
 	       n, t_sign, t_ingest);
+	return s;
+}
 
-	for (int k = 0; k < 2; k++) {
+/*
+ * 4. the daemon's export, twice in one run. Its own store holds @n signed reports
+ * (x_store()); the export renders them with the daemon's own render callback,
+ * node_exporter_render() (summary, votes decoded, egress check, policy_strip_view(), the
+ * ECS document, its text), into two export environments a batch at a time: under a
+ * snapshot without a redactor (no description or tag leaves, none is read) and under one
+ * with the 500-member redactor, so both see the same load and the same disk. Redaction's
+ * cost is the CPU time of the export's view step (node_exporter_view()) replayed for the
+ * same indicators with the redactor less without (views are not timed one by one: a CPU
+ * clock read costs ~0.7 us here). The same replays under a one-member and a memberless
+ * roster split it three ways: what the 500 members add, what a redactor costs for any
+ * roster, and what letting the text out at all costs.
+ */
+static void export_step(const char *base, size_t n)
+{
+	struct xsnaps xs;
+	struct store_export_config xc = {0};
+	struct store_export *xenv[3];
+	struct store *s;
+	uint8_t(*ids)[32] = malloc(n * 32);
+	struct policy_view *view = malloc(sizeof(*view));
+	char path[512];
+	double t_x[3] = {0}, cpu_x[3] = {0};
+	size_t exported = 0;
+	uint64_t hits, misses;
+	int rc;
+
+	if (!ids || !view)
+		die("step 4", -ENOMEM);
+	x_snaps_init(&xs);
+	s = x_store(base, n, xs.pcfg.community, ids, false);
+	for (int k = 0; k < 3; k++) {
 		snprintf(path, sizeof(path), "%s/export%d", base, k);
 		xc.dir = path;
 		xc.community = "bench";
@@ -403,8 +478,9 @@ static void export_step(const char *base, size_t n)
 			die("store_export_open", rc);
 	}
 	for (bool more = true; more;) {
-		for (int k = 0; k < 2; k++) {
-			struct node_exporter_render_ctx ctx = {k ? snap : &plain, view};
+		for (int k = 0; k < 3; k++) {
+			const struct node_snap *under[3] = {&xs.plain, xs.full, xs.part_snap[1]};
+			struct node_exporter_render_ctx ctx = {under[k], view};
 			double w = now_s(), c = cpu_s();
 
 			rc = store_export_sync(s, xenv[k], node_exporter_render, &ctx, BATCH);
@@ -419,27 +495,33 @@ static void export_step(const char *base, size_t n)
 	}
 	if (exported != n)
 		die("export incomplete", -EPROTO);
-	policy_redact_memo_stats(snap->redactor, &hits, &misses);
+	policy_redact_memo_stats(xs.full->redactor, &hits, &misses);
 	printf("export:   %10.0f docs/s     (%zu rendered+appended by node_exporter_render(), "
 	       "batches of %d, durable; %.1f us CPU per document) with redaction\n",
 	       (double)n / t_x[1], n, BATCH, cpu_x[1] * 1e6 / (double)n);
 	printf("export:   %10.0f docs/s     (%.1f us CPU per document) without (wall time "
 	       "with / without: %.3f)\n",
 	       (double)n / t_x[0], cpu_x[0] * 1e6 / (double)n, t_x[1] / t_x[0]);
+	printf("export:   %10.0f docs/s     (%.1f us CPU per document) under a memberless roster "
+	       "(the text leaves unredacted): with redaction less this, %.2f us CPU per "
+	       "document, is the redactor's cost in the whole export, rendering and writing "
+	       "included (a check on the replays below; one export, so noisier)\n",
+	       (double)n / t_x[2], cpu_x[2] * 1e6 / (double)n,
+	       (cpu_x[1] - cpu_x[2]) * 1e6 / (double)n);
 	{
 		/* Both replays twice, in turn, so that neither sees only a quieter minute. */
 		double with = 0, without = 0, rep = 0, rep0 = 0, v, vr, p[2] = {0}, v1, v0;
 
 		for (int round = 0; round < 2; round++) {
-			double a = x_views(snap, s, ids, n, 0, view);
-			double z = x_views(&plain, s, ids, n, 0, view);
-			double ar = x_views(snap, s, ids, n, 2, view);
-			double zr = x_views(&plain, s, ids, n, 2, view);
+			double a = x_views(xs.full, s, ids, n, 0, view);
+			double z = x_views(&xs.plain, s, ids, n, 0, view);
+			double ar = x_views(xs.full, s, ids, n, 2, view);
+			double zr = x_views(&xs.plain, s, ids, n, 2, view);
 
 			if (a < 0 || z < 0 || ar < 0 || zr < 0)
 				die("node_exporter_view", -EINVAL);
 			for (int k = 0; k < 2; k++) {
-				double x = x_views(snap_part[k], s, ids, n, 0, view);
+				double x = x_views(xs.part_snap[k], s, ids, n, 0, view);
 
 				if (x < 0)
 					die("node_exporter_view", -EINVAL);
@@ -471,17 +553,151 @@ static void export_step(const char *base, size_t n)
 		       "%.1f %% of the export's wall time, %.1f %% of its CPU time\n",
 		       vr * 1e6, 100 * vr * (double)n / t_x[1], 100 * vr * (double)n / cpu_x[1]);
 	}
-	for (int k = 0; k < 2; k++)
+	for (int k = 0; k < 3; k++)
 		store_export_close(xenv[k]);
 	store_close(s);
-	node_snap_unref(snap);
-	for (int k = 0; k < 2; k++)
-		node_snap_unref(snap_part[k]);
-	proto_roster_free(roster);
-	proto_wipe(sk, sizeof(sk));
+	x_snaps_deinit(&xs);
 	free(view);
 	free(ids);
-	free(b);
+}
+
+/*
+ * Step 4's views outside the export: the same texts (viewgen_doc()) and fields as
+ * x_build()'s reports, made once in memory, so that policy_strip_view() can be given them
+ * in the export's order with no store read, decode or copy around it.
+ */
+struct xmem {
+	char (*desc)[VIEWGEN_DESC];
+	size_t *desc_len;
+	char (*tag)[VIEWGEN_TAGS][VIEWGEN_TAG];
+	uint8_t pk[32];
+	struct proto_summary sum; /* indicator 0's, from the store: the others differ in value */
+};
+
+/* CPU seconds of policy_strip_view() under @snap for the @n views of @m in order. */
+static double x_strip(const struct node_snap *snap, const struct xmem *m, size_t n,
+		      struct policy_view *v)
+{
+	struct proto_summary sum = m->sum;
+	struct proto_report r;
+	const struct proto_report *votes[1] = {&r};
+	char value[40];
+	double t = cpu_s();
+
+	memset(&r, 0, sizeof(r));
+	r.kind = PROTO_KIND_INDICATOR;
+	r.tlp = PROTO_TLP_GREEN;
+	r.ind_type = PROTO_IND_DOMAIN;
+	r.prov = PROTO_PROV_ATTRIBUTED;
+	memcpy(r.signer, m->pk, 32);
+	r.epoch = 1;
+	r.n_tags = VIEWGEN_TAGS;
+	for (size_t i = 0; i < n; i++) {
+		r.confidence = (uint8_t)(i % 101);
+		r.created_ms = 1790000000000ull + i;
+		r.valid_until_ms = r.created_ms + 90ull * 86400000;
+		r.ind_value.len = sum.ind.len = x_value(i, value);
+		memcpy(sum.ind.value, value, sum.ind.len + 1);
+		r.ind_value.ptr = (const char *)sum.ind.value;
+		r.description = (struct proto_str){m->desc[i], m->desc_len[i]};
+		for (int k = 0; k < VIEWGEN_TAGS; k++)
+			r.tags[k] = (struct proto_str){m->tag[i][k], strlen(m->tag[i][k])};
+		if (policy_strip_view(v, &snap->pcfg, snap->redactor, &sum, votes, 1, NULL) != 0)
+			return -1;
+	}
+	return cpu_s() - t;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+#define VIEWS_ROUNDS_MAX 100
+
+/*
+ * "views": step 4's view step alone, for profilers and A/B runs of the redactor inside the
+ * export, on the store an earlier run with the same N left in @base (else built now). Each
+ * of @rounds rounds replays node_exporter_view() for the @n indicators in the export's
+ * order under @which: "with" (the 500-member redactor), "without" (no redactor), "one",
+ * "none" (a one-member, a memberless roster), "strip" and "strip-without" (the same views'
+ * policy_strip_view() outside the export, x_strip()), or "all" of them in turn, and prints
+ * the median CPU time per view of each, then with "all" the differences: the redactor's
+ * cost inside the export (the first "redact:" line of a full run) and outside it.
+ */
+static void views_step(const char *base, size_t n, size_t rounds, const char *which)
+{
+	static const char *const kinds[] = {"with", "without", "one",
+					    "none", "strip",   "strip-without"};
+	enum { K = sizeof(kinds) / sizeof(kinds[0]) };
+	struct xsnaps xs;
+	struct xmem m;
+	struct store *s;
+	struct store_read *rd;
+	struct policy_view *view = malloc(sizeof(*view));
+	uint8_t(*ids)[32] = malloc(n * 32), sk[64];
+	double us[K][VIEWS_ROUNDS_MAX], med[K] = {0};
+	bool on[K];
+	int rc;
+
+	for (int k = 0; k < K; k++)
+		on[k] = strcmp(which, "all") == 0 || strcmp(which, kinds[k]) == 0;
+	m.desc = malloc(n * sizeof(*m.desc));
+	m.desc_len = malloc(n * sizeof(*m.desc_len));
+	m.tag = malloc(n * sizeof(*m.tag));
+	if (!view || !ids || !m.desc || !m.desc_len || !m.tag)
+		die("views", -ENOMEM);
+	x_snaps_init(&xs);
+	s = x_store(base, n, xs.pcfg.community, ids, true);
+	for (size_t i = 0; i < n; i++)
+		m.desc_len[i] = viewgen_doc(i, m.desc[i], m.tag[i]);
+	proto_crypto_raw_ed25519_seed_keypair(m.pk, sk, x_seed);
+	proto_wipe(sk, sizeof(sk));
+	if ((rc = store_read_begin(s, &rd)) != 0 ||
+	    (rc = store_summary_get(s, rd, ids[0], &m.sum)) != 0)
+		die("views: indicator 0's summary", rc);
+	store_read_end(rd);
+	printf("views:    node_exporter_view() of step 4's %zu indicators in the export's order, "
+	       "%zu rounds of: %s\n",
+	       n, rounds, which);
+	for (size_t round = 0; round < rounds; round++) {
+		const struct node_snap *snap[K] = {xs.full,	    &xs.plain, xs.part_snap[0],
+						   xs.part_snap[1], xs.full,   &xs.plain};
+
+		for (int k = 0; k < K; k++) {
+			double t;
+
+			if (!on[k])
+				continue;
+			t = k < 4 ? x_views(snap[k], s, ids, n, 0, view)
+				  : x_strip(snap[k], &m, n, view);
+			if (t < 0)
+				die(k < 4 ? "node_exporter_view" : "policy_strip_view", -EINVAL);
+			us[k][round] = t * 1e6 / (double)n;
+		}
+	}
+	for (int k = 0; k < K; k++) {
+		if (!on[k])
+			continue;
+		qsort(us[k], rounds, sizeof(us[k][0]), cmp_double);
+		med[k] = us[k][rounds / 2];
+		printf("views:    %-13s %8.3f us/view CPU (median of %zu rounds; min %.3f, max %.3f)\n",
+		       kinds[k], med[k], rounds, us[k][0], us[k][rounds - 1]);
+	}
+	if (strcmp(which, "all") == 0)
+		printf("redact:   %10.2f us/view    inside the export (with less without); outside "
+		       "it, policy_strip_view() of the same views in memory: %.2f us; one member "
+		       "less none: %.2f us\n",
+		       med[0] - med[1], med[4] - med[5], med[2] - med[3]);
+	store_close(s);
+	x_snaps_deinit(&xs);
+	free(m.desc);
+	free(m.desc_len);
+	free(m.tag);
+	free(view);
+	free(ids);
 }
 
 /*
@@ -611,6 +827,7 @@ int main(int argc, char **argv)
 	bool ingest_only = argc > 3 && strcmp(argv[3], "ingest") == 0;
 	bool lookups_only = argc > 3 && strcmp(argv[3], "lookups") == 0;
 	bool sums_only = argc > 3 && strcmp(argv[3], "sums") == 0;
+	bool views_only = argc > 3 && strcmp(argv[3], "views") == 0;
 	char tmpl[] = "/var/tmp/bench_store-XXXXXX", path[512], cmd[600];
 	struct store_config sc = {0};
 	struct store *s;
@@ -624,7 +841,8 @@ int main(int argc, char **argv)
 	uint64_t rng = 88172645463325252ull;
 	int rc;
 
-	if (!b || !ids || n < BATCH || (argc > 3 && !ingest_only && !lookups_only && !sums_only) ||
+	if (!b || !ids || n < BATCH ||
+	    (argc > 3 && !ingest_only && !lookups_only && !sums_only && !views_only) ||
 	    (lookups_only && argc < 3))
 		return 1;
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -638,6 +856,22 @@ int main(int argc, char **argv)
 	if (sums_only) {
 		created_step = argc > 4 ? strtoull(argv[4], NULL, 10) : 31536;
 		sums_step(base, n, b, ids);
+		goto out;
+	}
+	if (views_only) {
+		size_t rounds = argc > 4 ? strtoul(argv[4], NULL, 10) : 5;
+		const char *which = argc > 5 ? argv[5] : "all";
+
+		if (rounds == 0 || rounds > VIEWS_ROUNDS_MAX || n > EXPORT_MAX ||
+		    (strcmp(which, "all") && strcmp(which, "with") && strcmp(which, "without") &&
+		     strcmp(which, "one") && strcmp(which, "none") && strcmp(which, "strip") &&
+		     strcmp(which, "strip-without"))) {
+			fprintf(stderr,
+				"usage: bench_store N DIR views [ROUNDS [all|with|without|one|"
+				"none|strip|strip-without]]\n");
+			return 2;
+		}
+		views_step(base, n, rounds, which);
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/state", base);
