@@ -500,7 +500,8 @@ static int quick_sound(const char *const *in, const size_t *len, size_t n)
 
 /*
  * Redact @n fields @in through policy_redact_fields() with its memo off (fast path, handing
- * over when it cannot decide) and on (a call and its repetition, which the memo answers),
+ * over when it cannot decide) and on (a call and two repetitions: the memo remembers the
+ * second and answers the third),
  * policy_redact_fields_full(), policy_redact_fields_fast_only() and _quick_only(); every
  * result the fast path and the memo give must be the full path's to the byte (outputs,
  * token counts, drops, return code).
@@ -519,14 +520,14 @@ static void compare(const char *const *in, const size_t *len, size_t n, struct p
 			assert_non_null(f[p][i].out);
 		}
 	rc[0] = policy_redact_fields_full(rd, f[0], n);
-	/* the fast path itself, then through the memo: a call and its repetition */
+	/* the fast path itself, then through the memo: a call and two repetitions */
 	policy_redact_memo_set(rd, false);
 	rc[1] = policy_redact_fields(rd, f[1], n);
 	policy_redact_memo_set(rd, true);
 	rc[2] = policy_redact_fields_fast_only(rd, f[2], n);
 	rc[3] = policy_redact_fields_quick_only(rd, f[3], n);
 	rc[4] = policy_redact_fields(rd, f[4], n);
-	if (rc[4] == 0)
+	for (int k = 0; k < 2 && rc[4] == 0; k++)
 		rc[4] = policy_redact_fields(rd, f[4], n);
 	assert_int_equal(rc[0], 0);
 	assert_true(rc[2] == 0 || rc[2] == 1);
