@@ -2399,13 +2399,39 @@ static int marks_as_full(const struct policy_redactor *rd, const char *const *s,
 }
 
 /*
+ * PATH_QUICK_ONLY's check of a spliced reading @q of the @n outputs @s against reading them:
+ * 0 the same, -EPROTO not (or they cannot be read). Out of line: a test path's second
+ * struct quick (~7 KiB) would otherwise sit in verify()'s frame on every call.
+ */
+static __attribute__((noinline)) int quick_reread_same(const struct policy_redactor *rd,
+						       const char *const *s, const size_t *len,
+						       size_t n, const struct quick *q)
+{
+	struct quick r;
+	int rc;
+
+	if (quick_read(rd, s, len, n, &r) != 0)
+		return -EPROTO;
+	rc = quick_same(q, &r, n) ? 0 : -EPROTO;
+	quick_deinit(&r);
+	return rc;
+}
+
+/*
  * Search the outputs again; drop every field that a remaining match touches. @in: the
  * inputs' quick reading (NULL: there was none) and @in_mask their marks (joined at @base),
  * from which the outputs' reading is spliced rather than read (quick_splice()).
+ *
+ * Never inlined into redact_fields(): its struct quick and struct splice (~10 KiB) would
+ * make every call's frame that much larger, views that name nobody included, and with
+ * -fstack-clash-protection each 4 KiB of a frame is probed (written) on entry: redact_fields()
+ * was ~27 KiB, six probes a call, each a line a view touched only for that (bench_store
+ * views, callgrind). Called only when something was redacted.
  */
-static int verify(const struct policy_redactor *rd, struct policy_redact_field *f, size_t n,
-		  const char **s, size_t *len, size_t *base, enum path path, const struct quick *in,
-		  const uint8_t *in_mask)
+static __attribute__((noinline)) int verify(const struct policy_redactor *rd,
+					    struct policy_redact_field *f, size_t n, const char **s,
+					    size_t *len, size_t *base, enum path path,
+					    const struct quick *in, const uint8_t *in_mask)
 {
 	uint8_t *joined = NULL, *mask = NULL;
 	size_t joined_len = 0;
@@ -2425,13 +2451,8 @@ static int verify(const struct policy_redactor *rd, struct policy_redact_field *
 	}
 	if (read == 1 && path != PATH_FULL)
 		read = quick_read(rd, s, len, n, &q);
-	else if (read == 0 && path == PATH_QUICK_ONLY) {
-		struct quick r;
-
-		if (quick_read(rd, s, len, n, &r) != 0 || !quick_same(&q, &r, n))
-			read = -EPROTO;
-		quick_deinit(&r);
-	}
+	else if (read == 0 && path == PATH_QUICK_ONLY && quick_reread_same(rd, s, len, n, &q) != 0)
+		read = -EPROTO;
 	if (read < 0) {
 		rc = read;
 		goto out;
