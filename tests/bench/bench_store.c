@@ -438,6 +438,23 @@ static struct store *x_store(const char *base, size_t n, const uint8_t community
 	return s;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median of @n values at @v (sorted in place). */
+static double median(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return v[n / 2];
+}
+
+#define X_ROUNDS \
+	5 /* rounds of step 4's replays: a median, steadier than a sum on a shared machine */
+
 /*
  * 4. the daemon's export, twice in one run. Its own store holds @n signed reports
  * (x_store()); the export renders them with the daemon's own render callback,
@@ -446,8 +463,9 @@ static struct store *x_store(const char *base, size_t n, const uint8_t community
  * snapshot without a redactor (no description or tag leaves, none is read) and under one
  * with the 500-member redactor, so both see the same load and the same disk. Redaction's
  * cost is the CPU time of the export's view step (node_exporter_view()) replayed for the
- * same indicators with the redactor less without (views are not timed one by one: a CPU
- * clock read costs ~0.7 us here). The same replays under a one-member and a memberless
+ * same indicators with the redactor less without, the median over X_ROUNDS rounds of each
+ * round's difference (views are not timed one by one: a CPU clock read costs ~0.7 us
+ * here). The same replays under a one-member and a memberless
  * roster split it three ways: what the 500 members add, what a redactor costs for any
  * roster, and what letting the text out at all costs.
  */
@@ -509,44 +527,47 @@ static void export_step(const char *base, size_t n)
 	       (double)n / t_x[2], cpu_x[2] * 1e6 / (double)n,
 	       (cpu_x[1] - cpu_x[2]) * 1e6 / (double)n);
 	{
-		/* Both replays twice, in turn, so that neither sees only a quieter minute. */
-		double with = 0, without = 0, rep = 0, rep0 = 0, v, vr, p[2] = {0}, v1, v0;
+		/*
+		 * The replays in turn, X_ROUNDS times, so that none sees only a quieter minute;
+		 * each figure is the median over the rounds of its difference within a round.
+		 */
+		double d[4][X_ROUNDS], v, v1, v0, vr, lo, hi;
 
-		for (int round = 0; round < 2; round++) {
+		for (int round = 0; round < X_ROUNDS; round++) {
 			double a = x_views(xs.full, s, ids, n, 0, view);
 			double z = x_views(&xs.plain, s, ids, n, 0, view);
 			double ar = x_views(xs.full, s, ids, n, 2, view);
 			double zr = x_views(&xs.plain, s, ids, n, 2, view);
+			double p[2];
 
 			if (a < 0 || z < 0 || ar < 0 || zr < 0)
 				die("node_exporter_view", -EINVAL);
-			for (int k = 0; k < 2; k++) {
-				double x = x_views(xs.part_snap[k], s, ids, n, 0, view);
-
-				if (x < 0)
+			for (int k = 0; k < 2; k++)
+				if ((p[k] = x_views(xs.part_snap[k], s, ids, n, 0, view)) < 0)
 					die("node_exporter_view", -EINVAL);
-				p[k] += x;
-			}
-			with += a;
-			without += z;
-			rep += ar;
-			rep0 += zr;
+			d[0][round] = (a - z) / (double)n;
+			d[1][round] = (a - p[0]) / (double)n;
+			d[2][round] = (p[1] - z) / (double)n;
+			d[3][round] = (ar - zr) / (double)n;
 		}
-		v = (with - without) / 2 / (double)n;
-		vr = (rep - rep0) / 2 / (double)n;
-		v1 = (with - p[0]) / 2 / (double)n;
-		v0 = (p[1] - without) / 2 / (double)n;
+		v = median(d[0], X_ROUNDS);
+		lo = d[0][0];
+		hi = d[0][X_ROUNDS - 1];
+		v1 = median(d[1], X_ROUNDS);
+		v0 = median(d[2], X_ROUNDS);
+		vr = median(d[3], X_ROUNDS);
 		printf("redact:   %10.2f us/view    (text seen for the first time: the export's view "
 		       "step, node_exporter_view(), CPU time with the 500-member roster less "
-		       "without, %zu views replayed twice): %.1f %% of the export's wall time, "
-		       "%.1f %% of its CPU time (target < 5 %%); memo: %llu hits, %llu misses in "
-		       "the export\n",
-		       v * 1e6, n, 100 * v * (double)n / t_x[1], 100 * v * (double)n / cpu_x[1],
-		       (unsigned long long)hits, (unsigned long long)misses);
+		       "without, %zu views, median of %d rounds, %.2f-%.2f): %.1f %% of the "
+		       "export's wall time, %.1f %% of its CPU time (target < 5 %%); memo: %llu "
+		       "hits, %llu misses in the export\n",
+		       v * 1e6, n, X_ROUNDS, lo * 1e6, hi * 1e6, 100 * v * (double)n / t_x[1],
+		       100 * v * (double)n / cpu_x[1], (unsigned long long)hits,
+		       (unsigned long long)misses);
 		printf("redact:   %10.2f us/view    of it, the 500-member roster's share (with it "
 		       "less with a one-member roster): %.1f %%; the redactor's cost for any "
 		       "roster (one member less none): %.2f us; letting the text out at all (no "
-		       "member less no redactor): %.2f us (CPU time, the same views)\n",
+		       "member less no redactor): %.2f us (CPU time, the same views, medians)\n",
 		       v1 * 1e6, 100 * v1 * (double)n / cpu_x[1], (v - v1 - v0) * 1e6, v0 * 1e6);
 		printf("redact:   %10.2f us/view    repeated text, not the target's figure (the "
 		       "views of 2 documents in turn, one naming two members: the memo answers): "
@@ -606,13 +627,6 @@ static double x_strip(const struct node_snap *snap, const struct xmem *m, size_t
 			return -1;
 	}
 	return cpu_s() - t;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 #define VIEWS_ROUNDS_MAX 100
