@@ -195,6 +195,7 @@ struct policy_redactor {
 	size_t n_seqs;
 	uint64_t seq_bits[64];	/* bit hash % 4096 of every seq: most fields stop here */
 	uint64_t seq_lens;	/* bit k: some seq has k code points (bit 63: 63 or more) */
+	size_t seq_max;		/* code points of the longest seq */
 	uint64_t seq_starts[2]; /* bit c: some seq starts with ASCII c (non-ASCII: all set) */
 	uint8_t chain_tab
 		[256]; /* chain_candidates(): byte -> code point, 0 (separator), CHAIN_SLOW */
@@ -2662,6 +2663,8 @@ static int chain_build(struct policy_redactor *rd)
 
 		rd->seq_bits[q->hash / 64 % 64] |= 1ull << q->hash % 64;
 		rd->seq_lens |= 1ull << (k < 63 ? k : 63);
+		if (k > rd->seq_max)
+			rd->seq_max = k;
 		if (c < 128)
 			rd->seq_starts[c / 64] |= 1ull << c % 64;
 		else
@@ -2849,10 +2852,13 @@ out:
  * chain_find(), without building a text). A byte of plain ASCII that starts no markup, escape
  * or defang word is one unit of its own, a code point (@rd->chain_tab, as policy_skeleton_
  * ascii() reads it) or a separator (0); the redaction token is a separator too. So the code
- * points of such a field are hashed in one pass, which stops once there are max_len of them
- * (no middle piece is that long: a description, nearly always, found so after its first ~80
- * bytes). A field with another byte is read by policy_skeleton_ascii(); one that cannot be
- * read so counts as a candidate.
+ * points of such a field are counted in one pass, which stops once there are more than
+ * @rd->seq_max of them, and hashed only when there are not: a middle piece is a whole field
+ * whose skeleton is some word run (chain_find()'s piece_is()), so it has a seq's length,
+ * and a field longer than every seq is none (a description is given up after its first
+ * ~30 bytes, not read to the longest pattern's length, ~130 code points with the keys'
+ * byte arrays). A field with another byte is read by policy_skeleton_ascii(); one that
+ * cannot be read so counts as a candidate.
  */
 #define CHAIN_READ 1024
 
@@ -2869,7 +2875,7 @@ static bool chain_candidates(const struct policy_redactor *rd, const char *const
 	uint8_t cp[CHAIN_READ], bnd[CHAIN_READ];
 	uint32_t c32[CHAIN_READ], at[CHAIN_READ];
 	const uint8_t *tab = rd->chain_tab;
-	size_t max = rd->max_len;
+	size_t max = rd->seq_max + 1; /* a field of this many code points is no middle piece */
 
 	if (rd->n_seqs == 0)
 		return false;
@@ -2879,7 +2885,7 @@ static bool chain_candidates(const struct policy_redactor *rd, const char *const
 		size_t k = 0, j = 0;
 		long m;
 
-		/* count first (a description stops after ~80 bytes), hash only a short field */
+		/* count first (a description stops after ~30 bytes), hash only a short field */
 		for (; j < len[i] && k < max; j++) {
 			uint8_t x = tab[b[j]];
 
