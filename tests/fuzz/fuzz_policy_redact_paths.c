@@ -11,9 +11,10 @@
  *
  * Structure-aware input:
  *   byte 0: the roster (bits 0-1: 0 the leak corpus's four members with IDN domains,
- *           addresses and points of contact; 1 those and 48 members named as bench_redact
- *           names its 500 ("CERT Member17", "Member17SOC", ...), whose long shared starts
- *           fill the deeper index levels; 2 and 3: the first two and a member made of three
+ *           addresses and points of contact, and one whose name starts with short words;
+ *           1 those and 48 members named as bench_redact names its 500 ("CERT Member17",
+ *           "Member17SOC", ...), whose long shared starts fill the deeper index levels;
+ *           2 and 3: the first two and a member made of three
  *           NUL-terminated strings from the input (name, alias, domain: short names, names
  *           without letters, kanji, anything)); bit 2: the fields are also compared in
  *           reverse order; bit 3: also as one field;
@@ -86,6 +87,17 @@ static const struct fixed_member corpus[] = {
 	 {"DeltaIR", NULL, NULL},
 	 {"delta-csirt.example", NULL, NULL},
 	 {"[2001:db8::7]:7401", "203.0.113.9:7401"},
+	 NULL,
+	 NULL},
+	/*
+	 * A name whose first words are short: its pieces over fields pass none of the first
+	 * look's grams (two code points and four are no 8-point gram), so only the chain gate
+	 * (chain_seen()) keeps the look from saying "nobody" of a chain of them.
+	 */
+	{"Le CERT de la Poste",
+	 {NULL, NULL, NULL},
+	 {NULL, NULL, NULL},
+	 {NULL, NULL},
 	 NULL,
 	 NULL},
 };
