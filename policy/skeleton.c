@@ -76,12 +76,13 @@ struct policy_skeleton {
 	uint32_t ascii[256];
 	uint8_t ascii_bnd[32];
 	/*
-	 * The first look's table (policy_skeleton_look(), grams_read()), from @ascii: GRAMS_CP, what the code point
-	 * needs (bits 1-2) and gives (3-4) as cps_bnd() reads them and the code point (bits
-	 * 8-15) when the byte gives one; GRAMS_SEP for a separator; GRAMS_SLOW | GRAMS_CP as
-	 * ASCII_SLOW (kept like a code point, so that the scan of the entries finds it).
+	 * The first look's table (look_read_bytes(), and what its SSE2 lane must agree with),
+	 * from @ascii: GRAMS_CP, what the code point needs (bits 1-2) and gives (3-4) as
+	 * cps_bnd() reads them and the code point (bits 8-15) when the byte gives one;
+	 * GRAMS_SEP for a separator; GRAMS_SLOW | GRAMS_CP as ASCII_SLOW.
 	 */
 	uint16_t grams[256];
+	bool look_lane; /* the first look's SSE2 lane classifies bytes as @grams does */
 };
 
 #define ASCII_CP (1u << 8)
@@ -333,6 +334,7 @@ static void compute_cp(const struct policy_skeleton *sk, UChar32 c, struct cp_in
 static inline bool markup_start(uint8_t c);
 static unsigned cps_needs(unsigned cls);
 static unsigned cps_gives(unsigned cls, uint32_t raw);
+static bool look_lane_agrees(const struct policy_skeleton *sk);
 
 struct policy_skeleton *policy_skeleton_new(void)
 {
@@ -393,6 +395,7 @@ struct policy_skeleton *policy_skeleton_new(void)
 		else
 			sk->grams[c] = GRAMS_SEP;
 	}
+	sk->look_lane = look_lane_agrees(sk);
 	return sk;
 fail:
 	policy_skeleton_free(sk);
@@ -1092,15 +1095,14 @@ long policy_skeleton_ascii(const struct policy_skeleton *sk, const char *text, s
 }
 
 /*
- * The first look's filter. A gram's key holds its code points where 4 table entries read as
- * one word hold them (bits 8-15 of each 16): 4 code points are one word of entries masked,
- * 8 are two (the first four moved down by 8 bits), and a short gram has its length in the
- * low bits. Each class hashes with its own salt; a gram sets (and a lookup tests) two bits
- * of one word, so a lookup is one load. A multiply: the word from the top 12 bits, which
- * every bit of the key reaches, the two bits from the 12 below them.
+ * The first look's filter. A gram's key holds its code points one byte each, the first in the
+ * lowest byte (4 code points are the low 32 bits, 8 the whole word: the reading's bytes
+ * loaded as a little-endian word), and a short gram has its length in the top byte. Each
+ * class hashes with its own salt; a gram sets (and a lookup tests) two bits of one word, so
+ * a lookup is one load. A multiply: the word from the top 12 bits, which every bit of the
+ * key reaches, the two bits from the 12 below them.
  */
 #define LOOK_WORD_BITS 12
-#define LOOK_CPS 0xFF00FF00FF00FF00ull
 _Static_assert((1u << LOOK_WORD_BITS) == POLICY_SKEL_LOOK_WORDS, "LOOK_WORD_BITS");
 
 static const uint64_t look_salt[4] = {0x243F6A8885A308D3ull, 0x13198A2E03707344ull,
@@ -1130,31 +1132,26 @@ static void look_put(struct policy_skel_look *f, uint64_t key, unsigned cls)
 	f->w[h >> (64 - LOOK_WORD_BITS)] |= look_bits(h);
 }
 
-/* The key of the first 4 code points at @c (or of @l < 4 of them, with the length). */
+/* The key of the first 4 code points at @c, of the first 8, of the first @l < 4. */
 static uint64_t look_key4(const uint8_t *c)
 {
-	return (uint64_t)c[0] << 8 | (uint64_t)c[1] << 24 | (uint64_t)c[2] << 40 |
-	       (uint64_t)c[3] << 56;
-}
-
-static uint64_t look_key_short(const uint8_t *c, size_t l)
-{
-	uint64_t k = l;
-
-	for (size_t i = 0; i < l; i++)
-		k |= (uint64_t)c[i] << (8 + 16 * i);
-	return k;
+	return (uint64_t)c[0] | (uint64_t)c[1] << 8 | (uint64_t)c[2] << 16 | (uint64_t)c[3] << 24;
 }
 
 static uint64_t look_key8(const uint8_t *c)
 {
-	return look_key4(c) >> 8 | look_key4(c + 4);
+	return look_key4(c) | look_key4(c + 4) << 32;
+}
+
+static inline uint64_t look_key_short(uint64_t key4, size_t l)
+{
+	return (key4 & ((1ull << 8 * l) - 1)) | (uint64_t)l << 56;
 }
 
 void policy_skel_look_add(struct policy_skel_look *f, const uint32_t *c, size_t key_len)
 {
 	size_t n = key_len < 8 ? key_len : 8;
-	uint8_t a[8];
+	uint8_t a[8] = {0};
 
 	for (size_t i = 0; i < n; i++) {
 		if (c[i] >= 0x80)
@@ -1162,7 +1159,7 @@ void policy_skel_look_add(struct policy_skel_look *f, const uint32_t *c, size_t 
 		a[i] = (uint8_t)c[i];
 	}
 	if (key_len < 4) {
-		look_put(f, look_key_short(a, key_len), POLICY_SKEL_LOOK_SHORT);
+		look_put(f, look_key_short(look_key4(a), key_len), POLICY_SKEL_LOOK_SHORT);
 		f->short_lens |= 1u << key_len;
 		return;
 	}
@@ -1173,79 +1170,51 @@ void policy_skel_look_add(struct policy_skel_look *f, const uint32_t *c, size_t 
 		look_put(f, look_key8(a), POLICY_SKEL_LOOK_LONG8);
 }
 
-#define GRAMS_LANES 0x0001000100010001ull
-
-/* Whether code point @j of @e has a boundary (POLICY_SKEL_CPS's): after a separator, or
- * where the code point before does not give what this one needs (cps_bnd()). */
-static inline unsigned grams_is_bnd(const uint16_t *e, size_t j)
-{
-	return (e[j] >> 6 | !((e[j] >> 1 & 3) & (e[j - 1] >> 3 & 3))) & 1;
-}
-
 /*
- * Field @in's code points into @e from @o on, as table entries with GRAMS_SEP on each one
- * after a separator; returns the new end, or 0 when policy_skeleton_ascii() refuses the
- * field. The byte loop of the general case: a byte the table leaves to ascii_separator().
+ * The look's reading (struct policy_skel_seen): the fields' code points joined, without the
+ * separators, one byte each: the code point (all ASCII) and LOOK_BND where it has a boundary
+ * (POLICY_SKEL_CPS's: after a separator or the start of a field, where mapping may start
+ * afresh, or where the code point before does not give what this one needs, cps_bnd()).
+ * Zeros follow the last, so that a gram read past the end holds no code point.
  */
-static size_t grams_read_slow(const struct policy_skeleton *sk, const uint8_t *in, size_t len,
-			      uint16_t *e, size_t o)
+#define LOOK_BND 0x80u
+#define LOOK_CPS4 0x7F7F7F7Full
+#define LOOK_CPS8 0x7F7F7F7F7F7F7F7Full
+
+/* The 8 bytes of the reading at @c as a word, the first in the lowest byte. */
+static inline uint64_t look_load8(const uint8_t *c)
 {
-	uint16_t pend = GRAMS_SEP;
+	uint64_t y;
 
-	for (size_t i = 0; i < len; i++) {
-		uint16_t v = sk->grams[in[i]];
-
-		if (v & GRAMS_SLOW) {
-			size_t k = ascii_separator(sk, in + i, len - i);
-
-			if (k == 0)
-				return 0;
-			i += k - 1;
-			v = GRAMS_SEP;
-		}
-		e[o] = v | pend;
-		o += v & GRAMS_CP;
-		pend = v & GRAMS_SEP;
-	}
-	return o;
+	memcpy(&y, c, 8);
+	return y;
 }
 
-/*
- * grams_read_slow() without ascii_separator(): such a byte is kept as a GRAMS_SLOW entry.
- * A separator's entry is written too and overwritten by the next code point's, so the loop
- * has no branch on what a byte is.
- */
-static size_t grams_read(const struct policy_skeleton *sk, const uint8_t *in, size_t len,
-			 uint16_t *e, size_t o)
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* The boundaries among the 64 bytes at @c as bits, the first lowest. */
+static inline uint64_t look_bnd64(const uint8_t *c)
 {
-	uint16_t pend = GRAMS_SEP;
-	size_t i = 0;
+	uint64_t b = 0;
 
-	for (; i + 4 <= len; i += 4) {
-		uint16_t v = sk->grams[in[i]], w = sk->grams[in[i + 1]];
-		uint16_t x = sk->grams[in[i + 2]], y = sk->grams[in[i + 3]];
+#if defined(__SSE2__)
+	for (unsigned k = 0; k < 64; k += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(c + k));
 
-		e[o] = v | pend;
-		o += v & GRAMS_CP;
-		e[o] = w | (v & GRAMS_SEP);
-		o += w & GRAMS_CP;
-		e[o] = x | (w & GRAMS_SEP);
-		o += x & GRAMS_CP;
-		e[o] = y | (x & GRAMS_SEP);
-		o += y & GRAMS_CP;
-		pend = y & GRAMS_SEP;
+		b |= (uint64_t)(unsigned)_mm_movemask_epi8(x) << k;
 	}
-	for (; i < len; i++) {
-		uint16_t v = sk->grams[in[i]];
-
-		e[o] = v | pend;
-		o += v & GRAMS_CP;
-		pend = v & GRAMS_SEP;
-	}
-	return o;
+#else
+	/* each byte's bit 7 to one bit of the top byte, no two products reaching the same */
+	for (unsigned k = 0; k < 64; k += 8)
+		b |= ((look_load8(c + k) & 0x8080808080808080ull) * 0x0002040810204081ull >> 56)
+		     << k;
+#endif
+	return b;
 }
 
-/* The field of entry @j (fields in order; an empty one holds none). */
+/* The field of code point @j (fields in order; an empty one holds none). */
 static size_t look_field(const struct policy_skel_seen *g, size_t n, size_t j)
 {
 	size_t f = 0;
@@ -1255,104 +1224,75 @@ static size_t look_field(const struct policy_skel_seen *g, size_t n, size_t j)
 	return f;
 }
 
-/* A gram of @l code points passed at entry @j (code point @j - 1) of field @f: listed, or
- * crossing when it runs past the field's end. */
+/* A gram of @l code points passed at code point @j of field @f: listed, or crossing when it
+ * runs past the field's end. */
 static void look_pass(struct policy_skel_seen *g, size_t f, size_t j, size_t l)
 {
 	if (j + l > g->fe[f]) {
 		g->crossing = true;
 		return;
 	}
-	if (g->n_hits > 0 && g->n_hits <= POLICY_SKEL_LOOK_HITS &&
-	    g->hits[g->n_hits - 1] == (uint32_t)(j - 1))
+	if (g->n_hits > 0 && g->n_hits <= POLICY_SKEL_LOOK_HITS && g->hits[g->n_hits - 1] == j)
 		return;
 	if (g->n_hits < POLICY_SKEL_LOOK_HITS)
-		g->hits[g->n_hits] = (uint32_t)(j - 1);
+		g->hits[g->n_hits] = (uint32_t)j;
 	if (g->n_hits <= POLICY_SKEL_LOOK_HITS)
 		g->n_hits++;
 }
 
-/* The @r code points from entry @p, then those of field @b's head, up to 8, into @c; how many. */
+/* The @r code points from @p, then those of field @b's head, up to 8, into @c (zeros after);
+ * how many there are in all (@r and all of @b's). */
 static size_t look_pair_cps(const struct policy_skel_seen *g, size_t p, size_t r, size_t b,
 			    uint8_t c[8])
 {
 	size_t m = 0;
 
+	memset(c, 0, 8);
 	for (; m < r; m++)
-		c[m] = (uint8_t)(g->e[p + m] >> 8);
+		c[m] = g->c[p + m] & ~LOOK_BND;
 	for (size_t q = g->fs[b]; q < g->fe[b] && m < 8; q++)
-		c[m++] = (uint8_t)(g->e[q] >> 8);
-	return m;
+		c[m++] = g->c[q] & ~LOOK_BND;
+	return r + g->fe[b] - g->fs[b];
 }
 
 /*
- * Entry @j's 4 code points passed ANY4: the classes behind it, read on across the fields and,
- * when its 8 run past its field's end (4 to 7 left in it; fewer: look_pairs()), into the head
- * of every other field but the next.
+ * Code point @j's 4 passed ANY4: the classes behind it, read on across the fields and, when
+ * its 8 run past its field's end (4 to 7 left in it; fewer: look_pairs()), into the head of
+ * every other field but the next.
  */
 static __attribute__((noinline)) void look_more(const struct policy_skel_look *f,
 						struct policy_skel_seen *g, size_t n, size_t j)
 {
 	size_t k = look_field(g, n, j), fe = g->fe[k];
-	uint64_t y, z;
+	uint64_t y = look_load8(g->c + j) & LOOK_CPS8;
 
 	if (j + 4 > g->o)
 		return; /* the end of the text read in the word: no gram */
-	memcpy(&y, g->e + j, 8);
-	memcpy(&z, g->e + j + 4, 8);
-	if (look_has(f, y & LOOK_CPS, POLICY_SKEL_LOOK_UPTO7))
+	if (look_has(f, y & LOOK_CPS4, POLICY_SKEL_LOOK_UPTO7))
 		look_pass(g, k, j, 4);
-	if (j + 8 <= g->o &&
-	    look_has(f, (y & LOOK_CPS) >> 8 | (z & LOOK_CPS), POLICY_SKEL_LOOK_LONG8))
+	if (j + 8 <= g->o && look_has(f, y, POLICY_SKEL_LOOK_LONG8))
 		look_pass(g, k, j, 8);
 	for (size_t b = 0; j + 4 <= fe && j + 8 > fe && b < n && !g->crossing; b++) {
 		uint8_t c[8];
 
-		if (b != k && b != k + 1 && look_pair_cps(g, j, fe - j, b, c) == 8 &&
+		if (b != k && b != k + 1 && look_pair_cps(g, j, fe - j, b, c) >= 8 &&
 		    look_has(f, look_key8(c), POLICY_SKEL_LOOK_LONG8))
 			g->crossing = true;
 	}
 }
 
-/* Entry @j's short grams (@y: its word of entries), in the fields joined. */
-static bool look_short(const struct policy_skel_look *f, size_t o, size_t j, uint64_t y)
+/* Code point @j's short grams that pass, as bit l for l code points. */
+static unsigned look_short(const struct policy_skel_look *f, const struct policy_skel_seen *g,
+			   size_t j)
 {
-	for (size_t l = 1; l < 4 && j + l <= o; l++)
+	uint64_t y = look_load8(g->c + j) & LOOK_CPS4;
+	unsigned pass = 0;
+
+	for (size_t l = 1; l < 4 && j + l <= g->o; l++)
 		if ((f->short_lens >> l & 1) &&
-		    look_has(f, (y & (LOOK_CPS >> 16 * (4 - l))) | l, POLICY_SKEL_LOOK_SHORT))
-			return true;
-	return false;
-}
-
-/* A word's lanes below @k (0 to 4 and more) kept, the others 0. */
-static inline uint64_t look_lanes(size_t k)
-{
-	return k >= 4 ? ~0ull : (1ull << (16 * k)) - 1;
-}
-
-/*
- * The grams of 4 and 8 from @r (1 to 3) entries before field @a's end into field @b's head,
- * as words of entries: the tail's @r lanes, then as many of the head's as it has; whether
- * one passes. The three lookups are made whatever the first answers: no branch to mispredict.
- */
-static bool look_pair_words(const struct policy_skel_look *f, const struct policy_skel_seen *g,
-			    size_t a, size_t r, size_t b)
-{
-	size_t hm = g->fe[b] - g->fs[b], m = r + hm;
-	uint64_t t, h0, h1, lo, hi, k4, k8;
-
-	memcpy(&t, g->e + g->fe[a] - r, 8);
-	memcpy(&h0, g->e + g->fs[b], 8);
-	memcpy(&h1, g->e + g->fs[b] + 4, 8);
-	h0 &= look_lanes(hm);
-	h1 &= look_lanes(hm < 4 ? 0 : hm - 4);
-	lo = (t & look_lanes(r)) | h0 << 16 * r;
-	hi = h0 >> (64 - 16 * r) | h1 << 16 * r;
-	k4 = lo & LOOK_CPS;
-	k8 = k4 >> 8 | (hi & LOOK_CPS);
-	return ((unsigned)(m >= 4) & (unsigned)look_has(f, k4, POLICY_SKEL_LOOK_ANY4) &
-		((unsigned)look_has(f, k4, POLICY_SKEL_LOOK_UPTO7) |
-		 ((unsigned)(m >= 8) & (unsigned)look_has(f, k8, POLICY_SKEL_LOOK_LONG8)))) != 0;
+		    look_has(f, look_key_short(y, l), POLICY_SKEL_LOOK_SHORT))
+			pass |= 1u << l;
+	return pass;
 }
 
 /*
@@ -1364,7 +1304,6 @@ static bool look_pair_words(const struct policy_skel_look *f, const struct polic
  */
 static void look_pairs(const struct policy_skel_look *f, struct policy_skel_seen *g, size_t n)
 {
-	const uint16_t *e = g->e;
 	bool cross = false;
 
 	for (size_t a = 0; a < n; a++) {
@@ -1372,7 +1311,7 @@ static void look_pairs(const struct policy_skel_look *f, struct policy_skel_seen
 		unsigned tb = 0; /* bit r: a boundary r code points before the end */
 
 		for (size_t r = 1; r <= k; r++)
-			tb |= grams_is_bnd(e, fe - r) << r;
+			tb |= (unsigned)(g->c[fe - r] >> 7) << r;
 		for (; tb; tb &= tb - 1) {
 			size_t r = (size_t)__builtin_ctz(tb);
 
@@ -1382,13 +1321,15 @@ static void look_pairs(const struct policy_skel_look *f, struct policy_skel_seen
 
 				if (b == a || b == a + 1)
 					continue;
-				cross |= look_pair_words(f, g, a, r, b);
-				if (!f->short_lens)
-					continue;
 				m = look_pair_cps(g, fe - r, r, b, c);
-				for (size_t l = r + 1; l < 4 && l <= m; l++)
+				cross |= m >= 4 &&
+					 look_has(f, look_key4(c), POLICY_SKEL_LOOK_ANY4) &&
+					 (look_has(f, look_key4(c), POLICY_SKEL_LOOK_UPTO7) ||
+					  (m >= 8 &&
+					   look_has(f, look_key8(c), POLICY_SKEL_LOOK_LONG8)));
+				for (size_t l = r + 1; f->short_lens && l < 4 && l <= m; l++)
 					cross |= (f->short_lens >> l & 1) &&
-						 look_has(f, look_key_short(c, l),
+						 look_has(f, look_key_short(look_key4(c), l),
 							  POLICY_SKEL_LOOK_SHORT);
 			}
 		}
@@ -1396,96 +1337,41 @@ static void look_pairs(const struct policy_skel_look *f, struct policy_skel_seen
 	g->crossing |= cross;
 }
 
-/* Boundaries of the entries [@i, @i + 4) (@x) as one bit per lane (@p: [@i - 1, @i + 3)). */
-static inline uint64_t look_bnds(uint64_t x, uint64_t p)
-{
-	/* needs and gives are one bit of two each: their AND is 0, 2 or 4, plus 6 carries */
-	uint64_t t = x & p >> 2 & 6 * GRAMS_LANES;
-
-	return (x >> 6 | ~((t + 6 * GRAMS_LANES) >> 3)) & GRAMS_LANES;
-}
-
-/* The places of the set bits of a 4-bit mask, in order, as 16-bit lanes. */
-static const uint64_t look_pos[16] = {
-	0x0000000000000000ull, 0x0000000000000000ull, 0x0000000000000001ull, 0x0000000000010000ull,
-	0x0000000000000002ull, 0x0000000000020000ull, 0x0000000000020001ull, 0x0000000200010000ull,
-	0x0000000000000003ull, 0x0000000000030000ull, 0x0000000000030001ull, 0x0000000300010000ull,
-	0x0000000000030002ull, 0x0000000300020000ull, 0x0000000300020001ull, 0x0003000200010000ull,
-};
-
-static const uint8_t look_cnt[16] = {0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4};
-
-/* Entries [@i, @i + 4) of @e, @lanes of them read: their boundaries onto @list at @n. */
-static inline size_t look_bnd_word(const uint16_t *e, size_t i, uint64_t lanes, uint16_t *list,
-				   size_t n, uint64_t *any)
-{
-	uint64_t x, p, b, at;
-
-	memcpy(&x, e + i, 8);
-	memcpy(&p, e + i - 1, 8);
-	*any |= x;
-	/* the lanes' bits 0, 16, 32, 48 to bits 48-51, no other product reaching them */
-	b = (look_bnds(x, p) & lanes) * 0x0001000200040008ull >> 48 & 15;
-	at = look_pos[b] + i * GRAMS_LANES;
-	memcpy(list + n, &at, 8);
-	return n + look_cnt[b];
-}
-
 /*
- * The entry indices of the boundaries of @e's entries [1, @o) into @list (room for @o + 3),
- * in order, four entries a word and without a branch on what they are: boundaries are a few
- * code points apart, in no pattern a branch predictor could learn. Returns how many, or -1
- * when an entry is GRAMS_SLOW.
+ * The look itself, over @g's reading of @n fields: ANY4 at each boundary (the boundaries
+ * taken from the bytes' top bits, 64 at a time, in order: one loop exit, mispredicted, each
+ * 64 code points rather than each few), the classes behind it where it passed, short grams,
+ * pairs.
  */
-static long look_bnd_list(const uint16_t *e, size_t o, uint16_t *list)
+static int look_core(const struct policy_skel_look *f, struct policy_skel_seen *g, size_t n)
 {
-	uint64_t any = 0;
-	size_t n = 0, i = 1;
-
-	for (; i + 4 <= o; i += 4)
-		n = look_bnd_word(e, i, GRAMS_LANES, list, n, &any);
-	if (i < o)
-		n = look_bnd_word(e, i, GRAMS_LANES >> 16 * (4 - (o - i)), list, n, &any);
-	return any & GRAMS_SLOW * GRAMS_LANES ? -1 : (long)n;
-}
-
-/*
- * The look itself, over @g's entries (@g->e, @g->fs, @g->fe, @g->o) and the @nb boundaries in
- * @list: ANY4 at each, the classes behind it where it passed, short grams, pairs.
- */
-static int look_core(const struct policy_skel_look *f, struct policy_skel_seen *g, size_t n,
-		     const uint16_t *list, size_t nb)
-{
-	const uint16_t *e = g->e;
-	uint32_t cand[POLICY_SKEL_LOOK_HITS], shorts[POLICY_SKEL_LOOK_HITS];
+	uint16_t cand[POLICY_SKEL_LOOK_HITS], shorts[POLICY_SKEL_LOOK_HITS];
 	size_t o = g->o, n_cand = 0, n_shorts = 0;
 
 	g->n_hits = 0;
 	g->crossing = false;
-	for (size_t k = 0; k < nb; k++) {
-		size_t j = list[k];
-		uint64_t y;
+	for (size_t i = 0; i < o; i += 64)
+		for (uint64_t b = look_bnd64(g->c + i); b; b &= b - 1) {
+			size_t j = i + (size_t)__builtin_ctzll(b);
 
-		memcpy(&y, e + j, 8);
-		if (!look_has(f, y & LOOK_CPS, POLICY_SKEL_LOOK_ANY4))
-			continue;
-		if (n_cand == POLICY_SKEL_LOOK_HITS)
-			g->crossing = true; /* many: more than can be listed */
-		else
-			cand[n_cand++] = (uint32_t)j;
-	}
-	for (size_t k = 0; f->short_lens && k < nb; k++) {
-		size_t j = list[k];
-		uint64_t y;
+			if (!look_has(f, look_load8(g->c + j) & LOOK_CPS4, POLICY_SKEL_LOOK_ANY4))
+				continue;
+			if (n_cand == POLICY_SKEL_LOOK_HITS)
+				g->crossing = true; /* many: more than can be listed */
+			else
+				cand[n_cand++] = (uint16_t)j;
+		}
+	for (size_t i = 0; f->short_lens && i < o; i += 64)
+		for (uint64_t b = look_bnd64(g->c + i); b; b &= b - 1) {
+			size_t j = i + (size_t)__builtin_ctzll(b);
 
-		memcpy(&y, e + j, 8);
-		if (!look_short(f, o, j, y))
-			continue;
-		if (n_shorts == POLICY_SKEL_LOOK_HITS)
-			g->crossing = true;
-		else
-			shorts[n_shorts++] = (uint32_t)j;
-	}
+			if (!look_short(f, g, j))
+				continue;
+			if (n_shorts == POLICY_SKEL_LOOK_HITS)
+				g->crossing = true;
+			else
+				shorts[n_shorts++] = (uint16_t)j;
+		}
 	/* both lists in order, so that the hits are */
 	for (size_t a = 0, b = 0; a < n_cand || b < n_shorts;) {
 		size_t j =
@@ -1497,14 +1383,9 @@ static int look_core(const struct policy_skel_look *f, struct policy_skel_seen *
 		}
 		if (b < n_shorts && shorts[b] == j) {
 			size_t k = look_field(g, n, j);
-			uint64_t y;
 
-			memcpy(&y, e + j, 8);
-			for (size_t l = 1; l < 4 && j + l <= o; l++)
-				if ((f->short_lens >> l & 1) &&
-				    look_has(f, (y & (LOOK_CPS >> 16 * (4 - l))) | l,
-					     POLICY_SKEL_LOOK_SHORT))
-					look_pass(g, k, j, l);
+			for (unsigned l = look_short(f, g, j); l; l &= l - 1)
+				look_pass(g, k, j, (size_t)__builtin_ctz(l));
 			b++;
 		}
 	}
@@ -1513,18 +1394,280 @@ static int look_core(const struct policy_skel_look *f, struct policy_skel_seen *
 }
 
 /*
- * The fields' code points are read into one array of table entries (@e), without the
- * separators but with GRAMS_SEP on the code point after one (each field starts after one,
- * and grams run on across fields as in policy_skeleton_ascii()'s readings joined): a lookup,
- * a store and two masks a byte. Boundaries are then found four entries at a time (an entry
- * against the one before it) and listed, and only there is the filter asked: ANY4 (one
- * load); the places where it passes are listed and the classes behind it asked after. A
- * byte the table leaves to ascii_separator() (kept as an entry of its own) has the fields
- * read again byte by byte, and what the loop listed is dropped.
+ * The portable reading, and the general one: a byte at a time through @sk->grams, a byte the
+ * table leaves to ascii_separator() read there. Returns the end of field @in's code points
+ * appended to @c from @o on, or -1 when policy_skeleton_ascii() refuses the field.
+ */
+static long look_read_bytes(const struct policy_skeleton *sk, const uint8_t *in, size_t len,
+			    uint8_t *c, size_t o)
+{
+	unsigned prev = 0; /* the entry of the byte before when it gave a code point, else 0 */
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned v = sk->grams[in[i]], joined;
+
+		if (v & GRAMS_SLOW) {
+			size_t m = ascii_separator(sk, in + i, len - i);
+
+			if (m == 0)
+				return -1;
+			i += m - 1;
+			prev = 0;
+			continue;
+		}
+		/* a separator's byte is written too, and overwritten by the next code point */
+		joined = prev & ((v >> 1 & prev >> 3 & 3) != 0);
+		c[o] = (uint8_t)(v >> 8 | (joined ? 0 : LOOK_BND));
+		o += v & GRAMS_CP;
+		prev = v & GRAMS_CP ? v : 0;
+	}
+	return (long)o;
+}
+
+#if defined(__SSE2__)
+/*
+ * The SSE2 lane: 16 bytes classified at a time by comparisons (SSE2 has no byte shuffle for
+ * a table), as @sk->grams classifies them, and the code points moved together over the
+ * separators. Its code points: a letter lower-cased, 'i' and 'I' as 'l', '0' as 'o', '1'
+ * as 'l', other digits themselves; every other byte a separator, but for those it leaves to
+ * the byte loop (@slow): every byte >= 0x80 and those that bit 5 set makes '%', '&', '(',
+ * '<', '{' or '|' (the markup starts, '|', and a few control bytes besides). Those rules
+ * are TR39's for ASCII as ICU gives them; look_lane_agrees() checks them against the table
+ * when the context is built, and where they differ the lane is not used.
+ */
+struct look_lane {
+	__m128i letter, up, lo, dg, x, canon, slow;
+};
+
+static inline void look_lane16(__m128i v, struct look_lane *r)
+{
+	/* bit 5 set: lower case for a letter, and every digit has it */
+	__m128i u = _mm_or_si128(v, _mm_set1_epi8(0x20)), low, li, slow;
+
+	/* ranges as signed comparisons: moved to start at -128 (bytes >= 0x80 fall outside) */
+	r->letter = _mm_cmplt_epi8(_mm_add_epi8(u, _mm_set1_epi8((char)(0x80 - 'a'))),
+				   _mm_set1_epi8((char)(-128 + 26)));
+	r->dg = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - '0'))),
+			       _mm_set1_epi8((char)(-128 + 10)));
+	low = _mm_cmpeq_epi8(_mm_and_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8(0x20));
+	r->up = _mm_andnot_si128(low, r->letter);
+	r->lo = _mm_and_si128(low, r->letter);
+	r->x = _mm_cmpeq_epi8(u, _mm_set1_epi8('x'));
+	li = _mm_or_si128(_mm_cmpeq_epi8(u, _mm_set1_epi8('i')),
+			  _mm_cmpeq_epi8(u, _mm_set1_epi8('1')));
+	r->canon = _mm_or_si128(_mm_andnot_si128(li, u), _mm_and_si128(li, _mm_set1_epi8('l')));
+	r->canon = _mm_add_epi8(r->canon, _mm_and_si128(_mm_cmpeq_epi8(u, _mm_set1_epi8('0')),
+							_mm_set1_epi8('o' - '0')));
+	slow = _mm_or_si128(_mm_cmpeq_epi8(u, _mm_set1_epi8('%')),
+			    _mm_cmpeq_epi8(u, _mm_set1_epi8('&')));
+	slow = _mm_or_si128(slow, _mm_cmpeq_epi8(u, _mm_set1_epi8('(')));
+	slow = _mm_or_si128(slow, _mm_cmpeq_epi8(u, _mm_set1_epi8('<')));
+	slow = _mm_or_si128(slow, _mm_cmpeq_epi8(u, _mm_set1_epi8('{')));
+	slow = _mm_or_si128(slow, _mm_cmpeq_epi8(u, _mm_set1_epi8('|')));
+	r->slow = _mm_or_si128(slow, _mm_cmplt_epi8(v, _mm_setzero_si128()));
+}
+
+/* The carries of a field's reading from one 16 bytes to the next. */
+struct look_carry {
+	__m128i word, digit, slow;
+};
+
+/*
+ * The 16 bytes @v, those of lanes @keep of them in the field, appended to @c at @o; returns
+ * the new end. Boundaries: none where a lower-case letter follows a letter that is no 'x' or
+ * 'X', or a digit follows a digit (cps_needs(), cps_gives()); every other code point has
+ * one, the first of the field too. Each code point then moves down by the number of
+ * separators before it among the 16, in steps of 1, 2, 4 and 8 bytes (its count's bits,
+ * lowest first: no two meet, and the order stays), and all 16 are stored at the end (past
+ * the code points, zeros: overwritten by the next 16, or the zeros after the reading).
+ */
+static inline size_t look_block(__m128i v, __m128i keep, struct look_carry *k, uint8_t *c, size_t o)
+{
+	struct look_lane r;
+	__m128i cp, word, nob, val, sep, d, m;
+
+	look_lane16(v, &r);
+	k->slow = _mm_or_si128(k->slow, r.slow);
+	cp = _mm_and_si128(_mm_or_si128(r.letter, r.dg), keep);
+	word = _mm_andnot_si128(r.x, r.letter);
+	nob = _mm_or_si128(_mm_and_si128(r.lo, _mm_or_si128(_mm_slli_si128(word, 1),
+							    _mm_srli_si128(k->word, 15))),
+			   _mm_and_si128(r.dg, _mm_or_si128(_mm_slli_si128(r.dg, 1),
+							    _mm_srli_si128(k->digit, 15))));
+	k->word = word;
+	k->digit = r.dg;
+	val = _mm_and_si128(
+		_mm_or_si128(r.canon, _mm_andnot_si128(nob, _mm_set1_epi8((char)LOOK_BND))), cp);
+	/* the separators up to each byte: a code point's count is those before it */
+	sep = _mm_andnot_si128(cp, _mm_set1_epi8(1));
+	sep = _mm_add_epi8(sep, _mm_slli_si128(sep, 1));
+	sep = _mm_add_epi8(sep, _mm_slli_si128(sep, 2));
+	sep = _mm_add_epi8(sep, _mm_slli_si128(sep, 4));
+	sep = _mm_add_epi8(sep, _mm_slli_si128(sep, 8));
+	d = _mm_and_si128(sep, cp);
+#define LOOK_STEP(s)                                                                            \
+	m = _mm_cmpeq_epi8(_mm_and_si128(d, _mm_set1_epi8(s)), _mm_set1_epi8(s));               \
+	val = _mm_or_si128(_mm_andnot_si128(m, val), _mm_srli_si128(_mm_and_si128(m, val), s)); \
+	d = _mm_or_si128(_mm_andnot_si128(m, d), _mm_srli_si128(_mm_and_si128(m, d), s))
+	LOOK_STEP(1);
+	LOOK_STEP(2);
+	LOOK_STEP(4);
+#undef LOOK_STEP
+	m = _mm_cmpeq_epi8(_mm_and_si128(d, _mm_set1_epi8(8)), _mm_set1_epi8(8));
+	val = _mm_or_si128(_mm_andnot_si128(m, val), _mm_srli_si128(_mm_and_si128(m, val), 8));
+	_mm_storeu_si128((__m128i *)(c + o), val);
+	return o + 16 - ((unsigned)_mm_extract_epi16(sep, 7) >> 8);
+}
+
+/* The @len < 16 bytes at @in, then zeros, as 16 bytes (loads of 8 or 4 that overlap: the
+ * bytes are never stored and loaded again in pieces). */
+static inline __m128i look_load_short(const uint8_t *in, size_t len)
+{
+	uint64_t lo = 0, hi = 0;
+
+	if (len >= 8) {
+		memcpy(&lo, in, 8);
+		if (len > 8) {
+			memcpy(&hi, in + len - 8, 8);
+			hi >>= 8 * (16 - len);
+		}
+	} else if (len >= 4) {
+		uint32_t a, b;
+
+		memcpy(&a, in, 4);
+		memcpy(&b, in + len - 4, 4);
+		lo = a | (uint64_t)b << 8 * (len - 4);
+	} else {
+		for (size_t i = 0; i < len; i++)
+			lo |= (uint64_t)in[i] << 8 * i;
+	}
+	return _mm_set_epi64x((long long)hi, (long long)lo);
+}
+
+/*
+ * Field @in (@len bytes) appended to @c from @o on by the lane; the new end, or -1 when a
+ * byte is left to the byte loop. Every load lies inside the field: 16 bytes at a time, and the
+ * last few as the last 16 of the field, the lanes read before left out.
+ */
+static long look_read_lane(const uint8_t *in, size_t len, uint8_t *c, size_t o)
+{
+	const __m128i iota = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+	struct look_carry k = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
+	size_t i = 0;
+
+	if (len < 16) {
+		o = look_block(look_load_short(in, len),
+			       _mm_cmplt_epi8(iota, _mm_set1_epi8((char)len)), &k, c, o);
+		return _mm_movemask_epi8(k.slow) ? -1 : (long)o;
+	}
+	for (; i + 16 <= len; i += 16)
+		o = look_block(_mm_loadu_si128((const __m128i *)(in + i)), _mm_set1_epi8(-1), &k, c,
+			       o);
+	if (i < len)
+		o = look_block(_mm_loadu_si128((const __m128i *)(in + len - 16)),
+			       _mm_cmpgt_epi8(iota, _mm_set1_epi8((char)(15 - (len - i)))), &k, c,
+			       o);
+	return _mm_movemask_epi8(k.slow) ? -1 : (long)o;
+}
+
+/* Whether the lane classifies every byte as @sk->grams does (struct look_lane). */
+static bool look_lane_agrees(const struct policy_skeleton *sk)
+{
+	for (unsigned c0 = 0; c0 < 256; c0 += 16) {
+		uint8_t in[16], up[16], lo[16], dg[16], x[16], canon[16], slow[16];
+		struct look_lane r;
+
+		for (unsigned i = 0; i < 16; i++)
+			in[i] = (uint8_t)(c0 + i);
+		look_lane16(_mm_loadu_si128((const __m128i *)in), &r);
+		_mm_storeu_si128((__m128i *)up, r.up);
+		_mm_storeu_si128((__m128i *)lo, r.lo);
+		_mm_storeu_si128((__m128i *)dg, r.dg);
+		_mm_storeu_si128((__m128i *)x, r.x);
+		_mm_storeu_si128((__m128i *)canon, r.canon);
+		_mm_storeu_si128((__m128i *)slow, r.slow);
+		for (unsigned i = 0; i < 16; i++) {
+			unsigned v = sk->grams[c0 + i], kinds = !!up[i] + !!lo[i] + !!dg[i];
+			unsigned needs = up[i] ? 0 : dg[i] ? CPS_AFTER_DIGIT : CPS_AFTER_WORD;
+			unsigned gives = dg[i] ? CPS_AFTER_DIGIT : x[i] ? 0 : CPS_AFTER_WORD;
+
+			if (v & GRAMS_SLOW) {
+				if (!slow[i])
+					return false;
+			} else if (v & GRAMS_CP) {
+				if (slow[i] || kinds != 1 || canon[i] != (v >> 8) ||
+				    canon[i] >= LOOK_BND || needs != (v >> 1 & 3) ||
+				    gives != (v >> 3 & 3))
+					return false;
+			} else if (kinds != 0) {
+				return false;
+			}
+		}
+	}
+	return true;
+}
+#else
+static bool look_lane_agrees(const struct policy_skeleton *sk)
+{
+	(void)sk;
+	return false;
+}
+#endif
+
+/*
+ * The @n fields read into @g: by the lane when @lane and the context's table agree with it
+ * (and no byte needs more), else a byte at a time. Returns 0, or -1 when
+ * policy_skeleton_ascii() refuses a field.
+ */
+static int look_read(const struct policy_skeleton *sk, const char *const *s, const size_t *len,
+		     size_t n, bool lane, struct policy_skel_seen *g)
+{
+	size_t o = 0;
+
+#if defined(__SSE2__)
+	if (lane && sk->look_lane) {
+		long e = 0;
+
+		for (size_t k = 0; k < n && e >= 0; k++) {
+			g->fs[k] = o;
+			e = look_read_lane((const uint8_t *)s[k], len[k], g->c, o);
+			o = (size_t)e;
+			g->fe[k] = o;
+		}
+		if (e >= 0)
+			goto out;
+		o = 0;
+	}
+#else
+	(void)lane;
+#endif
+	for (size_t k = 0; k < n; k++) {
+		long e = look_read_bytes(sk, (const uint8_t *)s[k], len[k], g->c, o);
+
+		if (e < 0)
+			return -1;
+		g->fs[k] = o;
+		o = (size_t)e;
+		g->fe[k] = o;
+	}
+#if defined(__SSE2__)
+out:
+#endif
+	g->o = o;
+	memset(g->c + o, 0, 64);
+	return 0;
+}
+
+/*
+ * The fields' code points are read into one reading (struct policy_skel_seen), by the SSE2
+ * lane 16 bytes at a time where it can, else a byte at a time: the code points without the
+ * separators, each with its boundary. Only at each boundary is the filter asked: ANY4 (one
+ * load); the places where it passes are listed and the classes behind it asked after.
  *
  * Why every place where a match can start is asked. A match starts at a boundary of the
- * full map, and every such boundary is a POLICY_SKEL_CPS boundary, which look_bnds() and
- * grams_is_bnd() give exactly as policy_skeleton_ascii() does. There its pattern's grams
+ * full map, and every such boundary is a POLICY_SKEL_CPS boundary, which both readings give
+ * exactly as policy_skeleton_ascii() does (its code points; a boundary after a separator or
+ * the start, and where cps_bnd() puts one). There its pattern's grams
  * (policy_skel_look_add()) are the code points read from there on: in the fields joined (a
  * match may run on through the fields after its own), asked here at every boundary; or, for
  * a match that starts in one field's tail and runs into the head of another that is not next
@@ -1532,82 +1675,54 @@ static int look_core(const struct policy_skel_look *f, struct policy_skel_seen *
  * from 4 to 7 before the end (a gram is at most 8 long; one that ends inside the field was
  * asked in the joined reading, the same code points).
  */
-int policy_skeleton_look(const struct policy_skeleton *sk, const char *const *s, const size_t *len,
-			 size_t n, const struct policy_skel_look *f, struct policy_skel_seen *g)
+static int look_fields(const struct policy_skeleton *sk, const char *const *s, const size_t *len,
+		       size_t n, const struct policy_skel_look *f, bool lane,
+		       struct policy_skel_seen *g)
 {
-	uint16_t *e = g->e;
-	uint16_t list[POLICY_SKEL_LOOK_BYTES + 4];
-	size_t o, total = 0;
-	long nb;
-	bool slow = false;
+	size_t total = 0;
 
-	/* the entries are read as words of 4 lanes, lane 0 the lowest (little-endian) */
+	/* the code points are read as little-endian words (look_load8()) */
 	if (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__ || n > POLICY_SKEL_LOOK_FIELDS)
 		return -1;
 	for (size_t k = 0; k < n; k++)
 		total += len[k];
-	if (total > POLICY_SKEL_LOOK_BYTES)
+	if (total > POLICY_SKEL_LOOK_BYTES || look_read(sk, s, len, n, lane, g) != 0)
 		return -1;
-	e[0] = 0;
-again:
-	o = 1;
-	for (size_t k = 0; k < n; k++) {
-		const uint8_t *in = (const uint8_t *)s[k];
-
-		g->fs[k] = o;
-		o = slow ? grams_read_slow(sk, in, len[k], e, o) : grams_read(sk, in, len[k], e, o);
-		if (o == 0)
-			return -1;
-		g->fe[k] = o;
-	}
-	g->o = o;
-	memset(e + o, 0, 8 * sizeof(*e));
-	nb = look_bnd_list(e, o, list);
-	if (nb < 0) {
-		/* a place must never pass in a reading that is refused or read otherwise */
-		if (slow)
-			return -1;
-		slow = true;
-		goto again;
-	}
-	return look_core(f, g, n, list, (size_t)nb);
+	return look_core(f, g, n);
 }
 
-/*
- * A reading as table entries: GRAMS_SEP where its boundary is HARD; else each entry gives
- * CPS_AFTER_WORD and needs it where there is no boundary (grams_is_bnd(): none) or nothing where
- * there is one (SOFT).
- */
-static const uint16_t look_bnd_entry[3] = {
-	[POLICY_SKEL_NONE] = CPS_AFTER_WORD << 3 | CPS_AFTER_WORD << 1,
-	[POLICY_SKEL_SOFT] = CPS_AFTER_WORD << 3,
-	[POLICY_SKEL_HARD] = CPS_AFTER_WORD << 3 | GRAMS_SEP,
-};
+int policy_skeleton_look(const struct policy_skeleton *sk, const char *const *s, const size_t *len,
+			 size_t n, const struct policy_skel_look *f, struct policy_skel_seen *g)
+{
+	return look_fields(sk, s, len, n, f, true, g);
+}
+
+int policy_skeleton_look_bytes(const struct policy_skeleton *sk, const char *const *s,
+			       const size_t *len, size_t n, const struct policy_skel_look *f,
+			       struct policy_skel_seen *g)
+{
+	return look_fields(sk, s, len, n, f, false, g);
+}
 
 int policy_skel_look_reading(const struct policy_skel_look *f, const uint8_t *cp,
 			     const uint8_t *bnd, const size_t *fs, const size_t *fe, size_t n,
 			     size_t total, struct policy_skel_seen *g)
 {
-	uint16_t list[POLICY_SKEL_LOOK_BYTES + 4];
-	long nb;
-
 	if (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__ || n > POLICY_SKEL_LOOK_FIELDS ||
 	    total > POLICY_SKEL_LOOK_BYTES)
 		return -1;
-	g->e[0] = 0;
 	for (size_t j = 0; j < total; j++) {
-		if (bnd[j] > POLICY_SKEL_HARD)
+		if (bnd[j] > POLICY_SKEL_HARD || cp[j] >= LOOK_BND)
 			return -1;
-		g->e[j + 1] = (uint16_t)(cp[j] << 8 | look_bnd_entry[bnd[j]] | GRAMS_CP);
+		g->c[j] = (uint8_t)(cp[j] | (bnd[j] != POLICY_SKEL_NONE ? LOOK_BND : 0));
 	}
 	for (size_t k = 0; k < n; k++) {
-		g->fs[k] = fs[k] + 1;
-		g->fe[k] = fe[k] + 1;
+		g->fs[k] = fs[k];
+		g->fe[k] = fe[k];
 	}
-	g->o = total + 1;
-	memset(g->e + g->o, 0, 8 * sizeof(*g->e));
-	nb = look_bnd_list(g->e, g->o, list);
-	return nb < 0 ? -1 : look_core(f, g, n, list, (size_t)nb);
+	g->o = total;
+	memset(g->c + total, 0, 64);
+	return look_core(f, g, n);
 }
 
 int policy_skel_text_reserve(struct policy_skel_text *t, size_t n)
@@ -1801,39 +1916,26 @@ int policy_skeleton_map(const struct policy_skeleton *sk, const char *text, size
 	return 0;
 }
 
-/* Entries of a look's reading hold their code point in bits 8-15 (GRAMS_CP entries). */
 size_t policy_skel_seen_field(const struct policy_skel_seen *g, size_t i, uint32_t *cp, size_t max)
 {
 	size_t n = g->fe[i] - g->fs[i];
 
 	for (size_t j = 0; j < n && j < max; j++)
-		cp[j] = (uint32_t)(g->e[g->fs[i] + j] >> 8 & 0xFF);
+		cp[j] = g->c[g->fs[i] + j] & ~LOOK_BND;
 	return n;
 }
 
 /*
- * The look's entries are the reading policy_skeleton_ascii() gives (policy_skeleton_look()'s
- * promise): a code point's entry holds it in bits 8-15, GRAMS_SEP exactly where that reading
- * puts HARD (after a separator or the start: grams_read() ORs in the byte before's
- * GRAMS_SEP, and every field starts after one), and what it needs (bits 1-2) and the one
- * before gives (bits 3-4), which meet exactly where policy_skeleton_ascii()'s @ascii_bnd
- * says NONE (both tables are made from the same @ascii entry of each byte), else SOFT. The
- * byte offsets are not kept by the look (a store a byte that a text naming nobody would pay
- * for): they are counted here, a code point for each byte whose @grams entry has GRAMS_CP. A
- * field with a byte the table leaves to ascii_separator() (GRAMS_SLOW: a unit may be longer
- * than a byte) is read by policy_skeleton_ascii() instead.
+ * The look's reading is the one policy_skeleton_ascii() gives (policy_skeleton_look()'s
+ * promise): its code points, and LOOK_BND exactly where that reading puts a boundary, SOFT
+ * or HARD. HARD is where a separator or the field's start comes before (b.pend), which in a
+ * field whose every unit is one byte is where the byte before is no code point: where the
+ * offsets of two code points in a row are not one apart. The byte offsets are not kept by
+ * the look (a store a byte that a text naming nobody would pay for): they are counted here,
+ * a code point for each byte whose @grams entry has GRAMS_CP. A field with a byte the table
+ * leaves to ascii_separator() (GRAMS_SLOW: a unit may be longer than a byte) is read by
+ * policy_skeleton_ascii() instead.
  */
-typedef uint16_t u16x8 __attribute__((vector_size(16)));
-typedef uint8_t u8x8 __attribute__((vector_size(8)));
-
-/* The low bytes of @v's 8 lanes to @out. */
-static inline void store_u8x8(uint8_t *out, u16x8 v)
-{
-	u8x8 b = __builtin_convertvector(v, u8x8);
-
-	memcpy(out, &b, sizeof(b));
-}
-
 long policy_skel_seen_reading(const struct policy_skeleton *sk, const struct policy_skel_seen *g,
 			      const char *const *s, const size_t *len, size_t n, uint8_t *cp,
 			      uint8_t *bnd, uint32_t *at, size_t *fs, size_t *fe)
@@ -1843,11 +1945,11 @@ long policy_skel_seen_reading(const struct policy_skeleton *sk, const struct pol
 
 	for (size_t k = 0; k < n; k++) {
 		const uint8_t *restrict in = (const uint8_t *)s[k];
-		const uint16_t *restrict e = g->e + g->fs[k];
+		const uint8_t *restrict e = g->c + g->fs[k];
 		uint8_t *restrict c8 = cp + o, *restrict b8 = bnd + o;
 		uint32_t *restrict a32 = at + o;
-		size_t m = g->fe[k] - g->fs[k], l = len[k], c = 0, i = 0, j = 0;
-		unsigned slow = 0, prev;
+		size_t m = g->fe[k] - g->fs[k], l = len[k], c = 0, i = 0, j = 1;
+		unsigned slow = 0;
 
 		/* every byte's offset is written; a separator's is overwritten by the next one's */
 		for (; i + 4 <= l; i += 4) {
@@ -1881,32 +1983,40 @@ long policy_skel_seen_reading(const struct policy_skeleton *sk, const struct pol
 		}
 		if (c != m)
 			return -1;
+		if (m == 0)
+			continue;
+		c8[0] = e[0] & ~LOOK_BND;
+		b8[0] = POLICY_SKEL_HARD;
+#if defined(__SSE2__)
 		/*
-		 * 8 entries at a time as vectors (the compiler's vector extension: SSE2 on
-		 * x86-64, a loop elsewhere): the code point, then HARD (2) at GRAMS_SEP, else
-		 * NONE (0) where needs and the entry before's gives meet, else SOFT (1). The
-		 * entry before the field's first is read (@e[-1]: the last field's last, or
-		 * the look's e[0]) but not used: that one has GRAMS_SEP.
+		 * 8 at a time: the code point, then HARD (2) where the offsets are not one
+		 * apart, else SOFT (1) at LOOK_BND, else NONE (0).
 		 */
 		for (; j + 8 <= m; j += 8) {
-			u16x8 x, p, meet, sep;
+			const __m128i one = _mm_set1_epi32(1);
+			__m128i a0 = _mm_loadu_si128((const __m128i *)(a32 + j));
+			__m128i a1 = _mm_loadu_si128((const __m128i *)(a32 + j + 4));
+			__m128i p0 = _mm_loadu_si128((const __m128i *)(a32 + j - 1));
+			__m128i p1 = _mm_loadu_si128((const __m128i *)(a32 + j + 3));
+			__m128i next = _mm_packs_epi32(_mm_cmpeq_epi32(_mm_sub_epi32(a0, p0), one),
+						       _mm_cmpeq_epi32(_mm_sub_epi32(a1, p1), one));
+			__m128i x = _mm_loadl_epi64((const __m128i *)(e + j)), bit;
 
-			memcpy(&x, e + j, sizeof(x));
-			memcpy(&p, e + j - 1, sizeof(p));
-			meet = (x >> 1) & (p >> 3) & 3;
-			sep = (x >> 6) & 1;
-			store_u8x8(c8 + j, x >> 8);
-			store_u8x8(b8 + j, (sep << 1) | ((u16x8)(meet == 0) & (sep ^ 1)));
+			/* next: 0xFF where the code point follows the one before directly */
+			next = _mm_packs_epi16(next, next);
+			bit = _mm_and_si128(_mm_srli_epi16(x, 7), _mm_set1_epi8(1));
+			_mm_storel_epi64((__m128i *)(b8 + j),
+					 _mm_or_si128(_mm_and_si128(next, bit),
+						      _mm_andnot_si128(next, _mm_set1_epi8(2))));
+			_mm_storel_epi64((__m128i *)(c8 + j),
+					 _mm_and_si128(x, _mm_set1_epi8(0x7F)));
 		}
-		prev = j ? e[j - 1] : 0; /* the field's first entry has GRAMS_SEP */
+#endif
 		for (; j < m; j++) {
-			unsigned x = e[j];
-
-			c8[j] = (uint8_t)(x >> 8);
-			b8[j] = x & GRAMS_SEP		   ? POLICY_SKEL_HARD
-				: (x >> 1 & prev >> 3 & 3) ? POLICY_SKEL_NONE
-							   : POLICY_SKEL_SOFT;
-			prev = x;
+			c8[j] = e[j] & ~LOOK_BND;
+			b8[j] = a32[j] - a32[j - 1] != 1 ? POLICY_SKEL_HARD
+				: e[j] & LOOK_BND	 ? POLICY_SKEL_SOFT
+							 : POLICY_SKEL_NONE;
 		}
 	}
 	return (long)o;

@@ -202,8 +202,11 @@ struct policy_skel_seen {
 	 * tail of one field from a boundary, then the head of another).
 	 */
 	bool crossing;
-	/* private: the reading as table entries */
-	uint16_t e[1 + POLICY_SKEL_LOOK_BYTES + 8];
+	/*
+	 * private: the reading, the fields' code points joined, one byte each with its
+	 * boundary in the top bit (@o of them, then zeros), field i at [@fs[i], @fe[i])
+	 */
+	uint8_t c[POLICY_SKEL_LOOK_BYTES + 64];
 	size_t fs[POLICY_SKEL_LOOK_FIELDS], fe[POLICY_SKEL_LOOK_FIELDS], o;
 };
 
@@ -216,11 +219,20 @@ struct policy_skel_seen {
  * Returns 0 when no gram is in @f (no pattern added to @f can start a match in any of those
  * readings), 1 when some is (@g says where), -1 when policy_skeleton_ascii() would refuse a
  * field, or there are more than POLICY_SKEL_LOOK_FIELDS fields or POLICY_SKEL_LOOK_BYTES
- * bytes, or the machine is big-endian (the look reads its entries as little-endian words):
+ * bytes, or the machine is big-endian (the look reads its code points as little-endian words):
  * then @g holds nothing useful.
  */
 int policy_skeleton_look(const struct policy_skeleton *sk, const char *const *s, const size_t *len,
 			 size_t n, const struct policy_skel_look *f, struct policy_skel_seen *g);
+
+/*
+ * policy_skeleton_look_bytes() - policy_skeleton_look() read a byte at a time, without the
+ * SSE2 lane that reads 16 bytes at a time on x86-64 (the portable reading, and the one for
+ * text the lane leaves to it): the same results, which tests compare.
+ */
+int policy_skeleton_look_bytes(const struct policy_skeleton *sk, const char *const *s,
+			       const size_t *len, size_t n, const struct policy_skel_look *f,
+			       struct policy_skel_seen *g);
 
 /*
  * policy_skeleton_ascii_bounds() - the boundaries policy_skeleton_map() without flags gives a
@@ -240,8 +252,8 @@ void policy_skeleton_ascii_bounds(const struct policy_skeleton *sk, const char *
  * @total code points @cp with their POLICY_SKEL_CPS boundaries @bnd (what policy_skeleton_
  * ascii() gives the @n fields joined, or a reading built like it), field i at [@fs[i],
  * @fe[i]). Returns 0, 1 (@g says where) as policy_skeleton_look(), or -1 when there are more
- * than POLICY_SKEL_LOOK_FIELDS fields or POLICY_SKEL_LOOK_BYTES code points, or the machine
- * is big-endian.
+ * than POLICY_SKEL_LOOK_FIELDS fields or POLICY_SKEL_LOOK_BYTES code points, a code point is
+ * not ASCII or a boundary not one of the three, or the machine is big-endian.
  */
 int policy_skel_look_reading(const struct policy_skel_look *f, const uint8_t *cp,
 			     const uint8_t *bnd, const size_t *fs, const size_t *fe, size_t n,

@@ -22,6 +22,8 @@
  * only) as through policy_redact_fields_full() (policy/redact_test.h); where the quick check
  * (policy_redact_quick()) says those fields name nobody, the full path redacts nothing in
  * them and policy_redact_names_fields() finds no member.
+ * Third oracle: the first look's SSE2 lane and its byte loop (policy_skeleton_look_bytes())
+ * give the same result on those fields, with a filter of the members' strings.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -192,8 +194,52 @@ static bool occurs(const struct policy_skel_text *t, const uint32_t *p, size_t n
 
 #define FIELDS_MAX 8
 
-/* The second oracle (redact_paths.h): every path agrees with the full path on @t's fields. */
-static void same_paths(struct policy_redactor *rd, const struct text *t)
+/*
+ * The third oracle: policy_skeleton_look() (its SSE2 lane on x86-64) and its byte loop
+ * (policy_skeleton_look_bytes()) read the @n fields alike, with a filter of the members'
+ * strings' first code points: the same result, hits and code points of every field.
+ */
+static void same_looks(const struct policy_skeleton *sk, char strs[MAX_MEMBERS][3][STR_MAX + 1],
+		       size_t members, const char *const *in, const size_t *len, size_t n)
+{
+	static struct policy_skel_look filter;
+	static struct policy_skel_seen a, b;
+	int rc;
+
+	memset(&filter, 0, sizeof(filter));
+	for (size_t i = 0; i < members; i++)
+		for (int k = 0; k < 3; k++) {
+			const char *str = strs[i][k];
+			struct policy_skel_text pt = {0};
+
+			if (policy_skeleton_map(sk, str, strlen(str), 0, 0, &pt) == 0 && pt.len > 0)
+				policy_skel_look_add(&filter, pt.cp, pt.len);
+			policy_skel_text_deinit(&pt);
+		}
+	rc = policy_skeleton_look(sk, in, len, n, &filter, &a);
+	if (rc != policy_skeleton_look_bytes(sk, in, len, n, &filter, &b))
+		abort();
+	if (rc < 0)
+		return;
+	if (a.n_hits != b.n_hits || a.crossing != b.crossing)
+		abort();
+	for (size_t h = 0; h < a.n_hits && h < POLICY_SKEL_LOOK_HITS; h++)
+		if (a.hits[h] != b.hits[h])
+			abort();
+	for (size_t f = 0; f < n; f++) {
+		uint32_t ca[64], cb[64];
+		size_t m = policy_skel_seen_field(&a, f, ca, 64);
+
+		if (m != policy_skel_seen_field(&b, f, cb, 64) ||
+		    memcmp(ca, cb, (m < 64 ? m : 64) * sizeof(*ca)) != 0)
+			abort();
+	}
+}
+
+/* The second oracle (redact_paths.h): every path agrees with the full path on @t's fields;
+ * and the third (same_looks()). */
+static void same_paths(struct policy_redactor *rd, const struct policy_skeleton *sk,
+		       char strs[MAX_MEMBERS][3][STR_MAX + 1], size_t members, const struct text *t)
 {
 	const char *in[FIELDS_MAX];
 	size_t len[FIELDS_MAX], n = 0, start = 0;
@@ -206,6 +252,7 @@ static void same_paths(struct policy_redactor *rd, const struct text *t)
 		start = i + 1;
 	}
 	paths_compare(rd, in, len, n);
+	same_looks(sk, strs, members, in, len, n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -265,7 +312,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sk = policy_skeleton_new();
 	if (!rd || !sk)
 		goto out;
-	same_paths(rd, &t);
+	same_paths(rd, sk, strs, n, &t);
 	rc = policy_redact_text(rd, t.b, t.len, out, sizeof(out), &out_len, NULL);
 	if (rc == -ENOMEM)
 		goto out;

@@ -1169,6 +1169,166 @@ static void test_skeleton_look(void **state)
 	free(g);
 }
 
+/* Pieces that test_skeleton_look_lane() puts across the SSE2 lane's 16-byte edges. */
+static const char *const lane_parts[] = {
+	"CERT Alpha", "Member17NS", "CERTAlpha", "0x5bfb5c18", "5BFB5C18ab",
+	"ABCdef",     "abcXYZ",	    "x7",	 "X7y",	       "12ab",
+	"I1l0O",      "a-b",	    "[member]",	 "(",	       "(at)",
+	"&amp;",      "%41",	    "%",	 "\xc3\xa9",   "\xe3\x82\xa2",
+	"<b>",	      "a|b",	    "..",	 "  ",	       "\t",
+	"\x01",	      "\x7f",	    "'",	 "Zz9",	       "0x",
+	"xx",	      "iI1lL",	    "{",	 "\\",	       "m",
+	"ABCD",	      "x0X1",	    "Team M5",	 "aB",	       "9a",
+	"a9",	      "Xx",	    "CSIRT",	 "m42.org",    "cert-m7",
+	"CamelCase",  "0XAB",	    "zZ"};
+
+/* A field of up to @max bytes into @text (128): filler, then a piece from lane_parts[]
+ * placed so that it starts a few bytes before a multiple of 16, and more of both. */
+static size_t lane_field(char *text, uint64_t *x, size_t max)
+{
+	static const char filler[] = "abcdefghklmnopqrstuvwyzABCDEFGHKLMNOPQRSTUVWYZ23456789 ,.-";
+	size_t o = 0, want = xorshift(x) % (max + 1);
+
+	while (o < want) {
+		size_t edge = (o / 16 + 1) * 16, at = edge - 1 - xorshift(x) % 6;
+		const char *p =
+			lane_parts[xorshift(x) % (sizeof(lane_parts) / sizeof(*lane_parts))];
+
+		while (o < at && o < want)
+			text[o++] = filler[xorshift(x) % (sizeof(filler) - 1)];
+		for (size_t k = 0; p[k] && o < want; k++)
+			text[o++] = p[k];
+	}
+	return o;
+}
+
+/* The two looks' results are the same (@rc each returned, @a and @b their readings). */
+static void lane_same(int rc, int rc_bytes, const struct policy_skel_seen *a,
+		      const struct policy_skel_seen *b, size_t n)
+{
+	assert_int_equal(rc, rc_bytes);
+	if (rc < 0)
+		return;
+	assert_int_equal(a->n_hits, b->n_hits);
+	assert_int_equal(a->crossing, b->crossing);
+	for (size_t h = 0; h < a->n_hits && h < POLICY_SKEL_LOOK_HITS; h++)
+		assert_int_equal(a->hits[h], b->hits[h]);
+	for (size_t f = 0; f < n; f++) {
+		uint32_t ca[128], cb[128];
+		size_t na = policy_skel_seen_field(a, f, ca, 128);
+
+		assert_int_equal(na, policy_skel_seen_field(b, f, cb, 128));
+		for (size_t j = 0; j < na && j < 128; j++)
+			assert_int_equal(ca[j], cb[j]);
+	}
+}
+
+/*
+ * policy_skeleton_look()'s SSE2 lane against its byte loop (policy_skeleton_look_bytes())
+ * and policy_skeleton_ascii(), on fields of 0 to 80 bytes whose pieces cross the lane's
+ * 16-byte edges: names and words over two blocks, case and digit changes, "0x" and an 'x'
+ * at the edge, UTF-8 sequences split by it, markup, escapes and "[member]" there, and a
+ * field's last bytes read in one overlapping load. With an empty filter, and with one that
+ * holds the first 4 code points at every boundary of the reading (so that every place with
+ * a boundary is listed), both give the same result, code points of every field and hits;
+ * the hits are exactly the boundaries policy_skeleton_ascii() gives, when they fit. Fails
+ * when the lane reads a byte, a boundary or a field's end otherwise than the byte loop.
+ */
+static void test_skeleton_look_lane(void **state)
+{
+	const struct policy_skeleton *sk = policy_skeleton_shared();
+	struct policy_skel_look *filter = malloc(sizeof(*filter));
+	struct policy_skel_seen *g = malloc(sizeof(*g)), *gb = malloc(sizeof(*gb));
+	uint64_t x = 0x2545f4914f6cdd1dull;
+	size_t read = 0, refused = 0, listed = 0, lane = 0;
+
+	(void)state;
+	assert_non_null(sk);
+	assert_non_null(filter);
+	assert_non_null(g);
+	assert_non_null(gb);
+	for (int c = 0; c < 20000; c++) {
+		char text[5][128];
+		const char *s[5];
+		size_t len[5], n = 1 + xorshift(&x) % 5, total = 0, fs[5], fe[5];
+		uint8_t cp[5 * 128], bnd[5 * 128];
+		uint32_t at[5 * 128];
+		bool refuse = false;
+		size_t n_bnd = 0;
+		int rc;
+
+		for (size_t f = 0; f < n; f++) {
+			long m;
+
+			len[f] = lane_field(text[f], &x, 80);
+			s[f] = text[f];
+			m = policy_skeleton_ascii(sk, text[f], len[f], cp + total, bnd + total,
+						  at + total);
+			refuse |= m < 0;
+			fs[f] = total;
+			total += m < 0 ? 0 : (size_t)m;
+			fe[f] = total;
+		}
+		memset(filter, 0, sizeof(*filter));
+		rc = policy_skeleton_look(sk, s, len, n, filter, g);
+		lane_same(rc, policy_skeleton_look_bytes(sk, s, len, n, filter, gb), g, gb, n);
+		if (refuse) {
+			assert_int_equal(rc, -1);
+			refused++;
+			continue;
+		}
+		read++;
+		assert_int_equal(rc, 0);
+		for (size_t f = 0, plain = 1; f < n; f++) {
+			uint32_t cps[128];
+
+			/* read by the lane alone: no byte it leaves to the byte loop */
+			for (size_t i = 0; i < len[f]; i++)
+				plain &= (uint8_t)s[f][i] < 0x80 && !strchr("%&(<[\\{|", s[f][i]);
+			lane += f == n - 1 && plain;
+
+			assert_int_equal(policy_skel_seen_field(g, f, cps, 128), fe[f] - fs[f]);
+			for (size_t j = fs[f]; j < fe[f]; j++)
+				assert_int_equal(cps[j - fs[f]], cp[j]);
+		}
+		for (size_t i = 0; i < total; i++) {
+			uint32_t pat[4];
+
+			if (bnd[i] == POLICY_SKEL_NONE || i + 4 > total)
+				continue;
+			for (size_t j = 0; j < 4; j++)
+				pat[j] = cp[i + j];
+			policy_skel_look_add(filter, pat, 4);
+			n_bnd++;
+		}
+		rc = policy_skeleton_look(sk, s, len, n, filter, g);
+		lane_same(rc, policy_skeleton_look_bytes(sk, s, len, n, filter, gb), g, gb, n);
+		if (g->n_hits > POLICY_SKEL_LOOK_HITS || g->crossing || n_bnd == 0)
+			continue;
+		/* nothing crossed a field's end: every boundary with 4 code points in its field */
+		for (size_t i = 0, h = 0; i < total; i++) {
+			size_t f = 0;
+
+			while (i >= fe[f])
+				f++;
+			if (bnd[i] == POLICY_SKEL_NONE || i + 4 > fe[f])
+				continue;
+			assert_true(h < g->n_hits);
+			while (h < g->n_hits && g->hits[h] < i)
+				h++;
+			assert_true(h < g->n_hits && g->hits[h] == i);
+		}
+		listed++;
+	}
+	printf("policy_skeleton_look's lane: %zu calls read as the byte loop reads them (%zu by "
+	       "the lane alone), %zu refused by both, %zu with every boundary listed\n",
+	       read, lane, refused, listed);
+	assert_true(read >= 2000 && lane >= 1000 && refused >= 1000 && listed >= 500);
+	free(filter);
+	free(g);
+	free(gb);
+}
+
 /*
  * policy_skeleton_ascii_bounds() against policy_skeleton_map(): on random texts of letters of
  * either case, digits, "0x" and separators (the token among them) that policy_skeleton_ascii()
@@ -1282,6 +1442,7 @@ int main(void)
 		cmocka_unit_test(test_fields_chains),
 		cmocka_unit_test(test_skeleton_ascii),
 		cmocka_unit_test(test_skeleton_look),
+		cmocka_unit_test(test_skeleton_look_lane),
 		cmocka_unit_test(test_skeleton_seen_reading),
 		cmocka_unit_test(test_memo),
 		cmocka_unit_test(test_memo_one_offs),
