@@ -1425,10 +1425,52 @@ static void test_drop_brings_together(void **state)
 	policy_redact_free(rd);
 }
 
+/*
+ * Redaction changes a field's tail, and only then does it name a member with the head of a
+ * field that is not the next: "ab ACME" loses "ACME" and ends "ab", which with "ababab" (a
+ * third field) reads 8 hex digits of Acme's id between separators; neither input pair held
+ * them. The verifying read must test that pair again (the quick path splices the outputs'
+ * reading and carries the inputs' hits over): both fields dropped, every path as the full
+ * path. Fails when the spliced reading's pairs are not tested again (no other test did).
+ */
+static void test_pair_after_redaction(void **state)
+{
+	/* a roster without a literal pattern (the fixture's has one: every text to the fast path) */
+	static const struct tmember acme[] = {
+		{"Acme CERT", {"ACME"}, {NULL}, {NULL}, 0xAB, 0xCD, 0xEF}};
+	struct proto_roster *r = roster_build(acme, 1, 1);
+	const struct proto_roster *rs[] = {r};
+	struct policy_redactor *rd = policy_redact_new(rs, 1);
+	const char *in[] = {"ab ACME", "tlp green", "ababab z"};
+	struct policy_redact_field f[2][3];
+	char out[2][3][64];
+
+	(void)state;
+	assert_non_null(rd);
+	proto_roster_free(r);
+	for (int p = 0; p < 2; p++)
+		for (int i = 0; i < 3; i++)
+			f[p][i] = (struct policy_redact_field){.in = in[i],
+							       .len = strlen(in[i]),
+							       .out = out[p][i],
+							       .cap = sizeof(out[p][i])};
+	assert_int_equal(policy_redact_fields(rd, f[0], 3), 0);
+	assert_int_equal(policy_redact_fields_full(rd, f[1], 3), 0);
+	assert_true(f[1][0].dropped);
+	assert_true(f[1][2].dropped);
+	assert_false(f[1][1].dropped);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(f[0][i].dropped, f[1][i].dropped);
+		assert_string_equal(f[0][i].out, f[1][i].out);
+	}
+	policy_redact_free(rd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_drop_brings_together),
+		cmocka_unit_test(test_pair_after_redaction),
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_nospace),
