@@ -1393,17 +1393,26 @@ static int look_core(const struct policy_skel_look *f, struct policy_skel_seen *
 	return g->n_hits > 0 || g->crossing;
 }
 
+/* The byte loop's place in a field: the next byte, the reading's end, the entry of the byte
+ * before when it gave a code point (else 0: a separator, a unit of several bytes, the start). */
+struct look_bytes {
+	size_t i, o;
+	unsigned prev;
+};
+
 /*
  * The portable reading, and the general one: a byte at a time through @sk->grams, a byte the
- * table leaves to ascii_separator() read there. Returns the end of field @in's code points
- * appended to @c from @o on, or -1 when policy_skeleton_ascii() refuses the field.
+ * table leaves to ascii_separator() read there (its unit whole, so @b->i may end past @end).
+ * Field @in's bytes from @b->i up to @end, their code points appended to @c at @b->o.
+ * Returns 0, or -1 when policy_skeleton_ascii() refuses the field.
  */
-static long look_read_bytes(const struct policy_skeleton *sk, const uint8_t *in, size_t len,
-			    uint8_t *c, size_t o)
+static int look_read_bytes(const struct policy_skeleton *sk, const uint8_t *in, size_t len,
+			   size_t end, uint8_t *c, struct look_bytes *b)
 {
-	unsigned prev = 0; /* the entry of the byte before when it gave a code point, else 0 */
+	size_t i = b->i, o = b->o;
+	unsigned prev = b->prev;
 
-	for (size_t i = 0; i < len; i++) {
+	for (; i < end; i++) {
 		unsigned v = sk->grams[in[i]], joined;
 
 		if (v & GRAMS_SLOW) {
@@ -1421,7 +1430,10 @@ static long look_read_bytes(const struct policy_skeleton *sk, const uint8_t *in,
 		o += v & GRAMS_CP;
 		prev = v & GRAMS_CP ? v : 0;
 	}
-	return (long)o;
+	b->i = i;
+	b->o = o;
+	b->prev = prev;
+	return 0;
 }
 
 #if defined(__SSE2__)
@@ -1467,19 +1479,22 @@ static inline void look_lane16(__m128i v, struct look_lane *r)
 	r->slow = _mm_or_si128(slow, _mm_cmplt_epi8(v, _mm_setzero_si128()));
 }
 
-/* The carries of a field's reading from one 16 bytes to the next. */
+/* The carries of a field's reading from one 16 bytes to the next (the byte before gives
+ * CPS_AFTER_WORD, CPS_AFTER_DIGIT), and the bytes of the last 16 left to the byte loop. */
 struct look_carry {
 	__m128i word, digit, slow;
 };
 
 /*
  * The 16 bytes @v, those of lanes @keep of them in the field, appended to @c at @o; returns
- * the new end. Boundaries: none where a lower-case letter follows a letter that is no 'x' or
- * 'X', or a digit follows a digit (cps_needs(), cps_gives()); every other code point has
- * one, the first of the field too. Each code point then moves down by the number of
- * separators before it among the 16, in steps of 1, 2, 4 and 8 bytes (its count's bits,
- * lowest first: no two meet, and the order stays), and all 16 are stored at the end (past
- * the code points, zeros: overwritten by the next 16, or the zeros after the reading).
+ * the new end (and in @k->slow the lanes of @keep left to the byte loop: then what was
+ * stored is the byte loop's to write again). Boundaries: none where a lower-case letter
+ * follows a letter that is no 'x' or 'X', or a digit follows a digit (cps_needs(),
+ * cps_gives()); every other code point has one, the first of the field too. Each code
+ * point then moves down by the number of separators before it among the 16, in steps of 1,
+ * 2, 4 and 8 bytes (its count's bits, lowest first: no two meet, and the order stays), and
+ * all 16 are stored at the end (past the code points, zeros: overwritten by the next 16,
+ * or the zeros after the reading).
  */
 static inline size_t look_block(__m128i v, __m128i keep, struct look_carry *k, uint8_t *c, size_t o)
 {
@@ -1487,7 +1502,7 @@ static inline size_t look_block(__m128i v, __m128i keep, struct look_carry *k, u
 	__m128i cp, word, nob, val, sep, d, m;
 
 	look_lane16(v, &r);
-	k->slow = _mm_or_si128(k->slow, r.slow);
+	k->slow = _mm_and_si128(r.slow, keep);
 	cp = _mm_and_si128(_mm_or_si128(r.letter, r.dg), keep);
 	word = _mm_andnot_si128(r.x, r.letter);
 	nob = _mm_or_si128(_mm_and_si128(r.lo, _mm_or_si128(_mm_slli_si128(word, 1),
@@ -1545,29 +1560,80 @@ static inline __m128i look_load_short(const uint8_t *in, size_t len)
 }
 
 /*
- * Field @in (@len bytes) appended to @c from @o on by the lane; the new end, or -1 when a
- * byte is left to the byte loop. Every load lies inside the field: 16 bytes at a time, and the
- * last few as the last 16 of the field, the lanes read before left out.
+ * The byte loop's entry for the byte before @i (> 0) of @in, which ends a unit: its table
+ * entry when a code point, else 0 (a separator, or the last byte of a unit the loop read
+ * whole: ']' of "[member]", or a markup byte alone, which the table marks GRAMS_SLOW).
  */
-static long look_read_lane(const uint8_t *in, size_t len, uint8_t *c, size_t o)
+static unsigned look_entry_before(const struct policy_skeleton *sk, const uint8_t *in, size_t i)
+{
+	unsigned v = sk->grams[in[i - 1]];
+
+	return (v & (GRAMS_CP | GRAMS_SLOW)) == GRAMS_CP ? v : 0;
+}
+
+/* 16 bytes that the byte loop read: the lane goes on from the byte before as it left it. */
+static void look_carry_bytes(struct look_carry *k, unsigned prev)
+{
+	k->word = _mm_set1_epi8((char)(prev >> 3 & CPS_AFTER_WORD ? 0xFF : 0));
+	k->digit = _mm_set1_epi8((char)(prev >> 3 & CPS_AFTER_DIGIT ? 0xFF : 0));
+}
+
+/*
+ * Field @in (@len bytes) appended to @c from @o on by the lane; the new end, or -1 when
+ * policy_skeleton_ascii() refuses the field. Every load lies inside the field: 16 bytes at
+ * a time, and the last few as the last 16 of the field, the lanes read before left out. 16
+ * bytes with a byte the lane leaves to the byte loop (markup, '|', >= 0x80) are read by that
+ * loop instead (on to the end of a unit that runs past them), and the lane goes on after
+ * them: a unit the loop reads whole is a separator, so the lane's carry is the loop's last
+ * code point's (look_carry_bytes()), and the byte before the field's last 16 is read in
+ * the lane as itself.
+ */
+static long look_read_lane(const struct policy_skeleton *sk, const uint8_t *in, size_t len,
+			   uint8_t *c, size_t o)
 {
 	const __m128i iota = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 	struct look_carry k = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
-	size_t i = 0;
+	struct look_bytes b = {0, o, 0};
+	size_t at;
 
 	if (len < 16) {
-		o = look_block(look_load_short(in, len),
-			       _mm_cmplt_epi8(iota, _mm_set1_epi8((char)len)), &k, c, o);
-		return _mm_movemask_epi8(k.slow) ? -1 : (long)o;
+		b.o = look_block(look_load_short(in, len),
+				 _mm_cmplt_epi8(iota, _mm_set1_epi8((char)len)), &k, c, o);
+		if (_mm_movemask_epi8(k.slow)) {
+			b.o = o;
+			if (look_read_bytes(sk, in, len, len, c, &b) != 0)
+				return -1;
+		}
+		return (long)b.o;
 	}
-	for (; i + 16 <= len; i += 16)
-		o = look_block(_mm_loadu_si128((const __m128i *)(in + i)), _mm_set1_epi8(-1), &k, c,
-			       o);
-	if (i < len)
-		o = look_block(_mm_loadu_si128((const __m128i *)(in + len - 16)),
-			       _mm_cmpgt_epi8(iota, _mm_set1_epi8((char)(15 - (len - i)))), &k, c,
-			       o);
-	return _mm_movemask_epi8(k.slow) ? -1 : (long)o;
+	while (b.i + 16 <= len) {
+		at = b.o;
+		b.o = look_block(_mm_loadu_si128((const __m128i *)(in + b.i)), _mm_set1_epi8(-1),
+				 &k, c, at);
+		if (!_mm_movemask_epi8(k.slow)) {
+			b.i += 16;
+			continue;
+		}
+		/* from the byte loop's view: the entry of the byte before, when a code point */
+		b.o = at;
+		b.prev = b.i > 0 ? look_entry_before(sk, in, b.i) : 0;
+		if (look_read_bytes(sk, in, len, b.i + 16, c, &b) != 0)
+			return -1;
+		look_carry_bytes(&k, b.prev);
+	}
+	if (b.i < len) {
+		at = b.o;
+		b.o = look_block(_mm_loadu_si128((const __m128i *)(in + len - 16)),
+				 _mm_cmpgt_epi8(iota, _mm_set1_epi8((char)(15 - (len - b.i)))), &k,
+				 c, at);
+		if (_mm_movemask_epi8(k.slow)) {
+			b.o = at;
+			b.prev = look_entry_before(sk, in, b.i);
+			if (look_read_bytes(sk, in, len, len, c, &b) != 0)
+				return -1;
+		}
+	}
+	return (long)b.o;
 }
 
 /* Whether the lane classifies every byte as @sk->grams does (struct look_lane). */
@@ -1616,43 +1682,38 @@ static bool look_lane_agrees(const struct policy_skeleton *sk)
 
 /*
  * The @n fields read into @g: by the lane when @lane and the context's table agree with it
- * (and no byte needs more), else a byte at a time. Returns 0, or -1 when
- * policy_skeleton_ascii() refuses a field.
+ * (16 bytes with a byte that needs more by the byte loop), else a byte at a time. Returns 0,
+ * or -1 when policy_skeleton_ascii() refuses a field.
  */
 static int look_read(const struct policy_skeleton *sk, const char *const *s, const size_t *len,
 		     size_t n, bool lane, struct policy_skel_seen *g)
 {
 	size_t o = 0;
 
-#if defined(__SSE2__)
-	if (lane && sk->look_lane) {
-		long e = 0;
-
-		for (size_t k = 0; k < n && e >= 0; k++) {
-			g->fs[k] = o;
-			e = look_read_lane((const uint8_t *)s[k], len[k], g->c, o);
-			o = (size_t)e;
-			g->fe[k] = o;
-		}
-		if (e >= 0)
-			goto out;
-		o = 0;
-	}
-#else
-	(void)lane;
+#if !defined(__SSE2__)
+	lane = false;
 #endif
 	for (size_t k = 0; k < n; k++) {
-		long e = look_read_bytes(sk, (const uint8_t *)s[k], len[k], g->c, o);
+		const uint8_t *in = (const uint8_t *)s[k];
+		struct look_bytes b = {0, o, 0};
 
-		if (e < 0)
-			return -1;
 		g->fs[k] = o;
-		o = (size_t)e;
+#if defined(__SSE2__)
+		if (lane && sk->look_lane) {
+			long e = look_read_lane(sk, in, len[k], g->c, o);
+
+			if (e < 0)
+				return -1;
+			o = (size_t)e;
+			g->fe[k] = o;
+			continue;
+		}
+#endif
+		if (look_read_bytes(sk, in, len[k], len[k], g->c, &b) != 0)
+			return -1;
+		o = b.o;
 		g->fe[k] = o;
 	}
-#if defined(__SSE2__)
-out:
-#endif
 	g->o = o;
 	memset(g->c + o, 0, 64);
 	return 0;
@@ -1660,9 +1721,10 @@ out:
 
 /*
  * The fields' code points are read into one reading (struct policy_skel_seen), by the SSE2
- * lane 16 bytes at a time where it can, else a byte at a time: the code points without the
- * separators, each with its boundary. Only at each boundary is the filter asked: ANY4 (one
- * load); the places where it passes are listed and the classes behind it asked after.
+ * lane 16 bytes at a time where it can (the 16 bytes around markup, '|' or non-ASCII by the
+ * byte loop), else a byte at a time: the code points without the separators, each with its
+ * boundary. Only at each boundary is the filter asked: ANY4 (one load); the places where it
+ * passes are listed and the classes behind it asked after.
  *
  * Why every place where a match can start is asked. A match starts at a boundary of the
  * full map, and every such boundary is a POLICY_SKEL_CPS boundary, which both readings give

@@ -221,7 +221,9 @@ static void same_looks(const struct policy_skeleton *sk, char strs[MAX_MEMBERS][
 		abort();
 	if (rc < 0)
 		return;
-	if (a.n_hits != b.n_hits || a.crossing != b.crossing)
+	/* the readings themselves (private, written alike by both): code points, boundaries */
+	if (a.n_hits != b.n_hits || a.crossing != b.crossing || a.o != b.o ||
+	    memcmp(a.c, b.c, a.o) != 0)
 		abort();
 	for (size_t h = 0; h < a.n_hits && h < POLICY_SKEL_LOOK_HITS; h++)
 		if (a.hits[h] != b.hits[h])
