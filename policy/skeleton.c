@@ -1766,6 +1766,16 @@ int policy_skeleton_look_bytes(const struct policy_skeleton *sk, const char *con
 	return look_fields(sk, s, len, n, f, false, g);
 }
 
+bool policy_skeleton_look_lane(const struct policy_skeleton *sk)
+{
+#if defined(__SSE2__)
+	return sk->look_lane;
+#else
+	(void)sk;
+	return false;
+#endif
+}
+
 int policy_skel_look_reading(const struct policy_skel_look *f, const uint8_t *cp,
 			     const uint8_t *bnd, const size_t *fs, const size_t *fe, size_t n,
 			     size_t total, struct policy_skel_seen *g)

@@ -235,6 +235,14 @@ int policy_skeleton_look_bytes(const struct policy_skeleton *sk, const char *con
 			       struct policy_skel_seen *g);
 
 /*
+ * policy_skeleton_look_lane() - whether policy_skeleton_look() reads with the SSE2 lane: an
+ * SSE2 build whose context table the lane agrees with (checked when @sk is made; else the
+ * byte loop reads everything). Tests that compare the two assert it, so that they cannot
+ * pass by comparing the byte loop with itself.
+ */
+bool policy_skeleton_look_lane(const struct policy_skeleton *sk);
+
+/*
  * policy_skeleton_ascii_bounds() - the boundaries policy_skeleton_map() without flags gives a
  * text that policy_skeleton_ascii() read, without mapping it again: @in (borrowed) the text's
  * bytes, @bnd and @at (@n entries each) what policy_skeleton_ascii() gave for it. Into

@@ -148,8 +148,12 @@ struct store_config {
  * report their progress through cfg->progress. Then the
  * id map is built from the record keys (about 0.1 s per million reports); it takes 8 bytes
  * per slot at most 3/4 full (16 MiB at 1 M reports).
+ * With cfg->read_only none of that: an existing store is opened as the struct says (no
+ * store.lock, no directory, nothing written to data.mdb; LMDB still opens, and if missing
+ * creates, lock.mdb for its reader table).
  * Errors: STORE_E_BUSY (another process holds the lock), STORE_E_SCHEMA_NEWER (written by a
- * newer chatham; the message says so), STORE_E_CORRUPT, -errno.
+ * newer chatham; the message says so), STORE_E_CORRUPT, STORE_E_NOT_FOUND (read_only, no
+ * store there), -errno.
  */
 int store_open(struct store **out, const struct store_config *cfg);
 

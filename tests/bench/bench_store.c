@@ -523,7 +523,9 @@ static void export_step(const char *base, size_t n)
 	printf("export:   %10.0f docs/s     (%.1f us CPU per document) under a memberless roster "
 	       "(the text leaves unredacted): with redaction less this, %.2f us CPU per "
 	       "document, is the redactor's cost in the whole export, rendering and writing "
-	       "included (a check on the replays below; one export, so noisier)\n",
+	       "included (a check on the replays below: compare it with the first \"redact:\" "
+	       "figure less its \"letting the text out\" part, which both exports here pay; "
+	       "one export, so noisier)\n",
 	       (double)n / t_x[2], cpu_x[2] * 1e6 / (double)n,
 	       (cpu_x[1] - cpu_x[2]) * 1e6 / (double)n);
 	{
