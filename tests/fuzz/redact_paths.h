@@ -37,8 +37,15 @@ enum {
 	N_PATHS
 };
 
-static const char *const path_name[N_PATHS] = {"full",	     "fast",	   "fast only",
-					       "quick only", "memo first", "memo again"};
+static const char *const path_name[N_PATHS] = {
+	[PATH_FULL] = "full",
+	[PATH_FAST] = "fast",
+	[PATH_FAST_ONLY] = "fast only",
+	[PATH_QUICK_ONLY] = "quick only",
+	[PATH_MEMO] = "memo first",
+	[PATH_MEMO_AGAIN] = "memo again",
+	[PATH_MEMO_THIRD] = "memo third",
+};
 
 static void paths_dump_bytes(const char *s, size_t len)
 {
