@@ -1262,7 +1262,8 @@ static void test_skeleton_look_lane(void **state)
 	struct policy_skel_seen *g = malloc(sizeof(*g)), *gb = malloc(sizeof(*gb));
 	uint64_t x = 0x2545f4914f6cdd1dull;
 	size_t read = 0, refused = 0, listed = 0, lane = 0, resumed = 0;
-	char *own[5] = {NULL}; /* each field in a block of its own length: ASan sees a read past it */
+	/* each field in a block of its own length: ASan sees a read past it */
+	char *own[5] = {NULL};
 
 	(void)state;
 	assert_non_null(sk);
