@@ -272,12 +272,12 @@ static int decode_body(const uint8_t *body, size_t len, struct proto_notice *n)
 	return err ? err : check(n, present);
 }
 
-int proto_notice_decode(const uint8_t *buf, size_t len, struct proto_notice *n)
+/* The strict decode of @buf into @n; the signature's bytes and the body's into @sig/@body. */
+static int decode_wire(const uint8_t *buf, size_t len, struct proto_notice *n, const uint8_t **sig,
+		       const uint8_t **body, size_t *body_len)
 {
 	struct proto_mp_reader rd;
-	const uint8_t *body, *sig;
-	size_t nb, body_len, sig_len, msg_len;
-	uint8_t *msg;
+	size_t nb, sig_len;
 	int err;
 
 	memset(n, 0, sizeof *n);
@@ -288,15 +288,33 @@ int proto_notice_decode(const uint8_t *buf, size_t len, struct proto_notice *n)
 	if (!err && nb != 2)
 		err = PROTO_E_TYPE;
 	if (!err)
-		err = proto_mp_read_bin(&rd, PROTO_NOTICE_MAX_BYTES, &body, &body_len);
+		err = proto_mp_read_bin(&rd, PROTO_NOTICE_MAX_BYTES, body, body_len);
 	if (!err)
-		err = proto_mp_read_bin(&rd, 64, &sig, &sig_len);
+		err = proto_mp_read_bin(&rd, 64, sig, &sig_len);
 	if (!err && sig_len != 64)
 		err = PROTO_E_REPORT_SIG;
 	if (!err)
 		err = proto_mp_reader_finish(&rd);
 	if (!err)
-		err = decode_body(body, body_len, n);
+		err = decode_body(*body, *body_len, n);
+	return err;
+}
+
+int proto_notice_decode_stored(const uint8_t *buf, size_t len, struct proto_notice *n)
+{
+	const uint8_t *body, *sig;
+	size_t body_len;
+
+	return decode_wire(buf, len, n, &sig, &body, &body_len);
+}
+
+int proto_notice_decode(const uint8_t *buf, size_t len, struct proto_notice *n)
+{
+	const uint8_t *body, *sig;
+	size_t body_len, msg_len;
+	uint8_t *msg;
+	int err = decode_wire(buf, len, n, &sig, &body, &body_len);
+
 	if (err)
 		return err;
 	msg = signed_msg(body, body_len, &msg_len);

@@ -115,6 +115,14 @@ int proto_notice_sign(const struct proto_notice *n, const uint8_t sk[64], uint8_
 int proto_notice_decode(const uint8_t *buf, size_t len, struct proto_notice *n);
 
 /*
+ * proto_notice_decode_stored() - proto_notice_decode() without the signature check, for
+ * bytes that proto_notice_decode() accepted before (a store's own records: reading their
+ * signer costs no Ed25519 verification). Same errors, without PROTO_E_REPORT_SIG's check of
+ * the signature itself. Never for bytes from a link or a file.
+ */
+int proto_notice_decode_stored(const uint8_t *buf, size_t len, struct proto_notice *n);
+
+/*
  * proto_notice_handle_seal() - a coordinator's reply handle for a notice it forwards: the
  * notifier's member id @from and notice id @id sealed under the coordinator's own 32-byte
  * @key (secret, kept by the coordinator). Random nonce.

@@ -28,34 +28,106 @@
 
 struct store_notices {
 	struct store_mdb m;
-	MDB_dbi msgs, outbox, meta, refused;
+	MDB_dbi msgs, outbox, meta, refused, signers;
 	uint8_t handle_key[32];
 };
+
+/*
+ * The member that signed a received message (flags 0) of @len bytes at @bytes into @id;
+ * false for ours, a local one, or one that does not decode (counted for nobody). The bytes
+ * were verified before they were stored, so the signature is not checked again.
+ */
+static bool msg_signer(uint8_t flags, const uint8_t *bytes, size_t len, uint8_t id[32])
+{
+	struct proto_notice nt;
+
+	if (flags || proto_notice_decode_stored(bytes, len, &nt))
+		return false;
+	memcpy(id, nt.from, 32);
+	return true;
+}
+
+/* Add @delta (negative: take) to @id's total in signers, in @txn; a total of 0 is removed. */
+static int signer_add(MDB_txn *txn, struct store_notices *s, const uint8_t id[32], int64_t delta)
+{
+	MDB_val k = mval(id, 32), d;
+	uint8_t v[8];
+	uint64_t total = 0;
+	int rc = mdb_get(txn, s->signers, &k, &d);
+
+	if (rc == 0 && d.mv_size != 8)
+		return STORE_E_CORRUPT;
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_mdb_err(rc);
+	if (rc == 0)
+		total = store_be64_get(d.mv_data);
+	if (delta < 0 && total < (uint64_t)-delta)
+		return STORE_E_CORRUPT; /* a total below the messages it counts */
+	total += (uint64_t)delta;
+	if (total == 0)
+		return store_mdb_err(mdb_del(txn, s->signers, &k, NULL));
+	store_be64_put(v, total);
+	d = mval(v, 8);
+	return store_mdb_err(mdb_put(txn, s->signers, &k, &d, 0));
+}
+
+/*
+ * Schema 1 had no signers database: build it once from the messages (no signature is
+ * verified, so 100 k notices take a fraction of a second), in the transaction that writes
+ * schema 2.
+ */
+static int signers_build(MDB_txn *txn, struct store_notices *s)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	uint8_t id[32];
+	int rc = mdb_cursor_open(txn, s->msgs, &cur), r = 0;
+
+	if (rc != 0)
+		return store_mdb_err(rc);
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0 && r == 0;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		const uint8_t *p = d.mv_data;
+
+		if (k.mv_size != 16 || d.mv_size <= REC_HDR)
+			r = STORE_E_CORRUPT;
+		else if (msg_signer(p[0], p + REC_HDR, d.mv_size - REC_HDR, id))
+			r = signer_add(txn, s, id, (int64_t)(d.mv_size - REC_HDR));
+	}
+	mdb_cursor_close(cur);
+	if (r)
+		return r;
+	return rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc);
+}
 
 static int open_body(MDB_txn *txn, void *arg)
 {
 	struct store_notices *s = arg;
 	MDB_val k = mval("schema", 6), d;
 	uint8_t ver[4];
+	uint32_t have = 0; /* the schema stored; 0: a new environment */
 	int rc;
 
 	if ((rc = mdb_dbi_open(txn, "msgs", MDB_CREATE, &s->msgs)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "outbox", MDB_CREATE, &s->outbox)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "refused", MDB_CREATE, &s->refused)) != 0)
+	    (rc = mdb_dbi_open(txn, "refused", MDB_CREATE, &s->refused)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "signers", MDB_CREATE, &s->signers)) != 0)
 		return store_mdb_err(rc);
 	rc = mdb_get(txn, s->meta, &k, &d);
-	if (rc == MDB_NOTFOUND) {
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_mdb_err(rc);
+	if (rc == 0 && (d.mv_size != 4 || (have = store_be32_get(d.mv_data)) == 0))
+		return STORE_E_CORRUPT;
+	if (have > STORE_NOTICE_SCHEMA_VERSION)
+		return STORE_E_SCHEMA_NEWER;
+	if (have == 1 && (rc = signers_build(txn, s)) != 0)
+		return rc;
+	if (have < STORE_NOTICE_SCHEMA_VERSION) {
 		store_be32_put(ver, STORE_NOTICE_SCHEMA_VERSION);
 		d = mval(ver, 4);
 		if ((rc = mdb_put(txn, s->meta, &k, &d, 0)) != 0)
 			return store_mdb_err(rc);
-	} else if (rc != 0) {
-		return store_mdb_err(rc);
-	} else if (d.mv_size != 4 || store_be32_get(d.mv_data) == 0) {
-		return STORE_E_CORRUPT;
-	} else if (store_be32_get(d.mv_data) > STORE_NOTICE_SCHEMA_VERSION) {
-		return STORE_E_SCHEMA_NEWER;
 	}
 	k = mval("handle_key", 10);
 	rc = mdb_get(txn, s->meta, &k, &d);
@@ -89,7 +161,7 @@ int store_notices_open(struct store_notices **out, const char *dir)
 		rc = -errno;
 		goto fail;
 	}
-	rc = store_mdb_open(&s->m, dir, 0, MAP_INITIAL, store_map_bytes(MAP_MAX, SIZE_MAX), 126, 4,
+	rc = store_mdb_open(&s->m, dir, 0, MAP_INITIAL, store_map_bytes(MAP_MAX, SIZE_MAX), 126, 5,
 			    0600, STORE_E_MAP_FULL);
 	if (rc == 0)
 		rc = store_mdb_write(&s->m, open_body, s);
@@ -169,20 +241,35 @@ static int apply_body(MDB_txn *txn, void *arg)
 
 	for (size_t i = 0; i < b->n_msgs; i++) {
 		const struct store_notice_msg *m = &b->msgs[i];
-		MDB_val k = mval(m->id, 16), d = {.mv_size = REC_HDR + m->len};
+		MDB_val k = mval(m->id, 16), d = {.mv_size = REC_HDR + m->len}, old;
+		bool over = m->flags & STORE_NOTICE_LOCAL || m->replace;
+		uint8_t id[32];
 
 		if (b->is_new)
 			b->is_new[i] = false;
-		rc = mdb_put(txn, s->msgs, &k, &d,
-			     (m->flags & STORE_NOTICE_LOCAL || m->replace ? 0 : MDB_NOOVERWRITE) |
-				     MDB_RESERVE);
+		/* A message replaced leaves its signer's total (signers follows msgs). */
+		rc = over ? mdb_get(txn, s->msgs, &k, &old) : MDB_NOTFOUND;
+		if (rc == 0 && old.mv_size <= REC_HDR)
+			return STORE_E_CORRUPT;
+		if (rc == 0 &&
+		    msg_signer(((const uint8_t *)old.mv_data)[0],
+			       (const uint8_t *)old.mv_data + REC_HDR, old.mv_size - REC_HDR, id) &&
+		    (rc = signer_add(txn, s, id, -(int64_t)(old.mv_size - REC_HDR))) != 0)
+			return rc;
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return store_mdb_err(rc);
+		rc = mdb_put(txn, s->msgs, &k, &d, (over ? 0 : MDB_NOOVERWRITE) | MDB_RESERVE);
 		if (rc == MDB_KEYEXIST)
 			continue;
 		if (rc != 0)
 			return store_mdb_err(rc);
+		/* MDB_RESERVE's space is valid until the next update: filled first */
 		((uint8_t *)d.mv_data)[0] = m->flags;
 		store_be64_put((uint8_t *)d.mv_data + 1, m->time_ms);
 		memcpy((uint8_t *)d.mv_data + REC_HDR, m->bytes, m->len);
+		if (msg_signer(m->flags, m->bytes, m->len, id) &&
+		    (rc = signer_add(txn, s, id, (int64_t)m->len)) != 0)
+			return rc;
 		if (b->is_new)
 			b->is_new[i] = true;
 	}
@@ -387,6 +474,26 @@ int store_notices_watch_seq(struct store_notices *s, uint64_t *seq)
 	if (rc != 0)
 		return rc;
 	rc = store_mdb_get_u64(txn, s->meta, "watch_seq", seq);
+	store_mdb_read_end(&s->m, txn);
+	return rc;
+}
+
+int store_notices_signer_bytes(struct store_notices *s, const uint8_t id[32], uint64_t *bytes)
+{
+	MDB_val k = mval(id, 32), d;
+	MDB_txn *txn;
+	int rc = store_mdb_read_begin(&s->m, &txn);
+
+	*bytes = 0;
+	if (rc != 0)
+		return rc;
+	rc = mdb_get(txn, s->signers, &k, &d);
+	if (rc == 0 && d.mv_size != 8)
+		rc = STORE_E_CORRUPT;
+	else if (rc == 0)
+		*bytes = store_be64_get(d.mv_data);
+	else
+		rc = rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc);
 	store_mdb_read_end(&s->m, txn);
 	return rc;
 }

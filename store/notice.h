@@ -16,6 +16,11 @@
  *   refused notice id (16) -> reason (u8, enum proto_notice_refusal), time (u64 BE: when the
  *           refusal was stored), next hop member id (32): a notice this node sent that the
  *           next hop refused for good (link NOTICE_REFUSED); its outbox entry is gone
+ *   signers member id (32) -> u64 BE: the bytes of the messages in msgs that this node
+ *           received (flags 0) and that member signed (its `from`), written in the same
+ *           transaction as each message that changes it; no entry for 0. The notice
+ *           quota (node/daemon/notices.h) reads it, so no start-up scan is needed. Schema 1
+ *           had none: the first open by this build builds it from msgs, once.
  *   meta    "schema" -> u32 BE; "handle_key" -> 32 random bytes (secret: the key of the
  *           reply handles this node makes as a coordinator, proto_notice_handle_seal());
  *           "watch_seq" -> u64 BE, the last main-store feed sequence looked at for local
@@ -34,15 +39,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_NOTICE_SCHEMA_VERSION 1
-#define STORE_NOTICE_OUT 0x01u	 /* signed by this node (sent or to be sent) */
-#define STORE_NOTICE_LOCAL 0x02u /* raised by this node for itself; JSON, never sent */
+#define STORE_NOTICE_SCHEMA_VERSION 2 /* 2: signers */
+#define STORE_NOTICE_OUT 0x01u	      /* signed by this node (sent or to be sent) */
+#define STORE_NOTICE_LOCAL 0x02u      /* raised by this node for itself; JSON, never sent */
 
 struct store_notices;
 
 /*
  * store_notices_open() - open (creating if needed) the notice environment in @dir (created
- * 0700 if missing, one level). Reads the handle key, creating it on first open.
+ * 0700 if missing, one level). Reads the handle key, creating it on first open; upgrades a
+ * schema 1 environment (builds signers).
  * Errors: STORE_E_SCHEMA_NEWER, STORE_E_CORRUPT, -EINVAL, -errno.
  */
 int store_notices_open(struct store_notices **out, const char *dir);
@@ -102,7 +108,9 @@ struct store_notices_batch {
  * watch_seq) in ONE durable
  * write transaction; 0 only after the commit (then b->is_new is valid). A message with
  * STORE_NOTICE_LOCAL or @replace set replaces one of its id (a local notice is updated in
- * place, a notice re-signed for a new recipient); any other is stored only if its id is not. -EINVAL for a message of 0 or over
+ * place, a notice re-signed for a new recipient); any other is stored only if its id is not.
+ * signers follows: a received message stored adds its length to its signer's total, one
+ * replaced takes its old length off. -EINVAL for a message of 0 or over
  * PROTO_NOTICE_MAX_BYTES bytes (nothing written).
  */
 int store_notices_apply(struct store_notices *s, struct store_notices_batch *b);
@@ -133,6 +141,12 @@ int store_notices_due(struct store_notices *s, uint64_t now_ms, struct store_not
 
 /* store_notices_watch_seq() - meta watch_seq (0 when never written). */
 int store_notices_watch_seq(struct store_notices *s, uint64_t *seq);
+
+/*
+ * store_notices_signer_bytes() - *@bytes = the signers total of member @id (0 when it signed
+ * no received message held). STORE_E_CORRUPT for a malformed entry.
+ */
+int store_notices_signer_bytes(struct store_notices *s, const uint8_t id[32], uint64_t *bytes);
 
 /* store_notices_count() - messages and outbox entries held. */
 int store_notices_count(struct store_notices *s, uint64_t *msgs, uint64_t *outbox);

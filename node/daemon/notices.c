@@ -199,61 +199,39 @@ static bool form_ok(const char *p, size_t len, char *why, size_t why_len)
 /*
  * Quota: the bytes of the signed messages (notices and statuses) each member signed that
  * the notice store holds, per signing key (a member that replaced its keys starts a new
- * count: the roster's stewards decided that). Messages are never deleted, so the figures
- * only grow: the first job after start reads them from the store (quota_count()), and each
- * job adds what it stores. Only jobs touch them, one at a time.
+ * count: the roster's stewards decided that). The store keeps each signer's total, written
+ * in the transaction of the messages it counts (store/notice.h signers), so nothing is
+ * counted at start. A job reads a signer's total the first time one of its notices comes,
+ * and adds what it puts in its batch; the figures are forgotten at the job's end, because
+ * the next job reads them again from the store. Only jobs touch them, one at a time.
  */
 struct quota_use {
 	uint8_t id[32];
-	uint64_t bytes;	  /* stored, or in the running job's batch */
+	uint64_t bytes;	  /* stored, and in the running job's batch */
 	uint32_t refused; /* notices refused in the running job (one warning per job) */
 };
 
-/* @id's figure; with @add, a new one at 0 when it has none (NULL when out of memory). */
-static struct quota_use *quota_find(struct node_notices *n, const uint8_t id[32], bool add)
+/* @id's figure in the running job, read from the store the first time. */
+static int quota_find(struct node_notices *n, const uint8_t id[32], struct quota_use **out)
 {
 	struct quota_use *q;
-
-	for (size_t i = 0; i < n->n_quota; i++)
-		if (!memcmp(n->quota[i].id, id, 32))
-			return &n->quota[i];
-	if (!add ||
-	    proto_array_grow((void **)&n->quota, &n->cap_quota, n->n_quota + 1, sizeof(*n->quota)))
-		return NULL;
-	q = &n->quota[n->n_quota++];
-	memcpy(q->id, id, 32);
-	q->bytes = 0;
-	q->refused = 0;
-	return q;
-}
-
-static int quota_count_one(void *arg, const struct store_notice_msg *m)
-{
-	struct node_notices *n = arg;
-	struct proto_notice nt;
-	struct quota_use *q;
-
-	/* Ours (signed here, or local) count for nobody; an undecodable one was never stored. */
-	if (m->flags || proto_notice_decode(m->bytes, m->len, &nt))
-		return 0;
-	if (!(q = quota_find(n, nt.from, true)))
-		return -ENOMEM;
-	q->bytes += m->len;
-	return 0;
-}
-
-/* The figures from the store, when the last job did not leave them right. 0 or an error. */
-static int quota_count(struct job *j)
-{
-	struct node_notices *n = j->n;
 	int rc;
 
-	if (n->quota_counted)
-		return 0;
-	n->n_quota = 0;
-	rc = store_notices_iter(n->st, NULL, quota_count_one, n);
-	n->quota_counted = rc == 0;
-	return rc;
+	for (size_t i = 0; i < n->n_quota; i++)
+		if (!memcmp(n->quota[i].id, id, 32)) {
+			*out = &n->quota[i];
+			return 0;
+		}
+	if (proto_array_grow((void **)&n->quota, &n->cap_quota, n->n_quota + 1, sizeof(*n->quota)))
+		return -ENOMEM;
+	q = &n->quota[n->n_quota];
+	if ((rc = store_notices_signer_bytes(n->st, id, &q->bytes)) != 0)
+		return rc;
+	memcpy(q->id, id, 32);
+	q->refused = 0;
+	n->n_quota++;
+	*out = q;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ the job: receiving */
@@ -400,9 +378,7 @@ static int receive(struct job *j, struct op *o, char *why, size_t why_len)
 		o->refusal = PROTO_NOTICE_REFUSED_THREAD;
 		return NODE_E_POLICY;
 	}
-	rc = quota_count(j);
-	if (rc == 0 && !(q = quota_find(j->n, nt.from, true)))
-		rc = -ENOMEM;
+	rc = quota_find(j->n, nt.from, &q);
 	if (rc) {
 		snprintf(why, why_len, "cannot count its member's stored notices: %s",
 			 proto_error_str(rc));
@@ -679,8 +655,8 @@ static void quota_log(struct job *j)
 		if (node_log_member_names())
 			log_debug("notices: the notices over quota came from member %.16s",
 				  proto_hex_encode(hex, q->id, 32));
-		q->refused = 0;
 	}
+	n->n_quota = 0; /* the next job reads the store's figures */
 }
 
 static void job_work(uv_work_t *w)
@@ -758,7 +734,6 @@ static void job_work(uv_work_t *w)
 	rc = j->is_new ? store_notices_apply(j->n->st, &b) : -ENOMEM;
 	if (rc) {
 		log_err("notices: cannot commit: %s", proto_error_str(rc));
-		j->n->quota_counted = false; /* the figures include the batch: read them again */
 		j->queued_out = false;
 		j->watch_more = false;
 		j->raised = 0;

@@ -31,9 +31,9 @@
  *                 our roster, a full quota) is not answered: the sender goes on retrying.
  *   quota         messages are kept for good, so what each member may make this node store
  *                 is bounded: the signed bytes of the notices and statuses it signed that
- *                 are stored here, counted per signing key by the first job that receives
- *                 one after start (one read of the notice store) and kept up to date by
- *                 the jobs. A notice over member_quota (NODE_E_QUOTA) is refused as above
+ *                 are stored here, per signing key, as the notice store keeps it (its
+ *                 signers total, written with the messages: nothing is counted at
+ *                 start). A notice over member_quota (NODE_E_QUOTA) is refused as above
  *                 and not answered (counted in quota_refused, one warning per member and
  *                 job); a copy already held is still acknowledged.
  *   coordinating  a notice with deliver_to is forwarded as a NEW notice signed by this node,

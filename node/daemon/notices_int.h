@@ -116,12 +116,12 @@ struct node_notices {
 	uint64_t ack_ignored;	/* NOTICE_ACKs and NOTICE_REFUSEDs for no NOTICE owed one */
 	uint64_t share_dropped; /* NOTICEs dropped: their member's share was waiting */
 	/*
-	 * Bytes each signer's stored messages take (notices.c "Quota"): read and written by
-	 * the running job only (jobs run one at a time, each queued after the last one ended).
+	 * Bytes each signer's stored messages take (notices.c "Quota"), for the signers the
+	 * running job met: read and written by that job only (jobs run one at a time, each
+	 * queued after the last one ended), emptied at its end.
 	 */
 	struct quota_use *quota;
 	size_t n_quota, cap_quota;
-	bool quota_counted;	/* quota holds the store's figures */
 	uint64_t quota_refused; /* notices refused: their signer's quota was full */
 };
 

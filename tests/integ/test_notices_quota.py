@@ -11,19 +11,24 @@ the Python members "Hostile Peer" and "Gamma CSIRT" send notices of ~33 KB each:
   acknowledged, quota_refused 1, a warning naming the option) and a copy of the first is
   still acknowledged (a duplicate takes no room);
 - Gamma CSIRT's notice is stored: the quota is per member;
-- after a restart the second is refused again: the figures are read from the store;
+- the notice store holds each signer's total (database "signers"), so after a restart the
+  second is refused again with nothing counted at start; a store of schema 1 (no totals,
+  as an older chatham wrote it) gets them built once at the next start, and the second is
+  still refused;
 - after a reload with a 128 KiB quota, its retry is stored and acknowledged.
 """
 
 import json
 import os
 import signal
+import struct
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import daemonlib as dl  # noqa: E402
+import lmdb  # noqa: E402
 import msgpack  # noqa: E402
 import overlaylib as ol  # noqa: E402
 import test_hostile_member as hm  # noqa: E402
@@ -73,6 +78,27 @@ def refused(env, h, notice, count):
     assert acks(h, notice[0]) == 0
 
 
+def signers(env):
+    """The stopped node A's notice store: its schema and its signers totals."""
+    with lmdb.open(os.path.join(env.node_a.state, "notices"), max_dbs=8, readonly=True,
+                   lock=False) as e:
+        with e.begin() as t:
+            schema = struct.unpack(">I", t.get(b"schema", db=e.open_db(b"meta", txn=t)))[0]
+            if b"signers" not in {k for k, _ in t.cursor()}:
+                return schema, None
+            db = e.open_db(b"signers", txn=t)
+            return schema, {k: struct.unpack(">Q", v)[0] for k, v in t.cursor(db=db)}
+
+
+def downgrade(env):
+    """Make the stopped node A's notice store one an older chatham wrote: schema 1, no
+    signers database."""
+    with lmdb.open(os.path.join(env.node_a.state, "notices"), max_dbs=8) as e:
+        with e.begin(write=True) as t:
+            t.drop(e.open_db(b"signers", txn=t), delete=True)
+            t.put(b"schema", struct.pack(">I", 1), db=e.open_db(b"meta", txn=t))
+
+
 def set_quota(env, quota):
     with open(env.node_a.config) as f:
         text = f.read()
@@ -100,10 +126,22 @@ def test_notices_quota():
         assert st["refused"] == 1 and st["quota_refused"] == 1, st
         assert len(ol.links_up(env.a)) == 2  # not charged as abuse
 
-        # The figures come from the store after a restart.
+        # The store holds each signer's total; it is what a restart reads.
         h.close()
         g.close()
         assert env.a.stop() == 0
+        want = {env.me.id: len(n1[1]), gamma.id: len(g1[1])}
+        assert signers(env) == (2, want), signers(env)
+        env.a.start()
+        h = hm.Hostile(env)
+        ol.wait_for(lambda: len(ol.links_up(env.a)) == 1, what="the link up again")
+        refused(env, h, n2, 1)
+
+        # A store without totals (schema 1) gets them once, at the start that opens it.
+        h.close()
+        assert env.a.stop() == 0
+        downgrade(env)
+        assert signers(env) == (1, None)
         env.a.start()
         h = hm.Hostile(env)
         ol.wait_for(lambda: len(ol.links_up(env.a)) == 1, what="the link up again")
@@ -115,10 +153,12 @@ def test_notices_quota():
         st = notices_status(env)
         assert st["stored"] == 3 and st["quota_refused"] == 1, st
         print(f"    quota 64 KiB: a member's second notice of {len(n2[1])} "
-              f"bytes refused (also after a restart), another member's stored; 128 KiB: "
-              f"the retry stored", flush=True)
+              f"bytes refused (also after a restart, and after an upgrade from schema 1), "
+              f"another member's stored; 128 KiB: the retry stored", flush=True)
         h.close()
         assert env.a.stop() == 0
+        want[env.me.id] += len(n2[1])
+        assert signers(env) == (2, want), signers(env)
 
 
 if __name__ == "__main__":

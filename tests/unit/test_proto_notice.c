@@ -89,6 +89,12 @@ static void test_round_trip(void **state)
 	}
 	for (size_t cut = 0; cut < len; cut += 7)
 		assert_int_not_equal(proto_notice_decode(buf, cut, &d), 0);
+	/* A stored message's signer is read without the signature check, the rules kept. */
+	buf[len - 1] ^= 0x01;
+	assert_int_equal(proto_notice_decode(buf, len, &d), PROTO_E_REPORT_SIG);
+	assert_int_equal(proto_notice_decode_stored(buf, len, &d), 0);
+	assert_memory_equal(d.from, N.pk, 32);
+	assert_int_not_equal(proto_notice_decode_stored(buf, len - 1, &d), 0);
 	free(buf);
 
 	struct proto_notice s = notice(&R, &N);

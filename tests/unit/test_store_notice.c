@@ -3,7 +3,8 @@
  * The notice environment (store/notice.h): messages are stored once (a second copy of an id
  * changes nothing and says so), outbox entries are put, found due and deleted in the same
  * transaction as messages, the handle key survives a reopen, and everything is durable; a
- * next hop's refusal replaces exactly its outbox entry and is listed with the notice.
+ * next hop's refusal replaces exactly its outbox entry and is listed with the notice; each
+ * signer's total of received messages follows the messages in the same transaction.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -17,8 +18,11 @@
 
 #include <cmocka.h>
 
+#include "proto/crypto.h"
+#include "proto/crypto_test.h"
 #include "proto/error.h"
 #include "proto/notice.h"
+#include "proto/report.h"
 #include "store/notice.h"
 #include "testutil.h"
 
@@ -248,10 +252,112 @@ static void test_store_notice_refusal(void **state)
 	free(dir);
 }
 
+/* A notice signed by @sk's member (@from) as a peer would send it: malloc'd wire bytes. */
+static uint8_t *signed_notice(const uint8_t from[32], const uint8_t sk[64], const char *form,
+			      size_t *len)
+{
+	struct proto_notice n;
+	uint8_t *buf = NULL;
+
+	memset(&n, 0, sizeof(n));
+	memset(n.community, 0x42, 32);
+	proto_random(n.id, 16);
+	memcpy(n.thread, n.id, 16);
+	n.kind = PROTO_NOTICE_KIND_NOTICE;
+	memcpy(n.from, from, 32);
+	memset(n.to, 0x33, 32);
+	n.tlp = PROTO_TLP_AMBER;
+	n.created_ms = 1796000000000ull;
+	n.form = form;
+	assert_int_equal(proto_notice_sign(&n, sk, &buf, len), 0);
+	return buf;
+}
+
+static uint64_t signer_bytes(struct store_notices *s, const uint8_t id[32])
+{
+	uint64_t v = 99;
+
+	assert_int_equal(store_notices_signer_bytes(s, id, &v), 0);
+	return v;
+}
+
+/*
+ * signers: a received message (flags 0) adds its length to the member that signed it, once
+ * per id; ours, local ones and bytes that are no notice count for nobody; a message
+ * replaced takes its length off; the totals are durable. (Old code: no signers at all.)
+ */
+static void test_store_notice_signers(void **state)
+{
+	char *dir = tu_tmpdir(), sub[4096];
+	struct store_notices *s = NULL;
+	uint8_t a_pk[32], a_sk[64], b_pk[32], b_sk[64], *w[3];
+	size_t wl[3];
+	struct store_notice_msg m[6];
+	bool is_new[6];
+
+	(void)state;
+	snprintf(sub, sizeof(sub), "%s/notices", dir);
+	assert_int_equal(store_notices_open(&s, sub), 0);
+	proto_crypto_raw_ed25519_keypair(a_pk, a_sk);
+	proto_crypto_raw_ed25519_keypair(b_pk, b_sk);
+	w[0] = signed_notice(a_pk, a_sk, "{\"form\":\"one\"}", &wl[0]);
+	w[1] = signed_notice(a_pk, a_sk, "{\"form\":\"the second one\"}", &wl[1]);
+	w[2] = signed_notice(b_pk, b_sk, "{\"form\":\"b's\"}", &wl[2]);
+	assert_true(wl[0] != wl[1]);
+	memset(m, 0, sizeof(m));
+	for (int i = 0; i < 3; i++) {
+		m[i].id[0] = (uint8_t)(i + 1);
+		m[i].bytes = w[i];
+		m[i].len = wl[i];
+	}
+	m[3] = m[0]; /* the same id again: stored once, counted once */
+	m[4] = m[1]; /* A's bytes under another id, as ours: counted for nobody */
+	m[4].id[0] = 5;
+	m[4].flags = STORE_NOTICE_OUT;
+	m[5].id[0] = 6; /* no notice (never stored by the node; a store keeps what it gets) */
+	m[5].bytes = (const uint8_t *)"junk";
+	m[5].len = 4;
+	struct store_notices_batch b = {.msgs = m, .n_msgs = 6, .is_new = is_new};
+	assert_int_equal(store_notices_apply(s, &b), 0);
+	assert_int_equal(signer_bytes(s, a_pk), wl[0] + wl[1]);
+	assert_int_equal(signer_bytes(s, b_pk), wl[2]);
+	assert_int_equal(signer_bytes(s, (uint8_t[32]){0}), 0);
+	/* A copy already held adds nothing. */
+	b = (struct store_notices_batch){.msgs = &m[1], .n_msgs = 1, .is_new = is_new};
+	assert_int_equal(store_notices_apply(s, &b), 0);
+	assert_false(is_new[0]);
+	assert_int_equal(signer_bytes(s, a_pk), wl[0] + wl[1]);
+	store_notices_close(s);
+
+	/* Durable; a message replaced by one of ours leaves its signer's total. */
+	assert_int_equal(store_notices_open(&s, sub), 0);
+	assert_int_equal(signer_bytes(s, a_pk), wl[0] + wl[1]);
+	m[0].flags = STORE_NOTICE_OUT;
+	m[0].replace = true;
+	b = (struct store_notices_batch){.msgs = m, .n_msgs = 1, .is_new = is_new};
+	assert_int_equal(store_notices_apply(s, &b), 0);
+	assert_true(is_new[0]);
+	assert_int_equal(signer_bytes(s, a_pk), wl[1]);
+	/* And one replaced by a received one moves to the new signer. */
+	m[2].bytes = w[1];
+	m[2].len = wl[1];
+	m[2].replace = true;
+	b = (struct store_notices_batch){.msgs = &m[2], .n_msgs = 1, .is_new = is_new};
+	assert_int_equal(store_notices_apply(s, &b), 0);
+	assert_int_equal(signer_bytes(s, a_pk), 2 * wl[1]);
+	assert_int_equal(signer_bytes(s, b_pk), 0);
+	store_notices_close(s);
+	for (int i = 0; i < 3; i++)
+		free(w[i]);
+	tu_rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {cmocka_unit_test(test_store_notice),
-					   cmocka_unit_test(test_store_notice_refusal)};
+					   cmocka_unit_test(test_store_notice_refusal),
+					   cmocka_unit_test(test_store_notice_signers)};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
