@@ -188,6 +188,53 @@ static void note_upgrade(struct check_ctx *c, const char *dir, struct store *s)
 }
 
 /*
+ * The rosters a stopped node's store @s holds, as `chatham run` reads them at start: every
+ * epoch it holds must read and decode (run refuses to start otherwise), and the newest 64
+ * go to @held (the rule looks at no older one). 0, or an error already told as a problem.
+ */
+static int read_held(struct check_ctx *c, const char *dir, struct store *s,
+		     struct proto_roster **held, size_t *n_held)
+{
+	uint64_t latest = 0, first;
+	int err = store_roster_latest(s, NULL, &latest);
+
+	if (err == STORE_E_NOT_FOUND)
+		return 0;
+	if (err) {
+		problem(c, "state_dir %s: cannot read the rosters the store holds: %s", dir,
+			proto_error_str(err));
+		return err;
+	}
+	first = latest > 64 ? latest - 63 : 1;
+	for (uint64_t e = 1; e <= latest; e++) {
+		struct proto_roster *r = NULL;
+		uint8_t *bytes;
+		size_t len;
+
+		err = store_roster_get(s, NULL, e, &bytes, &len);
+		if (err == STORE_E_NOT_FOUND)
+			continue;
+		if (!err) {
+			err = proto_roster_decode(&r, bytes, len);
+			free(bytes);
+		}
+		if (err) {
+			problem(c,
+				"state_dir %s: the store holds roster epoch %llu, and it cannot be "
+				"read: %s (`chatham run` would refuse to start; restore the store "
+				"from a backup)",
+				dir, (unsigned long long)e, proto_error_str(err));
+			return err;
+		}
+		if (e >= first)
+			held[(*n_held)++] = r;
+		else
+			proto_roster_free(r);
+	}
+	return 0;
+}
+
+/*
  * The roster file under the succession rule, as `chatham run` judges it: against the
  * rosters its store holds, or against the community file when there is no store yet.
  */
@@ -201,20 +248,18 @@ static void check_roster(struct check_ctx *c, const struct node_config *cfg,
 	struct store *s = NULL;
 	size_t n_held = 0;
 	char data[4200];
-	int err;
+	int err, file_err;
 
-	err = node_keyfile_load_roster(path, &r);
+	file_err = node_keyfile_load_roster(path, &r);
 	snprintf(data, sizeof(data), "%s/data.mdb", dir);
-	if (err) {
-		/* A node with held rosters starts without the file; a new one cannot. */
-		if (err != -ENOENT || access(data, F_OK) != 0)
-			problem(c, "roster_file %s: %s", path, proto_error_str(err));
+	/* A node with held rosters starts without the file; a new one cannot. */
+	if (file_err && (file_err != -ENOENT || access(data, F_OK) != 0)) {
+		problem(c, "roster_file %s: %s", path, proto_error_str(file_err));
 		return;
 	}
 	if (access(data, F_OK) == 0 && !running) {
 		/* Read-only: a check changes nothing, not even a store an older release wrote. */
 		struct store_config sc = {.dir = dir, .read_only = true};
-		uint64_t latest = 0;
 
 		err = store_open(&s, &sc);
 		if (err) {
@@ -223,19 +268,12 @@ static void check_roster(struct check_ctx *c, const struct node_config *cfg,
 			goto out;
 		}
 		note_upgrade(c, dir, s);
-		if (store_roster_latest(s, NULL, &latest) == 0) {
-			/* Only the newest few matter to the rule; older ones are kept on disk. */
-			uint64_t first = latest > 64 ? latest - 63 : 1;
-			for (uint64_t e = first; e <= latest && n_held < 64; e++) {
-				uint8_t *bytes;
-				size_t len;
-
-				if (store_roster_get(s, NULL, e, &bytes, &len))
-					continue;
-				if (proto_roster_decode(&held[n_held], bytes, len) == 0)
-					n_held++;
-				free(bytes);
-			}
+		if (read_held(c, dir, s, held, &n_held))
+			goto out;
+		if (file_err && !n_held) {
+			problem(c, "roster_file %s: %s, and the store holds no roster", path,
+				proto_error_str(file_err));
+			goto out;
 		}
 	} else if (running) {
 		fprintf(stderr,
@@ -243,6 +281,8 @@ static void check_roster(struct check_ctx *c, const struct node_config *cfg,
 			"judged against the community file only\n",
 			c->path);
 	}
+	if (file_err)
+		goto out; /* no file: the node starts from the rosters it holds */
 	err = proto_community_roster_judge(comm, (const struct proto_roster *const *)held, n_held,
 					   r);
 	if (err && err != PROTO_E_ROSTER_KNOWN && err != PROTO_E_ROSTER_EPOCH)
