@@ -20,15 +20,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchclock.h"
 #include "store/hint.h"
-
-static double cpu_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static double rss_anon_mib(void)
 {
@@ -127,7 +120,7 @@ int main(int argc, char **argv)
 	printf("ids: %zu\n", n);
 
 	r0 = rss_anon_mib();
-	c0 = cpu_s();
+	c0 = bench_cpu_s();
 	if (!(t = store_hint_table_new(&h, n)))
 		die("table", -ENOMEM);
 	for (size_t i = 0; i < n; i++)
@@ -137,11 +130,11 @@ int main(int argc, char **argv)
 	printf("built (as after open): %.1f MiB table (%.2f bytes per id), RssAnon +%.1f MiB, "
 	       "%.0f puts/s CPU\n",
 	       mib(store_hint_bytes(&h)), (double)store_hint_bytes(&h) / (double)n,
-	       rss_anon_mib() - r0, (double)n / (cpu_s() - c0));
+	       rss_anon_mib() - r0, (double)n / (bench_cpu_s() - c0));
 	printf("  first layout (8-byte slots, power of two, <= 3/4 full): %.1f MiB\n",
 	       mib(old_bytes(n)));
 
-	c0 = cpu_s();
+	c0 = bench_cpu_s();
 	for (size_t i = 0; i < n; i++) {
 		size_t k = store_hint_find(&h, ids[i], c, STORE_HINT_CANDIDATES_MAX);
 
@@ -150,9 +143,9 @@ int main(int argc, char **argv)
 			found += c[j] == i + 1;
 	}
 	printf("lookups, present ids: %.0f /s CPU, %.4f candidates each, %zu of %zu found\n",
-	       (double)n / (cpu_s() - c0), (double)cands / (double)n, found, n);
+	       (double)n / (bench_cpu_s() - c0), (double)cands / (double)n, found, n);
 	cands = 0;
-	c0 = cpu_s();
+	c0 = bench_cpu_s();
 	for (size_t i = 0; i < n; i++) {
 		uint8_t id[32];
 
@@ -162,7 +155,7 @@ int main(int argc, char **argv)
 		cands += store_hint_find(&h, id, c, STORE_HINT_CANDIDATES_MAX);
 	}
 	printf("lookups, absent ids: %.0f /s CPU, %.4f false candidates each\n",
-	       (double)n / (cpu_s() - c0), (double)cands / (double)n);
+	       (double)n / (bench_cpu_s() - c0), (double)cands / (double)n);
 
 	/* Grown while running, from an empty map: a full segment at a time, as the store does. */
 	store_hint_deinit(&h);
@@ -170,7 +163,7 @@ int main(int argc, char **argv)
 		die("init", rc);
 	gr.ids = ids;
 	gr.r0 = r0 = rss_anon_mib();
-	c0 = cpu_s();
+	c0 = bench_cpu_s();
 	for (size_t i = 0; i < n; i++) {
 		rc = store_hint_add(&h, ids[i], (uint32_t)(i + 1));
 		if (rc == -ENOSPC) {
@@ -188,7 +181,7 @@ int main(int argc, char **argv)
 	       "%.2f us CPU per id with rebuilds, %.2f ids read back per id (the store reads "
 	       "each from its record)\n",
 	       mib(store_hint_bytes(&h)), (double)store_hint_bytes(&h) / (double)n, rebuilds,
-	       gr.peak, (cpu_s() - c0) * 1e6 / (double)n, (double)gr.resolved / (double)n);
+	       gr.peak, (bench_cpu_s() - c0) * 1e6 / (double)n, (double)gr.resolved / (double)n);
 	store_hint_deinit(&h);
 	free(ids);
 	return 0;

@@ -19,18 +19,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchclock.h"
 #include "proto/crypto.h"
 #include "proto/noise.h"
 
 #define ROUNDS 3 /* interleaved repetitions; the best of each is kept */
-
-static double now(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static const uint8_t community[32] = {0xc0, 0x33};
 static const uint8_t netkey[32] = {0x4e, 0x4b};
@@ -69,7 +62,7 @@ out:
 static double bench_handshakes(double secs, long *count)
 {
 	uint8_t is[32], rs[32];
-	double t0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_THREAD_CPUTIME_ID);
+	double t0 = bench_now_s(), c0 = bench_thread_cpu_s();
 	long n = 0;
 
 	proto_random(is, sizeof(is));
@@ -80,9 +73,9 @@ static double bench_handshakes(double secs, long *count)
 				fprintf(stderr, "bench_link: handshake failed\n");
 				exit(1);
 			}
-	} while (now(CLOCK_MONOTONIC) - t0 < secs);
+	} while (bench_now_s() - t0 < secs);
 	*count = n;
-	return (double)n / (now(CLOCK_THREAD_CPUTIME_ID) - c0);
+	return (double)n / (bench_thread_cpu_s() - c0);
 }
 
 /* A transport session pair. */
@@ -112,7 +105,7 @@ static void make_pair(struct proto_noise **i, struct proto_noise **r)
 static double bench_noise(struct proto_noise *i, struct proto_noise *r, uint8_t *pt, uint8_t *ct,
 			  uint8_t *out, size_t size, double secs)
 {
-	double t0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_THREAD_CPUTIME_ID);
+	double t0 = bench_now_s(), c0 = bench_thread_cpu_s();
 	size_t len, olen;
 	long n = 0;
 
@@ -124,15 +117,15 @@ static double bench_noise(struct proto_noise *i, struct proto_noise *r, uint8_t 
 				exit(1);
 			}
 		}
-	} while (now(CLOCK_MONOTONIC) - t0 < secs);
-	return (double)n * (double)size / (now(CLOCK_THREAD_CPUTIME_ID) - c0);
+	} while (bench_now_s() - t0 < secs);
+	return (double)n * (double)size / (bench_thread_cpu_s() - c0);
 }
 
 /* The same work with the bare AEAD: the machine's limit for this buffer size. */
 static double bench_raw(const uint8_t key[32], uint8_t *pt, uint8_t *ct, uint8_t *out, size_t size,
 			double secs)
 {
-	double t0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_THREAD_CPUTIME_ID);
+	double t0 = bench_now_s(), c0 = bench_thread_cpu_s();
 	uint64_t nonce = 0;
 	long n = 0;
 
@@ -144,8 +137,8 @@ static double bench_raw(const uint8_t key[32], uint8_t *pt, uint8_t *ct, uint8_t
 				exit(1);
 			}
 		}
-	} while (now(CLOCK_MONOTONIC) - t0 < secs);
-	return (double)n * (double)size / (now(CLOCK_THREAD_CPUTIME_ID) - c0);
+	} while (bench_now_s() - t0 < secs);
+	return (double)n * (double)size / (bench_thread_cpu_s() - c0);
 }
 
 int main(int argc, char **argv)

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchclock.h"
 #include "node/common/log.h"
 #include "node/overlay/overlay.h" /* node's API: uv.h comes with it */
 #include "proto/crypto.h"
@@ -58,14 +59,6 @@ static struct {
 	bool sending;
 } run;
 
-static double now(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void die(const char *what)
 {
 	fprintf(stderr, "bench_overlay_link: %s\n", what);
@@ -82,7 +75,7 @@ static void pump(void)
 			die("send failed");
 		run.sent += run.len;
 		/* Check the clock every 64 messages: a syscall per message would skew it. */
-		if ((run.sent / run.len) % 64 == 0 && now(CLOCK_MONOTONIC) >= run.until) {
+		if ((run.sent / run.len) % 64 == 0 && bench_now_s() >= run.until) {
 			run.sending = false;
 			return;
 		}
@@ -168,9 +161,9 @@ static int add_member(struct proto_roster *r, const struct peer *p, const char *
 
 static void run_until(bool *flag, double secs)
 {
-	double t0 = now(CLOCK_MONOTONIC);
+	double t0 = bench_now_s();
 
-	while (!*flag && now(CLOCK_MONOTONIC) - t0 < secs)
+	while (!*flag && bench_now_s() - t0 < secs)
 		uv_run(&loop, UV_RUN_ONCE);
 }
 
@@ -182,8 +175,8 @@ static double bench_overlay(size_t size, double secs, double *wall)
 
 	run.len = size;
 	run.sent = run.received = 0;
-	c0 = now(CLOCK_PROCESS_CPUTIME_ID);
-	w0 = now(CLOCK_MONOTONIC);
+	c0 = bench_cpu_s();
+	w0 = bench_now_s();
 	run.until = w0 + secs;
 	run.sending = true;
 	pump();
@@ -193,8 +186,8 @@ static double bench_overlay(size_t size, double secs, double *wall)
 			die("link lost during the measurement");
 		done = !run.sending && run.received == run.sent;
 	}
-	c1 = now(CLOCK_PROCESS_CPUTIME_ID);
-	w1 = now(CLOCK_MONOTONIC);
+	c1 = bench_cpu_s();
+	w1 = bench_now_s();
 	*wall = (double)run.received / (w1 - w0);
 	return (double)run.received / (c1 - c0);
 }
@@ -202,7 +195,7 @@ static double bench_overlay(size_t size, double secs, double *wall)
 static double bench_raw(size_t size, double secs)
 {
 	uint8_t key[32], *pt = malloc(size), *ct = malloc(size + 16), *out = malloc(size);
-	double t0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_PROCESS_CPUTIME_ID), r;
+	double t0 = bench_now_s(), c0 = bench_cpu_s(), r;
 	uint64_t nonce = 0;
 	long n = 0;
 
@@ -215,8 +208,8 @@ static double bench_raw(size_t size, double secs)
 			if (proto_noise_bench_raw_seal(key, nonce, pt, size, ct) ||
 			    proto_noise_bench_raw_open(key, nonce, ct, size + 16, out))
 				die("raw AEAD failed");
-	} while (now(CLOCK_MONOTONIC) - t0 < secs);
-	r = (double)n * (double)size / (now(CLOCK_PROCESS_CPUTIME_ID) - c0);
+	} while (bench_now_s() - t0 < secs);
+	r = (double)n * (double)size / (bench_cpu_s() - c0);
 	free(pt);
 	free(ct);
 	free(out);
@@ -252,9 +245,9 @@ int main(int argc, char **argv)
 		die("roster build failed");
 	if (node_overlay_set_roster(a.ov, roster) || node_overlay_set_roster(b.ov, roster))
 		die("set_roster failed");
-	for (double t0 = now(CLOCK_MONOTONIC); !(a.link && b.link);) {
+	for (double t0 = bench_now_s(); !(a.link && b.link);) {
 		uv_run(&loop, UV_RUN_ONCE);
-		if (now(CLOCK_MONOTONIC) - t0 > 5)
+		if (bench_now_s() - t0 > 5)
 			die("the two overlays did not link within 5 s");
 	}
 	payload = malloc(PROTO_LINK_BIN_MAX);

@@ -26,20 +26,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchclock.h"
 #include "proto/crypto.h"
 #include "proto/crypto_test.h"
 #include "proto/error.h"
 #include "proto/report.h"
 
 #define ROUNDS 5
-
-static double cpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static struct proto_report rep;
 static uint8_t sk[64];
@@ -103,7 +96,7 @@ struct measure {
 static int run(struct measure *m, double secs)
 {
 	unsigned long n = 0;
-	double t0 = cpu_now(), t;
+	double t0 = bench_thread_cpu_s(), t;
 
 	do {
 		for (int i = 0; i < 64; i++) {
@@ -116,7 +109,7 @@ static int run(struct measure *m, double secs)
 			sink += err;
 		}
 		n += 64;
-		t = cpu_now() - t0;
+		t = bench_thread_cpu_s() - t0;
 	} while (t < secs);
 	if ((double)n / t > m->best)
 		m->best = (double)n / t;

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchclock.h"
 #include "node/cli/apiclient.h" /* node's API: jansson.h comes with it */
 #include "node/common/keyfile.h"
 #include "proto/community.h"
@@ -36,14 +37,6 @@
 #include "proto/error.h"
 #include "proto/keys.h"
 #include "proto/roster.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what, int err)
 {
@@ -123,7 +116,7 @@ static double raw_ed25519_rate(double secs, bool verify)
 	proto_crypto_raw_ed25519_keypair(pk, sk);
 	proto_random(msg, sizeof(msg));
 	proto_crypto_raw_ed25519_sign(sig, msg, sizeof(msg), sk);
-	t0 = now_s();
+	t0 = bench_now_s();
 	do {
 		for (int i = 0; i < 256; i++, n++) {
 			if (verify) {
@@ -133,7 +126,7 @@ static double raw_ed25519_rate(double secs, bool verify)
 				proto_crypto_raw_ed25519_sign(sig, msg, sizeof(msg), sk);
 			}
 		}
-		t = now_s() - t0;
+		t = bench_now_s() - t0;
 	} while (t < secs);
 	proto_wipe(sk, sizeof(sk));
 	if (bad)
@@ -191,7 +184,7 @@ static void *work(void *arg)
 		/* node_apiclient_send() takes JSON; send the prepared line as raw JSON text. */
 		json_error_t jerr;
 		json_t *req = json_loadb(line, o, 0, &jerr), *resp = NULL;
-		double t0 = now_s();
+		double t0 = bench_now_s();
 		if (!req) {
 			w->err = -EINVAL;
 			break;
@@ -200,7 +193,7 @@ static void *work(void *arg)
 		json_decref(req);
 		if (w->err)
 			break;
-		double dt = now_s() - t0;
+		double dt = bench_now_s() - t0;
 		if (dt > w->max_batch_s)
 			w->max_batch_s = dt;
 		if (!json_is_true(json_object_get(resp, "ok"))) {
@@ -301,7 +294,7 @@ int main(int argc, char **argv)
 
 	struct worker *w = calloc((size_t)conns, sizeof(*w));
 	long per = reports / conns, first = 0;
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	for (long i = 0; i < conns; i++) {
 		w[i].sock = sock;
 		w[i].batch = batch;
@@ -322,7 +315,7 @@ int main(int argc, char **argv)
 		if (w[i].err)
 			err = w[i].err;
 	}
-	double elapsed = now_s() - t0;
+	double elapsed = bench_now_s() - t0;
 	double client_cpu = cpu_s(RUSAGE_SELF) - self_cpu0;
 	st = status(sock);
 	long stored =

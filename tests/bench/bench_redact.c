@@ -38,18 +38,11 @@
 #include "policy/vocab.h"
 #include "proto/indicator.h"
 #include "proto/roster.h"
+#include "benchclock.h"
 #include "viewgen.h"
 
 #define MEMBERS 500
 #define TEXT_LEN 4096
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* A pronounceable word of 4..9 letters, capitalised. */
 static void word(uint64_t *rs, char *out)
@@ -152,7 +145,7 @@ static double icu_us_per_kib(const char *text, size_t len, double secs)
 	UErrorCode e = U_ZERO_ERROR;
 	const UNormalizer2 *n = unorm2_getNFKCCasefoldInstance(&e);
 	size_t iters = 0;
-	double t = now_s(), el;
+	double t = bench_now_s(), el;
 
 	do {
 		int32_t n16 = 0;
@@ -165,19 +158,11 @@ static double icu_us_per_kib(const char *text, size_t len, double secs)
 			exit(1);
 		}
 		iters++;
-	} while ((el = now_s() - t) < secs);
+	} while ((el = bench_now_s() - t) < secs);
 	return el * 1e6 / (double)iters / ((double)len / 1024);
 }
 
 /* CPU time of the process: on a loaded machine wall-clock slices measure the scheduler. */
-static double cpu_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The tag vocabulary chatham ships (deploy/tags/chatham.txt), as bench_store loads it. */
 static struct policy_vocab *shipped_vocab(void)
 {
@@ -240,7 +225,7 @@ static void views_build(struct views *x)
 static double views_run(struct views *x, const struct policy_config *cfg,
 			const struct policy_redactor *rd, size_t n, int kind)
 {
-	double t = cpu_s();
+	double t = bench_cpu_s();
 
 	for (size_t i = 0; i < n; i++) {
 		const struct proto_report *votes[1] = {&x->r[2 * (i % (VIEWGEN_DOCS / 2)) + kind]};
@@ -250,7 +235,7 @@ static double views_run(struct views *x, const struct policy_config *cfg,
 			exit(1);
 		}
 	}
-	return cpu_s() - t;
+	return bench_cpu_s() - t;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -332,7 +317,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_redact: out of memory\n");
 		return 1;
 	}
-	t = now_s();
+	t = bench_now_s();
 	rd = policy_redact_new(rs, 1);
 	if (!rd) {
 		fprintf(stderr, "bench_redact: policy_redact_new failed\n");
@@ -340,14 +325,14 @@ int main(int argc, char **argv)
 	}
 	printf("roster: %d members x (name + 3 aliases + 2 domains + 3 keys); %zu patterns, "
 	       "built in %.1f ms; memo off (every call reads its text afresh)\n",
-	       MEMBERS, policy_redact_patterns(rd), (now_s() - t) * 1e3);
+	       MEMBERS, policy_redact_patterns(rd), (bench_now_s() - t) * 1e3);
 	policy_redact_memo_set(rd, false);
 	for (int kind = 0; kind < 3; kind++) {
 		size_t len = fill(text, kind), iters = 0, n_red = 0, out_len;
 		double el, us, icu;
 		int rc = 0;
 
-		t = now_s();
+		t = bench_now_s();
 		do {
 			rc = policy_redact_text(rd, text, len, out, sizeof(out), &out_len, &n_red);
 			if (rc < 0) {
@@ -355,7 +340,7 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			iters++;
-		} while ((el = now_s() - t) < secs);
+		} while ((el = bench_now_s() - t) < secs);
 		us = el * 1e6 / (double)iters / ((double)len / 1024);
 		icu = icu_us_per_kib(text, len, secs);
 		printf("%-28s %6.1f us/KiB  (%zu B, %zu redacted%s; ICU NFKC fold alone %.1f "

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchclock.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "proto/report.h"
@@ -42,14 +43,6 @@ static uint8_t sig[PROTO_REPORT_SIG_MAX];
 static uint8_t msg[600];
 static uint8_t ind[32], tag[32];
 static uint8_t sc[2][32], pt[2][32], out[32];
-
-static double cpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -69,7 +62,7 @@ enum raw_op { RAW_MULT, RAW_BASE, RAW_ADD, RAW_DSM, RAW_OPS };
 /* Seconds per operation over one batch of RAW_BATCH. */
 static double raw_batch(enum raw_op op)
 {
-	double t0 = cpu_now();
+	double t0 = bench_thread_cpu_s();
 	int err = 0;
 
 	for (int i = 0; i < RAW_BATCH; i++) {
@@ -93,7 +86,7 @@ static double raw_batch(enum raw_op op)
 		fprintf(stderr, "bench_ring: raw operation %d failed\n", (int)op);
 		exit(1);
 	}
-	return (cpu_now() - t0) / RAW_BATCH;
+	return (bench_thread_cpu_s() - t0) / RAW_BATCH;
 }
 
 int main(int argc, char **argv)
@@ -126,16 +119,16 @@ int main(int argc, char **argv)
 		step = runs / 6 ? runs / 6 : 1; /* about six raw batches per ring size */
 		err = proto_ring_tag(tag, sks[signer], ind);
 		for (size_t r = 0; r < runs && !err; r++) {
-			double t0 = cpu_now();
+			double t0 = bench_thread_cpu_s();
 
 			err = proto_ring_sign(sig, len, msg, sizeof(msg), 1, ring, n, signer,
 					      sks[signer], ind);
-			ts[r] = cpu_now() - t0;
+			ts[r] = bench_thread_cpu_s() - t0;
 			if (err)
 				break;
-			t0 = cpu_now();
+			t0 = bench_thread_cpu_s();
 			err = proto_ring_verify(sig, len, msg, sizeof(msg), 1, ring, n, ind, tag);
-			tv[r] = cpu_now() - t0;
+			tv[r] = bench_thread_cpu_s() - t0;
 			if (r % step == 0 && nraw < NSIZES * MAX_RUNS) {
 				for (int op = 0; op < RAW_OPS; op++)
 					raw[op][nraw] = raw_batch((enum raw_op)op);

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchclock.h"
 #include "proto/crypto.h"
 #include "proto/error.h"
 #include "store/store.h"
@@ -31,14 +32,6 @@
 #define BATCH 1000
 #define REPORT_BYTES 240
 #define MEMBERS 20
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint64_t xs(uint64_t *s)
 {
@@ -95,10 +88,10 @@ static void build(struct batch *b, size_t first, size_t n)
 static int verify(struct store *s, const char *when, double *took)
 {
 	char why[256];
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	int rc = store_verify(s, why, sizeof(why));
 
-	*took = now_s() - t0;
+	*took = bench_now_s() - t0;
 	if (rc)
 		fprintf(stderr, "bench_withdraw: store_verify %s: %s\n", when, why);
 	return rc;
@@ -120,16 +113,16 @@ static int withdraw(struct store *s, int m, size_t max_keys, size_t max_changes,
 	w.max_keys = max_keys;
 	w.max_changes = max_changes;
 	*longest = 0;
-	*total = now_s();
+	*total = bench_now_s();
 	do {
-		double t0 = now_s(), dt;
+		double t0 = bench_now_s(), dt;
 
 		rc = store_voters_withdraw_step(s, &w);
-		dt = now_s() - t0;
+		dt = bench_now_s() - t0;
 		if (dt > *longest)
 			*longest = dt;
 	} while (rc == 1);
-	*total = now_s() - *total;
+	*total = bench_now_s() - *total;
 	if (rc < 0) {
 		fprintf(stderr, "bench_withdraw: %s: %s\n", label, proto_error_str(rc));
 		return rc;
@@ -167,9 +160,9 @@ int main(int argc, char **argv)
 		double t0, dt;
 
 		build(b, first, k);
-		t0 = now_s();
+		t0 = bench_now_s();
 		rc = store_ingest(s, b->items, k, 1800000000000ull);
-		dt = now_s() - t0;
+		dt = bench_now_s() - t0;
 		if (rc) {
 			fprintf(stderr, "bench_withdraw: ingest: %s\n", proto_error_str(rc));
 			goto out;
