@@ -53,7 +53,6 @@ still ends the notice's delivery.
 """
 
 import hashlib
-import json
 import os
 import struct
 import sys
@@ -64,6 +63,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import daemonlib as dl  # noqa: E402
 import msgpack  # noqa: E402
+import noticelib as nl  # noqa: E402
 import overlaylib as ol  # noqa: E402
 import test_hostile_member as hm  # noqa: E402
 
@@ -74,6 +74,7 @@ PINGS = 100_000
 ACKS = 50_000
 FLOOD_PINGS = 40_000
 NOTICE_COPIES = 5_000
+FLOOD_FORM = nl.incident("A member floods the node.")
 MEMBERS6 = ("Alpha CERT", "Hostile Peer", "Gamma CSIRT", "Delta CERT", "Epsilon CERT",
             "Zeta CSIRT")
 
@@ -191,32 +192,18 @@ def test_read_budget():
         assert env.a.stop() == 0
 
 
-def notice(env, member):
-    """A valid NOTICE (an incident form) from @member to A: its id and signed bytes."""
-    nid = os.urandom(16)
-    form = json.dumps({"form": "incident", "purpose": "information",
-                       "what_happened": "A member floods the node.",
-                       "affected": {"host": "www.victim.example",
-                                    "occurred_at": "2026-12-06T09:30:00+09:00"}})
-    body = msgpack.packb({0: 1, 1: env.community.id, 2: nid, 3: nid, 4: 0, 5: member.id,
-                          6: env.alpha.id, 7: 3, 8: int(time.time() * 1000), 9: form},
-                         use_bin_type=True)
-    sig = dl.sodium().ed25519_sign(member.id_sk, b"chatham/notice/1" + body)
-    return nid, msgpack.packb([body, sig], use_bin_type=True)
-
-
 def test_notice_floods():
     with hm.AloneEnv("") as env:
         gamma = env.community.members[2]
         h, honest = hm.Hostile(env), hm.Hostile(env, gamma)
         ol.wait_for(lambda: len(ol.links_up(env.a)) == 2, what="two links up")
-        own_nid, own = notice(env, env.me)
+        own_nid, own = nl.signed(env, env.me, FLOOD_FORM)
         floods = [("answers", [[NOTICE_ACK, os.urandom(16)] for _ in range(ACKS // 2)] +
                    [[NOTICE_REFUSED, os.urandom(16), 1] for _ in range(ACKS // 2)]),
                   ("copies", [[NOTICE, own]] * NOTICE_COPIES)]
         for what, msgs in floods:
             t = start_flood(h, msgs)
-            nid, honest_notice = notice(env, gamma)
+            nid, honest_notice = nl.signed(env, gamma, FLOOD_FORM)
             honest.send([NOTICE, honest_notice])
             ol.wait_for(lambda: [NOTICE_ACK, nid] in honest.received, timeout=120,
                         what=f"the honest notice acknowledged during the {what} flood")

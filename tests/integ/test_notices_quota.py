@@ -18,18 +18,16 @@ the Python members "Hostile Peer" and "Gamma CSIRT" send notices of ~33 KB each:
 - after a reload with a 128 KiB quota, its retry is stored and acknowledged.
 """
 
-import json
 import os
 import signal
 import struct
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import daemonlib as dl  # noqa: E402
 import lmdb  # noqa: E402
-import msgpack  # noqa: E402
+import noticelib as nl  # noqa: E402
 import overlaylib as ol  # noqa: E402
 import test_hostile_member as hm  # noqa: E402
 
@@ -38,17 +36,8 @@ NOTICE, NOTICE_ACK = 20, 21
 
 def big_notice(env, member):
     """A valid NOTICE (an incident form of ~33 KB) from @member to A: its id and bytes."""
-    nid = os.urandom(16)
-    form = json.dumps({"form": "incident", "purpose": "information",
-                       "what_happened": "The quota is tested. " * 780,
-                       "how_found": "By sending large notices. " * 630,
-                       "affected": {"host": "www.victim.example",
-                                    "occurred_at": "2026-12-06T09:30:00+09:00"}})
-    body = msgpack.packb({0: 1, 1: env.community.id, 2: nid, 3: nid, 4: 0, 5: member.id,
-                          6: env.alpha.id, 7: 3, 8: int(time.time() * 1000), 9: form},
-                         use_bin_type=True)
-    sig = dl.sodium().ed25519_sign(member.id_sk, b"chatham/notice/1" + body)
-    signed = msgpack.packb([body, sig], use_bin_type=True)
+    nid, signed = nl.signed(env, member, nl.incident("The quota is tested. " * 780,
+                                                     "By sending large notices. " * 630))
     assert 32_000 < len(signed) < 34_000, len(signed)
     return nid, signed
 
