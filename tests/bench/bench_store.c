@@ -22,12 +22,15 @@
  * Usage: bench_store [N_REPORTS] [DIR] [ingest|lookups|sums [CREATED_STEP_MS]]
  *        bench_store N_REPORTS DIR views [ROUNDS [all|with|without|one|none|strip|
  *                                                  strip-without]]
+ *        bench_store N_REPORTS DIR export [ROUNDS [all|with|none]]
  * ("ingest": only steps 1 and 5, the two rates bench_join.py compares a join with;
  * "lookups": only step 3, on the store and raw tree an earlier run with the same N left in
  * DIR, so lookups can be measured again, e.g. before and after a change, without the ingest;
  * "sums": only sums_step(), the upgrade of a schema-2 store at open; "views": only step 4's
  * view step, replayed on the export's store an earlier "views" run left in DIR (else built),
- * inside the export and outside it, for profilers and A/B runs: views_step()).
+ * inside the export and outside it, for profilers and A/B runs: views_step(); "export":
+ * only step 4's whole export, repeated, under the 500-member and a memberless roster:
+ * export_only()).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -717,6 +720,89 @@ static void views_step(const char *base, size_t n, size_t rounds, const char *wh
 }
 
 /*
+ * "export": step 4's whole export alone, for profilers and A/B runs of the export itself
+ * (loop fission, the store's read path): on the store an earlier "views" or "export" run
+ * with the same N left in @base (else built now), each of @rounds rounds empties one export
+ * environment (store_export_reset(), not timed) and exports all @n indicators into it with
+ * node_exporter_render() a batch at a time, under @which: "with" (the 500-member
+ * redactor), "none" (a memberless roster: the text leaves, nothing is matched), or "all"
+ * (both in turn, "with" first). Prints the median CPU time per document of each and, with
+ * "all", the median of each round's difference: the redactor's cost in the whole export,
+ * rendering and writing included. For callgrind, --toggle-collect=store_export_sync.
+ */
+static void export_only(const char *base, size_t n, size_t rounds, const char *which)
+{
+	static const char *const kinds[] = {"with", "none"};
+	struct xsnaps xs;
+	struct store_export_config xc = {0};
+	struct store_export *x;
+	struct store *s;
+	struct policy_view *view = malloc(sizeof(*view));
+	uint8_t(*ids)[32] = malloc(n * 32);
+	double cpu[2][VIEWS_ROUNDS_MAX], wall[2][VIEWS_ROUNDS_MAX], diff[VIEWS_ROUNDS_MAX];
+	char path[512];
+	int rc;
+
+	if (!view || !ids)
+		die("export", -ENOMEM);
+	x_snaps_init(&xs);
+	s = x_store(base, n, xs.pcfg.community, ids, true);
+	snprintf(path, sizeof(path), "%s/export-only", base);
+	xc.dir = path;
+	xc.community = "bench";
+	xc.map_size_initial = (size_t)256 << 20;
+	if ((rc = store_export_open(&x, &xc)) != 0)
+		die("store_export_open", rc);
+	printf("export:   node_exporter_render() of step 4's %zu indicators into an emptied export, "
+	       "batches of %d, durable, %zu rounds of: %s\n",
+	       n, BATCH, rounds, which);
+	for (size_t round = 0; round < rounds; round++) {
+		for (int k = 0; k < 2; k++) {
+			const struct node_snap *under[2] = {xs.full, xs.part_snap[1]};
+			struct node_exporter_render_ctx ctx = {under[k], view};
+			size_t done = 0;
+			double w, c;
+
+			if (strcmp(which, "all") && strcmp(which, kinds[k]))
+				continue;
+			if ((rc = store_export_reset(x, (const uint8_t *)"bench", 5)) != 0)
+				die("store_export_reset", rc);
+			w = now_s();
+			c = cpu_s();
+			while ((rc = store_export_sync(s, x, node_exporter_render, &ctx, BATCH)) >
+			       0)
+				done += (size_t)rc;
+			cpu[k][round] = (cpu_s() - c) * 1e6 / (double)n;
+			wall[k][round] = (now_s() - w) * 1e6 / (double)n;
+			if (rc < 0)
+				die("store_export_sync", rc);
+			if (done != n)
+				die("export incomplete", -EPROTO);
+		}
+		diff[round] = cpu[0][round] - cpu[1][round];
+	}
+	for (int k = 0; k < 2; k++) {
+		if (strcmp(which, "all") && strcmp(which, kinds[k]))
+			continue;
+		printf("export:   %-4s %8.2f us/doc CPU, %8.2f us/doc wall (medians of %zu rounds)\n",
+		       kinds[k], median(cpu[k], rounds), median(wall[k], rounds), rounds);
+	}
+	if (strcmp(which, "all") == 0) {
+		double v = median(diff, rounds), c = median(cpu[0], rounds);
+
+		printf("redact:   %10.2f us/doc     in the whole export (CPU with the 500-member "
+		       "roster less under a memberless roster, median of %zu rounds' differences, "
+		       "%.2f-%.2f): %.1f %% of the export's CPU time\n",
+		       v, rounds, diff[0], diff[rounds - 1], 100 * v / c);
+	}
+	store_export_close(x);
+	store_close(s);
+	x_snaps_deinit(&xs);
+	free(view);
+	free(ids);
+}
+
+/*
  * 3. one-shot lookups: LOOKUPS store_report_get() calls in LOOKUP_ROUNDS rounds, each beside
  * as many raw one-shot mdb_gets on the raw tree (a transaction begun and aborted each) and as
  * many with one transaction renewed and reset around each get, the order rotating, so the
@@ -844,6 +930,7 @@ int main(int argc, char **argv)
 	bool lookups_only = argc > 3 && strcmp(argv[3], "lookups") == 0;
 	bool sums_only = argc > 3 && strcmp(argv[3], "sums") == 0;
 	bool views_only = argc > 3 && strcmp(argv[3], "views") == 0;
+	bool export_only_ = argc > 3 && strcmp(argv[3], "export") == 0;
 	char tmpl[] = "/var/tmp/bench_store-XXXXXX", path[512], cmd[600];
 	struct store_config sc = {0};
 	struct store *s;
@@ -858,7 +945,8 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (!b || !ids || n < BATCH ||
-	    (argc > 3 && !ingest_only && !lookups_only && !sums_only && !views_only) ||
+	    (argc > 3 && !ingest_only && !lookups_only && !sums_only && !views_only &&
+	     !export_only_) ||
 	    (lookups_only && argc < 3))
 		return 1;
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -888,6 +976,19 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		views_step(base, n, rounds, which);
+		goto out;
+	}
+	if (export_only_) {
+		size_t rounds = argc > 4 ? strtoul(argv[4], NULL, 10) : 5;
+		const char *which = argc > 5 ? argv[5] : "all";
+
+		if (rounds == 0 || rounds > VIEWS_ROUNDS_MAX || n > EXPORT_MAX ||
+		    (strcmp(which, "all") && strcmp(which, "with") && strcmp(which, "none"))) {
+			fprintf(stderr,
+				"usage: bench_store N DIR export [ROUNDS [all|with|none]]\n");
+			return 2;
+		}
+		export_only(base, n, rounds, which);
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/state", base);
