@@ -253,35 +253,47 @@ struct sync_ctx {
 	void *ctx;
 	struct rendered *out;
 	size_t n, cap;
+	struct store_feed_entry chunk[STORE_EXPORT_CHUNK]; /* read, not yet rendered */
+	size_t n_chunk;
 	uint64_t last_seq;
 	uint8_t store_id[16];
 	bool has_store_id;
 };
 
-static int render_one(void *arg, const struct store_feed_entry *e)
+/* Render the entries in sc->chunk, appending them to sc->out in feed order. */
+static int render_chunk(struct sync_ctx *sc)
 {
-	struct sync_ctx *sc = arg;
-	struct rendered *r;
+	uint8_t *docs[STORE_EXPORT_CHUNK] = {NULL};
+	size_t lens[STORE_EXPORT_CHUNK] = {0}, n = sc->n_chunk;
 	int rc;
 
-	if (sc->n == sc->cap)
-		return -EOVERFLOW; /* cannot happen: the feed walk is limited to cap */
-	r = &sc->out[sc->n];
-	r->seq = e->seq;
-	r->doc = NULL;
-	r->len = 0;
-	rc = sc->fn(sc->ctx, sc->s, sc->rd, e, &r->doc, &r->len);
-	if (rc < 0) {
-		free(r->doc);
-		r->doc = NULL;
-		return rc;
+	sc->n_chunk = 0;
+	if (n == 0)
+		return 0;
+	rc = sc->fn(sc->ctx, sc->s, sc->rd, sc->chunk, n, docs, lens);
+	if (rc != 0) {
+		for (size_t i = 0; i < n; i++)
+			free(docs[i]);
+		return rc < 0 ? rc : -EINVAL;
 	}
-	if (rc > 0) {
-		free(r->doc);
-		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		struct rendered *r = &sc->out[sc->n++];
+
+		r->seq = sc->chunk[i].seq;
+		r->doc = docs[i];
+		r->len = docs[i] ? lens[i] : 0;
 	}
-	sc->n++;
 	return 0;
+}
+
+static int read_one(void *arg, const struct store_feed_entry *e)
+{
+	struct sync_ctx *sc = arg;
+
+	if (sc->n + sc->n_chunk == sc->cap)
+		return -EOVERFLOW; /* cannot happen: the feed walk is limited to cap */
+	sc->chunk[sc->n_chunk++] = *e;
+	return sc->n_chunk == STORE_EXPORT_CHUNK ? render_chunk(sc) : 0;
 }
 
 static int sync_body(MDB_txn *txn, void *arg)
@@ -367,7 +379,9 @@ int store_export_sync(struct store *s, struct store_export *x, store_export_rend
 	if (rc == 0 && last > main_last)
 		rc = STORE_E_EXPORT_FOREIGN;
 	if (rc == 0)
-		rc = store_feed_iter(s, sc.rd, last, max_batch, render_one, &sc);
+		rc = store_feed_iter(s, sc.rd, last, max_batch, read_one, &sc);
+	if (rc >= 0)
+		rc = render_chunk(&sc); /* the last, partial chunk */
 	store_read_end(sc.rd);
 	if (rc < 0)
 		goto out;

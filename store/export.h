@@ -22,7 +22,7 @@
  *         before rules were recorded)
  *
  * Derivation: store_export_sync() reads main feed entries after meta.last_seq, renders them
- * and writes the documents together with the new last_seq in ONE export transaction. The
+ * (a chunk of entries per render call) and writes the documents together with the new last_seq in ONE export transaction. The
  * export key is the main feed sequence, so after a crash between the main commit and the
  * export commit the next sync renders exactly the missing entries: nothing is lost and
  * nothing is duplicated. Sequences in the export feed are increasing but may have gaps
@@ -77,16 +77,25 @@ int store_export_open_readonly(struct store_export **out, const char *dir);
 /* store_export_close() - NULL-safe. */
 void store_export_close(struct store_export *x);
 
+/* Main feed entries given to one render callback, at most (store_export_sync()). */
+#define STORE_EXPORT_CHUNK 32
+
 /*
- * Render callback of store_export_sync(): turn main feed entry @e into a document.
+ * Render callback of store_export_sync(): turn the @n (1..STORE_EXPORT_CHUNK) consecutive
+ * main feed entries @e[0..@n-1], in feed order, into documents. Taking a chunk rather than
+ * one entry lets a renderer run each of its stages over the whole chunk (node/daemon/
+ * exporter.c: every view first, then every document), so a stage's code and tables stay
+ * in the caches across entries.
  * It runs inside the main store's read snapshot @rd and may call store read functions with
  * (@s, @rd) — typically store_summary_get() and store_votes_iter() — and nothing else.
- * On success set *@doc to a malloc'd buffer (ownership passes to the store) and *@len, or
- * *@doc = NULL to skip the entry (policy denies it, e.g. RED with export_red off, or the
- * entry is superseded). A negative return aborts the sync; nothing is written.
+ * @docs[i] arrives NULL. On success set @docs[i] to a malloc'd buffer (ownership passes to
+ * the store) and @lens[i], or leave it NULL to skip entry i (policy denies it, e.g. RED
+ * with export_red off, or the entry is superseded). A negative return aborts the sync:
+ * nothing is written, and the store frees whatever @docs[] holds.
  */
 typedef int (*store_export_render_fn)(void *ctx, struct store *s, struct store_read *rd,
-				      const struct store_feed_entry *e, uint8_t **doc, size_t *len);
+				      const struct store_feed_entry *e, size_t n, uint8_t **docs,
+				      size_t *lens);
 
 /*
  * store_export_sync() - render up to @max_batch (0 = 1024) main feed entries after the

@@ -46,7 +46,7 @@
  * Sync runs in the thread pool, one at a time; a kick while a sync runs makes it run once
  * more afterwards. Thread rules: the node_exporter_* functions run on the loop thread;
  * node_exporter_document(), node_exporter_text(), node_exporter_view(),
- * node_exporter_feed_document() and node_exporter_render() may run on any thread.
+ * node_exporter_feed_document() and node_exporter_render*() may run on any thread.
  */
 #ifndef CHATHAM_NODE_EXPORTER_H
 #define CHATHAM_NODE_EXPORTER_H
@@ -148,20 +148,41 @@ int node_exporter_feed_document(const struct node_snap *snap, struct store *s,
 				struct store_read *rd, const uint8_t ind_id[32], uint64_t seq,
 				uint64_t time_ms, int path, struct policy_view *v, json_t **doc);
 
-/* What node_exporter_render() needs: both borrowed for the sync. */
+struct node_exporter_slot;
+
+/*
+ * What node_exporter_render() needs, for one sync: node_exporter_render_init() sets it up,
+ * node_exporter_render_deinit() frees it. The fields are node_exporter_render()'s.
+ */
 struct node_exporter_render_ctx {
-	const struct node_snap *snap; /* the policy documents are rendered under */
-	struct policy_view *view;     /* scratch (heap: it is large) */
+	const struct node_snap *snap;	  /* the policy documents are rendered under (borrowed) */
+	struct policy_view *view;	  /* one view at a time (owned; heap: it is large) */
+	struct node_exporter_slot *slots; /* a chunk's views between its two stages (owned) */
+	char *text;			  /* their texts (owned): grows to a chunk's, kept */
+	size_t text_len, text_cap;
 };
+
+/* node_exporter_render_init() - set up @rc for syncs under @snap (borrowed). 0 or -ENOMEM. */
+int node_exporter_render_init(struct node_exporter_render_ctx *rc, const struct node_snap *snap);
+
+/* node_exporter_render_deinit() - free what @rc owns. Safe on a zeroed or failed init. */
+void node_exporter_render_deinit(struct node_exporter_render_ctx *rc);
 
 /*
  * node_exporter_render() - the store_export_render_fn (store/export.h) of every export
- * sync: main feed entry @e as its SIEM document (node_exporter_feed_document() on
- * POLICY_PATH_SIEM_EXPORT, written by node_exporter_text()), or *@doc NULL when the entry is
- * superseded or policy denies it. @ctx is a struct node_exporter_render_ctx. Exposed so that
- * bench_store measures the daemon's own export path. Any thread (one view per thread).
+ * sync: each of the @n main feed entries @e as its SIEM document (node_exporter_feed_document()
+ * on POLICY_PATH_SIEM_EXPORT, written by node_exporter_text()), byte for byte, or @docs[i]
+ * NULL when the entry is superseded or policy denies it. In two stages over the chunk, so
+ * that the redactor's code and tables are fetched once a chunk rather than once a document:
+ * first every entry's view (policy_strip_view()), kept compact (only what a document reads,
+ * ~200 bytes and the texts: at most STORE_EXPORT_CHUNK x ~27 KiB for the longest texts,
+ * ~15 KiB for ordinary ones), then every document. An error in either stage fails the
+ * whole call, as an error of one entry did when entries came one at a time: the sync
+ * writes nothing. @ctx is a struct node_exporter_render_ctx set up by
+ * node_exporter_render_init(). Exposed so that bench_store measures the daemon's own export
+ * path. Any thread (one context per thread).
  */
 int node_exporter_render(void *ctx, struct store *s, struct store_read *rd,
-			 const struct store_feed_entry *e, uint8_t **doc, size_t *len);
+			 const struct store_feed_entry *e, size_t n, uint8_t **docs, size_t *lens);
 
 #endif

@@ -477,6 +477,7 @@ static void export_step(const char *base, size_t n)
 	struct xsnaps xs;
 	struct store_export_config xc = {0};
 	struct store_export *xenv[3];
+	struct node_exporter_render_ctx ctx[3];
 	struct store *s;
 	uint8_t(*ids)[32] = malloc(n * 32);
 	struct policy_view *view = malloc(sizeof(*view));
@@ -498,13 +499,17 @@ static void export_step(const char *base, size_t n)
 		if ((rc = store_export_open(&xenv[k], &xc)) != 0)
 			die("store_export_open", rc);
 	}
+	for (int k = 0; k < 3; k++) {
+		const struct node_snap *under[3] = {&xs.plain, xs.full, xs.part_snap[1]};
+
+		if ((rc = node_exporter_render_init(&ctx[k], under[k])) != 0)
+			die("node_exporter_render_init", rc);
+	}
 	for (bool more = true; more;) {
 		for (int k = 0; k < 3; k++) {
-			const struct node_snap *under[3] = {&xs.plain, xs.full, xs.part_snap[1]};
-			struct node_exporter_render_ctx ctx = {under[k], view};
 			double w = now_s(), c = cpu_s();
 
-			rc = store_export_sync(s, xenv[k], node_exporter_render, &ctx, BATCH);
+			rc = store_export_sync(s, xenv[k], node_exporter_render, &ctx[k], BATCH);
 			if (rc < 0)
 				die("store_export_sync", rc);
 			t_x[k] += now_s() - w;
@@ -514,6 +519,8 @@ static void export_step(const char *base, size_t n)
 				exported += (size_t)rc;
 		}
 	}
+	for (int k = 0; k < 3; k++)
+		node_exporter_render_deinit(&ctx[k]);
 	if (exported != n)
 		die("export incomplete", -EPROTO);
 	policy_redact_memo_stats(xs.full->redactor, &hits, &misses);
@@ -737,13 +744,12 @@ static void export_only(const char *base, size_t n, size_t rounds, const char *w
 	struct store_export_config xc = {0};
 	struct store_export *x;
 	struct store *s;
-	struct policy_view *view = malloc(sizeof(*view));
 	uint8_t(*ids)[32] = malloc(n * 32);
 	double cpu[2][VIEWS_ROUNDS_MAX], wall[2][VIEWS_ROUNDS_MAX], diff[VIEWS_ROUNDS_MAX];
 	char path[512];
 	int rc;
 
-	if (!view || !ids)
+	if (!ids)
 		die("export", -ENOMEM);
 	x_snaps_init(&xs);
 	s = x_store(base, n, xs.pcfg.community, ids, true);
@@ -759,12 +765,14 @@ static void export_only(const char *base, size_t n, size_t rounds, const char *w
 	for (size_t round = 0; round < rounds; round++) {
 		for (int k = 0; k < 2; k++) {
 			const struct node_snap *under[2] = {xs.full, xs.part_snap[1]};
-			struct node_exporter_render_ctx ctx = {under[k], view};
+			struct node_exporter_render_ctx ctx;
 			size_t done = 0;
 			double w, c;
 
 			if (strcmp(which, "all") && strcmp(which, kinds[k]))
 				continue;
+			if ((rc = node_exporter_render_init(&ctx, under[k])) != 0)
+				die("node_exporter_render_init", rc);
 			if ((rc = store_export_reset(x, (const uint8_t *)"bench", 5)) != 0)
 				die("store_export_reset", rc);
 			w = now_s();
@@ -774,6 +782,7 @@ static void export_only(const char *base, size_t n, size_t rounds, const char *w
 				done += (size_t)rc;
 			cpu[k][round] = (cpu_s() - c) * 1e6 / (double)n;
 			wall[k][round] = (now_s() - w) * 1e6 / (double)n;
+			node_exporter_render_deinit(&ctx);
 			if (rc < 0)
 				die("store_export_sync", rc);
 			if (done != n)
@@ -798,7 +807,6 @@ static void export_only(const char *base, size_t n, size_t rounds, const char *w
 	store_export_close(x);
 	store_close(s);
 	x_snaps_deinit(&xs);
-	free(view);
 	free(ids);
 }
 

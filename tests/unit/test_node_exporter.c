@@ -3,7 +3,11 @@
  * node_exporter_document(): what a SIEM matches on. Active indicators carry their ECS value
  * fields and event.type indicator; retired ones (withdrawn, expired, observed-only) carry
  * neither and have an expiry in event.end; CIDR ranges become matchable; the TLP version and
- * the feed name are present.
+ * the feed name are present. node_exporter_render(), the export's callback, which takes a
+ * chunk of feed entries and makes all their views before any document: each document
+ * byte for byte what node_exporter_feed_document() makes of its entry alone, under its own
+ * sequence, none lost, none moved; an error in the middle of a chunk writes nothing, and
+ * the next sync renders every entry.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -15,10 +19,21 @@
 
 #include <cmocka.h>
 
+#include "node/common/snap.h"
 #include "node/daemon/exporter.h"
+#include "policy/config.h"
+#include "policy/egress.h"
+#include "proto/crypto.h"
+#include "proto/error.h"
 #include "proto/indicator.h"
+#include "proto/keys.h"
 #include "proto/report.h"
+#include "proto/roster.h"
 #include "proto/summary.h"
+#include "store/export.h"
+#include "store/sealed.h"
+#include "store/store.h"
+#include "testutil.h"
 
 static struct policy_view *view(int type, const char *value, int state, uint64_t valid_until)
 {
@@ -265,6 +280,346 @@ static void test_text_as_jansson(void **state)
 	json_decref(o);
 }
 
+/* ------------------------------------------------------------- the export's chunks */
+
+#define T0 1790000000000ull
+#define N_IND (3 * STORE_EXPORT_CHUNK + 5) /* three chunks and a partial one */
+#define BAD (STORE_EXPORT_CHUNK + 7)	   /* its vote's bytes are another indicator's */
+
+struct xfx {
+	char *dir;
+	struct store *s;
+	struct proto_keys k;
+	struct proto_roster *roster;
+	struct node_snap *snap;
+};
+
+/*
+ * Store report @i on indicator i<n>.example, signed by @k, created at T0 + @salt: its own
+ * description and tags, every third naming the roster's member, every seventh RED. With
+ * @bytes_of (not NULL), the stored bytes are those of a report on @bytes_of instead: a
+ * vote that no longer decodes to its own indicator, which policy_strip_view() refuses.
+ */
+static void put_report(struct xfx *f, int i, uint64_t salt, const char *bytes_of)
+{
+	struct proto_report r, dec;
+	struct store_item it;
+	char value[32], desc[160], tag[2][32];
+	uint8_t *bytes;
+	size_t len;
+
+	snprintf(value, sizeof(value), "i%d.example", i);
+	snprintf(desc, sizeof(desc), "Report %d (salt %llu) on %s%s", i, (unsigned long long)salt,
+		 value, i % 3 == 0 ? ", first seen by CERT Alpha" : "");
+	snprintf(tag[0], sizeof(tag[0]), "campaign-%d", i);
+	snprintf(tag[1], sizeof(tag[1]), i % 3 == 1 ? "cert alpha" : "phishing");
+	memset(&r, 0, sizeof(r));
+	memcpy(r.community, f->roster->community, 32);
+	r.kind = PROTO_KIND_INDICATOR;
+	r.tlp = i % 7 == 6 ? PROTO_TLP_RED : PROTO_TLP_GREEN;
+	if (r.tlp == PROTO_TLP_RED) {
+		r.n_recipients = 1;
+		memset(r.recipients[0], 0x77, 32); /* this node */
+	}
+	r.confidence = (uint8_t)(i % 101);
+	r.created_ms = T0 + salt;
+	r.valid_until_ms = r.created_ms + 86400000;
+	r.ind_type = PROTO_IND_DOMAIN;
+	r.ind_value = (struct proto_str){value, strlen(value)};
+	r.description = (struct proto_str){desc, strlen(desc)};
+	r.n_tags = 2;
+	for (int t = 0; t < 2; t++)
+		r.tags[t] = (struct proto_str){tag[t], strlen(tag[t])};
+	r.prov = PROTO_PROV_ATTRIBUTED;
+	memcpy(r.signer, f->k.id_pk, 32);
+	r.epoch = 1;
+	if (bytes_of) {
+		struct proto_report o = r;
+
+		o.ind_value = (struct proto_str){bytes_of, strlen(bytes_of)};
+		assert_int_equal(proto_report_sign(&o, f->k.id_sk, &bytes, &len), 0);
+	} else {
+		assert_int_equal(proto_report_sign(&r, f->k.id_sk, &bytes, &len), 0);
+	}
+	memset(&it, 0, sizeof(it));
+	it.bytes = bytes;
+	it.len = len;
+	proto_report_id(bytes, len, it.report_id);
+	it.r = &r;
+	if (!bytes_of) {
+		assert_int_equal(proto_report_decode(&dec, bytes, len), 0);
+		it.r = &dec;
+	}
+	it.env.received_ms = r.created_ms;
+	it.env.hops = 1;
+	assert_int_equal(store_ingest(f->s, &it, 1, T0 + salt), 0);
+	assert_int_equal(it.result, STORE_NEW);
+	free(bytes);
+}
+
+/* A sealed sighting opened on @value by 3 members (store_sealed_opened_put()). */
+static void put_opened(struct xfx *f, const char *value)
+{
+	struct store_sealed_opened o;
+
+	memset(&o, 0, sizeof(o));
+	memset(o.group, value[1], 32);
+	assert_int_equal(
+		proto_indicator_parse(&o.ind, PROTO_IND_DOMAIN, value, strlen(value), NULL), 0);
+	o.confidence = 60;
+	o.count = 3;
+	o.first_bucket = 20700;
+	o.last_bucket = 20716;
+	o.opened_ms = o.updated_ms = T0 + 5000;
+	assert_int_equal(store_sealed_opened_put(f->s, &o, NULL), 0);
+}
+
+static int xsetup(void **state)
+{
+	struct xfx *f = calloc(1, sizeof(*f));
+	struct store_config sc = {0};
+	struct proto_member m = {0};
+	struct policy_config pc;
+	const struct proto_roster *ros[1];
+	char path[512];
+
+	assert_non_null(f);
+	f->dir = tu_tmpdir();
+	snprintf(path, sizeof(path), "%s/state", f->dir);
+	sc.dir = path;
+	sc.map_size_initial = 16 << 20;
+	assert_int_equal(store_open(&f->s, &sc), 0);
+	assert_int_equal(proto_keys_generate(&f->k), 0);
+	f->roster = proto_roster_new();
+	assert_non_null(f->roster);
+	memset(f->roster->community, 0xc1, 32);
+	f->roster->epoch = 1;
+	memcpy(m.id, f->k.id_pk, 32);
+	memcpy(m.transport_pk, f->k.tx_pk, 32);
+	memcpy(m.ring_pk, f->k.ring_pk, 32);
+	m.name = "CERT Alpha";
+	assert_int_equal(proto_roster_add_member(f->roster, &m), 0);
+	policy_config_init(&pc);
+	memset(pc.own_id, 0x77, 32); /* another node: its member's name is redacted */
+	memcpy(pc.community, f->roster->community, 32);
+	assert_int_equal(policy_config_set_community_name(&pc, "Unit"), 0);
+	ros[0] = f->roster;
+	f->snap = node_snap_new(&pc, ros, 1);
+	assert_non_null(f->snap);
+	*state = f;
+	return 0;
+}
+
+static int xteardown(void **state)
+{
+	struct xfx *f = *state;
+
+	node_snap_unref(f->snap);
+	proto_roster_free(f->roster);
+	store_close(f->s);
+	proto_keys_wipe(&f->k);
+	tu_rmtree(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+/* What the export holds: its documents in order. */
+struct held {
+	uint64_t seq[4 * N_IND];
+	char *doc[4 * N_IND];
+	size_t len[4 * N_IND];
+	size_t n;
+};
+
+static int held_cb(void *ctx, uint64_t seq, const uint8_t *doc, size_t len)
+{
+	struct held *h = ctx;
+
+	assert_true(h->n < 4 * N_IND);
+	h->seq[h->n] = seq;
+	h->doc[h->n] = malloc(len ? len : 1);
+	assert_non_null(h->doc[h->n]);
+	memcpy(h->doc[h->n], doc, len);
+	h->len[h->n++] = len;
+	return 0;
+}
+
+static void held_free(struct held *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		free(h->doc[i]);
+	h->n = 0;
+}
+
+struct expect_ctx {
+	struct xfx *f;
+	struct store_read *rd;
+	struct policy_view *v;
+	struct held *h;
+};
+
+/* Each feed entry alone, as node_exporter_feed_document() renders it for the export. */
+static int expect_one(void *arg, const struct store_feed_entry *e)
+{
+	struct expect_ctx *x = arg;
+	json_t *j;
+	char *text;
+	size_t len;
+
+	assert_int_equal(node_exporter_feed_document(x->f->snap, x->f->s, x->rd, e->ind_id, e->seq,
+						     e->time_ms, POLICY_PATH_SIEM_EXPORT, x->v, &j),
+			 0);
+	if (!j)
+		return 0;
+	assert_int_equal(node_exporter_text(j, &text, &len), 0);
+	json_decref(j);
+	assert_true(x->h->n < 4 * N_IND);
+	x->h->seq[x->h->n] = e->seq;
+	x->h->doc[x->h->n] = text;
+	x->h->len[x->h->n++] = len;
+	return 0;
+}
+
+#define DESCRIBED "\"description\":\"Report "
+
+/* The export under @x holds exactly the documents of the feed's entries up to @upto. */
+static void export_is_entrywise(struct xfx *f, struct store_export *x, uint64_t upto)
+{
+	struct held got = {0}, want = {0};
+	struct expect_ctx ec = {.f = f, .h = &want};
+	size_t described = 0;
+
+	ec.v = malloc(sizeof(*ec.v));
+	assert_non_null(ec.v);
+	assert_int_equal(store_read_begin(f->s, &ec.rd), 0);
+	assert_true(store_feed_iter(f->s, ec.rd, 0, (size_t)upto, expect_one, &ec) >= 0);
+	store_read_end(ec.rd);
+	assert_true(store_export_iter(x, 0, 0, held_cb, &got) >= 0);
+	assert_true(want.n > upto / 2); /* RED and superseded entries have none */
+	assert_int_equal(got.n, want.n);
+	for (size_t i = 0; i < got.n; i++) {
+		assert_true(got.seq[i] == want.seq[i]);
+		assert_int_equal(got.len[i], want.len[i]);
+		assert_memory_equal(got.doc[i], want.doc[i], got.len[i]);
+		/* the texts left, the member's name did not */
+		described += memmem(got.doc[i], got.len[i], DESCRIBED, strlen(DESCRIBED)) != NULL;
+		assert_null(memmem(got.doc[i], got.len[i], "Alpha", 5));
+		assert_null(memmem(got.doc[i], got.len[i], "alpha", 5));
+	}
+	assert_true(described > got.n / 2);
+	held_free(&got);
+	held_free(&want);
+	free(ec.v);
+}
+
+static struct store_export *open_export(struct xfx *f, const char *name)
+{
+	struct store_export_config xc = {.community = "Unit"};
+	struct store_export *x;
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+	xc.dir = path;
+	xc.map_size_initial = 16 << 20;
+	assert_int_equal(store_export_open(&x, &xc), 0);
+	return x;
+}
+
+/* Sync @x in batches of @batch until caught up; the entries consumed. */
+static int sync_all(struct xfx *f, struct store_export *x, size_t batch)
+{
+	struct node_exporter_render_ctx rc;
+	int n, total = 0;
+
+	assert_int_equal(node_exporter_render_init(&rc, f->snap), 0);
+	while ((n = store_export_sync(f->s, x, node_exporter_render, &rc, batch)) > 0)
+		total += n;
+	node_exporter_render_deinit(&rc);
+	assert_int_equal(n, 0);
+	return total;
+}
+
+/*
+ * The chunked export renders each entry as node_exporter_feed_document() does alone, under
+ * its own sequence, whatever the batch (chunks of STORE_EXPORT_CHUNK, partial ones at a
+ * batch's end and at the feed's): descriptions and tags redacted or not, RED denied,
+ * entries superseded by a later one of their indicator, a sealed sighting with a report
+ * and one without.
+ */
+static void test_render_chunks(void **state)
+{
+	struct xfx *f = *state;
+	static const size_t batches[] = {0, 7, STORE_EXPORT_CHUNK, STORE_EXPORT_CHUNK + 1};
+	uint64_t last;
+
+	for (int i = 0; i < N_IND; i++)
+		put_report(f, i, (uint64_t)i, NULL);
+	for (int i = 0; i < N_IND; i += 5) /* superseded: a later vote, a new entry */
+		put_report(f, i, 100000 + (uint64_t)i, NULL);
+	put_opened(f, "i4.example");
+	put_opened(f, "sealed-only.example");
+	struct store_read *rd;
+
+	assert_int_equal(store_read_begin(f->s, &rd), 0);
+	assert_int_equal(store_feed_last(f->s, rd, &last), 0);
+	store_read_end(rd);
+	for (size_t b = 0; b < sizeof(batches) / sizeof(batches[0]); b++) {
+		char name[32];
+		struct store_export *x;
+
+		snprintf(name, sizeof(name), "export%zu", b);
+		x = open_export(f, name);
+		assert_int_equal(sync_all(f, x, batches[b]), (int)last);
+		export_is_entrywise(f, x, last);
+		store_export_close(x);
+	}
+}
+
+/*
+ * An entry whose view fails in the middle of a chunk fails its sync: nothing of its batch
+ * is written, the batches before it are; once a later vote replaces the bad one, the next
+ * sync renders every entry, none lost.
+ */
+static void test_render_error_mid_chunk(void **state)
+{
+	struct xfx *f = *state;
+	struct node_exporter_render_ctx rc;
+	struct store_export *x = open_export(f, "export");
+	struct held got = {0};
+	uint64_t last;
+	int n;
+
+	for (int i = 0; i < N_IND; i++)
+		put_report(f, i, (uint64_t)i, i == BAD ? "elsewhere.example" : NULL);
+	assert_int_equal(node_exporter_render_init(&rc, f->snap), 0);
+	/* Batches of 10: the first three commit; the fourth holds entry BAD + 1. */
+	for (int k = 0; k < 3; k++)
+		assert_int_equal(store_export_sync(f->s, x, node_exporter_render, &rc, 10), 10);
+	n = store_export_sync(f->s, x, node_exporter_render, &rc, 10);
+	assert_true(n < 0);
+	assert_int_equal(store_export_last_seq(x, &last), 0);
+	assert_true(last == 30);
+	export_is_entrywise(f, x, 30);
+	/* One batch for the rest: the error is in the middle of its first chunk; nothing is
+	 * written. */
+	n = store_export_sync(f->s, x, node_exporter_render, &rc, 0);
+	assert_true(n < 0);
+	assert_int_equal(store_export_last_seq(x, &last), 0);
+	assert_true(last == 30);
+	node_exporter_render_deinit(&rc);
+	/* The member reports again: its bad vote is replaced, and everything renders. */
+	put_report(f, BAD, 100000, NULL);
+	assert_int_equal(sync_all(f, x, 0), N_IND + 1 - 30);
+	export_is_entrywise(f, x, N_IND + 1);
+	assert_true(store_export_iter(x, 0, 0, held_cb, &got) >= 0);
+	for (size_t i = 0; i < got.n; i++)
+		assert_true(got.seq[i] != BAD + 1); /* superseded by the new vote's entry */
+	assert_true(got.seq[got.n - 1] == N_IND + 1);
+	held_free(&got);
+	store_export_close(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +627,8 @@ int main(void)
 		cmocka_unit_test(test_retired),
 		cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_text_as_jansson),
+		cmocka_unit_test_setup_teardown(test_render_chunks, xsetup, xteardown),
+		cmocka_unit_test_setup_teardown(test_render_error_mid_chunk, xsetup, xteardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

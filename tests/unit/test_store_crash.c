@@ -90,14 +90,13 @@ static uint64_t batch_now(uint64_t b)
 	return T0 + b * BATCH * 3 + 2000;
 }
 
-static int render(void *ctx, struct store *s, struct store_read *rd,
-		  const struct store_feed_entry *e, uint8_t **doc, size_t *len)
+static int render_entry(struct store *s, struct store_read *rd, const struct store_feed_entry *e,
+			uint8_t **doc, size_t *len)
 {
 	struct proto_summary sum;
 	char hex[65], *out;
 	int n, rc;
 
-	(void)ctx;
 	rc = store_summary_get(s, rd, e->ind_id, &sum);
 	if (rc)
 		return rc;
@@ -108,6 +107,19 @@ static int render(void *ctx, struct store *s, struct store_read *rd,
 		return -ENOMEM;
 	*doc = (uint8_t *)out;
 	*len = (size_t)n;
+	return 0;
+}
+
+static int render(void *ctx, struct store *s, struct store_read *rd,
+		  const struct store_feed_entry *e, size_t n, uint8_t **docs, size_t *lens)
+{
+	(void)ctx;
+	for (size_t i = 0; i < n; i++) {
+		int rc = render_entry(s, rd, &e[i], &docs[i], &lens[i]);
+
+		if (rc)
+			return rc;
+	}
 	return 0;
 }
 

@@ -72,10 +72,13 @@ static void put(struct store *s, const char *value, int kind, int tlp, int voter
 }
 
 struct render_ctx {
-	int calls;
-	int fail_at;   /* return -EIO on this call (1-based), 0 = never */
+	int calls;     /* entries rendered */
+	int fail_at;   /* return -EIO on this entry (1-based), 0 = never */
 	bool skip_red; /* policy: RED not exported */
 	bool count_votes;
+	size_t chunks[64]; /* the size of each chunk given, in order */
+	size_t n_chunks;
+	uint64_t last; /* the last sequence given */
 };
 
 static int count_cb(void *ctx, const struct store_report_info *info, const uint8_t *bytes,
@@ -89,10 +92,9 @@ static int count_cb(void *ctx, const struct store_report_info *info, const uint8
 }
 
 /* A JSON document like node/ would render: stripped counts only. */
-static int render(void *arg, struct store *s, struct store_read *rd,
-		  const struct store_feed_entry *e, uint8_t **doc, size_t *len)
+static int render_entry(struct render_ctx *rc, struct store *s, struct store_read *rd,
+			const struct store_feed_entry *e, uint8_t **doc, size_t *len)
 {
-	struct render_ctx *rc = arg;
 	struct proto_summary sum;
 	char hex[65], *out;
 	unsigned votes = 0;
@@ -125,6 +127,32 @@ static int render(void *arg, struct store *s, struct store_read *rd,
 		return -ENOMEM;
 	*doc = (uint8_t *)out;
 	*len = (size_t)n;
+	return 0;
+}
+
+/*
+ * The store_export_render_fn: each entry of the chunk by render_entry(). Entries come in
+ * feed order, at most STORE_EXPORT_CHUNK at a time, with no document yet.
+ */
+static int render(void *arg, struct store *s, struct store_read *rd,
+		  const struct store_feed_entry *e, size_t n, uint8_t **docs, size_t *lens)
+{
+	struct render_ctx *rc = arg;
+
+	assert_true(n >= 1 && n <= STORE_EXPORT_CHUNK);
+	if (rc && rc->n_chunks < sizeof(rc->chunks) / sizeof(rc->chunks[0]))
+		rc->chunks[rc->n_chunks++] = n;
+	for (size_t i = 0; i < n; i++) {
+		int err;
+
+		assert_null(docs[i]);
+		if (rc) {
+			assert_true(e[i].seq > rc->last);
+			rc->last = e[i].seq;
+		}
+		if ((err = render_entry(rc, s, rd, &e[i], &docs[i], &lens[i])) != 0)
+			return err;
+	}
 	return 0;
 }
 
@@ -242,6 +270,35 @@ static void test_sync_batches_and_votes(void **state)
 	assert_int_equal(store_export_sync(f->s, f->x, render, &rc, 4), 2);
 	assert_int_equal(store_export_sync(f->s, f->x, render, &rc, 4), 0);
 	assert_int_equal(rc.calls, 10);
+}
+
+/*
+ * The renderer is given chunks of STORE_EXPORT_CHUNK entries in feed order, the last one of
+ * a batch partial, and every document lands under its own entry's sequence.
+ */
+static void test_sync_chunks(void **state)
+{
+	struct fx *f = *state;
+	struct render_ctx rc = {0};
+	struct docs d = {0};
+	char v[32];
+
+	for (int i = 0; i < 2 * STORE_EXPORT_CHUNK + 6; i++) {
+		snprintf(v, sizeof(v), "chunk%d.example", i);
+		put(f->s, v, PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, 1, (uint64_t)i);
+	}
+	assert_int_equal(store_export_sync(f->s, f->x, render, &rc, STORE_EXPORT_CHUNK + 8),
+			 STORE_EXPORT_CHUNK + 8);
+	assert_int_equal(store_export_sync(f->s, f->x, render, &rc, 0), STORE_EXPORT_CHUNK - 2);
+	assert_int_equal(rc.n_chunks, 3);
+	assert_int_equal(rc.chunks[0], STORE_EXPORT_CHUNK);
+	assert_int_equal(rc.chunks[1], 8);
+	assert_int_equal(rc.chunks[2], STORE_EXPORT_CHUNK - 2);
+	assert_int_equal(rc.calls, 2 * STORE_EXPORT_CHUNK + 6);
+	assert_int_equal(store_export_iter(f->x, 0, 0, doc_cb, &d), 2 * STORE_EXPORT_CHUNK + 6);
+	assert_false(d.bad_json); /* each document names its own sequence */
+	for (size_t i = 0; i < d.n; i++)
+		assert_true(d.seqs[i] == i + 1);
 }
 
 static void test_sync_skip(void **state)
@@ -826,6 +883,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rewrite_touch_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notices_feed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_batches_and_votes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_chunks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_skip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_error_writes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_store_refused, setup, teardown),
