@@ -55,16 +55,20 @@ struct sync_job {
 	struct node_rerender_stats rr;
 };
 
-/* Copies of the signed vote reports of one indicator, decoded. Grows as needed. */
-struct votes {
+/*
+ * Copies of the signed vote reports of one indicator, or of several one after another (a
+ * chunk's, node_exporter_render()), decoded. Grows as needed.
+ */
+struct node_exporter_votes {
 	size_t n, cap;
+	size_t base; /* where the indicator being collected starts: VOTES_MAX counts from it */
 	size_t undecodable; /* stored reports this version's decoder refuses (skipped) */
 	uint8_t **bytes;
 	struct proto_report *r;
 	const struct proto_report **ptr;
 };
 
-static int votes_grow(struct votes *v)
+static int votes_grow(struct node_exporter_votes *v)
 {
 	size_t cap = v->cap ? 2 * v->cap : 8;
 	uint8_t **b = realloc(v->bytes, cap * sizeof(*b));
@@ -88,11 +92,11 @@ static int votes_grow(struct votes *v)
 static int collect_vote(void *ctx, const struct store_report_info *info, const uint8_t *bytes,
 			size_t len)
 {
-	struct votes *v = ctx;
+	struct node_exporter_votes *v = ctx;
 	uint8_t *copy;
 
 	(void)info;
-	if (v->n == VOTES_MAX)
+	if (v->n - v->base == VOTES_MAX)
 		return 1;
 	if (v->n == v->cap && votes_grow(v))
 		return -ENOMEM;
@@ -115,57 +119,96 @@ static int collect_vote(void *ctx, const struct store_report_info *info, const u
 	return 0;
 }
 
-static void votes_free(struct votes *v)
+/* Drop the votes held (the arrays stay for the next indicators). */
+static void votes_clear(struct node_exporter_votes *v)
 {
 	for (size_t i = 0; i < v->n; i++)
 		free(v->bytes[i]);
+	v->n = v->base = v->undecodable = 0;
+}
+
+static void votes_free(struct node_exporter_votes *v)
+{
+	votes_clear(v);
 	free(v->bytes);
 	free(v->r);
 	free(v->ptr);
 }
 
-int node_exporter_view(const struct node_snap *snap, struct store *s, struct store_read *rd,
-		       const uint8_t ind_id[32], int path, struct policy_view *v,
-		       struct proto_summary *sum)
+/*
+ * The read step of a view: *@sum and the indicator's votes appended to @votes. 1, or 0
+ * when the indicator is unknown or the policy denies it, or a negative error.
+ */
+static int view_read(const struct node_snap *snap, struct store *s, struct store_read *rd,
+		     const uint8_t ind_id[32], int path, struct proto_summary *sum,
+		     struct node_exporter_votes *votes)
 {
-	struct votes votes = {0};
-	int r;
+	int r = store_summary_get(s, rd, ind_id, sum);
 
-	r = store_summary_get(s, rd, ind_id, sum);
 	if (r == STORE_E_NOT_FOUND)
 		return 0;
 	if (r)
 		return r;
 	if (policy_egress_check_summary(&snap->pcfg, path, sum) == POLICY_EGRESS_DENY)
 		return 0;
-	r = store_votes_iter(s, rd, ind_id, collect_vote, &votes);
-	if (r >= 0) {
-		uint8_t tag[32];
-		bool anon = false;
-		for (size_t i = 0; i < votes.n; i++) {
-			votes.ptr[i] = &votes.r[i];
-			anon |= votes.r[i].prov == PROTO_PROV_ANONYMOUS;
-		}
-		/*
-		 * Our own tag lets reported_by_us cover this node's anonymous reports; it never
-		 * leaves the node and is computed only when an anonymous vote is there to match.
-		 */
-		bool own = anon && !node_snap_own_tag(snap, ind_id, tag);
-		r = policy_strip_view(v, &snap->pcfg, snap->redactor, sum, votes.ptr, votes.n,
-				      own ? tag : NULL);
-		proto_wipe(tag, sizeof(tag));
-	}
-	if (votes.undecodable) {
-		char hex[65];
-
-		log_warning("indicator %s: %zu stored report%s no longer decode%s and do%s not "
-			    "count (stored by an older version?)",
-			    proto_hex_encode(hex, ind_id, 32), votes.undecodable,
-			    votes.undecodable == 1 ? "" : "s", votes.undecodable == 1 ? "s" : "",
-			    votes.undecodable == 1 ? "es" : "");
-	}
-	votes_free(&votes);
+	votes->base = votes->n;
+	r = store_votes_iter(s, rd, ind_id, collect_vote, votes);
 	return r < 0 ? r : 1;
+}
+
+/* The strip step of a view: @v from *@sum and the @n votes of @votes from @first. */
+static int view_strip(const struct node_snap *snap, const uint8_t ind_id[32],
+		      const struct proto_summary *sum, struct node_exporter_votes *votes,
+		      size_t first, size_t n, struct policy_view *v)
+{
+	uint8_t tag[32];
+	bool anon = false, own;
+	int r;
+
+	for (size_t i = first; i < first + n; i++) {
+		votes->ptr[i] = &votes->r[i];
+		anon |= votes->r[i].prov == PROTO_PROV_ANONYMOUS;
+	}
+	/*
+	 * Our own tag lets reported_by_us cover this node's anonymous reports; it never leaves
+	 * the node and is computed only when an anonymous vote is there to match.
+	 */
+	own = anon && !node_snap_own_tag(snap, ind_id, tag);
+	r = policy_strip_view(v, &snap->pcfg, snap->redactor, sum, votes->ptr + first, n,
+			      own ? tag : NULL);
+	proto_wipe(tag, sizeof(tag));
+	return r;
+}
+
+static void log_undecodable(const uint8_t ind_id[32], size_t n)
+{
+	char hex[65];
+
+	if (!n)
+		return;
+	log_warning("indicator %s: %zu stored report%s no longer decode%s and do%s not count "
+		    "(stored by an older version?)",
+		    proto_hex_encode(hex, ind_id, 32), n, n == 1 ? "" : "s", n == 1 ? "s" : "",
+		    n == 1 ? "es" : "");
+}
+
+int node_exporter_view(const struct node_snap *snap, struct store *s, struct store_read *rd,
+		       const uint8_t ind_id[32], int path, struct policy_view *v,
+		       struct proto_summary *sum)
+{
+	struct node_exporter_votes votes = {0};
+	int r;
+
+	r = view_read(snap, s, rd, ind_id, path, sum, &votes);
+	if (r == 1) {
+		int k = view_strip(snap, ind_id, sum, &votes, 0, votes.n, v);
+
+		if (k < 0)
+			r = k;
+	}
+	log_undecodable(ind_id, votes.undecodable);
+	votes_free(&votes);
+	return r;
 }
 
 static const char *ecs_type(int type)
@@ -689,22 +732,31 @@ int node_exporter_text(const json_t *doc, char **out, size_t *len)
 
 /*
  * Loop fission (node_exporter_render()). Rendered one at a time, each document ran the
- * store read and decode, the redactor (~30 KiB of code and its tables) and the ECS
- * rendering in turn; together they do not fit the 32 KiB L1 caches, so every document
- * fetched the redactor's lines again (callgrind: ~190 more instruction and ~130 more data
- * misses a view inside the export than outside it). A chunk's views are made back to back,
- * then its documents. Between the two stages a view lives in a slot: the fields of struct
- * policy_view that node_exporter_document() reads, and its texts in the context's arena.
- * slot_put() and slot_get() must copy every field node_exporter_document() reads;
- * test_node_exporter compares the chunked export with node_exporter_feed_document(), entry
- * by entry.
+ * store reads and vote decoding, the redactor (~30 KiB of code and its tables) and the ECS
+ * rendering (jansson, the text writer) in turn; together they do not fit the 32 KiB L1
+ * caches, so every document fetched each one's lines again (callgrind, per document of
+ * bench_store's export: 1,064 instruction and 896 data L1 misses, of which the redactor's
+ * policy_redact_fields() 196 and 174; outside the export it misses ~50 instruction lines).
+ * So a chunk goes through three stages, each over all its entries: read (summary, votes
+ * decoded), strip (policy_strip_view(): the redactor runs back to back), render. Between
+ * them an entry lives in a slot and the context's arrays: its summary, its votes among a
+ * group's, then the fields of struct policy_view that node_exporter_document() reads and
+ * its texts in the context's arena. slot_put() and slot_get() must copy every field
+ * node_exporter_document() reads; test_node_exporter compares the chunked export with
+ * node_exporter_feed_document(), entry by entry. The order of what an entry does is that
+ * of feed_view(): an error fails the call wherever it comes, as it failed the sync before.
  */
 struct node_exporter_slot {
+	int got;	       /* view_read()'s result */
+	size_t vote_first;     /* the entry's votes in the context's votes */
+	size_t vote_n;	       /* ... */
+	size_t undecodable;    /* ... and how many did not decode */
 	bool doc;	       /* the entry has a document */
 	bool opened;	       /* ... with chatham.sealed */
 	uint64_t seq, time_ms; /* the document's */
 	uint32_t sealed_count, sealed_first, sealed_last;
 	uint8_t sealed_confidence;
+	uint64_t sealed_feed_seq, sealed_updated_ms;
 	uint8_t type, tlp, state, confidence;
 	bool reported_by_us, has_description, withheld;
 	uint64_t first_seen_ms, last_seen_ms, valid_until_ms;
@@ -803,7 +855,9 @@ int node_exporter_render_init(struct node_exporter_render_ctx *rc, const struct 
 	rc->snap = snap;
 	rc->view = malloc(sizeof(*rc->view));
 	rc->slots = calloc(STORE_EXPORT_CHUNK, sizeof(*rc->slots));
-	if (!rc->view || !rc->slots) {
+	rc->sums = calloc(STORE_EXPORT_CHUNK, sizeof(*rc->sums));
+	rc->votes = calloc(1, sizeof(*rc->votes));
+	if (!rc->view || !rc->slots || !rc->sums || !rc->votes) {
 		node_exporter_render_deinit(rc);
 		return -ENOMEM;
 	}
@@ -812,45 +866,137 @@ int node_exporter_render_init(struct node_exporter_render_ctx *rc, const struct 
 
 void node_exporter_render_deinit(struct node_exporter_render_ctx *rc)
 {
+	if (rc->votes)
+		votes_free(rc->votes);
+	free(rc->votes);
 	free(rc->view);
 	free(rc->slots);
+	free(rc->sums);
 	free(rc->text);
 	memset(rc, 0, sizeof(*rc));
+}
+
+/*
+ * Votes a group of entries may hold between reading and stripping; a group ends at the
+ * entry that reaches it (so at most GROUP_VOTES - 1 + VOTES_MAX decoded reports are held,
+ * ~3 KiB each, as one indicator alone may hold VOTES_MAX).
+ */
+#define GROUP_VOTES 64
+
+/*
+ * Stage 1 of node_exporter_render() for entries @i.. of @e: read them (summary, votes)
+ * until the chunk ends or the votes held reach GROUP_VOTES. Returns the entry after the
+ * group, or a negative error.
+ */
+static int read_group(struct node_exporter_render_ctx *rc, struct store *s, struct store_read *rd,
+		      const struct store_feed_entry *e, size_t i, size_t n)
+{
+	struct node_exporter_votes *votes = rc->votes;
+	struct store_sealed_opened o;
+
+	votes_clear(votes);
+	while (i < n) {
+		struct node_exporter_slot *sl = &rc->slots[i];
+		size_t undecodable = votes->undecodable;
+		int r;
+
+		sl->opened = store_sealed_opened_get(s, rd, e[i].ind_id, &o) == 0;
+		if (sl->opened) {
+			sl->sealed_count = o.count;
+			sl->sealed_first = o.first_bucket;
+			sl->sealed_last = o.last_bucket;
+			sl->sealed_confidence = o.confidence;
+			sl->sealed_feed_seq = o.feed_seq;
+			sl->sealed_updated_ms = o.updated_ms;
+		}
+		sl->vote_first = votes->n;
+		r = view_read(rc->snap, s, rd, e[i].ind_id, POLICY_PATH_SIEM_EXPORT, &rc->sums[i],
+			      votes);
+		sl->vote_n = votes->n - sl->vote_first;
+		sl->undecodable = votes->undecodable - undecodable;
+		if (r < 0) {
+			log_undecodable(e[i].ind_id, sl->undecodable);
+			return r;
+		}
+		sl->got = r;
+		i++;
+		if (votes->n >= GROUP_VOTES)
+			break;
+	}
+	return (int)i;
+}
+
+/*
+ * Stage 2 for entries @i..@end - 1 (read by read_group()): each entry's view, as
+ * feed_view() makes it, into its slot.
+ */
+static int strip_group(struct node_exporter_render_ctx *rc, struct store *s, struct store_read *rd,
+		       const struct store_feed_entry *e, size_t i, size_t end)
+{
+	for (; i < end; i++) {
+		struct node_exporter_slot *sl = &rc->slots[i];
+		struct proto_summary *sum = &rc->sums[i];
+		int r = sl->got;
+
+		sl->doc = false;
+		sl->seq = e[i].seq;
+		sl->time_ms = e[i].time_ms;
+		if (r == 1) {
+			int k = view_strip(rc->snap, e[i].ind_id, sum, rc->votes, sl->vote_first,
+					   sl->vote_n, rc->view);
+
+			log_undecodable(e[i].ind_id, sl->undecodable);
+			if (k < 0)
+				return k;
+		} else {
+			struct store_sealed_opened o;
+
+			/*
+			 * No summary: a sealed sighting alone; a summary policy denies: nothing
+			 * (fail closed). The opening is read again (the same snapshot) for its
+			 * value: rare, and a slot need not hold 2 KiB for it.
+			 */
+			if (!sl->opened ||
+			    store_summary_get(s, rd, e[i].ind_id, sum) != STORE_E_NOT_FOUND)
+				continue;
+			if ((r = store_sealed_opened_get(s, rd, e[i].ind_id, &o)) != 0)
+				return r == STORE_E_NOT_FOUND ? STORE_E_CORRUPT : r;
+			sealed_view(rc->snap, &o, rc->view);
+			sum->feed_seq = 0;
+			sum->last_seen_ms = o.updated_ms;
+		}
+		if (sum->feed_seq > sl->seq || (sl->opened && sl->sealed_feed_seq > sl->seq))
+			continue; /* a later entry of the same indicator renders its current state */
+		sl->doc = true;
+		if ((r = slot_put(rc, sl, rc->view)) < 0)
+			return r;
+	}
+	return 0;
 }
 
 int node_exporter_render(void *ctx, struct store *s, struct store_read *rd,
 			 const struct store_feed_entry *e, size_t n, uint8_t **docs, size_t *lens)
 {
 	struct node_exporter_render_ctx *rc = ctx;
-	struct store_sealed_opened o;
-	int r;
+	int r = 0;
 
 	if (n > STORE_EXPORT_CHUNK)
 		return -EINVAL;
 	rc->text_len = 0;
-	/* Stage 1: the views, back to back. */
-	for (size_t i = 0; i < n; i++) {
-		struct node_exporter_slot *sl = &rc->slots[i];
+	/* Stages 1 and 2: the views, read a group at a time, then stripped back to back. */
+	for (size_t i = 0; i < n && r >= 0;) {
+		int end = read_group(rc, s, rd, e, i, n);
 
-		sl->seq = e[i].seq;
-		sl->time_ms = e[i].time_ms;
-		r = feed_view(rc->snap, s, rd, e[i].ind_id, &sl->seq, &sl->time_ms,
-			      POLICY_PATH_SIEM_EXPORT, rc->view, &o, &sl->opened);
-		if (r < 0)
-			return r;
-		sl->doc = r == 1;
-		if (!sl->doc)
-			continue;
-		if (sl->opened) {
-			sl->sealed_count = o.count;
-			sl->sealed_first = o.first_bucket;
-			sl->sealed_last = o.last_bucket;
-			sl->sealed_confidence = o.confidence;
-		}
-		if ((r = slot_put(rc, sl, rc->view)) < 0)
-			return r;
+		if (end < 0)
+			r = end;
+		else
+			r = strip_group(rc, s, rd, e, i, (size_t)end);
+		i = (size_t)end;
 	}
-	/* Stage 2: the documents and their text. */
+	votes_clear(rc->votes);
+	if (r < 0)
+		return r;
+	/* Stage 3: the documents and their text. */
 	for (size_t i = 0; i < n; i++) {
 		const struct node_exporter_slot *sl = &rc->slots[i];
 		json_t *j;

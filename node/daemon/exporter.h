@@ -149,16 +149,19 @@ int node_exporter_feed_document(const struct node_snap *snap, struct store *s,
 				uint64_t time_ms, int path, struct policy_view *v, json_t **doc);
 
 struct node_exporter_slot;
+struct node_exporter_votes;
 
 /*
  * What node_exporter_render() needs, for one sync: node_exporter_render_init() sets it up,
  * node_exporter_render_deinit() frees it. The fields are node_exporter_render()'s.
  */
 struct node_exporter_render_ctx {
-	const struct node_snap *snap;	  /* the policy documents are rendered under (borrowed) */
-	struct policy_view *view;	  /* one view at a time (owned; heap: it is large) */
-	struct node_exporter_slot *slots; /* a chunk's views between its two stages (owned) */
-	char *text;			  /* their texts (owned): grows to a chunk's, kept */
+	const struct node_snap *snap;	   /* the policy documents are rendered under (borrowed) */
+	struct policy_view *view;	   /* one view at a time (owned; heap: it is large) */
+	struct node_exporter_slot *slots;  /* a chunk's views between the stages (owned) */
+	struct proto_summary *sums;	   /* the chunk's summaries (owned) */
+	struct node_exporter_votes *votes; /* the votes of a group of the chunk's entries (owned) */
+	char *text;			   /* the views' texts (owned): grows to a chunk's, kept */
 	size_t text_len, text_cap;
 };
 
@@ -172,11 +175,15 @@ void node_exporter_render_deinit(struct node_exporter_render_ctx *rc);
  * node_exporter_render() - the store_export_render_fn (store/export.h) of every export
  * sync: each of the @n main feed entries @e as its SIEM document (node_exporter_feed_document()
  * on POLICY_PATH_SIEM_EXPORT, written by node_exporter_text()), byte for byte, or @docs[i]
- * NULL when the entry is superseded or policy denies it. In two stages over the chunk, so
- * that the redactor's code and tables are fetched once a chunk rather than once a document:
- * first every entry's view (policy_strip_view()), kept compact (only what a document reads,
- * ~200 bytes and the texts: at most STORE_EXPORT_CHUNK x ~27 KiB for the longest texts,
- * ~15 KiB for ordinary ones), then every document. An error in either stage fails the
+ * NULL when the entry is superseded or policy denies it. In three stages over the chunk
+ * (loop fission), so that the code and tables of each stay in the L1 caches across its
+ * entries: read every entry's summary and votes (a group of the chunk at a time: at most
+ * 63 + 4096 decoded votes are held, ~3 KiB each, where one indicator alone may hold 4096),
+ * strip every view (policy_strip_view(): the redactor runs back to back), render every
+ * document. Views are kept compact between the stages (only what a document reads, ~250
+ * bytes and the texts). Memory per export sync, for the context: one view (27 KiB), the
+ * chunk's summaries (32 x 2 KiB), its slots, and the arena of its texts (~15 KiB for
+ * ordinary texts, at most 32 x ~27 KiB for the longest). An error in any stage fails the
  * whole call, as an error of one entry did when entries came one at a time: the sync
  * writes nothing. @ctx is a struct node_exporter_render_ctx set up by
  * node_exporter_render_init(). Exposed so that bench_store measures the daemon's own export
