@@ -1997,6 +1997,58 @@ size_t policy_skel_seen_field(const struct policy_skel_seen *g, size_t i, uint32
 	return n;
 }
 
+#if defined(__SSE2__)
+/* For each 4 bits: the places (0-3) of the bits set, a byte each, the lowest first; and how many. */
+static const uint32_t seen_nib_at[16] = {0,	 0,	   0x01,     0x0100,	0x02,	0x0200,
+					 0x0201, 0x020100, 0x03,     0x0300,	0x0301, 0x030100,
+					 0x0302, 0x030200, 0x030201, 0x03020100};
+static const uint8_t seen_nib_n[16] = {0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4};
+
+/* The offsets @base + 0..3 of the code points that the 4 bits @nib mark, stored at @at. */
+static inline size_t seen_put4(uint32_t *at, unsigned nib, __m128i base)
+{
+	__m128i x = _mm_cvtsi32_si128((int)seen_nib_at[nib]);
+
+	x = _mm_unpacklo_epi16(_mm_unpacklo_epi8(x, _mm_setzero_si128()), _mm_setzero_si128());
+	_mm_storeu_si128((__m128i *)at, _mm_add_epi32(x, base));
+	return seen_nib_n[nib];
+}
+
+/*
+ * The offsets of the code points of field @in's first (@l / 16) * 16 bytes into @at, 16
+ * bytes at a time classified by the look's lane (look_lane16(): a code point is a letter or
+ * a digit, as @grams says where sk->look_lane holds), the offsets of each 4 bytes' code
+ * points from seen_nib_at[] and stored 4 at a time (those past the code points are
+ * overwritten by the next store: a store of 4 at the count so far, which is at most the
+ * bytes before, stays inside the 16 bytes' offsets). Returns the count, or -1 when one of
+ * those bytes is one the lane leaves to the byte loop (the @grams entries decide then: a
+ * GRAMS_SLOW byte is among them, a separator such as '|' may be).
+ */
+static long seen_offsets16(const uint8_t *in, size_t l, uint32_t *at)
+{
+	__m128i slow = _mm_setzero_si128();
+	size_t c = 0;
+
+	for (size_t i = 0; i + 16 <= l; i += 16) {
+		__m128i base = _mm_set1_epi32((int)i), four = _mm_set1_epi32(4);
+		struct look_lane r;
+		unsigned mk;
+
+		look_lane16(_mm_loadu_si128((const __m128i *)(in + i)), &r);
+		slow = _mm_or_si128(slow, r.slow);
+		mk = (unsigned)_mm_movemask_epi8(_mm_or_si128(r.letter, r.dg));
+		c += seen_put4(at + c, mk & 15, base);
+		base = _mm_add_epi32(base, four);
+		c += seen_put4(at + c, mk >> 4 & 15, base);
+		base = _mm_add_epi32(base, four);
+		c += seen_put4(at + c, mk >> 8 & 15, base);
+		base = _mm_add_epi32(base, four);
+		c += seen_put4(at + c, mk >> 12, base);
+	}
+	return _mm_movemask_epi8(slow) ? -1 : (long)c;
+}
+#endif
+
 /*
  * The look's reading is the one policy_skeleton_ascii() gives (policy_skeleton_look()'s
  * promise): its code points, and LOOK_BND exactly where that reading puts a boundary, SOFT
@@ -2004,9 +2056,10 @@ size_t policy_skel_seen_field(const struct policy_skel_seen *g, size_t i, uint32
  * field whose every unit is one byte is where the byte before is no code point: where the
  * offsets of two code points in a row are not one apart. The byte offsets are not kept by
  * the look (a store a byte that a text naming nobody would pay for): they are counted here,
- * a code point for each byte whose @grams entry has GRAMS_CP. A field with a byte the table
- * leaves to ascii_separator() (GRAMS_SLOW: a unit may be longer than a byte) is read by
- * policy_skeleton_ascii() instead.
+ * a code point for each byte whose @grams entry has GRAMS_CP, 16 bytes at a time by the
+ * look's lane where it agrees with @grams (seen_offsets16()), the rest a byte at a time. A
+ * field with a byte the table leaves to ascii_separator() (GRAMS_SLOW: a unit may be longer
+ * than a byte) is read by policy_skeleton_ascii() instead.
  */
 long policy_skel_seen_reading(const struct policy_skeleton *sk, const struct policy_skel_seen *g,
 			      const char *const *s, const size_t *len, size_t n, uint8_t *cp,
@@ -2023,6 +2076,17 @@ long policy_skel_seen_reading(const struct policy_skeleton *sk, const struct pol
 		size_t m = g->fe[k] - g->fs[k], l = len[k], c = 0, i = 0, j = 1;
 		unsigned slow = 0;
 
+#if defined(__SSE2__)
+		if (sk->look_lane && l >= 16) {
+			long lc = seen_offsets16(in, l, a32);
+
+			/* a byte left to the byte loop: the whole field is counted a byte at a time */
+			if (lc >= 0) {
+				c = (size_t)lc;
+				i = l / 16 * 16;
+			}
+		}
+#endif
 		/* every byte's offset is written; a separator's is overwritten by the next one's */
 		for (; i + 4 <= l; i += 4) {
 			unsigned v = grams[in[i]], w = grams[in[i + 1]];
