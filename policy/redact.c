@@ -39,6 +39,10 @@
 
 #include <unicode/uidna.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "policy/skeleton.h"
 #include "proto/crypto.h"
 
@@ -1885,12 +1889,24 @@ static int quick_read(const struct policy_redactor *rd, const char *const *s, co
 #define QUICK_WINDOW 256
 #define QUICK_FIRST 48
 
-/* The @m code points at @c as the uint32_t of a mapped text (8 at a time: the compiler's
- * SLP vectoriser widens a block of constant length). */
+/* The @m code points at @c as the uint32_t of a mapped text (16 at a time with SSE2, then 8:
+ * the compiler's SLP vectoriser widens a block of constant length). */
 static void widen(uint32_t *restrict out, const uint8_t *restrict c, size_t m)
 {
 	size_t j = 0;
 
+#if defined(__SSE2__)
+	for (; j + 16 <= m; j += 16) {
+		const __m128i z = _mm_setzero_si128();
+		__m128i v = _mm_loadu_si128((const __m128i *)(c + j));
+		__m128i lo = _mm_unpacklo_epi8(v, z), hi = _mm_unpackhi_epi8(v, z);
+
+		_mm_storeu_si128((__m128i *)(out + j), _mm_unpacklo_epi16(lo, z));
+		_mm_storeu_si128((__m128i *)(out + j + 4), _mm_unpackhi_epi16(lo, z));
+		_mm_storeu_si128((__m128i *)(out + j + 8), _mm_unpacklo_epi16(hi, z));
+		_mm_storeu_si128((__m128i *)(out + j + 12), _mm_unpackhi_epi16(hi, z));
+	}
+#endif
 	for (; j + 8 <= m; j += 8)
 		for (size_t k = 0; k < 8; k++)
 			out[j + k] = c[j + k];
