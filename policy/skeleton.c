@@ -76,13 +76,16 @@ struct policy_skeleton {
 	uint32_t ascii[256];
 	uint8_t ascii_bnd[32];
 	/*
-	 * The first look's table (look_read_bytes(), and what its SSE2 lane must agree with),
+	 * The first look's table (look_read_bytes(), and what its lanes must agree with),
 	 * from @ascii: GRAMS_CP, what the code point needs (bits 1-2) and gives (3-4) as
 	 * cps_bnd() reads them and the code point (bits 8-15) when the byte gives one;
 	 * GRAMS_SEP for a separator; GRAMS_SLOW | GRAMS_CP as ASCII_SLOW.
 	 */
 	uint16_t grams[256];
-	bool look_lane; /* the first look's SSE2 lane classifies bytes as @grams does */
+	/* the first look's lanes whose classes agree with @grams and the CPU has (bit per
+	 * enum policy_skel_lane), and the widest of them: policy_skeleton_look()'s */
+	unsigned look_lanes;
+	enum policy_skel_lane look_lane;
 };
 
 #define ASCII_CP (1u << 8)
@@ -334,7 +337,7 @@ static void compute_cp(const struct policy_skeleton *sk, UChar32 c, struct cp_in
 static inline bool markup_start(uint8_t c);
 static unsigned cps_needs(unsigned cls);
 static unsigned cps_gives(unsigned cls, uint32_t raw);
-static bool look_lane_agrees(const struct policy_skeleton *sk);
+static unsigned look_lanes(const struct policy_skeleton *sk);
 
 struct policy_skeleton *policy_skeleton_new(void)
 {
@@ -395,7 +398,11 @@ struct policy_skeleton *policy_skeleton_new(void)
 		else
 			sk->grams[c] = GRAMS_SEP;
 	}
-	sk->look_lane = look_lane_agrees(sk);
+	sk->look_lanes = look_lanes(sk);
+	sk->look_lane = POLICY_SKEL_LANE_BYTES;
+	for (unsigned l = 0; l < POLICY_SKEL_LANES; l++)
+		if (sk->look_lanes >> l & 1)
+			sk->look_lane = (enum policy_skel_lane)l;
 	return sk;
 fail:
 	policy_skeleton_free(sk);
@@ -1193,24 +1200,34 @@ static inline uint64_t look_load8(const uint8_t *c)
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+/* The AVX2 lane: compiled for its target alone, chosen at run time (look_lanes()). */
+#if defined(__SSE2__) && defined(__x86_64__) && defined(__GNUC__)
+#define LOOK_AVX2 1
+#include <immintrin.h>
+#define LOOK_AVX2_TARGET __attribute__((target("avx2,bmi,bmi2,popcnt")))
+#define LOOK_AVX2_INLINE inline __attribute__((always_inline, target("avx2,bmi,bmi2,popcnt")))
+#endif
 
-/* The boundaries among the 64 bytes at @c as bits, the first lowest. */
-static inline uint64_t look_bnd64(const uint8_t *c)
+/* The boundaries among the 64 bytes at @c as bits, the first lowest; @portable: without
+ * SIMD (as a build without SSE2 takes them; the byte loop's look does too, so tests run it). */
+static inline uint64_t look_bnd64(const uint8_t *c, bool portable)
 {
 	uint64_t b = 0;
 
 #if defined(__SSE2__)
-	for (unsigned k = 0; k < 64; k += 16) {
-		__m128i x = _mm_loadu_si128((const __m128i *)(c + k));
+	if (!portable) {
+		for (unsigned k = 0; k < 64; k += 16) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(c + k));
 
-		b |= (uint64_t)(unsigned)_mm_movemask_epi8(x) << k;
+			b |= (uint64_t)(unsigned)_mm_movemask_epi8(x) << k;
+		}
+		return b;
 	}
-#else
+#endif
 	/* each byte's bit 7 to one bit of the top byte, no two products reaching the same */
 	for (unsigned k = 0; k < 64; k += 8)
 		b |= ((look_load8(c + k) & 0x8080808080808080ull) * 0x0002040810204081ull >> 56)
 		     << k;
-#endif
 	return b;
 }
 
@@ -1343,7 +1360,8 @@ static void look_pairs(const struct policy_skel_look *f, struct policy_skel_seen
  * 64 code points rather than each few), the classes behind it where it passed, short grams,
  * pairs.
  */
-static int look_core(const struct policy_skel_look *f, struct policy_skel_seen *g, size_t n)
+static inline __attribute__((always_inline)) int
+look_core_in(const struct policy_skel_look *f, struct policy_skel_seen *g, size_t n, bool portable)
 {
 	uint16_t cand[POLICY_SKEL_LOOK_HITS], shorts[POLICY_SKEL_LOOK_HITS];
 	size_t o = g->o, n_cand = 0, n_shorts = 0;
@@ -1351,7 +1369,7 @@ static int look_core(const struct policy_skel_look *f, struct policy_skel_seen *
 	g->n_hits = 0;
 	g->crossing = false;
 	for (size_t i = 0; i < o; i += 64)
-		for (uint64_t b = look_bnd64(g->c + i); b; b &= b - 1) {
+		for (uint64_t b = look_bnd64(g->c + i, portable); b; b &= b - 1) {
 			size_t j = i + (size_t)__builtin_ctzll(b);
 
 			if (!look_has(f, look_load8(g->c + j) & LOOK_CPS4, POLICY_SKEL_LOOK_ANY4))
@@ -1362,7 +1380,7 @@ static int look_core(const struct policy_skel_look *f, struct policy_skel_seen *
 				cand[n_cand++] = (uint16_t)j;
 		}
 	for (size_t i = 0; f->short_lens && i < o; i += 64)
-		for (uint64_t b = look_bnd64(g->c + i); b; b &= b - 1) {
+		for (uint64_t b = look_bnd64(g->c + i, portable); b; b &= b - 1) {
 			size_t j = i + (size_t)__builtin_ctzll(b);
 
 			if (!look_short(f, g, j))
@@ -1391,6 +1409,17 @@ static int look_core(const struct policy_skel_look *f, struct policy_skel_seen *
 	}
 	look_pairs(f, g, n);
 	return g->n_hits > 0 || g->crossing;
+}
+
+static int look_core(const struct policy_skel_look *f, struct policy_skel_seen *g, size_t n)
+{
+	return look_core_in(f, g, n, false);
+}
+
+static int look_core_portable(const struct policy_skel_look *f, struct policy_skel_seen *g,
+			      size_t n)
+{
+	return look_core_in(f, g, n, true);
 }
 
 /* The byte loop's place in a field: the next byte, the reading's end, the entry of the byte
@@ -1636,82 +1665,385 @@ static long look_read_lane(const struct policy_skeleton *sk, const uint8_t *in, 
 	return (long)b.o;
 }
 
-/* Whether the lane classifies every byte as @sk->grams does (struct look_lane). */
+/*
+ * Whether a lane's classes of the 256 bytes (@cls: up, lo, dg, x, canon, slow, each by byte,
+ * 0 or not as struct look_lane's lanes) are those @sk->grams gives.
+ */
+enum { LC_UP, LC_LO, LC_DG, LC_X, LC_CANON, LC_SLOW, LC_N };
+
+static bool look_classes_agree(const struct policy_skeleton *sk, uint8_t cls[LC_N][256])
+{
+	for (unsigned i = 0; i < 256; i++) {
+		unsigned v = sk->grams[i], up = cls[LC_UP][i], lo = cls[LC_LO][i],
+			 dg = cls[LC_DG][i], canon = cls[LC_CANON][i];
+		unsigned kinds = !!up + !!lo + !!dg;
+		unsigned needs = up ? 0 : dg ? CPS_AFTER_DIGIT : CPS_AFTER_WORD;
+		unsigned gives = dg ? CPS_AFTER_DIGIT : cls[LC_X][i] ? 0 : CPS_AFTER_WORD;
+
+		if (v & GRAMS_SLOW) {
+			if (!cls[LC_SLOW][i])
+				return false;
+		} else if (v & GRAMS_CP) {
+			if (cls[LC_SLOW][i] || kinds != 1 || canon != (v >> 8) ||
+			    canon >= LOOK_BND || needs != (v >> 1 & 3) || gives != (v >> 3 & 3))
+				return false;
+		} else if (kinds != 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Whether the SSE2 lane classifies every byte as @sk->grams does (struct look_lane). */
 static bool look_lane_agrees(const struct policy_skeleton *sk)
 {
+	uint8_t cls[LC_N][256];
+
 	for (unsigned c0 = 0; c0 < 256; c0 += 16) {
-		uint8_t in[16], up[16], lo[16], dg[16], x[16], canon[16], slow[16];
+		uint8_t in[16];
 		struct look_lane r;
 
 		for (unsigned i = 0; i < 16; i++)
 			in[i] = (uint8_t)(c0 + i);
 		look_lane16(_mm_loadu_si128((const __m128i *)in), &r);
-		_mm_storeu_si128((__m128i *)up, r.up);
-		_mm_storeu_si128((__m128i *)lo, r.lo);
-		_mm_storeu_si128((__m128i *)dg, r.dg);
-		_mm_storeu_si128((__m128i *)x, r.x);
-		_mm_storeu_si128((__m128i *)canon, r.canon);
-		_mm_storeu_si128((__m128i *)slow, r.slow);
-		for (unsigned i = 0; i < 16; i++) {
-			unsigned v = sk->grams[c0 + i], kinds = !!up[i] + !!lo[i] + !!dg[i];
-			unsigned needs = up[i] ? 0 : dg[i] ? CPS_AFTER_DIGIT : CPS_AFTER_WORD;
-			unsigned gives = dg[i] ? CPS_AFTER_DIGIT : x[i] ? 0 : CPS_AFTER_WORD;
+		_mm_storeu_si128((__m128i *)(cls[LC_UP] + c0), r.up);
+		_mm_storeu_si128((__m128i *)(cls[LC_LO] + c0), r.lo);
+		_mm_storeu_si128((__m128i *)(cls[LC_DG] + c0), r.dg);
+		_mm_storeu_si128((__m128i *)(cls[LC_X] + c0), r.x);
+		_mm_storeu_si128((__m128i *)(cls[LC_CANON] + c0), r.canon);
+		_mm_storeu_si128((__m128i *)(cls[LC_SLOW] + c0), r.slow);
+	}
+	return look_classes_agree(sk, cls);
+}
+#endif
 
-			if (v & GRAMS_SLOW) {
-				if (!slow[i])
-					return false;
-			} else if (v & GRAMS_CP) {
-				if (slow[i] || kinds != 1 || canon[i] != (v >> 8) ||
-				    canon[i] >= LOOK_BND || needs != (v >> 1 & 3) ||
-				    gives != (v >> 3 & 3))
-					return false;
-			} else if (kinds != 0) {
-				return false;
-			}
+#if defined(LOOK_AVX2)
+/*
+ * The AVX2 lane: the SSE2 lane's classes and boundaries (struct look_lane, look_block()),
+ * 32 bytes a step, and the code points moved together by BMI2's pext, 8 bytes at a time
+ * with each 8's code points as its mask (no separator counts, no shifting steps).
+ */
+struct look_lane32 {
+	__m256i letter, up, lo, dg, x, canon, slow;
+};
+
+/*
+ * Its constants (look_lane16()'s), each byte 32 times. Read through a pointer the compiler
+ * cannot see through (look_k32_hidden()): GCC 12 builds a 32-byte splat of an immediate
+ * in three instructions, again in every block, where a load is an operand.
+ */
+enum {
+	K_20,
+	K_LETTER_ADD,
+	K_LETTER_LIM,
+	K_DIGIT_ADD,
+	K_DIGIT_LIM,
+	K_X,
+	K_I,
+	K_1,
+	K_L,
+	K_0,
+	K_O0,
+	K_PCT,
+	K_AMP,
+	K_PAREN,
+	K_LT,
+	K_BRACE,
+	K_BAR,
+	K_BND,
+	K_N
+};
+#define LOOK_R4(b) b, b, b, b
+#define LOOK_R32(b)                                                                     \
+	{                                                                               \
+		LOOK_R4(b), LOOK_R4(b), LOOK_R4(b), LOOK_R4(b), LOOK_R4(b), LOOK_R4(b), \
+			LOOK_R4(b), LOOK_R4(b)                                          \
+	}
+static const uint8_t look_k32[K_N][32] __attribute__((aligned(32))) = {
+	[K_20] = LOOK_R32(0x20),
+	[K_LETTER_ADD] = LOOK_R32(0x80 - 'a'),
+	[K_LETTER_LIM] = LOOK_R32(0x80 + 26), /* -128 + 26 */
+	[K_DIGIT_ADD] = LOOK_R32(0x80 - '0'),
+	[K_DIGIT_LIM] = LOOK_R32(0x80 + 10), /* -128 + 10 */
+	[K_X] = LOOK_R32('x'),
+	[K_I] = LOOK_R32('i'),
+	[K_1] = LOOK_R32('1'),
+	[K_L] = LOOK_R32('l'),
+	[K_0] = LOOK_R32('0'),
+	[K_O0] = LOOK_R32('o' - '0'),
+	[K_PCT] = LOOK_R32('%'),
+	[K_AMP] = LOOK_R32('&'),
+	[K_PAREN] = LOOK_R32('('),
+	[K_LT] = LOOK_R32('<'),
+	[K_BRACE] = LOOK_R32('{'),
+	[K_BAR] = LOOK_R32('|'),
+	[K_BND] = LOOK_R32(LOOK_BND),
+};
+#undef LOOK_R32
+#undef LOOK_R4
+
+static inline const uint8_t (*look_k32_hidden(void))[32]
+{
+	const uint8_t(*k)[32] = look_k32;
+
+	__asm__("" : "+r"(k)); /* the values unknown here: loaded, not rebuilt */
+	return k;
+}
+
+#define LOOK_K(i) _mm256_load_si256((const __m256i *)k[i])
+
+static LOOK_AVX2_INLINE void look_lane32(__m256i v, const uint8_t (*k)[32], struct look_lane32 *r)
+{
+	__m256i u = _mm256_or_si256(v, LOOK_K(K_20)), low, li, slow;
+
+	/* look_lane16()'s, a < b written b > a */
+	r->letter =
+		_mm256_cmpgt_epi8(LOOK_K(K_LETTER_LIM), _mm256_add_epi8(u, LOOK_K(K_LETTER_ADD)));
+	r->dg = _mm256_cmpgt_epi8(LOOK_K(K_DIGIT_LIM), _mm256_add_epi8(v, LOOK_K(K_DIGIT_ADD)));
+	low = _mm256_cmpeq_epi8(_mm256_and_si256(v, LOOK_K(K_20)), LOOK_K(K_20));
+	r->up = _mm256_andnot_si256(low, r->letter);
+	r->lo = _mm256_and_si256(low, r->letter);
+	r->x = _mm256_cmpeq_epi8(u, LOOK_K(K_X));
+	li = _mm256_or_si256(_mm256_cmpeq_epi8(u, LOOK_K(K_I)), _mm256_cmpeq_epi8(u, LOOK_K(K_1)));
+	r->canon = _mm256_or_si256(_mm256_andnot_si256(li, u), _mm256_and_si256(li, LOOK_K(K_L)));
+	r->canon = _mm256_add_epi8(
+		r->canon, _mm256_and_si256(_mm256_cmpeq_epi8(u, LOOK_K(K_0)), LOOK_K(K_O0)));
+	slow = _mm256_or_si256(_mm256_cmpeq_epi8(u, LOOK_K(K_PCT)),
+			       _mm256_cmpeq_epi8(u, LOOK_K(K_AMP)));
+	slow = _mm256_or_si256(slow, _mm256_cmpeq_epi8(u, LOOK_K(K_PAREN)));
+	slow = _mm256_or_si256(slow, _mm256_cmpeq_epi8(u, LOOK_K(K_LT)));
+	slow = _mm256_or_si256(slow, _mm256_cmpeq_epi8(u, LOOK_K(K_BRACE)));
+	slow = _mm256_or_si256(slow, _mm256_cmpeq_epi8(u, LOOK_K(K_BAR)));
+	r->slow = _mm256_or_si256(slow, _mm256_cmpgt_epi8(_mm256_setzero_si256(), v));
+}
+
+struct look_carry32 {
+	__m256i word, digit, slow;
+};
+
+/* Each byte of @x moved up by one, the first taking @before's last (across the halves). */
+static LOOK_AVX2_INLINE __m256i look_prev32(__m256i x, __m256i before)
+{
+	return _mm256_alignr_epi8(x, _mm256_permute2x128_si256(x, before, 0x03), 15);
+}
+
+/* The 8 code points of @v among the bytes of mask @m (0xFF each) stored at @c + @o, moved
+ * together (zeros after them); the new end. */
+static LOOK_AVX2_INLINE size_t look_pext8(uint64_t v, uint64_t m, uint8_t *c, size_t o)
+{
+	uint64_t y = _pext_u64(v, m);
+
+	memcpy(c + o, &y, 8);
+	return o + ((size_t)__builtin_popcountll(m) >> 3);
+}
+
+/* look_block()'s, 32 bytes @v (those of lanes @keep in the field) at a time. */
+static LOOK_AVX2_INLINE size_t look_block32(__m256i v, __m256i keep, const uint8_t (*k)[32],
+					    struct look_carry32 *carry, uint8_t *c, size_t o)
+{
+	struct look_lane32 r;
+	__m256i cp, word, nob, val;
+	__m128i v0, v1, m0, m1;
+
+	look_lane32(v, k, &r);
+	carry->slow = _mm256_and_si256(r.slow, keep);
+	cp = _mm256_and_si256(_mm256_or_si256(r.letter, r.dg), keep);
+	word = _mm256_andnot_si256(r.x, r.letter);
+	nob = _mm256_or_si256(_mm256_and_si256(r.lo, look_prev32(word, carry->word)),
+			      _mm256_and_si256(r.dg, look_prev32(r.dg, carry->digit)));
+	carry->word = word;
+	carry->digit = r.dg;
+	val = _mm256_and_si256(_mm256_or_si256(r.canon, _mm256_andnot_si256(nob, LOOK_K(K_BND))),
+			       cp);
+	v0 = _mm256_castsi256_si128(val);
+	v1 = _mm256_extracti128_si256(val, 1);
+	m0 = _mm256_castsi256_si128(cp);
+	m1 = _mm256_extracti128_si256(cp, 1);
+	o = look_pext8((uint64_t)_mm_cvtsi128_si64(v0), (uint64_t)_mm_cvtsi128_si64(m0), c, o);
+	o = look_pext8((uint64_t)_mm_extract_epi64(v0, 1), (uint64_t)_mm_extract_epi64(m0, 1), c,
+		       o);
+	o = look_pext8((uint64_t)_mm_cvtsi128_si64(v1), (uint64_t)_mm_cvtsi128_si64(m1), c, o);
+	return look_pext8((uint64_t)_mm_extract_epi64(v1, 1), (uint64_t)_mm_extract_epi64(m1, 1), c,
+			  o);
+}
+
+/* The @len < 32 bytes at @in, then zeros, as 32 bytes (every load inside the field: the
+ * bytes from 16 on loaded as the last 16 and moved down by a byte shuffle). */
+static LOOK_AVX2_INLINE __m256i look_load_short32(const uint8_t *in, size_t len)
+{
+	const __m128i iota = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+	__m128i lo, hi, sh;
+
+	if (len < 16)
+		return _mm256_set_m128i(_mm_setzero_si128(), look_load_short(in, len));
+	lo = _mm_loadu_si128((const __m128i *)in);
+	hi = _mm_loadu_si128((const __m128i *)(in + len - 16));
+	/* byte j of the upper half is byte 32 - len + j of the last 16; past them, zeros */
+	sh = _mm_add_epi8(iota, _mm_set1_epi8((char)(32 - len)));
+	sh = _mm_or_si128(sh, _mm_cmpgt_epi8(sh, _mm_set1_epi8(15)));
+	return _mm256_set_m128i(_mm_shuffle_epi8(hi, sh), lo);
+}
+
+static LOOK_AVX2_TARGET void look_carry_bytes32(struct look_carry32 *k, unsigned prev)
+{
+	k->word = _mm256_set1_epi8((char)(prev >> 3 & CPS_AFTER_WORD ? 0xFF : 0));
+	k->digit = _mm256_set1_epi8((char)(prev >> 3 & CPS_AFTER_DIGIT ? 0xFF : 0));
+}
+
+/* look_read_lane()'s, 32 bytes a step (the 32 bytes around a byte it leaves to the byte
+ * loop by that loop; a field under 32 bytes, whole, when it has one); @k look_k32, @iota
+ * the bytes 0 to 31. */
+static LOOK_AVX2_INLINE long look_read_lane32(const struct policy_skeleton *sk, const uint8_t *in,
+					      size_t len, const uint8_t (*k)[32], __m256i iota,
+					      uint8_t *c, size_t o)
+{
+	struct look_carry32 cy = {_mm256_setzero_si256(), _mm256_setzero_si256(),
+				  _mm256_setzero_si256()};
+	struct look_bytes b = {0, o, 0};
+	size_t at;
+
+	if (len < 32) {
+		b.o = look_block32(look_load_short32(in, len),
+				   _mm256_cmpgt_epi8(_mm256_set1_epi8((char)len), iota), k, &cy, c,
+				   o);
+		if (_mm256_movemask_epi8(cy.slow)) {
+			b.o = o;
+			if (look_read_bytes(sk, in, len, len, c, &b) != 0)
+				return -1;
+		}
+		return (long)b.o;
+	}
+	while (b.i + 32 <= len) {
+		at = b.o;
+		b.o = look_block32(_mm256_loadu_si256((const __m256i *)(in + b.i)),
+				   _mm256_set1_epi8(-1), k, &cy, c, at);
+		if (!_mm256_movemask_epi8(cy.slow)) {
+			b.i += 32;
+			continue;
+		}
+		b.o = at;
+		b.prev = b.i > 0 ? look_entry_before(sk, in, b.i) : 0;
+		if (look_read_bytes(sk, in, len, b.i + 32, c, &b) != 0)
+			return -1;
+		look_carry_bytes32(&cy, b.prev);
+	}
+	if (b.i < len) {
+		at = b.o;
+		b.o = look_block32(
+			_mm256_loadu_si256((const __m256i *)(in + len - 32)),
+			_mm256_cmpgt_epi8(iota, _mm256_set1_epi8((char)(31 - (len - b.i)))), k, &cy,
+			c, at);
+		if (_mm256_movemask_epi8(cy.slow)) {
+			b.o = at;
+			b.prev = look_entry_before(sk, in, b.i);
+			if (look_read_bytes(sk, in, len, len, c, &b) != 0)
+				return -1;
 		}
 	}
-	return true;
+	return (long)b.o;
 }
-#else
-static bool look_lane_agrees(const struct policy_skeleton *sk)
+
+/* look_read() by the AVX2 lane: the fields in one call, its constants loaded once. */
+static LOOK_AVX2_TARGET int look_read32(const struct policy_skeleton *sk, const char *const *s,
+					const size_t *len, size_t n, struct policy_skel_seen *g)
 {
-	(void)sk;
-	return false;
+	const __m256i iota =
+		_mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
+				 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
+	const uint8_t(*k)[32] = look_k32_hidden();
+	size_t o = 0;
+
+	for (size_t f = 0; f < n; f++) {
+		long e = look_read_lane32(sk, (const uint8_t *)s[f], len[f], k, iota, g->c, o);
+
+		if (e < 0)
+			return -1;
+		g->fs[f] = o;
+		o = (size_t)e;
+		g->fe[f] = o;
+	}
+	g->o = o;
+	memset(g->c + o, 0, 64);
+	return 0;
+}
+
+/* Whether the AVX2 lane classifies every byte as @sk->grams does. */
+static LOOK_AVX2_TARGET bool look_lane32_agrees(const struct policy_skeleton *sk)
+{
+	uint8_t cls[LC_N][256];
+
+	for (unsigned c0 = 0; c0 < 256; c0 += 32) {
+		uint8_t in[32];
+		struct look_lane32 r;
+
+		for (unsigned i = 0; i < 32; i++)
+			in[i] = (uint8_t)(c0 + i);
+		look_lane32(_mm256_loadu_si256((const __m256i *)in), look_k32, &r);
+		_mm256_storeu_si256((__m256i *)(cls[LC_UP] + c0), r.up);
+		_mm256_storeu_si256((__m256i *)(cls[LC_LO] + c0), r.lo);
+		_mm256_storeu_si256((__m256i *)(cls[LC_DG] + c0), r.dg);
+		_mm256_storeu_si256((__m256i *)(cls[LC_X] + c0), r.x);
+		_mm256_storeu_si256((__m256i *)(cls[LC_CANON] + c0), r.canon);
+		_mm256_storeu_si256((__m256i *)(cls[LC_SLOW] + c0), r.slow);
+	}
+	return look_classes_agree(sk, cls);
 }
 #endif
 
 /*
- * The @n fields read into @g: by the lane when @lane and the context's table agree with it
- * (16 bytes with a byte that needs more by the byte loop), else a byte at a time. Returns 0,
- * or -1 when policy_skeleton_ascii() refuses a field.
+ * The lanes @sk may read with (bit per enum policy_skel_lane): those the build and the CPU
+ * have whose classes agree with @sk's table. The AVX2 lane needs BMI2 too, and is left out
+ * on AMD's family 17h (Zen 1 and 2), whose pext is microcode taking a cycle or more a mask
+ * bit: there the SSE2 lane is faster.
+ */
+static unsigned look_lanes(const struct policy_skeleton *sk)
+{
+	unsigned lanes = 1u << POLICY_SKEL_LANE_BYTES;
+
+#if defined(__SSE2__)
+	if (look_lane_agrees(sk))
+		lanes |= 1u << POLICY_SKEL_LANE_SSE2;
+#endif
+#if defined(LOOK_AVX2)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2") &&
+	    __builtin_cpu_supports("popcnt") && !__builtin_cpu_is("amdfam17h") &&
+	    look_lane32_agrees(sk))
+		lanes |= 1u << POLICY_SKEL_LANE_AVX2;
+#endif
+	(void)sk;
+	return lanes;
+}
+
+/*
+ * The @n fields read into @g by @lane (16 or 32 bytes with a byte that needs more by the
+ * byte loop), or a byte at a time. Returns 0, or -1 when policy_skeleton_ascii() refuses a
+ * field.
  */
 static int look_read(const struct policy_skeleton *sk, const char *const *s, const size_t *len,
-		     size_t n, bool lane, struct policy_skel_seen *g)
+		     size_t n, enum policy_skel_lane lane, struct policy_skel_seen *g)
 {
 	size_t o = 0;
 
-#if !defined(__SSE2__)
-	lane = false;
+#if defined(LOOK_AVX2)
+	if (lane == POLICY_SKEL_LANE_AVX2)
+		return look_read32(sk, s, len, n, g);
 #endif
 	for (size_t k = 0; k < n; k++) {
 		const uint8_t *in = (const uint8_t *)s[k];
 		struct look_bytes b = {0, o, 0};
+		long e;
 
 		g->fs[k] = o;
 #if defined(__SSE2__)
-		if (lane && sk->look_lane) {
-			long e = look_read_lane(sk, in, len[k], g->c, o);
-
-			if (e < 0)
-				return -1;
-			o = (size_t)e;
-			g->fe[k] = o;
-			continue;
-		}
+		if (lane == POLICY_SKEL_LANE_SSE2)
+			e = look_read_lane(sk, in, len[k], g->c, o);
+		else
 #endif
-		if (look_read_bytes(sk, in, len[k], len[k], g->c, &b) != 0)
+			e = look_read_bytes(sk, in, len[k], len[k], g->c, &b) != 0 ? -1 : (long)b.o;
+		if (e < 0)
 			return -1;
-		o = b.o;
+		o = (size_t)e;
 		g->fe[k] = o;
 	}
 	g->o = o;
@@ -1720,16 +2052,16 @@ static int look_read(const struct policy_skeleton *sk, const char *const *s, con
 }
 
 /*
- * The fields' code points are read into one reading (struct policy_skel_seen), by the SSE2
- * lane 16 bytes at a time where it can (the 16 bytes around markup, '|' or non-ASCII by the
+ * The fields' code points are read into one reading (struct policy_skel_seen), by a lane 16
+ * or 32 bytes at a time where it can (the bytes around markup, '|' or non-ASCII by the
  * byte loop), else a byte at a time: the code points without the separators, each with its
  * boundary. Only at each boundary is the filter asked: ANY4 (one load); the places where it
  * passes are listed and the classes behind it asked after.
  *
  * Why every place where a match can start is asked. A match starts at a boundary of the
- * full map, and every such boundary is a POLICY_SKEL_CPS boundary, which both readings give
- * exactly as policy_skeleton_ascii() does (its code points; a boundary after a separator or
- * the start, and where cps_bnd() puts one). There its pattern's grams
+ * full map, and every such boundary is a POLICY_SKEL_CPS boundary, which every reader
+ * gives exactly as policy_skeleton_ascii() does (its code points; a boundary after a
+ * separator or the start, and where cps_bnd() puts one). There its pattern's grams
  * (policy_skel_look_add()) are the code points read from there on: in the fields joined (a
  * match may run on through the fields after its own), asked here at every boundary; or, for
  * a match that starts in one field's tail and runs into the head of another that is not next
@@ -1738,7 +2070,7 @@ static int look_read(const struct policy_skeleton *sk, const char *const *s, con
  * asked in the joined reading, the same code points).
  */
 static int look_fields(const struct policy_skeleton *sk, const char *const *s, const size_t *len,
-		       size_t n, const struct policy_skel_look *f, bool lane,
+		       size_t n, const struct policy_skel_look *f, enum policy_skel_lane lane,
 		       struct policy_skel_seen *g)
 {
 	size_t total = 0;
@@ -1750,30 +2082,32 @@ static int look_fields(const struct policy_skeleton *sk, const char *const *s, c
 		total += len[k];
 	if (total > POLICY_SKEL_LOOK_BYTES || look_read(sk, s, len, n, lane, g) != 0)
 		return -1;
-	return look_core(f, g, n);
+	return lane == POLICY_SKEL_LANE_BYTES ? look_core_portable(f, g, n) : look_core(f, g, n);
 }
 
 int policy_skeleton_look(const struct policy_skeleton *sk, const char *const *s, const size_t *len,
 			 size_t n, const struct policy_skel_look *f, struct policy_skel_seen *g)
 {
-	return look_fields(sk, s, len, n, f, true, g);
+	return look_fields(sk, s, len, n, f, sk->look_lane, g);
 }
 
-int policy_skeleton_look_bytes(const struct policy_skeleton *sk, const char *const *s,
-			       const size_t *len, size_t n, const struct policy_skel_look *f,
-			       struct policy_skel_seen *g)
+int policy_skeleton_look_with(const struct policy_skeleton *sk, enum policy_skel_lane lane,
+			      const char *const *s, const size_t *len, size_t n,
+			      const struct policy_skel_look *f, struct policy_skel_seen *g)
 {
-	return look_fields(sk, s, len, n, f, false, g);
+	if (!policy_skeleton_lane_usable(sk, lane))
+		return -1;
+	return look_fields(sk, s, len, n, f, lane, g);
 }
 
-bool policy_skeleton_look_lane(const struct policy_skeleton *sk)
+bool policy_skeleton_lane_usable(const struct policy_skeleton *sk, enum policy_skel_lane lane)
 {
-#if defined(__SSE2__)
+	return (unsigned)lane < POLICY_SKEL_LANES && (sk->look_lanes >> lane & 1);
+}
+
+enum policy_skel_lane policy_skeleton_look_lane(const struct policy_skeleton *sk)
+{
 	return sk->look_lane;
-#else
-	(void)sk;
-	return false;
-#endif
 }
 
 int policy_skel_look_reading(const struct policy_skel_look *f, const uint8_t *cp,

@@ -226,21 +226,40 @@ int policy_skeleton_look(const struct policy_skeleton *sk, const char *const *s,
 			 size_t n, const struct policy_skel_look *f, struct policy_skel_seen *g);
 
 /*
- * policy_skeleton_look_bytes() - policy_skeleton_look() read a byte at a time, without the
- * SSE2 lane that reads 16 bytes at a time on x86-64 (the portable reading, and the one for
- * text the lane leaves to it): the same results, which tests compare.
+ * The first look's readers of the bytes. A byte at a time (the portable reading, and the
+ * one for the bytes a lane leaves to it: markup, '|', non-ASCII), with the boundaries taken
+ * 8 at a time without SIMD: what a build without SSE2 reads with. On x86-64, the SSE2 lane
+ * (16 bytes a step) and the AVX2 lane (32 bytes a step, BMI2's pext moving the code points
+ * together), each used only where the CPU has it and its classes agree with the context's
+ * table (checked when the context is made). All give the same results.
  */
-int policy_skeleton_look_bytes(const struct policy_skeleton *sk, const char *const *s,
-			       const size_t *len, size_t n, const struct policy_skel_look *f,
-			       struct policy_skel_seen *g);
+enum policy_skel_lane {
+	POLICY_SKEL_LANE_BYTES = 0,
+	POLICY_SKEL_LANE_SSE2 = 1,
+	POLICY_SKEL_LANE_AVX2 = 2,
+	POLICY_SKEL_LANES = 3,
+};
 
 /*
- * policy_skeleton_look_lane() - whether policy_skeleton_look() reads with the SSE2 lane: an
- * SSE2 build whose context table the lane agrees with (checked when @sk is made; else the
- * byte loop reads everything). Tests that compare the two assert it, so that they cannot
- * pass by comparing the byte loop with itself.
+ * policy_skeleton_look_with() - policy_skeleton_look() read by @lane, for tests that compare
+ * the readers (each against POLICY_SKEL_LANE_BYTES). Returns -1, as for a field it refuses,
+ * when @sk cannot use @lane (policy_skeleton_lane_usable()).
  */
-bool policy_skeleton_look_lane(const struct policy_skeleton *sk);
+int policy_skeleton_look_with(const struct policy_skeleton *sk, enum policy_skel_lane lane,
+			      const char *const *s, const size_t *len, size_t n,
+			      const struct policy_skel_look *f, struct policy_skel_seen *g);
+
+/*
+ * policy_skeleton_lane_usable() - whether @sk can read with @lane: the build and the CPU have
+ * it, and its classes agree with @sk's table. POLICY_SKEL_LANE_BYTES always.
+ */
+bool policy_skeleton_lane_usable(const struct policy_skeleton *sk, enum policy_skel_lane lane);
+
+/*
+ * policy_skeleton_look_lane() - the lane policy_skeleton_look() reads with: the widest that
+ * policy_skeleton_lane_usable() allows, chosen when @sk is made.
+ */
+enum policy_skel_lane policy_skeleton_look_lane(const struct policy_skeleton *sk);
 
 /*
  * policy_skeleton_ascii_bounds() - the boundaries policy_skeleton_map() without flags gives a

@@ -22,8 +22,9 @@
  * only) as through policy_redact_fields_full() (policy/redact_test.h); where the quick check
  * (policy_redact_quick()) says those fields name nobody, the full path redacts nothing in
  * them and policy_redact_names_fields() finds no member.
- * Third oracle: the first look's SSE2 lane and its byte loop (policy_skeleton_look_bytes())
- * give the same result on those fields, with a filter of the members' strings.
+ * Third oracle: every lane of the first look that the CPU has (SSE2, AVX2) and its byte loop
+ * (policy_skeleton_look_with()) give the same result on those fields, with a filter of the
+ * members' strings.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -195,9 +196,10 @@ static bool occurs(const struct policy_skel_text *t, const uint32_t *p, size_t n
 #define FIELDS_MAX 8
 
 /*
- * The third oracle: policy_skeleton_look() (its SSE2 lane on x86-64) and its byte loop
- * (policy_skeleton_look_bytes()) read the @n fields alike, with a filter of the members'
- * strings' first code points: the same result, hits and code points of every field.
+ * The third oracle: policy_skeleton_look() read by each lane the CPU has (SSE2, AVX2 on
+ * x86-64) and by its byte loop (POLICY_SKEL_LANE_BYTES, boundaries taken without SIMD) read
+ * the @n fields alike, with a filter of the members' strings' first code points: the same
+ * result, hits and code points of every field.
  */
 static void same_looks(const struct policy_skeleton *sk, char strs[MAX_MEMBERS][3][STR_MAX + 1],
 		       size_t members, const char *const *in, const size_t *len, size_t n)
@@ -207,7 +209,7 @@ static void same_looks(const struct policy_skeleton *sk, char strs[MAX_MEMBERS][
 	int rc;
 
 #if defined(__SSE2__)
-	if (!policy_skeleton_look_lane(sk))
+	if (!policy_skeleton_lane_usable(sk, POLICY_SKEL_LANE_SSE2))
 		abort(); /* the lane is off: this oracle would compare the byte loop with itself */
 #endif
 	memset(&filter, 0, sizeof(filter));
@@ -220,25 +222,30 @@ static void same_looks(const struct policy_skeleton *sk, char strs[MAX_MEMBERS][
 				policy_skel_look_add(&filter, pt.cp, pt.len);
 			policy_skel_text_deinit(&pt);
 		}
-	rc = policy_skeleton_look(sk, in, len, n, &filter, &a);
-	if (rc != policy_skeleton_look_bytes(sk, in, len, n, &filter, &b))
-		abort();
-	if (rc < 0)
-		return;
-	/* the readings themselves (private, written alike by both): code points, boundaries */
-	if (a.n_hits != b.n_hits || a.crossing != b.crossing || a.o != b.o ||
-	    memcmp(a.c, b.c, a.o) != 0)
-		abort();
-	for (size_t h = 0; h < a.n_hits && h < POLICY_SKEL_LOOK_HITS; h++)
-		if (a.hits[h] != b.hits[h])
+	rc = policy_skeleton_look_with(sk, POLICY_SKEL_LANE_BYTES, in, len, n, &filter, &b);
+	for (unsigned l = POLICY_SKEL_LANE_BYTES + 1; l < POLICY_SKEL_LANES; l++) {
+		if (!policy_skeleton_lane_usable(sk, (enum policy_skel_lane)l))
+			continue;
+		if (policy_skeleton_look_with(sk, (enum policy_skel_lane)l, in, len, n, &filter,
+					      &a) != rc)
 			abort();
-	for (size_t f = 0; f < n; f++) {
-		uint32_t ca[64], cb[64];
-		size_t m = policy_skel_seen_field(&a, f, ca, 64);
+		if (rc < 0)
+			continue;
+		/* the readings themselves (private, written alike by all): code points, boundaries */
+		if (a.n_hits != b.n_hits || a.crossing != b.crossing || a.o != b.o ||
+		    memcmp(a.c, b.c, a.o) != 0)
+			abort();
+		for (size_t h = 0; h < a.n_hits && h < POLICY_SKEL_LOOK_HITS; h++)
+			if (a.hits[h] != b.hits[h])
+				abort();
+		for (size_t f = 0; f < n; f++) {
+			uint32_t ca[64], cb[64];
+			size_t m = policy_skel_seen_field(&a, f, ca, 64);
 
-		if (m != policy_skel_seen_field(&b, f, cb, 64) ||
-		    memcmp(ca, cb, (m < 64 ? m : 64) * sizeof(*ca)) != 0)
-			abort();
+			if (m != policy_skel_seen_field(&b, f, cb, 64) ||
+			    memcmp(ca, cb, (m < 64 ? m : 64) * sizeof(*ca)) != 0)
+				abort();
+		}
 	}
 }
 

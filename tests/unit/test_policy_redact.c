@@ -1169,7 +1169,7 @@ static void test_skeleton_look(void **state)
 	free(g);
 }
 
-/* Pieces that test_skeleton_look_lane() puts across the SSE2 lane's 16-byte edges. */
+/* Pieces that test_skeleton_look_lane() puts across the lanes' 16- and 32-byte edges. */
 static const char *const lane_parts[] = {
 	"CERT Alpha", "Member17NS", "CERTAlpha", "0x5bfb5c18", "5BFB5C18ab",
 	"ABCdef",     "abcXYZ",	    "x7",	 "X7y",	       "12ab",
@@ -1224,7 +1224,7 @@ static size_t lane_field(char *text, uint64_t *x, size_t max)
 /*
  * The two looks' results are the same (@rc each returned, @a and @b their readings of the
  * @n fields), down to the reading itself: every code point and its boundary (the private
- * part of struct policy_skel_seen, which both write alike).
+ * part of struct policy_skel_seen, which every reader writes alike).
  */
 static void lane_same(int rc, int rc_bytes, const struct policy_skel_seen *a,
 		      const struct policy_skel_seen *b, size_t n)
@@ -1245,16 +1245,38 @@ static void lane_same(int rc, int rc_bytes, const struct policy_skel_seen *a,
 }
 
 /*
- * policy_skeleton_look()'s SSE2 lane against its byte loop (policy_skeleton_look_bytes())
- * and policy_skeleton_ascii(), on fields of 0 to 80 bytes whose pieces cross the lane's
- * 16-byte edges: names and words over two blocks, case and digit changes, "0x" and an 'x'
- * at the edge, UTF-8 sequences split by it, markup, escapes and "[member]" there, and a
- * field's last bytes read in one overlapping load. With an empty filter, and with one that
- * holds the first 4 code points at every boundary of the reading (so that every place with
- * a boundary is listed), both give the same result, code points of every field and hits;
- * the hits are exactly the boundaries policy_skeleton_ascii() gives, when they fit. Fails
- * when the lane reads a byte, a boundary or a field's end otherwise than the byte loop.
+ * Every lane of policy_skeleton_look() that the CPU has (SSE2, AVX2 on x86-64), each forced
+ * (policy_skeleton_look_with()), against its byte loop (POLICY_SKEL_LANE_BYTES, which takes
+ * the boundaries without SIMD as a build without SSE2 does) and policy_skeleton_ascii(), on
+ * fields of 0 to 80 bytes whose pieces cross the lanes' 16- and 32-byte edges: names and
+ * words over two blocks, case and digit changes, "0x" and an 'x' at the edge, UTF-8
+ * sequences split by it, markup, escapes and "[member]" there, and a field's last bytes
+ * read in one overlapping load. With an empty filter, and with one that holds the first 4
+ * code points at every boundary of the reading (so that every place with a boundary is
+ * listed), all give the same result, code points of every field and hits; the hits are
+ * exactly the boundaries policy_skeleton_ascii() gives, when they fit. Fails when a lane
+ * reads a byte, a boundary or a field's end otherwise than the byte loop, or when a lane
+ * the CPU has is not used.
  */
+static void look_every_lane(const struct policy_skeleton *sk, const char *const *s,
+			    const size_t *len, size_t n, const struct policy_skel_look *filter,
+			    struct policy_skel_seen *g, struct policy_skel_seen *gb,
+			    size_t *compared)
+{
+	int rc = policy_skeleton_look_with(sk, POLICY_SKEL_LANE_BYTES, s, len, n, filter, gb);
+
+	for (unsigned l = POLICY_SKEL_LANE_BYTES + 1; l < POLICY_SKEL_LANES; l++) {
+		if (!policy_skeleton_lane_usable(sk, (enum policy_skel_lane)l))
+			continue;
+		lane_same(policy_skeleton_look_with(sk, (enum policy_skel_lane)l, s, len, n, filter,
+						    g),
+			  rc, g, gb, n);
+		compared[l]++;
+	}
+	/* and the lane policy_skeleton_look() chose */
+	lane_same(policy_skeleton_look(sk, s, len, n, filter, g), rc, g, gb, n);
+}
+
 static void test_skeleton_look_lane(void **state)
 {
 	const struct policy_skeleton *sk = policy_skeleton_shared();
@@ -1262,6 +1284,8 @@ static void test_skeleton_look_lane(void **state)
 	struct policy_skel_seen *g = malloc(sizeof(*g)), *gb = malloc(sizeof(*gb));
 	uint64_t x = 0x2545f4914f6cdd1dull;
 	size_t read = 0, refused = 0, listed = 0, lane = 0, resumed = 0;
+	size_t compared[POLICY_SKEL_LANES] = {0};
+	unsigned widest = POLICY_SKEL_LANE_BYTES;
 	/* each field in a block of its own length: ASan sees a read past it */
 	char *own[5] = {NULL};
 
@@ -1270,9 +1294,22 @@ static void test_skeleton_look_lane(void **state)
 	assert_non_null(filter);
 	assert_non_null(g);
 	assert_non_null(gb);
+	/* every lane the CPU has is usable, else it would be compared with nothing */
+	assert_true(policy_skeleton_lane_usable(sk, POLICY_SKEL_LANE_BYTES));
 #if defined(__SSE2__)
-	assert_true(policy_skeleton_look_lane(sk)); /* else both readings are the byte loop */
+	assert_true(policy_skeleton_lane_usable(sk, POLICY_SKEL_LANE_SSE2));
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2") &&
+	    !__builtin_cpu_is("amdfam17h"))
+		assert_true(policy_skeleton_lane_usable(sk, POLICY_SKEL_LANE_AVX2));
+#endif
+	assert_false(policy_skeleton_lane_usable(sk, POLICY_SKEL_LANES));
+	for (unsigned l = 0; l < POLICY_SKEL_LANES; l++)
+		if (policy_skeleton_lane_usable(sk, (enum policy_skel_lane)l))
+			widest = l;
+	assert_int_equal(policy_skeleton_look_lane(sk), widest);
 	for (int c = 0; c < 20000; c++) {
 		char text[5][128];
 		const char *s[5];
@@ -1300,8 +1337,8 @@ static void test_skeleton_look_lane(void **state)
 			fe[f] = total;
 		}
 		memset(filter, 0, sizeof(*filter));
+		look_every_lane(sk, s, len, n, filter, g, gb, compared);
 		rc = policy_skeleton_look(sk, s, len, n, filter, g);
-		lane_same(rc, policy_skeleton_look_bytes(sk, s, len, n, filter, gb), g, gb, n);
 		if (refuse) {
 			assert_int_equal(rc, -1);
 			refused++;
@@ -1337,8 +1374,8 @@ static void test_skeleton_look_lane(void **state)
 			policy_skel_look_add(filter, pat, 4);
 			n_bnd++;
 		}
+		look_every_lane(sk, s, len, n, filter, g, gb, compared);
 		rc = policy_skeleton_look(sk, s, len, n, filter, g);
-		lane_same(rc, policy_skeleton_look_bytes(sk, s, len, n, filter, gb), g, gb, n);
 		if (g->n_hits > POLICY_SKEL_LOOK_HITS || g->crossing || n_bnd == 0)
 			continue;
 		/* nothing crossed a field's end: every boundary with 4 code points in its field */
@@ -1356,12 +1393,16 @@ static void test_skeleton_look_lane(void **state)
 		}
 		listed++;
 	}
-	printf("policy_skeleton_look's lane: %zu calls read as the byte loop reads them (%zu by "
-	       "the lane alone, %zu fields where it goes on after the loop), %zu refused by "
-	       "both, %zu with every boundary listed\n",
-	       read, lane, resumed, refused, listed);
+	printf("policy_skeleton_look's lanes: %zu calls read as the byte loop reads them (%zu by "
+	       "a lane alone, %zu fields where it goes on after the loop), %zu refused by "
+	       "all, %zu with every boundary listed; compared: SSE2 %zu, AVX2 %zu\n",
+	       read, lane, resumed, refused, listed, compared[POLICY_SKEL_LANE_SSE2],
+	       compared[POLICY_SKEL_LANE_AVX2]);
 	assert_true(read >= 2000 && lane >= 1000 && resumed >= 500 && refused >= 1000 &&
 		    listed >= 500);
+	for (unsigned l = 1; l < POLICY_SKEL_LANES; l++)
+		assert_true(!policy_skeleton_lane_usable(sk, (enum policy_skel_lane)l) ||
+			    compared[l] >= 20000);
 	for (size_t f = 0; f < 5; f++)
 		free(own[f]);
 	free(filter);
