@@ -1422,6 +1422,16 @@ static int look_core_portable(const struct policy_skel_look *f, struct policy_sk
 	return look_core_in(f, g, n, true);
 }
 
+#if defined(LOOK_AVX2)
+/* look_core() after the AVX2 lane read (the CPU has BMI1 and BMI2): each boundary's probe
+ * shifts by shrx, and the boundaries are taken by tzcnt and blsr (~20 instructions, not 25). */
+static LOOK_AVX2_TARGET int look_core_bmi2(const struct policy_skel_look *f,
+					   struct policy_skel_seen *g, size_t n)
+{
+	return look_core_in(f, g, n, false);
+}
+#endif
+
 /* The byte loop's place in a field: the next byte, the reading's end, the entry of the byte
  * before when it gave a code point (else 0: a separator, a unit of several bytes, the start). */
 struct look_bytes {
@@ -2082,6 +2092,10 @@ static int look_fields(const struct policy_skeleton *sk, const char *const *s, c
 		total += len[k];
 	if (total > POLICY_SKEL_LOOK_BYTES || look_read(sk, s, len, n, lane, g) != 0)
 		return -1;
+#if defined(LOOK_AVX2)
+	if (lane == POLICY_SKEL_LANE_AVX2)
+		return look_core_bmi2(f, g, n);
+#endif
 	return lane == POLICY_SKEL_LANE_BYTES ? look_core_portable(f, g, n) : look_core(f, g, n);
 }
 
