@@ -2895,11 +2895,31 @@ static bool chain_token(const uint8_t *b, size_t len, size_t j)
 	       memcmp(b + j, POLICY_REDACT_TOKEN, POLICY_REDACT_TOKEN_LEN) == 0;
 }
 
-static bool chain_candidates(const struct policy_redactor *rd, const char *const *s,
-			     const size_t *len, size_t n)
+/*
+ * Whether field @s (@len bytes), which has a byte the count leaves, may be a middle piece:
+ * read by policy_skeleton_ascii(). Out of line, so that its 10 KiB of arrays (and the stack
+ * probes that come with them) are paid only by the rare field that needs them.
+ */
+static __attribute__((noinline)) bool chain_field_read(const struct policy_redactor *rd,
+						       const char *s, size_t len)
 {
 	uint8_t cp[CHAIN_READ], bnd[CHAIN_READ];
 	uint32_t c32[CHAIN_READ], at[CHAIN_READ];
+	long m;
+
+	if (len > CHAIN_READ)
+		return true;
+	m = policy_skeleton_ascii(rd->sk, s, len, cp, bnd, at);
+	if (m < 0)
+		return true;
+	for (long q = 0; q < m; q++)
+		c32[q] = cp[q];
+	return seq_first(rd, c32, (size_t)m) < rd->n_seqs;
+}
+
+static bool chain_candidates(const struct policy_redactor *rd, const char *const *s,
+			     const size_t *len, size_t n)
+{
 	const uint8_t *tab = rd->chain_tab;
 	size_t max = rd->seq_max + 1; /* a field of this many code points is no middle piece */
 
@@ -2909,7 +2929,6 @@ static bool chain_candidates(const struct policy_redactor *rd, const char *const
 		const uint8_t *b = (const uint8_t *)s[i];
 		uint64_t h = HASH_INIT;
 		size_t k = 0, j = 0;
-		long m;
 
 		/* count first (a description stops after ~30 bytes), hash only a short field */
 		for (; j < len[i] && k < max; j++) {
@@ -2938,17 +2957,21 @@ static bool chain_candidates(const struct policy_redactor *rd, const char *const
 				return true;
 			continue;
 		}
-		if (len[i] > CHAIN_READ)
-			return true;
-		m = policy_skeleton_ascii(rd->sk, s[i], len[i], cp, bnd, at);
-		if (m < 0)
-			return true;
-		for (long q = 0; q < m; q++)
-			c32[q] = cp[q];
-		if (seq_first(rd, c32, (size_t)m) < rd->n_seqs)
+		if (chain_field_read(rd, s[i], len[i]))
 			return true;
 	}
 	return false;
+}
+
+/* Whether field @i of @g, its first @cap code points, starts a word run. Out of line: its
+ * 4 KiB array is not in first_look()'s frame (a stack probe a view). */
+static __attribute__((noinline)) bool chain_seen_field(const struct policy_redactor *rd,
+						       const struct policy_skel_seen *g, size_t i,
+						       size_t cap)
+{
+	uint32_t cp[CHAIN_READ];
+
+	return seq_first(rd, cp, policy_skel_seen_field(g, i, cp, cap)) < rd->n_seqs;
 }
 
 /*
@@ -2957,20 +2980,18 @@ static bool chain_candidates(const struct policy_redactor *rd, const char *const
  */
 static bool chain_seen(const struct policy_redactor *rd, const struct policy_skel_seen *g, size_t n)
 {
-	uint32_t cp[CHAIN_READ];
-
 	if (n < 3 || rd->n_seqs == 0)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		size_t cap = rd->max_len < CHAIN_READ ? rd->max_len : CHAIN_READ;
-		size_t k = policy_skel_seen_field(g, i, cp, 1);
+		uint32_t c0;
+		size_t k = policy_skel_seen_field(g, i, &c0, 1);
 
 		/* the length and the first code point of some word run, before any hashing */
 		if (k == 0 || k >= rd->max_len || !(rd->seq_lens >> (k < 63 ? k : 63) & 1) ||
-		    !(rd->seq_starts[cp[0] / 64 % 2] >> cp[0] % 64 & 1))
+		    !(rd->seq_starts[c0 / 64 % 2] >> c0 % 64 & 1))
 			continue;
-		if (k >= cap ||
-		    seq_first(rd, cp, policy_skel_seen_field(g, i, cp, cap)) < rd->n_seqs)
+		if (k >= cap || chain_seen_field(rd, g, i, cap))
 			return true;
 	}
 	return false;
