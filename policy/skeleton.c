@@ -1257,19 +1257,19 @@ static void look_pass(struct policy_skel_seen *g, size_t f, size_t j, size_t l)
 		g->n_hits++;
 }
 
-/* The @r code points from @p, then those of field @b's head, up to 8, into @c (zeros after);
- * how many there are in all (@r and all of @b's). */
-static size_t look_pair_cps(const struct policy_skel_seen *g, size_t p, size_t r, size_t b,
-			    uint8_t c[8])
+/* The @r (1 to 7) code points from @p, then those of field @b's head, up to 8, as a key
+ * (the first lowest, zeros after: look_key8()'s); into *@m how many there are in all (@r
+ * and all of @b's). Words read past a field stay in the reading (zeros follow its end). */
+static uint64_t look_pair_key(const struct policy_skel_seen *g, size_t p, size_t r, size_t b,
+			      size_t *m)
 {
-	size_t m = 0;
+	size_t hl = g->fe[b] - g->fs[b];
+	uint64_t head = look_load8(g->c + g->fs[b]) & LOOK_CPS8;
 
-	memset(c, 0, 8);
-	for (; m < r; m++)
-		c[m] = g->c[p + m] & ~LOOK_BND;
-	for (size_t q = g->fs[b]; q < g->fe[b] && m < 8; q++)
-		c[m++] = g->c[q] & ~LOOK_BND;
-	return r + g->fe[b] - g->fs[b];
+	if (hl < 8)
+		head &= (1ull << 8 * hl) - 1;
+	*m = r + hl;
+	return (look_load8(g->c + p) & LOOK_CPS8 & ((1ull << 8 * r) - 1)) | head << 8 * r;
 }
 
 /*
@@ -1290,10 +1290,13 @@ static __attribute__((noinline)) void look_more(const struct policy_skel_look *f
 	if (j + 8 <= g->o && look_has(f, y, POLICY_SKEL_LOOK_LONG8))
 		look_pass(g, k, j, 8);
 	for (size_t b = 0; j + 4 <= fe && j + 8 > fe && b < n && !g->crossing; b++) {
-		uint8_t c[8];
+		size_t m;
+		uint64_t key;
 
-		if (b != k && b != k + 1 && look_pair_cps(g, j, fe - j, b, c) >= 8 &&
-		    look_has(f, look_key8(c), POLICY_SKEL_LOOK_LONG8))
+		if (b == k || b == k + 1)
+			continue;
+		key = look_pair_key(g, j, fe - j, b, &m);
+		if (m >= 8 && look_has(f, key, POLICY_SKEL_LOOK_LONG8))
 			g->crossing = true;
 	}
 }
@@ -1327,26 +1330,34 @@ static void look_pairs(const struct policy_skel_look *f, struct policy_skel_seen
 		size_t fs = g->fs[a], fe = g->fe[a], k = fe - fs < 3 ? fe - fs : 3;
 		unsigned tb = 0; /* bit r: a boundary r code points before the end */
 
-		for (size_t r = 1; r <= k; r++)
-			tb |= (unsigned)(g->c[fe - r] >> 7) << r;
+		if (fe >= 3) {
+			/* the top bits of the 3 before the end, those before the field masked */
+			uint32_t y;
+
+			memcpy(&y, g->c + fe - 3, 4);
+			tb = ((y >> 7 & 1) << 3 | (y >> 15 & 1) << 2 | (y >> 23 & 1) << 1) &
+			     ((2u << k) - 2);
+		} else {
+			for (size_t r = 1; r <= k; r++)
+				tb |= (unsigned)(g->c[fe - r] >> 7) << r;
+		}
 		for (; tb; tb &= tb - 1) {
 			size_t r = (size_t)__builtin_ctz(tb);
 
 			for (size_t b = 0; b < n; b++) {
-				uint8_t c[8];
 				size_t m;
+				uint64_t key;
 
 				if (b == a || b == a + 1)
 					continue;
-				m = look_pair_cps(g, fe - r, r, b, c);
+				key = look_pair_key(g, fe - r, r, b, &m);
 				cross |= m >= 4 &&
-					 look_has(f, look_key4(c), POLICY_SKEL_LOOK_ANY4) &&
-					 (look_has(f, look_key4(c), POLICY_SKEL_LOOK_UPTO7) ||
-					  (m >= 8 &&
-					   look_has(f, look_key8(c), POLICY_SKEL_LOOK_LONG8)));
+					 look_has(f, key & LOOK_CPS4, POLICY_SKEL_LOOK_ANY4) &&
+					 (look_has(f, key & LOOK_CPS4, POLICY_SKEL_LOOK_UPTO7) ||
+					  (m >= 8 && look_has(f, key, POLICY_SKEL_LOOK_LONG8)));
 				for (size_t l = r + 1; f->short_lens && l < 4 && l <= m; l++)
 					cross |= (f->short_lens >> l & 1) &&
-						 look_has(f, look_key_short(look_key4(c), l),
+						 look_has(f, look_key_short(key & LOOK_CPS4, l),
 							  POLICY_SKEL_LOOK_SHORT);
 			}
 		}
