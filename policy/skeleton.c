@@ -2376,7 +2376,7 @@ static inline size_t seen_put4(uint32_t *at, unsigned nib, __m128i base)
 /*
  * The offsets of the code points of field @in's first (@l / 16) * 16 bytes into @at, 16
  * bytes at a time classified by the look's lane (look_lane16(): a code point is a letter or
- * a digit, as @grams says where sk->look_lane holds), the offsets of each 4 bytes' code
+ * a digit, as @grams says where the SSE2 lane agrees with it), the offsets of each 4 bytes' code
  * points from seen_nib_at[] and stored 4 at a time (those past the code points are
  * overwritten by the next store: a store of 4 at the count so far, which is at most the
  * bytes before, stays inside the 16 bytes' offsets). Returns the count, or -1 when one of
@@ -2436,7 +2436,7 @@ long policy_skel_seen_reading(const struct policy_skeleton *sk, const struct pol
 		unsigned slow = 0;
 
 #if defined(__SSE2__)
-		if (sk->look_lane && l >= 16) {
+		if ((sk->look_lanes >> POLICY_SKEL_LANE_SSE2 & 1) && l >= 16) {
 			long lc = seen_offsets16(in, l, a32);
 
 			/* a byte left to the byte loop: the whole field is counted a byte at a time */
