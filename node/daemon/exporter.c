@@ -489,6 +489,32 @@ int node_exporter_add_sealed(json_t *doc, const struct store_sealed_opened *o)
 }
 
 /*
+ * The sealed opening of @ind_id into @o: 1 when the value is opened, 0 when not, or a
+ * negative error. A read error fails the render (the sync writes nothing and retries), so
+ * an entry is never marked exported without the document or chatham.sealed it should have.
+ */
+static int opened_get(struct store *s, struct store_read *rd, const uint8_t ind_id[32],
+		      struct store_sealed_opened *o)
+{
+	int r = store_sealed_opened_get(s, rd, ind_id, o);
+
+	return r == 0 ? 1 : r == STORE_E_NOT_FOUND ? 0 : r;
+}
+
+/*
+ * After a view step that made no view: 1 when @ind_id has no summary (a sealed sighting
+ * alone, rendered from its opening), 0 when it has one (its policy denies: nothing, fail
+ * closed), or a negative read error (the render fails rather than skip the entry).
+ */
+static int no_summary(struct store *s, struct store_read *rd, const uint8_t ind_id[32],
+		      struct proto_summary *sum)
+{
+	int r = store_summary_get(s, rd, ind_id, sum);
+
+	return r == STORE_E_NOT_FOUND ? 1 : r;
+}
+
+/*
  * The view step of node_exporter_feed_document(): 1 when the entry has a document, with
  * @v filled, *@seq and *@time_ms the document's, *@opened and @o the sealed opening of the
  * value; 0 when it has none; or a negative error.
@@ -500,14 +526,16 @@ static int feed_view(const struct node_snap *snap, struct store *s, struct store
 	struct proto_summary sum;
 	int r;
 
-	*opened = store_sealed_opened_get(s, rd, ind_id, o) == 0;
+	if ((r = opened_get(s, rd, ind_id, o)) < 0)
+		return r;
+	*opened = r;
 	r = node_exporter_view(snap, s, rd, ind_id, path, v, &sum);
 	if (r < 0)
 		return r;
 	if (r == 0) {
 		/* No summary: a sealed sighting alone; a summary policy denies: nothing (fail closed). */
-		if (!*opened || store_summary_get(s, rd, ind_id, &sum) != STORE_E_NOT_FOUND)
-			return 0;
+		if (!*opened || (r = no_summary(s, rd, ind_id, &sum)) <= 0)
+			return r;
 		sealed_view(snap, o, v);
 		sum.feed_seq = 0;
 		sum.last_seen_ms = o->updated_ms;
@@ -900,8 +928,9 @@ static int read_group(struct node_exporter_render_ctx *rc, struct store *s, stru
 		size_t undecodable = votes->undecodable;
 		int r;
 
-		sl->opened = store_sealed_opened_get(s, rd, e[i].ind_id, &o) == 0;
-		if (sl->opened) {
+		if ((r = opened_get(s, rd, e[i].ind_id, &o)) < 0)
+			return r;
+		if ((sl->opened = r)) {
 			sl->sealed_count = o.count;
 			sl->sealed_first = o.first_bucket;
 			sl->sealed_last = o.last_bucket;
@@ -956,9 +985,13 @@ static int strip_group(struct node_exporter_render_ctx *rc, struct store *s, str
 			 * (fail closed). The opening is read again (the same snapshot) for its
 			 * value: rare, and a slot need not hold 2 KiB for it.
 			 */
-			if (!sl->opened ||
-			    store_summary_get(s, rd, e[i].ind_id, sum) != STORE_E_NOT_FOUND)
+			if (!sl->opened)
 				continue;
+			if ((r = no_summary(s, rd, e[i].ind_id, sum)) <= 0) {
+				if (r < 0)
+					return r;
+				continue;
+			}
 			if ((r = store_sealed_opened_get(s, rd, e[i].ind_id, &o)) != 0)
 				return r == STORE_E_NOT_FOUND ? STORE_E_CORRUPT : r;
 			sealed_view(rc->snap, &o, rc->view);
