@@ -99,6 +99,14 @@ int store_summary_get(struct store *s, struct store_read *rd, const uint8_t ind_
 		 * each document the export renders. The value is ind.len bytes and its NUL
 		 * (store_codec_summary_decode()).
 		 */
+		_Static_assert(offsetof(struct proto_summary, state) ==
+					       offsetof(struct proto_summary, ind) +
+						       sizeof(struct proto_indicator) &&
+				       sizeof(struct proto_indicator) -
+						       offsetof(struct proto_indicator, value) -
+						       (PROTO_IND_VALUE_MAX + 1) <
+					       _Alignof(struct proto_indicator),
+			       "the three copies need ind.value last in ind and state right after");
 		memcpy(out, &v.sum, offsetof(struct proto_summary, ind.value));
 		memcpy(out->ind.value, v.sum.ind.value, (size_t)v.sum.ind.len + 1);
 		memcpy(&out->state, &v.sum.state,

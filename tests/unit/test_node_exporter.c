@@ -292,6 +292,7 @@ struct xfx {
 	struct proto_keys k;
 	struct proto_roster *roster;
 	struct node_snap *snap;
+	uint8_t kind, tlp; /* put_report_by()'s report kind and TLP when not 0 */
 };
 
 /*
@@ -316,9 +317,9 @@ static void put_report_by(struct xfx *f, const struct proto_keys *k, int i, uint
 	snprintf(tag[1], sizeof(tag[1]), i % 3 == 1 ? "cert alpha" : "phishing");
 	memset(&r, 0, sizeof(r));
 	memcpy(r.community, f->roster->community, 32);
-	r.kind = PROTO_KIND_INDICATOR;
-	r.tlp = i % 7 == 6 ? PROTO_TLP_RED : PROTO_TLP_GREEN;
-	if (r.tlp == PROTO_TLP_RED) {
+	r.kind = f->kind ? f->kind : PROTO_KIND_INDICATOR;
+	r.tlp = f->tlp ? f->tlp : i % 7 == 6 ? PROTO_TLP_RED : PROTO_TLP_GREEN;
+	if (r.tlp >= PROTO_TLP_AMBER) {
 		r.n_recipients = 1;
 		memset(r.recipients[0], 0x77, 32); /* this node */
 	}
@@ -577,6 +578,30 @@ static void test_render_chunks(void **state)
 	}
 	for (int i = 0; i < N_IND; i += 5) /* superseded: a later vote, a new entry */
 		put_report(f, i, 100000 + (uint64_t)i, NULL);
+	/*
+	 * Views that differ in each field a slot carries (exporter.c's slot_put()/slot_get()):
+	 * other members' sightings and false positives, TLP CLEAR, AMBER and AMBER+STRICT, a
+	 * withdrawn report. A field a slot dropped or kept from the entry before would make
+	 * some document differ from its entry's alone.
+	 */
+	for (int i = 1; i < N_IND; i += 3) {
+		static const uint8_t kinds[] = {PROTO_KIND_SIGHTING, PROTO_KIND_FALSE_POSITIVE,
+						PROTO_KIND_INDICATOR};
+		static const uint8_t tlps[] = {PROTO_TLP_CLEAR, PROTO_TLP_AMBER,
+					       PROTO_TLP_AMBER_STRICT};
+		struct proto_keys k;
+
+		assert_int_equal(proto_keys_generate(&k), 0);
+		f->kind = kinds[i % 3];
+		f->tlp = tlps[(i / 3) % 3];
+		put_report_by(f, &k, i, 300000 + (uint64_t)i, NULL);
+		proto_keys_wipe(&k);
+	}
+	f->kind = PROTO_KIND_REVOKE;
+	f->tlp = 0;
+	for (int i = 2; i < N_IND; i += 9)
+		put_report(f, i, 400000 + (uint64_t)i, NULL);
+	f->kind = 0;
 	put_opened(f, "i4.example");
 	put_opened(f, "sealed-only.example");
 	struct store_read *rd;
