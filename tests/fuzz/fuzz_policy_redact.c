@@ -22,42 +22,10 @@
 #include "policy/redact.h"
 #include "proto/mp.h"
 #include "proto/roster.h"
+#include "fuzz_input.h"
 
 #define MAX_MEMBERS 6
 #define STR_MAX 96
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t take_byte(struct input *in)
-{
-	uint8_t b;
-
-	if (in->n == 0)
-		return 0;
-	b = in->p[0];
-	in->p++;
-	in->n--;
-	return b;
-}
-
-/* A NUL-terminated string of at most STR_MAX bytes (longer ones are cut). */
-static void take_str(struct input *in, char out[STR_MAX + 1])
-{
-	size_t k = 0;
-
-	while (in->n > 0) {
-		uint8_t c = take_byte(in);
-
-		if (c == 0)
-			break;
-		if (k < STR_MAX)
-			out[k++] = (char)c;
-	}
-	out[k] = '\0';
-}
 
 static bool alnum(uint8_t c)
 {
@@ -115,11 +83,11 @@ static bool has_word(const uint8_t *s, size_t len, const char *w)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char strs[MAX_MEMBERS][4][STR_MAX + 1];
-	struct input in = {data, size};
+	struct fuzz_input in = {data, size};
 	struct proto_roster *r = proto_roster_new();
 	const struct proto_roster *rs[1] = {r};
 	struct policy_redactor *rd = NULL;
-	size_t n = 1 + take_byte(&in) % MAX_MEMBERS, out_len, nred, again_len;
+	size_t n = 1 + fuzz_take(&in) % MAX_MEMBERS, out_len, nred, again_len;
 	char *out = NULL, *again = NULL;
 	int rc;
 
@@ -127,26 +95,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	r->epoch = 1;
 	for (size_t i = 0; i < n; i++) {
-		struct proto_member m;
-		char *alias[1], *domain[1], *addr[1];
-
 		for (int k = 0; k < 4; k++)
-			take_str(&in, strs[i][k]);
-		memset(&m, 0, sizeof(m));
-		memset(m.id, (int)(i + 1), 32);
-		memset(m.transport_pk, (int)(i + 0x41), 32);
-		memset(m.ring_pk, (int)(i + 0x81), 32);
-		m.name = strs[i][0];
-		alias[0] = strs[i][1];
-		domain[0] = strs[i][2];
-		addr[0] = strs[i][3];
-		m.n_aliases = alias[0][0] != 0;
-		m.aliases = alias;
-		m.n_domains = domain[0][0] != 0;
-		m.domains = domain;
-		m.n_addrs = addr[0][0] != 0;
-		m.addrs = addr;
-		if (proto_roster_add_member(r, &m) != 0)
+			fuzz_take_str(&in, strs[i][k], STR_MAX);
+		if (fuzz_roster_add(r, i, strs[i][0], strs[i][1], strs[i][2], strs[i][3]) != 0)
 			goto out;
 	}
 	rd = policy_redact_new(rs, 1);

@@ -50,6 +50,7 @@
 #include "policy/redact.h"
 #include "policy/redact_test.h"
 #include "proto/roster.h"
+#include "fuzz_input.h"
 #include "redact_paths.h"
 
 #define TEXT_MAX 4608 /* past the memo's 4096 */
@@ -239,14 +240,9 @@ static int roster_init(struct roster *ro, size_t n_corpus, size_t n_bench, const
 	}
 	if (extra) {
 		struct proto_member m;
-		char *alias[1] = {(char *)extra[1]}, *domain[1] = {(char *)extra[2]};
+		char *slot[3];
 
-		memset(&m, 0, sizeof(m));
-		m.name = (char *)extra[0];
-		m.aliases = alias;
-		m.n_aliases = extra[1][0] != 0;
-		m.domains = domain;
-		m.n_domains = extra[2][0] != 0;
+		fuzz_member(&m, extra[0], extra[1], extra[2], NULL, slot);
 		if (member_add(ro, &m, &x) != 0)
 			return -1; /* the roster's own rules refuse it: nothing to redact */
 	}
@@ -279,38 +275,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 /* ---- the view being written ---- */
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t take(struct input *in)
-{
-	uint8_t b = 0;
-
-	if (in->n > 0) {
-		b = in->p[0];
-		in->p++;
-		in->n--;
-	}
-	return b;
-}
-
-static void take_str(struct input *in, char out[STR_MAX + 1])
-{
-	size_t k = 0;
-
-	while (in->n > 0) {
-		uint8_t c = take(in);
-
-		if (c == 0)
-			break;
-		if (k < STR_MAX)
-			out[k++] = (char)c;
-	}
-	out[k] = '\0';
-}
 
 struct view {
 	char b[TEXT_MAX];
@@ -1021,15 +985,15 @@ static void compare_view(struct policy_redactor *rd, const struct view *v, uint8
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct view v;
-	struct input in = {data, size};
+	struct fuzz_input in = {data, size};
 	struct roster own, *ro;
-	uint8_t flags = take(&in);
+	uint8_t flags = fuzz_take(&in);
 
 	if ((flags & 3) >= 2) {
 		const char *extra[3];
 
 		for (int k = 0; k < 3; k++) {
-			take_str(&in, fuzzed[k]);
+			fuzz_take_str(&in, fuzzed[k], STR_MAX);
 			extra[k] = fuzzed[k];
 		}
 		if (roster_init(&own, 2, 0, extra) != 0) {
@@ -1046,16 +1010,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (in.n > 0 && v.len < TEXT_MAX) {
 		/* a new field and prose to a limit are each 1 op in 16: they cost the most */
 		static const uint8_t ops[16] = {0, 1, 2, 3, 4, 5, 6, 7, 0, 0, 2, 2, 2, 4, 6, 7};
-		uint8_t op = ops[take(&in) % 16], a, f, s, t;
+		uint8_t op = ops[fuzz_take(&in) % 16], a, f, s, t;
 
 		switch (op) {
 		case 0:
-			puts_(&v, fillers[take(&in) % N_FILLERS]);
+			puts_(&v, fillers[fuzz_take(&in) % N_FILLERS]);
 			break;
 		case 1:
-			a = take(&in) % 32;
+			a = fuzz_take(&in) % 32;
 			for (uint8_t k = 0; k < a && in.n > 0; k++) {
-				char c = (char)take(&in);
+				char c = (char)fuzz_take(&in);
 
 				put(&v, &c, 1);
 			}
@@ -1064,11 +1028,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 6: {
 			size_t at, mark;
 
-			a = take(&in);
-			f = take(&in);
-			s = take(&in);
-			t = take(&in);
-			at = op == 6 ? take(&in) : 0;
+			a = fuzz_take(&in);
+			f = fuzz_take(&in);
+			s = fuzz_take(&in);
+			t = fuzz_take(&in);
+			at = op == 6 ? fuzz_take(&in) : 0;
 			mark = v.len;
 			spell(&v, &ro->sp[a % ro->n_sp], f, s, t);
 			if (op == 6 && v.n < FIELDS_MAX) {
@@ -1082,7 +1046,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			new_field(&v);
 			break;
 		case 4: {
-			uint8_t b = take(&in);
+			uint8_t b = fuzz_take(&in);
 			size_t from = b & 16 ? v.cut[v.n - 1] : 0;
 			static const char pads[] = " x.0-_A\n";
 
@@ -1092,16 +1056,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		case 5: {
 			static const size_t limits[] = {1024, 4096, 256, 48};
-			int8_t d = (int8_t)take(&in);
+			int8_t d = (int8_t)fuzz_take(&in);
 
-			grow(&v, (size_t)((long)limits[take(&in) % 4] + d));
+			grow(&v, (size_t)((long)limits[fuzz_take(&in) % 4] + d));
 			break;
 		}
 		default: { /* 7 */
-			size_t k = take(&in) % ro->n_sp;
+			size_t k = fuzz_take(&in) % ro->n_sp;
 
-			s = take(&in);
-			t = take(&in);
+			s = fuzz_take(&in);
+			t = fuzz_take(&in);
 			/* the next spelling of 3+ words from @k on */
 			for (size_t j = 0; j < ro->n_sp; j++) {
 				const struct spelling *sp = &ro->sp[(k + j) % ro->n_sp];

@@ -25,43 +25,11 @@
 #include "policy/strip.h"
 #include "proto/mp.h"
 #include "proto/roster.h"
+#include "fuzz_input.h"
 
 #define MAX_MEMBERS 6
 #define MAX_VOTES 4
 #define STR_MAX 96
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t take_byte(struct input *in)
-{
-	uint8_t b;
-
-	if (in->n == 0)
-		return 0;
-	b = in->p[0];
-	in->p++;
-	in->n--;
-	return b;
-}
-
-static size_t take_str(struct input *in, char *out, size_t max)
-{
-	size_t k = 0;
-
-	while (in->n > 0) {
-		uint8_t c = take_byte(in);
-
-		if (c == 0)
-			break;
-		if (k < max)
-			out[k++] = (char)c;
-	}
-	out[k] = '\0';
-	return k;
-}
 
 static bool alnum(uint8_t c)
 {
@@ -175,7 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct policy_view view;
 	static struct policy_report_view rview;
 	const struct proto_report *vp[MAX_VOTES];
-	struct input in = {data, size};
+	struct fuzz_input in = {data, size};
 	struct proto_roster *r = proto_roster_new();
 	const struct proto_roster *rs[1] = {r};
 	struct policy_redactor *rd = NULL;
@@ -189,35 +157,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	inputs_utf8 = true;
 	r->epoch = 1;
-	n_members = 1 + take_byte(&in) % MAX_MEMBERS;
+	n_members = 1 + fuzz_take(&in) % MAX_MEMBERS;
 	for (size_t i = 0; i < n_members; i++) {
-		struct proto_member m;
-		char *alias[1], *domain[1], *addr[1];
-
 		for (int k = 0; k < 4; k++) {
-			size_t len = take_str(&in, mstr[i][k], STR_MAX);
+			size_t len = fuzz_take_str(&in, mstr[i][k], STR_MAX);
 
 			inputs_utf8 &= proto_mp_utf8_valid(mstr[i][k], len);
 		}
-		memset(&m, 0, sizeof(m));
-		memset(m.id, (int)(i + 1), 32);
-		memset(m.transport_pk, (int)(i + 0x41), 32);
-		memset(m.ring_pk, (int)(i + 0x81), 32);
-		m.name = mstr[i][0];
-		alias[0] = mstr[i][1];
-		domain[0] = mstr[i][2];
-		addr[0] = mstr[i][3];
-		m.n_aliases = alias[0][0] != 0;
-		m.aliases = alias;
-		m.n_domains = domain[0][0] != 0;
-		m.domains = domain;
-		m.n_addrs = addr[0][0] != 0;
-		m.addrs = addr;
-		if (proto_roster_add_member(r, &m) != 0)
+		if (fuzz_roster_add(r, i, mstr[i][0], mstr[i][1], mstr[i][2], mstr[i][3]) != 0)
 			goto out;
 	}
 
-	cfg_byte = take_byte(&in);
+	cfg_byte = fuzz_take(&in);
 	policy_config_init(&cfg);
 	own = (cfg_byte >> 2) % n_members;
 	memcpy(cfg.own_id, r->members[own].id, 32);
@@ -233,35 +184,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.ind.type = PROTO_IND_DOMAIN;
 	s.ind.len = sizeof(value) - 1;
 	memcpy(s.ind.value, value, sizeof(value));
-	s.tlp = (uint8_t)(1 + take_byte(&in) % 5);
+	s.tlp = (uint8_t)(1 + fuzz_take(&in) % 5);
 	max_tlp = s.tlp;
-	n_votes = 1 + take_byte(&in) % MAX_VOTES;
+	n_votes = 1 + fuzz_take(&in) % MAX_VOTES;
 	for (size_t i = 0; i < n_votes; i++) {
 		struct proto_report *v = &votes[i];
 		size_t len;
 
 		memset(v, 0, sizeof(*v));
 		vp[i] = v;
-		v->kind = take_byte(&in) % 4;
-		v->tlp = (uint8_t)(1 + take_byte(&in) % 5);
+		v->kind = fuzz_take(&in) % 4;
+		v->tlp = (uint8_t)(1 + fuzz_take(&in) % 5);
 		if (v->tlp > max_tlp)
 			max_tlp = v->tlp;
-		v->prov = take_byte(&in) % 2;
-		memcpy(v->signer, r->members[take_byte(&in) % n_members].id, 32);
+		v->prov = fuzz_take(&in) % 2;
+		memcpy(v->signer, r->members[fuzz_take(&in) % n_members].id, 32);
 		if (v->prov == PROTO_PROV_ANONYMOUS)
 			memset(v->link_tag, 0x5A, 32);
 		v->created_ms = i * 1000;
 		v->ind_type = PROTO_IND_DOMAIN;
 		v->ind_value.ptr = value;
 		v->ind_value.len = sizeof(value) - 1;
-		v->n_tags = take_byte(&in) % (PROTO_REPORT_TAGS_MAX + 1);
+		v->n_tags = fuzz_take(&in) % (PROTO_REPORT_TAGS_MAX + 1);
 		for (size_t t = 0; t < v->n_tags; t++) {
-			len = take_str(&in, tags[i][t], PROTO_REPORT_TAG_LEN_MAX);
+			len = fuzz_take_str(&in, tags[i][t], PROTO_REPORT_TAG_LEN_MAX);
 			inputs_utf8 &= proto_mp_utf8_valid(tags[i][t], len);
 			v->tags[t].ptr = tags[i][t];
 			v->tags[t].len = len;
 		}
-		len = take_str(&in, descs[i], PROTO_REPORT_DESC_MAX);
+		len = fuzz_take_str(&in, descs[i], PROTO_REPORT_DESC_MAX);
 		inputs_utf8 &= proto_mp_utf8_valid(descs[i], len);
 		v->description.ptr = descs[i];
 		v->description.len = len;
