@@ -678,6 +678,21 @@ static void spell_char(struct view *v, uint8_t c, uint8_t tr, uint64_t *r)
 	put(v, (const char *)&c, 1);
 }
 
+/*
+ * The first @bytes bytes of hex digits @hex into @out, each pair after @pre and, but the
+ * first, after @sep, while @margin more bytes fit in @cap (a long one is cut at a pair).
+ * Returns the length written.
+ */
+static size_t hex_pairs(char *out, size_t cap, const char *hex, size_t bytes, const char *sep,
+			const char *pre, size_t margin)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < bytes && o + margin < cap; i++)
+		o += (size_t)snprintf(out + o, cap - o, "%s%s%.2s", i ? sep : "", pre, hex + 2 * i);
+	return o;
+}
+
 /* The bytes of spelling @sp, before transformations, into @out (NUL-terminated). */
 static size_t spelling_bytes(const struct spelling *sp, uint8_t form, uint8_t seed, char *out,
 			     size_t cap)
@@ -710,30 +725,25 @@ static size_t spelling_bytes(const struct spelling *sp, uint8_t form, uint8_t se
 	case 2: /* aa:bb:..., aa bb ..., aa-bb-... */
 	case 3:
 	case 10:
-		for (size_t i = 0; i < bytes && o + 4 < cap; i++)
-			o += (size_t)snprintf(out + o, cap - o, "%s%.2s",
-					      i ? (form % 12 == 2   ? ":"
-						   : form % 12 == 3 ? " "
-								    : "-")
-						: "",
-					      hex + 2 * i);
+		o = hex_pairs(out, cap, hex, bytes,
+			      form % 12 == 2   ? ":"
+			      : form % 12 == 3 ? " "
+					       : "-",
+			      "", 4);
 		break;
 	case 4:
 		o = (size_t)snprintf(out, cap, "0x%.*s", (int)digits, hex);
 		break;
 	case 5: /* a byte array: 0x10, 0x9a, ... */
 	case 11:
-		for (size_t i = 0; i < bytes && o + 8 < cap; i++)
-			o += (size_t)snprintf(out + o, cap - o, "%s%s%.2s",
-					      i ? (seed & 1   ? ","
-						   : seed & 2 ? " "
-							      : ", ")
-						: "",
-					      form % 12 == 11 ? "0X" : "0x", hex + 2 * i);
+		o = hex_pairs(out, cap, hex, bytes,
+			      seed & 1	 ? ","
+			      : seed & 2 ? " "
+					 : ", ",
+			      form % 12 == 11 ? "0X" : "0x", 8);
 		break;
 	case 6: /* a C string of hex escapes */
-		for (size_t i = 0; i < bytes && o + 5 < cap; i++)
-			o += (size_t)snprintf(out + o, cap - o, "\\x%.2s", hex + 2 * i);
+		o = hex_pairs(out, cap, hex, bytes, "", "\\x", 5);
 		break;
 	default: { /* base64 (7, 9) and base64url (8), padded or a prefix */
 		size_t n = 0;
