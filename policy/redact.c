@@ -3375,6 +3375,18 @@ void policy_redact_memo_set(struct policy_redactor *rd, bool on)
 	pthread_mutex_unlock(&rd->memo->lock);
 }
 
+void policy_redact_memo_reset(struct policy_redactor *rd)
+{
+	if (!rd || !rd->memo)
+		return;
+	pthread_mutex_lock(&rd->memo->lock);
+	for (size_t i = 0; i < MEMO_SLOTS; i++) {
+		free(rd->memo->slot[i].f);
+		rd->memo->slot[i] = (struct memo_entry){0};
+	}
+	pthread_mutex_unlock(&rd->memo->lock);
+}
+
 void policy_redact_memo_stats(const struct policy_redactor *rd, uint64_t *hits, uint64_t *misses)
 {
 	uint64_t h = 0, m = 0;

@@ -50,6 +50,13 @@ int policy_redact_quick(const struct policy_redactor *rd, const char *const *s, 
  */
 void policy_redact_memo_set(struct policy_redactor *rd, bool on);
 
+/*
+ * policy_redact_memo_reset() - forget every result the memo holds (as a redactor is built;
+ * on or off, hits and misses are kept), so a fuzzer's input starts from a fresh memo and a
+ * finding reproduces alone. Takes the memo's lock. NULL-safe.
+ */
+void policy_redact_memo_reset(struct policy_redactor *rd);
+
 /* policy_redact_memo_stats() - the memo's hits and misses since @rd was built (either NULL). */
 void policy_redact_memo_stats(const struct policy_redactor *rd, uint64_t *hits, uint64_t *misses);
 

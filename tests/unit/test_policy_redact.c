@@ -765,6 +765,14 @@ static void test_memo(void **state)
 	assert_int_equal(redact_into(policy_redact_fields, rd, dropped, 2, out2, g), 0);
 	policy_redact_memo_stats(rd, &x, NULL);
 	assert_int_equal(x, hits + 1);
+	/* forgotten by a reset: read afresh (a miss), not answered */
+	policy_redact_memo_reset(rd);
+	policy_redact_memo_stats(rd, &hits, &misses);
+	assert_int_equal(redact_into(policy_redact_fields, rd, dropped, 2, out2, g), 0);
+	policy_redact_memo_stats(rd, &x, NULL);
+	assert_int_equal(x, hits);
+	policy_redact_memo_stats(rd, NULL, &x);
+	assert_int_equal(x, misses + 1);
 	assert_true(!f[0].dropped && f[1].dropped);
 	assert_true(!g[0].dropped && g[1].dropped);
 	assert_string_equal(out2[0], "phishing");
