@@ -187,6 +187,59 @@ static void test_view_fields(void **state)
 	free(v);
 }
 
+/* Whether @a and @b, views of the same indicator, agree on byte range [@from, @to). */
+static bool same_bytes(const struct policy_view *a, const struct policy_view *b, size_t from,
+		       size_t to)
+{
+	return memcmp((const char *)a + from, (const char *)b + from, to - from) == 0;
+}
+
+/*
+ * view_reset() leaves nothing of an earlier view: a view written over bytes of 0xA5 equals,
+ * byte for byte, one written over zeroes, except in the three arrays past what they hold
+ * (the value's, each tag's and the description's bytes past its NUL, tags past n_tags). So
+ * a field added to struct policy_view, or to the indicator after its value, is reset too:
+ * session 9's reset left the indicator's bytes after the value as they were (its padding
+ * byte today, such a field tomorrow).
+ */
+static void test_view_reset(void **state)
+{
+	static const char *const tags[] = {"phishing", "loader", NULL};
+	const size_t value = offsetof(struct policy_view, ind.value),
+		     tg = offsetof(struct policy_view, tags),
+		     desc = offsetof(struct policy_view, description);
+	struct policy_config cfg;
+	struct proto_summary s;
+	struct proto_report a, b;
+	const struct proto_report *votes[2] = {&a, &b};
+	struct policy_view *v = malloc(sizeof(*v)), *z = calloc(1, sizeof(*z));
+
+	(void)state;
+	assert_non_null(v);
+	assert_non_null(z);
+	memset(v, 0xA5, sizeof(*v));
+	cfg_init(&cfg);
+	summary_init(&s, PROTO_TLP_GREEN);
+	vote_init(&a, PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, other_id, 2000);
+	vote_init(&b, PROTO_KIND_INDICATOR, PROTO_TLP_AMBER, third_id, 3000);
+	set_tags(&a, tags);
+	set_desc(&b, "A loader seen in a phishing campaign.");
+	assert_int_equal(policy_strip_view(v, &cfg, rd, &s, votes, 2, NULL), 0);
+	assert_int_equal(policy_strip_view(z, &cfg, rd, &s, votes, 2, NULL), 0);
+	assert_true(v->n_tags == 2 && v->has_description);
+	assert_true(same_bytes(v, z, 0, value));
+	assert_string_equal(v->ind.value, z->ind.value);
+	assert_true(same_bytes(v, z, value + sizeof(v->ind.value), tg));
+	assert_int_equal(v->n_tags, z->n_tags);
+	for (size_t i = 0; i < v->n_tags; i++)
+		assert_string_equal(v->tags[i], z->tags[i]);
+	assert_true(same_bytes(v, z, tg + sizeof(v->tags), desc));
+	assert_string_equal(v->description, z->description);
+	assert_true(same_bytes(v, z, desc + sizeof(v->description), sizeof(*v)));
+	free(v);
+	free(z);
+}
+
 static void test_reported_by_us(void **state)
 {
 	struct policy_config cfg;
@@ -1168,6 +1221,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_view_fields),
+		cmocka_unit_test(test_view_reset),
 		cmocka_unit_test(test_reported_by_us),
 		cmocka_unit_test(test_tags),
 		cmocka_unit_test(test_tag_limit),
