@@ -39,7 +39,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include "node/common/snap.h"
 #include "node/common/tagvocab.h"
@@ -56,6 +55,7 @@
 #include "store/export.h"
 #include "store/store.h"
 #include "store/store_test.h"
+#include "benchclock.h"
 #include "viewgen.h"
 
 #define BATCH 1000
@@ -65,23 +65,6 @@
 #define LOOKUP_ROUNDS 100
 #define EXPORT_MAX 300000
 #define RECON_RANGES 200
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* CPU time of the process: on a loaded machine wall-clock slices measure the scheduler. */
-static double cpu_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /*
  * What the process has cost so far: CPU seconds and the bytes it passed to write calls
@@ -118,7 +101,7 @@ static struct cost cost_now(void)
 	struct cost c;
 
 	getrusage(RUSAGE_SELF, &ru);
-	c.wall = now_s();
+	c.wall = bench_now_s();
 	c.cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 		(double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 	c.wbytes = proc_field("/proc/self/io", "wchar:");
@@ -267,7 +250,7 @@ static double x_views(const struct node_snap *snap, struct store *s, uint8_t (*i
 {
 	struct store_read *rd = NULL;
 	struct proto_summary sum;
-	double t = cpu_s();
+	double t = bench_cpu_s();
 	int rc = 0;
 
 	for (size_t i = 0; i < n && rc >= 0; i++) {
@@ -281,7 +264,7 @@ static double x_views(const struct node_snap *snap, struct store *s, uint8_t (*i
 		rc = rc == 1 ? 0 : -1;
 	}
 	store_read_end(rd);
-	return rc < 0 ? -1 : cpu_s() - t;
+	return rc < 0 ? -1 : bench_cpu_s() - t;
 }
 
 /*
@@ -414,13 +397,13 @@ static struct store *x_store(const char *base, size_t n, const uint8_t community
 	for (size_t i = 0; i < n; i += BATCH) {
 		size_t k = n - i < BATCH ? n - i : BATCH;
 
-		t = now_s();
+		t = bench_now_s();
 		x_build(b, i, k, sk, pk, community);
-		t_sign += now_s() - t;
-		t = now_s();
+		t_sign += bench_now_s() - t;
+		t = bench_now_s();
 		if ((rc = store_ingest(s, b->items, k, 1790000000000ull + i)) != 0)
 			die("store_ingest (export's store)", rc);
-		t_ingest += now_s() - t;
+		t_ingest += bench_now_s() - t;
 		for (size_t j = 0; j < k; j++) {
 			if (b->items[j].result != STORE_NEW)
 				die("unexpected result", b->items[j].result);
@@ -507,13 +490,13 @@ static void export_step(const char *base, size_t n)
 	}
 	for (bool more = true; more;) {
 		for (int k = 0; k < 3; k++) {
-			double w = now_s(), c = cpu_s();
+			double w = bench_now_s(), c = bench_cpu_s();
 
 			rc = store_export_sync(s, xenv[k], node_exporter_render, &ctx[k], BATCH);
 			if (rc < 0)
 				die("store_export_sync", rc);
-			t_x[k] += now_s() - w;
-			cpu_x[k] += cpu_s() - c;
+			t_x[k] += bench_now_s() - w;
+			cpu_x[k] += bench_cpu_s() - c;
 			more = rc > 0;
 			if (k == 1)
 				exported += (size_t)rc;
@@ -615,7 +598,7 @@ static double x_strip(const struct node_snap *snap, const struct xmem *m, size_t
 	struct proto_report r;
 	const struct proto_report *votes[1] = {&r};
 	char value[40];
-	double t = cpu_s();
+	double t = bench_cpu_s();
 
 	memset(&r, 0, sizeof(r));
 	r.kind = PROTO_KIND_INDICATOR;
@@ -638,7 +621,7 @@ static double x_strip(const struct node_snap *snap, const struct xmem *m, size_t
 		if (policy_strip_view(v, &snap->pcfg, snap->redactor, &sum, votes, 1, NULL) != 0)
 			return -1;
 	}
-	return cpu_s() - t;
+	return bench_cpu_s() - t;
 }
 
 #define VIEWS_ROUNDS_MAX 100
@@ -775,13 +758,13 @@ static void export_only(const char *base, size_t n, size_t rounds, const char *w
 				die("node_exporter_render_init", rc);
 			if ((rc = store_export_reset(x, (const uint8_t *)"bench", 5)) != 0)
 				die("store_export_reset", rc);
-			w = now_s();
-			c = cpu_s();
+			w = bench_now_s();
+			c = bench_cpu_s();
 			while ((rc = store_export_sync(s, x, node_exporter_render, &ctx, BATCH)) >
 			       0)
 				done += (size_t)rc;
-			cpu[k][round] = (cpu_s() - c) * 1e6 / (double)n;
-			wall[k][round] = (now_s() - w) * 1e6 / (double)n;
+			cpu[k][round] = (bench_cpu_s() - c) * 1e6 / (double)n;
+			wall[k][round] = (bench_now_s() - w) * 1e6 / (double)n;
 			node_exporter_render_deinit(&ctx);
 			if (rc < 0)
 				die("store_export_sync", rc);
@@ -830,7 +813,7 @@ static void lookups_one_shot(struct store *s, uint8_t (*ids)[32], size_t n, cons
 	for (size_t round = 0; round < LOOKUP_ROUNDS; round++)
 		for (size_t step = 0; step < 3; step++) {
 			size_t which = (step + round) % 3;
-			double t0 = now_s(), c0 = cpu_s();
+			double t0 = bench_now_s(), c0 = bench_cpu_s();
 
 			if (which == 0) {
 				for (size_t i = 0; i < per; i++) {
@@ -847,8 +830,8 @@ static void lookups_one_shot(struct store *s, uint8_t (*ids)[32], size_t n, cons
 			} else if ((rc = store_raw_get_run(g, per, which == 2)) != 0) {
 				die("store_raw_get_run", rc);
 			}
-			t[which] += now_s() - t0;
-			c[which] += cpu_s() - c0;
+			t[which] += bench_now_s() - t0;
+			c[which] += bench_cpu_s() - c0;
 		}
 	store_raw_get_close(g);
 	for (int i = 0; i < 3; i++) {
@@ -1077,21 +1060,21 @@ int main(int argc, char **argv)
 	store_close(s);
 	if (ingest_only)
 		goto raw;
-	t = now_s();
+	t = bench_now_s();
 	if ((rc = store_open(&s, &sc)) != 0)
 		die("store_open (reopen)", rc);
 	printf("reopen:   %10.3f s         (store_open, rebuilds the id map of %zu reports)\n",
-	       now_s() - t, n);
+	       bench_now_s() - t, n);
 
 	/* 2. duplicates */
 	for (size_t d = 0; d < DUPS; d += BATCH) {
 		size_t first = (size_t)(viewgen_xorshift(&rng) % (n / BATCH)) * BATCH;
 
 		build(b, first, BATCH, ids);
-		t = now_s();
+		t = bench_now_s();
 		if ((rc = store_ingest(s, b->items, BATCH, 1700000000000ull + n)) != 0)
 			die("store_ingest dup", rc);
-		t_dup += now_s() - t;
+		t_dup += bench_now_s() - t;
 		for (size_t j = 0; j < BATCH; j++)
 			if (b->items[j].result != STORE_DUP)
 				die("duplicate not detected", b->items[j].result);
@@ -1121,7 +1104,7 @@ lookups:
 
 		if (!q)
 			return 1;
-		t = now_s();
+		t = bench_now_s();
 		for (size_t i = 0; i < LOOKUPS; i += BATCH) {
 			for (size_t j = 0; j < BATCH; j++)
 				memcpy(q[j], ids[viewgen_xorshift(&rng) % n], 32);
@@ -1132,7 +1115,7 @@ lookups:
 				if (!present[j])
 					die("stored report not found", 0);
 		}
-		look_has = LOOKUPS / (now_s() - t);
+		look_has = LOOKUPS / (bench_now_s() - t);
 		printf("lookups:  %10.0f ids/s      (store_report_has, batches of %d, e.g. IHAVE)\n",
 		       look_has, BATCH);
 		free(q);
@@ -1143,7 +1126,7 @@ lookups:
 		char v[40];
 		uint8_t ind[32];
 
-		t = now_s();
+		t = bench_now_s();
 		for (size_t i = 0; i < LOOKUPS; i++) {
 			size_t k = viewgen_xorshift(&rng) % n;
 
@@ -1158,7 +1141,7 @@ lookups:
 				die("store_summary_get", rc);
 		}
 		store_read_end(rd);
-		look_sum = LOOKUPS / (now_s() - t);
+		look_sum = LOOKUPS / (bench_now_s() - t);
 		printf("lookups:  %10.0f summaries/s (incl. indicator id hash; snapshot per 1,000)\n",
 		       look_sum);
 	}
@@ -1171,10 +1154,10 @@ lookups:
 		uint8_t fp[32];
 		uint64_t count;
 
-		t = now_s();
+		t = bench_now_s();
 		if ((rc = store_recon_fingerprint(s, NULL, NULL, NULL, fp, &count)) != 0)
 			die("store_recon_fingerprint", rc);
-		t = now_s() - t;
+		t = bench_now_s() - t;
 		printf("recon:    %10.2f ns/item    (fingerprint of the whole set, %llu items, "
 		       "%.6f s)\n",
 		       t * 1e9 / (double)count, (unsigned long long)count, t);
@@ -1188,7 +1171,7 @@ lookups:
 		uint8_t fp[32], lo[STORE_RECON_KEY_LEN], hi[STORE_RECON_KEY_LEN], id[32];
 		uint64_t seed = 0x7265636f6eull, count, items = 0;
 
-		t = now_s();
+		t = bench_now_s();
 		for (int i = 0; i < RECON_RANGES; i++) {
 			uint64_t a = viewgen_xorshift(&seed) % n,
 				 w = 1 + viewgen_xorshift(&seed) % n;
@@ -1202,7 +1185,7 @@ lookups:
 				die("store_recon_fingerprint", rc);
 			items += count;
 		}
-		t = now_s() - t;
+		t = bench_now_s() - t;
 		printf("recon:    %10.1f us/range   (fingerprints of %d random ranges, %.0f items "
 		       "each on average: %.2f ns/item)\n",
 		       t * 1e6 / RECON_RANGES, RECON_RANGES, (double)items / RECON_RANGES,
