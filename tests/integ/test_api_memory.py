@@ -14,13 +14,16 @@
   ASan build, for 1,172 pages a response); the loop must now take under a quarter of ONE
   response's pages (measured: 0 and 16). The reports are published in small batches: a
   large request freed on the loop would leave heap pages the old copy reused without a
-  fault. Where transparent huge pages are set to "always" a copy may fault once per 2 MiB
-  instead, and this probe could miss it.
+  fault. Where transparent huge pages are set to "always" a copy would fault once per 2 MiB
+  instead, and the probe would miss it: the daemon is started with them off
+  (prctl PR_SET_THP_DISABLE, inherited across fork and exec; its /proc status is checked),
+  and a system where that cannot be done fails the test with the reason.
 
 The dev build runs under AddressSanitizer; its quarantine would hold freed memory and hide
 what the node itself keeps, so the daemon runs with a small quarantine here (the figures
 printed are still ASan's, with redzones: the release build needs less)."""
 
+import ctypes
 import json
 import os
 import socket
@@ -139,12 +142,41 @@ def loop_minor_faults(d):
     return int(fields[7])  # field 10, minflt (fields[0] is field 3)
 
 
+PR_SET_THP_DISABLE = 41
+
+
+def thp_disable(on):
+    """Transparent huge pages off (@on) or back on for the processes this one starts next
+    (prctl PR_SET_THP_DISABLE is inherited across fork and execve)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_THP_DISABLE, 1 if on else 0, 0, 0, 0) != 0:
+        err = ctypes.get_errno()
+        raise AssertionError(f"prctl(PR_SET_THP_DISABLE, {int(on)}): {os.strerror(err)}: "
+                             "with transparent huge pages \"always\" a copy faults once per "
+                             "2 MiB and the page-fault probe cannot see it")
+
+
+def assert_no_thp(pid):
+    """The process @pid may not be given transparent huge pages (/proc/PID/status
+    THP_enabled 0, Linux 5.0 and later)."""
+    with open(f"/proc/{pid}/status") as f:
+        thp = [line.split()[1] for line in f if line.startswith("THP_enabled:")]
+    assert thp == ["0"], (f"the daemon may get transparent huge pages (THP_enabled {thp}): "
+                          "the page-fault probe could miss a copy")
+
+
 def test_large_response_not_copied():
     node = dl.Node(COMMUNITY)
     words = "Phishing kit observed with credential harvesting panel and loader stage "
     desc = (words * 30)[:2000]
     try:
-        with dl.Daemon(node, env=ASAN_ENV).start() as d:
+        thp_disable(True)
+        try:
+            d = dl.Daemon(node, env=ASAN_ENV).start()
+        finally:
+            thp_disable(False)
+        with d:
+            assert_no_thp(d.proc.pid)
             # Batches of 50 (110 KB requests): no large block passes through the loop's heap
             # before the lists, where a freed one would leave pages a copy could reuse.
             for b in range(20):
