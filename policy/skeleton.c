@@ -79,7 +79,7 @@ struct policy_skeleton {
 	 * The first look's table (look_read_bytes(), and what its lanes must agree with),
 	 * from @ascii: GRAMS_CP, what the code point needs (bits 1-2) and gives (3-4) as
 	 * cps_bnd() reads them and the code point (bits 8-15) when the byte gives one;
-	 * GRAMS_SEP for a separator; GRAMS_SLOW | GRAMS_CP as ASCII_SLOW.
+	 * 0 for a separator; GRAMS_SLOW | GRAMS_CP as ASCII_SLOW.
 	 */
 	uint16_t grams[256];
 	/* the first look's lanes whose classes agree with @grams and the CPU has (bit per
@@ -93,7 +93,6 @@ struct policy_skeleton {
 #define ASCII_SLOW (1u << 31)
 #define GRAMS_CP 0x01u
 #define GRAMS_SLOW 0x20u
-#define GRAMS_SEP 0x40u /* also, on a code point's entry: after a separator or the start */
 
 #define CPS_SEP 0u
 #define CPS_SLOW 1u
@@ -396,7 +395,7 @@ struct policy_skeleton *policy_skeleton_new(void)
 			sk->grams[c] = (uint16_t)((a & 0xFF) << 8 | (a >> 11 & 3) << 3 |
 						  (a >> 9 & 3) << 1 | GRAMS_CP);
 		else
-			sk->grams[c] = GRAMS_SEP;
+			sk->grams[c] = 0; /* a separator */
 	}
 	sk->look_lanes = look_lanes(sk);
 	sk->look_lane = POLICY_SKEL_LANE_BYTES;
