@@ -37,43 +37,12 @@
 #include "policy/redact_test.h"
 #include "policy/skeleton.h"
 #include "proto/roster.h"
+#include "fuzz_input.h"
 #include "redact_paths.h"
 
 #define MAX_MEMBERS 4
 #define STR_MAX 48
 #define TEXT_MAX 4096
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t take(struct input *in)
-{
-	uint8_t b = 0;
-
-	if (in->n > 0) {
-		b = in->p[0];
-		in->p++;
-		in->n--;
-	}
-	return b;
-}
-
-static void take_str(struct input *in, char out[STR_MAX + 1])
-{
-	size_t k = 0;
-
-	while (in->n > 0) {
-		uint8_t c = take(in);
-
-		if (c == 0)
-			break;
-		if (k < STR_MAX)
-			out[k++] = (char)c;
-	}
-	out[k] = '\0';
-}
 
 struct text {
 	char b[TEXT_MAX];
@@ -273,45 +242,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static char strs[MAX_MEMBERS][3][STR_MAX + 1];
 	static struct text t;
 	static char out[POLICY_REDACT_OUT_MAX(TEXT_MAX) + 1];
-	struct input in = {data, size};
+	struct fuzz_input in = {data, size};
 	struct proto_roster *r = proto_roster_new();
 	const struct proto_roster *rs[1] = {r};
 	struct policy_redactor *rd = NULL;
 	struct policy_skeleton *sk = NULL;
 	struct policy_skel_text ot = {0};
-	size_t n = 1 + take(&in) % MAX_MEMBERS, out_len;
+	size_t n = 1 + fuzz_take(&in) % MAX_MEMBERS, out_len;
 	int rc;
 
 	if (!r)
 		return 0;
 	r->epoch = 1;
 	for (size_t i = 0; i < n; i++) {
-		struct proto_member m;
-		char *alias[1], *domain[1];
-
 		for (int k = 0; k < 3; k++)
-			take_str(&in, strs[i][k]);
-		memset(&m, 0, sizeof(m));
-		memset(m.id, (int)(i + 1), 32);
-		memset(m.transport_pk, (int)(i + 0x41), 32);
-		memset(m.ring_pk, (int)(i + 0x81), 32);
-		m.name = strs[i][0];
-		alias[0] = strs[i][1];
-		domain[0] = strs[i][2];
-		m.n_aliases = alias[0][0] != 0;
-		m.aliases = alias;
-		m.n_domains = domain[0][0] != 0;
-		m.domains = domain;
-		if (proto_roster_add_member(r, &m) != 0)
+			fuzz_take_str(&in, strs[i][k], STR_MAX);
+		if (fuzz_roster_add(r, i, strs[i][0], strs[i][1], strs[i][2], NULL) != 0)
 			goto out; /* the roster's own rules refuse it: nothing to redact */
 	}
 	t.len = 0;
 	while (in.n > 0 && t.len < TEXT_MAX) {
-		uint8_t op = take(&in) % 4, a = take(&in), b = take(&in);
+		uint8_t op = fuzz_take(&in) % 4, a = fuzz_take(&in), b = fuzz_take(&in);
 
 		if (op == 0) {
 			for (uint8_t k = 0; k < a % 32 && in.n > 0; k++) {
-				char c = (char)take(&in);
+				char c = (char)fuzz_take(&in);
 
 				put(&t, &c, 1);
 			}
