@@ -280,22 +280,22 @@ static int emit(const char *cmd, const char *out, const char *text, size_t len)
 {
 	char tmp[4200];
 	FILE *f;
+	int r;
 
 	if (!out)
 		return fwrite(text, 1, len, stdout) == len && fflush(stdout) == 0 ? 0 : -EIO;
 	f = open_tmp(cmd, out, tmp);
 	if (!f)
 		return -EIO;
-	if (fwrite(text, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+	r = fwrite(text, 1, len, f) == len ? 0 : -(errno ? errno : EIO);
+	if (r) {
 		fclose(f);
 		unlink(tmp);
-		node_cli_errorf(cmd, "writing %s failed: %s", out, strerror(errno));
-		return -EIO;
+	} else {
+		r = node_export_tmp_install_file(f, tmp, out);
 	}
-	fclose(f);
-	if (rename(tmp, out) != 0) {
-		unlink(tmp);
-		node_cli_errorf(cmd, "cannot install %s: %s", out, strerror(errno));
+	if (r) {
+		node_cli_errorf(cmd, "writing %s failed: %s", out, strerror(-r));
 		return -EIO;
 	}
 	return 0;
@@ -626,17 +626,13 @@ int node_cmd_export(int argc, char **argv)
 			goto out_tmp;
 		}
 	} else if (out) {
-		if (fsync(fileno(f)) != 0 || fclose(f) != 0) {
-			f = NULL;
-			node_cli_errorf(cmd, "writing %s failed: %s", out, strerror(errno));
-			goto out_tmp;
-		}
+		r = node_export_tmp_install_file(f, tmp, out);
 		f = NULL;
-		if (rename(tmp, out) != 0) {
-			node_cli_errorf(cmd, "cannot install %s: %s", out, strerror(errno));
+		tmp[0] = '\0'; /* installed, or removed */
+		if (r) {
+			node_cli_errorf(cmd, "writing %s failed: %s", out, strerror(-r));
 			goto out_tmp;
 		}
-		tmp[0] = '\0';
 	}
 	if (run.skipped)
 		fprintf(stderr,

@@ -744,17 +744,30 @@ int node_export_tmp_open(const char *dir, char *tmp, size_t len)
 	return fd;
 }
 
-int node_export_tmp_install(int fd, const char *tmp, const char *path)
+/* The temporary file @tmp, written and closed with result @r, renamed over @path or removed. */
+static int tmp_put(int r, const char *tmp, const char *path)
 {
-	int r = 0;
-
-	if (fsync(fd) != 0)
-		r = -errno;
-	if (close(fd) != 0 && !r)
-		r = -errno;
 	if (!r && rename(tmp, path) != 0)
 		r = -errno;
 	if (r)
 		unlink(tmp);
 	return r;
+}
+
+int node_export_tmp_install(int fd, const char *tmp, const char *path)
+{
+	int r = fsync(fd) != 0 ? -errno : 0;
+
+	if (close(fd) != 0 && !r)
+		r = -errno;
+	return tmp_put(r, tmp, path);
+}
+
+int node_export_tmp_install_file(FILE *f, const char *tmp, const char *path)
+{
+	int r = fflush(f) != 0 || fsync(fileno(f)) != 0 ? -errno : 0;
+
+	if (fclose(f) != 0 && !r)
+		r = -errno;
+	return tmp_put(r, tmp, path);
 }

@@ -77,6 +77,13 @@ int node_export_tmp_open(const char *dir, char *tmp, size_t len);
 int node_export_tmp_install(int fd, const char *tmp, const char *path);
 
 /*
+ * node_export_tmp_install_file() - node_export_tmp_install() for a stream @f on such a
+ * descriptor (fdopen()): flushed, fsync'd and closed (fclose(), in every case), then @tmp
+ * renamed over @path or removed. Returns 0 or a negative errno.
+ */
+int node_export_tmp_install_file(FILE *f, const char *tmp, const char *path);
+
+/*
  * The fields of one export document that the renderers use. Strings are borrowed from the
  * jansson tree that was parsed and live as long as it does.
  */
