@@ -29,8 +29,9 @@ missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-$SUDO apt-get update -q
+# The package lists are refreshed only when something is to be installed.
 if [ ${#missing[@]} -gt 0 ]; then
+	$SUDO apt-get update -q
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 echo "install-deps: all ${#PKGS[@]} packages present"
