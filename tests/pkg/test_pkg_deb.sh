@@ -1,30 +1,52 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The Debian package, end to end on this machine (as root): build it from the tree
-# (build-deb.sh), lintian with no error or warning, install it with dpkg -i, check what it
-# installed (version, unit verification, the user, owners and modes, nothing enabled or
-# started), then purge it and check that nothing is left but the chatham system user and
-# group (Debian keeps system accounts) and what an administrator put in /etc/chatham.
+# The Debian package, end to end on this machine, in two steps (two ctest tests, so that the
+# build runs beside other tests and only the step that changes the system runs alone):
+#   test_pkg_deb.sh build DIR    build it from the tree (build-deb.sh) into DIR (emptied
+#                                first), lintian with no error or warning;
+#   test_pkg_deb.sh install DIR  (as root) install DIR's .deb with dpkg -i, check what it
+#                                installed (version, unit verification, the user, owners and
+#                                modes, nothing enabled or started), then purge it and check
+#                                that nothing is left but the chatham system user and group
+#                                (Debian keeps system accounts) and what an administrator put
+#                                in /etc/chatham.
 set -uo pipefail
 src=${CHATHAM_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+step=${1:-} dir=${2:-}
+case "$step" in build | install) ;; *) echo "usage: test_pkg_deb.sh build|install DIR" >&2; exit 2 ;; esac
+[ -n "$dir" ] || { echo "usage: test_pkg_deb.sh build|install DIR" >&2; exit 2; }
 pass=0 fail=0
 ok() { echo "ok   $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL $1"; [ -n "${2:-}" ] && echo "$2" | sed 's/^/     /'; fail=$((fail + 1)); }
 finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
 
+if [ "$step" = build ]; then
+	for tool in dpkg-buildpackage dh lintian fakeroot; do
+		command -v $tool >/dev/null || { bad "$tool missing (bash deploy/install-deps.sh)"; finish; }
+	done
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	out=$(bash "$src/tests/pkg/build-deb.sh" "$dir" 2>&1)
+	deb=$(ls "$dir"/chatham_*.deb 2>/dev/null | head -1)
+	[ -n "$deb" ] && ok "dpkg-buildpackage built $(basename "$deb")" || { bad "build" "$out"; finish; }
+
+	lintian --fail-on error,warning "$deb" >"$dir/lintian.txt" 2>&1
+	rc=$?
+	out=$(grep -v '^running with root privileges' "$dir/lintian.txt")
+	[ $rc -eq 0 ] && ! echo "$out" | grep -q '^[EW]:' && ok "lintian: no error or warning" ||
+		bad "lintian (exit $rc)" "$out"
+	finish
+fi
+
 [ "$(id -u)" -eq 0 ] || { echo "FAIL needs root (dpkg -i)"; echo "0 passed, 1 failed"; exit 1; }
-for tool in dpkg-buildpackage dh lintian fakeroot systemd-analyze; do
-	command -v $tool >/dev/null || { bad "$tool missing (bash deploy/install-deps.sh)"; finish; }
-done
+command -v systemd-analyze >/dev/null || { bad "systemd-analyze missing (bash deploy/install-deps.sh)"; finish; }
 if dpkg-query -W -f='${Status}' chatham 2>/dev/null | grep -q 'ok installed'; then
 	bad "a chatham package is already installed here; this test installs and purges its own"
 	finish
 fi
-work=$(mktemp -d)
 installed=0
 cleanup() {
 	[ "$installed" -eq 1 ] && dpkg --purge chatham >/dev/null 2>&1
-	rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -39,15 +61,9 @@ dpkg_locked() {
 	return 1
 }
 
-out=$(bash "$src/tests/pkg/build-deb.sh" "$work" 2>&1)
-deb=$(ls "$work"/chatham_*.deb 2>/dev/null | head -1)
-[ -n "$deb" ] && ok "dpkg-buildpackage built $(basename "$deb")" || { bad "build" "$out"; finish; }
-
-lintian --fail-on error,warning "$deb" >"$work/lintian.txt" 2>&1
-rc=$?
-out=$(grep -v '^running with root privileges' "$work/lintian.txt")
-[ $rc -eq 0 ] && ! echo "$out" | grep -q '^[EW]:' && ok "lintian: no error or warning" ||
-	bad "lintian (exit $rc)" "$out"
+# The package the build step made (ctest runs it first: fixture pkg_deb_built).
+deb=$(ls "$dir"/chatham_*.deb 2>/dev/null | head -1)
+[ -n "$deb" ] || { bad "no chatham_*.deb in $dir (run: test_pkg_deb.sh build $dir)"; finish; }
 
 out=$(dpkg_locked dpkg -i "$deb") && { installed=1; ok "dpkg -i"; } || { bad "dpkg -i" "$out"; finish; }
 
