@@ -18,14 +18,16 @@
 # ctest phase checks at full volume (100,000 reports) under ASan; the daemon paths it walks
 # (API ingest and batches, a start on a store left by SIGKILL) are in test_daemon_api and
 # test_daemon_lifecycle.
-# Environment: JOBS (default: nproc), FUZZ_SECONDS (default 10 per harness).
+# Environment: JOBS (default: nproc), FUZZ_SECONDS (default 5 per harness: a smoke run, each
+# harness's seeds replayed (under 1.5 s for the largest) and a few seconds of mutation; long
+# fuzzing is tests/fuzz/run-long.sh).
 # Build directories are reused: a preset is configured only when its build directory has no
 # cache yet (cmake --build re-runs the configure step by itself when a CMakeLists.txt
 # changed), and make rebuilds only what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
-FUZZ_SECONDS=${FUZZ_SECONDS:-10}
+FUZZ_SECONDS=${FUZZ_SECONDS:-5}
 
 # configure PRESET [-DVAR=VALUE...]: only when build/PRESET has never been configured.
 configure() {
