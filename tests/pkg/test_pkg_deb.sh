@@ -13,8 +13,10 @@
 set -uo pipefail
 src=${CHATHAM_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 step=${1:-} dir=${2:-}
-case "$step" in build | install) ;; *) echo "usage: test_pkg_deb.sh build|install DIR" >&2; exit 2 ;; esac
-[ -n "$dir" ] || { echo "usage: test_pkg_deb.sh build|install DIR" >&2; exit 2; }
+if [ -z "$dir" ] || { [ "$step" != build ] && [ "$step" != install ]; }; then
+	echo "usage: test_pkg_deb.sh build|install DIR" >&2
+	exit 2
+fi
 pass=0 fail=0
 ok() { echo "ok   $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL $1"; [ -n "${2:-}" ] && echo "$2" | sed 's/^/     /'; fail=$((fail + 1)); }
@@ -22,7 +24,8 @@ finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
 
 if [ "$step" = build ]; then
 	for tool in dpkg-buildpackage dh lintian fakeroot; do
-		command -v $tool >/dev/null || { bad "$tool missing (bash deploy/install-deps.sh)"; finish; }
+		command -v $tool >/dev/null ||
+			{ bad "$tool missing (bash deploy/install-deps.sh)"; finish; }
 	done
 	rm -rf "$dir"
 	mkdir -p "$dir"
@@ -39,7 +42,8 @@ if [ "$step" = build ]; then
 fi
 
 [ "$(id -u)" -eq 0 ] || { echo "FAIL needs root (dpkg -i)"; echo "0 passed, 1 failed"; exit 1; }
-command -v systemd-analyze >/dev/null || { bad "systemd-analyze missing (bash deploy/install-deps.sh)"; finish; }
+command -v systemd-analyze >/dev/null ||
+	{ bad "systemd-analyze missing (bash deploy/install-deps.sh)"; finish; }
 if dpkg-query -W -f='${Status}' chatham 2>/dev/null | grep -q 'ok installed'; then
 	bad "a chatham package is already installed here; this test installs and purges its own"
 	finish
