@@ -245,9 +245,10 @@ static void check_roster(struct check_ctx *c, const struct node_config *cfg,
 	const char *path = node_config_str(cfg, NODE_ROSTER_FILE);
 	const char *dir = node_config_str(cfg, NODE_STATE_DIR);
 	struct proto_roster *held[64] = {NULL}, *r = NULL;
+	const struct proto_roster *newest = NULL;
 	struct store *s = NULL;
 	size_t n_held = 0;
-	char data[4200];
+	char data[4200], which[4300];
 	int err, file_err;
 
 	file_err = node_keyfile_load_roster(path, &r);
@@ -281,18 +282,36 @@ static void check_roster(struct check_ctx *c, const struct node_config *cfg,
 			"judged against the community file only\n",
 			c->path);
 	}
-	if (file_err)
-		goto out; /* no file: the node starts from the rosters it holds */
-	err = proto_community_roster_judge(comm, (const struct proto_roster *const *)held, n_held,
-					   r);
-	if (err && err != PROTO_E_ROSTER_KNOWN && err != PROTO_E_ROSTER_EPOCH)
-		problem(c, "roster_file %s (epoch %llu) is not accepted: %s", path,
-			(unsigned long long)r->epoch, proto_error_str(err));
-	else if (!err && proto_roster_find_member(r, keys->id_pk) < 0)
-		problem(c,
-			"roster_file %s: this node's key (key_file) is not a member of epoch "
-			"%llu",
-			path, (unsigned long long)r->epoch);
+	/*
+	 * The roster `run` will start from: the file when the rule accepts it, else the newest
+	 * held (no file, or one the store already has or has newer); run refuses one of
+	 * another community or without this node's key.
+	 */
+	if (!file_err) {
+		err = proto_community_roster_judge(comm, (const struct proto_roster *const *)held,
+						   n_held, r);
+		if (err && err != PROTO_E_ROSTER_KNOWN && err != PROTO_E_ROSTER_EPOCH) {
+			problem(c, "roster_file %s (epoch %llu) is not accepted: %s", path,
+				(unsigned long long)r->epoch, proto_error_str(err));
+			goto out;
+		}
+		newest = !err || !n_held ? r : held[n_held - 1];
+	} else if (n_held) {
+		newest = held[n_held - 1];
+	}
+	if (newest && newest == r)
+		snprintf(which, sizeof(which), "roster_file %s", path);
+	else if (newest)
+		snprintf(which, sizeof(which),
+			 "state_dir %s: the newest roster the store holds (`chatham run` would "
+			 "refuse to start)",
+			 dir);
+	if (newest && memcmp(newest->community, comm->id, 32))
+		problem(c, "%s: epoch %llu is for another community than community_file", which,
+			(unsigned long long)newest->epoch);
+	else if (newest && proto_roster_find_member(newest, keys->id_pk) < 0)
+		problem(c, "%s: this node's key (key_file) is not a member of epoch %llu", which,
+			(unsigned long long)newest->epoch);
 out:
 	for (size_t i = 0; i < n_held; i++)
 		proto_roster_free(held[i]);

@@ -275,11 +275,22 @@ def test_check_config_cli():
         node.cleanup()
 
 
+def put_roster(node, epoch, data):
+    """Overwrite the stopped @node's held roster of @epoch with @data."""
+    env = lmdb.open(node.state, max_dbs=16)
+    try:
+        with env.begin(write=True, db=env.open_db(b"rosters", create=False)) as txn:
+            assert txn.get(epoch.to_bytes(8, "big")) is not None
+            txn.put(epoch.to_bytes(8, "big"), data)
+    finally:
+        env.close()
+
+
 def test_check_config_held_rosters():
-    """A roster the stopped node's store holds that cannot be read is a problem of the
-    check (exit 78, naming the epoch), as it stops `chatham run` at start; until session 10
-    the check passed such a store. With the roster file gone, a node that holds a readable
-    roster still checks ok."""
+    """With the roster file gone, check-config judges the newest roster the stopped node's
+    store holds as `chatham run` does: ok when it lists this node's key, a problem (exit 78)
+    when it does not; and a held roster that cannot be read is a problem naming the epoch.
+    `run` refuses both. Until session 10 the check passed all three."""
     node = dl.Node(COMMUNITY)
     try:
         with dl.Daemon(node).start() as d:
@@ -287,14 +298,17 @@ def test_check_config_held_rosters():
         os.rename(node.roster, node.roster + ".away")
         r = dl.run_cli("check-config", node.config)
         assert r.returncode == 0 and r.stdout.strip() == f"{node.config}: ok", r
+        put_roster(node, 1, COMMUNITY.roster_file(members=COMMUNITY.members[1:]))
+        r = dl.run_cli("check-config", node.config)
+        assert r.returncode == 78, r
+        assert (f"{node.config}: state_dir {node.state}: the newest roster the store holds "
+                "(`chatham run` would refuse to start): this node's key (key_file) is not a "
+                "member of epoch 1") in r.stderr, r.stderr
+        with dl.Daemon(node).start(wait=False) as d:
+            assert d.proc.wait(60 * dl.SLOW) != 0, d.log()
+            assert "is not a member of roster epoch 1" in d.log(), d.log()
         os.rename(node.roster + ".away", node.roster)
-        env = lmdb.open(node.state, max_dbs=16)
-        try:
-            with env.begin(write=True, db=env.open_db(b"rosters", create=False)) as txn:
-                assert txn.get((1).to_bytes(8, "big")) is not None
-                txn.put((1).to_bytes(8, "big"), b"\x93not a roster")
-        finally:
-            env.close()
+        put_roster(node, 1, b"\x93not a roster")
         r = dl.run_cli("check-config", node.config)
         assert r.returncode == 78, r
         assert (f"{node.config}: state_dir {node.state}: the store holds roster epoch 1, and "
