@@ -15,6 +15,7 @@
 #include "proto/error.h"
 #include "proto/notice.h"
 #include "store/mdb.h"
+#include "store/notice_test.h"
 #include "store/store.h"
 
 #define MAP_INITIAL ((size_t)4 << 20)
@@ -476,6 +477,25 @@ int store_notices_watch_seq(struct store_notices *s, uint64_t *seq)
 	rc = store_mdb_get_u64(txn, s->meta, "watch_seq", seq);
 	store_mdb_read_end(&s->m, txn);
 	return rc;
+}
+
+static int schema1_body(MDB_txn *txn, void *arg)
+{
+	struct store_notices *s = arg;
+	MDB_val k = mval("schema", 6), d;
+	uint8_t ver[4];
+	int rc = mdb_drop(txn, s->signers, 1);
+
+	if (rc != 0)
+		return store_mdb_err(rc);
+	store_be32_put(ver, 1);
+	d = mval(ver, 4);
+	return store_mdb_err(mdb_put(txn, s->meta, &k, &d, 0));
+}
+
+int store_notices_test_schema1(struct store_notices *s)
+{
+	return store_mdb_write(&s->m, schema1_body, s);
 }
 
 int store_notices_signer_bytes(struct store_notices *s, const uint8_t id[32], uint64_t *bytes)

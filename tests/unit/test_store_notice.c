@@ -24,6 +24,7 @@
 #include "proto/notice.h"
 #include "proto/report.h"
 #include "store/notice.h"
+#include "store/notice_test.h"
 #include "testutil.h"
 
 struct seen {
@@ -284,7 +285,8 @@ static uint64_t signer_bytes(struct store_notices *s, const uint8_t id[32])
 /*
  * signers: a received message (flags 0) adds its length to the member that signed it, once
  * per id; ours, local ones and bytes that are no notice count for nobody; a message
- * replaced takes its length off; the totals are durable. (Old code: no signers at all.)
+ * replaced takes its length off; the totals are durable, and a schema 1 store (none) gets
+ * them built at its next open. (Old code: no signers at all.)
  */
 static void test_store_notice_signers(void **state)
 {
@@ -346,6 +348,16 @@ static void test_store_notice_signers(void **state)
 	assert_int_equal(store_notices_apply(s, &b), 0);
 	assert_int_equal(signer_bytes(s, a_pk), 2 * wl[1]);
 	assert_int_equal(signer_bytes(s, b_pk), 0);
+
+	/* A store an older chatham wrote (schema 1: no signers) gets them at its next open. */
+	assert_int_equal(store_notices_test_schema1(s), 0);
+	store_notices_close(s);
+	assert_int_equal(store_notices_open(&s, sub), 0);
+	assert_int_equal(signer_bytes(s, a_pk), 2 * wl[1]);
+	assert_int_equal(signer_bytes(s, b_pk), 0);
+	store_notices_close(s);
+	assert_int_equal(store_notices_open(&s, sub), 0); /* and only once: the same */
+	assert_int_equal(signer_bytes(s, a_pk), 2 * wl[1]);
 	store_notices_close(s);
 	for (int i = 0; i < 3; i++)
 		free(w[i]);
