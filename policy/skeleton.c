@@ -82,8 +82,9 @@ struct policy_skeleton {
 	 * 0 for a separator; GRAMS_SLOW | GRAMS_CP as ASCII_SLOW.
 	 */
 	uint16_t grams[256];
-	/* the first look's lanes whose classes agree with @grams and the CPU has (bit per
-	 * enum policy_skel_lane), and the widest of them: policy_skeleton_look()'s */
+	/* the first look's lanes the CPU can run whose classes agree with @grams (bit per
+	 * enum policy_skel_lane: tests force each), and the one policy_skeleton_look() reads
+	 * with (look_lane_preferred()) */
 	unsigned look_lanes;
 	enum policy_skel_lane look_lane;
 };
@@ -337,6 +338,7 @@ static inline bool markup_start(uint8_t c);
 static unsigned cps_needs(unsigned cls);
 static unsigned cps_gives(unsigned cls, uint32_t raw);
 static unsigned look_lanes(const struct policy_skeleton *sk);
+static enum policy_skel_lane look_lane_preferred(unsigned lanes);
 
 struct policy_skeleton *policy_skeleton_new(void)
 {
@@ -398,10 +400,7 @@ struct policy_skeleton *policy_skeleton_new(void)
 			sk->grams[c] = 0; /* a separator */
 	}
 	sk->look_lanes = look_lanes(sk);
-	sk->look_lane = POLICY_SKEL_LANE_BYTES;
-	for (unsigned l = 0; l < POLICY_SKEL_LANES; l++)
-		if (sk->look_lanes >> l & 1)
-			sk->look_lane = (enum policy_skel_lane)l;
+	sk->look_lane = look_lane_preferred(sk->look_lanes);
 	return sk;
 fail:
 	policy_skeleton_free(sk);
@@ -1434,7 +1433,7 @@ static int look_core_portable(const struct policy_skel_look *f, struct policy_sk
 
 #if defined(LOOK_AVX2)
 /* look_core() after the AVX2 lane read (the CPU has BMI1 and BMI2): each boundary's probe
- * shifts by shrx, and the boundaries are taken by tzcnt and blsr (~20 instructions, not 25). */
+ * shifts by shrx, and the boundaries are taken by tzcnt and blsr (19 instructions, not ~25). */
 static LOOK_AVX2_TARGET int look_core_bmi2(const struct policy_skel_look *f,
 					   struct policy_skel_seen *g, size_t n)
 {
@@ -2011,10 +2010,9 @@ static LOOK_AVX2_TARGET bool look_lane32_agrees(const struct policy_skeleton *sk
 #endif
 
 /*
- * The lanes @sk may read with (bit per enum policy_skel_lane): those the build and the CPU
- * have whose classes agree with @sk's table. The AVX2 lane needs BMI2 too, and is left out
- * on AMD's family 17h (Zen 1 and 2), whose pext is microcode taking a cycle or more a mask
- * bit: there the SSE2 lane is faster.
+ * The lanes @sk can read with (bit per enum policy_skel_lane): those the build has and the
+ * CPU can run whose classes agree with @sk's table. The AVX2 lane is compiled for AVX2,
+ * BMI1, BMI2 and POPCNT (LOOK_AVX2_TARGET) and needs all four.
  */
 static unsigned look_lanes(const struct policy_skeleton *sk)
 {
@@ -2026,13 +2024,29 @@ static unsigned look_lanes(const struct policy_skeleton *sk)
 #endif
 #if defined(LOOK_AVX2)
 	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2") &&
-	    __builtin_cpu_supports("popcnt") && !__builtin_cpu_is("amdfam17h") &&
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+	    __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt") &&
 	    look_lane32_agrees(sk))
 		lanes |= 1u << POLICY_SKEL_LANE_AVX2;
 #endif
 	(void)sk;
 	return lanes;
+}
+
+/*
+ * The lane policy_skeleton_look() reads with, among @lanes: the widest, but the SSE2 lane
+ * rather than the AVX2 one on AMD's family 17h (Zen 1 and 2), whose pext is microcode
+ * taking a cycle or more a mask bit (the AVX2 lane is still correct there, and tested).
+ */
+static enum policy_skel_lane look_lane_preferred(unsigned lanes)
+{
+#if defined(LOOK_AVX2)
+	if ((lanes >> POLICY_SKEL_LANE_AVX2 & 1) && !__builtin_cpu_is("amdfam17h"))
+		return POLICY_SKEL_LANE_AVX2;
+#endif
+	if (lanes >> POLICY_SKEL_LANE_SSE2 & 1)
+		return POLICY_SKEL_LANE_SSE2;
+	return POLICY_SKEL_LANE_BYTES;
 }
 
 /*
@@ -2374,13 +2388,14 @@ static inline size_t seen_put4(uint32_t *at, unsigned nib, __m128i base)
 
 /*
  * The offsets of the code points of field @in's first (@l / 16) * 16 bytes into @at, 16
- * bytes at a time classified by the look's lane (look_lane16(): a code point is a letter or
- * a digit, as @grams says where the SSE2 lane agrees with it), the offsets of each 4 bytes' code
- * points from seen_nib_at[] and stored 4 at a time (those past the code points are
- * overwritten by the next store: a store of 4 at the count so far, which is at most the
- * bytes before, stays inside the 16 bytes' offsets). Returns the count, or -1 when one of
- * those bytes is one the lane leaves to the byte loop (the @grams entries decide then: a
- * GRAMS_SLOW byte is among them, a separator such as '|' may be).
+ * bytes at a time classified by the SSE2 lane's classes (look_lane16(): a code point is a
+ * letter or a digit, as @grams says where that lane agrees with it; whichever lane the look
+ * read with), the offsets of each 4 bytes' code points from seen_nib_at[] and stored 4 at
+ * a time (those past the code points are overwritten by the next store: a store of 4 at
+ * the count so far, which is at most the bytes before, stays inside the 16 bytes'
+ * offsets). Returns the count, or -1 when one of those bytes is one the lane leaves to the
+ * byte loop (the @grams entries decide then: a GRAMS_SLOW byte is among them, a separator
+ * such as '|' may be).
  */
 static long seen_offsets16(const uint8_t *in, size_t l, uint32_t *at)
 {
@@ -2415,9 +2430,9 @@ static long seen_offsets16(const uint8_t *in, size_t l, uint32_t *at)
  * offsets of two code points in a row are not one apart. The byte offsets are not kept by
  * the look (a store a byte that a text naming nobody would pay for): they are counted here,
  * a code point for each byte whose @grams entry has GRAMS_CP, 16 bytes at a time by the
- * look's lane where it agrees with @grams (seen_offsets16()), the rest a byte at a time. A
- * field with a byte the table leaves to ascii_separator() (GRAMS_SLOW: a unit may be longer
- * than a byte) is read by policy_skeleton_ascii() instead.
+ * SSE2 lane's classes where they agree with @grams (seen_offsets16()), the rest a byte at a
+ * time. A field with a byte the table leaves to ascii_separator() (GRAMS_SLOW: a unit may be
+ * longer than a byte) is read by policy_skeleton_ascii() instead.
  */
 long policy_skel_seen_reading(const struct policy_skeleton *sk, const struct policy_skel_seen *g,
 			      const char *const *s, const size_t *len, size_t n, uint8_t *cp,

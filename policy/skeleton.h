@@ -230,8 +230,9 @@ int policy_skeleton_look(const struct policy_skeleton *sk, const char *const *s,
  * one for the bytes a lane leaves to it: markup, '|', non-ASCII), with the boundaries taken
  * 8 at a time without SIMD: what a build without SSE2 reads with. On x86-64, the SSE2 lane
  * (16 bytes a step) and the AVX2 lane (32 bytes a step, BMI2's pext moving the code points
- * together), each used only where the CPU has it and its classes agree with the context's
- * table (checked when the context is made). All give the same results.
+ * together; it needs AVX2, BMI1, BMI2 and POPCNT), each usable only where the CPU can run
+ * it and its classes agree with the context's table (checked when the context is made).
+ * All give the same results.
  */
 enum policy_skel_lane {
 	POLICY_SKEL_LANE_BYTES = 0,
@@ -250,14 +251,16 @@ int policy_skeleton_look_with(const struct policy_skeleton *sk, enum policy_skel
 			      const struct policy_skel_look *f, struct policy_skel_seen *g);
 
 /*
- * policy_skeleton_lane_usable() - whether @sk can read with @lane: the build and the CPU have
- * it, and its classes agree with @sk's table. POLICY_SKEL_LANE_BYTES always.
+ * policy_skeleton_lane_usable() - whether @sk can read with @lane: the build has it, the CPU
+ * can run it, and its classes agree with @sk's table. POLICY_SKEL_LANE_BYTES always. Tests
+ * force and compare every usable lane, the preferred one or not.
  */
 bool policy_skeleton_lane_usable(const struct policy_skeleton *sk, enum policy_skel_lane lane);
 
 /*
- * policy_skeleton_look_lane() - the lane policy_skeleton_look() reads with: the widest that
- * policy_skeleton_lane_usable() allows, chosen when @sk is made.
+ * policy_skeleton_look_lane() - the lane policy_skeleton_look() reads with, chosen when @sk
+ * is made: the widest usable one, but the SSE2 lane rather than the AVX2 one on AMD's family
+ * 17h (Zen 1 and 2), whose pext is microcode (slow there, correct everywhere).
  */
 enum policy_skel_lane policy_skeleton_look_lane(const struct policy_skeleton *sk);
 

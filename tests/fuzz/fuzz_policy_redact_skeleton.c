@@ -200,7 +200,7 @@ static void same_looks(const struct policy_skeleton *sk, char strs[MAX_MEMBERS][
 			abort();
 		if (rc < 0)
 			continue;
-		/* the readings themselves (private, written alike by all): code points, boundaries */
+		/* the readings themselves (private, alike in all): code points and boundaries */
 		if (a.n_hits != b.n_hits || a.crossing != b.crossing || a.o != b.o ||
 		    memcmp(a.c, b.c, a.o) != 0)
 			abort();
