@@ -1000,6 +1000,12 @@ static void test_skeleton_seen_reading(void **state)
 	struct policy_skel_seen *g = malloc(sizeof(*g));
 	uint64_t x = 0x5eed5eed12345678ull;
 	size_t read = 0, long_fields = 0, slow_fields = 0;
+	/*
+	 * Fields that take seen_offsets16()'s 16-byte blocks and keep them (16+ bytes, no byte
+	 * that may start markup), that take them and fall back to the byte loop (16+ bytes with
+	 * such a byte), and whose last block leaves a 15-byte tail to the byte loop.
+	 */
+	size_t blocks = 0, blocks_slow = 0, tail15 = 0;
 
 	(void)state;
 	assert_non_null(sk);
@@ -1043,15 +1049,20 @@ static void test_skeleton_seen_reading(void **state)
 			assert_int_equal(gfe[f], fe[f]);
 			long_fields += fe[f] - fs[f] >= 9;
 			slow_fields += strpbrk(text[f], "([{<%&\\") != NULL;
+			blocks += len[f] >= 16 && !strpbrk(text[f], "([{<%&\\");
+			blocks_slow += len[f] >= 16 && strpbrk(text[f], "([{<%&\\");
+			tail15 += len[f] > 16 && len[f] % 16 == 15;
 		}
 		assert_memory_equal(gcp, cp, total);
 		assert_memory_equal(gbnd, bnd, total);
 		assert_memory_equal(gat, at, total * sizeof(*at));
 	}
 	printf("policy_skel_seen_reading: %zu calls read, %zu fields of 9+ code points, %zu "
-	       "with a byte that may start markup\n",
-	       read, long_fields, slow_fields);
+	       "with a byte that may start markup; of 16+ bytes %zu without, %zu with one; %zu "
+	       "with a 15-byte tail\n",
+	       read, long_fields, slow_fields, blocks, blocks_slow, tail15);
 	assert_true(read >= 1000 && long_fields >= 1000 && slow_fields >= 500);
+	assert_true(blocks >= 500 && blocks_slow >= 200 && tail15 >= 50);
 	free(filter);
 	free(g);
 }
