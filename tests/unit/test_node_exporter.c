@@ -33,6 +33,7 @@
 #include "store/export.h"
 #include "store/sealed.h"
 #include "store/store.h"
+#include "store/store_test.h"
 #include "testutil.h"
 
 static struct policy_view *view(int type, const char *value, int state, uint64_t valid_until)
@@ -665,6 +666,45 @@ static void test_render_error_mid_chunk(void **state)
 	store_export_close(x);
 }
 
+/*
+ * A read error on an entry (its sealed opening's record does not decode) fails the sync, in
+ * the entrywise path and the chunked one alike: the entry is never marked exported without
+ * the document it should have, and the next sync meets the same error rather than going on.
+ */
+static void test_render_read_error(void **state)
+{
+	struct xfx *f = *state;
+	struct node_exporter_render_ctx rc;
+	struct store_export *x = open_export(f, "export");
+	struct store_read *rd;
+	struct policy_view *v = malloc(sizeof(*v));
+	uint8_t id[32];
+	uint64_t last = 1;
+	json_t *doc = NULL;
+
+	assert_non_null(v);
+	for (int i = 0; i < 5; i++)
+		put_report(f, i, (uint64_t)i, NULL);
+	proto_indicator_id_raw(PROTO_IND_DOMAIN, "i2.example", strlen("i2.example"), id);
+	assert_int_equal(store_debug_put(f->s, "sealed_open", id, 32, "x", 1), 0);
+	assert_int_equal(store_read_begin(f->s, &rd), 0);
+	assert_int_equal(node_exporter_feed_document(f->snap, f->s, rd, id, 0, 0,
+						     POLICY_PATH_SIEM_EXPORT, v, &doc),
+			 STORE_E_CORRUPT);
+	assert_null(doc);
+	store_read_end(rd);
+	assert_int_equal(node_exporter_render_init(&rc, f->snap), 0);
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(store_export_sync(f->s, x, node_exporter_render, &rc, 0),
+				 STORE_E_CORRUPT);
+		assert_int_equal(store_export_last_seq(x, &last), 0);
+		assert_true(last == 0);
+	}
+	node_exporter_render_deinit(&rc);
+	store_export_close(x);
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -674,6 +714,7 @@ int main(void)
 		cmocka_unit_test(test_text_as_jansson),
 		cmocka_unit_test_setup_teardown(test_render_chunks, xsetup, xteardown),
 		cmocka_unit_test_setup_teardown(test_render_error_mid_chunk, xsetup, xteardown),
+		cmocka_unit_test_setup_teardown(test_render_read_error, xsetup, xteardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
