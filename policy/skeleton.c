@@ -1102,20 +1102,34 @@ long policy_skeleton_ascii(const struct policy_skeleton *sk, const char *text, s
 /*
  * The first look's filter. A gram's key holds its code points one byte each, the first in the
  * lowest byte (4 code points are the low 32 bits, 8 the whole word: the reading's bytes
- * loaded as a little-endian word), and a short gram has its length in the top byte. Each
- * class hashes with its own salt; a gram sets (and a lookup tests) two bits of one word, so
- * a lookup is one load. A multiply: the word from the top 12 bits, which every bit of the
- * key reaches, the two bits from the 12 below them.
+ * loaded as a little-endian word), and a short gram has its length in the top byte. A gram
+ * sets (and a lookup tests) two bits of one word, so a lookup is one load: a multiply, the
+ * word from the top bits, which every bit of the key reaches, the two bits from bits 40 to
+ * 51, below them. ANY4, asked at every boundary, has the first LOOK_ANY4_WORDS words (8 KiB) to itself
+ * and hashes without a salt: that part is all a view naming nobody touches (but where ANY4
+ * passes), so it stays in the first-level cache between views where the whole would not.
+ * The other classes, asked only where ANY4 passed (and the rare short pattern), share the
+ * rest, each with its own salt.
  */
-#define LOOK_WORD_BITS 12
-_Static_assert((1u << LOOK_WORD_BITS) == POLICY_SKEL_LOOK_WORDS, "LOOK_WORD_BITS");
+#define LOOK_ANY4_BITS 10
+#define LOOK_REST_BITS 11
+#define LOOK_ANY4_WORDS (1u << LOOK_ANY4_BITS)
+_Static_assert(LOOK_ANY4_WORDS + (1u << LOOK_REST_BITS) == POLICY_SKEL_LOOK_WORDS,
+	       "POLICY_SKEL_LOOK_WORDS");
 
-static const uint64_t look_salt[4] = {0x243F6A8885A308D3ull, 0x13198A2E03707344ull,
-				      0xA4093822299F31D0ull, 0x082EFA98EC4E6C89ull};
+static const uint64_t look_salt[4] = {0x243F6A8885A308D3ull, 0, 0xA4093822299F31D0ull,
+				      0x082EFA98EC4E6C89ull};
 
 static inline uint64_t look_hash(uint64_t key, unsigned cls)
 {
 	return (key ^ look_salt[cls]) * 0x9E3779B97F4A7C15ull;
+}
+
+static inline size_t look_word(uint64_t h, unsigned cls)
+{
+	return cls == POLICY_SKEL_LOOK_ANY4
+		       ? (size_t)(h >> (64 - LOOK_ANY4_BITS))
+		       : LOOK_ANY4_WORDS + (size_t)(h >> (64 - LOOK_REST_BITS));
 }
 
 static inline uint64_t look_bits(uint64_t h)
@@ -1125,16 +1139,17 @@ static inline uint64_t look_bits(uint64_t h)
 
 static inline bool look_has(const struct policy_skel_look *f, uint64_t key, unsigned cls)
 {
-	uint64_t h = look_hash(key, cls), w = f->w[h >> (64 - LOOK_WORD_BITS)];
+	uint64_t h = look_hash(key, cls), w = f->w[look_word(h, cls)];
 
-	return w >> (h >> 40 & 63) & w >> (h >> 46 & 63) & 1;
+	/* look_bits()'s two bits; as rotations, so that BMI2's rorx takes them without a copy */
+	return w >> ((h >> 40 | h << 24) & 63) & w >> ((h >> 46 | h << 18) & 63) & 1;
 }
 
 static void look_put(struct policy_skel_look *f, uint64_t key, unsigned cls)
 {
 	uint64_t h = look_hash(key, cls);
 
-	f->w[h >> (64 - LOOK_WORD_BITS)] |= look_bits(h);
+	f->w[look_word(h, cls)] |= look_bits(h);
 }
 
 /* The key of the first 4 code points at @c, of the first 8, of the first @l < 4. */

@@ -150,9 +150,8 @@ long policy_skeleton_ascii(const struct policy_skeleton *sk, const char *in, siz
 /*
  * The first look's filter (policy_skeleton_look(); caller storage, zeroed, then
  * policy_skel_look_add() for every pattern): a blocked Bloom filter of POLICY_SKEL_LOOK_WORDS
- * 64-bit words (32 KiB, so that it stays in the first-level cache), two bits of one word per
- * gram, over grams of ASCII skeleton code points in four classes. A pattern whose shortest
- * match has L code points (its key_len) adds:
+ * 64-bit words (24 KiB), two bits of one word per gram, over grams of ASCII skeleton code
+ * points in four classes. A pattern whose shortest match has L code points (its key_len) adds:
  *   L < 4:      its L code points whole (POLICY_SKEL_LOOK_SHORT, the length in the key);
  *   L >= 4:     its first 4 (POLICY_SKEL_LOOK_ANY4), and
  *     L < 8:    its first 4 again (POLICY_SKEL_LOOK_UPTO7),
@@ -161,8 +160,10 @@ long policy_skeleton_ascii(const struct policy_skeleton *sk, const char *in, siz
  * the filter starts no match. ANY4 is looked up first at every place and the other two only
  * where it passes; the 8 code points keep the keys' random hex and base64 prefixes from
  * passing at numbers and words that merely share their first 4 (1 in ~250 places did).
+ * ANY4 has the first 8 KiB to itself, so that what every place asks stays in the
+ * first-level cache; the other classes share the other 16 KiB.
  */
-#define POLICY_SKEL_LOOK_WORDS (1u << 12)
+#define POLICY_SKEL_LOOK_WORDS (3u << 10)
 enum {
 	POLICY_SKEL_LOOK_SHORT = 0,
 	POLICY_SKEL_LOOK_ANY4 = 1,
