@@ -2920,6 +2920,31 @@ static __attribute__((noinline)) bool chain_field_read(const struct policy_redac
 	return seq_first(rd, c32, (size_t)m) < rd->n_seqs;
 }
 
+/*
+ * Whether some seq has @k code points and starts with @c0 (the first test of a middle piece,
+ * before any hashing: a field that fails it is none).
+ */
+static bool chain_may_start(const struct policy_redactor *rd, uint32_t c0, size_t k)
+{
+	return k > 0 && (rd->seq_lens >> (k < 63 ? k : 63) & 1) &&
+	       (rd->seq_starts[c0 / 64 % 2] >> c0 % 64 & 1);
+}
+
+/* The first code point of the @len bytes at @b that chain_candidates() counted whole (every
+ * CHAIN_SLOW byte among them starts the redaction token); 0 when there is none. */
+static uint32_t chain_first(const uint8_t *tab, const uint8_t *b, size_t len)
+{
+	for (size_t q = 0; q < len; q++) {
+		uint8_t x = tab[b[q]];
+
+		if (x == CHAIN_SLOW)
+			q += POLICY_REDACT_TOKEN_LEN - 1;
+		else if (x)
+			return x;
+	}
+	return 0;
+}
+
 static bool chain_candidates(const struct policy_redactor *rd, const char *const *s,
 			     const size_t *len, size_t n)
 {
@@ -2948,6 +2973,8 @@ static bool chain_candidates(const struct policy_redactor *rd, const char *const
 		if (k >= max)
 			continue;
 		if (j == len[i]) {
+			if (!chain_may_start(rd, chain_first(tab, b, len[i]), k))
+				continue;
 			for (size_t q = 0; q < len[i]; q++) {
 				uint8_t x = tab[b[q]];
 
@@ -2991,8 +3018,7 @@ static bool chain_seen(const struct policy_redactor *rd, const struct policy_ske
 		size_t k = policy_skel_seen_field(g, i, &c0, 1);
 
 		/* the length and the first code point of some word run, before any hashing */
-		if (k == 0 || k >= rd->max_len || !(rd->seq_lens >> (k < 63 ? k : 63) & 1) ||
-		    !(rd->seq_starts[c0 / 64 % 2] >> c0 % 64 & 1))
+		if (k >= rd->max_len || !chain_may_start(rd, c0, k))
 			continue;
 		if (k >= cap || chain_seen_field(rd, g, i, cap))
 			return true;
