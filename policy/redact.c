@@ -2165,6 +2165,12 @@ static int mark(const struct policy_redactor *rd, const char *const *s, const si
 struct splice {
 	size_t n;
 	bool many; /* more than SPLICE_SEGS: not listed */
+	/*
+	 * Every field's last SHORT_LEN - 1 code points and their boundaries, and its first
+	 * HIT_WINDOW code points (all of a shorter field), are the input's: its pairs read as
+	 * the input's did (quick_splice() sets it, spliced_hits() uses it).
+	 */
+	bool ends_same;
 	struct splice_seg {
 		size_t j, o, len;
 	} seg[SPLICE_SEGS];
@@ -2330,6 +2336,7 @@ static int quick_splice(const struct quick *in, size_t n, const size_t *base, co
 
 	sp->n = 0;
 	sp->many = false;
+	sp->ends_same = true;
 
 	q->heap = NULL;
 	q->listed = false;
@@ -2373,6 +2380,10 @@ static int quick_splice(const struct quick *in, size_t n, const size_t *base, co
 				sp->seg[sp->n++] = (struct splice_seg){j0, first, j - j0};
 			if (b > 0 && o > first && q->at[first] == ob)
 				q->bnd[first] = POLICY_SKEL_HARD; /* right after a token */
+			/* a head shorter than the look's window, a tail whose boundary may differ */
+			if ((b == 0 && rs < len && j - j0 < HIT_WINDOW) ||
+			    (b > 0 && rs == len && j - j0 < SHORT_LEN))
+				sp->ends_same = false;
 			ob += rs - b;
 			if (rs == len)
 				break;
@@ -2402,8 +2413,11 @@ static int quick_splice(const struct quick *in, size_t n, const size_t *base, co
  * afresh (quick_test()): the place where a stretch starts after code points were taken out,
  * or after a token forced its boundary, and the HIT_WINDOW - 1 before it, and the last
  * HIT_WINDOW - 1 when the input's last code points were taken out. Pairs of fields are
- * tested afresh (their tails and heads may have changed). Returns false, listing nothing,
- * when @in's hits are incomplete (@crossing) or @sp is: then quick_hits() reads @q.
+ * tested afresh when some field's tail or head changed (@sp->ends_same): a pair reads the
+ * last SHORT_LEN - 1 code points of one field (from a boundary) and at most the first
+ * HIT_WINDOW of another, so where those are all the input's, every pair reads as in the
+ * input, where none passed (else @crossing). Returns false, listing nothing, when @in's
+ * hits are incomplete (@crossing) or @sp is: then quick_hits() reads @q.
  */
 static bool spliced_hits(const struct policy_redactor *rd, const struct quick *in,
 			 const struct splice *sp, struct quick *q, size_t n)
@@ -2453,7 +2467,7 @@ static bool spliced_hits(const struct policy_redactor *rd, const struct quick *i
 			continue; /* tested */
 		quick_hit(q, n, i, 1);
 	}
-	if (!q->crossing && quick_pairs(rd, q, n))
+	if (!q->crossing && !sp->ends_same && quick_pairs(rd, q, n))
 		q->crossing = true;
 	quick_sort_hits(q);
 	q->listed = true;

@@ -1578,11 +1578,53 @@ static void test_pair_after_redaction(void **state)
 	policy_redact_free(rd);
 }
 
+/*
+ * A pair whose head changed past its first 4 code points: "rtal Bravo Bank pha amber" loses
+ * "Bravo Bank", and its head "rtal" now runs on into "pha", so with the first field's tail
+ * "ce" the pair reads CERT Alpha. In the input that pair read "certalbr", which the first
+ * look's 8-code-point filter rejects; the verifying read must test the pair again (the
+ * splice may carry a pair's verdict over only where its first HIT_WINDOW code points are the
+ * input's).
+ */
+static void test_pair_head_after_redaction(void **state)
+{
+	static const struct tmember two[] = {
+		{"CERT Alpha", {NULL}, {NULL}, {NULL}, 0x12, 0x34, 0x56},
+		{"Bravo Bank", {NULL}, {NULL}, {NULL}, 0x78, 0x9A, 0xBC}};
+	struct proto_roster *r = roster_build(two, 2, 1);
+	const struct proto_roster *rs[] = {r};
+	struct policy_redactor *rd = policy_redact_new(rs, 1);
+	const char *in[] = {"xyz ce", "tlp green", "rtal Bravo Bank pha amber"};
+	struct policy_redact_field f[2][3];
+	char out[2][3][64];
+
+	(void)state;
+	assert_non_null(rd);
+	proto_roster_free(r);
+	for (int p = 0; p < 2; p++)
+		for (int i = 0; i < 3; i++)
+			f[p][i] = (struct policy_redact_field){.in = in[i],
+							       .len = strlen(in[i]),
+							       .out = out[p][i],
+							       .cap = sizeof(out[p][i])};
+	assert_int_equal(policy_redact_fields(rd, f[0], 3), 0);
+	assert_int_equal(policy_redact_fields_full(rd, f[1], 3), 0);
+	assert_true(f[1][0].dropped);
+	assert_false(f[1][1].dropped);
+	assert_true(f[1][2].dropped);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(f[0][i].dropped, f[1][i].dropped);
+		assert_string_equal(f[0][i].out, f[1][i].out);
+	}
+	policy_redact_free(rd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_drop_brings_together),
 		cmocka_unit_test(test_pair_after_redaction),
+		cmocka_unit_test(test_pair_head_after_redaction),
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_nospace),
