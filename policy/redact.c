@@ -1653,6 +1653,7 @@ static int fast_scan(const struct policy_redactor *rd, const char *const *s, con
 #define QUICK_STACK 1024 /* code points read without an allocation */
 #define QUICK_FIELDS 32
 #define QUICK_HITS 64 /* more: left to the fast path */
+#define QUICK_SLACK 16
 
 /*
  * The quick reading of a call's fields: code points, boundaries and byte offsets (in the
@@ -1667,8 +1668,9 @@ struct quick {
 	bool crossing; /* some gram that passed runs past its field's end, or many passed */
 	bool listed;   /* the hits are there already (first_look()), quick_hits() is not run */
 	void *heap;
-	uint8_t s_cp[QUICK_STACK], s_bnd[QUICK_STACK];
-	uint32_t s_at[QUICK_STACK];
+	/* QUICK_SLACK entries past the reading's end: splice_copy()'s blocks */
+	uint8_t s_cp[QUICK_STACK + QUICK_SLACK], s_bnd[QUICK_STACK + QUICK_SLACK];
+	uint32_t s_at[QUICK_STACK + QUICK_SLACK];
 	size_t s_f[2 * QUICK_FIELDS];
 };
 
@@ -2316,6 +2318,41 @@ static void shift(uint32_t *restrict to, const uint32_t *restrict from, size_t m
 }
 
 /*
+ * Copy the @m code points of @in's reading from @j into @q's at @o, each offset plus @d
+ * (modulo 2^32). When the readings are on the stack (arrays of QUICK_STACK + QUICK_SLACK
+ * entries, and a reading of at most QUICK_STACK), 16 a step with SSE2: a step may read and
+ * write up to 15 entries past the stretch, which the next stretch overwrites or which lie
+ * past the reading's end; a stretch is a loop of a few steps (shift() and two memcpy()s
+ * of a few bytes each cost ~15 mispredicted branches a redacted view).
+ */
+static void splice_copy(struct quick *q, size_t o, const struct quick *in, size_t j, size_t m,
+			uint32_t d)
+{
+#if defined(__SSE2__)
+	if (!in->heap) {
+		const __m128i dv = _mm_set1_epi32((int)d);
+
+		for (size_t k = 0; k < m; k += 16) {
+			const __m128i *ia = (const __m128i *)(in->at + j + k);
+			__m128i *qa = (__m128i *)(q->at + o + k);
+
+			_mm_storeu_si128((__m128i *)(q->cp + o + k),
+					 _mm_loadu_si128((const __m128i *)(in->cp + j + k)));
+			_mm_storeu_si128((__m128i *)(q->bnd + o + k),
+					 _mm_loadu_si128((const __m128i *)(in->bnd + j + k)));
+			for (int w = 0; w < 4; w++)
+				_mm_storeu_si128(qa + w,
+						 _mm_add_epi32(_mm_loadu_si128(ia + w), dv));
+		}
+		return;
+	}
+#endif
+	shift(q->at + o, in->at + j, m, d);
+	memcpy(q->cp + o, in->cp + j, m);
+	memcpy(q->bnd + o, in->bnd + j, m);
+}
+
+/*
  * The quick reading of the outputs @f, spliced from @in, the inputs' (fields joined at
  * @base, first-pass marks in the runs @r), instead of read again. An output is its input
  * with each maximal run of masked bytes replaced by POLICY_REDACT_TOKEN; a run covers whole
@@ -2371,9 +2408,7 @@ static int quick_splice(const struct quick *in, size_t n, const size_t *base, co
 			/* the stretch's code points, offsets moved by what the tokens changed */
 			j = rs == len ? fe : first_at(in->at, j, fe, rs);
 			o += j - j0;
-			shift(q->at + first, in->at + j0, j - j0, (uint32_t)(ob - b));
-			memcpy(q->cp + first, in->cp + j0, j - j0);
-			memcpy(q->bnd + first, in->bnd + j0, j - j0);
+			splice_copy(q, first, in, j0, j - j0, (uint32_t)(ob - b));
 			if (j > j0 && sp->n == SPLICE_SEGS)
 				sp->many = true;
 			else if (j > j0)
