@@ -1165,19 +1165,23 @@ static void scan(const struct policy_redactor *rd, const struct policy_skel_text
  * Join @n fields (the in or the out side) into one buffer, one 0x1F byte between fields
  * (a control character, so host widening and literals never cross it). *@base receives
  * each field's offset. With @mask, the same block also holds a zeroed mask of *@joined_len
- * bytes after the joined text (*@mask; freed with *@joined: one allocation a call), and
- * MASK_SLACK zero bytes after it, which mask_next() reads whole blocks into.
+ * bytes after the joined text (*@mask; freed with *@joined: one block a call), and
+ * MASK_SLACK zero bytes after it, which mask_next() reads whole blocks into. The block is
+ * @buf (JOIN_STACK bytes of the caller's, or NULL) when it fits: a view's few hundred bytes
+ * need no allocation. Free it with join_free().
  */
 #define MASK_SLACK 16
+#define JOIN_STACK 1024
 
 static int join(const char *const *s, const size_t *len, size_t n, uint8_t **joined,
-		size_t *joined_len, size_t *base, uint8_t **mask)
+		size_t *joined_len, size_t *base, uint8_t **mask, uint8_t *buf)
 {
-	size_t total = n, o = 0;
+	size_t total = n, o = 0, size;
 
 	for (size_t i = 0; i < n; i++)
 		total += len[i];
-	*joined = malloc(mask ? 2 * total + MASK_SLACK : total ? total : 1);
+	size = mask ? 2 * total + MASK_SLACK : total ? total : 1;
+	*joined = buf && size <= JOIN_STACK ? buf : malloc(size);
 	if (!*joined)
 		return -ENOMEM;
 	if (mask) {
@@ -1193,6 +1197,13 @@ static int join(const char *const *s, const size_t *len, size_t n, uint8_t **joi
 	}
 	*joined_len = o;
 	return 0;
+}
+
+/* Free join()'s block @joined (NULL: none) made with the caller's @buf (or NULL). */
+static void join_free(uint8_t *joined, const uint8_t *buf)
+{
+	if (joined != buf)
+		free(joined);
 }
 
 /*
@@ -2128,13 +2139,13 @@ static int scan_fields(const struct policy_redactor *rd, const char *const *s, c
  * map_scan() (@path PATH_FULL: map_scan() alone). @q is the fields' quick reading when @read
  * is 0, none when it is 1 (the fast path reads them). *@joined (the fields joined,
  * *@joined_len bytes, offsets in @base) is new, *@mask (as many bytes) in the same block
- * (the caller frees *@joined only, join()), or both NULL when the quick check found nothing
- * that could match. Returns 0, 1 when @path is PATH_FAST_ONLY or
+ * (in @buf when it fits; the caller frees *@joined only, join_free()), or both NULL when the
+ * quick check found nothing that could match. Returns 0, 1 when @path is PATH_FAST_ONLY or
  * PATH_QUICK_ONLY and that path cannot decide, -ENOMEM.
  */
 static int mark(const struct policy_redactor *rd, const char *const *s, const size_t *len, size_t n,
 		size_t *base, enum path path, struct quick *q, int read, uint8_t **joined,
-		size_t *joined_len, uint8_t **mask)
+		size_t *joined_len, uint8_t **mask, uint8_t *buf)
 {
 	int rc;
 
@@ -2146,7 +2157,7 @@ static int mark(const struct policy_redactor *rd, const char *const *s, const si
 		return 1;
 	else if (read == 0 && !(q->listed ? q->n_hits > 0 || q->crossing : quick_hits(rd, q, n)))
 		return 0;
-	rc = join(s, len, n, joined, joined_len, base, mask);
+	rc = join(s, len, n, joined, joined_len, base, mask, buf);
 	if (rc == 0) {
 		struct sink k = {.src = *joined, .src_len = *joined_len, .mask = *mask};
 
@@ -2575,12 +2586,12 @@ static int marks_as_full(const struct policy_redactor *rd, const char *const *s,
 {
 	uint8_t *joined, *full;
 	size_t joined_len;
-	int rc = mark(rd, s, len, n, base, PATH_FULL, NULL, 1, &joined, &joined_len, &full);
+	int rc = mark(rd, s, len, n, base, PATH_FULL, NULL, 1, &joined, &joined_len, &full, NULL);
 
 	for (size_t i = 0; rc == 0 && i < joined_len; i++)
 		if ((mask ? mask[i] : 0) != full[i])
 			rc = -EPROTO;
-	free(joined); /* and @full, in its block */
+	join_free(joined, NULL); /* and @full, in its block */
 	return rc;
 }
 
@@ -2643,7 +2654,7 @@ static __attribute__((noinline)) int verify(const struct policy_redactor *rd,
 		rc = read;
 		goto out;
 	}
-	rc = mark(rd, s, len, n, base, path, &q, read, &joined, &joined_len, &mask);
+	rc = mark(rd, s, len, n, base, path, &q, read, &joined, &joined_len, &mask, NULL);
 	if (rc == 0 && path == PATH_QUICK_ONLY)
 		rc = marks_as_full(rd, s, len, n, base, mask);
 	if (rc != 0 || !mask)
@@ -2659,7 +2670,7 @@ static __attribute__((noinline)) int verify(const struct policy_redactor *rd,
 out:
 	if (read == 0)
 		quick_deinit(&q);
-	free(joined); /* and @mask, in its block */
+	join_free(joined, NULL); /* and @mask, in its block */
 	return rc;
 }
 
@@ -2691,7 +2702,7 @@ static int verify_left(const struct policy_redactor *rd, struct policy_redact_fi
 			len[m] = f[i].out_len;
 			at[m++] = i;
 		}
-		rc = m ? join(s, len, m, &joined, &joined_len, base, &mask) : 0;
+		rc = m ? join(s, len, m, &joined, &joined_len, base, &mask, NULL) : 0;
 		if (rc == 0 && m) {
 			struct sink k = {.src = joined, .src_len = joined_len, .mask = mask};
 
@@ -2708,7 +2719,7 @@ static int verify_left(const struct policy_redactor *rd, struct policy_redact_fi
 			g->n_redacted = 0;
 			more = true;
 		}
-		free(joined); /* and @mask, in its block */
+		join_free(joined, NULL); /* and @mask, in its block */
 	}
 	free(at);
 	return rc;
@@ -3252,7 +3263,7 @@ static int redact_fields(const struct policy_redactor *rd, struct policy_redact_
 	/* the fields' pointers, lengths and offsets: on the stack for a view's few fields */
 	const char *stack_s[QUICK_FIELDS], **s = stack_s;
 	size_t stack_l[2 * QUICK_FIELDS], *len = stack_l, *base;
-	uint8_t *joined = NULL, *mask = NULL;
+	uint8_t *joined = NULL, *mask = NULL, jbuf[JOIN_STACK];
 	size_t joined_len = 0, k = 0;
 	bool active = rd && rd->n_pats > 0, nobody = false;
 	struct quick q;
@@ -3287,8 +3298,8 @@ static int redact_fields(const struct policy_redactor *rd, struct policy_redact_
 	/* no mask: the first look or the quick check found nothing, and the text leaves as it is */
 	if (nobody)
 		active = false;
-	if (active &&
-	    (rc = mark(rd, s, len, n, base, path, &q, read, &joined, &joined_len, &mask)) != 0)
+	if (active && (rc = mark(rd, s, len, n, base, path, &q, read, &joined, &joined_len, &mask,
+				 jbuf)) != 0)
 		goto out;
 	if (mask && (rc = mask_runs(mask, joined_len, &runs)) != 0)
 		goto out;
@@ -3323,7 +3334,7 @@ out:
 	if (read == 0)
 		quick_deinit(&q);
 	runs_deinit(&runs);
-	free(joined); /* and @mask, in its block (join()) */
+	join_free(joined, jbuf); /* and @mask, in its block */
 	if (s != stack_s)
 		free(s);
 	if (len != stack_l)
@@ -3668,7 +3679,7 @@ int policy_redact_names_fields(const struct policy_redactor *rd, const char *con
 
 	if (!base)
 		return -ENOMEM;
-	rc = !rd || rd->n_pats == 0 ? 0 : join(s, len, n, &joined, &joined_len, base, NULL);
+	rc = !rd || rd->n_pats == 0 ? 0 : join(s, len, n, &joined, &joined_len, base, NULL, NULL);
 	if (rc == 0 && rd && rd->n_pats > 0)
 		rc = map_scan(rd, s, len, n, base, joined, joined_len, &k);
 	if (rc == 0 && !k.named && rd && rd->n_seqs > 0 &&
