@@ -1007,10 +1007,9 @@ static int strip_group(struct node_exporter_render_ctx *rc, struct store *s, str
 	return 0;
 }
 
-int node_exporter_render(void *ctx, struct store *s, struct store_read *rd,
-			 const struct store_feed_entry *e, size_t n, uint8_t **docs, size_t *lens)
+int node_exporter_render_views(struct node_exporter_render_ctx *rc, struct store *s,
+			       struct store_read *rd, const struct store_feed_entry *e, size_t n)
 {
-	struct node_exporter_render_ctx *rc = ctx;
 	int r = 0;
 
 	if (n > STORE_EXPORT_CHUNK)
@@ -1027,8 +1026,16 @@ int node_exporter_render(void *ctx, struct store *s, struct store_read *rd,
 		i = (size_t)end;
 	}
 	votes_clear(rc->votes);
-	if (r < 0)
-		return r;
+	return r < 0 ? r : 0;
+}
+
+int node_exporter_render_docs(struct node_exporter_render_ctx *rc, const struct store_feed_entry *e,
+			      size_t n, uint8_t **docs, size_t *lens)
+{
+	int r;
+
+	if (n > STORE_EXPORT_CHUNK)
+		return -EINVAL;
 	/* Stage 3: the documents and their text. */
 	for (size_t i = 0; i < n; i++) {
 		const struct node_exporter_slot *sl = &rc->slots[i];
@@ -1053,6 +1060,14 @@ int node_exporter_render(void *ctx, struct store *s, struct store_read *rd,
 		docs[i] = (uint8_t *)text;
 	}
 	return 0;
+}
+
+int node_exporter_render(void *ctx, struct store *s, struct store_read *rd,
+			 const struct store_feed_entry *e, size_t n, uint8_t **docs, size_t *lens)
+{
+	int r = node_exporter_render_views(ctx, s, rd, e, n);
+
+	return r < 0 ? r : node_exporter_render_docs(ctx, e, n, docs, lens);
 }
 
 static void sync_work(uv_work_t *w)

@@ -186,10 +186,30 @@ void node_exporter_render_deinit(struct node_exporter_render_ctx *rc);
  * ordinary texts, at most 32 x ~27 KiB for the longest). An error in any stage fails the
  * whole call, as an error of one entry did when entries came one at a time: the sync
  * writes nothing. @ctx is a struct node_exporter_render_ctx set up by
- * node_exporter_render_init(). Exposed so that bench_store measures the daemon's own export
+ * node_exporter_render_init(). It is node_exporter_render_views() and then
+ * node_exporter_render_docs(). Exposed so that bench_store measures the daemon's own export
  * path. Any thread (one context per thread).
  */
 int node_exporter_render(void *ctx, struct store *s, struct store_read *rd,
 			 const struct store_feed_entry *e, size_t n, uint8_t **docs, size_t *lens);
+
+/*
+ * node_exporter_render_views() - stages 1 and 2 of node_exporter_render() (read, strip) for
+ * its @n entries @e in snapshot @rd: the chunk's views into @rc, for
+ * node_exporter_render_docs() to render. 0, or a negative error (-EINVAL when @n exceeds
+ * STORE_EXPORT_CHUNK). Exposed so that bench_store can time the stages the redactor runs in
+ * as the export runs them.
+ */
+int node_exporter_render_views(struct node_exporter_render_ctx *rc, struct store *s,
+			       struct store_read *rd, const struct store_feed_entry *e, size_t n);
+
+/*
+ * node_exporter_render_docs() - stage 3 of node_exporter_render(): the documents of the
+ * views the last node_exporter_render_views() call on @rc made for the same @e and @n, into
+ * @docs/@lens as node_exporter_render() sets them. 0, or a negative error; on an error the
+ * documents already set are the caller's to free.
+ */
+int node_exporter_render_docs(struct node_exporter_render_ctx *rc, const struct store_feed_entry *e,
+			      size_t n, uint8_t **docs, size_t *lens);
 
 #endif
