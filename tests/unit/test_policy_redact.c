@@ -964,6 +964,30 @@ static void test_skeleton_ascii(void **state)
 	}
 }
 
+/*
+ * Reads the @n fields @s (@len bytes each) with policy_skeleton_ascii(), joined as the looks
+ * join them: code points, boundaries and byte offsets into @cp, @bnd and @at from 0 (room for
+ * the sum of @len), each field's start and end in that reading into @fs and @fe. Returns the
+ * reading's length, or -1 when it refuses some field (then the looks refuse the call too).
+ */
+static long ascii_fields(const struct policy_skeleton *sk, const char *const *s, const size_t *len,
+			 size_t n, uint8_t *cp, uint8_t *bnd, uint32_t *at, size_t *fs, size_t *fe)
+{
+	size_t total = 0;
+	bool refuse = false;
+
+	for (size_t f = 0; f < n; f++) {
+		long m = policy_skeleton_ascii(sk, s[f], len[f], cp + total, bnd + total,
+					       at + total);
+
+		refuse |= m < 0;
+		fs[f] = total;
+		total += m < 0 ? 0 : (size_t)m;
+		fe[f] = total;
+	}
+	return refuse ? -1 : (long)total;
+}
+
 /* policy_skel_look_reading() over the reading policy_skeleton_ascii() gave finds what @g did. */
 static void look_same(const struct policy_skel_look *filter, const uint8_t *cp, const uint8_t *bnd,
 		      const size_t *fs, const size_t *fe, size_t n, size_t total, int rc,
@@ -1014,33 +1038,26 @@ static void test_skeleton_seen_reading(void **state)
 	for (int c = 0; c < 20000; c++) {
 		char text[5][256];
 		const char *s[5];
-		size_t len[5], n = 1 + xorshift(&x) % 5, total = 0, fs[5], fe[5], gfs[5], gfe[5];
+		size_t len[5], n = 1 + xorshift(&x) % 5, total, fs[5], fe[5], gfs[5], gfe[5];
 		uint8_t cp[5 * 256], bnd[5 * 256], gcp[5 * 256], gbnd[5 * 256];
 		uint32_t at[5 * 256], gat[5 * 256];
-		bool refuse = false;
 		long rl;
 
 		for (size_t f = 0; f < n; f++) {
-			long m;
-
 			/* half of the fields of plain words, to be long */
 			len[f] = xorshift(&x) % 2
 					 ? random_text(text[f], &x, 12)
 					 : random_text_of(text[f], &x, 24, seen_words,
 							  sizeof(seen_words) / sizeof(*seen_words));
 			s[f] = text[f];
-			m = policy_skeleton_ascii(sk, text[f], len[f], cp + total, bnd + total,
-						  at + total);
-			refuse |= m < 0;
-			fs[f] = total;
-			total += m < 0 ? 0 : (size_t)m;
-			fe[f] = total;
 		}
+		rl = ascii_fields(sk, s, len, n, cp, bnd, at, fs, fe);
 		if (policy_skeleton_look(sk, s, len, n, filter, g) < 0) {
-			assert_true(refuse);
+			assert_true(rl < 0);
 			continue;
 		}
-		assert_false(refuse);
+		assert_true(rl >= 0);
+		total = (size_t)rl;
 		read++;
 		rl = policy_skel_seen_reading(sk, g, s, len, n, gcp, gbnd, gat, gfs, gfe);
 		assert_int_equal(rl, (long)total);
@@ -1102,31 +1119,25 @@ static void test_skeleton_look(void **state)
 	for (int c = 0; c < 20000; c++) {
 		char text[5][256];
 		const char *s[5];
-		size_t len[5], n = 1 + xorshift(&x) % 5, total = 0, fs[5], fe[5];
+		size_t len[5], n = 1 + xorshift(&x) % 5, total, fs[5], fe[5];
 		uint8_t cp[5 * 256], bnd[5 * 256];
 		uint32_t at[5 * 256], pat[8];
-		bool refuse = false;
+		long rl;
 		int rc;
 
 		for (size_t f = 0; f < n; f++) {
-			long m;
-
 			len[f] = random_text(text[f], &x, 6);
 			s[f] = text[f];
-			m = policy_skeleton_ascii(sk, text[f], len[f], cp + total, bnd + total,
-						  at + total);
-			refuse |= m < 0;
-			fs[f] = total;
-			total += m < 0 ? 0 : (size_t)m;
-			fe[f] = total;
 		}
+		rl = ascii_fields(sk, s, len, n, cp, bnd, at, fs, fe);
 		memset(filter, 0, sizeof(*filter));
 		rc = policy_skeleton_look(sk, s, len, n, filter, g);
-		if (refuse) {
+		if (rl < 0) {
 			assert_int_equal(rc, -1);
 			refused++;
 			continue;
 		}
+		total = (size_t)rl;
 		read++;
 		assert_int_equal(rc, 0);
 		assert_int_equal(g->n_hits, 0);
@@ -1342,36 +1353,30 @@ static void test_skeleton_look_lane(void **state)
 	for (int c = 0; c < 20000; c++) {
 		char text[5][128];
 		const char *s[5];
-		size_t len[5], n = 1 + xorshift(&x) % 5, total = 0, fs[5], fe[5];
+		size_t len[5], n = 1 + xorshift(&x) % 5, total, fs[5], fe[5];
 		uint8_t cp[5 * 128], bnd[5 * 128];
 		uint32_t at[5 * 128];
-		bool refuse = false;
 		size_t n_bnd = 0;
+		long rl;
 		int rc;
 
 		for (size_t f = 0; f < n; f++) {
-			long m;
-
 			len[f] = lane_field(text[f], &x, 80);
 			free(own[f]);
 			own[f] = malloc(len[f] ? len[f] : 1);
 			assert_non_null(own[f]);
 			memcpy(own[f], text[f], len[f]);
 			s[f] = own[f];
-			m = policy_skeleton_ascii(sk, text[f], len[f], cp + total, bnd + total,
-						  at + total);
-			refuse |= m < 0;
-			fs[f] = total;
-			total += m < 0 ? 0 : (size_t)m;
-			fe[f] = total;
 		}
+		rl = ascii_fields(sk, s, len, n, cp, bnd, at, fs, fe);
 		memset(filter, 0, sizeof(*filter));
 		rc = look_every_lane(sk, s, len, n, filter, g, gb, compared);
-		if (refuse) {
+		if (rl < 0) {
 			assert_int_equal(rc, -1);
 			refused++;
 			continue;
 		}
+		total = (size_t)rl;
 		read++;
 		assert_int_equal(rc, 0);
 		for (size_t f = 0, plain = 1; f < n; f++) {
