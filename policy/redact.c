@@ -3182,7 +3182,7 @@ static bool chain_seen(const struct policy_redactor *rd, const struct policy_ske
 	for (size_t i = 0; i < n; i++) {
 		size_t cap = rd->max_len < CHAIN_READ ? rd->max_len : CHAIN_READ;
 		uint32_t c0;
-		size_t k = policy_skel_seen_field(g, i, &c0, 1);
+		size_t k = policy_skel_seen_head(g, i, &c0);
 
 		/* the length and the first code point of some word run, before any hashing */
 		if (k >= rd->max_len || !chain_may_start(rd, c0, k))

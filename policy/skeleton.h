@@ -299,6 +299,17 @@ int policy_skel_look_reading(const struct policy_skel_look *f, const uint8_t *cp
 size_t policy_skel_seen_field(const struct policy_skel_seen *g, size_t i, uint32_t *cp, size_t max);
 
 /*
+ * policy_skel_seen_head() - policy_skel_seen_field() with @max 1, inline (the chain check asks
+ * it of every field of every view): field @i's length, and its first code point into *@c0
+ * (meaningless when the length is 0).
+ */
+static inline size_t policy_skel_seen_head(const struct policy_skel_seen *g, size_t i, uint32_t *c0)
+{
+	*c0 = g->c[g->fs[i]] & 0x7Fu; /* without the boundary bit; zeros follow the reading */
+	return g->fe[i] - g->fs[i];
+}
+
+/*
  * policy_skel_seen_reading() - the reading policy_skeleton_ascii() gives the @n fields (@s[i]
  * of @len[i] bytes, borrowed) that policy_skeleton_look() read into @g (it returned 0 or 1),
  * taken from @g rather than read again where it can be: the code points of field i into @cp,
