@@ -1602,7 +1602,7 @@ static inline size_t look_block(__m128i v, __m128i keep, struct look_carry *k, u
 	return o + 16 - ((unsigned)_mm_extract_epi16(sep, 7) >> 8);
 }
 
-/* The @len < 16 bytes at @in, then zeros, as 16 bytes (loads of 8 or 4 that overlap: the
+/* The @len <= 16 bytes at @in, then zeros, as 16 bytes (loads of 8 or 4 that overlap: the
  * bytes are never stored and loaded again in pieces). */
 static inline __m128i look_load_short(const uint8_t *in, size_t len)
 {
@@ -1876,9 +1876,11 @@ static LOOK_AVX2_INLINE size_t look_pext8(uint64_t v, uint64_t m, uint8_t *c, si
 	return o + ((size_t)__builtin_popcountll(m) >> 3);
 }
 
-/* look_block()'s, 32 bytes @v (those of lanes @keep in the field) at a time. */
+/* look_block()'s, 32 bytes @v (those of lanes @keep in the field) at a time; into *@half
+ * (unless NULL) the end after the lower 16 bytes' code points. */
 static LOOK_AVX2_INLINE size_t look_block32(__m256i v, __m256i keep, const uint8_t (*k)[32],
-					    struct look_carry32 *carry, uint8_t *c, size_t o)
+					    struct look_carry32 *carry, uint8_t *c, size_t o,
+					    size_t *half)
 {
 	struct look_lane32 r;
 	__m256i cp, word, nob, val;
@@ -1901,6 +1903,8 @@ static LOOK_AVX2_INLINE size_t look_block32(__m256i v, __m256i keep, const uint8
 	o = look_pext8((uint64_t)_mm_cvtsi128_si64(v0), (uint64_t)_mm_cvtsi128_si64(m0), c, o);
 	o = look_pext8((uint64_t)_mm_extract_epi64(v0, 1), (uint64_t)_mm_extract_epi64(m0, 1), c,
 		       o);
+	if (half)
+		*half = o;
 	o = look_pext8((uint64_t)_mm_cvtsi128_si64(v1), (uint64_t)_mm_cvtsi128_si64(m1), c, o);
 	return look_pext8((uint64_t)_mm_extract_epi64(v1, 1), (uint64_t)_mm_extract_epi64(m1, 1), c,
 			  o);
@@ -1944,7 +1948,7 @@ static LOOK_AVX2_INLINE long look_read_lane32(const struct policy_skeleton *sk, 
 	if (len < 32) {
 		b.o = look_block32(look_load_short32(in, len),
 				   _mm256_cmpgt_epi8(_mm256_set1_epi8((char)len), iota), k, &cy, c,
-				   o);
+				   o, NULL);
 		if (_mm256_movemask_epi8(cy.slow)) {
 			b.o = o;
 			if (look_read_bytes(sk, in, len, len, c, &b) != 0)
@@ -1955,7 +1959,7 @@ static LOOK_AVX2_INLINE long look_read_lane32(const struct policy_skeleton *sk, 
 	while (b.i + 32 <= len) {
 		at = b.o;
 		b.o = look_block32(_mm256_loadu_si256((const __m256i *)(in + b.i)),
-				   _mm256_set1_epi8(-1), k, &cy, c, at);
+				   _mm256_set1_epi8(-1), k, &cy, c, at, NULL);
 		if (!_mm256_movemask_epi8(cy.slow)) {
 			b.i += 32;
 			continue;
@@ -1971,7 +1975,7 @@ static LOOK_AVX2_INLINE long look_read_lane32(const struct policy_skeleton *sk, 
 		b.o = look_block32(
 			_mm256_loadu_si256((const __m256i *)(in + len - 32)),
 			_mm256_cmpgt_epi8(iota, _mm256_set1_epi8((char)(31 - (len - b.i)))), k, &cy,
-			c, at);
+			c, at, NULL);
 		if (_mm256_movemask_epi8(cy.slow)) {
 			b.o = at;
 			b.prev = look_entry_before(sk, in, b.i);
@@ -1982,7 +1986,27 @@ static LOOK_AVX2_INLINE long look_read_lane32(const struct policy_skeleton *sk, 
 	return (long)b.o;
 }
 
-/* look_read() by the AVX2 lane: the fields in one call, its constants loaded once. */
+/*
+ * Two short fields in one block, @a (@la < 16 bytes) in the lower half and @b (@lb <= 16) in
+ * the upper, each followed by zeros: separators, so that @b's first code point has its
+ * boundary as at the start of a field (no word or digit carried into it) and nothing of @a
+ * reaches it. Returns the end of the reading after both, the end of @a's into *@mid; -1 when
+ * a byte is one the lane leaves to the byte loop (then each field is read by itself, which
+ * writes over what this wrote).
+ */
+static LOOK_AVX2_INLINE long look_pair32(const uint8_t *a, size_t la, const uint8_t *b, size_t lb,
+					 const uint8_t (*k)[32], uint8_t *c, size_t o, size_t *mid)
+{
+	struct look_carry32 cy = {_mm256_setzero_si256(), _mm256_setzero_si256(),
+				  _mm256_setzero_si256()};
+	size_t e = look_block32(_mm256_set_m128i(look_load_short(b, lb), look_load_short(a, la)),
+				_mm256_set1_epi8(-1), k, &cy, c, o, mid);
+
+	return _mm256_movemask_epi8(cy.slow) ? -1 : (long)e;
+}
+
+/* look_read() by the AVX2 lane: the fields in one call, its constants loaded once; a short
+ * field and the next, when that is short too, in one block (look_pair32()). */
 static LOOK_AVX2_TARGET int look_read32(const struct policy_skeleton *sk, const char *const *s,
 					const size_t *len, size_t n, struct policy_skel_seen *g)
 {
@@ -1993,8 +2017,22 @@ static LOOK_AVX2_TARGET int look_read32(const struct policy_skeleton *sk, const 
 	size_t o = 0;
 
 	for (size_t f = 0; f < n; f++) {
-		long e = look_read_lane32(sk, (const uint8_t *)s[f], len[f], k, iota, g->c, o);
+		long e;
 
+		if (f + 1 < n && len[f] < 16 && len[f + 1] <= 16) {
+			size_t mid;
+
+			e = look_pair32((const uint8_t *)s[f], len[f], (const uint8_t *)s[f + 1],
+					len[f + 1], k, g->c, o, &mid);
+			if (e >= 0) {
+				g->fs[f] = o;
+				g->fe[f] = g->fs[f + 1] = mid;
+				o = (size_t)e;
+				g->fe[++f] = o;
+				continue;
+			}
+		}
+		e = look_read_lane32(sk, (const uint8_t *)s[f], len[f], k, iota, g->c, o);
 		if (e < 0)
 			return -1;
 		g->fs[f] = o;
