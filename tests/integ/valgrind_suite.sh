@@ -64,9 +64,12 @@ export CHATHAM_TEST_EXCLUDE=${CHATHAM_TEST_EXCLUDE:-test_slow_reader_does_not_st
 # phase runs it at full volume under ASan): a small ingest, 6 rounds or more. Each round
 # kills after the node acknowledged a batch in it, so each restart recovers new work. (Before
 # that, its rate estimate started native and most rounds killed before any commit: of 11
-# rounds, 1 had committed anything.)
+# rounds, 1 had committed anything.) Batches of up to 250 reports, so that a round's first
+# one is answered in seconds; batches of several signing chunks run here in
+# test_daemon_lifecycle (5,000 reports in one).
 export CHATHAM_CRASH_REPORTS=${CHATHAM_CRASH_REPORTS:-1000}
 export CHATHAM_CRASH_ROUNDS=${CHATHAM_CRASH_ROUNDS:-6}
+export CHATHAM_CRASH_BATCH=${CHATHAM_CRASH_BATCH:-250}
 
 failed=0
 for t in "$@"; do
