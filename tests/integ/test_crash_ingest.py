@@ -192,7 +192,9 @@ class Checker:
 
 def full_check(node, checker):
     """The whole export as a SIEM reads it: `chatham export` and chatham-siem-pull."""
-    r = dl.run_cli("export", "--format", "jsonl", "--export-dir", node.export, "--quiet")
+    # 100,000+ documents under ASan: as long as the pull below may take, not run_cli()'s 120 s
+    r = dl.run_cli("export", "--format", "jsonl", "--export-dir", node.export, "--quiet",
+                   timeout=300)
     assert r.returncode == 0, r.stderr
     docs = [json.loads(line) for line in r.stdout.splitlines()]
     assert len(docs) == len(checker.feed), (len(docs), len(checker.feed))
