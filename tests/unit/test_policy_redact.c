@@ -1447,6 +1447,90 @@ static void test_skeleton_look_lane(void **state)
 }
 
 /*
+ * The AVX2 lane reads a field of under 16 bytes and a next one of at most 16 in one block, a
+ * half each (policy/skeleton.c look_pair32()). Cases that take that path, and its edges, each
+ * against the byte loop (look_every_lane()) and policy_skeleton_ascii(): a second field whose
+ * first code point keeps its boundary only if nothing of the first is carried into it
+ * (lower-case after a letter, a digit after a digit), a second field of exactly 16 bytes, a
+ * first of 16 (not paired: its last byte would run into the second's first), a byte the lane
+ * leaves to the byte loop in either field (both read again one by one), empty fields, and
+ * runs of short fields (pairs, then one left). Each field in a block of its own length, so
+ * that ASan sees a read past it. Fails when a pair's fields, their ends or a boundary differ.
+ */
+static void test_skeleton_look_pairs(void **state)
+{
+	static const char *const pair_cases[][6] = {
+		{"ab", "cd"},
+		{"12", "34"},
+		{"Ab", "Cd"},
+		{"0x", "ab"},
+		{"ab", "x7"},
+		{"abcdefghijklmno", "pqrstuvwxyzabcde"},
+		{"abcdefghijklmnop", "qrstuv"},
+		{"abcdefghijklmno", "pqrstuvwxyzabcdef"},
+		{"ab(cd", "ef"},
+		{"ab", "c|d"},
+		{"ab", "c%41d"},
+		{"", "ab"},
+		{"ab", ""},
+		{"", ""},
+		{"x", "y", "z", "w", "v"},
+		{"tlp", "green", "CERT Alpha 12 described at length, more than 32 bytes", "apt",
+		 "c2"},
+		{"member", "17", "ns", "cert-m7.example"},
+	};
+	const struct policy_skeleton *sk = policy_skeleton_shared();
+	struct policy_skel_look *filter = calloc(1, sizeof(*filter));
+	struct policy_skel_seen *g = malloc(sizeof(*g)), *gb = malloc(sizeof(*gb));
+	size_t compared[POLICY_SKEL_LANES] = {0};
+
+	(void)state;
+	assert_non_null(sk);
+	assert_non_null(filter);
+	assert_non_null(g);
+	assert_non_null(gb);
+	for (size_t c = 0; c < sizeof(pair_cases) / sizeof(*pair_cases); c++) {
+		char *own[6] = {NULL};
+		const char *s[6];
+		size_t len[6], n = 0, fs[6], fe[6];
+		uint8_t cp[256], bnd[256];
+		uint32_t at[256];
+		long rl;
+		int rc;
+
+		for (; n < 6 && pair_cases[c][n]; n++) {
+			len[n] = strlen(pair_cases[c][n]);
+			own[n] = malloc(len[n] ? len[n] : 1);
+			assert_non_null(own[n]);
+			memcpy(own[n], pair_cases[c][n], len[n]);
+			s[n] = own[n];
+		}
+		rl = ascii_fields(sk, s, len, n, cp, bnd, at, fs, fe);
+		rc = look_every_lane(sk, s, len, n, filter, g, gb, compared);
+		/* the markup and '|' pair_cases are refused by every reader alike */
+		assert_int_equal(rc, rl < 0 ? -1 : 0);
+		if (rl >= 0) {
+			assert_int_equal(g->o, (size_t)rl);
+			for (size_t f = 0; f < n; f++) {
+				assert_int_equal(g->fs[f], fs[f]);
+				assert_int_equal(g->fe[f], fe[f]);
+			}
+			for (long k = 0; k < rl; k++)
+				assert_int_equal(g->c[k],
+						 cp[k] | (bnd[k] != POLICY_SKEL_NONE ? 0x80 : 0));
+		}
+		for (size_t f = 0; f < n; f++)
+			free(own[f]);
+	}
+	printf("look pairs: %zu cases, compared with the byte loop: SSE2 %zu, AVX2 %zu\n",
+	       sizeof(pair_cases) / sizeof(*pair_cases), compared[POLICY_SKEL_LANE_SSE2],
+	       compared[POLICY_SKEL_LANE_AVX2]);
+	free(filter);
+	free(g);
+	free(gb);
+}
+
+/*
  * policy_skeleton_ascii_bounds() against policy_skeleton_map(): on random texts of letters of
  * either case, digits, "0x" and separators (the token among them) that policy_skeleton_ascii()
  * reads, the boundaries it computes from that reading, over the whole text and between random
@@ -1644,6 +1728,7 @@ int main(void)
 		cmocka_unit_test(test_skeleton_ascii),
 		cmocka_unit_test(test_skeleton_look),
 		cmocka_unit_test(test_skeleton_look_lane),
+		cmocka_unit_test(test_skeleton_look_pairs),
 		cmocka_unit_test(test_skeleton_seen_reading),
 		cmocka_unit_test(test_memo),
 		cmocka_unit_test(test_memo_one_offs),
