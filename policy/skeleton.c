@@ -2480,6 +2480,120 @@ static long seen_offsets16(const uint8_t *in, size_t l, uint32_t *at)
 }
 #endif
 
+#if defined(LOOK_AVX2)
+/*
+ * The offsets @b + 0..7 of the code points among 8 bytes (@m: 0xFF for each code point's
+ * byte, the first lowest) gathered by pext from the byte places 0-7, widened and stored at
+ * @at + @c: all 8 lanes, or (@exact) only as many as there are code points (a masked store:
+ * nothing past them). Returns the new count.
+ */
+static LOOK_AVX2_INLINE size_t seen_put8(uint32_t *at, size_t c, uint64_t m, size_t b, bool exact)
+{
+	const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+	uint64_t idx = _pext_u64(0x0706050403020100ull, m);
+	size_t k = (size_t)__builtin_popcountll(m) >> 3;
+	__m256i x = _mm256_add_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)idx)),
+				     _mm256_set1_epi32((int)b));
+
+	if (exact)
+		_mm256_maskstore_epi32((int *)(at + c),
+				       _mm256_cmpgt_epi32(_mm256_set1_epi32((int)k), lanes), x);
+	else
+		_mm256_storeu_si256((__m256i *)(at + c), x);
+	return c + k;
+}
+
+/* The 32 bytes' code points (@cp: 0xFF each) from byte @b on: their offsets at @at + @c. */
+static LOOK_AVX2_INLINE size_t seen_put32(uint32_t *at, size_t c, __m256i cp, size_t b, bool exact)
+{
+	__m128i lo = _mm256_castsi256_si128(cp), hi = _mm256_extracti128_si256(cp, 1);
+
+	c = seen_put8(at, c, (uint64_t)_mm_cvtsi128_si64(lo), b, exact);
+	c = seen_put8(at, c, (uint64_t)_mm_extract_epi64(lo, 1), b + 8, exact);
+	c = seen_put8(at, c, (uint64_t)_mm_cvtsi128_si64(hi), b + 16, exact);
+	return seen_put8(at, c, (uint64_t)_mm_extract_epi64(hi, 1), b + 24, exact);
+}
+
+/*
+ * seen_offsets16()'s, by the AVX2 lane's classes (look_lane32()), for the whole field: 32
+ * bytes a step, the offsets of each 8 bytes' code points gathered by BMI2's pext with the
+ * code points' bytes as its mask and stored 8 at a time (the lanes past the code points are
+ * overwritten by the next store, which starts at the count so far, at most the bytes before:
+ * inside the field's offsets). The last < 32 bytes are loaded as look_read_lane32() loads
+ * them (the 32 that end the field, those read already masked out; a field under 32 bytes
+ * with zeros after it), and their offsets stored through a mask, no lane past the last code
+ * point (a store of 8 there could run past the field's offsets). Returns the count, or -1
+ * as seen_offsets16().
+ */
+static LOOK_AVX2_TARGET long seen_offsets32(const uint8_t *in, size_t l, uint32_t *at)
+{
+	const __m256i iota =
+		_mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
+				 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
+	const uint8_t(*k)[32] = look_k32_hidden();
+	__m256i slow = _mm256_setzero_si256(), v, keep;
+	struct look_lane32 r;
+	size_t c = 0, i = 0, b;
+
+	for (; i + 32 <= l; i += 32) {
+		look_lane32(_mm256_loadu_si256((const __m256i *)(in + i)), k, &r);
+		slow = _mm256_or_si256(slow, r.slow);
+		c = seen_put32(at, c, _mm256_or_si256(r.letter, r.dg), i, false);
+	}
+	if (i < l) {
+		if (l >= 32) {
+			b = l - 32;
+			v = _mm256_loadu_si256((const __m256i *)(in + b));
+			keep = _mm256_cmpgt_epi8(iota, _mm256_set1_epi8((char)(31 - (l - i))));
+		} else {
+			b = 0;
+			v = look_load_short32(in, l);
+			keep = _mm256_cmpgt_epi8(_mm256_set1_epi8((char)l), iota);
+		}
+		look_lane32(v, k, &r);
+		slow = _mm256_or_si256(slow, _mm256_and_si256(r.slow, keep));
+		c = seen_put32(at, c, _mm256_and_si256(_mm256_or_si256(r.letter, r.dg), keep), b,
+			       true);
+	}
+	return _mm256_movemask_epi8(slow) ? -1 : (long)c;
+}
+
+/*
+ * The code points @c8 and boundaries @b8 of a field's code points [@j, @j + 32 * k) from
+ * the look's entries @e and the offsets @a32 (@j >= 1), 32 at a time: as the 8-wide loop in
+ * policy_skel_seen_reading() does. Returns where it stopped (the last < 32 are the loop's).
+ */
+static LOOK_AVX2_TARGET size_t seen_bounds32(const uint8_t *e, const uint32_t *a32, uint8_t *c8,
+					     uint8_t *b8, size_t j, size_t m)
+{
+	const __m256i one = _mm256_set1_epi32(1), order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+	const __m256i lo7 = _mm256_set1_epi8(0x7F), bit0 = _mm256_set1_epi8(1),
+		      hard = _mm256_set1_epi8(POLICY_SKEL_HARD);
+
+	for (; j + 32 <= m; j += 32) {
+		__m256i nx[4], next, x, bit;
+
+		for (size_t q = 0; q < 4; q++) {
+			__m256i a = _mm256_loadu_si256((const __m256i *)(a32 + j + 8 * q));
+			__m256i p = _mm256_loadu_si256((const __m256i *)(a32 + j + 8 * q - 1));
+
+			nx[q] = _mm256_cmpeq_epi32(_mm256_sub_epi32(a, p), one);
+		}
+		/* packed within each 128-bit half: dwords n0lo n1lo n2lo n3lo n0hi .. n3hi */
+		next = _mm256_packs_epi16(_mm256_packs_epi32(nx[0], nx[1]),
+					  _mm256_packs_epi32(nx[2], nx[3]));
+		next = _mm256_permutevar8x32_epi32(next, order);
+		x = _mm256_loadu_si256((const __m256i *)(e + j));
+		bit = _mm256_and_si256(_mm256_srli_epi16(x, 7), bit0);
+		_mm256_storeu_si256((__m256i *)(b8 + j),
+				    _mm256_or_si256(_mm256_and_si256(next, bit),
+						    _mm256_andnot_si256(next, hard)));
+		_mm256_storeu_si256((__m256i *)(c8 + j), _mm256_and_si256(x, lo7));
+	}
+	return j;
+}
+#endif
+
 /*
  * The look's reading is the one policy_skeleton_ascii() gives (policy_skeleton_look()'s
  * promise): its code points, and LOOK_BND exactly where that reading puts a boundary, SOFT
@@ -2487,18 +2601,22 @@ static long seen_offsets16(const uint8_t *in, size_t l, uint32_t *at)
  * field whose every unit is one byte is where the byte before is no code point: where the
  * offsets of two code points in a row are not one apart. The byte offsets are not kept by
  * the look (a store a byte that a text naming nobody would pay for): they are counted here,
- * a code point for each byte whose @grams entry has GRAMS_CP, 16 bytes at a time by the
- * SSE2 lane's classes where they agree with @grams (seen_offsets16()), the rest a byte at a
- * time. A field with a byte the table leaves to ascii_separator() (GRAMS_SLOW: a unit may be
- * longer than a byte) is read by policy_skeleton_ascii() instead.
+ * a code point for each byte whose @grams entry has GRAMS_CP, by @lane's classes, which agree
+ * with @grams where the lane is usable: the AVX2 lane's 32 bytes at a time, the whole field
+ * (seen_offsets32()), or the SSE2 lane's 16 at a time (seen_offsets16()) and the rest a byte
+ * at a time, or all a byte at a time. A field with a byte the table leaves to
+ * ascii_separator() (GRAMS_SLOW: a unit may be longer than a byte) is read by
+ * policy_skeleton_ascii() instead. The code points and boundaries are then taken 32 at a time
+ * (seen_bounds32(), the AVX2 lane) and 8 at a time (SSE2).
  */
-long policy_skel_seen_reading(const struct policy_skeleton *sk, const struct policy_skel_seen *g,
-			      const char *const *s, const size_t *len, size_t n, uint8_t *cp,
-			      uint8_t *bnd, uint32_t *at, size_t *fs, size_t *fe)
+static long seen_reading(const struct policy_skeleton *sk, enum policy_skel_lane lane,
+			 const struct policy_skel_seen *g, const char *const *s, const size_t *len,
+			 size_t n, uint8_t *cp, uint8_t *bnd, uint32_t *at, size_t *fs, size_t *fe)
 {
 	const uint16_t *restrict grams = sk->grams;
 	size_t o = 0;
 
+	(void)lane; /* a build without SSE2 counts every byte */
 	for (size_t k = 0; k < n; k++) {
 		const uint8_t *restrict in = (const uint8_t *)s[k];
 		const uint8_t *restrict e = g->c + g->fs[k];
@@ -2507,11 +2625,21 @@ long policy_skel_seen_reading(const struct policy_skeleton *sk, const struct pol
 		size_t m = g->fe[k] - g->fs[k], l = len[k], c = 0, i = 0, j = 1;
 		unsigned slow = 0;
 
-#if defined(__SSE2__)
-		if ((sk->look_lanes >> POLICY_SKEL_LANE_SSE2 & 1) && l >= 16) {
-			long lc = seen_offsets16(in, l, a32);
+#if defined(LOOK_AVX2)
+		if (lane == POLICY_SKEL_LANE_AVX2) {
+			long lc = seen_offsets32(in, l, a32);
 
 			/* a byte left to the byte loop: the whole field is counted a byte at a time */
+			if (lc >= 0) {
+				c = (size_t)lc;
+				i = l;
+			}
+		}
+#endif
+#if defined(__SSE2__)
+		if (lane == POLICY_SKEL_LANE_SSE2 && l >= 16) {
+			long lc = seen_offsets16(in, l, a32);
+
 			if (lc >= 0) {
 				c = (size_t)lc;
 				i = l / 16 * 16;
@@ -2554,6 +2682,10 @@ long policy_skel_seen_reading(const struct policy_skeleton *sk, const struct pol
 			continue;
 		c8[0] = e[0] & ~LOOK_BND;
 		b8[0] = POLICY_SKEL_HARD;
+#if defined(LOOK_AVX2)
+		if (lane == POLICY_SKEL_LANE_AVX2)
+			j = seen_bounds32(e, a32, c8, b8, j, m);
+#endif
 #if defined(__SSE2__)
 		/*
 		 * 8 at a time: the code point, then HARD (2) where the offsets are not one
@@ -2587,6 +2719,23 @@ long policy_skel_seen_reading(const struct policy_skeleton *sk, const struct pol
 		}
 	}
 	return (long)o;
+}
+
+long policy_skel_seen_reading(const struct policy_skeleton *sk, const struct policy_skel_seen *g,
+			      const char *const *s, const size_t *len, size_t n, uint8_t *cp,
+			      uint8_t *bnd, uint32_t *at, size_t *fs, size_t *fe)
+{
+	return seen_reading(sk, sk->look_lane, g, s, len, n, cp, bnd, at, fs, fe);
+}
+
+long policy_skel_seen_reading_with(const struct policy_skeleton *sk, enum policy_skel_lane lane,
+				   const struct policy_skel_seen *g, const char *const *s,
+				   const size_t *len, size_t n, uint8_t *cp, uint8_t *bnd,
+				   uint32_t *at, size_t *fs, size_t *fe)
+{
+	if (!policy_skeleton_lane_usable(sk, lane))
+		return -1;
+	return seen_reading(sk, lane, g, s, len, n, cp, bnd, at, fs, fe);
 }
 
 /*

@@ -322,6 +322,16 @@ long policy_skel_seen_reading(const struct policy_skeleton *sk, const struct pol
 			      const char *const *s, const size_t *len, size_t n, uint8_t *cp,
 			      uint8_t *bnd, uint32_t *at, size_t *fs, size_t *fe);
 
+/*
+ * policy_skel_seen_reading_with() - policy_skel_seen_reading() with its byte offsets counted
+ * by @lane's classes (the byte loop's table for POLICY_SKEL_LANE_BYTES), for tests that
+ * compare them. Returns -1 when @sk cannot use @lane (policy_skeleton_lane_usable()).
+ */
+long policy_skel_seen_reading_with(const struct policy_skeleton *sk, enum policy_skel_lane lane,
+				   const struct policy_skel_seen *g, const char *const *s,
+				   const size_t *len, size_t n, uint8_t *cp, uint8_t *bnd,
+				   uint32_t *at, size_t *fs, size_t *fe);
+
 /* policy_skel_text_deinit() - free @t's arrays and reset it to empty. */
 void policy_skel_text_deinit(struct policy_skel_text *t);
 

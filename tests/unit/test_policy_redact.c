@@ -1010,9 +1010,10 @@ static void look_same(const struct policy_skel_look *filter, const uint8_t *cp, 
  * taken from the look is the one policy_skeleton_ascii() gives each field, joined: the same
  * code points, boundaries, byte offsets and field ends. Fields long enough for the 8-wide
  * loop and its tail, and fields with a byte read as a separator of its own or the token
- * (read by policy_skeleton_ascii() there), must both come up. Fails with a boundary, a code
- * point or an offset computed otherwise, a field's end off by one, or a lane of the
- * vector loop out of place.
+ * (read by policy_skeleton_ascii() there), must both come up. The offsets counted by every
+ * usable lane's classes (policy_skel_seen_reading_with()) and by the preferred one. Fails with
+ * a boundary, a code point or an offset computed otherwise, a field's end off by one, a lane
+ * of the vector loops out of place, or a block's bytes counted twice or not at all.
  */
 static const char *const seen_words[] = {"CERT", "Alpha", "alpha", "member", "42",   " ",
 					 "-",	 "0x",	  "Ab",	   "aB",     "AB1c", "x"};
@@ -1030,6 +1031,12 @@ static void test_skeleton_seen_reading(void **state)
 	 * such a byte), and whose last block leaves a 15-byte tail to the byte loop.
 	 */
 	size_t blocks = 0, blocks_slow = 0, tail15 = 0;
+	/*
+	 * Fields that seen_offsets32() reads in one block of fewer than 32 bytes, in whole blocks
+	 * and a last one that overlaps the one before, in whole blocks only; with 33+ code points
+	 * (seen_bounds32()'s 32 at a time).
+	 */
+	size_t short32 = 0, tail32 = 0, whole32 = 0, long32 = 0;
 
 	(void)state;
 	assert_non_null(sk);
@@ -1059,27 +1066,49 @@ static void test_skeleton_seen_reading(void **state)
 		assert_true(rl >= 0);
 		total = (size_t)rl;
 		read++;
-		rl = policy_skel_seen_reading(sk, g, s, len, n, gcp, gbnd, gat, gfs, gfe);
-		assert_int_equal(rl, (long)total);
-		for (size_t f = 0; f < n; f++) {
-			assert_int_equal(gfs[f], fs[f]);
-			assert_int_equal(gfe[f], fe[f]);
-			long_fields += fe[f] - fs[f] >= 9;
-			slow_fields += strpbrk(text[f], "([{<%&\\") != NULL;
-			blocks += len[f] >= 16 && !strpbrk(text[f], "([{<%&\\");
-			blocks_slow += len[f] >= 16 && strpbrk(text[f], "([{<%&\\");
-			tail15 += len[f] > 16 && len[f] % 16 == 15;
+		/* the lane the look prefers, then each usable one forced */
+		for (int l = -1; l < POLICY_SKEL_LANES; l++) {
+			if (l < 0)
+				rl = policy_skel_seen_reading(sk, g, s, len, n, gcp, gbnd, gat, gfs,
+							      gfe);
+			else if (policy_skeleton_lane_usable(sk, (enum policy_skel_lane)l))
+				rl = policy_skel_seen_reading_with(sk, (enum policy_skel_lane)l, g,
+								   s, len, n, gcp, gbnd, gat, gfs,
+								   gfe);
+			else
+				continue;
+			assert_int_equal(rl, (long)total);
+			for (size_t f = 0; f < n; f++) {
+				assert_int_equal(gfs[f], fs[f]);
+				assert_int_equal(gfe[f], fe[f]);
+			}
+			assert_memory_equal(gcp, cp, total);
+			assert_memory_equal(gbnd, bnd, total);
+			assert_memory_equal(gat, at, total * sizeof(*at));
 		}
-		assert_memory_equal(gcp, cp, total);
-		assert_memory_equal(gbnd, bnd, total);
-		assert_memory_equal(gat, at, total * sizeof(*at));
+		for (size_t f = 0; f < n; f++) {
+			bool slow = strpbrk(text[f], "([{<%&\\") != NULL;
+
+			long_fields += fe[f] - fs[f] >= 9;
+			slow_fields += slow;
+			blocks += len[f] >= 16 && !slow;
+			blocks_slow += len[f] >= 16 && slow;
+			tail15 += len[f] > 16 && len[f] % 16 == 15;
+			short32 += len[f] < 32 && !slow;
+			tail32 += len[f] > 32 && len[f] % 32 != 0 && !slow;
+			whole32 += len[f] >= 32 && len[f] % 32 == 0 && !slow;
+			long32 += fe[f] - fs[f] >= 33;
+		}
 	}
 	printf("policy_skel_seen_reading: %zu calls read, %zu fields of 9+ code points, %zu "
 	       "with a byte that may start markup; of 16+ bytes %zu without, %zu with one; %zu "
-	       "with a 15-byte tail\n",
-	       read, long_fields, slow_fields, blocks, blocks_slow, tail15);
+	       "with a 15-byte tail; without: %zu under 32 bytes, %zu with a partial 32-byte "
+	       "block, %zu in whole ones; %zu of 33+ code points\n",
+	       read, long_fields, slow_fields, blocks, blocks_slow, tail15, short32, tail32,
+	       whole32, long32);
 	assert_true(read >= 1000 && long_fields >= 1000 && slow_fields >= 500);
 	assert_true(blocks >= 500 && blocks_slow >= 200 && tail15 >= 50);
+	assert_true(short32 >= 500 && tail32 >= 200 && whole32 >= 20 && long32 >= 200);
 	free(filter);
 	free(g);
 }
