@@ -106,21 +106,55 @@ struct pattern {
 	uint32_t owner; /* index into ids */
 };
 
+/* How many code points a match of @p needs (a key's shortest prefix that counts). */
+static size_t key_len(const struct pattern *p)
+{
+	return p->kind == PAT_KEY ? p->min_len : p->len;
+}
+
+/*
+ * An index level's entry: the hash of the pattern's first level_len[] code points, where its
+ * skeleton starts in policy_redactor.skel (never 0), and agree()'s first test without loading
+ * the skeleton: its key_len() (0 when over UINT16_MAX: not tested here) and the low 16 bits of
+ * its code point key_len() - 1.
+ */
 struct index_entry {
 	uint64_t hash;
-	uint32_t pat;
-	/*
-	 * agree()'s first test without loading the pattern: its key_len() (0 when over
-	 * UINT16_MAX: not tested here) and the low 16 bits of its code point key_len() - 1.
-	 */
+	uint32_t off;
 	uint16_t key_len, last;
 };
 
-/* A level's hash table: where the run of index entries with @hash starts (@first + 1; 0 empty). */
-struct index_slot {
-	uint64_t hash;
-	uint32_t first;
-};
+/*
+ * Four entries of a level's hash table in a cache line (build_table()): each entry's hash as
+ * a 32-bit tag (its upper half: what a probe compares, like the hash only a filter, agree()
+ * and match_at() compare the code points), @off (0: an empty slot; OFF_MORE in @off[0]: some
+ * entry whose probe passes this bucket lies beyond it), @key_len and @last. A probe compares
+ * the four tags at once and goes on to the next bucket only when OFF_MORE says so.
+ */
+#define BUCKET_SLOTS 4
+#define OFF_MORE 0x80000000u
+
+struct index_bucket {
+	uint32_t tag[BUCKET_SLOTS];
+	uint32_t off[BUCKET_SLOTS];
+	uint16_t key_len[BUCKET_SLOTS], last[BUCKET_SLOTS];
+} __attribute__((aligned(64)));
+
+/* An index hash's tag (struct index_bucket): its upper half, which every code point moves
+ * (the lower half of hash_cp2()'s product depends on every other code point only). */
+static uint32_t index_tag(uint64_t h)
+{
+	return (uint32_t)(h >> 32);
+}
+
+/*
+ * The words before each pattern's skeleton in policy_redactor.skel (build_arena()), s[-SKEL_*]:
+ * its index in pats, its len, key_len() and kind. agree() reads them beside the skeleton
+ * instead of loading the struct pattern: a place's probe touches the table's line and, for a
+ * pattern not rejected by the entry, the skeleton's.
+ */
+#define SKEL_HEAD 4
+enum { SKEL_PAT = 4, SKEL_LEN = 3, SKEL_KEY = 2, SKEL_KIND = 1 };
 
 struct memo;
 static struct memo *memo_new(void);
@@ -148,12 +182,16 @@ struct policy_redactor {
 	size_t n_pats, cap_pats;
 	uint8_t (*ids)[32];
 	size_t n_ids, cap_ids;
-	struct index_entry *index[N_LEVELS];
+	/*
+	 * per level: a hash table of @n_index entries in 2^@table_bits buckets, open
+	 * addressing, linear probing a bucket at a time; the entries of one hash met in the
+	 * order of their patterns (build_table())
+	 */
+	struct index_bucket *index[N_LEVELS];
 	size_t n_index[N_LEVELS];
-	int levels; /* the levels up to the highest that holds an entry (the higher are empty) */
-	/* per level: open addressing over the distinct hashes, 2^@table_bits slots (bucket()) */
-	struct index_slot *table[N_LEVELS];
 	unsigned table_bits[N_LEVELS];
+	int levels; /* the levels up to the highest that holds an entry (the higher are empty) */
+	uint32_t *skel;	  /* the skeletons, each after SKEL_HEAD words (NULL: each its own) */
 	uint32_t *shorts; /* patterns of fewer than SHORT_LEN code points */
 	size_t n_shorts;
 	uint32_t *literals;
@@ -670,7 +708,7 @@ static int cmp_index(const void *a, const void *b)
 
 	if (x->hash != y->hash)
 		return x->hash < y->hash ? -1 : 1;
-	return x->pat < y->pat ? -1 : x->pat > y->pat;
+	return x->off < y->off ? -1 : x->off > y->off; /* the patterns' order (build_arena()) */
 }
 
 /*
@@ -716,38 +754,111 @@ static size_t table_slot(uint64_t h, unsigned bits)
 }
 
 /*
- * Level @l's hash table (the index sorted): one slot per distinct hash, at least twice as
- * many slots as entries, linear probing. bucket() then costs a probe or two instead of a
- * binary search, and it is asked at every candidate and every scanned boundary.
+ * Level @l's hash table from its @n_index[@l] entries @ix (sorted by hash, then pattern): at
+ * least twice as many slots as entries, in buckets of BUCKET_SLOTS (a cache line each). An
+ * entry goes into the first free slot of the first bucket from its hash's that is not full,
+ * and every full bucket it passed on the way is marked OFF_MORE; so the entries of one hash
+ * lie in their order from that bucket on, and none lies past the first bucket without
+ * OFF_MORE: a probe reads bucket after bucket up to one without it (index_probe()), nearly
+ * always its first. Asked at every candidate and every scanned boundary.
  */
-static int build_table(struct policy_redactor *rd, int l)
+static int build_table(struct policy_redactor *rd, int l, const struct index_entry *ix)
 {
-	const struct index_entry *ix = rd->index[l];
-	unsigned bits = 4;
+	unsigned bits = 2;
 	size_t mask;
 
-	while (((size_t)1 << bits) < 2 * rd->n_index[l])
+	while (((size_t)BUCKET_SLOTS << bits) < 2 * rd->n_index[l])
 		bits++;
 	rd->table_bits[l] = bits;
-	rd->table[l] = calloc((size_t)1 << bits, sizeof(*rd->table[l]));
-	if (!rd->table[l])
+	rd->index[l] = aligned_alloc(64, ((size_t)1 << bits) * sizeof(*rd->index[l]));
+	if (!rd->index[l])
 		return -ENOMEM;
+	memset(rd->index[l], 0, ((size_t)1 << bits) * sizeof(*rd->index[l]));
 	mask = ((size_t)1 << bits) - 1;
 	for (size_t i = 0; i < rd->n_index[l]; i++) {
-		size_t slot = table_slot(ix[i].hash, bits);
+		size_t b = table_slot(ix[i].hash, bits), k;
+		struct index_bucket *t;
 
-		if (i > 0 && ix[i - 1].hash == ix[i].hash)
-			continue;
-		while (rd->table[l][slot].first)
-			slot = (slot + 1) & mask;
-		rd->table[l][slot] = (struct index_slot){ix[i].hash, (uint32_t)i + 1};
+		while (rd->index[l][b].off[BUCKET_SLOTS - 1]) {
+			rd->index[l][b].off[0] |= OFF_MORE;
+			b = (b + 1) & mask;
+		}
+		t = &rd->index[l][b];
+		for (k = 0; t->off[k]; k++)
+			;
+		t->tag[k] = index_tag(ix[i].hash);
+		t->off[k] = ix[i].off;
+		t->key_len[k] = ix[i].key_len;
+		t->last[k] = ix[i].last;
 	}
+	return 0;
+}
+
+/*
+ * The slots of bucket @t whose entry has tag @tag, as bits (slot k: bit k), without a branch;
+ * *@more set when the probe goes on to the next bucket (OFF_MORE).
+ */
+static unsigned index_probe(const struct index_bucket *t, uint32_t tag, bool *more)
+{
+	unsigned hit = 0, empty = 0;
+
+	_Static_assert(BUCKET_SLOTS == 4, "index_probe() reads four slots");
+#if defined(__SSE2__)
+	{
+		__m128i off = _mm_load_si128((const __m128i *)t->off);
+
+		hit = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(
+			_mm_load_si128((const __m128i *)t->tag), _mm_set1_epi32((int)tag))));
+		empty = (unsigned)_mm_movemask_ps(
+			_mm_castsi128_ps(_mm_cmpeq_epi32(off, _mm_setzero_si128())));
+		*more = _mm_movemask_ps(_mm_castsi128_ps(off)) & 1; /* OFF_MORE is the sign bit */
+	}
+#else
+	for (unsigned k = 0; k < BUCKET_SLOTS; k++) {
+		hit |= (unsigned)(t->tag[k] == tag) << k;
+		empty |= (unsigned)(t->off[k] == 0) << k;
+	}
+	*more = t->off[0] & OFF_MORE;
+#endif
+	return hit & ~empty;
+}
+
+/*
+ * Every pattern's skeleton copied into one block, each after its SKEL_HEAD words, in the
+ * patterns' order; the patterns' own copies freed and @s pointed into the block. The first
+ * skeleton starts at SKEL_HEAD, so an entry's @off is never 0.
+ */
+static int build_arena(struct policy_redactor *rd)
+{
+	size_t words = 0, o = 0;
+	uint32_t *a;
+
+	for (size_t i = 0; i < rd->n_pats; i++)
+		words += SKEL_HEAD + rd->pats[i].len;
+	if (words >= OFF_MORE || rd->n_pats > UINT32_MAX)
+		return -ENOMEM; /* an offset must leave OFF_MORE free */
+	a = malloc(words * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	for (size_t i = 0; i < rd->n_pats; i++) {
+		struct pattern *p = &rd->pats[i];
+
+		a[o++] = (uint32_t)i;
+		a[o++] = (uint32_t)p->len;
+		a[o++] = (uint32_t)key_len(p);
+		a[o++] = p->kind;
+		memcpy(a + o, p->s, p->len * sizeof(*a));
+		free(p->s);
+		p->s = a + o;
+		o += p->len;
+	}
+	rd->skel = a;
 	return 0;
 }
 
 static int chain_build(struct policy_redactor *rd);
 
-static int build_index(struct policy_redactor *rd)
+static int build_levels(struct policy_redactor *rd, struct index_entry **ent)
 {
 	size_t o = 0;
 
@@ -770,11 +881,13 @@ static int build_index(struct policy_redactor *rd)
 	for (size_t i = 0; i < rd->n_pats; i++)
 		if (rd->pats[i].len > rd->max_len)
 			rd->max_len = rd->pats[i].len;
+	if (build_arena(rd) != 0)
+		return -ENOMEM;
 	for (int l = 0; l < N_LEVELS; l++) {
 		/* hash_cp2() takes two code points a step: an odd level would hash one too many */
 		assert(level_len[l] % 2 == 0);
-		rd->index[l] = calloc(rd->n_pats, sizeof(*rd->index[l]));
-		if (!rd->index[l])
+		ent[l] = calloc(rd->n_pats, sizeof(*ent[l]));
+		if (!ent[l])
 			return -ENOMEM;
 	}
 	rd->shorts = calloc(rd->n_pats, sizeof(*rd->shorts));
@@ -816,19 +929,30 @@ static int build_index(struct policy_redactor *rd)
 		}
 		for (size_t k = 0; k < level_len[l]; k += 2)
 			h = hash_cp2(h, p->s + k);
-		rd->index[l][rd->n_index[l]++] = (struct index_entry){
-			h, (uint32_t)i, key_len <= UINT16_MAX ? (uint16_t)key_len : 0,
-			(uint16_t)p->s[key_len - 1]};
+		ent[l][rd->n_index[l]++] = (struct index_entry){
+			h, (uint32_t)(p->s - rd->skel),
+			key_len <= UINT16_MAX ? (uint16_t)key_len : 0, (uint16_t)p->s[key_len - 1]};
 		rd->level_mask[start_slot(p->s)] |= (uint8_t)(1u << l);
 	}
 	for (int l = 0; l < N_LEVELS; l++) {
-		qsort(rd->index[l], rd->n_index[l], sizeof(*rd->index[l]), cmp_index);
-		if (build_table(rd, l) != 0)
+		qsort(ent[l], rd->n_index[l], sizeof(*ent[l]), cmp_index);
+		if (build_table(rd, l, ent[l]) != 0)
 			return -ENOMEM;
 		if (rd->n_index[l])
 			rd->levels = l + 1;
 	}
 	return 0;
+}
+
+/* The index and the filters, from the patterns (each level's entries gathered, then hashed). */
+static int build_index(struct policy_redactor *rd)
+{
+	struct index_entry *ent[N_LEVELS] = {NULL};
+	int rc = build_levels(rd, ent);
+
+	for (int l = 0; l < N_LEVELS; l++)
+		free(ent[l]);
+	return rc;
 }
 
 struct policy_redactor *policy_redact_new(const struct proto_roster *const *rosters, size_t n)
@@ -863,14 +987,13 @@ void policy_redact_free(struct policy_redactor *rd)
 {
 	if (!rd)
 		return;
-	for (size_t i = 0; i < rd->n_pats; i++)
+	for (size_t i = 0; !rd->skel && i < rd->n_pats; i++)
 		free(rd->pats[i].s);
+	free(rd->skel);
 	free(rd->pats);
 	free(rd->ids);
-	for (int l = 0; l < N_LEVELS; l++) {
+	for (int l = 0; l < N_LEVELS; l++)
 		free(rd->index[l]);
-		free(rd->table[l]);
-	}
 	free(rd->shorts);
 	free(rd->literals);
 	free(rd->grams);
@@ -1074,32 +1197,23 @@ static void hit(const struct policy_redactor *rd, struct sink *k, const struct p
 	memset(k->mask + t->from[j], 1, t->to[e - 1] - t->from[j]);
 }
 
-/* The first entry of index level @l with hash @h, or n_index[@l] when there is none. */
-static size_t bucket(const struct policy_redactor *rd, int l, uint64_t h)
-{
-	const struct index_slot *t = rd->table[l];
-	size_t mask, slot;
-
-	if (!t)
-		return rd->n_index[l];
-	mask = ((size_t)1 << rd->table_bits[l]) - 1;
-	for (slot = table_slot(h, rd->table_bits[l]); t[slot].first; slot = (slot + 1) & mask)
-		if (t[slot].hash == h)
-			return t[slot].first - 1;
-	return rd->n_index[l];
-}
-
 static void try_bucket(const struct policy_redactor *rd, int l, uint64_t h,
 		       const struct policy_skel_text *t, size_t i, struct sink *k)
 {
-	const struct index_entry *ix = rd->index[l];
+	size_t mask = ((size_t)1 << rd->table_bits[l]) - 1, b = table_slot(h, rd->table_bits[l]);
+	bool more = true;
 
-	for (size_t lo = bucket(rd, l, h); lo < rd->n_index[l] && ix[lo].hash == h; lo++) {
-		const struct pattern *p = &rd->pats[ix[lo].pat];
-		size_t e = match_at(p, t, i);
+	for (; more; b = (b + 1) & mask) {
+		const struct index_bucket *x = &rd->index[l][b];
 
-		if (e)
-			hit(rd, k, p, t, i, e);
+		for (unsigned y = index_probe(x, index_tag(h), &more); y; y &= y - 1) {
+			uint32_t off = x->off[__builtin_ctz(y)] & ~OFF_MORE;
+			const struct pattern *p = &rd->pats[rd->skel[off - SKEL_PAT]];
+			size_t e = match_at(p, t, i);
+
+			if (e)
+				hit(rd, k, p, t, i, e);
+		}
 	}
 }
 
@@ -1380,46 +1494,52 @@ struct agreed {
 	 */
 	size_t avail;
 	bool more;
-	const struct pattern *p[AGREED_MAX];
+	/*
+	 * Set by the caller: the place passed a gram filter already (a hit), so candidate()
+	 * does not ask gram_start(), which would nearly always pass (a filter only: level_mask
+	 * and the compares decide).
+	 */
+	bool passed;
+	uint32_t pat[AGREED_MAX]; /* indices in pats */
 };
 
-static size_t key_len(const struct pattern *p)
+/*
+ * How the pattern whose skeleton is @s (in policy_redactor.skel: its len, key_len() and kind
+ * in the words before it) agrees with the @r code points at @c (up to its field's end), into
+ * @g.
+ */
+static void agree(const uint32_t *s, const uint32_t *c, size_t r, struct agreed *g)
 {
-	return p->kind == PAT_KEY ? p->min_len : p->len;
-}
-
-/* How pattern @p agrees with the @r code points at @c (up to its field's end), into @g. */
-static void agree(const struct pattern *p, const uint32_t *c, size_t r, struct agreed *g)
-{
-	size_t m = p->len < r ? p->len : r, a = 0, k = key_len(p);
+	size_t len = s[-SKEL_LEN], m = len < r ? len : r, a = 0, k = s[-SKEL_KEY];
+	uint32_t kind = s[-SKEL_KIND];
 
 	/*
 	 * The last code point a match needs, first: when it differs (most patterns of a bucket
 	 * share the start it was found by, "CERT Member1" and "CERT Member17"), they agree on
 	 * fewer than key_len() and fewer than @r code points, which records nothing below.
 	 */
-	if (k <= r && k <= g->avail && c[k - 1] != p->s[k - 1])
+	if (k <= r && k <= g->avail && c[k - 1] != s[k - 1])
 		return;
 	if (m > g->avail) {
-		while (a < g->avail && c[a] == p->s[a])
+		while (a < g->avail && c[a] == s[a])
 			a++;
 		g->more = g->more || a == g->avail;
 		if (a == g->avail)
 			return;
 	}
-	while (a < m && c[a] == p->s[a])
+	while (a < m && c[a] == s[a])
 		a++;
-	if (a == r && p->len > r)
+	if (a == r && len > r)
 		g->open = true;
 	/* a name ending one before the field's end may take its plural "es" across the end */
-	if (p->kind == PAT_NAME && a == p->len && r == a + 1 && c[a] == 'e')
+	if (kind == PAT_NAME && a == len && r == a + 1 && c[a] == 'e')
 		g->open = true;
-	if (p->kind == PAT_KEY ? a < p->min_len : a < p->len)
+	if (a < k) /* a key's shortest prefix that counts, else the whole pattern */
 		return;
 	if (a > g->ext)
 		g->ext = a;
 	if (g->n < AGREED_MAX)
-		g->p[g->n] = p;
+		g->pat[g->n] = s[-SKEL_PAT];
 	g->n++;
 }
 
@@ -1450,33 +1570,44 @@ static void candidate(const struct policy_redactor *rd, const uint32_t *c, size_
 			continue;
 		for (size_t j = 0; j < rd->n_shorts; j++)
 			if (key_len(&rd->pats[rd->shorts[j]]) == len)
-				agree(&rd->pats[rd->shorts[j]], c, r, g);
+				agree(rd->pats[rd->shorts[j]].s, c, r, g);
 	}
 	if (r < SHORT_LEN)
 		return;
-	if (!gram_start(rd, c, SHORT_LEN))
+	if (!g->passed && !gram_start(rd, c, SHORT_LEN))
 		return;
 	levels = rd->level_mask[start_slot(c)];
-	for (int l = 0; l < rd->levels && level_len[l] <= r; l++) {
-		const struct index_entry *ix = rd->index[l];
+	if (!levels)
+		return; /* no pattern starts with these 4: none agrees, none runs on past @r */
+	/* the levels some pattern starting with these 4 is indexed at, lowest first */
+	for (; levels; levels &= levels - 1) {
+		int l = __builtin_ctz(levels);
+		size_t mask = ((size_t)1 << rd->table_bits[l]) - 1, b;
+		bool more = true;
 
-		if (!(levels >> l & 1))
-			continue; /* no pattern of this level starts with these 4 */
+		if (level_len[l] > r)
+			break; /* and every level after it */
 		for (; done < level_len[l]; done += 2)
 			h = hash_cp2(h, c + done);
-		for (size_t lo = bucket(rd, l, h); lo < rd->n_index[l] && ix[lo].hash == h; lo++) {
-			size_t k = ix[lo].key_len;
+		for (b = table_slot(h, rd->table_bits[l]); more; b = (b + 1) & mask) {
+			const struct index_bucket *x = &rd->index[l][b];
 
-			/*
-			 * agree()'s first test, from the entry: where it holds, agree() returns
-			 * at once, recording nothing (code points whose low 16 bits differ
-			 * differ), so the pattern and its skeleton are not loaded; most of a
-			 * bucket's patterns are rejected so ("CERT Member17" among "CERT
-			 * Member170" .. "CERT Member179").
-			 */
-			if (k && k <= r && k <= g->avail && (uint16_t)c[k - 1] != ix[lo].last)
-				continue;
-			agree(&rd->pats[ix[lo].pat], c, r, g);
+			for (unsigned y = index_probe(x, index_tag(h), &more); y; y &= y - 1) {
+				unsigned z = (unsigned)__builtin_ctz(y);
+				size_t k = x->key_len[z];
+
+				/*
+				 * agree()'s first test, from the entry: where it holds, agree()
+				 * returns at once, recording nothing (code points whose low 16
+				 * bits differ differ), so the skeleton is not loaded; most of a
+				 * hash's patterns are rejected so ("CERT Member17" among "CERT
+				 * Member170" .. "CERT Member179").
+				 */
+				if (k && k <= r && k <= g->avail &&
+				    (uint16_t)c[k - 1] != x->last[z])
+					continue;
+				agree(rd->skel + (x->off[z] & ~OFF_MORE), c, r, g);
+			}
 		}
 	}
 	if (r < level_len[N_LEVELS - 1] &&
@@ -1561,6 +1692,7 @@ static int field_stretches(const struct policy_redactor *rd, const char *const *
 			continue;
 		ks = i;
 		a.avail = fe[f] - i;
+		a.passed = false;
 		candidate(rd, g->cp + i, fe[f] - i, &a);
 		if (a.open && !alone)
 			return 1;
@@ -1970,6 +2102,7 @@ static int quick_matches(const struct policy_redactor *rd, const char *const *s,
 		 * past them, has the place asked again with all of them.
 		 */
 		a.avail = m < QUICK_FIRST ? m : QUICK_FIRST;
+		a.passed = true; /* a hit: its grams passed */
 		widen(c, q->cp + i, a.avail);
 		candidate(rd, c, r, &a);
 		if (a.avail < m && (a.more || (a.n > 0 && a.ext + 3 > a.avail))) {
@@ -1995,9 +2128,10 @@ static int quick_matches(const struct policy_redactor *rd, const char *const *s,
 		t = (struct policy_skel_text){
 			.cp = c, .bnd = bnd, .len = r < a.ext + 3 ? r : a.ext + 3};
 		for (size_t p = 0; p < a.n; p++) {
-			size_t e = a.p[p]->len + 2 < t.len ? a.p[p]->len + 2 : t.len - 1;
+			const struct pattern *pp = &rd->pats[a.pat[p]];
+			size_t e = pp->len + 2 < t.len ? pp->len + 2 : t.len - 1;
 
-			lo = key_len(a.p[p]) < lo ? key_len(a.p[p]) : lo;
+			lo = key_len(pp) < lo ? key_len(pp) : lo;
 			hi = e + 1 > hi ? e + 1 : hi;
 		}
 		if (lo < hi)
@@ -2005,10 +2139,11 @@ static int quick_matches(const struct policy_redactor *rd, const char *const *s,
 						     i - fs + lo, i - fs + hi, bnd + lo);
 		bnd[t.len] = POLICY_SKEL_HARD; /* read only at the field's end */
 		for (size_t p = 0; p < a.n; p++) {
-			size_t e = match_at(a.p[p], &t, 0);
+			const struct pattern *pp = &rd->pats[a.pat[p]];
+			size_t e = match_at(pp, &t, 0);
 
 			if (e)
-				on_match(rd, k, a.p[p], base[f] + q->at[i],
+				on_match(rd, k, pp, base[f] + q->at[i],
 					 base[f] + q->at[i + e - 1] + 1);
 		}
 	}
