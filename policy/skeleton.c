@@ -2559,38 +2559,76 @@ static LOOK_AVX2_TARGET long seen_offsets32(const uint8_t *in, size_t l, uint32_
 }
 
 /*
- * The code points @c8 and boundaries @b8 of a field's code points [@j, @j + 32 * k) from
- * the look's entries @e and the offsets @a32 (@j >= 1), 32 at a time: as the 8-wide loop in
- * policy_skel_seen_reading() does. Returns where it stopped (the last < 32 are the loop's).
+ * The code points @c8 and boundaries @b8 of a field's 32 code points from @j (>= 1) on, from
+ * the look's entries @e and the offsets @a32, as seen_bounds8() takes 8.
  */
-static LOOK_AVX2_TARGET size_t seen_bounds32(const uint8_t *e, const uint32_t *a32, uint8_t *c8,
-					     uint8_t *b8, size_t j, size_t m)
+static LOOK_AVX2_INLINE void seen_bounds32(const uint8_t *e, const uint32_t *a32, uint8_t *c8,
+					   uint8_t *b8, size_t j)
 {
 	const __m256i one = _mm256_set1_epi32(1), order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-	const __m256i lo7 = _mm256_set1_epi8(0x7F), bit0 = _mm256_set1_epi8(1),
-		      hard = _mm256_set1_epi8(POLICY_SKEL_HARD);
+	__m256i nx[4], next, x, bit;
 
-	for (; j + 32 <= m; j += 32) {
-		__m256i nx[4], next, x, bit;
+	for (size_t q = 0; q < 4; q++) {
+		__m256i a = _mm256_loadu_si256((const __m256i *)(a32 + j + 8 * q));
+		__m256i p = _mm256_loadu_si256((const __m256i *)(a32 + j + 8 * q - 1));
 
-		for (size_t q = 0; q < 4; q++) {
-			__m256i a = _mm256_loadu_si256((const __m256i *)(a32 + j + 8 * q));
-			__m256i p = _mm256_loadu_si256((const __m256i *)(a32 + j + 8 * q - 1));
-
-			nx[q] = _mm256_cmpeq_epi32(_mm256_sub_epi32(a, p), one);
-		}
-		/* packed within each 128-bit half: dwords n0lo n1lo n2lo n3lo n0hi .. n3hi */
-		next = _mm256_packs_epi16(_mm256_packs_epi32(nx[0], nx[1]),
-					  _mm256_packs_epi32(nx[2], nx[3]));
-		next = _mm256_permutevar8x32_epi32(next, order);
-		x = _mm256_loadu_si256((const __m256i *)(e + j));
-		bit = _mm256_and_si256(_mm256_srli_epi16(x, 7), bit0);
-		_mm256_storeu_si256((__m256i *)(b8 + j),
-				    _mm256_or_si256(_mm256_and_si256(next, bit),
-						    _mm256_andnot_si256(next, hard)));
-		_mm256_storeu_si256((__m256i *)(c8 + j), _mm256_and_si256(x, lo7));
+		nx[q] = _mm256_cmpeq_epi32(_mm256_sub_epi32(a, p), one);
 	}
-	return j;
+	/* packed within each 128-bit half: dwords n0lo n1lo n2lo n3lo n0hi .. n3hi */
+	next = _mm256_packs_epi16(_mm256_packs_epi32(nx[0], nx[1]),
+				  _mm256_packs_epi32(nx[2], nx[3]));
+	next = _mm256_permutevar8x32_epi32(next, order);
+	x = _mm256_loadu_si256((const __m256i *)(e + j));
+	bit = _mm256_and_si256(_mm256_srli_epi16(x, 7), _mm256_set1_epi8(1));
+	_mm256_storeu_si256((__m256i *)(b8 + j),
+			    _mm256_or_si256(_mm256_and_si256(next, bit),
+					    _mm256_andnot_si256(next, _mm256_set1_epi8(2))));
+	_mm256_storeu_si256((__m256i *)(c8 + j), _mm256_and_si256(x, _mm256_set1_epi8(0x7F)));
+}
+
+/*
+ * seen_bounds32() over a field's code points from @j (>= 1) to @m, when there are more than
+ * 32: the last < 32 as the 32 that end the field (those before them again, the same values).
+ * Returns where it stopped (@m, or @j for a field of 32 or fewer: the 8-wide loop's).
+ */
+static LOOK_AVX2_TARGET size_t seen_bounds_field32(const uint8_t *e, const uint32_t *a32,
+						   uint8_t *c8, uint8_t *b8, size_t j, size_t m)
+{
+	if (m <= 32)
+		return j;
+	for (; j + 32 <= m; j += 32)
+		seen_bounds32(e, a32, c8, b8, j);
+	if (j < m)
+		seen_bounds32(e, a32, c8, b8, m - 32);
+	return m;
+}
+#endif
+
+#if defined(__SSE2__)
+/*
+ * The code points @c8 and boundaries @b8 of a field's 8 code points from @j (>= 1) on, from
+ * the look's entries @e and the offsets @a32: the code point, then HARD (2) where the offsets
+ * are not one apart, else SOFT (1) at LOOK_BND, else NONE (0).
+ */
+static inline void seen_bounds8(const uint8_t *e, const uint32_t *a32, uint8_t *c8, uint8_t *b8,
+				size_t j)
+{
+	const __m128i one = _mm_set1_epi32(1);
+	__m128i a0 = _mm_loadu_si128((const __m128i *)(a32 + j));
+	__m128i a1 = _mm_loadu_si128((const __m128i *)(a32 + j + 4));
+	__m128i p0 = _mm_loadu_si128((const __m128i *)(a32 + j - 1));
+	__m128i p1 = _mm_loadu_si128((const __m128i *)(a32 + j + 3));
+	__m128i next = _mm_packs_epi32(_mm_cmpeq_epi32(_mm_sub_epi32(a0, p0), one),
+				       _mm_cmpeq_epi32(_mm_sub_epi32(a1, p1), one));
+	__m128i x = _mm_loadl_epi64((const __m128i *)(e + j)), bit;
+
+	/* next: 0xFF where the code point follows the one before directly */
+	next = _mm_packs_epi16(next, next);
+	bit = _mm_and_si128(_mm_srli_epi16(x, 7), _mm_set1_epi8(1));
+	_mm_storel_epi64(
+		(__m128i *)(b8 + j),
+		_mm_or_si128(_mm_and_si128(next, bit), _mm_andnot_si128(next, _mm_set1_epi8(2))));
+	_mm_storel_epi64((__m128i *)(c8 + j), _mm_and_si128(x, _mm_set1_epi8(0x7F)));
 }
 #endif
 
@@ -2607,7 +2645,9 @@ static LOOK_AVX2_TARGET size_t seen_bounds32(const uint8_t *e, const uint32_t *a
  * at a time, or all a byte at a time. A field with a byte the table leaves to
  * ascii_separator() (GRAMS_SLOW: a unit may be longer than a byte) is read by
  * policy_skeleton_ascii() instead. The code points and boundaries are then taken 32 at a time
- * (seen_bounds32(), the AVX2 lane) and 8 at a time (SSE2).
+ * (seen_bounds32(), the AVX2 lane) or 8 at a time (SSE2), the last block of a field ending at
+ * its end (overlapping the one before), so that only a field of up to 8 code points takes
+ * them one at a time.
  */
 static long seen_reading(const struct policy_skeleton *sk, enum policy_skel_lane lane,
 			 const struct policy_skel_seen *g, const char *const *s, const size_t *len,
@@ -2684,31 +2724,15 @@ static long seen_reading(const struct policy_skeleton *sk, enum policy_skel_lane
 		b8[0] = POLICY_SKEL_HARD;
 #if defined(LOOK_AVX2)
 		if (lane == POLICY_SKEL_LANE_AVX2)
-			j = seen_bounds32(e, a32, c8, b8, j, m);
+			j = seen_bounds_field32(e, a32, c8, b8, j, m);
 #endif
 #if defined(__SSE2__)
-		/*
-		 * 8 at a time: the code point, then HARD (2) where the offsets are not one
-		 * apart, else SOFT (1) at LOOK_BND, else NONE (0).
-		 */
-		for (; j + 8 <= m; j += 8) {
-			const __m128i one = _mm_set1_epi32(1);
-			__m128i a0 = _mm_loadu_si128((const __m128i *)(a32 + j));
-			__m128i a1 = _mm_loadu_si128((const __m128i *)(a32 + j + 4));
-			__m128i p0 = _mm_loadu_si128((const __m128i *)(a32 + j - 1));
-			__m128i p1 = _mm_loadu_si128((const __m128i *)(a32 + j + 3));
-			__m128i next = _mm_packs_epi32(_mm_cmpeq_epi32(_mm_sub_epi32(a0, p0), one),
-						       _mm_cmpeq_epi32(_mm_sub_epi32(a1, p1), one));
-			__m128i x = _mm_loadl_epi64((const __m128i *)(e + j)), bit;
-
-			/* next: 0xFF where the code point follows the one before directly */
-			next = _mm_packs_epi16(next, next);
-			bit = _mm_and_si128(_mm_srli_epi16(x, 7), _mm_set1_epi8(1));
-			_mm_storel_epi64((__m128i *)(b8 + j),
-					 _mm_or_si128(_mm_and_si128(next, bit),
-						      _mm_andnot_si128(next, _mm_set1_epi8(2))));
-			_mm_storel_epi64((__m128i *)(c8 + j),
-					 _mm_and_si128(x, _mm_set1_epi8(0x7F)));
+		for (; j + 8 <= m; j += 8)
+			seen_bounds8(e, a32, c8, b8, j);
+		/* the last < 8 as the 8 that end the field (those before them again, the same) */
+		if (j < m && m > 8) {
+			seen_bounds8(e, a32, c8, b8, m - 8);
+			j = m;
 		}
 #endif
 		for (; j < m; j++) {
