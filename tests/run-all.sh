@@ -15,9 +15,10 @@
 # (test_leak_scan), a hostile member's reports (test_hostile_member), sealed sightings
 # (test_sealed), the operator's path through the CLI: publish --file in every import format,
 # export in every format (test_cli_e2e), and starts on a store and export left by kill -9
-# mid-ingest, with the export's catch-up (test_crash_ingest, 6 rounds or more of 1,000
-# reports, each killed after a commit, not the 20 rounds of 100,000 that check durability in
-# the ctest phase: 20 rounds of 3,000 took 487 s under valgrind).
+# mid-ingest, with the export's catch-up (test_crash_ingest, 1,000 reports, 6 rounds or more
+# killed after a commit and a few killed in start-up or before one, not the 20 rounds of
+# 100,000 that check durability in the ctest phase: 20 rounds of 3,000 took 487 s under
+# valgrind).
 # Environment: JOBS (default: nproc), VALGRIND_JOBS (valgrind tests at a time, default 2:
 # each runs daemons 20-50x slower, against clients' timeouts), FUZZ_SECONDS (default 5 per
 # harness: a smoke run, each harness's seeds replayed (under 1.5 s for the largest) and a few
