@@ -2593,19 +2593,21 @@ static int quick_splice(const struct quick *in, size_t n, const size_t *base, co
  * input's passed, which are @in's hits: those are carried over. Every other place is tested
  * afresh (quick_test()): the place where a stretch starts after code points were taken out,
  * or after a token forced its boundary, and the HIT_WINDOW - 1 before it, and the last
- * HIT_WINDOW - 1 when the input's last code points were taken out. Pairs of fields are
- * tested afresh when some field's tail or head changed (@sp->ends_same): a pair reads the
- * last SHORT_LEN - 1 code points of one field (from a boundary) and at most the first
- * HIT_WINDOW of another, so where those are all the input's, every pair reads as in the
- * input, where none passed (else @crossing). Returns false, listing nothing, when @in's
- * hits are incomplete (@crossing) or @sp is: then quick_hits() reads @q.
+ * HIT_WINDOW - 1 when the input's last code points were taken out. That holds only while
+ * every field's ends are the input's (@sp->ends_same): a pair reads the tail of one field
+ * (up to HIT_WINDOW - 1 code points from a boundary: the look's 8-code-point pair test,
+ * look_more(), not only quick_pairs()' SHORT_LEN - 1) on into the head of another, so a
+ * changed head changes what a place in some other, untouched field's tail reads ("xyz
+ * certal" with "Bravo Bank pha" becoming "[member] pha": CERT Alpha). Returns false, listing
+ * nothing, when @in's hits are incomplete (@crossing), @sp is, or some field's head or tail
+ * changed: then quick_hits() reads @q, pairs and all, as it reads an input.
  */
 static bool spliced_hits(const struct policy_redactor *rd, const struct quick *in,
 			 const struct splice *sp, struct quick *q, size_t n)
 {
 	size_t lo[SPLICE_SEGS + 1], hi[SPLICE_SEGS + 1], nt = 0, prev = 0, t = 0;
 
-	if (in->crossing || sp->many)
+	if (in->crossing || sp->many || !sp->ends_same)
 		return false;
 	/* the tested places: [lo, hi) before and at each break, in order */
 	for (size_t k = 0; k <= sp->n; k++) {
@@ -2648,8 +2650,6 @@ static bool spliced_hits(const struct policy_redactor *rd, const struct quick *i
 			continue; /* tested */
 		quick_hit(q, n, i, 1);
 	}
-	if (!q->crossing && !sp->ends_same && quick_pairs(rd, q, n))
-		q->crossing = true;
 	quick_sort_hits(q);
 	q->listed = true;
 	return true;

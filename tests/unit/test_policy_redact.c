@@ -1656,6 +1656,45 @@ static void test_drop_brings_together(void **state)
 }
 
 /*
+ * policy_redact_fields() on the @n fields @in must give the full path's outputs, and the full
+ * path must drop exactly the fields @dropped names (a string of '0' and '1', one a field).
+ */
+static void as_full(struct policy_redactor *rd, const char *const *in, size_t n,
+		    const char *dropped)
+{
+	struct policy_redact_field f[2][4];
+	char out[2][4][64];
+
+	assert_true(n <= 4 && strlen(dropped) == n);
+	for (int p = 0; p < 2; p++)
+		for (size_t i = 0; i < n; i++)
+			f[p][i] = (struct policy_redact_field){.in = in[i],
+							       .len = strlen(in[i]),
+							       .out = out[p][i],
+							       .cap = sizeof(out[p][i])};
+	assert_int_equal(policy_redact_fields(rd, f[0], n), 0);
+	assert_int_equal(policy_redact_fields_full(rd, f[1], n), 0);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(f[1][i].dropped, dropped[i] == '1');
+		assert_int_equal(f[0][i].dropped, f[1][i].dropped);
+		assert_string_equal(f[0][i].out, f[1][i].out);
+	}
+}
+
+/* A redactor of @n members from @tm (the fixture's roster has a literal pattern: every text
+ * to the fast path, where these tests need the quick one). */
+static struct policy_redactor *redactor_of(const struct tmember *tm, size_t n)
+{
+	struct proto_roster *r = roster_build(tm, n, 1);
+	const struct proto_roster *rs[] = {r};
+	struct policy_redactor *rd = policy_redact_new(rs, 1);
+
+	assert_non_null(rd);
+	proto_roster_free(r);
+	return rd;
+}
+
+/*
  * Redaction changes a field's tail, and only then does it name a member with the head of a
  * field that is not the next: "ab ACME" loses "ACME" and ends "ab", which with "ababab" (a
  * third field) reads 8 hex digits of Acme's id between separators; neither input pair held
@@ -1665,36 +1704,19 @@ static void test_drop_brings_together(void **state)
  */
 static void test_pair_after_redaction(void **state)
 {
-	/* a roster without a literal pattern (the fixture's has one: every text to the fast path) */
 	static const struct tmember acme[] = {
 		{"Acme CERT", {"ACME"}, {NULL}, {NULL}, 0xAB, 0xCD, 0xEF}};
-	struct proto_roster *r = roster_build(acme, 1, 1);
-	const struct proto_roster *rs[] = {r};
-	struct policy_redactor *rd = policy_redact_new(rs, 1);
+	struct policy_redactor *rd = redactor_of(acme, 1);
 	const char *in[] = {"ab ACME", "tlp green", "ababab z"};
-	struct policy_redact_field f[2][3];
-	char out[2][3][64];
 
 	(void)state;
-	assert_non_null(rd);
-	proto_roster_free(r);
-	for (int p = 0; p < 2; p++)
-		for (int i = 0; i < 3; i++)
-			f[p][i] = (struct policy_redact_field){.in = in[i],
-							       .len = strlen(in[i]),
-							       .out = out[p][i],
-							       .cap = sizeof(out[p][i])};
-	assert_int_equal(policy_redact_fields(rd, f[0], 3), 0);
-	assert_int_equal(policy_redact_fields_full(rd, f[1], 3), 0);
-	assert_true(f[1][0].dropped);
-	assert_true(f[1][2].dropped);
-	assert_false(f[1][1].dropped);
-	for (int i = 0; i < 3; i++) {
-		assert_int_equal(f[0][i].dropped, f[1][i].dropped);
-		assert_string_equal(f[0][i].out, f[1][i].out);
-	}
+	as_full(rd, in, 3, "101");
 	policy_redact_free(rd);
 }
+
+static const struct tmember alpha_bravo[] = {
+	{"CERT Alpha", {NULL}, {NULL}, {NULL}, 0x12, 0x34, 0x56},
+	{"Bravo Bank", {NULL}, {NULL}, {NULL}, 0x78, 0x9A, 0xBC}};
 
 /*
  * A pair whose head changed past its first 4 code points: "rtal Bravo Bank pha amber" loses
@@ -1706,34 +1728,35 @@ static void test_pair_after_redaction(void **state)
  */
 static void test_pair_head_after_redaction(void **state)
 {
-	static const struct tmember two[] = {
-		{"CERT Alpha", {NULL}, {NULL}, {NULL}, 0x12, 0x34, 0x56},
-		{"Bravo Bank", {NULL}, {NULL}, {NULL}, 0x78, 0x9A, 0xBC}};
-	struct proto_roster *r = roster_build(two, 2, 1);
-	const struct proto_roster *rs[] = {r};
-	struct policy_redactor *rd = policy_redact_new(rs, 1);
+	struct policy_redactor *rd = redactor_of(alpha_bravo, 2);
 	const char *in[] = {"xyz ce", "tlp green", "rtal Bravo Bank pha amber"};
-	struct policy_redact_field f[2][3];
-	char out[2][3][64];
 
 	(void)state;
-	assert_non_null(rd);
-	proto_roster_free(r);
-	for (int p = 0; p < 2; p++)
-		for (int i = 0; i < 3; i++)
-			f[p][i] = (struct policy_redact_field){.in = in[i],
-							       .len = strlen(in[i]),
-							       .out = out[p][i],
-							       .cap = sizeof(out[p][i])};
-	assert_int_equal(policy_redact_fields(rd, f[0], 3), 0);
-	assert_int_equal(policy_redact_fields_full(rd, f[1], 3), 0);
-	assert_true(f[1][0].dropped);
-	assert_false(f[1][1].dropped);
-	assert_true(f[1][2].dropped);
-	for (int i = 0; i < 3; i++) {
-		assert_int_equal(f[0][i].dropped, f[1][i].dropped);
-		assert_string_equal(f[0][i].out, f[1][i].out);
-	}
+	as_full(rd, in, 3, "101");
+	policy_redact_free(rd);
+}
+
+/*
+ * The same with the pair's tail 4 to 7 code points long, in a field the splice left alone:
+ * "xyz certal" ends in "certal", and "Bravo Bank pha amber" loses "Bravo Bank", so its head
+ * becomes "pha": the pair reads CERT Alpha. The first look tested that tail with the 8-code-
+ * point pair filter (look_more()), against the input's head "bravobankpha", and passed
+ * nothing there; quick_pairs() reads tails of at most SHORT_LEN - 1. So a carried-over "no"
+ * for a place in some other field's tail is wrong once a head changed: the verifying read
+ * tests the spliced reading afresh. Fails when spliced_hits() carries hits over a changed
+ * head (the fast path then emitted "[member] pha amber" / "xyz certal").
+ */
+static void test_pair_long_tail_after_redaction(void **state)
+{
+	struct policy_redactor *rd = redactor_of(alpha_bravo, 2);
+	const char *two[] = {"Bravo Bank pha amber", "xyz certal"};
+	const char *three[] = {"Bravo Bank pha", "tlp green", "xyz certal"};
+	const char *control[] = {"Bravo Bank xpha amber", "xyz certal"};
+
+	(void)state;
+	as_full(rd, two, 2, "11");
+	as_full(rd, three, 3, "101");
+	as_full(rd, control, 2, "00");
 	policy_redact_free(rd);
 }
 
@@ -1743,6 +1766,7 @@ int main(void)
 		cmocka_unit_test(test_drop_brings_together),
 		cmocka_unit_test(test_pair_after_redaction),
 		cmocka_unit_test(test_pair_head_after_redaction),
+		cmocka_unit_test(test_pair_long_tail_after_redaction),
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_nospace),
