@@ -2273,9 +2273,10 @@ static int scan_fields(const struct policy_redactor *rd, const char *const *s, c
  * the quick check, then the matches at its hits (quick_matches()), then the fast path, then
  * map_scan() (@path PATH_FULL: map_scan() alone). @q is the fields' quick reading when @read
  * is 0, none when it is 1 (the fast path reads them). *@joined (the fields joined,
- * *@joined_len bytes, offsets in @base) is new, *@mask (as many bytes) in the same block
- * (in @buf when it fits; the caller frees *@joined only, join_free()), or both NULL when the
- * quick check found nothing that could match. Returns 0, 1 when @path is PATH_FAST_ONLY or
+ * *@joined_len bytes, offsets in @base) is new, *@mask (as many bytes, then MASK_SLACK zero
+ * bytes that mask_next() reads past its end: a mask made elsewhere must keep them) in the
+ * same block (in @buf when it fits; the caller frees *@joined only, join_free()), or both
+ * NULL when the quick check found nothing that could match. Returns 0, 1 when @path is PATH_FAST_ONLY or
  * PATH_QUICK_ONLY and that path cannot decide, -ENOMEM.
  */
 static int mark(const struct policy_redactor *rd, const char *const *s, const size_t *len, size_t n,

@@ -1760,6 +1760,95 @@ static void test_pair_long_tail_after_redaction(void **state)
 	policy_redact_free(rd);
 }
 
+/*
+ * Redact @n fields @in by the fast path, the full path and the tests' quick-only path (which
+ * also checks its spliced reading against a read of the outputs and its marks against the
+ * full path's): each output must be @want's, with @red tokens in all.
+ */
+static void heap_case(const struct policy_redactor *rd, const char *const *in, size_t n,
+		      const char *const *want, size_t red)
+{
+	enum { CAP = 2048 };
+	struct policy_redact_field *f = calloc(3 * n, sizeof(*f));
+	char *out = calloc(3 * n, CAP);
+
+	assert_non_null(f);
+	assert_non_null(out);
+	for (size_t p = 0; p < 3; p++)
+		for (size_t i = 0; i < n; i++)
+			f[p * n + i] = (struct policy_redact_field){.in = in[i],
+								    .len = strlen(in[i]),
+								    .out = out + (p * n + i) * CAP,
+								    .cap = CAP};
+	assert_int_equal(policy_redact_fields(rd, f, n), 0);
+	assert_int_equal(policy_redact_fields_full(rd, f + n, n), 0);
+	/* 0: the quick path decided, its splice read as the outputs do, its marks the full's */
+	assert_int_equal(policy_redact_fields_quick_only(rd, f + 2 * n, n), 0);
+	for (size_t p = 0; p < 3; p++) {
+		size_t got = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			assert_false(f[p * n + i].dropped);
+			assert_string_equal(f[p * n + i].out, want[i]);
+			got += f[p * n + i].n_redacted;
+		}
+		assert_int_equal(got, red);
+	}
+	free(out);
+	free(f);
+}
+
+/*
+ * The redactor's heap fallbacks, against outputs written here (the paths share emit() and
+ * the runs, so comparing them alone would miss a fault in both): more masked runs in one
+ * call than the runs list holds on the stack (mask_runs() grows it), a masked view whose
+ * joined text and mask pass join()'s frame buffer, and more fields than the quick reading
+ * keeps on the stack (the input's reading and the splice's on the heap: splice_copy()'s
+ * copy without slack).
+ */
+static void test_redact_heap_paths(void **state)
+{
+	static const struct tmember acme[] = {
+		{"Acme CERT", {"ACME"}, {NULL}, {NULL}, 0xAB, 0xCD, 0xEF}};
+	struct proto_roster *r = roster_build(acme, 1, 1);
+	const struct proto_roster *rs[] = {r};
+	struct policy_redactor *rd = policy_redact_new(rs, 1);
+	char a_in[512] = "", a_want[1024] = "", b_in[1024] = "", b_want[1024] = "";
+	char c_in[40][16], c_want[40][32];
+	const char *in[40], *want[40];
+
+	(void)state;
+	assert_non_null(rd);
+	proto_roster_free(r);
+	/* (a) 20 runs in one field: past RUNS_STACK (16) */
+	for (int k = 0; k < 20; k++) {
+		strcat(a_in, k ? " x ACME" : "ACME");
+		strcat(a_want, k ? " x " POLICY_REDACT_TOKEN : POLICY_REDACT_TOKEN);
+	}
+	in[0] = a_in;
+	want[0] = a_want;
+	heap_case(rd, in, 1, want, 20);
+	/* (b) one name in 600 bytes: 2 * 601 + 16 bytes of text and mask, past JOIN_STACK */
+	for (int k = 0; strlen(b_in) < 600; k++) {
+		strcat(b_in, k == 40 ? "ACME " : "lorem ");
+		strcat(b_want, k == 40 ? POLICY_REDACT_TOKEN " " : "lorem ");
+	}
+	assert_true(strlen(b_in) > 600);
+	in[0] = b_in;
+	want[0] = b_want;
+	heap_case(rd, in, 1, want, 1);
+	/* (c) 40 fields, past QUICK_FIELDS (32), the name in the 30th */
+	for (int i = 0; i < 40; i++) {
+		snprintf(c_in[i], sizeof(c_in[i]), i == 29 ? "see ACME here" : "tag%d", i);
+		snprintf(c_want[i], sizeof(c_want[i]),
+			 i == 29 ? "see " POLICY_REDACT_TOKEN " here" : "tag%d", i);
+		in[i] = c_in[i];
+		want[i] = c_want[i];
+	}
+	heap_case(rd, in, 40, want, 1);
+	policy_redact_free(rd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1767,6 +1856,7 @@ int main(void)
 		cmocka_unit_test(test_pair_after_redaction),
 		cmocka_unit_test(test_pair_head_after_redaction),
 		cmocka_unit_test(test_pair_long_tail_after_redaction),
+		cmocka_unit_test(test_redact_heap_paths),
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_nospace),
