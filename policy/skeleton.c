@@ -2517,13 +2517,18 @@ static LOOK_AVX2_INLINE size_t seen_put32(uint32_t *at, size_t c, __m256i cp, si
 /*
  * seen_offsets16()'s, by the AVX2 lane's classes (look_lane32()), for the whole field: 32
  * bytes a step, the offsets of each 8 bytes' code points gathered by BMI2's pext with the
- * code points' bytes as its mask and stored 8 at a time (the lanes past the code points are
- * overwritten by the next store, which starts at the count so far, at most the bytes before:
- * inside the field's offsets). The last < 32 bytes are loaded as look_read_lane32() loads
- * them (the 32 that end the field, those read already masked out; a field under 32 bytes
- * with zeros after it), and their offsets stored through a mask, no lane past the last code
- * point (a store of 8 there could run past the field's offsets). Returns the count, or -1
- * as seen_offsets16().
+ * code points' bytes as its mask and stored 8 at a time. The lanes past the code points are
+ * written too: a store of 8 at the count so far, which is at most the bytes before it, ends
+ * inside the first @l entries of @at, the field's byte count, not its code points. So those
+ * stores may run past this field's code points into the entries of the fields after it (or
+ * past the reading's last code point), which is safe only because (a) the caller's @at holds
+ * as many entries as the fields have bytes (policy_skel_seen_reading()'s contract, and the
+ * byte loops below write every byte's offset the same way) and (b) the fields are read in
+ * order, so the next field's offsets overwrite them. The last < 32 bytes are loaded as
+ * look_read_lane32() loads them (the 32 that end the field, those read already masked out; a
+ * field under 32 bytes with zeros after it), and their offsets stored through a mask, no lane
+ * past the last code point (a store of 8 there could run past the field's bytes). Returns the
+ * count, or -1 as seen_offsets16().
  */
 static LOOK_AVX2_TARGET long seen_offsets32(const uint8_t *in, size_t l, uint32_t *at)
 {

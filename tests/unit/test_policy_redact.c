@@ -1068,6 +1068,13 @@ static void test_skeleton_seen_reading(void **state)
 		read++;
 		/* the lane the look prefers, then each usable one forced */
 		for (int l = -1; l < POLICY_SKEL_LANES; l++) {
+			/* poisoned: a lane that leaves an entry unwritten must not pass on the
+			 * previous lane's value */
+			memset(gcp, 0xA5, sizeof(gcp));
+			memset(gbnd, 0xA5, sizeof(gbnd));
+			memset(gat, 0xA5, sizeof(gat));
+			memset(gfs, 0xA5, sizeof(gfs));
+			memset(gfe, 0xA5, sizeof(gfe));
 			if (l < 0)
 				rl = policy_skel_seen_reading(sk, g, s, len, n, gcp, gbnd, gat, gfs,
 							      gfe);
