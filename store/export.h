@@ -77,8 +77,12 @@ int store_export_open_readonly(struct store_export **out, const char *dir);
 /* store_export_close() - NULL-safe. */
 void store_export_close(struct store_export *x);
 
-/* Main feed entries given to one render callback, at most (store_export_sync()). */
-#define STORE_EXPORT_CHUNK 32
+/*
+ * Main feed entries given to one render callback, at most (store_export_sync()). 128: the
+ * renderer's stages each re-warm the caches once a chunk, so a longer chunk spreads that over
+ * more entries (docs/PERFORMANCE.md, session 11); its memory is node/daemon/exporter.h's.
+ */
+#define STORE_EXPORT_CHUNK 128
 
 /*
  * Render callback of store_export_sync(): turn the @n (1..STORE_EXPORT_CHUNK) consecutive
