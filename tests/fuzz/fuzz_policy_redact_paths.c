@@ -20,7 +20,7 @@
  *           NUL-terminated strings from the input (name, alias, domain: short names, names
  *           without letters, kanji, anything)); bit 2: the fields are also compared in
  *           reverse order; bit 3: also as one field;
- *   then ops, until the input ends (an op byte B is op "0123456700022246"[B % 16]):
+ *   then ops, until the input ends (an op byte B is op "0123456700028467"[B % 16]):
  *     0 W        a filler word (prose, near misses, markup, escapes, Japanese, "[member]")
  *     1 L B...   L % 32 raw bytes
  *     2 S F R T  spelling S (a name, alias, host or key of the roster) written with
@@ -37,6 +37,11 @@
  *                fields, also inside a UTF-8 sequence)
  *     7 S R T    the words of a name or host of 3+ words, each its own field, in an order
  *                drawn from R (chain_drop()'s pieces)
+ *     8 S F R T P O X  as 6, and the new field starts with spelling O (plain) and separator
+ *                X % 4 ("", " ", "-", ". ") before the rest: a name split over fields with
+ *                another name redacted in front of its second piece, which changes that
+ *                field's head after redaction ({"Bravo Bank pha", "xyz certal"} reversed:
+ *                the shape of the leak spliced_hits() had until 6dfafca)
  * With CHATHAM_FUZZ_PRINT set in the environment, each view's fields are printed (to read
  * what a seed or a crash writes: fuzz_policy_redact_paths -runs=0 FILE).
  */
@@ -1021,7 +1026,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	v.cut[0] = 0;
 	while (in.n > 0 && v.len < TEXT_MAX) {
 		/* a new field and prose to a limit are each 1 op in 16: they cost the most */
-		static const uint8_t ops[16] = {0, 1, 2, 3, 4, 5, 6, 7, 0, 0, 2, 2, 2, 4, 6, 7};
+		static const uint8_t ops[16] = {0, 1, 2, 3, 4, 5, 6, 7, 0, 0, 2, 2, 8, 4, 6, 7};
 		uint8_t op = ops[fuzz_take(&in) % 16], a, f, s, t;
 
 		switch (op) {
@@ -1052,6 +1057,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				at = mark + at % (v.len - mark + 1);
 				v.cut[v.n++] = at;
 			}
+			break;
+		}
+		case 8: {
+			static const char *const between[4] = {"", " ", "-", ". "};
+			static char rest[TEXT_MAX];
+			size_t at, mark, n;
+			uint8_t o, x;
+
+			a = fuzz_take(&in);
+			f = fuzz_take(&in);
+			s = fuzz_take(&in);
+			t = fuzz_take(&in);
+			at = fuzz_take(&in);
+			o = fuzz_take(&in);
+			x = fuzz_take(&in);
+			mark = v.len;
+			spell(&v, &ro->sp[a % ro->n_sp], f, s, t);
+			if (v.n >= FIELDS_MAX)
+				break;
+			/* the spelling's tail moves past a new field's start and another spelling */
+			at = mark + at % (v.len - mark + 1);
+			n = v.len - at;
+			memcpy(rest, v.b + at, n);
+			v.len = at;
+			v.cut[v.n++] = at;
+			spell(&v, &ro->sp[o % ro->n_sp], 0, s, 0);
+			puts_(&v, between[x % 4]);
+			put(&v, rest, n);
 			break;
 		}
 		case 3:
