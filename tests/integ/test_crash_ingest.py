@@ -256,6 +256,16 @@ def run_round(node, ledger, checker, rng, pace, log):
         threads = [threading.Thread(target=publisher,
                                     args=(d, ledger, random.Random(rng.random()), stop, errors))
                    for _ in range(CLIENTS)]
+
+        def kill():
+            d.proc.send_signal(signal.SIGKILL)
+            d.proc.wait()
+            stop.set()
+            for t in threads:
+                t.join(120)
+                assert not t.is_alive(), "a publisher hung after the kill"
+            assert not errors, errors
+
         t0 = time.monotonic()
         for t in threads:
             t.start()
@@ -265,13 +275,7 @@ def run_round(node, ledger, checker, rng, pace, log):
             # process. At a moment within the time the last round's first batch took.
             delay = rng.uniform(0, pace["first"])
             time.sleep(delay)
-            d.proc.send_signal(signal.SIGKILL)
-            d.proc.wait()
-            stop.set()
-            for t in threads:
-                t.join(120)
-                assert not t.is_alive(), "a publisher hung after the kill"
-            assert not errors, errors
+            kill()
             log.append(f"started in {pace['startup']:.2f}s, killed {delay:.2f}s after the "
                        f"clients began, in the first batches' time: "
                        f"{ledger.acked_count() - before} acknowledged")
@@ -298,13 +302,7 @@ def run_round(node, ledger, checker, rng, pace, log):
         while time.monotonic() < until and ledger.acked_count() - before < part:
             time.sleep(0.01)
         delay = time.monotonic() - t0 - first
-        d.proc.send_signal(signal.SIGKILL)
-        d.proc.wait()
-        stop.set()
-        for t in threads:
-            t.join(120)
-            assert not t.is_alive(), "a publisher hung after the kill"
-        assert not errors, errors
+        kill()
         acked = ledger.acked_count() - before
         log.append(f"started in {pace['startup']:.2f}s, first batch acknowledged after "
                    f"{first:.2f}s, killed {delay:.2f}s later, {acked} acknowledged")
