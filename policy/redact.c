@@ -2584,6 +2584,27 @@ static int quick_splice(const struct quick *in, size_t n, const size_t *base, co
 	return 0;
 }
 
+/* The first of field @f's last HIT_WINDOW - 1 places in @q (its first when it is shorter). */
+static size_t tail_start(const struct quick *q, size_t f)
+{
+	return q->fe[f] - q->fs[f] < HIT_WINDOW - 1 ? q->fs[f] : q->fe[f] - (HIT_WINDOW - 1);
+}
+
+/*
+ * Add the places [@a, @b) to the tested windows @lo/@hi (*@nt of them), joining it to the
+ * last when they meet; @a is never below the last window's start.
+ */
+static void window_add(size_t *lo, size_t *hi, size_t *nt, size_t a, size_t b)
+{
+	if (*nt > 0 && a <= hi[*nt - 1]) {
+		if (b > hi[*nt - 1])
+			hi[*nt - 1] = b;
+	} else if (a < b) {
+		lo[*nt] = a;
+		hi[(*nt)++] = b;
+	}
+}
+
 /*
  * The hits of the outputs' reading @q, spliced from the inputs' @in (@sp: where each stretch
  * went), without testing every boundary again. A place whose code points from there on (the
@@ -2594,41 +2615,46 @@ static int quick_splice(const struct quick *in, size_t n, const size_t *base, co
  * input's passed, which are @in's hits: those are carried over. Every other place is tested
  * afresh (quick_test()): the place where a stretch starts after code points were taken out,
  * or after a token forced its boundary, and the HIT_WINDOW - 1 before it, and the last
- * HIT_WINDOW - 1 when the input's last code points were taken out. That holds only while
- * every field's ends are the input's (@sp->ends_same): a pair reads the tail of one field
- * (up to HIT_WINDOW - 1 code points from a boundary: the look's 8-code-point pair test,
- * look_more(), not only quick_pairs()' SHORT_LEN - 1) on into the head of another, so a
- * changed head changes what a place in some other, untouched field's tail reads ("xyz
- * certal" with "Bravo Bank pha" becoming "[member] pha": CERT Alpha). Returns false, listing
- * nothing, when @in's hits are incomplete (@crossing), @sp is, or some field's head or tail
- * changed: then quick_hits() reads @q, pairs and all, as it reads an input.
+ * HIT_WINDOW - 1 when the input's last code points were taken out.
+ *
+ * Pairs. A place in a field's last HIT_WINDOW - 1 code points is also read on into the head
+ * of every other field (the look's pair tests read a tail of up to HIT_WINDOW - 1 code points
+ * from a boundary, look_more(), and another field's first ones), so where some field's head
+ * or tail changed (!@sp->ends_same) its carried-over verdict may be wrong ("xyz certal" with
+ * "Bravo Bank pha" becoming "[member] pha": CERT Alpha). Then the last HIT_WINDOW - 1 places
+ * of every field are tested afresh too, and the pairs as quick_hits() tests them
+ * (quick_pairs()). That is quick_hits()'s own test at those places, which is sound on its
+ * own: a match starting there with a tail of SHORT_LEN or more code points has its first
+ * SHORT_LEN in the field (quick_test() passes it; quick_matches() then sees a pattern that
+ * runs past the field's end and leaves the view to the fast path), one with a shorter tail
+ * is a pair quick_pairs() tests. Returns false, listing nothing, when @in's hits are
+ * incomplete (@crossing) or @sp is: then quick_hits() reads @q as it reads an input.
  */
 static bool spliced_hits(const struct policy_redactor *rd, const struct quick *in,
 			 const struct splice *sp, struct quick *q, size_t n)
 {
-	size_t lo[SPLICE_SEGS + 1], hi[SPLICE_SEGS + 1], nt = 0, prev = 0, t = 0;
+	size_t lo[SPLICE_SEGS + 1 + QUICK_FIELDS], hi[SPLICE_SEGS + 1 + QUICK_FIELDS];
+	size_t nt = 0, prev = 0, t = 0, f = 0, tails = sp->ends_same ? 0 : n;
 
-	if (in->crossing || sp->many || !sp->ends_same)
+	if (in->crossing || sp->many || tails > QUICK_FIELDS)
 		return false;
-	/* the tested places: [lo, hi) before and at each break, in order */
+	/* the tested places, in order: [lo, hi) before and at each break, and the fields' tails */
 	for (size_t k = 0; k <= sp->n; k++) {
 		size_t o = k < sp->n ? sp->seg[k].o : q->total;
 		size_t j = k < sp->n ? sp->seg[k].j : in->total;
 
 		if (j != prev || (k < sp->n && q->bnd[o] != in->bnd[j])) {
 			size_t a = o < HIT_WINDOW - 1 ? 0 : o - (HIT_WINDOW - 1);
-			size_t b = o < q->total ? o + 1 : q->total;
 
-			if (nt > 0 && a <= hi[nt - 1])
-				hi[nt - 1] = b;
-			else if (a < b) {
-				lo[nt] = a;
-				hi[nt++] = b;
-			}
+			for (; f < tails && tail_start(q, f) <= a; f++)
+				window_add(lo, hi, &nt, tail_start(q, f), q->fe[f]);
+			window_add(lo, hi, &nt, a, o < q->total ? o + 1 : q->total);
 		}
 		if (k < sp->n)
 			prev = sp->seg[k].j + sp->seg[k].len;
 	}
+	for (; f < tails; f++)
+		window_add(lo, hi, &nt, tail_start(q, f), q->fe[f]);
 	q->n_hits = 0;
 	q->crossing = false;
 	for (size_t r = 0; r < nt; r++)
@@ -2651,6 +2677,8 @@ static bool spliced_hits(const struct policy_redactor *rd, const struct quick *i
 			continue; /* tested */
 		quick_hit(q, n, i, 1);
 	}
+	if (tails && !q->crossing && quick_pairs(rd, q, n))
+		q->crossing = true;
 	quick_sort_hits(q);
 	q->listed = true;
 	return true;
