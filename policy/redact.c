@@ -2500,6 +2500,42 @@ static void splice_copy(struct quick *q, size_t o, const struct quick *in, size_
 }
 
 /*
+ * The lazy splice's copy (quick_splice() without @full): of the @m code points of @in's
+ * reading from @j, only the code points and boundaries that spliced_hits() may read, at @o
+ * in @q's: the stretch's first 16 and last 16 (all of a shorter one), as one or two blocks
+ * of 16 (SSE2), which may write up to 15 entries past the stretch (the next stretch
+ * overwrites them, or they lie past the reading's end). Both readings on the stack (their
+ * QUICK_SLACK). Every place that spliced_hits() tests lies within HIT_WINDOW - 1 code points
+ * before a break or a field's end, and its tests read at most SHORT_LEN - 1 code points
+ * past it, or a field's first SHORT_LEN - 1 (quick_pairs()): so each code point it reads is
+ * among the last HIT_WINDOW - 1 or the first SHORT_LEN of its stretch.
+ */
+static void splice_ends(struct quick *q, size_t o, const struct quick *in, size_t j, size_t m)
+{
+#if defined(__SSE2__)
+	_mm_storeu_si128((__m128i *)(q->cp + o), _mm_loadu_si128((const __m128i *)(in->cp + j)));
+	_mm_storeu_si128((__m128i *)(q->bnd + o), _mm_loadu_si128((const __m128i *)(in->bnd + j)));
+	if (m > 16) {
+		o += m - 16;
+		j += m - 16;
+		_mm_storeu_si128((__m128i *)(q->cp + o),
+				 _mm_loadu_si128((const __m128i *)(in->cp + j)));
+		_mm_storeu_si128((__m128i *)(q->bnd + o),
+				 _mm_loadu_si128((const __m128i *)(in->bnd + j)));
+	}
+#else
+	size_t h = m < 16 ? m : 16;
+
+	memcpy(q->cp + o, in->cp + j, h);
+	memcpy(q->bnd + o, in->bnd + j, h);
+	if (m > 16) {
+		memcpy(q->cp + o + m - 16, in->cp + j + m - 16, 16);
+		memcpy(q->bnd + o + m - 16, in->bnd + j + m - 16, 16);
+	}
+#endif
+}
+
+/*
  * The quick reading of the outputs @f, spliced from @in, the inputs' (fields joined at
  * @base, first-pass marks in the runs @r), instead of read again. An output is its input
  * with each maximal run of masked bytes replaced by POLICY_REDACT_TOKEN; a run covers whole
@@ -2514,7 +2550,8 @@ static void splice_copy(struct quick *q, size_t o, const struct quick *in, size_
  * that says (then the caller reads them), -ENOMEM.
  */
 static int quick_splice(const struct quick *in, size_t n, const size_t *base, const struct runs *r,
-			const struct policy_redact_field *f, struct quick *q, struct splice *sp)
+			const struct policy_redact_field *f, struct quick *q, struct splice *sp,
+			bool full)
 {
 	size_t o = 0;
 
@@ -2555,12 +2592,15 @@ static int quick_splice(const struct quick *in, size_t n, const size_t *base, co
 			/* the stretch's code points, offsets moved by what the tokens changed */
 			j = rs == len ? fe : first_at(in->at, j, fe, rs);
 			o += j - j0;
-			splice_copy(q, first, in, j0, j - j0, (uint32_t)(ob - b));
+			if (full)
+				splice_copy(q, first, in, j0, j - j0, (uint32_t)(ob - b));
+			else if (j > j0)
+				splice_ends(q, first, in, j0, j - j0);
 			if (j > j0 && sp->n == SPLICE_SEGS)
 				sp->many = true;
 			else if (j > j0)
 				sp->seg[sp->n++] = (struct splice_seg){j0, first, j - j0};
-			if (b > 0 && o > first && q->at[first] == ob)
+			if (b > 0 && o > first && in->at[j0] == b)
 				q->bnd[first] = POLICY_SKEL_HARD; /* right after a token */
 			/* a head shorter than the look's window, a tail whose boundary may differ */
 			if ((b == 0 && rs < len && j - j0 < HIT_WINDOW) ||
@@ -2779,6 +2819,36 @@ static __attribute__((noinline)) int quick_reread_same(const struct policy_redac
 }
 
 /*
+ * PATH_QUICK_ONLY's check of the lazy splice (quick_splice() without @full) of the outputs
+ * @f from @in (joined at @base, marks in the runs @r): spliced_hits() must list on it what it
+ * lists on the whole splice. 0 the same, -EPROTO not, -ENOMEM. Out of line, as
+ * quick_reread_same(): two struct quick.
+ */
+static __attribute__((noinline)) int lazy_same(const struct policy_redactor *rd,
+					       const struct quick *in, size_t n, const size_t *base,
+					       const struct runs *r,
+					       const struct policy_redact_field *f)
+{
+	struct quick l, w;
+	struct splice ls, ws;
+	int rl = quick_splice(in, n, base, r, f, &l, &ls, false);
+	int rw = quick_splice(in, n, base, r, f, &w, &ws, true);
+	bool hl = rl == 0 && spliced_hits(rd, in, &ls, &l, n);
+	bool hw = rw == 0 && spliced_hits(rd, in, &ws, &w, n);
+	int rc = rl < 0 ? rl : rw < 0 ? rw : 0;
+
+	if (rc == 0 && (rl != rw || hl != hw ||
+			(hl && (l.n_hits != w.n_hits || l.crossing != w.crossing ||
+				memcmp(l.hits, w.hits, l.n_hits * sizeof(*l.hits)) != 0))))
+		rc = -EPROTO;
+	if (rl == 0)
+		quick_deinit(&l);
+	if (rw == 0)
+		quick_deinit(&w);
+	return rc;
+}
+
+/*
  * Search the outputs again; drop every field that a remaining match touches. @in: the
  * inputs' quick reading (NULL: there was none) and @in_runs their masked runs (joined at
  * @base), from which the outputs' reading is spliced rather than read (quick_splice()).
@@ -2806,8 +2876,23 @@ static __attribute__((noinline)) int verify(const struct policy_redactor *rd,
 		len[i] = f[i].out_len;
 	}
 	if (in) {
-		read = quick_splice(in, n, base, in_runs, f, &q, &sp);
-		if (read == 0)
+		/*
+		 * Most verifying reads find nothing to read further: the lazy splice copies only
+		 * what spliced_hits() reads. When it lists something (or cannot), the whole
+		 * reading is spliced for quick_matches() or quick_hits(). The tests' path splices
+		 * whole (quick_reread_same() checks every entry), and checks that the lazy splice
+		 * lists the same.
+		 */
+		bool lazy = !in->heap && path != PATH_QUICK_ONLY;
+		int same = path == PATH_QUICK_ONLY && !in->heap
+				   ? lazy_same(rd, in, n, base, in_runs, f)
+				   : 0;
+
+		if (same != 0)
+			read = same;
+		else if ((read = quick_splice(in, n, base, in_runs, f, &q, &sp, !lazy)) == 0 &&
+			 !(spliced_hits(rd, in, &sp, &q, n) && q.n_hits == 0 && !q.crossing) &&
+			 lazy && (read = quick_splice(in, n, base, in_runs, f, &q, &sp, true)) == 0)
 			spliced_hits(rd, in, &sp, &q, n);
 	}
 	if (read == 1 && path != PATH_FULL)

@@ -1768,6 +1768,32 @@ static void test_pair_long_tail_after_redaction(void **state)
 }
 
 /*
+ * The verifying read splices lazily (verify(): of each stretch of the outputs' reading only
+ * the first and last code points, which the places it tests read), so a stretch longer than
+ * its 16-code-point blocks must have both ends copied. "observed in the wave of CERT Bravo
+ * Bank Alpha" loses "Bravo Bank" and reads CERT Alpha across the token from 4 code points
+ * before the break, at the end of a 23-code-point stretch; the same at the head of a long
+ * stretch after the token, and (a changed head elsewhere) in a long field's last code points
+ * read as a pair. Fails when the lazy splice copies only a stretch's first 16 (the fast path
+ * then emitted the name).
+ */
+static void test_lazy_splice_ends(void **state)
+{
+	struct policy_redactor *rd = redactor_of(alpha_bravo, 2);
+	const char *tail[] = {"observed in the wave of CERT Bravo Bank Alpha"};
+	const char *head[] = {"CERT Bravo Bank Alpha observed in the wave"};
+	const char *pair[] = {"Bravo Bank pha amber", "the wave was seen by xyz certal"};
+	const char *control[] = {"observed in the wave of CERT Bravo Bank xAlpha"};
+
+	(void)state;
+	as_full(rd, tail, 1, "1");
+	as_full(rd, head, 1, "1");
+	as_full(rd, pair, 2, "11");
+	as_full(rd, control, 1, "0");
+	policy_redact_free(rd);
+}
+
+/*
  * Redact @n fields @in by the fast path, the full path and the tests' quick-only path (which
  * also checks its spliced reading against a read of the outputs and its marks against the
  * full path's): each output must be @want's, with @red tokens in all.
@@ -1863,6 +1889,7 @@ int main(void)
 		cmocka_unit_test(test_pair_after_redaction),
 		cmocka_unit_test(test_pair_head_after_redaction),
 		cmocka_unit_test(test_pair_long_tail_after_redaction),
+		cmocka_unit_test(test_lazy_splice_ends),
 		cmocka_unit_test(test_redact_heap_paths),
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_counts),
