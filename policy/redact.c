@@ -3521,12 +3521,7 @@ static int redact_fields(const struct policy_redactor *rd, struct policy_redact_
 
 	q.heap = NULL;
 	runs_init(&runs);
-	for (size_t i = 0; i < n; i++) {
-		if (f[i].cap > 0)
-			f[i].out[0] = '\0';
-		f[i].out_len = f[i].n_redacted = 0;
-		f[i].dropped = false;
-	}
+	/* every output is written below (emit()), or reset at out: when something failed */
 	if (n > QUICK_FIELDS) {
 		s = calloc(n, sizeof(*s));
 		len = calloc(2 * n, sizeof(*len));
@@ -3539,6 +3534,7 @@ static int redact_fields(const struct policy_redactor *rd, struct policy_redact_
 	for (size_t i = 0; i < n; i++) {
 		s[i] = f[i].in;
 		len[i] = f[i].len;
+		f[i].dropped = false;
 	}
 	if (active && path != PATH_FULL && (read = first_read(rd, s, len, n, &q, &nobody)) < 0) {
 		rc = read;
@@ -3558,14 +3554,18 @@ static int redact_fields(const struct policy_redactor *rd, struct policy_redact_
 		if (rc < 0)
 			goto out;
 	}
-	/* Unchanged outputs are the inputs, in which the first pass found nothing. */
-	if (runs.n > 0)
+	/*
+	 * Unchanged outputs are the inputs, in which the first pass found nothing; only verify()
+	 * drops a field here.
+	 */
+	if (runs.n > 0) {
 		rc = verify(rd, f, n, s, len, base, path, read == 0 ? &q : NULL, &runs);
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		if (f[i].dropped) {
-			rc = verify_left(rd, f, n, s, len, base);
-			break;
-		}
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			if (f[i].dropped) {
+				rc = verify_left(rd, f, n, s, len, base);
+				break;
+			}
+	}
 	/*
 	 * On the outputs, whatever the path: names in three or more pieces out of order. When
 	 * the first look found that the fields name nobody, they are the outputs and it found
@@ -3579,6 +3579,7 @@ out:
 			if (f[i].cap > 0)
 				f[i].out[0] = '\0';
 			f[i].out_len = f[i].n_redacted = 0;
+			f[i].dropped = false;
 		}
 	if (read == 0)
 		quick_deinit(&q);
@@ -3634,7 +3635,7 @@ struct memo_entry {
 
 struct memo {
 	pthread_mutex_t lock;
-	bool off; /* policy_redact_memo_set() */
+	bool off; /* policy_redact_memo_set(); policy_redact_fields() reads it without the lock */
 	uint64_t hits, misses;
 	struct memo_entry slot[MEMO_SLOTS];
 };
@@ -3821,7 +3822,7 @@ void policy_redact_memo_set(struct policy_redactor *rd, bool on)
 	if (!rd || !rd->memo)
 		return;
 	pthread_mutex_lock(&rd->memo->lock);
-	rd->memo->off = !on;
+	__atomic_store_n(&rd->memo->off, !on, __ATOMIC_RELAXED); /* read unlocked too */
 	pthread_mutex_unlock(&rd->memo->lock);
 }
 
@@ -3856,9 +3857,13 @@ void policy_redact_memo_stats(const struct policy_redactor *rd, uint64_t *hits, 
 int policy_redact_fields(const struct policy_redactor *rd, struct policy_redact_field *f, size_t n)
 {
 	uint64_t h = 0;
-	enum memo_got got =
-		rd && rd->memo && memo_key(f, n, &h) ? memo_get(rd->memo, h, f, n) : MEMO_OFF;
+	enum memo_got got = MEMO_OFF;
 	int rc;
+
+	/* a memo switched off (policy_redact_memo_set()) costs no key and no lock */
+	if (rd && rd->memo && !__atomic_load_n(&rd->memo->off, __ATOMIC_RELAXED) &&
+	    memo_key(f, n, &h))
+		got = memo_get(rd->memo, h, f, n);
 
 	if (got == MEMO_ANSWERED)
 		return 0;
