@@ -2596,7 +2596,15 @@ static int quick_splice(const struct quick *in, size_t n, const size_t *base, co
 				splice_copy(q, first, in, j0, j - j0, (uint32_t)(ob - b));
 			else if (j > j0)
 				splice_ends(q, first, in, j0, j - j0);
-			if (j > j0 && sp->n == SPLICE_SEGS)
+			/*
+			 * A field's first stretch goes on from the last one when that ran to the
+			 * end of its field (the two readings are contiguous there): fewer, longer
+			 * stretches for spliced_hits() to walk, the same breaks.
+			 */
+			if (j > j0 && b == 0 && sp->n > 0 &&
+			    sp->seg[sp->n - 1].j + sp->seg[sp->n - 1].len == j0)
+				sp->seg[sp->n - 1].len += j - j0;
+			else if (j > j0 && sp->n == SPLICE_SEGS)
 				sp->many = true;
 			else if (j > j0)
 				sp->seg[sp->n++] = (struct splice_seg){j0, first, j - j0};
