@@ -1012,6 +1012,8 @@ int node_exporter_render_views(struct node_exporter_render_ctx *rc, struct store
 {
 	int r = 0;
 
+	rc->views_e = NULL;
+	rc->views_n = 0;
 	if (n > STORE_EXPORT_CHUNK)
 		return -EINVAL;
 	rc->text_len = 0;
@@ -1026,7 +1028,11 @@ int node_exporter_render_views(struct node_exporter_render_ctx *rc, struct store
 		i = (size_t)end;
 	}
 	votes_clear(rc->votes);
-	return r < 0 ? r : 0;
+	if (r < 0)
+		return r;
+	rc->views_e = e;
+	rc->views_n = n;
+	return 0;
 }
 
 int node_exporter_render_docs(struct node_exporter_render_ctx *rc, const struct store_feed_entry *e,
@@ -1034,8 +1040,16 @@ int node_exporter_render_docs(struct node_exporter_render_ctx *rc, const struct 
 {
 	int r;
 
-	if (n > STORE_EXPORT_CHUNK)
+	/*
+	 * Only the views of the last successful render_views() call for these entries: past a
+	 * failed or shorter call's last view, the slots hold an earlier chunk's (its doc flags
+	 * and arena offsets, into a text arena since reset), and a document would be made of
+	 * them.
+	 */
+	if (!rc->views_e || e != rc->views_e || n != rc->views_n)
 		return -EINVAL;
+	rc->views_e = NULL;
+	rc->views_n = 0;
 	/* Stage 3: the documents and their text. */
 	for (size_t i = 0; i < n; i++) {
 		const struct node_exporter_slot *sl = &rc->slots[i];

@@ -163,6 +163,9 @@ struct node_exporter_render_ctx {
 	struct node_exporter_votes *votes; /* the votes of a group of the chunk's entries (owned) */
 	char *text;			   /* the views' texts (owned): grows to a chunk's, kept */
 	size_t text_len, text_cap;
+	/* the entries of the last successful node_exporter_render_views(), until rendered */
+	const struct store_feed_entry *views_e; /* (borrowed: compared, never read) */
+	size_t views_n;
 };
 
 /* node_exporter_render_init() - set up @rc for syncs under @snap (borrowed). 0 or -ENOMEM. */
@@ -196,19 +199,26 @@ int node_exporter_render(void *ctx, struct store *s, struct store_read *rd,
 
 /*
  * node_exporter_render_views() - stages 1 and 2 of node_exporter_render() (read, strip) for
- * its @n entries @e in snapshot @rd: the chunk's views into @rc, for
- * node_exporter_render_docs() to render. 0, or a negative error (-EINVAL when @n exceeds
- * STORE_EXPORT_CHUNK). Exposed so that bench_store can time the stages the redactor runs in
- * as the export runs them.
+ * its @n entries @e (borrowed) in snapshot @rd: the chunk's views into @rc, for
+ * node_exporter_render_docs() to render. 0, or a negative error: -EINVAL when @n exceeds
+ * STORE_EXPORT_CHUNK, -ENOMEM, a store error (store/store.h) from reading an entry, or
+ * policy_strip_view()'s. After an error @rc holds no views node_exporter_render_docs() will
+ * take. Exposed so that bench_store can time the stages the redactor runs in as the export
+ * runs them. Any thread (one context per thread).
  */
 int node_exporter_render_views(struct node_exporter_render_ctx *rc, struct store *s,
 			       struct store_read *rd, const struct store_feed_entry *e, size_t n);
 
 /*
  * node_exporter_render_docs() - stage 3 of node_exporter_render(): the documents of the
- * views the last node_exporter_render_views() call on @rc made for the same @e and @n, into
- * @docs/@lens as node_exporter_render() sets them. 0, or a negative error; on an error the
- * documents already set are the caller's to free.
+ * views the last node_exporter_render_views() call on @rc made, into @docs/@lens as
+ * node_exporter_render() sets them: @docs[i] a heap text (the caller's to free) for each
+ * entry with a document; the entries without one are left untouched, so @docs[0..@n-1] must
+ * arrive NULL. Once per node_exporter_render_views() call: -EINVAL unless the last one on
+ * @rc succeeded for the same @e (the same array) and @n and no node_exporter_render_docs()
+ * has followed it (the views of a failed or shorter call are another chunk's); -ENOMEM, or
+ * node_exporter_text()'s error. On an error the documents already set are the caller's to
+ * free. Any thread (one context per thread).
  */
 int node_exporter_render_docs(struct node_exporter_render_ctx *rc, const struct store_feed_entry *e,
 			      size_t n, uint8_t **docs, size_t *lens);

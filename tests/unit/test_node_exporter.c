@@ -706,6 +706,102 @@ static void test_render_read_error(void **state)
 	free(v);
 }
 
+/* Main feed entries, copied by store_feed_iter()'s callback. */
+struct feed_copy {
+	struct store_feed_entry e[STORE_EXPORT_CHUNK];
+	size_t n;
+};
+
+static int feed_copy_one(void *arg, const struct store_feed_entry *e)
+{
+	struct feed_copy *c = arg;
+
+	assert_true(c->n < STORE_EXPORT_CHUNK);
+	c->e[c->n++] = *e;
+	return 0;
+}
+
+static void docs_free(uint8_t **docs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(docs[i]);
+		docs[i] = NULL;
+	}
+}
+
+/*
+ * node_exporter_render_docs() renders only the views the last node_exporter_render_views()
+ * call on the context made, once: it refuses (-EINVAL) before any views, after a failed
+ * call (whose slots past the failure hold the chunk before's views), for another @n or
+ * another array of entries, and a second time; each refusal sets no document. Between
+ * them the two stages render what node_exporter_render() renders.
+ */
+static void test_render_docs_contract(void **state)
+{
+	struct xfx *f = *state;
+	struct node_exporter_render_ctx rc;
+	struct feed_copy c = {0}, bad = {0};
+	struct store_feed_entry other[STORE_EXPORT_CHUNK];
+	struct store_read *rd;
+	uint8_t *docs[STORE_EXPORT_CHUNK] = {0}, *want[STORE_EXPORT_CHUNK] = {0};
+	size_t lens[STORE_EXPORT_CHUNK], want_lens[STORE_EXPORT_CHUNK], set = 0;
+	const size_t n = 12, at = 5; /* the chunk, and the entry that fails in the second */
+
+	for (int i = 0; i < (int)n; i++)
+		put_report(f, i, (uint64_t)i, NULL);
+	/* A second chunk: n entries of new indicators, the at-th of a vote that fails. */
+	for (int i = 0; i < (int)n; i++)
+		put_report(f, (int)n + i, (uint64_t)(n + i),
+			   i == (int)at ? "elsewhere.example" : NULL);
+	assert_int_equal(store_read_begin(f->s, &rd), 0);
+	assert_true(store_feed_iter(f->s, rd, 0, n, feed_copy_one, &c) >= 0);
+	assert_int_equal(c.n, n);
+	assert_true(store_feed_iter(f->s, rd, n, n, feed_copy_one, &bad) >= 0);
+	assert_int_equal(bad.n, n);
+	memcpy(other, c.e, sizeof(other));
+	assert_int_equal(node_exporter_render_init(&rc, f->snap), 0);
+	/* the reference: both stages in one call */
+	assert_int_equal(node_exporter_render(&rc, f->s, rd, c.e, n, want, want_lens), 0);
+	for (size_t i = 0; i < n; i++)
+		set += want[i] != NULL;
+	assert_true(set > n / 2); /* RED and superseded entries have none */
+
+	/* no views since the last render: refused */
+	assert_int_equal(node_exporter_render_docs(&rc, c.e, n, docs, lens), -EINVAL);
+	/* views of n entries: not of n - 1, nor of a copy of them */
+	assert_int_equal(node_exporter_render_views(&rc, f->s, rd, c.e, n), 0);
+	assert_int_equal(node_exporter_render_docs(&rc, c.e, n - 1, docs, lens), -EINVAL);
+	assert_int_equal(node_exporter_render_views(&rc, f->s, rd, c.e, n), 0);
+	assert_int_equal(node_exporter_render_docs(&rc, other, n, docs, lens), -EINVAL);
+	for (size_t i = 0; i < n; i++)
+		assert_null(docs[i]);
+	/* the same entries and n: the documents node_exporter_render() made, once */
+	assert_int_equal(node_exporter_render_views(&rc, f->s, rd, c.e, n), 0);
+	assert_int_equal(node_exporter_render_docs(&rc, c.e, n, docs, lens), 0);
+	for (size_t i = 0; i < n; i++) {
+		assert_true((docs[i] == NULL) == (want[i] == NULL));
+		if (docs[i]) {
+			assert_int_equal(lens[i], want_lens[i]);
+			assert_memory_equal(docs[i], want[i], lens[i]);
+		}
+	}
+	docs_free(docs, n);
+	assert_int_equal(node_exporter_render_docs(&rc, c.e, n, docs, lens), -EINVAL);
+	/*
+	 * A failed call on the array a successful one was given: its slots from the failure
+	 * on still hold that call's views.
+	 */
+	assert_int_equal(node_exporter_render_views(&rc, f->s, rd, other, n), 0);
+	memcpy(other, bad.e, sizeof(other));
+	assert_true(node_exporter_render_views(&rc, f->s, rd, other, n) < 0);
+	assert_int_equal(node_exporter_render_docs(&rc, other, n, docs, lens), -EINVAL);
+	for (size_t i = 0; i < n; i++)
+		assert_null(docs[i]);
+	store_read_end(rd);
+	node_exporter_render_deinit(&rc);
+	docs_free(want, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -716,6 +812,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_render_chunks, xsetup, xteardown),
 		cmocka_unit_test_setup_teardown(test_render_error_mid_chunk, xsetup, xteardown),
 		cmocka_unit_test_setup_teardown(test_render_read_error, xsetup, xteardown),
+		cmocka_unit_test_setup_teardown(test_render_docs_contract, xsetup, xteardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
