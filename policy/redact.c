@@ -73,6 +73,8 @@ static const size_t level_len[N_LEVELS] = {4, 8, 12, 16, 24, 32}; /* even: hash_
 #define GRAM_BITS 20
 #define GRAM_PREFIX 64
 #define START_BITS 14 /* policy_redactor.level_mask: 16 KiB */
+#define LONG_START 8
+#define LONG_START_BITS 14 /* policy_redactor.level_mask8: 16 KiB */
 
 #define ASCII_SLOTS 37
 
@@ -222,6 +224,14 @@ struct policy_redactor {
 	 */
 	uint8_t level_mask[1u << START_BITS];
 	/*
+	 * The same for the first LONG_START code points, of the levels from LONG_START up (bit
+	 * l of entry long_slot() of their index hash, level 1's): asked where a place has as
+	 * many, it takes out the levels none of whose patterns starts with them. The patterns
+	 * of many members share their first 4 ("CERT Member17", "CERT Member170"), rarely their
+	 * first 8 across levels, and a redactor's own "[member]" starts like "Member17SOC".
+	 */
+	uint8_t level_mask8[1u << LONG_START_BITS];
+	/*
 	 * The first look's filter (policy_skeleton_look()): the grams policy_skel_look_add()
 	 * takes of every pattern but the literals (the first 4 and 8 code points, or a short
 	 * one whole), where they are ASCII.
@@ -267,6 +277,12 @@ static uint32_t start_slot(const uint32_t *c)
 	return (((c[0] * 0x9E3779B1u ^ c[1]) * 0x85EBCA6Bu ^ c[2]) * 0xC2B2AE35u ^ c[3]) *
 		       0x27D4EB2Fu >>
 	       (32 - START_BITS);
+}
+
+/* level_mask8's slot of a pattern or place whose first LONG_START code points hash to @h. */
+static uint32_t long_slot(uint64_t h)
+{
+	return (uint32_t)((h * 0xD6E8FEB86659FD93ull) >> (64 - LONG_START_BITS));
 }
 
 /* The prefilter's slot for a pattern or text position starting with @a, @b, @c. */
@@ -927,8 +943,11 @@ static int build_levels(struct policy_redactor *rd, struct index_entry **ent)
 			slot = ascii_prefix(p->s[0], p->s[1], p->s[2]);
 			rd->ascii_prefixes[slot / 8] |= (uint8_t)(1u << (slot % 8));
 		}
-		for (size_t k = 0; k < level_len[l]; k += 2)
+		for (size_t k = 0; k < level_len[l]; k += 2) {
 			h = hash_cp2(h, p->s + k);
+			if (k + 2 == LONG_START)
+				rd->level_mask8[long_slot(h)] |= (uint8_t)(1u << l);
+		}
 		ent[l][rd->n_index[l]++] = (struct index_entry){
 			h, (uint32_t)(p->s - rd->skel),
 			key_len <= UINT16_MAX ? (uint16_t)key_len : 0, (uint16_t)p->s[key_len - 1]};
@@ -1559,8 +1578,8 @@ static bool gram_start(const struct policy_redactor *rd, const uint32_t *c, size
 static void candidate(const struct policy_redactor *rd, const uint32_t *c, size_t r,
 		      struct agreed *g)
 {
-	uint64_t h = HASH_INIT;
-	size_t done = 0;
+	uint64_t h4, h;
+	size_t done = SHORT_LEN;
 	unsigned levels;
 
 	g->ext = g->n = 0;
@@ -1579,20 +1598,33 @@ static void candidate(const struct policy_redactor *rd, const uint32_t *c, size_
 	levels = rd->level_mask[start_slot(c)];
 	if (!levels)
 		return; /* no pattern starts with these 4: none agrees, none runs on past @r */
-	/* the levels some pattern starting with these 4 is indexed at, lowest first */
+	/*
+	 * The levels some pattern starting with these 4 is indexed at, lowest first; from
+	 * LONG_START up, only those where some pattern also starts with the first LONG_START
+	 * (a level none does holds no pattern that agrees on them, none that runs on past
+	 * @r >= LONG_START either). level_len[0] is SHORT_LEN, level_len[1] LONG_START.
+	 */
+	h = h4 = hash_cp2(hash_cp2(HASH_INIT, c), c + 2);
+	if (r >= LONG_START) {
+		h = hash_cp2(hash_cp2(h4, c + 4), c + 6);
+		done = LONG_START;
+		levels &= 1u | rd->level_mask8[long_slot(h)];
+	}
 	for (; levels; levels &= levels - 1) {
 		int l = __builtin_ctz(levels);
 		size_t mask = ((size_t)1 << rd->table_bits[l]) - 1, b;
 		bool more = true;
+		uint64_t hl;
 
 		if (level_len[l] > r)
 			break; /* and every level after it */
 		for (; done < level_len[l]; done += 2)
 			h = hash_cp2(h, c + done);
-		for (b = table_slot(h, rd->table_bits[l]); more; b = (b + 1) & mask) {
+		hl = l ? h : h4;
+		for (b = table_slot(hl, rd->table_bits[l]); more; b = (b + 1) & mask) {
 			const struct index_bucket *x = &rd->index[l][b];
 
-			for (unsigned y = index_probe(x, index_tag(h), &more); y; y &= y - 1) {
+			for (unsigned y = index_probe(x, index_tag(hl), &more); y; y &= y - 1) {
 				unsigned z = (unsigned)__builtin_ctz(y);
 				size_t k = x->key_len[z];
 
