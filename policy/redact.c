@@ -1039,43 +1039,46 @@ size_t policy_redact_patterns(const struct policy_redactor *rd)
  * 64 bits; base64's (16 characters, fewer skeleton code points when '+' or '/' is among
  * them) and a byte array's (KEY_BYTES_MIN bytes) are 64 bits or more already.
  */
-static size_t key_glued(const struct pattern *p)
+static size_t key_glued(size_t min_len)
 {
-	return p->min_len > HEX_PREFIX_MIN ? p->min_len : KEY_GLUED_MIN;
+	return min_len > HEX_PREFIX_MIN ? min_len : KEY_GLUED_MIN;
 }
 
 /*
- * Where a match of @p starting at skeleton index @i ends (exclusive), or 0 when there is
- * none. The start boundary was checked by the caller.
+ * Where a match of the pattern whose skeleton is @s (in policy_redactor.skel: its len,
+ * key_len() and kind in the words before it, so the struct pattern is not loaded) starting
+ * at skeleton index @i ends (exclusive), or 0 when there is none. The start boundary was
+ * checked by the caller.
  */
-static size_t match_at(const struct pattern *p, const struct policy_skel_text *t, size_t i)
+static size_t match_at(const uint32_t *s, const struct policy_skel_text *t, size_t i)
 {
 	const uint32_t *c = t->cp;
-	size_t n = t->len, e;
+	size_t n = t->len, len = s[-SKEL_LEN], e;
+	uint32_t kind = s[-SKEL_KIND];
 
-	if (p->kind == PAT_KEY) {
-		size_t lcp = 0;
+	if (kind == PAT_KEY) {
+		size_t lcp = 0, min_len = s[-SKEL_KEY];
 
-		while (lcp < p->len && i + lcp < n && c[i + lcp] == p->s[lcp])
+		while (lcp < len && i + lcp < n && c[i + lcp] == s[lcp])
 			lcp++;
 		/* 64 bits or more: any boundary to anywhere ("id109ab1ac4d578f48xyz") */
-		if (lcp >= p->min_len && lcp >= key_glued(p))
+		if (lcp >= min_len && lcp >= key_glued(min_len))
 			return i + lcp;
 		if (t->bnd[i] != POLICY_SKEL_HARD)
 			return 0;
-		for (size_t q = lcp; q >= p->min_len && q > 0; q--)
+		for (size_t q = lcp; q >= min_len && q > 0; q--)
 			if (t->bnd[i + q] == POLICY_SKEL_HARD)
 				return i + q;
 		return 0;
 	}
-	if (i + p->len > n || memcmp(c + i, p->s, p->len * sizeof(*c)) != 0)
+	if (i + len > n || memcmp(c + i, s, len * sizeof(*c)) != 0)
 		return 0;
-	e = i + p->len;
-	if (p->len < SHORT_LEN)
+	e = i + len;
+	if (len < SHORT_LEN)
 		return t->bnd[i] == POLICY_SKEL_HARD && t->bnd[e] == POLICY_SKEL_HARD ? e : 0;
 	if (t->bnd[e] != POLICY_SKEL_NONE)
 		return e;
-	if (p->kind != PAT_NAME)
+	if (kind != PAT_NAME)
 		return 0;
 	if (c[e] == 's' && t->bnd[e + 1] != POLICY_SKEL_NONE)
 		return e + 1;
@@ -1168,18 +1171,22 @@ static size_t host_char_before(const uint8_t *b, size_t i)
 	return host_char_at(b, i, j) == i - j ? i - j : 0;
 }
 
-static void on_match(const struct policy_redactor *rd, struct sink *k, const struct pattern *p,
+/* A match of the pattern whose skeleton is @ps (as match_at()'s @s) over source bytes
+ * [@from, @to). */
+static void on_match(const struct policy_redactor *rd, struct sink *k, const uint32_t *ps,
 		     size_t from, size_t to)
 {
 	if (!k->mask) {
-		if (!k->except || memcmp(rd->ids[p->owner], k->except, 32) != 0) {
+		const uint8_t *id = rd->ids[rd->pats[ps[-SKEL_PAT]].owner];
+
+		if (!k->except || memcmp(id, k->except, 32) != 0) {
 			if (k->found && !k->named)
-				memcpy(k->found, rd->ids[p->owner], 32);
+				memcpy(k->found, id, 32);
 			k->named = true;
 		}
 		return;
 	}
-	if (p->kind == PAT_HOST) {
+	if (ps[-SKEL_KIND] == PAT_HOST) {
 		size_t s = from, e = to, n;
 
 		while (s > 0 && (n = host_char_before(k->src, s)) > 0)
@@ -1196,20 +1203,20 @@ static void on_match(const struct policy_redactor *rd, struct sink *k, const str
 	memset(k->mask + from, 1, to - from);
 }
 
-/* A match of @p over skeleton indices [@i, @e) of @t. */
-static void hit(const struct policy_redactor *rd, struct sink *k, const struct pattern *p,
+/* A match of the pattern whose skeleton is @ps over skeleton indices [@i, @e) of @t. */
+static void hit(const struct policy_redactor *rd, struct sink *k, const uint32_t *ps,
 		const struct policy_skel_text *t, size_t i, size_t e)
 {
 	size_t j = k->junction;
 
 	if (!k->pair) {
-		on_match(rd, k, p, t->from[i], t->to[e - 1]);
+		on_match(rd, k, ps, t->from[i], t->to[e - 1]);
 		return;
 	}
 	if (e <= j)
 		return; /* inside the tail: the field's own scan found it */
 	if (!k->mask) {
-		on_match(rd, k, p, 0, 0);
+		on_match(rd, k, ps, 0, 0);
 		return;
 	}
 	memset(k->mask + t->from[i], 1, t->to[j - 1] - t->from[i]);
@@ -1226,12 +1233,11 @@ static void try_bucket(const struct policy_redactor *rd, int l, uint64_t h,
 		const struct index_bucket *x = &rd->index[l][b];
 
 		for (unsigned y = index_probe(x, index_tag(h), &more); y; y &= y - 1) {
-			uint32_t off = x->off[__builtin_ctz(y)] & ~OFF_MORE;
-			const struct pattern *p = &rd->pats[rd->skel[off - SKEL_PAT]];
-			size_t e = match_at(p, t, i);
+			const uint32_t *ps = rd->skel + (x->off[__builtin_ctz(y)] & ~OFF_MORE);
+			size_t e = match_at(ps, t, i);
 
 			if (e)
-				hit(rd, k, p, t, i, e);
+				hit(rd, k, ps, t, i, e);
 		}
 	}
 }
@@ -1254,7 +1260,7 @@ static void scan_literals(const struct policy_redactor *rd, const uint8_t *src, 
 				s--;
 			while (e < len && is_word_byte(src[e]))
 				e++;
-			on_match(rd, k, p, s, e);
+			on_match(rd, k, p->s, s, e);
 		}
 	}
 }
@@ -1283,11 +1289,11 @@ static void scan(const struct policy_redactor *rd, const struct policy_skel_text
 		if (t->bnd[i] != POLICY_SKEL_HARD)
 			continue;
 		for (size_t j = 0; j < rd->n_shorts; j++) {
-			const struct pattern *p = &rd->pats[rd->shorts[j]];
-			size_t e = match_at(p, t, i);
+			const uint32_t *ps = rd->pats[rd->shorts[j]].s;
+			size_t e = match_at(ps, t, i);
 
 			if (e)
-				hit(rd, k, p, t, i, e);
+				hit(rd, k, ps, t, i, e);
 		}
 	}
 	if (!skip_literals)
@@ -1519,7 +1525,7 @@ struct agreed {
 	 * and the compares decide).
 	 */
 	bool passed;
-	uint32_t pat[AGREED_MAX]; /* indices in pats */
+	const uint32_t *pat[AGREED_MAX]; /* their skeletons (in policy_redactor.skel) */
 };
 
 /*
@@ -1558,7 +1564,7 @@ static void agree(const uint32_t *s, const uint32_t *c, size_t r, struct agreed 
 	if (a > g->ext)
 		g->ext = a;
 	if (g->n < AGREED_MAX)
-		g->pat[g->n] = s[-SKEL_PAT];
+		g->pat[g->n] = s;
 	g->n++;
 }
 
@@ -2160,10 +2166,10 @@ static int quick_matches(const struct policy_redactor *rd, const char *const *s,
 		t = (struct policy_skel_text){
 			.cp = c, .bnd = bnd, .len = r < a.ext + 3 ? r : a.ext + 3};
 		for (size_t p = 0; p < a.n; p++) {
-			const struct pattern *pp = &rd->pats[a.pat[p]];
-			size_t e = pp->len + 2 < t.len ? pp->len + 2 : t.len - 1;
+			size_t len = a.pat[p][-SKEL_LEN], kl = a.pat[p][-SKEL_KEY];
+			size_t e = len + 2 < t.len ? len + 2 : t.len - 1;
 
-			lo = key_len(pp) < lo ? key_len(pp) : lo;
+			lo = kl < lo ? kl : lo;
 			hi = e + 1 > hi ? e + 1 : hi;
 		}
 		if (lo < hi)
@@ -2171,11 +2177,10 @@ static int quick_matches(const struct policy_redactor *rd, const char *const *s,
 						     i - fs + lo, i - fs + hi, bnd + lo);
 		bnd[t.len] = POLICY_SKEL_HARD; /* read only at the field's end */
 		for (size_t p = 0; p < a.n; p++) {
-			const struct pattern *pp = &rd->pats[a.pat[p]];
-			size_t e = match_at(pp, &t, 0);
+			size_t e = match_at(a.pat[p], &t, 0);
 
 			if (e)
-				on_match(rd, k, pp, base[f] + q->at[i],
+				on_match(rd, k, a.pat[p], base[f] + q->at[i],
 					 base[f] + q->at[i + e - 1] + 1);
 		}
 	}
