@@ -16,9 +16,10 @@
  * points and tries only the patterns in those buckets (one hash table per level). Names
  * sharing a long common start ("National CSIRT of ...", "CERT Member17" among 500 "CERT
  * MemberN") land in a deeper index and share a bucket with few others (12 was added when
- * 500 such 12-point names all met in one 8-point bucket; level_mask lets candidate() skip
- * levels that hold nothing for a place). Patterns shorter than 4 are tried directly at hard
- * boundaries, literals by a plain search of the input.
+ * 500 such 12-point names all met in one 8-point bucket; level_mask and level_mask8 let
+ * candidate() skip levels that hold nothing for a place's first 4 and 8 code points).
+ * Patterns shorter than 4 are tried directly at hard boundaries, literals by a plain search
+ * of the input.
  *
  * Most text names nobody, so it is read in layers, each allowed to say "nobody" only where
  * the full path would find nothing (the arguments are at each layer): the first look
@@ -117,36 +118,41 @@ static size_t key_len(const struct pattern *p)
 /*
  * An index level's entry: the hash of the pattern's first level_len[] code points, where its
  * skeleton starts in policy_redactor.skel (never 0), and agree()'s first test without loading
- * the skeleton: its key_len() (0 when over UINT16_MAX: not tested here) and the low 16 bits of
+ * the skeleton: its key_len() (0 when over UINT8_MAX: not tested here) and the low 8 bits of
  * its code point key_len() - 1.
  */
 struct index_entry {
 	uint64_t hash;
 	uint32_t off;
-	uint16_t key_len, last;
+	uint8_t key_len, last;
 };
 
 /*
- * Four entries of a level's hash table in a cache line (build_table()): each entry's hash as
- * a 32-bit tag (its upper half: what a probe compares, like the hash only a filter, agree()
- * and match_at() compare the code points), @off (0: an empty slot; OFF_MORE in @off[0]: some
- * entry whose probe passes this bucket lies beyond it), @key_len and @last. A probe compares
- * the four tags at once and goes on to the next bucket only when OFF_MORE says so.
+ * Eight entries of a level's hash table in a cache line (build_table()): each entry's hash as
+ * a 16-bit tag (index_tag(): what a probe compares, like the hash only a filter, agree() and
+ * match_at() compare the code points; never 0, the tag of an empty slot), @key_len (0 when
+ * over UINT8_MAX: not tested), the low 8 bits of the code point key_len - 1 (@last) and @off
+ * (OFF_MORE in @off[0]: some entry whose probe passes this bucket lies beyond it). A probe
+ * compares the eight tags at once and goes on to the next bucket only when OFF_MORE says so.
+ * Eight a line keep the index small (16 bytes an entry took twice the lines, which the
+ * export's other work evicts between chunks) and put most runs of one hash ("CERT Member1"
+ * .. "CERT Member9" under "CERT Mem") in one line.
  */
-#define BUCKET_SLOTS 4
+#define BUCKET_SLOTS 8
 #define OFF_MORE 0x80000000u
 
 struct index_bucket {
-	uint32_t tag[BUCKET_SLOTS];
+	uint16_t tag[BUCKET_SLOTS];
+	uint8_t key_len[BUCKET_SLOTS], last[BUCKET_SLOTS];
 	uint32_t off[BUCKET_SLOTS];
-	uint16_t key_len[BUCKET_SLOTS], last[BUCKET_SLOTS];
 } __attribute__((aligned(64)));
 
-/* An index hash's tag (struct index_bucket): its upper half, which every code point moves
- * (the lower half of hash_cp2()'s product depends on every other code point only). */
-static uint32_t index_tag(uint64_t h)
+/* An index hash's tag (struct index_bucket): its top 16 bits, which every code point moves
+ * (the lower half of hash_cp2()'s product depends on every other code point only), with the
+ * lowest of them set so that no tag is an empty slot's. */
+static uint16_t index_tag(uint64_t h)
 {
-	return (uint32_t)(h >> 32);
+	return (uint16_t)(h >> 48 | 1);
 }
 
 /*
@@ -811,32 +817,28 @@ static int build_table(struct policy_redactor *rd, int l, const struct index_ent
 }
 
 /*
- * The slots of bucket @t whose entry has tag @tag, as bits (slot k: bit k), without a branch;
- * *@more set when the probe goes on to the next bucket (OFF_MORE).
+ * The slots of bucket @t whose entry has tag @tag (index_tag(): an empty slot's is 0, never
+ * one), as bits (slot k: bit k), without a branch; *@more set when the probe goes on to the
+ * next bucket (OFF_MORE).
  */
-static unsigned index_probe(const struct index_bucket *t, uint32_t tag, bool *more)
+static unsigned index_probe(const struct index_bucket *t, uint16_t tag, bool *more)
 {
-	unsigned hit = 0, empty = 0;
+	unsigned hit = 0;
 
-	_Static_assert(BUCKET_SLOTS == 4, "index_probe() reads four slots");
+	_Static_assert(BUCKET_SLOTS == 8, "index_probe() reads eight slots");
+	*more = t->off[0] & OFF_MORE;
 #if defined(__SSE2__)
 	{
-		__m128i off = _mm_load_si128((const __m128i *)t->off);
+		__m128i eq = _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)t->tag),
+					     _mm_set1_epi16((short)tag));
 
-		hit = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(
-			_mm_load_si128((const __m128i *)t->tag), _mm_set1_epi32((int)tag))));
-		empty = (unsigned)_mm_movemask_ps(
-			_mm_castsi128_ps(_mm_cmpeq_epi32(off, _mm_setzero_si128())));
-		*more = _mm_movemask_ps(_mm_castsi128_ps(off)) & 1; /* OFF_MORE is the sign bit */
+		hit = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(eq, _mm_setzero_si128()));
 	}
 #else
-	for (unsigned k = 0; k < BUCKET_SLOTS; k++) {
+	for (unsigned k = 0; k < BUCKET_SLOTS; k++)
 		hit |= (unsigned)(t->tag[k] == tag) << k;
-		empty |= (unsigned)(t->off[k] == 0) << k;
-	}
-	*more = t->off[0] & OFF_MORE;
 #endif
-	return hit & ~empty;
+	return hit;
 }
 
 /*
@@ -949,8 +951,8 @@ static int build_levels(struct policy_redactor *rd, struct index_entry **ent)
 				rd->level_mask8[long_slot(h)] |= (uint8_t)(1u << l);
 		}
 		ent[l][rd->n_index[l]++] = (struct index_entry){
-			h, (uint32_t)(p->s - rd->skel),
-			key_len <= UINT16_MAX ? (uint16_t)key_len : 0, (uint16_t)p->s[key_len - 1]};
+			h, (uint32_t)(p->s - rd->skel), key_len <= UINT8_MAX ? (uint8_t)key_len : 0,
+			(uint8_t)p->s[key_len - 1]};
 		rd->level_mask[start_slot(p->s)] |= (uint8_t)(1u << l);
 	}
 	for (int l = 0; l < N_LEVELS; l++) {
@@ -1636,13 +1638,12 @@ static void candidate(const struct policy_redactor *rd, const uint32_t *c, size_
 
 				/*
 				 * agree()'s first test, from the entry: where it holds, agree()
-				 * returns at once, recording nothing (code points whose low 16
+				 * returns at once, recording nothing (code points whose low 8
 				 * bits differ differ), so the skeleton is not loaded; most of a
 				 * hash's patterns are rejected so ("CERT Member17" among "CERT
 				 * Member170" .. "CERT Member179").
 				 */
-				if (k && k <= r && k <= g->avail &&
-				    (uint16_t)c[k - 1] != x->last[z])
+				if (k && k <= r && k <= g->avail && (uint8_t)c[k - 1] != x->last[z])
 					continue;
 				agree(rd->skel + (x->off[z] & ~OFF_MORE), c, r, g);
 			}
