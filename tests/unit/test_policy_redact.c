@@ -459,6 +459,21 @@ static void test_shared_prefixes(void **state)
 	assert_int_equal(policy_redact_text(rd, in, strlen(in), out, sizeof(out), NULL, NULL), 0);
 	assert_string_equal(out, "[member], [member] and national csirt of country 300, "
 				 "national csirt of country; [member]!");
+	/*
+	 * "... Country 29" and "... Country 290" .. "299" are 11 entries of one index hash (their
+	 * first 24 code points): more than a bucket holds (8), so they fill one to its last slot
+	 * and go on into the next (OFF_MORE); each must still be found.
+	 */
+	for (int i = 289; i <= 299; i++) {
+		char text[64];
+
+		snprintf(text, sizeof(text), "see National CSIRT of Country %d.",
+			 i == 289 ? 29 : i);
+		assert_int_equal(
+			policy_redact_text(rd, text, strlen(text), out, sizeof(out), NULL, NULL),
+			0);
+		assert_string_equal(out, "see [member].");
+	}
 	policy_redact_free(rd);
 	proto_roster_free(r);
 }
