@@ -1610,10 +1610,12 @@ static void candidate(const struct policy_redactor *rd, const uint32_t *c, size_
 	 * The levels some pattern starting with these 4 is indexed at, lowest first; from
 	 * LONG_START up, only those where some pattern also starts with the first LONG_START
 	 * (a level none does holds no pattern that agrees on them, none that runs on past
-	 * @r >= LONG_START either). level_len[0] is SHORT_LEN, level_len[1] LONG_START.
+	 * @r >= LONG_START either), where the caller gave that many (quick_matches() gives
+	 * fewer only when no pattern is that long). level_len[0] is SHORT_LEN, level_len[1]
+	 * LONG_START.
 	 */
 	h = h4 = hash_cp2(hash_cp2(HASH_INIT, c), c + 2);
-	if (r >= LONG_START) {
+	if (r >= LONG_START && g->avail >= LONG_START) {
 		h = hash_cp2(hash_cp2(h4, c + 4), c + 6);
 		done = LONG_START;
 		levels &= 1u | rd->level_mask8[long_slot(h)];
