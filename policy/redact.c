@@ -3351,7 +3351,8 @@ out:
  * and a field longer than every seq is none (a description is given up after its first
  * ~30 bytes, not read to the longest pattern's length, ~130 code points with the keys'
  * byte arrays). A field with another byte is read by policy_skeleton_ascii(); one that
- * cannot be read so counts as a candidate.
+ * cannot be read so counts as a candidate. The fields of bit i of @skip (i < 64) are not
+ * looked at: their caller knows already that they are none (chain_drop()).
  */
 #define CHAIN_READ 1024
 
@@ -3410,7 +3411,7 @@ static uint32_t chain_first(const uint8_t *tab, const uint8_t *b, size_t len)
 }
 
 static bool chain_candidates(const struct policy_redactor *rd, const char *const *s,
-			     const size_t *len, size_t n)
+			     const size_t *len, size_t n, uint64_t skip)
 {
 	const uint8_t *tab = rd->chain_tab;
 	size_t max = rd->seq_max + 1; /* a field of this many code points is no middle piece */
@@ -3422,6 +3423,8 @@ static bool chain_candidates(const struct policy_redactor *rd, const char *const
 		uint64_t h = HASH_INIT;
 		size_t k = 0, j = 0;
 
+		if (i < 64 && (skip >> i & 1))
+			continue;
 		/* count first (a description stops after ~30 bytes), hash only a short field */
 		for (; j < len[i] && k < max; j++) {
 			uint8_t x = tab[b[j]];
@@ -3500,7 +3503,7 @@ static int chain_names(const struct policy_redactor *rd, const char *const *s, c
 	uint64_t drop = 0;
 	int rc;
 
-	if (n < 3 || !chain_candidates(rd, s, len, n < CHAIN_FIELDS ? n : CHAIN_FIELDS))
+	if (n < 3 || !chain_candidates(rd, s, len, n < CHAIN_FIELDS ? n : CHAIN_FIELDS, 0))
 		return 0;
 	if (n > CHAIN_FIELDS)
 		n = CHAIN_FIELDS;
@@ -3511,26 +3514,61 @@ static int chain_names(const struct policy_redactor *rd, const char *const *s, c
 }
 
 /*
+ * Whether field @i of the inputs' quick reading @in may be a middle piece: chain_seen()'s test
+ * of a field (its length and first code point, then its hash when it is short), on the code
+ * points read already. That reading is the one chain_candidates() counts (policy_skeleton_
+ * ascii()'s code points, which chain_tab gives byte by byte), so a field it finds none is
+ * none there either. The hash out of line: most fields fail the first test, and this runs
+ * inside redact_fields().
+ */
+static __attribute__((noinline)) bool chain_read_hash(const struct policy_redactor *rd,
+						      const uint8_t *c, size_t k)
+{
+	uint64_t h = HASH_INIT;
+
+	for (size_t j = 0; j < k; j++)
+		h = hash_cp(h, c[j]);
+	return seq_hashed(rd, hash_cp(h, (uint32_t)k), k) < rd->n_seqs;
+}
+
+static bool chain_read_field(const struct policy_redactor *rd, const struct quick *in, size_t i)
+{
+	size_t k = in->fe[i] - in->fs[i];
+	const uint8_t *c = in->cp + in->fs[i];
+
+	return k > 0 && k < rd->max_len && chain_may_start(rd, c[0], k) &&
+	       chain_read_hash(rd, c, k);
+}
+
+/*
  * Drop every field of a chain among the outputs left; a dropped field brings the others
  * together, so they are read again as a set (verify_left()) and for chains, until nothing
- * more is dropped. @s and @len: scratch of @n entries, as verify_left() uses them.
+ * more is dropped. @s and @len: scratch of @n entries, as verify_left() uses them. @in: the
+ * inputs' quick reading (NULL: there was none). Most fields of a redacted view leave as they
+ * came (nothing redacted in them, not dropped): such a field is asked on @in's code points
+ * (chain_read_field()), not counted again from its bytes; only the others are.
  */
 static int chain_drop(const struct policy_redactor *rd, struct policy_redact_field *f, size_t n,
-		      const char **s, size_t *len, size_t *base)
+		      const char **s, size_t *len, size_t *base, const struct quick *in)
 {
 	for (;;) {
 		size_t at[CHAIN_FIELDS], m = 0;
-		uint64_t drop = 0;
+		uint64_t drop = 0, same = 0;
+		bool read = false;
 		int rc;
 
 		for (size_t i = 0; i < n && m < CHAIN_FIELDS; i++) {
 			if (f[i].dropped)
 				continue;
+			if (in && f[i].n_redacted == 0 && f[i].out_len == f[i].len) {
+				read = read || chain_read_field(rd, in, i);
+				same |= (uint64_t)1 << m;
+			}
 			s[m] = f[i].out;
 			len[m] = f[i].out_len;
 			at[m++] = i;
 		}
-		if (m < 3 || !chain_candidates(rd, s, len, m))
+		if (m < 3 || (!read && !chain_candidates(rd, s, len, m, same)))
 			return 0;
 		rc = chain_find(rd, s, len, m, false, NULL, &drop, NULL);
 		if (rc == 1)
@@ -3620,7 +3658,7 @@ static int redact_fields(const struct policy_redactor *rd, struct policy_redact_
 	 * no middle piece among them either (first_look()).
 	 */
 	if (rc == 0 && rd && rd->n_seqs > 0 && n >= 3 && !nobody)
-		rc = chain_drop(rd, f, n, s, len, base);
+		rc = chain_drop(rd, f, n, s, len, base, read == 0 ? &q : NULL);
 out:
 	if (rc != 0)
 		for (size_t i = 0; i < n; i++) {
@@ -3950,7 +3988,7 @@ int policy_redact_quick(const struct policy_redactor *rd, const char *const *s, 
 		return 0;
 	rc = quick_check(rd, s, len, n);
 	/* the quick check reads no chains: a middle piece among the fields leaves them open */
-	if (rc == 0 && n >= 3 && chain_candidates(rd, s, len, n))
+	if (rc == 0 && n >= 3 && chain_candidates(rd, s, len, n, 0))
 		rc = 1;
 	return rc;
 }

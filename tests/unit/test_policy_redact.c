@@ -1736,6 +1736,28 @@ static void test_pair_after_redaction(void **state)
 	policy_redact_free(rd);
 }
 
+/*
+ * chain_drop() on the outputs of a call that redacted something asks a field whose output is
+ * its input on the inputs' quick reading, and counts only the others. Here the chain
+ * node.acmenet.example is seen only by chain_drop() (no reading in order or as a pair holds
+ * its three words): with its middle piece a field that left unchanged beside one that was
+ * redacted, and with its middle piece a field that is a piece only once "ACME" is taken out
+ * (its input is none). All three pieces are dropped, as by the full path. Fails when a field
+ * left unchanged is never taken for a middle piece, and when a redacted field is judged by
+ * its input (each checked).
+ */
+static void test_chain_after_redaction(void **state)
+{
+	struct policy_redactor *rd = redactor_of(members, 3);
+	const char *same[] = {"ACME", "example host", "seen on node", "acmenet"};
+	const char *changed[] = {"example host", "seen on node", "acmenet ACME"};
+
+	(void)state;
+	as_full(rd, same, 4, "0111");
+	as_full(rd, changed, 3, "111");
+	policy_redact_free(rd);
+}
+
 static const struct tmember alpha_bravo[] = {
 	{"CERT Alpha", {NULL}, {NULL}, {NULL}, 0x12, 0x34, 0x56},
 	{"Bravo Bank", {NULL}, {NULL}, {NULL}, 0x78, 0x9A, 0xBC}};
@@ -1902,6 +1924,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_drop_brings_together),
 		cmocka_unit_test(test_pair_after_redaction),
+		cmocka_unit_test(test_chain_after_redaction),
 		cmocka_unit_test(test_pair_head_after_redaction),
 		cmocka_unit_test(test_pair_long_tail_after_redaction),
 		cmocka_unit_test(test_lazy_splice_ends),
