@@ -1136,6 +1136,62 @@ static void test_skeleton_seen_reading(void **state)
 }
 
 /*
+ * policy_skel_look_reading()'s entries, for readings of 0 to 80 code points (16 at a time, the
+ * last 16 overlapping the ones before, and one at a time under 16): each code point with its
+ * boundary in the top bit, zeros after them; and -1 when one code point is not ASCII or one
+ * boundary is not one of the three, at every place. Fails with an entry left unwritten or
+ * misplaced, or a bad one let through (a poisoned reading to start from).
+ */
+static void test_skeleton_look_reading_entries(void **state)
+{
+	struct policy_skel_look *filter = calloc(1, sizeof(*filter));
+	struct policy_skel_seen *g = malloc(sizeof(*g));
+	uint64_t x = 0x1234abcd5678ef01ull;
+	size_t fs[1] = {0}, fe[1], bad = 0;
+	uint8_t cp[80], bnd[80];
+
+	(void)state;
+	assert_non_null(filter);
+	assert_non_null(g);
+	for (size_t total = 0; total <= sizeof(cp); total++) {
+		fe[0] = total;
+		for (size_t j = 0; j < total; j++) {
+			cp[j] = (uint8_t)(xorshift(&x) % 0x80);
+			bnd[j] = (uint8_t)(xorshift(&x) % 3);
+		}
+		memset(g, 0xA5, sizeof(*g));
+		if (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__) {
+			assert_int_equal(
+				policy_skel_look_reading(filter, cp, bnd, fs, fe, 1, total, g), -1);
+			continue;
+		}
+		assert_int_equal(policy_skel_look_reading(filter, cp, bnd, fs, fe, 1, total, g), 0);
+		for (size_t j = 0; j < total; j++)
+			assert_int_equal(g->c[j], cp[j] | (bnd[j] != POLICY_SKEL_NONE ? 0x80 : 0));
+		for (size_t j = total; j < total + 64; j++)
+			assert_int_equal(g->c[j], 0);
+		for (size_t j = 0; j < total; j++) {
+			uint8_t c = cp[j], b = bnd[j];
+
+			cp[j] = (uint8_t)(0x80 | xorshift(&x));
+			assert_int_equal(
+				policy_skel_look_reading(filter, cp, bnd, fs, fe, 1, total, g), -1);
+			cp[j] = c;
+			bnd[j] = (uint8_t)(POLICY_SKEL_HARD + 1 +
+					   xorshift(&x) % (255 - POLICY_SKEL_HARD));
+			assert_int_equal(
+				policy_skel_look_reading(filter, cp, bnd, fs, fe, 1, total, g), -1);
+			bnd[j] = b;
+			bad += 2;
+		}
+	}
+	assert_true(bad == sizeof(cp) * (sizeof(cp) + 1) ||
+		    __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__);
+	free(filter);
+	free(g);
+}
+
+/*
  * policy_skeleton_look() against policy_skeleton_ascii(): on 1 to 5 random fields it refuses
  * exactly what the latter refuses in some field; with an empty filter it finds nothing; with
  * one pattern added whose first code points are the reading's from a boundary (joined, on
@@ -1945,6 +2001,7 @@ int main(void)
 		cmocka_unit_test(test_skeleton_look_lane),
 		cmocka_unit_test(test_skeleton_look_pairs),
 		cmocka_unit_test(test_skeleton_seen_reading),
+		cmocka_unit_test(test_skeleton_look_reading_entries),
 		cmocka_unit_test(test_memo),
 		cmocka_unit_test(test_memo_one_offs),
 		cmocka_unit_test(test_skeleton_table_loops),
