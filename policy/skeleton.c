@@ -1877,10 +1877,11 @@ static LOOK_AVX2_INLINE size_t look_pext8(uint64_t v, uint64_t m, uint8_t *c, si
 }
 
 /* look_block()'s, 32 bytes @v (those of lanes @keep in the field) at a time; into *@half
- * (unless NULL) the end after the lower 16 bytes' code points. */
+ * (unless NULL) the end after the lower 16 bytes' code points, into *@kept 0xFF for each of
+ * the 32 bytes (@keep or not) that is a code point, for policy_skel_seen_reading(). */
 static LOOK_AVX2_INLINE size_t look_block32(__m256i v, __m256i keep, const uint8_t (*k)[32],
 					    struct look_carry32 *carry, uint8_t *c, size_t o,
-					    size_t *half)
+					    size_t *half, __m256i *kept)
 {
 	struct look_lane32 r;
 	__m256i cp, word, nob, val;
@@ -1888,7 +1889,8 @@ static LOOK_AVX2_INLINE size_t look_block32(__m256i v, __m256i keep, const uint8
 
 	look_lane32(v, k, &r);
 	carry->slow = _mm256_and_si256(r.slow, keep);
-	cp = _mm256_and_si256(_mm256_or_si256(r.letter, r.dg), keep);
+	*kept = _mm256_or_si256(r.letter, r.dg);
+	cp = _mm256_and_si256(*kept, keep);
 	word = _mm256_andnot_si256(r.x, r.letter);
 	nob = _mm256_or_si256(_mm256_and_si256(r.lo, look_prev32(word, carry->word)),
 			      _mm256_and_si256(r.dg, look_prev32(r.dg, carry->digit)));
@@ -1933,24 +1935,33 @@ static LOOK_AVX2_TARGET void look_carry_bytes32(struct look_carry32 *k, unsigned
 	k->digit = _mm256_set1_epi8((char)(prev >> 3 & CPS_AFTER_DIGIT ? 0xFF : 0));
 }
 
-/* look_read_lane()'s, 32 bytes a step (the 32 bytes around a byte it leaves to the byte
+/*
+ * look_read_lane()'s, 32 bytes a step (the 32 bytes around a byte it leaves to the byte
  * loop by that loop; a field under 32 bytes, whole, when it has one); @k look_k32, @iota
- * the bytes 0 to 31. */
+ * the bytes 0 to 31. Which bytes are code points, by the lane's classes, into @kp from the
+ * field's first byte on (struct policy_skel_seen's @k; up to 32 entries past the field's
+ * bytes are written over, which the next field's overwrite); @bit OR'd into *@partial when
+ * the byte loop read some of the field (then those entries are not its reading's).
+ */
 static LOOK_AVX2_INLINE long look_read_lane32(const struct policy_skeleton *sk, const uint8_t *in,
 					      size_t len, const uint8_t (*k)[32], __m256i iota,
-					      uint8_t *c, size_t o)
+					      uint8_t *c, size_t o, uint8_t *kp, uint32_t *partial,
+					      uint32_t bit)
 {
 	struct look_carry32 cy = {_mm256_setzero_si256(), _mm256_setzero_si256(),
 				  _mm256_setzero_si256()};
 	struct look_bytes b = {0, o, 0};
+	__m256i kept;
 	size_t at;
 
 	if (len < 32) {
 		b.o = look_block32(look_load_short32(in, len),
 				   _mm256_cmpgt_epi8(_mm256_set1_epi8((char)len), iota), k, &cy, c,
-				   o, NULL);
+				   o, NULL, &kept);
+		_mm256_storeu_si256((__m256i *)kp, kept); /* zeros past the field's bytes */
 		if (_mm256_movemask_epi8(cy.slow)) {
 			b.o = o;
+			*partial |= bit;
 			if (look_read_bytes(sk, in, len, len, c, &b) != 0)
 				return -1;
 		}
@@ -1959,12 +1970,14 @@ static LOOK_AVX2_INLINE long look_read_lane32(const struct policy_skeleton *sk, 
 	while (b.i + 32 <= len) {
 		at = b.o;
 		b.o = look_block32(_mm256_loadu_si256((const __m256i *)(in + b.i)),
-				   _mm256_set1_epi8(-1), k, &cy, c, at, NULL);
+				   _mm256_set1_epi8(-1), k, &cy, c, at, NULL, &kept);
+		_mm256_storeu_si256((__m256i *)(kp + b.i), kept);
 		if (!_mm256_movemask_epi8(cy.slow)) {
 			b.i += 32;
 			continue;
 		}
 		b.o = at;
+		*partial |= bit;
 		b.prev = b.i > 0 ? look_entry_before(sk, in, b.i) : 0;
 		if (look_read_bytes(sk, in, len, b.i + 32, c, &b) != 0)
 			return -1;
@@ -1975,9 +1988,12 @@ static LOOK_AVX2_INLINE long look_read_lane32(const struct policy_skeleton *sk, 
 		b.o = look_block32(
 			_mm256_loadu_si256((const __m256i *)(in + len - 32)),
 			_mm256_cmpgt_epi8(iota, _mm256_set1_epi8((char)(31 - (len - b.i)))), k, &cy,
-			c, at, NULL);
+			c, at, NULL, &kept);
+		/* the bytes before @b.i again: the same classes, the same entries */
+		_mm256_storeu_si256((__m256i *)(kp + len - 32), kept);
 		if (_mm256_movemask_epi8(cy.slow)) {
 			b.o = at;
+			*partial |= bit;
 			b.prev = look_entry_before(sk, in, b.i);
 			if (look_read_bytes(sk, in, len, len, c, &b) != 0)
 				return -1;
@@ -1990,18 +2006,24 @@ static LOOK_AVX2_INLINE long look_read_lane32(const struct policy_skeleton *sk, 
  * Two short fields in one block, @a (@la < 16 bytes) in the lower half and @b (@lb <= 16) in
  * the upper, each followed by zeros: separators, so that @b's first code point has its
  * boundary as at the start of a field (no word or digit carried into it) and nothing of @a
- * reaches it. Returns the end of the reading after both, the end of @a's into *@mid; -1 when
- * a byte is one the lane leaves to the byte loop (then each field is read by itself, which
+ * reaches it. Returns the end of the reading after both, the end of @a's into *@mid, and which
+ * bytes are code points into @kp as look_read_lane32() (@b's from @kp + @la on); -1 when a
+ * byte is one the lane leaves to the byte loop (then each field is read by itself, which
  * writes over what this wrote).
  */
 static LOOK_AVX2_INLINE long look_pair32(const uint8_t *a, size_t la, const uint8_t *b, size_t lb,
-					 const uint8_t (*k)[32], uint8_t *c, size_t o, size_t *mid)
+					 const uint8_t (*k)[32], uint8_t *c, size_t o, size_t *mid,
+					 uint8_t *kp)
 {
 	struct look_carry32 cy = {_mm256_setzero_si256(), _mm256_setzero_si256(),
 				  _mm256_setzero_si256()};
+	__m256i kept;
 	size_t e = look_block32(_mm256_set_m128i(look_load_short(b, lb), look_load_short(a, la)),
-				_mm256_set1_epi8(-1), k, &cy, c, o, mid);
+				_mm256_set1_epi8(-1), k, &cy, c, o, mid, &kept);
 
+	/* @a's, then @b's over the zeros after @a's */
+	_mm_storeu_si128((__m128i *)kp, _mm256_castsi256_si128(kept));
+	_mm_storeu_si128((__m128i *)(kp + la), _mm256_extracti128_si256(kept, 1));
 	return _mm256_movemask_epi8(cy.slow) ? -1 : (long)e;
 }
 
@@ -2014,8 +2036,10 @@ static LOOK_AVX2_TARGET int look_read32(const struct policy_skeleton *sk, const 
 		_mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
 				 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
 	const uint8_t(*k)[32] = look_k32_hidden();
+	uint8_t *kp = g->k; /* the field's first byte's entry */
 	size_t o = 0;
 
+	g->partial = 0;
 	for (size_t f = 0; f < n; f++) {
 		long e;
 
@@ -2023,21 +2047,25 @@ static LOOK_AVX2_TARGET int look_read32(const struct policy_skeleton *sk, const 
 			size_t mid;
 
 			e = look_pair32((const uint8_t *)s[f], len[f], (const uint8_t *)s[f + 1],
-					len[f + 1], k, g->c, o, &mid);
+					len[f + 1], k, g->c, o, &mid, kp);
 			if (e >= 0) {
 				g->fs[f] = o;
 				g->fe[f] = g->fs[f + 1] = mid;
 				o = (size_t)e;
-				g->fe[++f] = o;
+				g->fe[f + 1] = o;
+				kp += len[f] + len[f + 1];
+				f++;
 				continue;
 			}
 		}
-		e = look_read_lane32(sk, (const uint8_t *)s[f], len[f], k, iota, g->c, o);
+		e = look_read_lane32(sk, (const uint8_t *)s[f], len[f], k, iota, g->c, o, kp,
+				     &g->partial, 1u << f);
 		if (e < 0)
 			return -1;
 		g->fs[f] = o;
 		o = (size_t)e;
 		g->fe[f] = o;
+		kp += len[f];
 	}
 	g->o = o;
 	memset(g->c + o, 0, 64);
@@ -2121,6 +2149,7 @@ static int look_read(const struct policy_skeleton *sk, const char *const *s, con
 	if (lane == POLICY_SKEL_LANE_AVX2)
 		return look_read32(sk, s, len, n, g);
 #endif
+	g->partial = UINT32_MAX; /* no entries in @g->k */
 	for (size_t k = 0; k < n; k++) {
 		const uint8_t *in = (const uint8_t *)s[k];
 		struct look_bytes b = {0, o, 0};
@@ -2261,6 +2290,7 @@ int policy_skel_look_reading(const struct policy_skel_look *f, const uint8_t *cp
 		g->fe[k] = fe[k];
 	}
 	g->o = total;
+	g->partial = UINT32_MAX; /* no entries in @g->k */
 	memset(g->c + total, 0, 64);
 	return look_core(f, g, n);
 }
@@ -2602,6 +2632,36 @@ static LOOK_AVX2_TARGET long seen_offsets32(const uint8_t *in, size_t l, uint32_
 }
 
 /*
+ * seen_offsets32()'s offsets of a field of @l bytes that the look's lane read whole, from
+ * which of its bytes are code points as the look kept them (@kp, from the field's first
+ * byte: look_read_lane32(), look_pair32()) instead of loading and classifying the bytes
+ * again. The same blocks and stores; the entries past the field's bytes, another field's,
+ * masked out. Returns the count.
+ */
+static LOOK_AVX2_TARGET size_t seen_offsets_kept(const uint8_t *kp, size_t l, uint32_t *at)
+{
+	const __m256i iota =
+		_mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
+				 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
+	size_t c = 0, i = 0;
+
+	for (; i + 32 <= l; i += 32)
+		c = seen_put32(at, c, _mm256_loadu_si256((const __m256i *)(kp + i)), i, false);
+	if (i < l) {
+		size_t b = l >= 32 ? l - 32 : 0;
+		__m256i keep =
+			l >= 32 ? _mm256_cmpgt_epi8(iota, _mm256_set1_epi8((char)(31 - (l - i))))
+				: _mm256_cmpgt_epi8(_mm256_set1_epi8((char)l), iota);
+
+		c = seen_put32(
+			at, c,
+			_mm256_and_si256(_mm256_loadu_si256((const __m256i *)(kp + b)), keep), b,
+			true);
+	}
+	return c;
+}
+
+/*
  * The code points @c8 and boundaries @b8 of a field's 32 code points from @j (>= 1) on, from
  * the look's entries @e and the offsets @a32, as seen_bounds8() takes 8.
  */
@@ -2681,11 +2741,14 @@ static inline void seen_bounds8(const uint8_t *e, const uint32_t *a32, uint8_t *
  * or HARD. HARD is where a separator or the field's start comes before (b.pend), which in a
  * field whose every unit is one byte is where the byte before is no code point: where the
  * offsets of two code points in a row are not one apart. The byte offsets are not kept by
- * the look (a store a byte that a text naming nobody would pay for): they are counted here,
- * a code point for each byte whose @grams entry has GRAMS_CP, by @lane's classes, which agree
- * with @grams where the lane is usable: the AVX2 lane's 32 bytes at a time, the whole field
- * (seen_offsets32()), or the SSE2 lane's 16 at a time (seen_offsets16()) and the rest a byte
- * at a time, or all a byte at a time. A field with a byte the table leaves to
+ * the look (a store a code point that a text naming nobody would pay for). The AVX2 look keeps
+ * which bytes are code points instead (one 32-byte store a block, struct policy_skel_seen's
+ * @k): from them the AVX2 lane takes the offsets of a field that look's lane read whole
+ * (seen_offsets_kept()), loading no byte of the field again. Otherwise they are counted
+ * here, a code point for each byte whose @grams entry has GRAMS_CP, by @lane's classes, which
+ * agree with @grams where the lane is usable: the AVX2 lane's 32 bytes at a time, the whole
+ * field (seen_offsets32()), or the SSE2 lane's 16 at a time (seen_offsets16()) and the rest a
+ * byte at a time, or all a byte at a time. A field with a byte the table leaves to
  * ascii_separator() (GRAMS_SLOW: a unit may be longer than a byte) is read by
  * policy_skeleton_ascii() instead. The code points and boundaries are then taken 32 at a time
  * (seen_bounds32(), the AVX2 lane) or 8 at a time (SSE2), the last block of a field ending at
@@ -2697,9 +2760,11 @@ static long seen_reading(const struct policy_skeleton *sk, enum policy_skel_lane
 			 size_t n, uint8_t *cp, uint8_t *bnd, uint32_t *at, size_t *fs, size_t *fe)
 {
 	const uint16_t *restrict grams = sk->grams;
+	const uint8_t *kp = g->k; /* the look's entries of field k's bytes */
 	size_t o = 0;
 
 	(void)lane; /* a build without SSE2 counts every byte */
+	(void)kp;
 	for (size_t k = 0; k < n; k++) {
 		const uint8_t *restrict in = (const uint8_t *)s[k];
 		const uint8_t *restrict e = g->c + g->fs[k];
@@ -2710,7 +2775,11 @@ static long seen_reading(const struct policy_skeleton *sk, enum policy_skel_lane
 
 #if defined(LOOK_AVX2)
 		if (lane == POLICY_SKEL_LANE_AVX2) {
-			long lc = seen_offsets32(in, l, a32);
+			/* the look's entries when its lane read the field whole, else the bytes */
+			long lc = g->partial >> k & 1 ? seen_offsets32(in, l, a32)
+						      : (long)seen_offsets_kept(kp, l, a32);
+
+			kp += l;
 
 			/* a byte left to the byte loop: the whole field is counted a byte at a time */
 			if (lc >= 0) {

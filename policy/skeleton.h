@@ -209,6 +209,15 @@ struct policy_skel_seen {
 	 */
 	uint8_t c[POLICY_SKEL_LOOK_BYTES + 64];
 	size_t fs[POLICY_SKEL_LOOK_FIELDS], fe[POLICY_SKEL_LOOK_FIELDS], o;
+	/*
+	 * private: the AVX2 lane's entries, one a byte of the fields joined (their bytes, not
+	 * code points; 32 more written over past the last): 0xFF where the byte is a code
+	 * point (policy_skel_seen_reading() takes the byte offsets from them); bit i of
+	 * @partial: field i's are not to be used (another lane read it, or the byte loop read
+	 * some of it)
+	 */
+	uint8_t k[POLICY_SKEL_LOOK_BYTES + 32];
+	uint32_t partial;
 };
 
 /*

@@ -1026,9 +1026,12 @@ static void look_same(const struct policy_skel_look *filter, const uint8_t *cp, 
  * code points, boundaries, byte offsets and field ends. Fields long enough for the 8-wide
  * loop and its tail, and fields with a byte read as a separator of its own or the token
  * (read by policy_skeleton_ascii() there), must both come up. The offsets counted by every
- * usable lane's classes (policy_skel_seen_reading_with()) and by the preferred one. Fails with
- * a boundary, a code point or an offset computed otherwise, a field's end off by one, a lane
- * of the vector loops out of place, or a block's bytes counted twice or not at all.
+ * usable lane's classes (policy_skel_seen_reading_with()) and by the preferred one, after the
+ * look by each usable lane. Fails with a boundary, a code point or an offset computed
+ * otherwise, a field's end off by one, a lane of the vector loops out of place, a block's
+ * bytes counted twice or not at all, the AVX2 look's entries of which bytes are code points
+ * a block or a pair's half out of place or missing, or taken for a field the byte loop read
+ * in part.
  */
 static const char *const seen_words[] = {"CERT", "Alpha", "alpha", "member", "42",   " ",
 					 "-",	 "0x",	  "Ab",	   "aB",     "AB1c", "x"};
@@ -1081,32 +1084,49 @@ static void test_skeleton_seen_reading(void **state)
 		assert_true(rl >= 0);
 		total = (size_t)rl;
 		read++;
-		/* the lane the look prefers, then each usable one forced */
-		for (int l = -1; l < POLICY_SKEL_LANES; l++) {
-			/* poisoned: a lane that leaves an entry unwritten must not pass on the
-			 * previous lane's value */
-			memset(gcp, 0xA5, sizeof(gcp));
-			memset(gbnd, 0xA5, sizeof(gbnd));
-			memset(gat, 0xA5, sizeof(gat));
-			memset(gfs, 0xA5, sizeof(gfs));
-			memset(gfe, 0xA5, sizeof(gfe));
-			if (l < 0)
-				rl = policy_skel_seen_reading(sk, g, s, len, n, gcp, gbnd, gat, gfs,
-							      gfe);
-			else if (policy_skeleton_lane_usable(sk, (enum policy_skel_lane)l))
-				rl = policy_skel_seen_reading_with(sk, (enum policy_skel_lane)l, g,
-								   s, len, n, gcp, gbnd, gat, gfs,
-								   gfe);
-			else
-				continue;
-			assert_int_equal(rl, (long)total);
-			for (size_t f = 0; f < n; f++) {
-				assert_int_equal(gfs[f], fs[f]);
-				assert_int_equal(gfe[f], fe[f]);
+		/*
+		 * After the look by the lane it prefers, and again after the look by each usable
+		 * lane (the AVX2 lane's keeps which bytes are code points for the reading, the
+		 * others keep nothing, and a field the byte loop read in part is read again),
+		 * the reading by the preferred lane and by each usable one.
+		 */
+		for (int lk = -1; lk < POLICY_SKEL_LANES; lk++) {
+			if (lk >= 0) {
+				if (!policy_skeleton_lane_usable(sk, (enum policy_skel_lane)lk))
+					continue;
+				memset(g, 0x5A, sizeof(*g));
+				assert_int_equal(
+					policy_skeleton_look_with(sk, (enum policy_skel_lane)lk, s,
+								  len, n, filter, g),
+					0);
 			}
-			assert_memory_equal(gcp, cp, total);
-			assert_memory_equal(gbnd, bnd, total);
-			assert_memory_equal(gat, at, total * sizeof(*at));
+			/* the lane the look prefers, then each usable one forced */
+			for (int l = -1; l < POLICY_SKEL_LANES; l++) {
+				/* poisoned: a lane that leaves an entry unwritten must not pass on the
+				 * previous lane's value */
+				memset(gcp, 0xA5, sizeof(gcp));
+				memset(gbnd, 0xA5, sizeof(gbnd));
+				memset(gat, 0xA5, sizeof(gat));
+				memset(gfs, 0xA5, sizeof(gfs));
+				memset(gfe, 0xA5, sizeof(gfe));
+				if (l < 0)
+					rl = policy_skel_seen_reading(sk, g, s, len, n, gcp, gbnd,
+								      gat, gfs, gfe);
+				else if (policy_skeleton_lane_usable(sk, (enum policy_skel_lane)l))
+					rl = policy_skel_seen_reading_with(
+						sk, (enum policy_skel_lane)l, g, s, len, n, gcp,
+						gbnd, gat, gfs, gfe);
+				else
+					continue;
+				assert_int_equal(rl, (long)total);
+				for (size_t f = 0; f < n; f++) {
+					assert_int_equal(gfs[f], fs[f]);
+					assert_int_equal(gfe[f], fe[f]);
+				}
+				assert_memory_equal(gcp, cp, total);
+				assert_memory_equal(gbnd, bnd, total);
+				assert_memory_equal(gat, at, total * sizeof(*at));
+			}
 		}
 		for (size_t f = 0; f < n; f++) {
 			bool slow = strpbrk(text[f], "([{<%&\\") != NULL;
