@@ -29,7 +29,6 @@
 #include "proto/error.h"
 #include "store/sealed.h"
 
-#define SYNC_BATCH 1024
 #define SYNC_ROUNDS 16 /* batches per pool job; then yield so shutdown is not held up */
 #define VOTES_MAX 4096 /* votes read per indicator (a roster has at most 4096 members) */
 
@@ -1040,16 +1039,19 @@ int node_exporter_render_docs(struct node_exporter_render_ctx *rc, const struct 
 {
 	int r;
 
+	const struct store_feed_entry *views_e = rc->views_e;
+	size_t views_n = rc->views_n;
+
 	/*
-	 * Only the views of the last successful render_views() call for these entries: past a
-	 * failed or shorter call's last view, the slots hold an earlier chunk's (its doc flags
-	 * and arena offsets, into a text arena since reset), and a document would be made of
-	 * them.
+	 * Only the views of the last successful render_views() call for these entries, and
+	 * once (any call, refused or not, uses them up): past a failed or shorter call's last
+	 * view, the slots hold an earlier chunk's (its doc flags and arena offsets, into a text
+	 * arena since reset), and a document would be made of them.
 	 */
-	if (!rc->views_e || e != rc->views_e || n != rc->views_n)
-		return -EINVAL;
 	rc->views_e = NULL;
 	rc->views_n = 0;
+	if (!views_e || e != views_e || n != views_n)
+		return -EINVAL;
 	/* Stage 3: the documents and their text. */
 	for (size_t i = 0; i < n; i++) {
 		const struct node_exporter_slot *sl = &rc->slots[i];
@@ -1112,7 +1114,7 @@ static void sync_work(uv_work_t *w)
 	}
 	for (int round = 0; round < SYNC_ROUNDS; round++) {
 		r = store_export_sync(job->e->store, job->e->x, node_exporter_render, &rc,
-				      SYNC_BATCH);
+				      NODE_EXPORTER_SYNC_BATCH);
 		if (r <= 0)
 			break;
 		if (round == SYNC_ROUNDS - 1)

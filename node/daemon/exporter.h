@@ -148,6 +148,12 @@ int node_exporter_feed_document(const struct node_snap *snap, struct store *s,
 				struct store_read *rd, const uint8_t ind_id[32], uint64_t seq,
 				uint64_t time_ms, int path, struct policy_view *v, json_t **doc);
 
+/*
+ * Main feed entries an export sync renders and commits at a time (store_export_sync()'s
+ * @max_batch): 8 chunks of STORE_EXPORT_CHUNK. bench_store exports in the same batches.
+ */
+#define NODE_EXPORTER_SYNC_BATCH 1024
+
 struct node_exporter_slot;
 struct node_exporter_votes;
 
@@ -216,8 +222,8 @@ int node_exporter_render_views(struct node_exporter_render_ctx *rc, struct store
  * entry with a document; the entries without one are left untouched, so @docs[0..@n-1] must
  * arrive NULL. Once per node_exporter_render_views() call: -EINVAL unless the last one on
  * @rc succeeded for the same @e (the same array) and @n and no node_exporter_render_docs()
- * has followed it (the views of a failed or shorter call are another chunk's); -ENOMEM, or
- * node_exporter_text()'s error. On an error the documents already set are the caller's to
+ * call, refused or not, has followed it (the views of a failed or shorter call are another
+ * chunk's); -ENOMEM, or node_exporter_text()'s error. On an error the documents already set are the caller's to
  * free. Any thread (one context per thread).
  */
 int node_exporter_render_docs(struct node_exporter_render_ctx *rc, const struct store_feed_entry *e,

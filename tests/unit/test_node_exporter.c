@@ -731,10 +731,11 @@ static void docs_free(uint8_t **docs, size_t n)
 
 /*
  * node_exporter_render_docs() renders only the views the last node_exporter_render_views()
- * call on the context made, once: it refuses (-EINVAL) before any views, after a failed
- * call (whose slots past the failure hold the chunk before's views), for another @n or
- * another array of entries, and a second time; each refusal sets no document. Between
- * them the two stages render what node_exporter_render() renders.
+ * call on the context made, once: it refuses (-EINVAL) on a fresh context, after a full
+ * render, after a failed call (whose slots past the failure hold the chunk before's views),
+ * for another @n or another array of entries, and after any call, refused or not; each
+ * refusal sets no document. Between them the two stages render what node_exporter_render()
+ * renders.
  */
 static void test_render_docs_contract(void **state)
 {
@@ -760,6 +761,8 @@ static void test_render_docs_contract(void **state)
 	assert_int_equal(bad.n, n);
 	memcpy(other, c.e, sizeof(other));
 	assert_int_equal(node_exporter_render_init(&rc, f->snap), 0);
+	/* a fresh context has no views */
+	assert_int_equal(node_exporter_render_docs(&rc, c.e, n, docs, lens), -EINVAL);
 	/* the reference: both stages in one call */
 	assert_int_equal(node_exporter_render(&rc, f->s, rd, c.e, n, want, want_lens), 0);
 	for (size_t i = 0; i < n; i++)
@@ -768,9 +771,10 @@ static void test_render_docs_contract(void **state)
 
 	/* no views since the last render: refused */
 	assert_int_equal(node_exporter_render_docs(&rc, c.e, n, docs, lens), -EINVAL);
-	/* views of n entries: not of n - 1, nor of a copy of them */
+	/* views of n entries: not of n - 1, nor of a copy of them; a refusal uses them up */
 	assert_int_equal(node_exporter_render_views(&rc, f->s, rd, c.e, n), 0);
 	assert_int_equal(node_exporter_render_docs(&rc, c.e, n - 1, docs, lens), -EINVAL);
+	assert_int_equal(node_exporter_render_docs(&rc, c.e, n, docs, lens), -EINVAL);
 	assert_int_equal(node_exporter_render_views(&rc, f->s, rd, c.e, n), 0);
 	assert_int_equal(node_exporter_render_docs(&rc, other, n, docs, lens), -EINVAL);
 	for (size_t i = 0; i < n; i++)
