@@ -42,6 +42,7 @@
  * export (export_only()). "views" and "export" take N_REPORTS <= 300,000. Wherever kinds
  * are interleaved a batch at a time, their order is drawn anew for each batch (order()).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -49,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "node/common/snap.h"
 #include "node/common/tagvocab.h"
@@ -69,6 +71,7 @@
 #include "viewgen.h"
 
 #define BATCH 1000
+#define XBATCH NODE_EXPORTER_SYNC_BATCH /* step 4's export batches: the daemon's */
 #define REPORT_BYTES 240
 #define DUPS 100000
 #define LOOKUPS 1000000
@@ -317,19 +320,29 @@ struct xrun {
 	double cpu; /* the whole syncs' CPU seconds this round, timed_render()'s included */
 };
 
+/* Step 4's export environment in @path, opened (created if new). */
+static struct store_export *x_env_open(const char *path)
+{
+	struct store_export_config xc = {0};
+	struct store_export *x;
+	int rc;
+
+	xc.dir = path;
+	xc.community = "bench";
+	xc.map_size_initial = (size_t)256 << 20;
+	if ((rc = store_export_open(&x, &xc)) != 0)
+		die("store_export_open", rc);
+	return x;
+}
+
 static void x_run_open(struct xrun *r, const char *base, const char *name,
 		       const struct node_snap *snap, const struct store_feed_entry *rep)
 {
-	struct store_export_config xc = {0};
 	char path[512];
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/x-%s", base, name);
-	xc.dir = path;
-	xc.community = "bench";
-	xc.map_size_initial = (size_t)256 << 20;
-	if ((rc = store_export_open(&r->x, &xc)) != 0)
-		die("store_export_open", rc);
+	r->x = x_env_open(path);
 	if ((rc = node_exporter_render_init(&r->tr.rc, snap)) != 0)
 		die("node_exporter_render_init", rc);
 	r->tr.rep = rep;
@@ -354,7 +367,7 @@ static void x_run_reset(struct xrun *r)
 static double x_run_batch(struct xrun *r, struct store *s, size_t len)
 {
 	double t = r->tr.t, c = bench_cpu_s();
-	int rc = store_export_sync(s, r->x, timed_render, &r->tr, BATCH);
+	int rc = store_export_sync(s, r->x, timed_render, &r->tr, XBATCH);
 
 	r->cpu += bench_cpu_s() - c;
 	if (rc < 0)
@@ -400,22 +413,20 @@ static void x_feed2(struct store *s, struct xfeed2 *f)
  * CPU seconds of node_exporter_view() (summary, votes, decode, egress check,
  * policy_strip_view(), one indicator at a time, as node_exporter_feed_document() makes a
  * view for `query`, `list` and the re-rendering, and as the export did before its stages)
- * for the @n indicators @ids under @snap, a read snapshot per BATCH. -1 if a view fails.
+ * for the @n indicators @ids under @snap, in one read snapshot (a batch's, as a sync's).
+ * -1 if a view fails.
  */
 static double x_views(const struct node_snap *snap, struct store *s, uint8_t (*ids)[32], size_t n,
 		      struct policy_view *v)
 {
-	struct store_read *rd = NULL;
+	struct store_read *rd;
 	struct proto_summary sum;
 	double t = bench_cpu_s();
 	int rc = 0;
 
+	if (store_read_begin(s, &rd) != 0)
+		return -1;
 	for (size_t i = 0; i < n && rc >= 0; i++) {
-		if (i % BATCH == 0) {
-			store_read_end(rd);
-			if ((rc = store_read_begin(s, &rd)) != 0)
-				break;
-		}
 		rc = node_exporter_view(snap, s, rd, ids[i], POLICY_PATH_SIEM_EXPORT, v, &sum);
 		rc = rc == 1 ? 0 : -1;
 	}
@@ -512,12 +523,35 @@ static void x_snaps_deinit(struct xsnaps *x)
 
 static const uint8_t x_seed[32] = {0xbe, 0x4c}; /* the bench key's */
 
+/* Remove the files of every export environment (x-*, export-*) an earlier run left in @base. */
+static void x_envs_forget(const char *base)
+{
+	DIR *d = opendir(base);
+	struct dirent *de;
+	char file[1024];
+
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, "x-", 2) != 0 && strncmp(de->d_name, "export-", 7) != 0)
+			continue;
+		for (int i = 0; i < 2; i++) {
+			snprintf(file, sizeof(file), "%s/%s/%s", base, de->d_name,
+				 i ? "lock.mdb" : "data.mdb");
+			if (unlink(file) != 0 && errno != ENOENT && errno != ENOTDIR)
+				die(file, -errno);
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
 /*
  * Step 4's store in @base/xstate: @n reports signed with the bench key and stored by the
  * ordinary ingest (so each indicator has its summary and vote), their indicator ids into
  * @ids. With @reuse, the reports an earlier run left there are kept (an id is the hash of
  * the indicator's value, x_value()); otherwise, or when the store is empty, they are signed
- * and ingested now.
+ * and ingested now, and the export environments earlier runs left in @base (x-*, export-*)
+ * are emptied of their files: they derive from another store, which store_export_sync()
+ * refuses (STORE_E_EXPORT_FOREIGN).
  */
 static struct store *x_store(const char *base, size_t n, const uint8_t community[32],
 			     uint8_t (*ids)[32], bool reuse)
@@ -547,6 +581,7 @@ static struct store *x_store(const char *base, size_t n, const uint8_t community
 		printf("export:   the %zu signed reports an earlier run left in %s\n", n, path);
 		return s;
 	}
+	x_envs_forget(base);
 	if (!(b = malloc(sizeof(*b))))
 		die("step 4", -ENOMEM);
 	proto_crypto_raw_ed25519_seed_keypair(pk, sk, x_seed);
@@ -710,7 +745,7 @@ static void export_step(const char *base, size_t n)
 			double w = bench_now_s(), c = bench_cpu_s();
 
 			rc = store_export_sync(s, xr[k].x, node_exporter_render, &ctx[perm[j]],
-					       BATCH);
+					       XBATCH);
 			if (rc < 0)
 				die("store_export_sync", rc);
 			t_x[k] += bench_now_s() - w;
@@ -727,7 +762,7 @@ static void export_step(const char *base, size_t n)
 	policy_redact_memo_stats(xs.full->redactor, &hits, &misses);
 	printf("export:   %10.0f docs/s     (%zu rendered+appended by node_exporter_render(), "
 	       "batches of %d, durable; %.1f us CPU per document) with redaction\n",
-	       (double)n / t_x[XR_WITH], n, BATCH, cpu_x[XR_WITH] * 1e6 / (double)n);
+	       (double)n / t_x[XR_WITH], n, XBATCH, cpu_x[XR_WITH] * 1e6 / (double)n);
 	printf("export:   %10.0f docs/s     (%.1f us CPU per document) without (wall time "
 	       "with / without: %.3f)\n",
 	       (double)n / t_x[XR_WITHOUT], cpu_x[XR_WITHOUT] * 1e6 / (double)n,
@@ -747,15 +782,16 @@ static void export_step(const char *base, size_t n)
 		 * round.
 		 */
 		enum { D_HEAD, D_500, D_OUT, D_MEMBERLESS, D_REP, D_ANY, D_SYNC, D_N };
-		double d[D_N][X_ROUNDS], v[D_N], lo, hi;
+		double d[D_N][X_ROUNDS], v[D_N], lo, hi, with[X_ROUNDS], c;
+		char share[32] = "n/a";
 
 		for (int round = 0; round < X_ROUNDS; round++) {
 			double t[XR_ALL] = {0};
 
 			for (int k = 0; k < XR_ALL; k++)
 				x_run_reset(&xr[k]);
-			for (size_t b = 0; b < n; b += BATCH) {
-				size_t len = n - b < BATCH ? n - b : BATCH;
+			for (size_t b = 0; b < n; b += XBATCH) {
+				size_t len = n - b < XBATCH ? n - b : XBATCH;
 
 				order(&seed, XR_ALL, perm);
 				for (int j = 0; j < XR_ALL; j++)
@@ -768,32 +804,37 @@ static void export_step(const char *base, size_t n)
 			d[D_REP][round] = (t[XR_REP_WITH] - t[XR_REP_WITHOUT]) / (double)n;
 			d[D_ANY][round] = (t[XR_ONE] - t[XR_NONE]) / (double)n;
 			d[D_SYNC][round] = (xr[XR_WITH].cpu - xr[XR_NONE].cpu) / (double)n;
+			with[round] = xr[XR_WITH].cpu / (double)n;
 		}
 		for (int k = 0; k < D_N; k++)
 			v[k] = median(d[k], X_ROUNDS) * 1e6;
 		lo = d[D_HEAD][0] * 1e6;
 		hi = d[D_HEAD][X_ROUNDS - 1] * 1e6;
+		/* the export's CPU time with redaction: the same rounds' whole syncs, their median */
+		c = median(with, X_ROUNDS) * 1e6;
+		if (v[D_HEAD] > 0)
+			snprintf(share, sizeof(share), "%.1f %%", 100 * v[D_500] / v[D_HEAD]);
 		printf("redact:   %10.2f us/view    (text seen for the first time: the export's read "
 		       "and strip stages, node_exporter_render_views(), timed inside "
 		       "store_export_sync() over its chunks of %d, CPU time with the 500-member "
 		       "roster less without, %zu views, median of %d rounds' differences, the "
 		       "kinds interleaved a batch at a time, %.2f-%.2f): %.1f %% of the export's "
-		       "CPU time (target < 5 %%); memo: %llu hits, %llu misses in the export\n",
-		       v[D_HEAD], STORE_EXPORT_CHUNK, n, X_ROUNDS, lo, hi,
-		       100 * v[D_HEAD] * 1e-6 * (double)n / cpu_x[XR_WITH],
+		       "CPU time (target < 5 %%; of the median of the same rounds' whole syncs "
+		       "with redaction, %.1f us a document); memo: %llu hits, %llu misses in the "
+		       "export\n",
+		       v[D_HEAD], STORE_EXPORT_CHUNK, n, X_ROUNDS, lo, hi, 100 * v[D_HEAD] / c, c,
 		       (unsigned long long)hits, (unsigned long long)misses);
 		printf("redact:   %10.2f us/view    of it, the 500-member roster's share (with it "
-		       "less with a one-member roster): %.1f %% of the line above; the redactor's "
+		       "less with a one-member roster): %s of the line above; the redactor's "
 		       "cost for any roster (one member less none): %.2f us; letting the text out "
 		       "at all (no member less no redactor): %.2f us; with less memberless (the "
 		       "\"export:\" check's figure): %.2f us, and by the same rounds' whole syncs "
 		       "%.2f us (CPU time, each the median of the rounds' differences)\n",
-		       v[D_500], 100 * v[D_500] / v[D_HEAD], v[D_ANY], v[D_OUT], v[D_MEMBERLESS],
-		       v[D_SYNC]);
+		       v[D_500], share, v[D_ANY], v[D_OUT], v[D_MEMBERLESS], v[D_SYNC]);
 		printf("redact:   %10.2f us/view    repeated text, not the target's figure (the "
 		       "same stages over the first 2 documents in turn, one naming two members: "
-		       "the memo answers): %.1f %% of the export's CPU time\n",
-		       v[D_REP], 100 * v[D_REP] * 1e-6 * (double)n / cpu_x[XR_WITH]);
+		       "the memo answers): %.1f %% of the export's CPU time (the same rounds')\n",
+		       v[D_REP], 100 * v[D_REP] / c);
 	}
 	for (int k = 0; k < XR_ALL; k++)
 		x_run_close(&xr[k]);
@@ -928,8 +969,8 @@ static void views_step(const char *base, size_t n, size_t rounds, const char *wh
 		for (int k = 0; k < XR_N; k++)
 			if (on[k])
 				x_run_reset(&xr[k]);
-		for (size_t b = 0; b < n; b += BATCH) {
-			size_t len = n - b < BATCH ? n - b : BATCH;
+		for (size_t b = 0; b < n; b += XBATCH) {
+			size_t len = n - b < XBATCH ? n - b : XBATCH;
 
 			order(&seed, K, perm);
 			for (size_t j = 0; j < K; j++) {
@@ -1008,7 +1049,6 @@ static void export_only(const char *base, size_t n, size_t rounds, const char *w
 {
 	static const char *const kinds[] = {"with", "none"};
 	struct xsnaps xs;
-	struct store_export_config xc = {0};
 	struct store_export *x[2];
 	struct store *s;
 	uint8_t(*ids)[32] = malloc(n * 32);
@@ -1025,15 +1065,11 @@ static void export_only(const char *base, size_t n, size_t rounds, const char *w
 	for (int k = 0; k < 2; k++) {
 		on[k] = strcmp(which, "all") == 0 || strcmp(which, kinds[k]) == 0;
 		snprintf(path, sizeof(path), "%s/export-%s", base, kinds[k]);
-		xc.dir = path;
-		xc.community = "bench";
-		xc.map_size_initial = (size_t)256 << 20;
-		if ((rc = store_export_open(&x[k], &xc)) != 0)
-			die("store_export_open", rc);
+		x[k] = x_env_open(path);
 	}
 	printf("export:   node_exporter_render() of step 4's %zu indicators into an emptied export, "
 	       "batches of %d, durable, %zu rounds of: %s\n",
-	       n, BATCH, rounds, which);
+	       n, XBATCH, rounds, which);
 	for (size_t round = 0; round < rounds; round++) {
 		const struct node_snap *under[2] = {xs.full, xs.part_snap[1]};
 		struct node_exporter_render_ctx ctx[2];
@@ -1060,7 +1096,7 @@ static void export_only(const char *base, size_t n, size_t rounds, const char *w
 				w = bench_now_s();
 				c = bench_cpu_s();
 				rc = store_export_sync(s, x[k], node_exporter_render, &ctx[k],
-						       BATCH);
+						       XBATCH);
 				cpu[k][round] += bench_cpu_s() - c;
 				wall[k][round] += bench_now_s() - w;
 				if (rc < 0)
