@@ -2632,11 +2632,40 @@ static LOOK_AVX2_TARGET long seen_offsets32(const uint8_t *in, size_t l, uint32_
 }
 
 /*
+ * The offsets of the code points among the 8 bytes whose entries (0xFF a code point's byte)
+ * are at @kp + 8 * @q, those bytes at @base + 8 * @q + 0..7 (@base broadcast), stored at @at
+ * + @c as seen_put8() does; loaded as a word, not taken out of a vector. Returns the count.
+ */
+static LOOK_AVX2_INLINE size_t seen_kept8(uint32_t *at, size_t c, const uint8_t *kp, unsigned q,
+					  __m256i base)
+{
+	uint64_t m, idx;
+
+	memcpy(&m, kp + 8 * q, 8);
+	idx = _pext_u64(0x0706050403020100ull + 0x0808080808080808ull * q, m);
+	_mm256_storeu_si256(
+		(__m256i *)(at + c),
+		_mm256_add_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)idx)), base));
+	return c + ((size_t)__builtin_popcountll(m) >> 3);
+}
+
+/* seen_put32()'s for a whole block at byte @b of the field, its entries at @kp. */
+static LOOK_AVX2_INLINE size_t seen_kept32(uint32_t *at, size_t c, const uint8_t *kp, size_t b)
+{
+	const __m256i base = _mm256_set1_epi32((int)b);
+
+	c = seen_kept8(at, c, kp, 0, base);
+	c = seen_kept8(at, c, kp, 1, base);
+	c = seen_kept8(at, c, kp, 2, base);
+	return seen_kept8(at, c, kp, 3, base);
+}
+
+/*
  * seen_offsets32()'s offsets of a field of @l bytes that the look's lane read whole, from
  * which of its bytes are code points as the look kept them (@kp, from the field's first
  * byte: look_read_lane32(), look_pair32()) instead of loading and classifying the bytes
- * again. The same blocks and stores; the entries past the field's bytes, another field's,
- * masked out. Returns the count.
+ * again. The same blocks and stores (the whole ones by seen_kept32()); the entries past the
+ * field's bytes, another field's, masked out. Returns the count.
  */
 static LOOK_AVX2_TARGET size_t seen_offsets_kept(const uint8_t *kp, size_t l, uint32_t *at)
 {
@@ -2646,7 +2675,7 @@ static LOOK_AVX2_TARGET size_t seen_offsets_kept(const uint8_t *kp, size_t l, ui
 	size_t c = 0, i = 0;
 
 	for (; i + 32 <= l; i += 32)
-		c = seen_put32(at, c, _mm256_loadu_si256((const __m256i *)(kp + i)), i, false);
+		c = seen_kept32(at, c, kp + i, i);
 	if (i < l) {
 		size_t b = l >= 32 ? l - 32 : 0;
 		__m256i keep =
