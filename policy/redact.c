@@ -45,6 +45,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "policy/layout.h"
 #include "policy/skeleton.h"
 #include "proto/crypto.h"
 
@@ -319,6 +320,7 @@ static void bloom_add(uint64_t *b, uint64_t h)
 	b[y / 64] |= 1ull << (y % 64);
 }
 
+POLICY_HOT
 static bool bloom_has(const uint64_t *b, uint64_t h)
 {
 	uint64_t mask = (1ull << GRAM_BITS) - 1, x = h & mask, y = (h >> 32) & mask;
@@ -1052,6 +1054,7 @@ static size_t key_glued(size_t min_len)
  * at skeleton index @i ends (exclusive), or 0 when there is none. The start boundary was
  * checked by the caller.
  */
+POLICY_HOT
 static size_t match_at(const uint32_t *s, const struct policy_skel_text *t, size_t i)
 {
 	const uint32_t *c = t->cp;
@@ -1106,6 +1109,7 @@ struct sink {
 	size_t junction;
 };
 
+POLICY_HOT
 static bool is_hostish(uint8_t c)
 {
 	return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
@@ -1175,6 +1179,7 @@ static size_t host_char_before(const uint8_t *b, size_t i)
 
 /* A match of the pattern whose skeleton is @ps (as match_at()'s @s) over source bytes
  * [@from, @to). */
+POLICY_HOT
 static void on_match(const struct policy_redactor *rd, struct sink *k, const uint32_t *ps,
 		     size_t from, size_t to)
 {
@@ -1314,6 +1319,7 @@ static void scan(const struct policy_redactor *rd, const struct policy_skel_text
 #define MASK_SLACK 16
 #define JOIN_STACK 1024
 
+POLICY_HOT
 static int join(const char *const *s, const size_t *len, size_t n, uint8_t **joined,
 		size_t *joined_len, size_t *base, uint8_t **mask, uint8_t *buf)
 {
@@ -1535,6 +1541,7 @@ struct agreed {
  * in the words before it) agrees with the @r code points at @c (up to its field's end), into
  * @g.
  */
+POLICY_HOT
 static void agree(const uint32_t *s, const uint32_t *c, size_t r, struct agreed *g)
 {
 	size_t len = s[-SKEL_LEN], m = len < r ? len : r, a = 0, k = s[-SKEL_KEY];
@@ -1571,6 +1578,7 @@ static void agree(const uint32_t *s, const uint32_t *c, size_t r, struct agreed 
 }
 
 /* Whether the @len code points at @c (SHORT_LEN, or a short pattern's length) start a pattern. */
+POLICY_HOT
 static bool gram_start(const struct policy_redactor *rd, const uint32_t *c, size_t len)
 {
 	if (len == SHORT_LEN) {
@@ -1583,6 +1591,7 @@ static bool gram_start(const struct policy_redactor *rd, const uint32_t *c, size
 }
 
 /* The candidate at @c (@r code points to its field's end): what agree() finds there, into @g. */
+POLICY_HOT
 static void candidate(const struct policy_redactor *rd, const uint32_t *c, size_t r,
 		      struct agreed *g)
 {
@@ -2093,6 +2102,7 @@ static int quick_read(const struct policy_redactor *rd, const char *const *s, co
 
 /* The @m code points at @c as the uint32_t of a mapped text (16 at a time with SSE2, then 8:
  * the compiler's SLP vectoriser widens a block of constant length). */
+POLICY_HOT
 static void widen(uint32_t *restrict out, const uint8_t *restrict c, size_t m)
 {
 	size_t j = 0;
@@ -2116,6 +2126,7 @@ static void widen(uint32_t *restrict out, const uint8_t *restrict c, size_t m)
 		out[j] = c[j];
 }
 
+POLICY_HOT
 static int quick_matches(const struct policy_redactor *rd, const char *const *s, const size_t *base,
 			 size_t n, const struct quick *q, struct sink *k)
 {
@@ -2223,6 +2234,7 @@ static int quick_check(const struct policy_redactor *rd, const char *const *s, c
 static bool chain_seen(const struct policy_redactor *rd, const struct policy_skel_seen *g,
 		       size_t n);
 
+POLICY_HOT
 static int first_look(const struct policy_redactor *rd, const char *const *s, const size_t *len,
 		      size_t n, struct quick *q)
 {
@@ -2277,6 +2289,7 @@ static bool quick_same(const struct quick *a, const struct quick *b, size_t n);
  * when the first look found that the fields name nobody; else the fast path reads them),
  * -ENOMEM.
  */
+POLICY_HOT
 static int first_read(const struct policy_redactor *rd, const char *const *s, const size_t *len,
 		      size_t n, struct quick *q, bool *nobody)
 {
@@ -2319,6 +2332,7 @@ static int scan_fields(const struct policy_redactor *rd, const char *const *s, c
  * NULL when the quick check found nothing that could match. Returns 0, 1 when @path is PATH_FAST_ONLY or
  * PATH_QUICK_ONLY and that path cannot decide, -ENOMEM.
  */
+POLICY_HOT
 static int mark(const struct policy_redactor *rd, const char *const *s, const size_t *len, size_t n,
 		size_t *base, enum path path, struct quick *q, int read, uint8_t **joined,
 		size_t *joined_len, uint8_t **mask, uint8_t *buf)
@@ -2589,6 +2603,7 @@ static void splice_ends(struct quick *q, size_t o, const struct quick *in, size_
  * moved by what the tokens before it changed. Returns 0, 1 when the outputs are not what
  * that says (then the caller reads them), -ENOMEM.
  */
+POLICY_HOT
 static int quick_splice(const struct quick *in, size_t n, const size_t *base, const struct runs *r,
 			const struct policy_redact_field *f, struct quick *q, struct splice *sp,
 			bool full)
@@ -2682,6 +2697,7 @@ static size_t tail_start(const struct quick *q, size_t f)
  * Add the places [@a, @b) to the tested windows @lo/@hi (*@nt of them), joining it to the
  * last when they meet; @a is never below the last window's start.
  */
+POLICY_HOT
 static void window_add(size_t *lo, size_t *hi, size_t *nt, size_t a, size_t b)
 {
 	if (*nt > 0 && a <= hi[*nt - 1]) {
@@ -2718,6 +2734,7 @@ static void window_add(size_t *lo, size_t *hi, size_t *nt, size_t a, size_t b)
  * is a pair quick_pairs() tests. Returns false, listing nothing, when @in's hits are
  * incomplete (@crossing) or @sp is: then quick_hits() reads @q as it reads an input.
  */
+POLICY_HOT
 static bool spliced_hits(const struct policy_redactor *rd, const struct quick *in,
 			 const struct splice *sp, struct quick *q, size_t n)
 {
@@ -2907,6 +2924,7 @@ static __attribute__((noinline)) int lazy_same(const struct policy_redactor *rd,
  * was ~27 KiB, six probes a call, each a line a view touched only for that (bench_store
  * views, callgrind). Called only when something was redacted.
  */
+POLICY_HOT
 static __attribute__((noinline)) int verify(const struct policy_redactor *rd,
 					    struct policy_redact_field *f, size_t n, const char **s,
 					    size_t *len, size_t *base, enum path path,
@@ -3170,6 +3188,7 @@ static int chain_build(struct policy_redactor *rd)
  * The first entry of @rd->seqs with hash @h (of @k code points), or n_seqs when there is none
  * (also when @k cannot be a middle piece: none, or not shorter than the longest pattern).
  */
+POLICY_HOT
 static size_t seq_hashed(const struct policy_redactor *rd, uint64_t h, size_t k)
 {
 	size_t lo = 0, hi = rd->n_seqs;
@@ -3410,6 +3429,7 @@ static uint32_t chain_first(const uint8_t *tab, const uint8_t *b, size_t len)
 	return 0;
 }
 
+POLICY_HOT
 static bool chain_candidates(const struct policy_redactor *rd, const char *const *s,
 			     const size_t *len, size_t n, uint64_t skip)
 {
@@ -3521,6 +3541,7 @@ static int chain_names(const struct policy_redactor *rd, const char *const *s, c
  * none there either. The hash out of line: most fields fail the first test, and this runs
  * inside redact_fields().
  */
+POLICY_HOT
 static __attribute__((noinline)) bool chain_read_hash(const struct policy_redactor *rd,
 						      const uint8_t *c, size_t k)
 {
@@ -3592,6 +3613,7 @@ static int chain_drop(const struct policy_redactor *rd, struct policy_redact_fie
 	}
 }
 
+POLICY_HOT
 static int redact_fields(const struct policy_redactor *rd, struct policy_redact_field *f, size_t n,
 			 enum path path)
 {
@@ -3940,6 +3962,7 @@ void policy_redact_memo_stats(const struct policy_redactor *rd, uint64_t *hits, 
 		*misses = m;
 }
 
+POLICY_HOT
 int policy_redact_fields(const struct policy_redactor *rd, struct policy_redact_field *f, size_t n)
 {
 	uint64_t h = 0;

@@ -24,6 +24,7 @@
 #include <unicode/uspoof.h>
 #include <unicode/utf16.h>
 
+#include "policy/layout.h"
 #include "proto/crypto.h"
 
 #define CP_SKEL_MAX 24	   /* skeleton code points kept per input code point */
@@ -1278,6 +1279,7 @@ static void look_pass(struct policy_skel_seen *g, size_t f, size_t j, size_t l)
 /* The @r (1 to 7) code points from @p, then those of field @b's head, up to 8, as a key
  * (the first lowest, zeros after: look_key8()'s); into *@m how many there are in all (@r
  * and all of @b's). Words read past a field stay in the reading (zeros follow its end). */
+POLICY_HOT
 static uint64_t look_pair_key(const struct policy_skel_seen *g, size_t p, size_t r, size_t b,
 			      size_t *m)
 {
@@ -1295,6 +1297,7 @@ static uint64_t look_pair_key(const struct policy_skel_seen *g, size_t p, size_t
  * its 8 run past its field's end (4 to 7 left in it; fewer: look_pairs()), into the head of
  * every other field but the next.
  */
+POLICY_HOT
 static __attribute__((noinline)) void look_more(const struct policy_skel_look *f,
 						struct policy_skel_seen *g, size_t n, size_t j)
 {
@@ -1340,6 +1343,7 @@ static unsigned look_short(const struct policy_skel_look *f, const struct policy
  * the 4 code points are inside @a, asked in the joined reading: look_more() goes on from
  * there only where they passed.) Sets @g->crossing when one passes.
  */
+POLICY_HOT
 static void look_pairs(const struct policy_skel_look *f, struct policy_skel_seen *g, size_t n)
 {
 	bool cross = false;
@@ -1454,6 +1458,7 @@ static int look_core_portable(const struct policy_skel_look *f, struct policy_sk
 #if defined(LOOK_AVX2)
 /* look_core() after the AVX2 lane read (the CPU has BMI1 and BMI2): each boundary's probe
  * shifts by shrx, and the boundaries are taken by tzcnt and blsr (19 instructions, not ~25). */
+POLICY_HOT
 static LOOK_AVX2_TARGET int look_core_bmi2(const struct policy_skel_look *f,
 					   struct policy_skel_seen *g, size_t n)
 {
@@ -2029,6 +2034,7 @@ static LOOK_AVX2_INLINE long look_pair32(const uint8_t *a, size_t la, const uint
 
 /* look_read() by the AVX2 lane: the fields in one call, its constants loaded once; a short
  * field and the next, when that is short too, in one block (look_pair32()). */
+POLICY_HOT
 static LOOK_AVX2_TARGET int look_read32(const struct policy_skeleton *sk, const char *const *s,
 					const size_t *len, size_t n, struct policy_skel_seen *g)
 {
@@ -2190,6 +2196,7 @@ static int look_read(const struct policy_skeleton *sk, const char *const *s, con
  * from 4 to 7 before the end (a gram is at most 8 long; one that ends inside the field was
  * asked in the joined reading, the same code points).
  */
+POLICY_HOT
 static int look_fields(const struct policy_skeleton *sk, const char *const *s, const size_t *len,
 		       size_t n, const struct policy_skel_look *f, enum policy_skel_lane lane,
 		       struct policy_skel_seen *g)
@@ -2210,6 +2217,7 @@ static int look_fields(const struct policy_skeleton *sk, const char *const *s, c
 	return lane == POLICY_SKEL_LANE_BYTES ? look_core_portable(f, g, n) : look_core(f, g, n);
 }
 
+POLICY_HOT
 int policy_skeleton_look(const struct policy_skeleton *sk, const char *const *s, const size_t *len,
 			 size_t n, const struct policy_skel_look *f, struct policy_skel_seen *g)
 {
@@ -2667,6 +2675,7 @@ static LOOK_AVX2_INLINE size_t seen_kept32(uint32_t *at, size_t c, const uint8_t
  * again. The same blocks and stores (the whole ones by seen_kept32()); the entries past the
  * field's bytes, another field's, masked out. Returns the count.
  */
+POLICY_HOT
 static LOOK_AVX2_TARGET size_t seen_offsets_kept(const uint8_t *kp, size_t l, uint32_t *at)
 {
 	const __m256i iota =
@@ -2723,6 +2732,7 @@ static LOOK_AVX2_INLINE void seen_bounds32(const uint8_t *e, const uint32_t *a32
  * 32: the last < 32 as the 32 that end the field (those before them again, the same values).
  * Returns where it stopped (@m, or @j for a field of 32 or fewer: the 8-wide loop's).
  */
+POLICY_HOT
 static LOOK_AVX2_TARGET size_t seen_bounds_field32(const uint8_t *e, const uint32_t *a32,
 						   uint8_t *c8, uint8_t *b8, size_t j, size_t m)
 {
@@ -2784,6 +2794,7 @@ static inline void seen_bounds8(const uint8_t *e, const uint32_t *a32, uint8_t *
  * its end (overlapping the one before), so that only a field of up to 8 code points takes
  * them one at a time.
  */
+POLICY_HOT
 static long seen_reading(const struct policy_skeleton *sk, enum policy_skel_lane lane,
 			 const struct policy_skel_seen *g, const char *const *s, const size_t *len,
 			 size_t n, uint8_t *cp, uint8_t *bnd, uint32_t *at, size_t *fs, size_t *fe)
@@ -2886,6 +2897,7 @@ static long seen_reading(const struct policy_skeleton *sk, enum policy_skel_lane
 	return (long)o;
 }
 
+POLICY_HOT
 long policy_skel_seen_reading(const struct policy_skeleton *sk, const struct policy_skel_seen *g,
 			      const char *const *s, const size_t *len, size_t n, uint8_t *cp,
 			      uint8_t *bnd, uint32_t *at, size_t *fs, size_t *fe)
@@ -2925,6 +2937,7 @@ static bool ascii_hard(const uint8_t *in, const uint8_t *bnd, const uint32_t *at
 	       (bnd[j - 2] == POLICY_SKEL_HARD || in[at[j - 3]] < '0' || in[at[j - 3]] > '9');
 }
 
+POLICY_HOT
 void policy_skeleton_ascii_bounds(const struct policy_skeleton *sk, const char *in,
 				  const uint8_t *bnd, const uint32_t *at, size_t n, size_t a,
 				  size_t b, uint8_t *out)

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy/layout.h"
 #include "policy/vocab.h"
 #include "policy/warnlist.h"
 #include "proto/crypto.h"
@@ -28,6 +29,7 @@ static uint8_t lower(uint8_t c)
  * Whether tag @t (@len bytes) starts, after blanks (spaces and tabs), with an attributing
  * prefix (case-insensitive). *@start: the first byte past the blanks (@len: a blank tag).
  */
+POLICY_HOT
 static bool attributing(const char *t, size_t len, size_t *start)
 {
 	static const struct {
@@ -117,6 +119,7 @@ enum desc_fate { DESC_NONE, DESC_KEEP, DESC_REDACT, DESC_DROPPED };
  * `drop`: keeping or redacting would be a guess. A description longer than any valid
  * report's is dropped and counted.
  */
+POLICY_HOT
 static enum desc_fate desc_fate(const struct policy_config *cfg, const struct policy_redactor *rd,
 				const struct proto_report *r)
 {
@@ -169,6 +172,7 @@ static bool tag_candidate(const struct policy_redactor *rd, const char *t, size_
  * to @stack (OUT_STACK bytes of caller storage) when they fit, else to *@buf, new (caller
  * frees it; NULL when @stack was used).
  */
+POLICY_HOT
 static int redact_together(const struct policy_redactor *rd, const struct text_in *in, size_t n,
 			   struct policy_redact_field *f, char *stack, char **buf)
 {
@@ -199,6 +203,7 @@ static int redact_together(const struct policy_redactor *rd, const struct text_i
  * only about a tag that was redacted: an unchanged tag leaves either way, and most tags of
  * an export are unchanged (a lookup canonicalises the tag and searches, ~500 instructions).
  */
+POLICY_HOT
 static bool tag_leaves(const struct policy_redact_field *f, const struct policy_vocab *vocab,
 		       uint32_t *n_dropped)
 {
@@ -248,6 +253,7 @@ struct tag_entry {
 	size_t count;
 };
 
+POLICY_HOT
 static int cmp_ci(const struct tag_entry *a, const struct tag_entry *b)
 {
 	size_t n = a->len < b->len ? a->len : b->len;
@@ -271,6 +277,7 @@ static int cmp_bytes(const struct tag_entry *a, const struct tag_entry *b)
 	return a->len < b->len ? -1 : a->len > b->len;
 }
 
+POLICY_HOT
 static int cmp_key(const void *pa, const void *pb)
 {
 	int c = cmp_ci(pa, pb);
@@ -278,6 +285,7 @@ static int cmp_key(const void *pa, const void *pb)
 	return c ? c : cmp_bytes(pa, pb);
 }
 
+POLICY_HOT
 static int cmp_rank(const void *pa, const void *pb)
 {
 	const struct tag_entry *a = pa, *b = pb;
@@ -291,6 +299,7 @@ static int cmp_rank(const void *pa, const void *pb)
  * Sort @n entries by @cmp: qsort, or for the few tags of most views an insertion sort (both
  * orders used are total on the entries sorted, so the two give the same result).
  */
+POLICY_HOT
 static void sort_entries(struct tag_entry *e, size_t n, int (*cmp)(const void *, const void *))
 {
 	if (n > 16) {
@@ -317,6 +326,7 @@ static void sort_entries(struct tag_entry *e, size_t n, int (*cmp)(const void *,
  * into it); both are on the stack for a view of up to COLLECT_STACK texts and OUT_STACK
  * output bytes, else one allocation each, whatever the number of tags.
  */
+POLICY_HOT
 static int collect(struct policy_view *v, const struct policy_config *cfg,
 		   const struct policy_redactor *rd, const struct proto_report *const *votes,
 		   size_t n_votes, const struct proto_report *desc_r)
@@ -408,6 +418,7 @@ out:
  * data misses: the lines written were no longer cached after its reading (bench_store
  * views, callgrind; a view without the redactor kept them).
  */
+POLICY_HOT
 static void view_reset(struct policy_view *v)
 {
 	const size_t value = offsetof(struct policy_view, ind.value),
@@ -453,6 +464,7 @@ static const struct proto_report *pick_description(const struct proto_report *co
 	return best ? best : best_any;
 }
 
+POLICY_HOT
 int policy_strip_view(struct policy_view *v, const struct policy_config *cfg,
 		      const struct policy_redactor *rd, const struct proto_summary *s,
 		      const struct proto_report *const *votes, size_t n_votes,
