@@ -3562,33 +3562,12 @@ static bool chain_read_field(const struct policy_redactor *rd, const struct quic
 }
 
 /*
- * Whether field @i's output @f, which is its input with some runs of bytes masked and each
- * run replaced by the token, still has more code points than any middle piece (so that
- * chain_candidates() would count past seq_max and pass it over): each masked byte took out at
- * most one of the input's code points (@in: the inputs' quick reading; a run covers whole
- * units, and the bytes left read as they did, quick_splice()), and the token is a
- * separator, so the output has at least the input's less the masked bytes.
- */
-static bool chain_long_still(const struct policy_redactor *rd, const struct quick *in,
-			     const struct policy_redact_field *f, size_t i)
-{
-	size_t k = in->fe[i] - in->fs[i];
-	size_t masked = f->len + f->n_redacted * POLICY_REDACT_TOKEN_LEN - f->out_len;
-
-	return f->n_redacted > 0 &&
-	       f->len + f->n_redacted * POLICY_REDACT_TOKEN_LEN >= f->out_len && k > masked &&
-	       k - masked > rd->seq_max;
-}
-
-/*
  * Drop every field of a chain among the outputs left; a dropped field brings the others
  * together, so they are read again as a set (verify_left()) and for chains, until nothing
  * more is dropped. @s and @len: scratch of @n entries, as verify_left() uses them. @in: the
  * inputs' quick reading (NULL: there was none). Most fields of a redacted view leave as they
  * came (nothing redacted in them, not dropped): such a field is asked on @in's code points
- * (chain_read_field()), not counted again from its bytes; nor is a redacted one that still
- * has too many code points to be a middle piece (chain_long_still(): a description); only
- * the others are.
+ * (chain_read_field()), not counted again from its bytes; only the others are.
  */
 static int chain_drop(const struct policy_redactor *rd, struct policy_redact_field *f, size_t n,
 		      const char **s, size_t *len, size_t *base, const struct quick *in)
@@ -3604,8 +3583,6 @@ static int chain_drop(const struct policy_redactor *rd, struct policy_redact_fie
 				continue;
 			if (in && f[i].n_redacted == 0 && f[i].out_len == f[i].len) {
 				read = read || chain_read_field(rd, in, i);
-				same |= (uint64_t)1 << m;
-			} else if (in && chain_long_still(rd, in, &f[i], i)) {
 				same |= (uint64_t)1 << m;
 			}
 			s[m] = f[i].out;
