@@ -2732,7 +2732,8 @@ static void window_add(size_t *lo, size_t *hi, size_t *nt, size_t a, size_t b)
  * SHORT_LEN in the field (quick_test() passes it; quick_matches() then sees a pattern that
  * runs past the field's end and leaves the view to the fast path), one with a shorter tail
  * is a pair quick_pairs() tests. Returns false, listing nothing, when @in's hits are
- * incomplete (@crossing) or @sp is: then quick_hits() reads @q as it reads an input.
+ * incomplete (@crossing) or @sp is, or when some field's ends changed and there are more
+ * than QUICK_FIELDS fields: then quick_hits() reads @q as it reads an input.
  */
 POLICY_HOT
 static bool spliced_hits(const struct policy_redactor *rd, const struct quick *in,
