@@ -1861,8 +1861,9 @@ static void test_pair_head_after_redaction(void **state)
  * point pair filter (look_more()), against the input's head "bravobankpha", and passed
  * nothing there; quick_pairs() reads tails of at most SHORT_LEN - 1. So a carried-over "no"
  * for a place in some other field's tail is wrong once a head changed: the verifying read
- * tests the spliced reading afresh. Fails when spliced_hits() carries hits over a changed
- * head (the fast path then emitted "[member] pha amber" / "xyz certal").
+ * tests every field's last HIT_WINDOW - 1 places again, and the pairs. Fails when
+ * spliced_hits() carries hits over a changed head without those tests (the fast path then
+ * emitted "[member] pha amber" / "xyz certal").
  */
 static void test_pair_long_tail_after_redaction(void **state)
 {
