@@ -2392,7 +2392,9 @@ static int mark(const struct policy_redactor *rd, const char *const *s, const si
 }
 
 /* Where quick_splice() put the input's code points: stretch [@j, @j + @len) of the input's
- * reading at @o in the output's, in order (stretches of code points only). */
+ * reading at @o in the output's, in order (stretches of code points only). A stretch may go
+ * on over a field's end (quick_splice() joins a field's first stretch to the last one where
+ * both readings are contiguous): the fields' ends are in the reading's @fs/@fe only. */
 #define SPLICE_SEGS 128
 #define HIT_WINDOW 8 /* policy_skeleton_look() reads 8 (LONG8), quick_hits() SHORT_LEN */
 
@@ -2401,8 +2403,10 @@ struct splice {
 	bool many; /* more than SPLICE_SEGS: not listed */
 	/*
 	 * Every field's last SHORT_LEN - 1 code points and their boundaries, and its first
-	 * HIT_WINDOW code points (all of a shorter field), are the input's: its pairs read as
-	 * the input's did (quick_splice() sets it, spliced_hits() uses it).
+	 * HIT_WINDOW code points (all of a shorter field), are the input's: a pair whose tail is
+	 * that short reads as the input's did, and a longer tail that changed lies in a window
+	 * before its break (quick_splice() sets it; when false, spliced_hits() tests every
+	 * field's tail and the pairs afresh).
 	 */
 	bool ends_same;
 	struct splice_seg {
@@ -2641,6 +2645,7 @@ static int quick_splice(const struct quick *in, size_t n, const size_t *base, co
 {
 	size_t o = 0;
 
+	full = full || in->heap; /* splice_ends()' blocks need both readings' stack slack */
 	sp->n = 0;
 	sp->many = false;
 	sp->ends_same = true;
@@ -2897,6 +2902,32 @@ static int marks_as_full(const struct policy_redactor *rd, const char *const *s,
 }
 
 /*
+ * Complete the lazy splice @q of the outputs @f (quick_splice() without @full, then
+ * spliced_hits()) into the whole reading, keeping what spliced_hits() listed on it: the whole
+ * splice lists the same (lazy_same() checks it on the tests' path), so it is not listed
+ * again. The list is kept here, not left to quick_splice(), so that nothing quick_splice()
+ * may reset can turn a listed hit into "nothing could match". Returns quick_splice()'s.
+ */
+static int splice_whole(const struct quick *in, size_t n, const size_t *base, const struct runs *r,
+			const struct policy_redact_field *f, struct quick *q, struct splice *sp)
+{
+	bool listed = q->listed, crossing = listed && q->crossing;
+	size_t hits[QUICK_HITS], n_hits = listed ? q->n_hits : 0;
+	int rc;
+
+	memcpy(hits, q->hits, n_hits * sizeof(*hits));
+	quick_deinit(q);
+	if ((rc = quick_splice(in, n, base, r, f, q, sp, true)) != 0)
+		return rc;
+	/* not listed (spliced_hits() could not): mark() lists the whole reading */
+	memcpy(q->hits, hits, n_hits * sizeof(*hits));
+	q->n_hits = n_hits;
+	q->crossing = crossing;
+	q->listed = listed;
+	return 0;
+}
+
+/*
  * PATH_QUICK_ONLY's check of a spliced reading @q of the @n outputs @s against reading them:
  * 0 the same, -EPROTO not (or they cannot be read). Out of line: a test path's second
  * struct quick (~7 KiB) would otherwise sit in verify()'s frame on every call.
@@ -2918,8 +2949,9 @@ static __attribute__((noinline)) int quick_reread_same(const struct policy_redac
 /*
  * PATH_QUICK_ONLY's check of the lazy splice (quick_splice() without @full) of the outputs
  * @f from @in (joined at @base, marks in the runs @r): spliced_hits() must list on it what it
- * lists on the whole splice. 0 the same, -EPROTO not, -ENOMEM. Out of line, as
- * quick_reread_same(): two struct quick.
+ * lists on the whole splice, and splice_whole() must complete it into the whole splice with
+ * that list. 0 the same, -EPROTO not, -ENOMEM. Out of line, as quick_reread_same(): two
+ * struct quick.
  */
 static __attribute__((noinline)) int lazy_same(const struct policy_redactor *rd,
 					       const struct quick *in, size_t n, const size_t *base,
@@ -2938,6 +2970,18 @@ static __attribute__((noinline)) int lazy_same(const struct policy_redactor *rd,
 			(hl && (l.n_hits != w.n_hits || l.crossing != w.crossing ||
 				memcmp(l.hits, w.hits, l.n_hits * sizeof(*l.hits)) != 0))))
 		rc = -EPROTO;
+	/* completed as verify() completes it: the whole reading, and the lazy list kept */
+	if (rc == 0 && rl == 0) {
+		int rs = splice_whole(in, n, base, r, f, &l, &ls);
+
+		if (rs < 0)
+			rc = rs;
+		else if (rs != 0 || !quick_same(&l, &w, n) || l.listed != hw ||
+			 (hl && (l.n_hits != w.n_hits || l.crossing != w.crossing ||
+				 memcmp(l.hits, w.hits, l.n_hits * sizeof(*l.hits)) != 0)))
+			rc = -EPROTO;
+		rl = rs; /* not 0: @l was freed */
+	}
 	if (rl == 0)
 		quick_deinit(&l);
 	if (rw == 0)
@@ -2977,21 +3021,23 @@ static __attribute__((noinline)) int verify(const struct policy_redactor *rd,
 		/*
 		 * Most verifying reads find nothing to read further: the lazy splice copies only
 		 * what spliced_hits() reads. When it lists something (or cannot), the whole
-		 * reading is spliced for quick_matches() or quick_hits(). The tests' path splices
-		 * whole (quick_reread_same() checks every entry), and checks that the lazy splice
-		 * lists the same.
+		 * reading is spliced for quick_matches() or quick_hits() (splice_whole(), the
+		 * lazy list kept). The tests' path splices whole (quick_reread_same() checks
+		 * every entry), and checks that the lazy splice lists the same and completes into
+		 * the same.
 		 */
 		bool lazy = !in->heap && path != PATH_QUICK_ONLY;
 		int same = path == PATH_QUICK_ONLY && !in->heap
 				   ? lazy_same(rd, in, n, base, in_runs, f)
 				   : 0;
 
-		if (same != 0)
+		if (same != 0) {
 			read = same;
-		else if ((read = quick_splice(in, n, base, in_runs, f, &q, &sp, !lazy)) == 0 &&
-			 !(spliced_hits(rd, in, &sp, &q, n) && q.n_hits == 0 && !q.crossing) &&
-			 lazy && (read = quick_splice(in, n, base, in_runs, f, &q, &sp, true)) == 0)
-			spliced_hits(rd, in, &sp, &q, n);
+		} else if ((read = quick_splice(in, n, base, in_runs, f, &q, &sp, !lazy)) == 0 &&
+			   !(spliced_hits(rd, in, &sp, &q, n) && q.n_hits == 0 && !q.crossing) &&
+			   lazy) {
+			read = splice_whole(in, n, base, in_runs, f, &q, &sp);
+		}
 	}
 	if (read == 1 && path != PATH_FULL)
 		read = quick_read(rd, s, len, n, &q);

@@ -1906,6 +1906,31 @@ static void test_lazy_splice_ends(void **state)
 }
 
 /*
+ * The lazy splice's hit list is kept when verify() completes the reading (it is not listed
+ * again): "CERT Alph Bravo Bank a" loses "Bravo Bank" and reads CERT Alpha from its first
+ * place, which lies more than HIT_WINDOW - 1 code points before the break, so only the
+ * input's hit there, carried over, names it; in a long field, and with "xa" (no name) as the
+ * control. Fails when the kept list is lost on the way to the whole splice (checked: verify()
+ * without splice_whole()'s restore and quick_splice() resetting @q's hits; the default path
+ * then emitted "CERT Alph [member] a"), and when spliced_hits() carries no hit over.
+ */
+static void test_lazy_list_kept(void **state)
+{
+	struct policy_redactor *rd = redactor_of(alpha_bravo, 2);
+	const char *carried[] = {"CERT Alph Bravo Bank a"};
+	const char *lng[] = {"observed in the wave of CERT Alph Bravo Bank a, twice"};
+	const char *two[] = {"tlp green", "CERT Alph Bravo Bank a"};
+	const char *control[] = {"CERT Alph Bravo Bank xa"};
+
+	(void)state;
+	as_full(rd, carried, 1, "1");
+	as_full(rd, lng, 1, "1");
+	as_full(rd, two, 2, "01");
+	as_full(rd, control, 1, "0");
+	policy_redact_free(rd);
+}
+
+/*
  * Redact @n fields @in by the fast path, the full path and the tests' quick-only path (which
  * also checks its spliced reading against a read of the outputs and its marks against the
  * full path's): each output must be @want's, with @red tokens in all.
@@ -2003,6 +2028,7 @@ int main(void)
 		cmocka_unit_test(test_pair_head_after_redaction),
 		cmocka_unit_test(test_pair_long_tail_after_redaction),
 		cmocka_unit_test(test_lazy_splice_ends),
+		cmocka_unit_test(test_lazy_list_kept),
 		cmocka_unit_test(test_redact_heap_paths),
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_counts),
