@@ -2599,7 +2599,8 @@ static void splice_copy(struct quick *q, size_t o, const struct quick *in, size_
  * past it, or a field's first SHORT_LEN - 1 (quick_pairs()): so each code point it reads is
  * among the last HIT_WINDOW - 1 or the first SHORT_LEN of its stretch.
  */
-static void splice_ends(struct quick *q, size_t o, const struct quick *in, size_t j, size_t m)
+static inline __attribute__((always_inline)) void
+splice_ends(struct quick *q, size_t o, const struct quick *in, size_t j, size_t m)
 {
 #if defined(__SSE2__)
 	_mm_storeu_si128((__m128i *)(q->cp + o), _mm_loadu_si128((const __m128i *)(in->cp + j)));
@@ -2625,6 +2626,38 @@ static void splice_ends(struct quick *q, size_t o, const struct quick *in, size_
 }
 
 /*
+ * The first of [@j, @end) whose offset in @at is @r or more, else @end, where @at[@j] (when
+ * @j < @end) is @from or more, @from <= @r. Offsets ascend by one byte at least from one
+ * code point to the next (each its own byte of a plain-ASCII reading), so the answer lies
+ * within @r - @from places of @j: a view's searches look at the bytes of one run, or of the
+ * text up to it, not at its field's whole reading. Should an offset not ascend so, the rest
+ * of the range is searched as before (never a wrong answer).
+ */
+static size_t first_at_from(const uint32_t *at, size_t j, size_t end, size_t from, size_t r)
+{
+	size_t k = first_at(at, j, r - from < end - j ? j + (r - from) : end, r);
+
+	return k < end && at[k] < r ? first_at(at, k, end, r) : k;
+}
+
+/*
+ * Note the stretch [@j, @j + @m) of the input's reading at @o in the output's in @sp: it goes
+ * on from the last one when @join (it starts a field, no token before it) and the two
+ * readings are contiguous there, so spliced_hits() walks fewer, longer stretches with the
+ * same breaks.
+ */
+static inline __attribute__((always_inline)) void splice_seg(struct splice *sp, size_t j, size_t o,
+							     size_t m, bool join)
+{
+	if (join && sp->n > 0 && sp->seg[sp->n - 1].j + sp->seg[sp->n - 1].len == j)
+		sp->seg[sp->n - 1].len += m;
+	else if (sp->n == SPLICE_SEGS)
+		sp->many = true;
+	else
+		sp->seg[sp->n++] = (struct splice_seg){j, o, m};
+}
+
+/*
  * The quick reading of the outputs @f, spliced from @in, the inputs' (fields joined at
  * @base, first-pass marks in the runs @r), instead of read again. An output is its input
  * with each maximal run of masked bytes replaced by POLICY_REDACT_TOKEN; a run covers whole
@@ -2635,7 +2668,8 @@ static void splice_ends(struct quick *q, size_t o, const struct quick *in, size_
  * a '['). A code point's boundary there depends only on the byte before it. So the output's
  * reading is the input's without the code points of masked bytes, the first code point
  * after a run at a HARD boundary (after the token), every other as it was, each offset
- * moved by what the tokens before it changed. Returns 0, 1 when the outputs are not what
+ * moved by what the tokens before it changed. A field no run reaches (most of a view's) is
+ * its input's reading as it was, one stretch. Returns 0, 1 when the outputs are not what
  * that says (then the caller reads them), -ENOMEM.
  */
 POLICY_HOT
@@ -2667,13 +2701,27 @@ static int quick_splice(const struct quick *in, size_t n, const size_t *base, co
 	}
 	q->fe = q->fs + n;
 	for (size_t i = 0, x = 0; i < n; i++) {
-		size_t len = f[i].len, j = in->fs[i], fe = in->fe[i], fb = base[i], y;
+		size_t len = f[i].len, j = in->fs[i], fe = in->fe[i], fb = base[i];
 		size_t b = 0,
 		       ob = 0; /* where the unmasked stretch starts, in the input and output */
 
 		x = runs_from(r, x, fb);
 		q->fs[i] = o;
-		for (y = x;; y++) {
+		if (x == r->n || r->s[x] >= fb + len) {
+			/* no run in the field: the input's reading, offsets and all */
+			if (f[i].out_len != len)
+				goto differ;
+			if (full)
+				splice_copy(q, o, in, j, fe - j, 0);
+			else if (fe > j)
+				splice_ends(q, o, in, j, fe - j);
+			if (fe > j)
+				splice_seg(sp, j, o, fe - j, true);
+			o += fe - j;
+			q->fe[i] = o;
+			continue;
+		}
+		for (size_t y = x;; y++) {
 			/* the next run's start in the field (runs from @x on end after @fb) */
 			size_t rs = y < r->n && r->s[y] < fb + len
 					    ? (r->s[y] > fb ? r->s[y] - fb : 0)
@@ -2681,24 +2729,14 @@ static int quick_splice(const struct quick *in, size_t n, const size_t *base, co
 			size_t e, first = o, j0 = j;
 
 			/* the stretch's code points, offsets moved by what the tokens changed */
-			j = rs == len ? fe : first_at(in->at, j, fe, rs);
+			j = rs == len ? fe : first_at_from(in->at, j, fe, b, rs);
 			o += j - j0;
 			if (full)
 				splice_copy(q, first, in, j0, j - j0, (uint32_t)(ob - b));
 			else if (j > j0)
 				splice_ends(q, first, in, j0, j - j0);
-			/*
-			 * A field's first stretch goes on from the last one when that ran to the
-			 * end of its field (the two readings are contiguous there): fewer, longer
-			 * stretches for spliced_hits() to walk, the same breaks.
-			 */
-			if (j > j0 && b == 0 && sp->n > 0 &&
-			    sp->seg[sp->n - 1].j + sp->seg[sp->n - 1].len == j0)
-				sp->seg[sp->n - 1].len += j - j0;
-			else if (j > j0 && sp->n == SPLICE_SEGS)
-				sp->many = true;
-			else if (j > j0)
-				sp->seg[sp->n++] = (struct splice_seg){j0, first, j - j0};
+			if (j > j0)
+				splice_seg(sp, j0, first, j - j0, b == 0);
 			if (b > 0 && o > first && in->at[j0] == b)
 				q->bnd[first] = POLICY_SKEL_HARD; /* right after a token */
 			/* a head shorter than the look's window, a tail whose boundary may differ */
@@ -2709,18 +2747,19 @@ static int quick_splice(const struct quick *in, size_t n, const size_t *base, co
 			if (rs == len)
 				break;
 			e = (r->e[y] < fb + len ? r->e[y] : fb + len) - fb;
-			j = first_at(in->at, j, fe, e);
+			j = first_at_from(in->at, j, fe, rs, e);
 			ob += POLICY_REDACT_TOKEN_LEN;
 			b = e;
 		}
 		q->fe[i] = o;
-		if (ob != f[i].out_len) {
-			quick_deinit(q);
-			return 1;
-		}
+		if (ob != f[i].out_len)
+			goto differ;
 	}
 	q->total = o;
 	return 0;
+differ:
+	quick_deinit(q);
+	return 1;
 }
 
 /* The first of field @f's last HIT_WINDOW - 1 places in @q (its first when it is shorter). */
