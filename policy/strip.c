@@ -5,7 +5,8 @@
  * struct proto_report later cannot leak through here by default.
  *
  * Tags of many votes are merged by sorting (case-insensitive key, then byte order) rather
- * than by pairwise search, so an indicator with thousands of votes costs n log n.
+ * than by pairwise search, so an indicator with thousands of votes costs n log n; a view's
+ * few tags (most views) by an insertion sort on keys computed once (merge_tags()).
  */
 #include "policy/strip.h"
 
@@ -25,33 +26,45 @@ static uint8_t lower(uint8_t c)
 	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + ('a' - 'A')) : c;
 }
 
+/* @n (1 to 8) bytes at @p as a number, each with bit 0x20 set: a letter in lower case. */
+static uint64_t folded(const char *p, size_t n)
+{
+	uint64_t w = 0;
+
+	memcpy(&w, p, n);
+	return w | (0x2020202020202020ull >> (64 - 8 * n));
+}
+
 /*
  * Whether tag @t (@len bytes) starts, after blanks (spaces and tabs), with an attributing
  * prefix (case-insensitive). *@start: the first byte past the blanks (@len: a blank tag).
+ *
+ * Every byte of a prefix but its last ':' is a letter, and a byte c is that letter in either
+ * case exactly when (c | 0x20) is its lower case: so each prefix is one word compared after
+ * that fold plus its ':' compared as it is, and only the prefix its first letter can start
+ * is tried (most tags start with none of them). The words are made by folded() on both
+ * sides (byte order does not matter).
  */
 POLICY_HOT
 static bool attributing(const char *t, size_t len, size_t *start)
 {
-	static const struct {
-		const char *p;
-		size_t len;
-	} prefixes[] = {{"org:", 4}, {"source:", 7}, {"reporter:", 9}};
-	size_t i = 0;
+	size_t i = 0, rest;
 
 	while (i < len && (t[i] == ' ' || t[i] == '\t'))
 		i++;
 	*start = i;
-	for (size_t k = 0; k < sizeof(prefixes) / sizeof(prefixes[0]); k++) {
-		size_t j = 0;
-
-		if (len - i < prefixes[k].len)
-			continue;
-		while (j < prefixes[k].len && lower((uint8_t)t[i + j]) == (uint8_t)prefixes[k].p[j])
-			j++;
-		if (j == prefixes[k].len)
-			return true;
+	rest = len - i;
+	t += i;
+	switch (rest >= 4 ? t[0] | 0x20 : 0) {
+	case 'o':
+		return t[3] == ':' && folded(t, 3) == folded("org", 3);
+	case 's':
+		return rest >= 7 && t[6] == ':' && folded(t, 6) == folded("source", 6);
+	case 'r':
+		return rest >= 9 && t[8] == ':' && folded(t, 8) == folded("reporter", 8);
+	default:
+		return false;
 	}
-	return false;
 }
 
 static bool is_word(uint8_t c)
@@ -251,9 +264,33 @@ struct tag_entry {
 	const char *text; /* borrowed: a redacted field's output */
 	size_t len;
 	size_t count;
+	uint64_t head; /* tag_head() */
 };
 
-POLICY_HOT
+/*
+ * The first 8 bytes of @s (@len bytes), zero-padded, as a big-endian number. Two texts whose
+ * heads differ are in the order of their heads by bytes (memcmp, a prefix first): at the
+ * first place they differ both have a byte, or one ended before it (its padding zero
+ * against the other's byte, which is not zero: before it all matched). Two texts that are
+ * equal but for ASCII case have the same length, so their heads differ at most in bit 0x20
+ * of each byte.
+ */
+static uint64_t tag_head(const char *s, size_t len)
+{
+	uint64_t h = 0;
+
+	if (len >= 8) {
+		memcpy(&h, s, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		h = __builtin_bswap64(h);
+#endif
+		return h;
+	}
+	for (size_t i = 0; i < len; i++)
+		h |= (uint64_t)(uint8_t)s[i] << (56 - 8 * i);
+	return h;
+}
+
 static int cmp_ci(const struct tag_entry *a, const struct tag_entry *b)
 {
 	size_t n = a->len < b->len ? a->len : b->len;
@@ -277,7 +314,6 @@ static int cmp_bytes(const struct tag_entry *a, const struct tag_entry *b)
 	return a->len < b->len ? -1 : a->len > b->len;
 }
 
-POLICY_HOT
 static int cmp_key(const void *pa, const void *pb)
 {
 	int c = cmp_ci(pa, pb);
@@ -285,7 +321,6 @@ static int cmp_key(const void *pa, const void *pb)
 	return c ? c : cmp_bytes(pa, pb);
 }
 
-POLICY_HOT
 static int cmp_rank(const void *pa, const void *pb)
 {
 	const struct tag_entry *a = pa, *b = pb;
@@ -295,25 +330,83 @@ static int cmp_rank(const void *pa, const void *pb)
 	return cmp_bytes(a, b);
 }
 
-/*
- * Sort @n entries by @cmp: qsort, or for the few tags of most views an insertion sort (both
- * orders used are total on the entries sorted, so the two give the same result).
- */
-POLICY_HOT
-static void sort_entries(struct tag_entry *e, size_t n, int (*cmp)(const void *, const void *))
+/* Whether @a comes after @b by bytes (cmp_bytes()), their heads read first. */
+static bool bytes_after(const struct tag_entry *a, const struct tag_entry *b)
 {
-	if (n > 16) {
-		qsort(e, n, sizeof(*e), cmp);
-		return;
+	if (a->head != b->head)
+		return a->head > b->head;
+	return cmp_bytes(a, b) > 0;
+}
+
+/* Whether @a and @b are equal but for ASCII case (cmp_ci()), their lengths and heads read first. */
+static bool same_ci(const struct tag_entry *a, const struct tag_entry *b)
+{
+	return a->len == b->len && ((a->head ^ b->head) & ~0x2020202020202020ull) == 0 &&
+	       cmp_ci(a, b) == 0;
+}
+
+/*
+ * The tags of a view merged: the @n entries of @e (each with count 1) into groups equal but
+ * for ASCII case, each represented by its byte-wise smallest spelling and counted, ranked by
+ * count (most first), then by bytes. The groups into @e; their number returned.
+ *
+ * Many entries (more than TAGS_FEW) are sorted case-insensitively then by bytes (so a
+ * group's spellings are adjacent, its smallest first), merged, and sorted by rank: n log n
+ * whatever the number of votes. A view's few are sorted by bytes alone, on heads computed
+ * once (tag_head()): the first of a group in that order is its smallest spelling, so each
+ * entry joins the first earlier group it is equal to (most tags are alone: their lengths or
+ * heads differ) and the groups stay in byte order; only when some group has more than one
+ * entry are they sorted again, stably by count. The same ranking: test_tag_order compares
+ * the two on the same tags.
+ */
+#define TAGS_FEW 16
+
+POLICY_HOT
+static size_t merge_tags(struct tag_entry *e, size_t n)
+{
+	size_t groups = 0;
+	bool merged = false;
+
+	if (n > TAGS_FEW) {
+		qsort(e, n, sizeof(*e), cmp_key);
+		for (size_t i = 0; i < n; i++) {
+			if (groups > 0 && cmp_ci(&e[groups - 1], &e[i]) == 0)
+				e[groups - 1].count++;
+			else
+				e[groups++] = e[i];
+		}
+		qsort(e, groups, sizeof(*e), cmp_rank);
+		return groups;
 	}
 	for (size_t i = 1; i < n; i++) {
 		struct tag_entry x = e[i];
 		size_t j = i;
 
-		for (; j > 0 && cmp(&e[j - 1], &x) > 0; j--)
+		for (; j > 0 && bytes_after(&e[j - 1], &x); j--)
 			e[j] = e[j - 1];
 		e[j] = x;
 	}
+	for (size_t i = 0; i < n; i++) {
+		size_t g = 0;
+
+		while (g < groups && !same_ci(&e[g], &e[i]))
+			g++;
+		if (g < groups) {
+			e[g].count++;
+			merged = true;
+		} else if (groups++ != i) {
+			e[groups - 1] = e[i];
+		}
+	}
+	for (size_t i = 1; merged && i < groups; i++) {
+		struct tag_entry x = e[i];
+		size_t j = i;
+
+		for (; j > 0 && e[j - 1].count < x.count; j--)
+			e[j] = e[j - 1];
+		e[j] = x;
+	}
+	return groups;
 }
 
 #define COLLECT_STACK 16 /* texts of a view kept on the stack */
@@ -336,7 +429,7 @@ static int collect(struct policy_view *v, const struct policy_config *cfg,
 	struct policy_redact_field *f, s_f[COLLECT_STACK];
 	char *buf = NULL, stack[OUT_STACK];
 	void *blk = NULL;
-	size_t n_in = 0, n = 0, total = 1, groups = 0;
+	size_t n_in = 0, n = 0, total = 1;
 	int rc = 0;
 
 	for (size_t i = 0; i < n_votes; i++)
@@ -380,28 +473,22 @@ static int collect(struct policy_view *v, const struct policy_config *cfg,
 		e[n].text = f[i].out;
 		e[n].len = f[i].out_len;
 		e[n].count = 1;
+		e[n].head = tag_head(f[i].out, f[i].out_len);
 		n++;
 	}
 	if (desc_r)
 		set_description(&f[n_in - 1], v->description, sizeof(v->description),
 				&v->has_description, &v->description_len, &v->n_dropped);
-	sort_entries(e, n, cmp_key);
-	for (size_t i = 0; i < n; i++) {
-		if (groups > 0 && cmp_ci(&e[groups - 1], &e[i]) == 0) {
-			e[groups - 1].count++;
-			continue;
-		}
-		e[groups++] = e[i];
-	}
-	n = groups;
-	sort_entries(e, n, cmp_rank);
+	n = merge_tags(e, n);
 	for (size_t i = 0; i < n && v->n_tags < POLICY_VIEW_TAGS_MAX; i++) {
 		memcpy(v->tags[v->n_tags], e[i].text, e[i].len + 1);
 		v->n_tags++;
 	}
 out:
-	free(blk);
-	free(buf);
+	if (blk)
+		free(blk);
+	if (buf)
+		free(buf);
 	return rc;
 }
 
