@@ -3827,7 +3827,8 @@ out:
  * inputs are compared in full; the hash only picks the slot), verifying read included.
  * MEMO_SLOTS direct-mapped slots, each holding one call of at most MEMO_FIELDS fields and
  * MEMO_TEXT_MAX input bytes (outputs at most 8 times that): at most ~2.3 MiB, usually a few
- * tens of KiB. The redactor is shared by threads: one mutex, held for a compare and a copy.
+ * tens of KiB. The redactor is shared by threads: one mutex, held for a compare and a copy
+ * (a miss at a slot that holds another key takes none: memo_get()).
  *
  * A result is remembered when its text comes a second time, not the first: a slot also
  * keeps the key of the last text that missed there (@seen), and only a miss whose key is
@@ -3850,8 +3851,8 @@ struct memo_field {
 };
 
 struct memo_entry {
-	uint64_t hash;
-	uint64_t seen; /* the key of the last call that missed here and was not remembered */
+	uint64_t hash; /* written under the lock, read atomically without it (memo_get()) */
+	uint64_t seen; /* atomic: the key of the last call that missed here, not remembered */
 	size_t n;
 	/* one block of @size bytes: @n fields, then their inputs one after another, then their outputs */
 	struct memo_field *f;
@@ -3861,7 +3862,7 @@ struct memo_entry {
 struct memo {
 	pthread_mutex_t lock;
 	bool off; /* policy_redact_memo_set(); policy_redact_fields() reads it without the lock */
-	uint64_t hits, misses;
+	uint64_t hits, misses; /* atomic */
 	struct memo_entry slot[MEMO_SLOTS];
 };
 
@@ -3888,13 +3889,18 @@ static void memo_free(struct memo *m)
 
 /*
  * Whether a call with fields @f may be remembered, and its slot key into *@h: the fields'
- * lengths and four words of each (start, end and two between). A key only picks the slot
- * (memo_get() compares the inputs in full), so two texts that share it merely take turns in
- * that slot; hashing every byte cost a text seen for the first time more than the slot was
- * worth.
+ * lengths and two words of each, mixed by one multiply per word and one at the end. The
+ * words hold every byte of a field of up to 16 bytes (its first and last 8, or 4, which may
+ * overlap; of 1 to 3 bytes the first, middle and last); of a longer field they are its
+ * first and last 8 bytes, each folded with one of the two 8 between. A key only picks the
+ * slot (memo_get() compares the inputs in full), so two texts that share it merely take
+ * turns in that slot; hashing every byte cost a text seen for the first time more than the
+ * slot was worth, and so did the four words mixed by four multiplies each field before
+ * (~200 instructions a view of four fields, bench_store views, callgrind).
  */
 static bool memo_key(const struct policy_redact_field *f, size_t n, uint64_t *h)
 {
+	const uint64_t k = 0x9E3779B97F4A7C15ull;
 	uint64_t x = HASH_INIT ^ n;
 	size_t total = 0;
 
@@ -3903,23 +3909,37 @@ static bool memo_key(const struct policy_redact_field *f, size_t n, uint64_t *h)
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *p = (const uint8_t *)f[i].in;
 		size_t len = f[i].len;
-		uint64_t w[4] = {0};
+		uint64_t a = 0, b = 0;
 
 		total += len;
 		if (total > MEMO_TEXT_MAX)
 			return false;
 		if (len >= 8) {
-			memcpy(&w[0], p, 8);
-			memcpy(&w[1], p + (len - 8) / 3, 8);
-			memcpy(&w[2], p + (len - 8) / 3 * 2, 8);
-			memcpy(&w[3], p + len - 8, 8);
+			memcpy(&a, p, 8);
+			memcpy(&b, p + len - 8, 8);
+			if (len > 16) {
+				uint64_t c, d;
+
+				memcpy(&c, p + (len - 8) / 3, 8);
+				memcpy(&d, p + (len - 8) / 3 * 2, 8);
+				a ^= c << 32 | c >> 32;
+				b ^= d << 32 | d >> 32;
+			}
+		} else if (len >= 4) {
+			uint32_t c, d;
+
+			memcpy(&c, p, 4);
+			memcpy(&d, p + len - 4, 4);
+			a = c;
+			b = d;
 		} else if (len) {
-			memcpy(&w[0], p, len);
+			a = (uint64_t)p[0] | (uint64_t)p[len / 2] << 8 | (uint64_t)p[len - 1] << 16;
 		}
-		x = (x ^ len) * 0x9E3779B97F4A7C15ull;
-		for (int k = 0; k < 4; k++)
-			x = ((x << 23 | x >> 41) ^ w[k]) * 0x9E3779B97F4A7C15ull;
+		x = (x ^ len ^ a) * k;
+		x = ((x << 23 | x >> 41) ^ b) * k;
 	}
+	x ^= x >> 29;
+	x *= k;
 	*h = x ^ x >> 32;
 	return true;
 }
@@ -3936,21 +3956,29 @@ enum memo_got { MEMO_OFF, MEMO_ANSWERED, MEMO_FIRST, MEMO_AGAIN };
  * The remembered result for @f (hash @h) into @f, when there is one that fits its outputs
  * (MEMO_ANSWERED); else MEMO_AGAIN when its key missed here last time too (remember the
  * result), MEMO_FIRST when it did not (nothing to remember yet), or MEMO_OFF.
+ *
+ * A slot that holds another key is a miss without the lock (most calls of an export: its
+ * text comes once): a slot's key is written under the lock but read atomically, and a
+ * result written just after that read is merely missed once. Only a slot holding the key
+ * is locked and its inputs compared. The last key that missed (@seen) and the counts are
+ * atomic, since misses update them unlocked: @seen is only a hint (a lost update remembers
+ * a text one call later or earlier; a remembered result is always compared in full).
  */
 static enum memo_got memo_get(struct memo *m, uint64_t h, struct policy_redact_field *f, size_t n)
 {
-	struct memo_entry *e;
+	struct memo_entry *e = memo_slot(m, h);
 	const char *p;
 	enum memo_got got = MEMO_AGAIN;
 
+	if (__atomic_load_n(&e->hash, __ATOMIC_RELAXED) != h)
+		goto miss;
 	pthread_mutex_lock(&m->lock);
-	e = memo_slot(m, h);
 	if (m->off) {
-		got = MEMO_OFF;
-		goto out;
+		pthread_mutex_unlock(&m->lock);
+		return MEMO_OFF;
 	}
 	if (!e->f || e->hash != h || e->n != n)
-		goto miss;
+		goto miss_locked;
 	p = (const char *)(e->f + n);
 	/*
 	 * A dropped field's output is "", but read afresh it is first written in full: a
@@ -3960,7 +3988,7 @@ static enum memo_got memo_get(struct memo *m, uint64_t h, struct policy_redact_f
 		if (e->f[i].len != f[i].len || f[i].cap < e->f[i].out_len + 1 ||
 		    (e->f[i].dropped && f[i].cap < POLICY_REDACT_OUT_MAX(f[i].len) + 1) ||
 		    (f[i].len && memcmp(p, f[i].in, f[i].len) != 0))
-			goto miss;
+			goto miss_locked;
 		p += f[i].len;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -3972,17 +4000,17 @@ static enum memo_got memo_get(struct memo *m, uint64_t h, struct policy_redact_f
 		f[i].dropped = e->f[i].dropped;
 		p += e->f[i].out_len;
 	}
-	got = MEMO_ANSWERED;
-	m->hits++;
-	goto out;
+	pthread_mutex_unlock(&m->lock);
+	__atomic_fetch_add(&m->hits, 1, __ATOMIC_RELAXED);
+	return MEMO_ANSWERED;
+miss_locked:
+	pthread_mutex_unlock(&m->lock);
 miss:
-	m->misses++;
-	if (e->seen != h) {
-		e->seen = h;
+	__atomic_fetch_add(&m->misses, 1, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&e->seen, __ATOMIC_RELAXED) != h) {
+		__atomic_store_n(&e->seen, h, __ATOMIC_RELAXED);
 		got = MEMO_FIRST;
 	}
-out:
-	pthread_mutex_unlock(&m->lock);
 	return got;
 }
 
@@ -4021,9 +4049,9 @@ static void memo_put(struct memo *m, uint64_t h, const struct policy_redact_fiel
 	e = memo_slot(m, h);
 	if (!m->off && e->f && e->size >= size) {
 		memo_fill(e->f, f, n);
-		e->hash = h;
-		e->seen = 0;
 		e->n = n;
+		__atomic_store_n(&e->hash, h, __ATOMIC_RELAXED);
+		__atomic_store_n(&e->seen, 0, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&m->lock);
 		return;
 	}
@@ -4036,7 +4064,11 @@ static void memo_put(struct memo *m, uint64_t h, const struct policy_redact_fiel
 	old = blk;
 	if (!m->off) {
 		old = e->f;
-		*e = (struct memo_entry){.hash = h, .seen = 0, .n = n, .f = blk, .size = size};
+		e->n = n;
+		e->f = blk;
+		e->size = size;
+		__atomic_store_n(&e->hash, h, __ATOMIC_RELAXED);
+		__atomic_store_n(&e->seen, 0, __ATOMIC_RELAXED);
 	}
 	pthread_mutex_unlock(&m->lock);
 	free(old);
@@ -4057,8 +4089,13 @@ void policy_redact_memo_reset(struct policy_redactor *rd)
 		return;
 	pthread_mutex_lock(&rd->memo->lock);
 	for (size_t i = 0; i < MEMO_SLOTS; i++) {
-		free(rd->memo->slot[i].f);
-		rd->memo->slot[i] = (struct memo_entry){0};
+		struct memo_entry *e = &rd->memo->slot[i];
+
+		free(e->f);
+		e->f = NULL;
+		e->n = e->size = 0;
+		__atomic_store_n(&e->hash, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&e->seen, 0, __ATOMIC_RELAXED);
 	}
 	pthread_mutex_unlock(&rd->memo->lock);
 }
@@ -4068,10 +4105,8 @@ void policy_redact_memo_stats(const struct policy_redactor *rd, uint64_t *hits, 
 	uint64_t h = 0, m = 0;
 
 	if (rd && rd->memo) {
-		pthread_mutex_lock(&rd->memo->lock);
-		h = rd->memo->hits;
-		m = rd->memo->misses;
-		pthread_mutex_unlock(&rd->memo->lock);
+		h = __atomic_load_n(&rd->memo->hits, __ATOMIC_RELAXED);
+		m = __atomic_load_n(&rd->memo->misses, __ATOMIC_RELAXED);
 	}
 	if (hits)
 		*hits = h;
