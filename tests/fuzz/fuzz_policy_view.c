@@ -11,8 +11,8 @@
  *   - policy_strip_view()/policy_strip_report() succeed on valid inputs, every string in a
  *     view is NUL-terminated at its stated length and within its buffer, at most
  *     POLICY_VIEW_TAGS_MAX tags, TLP the strictest of summary and votes;
- *   - no kept tag starts with org:/source:/reporter:, and all view text is valid UTF-8 when
- *     the inputs were;
+ *   - no kept tag starts with org:/source:/reporter:, no two kept tags of a view are equal
+ *     but for ASCII case (merged), and all view text is valid UTF-8 when the inputs were;
  *   - no member's plain-ASCII name, alias or domain is a whole word of a tag or description,
  *     except a description kept verbatim in keep mode from our own TLP:CLEAR report.
  */
@@ -39,6 +39,15 @@ static bool alnum(uint8_t c)
 static uint8_t lower(uint8_t c)
 {
 	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+}
+
+/* Whether NUL-terminated @a and @b are equal but for ASCII case. */
+static bool same_but_case(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++)
+		if (lower((uint8_t)*a) != lower((uint8_t)*b))
+			return false;
+	return *a == *b;
 }
 
 static bool checkable(const char *w)
@@ -231,6 +240,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (!rd)
 			abort(); /* nothing can be vetted without a redactor */
+		for (size_t u = 0; u < t; u++)
+			if (same_but_case(view.tags[u], view.tags[t]))
+				abort(); /* spellings of one tag are merged */
 	}
 	check_text(view.description, view.description_len, sizeof(view.description));
 	if (!view.has_description && view.description_len != 0)
