@@ -2178,43 +2178,12 @@ static void widen(uint32_t *restrict out, const uint8_t *restrict c, size_t m)
 		out[j] = c[j];
 }
 
-/*
- * Ask for the index lines candidate() reads first at a place whose code points are the 16
- * bytes at @cp (the quick reading's): level_mask8's and the first bucket of levels 8, 12 and
- * 16, hashed as candidate() hashes them. A naming view has a few hits, each a chain of
- * dependent loads (masks, buckets, skeletons) of lines the export's other work evicts between
- * chunks; asked for at once for every hit, before the first is matched, their latencies
- * overlap instead of adding up. Only a hint: nothing is read, and where the place's field
- * ends within the 16 the lines asked for are merely useless. (Inlined on purpose: GCC takes
- * a function of prefetches alone for one without effects and drops its calls.)
- */
-static inline __attribute__((always_inline)) void index_prefetch(const struct policy_redactor *rd,
-								 const uint8_t *cp)
-{
-	uint32_t w[16];
-	uint64_t h;
-
-	_Static_assert(LONG_START == 8 && N_LEVELS > 3, "level_len[1..3] are 8, 12, 16");
-	for (size_t j = 0; j < 16; j++)
-		w[j] = cp[j];
-	h = hash_cp2(hash_cp2(hash_cp2(hash_cp2(HASH_INIT, w), w + 2), w + 4), w + 6);
-	__builtin_prefetch(&rd->level_mask8[long_slot(h)]);
-	__builtin_prefetch(&rd->index[1][table_slot(h, rd->table_bits[1])]);
-	h = hash_cp2(hash_cp2(h, w + 8), w + 10);
-	__builtin_prefetch(&rd->index[2][table_slot(h, rd->table_bits[2])]);
-	h = hash_cp2(hash_cp2(h, w + 12), w + 14);
-	__builtin_prefetch(&rd->index[3][table_slot(h, rd->table_bits[3])]);
-}
-
 POLICY_HOT
 static int quick_matches(const struct policy_redactor *rd, const char *const *s, const size_t *base,
 			 size_t n, const struct quick *q, struct sink *k)
 {
 	if (q->crossing || rd->max_len + 3 > QUICK_WINDOW)
 		return 1;
-	for (size_t h = 0; h < q->n_hits; h++)
-		if (q->hits[h] + 16 <= q->total)
-			index_prefetch(rd, q->cp + q->hits[h]);
 	for (size_t h = 0; h < q->n_hits; h++) {
 		size_t i = q->hits[h], f = quick_field(q, n, i), fs = q->fs[f], r = q->fe[f] - i;
 		size_t lo = SIZE_MAX, hi = 0;
