@@ -16,8 +16,9 @@
  * points and tries only the patterns in those buckets (one hash table per level). Names
  * sharing a long common start ("National CSIRT of ...", "CERT Member17" among 500 "CERT
  * MemberN") land in a deeper index and share a bucket with few others (12 was added when
- * 500 such 12-point names all met in one 8-point bucket; level_mask and level_mask8 let
- * candidate() skip levels that hold nothing for a place's first 4 and 8 code points).
+ * 500 such 12-point names all met in one 8-point bucket; level_mask, level_mask8 and
+ * level_mask12 let candidate() skip levels that hold nothing for a place's first 4, 8 and 12
+ * code points).
  * Patterns shorter than 4 are tried directly at hard boundaries, literals by a plain search
  * of the input.
  *
@@ -76,7 +77,8 @@ static const size_t level_len[N_LEVELS] = {4, 8, 12, 16, 24, 32}; /* even: hash_
 #define GRAM_PREFIX 64
 #define START_BITS 14 /* policy_redactor.level_mask: 16 KiB */
 #define LONG_START 8
-#define LONG_START_BITS 14 /* policy_redactor.level_mask8: 16 KiB */
+#define LONG_START_BITS 14 /* policy_redactor.level_mask8 and level_mask12: 16 KiB each */
+#define LONGER_START 12
 
 #define ASCII_SLOTS 37
 
@@ -239,6 +241,14 @@ struct policy_redactor {
 	 */
 	uint8_t level_mask8[1u << LONG_START_BITS];
 	/*
+	 * Again for the first LONGER_START, of the levels from LONGER_START up (entry
+	 * long_slot() of level 2's index hash). "Member17 National CSIRT", "Member170SOC" and
+	 * "member17.example" share their first 8 but not 12; a place that starts with a
+	 * member's name and goes on with other words ("Member17 reported") read a bucket of
+	 * each of those levels and found nothing there.
+	 */
+	uint8_t level_mask12[1u << LONG_START_BITS];
+	/*
 	 * The first look's filter (policy_skeleton_look()): the grams policy_skel_look_add()
 	 * takes of every pattern but the literals (the first 4 and 8 code points, or a short
 	 * one whole), where they are ASCII.
@@ -286,7 +296,8 @@ static uint32_t start_slot(const uint32_t *c)
 	       (32 - START_BITS);
 }
 
-/* level_mask8's slot of a pattern or place whose first LONG_START code points hash to @h. */
+/* level_mask8's (level_mask12's) slot of a pattern or place whose first LONG_START
+ * (LONGER_START) code points hash to @h. */
 static uint32_t long_slot(uint64_t h)
 {
 	return (uint32_t)((h * 0xD6E8FEB86659FD93ull) >> (64 - LONG_START_BITS));
@@ -951,6 +962,8 @@ static int build_levels(struct policy_redactor *rd, struct index_entry **ent)
 			h = hash_cp2(h, p->s + k);
 			if (k + 2 == LONG_START)
 				rd->level_mask8[long_slot(h)] |= (uint8_t)(1u << l);
+			if (k + 2 == LONGER_START)
+				rd->level_mask12[long_slot(h)] |= (uint8_t)(1u << l);
 		}
 		ent[l][rd->n_index[l]++] = (struct index_entry){
 			h, (uint32_t)(p->s - rd->skel), key_len <= UINT8_MAX ? (uint8_t)key_len : 0,
@@ -1647,10 +1660,12 @@ POLICY_HOT
 static void candidate(const struct policy_redactor *rd, const uint32_t *c, size_t r,
 		      struct agreed *g)
 {
-	uint64_t h4, h;
+	uint64_t h4, h8 = 0, h;
 	size_t done = SHORT_LEN;
 	unsigned levels;
 
+	_Static_assert(LONG_START == 8 && LONGER_START == 12,
+		       "level_len[1] is LONG_START, level_len[2] LONGER_START");
 	g->ext = g->n = 0;
 	g->open = g->more = false;
 	for (size_t len = 1; rd->short_lens && len < SHORT_LEN; len++) {
@@ -1669,17 +1684,23 @@ static void candidate(const struct policy_redactor *rd, const uint32_t *c, size_
 		return; /* no pattern starts with these 4: none agrees, none runs on past @r */
 	/*
 	 * The levels some pattern starting with these 4 is indexed at, lowest first; from
-	 * LONG_START up, only those where some pattern also starts with the first LONG_START
-	 * (a level none does holds no pattern that agrees on them, none that runs on past
-	 * @r >= LONG_START either), where the caller gave that many (quick_matches() gives
-	 * fewer only when no pattern is that long). level_len[0] is SHORT_LEN, level_len[1]
-	 * LONG_START.
+	 * LONG_START up, only those where some pattern also starts with the first LONG_START,
+	 * and from LONGER_START up with the first LONGER_START (a level none does holds no
+	 * pattern that agrees on them, none that runs on past @r, that many or more), where
+	 * the caller gave that many (quick_matches() gives fewer only when no pattern is that
+	 * long). level_len[0] is SHORT_LEN, level_len[1] LONG_START, level_len[2]
+	 * LONGER_START.
 	 */
 	h = h4 = hash_cp2(hash_cp2(HASH_INIT, c), c + 2);
 	if (r >= LONG_START && g->avail >= LONG_START) {
-		h = hash_cp2(hash_cp2(h4, c + 4), c + 6);
+		h = h8 = hash_cp2(hash_cp2(h4, c + 4), c + 6);
 		done = LONG_START;
-		levels &= 1u | rd->level_mask8[long_slot(h)];
+		levels &= 1u | rd->level_mask8[long_slot(h8)];
+		if (levels >> 2 && r >= LONGER_START && g->avail >= LONGER_START) {
+			h = hash_cp2(hash_cp2(h8, c + 8), c + 10);
+			done = LONGER_START;
+			levels &= 3u | rd->level_mask12[long_slot(h)];
+		}
 	}
 	for (; levels; levels &= levels - 1) {
 		int l = __builtin_ctz(levels);
@@ -1691,7 +1712,8 @@ static void candidate(const struct policy_redactor *rd, const uint32_t *c, size_
 			break; /* and every level after it */
 		for (; done < level_len[l]; done += 2)
 			h = hash_cp2(h, c + done);
-		hl = l ? h : h4;
+		/* levels 0 and 1 may have been hashed past (for level_mask8, level_mask12) */
+		hl = l == 0 ? h4 : l == 1 && done > LONG_START ? h8 : h;
 		for (b = table_slot(hl, rd->table_bits[l]); more; b = (b + 1) & mask) {
 			const struct index_bucket *x = &rd->index[l][b];
 
