@@ -2242,8 +2242,12 @@ static int quick_matches(const struct policy_redactor *rd, const char *const *s,
 			continue;
 		if (a.n > AGREED_MAX)
 			return 1;
-		policy_skeleton_ascii_bounds(rd->sk, s[f], fb, at, q->fe[f] - fs, i - fs,
-					     i - fs + 1, bnd);
+		/* a hard boundary in the reading is one in the full map (ascii_hard()'s first test) */
+		if (fb[i - fs] == POLICY_SKEL_HARD)
+			bnd[0] = POLICY_SKEL_HARD;
+		else
+			policy_skeleton_ascii_bounds(rd->sk, s[f], fb, at, q->fe[f] - fs, i - fs,
+						     i - fs + 1, bnd);
 		if (bnd[0] == POLICY_SKEL_NONE)
 			continue; /* no match starts here (scan() looks only at boundaries) */
 		/*
