@@ -2376,6 +2376,8 @@ static int first_read(const struct policy_redactor *rd, const char *const *s, co
 {
 	int rc = first_look(rd, s, len, n, q);
 
+	_Static_assert(QUICK_SLACK >= 8, "policy_skel_seen_reading()'s 8 offsets of slack past the "
+					 "reading, in the quick reading's stack arrays");
 	*nobody = rc == 0;
 	if (rc == 0)
 		return 1;

@@ -2700,6 +2700,36 @@ static LOOK_AVX2_TARGET size_t seen_offsets_kept(const uint8_t *kp, size_t l, ui
 }
 
 /*
+ * seen_offsets_kept()'s offsets, for seen_reading_kept(): the whole 32-byte blocks as there,
+ * then 8 bytes a step, the last < 8 with the entries past the field's bytes cleared, each
+ * step one store of 8 offsets (no masked store, no block of 32 ending at the field's end: a
+ * field of a few bytes, a tag, costs a step or two). A store at the count so far ends at most
+ * 7 entries past the field's byte count: into the next field's entries, which its own
+ * overwrite, or up to 7 past the reading's bytes (policy_skel_seen_reading()'s 8 entries of
+ * slack). Returns the count.
+ */
+static LOOK_AVX2_INLINE size_t seen_offsets_kept8(const uint8_t *kp, size_t l, uint32_t *at)
+{
+	size_t c = 0, i = 0;
+
+	for (; i + 32 <= l; i += 32)
+		c = seen_kept32(at, c, kp + i, i);
+	for (; i < l; i += 8) {
+		uint64_t m, idx;
+
+		memcpy(&m, kp + i, 8);
+		m = _bzhi_u64(m, (unsigned)(l - i < 8 ? 8 * (l - i) : 64));
+		idx = _pext_u64(0x0706050403020100ull, m);
+		_mm256_storeu_si256(
+			(__m256i *)(at + c),
+			_mm256_add_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)idx)),
+					 _mm256_set1_epi32((int)i)));
+		c += (size_t)__builtin_popcountll(m) >> 3;
+	}
+	return c;
+}
+
+/*
  * The code points @c8 and boundaries @b8 of a field's 32 code points from @j (>= 1) on, from
  * the look's entries @e and the offsets @a32, as seen_bounds8() takes 8.
  */
@@ -2743,6 +2773,120 @@ static LOOK_AVX2_TARGET size_t seen_bounds_field32(const uint8_t *e, const uint3
 	if (j < m)
 		seen_bounds32(e, a32, c8, b8, m - 32);
 	return m;
+}
+
+/*
+ * The HARD boundaries of a reading whose fields the AVX2 look read whole, as bits (bit j of
+ * @hard: code point j of the fields joined), from the look's entries alone (@kp: 0xFF for
+ * each byte of the fields, in order, that is a code point): a field's code point has a HARD
+ * boundary exactly where the byte before it in its field is no code point, or it is the
+ * field's first byte (what seen_bounds8() finds from the offsets: two code points in a row
+ * whose offsets are not one apart). 64 bytes a step: the block's code-point bytes as a mask,
+ * those after no code point as another, the second gathered by the first (pext), appended at
+ * the field's place in @hard (zeroed by the caller, POLICY_SKEL_LOOK_BYTES / 64 + 3 words).
+ * Returns the number of code points, or -1 when a field has not as many as the look read
+ * (@g's @fs, @fe).
+ */
+static LOOK_AVX2_INLINE long seen_hard_kept(const struct policy_skel_seen *g, const size_t *len,
+					    size_t n, uint64_t *hard)
+{
+	const uint8_t *kp = g->k;
+	size_t p = 0; /* code points so far */
+
+	for (size_t k = 0; k < n; k++) {
+		size_t l = len[k];
+		uint64_t carry = 0; /* the byte before the block is a code point */
+
+		for (size_t i = 0; i < l; i += 64) {
+			/* the field's bytes only: the entries after them are the next field's */
+			uint64_t kb = (uint32_t)_mm256_movemask_epi8(
+				_mm256_loadu_si256((const __m256i *)(kp + i)));
+			uint64_t hb;
+
+			if (l - i > 32)
+				kb |= (uint64_t)(uint32_t)_mm256_movemask_epi8(
+					      _mm256_loadu_si256((const __m256i *)(kp + i + 32)))
+				      << 32;
+			kb = _bzhi_u64(kb, (unsigned)(l - i < 64 ? l - i : 64));
+			hb = _pext_u64(kb & ~(kb << 1 | carry), kb);
+			hard[p / 64] |= hb << (p % 64);
+			hard[p / 64 + 1] |= hb >> 1 >> (63 - p % 64);
+			p += (size_t)__builtin_popcountll(kb);
+			carry = kb >> 63;
+		}
+		kp += l;
+		if (p != g->fe[k])
+			return -1;
+	}
+	return (long)p;
+}
+
+/*
+ * The code points @c8 and boundaries @b8 of the reading's 32 code points from @j on, from the
+ * look's entries @e (the fields joined) and the HARD bits @hard (seen_hard_kept()): HARD where
+ * the bit is set, else SOFT at LOOK_BND, else NONE.
+ */
+static LOOK_AVX2_INLINE void seen_bounds_bits32(const uint8_t *e, const uint64_t *hard, uint8_t *c8,
+						uint8_t *b8, size_t j)
+{
+	const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2,
+						2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+	const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+	uint64_t w;
+	__m256i h, x;
+
+	memcpy(&w, (const uint8_t *)hard + j / 8, 8);
+	h = _mm256_shuffle_epi8(_mm256_set1_epi32((int)(uint32_t)(w >> (j % 8))), spread);
+	h = _mm256_cmpeq_epi8(_mm256_and_si256(h, bit), bit); /* 0xFF: HARD */
+	x = _mm256_loadu_si256((const __m256i *)(e + j));
+	_mm256_storeu_si256(
+		(__m256i *)(b8 + j),
+		_mm256_or_si256(_mm256_and_si256(h, _mm256_set1_epi8(POLICY_SKEL_HARD)),
+				_mm256_andnot_si256(h, _mm256_and_si256(_mm256_srli_epi16(x, 7),
+									_mm256_set1_epi8(1)))));
+	_mm256_storeu_si256((__m256i *)(c8 + j), _mm256_and_si256(x, _mm256_set1_epi8(0x7F)));
+}
+
+/*
+ * seen_reading() when the AVX2 look read every field whole (no bit of @g's @partial): the
+ * offsets of each field from the look's entries (seen_offsets_kept8()), and the code points
+ * and boundaries of all fields at once, 32 a step (the last 32 of the reading again when it
+ * does not end on a step; a reading under 32 one at a time), from the look's reading and the
+ * HARD bits that seen_hard_kept() takes from its entries: the offsets are not read. Returns
+ * the number of code points, or -1 as seen_reading().
+ */
+POLICY_HOT
+static LOOK_AVX2_TARGET long seen_reading_kept(const struct policy_skel_seen *g, const size_t *len,
+					       size_t n, uint8_t *cp, uint8_t *bnd, uint32_t *at,
+					       size_t *fs, size_t *fe)
+{
+	uint64_t hard[POLICY_SKEL_LOOK_BYTES / 64 + 3] = {0};
+	const uint8_t *kp = g->k;
+	long rl = seen_hard_kept(g, len, n, hard);
+	size_t o = (size_t)rl, j = 0;
+
+	if (rl < 0)
+		return -1;
+	for (size_t k = 0; k < n; k++) {
+		seen_offsets_kept8(kp, len[k], at + g->fs[k]);
+		kp += len[k];
+		fs[k] = g->fs[k];
+		fe[k] = g->fe[k];
+	}
+	if (o >= 32) {
+		for (; j + 32 <= o; j += 32)
+			seen_bounds_bits32(g->c, hard, cp, bnd, j);
+		if (j < o)
+			seen_bounds_bits32(g->c, hard, cp, bnd, o - 32);
+		return (long)o;
+	}
+	for (; j < o; j++) {
+		cp[j] = g->c[j] & ~LOOK_BND;
+		bnd[j] = hard[j / 64] >> (j % 64) & 1 ? POLICY_SKEL_HARD
+			 : g->c[j] & LOOK_BND	      ? POLICY_SKEL_SOFT
+						      : POLICY_SKEL_NONE;
+	}
+	return (long)o;
 }
 #endif
 
@@ -2805,6 +2949,10 @@ static long seen_reading(const struct policy_skeleton *sk, enum policy_skel_lane
 
 	(void)lane; /* a build without SSE2 counts every byte */
 	(void)kp;
+#if defined(LOOK_AVX2)
+	if (lane == POLICY_SKEL_LANE_AVX2 && g->partial == 0)
+		return seen_reading_kept(g, len, n, cp, bnd, at, fs, fe);
+#endif
 	for (size_t k = 0; k < n; k++) {
 		const uint8_t *restrict in = (const uint8_t *)s[k];
 		const uint8_t *restrict e = g->c + g->fs[k];

@@ -323,9 +323,10 @@ static inline size_t policy_skel_seen_head(const struct policy_skel_seen *g, siz
  * of @len[i] bytes, borrowed) that policy_skeleton_look() read into @g (it returned 0 or 1),
  * taken from @g rather than read again where it can be: the code points of field i into @cp,
  * their boundaries into @bnd and the offset in @s[i] of the byte each came from into @at,
- * from @fs[i] to @fe[i] (the fields joined; caller storage: the arrays of as many entries
- * as the fields have bytes, @fs and @fe of @n). Returns the number of code points, or -1
- * when the fields are not the ones the look read (then the arrays hold nothing useful).
+ * from @fs[i] to @fe[i] (the fields joined; caller storage: @cp and @bnd of as many entries
+ * as the fields have bytes, @at of 8 more, which may be written over, @fs and @fe of @n).
+ * Returns the number of code points, or -1 when the fields are not the ones the look read
+ * (then the arrays hold nothing useful).
  */
 long policy_skel_seen_reading(const struct policy_skeleton *sk, const struct policy_skel_seen *g,
 			      const char *const *s, const size_t *len, size_t n, uint8_t *cp,

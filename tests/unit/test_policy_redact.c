@@ -1065,7 +1065,7 @@ static void test_skeleton_seen_reading(void **state)
 		const char *s[5];
 		size_t len[5], n = 1 + xorshift(&x) % 5, total, fs[5], fe[5], gfs[5], gfe[5];
 		uint8_t cp[5 * 256], bnd[5 * 256], gcp[5 * 256], gbnd[5 * 256];
-		uint32_t at[5 * 256], gat[5 * 256];
+		uint32_t at[5 * 256], gat[5 * 256 + 8]; /* 8: policy_skel_seen_reading()'s slack */
 		long rl;
 
 		for (size_t f = 0; f < n; f++) {
