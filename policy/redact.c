@@ -268,7 +268,8 @@ struct policy_redactor {
 	size_t seq_max;		/* code points of the longest seq */
 	uint64_t seq_starts[2]; /* bit c: some seq starts with ASCII c (non-ASCII: all set) */
 	uint8_t chain_tab
-		[256]; /* chain_candidates(): byte -> code point, 0 (separator), CHAIN_SLOW */
+		[256];	 /* chain_candidates(): byte -> code point, 0 (separator), CHAIN_SLOW */
+	bool chain_lane; /* chain_classes16() gives chain_tab's classes (chain_build()) */
 };
 
 #define HASH_INIT 0xcbf29ce484222325ull
@@ -3291,6 +3292,79 @@ static int cmp_seq(const void *a, const void *b)
 	return x->hash < y->hash ? -1 : x->hash > y->hash;
 }
 
+/*
+ * chain_candidates()'s count 16 bytes a step: which of the 16 bytes at @b are code points by
+ * chain_tab (bit j: byte j; ASCII letters and digits) and which are CHAIN_SLOW (into *@slow:
+ * bytes from 0x80 and those that may start markup, an escape or a defang word), by
+ * comparisons (SSE2). Used only when they give chain_tab's classes for every byte
+ * (@rd->chain_lane, chain_lane_agrees()); without SSE2 nothing (*@slow all set: the byte
+ * loop counts).
+ */
+static inline __attribute__((always_inline)) unsigned chain_classes16(const uint8_t *b,
+								      unsigned *slow)
+{
+#if defined(__SSE2__)
+	__m128i v = _mm_loadu_si128((const __m128i *)b);
+	__m128i lc = _mm_or_si128(v, _mm_set1_epi8(0x20)); /* a letter's lower case */
+	__m128i cp = _mm_or_si128(_mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+						_mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1))),
+				  _mm_and_si128(_mm_cmpgt_epi8(lc, _mm_set1_epi8('a' - 1)),
+						_mm_cmplt_epi8(lc, _mm_set1_epi8('z' + 1))));
+	/* 0x80 and up; '%' '&' '(' '<'; '[' or '{', '\\' or '|' (each as lc, 0x20 set) */
+	__m128i sl =
+		_mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(v, _mm_setzero_si128()),
+					  _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('%')),
+						       _mm_cmpeq_epi8(v, _mm_set1_epi8('&')))),
+			     _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('(')),
+						       _mm_cmpeq_epi8(v, _mm_set1_epi8('<'))),
+					  _mm_or_si128(_mm_cmpeq_epi8(lc, _mm_set1_epi8('{')),
+						       _mm_cmpeq_epi8(lc, _mm_set1_epi8('|')))));
+
+	*slow = (unsigned)_mm_movemask_epi8(sl);
+	return (unsigned)_mm_movemask_epi8(cp);
+#else
+	(void)b;
+	*slow = 0xFFFFu;
+	return 0;
+#endif
+}
+
+/* The bits set in @x (< 2^16), without the CPU's popcount (the baseline build has none). */
+static inline unsigned popcount16(unsigned x)
+{
+	x -= x >> 1 & 0x5555u;
+	x = (x & 0x3333u) + (x >> 2 & 0x3333u);
+	x = (x + (x >> 4)) & 0x0F0Fu;
+	return (x + (x >> 8)) & 0x1Fu;
+}
+
+/* Whether chain_classes16() gives @tab's classes (code point, CHAIN_SLOW, separator) for
+ * every byte value. */
+static bool chain_lane_agrees(const uint8_t *tab)
+{
+#if defined(__SSE2__)
+	for (unsigned c = 0; c < 256; c += 16) {
+		uint8_t b[16];
+		unsigned slow, cp;
+
+		for (unsigned j = 0; j < 16; j++)
+			b[j] = (uint8_t)(c + j);
+		cp = chain_classes16(b, &slow);
+		for (unsigned j = 0; j < 16; j++) {
+			uint8_t x = tab[c + j];
+
+			if ((slow >> j & 1) != (x == CHAIN_SLOW) ||
+			    (cp >> j & 1) != (x != 0 && x != CHAIN_SLOW))
+				return false;
+		}
+	}
+	return true;
+#else
+	(void)tab;
+	return false;
+#endif
+}
+
 /* The word runs that can be middle pieces: not the first word, not the last. */
 static int chain_build(struct policy_redactor *rd)
 {
@@ -3307,6 +3381,7 @@ static int chain_build(struct policy_redactor *rd)
 		rd->chain_tab[c] = k < 0 ? CHAIN_SLOW : k == 0 ? 0 : cp;
 	}
 	memset(rd->chain_tab + 128, CHAIN_SLOW, 128);
+	rd->chain_lane = chain_lane_agrees(rd->chain_tab);
 	/* W words have (W - 2)(W - 1) / 2 inner runs */
 	for (size_t w = 0; w < rd->n_wpats; w++) {
 		size_t words = 0;
@@ -3598,9 +3673,9 @@ static uint32_t chain_first(const uint8_t *tab, const uint8_t *b, size_t len)
 	return 0;
 }
 
-POLICY_HOT
-static bool chain_candidates(const struct policy_redactor *rd, const char *const *s,
-			     const size_t *len, size_t n, uint64_t skip)
+static inline __attribute__((always_inline)) bool
+chain_candidates_with(const struct policy_redactor *rd, const char *const *s, const size_t *len,
+		      size_t n, uint64_t skip, bool lane)
 {
 	const uint8_t *tab = rd->chain_tab;
 	size_t max = rd->seq_max + 1; /* a field of this many code points is no middle piece */
@@ -3614,7 +3689,26 @@ static bool chain_candidates(const struct policy_redactor *rd, const char *const
 
 		if (i < 64 && (skip >> i & 1))
 			continue;
-		/* count first (a description stops after ~30 bytes), hash only a short field */
+		/*
+		 * count first (a description stops after ~30 bytes), hash only a short field; 16
+		 * bytes a step where the lane agrees with chain_tab: the code points up to the
+		 * first CHAIN_SLOW byte counted at once, that byte then as the byte loop takes it
+		 * (the token skipped, any other stops the count). The count may pass @max within
+		 * a step: a field counted so far is none either way (the byte loop stops there).
+		 */
+		while (lane && len[i] - j >= 16 && k < max) {
+			unsigned slow, cp = chain_classes16(b + j, &slow);
+
+			k += popcount16(slow ? cp & ((slow & -slow) - 1) : cp);
+			if (!slow) {
+				j += 16;
+				continue;
+			}
+			j += (size_t)__builtin_ctz(slow);
+			if (k >= max || !chain_token(b, len[i], j))
+				break;
+			j += POLICY_REDACT_TOKEN_LEN;
+		}
 		for (; j < len[i] && k < max; j++) {
 			uint8_t x = tab[b[j]];
 
@@ -3647,6 +3741,21 @@ static bool chain_candidates(const struct policy_redactor *rd, const char *const
 			return true;
 	}
 	return false;
+}
+
+POLICY_HOT
+static bool chain_candidates(const struct policy_redactor *rd, const char *const *s,
+			     const size_t *len, size_t n, uint64_t skip)
+{
+	return chain_candidates_with(rd, s, len, n, skip, rd->chain_lane);
+}
+
+int policy_redact_chain_candidates(const struct policy_redactor *rd, const char *const *s,
+				   const size_t *len, size_t n, bool lane)
+{
+	if (lane && !rd->chain_lane)
+		return -1;
+	return chain_candidates_with(rd, s, len, n, 0, lane);
 }
 
 /* Whether field @i of @g, its first @cap code points, starts a word run. Out of line: its

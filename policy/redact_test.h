@@ -43,6 +43,16 @@ int policy_redact_quick(const struct policy_redactor *rd, const char *const *s, 
 			size_t n);
 
 /*
+ * policy_redact_chain_candidates() - chain_drop()'s first test of @n fields (@s[i] of @len[i]
+ * bytes): 1 when some field may be the middle piece of a name in three or more pieces (then
+ * the fields are searched for chains), 0 when none can. @lane: the count 16 bytes a step,
+ * else a byte at a time; -1 when the redactor cannot count with the lane. Tests compare
+ * the two.
+ */
+int policy_redact_chain_candidates(const struct policy_redactor *rd, const char *const *s,
+				   const size_t *len, size_t n, bool lane);
+
+/*
  * policy_redact_memo_set() - switch the memo of recent results of policy_redact_fields()
  * (policy/redact.c) on or off; a redactor is built with it on. Off, every call reads its
  * text afresh and nothing is remembered or counted: benchmarks measure the cost of a text

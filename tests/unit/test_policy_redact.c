@@ -1832,6 +1832,81 @@ static void test_chain_after_redaction(void **state)
 	policy_redact_free(rd);
 }
 
+/*
+ * chain_drop()'s first test, its count 16 bytes a step against its byte loop
+ * (policy_redact_chain_candidates()): on 1 to 3 random fields of the fixture's words (its
+ * names of three or more words), the redaction token, bytes that may start markup, an escape
+ * or a defang word, non-ASCII and separators, the same answer. Both answers must come up, and
+ * fields whose first 16 bytes hold a token or another such byte, and fields with more code
+ * points than the longest word run. Fails when the step counts a code point after the first
+ * such byte, takes another byte for the token, or skips a byte past a token (each checked;
+ * a token's last byte left to the byte loop is a separator there, the same count).
+ */
+static const char *const chain_parts[] = {"Acme",
+					  "Computer",
+					  "Emergency",
+					  "Response",
+					  "Team",
+					  "acmenet",
+					  "node",
+					  "example",
+					  "CSIRT",
+					  "G\xc3\xa9n\xc3\xa9rale",
+					  "Soci\xc3\xa9t\xc3\xa9",
+					  " ",
+					  "-",
+					  ".",
+					  "[member]",
+					  "[member",
+					  "(",
+					  "%",
+					  "&",
+					  "<",
+					  "|",
+					  "{",
+					  "\\",
+					  "[",
+					  "x",
+					  "42",
+					  "Ab"};
+
+static void test_chain_candidates_lane(void **state)
+{
+	struct policy_redactor *rd = fixture();
+	uint64_t x = 0xc4a1c4a1c4a1c4a1ull;
+	size_t yes = 0, no = 0, slow16 = 0, long_fields = 0;
+
+	(void)state;
+	for (int c = 0; c < 40000; c++) {
+		char text[3][256];
+		const char *s[3];
+		size_t len[3], n = 1 + (size_t)c % 3;
+		int bytes, lane;
+
+		for (size_t f = 0; f < n; f++) {
+			len[f] = random_text_of(text[f], &x, 1 + xorshift(&x) % 20, chain_parts,
+						sizeof(chain_parts) / sizeof(*chain_parts));
+			s[f] = text[f];
+			slow16 += len[f] >= 16 && strcspn(text[f], "[(%&<|{\\\xc3") < 16;
+			long_fields += len[f] >= 64;
+		}
+		bytes = policy_redact_chain_candidates(rd, s, len, n, false);
+		lane = policy_redact_chain_candidates(rd, s, len, n, true);
+		if (lane < 0)
+			skip(); /* no lane in this build */
+		if (bytes != lane)
+			fail_msg("\"%.*s\" (%zu fields): byte loop %d, 16 a step %d", (int)len[0],
+				 text[0], n, bytes, lane);
+		yes += bytes == 1;
+		no += bytes == 0;
+	}
+	printf("policy_redact_chain_candidates: %zu candidates, %zu none; %zu fields of 16+ "
+	       "bytes with a byte that may start markup in their first 16, %zu of 64+ bytes\n",
+	       yes, no, slow16, long_fields);
+	assert_true(yes > 1000 && no > 1000 && slow16 > 1000 && long_fields > 1000);
+	policy_redact_free(rd);
+}
+
 static const struct tmember alpha_bravo[] = {
 	{"CERT Alpha", {NULL}, {NULL}, {NULL}, 0x12, 0x34, 0x56},
 	{"Bravo Bank", {NULL}, {NULL}, {NULL}, 0x78, 0x9A, 0xBC}};
@@ -2025,6 +2100,7 @@ int main(void)
 		cmocka_unit_test(test_drop_brings_together),
 		cmocka_unit_test(test_pair_after_redaction),
 		cmocka_unit_test(test_chain_after_redaction),
+		cmocka_unit_test(test_chain_candidates_lane),
 		cmocka_unit_test(test_pair_head_after_redaction),
 		cmocka_unit_test(test_pair_long_tail_after_redaction),
 		cmocka_unit_test(test_lazy_splice_ends),
