@@ -150,12 +150,6 @@ static enum desc_fate desc_fate(const struct policy_config *cfg, const struct po
 	return rd ? DESC_REDACT : DESC_NONE;
 }
 
-/* One text of a view on its way out: a candidate tag or the description. */
-struct text_in {
-	const char *p;
-	size_t len;
-};
-
 /*
  * Whether tag @t (@len bytes) may be a candidate at all: not attributing by prefix, not
  * blank, and @rd exists (without a roster nothing can be checked). A tag longer than any
@@ -179,33 +173,32 @@ static bool tag_candidate(const struct policy_redactor *rd, const char *t, size_
 #define OUT_STACK 4096
 
 /*
- * Redact the @n texts together (policy_redact_fields(): a name split across any two tags, or
- * a tag and the description, in either order, is found like one in a single field) into
- * @f (caller storage of @n). The outputs, each with room for any redaction of its input, go
- * to @stack (OUT_STACK bytes of caller storage) when they fit, else to *@buf, new (caller
- * frees it; NULL when @stack was used).
+ * Redact the @n texts of @f (caller storage: each field's input set, the rest zero) together
+ * (policy_redact_fields(): a name split across any two tags, or a tag and the description,
+ * in either order, is found like one in a single field). The outputs, each with room for any
+ * redaction of its input, go to @stack (OUT_STACK bytes of caller storage) when they fit,
+ * else to *@buf, new (caller frees it; NULL when @stack was used).
  */
 POLICY_HOT
-static int redact_together(const struct policy_redactor *rd, const struct text_in *in, size_t n,
-			   struct policy_redact_field *f, char *stack, char **buf)
+static int redact_together(const struct policy_redactor *rd, struct policy_redact_field *f,
+			   size_t n, char *stack, char **buf)
 {
-	size_t total = 0, o = 0;
+	size_t total = 0;
 	char *out = stack;
 
 	*buf = NULL;
-	for (size_t i = 0; i < n; i++)
-		total += POLICY_REDACT_OUT_MAX(in[i].len) + 1;
+	for (size_t i = 0; i < n; i++) {
+		f[i].cap = POLICY_REDACT_OUT_MAX(f[i].len) + 1;
+		total += f[i].cap;
+	}
 	if (total > OUT_STACK) {
 		out = *buf = malloc(total);
 		if (!out)
 			return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
-		f[i] = (struct policy_redact_field){.in = in[i].p,
-						    .len = in[i].len,
-						    .out = out + o,
-						    .cap = POLICY_REDACT_OUT_MAX(in[i].len) + 1};
-		o += f[i].cap;
+		f[i].out = out;
+		out += f[i].cap;
 	}
 	return policy_redact_fields(rd, f, n);
 }
@@ -217,8 +210,8 @@ static int redact_together(const struct policy_redactor *rd, const struct text_i
  * an export are unchanged (a lookup canonicalises the tag and searches, ~500 instructions).
  */
 POLICY_HOT
-static bool tag_leaves(const struct policy_redact_field *f, const struct policy_vocab *vocab,
-		       uint32_t *n_dropped)
+static inline bool tag_leaves(const struct policy_redact_field *f, const struct policy_vocab *vocab,
+			      uint32_t *n_dropped)
 {
 	if (f->dropped || f->out_len > POLICY_VIEW_TAG_MAX) {
 		(*n_dropped)++;
@@ -413,18 +406,16 @@ static size_t merge_tags(struct tag_entry *e, size_t n)
 
 /*
  * The tags of all @votes and the description of @desc_r (NULL: none to redact) through one
- * redaction, then the tags merged and ranked into v->tags. Within a case-insensitive group
- * the byte-wise smallest spelling represents it (the sort puts it first). The texts, their
- * fields and the merge's entries share one block, the outputs another (the entries point
- * into it); both are on the stack for a view of up to COLLECT_STACK texts and OUT_STACK
- * output bytes, else one allocation each, whatever the number of tags.
+ * redaction, then the tags merged and ranked into v->tags (merge_tags()). The texts' fields
+ * and the merge's entries share one block, the outputs another (the entries point into it);
+ * both are on the stack for a view of up to COLLECT_STACK texts and OUT_STACK output bytes,
+ * else one allocation each, whatever the number of tags.
  */
 POLICY_HOT
 static int collect(struct policy_view *v, const struct policy_config *cfg,
 		   const struct policy_redactor *rd, const struct proto_report *const *votes,
 		   size_t n_votes, const struct proto_report *desc_r)
 {
-	struct text_in *in, s_in[COLLECT_STACK];
 	struct tag_entry *e, s_e[COLLECT_STACK];
 	struct policy_redact_field *f, s_f[COLLECT_STACK];
 	char *buf = NULL, stack[OUT_STACK];
@@ -436,15 +427,13 @@ static int collect(struct policy_view *v, const struct policy_config *cfg,
 		total += votes[i]->n_tags < PROTO_REPORT_TAGS_MAX ? votes[i]->n_tags
 								  : PROTO_REPORT_TAGS_MAX;
 	f = s_f;
-	in = s_in;
 	e = s_e;
 	if (total > COLLECT_STACK) {
-		blk = malloc(total * (sizeof(*in) + sizeof(*e) + sizeof(*f)));
+		blk = malloc(total * (sizeof(*e) + sizeof(*f)));
 		if (!blk)
 			return -ENOMEM;
 		f = blk;
-		in = (struct text_in *)(f + total);
-		e = (struct tag_entry *)(in + total);
+		e = (struct tag_entry *)(f + total);
 	}
 	for (size_t i = 0; i < n_votes; i++) {
 		const struct proto_report *r = votes[i];
@@ -452,19 +441,16 @@ static int collect(struct policy_view *v, const struct policy_config *cfg,
 		for (size_t t = 0; t < r->n_tags && t < PROTO_REPORT_TAGS_MAX; t++) {
 			if (!tag_candidate(rd, r->tags[t].ptr, r->tags[t].len, &v->n_dropped))
 				continue;
-			in[n_in].p = r->tags[t].ptr;
-			in[n_in].len = r->tags[t].len;
-			n_in++;
+			f[n_in++] = (struct policy_redact_field){.in = r->tags[t].ptr,
+								 .len = r->tags[t].len};
 		}
 	}
-	if (desc_r) {
-		in[n_in].p = desc_r->description.ptr;
-		in[n_in].len = desc_r->description.len;
-		n_in++;
-	}
+	if (desc_r)
+		f[n_in++] = (struct policy_redact_field){.in = desc_r->description.ptr,
+							 .len = desc_r->description.len};
 	if (n_in == 0)
 		goto out;
-	rc = redact_together(rd, in, n_in, f, stack, &buf);
+	rc = redact_together(rd, f, n_in, stack, &buf);
 	if (rc < 0)
 		goto out;
 	for (size_t i = 0; i < n_in - (desc_r ? 1 : 0); i++) {
@@ -616,7 +602,6 @@ int policy_strip_report(struct policy_report_view *v, const struct policy_config
 			const struct policy_redactor *rd, const struct proto_report *r,
 			const uint8_t *own_tag)
 {
-	struct text_in in[PROTO_REPORT_TAGS_MAX + 1];
 	struct policy_redact_field f[PROTO_REPORT_TAGS_MAX + 1];
 	char *buf = NULL, stack[OUT_STACK];
 	size_t n_in = 0, n_tags_in;
@@ -641,18 +626,15 @@ int policy_strip_report(struct policy_report_view *v, const struct policy_config
 	for (size_t t = 0; t < r->n_tags && t < PROTO_REPORT_TAGS_MAX; t++) {
 		if (!tag_candidate(rd, r->tags[t].ptr, r->tags[t].len, &v->n_dropped))
 			continue;
-		in[n_in].p = r->tags[t].ptr;
-		in[n_in].len = r->tags[t].len;
-		n_in++;
+		f[n_in++] =
+			(struct policy_redact_field){.in = r->tags[t].ptr, .len = r->tags[t].len};
 	}
 	n_tags_in = n_in;
-	if (fate == DESC_REDACT) {
-		in[n_in].p = r->description.ptr;
-		in[n_in].len = r->description.len;
-		n_in++;
-	}
+	if (fate == DESC_REDACT)
+		f[n_in++] = (struct policy_redact_field){.in = r->description.ptr,
+							 .len = r->description.len};
 	if (n_in > 0) {
-		rc = redact_together(rd, in, n_in, f, stack, &buf);
+		rc = redact_together(rd, f, n_in, stack, &buf);
 		if (rc < 0)
 			goto fail;
 	}
@@ -691,7 +673,6 @@ int policy_strip_recheck(struct policy_view *v, const struct policy_config *cfg,
 			 const struct policy_redactor *rd, const char *desc, size_t desc_len,
 			 const char *const *tags, const size_t *tag_lens, size_t n_tags)
 {
-	struct text_in in[POLICY_VIEW_TAGS_MAX + 1];
 	size_t from[POLICY_VIEW_TAGS_MAX];
 	struct policy_redact_field f[POLICY_VIEW_TAGS_MAX + 1];
 	char *buf = NULL, stack[OUT_STACK];
@@ -713,10 +694,8 @@ int policy_strip_recheck(struct policy_view *v, const struct policy_config *cfg,
 			changed = true;
 			continue;
 		}
-		in[n_in].p = tags[t];
-		in[n_in].len = tag_lens[t];
-		from[n_in] = t;
-		n_in++;
+		f[n_in] = (struct policy_redact_field){.in = tags[t], .len = tag_lens[t]};
+		from[n_in++] = t;
 	}
 	n_tags_in = n_in;
 	with_desc =
@@ -724,13 +703,10 @@ int policy_strip_recheck(struct policy_view *v, const struct policy_config *cfg,
 		(cfg->descriptions == POLICY_DESC_REDACT || cfg->descriptions == POLICY_DESC_KEEP);
 	if (desc && desc_len > 0 && !with_desc)
 		changed = true;
-	if (with_desc) {
-		in[n_in].p = desc;
-		in[n_in].len = desc_len;
-		n_in++;
-	}
+	if (with_desc)
+		f[n_in++] = (struct policy_redact_field){.in = desc, .len = desc_len};
 	if (n_in > 0) {
-		rc = redact_together(rd, in, n_in, f, stack, &buf);
+		rc = redact_together(rd, f, n_in, stack, &buf);
 		if (rc < 0)
 			goto out;
 	}
