@@ -1564,12 +1564,26 @@ struct agreed {
 	const uint32_t *pat[AGREED_MAX]; /* their skeletons (in policy_redactor.skel) */
 };
 
+#if defined(__SSE2__)
+/* Bit i set where the code points @a[@o + i] and @b[@o + i] differ, i < 4. */
+static inline __attribute__((always_inline)) unsigned differ4(const uint32_t *a, const uint32_t *b,
+							      size_t o)
+{
+	__m128i eq = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)(a + o)),
+				     _mm_loadu_si128((const __m128i *)(b + o)));
+
+	return ~(unsigned)_mm_movemask_ps(_mm_castsi128_ps(eq)) & 0xF;
+}
+#endif
+
 /*
  * How many of the first @m code points of @a and @b are equal before the first that differs.
- * With SSE2, four at a time, the last four (when @m is not a multiple of four) as the block
- * that ends at @m, overlapping the one before: nothing past @m is read. A pattern agrees on
- * ~12 code points where it agrees at all, one at a time a loop of a dozen steps whose exit
- * mispredicts.
+ * With SSE2, four at a time, and nothing past @m is read: up to 16 (a name, a host, a key's
+ * shortest prefix), as four blocks whose places are fixed by @m alone (those of 4, 8 and 12,
+ * each moved back to end at @m where it would pass it, and the four that end at @m), their
+ * differences gathered by place and the first taken, without a branch on where it lies; a
+ * loop of a dozen steps one code point at a time mispredicted its exit. Longer, a block at a
+ * time, the last overlapping the one before.
  */
 static inline __attribute__((always_inline)) size_t same_prefix(const uint32_t *a,
 								const uint32_t *b, size_t m)
@@ -1577,25 +1591,23 @@ static inline __attribute__((always_inline)) size_t same_prefix(const uint32_t *
 	size_t j = 0;
 
 #if defined(__SSE2__)
-	if (m >= 4) {
+	if (m >= 4 && m <= 16) {
+		size_t o1 = m < 8 ? m - 4 : 4, o2 = m < 12 ? m - 4 : 8, o3 = m - 4;
+		unsigned d = differ4(a, b, 0) | differ4(a, b, o1) << o1 | differ4(a, b, o2) << o2 |
+			     differ4(a, b, o3) << o3;
+
+		return d ? (size_t)__builtin_ctz(d) : m;
+	}
+	if (m > 16) {
 		unsigned ne;
 
-		for (; j + 4 <= m; j += 4) {
-			__m128i eq = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)(a + j)),
-						     _mm_loadu_si128((const __m128i *)(b + j)));
-
-			ne = ~(unsigned)_mm_movemask_ps(_mm_castsi128_ps(eq)) & 0xF;
-			if (ne)
+		for (; j + 4 <= m; j += 4)
+			if ((ne = differ4(a, b, j)) != 0)
 				return j + (size_t)__builtin_ctz(ne);
-		}
 		if (j == m)
 			return m;
-		j = m - 4; /* all before it are equal */
-		ne = ~(unsigned)_mm_movemask_ps(_mm_castsi128_ps(
-			     _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)(a + j)),
-					     _mm_loadu_si128((const __m128i *)(b + j))))) &
-		     0xF;
-		return ne ? j + (size_t)__builtin_ctz(ne) : m;
+		ne = differ4(a, b, m - 4); /* all before it are equal */
+		return ne ? m - 4 + (size_t)__builtin_ctz(ne) : m;
 	}
 #endif
 	while (j < m && a[j] == b[j])
@@ -1632,7 +1644,7 @@ static void agree(const uint32_t *s, const uint32_t *c, size_t r, struct agreed 
 	if (a == r && len > r)
 		g->open = true;
 	/* a name ending one before the field's end may take its plural "es" across the end */
-	if (kind == PAT_NAME && a == len && r == a + 1 && c[a] == 'e')
+	if (r == a + 1 && a == len && kind == PAT_NAME && c[a] == 'e')
 		g->open = true;
 	if (a < k) /* a key's shortest prefix that counts, else the whole pattern */
 		return;
@@ -2175,24 +2187,39 @@ static int quick_read(const struct policy_redactor *rd, const char *const *s, co
 #define QUICK_WINDOW 256
 #define QUICK_FIRST 48
 
+#if defined(__SSE2__)
+static inline __attribute__((always_inline)) void widen16(uint32_t *restrict out,
+							  const uint8_t *restrict c)
+{
+	const __m128i z = _mm_setzero_si128();
+	__m128i v = _mm_loadu_si128((const __m128i *)c);
+	__m128i lo = _mm_unpacklo_epi8(v, z), hi = _mm_unpackhi_epi8(v, z);
+
+	_mm_storeu_si128((__m128i *)out, _mm_unpacklo_epi16(lo, z));
+	_mm_storeu_si128((__m128i *)(out + 4), _mm_unpackhi_epi16(lo, z));
+	_mm_storeu_si128((__m128i *)(out + 8), _mm_unpacklo_epi16(hi, z));
+	_mm_storeu_si128((__m128i *)(out + 12), _mm_unpackhi_epi16(hi, z));
+}
+#endif
+
 /* The @m code points at @c as the uint32_t of a mapped text (16 at a time with SSE2, then 8:
- * the compiler's SLP vectoriser widens a block of constant length). */
+ * the compiler's SLP vectoriser widens a block of constant length); QUICK_FIRST, what most
+ * places are given, as three blocks without a loop. */
 POLICY_HOT
 static void widen(uint32_t *restrict out, const uint8_t *restrict c, size_t m)
 {
 	size_t j = 0;
 
 #if defined(__SSE2__)
-	for (; j + 16 <= m; j += 16) {
-		const __m128i z = _mm_setzero_si128();
-		__m128i v = _mm_loadu_si128((const __m128i *)(c + j));
-		__m128i lo = _mm_unpacklo_epi8(v, z), hi = _mm_unpackhi_epi8(v, z);
-
-		_mm_storeu_si128((__m128i *)(out + j), _mm_unpacklo_epi16(lo, z));
-		_mm_storeu_si128((__m128i *)(out + j + 4), _mm_unpackhi_epi16(lo, z));
-		_mm_storeu_si128((__m128i *)(out + j + 8), _mm_unpacklo_epi16(hi, z));
-		_mm_storeu_si128((__m128i *)(out + j + 12), _mm_unpackhi_epi16(hi, z));
+	_Static_assert(QUICK_FIRST == 48, "three blocks");
+	if (m == QUICK_FIRST) { /* most places: no loop whose exit depends on m */
+		widen16(out, c);
+		widen16(out + 16, c + 16);
+		widen16(out + 32, c + 32);
+		return;
 	}
+	for (; j + 16 <= m; j += 16)
+		widen16(out + j, c + j);
 #endif
 	for (; j + 8 <= m; j += 8)
 		for (size_t k = 0; k < 8; k++)
