@@ -2713,40 +2713,47 @@ static void splice_copy(struct quick *q, size_t o, const struct quick *in, size_
 }
 
 /*
- * The lazy splice's copy (quick_splice() without @full): of the @m code points of @in's
- * reading from @j, only the code points and boundaries that spliced_hits() may read, at @o
- * in @q's: the stretch's first 16 and last 16 (all of a shorter one), as one or two blocks
- * of 16 (SSE2), which may write up to 15 entries past the stretch (the next stretch
- * overwrites them, or they lie past the reading's end). Both readings on the stack (their
- * QUICK_SLACK). Every place that spliced_hits() tests lies within HIT_WINDOW - 1 code points
- * before a break or a field's end, and its tests read at most SHORT_LEN - 1 code points
- * past it, or a field's first SHORT_LEN - 1 (quick_pairs()): so each code point it reads is
- * among the last HIT_WINDOW - 1 or the first SHORT_LEN of its stretch.
+ * The lazy splice's copy (quick_splice() without @full, splice_none()): of the @m code
+ * points of @in's reading from @j, only the code points and boundaries that spliced_hits()
+ * may read, at @o in @cp and @bnd (splice_ends(): @q's): the stretch's first 16 and last 16
+ * (all of a shorter one), as one or two blocks of 16 (SSE2), which may write up to 15
+ * entries past the stretch (the next stretch overwrites them, or they lie past the
+ * reading's end). Both readings on the stack (their QUICK_SLACK). Every place that
+ * spliced_hits() tests lies within HIT_WINDOW - 1 code points before a break or a field's
+ * end, and its tests read at most SHORT_LEN - 1 code points past it, or a field's first
+ * SHORT_LEN - 1 (quick_pairs()): so each code point it reads is among the last
+ * HIT_WINDOW - 1 or the first SHORT_LEN of its stretch.
  */
 static inline __attribute__((always_inline)) void
-splice_ends(struct quick *q, size_t o, const struct quick *in, size_t j, size_t m)
+splice_ends_to(uint8_t *cp, uint8_t *bnd, size_t o, const struct quick *in, size_t j, size_t m)
 {
 #if defined(__SSE2__)
-	_mm_storeu_si128((__m128i *)(q->cp + o), _mm_loadu_si128((const __m128i *)(in->cp + j)));
-	_mm_storeu_si128((__m128i *)(q->bnd + o), _mm_loadu_si128((const __m128i *)(in->bnd + j)));
+	_mm_storeu_si128((__m128i *)(cp + o), _mm_loadu_si128((const __m128i *)(in->cp + j)));
+	_mm_storeu_si128((__m128i *)(bnd + o), _mm_loadu_si128((const __m128i *)(in->bnd + j)));
 	if (m > 16) {
 		o += m - 16;
 		j += m - 16;
-		_mm_storeu_si128((__m128i *)(q->cp + o),
+		_mm_storeu_si128((__m128i *)(cp + o),
 				 _mm_loadu_si128((const __m128i *)(in->cp + j)));
-		_mm_storeu_si128((__m128i *)(q->bnd + o),
+		_mm_storeu_si128((__m128i *)(bnd + o),
 				 _mm_loadu_si128((const __m128i *)(in->bnd + j)));
 	}
 #else
 	size_t h = m < 16 ? m : 16;
 
-	memcpy(q->cp + o, in->cp + j, h);
-	memcpy(q->bnd + o, in->bnd + j, h);
+	memcpy(cp + o, in->cp + j, h);
+	memcpy(bnd + o, in->bnd + j, h);
 	if (m > 16) {
-		memcpy(q->cp + o + m - 16, in->cp + j + m - 16, 16);
-		memcpy(q->bnd + o + m - 16, in->bnd + j + m - 16, 16);
+		memcpy(cp + o + m - 16, in->cp + j + m - 16, 16);
+		memcpy(bnd + o + m - 16, in->bnd + j + m - 16, 16);
 	}
 #endif
+}
+
+static inline __attribute__((always_inline)) void
+splice_ends(struct quick *q, size_t o, const struct quick *in, size_t j, size_t m)
+{
+	splice_ends_to(q->cp, q->bnd, o, in, j, m);
 }
 
 /*
@@ -3091,6 +3098,119 @@ static int splice_whole(const struct quick *in, size_t n, const size_t *base, co
 }
 
 /*
+ * Whether the verifying read has nothing to read further, decided at the outputs' breaks
+ * alone (most calls that redacted something): true only where spliced_hits() would list
+ * nothing on the outputs' reading spliced from @in (the @n outputs @f, fields joined at
+ * @base, first-pass marks in the runs @r), and without splicing that reading whole. It is
+ * decided here when each run lies inside one field, with HIT_WINDOW code points or more of
+ * the field before its first run and SHORT_LEN or more after its last (so the fields' ends
+ * are the input's: spliced_hits() tests no tails and no pairs), the fields' readings follow
+ * one another from the first code point to the last, and a field holds at most
+ * SPLICE_BREAKS runs. Then a field without runs reads as its input did, and in a field with
+ * runs spliced_hits()' windows are the HIT_WINDOW - 1 places before each break and the one
+ * at it, each of whose tests reads at most SHORT_LEN code points of that field's output
+ * reading; that reading (code points and boundaries, the first after a token HARD when its
+ * byte is the run's end, as quick_splice() makes it) is made in @cp and @bnd (QUICK_STACK +
+ * QUICK_SLACK bytes each, the caller's) and the windows are tested there as quick_test()
+ * tests them. Every other place keeps its input's verdict, so each of the input's hits that
+ * was not taken out must lie in a window. Anything else (a test that passes, a hit
+ * elsewhere, a case not covered) gives false, and the caller splices. The tests' path
+ * checks that true means spliced_hits() lists nothing on the whole splice (lazy_same()).
+ */
+#define SPLICE_BREAKS 16
+
+static bool splice_none(const struct policy_redactor *rd, const struct quick *in, size_t n,
+			const size_t *base, const struct runs *r,
+			const struct policy_redact_field *f, uint8_t *cp, uint8_t *bnd)
+{
+	size_t x = 0, h = 0;
+
+	if (in->crossing || in->heap || n == 0 || in->fs[0] != 0 || in->fe[n - 1] != in->total)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = f[i].len, j = in->fs[i], fe = in->fe[i], fb = base[i];
+		size_t b = 0, ob = 0, o = 0, lo[SPLICE_BREAKS], hi[SPLICE_BREAKS], nt = 0;
+
+		if ((i > 0 && j != in->fe[i - 1]) || (h < in->n_hits && in->hits[h] < j))
+			return false;
+		x = runs_from(r, x, fb);
+		if (x == r->n || r->s[x] >= fb + len) {
+			/* no run: the input's reading, where the input's hits are not tested */
+			if (f[i].out_len != len || (h < in->n_hits && in->hits[h] < fe))
+				return false;
+			continue;
+		}
+		for (;; x++) {
+			bool last = x == r->n || r->s[x] >= fb + len;
+			size_t rs, k, g;
+
+			/* a run inside the field, away from its ends (else its ends changed) */
+			if (!last && (r->s[x] <= fb || r->e[x] >= fb + len || nt == SPLICE_BREAKS))
+				return false;
+			rs = last ? len : r->s[x] - fb;
+			/*
+			 * The run's first code point: most runs start at a match, whose first
+			 * code point is a hit (the first at @rs or more if the one before it is
+			 * below); else searched.
+			 */
+			for (g = h; !last && g < in->n_hits && in->hits[g] < fe &&
+				    in->at[in->hits[g]] < rs;)
+				g++;
+			if (last)
+				k = fe;
+			else if (g < in->n_hits && in->hits[g] < fe && in->at[in->hits[g]] == rs &&
+				 (in->hits[g] == j || in->at[in->hits[g] - 1] < rs))
+				k = in->hits[g];
+			else
+				k = first_at_from(in->at, j, fe, b, rs);
+			/* the field's head: HIT_WINDOW code points; its tail: SHORT_LEN */
+			if ((b == 0 && k - j < HIT_WINDOW) || (last && k - j < SHORT_LEN))
+				return false;
+			/*
+			 * The input's hits in the stretch: at its first place after a token (the
+			 * last break's window), or in the HIT_WINDOW - 1 before the next break.
+			 */
+			for (; h < in->n_hits && in->hits[h] < k; h++)
+				if (!(b > 0 && in->hits[h] == j) &&
+				    (last || in->hits[h] + (HIT_WINDOW - 1) < k))
+					return false;
+			if (k > j)
+				splice_ends_to(cp, bnd, o, in, j, k - j);
+			if (b > 0 && k > j && in->at[j] == b)
+				bnd[o] = POLICY_SKEL_HARD; /* right after a token */
+			o += k - j;
+			ob += rs - b;
+			if (last)
+				break;
+			window_add(lo, hi, &nt, o - (HIT_WINDOW - 1), o + 1);
+			b = r->e[x] - fb;
+			j = first_at_from(in->at, k, fe, rs, b);
+			/* the input's hits in the run: taken out */
+			while (h < in->n_hits && in->hits[h] < j)
+				h++;
+			ob += POLICY_REDACT_TOKEN_LEN;
+		}
+		if (ob != f[i].out_len)
+			return false;
+		/* the windows, read as the splice reads them (a test reads SHORT_LEN at most) */
+		for (size_t t = 0; t < nt; t++)
+			for (size_t p = lo[t]; p < hi[t]; p++) {
+				unsigned slot;
+
+				if (!bnd[p])
+					continue;
+				slot = ascii_prefix_quick(rd->ascii_slots, cp + p);
+				if ((rd->ascii_prefixes[slot / 8] >> (slot % 8) & 1) &&
+				    quick_gram(rd, cp + p, SHORT_LEN, SHORT_LEN))
+					return false;
+				if (rd->short_lens && quick_gram(rd, cp + p, SHORT_LEN - 1, 0))
+					return false;
+			}
+	}
+	return h == in->n_hits;
+}
+
+/*
  * PATH_QUICK_ONLY's check of a spliced reading @q of the @n outputs @s against reading them:
  * 0 the same, -EPROTO not (or they cannot be read). Out of line: a test path's second
  * struct quick (~7 KiB) would otherwise sit in verify()'s frame on every call.
@@ -3113,14 +3233,15 @@ static __attribute__((noinline)) int quick_reread_same(const struct policy_redac
  * PATH_QUICK_ONLY's check of the lazy splice (quick_splice() without @full) of the outputs
  * @f from @in (joined at @base, marks in the runs @r): spliced_hits() must list on it what it
  * lists on the whole splice, and splice_whole() must complete it into the whole splice with
- * that list. 0 the same, -EPROTO not, -ENOMEM. Out of line, as quick_reread_same(): two
- * struct quick.
+ * that list; splice_none() may say "nothing" only where that list is empty. 0 the same,
+ * -EPROTO not, -ENOMEM. Out of line, as quick_reread_same(): two struct quick.
  */
 static __attribute__((noinline)) int lazy_same(const struct policy_redactor *rd,
 					       const struct quick *in, size_t n, const size_t *base,
 					       const struct runs *r,
 					       const struct policy_redact_field *f)
 {
+	uint8_t ncp[QUICK_STACK + QUICK_SLACK], nbnd[QUICK_STACK + QUICK_SLACK];
 	struct quick l, w;
 	struct splice ls, ws;
 	int rl = quick_splice(in, n, base, r, f, &l, &ls, false);
@@ -3132,6 +3253,10 @@ static __attribute__((noinline)) int lazy_same(const struct policy_redactor *rd,
 	if (rc == 0 && (rl != rw || hl != hw ||
 			(hl && (l.n_hits != w.n_hits || l.crossing != w.crossing ||
 				memcmp(l.hits, w.hits, l.n_hits * sizeof(*l.hits)) != 0))))
+		rc = -EPROTO;
+	/* nothing at the breaks alone (splice_none()): the whole splice lists nothing */
+	if (rc == 0 && splice_none(rd, in, n, base, r, f, ncp, nbnd) &&
+	    !(rw == 0 && hw && w.n_hits == 0 && !w.crossing))
 		rc = -EPROTO;
 	/* completed as verify() completes it: the whole reading, and the lazy list kept */
 	if (rc == 0 && rl == 0) {
@@ -3182,8 +3307,9 @@ static __attribute__((noinline)) int verify(const struct policy_redactor *rd,
 	}
 	if (in) {
 		/*
-		 * Most verifying reads find nothing to read further: the lazy splice copies only
-		 * what spliced_hits() reads. When it lists something (or cannot), the whole
+		 * Most verifying reads find nothing to read further: splice_none() says so at
+		 * the breaks alone where it can; else the lazy splice copies only what
+		 * spliced_hits() reads. When it lists something (or cannot), the whole
 		 * reading is spliced for quick_matches() or quick_hits() (splice_whole(), the
 		 * lazy list kept). The tests' path splices whole (quick_reread_same() checks
 		 * every entry), and checks that the lazy splice lists the same and completes into
@@ -3194,7 +3320,10 @@ static __attribute__((noinline)) int verify(const struct policy_redactor *rd,
 				   ? lazy_same(rd, in, n, base, in_runs, f)
 				   : 0;
 
-		if (same != 0) {
+		if (lazy && splice_none(rd, in, n, base, in_runs, f, q.s_cp, q.s_bnd)) {
+			rc = 0;
+			goto out;
+		} else if (same != 0) {
 			read = same;
 		} else if ((read = quick_splice(in, n, base, in_runs, f, &q, &sp, !lazy)) == 0 &&
 			   !(spliced_hits(rd, in, &sp, &q, n) && q.n_hits == 0 && !q.crossing) &&
