@@ -2936,7 +2936,9 @@ static inline void seen_bounds8(const uint8_t *e, const uint32_t *a32, uint8_t *
  * policy_skeleton_ascii() instead. The code points and boundaries are then taken 32 at a time
  * (seen_bounds32(), the AVX2 lane) or 8 at a time (SSE2), the last block of a field ending at
  * its end (overlapping the one before), so that only a field of up to 8 code points takes
- * them one at a time.
+ * them one at a time. When the AVX2 look read every field whole, the callers take
+ * seen_reading_kept() instead (the boundaries too from the look's entries); this reads the
+ * rest: another lane's look, or a call with a field the byte loop read in part.
  */
 POLICY_HOT
 static long seen_reading(const struct policy_skeleton *sk, enum policy_skel_lane lane,
@@ -2949,10 +2951,6 @@ static long seen_reading(const struct policy_skeleton *sk, enum policy_skel_lane
 
 	(void)lane; /* a build without SSE2 counts every byte */
 	(void)kp;
-#if defined(LOOK_AVX2)
-	if (lane == POLICY_SKEL_LANE_AVX2 && g->partial == 0)
-		return seen_reading_kept(g, len, n, cp, bnd, at, fs, fe);
-#endif
 	for (size_t k = 0; k < n; k++) {
 		const uint8_t *restrict in = (const uint8_t *)s[k];
 		const uint8_t *restrict e = g->c + g->fs[k];
@@ -3045,11 +3043,16 @@ static long seen_reading(const struct policy_skeleton *sk, enum policy_skel_lane
 	return (long)o;
 }
 
+/* seen_reading_kept() where the AVX2 look read every field whole, else seen_reading(). */
 POLICY_HOT
 long policy_skel_seen_reading(const struct policy_skeleton *sk, const struct policy_skel_seen *g,
 			      const char *const *s, const size_t *len, size_t n, uint8_t *cp,
 			      uint8_t *bnd, uint32_t *at, size_t *fs, size_t *fe)
 {
+#if defined(LOOK_AVX2)
+	if (sk->look_lane == POLICY_SKEL_LANE_AVX2 && g->partial == 0)
+		return seen_reading_kept(g, len, n, cp, bnd, at, fs, fe);
+#endif
 	return seen_reading(sk, sk->look_lane, g, s, len, n, cp, bnd, at, fs, fe);
 }
 
@@ -3060,6 +3063,10 @@ long policy_skel_seen_reading_with(const struct policy_skeleton *sk, enum policy
 {
 	if (!policy_skeleton_lane_usable(sk, lane))
 		return -1;
+#if defined(LOOK_AVX2)
+	if (lane == POLICY_SKEL_LANE_AVX2 && g->partial == 0)
+		return seen_reading_kept(g, len, n, cp, bnd, at, fs, fe);
+#endif
 	return seen_reading(sk, lane, g, s, len, n, cp, bnd, at, fs, fe);
 }
 
