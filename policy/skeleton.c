@@ -1782,68 +1782,120 @@ static bool look_lane_agrees(const struct policy_skeleton *sk)
 
 #if defined(LOOK_AVX2)
 /*
- * The AVX2 lane: the SSE2 lane's classes and boundaries (struct look_lane, look_block()),
- * 32 bytes a step, and the code points moved together by BMI2's pext, 8 bytes at a time
- * with each 8's code points as its mask (no separator counts, no shifting steps).
+ * The AVX2 lane: the SSE2 lane's classes and boundaries (look_block()'s), 32 bytes a step,
+ * each byte classified by table lookups rather than comparisons, and the code points moved
+ * together by BMI2's pext, 8 bytes at a time with each 8's code points as its mask (no
+ * separator counts, no shifting steps).
+ *
+ * The classes. A byte's low and high nibbles each look up a byte in a 16-entry table
+ * (vpshufb), and the two are ANDed (C): each bit of C is then a set of bytes whose high
+ * nibble is in one set and low nibble in another. C's bits: 'i' or 'I' (LC_I), '0', '1';
+ * no bit 3 (below); a digit (LC_D), a letter from 'A'-'O' or 'a'-'o' (LC_W1), 'P'-'Z' or
+ * 'p'-'z' but 'x' (LC_W2), 'x' or 'X' (LC_X). Exactly the code points have one of the top
+ * four bits. From C, a second lookup each: by its low nibble (bit 7 of C, 'x', zeroes the
+ * entry) what to XOR into the byte ORed with 0x20 (which lower-cases a letter and leaves a
+ * digit) to give its code point: 'i' as 'l', '0' as 'o', '1' as 'l'; by its top four bits
+ * (C shifted down 4 within 16-bit words: the byte above brings its low bits to bits 4-7,
+ * which vpshufb ignores but for bit 7, the byte above's bit 3, never set) what the code point
+ * gives the next (LOOK_G_WORD unless 'x', LOOK_G_DIGIT for a digit, with LOOK_G_CP: a code
+ * point) and what it needs of the one before (cps_needs(): LOOK_G_DIGIT a digit, LOOK_G_WORD
+ * a letter, kept by an AND with the byte itself only where bit 5, lower case, is set; a
+ * digit has bit 4). No boundary where what a code point needs meets what the one before
+ * gives. The bytes left to the byte loop are a third pair of lookups: bytes >= 0x80, and
+ * those that bit 5 set makes '%', '&', '(', '<', '{' or '|' (the markup starts, '|', and a
+ * few control bytes besides). Those rules are TR39's for ASCII as ICU gives them;
+ * look_lane32_agrees() checks them against the table when the context is built, and where
+ * they differ the lane is not used.
  */
+#define LOOK_G_DIGIT 0x10u
+#define LOOK_G_WORD 0x20u
+#define LOOK_G_CP 0x80u
+
 struct look_lane32 {
-	__m256i letter, up, lo, dg, x, canon, slow;
+	/* 0xFF where a code point; its code point; LOOK_G_*; what it needs; slow: bit 7 */
+	__m256i cp, canon, gives, needs, slow;
 };
 
 /*
- * Its constants (look_lane16()'s), each byte 32 times. Read through a pointer the compiler
- * cannot see through (look_k32_hidden()): GCC 12 builds a 32-byte splat of an immediate
- * in three instructions, again in every block, where a load is an operand.
+ * The lane's constants and tables, each 16 bytes twice (vpshufb looks up within each half).
+ * Read through a pointer the compiler cannot see through (look_k32_hidden()): GCC 12
+ * builds a 32-byte splat of an immediate in three instructions, again in every block, where
+ * a load is an operand.
  */
-enum {
-	K_20,
-	K_LETTER_ADD,
-	K_LETTER_LIM,
-	K_DIGIT_ADD,
-	K_DIGIT_LIM,
-	K_X,
-	K_I,
-	K_1,
-	K_L,
-	K_0,
-	K_O0,
-	K_PCT,
-	K_AMP,
-	K_PAREN,
-	K_LT,
-	K_BRACE,
-	K_BAR,
-	K_BND,
-	K_N
-};
-#define LOOK_R4(b) b, b, b, b
-#define LOOK_R32(b)                                                                     \
-	{                                                                               \
-		LOOK_R4(b), LOOK_R4(b), LOOK_R4(b), LOOK_R4(b), LOOK_R4(b), LOOK_R4(b), \
-			LOOK_R4(b), LOOK_R4(b)                                          \
+enum { K_0F, K_20, K_7F, K_BND, K_LO, K_HI, K_CANON, K_GIVES, K_NEEDS, K_SLO, K_SHI, K_N };
+
+/* C's bits (above) */
+#define LC_I 0x01u
+#define LC_0 0x02u
+#define LC_1 0x04u
+#define LC_D 0x10u
+#define LC_W1 0x20u
+#define LC_W2 0x40u
+#define LC_X 0x80u
+/* the slow lookups' bits: "\x05\x06\x08%&(", "\x1c<", "[\\{|", >= 0x80 */
+#define LS_A 0x01u
+#define LS_B 0x02u
+#define LS_C 0x04u
+#define LS_HIGH 0x08u
+
+#define LOOK_R16(...)                    \
+	{                                \
+		__VA_ARGS__, __VA_ARGS__ \
 	}
+#define LOOK_R32(b) LOOK_R16(b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b)
+/* by low nibble: 0 '0' and every W2 but 'x'; 1 '1'; 1-9 digits; 1-15 W1; 9 'i' */
+#define LOOK_LO(l)                                                                              \
+	(((l) == 9 ? LC_I : 0) | ((l) == 0 ? LC_0 : 0) | ((l) == 1 ? LC_1 : 0) |                \
+	 ((l) <= 9 ? LC_D : 0) | ((l) >= 1 ? LC_W1 : 0) | ((l) <= 10 && (l) != 8 ? LC_W2 : 0) | \
+	 ((l) == 8 ? LC_X : 0))
+#define LOOK_HI(h)                                   \
+	((h) == 3		? LC_0 | LC_1 | LC_D \
+	 : (h) == 4 || (h) == 6 ? LC_I | LC_W1       \
+	 : (h) == 5 || (h) == 7 ? LC_W2 | LC_X       \
+				: 0)
+/* by C's low nibble: what to XOR into the byte | 0x20 */
+#define LOOK_CANON(i) \
+	((i) == LC_I ? 'i' ^ 'l' : (i) == LC_0 ? '0' ^ 'o' : (i) == LC_1 ? '1' ^ 'l' : 0)
+/* by C's top four bits */
+#define LOOK_GIVES(i)                                                        \
+	((i) == LC_D >> 4			  ? LOOK_G_CP | LOOK_G_DIGIT \
+	 : (i) == LC_W1 >> 4 || (i) == LC_W2 >> 4 ? LOOK_G_CP | LOOK_G_WORD  \
+	 : (i) == LC_X >> 4			  ? LOOK_G_CP                \
+						  : 0)
+#define LOOK_NEEDS(i)                                                                \
+	((i) == LC_D >> 4					      ? LOOK_G_DIGIT \
+	 : (i) == LC_W1 >> 4 || (i) == LC_W2 >> 4 || (i) == LC_X >> 4 ? LOOK_G_WORD  \
+								      : 0)
+#define LOOK_SLO(l)                                                               \
+	(((l) == 5 || (l) == 6 || (l) == 8 ? LS_A : 0) | ((l) == 12 ? LS_B : 0) | \
+	 ((l) == 11 || (l) == 12 ? LS_C : 0) | LS_HIGH)
+#define LOOK_SHI(h)                       \
+	((h) == 0 || (h) == 2	? LS_A    \
+	 : (h) == 1 || (h) == 3 ? LS_B    \
+	 : (h) == 5 || (h) == 7 ? LS_C    \
+	 : (h) >= 8		? LS_HIGH \
+				: 0)
+#define LOOK_T16(F)                                                                               \
+	LOOK_R16(F(0), F(1), F(2), F(3), F(4), F(5), F(6), F(7), F(8), F(9), F(10), F(11), F(12), \
+		 F(13), F(14), F(15))
 static const uint8_t look_k32[K_N][32] __attribute__((aligned(32))) = {
-	[K_20] = LOOK_R32(0x20),
-	[K_LETTER_ADD] = LOOK_R32(0x80 - 'a'),
-	[K_LETTER_LIM] = LOOK_R32(0x80 + 26), /* -128 + 26 */
-	[K_DIGIT_ADD] = LOOK_R32(0x80 - '0'),
-	[K_DIGIT_LIM] = LOOK_R32(0x80 + 10), /* -128 + 10 */
-	[K_X] = LOOK_R32('x'),
-	[K_I] = LOOK_R32('i'),
-	[K_1] = LOOK_R32('1'),
-	[K_L] = LOOK_R32('l'),
-	[K_0] = LOOK_R32('0'),
-	[K_O0] = LOOK_R32('o' - '0'),
-	[K_PCT] = LOOK_R32('%'),
-	[K_AMP] = LOOK_R32('&'),
-	[K_PAREN] = LOOK_R32('('),
-	[K_LT] = LOOK_R32('<'),
-	[K_BRACE] = LOOK_R32('{'),
-	[K_BAR] = LOOK_R32('|'),
-	[K_BND] = LOOK_R32(LOOK_BND),
+	[K_0F] = LOOK_R32(0x0F),	  [K_20] = LOOK_R32(0x20),
+	[K_7F] = LOOK_R32(0x7F),	  [K_BND] = LOOK_R32(LOOK_BND),
+	[K_LO] = LOOK_T16(LOOK_LO),	  [K_HI] = LOOK_T16(LOOK_HI),
+	[K_CANON] = LOOK_T16(LOOK_CANON), [K_GIVES] = LOOK_T16(LOOK_GIVES),
+	[K_NEEDS] = LOOK_T16(LOOK_NEEDS), [K_SLO] = LOOK_T16(LOOK_SLO),
+	[K_SHI] = LOOK_T16(LOOK_SHI),
 };
+#undef LOOK_T16
+#undef LOOK_SHI
+#undef LOOK_SLO
+#undef LOOK_NEEDS
+#undef LOOK_GIVES
+#undef LOOK_CANON
+#undef LOOK_HI
+#undef LOOK_LO
 #undef LOOK_R32
-#undef LOOK_R4
+#undef LOOK_R16
 
 static inline const uint8_t (*look_k32_hidden(void))[32]
 {
@@ -1857,31 +1909,26 @@ static inline const uint8_t (*look_k32_hidden(void))[32]
 
 static LOOK_AVX2_INLINE void look_lane32(__m256i v, const uint8_t (*k)[32], struct look_lane32 *r)
 {
-	__m256i u = _mm256_or_si256(v, LOOK_K(K_20)), low, li, slow;
+	__m256i lo = _mm256_and_si256(v, LOOK_K(K_0F));
+	__m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), LOOK_K(K_0F));
+	__m256i c = _mm256_and_si256(_mm256_shuffle_epi8(LOOK_K(K_LO), lo),
+				     _mm256_shuffle_epi8(LOOK_K(K_HI), hi));
+	__m256i top = _mm256_srli_epi16(c, 4);
 
-	/* look_lane16()'s, a < b written b > a */
-	r->letter =
-		_mm256_cmpgt_epi8(LOOK_K(K_LETTER_LIM), _mm256_add_epi8(u, LOOK_K(K_LETTER_ADD)));
-	r->dg = _mm256_cmpgt_epi8(LOOK_K(K_DIGIT_LIM), _mm256_add_epi8(v, LOOK_K(K_DIGIT_ADD)));
-	low = _mm256_cmpeq_epi8(_mm256_and_si256(v, LOOK_K(K_20)), LOOK_K(K_20));
-	r->up = _mm256_andnot_si256(low, r->letter);
-	r->lo = _mm256_and_si256(low, r->letter);
-	r->x = _mm256_cmpeq_epi8(u, LOOK_K(K_X));
-	li = _mm256_or_si256(_mm256_cmpeq_epi8(u, LOOK_K(K_I)), _mm256_cmpeq_epi8(u, LOOK_K(K_1)));
-	r->canon = _mm256_or_si256(_mm256_andnot_si256(li, u), _mm256_and_si256(li, LOOK_K(K_L)));
-	r->canon = _mm256_add_epi8(
-		r->canon, _mm256_and_si256(_mm256_cmpeq_epi8(u, LOOK_K(K_0)), LOOK_K(K_O0)));
-	slow = _mm256_or_si256(_mm256_cmpeq_epi8(u, LOOK_K(K_PCT)),
-			       _mm256_cmpeq_epi8(u, LOOK_K(K_AMP)));
-	slow = _mm256_or_si256(slow, _mm256_cmpeq_epi8(u, LOOK_K(K_PAREN)));
-	slow = _mm256_or_si256(slow, _mm256_cmpeq_epi8(u, LOOK_K(K_LT)));
-	slow = _mm256_or_si256(slow, _mm256_cmpeq_epi8(u, LOOK_K(K_BRACE)));
-	slow = _mm256_or_si256(slow, _mm256_cmpeq_epi8(u, LOOK_K(K_BAR)));
-	r->slow = _mm256_or_si256(slow, _mm256_cmpgt_epi8(_mm256_setzero_si256(), v));
+	r->canon = _mm256_xor_si256(_mm256_or_si256(v, LOOK_K(K_20)),
+				    _mm256_shuffle_epi8(LOOK_K(K_CANON), c));
+	r->gives = _mm256_shuffle_epi8(LOOK_K(K_GIVES), top);
+	r->needs = _mm256_and_si256(_mm256_shuffle_epi8(LOOK_K(K_NEEDS), top), v);
+	r->cp = _mm256_cmpgt_epi8(_mm256_setzero_si256(), r->gives);
+	r->slow = _mm256_adds_epu8(_mm256_and_si256(_mm256_shuffle_epi8(LOOK_K(K_SLO), lo),
+						    _mm256_shuffle_epi8(LOOK_K(K_SHI), hi)),
+				   LOOK_K(K_7F));
 }
 
+/* The carries of a field's reading from one 32 bytes to the next: what the last gives (byte
+ * 31), and the bytes of @keep left to the byte loop (bit 7). */
 struct look_carry32 {
-	__m256i word, digit, slow;
+	__m256i gives, slow;
 };
 
 /* Each byte of @x moved up by one, the first taking @before's last (across the halves). */
@@ -1908,20 +1955,20 @@ static LOOK_AVX2_INLINE size_t look_block32(__m256i v, __m256i keep, const uint8
 					    size_t *half, __m256i *kept)
 {
 	struct look_lane32 r;
-	__m256i cp, word, nob, val;
+	__m256i cp, joined, val;
 	__m128i v0, v1, m0, m1;
 
 	look_lane32(v, k, &r);
 	carry->slow = _mm256_and_si256(r.slow, keep);
-	*kept = _mm256_or_si256(r.letter, r.dg);
-	cp = _mm256_and_si256(*kept, keep);
-	word = _mm256_andnot_si256(r.x, r.letter);
-	nob = _mm256_or_si256(_mm256_and_si256(r.lo, look_prev32(word, carry->word)),
-			      _mm256_and_si256(r.dg, look_prev32(r.dg, carry->digit)));
-	carry->word = word;
-	carry->digit = r.dg;
-	val = _mm256_and_si256(_mm256_or_si256(r.canon, _mm256_andnot_si256(nob, LOOK_K(K_BND))),
-			       cp);
+	*kept = r.cp;
+	cp = _mm256_and_si256(r.cp, keep);
+	/* no boundary where what it needs meets what the byte before gives */
+	joined = _mm256_and_si256(r.needs, look_prev32(r.gives, carry->gives));
+	carry->gives = r.gives;
+	/* only the code points' bytes are kept (pext): the others' values do not matter */
+	val = _mm256_or_si256(
+		r.canon,
+		_mm256_and_si256(_mm256_cmpeq_epi8(joined, _mm256_setzero_si256()), LOOK_K(K_BND)));
 	v0 = _mm256_castsi256_si128(val);
 	v1 = _mm256_extracti128_si256(val, 1);
 	m0 = _mm256_castsi256_si128(cp);
@@ -1955,8 +2002,8 @@ static LOOK_AVX2_INLINE __m256i look_load_short32(const uint8_t *in, size_t len)
 
 static LOOK_AVX2_TARGET void look_carry_bytes32(struct look_carry32 *k, unsigned prev)
 {
-	k->word = _mm256_set1_epi8((char)(prev >> 3 & CPS_AFTER_WORD ? 0xFF : 0));
-	k->digit = _mm256_set1_epi8((char)(prev >> 3 & CPS_AFTER_DIGIT ? 0xFF : 0));
+	k->gives = _mm256_set1_epi8((char)((prev >> 3 & CPS_AFTER_WORD ? LOOK_G_WORD : 0) |
+					   (prev >> 3 & CPS_AFTER_DIGIT ? LOOK_G_DIGIT : 0)));
 }
 
 /*
@@ -1972,8 +2019,7 @@ static LOOK_AVX2_INLINE long look_read_lane32(const struct policy_skeleton *sk, 
 					      uint8_t *c, size_t o, uint8_t *kp, uint32_t *partial,
 					      uint32_t bit)
 {
-	struct look_carry32 cy = {_mm256_setzero_si256(), _mm256_setzero_si256(),
-				  _mm256_setzero_si256()};
+	struct look_carry32 cy = {_mm256_setzero_si256(), _mm256_setzero_si256()};
 	struct look_bytes b = {0, o, 0};
 	__m256i kept;
 	size_t at;
@@ -2039,8 +2085,7 @@ static LOOK_AVX2_INLINE long look_pair32(const uint8_t *a, size_t la, const uint
 					 const uint8_t (*k)[32], uint8_t *c, size_t o, size_t *mid,
 					 uint8_t *kp)
 {
-	struct look_carry32 cy = {_mm256_setzero_si256(), _mm256_setzero_si256(),
-				  _mm256_setzero_si256()};
+	struct look_carry32 cy = {_mm256_setzero_si256(), _mm256_setzero_si256()};
 	__m256i kept;
 	size_t e = look_block32(_mm256_set_m128i(look_load_short(b, lb), look_load_short(a, la)),
 				_mm256_set1_epi8(-1), k, &cy, c, o, mid, &kept);
@@ -2097,26 +2142,52 @@ static LOOK_AVX2_TARGET int look_read32(const struct policy_skeleton *sk, const 
 	return 0;
 }
 
-/* Whether the AVX2 lane classifies every byte as @sk->grams does. */
+/*
+ * Whether the AVX2 lane classifies every byte as @sk->grams does: a byte the table leaves to
+ * the byte loop is left to it (and is no code point: the byte after a block's first kept one
+ * may follow it); a code point is one, not left, with its code point and what it needs and
+ * gives; a separator gives nothing and is no code point (the lane may leave it to the loop).
+ */
 static LOOK_AVX2_TARGET bool look_lane32_agrees(const struct policy_skeleton *sk)
 {
-	uint8_t cls[LC_N][256];
-
 	for (unsigned c0 = 0; c0 < 256; c0 += 32) {
-		uint8_t in[32];
+		uint8_t in[32], cp[32], canon[32], gives[32], needs[32], slow[32];
 		struct look_lane32 r;
 
 		for (unsigned i = 0; i < 32; i++)
 			in[i] = (uint8_t)(c0 + i);
 		look_lane32(_mm256_loadu_si256((const __m256i *)in), look_k32, &r);
-		_mm256_storeu_si256((__m256i *)(cls[LC_UP] + c0), r.up);
-		_mm256_storeu_si256((__m256i *)(cls[LC_LO] + c0), r.lo);
-		_mm256_storeu_si256((__m256i *)(cls[LC_DG] + c0), r.dg);
-		_mm256_storeu_si256((__m256i *)(cls[LC_X] + c0), r.x);
-		_mm256_storeu_si256((__m256i *)(cls[LC_CANON] + c0), r.canon);
-		_mm256_storeu_si256((__m256i *)(cls[LC_SLOW] + c0), r.slow);
+		_mm256_storeu_si256((__m256i *)cp, r.cp);
+		_mm256_storeu_si256((__m256i *)canon, r.canon);
+		_mm256_storeu_si256((__m256i *)gives, r.gives);
+		_mm256_storeu_si256((__m256i *)needs, r.needs);
+		_mm256_storeu_si256((__m256i *)slow, r.slow);
+		for (unsigned i = 0; i < 32; i++) {
+			unsigned v = sk->grams[c0 + i];
+			unsigned g = (gives[i] & LOOK_G_WORD ? CPS_AFTER_WORD : 0) |
+				     (gives[i] & LOOK_G_DIGIT ? CPS_AFTER_DIGIT : 0);
+			unsigned nd = (needs[i] & LOOK_G_WORD ? CPS_AFTER_WORD : 0) |
+				      (needs[i] & LOOK_G_DIGIT ? CPS_AFTER_DIGIT : 0);
+			bool is_cp = cp[i] == 0xFF, none = cp[i] == 0 && gives[i] == 0;
+
+			if (cp[i] != 0 && cp[i] != 0xFF)
+				return false;
+			if (v & GRAMS_SLOW) {
+				if (!(slow[i] & 0x80) || !none)
+					return false;
+			} else if (v & GRAMS_CP) {
+				if ((slow[i] & 0x80) || !is_cp || canon[i] != (v >> 8) ||
+				    canon[i] >= LOOK_BND || nd != (v >> 1 & 3) ||
+				    g != (v >> 3 & 3) ||
+				    (gives[i] & ~(LOOK_G_CP | LOOK_G_WORD | LOOK_G_DIGIT)) ||
+				    (needs[i] & ~(LOOK_G_WORD | LOOK_G_DIGIT)))
+					return false;
+			} else if (!none) {
+				return false;
+			}
+		}
 	}
-	return look_classes_agree(sk, cls);
+	return true;
 }
 #endif
 
@@ -2638,7 +2709,7 @@ static LOOK_AVX2_TARGET long seen_offsets32(const uint8_t *in, size_t l, uint32_
 	for (; i + 32 <= l; i += 32) {
 		look_lane32(_mm256_loadu_si256((const __m256i *)(in + i)), k, &r);
 		slow = _mm256_or_si256(slow, r.slow);
-		c = seen_put32(at, c, _mm256_or_si256(r.letter, r.dg), i, false);
+		c = seen_put32(at, c, r.cp, i, false);
 	}
 	if (i < l) {
 		if (l >= 32) {
@@ -2652,8 +2723,7 @@ static LOOK_AVX2_TARGET long seen_offsets32(const uint8_t *in, size_t l, uint32_
 		}
 		look_lane32(v, k, &r);
 		slow = _mm256_or_si256(slow, _mm256_and_si256(r.slow, keep));
-		c = seen_put32(at, c, _mm256_and_si256(_mm256_or_si256(r.letter, r.dg), keep), b,
-			       true);
+		c = seen_put32(at, c, _mm256_and_si256(r.cp, keep), b, true);
 	}
 	return _mm256_movemask_epi8(slow) ? -1 : (long)c;
 }
