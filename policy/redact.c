@@ -1674,13 +1674,11 @@ static void agree(const uint32_t *s, const uint32_t *c, size_t r, struct agreed 
 	 */
 	if (k <= r && k <= g->avail && c[k - 1] != s[k - 1])
 		return;
+	a = same_prefix(c, s, m < g->avail ? m : g->avail); /* inlined once: a short agree() */
 	if (m > g->avail) {
-		a = same_prefix(c, s, g->avail);
 		g->more = g->more || a == g->avail;
 		if (a == g->avail)
 			return;
-	} else {
-		a = same_prefix(c, s, m);
 	}
 	if (a == r && len > r)
 		g->open = true;
@@ -2246,9 +2244,8 @@ static inline __attribute__((always_inline)) void widen16(uint32_t *restrict out
 }
 #endif
 
-/* The @m code points at @c as the uint32_t of a mapped text (16 at a time with SSE2, then 8:
- * the compiler's SLP vectoriser widens a block of constant length); QUICK_FIRST, what most
- * places are given, as three blocks without a loop. */
+/* The @m code points at @c as the uint32_t of a mapped text (16 at a time with SSE2);
+ * QUICK_FIRST, what most places are given, as three blocks without a loop. */
 POLICY_HOT
 static void widen(uint32_t *restrict out, const uint8_t *restrict c, size_t m)
 {
@@ -2265,9 +2262,6 @@ static void widen(uint32_t *restrict out, const uint8_t *restrict c, size_t m)
 	for (; j + 16 <= m; j += 16)
 		widen16(out + j, c + j);
 #endif
-	for (; j + 8 <= m; j += 8)
-		for (size_t k = 0; k < 8; k++)
-			out[j + k] = c[j + k];
 	for (; j < m; j++)
 		out[j] = c[j];
 }
