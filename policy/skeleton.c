@@ -1843,7 +1843,7 @@ enum { K_0F, K_20, K_7F, K_BND, K_LO, K_HI, K_CANON, K_GIVES, K_NEEDS, K_SLO, K_
 		__VA_ARGS__, __VA_ARGS__ \
 	}
 #define LOOK_R32(b) LOOK_R16(b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b)
-/* by low nibble: 0 '0' and every W2 but 'x'; 1 '1'; 1-9 digits; 1-15 W1; 9 'i' */
+/* by low nibble: 'i' 9, '0' 0, '1' 1, digits 0-9, W1 1-15, W2 0-10 but 8, 'x' 8 */
 #define LOOK_LO(l)                                                                              \
 	(((l) == 9 ? LC_I : 0) | ((l) == 0 ? LC_0 : 0) | ((l) == 1 ? LC_1 : 0) |                \
 	 ((l) <= 9 ? LC_D : 0) | ((l) >= 1 ? LC_W1 : 0) | ((l) <= 10 && (l) != 8 ? LC_W2 : 0) | \
