@@ -1789,9 +1789,9 @@ static bool look_lane_agrees(const struct policy_skeleton *sk)
  *
  * The classes. A byte's low and high nibbles each look up a byte in a 16-entry table
  * (vpshufb), and the two are ANDed (C): each bit of C is then a set of bytes whose high
- * nibble is in one set and low nibble in another. C's bits: 'i' or 'I' (LC_I), '0', '1';
- * no bit 3 (below); a digit (LC_D), a letter from 'A'-'O' or 'a'-'o' (LC_W1), 'P'-'Z' or
- * 'p'-'z' but 'x' (LC_W2), 'x' or 'X' (LC_X). Exactly the code points have one of the top
+ * nibble is in one set and low nibble in another. C's bits: 'i' or 'I' (LN_I), '0', '1';
+ * no bit 3 (below); a digit (LN_D), a letter from 'A'-'O' or 'a'-'o' (LN_W1), 'P'-'Z' or
+ * 'p'-'z' but 'x' (LN_W2), 'x' or 'X' (LN_X). Exactly the code points have one of the top
  * four bits. From C, a second lookup each: by its low nibble (bit 7 of C, 'x', zeroes the
  * entry) what to XOR into the byte ORed with 0x20 (which lower-cases a letter and leaves a
  * digit) to give its code point: 'i' as 'l', '0' as 'o', '1' as 'l'; by its top four bits
@@ -1824,14 +1824,14 @@ struct look_lane32 {
  */
 enum { K_0F, K_20, K_7F, K_BND, K_LO, K_HI, K_CANON, K_GIVES, K_NEEDS, K_SLO, K_SHI, K_N };
 
-/* C's bits (above) */
-#define LC_I 0x01u
-#define LC_0 0x02u
-#define LC_1 0x04u
-#define LC_D 0x10u
-#define LC_W1 0x20u
-#define LC_W2 0x40u
-#define LC_X 0x80u
+/* C's bits (above; LN_, not the SSE2 check's LC_ rows) */
+#define LN_I 0x01u
+#define LN_0 0x02u
+#define LN_1 0x04u
+#define LN_D 0x10u
+#define LN_W1 0x20u
+#define LN_W2 0x40u
+#define LN_X 0x80u
 /* the slow lookups' bits: "\x05\x06\x08%&(", "\x1c<", "[\\{|", >= 0x80 */
 #define LS_A 0x01u
 #define LS_B 0x02u
@@ -1845,26 +1845,26 @@ enum { K_0F, K_20, K_7F, K_BND, K_LO, K_HI, K_CANON, K_GIVES, K_NEEDS, K_SLO, K_
 #define LOOK_R32(b) LOOK_R16(b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b)
 /* by low nibble: 'i' 9, '0' 0, '1' 1, digits 0-9, W1 1-15, W2 0-10 but 8, 'x' 8 */
 #define LOOK_LO(l)                                                                              \
-	(((l) == 9 ? LC_I : 0) | ((l) == 0 ? LC_0 : 0) | ((l) == 1 ? LC_1 : 0) |                \
-	 ((l) <= 9 ? LC_D : 0) | ((l) >= 1 ? LC_W1 : 0) | ((l) <= 10 && (l) != 8 ? LC_W2 : 0) | \
-	 ((l) == 8 ? LC_X : 0))
+	(((l) == 9 ? LN_I : 0) | ((l) == 0 ? LN_0 : 0) | ((l) == 1 ? LN_1 : 0) |                \
+	 ((l) <= 9 ? LN_D : 0) | ((l) >= 1 ? LN_W1 : 0) | ((l) <= 10 && (l) != 8 ? LN_W2 : 0) | \
+	 ((l) == 8 ? LN_X : 0))
 #define LOOK_HI(h)                                   \
-	((h) == 3		? LC_0 | LC_1 | LC_D \
-	 : (h) == 4 || (h) == 6 ? LC_I | LC_W1       \
-	 : (h) == 5 || (h) == 7 ? LC_W2 | LC_X       \
+	((h) == 3		? LN_0 | LN_1 | LN_D \
+	 : (h) == 4 || (h) == 6 ? LN_I | LN_W1       \
+	 : (h) == 5 || (h) == 7 ? LN_W2 | LN_X       \
 				: 0)
 /* by C's low nibble: what to XOR into the byte | 0x20 */
 #define LOOK_CANON(i) \
-	((i) == LC_I ? 'i' ^ 'l' : (i) == LC_0 ? '0' ^ 'o' : (i) == LC_1 ? '1' ^ 'l' : 0)
+	((i) == LN_I ? 'i' ^ 'l' : (i) == LN_0 ? '0' ^ 'o' : (i) == LN_1 ? '1' ^ 'l' : 0)
 /* by C's top four bits */
 #define LOOK_GIVES(i)                                                        \
-	((i) == LC_D >> 4			  ? LOOK_G_CP | LOOK_G_DIGIT \
-	 : (i) == LC_W1 >> 4 || (i) == LC_W2 >> 4 ? LOOK_G_CP | LOOK_G_WORD  \
-	 : (i) == LC_X >> 4			  ? LOOK_G_CP                \
+	((i) == LN_D >> 4			  ? LOOK_G_CP | LOOK_G_DIGIT \
+	 : (i) == LN_W1 >> 4 || (i) == LN_W2 >> 4 ? LOOK_G_CP | LOOK_G_WORD  \
+	 : (i) == LN_X >> 4			  ? LOOK_G_CP                \
 						  : 0)
 #define LOOK_NEEDS(i)                                                                \
-	((i) == LC_D >> 4					      ? LOOK_G_DIGIT \
-	 : (i) == LC_W1 >> 4 || (i) == LC_W2 >> 4 || (i) == LC_X >> 4 ? LOOK_G_WORD  \
+	((i) == LN_D >> 4					      ? LOOK_G_DIGIT \
+	 : (i) == LN_W1 >> 4 || (i) == LN_W2 >> 4 || (i) == LN_X >> 4 ? LOOK_G_WORD  \
 								      : 0)
 #define LOOK_SLO(l)                                                               \
 	(((l) == 5 || (l) == 6 || (l) == 8 ? LS_A : 0) | ((l) == 12 ? LS_B : 0) | \
@@ -1896,6 +1896,17 @@ static const uint8_t look_k32[K_N][32] __attribute__((aligned(32))) = {
 #undef LOOK_LO
 #undef LOOK_R32
 #undef LOOK_R16
+#undef LS_HIGH
+#undef LS_C
+#undef LS_B
+#undef LS_A
+#undef LN_X
+#undef LN_W2
+#undef LN_W1
+#undef LN_D
+#undef LN_1
+#undef LN_0
+#undef LN_I
 
 static inline const uint8_t (*look_k32_hidden(void))[32]
 {
