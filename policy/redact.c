@@ -1990,7 +1990,10 @@ struct quick {
 	bool crossing; /* some gram that passed runs past its field's end, or many passed */
 	bool listed;   /* the hits are there already (first_look()), quick_hits() is not run */
 	void *heap;
-	/* QUICK_SLACK entries past the reading's end: splice_copy()'s blocks */
+	/*
+	 * QUICK_SLACK entries past the reading's end: splice_copy()'s and splice_ends()' blocks,
+	 * and the up to 7 offsets policy_skel_seen_reading() writes past it (first_look())
+	 */
 	uint8_t s_cp[QUICK_STACK + QUICK_SLACK], s_bnd[QUICK_STACK + QUICK_SLACK];
 	uint32_t s_at[QUICK_STACK + QUICK_SLACK];
 	size_t s_f[2 * QUICK_FIELDS];
@@ -2442,8 +2445,8 @@ static int first_read(const struct policy_redactor *rd, const char *const *s, co
 {
 	int rc = first_look(rd, s, len, n, q);
 
-	_Static_assert(QUICK_SLACK >= 8, "policy_skel_seen_reading()'s 8 offsets of slack past the "
-					 "reading, in the quick reading's stack arrays");
+	_Static_assert(QUICK_SLACK >= 8, "first_look()'s policy_skel_seen_reading() writes up to 7 "
+					 "offsets past the reading into the stack arrays");
 	*nobody = rc == 0;
 	if (rc == 0)
 		return 1;

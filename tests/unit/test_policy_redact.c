@@ -1892,11 +1892,19 @@ static void test_chain_candidates_lane(void **state)
 		}
 		bytes = policy_redact_chain_candidates(rd, s, len, n, false);
 		lane = policy_redact_chain_candidates(rd, s, len, n, true);
+#if defined(__SSE2__)
+		if (lane < 0)
+			fail_msg(
+				"no lane: chain_classes16() disagrees with the fixture's chain_tab");
+#else
 		if (lane < 0)
 			skip(); /* no lane in this build */
+#endif
 		if (bytes != lane)
-			fail_msg("\"%.*s\" (%zu fields): byte loop %d, 16 a step %d", (int)len[0],
-				 text[0], n, bytes, lane);
+			fail_msg(
+				"\"%.*s\" \"%.*s\" \"%.*s\" (%zu fields): byte loop %d, 16 a step %d",
+				(int)len[0], text[0], n > 1 ? (int)len[1] : 0, text[1],
+				n > 2 ? (int)len[2] : 0, text[2], n, bytes, lane);
 		yes += bytes == 1;
 		no += bytes == 0;
 	}
