@@ -870,9 +870,10 @@ static unsigned index_other_last(const struct index_bucket *t, unsigned y, const
 {
 	unsigned k = t->key_len[__builtin_ctz(y)];
 
-	_Static_assert(BUCKET_SLOTS == 8 && offsetof(struct index_bucket, last) ==
-						    offsetof(struct index_bucket, key_len) + 8,
-		       "key_len and last: one 16-byte block");
+	_Static_assert(BUCKET_SLOTS == 8 && offsetof(struct index_bucket, key_len) % 16 == 0 &&
+			       offsetof(struct index_bucket, last) ==
+				       offsetof(struct index_bucket, key_len) + 8,
+		       "key_len and last: one aligned 16-byte block (_mm_load_si128())");
 	if (k == 0 || k > avail)
 		return 0;
 #if defined(__SSE2__)
@@ -1682,8 +1683,12 @@ static void agree(const uint32_t *s, const uint32_t *c, size_t r, struct agreed 
 	}
 	if (a == r && len > r)
 		g->open = true;
-	/* a name ending one before the field's end may take its plural "es" across the end */
-	if (r == a + 1 && a == len && kind == PAT_NAME && c[a] == 'e')
+	/*
+	 * a name ending one before the field's end may take its plural "es" across the end
+	 * (c[a] is read only where the caller gave it: a name agreeing on all @avail given is
+	 * listed with ext = avail, and quick_matches() asks again with more)
+	 */
+	if (r == a + 1 && a == len && a < g->avail && kind == PAT_NAME && c[a] == 'e')
 		g->open = true;
 	if (a < k) /* a key's shortest prefix that counts, else the whole pattern */
 		return;
