@@ -471,10 +471,8 @@ static int collect(struct policy_view *v, const struct policy_config *cfg,
 		v->n_tags++;
 	}
 out:
-	if (blk)
-		free(blk);
-	if (buf)
-		free(buf);
+	free(blk);
+	free(buf);
 	return rc;
 }
 
