@@ -160,13 +160,37 @@ static uint16_t index_tag(uint64_t h)
 }
 
 /*
- * The words before each pattern's skeleton in policy_redactor.skel (build_arena()), s[-SKEL_*]:
- * its index in pats, its len, key_len() and kind. agree() reads them beside the skeleton
- * instead of loading the struct pattern: a place's probe touches the table's line and, for a
- * pattern not rejected by the entry, the skeleton's.
+ * The two words before each pattern's skeleton in policy_redactor.skel (build_arena()): its
+ * index in pats with its kind in the top SKEL_KIND_BITS, then its len and key_len() in 16 bits
+ * each (skel_len() and the others). agree() reads them beside the skeleton instead of
+ * loading the struct pattern: a place's probe touches the table's line and, for a pattern
+ * not rejected by the entry, the skeleton's, which build_arena() lays so that it spans no
+ * more lines than it must (a name of up to 14 code points: one).
  */
-#define SKEL_HEAD 4
-enum { SKEL_PAT = 4, SKEL_LEN = 3, SKEL_KEY = 2, SKEL_KIND = 1 };
+#define SKEL_HEAD 2
+#define SKEL_KIND_BITS 2
+#define SKEL_PATS_MAX (UINT32_MAX >> SKEL_KIND_BITS)
+#define SKEL_LEN_MAX UINT16_MAX
+
+static inline size_t skel_len(const uint32_t *s)
+{
+	return s[-1] & SKEL_LEN_MAX;
+}
+
+static inline size_t skel_key(const uint32_t *s)
+{
+	return s[-1] >> 16;
+}
+
+static inline uint32_t skel_kind(const uint32_t *s)
+{
+	return s[-2] >> (32 - SKEL_KIND_BITS);
+}
+
+static inline uint32_t skel_pat(const uint32_t *s)
+{
+	return s[-2] & SKEL_PATS_MAX;
+}
 
 struct memo;
 static struct memo *memo_new(void);
@@ -901,34 +925,60 @@ static unsigned index_other_last(const struct index_bucket *t, unsigned y, const
 }
 
 /*
- * Every pattern's skeleton copied into one block, each after its SKEL_HEAD words, in the
- * patterns' order; the patterns' own copies freed and @s pointed into the block. The first
- * skeleton starts at SKEL_HEAD, so an entry's @off is never 0.
+ * Where in the block the SKEL_HEAD words and skeleton of @len code points that would start at
+ * word @o go: at @o, or at the next cache line where from @o they would span more lines than
+ * they need (a name of 13 code points and its head, 60 bytes, in one line rather than two).
+ * Each agree() reads a skeleton's head and the code points it compares, and the skeletons
+ * of a view's few matches are cold in every view; laid end to end, most spanned two lines.
+ */
+static size_t arena_place(size_t o, size_t len)
+{
+	const size_t line = 64 / sizeof(uint32_t);
+	size_t words = SKEL_HEAD + len, lines = (words + line - 1) / line;
+
+	return o % line + words > lines * line ? (o + line - 1) / line * line : o;
+}
+
+/*
+ * Every pattern's skeleton copied into one block (cache-line aligned), each after its
+ * SKEL_HEAD words, in the patterns' order, placed by arena_place(); the patterns' own copies
+ * freed and @s pointed into the block. A skeleton starts at SKEL_HEAD or later, so an
+ * entry's @off is never 0.
  */
 static int build_arena(struct policy_redactor *rd)
 {
 	size_t words = 0, o = 0;
 	uint32_t *a;
 
-	for (size_t i = 0; i < rd->n_pats; i++)
-		words += SKEL_HEAD + rd->pats[i].len;
-	if (words >= OFF_MORE || rd->n_pats > UINT32_MAX)
+	_Static_assert(PAT_LITERAL < 1u << SKEL_KIND_BITS, "a kind fits SKEL_KIND_BITS");
+	if (rd->n_pats > SKEL_PATS_MAX)
+		return -ENOMEM;
+	for (size_t i = 0; i < rd->n_pats; i++) {
+		/* not a roster's: its texts are of at most PROTO_ROSTER_ADDR_MAX bytes */
+		if (rd->pats[i].len > SKEL_LEN_MAX)
+			return -ENOMEM;
+		words = arena_place(words, rd->pats[i].len) + SKEL_HEAD + rd->pats[i].len;
+	}
+	words = arena_place(words, 64 / sizeof(*a) - SKEL_HEAD); /* a whole number of lines */
+	if (words >= OFF_MORE)
 		return -ENOMEM; /* an offset must leave OFF_MORE free */
-	a = malloc(words * sizeof(*a));
+	a = aligned_alloc(64, words * sizeof(*a));
 	if (!a)
 		return -ENOMEM;
 	for (size_t i = 0; i < rd->n_pats; i++) {
 		struct pattern *p = &rd->pats[i];
+		size_t at = arena_place(o, p->len);
 
-		a[o++] = (uint32_t)i;
-		a[o++] = (uint32_t)p->len;
-		a[o++] = (uint32_t)key_len(p);
-		a[o++] = p->kind;
+		memset(a + o, 0, (at - o) * sizeof(*a));
+		o = at;
+		a[o++] = (uint32_t)i | (uint32_t)p->kind << (32 - SKEL_KIND_BITS);
+		a[o++] = (uint32_t)p->len | (uint32_t)key_len(p) << 16;
 		memcpy(a + o, p->s, p->len * sizeof(*a));
 		free(p->s);
 		p->s = a + o;
 		o += p->len;
 	}
+	memset(a + o, 0, (words - o) * sizeof(*a));
 	rd->skel = a;
 	return 0;
 }
@@ -1116,8 +1166,8 @@ POLICY_HOT
 static size_t match_end(const uint32_t *s, const struct policy_skel_text *t, size_t i)
 {
 	const uint32_t *c = t->cp;
-	size_t n = t->len, len = s[-SKEL_LEN], e = i + len;
-	uint32_t kind = s[-SKEL_KIND];
+	size_t n = t->len, len = skel_len(s), e = i + len;
+	uint32_t kind = skel_kind(s);
 
 	if (len < SHORT_LEN)
 		return t->bnd[i] == POLICY_SKEL_HARD && t->bnd[e] == POLICY_SKEL_HARD ? e : 0;
@@ -1142,11 +1192,11 @@ POLICY_HOT
 static size_t match_at(const uint32_t *s, const struct policy_skel_text *t, size_t i)
 {
 	const uint32_t *c = t->cp;
-	size_t n = t->len, len = s[-SKEL_LEN];
-	uint32_t kind = s[-SKEL_KIND];
+	size_t n = t->len, len = skel_len(s);
+	uint32_t kind = skel_kind(s);
 
 	if (kind == PAT_KEY) {
-		size_t lcp = 0, min_len = s[-SKEL_KEY];
+		size_t lcp = 0, min_len = skel_key(s);
 
 		while (lcp < len && i + lcp < n && c[i + lcp] == s[lcp])
 			lcp++;
@@ -1257,7 +1307,7 @@ static void on_match(const struct policy_redactor *rd, struct sink *k, const uin
 		     size_t from, size_t to)
 {
 	if (!k->mask) {
-		const uint8_t *id = rd->ids[rd->pats[ps[-SKEL_PAT]].owner];
+		const uint8_t *id = rd->ids[rd->pats[skel_pat(ps)].owner];
 
 		if (!k->except || memcmp(id, k->except, 32) != 0) {
 			if (k->found && !k->named)
@@ -1266,7 +1316,7 @@ static void on_match(const struct policy_redactor *rd, struct sink *k, const uin
 		}
 		return;
 	}
-	if (ps[-SKEL_KIND] == PAT_HOST) {
+	if (skel_kind(ps) == PAT_HOST) {
 		size_t s = from, e = to, n;
 
 		while (s > 0 && (n = host_char_before(k->src, s)) > 0)
@@ -1668,8 +1718,8 @@ static inline __attribute__((always_inline)) size_t same_prefix(const uint32_t *
 POLICY_HOT
 static void agree(const uint32_t *s, const uint32_t *c, size_t r, struct agreed *g)
 {
-	size_t len = s[-SKEL_LEN], m = len < r ? len : r, a = 0, k = s[-SKEL_KEY];
-	uint32_t kind = s[-SKEL_KIND];
+	size_t len = skel_len(s), m = len < r ? len : r, a = 0, k = skel_key(s);
+	uint32_t kind = skel_kind(s);
 
 	/*
 	 * The last code point a match needs, first: when it differs (most patterns of a bucket
@@ -2337,7 +2387,7 @@ static int quick_matches(const struct policy_redactor *rd, const char *const *s,
 		t = (struct policy_skel_text){
 			.cp = c, .bnd = bnd, .len = r < a.ext + 3 ? r : a.ext + 3};
 		for (size_t p = 0; p < a.n; p++) {
-			size_t len = a.pat[p][-SKEL_LEN], kl = a.pat[p][-SKEL_KEY];
+			size_t len = skel_len(a.pat[p]), kl = skel_key(a.pat[p]);
 			size_t e = len + 2 < t.len ? len + 2 : t.len - 1;
 
 			lo = kl < lo ? kl : lo;
@@ -2350,8 +2400,8 @@ static int quick_matches(const struct policy_redactor *rd, const char *const *s,
 		for (size_t p = 0; p < a.n; p++) {
 			/* agree() listed the pattern only where it agrees in full (a key: on
 			 * key_len() or more, which match_at() reads again) */
-			size_t e = a.pat[p][-SKEL_KIND] == PAT_KEY ? match_at(a.pat[p], &t, 0)
-								   : match_end(a.pat[p], &t, 0);
+			size_t e = skel_kind(a.pat[p]) == PAT_KEY ? match_at(a.pat[p], &t, 0)
+								  : match_end(a.pat[p], &t, 0);
 
 			if (e)
 				on_match(rd, k, a.pat[p], base[f] + q->at[i],
