@@ -1415,22 +1415,30 @@ static void look_pairs(const struct policy_skel_look *f, struct policy_skel_seen
 static inline __attribute__((always_inline)) int
 look_core_in(const struct policy_skel_look *f, struct policy_skel_seen *g, size_t n, bool portable)
 {
-	uint16_t cand[POLICY_SKEL_LOOK_HITS], shorts[POLICY_SKEL_LOOK_HITS];
+	/* room for a block's 64 places past the list's end, cut after each block */
+	uint16_t cand[POLICY_SKEL_LOOK_HITS + 64], shorts[POLICY_SKEL_LOOK_HITS];
 	size_t o = g->o, n_cand = 0, n_shorts = 0;
+	bool many = false;
 
 	g->n_hits = 0;
-	g->crossing = false;
-	for (size_t i = 0; i < o; i += 64)
+	for (size_t i = 0; i < o; i += 64) {
+		/*
+		 * Each place is written, and counted only when it passed, without a branch on the
+		 * verdict: which places pass is the data's, so a branch on it was mispredicted at
+		 * each pass, late (on a filter word often not in the first-level cache), throwing
+		 * away the probes begun after it.
+		 */
 		for (uint64_t b = look_bnd64(g->c + i, portable); b; b &= b - 1) {
 			size_t j = i + (size_t)__builtin_ctzll(b);
 
-			if (!look_has(f, look_load8(g->c + j) & LOOK_CPS4, POLICY_SKEL_LOOK_ANY4))
-				continue;
-			if (n_cand == POLICY_SKEL_LOOK_HITS)
-				g->crossing = true; /* many: more than can be listed */
-			else
-				cand[n_cand++] = (uint16_t)j;
+			cand[n_cand] = (uint16_t)j;
+			n_cand += look_has(f, look_load8(g->c + j) & LOOK_CPS4,
+					   POLICY_SKEL_LOOK_ANY4);
 		}
+		many |= n_cand > POLICY_SKEL_LOOK_HITS; /* more than can be listed */
+		n_cand = n_cand < POLICY_SKEL_LOOK_HITS ? n_cand : POLICY_SKEL_LOOK_HITS;
+	}
+	g->crossing = many;
 	for (size_t i = 0; f->short_lens && i < o; i += 64)
 		for (uint64_t b = look_bnd64(g->c + i, portable); b; b &= b - 1) {
 			size_t j = i + (size_t)__builtin_ctzll(b);

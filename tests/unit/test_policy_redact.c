@@ -1676,6 +1676,60 @@ static void test_skeleton_look_pairs(void **state)
 }
 
 /*
+ * More places pass than the look lists: every gram in the filter (all its bits set), one
+ * field of 67 to 200 words of two letters ("ab ab ..."), a boundary every two code points.
+ * The first POLICY_SKEL_LOOK_HITS places are listed, in order, and @crossing says that more
+ * passed (the places listed all end inside the field: only the count can say it), by every
+ * lane and by policy_skel_look_reading(). Fails when the look drops the places past its list
+ * without saying so (checked: the look's "many" left out), or lists them out of order.
+ */
+static void test_skeleton_look_many(void **state)
+{
+	const struct policy_skeleton *sk = policy_skeleton_shared();
+	struct policy_skel_look *filter = malloc(sizeof(*filter));
+	struct policy_skel_seen *g = malloc(sizeof(*g));
+	char text[600];
+
+	(void)state;
+	assert_non_null(sk);
+	assert_non_null(filter);
+	assert_non_null(g);
+	memset(filter->w, 0xFF, sizeof(filter->w));
+	filter->short_lens = 0;
+	for (size_t words = POLICY_SKEL_LOOK_HITS + 3; words <= 200; words += 7) {
+		const char *s = text;
+		size_t len = 3 * words - 1, total = 2 * words, fs = 0, fe = total;
+		uint8_t cp[400], bnd[400];
+		uint32_t at[400];
+
+		if (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__)
+			break; /* the look refuses there */
+		for (size_t w = 0; w < words; w++)
+			memcpy(text + 3 * w, "ab ", 3);
+		assert_int_equal(policy_skeleton_ascii(sk, text, len, cp, bnd, at), (long)total);
+		for (int l = -1; l < POLICY_SKEL_LANES; l++) {
+			enum policy_skel_lane lane = (enum policy_skel_lane)l;
+			int rc;
+
+			if (l < 0)
+				rc = policy_skel_look_reading(filter, cp, bnd, &fs, &fe, 1, total,
+							      g);
+			else if (policy_skeleton_lane_usable(sk, lane))
+				rc = policy_skeleton_look_with(sk, lane, &s, &len, 1, filter, g);
+			else
+				continue;
+			assert_int_equal(rc, 1);
+			assert_int_equal(g->n_hits, POLICY_SKEL_LOOK_HITS);
+			for (size_t h = 0; h < g->n_hits; h++)
+				assert_int_equal(g->hits[h], 2 * h);
+			assert_true(g->crossing);
+		}
+	}
+	free(filter);
+	free(g);
+}
+
+/*
  * policy_skeleton_ascii_bounds() against policy_skeleton_map(): on random texts of letters of
  * either case, digits, "0x" and separators (the token among them) that policy_skeleton_ascii()
  * reads, the boundaries it computes from that reading, over the whole text and between random
@@ -2149,6 +2203,7 @@ int main(void)
 		cmocka_unit_test(test_skeleton_look),
 		cmocka_unit_test(test_skeleton_look_lane),
 		cmocka_unit_test(test_skeleton_look_pairs),
+		cmocka_unit_test(test_skeleton_look_many),
 		cmocka_unit_test(test_skeleton_seen_reading),
 		cmocka_unit_test(test_skeleton_look_reading_entries),
 		cmocka_unit_test(test_memo),
