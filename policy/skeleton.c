@@ -83,6 +83,11 @@ struct policy_skeleton {
 	 * 0 for a separator; GRAMS_SLOW | GRAMS_CP as ASCII_SLOW.
 	 */
 	uint16_t grams[256];
+	/*
+	 * policy_skeleton_ascii_bounds()'s classes, @latin's cls of every byte: one table of
+	 * 256 bytes (4 cache lines) where @latin's entries are a cache line or more apart
+	 */
+	uint8_t ascii_cls[256];
 	/* the first look's lanes the CPU can run whose classes agree with @grams (bit per
 	 * enum policy_skel_lane: tests force each), and the one policy_skeleton_look() reads
 	 * with (look_lane_preferred()) */
@@ -357,8 +362,10 @@ struct policy_skeleton *policy_skeleton_new(void)
 	sk->nfd = unorm2_getNFDInstance(&e);
 	if (U_FAILURE(e))
 		goto fail;
-	for (UChar32 c = 0; c < 256; c++)
+	for (UChar32 c = 0; c < 256; c++) {
 		compute_cp(sk, c, &sk->latin[c]);
+		sk->ascii_cls[c] = sk->latin[c].cls;
+	}
 	for (int plain = 0; plain < 2; plain++)
 		for (int c = 0; c < 128; c++) {
 			const struct cp_info *ci = &sk->latin[c];
@@ -3185,45 +3192,45 @@ long policy_skel_seen_reading_with(const struct policy_skeleton *sk, enum policy
  * exactly where a separator or the start came before it (b.pend), where word_unit() resets
  * its memory: so a code point's boundary depends only on the code points since the last of
  * those, as below.
+ *
+ * Which boundary a code point has is the text's, so no branch is taken on it (each was
+ * mispredicted about as often as the case or kind changes): the classes of the code points
+ * before and after are read unconditionally (the first's own where there is none before: it
+ * has a HARD boundary, the start of its field; the last's own where there is none after) and
+ * the verdicts combined. Only "0x" (word_unit()'s prev_is_0x), rare, is a branch, taken
+ * where the code point before is an 'x'.
  */
-static bool ascii_hard(const uint8_t *in, const uint8_t *bnd, const uint32_t *at, size_t j)
-{
-	if (bnd[j] == POLICY_SKEL_HARD)
-		return true; /* the start, or after a separator */
-	/*
-	 * After "0x" whose '0' has a boundary (word_unit()'s prev_is_0x): the '0' is a digit,
-	 * so it has one exactly after a separator or after a code point that is no digit (its
-	 * own "0x" rule needs an 'x' before it, no digit either).
-	 */
-	return j >= 2 && bnd[j - 1] != POLICY_SKEL_HARD &&
-	       (in[at[j - 1]] == 'x' || in[at[j - 1]] == 'X') && in[at[j - 2]] == '0' &&
-	       (bnd[j - 2] == POLICY_SKEL_HARD || in[at[j - 3]] < '0' || in[at[j - 3]] > '9');
-}
+_Static_assert(POLICY_SKEL_NONE == 0 && POLICY_SKEL_SOFT == 1 && POLICY_SKEL_HARD == 2,
+	       "policy_skeleton_ascii_bounds()'s arithmetic");
 
 POLICY_HOT
 void policy_skeleton_ascii_bounds(const struct policy_skeleton *sk, const char *in,
 				  const uint8_t *bnd, const uint32_t *at, size_t n, size_t a,
 				  size_t b, uint8_t *out)
 {
-	const uint8_t *text = (const uint8_t *)in;
+	const uint8_t *text = (const uint8_t *)in, *cls = sk->ascii_cls;
 
 	for (size_t j = a; j < b; j++) {
-		unsigned cls, cls1;
+		size_t jp = j > 0 ? j - 1 : j, jn = j + 1 < n ? j + 1 : j;
+		unsigned c1 = text[at[jp]], k = cls[text[at[j]]], k1 = cls[c1];
+		bool hard = bnd[j] == POLICY_SKEL_HARD, soft;
 
-		if (ascii_hard(text, bnd, at, j)) {
-			out[j - a] = POLICY_SKEL_HARD;
-			continue;
-		}
-		/* not the first code point, nor after a separator: the one before is in its word */
-		cls = sk->latin[text[at[j]]].cls;
-		cls1 = sk->latin[text[at[j - 1]]].cls;
-		out[j - a] = (cls1 == C_LOWER && cls == C_UPPER) ||
-					     ((cls1 == C_DIGIT) != (cls == C_DIGIT))
-				     ? POLICY_SKEL_SOFT
-				     : POLICY_SKEL_NONE;
-		/* "CERTAlpha": the boundary is before the last capital of a run */
-		if (out[j - a] == POLICY_SKEL_NONE && j + 1 < n && bnd[j + 1] != POLICY_SKEL_HARD &&
-		    cls1 == C_UPPER && cls == C_UPPER && sk->latin[text[at[j + 1]]].cls == C_LOWER)
-			out[j - a] = POLICY_SKEL_SOFT;
+		/*
+		 * After "0x" whose '0' has a boundary: the '0' is a digit, so it has one exactly
+		 * after a separator or after a code point that is no digit (its own "0x" rule
+		 * needs an 'x' before it, no digit either).
+		 */
+		if ((c1 | 0x20) == 'x' && j >= 2 && bnd[j - 1] != POLICY_SKEL_HARD &&
+		    text[at[j - 2]] == '0' &&
+		    (bnd[j - 2] == POLICY_SKEL_HARD || text[at[j - 3]] < '0' ||
+		     text[at[j - 3]] > '9'))
+			hard = true;
+		/* not the first code point, nor after a separator: the one before is in its word;
+		 * "CERTAlpha": the boundary is before the last capital of a run */
+		soft = ((k1 == C_LOWER) & (k == C_UPPER)) | ((k1 == C_DIGIT) != (k == C_DIGIT)) |
+		       ((jn != j) & (bnd[jn] != POLICY_SKEL_HARD) & (k1 == C_UPPER) &
+			(k == C_UPPER) & (cls[text[at[jn]]] == C_LOWER));
+		/* HARD, else SOFT, else NONE, by arithmetic: a conditional here became a branch */
+		out[j - a] = (uint8_t)((unsigned)hard << 1 | (soft & !hard));
 	}
 }
