@@ -10,6 +10,7 @@
  */
 #include "policy/strip.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -402,80 +403,6 @@ static size_t merge_tags(struct tag_entry *e, size_t n)
 	return groups;
 }
 
-#define COLLECT_STACK 16 /* texts of a view kept on the stack */
-
-/*
- * The tags of all @votes and the description of @desc_r (NULL: none to redact) through one
- * redaction, then the tags merged and ranked into v->tags (merge_tags()). The texts' fields
- * and the merge's entries share one block, the outputs another (the entries point into it);
- * both are on the stack for a view of up to COLLECT_STACK texts and OUT_STACK output bytes,
- * else one allocation each, whatever the number of tags.
- */
-POLICY_HOT
-static int collect(struct policy_view *v, const struct policy_config *cfg,
-		   const struct policy_redactor *rd, const struct proto_report *const *votes,
-		   size_t n_votes, const struct proto_report *desc_r)
-{
-	struct tag_entry *e, s_e[COLLECT_STACK];
-	struct policy_redact_field *f, s_f[COLLECT_STACK];
-	char *buf = NULL, stack[OUT_STACK];
-	void *blk = NULL;
-	size_t n_in = 0, n = 0, total = 1;
-	int rc = 0;
-
-	for (size_t i = 0; i < n_votes; i++)
-		total += votes[i]->n_tags < PROTO_REPORT_TAGS_MAX ? votes[i]->n_tags
-								  : PROTO_REPORT_TAGS_MAX;
-	f = s_f;
-	e = s_e;
-	if (total > COLLECT_STACK) {
-		blk = malloc(total * (sizeof(*e) + sizeof(*f)));
-		if (!blk)
-			return -ENOMEM;
-		f = blk;
-		e = (struct tag_entry *)(f + total);
-	}
-	for (size_t i = 0; i < n_votes; i++) {
-		const struct proto_report *r = votes[i];
-
-		for (size_t t = 0; t < r->n_tags && t < PROTO_REPORT_TAGS_MAX; t++) {
-			if (!tag_candidate(rd, r->tags[t].ptr, r->tags[t].len, &v->n_dropped))
-				continue;
-			f[n_in++] = (struct policy_redact_field){.in = r->tags[t].ptr,
-								 .len = r->tags[t].len};
-		}
-	}
-	if (desc_r)
-		f[n_in++] = (struct policy_redact_field){.in = desc_r->description.ptr,
-							 .len = desc_r->description.len};
-	if (n_in == 0)
-		goto out;
-	rc = redact_together(rd, f, n_in, stack, &buf);
-	if (rc < 0)
-		goto out;
-	for (size_t i = 0; i < n_in - (desc_r ? 1 : 0); i++) {
-		if (!tag_leaves(&f[i], cfg->tag_vocab, &v->n_dropped))
-			continue;
-		e[n].text = f[i].out;
-		e[n].len = f[i].out_len;
-		e[n].count = 1;
-		e[n].head = tag_head(f[i].out, f[i].out_len);
-		n++;
-	}
-	if (desc_r)
-		set_description(&f[n_in - 1], v->description, sizeof(v->description),
-				&v->has_description, &v->description_len, &v->n_dropped);
-	n = merge_tags(e, n);
-	for (size_t i = 0; i < n && v->n_tags < POLICY_VIEW_TAGS_MAX; i++) {
-		memcpy(v->tags[v->n_tags], e[i].text, e[i].len + 1);
-		v->n_tags++;
-	}
-out:
-	free(blk);
-	free(buf);
-	return rc;
-}
-
 /*
  * A view is mostly its tag and description arrays (tens of KiB) and the indicator's value
  * (2 KiB); zeroing all of it for each indicator cost more than redacting its text. Every
@@ -535,34 +462,153 @@ static const struct proto_report *pick_description(const struct proto_report *co
 	return best ? best : best_any;
 }
 
-POLICY_HOT
-int policy_strip_view(struct policy_view *v, const struct policy_config *cfg,
-		      const struct policy_redactor *rd, const struct proto_summary *s,
-		      const struct proto_report *const *votes, size_t n_votes,
-		      const uint8_t *own_tag)
-{
-	const struct proto_report *desc;
+/*
+ * The stages of a view (loop fission: the export runs each stage over many views, so that
+ * the redactor's ~25 KiB of code and its tables run back to back instead of between the
+ * checks, the tag merge, the copies and libc; policy_strip_view() runs them for one view):
+ *
+ *   A, strip_check() and strip_fields(): the checks that fail a view, its TLP and
+ *      reported_by_us, the description's fate, the texts to redact (the fields) and the
+ *      room their outputs need; nothing is written to the view;
+ *   B, strip_redact(): policy_redact_fields() over the fields, nothing else;
+ *   C, strip_finish(): the view filled (view_reset(), the summary's aggregates), the
+ *      redacted tags through tag_leaves() and merge_tags(), the description.
+ *
+ * Between the stages a view is a struct strip_item: what A decided and where its fields
+ * and their outputs are; the inputs (summary, votes) stay borrowed until C.
+ */
+struct strip_item {
+	const struct proto_summary *s;
+	const struct proto_report *desc; /* the description's report (DESC_KEEP, DESC_REDACT) */
 	enum desc_fate fate;
-	uint8_t tlp = s->tlp;
-	size_t name_len;
-	int rc;
+	uint8_t tlp;
+	bool reported_by_us;
+	uint32_t n_dropped; /* texts A left out (too long) */
+	size_t n_fields;    /* bound from strip_check(), then the count (strip_fields()) */
+	struct policy_redact_field *f; /* tags, then the description (DESC_REDACT) */
+	struct tag_entry *e;	       /* room for the tags' merge (as many as fields) */
+	void *own;		       /* a batch's view too large for its room: f and e, ... */
+	char *own_out;		       /* ... its outputs */
+	int rc;			       /* B's result */
+};
 
-	view_reset(v);
+/*
+ * Stage A, first part: the checks, the TLP, reported_by_us, the description's fate; in
+ * it->n_fields the most fields the view can have. 0 or -EINVAL.
+ */
+POLICY_HOT
+static int strip_check(struct strip_item *it, const struct policy_config *cfg,
+		       const struct policy_redactor *rd, const struct proto_summary *s,
+		       const struct proto_report *const *votes, size_t n_votes,
+		       const uint8_t *own_tag)
+{
+	uint8_t tlp = s->tlp;
+	size_t total = 0;
+
 	if (!tlp_known(s->tlp) || !proto_indicator_type_name(s->ind.type) ||
 	    s->ind.len > PROTO_IND_VALUE_MAX)
 		return -EINVAL;
+	it->reported_by_us = false;
 	for (size_t i = 0; i < n_votes; i++) {
-		if (!tlp_known(votes[i]->tlp) || !same_indicator(s, votes[i]))
-			return -EINVAL;
-		if (votes[i]->tlp > tlp)
-			tlp = votes[i]->tlp;
-	}
+		const struct proto_report *r = votes[i];
 
+		if (!tlp_known(r->tlp) || !same_indicator(s, r))
+			return -EINVAL;
+		if (r->tlp > tlp)
+			tlp = r->tlp;
+		if (r->kind == PROTO_KIND_INDICATOR && is_ours(cfg, r, own_tag))
+			it->reported_by_us = true;
+		total += r->n_tags < PROTO_REPORT_TAGS_MAX ? r->n_tags : PROTO_REPORT_TAGS_MAX;
+	}
+	it->s = s;
+	it->tlp = tlp;
+	it->n_dropped = 0;
+	it->own = NULL;
+	it->own_out = NULL;
+	it->rc = 0;
+	it->desc = pick_description(votes, n_votes);
+	it->fate = it->desc ? desc_fate(cfg, rd, it->desc) : DESC_NONE;
+	if (it->fate == DESC_DROPPED)
+		it->n_dropped++;
+	it->n_fields = total + (it->fate == DESC_REDACT);
+	return 0;
+}
+
+/*
+ * Stage A, second part: the tags of all @votes that may be candidates, then the description
+ * (DESC_REDACT), into @f (room for strip_check()'s bound), each with the room any redaction
+ * of it needs. Returns the output bytes the fields need together.
+ */
+POLICY_HOT
+static size_t strip_fields(struct strip_item *it, const struct policy_redactor *rd,
+			   const struct proto_report *const *votes, size_t n_votes,
+			   struct policy_redact_field *f)
+{
+	size_t n = 0, total = 0;
+
+	for (size_t i = 0; i < n_votes; i++) {
+		const struct proto_report *r = votes[i];
+
+		for (size_t t = 0; t < r->n_tags && t < PROTO_REPORT_TAGS_MAX; t++) {
+			if (!tag_candidate(rd, r->tags[t].ptr, r->tags[t].len, &it->n_dropped))
+				continue;
+			f[n++] = (struct policy_redact_field){.in = r->tags[t].ptr,
+							      .len = r->tags[t].len};
+		}
+	}
+	if (it->fate == DESC_REDACT)
+		f[n++] = (struct policy_redact_field){.in = it->desc->description.ptr,
+						      .len = it->desc->description.len};
+	for (size_t i = 0; i < n; i++) {
+		f[i].cap = POLICY_REDACT_OUT_MAX(f[i].len) + 1;
+		total += f[i].cap;
+	}
+	it->f = f;
+	it->n_fields = n;
+	return total;
+}
+
+/* Stage A, last: the fields' outputs one after another from @out (strip_fields()' bytes). */
+static void strip_place(struct strip_item *it, char *out)
+{
+	for (size_t i = 0; i < it->n_fields; i++) {
+		it->f[i].out = out;
+		out += it->f[i].cap;
+	}
+}
+
+/*
+ * Stage B: every tag and the description read together (policy_redact_fields(): a name split
+ * across any two tags, or a tag and the description, in either order, is found like one in
+ * a single field).
+ */
+POLICY_HOT
+static void strip_redact(const struct policy_redactor *rd, struct strip_item *it)
+{
+	it->rc = it->n_fields > 0 ? policy_redact_fields(rd, it->f, it->n_fields) : 0;
+}
+
+/*
+ * Stage C: @v (caller storage) filled from what A decided and B redacted: the summary's
+ * aggregates, the tags that leave merged and ranked (merge_tags(), in it->e), the
+ * description. Returns 0 or B's error (then @v is reset).
+ */
+POLICY_HOT
+static int strip_finish(struct strip_item *it, struct policy_view *v,
+			const struct policy_config *cfg)
+{
+	const struct proto_summary *s = it->s;
+	size_t name_len, n_tags = it->n_fields - (it->fate == DESC_REDACT), n = 0;
+	struct tag_entry *e = it->e;
+
+	view_reset(v);
+	if (it->rc < 0)
+		return it->rc;
 	v->ind.type = s->ind.type;
 	v->ind.len = s->ind.len;
 	memcpy(v->ind.value, s->ind.value, s->ind.len);
 	v->ind.value[s->ind.len] = '\0';
-	v->tlp = tlp;
+	v->tlp = it->tlp;
 	v->state = s->state;
 	v->confidence = s->confidence;
 	v->first_seen_ms = s->first_seen_ms;
@@ -571,29 +617,218 @@ int policy_strip_view(struct policy_view *v, const struct policy_config *cfg,
 	v->n_members = s->n_members;
 	v->n_sightings = s->n_sightings;
 	v->n_false_positive = s->n_false_positive;
-	for (size_t i = 0; i < n_votes; i++)
-		if (votes[i]->kind == PROTO_KIND_INDICATOR && is_ours(cfg, votes[i], own_tag))
-			v->reported_by_us = true;
+	v->reported_by_us = it->reported_by_us;
 	v->warninglist = policy_warnlist_match(cfg->warnlist, &v->ind);
 	v->withheld = v->warninglist && !cfg->export_warninglisted;
 	name_len = strnlen(cfg->community_name, PROTO_ROSTER_NAME_MAX);
 	memcpy(v->community, cfg->community_name, name_len);
 	v->community[name_len] = '\0';
-
-	desc = pick_description(votes, n_votes);
-	fate = desc ? desc_fate(cfg, rd, desc) : DESC_NONE;
-	if (fate == DESC_KEEP)
-		keep_description(desc, v->description, sizeof(v->description), &v->has_description,
-				 &v->description_len);
-	else if (fate == DESC_DROPPED)
-		v->n_dropped++;
-	rc = collect(v, cfg, rd, votes, n_votes, fate == DESC_REDACT ? desc : NULL);
-	if (rc < 0)
-		goto fail;
+	v->n_dropped = it->n_dropped;
+	if (it->fate == DESC_KEEP)
+		keep_description(it->desc, v->description, sizeof(v->description),
+				 &v->has_description, &v->description_len);
+	for (size_t i = 0; i < n_tags; i++) {
+		if (!tag_leaves(&it->f[i], cfg->tag_vocab, &v->n_dropped))
+			continue;
+		e[n].text = it->f[i].out;
+		e[n].len = it->f[i].out_len;
+		e[n].count = 1;
+		e[n].head = tag_head(it->f[i].out, it->f[i].out_len);
+		n++;
+	}
+	if (it->fate == DESC_REDACT)
+		set_description(&it->f[n_tags], v->description, sizeof(v->description),
+				&v->has_description, &v->description_len, &v->n_dropped);
+	n = merge_tags(e, n);
+	for (size_t i = 0; i < n && v->n_tags < POLICY_VIEW_TAGS_MAX; i++) {
+		memcpy(v->tags[v->n_tags], e[i].text, e[i].len + 1);
+		v->n_tags++;
+	}
 	return 0;
+}
+
+/* Fields of a view kept on the stack by policy_strip_view(), and their merge's entries. */
+#define COLLECT_STACK 16
+
+/*
+ * The stages for one view. The fields and the merge's entries share one block, the outputs
+ * another (the entries point into it); both are on the stack for a view of up to
+ * COLLECT_STACK texts and OUT_STACK output bytes, else one allocation each, whatever the
+ * number of tags.
+ */
+POLICY_HOT
+int policy_strip_view(struct policy_view *v, const struct policy_config *cfg,
+		      const struct policy_redactor *rd, const struct proto_summary *s,
+		      const struct proto_report *const *votes, size_t n_votes,
+		      const uint8_t *own_tag)
+{
+	struct strip_item it;
+	struct tag_entry s_e[COLLECT_STACK];
+	struct policy_redact_field *f, s_f[COLLECT_STACK];
+	char *buf = NULL, stack[OUT_STACK], *out = stack;
+	void *blk = NULL;
+	size_t total;
+	int rc;
+
+	if ((rc = strip_check(&it, cfg, rd, s, votes, n_votes, own_tag)) < 0)
+		goto fail;
+	f = s_f;
+	it.e = s_e;
+	if (it.n_fields > COLLECT_STACK) {
+		blk = malloc(it.n_fields * (sizeof(*it.e) + sizeof(*f)));
+		if (!blk) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		f = blk;
+		it.e = (struct tag_entry *)(f + it.n_fields);
+	}
+	total = strip_fields(&it, rd, votes, n_votes, f);
+	if (total > OUT_STACK) {
+		out = buf = malloc(total);
+		if (!out) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+	}
+	strip_place(&it, out);
+	strip_redact(rd, &it);
+	rc = strip_finish(&it, v, cfg);
+	free(blk);
+	free(buf);
+	return rc;
 fail:
+	free(blk);
+	free(buf);
 	view_reset(v);
 	return rc;
+}
+
+/*
+ * A batch's room: fields (each with a merge entry) and output bytes, allocated once. A view
+ * whose fields or outputs do not fit what is left ends the batch (POLICY_STRIP_FULL); one
+ * that does not fit an empty batch gets an allocation of its own, as policy_strip_view()
+ * would, freed when the batch is cleared. BATCH_OUT holds the outputs' room of ~110 views
+ * of bench_store's (a ~240-byte description and three tags: ~2.3 KiB of room, of which a
+ * few hundred bytes are written).
+ */
+#define BATCH_VIEWS 128
+#define BATCH_FIELDS 512
+#define BATCH_OUT (256 * 1024)
+
+struct policy_strip_batch {
+	const struct policy_config *cfg;
+	const struct policy_redactor *rd;
+	size_t n, n_redacted, n_fields, n_out;
+	struct strip_item item[BATCH_VIEWS];
+	struct policy_redact_field *f; /* BATCH_FIELDS */
+	struct tag_entry *e;	       /* BATCH_FIELDS */
+	char *out;		       /* BATCH_OUT */
+};
+
+struct policy_strip_batch *policy_strip_batch_new(const struct policy_config *cfg,
+						  const struct policy_redactor *rd)
+{
+	struct policy_strip_batch *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->cfg = cfg;
+	b->rd = rd;
+	b->f = malloc(BATCH_FIELDS * sizeof(*b->f));
+	b->e = malloc(BATCH_FIELDS * sizeof(*b->e));
+	b->out = malloc(BATCH_OUT);
+	if (!b->f || !b->e || !b->out) {
+		policy_strip_batch_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+void policy_strip_batch_clear(struct policy_strip_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		free(b->item[i].own);
+		free(b->item[i].own_out);
+	}
+	b->n = b->n_redacted = b->n_fields = b->n_out = 0;
+}
+
+void policy_strip_batch_free(struct policy_strip_batch *b)
+{
+	if (!b)
+		return;
+	policy_strip_batch_clear(b);
+	free(b->f);
+	free(b->e);
+	free(b->out);
+	free(b);
+}
+
+size_t policy_strip_batch_len(const struct policy_strip_batch *b)
+{
+	return b->n;
+}
+
+POLICY_HOT
+int policy_strip_batch_add(struct policy_strip_batch *b, const struct proto_summary *s,
+			   const struct proto_report *const *votes, size_t n_votes,
+			   const uint8_t *own_tag)
+{
+	struct strip_item *it = &b->item[b->n];
+	struct policy_redact_field *f;
+	size_t total;
+	char *out;
+	int rc;
+
+	if (b->n == BATCH_VIEWS)
+		return POLICY_STRIP_FULL;
+	if ((rc = strip_check(it, b->cfg, b->rd, s, votes, n_votes, own_tag)) < 0)
+		return rc;
+	/* A view too large for an empty batch's room has its own (fields or outputs). */
+	if (it->n_fields <= BATCH_FIELDS - b->n_fields) {
+		f = b->f + b->n_fields;
+		it->e = b->e + b->n_fields;
+	} else if (b->n > 0) {
+		return POLICY_STRIP_FULL;
+	} else if (!(it->own = malloc(it->n_fields * (sizeof(*f) + sizeof(*it->e))))) {
+		return -ENOMEM;
+	} else {
+		f = it->own;
+		it->e = (struct tag_entry *)(f + it->n_fields);
+	}
+	total = strip_fields(it, b->rd, votes, n_votes, f);
+	if (total <= BATCH_OUT - b->n_out) {
+		out = b->out + b->n_out;
+		b->n_out += total;
+	} else if (b->n > 0) {
+		return POLICY_STRIP_FULL; /* it->own is NULL: the fields fitted the room */
+	} else if (!(it->own_out = malloc(total))) {
+		free(it->own);
+		it->own = NULL;
+		return -ENOMEM;
+	} else {
+		out = it->own_out;
+	}
+	strip_place(it, out);
+	if (!it->own)
+		b->n_fields += it->n_fields;
+	b->n++;
+	return 0;
+}
+
+POLICY_HOT
+void policy_strip_batch_redact(struct policy_strip_batch *b)
+{
+	for (; b->n_redacted < b->n; b->n_redacted++)
+		strip_redact(b->rd, &b->item[b->n_redacted]);
+}
+
+POLICY_HOT
+int policy_strip_batch_view(struct policy_strip_batch *b, size_t k, struct policy_view *v)
+{
+	assert(k < b->n_redacted);
+	return strip_finish(&b->item[k], v, b->cfg);
 }
 
 int policy_strip_report(struct policy_report_view *v, const struct policy_config *cfg,

@@ -102,6 +102,60 @@ int policy_strip_view(struct policy_view *v, const struct policy_config *cfg,
 		      const uint8_t *own_tag);
 
 /*
+ * A batch: policy_strip_view() in stages over many views (loop fission, the export's strip
+ * stage), with the same result for each view, byte for byte. The stages are those of
+ * policy_strip_view() for one view: add (its checks, the texts to redact and their output
+ * room), redact (policy_redact_fields() for every view added, back to back, so the
+ * redactor's code and tables stay in the caches across them), then view (each view filled).
+ * A batch holds up to 128 views, 512 texts and 256 KiB of output room, allocated once
+ * (~310 KiB with its bookkeeping); a view too large for an empty batch gets an allocation
+ * of its own until the batch is cleared. Not thread-safe (one batch per thread).
+ */
+struct policy_strip_batch;
+
+/* policy_strip_batch_add() result: the batch has no room for the view; it was not added. */
+#define POLICY_STRIP_FULL 1
+
+/*
+ * policy_strip_batch_new() - an empty batch stripping under @cfg and @rd (both borrowed for
+ * the batch's life; @rd may be NULL, as for policy_strip_view()). NULL when out of memory.
+ */
+struct policy_strip_batch *policy_strip_batch_new(const struct policy_config *cfg,
+						  const struct policy_redactor *rd);
+
+/* policy_strip_batch_free() - free @b and what it holds. NULL is a no-op. */
+void policy_strip_batch_free(struct policy_strip_batch *b);
+
+/* policy_strip_batch_clear() - drop every view of @b (its room stays for the next). */
+void policy_strip_batch_clear(struct policy_strip_batch *b);
+
+/* policy_strip_batch_len() - the number of views added to @b since it was last cleared. */
+size_t policy_strip_batch_len(const struct policy_strip_batch *b);
+
+/*
+ * policy_strip_batch_add() - the first stage of policy_strip_view() for one view (its
+ * parameters as there), which becomes view number policy_strip_batch_len() - 1 of @b.
+ * @s and @votes (the reports and their texts) stay borrowed until the view is taken
+ * (policy_strip_batch_view()) or @b cleared; @own_tag is not kept.
+ * Returns 0 (added); POLICY_STRIP_FULL (not added: take the views, clear @b and add it
+ * again; an empty batch is never full); -EINVAL where policy_strip_view() fails with it;
+ * -ENOMEM. Nothing is added on error.
+ */
+int policy_strip_batch_add(struct policy_strip_batch *b, const struct proto_summary *s,
+			   const struct proto_report *const *votes, size_t n_votes,
+			   const uint8_t *own_tag);
+
+/* policy_strip_batch_redact() - the redaction of every view added to @b since its last call. */
+void policy_strip_batch_redact(struct policy_strip_batch *b);
+
+/*
+ * policy_strip_batch_view() - view @k (< policy_strip_batch_len()) of @b, redacted, into @v
+ * (caller storage): what policy_strip_view() gives for it. Returns 0, or the redaction's
+ * error (-ENOSPC, -ENOMEM: as policy_strip_view()); on error @v is zeroed.
+ */
+int policy_strip_batch_view(struct policy_strip_batch *b, size_t k, struct policy_view *v);
+
+/*
  * The stripped form of one report, for local output without show_attribution (e.g. the
  * reports behind an indicator in `chatham query`). No signer, tag, recipients or epoch.
  */

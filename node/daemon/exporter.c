@@ -155,24 +155,33 @@ static int view_read(const struct node_snap *snap, struct store *s, struct store
 	return r < 0 ? r : 1;
 }
 
+/*
+ * The @n votes of @votes from @first as pointers (votes->ptr). True, with this node's
+ * linkability tag on the indicator in @tag, when an anonymous vote is among them: the tag
+ * lets reported_by_us cover this node's anonymous reports. It never leaves the node, is
+ * computed only when an anonymous vote is there to match, and the caller wipes it.
+ */
+static bool view_votes(const struct node_snap *snap, const uint8_t ind_id[32],
+		       struct node_exporter_votes *votes, size_t first, size_t n, uint8_t tag[32])
+{
+	bool anon = false;
+
+	for (size_t i = first; i < first + n; i++) {
+		votes->ptr[i] = &votes->r[i];
+		anon |= votes->r[i].prov == PROTO_PROV_ANONYMOUS;
+	}
+	return anon && !node_snap_own_tag(snap, ind_id, tag);
+}
+
 /* The strip step of a view: @v from *@sum and the @n votes of @votes from @first. */
 static int view_strip(const struct node_snap *snap, const uint8_t ind_id[32],
 		      const struct proto_summary *sum, struct node_exporter_votes *votes,
 		      size_t first, size_t n, struct policy_view *v)
 {
 	uint8_t tag[32];
-	bool anon = false, own;
+	bool own = view_votes(snap, ind_id, votes, first, n, tag);
 	int r;
 
-	for (size_t i = first; i < first + n; i++) {
-		votes->ptr[i] = &votes->r[i];
-		anon |= votes->r[i].prov == PROTO_PROV_ANONYMOUS;
-	}
-	/*
-	 * Our own tag lets reported_by_us cover this node's anonymous reports; it never leaves
-	 * the node and is computed only when an anonymous vote is there to match.
-	 */
-	own = anon && !node_snap_own_tag(snap, ind_id, tag);
 	r = policy_strip_view(v, &snap->pcfg, snap->redactor, sum, votes->ptr + first, n,
 			      own ? tag : NULL);
 	proto_wipe(tag, sizeof(tag));
@@ -765,13 +774,18 @@ int node_exporter_text(const json_t *doc, char **out, size_t *len)
  * bench_store's export: 1,064 instruction and 896 data L1 misses, of which the redactor's
  * policy_redact_fields() 196 and 174; outside the export it misses ~50 instruction lines).
  * So a chunk goes through three stages, each over all its entries: read (summary, votes
- * decoded), strip (policy_strip_view(): the redactor runs back to back), render. Between
- * them an entry lives in a slot and the context's arrays: its summary, its votes among a
- * group's, then the fields of struct policy_view that node_exporter_document() reads and
- * its texts in the context's arena. slot_put() and slot_get() must copy every field
- * node_exporter_document() reads; test_node_exporter compares the chunked export with
- * node_exporter_feed_document(), entry by entry. The order of what an entry does is that
- * of feed_view(): an error fails the call wherever it comes, as it failed the sync before.
+ * decoded), strip, render. The strip stage is three passes again (policy_strip_batch_*(),
+ * the stages of policy_strip_view()): each view's checks and the texts it redacts, then the
+ * redactor alone over all of them, then each view filled and put in its slot; run per
+ * view, the checks, the tag merge, the copies and libc between the redactor's calls cost a
+ * view with the redactor ~50 L1 instruction misses (with less without; ~10 in passes).
+ * Between the stages an entry lives in a slot and the context's arrays: its summary, its
+ * votes among a group's, then the fields of struct policy_view that
+ * node_exporter_document() reads and its texts in the context's arena. slot_put() and
+ * slot_get() must copy every field node_exporter_document() reads; test_node_exporter
+ * compares the chunked export with node_exporter_feed_document(), entry by entry. The order
+ * of what an entry does is that of feed_view(): an error fails the call wherever it comes,
+ * as it failed the sync before.
  */
 struct node_exporter_slot {
 	int got;	       /* view_read()'s result */
@@ -903,7 +917,8 @@ int node_exporter_render_init(struct node_exporter_render_ctx *rc, const struct 
 	rc->slots = calloc(STORE_EXPORT_CHUNK, sizeof(*rc->slots));
 	rc->sums = calloc(STORE_EXPORT_CHUNK, sizeof(*rc->sums));
 	rc->votes = calloc(1, sizeof(*rc->votes));
-	if (!rc->view || !rc->slots || !rc->sums || !rc->votes) {
+	rc->batch = policy_strip_batch_new(&snap->pcfg, snap->redactor);
+	if (!rc->view || !rc->slots || !rc->sums || !rc->votes || !rc->batch) {
 		node_exporter_render_deinit(rc);
 		return -ENOMEM;
 	}
@@ -915,6 +930,7 @@ void node_exporter_render_deinit(struct node_exporter_render_ctx *rc)
 	if (rc->votes)
 		votes_free(rc->votes);
 	free(rc->votes);
+	policy_strip_batch_free(rc->batch);
 	free(rc->view);
 	free(rc->slots);
 	free(rc->sums);
@@ -974,53 +990,101 @@ static int read_group(struct node_exporter_render_ctx *rc, struct store *s, stru
 }
 
 /*
+ * Stage 2, first part, for entries @i.. of @end (read by read_group()): the views that have a
+ * summary into the context's strip batch (policy_strip_batch_add(): the checks, the texts to
+ * redact), until the batch is full. Returns the entry after the last one added; *@err a
+ * view's error, or 0.
+ */
+static size_t add_group(struct node_exporter_render_ctx *rc, const struct store_feed_entry *e,
+			size_t i, size_t end, int *err)
+{
+	*err = 0;
+	policy_strip_batch_clear(rc->batch);
+	for (; i < end; i++) {
+		const struct node_exporter_slot *sl = &rc->slots[i];
+		uint8_t tag[32];
+		bool own;
+		int r;
+
+		if (sl->got != 1)
+			continue;
+		own = view_votes(rc->snap, e[i].ind_id, rc->votes, sl->vote_first, sl->vote_n, tag);
+		r = policy_strip_batch_add(rc->batch, &rc->sums[i], rc->votes->ptr + sl->vote_first,
+					   sl->vote_n, own ? tag : NULL);
+		proto_wipe(tag, sizeof(tag));
+		if (r == POLICY_STRIP_FULL)
+			break;
+		if (r < 0) {
+			*err = r;
+			break;
+		}
+	}
+	return i;
+}
+
+/*
  * Stage 2 for entries @i..@end - 1 (read by read_group()): each entry's view, as
- * feed_view() makes it, into its slot.
+ * feed_view() makes it, into its slot. In three passes over as many views as the strip
+ * batch holds (all of a group's, at bench_store's sizes): their checks and texts
+ * (add_group()), the redactor over all of them alone (policy_strip_batch_redact()), then
+ * each entry's view taken and put in its slot. An error fails the call at the entry where
+ * one view at a time failed it: the views before it are taken first, in order.
  */
 static int strip_group(struct node_exporter_render_ctx *rc, struct store *s, struct store_read *rd,
 		       const struct store_feed_entry *e, size_t i, size_t end)
 {
-	for (; i < end; i++) {
-		struct node_exporter_slot *sl = &rc->slots[i];
-		struct proto_summary *sum = &rc->sums[i];
-		int r = sl->got;
+	while (i < end) {
+		int err;
+		size_t k = 0, stop = add_group(rc, e, i, end, &err);
 
-		sl->doc = false;
-		sl->seq = e[i].seq;
-		sl->time_ms = e[i].time_ms;
-		if (r == 1) {
-			int k = view_strip(rc->snap, e[i].ind_id, sum, rc->votes, sl->vote_first,
-					   sl->vote_n, rc->view);
+		policy_strip_batch_redact(rc->batch);
+		for (; i < stop; i++) {
+			struct node_exporter_slot *sl = &rc->slots[i];
+			struct proto_summary *sum = &rc->sums[i];
+			int r = sl->got;
 
-			log_undecodable(e[i].ind_id, sl->undecodable);
-			if (k < 0)
-				return k;
-		} else {
-			struct store_sealed_opened o;
+			sl->doc = false;
+			sl->seq = e[i].seq;
+			sl->time_ms = e[i].time_ms;
+			if (r == 1) {
+				int v = policy_strip_batch_view(rc->batch, k++, rc->view);
 
-			/*
-			 * No summary: a sealed sighting alone; a summary policy denies: nothing
-			 * (fail closed). The opening is read again (the same snapshot) for its
-			 * value: rare, and a slot need not hold 2 KiB for it.
-			 */
-			if (!sl->opened)
-				continue;
-			if ((r = no_summary(s, rd, e[i].ind_id, sum)) <= 0) {
-				if (r < 0)
-					return r;
-				continue;
+				log_undecodable(e[i].ind_id, sl->undecodable);
+				if (v < 0)
+					return v;
+			} else {
+				struct store_sealed_opened o;
+
+				/*
+				 * No summary: a sealed sighting alone; a summary policy denies:
+				 * nothing (fail closed). The opening is read again (the same
+				 * snapshot) for its value: rare, and a slot need not hold 2 KiB
+				 * for it.
+				 */
+				if (!sl->opened)
+					continue;
+				if ((r = no_summary(s, rd, e[i].ind_id, sum)) <= 0) {
+					if (r < 0)
+						return r;
+					continue;
+				}
+				if ((r = store_sealed_opened_get(s, rd, e[i].ind_id, &o)) != 0)
+					return r == STORE_E_NOT_FOUND ? STORE_E_CORRUPT : r;
+				sealed_view(rc->snap, &o, rc->view);
+				sum->feed_seq = 0;
+				sum->last_seen_ms = o.updated_ms;
 			}
-			if ((r = store_sealed_opened_get(s, rd, e[i].ind_id, &o)) != 0)
-				return r == STORE_E_NOT_FOUND ? STORE_E_CORRUPT : r;
-			sealed_view(rc->snap, &o, rc->view);
-			sum->feed_seq = 0;
-			sum->last_seen_ms = o.updated_ms;
+			if (sum->feed_seq > sl->seq ||
+			    (sl->opened && sl->sealed_feed_seq > sl->seq))
+				continue; /* a later entry renders the indicator's current state */
+			sl->doc = true;
+			if ((r = slot_put(rc, sl, rc->view)) < 0)
+				return r;
 		}
-		if (sum->feed_seq > sl->seq || (sl->opened && sl->sealed_feed_seq > sl->seq))
-			continue; /* a later entry of the same indicator renders its current state */
-		sl->doc = true;
-		if ((r = slot_put(rc, sl, rc->view)) < 0)
-			return r;
+		if (err < 0) {
+			log_undecodable(e[i].ind_id, rc->slots[i].undecodable);
+			return err;
+		}
 	}
 	return 0;
 }
@@ -1045,6 +1109,7 @@ int node_exporter_render_views(struct node_exporter_render_ctx *rc, struct store
 			r = strip_group(rc, s, rd, e, i, (size_t)end);
 		i = (size_t)end;
 	}
+	policy_strip_batch_clear(rc->batch);
 	votes_clear(rc->votes);
 	if (r < 0)
 		return r;

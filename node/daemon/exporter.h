@@ -167,7 +167,8 @@ struct node_exporter_render_ctx {
 	struct node_exporter_slot *slots;  /* a chunk's views between the stages (owned) */
 	struct proto_summary *sums;	   /* the chunk's summaries (owned) */
 	struct node_exporter_votes *votes; /* the votes of a group of the chunk's entries (owned) */
-	char *text;			   /* the views' texts (owned): grows to a chunk's, kept */
+	struct policy_strip_batch *batch; /* their views between the strip stage's passes (owned) */
+	char *text;			  /* the views' texts (owned): grows to a chunk's, kept */
 	size_t text_len, text_cap;
 	/* the entries of the last successful node_exporter_render_views(), until rendered */
 	const struct store_feed_entry *views_e; /* (borrowed: compared, never read) */
@@ -188,11 +189,12 @@ void node_exporter_render_deinit(struct node_exporter_render_ctx *rc);
  * (loop fission), so that the code and tables of each stay in the L1 caches across its
  * entries: read every entry's summary and votes (a group of the chunk at a time: at most
  * 63 + 4096 decoded votes are held, ~3 KiB each, where one indicator alone may hold 4096),
- * strip every view (policy_strip_view(): the redactor runs back to back), render every
- * document. Views are kept compact between the stages (only what a document reads, ~250
- * bytes and the texts). Memory per export sync, for the context: one view (27 KiB), the
- * chunk's summaries (STORE_EXPORT_CHUNK = 128 x 2.1 KiB = 268 KiB), its slots (128 x ~330
- * bytes), and the arena of its texts (~45 KiB for ordinary texts, at most 128 x ~27 KiB =
+ * strip every view (a group's in the passes of policy_strip_batch_*(): the redactor runs
+ * alone over them), render every document. Views are kept compact between the stages (only
+ * what a document reads, ~250 bytes and the texts). Memory per export sync, for the
+ * context: one view (27 KiB), the strip batch (~310 KiB, more while a view too large for
+ * it is stripped), the chunk's summaries (STORE_EXPORT_CHUNK = 128 x 2.1 KiB = 268 KiB),
+ * its slots (128 x ~330 bytes), and the arena of its texts (~45 KiB for ordinary texts, at most 128 x ~27 KiB =
  * 3.4 MiB for the longest; the sync's documents, up to 1,024 of them, hold more). An error
  * in any stage fails the whole call, as an error of one entry did when entries came one at a
  * time: the sync writes nothing. @ctx is a struct node_exporter_render_ctx set up by

@@ -14,7 +14,9 @@
  *   - no kept tag starts with org:/source:/reporter:, no two kept tags of a view are equal
  *     but for ASCII case (merged), and all view text is valid UTF-8 when the inputs were;
  *   - no member's plain-ASCII name, alias or domain is a whole word of a tag or description,
- *     except a description kept verbatim in keep mode from our own TLP:CLEAR report.
+ *     except a description kept verbatim in keep mode from our own TLP:CLEAR report;
+ *   - the staged strip (policy_strip_batch_*(), the export's) gives the view byte for byte,
+ *     each of three copies of it in one batch, read by the redactor with its memo off.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -22,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy/redact_test.h"
 #include "policy/strip.h"
 #include "proto/mp.h"
 #include "proto/roster.h"
@@ -143,13 +146,46 @@ static bool kept_verbatim(const struct policy_config *cfg, const struct proto_re
 	return false;
 }
 
+/*
+ * Whether @n_votes votes @vp stripped three times in one batch give @want each time (abort
+ * if not). The memo is switched off so that each copy is read. 0, or -ENOMEM.
+ */
+static int same_in_batch(const struct policy_view *want, const struct policy_config *cfg,
+			 struct policy_redactor *rd, const struct proto_summary *s,
+			 const struct proto_report *const *vp, size_t n_votes,
+			 struct policy_view *got)
+{
+	struct policy_strip_batch *b = policy_strip_batch_new(cfg, rd);
+	int rc = 0;
+
+	if (!b)
+		return -ENOMEM;
+	policy_redact_memo_set(rd, false);
+	for (int k = 0; k < 3 && rc == 0; k++)
+		rc = policy_strip_batch_add(b, s, vp, n_votes, NULL);
+	if (rc == 0) {
+		policy_strip_batch_redact(b);
+		for (size_t k = 0; k < policy_strip_batch_len(b) && rc == 0; k++) {
+			memset(got, 0, sizeof(*got));
+			rc = policy_strip_batch_view(b, k, got);
+			if (rc == 0 && memcmp(got, want, sizeof(*got)) != 0)
+				abort();
+		}
+	}
+	if (rc != 0 && rc != -ENOMEM)
+		abort();
+	policy_redact_memo_set(rd, true);
+	policy_strip_batch_free(b);
+	return rc;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char tags[MAX_VOTES][PROTO_REPORT_TAGS_MAX][PROTO_REPORT_TAG_LEN_MAX + 1];
 	static char descs[MAX_VOTES][PROTO_REPORT_DESC_MAX + 1];
 	static struct proto_report votes[MAX_VOTES];
 	static const char value[] = "evil.example";
-	static struct policy_view view;
+	static struct policy_view view, bview;
 	static struct policy_report_view rview;
 	const struct proto_report *vp[MAX_VOTES];
 	struct fuzz_input in = {data, size};
@@ -227,8 +263,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		v->description.len = len;
 	}
 
+	memset(&view, 0, sizeof(view));
 	rc = policy_strip_view(&view, &cfg, rd, &s, vp, n_votes, NULL);
 	if (rc == -ENOMEM)
+		goto out;
+	if (rc == 0 && same_in_batch(&view, &cfg, rd, &s, vp, n_votes, &bview) < 0)
 		goto out;
 	if (rc != 0 || view.tlp != max_tlp || view.n_tags > POLICY_VIEW_TAGS_MAX)
 		abort();

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "policy/strip.h"
+#include "policy/redact_test.h"
 #include "policy/vocab.h"
 #include "proto/crypto.h"
 #include "proto/mp.h"
@@ -1268,6 +1269,150 @@ static void test_leak_oracle(void **state)
 	free(v);
 }
 
+/*
+ * The staged strip (policy_strip_batch_*(), the export's strip stage) gives each view what
+ * policy_strip_view() gives it, byte for byte, also across batches that fill up (views of
+ * hundreds of tags), views too large for an empty batch's room (their own allocation), and
+ * views that fail the checks between others (not added; the others unchanged). The memo is
+ * off: each path reads the text itself.
+ */
+#define BATCH_CASES 400
+#define BIG_VOTES 34
+
+static const char *const batch_tags[] = {
+	"phishing",  "Acme",	 "CSIRT",    "org:acme",	 "Acme CSIRT", "acme.example",
+	"malware",   "Globex",	 "Security", "HomeCERT",	 "PHISHING",   "  source:x",
+	"c2",	     "[member]", "APT-7",    "globex . example", "Home",       "CERT",
+	"tlp:clear", "x",	 ""};
+static const char *const batch_descs[] = {
+	"Seen by Acme CSIRT in a phishing run",
+	"nothing to see here",
+	"Globex",
+	"Security notice from globex.example, see HomeCERT",
+	"c2 at 203.0.113.7",
+	"CERT",
+	"Home CERT and Acme CSIRT both saw it; Globex Security did not"};
+static char batch_long_tag[PROTO_REPORT_TAG_LEN_MAX + 1];
+
+struct batch_case {
+	struct proto_summary s;
+	struct proto_report r[BIG_VOTES];
+	const struct proto_report *p[BIG_VOTES];
+	size_t n;
+	uint8_t tag[32];
+	bool own_tag;
+};
+
+static void batch_case_gen(uint64_t *rs, struct batch_case *c, size_t i)
+{
+	const uint8_t *signers[] = {own_id, other_id, third_id, NULL};
+	bool big = rnd(rs, 50) == 0;
+
+	summary_init(&c->s, 1 + (int)rnd(rs, 5));
+	c->n = big ? BIG_VOTES : rnd(rs, 6);
+	for (size_t k = 0; k < c->n; k++) {
+		struct proto_report *r = &c->r[k];
+
+		vote_init(r, rnd(rs, 3) ? PROTO_KIND_INDICATOR : PROTO_KIND_SIGHTING,
+			  1 + (int)rnd(rs, 5), signers[rnd(rs, 4)], 1000 + rnd(rs, 50));
+		r->n_tags = big ? PROTO_REPORT_TAGS_MAX : rnd(rs, 5);
+		for (size_t t = 0; t < r->n_tags; t++) {
+			const char *tag =
+				big && rnd(rs, 2)
+					? batch_long_tag
+					: batch_tags[rnd(rs,
+							 sizeof(batch_tags) / sizeof(*batch_tags))];
+
+			r->tags[t].ptr = tag;
+			r->tags[t].len = strlen(tag);
+		}
+		if (rnd(rs, 2))
+			set_desc(r,
+				 batch_descs[rnd(rs, sizeof(batch_descs) / sizeof(*batch_descs))]);
+		c->p[k] = r;
+	}
+	if (c->n > 0 && rnd(rs, 30) == 0)
+		c->r[rnd(rs, (uint32_t)c->n)].tlp = 0; /* -EINVAL */
+	c->own_tag = rnd(rs, 2);
+	memset(c->tag, 0x77, 32);
+	(void)i;
+}
+
+static void test_batch_same_as_view(void **state)
+{
+	struct batch_case *c = calloc(BATCH_CASES, sizeof(*c));
+	struct policy_view *want = calloc(1, sizeof(*want)), *got = calloc(1, sizeof(*got));
+	int *want_rc = calloc(BATCH_CASES, sizeof(*want_rc));
+	size_t *in_batch = calloc(BATCH_CASES, sizeof(*in_batch));
+	struct policy_strip_batch *b;
+	struct policy_config cfg;
+	uint64_t rs = 12;
+	size_t fulls = 0, bigs = 0, failed = 0, i = 0;
+
+	(void)state;
+	assert_true(c && want && got && want_rc && in_batch);
+	memset(batch_long_tag, 'q', PROTO_REPORT_TAG_LEN_MAX);
+	memcpy(batch_long_tag, "Acme ", 5);
+	cfg_init(&cfg);
+	cfg.descriptions = POLICY_DESC_KEEP; /* own TLP:CLEAR kept verbatim, others redacted */
+	policy_redact_memo_set(rd, false);
+	b = policy_strip_batch_new(&cfg, rd);
+	assert_non_null(b);
+	for (size_t k = 0; k < BATCH_CASES; k++) {
+		batch_case_gen(&rs, &c[k], k);
+		bigs += c[k].n == BIG_VOTES;
+	}
+	while (i < BATCH_CASES) {
+		size_t start = i;
+
+		policy_strip_batch_clear(b);
+		assert_int_equal(policy_strip_batch_len(b), 0);
+		for (; i < BATCH_CASES; i++) {
+			int r = policy_strip_batch_add(b, &c[i].s, c[i].p, c[i].n,
+						       c[i].own_tag ? c[i].tag : NULL);
+
+			if (r == POLICY_STRIP_FULL) {
+				assert_true(policy_strip_batch_len(b) > 0);
+				fulls++;
+				break;
+			}
+			in_batch[i] = r == 0 ? policy_strip_batch_len(b) : 0;
+			want_rc[i] = r;
+			failed += r < 0;
+		}
+		policy_strip_batch_redact(b);
+		/* the views in reverse order: each is taken from its own state */
+		for (size_t k = i; k-- > start;) {
+			memset(got, 0xA5, sizeof(*got));
+			memset(want, 0xA5, sizeof(*want));
+			int r = policy_strip_view(want, &cfg, rd, &c[k].s, c[k].p, c[k].n,
+						  c[k].own_tag ? c[k].tag : NULL);
+
+			if (!in_batch[k]) {
+				assert_int_equal(want_rc[k], -EINVAL);
+				assert_int_equal(r, -EINVAL);
+				continue;
+			}
+			assert_int_equal(r, 0);
+			assert_int_equal(policy_strip_batch_view(b, in_batch[k] - 1, got), 0);
+			if (memcmp(got, want, sizeof(*got)) != 0)
+				fail_msg(
+					"case %zu: the batch's view differs from policy_strip_view()'s",
+					k);
+		}
+	}
+	/* the cases reached every way through a batch */
+	assert_true(fulls > 0 && bigs > 1 && failed > 0);
+	policy_strip_batch_free(b);
+	policy_strip_batch_free(NULL);
+	policy_redact_memo_set(rd, true);
+	free(c);
+	free(want);
+	free(got);
+	free(want_rc);
+	free(in_batch);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1281,6 +1426,7 @@ int main(void)
 		cmocka_unit_test(test_descriptions),
 		cmocka_unit_test(test_description_choice),
 		cmocka_unit_test(test_view_errors),
+		cmocka_unit_test(test_batch_same_as_view),
 		cmocka_unit_test(test_report_view),
 		cmocka_unit_test(test_cross_field_and_vocab),
 		cmocka_unit_test(test_recheck),
