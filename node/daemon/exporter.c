@@ -776,9 +776,11 @@ int node_exporter_text(const json_t *doc, char **out, size_t *len)
  * So a chunk goes through three stages, each over all its entries: read (summary, votes
  * decoded), strip, render. The strip stage is three passes again (policy_strip_batch_*(),
  * the stages of policy_strip_view()): each view's checks and the texts it redacts, then the
- * redactor alone over all of them, then each view filled and put in its slot; run per
- * view, the checks, the tag merge, the copies and libc between the redactor's calls cost a
- * view with the redactor ~50 L1 instruction misses (with less without; ~10 in passes).
+ * redactor alone over all of them, then each view filled and put in its slot. Run a view
+ * at a time, the checks, the tag merge, the copies and libc between the redactor's calls
+ * evicted its code: the views with the redactor took ~51 L1 instruction misses a view more
+ * than the same export without it (54.8 against 3.9, bench_store views, callgrind); with
+ * the redactor in its own pass, ~10 more.
  * Between the stages an entry lives in a slot and the context's arrays: its summary, its
  * votes among a group's, then the fields of struct policy_view that
  * node_exporter_document() reads and its texts in the context's arena. slot_put() and

@@ -1413,6 +1413,127 @@ static void test_batch_same_as_view(void **state)
 	free(in_batch);
 }
 
+/* Batch @b's views @k0.. (@n, cases @c[@idx[i]]) redacted and compared with policy_strip_view(). */
+static void batch_compare(struct policy_strip_batch *b, const struct policy_config *cfg,
+			  struct batch_case *c, const size_t *idx, size_t n)
+{
+	struct policy_view *want = calloc(1, sizeof(*want)), *got = calloc(1, sizeof(*got));
+
+	assert_true(want && got);
+	assert_int_equal(policy_strip_batch_len(b), n);
+	policy_strip_batch_redact(b);
+	for (size_t k = 0; k < n; k++) {
+		struct batch_case *x = &c[idx[k]];
+
+		assert_int_equal(policy_strip_view(want, cfg, rd, &x->s, x->p, x->n, NULL), 0);
+		assert_int_equal(policy_strip_batch_view(b, k, got), 0);
+		if (memcmp(got, want, sizeof(*got)) != 0)
+			fail_msg("view %zu of the batch differs from policy_strip_view()'s", k);
+	}
+	free(want);
+	free(got);
+}
+
+/* A case of @n_votes votes of 16 tags of 64 bytes each, naming a member, no description. */
+static void batch_case_long(struct batch_case *c, size_t n_votes)
+{
+	summary_init(&c->s, PROTO_TLP_GREEN);
+	c->n = n_votes;
+	for (size_t k = 0; k < n_votes; k++) {
+		vote_init(&c->r[k], PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, other_id, 1000 + k);
+		c->r[k].n_tags = PROTO_REPORT_TAGS_MAX;
+		for (size_t t = 0; t < PROTO_REPORT_TAGS_MAX; t++) {
+			c->r[k].tags[t].ptr = batch_long_tag;
+			c->r[k].tags[t].len = PROTO_REPORT_TAG_LEN_MAX;
+		}
+		c->p[k] = &c->r[k];
+	}
+}
+
+/*
+ * The batch's room, each way deterministically (its limits: 128 views, 512 fields, 256 KiB of
+ * output room, policy/strip.c): a view of 544 fields of 64 bytes (279 KiB of room: its own
+ * fields and outputs) alone and before another; one of exactly 512 such fields (the shared
+ * fields, its own outputs; the next view is full by fields); views of a 2,048-byte
+ * description (16 KiB of room each, one or two fields) that fill the outputs' room before
+ * any other limit. Each view is what policy_strip_view() gives; the test allocator checks
+ * that every view's own room is freed.
+ */
+static void test_batch_room(void **state)
+{
+	struct batch_case *c = calloc(24, sizeof(*c));
+	static char desc[PROTO_REPORT_DESC_MAX + 1];
+	struct policy_strip_batch *b;
+	struct policy_config cfg;
+	size_t idx[24], n = 0, full_at = 0;
+
+	(void)state;
+	assert_non_null(c);
+	memset(batch_long_tag, 'q', PROTO_REPORT_TAG_LEN_MAX);
+	memcpy(batch_long_tag, "Acme ", 5);
+	for (size_t i = 0; i < PROTO_REPORT_DESC_MAX; i++)
+		desc[i] = "ab cd Acme CSIRT ef "[i % 20];
+	cfg_init(&cfg);
+	policy_redact_memo_set(rd, false);
+	b = policy_strip_batch_new(&cfg, rd);
+	assert_non_null(b);
+	batch_case_long(&c[0], 34); /* 544 fields */
+	batch_case_long(&c[1], 32); /* 512 fields */
+	summary_init(&c[2].s, PROTO_TLP_GREEN);
+	vote_init(&c[2].r[0], PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, third_id, 1000);
+	set_tags(&c[2].r[0], (const char *const[]){"phishing", "Globex", NULL});
+	set_desc(&c[2].r[0], "seen by Globex Security");
+	c[2].p[0] = &c[2].r[0];
+	c[2].n = 1;
+	for (size_t i = 3; i < 24; i++) {
+		summary_init(&c[i].s, PROTO_TLP_GREEN);
+		vote_init(&c[i].r[0], PROTO_KIND_INDICATOR, PROTO_TLP_GREEN, other_id, 1000);
+		set_tags(&c[i].r[0], (const char *const[]){"c2", NULL});
+		c[i].r[0].description.ptr = desc;
+		c[i].r[0].description.len = PROTO_REPORT_DESC_MAX;
+		c[i].p[0] = &c[i].r[0];
+		c[i].n = 1;
+	}
+
+	/* 544 fields, 279 KiB of room, alone: its own; the small view after it fits */
+	assert_int_equal(policy_strip_batch_add(b, &c[0].s, c[0].p, c[0].n, NULL), 0);
+	assert_int_equal(policy_strip_batch_add(b, &c[2].s, c[2].p, c[2].n, NULL), 0);
+	batch_compare(b, &cfg, c, (const size_t[]){0, 2}, 2);
+	policy_strip_batch_clear(b);
+	/* ... after another view: full (by fields) */
+	assert_int_equal(policy_strip_batch_add(b, &c[2].s, c[2].p, c[2].n, NULL), 0);
+	assert_int_equal(policy_strip_batch_add(b, &c[0].s, c[0].p, c[0].n, NULL),
+			 POLICY_STRIP_FULL);
+	batch_compare(b, &cfg, c, (const size_t[]){2}, 1);
+	policy_strip_batch_clear(b);
+	/* 512 fields: the shared fields, its own outputs; nothing fits after it */
+	assert_int_equal(policy_strip_batch_add(b, &c[1].s, c[1].p, c[1].n, NULL), 0);
+	assert_int_equal(policy_strip_batch_add(b, &c[2].s, c[2].p, c[2].n, NULL),
+			 POLICY_STRIP_FULL);
+	batch_compare(b, &cfg, c, (const size_t[]){1}, 1);
+	policy_strip_batch_clear(b);
+	/* long descriptions: full by outputs after 15 (16 x 16,402 bytes > 256 KiB) */
+	for (size_t i = 3; i < 24; i++) {
+		int r = policy_strip_batch_add(b, &c[i].s, c[i].p, c[i].n, NULL);
+
+		if (r == POLICY_STRIP_FULL) {
+			assert_int_equal(full_at, 0);
+			full_at = n;
+			batch_compare(b, &cfg, c, idx, n);
+			policy_strip_batch_clear(b);
+			n = 0;
+			r = policy_strip_batch_add(b, &c[i].s, c[i].p, c[i].n, NULL);
+		}
+		assert_int_equal(r, 0);
+		idx[n++] = i;
+	}
+	assert_int_equal(full_at, 15);
+	batch_compare(b, &cfg, c, idx, n);
+	policy_strip_batch_free(b);
+	policy_redact_memo_set(rd, true);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1427,6 +1548,7 @@ int main(void)
 		cmocka_unit_test(test_description_choice),
 		cmocka_unit_test(test_view_errors),
 		cmocka_unit_test(test_batch_same_as_view),
+		cmocka_unit_test(test_batch_room),
 		cmocka_unit_test(test_report_view),
 		cmocka_unit_test(test_cross_field_and_vocab),
 		cmocka_unit_test(test_recheck),
