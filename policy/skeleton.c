@@ -1649,10 +1649,10 @@ static inline __m128i look_load_short(const uint8_t *in, size_t len)
 
 	if (len >= 8) {
 		memcpy(&lo, in, 8);
-		if (len > 8) {
-			memcpy(&hi, in + len - 8, 8);
-			hi >>= 8 * (16 - len);
-		}
+		/* the last 8 past the first (none at 8 bytes: masked), without a branch on the
+		 * length */
+		memcpy(&hi, in + len - 8, 8);
+		hi = (hi >> (8 * (16 - len) & 63)) & (0 - (uint64_t)(len > 8));
 	} else if (len >= 4) {
 		uint32_t a, b;
 
@@ -2962,6 +2962,9 @@ static LOOK_AVX2_INLINE void seen_bounds_bits32(const uint8_t *e, const uint64_t
 	_mm256_storeu_si256((__m256i *)(c8 + j), _mm256_and_si256(x, _mm256_set1_epi8(0x7F)));
 }
 
+/* seen_hard_kept()'s words: POLICY_SKEL_LOOK_BYTES / 64 + 3, in whole 32-byte stores */
+#define SEEN_HARD_WORDS ((POLICY_SKEL_LOOK_BYTES / 64 + 3 + 3) & ~(size_t)3)
+
 /*
  * seen_reading() when the AVX2 look read every field whole (no bit of @g's @partial): the
  * offsets of each field from the look's entries (seen_offsets_kept8()), and the code points
@@ -2975,13 +2978,18 @@ static LOOK_AVX2_TARGET long seen_reading_kept(const struct policy_skel_seen *g,
 					       size_t n, uint8_t *cp, uint8_t *bnd, uint32_t *at,
 					       size_t *fs, size_t *fe)
 {
-	uint64_t hard[POLICY_SKEL_LOOK_BYTES / 64 + 3] = {0};
+	uint64_t hard[SEEN_HARD_WORDS] __attribute__((aligned(32)));
 	const uint8_t *kp = g->k;
-	long rl = seen_hard_kept(g, len, n, hard);
-	size_t o = (size_t)rl, j = 0;
+	size_t o, j = 0;
+	long rl;
 
+	/* zeroed by stores of 32 bytes: "= {0}" became a rep stos, which starts slowly */
+	for (size_t w = 0; w < SEEN_HARD_WORDS; w += 4)
+		_mm256_store_si256((__m256i *)(hard + w), _mm256_setzero_si256());
+	rl = seen_hard_kept(g, len, n, hard);
 	if (rl < 0)
 		return -1;
+	o = (size_t)rl;
 	for (size_t k = 0; k < n; k++) {
 		seen_offsets_kept8(kp, len[k], at + g->fs[k]);
 		kp += len[k];
