@@ -1699,8 +1699,9 @@ static void test_skeleton_look_many(void **state)
 	for (size_t words = POLICY_SKEL_LOOK_HITS + 3; words <= 200; words += 7) {
 		const char *s = text;
 		size_t len = 3 * words - 1, total = 2 * words, fs = 0, fe = total;
-		uint8_t cp[400], bnd[400];
-		uint32_t at[400];
+		/* @len entries each, as policy_skeleton_ascii()'s contract asks */
+		uint8_t cp[sizeof(text)], bnd[sizeof(text)];
+		uint32_t at[sizeof(text)];
 
 		if (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__)
 			break; /* the look refuses there */
