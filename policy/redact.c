@@ -3196,25 +3196,39 @@ window_grams(const struct policy_redactor *rd, const uint8_t *c, const uint8_t *
 }
 
 /*
- * Whether a test of quick_test()'s passes at one of the HIT_WINDOW places up to and with @o
- * (@o >= HIT_WINDOW - 1) of a reading in @cp and @bnd (a test reads SHORT_LEN code points at
- * most; each must be there). The places' boundaries and ASCII prefixes are looked up for all
- * of them and combined without a branch: whether a place is a boundary and whether its prefix
- * is some pattern's are as good as random, and a branch on each cost splice_none() ~5
- * mispredictions a view naming members (bench_redact views, callgrind). A place that is no
- * boundary looks up slot 0, so that the table's lines other places need are all it reads.
- * The grams are tested only at the places that pass both (or when short patterns exist).
+ * window_passes()' prefilter, a byte at a time: bit p set when place p of @c/@b [0,
+ * HIT_WINDOW) is a boundary whose ASCII prefix (ascii_prefix_quick(), reading @c[p .. p + 2])
+ * is some pattern's. The build without SSE2 uses it; the tests compare it with the lane
+ * (policy_redact_window_pass()).
  */
-static bool window_passes(const struct policy_redactor *rd, const uint8_t *cp, const uint8_t *bnd,
-			  size_t o)
+static unsigned window_pass_bytes(const struct policy_redactor *rd, const uint8_t *c,
+				  const uint8_t *b)
 {
-	const uint8_t *c = cp + o - (HIT_WINDOW - 1), *b = bnd + o - (HIT_WINDOW - 1);
-	unsigned pass = 0;
+	unsigned pass = 0, sl[HIT_WINDOW + 2];
+
+	/* each code point's slot looked up once */
+	for (size_t p = 0; p < HIT_WINDOW + 2; p++)
+		sl[p] = rd->ascii_slots[c[p] & 0x7F];
+	for (size_t p = 0; p < HIT_WINDOW; p++) {
+		unsigned is = b[p] != 0,
+			 slot = ((sl[p] * ASCII_SLOTS + sl[p + 1]) * ASCII_SLOTS + sl[p + 2]) & -is;
+
+		pass |= (is & (unsigned)(rd->ascii_prefixes[slot / 8] >> (slot % 8))) << p;
+	}
+	return pass;
+}
 
 #if defined(__SSE2__)
+/*
+ * window_pass_bytes() with SSE2, reading 16 code points at @c (the 10 the places read and 6
+ * more, whose lanes feed no result: the caller's QUICK_SLACK) and HIT_WINDOW boundaries at @b.
+ * Inlined into splice_none(), as before it was split out for the tests.
+ */
+static inline __attribute__((always_inline)) unsigned
+window_pass_lane(const struct policy_redactor *rd, const uint8_t *c, const uint8_t *b)
+{
 	/*
-	 * 16 code points a load (the 10 the places read and 6 more, inside the caller's
-	 * QUICK_SLACK), each's ascii_slot() by compares, the places' prefixes in 16-bit lanes,
+	 * Each code point's ascii_slot() by compares, the places' prefixes in 16-bit lanes,
 	 * their bytes of @ascii_prefixes looked up one by one and their bits tested together.
 	 */
 	const __m128i z = _mm_setzero_si128();
@@ -3254,22 +3268,46 @@ static bool window_passes(const struct policy_redactor *rd, const uint8_t *cp, c
 				   _mm_set1_epi16(1)));
 	bit = _mm_cmpeq_epi16(
 		_mm_and_si128(_mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)by), z), bit), z);
-	pass = ~(unsigned)_mm_movemask_epi8(_mm_packs_epi16(bit, bit)) &
+	return ~(unsigned)_mm_movemask_epi8(_mm_packs_epi16(bit, bit)) &
 	       ~(unsigned)_mm_movemask_epi8(nb) & ((1u << HIT_WINDOW) - 1);
-#else
-	unsigned sl[HIT_WINDOW + 2];
-
-	/* ascii_prefix_quick() of each place, each code point's slot looked up once */
-	for (size_t p = 0; p < HIT_WINDOW + 2; p++)
-		sl[p] = rd->ascii_slots[c[p] & 0x7F];
-	for (size_t p = 0; p < HIT_WINDOW; p++) {
-		unsigned is = b[p] != 0,
-			 slot = ((sl[p] * ASCII_SLOTS + sl[p + 1]) * ASCII_SLOTS + sl[p + 2]) & -is;
-
-		pass |= (is & (unsigned)(rd->ascii_prefixes[slot / 8] >> (slot % 8))) << p;
-	}
+}
 #endif
+
+/*
+ * Whether a test of quick_test()'s passes at one of the HIT_WINDOW places up to and with @o
+ * (@o >= HIT_WINDOW - 1) of a reading in @cp and @bnd (a test reads SHORT_LEN code points at
+ * most; each must be there, and with SSE2 the 16 from @o - HIT_WINDOW + 1 are read). The
+ * places' boundaries and ASCII prefixes are looked up for all of them and combined without a
+ * branch: whether a place is a boundary and whether its prefix is some pattern's are as good
+ * as random, and a branch on each cost splice_none() ~5 mispredictions a view naming members
+ * (bench_redact views, callgrind). A place that is no boundary looks up slot 0, so that the
+ * table's lines other places need are all it reads. The grams are tested only at the places
+ * that pass both (or when short patterns exist).
+ */
+static bool window_passes(const struct policy_redactor *rd, const uint8_t *cp, const uint8_t *bnd,
+			  size_t o)
+{
+	const uint8_t *c = cp + o - (HIT_WINDOW - 1), *b = bnd + o - (HIT_WINDOW - 1);
+#if defined(__SSE2__)
+	unsigned pass = window_pass_lane(rd, c, b);
+#else
+	unsigned pass = window_pass_bytes(rd, c, b);
+#endif
+
 	return (pass || rd->short_lens) && window_grams(rd, c, b, pass);
+}
+
+int policy_redact_window_pass(const struct policy_redactor *rd, const uint8_t *cp,
+			      const uint8_t *bnd, bool lane)
+{
+#if defined(__SSE2__)
+	if (lane)
+		return (int)window_pass_lane(rd, cp, bnd);
+#else
+	if (lane)
+		return -1;
+#endif
+	return (int)window_pass_bytes(rd, cp, bnd);
 }
 
 static bool splice_none(const struct policy_redactor *rd, const struct quick *in, size_t n,

@@ -58,6 +58,16 @@ int policy_redact_chain_candidates(const struct policy_redactor *rd, const char 
  * text afresh and nothing is remembered or counted: benchmarks measure the cost of a text
  * seen for the first time. It takes the memo's lock: any thread, at any time.
  */
+/*
+ * policy_redact_window_pass() - the verifying read's prefilter of a window (splice_none()):
+ * bit p (p < 8) set when place p of the quick reading @cp (16 code points are read) and
+ * @bnd (8 boundaries) is a boundary whose first three code points' ASCII prefix is some
+ * pattern's. @lane: the SSE2 form, else a byte at a time; -1 when the build has no lane.
+ * Tests compare the two.
+ */
+int policy_redact_window_pass(const struct policy_redactor *rd, const uint8_t *cp,
+			      const uint8_t *bnd, bool lane);
+
 void policy_redact_memo_set(struct policy_redactor *rd, bool on);
 
 /*
