@@ -194,10 +194,10 @@ void node_exporter_render_deinit(struct node_exporter_render_ctx *rc);
  * what a document reads, ~250 bytes and the texts). Memory per export sync, for the
  * context: one view (27 KiB), the strip batch (~310 KiB, more while a view too large for
  * it is stripped), the chunk's summaries (STORE_EXPORT_CHUNK = 128 x 2.1 KiB = 268 KiB),
- * its slots (128 x ~330 bytes), and the arena of its texts (~45 KiB for ordinary texts, at most 128 x ~27 KiB =
- * 3.4 MiB for the longest; the sync's documents, up to 1,024 of them, hold more). An error
- * in any stage fails the whole call, as an error of one entry did when entries came one at a
- * time: the sync writes nothing. @ctx is a struct node_exporter_render_ctx set up by
+ * its slots (128 x ~330 bytes), and the arena of its texts (~45 KiB for ordinary texts, at
+ * most 128 x ~27 KiB = 3.4 MiB for the longest; the sync's documents, up to 1,024 of them,
+ * hold more). An error in any stage fails the whole call, as an error of one entry did when
+ * entries came one at a time: the sync writes nothing. @ctx is a struct node_exporter_render_ctx set up by
  * node_exporter_render_init(). It is node_exporter_render_views() and then
  * node_exporter_render_docs(). Exposed so that bench_store measures the daemon's own export
  * path. Any thread (one context per thread).
