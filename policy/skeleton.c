@@ -1457,8 +1457,10 @@ look_core_in(const struct policy_skel_look *f, struct policy_skel_seen *g, size_
 			else
 				shorts[n_shorts++] = (uint16_t)j;
 		}
-	/* both lists in order, so that the hits are */
-	for (size_t a = 0, b = 0; a < n_cand || b < n_shorts;) {
+	/* both lists in order, so that the hits are (no short pattern: the one list) */
+	for (size_t a = 0; n_shorts == 0 && a < n_cand; a++)
+		look_more(f, g, n, cand[a]);
+	for (size_t a = 0, b = 0; n_shorts > 0 && (a < n_cand || b < n_shorts);) {
 		size_t j =
 			b == n_shorts || (a < n_cand && cand[a] <= shorts[b]) ? cand[a] : shorts[b];
 
