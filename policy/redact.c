@@ -3247,15 +3247,19 @@ window_pass_lane(const struct policy_redactor *rd, const uint8_t *c, const uint8
 			      _mm_mullo_epi16(_mm_unpacklo_epi8(_mm_srli_si128(sl, 1), z),
 					      _mm_set1_epi16(ASCII_SLOTS))),
 		_mm_unpacklo_epi8(_mm_srli_si128(sl, 2), z));
-	__m128i k, bit;
-	uint16_t at[HIT_WINDOW];
-	uint8_t by[HIT_WINDOW];
+	__m128i k, bit, at;
+	uint64_t by;
 
 	ix = _mm_andnot_si128(_mm_unpacklo_epi8(nb, nb), ix); /* no boundary: slot 0 */
-	_mm_storeu_si128((__m128i *)at, _mm_srli_epi16(ix, 3));
-#pragma GCC unroll 8
-	for (size_t p = 0; p < HIT_WINDOW; p++)
-		by[p] = rd->ascii_prefixes[at[p]];
+	at = _mm_srli_epi16(ix, 3);
+	/*
+	 * The 8 bitmap bytes gathered in a register (through memory, 8 byte stores read back as
+	 * one 8-byte load could not be forwarded from the store buffer: a stall each window).
+	 */
+#define WINDOW_BYTE(p) ((uint64_t)rd->ascii_prefixes[_mm_extract_epi16(at, p)] << (8 * (p)))
+	by = WINDOW_BYTE(0) | WINDOW_BYTE(1) | WINDOW_BYTE(2) | WINDOW_BYTE(3) | WINDOW_BYTE(4) |
+	     WINDOW_BYTE(5) | WINDOW_BYTE(6) | WINDOW_BYTE(7);
+#undef WINDOW_BYTE
 	/* 1 << (ix & 7) as (1 + k0) * (1 + 3 k1) * (1 + 15 k2) of its three bits */
 	k = _mm_and_si128(ix, _mm_set1_epi16(7));
 	bit = _mm_mullo_epi16(_mm_add_epi16(_mm_and_si128(k, _mm_set1_epi16(1)), _mm_set1_epi16(1)),
@@ -3267,7 +3271,7 @@ window_pass_lane(const struct policy_redactor *rd, const uint8_t *c, const uint8
 		bit, _mm_add_epi16(_mm_mullo_epi16(_mm_srli_epi16(k, 2), _mm_set1_epi16(15)),
 				   _mm_set1_epi16(1)));
 	bit = _mm_cmpeq_epi16(
-		_mm_and_si128(_mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)by), z), bit), z);
+		_mm_and_si128(_mm_unpacklo_epi8(_mm_set_epi64x(0, (long long)by), z), bit), z);
 	return ~(unsigned)_mm_movemask_epi8(_mm_packs_epi16(bit, bit)) &
 	       ~(unsigned)_mm_movemask_epi8(nb) & ((1u << HIT_WINDOW) - 1);
 }
