@@ -53,12 +53,6 @@ int policy_redact_chain_candidates(const struct policy_redactor *rd, const char 
 				   const size_t *len, size_t n, bool lane);
 
 /*
- * policy_redact_memo_set() - switch the memo of recent results of policy_redact_fields()
- * (policy/redact.c) on or off; a redactor is built with it on. Off, every call reads its
- * text afresh and nothing is remembered or counted: benchmarks measure the cost of a text
- * seen for the first time. It takes the memo's lock: any thread, at any time.
- */
-/*
  * policy_redact_window_pass() - the verifying read's prefilter of a window (splice_none()):
  * bit p (p < 8) set when place p of the quick reading @cp (16 code points are read) and
  * @bnd (8 boundaries) is a boundary whose first three code points' ASCII prefix is some
@@ -68,6 +62,12 @@ int policy_redact_chain_candidates(const struct policy_redactor *rd, const char 
 int policy_redact_window_pass(const struct policy_redactor *rd, const uint8_t *cp,
 			      const uint8_t *bnd, bool lane);
 
+/*
+ * policy_redact_memo_set() - switch the memo of recent results of policy_redact_fields()
+ * (policy/redact.c) on or off; a redactor is built with it on. Off, every call reads its
+ * text afresh and nothing is remembered or counted: benchmarks measure the cost of a text
+ * seen for the first time. It takes the memo's lock: any thread, at any time.
+ */
 void policy_redact_memo_set(struct policy_redactor *rd, bool on);
 
 /*
