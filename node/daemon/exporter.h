@@ -197,9 +197,9 @@ void node_exporter_render_deinit(struct node_exporter_render_ctx *rc);
  * its slots (128 x ~330 bytes), and the arena of its texts (~45 KiB for ordinary texts, at
  * most 128 x ~27 KiB = 3.4 MiB for the longest; the sync's documents, up to 1,024 of them,
  * hold more). An error in any stage fails the whole call, as an error of one entry did when
- * entries came one at a time: the sync writes nothing. @ctx is a struct node_exporter_render_ctx set up by
- * node_exporter_render_init(). It is node_exporter_render_views() and then
- * node_exporter_render_docs(). Exposed so that bench_store measures the daemon's own export
+ * entries came one at a time: the sync writes nothing. @ctx is a struct
+ * node_exporter_render_ctx set up by node_exporter_render_init(). It is
+ * node_exporter_render_views() and then node_exporter_render_docs(). Exposed so that bench_store measures the daemon's own export
  * path. Any thread (one context per thread).
  */
 int node_exporter_render(void *ctx, struct store *s, struct store_read *rd,
