@@ -2371,7 +2371,10 @@ static int quick_matches(const struct policy_redactor *rd, const char *const *s,
 			continue;
 		if (a.n > AGREED_MAX)
 			return 1;
-		/* a hard boundary in the reading is one in the full map (policy_skeleton_ascii_bounds()) */
+		/*
+		 * a hard boundary in the reading is one in the full map
+		 * (policy_skeleton_ascii_bounds())
+		 */
 		if (fb[i - fs] == POLICY_SKEL_HARD)
 			bnd[0] = POLICY_SKEL_HARD;
 		else

@@ -199,8 +199,8 @@ void node_exporter_render_deinit(struct node_exporter_render_ctx *rc);
  * hold more). An error in any stage fails the whole call, as an error of one entry did when
  * entries came one at a time: the sync writes nothing. @ctx is a struct
  * node_exporter_render_ctx set up by node_exporter_render_init(). It is
- * node_exporter_render_views() and then node_exporter_render_docs(). Exposed so that bench_store measures the daemon's own export
- * path. Any thread (one context per thread).
+ * node_exporter_render_views() and then node_exporter_render_docs(). Exposed so that
+ * bench_store measures the daemon's own export path. Any thread (one context per thread).
  */
 int node_exporter_render(void *ctx, struct store *s, struct store_read *rd,
 			 const struct store_feed_entry *e, size_t n, uint8_t **docs, size_t *lens);
